@@ -1,0 +1,183 @@
+"""Read and write textures as linear-light float32 arrays.
+
+Legacy textures come in every shape a 1990s pipeline produced: palette PNGs
+with a transparent index, 1-bit masks, grey+alpha sprites, 16-bit height maps,
+TGA and JPEG. Everything is decoded to one internal form, :class:`Image`, and
+written back at the bit depth and with the alpha the input had, so that a
+remastered texture drops into the engine where the old one was.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import png
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+from ops.atomic import atomic_path
+
+ColorSpace = Literal["srgb", "linear"]
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")
+
+
+class ImageReadError(ValueError):
+    """A file could not be decoded as an image; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A decoded texture.
+
+    ``color`` is float32 (H, W, C) with C = 1 (grey) or 3 (RGB), in linear
+    light when read with ``colorspace="srgb"`` (colour textures) and as stored
+    when read with ``colorspace="linear"`` (data maps: normals, roughness).
+    ``alpha`` is float32 (H, W) coverage in [0, 1], or None; it is never
+    colour-converted. ``bit_depth`` (8 or 16) is the depth of the source file.
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+
+    @property
+    def height(self) -> int:
+        return int(self.color.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.color.shape[1])
+
+    @property
+    def channels(self) -> int:
+        return int(self.color.shape[2])
+
+    def rgb(self) -> np.ndarray:
+        """The colour as (H, W, 3), repeating a grey channel."""
+        return np.repeat(self.color, 3, axis=2) if self.channels == 1 else self.color
+
+    def with_color(self, color: np.ndarray, alpha: np.ndarray | None = None) -> Image:
+        """A new image with other pixels and this one's bit depth (and alpha if none given)."""
+        return replace(self, color=color.astype(np.float32), alpha=self.alpha if alpha is None else alpha)
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB decoding, for values in [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
+    """Decode ``path`` (PNG 8/16-bit, JPEG, TGA; any mode) to an :class:`Image`.
+
+    Raises :class:`ImageReadError` naming the file when it is empty, truncated
+    or not an image.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not data:
+        raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
+    try:
+        pixels, bit_depth = _decode_png16(data) if _is_png16(data) else _decode_pillow(data)
+    except (OSError, ValueError, SyntaxError, UnidentifiedImageError, png.Error) as exc:
+        raise ImageReadError(
+            f"cannot decode {path}: {str(exc).rstrip('.')}. Re-export it as PNG, JPEG or TGA."
+        ) from exc
+    return _to_image(pixels, bit_depth, colorspace)
+
+
+def write_image(
+    path: str | Path,
+    image: Image,
+    *,
+    colorspace: ColorSpace = "srgb",
+    bit_depth: int | None = None,
+) -> None:
+    """Encode ``image`` to ``path`` atomically, keeping its bit depth and alpha.
+
+    The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA are 8-bit;
+    JPEG drops alpha.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    depth = bit_depth or image.bit_depth
+    if suffix != ".png":
+        depth = 8
+    color = linear_to_srgb(image.color) if colorspace == "srgb" else np.clip(image.color, 0, 1)
+    planes = [color] if image.alpha is None or suffix in (".jpg", ".jpeg") else [color, image.alpha[..., None]]
+    stacked = np.concatenate(planes, axis=2)
+    scale = 65535.0 if depth == 16 else 255.0
+    quantized = np.rint(np.clip(stacked, 0.0, 1.0) * scale).astype(np.uint16 if depth == 16 else np.uint8)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(_encode(quantized, suffix))
+
+
+def _is_png16(data: bytes) -> bool:
+    # IHDR is always the first chunk: signature(8) length(4) type(4) w(4) h(4) depth(1).
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
+
+
+def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    return array.reshape(height, width, info["planes"]), 16
+
+
+def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
+    with PILImage.open(io.BytesIO(data)) as im:
+        im.load()
+        mode = im.mode
+        if mode == "1":
+            im = im.convert("L")
+        elif mode in ("P", "PA"):
+            im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
+        elif mode in ("I;16", "I;16B", "I;16L", "I"):
+            return np.asarray(im, dtype=np.uint16)[..., None], 16
+        elif mode not in ("L", "LA", "RGB", "RGBA"):
+            im = im.convert("RGBA" if "A" in mode else "RGB")
+        array = np.asarray(im, dtype=np.uint8)
+    return (array[..., None] if array.ndim == 2 else array), 8
+
+
+def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:
+    values = pixels.astype(np.float32) / (65535.0 if bit_depth == 16 else 255.0)
+    planes = values.shape[2]
+    has_alpha = planes in (2, 4)
+    color = values[..., : planes - 1] if has_alpha else values
+    alpha = values[..., planes - 1] if has_alpha else None
+    if colorspace == "srgb":
+        color = srgb_to_linear(color)
+    return Image(color=np.ascontiguousarray(color), alpha=alpha, bit_depth=bit_depth)
+
+
+def _encode(quantized: np.ndarray, suffix: str) -> bytes:
+    height, width, planes = quantized.shape
+    buffer = io.BytesIO()
+    if quantized.dtype == np.uint16:
+        writer = png.Writer(width, height, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16)
+        writer.write(buffer, quantized.reshape(height, width * planes))
+        return buffer.getvalue()
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes]
+    pil = PILImage.fromarray(quantized[..., 0] if planes == 1 else quantized, mode=mode)
+    if suffix == ".png":
+        pil.save(buffer, format="PNG", compress_level=6)
+    elif suffix == ".tga":
+        pil.save(buffer, format="TGA")
+    else:
+        pil.save(buffer, format="JPEG", quality=95, subsampling=0)
+    return buffer.getvalue()

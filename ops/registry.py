@@ -1,0 +1,105 @@
+"""The ops a spec may name, with their versions and parameter schemas.
+
+Loading Dagster definitions reads this table, so it must not import torch:
+each op's parameter model lives in a torch-free ``params`` module and its
+implementation is imported only when a build runs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+ProgressFn = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` by long loops."""
+
+
+class OpParams(BaseModel):
+    """Base of every op's parameters: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def output_names(self) -> tuple[str, ...] | None:
+        """File names of a several-output op, or None for an op writing one image."""
+        return None
+
+    def file_params(self) -> dict[str, Path]:
+        """Local files this op reads besides its inputs (weights); their hashes join the cache key."""
+        return {}
+
+
+@dataclass
+class OpContext:
+    """What an op needs besides inputs and params; the pipeline fills it in."""
+
+    device: str = "auto"
+    progress: ProgressFn | None = None
+    model: Path | None = None  # weights file of the model the op uses, if any
+    work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("remaster.ops"))
+
+
+class MapRun(Protocol):
+    """A per-partition op: reads ``inputs``, writes its outputs into ``out_dir``.
+
+    ``inputs`` maps a role to a file: ``{"image": ...}`` for a texture (or the
+    output of a one-image upstream asset), ``{"flash": ..., "guide": ...}`` for
+    a photo pair. An op given roles it cannot use raises ``ValueError``.
+
+    A one-image op writes ``out_dir / "output.png"``; a several-output op writes
+    exactly ``params.output_names()``. The returned mapping is metadata
+    (numbers or short strings) shown in the UI and kept with the cache entry.
+    """
+
+    def __call__(
+        self, inputs: Mapping[str, Path], out_dir: Path, params: Any, ctx: OpContext
+    ) -> Mapping[str, float | int | str]: ...
+
+
+class ModelRun(Protocol):
+    """A training op: reads all ``inputs`` of its source, writes weights to ``out_path``."""
+
+    def __call__(
+        self, inputs: list[Path], out_path: Path, params: Any, ctx: OpContext
+    ) -> Mapping[str, float | int | str]: ...
+
+
+SINGLE_OUTPUT = "output.png"
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    version: str  # bump whenever the op's output for the same inputs changes
+    kind: Literal["map", "model"]
+    params: str  # "module:Class", a torch-free OpParams subclass
+    run: str  # "module:function", imported lazily
+
+    def params_model(self) -> type[OpParams]:
+        return _load(self.params)
+
+    def runner(self) -> Callable[..., Mapping[str, float | int | str]]:
+        return _load(self.run)
+
+
+def _load(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+OPS: dict[str, OpDef] = {
+    op.name: op
+    for op in (
+        OpDef("upscale", "1", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
+        OpDef("super_resolve", "1", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
+        OpDef("train_srcae", "1", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
+        OpDef("multiply", "1", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
+        OpDef("material", "1", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+    )
+}
