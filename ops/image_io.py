@@ -92,7 +92,9 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
     try:
         pixels, bit_depth = _decode_png16(data) if _is_png16(data) else _decode_pillow(data)
-    except (OSError, ValueError, SyntaxError, UnidentifiedImageError, png.Error) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{path} is not a PNG, JPEG or TGA image; re-export it in one of those formats.") from exc
+    except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
             f"cannot decode {path}: {str(exc).rstrip('.')}. Re-export it as PNG, JPEG or TGA."
         ) from exc

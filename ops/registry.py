@@ -20,6 +20,20 @@ ProgressFn = Callable[[int, int], None]
 """Called as ``progress(done, total)`` by long loops."""
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A bound on one metadata figure of an op, checked after every build (a Dagster asset check)."""
+
+    name: str
+    metadata_key: str
+    limit: float
+    direction: Literal["below", "above"]  # the figure must stay below / above ``limit``
+    description: str
+
+    def passes(self, value: float) -> bool:
+        return value < self.limit if self.direction == "below" else value > self.limit
+
+
 class OpParams(BaseModel):
     """Base of every op's parameters: unknown keys are errors, values are frozen."""
 
@@ -32,6 +46,10 @@ class OpParams(BaseModel):
     def file_params(self) -> dict[str, Path]:
         """Local files this op reads besides its inputs (weights); their hashes join the cache key."""
         return {}
+
+    def guards(self) -> tuple[Guard, ...]:
+        """Quality bounds the pipeline checks on this op's metadata."""
+        return ()
 
 
 @dataclass

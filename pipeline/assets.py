@@ -1,0 +1,162 @@
+"""Asset factories: one observable source asset per source, one asset per model and output."""
+
+
+import json
+
+import dagster as dg
+
+from pipeline.build import (
+    MODEL_PARTITION,
+    Builder,
+    PartitionResult,
+    code_version,
+    report_progress,
+    summarize_data_version,
+)
+from pipeline.hashing import hash_bytes
+from pipeline.manifest import update_manifest
+from pipeline.resources import RemasterResource
+from pipeline.spec import Source, Spec, Target
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+CODE_VERSION_TAG = "dagster/code_version"
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
+    """One partition per file (or pair folder), added and removed as files come and go."""
+    return dg.DynamicPartitionsDefinition(name=source_name)
+
+
+def source_version(builder: Builder, roles: dict[str, object]) -> str:
+    """A partition's data version: the file's xxh3-128, or one over both halves of a pair."""
+    hashes = {role: builder.index.hash(path) for role, path in sorted(roles.items())}  # type: ignore[arg-type]
+    return next(iter(hashes.values())) if len(hashes) == 1 else hash_bytes(json.dumps(hashes).encode())
+
+
+def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
+    @dg.observable_source_asset(
+        name=source.name,
+        partitions_def=partitions_def(source.name),
+        group_name="sources",
+        description=f"{source.kind} under {source.root} matching {source.patterns}",
+    )
+    def observe(context: dg.AssetExecutionContext, remaster: RemasterResource) -> dg.DataVersionsByPartition:
+        builder = remaster.builder(spec)
+        registered = set(context.instance.get_dynamic_partitions(source.name))
+        versions = {
+            key: dg.DataVersion(source_version(builder, roles))
+            for key, roles in builder.partitions(source.name).items()
+            if key in registered
+        }
+        builder.index.save()
+        return dg.DataVersionsByPartition(versions)
+
+    return observe
+
+
+def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
+    """A model (unpartitioned, trained from its whole source) or an output asset (per partition)."""
+    partitioned = target.section == "assets"
+    deps = [target.upstream] + ([target.model] if target.model else [])
+    guards = target.params.guards()
+
+    @dg.asset(
+        name=target.name,
+        partitions_def=partitions_def(spec.source_of(target.name).name) if partitioned else None,
+        deps=deps,
+        code_version=code_version(target),
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        output_required=False,
+        check_specs=[dg.AssetCheckSpec(g.name, asset=target.name, description=g.description) for g in guards],
+        group_name=target.section,
+        kinds={"pytorch"} if target.section == "models" else {"png"},
+        description=f"{target.op.name} from {target.upstream}",
+    )
+    def materialize(context: dg.AssetExecutionContext, remaster: RemasterResource):
+        builder = remaster.builder(spec)
+        keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
+        results: list[PartitionResult] = []
+        try:
+            for done, key in enumerate(keys, start=1):
+                result = builder.build(target, key, run_id=context.run_id)
+                results.append(result)
+                if result.status == "failed":
+                    context.log.error(f"{key or target.name}: {result.error}")
+                else:
+                    yield _materialization(context.asset_key, target, result)
+                report_progress(target.name, done, len(keys))
+        finally:
+            builder.index.save()
+            update_manifest(spec.build_dir, [r.to_json() for r in results])
+        yield from _check_results(target, results)
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise dg.Failure(
+                description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
+                + "\n".join(f"- {r.error}" for r in failed),
+                metadata={"failed": [r.partition for r in failed]},
+            )
+
+    return materialize
+
+
+def _materialization(key: dg.AssetKey, target: Target, result: PartitionResult) -> dg.AssetMaterialization:
+    metadata: dict[str, object] = {
+        "cache": "hit" if result.status == "cached" else "miss",
+        "seconds": result.seconds,
+        "cache_key": result.cache_key,
+    }
+    for path, digest in result.outputs.items():
+        metadata[f"output {path}"] = digest
+    if len(result.outputs) == 1:
+        metadata["path"] = dg.MetadataValue.path(next(iter(result.outputs)))
+    metadata.update({k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))})
+    return dg.AssetMaterialization(
+        asset_key=key,
+        partition=result.partition or None,
+        metadata=metadata,
+        tags={CODE_VERSION_TAG: code_version(target), DATA_VERSION_TAG: summarize_data_version(result.outputs)},
+    )
+
+
+def _check_results(target: Target, results: list[PartitionResult]):
+    """One result per guard over the partitions of this run: the worst figure decides."""
+    for guard in target.params.guards():
+        figures = {
+            r.partition: float(r.metadata[guard.metadata_key])  # type: ignore[arg-type]
+            for r in results
+            if r.status != "failed" and guard.metadata_key in r.metadata
+        }
+        failing = sorted(key for key, value in figures.items() if not guard.passes(value))
+        worst = (max if guard.direction == "below" else min)(figures.values()) if figures else None
+        yield dg.AssetCheckResult(
+            asset_key=target.name,
+            check_name=guard.name,
+            passed=not failing,
+            metadata={
+                guard.metadata_key: worst if worst is not None else "not measured",
+                "limit": guard.limit,
+                "failing partitions": ", ".join(failing) or "none",
+            },
+        )
+
+
+def build_order(spec: Spec, selection: list[str] | None = None) -> list[tuple[str | None, list[str]]]:
+    """Groups of targets that one run can build, in dependency order.
+
+    Models come first (unpartitioned); then, per source, the assets on its
+    partitions, upstream before downstream. A run targets one partition set.
+    """
+    wanted = set(selection or spec.targets)
+    groups: list[tuple[str | None, list[str]]] = [(None, [m for m in spec.models if m in wanted])]
+    for source in spec.sources:
+        ordered: list[str] = []
+        pending = [a for a in spec.assets if spec.source_of(a).name == source]
+        while pending:
+            ready = [a for a in pending if spec.assets[a].upstream not in pending]
+            ordered += ready
+            pending = [a for a in pending if a not in ready]
+        groups.append((source, [a for a in ordered if a in wanted]))
+    return [(name, members) for name, members in groups if members]

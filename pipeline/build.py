@@ -1,0 +1,265 @@
+"""Build one partition (or one model) through the content-hash cache.
+
+This is the part Dagster does not do: before running an op, the cache key of
+its exact inputs is looked up, and a hit restores the outputs without running
+the op and without importing torch. Whoever launches the materialization (UI,
+schedule, sensor, CLI), the same work is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from ops.registry import SINGLE_OUTPUT, OpContext
+from pipeline.cache import ContentStore, CorruptEntry, Entry
+from pipeline.hashing import HashIndex, file_is, hash_bytes
+from pipeline.sources import pair_inputs, scan_source
+from pipeline.spec import Spec, Target
+
+log = logging.getLogger(__name__)
+progress_log = logging.getLogger("remaster.progress")
+
+MODEL_FILE = "model.pt"
+MODEL_PARTITION = ""
+Status = Literal["computed", "cached", "failed"]
+
+
+class BuildError(Exception):
+    """A partition cannot be built for a reason outside the op (a missing upstream output)."""
+
+
+@dataclass
+class PartitionResult:
+    """One (asset, partition) of a build; this is a row of ``manifest.json``."""
+
+    asset: str
+    partition: str
+    status: Status
+    cache_key: str | None
+    outputs: dict[str, str]  # path -> xxh3-128
+    inputs: dict[str, str]  # path -> xxh3-128 (the model's weights included)
+    params: dict[str, object]
+    op: str
+    op_version: str
+    seconds: float
+    metadata: dict[str, object] = field(default_factory=dict)
+    error: str | None = None
+    run_id: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        record = asdict(self)
+        if record["error"] is None:
+            del record["error"]
+        return record
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything known about a partition before running anything."""
+
+    cache_key: str
+    inputs: dict[str, Path]  # role -> file
+    input_hashes: dict[str, str]  # spec-relative path -> hash
+    outputs: dict[str, Path]  # output name -> destination
+    model: Path | None
+
+
+def canonical_params(target: Target) -> dict[str, object]:
+    return target.params.model_dump(mode="json")
+
+
+def code_version(target: Target) -> str:
+    """Changes exactly when the op or its params change, so Dagster shows the stale partitions."""
+    params = json.dumps(canonical_params(target), sort_keys=True, separators=(",", ":"))
+    return f"{target.op.name}-v{target.op.version}-{hash_bytes(params.encode())[:12]}"
+
+
+class Builder:
+    """Builds targets of one spec against one content store."""
+
+    def __init__(self, spec: Spec, store: ContentStore, index: HashIndex, *, device: str = "auto", force: bool = False):
+        self.spec = spec
+        self.store = store
+        self.index = index
+        self.device = device
+        self.force = force
+        self._scans: dict[str, dict[str, dict[str, Path]]] = {}
+
+    # -- where things are -------------------------------------------------
+
+    def outputs_of(self, target: Target, key: str) -> dict[str, Path]:
+        """Destinations: ``<asset>/<key>.png`` for a one-image op, ``<asset>/<key stem>/<name>`` otherwise."""
+        base = self.spec.build_dir / target.name
+        if target.section == "models":
+            return {MODEL_FILE: base / MODEL_FILE}
+        names = target.params.output_names()
+        if names is None:
+            return {SINGLE_OUTPUT: base / PurePosixPath(key).with_suffix(".png")}
+        folder = base / PurePosixPath(key).with_suffix("")
+        return {name: folder / name for name in names}
+
+    def partitions(self, name: str) -> dict[str, dict[str, Path]]:
+        """Partition key -> input files of a source (scanned once per builder)."""
+        source = self.spec.source_of(name)
+        if source.name not in self._scans:
+            self._scans[source.name] = scan_source(source)
+        return self._scans[source.name]
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.spec.root_dir).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    # -- planning -----------------------------------------------------------
+
+    def plan(self, target: Target, key: str) -> Plan:
+        """Hash every input and derive the cache key; raises for missing inputs."""
+        inputs = self._inputs(target, key)
+        hashes = {role: self.index.hash(path) for role, path in inputs.items()}
+        model = self._model_file(target)
+        extra = {name: self.index.hash(path) for name, path in self._file_params(target).items()}
+        if model is not None:
+            extra["model"] = self.index.hash(model)
+        key_material = {
+            "op": target.op.name,
+            "version": target.op.version,
+            "params": canonical_params(target),
+            "inputs": hashes,
+            "files": extra,
+        }
+        cache_key = hash_bytes(json.dumps(key_material, sort_keys=True, separators=(",", ":")).encode())
+        input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
+        files = {**self._file_params(target), **({"model": model} if model else {})}
+        input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
+        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model)
+
+    def _inputs(self, target: Target, key: str) -> dict[str, Path]:
+        if target.section == "models":
+            return {k: roles["image"] for k, roles in self.partitions(target.upstream).items()}
+        upstream = self.spec.targets.get(target.upstream)
+        if upstream is not None:
+            produced = self.outputs_of(upstream, key)[SINGLE_OUTPUT]
+            if not produced.is_file():
+                raise BuildError(f"{produced}: the upstream asset {upstream.name!r} has no output for {key}; build it first")
+            return {"image": produced}
+        roles = self.partitions(target.upstream).get(key)
+        if roles is None:
+            raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
+        source = self.spec.sources[target.upstream]
+        return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
+
+    def _model_file(self, target: Target) -> Path | None:
+        if target.model is None:
+            return self._file_params(target).get("model")
+        weights = self.outputs_of(self.spec.models[target.model], MODEL_PARTITION)[MODEL_FILE]
+        if not weights.is_file():
+            raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
+        return weights
+
+    def _file_params(self, target: Target) -> dict[str, Path]:
+        files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
+        for name, path in files.items():
+            if not path.is_file():
+                raise BuildError(f"{path}: the file given as {target.name}.{name} does not exist")
+        return files
+
+    # -- building -----------------------------------------------------------
+
+    def build(self, target: Target, key: str, run_id: str | None = None) -> PartitionResult:
+        """Restore ``target``'s outputs for partition ``key`` from the cache, or compute them."""
+        started = time.perf_counter()
+        result = PartitionResult(
+            target.name, key, "failed", None, {}, {}, canonical_params(target),
+            target.op.name, target.op.version, 0.0, run_id=run_id,
+        )
+        try:
+            plan = self.plan(target, key)
+            result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
+            entry = None if self.force else self._restore(plan)
+            result.status = "cached" if entry is not None else "computed"
+            if entry is None:
+                entry = self._compute(target, key, plan)
+                self._place(entry, plan)
+            result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
+            result.metadata = dict(entry.metadata)
+        except Exception as exc:  # one bad texture must not stop the others
+            result.status = "failed"
+            result.error = _describe(exc, target, key)
+            log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
+        result.seconds = round(time.perf_counter() - started, 4)
+        return result
+
+    def _restore(self, plan: Plan) -> Entry | None:
+        entry = self.store.get(plan.cache_key)
+        if entry is None:
+            return None
+        try:
+            self._place(entry, plan)
+        except CorruptEntry as exc:
+            log.warning("cache entry %s is corrupt (%s); recomputing", plan.cache_key, exc)
+            self.store.drop(plan.cache_key)
+            return None
+        return entry
+
+    def _place(self, entry: Entry, plan: Plan) -> None:
+        for name, digest in entry.outputs.items():
+            dest = plan.outputs[name]
+            if not file_is(dest, digest, self.index):
+                self.store.restore(digest, dest, self.index)
+
+    def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
+        label = f"{target.name} [{key or 'model'}]"
+        ctx = OpContext(
+            device=self.device,
+            progress=_progress_reporter(label),
+            model=plan.model,
+            work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
+        )
+        runner = target.op.runner()
+        scratch = self.store.scratch_dir()
+        try:
+            if target.section == "models":
+                weights = scratch / MODEL_FILE
+                metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, target.params, ctx)
+                files = {MODEL_FILE: weights}
+            else:
+                metadata = runner(plan.inputs, scratch, target.params, ctx)
+                files = {name: scratch / name for name in plan.outputs}
+            missing = [name for name, path in files.items() if not path.is_file()]
+            if missing:
+                raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
+            return self.store.put(plan.cache_key, files, dict(metadata or {}))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def report_progress(task: str, done: int, total: int) -> None:
+    """Progress goes through logging; the CLI turns these records into progress bars."""
+    progress_log.debug("%s %d/%d", task, done, total, extra={"task": task, "done": done, "total": total})
+
+
+def _progress_reporter(label: str) -> Callable[[int, int], None]:
+    return lambda done, total: report_progress(label, done, total)
+
+
+def _describe(exc: Exception, target: Target, key: str) -> str:
+    """A message that names the input, for errors that do not already."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
+        return message
+    return f"{target.name} [{key}]: {type(exc).__name__}: {message}"
+
+
+def summarize_data_version(outputs: Mapping[str, str]) -> str:
+    """One version for several output files."""
+    if len(outputs) == 1:
+        return next(iter(outputs.values()))
+    return hash_bytes(json.dumps(dict(sorted(outputs.items()))).encode())

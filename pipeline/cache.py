@@ -1,0 +1,141 @@
+"""The content-addressed store behind every build.
+
+Layout under ``cache_dir``::
+
+    objects/ab/abcdef…   file contents, named by their xxh3-128
+    entries/12/1234…json cache key -> {output name: object hash, metadata}
+    work/<key>/          scratch that must survive a killed build (training checkpoints)
+    tmp/                 op outputs before they are stored
+
+Everything is written to a temporary name and renamed, so a build killed at
+any instant leaves either the old state or the new one. Two builds sharing a
+store can only ever write the same bytes under the same name. Objects are
+verified against their name whenever they are read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops.atomic import atomic_path, write_bytes_atomic
+from pipeline.hashing import HashIndex, hash_bytes, hash_file
+
+log = logging.getLogger(__name__)
+STALE_SCRATCH_SECONDS = 3600
+
+
+class CorruptEntry(Exception):
+    """A cache object no longer matches its hash; the entry is dropped and recomputed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    outputs: dict[str, str]  # output name -> object hash
+    metadata: dict[str, object]
+
+
+class ContentStore:
+    def __init__(self, root: Path):
+        self.root = root
+        for folder in ("objects", "entries", "work", "tmp"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+
+    def object_path(self, digest: str) -> Path:
+        return self.root / "objects" / digest[:2] / digest
+
+    def _entry_path(self, key: str) -> Path:
+        return self.root / "entries" / key[:2] / f"{key}.json"
+
+    def work_dir(self, key: str) -> Path:
+        path = self.root / "work" / key
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def scratch_dir(self) -> Path:
+        """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk."""
+        return Path(tempfile.mkdtemp(dir=self.root / "tmp"))
+
+    def get(self, key: str) -> Entry | None:
+        """The entry for ``key``, or None; an unreadable or dangling entry is dropped."""
+        path = self._entry_path(key)
+        try:
+            record = json.loads(path.read_text())
+            entry = Entry(key, dict(record["outputs"]), dict(record.get("metadata", {})))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cache entry %s is unreadable (%s); recomputing", path, exc)
+            self.drop(key)
+            return None
+        if not all(self.object_path(d).is_file() for d in entry.outputs.values()):
+            log.warning("cache entry %s lost an object; recomputing", key)
+            self.drop(key)
+            return None
+        return entry
+
+    def put(self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object]) -> Entry:
+        """Store ``files`` (name -> path) as objects and record them under ``key``."""
+        outputs = {name: self._add_object(path) for name, path in files.items()}
+        record = {"outputs": outputs, "metadata": dict(metadata)}
+        write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
+        return Entry(key, outputs, dict(metadata))
+
+    def restore(self, digest: str, dest: Path, index: HashIndex) -> None:
+        """Copy object ``digest`` to ``dest`` atomically, verifying its bytes on the way."""
+        try:
+            data = self.object_path(digest).read_bytes()
+        except OSError as exc:
+            raise CorruptEntry(f"object {digest} is unreadable: {exc}") from exc
+        if hash_bytes(data) != digest:
+            self.object_path(digest).unlink(missing_ok=True)
+            raise CorruptEntry(f"object {digest} does not match its hash")
+        write_bytes_atomic(dest, data)
+        index.remember(dest, digest)
+
+    def drop(self, key: str) -> None:
+        self._entry_path(key).unlink(missing_ok=True)
+
+    def _add_object(self, path: Path) -> str:
+        digest = hash_file(path)
+        target = self.object_path(digest)
+        if not target.is_file():
+            with atomic_path(target) as tmp:
+                shutil.copyfile(path, tmp)
+        return digest
+
+    def gc(self, keep_keys: Iterable[str]) -> tuple[int, int]:
+        """Remove entries not in ``keep_keys`` and objects no kept entry references.
+
+        Returns (entries removed, bytes freed).
+        """
+        keep_keys = set(keep_keys)
+        referenced: set[str] = set()
+        removed_entries = 0
+        for path in (self.root / "entries").glob("*/*.json"):
+            key = path.stem
+            entry = self.get(key) if key in keep_keys else None
+            if entry is None:
+                path.unlink(missing_ok=True)
+                shutil.rmtree(self.root / "work" / key, ignore_errors=True)
+                removed_entries += 1
+            else:
+                referenced.update(entry.outputs.values())
+        freed = 0
+        for path in (self.root / "objects").glob("*/*"):
+            if path.name not in referenced:
+                freed += path.stat().st_size
+                path.unlink(missing_ok=True)
+        cutoff = time.time() - STALE_SCRATCH_SECONDS
+        for stale in (self.root / "tmp").iterdir():
+            if stale.stat().st_mtime < cutoff:  # a build running now still owns younger ones
+                shutil.rmtree(stale, ignore_errors=True)
+        return removed_entries, freed
+

@@ -1,0 +1,152 @@
+"""The ``remaster`` command: thin commands that parse, call one function and render the result."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.manifest import manifest_path
+from pipeline.spec import SpecError, Spec, load_spec
+
+app = typer.Typer(
+    help="Build remastered textures from assets_spec.yaml, recomputing only what changed.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+cache_app = typer.Typer(help="Manage the content-addressed cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+console = Console(stderr=True)
+out = Console()
+
+SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="The spec file.", show_default=True)]
+DEFAULT_SPEC = Path("assets_spec.yaml")
+
+
+def _load(spec_path: Path) -> Spec:
+    try:
+        return load_spec(spec_path)
+    except SpecError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]error[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns ``remaster.progress`` log records into rich progress bars."""
+
+    def __init__(self, progress: Progress):
+        super().__init__(logging.DEBUG)
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task, done, total = getattr(record, "task", None), getattr(record, "done", 0), getattr(record, "total", 0)
+        if task is None:
+            return
+        if task not in self.tasks:
+            self.tasks[task] = self.progress.add_task(task, total=total)
+        self.progress.update(self.tasks[task], completed=done, total=total)
+        if "[" in task and done >= total:  # an op's inner loop: drop its bar once finished
+            self.progress.remove_task(self.tasks.pop(task))
+
+
+def _with_progress(fn, *args, **kwargs):
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False, disable=not console.is_terminal,
+    )
+    handler = _ProgressHandler(progress)
+    logger = logging.getLogger("remaster.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        with progress:
+            return fn(*args, **kwargs)
+    finally:
+        logger.removeHandler(handler)
+
+
+@app.command()
+def build(
+    spec: SpecOption = DEFAULT_SPEC,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Build only these models/assets (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompute everything and overwrite the cache.")] = False,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,
+) -> None:
+    """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
+    from pipeline.runs import run_build
+
+    loaded = _load(spec)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        report = _with_progress(run_build, loaded, select=select, force=force, device=device)
+    except ValueError as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
+    for asset, line in report.summary().items():
+        table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
+    out.print(table)
+    for row in report.failed:
+        where = escape(f"{row['asset']} [{row['partition'] or 'model'}]")
+        console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
+    out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(spec: SpecOption = DEFAULT_SPEC) -> None:
+    """List what the next build would compute, and why, without computing anything."""
+    from pipeline.runs import stale_partitions
+
+    stale = stale_partitions(_load(spec))
+    if not stale:
+        out.print("everything is up to date")
+        return
+    table = Table("asset", "partition", "why", title=f"{len(stale)} stale")
+    for item in stale:
+        table.add_row(item.asset, item.partition or "(model)", item.reason)
+    out.print(table)
+
+
+@app.command()
+def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
+    """Check the spec; every problem is printed with its file, line and key."""
+    loaded = _load(spec)
+    out.print(
+        f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
+        highlight=False,
+    )
+
+
+@cache_app.command("gc")
+def cache_gc(spec: SpecOption = DEFAULT_SPEC) -> None:
+    """Remove cache entries and objects that no current output references."""
+    from pipeline.runs import collect_garbage
+
+    entries, freed = collect_garbage(_load(spec))
+    out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo project goes.")] = Path("."),
+    build_it: Annotated[bool, typer.Option("--build/--no-build", help="Build it after writing the data.")] = True,
+) -> None:
+    """Write the demo project's data (and spec, if missing) and build it on CPU."""
+    from pipeline.demo import write_demo
+
+    spec_file = write_demo(folder)
+    out.print(f"demo data written; spec: {spec_file}", highlight=False)
+    if build_it:
+        build(spec=spec_file, select=None, force=False, device=None)
+

@@ -1,0 +1,53 @@
+"""The one place the Dagster definitions are assembled, from ``assets_spec.yaml``.
+
+``workspace.yaml`` points here. Loading reads the spec only: no file is
+hashed and torch is not imported, so it stays fast with any number of files.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.assets import source_asset, target_asset
+from pipeline.resources import RemasterResource
+from pipeline.schedules import nightly_schedule
+from pipeline.sensors import source_sensor
+from pipeline.spec import Spec, load_spec
+
+# Observable source assets and backfill policies are the right tools here, and still marked beta.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+SPEC_ENV = "REMASTER_SPEC"
+DEFAULT_SPEC = "assets_spec.yaml"
+
+
+def build_definitions(spec: Spec, *, force: bool = False, device: str | None = None) -> dg.Definitions:
+    sources = [source_asset(spec, source) for source in spec.sources.values()]
+    targets = [target_asset(spec, target) for target in spec.targets.values()]
+    sensors = [
+        source_sensor(spec, source, [a for a in spec.assets if spec.source_of(a).name == name])
+        for name, source in spec.sources.items()
+    ]
+    return dg.Definitions(
+        assets=[*sources, *targets],
+        sensors=sensors,
+        schedules=[nightly_schedule(spec)],
+        resources={"remaster": RemasterResource(device=device or spec.device, force=force)},
+        # Steps run one after another in one process: torch is imported once and
+        # two steps never fight over one GPU.
+        executor=dg.in_process_executor,
+    )
+
+
+def spec_path() -> Path:
+    return Path(os.environ.get(SPEC_ENV, DEFAULT_SPEC)).resolve()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Loaded by ``dagster dev -w workspace.yaml``; ``REMASTER_SPEC`` picks another spec."""
+    return build_definitions(load_spec(spec_path()))

@@ -1,0 +1,23 @@
+"""Write the demo project: its spec (when missing) and the input files the spec points to."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+DEMO_SPEC = Path(__file__).with_name("demo_spec.yaml")
+SPEC_NAME = "assets_spec.yaml"
+
+
+def write_demo(folder: Path) -> Path:
+    """Generate ``demo/`` inputs under ``folder``; returns the spec to build."""
+    from ops.demo_data import write_legacy_textures, write_reference_textures
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / SPEC_NAME
+    if not spec.exists():
+        shutil.copyfile(DEMO_SPEC, spec)
+    data = folder / "demo"
+    write_legacy_textures(data / "textures" / "legacy")
+    write_reference_textures(data / "textures" / "hires")
+    return spec

@@ -1,0 +1,85 @@
+"""Content hashes (xxh3-128) of files, with a stat index so unchanged files are not re-read.
+
+Size and mtime only decide whether a file must be re-hashed; the version of a
+file is always its content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import xxhash
+
+from ops.atomic import write_bytes_atomic
+
+CHUNK = 1 << 20
+
+
+def hash_bytes(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def hash_file(path: Path) -> str:
+    """xxh3-128 of the file's bytes, streamed."""
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashIndex:
+    """Remembers (size, mtime_ns) → hash per absolute path, persisted in one JSON file.
+
+    Concurrent builds may each save their view; the last save wins, which only
+    costs a re-hash later, never a wrong hash: an entry is used only when the
+    file's size and mtime still match exactly.
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: dict[str, list] = {}
+        self._dirty = False
+        if path is not None and path.exists():
+            try:
+                self._entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self._entries = {}
+
+    def hash(self, path: Path) -> str:
+        stat = path.stat()
+        key = str(path.resolve())
+        signature = [stat.st_size, stat.st_mtime_ns]
+        with self._lock:
+            known = self._entries.get(key)
+        if known is not None and known[:2] == signature:
+            return known[2]
+        digest = hash_file(path)
+        self.remember(path, digest, signature)
+        return digest
+
+    def remember(self, path: Path, digest: str, signature: list[int] | None = None) -> None:
+        """Record a hash the caller already knows (a file it just wrote)."""
+        if signature is None:
+            stat = path.stat()
+            signature = [stat.st_size, stat.st_mtime_ns]
+        with self._lock:
+            self._entries[str(path.resolve())] = [*signature, digest]
+            self._dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        with self._lock:
+            data = json.dumps(self._entries, separators=(",", ":")).encode()
+            self._dirty = False
+        write_bytes_atomic(self.path, data)
+
+
+def file_is(path: Path, digest: str, index: HashIndex) -> bool:
+    """Whether ``path`` exists with content ``digest``."""
+    return os.path.isfile(path) and index.hash(path) == digest

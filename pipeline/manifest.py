@@ -1,0 +1,54 @@
+"""``<build_dir>/manifest.json``: one row per (asset, partition), kept current by every build.
+
+Each asset step merges its rows under an exclusive lock, so builds launched
+from the UI, a sensor or two CLIs at once all leave one consistent file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ops.atomic import write_bytes_atomic
+
+MANIFEST = "manifest.json"
+Row = dict[str, object]
+
+
+def manifest_path(build_dir: Path) -> Path:
+    return build_dir / MANIFEST
+
+
+def read_manifest(build_dir: Path) -> list[Row]:
+    path = manifest_path(build_dir)
+    try:
+        return list(json.loads(path.read_text())["entries"])
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # a manifest is derived data: the next build rewrites it
+
+
+@contextlib.contextmanager
+def _locked(build_dir: Path) -> Iterator[None]:
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / f".{MANIFEST}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tuple[str, str]] = ()) -> None:
+    """Replace the rows of the same (asset, partition) and remove the ``drop`` ones."""
+    rows = list(rows)
+    replaced = {(r["asset"], r["partition"]) for r in rows} | set(drop)
+    with _locked(build_dir):
+        kept = [r for r in read_manifest(build_dir) if (r["asset"], r["partition"]) not in replaced]
+        merged = sorted(kept + rows, key=lambda r: (str(r["asset"]), str(r["partition"])))
+        body = json.dumps({"version": 1, "entries": merged}, indent=1, sort_keys=True)
+        write_bytes_atomic(manifest_path(build_dir), body.encode())

@@ -1,0 +1,208 @@
+"""What the CLI does, without the CLI: sync partitions, build through Dagster, explain staleness.
+
+Builds run in process through ``dagster.materialize`` against ``DAGSTER_HOME``
+when it is set (so CI and local builds show up in the UI), else an ephemeral
+instance. The manifest rows each asset step writes are the build's result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
+from pipeline.build import MODEL_PARTITION, BuildError, Builder
+from pipeline.definitions import build_definitions
+from pipeline.manifest import Row, read_manifest, update_manifest
+from pipeline.resources import RemasterResource
+from pipeline.spec import Spec
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
+
+
+@dataclass
+class SyncReport:
+    added: dict[str, list[str]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class BuildReport:
+    rows: list[Row]
+    sync: SyncReport
+
+    @property
+    def failed(self) -> list[Row]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per asset: computed / cached / failed counts and seconds."""
+        table: dict[str, dict[str, float]] = {}
+        for row in self.rows:
+            line = table.setdefault(str(row["asset"]), {"computed": 0, "cached": 0, "failed": 0, "seconds": 0.0})
+            line[str(row["status"])] += 1
+            line["seconds"] += float(row["seconds"])  # type: ignore[arg-type]
+        return table
+
+
+@dataclass(frozen=True)
+class Stale:
+    asset: str
+    partition: str
+    reason: str
+
+
+def open_instance() -> dg.DagsterInstance:
+    """The persistent instance when ``DAGSTER_HOME`` is set, else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) -> SyncReport:
+    """Make each source's partitions match its files; delete the outputs of removed files."""
+    report = SyncReport()
+    for name in spec.sources:
+        found = builder.partitions(name)
+        known = instance.get_dynamic_partitions(name)
+        added = [key for key in found if key not in set(known)]
+        removed = [key for key in known if key not in found]
+        if added:
+            instance.add_dynamic_partitions(name, added)
+        for key in removed:
+            instance.delete_dynamic_partition(name, key)
+        report.added[name], report.removed[name] = added, removed
+    _forget_removed(spec, builder)
+    return report
+
+
+def _forget_removed(spec: Spec, builder: Builder) -> None:
+    """Outputs and manifest rows of partitions whose source file is gone."""
+    drop = []
+    for row in read_manifest(spec.build_dir):
+        target = spec.targets.get(str(row["asset"]))
+        key = str(row["partition"])
+        if target is None or (target.section == "assets" and key not in builder.partitions(target.name)):
+            drop.append((str(row["asset"]), key))
+            for path in row.get("outputs", {}):  # type: ignore[union-attr]
+                _remove_output(spec, spec.root_dir / str(path))
+    if drop:
+        update_manifest(spec.build_dir, drop=drop)
+
+
+def _remove_output(spec: Spec, path: Path) -> None:
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != spec.build_dir and folder.is_relative_to(spec.build_dir) and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def run_build(
+    spec: Spec,
+    *,
+    select: list[str] | None = None,
+    force: bool = False,
+    device: str | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> BuildReport:
+    """Materialize the selected targets (all by default), one run per partition set, in dependency order."""
+    unknown = [name for name in select or [] if name not in spec.targets]
+    if unknown:
+        raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
+    instance = instance or open_instance()
+    resource = RemasterResource(device=device or spec.device, force=force)
+    builder = resource.builder(spec)
+    sync = sync_partitions(spec, instance, builder)
+    builder.index.save()
+    definitions = build_definitions(spec, force=force, device=device)
+    assets = list(definitions.assets or [])
+    run_ids: list[str] = []
+    for partition_set, targets in build_order(spec, select):
+        tags = {}
+        if partition_set is not None:
+            keys = instance.get_dynamic_partitions(partition_set)
+            if not keys:
+                continue
+            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            resources={"remaster": resource},
+            selection=targets,
+            tags=tags,
+            run_config=QUIET_LOGS,
+            raise_on_error=False,
+        )
+        run_ids.append(result.run_id)
+    rows = [r for r in read_manifest(spec.build_dir) if r.get("run_id") in set(run_ids)]
+    return BuildReport(rows, sync)
+
+
+def stale_partitions(spec: Spec) -> list[Stale]:
+    """What the next build would compute, and why; computes nothing."""
+    builder = RemasterResource(device=spec.device).builder(spec)
+    rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(spec.build_dir)}
+    stale: list[Stale] = []
+    stale_keys: set[tuple[str, str]] = set()
+    for _, targets in build_order(spec):
+        for name in targets:
+            target = spec.targets[name]
+            keys = list(builder.partitions(name)) if target.section == "assets" else [MODEL_PARTITION]
+            for key in keys:
+                reason = _why_stale(builder, name, key, rows.get((name, key)), stale_keys)
+                if reason:
+                    stale.append(Stale(name, key, reason))
+                    stale_keys.add((name, key))
+    for (name, key), row in rows.items():
+        if name in spec.assets and key not in builder.partitions(name):
+            stale.append(Stale(name, key, "source file removed: its outputs will be deleted"))
+    builder.index.save()
+    return stale
+
+
+def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]]) -> str | None:
+    target = builder.spec.targets[name]
+    if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
+        return f"upstream {target.upstream} is stale"
+    if target.model and (target.model, MODEL_PARTITION) in stale:
+        return f"model {target.model} will be retrained"
+    try:
+        plan = builder.plan(target, key)
+    except (BuildError, ValueError) as exc:
+        return f"cannot build yet: {exc}"
+    if row is None:
+        return "new file" if target.section == "assets" else "never built"
+    if row["status"] == "failed":
+        return f"failed last build: {row.get('error')}"
+    if row["cache_key"] == plan.cache_key:
+        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
+        intact = all(p.is_file() and builder.index.hash(p) == d for p, d in outputs.items())
+        return None if intact else "output missing or modified"
+    old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
+    reasons = []
+    if row["op_version"] != target.op.version:
+        reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
+    if row["params"] != target.params.model_dump(mode="json"):
+        changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
+        reasons.append("params changed: " + ", ".join(changed))
+    model = str(plan.model and builder.relative(plan.model))
+    for path, digest in plan.input_hashes.items():
+        if old_inputs.get(path) != digest:
+            kind = "model" if path == model else "file"
+            reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
+    reasons += [f"removed file {p}" for p in old_inputs if p not in plan.input_hashes]
+    return "; ".join(reasons) or "cache key changed"
+
+
+def collect_garbage(spec: Spec) -> tuple[int, int]:
+    """Drop cache entries and objects that no output in the current manifest uses."""
+    builder = RemasterResource().builder(spec)
+    keep = {str(r["cache_key"]) for r in read_manifest(spec.build_dir) if r.get("cache_key")}
+    return builder.store.gc(keep)
+
+
+def summarize_counts(rows: list[Row]) -> Counter[str]:
+    return Counter(str(r["status"]) for r in rows)

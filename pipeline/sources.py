@@ -1,0 +1,77 @@
+"""Find the partitions of a source on disk: one per texture file, or one per photo-pair folder."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
+
+from pipeline.spec import Source
+
+log = logging.getLogger(__name__)
+
+# Dagster partition keys may not contain these; a file named so is reported and skipped.
+_FORBIDDEN_IN_KEYS = (",", "[", "]", "...")
+
+
+class MissingPairError(ValueError):
+    """A photo-pair folder lacks its flash or guide photo."""
+
+
+def scan_source(source: Source) -> dict[str, dict[str, Path]]:
+    """Map each partition key to its input files by role, sorted by key.
+
+    A texture's key is its path relative to ``root`` (``walls/brick01.png``);
+    a pair's key is its folder relative to ``root`` (``oak``). A root with no
+    match yields no partitions and a warning, never an error.
+    """
+    if not source.root.is_dir():
+        log.warning("source %r: folder %s does not exist; it has no partitions yet", source.name, source.root)
+        return {}
+    if source.kind == "textures":
+        found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}
+    else:
+        found = _pairs(source)
+    partitions = {key: roles for key, roles in found.items() if _usable_key(key, source)}
+    if not partitions:
+        log.warning("source %r: nothing in %s matches %s", source.name, source.root, source.patterns)
+    return dict(sorted(partitions.items()))
+
+
+def _glob(root: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
+
+
+def _key(path: Path, root: Path) -> str:
+    return PurePosixPath(path.relative_to(root).as_posix()).as_posix()
+
+
+def _pairs(source: Source) -> dict[str, dict[str, Path]]:
+    by_folder: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    for role in ("flash", "guide"):
+        for path in _glob(source.root, source.patterns[role]):
+            by_folder[_key(path.parent, source.root)][role].append(path)
+    pairs: dict[str, dict[str, Path]] = {}
+    for folder, roles in by_folder.items():
+        pairs[folder] = {role: sorted(paths)[0] for role, paths in roles.items()}
+        for role, paths in roles.items():
+            if len(paths) > 1:
+                log.warning("pair %s: several %s photos match, using %s", folder, role, paths[0].name)
+    return pairs
+
+
+def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, Path]:
+    """The inputs of a pair, or a clear error naming the folder when one half is missing."""
+    missing = [role for role in source.patterns if role not in roles]
+    if missing:
+        folder = source.root / key
+        wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
+        raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder")
+    return roles
+
+
+def _usable_key(key: str, source: Source) -> bool:
+    if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
+        log.warning("source %r: skipping %s: names with , [ ] or ... cannot be partitions; rename it", source.name, key)
+        return False
+    return True

@@ -1,0 +1,330 @@
+"""Read ``assets_spec.yaml`` into a validated :class:`Spec`.
+
+Reading YAML is kept apart from building Dagster definitions so tests can feed
+inline YAML. Every problem is reported with the file, the line, the key and
+what was expected, all at once, so an artist fixes a spec in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ops.registry import OPS, OpDef, OpParams
+
+SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
+
+
+class SpecError(ValueError):
+    """One or more problems in a spec file; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class TexturesSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["textures"]
+    root: str
+    glob: str = "**/*.png"
+
+
+class PhotoPairsSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["photo_pairs"]
+    root: str
+    flash: str = Field(description="glob, relative to root, matching one flash photo per folder")
+    guide: str = Field(description="glob, relative to root, matching one guide photo per folder")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where raw files are; each file (textures) or folder (photo_pairs) is a partition."""
+
+    name: str
+    kind: Literal["textures", "photo_pairs"]
+    root: Path
+    patterns: dict[str, str]  # role -> glob: {"image": ...} or {"flash": ..., "guide": ...}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model (trained from a whole source) or an asset (one output set per partition)."""
+
+    name: str
+    section: Literal["models", "assets"]
+    op: OpDef
+    upstream: str  # the source or asset named by ``from``
+    params: OpParams
+    model: str | None = None  # name of the model asset this target uses, if any
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    build_dir: Path
+    cache_dir: Path
+    device: str
+    schedule: str
+    sources: dict[str, Source]
+    models: dict[str, Target]
+    assets: dict[str, Target]
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict, compare=False)
+
+    @property
+    def root_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def targets(self) -> dict[str, Target]:
+        return {**self.models, **self.assets}
+
+    def source_of(self, name: str) -> Source:
+        """The source whose partitions ``name`` (a source or an asset) follows."""
+        while name not in self.sources:
+            name = self.targets[name].upstream
+        return self.sources[name]
+
+    def resolve(self, path: str | Path) -> Path:
+        """A spec-relative path made absolute."""
+        return (self.root_dir / Path(path).expanduser()).resolve()
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate the spec at ``path``."""
+    path = Path(path).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
+    return parse_spec(text, path)
+
+
+def parse_spec(text: str, path: Path) -> Spec:
+    """Validate spec ``text`` as if read from ``path`` (used for relative paths and messages)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise SpecError([f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    lines: dict[tuple[str, ...], int] = {}
+    problems: list[str] = []
+    if node is not None:
+        _collect_lines(node, (), lines, problems, path)
+    checker = _Checker(path, lines, problems)
+    spec = checker.check(data if data is not None else {})
+    if problems:
+        raise SpecError(problems)
+    assert spec is not None
+    return spec
+
+
+def _collect_lines(
+    node: yaml.Node, at: tuple[str, ...], lines: dict[tuple[str, ...], int], problems: list[str], path: Path
+) -> None:
+    """Record the line of every mapping key; report keys given twice (YAML keeps the last silently)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            here = (*at, key)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(f"{path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
+            seen.add(key)
+            lines[here] = line
+            _collect_lines(value_node, here, lines, problems, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            here = (*at, str(index))
+            lines[here] = item.start_mark.line + 1
+            _collect_lines(item, here, lines, problems, path)
+
+
+class _Checker:
+    """Walks the parsed mapping, collecting every problem with its line."""
+
+    def __init__(self, path: Path, lines: dict[tuple[str, ...], int], problems: list[str]):
+        self.path = path
+        self.lines = lines
+        self.problems = problems
+
+    def fail(self, at: tuple[str, ...], message: str) -> None:
+        line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        problem = f"{where}: {'.'.join(at) or '(top level)'}: {message}"
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def check(self, data: Any) -> Spec | None:
+        if not isinstance(data, dict):
+            self.fail((), "the spec must be a mapping with keys " + ", ".join(SPEC_KEYS))
+            return None
+        for key in data:
+            if key not in SPEC_KEYS:
+                self.fail((str(key),), f"unknown key; expected one of {', '.join(SPEC_KEYS)}")
+        build_dir = self._path_value(data, "build_dir", "build")
+        cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
+        device = str(data.get("device", "auto"))
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+            self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {device!r}")
+        schedule = str(data.get("schedule", DEFAULT_SCHEDULE))
+        if len(schedule.split()) != 5:
+            self.fail(("schedule",), f"expected a cron expression with 5 fields, got {schedule!r}")
+        sources = {
+            name: source
+            for name, entry in self._section(data, "sources").items()
+            if (source := self._source(name, entry)) is not None
+        }
+        names = set(sources)
+        models = self._targets(data, "models", names)
+        names |= set(models)
+        assets = self._targets(data, "assets", names)
+        spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
+        self._check_graph(spec)
+        return spec
+
+    def _path_value(self, data: dict[str, Any], key: str, default: str) -> Path:
+        value = data.get(key, default)
+        if not isinstance(value, str) or not value:
+            self.fail((key,), f"expected a folder path, got {value!r}")
+            value = default
+        return (self.path.parent / Path(value).expanduser()).resolve()
+
+    def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
+        value = data.get(section) or {}
+        if not isinstance(value, dict):
+            self.fail((section,), "expected a mapping of name: {...}")
+            return {}
+        for name in value:
+            if not NAME_PATTERN.match(str(name)):
+                self.fail(
+                    (section, str(name)),
+                    "names are letters, digits and _ only (they become folder names under build_dir, "
+                    "so '/', '..' and spaces are not allowed)",
+                )
+        return {str(k): v for k, v in value.items() if NAME_PATTERN.match(str(k))}
+
+    def _source(self, name: str, entry: Any) -> Source | None:
+        at = ("sources", name)
+        if not isinstance(entry, dict):
+            self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
+            return None
+        kind = entry.get("kind")
+        schema = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}.get(kind)
+        if schema is None:
+            self.fail((*at, "kind"), f"expected textures or photo_pairs, got {kind!r}")
+            return None
+        parsed = self._validate(schema, entry, at)
+        if parsed is None:
+            return None
+        patterns = (
+            {"image": parsed.glob}
+            if isinstance(parsed, TexturesSource)
+            else {"flash": parsed.flash, "guide": parsed.guide}
+        )
+        for role, pattern in patterns.items():
+            if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+                self.fail((*at, "glob" if role == "image" else role), "the glob must stay inside root")
+        return Source(name, parsed.kind, (self.path.parent / parsed.root).resolve(), patterns)
+
+    def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
+        entries = self._section(data, section)
+        targets: dict[str, Target] = {}
+        for name, entry in entries.items():
+            at = (section, name)
+            if name in known:
+                self.fail(at, "this name is already used by a source or model; names must be unique")
+                continue
+            if not isinstance(entry, dict):
+                self.fail(at, "expected a mapping like {op: ..., from: ...}")
+                continue
+            target = self._target(name, section, dict(entry), known | set(entries))
+            if target is not None:
+                targets[name] = target
+        return targets
+
+    def _target(self, name: str, section: Literal["models", "assets"], entry: dict[str, Any], known: set[str]) -> Target | None:
+        at = (section, name)
+        op_name = entry.pop("op", None)
+        upstream = entry.pop("from", None)
+        want = "model" if section == "models" else "map"
+        choices = sorted(n for n, op in OPS.items() if op.kind == want)
+        op = OPS.get(op_name) if isinstance(op_name, str) else None
+        if op is None:
+            self.fail((*at, "op"), f"unknown op {op_name!r}; expected one of {', '.join(choices)}")
+            return None
+        if op.kind != want:
+            other = "models" if section == "assets" else "assets"
+            self.fail((*at, "op"), f"op {op_name!r} belongs under {other}:, not {section}:")
+            return None
+        if not isinstance(upstream, str) or upstream not in known:
+            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(known)) or '(none defined)'}")
+            return None
+        params = self._validate(op.params_model(), entry, at)
+        if params is None:
+            return None
+        model = getattr(params, "model", None)
+        return Target(name, section, op, upstream, params, model if isinstance(model, str) else None)
+
+    def _validate(self, schema: type[BaseModel], entry: dict[str, Any], at: tuple[str, ...]) -> Any:
+        try:
+            return schema.model_validate(entry)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = _field_path(error["loc"])
+                message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+                if "input" in error and error["type"] != "extra_forbidden":
+                    message += f", got {error['input']!r}"
+                self.fail((*at, *loc), message)
+            return None
+
+    def _check_graph(self, spec: Spec) -> None:
+        for target in spec.targets.values():
+            at = (target.section, target.name)
+            if target.section == "models" and target.upstream not in spec.sources:
+                self.fail((*at, "from"), "a model trains from a source (a folder of reference textures), not an asset")
+            upstream = spec.targets.get(target.upstream)
+            if upstream is not None and upstream.section == "models":
+                self.fail((*at, "from"), f"{target.upstream!r} is a model; name it under model: instead")
+            elif upstream is not None and upstream.params.output_names() is not None:
+                self.fail((*at, "from"), f"{target.upstream!r} writes several files per input; chain from a one-image asset")
+            if target.model is not None and target.model not in spec.models:
+                self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(spec.models) or '(none defined)'} or {{path: weights.pth}}")
+        self._check_cycles(spec)
+        for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
+            for source in spec.sources.values():
+                if folder == source.root or source.root.is_relative_to(folder):
+                    self.fail((key,), f"{folder} contains the source {source.name!r}; outputs would overwrite inputs")
+
+    def _check_cycles(self, spec: Spec) -> None:
+        for name, target in spec.assets.items():
+            seen = [name]
+            upstream = target.upstream
+            while upstream in spec.assets and upstream not in seen:
+                seen.append(upstream)
+                upstream = spec.assets[upstream].upstream
+            if upstream in seen:
+                self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
+
+
+_TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """Keep the key names of a pydantic error location, dropping union-branch labels (``str``, ``ModelPath``)."""
+    return tuple(
+        str(part)
+        for part in loc
+        if isinstance(part, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", part) and part not in _TYPE_LABELS)
+    )
