@@ -80,7 +80,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         results: list[PartitionResult] = []
         try:
             for done, key in enumerate(keys, start=1):
-                result = builder.build(target, key, run_id=context.run_id)
+                result = builder.build(target, key, run_id=context.run.run_id)
                 results.append(result)
                 if result.status == "failed":
                     context.log.error(f"{key or target.name}: {result.error}")

@@ -181,17 +181,18 @@ class _Checker:
         schedule = str(data.get("schedule", DEFAULT_SCHEDULE))
         if len(schedule.split()) != 5:
             self.fail(("schedule",), f"expected a cron expression with 5 fields, got {schedule!r}")
+        source_entries = self._section(data, "sources")
         sources = {
-            name: source
-            for name, entry in self._section(data, "sources").items()
-            if (source := self._source(name, entry)) is not None
+            name: source for name, entry in source_entries.items() if (source := self._source(name, entry)) is not None
         }
-        names = set(sources)
+        # Names count as known even when their own entry is broken, so one mistake is reported once.
+        names = set(source_entries)
         models = self._targets(data, "models", names)
-        names |= set(models)
+        names |= set(self._section(data, "models"))
         assets = self._targets(data, "assets", names)
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
-        self._check_graph(spec)
+        if not self.problems:  # graph checks assume every entry parsed
+            self._check_graph(spec)
         return spec
 
     def _path_value(self, data: dict[str, Any], key: str, default: str) -> Path:

@@ -1,0 +1,39 @@
+"""Helpers for tests: small projects on disk."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from ops.image_io import Image, write_image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def write_textures(folder: Path, count: int, size: int = 16, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(count):
+        path = folder / ("walls" if index % 2 else "floors") / f"tex{index:03d}.png"
+        write_image(path, Image(rng.random((size, size, 3), dtype=np.float32)))
+        paths.append(path)
+    return paths
+
+
+def write_spec(folder: Path, body: str) -> Path:
+    spec = folder / "assets_spec.yaml"
+    spec.write_text(textwrap.dedent(body))
+    return spec
+
+
+UPSCALE_SPEC = """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+"""

@@ -1,0 +1,86 @@
+"""Every legacy format decodes to linear float and writes back at its own depth and alpha."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_png_round_trip_keeps_depth_channels_and_alpha(tmp_path, depth, channels, with_alpha):
+    color = RNG.random((7, 5, channels), dtype=np.float32)
+    alpha = RNG.random((7, 5), dtype=np.float32) if with_alpha else None
+    write_image(tmp_path / "t.png", Image(color, alpha, depth))
+    back = read_image(tmp_path / "t.png")
+    assert back.bit_depth == depth and back.channels == channels and (back.alpha is not None) == with_alpha
+    step = 1 / (255 if depth == 8 else 65535)
+    assert np.abs(linear_to_srgb(back.color) - linear_to_srgb(color)).max() <= step / 2 + 1e-6
+    if with_alpha:
+        assert np.abs(back.alpha - alpha).max() <= step / 2 + 1e-6
+
+
+def test_palette_with_transparency_becomes_rgba(tmp_path):
+    pil = PILImage.new("P", (4, 4))
+    pil.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    pil.putpixel((0, 0), 1)
+    pil.info["transparency"] = 0
+    pil.save(tmp_path / "p.png", transparency=0)
+    image = read_image(tmp_path / "p.png")
+    assert image.channels == 3 and image.alpha is not None
+    assert image.alpha[0, 0] == 1.0 and image.alpha[1, 1] == 0.0
+    np.testing.assert_allclose(image.color[0, 0], [0, 1, 0])
+
+
+def test_one_bit_and_grey_alpha(tmp_path):
+    PILImage.fromarray(np.eye(4, dtype=bool)).save(tmp_path / "b.png")
+    mask = read_image(tmp_path / "b.png")
+    assert mask.channels == 1 and mask.alpha is None and mask.color[0, 0, 0] == 1.0 and mask.color[0, 1, 0] == 0.0
+    PILImage.fromarray(np.full((3, 3, 2), 128, np.uint8), mode="LA").save(tmp_path / "la.png")
+    grey = read_image(tmp_path / "la.png")
+    assert grey.channels == 1 and grey.alpha is not None
+
+
+@pytest.mark.parametrize("suffix", [".tga", ".jpg"])
+def test_tga_and_jpeg(tmp_path, suffix):
+    color = np.full((8, 8, 3), 0.25, np.float32)
+    write_image(tmp_path / f"t{suffix}", Image(color))
+    back = read_image(tmp_path / f"t{suffix}")
+    assert back.bit_depth == 8 and np.abs(back.color - color).max() < 0.01
+
+
+def test_srgb_conversion_is_the_standard_curve():
+    assert float(srgb_to_linear(np.float32(0.5))) == pytest.approx(0.21404, abs=1e-4)
+    x = np.linspace(0, 1, 101, dtype=np.float32)
+    np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-6)
+
+
+def test_unreadable_files_are_named(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty.png is empty"):
+        read_image(tmp_path / "empty.png")
+    write_image(tmp_path / "ok.png", Image(RNG.random((32, 32, 3), dtype=np.float32)))
+    data = (tmp_path / "ok.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="cut.png"):
+        read_image(tmp_path / "cut.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG or TGA image"):
+        read_image(tmp_path / "text.png")
+
+
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "t.png"
+    write_image(target, Image(np.zeros((2, 2, 3), np.float32)))
+    before = target.read_bytes()
+    monkeypatch.setattr("ops.image_io._encode", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        write_image(target, Image(np.ones((2, 2, 3), np.float32)))
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.png"]

@@ -1,0 +1,30 @@
+"""The plain-resampling baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ops.image_io import Image
+from ops.upscale import upscale
+
+
+@pytest.mark.parametrize("filter", ["nearest", "bicubic", "lanczos"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_sizes_and_alpha(filter, scale):
+    image = Image(np.random.default_rng(0).random((5, 7, 3), dtype=np.float32), np.ones((5, 7), np.float32), 16)
+    result = upscale(image, scale, filter)
+    assert result.color.shape == (5 * scale, 7 * scale, 3)
+    assert result.alpha.shape == (5 * scale, 7 * scale) and result.bit_depth == 16
+    assert 0 <= result.color.min() and result.color.max() <= 1
+
+
+def test_nearest_repeats_pixels_exactly():
+    color = np.arange(6, dtype=np.float32).reshape(2, 3, 1) / 6
+    result = upscale(Image(color), 2, "nearest")
+    np.testing.assert_array_equal(result.color, np.repeat(np.repeat(color, 2, 0), 2, 1))
+
+
+def test_flat_colour_stays_flat():
+    result = upscale(Image(np.full((4, 4, 1), 0.3, np.float32)), 4, "lanczos")
+    np.testing.assert_allclose(result.color, 0.3, atol=1e-5)

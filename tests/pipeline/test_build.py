@@ -1,0 +1,208 @@
+"""Builds through the real CLI and Dagster: what is recomputed, what is cached, what survives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+
+from helpers import UPSCALE_SPEC, write_spec, write_textures
+from ops.image_io import Image, read_image, write_image
+from pipeline.hashing import hash_file
+from pipeline.runs import run_build
+from pipeline.spec import load_spec
+
+
+def manifest(folder: Path) -> list[dict]:
+    return json.loads((folder / "build" / "manifest.json").read_text())["entries"]
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    return {e["partition"]: e["status"] for e in manifest(folder)}
+
+
+def outputs(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hash_file(p) for p in sorted((folder / "build").rglob("*.png"))}
+
+
+def test_first_build_computes_every_partition(project, cli):
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert sorted(statuses(project).values()) == ["computed"] * 5
+    entry = manifest(project)[0]
+    assert set(entry) >= {"asset", "partition", "status", "cache_key", "outputs", "inputs", "params"}
+    assert entry["params"] == {"scale": 2, "filter": "lanczos"}
+    [(out_path, digest)] = entry["outputs"].items()
+    assert out_path == f"build/legacy_2x/{entry['partition']}"
+    assert hash_file(project / out_path) == digest
+    assert read_image(project / out_path).width == 32
+
+
+def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
+    cli(project, "build")
+    changed = project / "textures" / "walls" / "tex001.png"
+    write_image(changed, Image(np.full((16, 16, 3), 0.5, np.float32)))
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert statuses(project) == {
+        "floors/tex000.png": "cached",
+        "walls/tex001.png": "computed",
+        "floors/tex002.png": "cached",
+        "walls/tex003.png": "cached",
+        "floors/tex004.png": "cached",
+    }
+
+
+def test_status_explains_what_is_stale(project, cli):
+    cli(project, "build")
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    write_textures(project / "textures" / "new", 1, seed=9)
+    code, output = cli(project, "status")
+    assert code == 0
+    assert "changed file textures/walls/tex001.png" in output
+    assert "new file" in output
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))
+    _, output = cli(project, "status")
+    assert output.count("params changed: filter") == 5
+
+
+def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
+    os.environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
+    (tmp_path / "dagster_home").mkdir()
+    try:
+        instance = dg.DagsterInstance.get()
+        spec = load_spec(project / "assets_spec.yaml")
+        run_build(spec, instance=instance)
+        assert len(instance.get_dynamic_partitions("legacy")) == 5
+        (project / "textures" / "floors" / "tex000.png").unlink()
+        write_textures(project / "textures" / "extra", 2, seed=3)
+        report = run_build(spec, instance=instance)
+        keys = instance.get_dynamic_partitions("legacy")
+        assert "floors/tex000.png" not in keys and len(keys) == 6
+        assert report.sync.removed["legacy"] == ["floors/tex000.png"]
+        assert not (project / "build" / "legacy_2x" / "floors" / "tex000.png").exists()
+        assert sorted(r["status"] for r in report.rows) == ["cached"] * 4 + ["computed"] * 2
+        materialized = instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))
+        assert materialized >= set(keys)
+    finally:
+        del os.environ["DAGSTER_HOME"]
+
+
+def test_force_recomputes_to_identical_bytes(project, cli):
+    cli(project, "build")
+    before = outputs(project)
+    code, _ = cli(project, "build", "--force")
+    assert code == 0
+    assert sorted(statuses(project).values()) == ["computed"] * 5
+    assert outputs(project) == before
+
+
+def test_corrupted_cache_object_is_recomputed_not_served(project, cli):
+    cli(project, "build")
+    before = outputs(project)
+    objects = sorted((project / ".remaster" / "cache" / "objects").glob("*/*"))
+    objects[0].write_bytes(b"garbage")
+    for out in (project / "build" / "legacy_2x").rglob("*.png"):
+        out.unlink()  # force restores from the store
+    code, _ = cli(project, "build")
+    assert code == 0
+    assert sorted(statuses(project).values()) == ["cached"] * 4 + ["computed"]
+    assert outputs(project) == before
+
+
+def test_bad_inputs_fail_alone_and_name_the_file(project, cli):
+    textures = project / "textures"
+    (textures / "empty.png").write_bytes(b"")
+    good = (textures / "floors" / "tex000.png").read_bytes()
+    (textures / "truncated.png").write_bytes(good[: len(good) // 2])
+    code, output = cli(project, "build")
+    assert code == 1
+    rows = {e["partition"]: e for e in manifest(project)}
+    assert rows["empty.png"]["status"] == "failed"
+    assert f"{textures / 'empty.png'} is empty" in rows["empty.png"]["error"]
+    assert str(textures / "truncated.png") in rows["truncated.png"]["error"]
+    assert sum(r["status"] == "computed" for r in rows.values()) == 5
+    assert "empty.png" in output
+
+
+def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
+    write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
+    code, output = cli(project, "validate")
+    assert code == 2
+    assert "assets_spec.yaml:7: assets.legacy_2x.op: unknown op 'upscal'" in output
+
+
+def test_cache_gc_keeps_what_outputs_use(project, cli):
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    objects = project / ".remaster" / "cache" / "objects"
+    assert len(list(objects.glob("*/*"))) == 10
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 5 entries" in output
+    assert len(list(objects.glob("*/*"))) == 5
+    code, _ = cli(project, "build")
+    assert sorted(statuses(project).values()) == ["cached"] * 5
+
+
+def _remaster(folder: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DAGSTER_HOME", None)
+    script = "from pipeline.cli import app; app()"
+    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
+    write_textures(tmp_path / "textures", 40, size=96)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    write_textures(reference / "textures", 40, size=96)
+    write_spec(reference, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
+    assert _remaster(reference, "build").wait() == 0
+    expected = outputs(reference)
+    built = tmp_path / "build" / "legacy_2x"
+    for kill_after in (3, 20):
+        proc = _remaster(tmp_path, "build")
+        while len(list(built.rglob("*.png"))) < kill_after and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        present = list(built.rglob("*.png"))
+        assert len(present) < 40, "the build finished before it could be killed"
+        for path in present:  # what is there is whole
+            assert expected[path.relative_to(tmp_path).as_posix()] == hash_file(path)
+        for obj in (tmp_path / ".remaster" / "cache" / "objects").glob("*/*"):
+            assert hash_file(obj) == obj.name
+    assert _remaster(tmp_path, "build").wait() == 0
+    assert outputs(tmp_path) == expected
+
+
+def test_two_concurrent_builds_share_one_store(tmp_path):
+    store = tmp_path / "shared_cache"
+    folders = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        write_textures(folder / "textures", 30, size=64)
+        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(store)).replace("scale: 2", "scale: 6"))
+        folders.append(folder)
+    procs = [_remaster(folder, "build") for folder in folders]
+    assert [p.wait() for p in procs] == [0, 0], [p.stdout.read() for p in procs]
+    assert outputs(folders[0]) == outputs(folders[1])
+    for obj in (store / "objects").glob("*/*"):
+        assert hash_file(obj) == obj.name
+    assert len(list((store / "entries").glob("*/*.json"))) == 30
+    procs = [_remaster(folder, "build") for folder in folders]
+    assert [p.wait() for p in procs] == [0, 0]
+    for folder in folders:
+        assert set(statuses(folder).values()) == {"cached"}

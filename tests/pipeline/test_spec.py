@@ -1,0 +1,154 @@
+"""Spec validation: every error names the file, the line, the key and what was expected."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.spec import SpecError, load_spec, parse_spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(textwrap.dedent(text), Path("/studio/assets_spec.yaml"))
+    return caught.value.problems
+
+
+def test_the_issue_example_is_valid():
+    spec = parse_spec(
+        textwrap.dedent(
+            """
+            build_dir: build
+            cache_dir: .remaster/cache
+            sources:
+              legacy:   {kind: textures, root: textures/legacy, glob: "**/*.png"}
+              scans:    {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+            assets:
+              legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+            """
+        ),
+        Path("/studio/assets_spec.yaml"),
+    )
+    assert spec.build_dir == Path("/studio/build")
+    assert spec.sources["scans"].patterns == {"flash": "*/flash.*", "guide": "*/guide.*"}
+    assert spec.assets["legacy_2x"].params.scale == 2
+
+
+def test_unknown_keys_are_reported_with_their_lines():
+    found = problems(
+        """
+        build_dir: build
+        sauces: {}
+        sources:
+          legacy: {kind: textures, root: t, globb: "*.png"}
+        assets:
+          up: {op: upscale, from: legacy, scael: 2}
+        """
+    )
+    assert "/studio/assets_spec.yaml:3: sauces: unknown key; expected one of" in found[0]
+    assert any(p.startswith("/studio/assets_spec.yaml:5: sources.legacy.globb: unknown key") for p in found)
+    assert any(p.startswith("/studio/assets_spec.yaml:7: assets.up.scael: unknown key") for p in found)
+
+
+def test_unknown_op_lists_the_known_ones():
+    [problem] = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: enhance, from: legacy}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:5: assets.up.op: unknown op 'enhance'; expected one of")
+    assert "upscale" in problem
+
+
+def test_from_naming_nothing():
+    [problem] = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legasy}
+        """
+    )
+    assert "assets.up.from: 'legasy' names no source or asset" in problem
+    assert ":5:" in problem
+
+
+def test_cycles_are_named():
+    found = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          a: {op: upscale, from: b}
+          b: {op: upscale, from: a}
+        """
+    )
+    assert any("cycle: a -> b -> a" in p for p in found)
+
+
+def test_names_that_would_escape_build_dir():
+    [problem] = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          ../outside: {op: upscale, from: legacy}
+        """
+    )
+    assert "assets.../outside: names are letters, digits and _ only" in problem
+
+
+def test_two_targets_writing_the_same_folder():
+    found = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legacy}
+          up: {op: upscale, from: legacy, scale: 4}
+        """
+    )
+    assert any(":6: assets.up: this key is given twice" in p for p in found)
+
+
+def test_outputs_must_not_overwrite_inputs():
+    [problem] = problems(
+        """
+        build_dir: textures
+        sources:
+          legacy: {kind: textures, root: textures/legacy}
+        """
+    )
+    assert "build_dir: /studio/textures contains the source 'legacy'" in problem
+
+
+def test_bad_param_values_say_what_was_expected():
+    [problem] = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legacy, scale: two, filter: lanczos}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:5: assets.up.scale:")
+    assert "integer" in problem and "'two'" in problem
+
+
+def test_yaml_syntax_errors_have_a_line():
+    [problem] = problems("sources:\n  legacy: {kind: textures\n")
+    assert problem.startswith("/studio/assets_spec.yaml:3: not valid YAML")
+
+
+def test_root_spec_is_the_demo_spec_and_valid():
+    root = REPO / "assets_spec.yaml"
+    assert root.read_text() == (REPO / "pipeline" / "demo_spec.yaml").read_text()
+    spec = load_spec(root)
+    assert spec.assets

@@ -1,0 +1,36 @@
+"""ops/ never imports Dagster or the CLI stack; pipeline/ never does pixel math."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO
+
+FORBIDDEN = {
+    "ops": {"dagster", "typer", "rich", "pipeline"},
+    "pipeline": {"numpy", "torch", "PIL", "scipy", "skimage", "imageio", "png", "ops.image_io"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports(layer):
+    offenders = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in sorted((REPO / layer).rglob("*.py"))
+        for name in imports(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
+    ]
+    assert not offenders, offenders
