@@ -1,0 +1,158 @@
+"""Feature networks whose Gram matrices describe a texture (Gatys et al. 2015).
+
+Two networks, one interface (``forward(x, padding) -> list of feature maps``):
+
+* :class:`RandomFilters`, the default, needs no weights file. Ustyuzhaninov
+  et al. (ICLR 2017, "What does it take to generate natural textures?") showed
+  that a single layer of random filters of sizes 3 to 55 px rivals VGG as a
+  texture descriptor. Filters that large are slow on a CPU, so the same
+  receptive fields come from one small random filter bank applied to each
+  level of an image pyramid (7 px at 1/8 resolution sees 56 px).
+* :class:`VGG19`, the network of the paper, built here without torchvision
+  and loaded from a local torchvision-layout state dict; nothing downloads.
+
+Padding is ``"circular"`` while synthesising a tileable texture, so the
+optimised image is a torus, and ``"reflect"`` otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Padding = Literal["circular", "reflect"]
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Channel co-occurrence of ``features`` (B, C, H, W) -> (B, C, C), averaged over pixels."""
+    if features.ndim != 4:
+        raise ValueError(f"expected features of shape (B, C, H, W), got {tuple(features.shape)}")
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)  # (B, C, HW)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def _pad(x: torch.Tensor, amount: int, padding: Padding) -> torch.Tensor:
+    # reflect padding needs the map to be larger than the pad; tiny maps fall back to replicate.
+    mode = padding if padding == "circular" or min(x.shape[-2:]) > amount else "replicate"
+    return F.pad(x, (amount, amount, amount, amount), mode=mode)
+
+
+@dataclass(frozen=True)
+class RandomFiltersConfig:
+    channels: int = 3  # input planes: colour (1 or 3) plus alpha when the exemplar has it
+    filters: int = 48  # per pyramid level; 48 keeps a 512² step near a second on 2 CPU cores
+    kernel: int = 7
+    levels: int = 5  # receptive fields 7, 14, 28, 56, 112 px; fewer are used on small images
+    min_level_side: int = 12  # a pyramid level smaller than this carries no texture statistics
+    seed: int = 0  # the same filters for every variant: the variant seed only changes the start noise
+
+
+class RandomFilters(nn.Module):
+    """One layer of random filters (ReLU) on every level of an average-pooled pyramid."""
+
+    def __init__(self, config: RandomFiltersConfig) -> None:
+        super().__init__()
+        self.config = config
+        generator = torch.Generator().manual_seed(config.seed)
+        shape = (config.levels, config.filters, config.channels, config.kernel, config.kernel)
+        weight = torch.randn(shape, generator=generator)
+        weight = weight - weight.mean(dim=(2, 3, 4), keepdim=True)  # respond to structure, not brightness
+        weight = weight / weight.flatten(2).norm(dim=2)[..., None, None, None]
+        self.register_buffer("weight", weight)  # (L, F, C, k, k)
+
+    def levels_for(self, side: int) -> int:
+        """Pyramid levels an image whose shorter side is ``side`` supports."""
+        usable = 1 + int(math.floor(math.log2(max(side, 1) / self.config.min_level_side)))
+        return max(1, min(self.config.levels, usable))
+
+    def forward(self, x: torch.Tensor, *, padding: Padding, levels: int | None = None) -> list[torch.Tensor]:
+        b, c, h, w = x.shape
+        if c != self.config.channels:
+            raise ValueError(f"random filters expect {self.config.channels} planes, got {c}")
+        levels = self.levels_for(min(h, w)) if levels is None else levels
+        half = self.config.kernel // 2
+        outputs = []
+        for level in range(levels):
+            if level:
+                x = F.avg_pool2d(x, 2)
+            outputs.append(F.relu(F.conv2d(_pad(x, half, padding), self.weight[level])))  # (B, F, h, w)
+        return outputs
+
+
+# torchvision's vgg19().features: conv widths, "M" for a pooling layer.
+_VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+_VGG_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Gatys et al. 2015, Fig. 1
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class VGG19(nn.Module):
+    """VGG19 convolutions up to relu5_1, with average pooling as Gatys et al. recommend.
+
+    Module indices follow torchvision's ``vgg19().features`` so its state dict
+    loads unchanged. Input: sRGB-encoded (B, 3, H, W) in [0, 1].
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        self._names: dict[int, str] = {}
+        in_channels, block, conv = 3, 1, 1
+        for width in _VGG19_LAYOUT:
+            if width == "M":
+                layers.append(nn.AvgPool2d(2))
+                block, conv = block + 1, 1
+                continue
+            layers.append(nn.Conv2d(in_channels, int(width), 3, padding=0))
+            layers.append(nn.ReLU())
+            self._names[len(layers) - 1] = f"relu{block}_{conv}"
+            in_channels, conv = int(width), conv + 1
+        self.features = nn.Sequential(*layers)
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+
+    @classmethod
+    def from_file(cls, path: Path) -> VGG19:
+        """Load a torchvision-layout VGG19 state dict (``features.N.weight``) from ``path``."""
+        model = cls()
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError, ValueError) as exc:
+            raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")
+        ours = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < len(model.features)}
+        result = model.load_state_dict(ours, strict=False)
+        missing = [k for k in result.missing_keys if k.startswith("features.")]
+        if missing:
+            raise ValueError(f"{path} is not a torchvision VGG19 state dict: missing {', '.join(missing[:4])}")
+        return model
+
+    def levels_for(self, side: int) -> int:
+        """Style layers an image whose shorter side is ``side`` supports (relu k_1 sees side / 2^(k-1))."""
+        return max(1, min(len(_VGG_STYLE_LAYERS), 1 + int(math.floor(math.log2(max(side, 1) / 8)))))
+
+    def forward(self, x: torch.Tensor, *, padding: Padding, levels: int | None = None) -> list[torch.Tensor]:
+        levels = self.levels_for(min(x.shape[-2:])) if levels is None else levels
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = (x - self.mean) / self.std
+        outputs = []
+        for index, layer in enumerate(self.features):
+            if isinstance(layer, nn.Conv2d):
+                x = layer(_pad(x, 1, padding))
+            else:
+                x = layer(x)
+            if index in self._names:
+                outputs.append(x)
+                if len(outputs) == levels:
+                    break
+        return outputs

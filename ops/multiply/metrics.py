@@ -1,0 +1,138 @@
+"""Guards on multiplied textures, and the texture-statistics distance used to measure them.
+
+The pipeline turns the returned numbers into asset checks against the bounds
+here. All functions take (H, W) or (H, W, C) float arrays in [0, 1]; colour
+is averaged to one plane first, since copying and seams show in luminance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
+from skimage.feature import match_template
+
+NCC_BOUND = 0.95
+"""A variant whose best normalized cross-correlation with the exemplar reaches this is a copy or shifted crop."""
+
+SEAM_BOUND = 1.3
+"""A tileable variant's gradient energy across its wrap edge may exceed its interior's by at most 30%."""
+
+MIN_VARIANT_DIFFERENCE = 1.0 - NCC_BOUND
+"""Two variants must differ at least as much as a variant must differ from its exemplar.
+
+``variant_difference`` is 1 minus the best shift-aligned correlation, so this
+is the same "a shifted copy correlates above 0.95" test as ``NCC_BOUND``,
+applied between variants: it catches duplicated seeds and variants that are
+shifts of each other, while independent syntheses of one material (which
+correlate 0.3-0.8 at their best alignment) pass.
+"""
+
+_METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
+_GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3:
+        image = image.mean(axis=2)
+    if image.ndim != 2:
+        raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got {image.shape}")
+    return image.astype(np.float64)
+
+
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    # A wide low-pass before subsampling, so a copy shifted by a fraction of ``factor`` still correlates.
+    if factor == 1:
+        return image
+    return gaussian_filter(image, sigma=factor, mode="wrap")[::factor, ::factor]
+
+
+def max_ncc(image: np.ndarray, reference: np.ndarray) -> float:
+    """Highest normalized cross-correlation of any window of ``image`` with ``reference`` at any shift.
+
+    Windows half the smaller image's side, on a 3x3 grid over ``image``, are
+    searched for in ``reference`` wrapped around (legacy textures tile, so a
+    rolled copy counts as a copy): first on low-passed, subsampled copies, then
+    at full resolution around the best coarse match. 1.0 for a copy, a crop or
+    a rolled copy; 0.0 for flat windows, which carry no evidence either way.
+    """
+    a, b = _grey(image), _grey(reference)
+    factor = max(1, min(min(a.shape), min(b.shape)) // _METRIC_SIDE)
+    small_a, small_b = _shrink(a, factor), _shrink(b, factor)
+    window = max(4, min(min(small_a.shape), min(small_b.shape)) // 2)
+    wrapped = np.pad(small_b, ((0, window - 1), (0, window - 1)), mode="wrap")
+    full_window, margin = window * factor, 2 * factor
+    full_wrapped = np.pad(b, ((margin, full_window + margin), (margin, full_window + margin)), mode="wrap")
+    best = 0.0
+    for y in np.linspace(0, small_a.shape[0] - window, _GRID).astype(int):
+        for x in np.linspace(0, small_a.shape[1] - window, _GRID).astype(int):
+            template = small_a[y : y + window, x : x + window]
+            if template.std() < 1e-6:
+                continue
+            response = match_template(wrapped, template)
+            score = float(np.nanmax(response))
+            if factor > 1:
+                py, px = np.unravel_index(int(np.nanargmax(response)), response.shape)
+                region = full_wrapped[py * factor : py * factor + full_window + 2 * margin,
+                                      px * factor : px * factor + full_window + 2 * margin]
+                fine = a[y * factor : y * factor + full_window, x * factor : x * factor + full_window]
+                score = max(score, float(np.nanmax(match_template(region, fine))))
+            best = max(best, score)
+    return min(best, 1.0)
+
+
+def variant_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """1 minus the best shift-aligned correlation of two variants, either way round, in [0, 1]."""
+    return float(np.clip(1.0 - max(max_ncc(a, b), max_ncc(b, a)), 0.0, 1.0))
+
+
+def min_variant_difference(variants: list[np.ndarray]) -> float:
+    """Smallest :func:`variant_difference` over all pairs; 1.0 for fewer than two variants."""
+    pairs = [(i, j) for i in range(len(variants)) for j in range(i + 1, len(variants))]
+    return min((variant_difference(variants[i], variants[j]) for i, j in pairs), default=1.0)
+
+
+def seam_ratio(image: np.ndarray) -> float:
+    """Gradient energy across the wrap edge over the interior's, the worse of both axes.
+
+    About 1 for a texture that tiles (its edge is just another column), well
+    above 1 when tiling shows a seam. The edge is one line compared with the
+    mean of all lines, so on small textures with strong line structure (grout,
+    planks) a seamless edge can land on a strong line and read 2 or more: the
+    statistic is reliable on natural textures at 256 px and up.
+    """
+    x = image if image.ndim == 3 else image[..., None]
+    if x.ndim != 3 or min(x.shape[:2]) < 3:
+        raise ValueError(f"expected an image of at least 3x3 pixels, got {image.shape}")
+    x = x.astype(np.float64)
+    ratios = []
+    for axis in (0, 1):
+        interior = np.square(np.diff(x, axis=axis)).mean()
+        wrap = np.square(np.take(x, [0], axis=axis) - np.take(x, [-1], axis=axis)).mean()
+        ratios.append(wrap / interior if interior > 1e-12 else (1.0 if wrap <= 1e-12 else np.inf))
+    return float(max(ratios))
+
+
+def texture_distance(image: np.ndarray, reference: np.ndarray, *, scales: int = 4, directions: int = 64) -> float:
+    """Sliced Wasserstein distance between the 7x7-patch distributions of two textures, over a pyramid.
+
+    Each random direction in patch space is a random filter; comparing the
+    sorted responses compares the whole response distribution, not just its
+    mean and variance (Heitz et al., CVPR 2021). Fixed seed, independent of the
+    synthesis network, so a method cannot score well by overfitting it.
+    """
+    a = torch.from_numpy(np.ascontiguousarray(_grey(image)))[None, None]
+    b = torch.from_numpy(np.ascontiguousarray(_grey(reference)))[None, None]
+    filters = torch.randn((directions, 1, 7, 7), generator=torch.Generator().manual_seed(1234), dtype=torch.float64)
+    filters = filters / filters.flatten(1).norm(dim=1)[:, None, None, None]
+    quantiles = (torch.arange(256, dtype=torch.float64) + 0.5) / 256
+    total = 0.0
+    for _ in range(scales):
+        if min(a.shape[-2:]) < 7 or min(b.shape[-2:]) < 7:
+            break
+        qa = torch.quantile(F.conv2d(a, filters).flatten(2)[0], quantiles, dim=1)  # (256, directions)
+        qb = torch.quantile(F.conv2d(b, filters).flatten(2)[0], quantiles, dim=1)
+        total += float((qa - qb).abs().mean())
+        a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+    return total

@@ -1,0 +1,152 @@
+"""Fast non-neural synthesis: image quilting (Efros & Freeman, SIGGRAPH 2001).
+
+The output is tiled with overlapping square blocks in raster order. Each block
+is copied from the exemplar position whose pixels best agree with what is
+already in the overlap (picked at random among the near-best, for variety),
+and a minimum-error boundary cut through each overlap hides the join.
+
+Tileable output is quilted on a torus: the last block of a row overlaps the
+first one, the last row overlaps the first row, and those wrapped overlaps
+are matched and cut like any other, so the texture has no seam at its edges.
+The block that continues a neighbour's source position is excluded, so a
+variant is a rearrangement of the exemplar, never a verbatim copy of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_BLOCK = 8
+
+
+@dataclass(frozen=True)
+class QuiltConfig:
+    block: int = 32  # block side; should span the texture's repeating element
+    overlap_fraction: float = 0.25  # of the block; Efros & Freeman use 1/6, more hides joins better
+    candidates: int = 1200  # exemplar positions scored per block; all of them for small exemplars
+    tolerance: float = 0.1  # pick among positions within 10% of the best overlap error
+    tileable: bool = True
+
+
+def default_block(height: int, width: int) -> int:
+    """A quarter of the exemplar's shorter side, 16 to 64 px: big enough to keep an element whole."""
+    return int(np.clip(min(height, width) // 4, 16, 64))
+
+
+def _min_cut(error: np.ndarray) -> np.ndarray:
+    """Boolean mask over a vertical overlap (h, o): True right of the cheapest top-to-bottom path."""
+    h, o = error.shape
+    cost = error.copy()
+    for y in range(1, h):
+        left = np.concatenate(([np.inf], cost[y - 1, :-1]))
+        right = np.concatenate((cost[y - 1, 1:], [np.inf]))
+        cost[y] += np.minimum(np.minimum(left, cost[y - 1]), right)
+    path = np.empty(h, dtype=np.int64)
+    path[-1] = int(np.argmin(cost[-1]))
+    for y in range(h - 2, -1, -1):
+        lo, hi = max(path[y + 1] - 1, 0), min(path[y + 1] + 2, o)
+        path[y] = lo + int(np.argmin(cost[y, lo:hi]))
+    return np.arange(o)[None, :] >= path[:, None]
+
+
+def _boundaries(positions: np.ndarray, count: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, length) of each block along one axis; lengths differ by at most one pixel."""
+    return [(int(positions[k]), int(positions[k + 1] - positions[k]) + overlap) for k in range(count)]
+
+
+def quilt(
+    exemplar: np.ndarray,
+    size: int,
+    config: QuiltConfig,
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Quilt a ``size``² texture from ``exemplar`` (H, W, C) float32 in [0, 1]; returns (size, size, C)."""
+    if exemplar.ndim != 3:
+        raise ValueError(f"expected an exemplar of shape (H, W, C), got {exemplar.shape}")
+    height, width, channels = exemplar.shape
+    block = config.block
+    if block < MIN_BLOCK or block >= min(height, width):
+        raise ValueError(f"a {block} px block needs an exemplar larger than {block}x{block}, got {width}x{height}")
+    overlap = max(2, int(round(block * config.overlap_fraction)))
+    count = max(2, int(round(size / (block - overlap))))
+    canvas_side = size if config.tileable else size + overlap
+    spans = _boundaries(np.arange(count + 1) * size // count, count, overlap)
+    if max(length for _, length in spans) >= min(height, width):
+        raise ValueError(f"a {size} px output needs blocks larger than the {width}x{height} exemplar; use a smaller block")
+
+    canvas = np.zeros((canvas_side, canvas_side, channels), dtype=np.float32)
+    sources = np.zeros((count, count, 2), dtype=np.int64)
+    for i, (top, bh) in enumerate(spans):
+        for j, (left, bw) in enumerate(spans):
+            rows = (top + np.arange(bh)) % canvas_side
+            cols = (left + np.arange(bw)) % canvas_side
+            sides = {
+                "left": j > 0,
+                "top": i > 0,
+                "right": config.tileable and j == count - 1,
+                "bottom": config.tileable and i == count - 1,
+            }
+            known = np.zeros((bh, bw), dtype=bool)
+            known[:, :overlap] |= sides["left"]
+            known[:overlap, :] |= sides["top"]
+            known[:, -overlap:] |= sides["right"]
+            known[-overlap:, :] |= sides["bottom"]
+            old = canvas[np.ix_(rows, cols)]  # (bh, bw, C)
+
+            ys, xs = _candidates(height - bh + 1, width - bw + 1, config.candidates, rng)
+            banned = np.zeros(ys.shape, dtype=bool)
+            if sides["left"]:
+                banned |= _near(ys, xs, sources[i, j - 1] + (0, spans[j - 1][1] - overlap), overlap)
+            if sides["top"]:
+                banned |= _near(ys, xs, sources[i - 1, j] + (spans[i - 1][1] - overlap, 0), overlap)
+            if banned.all():
+                banned[:] = False
+            if known.any():
+                ky, kx = np.nonzero(known)
+                patches = exemplar[ys[:, None] + ky[None, :], xs[:, None] + kx[None, :]]  # (N, K, C)
+                error = np.square(patches - old[ky, kx][None]).sum(axis=(1, 2))
+                error[banned] = np.inf
+                good = np.flatnonzero(error <= error.min() * (1 + config.tolerance) + 1e-12)
+            else:
+                good = np.flatnonzero(~banned)
+            pick = int(good[rng.integers(good.size)])
+            y, x = int(ys[pick]), int(xs[pick])
+            sources[i, j] = (y, x)
+            new = exemplar[y : y + bh, x : x + bw]
+
+            take = np.ones((bh, bw), dtype=bool)
+            if known.any():
+                diff = np.square(new - old).sum(axis=2)  # (bh, bw)
+                if sides["left"]:
+                    take[:, :overlap] &= _min_cut(diff[:, :overlap])
+                if sides["right"]:
+                    take[:, -overlap:] &= _min_cut(diff[:, -overlap:][:, ::-1])[:, ::-1]
+                if sides["top"]:
+                    take[:overlap, :] &= _min_cut(diff[:overlap, :].T).T
+                if sides["bottom"]:
+                    take[-overlap:, :] &= _min_cut(diff[-overlap:, :][::-1].T).T[::-1]
+            canvas[np.ix_(rows, cols)] = np.where(take[..., None], new, old)
+            if progress is not None:
+                progress(i * count + j + 1, count * count)
+    if not config.tileable:
+        return canvas[:size, :size]
+    # Put the wrap edge in the middle of the first block, where pixels are contiguous exemplar,
+    # instead of on a boundary cut: tiling then shows no join stronger than the ones inside.
+    middle = (overlap + spans[1][0]) // 2
+    return np.roll(canvas, (-middle, -middle), axis=(0, 1))
+
+
+def _candidates(rows: int, cols: int, limit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left corners to score: every valid one, or ``limit`` of them drawn without replacement."""
+    total = rows * cols
+    flat = np.arange(total) if total <= limit else rng.choice(total, size=limit, replace=False)
+    return flat // cols, flat % cols
+
+
+def _near(ys: np.ndarray, xs: np.ndarray, source: np.ndarray, radius: int) -> np.ndarray:
+    """Candidates within ``radius`` of ``source``: they would continue the neighbour's exemplar region."""
+    return (np.abs(ys - source[0]) <= radius) & (np.abs(xs - source[1]) <= radius)

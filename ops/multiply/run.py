@@ -1,0 +1,123 @@
+"""The ``multiply`` op: read one exemplar, write ``count`` new variants of its material, measure them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ops.device import resolve_device
+from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.multiply import gram, metrics
+from ops.multiply.color import match_colors
+from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
+from ops.multiply.params import MultiplyParams
+from ops.multiply.patch import QuiltConfig, default_block, quilt
+from ops.registry import OpContext
+
+
+def exemplar_planes(image: Image) -> np.ndarray:
+    """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha."""
+    planes = [linear_to_srgb(image.color)]
+    if image.alpha is not None:
+        planes.append(image.alpha[..., None])
+    return np.concatenate(planes, axis=2).astype(np.float32)
+
+
+def to_image(planes: np.ndarray, like: Image) -> Image:
+    """Inverse of :func:`exemplar_planes`, with ``like``'s bit depth."""
+    color = srgb_to_linear(planes[..., : like.channels])
+    alpha = planes[..., like.channels] if like.alpha is not None else None
+    return Image(color=color, alpha=alpha, bit_depth=like.bit_depth)
+
+
+def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
+    """Block side for ``patch`` (None for ``gram``); raises naming the file when the exemplar is too small."""
+    side = min(image.height, image.width)
+    if params.method == "gram":
+        if side < gram.MIN_EXEMPLAR_SIDE:
+            raise ValueError(
+                f"{path} is {image.width}x{image.height}; method gram needs at least "
+                f"{gram.MIN_EXEMPLAR_SIDE}x{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from"
+            )
+        return None
+    block = params.patch_size or default_block(image.height, image.width)
+    if side <= block + 1:
+        raise ValueError(
+            f"{path} is {image.width}x{image.height}; method patch with {block} px blocks needs an exemplar "
+            f"larger than {block + 1}x{block + 1} px (set patch_size smaller or use method: gram)"
+        )
+    return block
+
+
+def _feature_parts(params: MultiplyParams, channels: int, color_planes: int, device: torch.device) -> list[gram.FeaturePart]:
+    random_filters = gram.FeaturePart(RandomFilters(RandomFiltersConfig(channels=channels)).to(device), slice(None))
+    if params.vgg_weights is None:
+        return [random_filters]
+    vgg = gram.FeaturePart(VGG19.from_file(params.vgg_weights).to(device), slice(0, color_planes))
+    # VGG sees colour only; alpha, when there is one, is learned with the colour by the random filters.
+    return [vgg, random_filters] if channels > color_planes else [vgg]
+
+
+def multiply(
+    exemplar: np.ndarray,
+    params: MultiplyParams,
+    index: int,
+    *,
+    block: int | None,
+    device: torch.device,
+    parts: list[gram.FeaturePart],
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Variant ``index`` of ``exemplar`` (H, W, C) in [0, 1], seeded with ``params.seed + index``."""
+    seed = params.seed + index
+    if params.method == "patch":
+        config = QuiltConfig(block=block or default_block(*exemplar.shape[:2]), tileable=params.tileable)
+        return quilt(exemplar, params.size, config, np.random.default_rng(seed), progress)
+    source = torch.from_numpy(exemplar).permute(2, 0, 1).to(device)  # (C, H, W)
+    result = gram.synthesize(
+        source, params.size, parts, tileable=params.tileable, seed=seed, steps=params.steps, progress=progress
+    )
+    return match_colors(result.permute(1, 2, 0).cpu().numpy(), exemplar)
+
+
+def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:
+    if set(inputs) != {"image"}:
+        raise ValueError(f"multiply takes one input role, 'image'; got {', '.join(sorted(inputs)) or 'none'}")
+    started = time.perf_counter()
+    path = Path(inputs["image"])
+    image = read_image(path)
+    block = _check_size(path, image, params)
+    exemplar = exemplar_planes(image)
+    device = resolve_device(ctx.device)
+    parts = _feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" else []
+    ctx.log.info("multiply %s: %d x %d px %s variants on %s", path.name, params.count, params.size, params.method, device)
+
+    variants = []
+    for index, name in enumerate(params.output_names()):
+
+        def report(done: int, total: int, index: int = index) -> None:
+            if ctx.progress is not None:
+                ctx.progress(index * total + done, params.count * total)
+
+        variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+        write_image(out_dir / name, to_image(variant, image))
+        variants.append(variant)
+    synthesis_seconds = time.perf_counter() - started
+
+    result: dict[str, float | int | str] = {
+        "method": params.method,
+        "count": params.count,
+        "size": params.size,
+        "max_ncc": max(metrics.max_ncc(v, exemplar) for v in variants),
+        "min_variant_difference": metrics.min_variant_difference(variants),
+        "texture_distance": float(np.mean([metrics.texture_distance(v, exemplar) for v in variants])),
+        "seconds_per_variant": synthesis_seconds / params.count,
+    }
+    if params.tileable:
+        result["seam_ratio"] = max(metrics.seam_ratio(v) for v in variants)
+    result["seconds"] = time.perf_counter() - started
+    return result

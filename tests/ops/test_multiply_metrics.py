@@ -1,0 +1,90 @@
+"""The guard metrics of the multiply op on constructed cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+
+from ops.multiply import metrics
+
+
+@pytest.fixture(scope="module")
+def gravel() -> np.ndarray:
+    return skimage.data.gravel()[:256, :256].astype(np.float64) / 255
+
+
+@pytest.fixture(scope="module")
+def brick() -> np.ndarray:
+    return skimage.data.brick()[:256, :256].astype(np.float64) / 255
+
+
+def test_bounds_are_the_contract() -> None:
+    assert metrics.NCC_BOUND == 0.95
+    assert metrics.SEAM_BOUND == 1.3
+    assert 0 < metrics.MIN_VARIANT_DIFFERENCE < 1
+
+
+def test_ncc_catches_a_copy_a_shifted_crop_and_a_rolled_copy(gravel: np.ndarray) -> None:
+    assert metrics.max_ncc(gravel, gravel) >= metrics.NCC_BOUND
+    assert metrics.max_ncc(gravel[37:201, 11:190], gravel) >= metrics.NCC_BOUND
+    assert metrics.max_ncc(np.roll(gravel, (77, 33), axis=(0, 1)), gravel) >= metrics.NCC_BOUND
+    assert metrics.max_ncc(np.roll(gravel, (1, 3), axis=(0, 1)), gravel) >= metrics.NCC_BOUND
+
+
+def test_ncc_catches_a_copy_in_a_larger_output(gravel: np.ndarray) -> None:
+    small = gravel[:64, :64]
+    tiled = np.tile(small, (3, 3))[10:170, 5:165]
+    assert metrics.max_ncc(tiled, small) >= metrics.NCC_BOUND
+
+
+def test_ncc_passes_a_different_texture_and_brightness_changes(gravel: np.ndarray, brick: np.ndarray) -> None:
+    assert metrics.max_ncc(brick, gravel) < 0.5
+    assert metrics.max_ncc(gravel[128:, 128:], gravel[:128, :128]) < metrics.NCC_BOUND
+    # NCC ignores gain and offset: a darkened copy is still a copy.
+    assert metrics.max_ncc(0.5 * gravel + 0.1, gravel) >= metrics.NCC_BOUND
+
+
+def test_ncc_of_flat_images_is_zero() -> None:
+    assert metrics.max_ncc(np.full((32, 32), 0.5), np.full((32, 32), 0.5)) == 0.0
+
+
+def test_variant_difference(gravel: np.ndarray) -> None:
+    assert metrics.variant_difference(gravel, gravel) == 0.0
+    assert metrics.variant_difference(gravel, np.roll(gravel, 50, axis=1)) < metrics.MIN_VARIANT_DIFFERENCE
+    assert metrics.variant_difference(gravel[:128, :128], gravel[128:, 128:]) > metrics.MIN_VARIANT_DIFFERENCE
+    assert metrics.min_variant_difference([gravel]) == 1.0
+    assert metrics.min_variant_difference([gravel[:128, :128], gravel[128:, 128:], gravel[:128, :128]]) == 0.0
+
+
+def test_seam_ratio_of_periodic_noise_is_near_one_and_of_a_ramp_is_large() -> None:
+    # Blurring white noise in the Fourier domain gives a stationary texture that tiles exactly.
+    noise = np.random.default_rng(0).standard_normal((128, 128))
+    fy, fx = np.meshgrid(np.fft.fftfreq(128), np.fft.fftfreq(128), indexing="ij")
+    periodic = np.real(np.fft.ifft2(np.fft.fft2(noise) * np.exp(-(fx**2 + fy**2) * 200)))
+    assert metrics.seam_ratio(periodic) == pytest.approx(1.0, abs=0.3)
+    x = np.tile(np.linspace(0, 1, 64), (64, 1))
+    assert metrics.seam_ratio(x) > 10
+
+
+def test_seam_ratio_separates_tiled_from_cropped(gravel: np.ndarray) -> None:
+    # A crop of a natural texture does not tile; the same texture made periodic by mirroring does.
+    crop = gravel[:128, :128]
+    mirrored = np.concatenate([crop, crop[::-1]], axis=0)
+    mirrored = np.concatenate([mirrored, mirrored[:, ::-1]], axis=1)
+    assert metrics.seam_ratio(crop) > metrics.SEAM_BOUND
+    assert metrics.seam_ratio(mirrored) <= metrics.SEAM_BOUND
+
+
+def test_seam_ratio_accepts_colour_and_rejects_tiny_images() -> None:
+    colour = np.random.default_rng(0).random((16, 16, 3))
+    assert metrics.seam_ratio(colour) > 0
+    with pytest.raises(ValueError):
+        metrics.seam_ratio(np.zeros((2, 2)))
+
+
+def test_texture_distance_orders_same_material_before_a_different_one(gravel: np.ndarray, brick: np.ndarray) -> None:
+    same = metrics.texture_distance(gravel[:128, :128], gravel[128:, 128:])
+    other = metrics.texture_distance(brick[:128, :128], gravel[128:, 128:])
+    assert metrics.texture_distance(gravel, gravel) == pytest.approx(0.0, abs=1e-12)
+    assert same < other / 2
