@@ -1,0 +1,97 @@
+"""Training data: high-res textures, a held-out split, and random augmented patches."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ops.image_io import read_image
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and held-out images, each (3, H, W) float32 stored (sRGB-encoded) values in [0, 1]."""
+
+    train: list[torch.Tensor]
+    held_out: list[torch.Tensor]
+    held_out_names: list[str]
+    by_region: bool  # True when too few files: the right quarter of every image is held out instead
+
+
+def is_held_out(path: Path, fraction: float) -> bool:
+    """Deterministic by file name (not by content or order): renaming a file is the only way to move it."""
+    digest = hashlib.sha1(path.name.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def load_image(path: Path) -> torch.Tensor:
+    """A texture as (3, H, W) stored values; grey is repeated, alpha is dropped."""
+    image = read_image(path, colorspace="linear")
+    return torch.from_numpy(np.ascontiguousarray(image.rgb().transpose(2, 0, 1)))
+
+
+def split(paths: Sequence[Path], fraction: float) -> Split:
+    """Hold out files by name hash; with too few files for both sides, hold out each image's right quarter."""
+    if not paths:
+        raise ValueError("train_srcae got no input images: check the source's root and glob")
+    paths = sorted(paths, key=lambda p: str(p))
+    images = [load_image(p) for p in paths]
+    held = [is_held_out(p, fraction) for p in paths]
+    if any(held) and not all(held):
+        return Split(
+            [im for im, h in zip(images, held) if not h],
+            [im for im, h in zip(images, held) if h],
+            [p.name for p, h in zip(paths, held) if h],
+            by_region=False,
+        )
+    _log.warning("only %d file(s): holding out the right quarter of every image instead of whole files", len(paths))
+    cut = [im.shape[2] - im.shape[2] // 4 for im in images]
+    return Split(
+        [im[:, :, :c] for im, c in zip(images, cut)],
+        [im[:, :, c:] for im, c in zip(images, cut)],
+        [f"{p.name} (right quarter)" for p in paths],
+        by_region=True,
+    )
+
+
+class PatchSampler:
+    """Random (B, 3, P, P) patches, with random flips and 90° rotations, drawn from a seeded generator."""
+
+    def __init__(self, images: list[torch.Tensor], patch: int) -> None:
+        if not images:
+            raise ValueError("no training images left after holding out the validation split")
+        self.patch = patch
+        self.images = [self._at_least(im, patch) for im in images]
+        areas = torch.tensor([float(im.shape[1] * im.shape[2]) for im in self.images])
+        self.weights = areas / areas.sum()  # big images give proportionally more patches
+
+    @staticmethod
+    def _at_least(image: torch.Tensor, patch: int) -> torch.Tensor:
+        """Repeat an image smaller than a patch (tiny legacy textures usually tile)."""
+        reps_y, reps_x = -(-patch // image.shape[1]), -(-patch // image.shape[2])
+        return image.repeat(1, reps_y, reps_x) if reps_y > 1 or reps_x > 1 else image
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        P = self.patch
+        which = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
+        draws = torch.rand(batch, 2, generator=generator)
+        turns = torch.randint(0, 4, (batch,), generator=generator)
+        flips = torch.randint(0, 2, (batch,), generator=generator)
+        patches = []
+        for b in range(batch):
+            image = self.images[int(which[b])]
+            _, H, W = image.shape
+            y, x = int(draws[b, 0] * (H - P + 1)), int(draws[b, 1] * (W - P + 1))
+            patch = image[:, y : y + P, x : x + P]
+            if flips[b]:
+                patch = patch.flip(2)
+            patches.append(torch.rot90(patch, int(turns[b]), dims=(1, 2)))
+        return torch.stack(patches)  # (B, 3, P, P)

@@ -1,0 +1,116 @@
+"""``super_resolve``: enlarge one texture with a trained SRCAE or a community model.
+
+Colour is processed as stored (sRGB-encoded) values, the space the model was
+trained in; alpha is upscaled on its own and kept; a grey texture stays grey
+and a 16-bit one stays 16-bit. ``kind: normal`` maps are read as linear data
+and their vectors renormalized to unit length after upscaling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ops.device import resolve_device
+from ops.image_io import Image, read_image, write_image
+from ops.registry import SINGLE_OUTPUT, OpContext
+from ops.superres.params import SuperResolveParams
+from ops.superres.tiling import detect_wrap, tiled_upscale
+from ops.superres.weights import Upscaler, load_upscaler
+
+
+def _autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
+    """None means plain float32 (always on CPU)."""
+    if device.type != "cuda" or params.precision == "float32":
+        return None
+    if params.precision == "bfloat16" or (params.precision == "auto" and not upscaler.supports_half):
+        return torch.bfloat16
+    return torch.float16
+
+
+def make_forward(upscaler: Upscaler, device: torch.device, dtype: torch.dtype | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The model as a no-grad batch function, under autocast when ``dtype`` is given."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            if upscaler.channels == 1 and x.shape[1] == 3:  # a grey model: each colour channel on its own
+                B, C, H, W = x.shape
+                y = upscaler.forward(x.reshape(B * C, 1, H, W))
+                return y.reshape(B, C, *y.shape[-2:]).float()
+            return upscaler.forward(x).float()
+
+    return forward
+
+
+def upscale_planes(
+    planes: np.ndarray,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    upscaler: Upscaler,
+    params: SuperResolveParams,
+    wrap: tuple[bool, bool],
+    device: torch.device,
+) -> tuple[np.ndarray, int]:
+    """(H, W, C) planes, C = 1 or 3, to (H*s, W*s, C); a single plane runs through the RGB model as grey."""
+    x = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
+    grey = x.shape[0] == 1
+    if grey and upscaler.channels == 3:
+        x = x.expand(3, -1, -1)
+    y, tiles = tiled_upscale(
+        x, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
+        multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
+    )
+    if grey:
+        y = y.mean(dim=0, keepdim=True)
+    return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
+
+
+def renormalize(color: np.ndarray) -> np.ndarray:
+    """Stored normal-map values (H, W, 3) in [0, 1] -> unit vectors, stored again in [0, 1]."""
+    vectors = color * 2.0 - 1.0
+    length = np.linalg.norm(vectors, axis=2, keepdims=True)
+    flat = np.zeros_like(vectors)
+    flat[..., 2] = 1.0  # a zero-length vector (never in a valid map) becomes "straight up"
+    unit = np.where(length > 1e-6, vectors / np.maximum(length, 1e-6), flat)
+    return ((unit + 1.0) / 2.0).astype(np.float32)
+
+
+def run(
+    inputs: Mapping[str, Path], out_dir: Path, params: SuperResolveParams, ctx: OpContext
+) -> dict[str, float | int | str]:
+    if set(inputs) != {"image"}:
+        raise ValueError(f"super_resolve takes one input role 'image', got {sorted(inputs)}")
+    if ctx.model is None:
+        raise ValueError("super_resolve needs a model: name a train_srcae model asset or give model: {path: ...}")
+    path = Path(inputs["image"])
+    device = resolve_device(ctx.device)
+    upscaler = load_upscaler(Path(ctx.model), device)
+    image = read_image(path, colorspace="linear")
+    if params.kind == "normal" and image.channels != 3:
+        raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
+    wrap = detect_wrap(image.color) if params.wrap == "auto" else (params.wrap, params.wrap)
+    forward = make_forward(upscaler, device, _autocast_dtype(params, upscaler, device))
+
+    color, tiles = upscale_planes(image.color, forward, upscaler, params, wrap, device)
+    if params.kind == "normal":
+        color = renormalize(color)
+    alpha = None
+    if image.alpha is not None:
+        alpha_planes, alpha_tiles = upscale_planes(image.alpha[..., None], forward, upscaler, params, wrap, device)
+        alpha, tiles = alpha_planes[..., 0], tiles + alpha_tiles
+    result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
+    write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
+    if ctx.progress is not None:
+        ctx.progress(1, 1)
+    return {
+        "width": result.width,
+        "height": result.height,
+        "scale": upscaler.scale,
+        "tiles": tiles,
+        "device": str(device),
+        "wrap_x": int(wrap[1]),
+        "wrap_y": int(wrap[0]),
+        "model": upscaler.name,
+    }

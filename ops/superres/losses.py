@@ -1,0 +1,105 @@
+"""Training losses: HFEN, VGG19 features and a patch discriminator for the GAN term.
+
+HFEN (high-frequency error norm) is the Laplacian of Gaussian of the error:
+it weighs edges and fine texture that plain MSE lets blur away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def log_kernel(sigma: float = 1.5, *, dtype: torch.dtype = torch.float32, device: torch.device | None = None) -> torch.Tensor:
+    """A zero-sum Laplacian-of-Gaussian kernel (K, K), K = 2*ceil(3 sigma)+1."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    radius = int(torch.ceil(torch.tensor(3 * sigma)).item())
+    t = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    r2 = t[:, None] ** 2 + t[None, :] ** 2
+    k = (r2 / (2 * sigma**2) - 1) * torch.exp(-r2 / (2 * sigma**2))
+    return k - k.mean()
+
+
+def hfen(prediction: torch.Tensor, target: torch.Tensor, *, sigma: float = 1.5) -> torch.Tensor:
+    """Mean squared Laplacian of Gaussian of the error, for (B, C, H, W) batches."""
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ in shape")
+    B, C, H, W = prediction.shape
+    k = log_kernel(sigma, dtype=prediction.dtype, device=prediction.device)
+    error = (prediction - target).reshape(B * C, 1, H, W)
+    return F.conv2d(error, k[None, None]).pow(2).mean()
+
+
+# torchvision's vgg19().features layout: numbers are conv widths, "M" a 2x2 max pool.
+_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class VGGFeatures(nn.Module):
+    """VGG19 ``features`` up to relu3_4 (index 17), loadable from a torchvision state dict file."""
+
+    def __init__(self, last: int = 17) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for item in _VGG19:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU(inplace=False)]
+                channels = int(item)
+        self.features = nn.Sequential(*layers[: last + 1])
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN)[None, :, None, None])
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD)[None, :, None, None])
+
+    @classmethod
+    def from_file(cls, path: Path) -> VGGFeatures:
+        """Load torchvision-layout weights (``features.N.weight``); extra classifier keys are ignored."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
+        model = cls()
+        wanted = {k for k in model.state_dict() if k.startswith("features.")}
+        missing = wanted - set(state)
+        if missing:
+            raise ValueError(f"{path} is not a torchvision VGG19 state dict: missing {sorted(missing)[:3]}")
+        model.load_state_dict({k: state[k] for k in wanted} | {"mean": model.mean, "std": model.std})
+        return model.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features((x - self.mean) / self.std)
+
+
+class PatchDiscriminator(nn.Module):
+    """A small fully convolutional critic: one real/fake logit per ~16-pixel patch."""
+
+    def __init__(self, channels: int = 3, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, width * 2, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width * 2, width * 4, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width * 4, 1, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, 1, H/8, W/8) logits
+
+
+def generator_gan_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-ln D(F(x)), averaged over patches."""
+    return F.softplus(-fake_logits).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """-ln D(y) - ln(1 - D(F(x)))."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()

@@ -1,0 +1,164 @@
+"""The super-resolution convolutional autoencoder of NVIDIA's GDC 2017 talk
+"Zoom, Enhance, Synthesize! Magic Upscaling and Material Synthesis using Deep
+Learning" (Marco Foco, Dmitry Korobchenko, Andrew Edelsten).
+
+The figure's blocks, one class each:
+
+    In    5x5 conv 3->C0, ReLU
+    Down  (xN) 3x3 conv, ReLU, 3x3 conv, ReLU, 3x3 stride-2 conv C_k->C_k+1, ReLU
+    Up    (xN+S) 3x3 conv, ReLU, 3x3 conv, ReLU, 3x3 stride-2 transposed conv C->C', ReLU
+    Out   3x3 conv C->3, clipped to [0, 1]
+
+so the output is 2^S times the input. Two optional additions, both measured in
+bench/bench_superres.py: ``skip`` adds each encoder level's features to the
+decoder at the same resolution, and ``residual`` predicts a correction over
+bicubic upsampling instead of the whole image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SRCAEConfig:
+    scale: int = 2  # 2**S
+    down_blocks: int = 2  # N
+    widths: tuple[int, ...] = (32, 48, 64)  # features after In and after each Down block: N + 1 numbers
+    skip: bool = True
+    residual: bool = True
+    channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.scale < 2 or self.scale & (self.scale - 1):
+            raise ValueError(f"scale must be a power of two >= 2, got {self.scale}")
+        if len(self.widths) != self.down_blocks + 1:
+            raise ValueError(f"widths needs down_blocks + 1 = {self.down_blocks + 1} numbers, got {self.widths}")
+
+    @property
+    def up_steps(self) -> int:
+        """S: how many extra Up blocks enlarge past the input resolution."""
+        return int(math.log2(self.scale))
+
+    @property
+    def multiple(self) -> int:
+        """Input sides are padded to a multiple of this (each Down block halves)."""
+        return 2**self.down_blocks
+
+    def decoder_widths(self) -> list[tuple[int, int]]:
+        """(in, out) features of each Up block: back down the encoder, then halving per extra 2x."""
+        pairs = [(self.widths[k + 1], self.widths[k]) for k in reversed(range(self.down_blocks))]
+        width = self.widths[0]
+        for _ in range(self.up_steps):
+            pairs.append((width, max(width // 2, 8)))
+            width = max(width // 2, 8)
+        return pairs
+
+    def to_dict(self) -> dict[str, int | bool | list[int]]:
+        data = asdict(self)
+        data["widths"] = list(self.widths)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SRCAEConfig:
+        return cls(**{**data, "widths": tuple(data["widths"])})
+
+
+class InBlock(nn.Module):
+    def __init__(self, config: SRCAEConfig) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(config.channels, config.widths[0], 5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv(x))
+
+
+class DownBlock(nn.Module):
+    def __init__(self, width: int, out_width: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        self.down = nn.Conv2d(width, out_width, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        return F.relu(self.down(x))  # (B, C, H, W) -> (B, C', H/2, W/2)
+
+
+class UpBlock(nn.Module):
+    def __init__(self, width: int, out_width: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        self.up = nn.ConvTranspose2d(width, out_width, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        return F.relu(self.up(x))  # (B, C, H, W) -> (B, C', 2H, 2W)
+
+
+class OutBlock(nn.Module):
+    def __init__(self, width: int, config: SRCAEConfig) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(width, config.channels, 3, padding=1)
+        if config.residual:  # start as plain bicubic: the correction is learned from zero
+            nn.init.zeros_(self.conv.weight)
+            nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class SRCAE(nn.Module):
+    """Maps (B, 3, H, W) values in [0, 1] to (B, 3, H*scale, W*scale), for any H, W."""
+
+    def __init__(self, config: SRCAEConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.inp = InBlock(config)
+        self.down = nn.ModuleList(DownBlock(config.widths[k], config.widths[k + 1]) for k in range(config.down_blocks))
+        self.up = nn.ModuleList(UpBlock(cin, cout) for cin, cout in config.decoder_widths())
+        self.out = OutBlock(config.decoder_widths()[-1][1], config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        m, s = self.config.multiple, self.config.scale
+        pad_h, pad_w = -H % m, -W % m
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")  # (B, C, H', W'), multiples of 2^N
+        h = self.inp(x)
+        encoded = [h]
+        for block in self.down:
+            h = block(h)
+            encoded.append(h)
+        for k, block in enumerate(self.up):
+            h = block(h)
+            level = self.config.down_blocks - 1 - k
+            if self.config.skip and level >= 0:
+                h = h + encoded[level]
+        y = self.out(h)  # (B, C, H'*s, W'*s)
+        if self.config.residual:
+            y = y + F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False)
+        y = y[:, :, : H * s, : W * s]
+        return y if self.training else y.clamp(0.0, 1.0)
+
+    def macs_per_output_pixel(self) -> float:
+        """Multiply-accumulates of one forward pass per output pixel (convolutions only)."""
+        total = 0.0
+        resolution = 1.0  # relative to the input's pixel count
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                kh, kw = module.kernel_size
+                stride = module.stride[0] * module.stride[1]
+                resolution /= stride
+                total += module.in_channels * module.out_channels * kh * kw * resolution
+            elif isinstance(module, nn.ConvTranspose2d):
+                kh, kw = module.kernel_size
+                total += module.in_channels * module.out_channels * kh * kw * resolution
+                resolution *= module.stride[0] * module.stride[1]
+        return total / self.config.scale**2

@@ -1,0 +1,116 @@
+"""Parameters of ``train_srcae`` and ``super_resolve``, as a spec's YAML gives them.
+
+This module must not import torch: the pipeline validates specs with these
+models while loading its definitions, long before any op runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ops.registry import OpParams
+
+
+class LossWeights(OpParams):
+    """Weight of each training loss term; a term with weight 0 is never computed."""
+
+    mse: float = Field(1.0, ge=0, description="pixel mean squared error")
+    hfen: float = Field(0.1, ge=0, description="high-frequency error norm (Laplacian of Gaussian of the error)")
+    vgg: float = Field(0.0, ge=0, description="VGG19 feature distance; needs vgg_weights")
+    gan: float = Field(0.0, ge=0, description="adversarial loss -ln D(F(x)) against a small patch discriminator")
+
+
+class Degradation(OpParams):
+    """How a training low-res input is made from a high-res patch, to resemble real legacy textures."""
+
+    downscale: Literal["bicubic", "area"] = "bicubic"
+    blur: float = Field(0.0, ge=0, le=4, description="max Gaussian blur sigma (low-res pixels), drawn per patch")
+    noise: float = Field(0.0, ge=0, le=0.2, description="max Gaussian noise std (0..1 values), drawn per patch")
+    jpeg: float = Field(0.0, ge=0, le=1, description="probability that a patch is JPEG-compressed")
+    jpeg_quality: tuple[int, int] = Field((40, 95), description="JPEG quality range drawn from")
+    bc1: float = Field(0.0, ge=0, le=1, description="probability that a patch is BC1/DXT1 block-compressed")
+
+    @model_validator(mode="after")
+    def _check_quality(self) -> Degradation:
+        low, high = self.jpeg_quality
+        if not 1 <= low <= high <= 100:
+            raise ValueError(f"jpeg_quality must be two numbers 1 <= low <= high <= 100, got {self.jpeg_quality}")
+        return self
+
+
+class TrainParams(OpParams):
+    """``train_srcae``: train the super-resolution autoencoder on high-res textures."""
+
+    scale: Literal[2, 4, 8] = 2
+    steps: int = Field(3000, ge=1)
+    loss: LossWeights = LossWeights()
+    degradation: Degradation = Degradation()
+    down_blocks: int = Field(2, ge=0, le=5, description="N: stride-2 encoder blocks (receptive field)")
+    widths: tuple[int, ...] = Field(
+        (32, 48, 64), description="features at each encoder level, N+1 numbers; the first is the input conv's"
+    )
+    skip: bool = Field(True, description="add encoder features to the decoder at the same resolution (U-Net style)")
+    residual: bool = Field(True, description="predict a correction over bicubic instead of the whole image")
+    patch_size: int = Field(64, ge=16, le=512, description="high-res training patch side, pixels")
+    batch_size: int = Field(16, ge=1, le=256)
+    learning_rate: float = Field(2e-3, gt=0, le=1)
+    seed: int = 0
+    holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (by name hash) never trained on")
+    validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")
+    checkpoint_every: int = Field(250, ge=1, description="steps between resumable checkpoints in the work dir")
+    vgg_weights: Path | None = Field(None, description="local torchvision-layout VGG19 state dict, for loss.vgg")
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainParams:
+        if len(self.widths) != self.down_blocks + 1:
+            raise ValueError(
+                f"widths needs down_blocks + 1 = {self.down_blocks + 1} numbers (one per encoder level), "
+                f"got {len(self.widths)}: {list(self.widths)}"
+            )
+        if any(w < 4 or w > 1024 for w in self.widths):
+            raise ValueError(f"every width must be between 4 and 1024, got {list(self.widths)}")
+        multiple = self.scale * 2**self.down_blocks
+        if self.patch_size % multiple:
+            raise ValueError(f"patch_size must be a multiple of scale * 2**down_blocks = {multiple}")
+        if self.loss.vgg > 0 and self.vgg_weights is None:
+            raise ValueError("loss.vgg > 0 needs vgg_weights: a local VGG19 weights file (nothing is downloaded)")
+        if self.loss.mse + self.loss.hfen + self.loss.vgg + self.loss.gan == 0:
+            raise ValueError("every loss weight is 0: give at least one of mse, hfen, vgg, gan a weight")
+        return self
+
+    def file_params(self) -> dict[str, Path]:
+        return {} if self.vgg_weights is None else {"vgg_weights": self.vgg_weights}
+
+
+class WeightsFile(OpParams):
+    """A user's weights file, ours or a community model (ESRGAN, SwinIR, SPAN, ...)."""
+
+    path: Path
+
+
+class SuperResolveParams(OpParams):
+    """``super_resolve``: enlarge a texture with a trained or community model."""
+
+    model: str | WeightsFile = Field(description="name of a model asset, or {path: weights.pth}")
+    wrap: Literal["auto"] | bool = Field(
+        "auto", description="keep a tiling texture tileable; auto detects it from the edges per axis"
+    )
+    kind: Literal["color", "normal"] = "color"
+    tile: int = Field(256, ge=32, le=4096, description="input tile side in pixels (bounds memory)")
+    overlap: int = Field(16, ge=2, le=256, description="input pixels shared by neighbouring tiles, feathered")
+    batch: int = Field(8, ge=1, le=256, description="tiles per forward pass on CUDA (CPU runs one at a time)")
+    precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="auto: float16/bfloat16 autocast on CUDA, float32 on CPU"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SuperResolveParams:
+        if 2 * self.overlap >= self.tile:
+            raise ValueError(f"overlap ({self.overlap}) must be less than half the tile ({self.tile})")
+        return self
+
+    def file_params(self) -> dict[str, Path]:
+        return {"model": self.model.path} if isinstance(self.model, WeightsFile) else {}

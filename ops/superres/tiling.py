@@ -1,0 +1,106 @@
+"""Tiled inference with feathered overlaps, and tileability of textures.
+
+Memory stays bounded for any image size: the model only ever sees tiles of
+``tile`` + padding input pixels. Neighbouring tiles overlap by ``overlap``
+pixels and are blended with linear ramps, so no tile's border (where the
+convolutions saw padding instead of image) shows as a seam. The whole image is
+first padded by ``overlap`` on every side — circularly on an axis that wraps,
+so a tiling texture stays tileable — which puts every real pixel inside a
+tile's well-seen interior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def seam_ratio(image: np.ndarray, axis: int) -> float:
+    """How much the wrap-around edge of ``image`` (H, W, C) differs, relative to neighbouring rows/columns.
+
+    ``axis=1``: last column against first; ``axis=0``: last row against first.
+    About 1 for a texture that tiles, much larger for one that does not.
+    """
+    if image.ndim != 3:
+        raise ValueError(f"expected an (H, W, C) image, got shape {image.shape}")
+    if image.shape[axis] < 3:
+        return float("inf")
+    diffs = np.abs(np.diff(image, axis=axis)).mean(axis=tuple(i for i in range(3) if i != axis))  # per step
+    wrap = np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean()
+    return float(wrap / max(float(np.median(diffs)), 1e-6))
+
+
+def detect_wrap(image: np.ndarray, *, threshold: float = 2.0) -> tuple[bool, bool]:
+    """(wraps vertically, wraps horizontally): the edge pair is no more different than typical neighbours."""
+    return seam_ratio(image, 0) <= threshold, seam_ratio(image, 1) <= threshold
+
+
+def _starts(length: int, tile: int, stride: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, stride))
+    return starts + [length - tile]
+
+
+def _ramp(length: int, overlap: int, scale: int) -> torch.Tensor:
+    """Blend weight along one output axis of a tile: rises over ``overlap`` input pixels at each end."""
+    n = length * scale
+    pos = torch.arange(n, dtype=torch.float32) + 0.5
+    width = overlap * scale
+    return torch.minimum(torch.ones(n), torch.minimum(pos, n - pos) / width)
+
+
+def tiled_upscale(
+    image: torch.Tensor,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    scale: int,
+    tile: int = 256,
+    overlap: int = 16,
+    wrap: tuple[bool, bool] = (False, False),
+    multiple: int = 1,
+    batch: int = 1,
+    device: torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Upscale (C, H, W) by ``scale`` tile by tile; returns the (C, H*scale, W*scale) result and the tile count.
+
+    ``forward`` maps a (B, C, h, w) batch to (B, C, h*scale, w*scale). Tiles are
+    padded to a multiple of ``multiple`` (replicate) and cropped back.
+    """
+    if image.ndim != 3:
+        raise ValueError(f"expected a (C, H, W) image, got shape {tuple(image.shape)}")
+    if 2 * overlap >= tile:
+        raise ValueError(f"overlap ({overlap}) must be less than half the tile ({tile})")
+    C, H, W = image.shape
+    device = device or image.device
+    pad_y, pad_x = min(overlap, H - 1) if wrap[0] else overlap, min(overlap, W - 1) if wrap[1] else overlap
+    x = image[None]
+    x = F.pad(x, (0, 0, pad_y, pad_y), mode="circular" if wrap[0] else "replicate")
+    x = F.pad(x, (pad_x, pad_x, 0, 0), mode="circular" if wrap[1] else "replicate")
+    x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
+    Hp, Wp = x.shape[-2:]
+    th, tw = min(tile, Hp), min(tile, Wp)
+    boxes = [(y, xx) for y in _starts(Hp, th, tile - overlap) for xx in _starts(Wp, tw, tile - overlap)]
+    weight = (_ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]).to(device)  # (th*s, tw*s)
+    out = torch.zeros(C, Hp * scale, Wp * scale, device=device)
+    norm = torch.zeros(1, Hp * scale, Wp * scale, device=device)
+    ph, pw = -th % multiple, -tw % multiple
+    for first in range(0, len(boxes), batch):
+        chunk = boxes[first : first + batch]
+        tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(device)  # (B, C, th, tw)
+        if ph or pw:
+            tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
+        result = forward(tiles)[:, :, : th * scale, : tw * scale].float()  # (B, C, th*s, tw*s)
+        for (y, xx), up in zip(chunk, result):
+            ys, xs = slice(y * scale, (y + th) * scale), slice(xx * scale, (xx + tw) * scale)
+            out[:, ys, xs] += up * weight
+            norm[:, ys, xs] += weight
+        if progress is not None:
+            progress(min(first + batch, len(boxes)), len(boxes))
+    out = out / norm
+    crop = out[:, pad_y * scale : (pad_y + H) * scale, pad_x * scale : (pad_x + W) * scale]
+    return crop.contiguous(), len(boxes)

@@ -1,0 +1,197 @@
+"""``train_srcae``: train the super-resolution autoencoder on a folder of high-res textures.
+
+Determinism: every random draw (init, patches, augmentation, degradation)
+comes from the seed, so the same inputs and params give a byte-identical
+weights file on the same machine and thread count. A build killed midway
+resumes from the last checkpoint in ``ctx.work_dir``; since the checkpoint
+holds the model, optimiser and generator state, the resumed run's weights are
+byte-identical to an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ops.atomic import write_bytes_atomic
+from ops.device import resolve_device
+from ops.registry import OpContext
+from ops.superres.data import PatchSampler, split
+from ops.superres.degrade import degrade
+from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen
+from ops.superres.metrics import compare
+from ops.superres.model import SRCAE, SRCAEConfig
+from ops.superres.params import TrainParams
+from ops.superres.weights import save_srcae
+
+CHECKPOINT_NAME = "srcae_checkpoint.pt"
+_WARMUP_STEPS = 100
+
+
+@dataclass
+class _State:
+    """Everything a resumed run needs to continue exactly where the killed one stopped."""
+
+    model: SRCAE
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    discriminator: PatchDiscriminator | None
+    d_optimizer: torch.optim.Optimizer | None
+    step: int = 0
+
+
+def learning_rate(step: int, params: TrainParams) -> float:
+    """Linear warm-up, then cosine decay to 1% of the peak."""
+    if step < _WARMUP_STEPS:
+        return params.learning_rate * (step + 1) / _WARMUP_STEPS
+    progress = (step - _WARMUP_STEPS) / max(params.steps - _WARMUP_STEPS, 1)
+    return params.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def model_config(params: TrainParams) -> SRCAEConfig:
+    return SRCAEConfig(
+        scale=params.scale, down_blocks=params.down_blocks, widths=tuple(params.widths),
+        skip=params.skip, residual=params.residual,
+    )
+
+
+def _fingerprint(inputs: list[Path], params: TrainParams) -> str:
+    """Identifies a run, so that a checkpoint of other params or data is never resumed."""
+    digest = hashlib.sha256(params.model_dump_json().encode())
+    for path in sorted(inputs, key=str):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
+    payload = {
+        "fingerprint": fingerprint,
+        "step": state.step,
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "generator": state.generator.get_state(),
+    }
+    if state.discriminator is not None and state.d_optimizer is not None:
+        payload["discriminator"] = state.discriminator.state_dict()
+        payload["d_optimizer"] = state.d_optimizer.state_dict()
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) -> None:
+    if not path.is_file():
+        return
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt checkpoint only costs the work since the start
+        log.warning("ignoring unreadable checkpoint %s (%s); training from the start", path, exc)
+        return
+    if payload.get("fingerprint") != fingerprint:
+        log.info("checkpoint %s is for other params or inputs; training from the start", path)
+        return
+    state.model.load_state_dict(payload["model"])
+    state.optimizer.load_state_dict(payload["optimizer"])
+    state.generator.set_state(payload["generator"])
+    if state.discriminator is not None and state.d_optimizer is not None:
+        state.discriminator.load_state_dict(payload["discriminator"])
+        state.d_optimizer.load_state_dict(payload["d_optimizer"])
+    state.step = int(payload["step"])
+    log.info("resuming training from step %d of %s", state.step, path)
+
+
+def run(inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext) -> dict[str, float | int | str]:
+    """Train on ``inputs``, write weights (state dict + config) to ``out_path``, return validation figures."""
+    log = ctx.log
+    device = resolve_device(ctx.device)
+    data = split([Path(p) for p in inputs], params.holdout)
+    sampler = PatchSampler(data.train, params.patch_size)
+
+    torch.manual_seed(params.seed)
+    model = SRCAE(model_config(params)).to(device)
+    generator = torch.Generator().manual_seed(params.seed)
+    discriminator = d_optimizer = None
+    if params.loss.gan > 0:
+        discriminator = PatchDiscriminator().to(device)
+        d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=params.learning_rate / 2, betas=(0.5, 0.999))
+    vgg = VGGFeatures.from_file(params.vgg_weights).to(device) if params.loss.vgg > 0 and params.vgg_weights else None
+    state = _State(model, torch.optim.Adam(model.parameters(), lr=params.learning_rate), generator, discriminator, d_optimizer)
+
+    fingerprint = _fingerprint([Path(p) for p in inputs], params)
+    checkpoint = ctx.work_dir / CHECKPOINT_NAME if ctx.work_dir is not None else None
+    if checkpoint is not None:
+        _resume(checkpoint, state, fingerprint, log)
+
+    amp_dtype = None
+    if device.type == "cuda":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    loss_weights = params.loss
+    started = time.perf_counter()
+    model.train()
+    while state.step < params.steps:
+        step = state.step
+        hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P)
+        lr = degrade(hr, params.scale, params.degradation, generator)  # (B, 3, P/s, P/s)
+        hr, lr = hr.to(device), lr.to(device)
+        for group in state.optimizer.param_groups:
+            group["lr"] = learning_rate(step, params)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            sr = model(lr)
+            loss = loss_weights.mse * F.mse_loss(sr.float(), hr)
+            if loss_weights.hfen > 0:
+                loss = loss + loss_weights.hfen * hfen(sr.float(), hr)
+            if vgg is not None:
+                loss = loss + loss_weights.vgg * F.mse_loss(vgg(sr.float()), vgg(hr))
+            if discriminator is not None:
+                loss = loss + loss_weights.gan * generator_gan_loss(discriminator(sr))
+        state.optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(state.optimizer)
+        scaler.update()
+        if discriminator is not None and d_optimizer is not None:
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                d_loss = discriminator_loss(discriminator(hr), discriminator(sr.detach()))
+            d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_optimizer.step()
+        state.step += 1
+        if ctx.progress is not None:
+            ctx.progress(state.step, params.steps)
+        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
+            _save_checkpoint(checkpoint, state, fingerprint)
+        if state.step % params.validate_every == 0 or state.step == params.steps:
+            quick = compare(data.held_out[:4], _evaluator(model, device), params.scale, max_side=192, baselines=False)
+            model.train()
+            log.info("step %d/%d loss %.5f val_psnr %.2f dB", state.step, params.steps, loss.item(), quick["val_psnr"])
+    train_seconds = time.perf_counter() - started
+
+    model.eval()
+    save_srcae(Path(out_path), model)
+    figures = compare(data.held_out, _evaluator(model, device), params.scale)
+    return {
+        **{k: round(v, 4) for k, v in figures.items()},
+        "gain_db": round(figures["val_psnr"] - figures["bicubic_psnr"], 4),
+        "train_seconds": round(train_seconds, 2),
+        "device": str(device),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "held_out_images": len(data.held_out),
+        "train_images": len(data.train),
+    }
+
+
+def _evaluator(model: SRCAE, device: torch.device):
+    model.eval()
+
+    def upscale(lr: torch.Tensor) -> torch.Tensor:
+        return model(lr.to(device)).float().cpu()
+
+    return upscale

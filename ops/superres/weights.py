@@ -1,0 +1,120 @@
+"""Weights files: our own SRCAE files, and community models through spandrel.
+
+Every file is read with a restricted unpickler (``torch.load(weights_only=True)``)
+or as safetensors: a ``.pth`` from the internet can carry code that plain
+unpickling would run, and a texture build must never run it.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ops.atomic import write_bytes_atomic
+from ops.superres.model import SRCAE, SRCAEConfig
+
+FORMAT = "remaster-srcae"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Upscaler:
+    """A loaded model, ours or a community one, in the form tiled inference needs."""
+
+    forward: Callable[[torch.Tensor], torch.Tensor]  # (B, C, H, W) in [0, 1] -> (B, C, H*scale, W*scale)
+    scale: int
+    channels: int  # 3 (RGB) or 1 (grey) input channels
+    multiple: int  # tile sides are padded to a multiple of this
+    supports_half: bool
+    name: str
+
+
+def save_srcae(path: Path, model: SRCAE) -> None:
+    """Write ``model`` with its config to ``path`` atomically; equal weights give equal bytes."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": FORMAT_VERSION, "config": model.config.to_dict(), "state_dict": state}, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def read_weights(path: Path) -> dict:
+    """The tensors (and plain values) in ``path``, read without running any code from it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model weights file {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
+
+        return load_file(str(path), device="cpu")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"refusing to load {path}: it contains Python objects or code, not only weights "
+            f"(a .pth must be a plain state dict; convert it to safetensors or get it from a trusted source). "
+            f"Details: {str(exc).splitlines()[0]}"
+        ) from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"cannot read model weights {path}: {exc}") from exc
+
+
+def load_srcae(data: dict, path: Path) -> SRCAE:
+    """Rebuild our model from a loaded weights dict."""
+    if data.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path} has SRCAE format version {data.get('version')}; this remaster reads {FORMAT_VERSION}")
+    model = SRCAE(SRCAEConfig.from_dict(data["config"]))
+    model.load_state_dict(data["state_dict"])
+    return model.eval()
+
+
+def load_upscaler(path: Path, device: torch.device) -> Upscaler:
+    """Our SRCAE file, or else any architecture spandrel recognises from the state dict."""
+    data = read_weights(path)
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        model = load_srcae(data, path).to(device)
+        return Upscaler(model, model.config.scale, 3, model.config.multiple, True, "srcae")
+    return _load_community(data, path, device)
+
+
+def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
+    try:
+        from spandrel import ImageModelDescriptor, ModelLoader
+    except ImportError as exc:
+        raise ImportError(
+            f"{path} is not a remaster SRCAE model; community models (ESRGAN, SwinIR, SPAN, ...) need the "
+            f"optional spandrel library: install remaster[community] (it needs a torch build that matches torchvision)"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold a state dict (found {type(data).__name__})")
+    for key in ("params_ema", "params", "state_dict", "model"):  # common wrappers of training frameworks
+        if key in data and isinstance(data[key], dict):
+            data = data[key]
+            break
+    try:
+        descriptor = ModelLoader(device).load_from_state_dict(data)
+    except Exception as exc:  # spandrel raises its own error types per architecture
+        raise ValueError(f"{path}: spandrel does not recognise this model's architecture ({exc})") from exc
+    if not isinstance(descriptor, ImageModelDescriptor):
+        raise ValueError(f"{path} is a {descriptor.architecture.name} model, not a super-resolution one")
+    descriptor.model.eval()
+    if descriptor.input_channels not in (1, 3) or descriptor.output_channels != descriptor.input_channels:
+        raise ValueError(f"{path}: only RGB or grey models are supported (this one has {descriptor.input_channels} in)")
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return descriptor.model(x).clamp(0.0, 1.0)
+
+    requirements = descriptor.size_requirements
+    multiple = max(requirements.multiple_of, 1)
+    return Upscaler(
+        forward,
+        descriptor.scale,
+        descriptor.input_channels,
+        multiple,
+        bool(descriptor.supports_half),
+        descriptor.architecture.name,
+    )
