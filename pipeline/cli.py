@@ -150,3 +150,7 @@ def demo(
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)
 
+
+
+if __name__ == "__main__":
+    app()

@@ -51,8 +51,8 @@ class HashIndex:
                 self._entries = {}
 
     def hash(self, path: Path) -> str:
-        stat = path.stat()
-        key = str(path.resolve())
+        key = os.path.abspath(path)
+        stat = os.stat(key)
         signature = [stat.st_size, stat.st_mtime_ns]
         with self._lock:
             known = self._entries.get(key)
@@ -68,7 +68,7 @@ class HashIndex:
             stat = path.stat()
             signature = [stat.st_size, stat.st_mtime_ns]
         with self._lock:
-            self._entries[str(path.resolve())] = [*signature, digest]
+            self._entries[os.path.abspath(path)] = [*signature, digest]
             self._dirty = True
 
     def save(self) -> None:

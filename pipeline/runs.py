@@ -8,7 +8,6 @@ instance. The manifest rows each asset step writes are the build's result.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +107,13 @@ def run_build(
     device: str | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> BuildReport:
-    """Materialize the selected targets (all by default), one run per partition set, in dependency order."""
+    """Materialize what is stale among the selected targets (all by default), in dependency order.
+
+    Partitions whose outputs already match their cache key need no Dagster run
+    at all: they are marked ``cached`` in the manifest directly, which keeps a
+    no-op rebuild of thousands of textures to a stat per file. The rest run in
+    one Dagster run per partition set, where the cache is consulted again.
+    """
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
@@ -116,51 +121,76 @@ def run_build(
     resource = RemasterResource(device=device or spec.device, force=force)
     builder = resource.builder(spec)
     sync = sync_partitions(spec, instance, builder)
+    order = build_order(spec, select)
+    stale = {} if force else _stale_map(builder, order)
+    wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
+    _mark_up_to_date(spec, [key for key in wanted if key in stale and stale[key] is None])
     builder.index.save()
-    definitions = build_definitions(spec, force=force, device=device)
-    assets = list(definitions.assets or [])
-    run_ids: list[str] = []
-    for partition_set, targets in build_order(spec, select):
-        tags = {}
-        if partition_set is not None:
-            keys = instance.get_dynamic_partitions(partition_set)
-            if not keys:
-                continue
-            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-        result = dg.materialize(
+    assets = list(build_definitions(spec, force=force, device=device).assets or [])
+    for partition_set, names in order:
+        todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
+        if not todo:
+            continue
+        targets = list(dict.fromkeys(name for name, _ in todo))
+        dg.materialize(
             assets,
             instance=instance,
             resources={"remaster": resource},
             selection=targets,
-            tags=tags,
+            tags=_range_tags(instance, partition_set, {key for _, key in todo}),
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
-        run_ids.append(result.run_id)
-    rows = [r for r in read_manifest(spec.build_dir) if r.get("run_id") in set(run_ids)]
+    rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
     return BuildReport(rows, sync)
+
+
+def _keys(builder: Builder, name: str) -> list[str]:
+    return list(builder.partitions(name)) if name in builder.spec.assets else [MODEL_PARTITION]
+
+
+def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:
+    """The smallest partition range covering ``keys``; partitions inside it that are current are cache hits."""
+    if partition_set is None:
+        return {}
+    ordered = [key for key in instance.get_dynamic_partitions(partition_set) if key in keys]
+    return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
+
+
+def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> None:
+    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
+    current = {"status": "cached", "seconds": 0.0, "run_id": None}
+    updated = [{**rows[key], **current} for key in keys if any(rows[key].get(k) != v for k, v in current.items())]
+    if updated:
+        update_manifest(spec.build_dir, updated)
+
+
+def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
+    """(target, partition) -> why it must be built, or None when its outputs are current."""
+    rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(builder.spec.build_dir)}
+    reasons: dict[tuple[str, str], str | None] = {}
+    stale: set[tuple[str, str]] = set()
+    for _, names in order:
+        for name in names:
+            for key in _keys(builder, name):
+                reason = _why_stale(builder, name, key, rows.get((name, key)), stale)
+                reasons[(name, key)] = reason
+                if reason:
+                    stale.add((name, key))
+    return reasons
 
 
 def stale_partitions(spec: Spec) -> list[Stale]:
     """What the next build would compute, and why; computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
-    rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(spec.build_dir)}
-    stale: list[Stale] = []
-    stale_keys: set[tuple[str, str]] = set()
-    for _, targets in build_order(spec):
-        for name in targets:
-            target = spec.targets[name]
-            keys = list(builder.partitions(name)) if target.section == "assets" else [MODEL_PARTITION]
-            for key in keys:
-                reason = _why_stale(builder, name, key, rows.get((name, key)), stale_keys)
-                if reason:
-                    stale.append(Stale(name, key, reason))
-                    stale_keys.add((name, key))
-    for (name, key), row in rows.items():
+    reasons = _stale_map(builder, build_order(spec))
+    found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
+    for row in read_manifest(spec.build_dir):
+        name, key = str(row["asset"]), str(row["partition"])
         if name in spec.assets and key not in builder.partitions(name):
-            stale.append(Stale(name, key, "source file removed: its outputs will be deleted"))
+            found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
     builder.index.save()
-    return stale
+    return found
 
 
 def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]]) -> str | None:
@@ -202,7 +232,3 @@ def collect_garbage(spec: Spec) -> tuple[int, int]:
     builder = RemasterResource().builder(spec)
     keep = {str(r["cache_key"]) for r in read_manifest(spec.build_dir) if r.get("cache_key")}
     return builder.store.gc(keep)
-
-
-def summarize_counts(rows: list[Row]) -> Counter[str]:
-    return Counter(str(r["status"]) for r in rows)
