@@ -44,6 +44,19 @@ def _pad(x: torch.Tensor, amount: int, padding: Padding) -> torch.Tensor:
     return F.pad(x, (amount, amount, amount, amount), mode=mode)
 
 
+def blur_downsample(x: torch.Tensor, *, padding: Padding) -> torch.Tensor:
+    """Halve (B, C, H, W) with a 4-tap binomial low-pass first (Zhang, ICML 2019).
+
+    Plain 2x2 average pooling aliases: every 2^k-th line is a pooling boundary
+    at all levels, the optimiser learns that grid, and the wrap edge (line 0)
+    shows up as a seam. The low-pass makes the statistics nearly shift-invariant.
+    """
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0], device=x.device, dtype=x.dtype) / 8
+    kernel = (taps[:, None] * taps[None, :]).expand(x.shape[1], 1, 4, 4)
+    padded = F.pad(x, (1, 2, 1, 2), mode=padding if padding == "circular" or min(x.shape[-2:]) > 2 else "replicate")
+    return F.conv2d(padded, kernel, stride=2, groups=x.shape[1])
+
+
 @dataclass(frozen=True)
 class RandomFiltersConfig:
     channels: int = 3  # input planes: colour (1 or 3) plus alpha when the exemplar has it
@@ -81,7 +94,7 @@ class RandomFilters(nn.Module):
         outputs = []
         for level in range(levels):
             if level:
-                x = F.avg_pool2d(x, 2)
+                x = blur_downsample(x, padding=padding)
             outputs.append(F.relu(F.conv2d(_pad(x, half, padding), self.weight[level])))  # (B, F, h, w)
         return outputs
 
@@ -130,7 +143,10 @@ class VGG19(nn.Module):
         if not isinstance(state, dict):
             raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")
         ours = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < len(model.features)}
-        result = model.load_state_dict(ours, strict=False)
+        try:
+            result = model.load_state_dict(ours, strict=False)
+        except RuntimeError as exc:
+            raise ValueError(f"{path} does not hold VGG19 weights of the expected shapes: {exc}") from exc
         missing = [k for k in result.missing_keys if k.startswith("features.")]
         if missing:
             raise ValueError(f"{path} is not a torchvision VGG19 state dict: missing {', '.join(missing[:4])}")

@@ -1,0 +1,177 @@
+"""The multiply op end to end on small textures: outputs, determinism, guards, alpha, VGG weights, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import pytest
+import skimage.data
+import torch
+from PIL import Image as PILImage
+
+from ops.image_io import read_image
+from ops.multiply import metrics
+from ops.multiply.features import VGG19
+from ops.multiply.params import MultiplyParams
+from ops.multiply.run import exemplar_planes, run
+from ops.registry import OPS, OpContext
+
+FLAT = Path("/work/shared/data/legacy/freedoom/flats/aqf001.png")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    # On a shared 2-core machine two torch threads contend and run ~10x slower than one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def gravel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("exemplars") / "gravel.png"
+    PILImage.fromarray(skimage.data.gravel()[:96, :96]).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sprite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 64x64 RGBA texture whose alpha is a pattern of holes, like a grate."""
+    rgb = np.asarray(PILImage.open(FLAT).convert("RGB"))
+    y, x = np.mgrid[0:64, 0:64]
+    alpha = np.where((np.hypot((y % 16) - 8, (x % 16) - 8) < 4), 0, 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("exemplars") / "grate.png"
+    PILImage.fromarray(np.dstack([rgb, alpha]), mode="RGBA").save(path)
+    return path
+
+
+def multiply(src: Path, out: Path, **params: object) -> dict[str, float | int | str]:
+    return dict(run({"image": src}, out, MultiplyParams(**params), OpContext(device="cpu")))
+
+
+def test_registry_names_this_op_and_params_load_without_torch() -> None:
+    assert OPS["multiply"].params_model() is MultiplyParams
+    assert OPS["multiply"].runner() is run
+    code = "import sys, ops.multiply.params; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_no_module_imports_dagster() -> None:
+    for source in (REPO / "ops" / "multiply").glob("*.py"):
+        assert "dagster" not in source.read_text(), source
+
+
+def test_params_defaults_names_and_files() -> None:
+    params = MultiplyParams.model_validate({"count": 4, "size": 512, "tileable": True, "method": "gram"})
+    assert params.output_names() == ("variant_00.png", "variant_01.png", "variant_02.png", "variant_03.png")
+    assert params.file_params() == {}
+    assert MultiplyParams(vgg_weights=Path("w.pth")).file_params() == {"vgg_weights": Path("w.pth")}
+    with pytest.raises(pydantic.ValidationError):
+        MultiplyParams.model_validate({"count": 2, "colour": "red"})
+    with pytest.raises(pydantic.ValidationError):
+        MultiplyParams(method="neural")
+
+
+def test_patch_writes_the_named_variants_and_guards(gravel: Path, tmp_path: Path) -> None:
+    meta = multiply(gravel, tmp_path, method="patch", count=3, size=128, patch_size=24)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
+    for name in MultiplyParams(count=3).output_names():
+        assert read_image(tmp_path / name).color.shape == (128, 128, 1)
+    assert meta["max_ncc"] < metrics.NCC_BOUND
+    assert meta["min_variant_difference"] >= metrics.MIN_VARIANT_DIFFERENCE
+    assert meta["seam_ratio"] <= metrics.SEAM_BOUND
+    assert {"seconds", "texture_distance", "method"} <= set(meta)
+
+
+def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path: Path) -> None:
+    for method, extra in (("patch", {"patch_size": 24}), ("gram", {"steps": 8})):
+        first, second = tmp_path / f"{method}_a", tmp_path / f"{method}_b"
+        multiply(gravel, first, method=method, count=2, size=64, **extra)
+        multiply(gravel, second, method=method, count=2, size=64, **extra)
+        for name in ("variant_00.png", "variant_01.png"):
+            assert (first / name).read_bytes() == (second / name).read_bytes(), f"{method} {name}"
+        assert (first / "variant_00.png").read_bytes() != (first / "variant_01.png").read_bytes()
+        shifted = tmp_path / f"{method}_seed1"
+        multiply(gravel, shifted, method=method, count=1, size=64, seed=1, **extra)
+        assert (shifted / "variant_00.png").read_bytes() == (first / "variant_01.png").read_bytes()
+
+
+def test_gram_matches_texture_statistics_and_tiles(gravel: Path, tmp_path: Path) -> None:
+    meta = multiply(gravel, tmp_path, method="gram", count=2, size=96, steps=40)
+    exemplar = exemplar_planes(read_image(gravel))
+    wrong = skimage.data.brick()[:96, :96].astype(np.float32) / 255
+    for name in ("variant_00.png", "variant_01.png"):
+        variant = exemplar_planes(read_image(tmp_path / name))
+        assert metrics.texture_distance(variant, exemplar) < metrics.texture_distance(wrong, exemplar) / 2
+    assert meta["seam_ratio"] <= metrics.SEAM_BOUND
+    assert meta["max_ncc"] < metrics.NCC_BOUND
+    assert meta["min_variant_difference"] >= metrics.MIN_VARIANT_DIFFERENCE
+
+
+def test_untileable_outputs_are_measured_not_guarded(gravel: Path, tmp_path: Path) -> None:
+    meta = multiply(gravel, tmp_path, method="patch", count=1, size=80, tileable=False, patch_size=24)
+    assert "seam_ratio" not in meta
+    assert meta["min_variant_difference"] == 1.0
+    variant = exemplar_planes(read_image(tmp_path / "variant_00.png"))
+    assert np.isfinite(metrics.seam_ratio(variant))
+
+
+@pytest.mark.parametrize("method", ["patch", "gram"])
+def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, method: str) -> None:
+    multiply(sprite, tmp_path, method=method, count=1, size=64, steps=10, patch_size=24)
+    out = read_image(tmp_path / "variant_00.png")
+    assert out.alpha is not None and out.color.shape == (64, 64, 3)
+    holes = float((out.alpha < 0.5).mean())
+    assert 0.05 < holes < 0.5  # the exemplar is ~20% holes: some, not none and not all
+
+
+def test_vgg19_from_a_local_torchvision_state_dict(gravel: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in VGG19().features.state_dict().items()}
+    state |= {"features.34.weight": torch.zeros(512, 512, 3, 3), "classifier.0.weight": torch.zeros(4, 4)}
+    weights = tmp_path / "vgg19.pth"
+    torch.save(state, weights)
+    out = tmp_path / "out"
+    meta = multiply(gravel, out, method="gram", count=1, size=32, steps=3, vgg_weights=weights)
+    assert read_image(out / "variant_00.png").color.shape == (32, 32, 1)
+    assert meta["seconds"] > 0
+
+    bad = tmp_path / "not_vgg.pth"
+    torch.save({"features.0.weight": torch.zeros(1)}, bad)
+    with pytest.raises(ValueError, match="not_vgg.pth"):
+        multiply(gravel, tmp_path / "bad", method="gram", count=1, size=32, vgg_weights=bad)
+
+
+def test_progress_reaches_the_total(gravel: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    ctx = OpContext(device="cpu", progress=lambda done, total: calls.append((done, total)))
+    run({"image": gravel}, tmp_path, MultiplyParams(method="patch", count=2, size=64, patch_size=24), ctx)
+    assert calls[-1][0] == calls[-1][1]
+    assert all(b[0] >= a[0] for a, b in zip(calls, calls[1:]))
+
+
+def test_errors_name_the_file(tmp_path: Path, gravel: Path) -> None:
+    tiny = tmp_path / "tiny.png"
+    PILImage.fromarray(np.zeros((12, 12), np.uint8)).save(tiny)
+    with pytest.raises(ValueError, match="tiny.png"):
+        multiply(tiny, tmp_path / "a", method="gram", count=1, size=32)
+    with pytest.raises(ValueError, match="gravel.png"):
+        multiply(gravel, tmp_path / "b", method="patch", count=1, size=64, patch_size=128)
+    with pytest.raises(ValueError, match="image"):
+        run({"flash": gravel}, tmp_path, MultiplyParams(), OpContext(device="cpu"))
+
+
+@pytest.mark.slow
+def test_gram_512_from_a_512_exemplar_coarse_to_fine(tmp_path: Path) -> None:
+    src = tmp_path / "grass.png"
+    PILImage.fromarray(skimage.data.grass()).save(src)
+    meta = multiply(src, tmp_path / "out", method="gram", count=1, size=512, steps=60)
+    assert meta["max_ncc"] < metrics.NCC_BOUND
+    assert meta["seam_ratio"] <= metrics.SEAM_BOUND
