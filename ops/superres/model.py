@@ -29,7 +29,7 @@ from torch import nn
 class SRCAEConfig:
     scale: int = 2  # 2**S
     down_blocks: int = 2  # N
-    widths: tuple[int, ...] = (32, 48, 64)  # features after In and after each Down block: N + 1 numbers
+    widths: tuple[int, ...] = (24, 32, 48)  # features after In and after each Down block: N + 1 numbers
     skip: bool = True
     residual: bool = True
     channels: int = 3

@@ -50,7 +50,7 @@ class TrainParams(OpParams):
     degradation: Degradation = Degradation()
     down_blocks: int = Field(2, ge=0, le=5, description="N: stride-2 encoder blocks (receptive field)")
     widths: tuple[int, ...] = Field(
-        (32, 48, 64), description="features at each encoder level, N+1 numbers; the first is the input conv's"
+        (24, 32, 48), description="features at each encoder level, N+1 numbers; the first is the input conv's"
     )
     skip: bool = Field(True, description="add encoder features to the decoder at the same resolution (U-Net style)")
     residual: bool = Field(True, description="predict a correction over bicubic instead of the whole image")

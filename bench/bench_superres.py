@@ -1,0 +1,140 @@
+"""Benchmark of the super-resolution op: quality against bicubic/Lanczos, and CPU throughput.
+
+Trains ``train_srcae`` on one set of high-res images and measures PSNR/SSIM on
+others it never saw (bicubic downscale, upscale back, compare), at each asked
+scale; then times tiled inference and a large matmul in the same process.
+Prints one JSON object. Example (about 10 minutes per scale on 2 CPU cores):
+
+    python bench/bench_superres.py --scales 2 4 --steps 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage import data as skdata
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ops.image_io import Image, write_image  # noqa: E402
+from ops.registry import OpContext  # noqa: E402
+from ops.superres import train  # noqa: E402
+from ops.superres.data import load_image  # noqa: E402
+from ops.superres.metrics import compare  # noqa: E402
+from ops.superres.params import TrainParams  # noqa: E402
+from ops.superres.tiling import tiled_upscale  # noqa: E402
+from ops.superres.weights import load_upscaler  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+TRAIN_SKIMAGE = ("brick", "grass", "astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field")
+HELD_OUT_TEXTURES = ("gravel",)
+HELD_OUT_PHOTOS = ("coffee", "rocket")
+
+
+def _skimage(name: str) -> np.ndarray:
+    array = np.asarray(getattr(skdata, name)(), dtype=np.float32) / 255.0
+    return array[..., None] if array.ndim == 2 else array[..., :3]
+
+
+def build_sets(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Training files, held-out texture files, held-out photo files (written as PNGs into ``folder``)."""
+
+    def write(name: str, array: np.ndarray) -> Path:
+        path = folder / f"{name}.png"
+        write_image(path, Image(array), colorspace="linear")
+        return path
+
+    train_files = [write(n, _skimage(n)) for n in TRAIN_SKIMAGE]
+    held_textures = [write(n, _skimage(n)) for n in HELD_OUT_TEXTURES]
+    held_photos = [write(n, _skimage(n)) for n in HELD_OUT_PHOTOS]
+    flash = sorted((SHARED / "photos" / "flash_only").glob("*.png"))
+    train_files += flash[:-4]
+    held_textures += flash[-4:]  # flat materials photographed head-on: texture-like
+    train_files += sorted((SHARED / "materials" / "synthetic").glob("*/ground_truth/albedo.png"))
+    return train_files, held_textures, held_photos
+
+
+def quality(weights: Path, files: list[Path], scale: int) -> dict[str, float]:
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    return compare([load_image(p) for p in files], upscaler.forward, scale)
+
+
+def throughput(weights: Path, side: int, repeats: int) -> dict[str, float]:
+    """Output megapixels per second of tiled CPU inference, and achieved vs matmul FLOP/s."""
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    image = torch.rand(3, side, side, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        tiled_upscale(image, upscaler.forward, scale=upscaler.scale)  # warm-up
+        started = time.perf_counter()
+        for _ in range(repeats):
+            tiled_upscale(image, upscaler.forward, scale=upscaler.scale)
+        seconds = (time.perf_counter() - started) / repeats
+    out_pixels = (side * upscaler.scale) ** 2
+    macs = upscaler.forward.macs_per_output_pixel()
+    achieved = 2 * macs * out_pixels / seconds
+    a = torch.rand(2048, 2048)
+    torch.mm(a, a)
+    started = time.perf_counter()
+    for _ in range(5):
+        torch.mm(a, a)
+    matmul = 2 * 2048**3 * 5 / (time.perf_counter() - started)
+    return {
+        "megapixels_per_second": round(out_pixels / seconds / 1e6, 4),
+        "macs_per_output_pixel": macs,
+        "achieved_gflops": round(achieved / 1e9, 2),
+        "matmul_gflops": round(matmul / 1e9, 2),
+        "fraction_of_matmul": round(achieved / matmul, 4),
+        "input_side": side,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[2, 4], help="upscaling factors to train and measure")
+    parser.add_argument("--steps", type=int, default=3000, help="training steps per scale")
+    parser.add_argument("--batch-size", type=int, default=16, help="patches per step")
+    parser.add_argument("--patch-size", type=int, default=64, help="high-res patch side")
+    parser.add_argument("--widths", type=int, nargs="+", default=[24, 32, 48], help="encoder widths (N+1)")
+    parser.add_argument("--no-skip", action="store_true", help="ablation: no encoder-decoder skips")
+    parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
+    parser.add_argument("--throughput-side", type=int, default=512, help="input side for the timing run")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report: dict[str, object] = {"torch_threads": torch.get_num_threads(), "steps": args.steps, "results": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        train_files, held_textures, held_photos = build_sets(folder)
+        report["train_files"] = len(train_files)
+        report["held_out"] = [p.name for p in held_textures + held_photos]
+        for scale in args.scales:
+            params = TrainParams(
+                scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
+                widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
+                skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
+            )
+            weights = folder / f"sr{scale}x.pth"
+            meta = train.run(train_files, weights, params, OpContext(device="cpu"))
+            row: dict[str, object] = {"train_seconds": meta["train_seconds"], "parameters": meta["parameters"]}
+            for name, files in (("textures", held_textures), ("photos", held_photos), ("all", held_textures + held_photos)):
+                figures = quality(weights, files, scale)
+                row[name] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
+                row[name]["gain_db"] = round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
+            row["throughput_cpu"] = throughput(weights, args.throughput_side, repeats=2)
+            report["results"][f"{scale}x"] = row
+            print(json.dumps(report), flush=True, file=sys.stderr)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
