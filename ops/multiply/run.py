@@ -53,7 +53,8 @@ def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
     return block
 
 
-def _feature_parts(params: MultiplyParams, channels: int, color_planes: int, device: torch.device) -> list[gram.FeaturePart]:
+def feature_parts(params: MultiplyParams, channels: int, color_planes: int, device: torch.device) -> list[gram.FeaturePart]:
+    """The networks whose statistics ``gram`` matches, built once and shared by all variants."""
     random_filters = gram.FeaturePart(RandomFilters(RandomFiltersConfig(channels=channels)).to(device), slice(None))
     if params.vgg_weights is None:
         return [random_filters]
@@ -93,7 +94,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     block = _check_size(path, image, params)
     exemplar = exemplar_planes(image)
     device = resolve_device(ctx.device)
-    parts = _feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" else []
+    parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" else []
     ctx.log.info("multiply %s: %d x %d px %s variants on %s", path.name, params.count, params.size, params.method, device)
 
     variants = []
