@@ -1,0 +1,53 @@
+"""A model is an asset: retraining invalidates exactly the outputs that used it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import write_spec, write_textures
+from pipeline.hashing import hash_file
+
+SPEC = """
+build_dir: build
+cache_dir: .remaster/cache
+device: cpu
+sources:
+  legacy:    {kind: textures, root: textures, glob: "**/*.png"}
+  reference: {kind: textures, root: hires, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: reference, scale: 2, steps: 6, patch_size: 32, batch_size: 2, widths: [8, 8, 8], validate_every: 3}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2}
+  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+"""
+
+
+def rows(folder: Path) -> dict[tuple[str, str], dict]:
+    entries = json.loads((folder / "build" / "manifest.json").read_text())["entries"]
+    return {(e["asset"], e["partition"]): e for e in entries}
+
+
+def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cli):
+    write_textures(tmp_path / "textures", 3, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    spec = write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    first = rows(tmp_path)
+    weights = tmp_path / "build" / "sr2x" / "model.pt"
+    assert first[("sr2x", "")]["outputs"] == {"build/sr2x/model.pt": hash_file(weights)}
+    sr_row = first[("legacy_sr", "floors/tex000.png")]
+    assert sr_row["inputs"]["build/sr2x/model.pt"] == hash_file(weights)
+
+    spec.write_text(SPEC.replace("steps: 6", "steps: 7"))
+    code, output = cli(tmp_path, "status")
+    assert "model sr2x will be retrained" in output
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    second = rows(tmp_path)
+    assert second[("sr2x", "")]["status"] == "computed"
+    assert {k[1]: r["status"] for k, r in second.items() if k[0] == "legacy_sr"} == dict.fromkeys(
+        ["floors/tex000.png", "walls/tex001.png", "floors/tex002.png"], "computed"
+    )
+    assert {r["status"] for k, r in second.items() if k[0] == "legacy_2x"} == {"cached"}
