@@ -76,3 +76,19 @@ def test_nightly_schedule_requests_every_partition_in_one_run(project):
         assert request.tags["dagster/asset_partition_range_start"] == "a.png"
         assert request.tags["dagster/asset_partition_range_end"] == "c.png"
         assert request.asset_selection == [dg.AssetKey("legacy_2x")]
+
+
+def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
+    from pipeline.hashing import hash_file
+
+    base = build_definitions(load_spec(project / "assets_spec.yaml"))
+    observe = dg.define_asset_job("observe_legacy", selection=["legacy"])
+    defs = dg.Definitions(assets=base.assets, jobs=[observe], resources=base.resources)
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+        assert defs.resolve_job_def("observe_legacy").execute_in_process(instance=instance, tags=tags).success
+        records = instance.fetch_observations(dg.AssetKey("legacy"), limit=10).records
+        versions = {r.asset_observation.partition: r.asset_observation.data_version for r in records}
+    assert versions == {key: hash_file(project / "textures" / key) for key in keys}
