@@ -66,10 +66,29 @@ def steps_per_scale(steps: int, halvings: int) -> list[int]:
     return [max(5, steps >> level) for level in range(halvings + 1)]
 
 
-def _upsample(x: torch.Tensor, *, padding: Padding) -> torch.Tensor:
-    # Pad one pixel (wrapped for a tileable image) so the borders interpolate like the interior.
-    padded = F.pad(x, (1, 1, 1, 1), mode="circular" if padding == "circular" else "replicate")
-    return F.interpolate(padded, scale_factor=2, mode="bilinear", align_corners=False)[..., 2:-2, 2:-2]
+def upsample(x: torch.Tensor, *, padding: Padding) -> torch.Tensor:
+    """Double (B, C, H, W) by Fourier (band-limited) interpolation.
+
+    Bilinear doubling makes the gradient energy alternate between even and odd
+    pixel pairs; a few refinement steps cannot erase that, and two doublings
+    leave a 4-px grid whose strong phase falls on the wrap edge, reading as a
+    seam. Fourier interpolation is exactly shift-equivariant on a torus. A
+    non-tileable image is mirrored into a torus first, so its borders do not
+    wrap into each other.
+    """
+    h, w = x.shape[-2:]
+    if padding == "reflect":
+        x = torch.cat([x, x.flip(-2)], dim=-2)
+        x = torch.cat([x, x.flip(-1)], dim=-1)
+    spectrum = torch.fft.fft2(x)  # (B, C, h', w')
+    sh, sw = spectrum.shape[-2:]
+    hh, hw = sh // 2, sw // 2
+    padded = spectrum.new_zeros(spectrum.shape[:-2] + (2 * sh, 2 * sw))
+    for rows in (slice(0, hh), slice(-hh, None)):
+        for cols in (slice(0, hw), slice(-hw, None)):
+            padded[..., rows, cols] = spectrum[..., rows, cols]
+    doubled = torch.fft.ifft2(padded).real * 4  # (B, C, 2h', 2w')
+    return doubled[..., : 2 * h, : 2 * w].clamp(0, 1)
 
 
 def synthesize(
@@ -114,7 +133,7 @@ def synthesize(
         with torch.no_grad():
             targets = texture_statistics(parts, target_image, padding="reflect", side=exemplar_side)
         if level:
-            image = _upsample(image, padding=padding)
+            image = upsample(image, padding=padding)
         image = image.detach().requires_grad_(True)
         optimizer = torch.optim.LBFGS(
             [image], lr=1.0, max_iter=level_steps, max_eval=level_steps, history_size=20, line_search_fn="strong_wolfe"

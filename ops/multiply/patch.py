@@ -78,6 +78,7 @@ def quilt(
     if max(length for _, length in spans) >= min(height, width):
         raise ValueError(f"a {size} px output needs blocks larger than the {width}x{height} exemplar; use a smaller block")
 
+    flat = exemplar.reshape(height * width, channels)
     canvas = np.zeros((canvas_side, canvas_side, channels), dtype=np.float32)
     sources = np.zeros((count, count, 2), dtype=np.int64)
     for i, (top, bh) in enumerate(spans):
@@ -107,7 +108,8 @@ def quilt(
                 banned[:] = False
             if known.any():
                 ky, kx = np.nonzero(known)
-                patches = exemplar[ys[:, None] + ky[None, :], xs[:, None] + kx[None, :]]  # (N, K, C)
+                offsets = (ys * width + xs)[:, None] + (ky * width + kx)[None, :]  # (N, K) flat pixel indices
+                patches = np.take(flat, offsets, axis=0)  # (N, K, C)
                 error = np.square(patches - old[ky, kx][None]).sum(axis=(1, 2))
                 error[banned] = np.inf
                 good = np.flatnonzero(error <= error.min() * (1 + config.tolerance) + 1e-12)

@@ -86,6 +86,12 @@ def multiply(
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:
+    """Write ``params.output_names()`` into ``out_dir``; return the guard metrics the pipeline checks.
+
+    ``max_ncc`` (copying, against ``metrics.NCC_BOUND``), ``min_variant_difference``
+    (against ``metrics.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
+    (against ``metrics.SEAM_BOUND``), ``texture_distance`` and ``seconds``.
+    """
     if set(inputs) != {"image"}:
         raise ValueError(f"multiply takes one input role, 'image'; got {', '.join(sorted(inputs)) or 'none'}")
     started = time.perf_counter()
