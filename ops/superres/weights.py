@@ -84,10 +84,11 @@ def load_upscaler(path: Path, device: torch.device) -> Upscaler:
 def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
     try:
         from spandrel import ImageModelDescriptor, ModelLoader
-    except ImportError as exc:
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: a torchvision built for another torch
         raise ImportError(
             f"{path} is not a remaster SRCAE model; community models (ESRGAN, SwinIR, SPAN, ...) need the "
-            f"optional spandrel library: install remaster[community] (it needs a torch build that matches torchvision)"
+            f"optional spandrel library: install remaster[community] with a torchvision that matches your torch "
+            f"({type(exc).__name__}: {exc})"
         ) from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a state dict (found {type(data).__name__})")

@@ -1,0 +1,338 @@
+"""Behaviour of the super-resolution ops: params, model shapes, training, tiled inference."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+from skimage import data as skdata
+
+from ops.image_io import Image, read_image, write_image
+from ops.registry import OPS, SINGLE_OUTPUT, OpContext
+from ops.superres import infer, train
+from ops.superres.degrade import bc1, degrade, downscale
+from ops.superres.losses import hfen
+from ops.superres.model import SRCAE, SRCAEConfig
+from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
+from ops.superres.tiling import detect_wrap, seam_ratio, tiled_upscale
+from ops.superres.weights import read_weights, save_srcae
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = dict(down_blocks=1, widths=(8, 12), patch_size=16, batch_size=4, validate_every=1000, checkpoint_every=2)
+
+
+def _write(path: Path, color: np.ndarray, alpha: np.ndarray | None = None, bit_depth: int = 8) -> Path:
+    write_image(path, Image(color.astype(np.float32), alpha, bit_depth), colorspace="linear")
+    return path
+
+
+def _skimage(name: str, size: int = 96) -> np.ndarray:
+    array = np.asarray(getattr(skdata, name)(), dtype=np.float32)[:size, :size] / 255.0
+    return array[..., None].repeat(3, axis=2) if array.ndim == 2 else array[..., :3]
+
+
+def _periodic_texture(size: int = 48, seed: int = 0) -> np.ndarray:
+    """A texture that tiles exactly: band-limited noise built in the Fourier domain."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.fft2(rng.standard_normal((size, size, 3)), axes=(0, 1))
+    f = np.fft.fftfreq(size)
+    spectrum *= np.exp(-(f[:, None, None] ** 2 + f[None, :, None] ** 2) / 0.02)
+    field = np.real(np.fft.ifft2(spectrum, axes=(0, 1)))
+    return (0.5 + 0.2 * field / field.std()).clip(0, 1).astype(np.float32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared, oversubscribed 2-core machine two threads run ~50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def textures(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("hires")
+    return [_write(folder / f"{n}.png", _skimage(n)) for n in ("brick", "grass", "gravel", "astronaut", "coffee", "chelsea")]
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init 2x model whose correction over bicubic is not zero (so tiling faults would show)."""
+    torch.manual_seed(0)
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
+    torch.nn.init.normal_(model.out.conv.weight, std=0.05)
+    path = tmp_path_factory.mktemp("model") / "sr2x.pth"
+    save_srcae(path, model)
+    return path
+
+
+# --- params -------------------------------------------------------------------
+
+
+def test_spec_keys_validate_and_extra_keys_are_errors() -> None:
+    params = TrainParams.model_validate({"scale": 2, "steps": 3000, "loss": {"mse": 1.0, "hfen": 0.1}})
+    assert params.loss.hfen == 0.1 and params.loss.vgg == 0
+    with pytest.raises(ValidationError):
+        TrainParams.model_validate({"scale": 2, "stpes": 3000})
+    with pytest.raises(ValidationError, match="widths needs"):
+        TrainParams(down_blocks=3, widths=(8, 8))
+    with pytest.raises(ValidationError, match="vgg_weights"):
+        TrainParams.model_validate({"loss": {"vgg": 1.0}})
+    assert TrainParams(vgg_weights=Path("vgg19.pth"), loss={"vgg": 0.1}).file_params() == {"vgg_weights": Path("vgg19.pth")}
+
+
+def test_super_resolve_params_model_forms() -> None:
+    named = SuperResolveParams.model_validate({"model": "sr2x"})
+    assert named.file_params() == {} and named.wrap == "auto" and named.kind == "color"
+    by_path = SuperResolveParams.model_validate({"model": {"path": "realesrgan.pth"}, "wrap": True})
+    assert by_path.model == WeightsFile(path=Path("realesrgan.pth")) and by_path.wrap is True
+    assert by_path.file_params() == {"model": Path("realesrgan.pth")}
+    with pytest.raises(ValidationError):
+        SuperResolveParams.model_validate({"model": "sr2x", "overlap": 200, "tile": 256})
+
+
+def test_registry_names_and_params_import_without_torch() -> None:
+    assert OPS["train_srcae"].runner() is train.run and OPS["super_resolve"].runner() is infer.run
+    code = "import sys, ops.superres.params; assert 'torch' not in sys.modules, 'params imported torch'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_no_dagster_import() -> None:
+    for path in (ROOT / "ops" / "superres").glob("*.py"):
+        assert "dagster" not in path.read_text(), f"{path} mentions dagster"
+
+
+# --- model and losses -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("size", [(16, 16), (17, 29), (5, 3)])
+def test_model_any_input_size(scale: int, size: tuple[int, int]) -> None:
+    model = SRCAE(SRCAEConfig(scale=scale, down_blocks=2, widths=(8, 8, 8))).eval()
+    with torch.no_grad():
+        y = model(torch.rand(2, 3, *size))
+    assert y.shape == (2, 3, size[0] * scale, size[1] * scale)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+@pytest.mark.parametrize("skip,residual", [(False, False), (True, False), (False, True)])
+def test_model_variants_and_macs(skip: bool, residual: bool) -> None:
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12), skip=skip, residual=residual))
+    assert model(torch.rand(1, 3, 10, 10)).shape == (1, 3, 20, 20)
+    assert model.macs_per_output_pixel() > 0
+
+
+def test_hfen_is_zero_for_equal_and_sees_high_frequencies() -> None:
+    x = torch.rand(1, 3, 32, 32)
+    assert float(hfen(x, x)) == 0.0
+    ramp = torch.linspace(0, 0.1, 32).expand(1, 3, 32, 32)  # a smooth error is nearly invisible to HFEN
+    noise = 0.1 * torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert float(hfen(x + ramp, x)) < 0.01 * float(hfen(x + noise, x))
+    with pytest.raises(ValueError):
+        hfen(x, x[:, :, :16])
+
+
+def test_degradations_keep_shape_and_range() -> None:
+    hr = torch.rand(3, 3, 32, 32)
+    spec = Degradation(blur=1.0, noise=0.05, jpeg=1.0, bc1=1.0)
+    lr = degrade(hr, 2, spec, torch.Generator().manual_seed(0))
+    assert lr.shape == (3, 3, 16, 16) and float(lr.min()) >= 0 and float(lr.max()) <= 1
+    flat = torch.full((3, 8, 8), 0.5)
+    assert torch.allclose(bc1(flat), flat, atol=1 / 31)
+    with pytest.raises(ValueError, match="multiples"):
+        downscale(hr[:, :, :31], 2)
+
+
+# --- training -------------------------------------------------------------------
+
+
+def test_training_is_deterministic(textures: list[Path], tmp_path: Path) -> None:
+    params = TrainParams(steps=4, **TINY)
+    first = train.run(textures, tmp_path / "a.pth", params, OpContext(device="cpu"))
+    train.run(textures, tmp_path / "b.pth", params, OpContext(device="cpu"))
+    assert (tmp_path / "a.pth").read_bytes() == (tmp_path / "b.pth").read_bytes()
+    for key in ("val_psnr", "val_ssim", "bicubic_psnr", "bicubic_ssim", "lanczos_psnr", "lanczos_ssim", "train_seconds"):
+        assert isinstance(first[key], float), key
+    assert first["device"] == "cpu" and first["parameters"] > 0
+
+
+def test_resume_after_interruption_gives_identical_weights(textures: list[Path], tmp_path: Path) -> None:
+    params = TrainParams(steps=6, **TINY)
+    train.run(textures, tmp_path / "straight.pth", params, OpContext(device="cpu", work_dir=tmp_path / "w1"))
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_5(step: int, total: int) -> None:
+        if step == 5:
+            raise Killed
+
+    interrupted = OpContext(device="cpu", work_dir=tmp_path / "w2", progress=kill_at_step_5)
+    with pytest.raises(Killed):
+        train.run(textures, tmp_path / "resumed.pth", params, interrupted)
+    assert read_weights(tmp_path / "w2" / train.CHECKPOINT_NAME)["step"] == 4
+    steps_seen: list[int] = []
+    resumed = OpContext(device="cpu", work_dir=tmp_path / "w2", progress=lambda s, t: steps_seen.append(s))
+    train.run(textures, tmp_path / "resumed.pth", params, resumed)
+    assert steps_seen == [5, 6]
+    assert (tmp_path / "straight.pth").read_bytes() == (tmp_path / "resumed.pth").read_bytes()
+
+
+def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path: Path) -> None:
+    params = TrainParams(steps=40, down_blocks=1, widths=(16, 24), patch_size=32, batch_size=8, validate_every=1000)
+    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
+    assert meta["held_out_images"] >= 1
+    assert meta["val_psnr"] > meta["bicubic_psnr"] + 0.3, meta
+
+
+@pytest.mark.slow
+def test_longer_training_beats_bicubic_by_a_decibel(textures: list[Path], tmp_path: Path) -> None:
+    meta = train.run(textures, tmp_path / "sr.pth", TrainParams(steps=400, patch_size=48), OpContext(device="cpu"))
+    assert meta["val_psnr"] > meta["bicubic_psnr"] + 1.0, meta
+
+
+def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
+    path = _write(tmp_path / "only.png", _skimage("brick", 128))
+    meta = train.run([path], tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1 and meta["train_images"] == 1
+
+
+# --- tiled inference -------------------------------------------------------------
+
+
+def test_tile_borders_are_not_worse_than_elsewhere(weights: Path) -> None:
+    from ops.superres.weights import load_upscaler
+
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    hr = torch.from_numpy(_skimage("astronaut", 192).transpose(2, 0, 1).copy())
+    lr = downscale(hr[None], 2)[0]  # (3, 96, 96)
+    with torch.no_grad():
+        whole = upscaler.forward(lr[None])[0]
+        tiled, tiles = tiled_upscale(lr, upscaler.forward, scale=2, tile=40, overlap=8)
+    assert tiles > 4 and tiled.shape == whole.shape
+    error = (tiled - hr).abs().mean(dim=0)  # (H, W)
+    seams = np.zeros(error.shape, dtype=bool)
+    for start in range(0, 96 + 16, 32):  # tile starts every tile - overlap input pixels, offset by the padding
+        for edge in (start - 8, start + 40 - 8):  # tile edges in image coordinates
+            if 0 < edge < 96:
+                seams[:, max(edge * 2 - 2, 0) : edge * 2 + 2] = True
+                seams[max(edge * 2 - 2, 0) : edge * 2 + 2, :] = True
+    assert seams.any() and (~seams).any()
+    assert float(error[torch.from_numpy(seams)].mean()) <= 1.05 * float(error[torch.from_numpy(~seams)].mean())
+    assert float((tiled - whole).abs().mean()) < 2e-3
+
+
+def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> None:
+    texture = _periodic_texture()
+    assert detect_wrap(texture) == (True, True)
+    assert detect_wrap(_skimage("astronaut", 64)) == (False, False)
+    src = _write(tmp_path / "tile.png", texture)
+    ratios = {}
+    for wrap in ("auto", False):
+        out = tmp_path / str(wrap)
+        meta = infer.run({"image": src}, out, SuperResolveParams(model="m", wrap=wrap, tile=32, overlap=8),
+                         OpContext(device="cpu", model=weights))
+        result = read_image(out / SINGLE_OUTPUT, colorspace="linear").color
+        ratios[wrap] = max(seam_ratio(result, 0), seam_ratio(result, 1))
+        assert meta["wrap_x"] == meta["wrap_y"] == (1 if wrap == "auto" else 0)
+    assert ratios["auto"] < 1.1 and ratios["auto"] < 0.8 * ratios[False], ratios
+
+
+def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
+    rgb = _skimage("coffee", 40)
+    alpha = np.zeros((40, 40), np.float32)
+    alpha[10:30, 5:35] = 1.0
+    rgba = _write(tmp_path / "sprite.png", rgb, alpha)
+    meta = infer.run({"image": rgba}, tmp_path / "a", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    out = read_image(tmp_path / "a" / SINGLE_OUTPUT)
+    assert (meta["width"], meta["height"]) == (80, 80) and out.channels == 3 and out.alpha is not None
+    assert abs(float(out.alpha.mean()) - float(alpha.mean())) < 0.03
+
+    grey = _write(tmp_path / "height.png", _skimage("camera", 33)[..., :1], bit_depth=16)
+    infer.run({"image": grey}, tmp_path / "g", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    out = read_image(tmp_path / "g" / SINGLE_OUTPUT)
+    assert out.channels == 1 and out.bit_depth == 16 and out.color.shape == (66, 66, 1)
+
+
+def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path) -> None:
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    vectors = np.stack([0.4 * np.sin(6 * xx), 0.4 * np.cos(5 * yy), np.ones_like(xx)], axis=2)
+    vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    src = _write(tmp_path / "normal.png", (vectors + 1) / 2, bit_depth=16)
+    infer.run({"image": src}, tmp_path / "n", SuperResolveParams(model="m", kind="normal"),
+              OpContext(device="cpu", model=weights))
+    out = read_image(tmp_path / "n" / SINGLE_OUTPUT, colorspace="linear").color * 2 - 1
+    assert out.shape == (64, 64, 3)
+    assert np.abs(np.linalg.norm(out, axis=2) - 1).max() < 1e-3
+
+
+def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path: Path) -> None:
+    src = _write(tmp_path / "x.png", _skimage("brick", 16))
+    with pytest.raises(ValueError, match="needs a model"):
+        infer.run({"image": src}, tmp_path, SuperResolveParams(model="m"), OpContext())
+    with pytest.raises(ValueError, match="one input role"):
+        infer.run({"flash": src}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        infer.run({"image": src}, tmp_path, SuperResolveParams(model="m"), OpContext(model=tmp_path / "nope.pth"))
+
+
+# --- weights files ----------------------------------------------------------------
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {_Exploit.marker}",))
+
+    marker = ""
+
+
+def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
+    _Exploit.marker = str(tmp_path / "pwned")
+    evil = tmp_path / "evil.pth"
+    for name, payload in (("raw", pickle.dumps({"state": _Exploit()})), ("zip", None)):
+        if payload is None:
+            import io
+
+            buffer = io.BytesIO()
+            torch.save({"params": _Exploit()}, buffer)
+            payload = buffer.getvalue()
+        evil.write_bytes(payload)
+        with pytest.raises(ValueError, match="refusing to load .*evil.pth"):
+            read_weights(evil)
+        assert not (tmp_path / "pwned").exists(), name
+
+
+def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
+    save_srcae(tmp_path / "a.pth", model)
+    save_srcae(tmp_path / "b.pth", model)
+    assert hashlib.sha256((tmp_path / "a.pth").read_bytes()).digest() == hashlib.sha256((tmp_path / "b.pth").read_bytes()).digest()
+    data = read_weights(tmp_path / "a.pth")
+    assert data["config"]["widths"] == [8, 12]
+
+
+def _spandrel_works() -> bool:
+    try:
+        import spandrel  # noqa: F401
+    except (ImportError, RuntimeError):  # RuntimeError: torchvision built for another torch
+        return False
+    return True
+
+
+@pytest.mark.skipif(_spandrel_works(), reason="spandrel works here; test_superres_community.py covers loading")
+def test_community_model_without_spandrel_names_the_extra(tmp_path: Path) -> None:
+    path = tmp_path / "esrgan.pth"
+    torch.save({"conv_first.weight": torch.zeros(4, 3, 3, 3)}, path)
+    src = _write(tmp_path / "x.png", _skimage("brick", 16))
+    with pytest.raises(ImportError, match=r"remaster\[community\]"):
+        infer.run({"image": src}, tmp_path / "o", SuperResolveParams(model={"path": path}), OpContext(model=path))

@@ -1,0 +1,41 @@
+"""Community models through spandrel (optional extra ``remaster[community]``).
+
+Skipped when spandrel is missing; spandrel needs torchvision, which needs a
+torch build matching it. Run it in a venv that has them, e.g.
+``PYTHONPATH=. /work/venv-spandrel/bin/python -m pytest tests/ops/test_superres_community.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ops.image_io import Image, read_image, write_image
+from ops.registry import SINGLE_OUTPUT, OpContext
+from ops.superres import infer
+from ops.superres.params import SuperResolveParams
+
+try:
+    import spandrel  # noqa: F401
+except (ImportError, RuntimeError) as exc:  # RuntimeError: torchvision built for another torch
+    pytest.skip(f"spandrel unavailable: {exc}", allow_module_level=True)
+
+
+def test_esrgan_state_dict_is_detected_and_runs(tmp_path: Path) -> None:
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(0)
+    net = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
+    weights = tmp_path / "tiny_esrgan_x2.pth"
+    torch.save(net.state_dict(), weights)
+    rng = np.random.default_rng(0)
+    src = tmp_path / "wall.png"
+    write_image(src, Image(rng.random((24, 20, 3), dtype=np.float32)), colorspace="linear")
+    params = SuperResolveParams.model_validate({"model": {"path": str(weights)}, "tile": 32, "overlap": 4})
+    meta = infer.run({"image": src}, tmp_path / "out", params, OpContext(device="cpu", model=weights))
+    assert meta["model"] == "ESRGAN" and meta["scale"] == 2
+    out = read_image(tmp_path / "out" / SINGLE_OUTPUT)
+    assert out.color.shape == (48, 40, 3)
