@@ -1,0 +1,45 @@
+"""Parameters of the ``material`` op; torch-free so pipeline definitions load fast."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ops.registry import OpParams
+
+Method = Literal["two_shot", "one_shot", "from_texture"]
+NormalConvention = Literal["opengl", "directx"]
+
+MAP_NAMES = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
+
+
+class MaterialParams(OpParams):
+    """How to turn photos or a colour texture into a PBR material.
+
+    ``two_shot`` needs a flash photo and a no-flash guide photo of a flat
+    material, ``one_shot`` a single flash photo, ``from_texture`` a colour
+    texture (baked lighting is removed, relief is guessed from luminance).
+    """
+
+    method: Method
+    normal_convention: NormalConvention = "opengl"
+    orm: bool = Field(True, description="also write orm.png: occlusion R, roughness G, metalness B (glTF order)")
+    iterations: int = Field(250, ge=0, le=20000, description="optimizer steps of the photo fit")
+    fit_size: int = Field(
+        256, ge=32, le=4096, description="the photo fit runs at most at this size (longer side); maps are upsampled after"
+    )
+    fov_deg: float | None = Field(
+        None, gt=1.0, lt=170.0, description="horizontal field of view of the camera; scene.json beside the photo wins"
+    )
+    max_shift: float = Field(
+        0.05, ge=0.0, le=0.25, description="largest flash/guide misalignment corrected, as a fraction of the size"
+    )
+    normal_strength: float = Field(1.0, ge=0.0, le=10.0, description="from_texture: relief depth")
+    delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
+    tileable: bool | None = Field(None, description="from_texture: wrap at the borders; None detects it")
+    seed: int = 0
+
+    def output_names(self) -> tuple[str, ...]:
+        extra = ("orm.png",) if self.orm else ()
+        return (*MAP_NAMES, *extra, "preview.png", "material.gltf")

@@ -1,0 +1,79 @@
+"""Where the camera, flash and photographed plane are: defaults or a ``scene.json`` sidecar.
+
+Only ratios matter for a flash fit (a farther flash looks like a weaker one),
+so without a sidecar the camera sits at distance 1 and the flash power is
+fitted. A sidecar in the form the synthetic captures use, e.g.
+``{"camera": {"fov_deg": 45, "distance": 2.2}, "flash": {"intensity": 9.68},
+"guide": {"radiance": 1.0}}``, fixes the geometry and, when given, the power.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_FOV_DEG = 60.0  # a phone's main camera is about 65-70 degrees across its longer side
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A camera looking straight down at the plane z = 0, the flash at its centre.
+
+    ``fov_deg`` spans the image width. ``intensity`` (radiant intensity of the
+    flash, W/sr in render units) and ``guide_radiance`` (uniform sky of the
+    guide photo) are None when unknown and then fitted.
+    """
+
+    fov_deg: float = DEFAULT_FOV_DEG
+    distance: float = 1.0
+    intensity: float | None = None
+    guide_radiance: float | None = None
+
+    def half_width(self) -> float:
+        return self.distance * math.tan(math.radians(self.fov_deg) / 2)
+
+    def plane_points(self, height: int, width: int) -> np.ndarray:
+        """World position (H, W, 3) of each pixel's centre; image up is +y, so tangent +Y is up (OpenGL)."""
+        half_w = self.half_width()
+        half_h = half_w * height / width
+        x = ((np.arange(width) + 0.5) / width * 2 - 1) * half_w
+        y = -((np.arange(height) + 0.5) / height * 2 - 1) * half_h
+        xx, yy = np.meshgrid(x, y)
+        return np.stack([xx, yy, np.zeros_like(xx)], axis=-1).astype(np.float32)
+
+    def camera(self) -> np.ndarray:
+        return np.array([0.0, 0.0, self.distance], dtype=np.float32)
+
+
+def sidecar_for(photo: Path) -> Path:
+    """The ``scene.json`` that describes ``photo``: in the same folder."""
+    return photo.parent / "scene.json"
+
+
+def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
+    """The scene of ``photo``: its sidecar if there is one, else defaults (``fov_deg`` if given)."""
+    path = sidecar_for(photo)
+    if not path.is_file():
+        return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG)
+    try:
+        data = json.loads(path.read_text())
+        camera = data.get("camera", {})
+        return Scene(
+            fov_deg=float(camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG)),
+            distance=float(camera.get("distance", 1.0)),
+            intensity=_optional_float(data.get("flash", {}).get("intensity")),
+            guide_radiance=_optional_float(data.get("guide", {}).get("radiance")),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"{path} is not a valid scene description ({exc}); expected camera.fov_deg, camera.distance "
+            "and optionally flash.intensity and guide.radiance"
+        ) from exc
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
