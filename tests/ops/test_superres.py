@@ -194,6 +194,20 @@ def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path
     assert meta["val_psnr"] > meta["bicubic_psnr"] + 0.3, meta
 
 
+def test_vgg_and_gan_losses_train(textures: list[Path], tmp_path: Path) -> None:
+    from ops.superres.losses import VGGFeatures
+
+    torch.manual_seed(0)
+    vgg = tmp_path / "vgg19.pth"  # torchvision layout, random values: only the plumbing is under test
+    torch.save({k: v for k, v in VGGFeatures().state_dict().items() if k.startswith("features.")}, vgg)
+    params = TrainParams(steps=2, loss={"mse": 1.0, "hfen": 0.1, "vgg": 0.01, "gan": 0.01}, vgg_weights=vgg, **TINY)
+    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
+    assert np.isfinite(meta["val_psnr"])
+    torch.save({"classifier.0.weight": torch.zeros(1)}, tmp_path / "not_vgg.pth")
+    with pytest.raises(ValueError, match="not_vgg.pth is not a torchvision VGG19"):
+        VGGFeatures.from_file(tmp_path / "not_vgg.pth")
+
+
 @pytest.mark.slow
 def test_longer_training_beats_bicubic_by_a_decibel(textures: list[Path], tmp_path: Path) -> None:
     meta = train.run(textures, tmp_path / "sr.pth", TrainParams(steps=400, patch_size=48), OpContext(device="cpu"))
