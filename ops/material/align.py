@@ -1,0 +1,94 @@
+"""Register the guide photo onto the flash photo: a hand-held pair is rarely pixel-aligned.
+
+The flash photo has a hot spot and fall-off the guide lacks, so both are
+compared as high-passed log luminance, where only texture remains, by phase
+correlation (the peak of the normalized cross-power spectrum is the shift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+
+class AlignmentError(ValueError):
+    """The two photos do not show the same texture at a small shift."""
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Guide-to-flash translation in pixels (dy, dx) and how distinct the correlation peak was."""
+
+    dy: float
+    dx: float
+    confidence: float
+
+
+def _texture(rgb: np.ndarray) -> np.ndarray:
+    lum = np.log(rgb.mean(axis=2) + 1e-3)
+    hp = lum - ndimage.gaussian_filter(lum, sigma=max(rgb.shape[:2]) / 32)
+    window = np.outer(np.hanning(rgb.shape[0]), np.hanning(rgb.shape[1]))
+    return (hp - hp.mean()) * window
+
+
+def estimate_shift(flash: np.ndarray, guide: np.ndarray) -> Shift:
+    """Shift (dy, dx) to apply to ``guide`` so it lies on ``flash``; both (H, W, 3) linear."""
+    a = np.fft.fft2(_texture(flash))
+    b = np.fft.fft2(_texture(guide))
+    cross = a * np.conj(b)
+    # Partial whitening: sharp like phase correlation, without letting noisy high frequencies vote equally.
+    corr = np.real(np.fft.ifft2(cross / (np.abs(cross) ** 0.7 + 1e-9)))
+    peak = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    h, w = corr.shape
+    dy, dx = [_subpixel(corr, peak, axis) for axis in (0, 1)]
+    dy = dy - h if dy > h / 2 else dy
+    dx = dx - w if dx > w / 2 else dx
+    masked = corr.copy()
+    y, x = peak
+    masked[np.ix_([(y + k) % h for k in range(-3, 4)], [(x + k) % w for k in range(-3, 4)])] = -np.inf
+    runner_up = float(masked.max())
+    confidence = float(corr[peak] / max(runner_up, 1e-9))
+    return Shift(float(dy), float(dx), confidence)
+
+
+def _subpixel(corr: np.ndarray, peak: tuple[int, ...], axis: int) -> float:
+    """Peak position along ``axis`` refined by a parabola through three samples."""
+    n = corr.shape[axis]
+    i = peak[axis]
+    idx = list(peak)
+    values = []
+    for k in (-1, 0, 1):
+        idx[axis] = (i + k) % n
+        values.append(corr[tuple(idx)])
+    lo, mid, hi = values
+    denom = lo - 2 * mid + hi
+    return i + (0.5 * (lo - hi) / denom if abs(denom) > 1e-12 else 0.0)
+
+
+def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names: tuple[str, str]) -> tuple[np.ndarray, Shift]:
+    """The guide moved onto the flash photo, and the shift used.
+
+    Raises :class:`AlignmentError` naming both files when the correlation
+    peak is not distinct and away from zero (different scenes, or a tilted or
+    rotated camera) or the shift is larger than ``max_shift`` of the size.
+    """
+    shift = estimate_shift(flash, guide)
+    limit = max_shift * max(flash.shape[:2])
+    flash_name, guide_name = names
+    if shift.confidence < 1.5 and max(abs(shift.dy), abs(shift.dx)) > 1.0:
+        # A weak peak right at zero shift is an aligned pair whose flash shading hides the texture.
+        raise AlignmentError(
+            f"cannot align {guide_name} with {flash_name}: no clear common texture (confidence "
+            f"{shift.confidence:.2f}); take both photos from the same position, e.g. on a tripod"
+        )
+    if max(abs(shift.dy), abs(shift.dx)) > limit:
+        raise AlignmentError(
+            f"{guide_name} is shifted by ({shift.dy:.1f}, {shift.dx:.1f}) px from {flash_name}, more than "
+            f"max_shift allows ({limit:.1f} px); retake the pair without moving the camera or raise max_shift"
+        )
+    if abs(shift.dy) < 0.5 and abs(shift.dx) < 0.5:
+        return guide, shift  # within the estimate's noise; resampling would only blur the guide
+    moved = ndimage.shift(guide, (shift.dy, shift.dx, 0), order=1, mode="nearest")
+    return moved.astype(np.float32), shift

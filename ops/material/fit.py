@@ -1,0 +1,279 @@
+"""Fit SVBRDF maps to flash photos by differentiable rendering (after Aittala et al., SIGGRAPH 2015).
+
+Aittala's two-shot method rests on one observation: a stationary material
+shows the same kind of texel many times, each seen by the flash at another
+angle, so one photo holds many samples of each texel's reflectance. Here the
+pooling is done by a small convolutional network fitted to this one photo
+pair: it maps the local look of the guide photo to normal slope, roughness
+and specular level, so texels that look alike in the guide share their
+parameters wherever they lie under the flash, and the hot spot seen on some of
+them constrains all. Per-pixel albedo and a smooth per-pixel slope residual
+add what the guide's look alone cannot say. ``one_shot`` uses the de-lit
+flash photo as its guide and stronger priors.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ops.material.render import Svbrdf, normal_from_tilt, render_guide, render_point_light
+from ops.material.scene import Scene
+from ops.registry import ProgressFn
+
+log = logging.getLogger("remaster.ops.material")
+
+Mode = Literal["two_shot", "one_shot"]
+NET_LR = 0.004  # Adam step of both look-to-material networks
+SLOPE_START = 0.3  # share of the steps fitting albedo, roughness and specular on flat normals first:
+# letting slopes explain the hot spot from the start lands in wrong-signed bumps
+RESIDUAL_START = 0.6  # the per-pixel slope residual joins last, so pooled slopes settle before local detail
+ROUGH_BIAS = -0.5  # start at roughness 0.43, between glossy and matte
+_SATURATED = 0.98  # linear value above which a photo channel is treated as clipped
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Weights of the regularizers; ``one_shot`` leans on them harder, having no guide."""
+
+    residual_smooth: float
+    residual_size: float
+    slope_size: float
+    guide_weight: float
+
+
+PRIORS: dict[Mode, Priors] = {
+    "two_shot": Priors(residual_smooth=0.2, residual_size=0.05, slope_size=0.0, guide_weight=1.0),
+    "one_shot": Priors(residual_smooth=8.0, residual_size=4.0, slope_size=0.2, guide_weight=0.0),
+}
+
+
+@dataclass
+class FitResult:
+    """Fitted maps as numpy arrays at the photo's size, and how the fit went."""
+
+    albedo: np.ndarray  # (H, W, 3) linear
+    normal: np.ndarray  # (H, W, 3) unit, +Y up
+    roughness: np.ndarray  # (H, W) glTF perceptual roughness
+    specular: np.ndarray  # (H, W) Principled specular level, F0 = 0.08 * specular
+    intensity: float
+    loss: float
+    fit_size: tuple[int, int]
+
+
+class LookToMaterial(nn.Module):
+    """Local look of the guide (B,C,H,W) -> ``out_channels`` logits (slopes, or roughness and specular).
+
+    Dilated 3x3 convolutions see about 15 px around each texel; being
+    translation-equivariant, the same look gets the same answer everywhere.
+    """
+
+    def __init__(self, in_channels: int, width: int = 16, out_channels: int = 4) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1, padding_mode="reflect"),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2, padding_mode="reflect"),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=4, dilation=4, padding_mode="reflect"),
+            nn.ReLU(),
+        )
+        self.head = nn.Conv2d(width, out_channels, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, look: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(look))
+
+
+def fit_maps(
+    flash: np.ndarray,
+    guide: np.ndarray | None,
+    scene: Scene,
+    *,
+    iterations: int,
+    fit_size: int,
+    device: torch.device,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> FitResult:
+    """Maps whose flash rendering reproduces ``flash`` (H,W,3 linear); ``guide`` (same size) or None.
+
+    The fit runs on the photos shrunk to ``fit_size`` (longer side) and the
+    maps are brought back to full size, albedo detail taken from the guide.
+    """
+    mode: Mode = "one_shot" if guide is None else "two_shot"
+    priors = PRIORS[mode]
+    torch.manual_seed(seed)
+    full_h, full_w = flash.shape[:2]
+    scale = min(1.0, fit_size / max(full_h, full_w))
+    h, w = max(8, round(full_h * scale)), max(8, round(full_w * scale))
+
+    flash_t = _to_tensor(flash, device, (h, w))
+    points = torch.from_numpy(scene.plane_points(h, w)).to(device)
+    camera = torch.from_numpy(scene.camera()).to(device)
+    falloff = _flat_falloff(points, camera)  # (1,1,H,W): cos / r^2 of a flat plane
+    valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
+
+    if guide is not None:
+        guide_t = _to_tensor(guide, device, (h, w))
+        reference = guide_t
+    else:
+        guide_t = None
+        reference = flash_t / falloff  # de-lit flash, up to the flash power
+
+    albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene)
+    albedo_logit = torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True)
+    residual = torch.zeros(1, 2, h, w, device=device, requires_grad=True)
+    log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
+    log_e = torch.tensor(log_e0, device=device, requires_grad=guide is not None and scene.guide_radiance is None
+                         and scene.intensity is not None)
+    slope_net = LookToMaterial(6, out_channels=2).to(device)
+    reflect_net = LookToMaterial(6, width=8, out_channels=2).to(device)
+    with torch.no_grad():
+        reflect_net.head.bias[0] = ROUGH_BIAS
+    look = _look_features(reference)
+
+    optimizer = torch.optim.Adam(
+        [
+            {"params": [albedo_logit], "lr": 0.03},
+            {"params": [residual], "lr": 0.01},
+            {"params": list(slope_net.parameters()), "lr": NET_LR},
+            {"params": list(reflect_net.parameters()), "lr": NET_LR},
+            {"params": [p for p in (log_i, log_e) if p.requires_grad], "lr": 0.02},
+        ]
+    )
+    log_flash = torch.log(flash_t + 0.01)
+    log_guide = None if guide_t is None else torch.log(guide_t + 0.01)
+    loss_value = math.nan
+    for step in range(iterations):
+        maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
+        rendered = render_point_light(maps, points, light=camera, camera=camera, intensity=torch.exp(log_i))
+        loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * valid).mean()
+        if log_guide is not None:
+            guide_render = render_guide(maps, torch.exp(log_e))
+            loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
+        slope = maps.normal[:, :2] / maps.normal[:, 2:]
+        loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
+        loss = loss + priors.slope_size * slope.pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if step < RESIDUAL_START * iterations:
+            residual.grad = None
+        if step < SLOPE_START * iterations:
+            for p in slope_net.parameters():
+                p.grad = None
+        optimizer.step()
+        loss_value = float(loss.detach())
+        if progress is not None and (step % 10 == 9 or step == iterations - 1):
+            progress(step + 1, iterations)
+    log.debug("material fit: %d steps at %dx%d, final loss %.4f", iterations, w, h, loss_value)
+
+    with torch.no_grad():
+        maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
+        full_reference = _to_tensor(guide if guide is not None else flash, device, (full_h, full_w))
+        if guide is None:
+            full_points = torch.from_numpy(scene.plane_points(full_h, full_w)).to(device)
+            full_reference = full_reference / _flat_falloff(full_points, camera)
+        albedo = _transfer_detail(maps.albedo, reference, full_reference)
+        normal = F.normalize(_resize(maps.normal, (full_h, full_w)), dim=1)
+        roughness = _resize(maps.roughness, (full_h, full_w))
+        specular = _resize(maps.specular, (full_h, full_w))
+    return FitResult(
+        albedo=_to_numpy(albedo.clamp(0, 1)),
+        normal=_to_numpy(normal),
+        roughness=_to_numpy(roughness.clamp(0, 1))[..., 0],
+        specular=_to_numpy(specular.clamp(0, 1))[..., 0],
+        intensity=float(torch.exp(log_i.detach())),
+        loss=loss_value,
+        fit_size=(h, w),
+    )
+
+
+def _maps(albedo_logit: torch.Tensor, residual: torch.Tensor, head: torch.Tensor) -> Svbrdf:
+    slope = 1.5 * torch.tanh(head[:, :2]) + residual
+    return Svbrdf(
+        albedo=torch.sigmoid(albedo_logit),
+        normal=normal_from_tilt(slope),
+        roughness=0.08 + 0.92 * torch.sigmoid(head[:, 2:3]),
+        specular=torch.sigmoid(head[:, 3:4]),
+    )
+
+
+def _initial_guess(
+    flash: torch.Tensor, guide: torch.Tensor | None, falloff: torch.Tensor, valid: torch.Tensor, scene: Scene
+) -> tuple[torch.Tensor, float, float]:
+    """Albedo, log flash intensity and log guide radiance to start from.
+
+    The diffuse flash photo is I * albedo / pi * falloff and the guide E *
+    albedo; only the ratio I / E can be known from the photos, so when the
+    sidecar gives neither, E is taken as 1 (albedo in the guide's exposure).
+    """
+    delit = flash * math.pi / falloff
+    if guide is None:
+        intensity = scene.intensity or float(torch.quantile(delit.mean(1)[valid[:, 0] > 0], 0.98)) / 0.8
+        return (delit / intensity).clamp(0, 1), math.log(intensity), 0.0
+    ratio = (delit / guide.clamp(min=1e-3)).mean(1)[valid[:, 0] > 0]
+    flash_to_guide = float(torch.median(ratio))  # I / E
+    if scene.intensity is not None:
+        radiance = scene.guide_radiance or scene.intensity / flash_to_guide
+        intensity = scene.intensity
+    else:
+        radiance = scene.guide_radiance or 1.0
+        intensity = flash_to_guide * radiance
+    return (guide / radiance).clamp(0, 1), math.log(intensity), math.log(radiance)
+
+
+def _look_features(reference: torch.Tensor) -> torch.Tensor:
+    """Standardized log colour and its high-pass: what the network recognizes texels by."""
+    log_ref = torch.log(reference.clamp(min=0) + 0.01)
+    blurred = F.avg_pool2d(F.pad(log_ref, (7, 7, 7, 7), mode="reflect"), 15, stride=1)
+    high = log_ref - blurred
+    feats = torch.cat([log_ref, high], dim=1)
+    mean = feats.mean(dim=(2, 3), keepdim=True)
+    std = feats.std(dim=(2, 3), keepdim=True).clamp(min=1e-3)
+    return (feats - mean) / std
+
+
+def _smoothness(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+
+
+def _flat_falloff(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
+    to_cam = camera.view(1, 1, 3) - points
+    r2 = (to_cam * to_cam).sum(-1)
+    cos = to_cam[..., 2] / torch.sqrt(r2)
+    return (cos / r2).view(1, 1, *points.shape[:2])
+
+
+def _transfer_detail(fitted: torch.Tensor, reference: torch.Tensor, full_reference: torch.Tensor) -> torch.Tensor:
+    """Fitted albedo at full size: the full-size reference times the fitted/reference ratio, upsampled."""
+    if fitted.shape[-2:] == full_reference.shape[-2:]:
+        return fitted
+    ratio = fitted / reference.clamp(min=1e-4)
+    return full_reference * _resize(ratio, full_reference.shape[-2:])
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    if x.shape[-2:] == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def _to_tensor(image: np.ndarray, device: torch.device, size: tuple[int, int]) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).unsqueeze(0).to(device, torch.float32)
+    if t.shape[-2:] != size:
+        t = F.interpolate(t, size=size, mode="area")
+    return t
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+

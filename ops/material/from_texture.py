@@ -1,0 +1,73 @@
+"""A full PBR material guessed from one legacy colour texture (as Materialize or RTX Remix's tools do).
+
+Nothing measures the relief here, so every map is a heuristic: baked
+shading is taken to be the low frequencies of luminance, relief the band-pass
+of luminance at several scales (darker = deeper), roughness the inverse of
+local brightness. Borders wrap when the texture tiles, so the maps tile too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
+
+
+@dataclass
+class TextureMaterial:
+    albedo: np.ndarray  # (H, W, 3) linear
+    normal: np.ndarray  # (H, W, 3) unit, +Y up
+    height: np.ndarray  # (H, W) [0, 1]
+    roughness: np.ndarray  # (H, W)
+    specular: np.ndarray  # (H, W)
+    ao: np.ndarray  # (H, W)
+    tileable: bool
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 709 luminance of linear RGB (H, W, 3)."""
+    return (rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)).astype(np.float32)
+
+
+def looks_tileable(rgb: np.ndarray) -> bool:
+    """True when the jump across the wrapped border is no larger than a typical jump inside the texture."""
+    lum = luminance(rgb)
+    inside = np.median(np.abs(np.diff(lum, axis=1))) + np.median(np.abs(np.diff(lum, axis=0)))
+    border = np.median(np.abs(lum[:, 0] - lum[:, -1])) + np.median(np.abs(lum[0, :] - lum[-1, :]))
+    return bool(border <= 1.5 * inside + 1e-4)
+
+
+def material_from_texture(
+    rgb: np.ndarray, *, strength: float = 1.0, delight: float = 1.0, tileable: bool | None = None
+) -> TextureMaterial:
+    """All maps for a linear colour texture (H, W, 3)."""
+    wrap = looks_tileable(rgb) if tileable is None else tileable
+    mode = "wrap" if wrap else "reflect"
+    size = max(rgb.shape[:2])
+    lum = np.maximum(luminance(rgb), 1e-4)
+    log_lum = np.log(lum)
+
+    shading = ndimage.gaussian_filter(log_lum, sigma=max(size / 8, 2.0), mode=mode)
+    albedo = rgb * np.exp(-delight * (shading - shading.mean()))[..., None]
+    albedo = np.clip(albedo, 0.0, 1.0)
+
+    relief = np.zeros_like(log_lum)
+    for weight, sigma in ((1.0, 1.0), (1.0, 2.0), (0.8, 4.0), (0.6, 8.0)):
+        relief += weight * (ndimage.gaussian_filter(log_lum, sigma, mode=mode) - ndimage.gaussian_filter(log_lum, 2 * sigma, mode=mode))
+    height = normalize01(relief)
+    normal = normal_from_height(height, strength * size / 64, wrap=wrap)
+
+    detail = log_lum - shading
+    roughness = np.clip(0.7 - 0.25 * detail / (detail.std() + 1e-6) * 0.5, 0.25, 1.0).astype(np.float32)
+    return TextureMaterial(
+        albedo=albedo.astype(np.float32),
+        normal=normal,
+        height=height,
+        roughness=roughness,
+        specular=np.full(lum.shape, 0.5, dtype=np.float32),
+        ao=ambient_occlusion(height, wrap=wrap),
+        tileable=wrap,
+    )

@@ -1,0 +1,93 @@
+"""A ``material.gltf`` that opens the maps in any glTF 2.0 viewer: a textured unit quad.
+
+The quad's buffer is embedded as a base64 data URI so the file stands alone
+beside its PNGs; images are referenced by relative URI.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from pathlib import Path
+
+from ops.atomic import write_bytes_atomic
+
+_FLOAT, _USHORT = 5126, 5123
+_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+
+
+def _quad_buffer() -> tuple[bytes, list[dict], list[dict]]:
+    """Interleaving-free buffer of a 1 x 1 quad facing +Z, UV (0, 0) at the top-left as glTF wants."""
+    positions = [(-0.5, 0.5, 0.0), (0.5, 0.5, 0.0), (0.5, -0.5, 0.0), (-0.5, -0.5, 0.0)]
+    normals = [(0.0, 0.0, 1.0)] * 4
+    tangents = [(1.0, 0.0, 0.0, 1.0)] * 4
+    uvs = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    indices = [0, 3, 2, 0, 2, 1]
+    chunks = [
+        struct.pack("<12f", *[c for p in positions for c in p]),
+        struct.pack("<12f", *[c for n in normals for c in n]),
+        struct.pack("<16f", *[c for t in tangents for c in t]),
+        struct.pack("<8f", *[c for uv in uvs for c in uv]),
+        struct.pack("<6H", *indices) + b"\0\0",  # padded to 4 bytes
+    ]
+    views, offset = [], 0
+    for i, chunk in enumerate(chunks):
+        length = 12 if i == 4 else len(chunk)
+        views.append({"buffer": 0, "byteOffset": offset, "byteLength": length,
+                      "target": _ELEMENT_ARRAY_BUFFER if i == 4 else _ARRAY_BUFFER})
+        offset += len(chunk)
+    accessors = [
+        {"bufferView": 0, "componentType": _FLOAT, "count": 4, "type": "VEC3",
+         "min": [-0.5, -0.5, 0.0], "max": [0.5, 0.5, 0.0]},
+        {"bufferView": 1, "componentType": _FLOAT, "count": 4, "type": "VEC3"},
+        {"bufferView": 2, "componentType": _FLOAT, "count": 4, "type": "VEC4"},
+        {"bufferView": 3, "componentType": _FLOAT, "count": 4, "type": "VEC2"},
+        {"bufferView": 4, "componentType": _USHORT, "count": 6, "type": "SCALAR"},
+    ]
+    return b"".join(chunks), views, accessors
+
+
+def material_gltf(name: str, *, orm: bool, normal_map: bool) -> dict:
+    """The glTF document (a dict) for maps named as the op writes them.
+
+    ``orm`` uses orm.png for occlusion and roughness (metalness 0 in blue);
+    without it only ao.png is referenced, since a grey roughness.png read as
+    metallicRoughness would also set metalness. ``normal_map`` is False for
+    DirectX-convention normals, which glTF (OpenGL, +Y up) would read flipped.
+    """
+    data, views, accessors = _quad_buffer()
+    images = [{"uri": "albedo.png"}, {"uri": "orm.png" if orm else "ao.png"}]
+    if normal_map:
+        images.append({"uri": "normal.png"})
+    pbr: dict = {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 1.0}
+    material: dict = {"name": name, "pbrMetallicRoughness": pbr, "occlusionTexture": {"index": 1}}
+    if orm:
+        pbr["metallicFactor"] = 1.0  # the texture's blue channel (0) is the metalness
+        pbr["metallicRoughnessTexture"] = {"index": 1}
+    if normal_map:
+        material["normalTexture"] = {"index": 2}
+    return {
+        "asset": {"version": "2.0", "generator": "remaster material op"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0, "name": name}],
+        "meshes": [{"name": name, "primitives": [{
+            "attributes": {"POSITION": 0, "NORMAL": 1, "TANGENT": 2, "TEXCOORD_0": 3},
+            "indices": 4, "material": 0,
+        }]}],
+        "materials": [material],
+        "textures": [{"source": i, "sampler": 0} for i in range(len(images))],
+        "images": images,
+        "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 10497, "wrapT": 10497}],
+        "buffers": [{"byteLength": len(data),
+                     "uri": "data:application/octet-stream;base64," + base64.b64encode(data).decode("ascii")}],
+        "bufferViews": views,
+        "accessors": accessors,
+    }
+
+
+def write_material_gltf(path: Path, name: str, *, orm: bool, normal_map: bool) -> None:
+    """Write :func:`material_gltf` to ``path`` atomically."""
+    document = material_gltf(name, orm=orm, normal_map=normal_map)
+    write_bytes_atomic(path, json.dumps(document, indent=1).encode("utf-8"))

@@ -1,0 +1,106 @@
+"""The ``material`` op: photos or a colour texture in, PBR maps, a preview and a glTF out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ops.device import resolve_device
+from ops.image_io import Image, read_image, write_image
+from ops.material.align import align_guide
+from ops.material.fit import fit_maps
+from ops.material.from_texture import material_from_texture
+from ops.material.gltf import write_material_gltf
+from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
+from ops.material.params import MaterialParams
+from ops.material.preview import render_preview
+from ops.material.scene import load_scene
+from ops.registry import OpContext
+
+_ROLES = {"two_shot": {"flash", "guide"}, "one_shot": {"image"}, "from_texture": {"image"}}
+
+
+def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: OpContext) -> dict[str, float | int | str]:
+    """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit."""
+    start = time.perf_counter()
+    roles = _check_roles(inputs, params)
+    meta: dict[str, float | int | str] = {"method": params.method}
+    if params.method == "from_texture":
+        source = read_image(inputs["image"])
+        made = material_from_texture(
+            source.rgb(), strength=params.normal_strength, delight=params.delight, tileable=params.tileable
+        )
+        albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
+        height, ao = made.height, made.ao
+        meta["tileable"] = int(made.tileable)
+    else:
+        flash_path = Path(inputs["flash"] if "flash" in roles else inputs["image"])
+        flash = read_image(flash_path).rgb()
+        guide = None
+        if params.method == "two_shot":
+            guide_path = Path(inputs["guide"])
+            guide = read_image(guide_path).rgb()
+            if guide.shape != flash.shape:
+                raise ValueError(
+                    f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
+                    f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
+                )
+            guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
+            meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
+        device = resolve_device(ctx.device)
+        fitted = fit_maps(
+            flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,
+            fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress,
+        )
+        albedo, normal, roughness, specular = fitted.albedo, fitted.normal, fitted.roughness, fitted.specular
+        height = height_from_normal(normal)
+        ao = ambient_occlusion(height, wrap=False, depth=1.0)
+        meta.update(fit_loss=round(fitted.loss, 5), flash_intensity=round(fitted.intensity, 4),
+                    fit_width=fitted.fit_size[1], fit_height=fitted.fit_size[0], device=str(device))
+    _write_outputs(out_dir, params, albedo, normal, roughness, specular, height, ao)
+    meta.update(width=albedo.shape[1], height=albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
+    ctx.log.info("material %s: %s", params.method, meta)
+    return meta
+
+
+def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]:
+    roles = set(inputs)
+    wanted = _ROLES[params.method]
+    if params.method == "one_shot" and roles == {"flash"}:
+        return roles
+    if roles == wanted:
+        return roles
+    given = ", ".join(f"{role}={path}" for role, path in sorted(inputs.items())) or "nothing"
+    if params.method == "two_shot":
+        missing = " and ".join(sorted(wanted - roles)) or "nothing"
+        raise ValueError(
+            f"method two_shot needs a flash photo and a guide photo, got {given}; missing: {missing}. "
+            "Use a photo_pairs source, or method one_shot for single flash photos"
+        )
+    raise ValueError(f"method {params.method} needs one image (a textures source), got {given}")
+
+
+def _write_outputs(
+    out_dir: Path, params: MaterialParams, albedo: np.ndarray, normal: np.ndarray, roughness: np.ndarray,
+    specular: np.ndarray, height: np.ndarray, ao: np.ndarray,
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def grey(x: np.ndarray) -> Image:
+        return Image(color=x[..., None].astype(np.float32))
+
+    write_image(out_dir / "albedo.png", Image(color=albedo))
+    write_image(out_dir / "normal.png", Image(color=encode_normal(normal, params.normal_convention)), colorspace="linear")
+    write_image(out_dir / "roughness.png", grey(roughness), colorspace="linear")
+    write_image(out_dir / "specular.png", grey(specular), colorspace="linear")
+    write_image(out_dir / "height.png", grey(height), colorspace="linear", bit_depth=16)
+    write_image(out_dir / "ao.png", grey(ao), colorspace="linear")
+    if params.orm:
+        write_image(out_dir / "orm.png", Image(color=pack_orm(ao, roughness)), colorspace="linear")
+    preview = render_preview(albedo, normal, roughness, specular, ao)
+    write_image(out_dir / "preview.png", Image(color=np.clip(preview, 0, 1)))
+    write_material_gltf(out_dir / "material.gltf", out_dir.name or "material", orm=params.orm,
+                        normal_map=params.normal_convention == "opengl")

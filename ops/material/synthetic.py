@@ -1,0 +1,101 @@
+"""Procedural materials and their flash/guide photos rendered with our own renderer.
+
+Tests recover these known maps; the demo generator uses
+:func:`render_demo_pair` to make a small two-shot capture without a camera.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from ops.atomic import write_bytes_atomic
+from ops.image_io import Image, write_image
+from ops.material.render import Svbrdf, render_guide, render_point_light
+from ops.material.scene import Scene
+
+DEMO_SCENE = Scene(fov_deg=45.0, distance=2.2, intensity=9.68, guide_radiance=1.0)
+
+
+@dataclass
+class ProceduralMaterial:
+    """Known maps, numpy: albedo (H,W,3) linear, normal (H,W,3) unit +Y up, roughness and specular (H,W)."""
+
+    albedo: np.ndarray
+    normal: np.ndarray
+    roughness: np.ndarray
+    specular: np.ndarray
+
+    def torch(self) -> Svbrdf:
+        def t(x: np.ndarray) -> torch.Tensor:
+            x = x if x.ndim == 3 else x[..., None]
+            return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))).unsqueeze(0).float()
+
+        return Svbrdf(t(self.albedo), t(self.normal), t(self.roughness), t(self.specular))
+
+
+def tiles_material(size: int = 128, *, tiles: int = 4, seed: int = 0) -> ProceduralMaterial:
+    """Glossy coloured tiles with bevelled, rough grout: two materials that share little but their lighting."""
+    rng = np.random.default_rng(seed)
+    period = size / tiles
+    coord = (np.arange(size) + 0.5) % period / period  # 0..1 inside a tile
+    dist_x = np.minimum(coord, 1 - coord)[None, :].repeat(size, 0)
+    dist_y = np.minimum(coord, 1 - coord)[:, None].repeat(size, 1)
+    edge = np.minimum(dist_x, dist_y)
+    grout = edge < 0.06
+    # Height: a flat top that bevels down to the grout; slopes give the normal map.
+    height = np.clip((edge - 0.06) / 0.08, 0, 1) * 0.04 * size / tiles
+    height = ndimage.gaussian_filter(height, 0.7, mode="wrap")
+    noise = ndimage.gaussian_filter(rng.normal(size=(size, size)), 3, mode="wrap")
+    noise = noise / (noise.std() + 1e-8)
+    tile_colour = np.array([0.55, 0.30, 0.18])
+    grout_colour = np.array([0.12, 0.12, 0.11])
+    albedo = np.where(grout[..., None], grout_colour, tile_colour * (1 + 0.08 * noise[..., None]))
+    roughness = np.where(grout, 0.85, 0.3 + 0.04 * noise)
+    specular = np.where(grout, 0.3, 0.6)
+    drow, dx = np.gradient(height)
+    normal = np.stack([-dx, drow, np.ones_like(height)], axis=2)
+    normal /= np.linalg.norm(normal, axis=2, keepdims=True)
+    return ProceduralMaterial(
+        albedo=np.clip(albedo, 0, 1).astype(np.float32),
+        normal=normal.astype(np.float32),
+        roughness=np.clip(roughness, 0.05, 1).astype(np.float32),
+        specular=specular.astype(np.float32),
+    )
+
+
+def render_photos(material: ProceduralMaterial, scene: Scene = DEMO_SCENE) -> tuple[np.ndarray, np.ndarray]:
+    """Flash and guide photos (H, W, 3), linear, clipped at 1 as a camera would."""
+    maps = material.torch()
+    h, w = material.albedo.shape[:2]
+    points = torch.from_numpy(scene.plane_points(h, w))
+    camera = torch.from_numpy(scene.camera())
+    with torch.no_grad():
+        flash = render_point_light(maps, points, light=camera, camera=camera, intensity=scene.intensity or 1.0)
+        guide = render_guide(maps, scene.guide_radiance or 1.0)
+    return tuple(np.clip(x[0].permute(1, 2, 0).numpy(), 0, 1).astype(np.float32) for x in (flash, guide))  # type: ignore[return-value]
+
+
+def render_demo_pair(folder: Path, *, size: int = 128, seed: int = 0) -> tuple[Path, Path]:
+    """Write ``flash.png``, ``guide.png`` and ``scene.json`` of a tiled material into ``folder``.
+
+    Returns the flash and guide paths, ready for the ``photo_pairs`` source.
+    """
+    flash, guide = render_photos(tiles_material(size, seed=seed))
+    folder = Path(folder)
+    paths = folder / "flash.png", folder / "guide.png"
+    for path, pixels in zip(paths, (flash, guide)):
+        write_image(path, Image(color=pixels))
+    scene = {
+        "renderer": "remaster ops.material.render (Lambert + GGX)",
+        "camera": {"fov_deg": DEMO_SCENE.fov_deg, "distance": DEMO_SCENE.distance},
+        "flash": {"kind": "point light at the camera centre", "intensity": DEMO_SCENE.intensity},
+        "guide": {"kind": "uniform environment light", "radiance": DEMO_SCENE.guide_radiance},
+    }
+    write_bytes_atomic(folder / "scene.json", json.dumps(scene, indent=2).encode("utf-8"))
+    return paths
