@@ -235,8 +235,9 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path) -> None:
     assert tiles > 4 and tiled.shape == whole.shape
     error = (tiled - hr).abs().mean(dim=0)  # (H, W)
     seams = np.zeros(error.shape, dtype=bool)
-    for start in range(0, 96 + 16, 32):  # tile starts every tile - overlap input pixels, offset by the padding
-        for edge in (start - 8, start + 40 - 8):  # tile edges in image coordinates
+    padded = 96 + 2 * 8  # the image is padded by the overlap on each side before tiling
+    for start in [*range(0, padded - 40, 40 - 8), padded - 40]:  # tile starts, every tile - overlap pixels
+        for edge in (start - 8, start + 40 - 8):  # the tile's edges in image coordinates
             if 0 < edge < 96:
                 seams[:, max(edge * 2 - 2, 0) : edge * 2 + 2] = True
                 seams[max(edge * 2 - 2, 0) : edge * 2 + 2, :] = True
