@@ -52,6 +52,7 @@ def upscale_planes(
     params: SuperResolveParams,
     wrap: tuple[bool, bool],
     device: torch.device,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """(H, W, C) planes, C = 1 or 3, to (H*s, W*s, C); a single plane runs through the RGB model as grey."""
     x = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
@@ -61,6 +62,7 @@ def upscale_planes(
     y, tiles = tiled_upscale(
         x, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
         multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
+        progress=progress,
     )
     if grey:
         y = y.mean(dim=0, keepdim=True)
@@ -93,7 +95,7 @@ def run(
     wrap = detect_wrap(image.color) if params.wrap == "auto" else (params.wrap, params.wrap)
     forward = make_forward(upscaler, device, _autocast_dtype(params, upscaler, device))
 
-    color, tiles = upscale_planes(image.color, forward, upscaler, params, wrap, device)
+    color, tiles = upscale_planes(image.color, forward, upscaler, params, wrap, device, ctx.progress)
     if params.kind == "normal":
         color = renormalize(color)
     alpha = None
@@ -102,8 +104,7 @@ def run(
         alpha, tiles = alpha_planes[..., 0], tiles + alpha_tiles
     result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
     write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
-    if ctx.progress is not None:
-        ctx.progress(1, 1)
+    ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, upscaler.scale, upscaler.name, tiles, wrap[1], wrap[0])
     return {
         "width": result.width,
         "height": result.height,
