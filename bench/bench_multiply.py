@@ -30,12 +30,13 @@ from ops.multiply.run import exemplar_planes, feature_parts, multiply
 
 FLATS = Path("/work/shared/data/legacy/freedoom/flats")
 DEFAULT_FLATS = ("aqf001.png", "aqf016.png")
+NATURAL = ("brick", "grass", "gravel")
 
 
-def load_exemplars(flats: list[str]) -> dict[str, Image]:
+def load_exemplars(natural: list[str], flats: list[str]) -> dict[str, Image]:
     exemplars = {
         name: Image(color=srgb_to_linear(getattr(skimage.data, name)().astype(np.float32)[..., None] / 255))
-        for name in ("brick", "grass", "gravel")
+        for name in natural
     }
     for flat in flats:
         exemplars[f"freedoom/{flat}"] = read_image(FLATS / flat)
@@ -63,7 +64,7 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
     rng = np.random.default_rng(0)
     device = torch.device("cpu")
     rows, base = [], {}
-    for name, image in load_exemplars(args.flats).items():
+    for name, image in load_exemplars(args.natural, args.flats).items():
         exemplar = exemplar_planes(image)
         base[name] = baselines(exemplar, args.size, rng)
         for method in args.methods:
@@ -113,6 +114,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1, help="variants per texture and method")
     parser.add_argument("--steps", type=int, default=MultiplyParams().steps, help="gram optimiser steps (coarsest scale)")
     parser.add_argument("--methods", nargs="+", default=["patch", "gram"], choices=["patch", "gram"])
+    parser.add_argument(
+        "--natural", nargs="*", default=list(NATURAL), choices=NATURAL, help="512² scikit-image textures to include"
+    )
     parser.add_argument("--flats", nargs="*", default=list(DEFAULT_FLATS), help="freedoom flats to include")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
     parser.add_argument("--quick", action="store_true", help="256² outputs, 40 gram steps, one flat")

@@ -61,9 +61,15 @@ def scales(size: int, exemplar_side: int) -> int:
     return halvings
 
 
-def steps_per_scale(steps: int, halvings: int) -> list[int]:
-    """Optimiser steps from coarsest to finest: a finer scale costs 4x per step and starts close, so it gets half."""
-    return [max(5, steps >> level) for level in range(halvings + 1)]
+def steps_per_scale(steps: int, size: int, halvings: int) -> list[int]:
+    """Optimiser steps per scale, coarsest first: ``steps`` at 128² and fewer at larger sides.
+
+    A step at side s costs (s/128)² as much, and a finer scale starts from an
+    upsampled solution, so side s gets steps * 128 / s (at least 5, at most
+    ``steps``): 100, 50, 25 for 128, 256, 512, whatever the exemplar allows.
+    """
+    sides = [size >> (halvings - level) for level in range(halvings + 1)]
+    return [max(5, min(steps, steps * COARSEST_SIDE // side)) for side in sides]
 
 
 def upsample(x: torch.Tensor, *, padding: Padding) -> torch.Tensor:
@@ -115,7 +121,7 @@ def synthesize(
     padding: Padding = "circular" if tileable else "reflect"
     device, channels = exemplar.device, exemplar.shape[0]
     halvings = scales(size, min(exemplar.shape[1:]))
-    schedule = steps_per_scale(steps, halvings)
+    schedule = steps_per_scale(steps, size, halvings)
     total, done = sum(schedule), 0
 
     generator = torch.Generator().manual_seed(seed)

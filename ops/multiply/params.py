@@ -26,7 +26,7 @@ class MultiplyParams(OpParams):
     tileable: bool = Field(True, description="variants wrap around without a seam")
     method: Method = "gram"
     seed: int = Field(0, ge=0, description="variant i uses seed + i")
-    steps: int = Field(100, ge=1, le=5000, description="gram: optimiser steps at the coarsest scale")
+    steps: int = Field(100, ge=1, le=5000, description="gram: L-BFGS steps at 128², fewer at larger scales")
     patch_size: int | None = Field(
         None, ge=8, le=256, description="patch: block side in pixels; default a quarter of the exemplar, 16-64"
     )
