@@ -6,8 +6,8 @@ Two networks, one interface (``forward(x, padding) -> list of feature maps``):
   et al. (ICLR 2017, "What does it take to generate natural textures?") showed
   that a single layer of random filters of sizes 3 to 55 px rivals VGG as a
   texture descriptor. Filters that large are slow on a CPU, so the same
-  receptive fields come from one small random filter bank applied to each
-  level of an image pyramid (7 px at 1/8 resolution sees 56 px).
+  receptive fields come from a small 7x7 random filter bank at each level of
+  an image pyramid (7 px at 1/8 resolution sees 56 px).
 * :class:`VGG19`, the network of the paper, built here without torchvision
   and loaded from a local torchvision-layout state dict; nothing downloads.
 
@@ -68,7 +68,7 @@ class RandomFiltersConfig:
 
 
 class RandomFilters(nn.Module):
-    """One layer of random filters (ReLU) on every level of an average-pooled pyramid."""
+    """One layer of random filters (ReLU) on every level of a binomial (anti-aliased) pyramid."""
 
     def __init__(self, config: RandomFiltersConfig) -> None:
         super().__init__()
