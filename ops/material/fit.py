@@ -135,6 +135,9 @@ def fit_maps(
     log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
     log_e = torch.tensor(log_e0, device=device, requires_grad=guide is not None and scene.guide_radiance is None
                          and scene.intensity is not None)
+    # The guide's white balance differs from the flash's (warm room light, camera auto-WB): a per-channel
+    # gain of mean log 0 absorbs it without changing the guide's overall exposure.
+    guide_balance = torch.zeros(1, 3, 1, 1, device=device, requires_grad=guide is not None and scene.guide_radiance is None)
     slope_net = LookToMaterial(6, out_channels=2).to(device)
     reflect_net = LookToMaterial(6, width=8, out_channels=2).to(device)
     with torch.no_grad():
@@ -147,7 +150,7 @@ def fit_maps(
             {"params": [residual], "lr": 0.01},
             {"params": list(slope_net.parameters()), "lr": NET_LR},
             {"params": list(reflect_net.parameters()), "lr": NET_LR},
-            {"params": [p for p in (log_i, log_e) if p.requires_grad], "lr": 0.02},
+            {"params": [p for p in (log_i, log_e, guide_balance) if p.requires_grad], "lr": 0.02},
         ]
     )
     log_flash = torch.log(flash_t + 0.01)
@@ -158,7 +161,7 @@ def fit_maps(
         rendered = render_point_light(maps, points, light=camera, camera=camera, intensity=torch.exp(log_i))
         loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * valid).mean()
         if log_guide is not None:
-            guide_render = render_guide(maps, torch.exp(log_e))
+            guide_render = render_guide(maps, torch.exp(log_e + guide_balance - guide_balance.mean()))
             loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
         slope = maps.normal[:, :2] / maps.normal[:, 2:]
         loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
