@@ -48,7 +48,7 @@ def build_sets(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """Training files, held-out texture files, held-out photo files (written as PNGs into ``folder``)."""
 
     def write(name: str, array: np.ndarray) -> Path:
-        path = folder / f"{name}.png"
+        path = folder / "skimage" / f"{name}.png"  # a fixed folder name: the held-out split hashes it
         write_image(path, Image(array), colorspace="linear")
         return path
 
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--no-skip", action="store_true", help="ablation: no encoder-decoder skips")
     parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
     parser.add_argument("--throughput-side", type=int, default=512, help="input side for the timing run")
+    parser.add_argument("--holdout", type=float, default=0.2, help="fraction of training files train_srcae keeps for its own validation")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
@@ -122,6 +123,7 @@ def main() -> None:
                 scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
                 widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
                 skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
+                holdout=args.holdout,
             )
             weights = folder / f"sr{scale}x.pth"
             meta = train.run(train_files, weights, params, OpContext(device="cpu"))

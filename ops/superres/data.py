@@ -27,8 +27,9 @@ class Split:
 
 
 def is_held_out(path: Path, fraction: float) -> bool:
-    """Deterministic by file name (not by content or order): renaming a file is the only way to move it."""
-    digest = hashlib.sha1(path.name.encode()).digest()
+    """Deterministic by folder and file name (not content, order or root), so material sets whose
+    files share a name (``stone/albedo.png``, ``wood/albedo.png``) still split per material."""
+    digest = hashlib.sha1(f"{path.parent.name}/{path.name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
