@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 from skimage import data as skdata
 
 from ops.image_io import Image, srgb_to_linear, write_image
+from ops.material.synthetic import render_demo_pair, render_photos, tiles_material
 from ops.upscale import resize
 
 LEGACY_SIZE = 64
@@ -68,3 +69,19 @@ def write_reference_textures(folder: Path, count: int = 12) -> list[Path]:
             write_image(path, Image(srgb_to_linear(_crop(image, REFERENCE_SIZE, seed=100 + index))))
             written.append(path)
     return written
+
+
+def write_photo_pairs(folder: Path, count: int = 1) -> list[Path]:
+    """Flash/guide captures of procedural tiles, rendered with the material op's own renderer."""
+    return [render_demo_pair(folder / f"tiles_{index}", size=128, seed=index)[0].parent for index in range(count)]
+
+
+def write_flash_photos(folder: Path, count: int = 1) -> list[Path]:
+    """Single flash photos, the input of ``method: one_shot``."""
+    paths = []
+    for index in range(count):
+        flash, _ = render_photos(tiles_material(128, tiles=3, seed=10 + index))
+        path = folder / f"flash_{index}.png"
+        write_image(path, Image(flash))
+        paths.append(path)
+    return paths

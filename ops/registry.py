@@ -29,6 +29,7 @@ class Guard:
     limit: float
     direction: Literal["below", "above"]  # the figure must stay below / above ``limit``
     description: str
+    blocking: bool = True  # False: a failed check is a warning, not an error
 
     def passes(self, value: float) -> bool:
         return value < self.limit if self.direction == "below" else value > self.limit

@@ -135,6 +135,7 @@ def _check_results(target: Target, results: list[PartitionResult]):
             asset_key=target.name,
             check_name=guard.name,
             passed=not failing,
+            severity=dg.AssetCheckSeverity.ERROR if guard.blocking else dg.AssetCheckSeverity.WARN,
             metadata={
                 guard.metadata_key: worst if worst is not None else "not measured",
                 "limit": guard.limit,

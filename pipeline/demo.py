@@ -11,7 +11,7 @@ SPEC_NAME = "assets_spec.yaml"
 
 def write_demo(folder: Path) -> Path:
     """Generate ``demo/`` inputs under ``folder``; returns the spec to build."""
-    from ops.demo_data import write_legacy_textures, write_reference_textures
+    from ops.demo_data import write_flash_photos, write_legacy_textures, write_photo_pairs, write_reference_textures
 
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / SPEC_NAME
@@ -20,4 +20,6 @@ def write_demo(folder: Path) -> Path:
     data = folder / "demo"
     write_legacy_textures(data / "textures" / "legacy")
     write_reference_textures(data / "textures" / "hires")
+    write_photo_pairs(data / "photos")
+    write_flash_photos(data / "flash_photos")
     return spec

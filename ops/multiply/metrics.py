@@ -13,21 +13,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from skimage.feature import match_template
 
-NCC_BOUND = 0.95
-"""A variant whose best normalized cross-correlation with the exemplar reaches this is a copy or shifted crop."""
-
-SEAM_BOUND = 1.3
-"""A tileable variant's gradient energy across its wrap edge may exceed its interior's by at most 30%."""
-
-MIN_VARIANT_DIFFERENCE = 1.0 - NCC_BOUND
-"""Two variants must differ at least as much as a variant must differ from its exemplar.
-
-``variant_difference`` is 1 minus the best shift-aligned correlation, so this
-is the same "a shifted copy correlates above 0.95" test as ``NCC_BOUND``,
-applied between variants: it catches duplicated seeds and variants that are
-shifts of each other, while independent syntheses of one material (which
-correlate 0.3-0.8 at their best alignment) pass.
-"""
+from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND  # noqa: F401  (the bounds live with the params)
 
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
 _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found

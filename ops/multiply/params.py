@@ -7,9 +7,25 @@ from typing import Literal
 
 from pydantic import Field
 
-from ops.registry import OpParams
+from ops.registry import Guard, OpParams
 
 Method = Literal["gram", "patch"]
+
+NCC_BOUND = 0.95
+"""A variant whose best normalized cross-correlation with the exemplar reaches this is a copy or shifted crop."""
+
+SEAM_BOUND = 1.3
+"""A tileable variant's gradient energy across its wrap edge may exceed its interior's by at most 30%."""
+
+MIN_VARIANT_DIFFERENCE = 1.0 - NCC_BOUND
+"""Two variants must differ at least as much as a variant must differ from its exemplar.
+
+``variant_difference`` is 1 minus the best shift-aligned correlation, so this
+is the same "a shifted copy correlates above 0.95" test as ``NCC_BOUND``,
+applied between variants: it catches duplicated seeds and variants that are
+shifts of each other, while independent syntheses of one material (which
+correlate 0.3-0.8 at their best alignment) pass.
+"""
 
 
 class MultiplyParams(OpParams):
@@ -39,3 +55,14 @@ class MultiplyParams(OpParams):
 
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None else {"vgg_weights": self.vgg_weights}
+
+    def guards(self) -> tuple[Guard, ...]:
+        copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",
+                     "no variant is a copy or shifted crop of the exemplar (max normalized cross-correlation)")
+        distinct = Guard("variants_differ", "min_variant_difference", MIN_VARIANT_DIFFERENCE, "above",
+                         "variants are not copies or shifts of each other")
+        # Advisory: on small textures with strong lines the wrap may fall on a line and read as a seam.
+        seam = Guard("seamless", "seam_ratio", SEAM_BOUND, "below",
+                     "gradient energy across the wrap edge over the interior's", blocking=False)
+        return (copy, distinct, seam) if self.tileable else (copy, distinct)
+

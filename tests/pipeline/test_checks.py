@@ -1,0 +1,43 @@
+"""An op's quality guards run as Dagster asset checks, with the figures in their metadata."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from helpers import write_spec, write_textures
+from pipeline.definitions import build_definitions
+from pipeline.spec import load_spec
+
+SPEC = """
+build_dir: build
+cache_dir: .remaster/cache
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  variants: {op: multiply, from: legacy, count: 2, size: 64, tileable: true, method: patch}
+"""
+
+
+def test_multiply_guards_are_asset_checks(tmp_path):
+    write_textures(tmp_path / "textures", 2, size=48)
+    spec = load_spec(write_spec(tmp_path, SPEC))
+    defs = build_definitions(spec)
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        result = dg.materialize(
+            list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+        )
+        checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+        assert set(checks) == {"not_a_copy", "variants_differ", "seamless"}
+        copy = checks["not_a_copy"]
+        assert copy.passed and copy.metadata["limit"].value == 0.95
+        assert 0 < copy.metadata["max_ncc"].value < 0.95
+        assert checks["seamless"].severity == dg.AssetCheckSeverity.WARN
+        materialized = instance.get_materialized_partitions(dg.AssetKey("variants"))
+        assert materialized == set(keys)
+    for key in keys:
+        folder = tmp_path / "build" / "variants" / key.removesuffix(".png")
+        assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
