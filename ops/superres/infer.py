@@ -18,6 +18,7 @@ from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.params import SuperResolveParams
+from ops.superres.threads import cpu_threads
 from ops.superres.tiling import detect_wrap, tiled_upscale
 from ops.superres.weights import Upscaler, load_upscaler
 
@@ -86,8 +87,14 @@ def run(
         raise ValueError(f"super_resolve takes one input role 'image', got {sorted(inputs)}")
     if ctx.model is None:
         raise ValueError("super_resolve needs a model: name a train_srcae model asset or give model: {path: ...}")
-    path = Path(inputs["image"])
     device = resolve_device(ctx.device)
+    with cpu_threads(params.cpu_threads, device):
+        return _super_resolve(Path(inputs["image"]), Path(out_dir), params, ctx, device)
+
+
+def _super_resolve(
+    path: Path, out_dir: Path, params: SuperResolveParams, ctx: OpContext, device: torch.device
+) -> dict[str, float | int | str]:
     upscaler = load_upscaler(Path(ctx.model), device)
     image = read_image(path, colorspace="linear")
     if params.kind == "normal" and image.channels != 3:

@@ -62,6 +62,10 @@ class TrainParams(OpParams):
     validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")
     checkpoint_every: int = Field(250, ge=1, description="steps between resumable checkpoints in the work dir")
     vgg_weights: Path | None = Field(None, description="local torchvision-layout VGG19 state dict, for loss.vgg")
+    cpu_threads: int = Field(
+        1, ge=0, le=256, description="torch threads when training on CPU; 0: torch's default. One thread avoids a "
+        "~50x slowdown measured when several builds share 2 cores, and keeps weights identical across machines"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TrainParams:
@@ -102,6 +106,7 @@ class SuperResolveParams(OpParams):
     tile: int = Field(256, ge=32, le=4096, description="input tile side in pixels (bounds memory)")
     overlap: int = Field(16, ge=2, le=256, description="input pixels shared by neighbouring tiles, feathered")
     batch: int = Field(8, ge=1, le=256, description="tiles per forward pass on CUDA (CPU runs one at a time)")
+    cpu_threads: int = Field(1, ge=0, le=256, description="torch threads on CPU; 0: torch's default")
     precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="auto: float16/bfloat16 autocast on CUDA, float32 on CPU"
     )

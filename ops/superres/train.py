@@ -31,6 +31,7 @@ from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_l
 from ops.superres.metrics import compare
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import TrainParams
+from ops.superres.threads import cpu_threads
 from ops.superres.weights import save_srcae
 
 CHECKPOINT_NAME = "srcae_checkpoint.pt"
@@ -111,8 +112,15 @@ def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) ->
 
 def run(inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Train on ``inputs``, write weights (state dict + config) to ``out_path``, return validation figures."""
-    log = ctx.log
     device = resolve_device(ctx.device)
+    with cpu_threads(params.cpu_threads, device):
+        return _train(inputs, Path(out_path), params, ctx, device)
+
+
+def _train(
+    inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext, device: torch.device
+) -> dict[str, float | int | str]:
+    log = ctx.log
     data = split([Path(p) for p in inputs], params.holdout)
     sampler = PatchSampler(data.train, params.patch_size)
 

@@ -353,3 +353,12 @@ def test_community_model_without_spandrel_names_the_extra(tmp_path: Path) -> Non
     src = _write(tmp_path / "x.png", _skimage("brick", 16))
     with pytest.raises(ImportError, match=r"remaster\[community\]"):
         infer.run({"image": src}, tmp_path / "o", SuperResolveParams(model={"path": path}), OpContext(model=path))
+
+
+def test_cpu_threads_are_restored() -> None:
+    from ops.superres.threads import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(2, torch.device("cpu")):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
