@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from skimage import data as skdata
 
 from ops.image_io import Image, srgb_to_linear, write_image
-from ops.material.synthetic import render_demo_pair, render_photos, tiles_material
+from ops.material.synthetic import render_demo_pair, render_photos, tiles_material, write_demo_scene
 from ops.upscale import resize
 
 LEGACY_SIZE = 64
@@ -84,4 +84,5 @@ def write_flash_photos(folder: Path, count: int = 1) -> list[Path]:
         path = folder / f"flash_{index}.png"
         write_image(path, Image(flash))
         paths.append(path)
+    write_demo_scene(folder)  # the op reads the camera geometry beside the photos
     return paths

@@ -91,11 +91,19 @@ def render_demo_pair(folder: Path, *, size: int = 128, seed: int = 0) -> tuple[P
     paths = folder / "flash.png", folder / "guide.png"
     for path, pixels in zip(paths, (flash, guide)):
         write_image(path, Image(color=pixels))
+    write_demo_scene(folder)
+    return paths
+
+
+def write_demo_scene(folder: Path) -> Path:
+    """Write the ``scene.json`` sidecar of photos rendered with :data:`DEMO_SCENE` into ``folder``."""
     scene = {
         "renderer": "remaster ops.material.render (Lambert + GGX)",
         "camera": {"fov_deg": DEMO_SCENE.fov_deg, "distance": DEMO_SCENE.distance},
         "flash": {"kind": "point light at the camera centre", "intensity": DEMO_SCENE.intensity},
         "guide": {"kind": "uniform environment light", "radiance": DEMO_SCENE.guide_radiance},
     }
-    write_bytes_atomic(folder / "scene.json", json.dumps(scene, indent=2).encode("utf-8"))
-    return paths
+    path = Path(folder) / "scene.json"
+    write_bytes_atomic(path, json.dumps(scene, indent=2).encode("utf-8"))
+    return path
+
