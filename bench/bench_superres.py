@@ -3,9 +3,12 @@
 Trains ``train_srcae`` on one set of high-res images and measures PSNR/SSIM on
 others it never saw (bicubic downscale, upscale back, compare), at each asked
 scale; then times tiled inference and a large matmul in the same process.
-Prints one JSON object. Example (about 10 minutes per scale on 2 CPU cores):
+Prints one JSON object (progress on stderr). The figures in the README came from:
 
-    python bench/bench_superres.py --scales 2 4 --steps 3000
+    python bench/bench_superres.py --threads 1 --scales 2 --steps 4000 --holdout 0.05
+    python bench/bench_superres.py --threads 1 --scales 4 --steps 6000 --holdout 0.05
+
+(about 11 and 9 minutes of training on the shared 2-core machine, run side by side).
 """
 
 from __future__ import annotations
