@@ -14,7 +14,7 @@ import dagster as dg
 
 from pipeline.assets import source_asset, target_asset
 from pipeline.resources import RemasterResource
-from pipeline.schedules import nightly_schedule
+from pipeline.schedules import nightly_schedules
 from pipeline.sensors import source_sensor
 from pipeline.spec import Spec, load_spec
 
@@ -35,7 +35,7 @@ def build_definitions(spec: Spec, *, force: bool = False, device: str | None = N
     return dg.Definitions(
         assets=[*sources, *targets],
         sensors=sensors,
-        schedules=[nightly_schedule(spec)],
+        schedules=nightly_schedules(spec),
         resources={"remaster": RemasterResource(device=device or spec.device, force=force)},
         # Steps run one after another in one process: torch is imported once and
         # two steps never fight over one GPU.

@@ -1,5 +1,4 @@
-"""The nightly full rebuild: every target, every partition, one run per partition set."""
-
+"""The nightly full rebuild: one job and one schedule per partition set, each run covering all partitions."""
 
 import dagster as dg
 
@@ -7,23 +6,31 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
 from pipeline.spec import Spec
 
 
-def nightly_schedule(spec: Spec) -> dg.ScheduleDefinition:
-    """Cache hits make this cheap: only what changed since the last build is computed."""
+def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
+    """Cache hits make these cheap: only what changed since the last build is computed.
+
+    Dagster runs one partition set per run, so models (unpartitioned) and each
+    source's assets get their own job, all on the spec's ``schedule``.
+    """
+    return [_nightly(spec, partition_set, targets) for partition_set, targets in build_order(spec)]
+
+
+def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.ScheduleDefinition:
+    group = partition_set or "models"
+    job = dg.define_asset_job(f"build_{group}", selection=targets)
 
     @dg.schedule(
-        name="nightly_rebuild",
+        name=f"nightly_{group}",
         cron_schedule=spec.schedule,
-        target=dg.AssetSelection.all(),
+        job=job,
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def nightly(context: dg.ScheduleEvaluationContext):
-        for partition_set, targets in build_order(spec):
-            selection = [dg.AssetKey(t) for t in targets]
-            if partition_set is None:
-                yield dg.RunRequest(asset_selection=selection)
-                continue
-            keys = context.instance.get_dynamic_partitions(partition_set)
-            if keys:
-                yield dg.RunRequest(asset_selection=selection, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+        if partition_set is None:
+            return dg.RunRequest()
+        keys = context.instance.get_dynamic_partitions(partition_set)
+        if not keys:
+            return dg.SkipReason(f"source {partition_set} has no files yet")
+        return dg.RunRequest(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
 
     return nightly
