@@ -68,7 +68,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         deps=deps,
         code_version=code_version(target),
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        output_required=False,
+        dagster_type=dg.Nothing,
         check_specs=[dg.AssetCheckSpec(g.name, asset=target.name, description=g.description) for g in guards],
         group_name=target.section,
         kinds={"pytorch"} if target.section == "models" else {"png"},
@@ -80,18 +80,23 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         results: list[PartitionResult] = []
         try:
             for done, key in enumerate(keys, start=1):
-                result = builder.build(target, key, run_id=context.run.run_id)
-                results.append(result)
-                if result.status == "failed":
-                    context.log.error(f"{key or target.name}: {result.error}")
-                else:
-                    yield _materialization(context.asset_key, target, result)
+                results.append(builder.build(target, key, run_id=context.run.run_id))
                 report_progress(target.name, done, len(keys))
         finally:
             builder.index.save()
             update_manifest(spec.build_dir, [r.to_json() for r in results])
-        yield from _check_results(target, results)
         failed = [r for r in results if r.status == "failed"]
+        if not failed:
+            # Lets downstream assets in this run go ahead. Dagster records it for
+            # every partition of the range; the per-partition events below, with
+            # their metadata, come after it and so are the latest.
+            yield dg.Output(None)
+        for result in results:
+            if result.status == "failed":
+                context.log.error(f"{result.partition or target.name}: {result.error}")
+            else:
+                yield _materialization(context.asset_key, target, result)
+        yield from _check_results(target, results)
         if failed:
             raise dg.Failure(
                 description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
@@ -148,16 +153,16 @@ def build_order(spec: Spec, selection: list[str] | None = None) -> list[tuple[st
     """Groups of targets that one run can build, in dependency order.
 
     Models come first (unpartitioned); then, per source, the assets on its
-    partitions, upstream before downstream. A run targets one partition set.
+    partitions, one group per dependency level (an asset chained from another
+    comes in a later group), because a run targets one partition set and the
+    CLI builds a downstream asset even where some upstream partitions failed.
     """
     wanted = set(selection or spec.targets)
     groups: list[tuple[str | None, list[str]]] = [(None, [m for m in spec.models if m in wanted])]
     for source in spec.sources:
-        ordered: list[str] = []
         pending = [a for a in spec.assets if spec.source_of(a).name == source]
         while pending:
-            ready = [a for a in pending if spec.assets[a].upstream not in pending]
-            ordered += ready
-            pending = [a for a in pending if a not in ready]
-        groups.append((source, [a for a in ordered if a in wanted]))
+            level = [a for a in pending if spec.assets[a].upstream not in pending]
+            groups.append((source, [a for a in level if a in wanted]))
+            pending = [a for a in pending if a not in level]
     return [(name, members) for name, members in groups if members]

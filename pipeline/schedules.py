@@ -12,7 +12,10 @@ def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
     Dagster runs one partition set per run, so models (unpartitioned) and each
     source's assets get their own job, all on the spec's ``schedule``.
     """
-    return [_nightly(spec, partition_set, targets) for partition_set, targets in build_order(spec)]
+    groups: dict[str | None, list[str]] = {}
+    for partition_set, targets in build_order(spec):
+        groups.setdefault(partition_set, []).extend(targets)  # one run: downstream follows upstream in it
+    return [_nightly(spec, partition_set, targets) for partition_set, targets in groups.items()]
 
 
 def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.ScheduleDefinition:

@@ -41,3 +41,32 @@ def test_multiply_guards_are_asset_checks(tmp_path):
     for key in keys:
         folder = tmp_path / "build" / "variants" / key.removesuffix(".png")
         assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
+
+
+CHAINED = """
+build_dir: build
+cache_dir: .remaster/cache
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2}
+  variants: {op: multiply, from: legacy_2x, count: 1, size: 48, method: patch}
+"""
+
+
+def test_a_chained_asset_builds_in_the_same_run_as_its_upstream(tmp_path):
+    write_textures(tmp_path / "textures", 2, size=24)
+    defs = build_definitions(load_spec(write_spec(tmp_path, CHAINED)))
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        result = dg.materialize(
+            list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x", "variants"],
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+        )
+        assert result.success
+        for asset in ("legacy_2x", "variants"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
+            latest = instance.get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization
+            assert latest.metadata["cache"].value == "miss"
