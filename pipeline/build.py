@@ -125,9 +125,8 @@ class Builder:
         inputs = self._inputs(target, key)
         hashes = {role: self.index.hash(path) for role, path in inputs.items()}
         model = self._model_file(target)
-        extra = {name: self.index.hash(path) for name, path in self._file_params(target).items()}
-        if model is not None:
-            extra["model"] = self.index.hash(model)
+        files = {**self._file_params(target), **({"model": model} if model else {})}
+        extra = {name: self.index.hash(path) for name, path in files.items()}
         key_material = {
             "op": target.op.name,
             "version": target.op.version,
@@ -137,7 +136,6 @@ class Builder:
         }
         cache_key = hash_bytes(json.dumps(key_material, sort_keys=True, separators=(",", ":")).encode())
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
-        files = {**self._file_params(target), **({"model": model} if model else {})}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model)
 

@@ -53,7 +53,7 @@ def _pairs(source: Source) -> dict[str, dict[str, Path]]:
             by_folder[_key(path.parent, source.root)][role].append(path)
     pairs: dict[str, dict[str, Path]] = {}
     for folder, roles in by_folder.items():
-        pairs[folder] = {role: sorted(paths)[0] for role, paths in roles.items()}
+        pairs[folder] = {role: paths[0] for role, paths in roles.items()}  # _glob sorts
         for role, paths in roles.items():
             if len(paths) > 1:
                 log.warning("pair %s: several %s photos match, using %s", folder, role, paths[0].name)

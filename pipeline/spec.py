@@ -307,6 +307,8 @@ class _Checker:
             for source in spec.sources.values():
                 if folder == source.root or source.root.is_relative_to(folder):
                     self.fail((key,), f"{folder} contains the source {source.name!r}; outputs would overwrite inputs")
+                elif folder.is_relative_to(source.root):
+                    self.fail((key,), f"{folder} is inside the root of source {source.name!r}; outputs would become inputs")
 
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():

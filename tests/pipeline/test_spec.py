@@ -129,6 +129,17 @@ def test_outputs_must_not_overwrite_inputs():
     assert "build_dir: /studio/textures contains the source 'legacy'" in problem
 
 
+def test_outputs_must_not_become_inputs():
+    [problem] = problems(
+        """
+        build_dir: textures/out
+        sources:
+          legacy: {kind: textures, root: textures}
+        """
+    )
+    assert "build_dir: /studio/textures/out is inside the root of source 'legacy'" in problem
+
+
 def test_bad_param_values_say_what_was_expected():
     [problem] = problems(
         """
