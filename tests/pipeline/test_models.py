@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from helpers import write_spec, write_textures
@@ -51,3 +53,25 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
         ["floors/tex000.png", "walls/tex001.png", "floors/tex002.png"], "computed"
     )
     assert {r["status"] for k, r in second.items() if k[0] == "legacy_2x"} == {"cached"}
+
+
+def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    before = {p: hash_file(p) for p in (tmp_path / "build").rglob("*.p*") if p.suffix in (".png", ".pt")}
+    for path in before:
+        path.unlink()
+    probe = (
+        "import sys\n"
+        "from pipeline.runs import run_build\n"
+        "from pipeline.spec import load_spec\n"
+        "report = run_build(load_spec('assets_spec.yaml'))\n"
+        "assert {r['status'] for r in report.rows} == {'cached'}, report.rows\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {p: hash_file(p) for p in before} == before
