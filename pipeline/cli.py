@@ -98,8 +98,10 @@ def build(
     for row in report.failed:
         where = escape(f"{row['asset']} [{row['partition'] or 'model'}]")
         console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
+    for error in report.run_errors:
+        console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False)
-    if report.failed:
+    if report.failed or report.run_errors:
         raise typer.Exit(1)
 
 

@@ -33,6 +33,7 @@ class SyncReport:
 class BuildReport:
     rows: list[Row]
     sync: SyncReport
+    run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
 
     @property
     def failed(self) -> list[Row]:
@@ -127,12 +128,13 @@ def run_build(
     _mark_up_to_date(spec, [key for key in wanted if key in stale and stale[key] is None])
     builder.index.save()
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
+    failures: list[tuple[str | None, str]] = []
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
         if not todo:
             continue
         targets = list(dict.fromkeys(name for name, _ in todo))
-        dg.materialize(
+        result = dg.materialize(
             assets,
             instance=instance,
             resources={"remaster": resource},
@@ -141,8 +143,18 @@ def run_build(
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
+        failures += [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
     rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
-    return BuildReport(rows, sync)
+    explained = {r["asset"] for r in rows if r["status"] == "failed"}
+    run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
+    return BuildReport(rows, sync, run_errors)
+
+
+def _root_cause(error: object) -> str:
+    """The innermost message of a step failure: the exception our code raised, not Dagster's wrapper."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    return str(getattr(error, "message", error)).strip()
 
 
 def _keys(builder: Builder, name: str) -> list[str]:

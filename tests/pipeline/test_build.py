@@ -206,3 +206,13 @@ def test_two_concurrent_builds_share_one_store(tmp_path):
     assert [p.wait() for p in procs] == [0, 0]
     for folder in folders:
         assert set(statuses(folder).values()) == {"cached"}
+
+
+def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, monkeypatch):
+    def broken_manifest(*args, **kwargs):
+        raise OSError("disk full while writing the manifest")
+
+    monkeypatch.setattr("pipeline.assets.update_manifest", broken_manifest)
+    code, output = cli(project, "build")
+    assert code == 1
+    assert "legacy_2x: " in output and "disk full while writing the manifest" in output
