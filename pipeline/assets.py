@@ -1,7 +1,7 @@
 """Asset factories: one observable source asset per source, one asset per model and output."""
 
-
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -29,9 +29,9 @@ def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
     return dg.DynamicPartitionsDefinition(name=source_name)
 
 
-def source_version(builder: Builder, roles: dict[str, object]) -> str:
+def source_version(builder: Builder, roles: dict[str, Path]) -> str:
     """A partition's data version: the file's xxh3-128, or one over both halves of a pair."""
-    hashes = {role: builder.index.hash(path) for role, path in sorted(roles.items())}  # type: ignore[arg-type]
+    hashes = {role: builder.index.hash(path) for role, path in sorted(roles.items())}
     return next(iter(hashes.values())) if len(hashes) == 1 else hash_bytes(json.dumps(hashes).encode())
 
 

@@ -1,6 +1,5 @@
 """Sensors: keep each source's partitions in step with its folder and rebuild what changed."""
 
-
 import json
 
 import dagster as dg
