@@ -32,7 +32,7 @@ def scan_source(source: Source) -> dict[str, dict[str, Path]]:
         found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}
     else:
         found = _pairs(source)
-    partitions = {key: roles for key, roles in found.items() if _usable_key(key, source)}
+    partitions = _without_stem_clashes({key: roles for key, roles in found.items() if _usable_key(key, source)}, source)
     if not partitions:
         log.warning("source %r: nothing in %s matches %s", source.name, source.root, source.patterns)
     return dict(sorted(partitions.items()))
@@ -75,3 +75,20 @@ def _usable_key(key: str, source: Source) -> bool:
         log.warning("source %r: skipping %s: names with , [ ] or ... cannot be partitions; rename it", source.name, key)
         return False
     return True
+
+
+def _without_stem_clashes(partitions: dict[str, dict[str, Path]], source: Source) -> dict[str, dict[str, Path]]:
+    """Outputs are named by the key without its extension: ``brick.png`` and ``brick.tga`` would collide."""
+    kept: dict[str, dict[str, Path]] = {}
+    stems: dict[str, str] = {}
+    for key in sorted(partitions):
+        stem = PurePosixPath(key).with_suffix("").as_posix()
+        if stem in stems:
+            log.warning(
+                "source %r: skipping %s: its outputs would overwrite those of %s; rename one", source.name, key, stems[stem]
+            )
+            continue
+        stems[stem] = key
+        kept[key] = partitions[key]
+    return kept
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from helpers import UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from pipeline.hashing import hash_file
 from pipeline.runs import run_build
+from pipeline.sources import scan_source
 from pipeline.spec import load_spec
 
 
@@ -216,3 +218,11 @@ def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, mon
     code, output = cli(project, "build")
     assert code == 1
     assert "legacy_2x: " in output and "disk full while writing the manifest" in output
+
+
+def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project, caplog):
+    (project / "textures" / "floors" / "tex000.tga").write_bytes(b"x")
+    source = load_spec(project / "assets_spec.yaml").sources["legacy"]
+    wider = dataclasses.replace(source, patterns={"image": "**/*"})
+    assert "floors/tex000.tga" not in scan_source(wider)
+    assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
