@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,3 +37,18 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def remove_stale_temporaries(folder: Path, older_than_seconds: float = 3600) -> int:
+    """Delete temporary files a killed process left in ``folder``; returns how many.
+
+    Nothing ever reads them; one younger than ``older_than_seconds`` may
+    belong to a build still running and is kept.
+    """
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in Path(folder).rglob(".*.tmp"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
 from pipeline.build import MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
@@ -240,7 +241,10 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
 
 
 def collect_garbage(spec: Spec) -> tuple[int, int]:
-    """Drop cache entries and objects that no output in the current manifest uses."""
+    """Drop cache entries and objects that no output in the current manifest uses,
+    and temporary files that killed builds left behind."""
     builder = RemasterResource().builder(spec)
     keep = {str(r["cache_key"]) for r in read_manifest(spec.build_dir) if r.get("cache_key")}
+    for folder in (spec.build_dir, spec.cache_dir):
+        remove_stale_temporaries(folder)
     return builder.store.gc(keep)

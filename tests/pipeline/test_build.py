@@ -156,6 +156,17 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert sorted(statuses(project).values()) == ["cached"] * 5
 
 
+def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
+    cli(project, "build")
+    old = project / "build" / "legacy_2x" / ".tex000.png.abc123.tmp"
+    young = project / "build" / "legacy_2x" / ".tex001.png.def456.tmp"
+    for path in (old, young):
+        path.write_bytes(b"half a png")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    code, _ = cli(project, "cache", "gc")
+    assert code == 0 and not old.exists() and young.exists()
+
+
 def _remaster(folder: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DAGSTER_HOME", None)
