@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from ops.atomic import atomic_path
 from ops.registry import SINGLE_OUTPUT, OpContext
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
@@ -185,7 +186,6 @@ class Builder:
             result.status = "cached" if entry is not None else "computed"
             if entry is None:
                 entry = self._compute(target, key, plan)
-                self._place(entry, plan)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
         except Exception as exc:  # one bad texture must not stop the others
@@ -234,7 +234,12 @@ class Builder:
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
-            return self.store.put(plan.cache_key, files, dict(metadata or {}))
+            entry = self.store.put(plan.cache_key, files, dict(metadata or {}))
+            for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
+                with atomic_path(plan.outputs[name]) as tmp:
+                    shutil.copyfile(files[name], tmp)
+                self.index.remember(plan.outputs[name], digest)
+            return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
