@@ -2,10 +2,12 @@
 
     python bench/bench_material.py [--threads 1] [--previews docs/previews] > bench.json
 
-Prints one JSON object. Errors per material: albedo RMSE in linear light after
-one global scale (the flash power is unknown), mean angular normal error and
-the error flat normals would have, roughness MAE, and the RMSE of relighting
-the fitted and true maps (with our renderer) from a light the fit never saw.
+Prints one JSON object. Errors per material, against the ground truth brought
+into the photos' frame (Mitsuba shows each map upside down, see
+``load_mitsuba_truth``): albedo RMSE in linear light after one global scale
+(the flash power is unknown), mean angular normal error and the error flat
+normals would have, roughness MAE, and the RMSE of relighting the fitted and
+true maps (with our renderer) from a light the fit never saw.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ops.material.params import MaterialParams  # noqa: E402
 from ops.material.render import Svbrdf, render_point_light  # noqa: E402
 from ops.material.run import run  # noqa: E402
 from ops.material.scene import load_scene  # noqa: E402
-from ops.material.synthetic import render_demo_pair  # noqa: E402
+from ops.material.synthetic import load_mitsuba_truth, render_demo_pair  # noqa: E402
 from ops.registry import OpContext  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -55,11 +57,8 @@ def synthetic_errors(folder: Path, method: str, out: Path) -> dict[str, float]:
     normal = decode_normal(read_image(out / "normal.png", colorspace="linear").rgb())
     rough = read_image(out / "roughness.png", colorspace="linear").color[..., 0]
     spec = read_image(out / "specular.png", colorspace="linear").color[..., 0]
-    gt = folder / "ground_truth"
-    t_albedo = read_image(gt / "albedo.png").rgb()
-    t_normal = decode_normal(read_image(gt / "normal.png", colorspace="linear").rgb())
-    t_rough = read_image(gt / "roughness.png", colorspace="linear").color[..., 0]
-    t_spec = np.full_like(t_rough, json.loads((folder / "scene.json").read_text())["specular"])
+    truth = load_mitsuba_truth(folder)  # in the photos' frame, where the fitted maps are
+    t_albedo, t_normal, t_rough, t_spec = truth.albedo, truth.normal, truth.roughness, truth.specular
     scale = float((albedo * t_albedo).sum() / max((albedo**2).sum(), 1e-8))
     flat = np.zeros_like(t_normal)
     flat[..., 2] = 1

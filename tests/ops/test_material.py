@@ -23,7 +23,15 @@ from ops.material.maps import decode_normal, encode_normal, height_from_normal
 from ops.material.params import MaterialParams
 from ops.material.render import Svbrdf, render_point_light
 from ops.material.run import run
-from ops.material.synthetic import DEMO_SCENE, ProceduralMaterial, render_demo_pair, render_photos, tiles_material
+from ops.material.scene import load_scene
+from ops.material.synthetic import (
+    DEMO_SCENE,
+    ProceduralMaterial,
+    load_mitsuba_truth,
+    render_demo_pair,
+    render_photos,
+    tiles_material,
+)
 from ops.registry import OpContext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +146,50 @@ def test_two_shot_recovers_known_maps():
     assert normal_err < 0.6 * flat_err, report
     assert rough_mae < 0.25, report
     assert relight_rmse < 0.07 and relight_rmse < 0.7 * naive_rmse, report
+
+
+MITSUBA = ROOT.parent / "shared" / "data" / "materials" / "synthetic"
+MITSUBA_CAPTURES = sorted(p.name for p in MITSUBA.glob("*/")) if MITSUBA.is_dir() else []
+
+
+def _flat_normals(shape: tuple[int, ...]) -> np.ndarray:
+    return np.dstack([np.zeros(shape, np.float32)] * 2 + [np.ones(shape, np.float32)])
+
+
+def _flash_of(truth: ProceduralMaterial, folder: Path) -> np.ndarray:
+    """``truth`` rendered by our renderer under the capture's flash, clipped as the photo is."""
+    scene = load_scene(folder / "flash.png")
+    points = torch.from_numpy(scene.plane_points(*truth.roughness.shape))
+    camera = torch.from_numpy(scene.camera())
+    with torch.no_grad():
+        image = render_point_light(truth.torch(), points, light=camera, camera=camera, intensity=scene.intensity)
+    return image[0].clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+@pytest.mark.skipif(not MITSUBA_CAPTURES, reason="shared Mitsuba captures not present")
+@pytest.mark.parametrize("name", MITSUBA_CAPTURES)
+def test_mitsuba_truth_lies_in_the_photo_frame(name: str):
+    # Scored in the wrong frame (maps not flipped upside down), a perfect fit looked worse than flat normals.
+    folder = MITSUBA / name
+    truth = load_mitsuba_truth(folder)
+    flash = read_image(folder / "flash.png").rgb()
+    rmse = float(np.sqrt(((_flash_of(truth, folder) - flash) ** 2).mean()))
+    flat = ProceduralMaterial(truth.albedo, _flat_normals(truth.roughness.shape), truth.roughness, truth.specular)
+    flat_rmse = float(np.sqrt(((_flash_of(flat, folder) - flash) ** 2).mean()))
+    assert rmse < 0.005 and rmse < 0.5 * flat_rmse, (rmse, flat_rmse)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("wood_01" not in MITSUBA_CAPTURES, reason="shared Mitsuba captures not present")
+def test_two_shot_recovers_normals_of_a_mitsuba_capture():
+    folder = MITSUBA / "wood_01"
+    truth = load_mitsuba_truth(folder)
+    flash, guide = (read_image(folder / name).rgb() for name in ("flash.png", "guide.png"))
+    scene = load_scene(folder / "flash.png")
+    fit = fit_maps(flash, guide, scene, iterations=250, fit_size=128, device=torch.device("cpu"))
+    normal_err = _angular_error_deg(fit.normal, truth.normal)
+    flat_err = _angular_error_deg(_flat_normals(truth.roughness.shape), truth.normal)
+    assert normal_err < 0.6 * flat_err, (normal_err, flat_err)
 
 
 def test_one_shot_is_deterministic(tmp_path: Path):
