@@ -30,8 +30,10 @@ def hfen(prediction: torch.Tensor, target: torch.Tensor, *, sigma: float = 1.5) 
         raise ValueError(f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ in shape")
     B, C, H, W = prediction.shape
     k = log_kernel(sigma, dtype=prediction.dtype, device=prediction.device)
-    error = (prediction - target).reshape(B * C, 1, H, W)
-    return F.conv2d(error, k[None, None]).pow(2).mean()
+    # Every plane as a channel of one image, filtered depthwise: a single-channel conv over B*C images runs
+    # ~50x slower on CPU (measured 84 ms vs 1.6 ms for a 16-patch batch: as long as the model's own step).
+    error = (prediction - target).reshape(1, B * C, H, W)
+    return F.conv2d(error, k.expand(B * C, 1, *k.shape), groups=B * C).pow(2).mean()
 
 
 # torchvision's vgg19().features layout: numbers are conv widths, "M" a 2x2 max pool.
