@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
     parser.add_argument("--throughput-side", type=int, default=512, help="input side for the timing run")
     parser.add_argument("--holdout", type=float, default=0.2, help="fraction of training files train_srcae keeps for its own validation")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads, for training too (0: torch's default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     if args.threads:
@@ -126,7 +126,7 @@ def main() -> None:
                 scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
                 widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
                 skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
-                holdout=args.holdout,
+                holdout=args.holdout, cpu_threads=args.threads,
             )
             weights = folder / f"sr{scale}x.pth"
             meta = train.run(train_files, weights, params, OpContext(device="cpu"))

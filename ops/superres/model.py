@@ -124,6 +124,18 @@ class SRCAE(nn.Module):
         self.down = nn.ModuleList(DownBlock(config.widths[k], config.widths[k + 1]) for k in range(config.down_blocks))
         self.up = nn.ModuleList(UpBlock(cin, cout) for cin, cout in config.decoder_widths())
         self.out = OutBlock(config.decoder_widths()[-1][1], config)
+        self._init_relu_convs()
+
+    def _init_relu_convs(self) -> None:
+        """He initialisation for every conv followed by a ReLU: torch's default init shrinks the signal
+        through the ~15 layers, so deep blocks start near silent (measured +0.04 dB at 1,500 steps)."""
+        for module in [*self.inp.modules(), *self.down.modules(), *self.up.modules()]:
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.ConvTranspose2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, C, H, W = x.shape

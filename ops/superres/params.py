@@ -56,7 +56,7 @@ class TrainParams(OpParams):
     residual: bool = Field(True, description="predict a correction over bicubic instead of the whole image")
     patch_size: int = Field(64, ge=16, le=512, description="high-res training patch side, pixels")
     batch_size: int = Field(16, ge=1, le=256)
-    learning_rate: float = Field(2e-3, gt=0, le=1)
+    learning_rate: float = Field(4e-3, gt=0, le=1, description="peak Adam step size (warm-up, then cosine decay)")
     seed: int = 0
     holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (by name hash) never trained on")
     validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")

@@ -245,7 +245,10 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path) -> None:
                 seams[max(edge * 2 - 2, 0) : edge * 2 + 2, :] = True
     assert seams.any() and (~seams).any()
     assert float(error[torch.from_numpy(seams)].mean()) <= 1.05 * float(error[torch.from_numpy(~seams)].mean())
-    assert float((tiled - whole).abs().mean()) < 2e-3
+    # Away from the image's own border (where whole-image inference sees zero padding, the tiles the
+    # overlap's replicated edge), tiling must not change the result.
+    inner = (tiled - whole)[:, 16:-16, 16:-16]
+    assert float(inner.abs().mean()) < 2e-3
 
 
 def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> None:
