@@ -5,10 +5,11 @@ others it never saw (bicubic downscale, upscale back, compare), at each asked
 scale; then times tiled inference and a large matmul in the same process.
 Prints one JSON object (progress on stderr). The figures in the README came from:
 
-    python bench/bench_superres.py --threads 1 --scales 2 --steps 4000 --holdout 0.05
-    python bench/bench_superres.py --threads 1 --scales 4 --steps 6000 --holdout 0.05
+    python bench/bench_superres.py --threads 2 --scales 2 --steps 6000 --holdout 0.05
+    python bench/bench_superres.py --threads 2 --scales 4 --steps 6000 --holdout 0.05
+    python bench/bench_superres.py --threads 2 --scales 2 4 --steps 24000 --holdout 0.05
 
-(about 11 and 9 minutes of training on the shared 2-core machine, run side by side).
+(266 s, 183 s and about half an hour of training on the 2-core machine).
 """
 
 from __future__ import annotations
