@@ -267,6 +267,31 @@ def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> 
     assert ratios["auto"] < 1.1 and ratios["auto"] < 0.8 * ratios[False], ratios
 
 
+def test_self_ensemble_commutes_with_flips_and_turns(weights: Path, tmp_path: Path) -> None:
+    from ops.superres.weights import load_upscaler
+
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    x = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not square: turns change the shape
+    views = {"flip": lambda t: t.flip(3), "turn": lambda t: torch.rot90(t, 1, dims=(2, 3))}
+    for ensemble in (False, True):
+        forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
+        y = forward(x)
+        assert y.shape == (1, 3, 40, 56)
+        for view in views.values():
+            agrees = torch.allclose(forward(view(x)), view(y), atol=1e-5)
+            assert agrees == ensemble  # the plain model is not equivariant, so this can fail
+
+    src = _write(tmp_path / "brick.png", _skimage("brick", 40))
+    outputs = {}
+    for ensemble in (False, True):
+        meta = infer.run({"image": src}, tmp_path / str(ensemble), SuperResolveParams(model="m", self_ensemble=ensemble),
+                         OpContext(device="cpu", model=weights))
+        assert meta["self_ensemble"] == int(ensemble)
+        outputs[ensemble] = read_image(tmp_path / str(ensemble) / SINGLE_OUTPUT, colorspace="linear").color
+    assert outputs[True].shape == outputs[False].shape == (80, 80, 3)
+    assert not np.array_equal(outputs[True], outputs[False])
+
+
 def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
     rgb = _skimage("coffee", 40)
     alpha = np.zeros((40, 40), np.float32)
