@@ -82,19 +82,23 @@ def upscale_planes(
     device: torch.device,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """(H, W, C) planes, C = 1 or 3, to (H*s, W*s, C); a single plane runs through the RGB model as grey."""
-    x = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
-    grey = x.shape[0] == 1
+    """(H, W, C) planes, C = 1 or 3, to (H*s^p, W*s^p, C) after p passes; a single plane runs through
+    the RGB model as grey. Each pass is tiled, so memory stays bounded however large the image grows."""
+    y = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
+    grey = y.shape[0] == 1
     if grey and upscaler.channels == 3:
-        x = x.expand(3, -1, -1)
-    y, tiles = tiled_upscale(
-        x, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
-        multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
-        progress=progress,
-    )
+        y = y.expand(3, -1, -1)
+    tiles = 0
+    for _ in range(params.passes):
+        y, count = tiled_upscale(
+            y, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
+            multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
+            progress=progress,
+        )
+        y, tiles = y.clamp(0.0, 1.0), tiles + count  # the next pass sees a valid image, as in training
     if grey:
         y = y.mean(dim=0, keepdim=True)
-    return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
+    return y.permute(1, 2, 0).cpu().numpy(), tiles
 
 
 def renormalize(color: np.ndarray) -> np.ndarray:
@@ -138,11 +142,13 @@ def _super_resolve(
         alpha, tiles = alpha_planes[..., 0], tiles + alpha_tiles
     result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
     write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
-    ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, upscaler.scale, upscaler.name, tiles, wrap[1], wrap[0])
+    scale = upscaler.scale**params.passes
+    ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, scale, upscaler.name, tiles, wrap[1], wrap[0])
     return {
         "width": result.width,
         "height": result.height,
-        "scale": upscaler.scale,
+        "scale": scale,
+        "passes": params.passes,
         "tiles": tiles,
         "device": str(device),
         "wrap_x": int(wrap[1]),

@@ -107,6 +107,9 @@ class SuperResolveParams(OpParams):
     overlap: int = Field(16, ge=2, le=256, description="input pixels shared by neighbouring tiles, feathered")
     batch: int = Field(8, ge=1, le=256, description="tiles per forward pass on CUDA (CPU runs one at a time)")
     cpu_threads: int = Field(1, ge=0, le=256, description="torch threads on CPU; 0: torch's default")
+    passes: int = Field(
+        1, ge=1, le=3, description="run the model this many times: two passes of a 2x model enlarge 4x"
+    )
     self_ensemble: bool = Field(
         False, description="average the model over the 8 flips and 90° turns of each tile: sharper, 8x the time"
     )
