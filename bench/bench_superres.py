@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ops.image_io import Image, write_image  # noqa: E402
 from ops.registry import OpContext  # noqa: E402
-from ops.superres import train  # noqa: E402
+from ops.superres import infer, train  # noqa: E402
 from ops.superres.data import load_image  # noqa: E402
 from ops.superres.metrics import compare  # noqa: E402
 from ops.superres.params import TrainParams  # noqa: E402
@@ -72,23 +72,40 @@ def build_sets(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     return train_files, held_textures, held_photos
 
 
-def quality(weights: Path, files: list[Path], scale: int) -> dict[str, float]:
+def quality(weights: Path, files: list[Path], *, ensemble: bool = False, passes: int = 1) -> dict[str, float]:
+    """Held-out figures of the model run ``passes`` times (a 2x model twice: 4x), as super_resolve does."""
     upscaler = load_upscaler(weights, torch.device("cpu"))
-    return compare([load_image(p) for p in files], upscaler.forward, scale)
+    forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
+
+    def upscale(x: torch.Tensor) -> torch.Tensor:
+        for _ in range(passes):
+            x = forward(x).clamp(0.0, 1.0)
+        return x
+
+    return compare([load_image(p) for p in files], upscale, upscaler.scale**passes)
 
 
-def throughput(weights: Path, side: int, repeats: int) -> dict[str, float]:
+def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False, passes: int = 1) -> dict[str, float]:
     """Output megapixels per second of tiled CPU inference, and achieved vs matmul FLOP/s."""
     upscaler = load_upscaler(weights, torch.device("cpu"))
+    forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
     image = torch.rand(3, side, side, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        tiled_upscale(image, upscaler.forward, scale=upscaler.scale)  # warm-up
-        started = time.perf_counter()
-        for _ in range(repeats):
-            tiled_upscale(image, upscaler.forward, scale=upscaler.scale)
-        seconds = (time.perf_counter() - started) / repeats
-    out_pixels = (side * upscaler.scale) ** 2
-    macs = upscaler.forward.macs_per_output_pixel()
+
+    def upscale() -> None:
+        x = image
+        for _ in range(passes):
+            x = tiled_upscale(x, forward, scale=upscaler.scale)[0].clamp(0.0, 1.0)
+
+    upscale()  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        upscale()
+    seconds = (time.perf_counter() - started) / repeats
+    scale = upscaler.scale**passes
+    out_pixels = (side * scale) ** 2
+    # Pass k runs on an image scale**k times smaller (in area, scale**2k) than the output.
+    per_pass = upscaler.forward.macs_per_output_pixel() * (8 if ensemble else 1)
+    macs = sum(per_pass / upscaler.scale ** (2 * k) for k in range(passes))
     achieved = 2 * macs * out_pixels / seconds
     a = torch.rand(2048, 2048)
     torch.mm(a, a)
@@ -138,11 +155,19 @@ def main() -> None:
             weights = folder / f"sr{scale}x.pth"
             meta = train.run(train_files, weights, params, OpContext(device="cpu"))
             row: dict[str, object] = {"train_seconds": meta["train_seconds"], "parameters": meta["parameters"]}
-            for name, files in (("textures", held_textures), ("photos", held_photos), ("all", held_textures + held_photos)):
-                figures = quality(weights, files, scale)
-                row[name] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
-                row[name]["gain_db"] = round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
+            sets = (("textures", held_textures), ("photos", held_photos), ("all", held_textures + held_photos))
+            variants = [("", False, 1), ("_self_ensemble", True, 1)]
+            if scale == 2:  # the same model run twice is a 4x upscaler too
+                variants += [("_4x_two_passes", False, 2), ("_4x_two_passes_self_ensemble", True, 2)]
+            for suffix, ensemble, passes in variants:
+                for name, files in sets:
+                    figures = quality(weights, files, ensemble=ensemble, passes=passes)
+                    row[name + suffix] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
+                    row[name + suffix]["gain_db"] = round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
             row["throughput_cpu"] = throughput(weights, args.throughput_side, repeats=2)
+            row["throughput_cpu_self_ensemble"] = throughput(weights, args.throughput_side, repeats=1, ensemble=True)
+            if scale == 2:
+                row["throughput_cpu_4x_two_passes"] = throughput(weights, args.throughput_side, repeats=1, passes=2)
             report["results"][f"{scale}x"] = row
             print(json.dumps(report), flush=True, file=sys.stderr)
     print(json.dumps(report, indent=2))
