@@ -5,10 +5,12 @@ others it never saw (bicubic downscale, upscale back, compare), at each asked
 scale; then times tiled inference and a large matmul in the same process.
 Prints one JSON object (progress on stderr). The figures in the README came from:
 
+    python bench/bench_superres.py --threads 2 --scales 2 --steps 12000 --holdout 0.05
     python bench/bench_superres.py --threads 2 --scales 2 --steps 6000 --holdout 0.05
     python bench/bench_superres.py --threads 2 --scales 4 --steps 6000 --holdout 0.05
 
-(278 s and 148 s of training on the idle 2-core machine).
+(535 s, 278 s and 148 s of training on the idle 2-core machine). Each trained model is
+also measured with self-ensemble, and a 2x model run twice as a 4x upscaler.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ def quality(weights: Path, files: list[Path], *, ensemble: bool = False, passes:
         return x
 
     return compare([load_image(p) for p in files], upscale, upscaler.scale**passes)
+
+
+def gain_db(figures: dict[str, float]) -> float:
+    return round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
 
 
 def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False, passes: int = 1) -> dict[str, float]:
@@ -163,7 +169,8 @@ def main() -> None:
                 for name, files in sets:
                     figures = quality(weights, files, ensemble=ensemble, passes=passes)
                     row[name + suffix] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
-                    row[name + suffix]["gain_db"] = round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
+                    row[name + suffix]["gain_db"] = gain_db(figures)
+            row["gain_db_per_image"] = {f.stem: gain_db(quality(weights, [f])) for f in held_textures + held_photos}
             row["throughput_cpu"] = throughput(weights, args.throughput_side, repeats=2)
             row["throughput_cpu_self_ensemble"] = throughput(weights, args.throughput_side, repeats=1, ensemble=True)
             if scale == 2:

@@ -89,16 +89,18 @@ def upscale_planes(
     if grey and upscaler.channels == 3:
         y = y.expand(3, -1, -1)
     tiles = 0
-    for _ in range(params.passes):
+    for done in range(params.passes):
+        if done:
+            y = y.clamp(0.0, 1.0)  # the next pass sees a valid image, as in training
         y, count = tiled_upscale(
             y, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
             multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
             progress=progress,
         )
-        y, tiles = y.clamp(0.0, 1.0), tiles + count  # the next pass sees a valid image, as in training
+        tiles += count
     if grey:
         y = y.mean(dim=0, keepdim=True)
-    return y.permute(1, 2, 0).cpu().numpy(), tiles
+    return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
 
 
 def renormalize(color: np.ndarray) -> np.ndarray:

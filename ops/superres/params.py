@@ -111,7 +111,7 @@ class SuperResolveParams(OpParams):
         1, ge=1, le=3, description="run the model this many times: two passes of a 2x model enlarge 4x"
     )
     self_ensemble: bool = Field(
-        False, description="average the model over the 8 flips and 90° turns of each tile: sharper, 8x the time"
+        False, description="average the model over the 8 flips and 90° turns of each tile: ~0.1 dB closer, 8x the time"
     )
     precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="auto: float16/bfloat16 autocast on CUDA, float32 on CPU"
