@@ -30,7 +30,7 @@ from ops.superres.degrade import degrade
 from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen
 from ops.superres.metrics import compare
 from ops.superres.model import SRCAE, SRCAEConfig
-from ops.superres.params import TrainParams
+from ops.superres.params import LossWeights, TrainParams
 from ops.superres.threads import cpu_threads
 from ops.superres.weights import save_srcae
 
@@ -50,12 +50,20 @@ class _State:
     step: int = 0
 
 
-def learning_rate(step: int, params: TrainParams) -> float:
-    """Linear warm-up, then cosine decay to 1% of the peak."""
-    if step < _WARMUP_STEPS:
-        return params.learning_rate * (step + 1) / _WARMUP_STEPS
-    progress = (step - _WARMUP_STEPS) / max(params.steps - _WARMUP_STEPS, 1)
-    return params.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+def learning_rate(step: int, steps: int, peak: float, warmup: int = _WARMUP_STEPS) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 1% of ``peak`` at ``steps``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(steps - warmup, 1)
+    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def reconstruction_loss(sr: torch.Tensor, hr: torch.Tensor, weights: LossWeights) -> torch.Tensor:
+    """MSE + alpha * HFEN of (B, 3, H, W) batches: the pixel terms of the training loss."""
+    loss = weights.mse * F.mse_loss(sr, hr)
+    if weights.hfen > 0:
+        loss = loss + weights.hfen * hfen(sr, hr)
+    return loss
 
 
 def model_config(params: TrainParams) -> SRCAEConfig:
@@ -154,12 +162,10 @@ def _train(
         hr = hr.to(device, memory_format=torch.channels_last)
         lr = lr.to(device, memory_format=torch.channels_last)
         for group in state.optimizer.param_groups:
-            group["lr"] = learning_rate(step, params)
+            group["lr"] = learning_rate(step, params.steps, params.learning_rate)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             sr = model(lr)
-            loss = loss_weights.mse * F.mse_loss(sr.float(), hr)
-            if loss_weights.hfen > 0:
-                loss = loss + loss_weights.hfen * hfen(sr.float(), hr)
+            loss = reconstruction_loss(sr.float(), hr, loss_weights)
             if vgg is not None:
                 loss = loss + loss_weights.vgg * F.mse_loss(vgg(sr.float()), vgg(hr))
             if discriminator is not None:
