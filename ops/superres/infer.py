@@ -9,6 +9,7 @@ and their vectors renormalized to unit length after upscaling.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
+from ops.superres.adapt import Adaptation, adapt
+from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
 from ops.superres.threads import cpu_threads
 from ops.superres.tiling import detect_wrap, tiled_upscale
@@ -103,6 +106,23 @@ def upscale_planes(
     return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
 
 
+def adapted(
+    upscaler: Upscaler, planes: np.ndarray, params: SuperResolveParams, progress: Callable[[int, int], None] | None = None
+) -> tuple[Upscaler, Adaptation]:
+    """``upscaler`` fine-tuned on the (H, W, C) colour planes it is about to enlarge (``adapt_steps``),
+    where that helps."""
+    if not isinstance(upscaler.forward, SRCAE):
+        raise ValueError(
+            f"adapt_steps needs a remaster SRCAE model (trained by train_srcae); this {upscaler.name} model can only "
+            f"be used as it is: set adapt_steps: 0"
+        )
+    image = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1))).expand(3, -1, -1)  # grey as RGB
+    adaptation = adapt(
+        upscaler.forward, image, steps=params.adapt_steps, peak_learning_rate=params.adapt_learning_rate, progress=progress
+    )
+    return replace(upscaler, forward=adaptation.model), adaptation
+
+
 def renormalize(color: np.ndarray) -> np.ndarray:
     """Stored normal-map values (H, W, 3) in [0, 1] -> unit vectors, stored again in [0, 1]."""
     vectors = color * 2.0 - 1.0
@@ -133,14 +153,20 @@ def _super_resolve(
     if params.kind == "normal" and image.channels != 3:
         raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
     wrap = detect_wrap(image.color) if params.wrap == "auto" else (params.wrap, params.wrap)
-    forward = make_forward(upscaler, device, _autocast_dtype(params, upscaler, device), ensemble=params.self_ensemble)
-
+    dtype = _autocast_dtype(params, upscaler, device)
+    color_upscaler, adaptation = upscaler, None
+    if params.adapt_steps:
+        color_upscaler, adaptation = adapted(upscaler, image.color, params, ctx.progress)
+        ctx.log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", path.name,
+                     "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
+    forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
     color, tiles = upscale_planes(image.color, forward, upscaler, params, wrap, device, ctx.progress)
     if params.kind == "normal":
         color = renormalize(color)
     alpha = None
     if image.alpha is not None:
-        alpha_planes, alpha_tiles = upscale_planes(image.alpha[..., None], forward, upscaler, params, wrap, device)
+        alpha_forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)  # adapted to colour only
+        alpha_planes, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
         alpha, tiles = alpha_planes[..., 0], tiles + alpha_tiles
     result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
     write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
@@ -157,4 +183,7 @@ def _super_resolve(
         "wrap_y": int(wrap[0]),
         "model": upscaler.name,
         "self_ensemble": int(params.self_ensemble),
+        "adapt_steps": params.adapt_steps,
+        "adapted": int(adaptation is not None and adaptation.kept),
+        "adapt_check_gain_db": 0.0 if adaptation is None else round(adaptation.check_gain_db, 4),
     }

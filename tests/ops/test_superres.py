@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,10 @@ from skimage import data as skdata
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS, SINGLE_OUTPUT, OpContext
 from ops.superres import infer, train
+from ops.superres.adapt import adapt
 from ops.superres.degrade import bc1, degrade, downscale
 from ops.superres.losses import hfen
+from ops.superres.metrics import psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import detect_wrap, seam_ratio, tiled_upscale
@@ -306,6 +309,57 @@ def test_two_passes_equal_running_the_model_twice(weights: Path, tmp_path: Path)
     infer.run({"image": src}, tmp_path / "nowrap", SuperResolveParams(model="m", passes=2, wrap=False, tile=32, overlap=8), ctx)
     seams = read_image(tmp_path / "nowrap" / SINGLE_OUTPUT, colorspace="linear").color
     assert max(seam_ratio(two, 0), seam_ratio(two, 1)) < 0.8 * max(seam_ratio(seams, 0), seam_ratio(seams, 1))
+
+
+def test_adaptation_learns_the_input_from_itself() -> None:
+    """Fine-tuned only on gravel's low-res crop (downscaled once more), the model enlarges that crop
+    closer to the never-seen ground truth than bicubic, which the untrained residual model equals."""
+    hr = torch.from_numpy(_skimage("gravel", 256)).permute(2, 0, 1).contiguous()  # (3, 256, 256)
+    lr = downscale(hr[None], 2)
+    torch.manual_seed(0)
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adaptation = adapt(model, lr[0], steps=60, peak_learning_rate=3e-3)
+    assert adaptation.kept and adaptation.check_gain_db > 0 and not adaptation.model.training
+    target = hr.permute(1, 2, 0).numpy()
+    with torch.no_grad():
+        base, adapted = (psnr(m(lr)[0].permute(1, 2, 0).numpy(), target, shave=2) for m in (model, adaptation.model))
+    assert adapted > base + 0.4, (base, adapted)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the given model is untouched
+
+
+def test_adaptation_that_does_not_help_is_not_used() -> None:
+    lr = downscale(torch.from_numpy(_skimage("gravel", 256)).permute(2, 0, 1)[None].contiguous(), 2)[0]
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))).eval()
+    wrecked = adapt(model, lr, steps=20, peak_learning_rate=0.1)  # far too large a step: it diverges
+    assert (wrecked.kept, wrecked.model) == (False, model) and wrecked.check_gain_db < 0
+    tiny = adapt(model, lr[:, :64, :124], steps=5, peak_learning_rate=3e-3)  # too small to check: a 31 px strip
+    assert (tiny.kept, tiny.model, tiny.check_gain_db) == (False, model, 0.0)
+
+
+def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Path, tmp_path: Path) -> None:
+    from ops.superres.weights import load_upscaler
+
+    rgb = _skimage("gravel", 128)
+    alpha = np.ones((128, 128), np.float32)
+    alpha[:, :20] = 0.0
+    src = _write(tmp_path / "gravel.png", rgb, alpha)
+    ctx = OpContext(device="cpu", model=weights)
+    outputs = []
+    for name, steps in (("plain", 0), ("a", 20), ("b", 20)):
+        meta = infer.run({"image": src}, tmp_path / name, SuperResolveParams(model="m", adapt_steps=steps), ctx)
+        assert meta["adapt_steps"] == steps
+        assert meta["adapted"] == int(steps > 0), meta  # the random model is easy to improve on
+        outputs.append(read_image(tmp_path / name / SINGLE_OUTPUT))
+    plain, first, second = outputs
+    assert (tmp_path / "a" / SINGLE_OUTPUT).read_bytes() == (tmp_path / "b" / SINGLE_OUTPUT).read_bytes()
+    assert not np.array_equal(first.color, plain.color)
+    assert np.array_equal(first.alpha, plain.alpha)  # the model is adapted to the colour; alpha is upscaled as before
+
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    community = replace(upscaler, forward=lambda x: x, name="ESRGAN")  # any model that is not an SRCAE
+    with pytest.raises(ValueError, match="adapt_steps needs a remaster SRCAE model.*ESRGAN.*adapt_steps: 0"):
+        infer.adapted(community, rgb, SuperResolveParams(model="m", adapt_steps=5))
 
 
 def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
