@@ -21,10 +21,13 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+import xxhash
 from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ops.image_io import Image, write_image  # noqa: E402
 from ops.registry import OpContext  # noqa: E402
 from ops.superres import infer, train  # noqa: E402
+from ops.superres.adapt import adapt  # noqa: E402
 from ops.superres.data import load_image  # noqa: E402
 from ops.superres.metrics import compare  # noqa: E402
 from ops.superres.params import TrainParams  # noqa: E402
 from ops.superres.tiling import tiled_upscale  # noqa: E402
-from ops.superres.weights import load_upscaler  # noqa: E402
+from ops.superres.weights import Upscaler, load_upscaler  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN_SKIMAGE = ("brick", "grass", "astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field")
@@ -74,17 +78,53 @@ def build_sets(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     return train_files, held_textures, held_photos
 
 
-def quality(weights: Path, files: list[Path], *, ensemble: bool = False, passes: int = 1) -> dict[str, float]:
-    """Held-out figures of the model run ``passes`` times (a 2x model twice: 4x), as super_resolve does."""
-    upscaler = load_upscaler(weights, torch.device("cpu"))
-    forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
+class Variants:
+    """The trained model run every way super_resolve can run it, adapted to each held-out input at most once."""
 
-    def upscale(x: torch.Tensor) -> torch.Tensor:
-        for _ in range(passes):
-            x = forward(x).clamp(0.0, 1.0)
-        return x
+    def __init__(self, weights: Path, adapt_steps: int, adapt_learning_rate: float) -> None:
+        self.base = load_upscaler(weights, torch.device("cpu"))
+        self.adapt_steps, self.adapt_learning_rate = adapt_steps, adapt_learning_rate
+        self.adapted: dict[str, Upscaler] = {}
+        self.adapt_seconds: list[float] = []
+        self.adaptations: list[dict[str, object]] = []  # per input: its size, the held-out strip's verdict
 
-    return compare([load_image(p) for p in files], upscale, upscaler.scale**passes)
+    def _adapted(self, lr: torch.Tensor) -> Upscaler:
+        key = xxhash.xxh3_64_hexdigest(lr.numpy().tobytes())
+        if key not in self.adapted:
+            started = time.perf_counter()
+            adaptation = adapt(self.base.forward, lr[0], steps=self.adapt_steps, peak_learning_rate=self.adapt_learning_rate)
+            self.adapt_seconds.append(time.perf_counter() - started)
+            self.adaptations.append({
+                "input": "x".join(map(str, lr.shape[-2:])), "kept": adaptation.kept,
+                "check_gain_db": round(adaptation.check_gain_db, 3),
+            })
+            self.adapted[key] = replace(self.base, forward=adaptation.model)
+        return self.adapted[key]
+
+    def upscale(self, *, ensemble: bool, passes: int, adapted: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A (1, 3, h, w) -> (1, 3, h*s^passes, w*s^passes) function, as super_resolve computes it."""
+
+        def upscale(lr: torch.Tensor) -> torch.Tensor:
+            upscaler = self._adapted(lr) if adapted else self.base
+            forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
+            x = lr
+            for _ in range(passes):
+                x = forward(x).clamp(0.0, 1.0)
+            return x
+
+        return upscale
+
+
+def quality(variants: Variants, files: list[Path], *, ensemble: bool, passes: int, adapted: bool) -> dict[str, dict]:
+    """Held-out figures of one variant, per file."""
+    upscale = variants.upscale(ensemble=ensemble, passes=passes, adapted=adapted)
+    scale = variants.base.scale**passes
+    return {p.stem: compare([load_image(p)], upscale, scale) for p in files}
+
+
+def mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Mean figures over images (``compare`` over several images gives the same)."""
+    return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
 
 
 def gain_db(figures: dict[str, float]) -> float:
@@ -138,6 +178,8 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[24, 32, 48], help="encoder widths (N+1)")
     parser.add_argument("--no-skip", action="store_true", help="ablation: no encoder-decoder skips")
     parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
+    parser.add_argument("--adapt-steps", type=int, default=200, help="also measure super_resolve's adapt_steps (0: skip)")
+    parser.add_argument("--adapt-learning-rate", type=float, default=5e-4, help="super_resolve's adapt_learning_rate")
     parser.add_argument("--throughput-side", type=int, default=512, help="input side for the timing run")
     parser.add_argument("--holdout", type=float, default=0.2, help="fraction of training files train_srcae keeps for its own validation")
     parser.add_argument("--threads", type=int, default=0, help="torch threads, for training too (0: torch's default)")
@@ -162,15 +204,22 @@ def main() -> None:
             meta = train.run(train_files, weights, params, OpContext(device="cpu"))
             row: dict[str, object] = {"train_seconds": meta["train_seconds"], "parameters": meta["parameters"]}
             sets = (("textures", held_textures), ("photos", held_photos), ("all", held_textures + held_photos))
-            variants = [("", False, 1), ("_self_ensemble", True, 1)]
+            variants = Variants(weights, args.adapt_steps, args.adapt_learning_rate)
+            ways = [("", False, 1), ("_self_ensemble", True, 1)]
             if scale == 2:  # the same model run twice is a 4x upscaler too
-                variants += [("_4x_two_passes", False, 2), ("_4x_two_passes_self_ensemble", True, 2)]
-            for suffix, ensemble, passes in variants:
-                for name, files in sets:
-                    figures = quality(weights, files, ensemble=ensemble, passes=passes)
-                    row[name + suffix] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
-                    row[name + suffix]["gain_db"] = gain_db(figures)
-            row["gain_db_per_image"] = {f.stem: gain_db(quality(weights, [f])) for f in held_textures + held_photos}
+                ways += [("_4x_two_passes", False, 2), ("_4x_two_passes_self_ensemble", True, 2)]
+            for adapted in (False, True) if args.adapt_steps else (False,):
+                for way, ensemble, passes in ways:
+                    per_file = quality(variants, held_textures + held_photos, ensemble=ensemble, passes=passes, adapted=adapted)
+                    suffix = way + ("_adapted" if adapted else "")
+                    for name, files in sets:
+                        figures = mean([per_file[p.stem] for p in files])
+                        row[name + suffix] = {k.replace("val_", "model_"): round(v, 4) for k, v in figures.items()}
+                        row[name + suffix]["gain_db"] = gain_db(figures)
+                    row["gain_db_per_image" + suffix] = {stem: gain_db(f) for stem, f in per_file.items()}
+            if variants.adapt_seconds:
+                row["adapt_seconds_per_image"] = round(float(np.mean(variants.adapt_seconds)), 2)
+                row["adaptations"] = variants.adaptations
             row["throughput_cpu"] = throughput(weights, args.throughput_side, repeats=2)
             row["throughput_cpu_self_ensemble"] = throughput(weights, args.throughput_side, repeats=1, ensemble=True)
             if scale == 2:
