@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ops.superres.data import PatchSampler
 from ops.superres.degrade import downscale
+from ops.superres.metrics import crop_for
 from ops.superres.model import SRCAE
 from ops.superres.params import LossWeights
 from ops.superres.train import learning_rate, reconstruction_loss
@@ -97,10 +98,10 @@ def _fine_tune(
 
 
 def _psnr_on(model: SRCAE, image: torch.Tensor) -> float:
-    """PSNR of ``model`` enlarging ``image`` (3, H, W) downscaled once, against ``image`` itself."""
+    """PSNR of ``model`` enlarging ``image`` (3, H, W) downscaled once, against ``image`` itself;
+    on a centred crop of at most 512 pixels a side, so that memory stays bounded for any input."""
     scale = model.config.scale
-    hr = image[None, :, : image.shape[1] // scale * scale, : image.shape[2] // scale * scale]
-    hr = hr.to(next(model.parameters()).device)
+    hr = crop_for(image, scale, 512)[None].to(next(model.parameters()).device)
     with torch.no_grad():
         error = F.mse_loss(model(downscale(hr, scale)).float(), hr)
     return float(-10 * torch.log10(error.clamp_min(1e-12)))
