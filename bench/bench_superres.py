@@ -9,8 +9,9 @@ Prints one JSON object (progress on stderr). The figures in the README came from
     python bench/bench_superres.py --threads 2 --scales 2 --steps 6000 --holdout 0.05
     python bench/bench_superres.py --threads 2 --scales 4 --steps 6000 --holdout 0.05
 
-(535 s, 278 s and 148 s of training on the idle 2-core machine). Each trained model is
-also measured with self-ensemble, and a 2x model run twice as a 4x upscaler.
+(569 s, 278 s and 156 s of training on the idle 2-core machine). Each trained model is
+also measured with self-ensemble, adapted to each held-out input (``--adapt-steps``), and a 2x
+model run twice as a 4x upscaler.
 """
 
 from __future__ import annotations
