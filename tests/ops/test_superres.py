@@ -351,7 +351,7 @@ def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Pat
         assert meta["adapt_steps"] == steps
         assert meta["adapted"] == int(steps > 0), meta  # the random model is easy to improve on
         outputs.append(read_image(tmp_path / name / SINGLE_OUTPUT))
-    plain, first, second = outputs
+    plain, first, _ = outputs
     assert (tmp_path / "a" / SINGLE_OUTPUT).read_bytes() == (tmp_path / "b" / SINGLE_OUTPUT).read_bytes()
     assert not np.array_equal(first.color, plain.color)
     assert np.array_equal(first.alpha, plain.alpha)  # the model is adapted to the colour; alpha is upscaled as before
