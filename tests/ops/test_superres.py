@@ -335,6 +335,8 @@ def test_adaptation_that_does_not_help_is_not_used() -> None:
     assert (wrecked.kept, wrecked.model) == (False, model) and wrecked.check_gain_db < 0
     tiny = adapt(model, lr[:, :64, :124], steps=5, peak_learning_rate=3e-3)  # too small to check: a 31 px strip
     assert (tiny.kept, tiny.model, tiny.check_gain_db) == (False, model, 0.0)
+    flat = adapt(model, torch.ones(3, 128, 128), steps=3, peak_learning_rate=3e-3)  # both models exact: no NaN
+    assert (flat.kept, flat.model, flat.check_gain_db) == (False, model, 0.0)
 
 
 def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Path, tmp_path: Path) -> None:
