@@ -14,10 +14,8 @@ flash photo as its guide and stronger priors.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +27,7 @@ from torch import nn
 from ops.material.render import Svbrdf, normal_from_tilt, render_guide, render_point_light
 from ops.material.scene import Scene
 from ops.registry import ProgressFn
+from ops.threads import cpu_threads
 
 log = logging.getLogger("remaster.ops.material")
 
@@ -112,132 +111,102 @@ def fit_maps(
     """Maps whose flash rendering reproduces ``flash`` (H,W,3 linear); ``guide`` (same size) or None.
 
     The fit runs on the photos shrunk to ``fit_size`` (longer side) and the
-    maps are brought back to full size, albedo detail taken from the guide.
+    maps are brought back to full size, albedo detail taken from the guide. It
+    runs on one CPU thread: its convolutions are small, so more threads gain
+    little, and a build fits several partitions in parallel processes, where
+    torch's default thread count oversubscribed the cores (a 128 px fit took 6x
+    longer).
     """
-    with _single_cpu_thread(device):
-        return _fit(flash, guide, scene, iterations=iterations, fit_size=fit_size, device=device, seed=seed,
-                    progress=progress)
+    with cpu_threads(1, device):
+        mode: Mode = "one_shot" if guide is None else "two_shot"
+        priors = PRIORS[mode]
+        torch.manual_seed(seed)
+        full_h, full_w = flash.shape[:2]
+        scale = min(1.0, fit_size / max(full_h, full_w))
+        h, w = max(8, round(full_h * scale)), max(8, round(full_w * scale))
 
+        flash_t = _to_tensor(flash, device, (h, w))
+        points = torch.from_numpy(scene.plane_points(h, w)).to(device)
+        camera = torch.from_numpy(scene.camera()).to(device)
+        falloff = _flat_falloff(points, camera)  # (1,1,H,W): cos / r^2 of a flat plane
+        valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
 
-@contextlib.contextmanager
-def _single_cpu_thread(device: torch.device) -> Iterator[None]:
-    """One torch thread on CPU while fitting.
+        if guide is not None:
+            guide_t = _to_tensor(guide, device, (h, w))
+            reference = guide_t
+        else:
+            guide_t = None
+            reference = flash_t / falloff  # de-lit flash, up to the flash power
 
-    The fit's convolutions are small (fit_size 256) so threads gain little, and
-    a build runs several partitions in parallel processes: with the default
-    thread count they oversubscribe the cores and a 128 px fit took 6x longer.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+        albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene)
+        albedo_logit = torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True)
+        residual = torch.zeros(1, 2, h, w, device=device, requires_grad=True)
+        log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
+        fit_balance = guide is not None and scene.guide_radiance is None
+        log_e = torch.tensor(log_e0, device=device, requires_grad=fit_balance and scene.intensity is not None)
+        # The guide's white balance differs from the flash's (warm room light, camera auto-WB): a per-channel
+        # gain of mean log 0 absorbs it without changing the guide's overall exposure.
+        guide_balance = torch.zeros(1, 3, 1, 1, device=device, requires_grad=fit_balance)
+        slope_net = LookToMaterial(6, out_channels=2).to(device)
+        reflect_net = LookToMaterial(6, width=8, out_channels=2).to(device)
+        with torch.no_grad():
+            reflect_net.head.bias[0] = ROUGH_BIAS
+        look = _look_features(reference)
 
+        optimizer = torch.optim.Adam(
+            [
+                {"params": [albedo_logit], "lr": 0.03},
+                {"params": [residual], "lr": 0.01},
+                {"params": list(slope_net.parameters()), "lr": NET_LR},
+                {"params": list(reflect_net.parameters()), "lr": NET_LR},
+                {"params": [p for p in (log_i, log_e, guide_balance) if p.requires_grad], "lr": 0.02},
+            ]
+        )
+        log_flash = torch.log(flash_t + 0.01)
+        log_guide = None if guide_t is None else torch.log(guide_t + 0.01)
+        loss_value = math.nan
+        for step in range(iterations):
+            maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
+            rendered = render_point_light(maps, points, light=camera, camera=camera, intensity=torch.exp(log_i))
+            loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * valid).mean()
+            if log_guide is not None:
+                guide_render = render_guide(maps, torch.exp(log_e + guide_balance - guide_balance.mean()))
+                loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
+            slope = maps.normal[:, :2] / maps.normal[:, 2:]
+            loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
+            loss = loss + priors.slope_size * slope.pow(2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if step < RESIDUAL_START * iterations:
+                residual.grad = None
+            if step < SLOPE_START * iterations:
+                for p in slope_net.parameters():
+                    p.grad = None
+            optimizer.step()
+            loss_value = float(loss.detach())
+            if progress is not None and (step % 10 == 9 or step == iterations - 1):
+                progress(step + 1, iterations)
+        log.debug("material fit: %d steps at %dx%d, final loss %.4f", iterations, w, h, loss_value)
 
-def _fit(
-    flash: np.ndarray,
-    guide: np.ndarray | None,
-    scene: Scene,
-    *,
-    iterations: int,
-    fit_size: int,
-    device: torch.device,
-    seed: int,
-    progress: ProgressFn | None,
-) -> FitResult:
-    mode: Mode = "one_shot" if guide is None else "two_shot"
-    priors = PRIORS[mode]
-    torch.manual_seed(seed)
-    full_h, full_w = flash.shape[:2]
-    scale = min(1.0, fit_size / max(full_h, full_w))
-    h, w = max(8, round(full_h * scale)), max(8, round(full_w * scale))
-
-    flash_t = _to_tensor(flash, device, (h, w))
-    points = torch.from_numpy(scene.plane_points(h, w)).to(device)
-    camera = torch.from_numpy(scene.camera()).to(device)
-    falloff = _flat_falloff(points, camera)  # (1,1,H,W): cos / r^2 of a flat plane
-    valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
-
-    if guide is not None:
-        guide_t = _to_tensor(guide, device, (h, w))
-        reference = guide_t
-    else:
-        guide_t = None
-        reference = flash_t / falloff  # de-lit flash, up to the flash power
-
-    albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene)
-    albedo_logit = torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True)
-    residual = torch.zeros(1, 2, h, w, device=device, requires_grad=True)
-    log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
-    log_e = torch.tensor(log_e0, device=device, requires_grad=guide is not None and scene.guide_radiance is None
-                         and scene.intensity is not None)
-    # The guide's white balance differs from the flash's (warm room light, camera auto-WB): a per-channel
-    # gain of mean log 0 absorbs it without changing the guide's overall exposure.
-    guide_balance = torch.zeros(1, 3, 1, 1, device=device, requires_grad=guide is not None and scene.guide_radiance is None)
-    slope_net = LookToMaterial(6, out_channels=2).to(device)
-    reflect_net = LookToMaterial(6, width=8, out_channels=2).to(device)
-    with torch.no_grad():
-        reflect_net.head.bias[0] = ROUGH_BIAS
-    look = _look_features(reference)
-
-    optimizer = torch.optim.Adam(
-        [
-            {"params": [albedo_logit], "lr": 0.03},
-            {"params": [residual], "lr": 0.01},
-            {"params": list(slope_net.parameters()), "lr": NET_LR},
-            {"params": list(reflect_net.parameters()), "lr": NET_LR},
-            {"params": [p for p in (log_i, log_e, guide_balance) if p.requires_grad], "lr": 0.02},
-        ]
-    )
-    log_flash = torch.log(flash_t + 0.01)
-    log_guide = None if guide_t is None else torch.log(guide_t + 0.01)
-    loss_value = math.nan
-    for step in range(iterations):
-        maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
-        rendered = render_point_light(maps, points, light=camera, camera=camera, intensity=torch.exp(log_i))
-        loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * valid).mean()
-        if log_guide is not None:
-            guide_render = render_guide(maps, torch.exp(log_e + guide_balance - guide_balance.mean()))
-            loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
-        slope = maps.normal[:, :2] / maps.normal[:, 2:]
-        loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
-        loss = loss + priors.slope_size * slope.pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if step < RESIDUAL_START * iterations:
-            residual.grad = None
-        if step < SLOPE_START * iterations:
-            for p in slope_net.parameters():
-                p.grad = None
-        optimizer.step()
-        loss_value = float(loss.detach())
-        if progress is not None and (step % 10 == 9 or step == iterations - 1):
-            progress(step + 1, iterations)
-    log.debug("material fit: %d steps at %dx%d, final loss %.4f", iterations, w, h, loss_value)
-
-    with torch.no_grad():
-        maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
-        full_reference = _to_tensor(guide if guide is not None else flash, device, (full_h, full_w))
-        if guide is None:
-            full_points = torch.from_numpy(scene.plane_points(full_h, full_w)).to(device)
-            full_reference = full_reference / _flat_falloff(full_points, camera)
-        albedo = _transfer_detail(maps.albedo, reference, full_reference)
-        normal = F.normalize(_resize(maps.normal, (full_h, full_w)), dim=1)
-        roughness = _resize(maps.roughness, (full_h, full_w))
-        specular = _resize(maps.specular, (full_h, full_w))
-    return FitResult(
-        albedo=_to_numpy(albedo.clamp(0, 1)),
-        normal=_to_numpy(normal),
-        roughness=_to_numpy(roughness.clamp(0, 1))[..., 0],
-        specular=_to_numpy(specular.clamp(0, 1))[..., 0],
-        intensity=float(torch.exp(log_i.detach())),
-        loss=loss_value,
-        fit_size=(h, w),
-    )
+        with torch.no_grad():
+            maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
+            full_reference = _to_tensor(guide if guide is not None else flash, device, (full_h, full_w))
+            if guide is None:
+                full_points = torch.from_numpy(scene.plane_points(full_h, full_w)).to(device)
+                full_reference = full_reference / _flat_falloff(full_points, camera)
+            albedo = _transfer_detail(maps.albedo, reference, full_reference)
+            normal = F.normalize(_resize(maps.normal, (full_h, full_w)), dim=1)
+            roughness = _resize(maps.roughness, (full_h, full_w))
+            specular = _resize(maps.specular, (full_h, full_w))
+        return FitResult(
+            albedo=_to_numpy(albedo.clamp(0, 1)),
+            normal=_to_numpy(normal),
+            roughness=_to_numpy(roughness.clamp(0, 1))[..., 0],
+            specular=_to_numpy(specular.clamp(0, 1))[..., 0],
+            intensity=float(torch.exp(log_i.detach())),
+            loss=loss_value,
+            fit_size=(h, w),
+        )
 
 
 def _maps(albedo_logit: torch.Tensor, residual: torch.Tensor, head: torch.Tensor) -> Svbrdf:

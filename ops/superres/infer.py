@@ -21,7 +21,7 @@ from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
-from ops.superres.threads import cpu_threads
+from ops.threads import cpu_threads
 from ops.superres.tiling import detect_wrap, tiled_upscale
 from ops.superres.weights import Upscaler, load_upscaler
 

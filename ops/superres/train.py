@@ -31,7 +31,7 @@ from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_l
 from ops.superres.metrics import compare
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import LossWeights, TrainParams
-from ops.superres.threads import cpu_threads
+from ops.threads import cpu_threads
 from ops.superres.weights import save_srcae
 
 CHECKPOINT_NAME = "srcae_checkpoint.pt"

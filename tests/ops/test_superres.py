@@ -456,7 +456,7 @@ def test_community_model_without_spandrel_names_the_extra(tmp_path: Path) -> Non
 
 
 def test_cpu_threads_are_restored() -> None:
-    from ops.superres.threads import cpu_threads
+    from ops.threads import cpu_threads
 
     before = torch.get_num_threads()
     with cpu_threads(2, torch.device("cpu")):
