@@ -39,7 +39,7 @@ from ops.superres import infer, train  # noqa: E402
 from ops.superres.adapt import adapt  # noqa: E402
 from ops.superres.data import load_image  # noqa: E402
 from ops.superres.metrics import compare  # noqa: E402
-from ops.superres.params import TrainParams  # noqa: E402
+from ops.superres.params import LossWeights, TrainParams  # noqa: E402
 from ops.superres.tiling import tiled_upscale  # noqa: E402
 from ops.superres.weights import Upscaler, load_upscaler  # noqa: E402
 
@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="patches per step")
     parser.add_argument("--patch-size", type=int, default=64, help="high-res patch side")
     parser.add_argument("--widths", type=int, nargs="+", default=[24, 32, 48], help="encoder widths (N+1)")
+    parser.add_argument("--hfen", type=float, default=0.1, help="loss.hfen (0: pure MSE, what PSNR measures)")
     parser.add_argument("--no-skip", action="store_true", help="ablation: no encoder-decoder skips")
     parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
     parser.add_argument("--adapt-steps", type=int, default=200, help="also measure super_resolve's adapt_steps (0: skip)")
@@ -198,7 +199,7 @@ def main() -> None:
             params = TrainParams(
                 scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
                 widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
-                skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
+                loss=LossWeights(hfen=args.hfen), skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
                 holdout=args.holdout, cpu_threads=args.threads,
             )
             weights = folder / f"sr{scale}x.pth"
