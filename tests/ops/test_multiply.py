@@ -140,9 +140,11 @@ def test_vgg19_from_a_local_torchvision_state_dict(gravel: Path, tmp_path: Path)
     weights = tmp_path / "vgg19.pth"
     torch.save(state, weights)
     out = tmp_path / "out"
-    meta = multiply(gravel, out, method="gram", count=1, size=32, steps=3, vgg_weights=weights)
+    multiply(gravel, out, method="gram", count=1, size=32, steps=3, vgg_weights=weights)
     assert read_image(out / "variant_00.png").color.shape == (32, 32, 1)
-    assert meta["seconds"] > 0
+    multiply(gravel, tmp_path / "random_features", method="gram", count=1, size=32, steps=3)
+    vgg_variant = (out / "variant_00.png").read_bytes()
+    assert vgg_variant != (tmp_path / "random_features" / "variant_00.png").read_bytes(), "the VGG weights were not used"
 
     bad = tmp_path / "not_vgg.pth"
     torch.save({"features.0.weight": torch.zeros(1)}, bad)
