@@ -199,8 +199,8 @@ def main() -> None:
             params = TrainParams(
                 scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
                 widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
-                loss=LossWeights(hfen=args.hfen), skip=not args.no_skip, residual=not args.no_residual, validate_every=max(args.steps // 10, 1),
-                holdout=args.holdout, cpu_threads=args.threads,
+                loss=LossWeights(hfen=args.hfen), skip=not args.no_skip, residual=not args.no_residual,
+                validate_every=max(args.steps // 10, 1), holdout=args.holdout, cpu_threads=args.threads,
             )
             weights = folder / f"sr{scale}x.pth"
             meta = train.run(train_files, weights, params, OpContext(device="cpu"))

@@ -31,8 +31,8 @@ from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_l
 from ops.superres.metrics import compare
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import LossWeights, TrainParams
-from ops.threads import cpu_threads
 from ops.superres.weights import save_srcae
+from ops.threads import cpu_threads
 
 CHECKPOINT_NAME = "srcae_checkpoint.pt"
 _WARMUP_STEPS = 100
