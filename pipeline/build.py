@@ -14,14 +14,14 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
 from ops.atomic import atomic_path
 from ops.registry import SINGLE_OUTPUT, OpContext
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
-from pipeline.sources import pair_inputs, scan_source
+from pipeline.sources import output_stem, pair_inputs, scan_source
 from pipeline.spec import Spec, Target
 
 log = logging.getLogger(__name__)
@@ -96,15 +96,15 @@ class Builder:
     # -- where things are -------------------------------------------------
 
     def outputs_of(self, target: Target, key: str) -> dict[str, Path]:
-        """Destinations: ``<asset>/<key>.png`` for a one-image op, ``<asset>/<key stem>/<name>`` otherwise."""
+        """Destinations: ``<asset>/<stem>.png`` for a one-image op, else ``<asset>/<stem>/<name>``."""
         base = self.spec.build_dir / target.name
         if target.section == "models":
             return {MODEL_FILE: base / MODEL_FILE}
         names = target.params.output_names()
+        stem = output_stem(self.spec.source_of(target.name), key)
         if names is None:
-            return {SINGLE_OUTPUT: base / PurePosixPath(key).with_suffix(".png")}
-        folder = base / PurePosixPath(key).with_suffix("")
-        return {name: folder / name for name in names}
+            return {SINGLE_OUTPUT: base / f"{stem}.png"}
+        return {name: base / stem / name for name in names}
 
     def partitions(self, name: str) -> dict[str, dict[str, Path]]:
         """Partition key -> input files of a source (scanned once per builder)."""

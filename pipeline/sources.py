@@ -70,6 +70,12 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
     return roles
 
 
+def output_stem(source: Source, key: str) -> str:
+    """A partition's outputs are named by this: a texture's key without its extension, a pair's
+    folder as it is (``2024.05.01_oak`` has no extension to drop)."""
+    return PurePosixPath(key).with_suffix("").as_posix() if source.kind == "textures" else key
+
+
 def _usable_key(key: str, source: Source) -> bool:
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
         log.warning("source %r: skipping %s: names with , [ ] or ... cannot be partitions; rename it", source.name, key)
@@ -78,11 +84,11 @@ def _usable_key(key: str, source: Source) -> bool:
 
 
 def _without_stem_clashes(partitions: dict[str, dict[str, Path]], source: Source) -> dict[str, dict[str, Path]]:
-    """Outputs are named by the key without its extension: ``brick.png`` and ``brick.tga`` would collide."""
+    """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide."""
     kept: dict[str, dict[str, Path]] = {}
     stems: dict[str, str] = {}
     for key in sorted(partitions):
-        stem = PurePosixPath(key).with_suffix("").as_posix()
+        stem = output_stem(source, key)
         if stem in stems:
             log.warning(
                 "source %r: skipping %s: its outputs would overwrite those of %s; rename one", source.name, key, stems[stem]

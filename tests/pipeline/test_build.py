@@ -17,6 +17,7 @@ import numpy as np
 from helpers import UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from pipeline.hashing import hash_file
+from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
 from pipeline.sources import scan_source
 from pipeline.spec import load_spec
@@ -237,3 +238,22 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     wider = dataclasses.replace(source, patterns={"image": "**/*"})
     assert "floors/tex000.tga" not in scan_source(wider)
     assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
+
+
+def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
+    folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
+    for folder in folders:
+        for role in ("flash", "guide"):
+            write_image(tmp_path / "photos" / folder / f"{role}.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
+    write_spec(tmp_path, """
+        build_dir: build
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot}
+        """)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    builder = RemasterResource().builder(spec)
+    assert list(builder.partitions("scans")) == sorted(folders)
+    albedo = builder.outputs_of(spec.assets["scanned"], "2024.05.01_oak")["albedo.png"]
+    assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
