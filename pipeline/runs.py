@@ -19,7 +19,7 @@ from pipeline.build import MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec
+from pipeline.spec import Spec, Target
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -66,9 +66,12 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
     """Make each source's partitions match its files; delete the outputs of removed files."""
     report = SyncReport()
     for name in spec.sources:
+        if not _is_present(spec, name):
+            continue
         found = builder.partitions(name)
         known = instance.get_dynamic_partitions(name)
-        added = [key for key in found if key not in set(known)]
+        known_set = set(known)
+        added = [key for key in found if key not in known_set]
         removed = [key for key in known if key not in found]
         if added:
             instance.add_dynamic_partitions(name, added)
@@ -85,12 +88,23 @@ def _forget_removed(spec: Spec, builder: Builder) -> None:
     for row in read_manifest(spec.build_dir):
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
-        if target is None or (target.section == "assets" and key not in builder.partitions(target.name)):
+        if target is None or _file_removed(builder, target, key):
             drop.append((str(row["asset"]), key))
             for path in row.get("outputs", {}):  # type: ignore[union-attr]
                 _remove_output(spec, spec.root_dir / str(path))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
+
+
+def _is_present(spec: Spec, name: str) -> bool:
+    """Whether the root of ``name``'s source exists. One that does not (an unmounted share, a renamed
+    folder) is left as it was: its partitions and outputs are kept, not taken for deleted files."""
+    return spec.source_of(name).root.is_dir()
+
+
+def _file_removed(builder: Builder, target: Target, key: str) -> bool:
+    """Whether ``key`` of an asset is gone from its source's folder, which is there."""
+    return target.section == "assets" and _is_present(builder.spec, target.name) and key not in builder.partitions(target.name)
 
 
 def _remove_output(spec: Spec, path: Path) -> None:
@@ -200,7 +214,7 @@ def stale_partitions(spec: Spec) -> list[Stale]:
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     for row in read_manifest(spec.build_dir):
         name, key = str(row["asset"]), str(row["partition"])
-        if name in spec.assets and key not in builder.partitions(name):
+        if name in spec.targets and _file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
     builder.index.save()
     return found

@@ -26,7 +26,9 @@ def scan_source(source: Source) -> dict[str, dict[str, Path]]:
     match yields no partitions and a warning, never an error.
     """
     if not source.root.is_dir():
-        log.warning("source %r: folder %s does not exist; it has no partitions yet", source.name, source.root)
+        log.warning(
+            "source %r: folder %s does not exist; nothing is built from it, and its outputs are kept", source.name, source.root
+        )
         return {}
     if source.kind == "textures":
         found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}

@@ -257,3 +257,16 @@ def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     assert list(builder.partitions("scans")) == sorted(folders)
     albedo = builder.outputs_of(spec.assets["scanned"], "2024.05.01_oak")["albedo.png"]
     assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
+
+
+def test_a_missing_source_folder_keeps_its_outputs(project, cli, caplog):
+    cli(project, "build")
+    before = outputs(project)
+    (project / "textures").rename(project / "unmounted")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert "does not exist; nothing is built from it, and its outputs are kept" in caplog.text
+    assert outputs(project) == before and len(manifest(project)) == 5
+    (project / "unmounted").rename(project / "textures")
+    cli(project, "build")
+    assert set(statuses(project).values()) == {"cached"} and outputs(project) == before
