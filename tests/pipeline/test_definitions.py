@@ -9,6 +9,7 @@ import sys
 import dagster as dg
 
 from helpers import REPO, write_textures
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
 from pipeline.spec import load_spec
 
@@ -42,21 +43,27 @@ def test_every_spec_entry_is_an_asset(project):
     assert keys == {"legacy", "legacy_2x"}
 
 
-def test_sensor_adds_partitions_and_requests_runs_only_for_changes(project):
+def test_sensor_adds_partitions_and_requests_one_run_over_the_changes(project):
     spec = load_spec(project / "assets_spec.yaml")
     defs = build_definitions(spec)
     sensor = defs.resolve_sensor_def("legacy_files")
+
+    def ranges(result: dg.SensorResult) -> list[tuple[str, str]]:
+        return [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+
     with dg.instance_for_test() as instance:
         first = sensor(dg.build_sensor_context(instance=instance))
         [add] = first.dynamic_partitions_requests
-        assert len(add.partition_keys) == 5 and len(first.run_requests) == 5
+        assert list(add.partition_keys) == sorted(add.partition_keys) and len(add.partition_keys) == 5
+        assert ranges(first) == [(add.partition_keys[0], add.partition_keys[-1])]
+        assert first.run_requests[0].asset_selection == [dg.AssetKey("legacy_2x")]
         instance.add_dynamic_partitions("legacy", list(add.partition_keys))
         second = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
         assert second.run_requests == [] and second.dynamic_partitions_requests == []
         (project / "textures" / "floors" / "tex000.png").unlink()
         write_textures(project / "textures" / "new", 1, seed=4)
         third = sensor(dg.build_sensor_context(instance=instance, cursor=second.cursor))
-        assert [r.partition_key for r in third.run_requests] == ["new/floors/tex000.png"]
+        assert ranges(third) == [("new/floors/tex000.png", "new/floors/tex000.png")]
         kinds = {type(r).__name__: list(r.partition_keys) for r in third.dynamic_partitions_requests}
         assert kinds == {
             "AddDynamicPartitionsRequest": ["new/floors/tex000.png"],
@@ -64,6 +71,27 @@ def test_sensor_adds_partitions_and_requests_runs_only_for_changes(project):
         }
         assert json.loads(third.cursor).keys() == {"walls/tex001.png", "floors/tex002.png", "walls/tex003.png",
                                                     "floors/tex004.png", "new/floors/tex000.png"}
+
+
+def test_sensor_rebuilds_a_file_changed_back_and_skips_a_missing_folder(project):
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    texture = project / "textures" / "walls" / "tex001.png"
+    original = texture.read_bytes()
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        write_textures(project / "elsewhere", 2, seed=9)
+        texture.write_bytes((project / "elsewhere" / "walls" / "tex001.png").read_bytes())
+        changed = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        texture.write_bytes(original)
+        back = sensor(dg.build_sensor_context(instance=instance, cursor=changed.cursor))
+        requests = changed.run_requests + back.run_requests
+        assert [r.tags[RANGE_START_TAG] for r in requests] == ["walls/tex001.png"] * 2
+        assert all(r.run_key is None for r in requests)  # Dagster launches a run key once per sensor, ever
+        (project / "textures").rename(project / "unmounted")
+        missing = sensor(dg.build_sensor_context(instance=instance, cursor=back.cursor))
+        assert isinstance(missing, dg.SkipReason) and "does not exist" in missing.skip_message
+        assert len(instance.get_dynamic_partitions("legacy")) == 5
 
 
 def test_nightly_schedule_requests_every_partition_in_one_run(project):
