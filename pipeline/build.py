@@ -191,6 +191,8 @@ class Builder:
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
+            for path in self.outputs_of(target, key).values():  # a stale output must not feed what follows
+                remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
@@ -242,6 +244,15 @@ class Builder:
             return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def remove_output(build_dir: Path, path: Path) -> None:
+    """Delete an output file and the folders it leaves empty, up to ``build_dir``."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != build_dir and folder.is_relative_to(build_dir) and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def report_progress(task: str, done: int, total: int) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
-from pipeline.build import MODEL_PARTITION, BuildError, Builder
+from pipeline.build import MODEL_PARTITION, BuildError, Builder, remove_output
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
@@ -91,7 +90,7 @@ def _forget_removed(spec: Spec, builder: Builder) -> None:
         if target is None or _file_removed(builder, target, key):
             drop.append((str(row["asset"]), key))
             for path in row.get("outputs", {}):  # type: ignore[union-attr]
-                _remove_output(spec, spec.root_dir / str(path))
+                remove_output(spec.build_dir, spec.root_dir / str(path))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
 
@@ -105,14 +104,6 @@ def _is_present(spec: Spec, name: str) -> bool:
 def _file_removed(builder: Builder, target: Target, key: str) -> bool:
     """Whether ``key`` of an asset is gone from its source's folder, which is there."""
     return target.section == "assets" and _is_present(builder.spec, target.name) and key not in builder.partitions(target.name)
-
-
-def _remove_output(spec: Spec, path: Path) -> None:
-    path.unlink(missing_ok=True)
-    folder = path.parent
-    while folder != spec.build_dir and folder.is_relative_to(spec.build_dir) and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
 
 
 def run_build(

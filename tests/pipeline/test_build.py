@@ -136,6 +136,20 @@ def test_bad_inputs_fail_alone_and_name_the_file(project, cli):
     assert "empty.png" in output
 
 
+
+def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    texture = project / "textures" / "walls" / "tex001.png"
+    texture.write_bytes(texture.read_bytes()[:40])
+    code, output = cli(project, "build")
+    assert code == 1
+    rows = {(e["asset"], e["partition"]): e["status"] for e in manifest(project)}
+    assert rows[("legacy_2x", "walls/tex001.png")] == rows[("legacy_4x", "walls/tex001.png")] == "failed"
+    assert list(rows.values()).count("cached") == 8
+    assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
+    assert not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
+
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
     code, output = cli(project, "validate")
