@@ -179,8 +179,9 @@ class _Checker:
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
             self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {device!r}")
         schedule = str(data.get("schedule", DEFAULT_SCHEDULE))
-        if len(schedule.split()) != 5:
-            self.fail(("schedule",), f"expected a cron expression with 5 fields, got {schedule!r}")
+        if not _is_cron(schedule):
+            expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
+            self.fail(("schedule",), f"expected {expected}, got {schedule!r}")
         source_entries = self._section(data, "sources")
         sources = {
             name: source for name, entry in source_entries.items() if (source := self._source(name, entry)) is not None
@@ -218,6 +219,9 @@ class _Checker:
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)
+        if name == "models":
+            self.fail(at, "'models' names the models' nightly job (nightly_models); give this source another name")
+            return None
         if not isinstance(entry, dict):
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
             return None
@@ -331,3 +335,10 @@ def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
         for part in loc
         if isinstance(part, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", part) and part not in _TYPE_LABELS)
     )
+
+
+def _is_cron(schedule: str) -> bool:
+    """Dagster's own check, so a spec that validates also loads in the UI (ranges like ``0 25 * * *`` fail)."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    return is_valid_cron_string(schedule)

@@ -163,3 +163,15 @@ def test_root_spec_is_the_demo_spec_and_valid():
     assert root.read_text() == (REPO / "pipeline" / "demo_spec.yaml").read_text()
     spec = load_spec(root)
     assert spec.assets
+
+
+def test_a_schedule_dagster_would_refuse_and_a_source_named_models():
+    found = problems(
+        """
+        schedule: "0 25 * * *"
+        sources:
+          models: {kind: textures, root: t}
+        """
+    )
+    assert any(p.startswith("/studio/assets_spec.yaml:2: schedule: expected a cron expression") for p in found)
+    assert any(":4: sources.models: 'models' names the models' nightly job" in p for p in found)
