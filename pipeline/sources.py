@@ -11,7 +11,7 @@ from pipeline.spec import Source
 log = logging.getLogger(__name__)
 
 # Dagster partition keys may not contain these; a file named so is reported and skipped.
-_FORBIDDEN_IN_KEYS = (",", "[", "]", "...")
+_FORBIDDEN_IN_KEYS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 
 
 class MissingPairError(ValueError):
@@ -80,7 +80,9 @@ def output_stem(source: Source, key: str) -> str:
 
 def _usable_key(key: str, source: Source) -> bool:
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
-        log.warning("source %r: skipping %s: names with , [ ] or ... cannot be partitions; rename it", source.name, key)
+        log.warning(
+            "source %r: skipping %r: names with '...' or control characters cannot be partitions; rename it", source.name, key
+        )
         return False
     return True
 

@@ -284,3 +284,13 @@ def test_a_missing_source_folder_keeps_its_outputs(project, cli, caplog):
     (project / "unmounted").rename(project / "textures")
     cli(project, "build")
     assert set(statuses(project).values()) == {"cached"} and outputs(project) == before
+
+
+def test_file_names_with_brackets_and_commas_build(project, cli):
+    for name in ("brick[1].png", "a,b.png"):
+        (project / "textures" / name).write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert {statuses(project)[name] for name in ("brick[1].png", "a,b.png")} <= {"computed", "cached"}
+    assert (project / "build" / "legacy_2x" / "brick[1].png").is_file()
+    assert (project / "build" / "legacy_2x" / "a,b.png").is_file()
