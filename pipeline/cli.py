@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.manifest import manifest_path
+from pipeline.sources import scan_source
 from pipeline.spec import SpecError, Spec, load_spec
 
 app = typer.Typer(
@@ -77,13 +78,21 @@ def _with_progress(fn, *args, **kwargs):
 @app.command()
 def build(
     spec: SpecOption = DEFAULT_SPEC,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Build only these models/assets (repeatable).")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Build only these models/assets: --select a b, or --select a --select b."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything and overwrite the cache.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,
+    more: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
     from pipeline.runs import run_build
 
+    if more and not select:
+        console.print(f"[red]error[/red] name the assets to build after --select: --select {escape(' '.join(more))}")
+        raise typer.Exit(2)
+    select = [*(select or []), *(more or [])] or None  # an option takes one value; the rest of ``--select a b`` lands here
     loaded = _load(spec)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
@@ -124,6 +133,9 @@ def status(spec: SpecOption = DEFAULT_SPEC) -> None:
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    for source in loaded.sources.values():
+        scan_source(source)  # warns about a root that is missing or matches nothing
     out.print(
         f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
         highlight=False,

@@ -16,7 +16,7 @@ from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
 from pipeline.build import MODEL_PARTITION, BuildError, Builder, remove_output
 from pipeline.definitions import build_definitions
-from pipeline.manifest import Row, read_manifest, update_manifest
+from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
 
@@ -103,7 +103,9 @@ def _is_present(spec: Spec, name: str) -> bool:
 
 def _file_removed(builder: Builder, target: Target, key: str) -> bool:
     """Whether ``key`` of an asset is gone from its source's folder, which is there."""
-    return target.section == "assets" and _is_present(builder.spec, target.name) and key not in builder.partitions(target.name)
+    if target.section != "assets" or not _is_present(builder.spec, target.name):
+        return False
+    return key not in builder.partitions(target.name)
 
 
 def run_build(
@@ -150,6 +152,8 @@ def run_build(
             raise_on_error=False,
         )
         failures += [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
+    if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
+        update_manifest(spec.build_dir)
     rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]

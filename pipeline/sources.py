@@ -27,7 +27,7 @@ def scan_source(source: Source) -> dict[str, dict[str, Path]]:
     """
     if not source.root.is_dir():
         log.warning(
-            "source %r: folder %s does not exist; nothing is built from it, and its outputs are kept", source.name, source.root
+            "source %r: folder %s does not exist; nothing is built from it, its outputs are kept", source.name, source.root
         )
         return {}
     if source.kind == "textures":
@@ -81,7 +81,9 @@ def output_stem(source: Source, key: str) -> str:
 def _usable_key(key: str, source: Source) -> bool:
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
         log.warning(
-            "source %r: skipping %r: names with '...' or control characters cannot be partitions; rename it", source.name, key
+            "source %r: skipping %r: names with '...' or control characters cannot be partitions; rename it",
+            source.name,
+            key,
         )
         return False
     return True

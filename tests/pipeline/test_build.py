@@ -279,7 +279,7 @@ def test_a_missing_source_folder_keeps_its_outputs(project, cli, caplog):
     (project / "textures").rename(project / "unmounted")
     code, output = cli(project, "build")
     assert code == 0, output
-    assert "does not exist; nothing is built from it, and its outputs are kept" in caplog.text
+    assert "does not exist; nothing is built from it, its outputs are kept" in caplog.text
     assert outputs(project) == before and len(manifest(project)) == 5
     (project / "unmounted").rename(project / "textures")
     cli(project, "build")
@@ -294,3 +294,23 @@ def test_file_names_with_brackets_and_commas_build(project, cli):
     assert {statuses(project)[name] for name in ("brick[1].png", "a,b.png")} <= {"computed", "cached"}
     assert (project / "build" / "legacy_2x" / "brick[1].png").is_file()
     assert (project / "build" / "legacy_2x" / "a,b.png").is_file()
+
+
+def test_select_takes_several_names_after_one_flag(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+                                       "  legacy_3x: {op: upscale, from: legacy, scale: 3}\n")
+    code, output = cli(project, "build", "--select", "legacy_2x", "legacy_4x")
+    assert code == 0, output
+    assert {e["asset"] for e in manifest(project)} == {"legacy_2x", "legacy_4x"}
+    code, output = cli(project, "build", "legacy_3x")
+    assert code == 2 and "--select legacy_3x" in output
+
+
+def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_manifest(tmp_path, cli, caplog):
+    (tmp_path / "textures").mkdir()
+    write_spec(tmp_path, UPSCALE_SPEC)
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and "ok" in output
+    assert "nothing in" in caplog.text and "matches" in caplog.text
+    assert cli(tmp_path, "build")[0] == 0
+    assert manifest(tmp_path) == []
