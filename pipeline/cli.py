@@ -84,15 +84,12 @@ def build(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything and overwrite the cache.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,
-    more: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+    more: Annotated[list[str] | None, typer.Argument(metavar="ASSET", help="Same as --select.")] = None,
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
     from pipeline.runs import run_build
 
-    if more and not select:
-        console.print(f"[red]error[/red] name the assets to build after --select: --select {escape(' '.join(more))}")
-        raise typer.Exit(2)
-    select = [*(select or []), *(more or [])] or None  # an option takes one value; the rest of ``--select a b`` lands here
+    select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
     loaded = _load(spec)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
