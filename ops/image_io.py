@@ -148,6 +148,8 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("L")
         elif mode in ("P", "PA"):
             im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
+        elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
+            im = im.convert({"L": "LA", "RGB": "RGBA"}[mode])
         elif mode in ("I;16", "I;16B", "I;16L", "I"):
             return np.asarray(im, dtype=np.uint16)[..., None], 16
         elif mode not in ("L", "LA", "RGB", "RGBA"):

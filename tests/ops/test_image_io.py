@@ -38,6 +38,17 @@ def test_palette_with_transparency_becomes_rgba(tmp_path):
     np.testing.assert_allclose(image.color[0, 0], [0, 1, 0])
 
 
+@pytest.mark.parametrize("mode, key", [("L", 0), ("RGB", (0, 0, 0))])
+def test_a_transparent_colour_key_becomes_alpha(tmp_path, mode, key):
+    pil = PILImage.new(mode, (4, 4))
+    pil.putpixel((1, 1), 255 if mode == "L" else (255, 255, 255))
+    pil.save(tmp_path / "key.png", transparency=key)
+    image = read_image(tmp_path / "key.png")
+    assert image.channels == len(mode) and image.alpha is not None
+    assert image.alpha[1, 1] == 1.0 and image.alpha[0, 0] == 0.0
+    write_image(tmp_path / "out.png", image)
+    assert PILImage.open(tmp_path / "out.png").mode == {"L": "LA", "RGB": "RGBA"}[mode]
+
 def test_one_bit_and_grey_alpha(tmp_path):
     PILImage.fromarray(np.eye(4, dtype=bool)).save(tmp_path / "b.png")
     mask = read_image(tmp_path / "b.png")
