@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field
 
+from ops.alpha import bleed
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 
@@ -37,10 +38,12 @@ def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos")
 
 
 def upscale(image: Image, scale: int = 2, filter: Filter = "lanczos") -> Image:
-    """Enlarge colour (in linear light) and alpha by ``scale``."""
+    """Enlarge colour (in linear light) and alpha by ``scale``; transparent texels' colour is bled first."""
     size = (image.height * scale, image.width * scale)
-    alpha = None if image.alpha is None else resize(image.alpha[..., None], size, filter)[..., 0]
-    return image.with_color(resize(image.color, size, filter), alpha)
+    if image.alpha is None:
+        return image.with_color(resize(image.color, size, filter), None)
+    color = resize(bleed(image.color, image.alpha), size, filter)
+    return image.with_color(color, resize(image.alpha[..., None], size, filter)[..., 0])
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: OpContext) -> dict[str, int]:

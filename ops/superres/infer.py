@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ops.alpha import bleed
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
@@ -152,15 +153,16 @@ def _super_resolve(
     image = read_image(path, colorspace="linear")
     if params.kind == "normal" and image.channels != 3:
         raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
-    wrap = detect_wrap(image.color) if params.wrap == "auto" else (params.wrap, params.wrap)
+    color = image.color if image.alpha is None else bleed(image.color, image.alpha)
+    wrap = detect_wrap(color) if params.wrap == "auto" else (params.wrap, params.wrap)
     dtype = _autocast_dtype(params, upscaler, device)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:
-        color_upscaler, adaptation = adapted(upscaler, image.color, params, ctx.progress)
+        color_upscaler, adaptation = adapted(upscaler, color, params, ctx.progress)
         ctx.log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", path.name,
                      "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
     forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
-    color, tiles = upscale_planes(image.color, forward, upscaler, params, wrap, device, ctx.progress)
+    color, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, ctx.progress)
     if params.kind == "normal":
         color = renormalize(color)
     alpha = None

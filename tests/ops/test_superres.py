@@ -380,6 +380,18 @@ def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
     assert out.channels == 1 and out.bit_depth == 16 and out.color.shape == (66, 66, 1)
 
 
+def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path) -> None:
+    model = tmp_path / "bicubic.pth"
+    save_srcae(model, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))  # a fresh residual model: plain bicubic
+    yy, xx = np.mgrid[0:32, 0:32]
+    alpha = ((yy - 15.5) ** 2 + (xx - 15.5) ** 2 < 100).astype(np.float32)
+    color = np.zeros((32, 32, 3), np.float32)
+    color[..., 0] = alpha  # a red disc on transparent black
+    sprite = _write(tmp_path / "sprite.png", color, alpha)
+    infer.run({"image": sprite}, tmp_path / "s", SuperResolveParams(model="m"), OpContext(device="cpu", model=model))
+    out = read_image(tmp_path / "s" / SINGLE_OUTPUT, colorspace="linear")
+    assert out.color[..., 0][out.alpha > 0.5].min() > 0.98
+
 def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path) -> None:
     yy, xx = np.mgrid[0:32, 0:32] / 32.0
     vectors = np.stack([0.4 * np.sin(6 * xx), 0.4 * np.cos(5 * yy), np.ones_like(xx)], axis=2)

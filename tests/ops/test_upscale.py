@@ -28,3 +28,13 @@ def test_nearest_repeats_pixels_exactly():
 def test_flat_colour_stays_flat():
     result = upscale(Image(np.full((4, 4, 1), 0.3, np.float32)), 4, "lanczos")
     np.testing.assert_allclose(result.color, 0.3, atol=1e-5)
+
+
+def test_a_cut_out_keeps_its_colour_up_to_its_edge():
+    yy, xx = np.mgrid[0:32, 0:32]
+    alpha = ((yy - 15.5) ** 2 + (xx - 15.5) ** 2 < 100).astype(np.float32)
+    color = np.zeros((32, 32, 3), np.float32)
+    color[..., 0] = alpha  # a red disc on transparent black, as PNG exporters write it
+    result = upscale(Image(color, alpha), 4, "bicubic")
+    visible = result.alpha > 0.5
+    assert result.color[..., 0][visible].min() > 0.99
