@@ -38,6 +38,7 @@ SLOPE_START = 0.3  # share of the steps fitting albedo, roughness and specular o
 RESIDUAL_START = 0.6  # the per-pixel slope residual joins last, so pooled slopes settle before local detail
 ROUGH_BIAS = -0.5  # start at roughness 0.43, between glossy and matte
 _SATURATED = 0.98  # linear value above which a photo channel is treated as clipped
+_MIN_UNCLIPPED = 0.05  # share of the flash photo that must be below _SATURATED in every channel to fit anything
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def fit_maps(
     device: torch.device,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    name: str = "the flash photo",
 ) -> FitResult:
     """Maps whose flash rendering reproduces ``flash`` (H,W,3 linear); ``guide`` (same size) or None.
 
@@ -130,6 +132,11 @@ def fit_maps(
         camera = torch.from_numpy(scene.camera()).to(device)
         falloff = _flat_falloff(points, camera)  # (1,1,H,W): cos / r^2 of a flat plane
         valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
+        if float(valid.mean()) < _MIN_UNCLIPPED:
+            raise ValueError(
+                f"{name}: {1 - float(valid.mean()):.0%} of the photo is clipped (a channel at full brightness), which "
+                "leaves nothing to fit; retake it with less flash, a shorter exposure or from further away"
+            )
 
         if guide is not None:
             guide_t = _to_tensor(guide, device, (h, w))

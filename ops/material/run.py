@@ -53,7 +53,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         device = resolve_device(ctx.device)
         fitted = fit_maps(
             flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,
-            fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress,
+            fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress, name=str(flash_path),
         )
         albedo, normal, roughness, specular = fitted.albedo, fitted.normal, fitted.roughness, fitted.specular
         height = height_from_normal(normal)

@@ -252,6 +252,17 @@ def test_unreadable_photo_is_named(pair, tmp_path: Path):
         run({"flash": pair[0], "guide": broken}, tmp_path / "out", MaterialParams(method="two_shot"), OpContext())
 
 
+@pytest.mark.parametrize("method", ["two_shot", "one_shot"])
+def test_an_overexposed_flash_photo_is_named_not_fitted(pair, tmp_path: Path, method: str):
+    flash = read_image(pair[0]).color.copy()
+    flash[..., 0] = 1.0  # a saturated red: one channel clipped everywhere
+    clipped = tmp_path / "flash.png"
+    write_image(clipped, Image(color=flash))
+    inputs = {"flash": clipped, "guide": pair[1]} if method == "two_shot" else {"image": clipped}
+    with pytest.raises(ValueError, match=f"{clipped}: 100% of the photo is clipped.*less flash"):
+        run(inputs, tmp_path / "out", MaterialParams(method=method, iterations=5), OpContext())
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
 def test_texture_method_refuses_a_pair(pair, tmp_path: Path):
     with pytest.raises(ValueError, match="from_texture needs one image"):
         run({"flash": pair[0], "guide": pair[1]}, tmp_path / "o", MaterialParams(method="from_texture"), OpContext())
