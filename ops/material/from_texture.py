@@ -35,6 +35,8 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 def looks_tileable(rgb: np.ndarray) -> bool:
     """True when the jump across the wrapped border is no larger than a typical jump inside the texture."""
     lum = luminance(rgb)
+    if min(lum.shape) < 2:  # a 1-pixel strip (a gradient ramp, a lookup table) has no border to compare
+        return False
     inside = np.median(np.abs(np.diff(lum, axis=1))) + np.median(np.abs(np.diff(lum, axis=0)))
     border = np.median(np.abs(lum[:, 0] - lum[:, -1])) + np.median(np.abs(lum[0, :] - lum[-1, :]))
     return bool(border <= 1.5 * inside + 1e-4)

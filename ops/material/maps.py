@@ -49,7 +49,7 @@ def normal_from_height(height: np.ndarray, strength: float, *, wrap: bool) -> np
         dx = (np.roll(height, -1, 1) - np.roll(height, 1, 1)) / 2
         drow = (np.roll(height, -1, 0) - np.roll(height, 1, 0)) / 2
     else:
-        drow, dx = np.gradient(height)
+        drow, dx = (np.gradient(height, axis=a) if height.shape[a] > 1 else np.zeros_like(height) for a in (0, 1))
     n = np.stack([-dx * strength, drow * strength, np.ones_like(height)], axis=2)
     return (n / np.linalg.norm(n, axis=2, keepdims=True)).astype(np.float32)
 

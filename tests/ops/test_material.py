@@ -271,6 +271,15 @@ def test_texture_method_refuses_a_pair(pair, tmp_path: Path):
 # --- from_texture ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1)])
+def test_one_pixel_strips_make_flat_maps(tmp_path: Path, shape: tuple[int, int]):
+    ramp = np.linspace(0.2, 0.8, shape[0] * shape[1], dtype=np.float32).reshape(*shape, 1).repeat(3, axis=2)
+    write_image(tmp_path / "ramp.png", Image(color=ramp))
+    run({"image": tmp_path / "ramp.png"}, tmp_path / "out", MaterialParams(method="from_texture"), OpContext())
+    normal = read_image(tmp_path / "out" / "normal.png", colorspace="linear")
+    assert normal.color.shape == (*shape, 3)
+    np.testing.assert_allclose(normal.color[..., 2], 1.0, atol=0.01)  # a smooth ramp has next to no relief
+
 def test_tileable_texture_gives_tileable_maps():
     rng = np.random.default_rng(3)
     from scipy import ndimage
