@@ -1,7 +1,8 @@
 """Tiled inference with feathered overlaps, and tileability of textures.
 
 Memory stays bounded for any image size: the model only ever sees tiles of
-``tile`` + padding input pixels. Neighbouring tiles overlap by ``overlap``
+``tile`` + padding input pixels, and the blended result is gathered in host
+memory, so device memory holds a batch of tiles, never the whole output. Neighbouring tiles overlap by ``overlap``
 pixels and are blended with linear ramps, so no tile's border (where the
 convolutions saw padding instead of image) shows as a seam. The whole image is
 first padded by ``overlap`` on every side — circularly on an axis that wraps,
@@ -85,22 +86,22 @@ def tiled_upscale(
     Hp, Wp = x.shape[-2:]
     th, tw = min(tile, Hp), min(tile, Wp)
     boxes = [(y, xx) for y in _starts(Hp, th, tile - overlap) for xx in _starts(Wp, tw, tile - overlap)]
-    weight = (_ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]).to(device)  # (th*s, tw*s)
-    out = torch.zeros(C, Hp * scale, Wp * scale, device=device)
-    norm = torch.zeros(1, Hp * scale, Wp * scale, device=device)
+    weight = _ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]  # (th*s, tw*s)
+    out = torch.zeros(C, Hp * scale, Wp * scale)  # on the host, as is every tile once enlarged
+    norm = torch.zeros(1, Hp * scale, Wp * scale)
     ph, pw = -th % multiple, -tw % multiple
     for first in range(0, len(boxes), batch):
         chunk = boxes[first : first + batch]
         tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(device)  # (B, C, th, tw)
         if ph or pw:
             tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
-        result = forward(tiles)[:, :, : th * scale, : tw * scale].float()  # (B, C, th*s, tw*s)
+        result = forward(tiles)[:, :, : th * scale, : tw * scale].float().cpu()  # (B, C, th*s, tw*s)
         for (y, xx), up in zip(chunk, result):
             ys, xs = slice(y * scale, (y + th) * scale), slice(xx * scale, (xx + tw) * scale)
             out[:, ys, xs] += up * weight
             norm[:, ys, xs] += weight
         if progress is not None:
             progress(min(first + batch, len(boxes)), len(boxes))
-    out = out / norm
+    out /= norm
     crop = out[:, pad_y * scale : (pad_y + H) * scale, pad_x * scale : (pad_x + W) * scale]
     return crop.contiguous(), len(boxes)
