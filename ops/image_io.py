@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import png
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 
@@ -141,8 +141,8 @@ def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
-    with PILImage.open(io.BytesIO(data)) as im:
-        im.load()
+    with PILImage.open(io.BytesIO(data)) as opened:
+        im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
         mode = im.mode
         if mode == "1":
             im = im.convert("L")

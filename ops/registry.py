@@ -117,8 +117,8 @@ OPS: dict[str, OpDef] = {
     for op in (
         OpDef("upscale", "2", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
         OpDef("super_resolve", "2", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
-        OpDef("train_srcae", "1", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
+        OpDef("train_srcae", "2", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "2", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "1", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("material", "2", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

@@ -95,3 +95,14 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         write_image(target, Image(np.ones((2, 2, 3), np.float32)))
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.png"]
+
+
+def test_a_phone_photo_is_turned_upright_by_its_orientation_tag(tmp_path):
+    pixels = np.zeros((2, 4, 3), np.uint8)
+    pixels[0, 0] = 255  # top-left as stored
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90 degrees clockwise to view
+    PILImage.fromarray(pixels).save(tmp_path / "photo.png", exif=exif)
+    image = read_image(tmp_path / "photo.png", colorspace="linear")
+    assert (image.height, image.width) == (4, 2)
+    assert image.color[0, 1, 0] == 1.0  # now top-right
