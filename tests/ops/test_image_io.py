@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -53,17 +55,23 @@ def test_one_bit_and_grey_alpha(tmp_path):
     PILImage.fromarray(np.eye(4, dtype=bool)).save(tmp_path / "b.png")
     mask = read_image(tmp_path / "b.png")
     assert mask.channels == 1 and mask.alpha is None and mask.color[0, 0, 0] == 1.0 and mask.color[0, 1, 0] == 0.0
-    PILImage.fromarray(np.full((3, 3, 2), 128, np.uint8), mode="LA").save(tmp_path / "la.png")
-    grey = read_image(tmp_path / "la.png")
+    grey_alpha = np.full((3, 3, 2), 128, np.uint8)
+    grey_alpha[0, 0, 1] = 0
+    PILImage.fromarray(grey_alpha, mode="LA").save(tmp_path / "la.png")
+    grey = read_image(tmp_path / "la.png", colorspace="linear")
     assert grey.channels == 1 and grey.alpha is not None
+    assert grey.alpha[0, 0] == 0.0 and grey.alpha[1, 1] == pytest.approx(128 / 255)
 
 
-@pytest.mark.parametrize("suffix", [".tga", ".jpg"])
-def test_tga_and_jpeg(tmp_path, suffix):
-    color = np.full((8, 8, 3), 0.25, np.float32)
+@pytest.mark.parametrize("suffix, tolerance", [(".tga", 0.01), (".jpg", 0.08)])
+def test_tga_and_jpeg(tmp_path, suffix, tolerance):
+    color = np.full((16, 16, 3), 0.25, np.float32)
+    color[:8, :8] = (1.0, 0.0, 0.0)  # red top-left quarter: orientation and channel order show
     write_image(tmp_path / f"t{suffix}", Image(color))
     back = read_image(tmp_path / f"t{suffix}")
-    assert back.bit_depth == 8 and np.abs(back.color - color).max() < 0.01
+    assert back.bit_depth == 8 and back.color.shape == color.shape
+    assert np.abs(back.color[2:6, 2:6] - color[2:6, 2:6]).max() < tolerance
+    assert np.abs(back.color[10:, 10:] - color[10:, 10:]).max() < tolerance
 
 
 def test_srgb_conversion_is_the_standard_curve():
@@ -90,9 +98,16 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
     target = tmp_path / "t.png"
     write_image(target, Image(np.zeros((2, 2, 3), np.float32)))
     before = target.read_bytes()
-    monkeypatch.setattr("ops.image_io._encode", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
-    with pytest.raises(RuntimeError):
+    write_bytes = Path.write_bytes
+
+    def half_then_disk_full(self: Path, data: bytes) -> int:
+        write_bytes(self, data[: len(data) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_disk_full)
+    with pytest.raises(OSError, match="disk full"):
         write_image(target, Image(np.ones((2, 2, 3), np.float32)))
+    monkeypatch.undo()
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.png"]
 

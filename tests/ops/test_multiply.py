@@ -167,7 +167,7 @@ def test_errors_name_the_file(tmp_path: Path, gravel: Path) -> None:
         multiply(tiny, tmp_path / "a", method="gram", count=1, size=32)
     with pytest.raises(ValueError, match="gravel.png"):
         multiply(gravel, tmp_path / "b", method="patch", count=1, size=64, patch_size=128)
-    with pytest.raises(ValueError, match="image"):
+    with pytest.raises(ValueError, match="multiply takes one input role, 'image'; got flash"):
         run({"flash": gravel}, tmp_path, MultiplyParams(), OpContext(device="cpu"))
 
 

@@ -128,10 +128,27 @@ def test_model_any_input_size(scale: int, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("skip,residual", [(False, False), (True, False), (False, True)])
-def test_model_variants_and_macs(skip: bool, residual: bool) -> None:
+def test_model_variants_run(skip: bool, residual: bool) -> None:
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12), skip=skip, residual=residual))
     assert model(torch.rand(1, 3, 10, 10)).shape == (1, 3, 20, 20)
-    assert model.macs_per_output_pixel() > 0
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_macs_match_a_count_of_every_convolution_run(scale: int) -> None:
+    model = SRCAE(SRCAEConfig(scale=scale))
+    counted: list[float] = []
+
+    def count(module: torch.nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> None:
+        kh, kw = module.kernel_size
+        pixels = (inputs[0] if isinstance(module, torch.nn.ConvTranspose2d) else output).shape[-2:].numel()
+        counted.append(pixels * module.in_channels * module.out_channels * kh * kw)
+
+    for module in model.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            module.register_forward_hook(count)
+    with torch.no_grad():
+        model(torch.rand(1, 3, 32, 32))
+    assert model.macs_per_output_pixel() == pytest.approx(sum(counted) / (32 * scale) ** 2)
 
 
 def test_hfen_is_zero_for_equal_and_sees_high_frequencies() -> None:
@@ -153,6 +170,16 @@ def test_degradations_keep_shape_and_range() -> None:
     assert torch.allclose(bc1(flat), flat, atol=1 / 31)
     with pytest.raises(ValueError, match="multiples"):
         downscale(hr[:, :, :31], 2)
+
+
+@pytest.mark.parametrize(
+    "option", [{"blur": 2.0}, {"noise": 0.1}, {"jpeg": 1.0, "jpeg_quality": (10, 10)}, {"bc1": 1.0}]
+)
+def test_each_degradation_changes_the_low_res_input(option: dict) -> None:
+    hr = torch.from_numpy(_skimage("astronaut", 64).transpose(2, 0, 1).copy())[None].repeat(4, 1, 1, 1)
+    plain = downscale(hr, 2)
+    degraded = degrade(hr, 2, Degradation(**option), torch.Generator().manual_seed(0))
+    assert float((degraded - plain).abs().mean()) > 0.005
 
 
 # --- training -------------------------------------------------------------------

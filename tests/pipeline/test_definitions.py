@@ -23,7 +23,7 @@ def test_dagster_definitions_validate_on_the_workspace():
 
 
 def test_loading_definitions_neither_imports_torch_nor_reads_sources(tmp_path):
-    write_textures(tmp_path / "textures", 3)
+    write_textures(tmp_path / "demo" / "textures" / "legacy", 3)  # where the demo spec's legacy source looks
     (tmp_path / "assets_spec.yaml").write_text((REPO / "assets_spec.yaml").read_text())
     probe = (
         "import sys, pipeline.hashing as h\n"

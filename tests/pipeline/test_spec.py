@@ -118,6 +118,20 @@ def test_two_targets_writing_the_same_folder():
     assert any(":6: assets.up: this key is given twice" in p for p in found)
 
 
+def test_a_model_and_an_asset_sharing_a_name():
+    [problem] = problems(
+        """
+        sources:
+          hires: {kind: textures, root: t}
+        models:
+          up: {op: train_srcae, from: hires}
+        assets:
+          up: {op: upscale, from: hires}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:7: assets.up: this name is already used by a source or model")
+
+
 def test_outputs_must_not_overwrite_inputs():
     [problem] = problems(
         """
