@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from ops.atomic import write_bytes_atomic
 
 DEMO_SPEC = Path(__file__).with_name("demo_spec.yaml")
 SPEC_NAME = "assets_spec.yaml"
@@ -16,7 +17,7 @@ def write_demo(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / SPEC_NAME
     if not spec.exists():
-        shutil.copyfile(DEMO_SPEC, spec)
+        write_bytes_atomic(spec, DEMO_SPEC.read_bytes())
     data = folder / "demo"
     write_legacy_textures(data / "textures" / "legacy")
     write_reference_textures(data / "textures" / "hires")
