@@ -39,8 +39,14 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 def _pad(x: torch.Tensor, amount: int, padding: Padding) -> torch.Tensor:
+    H, W = x.shape[-2:]
+    if padding == "circular" and amount > min(H, W):
+        # a map smaller than the pad (a small output's deepest level) wraps more than once: tile, then crop
+        ry, rx = -(-amount // H), -(-amount // W)
+        tiled = x.repeat(1, 1, 2 * ry + 1, 2 * rx + 1)
+        return tiled[..., ry * H - amount : (ry + 1) * H + amount, rx * W - amount : (rx + 1) * W + amount]
     # reflect padding needs the map to be larger than the pad; tiny maps fall back to replicate.
-    mode = padding if padding == "circular" or min(x.shape[-2:]) > amount else "replicate"
+    mode = padding if padding == "circular" or min(H, W) > amount else "replicate"
     return F.pad(x, (amount, amount, amount, amount), mode=mode)
 
 

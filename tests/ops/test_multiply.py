@@ -188,3 +188,11 @@ def test_coarse_to_fine_upsampling_is_shift_equivariant_and_keeps_samples() -> N
     torch.testing.assert_close(up[..., ::2, ::2], x, atol=1e-5, rtol=0)
     torch.testing.assert_close(upsample(torch.roll(x, 1, dims=-1), padding="circular"), torch.roll(up, 2, dims=-1))
     assert upsample(x, padding="reflect").shape == (1, 3, 32, 32)
+
+
+def test_a_small_tileable_output_of_a_large_exemplar(tmp_path: Path) -> None:
+    big = tmp_path / "gravel384.png"
+    PILImage.fromarray(skimage.data.gravel()[:384, :384]).save(big)  # five levels: the 32 px output's deepest is 2x2
+    multiply(big, tmp_path / "out", method="gram", count=1, size=32, steps=5, tileable=True)
+    [variant] = sorted((tmp_path / "out").glob("*.png"))
+    assert read_image(variant).width == 32
