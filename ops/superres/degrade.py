@@ -34,7 +34,8 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Blur each image of (B, C, H, W) with its own sigma (B,) in pixels; sigma 0 leaves it as is."""
     B, C, H, W = x.shape
     radius = int(torch.ceil(3 * sigma.max()).item()) if sigma.numel() else 0
-    if radius == 0:
+    radius = min(radius, H - 1, W - 1)  # reflect padding needs less than a side; a small patch truncates the kernel
+    if radius <= 0:
         return x
     t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-(t[None] ** 2) / (2 * sigma[:, None].clamp_min(1e-3) ** 2))  # (B, K)

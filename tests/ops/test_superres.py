@@ -170,6 +170,8 @@ def test_degradations_keep_shape_and_range() -> None:
     assert torch.allclose(bc1(flat), flat, atol=1 / 31)
     with pytest.raises(ValueError, match="multiples"):
         downscale(hr[:, :, :31], 2)
+    small = degrade(torch.rand(2, 3, 64, 64), 8, Degradation(blur=4.0), torch.Generator().manual_seed(0))
+    assert small.shape == (2, 3, 8, 8)  # a blur wider than the 8 px patch is truncated, not an error
 
 
 @pytest.mark.parametrize(
