@@ -100,8 +100,8 @@ def _fine_tune(
 def _psnr_on(model: SRCAE, image: torch.Tensor) -> float:
     """PSNR of ``model`` enlarging ``image`` (3, H, W) downscaled once, against ``image`` itself;
     on a centred crop of at most 512 pixels a side, so that memory stays bounded for any input.
-    Capped at 120 dB (not metrics.psnr's infinity), so that a flat colour, which both models
-    reproduce exactly, compares as equal instead of as NaN."""
+    Capped at 120 dB, as metrics.psnr is, so that a flat colour, which both models reproduce
+    exactly, compares as equal instead of as NaN."""
     scale = model.config.scale
     hr = crop_for(image, scale, 512)[None].to(next(model.parameters()).device)
     with torch.no_grad():

@@ -12,13 +12,19 @@ from ops.superres.degrade import downscale
 from ops.upscale import resize
 
 
+PSNR_CAP = 120.0  # dB: an exact match (a flat held-out colour) counts as this, not as infinity, so means stay finite
+_SSIM_WINDOW = 11  # pixels: the Gaussian window (sigma 1.5) that ``ssim`` slides over the image
+
+
 def psnr(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
-    """PSNR in dB of (H, W, C) values in [0, 1], ignoring ``shave`` pixels at each border."""
+    """PSNR in dB of (H, W, C) values in [0, 1], ignoring ``shave`` pixels at each border; at most PSNR_CAP."""
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
     if shave:
         a, b = a[shave:-shave, shave:-shave], b[shave:-shave, shave:-shave]
-    return float(peak_signal_noise_ratio(b.astype(np.float64), a.astype(np.float64), data_range=1.0))
+    if np.array_equal(a, b):
+        return PSNR_CAP
+    return min(float(peak_signal_noise_ratio(b.astype(np.float64), a.astype(np.float64), data_range=1.0)), PSNR_CAP)
 
 
 def ssim(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
@@ -40,6 +46,17 @@ def crop_for(image: torch.Tensor, scale: int, max_side: int) -> torch.Tensor:
     return image[:, y : y + h, x : x + w]
 
 
+def min_side(scale: int) -> int:
+    """The smallest image side that ``compare`` measures at ``scale``: the SSIM window must fit inside
+    once ``scale`` pixels are shaved off each border, and the low-res input must be 4 pixels or more."""
+    return max(4 * scale, _SSIM_WINDOW + 2 * scale)
+
+
+def measurable(image: torch.Tensor, scale: int) -> bool:
+    """Whether ``compare`` can measure (C, H, W) ``image`` at ``scale`` (it skips the others)."""
+    return min(image.shape[1:]) >= min_side(scale)
+
+
 def compare(
     images: list[torch.Tensor],
     upscale: Callable[[torch.Tensor], torch.Tensor],
@@ -56,7 +73,7 @@ def compare(
     rows: dict[str, list[float]] = {}
     for image in images:
         hr = crop_for(image, scale, max_side)
-        if hr.shape[1] < 4 * scale or hr.shape[2] < 4 * scale:
+        if not measurable(hr, scale):
             continue
         lr = downscale(hr[None], scale)  # (1, 3, h, w)
         target = hr.permute(1, 2, 0).numpy()

@@ -28,7 +28,7 @@ from ops.registry import OpContext
 from ops.superres.data import PatchSampler, split
 from ops.superres.degrade import degrade
 from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen
-from ops.superres.metrics import compare
+from ops.superres.metrics import compare, measurable, min_side
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import LossWeights, TrainParams
 from ops.superres.weights import save_srcae
@@ -130,6 +130,11 @@ def _train(
 ) -> dict[str, float | int | str]:
     log = ctx.log
     data = split([Path(p) for p in inputs], params.holdout)
+    if not any(measurable(image, params.scale) for image in data.held_out):
+        raise ValueError(
+            f"train_srcae: no held-out image is {min_side(params.scale)} pixels or more a side, so a {params.scale}x "
+            f"model could not be measured (held out: {', '.join(data.held_out_names)}); add larger or more images"
+        )
     sampler = PatchSampler(data.train, params.patch_size)
 
     torch.manual_seed(params.seed)

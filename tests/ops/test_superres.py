@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from pydantic import ValidationError
 from skimage import data as skdata
 
@@ -22,7 +23,7 @@ from ops.superres import infer, train
 from ops.superres.adapt import adapt
 from ops.superres.degrade import bc1, degrade, downscale
 from ops.superres.losses import hfen
-from ops.superres.metrics import psnr
+from ops.superres.metrics import compare, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import detect_wrap, seam_ratio, tiled_upscale
@@ -186,6 +187,20 @@ def test_each_degradation_changes_the_low_res_input(option: dict) -> None:
 
 # --- training -------------------------------------------------------------------
 
+
+def test_held_out_images_too_small_to_measure_stop_training_before_it_starts(tmp_path: Path) -> None:
+    flat = _write(tmp_path / "flat64.png", _skimage("brick", 64))  # one file: its right quarter (16 px) is held out
+    params = TrainParams(scale=4, steps=1, patch_size=32, down_blocks=1, widths=(8, 8))
+    with pytest.raises(ValueError, match="no held-out image is 19 pixels or more a side.*flat64.png"):
+        train.run([flat], tmp_path / "m.pth", params, OpContext(device="cpu"))
+    assert not (tmp_path / "m.pth").exists()
+
+
+def test_a_flat_held_out_image_keeps_the_figures_finite() -> None:
+    images = [torch.zeros(3, 32, 32), torch.from_numpy(_skimage("gravel", 32).transpose(2, 0, 1).copy())]
+    figures = compare(images, lambda lr: F.interpolate(lr, scale_factor=2, mode="bilinear"), 2)
+    assert all(np.isfinite(value) for value in figures.values())
+    assert psnr(np.zeros((4, 4, 3)), np.zeros((4, 4, 3))) == 120.0
 
 def test_training_is_deterministic(textures: list[Path], tmp_path: Path) -> None:
     params = TrainParams(steps=4, **TINY)
