@@ -18,6 +18,7 @@ optimised image is a torus, and ``"reflect"`` otherwise.
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -144,7 +145,7 @@ class VGG19(nn.Module):
         model = cls()
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
             raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
         if not isinstance(state, dict):
             raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")

@@ -6,6 +6,7 @@ it weighs edges and fine texture that plain MSE lets blur away.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -64,7 +65,7 @@ class VGGFeatures(nn.Module):
         """Load torchvision-layout weights (``features.N.weight``); extra classifier keys are ignored."""
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:  # the last: a file that holds code
             raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
         model = cls()
         wanted = {k for k in model.state_dict() if k.startswith("features.")}

@@ -178,13 +178,13 @@ def _train(
         state.optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(state.optimizer)
-        scaler.update()
         if discriminator is not None and d_optimizer is not None:
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 d_loss = discriminator_loss(discriminator(hr), discriminator(sr.detach()))
             d_optimizer.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_optimizer.step()
+            scaler.scale(d_loss).backward()  # fp16 gradients of the discriminator underflow unscaled too
+            scaler.step(d_optimizer)
+        scaler.update()  # once per step, after every optimiser it scaled
         state.step += 1
         if ctx.progress is not None:
             ctx.progress(state.step, params.steps)

@@ -482,6 +482,11 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="refusing to load .*evil.pth"):
             read_weights(evil)
         assert not (tmp_path / "pwned").exists(), name
+    from ops.superres.losses import VGGFeatures
+
+    with pytest.raises(ValueError, match="cannot load VGG19 weights from .*evil.pth"):  # the loss's own loader
+        VGGFeatures.from_file(evil)
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
