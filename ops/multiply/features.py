@@ -18,7 +18,6 @@ optimised image is a torus, and ``"reflect"`` otherwise.
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +25,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ops import vgg
 
 Padding = Literal["circular", "reflect"]
 
@@ -106,11 +107,7 @@ class RandomFilters(nn.Module):
         return outputs
 
 
-# torchvision's vgg19().features: conv widths, "M" for a pooling layer.
-_VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
 _VGG_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Gatys et al. 2015, Fig. 1
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class VGG19(nn.Module):
@@ -125,7 +122,7 @@ class VGG19(nn.Module):
         layers: list[nn.Module] = []
         self._names: dict[int, str] = {}
         in_channels, block, conv = 3, 1, 1
-        for width in _VGG19_LAYOUT:
+        for width in vgg.LAYOUT:
             if width == "M":
                 layers.append(nn.AvgPool2d(2))
                 block, conv = block + 1, 1
@@ -135,28 +132,14 @@ class VGG19(nn.Module):
             self._names[len(layers) - 1] = f"relu{block}_{conv}"
             in_channels, conv = int(width), conv + 1
         self.features = nn.Sequential(*layers)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(vgg.IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(vgg.IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
 
     @classmethod
     def from_file(cls, path: Path) -> VGG19:
-        """Load a torchvision-layout VGG19 state dict (``features.N.weight``) from ``path``."""
         model = cls()
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-            raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
-        if not isinstance(state, dict):
-            raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")
-        ours = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < len(model.features)}
-        try:
-            result = model.load_state_dict(ours, strict=False)
-        except RuntimeError as exc:
-            raise ValueError(f"{path} does not hold VGG19 weights of the expected shapes: {exc}") from exc
-        missing = [k for k in result.missing_keys if k.startswith("features.")]
-        if missing:
-            raise ValueError(f"{path} is not a torchvision VGG19 state dict: missing {', '.join(missing[:4])}")
+        vgg.load_features(path, model.features)
         return model
 
     def levels_for(self, side: int) -> int:

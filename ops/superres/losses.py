@@ -6,12 +6,13 @@ it weighs edges and fine texture that plain MSE lets blur away.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ops import vgg
 
 
 def log_kernel(sigma: float = 1.5, *, dtype: torch.dtype = torch.float32, device: torch.device | None = None) -> torch.Tensor:
@@ -37,12 +38,6 @@ def hfen(prediction: torch.Tensor, target: torch.Tensor, *, sigma: float = 1.5) 
     return F.conv2d(error, k.expand(B * C, 1, *k.shape), groups=B * C).pow(2).mean()
 
 
-# torchvision's vgg19().features layout: numbers are conv widths, "M" a 2x2 max pool.
-_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
 class VGGFeatures(nn.Module):
     """VGG19 ``features`` up to relu3_4 (index 17), loadable from a torchvision state dict file."""
 
@@ -50,29 +45,20 @@ class VGGFeatures(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         channels = 3
-        for item in _VGG19:
+        for item in vgg.LAYOUT:
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
                 layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU(inplace=False)]
                 channels = int(item)
         self.features = nn.Sequential(*layers[: last + 1])
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN)[None, :, None, None])
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD)[None, :, None, None])
+        self.register_buffer("mean", torch.tensor(vgg.IMAGENET_MEAN)[None, :, None, None])
+        self.register_buffer("std", torch.tensor(vgg.IMAGENET_STD)[None, :, None, None])
 
     @classmethod
     def from_file(cls, path: Path) -> VGGFeatures:
-        """Load torchvision-layout weights (``features.N.weight``); extra classifier keys are ignored."""
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:  # the last: a file that holds code
-            raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
         model = cls()
-        wanted = {k for k in model.state_dict() if k.startswith("features.")}
-        missing = wanted - set(state)
-        if missing:
-            raise ValueError(f"{path} is not a torchvision VGG19 state dict: missing {sorted(missing)[:3]}")
-        model.load_state_dict({k: state[k] for k in wanted} | {"mean": model.mean, "std": model.std})
+        vgg.load_features(path, model.features)
         return model.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
