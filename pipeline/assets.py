@@ -78,13 +78,14 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         builder = remaster.builder(spec)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
-        try:
-            for done, key in enumerate(keys, start=1):
-                results.append(builder.build(target, key, run_id=context.run.run_id))
-                report_progress(target.name, done, len(keys))
-        finally:
-            builder.index.save()
-            update_manifest(spec.build_dir, [r.to_json() for r in results])
+        with builder.store.in_use():  # until the manifest lists the new entries, so gc keeps them
+            try:
+                for done, key in enumerate(keys, start=1):
+                    results.append(builder.build(target, key, run_id=context.run.run_id))
+                    report_progress(target.name, done, len(keys))
+            finally:
+                builder.index.save()
+                update_manifest(spec.build_dir, [r.to_json() for r in results])
         failed = [r for r in results if r.status == "failed"]
         if not failed:
             # Lets downstream assets in this run go ahead. Dagster records it for

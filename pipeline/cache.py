@@ -10,17 +10,20 @@ Layout under ``cache_dir``::
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
 store can only ever write the same bytes under the same name. Objects are
-verified against their name whenever they are read.
+verified against their name whenever they are read. Builds hold ``lock``
+shared and ``gc`` holds it exclusively: a build's entries are in no manifest
+until its step ends, so a collection running beside it would delete them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import shutil
 import tempfile
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +31,14 @@ from ops.atomic import atomic_path, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 
 log = logging.getLogger(__name__)
-STALE_SCRATCH_SECONDS = 3600
 
 
 class CorruptEntry(Exception):
     """A cache object no longer matches its hash; the entry is dropped and recomputed."""
+
+
+class StoreBusy(Exception):
+    """``gc`` was asked for while a build is using the store."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,19 @@ class ContentStore:
 
     def _entry_path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key}.json"
+
+    @contextlib.contextmanager
+    def in_use(self, *, exclusive: bool = False) -> Iterator[None]:
+        """Hold the store: shared by builds (any number at once), exclusive for ``gc``, which does not wait."""
+        with open(self.root / "lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+            except BlockingIOError:
+                raise StoreBusy(f"a build is using the cache {self.root}; run gc again once it has finished") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def work_dir(self, key: str) -> Path:
         path = self.root / "work" / key
@@ -112,11 +131,15 @@ class ContentStore:
         return digest
 
     def gc(self, keep_keys: Iterable[str]) -> tuple[int, int]:
-        """Remove entries not in ``keep_keys`` and objects no kept entry references.
+        """Remove entries not in ``keep_keys`` and objects no kept entry references; raises StoreBusy
+        while a build runs on the store.
 
         Returns (entries removed, bytes freed).
         """
-        keep_keys = set(keep_keys)
+        with self.in_use(exclusive=True):
+            return self._collect(set(keep_keys))
+
+    def _collect(self, keep_keys: set[str]) -> tuple[int, int]:
         referenced: set[str] = set()
         removed_entries = 0
         for path in (self.root / "entries").glob("*/*.json"):
@@ -133,9 +156,7 @@ class ContentStore:
             if path.name not in referenced:
                 freed += path.stat().st_size
                 path.unlink(missing_ok=True)
-        cutoff = time.time() - STALE_SCRATCH_SECONDS
-        for stale in (self.root / "tmp").iterdir():
-            if stale.stat().st_mtime < cutoff:  # a build running now still owns younger ones
-                shutil.rmtree(stale, ignore_errors=True)
+        for stale in (self.root / "tmp").iterdir():  # no build holds the store: these are killed builds' scratch
+            shutil.rmtree(stale, ignore_errors=True)
         return removed_entries, freed
 

@@ -142,9 +142,14 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 @cache_app.command("gc")
 def cache_gc(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Remove cache entries and objects that no current output references."""
+    from pipeline.cache import StoreBusy
     from pipeline.runs import collect_garbage
 
-    entries, freed = collect_garbage(_load(spec))
+    try:
+        entries, freed = collect_garbage(_load(spec))
+    except StoreBusy as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")
 
 

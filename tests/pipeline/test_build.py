@@ -16,6 +16,7 @@ import numpy as np
 
 from helpers import UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
+from pipeline.cache import ContentStore
 from pipeline.hashing import hash_file
 from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
@@ -170,6 +171,18 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     code, _ = cli(project, "build")
     assert sorted(statuses(project).values()) == ["cached"] * 5
 
+
+def test_cache_gc_waits_for_no_build(project, cli):
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+    with store.in_use():  # a build in another process, between storing entries and listing them
+        code, output = cli(project, "cache", "gc")
+    assert code == 1 and "a build is using the cache" in output
+    assert len(list((store.root / "objects").glob("*/*"))) == 10
+    assert "removed 5 entries" in cli(project, "cache", "gc")[1]
 
 def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     cli(project, "build")
