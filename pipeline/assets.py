@@ -135,15 +135,17 @@ def _check_results(target: Target, results: list[PartitionResult]):
             for r in results
             if r.status != "failed" and guard.metadata_key in r.metadata
         }
+        if not figures:  # every partition failed: the step fails, and a check with nothing measured is no pass
+            continue
         failing = sorted(key for key, value in figures.items() if not guard.passes(value))
-        worst = (max if guard.direction == "below" else min)(figures.values()) if figures else None
+        worst = (max if guard.direction == "below" else min)(figures.values())
         yield dg.AssetCheckResult(
             asset_key=target.name,
             check_name=guard.name,
             passed=not failing,
             severity=dg.AssetCheckSeverity.ERROR if guard.blocking else dg.AssetCheckSeverity.WARN,
             metadata={
-                guard.metadata_key: worst if worst is not None else "not measured",
+                guard.metadata_key: worst,
                 "limit": guard.limit,
                 "failing partitions": ", ".join(failing) or "none",
             },

@@ -43,6 +43,20 @@ def test_multiply_guards_are_asset_checks(tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
 
 
+def test_a_run_whose_partitions_all_fail_reports_no_passing_check(tmp_path):
+    write_textures(tmp_path / "textures", 1, size=48)
+    (tmp_path / "textures" / "floors" / "tex000.png").write_bytes(b"not a png")
+    defs = build_definitions(load_spec(write_spec(tmp_path, SPEC)))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        result = dg.materialize(
+            list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+            partition_key="floors/tex000.png", raise_on_error=False,
+        )
+        assert not result.success
+        assert [c.check_name for c in result.get_asset_check_evaluations() if c.passed] == []
+
+
 CHAINED = """
 build_dir: build
 cache_dir: .remaster/cache
