@@ -48,6 +48,11 @@ class OpParams(BaseModel):
         """Local files this op reads besides its inputs (weights); their hashes join the cache key."""
         return {}
 
+    def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
+        """Files beside ``inputs`` that this op reads when they exist (a camera description): whether
+        each is there, and its hash when it is, join the cache key."""
+        return []
+
     def guards(self) -> tuple[Guard, ...]:
         """Quality bounds the pipeline checks on this op's metadata."""
         return ()

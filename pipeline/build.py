@@ -128,6 +128,8 @@ class Builder:
         model = self._model_file(target)
         files = {**self._file_params(target), **({"model": model} if model else {})}
         extra = {name: self.index.hash(path) for name, path in files.items()}
+        present = [path for path in target.params.sidecars(inputs) if path.is_file()]
+        sidecars = {self.relative(path): self.index.hash(path) for path in present}
         key_material = {
             "op": target.op.name,
             "version": target.op.version,
@@ -135,9 +137,12 @@ class Builder:
             "inputs": hashes,
             "files": extra,
         }
+        if sidecars:  # only ops that read sidecars have the key, so every other op's cache keys stay as they were
+            key_material["sidecars"] = sidecars
         cache_key = hash_bytes(json.dumps(key_material, sort_keys=True, separators=(",", ":")).encode())
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
+        input_hashes.update(sidecars)
         return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model)
 
     def _inputs(self, target: Target, key: str) -> dict[str, Path]:

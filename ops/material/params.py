@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -12,6 +14,11 @@ Method = Literal["two_shot", "one_shot", "from_texture"]
 NormalConvention = Literal["opengl", "directx"]
 
 MAP_NAMES = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
+
+
+def sidecar_for(photo: Path) -> Path:
+    """The ``scene.json`` that describes ``photo`` (camera, flash): in the same folder."""
+    return photo.parent / "scene.json"
 
 
 class MaterialParams(OpParams):
@@ -39,6 +46,10 @@ class MaterialParams(OpParams):
     delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
     tileable: bool | None = Field(None, description="from_texture: wrap at the borders; None detects it")
     seed: int = 0
+
+    def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
+        photo = inputs.get("flash", inputs.get("image"))
+        return [] if self.method == "from_texture" or photo is None else [sidecar_for(photo)]
 
     def output_names(self) -> tuple[str, ...]:
         extra = ("orm.png",) if self.orm else ()

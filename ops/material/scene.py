@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ops.material.params import sidecar_for
+
 DEFAULT_FOV_DEG = 60.0  # a phone's main camera is about 65-70 degrees across its longer side
 
 
@@ -47,11 +49,6 @@ class Scene:
 
     def camera(self) -> np.ndarray:
         return np.array([0.0, 0.0, self.distance], dtype=np.float32)
-
-
-def sidecar_for(photo: Path) -> Path:
-    """The ``scene.json`` that describes ``photo``: in the same folder."""
-    return photo.parent / "scene.json"
 
 
 def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:

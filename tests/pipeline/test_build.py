@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 
-from helpers import UPSCALE_SPEC, write_spec, write_textures
+from helpers import SHARED, UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from pipeline.cache import ContentStore
 from pipeline.hashing import hash_file
@@ -328,3 +328,28 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert "nothing in" in caplog.text and "matches" in caplog.text
     assert cli(tmp_path, "build")[0] == 0
     assert manifest(tmp_path) == []
+
+
+def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
+    photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
+    for role, gain in (("flash", 1.0), ("guide", 0.4)):
+        write_image(tmp_path / "photos" / "oak" / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
+    write_spec(tmp_path, """
+        build_dir: build
+        device: cpu
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
+        """)
+    assert cli(tmp_path, "build")[0] == 0
+    first = outputs(tmp_path)
+    sidecar = tmp_path / "photos" / "oak" / "scene.json"
+    sidecar.write_text('{"camera": {"fov_deg": 30, "distance": 1.0}}')
+    code, output = cli(tmp_path, "status")
+    assert "scene.json" in output
+    cli(tmp_path, "build")
+    assert statuses(tmp_path) == {"oak": "computed"} and outputs(tmp_path) != first
+    sidecar.unlink()
+    cli(tmp_path, "build")
+    assert statuses(tmp_path) == {"oak": "cached"} and outputs(tmp_path) == first
