@@ -51,22 +51,26 @@ def _quad_buffer() -> tuple[bytes, list[dict], list[dict]]:
 def material_gltf(name: str, *, orm: bool, normal_map: bool) -> dict:
     """The glTF document (a dict) for maps named as the op writes them.
 
-    ``orm`` uses orm.png for occlusion and roughness (metalness 0 in blue);
-    without it only ao.png is referenced, since a grey roughness.png read as
-    metallicRoughness would also set metalness. ``normal_map`` is False for
-    DirectX-convention normals, which glTF (OpenGL, +Y up) would read flipped.
+    ``orm`` uses orm.png for occlusion and roughness (metalness 0 in blue).
+    Without it, ao.png gives occlusion and the grey roughness.png roughness
+    (its green), with a metallic factor of 0 so that its blue is no metalness.
+    ``normal_map`` is False for DirectX-convention normals, which glTF
+    (OpenGL, +Y up) would read flipped.
     """
     data, views, accessors = _quad_buffer()
-    images = [{"uri": "albedo.png"}, {"uri": "orm.png" if orm else "ao.png"}]
+    images = [{"uri": "albedo.png"}, {"uri": "orm.png"}] if orm else [
+        {"uri": "albedo.png"}, {"uri": "ao.png"}, {"uri": "roughness.png"}
+    ]
+    pbr: dict = {
+        "baseColorTexture": {"index": 0},
+        "metallicFactor": 1.0 if orm else 0.0,  # orm.png's blue channel (0) is the metalness
+        "roughnessFactor": 1.0,
+        "metallicRoughnessTexture": {"index": 1 if orm else 2},
+    }
+    material: dict = {"name": name, "pbrMetallicRoughness": pbr, "occlusionTexture": {"index": 1}}
     if normal_map:
         images.append({"uri": "normal.png"})
-    pbr: dict = {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 1.0}
-    material: dict = {"name": name, "pbrMetallicRoughness": pbr, "occlusionTexture": {"index": 1}}
-    if orm:
-        pbr["metallicFactor"] = 1.0  # the texture's blue channel (0) is the metalness
-        pbr["metallicRoughnessTexture"] = {"index": 1}
-    if normal_map:
-        material["normalTexture"] = {"index": 2}
+        material["normalTexture"] = {"index": len(images) - 1}
     return {
         "asset": {"version": "2.0", "generator": "remaster material op"},
         "scene": 0,

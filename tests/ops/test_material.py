@@ -349,3 +349,17 @@ def test_real_phone_pair_runs_end_to_end(tmp_path: Path):
     assert abs(float(meta["shift_x"])) < 3 and abs(float(meta["shift_y"])) < 3
     albedo = read_image(tmp_path / "towel" / "albedo.png").rgb()
     assert albedo[..., 1].mean() > albedo[..., 2].mean()  # a green towel stays green
+
+
+@pytest.mark.parametrize("orm", [True, False])
+def test_the_gltf_material_reads_roughness_and_no_metalness(orm: bool):
+    from ops.material.gltf import material_gltf
+
+    document = material_gltf("m", orm=orm, normal_map=True)
+    [material] = document["materials"]
+    uri = {i: image["uri"] for i, image in enumerate(document["images"])}
+    pbr = material["pbrMetallicRoughness"]
+    assert uri[pbr["metallicRoughnessTexture"]["index"]] == ("orm.png" if orm else "roughness.png")
+    assert uri[material["occlusionTexture"]["index"]] == ("orm.png" if orm else "ao.png")
+    assert uri[material["normalTexture"]["index"]] == "normal.png"
+    assert pbr["metallicFactor"] == (1.0 if orm else 0.0)  # orm.png's blue is 0; roughness.png's blue is not
