@@ -67,6 +67,9 @@ def _subpixel(corr: np.ndarray, peak: tuple[int, ...], axis: int) -> float:
     return i + (0.5 * (lo - hi) / denom if abs(denom) > 1e-12 else 0.0)
 
 
+_NOISE_PX = 0.5  # shifts below this are the estimate's noise, not a moved camera
+
+
 def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names: tuple[str, str]) -> tuple[np.ndarray, Shift]:
     """The guide moved onto the flash photo, and the shift used.
 
@@ -75,7 +78,7 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
     rotated camera) or the shift is larger than ``max_shift`` of the size.
     """
     shift = estimate_shift(flash, guide)
-    limit = max_shift * max(flash.shape[:2])
+    limit = max(max_shift * max(flash.shape[:2]), _NOISE_PX)  # max_shift 0: aligned as taken, up to the noise
     flash_name, guide_name = names
     if shift.confidence < 1.5 and max(abs(shift.dy), abs(shift.dx)) > 1.0:
         # A weak peak right at zero shift is an aligned pair whose flash shading hides the texture.
@@ -88,7 +91,7 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
             f"{guide_name} is shifted by ({shift.dy:.1f}, {shift.dx:.1f}) px from {flash_name}, more than "
             f"max_shift allows ({limit:.1f} px); retake the pair without moving the camera or raise max_shift"
         )
-    if abs(shift.dy) < 0.5 and abs(shift.dx) < 0.5:
+    if abs(shift.dy) < _NOISE_PX and abs(shift.dx) < _NOISE_PX:
         return guide, shift  # within the estimate's noise; resampling would only blur the guide
     moved = ndimage.shift(guide, (shift.dy, shift.dx, 0), order=1, mode="nearest")
     return moved.astype(np.float32), shift

@@ -40,7 +40,9 @@ class MaterialParams(OpParams):
         None, gt=1.0, lt=170.0, description="horizontal field of view of the camera; scene.json beside the photo wins"
     )
     max_shift: float = Field(
-        0.05, ge=0.0, le=0.25, description="largest flash/guide misalignment corrected, as a fraction of the size"
+        0.05, ge=0.0, le=0.25,
+        description="largest flash/guide misalignment corrected, as a fraction of the size; 0: a tripod pair "
+        "(shifts under half a pixel pass, uncorrected)",
     )
     normal_strength: float = Field(1.0, ge=0.0, le=10.0, description="from_texture: relief depth")
     delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
