@@ -353,3 +353,25 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     sidecar.unlink()
     cli(tmp_path, "build")
     assert statuses(tmp_path) == {"oak": "cached"} and outputs(tmp_path) == first
+
+
+def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
+    import ops.upscale
+
+    texture = project / "textures" / "walls" / "tex001.png"
+    upscale = ops.upscale.run
+
+    def upscale_then_edit(inputs, out_dir, params, ctx):  # an artist saves over the file mid-build
+        meta = upscale(inputs, out_dir, params, ctx)
+        if inputs["image"] == texture:
+            write_image(texture, Image(np.full((16, 16, 3), 0.5, np.float32)))
+        return meta
+
+    monkeypatch.setattr(ops.upscale, "run", upscale_then_edit)
+    code, output = cli(project, "build")
+    assert code == 1 and "changed while this was built" in output
+    assert statuses(project)["walls/tex001.png"] == "failed"
+    monkeypatch.setattr(ops.upscale, "run", upscale)
+    assert cli(project, "build")[0] == 0
+    assert statuses(project)["walls/tex001.png"] == "computed"
+    assert read_image(project / "build" / "legacy_2x" / "walls" / "tex001.png").color.std() < 0.01
