@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -141,6 +141,12 @@ def fit_maps(
         if guide is not None:
             guide_t = _to_tensor(guide, device, (h, w))
             reference = guide_t
+            if scene.intensity is None and scene.guide_radiance is None:
+                # Neither exposure is known. A fixed guide level with a fitted flash power tied the albedo to how
+                # bright the guide happened to be, and since F0 is absolute, roughness and normals with it (0.10
+                # roughness error at the guide's own exposure, 0.34 at a tenth of it); a flash power set from the
+                # flash photo, as one_shot sets it, with a fitted guide level depends on neither exposure.
+                scene = replace(scene, intensity=_nominal_intensity(flash_t, falloff, valid))
         else:
             guide_t = None
             reference = flash_t / falloff  # de-lit flash, up to the flash power
@@ -232,12 +238,12 @@ def _initial_guess(
     """Albedo, log flash intensity and log guide radiance to start from.
 
     The diffuse flash photo is I * albedo / pi * falloff and the guide E *
-    albedo; only the ratio I / E can be known from the photos, so when the
-    sidecar gives neither, E is taken as 1 (albedo in the guide's exposure).
+    albedo: given I (from the sidecar, or ``_nominal_intensity``), E follows
+    from their ratio; given only E, I does.
     """
     delit = flash * math.pi / falloff
     if guide is None:
-        intensity = scene.intensity or float(torch.quantile(delit.mean(1)[valid[:, 0] > 0], 0.98)) / 0.8
+        intensity = scene.intensity or _nominal_intensity(flash, falloff, valid)
         return (delit / intensity).clamp(0, 1), math.log(intensity), 0.0
     ratio = (delit / guide.clamp(min=1e-3)).mean(1)[valid[:, 0] > 0]
     flash_to_guide = float(torch.median(ratio))  # I / E
@@ -248,6 +254,13 @@ def _initial_guess(
         radiance = scene.guide_radiance or 1.0
         intensity = flash_to_guide * radiance
     return (guide / radiance).clamp(0, 1), math.log(intensity), math.log(radiance)
+
+
+def _nominal_intensity(flash: torch.Tensor, falloff: torch.Tensor, valid: torch.Tensor) -> float:
+    """A flash power that puts the brightest 2% of the de-lit flash photo at albedo 0.8: the photos
+    alone fix albedo only up to a scale, and this one follows the flash photo's exposure."""
+    delit = flash * math.pi / falloff
+    return float(torch.quantile(delit.mean(1)[valid[:, 0] > 0], 0.98)) / 0.8
 
 
 def _look_features(reference: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,18 @@ def test_renderer_gradients_are_correct():
 def _angular_error_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip((a * b).sum(axis=2), -1, 1))).mean())
 
+
+def test_two_shot_without_a_sidecar_does_not_depend_on_the_guide_exposure():
+    truth = tiles_material(64)
+    flash, guide = render_photos(truth)
+    geometry_only = replace(DEMO_SCENE, intensity=None, guide_radiance=None)  # a phone pair: exposures unknown
+    fits = [
+        fit_maps(flash, guide * gain, geometry_only, iterations=120, fit_size=64, device=torch.device("cpu"))
+        for gain in (1.0, 0.2)  # the guide as taken, and five times darker
+    ]
+    assert fits[1].albedo.mean() == pytest.approx(fits[0].albedo.mean(), rel=0.05)
+    for fit in fits:
+        assert float(np.abs(fit.roughness - truth.roughness).mean()) < 0.12
 
 def test_two_shot_recovers_known_maps():
     truth = tiles_material(64, tiles=2, seed=1)
