@@ -25,7 +25,9 @@ DEFAULT_FOV_DEG = 60.0  # a phone's main camera is about 65-70 degrees across it
 class Scene:
     """A camera looking straight down at the plane z = 0, the flash at its centre.
 
-    ``fov_deg`` spans the image width. ``intensity`` (radiant intensity of the
+    ``fov_deg`` spans the image width, or its longer side when ``fov_across_longer``
+    (the default angle, which is a phone's: an upright photo must not widen it).
+    ``intensity`` (radiant intensity of the
     flash, W/sr in render units) and ``guide_radiance`` (uniform sky of the
     guide photo) are None when unknown and then fitted.
     """
@@ -34,13 +36,15 @@ class Scene:
     distance: float = 1.0
     intensity: float | None = None
     guide_radiance: float | None = None
+    fov_across_longer: bool = False
 
-    def half_width(self) -> float:
-        return self.distance * math.tan(math.radians(self.fov_deg) / 2)
+    def half_width(self, height: int, width: int) -> float:
+        half = self.distance * math.tan(math.radians(self.fov_deg) / 2)
+        return half * width / height if self.fov_across_longer and height > width else half
 
     def plane_points(self, height: int, width: int) -> np.ndarray:
         """World position (H, W, 3) of each pixel's centre; image up is +y, so tangent +Y is up (OpenGL)."""
-        half_w = self.half_width()
+        half_w = self.half_width(height, width)
         half_h = half_w * height / width
         x = ((np.arange(width) + 0.5) / width * 2 - 1) * half_w
         y = -((np.arange(height) + 0.5) / height * 2 - 1) * half_h
@@ -55,12 +59,13 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
     """The scene of ``photo``: its sidecar if there is one, else defaults (``fov_deg`` if given)."""
     path = sidecar_for(photo)
     if not path.is_file():
-        return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG)
+        return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG, fov_across_longer=fov_deg is None)
     try:
         data = json.loads(path.read_text())
         camera = data.get("camera", {})
         return Scene(
             fov_deg=float(camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG)),
+            fov_across_longer="fov_deg" not in camera and fov_deg is None,
             distance=float(camera.get("distance", 1.0)),
             intensity=_optional_float(data.get("flash", {}).get("intensity")),
             guide_radiance=_optional_float(data.get("guide", {}).get("radiance")),

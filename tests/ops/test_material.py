@@ -380,3 +380,12 @@ def test_the_gltf_material_reads_roughness_and_no_metalness(orm: bool):
     assert uri[material["occlusionTexture"]["index"]] == ("orm.png" if orm else "ao.png")
     assert uri[material["normalTexture"]["index"]] == "normal.png"
     assert pbr["metallicFactor"] == (1.0 if orm else 0.0)  # orm.png's blue is 0; roughness.png's blue is not
+
+
+def test_the_default_field_of_view_spans_the_longer_side_of_an_upright_photo(tmp_path: Path):
+    photo = tmp_path / "flash.png"
+    default = load_scene(photo)
+    landscape, portrait = default.plane_points(600, 800), default.plane_points(800, 600)
+    assert np.ptp(portrait[..., 1]) == pytest.approx(np.ptp(landscape[..., 0]), rel=1e-3)  # the same 60 degrees
+    given = load_scene(photo, fov_deg=60.0).plane_points(800, 600)  # a given angle is horizontal, as documented
+    assert np.ptp(given[..., 0]) == pytest.approx(np.ptp(landscape[..., 0]), rel=1e-3)
