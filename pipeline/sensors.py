@@ -1,10 +1,14 @@
 """Sensors: keep each source's partitions in step with its folder and rebuild what changed."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
+from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, source_version
+from pipeline.build import Builder
+from pipeline.hashing import hash_bytes
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec
 
@@ -12,12 +16,14 @@ from pipeline.spec import Source, Spec
 def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDefinition:
     """Adds partitions for new files, drops removed ones, and requests one run over the new or changed files.
 
-    The cursor holds each partition's content hash, so touching a file without
-    changing it requests nothing, and a file changed back to an earlier content
-    is rebuilt like any other change. The run covers the range from the first to
-    the last changed partition; unchanged ones inside it are cache hits.
+    The cursor holds each partition's content hash (with the sidecars its assets
+    read, such as a pair's scene.json), so touching a file without changing it
+    requests nothing, and a file changed back to an earlier content is rebuilt
+    like any other change. The run covers the range from the first to the last
+    changed partition; unchanged ones inside it are cache hits.
     """
     parts = partitions_def(source.name)
+    readers = [spec.targets[t].params for t in targets if spec.targets[t].upstream == source.name]
 
     @dg.sensor(
         name=f"{source.name}_files",
@@ -30,7 +36,8 @@ def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDe
         if not source.root.is_dir():  # an unmounted share is not a folder whose files were all deleted
             return dg.SkipReason(f"folder {source.root} does not exist; its partitions are kept")
         builder = RemasterResource().builder(spec)
-        found = {key: source_version(builder, roles) for key, roles in builder.partitions(source.name).items()}
+        partitions = builder.partitions(source.name)
+        found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()
         known = context.instance.get_dynamic_partitions(source.name)
         previous = json.loads(context.cursor) if context.cursor else {}
@@ -48,3 +55,12 @@ def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDe
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(found))
 
     return watch
+
+
+def _watched_version(builder: Builder, roles: dict[str, Path], readers: list[OpParams]) -> str:
+    """The partition's data version, combined with the hash of every sidecar its assets read."""
+    version = source_version(builder, roles)
+    sidecars = sorted({path for params in readers for path in params.sidecars(roles) if path.is_file()})
+    if not sidecars:
+        return version
+    return hash_bytes(json.dumps([version, *(builder.index.hash(path) for path in sidecars)]).encode())

@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import dagster as dg
+import numpy as np
 
-from helpers import REPO, write_textures
+from helpers import REPO, write_spec, write_textures
+from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
 from pipeline.spec import load_spec
@@ -121,3 +123,22 @@ def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
         records = instance.fetch_observations(dg.AssetKey("legacy"), limit=10).records
         versions = {r.asset_observation.partition: r.asset_observation.data_version for r in records}
     assert versions == {key: hash_file(project / "textures" / key) for key in keys}
+
+
+def test_sensor_sees_a_pair_s_scene_sidecar_change(tmp_path):
+    for role in ("flash", "guide"):
+        write_image(tmp_path / "photos" / "oak" / f"{role}.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
+    spec = load_spec(write_spec(tmp_path, """
+        build_dir: build
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot}
+        """))
+    sensor = build_definitions(spec).resolve_sensor_def("scans_files")
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("scans", ["oak"])
+        (tmp_path / "photos" / "oak" / "scene.json").write_text('{"camera": {"fov_deg": 40}}')
+        edited = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert [r.tags[RANGE_START_TAG] for r in edited.run_requests] == ["oak"]
