@@ -243,7 +243,7 @@ class Builder:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
             if self.plan(target, key).cache_key != plan.cache_key:  # e.g. a model retrained from the UI meanwhile
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
-            entry = self.store.put(plan.cache_key, files, dict(metadata or {}))
+            entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
             for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
                 with atomic_path(plan.outputs[name]) as tmp:
                     shutil.copyfile(files[name], tmp)

@@ -100,9 +100,12 @@ class ContentStore:
             return None
         return entry
 
-    def put(self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object]) -> Entry:
-        """Store ``files`` (name -> path) as objects and record them under ``key``."""
-        outputs = {name: self._add_object(path) for name, path in files.items()}
+    def put(
+        self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False
+    ) -> Entry:
+        """Store ``files`` (name -> path) as objects and record them under ``key``; ``overwrite`` rewrites
+        objects already stored (``--force``: a damaged one is replaced, not kept)."""
+        outputs = {name: self._add_object(path, overwrite) for name, path in files.items()}
         record = {"outputs": outputs, "metadata": dict(metadata)}
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
         return Entry(key, outputs, dict(metadata))
@@ -122,10 +125,10 @@ class ContentStore:
     def drop(self, key: str) -> None:
         self._entry_path(key).unlink(missing_ok=True)
 
-    def _add_object(self, path: Path) -> str:
+    def _add_object(self, path: Path, overwrite: bool) -> str:
         digest = hash_file(path)
         target = self.object_path(digest)
-        if not target.is_file():
+        if overwrite or not target.is_file():
             with atomic_path(target) as tmp:
                 shutil.copyfile(path, tmp)
         return digest

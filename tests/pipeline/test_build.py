@@ -103,10 +103,13 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
 def test_force_recomputes_to_identical_bytes(project, cli):
     cli(project, "build")
     before = outputs(project)
+    damaged = next((project / ".remaster" / "cache" / "objects").glob("*/*"))
+    damaged.write_bytes(b"bit rot")
     code, _ = cli(project, "build", "--force")
     assert code == 0
     assert sorted(statuses(project).values()) == ["computed"] * 5
     assert outputs(project) == before
+    assert hash_file(damaged) == damaged.name  # overwritten with what belongs there, not kept
 
 
 def test_corrupted_cache_object_is_recomputed_not_served(project, cli):
