@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from ops.atomic import atomic_path
-from ops.registry import SINGLE_OUTPUT, OpContext
+from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
 from pipeline.sources import output_stem, pair_inputs, scan_source
@@ -175,6 +175,14 @@ class Builder:
                 raise BuildError(f"{path}: the file given as {target.name}.{name} does not exist")
         return files
 
+    def _with_resolved_files(self, target: Target) -> OpParams:
+        """The params an op runs with: a file path given relative to the spec (``vgg_weights: vgg19.pth``)
+        made absolute, so the op opens the file the cache key hashed whatever folder the build runs from.
+        The spec's own relative text stays in the cache key, so a moved project keeps its cache."""
+        files = self._file_params(target)
+        paths = {name: path for name, path in files.items() if isinstance(getattr(target.params, name, None), Path)}
+        return target.params.model_copy(update=paths)
+
     # -- building -----------------------------------------------------------
 
     def build(self, target: Target, key: str, run_id: str | None = None) -> PartitionResult:
@@ -229,14 +237,15 @@ class Builder:
             work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
         )
         runner = target.op.runner()
+        params = self._with_resolved_files(target)
         scratch = self.store.scratch_dir()
         try:
             if target.section == "models":
                 weights = scratch / MODEL_FILE
-                metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, target.params, ctx)
+                metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
-                metadata = runner(plan.inputs, scratch, target.params, ctx)
+                metadata = runner(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:

@@ -378,3 +378,27 @@ def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old
     assert cli(project, "build")[0] == 0
     assert statuses(project)["walls/tex001.png"] == "computed"
     assert read_image(project / "build" / "legacy_2x" / "walls" / "tex001.png").color.std() < 0.01
+
+
+def test_a_weights_file_given_relative_to_the_spec_is_found_from_any_folder(tmp_path, cli):
+    import torch
+
+    from ops.multiply.features import VGG19
+
+    project = tmp_path / "project"
+    write_textures(project / "textures", 1, size=32)
+    torch.manual_seed(0)
+    torch.save({f"features.{k}": v for k, v in VGG19().features.state_dict().items()}, project / "vgg19.pth")
+    spec = write_spec(project, """
+        build_dir: build
+        device: cpu
+        sources:
+          legacy: {kind: textures, root: textures, glob: "**/*.png"}
+        assets:
+          variants: {op: multiply, from: legacy, method: gram, count: 1, size: 32, steps: 2, vgg_weights: vgg19.pth}
+        """)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, output = cli(elsewhere, "build", "--spec", str(spec))
+    assert code == 0, output
+    assert set(statuses(project).values()) == {"computed"}
