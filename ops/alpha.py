@@ -5,11 +5,32 @@ resampling filter or a network reads it: a cut-out sprite comes out with a dark
 fringe along its edge. Filling those texels from the nearest visible colours
 ("alpha bleeding", what engines do before building mipmaps) keeps an edge its
 own colour, and gives mipmaps of the output the same benefit.
+
+Not every alpha channel is coverage, though: legacy textures often keep a
+specular or gloss mask in the alpha of a fully visible colour map, and a
+normal map's alpha is usually height. Filling there would overwrite visible
+colour, so the ops take ``alpha: auto | coverage | data``.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
+
+AlphaMeaning = Literal["auto", "coverage", "data"]
+ALPHA_MEANING = Field(
+    "auto", description="what the alpha channel holds: coverage (colour under transparent texels is filled from "
+    "visible ones first, no dark fringes), data (a specular/gloss/height mask: colour kept as it is), "
+    "auto (coverage, except data for kind: normal)"
+)
+
+
+def color_to_resample(color: np.ndarray, alpha: np.ndarray | None, meaning: AlphaMeaning, *, normal_map: bool = False) -> np.ndarray:
+    """The (H, W, C) colour an op should enlarge: bled under transparent texels only when alpha is coverage."""
+    coverage = meaning == "coverage" or (meaning == "auto" and not normal_map)
+    return bleed(color, alpha) if alpha is not None and coverage else color
 
 
 def bleed(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field
 
-from ops.alpha import bleed
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 
@@ -25,6 +25,7 @@ _PIL_FILTERS = {
 class UpscaleParams(OpParams):
     scale: int = Field(2, ge=1, le=16, description="integer enlargement factor")
     filter: Filter = "lanczos"
+    alpha: AlphaMeaning = ALPHA_MEANING
 
 
 def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos") -> np.ndarray:
@@ -37,17 +38,17 @@ def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos")
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
 
 
-def upscale(image: Image, scale: int = 2, filter: Filter = "lanczos") -> Image:
-    """Enlarge colour (in linear light) and alpha by ``scale``; transparent texels' colour is bled first."""
+def upscale(image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto") -> Image:
+    """Enlarge colour (in linear light) and alpha by ``scale``; a coverage alpha's hidden colour is bled first."""
     size = (image.height * scale, image.width * scale)
+    color = resize(color_to_resample(image.color, image.alpha, alpha), size, filter)
     if image.alpha is None:
-        return image.with_color(resize(image.color, size, filter), None)
-    color = resize(bleed(image.color, image.alpha), size, filter)
+        return image.with_color(color, None)
     return image.with_color(color, resize(image.alpha[..., None], size, filter)[..., 0])
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: OpContext) -> dict[str, int]:
     image = read_image(inputs["image"])
-    result = upscale(image, params.scale, params.filter)
+    result = upscale(image, params.scale, params.filter, params.alpha)
     write_image(out_dir / SINGLE_OUTPUT, result)
     return {"width": result.width, "height": result.height}

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import OpParams
 
 
@@ -103,6 +104,7 @@ class SuperResolveParams(OpParams):
         "auto", description="keep a tiling texture tileable; auto detects it from the edges per axis"
     )
     kind: Literal["color", "normal"] = "color"
+    alpha: AlphaMeaning = ALPHA_MEANING
     tile: int = Field(256, ge=32, le=4096, description="input tile side in pixels (bounds memory)")
     overlap: int = Field(16, ge=2, le=256, description="input pixels shared by neighbouring tiles, feathered")
     batch: int = Field(8, ge=1, le=256, description="tiles per forward pass on CUDA (CPU runs one at a time)")

@@ -448,6 +448,22 @@ def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path) -> None:
     assert np.abs(np.linalg.norm(out, axis=2) - 1).max() < 1e-3
 
 
+def test_a_normal_maps_alpha_is_data_not_coverage(tmp_path: Path) -> None:
+    model = tmp_path / "bicubic.pth"
+    save_srcae(model, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))  # a fresh residual model: plain bicubic
+    vectors = np.zeros((32, 32, 3), np.float32)
+    vectors[:, :16] = (0.6, 0.0, 0.8)  # leaning left where the height in alpha is 0, right elsewhere
+    vectors[:, 16:] = (-0.6, 0.0, 0.8)
+    height = np.ones((32, 32), np.float32)
+    height[:, :16] = 0.0
+    src = _write(tmp_path / "rock_n.png", (vectors + 1) / 2, height, bit_depth=16)
+    for alpha, kept in (("auto", True), ("coverage", False)):
+        infer.run({"image": src}, tmp_path / alpha, SuperResolveParams(model="m", kind="normal", alpha=alpha),
+                  OpContext(device="cpu", model=model))
+        out = read_image(tmp_path / alpha / SINGLE_OUTPUT, colorspace="linear").color * 2 - 1
+        assert (abs(float(out[:, :24, 0].mean()) - 0.6) < 0.01) == kept  # filled from the right half when coverage
+
+
 def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path: Path) -> None:
     src = _write(tmp_path / "x.png", _skimage("brick", 16))
     with pytest.raises(ValueError, match="needs a model"):

@@ -38,3 +38,14 @@ def test_a_cut_out_keeps_its_colour_up_to_its_edge():
     result = upscale(Image(color, alpha), 4, "bicubic")
     visible = result.alpha > 0.5
     assert result.color[..., 0][visible].min() > 0.99
+
+
+def test_a_mask_in_alpha_keeps_the_colour_under_it():
+    color = np.full((8, 8, 3), 0.25, np.float32)
+    color[:, :4] = 0.75  # fully visible colour; alpha holds a specular mask that is 0 on the left
+    mask = np.zeros((8, 8), np.float32)
+    mask[:, 4:] = 1.0
+    kept = upscale(Image(color, mask), 2, "nearest", alpha="data")
+    np.testing.assert_array_equal(kept.color, np.repeat(np.repeat(color, 2, 0), 2, 1))
+    bled = upscale(Image(color, mask), 2, "nearest")  # auto: coverage, the hidden colour is replaced
+    assert np.allclose(bled.color, 0.25)
