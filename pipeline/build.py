@@ -192,6 +192,13 @@ class Builder:
             target.name, key, "failed", None, {}, {}, canonical_params(target),
             target.op.name, target.op.version, 0.0, run_id=run_id,
         )
+        if target.section == "models" and not self.partitions(target.name):
+            source = self.spec.source_of(target.name)
+            result.error = (
+                f"model {target.name}: source {source.name!r} has no files ({source.root} is missing or matches "
+                f"nothing); its weights are kept as they were"
+            )
+            return result
         try:
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes

@@ -65,7 +65,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
     """Make each source's partitions match its files; delete the outputs of removed files."""
     report = SyncReport()
     for name in spec.sources:
-        if not _is_present(spec, name):
+        if not _is_present(builder, name):
             continue
         found = builder.partitions(name)
         known = instance.get_dynamic_partitions(name)
@@ -95,15 +95,16 @@ def _forget_removed(spec: Spec, builder: Builder) -> None:
         update_manifest(spec.build_dir, drop=drop)
 
 
-def _is_present(spec: Spec, name: str) -> bool:
-    """Whether the root of ``name``'s source exists. One that does not (an unmounted share, a renamed
-    folder) is left as it was: its partitions and outputs are kept, not taken for deleted files."""
-    return spec.source_of(name).root.is_dir()
+def _is_present(builder: Builder, name: str) -> bool:
+    """Whether ``name``'s source has files. One whose root is missing or matches nothing (an unmounted
+    share, whose mount point is an empty folder; a renamed folder) is left as it was: its partitions
+    and outputs are kept, not taken for deleted files."""
+    return bool(builder.partitions(name))
 
 
 def _file_removed(builder: Builder, target: Target, key: str) -> bool:
-    """Whether ``key`` of an asset is gone from its source's folder, which is there."""
-    if target.section != "assets" or not _is_present(builder.spec, target.name):
+    """Whether ``key`` of an asset is gone from its source's folder, which has files."""
+    if target.section != "assets" or not _is_present(builder, target.name):
         return False
     return key not in builder.partitions(target.name)
 
@@ -168,7 +169,10 @@ def _root_cause(error: object) -> str:
 
 
 def _keys(builder: Builder, name: str) -> list[str]:
-    return list(builder.partitions(name)) if name in builder.spec.assets else [MODEL_PARTITION]
+    """The partitions of ``name`` to build; none for a model whose source has no files (weights kept)."""
+    if name in builder.spec.assets:
+        return list(builder.partitions(name))
+    return [MODEL_PARTITION] if _is_present(builder, name) else []
 
 
 def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:

@@ -33,10 +33,10 @@ def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDe
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
     def watch(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        if not source.root.is_dir():  # an unmounted share is not a folder whose files were all deleted
-            return dg.SkipReason(f"folder {source.root} does not exist; its partitions are kept")
         builder = RemasterResource().builder(spec)
         partitions = builder.partitions(source.name)
+        if not partitions:  # an unmounted share (or its empty mount point) is not a folder whose files were all deleted
+            return dg.SkipReason(f"{source.root} is missing or matches no file; its partitions are kept")
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()
         known = context.instance.get_dynamic_partitions(source.name)

@@ -36,7 +36,10 @@ def scan_source(source: Source) -> dict[str, dict[str, Path]]:
         found = _pairs(source)
     partitions = _without_stem_clashes({key: roles for key, roles in found.items() if _usable_key(key, source)}, source)
     if not partitions:
-        log.warning("source %r: nothing in %s matches %s", source.name, source.root, source.patterns)
+        log.warning(
+            "source %r: nothing in %s matches %s; nothing is built from it, its outputs are kept",
+            source.name, source.root, source.patterns,
+        )
     return dict(sorted(partitions.items()))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pytest
 
 from helpers import SHARED, UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
@@ -289,14 +290,19 @@ def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
 
 
-def test_a_missing_source_folder_keeps_its_outputs(project, cli, caplog):
+@pytest.mark.parametrize("unmounted", ["folder gone", "empty mount point"])
+def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog, unmounted):
     cli(project, "build")
     before = outputs(project)
     (project / "textures").rename(project / "unmounted")
+    if unmounted == "empty mount point":
+        (project / "textures").mkdir()
     code, output = cli(project, "build")
     assert code == 0, output
-    assert "does not exist; nothing is built from it, its outputs are kept" in caplog.text
+    assert "nothing is built from it, its outputs are kept" in caplog.text
     assert outputs(project) == before and len(manifest(project)) == 5
+    if unmounted == "empty mount point":
+        (project / "textures").rmdir()
     (project / "unmounted").rename(project / "textures")
     cli(project, "build")
     assert set(statuses(project).values()) == {"cached"} and outputs(project) == before

@@ -92,7 +92,10 @@ def test_sensor_rebuilds_a_file_changed_back_and_skips_a_missing_folder(project)
         assert all(r.run_key is None for r in requests)  # Dagster launches a run key once per sensor, ever
         (project / "textures").rename(project / "unmounted")
         missing = sensor(dg.build_sensor_context(instance=instance, cursor=back.cursor))
-        assert isinstance(missing, dg.SkipReason) and "does not exist" in missing.skip_message
+        assert isinstance(missing, dg.SkipReason) and "missing or matches no file" in missing.skip_message
+        (project / "textures").mkdir()  # an unmounted share's mount point: there, and empty
+        empty = sensor(dg.build_sensor_context(instance=instance, cursor=back.cursor))
+        assert isinstance(empty, dg.SkipReason) and "missing or matches no file" in empty.skip_message
         assert len(instance.get_dynamic_partitions("legacy")) == 5
 
 

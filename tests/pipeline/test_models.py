@@ -75,3 +75,18 @@ def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert {p: hash_file(p) for p in before} == before
+
+
+def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    write_spec(tmp_path, SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    weights = tmp_path / "build" / "sr2x" / "model.pt"
+    trained = hash_file(weights)
+    (tmp_path / "hires").rename(tmp_path / "unmounted")
+    (tmp_path / "hires").mkdir()  # an unmounted share's empty mount point
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert hash_file(weights) == trained
+    assert {r["status"] for k, r in rows(tmp_path).items() if k[0] != "sr2x"} == {"cached"}
