@@ -169,3 +169,23 @@ def build_order(spec: Spec, selection: list[str] | None = None) -> list[tuple[st
             groups.append((source, [a for a in level if a in wanted]))
             pending = [a for a in pending if a not in level]
     return [(name, members) for name, members in groups if members]
+
+
+def run_groups(spec: Spec) -> dict[str | None, list[str]]:
+    """What one Dagster run can build, by partition set: each source's assets, after the models they use.
+
+    A run may mix unpartitioned models with assets of one partition set, and runs them in dependency
+    order, so a retrained model is never raced by the outputs that use it. Models no asset uses are
+    the ``None`` group. A model used on two sources is in both groups; the second run finds it cached.
+    """
+    groups: dict[str | None, list[str]] = {}
+    for partition_set, names in build_order(spec):
+        if partition_set is not None:
+            groups.setdefault(partition_set, []).extend(names)
+    used: set[str] = set()
+    for partition_set, names in groups.items():
+        models = list(dict.fromkeys(m for n in names if (m := spec.targets[n].model)))
+        used.update(models)
+        groups[partition_set] = models + names
+    unused = [m for m in spec.models if m not in used]
+    return {None: unused, **groups} if unused else groups

@@ -28,10 +28,7 @@ DEFAULT_SPEC = "assets_spec.yaml"
 def build_definitions(spec: Spec, *, force: bool = False, device: str | None = None) -> dg.Definitions:
     sources = [source_asset(spec, source) for source in spec.sources.values()]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
-    sensors = [
-        source_sensor(spec, source, [a for a in spec.assets if spec.source_of(a).name == name])
-        for name, source in spec.sources.items()
-    ]
+    sensors = [source_sensor(spec, source) for source in spec.sources.values()]
     return dg.Definitions(
         assets=[*sources, *targets],
         sensors=sensors,

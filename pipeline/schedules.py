@@ -2,20 +2,18 @@
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups
 from pipeline.spec import Spec
 
 
 def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
     """Cache hits make these cheap: only what changed since the last build is computed.
 
-    Dagster runs one partition set per run, so models (unpartitioned) and each
-    source's assets get their own job, all on the spec's ``schedule``.
+    Dagster runs one partition set per run, so each source's assets get their own
+    job, with the models they use built first in the same run; models no asset
+    uses get ``build_models``. All run on the spec's ``schedule``.
     """
-    groups: dict[str | None, list[str]] = {}
-    for partition_set, targets in build_order(spec):
-        groups.setdefault(partition_set, []).extend(targets)  # one run: downstream follows upstream in it
-    return [_nightly(spec, partition_set, targets) for partition_set, targets in groups.items()]
+    return [_nightly(spec, partition_set, targets) for partition_set, targets in run_groups(spec).items()]
 
 
 def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.ScheduleDefinition:

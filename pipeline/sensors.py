@@ -6,29 +6,34 @@ from pathlib import Path
 import dagster as dg
 
 from ops.registry import OpParams
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, source_version
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import Builder
 from pipeline.hashing import hash_bytes
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec
 
 
-def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDefinition:
+def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     """Adds partitions for new files, drops removed ones, and requests one run over the new or changed files.
 
     The cursor holds each partition's content hash (with the sidecars its assets
     read, such as a pair's scene.json), so touching a file without changing it
     requests nothing, and a file changed back to an earlier content is rebuilt
     like any other change. The run covers the range from the first to the last
-    changed partition; unchanged ones inside it are cache hits.
+    changed partition; unchanged ones inside it are cache hits. A change to a
+    source that models train from also requests, per group of ``run_groups``
+    using those models, one run that retrains them and rebuilds everything after.
     """
     parts = partitions_def(source.name)
+    targets = [a for a in spec.assets if spec.source_of(a).name == source.name]
     readers = [spec.targets[t].params for t in targets if spec.targets[t].upstream == source.name]
+    models = {m for m, model in spec.models.items() if model.upstream == source.name}
+    retrain = {group: names for group, names in run_groups(spec).items() if models & set(names)}
 
     @dg.sensor(
         name=f"{source.name}_files",
         minimum_interval_seconds=30,
-        asset_selection=[dg.AssetKey(t) for t in targets] or None,
+        asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*targets, *sum(retrain.values(), [])])] or None,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
@@ -49,9 +54,16 @@ def source_sensor(spec: Spec, source: Source, targets: list[str]) -> dg.SensorDe
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         changed = [key for key in order if previous.get(key) != found[key]]
         runs = []
-        if changed and targets:
+        if changed and targets and source.name not in retrain:
             tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}
             runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in targets], tags=tags))
+        for group, names in retrain.items() if changed else ():
+            keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
+            if keys:  # the models, then every partition of what uses them
+                tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names], tags=tags))
+            else:  # models no asset uses, or whose users' source has no files yet
+                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(found))
 
     return watch

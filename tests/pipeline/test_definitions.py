@@ -145,3 +145,39 @@ def test_sensor_sees_a_pair_s_scene_sidecar_change(tmp_path):
         (tmp_path / "photos" / "oak" / "scene.json").write_text('{"camera": {"fov_deg": 40}}')
         edited = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
         assert [r.tags[RANGE_START_TAG] for r in edited.run_requests] == ["oak"]
+
+
+MODEL_SPEC = """
+build_dir: build
+device: cpu
+sources:
+  legacy:    {kind: textures, root: textures, glob: "**/*.png"}
+  reference: {kind: textures, root: hires, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: reference, scale: 2, steps: 4, patch_size: 32, batch_size: 2, widths: [8, 8, 8]}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2}
+  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+"""
+
+
+def test_new_reference_textures_retrain_the_model_and_rebuild_what_uses_it(tmp_path):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 4, size=64, seed=5)
+    defs = build_definitions(load_spec(write_spec(tmp_path, MODEL_SPEC)))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
+        result = defs.resolve_sensor_def("reference_files")(dg.build_sensor_context(instance=instance))
+        [request] = result.run_requests
+        assert request.asset_selection == [dg.AssetKey(n) for n in ("sr2x", "legacy_2x", "legacy_sr")]
+        assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("floors/tex000.png", "walls/tex001.png")
+
+        nightly = defs.resolve_schedule_def("nightly_legacy")  # the same group: the model first, in one run
+        assert [s.name for s in defs.schedules] == ["nightly_legacy"]
+        job = defs.resolve_job_def(nightly.job_name)
+        run = job.execute_in_process(instance=instance, tags=nightly(dg.build_schedule_context(instance=instance)).tags)
+        assert run.success
+        steps = [e.step_key for e in run.all_events if e.event_type_value == "STEP_SUCCESS"]
+        assert steps.index("sr2x") < steps.index("legacy_sr")
+    assert (tmp_path / "build" / "sr2x" / "model.pt").is_file()
+    assert (tmp_path / "build" / "legacy_sr" / "walls" / "tex001.png").is_file()
