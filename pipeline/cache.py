@@ -6,6 +6,7 @@ Layout under ``cache_dir``::
     entries/12/1234…json cache key -> {output name: object hash, metadata}
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
+    roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
 
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
@@ -51,7 +52,7 @@ class Entry:
 class ContentStore:
     def __init__(self, root: Path):
         self.root = root
-        for folder in ("objects", "entries", "work", "tmp"):
+        for folder in ("objects", "entries", "work", "tmp", "roots"):
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def object_path(self, digest: str) -> Path:
@@ -72,6 +73,28 @@ class ContentStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def register(self, manifest: Path) -> None:
+        """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project
+        sharing the store keeps them."""
+        manifest = manifest.resolve()
+        root = self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
+        if not root.is_file():
+            write_bytes_atomic(root, json.dumps({"manifest": str(manifest)}).encode())
+
+    def manifests(self) -> list[Path]:
+        """Every registered manifest that still exists; the records of those gone are removed."""
+        found = []
+        for root in sorted((self.root / "roots").glob("*.json")):
+            try:
+                manifest = Path(json.loads(root.read_text())["manifest"])
+            except (OSError, ValueError, KeyError, TypeError):
+                manifest = None
+            if manifest is not None and manifest.is_file():
+                found.append(manifest)
+            else:
+                root.unlink(missing_ok=True)
+        return found
 
     def work_dir(self, key: str) -> Path:
         path = self.root / "work" / key

@@ -7,6 +7,7 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.cache import ContentStore
 from pipeline.hashing import HashIndex
+from pipeline.manifest import manifest_path
 from pipeline.spec import Spec
 
 HASH_INDEX = "hash-index.json"
@@ -20,4 +21,5 @@ class RemasterResource(dg.ConfigurableResource):
 
     def builder(self, spec: Spec) -> Builder:
         store = ContentStore(spec.cache_dir)
+        store.register(manifest_path(spec.build_dir))
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, force=self.force)

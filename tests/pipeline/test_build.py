@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -174,6 +175,24 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert len(list(objects.glob("*/*"))) == 5
     code, _ = cli(project, "build")
     assert sorted(statuses(project).values()) == ["cached"] * 5
+
+
+def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, tmp_path):
+    shared = tmp_path / "shared-cache"
+    other = tmp_path / "other"
+    write_textures(other / "textures", 3, seed=7)
+    for folder in (project, other):
+        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+        assert cli(folder, "build")[0] == 0
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+    for path in (other / "build" / "legacy_2x").rglob("*.png"):
+        path.unlink()
+    assert cli(other, "build")[0] == 0
+    assert sorted(statuses(other).values()) == ["cached"] * 3
+    shutil.rmtree(other)  # a project that is gone no longer keeps anything
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 3 entries" in output
 
 
 def test_cache_gc_waits_for_no_build(project, cli):
