@@ -48,6 +48,10 @@ class OpParams(BaseModel):
         """Local files this op reads besides its inputs (weights); their hashes join the cache key."""
         return {}
 
+    def input_roles(self) -> frozenset[str]:
+        """The inputs it takes per partition: ``image`` (a texture), or ``flash`` and ``guide`` (a photo pair)."""
+        return frozenset({"image"})
+
     def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
         """Files beside ``inputs`` that this op reads when they exist (a camera description): whether
         each is there, and its hash when it is, join the cache key."""

@@ -7,6 +7,7 @@ what was expected, all at once, so an artist fixes a spec in one pass.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -186,14 +187,12 @@ class _Checker:
         sources = {
             name: source for name, entry in source_entries.items() if (source := self._source(name, entry)) is not None
         }
-        # Names count as known even when their own entry is broken, so one mistake is reported once.
-        names = set(source_entries)
-        models = self._targets(data, "models", names)
-        names |= set(self._section(data, "models"))
-        assets = self._targets(data, "assets", names)
+        # Names count as given even when their own entry is broken, so one mistake is reported once.
+        self.given = {section: set(self._section(data, section)) for section in ("sources", "models", "assets")}
+        models = self._targets(data, "models", set(source_entries))
+        assets = self._targets(data, "assets", set(source_entries) | self.given["models"])
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
-        if not self.problems:  # graph checks assume every entry parsed
-            self._check_graph(spec)
+        self._check_graph(spec)
         return spec
 
     def _path_value(self, data: dict[str, Any], key: str, default: str) -> Path:
@@ -254,12 +253,12 @@ class _Checker:
             if not isinstance(entry, dict):
                 self.fail(at, "expected a mapping like {op: ..., from: ...}")
                 continue
-            target = self._target(name, section, dict(entry), known | set(entries))
+            target = self._target(name, section, dict(entry))
             if target is not None:
                 targets[name] = target
         return targets
 
-    def _target(self, name: str, section: Literal["models", "assets"], entry: dict[str, Any], known: set[str]) -> Target | None:
+    def _target(self, name: str, section: Literal["models", "assets"], entry: dict[str, Any]) -> Target | None:
         at = (section, name)
         op_name = entry.pop("op", None)
         upstream = entry.pop("from", None)
@@ -273,8 +272,12 @@ class _Checker:
             other = "models" if section == "assets" else "assets"
             self.fail((*at, "op"), f"op {op_name!r} belongs under {other}:, not {section}:")
             return None
-        if not isinstance(upstream, str) or upstream not in known:
-            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(known)) or '(none defined)'}")
+        inputs = self.given["sources"] | (self.given["assets"] - {name} if section == "assets" else set())
+        if upstream is None:
+            self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(sorted(inputs)) or '(none defined)'}")
+            return None
+        if not isinstance(upstream, str) or upstream not in set().union(*self.given.values()):
+            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
         params = self._validate(op.params_model(), entry, at)
         if params is None:
@@ -288,24 +291,34 @@ class _Checker:
         except ValidationError as exc:
             for error in exc.errors():
                 loc = _field_path(error["loc"])
-                message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-                if "input" in error and error["type"] != "extra_forbidden":
-                    message += f", got {error['input']!r}"
+                if error["type"] == "extra_forbidden":
+                    message = _unknown_key(schema, loc)
+                elif error["type"] == "missing":
+                    message = "missing: this key is required"
+                else:
+                    message = f"{error['msg']}, got {error['input']!r}" if "input" in error else error["msg"]
                 self.fail((*at, *loc), message)
             return None
 
     def _check_graph(self, spec: Spec) -> None:
+        """Checks between entries; an entry that did not parse was reported already and is skipped."""
         for target in spec.targets.values():
             at = (target.section, target.name)
-            if target.section == "models" and target.upstream not in spec.sources:
-                self.fail((*at, "from"), "a model trains from a source (a folder of reference textures), not an asset")
             upstream = spec.targets.get(target.upstream)
-            if upstream is not None and upstream.section == "models":
+            if target.section == "models":
+                if target.upstream not in self.given["sources"]:
+                    self.fail((*at, "from"), "a model trains from a source (a folder of reference textures), not an asset")
+            elif target.upstream in self.given["models"]:
                 self.fail((*at, "from"), f"{target.upstream!r} is a model; name it under model: instead")
             elif upstream is not None and upstream.params.output_names() is not None:
                 self.fail((*at, "from"), f"{target.upstream!r} writes several files per input; chain from a one-image asset")
-            if target.model is not None and target.model not in spec.models:
-                self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(spec.models) or '(none defined)'} or {{path: weights.pth}}")
+            source = spec.sources.get(target.upstream)
+            given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
+            if (source is not None or upstream is not None) and set(target.params.input_roles()) != given:
+                self.fail((*at, "from"), f"{target.op.name} with these params takes {_ROLE_WORDS[target.params.input_roles()]}, "
+                          f"but {target.upstream!r} gives {_ROLE_WORDS[frozenset(given)]}")
+            if target.model is not None and target.model not in self.given["models"]:
+                self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             for source in spec.sources.values():
@@ -326,6 +339,22 @@ class _Checker:
 
 
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
+_ROLE_WORDS = {
+    frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
+    frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
+}
+
+
+def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...]) -> str:
+    """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
+    model: Any = schema
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field is not None else None
+    keys = sorted(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(loc[-1], keys, n=1) if loc else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"
 
 
 def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:

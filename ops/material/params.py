@@ -53,6 +53,9 @@ class MaterialParams(OpParams):
         photo = inputs.get("flash", inputs.get("image"))
         return [] if self.method == "from_texture" or photo is None else [sidecar_for(photo)]
 
+    def input_roles(self) -> frozenset[str]:
+        return frozenset({"flash", "guide"} if self.method == "two_shot" else {"image"})
+
     def output_names(self) -> tuple[str, ...]:
         extra = ("orm.png",) if self.orm else ()
         return (*MAP_NAMES, *extra, "preview.png", "material.gltf")

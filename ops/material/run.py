@@ -20,9 +20,6 @@ from ops.material.preview import render_preview
 from ops.material.scene import load_scene
 from ops.registry import OpContext
 
-_ROLES = {"two_shot": {"flash", "guide"}, "one_shot": {"image"}, "from_texture": {"image"}}
-
-
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit."""
     start = time.perf_counter()
@@ -68,7 +65,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
 
 def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]:
     roles = set(inputs)
-    wanted = _ROLES[params.method]
+    wanted = set(params.input_roles())
     if params.method == "one_shot" and roles == {"flash"}:
         return roles
     if roles == wanted:

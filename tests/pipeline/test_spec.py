@@ -189,3 +189,36 @@ def test_a_schedule_dagster_would_refuse_and_a_source_named_models():
     )
     assert any(p.startswith("/studio/assets_spec.yaml:2: schedule: expected a cron expression") for p in found)
     assert any(":4: sources.models: 'models' names the models' nightly job" in p for p in found)
+
+
+def test_every_problem_is_reported_in_one_pass_with_a_hint():
+    found = problems(
+        """
+        sources:
+          tex: {kind: textures, root: t, globb: "*.png"}
+          scans: {kind: photo_pairs, root: p, flash: "*/flash.*", guide: "*/guide.*"}
+          flat: {kind: textures, root: f}
+        models:
+          sr: {op: train_srcae, from: up}
+        assets:
+          up: {op: upscale, from: tex, filtr: lanczos}
+          bare: {op: upscale}
+          mat: {op: material, from: flat, method: two_shot}
+          chained: {op: upscale, from: mat}
+          enlarged: {op: super_resolve, from: scans}
+        """
+    )
+    assert found == [
+        "/studio/assets_spec.yaml:3: sources.tex.globb: unknown key; did you mean 'glob'? (keys here: glob, kind, root)",
+        "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, filter, scale)",
+        "/studio/assets_spec.yaml:10: assets.bare.from: missing: say what it is built from, one of chained, enlarged, "
+        "flat, mat, scans, tex, up",
+        "/studio/assets_spec.yaml:13: assets.enlarged.model: missing: this key is required",
+        "/studio/assets_spec.yaml:7: models.sr.from: a model trains from a source (a folder of reference textures), "
+        "not an asset",
+        "/studio/assets_spec.yaml:11: assets.mat.from: material with these params takes a flash and a guide photo per "
+        "partition (a photo_pairs source), but 'flat' gives one image per partition (a textures source or a one-image "
+        "asset)",
+        "/studio/assets_spec.yaml:12: assets.chained.from: 'mat' writes several files per input; chain from a "
+        "one-image asset",
+    ]
