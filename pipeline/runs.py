@@ -18,7 +18,7 @@ from pipeline.build import MODEL_PARTITION, BuildError, Builder, remove_output
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, Target
+from pipeline.spec import DEVICE_PATTERN, Spec, Target
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -127,6 +127,7 @@ def run_build(
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
+    _check_device(device or spec.device)
     instance = instance or open_instance()
     resource = RemasterResource(device=device or spec.device, force=force)
     builder = resource.builder(spec)
@@ -159,6 +160,20 @@ def run_build(
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
     return BuildReport(rows, sync, run_errors)
+
+
+def _check_device(device: str) -> None:
+    """Refuse a bad ``--device`` (or a spec's ``cuda`` on a machine without one) before anything is built:
+    every partition would fail, and with ``--force`` lose its outputs."""
+    if not DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(f"device {device!r}: expected auto, cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        from ops.device import resolve_device
+
+        try:
+            resolve_device(device)
+        except RuntimeError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def _root_cause(error: object) -> str:

@@ -98,6 +98,16 @@ class Spec:
         """A spec-relative path made absolute."""
         return (self.root_dir / Path(path).expanduser()).resolve()
 
+    def missing_files(self) -> list[str]:
+        """Weights files the spec names that are not there (yet): every partition using one would fail."""
+        return [
+            f"{self.path}:{self.lines.get((target.section, target.name), '?')}: {target.section}.{target.name}.{name}: "
+            f"{self.resolve(path)} does not exist; building {target.name} fails until it does"
+            for target in self.targets.values()
+            for name, path in target.params.file_params().items()
+            if not self.resolve(path).is_file()
+        ]
+
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate the spec at ``path``."""
@@ -177,7 +187,7 @@ class _Checker:
         build_dir = self._path_value(data, "build_dir", "build")
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
         device = str(data.get("device", "auto"))
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        if not DEVICE_PATTERN.fullmatch(device):
             self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {device!r}")
         schedule = str(data.get("schedule", DEFAULT_SCHEDULE))
         if not _is_cron(schedule):
@@ -338,6 +348,7 @@ class _Checker:
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
 
 
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",

@@ -427,3 +427,24 @@ def test_a_weights_file_given_relative_to_the_spec_is_found_from_any_folder(tmp_
     code, output = cli(elsewhere, "build", "--spec", str(spec))
     assert code == 0, output
     assert set(statuses(project).values()) == {"computed"}
+
+
+def test_a_bad_device_is_refused_before_anything_is_built(project, cli):
+    cli(project, "build")
+    before = outputs(project)
+    code, output = cli(project, "build", "--force", "--device", "gpu")
+    assert code == 2 and "device 'gpu': expected auto, cpu, cuda or cuda:N" in output
+    assert outputs(project) == before
+    import torch
+
+    if not torch.cuda.is_available():
+        code, output = cli(project, "build", "--force", "--device", "cuda")
+        assert code == 2 and "no CUDA GPU is available" in output
+        assert outputs(project) == before
+
+
+def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
+    code, output = cli(project, "validate")
+    assert code == 0
+    assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
