@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,11 @@ def read_weights(path: Path) -> dict:
         from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
 
         return load_file(str(path), device="cpu")
+    if not _is_torch_file(path):
+        raise ValueError(
+            f"{path} is not a PyTorch weights file (.pth/.pt) nor safetensors: it may be a download that saved an "
+            f"error page, or a file of another kind; get the weights file again"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -61,6 +67,13 @@ def read_weights(path: Path) -> dict:
         ) from exc
     except (RuntimeError, EOFError, OSError) as exc:
         raise ValueError(f"cannot read model weights {path}: {exc}") from exc
+
+
+def _is_torch_file(path: Path) -> bool:
+    """What ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle, which opens with 0x80."""
+    with open(path, "rb") as handle:
+        first = handle.read(1)
+    return first == b"\x80" or zipfile.is_zipfile(path)
 
 
 def load_srcae(data: dict, path: Path) -> SRCAE:

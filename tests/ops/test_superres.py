@@ -505,6 +505,13 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
 
 
+def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:
+    for name, data in (("page.pth", b"<!DOCTYPE html><html>404</html>"), ("empty.pth", b"")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=f"{name} is not a PyTorch weights file"):
+            read_weights(tmp_path / name)
+
+
 def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(3)
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
