@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -48,6 +48,7 @@ class _State:
     discriminator: PatchDiscriminator | None
     d_optimizer: torch.optim.Optimizer | None
     step: int = 0
+    seconds: float = 0.0  # of training before this run resumed it
 
 
 def learning_rate(step: int, steps: int, peak: float, warmup: int = _WARMUP_STEPS) -> float:
@@ -85,6 +86,7 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
     payload = {
         "fingerprint": fingerprint,
         "step": state.step,
+        "seconds": state.seconds,
         "model": state.model.state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "generator": state.generator.get_state(),
@@ -115,6 +117,7 @@ def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) ->
         state.discriminator.load_state_dict(payload["discriminator"])
         state.d_optimizer.load_state_dict(payload["d_optimizer"])
     state.step = int(payload["step"])
+    state.seconds = float(payload.get("seconds", 0.0))
     log.info("resuming training from step %d of %s", state.step, path)
 
 
@@ -188,16 +191,18 @@ def _train(
         state.step += 1
         if ctx.progress is not None:
             ctx.progress(state.step, params.steps)
-        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
-            _save_checkpoint(checkpoint, state, fingerprint)
+        if checkpoint is not None and state.step % params.checkpoint_every == 0:
+            _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
         if state.step % params.validate_every == 0 or state.step == params.steps:
             quick = compare(data.held_out[:4], _evaluator(model, device), params.scale, max_side=192, baselines=False)
             model.train()
             log.info("step %d/%d loss %.5f val_psnr %.2f dB", state.step, params.steps, loss.item(), quick["val_psnr"])
-    train_seconds = time.perf_counter() - started
+    train_seconds = state.seconds + time.perf_counter() - started
 
     model.eval()
     save_srcae(Path(out_path), model)
+    if checkpoint is not None:  # done: a rebuild (--force) trains again rather than resuming at the last step
+        checkpoint.unlink(missing_ok=True)
     figures = compare(data.held_out, _evaluator(model, device), params.scale)
     log.info(
         "trained %d steps in %.0f s: held-out PSNR %.2f dB (bicubic %.2f, lanczos %.2f) on %s",
