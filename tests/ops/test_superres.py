@@ -305,6 +305,15 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path) -> None:
     assert float(inner.abs().mean()) < 2e-3
 
 
+def test_wrap_auto_tells_noisy_crops_from_tiling_ones() -> None:
+    grass = np.asarray(skdata.grass(), dtype=np.float32)[..., None].repeat(3, axis=2) / 255
+    rng = np.random.default_rng(0)
+    crops = [grass[y : y + 64, x : x + 64] for y, x in rng.integers(0, grass.shape[0] - 64, size=(20, 2))]
+    taken_for_tiling = sum(any(detect_wrap(crop)) for crop in crops)  # a seam ratio of at most 2 took 15
+    tiling = sum(all(detect_wrap(np.roll(crop, (21, 21), axis=(0, 1)))) for crop in crops)  # edges are neighbours
+    assert taken_for_tiling <= 3 and tiling >= 18
+
+
 def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> None:
     texture = _periodic_texture()
     assert detect_wrap(texture) == (True, True)
