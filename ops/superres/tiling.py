@@ -60,11 +60,15 @@ def detect_wrap(image: np.ndarray, *, threshold: float = 0.5) -> tuple[bool, boo
     return wrap_score(image, 0) <= threshold, wrap_score(image, 1) <= threshold
 
 
-def _starts(length: int, tile: int, stride: int) -> list[int]:
+def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
+    """(tile side, starts) of the fewest tiles no longer than ``tile`` that cover ``length`` with at
+    least ``overlap`` shared between neighbours, spread evenly: a 544-pixel side takes three tiles of
+    192, not two of 256 and a third overlapping them by 208 (1.3x the pixels run, not 2.3x)."""
     if length <= tile:
-        return [0]
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
+        return length, [0]
+    count = -(-(length - overlap) // (tile - overlap))
+    side = -(-(length + (count - 1) * overlap) // count)
+    return side, [-(-i * (length - side) // (count - 1)) for i in range(count)]
 
 
 def _ramp(length: int, overlap: int, scale: int) -> torch.Tensor:
@@ -105,8 +109,8 @@ def tiled_upscale(
     x = F.pad(x, (pad_x, pad_x, 0, 0), mode="circular" if wrap[1] else "replicate")
     x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
     Hp, Wp = x.shape[-2:]
-    th, tw = min(tile, Hp), min(tile, Wp)
-    boxes = [(y, xx) for y in _starts(Hp, th, tile - overlap) for xx in _starts(Wp, tw, tile - overlap)]
+    (th, rows), (tw, cols) = tile_layout(Hp, tile, overlap), tile_layout(Wp, tile, overlap)
+    boxes = [(y, xx) for y in rows for xx in cols]
     weight = _ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]  # (th*s, tw*s)
     out = torch.zeros(C, Hp * scale, Wp * scale)  # on the host, as is every tile once enlarged
     norm = torch.zeros(1, Hp * scale, Wp * scale)
