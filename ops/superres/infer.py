@@ -28,12 +28,15 @@ from ops.threads import cpu_threads
 
 
 def _autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
-    """None means plain float32 (always on CPU)."""
+    """None means plain float32 (always on CPU). ``auto`` takes float16 where the model supports it, else
+    bfloat16 where it supports that, else float32 (AuraSR supports neither)."""
     if device.type != "cuda" or params.precision == "float32":
         return None
-    if params.precision == "bfloat16" or (params.precision == "auto" and not upscaler.supports_half):
-        return torch.bfloat16
-    return torch.float16
+    if params.precision == "auto":
+        if upscaler.supports_half:
+            return torch.float16
+        return torch.bfloat16 if upscaler.supports_bfloat16 else None
+    return torch.bfloat16 if params.precision == "bfloat16" else torch.float16
 
 
 def self_ensemble(forward: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:

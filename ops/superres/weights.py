@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
@@ -31,7 +32,8 @@ class Upscaler:
     scale: int
     channels: int  # 3 (RGB) or 1 (grey) input channels
     multiple: int  # tile sides are padded to a multiple of this
-    supports_half: bool
+    supports_half: bool  # float16 autocast keeps its output right
+    supports_bfloat16: bool
     name: str
 
 
@@ -90,7 +92,7 @@ def load_upscaler(path: Path, device: torch.device) -> Upscaler:
     data = read_weights(path)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         model = load_srcae(data, path).to(device)
-        return Upscaler(model, model.config.scale, 3, model.config.multiple, True, "srcae")
+        return Upscaler(model, model.config.scale, 3, model.config.multiple, True, True, "srcae")
     return _load_community(data, path, device)
 
 
@@ -119,16 +121,22 @@ def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
     if descriptor.input_channels not in (1, 3) or descriptor.output_channels != descriptor.input_channels:
         raise ValueError(f"{path}: only RGB or grey models are supported (this one has {descriptor.input_channels} in)")
 
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return descriptor.model(x).clamp(0.0, 1.0)
-
     requirements = descriptor.size_requirements
-    multiple = max(requirements.multiple_of, 1)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H*s, W*s)
+        H, W = x.shape[-2:]
+        pad_w, pad_h = requirements.get_padding(W, H)  # e.g. HAT's 16-pixel minimum, Uformer's square input
+        if pad_w or pad_h:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        y = descriptor.model(x)
+        return y[..., : H * descriptor.scale, : W * descriptor.scale].clamp(0.0, 1.0)
+
     return Upscaler(
         forward,
         descriptor.scale,
         descriptor.input_channels,
-        multiple,
+        max(requirements.multiple_of, 1),
         bool(descriptor.supports_half),
+        bool(descriptor.supports_bfloat16),
         descriptor.architecture.name,
     )

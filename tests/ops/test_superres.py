@@ -572,3 +572,19 @@ def test_cpu_threads_are_restored() -> None:
     with cpu_threads(2, torch.device("cpu")):
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == before
+
+
+def test_autocast_follows_what_the_model_supports(weights: Path) -> None:
+    from dataclasses import replace
+
+    from ops.superres.weights import load_upscaler
+
+    ours = load_upscaler(weights, torch.device("cpu"))
+    cuda, auto = torch.device("cuda"), SuperResolveParams(model="m")
+    assert infer._autocast_dtype(auto, ours, torch.device("cpu")) is None  # CPU runs float32
+    assert infer._autocast_dtype(auto, ours, cuda) == torch.float16
+    assert infer._autocast_dtype(SuperResolveParams(model="m", precision="float32"), ours, cuda) is None
+    bf16_only = replace(ours, supports_half=False)
+    assert infer._autocast_dtype(auto, bf16_only, cuda) == torch.bfloat16
+    neither = replace(ours, supports_half=False, supports_bfloat16=False)  # AuraSR
+    assert infer._autocast_dtype(auto, neither, cuda) is None

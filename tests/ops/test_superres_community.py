@@ -39,3 +39,18 @@ def test_esrgan_state_dict_is_detected_and_runs(tmp_path: Path) -> None:
     assert meta["model"] == "ESRGAN" and meta["scale"] == 2
     out = read_image(tmp_path / "out" / SINGLE_OUTPUT)
     assert out.color.shape == (48, 40, 3)
+
+
+def test_a_model_with_a_minimum_input_size_enlarges_a_tiny_texture(tmp_path: Path) -> None:
+    from spandrel.architectures.DAT import DAT  # needs 16-pixel inputs at least
+
+    torch.manual_seed(0)
+    net = DAT(embed_dim=32, depth=[2], num_heads=[2], split_size=[2, 4], expansion_factor=2, upscale=2)
+    weights = tmp_path / "tiny_dat_x2.pth"
+    torch.save(net.state_dict(), weights)
+    src = tmp_path / "decal.png"
+    write_image(src, Image(np.random.default_rng(0).random((6, 9, 3), dtype=np.float32)), colorspace="linear")
+    params = SuperResolveParams.model_validate({"model": {"path": str(weights)}, "wrap": True})
+    meta = infer.run({"image": src}, tmp_path / "out", params, OpContext(device="cpu", model=weights))
+    assert meta["model"] == "DAT"
+    assert read_image(tmp_path / "out" / SINGLE_OUTPUT).color.shape == (12, 18, 3)
