@@ -121,3 +121,9 @@ def test_a_phone_photo_is_turned_upright_by_its_orientation_tag(tmp_path):
     image = read_image(tmp_path / "photo.png", colorspace="linear")
     assert (image.height, image.width) == (4, 2)
     assert image.color[0, 1, 0] == 1.0  # now top-right
+
+
+def test_a_file_name_near_the_length_limit_is_written(tmp_path):
+    path = tmp_path / ("b" * 246 + ".png")  # 250 bytes: the temporary beside it must not add to that
+    write_image(path, Image(np.zeros((2, 2, 3), np.float32)))
+    assert read_image(path).width == 2 and [p.name for p in tmp_path.iterdir()] == [path.name]
