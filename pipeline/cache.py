@@ -24,7 +24,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,21 +149,23 @@ class ContentStore:
         self._entry_path(key).unlink(missing_ok=True)
 
     def _add_object(self, path: Path, overwrite: bool) -> str:
+        """Store ``path``'s bytes; an object already stored under its hash is verified, and replaced if damaged."""
         digest = hash_file(path)
         target = self.object_path(digest)
-        if overwrite or not target.is_file():
+        if overwrite or not target.is_file() or hash_file(target) != digest:
             with atomic_path(target) as tmp:
                 shutil.copyfile(path, tmp)
         return digest
 
-    def gc(self, keep_keys: Iterable[str]) -> tuple[int, int]:
-        """Remove entries not in ``keep_keys`` and objects no kept entry references; raises StoreBusy
-        while a build runs on the store.
+    def gc(self, keep_keys: Callable[[], Iterable[str]]) -> tuple[int, int]:
+        """Remove entries not in ``keep_keys()`` and objects no kept entry references; raises StoreBusy
+        while a build runs on the store. ``keep_keys`` is asked once the store is held, so a build that
+        finished just before is counted.
 
         Returns (entries removed, bytes freed).
         """
         with self.in_use(exclusive=True):
-            return self._collect(set(keep_keys))
+            return self._collect(set(keep_keys()))
 
     def _collect(self, keep_keys: set[str]) -> tuple[int, int]:
         referenced: set[str] = set()

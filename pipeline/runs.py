@@ -272,8 +272,11 @@ def collect_garbage(spec: Spec) -> tuple[int, int]:
     """Drop cache entries and objects that no output in the manifest of any project built on this
     store uses, and temporary files that killed builds left behind."""
     builder = RemasterResource().builder(spec)
-    rows = [row for manifest in builder.store.manifests() for row in read_manifest(manifest.parent)]
-    keep = {str(r["cache_key"]) for r in rows if r.get("cache_key")}
+
+    def keep() -> set[str]:
+        rows = [row for manifest in builder.store.manifests() for row in read_manifest(manifest.parent)]
+        return {str(r["cache_key"]) for r in rows if r.get("cache_key")}
+
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
     return builder.store.gc(keep)

@@ -448,3 +448,22 @@ def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     code, output = cli(project, "validate")
     assert code == 0
     assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
+
+
+def test_storing_over_a_damaged_object_repairs_it_and_gc_reads_manifests_while_holding_the_store(tmp_path):
+    from pipeline.cache import StoreBusy
+
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "out.png"
+    output.write_bytes(b"texture bytes")
+    digest = store.put("key", {"out.png": output}, {}).outputs["out.png"]
+    store.object_path(digest).write_bytes(b"texture bytez")  # bit rot
+    store.put("key", {"out.png": output}, {})
+    assert hash_file(store.object_path(digest)) == digest
+
+    def keep() -> set[str]:
+        with pytest.raises(StoreBusy), store.in_use(exclusive=True):
+            pass  # gc holds the store already: no build can add an entry between reading and deleting
+        return {"key"}
+
+    assert store.gc(keep) == (0, 0)
