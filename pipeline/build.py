@@ -199,6 +199,7 @@ class Builder:
                 f"nothing); its weights are kept as they were"
             )
             return result
+        plan = None
         try:
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
@@ -211,11 +212,23 @@ class Builder:
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
-            for path in self.outputs_of(target, key).values():  # a stale output must not feed what follows
-                remove_output(self.spec.build_dir, path)
+            if plan is None or not self._current(plan):  # a stale output must not feed what follows
+                for path in self.outputs_of(target, key).values():
+                    remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
+
+    def _current(self, plan: Plan) -> bool:
+        """Whether the outputs on disk are those stored for ``plan``'s key: right for the current inputs,
+        so a failure that is not theirs (a full disk under ``--force``) keeps them."""
+        try:
+            entry = self.store.get(plan.cache_key)
+            return entry is not None and all(
+                file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
+            )
+        except OSError:
+            return False
 
     def _restore(self, plan: Plan) -> Entry | None:
         entry = self.store.get(plan.cache_key)

@@ -467,3 +467,17 @@ def test_storing_over_a_damaged_object_repairs_it_and_gc_reads_manifests_while_h
         return {"key"}
 
     assert store.gc(keep) == (0, 0)
+
+
+def test_a_full_disk_under_force_keeps_outputs_that_are_still_right(project, cli, monkeypatch):
+    assert cli(project, "build")[0] == 0
+    before = outputs(project)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ContentStore, "put", disk_full)
+    code, output = cli(project, "build", "--force")
+    assert code == 1 and "No space left on device" in output
+    assert set(statuses(project).values()) == {"failed"}
+    assert outputs(project) == before  # the key did not change: these outputs are still the right ones
