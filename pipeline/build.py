@@ -254,7 +254,7 @@ class Builder:
             device=self.device,
             progress=_progress_reporter(label),
             model=plan.model,
-            work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
+            work_dir=self.store.work_dir(plan.cache_key, fresh=self.force) if target.section == "models" else None,
         )
         runner = target.op.runner()
         params = self._with_resolved_files(target)
@@ -273,6 +273,7 @@ class Builder:
             if self.plan(target, key).cache_key != plan.cache_key:  # e.g. a model retrained from the UI meanwhile
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
             entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
+            self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
             for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
                 with atomic_path(plan.outputs[name]) as tmp:
                     shutil.copyfile(files[name], tmp)

@@ -96,10 +96,16 @@ class ContentStore:
                 root.unlink(missing_ok=True)
         return found
 
-    def work_dir(self, key: str) -> Path:
+    def work_dir(self, key: str, *, fresh: bool = False) -> Path:
+        """Scratch kept across killed builds of ``key`` (training checkpoints); ``fresh`` empties it first."""
         path = self.root / "work" / key
+        if fresh:
+            self.clear_work(key)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def clear_work(self, key: str) -> None:
+        shutil.rmtree(self.root / "work" / key, ignore_errors=True)
 
     def scratch_dir(self) -> Path:
         """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk."""
@@ -175,7 +181,7 @@ class ContentStore:
             entry = self.get(key) if key in keep_keys else None
             if entry is None:
                 path.unlink(missing_ok=True)
-                shutil.rmtree(self.root / "work" / key, ignore_errors=True)
+                self.clear_work(key)
                 removed_entries += 1
             else:
                 referenced.update(entry.outputs.values())

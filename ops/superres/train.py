@@ -3,7 +3,8 @@
 Determinism: every random draw (init, patches, augmentation, degradation)
 comes from the seed, so the same inputs and params give a byte-identical
 weights file on the same machine and thread count. A build killed midway
-resumes from the last checkpoint in ``ctx.work_dir``; since the checkpoint
+resumes from the last checkpoint in ``ctx.work_dir`` (the pipeline empties it
+once the weights are stored, and before a ``--force`` build); since the checkpoint
 holds the model, optimiser and generator state, the resumed run's weights are
 byte-identical to an uninterrupted run's.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+import xxhash
 
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
@@ -35,6 +37,7 @@ from ops.superres.weights import save_srcae
 from ops.threads import cpu_threads
 
 CHECKPOINT_NAME = "srcae_checkpoint.pt"
+_DIGEST_BYTES = 16  # xxh3-128 of the checkpoint, appended to it
 _WARMUP_STEPS = 100
 
 
@@ -96,16 +99,26 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
         payload["d_optimizer"] = state.d_optimizer.state_dict()
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    write_bytes_atomic(path, buffer.getvalue())
+    data = buffer.getvalue()
+    write_bytes_atomic(path, data + xxhash.xxh3_128_digest(data))  # the hash guards the resume against bit rot
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents, after checking the hash appended to it."""
+    raw = path.read_bytes()
+    data, digest = raw[:-_DIGEST_BYTES], raw[-_DIGEST_BYTES:]
+    if len(raw) < _DIGEST_BYTES or xxhash.xxh3_128_digest(data) != digest:
+        raise ValueError("it is damaged: its hash does not match")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) -> None:
     if not path.is_file():
         return
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a corrupt checkpoint only costs the work since the start
-        log.warning("ignoring unreadable checkpoint %s (%s); training from the start", path, exc)
+        payload = load_checkpoint(path)
+    except Exception as exc:  # a damaged checkpoint only costs the work since the start
+        log.warning("ignoring checkpoint %s (%s); training from the start", path, exc)
         return
     if payload.get("fingerprint") != fingerprint:
         log.info("checkpoint %s is for other params or inputs; training from the start", path)
@@ -191,7 +204,7 @@ def _train(
         state.step += 1
         if ctx.progress is not None:
             ctx.progress(state.step, params.steps)
-        if checkpoint is not None and state.step % params.checkpoint_every == 0:
+        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
             _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
         if state.step % params.validate_every == 0 or state.step == params.steps:
             quick = compare(data.held_out[:4], _evaluator(model, device), params.scale, max_side=192, baselines=False)
@@ -201,8 +214,6 @@ def _train(
 
     model.eval()
     save_srcae(Path(out_path), model)
-    if checkpoint is not None:  # done: a rebuild (--force) trains again rather than resuming at the last step
-        checkpoint.unlink(missing_ok=True)
     figures = compare(data.held_out, _evaluator(model, device), params.scale)
     log.info(
         "trained %d steps in %.0f s: held-out PSNR %.2f dB (bicubic %.2f, lanczos %.2f) on %s",

@@ -226,7 +226,7 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     interrupted = OpContext(device="cpu", work_dir=tmp_path / "w2", progress=kill_at_step_5)
     with pytest.raises(Killed):
         train.run(textures, tmp_path / "resumed.pth", params, interrupted)
-    trained_before = read_weights(tmp_path / "w2" / train.CHECKPOINT_NAME)
+    trained_before = train.load_checkpoint(tmp_path / "w2" / train.CHECKPOINT_NAME)
     assert trained_before["step"] == 4 and trained_before["seconds"] > 0
     steps_seen: list[int] = []
     resumed = OpContext(device="cpu", work_dir=tmp_path / "w2", progress=lambda s, t: steps_seen.append(s))
@@ -235,7 +235,11 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     assert meta["train_seconds"] > trained_before["seconds"]  # the time before the kill counts
     assert (tmp_path / "straight.pth").read_bytes() == (tmp_path / "resumed.pth").read_bytes()
 
-    steps_seen.clear()  # a finished training leaves no checkpoint: building it again (--force) trains again
+    checkpoint = tmp_path / "w2" / train.CHECKPOINT_NAME
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2] ^= 1  # bit rot in the finished run's checkpoint: trained again from the start
+    checkpoint.write_bytes(bytes(data))
+    steps_seen.clear()
     train.run(textures, tmp_path / "again.pth", params, resumed)
     assert steps_seen == [1, 2, 3, 4, 5, 6]
     assert (tmp_path / "again.pth").read_bytes() == (tmp_path / "straight.pth").read_bytes()

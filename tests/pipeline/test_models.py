@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,17 @@ def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli)
     assert code == 0, output
     assert hash_file(weights) == trained
     assert {r["status"] for k, r in rows(tmp_path).items() if k[0] != "sr2x"} == {"cached"}
+
+
+def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path, cli, caplog):
+    caplog.set_level(logging.INFO)
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    write_spec(tmp_path, SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    assert not any((tmp_path / ".remaster" / "cache" / "work").iterdir())
+    trained = hash_file(tmp_path / "build" / "sr2x" / "model.pt")
+    assert cli(tmp_path, "build", "--force")[0] == 0
+    assert "resuming training" not in caplog.text
+    assert rows(tmp_path)[("sr2x", "")]["status"] == "computed"
+    assert hash_file(tmp_path / "build" / "sr2x" / "model.pt") == trained
