@@ -61,6 +61,14 @@ class PartitionResult:
         return record
 
 
+def not_built(target: Target, key: str, run_id: str | None = None, error: str | None = None) -> PartitionResult:
+    """The row of a partition that has not built (yet): failed, with no outputs."""
+    return PartitionResult(
+        target.name, key, "failed", None, {}, {}, canonical_params(target),
+        target.op.name, target.op.version, 0.0, error=error, run_id=run_id,
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything known about a partition before running anything."""
@@ -188,10 +196,7 @@ class Builder:
     def build(self, target: Target, key: str, run_id: str | None = None) -> PartitionResult:
         """Restore ``target``'s outputs for partition ``key`` from the cache, or compute them."""
         started = time.perf_counter()
-        result = PartitionResult(
-            target.name, key, "failed", None, {}, {}, canonical_params(target),
-            target.op.name, target.op.version, 0.0, run_id=run_id,
-        )
+        result = not_built(target, key, run_id)
         if target.section == "models" and not self.partitions(target.name):
             source = self.spec.source_of(target.name)
             result.error = (

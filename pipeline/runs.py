@@ -14,7 +14,7 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
-from pipeline.build import MODEL_PARTITION, BuildError, Builder, remove_output
+from pipeline.build import MODEL_PARTITION, BuildError, Builder, not_built, remove_output
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
@@ -153,13 +153,28 @@ def run_build(
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
-        failures += [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
+        step_failures = [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
+        _mark_not_built(spec, todo, result.run_id, dict(step_failures))
+        failures += step_failures
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
     rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
     return BuildReport(rows, sync, run_errors)
+
+
+def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
+    """Rows for partitions the run was to build but never reached (its step failed before them, or was
+    skipped after an upstream failure), so the manifest does not go on calling them built."""
+    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
+    missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
+    if missed:
+        updated = []
+        for name, key in missed:
+            why = step_errors.get(name, "an earlier step of its run failed")
+            updated.append(not_built(spec.targets[name], key, run_id, f"not built: {why}").to_json())
+        update_manifest(spec.build_dir, updated)
 
 
 def _check_device(device: str) -> None:

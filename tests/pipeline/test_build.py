@@ -279,7 +279,9 @@ def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, mon
     monkeypatch.setattr("pipeline.assets.update_manifest", broken_manifest)
     code, output = cli(project, "build")
     assert code == 1
-    assert "legacy_2x: " in output and "disk full while writing the manifest" in output
+    assert "legacy_2x [walls/tex001.png]: not built: OSError: disk full while writing the manifest" in output
+    monkeypatch.undo()
+    assert set(statuses(project).values()) == {"failed"}  # none is called built (the step wrote no row)
 
 
 def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project, caplog):
