@@ -163,7 +163,11 @@ def demo(
     """Write the demo project's data (and spec, if missing) and build it on CPU."""
     from pipeline.demo import write_demo
 
-    spec_file = write_demo(folder)
+    try:
+        spec_file = write_demo(folder)
+    except FileExistsError as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     out.print(f"demo data written; spec: {spec_file}", highlight=False)
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)

@@ -1,4 +1,7 @@
-"""Write the demo project: its spec (when missing) and the input files the spec points to."""
+"""Write the demo project: its spec (when missing) and the input files the spec points to.
+
+A folder that already has another spec is refused: the demo data would be written beside it and
+that spec built instead."""
 
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ def write_demo(folder: Path) -> Path:
     spec = folder / SPEC_NAME
     if not spec.exists():
         write_bytes_atomic(spec, DEMO_SPEC.read_bytes())
+    elif spec.read_bytes() != DEMO_SPEC.read_bytes():
+        raise FileExistsError(
+            f"{spec} exists and is not the demo's spec; give remaster demo an empty folder with --dir "
+            f"(or build that spec with remaster build)"
+        )
     data = folder / "demo"
     write_legacy_textures(data / "textures" / "legacy")
     write_reference_textures(data / "textures" / "hires")

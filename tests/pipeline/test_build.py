@@ -483,3 +483,10 @@ def test_a_full_disk_under_force_keeps_outputs_that_are_still_right(project, cli
     assert code == 1 and "No space left on device" in output
     assert set(statuses(project).values()) == {"failed"}
     assert outputs(project) == before  # the key did not change: these outputs are still the right ones
+
+
+def test_demo_refuses_a_folder_that_has_another_spec(project, cli):
+    spec = (project / "assets_spec.yaml").read_text()
+    code, output = cli(project, "demo", "--dir", str(project), "--no-build")
+    assert code == 2 and "exists and is not the demo's spec" in output
+    assert (project / "assets_spec.yaml").read_text() == spec and not (project / "demo").exists()
