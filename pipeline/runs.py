@@ -14,11 +14,12 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
-from pipeline.build import MODEL_PARTITION, BuildError, Builder, not_built, remove_output
+from pipeline.build import MODEL_PARTITION, BuildError, Builder, not_built
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
+from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.spec import DEVICE_PATTERN, Spec, Target
+from pipeline.spec import DEVICE_PATTERN, Spec
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -65,7 +66,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
     """Make each source's partitions match its files; delete the outputs of removed files."""
     report = SyncReport()
     for name in spec.sources:
-        if not _is_present(builder, name):
+        if not has_files(builder, name):
             continue
         found = builder.partitions(name)
         known = instance.get_dynamic_partitions(name)
@@ -77,36 +78,8 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
         for key in removed:
             instance.delete_dynamic_partition(name, key)
         report.added[name], report.removed[name] = added, removed
-    _forget_removed(spec, builder)
+    forget_removed(spec, builder)
     return report
-
-
-def _forget_removed(spec: Spec, builder: Builder) -> None:
-    """Outputs and manifest rows of partitions whose source file is gone."""
-    drop = []
-    for row in read_manifest(spec.build_dir):
-        target = spec.targets.get(str(row["asset"]))
-        key = str(row["partition"])
-        if target is None or _file_removed(builder, target, key):
-            drop.append((str(row["asset"]), key))
-            for path in row.get("outputs", {}):  # type: ignore[union-attr]
-                remove_output(spec.build_dir, spec.root_dir / str(path))
-    if drop:
-        update_manifest(spec.build_dir, drop=drop)
-
-
-def _is_present(builder: Builder, name: str) -> bool:
-    """Whether ``name``'s source has files. One whose root is missing or matches nothing (an unmounted
-    share, whose mount point is an empty folder; a renamed folder) is left as it was: its partitions
-    and outputs are kept, not taken for deleted files."""
-    return bool(builder.partitions(name))
-
-
-def _file_removed(builder: Builder, target: Target, key: str) -> bool:
-    """Whether ``key`` of an asset is gone from its source's folder, which has files."""
-    if target.section != "assets" or not _is_present(builder, target.name):
-        return False
-    return key not in builder.partitions(target.name)
 
 
 def run_build(
@@ -202,7 +175,7 @@ def _keys(builder: Builder, name: str) -> list[str]:
     """The partitions of ``name`` to build; none for a model whose source has no files (weights kept)."""
     if name in builder.spec.assets:
         return list(builder.partitions(name))
-    return [MODEL_PARTITION] if _is_present(builder, name) else []
+    return [MODEL_PARTITION] if has_files(builder, name) else []
 
 
 def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:
@@ -243,7 +216,7 @@ def stale_partitions(spec: Spec) -> list[Stale]:
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     for row in read_manifest(spec.build_dir):
         name, key = str(row["asset"]), str(row["partition"])
-        if name in spec.targets and _file_removed(builder, spec.targets[name], key):
+        if name in spec.targets and file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
     builder.index.save()
     return found

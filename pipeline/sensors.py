@@ -9,6 +9,7 @@ from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import Builder
 from pipeline.hashing import hash_bytes
+from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec
 
@@ -51,6 +52,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
             requests.append(parts.build_add_request(added))
         if removed := sorted(set(known) - set(found)):
             requests.append(parts.build_delete_request(removed))
+            forget_removed(spec, builder)  # as a CLI build does: no output of a deleted file stays behind
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         changed = [key for key in order if previous.get(key) != found[key]]
         runs = []

@@ -181,3 +181,19 @@ def test_new_reference_textures_retrain_the_model_and_rebuild_what_uses_it(tmp_p
         assert steps.index("sr2x") < steps.index("legacy_sr")
     assert (tmp_path / "build" / "sr2x" / "model.pt").is_file()
     assert (tmp_path / "build" / "legacy_sr" / "walls" / "tex001.png").is_file()
+
+
+def test_the_sensor_removes_the_outputs_of_a_deleted_file(project):
+    from pipeline.runs import run_build
+
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        output = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+        assert output.is_file()
+        (project / "textures" / "walls" / "tex001.png").unlink()
+        result = build_definitions(spec).resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
+        assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["walls/tex001.png"]]
+    assert not output.exists()
+    rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
+    assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4

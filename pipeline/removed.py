@@ -1,0 +1,39 @@
+"""Partitions whose source file is gone: their outputs and manifest rows go too.
+
+A source that has no files at all is not taken for one whose files were all
+deleted: its root may be an unmounted share.
+"""
+
+from __future__ import annotations
+
+from pipeline.build import Builder, remove_output
+from pipeline.manifest import read_manifest, update_manifest
+from pipeline.spec import Spec, Target
+
+
+def forget_removed(spec: Spec, builder: Builder) -> None:
+    """Outputs and manifest rows of partitions whose source file is gone."""
+    drop = []
+    for row in read_manifest(spec.build_dir):
+        target = spec.targets.get(str(row["asset"]))
+        key = str(row["partition"])
+        if target is None or file_removed(builder, target, key):
+            drop.append((str(row["asset"]), key))
+            for path in row.get("outputs", {}):  # type: ignore[union-attr]
+                remove_output(spec.build_dir, spec.root_dir / str(path))
+    if drop:
+        update_manifest(spec.build_dir, drop=drop)
+
+
+def has_files(builder: Builder, name: str) -> bool:
+    """Whether ``name``'s source has files. One whose root is missing or matches nothing (an unmounted
+    share, whose mount point is an empty folder; a renamed folder) is left as it was: its partitions
+    and outputs are kept, not taken for deleted files."""
+    return bool(builder.partitions(name))
+
+
+def file_removed(builder: Builder, target: Target, key: str) -> bool:
+    """Whether ``key`` of an asset is gone from its source's folder, which has files."""
+    if target.section != "assets" or not has_files(builder, target.name):
+        return False
+    return key not in builder.partitions(target.name)
