@@ -100,6 +100,7 @@ class Builder:
         self.device = device
         self.force = force
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
+        self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
 
     # -- where things are -------------------------------------------------
 
@@ -118,7 +119,7 @@ class Builder:
         """Partition key -> input files of a source (scanned once per builder)."""
         source = self.spec.source_of(name)
         if source.name not in self._scans:
-            self._scans[source.name] = scan_source(source)
+            self._scans[source.name] = scan_source(source, self.skipped)
         return self._scans[source.name]
 
     def relative(self, path: Path) -> str:

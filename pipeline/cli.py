@@ -106,8 +106,10 @@ def build(
         console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
     for error in report.run_errors:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
+    for message in report.skipped:
+        console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False)
-    if report.failed or report.run_errors:
+    if report.failed or report.run_errors or report.skipped:
         raise typer.Exit(1)
 
 

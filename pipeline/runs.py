@@ -35,6 +35,7 @@ class BuildReport:
     rows: list[Row]
     sync: SyncReport
     run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
+    skipped: list[str] = field(default_factory=list)  # files that could not be partitions, so were not built
 
     @property
     def failed(self) -> list[Row]:
@@ -134,7 +135,9 @@ def run_build(
     rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    return BuildReport(rows, sync, run_errors)
+    for name in spec.sources:
+        builder.partitions(name)  # every source scanned, so each skipped file is reported
+    return BuildReport(rows, sync, run_errors, builder.skipped)
 
 
 def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:

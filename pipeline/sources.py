@@ -18,13 +18,15 @@ class MissingPairError(ValueError):
     """A photo-pair folder lacks its flash or guide photo."""
 
 
-def scan_source(source: Source) -> dict[str, dict[str, Path]]:
+def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, dict[str, Path]]:
     """Map each partition key to its input files by role, sorted by key.
 
     A texture's key is its path relative to ``root`` (``walls/brick01.png``);
     a pair's key is its folder relative to ``root`` (``oak``). A root with no
-    match yields no partitions and a warning, never an error.
+    match yields no partitions and a warning, never an error. Files that cannot
+    be partitions are warned about and, when ``skipped`` is given, appended to it.
     """
+    skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
         log.warning(
             "source %r: folder %s does not exist; nothing is built from it, its outputs are kept", source.name, source.root
@@ -34,7 +36,8 @@ def scan_source(source: Source) -> dict[str, dict[str, Path]]:
         found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}
     else:
         found = _pairs(source)
-    partitions = _without_stem_clashes({key: roles for key, roles in found.items() if _usable_key(key, source)}, source)
+    usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
+    partitions = _without_stem_clashes(usable, source, skipped)
     if not partitions:
         log.warning(
             "source %r: nothing in %s matches %s; nothing is built from it, its outputs are kept",
@@ -81,27 +84,30 @@ def output_stem(source: Source, key: str) -> str:
     return PurePosixPath(key).with_suffix("").as_posix() if source.kind == "textures" else key
 
 
-def _usable_key(key: str, source: Source) -> bool:
+def _skip(skipped: list[str], message: str) -> None:
+    log.warning("%s", message)
+    skipped.append(message)
+
+
+def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
-        log.warning(
-            "source %r: skipping %r: names with '...' or control characters cannot be partitions; rename it",
-            source.name,
-            key,
-        )
+        _skip(skipped, f"source {source.name!r}: skipping {key!r}: names with '...' or control characters cannot be "
+                       f"partitions; rename it")
         return False
     return True
 
 
-def _without_stem_clashes(partitions: dict[str, dict[str, Path]], source: Source) -> dict[str, dict[str, Path]]:
+def _without_stem_clashes(
+    partitions: dict[str, dict[str, Path]], source: Source, skipped: list[str]
+) -> dict[str, dict[str, Path]]:
     """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide."""
     kept: dict[str, dict[str, Path]] = {}
     stems: dict[str, str] = {}
     for key in sorted(partitions):
         stem = output_stem(source, key)
         if stem in stems:
-            log.warning(
-                "source %r: skipping %s: its outputs would overwrite those of %s; rename one", source.name, key, stems[stem]
-            )
+            _skip(skipped, f"source {source.name!r}: skipping {key}: its outputs would overwrite those of "
+                           f"{stems[stem]}; rename one")
             continue
         stems[stem] = key
         kept[key] = partitions[key]

@@ -292,6 +292,16 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
 
 
+def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
+    (project / "textures" / "floors" / "tex000.tga").write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
+    code, output = cli(project, "build")
+    assert code == 1
+    assert "not built source 'legacy': skipping floors/tex000.tga: its outputs would overwrite" in output.replace("\n", " ")
+    assert sorted(statuses(project).values()) == ["computed"] * 5
+
+
 def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
     for folder in folders:
