@@ -260,9 +260,13 @@ def test_vgg_and_gan_losses_train(textures: list[Path], tmp_path: Path) -> None:
     torch.manual_seed(0)
     vgg = tmp_path / "vgg19.pth"  # torchvision layout, random values: only the plumbing is under test
     torch.save({k: v for k, v in VGGFeatures().state_dict().items() if k.startswith("features.")}, vgg)
-    params = TrainParams(steps=2, loss={"mse": 1.0, "hfen": 0.1, "vgg": 0.01, "gan": 0.01}, vgg_weights=vgg, **TINY)
-    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
-    assert np.isfinite(meta["val_psnr"])
+    trained = {}
+    for name, loss in (("pixels", {}), ("vgg", {"vgg": 0.01}), ("gan", {"gan": 0.01})):
+        params = TrainParams(steps=2, loss={"mse": 1.0, "hfen": 0.1, **loss}, vgg_weights=vgg, **TINY)
+        meta = train.run(textures, tmp_path / f"{name}.pth", params, OpContext(device="cpu"))
+        assert np.isfinite(meta["val_psnr"])
+        trained[name] = (tmp_path / f"{name}.pth").read_bytes()
+    assert trained["vgg"] != trained["pixels"] and trained["gan"] != trained["pixels"]  # each term moved the weights
     torch.save({"classifier.0.weight": torch.zeros(1)}, tmp_path / "not_vgg.pth")
     with pytest.raises(ValueError, match="not_vgg.pth is not a torchvision VGG19"):
         VGGFeatures.from_file(tmp_path / "not_vgg.pth")
