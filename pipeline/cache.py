@@ -24,6 +24,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ from ops.atomic import atomic_path, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 
 log = logging.getLogger(__name__)
+
+
+ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
 
 
 class CorruptEntry(Exception):
@@ -192,5 +196,9 @@ class ContentStore:
                 path.unlink(missing_ok=True)
         for stale in (self.root / "tmp").iterdir():  # no build holds the store: these are killed builds' scratch
             shutil.rmtree(stale, ignore_errors=True)
+        cutoff = time.time() - ABANDONED_WORK_SECONDS
+        for work in (self.root / "work").iterdir():  # a killed training nobody resumed for a week
+            if not self._entry_path(work.name).is_file() and work.stat().st_mtime < cutoff:
+                shutil.rmtree(work, ignore_errors=True)
         return removed_entries, freed
 

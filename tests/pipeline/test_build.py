@@ -500,3 +500,14 @@ def test_demo_refuses_a_folder_that_has_another_spec(project, cli):
     code, output = cli(project, "demo", "--dir", str(project), "--no-build")
     assert code == 2 and "exists and is not the demo's spec" in output
     assert (project / "assets_spec.yaml").read_text() == spec and not (project / "demo").exists()
+
+
+def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    recent, abandoned = store.work_dir("a" * 32), store.work_dir("b" * 32)
+    for folder in (recent, abandoned):
+        (folder / "srcae_checkpoint.pt").write_bytes(b"checkpoint")
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(abandoned, (week_ago, week_ago))
+    store.gc(set)
+    assert recent.is_dir() and not abandoned.exists()
