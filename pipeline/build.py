@@ -8,12 +8,13 @@ schedule, sensor, CLI), the same work is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,7 @@ from ops.atomic import atomic_path
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
+from pipeline.manifest import read_manifest
 from pipeline.sources import output_stem, pair_inputs, scan_source
 from pipeline.spec import Spec, Target
 
@@ -199,42 +201,54 @@ class Builder:
         started = time.perf_counter()
         result = not_built(target, key, run_id)
         if target.section == "models" and not self.partitions(target.name):
-            source = self.spec.source_of(target.name)
-            result.error = (
-                f"model {target.name}: source {source.name!r} has no files ({source.root} is missing or matches "
-                f"nothing); its weights are kept as they were"
-            )
-            return result
-        plan = None
+            return self._kept_model(target, result)
         try:
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
-            entry = None if self.force else self._restore(plan)
-            result.status = "cached" if entry is not None else "computed"
-            if entry is None:
-                entry = self._compute(target, key, plan)
+            # Two runs that both need a model (two sources' nightly runs) train it once: the second waits here.
+            with self.store.key_lock(plan.cache_key) if target.section == "models" else contextlib.nullcontext():
+                entry = None if self.force else self._restore(plan)
+                result.status = "cached" if entry is not None else "computed"
+                if entry is None:
+                    entry = self._compute(target, key, plan)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
-            if plan is None or not self._current(plan):  # a stale output must not feed what follows
+            if not self._current(target, key):  # a stale output must not feed what follows
                 for path in self.outputs_of(target, key).values():
                     remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
 
-    def _current(self, plan: Plan) -> bool:
-        """Whether the outputs on disk are those stored for ``plan``'s key: right for the current inputs,
-        so a failure that is not theirs (a full disk under ``--force``) keeps them."""
+    def _current(self, target: Target, key: str) -> bool:
+        """Whether the outputs on disk are those stored under the key the inputs have now: right, so a
+        failure that is not theirs (a full disk under ``--force``) keeps them."""
         try:
+            plan = self.plan(target, key)
             entry = self.store.get(plan.cache_key)
             return entry is not None and all(
                 file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
             )
-        except OSError:
+        except (BuildError, ValueError, OSError):
             return False
+
+    def _kept_model(self, target: Target, result: PartitionResult) -> PartitionResult:
+        """A model whose source has no files (an unmounted share) keeps its last weights and its manifest
+        row, so what uses it builds on; without weights it fails."""
+        row = next((r for r in read_manifest(self.spec.build_dir) if r["asset"] == target.name and r.get("cache_key")), None)
+        weights = self.outputs_of(target, MODEL_PARTITION)[MODEL_FILE]
+        if row is not None and all(file_is(self.spec.root_dir / p, d, self.index) for p, d in row["outputs"].items()):
+            return replace(result, status="cached", cache_key=row["cache_key"], outputs=dict(row["outputs"]),
+                           inputs=dict(row["inputs"]), metadata=dict(row.get("metadata", {})))
+        source = self.spec.source_of(target.name)
+        result.error = (
+            f"model {target.name}: source {source.name!r} has no files ({source.root} is missing or matches nothing) "
+            f"and {weights} is not there to keep"
+        )
+        return result
 
     def _restore(self, plan: Plan) -> Entry | None:
         entry = self.store.get(plan.cache_key)
@@ -260,7 +274,7 @@ class Builder:
             device=self.device,
             progress=_progress_reporter(label),
             model=plan.model,
-            work_dir=self.store.work_dir(plan.cache_key, fresh=self.force) if target.section == "models" else None,
+            work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
         )
         runner = target.op.runner()
         params = self._with_resolved_files(target)

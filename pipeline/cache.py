@@ -100,13 +100,23 @@ class ContentStore:
                 root.unlink(missing_ok=True)
         return found
 
-    def work_dir(self, key: str, *, fresh: bool = False) -> Path:
-        """Scratch kept across killed builds of ``key`` (training checkpoints); ``fresh`` empties it first."""
+    def work_dir(self, key: str) -> Path:
+        """Scratch kept across killed builds of ``key`` (training checkpoints)."""
         path = self.root / "work" / key
-        if fresh:
-            self.clear_work(key)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @contextlib.contextmanager
+    def key_lock(self, key: str) -> Iterator[None]:
+        """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits)."""
+        path = self.root / "locks" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def clear_work(self, key: str) -> None:
         shutil.rmtree(self.root / "work" / key, ignore_errors=True)
@@ -186,6 +196,7 @@ class ContentStore:
             if entry is None:
                 path.unlink(missing_ok=True)
                 self.clear_work(key)
+                (self.root / "locks" / key).unlink(missing_ok=True)
                 removed_entries += 1
             else:
                 referenced.update(entry.outputs.values())

@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+
 from helpers import write_spec, write_textures
+from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
+from pipeline.spec import load_spec
 
 SPEC = """
 build_dir: build
@@ -91,6 +95,17 @@ def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli)
     assert code == 0, output
     assert hash_file(weights) == trained
     assert {r["status"] for k, r in rows(tmp_path).items() if k[0] != "sr2x"} == {"cached"}
+    model_row = rows(tmp_path)[("sr2x", "")]
+
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))  # the nightly run, model and users together
+    nightly = defs.resolve_schedule_def("nightly_legacy")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
+        tags = nightly(dg.build_schedule_context(instance=instance)).tags
+        assert defs.resolve_job_def(nightly.job_name).execute_in_process(instance=instance, tags=tags).success
+    assert hash_file(weights) == trained
+    assert rows(tmp_path)[("sr2x", "")]["cache_key"] == model_row["cache_key"]
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}
 
 
 def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path, cli, caplog):
@@ -105,3 +120,26 @@ def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path,
     assert "resuming training" not in caplog.text
     assert rows(tmp_path)[("sr2x", "")]["status"] == "computed"
     assert hash_file(tmp_path / "build" / "sr2x" / "model.pt") == trained
+
+
+def test_two_builds_needing_one_model_at_once_train_it_once(tmp_path):
+    import threading
+
+    from pipeline.build import MODEL_PARTITION
+    from pipeline.resources import RemasterResource
+
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    spec = load_spec(write_spec(tmp_path, SPEC.replace("steps: 6", "steps: 60")))
+    results = []
+
+    def build() -> None:
+        builder = RemasterResource(device="cpu").builder(spec)
+        results.append(builder.build(spec.models["sr2x"], MODEL_PARTITION).status)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["cached", "computed"]
