@@ -21,7 +21,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The name is cut so that a destination name near the file system's 255-byte limit still gets a temporary.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=".tmp")
+    short = path.name.encode()[:64].decode(errors="ignore")  # bytes count against the limit, not characters
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build

@@ -147,9 +147,11 @@ def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_e
     missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
     if missed:
         updated = []
-        for name, key in missed:
-            why = step_errors.get(name, "an earlier step of its run failed")
-            updated.append(not_built(spec.targets[name], key, run_id, f"not built: {why}").to_json())
+        for name, key in missed:  # a row there keeps its key and outputs: gc must not drop what is on disk
+            error = f"not built: {step_errors.get(name, 'an earlier step of its run failed')}"
+            failed = {"status": "failed", "error": error, "run_id": run_id}
+            row = rows.get((name, key))
+            updated.append({**row, **failed} if row else not_built(spec.targets[name], key, run_id, error).to_json())
         update_manifest(spec.build_dir, updated)
 
 

@@ -59,7 +59,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         if changed and targets and source.name not in retrain:
             tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}
             runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in targets], tags=tags))
-        for group, names in retrain.items() if changed else ():
+        for group, names in retrain.items() if changed or removed else ():  # a removed file changes the model too
             keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
             if keys:  # the models, then every partition of what uses them
                 tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}

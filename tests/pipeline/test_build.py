@@ -282,6 +282,11 @@ def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, mon
     assert "legacy_2x [walls/tex001.png]: not built: OSError: disk full while writing the manifest" in output
     monkeypatch.undo()
     assert set(statuses(project).values()) == {"failed"}  # none is called built (the step wrote no row)
+    cli(project, "build")
+    keys = {row["partition"]: row["cache_key"] for row in manifest(project)}
+    monkeypatch.setattr("pipeline.assets.update_manifest", broken_manifest)
+    cli(project, "build", "--force")
+    assert {row["partition"]: row["cache_key"] for row in manifest(project)} == keys  # gc keeps their entries
 
 
 def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project, caplog):

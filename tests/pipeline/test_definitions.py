@@ -183,6 +183,26 @@ def test_new_reference_textures_retrain_the_model_and_rebuild_what_uses_it(tmp_p
     assert (tmp_path / "build" / "legacy_sr" / "walls" / "tex001.png").is_file()
 
 
+def test_a_removed_reference_texture_retrains_and_a_source_without_files_still_trains_nightly(tmp_path):
+    write_textures(tmp_path / "hires", 4, size=64, seed=5)
+    (tmp_path / "textures").mkdir()
+    defs = build_definitions(load_spec(write_spec(tmp_path, MODEL_SPEC)))
+    sensor = defs.resolve_sensor_def("reference_files")
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("reference", list(first.dynamic_partitions_requests[0].partition_keys))
+        (tmp_path / "hires" / "walls" / "tex003.png").unlink()
+        removed = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert [r.asset_selection for r in removed.run_requests] == [[dg.AssetKey("sr2x")]]  # legacy has no files
+
+        nightly = defs.resolve_schedule_def("nightly_legacy")
+        request = nightly(dg.build_schedule_context(instance=instance))
+        assert request.asset_selection == [dg.AssetKey("sr2x")] and not request.tags
+        job = defs.resolve_job_def(nightly.job_name)
+        assert job.execute_in_process(instance=instance, asset_selection=request.asset_selection).success
+    assert (tmp_path / "build" / "sr2x" / "model.pt").is_file()
+
+
 def test_the_sensor_removes_the_outputs_of_a_deleted_file(project):
     from pipeline.runs import run_build
 
