@@ -42,6 +42,10 @@ class CorruptEntry(Exception):
     """A cache object no longer matches its hash; the entry is dropped and recomputed."""
 
 
+class UnseenProjects(Exception):
+    """``gc`` cannot read the manifest of a project registered on the store."""
+
+
 class StoreBusy(Exception):
     """``gc`` was asked for while a build is using the store."""
 
@@ -86,18 +90,29 @@ class ContentStore:
         if not root.is_file():
             write_bytes_atomic(root, json.dumps({"manifest": str(manifest)}).encode())
 
-    def manifests(self) -> list[Path]:
-        """Every registered manifest that still exists; the records of those gone are removed."""
-        found = []
+    def manifests(self, *, forget_unseen: bool = False) -> list[Path]:
+        """Every registered manifest. The record of one whose project folder is there without it (the build
+        folder was deleted) is removed; one whose project folder cannot be seen (an unmounted share, a
+        project deleted whole) raises ``UnseenProjects``, or with ``forget_unseen`` is removed too."""
+        found, unseen = [], []
         for root in sorted((self.root / "roots").glob("*.json")):
             try:
                 manifest = Path(json.loads(root.read_text())["manifest"])
             except (OSError, ValueError, KeyError, TypeError):
-                manifest = None
-            if manifest is not None and manifest.is_file():
-                found.append(manifest)
-            else:
                 root.unlink(missing_ok=True)
+                continue
+            if manifest.is_file():
+                found.append(manifest)
+            elif manifest.parent.parent.is_dir() or forget_unseen:
+                root.unlink(missing_ok=True)
+            else:
+                unseen.append(manifest)
+        if unseen:
+            raise UnseenProjects(
+                "cannot see the manifest of project(s) built on this cache, so cannot tell which of its entries "
+                f"they use: {', '.join(map(str, unseen))} (an unmounted share, or a deleted project?); mount them, "
+                "or run remaster cache gc --forget-missing to stop keeping their entries"
+            )
         return found
 
     def work_dir(self, key: str) -> Path:

@@ -144,14 +144,19 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 
 
 @cache_app.command("gc")
-def cache_gc(spec: SpecOption = DEFAULT_SPEC) -> None:
-    """Remove cache entries and objects that no current output references."""
-    from pipeline.cache import StoreBusy
+def cache_gc(
+    spec: SpecOption = DEFAULT_SPEC,
+    forget_missing: Annotated[
+        bool, typer.Option("--forget-missing", help="Also drop what projects whose folder cannot be seen used.")
+    ] = False,
+) -> None:
+    """Remove cache entries and objects that no current output of any project on this cache references."""
+    from pipeline.cache import StoreBusy, UnseenProjects
     from pipeline.runs import collect_garbage
 
     try:
-        entries, freed = collect_garbage(_load(spec))
-    except StoreBusy as exc:
+        entries, freed = collect_garbage(_load(spec), forget_missing=forget_missing)
+    except (StoreBusy, UnseenProjects) as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")

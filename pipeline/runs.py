@@ -261,13 +261,14 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
     return "; ".join(reasons) or "cache key changed"
 
 
-def collect_garbage(spec: Spec) -> tuple[int, int]:
+def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:
     """Drop cache entries and objects that no output in the manifest of any project built on this
     store uses, and temporary files that killed builds left behind."""
     builder = RemasterResource().builder(spec)
 
     def keep() -> set[str]:
-        rows = [row for manifest in builder.store.manifests() for row in read_manifest(manifest.parent)]
+        manifests = builder.store.manifests(forget_unseen=forget_missing)
+        rows = [row for manifest in manifests for row in read_manifest(manifest.parent)]
         return {str(r["cache_key"]) for r in rows if r.get("cache_key")}
 
     for folder in (spec.build_dir, spec.cache_dir):

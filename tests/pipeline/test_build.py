@@ -190,8 +190,14 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
         path.unlink()
     assert cli(other, "build")[0] == 0
     assert sorted(statuses(other).values()) == ["cached"] * 3
-    shutil.rmtree(other)  # a project that is gone no longer keeps anything
+    shutil.rmtree(other / "build")  # the build folder deleted: its project keeps nothing
     code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 3 entries" in output
+    assert cli(other, "build")[0] == 0
+    shutil.rmtree(other)  # the project folder gone too, as an unmounted share looks: gc cannot tell
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output and "--forget-missing" in output
+    code, output = cli(project, "cache", "gc", "--forget-missing")
     assert code == 0 and "removed 3 entries" in output
 
 
