@@ -19,29 +19,14 @@ import torch
 import torch.nn.functional as F
 
 
-def seam_ratio(image: np.ndarray, axis: int) -> float:
-    """How much the wrap-around edge of ``image`` (H, W, C) differs, relative to neighbouring rows/columns.
-
-    ``axis=1``: last column against first; ``axis=0``: last row against first.
-    About 1 for a texture that tiles, much larger for one that does not.
-    """
-    if image.ndim != 3:
-        raise ValueError(f"expected an (H, W, C) image, got shape {image.shape}")
-    if image.shape[axis] < 3:
-        return float("inf")
-    diffs = np.abs(np.diff(image, axis=axis)).mean(axis=tuple(i for i in range(3) if i != axis))  # per step
-    wrap = np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean()
-    return float(wrap / max(float(np.median(diffs)), 1e-6))
-
-
 def wrap_score(image: np.ndarray, axis: int) -> float:
     """Where the wrap-around edge of ``image`` (H, W, C) lies between neighbouring rows (0) and rows half
-    the image apart (1); ``axis`` as in ``seam_ratio``.
+    the image apart (1); ``axis=0`` compares the last row with the first, ``axis=1`` the last column.
 
     Measuring against rows half apart, not against neighbours alone, keeps a noisy texture (grass,
     gravel), whose neighbouring rows already differ a lot, from passing for a tiling one: with a
     threshold of 0.5 it errs on 1 in 15 crops of 32 pixels and 1 in 30 of 64, either way, against
-    1 in 6 taken for tiling by a ``seam_ratio`` of at most 2.
+    1 in 6 taken for tiling by a ratio to neighbouring rows alone of at most 2.
     """
     n = image.shape[axis]
     if n < 3:
