@@ -128,7 +128,9 @@ def run_build(
             raise_on_error=False,
         )
         step_failures = [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
-        _mark_not_built(spec, todo, result.run_id, dict(step_failures))
+        succeeded = {e.step_key for e in result.get_step_success_events()}
+        missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
+        _mark_not_built(spec, missed, result.run_id, dict(step_failures))
         failures += step_failures
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
@@ -141,8 +143,8 @@ def run_build(
 
 
 def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
-    """Rows for partitions the run was to build but never reached (its step failed before them, or was
-    skipped after an upstream failure), so the manifest does not go on calling them built."""
+    """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
+    the manifest does not go on calling them built."""
     rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
     missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
     if missed:

@@ -21,20 +21,22 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     read, such as a pair's scene.json), so touching a file without changing it
     requests nothing, and a file changed back to an earlier content is rebuilt
     like any other change. The run covers the range from the first to the last
-    changed partition; unchanged ones inside it are cache hits. A change to a
+    changed partition; unchanged ones inside it are cache hits, and the models
+    its assets use come first in it (a model not built yet is trained). A change to a
     source that models train from also requests, per group of ``run_groups``
     using those models, one run that retrains them and rebuilds everything after.
     """
     parts = partitions_def(source.name)
-    targets = [a for a in spec.assets if spec.source_of(a).name == source.name]
-    readers = [spec.targets[t].params for t in targets if spec.targets[t].upstream == source.name]
+    groups = run_groups(spec)
+    own = groups.get(source.name, [])  # this source's assets, after the models they use (built, or cache hits)
+    readers = [spec.targets[t].params for t in own if spec.targets[t].upstream == source.name]
     models = {m for m, model in spec.models.items() if model.upstream == source.name}
-    retrain = {group: names for group, names in run_groups(spec).items() if models & set(names)}
+    retrain = {group: names for group, names in groups.items() if models & set(names)}
 
     @dg.sensor(
         name=f"{source.name}_files",
         minimum_interval_seconds=30,
-        asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*targets, *sum(retrain.values(), [])])] or None,
+        asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*own, *sum(retrain.values(), [])])] or None,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
@@ -52,13 +54,13 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
             requests.append(parts.build_add_request(added))
         if removed := sorted(set(known) - set(found)):
             requests.append(parts.build_delete_request(removed))
-            forget_removed(spec, builder)  # as a CLI build does: no output of a deleted file stays behind
+        forget_removed(spec, builder)  # as a CLI build does; every tick, as a run may write a row of a file gone since
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         changed = [key for key in order if previous.get(key) != found[key]]
         runs = []
-        if changed and targets and source.name not in retrain:
+        if changed and own and source.name not in retrain:
             tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}
-            runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in targets], tags=tags))
+            runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
         for group, names in retrain.items() if changed or removed else ():  # a removed file changes the model too
             keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
             if keys:  # the models, then every partition of what uses them

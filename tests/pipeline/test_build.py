@@ -522,3 +522,17 @@ def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_
     os.utime(abandoned, (week_ago, week_ago))
     store.gc(set)
     assert recent.is_dir() and not abandoned.exists()
+
+
+def test_a_row_another_run_wrote_last_is_not_taken_for_a_partition_never_built(project, cli, monkeypatch):
+    import pipeline.assets
+
+    write_rows = pipeline.assets.update_manifest
+
+    def another_run_writes_last(build_dir, rows=(), **kwargs):  # a daemon run building the same partitions
+        write_rows(build_dir, [{**row, "run_id": "another-run"} for row in rows], **kwargs)
+
+    monkeypatch.setattr(pipeline.assets, "update_manifest", another_run_writes_last)
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert set(statuses(project).values()) == {"computed"}

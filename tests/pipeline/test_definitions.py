@@ -217,3 +217,28 @@ def test_the_sensor_removes_the_outputs_of_a_deleted_file(project):
     assert not output.exists()
     rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
     assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4
+
+
+def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 4, size=64, seed=5)
+    defs = build_definitions(load_spec(write_spec(tmp_path, MODEL_SPEC)))
+    with dg.instance_for_test() as instance:
+        [request] = defs.resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance)).run_requests
+    assert request.asset_selection == [dg.AssetKey(n) for n in ("sr2x", "legacy_2x", "legacy_sr")]
+
+
+def test_every_sensor_tick_drops_rows_of_files_gone_meanwhile(project):
+    from pipeline.manifest import update_manifest
+    from pipeline.runs import run_build
+
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        sensor = build_definitions(spec).resolve_sensor_def("legacy_files")
+        first = sensor(dg.build_sensor_context(instance=instance))
+        ghost = {"asset": "legacy_2x", "partition": "gone.png", "status": "failed", "outputs": {}}
+        update_manifest(project / "build", [ghost])  # a run's row for a file deleted while it ran
+        sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
+    assert "gone.png" not in {row["partition"] for row in rows} and len(rows) == 5
