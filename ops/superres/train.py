@@ -4,7 +4,7 @@ Determinism: every random draw (init, patches, augmentation, degradation)
 comes from the seed, so the same inputs and params give a byte-identical
 weights file on the same machine and thread count. A build killed midway
 resumes from the last checkpoint in ``ctx.work_dir`` (the pipeline empties it
-once the weights are stored, and before a ``--force`` build); since the checkpoint
+once the weights are stored, so a later ``--force`` build trains anew); since the checkpoint
 holds the model, optimiser and generator state, the resumed run's weights are
 byte-identical to an uninterrupted run's.
 """
