@@ -108,8 +108,11 @@ def build(
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    for blocking, message in report.guards:
+        label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
+        console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False)
-    if report.failed or report.run_errors or report.skipped:
+    if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
         raise typer.Exit(1)
 
 

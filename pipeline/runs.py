@@ -36,6 +36,7 @@ class BuildReport:
     sync: SyncReport
     run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
     skipped: list[str] = field(default_factory=list)  # files that could not be partitions, so were not built
+    guards: list[tuple[bool, str]] = field(default_factory=list)  # (blocking, message) per failed guard
 
     @property
     def failed(self) -> list[Row]:
@@ -139,7 +140,24 @@ def run_build(
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
     for name in spec.sources:
         builder.partitions(name)  # every source scanned, so each skipped file is reported
-    return BuildReport(rows, sync, run_errors, builder.skipped)
+    return BuildReport(rows, sync, run_errors, builder.skipped, failed_guards(spec, rows))
+
+
+def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
+    """(blocking, message) for every guard whose figure a built partition fails: what the UI shows as
+    failed asset checks, for a build from the command line."""
+    found = []
+    for row in rows:
+        target = spec.targets.get(str(row["asset"]))
+        metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
+        for guard in target.params.guards() if target is not None and row["status"] != "failed" else ():
+            value = metadata.get(guard.metadata_key)
+            if value is not None and not guard.passes(float(value)):
+                found.append((guard.blocking, (
+                    f"{row['asset']} [{row['partition']}]: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
+                    f"must be {guard.direction} {guard.limit:g} ({guard.description})"
+                )))
+    return found
 
 
 def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:

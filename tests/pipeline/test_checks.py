@@ -84,3 +84,17 @@ def test_a_chained_asset_builds_in_the_same_run_as_its_upstream(tmp_path):
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
             latest = instance.get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization
             assert latest.metadata["cache"].value == "miss"
+
+
+def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
+    import numpy as np
+
+    from ops.image_io import Image, write_image
+
+    stripes = np.zeros((64, 64, 3), np.float32)
+    stripes[:, ::8] = 1.0  # any patch of it is a shifted copy of the whole
+    write_image(tmp_path / "textures" / "stripes.png", Image(stripes))
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 1
+    assert "check failed variants [stripes.png]: not_a_copy: max_ncc 1, must be below 0.95" in output.replace("\n", " ")
