@@ -97,6 +97,9 @@ def build(
     except ValueError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")

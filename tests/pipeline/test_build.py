@@ -536,3 +536,13 @@ def test_a_row_another_run_wrote_last_is_not_taken_for_a_partition_never_built(p
     code, output = cli(project, "build")
     assert code == 0, output
     assert set(statuses(project).values()) == {"computed"}
+
+
+def test_a_build_folder_that_cannot_be_written_is_an_error_line(project, cli, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(project / "build" / ".manifest.json.lock"))
+
+    monkeypatch.setattr("pipeline.runs.update_manifest", read_only)
+    monkeypatch.setattr("pipeline.runs.read_manifest", read_only)
+    code, output = cli(project, "build")
+    assert code == 1 and "error [Errno 13] Permission denied" in output and ".manifest.json.lock" in output
