@@ -149,8 +149,10 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
     found = []
     for row in rows:
         target = spec.targets.get(str(row["asset"]))
+        if target is None or row["status"] == "failed":
+            continue
         metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
-        for guard in target.params.guards() if target is not None and row["status"] != "failed" else ():
+        for guard in target.params.guards():
             value = metadata.get(guard.metadata_key)
             if value is not None and not guard.passes(float(value)):
                 found.append((guard.blocking, (

@@ -61,13 +61,14 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         if changed and own and source.name not in retrain:
             tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}
             runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
-        for group, names in retrain.items() if changed or removed else ():  # a removed file changes the model too
-            keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
-            if keys:  # the models, then every partition of what uses them
-                tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names], tags=tags))
-            else:  # models no asset uses, or whose users' source has no files yet
-                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
+        if changed or removed:  # a removed file changes the models trained from it too
+            for group, names in retrain.items():
+                keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
+                if keys:  # the models, then every partition of what uses them
+                    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+                    runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names], tags=tags))
+                else:  # models no asset uses, or whose users' source has no files yet
+                    runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(found))
 
     return watch
