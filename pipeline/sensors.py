@@ -45,6 +45,8 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         partitions = builder.partitions(source.name)
         if not partitions:  # an unmounted share (or its empty mount point) is not a folder whose files were all deleted
             return dg.SkipReason(f"{source.root} is missing or matches no file; its partitions are kept")
+        for message in builder.skipped:  # shown in the tick's log in the UI
+            context.log.warning(message)
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()
         known = context.instance.get_dynamic_partitions(source.name)

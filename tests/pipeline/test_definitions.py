@@ -242,3 +242,12 @@ def test_every_sensor_tick_drops_rows_of_files_gone_meanwhile(project):
         sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
     rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
     assert "gone.png" not in {row["partition"] for row in rows} and len(rows) == 5
+
+
+def test_a_file_the_sensor_cannot_partition_is_logged_on_its_tick(project, caplog):
+    (project / "textures" / "x...y.png").write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))
+    assert "x...y.png" not in result.dynamic_partitions_requests[0].partition_keys
+    assert "skipping 'x...y.png'" in caplog.text
