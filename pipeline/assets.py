@@ -14,7 +14,7 @@ from pipeline.build import (
     summarize_data_version,
 )
 from pipeline.hashing import hash_bytes
-from pipeline.manifest import update_manifest
+from pipeline.manifest import read_manifest, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
 
@@ -97,7 +97,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                 context.log.error(f"{result.partition or target.name}: {result.error}")
             else:
                 yield _materialization(context.asset_key, target, result)
-        yield from _check_results(target, results)
+        yield from _check_results(spec, target)
         if failed:
             raise dg.Failure(
                 description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
@@ -127,13 +127,15 @@ def _materialization(key: dg.AssetKey, target: Target, result: PartitionResult) 
     )
 
 
-def _check_results(target: Target, results: list[PartitionResult]):
-    """One result per guard over the partitions of this run: the worst figure decides."""
+def _check_results(spec: Spec, target: Target):
+    """One result per guard over every partition's latest figures (the manifest's), not only this run's,
+    so a run over other partitions does not show a failing guard as passed: the worst figure decides."""
+    rows = [r for r in read_manifest(spec.build_dir) if r["asset"] == target.name and r["status"] != "failed"]
     for guard in target.params.guards():
         figures = {
-            r.partition: float(r.metadata[guard.metadata_key])  # type: ignore[arg-type]
-            for r in results
-            if r.status != "failed" and guard.metadata_key in r.metadata
+            str(r["partition"]): float(r["metadata"][guard.metadata_key])  # type: ignore[index]
+            for r in rows
+            if guard.metadata_key in (r.get("metadata") or {})  # type: ignore[operator]
         }
         if not figures:  # every partition failed: the step fails, and a check with nothing measured is no pass
             continue

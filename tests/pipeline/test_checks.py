@@ -98,3 +98,26 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert code == 1
     assert "check failed variants [stripes.png]: not_a_copy: max_ncc 1, must be below 0.95" in output.replace("\n", " ")
+
+
+def test_a_failing_guard_stays_failed_after_a_run_over_other_partitions(tmp_path):
+    import numpy as np
+
+    from ops.image_io import Image, write_image
+
+    stripes = np.zeros((64, 64, 3), np.float32)
+    stripes[:, ::8] = 1.0
+    write_image(tmp_path / "textures" / "stripes.png", Image(stripes))
+    write_textures(tmp_path / "textures", 1, size=48)
+    defs = build_definitions(load_spec(write_spec(tmp_path, SPEC)))
+    keys = ["floors/tex000.png", "stripes.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        copies = {}
+        for tags in ({"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+                     {"dagster/partition": keys[0]}):
+            result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                    selection=["variants"], tags=tags)
+            copies[len(copies)] = {c.check_name: c for c in result.get_asset_check_evaluations()}["not_a_copy"]
+    for check in copies.values():  # the second run built only tex000, yet stripes.png still fails the check
+        assert not check.passed and check.metadata["failing partitions"].value == "stripes.png"
