@@ -178,7 +178,8 @@ def run_groups(spec: Spec) -> dict[str | None, list[str]]:
 
     A run may mix unpartitioned models with assets of one partition set, and runs them in dependency
     order, so a retrained model is never raced by the outputs that use it. Models no asset uses are
-    the ``None`` group. A model used on two sources is in both groups; the second run finds it cached.
+    the ``None`` group. A model used on two sources is in both groups; a second run needing it at the
+    same time waits on the model's lock (``Builder.build``) and then finds it cached.
     """
     groups: dict[str | None, list[str]] = {}
     for partition_set, names in build_order(spec):
