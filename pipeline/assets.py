@@ -22,6 +22,8 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
+INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
+INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
 
 
 def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
@@ -96,7 +98,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             if result.status == "failed":
                 context.log.error(f"{result.partition or target.name}: {result.error}")
             else:
-                yield _materialization(context.asset_key, target, result)
+                yield _materialization(context.asset_key, target, result, _provenance(context.instance, spec, target, result))
         yield from _check_results(spec, target)
         if failed:
             raise dg.Failure(
@@ -108,7 +110,24 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     return materialize
 
 
-def _materialization(key: dg.AssetKey, target: Target, result: PartitionResult) -> dg.AssetMaterialization:
+def _provenance(instance: dg.DagsterInstance, spec: Spec, target: Target, result: PartitionResult) -> dict[str, str]:
+    """Dagster's input provenance tags for one partition: the data version and event of each input
+    (the source file's observation or the upstream output, the model) it was built from. Dagster adds
+    them only to a step's range-wide output event, so without them the UI calls every partition stale."""
+    tags = {}
+    for dep in [target.upstream] + ([target.model] if target.model else []):
+        partition = None if dep in spec.models else result.partition
+        record = instance.get_latest_data_version_record(dg.AssetKey(dep), dep in spec.sources, partition)
+        event = record and (record.asset_materialization or record.asset_observation)
+        version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
+        tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
+        tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(record.storage_id) if record else "NULL"
+    return tags
+
+
+def _materialization(
+    key: dg.AssetKey, target: Target, result: PartitionResult, provenance: dict[str, str]
+) -> dg.AssetMaterialization:
     metadata: dict[str, object] = {
         "cache": "hit" if result.status == "cached" else "miss",
         "seconds": result.seconds,
@@ -123,7 +142,11 @@ def _materialization(key: dg.AssetKey, target: Target, result: PartitionResult) 
         asset_key=key,
         partition=result.partition or None,
         metadata=metadata,
-        tags={CODE_VERSION_TAG: code_version(target), DATA_VERSION_TAG: summarize_data_version(result.outputs)},
+        tags={
+            CODE_VERSION_TAG: code_version(target),
+            DATA_VERSION_TAG: summarize_data_version(result.outputs),
+            **provenance,
+        },
     )
 
 

@@ -251,3 +251,26 @@ def test_a_file_the_sensor_cannot_partition_is_logged_on_its_tick(project, caplo
         result = sensor(dg.build_sensor_context(instance=instance))
     assert "x...y.png" not in result.dynamic_partitions_requests[0].partition_keys
     assert "skipping 'x...y.png'" in caplog.text
+
+
+def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    base = build_definitions(load_spec(project / "assets_spec.yaml"))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
+                          resources=base.resources)
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[1]}
+
+    def status() -> dict[str, str]:
+        resolver = get_stale_status_resolver(instance, list(defs.assets))
+        return {key: resolver.get_status(dg.AssetKey("legacy_2x"), key).value for key in keys}
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"], tags=tags)
+        assert status() == dict.fromkeys(keys, "FRESH")  # was STALE: "has a new dependency on legacy"
+        write_textures(project / "textures", 1, seed=3)  # tex000 gets new content
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        assert status() == {keys[0]: "STALE", keys[1]: "FRESH"}
