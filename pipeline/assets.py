@@ -116,7 +116,7 @@ def _provenance(instance: dg.DagsterInstance, spec: Spec, target: Target, result
     them only to a step's range-wide output event, so without them the UI calls every partition stale."""
     tags = {}
     for dep in [target.upstream] + ([target.model] if target.model else []):
-        partition = None if dep in spec.models else result.partition
+        partition = None if dep in spec.models else result.partition or None  # a model reads its whole source
         record = instance.get_latest_data_version_record(dg.AssetKey(dep), dep in spec.sources, partition)
         event = record and (record.asset_materialization or record.asset_observation)
         version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
