@@ -10,6 +10,9 @@ Not every alpha channel is coverage, though: legacy textures often keep a
 specular or gloss mask in the alpha of a fully visible colour map, and a
 normal map's alpha is usually height. Filling there would overwrite visible
 colour, so the ops take ``alpha: auto | coverage | data``.
+
+An enlarged alpha is also held to its source's local range, so that fully
+opaque and fully transparent areas stay exactly so.
 """
 
 from __future__ import annotations
@@ -58,3 +61,23 @@ def _push_pull(weighted: np.ndarray, weight: np.ndarray) -> np.ndarray:
     coarse_weight = np.pad(weight, pad).reshape((H + 1) // 2, 2, (W + 1) // 2, 2).sum(axis=(1, 3))
     coarse = _push_pull(coarse_weighted, coarse_weight)  # (ceil(H/2), ceil(W/2), C)
     return np.where(seen, filled, coarse.repeat(2, axis=0).repeat(2, axis=1)[:H, :W])
+
+
+def within_source_range(upscaled: np.ndarray, source: np.ndarray, wrap: tuple[bool, bool] = (False, False)) -> np.ndarray:
+    """Enlarged alpha (H*s, W*s) held within the range of the source alpha (H, W) in each texel's 3x3 neighbourhood.
+
+    A network's alpha is close to its source but not exact: fully opaque texels come out at 254 and a
+    cut-out's empty area at 1, which an engine reads as translucent. Wherever the source is uniformly
+    opaque or transparent around a texel, this makes the result exactly that again; along an edge the
+    range is the whole [0, 1] and the enlarged value is kept. ``wrap`` (y, x) reads the neighbourhood
+    across the opposite border, as a tiling texture does.
+    """
+    H, W = source.shape
+    sy, sx = upscaled.shape[0] // H, upscaled.shape[1] // W
+    modes = ["wrap" if w else "edge" for w in wrap]
+    padded = np.pad(source, ((1, 1), (0, 0)), mode=modes[0])
+    padded = np.pad(padded, ((0, 0), (1, 1)), mode=modes[1])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))  # (H, W, 3, 3)
+    low = windows.min(axis=(2, 3)).repeat(sy, axis=0).repeat(sx, axis=1)  # (H*s, W*s): each texel's source cell
+    high = windows.max(axis=(2, 3)).repeat(sy, axis=0).repeat(sx, axis=1)
+    return np.clip(upscaled, low, high).astype(upscaled.dtype)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ops.alpha import color_to_resample
+from ops.alpha import color_to_resample, within_source_range
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
@@ -172,7 +172,7 @@ def _super_resolve(
     if image.alpha is not None:
         alpha_forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)  # adapted to colour only
         alpha_planes, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
-        alpha, tiles = alpha_planes[..., 0], tiles + alpha_tiles
+        alpha, tiles = within_source_range(alpha_planes[..., 0], image.alpha, wrap), tiles + alpha_tiles
     result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
     write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
     scale = upscaler.scale**params.passes

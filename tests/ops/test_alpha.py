@@ -1,11 +1,11 @@
-"""Colour under transparent texels is filled from the visible ones."""
+"""Colour under transparent texels is filled from the visible ones; enlarged alpha stays within its source's range."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ops.alpha import bleed
+from ops.alpha import bleed, within_source_range
 
 
 @pytest.mark.parametrize("shape", [(1, 9), (7, 1), (5, 6), (33, 17)])
@@ -35,3 +35,14 @@ def test_opaque_and_fully_transparent_images_are_left_alone():
     color = np.random.default_rng(1).random((4, 4, 3), dtype=np.float32)
     assert bleed(color, np.ones((4, 4), np.float32)) is color
     assert bleed(color, np.zeros((4, 4), np.float32)) is color
+
+
+def test_enlarged_alpha_is_held_within_its_source_neighbourhood() -> None:
+    source = np.ones((4, 4), np.float32)
+    source[:, 0] = 0.0  # a transparent left column
+    upscaled = np.full((8, 8), 0.6, np.float32)  # a network's inexact guess everywhere
+    plain = within_source_range(upscaled, source)
+    assert np.all(plain[:, 4:] == 1.0)  # uniformly opaque around: exactly opaque
+    assert np.all(plain[:, :4] == 0.6)  # along the edge the guess is kept
+    wrapped = within_source_range(upscaled, source, wrap=(False, True))
+    assert np.all(wrapped[:, 6:] == 0.6) and np.all(wrapped[:, 4:6] == 1.0)  # the right column borders column 0

@@ -459,6 +459,20 @@ def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
     assert out.channels == 1 and out.bit_depth == 16 and out.color.shape == (66, 66, 1)
 
 
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_opaque_and_transparent_alpha_stay_exact(weights: Path, tmp_path: Path, bit_depth: int) -> None:
+    alpha = np.ones((40, 40), np.float32)
+    alpha[12:28, 12:28] = 0.0  # a hole: the rest is fully opaque
+    src = _write(tmp_path / "decal.png", _skimage("coffee", 40), alpha, bit_depth)
+    infer.run({"image": src}, tmp_path / "a", SuperResolveParams(model="m", wrap=False), OpContext(device="cpu", model=weights))
+    out = read_image(tmp_path / "a" / SINGLE_OUTPUT)
+    opaque = np.ones((80, 80), bool)
+    opaque[20:60, 20:60] = False  # two source texels away from the hole, in output texels
+    assert out.bit_depth == bit_depth
+    assert np.all(out.alpha[opaque] == 1.0)  # exactly 255 / 65535
+    assert np.all(out.alpha[28:52, 28:52] == 0.0)  # the hole, two source texels in from its edge
+
+
 def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path) -> None:
     model = tmp_path / "bicubic.pth"
     save_srcae(model, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))  # a fresh residual model: plain bicubic
