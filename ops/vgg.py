@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ops.torch_files import check_archive
+
 LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 """Convolution widths in order; "M" is a 2x2 pooling."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -26,6 +28,7 @@ def load_features(path: Path, features: nn.Sequential) -> None:
     Keys other than ``features.N`` (the classifier) are ignored. Read with
     ``weights_only``: a file that holds code is refused, never run.
     """
+    check_archive(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
+from ops.torch_files import check_archive
 
 FORMAT = "remaster-srcae"
 FORMAT_VERSION = 1
@@ -51,14 +52,20 @@ def read_weights(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"model weights file {path} does not exist")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
-
+        try:
+            from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
+        except ImportError as exc:
+            raise ImportError(
+                f"{path} is a safetensors file, which needs the optional safetensors library: install "
+                f"remaster[community] (it comes with spandrel)"
+            ) from exc
         return load_file(str(path), device="cpu")
     if not _is_torch_file(path):
         raise ValueError(
             f"{path} is not a PyTorch weights file (.pth/.pt) nor safetensors: it may be a download that saved an "
             f"error page, or a file of another kind; get the weights file again"
         )
+    check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -82,8 +89,14 @@ def load_srcae(data: dict, path: Path) -> SRCAE:
     """Rebuild our model from a loaded weights dict."""
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path} has SRCAE format version {data.get('version')}; this remaster reads {FORMAT_VERSION}")
-    model = SRCAE(SRCAEConfig.from_dict(data["config"]))
-    model.load_state_dict(data["state_dict"])
+    try:
+        model = SRCAE(SRCAEConfig.from_dict(data["config"]))
+        model.load_state_dict(data["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(
+            f"{path} is marked as a remaster SRCAE model but does not hold one ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'incomplete'}): build the model again"
+        ) from exc
     return model.eval()
 
 

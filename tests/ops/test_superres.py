@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import importlib.util
 import pickle
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from ops.superres.metrics import compare, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import detect_wrap, tiled_upscale
-from ops.superres.weights import read_weights, save_srcae
+from ops.superres.weights import load_upscaler, read_weights, save_srcae
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(down_blocks=1, widths=(8, 12), patch_size=16, batch_size=4, validate_every=1000, checkpoint_every=2)
@@ -290,7 +291,6 @@ def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
 
 def test_tile_borders_are_not_worse_than_elsewhere(weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ops.superres import tiling
-    from ops.superres.weights import load_upscaler
 
     upscaler = load_upscaler(weights, torch.device("cpu"))
     hr = torch.from_numpy(_skimage("astronaut", 192).transpose(2, 0, 1).copy())
@@ -350,7 +350,6 @@ def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> 
 
 
 def test_self_ensemble_commutes_with_flips_and_turns(weights: Path, tmp_path: Path) -> None:
-    from ops.superres.weights import load_upscaler
 
     upscaler = load_upscaler(weights, torch.device("cpu"))
     x = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))  # not square: turns change the shape
@@ -419,7 +418,6 @@ def test_adaptation_that_does_not_help_is_not_used() -> None:
 
 
 def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Path, tmp_path: Path) -> None:
-    from ops.superres.weights import load_upscaler
 
     rgb = _skimage("gravel", 128)
     alpha = np.ones((128, 128), np.float32)
@@ -561,6 +559,27 @@ def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:
             read_weights(tmp_path / name)
 
 
+def test_damaged_or_incomplete_weights_are_refused_by_name(tmp_path: Path) -> None:
+    good = tmp_path / "good.pth"
+    save_srcae(good, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
+    data = bytearray(good.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 100):  # bit rot inside a tensor: torch alone loads it
+        data[i] ^= 0xFF
+    (tmp_path / "rot.pth").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="rot.pth is damaged"):
+        load_upscaler(tmp_path / "rot.pth", torch.device("cpu"))
+    from ops.vgg import load_features
+
+    with pytest.raises(ValueError, match="rot.pth is damaged"):
+        load_features(tmp_path / "rot.pth", torch.nn.Sequential())
+    content = read_weights(good)
+    for name, broken in (("noconfig", {k: v for k, v in content.items() if k != "config"}),
+                         ("shapes", {**content, "config": {**content["config"], "widths": [8, 16]}})):
+        torch.save(broken, tmp_path / f"{name}.pth")
+        with pytest.raises(ValueError, match=f"{name}.pth is marked as a remaster SRCAE model but does not hold one"):
+            load_upscaler(tmp_path / f"{name}.pth", torch.device("cpu"))
+
+
 def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(3)
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
@@ -588,6 +607,13 @@ def test_community_model_without_spandrel_names_the_extra(tmp_path: Path) -> Non
         infer.run({"image": src}, tmp_path / "o", SuperResolveParams(model={"path": path}), OpContext(model=path))
 
 
+@pytest.mark.skipif(importlib.util.find_spec("safetensors") is not None, reason="safetensors is installed")
+def test_safetensors_without_the_library_names_the_extra(tmp_path: Path) -> None:
+    (tmp_path / "span.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(ImportError, match=r"span.safetensors is a safetensors file.*remaster\[community\]"):
+        read_weights(tmp_path / "span.safetensors")
+
+
 def test_cpu_threads_are_restored() -> None:
     from ops.threads import cpu_threads
 
@@ -600,7 +626,6 @@ def test_cpu_threads_are_restored() -> None:
 def test_autocast_follows_what_the_model_supports(weights: Path) -> None:
     from dataclasses import replace
 
-    from ops.superres.weights import load_upscaler
 
     ours = load_upscaler(weights, torch.device("cpu"))
     cuda, auto = torch.device("cuda"), SuperResolveParams(model="m")
