@@ -203,6 +203,7 @@ class Builder:
         if target.section == "models" and not self.partitions(target.name):
             return self._kept_model(target, result)
         try:
+            self._repair_upstream(target, key)
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
             # Two runs that both need a model (two sources' nightly runs) train it once: the second waits here.
@@ -222,6 +223,36 @@ class Builder:
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
+
+    def _upstream_outputs(self, target: Target, key: str) -> list[tuple[Target, str, Path]]:
+        """(target, partition, file) of every output of another target that ``target`` reads for ``key``."""
+        found = []
+        if target.model is not None:
+            model = self.spec.models[target.model]
+            found.append((model, MODEL_PARTITION, self.outputs_of(model, MODEL_PARTITION)[MODEL_FILE]))
+        upstream = self.spec.targets.get(target.upstream) if target.section != "models" else None
+        if upstream is not None:
+            found.append((upstream, key, self.outputs_of(upstream, key)[SINGLE_OUTPUT]))
+        return found
+
+    def _repair_upstream(self, target: Target, key: str) -> None:
+        """Put back from the cache a model's weights or an upstream texture changed since it was built (a
+        damaged disk, a hand edit): a build of only the downstream asset would otherwise run on it."""
+        for upstream, upstream_key, path in self._upstream_outputs(target, key):
+            if not path.is_file():
+                continue  # planning names what is missing
+            digest = self.index.hash(path)
+            if self.store.has_object(digest):
+                continue  # a file some build made
+            row = next((r for r in read_manifest(self.spec.build_dir)
+                        if r["asset"] == upstream.name and r["partition"] == upstream_key), None)
+            built = row["outputs"].get(self.relative(path)) if row is not None else None
+            if built is None or built == digest:
+                continue  # as it was built, with its cache entry collected since
+            if not self.store.has_object(built):
+                raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
+            self.store.restore(built, path, self.index)
+            log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
     def _current(self, target: Target, key: str) -> bool:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a

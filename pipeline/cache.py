@@ -66,6 +66,9 @@ class ContentStore:
     def object_path(self, digest: str) -> Path:
         return self.root / "objects" / digest[:2] / digest
 
+    def has_object(self, digest: str) -> bool:
+        return self.object_path(digest).is_file()
+
     def _entry_path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key}.json"
 

@@ -143,3 +143,26 @@ def test_two_builds_needing_one_model_at_once_train_it_once(tmp_path):
     for thread in threads:
         thread.join()
     assert sorted(results) == ["cached", "computed"]
+
+
+def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_run(tmp_path, cli):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    weights = tmp_path / "build" / "sr2x" / "model.pt"
+    built = hash_file(weights)
+    damaged = bytearray(weights.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    weights.write_bytes(bytes(damaged))
+
+    code, output = cli(tmp_path, "build", "legacy_sr")  # only the users: the model is not rebuilt
+    assert code == 0, output
+    assert hash_file(weights) == built
+    assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"} == {"cached"}
+
+    weights.write_bytes(bytes(damaged))
+    (tmp_path / ".remaster" / "cache" / "objects" / built[:2] / built).unlink()  # and the cache lost the built file
+    code, output = cli(tmp_path, "build", "legacy_sr")
+    assert code == 1 and "was changed after 'sr2x' built it; build sr2x again" in " ".join(output.split())
