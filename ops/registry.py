@@ -61,6 +61,17 @@ class OpParams(BaseModel):
         """Quality bounds the pipeline checks on this op's metadata."""
         return ()
 
+    def neutral_fields(self) -> tuple[str, ...]:
+        """Fields that cannot change the outputs as these params stand: how often training logs, a
+        setting of a feature that is off, a speed setting."""
+        return ()
+
+    def for_cache_key(self) -> OpParams:
+        """These params with every neutral field at its default, so that changing one rebuilds nothing.
+        Reset rather than dropped: the cache keys of specs that never set them stay as they were."""
+        fields = type(self).model_fields
+        return self.model_copy(update={name: fields[name].default for name in self.neutral_fields()})
+
 
 @dataclass
 class OpContext:

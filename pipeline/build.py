@@ -83,7 +83,8 @@ class Plan:
 
 
 def canonical_params(target: Target) -> dict[str, object]:
-    return target.params.model_dump(mode="json")
+    """The params as the cache key sees them: neutral fields (``OpParams.neutral_fields``) at their defaults."""
+    return target.params.for_cache_key().model_dump(mode="json")
 
 
 def code_version(target: Target) -> str:

@@ -54,7 +54,10 @@ class MultiplyParams(OpParams):
         return tuple(f"variant_{i:02d}.png" for i in range(self.count))
 
     def file_params(self) -> dict[str, Path]:
-        return {} if self.vgg_weights is None else {"vgg_weights": self.vgg_weights}
+        return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
+
+    def neutral_fields(self) -> tuple[str, ...]:
+        return ("patch_size",) if self.method == "gram" else ("steps", "vgg_weights")
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

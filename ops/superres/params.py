@@ -87,7 +87,11 @@ class TrainParams(OpParams):
         return self
 
     def file_params(self) -> dict[str, Path]:
-        return {} if self.vgg_weights is None else {"vgg_weights": self.vgg_weights}
+        return {} if self.vgg_weights is None or self.loss.vgg == 0 else {"vgg_weights": self.vgg_weights}
+
+    def neutral_fields(self) -> tuple[str, ...]:
+        unused = ("vgg_weights",) if self.loss.vgg == 0 else ()
+        return ("validate_every", "checkpoint_every", *unused)
 
 
 class WeightsFile(OpParams):
@@ -133,3 +137,7 @@ class SuperResolveParams(OpParams):
 
     def file_params(self) -> dict[str, Path]:
         return {"model": self.model.path} if isinstance(self.model, WeightsFile) else {}
+
+    def neutral_fields(self) -> tuple[str, ...]:
+        unused = ("adapt_learning_rate",) if self.adapt_steps == 0 else ()
+        return ("batch", *unused)  # batch: how many tiles run at once on CUDA, not what they give

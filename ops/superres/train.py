@@ -79,7 +79,7 @@ def model_config(params: TrainParams) -> SRCAEConfig:
 
 def _fingerprint(inputs: list[Path], params: TrainParams) -> str:
     """Identifies a run, so that a checkpoint of other params or data is never resumed."""
-    digest = hashlib.sha256(params.model_dump_json().encode())
+    digest = hashlib.sha256(params.for_cache_key().model_dump_json().encode())  # logging more often resumes
     for path in sorted(inputs, key=str):
         digest.update(f"{path.name}:{path.stat().st_size}".encode())
     return digest.hexdigest()

@@ -196,3 +196,10 @@ def test_a_small_tileable_output_of_a_large_exemplar(tmp_path: Path) -> None:
     multiply(big, tmp_path / "out", method="gram", count=1, size=32, steps=5, tileable=True)
     [variant] = sorted((tmp_path / "out").glob("*.png"))
     assert read_image(variant).width == 32
+
+
+def test_settings_of_the_other_method_are_neutral_in_the_cache_key(tmp_path: Path) -> None:
+    patch = MultiplyParams(method="patch", steps=7, vgg_weights=tmp_path / "vgg.pth")
+    assert patch.for_cache_key() == MultiplyParams(method="patch") and patch.file_params() == {}
+    assert MultiplyParams(method="gram", patch_size=16).for_cache_key() == MultiplyParams(method="gram")
+    assert MultiplyParams(method="gram", steps=7).for_cache_key() != MultiplyParams(method="gram")

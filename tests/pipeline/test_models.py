@@ -166,3 +166,21 @@ def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_ru
     (tmp_path / ".remaster" / "cache" / "objects" / built[:2] / built).unlink()  # and the cache lost the built file
     code, output = cli(tmp_path, "build", "legacy_sr")
     assert code == 1 and "was changed after 'sr2x' built it; build sr2x again" in " ".join(output.split())
+
+
+def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    spec = write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    neutral = (SPEC.replace("validate_every: 3}", "validate_every: 5, checkpoint_every: 2, vgg_weights: absent.pth}")
+               .replace("model: sr2x}", "model: sr2x, batch: 4, adapt_learning_rate: 0.001}"))
+    spec.write_text(neutral)  # logging, a loss that is off, a CUDA batch size, the rate of adapt_steps: 0
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}
+    spec.write_text(neutral.replace("adapt_learning_rate: 0.001}", "adapt_learning_rate: 0.001, adapt_steps: 2}"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"} == {"computed"}
