@@ -35,6 +35,9 @@ class Guard:
         return value < self.limit if self.direction == "below" else value > self.limit
 
 
+SEED_MAX = 2**62  # torch takes 64-bit seeds; a multiply variant adds its index to the seed
+
+
 class OpParams(BaseModel):
     """Base of every op's parameters: unknown keys are errors, values are frozen."""
 

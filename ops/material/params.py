@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ops.registry import OpParams
+from ops.registry import SEED_MAX, OpParams
 
 Method = Literal["two_shot", "one_shot", "from_texture"]
 NormalConvention = Literal["opengl", "directx"]
@@ -47,7 +47,7 @@ class MaterialParams(OpParams):
     normal_strength: float = Field(1.0, ge=0.0, le=10.0, description="from_texture: relief depth")
     delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
     tileable: bool | None = Field(None, description="from_texture: wrap at the borders; None detects it")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
 
     def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
         photo = inputs.get("flash", inputs.get("image"))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ops.registry import Guard, OpParams
+from ops.registry import SEED_MAX, Guard, OpParams
 
 Method = Literal["gram", "patch"]
 
@@ -41,7 +41,7 @@ class MultiplyParams(OpParams):
     size: int = Field(512, ge=32, le=4096, description="side of each square variant, in pixels")
     tileable: bool = Field(True, description="variants wrap around without a seam")
     method: Method = "gram"
-    seed: int = Field(0, ge=0, description="variant i uses seed + i")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="variant i uses seed + i")
     steps: int = Field(100, ge=1, le=5000, description="gram: L-BFGS steps at 128², fewer at larger scales")
     patch_size: int | None = Field(
         None, ge=8, le=256, description="patch: block side in pixels; default a quarter of the exemplar, 16-64"

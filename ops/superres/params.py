@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
-from ops.registry import OpParams
+from ops.registry import SEED_MAX, OpParams
 
 
 class LossWeights(OpParams):
@@ -58,7 +58,7 @@ class TrainParams(OpParams):
     patch_size: int = Field(64, ge=16, le=512, description="high-res training patch side, pixels")
     batch_size: int = Field(16, ge=1, le=256)
     learning_rate: float = Field(4e-3, gt=0, le=1, description="peak Adam step size (warm-up, then cosine decay)")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (by name hash) never trained on")
     validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")
     checkpoint_every: int = Field(250, ge=1, description="steps between resumable checkpoints in the work dir")

@@ -167,6 +167,18 @@ def test_bad_param_values_say_what_was_expected():
     assert "integer" in problem and "'two'" in problem
 
 
+def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
+    [problem] = problems(
+        """
+        sources:
+          ref: {kind: textures, root: t}
+        models:
+          sr: {op: train_srcae, from: ref, seed: 18446744073709551616}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:5: models.sr.seed:") and "less than or equal" in problem
+
+
 def test_yaml_syntax_errors_have_a_line():
     [problem] = problems("sources:\n  legacy: {kind: textures\n")
     assert problem.startswith("/studio/assets_spec.yaml:3: not valid YAML")
