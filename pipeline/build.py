@@ -215,15 +215,30 @@ class Builder:
                     entry = self._compute(target, key, plan)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
+            self._remove_other_files(target, key)
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
             if not self._current(target, key):  # a stale output must not feed what follows
+                self._remove_other_files(target, key)
                 for path in self.outputs_of(target, key).values():
                     remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
+
+    def _remove_other_files(self, target: Target, key: str) -> None:
+        """Delete what a several-output op wrote into its partition's folder under other params
+        (``variant_02.png`` after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a
+        script taking the whole folder would ship it. Temporary files (a build writing now) are left."""
+        if target.section == "models" or target.params.output_names() is None:
+            return  # a one-image op's output shares its folder with the other partitions'
+        outputs = self.outputs_of(target, key)
+        folder = next(iter(outputs.values())).parent
+        wanted = set(outputs.values())
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.is_file() and not path.name.startswith(".") and path not in wanted:
+                path.unlink(missing_ok=True)
 
     def _upstream_outputs(self, target: Target, key: str) -> list[tuple[Target, str, Path]]:
         """(target, partition, file) of every output of another target that ``target`` reads for ``key``."""

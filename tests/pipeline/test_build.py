@@ -546,3 +546,21 @@ def test_a_build_folder_that_cannot_be_written_is_an_error_line(project, cli, mo
     monkeypatch.setattr("pipeline.runs.read_manifest", read_only)
     code, output = cli(project, "build")
     assert code == 1 and "error [Errno 13] Permission denied" in output and ".manifest.json.lock" in output
+
+
+def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  variants: {op: multiply, from: legacy, method: patch, count: 3, size: 48}
+""")
+    cli(tmp_path, "build")
+    folder = tmp_path / "build" / "variants" / "floors" / "tex000"
+    assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2"))
+    cli(tmp_path, "build")
+    assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
