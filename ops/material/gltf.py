@@ -10,16 +10,20 @@ import base64
 import json
 import struct
 from pathlib import Path
+from typing import Literal
 
 from ops.atomic import write_bytes_atomic
 
 _FLOAT, _USHORT = 5126, 5123
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+AlphaMode = Literal["OPAQUE", "MASK", "BLEND"]
 
 
-def _quad_buffer() -> tuple[bytes, list[dict], list[dict]]:
-    """Interleaving-free buffer of a 1 x 1 quad facing +Z, UV (0, 0) at the top-left as glTF wants."""
-    positions = [(-0.5, 0.5, 0.0), (0.5, 0.5, 0.0), (0.5, -0.5, 0.0), (-0.5, -0.5, 0.0)]
+def _quad_buffer(aspect: float) -> tuple[bytes, list[dict], list[dict]]:
+    """Interleaving-free buffer of a quad facing +Z whose longer side is 1 and whose width / height is
+    ``aspect`` (the maps' own, so a scan is not shown stretched), UV (0, 0) at the top-left as glTF wants."""
+    x, y = (0.5, 0.5 / aspect) if aspect >= 1 else (0.5 * aspect, 0.5)
+    positions = [(-x, y, 0.0), (x, y, 0.0), (x, -y, 0.0), (-x, -y, 0.0)]
     normals = [(0.0, 0.0, 1.0)] * 4
     tangents = [(1.0, 0.0, 0.0, 1.0)] * 4
     uvs = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
@@ -39,7 +43,7 @@ def _quad_buffer() -> tuple[bytes, list[dict], list[dict]]:
         offset += len(chunk)
     accessors = [
         {"bufferView": 0, "componentType": _FLOAT, "count": 4, "type": "VEC3",
-         "min": [-0.5, -0.5, 0.0], "max": [0.5, 0.5, 0.0]},
+         "min": [-x, -y, 0.0], "max": [x, y, 0.0]},
         {"bufferView": 1, "componentType": _FLOAT, "count": 4, "type": "VEC3"},
         {"bufferView": 2, "componentType": _FLOAT, "count": 4, "type": "VEC4"},
         {"bufferView": 3, "componentType": _FLOAT, "count": 4, "type": "VEC2"},
@@ -48,16 +52,19 @@ def _quad_buffer() -> tuple[bytes, list[dict], list[dict]]:
     return b"".join(chunks), views, accessors
 
 
-def material_gltf(name: str, *, orm: bool, normal_map: bool) -> dict:
+def material_gltf(
+    name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE"
+) -> dict:
     """The glTF document (a dict) for maps named as the op writes them.
 
     ``orm`` uses orm.png for occlusion and roughness (metalness 0 in blue).
     Without it, ao.png gives occlusion and the grey roughness.png roughness
     (its green), with a metallic factor of 0 so that its blue is no metalness.
     ``normal_map`` is False for DirectX-convention normals, which glTF
-    (OpenGL, +Y up) would read flipped.
+    (OpenGL, +Y up) would read flipped. ``alpha_mode`` is glTF's: MASK for a
+    cut-out (albedo alpha 0 or 1), BLEND for partial coverage.
     """
-    data, views, accessors = _quad_buffer()
+    data, views, accessors = _quad_buffer(aspect)
     images = [{"uri": "albedo.png"}, {"uri": "orm.png"}] if orm else [
         {"uri": "albedo.png"}, {"uri": "ao.png"}, {"uri": "roughness.png"}
     ]
@@ -68,6 +75,8 @@ def material_gltf(name: str, *, orm: bool, normal_map: bool) -> dict:
         "metallicRoughnessTexture": {"index": 1 if orm else 2},
     }
     material: dict = {"name": name, "pbrMetallicRoughness": pbr, "occlusionTexture": {"index": 1}}
+    if alpha_mode != "OPAQUE":
+        material["alphaMode"] = alpha_mode
     if normal_map:
         images.append({"uri": "normal.png"})
         material["normalTexture"] = {"index": len(images) - 1}
@@ -91,7 +100,9 @@ def material_gltf(name: str, *, orm: bool, normal_map: bool) -> dict:
     }
 
 
-def write_material_gltf(path: Path, name: str, *, orm: bool, normal_map: bool) -> None:
+def write_material_gltf(
+    path: Path, name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE"
+) -> None:
     """Write :func:`material_gltf` to ``path`` atomically."""
-    document = material_gltf(name, orm=orm, normal_map=normal_map)
+    document = material_gltf(name, orm=orm, normal_map=normal_map, aspect=aspect, alpha_mode=alpha_mode)
     write_bytes_atomic(path, json.dumps(document, indent=1).encode("utf-8"))

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ops.alpha import AlphaMeaning
 from ops.registry import SEED_MAX, OpParams
 
 Method = Literal["two_shot", "one_shot", "from_texture"]
@@ -47,11 +48,21 @@ class MaterialParams(OpParams):
     normal_strength: float = Field(1.0, ge=0.0, le=10.0, description="from_texture: relief depth")
     delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
     tileable: bool | None = Field(None, description="from_texture: wrap at the borders; None detects it")
+    alpha: AlphaMeaning = Field(
+        "auto", description="from_texture: what the texture's alpha holds, kept in albedo.png: coverage (auto; the "
+        "colour under transparent texels is filled first, and the glTF is a cut-out or blended) or data (a mask)"
+    )
     seed: int = Field(0, ge=0, le=SEED_MAX)
 
     def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
         photo = inputs.get("flash", inputs.get("image"))
         return [] if self.method == "from_texture" or photo is None else [sidecar_for(photo)]
+
+    def neutral_fields(self) -> tuple[str, ...]:
+        if self.method == "from_texture":
+            return ("iterations", "fit_size", "fov_deg", "max_shift", "seed")
+        unused = ("max_shift",) if self.method == "one_shot" else ()
+        return ("normal_strength", "delight", "tileable", "alpha", *unused)
 
     def input_roles(self) -> frozenset[str]:
         return frozenset({"flash", "guide"} if self.method == "two_shot" else {"image"})

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ops.alpha import color_to_resample
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.material.align import align_guide
 from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
-from ops.material.gltf import write_material_gltf
+from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
 from ops.material.params import MaterialParams
 from ops.material.preview import render_preview
@@ -25,10 +27,13 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
     meta: dict[str, float | int | str] = {"method": params.method}
+    alpha = None
     if params.method == "from_texture":
         source = read_image(inputs["image"])
+        alpha = source.alpha
         made = material_from_texture(
-            source.rgb(), strength=params.normal_strength, delight=params.delight, tileable=params.tileable
+            color_to_resample(source.rgb(), alpha, params.alpha),  # black under a cut-out is no deep groove
+            strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
         )
         albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
         height, ao = made.height, made.ao
@@ -55,9 +60,12 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         albedo, normal, roughness, specular = fitted.albedo, fitted.normal, fitted.roughness, fitted.specular
         height = height_from_normal(normal)
         ao = ambient_occlusion(height, wrap=False, depth=1.0)
-        meta.update(fit_loss=round(fitted.loss, 5), flash_intensity=round(fitted.intensity, 4),
-                    fit_width=fitted.fit_size[1], fit_height=fitted.fit_size[0], device=str(device))
-    _write_outputs(out_dir, params, albedo, normal, roughness, specular, height, ao)
+        meta.update(flash_intensity=round(fitted.intensity, 4), fit_width=fitted.fit_size[1],
+                    fit_height=fitted.fit_size[0], device=str(device))
+        if params.iterations:  # iterations: 0 writes the starting maps, with no loss to report (NaN is no JSON)
+            meta["fit_loss"] = round(fitted.loss, 5)
+    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha)
+    _write_outputs(out_dir, material_name(inputs), params, maps)
     meta.update(width=albedo.shape[1], height=albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
     ctx.log.info("material %s: %s", params.method, meta)
     return meta
@@ -80,16 +88,44 @@ def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]
     raise ValueError(f"method {params.method} needs one image (a textures source), got {given}")
 
 
-def _write_outputs(
-    out_dir: Path, params: MaterialParams, albedo: np.ndarray, normal: np.ndarray, roughness: np.ndarray,
-    specular: np.ndarray, height: np.ndarray, ao: np.ndarray,
-) -> None:
+@dataclass(frozen=True)
+class Maps:
+    """What the op writes: (H, W, 3) albedo (linear) and unit normals, (H, W) scalar maps, and the
+    source's alpha, kept in albedo.png (None for photos)."""
+
+    albedo: np.ndarray
+    normal: np.ndarray
+    roughness: np.ndarray
+    specular: np.ndarray
+    height: np.ndarray
+    ao: np.ndarray
+    alpha: np.ndarray | None
+
+
+def material_name(inputs: Mapping[str, Path]) -> str:
+    """The name engines show for the material: the photo pair's folder, or the texture's file name."""
+    if "guide" in inputs:
+        return Path(inputs["flash"]).parent.name
+    return Path(inputs.get("image", inputs.get("flash", "material"))).stem
+
+
+def _alpha_mode(alpha: np.ndarray | None, params: MaterialParams) -> AlphaMode:
+    """glTF's reading of albedo's alpha: coverage is a cut-out (MASK) when it is only 0 and 1."""
+    if alpha is None or params.alpha == "data" or alpha.min() == 1.0:
+        return "OPAQUE"
+    return "MASK" if np.isin(alpha, (0.0, 1.0)).all() else "BLEND"
+
+
+def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
+    albedo, normal, roughness, specular, height, ao = (
+        maps.albedo, maps.normal, maps.roughness, maps.specular, maps.height, maps.ao
+    )
 
     def grey(x: np.ndarray) -> Image:
         return Image(color=x[..., None].astype(np.float32))
 
-    write_image(out_dir / "albedo.png", Image(color=albedo))
+    write_image(out_dir / "albedo.png", Image(color=albedo, alpha=maps.alpha))
     write_image(out_dir / "normal.png", Image(color=encode_normal(normal, params.normal_convention)), colorspace="linear")
     write_image(out_dir / "roughness.png", grey(roughness), colorspace="linear")
     write_image(out_dir / "specular.png", grey(specular), colorspace="linear")
@@ -99,5 +135,5 @@ def _write_outputs(
         write_image(out_dir / "orm.png", Image(color=pack_orm(ao, roughness)), colorspace="linear")
     preview = render_preview(albedo, normal, roughness, specular, ao)
     write_image(out_dir / "preview.png", Image(color=np.clip(preview, 0, 1)))
-    write_material_gltf(out_dir / "material.gltf", out_dir.name or "material", orm=params.orm,
-                        normal_map=params.normal_convention == "opengl")
+    write_material_gltf(out_dir / "material.gltf", name, orm=params.orm, normal_map=params.normal_convention == "opengl",
+                        aspect=albedo.shape[1] / albedo.shape[0], alpha_mode=_alpha_mode(maps.alpha, params))

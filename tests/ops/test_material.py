@@ -389,3 +389,42 @@ def test_the_default_field_of_view_spans_the_longer_side_of_an_upright_photo(tmp
     assert np.ptp(portrait[..., 1]) == pytest.approx(np.ptp(landscape[..., 0]), rel=1e-3)  # the same 60 degrees
     given = load_scene(photo, fov_deg=60.0).plane_points(800, 600)  # a given angle is horizontal, as documented
     assert np.ptp(given[..., 0]) == pytest.approx(np.ptp(landscape[..., 0]), rel=1e-3)
+
+
+def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path):
+    from skimage import data as skdata
+
+    rgb = np.asarray(skdata.brick(), np.float32)[:96, :144, None].repeat(3, axis=2) / 255
+    alpha = np.ones((96, 144), np.float32)
+    alpha[32:64, 48:96] = 0.0  # a hole, black underneath as PNGs usually have it
+    rgb[alpha == 0] = 0.0
+    write_image(tmp_path / "grate.png", Image(rgb, alpha))
+    _validator_available()
+    run({"image": tmp_path / "grate.png"}, tmp_path / "out", MaterialParams(method="from_texture"), OpContext(device="cpu"))
+    albedo = read_image(tmp_path / "out" / "albedo.png")
+    assert albedo.alpha is not None and np.array_equal(albedo.alpha, alpha)
+    tilt = np.linalg.norm(decode_normal(read_image(tmp_path / "out" / "normal.png", colorspace="linear").color)[..., :2], axis=2)
+    rim = np.zeros_like(alpha, bool)
+    rim[28:68, 44:100] = True
+    rim[32:64, 48:96] = False  # the opaque texels around the hole
+    assert tilt[rim].mean() < 2 * tilt[alpha > 0][~rim[alpha > 0]].mean()
+    document = json.loads((tmp_path / "out" / "material.gltf").read_text())
+    assert document["materials"][0]["name"] == "grate" and document["materials"][0]["alphaMode"] == "MASK"
+    assert document["accessors"][0]["max"][:2] == [0.5, pytest.approx(1 / 3)]  # 144x96: not stretched square
+    result = subprocess.run(
+        ["node", str(ROOT / "tests" / "ops" / "gltf_validate.mjs"), str(tmp_path / "out" / "material.gltf")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert json.loads(result.stdout)["issues"]["numErrors"] == 0, result.stdout
+
+
+def test_no_fit_steps_report_no_loss(pair, tmp_path: Path):
+    meta = run({"image": pair[0]}, tmp_path / "out", MaterialParams(method="one_shot", iterations=0), OpContext(device="cpu"))
+    assert "fit_loss" not in meta and all(isinstance(v, str) or math.isfinite(v) for v in meta.values())
+
+
+def test_settings_of_the_other_methods_are_neutral_in_the_cache_key():
+    assert MaterialParams(method="from_texture", iterations=3, seed=2).for_cache_key() == MaterialParams(method="from_texture")
+    assert MaterialParams(method="two_shot", delight=0.5).for_cache_key() == MaterialParams(method="two_shot")
+    assert MaterialParams(method="one_shot", max_shift=0.1).for_cache_key() == MaterialParams(method="one_shot")
+    assert MaterialParams(method="two_shot", max_shift=0.1).for_cache_key() != MaterialParams(method="two_shot")
