@@ -68,6 +68,9 @@ def _subpixel(corr: np.ndarray, peak: tuple[int, ...], axis: int) -> float:
 
 
 _NOISE_PX = 0.5  # shifts below this are the estimate's noise, not a moved camera
+# max_shift 0 (a tripod pair) refuses only a moved camera: flash and sky light a texture differently,
+# and the synthetic pairs, rendered from one camera, measure up to 0.8 px.
+_TRIPOD_PX = 1.5
 
 
 def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names: tuple[str, str]) -> tuple[np.ndarray, Shift]:
@@ -78,7 +81,7 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
     rotated camera) or the shift is larger than ``max_shift`` of the size.
     """
     shift = estimate_shift(flash, guide)
-    limit = max(max_shift * max(flash.shape[:2]), _NOISE_PX)  # max_shift 0: aligned as taken, up to the noise
+    limit = max_shift * max(flash.shape[:2]) if max_shift else _TRIPOD_PX
     flash_name, guide_name = names
     if shift.confidence < 1.5 and max(abs(shift.dy), abs(shift.dx)) > 1.0:
         # A weak peak right at zero shift is an aligned pair whose flash shading hides the texture.
@@ -91,7 +94,7 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
             f"{guide_name} is shifted by ({shift.dy:.1f}, {shift.dx:.1f}) px from {flash_name}, more than "
             f"max_shift allows ({limit:.1f} px); retake the pair without moving the camera or raise max_shift"
         )
-    if abs(shift.dy) < _NOISE_PX and abs(shift.dx) < _NOISE_PX:
-        return guide, shift  # within the estimate's noise; resampling would only blur the guide
+    if max_shift == 0 or (abs(shift.dy) < _NOISE_PX and abs(shift.dx) < _NOISE_PX):
+        return guide, shift  # used as taken, or within the estimate's noise: resampling would only blur it
     moved = ndimage.shift(guide, (shift.dy, shift.dx, 0), order=1, mode="nearest")
     return moved.astype(np.float32), shift

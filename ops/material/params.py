@@ -42,8 +42,8 @@ class MaterialParams(OpParams):
     )
     max_shift: float = Field(
         0.05, ge=0.0, le=0.25,
-        description="largest flash/guide misalignment corrected, as a fraction of the size; 0: a tripod pair "
-        "(shifts under half a pixel pass, uncorrected)",
+        description="largest flash/guide misalignment corrected, as a fraction of the size; 0: a tripod pair, "
+        "used as taken (a shift over 1.5 px, a moved camera, is refused)",
     )
     normal_strength: float = Field(1.0, ge=0.0, le=10.0, description="from_texture: relief depth")
     delight: float = Field(1.0, ge=0.0, le=1.0, description="from_texture: how much baked shading to remove")
