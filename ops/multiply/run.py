@@ -110,7 +110,10 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
             if ctx.progress is not None:
                 ctx.progress(index * total + done, params.count * total)
 
-        variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+        try:
+            variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+        except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
+            raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
         write_image(out_dir / name, to_image(variant, image))
         variants.append(variant)
     synthesis_seconds = time.perf_counter() - started

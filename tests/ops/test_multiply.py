@@ -167,6 +167,10 @@ def test_errors_name_the_file(tmp_path: Path, gravel: Path) -> None:
         multiply(tiny, tmp_path / "a", method="gram", count=1, size=32)
     with pytest.raises(ValueError, match="gravel.png"):
         multiply(gravel, tmp_path / "b", method="patch", count=1, size=64, patch_size=128)
+    small = tmp_path / "small.png"
+    PILImage.fromarray(np.random.default_rng(0).integers(0, 255, (18, 18, 3), np.uint8)).save(small)
+    with pytest.raises(ValueError, match=r"small.png: a 40 px output needs .* \(patch_size, 16 px here\)"):
+        multiply(small, tmp_path / "c", method="patch", count=1, size=40)
     with pytest.raises(ValueError, match="multiply takes one input role, 'image'; got flash"):
         run({"flash": gravel}, tmp_path, MultiplyParams(), OpContext(device="cpu"))
 
