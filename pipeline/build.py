@@ -66,7 +66,7 @@ class PartitionResult:
 def not_built(target: Target, key: str, run_id: str | None = None, error: str | None = None) -> PartitionResult:
     """The row of a partition that has not built (yet): failed, with no outputs."""
     return PartitionResult(
-        target.name, key, "failed", None, {}, {}, canonical_params(target),
+        target.name, key, "failed", None, {}, {}, target.params.model_dump(mode="json"),  # as the spec gives them
         target.op.name, target.op.version, 0.0, error=error, run_id=run_id,
     )
 
@@ -104,6 +104,7 @@ class Builder:
         self.force = force
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
         self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
+        self._built_outputs: dict[tuple[str, str], set[str]] | None = None  # (asset, partition) -> output paths
 
     # -- where things are -------------------------------------------------
 
@@ -228,17 +229,19 @@ class Builder:
         return result
 
     def _remove_other_files(self, target: Target, key: str) -> None:
-        """Delete what a several-output op wrote into its partition's folder under other params
-        (``variant_02.png`` after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a
-        script taking the whole folder would ship it. Temporary files (a build writing now) are left."""
-        if target.section == "models" or target.params.output_names() is None:
-            return  # a one-image op's output shares its folder with the other partitions'
-        outputs = self.outputs_of(target, key)
-        folder = next(iter(outputs.values())).parent
-        wanted = set(outputs.values())
-        for path in folder.iterdir() if folder.is_dir() else ():
-            if path.is_file() and not path.name.startswith(".") and path not in wanted:
-                path.unlink(missing_ok=True)
+        """Delete the outputs this partition had in its last build and has no more (``variant_02.png``
+        after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a script taking the
+        whole folder would ship them. Only files the manifest records as outputs: an engine's ``.meta``
+        beside them stays."""
+        if self._built_outputs is None:  # read once per builder: a build rewrites only the rows it builds
+            rows = read_manifest(self.spec.build_dir)
+            self._built_outputs = {(str(r["asset"]), str(r["partition"])): set(r.get("outputs") or ()) for r in rows}
+        current = {self.relative(path) for path in self.outputs_of(target, key).values()}
+        for old in self._built_outputs.get((target.name, key), set()) - current:
+            path = self.spec.root_dir / old
+            if path.is_relative_to(self.spec.build_dir):
+                remove_output(self.spec.build_dir, path)
+        self._built_outputs[(target.name, key)] = current
 
     def _upstream_outputs(self, target: Target, key: str) -> list[tuple[Target, str, Path]]:
         """(target, partition, file) of every output of another target that ``target`` reads for ``key``."""

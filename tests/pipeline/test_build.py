@@ -561,6 +561,7 @@ assets:
     cli(tmp_path, "build")
     folder = tmp_path / "build" / "variants" / "floors" / "tex000"
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
+    (folder / "variant_00.png.meta").write_text("guid: 1")  # an engine's file beside the outputs
     spec.write_text(spec.read_text().replace("count: 3", "count: 2"))
     cli(tmp_path, "build")
-    assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_00.png.meta", "variant_01.png"]
