@@ -214,9 +214,15 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
 
 
 def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> None:
+    """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
+    change the result, ``OpParams.neutral_fields``, may have changed)."""
     rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
-    current = {"status": "cached", "seconds": 0.0, "run_id": None}
-    updated = [{**rows[key], **current} for key in keys if any(rows[key].get(k) != v for k, v in current.items())]
+    base = {"status": "cached", "seconds": 0.0, "run_id": None}
+    updated = []
+    for key in keys:
+        current = {**base, "params": spec.targets[key[0]].params.model_dump(mode="json")}
+        if any(rows[key].get(k) != v for k, v in current.items()):
+            updated.append({**rows[key], **current})
     if updated:
         update_manifest(spec.build_dir, updated)
 

@@ -180,6 +180,7 @@ def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}
+    assert rows(tmp_path)[("sr2x", "")]["params"]["validate_every"] == 5  # the manifest shows the spec's values
     spec.write_text(neutral.replace("adapt_learning_rate: 0.001}", "adapt_learning_rate: 0.001, adapt_steps: 2}"))
     code, output = cli(tmp_path, "build")
     assert code == 0, output
