@@ -68,8 +68,8 @@ def _subpixel(corr: np.ndarray, peak: tuple[int, ...], axis: int) -> float:
 
 
 _NOISE_PX = 0.5  # shifts below this are the estimate's noise, not a moved camera
-# max_shift 0 (a tripod pair) refuses only a moved camera: flash and sky light a texture differently,
-# and the synthetic pairs, rendered from one camera, measure up to 0.8 px.
+# An unmoved camera can measure this much: flash and sky light a texture differently, and the synthetic
+# pairs, rendered from one camera, measure up to 0.8 px. max_shift 0 (a tripod pair) refuses only more.
 _TRIPOD_PX = 1.5
 
 
@@ -81,7 +81,7 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
     rotated camera) or the shift is larger than ``max_shift`` of the size.
     """
     shift = estimate_shift(flash, guide)
-    limit = max_shift * max(flash.shape[:2]) if max_shift else _TRIPOD_PX
+    limit = max(max_shift * max(flash.shape[:2]), _TRIPOD_PX)  # never below what an unmoved camera measures
     flash_name, guide_name = names
     if shift.confidence < 1.5 and max(abs(shift.dy), abs(shift.dx)) > 1.0:
         # A weak peak right at zero shift is an aligned pair whose flash shading hides the texture.
