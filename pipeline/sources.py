@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
@@ -47,7 +48,25 @@ def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, d
 
 
 def _glob(root: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
+    """Files under ``root`` matching ``pattern`` in any letter case (textures made on Windows have ``.PNG``
+    beside ``.png``), through symlinked folders (a shared library linked in), leaving out hidden files
+    and folders (a write in progress, ``.git``)."""
+    found = glob.glob(_any_case(pattern), root_dir=root, recursive=True)
+    return sorted(path for path in (root / name for name in found) if path.is_file())
+
+
+def _any_case(pattern: str) -> str:
+    """``*.png`` -> ``*.[pP][nN][gG]``: Python 3.11's glob has no case-insensitive switch."""
+    out, in_class = [], False
+    for char in pattern:
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif char.isalpha() and not in_class and char.lower() != char.upper():
+            char = f"[{char.lower()}{char.upper()}]"
+        out.append(char)
+    return "".join(out)
 
 
 def _key(path: Path, root: Path) -> str:
@@ -90,6 +109,13 @@ def _skip(skipped: list[str], message: str) -> None:
 
 
 def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
+        shown = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        _skip(skipped, f"source {source.name!r}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
+                       f"encoding, such as Latin-1); rename it")
+        return False
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
         _skip(skipped, f"source {source.name!r}: skipping {key!r}: names with '...' or control characters cannot be "
                        f"partitions; rename it")

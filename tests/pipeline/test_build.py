@@ -303,6 +303,20 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
 
 
+def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_files(project, caplog):
+    textures = project / "textures"
+    (textures / "floors" / "tex000.png").rename(textures / "floors" / "TEX000.PNG")
+    shared = project / "library" / "metal"
+    shared.mkdir(parents=True)
+    shutil.copy(textures / "walls" / "tex001.png", shared / "plate.png")
+    (textures / "metal").symlink_to(shared, target_is_directory=True)
+    shutil.copy(textures / "walls" / "tex001.png", textures / os.fsdecode(b"caf\xe9.png"))  # a Latin-1 name
+    keys = scan_source(load_spec(project / "assets_spec.yaml").sources["legacy"])
+    assert "floors/TEX000.PNG" in keys and "metal/plate.png" in keys
+    assert not any("caf" in key for key in keys)
+    assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
+
+
 def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
