@@ -116,7 +116,11 @@ def load_spec(path: str | Path) -> Spec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:  # Notepad's "ANSI" or "Unicode" (UTF-16)
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise SpecError([f"{path}:{line}: the spec is not UTF-8 text; save it as UTF-8"]) from exc
     return parse_spec(text, path)
+
 
 
 def parse_spec(text: str, path: Path) -> Spec:
@@ -250,7 +254,7 @@ class _Checker:
         for role, pattern in patterns.items():
             if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
                 self.fail((*at, "glob" if role == "image" else role), "the glob must stay inside root")
-        return Source(name, parsed.kind, (self.path.parent / parsed.root).resolve(), patterns)
+        return Source(name, parsed.kind, (self.path.parent / Path(parsed.root).expanduser()).resolve(), patterns)
 
     def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
         entries = self._section(data, section)

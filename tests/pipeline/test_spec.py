@@ -184,6 +184,18 @@ def test_yaml_syntax_errors_have_a_line():
     assert problem.startswith("/studio/assets_spec.yaml:3: not valid YAML")
 
 
+def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"sources:\n  s: {kind: textures, root: \"textures/caf\xe9\"}\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(latin)
+    assert caught.value.problems == [f"{latin}:2: the spec is not UTF-8 text; save it as UTF-8"]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / "home.yaml"
+    home.write_text("sources:\n  s: {kind: textures, root: ~/textures}\n")
+    assert load_spec(home).sources["s"].root == tmp_path / "textures"
+
+
 def test_root_spec_is_the_demo_spec_and_valid():
     root = REPO / "assets_spec.yaml"
     assert root.read_text() == (REPO / "pipeline" / "demo_spec.yaml").read_text()
