@@ -64,6 +64,11 @@ class OpParams(BaseModel):
         """Quality bounds the pipeline checks on this op's metadata."""
         return ()
 
+    def names_outputs_after_input(self) -> bool:
+        """Whether an output carries its input's name (a glTF names its material so): the partition then
+        joins the cache key, so that a renamed or duplicated texture is not given another one's name."""
+        return False
+
     def neutral_fields(self) -> tuple[str, ...]:
         """Fields that cannot change the outputs as these params stand: how often training logs, a
         setting of a feature that is off, a speed setting."""

@@ -152,6 +152,8 @@ class Builder:
         }
         if sidecars:  # only ops that read sidecars have the key, so every other op's cache keys stay as they were
             key_material["sidecars"] = sidecars
+        if target.params.names_outputs_after_input():
+            key_material["partition"] = key
         cache_key = hash_bytes(json.dumps(key_material, sort_keys=True, separators=(",", ":")).encode())
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})

@@ -58,6 +58,9 @@ class MaterialParams(OpParams):
         photo = inputs.get("flash", inputs.get("image"))
         return [] if self.method == "from_texture" or photo is None else [sidecar_for(photo)]
 
+    def names_outputs_after_input(self) -> bool:
+        return True  # material.gltf names the material after the texture or the pair's folder
+
     def neutral_fields(self) -> tuple[str, ...]:
         if self.method == "from_texture":
             return ("iterations", "fit_size", "fov_deg", "max_shift", "seed")

@@ -579,3 +579,22 @@ assets:
     spec.write_text(spec.read_text().replace("count: 3", "count: 2"))
     cli(tmp_path, "build")
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_00.png.meta", "variant_01.png"]
+
+
+def test_a_material_is_named_after_its_own_texture_even_when_another_has_the_same_bytes(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=32)
+    original = tmp_path / "textures" / "floors" / "tex000.png"
+    shutil.copy(original, original.with_name("twin.png"))
+    write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  mat: {op: material, from: legacy, method: from_texture}
+""")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    for stem in ("tex000", "twin"):
+        document = json.loads((tmp_path / "build" / "mat" / "floors" / stem / "material.gltf").read_text())
+        assert document["materials"][0]["name"] == stem
