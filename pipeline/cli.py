@@ -128,7 +128,9 @@ def status(spec: SpecOption = DEFAULT_SPEC) -> None:
     if not stale:
         out.print("everything is up to date")
         return
-    table = Table("asset", "partition", "why", title=f"{len(stale)} stale")
+    table = Table(title=f"{len(stale)} stale")
+    for header in ("asset", "partition", "why"):
+        table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
     for item in stale:
         table.add_row(item.asset, item.partition or "(model)", item.reason)
     out.print(table)

@@ -79,6 +79,11 @@ def test_status_explains_what_is_stale(project, cli):
     _, output = cli(project, "status")
     assert output.count("params changed: filter") == 5
 
+    deep = project / "textures" / "characters" / "heroes" / "main_character_armour_set_v2"
+    write_textures(deep, 1, seed=3)
+    _, output = cli(project, "status")  # a CI log's 80 columns: long paths are folded, not cut
+    assert "…" not in output and "tex000.p" in output
+
 
 def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
     os.environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
