@@ -10,6 +10,7 @@ remastered texture drops into the engine where the old one was.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from ops.atomic import atomic_path
 
 ColorSpace = Literal["srgb", "linear"]
+MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
 WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")
 
 
@@ -90,8 +92,13 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not data:
         raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
+    too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
+    if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
+        raise ImageReadError(too_large)
     try:
         pixels, bit_depth = _decode_png16(data) if _is_png16(data) else _decode_pillow(data)
+    except PILImage.DecompressionBombError as exc:
+        raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path} is not a PNG, JPEG or TGA image; re-export it in one of those formats.") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
@@ -127,6 +134,14 @@ def write_image(
     quantized = np.rint(np.clip(stacked, 0.0, 1.0) * scale).astype(np.uint16 if depth == 16 else np.uint8)
     with atomic_path(path) as tmp:
         tmp.write_bytes(_encode(quantized, suffix))
+
+
+def _png_pixels(data: bytes) -> int:
+    """Width x height from a PNG's IHDR (0 for anything else), read before decoding anything."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return 0
+    width, height = struct.unpack(">II", data[16:24])
+    return width * height
 
 
 def _is_png16(data: bytes) -> bool:

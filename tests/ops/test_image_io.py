@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,15 @@ def test_a_file_name_near_the_length_limit_is_written(tmp_path):
         write_image(path, Image(np.zeros((2, 2, 3), np.float32)))
         assert read_image(path).width == 2
     assert len(list(tmp_path.iterdir())) == 2
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_a_texture_too_large_to_read_is_refused_before_decoding(tmp_path: Path, bit_depth: int) -> None:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 20000, 20000, bit_depth, 0, 0, 0, 0)  # a grey 20000²: 400 MP in a few bytes
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    with pytest.raises(ImageReadError, match="huge.png has more pixels than remaster reads .*split it into tiles"):
+        read_image(path)
