@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -58,12 +59,31 @@ class _ProgressHandler(logging.Handler):
             self.progress.remove_task(self.tasks.pop(task))
 
 
+class _ProgressLines(logging.Handler):
+    """Without a terminal (a CI log), progress as a plain line at most every ``interval`` seconds, so a
+    long training run shows it is alive (and CI does not stop it for printing nothing)."""
+
+    interval = 30.0
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.last = time.monotonic()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task = getattr(record, "task", None)
+        if task is None or time.monotonic() - self.last < self.interval:
+            return
+        self.last = time.monotonic()
+        done, total = getattr(record, "done", 0), getattr(record, "total", 0)
+        console.print(f"{escape(task)} {done}/{total}", highlight=False, soft_wrap=True)
+
+
 def _with_progress(fn, *args, **kwargs):
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False, disable=not console.is_terminal,
     )
-    handler = _ProgressHandler(progress)
+    handler = _ProgressHandler(progress) if console.is_terminal else _ProgressLines()
     logger = logging.getLogger("remaster.progress")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

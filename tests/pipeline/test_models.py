@@ -185,3 +185,15 @@ def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"} == {"computed"}
+
+
+def test_a_ci_log_shows_training_progress(tmp_path, cli, monkeypatch):
+    from pipeline import cli as cli_module
+
+    monkeypatch.setattr(cli_module._ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 6, size=64, seed=5)
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert "sr2x [model] 6/6" in output
