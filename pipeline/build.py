@@ -167,7 +167,10 @@ class Builder:
         if upstream is not None:
             produced = self.outputs_of(upstream, key)[SINGLE_OUTPUT]
             if not produced.is_file():
-                raise BuildError(f"{produced}: the upstream asset {upstream.name!r} has no output for {key}; build it first")
+                raise BuildError(
+                    f"{produced}: the upstream asset {upstream.name!r} has no output for {key} (it failed, or was not "
+                    f"built yet: see its own error first)"
+                )
             return {"image": produced}
         roles = self.partitions(target.upstream).get(key)
         if roles is None:

@@ -160,6 +160,8 @@ def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
     assert list(rows.values()).count("cached") == 8
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
     assert not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
+    assert "'legacy_2x' has no output for walls/tex001.png (it failed" in " ".join(output.split())
+
 
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
