@@ -104,7 +104,7 @@ class Builder:
         self.force = force
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
         self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
-        self._built_outputs: dict[tuple[str, str], set[str]] | None = None  # (asset, partition) -> output paths
+        self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
 
     # -- where things are -------------------------------------------------
 
@@ -221,32 +221,35 @@ class Builder:
                     entry = self._compute(target, key, plan)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
-            self._remove_other_files(target, key)
+            self._remove_other_files(target, key, keep=result.outputs)
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
             if not self._current(target, key):  # a stale output must not feed what follows
-                self._remove_other_files(target, key)
+                self._remove_other_files(target, key, keep={})
                 for path in self.outputs_of(target, key).values():
                     remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
 
-    def _remove_other_files(self, target: Target, key: str) -> None:
-        """Delete the outputs this partition had in its last build and has no more (``variant_02.png``
-        after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a script taking the
-        whole folder would ship them. Only files the manifest records as outputs: an engine's ``.meta``
-        beside them stays."""
-        if self._built_outputs is None:  # read once per builder: a build rewrites only the rows it builds
+    def _last_outputs(self) -> dict[tuple[str, str], dict[str, str]]:
+        """(asset, partition) -> {output path: hash} as the manifest had them when first asked, updated
+        with what this builder builds: read once, not once per partition."""
+        if self._outputs is None:
             rows = read_manifest(self.spec.build_dir)
-            self._built_outputs = {(str(r["asset"]), str(r["partition"])): set(r.get("outputs") or ()) for r in rows}
-        current = {self.relative(path) for path in self.outputs_of(target, key).values()}
-        for old in self._built_outputs.get((target.name, key), set()) - current:
+            self._outputs = {(str(r["asset"]), str(r["partition"])): dict(r.get("outputs") or {}) for r in rows}
+        return self._outputs
+
+    def _remove_other_files(self, target: Target, key: str, keep: dict[str, str]) -> None:
+        """Delete the outputs this partition had in its last build and does not ``keep`` (``variant_02.png``
+        after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a script taking the
+        whole folder would ship them. Only files recorded as outputs: an engine's ``.meta`` beside them stays."""
+        for old in self._last_outputs().get((target.name, key), {}).keys() - keep.keys():
             path = self.spec.root_dir / old
             if path.is_relative_to(self.spec.build_dir):
                 remove_output(self.spec.build_dir, path)
-        self._built_outputs[(target.name, key)] = current
+        self._last_outputs()[(target.name, key)] = dict(keep)
 
     def _upstream_outputs(self, target: Target, key: str) -> list[tuple[Target, str, Path]]:
         """(target, partition, file) of every output of another target that ``target`` reads for ``key``."""
@@ -268,9 +271,7 @@ class Builder:
             digest = self.index.hash(path)
             if self.store.has_object(digest):
                 continue  # a file some build made
-            row = next((r for r in read_manifest(self.spec.build_dir)
-                        if r["asset"] == upstream.name and r["partition"] == upstream_key), None)
-            built = row["outputs"].get(self.relative(path)) if row is not None else None
+            built = self._last_outputs().get((upstream.name, upstream_key), {}).get(self.relative(path))
             if built is None or built == digest:
                 continue  # as it was built, with its cache entry collected since
             if not self.store.has_object(built):
