@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import logging
+import os
+import re
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
@@ -49,23 +50,57 @@ def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, d
 
 def _glob(root: Path, pattern: str) -> list[Path]:
     """Files under ``root`` matching ``pattern`` in any letter case (textures made on Windows have ``.PNG``
-    beside ``.png``), through symlinked folders (a shared library linked in), leaving out hidden files
-    and folders (a write in progress, ``.git``)."""
-    found = glob.glob(_any_case(pattern), root_dir=root, recursive=True)
-    return sorted(path for path in (root / name for name in found) if path.is_file())
+    beside ``.png``), through symlinked folders (a shared library linked in) but into each folder once (a
+    link back up would loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
+    matcher = _glob_regex(pattern)
+    found, entered = [], set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in entered:
+            folders[:] = []
+            continue
+        entered.add((info.st_dev, info.st_ino))
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        relative = Path(folder).relative_to(root)
+        for name in files:
+            path = Path(folder) / name
+            if not name.startswith(".") and matcher.fullmatch((relative / name).as_posix()) and path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
-def _any_case(pattern: str) -> str:
-    """``*.png`` -> ``*.[pP][nN][gG]``: Python 3.11's glob has no case-insensitive switch."""
-    out, in_class = [], False
-    for char in pattern:
-        if char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class:
-            in_class = False
-        elif char.isalpha() and not in_class and char.lower() != char.upper():
-            char = f"[{char.lower()}{char.upper()}]"
-        out.append(char)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob over root-relative paths (``**`` any folders, ``*``, ``?``, ``[...]``) as a case-insensitive regex."""
+    segments = pattern.split("/")
+    parts = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "**":
+            parts.append("(?:[^/]+/)*[^/]+" if last else "(?:[^/]+/)*")
+        else:
+            parts.append(_segment_regex(segment) + ("" if last else "/"))
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _segment_regex(segment: str) -> str:
+    """One path segment of a glob as a regex that never matches a ``/``."""
+    out, i = [], 0
+    while i < len(segment):
+        char = segment[i]
+        close = segment.find("]", i + 2) if char == "[" else -1  # "[]x]": a "]" first in a class is literal
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif close != -1:
+            body = segment[i + 1 : close]
+            negate = body.startswith("!")
+            members = re.escape(body[1:] if negate else body).replace("\\-", "-")  # keep ranges such as a-z
+            out.append(f"[^/{members}]" if negate else f"[{members}]")
+            i = close
+        else:
+            out.append(re.escape(char))
+        i += 1
     return "".join(out)
 
 
