@@ -225,7 +225,9 @@ class Builder:
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
-            if not self._current(target, key):  # a stale output must not feed what follows
+            if self._current(target, key):  # kept, and listed, so that a later build or removal cleans them up
+                result.outputs = {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
+            else:  # a stale output must not feed what follows
                 self._remove_other_files(target, key, keep={})
                 for path in self.outputs_of(target, key).values():
                     remove_output(self.spec.build_dir, path)
