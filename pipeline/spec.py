@@ -96,7 +96,7 @@ class Spec:
 
     def resolve(self, path: str | Path) -> Path:
         """A spec-relative path made absolute."""
-        return (self.root_dir / Path(path).expanduser()).resolve()
+        return (self.root_dir / _home_expanded(path)).resolve()
 
     def missing_files(self) -> list[str]:
         """Weights files the spec names that are not there (yet): every partition using one would fail."""
@@ -107,6 +107,12 @@ class Spec:
             for name, path in target.params.file_params().items()
             if not self.resolve(path).is_file()
         ]
+
+
+def _home_expanded(path: str | Path) -> Path:
+    """``~`` and ``~/...`` in the user's home; ``~backup/...`` stays a folder of that name (not that user's home)."""
+    text = str(path)
+    return Path(text).expanduser() if text == "~" or text.startswith("~/") else Path(text)
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -214,7 +220,7 @@ class _Checker:
         if not isinstance(value, str) or not value:
             self.fail((key,), f"expected a folder path, got {value!r}")
             value = default
-        return (self.path.parent / Path(value).expanduser()).resolve()
+        return (self.path.parent / _home_expanded(value)).resolve()
 
     def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
         value = data.get(section) or {}
@@ -254,7 +260,7 @@ class _Checker:
         for role, pattern in patterns.items():
             if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
                 self.fail((*at, "glob" if role == "image" else role), "the glob must stay inside root")
-        return Source(name, parsed.kind, (self.path.parent / Path(parsed.root).expanduser()).resolve(), patterns)
+        return Source(name, parsed.kind, (self.path.parent / _home_expanded(parsed.root)).resolve(), patterns)
 
     def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
         entries = self._section(data, section)

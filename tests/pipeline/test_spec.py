@@ -194,6 +194,8 @@ def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tm
     home = tmp_path / "home.yaml"
     home.write_text("sources:\n  s: {kind: textures, root: ~/textures}\n")
     assert load_spec(home).sources["s"].root == tmp_path / "textures"
+    home.write_text("sources:\n  s: {kind: textures, root: ~backup/textures}\n")  # a folder, not a user's home
+    assert load_spec(home).sources["s"].root == tmp_path / "~backup" / "textures"
 
 
 def test_root_spec_is_the_demo_spec_and_valid():
