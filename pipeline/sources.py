@@ -53,6 +53,8 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     beside ``.png``), through symlinked folders (a shared library linked in) but into each folder once (a
     link back up would loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
     matcher = _glob_regex(pattern)
+    segments = pattern.split("/")
+    deepest = None if "**" in segments else len(segments) - 1  # folders below this cannot match
     found, entered = [], set()
     for folder, folders, files in os.walk(root, followlinks=True):
         info = os.stat(folder)
@@ -60,8 +62,9 @@ def _glob(root: Path, pattern: str) -> list[Path]:
             folders[:] = []
             continue
         entered.add((info.st_dev, info.st_ino))
-        folders[:] = [name for name in folders if not name.startswith(".")]
         relative = Path(folder).relative_to(root)
+        deep_enough = deepest is not None and len(relative.parts) >= deepest
+        folders[:] = [] if deep_enough else [name for name in folders if not name.startswith(".")]
         for name in files:
             path = Path(folder) / name
             if not name.startswith(".") and matcher.fullmatch((relative / name).as_posix()) and path.is_file():
