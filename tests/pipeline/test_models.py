@@ -30,15 +30,20 @@ assets:
 """
 
 
+def write_project(folder: Path, legacy: int = 2) -> Path:
+    """``legacy`` small textures and six reference ones under ``folder``, with SPEC; returns the spec's path."""
+    write_textures(folder / "textures", legacy, size=24)
+    write_textures(folder / "hires", 6, size=64, seed=5)
+    return write_spec(folder, SPEC)
+
+
 def rows(folder: Path) -> dict[tuple[str, str], dict]:
     entries = json.loads((folder / "build" / "manifest.json").read_text())["entries"]
     return {(e["asset"], e["partition"]): e for e in entries}
 
 
 def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cli):
-    write_textures(tmp_path / "textures", 3, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    spec = write_spec(tmp_path, SPEC)
+    spec = write_project(tmp_path, 3)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     first = rows(tmp_path)
@@ -61,9 +66,7 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
 
 
 def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
-    write_textures(tmp_path / "textures", 2, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    write_spec(tmp_path, SPEC)
+    write_project(tmp_path)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     before = {p: hash_file(p) for p in (tmp_path / "build").rglob("*.p*") if p.suffix in (".png", ".pt")}
@@ -83,9 +86,7 @@ def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
 
 
 def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
-    write_textures(tmp_path / "textures", 2, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    write_spec(tmp_path, SPEC)
+    write_project(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
     weights = tmp_path / "build" / "sr2x" / "model.pt"
     trained = hash_file(weights)
@@ -110,9 +111,7 @@ def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli)
 
 def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path, cli, caplog):
     caplog.set_level(logging.INFO)
-    write_textures(tmp_path / "textures", 1, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    write_spec(tmp_path, SPEC)
+    write_project(tmp_path, 1)
     assert cli(tmp_path, "build")[0] == 0
     assert not any((tmp_path / ".remaster" / "cache" / "work").iterdir())
     trained = hash_file(tmp_path / "build" / "sr2x" / "model.pt")
@@ -146,9 +145,7 @@ def test_two_builds_needing_one_model_at_once_train_it_once(tmp_path):
 
 
 def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_run(tmp_path, cli):
-    write_textures(tmp_path / "textures", 2, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    write_spec(tmp_path, SPEC)
+    write_project(tmp_path)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     weights = tmp_path / "build" / "sr2x" / "model.pt"
@@ -169,9 +166,7 @@ def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_ru
 
 
 def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
-    write_textures(tmp_path / "textures", 2, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    spec = write_spec(tmp_path, SPEC)
+    spec = write_project(tmp_path)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     neutral = (SPEC.replace("validate_every: 3}", "validate_every: 5, checkpoint_every: 2, vgg_weights: absent.pth}")
@@ -191,9 +186,7 @@ def test_a_ci_log_shows_training_progress(tmp_path, cli, monkeypatch):
     from pipeline import cli as cli_module
 
     monkeypatch.setattr(cli_module._ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
-    write_textures(tmp_path / "textures", 1, size=24)
-    write_textures(tmp_path / "hires", 6, size=64, seed=5)
-    write_spec(tmp_path, SPEC)
+    write_project(tmp_path, 1)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert "sr2x [model] 6/6" in output
