@@ -78,6 +78,30 @@ class _ProgressLines(logging.Handler):
         console.print(f"{escape(task)} {done}/{total}", highlight=False, soft_wrap=True)
 
 
+class _SaidOnce(logging.Filter):
+    """Lets each message through once: every asset step scans the sources again, and a skipped file
+    was warned about per step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.said:
+            return False
+        self.said.add(message)
+        return True
+
+
+def _log_warnings_once() -> None:
+    """Warnings to stderr, each once (nothing changes where logging is already set up, as under pytest)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(_SaidOnce())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
 def _with_progress(fn, *args, **kwargs):
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -111,7 +135,7 @@ def build(
 
     select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
     loaded = _load(spec)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    _log_warnings_once()
     try:
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
     except ValueError as exc:

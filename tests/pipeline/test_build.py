@@ -619,3 +619,14 @@ assets:
     for stem in ("tex000", "twin"):
         document = json.loads((tmp_path / "build" / "mat" / "floors" / stem / "material.gltf").read_text())
         assert document["materials"][0]["name"] == stem
+
+
+def test_a_skipped_file_is_warned_about_once_per_build(project):
+    (project / "textures" / "floors" / "tex000.tga").write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "build"], cwd=project, capture_output=True, text=True,
+                            env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert result.returncode == 1
+    assert result.stderr.count("WARNING source 'legacy': skipping floors/tex000.tga") == 1, result.stderr
