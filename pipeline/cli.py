@@ -139,7 +139,7 @@ def build(
     try:
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
     except ValueError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -158,7 +158,7 @@ def build(
     for blocking, message in report.guards:
         label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
         console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
-    out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False)
+    out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
         raise typer.Exit(1)
 
@@ -191,7 +191,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(
         f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
 
 
@@ -209,7 +209,7 @@ def cache_gc(
     try:
         entries, freed = collect_garbage(_load(spec), forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")
 
@@ -227,7 +227,7 @@ def demo(
     except FileExistsError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    out.print(f"demo data written; spec: {spec_file}", highlight=False)
+    out.print(f"demo data written; spec: {spec_file}", highlight=False, soft_wrap=True)
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)
 
