@@ -141,12 +141,13 @@ def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False
     def upscale() -> None:
         x = image
         for _ in range(passes):
-            x = tiled_upscale(x, forward, scale=upscaler.scale)[0].clamp(0.0, 1.0)
+            x = tiled_upscale(x, forward, scale=upscaler.scale, multiple=upscaler.multiple)[0].clamp(0.0, 1.0)
 
     def executed_pixels(side: int) -> int:
         """Input pixels the model runs on for one pass over a ``side``-square input: tiles overlap."""
-        tile, starts = tile_layout(side + 2 * 16, 256, 16)  # tiled_upscale's defaults: padded by the overlap
-        return (tile * len(starts)) ** 2
+        tile, starts = tile_layout(side + 2 * 16, 256, 16, upscaler.multiple)  # super_resolve's defaults
+        padded = -(-tile // upscaler.multiple) * upscaler.multiple  # each tile is padded to the model's multiple
+        return (padded * len(starts)) ** 2
 
     upscale()  # warm-up
     started = time.perf_counter()

@@ -45,15 +45,23 @@ def detect_wrap(image: np.ndarray, *, threshold: float = 0.5) -> tuple[bool, boo
     return wrap_score(image, 0) <= threshold, wrap_score(image, 1) <= threshold
 
 
-def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
-    """(tile side, starts) of the fewest tiles no longer than ``tile`` that cover ``length`` with at
-    least ``overlap`` shared between neighbours, spread evenly: a 544-pixel side takes three tiles of
-    192, not two of 256 and a third overlapping them by 208 (1.3x the pixels run, not 2.3x)."""
+def tile_layout(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int, list[int]]:
+    """(tile side, starts) of the fewest tiles about ``tile`` long that cover ``length`` with at least
+    ``overlap`` shared between neighbours, spread evenly: a 544-pixel side takes three tiles of 192, not
+    two of 256 and a third overlapping them by 208 (1.3x the pixels run, not 2.3x).
+
+    Starts are multiples of ``align`` (the model's 2^N), so each tile's stride-2 grid lines up with the
+    whole image's and tiling changes the result by little more than float rounding; for that the side
+    may exceed ``tile`` by up to ``align`` - 1."""
     if length <= tile:
         return length, [0]
-    count = -(-(length - overlap) // (tile - overlap))
-    side = -(-(length + (count - 1) * overlap) // count)
-    return side, [-(-i * (length - side) // (count - 1)) for i in range(count)]
+    if tile - overlap - 2 * (align - 1) <= 0:
+        align = 1  # a model's multiple as large as the tile (a windowed community model): no room to line up
+    shared = overlap + align - 1  # rounding a start down to a multiple of align takes up to align - 1 from it
+    count = -(-(length - shared) // (tile - shared))
+    side = -(-(length + (count - 1) * shared) // count)
+    side += (length - side) % align  # the last start, length - side, is then a multiple of align
+    return side, [(i * (length - side) // (count - 1)) // align * align for i in range(count)]
 
 
 def _ramp(length: int, overlap: int, scale: int) -> torch.Tensor:
@@ -88,13 +96,14 @@ def tiled_upscale(
         raise ValueError(f"overlap ({overlap}) must be less than half the tile ({tile})")
     C, H, W = image.shape
     device = device or image.device
-    pad_y, pad_x = min(overlap, H - 1) if wrap[0] else overlap, min(overlap, W - 1) if wrap[1] else overlap
+    margin = -(-overlap // multiple) * multiple  # a multiple, so that tile starts line up with the image's grid
+    pad_y, pad_x = min(margin, H - 1) if wrap[0] else margin, min(margin, W - 1) if wrap[1] else margin
     x = image[None]
     x = F.pad(x, (0, 0, pad_y, pad_y), mode="circular" if wrap[0] else "replicate")
     x = F.pad(x, (pad_x, pad_x, 0, 0), mode="circular" if wrap[1] else "replicate")
     x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
     Hp, Wp = x.shape[-2:]
-    (th, rows), (tw, cols) = tile_layout(Hp, tile, overlap), tile_layout(Wp, tile, overlap)
+    (th, rows), (tw, cols) = tile_layout(Hp, tile, overlap, multiple), tile_layout(Wp, tile, overlap, multiple)
     boxes = [(y, xx) for y in rows for xx in cols]
     weight = _ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]  # (th*s, tw*s)
     out = torch.zeros(C, Hp * scale, Wp * scale)  # on the host, as is every tile once enlarged
