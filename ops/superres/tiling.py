@@ -61,7 +61,10 @@ def tile_layout(length: int, tile: int, overlap: int, align: int = 1) -> tuple[i
     count = -(-(length - shared) // (tile - shared))
     side = -(-(length + (count - 1) * shared) // count)
     side += (length - side) % align  # the last start, length - side, is then a multiple of align
-    return side, [(i * (length - side) // (count - 1)) // align * align for i in range(count)]
+    if side >= length:
+        return length, [0]
+    starts = [(i * (length - side) // (count - 1)) // align * align for i in range(count)]
+    return side, list(dict.fromkeys(starts))  # rounding can make two starts one
 
 
 def _ramp(length: int, overlap: int, scale: int) -> torch.Tensor:

@@ -338,6 +338,7 @@ def test_tiles_start_on_the_models_stride_grid() -> None:
 
     side, starts = tile_layout(130 + 2 * 8, 48, 8, align=4)
     assert all(start % 4 == 0 for start in starts) and starts[-1] + side == 146
+    assert tile_layout(49, 48, 8, align=16) == (49, [0])  # not two tiles at 0 once the side is rounded up
     assert change(model.config.multiple) < 0.5 * change(1)  # off the grid, every tile sees other pixels paired
 
 
