@@ -79,14 +79,16 @@ class _ProgressLines(logging.Handler):
 
 
 class _SaidOnce(logging.Filter):
-    """Lets each message through once: every asset step scans the sources again, and a skipped file
-    was warned about per step."""
+    """Lets each warning of a source scan through once: every asset step scans the sources again, and a
+    skipped file was warned about per step. Other messages all pass."""
 
     def __init__(self) -> None:
         super().__init__()
         self.said: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "pipeline.sources":
+            return True
         message = record.getMessage()
         if message in self.said:
             return False

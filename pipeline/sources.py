@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import re
@@ -50,61 +51,41 @@ def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, d
 
 def _glob(root: Path, pattern: str) -> list[Path]:
     """Files under ``root`` matching ``pattern`` in any letter case (textures made on Windows have ``.PNG``
-    beside ``.png``), through symlinked folders (a shared library linked in) but into each folder once (a
-    link back up would loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
-    matcher = _glob_regex(pattern)
-    segments = pattern.split("/")
-    deepest = None if "**" in segments else len(segments) - 1  # folders below this cannot match
-    found, entered = [], set()
+    beside ``.png``), through symlinked folders (a shared library linked in; a link back up to a folder
+    it is inside is not followed, which would loop), leaving out hidden files and folders (a write in
+    progress, ``.git``)."""
+    segments = [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
+                for s in pattern.split("/") if s not in ("", ".")]
+    deepest = None if None in segments else len(segments) - 1  # folders below this cannot match
+    found = []
+    above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     for folder, folders, files in os.walk(root, followlinks=True):
         info = os.stat(folder)
-        if (info.st_dev, info.st_ino) in entered:
+        ancestors = above.get(os.path.dirname(folder), frozenset())
+        if (info.st_dev, info.st_ino) in ancestors:
             folders[:] = []
             continue
-        entered.add((info.st_dev, info.st_ino))
-        relative = Path(folder).relative_to(root)
-        deep_enough = deepest is not None and len(relative.parts) >= deepest
+        above[folder] = ancestors | {(info.st_dev, info.st_ino)}
+        relative = Path(folder).relative_to(root).parts
+        deep_enough = deepest is not None and len(relative) >= deepest
         folders[:] = [] if deep_enough else [name for name in folders if not name.startswith(".")]
         for name in files:
             path = Path(folder) / name
-            if not name.startswith(".") and matcher.fullmatch((relative / name).as_posix()) and path.is_file():
+            if not name.startswith(".") and _matches((*relative, name), segments) and path.is_file():
                 found.append(path)
     return sorted(found)
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob over root-relative paths (``**`` any folders, ``*``, ``?``, ``[...]``) as a case-insensitive regex."""
-    segments = pattern.split("/")
-    parts = []
-    for index, segment in enumerate(segments):
-        last = index == len(segments) - 1
-        if segment == "**":
-            parts.append("(?:[^/]+/)*[^/]+" if last else "(?:[^/]+/)*")
-        else:
-            parts.append(_segment_regex(segment) + ("" if last else "/"))
-    return re.compile("".join(parts), re.IGNORECASE)
-
-
-def _segment_regex(segment: str) -> str:
-    """One path segment of a glob as a regex that never matches a ``/``."""
-    out, i = [], 0
-    while i < len(segment):
-        char = segment[i]
-        close = segment.find("]", i + 2) if char == "[" else -1  # "[]x]": a "]" first in a class is literal
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif close != -1:
-            body = segment[i + 1 : close]
-            negate = body.startswith("!")
-            members = re.escape(body[1:] if negate else body).replace("\\-", "-")  # keep ranges such as a-z
-            out.append(f"[^/{members}]" if negate else f"[{members}]")
-            i = close
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
+def _matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+    """Whether path ``parts`` match glob ``segments`` (None for ``**``: any number of folders)."""
+    if not segments:
+        return not parts
+    first, rest = segments[0], segments[1:]
+    if first is None:
+        if not rest:
+            return bool(parts)  # a trailing ** takes every file below
+        return any(_matches(parts[i:], rest) for i in range(len(parts)))
+    return bool(parts) and first.match(parts[0]) is not None and _matches(parts[1:], rest)
 
 
 def _key(path: Path, root: Path) -> str:
@@ -121,7 +102,7 @@ def _pairs(source: Source) -> dict[str, dict[str, Path]]:
         pairs[folder] = {role: paths[0] for role, paths in roles.items()}  # _glob sorts
         for role, paths in roles.items():
             if len(paths) > 1:
-                log.warning("pair %s: several %s photos match, using %s", folder, role, paths[0].name)
+                log.warning("source %r: pair %s: several %s photos match, using %s", source.name, folder, role, paths[0].name)
     return pairs
 
 

@@ -318,20 +318,22 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     shutil.copy(textures / "walls" / "tex001.png", shared / "plate.png")
     (textures / "metal").symlink_to(shared, target_is_directory=True)
     shutil.copy(textures / "walls" / "tex001.png", textures / os.fsdecode(b"caf\xe9.png"))  # a Latin-1 name
-    for folder in ("floors", "walls"):  # links back up: loops, entered once
+    for folder in ("floors", "walls"):  # links back up: loops, not followed
         (textures / folder / "up").symlink_to("..", target_is_directory=True)
+    (textures / "walls" / "aliased").symlink_to("../floors", target_is_directory=True)  # a folder seen twice
     source = load_spec(project / "assets_spec.yaml").sources["legacy"]
     keys = scan_source(source)
-    assert "floors/TEX000.PNG" in keys and "metal/plate.png" in keys
-    assert len(keys) == 6 and not any("/up/" in key for key in keys)
+    assert "floors/TEX000.PNG" in keys and "metal/plate.png" in keys and "walls/aliased/TEX000.PNG" in keys
+    assert len(keys) == 9 and not any("/up/" in key for key in keys)
     by_pattern = {pattern: sorted(scan_source(dataclasses.replace(source, patterns={"image": pattern})))
-                  for pattern in ("*.png", "floors/*.png", "[f]*/tex00[0-2].png", "[!fm]*/*.png", "**/tex0??.*")}
+                  for pattern in ("*.png", "./floors//*.png", "[f]*/tex00[0-2].png", "[!fm]*/*.png", "**/tex00[!]0].*")}
     assert by_pattern == {
         "*.png": [],
-        "floors/*.png": ["floors/TEX000.PNG", "floors/tex002.png", "floors/tex004.png"],
+        "./floors//*.png": ["floors/TEX000.PNG", "floors/tex002.png", "floors/tex004.png"],
         "[f]*/tex00[0-2].png": ["floors/TEX000.PNG", "floors/tex002.png"],
         "[!fm]*/*.png": ["walls/tex001.png", "walls/tex003.png"],
-        "**/tex0??.*": ["floors/TEX000.PNG", "floors/tex002.png", "floors/tex004.png", "walls/tex001.png", "walls/tex003.png"],
+        "**/tex00[!]0].*": ["floors/tex002.png", "floors/tex004.png", "walls/aliased/tex002.png",
+                            "walls/aliased/tex004.png", "walls/tex001.png", "walls/tex003.png"],
     }
     assert not any("caf" in key for key in keys)
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
