@@ -225,12 +225,8 @@ class Builder:
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
-            if self._current(target, key):  # kept, and listed, so that a later build or removal cleans them up
+            if self.remove_if_stale(target, key):  # kept, and listed, so that a later build or removal cleans them up
                 result.outputs = {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
-            else:  # a stale output must not feed what follows
-                self._remove_other_files(target, key, keep={})
-                for path in self.outputs_of(target, key).values():
-                    remove_output(self.spec.build_dir, path)
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
@@ -280,6 +276,16 @@ class Builder:
                 raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
+
+    def remove_if_stale(self, target: Target, key: str) -> bool:
+        """Delete the partition's outputs unless they are still right (stored under the key its inputs have
+        now): a stale output must not feed what follows. Returns whether they were kept."""
+        if self._current(target, key):
+            return True
+        self._remove_other_files(target, key, keep={})
+        for path in self.outputs_of(target, key).values():
+            remove_output(self.spec.build_dir, path)
+        return False
 
     def _current(self, target: Target, key: str) -> bool:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a

@@ -17,6 +17,7 @@ from pipeline.resources import RemasterResource
 from pipeline.schedules import nightly_schedules
 from pipeline.sensors import source_sensor
 from pipeline.spec import Spec, load_spec
+from pipeline.unreached import unreached_sensor
 
 # Observable source assets and backfill policies are the right tools here, and still marked beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -28,7 +29,7 @@ DEFAULT_SPEC = "assets_spec.yaml"
 def build_definitions(spec: Spec, *, force: bool = False, device: str | None = None) -> dg.Definitions:
     sources = [source_asset(spec, source) for source in spec.sources.values()]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
-    sensors = [source_sensor(spec, source) for source in spec.sources.values()]
+    sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec)]
     return dg.Definitions(
         assets=[*sources, *targets],
         sensors=sensors,

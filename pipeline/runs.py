@@ -14,12 +14,13 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
-from pipeline.build import MODEL_PARTITION, BuildError, Builder, not_built
+from pipeline.build import MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.unreached import mark_not_built, root_cause
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -128,10 +129,10 @@ def run_build(
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
-        step_failures = [(e.step_key, _root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
+        step_failures = [(e.step_key, root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
         succeeded = {e.step_key for e in result.get_step_success_events()}
         missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
-        _mark_not_built(spec, missed, result.run_id, dict(step_failures))
+        mark_not_built(builder, missed, result.run_id, dict(step_failures))
         failures += step_failures
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
@@ -162,21 +163,6 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
     return found
 
 
-def _mark_not_built(spec: Spec, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
-    """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
-    the manifest does not go on calling them built."""
-    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
-    missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
-    if missed:
-        updated = []
-        for name, key in missed:  # a row there keeps its key and outputs: gc must not drop what is on disk
-            error = f"not built: {step_errors.get(name, 'an earlier step of its run failed')}"
-            failed = {"status": "failed", "error": error, "run_id": run_id}
-            row = rows.get((name, key))
-            updated.append({**row, **failed} if row else not_built(spec.targets[name], key, run_id, error).to_json())
-        update_manifest(spec.build_dir, updated)
-
-
 def _check_device(device: str) -> None:
     """Refuse a bad ``--device`` (or a spec's ``cuda`` on a machine without one) before anything is built:
     every partition would fail, and with ``--force`` lose its outputs."""
@@ -189,13 +175,6 @@ def _check_device(device: str) -> None:
             resolve_device(device)
         except RuntimeError as exc:
             raise ValueError(str(exc)) from None
-
-
-def _root_cause(error: object) -> str:
-    """The innermost message of a step failure: the exception our code raised, not Dagster's wrapper."""
-    while getattr(error, "cause", None) is not None:
-        error = error.cause  # type: ignore[attr-defined]
-    return str(getattr(error, "message", error)).strip()
 
 
 def _keys(builder: Builder, name: str) -> list[str]:

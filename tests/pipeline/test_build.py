@@ -632,3 +632,38 @@ def test_a_skipped_file_is_warned_about_once_per_build(project):
                                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 1
     assert result.stderr.count("WARNING source 'legacy': skipping floors/tex000.tga") == 1, result.stderr
+
+
+def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project):
+    from pipeline.definitions import build_definitions
+    from pipeline.unreached import unreached_sensor
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        texture = project / "textures" / "walls" / "tex001.png"
+        texture.write_bytes(texture.read_bytes()[:40])  # legacy_2x fails there, so Dagster skips all of legacy_4x
+        keys = instance.get_dynamic_partitions("legacy")
+        result = dg.materialize(  # what a backfill over every partition from the UI runs
+            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
+            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        )
+        assert not result.success
+        stale = project / "build" / "legacy_4x" / "walls" / "tex001.png"
+        assert stale.exists() and statuses_of(project, "legacy_4x")["walls/tex001.png"] != "failed"  # looks built
+        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=failure,
+        ).for_run_failure()
+        unreached_sensor(spec)(context)
+    rows = {e["partition"]: e for e in manifest(project) if e["asset"] == "legacy_4x"}
+    assert {r["status"] for r in rows.values()} == {"failed"}
+    assert "legacy_2x" in rows["walls/tex001.png"]["error"] and not stale.exists()  # made from the old texture
+    assert rows["floors/tex000.png"]["outputs"] and (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
+
+
+def statuses_of(folder: Path, asset: str) -> dict[str, str]:
+    return {e["partition"]: e["status"] for e in manifest(folder) if e["asset"] == asset}

@@ -1,0 +1,83 @@
+"""Failed manifest rows for the partitions a run never reached.
+
+Dagster skips every partition of a step that comes after a failed one, so
+without these rows a skipped partition's old outputs would go on looking built.
+``remaster build`` records them after each of its runs; for runs launched from
+the UI, a sensor, a schedule or a backfill, the ``remaster_unreached`` run-failure
+sensor does.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from pipeline.build import MODEL_PARTITION, Builder, not_built
+from pipeline.manifest import Row, read_manifest, update_manifest
+from pipeline.resources import RemasterResource
+from pipeline.spec import Spec
+
+
+def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
+    """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
+    the manifest does not go on calling them built; an asset's outputs that are no longer right go too."""
+    spec = builder.spec
+    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
+    missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
+    if missed:
+        updated = []
+        earlier = f"an earlier step of its run failed ({', '.join(step_errors)})" if step_errors else "its run failed"
+        for name, key in missed:  # a row there keeps its key and outputs: gc must not drop what is on disk
+            error = f"not built: {step_errors.get(name, earlier)}"
+            failed: Row = {"status": "failed", "error": error, "run_id": run_id}
+            if name in spec.assets and not builder.remove_if_stale(spec.targets[name], key):
+                failed["outputs"] = {}  # a model keeps its weights: its users decide with its key
+            row = rows.get((name, key))
+            updated.append({**row, **failed} if row else not_built(spec.targets[name], key, run_id, error).to_json())
+        update_manifest(spec.build_dir, updated)
+
+
+def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Failed rows for the partitions of ``run``'s steps that did not succeed, as ``run_build`` writes them
+    for its own runs."""
+    success = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    succeeded = {e.dagster_event.step_key for e in success}
+    failures = {
+        e.dagster_event.step_key: root_cause(e.dagster_event.event_specific_data.error)
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    }
+    planned = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    in_run = {e.dagster_event.asset_key.path[-1] for e in planned}  # set however the run was launched
+    names = [name for name in spec.targets if name in in_run]
+    todo = [(name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)]
+    mark_not_built(RemasterResource().builder(spec), todo, run.run_id, failures)
+
+
+def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name: str) -> list[str]:
+    """The partitions of ``name`` that ``run`` was to build: its one partition, or its range's."""
+    if name in spec.models:
+        return [MODEL_PARTITION]
+    keys = instance.get_dynamic_partitions(spec.source_of(name).name)
+    if PARTITION_TAG in run.tags:
+        return [run.tags[PARTITION_TAG]] if run.tags[PARTITION_TAG] in keys else []
+    start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+    if start not in keys or end not in keys:
+        return []
+    return keys[keys.index(start) : keys.index(end) + 1]
+
+
+def root_cause(error: object) -> str:
+    """The innermost message of a step failure: the exception our code raised, not Dagster's wrapper."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    return str(getattr(error, "message", error)).strip()
+
+
+def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
+    """Records what a failed run never reached, whoever launched it (on by default: the daemon runs it)."""
+
+    @dg.run_failure_sensor(name="remaster_unreached", default_status=dg.DefaultSensorStatus.RUNNING)
+    def unreached(context: dg.RunFailureSensorContext) -> None:
+        record_unreached(spec, context.instance, context.dagster_run)
+
+    return unreached
