@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ops.image_io import read_image
+from ops.image_io import ImageReadError, read_image
 
 _log = logging.getLogger(__name__)
 
@@ -24,13 +24,18 @@ class Split:
     held_out: list[torch.Tensor]
     held_out_names: list[str]
     by_region: bool  # True when too few files: the right quarter of every image is held out instead
+    unreadable: list[str] = field(default_factory=list)  # files left out with the reason, as messages
 
 
 def is_held_out(path: Path, fraction: float) -> bool:
     """Deterministic by folder and file name (not content, order or root), so material sets whose
     files share a name (``stone/albedo.png``, ``wood/albedo.png``) still split per material."""
+    return _name_draw(path) < fraction
+
+
+def _name_draw(path: Path) -> float:
     digest = hashlib.sha1(f"{path.parent.name}/{path.name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def load_image(path: Path) -> torch.Tensor:
@@ -39,27 +44,42 @@ def load_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.rgb().transpose(2, 0, 1)))
 
 
-def split(paths: Sequence[Path], fraction: float) -> Split:
-    """Hold out files by name hash; with too few files for both sides, hold out each image's right quarter."""
+def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
+    """Hold out files by name hash. With too few files for both sides, hold out each image's right quarter,
+    or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
+    whose name draws lowest. A file that cannot be read is left out (a half-saved texture must not stop a
+    model that hundreds of others train); the split says which."""
     if not paths:
         raise ValueError("train_srcae got no input images: check the source's root and glob")
-    paths = sorted(paths, key=lambda p: str(p))
-    images = [load_image(p) for p in paths]
+    loaded, unreadable = [], []
+    for path in sorted(paths, key=str):
+        try:
+            loaded.append((path, load_image(path)))
+        except ImageReadError as exc:
+            unreadable.append(str(exc))
+    if not loaded:
+        raise ValueError(f"train_srcae: none of its {len(paths)} input images can be read: {unreadable[0]}")
+    paths, images = [p for p, _ in loaded], [im for _, im in loaded]
     held = [is_held_out(p, fraction) for p in paths]
-    if any(held) and not all(held):
-        return Split(
-            [im for im, h in zip(images, held) if not h],
-            [im for im, h in zip(images, held) if h],
-            [p.name for p, h in zip(paths, held) if h],
-            by_region=False,
-        )
-    _log.warning("only %d file(s): holding out the right quarter of every image instead of whole files", len(paths))
-    cut = [im.shape[2] - im.shape[2] // 4 for im in images]
+    if not (any(held) and not all(held)):
+        cut = [im.shape[2] - im.shape[2] // 4 for im in images]
+        if len(paths) == 1 or any(min(im.shape[1], im.shape[2] - c) >= min_side for im, c in zip(images, cut)):
+            _log.warning("%d file(s) on one side of the split: holding out the right quarter of every image", len(paths))
+            return Split(
+                [im[:, :, :c] for im, c in zip(images, cut)],
+                [im[:, :, c:] for im, c in zip(images, cut)],
+                [f"{p.name} (right quarter)" for p in paths],
+                by_region=True,
+                unreadable=unreadable,
+            )
+        lowest = min(range(len(paths)), key=lambda i: _name_draw(paths[i]))  # quarters too small to measure
+        held = [i == lowest for i in range(len(paths))]
     return Split(
-        [im[:, :, :c] for im, c in zip(images, cut)],
-        [im[:, :, c:] for im, c in zip(images, cut)],
-        [f"{p.name} (right quarter)" for p in paths],
-        by_region=True,
+        [im for im, h in zip(images, held) if not h],
+        [im for im, h in zip(images, held) if h],
+        [p.name for p, h in zip(paths, held) if h],
+        by_region=False,
+        unreadable=unreadable,
     )
 
 

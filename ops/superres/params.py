@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
-from ops.registry import SEED_MAX, OpParams
+from ops.registry import SEED_MAX, Guard, OpParams
 
 
 class LossWeights(OpParams):
@@ -88,6 +88,11 @@ class TrainParams(OpParams):
 
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None or self.loss.vgg == 0 else {"vgg_weights": self.vgg_weights}
+
+    def guards(self) -> tuple[Guard, ...]:
+        readable = Guard("inputs_readable", "unreadable_images", 0.5, "below",
+                         "every texture of the source could be read (an unreadable one is left out of training)")
+        return (readable,)
 
     def neutral_fields(self) -> tuple[str, ...]:
         unused = ("vgg_weights",) if self.loss.vgg == 0 else ()

@@ -145,7 +145,9 @@ def _train(
     inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext, device: torch.device
 ) -> dict[str, float | int | str]:
     log = ctx.log
-    data = split([Path(p) for p in inputs], params.holdout)
+    data = split([Path(p) for p in inputs], params.holdout, min_side(params.scale))
+    for problem in data.unreadable:
+        log.warning("train_srcae: training without an image it cannot read: %s", problem)
     if not any(measurable(image, params.scale) for image in data.held_out):
         raise ValueError(
             f"train_srcae: no held-out image is {min_side(params.scale)} pixels or more a side, so a {params.scale}x "
@@ -228,6 +230,7 @@ def _train(
         "parameters": sum(p.numel() for p in model.parameters()),
         "held_out_images": len(data.held_out),
         "train_images": len(data.train),
+        "unreadable_images": len(data.unreadable),  # left out, each named in the log
     }
 
 

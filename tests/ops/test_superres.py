@@ -21,7 +21,7 @@ from skimage import data as skdata
 from ops.image_io import Image, read_image, write_image
 from ops.multiply.metrics import seam_ratio  # the tileability measure the texture multiplier is held to
 from ops.registry import OPS, SINGLE_OUTPUT, OpContext
-from ops.superres import infer, train
+from ops.superres import data, infer, train
 from ops.superres.adapt import adapt
 from ops.superres.degrade import bc1, degrade, downscale
 from ops.superres.losses import hfen
@@ -284,6 +284,24 @@ def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
     path = _write(tmp_path / "only.png", _skimage("brick", 128))
     meta = train.run([path], tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
     assert meta["held_out_images"] == 1 and meta["train_images"] == 1
+
+
+def test_small_files_on_one_side_of_the_split_hold_out_a_whole_file(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / f"{name}.png", _skimage(name, 32)) for name in ("brick", "grass")]
+    assert not any(data.is_held_out(p, 0.01) for p in paths)  # their right quarters: 8 px, too small to measure
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, holdout=0.01, **TINY), OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1 and meta["train_images"] == 1
+
+
+def test_an_unreadable_texture_is_left_out_of_training_and_fails_its_guard(tmp_path: Path, caplog) -> None:
+    paths = [_write(tmp_path / f"{name}.png", _skimage(name, 64)) for name in ("brick", "grass", "gravel")]
+    paths[1].write_bytes(paths[1].read_bytes()[:60])  # half saved
+    params = TrainParams(steps=2, holdout=0.5, **TINY)
+    meta = train.run(paths, tmp_path / "sr.pth", params, OpContext(device="cpu"))
+    assert meta["unreadable_images"] == 1 and meta["train_images"] + meta["held_out_images"] == 2
+    assert "training without an image it cannot read" in caplog.text and "grass.png" in caplog.text
+    [guard] = params.guards()
+    assert not guard.passes(meta["unreadable_images"])
 
 
 # --- tiled inference -------------------------------------------------------------
