@@ -280,14 +280,14 @@ class Builder:
     def remove_if_stale(self, target: Target, key: str) -> bool:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have
         now): a stale output must not feed what follows. Returns whether they were kept."""
-        if self._current(target, key):
+        if self.is_current(target, key):
             return True
         self._remove_other_files(target, key, keep={})
         for path in self.outputs_of(target, key).values():
             remove_output(self.spec.build_dir, path)
         return False
 
-    def _current(self, target: Target, key: str) -> bool:
+    def is_current(self, target: Target, key: str) -> bool:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a
         failure that is not theirs (a full disk under ``--force``) keeps them."""
         try:

@@ -49,8 +49,12 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     planned = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
     in_run = {e.dagster_event.asset_key.path[-1] for e in planned}  # set however the run was launched
     names = [name for name in spec.targets if name in in_run]
-    todo = [(name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)]
-    mark_not_built(RemasterResource().builder(spec), todo, run.run_id, failures)
+    builder = RemasterResource().builder(spec)
+    todo = [
+        (name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)
+        if not builder.is_current(spec.targets[name], key)  # right as they are: maybe rebuilt since this run failed
+    ]
+    mark_not_built(builder, todo, run.run_id, failures)
 
 
 def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name: str) -> list[str]:

@@ -643,7 +643,8 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
     with dg.instance_for_test() as instance:
         run_build(spec, instance=instance)
         texture = project / "textures" / "walls" / "tex001.png"
-        texture.write_bytes(texture.read_bytes()[:40])  # legacy_2x fails there, so Dagster skips all of legacy_4x
+        original = texture.read_bytes()
+        texture.write_bytes(original[:40])  # legacy_2x fails there, so Dagster skips all of legacy_4x
         keys = instance.get_dynamic_partitions("legacy")
         result = dg.materialize(  # what a backfill over every partition from the UI runs
             list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
@@ -659,10 +660,16 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
             dagster_event=failure,
         ).for_run_failure()
         unreached_sensor(spec)(context)
-    rows = {e["partition"]: e for e in manifest(project) if e["asset"] == "legacy_4x"}
-    assert {r["status"] for r in rows.values()} == {"failed"}
-    assert "legacy_2x" in rows["walls/tex001.png"]["error"] and not stale.exists()  # made from the old texture
-    assert rows["floors/tex000.png"]["outputs"] and (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
+        rows = {e["partition"]: e for e in manifest(project) if e["asset"] == "legacy_4x"}
+        assert rows["walls/tex001.png"]["status"] == "failed" and "legacy_2x" in rows["walls/tex001.png"]["error"]
+        assert not stale.exists()  # it was made from the old texture
+        assert rows["floors/tex000.png"]["status"] != "failed"  # skipped too, but its output is still right
+        assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
+
+        texture.write_bytes(original)  # fixed and rebuilt before the sensor saw the failed run: nothing to mark
+        run_build(spec, instance=instance)
+        unreached_sensor(spec)(context)
+    assert set(statuses_of(project, "legacy_4x").values()) == {"cached"}
 
 
 def statuses_of(folder: Path, asset: str) -> dict[str, str]:
