@@ -72,7 +72,8 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
                 by_region=True,
                 unreadable=unreadable,
             )
-        lowest = min(range(len(paths)), key=lambda i: _name_draw(paths[i]))  # quarters too small to measure
+        measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side] or range(len(paths))
+        lowest = min(measurable, key=lambda i: _name_draw(paths[i]))  # quarters too small to measure
         held = [i == lowest for i in range(len(paths))]
     return Split(
         [im for im, h in zip(images, held) if not h],

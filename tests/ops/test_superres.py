@@ -291,6 +291,10 @@ def test_small_files_on_one_side_of_the_split_hold_out_a_whole_file(tmp_path: Pa
     assert not any(data.is_held_out(p, 0.01) for p in paths)  # their right quarters: 8 px, too small to measure
     meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, holdout=0.01, **TINY), OpContext(device="cpu"))
     assert meta["held_out_images"] == 1 and meta["train_images"] == 1
+    lowest = min(paths, key=data._name_draw)  # the file it would hold out, made too small to measure
+    _write(lowest, _skimage("gravel", 8))
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, holdout=0.01, **TINY), OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1  # the other one, which can be measured
 
 
 def test_an_unreadable_texture_is_left_out_of_training_and_fails_its_guard(tmp_path: Path, caplog) -> None:
