@@ -69,6 +69,12 @@ class OpParams(BaseModel):
         joins the cache key, so that a renamed or duplicated texture is not given another one's name."""
         return False
 
+    def output_units(self) -> dict[str, dict[str, object]]:
+        """Outputs that do not depend on each other, each with what decides it besides the inputs (variant
+        ``i`` of a multiply: its seed, size, method). The pipeline keeps each under its own key, so that
+        ``count: 4 -> 8`` computes only the four new variants. Empty: the outputs are made together."""
+        return {}
+
     def neutral_fields(self) -> tuple[str, ...]:
         """Fields that cannot change the outputs as these params stand: how often training logs, a
         setting of a feature that is off, a speed setting."""
@@ -89,6 +95,7 @@ class OpContext:
     progress: ProgressFn | None = None
     model: Path | None = None  # weights file of the model the op uses, if any
     work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
+    reuse: Mapping[str, Path] = field(default_factory=dict)  # output name -> that output, already in out_dir
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("remaster.ops"))
 
 
@@ -102,6 +109,8 @@ class MapRun(Protocol):
     A one-image op writes ``out_dir / "output.png"``; a several-output op writes
     exactly ``params.output_names()``. The returned mapping is metadata
     (numbers or short strings) shown in the UI and kept with the cache entry.
+    Outputs named in ``ctx.reuse`` (see ``OpParams.output_units``) are already
+    in ``out_dir``, made by an earlier build: the op keeps them as they are.
     """
 
     def __call__(

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from ops.atomic import atomic_path
+from ops.atomic import atomic_path, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
@@ -80,6 +80,7 @@ class Plan:
     input_hashes: dict[str, str]  # spec-relative path -> hash
     outputs: dict[str, Path]  # output name -> destination
     model: Path | None
+    units: dict[str, str] = field(default_factory=dict)  # output name -> unit key (OpParams.output_units)
 
 
 def canonical_params(target: Target) -> dict[str, object]:
@@ -154,11 +155,13 @@ class Builder:
             key_material["sidecars"] = sidecars
         if target.params.names_outputs_after_input():
             key_material["partition"] = key
-        cache_key = hash_bytes(json.dumps(key_material, sort_keys=True, separators=(",", ":")).encode())
+        cache_key = _key(key_material)
+        del key_material["params"]
+        units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         input_hashes.update(sidecars)
-        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model)
+        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units)
 
     def _inputs(self, target: Target, key: str) -> dict[str, Path]:
         if target.section == "models":
@@ -349,6 +352,9 @@ class Builder:
                 metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
+                ctx.reuse = {} if self.force else self._reuse(plan, scratch)
+                if ctx.reuse:
+                    log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
                 metadata = runner(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
@@ -358,6 +364,7 @@ class Builder:
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
             entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
+            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
             for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
                 with atomic_path(plan.outputs[name]) as tmp:
                     shutil.copyfile(files[name], tmp)
@@ -365,6 +372,25 @@ class Builder:
             return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _reuse(self, plan: Plan, scratch: Path) -> dict[str, Path]:
+        """Place in ``scratch`` the outputs an earlier build made under the same unit keys."""
+        placed = {}
+        for name, unit in plan.units.items():
+            digest = self.store.unit(unit)
+            if digest is None:
+                continue
+            try:
+                write_bytes_atomic(scratch / name, self.store.read_object(digest))
+            except CorruptEntry as exc:
+                log.warning("%s: %s; making it again", plan.outputs[name], exc)
+                continue
+            placed[name] = scratch / name
+        return placed
+
+
+def _key(material: Mapping[str, object]) -> str:
+    return hash_bytes(json.dumps(material, sort_keys=True, separators=(",", ":")).encode())
 
 
 def remove_output(build_dir: Path, path: Path) -> None:

@@ -4,6 +4,7 @@ Layout under ``cache_dir``::
 
     objects/ab/abcdef…   file contents, named by their xxh3-128
     entries/12/1234…json cache key -> {output name: object hash, metadata}
+    units/34/3456…       unit key -> object hash, for outputs made one by one (multiply's variants)
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
@@ -60,7 +61,7 @@ class Entry:
 class ContentStore:
     def __init__(self, root: Path):
         self.root = root
-        for folder in ("objects", "entries", "work", "tmp", "roots"):
+        for folder in ("objects", "entries", "units", "work", "tmp", "roots"):
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def object_path(self, digest: str) -> Path:
@@ -171,8 +172,25 @@ class ContentStore:
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
         return Entry(key, outputs, dict(metadata))
 
-    def restore(self, digest: str, dest: Path, index: HashIndex) -> None:
-        """Copy object ``digest`` to ``dest`` atomically, verifying its bytes on the way."""
+    def _unit_path(self, key: str) -> Path:
+        return self.root / "units" / key[:2] / key
+
+    def record_units(self, units: Mapping[str, str]) -> None:
+        """Remember the object each unit key (one output made on its own) produced."""
+        for key, digest in units.items():
+            if self.unit(key) != digest:
+                write_bytes_atomic(self._unit_path(key), digest.encode())
+
+    def unit(self, key: str) -> str | None:
+        """The object unit ``key`` produced, if it is still stored (``restore`` verifies its bytes)."""
+        try:
+            digest = self._unit_path(key).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return digest if self.has_object(digest) else None
+
+    def read_object(self, digest: str) -> bytes:
+        """Object ``digest``'s bytes, verified; a damaged object is removed and raises ``CorruptEntry``."""
         try:
             data = self.object_path(digest).read_bytes()
         except OSError as exc:
@@ -180,7 +198,11 @@ class ContentStore:
         if hash_bytes(data) != digest:
             self.object_path(digest).unlink(missing_ok=True)
             raise CorruptEntry(f"object {digest} does not match its hash")
-        write_bytes_atomic(dest, data)
+        return data
+
+    def restore(self, digest: str, dest: Path, index: HashIndex) -> None:
+        """Copy object ``digest`` to ``dest`` atomically, verifying its bytes on the way."""
+        write_bytes_atomic(dest, self.read_object(digest))
         index.remember(dest, digest)
 
     def drop(self, key: str) -> None:
@@ -223,6 +245,9 @@ class ContentStore:
             if path.name not in referenced:
                 freed += path.stat().st_size
                 path.unlink(missing_ok=True)
+        for unit in (self.root / "units").glob("*/*"):  # points at an object just removed
+            if not self.has_object(unit.read_text(errors="replace").strip()):
+                unit.unlink(missing_ok=True)
         for stale in (self.root / "tmp").iterdir():  # no build holds the store: these are killed builds' scratch
             shutil.rmtree(stale, ignore_errors=True)
         cutoff = time.time() - ABANDONED_WORK_SECONDS

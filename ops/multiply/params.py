@@ -53,6 +53,12 @@ class MultiplyParams(OpParams):
     def output_names(self) -> tuple[str, ...]:
         return tuple(f"variant_{i:02d}.png" for i in range(self.count))
 
+    def output_units(self) -> dict[str, dict[str, object]]:
+        """Variant ``i`` depends on ``seed + i`` and not on ``count``: raising ``count`` or shifting ``seed``
+        keeps the variants already made."""
+        shared = self.for_cache_key().model_dump(mode="json", exclude={"count", "seed"})
+        return {name: {**shared, "seed": self.seed + i} for i, name in enumerate(self.output_names())}
+
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 

@@ -86,7 +86,8 @@ def multiply(
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:
-    """Write ``params.output_names()`` into ``out_dir``; return the guard metrics the pipeline checks.
+    """Write ``params.output_names()`` into ``out_dir`` (those in ``ctx.reuse`` are there already); return
+    the guard metrics the pipeline checks.
 
     ``max_ncc`` (copying, against ``metrics.NCC_BOUND``), ``min_variant_difference``
     (against ``metrics.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
@@ -100,23 +101,26 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     block = _check_size(path, image, params)
     exemplar = exemplar_planes(image)
     device = resolve_device(ctx.device)
-    parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" else []
-    ctx.log.info("multiply %s: %d x %d px %s variants on %s", path.name, params.count, params.size, params.method, device)
+    names = params.output_names()
+    made = [(index, name) for index, name in enumerate(names) if name not in ctx.reuse]
+    parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and made else []
+    ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(made), params.count,
+                 params.size, params.method, device)
 
-    variants = []
-    for index, name in enumerate(params.output_names()):
+    for done, (index, name) in enumerate(made):
 
-        def report(done: int, total: int, index: int = index) -> None:
+        def report(step: int, total: int, done: int = done) -> None:
             if ctx.progress is not None:
-                ctx.progress(index * total + done, params.count * total)
+                ctx.progress(done * total + step, len(made) * total)
 
         try:
             variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
         except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
             raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
         write_image(out_dir / name, to_image(variant, image))
-        variants.append(variant)
     synthesis_seconds = time.perf_counter() - started
+    # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
+    variants = [exemplar_planes(read_image(out_dir / name)) for name in names]
 
     result: dict[str, float | int | str] = {
         "method": params.method,
@@ -125,7 +129,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "max_ncc": max(metrics.max_ncc(v, exemplar) for v in variants),
         "min_variant_difference": metrics.min_variant_difference(variants),
         "texture_distance": float(np.mean([metrics.texture_distance(v, exemplar) for v in variants])),
-        "seconds_per_variant": synthesis_seconds / params.count,
+        "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
+        "variants_made": len(made),
     }
     if params.tileable:
         result["seam_ratio"] = max(metrics.seam_ratio(v) for v in variants)

@@ -207,3 +207,20 @@ def test_settings_of_the_other_method_are_neutral_in_the_cache_key(tmp_path: Pat
     assert patch.for_cache_key() == MultiplyParams(method="patch") and patch.file_params() == {}
     assert MultiplyParams(method="gram", patch_size=16).for_cache_key() == MultiplyParams(method="gram")
     assert MultiplyParams(method="gram", steps=7).for_cache_key() != MultiplyParams(method="gram")
+
+
+def test_a_variant_depends_on_its_own_seed_only(gravel: Path, tmp_path: Path) -> None:
+    three = MultiplyParams(method="gram", count=3, steps=5).output_units()
+    shifted = MultiplyParams(method="gram", count=2, seed=1, steps=5).output_units()
+    assert shifted["variant_00.png"] == three["variant_01.png"] and shifted["variant_01.png"] == three["variant_02.png"]
+    assert MultiplyParams(method="gram", steps=6).output_units()["variant_00.png"] != three["variant_00.png"]
+    made = multiply(gravel, tmp_path / "all", method="gram", count=2, size=32, steps=3)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "variant_00.png").write_bytes((tmp_path / "all" / "variant_00.png").read_bytes())
+    ctx = OpContext(device="cpu", reuse={"variant_00.png": kept / "variant_00.png"})
+    again = run({"image": gravel}, kept, MultiplyParams(method="gram", count=2, size=32, steps=3), ctx)
+    assert again["variants_made"] == 1 and made["variants_made"] == 2
+    assert (kept / "variant_01.png").read_bytes() == (tmp_path / "all" / "variant_01.png").read_bytes()
+    timing = ("seconds", "seconds_per_variant", "variants_made")
+    assert {k: v for k, v in again.items() if k not in timing} == {k: v for k, v in made.items() if k not in timing}

@@ -604,6 +604,72 @@ assets:
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_00.png.meta", "variant_01.png"]
 
 
+def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_build(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  variants: {op: multiply, from: legacy, method: patch, count: 2, size: 48}
+""")
+    cli(tmp_path, "build")
+    first = outputs(tmp_path)
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    [row] = manifest(tmp_path)
+    assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
+    grown = outputs(tmp_path)
+    assert {path: grown[path] for path in first} == first
+    cli(tmp_path, "build", "--force")  # makes all three again
+    [forced] = manifest(tmp_path)
+    assert forced["metadata"]["variants_made"] == 3 and outputs(tmp_path) == grown
+    timing = ("seconds", "seconds_per_variant", "variants_made")
+    assert {k: v for k, v in forced["metadata"].items() if k not in timing} == {
+        k: v for k, v in row["metadata"].items() if k not in timing
+    }
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2, seed: 1"))  # seeds 1 and 2: made already
+    cli(tmp_path, "build")
+    [shifted] = manifest(tmp_path)
+    assert shifted["metadata"]["variants_made"] == 0
+    folder = "build/variants/floors/tex000"
+    assert outputs(tmp_path) == {f"{folder}/variant_00.png": grown[f"{folder}/variant_01.png"],
+                                 f"{folder}/variant_01.png": grown[f"{folder}/variant_02.png"]}
+
+
+def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}
+""")
+    cli(tmp_path, "build")
+    [digest] = manifest(tmp_path)[0]["outputs"].values()
+    ContentStore(tmp_path / ".remaster" / "cache").object_path(digest).write_bytes(b"bit rot")
+    spec.write_text(spec.read_text().replace("count: 1", "count: 2"))
+    code, output = cli(tmp_path, "build")
+    [row] = manifest(tmp_path)
+    assert code == 0 and row["metadata"]["variants_made"] == 2
+    assert row["outputs"]["build/variants/floors/tex000/variant_00.png"] == digest
+
+
+def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "variant_00.png"
+    output.write_bytes(b"variant bytes")
+    digest = store.put("key", {"variant_00.png": output}, {}).outputs["variant_00.png"]
+    store.record_units({"unit": digest})
+    assert store.unit("unit") == digest
+    store.gc(set)
+    assert not (tmp_path / "cache" / "units" / "un" / "unit").exists()
+
+
 def test_a_material_is_named_after_its_own_texture_even_when_another_has_the_same_bytes(tmp_path, cli):
     write_textures(tmp_path / "textures", 1, size=32)
     original = tmp_path / "textures" / "floors" / "tex000.png"
