@@ -129,7 +129,9 @@ def _provenance(instance: dg.DagsterInstance, spec: Spec, target: Target, result
 def _materialization(
     key: dg.AssetKey, target: Target, result: PartitionResult, provenance: dict[str, str]
 ) -> dg.AssetMaterialization:
-    metadata: dict[str, object] = {
+    # The op's figures first, so that this partition's own ``seconds`` (a cache hit's too) replaces the op's.
+    metadata: dict[str, object] = {k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))}
+    metadata |= {
         "cache": "hit" if result.status == "cached" else "miss",
         "seconds": result.seconds,
         "cache_key": result.cache_key,
@@ -138,7 +140,6 @@ def _materialization(
         metadata[f"output {path}"] = digest
     if len(result.outputs) == 1:
         metadata["path"] = dg.MetadataValue.path(next(iter(result.outputs)))
-    metadata.update({k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))})
     return dg.AssetMaterialization(
         asset_key=key,
         partition=result.partition or None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from helpers import write_spec, write_textures
@@ -38,6 +40,14 @@ def test_multiply_guards_are_asset_checks(tmp_path):
         assert checks["seamless"].severity == dg.AssetCheckSeverity.WARN
         materialized = instance.get_materialized_partitions(dg.AssetKey("variants"))
         assert materialized == set(keys)
+        dg.materialize(
+            list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"], partition_key=keys[0],
+        )
+        hit = instance.get_latest_materialization_event(dg.AssetKey("variants")).asset_materialization
+        [row] = [r for r in json.loads((tmp_path / "build" / "manifest.json").read_text())["entries"]
+                 if r["partition"] == keys[0]]
+        assert hit.metadata["cache"].value == "hit" and hit.metadata["seconds"].value == row["seconds"]
+        assert row["seconds"] < row["metadata"]["seconds"]  # the op's own figure is when it computed
     for key in keys:
         folder = tmp_path / "build" / "variants" / key.removesuffix(".png")
         assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
