@@ -140,7 +140,7 @@ class OpDef:
     def params_model(self) -> type[OpParams]:
         return _load(self.params)
 
-    def runner(self) -> Callable[..., Mapping[str, float | int | str]]:
+    def runner(self) -> MapRun | ModelRun:
         return _load(self.run)
 
 

@@ -51,9 +51,20 @@ class StoreBusy(Exception):
     """``gc`` was asked for while a build is using the store."""
 
 
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (waits): one process at a time past this point."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class Entry:
-    key: str
     outputs: dict[str, str]  # output name -> object hash
     metadata: dict[str, object]
 
@@ -125,17 +136,9 @@ class ContentStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @contextlib.contextmanager
-    def key_lock(self, key: str) -> Iterator[None]:
+    def key_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits)."""
-        path = self.root / "locks" / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return exclusive(self.root / "locks" / key)
 
     def clear_work(self, key: str) -> None:
         shutil.rmtree(self.root / "work" / key, ignore_errors=True)
@@ -149,7 +152,7 @@ class ContentStore:
         path = self._entry_path(key)
         try:
             record = json.loads(path.read_text())
-            entry = Entry(key, dict(record["outputs"]), dict(record.get("metadata", {})))
+            entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -170,7 +173,7 @@ class ContentStore:
         outputs = {name: self._add_object(path, overwrite) for name, path in files.items()}
         record = {"outputs": outputs, "metadata": dict(metadata)}
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
-        return Entry(key, outputs, dict(metadata))
+        return Entry(outputs, dict(metadata))
 
     def _unit_path(self, key: str) -> Path:
         return self.root / "units" / key[:2] / key

@@ -221,7 +221,7 @@ def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where the demo project goes.")] = Path("."),
     build_it: Annotated[bool, typer.Option("--build/--no-build", help="Build it after writing the data.")] = True,
 ) -> None:
-    """Write the demo project's data (and spec, if missing) and build it on CPU."""
+    """Write the demo project's data (and spec, if missing) and build it (on the GPU where there is one)."""
     from pipeline.demo import write_demo
 
     try:

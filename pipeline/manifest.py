@@ -7,12 +7,12 @@ from the UI, a sensor or two CLIs at once all leave one consistent file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
+from pipeline.cache import exclusive
 
 MANIFEST = "manifest.json"
 Row = dict[str, object]
@@ -26,21 +26,12 @@ def read_manifest(build_dir: Path) -> list[Row]:
     path = manifest_path(build_dir)
     try:
         return list(json.loads(path.read_text())["entries"])
-    except FileNotFoundError:
-        return []
     except (OSError, ValueError, KeyError, TypeError):
         return []  # a manifest is derived data: the next build rewrites it
 
 
-@contextlib.contextmanager
-def _locked(build_dir: Path) -> Iterator[None]:
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / f".{MANIFEST}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _locked(build_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return exclusive(build_dir / f".{MANIFEST}.lock")
 
 
 def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tuple[str, str]] = ()) -> None:

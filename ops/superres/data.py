@@ -23,7 +23,6 @@ class Split:
     train: list[torch.Tensor]
     held_out: list[torch.Tensor]
     held_out_names: list[str]
-    by_region: bool  # True when too few files: the right quarter of every image is held out instead
     unreadable: list[str] = field(default_factory=list)  # files left out with the reason, as messages
 
 
@@ -69,7 +68,6 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
                 [im[:, :, :c] for im, c in zip(images, cut)],
                 [im[:, :, c:] for im, c in zip(images, cut)],
                 [f"{p.name} (right quarter)" for p in paths],
-                by_region=True,
                 unreadable=unreadable,
             )
         measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side] or range(len(paths))
@@ -79,7 +77,6 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
         [im for im, h in zip(images, held) if not h],
         [im for im, h in zip(images, held) if h],
         [p.name for p, h in zip(paths, held) if h],
-        by_region=False,
         unreadable=unreadable,
     )
 
