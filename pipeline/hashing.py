@@ -1,7 +1,7 @@
 """Content hashes (xxh3-128) of files, with a stat index so unchanged files are not re-read.
 
-Size and mtime only decide whether a file must be re-hashed; the version of a
-file is always its content hash.
+The stat signature only decides whether a file must be re-hashed; the version
+of a file is always its content hash.
 """
 
 from __future__ import annotations
@@ -31,12 +31,18 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _signature(stat: os.stat_result) -> list[int]:
+    """What must stay the same for a file's remembered hash to hold. Size and mtime alone miss two files
+    of one size and timestamp (an archive's extract) swapped by renames: the inode and ctime catch that."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
+
+
 class HashIndex:
-    """Remembers (size, mtime_ns) → hash per absolute path, persisted in one JSON file.
+    """Remembers stat signature → hash per absolute path, persisted in one JSON file.
 
     Concurrent builds may each save their view; the last save wins, which only
     costs a re-hash later, never a wrong hash: an entry is used only when the
-    file's size and mtime still match exactly.
+    file's signature still matches exactly.
     """
 
     def __init__(self, path: Path | None):
@@ -52,12 +58,11 @@ class HashIndex:
 
     def hash(self, path: Path) -> str:
         key = os.path.abspath(path)
-        stat = os.stat(key)
-        signature = [stat.st_size, stat.st_mtime_ns]
+        signature = _signature(os.stat(key))
         with self._lock:
             known = self._entries.get(key)
-        if known is not None and known[:2] == signature:
-            return known[2]
+        if known is not None and known[:-1] == signature:
+            return known[-1]
         digest = hash_file(path)
         self.remember(path, digest, signature)
         return digest
@@ -65,8 +70,7 @@ class HashIndex:
     def remember(self, path: Path, digest: str, signature: list[int] | None = None) -> None:
         """Record a hash the caller already knows (a file it just wrote)."""
         if signature is None:
-            stat = path.stat()
-            signature = [stat.st_size, stat.st_mtime_ns]
+            signature = _signature(path.stat())
         with self._lock:
             self._entries[os.path.abspath(path)] = [*signature, digest]
             self._dirty = True

@@ -740,3 +740,22 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
 
 def statuses_of(folder: Path, asset: str) -> dict[str, str]:
     return {e["partition"]: e["status"] for e in manifest(folder) if e["asset"] == asset}
+
+
+def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(project, cli):
+    floors, walls = project / "textures" / "floors" / "tex000.png", project / "textures" / "walls" / "tex001.png"
+    for path, value in ((floors, 0.2), (walls, 0.8)):  # equal sizes, as two uncompressed TGAs of one size are
+        write_image(path, Image(np.full((16, 16, 3), value, np.float32)))
+        os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)  # one timestamp, as an archive's extract gives
+    assert floors.stat().st_size == walls.stat().st_size
+    cli(project, "build")
+    spare = project / "spare.png"
+    floors.rename(spare)
+    walls.rename(floors)
+    spare.rename(walls)
+    code, output = cli(project, "status")
+    assert "floors/tex000.png" in output and "walls/tex001.png" in output, output
+    cli(project, "build")
+    for path in (floors, walls):
+        built = project / "build" / "legacy_2x" / path.relative_to(project / "textures")
+        assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
