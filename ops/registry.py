@@ -152,8 +152,8 @@ def _load(ref: str) -> Any:
 OPS: dict[str, OpDef] = {
     op.name: op
     for op in (
-        OpDef("upscale", "2", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
-        OpDef("super_resolve", "4", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
+        OpDef("upscale", "3", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
+        OpDef("super_resolve", "5", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "2", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "2", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "3", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field
 
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, within_source_range
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
 
@@ -39,12 +39,15 @@ def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos")
 
 
 def upscale(image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto") -> Image:
-    """Enlarge colour (in linear light) and alpha by ``scale``; a coverage alpha's hidden colour is bled first."""
+    """Enlarge colour (in linear light) and alpha by ``scale``; a coverage alpha's hidden colour is bled first.
+    Alpha is held within the source's local range: bicubic and Lanczos ring, which leaves a faint box of
+    alpha 1-15 around a sprite and 244-254 inside it."""
     size = (image.height * scale, image.width * scale)
     color = resize(color_to_resample(image.color, image.alpha, alpha), size, filter)
     if image.alpha is None:
         return image.with_color(color, None)
-    return image.with_color(color, resize(image.alpha[..., None], size, filter)[..., 0])
+    enlarged = resize(image.alpha[..., None], size, filter)[..., 0]
+    return image.with_color(color, within_source_range(enlarged, image.alpha))
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: OpContext) -> dict[str, int]:

@@ -157,7 +157,7 @@ def _super_resolve(
     if params.kind == "normal" and image.channels != 3:
         raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=params.kind == "normal")
-    wrap = detect_wrap(color) if params.wrap == "auto" else (params.wrap, params.wrap)
+    wrap = detect_wrap(color, image.alpha) if params.wrap == "auto" else (params.wrap, params.wrap)
     dtype = _autocast_dtype(params, upscaler, device)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:

@@ -49,3 +49,18 @@ def test_a_mask_in_alpha_keeps_the_colour_under_it():
     np.testing.assert_array_equal(kept.color, np.repeat(np.repeat(color, 2, 0), 2, 1))
     bled = upscale(Image(color, mask), 2, "nearest")  # auto: coverage, the hidden colour is replaced
     assert np.allclose(bled.color, 0.25)
+
+
+
+@pytest.mark.parametrize("filter", ["bicubic", "lanczos"])
+def test_a_cut_out_is_exactly_opaque_and_transparent_away_from_its_edge(filter):
+    yy, xx = np.mgrid[0:32, 0:32]
+    alpha = ((yy - 15.5) ** 2 + (xx - 15.5) ** 2 < 100).astype(np.float32)
+    result = upscale(Image(np.full((32, 32, 3), 0.5, np.float32), alpha), 2, filter)
+    for value in (1.0, 0.0):
+        uniform = np.ones_like(alpha, bool)  # texels whose whole 3x3 neighbourhood has this alpha
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                uniform &= np.roll(alpha == value, (dy, dx), axis=(0, 1))
+        cells = uniform.repeat(2, 0).repeat(2, 1)
+        assert cells.any() and (result.alpha[cells] == value).all()  # ringing gave 1-15 and 244-254 in 8 bits
