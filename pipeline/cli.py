@@ -146,6 +146,13 @@ def build(
     except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    if report.interrupted:
+        console.print(
+            f"[red]interrupted[/red] while building {escape(report.interrupted)}: it and what follows it are not "
+            "built (nothing is half-written); run remaster build again to go on, a model from its last checkpoint",
+            highlight=False, soft_wrap=True,
+        )
+        raise typer.Exit(130)
     table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")

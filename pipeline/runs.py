@@ -20,7 +20,7 @@ from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec
-from pipeline.unreached import mark_not_built, root_cause
+from pipeline.unreached import failure_message, is_interrupt, mark_not_built
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -38,6 +38,7 @@ class BuildReport:
     run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
     skipped: list[str] = field(default_factory=list)  # files that could not be partitions, so were not built
     guards: list[tuple[bool, str]] = field(default_factory=list)  # (blocking, message) per failed guard
+    interrupted: str | None = None  # the step a Ctrl-C (or SIGTERM) stopped; nothing after it was started
 
     @property
     def failed(self) -> list[Row]:
@@ -129,19 +130,27 @@ def run_build(
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
-        step_failures = [(e.step_key, root_cause(e.event_specific_data.error)) for e in result.get_step_failure_events()]
+        errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
+        interrupted = next((step for step, error in errors.items() if is_interrupt(error)), None)
+        step_failures = [(step, failure_message(error)) for step, error in errors.items()]
         succeeded = {e.step_key for e in result.get_step_success_events()}
         missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
         mark_not_built(builder, missed, result.run_id, dict(step_failures))
+        if interrupted is not None:
+            return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
         failures += step_failures
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
-    rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
+    rows = _rows(spec, wanted)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
     for name in spec.sources:
         builder.partitions(name)  # every source scanned, so each skipped file is reported
     return BuildReport(rows, sync, run_errors, builder.skipped, failed_guards(spec, rows))
+
+
+def _rows(spec: Spec, wanted: set[tuple[str, str]]) -> list[Row]:
+    return [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
 
 
 def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:

@@ -29,7 +29,7 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
         earlier = f"an earlier step of its run failed ({', '.join(step_errors)})" if step_errors else "its run failed"
         for name, key in missed:  # a row there keeps its key and outputs: gc must not drop what is on disk
             error = f"not built: {step_errors.get(name, earlier)}"
-            failed: Row = {"status": "failed", "error": error, "run_id": run_id}
+            failed: Row = {"status": "failed", "error": error, "run_id": run_id, "seconds": 0.0}  # nothing ran
             if name in spec.assets and not builder.remove_if_stale(spec.targets[name], key):
                 failed["outputs"] = {}  # a model keeps its weights: its users decide with its key
             row = rows.get((name, key))
@@ -43,7 +43,7 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     success = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
     succeeded = {e.dagster_event.step_key for e in success}
     failures = {
-        e.dagster_event.step_key: root_cause(e.dagster_event.event_specific_data.error)
+        e.dagster_event.step_key: failure_message(e.dagster_event.event_specific_data.error)
         for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
     }
     planned = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
@@ -68,6 +68,20 @@ def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name
     if start not in keys or end not in keys:
         return []
     return keys[keys.index(start) : keys.index(end) + 1]
+
+
+def is_interrupt(error: object) -> bool:
+    """Whether a step failed because the build was stopped, not because of its inputs."""
+    while error is not None:
+        if getattr(error, "cls_name", None) in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = getattr(error, "cause", None)
+    return False
+
+
+def failure_message(error: object) -> str:
+    """Why a step failed, in words: the exception our code raised, not Dagster's wrapper, or the interrupt."""
+    return "the build was interrupted (Ctrl-C or SIGTERM)" if is_interrupt(error) else root_cause(error)
 
 
 def root_cause(error: object) -> str:

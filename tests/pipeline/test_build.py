@@ -265,6 +265,27 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     assert outputs(tmp_path) == expected
 
 
+def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path):
+    write_textures(tmp_path / "textures", 40, size=96)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8")
+               + "  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}\n")
+    proc = _remaster(tmp_path, "build")
+    built = tmp_path / "build" / "legacy_2x"
+    while len(list(built.rglob("*.png"))) < 3 and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate()
+    assert len(list(built.rglob("*.png"))) < 40, "the build finished before it could be interrupted"
+    assert proc.returncode == 130, output
+    assert "interrupted while building legacy_2x" in output and "failed" not in output, output
+    assert not (tmp_path / "build" / "variants").exists()  # nothing after the interrupted step was started
+    rows = manifest(tmp_path)
+    assert {r["error"] for r in rows if r["asset"] == "legacy_2x" and r["status"] == "failed"} == {
+        "not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+    assert _remaster(tmp_path, "build").wait() == 0
+    assert {r["status"] for r in manifest(tmp_path)} <= {"computed", "cached"}
+
+
 def test_two_concurrent_builds_share_one_store(tmp_path):
     store = tmp_path / "shared_cache"
     folders = []
