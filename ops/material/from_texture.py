@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
+from ops.tileable import detect_wrap
 
 
 @dataclass
@@ -32,21 +33,11 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)).astype(np.float32)
 
 
-def looks_tileable(rgb: np.ndarray) -> bool:
-    """True when the jump across the wrapped border is no larger than a typical jump inside the texture."""
-    lum = luminance(rgb)
-    if min(lum.shape) < 2:  # a 1-pixel strip (a gradient ramp, a lookup table) has no border to compare
-        return False
-    inside = np.median(np.abs(np.diff(lum, axis=1))) + np.median(np.abs(np.diff(lum, axis=0)))
-    border = np.median(np.abs(lum[:, 0] - lum[:, -1])) + np.median(np.abs(lum[0, :] - lum[-1, :]))
-    return bool(border <= 1.5 * inside + 1e-4)
-
-
 def material_from_texture(
     rgb: np.ndarray, *, strength: float = 1.0, delight: float = 1.0, tileable: bool | None = None
 ) -> TextureMaterial:
     """All maps for a linear colour texture (H, W, 3)."""
-    wrap = looks_tileable(rgb) if tileable is None else tileable
+    wrap = all(detect_wrap(rgb)) if tileable is None else tileable
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])
     lum = np.maximum(luminance(rgb), 1e-4)

@@ -22,9 +22,10 @@ from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
-from ops.superres.tiling import detect_wrap, tiled_upscale
+from ops.superres.tiling import tiled_upscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.threads import cpu_threads
+from ops.tileable import detect_wrap
 
 
 def _autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:

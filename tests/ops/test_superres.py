@@ -29,8 +29,9 @@ from ops.superres.losses import hfen
 from ops.superres.metrics import compare, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
-from ops.superres.tiling import detect_wrap, tile_layout, tiled_upscale
+from ops.superres.tiling import tile_layout, tiled_upscale
 from ops.superres.weights import load_upscaler, read_weights, save_srcae
+from ops.tileable import detect_wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(down_blocks=1, widths=(8, 12), patch_size=16, batch_size=4, validate_every=1000, checkpoint_every=2)

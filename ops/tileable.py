@@ -1,0 +1,44 @@
+"""Whether a texture tiles: the wrap-around edge compared with the texture's own rows and columns.
+
+super_resolve wraps its tiles' padding, and from_texture its filters, on the axes that tile, so a
+tiling texture stays tileable; torch-free, as both ops use it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def wrap_score(image: np.ndarray, axis: int) -> float:
+    """Where the wrap-around edge of ``image`` (H, W, C) lies between neighbouring rows (0) and rows half
+    the image apart (1); ``axis=0`` compares the last row with the first, ``axis=1`` the last column.
+
+    Measuring against rows half apart, not against neighbours alone, keeps a noisy texture (grass,
+    gravel), whose neighbouring rows already differ a lot, from passing for a tiling one: with a
+    threshold of 0.5 it takes 7% of the axes of 200 64-pixel grass crops for tiling (12% at 32 pixels)
+    and misses 1% of truly tiling ones (5%), where a ratio to neighbouring rows alone of at most 2
+    takes 34%. A pattern that repeats within half the image (bricks, floor tiles, grates) makes rows
+    half apart as alike as neighbours, or more: the scale is then the neighbours' own difference, so an
+    edge up to 1.5 times as different as neighbouring rows still counts as one of them. That finds 177
+    of freedoom's 242 flats tiling on both axes, against 134 without it; the rest have a groove or a
+    line at the border, which no edge statistic tells from a cut through a photo.
+    """
+    n = image.shape[axis]
+    if n < 3:
+        return float("inf")
+    others = tuple(i for i in range(3) if i != axis)
+    neighbours = float(np.median(np.abs(np.diff(image, axis=axis)).mean(axis=others)))
+    half = n // 2
+    apart = np.abs(np.take(image, range(n - half), axis=axis) - np.take(image, range(half, n), axis=axis))
+    far = float(np.median(apart.mean(axis=others)))
+    wrap = float(np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean())
+    return (wrap - neighbours) / max(far - neighbours, neighbours, 1e-6)
+
+
+def detect_wrap(image: np.ndarray, alpha: np.ndarray | None = None, *, threshold: float = 0.5) -> tuple[bool, bool]:
+    """(wraps vertically, wraps horizontally): the edge pair looks more like neighbours than like distant
+    rows, in the colour (H, W, C) and in the alpha (H, W) when there is one. Alpha decides for a sprite:
+    its colour under the cut-out is filled smoothly and can look tiling, but an opaque top edge and a
+    transparent bottom one do not tile, and wrapping would bleed the one into the other."""
+    planes = [image] if alpha is None else [image, alpha[..., None]]
+    return tuple(all(wrap_score(p, axis) <= threshold for p in planes) for axis in (0, 1))  # type: ignore[return-value]
