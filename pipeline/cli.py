@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -121,6 +122,14 @@ def _with_progress(fn, *args, **kwargs):
         logger.removeHandler(handler)
 
 
+def _say_interrupted(where: str) -> NoReturn:
+    console.print(
+        f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on, "
+        "a model from its last checkpoint", highlight=False, soft_wrap=True,
+    )
+    raise typer.Exit(130)
+
+
 @app.command()
 def build(
     spec: SpecOption = DEFAULT_SPEC,
@@ -138,8 +147,11 @@ def build(
     select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
     loaded = _load(spec)
     _log_warnings_once()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a CI job cancelled stops as Ctrl-C does
     try:
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
+    except KeyboardInterrupt:  # between two steps, where Dagster is not there to catch it
+        _say_interrupted("")
     except ValueError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -147,12 +159,7 @@ def build(
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if report.interrupted:
-        console.print(
-            f"[red]interrupted[/red] while building {escape(report.interrupted)}: it and what follows it are not "
-            "built (nothing is half-written); run remaster build again to go on, a model from its last checkpoint",
-            highlight=False, soft_wrap=True,
-        )
-        raise typer.Exit(130)
+        _say_interrupted(f" while building {report.interrupted}: it and what follows it are not built")
     table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")

@@ -20,7 +20,7 @@ from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec
-from pipeline.unreached import failure_message, is_interrupt, mark_not_built
+from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
@@ -116,9 +116,13 @@ def run_build(
     builder.index.save()
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
+    interrupted: tuple[str, str] | None = None  # (step, run id) that a Ctrl-C stopped: nothing after it starts
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
         if not todo:
+            continue
+        if interrupted is not None:  # rows say so, and stale outputs go, as for the steps the run skipped
+            mark_not_built(builder, todo, interrupted[1], {name: INTERRUPTED for name, _ in todo})
             continue
         targets = list(dict.fromkeys(name for name, _ in todo))
         result = dg.materialize(
@@ -131,14 +135,17 @@ def run_build(
             raise_on_error=False,
         )
         errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
-        interrupted = next((step for step, error in errors.items() if is_interrupt(error)), None)
-        step_failures = [(step, failure_message(error)) for step, error in errors.items()]
+        step_failures = {step: failure_message(error) for step, error in errors.items()}
         succeeded = {e.step_key for e in result.get_step_success_events()}
         missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
-        mark_not_built(builder, missed, result.run_id, dict(step_failures))
-        if interrupted is not None:
-            return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
-        failures += step_failures
+        stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
+        if stopped is not None:
+            interrupted = (stopped, result.run_id)
+            step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
+        mark_not_built(builder, missed, result.run_id, step_failures)
+        failures += step_failures.items()
+    if interrupted is not None:
+        return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted[0])
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
     rows = _rows(spec, wanted)

@@ -70,6 +70,9 @@ def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name
     return keys[keys.index(start) : keys.index(end) + 1]
 
 
+INTERRUPTED = "the build was interrupted (Ctrl-C or SIGTERM)"
+
+
 def is_interrupt(error: object) -> bool:
     """Whether a step failed because the build was stopped, not because of its inputs."""
     while error is not None:
@@ -81,7 +84,7 @@ def is_interrupt(error: object) -> bool:
 
 def failure_message(error: object) -> str:
     """Why a step failed, in words: the exception our code raised, not Dagster's wrapper, or the interrupt."""
-    return "the build was interrupted (Ctrl-C or SIGTERM)" if is_interrupt(error) else root_cause(error)
+    return INTERRUPTED if is_interrupt(error) else root_cause(error)
 
 
 def root_cause(error: object) -> str:

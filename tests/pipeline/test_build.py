@@ -267,21 +267,37 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
 
 def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path):
     write_textures(tmp_path / "textures", 40, size=96)
-    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8")
-               + "  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}\n")
+    write_textures(tmp_path / "other", 2, size=16)
+    spec = write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+  other: {kind: textures, root: other, glob: "**/*.png"}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 8, filter: lanczos}
+  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}
+  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}
+""")
+    assert _remaster(tmp_path, "build").wait() == 0
+    spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))  # both upscales are stale
+    started = time.time()
     proc = _remaster(tmp_path, "build")
     built = tmp_path / "build" / "legacy_2x"
-    while len(list(built.rglob("*.png"))) < 3 and proc.poll() is None:
+    while proc.poll() is None and sum(p.stat().st_mtime > started for p in built.rglob("*.png")) < 3:
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate()
-    assert len(list(built.rglob("*.png"))) < 40, "the build finished before it could be interrupted"
+    assert sum(p.stat().st_mtime > started for p in built.rglob("*.png")) < 40, "it finished before the interrupt"
     assert proc.returncode == 130, output
     assert "interrupted while building legacy_2x" in output and "failed" not in output, output
-    assert not (tmp_path / "build" / "variants").exists()  # nothing after the interrupted step was started
-    rows = manifest(tmp_path)
-    assert {r["error"] for r in rows if r["asset"] == "legacy_2x" and r["status"] == "failed"} == {
-        "not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+    rows = {(r["asset"], r["partition"]): r for r in manifest(tmp_path)}
+    stopped = [r for r in rows.values() if r["status"] == "failed"]
+    assert stopped and {r["error"] for r in stopped} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+    for (asset, key), row in rows.items():  # what is not rebuilt is not left on disk looking built
+        if asset in ("legacy_2x", "other_2x") and row["status"] == "failed":
+            assert not row["outputs"] and not (tmp_path / "build" / asset / key).exists()
+    assert {rows[("other_2x", key)]["status"] for key in ("floors/tex000.png", "walls/tex001.png")} == {"failed"}
     assert _remaster(tmp_path, "build").wait() == 0
     assert {r["status"] for r in manifest(tmp_path)} <= {"computed", "cached"}
 
