@@ -228,8 +228,7 @@ class Builder:
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
             result.error = _describe(exc, target, key)
-            if self.remove_if_stale(target, key):  # kept, and listed, so that a later build or removal cleans them up
-                result.outputs = {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
+            result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
         return result
@@ -280,15 +279,15 @@ class Builder:
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
-    def remove_if_stale(self, target: Target, key: str) -> bool:
+    def remove_if_stale(self, target: Target, key: str) -> dict[str, str]:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have
-        now): a stale output must not feed what follows. Returns whether they were kept."""
+        now): a stale output must not feed what follows. Returns those kept, path -> hash, as a row lists them."""
         if self.is_current(target, key):
-            return True
+            return {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
         self._remove_other_files(target, key, keep={})
         for path in self.outputs_of(target, key).values():
             remove_output(self.spec.build_dir, path)
-        return False
+        return {}
 
     def is_current(self, target: Target, key: str) -> bool:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a

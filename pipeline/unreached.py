@@ -27,11 +27,13 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
     if missed:
         updated = []
         earlier = f"an earlier step of its run failed ({', '.join(step_errors)})" if step_errors else "its run failed"
-        for name, key in missed:  # a row there keeps its key and outputs: gc must not drop what is on disk
+        for name, key in missed:  # a row lists the key of what is on disk: gc must not drop it
             error = f"not built: {step_errors.get(name, earlier)}"
             failed: Row = {"status": "failed", "error": error, "run_id": run_id, "seconds": 0.0}  # nothing ran
-            if name in spec.assets and not builder.remove_if_stale(spec.targets[name], key):
-                failed["outputs"] = {}  # a model keeps its weights: its users decide with its key
+            if name in spec.assets:  # a model keeps its weights and its row's key: its users decide with that key
+                failed["outputs"] = builder.remove_if_stale(spec.targets[name], key)
+                if failed["outputs"]:  # right as they are, maybe made just before an interrupt
+                    failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key
             row = rows.get((name, key))
             updated.append({**row, **failed} if row else not_built(spec.targets[name], key, run_id, error).to_json())
         update_manifest(spec.build_dir, updated)

@@ -294,9 +294,10 @@ assets:
     rows = {(r["asset"], r["partition"]): r for r in manifest(tmp_path)}
     stopped = [r for r in rows.values() if r["status"] == "failed"]
     assert stopped and {r["error"] for r in stopped} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
-    for (asset, key), row in rows.items():  # what is not rebuilt is not left on disk looking built
+    for (asset, key), row in rows.items():  # a stale output is gone; one made before the interrupt is listed
         if asset in ("legacy_2x", "other_2x") and row["status"] == "failed":
-            assert not row["outputs"] and not (tmp_path / "build" / asset / key).exists()
+            on_disk = tmp_path / "build" / asset / key
+            assert row["outputs"] == ({f"build/{asset}/{key}": hash_file(on_disk)} if on_disk.exists() else {})
     assert {rows[("other_2x", key)]["status"] for key in ("floors/tex000.png", "walls/tex001.png")} == {"failed"}
     assert _remaster(tmp_path, "build").wait() == 0
     assert {r["status"] for r in manifest(tmp_path)} <= {"computed", "cached"}
@@ -796,3 +797,18 @@ def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(proj
     for path in (floors, walls):
         built = project / "build" / "legacy_2x" / path.relative_to(project / "textures")
         assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
+
+
+def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
+    from pipeline.unreached import mark_not_built
+
+    cli(project, "build")
+    spec_file = project / "assets_spec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
+    spec = load_spec(spec_file)
+    builder = RemasterResource().builder(spec)
+    key = "floors/tex000.png"
+    made = builder.build(spec.targets["legacy_2x"], key)  # placed; the step's manifest update never came
+    mark_not_built(builder, [("legacy_2x", key)], "run", {"legacy_2x": "the build was interrupted"})
+    [row] = [r for r in manifest(project) if r["partition"] == key]
+    assert row["status"] == "failed" and row["outputs"] == made.outputs and row["cache_key"] == made.cache_key
