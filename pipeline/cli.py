@@ -142,15 +142,15 @@ def build(
     more: Annotated[list[str] | None, typer.Argument(metavar="ASSET", help="Same as --select.")] = None,
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
-    from pipeline.runs import run_build
-
-    select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
-    loaded = _load(spec)
-    _log_warnings_once()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a CI job cancelled stops as Ctrl-C does
+    select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
     try:
+        from pipeline.runs import run_build
+
+        loaded = _load(spec)
+        _log_warnings_once()
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
-    except KeyboardInterrupt:  # between two steps, where Dagster is not there to catch it
+    except KeyboardInterrupt:  # outside the runs: before the first, or after the last
         _say_interrupted("")
     except ValueError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -158,8 +158,9 @@ def build(
     except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    if report.interrupted:
-        _say_interrupted(f" while building {report.interrupted}: it and what follows it are not built")
+    if report.interrupted is not None:
+        _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
+                         if report.interrupted else ": what follows is not built")
     table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")

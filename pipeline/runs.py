@@ -7,7 +7,11 @@ instance. The manifest rows each asset step writes are the build's result.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -108,7 +112,10 @@ def run_build(
     instance = instance or open_instance()
     resource = RemasterResource(device=device or spec.device, force=force)
     builder = resource.builder(spec)
-    sync = sync_partitions(spec, instance, builder)
+    with signals_held() as caught:  # removed files' outputs and rows go together
+        sync = sync_partitions(spec, instance, builder)
+    if caught:
+        signal.raise_signal(caught[0])
     order = build_order(spec, select)
     stale = {} if force else _stale_map(builder, order)
     wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
@@ -116,36 +123,22 @@ def run_build(
     builder.index.save()
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
-    interrupted: tuple[str, str] | None = None  # (step, run id) that a Ctrl-C stopped: nothing after it starts
+    interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
         if not todo:
             continue
-        if interrupted is not None:  # rows say so, and stale outputs go, as for the steps the run skipped
-            mark_not_built(builder, todo, interrupted[1], {name: INTERRUPTED for name, _ in todo})
-            continue
-        targets = list(dict.fromkeys(name for name, _ in todo))
-        result = dg.materialize(
-            assets,
-            instance=instance,
-            resources={"remaster": resource},
-            selection=targets,
-            tags=_range_tags(instance, partition_set, {key for _, key in todo}),
-            run_config=QUIET_LOGS,
-            raise_on_error=False,
-        )
-        errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
-        step_failures = {step: failure_message(error) for step, error in errors.items()}
-        succeeded = {e.step_key for e in result.get_step_success_events()}
-        missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
-        stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
-        if stopped is not None:
-            interrupted = (stopped, result.run_id)
-            step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
-        mark_not_built(builder, missed, result.run_id, step_failures)
-        failures += step_failures.items()
+        if interrupted is None:
+            try:
+                interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures)
+                continue
+            except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or closing it
+                interrupted = todo[0][0]
+        # Rows say so and stale outputs go, as for the steps a failed run skipped; another Ctrl-C waits.
+        with signals_held():
+            mark_not_built(builder, todo, "interrupted", {name: INTERRUPTED for name, _ in todo})
     if interrupted is not None:
-        return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted[0])
+        return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
     rows = _rows(spec, wanted)
@@ -154,6 +147,56 @@ def run_build(
     for name in spec.sources:
         builder.partitions(name)  # every source scanned, so each skipped file is reported
     return BuildReport(rows, sync, run_errors, builder.skipped, failed_guards(spec, rows))
+
+
+def _run_set(
+    builder: Builder,
+    assets: list,
+    instance: dg.DagsterInstance,
+    resource: RemasterResource,
+    partition_set: str | None,
+    todo: list[tuple[str, str]],
+    failures: list[tuple[str | None, str]],
+) -> str | None:
+    """One Dagster run over ``todo``; its failures are added to ``failures``. Returns the step a Ctrl-C
+    stopped, "" for one that came after the run, or None."""
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        resources={"remaster": resource},
+        selection=list(dict.fromkeys(name for name, _ in todo)),
+        tags=_range_tags(instance, partition_set, {key for _, key in todo}),
+        run_config=QUIET_LOGS,
+        raise_on_error=False,
+    )
+    with signals_held() as caught:
+        errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
+        step_failures = {step: failure_message(error) for step, error in errors.items()}
+        succeeded = {e.step_key for e in result.get_step_success_events()}
+        missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
+        stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
+        if stopped is not None:
+            step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
+        mark_not_built(builder, missed, result.run_id, step_failures)
+        failures += step_failures.items()
+    return stopped if stopped is not None or not caught else ""
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM wait while the manifest and the build folder are brought into line (a second
+    Ctrl-C there left rows listing files just deleted). Yields the signals that came, for the caller."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # only the main thread handles signals
+        return
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in held}
+    try:
+        yield caught
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _rows(spec: Spec, wanted: set[tuple[str, str]]) -> list[Row]:

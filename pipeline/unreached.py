@@ -34,8 +34,8 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
                 failed["outputs"] = builder.remove_if_stale(spec.targets[name], key)
                 if failed["outputs"]:  # right as they are, maybe made just before an interrupt
                     failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key
-            row = rows.get((name, key))
-            updated.append({**row, **failed} if row else not_built(spec.targets[name], key, run_id, error).to_json())
+            row = rows.get((name, key)) or not_built(spec.targets[name], key, run_id, error).to_json()
+            updated.append({**row, **failed})
         update_manifest(spec.build_dir, updated)
 
 

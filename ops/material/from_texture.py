@@ -34,10 +34,16 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def material_from_texture(
-    rgb: np.ndarray, *, strength: float = 1.0, delight: float = 1.0, tileable: bool | None = None
+    rgb: np.ndarray,
+    *,
+    strength: float = 1.0,
+    delight: float = 1.0,
+    tileable: bool | None = None,
+    coverage: np.ndarray | None = None,
 ) -> TextureMaterial:
-    """All maps for a linear colour texture (H, W, 3)."""
-    wrap = all(detect_wrap(rgb)) if tileable is None else tileable
+    """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
+    tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap."""
+    wrap = all(detect_wrap(rgb, coverage)) if tileable is None else tileable
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])
     lum = np.maximum(luminance(rgb), 1e-4)

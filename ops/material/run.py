@@ -34,6 +34,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         made = material_from_texture(
             color_to_resample(source.rgb(), alpha, params.alpha),  # black under a cut-out is no deep groove
             strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
+            coverage=None if params.alpha == "data" else alpha,
         )
         albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
         height, ao = made.height, made.ao
