@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -124,6 +125,7 @@ def run_build(
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
+    unreached = f"interrupted-{uuid.uuid4().hex[:12]}"  # the run id of rows no run of this build reached
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
         if not todo:
@@ -132,11 +134,13 @@ def run_build(
             try:
                 interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures)
                 continue
-            except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or closing it
+            except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                 interrupted = todo[0][0]
+                now = _stale_map(builder, [(partition_set, names)])  # what its run built, if it ran, stays so
+                todo = [(name, key) for name, key in todo if now.get((name, key)) is not None]
         # Rows say so and stale outputs go, as for the steps a failed run skipped; another Ctrl-C waits.
         with signals_held():
-            mark_not_built(builder, todo, "interrupted", {name: INTERRUPTED for name, _ in todo})
+            mark_not_built(builder, todo, unreached, {name: INTERRUPTED for name, _ in todo})
     if interrupted is not None:
         return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
@@ -159,16 +163,17 @@ def _run_set(
     failures: list[tuple[str | None, str]],
 ) -> str | None:
     """One Dagster run over ``todo``; its failures are added to ``failures``. Returns the step a Ctrl-C
-    stopped, "" for one that came after the run, or None."""
-    result = dg.materialize(
-        assets,
-        instance=instance,
-        resources={"remaster": resource},
-        selection=list(dict.fromkeys(name for name, _ in todo)),
-        tags=_range_tags(instance, partition_set, {key for _, key in todo}),
-        run_config=QUIET_LOGS,
-        raise_on_error=False,
-    )
+    stopped, "" for one that came while Dagster closed the run (which it then drops), or None."""
+    with signals_seen() as seen:
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            resources={"remaster": resource},
+            selection=list(dict.fromkeys(name for name, _ in todo)),
+            tags=_range_tags(instance, partition_set, {key for _, key in todo}),
+            run_config=QUIET_LOGS,
+            raise_on_error=False,
+        )
     with signals_held() as caught:
         errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
         step_failures = {step: failure_message(error) for step, error in errors.items()}
@@ -179,7 +184,37 @@ def _run_set(
             step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
         mark_not_built(builder, missed, result.run_id, step_failures)
         failures += step_failures.items()
-    return stopped if stopped is not None or not caught else ""
+    return stopped if stopped is not None or not (caught or seen) else ""
+
+
+@contextlib.contextmanager
+def signals_seen() -> Iterator[list[int]]:
+    """Collects (on leaving) each Ctrl-C or SIGTERM that reached the process inside, whoever's handler took
+    it: Dagster notes one that lands after a run's last step has begun, and forgets it when the run ends."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    read_end, write_end = os.pipe()
+    for end in (read_end, write_end):
+        os.set_blocking(end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    try:
+        yield seen
+    finally:
+        signal.set_wakeup_fd(previous)
+        seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _drain(fd: int) -> set[int]:
+    """The signal numbers written to a wakeup pipe so far."""
+    numbers: set[int] = set()
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 512):
+            numbers.update(chunk)
+    return numbers
 
 
 @contextlib.contextmanager

@@ -265,7 +265,8 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     assert outputs(tmp_path) == expected
 
 
-def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and a CI job cancelled
+def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path, stop):
     write_textures(tmp_path / "textures", 40, size=96)
     write_textures(tmp_path / "other", 2, size=16)
     spec = write_spec(tmp_path, """
@@ -286,7 +287,7 @@ assets:
     built = tmp_path / "build" / "legacy_2x"
     while proc.poll() is None and sum(p.stat().st_mtime > started for p in built.rglob("*.png")) < 3:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     output, _ = proc.communicate()
     assert sum(p.stat().st_mtime > started for p in built.rglob("*.png")) < 40, "it finished before the interrupt"
     assert proc.returncode == 130, output
@@ -845,13 +846,57 @@ def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch)
     assert {r["status"] for r in manifest(tmp_path) if r["asset"] == "legacy_2x"} == {"computed"}
 
 
+def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypatch):
+    write_textures(tmp_path / "textures", 2, size=16)
+    write_textures(tmp_path / "other", 2, size=16, seed=1)
+    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
+    spec = load_spec(write_spec(tmp_path, UPSCALE_SPEC.replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n")
+                                + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n"))
+    handle_new_event = dg.DagsterInstance.handle_new_event
+
+    def ctrl_c_as_the_first_run_ends(self, event, *args, **kwargs):
+        if event.dagster_event is not None and event.dagster_event.event_type_value == "PIPELINE_SUCCESS":
+            monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", handle_new_event)
+            os.kill(os.getpid(), signal.SIGINT)  # Dagster notes it, and forgets it when the run ends
+        return handle_new_event(self, event, *args, **kwargs)
+
+    monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", ctrl_c_as_the_first_run_ends)
+    report = run_build(spec)
+    assert report.interrupted == ""
+    assert {(r["asset"], r["status"]) for r in manifest(tmp_path)} == {("legacy_2x", "computed"), ("other_2x", "failed")}
+
+
+def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monkeypatch):
+    write_textures(tmp_path / "textures", 2, size=16)
+    write_textures(tmp_path / "other", 2, size=16, seed=1)
+    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
+    spec_file = write_spec(tmp_path, UPSCALE_SPEC.replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n")
+                           + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n")
+    run_build(load_spec(spec_file))
+    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
+    materialize = dg.materialize
+
+    def then_ctrl_c(*args, **kwargs):
+        result = materialize(*args, **kwargs)
+        monkeypatch.setattr(dg, "materialize", materialize)
+        raise KeyboardInterrupt  # as Dagster lets go of the signal handlers
+
+    monkeypatch.setattr(dg, "materialize", then_ctrl_c)
+    report = run_build(load_spec(spec_file))
+    assert report.interrupted == "legacy_2x"
+    rows = manifest(tmp_path)
+    assert {(r["asset"], r["status"], r["params"]["filter"]) for r in rows} == {
+        ("legacy_2x", "computed", "bicubic"), ("other_2x", "failed", "lanczos")}
+
+
 def test_a_ctrl_c_while_rows_are_written_waits_for_them():
     from pipeline.runs import signals_held
 
     with signals_held() as caught:
         os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)  # delivered here, and held
-    assert caught == [signal.SIGINT]
+    assert caught == [signal.SIGINT, signal.SIGTERM]
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
         time.sleep(0.05)
