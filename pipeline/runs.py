@@ -27,6 +27,7 @@ from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
+BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
 
@@ -125,22 +126,19 @@ def run_build(
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
-    unreached = f"interrupted-{uuid.uuid4().hex[:12]}"  # the run id of rows no run of this build reached
+    build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
         if not todo:
             continue
         if interrupted is None:
             try:
-                interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures)
+                interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures, build_id)
                 continue
             except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                 interrupted = todo[0][0]
-                now = _stale_map(builder, [(partition_set, names)])  # what its run built, if it ran, stays so
-                todo = [(name, key) for name, key in todo if now.get((name, key)) is not None]
-        # Rows say so and stale outputs go, as for the steps a failed run skipped; another Ctrl-C waits.
-        with signals_held():
-            mark_not_built(builder, todo, unreached, {name: INTERRUPTED for name, _ in todo})
+        with signals_held():  # another Ctrl-C waits
+            _mark_interrupted(builder, instance, build_id, partition_set, names, todo)
     if interrupted is not None:
         return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
@@ -161,6 +159,7 @@ def _run_set(
     partition_set: str | None,
     todo: list[tuple[str, str]],
     failures: list[tuple[str | None, str]],
+    build_id: str,
 ) -> str | None:
     """One Dagster run over ``todo``; its failures are added to ``failures``. Returns the step a Ctrl-C
     stopped, "" for one that came while Dagster closed the run (which it then drops), or None."""
@@ -170,7 +169,7 @@ def _run_set(
             instance=instance,
             resources={"remaster": resource},
             selection=list(dict.fromkeys(name for name, _ in todo)),
-            tags=_range_tags(instance, partition_set, {key for _, key in todo}),
+            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id},
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )
@@ -187,6 +186,23 @@ def _run_set(
     return stopped if stopped is not None or not (caught or seen) else ""
 
 
+def _mark_interrupted(
+    builder: Builder,
+    instance: dg.DagsterInstance,
+    build_id: str,
+    partition_set: str | None,
+    names: list[str],
+    todo: list[tuple[str, str]],
+) -> None:
+    """Rows of ``todo`` say the build was interrupted and their stale outputs go, as for the steps a failed
+    run skipped; what a run of this build wrote (built, or failed with its own error) stays as it is."""
+    ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
+    rows = {(r["asset"], r["partition"]): r for r in read_manifest(builder.spec.build_dir)}
+    now = _stale_map(builder, [(partition_set, names)])
+    left = [item for item in todo if now.get(item) is not None and rows.get(item, {}).get("run_id") not in ours]
+    mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
+
+
 @contextlib.contextmanager
 def signals_seen() -> Iterator[list[int]]:
     """Collects (on leaving) each Ctrl-C or SIGTERM that reached the process inside, whoever's handler took
@@ -196,14 +212,16 @@ def signals_seen() -> Iterator[list[int]]:
         yield seen
         return
     read_end, write_end = os.pipe()
-    for end in (read_end, write_end):
-        os.set_blocking(end, False)
-    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     try:
-        yield seen
+        for end in (read_end, write_end):
+            os.set_blocking(end, False)
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        try:
+            yield seen
+        finally:
+            signal.set_wakeup_fd(previous)
+            seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
     finally:
-        signal.set_wakeup_fd(previous)
-        seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
         os.close(read_end)
         os.close(write_end)
 

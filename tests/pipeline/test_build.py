@@ -874,6 +874,7 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
                            + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n")
     run_build(load_spec(spec_file))
     spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
+    (tmp_path / "textures" / "bad.png").write_bytes(b"half a png")  # fails in the run, with its own error
     materialize = dg.materialize
 
     def then_ctrl_c(*args, **kwargs):
@@ -884,8 +885,10 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
     monkeypatch.setattr(dg, "materialize", then_ctrl_c)
     report = run_build(load_spec(spec_file))
     assert report.interrupted == "legacy_2x"
-    rows = manifest(tmp_path)
-    assert {(r["asset"], r["status"], r["params"]["filter"]) for r in rows} == {
+    rows = {(r["asset"], r["partition"]): r for r in manifest(tmp_path)}
+    [bad] = [r for (asset, key), r in rows.items() if key == "bad.png"]
+    assert "bad.png" in bad["error"] and "interrupted" not in bad["error"]
+    assert {(asset, r["status"], r["params"]["filter"]) for (asset, key), r in rows.items() if key != "bad.png"} == {
         ("legacy_2x", "computed", "bicubic"), ("other_2x", "failed", "lanczos")}
 
 
