@@ -30,10 +30,15 @@ ALPHA_MEANING = Field(
 )
 
 
+def coverage_of(alpha: np.ndarray | None, meaning: AlphaMeaning, *, normal_map: bool = False) -> np.ndarray | None:
+    """``alpha`` when it holds coverage (what is there and what is not), None when it holds data or is absent."""
+    return alpha if meaning == "coverage" or (meaning == "auto" and not normal_map) else None
+
+
 def color_to_resample(color: np.ndarray, alpha: np.ndarray | None, meaning: AlphaMeaning, *, normal_map: bool = False) -> np.ndarray:
     """The (H, W, C) colour an op should enlarge: bled under transparent texels only when alpha is coverage."""
-    coverage = meaning == "coverage" or (meaning == "auto" and not normal_map)
-    return bleed(color, alpha) if alpha is not None and coverage else color
+    coverage = coverage_of(alpha, meaning, normal_map=normal_map)
+    return bleed(color, coverage) if coverage is not None else color
 
 
 def bleed(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:

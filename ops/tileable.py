@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def wrap_score(image: np.ndarray, axis: int) -> float:
+ALPHA_SCALE_FLOOR = 0.1
+"""An alpha that is all 0 and 1 differs neither between neighbouring rows nor between distant ones, so
+any texel changed across the wrap would score in the thousands. With this floor, the mean alpha across
+the wrap edge may differ by 0.05 (a twentieth of the edge turned over) before the axis stops wrapping."""
+
+
+def wrap_score(image: np.ndarray, axis: int, floor: float = 1e-6) -> float:
     """Where the wrap-around edge of ``image`` (H, W, C) lies between neighbouring rows (0) and rows half
     the image apart (1); ``axis=0`` compares the last row with the first, ``axis=1`` the last column.
 
@@ -32,13 +38,16 @@ def wrap_score(image: np.ndarray, axis: int) -> float:
     apart = np.abs(np.take(image, range(n - half), axis=axis) - np.take(image, range(half, n), axis=axis))
     far = float(np.median(apart.mean(axis=others)))
     wrap = float(np.abs(np.take(image, 0, axis=axis) - np.take(image, -1, axis=axis)).mean())
-    return (wrap - neighbours) / max(far - neighbours, neighbours, 1e-6)
+    return (wrap - neighbours) / max(far - neighbours, neighbours, floor)
 
 
 def detect_wrap(image: np.ndarray, alpha: np.ndarray | None = None, *, threshold: float = 0.5) -> tuple[bool, bool]:
     """(wraps vertically, wraps horizontally): the edge pair looks more like neighbours than like distant
     rows, in the colour (H, W, C) and in the alpha (H, W) when there is one. Alpha decides for a sprite:
     its colour under the cut-out is filled smoothly and can look tiling, but an opaque top edge and a
-    transparent bottom one do not tile, and wrapping would bleed the one into the other."""
-    planes = [image] if alpha is None else [image, alpha[..., None]]
-    return tuple(all(wrap_score(p, axis) <= threshold for p in planes) for axis in (0, 1))  # type: ignore[return-value]
+    transparent bottom one do not tile, and wrapping would bleed the one into the other. A tiling cut-out
+    whose border falls on a bar edge (a grate) reads the same way: give it ``wrap: true``."""
+    planes = [(image, 1e-6)] if alpha is None else [(image, 1e-6), (alpha[..., None], ALPHA_SCALE_FLOOR)]
+    return tuple(  # type: ignore[return-value]
+        all(wrap_score(plane, axis, floor) <= threshold for plane, floor in planes) for axis in (0, 1)
+    )

@@ -222,6 +222,7 @@ class Builder:
                 result.status = "cached" if entry is not None else "computed"
                 if entry is None:
                     entry = self._compute(target, key, plan)
+            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})  # a hit's too
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
             self._remove_other_files(target, key, keep=result.outputs)
@@ -363,7 +364,6 @@ class Builder:
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
             entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
-            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
             for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
                 with atomic_path(plan.outputs[name]) as tmp:
                     shutil.copyfile(files[name], tmp)

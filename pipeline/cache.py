@@ -185,7 +185,7 @@ class ContentStore:
                 write_bytes_atomic(self._unit_path(key), digest.encode())
 
     def unit(self, key: str) -> str | None:
-        """The object unit ``key`` produced, if it is still stored (``restore`` verifies its bytes)."""
+        """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes)."""
         try:
             digest = self._unit_path(key).read_text().strip()
         except (OSError, UnicodeDecodeError):

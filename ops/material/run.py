@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ops.alpha import color_to_resample
+from ops.alpha import color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.material.align import align_guide
@@ -34,7 +34,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         made = material_from_texture(
             color_to_resample(source.rgb(), alpha, params.alpha),  # black under a cut-out is no deep groove
             strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
-            coverage=None if params.alpha == "data" else alpha,
+            coverage=coverage_of(alpha, params.alpha),
         )
         albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
         height, ao = made.height, made.ao

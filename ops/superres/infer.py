@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ops.alpha import color_to_resample, within_source_range
+from ops.alpha import color_to_resample, coverage_of, within_source_range
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
@@ -157,8 +157,10 @@ def _super_resolve(
     image = read_image(path, colorspace="linear")
     if params.kind == "normal" and image.channels != 3:
         raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
-    color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=params.kind == "normal")
-    wrap = detect_wrap(color, image.alpha) if params.wrap == "auto" else (params.wrap, params.wrap)
+    normal_map = params.kind == "normal"
+    color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
+    coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)  # a data mask does not decide tiling
+    wrap = detect_wrap(color, coverage) if params.wrap == "auto" else (params.wrap, params.wrap)
     dtype = _autocast_dtype(params, upscaler, device)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:

@@ -299,6 +299,7 @@ def test_one_pixel_strips_make_flat_maps(tmp_path: Path, shape: tuple[int, int])
     assert normal.color.shape == (*shape, 3)
     np.testing.assert_allclose(normal.color[..., 2], 1.0, atol=0.01)  # a smooth ramp has next to no relief
 
+
 def test_a_sprite_whose_edges_differ_in_alpha_is_not_taken_for_tiling(tmp_path: Path):
     rng = np.random.default_rng(0)
     colour = np.tile(rng.uniform(0.2, 0.8, size=(1, 64, 3)).astype(np.float32), (64, 1, 1))  # tiles once filled

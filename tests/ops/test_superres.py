@@ -388,6 +388,9 @@ def test_wrap_auto_does_not_wrap_a_sprite_whose_edges_differ_in_alpha() -> None:
     alpha[24:] = 0.0  # opaque top edge, transparent bottom one
     assert detect_wrap(sign) == (True, True)
     assert detect_wrap(sign, alpha) == (False, True)
+    nearly_opaque = np.ones((32, 32), np.float32)
+    nearly_opaque[0, 10] = 0.9  # one texel off at the border: no reason to stop wrapping
+    assert detect_wrap(sign, nearly_opaque) == (True, True)
 
 
 def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> None:

@@ -51,7 +51,6 @@ def test_a_mask_in_alpha_keeps_the_colour_under_it():
     assert np.allclose(bled.color, 0.25)
 
 
-
 @pytest.mark.parametrize("filter", ["bicubic", "lanczos"])
 def test_a_cut_out_is_exactly_opaque_and_transparent_away_from_its_edge(filter):
     yy, xx = np.mgrid[0:32, 0:32]

@@ -678,6 +678,26 @@ assets:
                                  f"{folder}/variant_01.png": grown[f"{folder}/variant_02.png"]}
 
 
+def test_a_cache_hit_also_records_its_variants_one_by_one(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  variants: {op: multiply, from: legacy, method: patch, count: 2, size: 48}
+""")
+    cli(tmp_path, "build")
+    shutil.rmtree(tmp_path / ".remaster" / "cache" / "units")  # as a store filled before units were kept
+    shutil.rmtree(tmp_path / "build" / "variants")
+    cli(tmp_path, "build")
+    assert manifest(tmp_path)[0]["status"] == "cached"
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    cli(tmp_path, "build")
+    assert manifest(tmp_path)[0]["metadata"]["variants_made"] == 1
+
+
 def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
     write_textures(tmp_path / "textures", 1, size=64)
     spec = write_spec(tmp_path, """
@@ -878,7 +898,7 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
     materialize = dg.materialize
 
     def then_ctrl_c(*args, **kwargs):
-        result = materialize(*args, **kwargs)
+        materialize(*args, **kwargs)
         monkeypatch.setattr(dg, "materialize", materialize)
         raise KeyboardInterrupt  # as Dagster lets go of the signal handlers
 
