@@ -624,16 +624,21 @@ def test_a_build_folder_that_cannot_be_written_is_an_error_line(project, cli, mo
     assert code == 1 and "error [Errno 13] Permission denied" in output and ".manifest.json.lock" in output
 
 
-def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
-    write_textures(tmp_path / "textures", 1, size=64)
-    spec = write_spec(tmp_path, """
+def _variants_project(folder: Path, count: int) -> Path:
+    """One 64-px texture and a patch-multiply asset of ``count`` variants; returns the spec file."""
+    write_textures(folder / "textures", 1, size=64)
+    return write_spec(folder, f"""
 build_dir: build
 cache_dir: .remaster/cache
 sources:
-  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
 assets:
-  variants: {op: multiply, from: legacy, method: patch, count: 3, size: 48}
+  variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
 """)
+
+
+def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
+    spec = _variants_project(tmp_path, count=3)
     cli(tmp_path, "build")
     folder = tmp_path / "build" / "variants" / "floors" / "tex000"
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
@@ -644,15 +649,7 @@ assets:
 
 
 def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_build(tmp_path, cli):
-    write_textures(tmp_path / "textures", 1, size=64)
-    spec = write_spec(tmp_path, """
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {kind: textures, root: textures, glob: "**/*.png"}
-assets:
-  variants: {op: multiply, from: legacy, method: patch, count: 2, size: 48}
-""")
+    spec = _variants_project(tmp_path, count=2)
     cli(tmp_path, "build")
     first = outputs(tmp_path)
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
@@ -679,15 +676,7 @@ assets:
 
 
 def test_a_cache_hit_also_records_its_variants_one_by_one(tmp_path, cli):
-    write_textures(tmp_path / "textures", 1, size=64)
-    spec = write_spec(tmp_path, """
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {kind: textures, root: textures, glob: "**/*.png"}
-assets:
-  variants: {op: multiply, from: legacy, method: patch, count: 2, size: 48}
-""")
+    spec = _variants_project(tmp_path, count=2)
     cli(tmp_path, "build")
     shutil.rmtree(tmp_path / ".remaster" / "cache" / "units")  # as a store filled before units were kept
     shutil.rmtree(tmp_path / "build" / "variants")
@@ -699,15 +688,7 @@ assets:
 
 
 def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
-    write_textures(tmp_path / "textures", 1, size=64)
-    spec = write_spec(tmp_path, """
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {kind: textures, root: textures, glob: "**/*.png"}
-assets:
-  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}
-""")
+    spec = _variants_project(tmp_path, count=1)
     cli(tmp_path, "build")
     [digest] = manifest(tmp_path)[0]["outputs"].values()
     ContentStore(tmp_path / ".remaster" / "cache").object_path(digest).write_bytes(b"bit rot")
