@@ -355,7 +355,11 @@ class Builder:
                 ctx.reuse = {} if self.force else self._reuse(plan, scratch)
                 if ctx.reuse:
                     log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
-                metadata = runner(plan.inputs, scratch, params, ctx)
+                try:
+                    metadata = runner(plan.inputs, scratch, params, ctx)
+                except BaseException:  # a failure, Ctrl-C: the variants made so far are not made again
+                    self._keep_units(plan, scratch, ctx.reuse)
+                    raise
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
@@ -371,6 +375,12 @@ class Builder:
             return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _keep_units(self, plan: Plan, scratch: Path, reused: Mapping[str, Path]) -> None:
+        """Store the outputs an op finished before it stopped, each under its unit key (ops write every
+        output atomically, so a file there is whole)."""
+        made = {unit: scratch / name for name, unit in plan.units.items() if name not in reused}
+        self.store.keep_units({unit: path for unit, path in made.items() if path.is_file()})
 
     def _reuse(self, plan: Plan, scratch: Path) -> dict[str, Path]:
         """Place in ``scratch`` the outputs an earlier build made under the same unit keys."""

@@ -184,6 +184,11 @@ class ContentStore:
             if self.unit(key) != digest:
                 write_bytes_atomic(self._unit_path(key), digest.encode())
 
+    def keep_units(self, files: Mapping[str, Path]) -> None:
+        """Store ``files`` (unit key -> path) made before their partition finished. No entry lists them, so a
+        ``gc`` before the partition is built again removes them."""
+        self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()})
+
     def unit(self, key: str) -> str | None:
         """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes)."""
         try:

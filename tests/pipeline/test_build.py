@@ -699,6 +699,30 @@ def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
     assert row["outputs"]["build/variants/floors/tex000/variant_00.png"] == digest
 
 
+@pytest.mark.parametrize("stop", [RuntimeError("out of memory"), KeyboardInterrupt()])
+def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkeypatch, stop):
+    import ops.multiply.run
+
+    _variants_project(tmp_path, count=3)
+    make = ops.multiply.run.multiply
+
+    def stop_at_the_third(exemplar, params, index, **kwargs):
+        if index == 2:
+            raise stop
+        return make(exemplar, params, index, **kwargs)
+
+    monkeypatch.setattr(ops.multiply.run, "multiply", stop_at_the_third)
+    code, output = cli(tmp_path, "build")
+    assert code != 0 and manifest(tmp_path)[0]["status"] == "failed", output
+    monkeypatch.setattr(ops.multiply.run, "multiply", make)
+    cli(tmp_path, "build")
+    [row] = manifest(tmp_path)
+    assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
+    made_again = outputs(tmp_path)
+    cli(tmp_path, "build", "--force")
+    assert outputs(tmp_path) == made_again
+
+
 def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     store = ContentStore(tmp_path / "cache")
     output = tmp_path / "variant_00.png"
