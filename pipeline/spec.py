@@ -346,6 +346,9 @@ class _Checker:
                     self.fail((key,), f"{folder} contains the source {source.name!r}; outputs would overwrite inputs")
                 elif folder.is_relative_to(source.root):
                     self.fail((key,), f"{folder} is inside the root of source {source.name!r}; outputs would become inputs")
+        if spec.build_dir.is_relative_to(spec.cache_dir) or spec.cache_dir.is_relative_to(spec.build_dir):
+            self.fail(("cache_dir",), f"{spec.cache_dir} and build_dir {spec.build_dir} overlap; cache gc would delete "
+                      "outputs and outputs could overwrite the cache: give them separate folders")
 
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():

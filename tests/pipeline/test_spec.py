@@ -143,6 +143,19 @@ def test_outputs_must_not_overwrite_inputs():
     assert "build_dir: /studio/textures contains the source 'legacy'" in problem
 
 
+@pytest.mark.parametrize("build, cache", [("out", "out"), ("out", "out/.cache"), ("out/build", "out")])
+def test_the_cache_and_the_outputs_must_not_share_a_folder(build, cache):
+    [problem] = problems(
+        f"""
+        build_dir: {build}
+        cache_dir: {cache}
+        sources:
+          legacy: {{kind: textures, root: textures}}
+        """
+    )
+    assert problem.startswith(f"/studio/assets_spec.yaml:3: cache_dir: /studio/{cache} and build_dir") and "overlap" in problem
+
+
 def test_outputs_must_not_become_inputs():
     [problem] = problems(
         """
