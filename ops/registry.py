@@ -16,8 +16,11 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-ProgressFn = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` by long loops."""
+class ProgressFn(Protocol):
+    """Called as ``progress(done, total)`` by long loops; ``note`` carries the loop's latest figures
+    (a training run's loss and validation PSNR), shown beside the bar."""
+
+    def __call__(self, done: int, total: int, note: str = "") -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Asset factories: one observable source asset per source, one asset per model and output."""
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +28,34 @@ CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
+FORWARDED_LOGGERS = ("remaster.ops", "ops", "pipeline")  # the ops' own lines, the cache's warnings
+
+
+class _ToRunLog(logging.Handler):
+    def __init__(self, run_log: logging.Logger) -> None:
+        super().__init__(logging.INFO)
+        self.run_log = run_log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run_log.log(record.levelno, record.getMessage())
+
+
+@contextlib.contextmanager
+def _logs_in_the_run(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """Show what the ops log (a training run's loss and validation PSNR, how a texture was tiled) in the
+    run's log in the UI, where a plain Python log line would not appear."""
+    handler = _ToRunLog(context.log)
+    loggers = [logging.getLogger(name) for name in FORWARDED_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
@@ -81,7 +112,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         builder = remaster.builder(spec)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
-        with builder.store.in_use():  # until the manifest lists the new entries, so gc keeps them
+        with builder.store.in_use(), _logs_in_the_run(context):  # in use until the manifest lists its entries for gc
             try:
                 for done, key in enumerate(keys, start=1):
                     results.append(builder.build(target, key, run_id=context.run.run_id))

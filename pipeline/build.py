@@ -13,13 +13,13 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from ops.atomic import atomic_path, write_bytes_atomic
-from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
+from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
 from pipeline.manifest import read_manifest
@@ -411,13 +411,17 @@ def remove_output(build_dir: Path, path: Path) -> None:
         folder = folder.parent
 
 
-def report_progress(task: str, done: int, total: int) -> None:
+def report_progress(task: str, done: int, total: int, note: str = "") -> None:
     """Progress goes through logging; the CLI turns these records into progress bars."""
-    progress_log.debug("%s %d/%d", task, done, total, extra={"task": task, "done": done, "total": total})
+    progress_log.debug("%s %d/%d %s", task, done, total, note,
+                       extra={"task": task, "done": done, "total": total, "note": note})
 
 
-def _progress_reporter(label: str) -> Callable[[int, int], None]:
-    return lambda done, total: report_progress(label, done, total)
+def _progress_reporter(label: str) -> ProgressFn:
+    def report(done: int, total: int, note: str = "") -> None:
+        report_progress(label, done, total, note)
+
+    return report
 
 
 def _describe(exc: Exception, target: Target, key: str) -> str:

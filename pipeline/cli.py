@@ -53,9 +53,10 @@ class _ProgressHandler(logging.Handler):
         task, done, total = getattr(record, "task", None), getattr(record, "done", 0), getattr(record, "total", 0)
         if task is None:
             return
+        note = getattr(record, "note", "")
         if task not in self.tasks:
-            self.tasks[task] = self.progress.add_task(task, total=total)
-        self.progress.update(self.tasks[task], completed=done, total=total)
+            self.tasks[task] = self.progress.add_task(task, total=total, note=note)
+        self.progress.update(self.tasks[task], completed=done, total=total, note=note)
         if "[" in task and done >= total:  # an op's inner loop: drop its bar once finished
             self.progress.remove_task(self.tasks.pop(task))
 
@@ -75,8 +76,8 @@ class _ProgressLines(logging.Handler):
         if task is None or time.monotonic() - self.last < self.interval:
             return
         self.last = time.monotonic()
-        done, total = getattr(record, "done", 0), getattr(record, "total", 0)
-        console.print(f"{escape(task)} {done}/{total}", highlight=False, soft_wrap=True)
+        done, total, note = getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", "")
+        console.print(f"{escape(task)} {done}/{total} {escape(note)}".rstrip(), highlight=False, soft_wrap=True)
 
 
 class _SaidOnce(logging.Filter):
@@ -101,6 +102,7 @@ def _log_warnings_once() -> None:
     """Warnings to stderr, each once (nothing changes where logging is already set up, as under pytest)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setLevel(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not for this one
     handler.addFilter(_SaidOnce())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
@@ -108,6 +110,7 @@ def _log_warnings_once() -> None:
 def _with_progress(fn, *args, **kwargs):
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
         console=console, transient=False, disable=not console.is_terminal,
     )
     handler = _ProgressHandler(progress) if console.is_terminal else _ProgressLines()

@@ -178,6 +178,7 @@ def _train(
     loss_weights = params.loss
     started = time.perf_counter()
     model.train()
+    note = ""  # the latest validation, shown with the progress
     while state.step < params.steps:
         step = state.step
         hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P)
@@ -205,13 +206,14 @@ def _train(
         scaler.update()  # once per step, after every optimiser it scaled
         state.step += 1
         if ctx.progress is not None:
-            ctx.progress(state.step, params.steps)
+            ctx.progress(state.step, params.steps, note)
         if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
             _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
         if state.step % params.validate_every == 0 or state.step == params.steps:
             quick = compare(data.held_out[:4], _evaluator(model, device), params.scale, max_side=192, baselines=False)
             model.train()
-            log.info("step %d/%d loss %.5f val_psnr %.2f dB", state.step, params.steps, loss.item(), quick["val_psnr"])
+            note = f"loss {loss.item():.5f}, validation PSNR {quick['val_psnr']:.2f} dB"
+            log.info("step %d/%d %s", state.step, params.steps, note)
     train_seconds = state.seconds + time.perf_counter() - started
 
     model.eval()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -189,4 +190,13 @@ def test_a_ci_log_shows_training_progress(tmp_path, cli, monkeypatch):
     write_project(tmp_path, 1)
     code, output = cli(tmp_path, "build")
     assert code == 0, output
-    assert "sr2x [model] 6/6" in output
+    assert re.search(r"sr2x \[model\] 6/6 loss [0-9.]+, validation PSNR [0-9.]+ dB", output), output
+
+
+def test_the_run_log_in_the_ui_shows_the_training_s_loss_and_validation_psnr(tmp_path):
+    write_project(tmp_path, 1)
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+        messages = [event.user_message for event in instance.all_logs(result.run_id)]
+    assert any(re.fullmatch(r"step 6/6 loss [0-9.]+, validation PSNR [0-9.]+ dB", m) for m in messages), messages
