@@ -28,7 +28,7 @@ from ops.multiply.params import MultiplyParams
 from ops.multiply.patch import default_block
 from ops.multiply.run import exemplar_planes, feature_parts, multiply
 
-FLATS = Path("/work/shared/data/legacy/freedoom/flats")
+FLATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "legacy" / "freedoom" / "flats"
 DEFAULT_FLATS = ("aqf001.png", "aqf016.png")
 NATURAL = ("brick", "grass", "gravel")
 

@@ -33,7 +33,6 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # 
 
 @dataclass
 class SyncReport:
-    added: dict[str, list[str]] = field(default_factory=dict)
     removed: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -87,7 +86,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
             instance.add_dynamic_partitions(name, added)
         for key in removed:
             instance.delete_dynamic_partition(name, key)
-        report.added[name], report.removed[name] = added, removed
+        report.removed[name] = removed
     forget_removed(spec, builder)
     return report
 

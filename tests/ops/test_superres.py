@@ -114,11 +114,6 @@ def test_registry_names_and_params_import_without_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-def test_no_dagster_import() -> None:
-    for path in (ROOT / "ops" / "superres").glob("*.py"):
-        assert "dagster" not in path.read_text(), f"{path} mentions dagster"
-
-
 # --- model and losses -----------------------------------------------------------
 
 
