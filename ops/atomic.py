@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
@@ -18,21 +18,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     atomic on every POSIX file system. On error the temporary file is removed
     and the destination keeps its previous content.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The name is cut so that a destination name near the file system's 255-byte limit still gets a temporary.
-    short = path.name.encode()[:64].decode(errors="ignore")  # bytes count against the limit, not characters
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build
+    with atomic_paths([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]]:
+    """``atomic_path`` for files that belong together (a material's maps): every one is written and
+    flushed before the first is renamed, so a process killed while writing them changes none."""
+    temporaries: list[Path] = []
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, path)
+        for path in map(Path, paths):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Cut, so that a destination name near the file system's 255-byte limit still gets a temporary.
+            short = path.name.encode()[:64].decode(errors="ignore")  # bytes count against the limit, not characters
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
+            os.close(fd)
+            temporaries.append(Path(tmp))
+            temporaries[-1].chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build
+        yield temporaries
+        for tmp in temporaries:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        for tmp, path in zip(temporaries, paths):
+            os.replace(tmp, path)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:

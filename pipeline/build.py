@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from ops.atomic import atomic_path, write_bytes_atomic
+from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
@@ -330,10 +330,13 @@ class Builder:
         return entry
 
     def _place(self, entry: Entry, plan: Plan) -> None:
-        for name, digest in entry.outputs.items():
-            dest = plan.outputs[name]
-            if not file_is(dest, digest, self.index):
-                self.store.restore(digest, dest, self.index)
+        todo = {plan.outputs[name]: digest for name, digest in entry.outputs.items()}
+        todo = {dest: digest for dest, digest in todo.items() if not file_is(dest, digest, self.index)}
+        with atomic_paths(list(todo)) as temporaries:
+            for tmp, digest in zip(temporaries, todo.values()):
+                tmp.write_bytes(self.store.read_object(digest))
+        for dest, digest in todo.items():
+            self.index.remember(dest, digest)
 
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
         label = f"{target.name} [{key or 'model'}]"
@@ -368,9 +371,10 @@ class Builder:
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
             entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
-            for name, digest in entry.outputs.items():  # from the scratch copy: no second read of the store
-                with atomic_path(plan.outputs[name]) as tmp:
+            with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
+                for tmp, name in zip(temporaries, entry.outputs):  # from the scratch copy: no second read of the store
                     shutil.copyfile(files[name], tmp)
+            for name, digest in entry.outputs.items():
                 self.index.remember(plan.outputs[name], digest)
             return entry
         finally:

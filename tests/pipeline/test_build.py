@@ -723,6 +723,46 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     assert outputs(tmp_path) == made_again
 
 
+@pytest.mark.parametrize("restored", [False, True])
+def test_a_build_killed_while_it_places_several_outputs_changes_none_of_them(tmp_path, monkeypatch, restored):
+    import pipeline.build
+
+    spec_file = _variants_project(tmp_path, count=2)
+    seeded = spec_file.read_text().replace("count: 2", "count: 2, seed: 5")
+    if restored:  # both in the cache: going back to seed 5 restores its two variants
+        spec_file.write_text(seeded)
+        run_build(load_spec(spec_file))
+        spec_file.write_text(seeded.replace("seed: 5", "seed: 0"))
+    run_build(load_spec(spec_file))
+    folder = tmp_path / "build" / "variants" / "floors" / "tex000"
+    before = {path.name: hash_file(path) for path in folder.iterdir()}
+    spec_file.write_text(seeded)
+    spec = load_spec(spec_file)
+    placed = []
+
+    def killed_at_the_second(write, *args):
+        placed.append(args)
+        if len(placed) == 2:
+            raise KeyboardInterrupt  # as a SIGKILL between two files, but catchable
+        return write(*args)
+
+    if restored:
+        read_object = ContentStore.read_object
+        monkeypatch.setattr(ContentStore, "read_object", lambda *args: killed_at_the_second(read_object, *args))
+    else:
+        copy = shutil.copyfile
+
+        def copy_killed_at_the_second_output(src, dst):
+            if Path(dst).parent != folder:  # the store's own copy of each variant comes first
+                return copy(src, dst)
+            return killed_at_the_second(copy, src, dst)
+
+        monkeypatch.setattr(pipeline.build.shutil, "copyfile", copy_killed_at_the_second_output)
+    with pytest.raises(KeyboardInterrupt):
+        RemasterResource().builder(spec).build(spec.targets["variants"], "floors/tex000.png")
+    assert {path.name: hash_file(path) for path in folder.iterdir()} == before
+
+
 def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     store = ContentStore(tmp_path / "cache")
     output = tmp_path / "variant_00.png"
