@@ -12,7 +12,8 @@ Layout under ``cache_dir``::
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
 store can only ever write the same bytes under the same name. Objects are
-verified against their name whenever they are read. Builds hold ``lock``
+verified against their name whenever they are read, entries against their
+checksum. Builds hold ``lock``
 shared and ``gc`` holds it exclusively: a build's entries are in no manifest
 until its step ends, so a collection running beside it would delete them.
 """
@@ -153,6 +154,8 @@ class ContentStore:
         try:
             record = json.loads(path.read_text())
             entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
+            if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none
+                raise ValueError("it does not match its checksum")
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -170,10 +173,10 @@ class ContentStore:
     ) -> Entry:
         """Store ``files`` (name -> path) as objects and record them under ``key``; ``overwrite`` rewrites
         objects already stored (``--force``: a damaged one is replaced, not kept)."""
-        outputs = {name: self._add_object(path, overwrite) for name, path in files.items()}
-        record = {"outputs": outputs, "metadata": dict(metadata)}
+        entry = Entry({name: self._add_object(path, overwrite) for name, path in files.items()}, dict(metadata))
+        record = {"outputs": entry.outputs, "metadata": entry.metadata, "checksum": _checksum(entry)}
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
-        return Entry(outputs, dict(metadata))
+        return entry
 
     def _unit_path(self, key: str) -> Path:
         return self.root / "units" / key[:2] / key
@@ -264,3 +267,7 @@ class ContentStore:
                 shutil.rmtree(work, ignore_errors=True)
         return removed_entries, freed
 
+
+def _checksum(entry: Entry) -> str:
+    """Of an entry's outputs and metadata, so that a damaged guard figure is not restored as true."""
+    return hash_bytes(json.dumps({"outputs": entry.outputs, "metadata": entry.metadata}, sort_keys=True).encode())

@@ -763,6 +763,27 @@ def test_a_build_killed_while_it_places_several_outputs_changes_none_of_them(tmp
     assert {path.name: hash_file(path) for path in folder.iterdir()} == before
 
 
+def test_an_entry_whose_figures_were_damaged_is_recomputed(project, cli):
+    cli(project, "build")
+    built = manifest(project)[0]
+    entry = ContentStore(project / ".remaster" / "cache")._entry_path(built["cache_key"])
+    entry.write_text(entry.read_text().replace('"width": 32', '"width": 99'))
+    [output] = built["outputs"]
+    (project / output).unlink()
+    cli(project, "build")
+    [row] = [r for r in manifest(project) if r["cache_key"] == built["cache_key"]]
+    assert row["status"] == "computed" and row["metadata"]["width"] == 32
+
+
+def test_an_entry_written_before_entries_had_checksums_is_still_a_hit(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "output.png"
+    output.write_bytes(b"output bytes")
+    entry = store.put("key", {"output.png": output}, {"width": 32})
+    store._entry_path("key").write_text(json.dumps({"outputs": entry.outputs, "metadata": entry.metadata}))
+    assert store.get("key") == entry
+
+
 def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     store = ContentStore(tmp_path / "cache")
     output = tmp_path / "variant_00.png"
