@@ -18,6 +18,7 @@ import pytest
 
 from helpers import SHARED, UPSCALE_SPEC, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
+from ops.registry import OPS
 from pipeline.cache import ContentStore
 from pipeline.hashing import hash_file
 from pipeline.resources import RemasterResource
@@ -66,7 +67,7 @@ def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
     }
 
 
-def test_status_explains_what_is_stale(project, cli):
+def test_status_explains_what_is_stale(project, cli, monkeypatch):
     cli(project, "build")
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     write_textures(project / "textures" / "new", 1, seed=9)
@@ -78,6 +79,11 @@ def test_status_explains_what_is_stale(project, cli):
     spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))
     _, output = cli(project, "status")
     assert output.count("params changed: filter") == 5
+    cli(project, "build")
+    upscale = OPS["upscale"]
+    monkeypatch.setitem(OPS, "upscale", dataclasses.replace(upscale, version="next"))
+    _, output = cli(project, "status")
+    assert output.count(f"op upscale version {upscale.version} -> next") == 6
 
     deep = project / "textures" / "characters" / "heroes" / "main_character_armour_set_v2"
     write_textures(deep, 1, seed=3)
@@ -405,6 +411,23 @@ def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     assert list(builder.partitions("scans")) == sorted(folders)
     albedo = builder.outputs_of(spec.assets["scanned"], "2024.05.01_oak")["albedo.png"]
     assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
+
+
+def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
+    for folder, roles in (("oak", ("flash", "guide")), ("elm", ("flash",))):
+        for role in roles:
+            write_image(tmp_path / "photos" / folder / f"{role}.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    write_spec(tmp_path, """
+        build_dir: build
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot, iterations: 5}
+        """)
+    code, output = cli(tmp_path, "build")
+    rows = {r["partition"]: r for r in manifest(tmp_path)}
+    assert code == 1 and rows["oak"]["status"] == "computed"
+    assert rows["elm"]["error"] == f"{tmp_path}/photos/elm: missing the guide (*/guide.*) photo of this pair; add it or remove the folder"
 
 
 @pytest.mark.parametrize("unmounted", ["folder gone", "empty mount point"])

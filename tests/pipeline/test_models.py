@@ -56,10 +56,14 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
     spec.write_text(SPEC.replace("steps: 6", "steps: 7"))
     code, output = cli(tmp_path, "status")
     assert "model sr2x will be retrained" in output
+    cli(tmp_path, "build", "sr2x")
+    assert rows(tmp_path)[("sr2x", "")]["status"] == "computed"
+    code, output = cli(tmp_path, "status")
+    assert output.count("changed model build/sr2x/model.pt") == 3, output
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     second = rows(tmp_path)
-    assert second[("sr2x", "")]["status"] == "computed"
+    assert second[("sr2x", "")]["status"] == "cached"
     assert {k[1]: r["status"] for k, r in second.items() if k[0] == "legacy_sr"} == dict.fromkeys(
         ["floors/tex000.png", "walls/tex001.png", "floors/tex002.png"], "computed"
     )
