@@ -11,6 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+import typing
 from typing import Any, Literal
 
 import yaml
@@ -181,7 +182,7 @@ class _Checker:
         self.problems = problems
 
     def fail(self, at: tuple[str, ...], message: str) -> None:
-        line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None)
+        line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None if at else 1)
         where = f"{self.path}:{line}" if line else str(self.path)
         problem = f"{where}: {'.'.join(at) or '(top level)'}: {message}"
         if problem not in self.problems:
@@ -309,15 +310,13 @@ class _Checker:
         try:
             return schema.model_validate(entry)
         except ValidationError as exc:
+            by_key: dict[tuple[str, ...], list[Any]] = {}
             for error in exc.errors():
-                loc = _field_path(error["loc"])
-                if error["type"] == "extra_forbidden":
-                    message = _unknown_key(schema, loc)
-                elif error["type"] == "missing":
-                    message = "missing: this key is required"
-                else:
-                    message = f"{error['msg']}, got {error['input']!r}" if "input" in error else error["msg"]
-                self.fail((*at, *loc), message)
+                by_key.setdefault(_field_path(error["loc"]), []).append(error)
+            for loc, errors in by_key.items():
+                if any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_key):
+                    continue  # a union's other branch took this value and got further into it: its error says more
+                self.fail((*at, *loc), _explain(schema, loc, errors))
             return None
 
     def _check_graph(self, spec: Spec) -> None:
@@ -369,12 +368,28 @@ _ROLE_WORDS = {
 }
 
 
+def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any]) -> str:
+    """One line for the errors pydantic gives about one key: one per branch of a union (``wrap: maybe``
+    is neither ``auto`` nor a boolean) become one \"should be this or that\"."""
+    kinds = {error["type"] for error in errors}
+    if "extra_forbidden" in kinds:
+        return _unknown_key(schema, loc)
+    if "missing" in kinds:
+        return "missing: this key is required"
+    if kinds == {"value_error"}:  # our own validators' messages, which already show the value
+        return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
+    first, *others = (error["msg"].split(", unable")[0] for error in errors)  # "…a valid boolean, unable to interpret…"
+    wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
+    return f"{wanted}, got {errors[0].get('input')!r}"
+
+
 def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...]) -> str:
     """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
     model: Any = schema
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         model = field.annotation if field is not None else None
+        model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
     keys = sorted(getattr(model, "model_fields", {}))
     close = difflib.get_close_matches(loc[-1], keys, n=1) if loc else []
     hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -180,6 +180,29 @@ def test_bad_param_values_say_what_was_expected():
     assert "integer" in problem and "'two'" in problem
 
 
+def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        models:
+          sr2x: {op: train_srcae, from: legacy, widths: [8, 8]}
+        assets:
+          a: {op: super_resolve, from: legacy, model: sr2x, wrap: maybe}
+          b: {op: super_resolve, from: legacy, model: {path: x.pth, extra: 1}}
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:5: models.sr2x: widths needs down_blocks + 1 = 3 numbers (one per encoder level), got 2: [8, 8]",
+        "/studio/assets_spec.yaml:7: assets.a.wrap: Input should be 'auto' or a valid boolean, got 'maybe'",
+        "/studio/assets_spec.yaml:8: assets.b.model.extra: unknown key (keys here: path)",
+    ]
+
+
+def test_a_spec_that_is_not_a_mapping_is_reported_at_its_first_line():
+    assert problems("- a\n- b\n")[0].startswith("/studio/assets_spec.yaml:1: (top level): the spec must be a mapping")
+
+
 def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
     [problem] = problems(
         """
