@@ -96,6 +96,9 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
             "median_distance_over_crop": statistics.median(
                 r["texture_distance"] / base[r["texture"]]["crop_distance"] for r in mine
             ),
+            "median_distance_over_tiled": statistics.median(
+                r["texture_distance"] / base[r["texture"]]["tiled_distance"] for r in mine
+            ),
             "max_seam_ratio": max(r["seam_ratio"] for r in mine),
             "max_ncc": max(r["max_ncc"] for r in mine),
         }
