@@ -159,6 +159,6 @@ OPS: dict[str, OpDef] = {
         OpDef("super_resolve", "5", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "2", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "2", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "4", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("material", "5", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

@@ -382,6 +382,7 @@ def test_real_phone_pair_runs_end_to_end(tmp_path: Path):
     assert abs(float(meta["shift_x"])) < 3 and abs(float(meta["shift_y"])) < 3
     albedo = read_image(tmp_path / "towel" / "albedo.png").rgb()
     assert albedo[..., 1].mean() > albedo[..., 2].mean()  # a green towel stays green
+    assert (albedo >= 0.999).mean() < 0.01  # and is not clipped: 17% of its values were
 
 
 @pytest.mark.parametrize("orm", [True, False])
