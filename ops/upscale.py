@@ -10,9 +10,11 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field
 
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, within_source_range
-from ops.image_io import Image, read_image, write_image
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
+from ops.image_io import Image, linear_to_srgb, read_image, write_image
+from ops.normal_map import renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
+from ops.tileable import detect_wrap
 
 Filter = Literal["nearest", "bicubic", "lanczos"]
 _PIL_FILTERS = {
@@ -25,11 +27,33 @@ _PIL_FILTERS = {
 class UpscaleParams(OpParams):
     scale: int = Field(2, ge=1, le=16, description="integer enlargement factor")
     filter: Filter = "lanczos"
+    wrap: Literal["auto"] | bool = Field(
+        "auto", description="keep a tiling texture tileable; auto detects it from the edges per axis"
+    )
+    kind: Literal["color", "normal"] = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
 
 
-def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos") -> np.ndarray:
-    """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]."""
+MARGIN = 4  # source texels read across a wrapped border: Lanczos reaches 3, bicubic 2
+
+
+def resize(
+    plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos", wrap: tuple[bool, bool] = (False, False)
+) -> np.ndarray:
+    """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
+    ``wrap``s (y, x; ``size`` then an integer multiple of the plane's) reads its filter's taps across the
+    opposite border, as the texture does when it tiles; Pillow alone reads the texture's own edge there."""
+    if not any(wrap):
+        return _resize(plane, size, filter)
+    margins = [MARGIN if w else 0 for w in wrap]
+    sy, sx = size[0] // plane.shape[0], size[1] // plane.shape[1]
+    padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
+    enlarged = _resize(padded, (padded.shape[0] * sy, padded.shape[1] * sx), filter)
+    top, left = margins[0] * sy, margins[1] * sx
+    return enlarged[top : top + size[0], left : left + size[1]]
+
+
+def _resize(plane: np.ndarray, size: tuple[int, int], filter: Filter) -> np.ndarray:
     height, width = size
     channels = [
         np.asarray(PILImage.fromarray(plane[..., c], mode="F").resize((width, height), _PIL_FILTERS[filter]))
@@ -38,20 +62,37 @@ def resize(plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos")
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
 
 
-def upscale(image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto") -> Image:
-    """Enlarge colour (in linear light) and alpha by ``scale``; a coverage alpha's hidden colour is bled first.
-    Alpha is held within the source's local range: bicubic and Lanczos ring, which leaves a faint box of
-    alpha 1-15 around a sprite and 244-254 inside it."""
+def upscale(
+    image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto", *,
+    wrap: tuple[bool, bool] = (False, False), normal_map: bool = False,
+) -> Image:
+    """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
+    map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
+    ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it."""
     size = (image.height * scale, image.width * scale)
-    color = resize(color_to_resample(image.color, image.alpha, alpha), size, filter)
+    color = resize(color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map), size, filter, wrap)
+    if normal_map:
+        color = renormalize(color)
     if image.alpha is None:
         return image.with_color(color, None)
-    enlarged = resize(image.alpha[..., None], size, filter)[..., 0]
-    return image.with_color(color, within_source_range(enlarged, image.alpha))
+    enlarged = resize(image.alpha[..., None], size, filter, wrap)[..., 0]
+    return image.with_color(color, within_source_range(enlarged, image.alpha, wrap))
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: OpContext) -> dict[str, int]:
-    image = read_image(inputs["image"])
-    result = upscale(image, params.scale, params.filter, params.alpha)
-    write_image(out_dir / SINGLE_OUTPUT, result)
-    return {"width": result.width, "height": result.height}
+    """Colour is enlarged in linear light; a ``kind: normal`` map as the vectors it stores."""
+    path = Path(inputs["image"])
+    normal_map = params.kind == "normal"
+    colorspace = "linear" if normal_map else "srgb"
+    image = read_image(path, colorspace=colorspace)
+    if normal_map and image.channels != 3:
+        raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
+    if params.wrap == "auto":  # judged on the stored values, as super_resolve judges them
+        stored = image.color if normal_map else linear_to_srgb(image.color)
+        wrap = detect_wrap(color_to_resample(stored, image.alpha, params.alpha, normal_map=normal_map),
+                           coverage_of(image.alpha, params.alpha, normal_map=normal_map))
+    else:
+        wrap = (params.wrap, params.wrap)
+    result = upscale(image, params.scale, params.filter, params.alpha, wrap=wrap, normal_map=normal_map)
+    write_image(out_dir / SINGLE_OUTPUT, result, colorspace=colorspace)
+    return {"width": result.width, "height": result.height, "wrap_x": int(wrap[1]), "wrap_y": int(wrap[0])}

@@ -18,6 +18,7 @@ import torch
 from ops.alpha import color_to_resample, coverage_of, within_source_range
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
+from ops.normal_map import renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
@@ -126,16 +127,6 @@ def adapted(
         upscaler.forward, image, steps=params.adapt_steps, peak_learning_rate=params.adapt_learning_rate, progress=progress
     )
     return replace(upscaler, forward=adaptation.model), adaptation
-
-
-def renormalize(color: np.ndarray) -> np.ndarray:
-    """Stored normal-map values (H, W, 3) in [0, 1] -> unit vectors, stored again in [0, 1]."""
-    vectors = color * 2.0 - 1.0
-    length = np.linalg.norm(vectors, axis=2, keepdims=True)
-    flat = np.zeros_like(vectors)
-    flat[..., 2] = 1.0  # a zero-length vector (never in a valid map) becomes "straight up"
-    unit = np.where(length > 1e-6, vectors / np.maximum(length, 1e-6), flat)
-    return ((unit + 1.0) / 2.0).astype(np.float32)
 
 
 def run(

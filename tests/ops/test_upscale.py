@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ops.image_io import Image
-from ops.upscale import upscale
+from ops.image_io import Image, read_image, write_image
+from ops.registry import OpContext
+from ops.upscale import UpscaleParams, run, upscale
 
 
 @pytest.mark.parametrize("filter", ["nearest", "bicubic", "lanczos"])
@@ -63,3 +64,33 @@ def test_a_cut_out_is_exactly_opaque_and_transparent_away_from_its_edge(filter):
                 uniform &= np.roll(alpha == value, (dy, dx), axis=(0, 1))
         cells = uniform.repeat(2, 0).repeat(2, 1)
         assert cells.any() and (result.alpha[cells] == value).all()  # ringing gave 1-15 and 244-254 in 8 bits
+
+
+@pytest.mark.parametrize("filter", ["bicubic", "lanczos"])
+def test_a_wrapped_texture_enlarges_as_its_tiling_does(filter):
+    texture = np.random.default_rng(1).random((12, 10, 3), dtype=np.float32)
+    wrapped = upscale(Image(texture), 3, filter, wrap=(True, True)).color
+    tiled = upscale(Image(np.tile(texture, (3, 3, 1))), 3, filter).color  # the middle copy sees its neighbours
+    np.testing.assert_allclose(wrapped, tiled[36:72, 30:60], atol=1e-5)
+
+
+def _write_normal_map(path, slope: np.ndarray) -> None:
+    normal = np.dstack([-slope, np.ones(slope.shape[:2])])
+    normal /= np.linalg.norm(normal, axis=2, keepdims=True)
+    write_image(path, Image(((normal + 1) / 2).astype(np.float32)), colorspace="linear")
+
+
+def test_a_normal_map_stays_unit_length(tmp_path):
+    _write_normal_map(tmp_path / "n.png", np.random.default_rng(2).normal(0, 0.8, (32, 32, 2)))  # rough, every texel
+    run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal", wrap=False), OpContext())
+    vectors = read_image(tmp_path / "out" / "output.png", colorspace="linear").color * 2 - 1
+    assert np.abs(np.linalg.norm(vectors, axis=2) - 1).max() < 0.01
+
+
+def test_auto_wraps_the_axes_that_tile(tmp_path):
+    x = np.mgrid[0:32, 0:32][1] * (2 * np.pi / 32)
+    slope = np.stack([0.4 * np.cos(x), np.zeros_like(x)], axis=2)  # bumps that tile across, a ramp down
+    slope[..., 1] = np.linspace(-0.6, 0.6, 32)[:, None]
+    _write_normal_map(tmp_path / "n.png", slope)
+    meta = run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal"), OpContext())
+    assert (meta["wrap_x"], meta["wrap_y"]) == (1, 0)
