@@ -272,7 +272,7 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
     )
     assert found == [
         "/studio/assets_spec.yaml:3: sources.tex.globb: unknown key; did you mean 'glob'? (keys here: glob, kind, root)",
-        "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, filter, scale)",
+        "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, filter, kind, scale, wrap)",
         "/studio/assets_spec.yaml:10: assets.bare.from: missing: say what it is built from, one of chained, enlarged, "
         "flat, mat, scans, tex, up",
         "/studio/assets_spec.yaml:13: assets.enlarged.model: missing: this key is required",
