@@ -92,10 +92,13 @@ def upscale_planes(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """(H, W, C) planes, C = 1 or 3, to (H*s^p, W*s^p, C) after p passes; a single plane runs through
-    the RGB model as grey. Each pass is tiled, so memory stays bounded however large the image grows."""
+    the RGB model as grey, and three equal ones (a grey texture saved as RGB) come out equal, where the
+    model's channels drift apart by a level or two. Each pass is tiled, so memory stays bounded however
+    large the image grows."""
     y = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
-    grey = y.shape[0] == 1
-    if grey and upscaler.channels == 3:
+    channels = y.shape[0]
+    grey = bool((y == y[:1]).all())
+    if channels == 1 and upscaler.channels == 3:
         y = y.expand(3, -1, -1)
     tiles = 0
     for done in range(params.passes):
@@ -108,7 +111,7 @@ def upscale_planes(
         )
         tiles += count
     if grey:
-        y = y.mean(dim=0, keepdim=True)
+        y = y.mean(dim=0, keepdim=True).expand(channels, -1, -1)
     return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
 
 

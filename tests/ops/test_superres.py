@@ -511,6 +511,11 @@ def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
     out = read_image(tmp_path / "g" / SINGLE_OUTPUT)
     assert out.channels == 1 and out.bit_depth == 16 and out.color.shape == (66, 66, 1)
 
+    grey_rgb = _write(tmp_path / "concrete.png", _skimage("camera", 33)[..., :1].repeat(3, axis=2))
+    infer.run({"image": grey_rgb}, tmp_path / "r", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    out = read_image(tmp_path / "r" / SINGLE_OUTPUT, colorspace="linear").color
+    assert out.shape == (66, 66, 3) and (out == out[..., :1]).all()  # a grey texture saved as RGB stays grey
+
 
 @pytest.mark.parametrize("bit_depth", [8, 16])
 def test_opaque_and_transparent_alpha_stay_exact(weights: Path, tmp_path: Path, bit_depth: int) -> None:
