@@ -138,7 +138,8 @@ def build(
     spec: SpecOption = DEFAULT_SPEC,
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", help="Build only these models/assets: --select a b, or --select a --select b."),
+        typer.Option("--select", help="Build these models/assets (and what they are built from, where that is "
+                     "out of date): --select a b, or --select a --select b."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute everything and overwrite the cache.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,

@@ -117,17 +117,22 @@ def run_build(
         sync = sync_partitions(spec, instance, builder)
     if caught:
         signal.raise_signal(caught[0])
-    order = build_order(spec, select)
-    stale = {} if force else _stale_map(builder, order)
+    # What the selection is built from comes too, where it is stale: as make does, so that a selected
+    # asset is never built from an upstream output that no longer matches its own inputs. --force
+    # recomputes the selection only.
+    order = build_order(spec, with_upstream(spec, select) if select else None)
+    forced = set(select or spec.targets) if force else set()
+    stale = _stale_map(builder, order) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
-    _mark_up_to_date(spec, [key for key in wanted if key in stale and stale[key] is None])
+    needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
+    _mark_up_to_date(spec, [item for item in wanted if item not in needed])
     builder.index.save()
     assets = list(build_definitions(spec, force=force, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     for partition_set, names in order:
-        todo = [(n, k) for n in names for k in _keys(builder, n) if force or stale.get((n, k)) is not None]
+        todo = [(n, k) for n in names for k in _keys(builder, n) if (n, k) in needed]
         if not todo:
             continue
         if interrupted is None:
@@ -286,6 +291,18 @@ def _check_device(device: str) -> None:
             resolve_device(device)
         except RuntimeError as exc:
             raise ValueError(str(exc)) from None
+
+
+def with_upstream(spec: Spec, names: list[str]) -> list[str]:
+    """``names`` and every model and asset they are built from, directly or through others."""
+    found: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in spec.targets and name not in found:
+            found.append(name)
+            todo += [spec.targets[name].upstream, *filter(None, [spec.targets[name].model])]
+    return found
 
 
 def _keys(builder: Builder, name: str) -> list[str]:

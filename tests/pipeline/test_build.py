@@ -469,6 +469,19 @@ def test_select_takes_several_names_after_one_flag(project, cli):
     assert {e["asset"] for e in manifest(project)} == {"legacy_2x", "legacy_3x", "legacy_4x"}
 
 
+def test_a_selected_asset_brings_its_stale_upstream_and_force_recomputes_the_selection_only(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    cli(project, "build")
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    code, output = cli(project, "build", "legacy_4x")
+    assert code == 0, output
+    rows = {(r["asset"], r["partition"]): r["status"] for r in manifest(project)}
+    assert rows[("legacy_2x", "walls/tex001.png")] == rows[("legacy_4x", "walls/tex001.png")] == "computed"
+    assert read_image(project / "build" / "legacy_4x" / "walls" / "tex001.png").color.max() == 0
+    code, output = cli(project, "build", "--force", "legacy_4x")
+    assert {r["asset"]: r["status"] for r in manifest(project)} == {"legacy_2x": "cached", "legacy_4x": "computed"}
+
+
 def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_manifest(tmp_path, cli, caplog):
     (tmp_path / "textures").mkdir()
     write_spec(tmp_path, UPSCALE_SPEC)
