@@ -163,6 +163,8 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("L")
         elif mode in ("P", "PA"):
             im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
+            if _all_grey(np.asarray(im)):  # a palette of greys is a grey texture: kept one channel, not three
+                im = im.convert("LA" if im.mode == "RGBA" else "L")
         elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
             im = im.convert({"L": "LA", "RGB": "RGBA"}[mode])
         elif mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -171,6 +173,10 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("RGBA" if "A" in mode else "RGB")
         array = np.asarray(im, dtype=np.uint8)
     return (array[..., None] if array.ndim == 2 else array), 8
+
+
+def _all_grey(rgb: np.ndarray) -> bool:
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
 def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:

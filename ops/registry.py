@@ -158,7 +158,7 @@ OPS: dict[str, OpDef] = {
         OpDef("upscale", "4", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
         OpDef("super_resolve", "6", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "2", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
-        OpDef("multiply", "2", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
+        OpDef("multiply", "3", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "5", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

@@ -42,6 +42,17 @@ def test_palette_with_transparency_becomes_rgba(tmp_path):
     np.testing.assert_allclose(image.color[0, 0], [0, 1, 0])
 
 
+@pytest.mark.parametrize("transparent", [False, True])
+def test_a_palette_of_greys_is_read_as_grey(tmp_path, transparent):
+    pil = PILImage.new("P", (4, 4))
+    pil.putpalette([40, 40, 40, 200, 200, 200] + [0] * 762)  # as 106 of freedoom's flats and patches are
+    pil.putpixel((0, 0), 1)
+    pil.save(tmp_path / "p.png", **({"transparency": 0} if transparent else {}))
+    image = read_image(tmp_path / "p.png", colorspace="linear")
+    assert image.channels == 1 and (image.alpha is not None) == transparent
+    assert round(float(image.color[0, 0, 0]) * 255) == 200 and round(float(image.color[1, 1, 0]) * 255) == 40
+
+
 @pytest.mark.parametrize("mode, key", [("L", 0), ("RGB", (0, 0, 0))])
 def test_a_transparent_colour_key_becomes_alpha(tmp_path, mode, key):
     pil = PILImage.new(mode, (4, 4))
