@@ -9,6 +9,7 @@ fitted. A sidecar in the form the synthetic captures use, e.g.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
         return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG, fov_across_longer=fov_deg is None)
     try:
         data = json.loads(path.read_text())
+        _check_spelling(data)
         camera = data.get("camera", {})
         return Scene(
             fov_deg=float(camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG)),
@@ -75,6 +77,23 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
             f"{path} is not a valid scene description ({exc}); expected camera.fov_deg, camera.distance "
             "and optionally flash.intensity and guide.radiance"
         ) from exc
+
+
+SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide": ("radiance",)}
+
+
+def _check_spelling(data: dict) -> None:
+    """A key one typo away from one this reads (``camera.fov``) is an error, not a silent default. Other
+    keys are left alone: a renderer's sidecar carries notes of its own (``renderer``, ``maps``)."""
+    found = [(key, (), SCENE_KEYS) for key in data] + [
+        (key, (section,), known) for section, known in SCENE_KEYS.items() if isinstance(data.get(section), dict)
+        for key in data[section]
+    ]
+    for key, at, known in found:
+        close = difflib.get_close_matches(key, [k for k in known if k != key], n=1, cutoff=0.6)
+        if key not in known and close:
+            where = ".".join((*at, key))
+            raise ValueError(f"unknown key {where!r}; did you mean {'.'.join((*at, close[0]))!r}?")
 
 
 def _optional_float(value: object) -> float | None:

@@ -408,6 +408,19 @@ def test_the_default_field_of_view_spans_the_longer_side_of_an_upright_photo(tmp
     assert np.ptp(given[..., 0]) == pytest.approx(np.ptp(landscape[..., 0]), rel=1e-3)
 
 
+@pytest.mark.parametrize("typo, meant", [({"camera": {"fov": 45}}, "'camera.fov_deg'"),
+                                         ({"flash": {"intensty": 3}}, "'flash.intensity'"),
+                                         ({"camer": {"fov_deg": 45}}, "'camera'")])
+def test_a_misspelt_scene_key_is_an_error_and_a_renderer_s_own_notes_are_not(tmp_path: Path, typo, meant):
+    sidecar = tmp_path / "scene.json"
+    sidecar.write_text(json.dumps(typo))
+    with pytest.raises(ValueError, match=f"{sidecar}.*did you mean {meant}"):
+        load_scene(tmp_path / "flash.png")
+    sidecar.write_text(json.dumps({"renderer": "Mitsuba 3", "camera": {"fov_deg": 45, "looks_at": "centre"},
+                                   "flash": {"kind": "point", "intensity": 9.68}, "maps": {}}))
+    assert load_scene(tmp_path / "flash.png").intensity == 9.68
+
+
 def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path):
     from skimage import data as skdata
 
