@@ -74,7 +74,7 @@ def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
         name=source.name,
         partitions_def=partitions_def(source.name),
         group_name="sources",
-        description=f"{source.kind} under {source.root} matching {source.patterns}",
+        description=f"{source.kind} under {source.describe()}",
     )
     def observe(context: dg.AssetExecutionContext, remaster: RemasterResource) -> dg.DataVersionsByPartition:
         builder = remaster.builder(spec)

@@ -186,6 +186,11 @@ class Builder:
             return self._file_params(target).get("model")
         weights = self.outputs_of(self.spec.models[target.model], MODEL_PARTITION)[MODEL_FILE]
         if not weights.is_file():
+            model = self.spec.models[target.model]
+            if not self.partitions(model.name):  # no run will train it: say what to fix, not "build it"
+                source = self.spec.sources[model.upstream]
+                raise BuildError(f"model {target.model!r} cannot be trained: its source {source.name!r} has no files "
+                                 f"({source.describe()}); add reference textures or fix the root")
             raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
         return weights
 

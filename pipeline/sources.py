@@ -43,8 +43,7 @@ def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, d
     partitions = _without_stem_clashes(usable, source, skipped)
     if not partitions:
         log.warning(
-            "source %r: nothing in %s matches %s; nothing is built from it, its outputs are kept",
-            source.name, source.root, source.patterns,
+            "source %r: no file in %s; nothing is built from it, its outputs are kept", source.name, source.describe(),
         )
     return dict(sorted(partitions.items()))
 

@@ -56,6 +56,12 @@ class Source:
     root: Path
     patterns: dict[str, str]  # role -> glob: {"image": ...} or {"flash": ..., "guide": ...}
 
+    def describe(self) -> str:
+        """``textures/legacy matching **/*.png``, or a pair's two globs, for messages."""
+        globs = ", ".join(self.patterns.values()) if len(self.patterns) == 1 else ", ".join(
+            f"{role} {glob}" for role, glob in self.patterns.items())
+        return f"{self.root} matching {globs}"
+
 
 @dataclass(frozen=True)
 class Target:

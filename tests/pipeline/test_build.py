@@ -487,7 +487,7 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     write_spec(tmp_path, UPSCALE_SPEC)
     code, output = cli(tmp_path, "validate")
     assert code == 0 and "ok" in output
-    assert "nothing in" in caplog.text and "matches" in caplog.text
+    assert f"source 'legacy': no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
     assert cli(tmp_path, "build")[0] == 0
     assert manifest(tmp_path) == []
 

@@ -90,6 +90,15 @@ def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
     assert {p: hash_file(p) for p in before} == before
 
 
+def test_a_model_without_reference_textures_says_so_in_each_output_that_needs_it(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_spec(tmp_path, SPEC)  # no hires/ folder
+    code, output = cli(tmp_path, "build")
+    error = rows(tmp_path)[("legacy_sr", "floors/tex000.png")]["error"]
+    assert code == 1 and error == (f"model 'sr2x' cannot be trained: its source 'reference' has no files "
+                                   f"({tmp_path / 'hires'} matching **/*.png); add reference textures or fix the root")
+
+
 def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
     write_project(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
