@@ -9,6 +9,7 @@ schedule, sensor, CLI), the same work is skipped.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import shutil
@@ -233,7 +234,7 @@ class Builder:
             self._remove_other_files(target, key, keep=result.outputs)
         except Exception as exc:  # one bad texture must not stop the others
             result.status = "failed"
-            result.error = _describe(exc, target, key)
+            result.error = _describe(exc, target, key, self.spec)
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
             log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
         result.seconds = round(time.perf_counter() - started, 4)
@@ -433,12 +434,30 @@ def _progress_reporter(label: str) -> ProgressFn:
     return report
 
 
-def _describe(exc: Exception, target: Target, key: str) -> str:
-    """A message that names the input, for errors that do not already."""
+def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
+    """A message that names the input, for errors that do not already; a failed write names the folder
+    and the spec setting to fix, not the temporary file or cache shard the OS names."""
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename:
+        return _cannot_write(exc, spec)
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
     return f"{target.name} [{key}]: {type(exc).__name__}: {message}"
+
+
+_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def _cannot_write(exc: OSError, spec: Spec) -> str:
+    path = Path(exc.filename)
+    if path.is_relative_to(spec.cache_dir):
+        where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
+    elif path.is_relative_to(spec.build_dir):
+        where = f"{path.parent} (under build_dir in {spec.path.name})"
+    else:
+        where = str(path.parent)
+    fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"
+    return f"cannot write to {where}: {exc.strerror}; {fix}"
 
 
 def summarize_data_version(outputs: Mapping[str, str]) -> str:

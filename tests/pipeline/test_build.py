@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -411,6 +412,28 @@ def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     assert list(builder.partitions("scans")) == sorted(folders)
     albedo = builder.outputs_of(spec.assets["scanned"], "2024.05.01_oak")["albedo.png"]
     assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
+
+
+@pytest.mark.parametrize("folder, says", [
+    ("build/legacy_2x/walls", "cannot write to {project}/build/legacy_2x/walls (under build_dir in assets_spec.yaml): "
+                              "Operation not permitted; check that this user may write there"),
+    (".remaster/cache/objects", "cannot write to the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml): "
+                                "Operation not permitted; check that this user may write there"),
+])
+def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli, monkeypatch, folder, says):
+    import ops.atomic
+
+    mkstemp = ops.atomic.tempfile.mkstemp
+
+    def refused(*, dir, prefix, suffix):  # as a folder made read-only (chattr +i) refuses even root
+        if Path(dir).is_relative_to(project / folder):
+            raise PermissionError(errno.EPERM, "Operation not permitted", f"{dir}/{prefix}x{suffix}")
+        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
+
+    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", refused)
+    code, output = cli(project, "build")
+    errors = {r["error"] for r in manifest(project) if r["status"] == "failed"}
+    assert code == 1 and errors == {says.format(project=project)}, output
 
 
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
