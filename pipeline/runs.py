@@ -19,7 +19,7 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
-from pipeline.build import MODEL_PARTITION, BuildError, Builder
+from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
@@ -272,8 +272,9 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
         for guard in target.params.guards():
             value = metadata.get(guard.metadata_key)
             if value is not None and not guard.passes(float(value)):
+                partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed
                 found.append((guard.blocking, (
-                    f"{row['asset']} [{row['partition']}]: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
+                    f"{row['asset']}{partition}: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
                     f"must be {guard.direction} {guard.limit:g} ({guard.description})"
                 )))
     return found
@@ -367,7 +368,9 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
     if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
         return f"upstream {target.upstream} is stale"
     if target.model and (target.model, MODEL_PARTITION) in stale:
-        return f"model {target.model} will be retrained"
+        model = builder.spec.models[target.model]
+        trained = builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file()
+        return f"model {target.model} will be {'retrained' if trained else 'trained first'}"
     try:
         plan = builder.plan(target, key)
     except (BuildError, ValueError) as exc:

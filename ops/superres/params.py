@@ -90,7 +90,7 @@ class TrainParams(OpParams):
         return {} if self.vgg_weights is None or self.loss.vgg == 0 else {"vgg_weights": self.vgg_weights}
 
     def guards(self) -> tuple[Guard, ...]:
-        readable = Guard("inputs_readable", "unreadable_images", 0.5, "below",
+        readable = Guard("inputs_readable", "unreadable_images", 1, "below",
                          "every texture of the source could be read (an unreadable one is left out of training)")
         return (readable,)
 

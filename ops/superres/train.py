@@ -178,7 +178,7 @@ def _train(
     loss_weights = params.loss
     started = time.perf_counter()
     model.train()
-    note = ""  # the latest validation, shown with the progress
+    note = f"resumed from a checkpoint at step {state.step}" if state.step else ""  # then the latest validation
     while state.step < params.steps:
         step = state.step
         hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P)

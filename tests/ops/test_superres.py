@@ -218,7 +218,7 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     class Killed(Exception):
         pass
 
-    def kill_at_step_5(step: int, total: int) -> None:
+    def kill_at_step_5(step: int, total: int, note: str = "") -> None:
         if step == 5:
             raise Killed
 
@@ -228,9 +228,11 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     trained_before = train.load_checkpoint(tmp_path / "w2" / train.CHECKPOINT_NAME)
     assert trained_before["step"] == 4 and trained_before["seconds"] > 0
     steps_seen: list[int] = []
-    resumed = OpContext(device="cpu", work_dir=tmp_path / "w2", progress=lambda s, t: steps_seen.append(s))
+    notes: list[str] = []
+    resumed = OpContext(device="cpu", work_dir=tmp_path / "w2",
+                        progress=lambda s, t, note="": (steps_seen.append(s), notes.append(note)))
     meta = train.run(textures, tmp_path / "resumed.pth", params, resumed)
-    assert steps_seen == [5, 6]
+    assert steps_seen == [5, 6] and notes[0] == "resumed from a checkpoint at step 4"  # shown beside the bar
     assert meta["train_seconds"] > trained_before["seconds"]  # the time before the kill counts
     assert (tmp_path / "straight.pth").read_bytes() == (tmp_path / "resumed.pth").read_bytes()
 

@@ -90,6 +90,15 @@ def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
     assert {p: hash_file(p) for p in before} == before
 
 
+def test_a_new_model_is_trained_first_and_its_unreadable_texture_fails_its_guard(tmp_path, cli):
+    write_project(tmp_path, 1)
+    (tmp_path / "hires" / "half_saved.png").write_bytes(b"\x89PNG")
+    code, output = cli(tmp_path, "status")
+    assert "model sr2x will be trained first" in output
+    code, output = cli(tmp_path, "build")
+    assert code == 1 and "check failed sr2x: inputs_readable: unreadable_images 1, must be below 1" in " ".join(output.split())
+
+
 def test_a_model_without_reference_textures_says_so_in_each_output_that_needs_it(tmp_path, cli):
     write_textures(tmp_path / "textures", 1, size=24)
     write_spec(tmp_path, SPEC)  # no hires/ folder
