@@ -94,7 +94,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     """A model (unpartitioned, trained from its whole source) or an output asset (per partition)."""
     partitioned = target.section == "assets"
     deps = [target.upstream] + ([target.model] if target.model else [])
-    guards = target.params.guards()
+    guards = target.guards()
 
     @dg.asset(
         name=target.name,
@@ -187,7 +187,7 @@ def _check_results(spec: Spec, target: Target):
     """One result per guard over every partition's latest figures (the manifest's), not only this run's,
     so a run over other partitions does not show a failing guard as passed: the worst figure decides."""
     rows = [r for r in read_manifest(spec.build_dir) if r["asset"] == target.name and r["status"] != "failed"]
-    for guard in target.params.guards():
+    for guard in target.guards():
         figures = {
             str(r["partition"]): float(r["metadata"][guard.metadata_key])  # type: ignore[index]
             for r in rows

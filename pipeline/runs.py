@@ -269,7 +269,7 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
         if target is None or row["status"] == "failed":
             continue
         metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
-        for guard in target.params.guards():
+        for guard in target.guards():
             value = metadata.get(guard.metadata_key)
             if value is not None and not guard.passes(float(value)):
                 partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed

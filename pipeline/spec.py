@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ops.registry import OPS, OpDef, OpParams
+from ops.registry import OPS, Guard, OpDef, OpParams
 
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
+CheckLevel = Literal["error", "warn", "off"]
+CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
 
@@ -73,6 +76,14 @@ class Target:
     upstream: str  # the source or asset named by ``from``
     params: OpParams
     model: str | None = None  # name of the model asset this target uses, if any
+    checks: Mapping[str, CheckLevel] = field(default_factory=dict)  # guard name -> the spec's level for it
+
+    def guards(self) -> tuple[Guard, ...]:
+        """The op's guards at the levels the spec's ``checks`` gives: ``warn`` makes a blocking guard
+        advisory (a texture of planks that the copy guard takes for a copy), ``error`` the other way round,
+        ``off`` drops it. Not part of any cache key: a guard only judges what was made."""
+        levels = {g.name: self.checks.get(g.name, "error" if g.blocking else "warn") for g in self.params.guards()}
+        return tuple(replace(g, blocking=levels[g.name] == "error") for g in self.params.guards() if levels[g.name] != "off")
 
 
 @dataclass(frozen=True)
@@ -306,11 +317,27 @@ class _Checker:
         if not isinstance(upstream, str) or upstream not in set().union(*self.given.values()):
             self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
+        checks = entry.pop("checks", {})
         params = self._validate(op.params_model(), entry, at)
         if params is None:
             return None
         model = getattr(params, "model", None)
-        return Target(name, section, op, upstream, params, model if isinstance(model, str) else None)
+        return Target(name, section, op, upstream, params, model if isinstance(model, str) else None,
+                      self._checks(checks, params, (*at, "checks")))
+
+    def _checks(self, checks: Any, params: OpParams, at: tuple[str, ...]) -> dict[str, CheckLevel]:
+        names = [g.name for g in params.guards()]
+        if not isinstance(checks, dict):
+            self.fail(at, f"expected a mapping like {{{names[0] if names else 'guard'}: warn}}")
+            return {}
+        checks = {guard: ("error" if level else "off") if isinstance(level, bool) else level  # YAML reads off as false
+                  for guard, level in checks.items()}
+        for guard, level in checks.items():
+            if guard not in names:
+                self.fail((*at, str(guard)), f"no such guard here; this op's are {', '.join(names) or '(none)'}")
+            elif level not in CHECK_LEVELS:
+                self.fail((*at, str(guard)), f"expected one of {', '.join(CHECK_LEVELS)}, got {level!r}")
+        return {guard: level for guard, level in checks.items() if guard in names and level in CHECK_LEVELS}
 
     def _validate(self, schema: type[BaseModel], entry: dict[str, Any], at: tuple[str, ...]) -> Any:
         try:

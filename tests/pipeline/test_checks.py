@@ -115,6 +115,16 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     assert code == 1
     assert "check failed variants [stripes.png]: not_a_copy: max_ncc 1, must be below 0.95" in output.replace("\n", " ")
 
+    spec = tmp_path / "assets_spec.yaml"  # a texture of planks: the artist says the copy guard only warns
+    spec.write_text(spec.read_text().replace("method: patch}", "method: patch, checks: {not_a_copy: warn}}"))
+    code, output = cli(tmp_path, "build")
+    assert "check warning variants [stripes.png]: not_a_copy" in output.replace("\n", " ")
+    assert code == (1 if "check failed" in output else 0), output  # variants_differ may still fail, and says so
+    assert {r["status"] for r in json.loads((tmp_path / "build" / "manifest.json").read_text())["entries"]} == {"cached"}
+    spec.write_text(spec.read_text().replace("checks: {not_a_copy: warn}", "checks: {not_a_copy: off, variants_differ: off}"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and "not_a_copy" not in output, output
+
 
 def test_a_failing_guard_stays_failed_after_a_run_over_other_partitions(tmp_path):
     import numpy as np

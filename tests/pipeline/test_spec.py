@@ -199,6 +199,22 @@ def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
     ]
 
 
+def test_checks_name_the_op_s_guards_and_a_level():
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          a: {op: multiply, from: legacy, checks: {not_a_copy: ignore}}
+          b: {op: multiply, from: legacy, tileable: false, checks: {seamless: off}}
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:5: assets.a.checks.not_a_copy: expected one of error, warn, off, got 'ignore'",
+        "/studio/assets_spec.yaml:6: assets.b.checks.seamless: no such guard here; this op's are not_a_copy, variants_differ",
+    ]
+
+
 def test_a_spec_that_is_not_a_mapping_is_reported_at_its_first_line():
     assert problems("- a\n- b\n")[0].startswith("/studio/assets_spec.yaml:1: (top level): the spec must be a mapping")
 
