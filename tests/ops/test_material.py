@@ -399,6 +399,15 @@ def test_the_gltf_material_reads_roughness_and_no_metalness(orm: bool):
     assert pbr["metallicFactor"] == (1.0 if orm else 0.0)  # orm.png's blue is 0; roughness.png's blue is not
 
 
+def test_ambient_occlusion_darkens_grooves_without_crushing_them_to_black():
+    from ops.material.maps import ambient_occlusion
+
+    height = np.ones((64, 64), np.float32)
+    height[:, 30:34] = 0.0  # a deep groove between two planks
+    ao = ambient_occlusion(height, wrap=True)
+    assert 0.2 < ao[:, 30:34].min() and ao[:, 30:34].max() < 0.5 and ao[:, :28].min() == 1.0
+
+
 def test_the_default_field_of_view_spans_the_longer_side_of_an_upright_photo(tmp_path: Path):
     photo = tmp_path / "flash.png"
     default = load_scene(photo)
