@@ -62,7 +62,7 @@ def material_gltf(
     (its green), with a metallic factor of 0 so that its blue is no metalness.
     ``normal_map`` is False for DirectX-convention normals, which glTF
     (OpenGL, +Y up) would read flipped. ``alpha_mode`` is glTF's: MASK for a
-    cut-out (albedo alpha 0 or 1), BLEND for partial coverage.
+    cut-out (albedo alpha 0 or 1), BLEND for partial coverage; either is double-sided.
     """
     data, views, accessors = _quad_buffer(aspect)
     images = [{"uri": "albedo.png"}, {"uri": "orm.png"}] if orm else [
@@ -75,8 +75,9 @@ def material_gltf(
         "metallicRoughnessTexture": {"index": 1 if orm else 2},
     }
     material: dict = {"name": name, "pbrMetallicRoughness": pbr, "occlusionTexture": {"index": 1}}
-    if alpha_mode != "OPAQUE":
+    if alpha_mode != "OPAQUE":  # a grate, a fence, leaves: seen from both sides through its holes
         material["alphaMode"] = alpha_mode
+        material["doubleSided"] = True
     if normal_map:
         images.append({"uri": "normal.png"})
         material["normalTexture"] = {"index": len(images) - 1}

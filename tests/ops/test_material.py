@@ -449,6 +449,7 @@ def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path)
     assert tilt[rim].mean() < 2 * tilt[alpha > 0][~rim[alpha > 0]].mean()
     document = json.loads((tmp_path / "out" / "material.gltf").read_text())
     assert document["materials"][0]["name"] == "grate" and document["materials"][0]["alphaMode"] == "MASK"
+    assert document["materials"][0]["doubleSided"]  # seen through its holes from behind too
     assert document["accessors"][0]["max"][:2] == [0.5, pytest.approx(1 / 3)]  # 144x96: not stretched square
     result = subprocess.run(
         ["node", str(ROOT / "tests" / "ops" / "gltf_validate.mjs"), str(tmp_path / "out" / "material.gltf")],
