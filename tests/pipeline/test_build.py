@@ -46,7 +46,7 @@ def test_first_build_computes_every_partition(project, cli):
     assert sorted(statuses(project).values()) == ["computed"] * 5
     entry = manifest(project)[0]
     assert set(entry) >= {"asset", "partition", "status", "cache_key", "outputs", "inputs", "params"}
-    assert entry["params"] == {"scale": 2, "filter": "lanczos", "alpha": "auto"}
+    assert entry["params"] == {"scale": 2, "filter": "lanczos", "wrap": "auto", "kind": "color", "alpha": "auto"}
     [(out_path, digest)] = entry["outputs"].items()
     assert out_path == f"build/legacy_2x/{entry['partition']}"
     assert hash_file(project / out_path) == digest
