@@ -14,7 +14,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -98,12 +98,14 @@ def code_version(target: Target) -> str:
 class Builder:
     """Builds targets of one spec against one content store."""
 
-    def __init__(self, spec: Spec, store: ContentStore, index: HashIndex, *, device: str = "auto", force: bool = False):
+    def __init__(
+        self, spec: Spec, store: ContentStore, index: HashIndex, *, device: str = "auto", forced: Collection[str] = ()
+    ):
         self.spec = spec
         self.store = store
         self.index = index
         self.device = device
-        self.force = force
+        self.forced = forced  # targets recomputed whatever the cache holds (--force)
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
         self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
         self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
@@ -224,7 +226,7 @@ class Builder:
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
             # Two runs that both need a model (two sources' nightly runs) train it once: the second waits here.
             with self.store.key_lock(plan.cache_key) if target.section == "models" else contextlib.nullcontext():
-                entry = None if self.force else self._restore(plan)
+                entry = None if target.name in self.forced else self._restore(plan)
                 result.status = "cached" if entry is not None else "computed"
                 if entry is None:
                     entry = self._compute(target, key, plan)
@@ -361,7 +363,7 @@ class Builder:
                 metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
-                ctx.reuse = {} if self.force else self._reuse(plan, scratch)
+                ctx.reuse = {} if target.name in self.forced else self._reuse(plan, scratch)
                 if ctx.reuse:
                     log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
                 try:
@@ -375,7 +377,7 @@ class Builder:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
             if self.plan(target, key).cache_key != plan.cache_key:  # e.g. a model retrained from the UI meanwhile
                 raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
-            entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=self.force)
+            entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced)
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
             with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
                 for tmp, name in zip(temporaries, entry.outputs):  # from the scratch copy: no second read of the store

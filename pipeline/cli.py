@@ -141,7 +141,7 @@ def build(
         typer.Option("--select", help="Build these models/assets (and what they are built from, where that is "
                      "out of date): --select a b, or --select a --select b."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Recompute everything and overwrite the cache.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Recompute the selection (everything without --select) and overwrite the cache.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,
     more: Annotated[list[str] | None, typer.Argument(metavar="ASSET", help="Same as --select.")] = None,
 ) -> None:

@@ -26,7 +26,7 @@ SPEC_ENV = "REMASTER_SPEC"
 DEFAULT_SPEC = "assets_spec.yaml"
 
 
-def build_definitions(spec: Spec, *, force: bool = False, device: str | None = None) -> dg.Definitions:
+def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definitions:
     sources = [source_asset(spec, source) for source in spec.sources.values()]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
     sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec)]
@@ -34,7 +34,7 @@ def build_definitions(spec: Spec, *, force: bool = False, device: str | None = N
         assets=[*sources, *targets],
         sensors=sensors,
         schedules=nightly_schedules(spec),
-        resources={"remaster": RemasterResource(device=device or spec.device, force=force)},
+        resources={"remaster": RemasterResource(device=device or spec.device)},
         # Steps run one after another in one process: torch is imported once and
         # two steps never fight over one GPU.
         executor=dg.in_process_executor,

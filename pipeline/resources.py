@@ -14,12 +14,16 @@ HASH_INDEX = "hash-index.json"
 
 
 class RemasterResource(dg.ConfigurableResource):
-    """``device``: auto (CUDA if available, else CPU), cpu, cuda or cuda:N. ``force``: ignore cache hits."""
+    """``device``: auto (CUDA if available, else CPU), cpu, cuda or cuda:N. ``force``: ignore cache hits,
+    for every model and asset a run builds; ``forced``: for these only (``build --force --select``: what
+    the selection is built from comes from the cache where it can)."""
 
     device: str = "auto"
     force: bool = False
+    forced: list[str] = []
 
     def builder(self, spec: Spec) -> Builder:
         store = ContentStore(spec.cache_dir)
         store.register(manifest_path(spec.build_dir))
-        return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, force=self.force)
+        forced = set(spec.targets) if self.force else set(self.forced)
+        return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

@@ -111,7 +111,8 @@ def run_build(
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
     _check_device(device or spec.device)
     instance = instance or open_instance()
-    resource = RemasterResource(device=device or spec.device, force=force)
+    forced = sorted(select or spec.targets) if force else []
+    resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec)
     with signals_held() as caught:  # removed files' outputs and rows go together
         sync = sync_partitions(spec, instance, builder)
@@ -121,13 +122,12 @@ def run_build(
     # asset is never built from an upstream output that no longer matches its own inputs. --force
     # recomputes the selection only.
     order = build_order(spec, with_upstream(spec, select) if select else None)
-    forced = set(select or spec.targets) if force else set()
     stale = _stale_map(builder, order) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
     _mark_up_to_date(spec, [item for item in wanted if item not in needed])
     builder.index.save()
-    assets = list(build_definitions(spec, force=force, device=device).assets or [])
+    assets = list(build_definitions(spec, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs

@@ -501,8 +501,12 @@ def test_a_selected_asset_brings_its_stale_upstream_and_force_recomputes_the_sel
     rows = {(r["asset"], r["partition"]): r["status"] for r in manifest(project)}
     assert rows[("legacy_2x", "walls/tex001.png")] == rows[("legacy_4x", "walls/tex001.png")] == "computed"
     assert read_image(project / "build" / "legacy_4x" / "walls" / "tex001.png").color.max() == 0
+    for key in ("floors/tex000.png", "walls/tex003.png"):  # upstream outputs lost, and a current one between
+        (project / "build" / "legacy_2x" / key).unlink()
     code, output = cli(project, "build", "--force", "legacy_4x")
-    assert {r["asset"]: r["status"] for r in manifest(project)} == {"legacy_2x": "cached", "legacy_4x": "computed"}
+    statuses = {(r["asset"], r["status"]) for r in manifest(project)}
+    assert statuses == {("legacy_2x", "cached"), ("legacy_4x", "computed")}, output  # put back, not recomputed
+    assert (project / "build" / "legacy_2x" / "floors" / "tex000.png").is_file()
 
 
 def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_manifest(tmp_path, cli, caplog):
