@@ -23,6 +23,7 @@ from ops.registry import OPS, Guard, OpDef, OpParams
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
 CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
+TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its op's params
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
 
@@ -317,8 +318,8 @@ class _Checker:
         if not isinstance(upstream, str) or upstream not in set().union(*self.given.values()):
             self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
-        checks = entry.pop("checks", {})
-        params = self._validate(op.params_model(), entry, at)
+        checks = entry.pop("checks", None)
+        params = self._validate(op.params_model(), entry, at, entry_keys=TARGET_KEYS)
         if params is None:
             return None
         model = getattr(params, "model", None)
@@ -327,6 +328,8 @@ class _Checker:
 
     def _checks(self, checks: Any, params: OpParams, at: tuple[str, ...]) -> dict[str, CheckLevel]:
         names = [g.name for g in params.guards()]
+        if checks is None:  # absent, or an empty ``checks:``
+            return {}
         if not isinstance(checks, dict):
             self.fail(at, f"expected a mapping like {{{names[0] if names else 'guard'}: warn}}")
             return {}
@@ -339,17 +342,23 @@ class _Checker:
                 self.fail((*at, str(guard)), f"expected one of {', '.join(CHECK_LEVELS)}, got {level!r}")
         return {guard: level for guard, level in checks.items() if guard in names and level in CHECK_LEVELS}
 
-    def _validate(self, schema: type[BaseModel], entry: dict[str, Any], at: tuple[str, ...]) -> Any:
+    def _validate(
+        self, schema: type[BaseModel], entry: dict[str, Any], at: tuple[str, ...], entry_keys: tuple[str, ...] = ()
+    ) -> Any:
+        """``entry`` as ``schema``; ``entry_keys`` are the entry's own keys beside the schema's (``op``), for hints."""
         try:
             return schema.model_validate(entry)
         except ValidationError as exc:
             by_key: dict[tuple[str, ...], list[Any]] = {}
             for error in exc.errors():
-                by_key.setdefault(_field_path(error["loc"]), []).append(error)
+                loc = _field_path(error["loc"])
+                if error["type"] == "extra_forbidden":  # the last part is the user's key, whatever its spelling
+                    loc = (*_field_path(error["loc"][:-1]), str(error["loc"][-1]))
+                by_key.setdefault(loc, []).append(error)
             for loc, errors in by_key.items():
-                if any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_key):
+                if loc and any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_key):
                     continue  # a union's other branch took this value and got further into it: its error says more
-                self.fail((*at, *loc), _explain(schema, loc, errors))
+                self.fail((*at, *loc), _explain(schema, loc, errors, entry_keys))
             return None
 
     def _check_graph(self, spec: Spec) -> None:
@@ -379,8 +388,9 @@ class _Checker:
                 elif folder.is_relative_to(source.root):
                     self.fail((key,), f"{folder} is inside the root of source {source.name!r}; outputs would become inputs")
         if spec.build_dir.is_relative_to(spec.cache_dir) or spec.cache_dir.is_relative_to(spec.build_dir):
-            self.fail(("cache_dir",), f"{spec.cache_dir} and build_dir {spec.build_dir} overlap; cache gc would delete "
-                      "outputs and outputs could overwrite the cache: give them separate folders")
+            given = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
+            self.fail((given,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
+                      "delete outputs and outputs could overwrite the cache: give them separate folders")
 
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():
@@ -401,12 +411,12 @@ _ROLE_WORDS = {
 }
 
 
-def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any]) -> str:
+def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], entry_keys: tuple[str, ...]) -> str:
     """One line for the errors pydantic gives about one key: one per branch of a union (``wrap: maybe``
     is neither ``auto`` nor a boolean) become one \"should be this or that\"."""
     kinds = {error["type"] for error in errors}
     if "extra_forbidden" in kinds:
-        return _unknown_key(schema, loc)
+        return _unknown_key(schema, loc, entry_keys if len(loc) == 1 else ())
     if "missing" in kinds:
         return "missing: this key is required"
     if kinds == {"value_error"}:  # our own validators' messages, which already show the value
@@ -416,14 +426,14 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any]) -
     return f"{wanted}, got {errors[0].get('input')!r}"
 
 
-def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...]) -> str:
+def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
     """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
     model: Any = schema
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         model = field.annotation if field is not None else None
         model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
-    keys = sorted(getattr(model, "model_fields", {}))
+    keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
     close = difflib.get_close_matches(loc[-1], keys, n=1) if loc else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"

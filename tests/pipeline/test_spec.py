@@ -153,7 +153,18 @@ def test_the_cache_and_the_outputs_must_not_share_a_folder(build, cache):
           legacy: {{kind: textures, root: textures}}
         """
     )
-    assert problem.startswith(f"/studio/assets_spec.yaml:3: cache_dir: /studio/{cache} and build_dir") and "overlap" in problem
+    assert problem.startswith(f"/studio/assets_spec.yaml:3: cache_dir: build_dir /studio/{build} and cache_dir") and "overlap" in problem
+
+
+def test_a_build_dir_moved_into_the_default_cache_folder_is_reported_at_build_dir():
+    [problem] = problems(
+        """
+        build_dir: .remaster
+        sources:
+          legacy: {kind: textures, root: textures}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:2: build_dir: build_dir /studio/.remaster and cache_dir")
 
 
 def test_outputs_must_not_become_inputs():
@@ -212,6 +223,22 @@ def test_checks_name_the_op_s_guards_and_a_level():
     assert reported == [
         "/studio/assets_spec.yaml:5: assets.a.checks.not_a_copy: expected one of error, warn, off, got 'ignore'",
         "/studio/assets_spec.yaml:6: assets.b.checks.seamless: no such guard here; this op's are not_a_copy, variants_differ",
+    ]
+
+
+def test_a_capitalised_key_is_named_beside_another_mistake_and_checks_is_hinted():
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          a: {op: upscale, from: legacy, Scale: 2, filter: foo, chekcs: {}}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.a.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'foo'"],
+        ["assets.a.Scale", "unknown key; did you mean 'scale'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
+        ["assets.a.chekcs", "unknown key; did you mean 'checks'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
     ]
 
 
@@ -288,7 +315,8 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
     )
     assert found == [
         "/studio/assets_spec.yaml:3: sources.tex.globb: unknown key; did you mean 'glob'? (keys here: glob, kind, root)",
-        "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, filter, kind, scale, wrap)",
+        "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, checks, filter, from, kind, op, "
+        "scale, wrap)",
         "/studio/assets_spec.yaml:10: assets.bare.from: missing: say what it is built from, one of chained, enlarged, "
         "flat, mat, scans, tex, up",
         "/studio/assets_spec.yaml:13: assets.enlarged.model: missing: this key is required",
