@@ -440,7 +440,7 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     """A message that names the input, for errors that do not already; a failed write names the folder
     and the spec setting to fix, not the temporary file or cache shard the OS names."""
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename:
+    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename and _written_by_builds(Path(exc.filename), spec):
         return _cannot_write(exc, spec)
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
@@ -450,14 +450,17 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
 _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
+def _written_by_builds(path: Path, spec: Spec) -> bool:
+    """Under the two folders a build writes: an error elsewhere is reading an input, said as it is."""
+    return path.is_relative_to(spec.build_dir) or path.is_relative_to(spec.cache_dir)
+
+
 def _cannot_write(exc: OSError, spec: Spec) -> str:
     path = Path(exc.filename)
     if path.is_relative_to(spec.cache_dir):
         where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
-    elif path.is_relative_to(spec.build_dir):
-        where = f"{path.parent} (under build_dir in {spec.path.name})"
     else:
-        where = str(path.parent)
+        where = f"{path.parent} (under build_dir in {spec.path.name})"
     fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"
     return f"cannot write to {where}: {exc.strerror}; {fix}"
 

@@ -373,7 +373,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
         return f"model {target.model} will be {'retrained' if trained else 'trained first'}"
     try:
         plan = builder.plan(target, key)
-    except (BuildError, ValueError) as exc:
+    except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
         return f"cannot build yet: {exc}"
     if row is None:
         return "new file" if target.section == "assets" else "never built"

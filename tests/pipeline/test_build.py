@@ -436,6 +436,23 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
+def test_a_texture_that_cannot_be_read_is_not_called_a_folder_that_cannot_be_written(project, cli, monkeypatch):
+    import pipeline.hashing
+
+    unreadable = project / "textures" / "walls" / "tex001.png"
+
+    def refused(path, *args, **kwargs):
+        if Path(path) == unreadable:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
+    code, output = cli(project, "build")  # it used to stop the whole build before anything was built
+    [error] = [r["error"] for r in manifest(project) if r["status"] == "failed"]
+    assert "cannot write" not in error and str(unreadable) in error and "Permission denied" in error
+    assert code == 1 and sum(r["status"] == "computed" for r in manifest(project)) == 4
+
+
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     for folder, roles in (("oak", ("flash", "guide")), ("elm", ("flash",))):
         for role in roles:
