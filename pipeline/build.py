@@ -369,7 +369,10 @@ class Builder:
                 try:
                     metadata = runner(plan.inputs, scratch, params, ctx)
                 except BaseException:  # a failure, Ctrl-C: the variants made so far are not made again
-                    self._keep_units(plan, scratch, ctx.reuse)
+                    try:
+                        self._keep_units(plan, scratch, ctx.reuse)
+                    except Exception as exc:  # a full disk here must not turn a Ctrl-C into a mere failure
+                        log.warning("%s: the outputs made so far could not be kept: %s", label, exc)
                     raise
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]

@@ -803,6 +803,26 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     assert outputs(tmp_path) == made_again
 
 
+def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
+    import ops.multiply.run
+
+    spec = load_spec(_variants_project(tmp_path, count=3))
+    make = ops.multiply.run.multiply
+
+    def ctrl_c_at_the_third(exemplar, params, index, **kwargs):
+        if index == 2:
+            raise KeyboardInterrupt
+        return make(exemplar, params, index, **kwargs)
+
+    def disk_full(store, files):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ops.multiply.run, "multiply", ctrl_c_at_the_third)
+    monkeypatch.setattr(ContentStore, "keep_units", disk_full)
+    with pytest.raises(KeyboardInterrupt):
+        RemasterResource().builder(spec).build(spec.targets["variants"], "floors/tex000.png")
+
+
 @pytest.mark.parametrize("restored", [False, True])
 def test_a_build_killed_while_it_places_several_outputs_changes_none_of_them(tmp_path, monkeypatch, restored):
     import pipeline.build
