@@ -238,7 +238,7 @@ class Builder:
             result.status = "failed"
             result.error = _describe(exc, target, key, self.spec)
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
-            log.info("%s [%s] failed: %s", target.name, key or "model", result.error)
+            log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
         result.seconds = round(time.perf_counter() - started, 4)
         return result
 

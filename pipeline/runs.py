@@ -24,7 +24,7 @@ from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.spec import DEVICE_PATTERN, Spec, Target
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
@@ -368,9 +368,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
     if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
         return f"upstream {target.upstream} is stale"
     if target.model and (target.model, MODEL_PARTITION) in stale:
-        model = builder.spec.models[target.model]
-        trained = builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file()
-        return f"model {target.model} will be {'retrained' if trained else 'trained first'}"
+        return f"model {target.model} will be {_model_fate(builder, builder.spec.models[target.model])}"
     try:
         plan = builder.plan(target, key)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -397,6 +395,14 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
             reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
     reasons += [f"removed file {p}" for p in old_inputs if p not in plan.input_hashes]
     return "; ".join(reasons) or "cache key changed"
+
+
+def _model_fate(builder: Builder, model: Target) -> str:
+    """What the next build does with a stale model: put back from the cache, trained, or retrained."""
+    with contextlib.suppress(BuildError, ValueError, OSError):  # its source gone or unreadable: its own row says so
+        if builder.store.get(builder.plan(model, MODEL_PARTITION).cache_key) is not None:
+            return "restored from the cache"
+    return "retrained" if builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file() else "trained first"
 
 
 def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:

@@ -193,6 +193,9 @@ def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_ru
     assert "was changed after 'sr2x' built it; build sr2x again" in rows(tmp_path)[("legacy_sr", "floors/tex000.png")]["error"]
     code, output = cli(tmp_path, "build", "legacy_sr")  # the CLI builds the stale model first, as make would
     assert code == 0 and rows(tmp_path)[("sr2x", "")]["status"] == "computed" and hash_file(weights) == built
+    weights.unlink()
+    code, output = cli(tmp_path, "status")
+    assert "model sr2x will be restored from the cache" in output
 
 
 def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
