@@ -53,7 +53,7 @@ def write_legacy_textures(folder: Path) -> list[Path]:
         if name == "chelsea":  # a decal with a hard cut-out
             yy, xx = np.mgrid[:LEGACY_SIZE, :LEGACY_SIZE]
             alpha = ((yy - 32) ** 2 + (xx - 32) ** 2 < 28**2).astype(np.float32)
-        sub = "walls" if name in ("brick", "grass", "gravel") else "misc"  # textures that tile, and photos
+        sub = "walls" if name in ("brick", "grass", "gravel") else "misc"  # stationary textures, and photos
         path = folder / sub / f"{name}.png"
         write_image(path, Image(color, alpha))
         written.append(path)

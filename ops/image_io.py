@@ -163,7 +163,7 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("L")
         elif mode in ("P", "PA"):
             im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
-            if _all_grey(np.asarray(im)):  # a palette of greys is a grey texture: kept one channel, not three
+            if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
                 im = im.convert("LA" if im.mode == "RGBA" else "L")
         elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
             im = im.convert({"L": "LA", "RGB": "RGBA"}[mode])
@@ -175,7 +175,10 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
     return (array[..., None] if array.ndim == 2 else array), 8
 
 
-def _all_grey(rgb: np.ndarray) -> bool:
+def _all_grey(pixels: np.ndarray) -> bool:
+    """Whether the visible texels of RGB(A) ``pixels`` are grey: a transparent key colour (freedoom's brown)
+    is never seen."""
+    rgb = pixels[pixels[..., 3] > 0] if pixels.shape[-1] == 4 else pixels
     return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 

@@ -155,10 +155,10 @@ def _load(ref: str) -> Any:
 OPS: dict[str, OpDef] = {
     op.name: op
     for op in (
-        OpDef("upscale", "4", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
-        OpDef("super_resolve", "6", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
+        OpDef("upscale", "5", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
+        OpDef("super_resolve", "7", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "2", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "3", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "5", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("material", "6", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

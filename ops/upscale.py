@@ -45,8 +45,10 @@ def resize(
     opposite border, as the texture does when it tiles; Pillow alone reads the texture's own edge there."""
     if not any(wrap):
         return _resize(plane, size, filter)
-    margins = [MARGIN if w else 0 for w in wrap]
     sy, sx = size[0] // plane.shape[0], size[1] // plane.shape[1]
+    if (sy * plane.shape[0], sx * plane.shape[1]) != tuple(size):
+        raise ValueError(f"a wrapped resize enlarges by whole factors: {plane.shape[:2]} -> {tuple(size)}")
+    margins = [MARGIN if w else 0 for w in wrap]
     padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
     enlarged = _resize(padded, (padded.shape[0] * sy, padded.shape[1] * sx), filter)
     top, left = margins[0] * sy, margins[1] * sx

@@ -85,12 +85,14 @@ SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide
 def _check_spelling(data: dict) -> None:
     """A key one typo away from one this reads (``camera.fov``) is an error, not a silent default. Other
     keys are left alone: a renderer's sidecar carries notes of its own (``renderer``, ``maps``)."""
-    found = [(key, (), SCENE_KEYS) for key in data] + [
-        (key, (section,), known) for section, known in SCENE_KEYS.items() if isinstance(data.get(section), dict)
+    found = [(key, (), data) for key in data] + [
+        (key, (section,), data[section]) for section in SCENE_KEYS if isinstance(data.get(section), dict)
         for key in data[section]
     ]
-    for key, at, known in found:
-        close = difflib.get_close_matches(key, [k for k in known if k != key], n=1, cutoff=0.6)
+    for key, at, given in found:
+        known = SCENE_KEYS[at[0]] if at else tuple(SCENE_KEYS)
+        missing = [k for k in known if k not in given]  # beside its real key, ``distance_unit`` is a note
+        close = difflib.get_close_matches(key, missing, n=1, cutoff=0.6)
         if key not in known and close:
             where = ".".join((*at, key))
             raise ValueError(f"unknown key {where!r}; did you mean {'.'.join((*at, close[0]))!r}?")

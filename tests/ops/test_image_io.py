@@ -45,9 +45,11 @@ def test_palette_with_transparency_becomes_rgba(tmp_path):
 @pytest.mark.parametrize("transparent", [False, True])
 def test_a_palette_of_greys_is_read_as_grey(tmp_path, transparent):
     pil = PILImage.new("P", (4, 4))
-    pil.putpalette([40, 40, 40, 200, 200, 200] + [0] * 762)  # as 106 of freedoom's flats and patches are
+    pil.putpalette([40, 40, 40, 200, 200, 200, 31, 23, 11] + [0] * 759)  # as 113 of freedoom's flats and patches are
+    if transparent:
+        pil.putpixel((3, 3), 2)  # freedoom's brown key colour, never seen
     pil.putpixel((0, 0), 1)
-    pil.save(tmp_path / "p.png", **({"transparency": 0} if transparent else {}))
+    pil.save(tmp_path / "p.png", **({"transparency": 2} if transparent else {}))
     image = read_image(tmp_path / "p.png", colorspace="linear")
     assert image.channels == 1 and (image.alpha is not None) == transparent
     assert round(float(image.color[0, 0, 0]) * 255) == 200 and round(float(image.color[1, 1, 0]) * 255) == 40

@@ -426,8 +426,9 @@ def test_a_misspelt_scene_key_is_an_error_and_a_renderer_s_own_notes_are_not(tmp
     with pytest.raises(ValueError, match=f"{sidecar}.*did you mean {meant}"):
         load_scene(tmp_path / "flash.png")
     sidecar.write_text(json.dumps({"renderer": "Mitsuba 3", "camera": {"fov_deg": 45, "looks_at": "centre"},
-                                   "flash": {"kind": "point", "intensity": 9.68}, "maps": {}}))
-    assert load_scene(tmp_path / "flash.png").intensity == 9.68
+                                   "flash": {"kind": "point", "intensity": 9.68, "intensity_unit": "W/sr"},
+                                   "guide": {"radiance": 1.0, "variance": 0.0}, "maps": {}}))
+    assert load_scene(tmp_path / "flash.png").intensity == 9.68  # notes beside the real keys are no typos
 
 
 def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path):

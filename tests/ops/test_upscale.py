@@ -94,3 +94,10 @@ def test_auto_wraps_the_axes_that_tile(tmp_path):
     _write_normal_map(tmp_path / "n.png", slope)
     meta = run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal"), OpContext())
     assert (meta["wrap_x"], meta["wrap_y"]) == (1, 0)
+
+
+def test_a_wrapped_resize_refuses_a_size_that_is_not_a_whole_multiple():
+    from ops.upscale import resize
+
+    with pytest.raises(ValueError, match=r"whole factors: \(8, 8\) -> \(12, 12\)"):
+        resize(np.zeros((8, 8, 1), np.float32), (12, 12), wrap=(True, True))
