@@ -45,7 +45,7 @@ def test_palette_with_transparency_becomes_rgba(tmp_path):
 @pytest.mark.parametrize("transparent", [False, True])
 def test_a_palette_of_greys_is_read_as_grey(tmp_path, transparent):
     pil = PILImage.new("P", (4, 4))
-    pil.putpalette([40, 40, 40, 200, 200, 200, 31, 23, 11] + [0] * 759)  # as 113 of freedoom's flats and patches are
+    pil.putpalette([40, 40, 40, 200, 200, 200, 31, 23, 11] + [0] * 759)  # as 115 of freedoom's palette textures are
     if transparent:
         pil.putpixel((3, 3), 2)  # freedoom's brown key colour, never seen
     pil.putpixel((0, 0), 1)
