@@ -68,15 +68,26 @@ class Image:
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB decoding, for values in [0, 1]."""
+    """IEC 61966-2-1 sRGB decoding, for values in [0, 1]. In place after one copy, as the encoding."""
     x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    decoded = x + 0.055
+    decoded /= 1.055
+    np.power(decoded, 2.4, out=decoded)
+    dark = x <= 0.04045
+    decoded[dark] = x[dark] / 12.92
+    return decoded.astype(np.float32, copy=False)
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]."""
+    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]. Worked in place after one copy: an enlarged
+    texture is the largest array a build holds, and each temporary of it costs as much again."""
     x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+    encoded = np.power(x, 1 / 2.4)
+    encoded *= 1.055
+    encoded -= 0.055
+    dark = x <= 0.0031308
+    encoded[dark] = x[dark] * 12.92
+    return encoded.astype(np.float32, copy=False)
 
 
 def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
@@ -129,9 +140,10 @@ def write_image(
         depth = 8
     color = linear_to_srgb(image.color) if colorspace == "srgb" else np.clip(image.color, 0, 1)
     planes = [color] if image.alpha is None or suffix in (".jpg", ".jpeg") else [color, image.alpha[..., None]]
-    stacked = np.concatenate(planes, axis=2)
-    scale = 65535.0 if depth == 16 else 255.0
-    quantized = np.rint(np.clip(stacked, 0.0, 1.0) * scale).astype(np.uint16 if depth == 16 else np.uint8)
+    stacked = np.concatenate(planes, axis=2) if len(planes) > 1 else color  # ``color`` is a copy already
+    np.clip(stacked, 0.0, 1.0, out=stacked)
+    stacked *= 65535.0 if depth == 16 else 255.0
+    quantized = np.rint(stacked, out=stacked).astype(np.uint16 if depth == 16 else np.uint8)
     with atomic_path(path) as tmp:
         tmp.write_bytes(_encode(quantized, suffix))
 

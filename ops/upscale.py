@@ -56,12 +56,14 @@ def resize(
 
 
 def _resize(plane: np.ndarray, size: tuple[int, int], filter: Filter) -> np.ndarray:
+    """One channel at a time into one array, clipped in place: an enlarged texture is the largest thing
+    a build holds, so no second copy of it is made."""
     height, width = size
-    channels = [
-        np.asarray(PILImage.fromarray(plane[..., c], mode="F").resize((width, height), _PIL_FILTERS[filter]))
-        for c in range(plane.shape[2])
-    ]
-    return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
+    enlarged = np.empty((height, width, plane.shape[2]), np.float32)
+    for c in range(plane.shape[2]):
+        channel = PILImage.fromarray(np.ascontiguousarray(plane[..., c], np.float32), mode="F")
+        enlarged[..., c] = np.asarray(channel.resize((width, height), _PIL_FILTERS[filter]))
+    return np.clip(enlarged, 0.0, 1.0, out=enlarged)
 
 
 def upscale(
