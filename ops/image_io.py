@@ -68,26 +68,28 @@ class Image:
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB decoding, for values in [0, 1]. In place after one copy, as the encoding."""
-    x = np.clip(x, 0.0, 1.0)
+    """IEC 61966-2-1 sRGB decoding, for values in [0, 1]; worked in place as the encoding is."""
+    shape = np.shape(x)
+    x = np.clip(np.reshape(x, -1), 0.0, 1.0)
     decoded = x + 0.055
     decoded /= 1.055
     np.power(decoded, 2.4, out=decoded)
     dark = x <= 0.04045
     decoded[dark] = x[dark] / 12.92
-    return decoded.astype(np.float32, copy=False)
+    return decoded.astype(np.float32, copy=False).reshape(shape)
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]. Worked in place after one copy: an enlarged
+    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]. Worked in place on one flat copy: an enlarged
     texture is the largest array a build holds, and each temporary of it costs as much again."""
-    x = np.clip(x, 0.0, 1.0)
+    shape = np.shape(x)
+    x = np.clip(np.reshape(x, -1), 0.0, 1.0)
     encoded = np.power(x, 1 / 2.4)
     encoded *= 1.055
     encoded -= 0.055
     dark = x <= 0.0031308
     encoded[dark] = x[dark] * 12.92
-    return encoded.astype(np.float32, copy=False)
+    return encoded.astype(np.float32, copy=False).reshape(shape)
 
 
 def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
