@@ -1,10 +1,12 @@
 """Peak memory of enlarging one large texture: how big a texture a machine can take.
 
-Each op runs in its own process on a random RGB texture (``--side``, 2000 by default), enlarged 2x,
-and reports its peak resident memory, also per output pixel. ``super_resolve`` uses an untrained
-default-size model: the weights do not change the memory. Prints one JSON object:
+Each op runs in its own process on random RGB textures of two sides (``--sides``, 1000 and 3000 by
+default), enlarged 2x, and reports its peak resident memory at each, and what each further output
+pixel costs (the slope between the two, without the fixed cost of Python and torch).
+``super_resolve`` uses an untrained default-size model: the weights do not change the memory.
+Prints one JSON object:
 
-    python bench/bench_memory.py [--side 2000]
+    python bench/bench_memory.py [--sides 1000 3000]
 """
 
 from __future__ import annotations
@@ -55,23 +57,27 @@ def peak_bytes(op: str, texture: Path, work: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--side", type=int, default=2000, help="side of the square input texture in pixels")
+    parser.add_argument("--sides", type=int, nargs=2, default=[1000, 3000], help="sides of the square inputs in pixels")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     import numpy as np
 
     from ops.image_io import Image, write_image
 
+    report: dict[str, dict] = {op: {} for op in RUN}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        texture = work / "texture.png"
-        write_image(texture, Image(np.random.default_rng(0).random((args.side, args.side, 3), dtype=np.float32)))
-        output_pixels = (2 * args.side) ** 2
-        report = {}
-        for op in RUN:
-            peak = peak_bytes(op, texture, work)
-            report[op] = {"peak_mb": round(peak / 2**20), "bytes_per_output_pixel": round(peak / output_pixels, 1)}
-    print(json.dumps({"side": args.side, "scale": 2, **report}, indent=2))
+        for side in args.sides:
+            texture = work / f"texture{side}.png"
+            write_image(texture, Image(np.random.default_rng(0).random((side, side, 3), dtype=np.float32)))
+            for op in RUN:
+                report[op][side] = peak_bytes(op, texture, work)
+    small, large = args.sides
+    pixels = (2 * large) ** 2 - (2 * small) ** 2
+    print(json.dumps({"scale": 2, **{op: {
+        **{f"peak_mib_at_{side}": round(peak / 2**20) for side, peak in peaks.items()},
+        "bytes_per_further_output_pixel": round((peaks[large] - peaks[small]) / pixels, 1),
+    } for op, peaks in report.items()}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -80,8 +80,9 @@ def srgb_to_linear(x: np.ndarray) -> np.ndarray:
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]. Worked in place on one flat copy: an enlarged
-    texture is the largest array a build holds, and each temporary of it costs as much again."""
+    """IEC 61966-2-1 sRGB encoding, for values in [0, 1]. Worked in place after a clipped copy and the
+    result: an enlarged texture is the largest array a build holds, and each temporary of it costs as much
+    again."""
     shape = np.shape(x)
     x = np.clip(np.reshape(x, -1), 0.0, 1.0)
     encoded = np.power(x, 1 / 2.4)

@@ -290,8 +290,14 @@ class Builder:
 
     def remove_if_stale(self, target: Target, key: str) -> dict[str, str]:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have
-        now): a stale output must not feed what follows. Returns those kept, path -> hash, as a row lists them."""
-        if self.is_current(target, key):
+        now): a stale output must not feed what follows. Returns those kept, path -> hash, as a row lists them.
+        Where an input cannot be read just now (permissions, a share gone), whether they are stale cannot be
+        told: they stay, listed as the manifest had them."""
+        try:
+            current = self._outputs_current(target, key)
+        except OSError:
+            return dict(self._last_outputs().get((target.name, key), {}))
+        if current:
             return {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
         self._remove_other_files(target, key, keep={})
         for path in self.outputs_of(target, key).values():
@@ -302,13 +308,20 @@ class Builder:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a
         failure that is not theirs (a full disk under ``--force``) keeps them."""
         try:
-            plan = self.plan(target, key)
-            entry = self.store.get(plan.cache_key)
-            return entry is not None and all(
-                file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
-            )
-        except (BuildError, ValueError, OSError):
+            return self._outputs_current(target, key)
+        except OSError:
             return False
+
+    def _outputs_current(self, target: Target, key: str) -> bool:
+        """``is_current``, raising OSError where an input or output cannot be read."""
+        try:
+            plan = self.plan(target, key)
+        except (BuildError, ValueError):
+            return False
+        entry = self.store.get(plan.cache_key)
+        return entry is not None and all(
+            file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
+        )
 
     def _kept_model(self, target: Target, result: PartitionResult) -> PartitionResult:
         """A model whose source has no files (an unmounted share) keeps its last weights and its manifest

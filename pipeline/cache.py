@@ -168,6 +168,15 @@ class ContentStore:
             return None
         return entry
 
+    def holds(self, key: str) -> bool:
+        """Whether ``key`` has an entry whose objects are all there, without dropping one that is not (``status``
+        changes nothing); the objects' bytes are checked when they are read."""
+        try:
+            outputs = json.loads(self._entry_path(key).read_text())["outputs"]
+            return all(self.has_object(digest) for digest in outputs.values())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+
     def put(
         self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False
     ) -> Entry:

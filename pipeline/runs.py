@@ -340,10 +340,11 @@ def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> d
     rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(builder.spec.build_dir)}
     reasons: dict[tuple[str, str], str | None] = {}
     stale: set[tuple[str, str]] = set()
+    fates: dict[str, str] = {}
     for _, names in order:
         for name in names:
             for key in _keys(builder, name):
-                reason = _why_stale(builder, name, key, rows.get((name, key)), stale)
+                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates)
                 reasons[(name, key)] = reason
                 if reason:
                     stale.add((name, key))
@@ -363,12 +364,18 @@ def stale_partitions(spec: Spec) -> list[Stale]:
     return found
 
 
-def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]]) -> str | None:
+def _why_stale(
+    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str]
+) -> str | None:
+    """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
+    ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
     target = builder.spec.targets[name]
     if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
         return f"upstream {target.upstream} is stale"
     if target.model and (target.model, MODEL_PARTITION) in stale:
-        return f"model {target.model} will be {_model_fate(builder, builder.spec.models[target.model])}"
+        if target.model not in fates:
+            fates[target.model] = _model_fate(builder, builder.spec.models[target.model])
+        return f"model {target.model} will be {fates[target.model]}"
     try:
         plan = builder.plan(target, key)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -379,7 +386,10 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
         return f"failed last build: {row.get('error')}"
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
-        intact = all(p.is_file() and builder.index.hash(p) == d for p, d in outputs.items())
+        try:
+            intact = all(p.is_file() and builder.index.hash(p) == d for p, d in outputs.items())
+        except OSError:  # an output this user cannot read: built again, which replaces it
+            intact = False
         return None if intact else "output missing or modified"
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     reasons = []
@@ -400,7 +410,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, stale: se
 def _model_fate(builder: Builder, model: Target) -> str:
     """What the next build does with a stale model: put back from the cache, trained, or retrained."""
     with contextlib.suppress(BuildError, ValueError, OSError):  # its source gone or unreadable: its own row says so
-        if builder.store.get(builder.plan(model, MODEL_PARTITION).cache_key) is not None:
+        if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
             return "restored from the cache"
     return "retrained" if builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file() else "trained first"
 

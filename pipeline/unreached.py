@@ -9,6 +9,8 @@ sensor does.
 
 from __future__ import annotations
 
+import contextlib
+
 import dagster as dg
 
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -33,7 +35,8 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
             if name in spec.assets:  # a model keeps its weights and its row's key: its users decide with that key
                 failed["outputs"] = builder.remove_if_stale(spec.targets[name], key)
                 if failed["outputs"]:  # right as they are, maybe made just before an interrupt
-                    failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key
+                    with contextlib.suppress(OSError):  # an unreadable input: the row keeps the key it had
+                        failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key
             row = rows.get((name, key)) or not_built(spec.targets[name], key, run_id, error).to_json()
             updated.append({**row, **failed})
         update_manifest(spec.build_dir, updated)

@@ -83,8 +83,9 @@ SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide
 
 
 def _check_spelling(data: dict) -> None:
-    """A key one typo away from one this reads (``camera.fov``) is an error, not a silent default. Other
-    keys are left alone: a renderer's sidecar carries notes of its own (``renderer``, ``maps``)."""
+    """A key one typo away from one this reads (``camera.fov``) is an error, not a silent default, where
+    that key is missing. Other keys are left alone: a renderer's sidecar carries notes of its own
+    (``renderer``, ``maps``, ``distance_unit`` beside ``distance``)."""
     found = [(key, (), data) for key in data] + [
         (key, (section,), data[section]) for section in SCENE_KEYS if isinstance(data.get(section), dict)
         for key in data[section]

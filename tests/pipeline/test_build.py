@@ -446,11 +446,32 @@ def test_a_texture_that_cannot_be_read_is_not_called_a_folder_that_cannot_be_wri
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return open(path, *args, **kwargs)
 
+    cli(project, "build")
+    built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    write_image(unreadable, Image(np.zeros((16, 16, 3), np.float32)))  # changed, then unreadable: a new owner
     monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
     code, output = cli(project, "build")  # it used to stop the whole build before anything was built
-    [error] = [r["error"] for r in manifest(project) if r["status"] == "failed"]
-    assert "cannot write" not in error and str(unreadable) in error and "Permission denied" in error
-    assert code == 1 and sum(r["status"] == "computed" for r in manifest(project)) == 4
+    [row] = [r for r in manifest(project) if r["status"] == "failed"]
+    assert "cannot write" not in row["error"] and str(unreadable) in row["error"] and "Permission denied" in row["error"]
+    assert code == 1 and {r["status"] for r in manifest(project) if r["partition"] != row["partition"]} == {"cached"}
+    assert built.is_file() and row["outputs"] == {"build/legacy_2x/walls/tex001.png": hash_file(built)}  # kept: stale or not, nobody can tell
+
+
+def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
+    import pipeline.hashing
+
+    cli(project, "build")
+    built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    built.chmod(0o000)  # another user's umask; its ctime changes, so its hash is read again
+
+    def refused(path, *args, **kwargs):
+        if Path(path) == built:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
+    code, output = cli(project, "status")  # it crashed with a traceback
+    assert code == 0 and "output missing or modified" in output, output
 
 
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
