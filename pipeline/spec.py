@@ -305,7 +305,8 @@ class _Checker:
         choices = sorted(n for n, op in OPS.items() if op.kind == want)
         op = OPS.get(op_name) if isinstance(op_name, str) else None
         if op is None:
-            self.fail((*at, "op"), f"unknown op {op_name!r}; expected one of {', '.join(choices)}")
+            said = "missing: say which op builds it" if op_name is None else f"unknown op {op_name!r}"
+            self.fail((*at, "op"), f"{said}; expected one of {', '.join(choices)}")
             return None
         if op.kind != want:
             other = "models" if section == "assets" else "assets"

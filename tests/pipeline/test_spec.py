@@ -233,12 +233,14 @@ def test_a_capitalised_key_is_named_beside_another_mistake_and_checks_is_hinted(
           legacy: {kind: textures, root: t}
         assets:
           a: {op: upscale, from: legacy, Scale: 2, filter: foo, chekcs: {}}
+          b: {Op: upscale, from: legacy}
         """
     )
     assert [p.split(": ", 2)[1:] for p in reported] == [
         ["assets.a.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'foo'"],
         ["assets.a.Scale", "unknown key; did you mean 'scale'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
         ["assets.a.chekcs", "unknown key; did you mean 'checks'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
+        ["assets.b.op", "missing: say which op builds it; expected one of material, multiply, super_resolve, upscale"],
     ]
 
 
