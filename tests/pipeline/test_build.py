@@ -395,18 +395,23 @@ def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     assert sorted(statuses(project).values()) == ["computed"] * 5
 
 
-def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
-    folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
-    for folder in folders:
-        for role in ("flash", "guide"):
-            write_image(tmp_path / "photos" / folder / f"{role}.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
-    write_spec(tmp_path, """
+def _photo_pairs_project(folder: Path, photos: dict[str, tuple[str, ...]]) -> None:
+    """Grey photos under ``folder/photos/<name>/<role>.png`` and a two_shot material asset over them."""
+    for name, roles in photos.items():
+        for role in roles:
+            write_image(folder / "photos" / name / f"{role}.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    write_spec(folder, """
         build_dir: build
         sources:
           scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
         assets:
-          scanned: {op: material, from: scans, method: two_shot}
+          scanned: {op: material, from: scans, method: two_shot, iterations: 5}
         """)
+
+
+def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
+    folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
+    _photo_pairs_project(tmp_path, dict.fromkeys(folders, ("flash", "guide")))
     spec = load_spec(tmp_path / "assets_spec.yaml")
     builder = RemasterResource().builder(spec)
     assert list(builder.partitions("scans")) == sorted(folders)
@@ -475,16 +480,7 @@ def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch)
 
 
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
-    for folder, roles in (("oak", ("flash", "guide")), ("elm", ("flash",))):
-        for role in roles:
-            write_image(tmp_path / "photos" / folder / f"{role}.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
-    write_spec(tmp_path, """
-        build_dir: build
-        sources:
-          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
-        assets:
-          scanned: {op: material, from: scans, method: two_shot, iterations: 5}
-        """)
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")
     rows = {r["partition"]: r for r in manifest(tmp_path)}
     assert code == 1 and rows["oak"]["status"] == "computed"
