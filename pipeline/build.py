@@ -238,6 +238,10 @@ class Builder:
             result.status = "failed"
             result.error = _describe(exc, target, key, self.spec)
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
+            if result.outputs and result.cache_key is None:  # kept unverified: gc keeps the entry they were made under
+                last = next((r for r in read_manifest(self.spec.build_dir)
+                             if (r["asset"], r["partition"]) == (target.name, key)), {})
+                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
             log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
         result.seconds = round(time.perf_counter() - started, 4)
         return result
@@ -292,7 +296,8 @@ class Builder:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have
         now): a stale output must not feed what follows. Returns those kept, path -> hash, as a row lists them.
         Where an input cannot be read just now (permissions, a share gone), whether they are stale cannot be
-        told: they stay, listed as the manifest had them."""
+        told: they stay, listed as the manifest had them, and what follows goes on using them, as a model
+        whose source is unmounted keeps its weights."""
         try:
             current = self._outputs_current(target, key)
         except OSError:
@@ -467,8 +472,11 @@ _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQ
 
 
 def _written_by_builds(path: Path, spec: Spec) -> bool:
-    """Under the two folders a build writes: an error elsewhere is reading an input, said as it is."""
-    return path.is_relative_to(spec.build_dir) or path.is_relative_to(spec.cache_dir)
+    """A temporary file or folder a build was making, not a file it was reading (an input, an output it
+    checks): those errors are said as they are."""
+    if path.is_relative_to(spec.cache_dir):
+        return True  # the store reads its objects through read_object, which says so itself
+    return path.is_relative_to(spec.build_dir) and (path.name.endswith(".tmp") or not path.is_file())
 
 
 def _cannot_write(exc: OSError, spec: Spec) -> str:

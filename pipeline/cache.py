@@ -150,32 +150,33 @@ class ContentStore:
 
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None; an unreadable or dangling entry is dropped."""
-        path = self._entry_path(key)
         try:
-            record = json.loads(path.read_text())
-            entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
-            if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none
-                raise ValueError("it does not match its checksum")
+            return self._read_entry(key)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("cache entry %s is unreadable (%s); recomputing", path, exc)
+            log.warning("cache entry %s: %s; recomputing", key, exc)
             self.drop(key)
             return None
-        if not all(self.object_path(d).is_file() for d in entry.outputs.values()):
-            log.warning("cache entry %s lost an object; recomputing", key)
-            self.drop(key)
-            return None
-        return entry
 
     def holds(self, key: str) -> bool:
-        """Whether ``key`` has an entry whose objects are all there, without dropping one that is not (``status``
-        changes nothing); the objects' bytes are checked when they are read."""
+        """Whether ``get(key)`` would find an entry, without dropping one that is damaged (``status`` changes
+        nothing); the objects' bytes are checked when they are read."""
         try:
-            outputs = json.loads(self._entry_path(key).read_text())["outputs"]
-            return all(self.has_object(digest) for digest in outputs.values())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self._read_entry(key)
+        except (OSError, ValueError, KeyError, TypeError):
             return False
+        return True
+
+    def _read_entry(self, key: str) -> Entry:
+        """``key``'s entry, checked against its checksum and for its objects; raises where it is not whole."""
+        record = json.loads(self._entry_path(key).read_text())
+        entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
+        if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none
+            raise ValueError("it does not match its checksum")
+        if not all(self.object_path(d).is_file() for d in entry.outputs.values()):
+            raise ValueError("it lost an object")
+        return entry
 
     def put(
         self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False

@@ -409,9 +409,13 @@ def _why_stale(
 
 def _model_fate(builder: Builder, model: Target) -> str:
     """What the next build does with a stale model: put back from the cache, trained, or retrained."""
-    with contextlib.suppress(BuildError, ValueError, OSError):  # its source gone or unreadable: its own row says so
+    try:
         if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
             return "restored from the cache"
+    except OSError:
+        return "kept as it is: one of its reference textures cannot be read"
+    except (BuildError, ValueError):  # its source is gone: its own row says what becomes of it
+        pass
     return "retrained" if builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file() else "trained first"
 
 

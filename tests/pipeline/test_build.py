@@ -441,42 +441,45 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
-def test_a_texture_that_cannot_be_read_is_not_called_a_folder_that_cannot_be_written(project, cli, monkeypatch):
+def _unreadable_while_mode_000(monkeypatch):
+    """Files whose mode is 000 cannot be opened for hashing, as for any user but root (the tests run as root)."""
     import pipeline.hashing
 
-    unreadable = project / "textures" / "walls" / "tex001.png"
-
     def refused(path, *args, **kwargs):
-        if Path(path) == unreadable:
+        if os.stat(path).st_mode & 0o777 == 0:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return open(path, *args, **kwargs)
 
-    cli(project, "build")
-    built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
-    write_image(unreadable, Image(np.zeros((16, 16, 3), np.float32)))  # changed, then unreadable: a new owner
     monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
+
+
+def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(project, cli, monkeypatch):
+    cli(project, "build")
+    texture = project / "textures" / "walls" / "tex001.png"
+    built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    made = [r for r in manifest(project) if r["partition"] == "walls/tex001.png"][0]
+    _unreadable_while_mode_000(monkeypatch)
+    texture.chmod(0o000)
     code, output = cli(project, "build")  # it used to stop the whole build before anything was built
     [row] = [r for r in manifest(project) if r["status"] == "failed"]
-    assert "cannot write" not in row["error"] and str(unreadable) in row["error"] and "Permission denied" in row["error"]
+    assert "cannot write" not in row["error"] and str(texture) in row["error"] and "Permission denied" in row["error"]
     assert code == 1 and {r["status"] for r in manifest(project) if r["partition"] != row["partition"]} == {"cached"}
-    assert built.is_file() and row["outputs"] == {"build/legacy_2x/walls/tex001.png": hash_file(built)}  # kept: stale or not, nobody can tell
+    assert built.is_file() and (row["outputs"], row["cache_key"]) == (made["outputs"], made["cache_key"])  # kept
+    cli(project, "cache", "gc")  # the row's key keeps their entry
+    texture.chmod(0o644)
+    cli(project, "build")
+    assert {r["status"] for r in manifest(project)} == {"cached"}
 
 
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
-    import pipeline.hashing
-
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
-    built.chmod(0o000)  # another user's umask; its ctime changes, so its hash is read again
-
-    def refused(path, *args, **kwargs):
-        if Path(path) == built:
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return open(path, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
+    _unreadable_while_mode_000(monkeypatch)
+    built.chmod(0o000)  # another user's umask
     code, output = cli(project, "status")  # it crashed with a traceback
     assert code == 0 and "output missing or modified" in output, output
+    code, output = cli(project, "build")  # it failed, calling the folder unwritable
+    assert code == 0 and built.stat().st_mode & 0o777 == 0o644, output
 
 
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):

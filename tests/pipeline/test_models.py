@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from helpers import write_spec, write_textures
+from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.spec import load_spec
@@ -196,6 +197,12 @@ def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_ru
     weights.unlink()
     code, output = cli(tmp_path, "status")
     assert "model sr2x will be restored from the cache" in output
+    entry = ContentStore(tmp_path / ".remaster" / "cache")._entry_path(rows(tmp_path)[("sr2x", "")]["cache_key"])
+    record = json.loads(entry.read_text())
+    record["metadata"]["train_images"] += 1  # a damaged figure
+    entry.write_text(json.dumps(record))
+    code, output = cli(tmp_path, "status")
+    assert "model sr2x will be trained first" in output and entry.is_file()  # status changes nothing
 
 
 def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
