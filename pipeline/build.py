@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Collection, Mapping
@@ -23,7 +24,7 @@ from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
-from pipeline.manifest import read_manifest
+from pipeline.manifest import Row, read_manifest
 from pipeline.sources import output_stem, pair_inputs, scan_source
 from pipeline.spec import Spec, Target
 
@@ -108,6 +109,7 @@ class Builder:
         self.forced = forced  # targets recomputed whatever the cache holds (--force)
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
         self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
+        self._rows: dict[tuple[str, str], Row] | None = None  # see _last_rows
         self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
 
     # -- where things are -------------------------------------------------
@@ -239,19 +241,23 @@ class Builder:
             result.error = _describe(exc, target, key, self.spec)
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
             if result.outputs and result.cache_key is None:  # kept unverified: gc keeps the entry they were made under
-                last = next((r for r in read_manifest(self.spec.build_dir)
-                             if (r["asset"], r["partition"]) == (target.name, key)), {})
-                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
+                last = self._last_rows().get((target.name, key), {})
+                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})  # type: ignore[assignment, call-overload]
             log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
         result.seconds = round(time.perf_counter() - started, 4)
         return result
 
+    def _last_rows(self) -> dict[tuple[str, str], Row]:
+        """(asset, partition) -> its manifest row when first asked: read once, not once per partition."""
+        if self._rows is None:
+            self._rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(self.spec.build_dir)}
+        return self._rows
+
     def _last_outputs(self) -> dict[tuple[str, str], dict[str, str]]:
-        """(asset, partition) -> {output path: hash} as the manifest had them when first asked, updated
-        with what this builder builds: read once, not once per partition."""
+        """(asset, partition) -> {output path: hash} as the manifest had them, updated with what this builder
+        builds."""
         if self._outputs is None:
-            rows = read_manifest(self.spec.build_dir)
-            self._outputs = {(str(r["asset"]), str(r["partition"])): dict(r.get("outputs") or {}) for r in rows}
+            self._outputs = {item: dict(row.get("outputs") or {}) for item, row in self._last_rows().items()}  # type: ignore[arg-type]
         return self._outputs
 
     def _remove_other_files(self, target: Target, key: str, keep: dict[str, str]) -> None:
@@ -304,9 +310,14 @@ class Builder:
             return dict(self._last_outputs().get((target.name, key), {}))
         if current:
             return {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
-        self._remove_other_files(target, key, keep={})
-        for path in self.outputs_of(target, key).values():
-            remove_output(self.spec.build_dir, path)
+        try:
+            self._remove_other_files(target, key, keep={})
+            for path in self.outputs_of(target, key).values():
+                remove_output(self.spec.build_dir, path)
+        except OSError as exc:  # a read-only folder: still listed, so a later build removes them
+            log.warning("%s [%s]: its stale outputs could not be removed (%s); check the folder's permissions",
+                        target.name, key, exc)
+            return dict(self._last_rows().get((target.name, key), {}).get("outputs") or {})  # type: ignore[call-overload]
         return {}
 
     def is_current(self, target: Target, key: str) -> bool:
@@ -333,7 +344,11 @@ class Builder:
         row, so what uses it builds on; without weights it fails."""
         row = next((r for r in read_manifest(self.spec.build_dir) if r["asset"] == target.name and r.get("cache_key")), None)
         weights = self.outputs_of(target, MODEL_PARTITION)[MODEL_FILE]
-        if row is not None and all(file_is(self.spec.root_dir / p, d, self.index) for p, d in row["outputs"].items()):
+        try:
+            kept = row is not None and all(file_is(self.spec.root_dir / p, d, self.index) for p, d in row["outputs"].items())
+        except OSError:  # weights this user cannot read: kept as they are, unverified
+            kept = row is not None
+        if kept:
             return replace(result, status="cached", cache_key=row["cache_key"], outputs=dict(row["outputs"]),
                            inputs=dict(row["inputs"]), metadata=dict(row.get("metadata", {})))
         source = self.spec.source_of(target.name)
@@ -357,7 +372,7 @@ class Builder:
 
     def _place(self, entry: Entry, plan: Plan) -> None:
         todo = {plan.outputs[name]: digest for name, digest in entry.outputs.items()}
-        todo = {dest: digest for dest, digest in todo.items() if not file_is(dest, digest, self.index)}
+        todo = {dest: digest for dest, digest in todo.items() if not _already(dest, digest, self.index)}
         with atomic_paths(list(todo)) as temporaries:
             for tmp, digest in zip(temporaries, todo.values()):
                 tmp.write_bytes(self.store.read_object(digest))
@@ -431,6 +446,14 @@ class Builder:
         return placed
 
 
+def _already(path: Path, digest: str, index: HashIndex) -> bool:
+    """Whether ``path`` holds ``digest`` already; one this user cannot read does not (it is replaced)."""
+    try:
+        return file_is(path, digest, index)
+    except PermissionError:
+        return False
+
+
 def _key(material: Mapping[str, object]) -> str:
     return hash_bytes(json.dumps(material, sort_keys=True, separators=(",", ":")).encode())
 
@@ -476,7 +499,7 @@ def _written_by_builds(path: Path, spec: Spec) -> bool:
     checks): those errors are said as they are."""
     if path.is_relative_to(spec.cache_dir):
         return True  # the store reads its objects through read_object, which says so itself
-    return path.is_relative_to(spec.build_dir) and (path.name.endswith(".tmp") or not path.is_file())
+    return path.is_relative_to(spec.build_dir) and not os.path.isfile(path)  # an existing file was being read
 
 
 def _cannot_write(exc: OSError, spec: Spec) -> str:

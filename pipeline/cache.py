@@ -155,7 +155,8 @@ class ContentStore:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("cache entry %s: %s; recomputing", key, exc)
+            log.warning("cache entry %s is unreadable or damaged (%s: %s); recomputing", self._entry_path(key),
+                        type(exc).__name__, exc)
             self.drop(key)
             return None
 

@@ -375,7 +375,8 @@ def _why_stale(
     if target.model and (target.model, MODEL_PARTITION) in stale:
         if target.model not in fates:
             fates[target.model] = _model_fate(builder, builder.spec.models[target.model])
-        return f"model {target.model} will be {fates[target.model]}"
+        if fates[target.model]:  # else its weights stay as they are, and this output is judged on its own
+            return f"model {target.model} will be {fates[target.model]}"
     try:
         plan = builder.plan(target, key)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -408,15 +409,17 @@ def _why_stale(
 
 
 def _model_fate(builder: Builder, model: Target) -> str:
-    """What the next build does with a stale model: put back from the cache, trained, or retrained."""
+    """What the next build does with a stale model: put back from the cache, trained, retrained, or ""
+    where one of its inputs cannot be read now and its weights stay as they are."""
+    trained = os.path.isfile(builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE])
     try:
         if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
             return "restored from the cache"
     except OSError:
-        return "kept as it is: one of its reference textures cannot be read"
+        return "" if trained else "trained first, once its inputs can be read"
     except (BuildError, ValueError):  # its source is gone: its own row says what becomes of it
         pass
-    return "retrained" if builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE].is_file() else "trained first"
+    return "retrained" if trained else "trained first"
 
 
 def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:

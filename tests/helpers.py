@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import textwrap
 from pathlib import Path
 
@@ -37,3 +39,15 @@ sources:
 assets:
   legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
 """
+
+
+def unreadable_while_mode_000(monkeypatch) -> None:
+    """Files whose mode is 000 cannot be opened for hashing, as for any user but root (the tests run as root)."""
+    import pipeline.hashing
+
+    def refused(path, *args, **kwargs):
+        if os.stat(path).st_mode & 0o777 == 0:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)

@@ -17,7 +17,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import SHARED, UPSCALE_SPEC, write_spec, write_textures
+from helpers import SHARED, UPSCALE_SPEC, unreadable_while_mode_000, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
 from pipeline.cache import ContentStore
@@ -441,24 +441,12 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
-def _unreadable_while_mode_000(monkeypatch):
-    """Files whose mode is 000 cannot be opened for hashing, as for any user but root (the tests run as root)."""
-    import pipeline.hashing
-
-    def refused(path, *args, **kwargs):
-        if os.stat(path).st_mode & 0o777 == 0:
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return open(path, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
-
-
 def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(project, cli, monkeypatch):
     cli(project, "build")
     texture = project / "textures" / "walls" / "tex001.png"
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
     made = [r for r in manifest(project) if r["partition"] == "walls/tex001.png"][0]
-    _unreadable_while_mode_000(monkeypatch)
+    unreadable_while_mode_000(monkeypatch)
     texture.chmod(0o000)
     code, output = cli(project, "build")  # it used to stop the whole build before anything was built
     [row] = [r for r in manifest(project) if r["status"] == "failed"]
@@ -471,10 +459,40 @@ def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(projec
     assert {r["status"] for r in manifest(project)} == {"cached"}
 
 
+def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
+    import ops.atomic
+    import pipeline.build
+
+    cli(project, "build")
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    locked = project / "build" / "legacy_2x" / "walls"
+    mkstemp, remove = ops.atomic.tempfile.mkstemp, pipeline.build.remove_output
+
+    def refuse_in_locked(path: Path) -> None:  # a folder made read-only (chattr +i) refuses even root
+        if path.is_relative_to(locked):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+    def create(*, dir, prefix, suffix):
+        refuse_in_locked(Path(dir) / f"{prefix}x{suffix}")
+        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
+
+    def delete(build_dir, path):
+        refuse_in_locked(path)
+        remove(build_dir, path)
+
+    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
+    monkeypatch.setattr(pipeline.build, "remove_output", delete)
+    code, output = cli(project, "build")  # the stale output's removal stopped the whole build
+    rows = {r["partition"]: r for r in manifest(project)}
+    assert code == 1 and rows["walls/tex001.png"]["error"].startswith(f"cannot write to {locked}")
+    assert rows["walls/tex001.png"]["outputs"] and (locked / "tex001.png").is_file()  # listed: a later build removes it
+    assert {r["status"] for key, r in rows.items() if key != "walls/tex001.png"} == {"cached"}
+
+
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
-    _unreadable_while_mode_000(monkeypatch)
+    unreadable_while_mode_000(monkeypatch)
     built.chmod(0o000)  # another user's umask
     code, output = cli(project, "status")  # it crashed with a traceback
     assert code == 0 and "output missing or modified" in output, output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from helpers import write_spec, write_textures
+from helpers import unreadable_while_mode_000, write_spec, write_textures
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
@@ -98,6 +98,34 @@ def test_a_new_model_is_trained_first_and_its_unreadable_texture_fails_its_guard
     assert "model sr2x will be trained first" in output
     code, output = cli(tmp_path, "build")
     assert code == 1 and "check failed sr2x: inputs_readable: unreadable_images 1, must be below 1" in " ".join(output.split())
+
+
+def test_weights_that_cannot_be_read_are_kept_while_the_source_is_away(tmp_path, cli, monkeypatch):
+    write_project(tmp_path, 1)
+    cli(tmp_path, "build")
+    trained = rows(tmp_path)[("sr2x", "")]
+    (tmp_path / "hires").rename(tmp_path / "hires_unmounted")
+    unreadable_while_mode_000(monkeypatch)
+    (tmp_path / "build" / "sr2x" / "model.pt").chmod(0o000)
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:  # the UI: the CLI leaves a model without source files alone
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+    kept = rows(tmp_path)[("sr2x", "")]
+    assert (kept["status"], kept["cache_key"], kept["outputs"]) == ("cached", trained["cache_key"], trained["outputs"])
+
+
+def test_status_with_a_reference_texture_that_cannot_be_read(tmp_path, cli, monkeypatch):
+    write_project(tmp_path, 1)
+    unreadable_while_mode_000(monkeypatch)
+    reference = next((tmp_path / "hires").rglob("*.png"))
+    reference.chmod(0o000)
+    code, output = cli(tmp_path, "status")
+    assert all(part in output for part in ("will be trained first,", "once its", "inputs can be read")), output
+    reference.chmod(0o644)
+    cli(tmp_path, "build")
+    reference.chmod(0o000)
+    code, output = cli(tmp_path, "status")  # the weights stay as they are, and so do the outputs made with them
+    assert "Permission denied" in output and "legacy_sr" not in output, output
 
 
 def test_a_model_without_reference_textures_says_so_in_each_output_that_needs_it(tmp_path, cli):
