@@ -174,10 +174,10 @@ class Builder:
         upstream = self.spec.targets.get(target.upstream)
         if upstream is not None:
             produced = self.outputs_of(upstream, key)[SINGLE_OUTPUT]
-            if not produced.is_file():
+            if not produced.is_file() or self._left_stale(upstream, key):
                 raise BuildError(
-                    f"{produced}: the upstream asset {upstream.name!r} has no output for {key} (it failed, or was not "
-                    f"built yet: see its own error first)"
+                    f"{produced}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
+                    f"or was not built yet: see its own error first)"
                 )
             return {"image": produced}
         roles = self.partitions(target.upstream).get(key)
@@ -185,6 +185,17 @@ class Builder:
             raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
         source = self.spec.sources[target.upstream]
         return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
+
+    def _left_stale(self, target: Target, key: str) -> bool:
+        """Whether ``target``'s output for ``key`` is one a failed build could not remove (a read-only folder):
+        known stale, so nothing is built from it. One whose input cannot be read now counts as kept."""
+        row = self._last_rows().get((target.name, key))
+        if row is None or row.get("status") != "failed":
+            return False
+        try:
+            return not self._outputs_current(target, key)
+        except OSError:
+            return False
 
     def _model_file(self, target: Target) -> Path | None:
         if target.model is None:
@@ -240,11 +251,12 @@ class Builder:
             result.status = "failed"
             result.error = _describe(exc, target, key, self.spec)
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
-            if result.outputs and result.cache_key is None:  # kept unverified: gc keeps the entry they were made under
-                last = self._last_rows().get((target.name, key), {})
+            if result.outputs and not self.is_current(target, key):  # kept as they were: gc keeps the entry they
+                last = self._last_rows().get((target.name, key), {})  # were made under
                 result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})  # type: ignore[assignment, call-overload]
             log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
         result.seconds = round(time.perf_counter() - started, 4)
+        self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
         return result
 
     def _last_rows(self) -> dict[tuple[str, str], Row]:
@@ -304,10 +316,11 @@ class Builder:
         Where an input cannot be read just now (permissions, a share gone), whether they are stale cannot be
         told: they stay, listed as the manifest had them, and what follows goes on using them, as a model
         whose source is unmounted keeps its weights."""
+        listed = dict(self._last_outputs().get((target.name, key), {}))
         try:
             current = self._outputs_current(target, key)
         except OSError:
-            return dict(self._last_outputs().get((target.name, key), {}))
+            return listed
         if current:
             return {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
         try:
@@ -317,7 +330,7 @@ class Builder:
         except OSError as exc:  # a read-only folder: still listed, so a later build removes them
             log.warning("%s [%s]: its stale outputs could not be removed (%s); check the folder's permissions",
                         target.name, key, exc)
-            return dict(self._last_rows().get((target.name, key), {}).get("outputs") or {})  # type: ignore[call-overload]
+            return listed
         return {}
 
     def is_current(self, target: Target, key: str) -> bool:

@@ -9,8 +9,6 @@ sensor does.
 
 from __future__ import annotations
 
-import contextlib
-
 import dagster as dg
 
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -34,9 +32,8 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
             failed: Row = {"status": "failed", "error": error, "run_id": run_id, "seconds": 0.0}  # nothing ran
             if name in spec.assets:  # a model keeps its weights and its row's key: its users decide with that key
                 failed["outputs"] = builder.remove_if_stale(spec.targets[name], key)
-                if failed["outputs"]:  # right as they are, maybe made just before an interrupt
-                    with contextlib.suppress(OSError):  # an unreadable input: the row keeps the key it had
-                        failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key
+                if failed["outputs"] and builder.is_current(spec.targets[name], key):  # maybe made just before an
+                    failed["cache_key"] = builder.plan(spec.targets[name], key).cache_key  # interrupt; else the row keeps its key
             row = rows.get((name, key)) or not_built(spec.targets[name], key, run_id, error).to_json()
             updated.append({**row, **failed})
         update_manifest(spec.build_dir, updated)

@@ -167,7 +167,7 @@ def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
     assert list(rows.values()).count("cached") == 8
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
     assert not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
-    assert "'legacy_2x' has no output for walls/tex001.png (it failed" in " ".join(output.split())
+    assert "'legacy_2x' has no up-to-date output for walls/tex001.png (it failed" in " ".join(output.split())
 
 
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
@@ -463,7 +463,9 @@ def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(
     import ops.atomic
     import pipeline.build
 
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
     cli(project, "build")
+    made = {(r["asset"], r["partition"]): r for r in manifest(project)}[("legacy_2x", "walls/tex001.png")]
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     locked = project / "build" / "legacy_2x" / "walls"
     mkstemp, remove = ops.atomic.tempfile.mkstemp, pipeline.build.remove_output
@@ -483,10 +485,14 @@ def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(
     monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
     monkeypatch.setattr(pipeline.build, "remove_output", delete)
     code, output = cli(project, "build")  # the stale output's removal stopped the whole build
-    rows = {r["partition"]: r for r in manifest(project)}
-    assert code == 1 and rows["walls/tex001.png"]["error"].startswith(f"cannot write to {locked}")
-    assert rows["walls/tex001.png"]["outputs"] and (locked / "tex001.png").is_file()  # listed: a later build removes it
-    assert {r["status"] for key, r in rows.items() if key != "walls/tex001.png"} == {"cached"}
+    rows = {(r["asset"], r["partition"]): r for r in manifest(project)}
+    stale = rows.pop(("legacy_2x", "walls/tex001.png"))
+    assert code == 1 and stale["error"].startswith(f"cannot write to {locked}")
+    assert (stale["outputs"], stale["cache_key"]) == (made["outputs"], made["cache_key"])  # as made: gc keeps it
+    assert (locked / "tex001.png").is_file()  # listed: a later build removes it
+    downstream = rows.pop(("legacy_4x", "walls/tex001.png"))  # not built from the stale file left behind
+    assert downstream["status"] == "failed" and "legacy_2x' has no up-to-date output" in downstream["error"]
+    assert {r["status"] for r in rows.values()} == {"cached"}
 
 
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
