@@ -190,12 +190,9 @@ class Builder:
         """Whether ``target``'s output for ``key`` is one a failed build could not remove (a read-only folder):
         known stale, so nothing is built from it. One whose input cannot be read now counts as kept."""
         row = self._last_rows().get((target.name, key))
-        if row is None or row.get("status") != "failed":
+        if row is None or row.get("status") != "failed" or not self.partitions(target.name):  # a source away keeps
             return False
-        try:
-            return not self._outputs_current(target, key)
-        except OSError:
-            return False
+        return self._outputs_current(target, key) is False
 
     def _model_file(self, target: Target) -> Path | None:
         if target.model is None:
@@ -259,6 +256,10 @@ class Builder:
         self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
         return result
 
+    def forget_rows(self) -> None:
+        """Read the manifest again at the next question: a Dagster run of this build has written it since."""
+        self._rows = self._outputs = None
+
     def _last_rows(self) -> dict[tuple[str, str], Row]:
         """(asset, partition) -> its manifest row when first asked: read once, not once per partition."""
         if self._rows is None:
@@ -317,9 +318,8 @@ class Builder:
         told: they stay, listed as the manifest had them, and what follows goes on using them, as a model
         whose source is unmounted keeps its weights."""
         listed = dict(self._last_outputs().get((target.name, key), {}))
-        try:
-            current = self._outputs_current(target, key)
-        except OSError:
+        current = self._outputs_current(target, key)
+        if current is None:
             return listed
         if current:
             return {self.relative(p): self.index.hash(p) for p in self.outputs_of(target, key).values()}
@@ -336,21 +336,20 @@ class Builder:
     def is_current(self, target: Target, key: str) -> bool:
         """Whether the outputs on disk are those stored under the key the inputs have now: right, so a
         failure that is not theirs (a full disk under ``--force``) keeps them."""
-        try:
-            return self._outputs_current(target, key)
-        except OSError:
-            return False
+        return self._outputs_current(target, key) is True
 
-    def _outputs_current(self, target: Target, key: str) -> bool:
-        """``is_current``, raising OSError where an input or output cannot be read."""
+    def _outputs_current(self, target: Target, key: str) -> bool | None:
+        """``is_current``, or None where it cannot be told: an input or an output cannot be read just now."""
         try:
             plan = self.plan(target, key)
+            entry = self.store.get(plan.cache_key)
+            return entry is not None and all(
+                file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
+            )
         except (BuildError, ValueError):
             return False
-        entry = self.store.get(plan.cache_key)
-        return entry is not None and all(
-            file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
-        )
+        except OSError:
+            return None
 
     def _kept_model(self, target: Target, result: PartitionResult) -> PartitionResult:
         """A model whose source has no files (an unmounted share) keeps its last weights and its manifest

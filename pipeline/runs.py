@@ -178,6 +178,7 @@ def _run_set(
             raise_on_error=False,
         )
     with signals_held() as caught:
+        builder.forget_rows()  # the run wrote rows since the builder first read them
         errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
         step_failures = {step: failure_message(error) for step, error in errors.items()}
         succeeded = {e.step_key for e in result.get_step_success_events()}
@@ -200,6 +201,7 @@ def _mark_interrupted(
 ) -> None:
     """Rows of ``todo`` say the build was interrupted and their stale outputs go, as for the steps a failed
     run skipped; what a run of this build wrote (built, or failed with its own error) stays as it is."""
+    builder.forget_rows()  # the runs of this build wrote rows since the builder first read them
     ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
     rows = {(r["asset"], r["partition"]): r for r in read_manifest(builder.spec.build_dir)}
     now = _stale_map(builder, [(partition_set, names)])

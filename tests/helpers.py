@@ -51,3 +51,26 @@ def unreadable_while_mode_000(monkeypatch) -> None:
         return open(path, *args, **kwargs)
 
     monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
+
+
+def read_only_folder(monkeypatch, folder: Path) -> None:
+    """``folder`` refuses new files and deletions, as one made read-only (chattr +i) does even for root."""
+    import ops.atomic
+    import pipeline.build
+
+    mkstemp, remove = ops.atomic.tempfile.mkstemp, pipeline.build.remove_output
+
+    def refuse_inside(path: Path) -> None:
+        if path.is_relative_to(folder):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+    def create(*, dir, prefix, suffix):
+        refuse_inside(Path(dir) / f"{prefix}x{suffix}")
+        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
+
+    def delete(build_dir, path):
+        refuse_inside(path)
+        remove(build_dir, path)
+
+    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
+    monkeypatch.setattr(pipeline.build, "remove_output", delete)

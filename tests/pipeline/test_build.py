@@ -17,10 +17,11 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import SHARED, UPSCALE_SPEC, unreadable_while_mode_000, write_spec, write_textures
+from helpers import SHARED, UPSCALE_SPEC, read_only_folder, unreadable_while_mode_000, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
 from pipeline.cache import ContentStore
+from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
@@ -459,31 +460,16 @@ def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(projec
     assert {r["status"] for r in manifest(project)} == {"cached"}
 
 
-def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
-    import ops.atomic
-    import pipeline.build
+CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
 
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+
+def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
+    write_spec(project, CHAIN_SPEC)
     cli(project, "build")
     made = {(r["asset"], r["partition"]): r for r in manifest(project)}[("legacy_2x", "walls/tex001.png")]
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     locked = project / "build" / "legacy_2x" / "walls"
-    mkstemp, remove = ops.atomic.tempfile.mkstemp, pipeline.build.remove_output
-
-    def refuse_in_locked(path: Path) -> None:  # a folder made read-only (chattr +i) refuses even root
-        if path.is_relative_to(locked):
-            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
-
-    def create(*, dir, prefix, suffix):
-        refuse_in_locked(Path(dir) / f"{prefix}x{suffix}")
-        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
-
-    def delete(build_dir, path):
-        refuse_in_locked(path)
-        remove(build_dir, path)
-
-    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
-    monkeypatch.setattr(pipeline.build, "remove_output", delete)
+    read_only_folder(monkeypatch, locked)
     code, output = cli(project, "build")  # the stale output's removal stopped the whole build
     rows = {(r["asset"], r["partition"]): r for r in manifest(project)}
     stale = rows.pop(("legacy_2x", "walls/tex001.png"))
@@ -493,6 +479,44 @@ def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(
     downstream = rows.pop(("legacy_4x", "walls/tex001.png"))  # not built from the stale file left behind
     assert downstream["status"] == "failed" and "legacy_2x' has no up-to-date output" in downstream["error"]
     assert {r["status"] for r in rows.values()} == {"cached"}
+
+
+def test_a_ctrl_c_after_a_stale_output_was_left_in_a_read_only_folder_takes_what_was_built_from_it(project, monkeypatch):
+    import pipeline.build
+
+    spec_file = write_spec(project, CHAIN_SPEC)
+    run_build(load_spec(spec_file))
+    for name in ("tex001.png", "tex003.png"):
+        write_image(project / "textures" / "walls" / name, Image(np.zeros((16, 16, 3), np.float32)))
+    read_only_folder(monkeypatch, project / "build" / "legacy_2x" / "walls")
+    build = pipeline.build.Builder.build
+
+    def ctrl_c_at_the_second(self, target, key, run_id=None):
+        if (target.name, key) == ("legacy_2x", "walls/tex003.png"):
+            raise KeyboardInterrupt
+        return build(self, target, key, run_id)
+
+    monkeypatch.setattr(pipeline.build.Builder, "build", ctrl_c_at_the_second)
+    assert run_build(load_spec(spec_file)).interrupted == "legacy_2x"
+    downstream = {r["partition"]: r for r in manifest(project) if r["asset"] == "legacy_4x"}["walls/tex001.png"]
+    assert downstream["status"] == "failed" and not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
+
+
+def test_a_downstream_run_alone_keeps_its_output_while_the_source_is_away(project, cli, monkeypatch):
+    spec_file = write_spec(project, CHAIN_SPEC)
+    cli(project, "build")
+    texture = project / "textures" / "walls" / "tex001.png"
+    unreadable_while_mode_000(monkeypatch)
+    texture.chmod(0o000)
+    cli(project, "build")  # legacy_2x fails for it and keeps its output
+    texture.chmod(0o644)
+    (project / "textures").rename(project / "unmounted")
+    defs = build_definitions(load_spec(spec_file))
+    with dg.instance_for_test() as instance:  # the UI, materializing the downstream asset alone
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["legacy_4x"], partition_key="walls/tex001.png", raise_on_error=False)
+    assert result.success and (project / "build" / "legacy_4x" / "walls" / "tex001.png").is_file()
 
 
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
