@@ -16,6 +16,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from helpers import DEVICES
 from ops.image_io import Image, read_image, write_image
 from ops.material.align import AlignmentError, align_guide, estimate_shift
 from ops.material.fit import fit_maps
@@ -128,10 +129,11 @@ def test_two_shot_without_a_sidecar_does_not_depend_on_the_guide_exposure():
     for fit in fits:
         assert float(np.abs(fit.roughness - truth.roughness).mean()) < 0.12
 
-def test_two_shot_recovers_known_maps():
+@pytest.mark.parametrize("device", DEVICES)
+def test_two_shot_recovers_known_maps(device: str):
     truth = tiles_material(64, tiles=2, seed=1)
     flash, guide = render_photos(truth)
-    fit = fit_maps(flash, guide, DEMO_SCENE, iterations=300, fit_size=64, device=torch.device("cpu"))
+    fit = fit_maps(flash, guide, DEMO_SCENE, iterations=300, fit_size=64, device=torch.device(device))
 
     albedo_rmse = float(np.sqrt(((fit.albedo - truth.albedo) ** 2).mean()))
     normal_err = _angular_error_deg(fit.normal, truth.normal)

@@ -22,7 +22,7 @@ from ops.multiply.params import MultiplyParams
 from ops.multiply.run import exemplar_planes, run
 from ops.registry import OPS, OpContext
 
-from helpers import REPO, SHARED
+from helpers import DEVICES, REPO, SHARED
 
 FLAT = SHARED / "legacy" / "freedoom" / "flats" / "aqf001.png"
 
@@ -54,8 +54,8 @@ def sprite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def multiply(src: Path, out: Path, **params: object) -> dict[str, float | int | str]:
-    return dict(run({"image": src}, out, MultiplyParams(**params), OpContext(device="cpu")))
+def multiply(src: Path, out: Path, device: str = "cpu", **params: object) -> dict[str, float | int | str]:
+    return dict(run({"image": src}, out, MultiplyParams(**params), OpContext(device=device)))
 
 
 def test_registry_names_this_op_and_params_load_without_torch() -> None:
@@ -100,8 +100,9 @@ def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path
         assert (shifted / "variant_00.png").read_bytes() == (first / "variant_01.png").read_bytes()
 
 
-def test_gram_matches_texture_statistics_and_tiles(gravel: Path, tmp_path: Path) -> None:
-    meta = multiply(gravel, tmp_path, method="gram", count=2, size=96, steps=40)
+@pytest.mark.parametrize("device", DEVICES)
+def test_gram_matches_texture_statistics_and_tiles(gravel: Path, tmp_path: Path, device: str) -> None:
+    meta = multiply(gravel, tmp_path, device, method="gram", count=2, size=96, steps=40)
     exemplar = exemplar_planes(read_image(gravel))
     wrong = skimage.data.brick()[:96, :96].astype(np.float32) / 255
     for name in ("variant_00.png", "variant_01.png"):
@@ -120,9 +121,10 @@ def test_untileable_outputs_are_measured_not_guarded(gravel: Path, tmp_path: Pat
     assert np.isfinite(metrics.seam_ratio(variant))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("method", ["patch", "gram"])
-def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, method: str) -> None:
-    multiply(sprite, tmp_path, method=method, count=1, size=64, steps=10, patch_size=24)
+def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, method: str, device: str) -> None:
+    multiply(sprite, tmp_path, device, method=method, count=1, size=64, steps=10, patch_size=24)
     out = read_image(tmp_path / "variant_00.png")
     assert out.alpha is not None and out.color.shape == (64, 64, 3)
     holes = float((out.alpha < 0.5).mean())

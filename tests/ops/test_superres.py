@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 from skimage import data as skdata
 
-from helpers import SHARED
+from helpers import DEVICES, SHARED
 from ops.image_io import Image, read_image, write_image
 from ops.multiply.metrics import seam_ratio  # the tileability measure the texture multiplier is held to
 from ops.registry import OPS, SINGLE_OUTPUT, OpContext
@@ -246,16 +246,18 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     assert (tmp_path / "again.pth").read_bytes() == (tmp_path / "straight.pth").read_bytes()
 
 
-def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path: Path, device: str) -> None:
     params = TrainParams(
         steps=60, down_blocks=1, widths=(16, 24), patch_size=32, batch_size=8, holdout=0.4, validate_every=1000
     )
-    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
+    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device=device))
     assert meta["held_out_images"] == 2  # brick and astronaut, by name hash
     assert meta["val_psnr"] > meta["bicubic_psnr"] + 0.3, meta
 
 
-def test_vgg_and_gan_losses_train(textures: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_vgg_and_gan_losses_train(textures: list[Path], tmp_path: Path, device: str) -> None:
     from ops.superres.losses import VGGFeatures
 
     torch.manual_seed(0)
@@ -264,7 +266,7 @@ def test_vgg_and_gan_losses_train(textures: list[Path], tmp_path: Path) -> None:
     trained = {}
     for name, loss in (("pixels", {}), ("vgg", {"vgg": 0.01}), ("gan", {"gan": 0.01})):
         params = TrainParams(steps=2, loss={"mse": 1.0, "hfen": 0.1, **loss}, vgg_weights=vgg, **TINY)
-        meta = train.run(textures, tmp_path / f"{name}.pth", params, OpContext(device="cpu"))
+        meta = train.run(textures, tmp_path / f"{name}.pth", params, OpContext(device=device))
         assert np.isfinite(meta["val_psnr"])
         trained[name] = (tmp_path / f"{name}.pth").read_bytes()
     assert trained["vgg"] != trained["pixels"] and trained["gan"] != trained["pixels"]  # each term moved the weights
@@ -390,7 +392,8 @@ def test_wrap_auto_does_not_wrap_a_sprite_whose_edges_differ_in_alpha() -> None:
     assert detect_wrap(sign, nearly_opaque) == (True, True)
 
 
-def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path, device: str) -> None:
     texture = _periodic_texture()
     assert detect_wrap(texture) == (True, True)
     assert detect_wrap(_skimage("astronaut", 64)) == (False, False)
@@ -399,7 +402,7 @@ def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path) -> 
     for wrap in ("auto", False):
         out = tmp_path / str(wrap)
         meta = infer.run({"image": src}, out, SuperResolveParams(model="m", wrap=wrap, tile=32, overlap=8),
-                         OpContext(device="cpu", model=weights))
+                         OpContext(device=device, model=weights))
         result = read_image(out / SINGLE_OUTPUT, colorspace="linear").color
         ratios[wrap] = seam_ratio(result)
         assert meta["wrap_x"] == meta["wrap_y"] == (1 if wrap == "auto" else 0)
@@ -474,13 +477,14 @@ def test_adaptation_that_does_not_help_is_not_used() -> None:
     assert (flat.kept, flat.model, flat.check_gain_db) == (False, model, 0.0)
 
 
-def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Path, tmp_path: Path, device: str) -> None:
 
     rgb = _skimage("gravel", 128)
     alpha = np.ones((128, 128), np.float32)
     alpha[:, :20] = 0.0
     src = _write(tmp_path / "gravel.png", rgb, alpha)
-    ctx = OpContext(device="cpu", model=weights)
+    ctx = OpContext(device=device, model=weights)
     outputs = []
     for name, steps in (("plain", 0), ("a", 20), ("b", 20)):
         meta = infer.run({"image": src}, tmp_path / name, SuperResolveParams(model="m", adapt_steps=steps), ctx)
@@ -492,29 +496,30 @@ def test_super_resolve_adapts_deterministically_and_only_our_models(weights: Pat
     assert not np.array_equal(first.color, plain.color)
     assert np.array_equal(first.alpha, plain.alpha)  # the model is adapted to the colour; alpha is upscaled as before
 
-    upscaler = load_upscaler(weights, torch.device("cpu"))
+    upscaler = load_upscaler(weights, torch.device(device))
     community = replace(upscaler, forward=lambda x: x, name="ESRGAN")  # any model that is not an SRCAE
     with pytest.raises(ValueError, match="adapt_steps needs a remaster SRCAE model.*ESRGAN.*adapt_steps: 0"):
         infer.adapted(community, rgb, SuperResolveParams(model="m", adapt_steps=5))
 
 
-def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_alpha_grey_and_16_bit_are_kept(weights: Path, tmp_path: Path, device: str) -> None:
     rgb = _skimage("coffee", 40)
     alpha = np.zeros((40, 40), np.float32)
     alpha[10:30, 5:35] = 1.0
     rgba = _write(tmp_path / "sprite.png", rgb, alpha)
-    meta = infer.run({"image": rgba}, tmp_path / "a", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    meta = infer.run({"image": rgba}, tmp_path / "a", SuperResolveParams(model="m"), OpContext(device=device, model=weights))
     out = read_image(tmp_path / "a" / SINGLE_OUTPUT)
     assert (meta["width"], meta["height"]) == (80, 80) and out.channels == 3 and out.alpha is not None
     assert abs(float(out.alpha.mean()) - float(alpha.mean())) < 0.03
 
     grey = _write(tmp_path / "height.png", _skimage("camera", 33)[..., :1], bit_depth=16)
-    infer.run({"image": grey}, tmp_path / "g", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    infer.run({"image": grey}, tmp_path / "g", SuperResolveParams(model="m"), OpContext(device=device, model=weights))
     out = read_image(tmp_path / "g" / SINGLE_OUTPUT)
     assert out.channels == 1 and out.bit_depth == 16 and out.color.shape == (66, 66, 1)
 
     grey_rgb = _write(tmp_path / "concrete.png", _skimage("camera", 33)[..., :1].repeat(3, axis=2))
-    infer.run({"image": grey_rgb}, tmp_path / "r", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    infer.run({"image": grey_rgb}, tmp_path / "r", SuperResolveParams(model="m"), OpContext(device=device, model=weights))
     out = read_image(tmp_path / "r" / SINGLE_OUTPUT, colorspace="linear").color
     assert out.shape == (66, 66, 3) and (out == out[..., :1]).all()  # a grey texture saved as RGB stays grey
 
@@ -533,7 +538,8 @@ def test_opaque_and_transparent_alpha_stay_exact(weights: Path, tmp_path: Path, 
     assert np.all(out.alpha[28:52, 28:52] == 0.0)  # the hole, two source texels in from its edge
 
 
-def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path, device: str) -> None:
     model = tmp_path / "bicubic.pth"
     save_srcae(model, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))  # a fresh residual model: plain bicubic
     yy, xx = np.mgrid[0:32, 0:32]
@@ -541,17 +547,37 @@ def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path) -> None:
     color = np.zeros((32, 32, 3), np.float32)
     color[..., 0] = alpha  # a red disc on transparent black
     sprite = _write(tmp_path / "sprite.png", color, alpha)
-    infer.run({"image": sprite}, tmp_path / "s", SuperResolveParams(model="m"), OpContext(device="cpu", model=model))
+    infer.run({"image": sprite}, tmp_path / "s", SuperResolveParams(model="m"), OpContext(device=device, model=model))
     out = read_image(tmp_path / "s" / SINGLE_OUTPUT, colorspace="linear")
     assert out.color[..., 0][out.alpha > 0.5].min() > 0.98
 
-def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path) -> None:
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+@pytest.mark.parametrize("precision", ["auto", "bfloat16", "float32"])
+def test_cuda_agrees_with_the_cpu_at_each_precision_and_tile_batch(weights: Path, tmp_path: Path, precision: str) -> None:
+    src = _write(tmp_path / "gravel.png", _skimage("gravel", 96))
+
+    def enlarge(device: str, batch: int) -> tuple[dict, np.ndarray]:
+        out = tmp_path / f"{device}{batch}"
+        params = SuperResolveParams(model="m", tile=32, overlap=8, precision=precision, batch=batch)
+        meta = infer.run({"image": src}, out, params, OpContext(device=device, model=weights))
+        return meta, read_image(out / SINGLE_OUTPUT, colorspace="linear").color
+
+    _, cpu = enlarge("cpu", 1)
+    for batch in (1, 8):
+        meta, gpu = enlarge("cuda", batch)
+        assert meta["device"] == "cuda" and meta["tiles"] > batch
+        difference = np.abs(gpu - cpu)
+        assert difference.max() <= 3 / 255 and difference.mean() < 0.25 / 255, (batch, difference.max(), difference.mean())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path, device: str) -> None:
     yy, xx = np.mgrid[0:32, 0:32] / 32.0
     vectors = np.stack([0.4 * np.sin(6 * xx), 0.4 * np.cos(5 * yy), np.ones_like(xx)], axis=2)
     vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
     src = _write(tmp_path / "normal.png", (vectors + 1) / 2, bit_depth=16)
     infer.run({"image": src}, tmp_path / "n", SuperResolveParams(model="m", kind="normal"),
-              OpContext(device="cpu", model=weights))
+              OpContext(device=device, model=weights))
     out = read_image(tmp_path / "n" / SINGLE_OUTPUT, colorspace="linear").color * 2 - 1
     assert out.shape == (64, 64, 3)
     assert np.abs(np.linalg.norm(out, axis=2) - 1).max() < 1e-3
@@ -696,10 +722,10 @@ def test_autocast_follows_what_the_model_supports(weights: Path) -> None:
 
     ours = load_upscaler(weights, torch.device("cpu"))
     cuda, auto = torch.device("cuda"), SuperResolveParams(model="m")
-    assert infer._autocast_dtype(auto, ours, torch.device("cpu")) is None  # CPU runs float32
-    assert infer._autocast_dtype(auto, ours, cuda) == torch.float16
-    assert infer._autocast_dtype(SuperResolveParams(model="m", precision="float32"), ours, cuda) is None
+    assert infer.autocast_dtype(auto, ours, torch.device("cpu")) is None  # CPU runs float32
+    assert infer.autocast_dtype(auto, ours, cuda) == torch.float16
+    assert infer.autocast_dtype(SuperResolveParams(model="m", precision="float32"), ours, cuda) is None
     bf16_only = replace(ours, supports_half=False)
-    assert infer._autocast_dtype(auto, bf16_only, cuda) == torch.bfloat16
+    assert infer.autocast_dtype(auto, bf16_only, cuda) == torch.bfloat16
     neither = replace(ours, supports_half=False, supports_bfloat16=False)  # AuraSR
-    assert infer._autocast_dtype(auto, neither, cuda) is None
+    assert infer.autocast_dtype(auto, neither, cuda) is None

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import DEVICES
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres import infer
@@ -24,7 +25,8 @@ except (ImportError, RuntimeError) as exc:  # RuntimeError: torchvision built fo
     pytest.skip(f"spandrel unavailable: {exc}", allow_module_level=True)
 
 
-def test_esrgan_state_dict_is_detected_and_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_esrgan_state_dict_is_detected_and_runs(tmp_path: Path, device: str) -> None:
     from spandrel.architectures.ESRGAN import ESRGAN
 
     torch.manual_seed(0)
@@ -35,8 +37,8 @@ def test_esrgan_state_dict_is_detected_and_runs(tmp_path: Path) -> None:
     src = tmp_path / "wall.png"
     write_image(src, Image(rng.random((24, 20, 3), dtype=np.float32)), colorspace="linear")
     params = SuperResolveParams.model_validate({"model": {"path": str(weights)}, "tile": 32, "overlap": 4})
-    meta = infer.run({"image": src}, tmp_path / "out", params, OpContext(device="cpu", model=weights))
-    assert meta["model"] == "ESRGAN" and meta["scale"] == 2
+    meta = infer.run({"image": src}, tmp_path / "out", params, OpContext(device=device, model=weights))
+    assert meta["model"] == "ESRGAN" and meta["scale"] == 2 and meta["device"] == device
     out = read_image(tmp_path / "out" / SINGLE_OUTPUT)
     assert out.color.shape == (48, 40, 3)
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
+import torch
 
 from helpers import unreadable_while_mode_000, write_spec, write_textures
 from pipeline.cache import ContentStore
@@ -69,6 +71,18 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
         ["floors/tex000.png", "walls/tex001.png", "floors/tex002.png"], "computed"
     )
     assert {r["status"] for k, r in second.items() if k[0] == "legacy_2x"} == {"cached"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_a_build_on_cuda_trains_and_enlarges_there_and_a_cpu_build_reuses_it(tmp_path, cli):
+    write_project(tmp_path)
+    code, output = cli(tmp_path, "build", "--device", "cuda")
+    assert code == 0, output
+    built = rows(tmp_path)
+    assert {r["metadata"]["device"] for k, r in built.items() if k[0] in ("sr2x", "legacy_sr")} == {"cuda"}
+    code, output = cli(tmp_path, "build", "--device", "cpu")
+    assert code == 0, output
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}  # the device is not part of a cache key
 
 
 def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
