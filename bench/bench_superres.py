@@ -1,4 +1,4 @@
-"""Benchmark of the super-resolution op: quality against bicubic/Lanczos, and CPU throughput.
+"""Benchmark of the super-resolution op: quality against bicubic/Lanczos, and throughput.
 
 Trains ``train_srcae`` on one set of high-res images and measures PSNR/SSIM on
 others it never saw (bicubic downscale, upscale back, compare), at each asked
@@ -9,9 +9,14 @@ Prints one JSON object (progress on stderr). The figures in the README came from
     python bench/bench_superres.py --threads 2 --scales 2 --steps 6000 --holdout 0.05
     python bench/bench_superres.py --threads 2 --scales 4 --steps 6000 --holdout 0.05
 
-(569 s, 278 s and 156 s of training on the idle 2-core machine). Each trained model is
-also measured with self-ensemble, adapted to each held-out input (``--adapt-steps``), and a 2x
-model run twice as a 4x upscaler.
+(569 s, 278 s and 156 s of training on the idle 2-core machine), and for the GPU figures:
+
+    python bench/bench_superres.py --device cuda --holdout 0.05 --scales 2 --steps 6000 --adapt-steps 0 --throughput-side 2048
+    python bench/bench_superres.py --device cuda --holdout 0.05 --scales 4 --steps 6000 --adapt-steps 0 --throughput-side 2048
+
+Each trained model is also measured with self-ensemble, adapted to each held-out input
+(``--adapt-steps``), and a 2x model run twice as a 4x upscaler. ``--device cuda`` trains, measures and times on a GPU as
+super_resolve runs there (autocast, batched tiles), against a matmul on that GPU.
 """
 
 from __future__ import annotations
@@ -33,13 +38,14 @@ from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ops.device import resolve_device  # noqa: E402
 from ops.image_io import Image, write_image  # noqa: E402
 from ops.registry import OpContext  # noqa: E402
 from ops.superres import infer, train  # noqa: E402
 from ops.superres.adapt import adapt  # noqa: E402
 from ops.superres.data import load_image  # noqa: E402
 from ops.superres.metrics import compare  # noqa: E402
-from ops.superres.params import LossWeights, TrainParams  # noqa: E402
+from ops.superres.params import LossWeights, SuperResolveParams, TrainParams  # noqa: E402
 from ops.superres.tiling import tile_layout, tiled_upscale  # noqa: E402
 from ops.superres.weights import Upscaler, load_upscaler  # noqa: E402
 
@@ -82,8 +88,9 @@ def build_sets(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
 class Variants:
     """The trained model run every way super_resolve can run it, adapted to each held-out input at most once."""
 
-    def __init__(self, weights: Path, adapt_steps: int, adapt_learning_rate: float) -> None:
-        self.base = load_upscaler(weights, torch.device("cpu"))
+    def __init__(self, weights: Path, device: torch.device, adapt_steps: int, adapt_learning_rate: float) -> None:
+        self.device = device
+        self.base = load_upscaler(weights, device)
         self.adapt_steps, self.adapt_learning_rate = adapt_steps, adapt_learning_rate
         self.adapted: dict[str, Upscaler] = {}
         self.adapt_seconds: list[float] = []
@@ -107,11 +114,11 @@ class Variants:
 
         def upscale(lr: torch.Tensor) -> torch.Tensor:
             upscaler = self._adapted(lr) if adapted else self.base
-            forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
-            x = lr
+            forward = infer.make_forward(upscaler, self.device, _precision(upscaler, self.device), ensemble=ensemble)
+            x = lr.to(self.device)
             for _ in range(passes):
                 x = forward(x).clamp(0.0, 1.0)
-            return x
+            return x.cpu()
 
         return upscale
 
@@ -132,16 +139,47 @@ def gain_db(figures: dict[str, float]) -> float:
     return round(figures["val_psnr"] - figures["bicubic_psnr"], 3)
 
 
-def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False, passes: int = 1) -> dict[str, float]:
-    """Output megapixels per second of tiled CPU inference, and achieved vs matmul FLOP/s."""
-    upscaler = load_upscaler(weights, torch.device("cpu"))
-    forward = infer.make_forward(upscaler, torch.device("cpu"), None, ensemble=ensemble)
+def _precision(upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
+    """The autocast type super_resolve's defaults run ``upscaler`` under on ``device`` (None on CPU)."""
+    return infer.autocast_dtype(SuperResolveParams(model="bench"), upscaler, device)
+
+
+def _seconds(work: Callable[[], None], device: torch.device, repeats: int) -> float:
+    """Mean wall-clock seconds of ``work`` after one warm-up, waiting for the GPU where there is one."""
+    work()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        work()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - started) / repeats
+
+
+def matmul_flops(device: torch.device, dtype: torch.dtype | None) -> float:
+    """FLOP/s of a large square matmul on ``device`` in ``dtype`` (float32 when None): the machine's ceiling."""
+    side = 8192 if device.type == "cuda" else 2048
+    a = torch.rand(side, side, device=device, dtype=dtype or torch.float32)
+    return 2 * side**3 / _seconds(lambda: torch.mm(a, a), device, repeats=5)
+
+
+def throughput(
+    weights: Path, side: int, repeats: int, device: torch.device, *, ensemble: bool = False, passes: int = 1
+) -> dict[str, float | str]:
+    """Output megapixels per second of tiled inference as super_resolve runs it on ``device``, and achieved
+    vs matmul FLOP/s (the matmul in the type inference runs in: float16 under CUDA autocast)."""
+    upscaler = load_upscaler(weights, device)
+    dtype = _precision(upscaler, device)
+    forward = infer.make_forward(upscaler, device, dtype, ensemble=ensemble)
     image = torch.rand(3, side, side, generator=torch.Generator().manual_seed(0))
+    batch = SuperResolveParams(model="bench").batch if device.type == "cuda" else 1
 
     def upscale() -> None:
         x = image
         for _ in range(passes):
-            x = tiled_upscale(x, forward, scale=upscaler.scale, multiple=upscaler.multiple)[0].clamp(0.0, 1.0)
+            x = tiled_upscale(x, forward, scale=upscaler.scale, multiple=upscaler.multiple, batch=batch,
+                              device=device)[0].clamp(0.0, 1.0)
 
     def executed_pixels(side: int) -> int:
         """Input pixels the model runs on for one pass over a ``side``-square input: tiles overlap."""
@@ -149,11 +187,7 @@ def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False
         padded = -(-tile // upscaler.multiple) * upscaler.multiple  # each tile is padded to the model's multiple
         return (padded * len(starts)) ** 2
 
-    upscale()  # warm-up
-    started = time.perf_counter()
-    for _ in range(repeats):
-        upscale()
-    seconds = (time.perf_counter() - started) / repeats
+    seconds = _seconds(upscale, device, repeats)
     scale = upscaler.scale**passes
     out_pixels = (side * scale) ** 2
     # Pass k runs on an image scale**k times smaller (in area, scale**2k) than the output.
@@ -162,13 +196,10 @@ def throughput(weights: Path, side: int, repeats: int, *, ensemble: bool = False
     achieved = 2 * macs * out_pixels / seconds
     per_input_pixel = per_pass * upscaler.scale**2
     executed = sum(2 * per_input_pixel * executed_pixels(side * upscaler.scale**k) for k in range(passes)) / seconds
-    a = torch.rand(2048, 2048)
-    torch.mm(a, a)
-    started = time.perf_counter()
-    for _ in range(5):
-        torch.mm(a, a)
-    matmul = 2 * 2048**3 * 5 / (time.perf_counter() - started)
+    matmul = matmul_flops(device, dtype)
     return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "precision": str(dtype or torch.float32).removeprefix("torch."),
         "megapixels_per_second": round(out_pixels / seconds / 1e6, 4),
         "macs_per_output_pixel": macs,
         "achieved_gflops": round(achieved / 1e9, 2),
@@ -195,11 +226,14 @@ def main() -> None:
     parser.add_argument("--throughput-side", type=int, default=512, help="input side for the timing run")
     parser.add_argument("--holdout", type=float, default=0.2, help="fraction of training files train_srcae keeps for its own validation")
     parser.add_argument("--threads", type=int, default=0, help="torch threads, for training too (0: torch's default)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto: where to train, measure and time")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    report: dict[str, object] = {"torch_threads": torch.get_num_threads(), "steps": args.steps, "results": {}}
+    device = resolve_device(args.device)
+    report: dict[str, object] = {"torch_threads": torch.get_num_threads(), "device": str(device), "steps": args.steps,
+                                 "results": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         train_files, held_textures, held_photos = build_sets(folder)
@@ -213,10 +247,10 @@ def main() -> None:
                 validate_every=max(args.steps // 10, 1), holdout=args.holdout, cpu_threads=args.threads,
             )
             weights = folder / f"sr{scale}x.pth"
-            meta = train.run(train_files, weights, params, OpContext(device="cpu"))
+            meta = train.run(train_files, weights, params, OpContext(device=str(device)))
             row: dict[str, object] = {"train_seconds": meta["train_seconds"], "parameters": meta["parameters"]}
             sets = (("textures", held_textures), ("photos", held_photos), ("all", held_textures + held_photos))
-            variants = Variants(weights, args.adapt_steps, args.adapt_learning_rate)
+            variants = Variants(weights, device, args.adapt_steps, args.adapt_learning_rate)
             ways = [("", False, 1), ("_self_ensemble", True, 1)]
             if scale == 2:  # the same model run twice is a 4x upscaler too
                 ways += [("_4x_two_passes", False, 2), ("_4x_two_passes_self_ensemble", True, 2)]
@@ -232,10 +266,11 @@ def main() -> None:
             if variants.adapt_seconds:
                 row["adapt_seconds_per_image"] = round(float(np.mean(variants.adapt_seconds)), 2)
                 row["adaptations"] = variants.adaptations
-            row["throughput_cpu"] = throughput(weights, args.throughput_side, repeats=2)
-            row["throughput_cpu_self_ensemble"] = throughput(weights, args.throughput_side, repeats=1, ensemble=True)
+            where = "cpu" if device.type == "cpu" else "gpu"
+            row[f"throughput_{where}"] = throughput(weights, args.throughput_side, 2, device)
+            row[f"throughput_{where}_self_ensemble"] = throughput(weights, args.throughput_side, 1, device, ensemble=True)
             if scale == 2:
-                row["throughput_cpu_4x_two_passes"] = throughput(weights, args.throughput_side, repeats=1, passes=2)
+                row[f"throughput_{where}_4x_two_passes"] = throughput(weights, args.throughput_side, 1, device, passes=2)
             report["results"][f"{scale}x"] = row
             print(json.dumps(report), flush=True, file=sys.stderr)
     print(json.dumps(report, indent=2))

@@ -29,7 +29,7 @@ from ops.threads import cpu_threads
 from ops.tileable import detect_wrap
 
 
-def _autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
+def autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
     """None means plain float32 (always on CPU). ``auto`` takes float16 where the model supports it, else
     bfloat16 where it supports that, else float32 (AuraSR supports neither)."""
     if device.type != "cuda" or params.precision == "float32":
@@ -155,7 +155,7 @@ def _super_resolve(
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
     coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)  # a data mask does not decide tiling
     wrap = detect_wrap(color, coverage) if params.wrap == "auto" else (params.wrap, params.wrap)
-    dtype = _autocast_dtype(params, upscaler, device)
+    dtype = autocast_dtype(params, upscaler, device)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:
         color_upscaler, adaptation = adapted(upscaler, color, params, ctx.progress)
