@@ -208,7 +208,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     for source in loaded.sources.values():
         scan_source(source)  # warns about a root that is missing or matches nothing
-    for problem in loaded.missing_files():
+    for problem in loaded.warnings():
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(
         f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",

@@ -117,9 +117,14 @@ class Spec:
         """A spec-relative path made absolute."""
         return (self.root_dir / _home_expanded(path)).resolve()
 
-    def missing_files(self) -> list[str]:
-        """Weights files the spec names that are not there (yet): every partition using one would fail."""
-        return [
+    def warnings(self) -> list[str]:
+        """What is valid but likely a slip: a spec that builds nothing (an empty file, or ``assets:`` nested
+        under ``sources:``), and weights files that are not there (yet), which fail every partition using one."""
+        nothing = [] if self.targets else [
+            f"{self.path}: no models or assets are defined, so a build makes nothing; add an assets: section "
+            "at the top level (see README)"
+        ]
+        return nothing + [
             f"{self.path}:{self.lines.get((target.section, target.name), '?')}: {target.section}.{target.name}.{name}: "
             f"{self.resolve(path)} does not exist; building {target.name} fails until it does"
             for target in self.targets.values()

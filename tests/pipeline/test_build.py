@@ -602,6 +602,11 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert f"source 'legacy': no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
     assert cli(tmp_path, "build")[0] == 0
     assert manifest(tmp_path) == []
+    assert "no models or assets" not in output
+
+    write_spec(tmp_path, "sources:\n  legacy: {kind: textures, root: textures, glob: '**/*.png'}\n")
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and "assets_spec.yaml: no models or assets are defined, so a build makes nothing" in output
 
 
 def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
