@@ -53,6 +53,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN_SKIMAGE = ("brick", "grass", "astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field")
 HELD_OUT_TEXTURES = ("gravel",)
 HELD_OUT_PHOTOS = ("coffee", "rocket")
+DEFAULTS = SuperResolveParams(model="bench")  # super_resolve as a spec that sets nothing runs it
 
 
 def _skimage(name: str) -> np.ndarray:
@@ -141,7 +142,7 @@ def gain_db(figures: dict[str, float]) -> float:
 
 def _precision(upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
     """The autocast type super_resolve's defaults run ``upscaler`` under on ``device`` (None on CPU)."""
-    return infer.autocast_dtype(SuperResolveParams(model="bench"), upscaler, device)
+    return infer.autocast_dtype(DEFAULTS, upscaler, device)
 
 
 def _seconds(work: Callable[[], None], device: torch.device, repeats: int) -> float:
@@ -173,17 +174,17 @@ def throughput(
     dtype = _precision(upscaler, device)
     forward = infer.make_forward(upscaler, device, dtype, ensemble=ensemble)
     image = torch.rand(3, side, side, generator=torch.Generator().manual_seed(0))
-    batch = SuperResolveParams(model="bench").batch if device.type == "cuda" else 1
+    batch = DEFAULTS.batch if device.type == "cuda" else 1
 
     def upscale() -> None:
         x = image
         for _ in range(passes):
-            x = tiled_upscale(x, forward, scale=upscaler.scale, multiple=upscaler.multiple, batch=batch,
-                              device=device)[0].clamp(0.0, 1.0)
+            x = tiled_upscale(x, forward, scale=upscaler.scale, tile=DEFAULTS.tile, overlap=DEFAULTS.overlap,
+                              multiple=upscaler.multiple, batch=batch, device=device)[0].clamp(0.0, 1.0)
 
     def executed_pixels(side: int) -> int:
         """Input pixels the model runs on for one pass over a ``side``-square input: tiles overlap."""
-        tile, starts = tile_layout(side + 2 * 16, 256, 16, upscaler.multiple)  # super_resolve's defaults
+        tile, starts = tile_layout(side + 2 * DEFAULTS.overlap, DEFAULTS.tile, DEFAULTS.overlap, upscaler.multiple)
         padded = -(-tile // upscaler.multiple) * upscaler.multiple  # each tile is padded to the model's multiple
         return (padded * len(starts)) ** 2
 
@@ -199,7 +200,7 @@ def throughput(
     matmul = matmul_flops(device, dtype)
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "precision": str(dtype or torch.float32).removeprefix("torch."),
+        "precision": infer.precision_name(dtype),
         "megapixels_per_second": round(out_pixels / seconds / 1e6, 4),
         "macs_per_output_pixel": macs,
         "achieved_gflops": round(achieved / 1e9, 2),

@@ -16,8 +16,9 @@ from ops.image_io import Image, write_image
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
-# Ops tests that must hold on a GPU too take ``device`` from this; CI has no GPU and runs the CPU half.
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+# Tests that must hold on a GPU too take ``device`` from DEVICES; CI has no GPU and runs the CPU half.
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
 def write_textures(folder: Path, count: int, size: int = 16, seed: int = 0) -> list[Path]:

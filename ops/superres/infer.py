@@ -41,6 +41,11 @@ def autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch
     return torch.bfloat16 if params.precision == "bfloat16" else torch.float16
 
 
+def precision_name(dtype: torch.dtype | None) -> str:
+    """What ``autocast_dtype`` chose, as metadata says it: float16, bfloat16 or float32."""
+    return str(dtype or torch.float32).removeprefix("torch.")
+
+
 def self_ensemble(forward: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
     """``forward`` averaged over the 8 flips and 90° turns of its input, each turned back.
 
@@ -181,6 +186,7 @@ def _super_resolve(
         "passes": params.passes,
         "tiles": tiles,
         "device": str(device),
+        "precision": precision_name(dtype),
         "wrap_x": int(wrap[1]),
         "wrap_y": int(wrap[0]),
         "model": upscaler.name,

@@ -171,11 +171,11 @@ def _train(
     if checkpoint is not None:
         _resume(checkpoint, state, fingerprint, log)
 
-    # Float32 on CUDA too (cuDNN may still use TF32 inside convolutions). Under bf16 autocast the VGG
-    # and GAN terms, weighted around 1% of the pixel loss, were rounded away where their gradient joins
-    # the pixel loss's (the weights came out byte-identical without them), and this small model is
-    # bound by kernel launches, not arithmetic: on an H200, 6,000 steps at 2x took 79 s under bf16
-    # and 48 s in float32, to the same held-out PSNR.
+    # Float32 on CUDA too (cuDNN may still use TF32 inside convolutions). Under bf16 autocast a VGG
+    # term weighted 1% of the pixel loss was rounded away where its gradient joins the pixel loss's
+    # (the weights came out byte-identical without it; a GAN term of that weight likely was too), and
+    # half precision did not even save time: on an H200, 6,000 steps at 2x took 79 s under bf16 and
+    # 48 s in float32, to the same held-out PSNR.
     loss_weights = params.loss
     started = time.perf_counter()
     model.train()

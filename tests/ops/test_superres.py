@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 from skimage import data as skdata
 
-from helpers import DEVICES, SHARED
+from helpers import DEVICES, SHARED, needs_cuda
 from ops.image_io import Image, read_image, write_image
 from ops.multiply.metrics import seam_ratio  # the tileability measure the texture multiplier is held to
 from ops.registry import OPS, SINGLE_OUTPUT, OpContext
@@ -551,10 +551,12 @@ def test_a_cut_out_sprite_has_no_dark_fringe(tmp_path: Path, device: str) -> Non
     out = read_image(tmp_path / "s" / SINGLE_OUTPUT, colorspace="linear")
     assert out.color[..., 0][out.alpha > 0.5].min() > 0.98
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-@pytest.mark.parametrize("precision", ["auto", "bfloat16", "float32"])
-def test_cuda_agrees_with_the_cpu_at_each_precision_and_tile_batch(weights: Path, tmp_path: Path, precision: str) -> None:
-    src = _write(tmp_path / "gravel.png", _skimage("gravel", 96))
+@needs_cuda
+@pytest.mark.parametrize(("precision", "runs_in"), [("auto", "float16"), ("bfloat16", "bfloat16"), ("float32", "float32")])
+def test_cuda_agrees_with_the_cpu_at_each_precision_and_tile_batch(
+    weights: Path, tmp_path: Path, precision: str, runs_in: str
+) -> None:
+    src = _write(tmp_path / "coffee.png", _skimage("coffee", 96))  # colour: a grey input takes the grey path
 
     def enlarge(device: str, batch: int) -> tuple[dict, np.ndarray]:
         out = tmp_path / f"{device}{batch}"
@@ -565,7 +567,7 @@ def test_cuda_agrees_with_the_cpu_at_each_precision_and_tile_batch(weights: Path
     _, cpu = enlarge("cpu", 1)
     for batch in (1, 8):
         meta, gpu = enlarge("cuda", batch)
-        assert meta["device"] == "cuda" and meta["tiles"] > batch
+        assert meta["device"] == "cuda" and meta["precision"] == runs_in and meta["tiles"] > batch
         difference = np.abs(gpu - cpu)
         assert difference.max() <= 3 / 255 and difference.mean() < 0.25 / 255, (batch, difference.max(), difference.mean())
 

@@ -10,10 +10,8 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import pytest
-import torch
 
-from helpers import unreadable_while_mode_000, write_spec, write_textures
+from helpers import needs_cuda, unreadable_while_mode_000, write_spec, write_textures
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
@@ -73,7 +71,7 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
     assert {r["status"] for k, r in second.items() if k[0] == "legacy_2x"} == {"cached"}
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+@needs_cuda
 def test_a_build_on_cuda_trains_and_enlarges_there_and_a_cpu_build_reuses_it(tmp_path, cli):
     write_project(tmp_path)
     code, output = cli(tmp_path, "build", "--device", "cuda")
