@@ -7,7 +7,7 @@ import dagster as dg
 
 from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
-from pipeline.build import Builder
+from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
@@ -20,7 +20,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     The cursor holds each partition's content hash (with the sidecars its assets
     read, such as a pair's scene.json), so touching a file without changing it
     requests nothing, and a file changed back to an earlier content is rebuilt
-    like any other change. The run covers the range from the first to the last
+    like any other change. A change whose outputs are already current (a CLI build
+    got there first, or the sensor starts with no cursor over a built folder) requests
+    nothing. The run covers the range from the first to the last
     changed partition; unchanged ones inside it are cache hits, and the models
     its assets use come first in it (a model not built yet is trained). A change to a
     source that models train from also requests, per group of ``run_groups``
@@ -30,6 +32,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     groups = run_groups(spec)
     own = groups.get(source.name, [])  # this source's assets, after the models they use (built, or cache hits)
     readers = [spec.targets[t].params for t in own if spec.targets[t].upstream == source.name]
+    outputs = [spec.targets[t] for t in own if spec.targets[t].section == "assets"]  # per file of this source
     models = {m for m, model in spec.models.items() if model.upstream == source.name}
     retrain = {group: names for group, names in groups.items() if models & set(names)}
 
@@ -48,7 +51,6 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         for message in builder.skipped:  # shown in the tick's log in the UI
             context.log.warning(message)
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
-        builder.index.save()
         known = context.instance.get_dynamic_partitions(source.name)
         previous = json.loads(context.cursor) if context.cursor else {}
         requests = []
@@ -59,6 +61,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         forget_removed(spec, builder)  # as a CLI build does; every tick, as a run may write a row of a file gone since
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         changed = [key for key in order if previous.get(key) != found[key]]
+        if changed and all(builder.is_current(spec.targets[m], MODEL_PARTITION) for m in models):
+            changed = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
+        builder.index.save()
         runs = []
         if changed and own and source.name not in retrain:
             tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}

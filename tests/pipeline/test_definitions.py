@@ -99,6 +99,28 @@ def test_sensor_rebuilds_a_file_changed_back_and_skips_a_missing_folder(project)
         assert len(instance.get_dynamic_partitions("legacy")) == 5
 
 
+def test_sensor_requests_nothing_for_files_a_cli_build_already_built(project, cli):
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    assert cli(project, "build")[0] == 0
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))  # turned on over a built folder: no cursor
+        assert first.run_requests == [] and len(first.dynamic_partitions_requests[0].partition_keys) == 5
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        write_textures(project / "elsewhere", 2, seed=9)
+        texture = project / "textures" / "walls" / "tex001.png"
+        texture.write_bytes((project / "elsewhere" / "walls" / "tex001.png").read_bytes())
+        write_textures(project / "textures" / "late", 1, seed=4)
+        assert cli(project, "build")[0] == 0  # before the next tick
+        later = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert later.run_requests == []  # the build, on this instance (DAGSTER_HOME), added the new file's partition
+        assert "late/floors/tex000.png" in instance.get_dynamic_partitions("legacy")
+        texture.write_bytes((project / "elsewhere" / "floors" / "tex000.png").read_bytes())
+        changed = sensor(dg.build_sensor_context(instance=instance, cursor=later.cursor))
+        assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in changed.run_requests] == [
+            ("walls/tex001.png", "walls/tex001.png")
+        ]
+
+
 def test_nightly_schedule_requests_every_partition_in_one_run(project):
     spec = load_spec(project / "assets_spec.yaml")
     defs = build_definitions(spec)
