@@ -64,8 +64,13 @@ def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
 
 
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
-    """A partition's data version: the file's xxh3-128, or one over both halves of a pair."""
-    hashes = {role: builder.index.hash(path) for role, path in sorted(roles.items())}
+    """A partition's data version as its files are now."""
+    return combined_version({role: builder.index.hash(path) for role, path in roles.items()})
+
+
+def combined_version(hashes: dict[str, str]) -> str:
+    """A partition's data version from its files' hashes: the file's xxh3-128, or one over both halves of a pair."""
+    hashes = dict(sorted(hashes.items()))
     return next(iter(hashes.values())) if len(hashes) == 1 else hash_bytes(json.dumps(hashes).encode())
 
 
@@ -130,7 +135,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             if result.status == "failed":
                 context.log.error(f"{result.partition or target.name}: {result.error}")
             else:
-                yield _materialization(context.asset_key, target, result, _provenance(context.instance, spec, target, result))
+                yield _materialization(context.asset_key, target, result, _provenance(context.instance, builder, target, result))
         yield from _check_results(spec, target)
         if failed:
             raise dg.Failure(
@@ -142,19 +147,36 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     return materialize
 
 
-def _provenance(instance: dg.DagsterInstance, spec: Spec, target: Target, result: PartitionResult) -> dict[str, str]:
+def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:
     """Dagster's input provenance tags for one partition: the data version and event of each input
-    (the source file's observation or the upstream output, the model) it was built from. Dagster adds
-    them only to a step's range-wide output event, so without them the UI calls every partition stale."""
-    tags = {}
+    (the source file or the upstream output, the model) it was built from. Dagster adds them only to
+    a step's range-wide output event, so without them the UI calls every partition stale. A source
+    file that changed since it was last observed (a sensor's or a schedule's run observes nothing first)
+    is observed here as this build read it: Dagster judges a partition by the observation its pointer
+    names, and the next one would otherwise call the rebuilt partition stale."""
+    spec, tags = builder.spec, {}
     for dep in [target.upstream] + ([target.model] if target.model else []):
+        key = dg.AssetKey(dep)
         partition = None if dep in spec.models else result.partition or None  # a model reads its whole source
-        record = instance.get_latest_data_version_record(dg.AssetKey(dep), dep in spec.sources, partition)
+        record = instance.get_latest_data_version_record(key, dep in spec.sources, partition)
         event = record and (record.asset_materialization or record.asset_observation)
         version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
+        read = _version_read(builder, dep, partition, result) if dep in spec.sources else None
+        if read is not None and read != version:
+            instance.report_runless_asset_event(dg.AssetObservation(key, partition=partition, tags={DATA_VERSION_TAG: read}))
+            record, version = instance.get_latest_data_version_record(key, True, partition), read
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(record.storage_id) if record else "NULL"
     return tags
+
+
+def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:
+    """The data version of a source partition as the build read it (from the input hashes it recorded)."""
+    roles = builder.partitions(source).get(partition, {}) if partition else {}
+    paths = {role: builder.relative(path) for role, path in roles.items()}
+    if not paths or not all(path in result.inputs for path in paths.values()):
+        return None
+    return combined_version({role: result.inputs[path] for role, path in paths.items()})
 
 
 def _materialization(

@@ -296,3 +296,8 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
         write_textures(project / "textures", 1, seed=3)  # tex000 gets new content
         defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
         assert status() == {keys[0]: "STALE", keys[1]: "FRESH"}
+        write_textures(project / "textures", 1, seed=5)  # and again, rebuilt by a run that observes nothing first
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                       partition_key=keys[0])
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        assert status() == dict.fromkeys(keys, "FRESH")  # was STALE: tagged with the earlier observation
