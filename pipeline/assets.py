@@ -126,16 +126,25 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                 builder.index.save()
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
         failed = [r for r in results if r.status == "failed"]
+        events = {
+            r.partition: _event(target, r, _provenance(context.instance, builder, target, r))
+            for r in results if r.status != "failed"
+        }
         if not failed:
-            # Lets downstream assets in this run go ahead. Dagster records it for
-            # every partition of the range; the per-partition events below, with
-            # their metadata, come after it and so are the latest.
-            yield dg.Output(None)
+            # Lets downstream assets in this run go ahead. Dagster records it for every partition
+            # of the range: a range's own events below, with each partition's figures, come after
+            # it and so are the latest. Its data version is the last of those, the one Dagster
+            # compares it with when a later step reads this asset.
+            metadata, tags = events[results[-1].partition]
+            version = dg.DataVersion(tags[DATA_VERSION_TAG])
+            own = dict(metadata=metadata, tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG})
+            yield dg.Output(None, data_version=version, **(own if len(events) == 1 else {}))
         for result in results:
             if result.status == "failed":
                 context.log.error(f"{result.partition or target.name}: {result.error}")
-            else:
-                yield _materialization(context.asset_key, target, result, _provenance(context.instance, builder, target, result))
+            elif failed or len(events) > 1:
+                metadata, tags = events[result.partition]
+                yield dg.AssetMaterialization(context.asset_key, partition=result.partition or None, metadata=metadata, tags=tags)
         yield from _check_results(spec, target)
         if failed:
             raise dg.Failure(
@@ -179,9 +188,8 @@ def _version_read(builder: Builder, source: str, partition: str | None, result: 
     return combined_version({role: result.inputs[path] for role, path in paths.items()})
 
 
-def _materialization(
-    key: dg.AssetKey, target: Target, result: PartitionResult, provenance: dict[str, str]
-) -> dg.AssetMaterialization:
+def _event(target: Target, result: PartitionResult, provenance: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
+    """The metadata and tags of one partition's materialization."""
     # The op's figures first, so that this partition's own ``seconds`` (a cache hit's too) replaces the op's.
     metadata: dict[str, object] = {k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))}
     metadata |= {
@@ -193,16 +201,8 @@ def _materialization(
         metadata[f"output {path}"] = digest
     if len(result.outputs) == 1:
         metadata["path"] = dg.MetadataValue.path(next(iter(result.outputs)))
-    return dg.AssetMaterialization(
-        asset_key=key,
-        partition=result.partition or None,
-        metadata=metadata,
-        tags={
-            CODE_VERSION_TAG: code_version(target),
-            DATA_VERSION_TAG: summarize_data_version(result.outputs),
-            **provenance,
-        },
-    )
+    tags = {CODE_VERSION_TAG: code_version(target), DATA_VERSION_TAG: summarize_data_version(result.outputs), **provenance}
+    return metadata, tags
 
 
 def _check_results(spec: Spec, target: Target):

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from helpers import needs_cuda, unreadable_while_mode_000, write_spec, write_textures
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
@@ -270,6 +271,26 @@ def test_a_ci_log_shows_training_progress(tmp_path, cli, monkeypatch):
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert re.search(r"sr2x \[model\] 6/6 loss [0-9.]+, validation PSNR [0-9.]+ dB", output), output
+
+
+def test_a_run_through_a_model_logs_one_materialization_per_partition_with_its_figures(tmp_path):
+    write_project(tmp_path, 2)
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        runs = [dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                               selection=["sr2x", "legacy_sr"], tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[1]}),
+                dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                               selection=["legacy_sr"], partition_key=keys[0])]
+        messages = [event.user_message for run in runs for event in instance.all_logs(run.run_id)]
+        events = {run.run_id: [(m.asset_key.path[0], m.partition, "cache" in m.metadata)
+                               for m in run.asset_materializations_for_node("sr2x") + run.asset_materializations_for_node("legacy_sr")]
+                  for run in runs}
+    assert not [m for m in messages if "Data version mismatch" in m]  # was a warning in every run that trained sr2x
+    assert events[runs[1].run_id] == [("legacy_sr", keys[0], True)]  # one event, with the figures: was two
+    model_events = [e for e in events[runs[0].run_id] if e[0] == "sr2x"]
+    assert model_events == [("sr2x", None, True)]
 
 
 def test_the_run_log_in_the_ui_shows_the_training_s_loss_and_validation_psnr(tmp_path):
