@@ -17,7 +17,7 @@ NCC_BOUND = 0.95
 SEAM_BOUND = 1.3
 """A tileable variant's gradient energy across its wrap edge may exceed its interior's by at most 30%."""
 
-MIN_VARIANT_DIFFERENCE = 1.0 - NCC_BOUND
+MIN_VARIANT_DIFFERENCE = round(1.0 - NCC_BOUND, 6)  # 0.05, as the UI shows the limit
 """Two variants must differ at least as much as a variant must differ from its exemplar.
 
 ``variant_difference`` is 1 minus the best shift-aligned correlation, so this
