@@ -4,6 +4,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
@@ -177,6 +178,29 @@ def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, 
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(record.storage_id) if record else "NULL"
     return tags
+
+
+def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[dict[str, object]]) -> None:
+    """Record a materialization of each up-to-date partition (a manifest row) this instance has none of.
+
+    An up-to-date partition runs no step, so a project built before ``DAGSTER_HOME`` was set, or
+    under another one, would otherwise show as never built in the UI for good. A throwaway instance
+    (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
+    if instance.is_ephemeral:
+        return
+    for name in dict.fromkeys(str(row["asset"]) for row in rows):
+        key, target = dg.AssetKey(name), builder.spec.targets[name]
+        if target.section == "assets":
+            recorded = set(instance.get_materialized_partitions(key))
+        else:
+            recorded = {MODEL_PARTITION} if instance.get_latest_materialization_event(key) else set()
+        for row in rows:
+            if row["asset"] == name and row["partition"] not in recorded:
+                result = PartitionResult(**{f.name: row[f.name] for f in fields(PartitionResult) if f.name in row})
+                metadata, tags = _event(target, result, _provenance(instance, builder, target, result))
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(key, partition=result.partition or None, metadata=metadata, tags=tags)
+                )
 
 
 def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:

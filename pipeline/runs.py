@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
@@ -125,7 +125,9 @@ def run_build(
     stale = _stale_map(builder, order) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    _mark_up_to_date(spec, [item for item in wanted if item not in needed])
+    current = [item for item in wanted if item not in needed]
+    _mark_up_to_date(spec, current)
+    report_current(instance, builder, [row for row in _rows(spec, set(current)) if row["status"] == "cached"])
     builder.index.save()
     assets = list(build_definitions(spec, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []

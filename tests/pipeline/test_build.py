@@ -115,6 +115,25 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
         del os.environ["DAGSTER_HOME"]
 
 
+def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    assert cli(project, "build")[0] == 0  # a throwaway instance
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    for _ in range(2):
+        code, output = cli(project, "build")
+        assert code == 0, output
+    instance = dg.DagsterInstance.get()
+    keys = instance.get_dynamic_partitions("legacy")
+    assert set(instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))) == set(keys) and len(keys) == 5
+    events = instance.fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records
+    assert len(events) == 5  # once each: the second build found them recorded
+    assert events[0].asset_materialization.metadata["cache"].value == "hit"
+    resolver = get_stale_status_resolver(instance, list(build_definitions(load_spec(project / "assets_spec.yaml")).assets))
+    assert {resolver.get_status(dg.AssetKey("legacy_2x"), key).value for key in keys} == {"FRESH"}
+
+
 def test_force_recomputes_to_identical_bytes(project, cli):
     cli(project, "build")
     before = outputs(project)
