@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from pipeline.build import (
     MODEL_PARTITION,
@@ -111,8 +112,8 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         dagster_type=dg.Nothing,
         check_specs=[dg.AssetCheckSpec(g.name, asset=target.name, description=g.description) for g in guards],
         group_name=target.section,
-        kinds={"pytorch"} if target.section == "models" else {"png"},
-        description=f"{target.op.name} from {target.upstream}",
+        kinds={"pytorch"} if target.section == "models" else {"png", "gltf"} if target.op.name == "material" else {"png"},
+        description=describe(target),
     )
     def materialize(context: dg.AssetExecutionContext, remaster: RemasterResource):
         builder = remaster.builder(spec)
@@ -155,6 +156,13 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             )
 
     return materialize
+
+
+def describe(target: Target) -> str:
+    """What the UI says an asset is: its op, upstream and the settings its spec entry gives."""
+    given = target.params.model_dump(mode="json", exclude_unset=True)
+    settings = yaml.safe_dump(given, default_flow_style=True, sort_keys=False, width=1 << 20).strip()
+    return f"{target.op.name} from {target.upstream}" + (f", {settings}" if given else "")
 
 
 def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:

@@ -25,6 +25,8 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
         cron_schedule=spec.schedule,
         job=job,
         default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=(f"Rebuilds every partition of {partition_set}'s assets, the models they use first"
+                     if partition_set else "Rebuilds the models no asset uses"),
     )
     def nightly(context: dg.ScheduleEvaluationContext):
         if partition_set is None:

@@ -99,7 +99,11 @@ def root_cause(error: object) -> str:
 def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
     """Records what a failed run never reached, whoever launched it (on by default: the daemon runs it)."""
 
-    @dg.run_failure_sensor(name="remaster_unreached", default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.run_failure_sensor(
+        name="remaster_unreached",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a failed run, marks the partitions it never reached as not built in build/manifest.json",
+    )
     def unreached(context: dg.RunFailureSensorContext) -> None:
         record_unreached(spec, context.instance, context.dagster_run)
 

@@ -43,6 +43,10 @@ def test_every_spec_entry_is_an_asset(project):
     defs = build_definitions(load_spec(project / "assets_spec.yaml"))
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {"legacy", "legacy_2x"}
+    node = defs.resolve_asset_graph().get(dg.AssetKey("legacy_2x"))
+    assert node.description == "upscale from legacy, {scale: 2, filter: lanczos}"  # the spec entry's settings
+    schedules_and_sensors = [*defs.schedules, *defs.sensors]
+    assert all(d.description for d in schedules_and_sensors), [d.name for d in schedules_and_sensors if not d.description]
 
 
 def test_sensor_adds_partitions_and_requests_one_run_over_the_changes(project):
