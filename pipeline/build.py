@@ -236,6 +236,8 @@ class Builder:
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
             # Two runs that both need a model (two sources' nightly runs) train it once: the second waits here.
             with self.store.key_lock(plan.cache_key) if target.section == "models" else contextlib.nullcontext():
+                if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
+                    self.store.clear_finished_work(plan.cache_key)
                 entry = None if target.name in self.forced else self._restore(plan)
                 result.status = "cached" if entry is not None else "computed"
                 if entry is None:

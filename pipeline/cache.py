@@ -144,6 +144,18 @@ class ContentStore:
     def clear_work(self, key: str) -> None:
         shutil.rmtree(self.root / "work" / key, ignore_errors=True)
 
+    def clear_finished_work(self, key: str) -> None:
+        """Remove ``key``'s work folder where nothing in it is newer than its entry: what is left of the
+        computation that made the entry (a build killed between storing it and clearing the folder).
+        Newer files are a forced recomputation's progress, kept for the next one to go on from."""
+        work = self.root / "work" / key
+        try:
+            stored = self._entry_path(key).stat().st_mtime_ns
+            if all(path.stat().st_mtime_ns <= stored for path in work.iterdir()):
+                self.clear_work(key)
+        except OSError:  # no entry, no folder: nothing finished to clear
+            pass
+
     def scratch_dir(self) -> Path:
         """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk."""
         return Path(tempfile.mkdtemp(dir=self.root / "tmp"))

@@ -720,6 +720,25 @@ def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
 
 
+def test_a_work_folder_older_than_its_entry_is_cleared_and_a_newer_one_kept(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "model.pt"
+    output.write_bytes(b"weights")
+    checkpoint = store.work_dir("key") / "checkpoint.pt"
+    checkpoint.write_bytes(b"the finished training")
+    stored = store._entry_path("key")
+    store.put("key", {"model.pt": output}, {})
+    os.utime(checkpoint, ns=(stored.stat().st_mtime_ns - 10**9,) * 2)
+    store.clear_finished_work("key")  # what is left of the training that made the entry
+    assert not checkpoint.parent.exists()
+    checkpoint = store.work_dir("key") / "checkpoint.pt"
+    checkpoint.write_bytes(b"a forced retrain, half way")
+    os.utime(checkpoint, ns=(stored.stat().st_mtime_ns + 10**9,) * 2)
+    store.clear_finished_work("key")
+    assert checkpoint.is_file()
+    store.clear_finished_work("no entry")  # nothing to compare with: nothing happens
+
+
 def test_storing_over_a_damaged_object_repairs_it_and_gc_reads_manifests_while_holding_the_store(tmp_path):
     from pipeline.cache import StoreBusy
 

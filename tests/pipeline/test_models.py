@@ -186,6 +186,22 @@ def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path,
     assert hash_file(tmp_path / "build" / "sr2x" / "model.pt") == trained
 
 
+def test_a_build_killed_after_storing_a_model_leaves_no_checkpoint_that_force_would_resume(tmp_path, cli, caplog,
+                                                                                          monkeypatch):
+    caplog.set_level(logging.INFO)
+    write_project(tmp_path, 1)
+    with monkeypatch.context() as killed:  # killed after the entry was stored, before the work folder was cleared
+        killed.setattr(ContentStore, "clear_work", lambda self, key: None)
+        assert cli(tmp_path, "build")[0] == 0
+    assert any((tmp_path / ".remaster" / "cache" / "work").rglob("*.pt"))  # the finished run's checkpoint
+    for args in (["build"], ["build", "--force", "--select", "sr2x"]):
+        caplog.clear()
+        assert cli(tmp_path, *args)[0] == 0
+        assert "resuming training" not in caplog.text
+    assert re.search(r"trained 6 steps", caplog.text), caplog.text
+    assert not any((tmp_path / ".remaster" / "cache" / "work").iterdir())
+
+
 def test_two_builds_needing_one_model_at_once_train_it_once(tmp_path):
     import threading
 
