@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -99,6 +99,7 @@ class OpContext:
     model: Path | None = None  # weights file of the model the op uses, if any
     work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
     reuse: Mapping[str, Path] = field(default_factory=dict)  # output name -> that output, already in out_dir
+    finished: Callable[[str], None] | None = None  # told each output's name once it is written, to keep it at once
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("remaster.ops"))
 
 

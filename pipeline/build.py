@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
@@ -413,14 +414,8 @@ class Builder:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(plan, scratch)
                 if ctx.reuse:
                     log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
-                try:
-                    metadata = runner(plan.inputs, scratch, params, ctx)
-                except BaseException:  # a failure, Ctrl-C: the variants made so far are not made again
-                    try:
-                        self._keep_units(plan, scratch, ctx.reuse)
-                    except Exception as exc:  # a full disk here must not turn a Ctrl-C into a mere failure
-                        log.warning("%s: the outputs made so far could not be kept: %s", label, exc)
-                    raise
+                ctx.finished = functools.partial(self._keep_unit, label, plan, scratch)
+                metadata = runner(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
@@ -438,11 +433,16 @@ class Builder:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _keep_units(self, plan: Plan, scratch: Path, reused: Mapping[str, Path]) -> None:
-        """Store the outputs an op finished before it stopped, each under its unit key (ops write every
-        output atomically, so a file there is whole)."""
-        made = {unit: scratch / name for name, unit in plan.units.items() if name not in reused}
-        self.store.keep_units({unit: path for unit, path in made.items() if path.is_file()})
+    def _keep_unit(self, label: str, plan: Plan, scratch: Path, name: str) -> None:
+        """Store an output the op has just finished under its unit key, so that a build stopped before the
+        others are done (a failure, Ctrl-C, even a kill) does not make it again. Ops write every output
+        atomically, so the file is whole; one that cannot be kept (a full disk) is only made again."""
+        if name not in plan.units:
+            return
+        try:
+            self.store.keep_units({plan.units[name]: scratch / name})
+        except OSError as exc:
+            log.warning("%s: %s could not be kept for a later build: %s", label, name, exc)
 
     def _reuse(self, plan: Plan, scratch: Path) -> dict[str, Path]:
         """Place in ``scratch`` the outputs an earlier build made under the same unit keys."""

@@ -118,6 +118,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
             raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
         write_image(out_dir / name, to_image(variant, image))
+        if ctx.finished is not None:  # kept now: a build killed at the next variant does not make this one again
+            ctx.finished(name)
     synthesis_seconds = time.perf_counter() - started
     # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
     variants = [exemplar_planes(read_image(out_dir / name)) for name in names]

@@ -17,7 +17,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import SHARED, UPSCALE_SPEC, read_only_folder, unreadable_while_mode_000, write_spec, write_textures
+from helpers import REPO, SHARED, UPSCALE_SPEC, read_only_folder, unreadable_while_mode_000, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
 from pipeline.cache import ContentStore
@@ -912,6 +912,29 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     made_again = outputs(tmp_path)
     cli(tmp_path, "build", "--force")
     assert outputs(tmp_path) == made_again
+
+
+def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
+    _variants_project(tmp_path, count=3)
+    killed_at_the_third = (
+        "import os, signal, sys, ops.multiply.run as run\n"
+        "make = run.multiply\n"
+        "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
+        "    if index == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)  # no handler, no finally: as kill -9 or the OOM killer\n"
+        "    return make(exemplar, params, index, **kwargs)\n"
+        "run.multiply = kill_at_the_third\n"
+        "from pipeline.cli import app\n"
+        "sys.argv = ['remaster', 'build']\n"
+        "app()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])}
+    env.pop("DAGSTER_HOME", None)
+    killed = subprocess.run([sys.executable, "-c", killed_at_the_third], cwd=tmp_path, env=env, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert cli(tmp_path, "build")[0] == 0
+    [row] = manifest(tmp_path)
+    assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
 
 
 def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
