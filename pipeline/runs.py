@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from pipeline.spec import DEVICE_PATTERN, Spec, Target
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
+HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # the process a build's runs live in (they run in it)
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
 
@@ -111,6 +113,7 @@ def run_build(
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
     _check_device(device or spec.device)
     instance = instance or open_instance()
+    _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec)
@@ -157,6 +160,29 @@ def run_build(
     return BuildReport(rows, sync, run_errors, builder.skipped, failed_guards(spec, rows))
 
 
+def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
+    """Fail the runs a build on this machine left unfinished when it was killed outright (kill -9, the
+    OOM killer): they ran in its process, so nothing else ever ends them, the UI would show them running
+    for good and the failure sensor would never see them. A throwaway instance holds none."""
+    if instance.is_ephemeral:
+        return
+    unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: socket.gethostname()})):
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and not _alive(pid):
+            instance.report_run_failed(run, f"the remaster build that ran it (process {pid}) was killed")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _run_set(
     builder: Builder,
     assets: list,
@@ -175,7 +201,8 @@ def _run_set(
             instance=instance,
             resources={"remaster": resource},
             selection=list(dict.fromkeys(name for name, _ in todo)),
-            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id},
+            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id,
+                  HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())},
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )

@@ -914,27 +914,49 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     assert outputs(tmp_path) == made_again
 
 
-def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
-    _variants_project(tmp_path, count=3)
-    killed_at_the_third = (
+def _build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
+    """``remaster build`` in a process that SIGKILLs itself as it starts the third variant: no handler,
+    no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
+    script = (
         "import os, signal, sys, ops.multiply.run as run\n"
         "make = run.multiply\n"
         "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
         "    if index == 2:\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)  # no handler, no finally: as kill -9 or the OOM killer\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return make(exemplar, params, index, **kwargs)\n"
         "run.multiply = kill_at_the_third\n"
         "from pipeline.cli import app\n"
         "sys.argv = ['remaster', 'build']\n"
         "app()\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])}
-    env.pop("DAGSTER_HOME", None)
-    killed = subprocess.run([sys.executable, "-c", killed_at_the_third], cwd=tmp_path, env=env, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
+    killed = subprocess.run([sys.executable, "-c", script], cwd=folder, env=env, capture_output=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
+def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
+    _variants_project(tmp_path, count=3)
+    _build_killed_at_the_third_variant(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
     [row] = manifest(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
+
+
+def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(tmp_path, cli, monkeypatch):
+    _variants_project(tmp_path, count=3)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    _build_killed_at_the_third_variant(tmp_path, home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = dg.DagsterInstance.get()
+    [left] = instance.get_runs()
+    assert left.status == dg.DagsterRunStatus.STARTED  # and so it would stay: it ran in the killed process
+    assert cli(tmp_path, "build")[0] == 0
+    assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
 
 
 def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
