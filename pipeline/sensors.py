@@ -51,6 +51,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         for message in builder.skipped:  # shown in the tick's log in the UI
             context.log.warning(message)
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
+        builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
         previous = json.loads(context.cursor) if context.cursor else {}
         requests = []
@@ -61,24 +62,34 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         forget_removed(spec, builder)  # as a CLI build does; every tick, as a run may write a row of a file gone since
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         changed = [key for key in order if previous.get(key) != found[key]]
-        if changed and all(builder.is_current(spec.targets[m], MODEL_PARTITION) for m in models):
-            changed = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
-        builder.index.save()
+        stale = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
         runs = []
-        if changed and own and source.name not in retrain:
-            tags = {RANGE_START_TAG: changed[0], RANGE_END_TAG: changed[-1]}
+        if stale and own and source.name not in retrain:
+            tags = {RANGE_START_TAG: stale[0], RANGE_END_TAG: stale[-1]}
             runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
         if changed or removed:  # a removed file changes the models trained from it too
             for group, names in retrain.items():
                 keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
+                if _all_current(builder, names, keys):  # a CLI build got there first
+                    continue
                 if keys:  # the models, then every partition of what uses them
                     tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
                     runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names], tags=tags))
                 else:  # models no asset uses, or whose users' source has no files yet
                     runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
+        builder.index.save()
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(found))
 
     return watch
+
+
+def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:
+    """Whether the models among ``names`` and every partition ``keys`` of the assets among them are current."""
+    return all(
+        builder.is_current(target, MODEL_PARTITION) if target.section == "models"
+        else all(builder.is_current(target, key) for key in keys)
+        for target in (builder.spec.targets[name] for name in names)
+    )
 
 
 def _watched_version(builder: Builder, roles: dict[str, Path], readers: list[OpParams]) -> str:

@@ -84,6 +84,22 @@ def test_a_build_on_cuda_trains_and_enlarges_there_and_a_cpu_build_reuses_it(tmp
     assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}  # the device is not part of a cache key
 
 
+def test_new_reference_textures_still_rebuild_the_model_s_users_when_a_cli_build_retrained_it_first(tmp_path, cli):
+    write_project(tmp_path, 2)
+    assert cli(tmp_path, "build")[0] == 0
+    sensor = build_definitions(load_spec(tmp_path / "assets_spec.yaml")).resolve_sensor_def("reference_files")
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        assert first.run_requests == []  # all built already
+        instance.add_dynamic_partitions("reference", list(first.dynamic_partitions_requests[0].partition_keys))
+        write_textures(tmp_path / "hires" / "more", 2, size=64, seed=11)
+        assert cli(tmp_path, "build", "sr2x")[0] == 0  # the model only, before the tick
+        later = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert [set(r.asset_selection) for r in later.run_requests] == [
+        {dg.AssetKey("sr2x"), dg.AssetKey("legacy_2x"), dg.AssetKey("legacy_sr")}  # its users' partitions are stale
+    ]
+
+
 def test_a_cache_hit_restores_outputs_without_importing_torch(tmp_path, cli):
     write_project(tmp_path)
     code, output = cli(tmp_path, "build")
