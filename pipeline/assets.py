@@ -161,8 +161,8 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
 def describe(target: Target) -> str:
     """What the UI says an asset is: its op, upstream and the settings its spec entry gives."""
     given = target.params.model_dump(mode="json", exclude_unset=True)
-    settings = yaml.safe_dump(given, default_flow_style=True, sort_keys=False, width=1 << 20).strip()
-    return f"{target.op.name} from {target.upstream}" + (f", {settings}" if given else "")
+    settings = yaml.safe_dump(given, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 20).strip()
+    return f"{target.op.name} from {target.upstream}" + (f", `{settings}`" if given else "")  # code, not markdown
 
 
 def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:
@@ -181,34 +181,51 @@ def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, 
         version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
         read = _version_read(builder, dep, partition, result) if dep in spec.sources else None
         if read is not None and read != version:
-            instance.report_runless_asset_event(dg.AssetObservation(key, partition=partition, tags={DATA_VERSION_TAG: read}))
-            record, version = instance.get_latest_data_version_record(key, True, partition), read
+            if read == source_version(builder, builder.partitions(dep)[partition]):  # still the file on disk
+                instance.report_runless_asset_event(dg.AssetObservation(key, partition=partition, tags={DATA_VERSION_TAG: read}))
+                record = instance.get_latest_data_version_record(key, True, partition)
+            elif record is not None:  # changed again since, and maybe observed: point before it, so the UI says stale
+                record = instance.get_latest_data_version_record(key, True, partition, before_cursor=record.storage_id)
+            version = read
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(record.storage_id) if record else "NULL"
     return tags
 
 
 def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[dict[str, object]]) -> None:
-    """Record a materialization of each up-to-date partition (a manifest row) this instance has none of.
+    """Record a materialization of each up-to-date partition (a manifest row) whose latest one in this
+    instance is missing or says other outputs.
 
     An up-to-date partition runs no step, so a project built before ``DAGSTER_HOME`` was set, or
-    under another one, would otherwise show as never built in the UI for good. A throwaway instance
-    (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
+    under another one, would otherwise show as never built, or stale, in the UI for good. A throwaway
+    instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
     if instance.is_ephemeral:
         return
     for name in dict.fromkeys(str(row["asset"]) for row in rows):
         key, target = dg.AssetKey(name), builder.spec.targets[name]
-        if target.section == "assets":
-            recorded = set(instance.get_materialized_partitions(key))
-        else:
-            recorded = {MODEL_PARTITION} if instance.get_latest_materialization_event(key) else set()
+        recorded = _recorded_versions(instance, key, target)
         for row in rows:
-            if row["asset"] == name and row["partition"] not in recorded:
-                result = PartitionResult(**{f.name: row[f.name] for f in fields(PartitionResult) if f.name in row})
-                metadata, tags = _event(target, result, _provenance(instance, builder, target, result))
-                instance.report_runless_asset_event(
-                    dg.AssetMaterialization(key, partition=result.partition or None, metadata=metadata, tags=tags)
-                )
+            if row["asset"] != name:
+                continue
+            result = PartitionResult(**{f.name: row[f.name] for f in fields(PartitionResult) if f.name in row})
+            if recorded.get(result.partition) == summarize_data_version(result.outputs):
+                continue
+            metadata, tags = _event(target, result, _provenance(instance, builder, target, result))
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition=result.partition or None, metadata=metadata, tags=tags)
+            )
+
+
+def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:
+    """Partition -> the data version of its latest materialization in ``instance`` (one query)."""
+    if target.section == "assets":
+        tags = instance.event_log_storage.get_latest_tags_by_partition(
+            key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
+        )
+    else:
+        event = instance.get_latest_materialization_event(key)
+        tags = {MODEL_PARTITION: event.asset_materialization.tags or {}} if event and event.asset_materialization else {}
+    return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
 
 
 def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:

@@ -134,6 +134,25 @@ def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(pr
     assert {resolver.get_status(dg.AssetKey("legacy_2x"), key).value for key in keys} == {"FRESH"}
 
 
+def test_a_build_corrects_what_the_ui_shows_for_partitions_built_under_another_instance(project, cli, monkeypatch,
+                                                                                        tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    write_textures(project / "textures", 1, seed=3)  # tex000 changes and is built without DAGSTER_HOME
+    monkeypatch.delenv("DAGSTER_HOME")
+    assert cli(project, "build")[0] == 0
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    latest = {}
+    for record in dg.DagsterInstance.get().fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records:
+        latest.setdefault(record.asset_materialization.partition, record.asset_materialization)
+    assert {key: event.metadata["cache_key"].value for key, event in latest.items()} == {
+        str(row["partition"]): row["cache_key"] for row in manifest(project)
+    }
+
+
 def test_force_recomputes_to_identical_bytes(project, cli):
     cli(project, "build")
     before = outputs(project)

@@ -8,6 +8,7 @@ import sys
 
 import dagster as dg
 import numpy as np
+import pytest
 
 from helpers import REPO, write_spec, write_textures
 from ops.image_io import Image, write_image
@@ -44,7 +45,7 @@ def test_every_spec_entry_is_an_asset(project):
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {"legacy", "legacy_2x"}
     node = defs.resolve_asset_graph().get(dg.AssetKey("legacy_2x"))
-    assert node.description == "upscale from legacy, {scale: 2, filter: lanczos}"  # the spec entry's settings
+    assert node.description == "upscale from legacy, `{scale: 2, filter: lanczos}`"  # the spec entry's settings
     schedules_and_sensors = [*defs.schedules, *defs.sensors]
     assert all(d.description for d in schedules_and_sensors), [d.name for d in schedules_and_sensors if not d.description]
 
@@ -305,3 +306,19 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
                        partition_key=keys[0])
         defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
         assert status() == dict.fromkeys(keys, "FRESH")  # was STALE: tagged with the earlier observation
+
+        import pipeline.build
+
+        build = pipeline.build.Builder.build
+
+        def changed_while_built(builder, target, key, **kwargs):  # the file changes, and is observed, mid-step
+            result = build(builder, target, key, **kwargs)
+            write_textures(project / "textures", 1, seed=7)
+            defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+            return result
+
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(pipeline.build.Builder, "build", changed_while_built)
+            dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                           partition_key=keys[0])
+        assert status() == {keys[0]: "STALE", keys[1]: "FRESH"}  # built from the file as it was
