@@ -181,7 +181,7 @@ def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, 
         version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
         read = _version_read(builder, dep, partition, result) if dep in spec.sources else None
         if read is not None and read != version:
-            if read == source_version(builder, builder.partitions(dep)[partition]):  # still the file on disk
+            if read == _version_now(builder, dep, partition):  # still the file on disk
                 instance.report_runless_asset_event(dg.AssetObservation(key, partition=partition, tags={DATA_VERSION_TAG: read}))
                 record = instance.get_latest_data_version_record(key, True, partition)
             elif record is not None:  # changed again since, and maybe observed: point before it, so the UI says stale
@@ -226,6 +226,14 @@ def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: T
         event = instance.get_latest_materialization_event(key)
         tags = {MODEL_PARTITION: event.asset_materialization.tags or {}} if event and event.asset_materialization else {}
     return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
+
+
+def _version_now(builder: Builder, source: str, partition: str) -> str | None:
+    """A source partition's data version as its files are now; None when one is gone or unreadable."""
+    try:
+        return source_version(builder, builder.partitions(source)[partition])
+    except OSError:
+        return None
 
 
 def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:

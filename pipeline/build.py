@@ -414,7 +414,7 @@ class Builder:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(plan, scratch)
                 if ctx.reuse:
                     log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
-                ctx.finished = functools.partial(self._keep_unit, label, plan, scratch)
+                ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
                 metadata = runner(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
@@ -433,11 +433,16 @@ class Builder:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _keep_unit(self, label: str, plan: Plan, scratch: Path, name: str) -> None:
+    def _keep_unit(self, label: str, target: Target, key: str, plan: Plan, scratch: Path, name: str) -> None:
         """Store an output the op has just finished under its unit key, so that a build stopped before the
         others are done (a failure, Ctrl-C, even a kill) does not make it again. Ops write every output
-        atomically, so the file is whole; one that cannot be kept (a full disk) is only made again."""
-        if name not in plan.units:
+        atomically, so the file is whole; one that cannot be kept (a full disk) is only made again, and
+        none is kept once an input changed since planning (the op may have read the new content)."""
+        try:
+            unchanged = self.plan(target, key).cache_key == plan.cache_key
+        except (BuildError, ValueError, OSError):  # an input gone or unreadable now
+            unchanged = False
+        if name not in plan.units or not unchanged:
             return
         try:
             self.store.keep_units({plan.units[name]: scratch / name})

@@ -978,6 +978,26 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
     assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
 
 
+def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):
+    import ops.multiply.run
+
+    _variants_project(tmp_path, count=2)
+    texture = tmp_path / "textures" / "floors" / "tex000.png"
+    planned = texture.read_bytes()
+    run = ops.multiply.run.run
+
+    def checked_out_as_it_starts(inputs, out_dir, params, ctx):  # a git checkout while the build runs
+        write_image(texture, Image(read_image(texture).color[::-1].copy()))
+        return run(inputs, out_dir, params, ctx)
+
+    monkeypatch.setattr(ops.multiply.run, "run", checked_out_as_it_starts)
+    assert cli(tmp_path, "build")[0] != 0  # "an input changed while this was built"
+    monkeypatch.setattr(ops.multiply.run, "run", run)
+    texture.write_bytes(planned)
+    assert cli(tmp_path, "build")[0] == 0
+    assert manifest(tmp_path)[0]["metadata"]["variants_made"] == 2  # none kept from the other content
+
+
 def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
     import ops.multiply.run
 

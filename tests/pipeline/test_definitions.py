@@ -322,3 +322,15 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
             dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
                            partition_key=keys[0])
         assert status() == {keys[0]: "STALE", keys[1]: "FRESH"}  # built from the file as it was
+
+        def moved_away_once_built(builder, target, key, **kwargs):  # renamed while the step goes on
+            result = build(builder, target, key, **kwargs)
+            (project / "textures" / key).rename(project / f"{key.replace('/', '_')}.moved")
+            return result
+
+        write_textures(project / "textures", 1, seed=9)  # new content nobody observed, then moved once built
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(pipeline.build.Builder, "build", moved_away_once_built)
+            moved = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                   selection=["legacy_2x"], tags=tags)
+        assert moved.success  # each partition built; its event no longer fails the whole step
