@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -29,7 +30,7 @@ from pipeline.spec import DEVICE_PATTERN, Spec, Target
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
-HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # the process a build's runs live in (they run in it)
+HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # where and which process a build's runs live in
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 
 
@@ -161,26 +162,37 @@ def run_build(
 
 
 def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
-    """Fail the runs a build on this machine left unfinished when it was killed outright (kill -9, the
-    OOM killer): they ran in its process, so nothing else ever ends them, the UI would show them running
-    for good and the failure sensor would never see them. A throwaway instance holds none."""
+    """Fail the runs a build left unfinished when it was killed outright (kill -9, the OOM killer): they
+    ran in its process, so nothing else ever ends them, the UI would show them running for good and the
+    failure sensor would never see them. Only runs of a process this one can see are judged: same
+    machine, boot and pid namespace (a container's build may share the hostname and the instance), and
+    the process gone or its pid reused (its start time differs). A re-executed run inherits the tags of
+    the one it re-executes, so it is left alone; a throwaway instance holds none."""
     if instance.is_ephemeral:
         return
     unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: socket.gethostname()})):
-        pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and not _alive(pid):
+    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: _process_space()})):
+        pid, _, started = run.tags.get(PID_TAG, "").partition("@")
+        if run.parent_run_id is None and pid.isdigit() and started and _start_time(int(pid)) != started:
             instance.report_run_failed(run, f"the remaster build that ran it (process {pid}) was killed")
 
 
-def _alive(pid: int) -> bool:
+def _process_space() -> str:
+    """Where a pid names one process: this machine, since its boot, in this pid namespace (Linux)."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    return "/".join(parts)
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks since boot; "" where there is none (or no /proc)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
 
 
 def _run_set(
@@ -202,7 +214,7 @@ def _run_set(
             resources={"remaster": resource},
             selection=list(dict.fromkeys(name for name, _ in todo)),
             tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id,
-                  HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())},
+                  HOST_TAG: _process_space(), PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"},
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )

@@ -977,6 +977,23 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
     assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
 
+    from pipeline.runs import HOST_TAG, PID_TAG, _process_space, _start_time
+
+    def unfinished(run_id: str, **tags: str) -> None:
+        tags = {HOST_TAG: _process_space(), PID_TAG: left.tags[PID_TAG], **tags}
+        parent = tags.pop("parent", None)
+        instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
+                                       tags=tags, parent_run_id=parent, root_run_id=parent))
+
+    unfinished("reexecuted", parent=left.run_id)  # the UI's re-execution of the failed run inherits its tags
+    unfinished("elsewhere", **{HOST_TAG: "ci-container/another-boot/4026531999"})  # a pid this process cannot judge
+    unfinished("alive", **{PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"})
+    unfinished("reused", **{PID_TAG: f"{os.getpid()}@1"})  # the pid of a dead build, taken by a later process
+    assert cli(tmp_path, "build")[0] == 0
+    statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in ("reexecuted", "elsewhere", "alive", "reused")}
+    assert statuses == {"reexecuted": dg.DagsterRunStatus.STARTED, "elsewhere": dg.DagsterRunStatus.STARTED,
+                        "alive": dg.DagsterRunStatus.STARTED, "reused": dg.DagsterRunStatus.FAILURE}
+
 
 def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):
     import ops.multiply.run
