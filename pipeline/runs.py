@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -164,35 +163,46 @@ def run_build(
 def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
     """Fail the runs a build left unfinished when it was killed outright (kill -9, the OOM killer): they
     ran in its process, so nothing else ever ends them, the UI would show them running for good and the
-    failure sensor would never see them. Only runs of a process this one can see are judged: same
-    machine, boot and pid namespace (a container's build may share the hostname and the instance), and
-    the process gone or its pid reused (its start time differs). A re-executed run inherits the tags of
-    the one it re-executes, so it is left alone; a throwaway instance holds none."""
-    if instance.is_ephemeral:
+    failure sensor would never see them. Only runs of a process this one can see are judged: same boot
+    and pid namespace (a container's build may share the hostname and the instance), and the process
+    gone, a zombie, or its pid reused (its start time differs). A re-executed run inherits the tags of
+    the one it re-executes, so it is left alone; a throwaway instance holds none, and without Linux's
+    /proc nothing can be judged."""
+    space = _process_space()
+    if instance.is_ephemeral or space is None:
         return
     unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: _process_space()})):
+    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: space})):
         pid, _, started = run.tags.get(PID_TAG, "").partition("@")
         if run.parent_run_id is None and pid.isdigit() and started and _start_time(int(pid)) != started:
             instance.report_run_failed(run, f"the remaster build that ran it (process {pid}) was killed")
 
 
-def _process_space() -> str:
-    """Where a pid names one process: this machine, since its boot, in this pid namespace (Linux)."""
-    parts = [socket.gethostname()]
-    with contextlib.suppress(OSError):
-        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
-        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
-    return "/".join(parts)
+def _process_space() -> str | None:
+    """Where a pid names one process: this boot of this machine, in this pid namespace; None without
+    Linux's /proc, where that cannot be told."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
+
+
+def _process_tags() -> dict[str, str]:
+    """This process, for ``_fail_runs_of_killed_builds`` to judge its runs by; none where it could not."""
+    space = _process_space()
+    return {} if space is None else {HOST_TAG: space, PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"}
 
 
 def _start_time(pid: int) -> str:
-    """When process ``pid`` started, in clock ticks since boot; "" where there is none (or no /proc)."""
+    """When live process ``pid`` started, in clock ticks since boot; "" where there is none (gone, or a
+    zombie: killed, not yet reaped)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return ""
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
+    fields = stat.rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces, brackets, any bytes
+    return "" if fields[0] in (b"Z", b"X") else fields[19].decode()  # state is field 3, start time field 22
 
 
 def _run_set(
@@ -213,8 +223,7 @@ def _run_set(
             instance=instance,
             resources={"remaster": resource},
             selection=list(dict.fromkeys(name for name, _ in todo)),
-            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id,
-                  HOST_TAG: _process_space(), PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"},
+            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id, **_process_tags()},
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )

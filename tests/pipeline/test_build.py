@@ -1015,6 +1015,26 @@ def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_inpu
     assert manifest(tmp_path)[0]["metadata"]["variants_made"] == 2  # none kept from the other content
 
 
+def test_a_process_start_time_reads_any_name_and_a_zombie_counts_as_gone():
+    import ctypes
+
+    from pipeline.runs import _start_time
+
+    prctl, name = ctypes.CDLL(None).prctl, ctypes.create_string_buffer(16)
+    prctl(16, name)  # PR_GET_NAME
+    try:
+        prctl(15, b"\xff) x (")  # PR_SET_NAME: not UTF-8, with brackets and a space
+        assert _start_time(os.getpid()).isdigit()
+    finally:
+        prctl(15, name.value)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    while b") Z " not in stat.read_bytes():  # exited, not reaped: a killed build's zombie
+        time.sleep(0.01)
+    assert _start_time(child.pid) == ""
+    child.wait()
+
+
 def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
     import ops.multiply.run
 
