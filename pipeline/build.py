@@ -438,11 +438,13 @@ class Builder:
         others are done (a failure, Ctrl-C, even a kill) does not make it again. Ops write every output
         atomically, so the file is whole; one that cannot be kept (a full disk) is only made again, and
         none is kept once an input changed since planning (the op may have read the new content)."""
+        if name not in plan.units:
+            return
         try:
             unchanged = self.plan(target, key).cache_key == plan.cache_key
         except (BuildError, ValueError, OSError):  # an input gone or unreadable now
             unchanged = False
-        if name not in plan.units or not unchanged:
+        if not unchanged:
             return
         try:
             self.store.keep_units({plan.units[name]: scratch / name})

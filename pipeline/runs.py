@@ -128,9 +128,8 @@ def run_build(
     stale = _stale_map(builder, order) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    current = [item for item in wanted if item not in needed]
-    _mark_up_to_date(spec, current)
-    report_current(instance, builder, [row for row in _rows(spec, set(current)) if row["status"] == "cached"])
+    current = _mark_up_to_date(spec, [item for item in wanted if item not in needed])
+    report_current(instance, builder, current)
     builder.index.save()
     assets = list(build_definitions(spec, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
@@ -373,18 +372,16 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
     return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
 
 
-def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> None:
+def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
-    change the result, ``OpParams.neutral_fields``, may have changed)."""
+    change the result, ``OpParams.neutral_fields``, may have changed). Returns those rows."""
     rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
-    updated = []
-    for key in keys:
-        current = {**base, "params": spec.targets[key[0]].params.model_dump(mode="json")}
-        if any(rows[key].get(k) != v for k, v in current.items()):
-            updated.append({**rows[key], **current})
+    marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json")} for key in keys]
+    updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
         update_manifest(spec.build_dir, updated)
+    return marked
 
 
 def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
