@@ -168,28 +168,78 @@ def describe(target: Target) -> str:
 def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:
     """Dagster's input provenance tags for one partition: the data version and event of each input
     (the source file or the upstream output, the model) it was built from. Dagster adds them only to
-    a step's range-wide output event, so without them the UI calls every partition stale. A source
-    file that changed since it was last observed (a sensor's or a schedule's run observes nothing first)
-    is observed here as this build read it: Dagster judges a partition by the observation its pointer
-    names, and the next one would otherwise call the rebuilt partition stale."""
+    a step's range-wide output event, so without them the UI calls every partition stale."""
     spec, tags = builder.spec, {}
     for dep in [target.upstream] + ([target.model] if target.model else []):
-        key = dg.AssetKey(dep)
-        partition = None if dep in spec.models else result.partition or None  # a model reads its whole source
-        record = instance.get_latest_data_version_record(key, dep in spec.sources, partition)
-        event = record and (record.asset_materialization or record.asset_observation)
-        version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
-        read = _version_read(builder, dep, partition, result) if dep in spec.sources else None
-        if read is not None and read != version:
-            if read == _version_now(builder, dep, partition):  # still the file on disk
-                instance.report_runless_asset_event(dg.AssetObservation(key, partition=partition, tags={DATA_VERSION_TAG: read}))
-                record = instance.get_latest_data_version_record(key, True, partition)
-            elif record is not None:  # changed again since, and maybe observed: point before it, so the UI says stale
-                record = instance.get_latest_data_version_record(key, True, partition, before_cursor=record.storage_id)
-            version = read
+        if dep in spec.sources and not result.partition:
+            version, pointer = _whole_source_read(instance, builder, dep, result)
+        else:
+            version, pointer = _input_read(instance, builder, dep, result)
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
-        tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(record.storage_id) if record else "NULL"
+        tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(pointer) if pointer else "NULL"
     return tags
+
+
+def _input_read(
+    instance: dg.DagsterInstance, builder: Builder, dep: str, result: PartitionResult
+) -> tuple[str | None, int | None]:
+    """The data version and event of one input of a partition: its source file, upstream output or model.
+
+    A source file that changed since it was last observed (a sensor's or a schedule's run observes
+    nothing first) is observed here as this build read it: Dagster judges a partition by the
+    observation its pointer names, and the next one would otherwise call the rebuilt partition stale."""
+    key, is_source = dg.AssetKey(dep), dep in builder.spec.sources
+    partition = None if dep in builder.spec.models else result.partition or None
+    record = instance.get_latest_data_version_record(key, is_source, partition)
+    event = record and (record.asset_materialization or record.asset_observation)
+    version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
+    read = _version_read(builder, dep, partition, result) if is_source else None
+    if read is not None and read != version:
+        if read == _version_now(builder, dep, partition):  # still the file on disk
+            _observe(instance, dep, partition, read)
+            record = instance.get_latest_data_version_record(key, True, partition)
+        elif record is not None:  # changed again since, and maybe observed: point before it, so the UI says stale
+            record = instance.get_latest_data_version_record(key, True, partition, before_cursor=record.storage_id)
+        version = read
+    return version, record.storage_id if record else None
+
+
+def _whole_source_read(
+    instance: dg.DagsterInstance, builder: Builder, source: str, result: PartitionResult
+) -> tuple[str | None, int | None]:
+    """The data version and event of a source a model trained from: all its files.
+
+    Dagster calls the model stale when some partition's observation after the pointer differs from
+    the one before it, so each file as the training read it is observed first where the latest
+    observation says otherwise (without one, no later change would ever make the model stale), and
+    the pointer goes before the observation of a file changed since it was read."""
+    key = dg.AssetKey(source)
+    observed = instance.event_log_storage.get_latest_tags_by_partition(
+        key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
+    )
+    registered = set(instance.get_dynamic_partitions(source))
+    reads, changed_again = {}, []
+    for partition in builder.partitions(source):
+        read = _version_read(builder, source, partition, result)
+        if read is None or partition not in registered:
+            continue
+        reads[partition] = read
+        if read == observed.get(partition, {}).get(DATA_VERSION_TAG):
+            continue
+        if read == _version_now(builder, source, partition):
+            _observe(instance, source, partition, read)
+        else:
+            changed_again.append(partition)
+    latest = instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_OBSERVATION)
+    before_changes = [latest[p] - 1 for p in changed_again if p in latest]
+    pointer = min(before_changes) if before_changes else max(latest.values(), default=None)
+    return (combined_version(reads) if reads else None), pointer
+
+
+def _observe(instance: dg.DagsterInstance, source: str, partition: str | None, version: str) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetObservation(dg.AssetKey(source), partition=partition, tags={DATA_VERSION_TAG: version})
+    )
 
 
 def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[dict[str, object]]) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from helpers import needs_cuda, unreadable_while_mode_000, write_spec, write_textures
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
@@ -332,3 +333,50 @@ def test_the_run_log_in_the_ui_shows_the_training_s_loss_and_validation_psnr(tmp
         result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
         messages = [event.user_message for event in instance.all_logs(result.run_id)]
     assert any(re.fullmatch(r"step 6/6 loss [0-9.]+, validation PSNR [0-9.]+ dB", m) for m in messages), messages
+
+
+def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_path):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    import pipeline.build
+
+    write_project(tmp_path, 1)
+    base = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["reference"])],
+                          resources=base.resources)
+    keys = sorted(p.relative_to(tmp_path / "hires").as_posix() for p in (tmp_path / "hires").rglob("*.png"))
+
+    def observe() -> None:  # the UI's "Observe sources"
+        defs.resolve_job_def("observe").execute_in_process(
+            instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+
+    def train() -> None:  # as a sensor's or a schedule's run does: nothing is observed first
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+
+    def status() -> str:
+        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("reference", keys)
+        train()
+        observe()
+        assert status() == "FRESH"
+        write_textures(tmp_path / "hires", 1, size=64, seed=11)  # a reference texture gets new content
+        observe()
+        assert status() == "STALE"  # was FRESH for good: the model pointed at no observation
+        train()
+        observe()
+        assert status() == "FRESH"
+
+        build = pipeline.build.Builder.build
+
+        def changed_while_trained(builder, target, key, **kwargs):
+            result = build(builder, target, key, **kwargs)
+            write_textures(tmp_path / "hires", 1, size=64, seed=13)
+            observe()
+            return result
+
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(pipeline.build.Builder, "build", changed_while_trained)
+            train()
+        assert status() == "STALE"  # trained on the file as it was
