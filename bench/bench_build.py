@@ -21,6 +21,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ops.atomic import atomic_path, write_bytes_atomic  # noqa: E402
+
 SPEC = """
 build_dir: build
 cache_dir: .remaster/cache
@@ -37,11 +41,19 @@ def write_textures(folder: Path, count: int, size: int) -> list[Path]:
     paths = []
     for index in range(count):
         path = folder / f"set{index // 100:02d}" / f"tex{index:05d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
         image = np.roll(base, index, axis=1)  # distinct content, cheap to make
-        PILImage.fromarray(image).save(path, compress_level=1)
+        save_png(path, image)
         paths.append(path)
     return paths
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        PILImage.fromarray(image).save(tmp, format="PNG", compress_level=1)
+
+
+def write_spec(folder: Path) -> None:
+    write_bytes_atomic(folder / "assets_spec.yaml", SPEC.encode())
 
 
 def timed_build(folder: Path) -> float:
@@ -68,9 +80,8 @@ def definitions_load_seconds(folder: Path, files: int) -> float:
     textures = folder / "textures"
     for index in range(files):
         path = textures / f"d{index // 1000}" / f"t{index:05d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x")
-    (folder / "assets_spec.yaml").write_text(SPEC)
+        write_bytes_atomic(path, b"x")
+    write_spec(folder)
     probe = (
         "import time; t = time.perf_counter()\n"
         "from pipeline.definitions import defs; defs()\n"
@@ -90,16 +101,16 @@ def main() -> None:
         root = Path(tmp)
         small, big = root / "one", root / "many"
         write_textures(small / "textures", 1, args.size)
-        (small / "assets_spec.yaml").write_text(SPEC)
+        write_spec(small)
         paths = write_textures(big / "textures", args.count, args.size)
-        (big / "assets_spec.yaml").write_text(SPEC)
+        write_spec(big)
         first = timed_build(big)
         timed_build(small)
         startup = min(timed_build(small) for _ in range(2))
         noop = min(timed_build(big) for _ in range(2))
         hashing = min(read_and_hash(paths) for _ in range(2))
         changed = paths[len(paths) // 2]
-        PILImage.fromarray(np.zeros((args.size, args.size, 3), np.uint8)).save(changed)
+        save_png(changed, np.zeros((args.size, args.size, 3), np.uint8))
         one_changed = timed_build(big)
         defs_seconds = definitions_load_seconds(root / "defs", args.defs_files)
     report = {
