@@ -30,7 +30,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     alpha = None
     if params.method == "from_texture":
         source = read_image(inputs["image"])
-        alpha = source.alpha
+        alpha, bit_depth = source.alpha, source.bit_depth
         made = material_from_texture(
             color_to_resample(source.rgb(), alpha, params.alpha),  # black under a cut-out is no deep groove
             strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
@@ -41,11 +41,12 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         meta["tileable"] = int(made.tileable)
     else:
         flash_path = Path(inputs["flash"] if "flash" in roles else inputs["image"])
-        flash = read_image(flash_path).rgb()
-        guide = None
+        flash_image = read_image(flash_path)
+        flash, bit_depth, guide = flash_image.rgb(), flash_image.bit_depth, None
         if params.method == "two_shot":
             guide_path = Path(inputs["guide"])
-            guide = read_image(guide_path).rgb()
+            guide_image = read_image(guide_path)
+            guide, bit_depth = guide_image.rgb(), max(bit_depth, guide_image.bit_depth)
             if guide.shape != flash.shape:
                 raise ValueError(
                     f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
@@ -65,7 +66,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
                     fit_height=fitted.fit_size[0], device=str(device))
         if params.iterations:  # iterations: 0 writes the starting maps, with no loss to report (NaN is no JSON)
             meta["fit_loss"] = round(fitted.loss, 5)
-    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha)
+    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha, bit_depth)
     _write_outputs(out_dir, material_name(inputs), params, maps)
     meta.update(width=albedo.shape[1], height=albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
     ctx.log.info("material %s: %s", params.method, meta)
@@ -91,8 +92,9 @@ def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]
 
 @dataclass(frozen=True)
 class Maps:
-    """What the op writes: (H, W, 3) albedo (linear) and unit normals, (H, W) scalar maps, and the
-    source's alpha, kept in albedo.png (None for photos)."""
+    """What the op writes: (H, W, 3) albedo (linear) and unit normals, (H, W) scalar maps, the
+    source's alpha, kept in albedo.png (None for photos), and the source's bit depth, albedo.png's:
+    a 16-bit scan keeps its tonal steps in the colour map."""
 
     albedo: np.ndarray
     normal: np.ndarray
@@ -101,6 +103,7 @@ class Maps:
     height: np.ndarray
     ao: np.ndarray
     alpha: np.ndarray | None
+    bit_depth: int
 
 
 def material_name(inputs: Mapping[str, Path]) -> str:
@@ -126,7 +129,7 @@ def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps)
     def grey(x: np.ndarray) -> Image:
         return Image(color=x[..., None].astype(np.float32))
 
-    write_image(out_dir / "albedo.png", Image(color=albedo, alpha=maps.alpha))
+    write_image(out_dir / "albedo.png", Image(color=albedo, alpha=maps.alpha, bit_depth=maps.bit_depth))
     write_image(out_dir / "normal.png", Image(color=encode_normal(normal, params.normal_convention)), colorspace="linear")
     write_image(out_dir / "roughness.png", grey(roughness), colorspace="linear")
     write_image(out_dir / "specular.png", grey(specular), colorspace="linear")

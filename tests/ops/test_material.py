@@ -471,3 +471,19 @@ def test_settings_of_the_other_methods_are_neutral_in_the_cache_key():
     assert MaterialParams(method="two_shot", delight=0.5).for_cache_key() == MaterialParams(method="two_shot")
     assert MaterialParams(method="one_shot", max_shift=0.1).for_cache_key() == MaterialParams(method="one_shot")
     assert MaterialParams(method="two_shot", max_shift=0.1).for_cache_key() != MaterialParams(method="two_shot")
+
+
+@pytest.mark.parametrize("method", ["two_shot", "from_texture"])
+def test_a_16_bit_source_gives_a_16_bit_albedo(pair, tmp_path: Path, method: str):
+    deep = {}
+    for path in pair:
+        image = read_image(path)
+        deep[path.stem] = tmp_path / "deep" / path.name
+        write_image(deep[path.stem], Image(color=image.color, bit_depth=16))
+    sources = {"8": dict(zip(("flash", "guide"), pair)), "16": {"flash": deep["flash"], "guide": deep["guide"]}}
+    depths = {}
+    for bits, photos in sources.items():
+        inputs = photos if method == "two_shot" else {"image": photos["flash"]}
+        run(inputs, tmp_path / bits, MaterialParams(method=method, iterations=2), OpContext())
+        depths[bits] = read_image(tmp_path / bits / "albedo.png").bit_depth
+    assert depths == {"8": 8, "16": 16}  # was 8 for both: a 16-bit scan lost its tonal steps
