@@ -16,6 +16,7 @@ from ops.atomic import write_bytes_atomic
 
 _FLOAT, _USHORT = 5126, 5123
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+_REPEAT, _CLAMP_TO_EDGE = 10497, 33071
 AlphaMode = Literal["OPAQUE", "MASK", "BLEND"]
 
 
@@ -53,7 +54,8 @@ def _quad_buffer(aspect: float) -> tuple[bytes, list[dict], list[dict]]:
 
 
 def material_gltf(
-    name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE"
+    name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE",
+    tileable: bool = False,
 ) -> dict:
     """The glTF document (a dict) for maps named as the op writes them.
 
@@ -62,9 +64,12 @@ def material_gltf(
     (its green), with a metallic factor of 0 so that its blue is no metalness.
     ``normal_map`` is False for DirectX-convention normals, which glTF
     (OpenGL, +Y up) would read flipped. ``alpha_mode`` is glTF's: MASK for a
-    cut-out (albedo alpha 0 or 1), BLEND for partial coverage; either is double-sided.
+    cut-out (albedo alpha 0 or 1), BLEND for partial coverage; either is double-sided. Maps that
+    tile repeat past the quad's UVs; the others are clamped, so that filtering at the quad's edge
+    does not blend in the opposite edge of a scan.
     """
     data, views, accessors = _quad_buffer(aspect)
+    wrap = _REPEAT if tileable else _CLAMP_TO_EDGE
     images = [{"uri": "albedo.png"}, {"uri": "orm.png"}] if orm else [
         {"uri": "albedo.png"}, {"uri": "ao.png"}, {"uri": "roughness.png"}
     ]
@@ -93,7 +98,7 @@ def material_gltf(
         "materials": [material],
         "textures": [{"source": i, "sampler": 0} for i in range(len(images))],
         "images": images,
-        "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 10497, "wrapT": 10497}],
+        "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": wrap, "wrapT": wrap}],
         "buffers": [{"byteLength": len(data),
                      "uri": "data:application/octet-stream;base64," + base64.b64encode(data).decode("ascii")}],
         "bufferViews": views,
@@ -102,8 +107,10 @@ def material_gltf(
 
 
 def write_material_gltf(
-    path: Path, name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE"
+    path: Path, name: str, *, orm: bool, normal_map: bool, aspect: float = 1.0, alpha_mode: AlphaMode = "OPAQUE",
+    tileable: bool = False,
 ) -> None:
     """Write :func:`material_gltf` to ``path`` atomically."""
-    document = material_gltf(name, orm=orm, normal_map=normal_map, aspect=aspect, alpha_mode=alpha_mode)
+    document = material_gltf(name, orm=orm, normal_map=normal_map, aspect=aspect, alpha_mode=alpha_mode,
+                             tileable=tileable)
     write_bytes_atomic(path, json.dumps(document, indent=1).encode("utf-8"))

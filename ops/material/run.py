@@ -27,7 +27,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
     meta: dict[str, float | int | str] = {"method": params.method}
-    alpha = None
+    alpha, tileable = None, False  # a photo never tiles
     if params.method == "from_texture":
         source = read_image(inputs["image"])
         alpha, bit_depth = source.alpha, source.bit_depth
@@ -38,7 +38,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         )
         albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
         height, ao = made.height, made.ao
-        meta["tileable"] = int(made.tileable)
+        tileable = made.tileable
+        meta["tileable"] = int(tileable)
     else:
         flash_path = Path(inputs["flash"] if "flash" in roles else inputs["image"])
         flash_image = read_image(flash_path)
@@ -66,7 +67,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
                     fit_height=fitted.fit_size[0], device=str(device))
         if params.iterations:  # iterations: 0 writes the starting maps, with no loss to report (NaN is no JSON)
             meta["fit_loss"] = round(fitted.loss, 5)
-    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha, bit_depth)
+    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha, bit_depth, tileable)
     _write_outputs(out_dir, material_name(inputs), params, maps)
     meta.update(width=albedo.shape[1], height=albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
     ctx.log.info("material %s: %s", params.method, meta)
@@ -94,7 +95,7 @@ def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]
 class Maps:
     """What the op writes: (H, W, 3) albedo (linear) and unit normals, (H, W) scalar maps, the
     source's alpha, kept in albedo.png (None for photos), and the source's bit depth, albedo.png's:
-    a 16-bit scan keeps its tonal steps in the colour map."""
+    a 16-bit scan keeps its tonal steps in the colour map; and whether they tile."""
 
     albedo: np.ndarray
     normal: np.ndarray
@@ -104,6 +105,7 @@ class Maps:
     ao: np.ndarray
     alpha: np.ndarray | None
     bit_depth: int
+    tileable: bool
 
 
 def material_name(inputs: Mapping[str, Path]) -> str:
@@ -140,4 +142,5 @@ def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps)
     preview = render_preview(albedo, normal, roughness, specular, ao)
     write_image(out_dir / "preview.png", Image(color=np.clip(preview, 0, 1)))
     write_material_gltf(out_dir / "material.gltf", name, orm=params.orm, normal_map=params.normal_convention == "opengl",
-                        aspect=albedo.shape[1] / albedo.shape[0], alpha_mode=_alpha_mode(maps.alpha, params))
+                        aspect=albedo.shape[1] / albedo.shape[0], alpha_mode=_alpha_mode(maps.alpha, params),
+                        tileable=maps.tileable)

@@ -487,3 +487,18 @@ def test_a_16_bit_source_gives_a_16_bit_albedo(pair, tmp_path: Path, method: str
         run(inputs, tmp_path / bits, MaterialParams(method=method, iterations=2), OpContext())
         depths[bits] = read_image(tmp_path / bits / "albedo.png").bit_depth
     assert depths == {"8": 8, "16": 16}  # was 8 for both: a 16-bit scan lost its tonal steps
+
+
+def test_the_gltf_repeats_only_maps_that_tile(pair, tmp_path: Path):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    tiling = ndimage.gaussian_filter(rng.uniform(0.1, 0.9, size=(64, 64, 3)), (2, 2, 0), mode="wrap").astype(np.float32)
+    write_image(tmp_path / "tiling.png", Image(color=tiling))
+    cases = {"tiling": ({"image": tmp_path / "tiling.png"}, "from_texture"), "photo": ({"image": pair[0]}, "one_shot")}
+    wraps = {}
+    for name, (inputs, method) in cases.items():
+        run(inputs, tmp_path / name, MaterialParams(method=method, iterations=2), OpContext())
+        [sampler] = json.loads((tmp_path / name / "material.gltf").read_text())["samplers"]
+        wraps[name] = (sampler["wrapS"], sampler["wrapT"])
+    assert wraps == {"tiling": (10497, 10497), "photo": (33071, 33071)}  # REPEAT, CLAMP_TO_EDGE: was REPEAT for both
