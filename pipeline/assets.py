@@ -251,19 +251,22 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[di
     instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
     if instance.is_ephemeral:
         return
+    missing: list[tuple[Target, PartitionResult]] = []
     for name in dict.fromkeys(str(row["asset"]) for row in rows):
-        key, target = dg.AssetKey(name), builder.spec.targets[name]
-        recorded = _recorded_versions(instance, key, target)
+        target = builder.spec.targets[name]
+        recorded = _recorded_versions(instance, dg.AssetKey(name), target)
         for row in rows:
             if row["asset"] != name:
                 continue
             result = PartitionResult(**{f.name: row[f.name] for f in fields(PartitionResult) if f.name in row})
-            if recorded.get(result.partition) == summarize_data_version(result.outputs):
-                continue
-            metadata, tags = _event(target, result, _provenance(instance, builder, target, result))
-            instance.report_runless_asset_event(
-                dg.AssetMaterialization(key, partition=result.partition or None, metadata=metadata, tags=tags)
-            )
+            if recorded.get(result.partition) != summarize_data_version(result.outputs):
+                missing.append((target, result))
+    for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
+        metadata, tags = _event(target, result, _provenance(instance, builder, target, result))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags)
+        )
+        report_progress("recording up-to-date outputs in Dagster", done, len(missing))
 
 
 def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:

@@ -118,12 +118,19 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
 def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
+    import pipeline.cli as cli_module
+
     assert cli(project, "build")[0] == 0  # a throwaway instance
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setattr(cli_module._ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     (tmp_path / "dagster_home").mkdir()
+    printed = []
     for _ in range(2):
         code, output = cli(project, "build")
         assert code == 0, output
+        printed.append(output)
+    assert "recording up-to-date outputs in Dagster 5/5" in printed[0], printed[0]  # a first build there says so
+    assert "recording" not in printed[1]
     instance = dg.DagsterInstance.get()
     keys = instance.get_dynamic_partitions("legacy")
     assert set(instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))) == set(keys) and len(keys) == 5
