@@ -13,7 +13,7 @@ import io
 import struct
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import png
@@ -141,14 +141,29 @@ def write_image(
     depth = bit_depth or image.bit_depth
     if suffix != ".png":
         depth = 8
-    color = linear_to_srgb(image.color) if colorspace == "srgb" else np.clip(image.color, 0, 1)
-    planes = [color] if image.alpha is None or suffix in (".jpg", ".jpeg") else [color, image.alpha[..., None]]
-    stacked = np.concatenate(planes, axis=2) if len(planes) > 1 else color  # ``color`` is a copy already
-    np.clip(stacked, 0.0, 1.0, out=stacked)
-    stacked *= 65535.0 if depth == 16 else 255.0
-    quantized = np.rint(stacked, out=stacked).astype(np.uint16 if depth == 16 else np.uint8)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(_encode(quantized, suffix))
+    quantized = _quantize(image, colorspace, depth, with_alpha=image.alpha is not None and suffix not in (".jpg", ".jpeg"))
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        _encode(quantized, suffix, file)  # straight into the file: an encoded copy in memory costs as much again
+
+
+_BAND_VALUES = 1 << 22  # floats converted at a time by ``_quantize`` (16 MiB)
+
+
+def _quantize(image: Image, colorspace: ColorSpace, depth: int, *, with_alpha: bool) -> np.ndarray:
+    """(H, W, C or C + 1) integers of ``depth`` bits, a band of rows at a time: a float copy of a whole
+    enlarged texture would cost four times the integers it becomes."""
+    height, width, channels = image.color.shape
+    planes = channels + int(with_alpha)
+    quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
+    rows = max(1, _BAND_VALUES // (width * planes))
+    for top in range(0, height, rows):
+        band = slice(top, top + rows)
+        color = linear_to_srgb(image.color[band]) if colorspace == "srgb" else np.clip(image.color[band], 0, 1)
+        stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if with_alpha else color
+        np.clip(stacked, 0.0, 1.0, out=stacked)
+        stacked *= 65535.0 if depth == 16 else 255.0
+        quantized[band] = np.rint(stacked, out=stacked)
+    return quantized
 
 
 def _png_pixels(data: bytes) -> int:
@@ -208,19 +223,17 @@ def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Ima
     return Image(color=np.ascontiguousarray(color), alpha=alpha, bit_depth=bit_depth)
 
 
-def _encode(quantized: np.ndarray, suffix: str) -> bytes:
+def _encode(quantized: np.ndarray, suffix: str, file: BinaryIO) -> None:
     height, width, planes = quantized.shape
-    buffer = io.BytesIO()
     if quantized.dtype == np.uint16:
         writer = png.Writer(width, height, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16)
-        writer.write(buffer, quantized.reshape(height, width * planes))
-        return buffer.getvalue()
+        writer.write(file, quantized.reshape(height, width * planes))
+        return
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes]
     pil = PILImage.fromarray(quantized[..., 0] if planes == 1 else quantized, mode=mode)
     if suffix == ".png":
-        pil.save(buffer, format="PNG", compress_level=6)
+        pil.save(file, format="PNG", compress_level=6)
     elif suffix == ".tga":
-        pil.save(buffer, format="TGA")
+        pil.save(file, format="TGA")
     else:
-        pil.save(buffer, format="JPEG", quality=95, subsampling=0)
-    return buffer.getvalue()
+        pil.save(file, format="JPEG", quality=95, subsampling=0)

@@ -116,8 +116,10 @@ def upscale_planes(
         )
         tiles += count
     if grey:
-        y = y.mean(dim=0, keepdim=True).expand(channels, -1, -1)
-    return y.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), tiles
+        y = y.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
+    else:
+        y.clamp_(0.0, 1.0)  # in place: the enlarged image is the largest array a build holds
+    return y.permute(1, 2, 0).cpu().numpy(), tiles
 
 
 def adapted(

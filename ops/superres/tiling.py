@@ -82,8 +82,8 @@ def tiled_upscale(
     (th, rows), (tw, cols) = tile_layout(Hp, tile, overlap, multiple), tile_layout(Wp, tile, overlap, multiple)
     boxes = [(y, xx) for y in rows for xx in cols]
     weight = _ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]  # (th*s, tw*s)
-    out = torch.zeros(C, Hp * scale, Wp * scale)  # on the host, as is every tile once enlarged
-    norm = torch.zeros(1, Hp * scale, Wp * scale)
+    out = torch.zeros(C, H * scale, W * scale)  # on the host, as is every tile once enlarged; the margins are dropped
+    norm = torch.zeros(1, H * scale, W * scale)
     ph, pw = -th % multiple, -tw % multiple
     for first in range(0, len(boxes), batch):
         chunk = boxes[first : first + batch]
@@ -92,11 +92,17 @@ def tiled_upscale(
             tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
         result = forward(tiles)[:, :, : th * scale, : tw * scale].float().cpu()  # (B, C, th*s, tw*s)
         for (y, xx), up in zip(chunk, result):
-            ys, xs = slice(y * scale, (y + th) * scale), slice(xx * scale, (xx + tw) * scale)
-            out[:, ys, xs] += up * weight
-            norm[:, ys, xs] += weight
+            (src_y, dst_y), (src_x, dst_x) = _inside(y, th, pad_y, H, scale), _inside(xx, tw, pad_x, W, scale)
+            out[:, dst_y, dst_x] += up[:, src_y, src_x] * weight[src_y, src_x]
+            norm[:, dst_y, dst_x] += weight[src_y, src_x]
         if progress is not None:
             progress(min(first + batch, len(boxes)), len(boxes))
-    out /= norm
-    crop = out[:, pad_y * scale : (pad_y + H) * scale, pad_x * scale : (pad_x + W) * scale]
-    return crop.contiguous(), len(boxes)
+    return out.div_(norm), len(boxes)
+
+
+def _inside(start: int, side: int, pad: int, length: int, scale: int) -> tuple[slice, slice]:
+    """Along one axis, the output of the tile at padded input ``start`` that falls inside the image
+    (not its ``pad`` margin): (slice of the tile's output, slice of the image's output)."""
+    first, last = max(start, pad) * scale, min(start + side, pad + length) * scale  # padded output coordinates
+    first = min(first, last)
+    return slice(first - start * scale, last - start * scale), slice(first - pad * scale, last - pad * scale)

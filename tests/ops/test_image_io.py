@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from ops import image_io
 from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
 
 RNG = np.random.default_rng(0)
@@ -113,13 +114,12 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
     target = tmp_path / "t.png"
     write_image(target, Image(np.zeros((2, 2, 3), np.float32)))
     before = target.read_bytes()
-    write_bytes = Path.write_bytes
 
-    def half_then_disk_full(self: Path, data: bytes) -> int:
-        write_bytes(self, data[: len(data) // 2])
+    def half_then_disk_full(quantized, suffix, file) -> None:
+        file.write(before[: len(before) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(Path, "write_bytes", half_then_disk_full)
+    monkeypatch.setattr(image_io, "_encode", half_then_disk_full)
     with pytest.raises(OSError, match="disk full"):
         write_image(target, Image(np.ones((2, 2, 3), np.float32)))
     monkeypatch.undo()
