@@ -4,11 +4,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import dagster as dg
 import yaml
+from dagster._core.definitions.data_version import SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
 
 from pipeline.build import (
     MODEL_PARTITION,
@@ -31,6 +32,7 @@ DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
 FORWARDED_LOGGERS = ("remaster.ops", "ops", "pipeline")  # the ops' own lines, the cache's warnings
+_HISTORY = 100  # observations of a source file looked back through for the version a build read
 
 
 class _ToRunLog(logging.Handler):
@@ -183,25 +185,16 @@ def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, 
 def _input_read(
     instance: dg.DagsterInstance, builder: Builder, dep: str, result: PartitionResult
 ) -> tuple[str | None, int | None]:
-    """The data version and event of one input of a partition: its source file, upstream output or model.
-
-    A source file that changed since it was last observed (a sensor's or a schedule's run observes
-    nothing first) is observed here as this build read it: Dagster judges a partition by the
-    observation its pointer names, and the next one would otherwise call the rebuilt partition stale."""
+    """The data version and event of one input of a partition: its source file as the build read it,
+    its upstream output or its model."""
     key, is_source = dg.AssetKey(dep), dep in builder.spec.sources
     partition = None if dep in builder.spec.models else result.partition or None
+    read = _version_read(builder, dep, partition, result) if is_source and partition else None
+    if read is not None and partition is not None:
+        return read, _pointer_for_read(instance, builder, dep, partition, read).storage_id
     record = instance.get_latest_data_version_record(key, is_source, partition)
     event = record and (record.asset_materialization or record.asset_observation)
-    version = event.tags.get(DATA_VERSION_TAG) if event is not None else None
-    read = _version_read(builder, dep, partition, result) if is_source else None
-    if read is not None and read != version:
-        if read == _version_now(builder, dep, partition):  # still the file on disk
-            _observe(instance, dep, partition, read)
-            record = instance.get_latest_data_version_record(key, True, partition)
-        elif record is not None:  # changed again since, and maybe observed: point before it, so the UI says stale
-            record = instance.get_latest_data_version_record(key, True, partition, before_cursor=record.storage_id)
-        version = read
-    return version, record.storage_id if record else None
+    return (event.tags.get(DATA_VERSION_TAG) if event is not None else None), (record.storage_id if record else None)
 
 
 def _whole_source_read(
@@ -209,31 +202,56 @@ def _whole_source_read(
 ) -> tuple[str | None, int | None]:
     """The data version and event of a source a model trained from: all its files.
 
-    Dagster calls the model stale when some partition's observation after the pointer differs from
-    the one before it, so each file as the training read it is observed first where the latest
-    observation says otherwise (without one, no later change would ever make the model stale), and
-    the pointer goes before the observation of a file changed since it was read."""
-    key = dg.AssetKey(source)
-    observed = instance.event_log_storage.get_latest_tags_by_partition(
-        key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
-    )
+    Dagster calls the model stale when some partition's latest observation after the pointer
+    differs from the latest one up to it. So the pointer goes after every file's observation as
+    read, or, where a file changed since, before the observation that says so. Dagster does not
+    look at the partitions of a source of 100 files or more: nothing is observed for one."""
     registered = set(instance.get_dynamic_partitions(source))
-    reads, changed_again = {}, []
-    for partition in builder.partitions(source):
-        read = _version_read(builder, source, partition, result)
-        if read is None or partition not in registered:
-            continue
-        reads[partition] = read
-        if read == observed.get(partition, {}).get(DATA_VERSION_TAG):
-            continue
-        if read == _version_now(builder, source, partition):
-            _observe(instance, source, partition, read)
-        else:
-            changed_again.append(partition)
-    latest = instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_OBSERVATION)
-    before_changes = [latest[p] - 1 for p in changed_again if p in latest]
-    pointer = min(before_changes) if before_changes else max(latest.values(), default=None)
-    return (combined_version(reads) if reads else None), pointer
+    reads = {p: read for p in builder.partitions(source)
+             if p in registered and (read := _version_read(builder, source, p, result)) is not None}
+    version = combined_version(reads) if reads else None
+    if len(registered) >= SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD:
+        return version, None
+    pointers = [_pointer_for_read(instance, builder, source, p, read) for p, read in reads.items()]
+    changed = [p.storage_id for p in pointers if p.changed and p.storage_id]
+    current = [p.storage_id for p in pointers if p.storage_id]
+    return version, min(changed) if changed else max(current, default=None)
+
+
+@dataclass(frozen=True)
+class _Pointer:
+    storage_id: int | None  # the event Dagster compares from
+    changed: bool  # the file has changed since it was read: the pointer is before the observation that says so
+
+
+def _pointer_for_read(instance: dg.DagsterInstance, builder: Builder, source: str, partition: str, read: str) -> _Pointer:
+    """Where Dagster should compare from, for an output built from ``read``, a source partition as a
+    build read it.
+
+    The file as it is now is observed first where the latest observation says otherwise (a sensor's
+    or a schedule's run observes nothing first, and the next observation would otherwise call the
+    rebuilt output stale). The pointer is then the latest observation, when it is what was read;
+    else just before the first observation, after the last one of ``read``, that says otherwise, so
+    that the UI calls the output stale however often the new content is observed again."""
+    records = dg.AssetRecordsFilter(asset_key=dg.AssetKey(source), asset_partitions=[partition])
+    history = instance.fetch_observations(records, limit=_HISTORY).records  # newest first
+    now = _version_now(builder, source, partition)
+    if now is not None and (not history or _observed_version(history[0]) != now):
+        _observe(instance, source, partition, now)
+        history = instance.fetch_observations(records, limit=_HISTORY).records
+    after = None  # the earliest observation, after the last one of ``read``, that says otherwise
+    for record in history:
+        if _observed_version(record) == read:
+            break
+        after = record
+    if after is None:
+        return _Pointer(history[0].storage_id if history else None, changed=False)
+    return _Pointer(after.storage_id - 1, changed=True)
+
+
+def _observed_version(record: dg.EventLogRecord) -> str | None:
+    observation = record.asset_observation
+    return observation.tags.get(DATA_VERSION_TAG) if observation is not None else None
 
 
 def _observe(instance: dg.DagsterInstance, source: str, partition: str | None, version: str) -> None:
@@ -252,7 +270,8 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[di
     if instance.is_ephemeral:
         return
     missing: list[tuple[Target, PartitionResult]] = []
-    for name in dict.fromkeys(str(row["asset"]) for row in rows):
+    order = [name for _, names in build_order(builder.spec) for name in names]  # a model before the outputs it made
+    for name in sorted({str(row["asset"]) for row in rows}, key=order.index):
         target = builder.spec.targets[name]
         recorded = _recorded_versions(instance, dg.AssetKey(name), target)
         for row in rows:

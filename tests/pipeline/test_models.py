@@ -374,9 +374,39 @@ def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_pat
             result = build(builder, target, key, **kwargs)
             write_textures(tmp_path / "hires", 1, size=64, seed=13)
             observe()
+            observe()  # twice: the pointer went between the two, which agree
             return result
 
         with pytest.MonkeyPatch.context() as patched:
             patched.setattr(pipeline.build.Builder, "build", changed_while_trained)
             train()
         assert status() == "STALE"  # trained on the file as it was
+        observe()
+        assert status() == "STALE"
+
+
+def test_a_model_trained_from_100_files_or_more_observes_none_of_them(tmp_path):
+    write_project(tmp_path, 1)
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    keys = sorted(p.relative_to(tmp_path / "hires").as_posix() for p in (tmp_path / "hires").rglob("*.png"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("reference", keys + [f"elsewhere/{i:03d}.png" for i in range(100 - len(keys))])
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+        observed = instance.fetch_observations(dg.AssetKey("reference"), limit=10).records
+    assert observed == []  # Dagster does not look at so many partitions of a model's source: the writes would be waste
+
+
+def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_project_built_earlier(
+    tmp_path, cli, monkeypatch
+):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    write_project(tmp_path, 2)
+    assert cli(tmp_path, "build")[0] == 0  # a throwaway instance
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert cli(tmp_path, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    resolver = get_stale_status_resolver(instance, list(build_definitions(load_spec(tmp_path / "assets_spec.yaml")).assets))
+    statuses = {key: resolver.get_status(dg.AssetKey("legacy_sr"), key).value for key in instance.get_dynamic_partitions("legacy")}
+    assert statuses == dict.fromkeys(["floors/tex000.png", "walls/tex001.png"], "FRESH")  # was STALE: recorded before sr2x
