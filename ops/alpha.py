@@ -78,11 +78,25 @@ def within_source_range(upscaled: np.ndarray, source: np.ndarray, wrap: tuple[bo
     across the opposite border, as a tiling texture does.
     """
     H, W = source.shape
-    sy, sx = upscaled.shape[0] // H, upscaled.shape[1] // W
-    modes = ["wrap" if w else "edge" for w in wrap]
-    padded = np.pad(source, ((1, 1), (0, 0)), mode=modes[0])
-    padded = np.pad(padded, ((0, 0), (1, 1)), mode=modes[1])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))  # (H, W, 3, 3)
-    low = windows.min(axis=(2, 3)).repeat(sy, axis=0).repeat(sx, axis=1)  # (H*s, W*s): each texel's source cell
-    high = windows.max(axis=(2, 3)).repeat(sy, axis=0).repeat(sx, axis=1)
-    return np.clip(upscaled, low, high).astype(upscaled.dtype)
+    scale = (upscaled.shape[0] // H, upscaled.shape[1] // W)
+    return SourceRange(source, wrap).clip(upscaled, top=0, scale=scale)
+
+
+class SourceRange:
+    """``within_source_range`` for an enlarged alpha that comes a band of rows at a time: the source's
+    neighbourhood ranges are found once."""
+
+    def __init__(self, source: np.ndarray, wrap: tuple[bool, bool] = (False, False)) -> None:
+        modes = ["wrap" if w else "edge" for w in wrap]
+        padded = np.pad(source, ((1, 1), (0, 0)), mode=modes[0])
+        padded = np.pad(padded, ((0, 0), (1, 1)), mode=modes[1])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))  # (H, W, 3, 3)
+        self.low, self.high = windows.min(axis=(2, 3)), windows.max(axis=(2, 3))  # (H, W)
+
+    def clip(self, upscaled: np.ndarray, *, top: int, scale: tuple[int, int]) -> np.ndarray:
+        """Rows ``top`` .. of the alpha enlarged by (sy, sx) ``scale``, clipped to their source cells' ranges."""
+        sy, sx = scale
+        cells = np.arange(top, top + upscaled.shape[0]) // sy  # each output row's source row
+        low = self.low[cells].repeat(sx, axis=1)  # (rows, W*s)
+        high = self.high[cells].repeat(sx, axis=1)
+        return np.clip(upscaled, low, high).astype(upscaled.dtype)

@@ -134,25 +134,38 @@ def write_image(
     The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA are 8-bit;
     JPEG drops alpha.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITABLE_SUFFIXES:
-        raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    suffix = _writable_suffix(path)
     depth = bit_depth or image.bit_depth
     if suffix != ".png":
         depth = 8
-    quantized = _quantize(image, colorspace, depth, with_alpha=image.alpha is not None and suffix not in (".jpg", ".jpeg"))
+    if image.alpha is not None and suffix in (".jpg", ".jpeg"):
+        image = replace(image, alpha=None)
+    write_pixels(path, quantize(image, colorspace, depth))
+
+
+def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
+    """Encode (H, W, planes) integers (``quantize``'s) to ``path`` atomically: 1 to 4 planes, grey or
+    colour with or without alpha; uint16 pixels as a 16-bit PNG."""
+    suffix = _writable_suffix(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as file:
-        _encode(quantized, suffix, file)  # straight into the file: an encoded copy in memory costs as much again
+        _encode(pixels, suffix, file)  # straight into the file: an encoded copy in memory costs as much again
 
 
-_BAND_VALUES = 1 << 22  # floats converted at a time by ``_quantize`` (16 MiB)
+def _writable_suffix(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    return suffix
 
 
-def _quantize(image: Image, colorspace: ColorSpace, depth: int, *, with_alpha: bool) -> np.ndarray:
-    """(H, W, C or C + 1) integers of ``depth`` bits, a band of rows at a time: a float copy of a whole
-    enlarged texture would cost four times the integers it becomes."""
+_BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` (16 MiB)
+
+
+def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> np.ndarray:
+    """(H, W, C, or C + 1 with alpha) integers of ``depth`` bits, as ``write_image`` stores them; a band of
+    rows at a time, since a float copy of a whole enlarged texture would cost four times the integers."""
     height, width, channels = image.color.shape
+    with_alpha = image.alpha is not None
     planes = channels + int(with_alpha)
     quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
     rows = max(1, _BAND_VALUES // (width * planes))

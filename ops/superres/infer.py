@@ -8,22 +8,23 @@ and their vectors renormalized to unit length after upscaling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ops.alpha import color_to_resample, coverage_of, within_source_range
+from ops.alpha import SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import Image, quantize, read_image, write_pixels
 from ops.normal_map import renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
-from ops.superres.tiling import tiled_upscale
+from ops.superres.tiling import tile_count, tiled_bands, tiled_upscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.threads import cpu_threads
 from ops.tileable import detect_wrap
@@ -87,6 +88,9 @@ def make_forward(
     return forward
 
 
+Bands = Iterator[tuple[int, np.ndarray]]  # (first row, (rows, W, C) values in [0, 1]), top down
+
+
 def upscale_planes(
     planes: np.ndarray,
     forward: Callable[[torch.Tensor], torch.Tensor],
@@ -95,31 +99,36 @@ def upscale_planes(
     wrap: tuple[bool, bool],
     device: torch.device,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, int]:
-    """(H, W, C) planes, C = 1 or 3, to (H*s^p, W*s^p, C) after p passes; a single plane runs through
-    the RGB model as grey, and three equal ones (a grey texture saved as RGB) come out equal, where the
-    model's channels drift apart by a level or two. Each pass is tiled, so memory stays bounded however
-    large the image grows."""
+) -> tuple[Bands, int]:
+    """(H, W, C) planes, C = 1 or 3, to (H*s^p, W*s^p, C) after p passes, as bands of rows, and the tiles
+    that takes; a single plane runs through the RGB model as grey, and three equal ones (a grey texture
+    saved as RGB) come out equal, where the model's channels drift apart by a level or two. Each pass is
+    tiled and the last comes a row of tiles at a time, so memory holds the model, the result of the
+    pass before (a quarter of the output or less) and a band of the output, never the whole of it."""
     y = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
     channels = y.shape[0]
     grey = bool((y == y[:1]).all())
     if channels == 1 and upscaler.channels == 3:
         y = y.expand(3, -1, -1)
+    tiling = dict(tile=params.tile, overlap=params.overlap, wrap=wrap, multiple=upscaler.multiple)
+    batch = params.batch if device.type == "cuda" else 1
     tiles = 0
-    for done in range(params.passes):
-        if done:
-            y = y.clamp(0.0, 1.0)  # the next pass sees a valid image, as in training
-        y, count = tiled_upscale(
-            y, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
-            multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1, device=device,
-            progress=progress,
-        )
+    for _ in range(params.passes - 1):
+        y, count = tiled_upscale(y, forward, scale=upscaler.scale, batch=batch, device=device, progress=progress, **tiling)
+        y = y.clamp(0.0, 1.0)  # the next pass sees a valid image, as in training
         tiles += count
-    if grey:
-        y = y.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
-    else:
-        y.clamp_(0.0, 1.0)  # in place: the enlarged image is the largest array a build holds
-    return y.permute(1, 2, 0).cpu().numpy(), tiles
+    tiles += tile_count(*y.shape[1:], **tiling)
+    bands = tiled_bands(y, forward, scale=upscaler.scale, batch=batch, device=device, progress=progress, **tiling)
+
+    def finished() -> Bands:
+        for top, band in bands:  # (C, rows, W)
+            if grey:
+                band = band.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
+            else:
+                band.clamp_(0.0, 1.0)
+            yield top, band.permute(1, 2, 0).numpy()
+
+    return finished(), tiles
 
 
 def adapted(
@@ -169,21 +178,27 @@ def _super_resolve(
         ctx.log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", path.name,
                      "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
     forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
-    color, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, ctx.progress)
-    if params.kind == "normal":
-        color = renormalize(color)
-    alpha = None
+    color_bands, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, ctx.progress)
+    alpha_bands: Iterator[tuple[int, np.ndarray] | None] = itertools.repeat(None)
     if image.alpha is not None:
         alpha_forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)  # adapted to colour only
-        alpha_planes, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
-        alpha, tiles = within_source_range(alpha_planes[..., 0], image.alpha, wrap), tiles + alpha_tiles
-    result = Image(color=color, alpha=alpha, bit_depth=image.bit_depth)
-    write_image(Path(out_dir) / SINGLE_OUTPUT, result, colorspace="linear")
+        alpha_bands, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
+        tiles += alpha_tiles
+        source_range = SourceRange(image.alpha, wrap)
     scale = upscaler.scale**params.passes
+    height, width = image.height * scale, image.width * scale
+    planes = image.channels + (image.alpha is not None)
+    pixels = np.empty((height, width, planes), np.uint16 if image.bit_depth == 16 else np.uint8)  # what is stored
+    for (top, color_band), alpha_band in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
+        if params.kind == "normal":
+            color_band = renormalize(color_band)
+        alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, scale=(scale, scale))
+        pixels[top : top + len(color_band)] = quantize(Image(color_band, alpha), "linear", image.bit_depth)
+    write_pixels(Path(out_dir) / SINGLE_OUTPUT, pixels)
     ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, scale, upscaler.name, tiles, wrap[1], wrap[0])
     return {
-        "width": result.width,
-        "height": result.height,
+        "width": width,
+        "height": height,
         "scale": scale,
         "passes": params.passes,
         "tiles": tiles,

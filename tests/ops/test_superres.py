@@ -347,6 +347,25 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path, monkeypatch: p
     assert change(*tiled_and_whole()) > 4e-3  # every tile weighted alike: its padded border shows
 
 
+def test_the_enlarged_image_comes_a_row_of_tiles_at_a_time(weights: Path) -> None:
+    from ops.superres.tiling import tiled_bands
+
+    upscaler = load_upscaler(weights, torch.device("cpu"))
+    image = torch.from_numpy(_skimage("astronaut", 200).transpose(2, 0, 1).copy())[:, :, :120]  # (3, 200, 120)
+    ran: list[int] = []
+    tiling = dict(scale=2, tile=48, overlap=8, multiple=upscaler.multiple)
+    with torch.no_grad():
+        bands = [(top, band.clone(), ran[-1]) for top, band in
+                 tiled_bands(image, upscaler.forward, progress=lambda done, total: ran.append(done), **tiling)]
+        whole, tiles = tiled_upscale(image, upscaler.forward, **tiling)
+    tops = [top for top, _, _ in bands]
+    assert tops == sorted(tops) and len(bands) > 3
+    assert all(top + band.shape[1] == below for (top, band, _), below in zip(bands, [*tops[1:], 400]))
+    assert bands[0][2] < tiles / 3  # the top rows come out before most tiles ran: memory holds a band, not the image
+    assert max(band.shape[1] for _, band, _ in bands) <= 2 * 48  # about a row of tiles of output rows at most
+    assert torch.equal(torch.cat([band for _, band, _ in bands], dim=1), whole)
+
+
 def test_tiles_start_on_the_models_stride_grid() -> None:
     torch.manual_seed(0)
     model = SRCAE(SRCAEConfig(down_blocks=2, widths=(8, 12, 16), residual=False)).eval()  # all network, no bicubic
