@@ -146,7 +146,7 @@ def run_build(
             except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                 interrupted = todo[0][0]
         with signals_held():  # another Ctrl-C waits
-            _mark_interrupted(builder, instance, build_id, partition_set, names, todo)
+            _mark_interrupted(builder, instance, build_id, order, todo)
     if interrupted is not None:
         return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
@@ -244,16 +244,17 @@ def _mark_interrupted(
     builder: Builder,
     instance: dg.DagsterInstance,
     build_id: str,
-    partition_set: str | None,
-    names: list[str],
+    order: list[tuple[str | None, list[str]]],
     todo: list[tuple[str, str]],
 ) -> None:
     """Rows of ``todo`` say the build was interrupted and their stale outputs go, as for the steps a failed
-    run skipped; what a run of this build wrote (built, or failed with its own error) stays as it is."""
+    run skipped; what a run of this build wrote (built, or failed with its own error) stays as it is.
+    Staleness is judged over the whole build's ``order``, so that an output made with a model the
+    interrupt kept from retraining is stale too."""
     builder.forget_rows()  # the runs of this build wrote rows since the builder first read them
     ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
     rows = {(r["asset"], r["partition"]): r for r in read_manifest(builder.spec.build_dir)}
-    now = _stale_map(builder, [(partition_set, names)])
+    now = _stale_map(builder, order)
     left = [item for item in todo if now.get(item) is not None and rows.get(item, {}).get("run_id") not in ours]
     mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
 

@@ -410,3 +410,25 @@ def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_pr
     resolver = get_stale_status_resolver(instance, list(build_definitions(load_spec(tmp_path / "assets_spec.yaml")).assets))
     statuses = {key: resolver.get_status(dg.AssetKey("legacy_sr"), key).value for key in instance.get_dynamic_partitions("legacy")}
     assert statuses == dict.fromkeys(["floors/tex000.png", "walls/tex001.png"], "FRESH")  # was STALE: recorded before sr2x
+
+
+def test_a_ctrl_c_while_a_model_retrains_leaves_no_output_of_the_old_model_listed_as_built(tmp_path, monkeypatch):
+    import ops.superres.train
+    from pipeline.runs import run_build
+
+    spec_file = write_project(tmp_path, 2)
+    run_build(load_spec(spec_file))
+    spec_file.write_text(SPEC.replace("steps: 6", "steps: 6, seed: 1"))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ops.superres.train, "_train", ctrl_c)
+    report = run_build(load_spec(spec_file))
+    assert report.interrupted == "sr2x"
+    users = {k[1]: r for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"}
+    # Were "computed": made with the weights the spec no longer asks for (kept, as are the weights, which
+    # the next build retrains), they are not what this build was to make.
+    assert {r["error"] for r in users.values()} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+    assert {r["status"] for r in users.values()} == {"failed"}
+    assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_2x"} == {"cached"}
