@@ -130,7 +130,9 @@ class Builder:
         """Partition key -> input files of a source (scanned once per builder)."""
         source = self.spec.source_of(name)
         if source.name not in self._scans:
-            self._scans[source.name] = scan_source(source, self.skipped)
+            built = {key for asset, key in self._last_rows() if asset in self.spec.assets
+                     and self.spec.source_of(asset).name == source.name}
+            self._scans[source.name] = scan_source(source, self.skipped, built)
         return self._scans[source.name]
 
     def relative(self, path: Path) -> str:

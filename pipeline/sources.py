@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 from pipeline.spec import Source
@@ -21,13 +22,16 @@ class MissingPairError(ValueError):
     """A photo-pair folder lacks its flash or guide photo."""
 
 
-def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, dict[str, Path]]:
+def scan_source(
+    source: Source, skipped: list[str] | None = None, built: Collection[str] = ()
+) -> dict[str, dict[str, Path]]:
     """Map each partition key to its input files by role, sorted by key.
 
     A texture's key is its path relative to ``root`` (``walls/brick01.png``);
     a pair's key is its folder relative to ``root`` (``oak``). A root with no
     match yields no partitions and a warning, never an error. Files that cannot
-    be partitions are warned about and, when ``skipped`` is given, appended to it.
+    be partitions are warned about and, when ``skipped`` is given, appended to it;
+    of two whose outputs would collide, a key in ``built`` (it has outputs) is kept.
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
@@ -40,7 +44,7 @@ def scan_source(source: Source, skipped: list[str] | None = None) -> dict[str, d
     else:
         found = _pairs(source)
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
-    partitions = _without_stem_clashes(usable, source, skipped)
+    partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
         log.warning(
             "source %r: no file in %s; nothing is built from it, its outputs are kept", source.name, source.describe(),
@@ -142,12 +146,14 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
 
 
 def _without_stem_clashes(
-    partitions: dict[str, dict[str, Path]], source: Source, skipped: list[str]
+    partitions: dict[str, dict[str, Path]], source: Source, skipped: list[str], built: Collection[str]
 ) -> dict[str, dict[str, Path]]:
-    """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide."""
+    """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide. The one
+    already ``built`` keeps its outputs (a ``brick.png`` added beside it must not take them over), else the
+    first by name."""
     kept: dict[str, dict[str, Path]] = {}
     stems: dict[str, str] = {}
-    for key in sorted(partitions):
+    for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
         if stem in stems:
             _skip(skipped, f"source {source.name!r}: skipping {key}: its outputs would overwrite those of "

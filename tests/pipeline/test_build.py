@@ -441,6 +441,23 @@ def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     assert sorted(statuses(project).values()) == ["computed"] * 5
 
 
+def test_a_file_added_beside_a_built_one_does_not_take_over_its_outputs(project, cli):
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
+    floors = project / "textures" / "floors"
+    (floors / "tex000.png").rename(floors / "tex000.tga")  # the studio's file, built first
+    assert cli(project, "build")[0] == 0
+    built = (project / "build" / "legacy_2x" / "floors" / "tex000.png").read_bytes()
+    write_textures(project / "textures", 1, seed=3)  # a floors/tex000.png appears beside it
+    code, output = cli(project, "build")
+    assert code == 1
+    assert "skipping floors/tex000.png: its outputs would overwrite those of floors/tex000.tga" in output.replace("\n", " ")
+    assert (project / "build" / "legacy_2x" / "floors" / "tex000.png").read_bytes() == built  # was the newcomer's
+    assert "floors/tex000.tga" in statuses(project) and "floors/tex000.png" not in statuses(project)
+    code, output = cli(project, "status")
+    assert "removed" not in output  # was: floors/tex000.tga "source file removed: its outputs will be deleted"
+
+
 def _photo_pairs_project(folder: Path, photos: dict[str, tuple[str, ...]]) -> None:
     """Grey photos under ``folder/photos/<name>/<role>.png`` and a two_shot material asset over them."""
     for name, roles in photos.items():
