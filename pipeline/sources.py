@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
+import bracex
+
 from pipeline.spec import Source
 
 log = logging.getLogger(__name__)
@@ -29,15 +31,14 @@ def scan_source(
 
     A texture's key is its path relative to ``root`` (``walls/brick01.png``);
     a pair's key is its folder relative to ``root`` (``oak``). A root with no
-    match yields no partitions and a warning, never an error. Files that cannot
-    be partitions are warned about and, when ``skipped`` is given, appended to it;
+    match yields no partitions, and is warned about as files that cannot be
+    partitions are: when ``skipped`` is given, appended to it (a build fails on them);
     of two whose outputs would collide, a key in ``built`` (it has outputs) is kept.
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
-        log.warning(
-            "source %r: folder %s does not exist; nothing is built from it, its outputs are kept", source.name, source.root
-        )
+        _skip(skipped, f"source {source.name!r}: folder {source.root} does not exist; nothing is built from it, "
+                       "its outputs are kept (fix its root, or mount the share)")
         return {}
     if source.kind == "textures":
         found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}
@@ -46,20 +47,19 @@ def scan_source(
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
-        log.warning(
-            "source %r: no file in %s; nothing is built from it, its outputs are kept", source.name, source.describe(),
-        )
+        _skip(skipped, f"source {source.name!r}: no file in {source.describe()}; nothing is built from it, its "
+                       "outputs are kept (fix its root or glob, or mount the share)")
     return dict(sorted(partitions.items()))
 
 
 def _glob(root: Path, pattern: str) -> list[Path]:
     """Files under ``root`` matching ``pattern`` in any letter case (textures made on Windows have ``.PNG``
-    beside ``.png``), through symlinked folders (a shared library linked in; a link back up to a folder
-    it is inside is not followed, which would loop), leaving out hidden files and folders (a write in
-    progress, ``.git``)."""
-    segments = [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
-                for s in pattern.split("/") if s not in ("", ".")]
-    deepest = None if None in segments else len(segments) - 1  # folders below this cannot match
+    beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through symlinked folders (a
+    shared library linked in; a link back up to a folder it is inside is not followed, which would
+    loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
+    alternatives = [_segments(expanded) for expanded in bracex.expand(pattern)]
+    unbounded = any(None in segments for segments in alternatives)
+    deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     for folder, folders, files in os.walk(root, followlinks=True):
@@ -74,9 +74,16 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         folders[:] = [] if deep_enough else [name for name in folders if not name.startswith(".")]
         for name in files:
             path = Path(folder) / name
-            if not name.startswith(".") and _matches((*relative, name), segments) and path.is_file():
+            parts = (*relative, name)
+            if not name.startswith(".") and any(_matches(parts, s) for s in alternatives) and path.is_file():
                 found.append(path)
     return sorted(found)
+
+
+def _segments(pattern: str) -> list[re.Pattern[str] | None]:
+    """One regular expression per folder level of a glob; None for ``**`` (any number of folders)."""
+    return [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
+            for s in pattern.split("/") if s not in ("", ".")]
 
 
 def _matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import bracex
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -282,7 +283,8 @@ class _Checker:
             else {"flash": parsed.flash, "guide": parsed.guide}
         )
         for role, pattern in patterns.items():
-            if PurePosixPath(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+            paths = [PurePosixPath(expanded) for expanded in bracex.expand(pattern)]  # ``{a,../b}/*.png`` too
+            if any(path.is_absolute() or ".." in path.parts for path in paths):
                 self.fail((*at, "glob" if role == "image" else role), "the glob must stay inside root")
         return Source(name, parsed.kind, (self.path.parent / _home_expanded(parsed.root)).resolve(), patterns)
 

@@ -418,7 +418,8 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     assert "floors/TEX000.PNG" in keys and "metal/plate.png" in keys and "walls/aliased/TEX000.PNG" in keys
     assert len(keys) == 9 and not any("/up/" in key for key in keys)
     by_pattern = {pattern: sorted(scan_source(dataclasses.replace(source, patterns={"image": pattern})))
-                  for pattern in ("*.png", "./floors//*.png", "[f]*/tex00[0-2].png", "[!fm]*/*.png", "**/tex00[!]0].*")}
+                  for pattern in ("*.png", "./floors//*.png", "[f]*/tex00[0-2].png", "[!fm]*/*.png", "**/tex00[!]0].*",
+                                  "{floors,walls}/tex00{0,1}.{png,tga}")}
     assert by_pattern == {
         "*.png": [],
         "./floors//*.png": ["floors/TEX000.PNG", "floors/tex002.png", "floors/tex004.png"],
@@ -426,6 +427,7 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
         "[!fm]*/*.png": ["walls/tex001.png", "walls/tex003.png"],
         "**/tex00[!]0].*": ["floors/tex002.png", "floors/tex004.png", "walls/aliased/tex002.png",
                             "walls/aliased/tex004.png", "walls/tex001.png", "walls/tex003.png"],
+        "{floors,walls}/tex00{0,1}.{png,tga}": ["floors/TEX000.PNG", "walls/tex001.png"],
     }
     assert not any("caf" in key for key in keys)
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
@@ -608,8 +610,8 @@ def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog
     if unmounted == "empty mount point":
         (project / "textures").mkdir()
     code, output = cli(project, "build")
-    assert code == 0, output
-    assert "nothing is built from it, its outputs are kept" in caplog.text
+    assert code == 1, output  # a CI job goes red, where a typo in the root or a share not mounted built nothing
+    assert "not built source 'legacy'" in output and "nothing is built from it, its outputs are kept" in caplog.text
     assert outputs(project) == before and len(manifest(project)) == 5
     if unmounted == "empty mount point":
         (project / "textures").rmdir()
@@ -662,7 +664,7 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     code, output = cli(tmp_path, "validate")
     assert code == 0 and "ok" in output
     assert f"source 'legacy': no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
-    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "build")[0] == 1  # nothing built: not a green CI run
     assert manifest(tmp_path) == []
     assert "no models or assets" not in output
 

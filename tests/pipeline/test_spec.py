@@ -330,3 +330,16 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
         "/studio/assets_spec.yaml:12: assets.chained.from: 'mat' writes several files per input; chain from a "
         "one-image asset",
     ]
+
+
+@pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png"])
+def test_a_glob_that_leaves_its_root_is_refused(glob: str):
+    [problem] = problems(
+        f"""
+        sources:
+          legacy: {{kind: textures, root: t, glob: "{glob}"}}
+        assets:
+          up: {{op: upscale, from: legacy}}
+        """
+    )
+    assert problem == "/studio/assets_spec.yaml:3: sources.legacy.glob: the glob must stay inside root"
