@@ -26,10 +26,14 @@ class Split:
     unreadable: list[str] = field(default_factory=list)  # files left out with the reason, as messages
 
 
-def is_held_out(path: Path, fraction: float) -> bool:
-    """Deterministic by folder and file name (not content, order or root), so material sets whose
-    files share a name (``stone/albedo.png``, ``wood/albedo.png``) still split per material."""
-    return _name_draw(path) < fraction
+def held_out(paths: Sequence[Path], fraction: float) -> list[bool]:
+    """Which of ``paths`` to hold out: the ``fraction`` of them, rounded to whole files, whose names draw
+    lowest. Deterministic by folder and file name (not content, order or root), so material sets whose
+    files share a name (``stone/albedo.png``, ``wood/albedo.png``) still split per material; a count,
+    not a coin per file, which held out 3 of 5 files at 0.2."""
+    count = int(fraction * len(paths) + 0.5)
+    chosen = set(sorted(range(len(paths)), key=lambda i: _name_draw(paths[i]))[:count])
+    return [i in chosen for i in range(len(paths))]
 
 
 def _name_draw(path: Path) -> float:
@@ -44,7 +48,7 @@ def load_image(path: Path) -> torch.Tensor:
 
 
 def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
-    """Hold out files by name hash. With too few files for both sides, hold out each image's right quarter,
+    """Hold out files by name (``held_out``). With too few files for both sides, hold out each image's right quarter,
     or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
     whose name draws lowest. A file that cannot be read is left out (a half-saved texture must not stop a
     model that hundreds of others train); the split says which."""
@@ -59,7 +63,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
     if not loaded:
         raise ValueError(f"train_srcae: none of its {len(paths)} input images can be read: {unreadable[0]}")
     paths, images = [p for p, _ in loaded], [im for _, im in loaded]
-    held = [is_held_out(p, fraction) for p in paths]
+    held = held_out(paths, fraction)
     if not (any(held) and not all(held)):
         cut = [im.shape[2] - im.shape[2] // 4 for im in images]
         if len(paths) == 1 or any(min(im.shape[1], im.shape[2] - c) >= min_side for im, c in zip(images, cut)):

@@ -59,7 +59,7 @@ class TrainParams(OpParams):
     batch_size: int = Field(16, ge=1, le=256)
     learning_rate: float = Field(4e-3, gt=0, le=1, description="peak Adam step size (warm-up, then cosine decay)")
     seed: int = Field(0, ge=0, le=SEED_MAX)
-    holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (by name hash) never trained on")
+    holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (the share of them whose names hash lowest) never trained on")
     validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")
     checkpoint_every: int = Field(250, ge=1, description="steps between resumable checkpoints in the work dir")
     vgg_weights: Path | None = Field(None, description="local torchvision-layout VGG19 state dict, for loss.vgg")

@@ -287,9 +287,17 @@ def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
     assert meta["held_out_images"] == 1 and meta["train_images"] == 1
 
 
+def test_the_held_out_fraction_is_a_count_of_files(tmp_path: Path) -> None:
+    paths = [tmp_path / "hires" / f"{name}.png" for name in ("astronaut", "brick", "chelsea", "coffee", "grass")]
+    assert sum(data.held_out(paths, 0.2)) == 1  # a coin per file held out 3 of these 5
+    assert sum(data.held_out(paths * 4, 0.2)) == 4 and sum(data.held_out(paths[:2], 0.2)) == 0
+    assert data.held_out(paths[::-1], 0.2) == data.held_out(paths, 0.2)[::-1]  # by name, not order
+    assert data.held_out([tmp_path / "elsewhere" / "hires" / p.name for p in paths], 0.2) == data.held_out(paths, 0.2)
+
+
 def test_small_files_on_one_side_of_the_split_hold_out_a_whole_file(tmp_path: Path) -> None:
     paths = [_write(tmp_path / f"{name}.png", _skimage(name, 32)) for name in ("brick", "grass")]
-    assert not any(data.is_held_out(p, 0.01) for p in paths)  # their right quarters: 8 px, too small to measure
+    assert not any(data.held_out(paths, 0.01))  # their right quarters: 8 px, too small to measure
     meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, holdout=0.01, **TINY), OpContext(device="cpu"))
     assert meta["held_out_images"] == 1 and meta["train_images"] == 1
     lowest = min(paths, key=data._name_draw)  # the file it would hold out, made too small to measure
