@@ -185,7 +185,10 @@ def build(
 
 
 @app.command()
-def status(spec: SpecOption = DEFAULT_SPEC) -> None:
+def status(
+    spec: SpecOption = DEFAULT_SPEC,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is stale (a CI gate).")] = False,
+) -> None:
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.runs import stale_partitions
 
@@ -199,6 +202,8 @@ def status(spec: SpecOption = DEFAULT_SPEC) -> None:
     for item in stale:
         table.add_row(item.asset, item.partition or "(model)", item.reason)
     out.print(table)
+    if check:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -77,6 +77,7 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
     assert code == 0
     assert "changed file textures/walls/tex001.png" in output
     assert "new file" in output
+    assert cli(project, "status", "--check")[0] == 1  # a CI gate
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))
     _, output = cli(project, "status")
@@ -91,6 +92,13 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
     write_textures(deep, 1, seed=3)
     _, output = cli(project, "status")  # a CI log's 80 columns: long paths are folded, not cut
     assert "…" not in output and "tex000.p" in output
+
+
+def test_status_check_passes_once_everything_is_built(project, cli):
+    assert cli(project, "status", "--check")[0] == 1
+    cli(project, "build")
+    code, output = cli(project, "status", "--check")
+    assert code == 0 and "everything is up to date" in output
 
 
 def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
