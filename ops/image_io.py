@@ -147,6 +147,8 @@ def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
     """Encode (H, W, planes) integers (``quantize``'s) to ``path`` atomically: 1 to 4 planes, grey or
     colour with or without alpha; uint16 pixels as a 16-bit PNG."""
     suffix = _writable_suffix(path)
+    if pixels.dtype == np.uint16 and suffix != ".png":
+        raise ValueError(f"cannot write {path}: only PNG holds 16-bit pixels")
     with atomic_path(path) as tmp, open(tmp, "wb") as file:
         _encode(pixels, suffix, file)  # straight into the file: an encoded copy in memory costs as much again
 
@@ -166,6 +168,8 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     rows at a time, since a float copy of a whole enlarged texture would cost four times the integers."""
     height, width, channels = image.color.shape
     with_alpha = image.alpha is not None
+    if with_alpha and image.alpha.shape != (height, width):
+        raise ValueError(f"alpha of {image.alpha.shape} does not match colour of {(height, width)}")
     planes = channels + int(with_alpha)
     quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
     rows = max(1, _BAND_VALUES // (width * planes))

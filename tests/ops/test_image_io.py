@@ -156,3 +156,12 @@ def test_a_texture_too_large_to_read_is_refused_before_decoding(tmp_path: Path, 
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     with pytest.raises(ImageReadError, match="huge.png has more pixels than remaster reads .*split it into tiles"):
         read_image(path)
+
+
+def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
+    from ops.image_io import quantize, write_pixels
+
+    with pytest.raises(ValueError, match="only PNG holds 16-bit pixels"):
+        write_pixels(tmp_path / "x.jpg", np.zeros((4, 4, 3), np.uint16))
+    with pytest.raises(ValueError, match="alpha of"):
+        quantize(Image(np.zeros((4, 4, 3), np.float32), alpha=np.zeros((5, 4), np.float32)))
