@@ -313,7 +313,8 @@ class _Checker:
         op = OPS.get(op_name) if isinstance(op_name, str) else None
         if op is None:
             said = "missing: say which op builds it" if op_name is None else f"unknown op {op_name!r}"
-            self.fail((*at, "op"), f"{said}; expected one of {', '.join(choices)}")
+            hint = _did_you_mean(op_name, choices) if isinstance(op_name, str) else ""
+            self.fail((*at, "op"), f"{said}; expected one of {', '.join(choices)}{hint}")
             return None
         if op.kind != want:
             other = "models" if section == "assets" else "assets"
@@ -324,7 +325,9 @@ class _Checker:
             self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
         if not isinstance(upstream, str) or upstream not in set().union(*self.given.values()):
-            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of {', '.join(sorted(inputs)) or '(none defined)'}")
+            hint = _did_you_mean(upstream, sorted(inputs)) if isinstance(upstream, str) else ""
+            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of "
+                      f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
             return None
         checks = entry.pop("checks", None)
         params = self._validate(op.params_model(), entry, at, entry_keys=TARGET_KEYS)
@@ -429,9 +432,18 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
         return "missing: this key is required"
     if kinds == {"value_error"}:  # our own validators' messages, which already show the value
         return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
-    first, *others = (error["msg"].split(", unable")[0] for error in errors)  # "…a valid boolean, unable to interpret…"
+    # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
+    first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
-    return f"{wanted}, got {errors[0].get('input')!r}"
+    given = errors[0].get("input")
+    choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
+    return f"{wanted}, got {given!r}" + (_did_you_mean(given, choices) if isinstance(given, str) else "")
+
+
+def _did_you_mean(given: str, choices: list[str]) -> str:
+    """``; did you mean 'lanczos'?`` for ``lanczoz``, or nothing when no choice is close."""
+    close = difflib.get_close_matches(given, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
@@ -442,8 +454,7 @@ def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tupl
         model = field.annotation if field is not None else None
         model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
     keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
-    close = difflib.get_close_matches(loc[-1], keys, n=1) if loc else []
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = _did_you_mean(loc[-1], keys) if loc else ""
     return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"
 
 

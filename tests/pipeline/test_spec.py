@@ -76,8 +76,26 @@ def test_from_naming_nothing():
           up: {op: upscale, from: legasy}
         """
     )
-    assert "assets.up.from: 'legasy' names no source or asset" in problem
+    assert "assets.up.from: 'legasy' names no source or asset; expected one of legacy; did you mean 'legacy'?" in problem
     assert ":5:" in problem
+
+
+def test_a_mistyped_op_or_value_is_answered_with_the_likely_one():
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          a: {op: upscael, from: legacy}
+          b: {op: upscale, from: legacy, filter: lanczoz, scale: 2.5}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.a.op", "unknown op 'upscael'; expected one of material, multiply, super_resolve, upscale; "
+                        "did you mean 'upscale'?"],
+        ["assets.b.scale", "Input should be a valid integer, got 2.5"],  # was "…with a fractional part, got 2.5"
+        ["assets.b.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'lanczoz'; did you mean 'lanczos'?"],
+    ]
 
 
 def test_cycles_are_named():
