@@ -176,6 +176,9 @@ def build(
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    for asset, key in report.sync.forgotten:
+        why = "its source file is gone" if asset in loaded.targets else "the spec no longer has this asset"
+        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
     for blocking, message in report.guards:
         label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
         console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)

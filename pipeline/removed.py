@@ -11,8 +11,9 @@ from pipeline.manifest import read_manifest, update_manifest
 from pipeline.spec import Spec, Target
 
 
-def forget_removed(spec: Spec, builder: Builder) -> None:
-    """Outputs and manifest rows of partitions whose source file is gone."""
+def forget_removed(spec: Spec, builder: Builder) -> list[tuple[str, str]]:
+    """Delete the outputs and manifest rows of partitions whose source file is gone, or whose asset the
+    spec no longer has; returns those (asset, partition)."""
     drop = []
     for row in read_manifest(spec.build_dir):
         target = spec.targets.get(str(row["asset"]))
@@ -23,6 +24,7 @@ def forget_removed(spec: Spec, builder: Builder) -> None:
                 remove_output(spec.build_dir, spec.root_dir / str(path))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
+    return drop
 
 
 def has_files(builder: Builder, name: str) -> bool:

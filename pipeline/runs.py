@@ -35,7 +35,8 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # 
 
 @dataclass
 class SyncReport:
-    removed: dict[str, list[str]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)  # source -> partitions dropped from the instance
+    forgotten: list[tuple[str, str]] = field(default_factory=list)  # (asset, partition) whose outputs were deleted
 
 
 @dataclass
@@ -89,7 +90,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
         for key in removed:
             instance.delete_dynamic_partition(name, key)
         report.removed[name] = removed
-    forget_removed(spec, builder)
+    report.forgotten = forget_removed(spec, builder)
     return report
 
 

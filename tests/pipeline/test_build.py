@@ -101,6 +101,22 @@ def test_status_check_passes_once_everything_is_built(project, cli):
     assert code == 0 and "everything is up to date" in output
 
 
+def test_a_build_says_which_outputs_it_removed(project, cli):
+    def removed() -> list[str]:
+        code, output = cli(project, "build")
+        assert code == 0, output
+        return [line for line in output.splitlines() if line.startswith("removed")]
+
+    assert removed() == []
+    (project / "textures" / "floors" / "tex000.png").unlink()
+    assert removed() == ["removed the outputs of legacy_2x [floors/tex000.png]: its source file is gone"]
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("legacy_2x", "legacy_twice"))  # an asset renamed
+    lines = removed()
+    assert "removed the outputs of legacy_2x [walls/tex001.png]: the spec no longer has this asset" in lines
+    assert len(lines) == 4
+
+
 def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
     os.environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     (tmp_path / "dagster_home").mkdir()
