@@ -46,7 +46,7 @@ from ops.superres.adapt import adapt  # noqa: E402
 from ops.superres.data import load_image  # noqa: E402
 from ops.superres.metrics import compare  # noqa: E402
 from ops.superres.params import LossWeights, SuperResolveParams, TrainParams  # noqa: E402
-from ops.superres.tiling import tile_layout, tiled_upscale  # noqa: E402
+from ops.superres.tiling import TiledUpscale, tile_layout  # noqa: E402
 from ops.superres.weights import Upscaler, load_upscaler  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -179,8 +179,8 @@ def throughput(
     def upscale() -> None:
         x = image
         for _ in range(passes):
-            x = tiled_upscale(x, forward, scale=upscaler.scale, tile=DEFAULTS.tile, overlap=DEFAULTS.overlap,
-                              multiple=upscaler.multiple, batch=batch, device=device)[0].clamp(0.0, 1.0)
+            x = TiledUpscale(x, forward, scale=upscaler.scale, tile=DEFAULTS.tile, overlap=DEFAULTS.overlap,
+                             multiple=upscaler.multiple, batch=batch, device=device).whole().clamp(0.0, 1.0)
 
     def executed_pixels(side: int) -> int:
         """Input pixels the model runs on for one pass over a ``side``-square input: tiles overlap."""

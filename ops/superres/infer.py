@@ -24,7 +24,7 @@ from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
-from ops.superres.tiling import tile_count, tiled_bands, tiled_upscale
+from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.threads import cpu_threads
 from ops.tileable import detect_wrap
@@ -110,25 +110,26 @@ def upscale_planes(
     grey = bool((y == y[:1]).all())
     if channels == 1 and upscaler.channels == 3:
         y = y.expand(3, -1, -1)
-    tiling = dict(tile=params.tile, overlap=params.overlap, wrap=wrap, multiple=upscaler.multiple)
-    batch = params.batch if device.type == "cuda" else 1
+    def tiled(image: torch.Tensor) -> TiledUpscale:
+        return TiledUpscale(image, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
+                            multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1,
+                            device=device, progress=progress)
+
     tiles = 0
     for _ in range(params.passes - 1):
-        y, count = tiled_upscale(y, forward, scale=upscaler.scale, batch=batch, device=device, progress=progress, **tiling)
-        y = y.clamp(0.0, 1.0)  # the next pass sees a valid image, as in training
-        tiles += count
-    tiles += tile_count(*y.shape[1:], **tiling)
-    bands = tiled_bands(y, forward, scale=upscaler.scale, batch=batch, device=device, progress=progress, **tiling)
+        run = tiled(y)
+        y, tiles = run.whole().clamp(0.0, 1.0), tiles + run.tiles  # the next pass sees a valid image, as in training
+    last = tiled(y)
 
     def finished() -> Bands:
-        for top, band in bands:  # (C, rows, W)
+        for top, band in last.bands():  # (C, rows, W)
             if grey:
                 band = band.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
             else:
                 band.clamp_(0.0, 1.0)
             yield top, band.permute(1, 2, 0).numpy()
 
-    return finished(), tiles
+    return finished(), tiles + last.tiles
 
 
 def adapted(

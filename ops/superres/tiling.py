@@ -13,7 +13,6 @@ tile's well-seen interior.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -49,126 +48,95 @@ def _ramp(length: int, overlap: int, scale: int) -> torch.Tensor:
     return torch.minimum(torch.ones(n), torch.minimum(pos, n - pos) / width)
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """How an image is cut: its margins (input pixels added on each side) and the tiles of the padded image."""
-
-    pad_y: int
-    pad_x: int
-    side_y: int
-    side_x: int
-    rows: list[int]  # tile starts in the padded image
-    cols: list[int]
-
-
-def _layout(height: int, width: int, tile: int, overlap: int, wrap: tuple[bool, bool], multiple: int) -> _Layout:
-    if 2 * overlap >= tile:
-        raise ValueError(f"overlap ({overlap}) must be less than half the tile ({tile})")
-    margin = -(-overlap // multiple) * multiple  # a multiple, so that tile starts line up with the image's grid
-    pad_y = min(margin, height - 1) if wrap[0] else margin
-    pad_x = min(margin, width - 1) if wrap[1] else margin
-    side_y, rows = tile_layout(height + 2 * pad_y, tile, overlap, multiple)
-    side_x, cols = tile_layout(width + 2 * pad_x, tile, overlap, multiple)
-    return _Layout(pad_y, pad_x, side_y, side_x, rows, cols)
-
-
-def tile_count(height: int, width: int, *, tile: int, overlap: int, wrap: tuple[bool, bool], multiple: int) -> int:
-    """How many tiles ``tiled_bands`` runs the model on for a (height, width) input."""
-    layout = _layout(height, width, tile, overlap, wrap, multiple)
-    return len(layout.rows) * len(layout.cols)
-
-
-def tiled_bands(
-    image: torch.Tensor,
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    *,
-    scale: int,
-    tile: int = 256,
-    overlap: int = 16,
-    wrap: tuple[bool, bool] = (False, False),
-    multiple: int = 1,
-    batch: int = 1,
-    device: torch.device | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Upscale (C, H, W) by ``scale`` tile by tile, yielding (first output row, (C, n, W*scale) rows) from the
-    top down as each row of tiles completes them: memory holds about one row of tiles of the result,
-    whatever the image's size.
+class TiledUpscale:
+    """Upscale (C, H, W) by ``scale`` tile by tile: ``bands()`` yields (first output row, (C, n, W*scale)
+    rows) from the top down as each row of tiles completes them, so memory holds about one row of tiles
+    of the result, whatever the image's size; ``whole()`` gathers them.
 
     ``forward`` maps a (B, C, h, w) batch to (B, C, h*scale, w*scale). Tiles are
     padded to a multiple of ``multiple`` (replicate) and cropped back.
     """
-    C, H, W = _shape(image)
-    device = device or image.device
-    layout = _layout(H, W, tile, overlap, wrap, multiple)
-    th, tw = layout.side_y, layout.side_x
-    x = image[None]
-    x = F.pad(x, (0, 0, layout.pad_y, layout.pad_y), mode="circular" if wrap[0] else "replicate")
-    x = F.pad(x, (layout.pad_x, layout.pad_x, 0, 0), mode="circular" if wrap[1] else "replicate")
-    x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
-    weight = _ramp(th, overlap, scale)[:, None] * _ramp(tw, overlap, scale)[None, :]  # (th*s, tw*s)
-    ph, pw = -th % multiple, -tw % multiple
-    boxes = [(y, xx) for y in layout.rows for xx in layout.cols]
 
-    def first_row(tile_row: int) -> int:
+    def __init__(
+        self,
+        image: torch.Tensor,
+        forward: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        scale: int,
+        tile: int = 256,
+        overlap: int = 16,
+        wrap: tuple[bool, bool] = (False, False),
+        multiple: int = 1,
+        batch: int = 1,
+        device: torch.device | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if image.ndim != 3:
+            raise ValueError(f"expected a (C, H, W) image, got shape {tuple(image.shape)}")
+        if 2 * overlap >= tile:
+            raise ValueError(f"overlap ({overlap}) must be less than half the tile ({tile})")
+        self.image, self.forward, self.scale, self.overlap, self.wrap = image, forward, scale, overlap, wrap
+        self.multiple, self.batch, self.device, self.progress = multiple, batch, device or image.device, progress
+        _, H, W = image.shape
+        margin = -(-overlap // multiple) * multiple  # a multiple, so that tile starts line up with the image's grid
+        self.pad_y = min(margin, H - 1) if wrap[0] else margin
+        self.pad_x = min(margin, W - 1) if wrap[1] else margin
+        self.side_y, self.rows = tile_layout(H + 2 * self.pad_y, tile, overlap, multiple)  # starts in the padded image
+        self.side_x, self.cols = tile_layout(W + 2 * self.pad_x, tile, overlap, multiple)
+
+    @property
+    def tiles(self) -> int:
+        """How many tiles the model runs on."""
+        return len(self.rows) * len(self.cols)
+
+    def whole(self) -> torch.Tensor:
+        """The (C, H*scale, W*scale) result."""
+        C, H, W = self.image.shape
+        out = torch.empty(C, H * self.scale, W * self.scale)
+        for top, band in self.bands():
+            out[:, top : top + band.shape[1]] = band
+        return out
+
+    def bands(self) -> Iterator[tuple[int, torch.Tensor]]:
+        C, H, W = self.image.shape
+        s, th, tw, multiple = self.scale, self.side_y, self.side_x, self.multiple
+        x = self.image[None]
+        x = F.pad(x, (0, 0, self.pad_y, self.pad_y), mode="circular" if self.wrap[0] else "replicate")
+        x = F.pad(x, (self.pad_x, self.pad_x, 0, 0), mode="circular" if self.wrap[1] else "replicate")
+        x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
+        weight = _ramp(th, self.overlap, s)[:, None] * _ramp(tw, self.overlap, s)[None, :]  # (th*s, tw*s)
+        ph, pw = -th % multiple, -tw % multiple
+        boxes = [(y, xx) for y in self.rows for xx in self.cols]
+        top = 0  # output rows above this are yielded; out and norm hold those below, on the host
+        out, norm = torch.zeros(C, 0, W * s), torch.zeros(1, 0, W * s)
+        for start in range(0, len(boxes), self.batch):
+            chunk = boxes[start : start + self.batch]
+            tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(self.device)  # (B, C, th, tw)
+            if ph or pw:
+                tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
+            result = self.forward(tiles)[:, :, : th * s, : tw * s].float().cpu()  # (B, C, th*s, tw*s)
+            for (y, xx), up in zip(chunk, result):
+                (src_y, dst_y), (src_x, dst_x) = _inside(y, th, self.pad_y, H, s), _inside(xx, tw, self.pad_x, W, s)
+                if (grow := dst_y.stop - top - out.shape[1]) > 0:
+                    out = torch.cat([out, torch.zeros(C, grow, W * s)], dim=1)
+                    norm = torch.cat([norm, torch.zeros(1, grow, W * s)], dim=1)
+                rows = slice(dst_y.start - top, dst_y.stop - top)
+                out[:, rows, dst_x] += up[:, src_y, src_x] * weight[src_y, src_x]
+                norm[:, rows, dst_x] += weight[src_y, src_x]
+            done = start + len(chunk)
+            if self.progress is not None:
+                self.progress(done, len(boxes))
+            finished = self._first_row(done // len(self.cols)) - top  # no tile still to run adds to rows above this
+            if finished > 0:
+                yield top, out[:, :finished].div_(norm[:, :finished])
+                out, norm, top = out[:, finished:].clone(), norm[:, finished:].clone(), top + finished
+
+    def _first_row(self, tile_row: int) -> int:
         """The first output row a row of tiles adds to (the image's end after the last)."""
-        if tile_row == len(layout.rows):
-            return H * scale
-        return _inside(layout.rows[tile_row], th, layout.pad_y, H, scale)[1].start
-
-    top = 0  # output rows above this are yielded; out and norm hold those below, on the host
-    out, norm = torch.zeros(C, 0, W * scale), torch.zeros(1, 0, W * scale)
-    for start in range(0, len(boxes), batch):
-        chunk = boxes[start : start + batch]
-        tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(device)  # (B, C, th, tw)
-        if ph or pw:
-            tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
-        result = forward(tiles)[:, :, : th * scale, : tw * scale].float().cpu()  # (B, C, th*s, tw*s)
-        for (y, xx), up in zip(chunk, result):
-            (src_y, dst_y), (src_x, dst_x) = _inside(y, th, layout.pad_y, H, scale), _inside(xx, tw, layout.pad_x, W, scale)
-            if (grow := dst_y.stop - top - out.shape[1]) > 0:
-                out = torch.cat([out, torch.zeros(C, grow, W * scale)], dim=1)
-                norm = torch.cat([norm, torch.zeros(1, grow, W * scale)], dim=1)
-            rows = slice(dst_y.start - top, dst_y.stop - top)
-            out[:, rows, dst_x] += up[:, src_y, src_x] * weight[src_y, src_x]
-            norm[:, rows, dst_x] += weight[src_y, src_x]
-        done = start + len(chunk)
-        if progress is not None:
-            progress(done, len(boxes))
-        finished = first_row(done // len(layout.cols)) - top  # no tile still to run adds to rows above this
-        if finished > 0:
-            yield top, out[:, :finished].div_(norm[:, :finished])
-            out, norm, top = out[:, finished:].clone(), norm[:, finished:].clone(), top + finished
-
-
-def tiled_upscale(
-    image: torch.Tensor,
-    forward: Callable[[torch.Tensor], torch.Tensor],
-    *,
-    scale: int,
-    tile: int = 256,
-    overlap: int = 16,
-    wrap: tuple[bool, bool] = (False, False),
-    multiple: int = 1,
-    batch: int = 1,
-    device: torch.device | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[torch.Tensor, int]:
-    """``tiled_bands`` gathered: the (C, H*scale, W*scale) result and the tile count."""
-    C, H, W = _shape(image)
-    out = torch.empty(C, H * scale, W * scale)
-    bands = tiled_bands(image, forward, scale=scale, tile=tile, overlap=overlap, wrap=wrap, multiple=multiple,
-                        batch=batch, device=device, progress=progress)
-    for top, band in bands:
-        out[:, top : top + band.shape[1]] = band
-    return out, tile_count(H, W, tile=tile, overlap=overlap, wrap=wrap, multiple=multiple)
-
-
-def _shape(image: torch.Tensor) -> tuple[int, int, int]:
-    if image.ndim != 3:
-        raise ValueError(f"expected a (C, H, W) image, got shape {tuple(image.shape)}")
-    C, H, W = image.shape
-    return C, H, W
+        _, H, _ = self.image.shape
+        if tile_row == len(self.rows):
+            return H * self.scale
+        return _inside(self.rows[tile_row], self.side_y, self.pad_y, H, self.scale)[1].start
 
 
 def _inside(start: int, side: int, pad: int, length: int, scale: int) -> tuple[slice, slice]:

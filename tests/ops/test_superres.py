@@ -29,7 +29,7 @@ from ops.superres.losses import hfen
 from ops.superres.metrics import compare, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
-from ops.superres.tiling import tile_layout, tiled_upscale
+from ops.superres.tiling import TiledUpscale, tile_layout
 from ops.superres.weights import load_upscaler, read_weights, save_srcae
 from ops.tileable import detect_wrap
 
@@ -330,9 +330,9 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path, monkeypatch: p
 
     def tiled_and_whole() -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            tiled, tiles = tiled_upscale(lr, upscaler.forward, scale=2, tile=40, overlap=8, multiple=upscaler.multiple)
-            assert tiles == 16
-            return tiled, upscaler.forward(lr[None])[0]
+            tiled = TiledUpscale(lr, upscaler.forward, scale=2, tile=40, overlap=8, multiple=upscaler.multiple)
+            assert tiled.tiles == 16
+            return tiled.whole(), upscaler.forward(lr[None])[0]
 
     tiled, whole = tiled_and_whole()
     error = (tiled - hr).abs().mean(dim=0)  # (H, W)
@@ -357,16 +357,14 @@ def test_tile_borders_are_not_worse_than_elsewhere(weights: Path, monkeypatch: p
 
 
 def test_the_enlarged_image_comes_a_row_of_tiles_at_a_time(weights: Path) -> None:
-    from ops.superres.tiling import tiled_bands
-
     upscaler = load_upscaler(weights, torch.device("cpu"))
     image = torch.from_numpy(_skimage("astronaut", 200).transpose(2, 0, 1).copy())[:, :, :120]  # (3, 200, 120)
     ran: list[int] = []
     tiling = dict(scale=2, tile=48, overlap=8, multiple=upscaler.multiple)
     with torch.no_grad():
-        bands = [(top, band.clone(), ran[-1]) for top, band in
-                 tiled_bands(image, upscaler.forward, progress=lambda done, total: ran.append(done), **tiling)]
-        whole, tiles = tiled_upscale(image, upscaler.forward, **tiling)
+        run = TiledUpscale(image, upscaler.forward, progress=lambda done, total: ran.append(done), **tiling)
+        bands = [(top, band.clone(), ran[-1]) for top, band in run.bands()]
+        whole, tiles = TiledUpscale(image, upscaler.forward, **tiling).whole(), run.tiles
     tops = [top for top, _, _ in bands]
     assert tops == sorted(tops) and len(bands) > 3
     assert all(top + band.shape[1] == below for (top, band, _), below in zip(bands, [*tops[1:], 400]))
@@ -383,8 +381,9 @@ def test_tiles_start_on_the_models_stride_grid() -> None:
         whole = model(image[None])[0]
 
         def change(multiple: int) -> float:
-            tiled, tiles = tiled_upscale(image, model, scale=2, tile=48, overlap=8, multiple=multiple)
-            assert tiles == 16
+            run = TiledUpscale(image, model, scale=2, tile=48, overlap=8, multiple=multiple)
+            tiled = run.whole()
+            assert run.tiles == 16
             return float((tiled - whole)[:, 24:-24, 24:-24].abs().mean())
 
     side, starts = tile_layout(130 + 2 * 8, 48, 8, align=4)
