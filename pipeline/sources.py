@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import bracex
 
-from pipeline.spec import Source
+from pipeline.spec import GLOB_ALTERNATIVES, Source
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through symlinked folders (a
     shared library linked in; a link back up to a folder it is inside is not followed, which would
     loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
-    alternatives = [_segments(expanded) for expanded in bracex.expand(pattern)]
+    alternatives = [_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []

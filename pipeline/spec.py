@@ -283,9 +283,15 @@ class _Checker:
             else {"flash": parsed.flash, "guide": parsed.guide}
         )
         for role, pattern in patterns.items():
-            paths = [PurePosixPath(expanded) for expanded in bracex.expand(pattern)]  # ``{a,../b}/*.png`` too
-            if any(path.is_absolute() or ".." in path.parts for path in paths):
-                self.fail((*at, "glob" if role == "image" else role), "the glob must stay inside root")
+            key = (*at, "glob" if role == "image" else role)
+            try:
+                expanded = bracex.expand(pattern, limit=GLOB_ALTERNATIVES)
+            except bracex.ExpansionLimitException:
+                self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
+                continue
+            # ``{a,../b}/*.png`` leaves root too; ``{,old}/*.png`` (an empty alternative) does not.
+            if pattern.startswith("/") or any(".." in PurePosixPath(path).parts for path in expanded):
+                self.fail(key, "the glob must stay inside root")
         return Source(name, parsed.kind, (self.path.parent / _home_expanded(parsed.root)).resolve(), patterns)
 
     def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
@@ -415,6 +421,7 @@ class _Checker:
 
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+GLOB_ALTERNATIVES = 100  # patterns a glob's braces may expand to: every file is matched against each
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",

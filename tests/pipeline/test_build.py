@@ -443,7 +443,7 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     assert len(keys) == 9 and not any("/up/" in key for key in keys)
     by_pattern = {pattern: sorted(scan_source(dataclasses.replace(source, patterns={"image": pattern})))
                   for pattern in ("*.png", "./floors//*.png", "[f]*/tex00[0-2].png", "[!fm]*/*.png", "**/tex00[!]0].*",
-                                  "{floors,walls}/tex00{0,1}.{png,tga}")}
+                                  "{floors,walls}/tex00{0,1}.{png,tga}", "{,floors/}tex00[01].png")}
     assert by_pattern == {
         "*.png": [],
         "./floors//*.png": ["floors/TEX000.PNG", "floors/tex002.png", "floors/tex004.png"],
@@ -452,6 +452,7 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
         "**/tex00[!]0].*": ["floors/tex002.png", "floors/tex004.png", "walls/aliased/tex002.png",
                             "walls/aliased/tex004.png", "walls/tex001.png", "walls/tex003.png"],
         "{floors,walls}/tex00{0,1}.{png,tga}": ["floors/TEX000.PNG", "walls/tex001.png"],
+        "{,floors/}tex00[01].png": ["floors/TEX000.PNG"],
     }
     assert not any("caf" in key for key in keys)
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
