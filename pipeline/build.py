@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -109,7 +109,7 @@ class Builder:
         self.device = device
         self.forced = forced  # targets recomputed whatever the cache holds (--force)
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
-        self.skipped: list[str] = []  # files the scans could not make partitions of, as messages
+        self._skipped: dict[str, list[str]] = {}  # source -> what its scan could not make partitions of, as messages
         self._rows: dict[tuple[str, str], Row] | None = None  # see _last_rows
         self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
 
@@ -132,8 +132,13 @@ class Builder:
         if source.name not in self._scans:
             built = {key for asset, key in self._last_rows() if asset in self.spec.assets
                      and self.spec.source_of(asset).name == source.name}
-            self._scans[source.name] = scan_source(source, self.skipped, built)
+            self._scans[source.name] = scan_source(source, self._skipped.setdefault(source.name, []), built)
         return self._scans[source.name]
+
+    def skipped(self, sources: Iterable[str] | None = None) -> list[str]:
+        """What the scans of ``sources`` (each scanned so far, by default) could not make partitions of, as
+        messages: files Dagster cannot name or whose outputs would collide, a root with no files."""
+        return [message for name in (self._skipped if sources is None else sources) for message in self._skipped.get(name, [])]
 
     def relative(self, path: Path) -> str:
         try:

@@ -190,22 +190,24 @@ def build(
 @app.command()
 def status(
     spec: SpecOption = DEFAULT_SPEC,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is stale (a CI gate).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is stale or a file would be left out, as a build would fail (a CI gate).")] = False,
 ) -> None:
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.runs import stale_partitions
 
-    stale = stale_partitions(_load(spec))
-    if not stale:
+    stale, skipped = stale_partitions(_load(spec))
+    if stale:
+        table = Table(title=f"{len(stale)} stale")
+        for header in ("asset", "partition", "why"):
+            table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
+        for item in stale:
+            table.add_row(item.asset, item.partition or "(model)", item.reason)
+        out.print(table)
+    for message in skipped:
+        console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    if not stale and not skipped:
         out.print("everything is up to date")
-        return
-    table = Table(title=f"{len(stale)} stale")
-    for header in ("asset", "partition", "why"):
-        table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
-    for item in stale:
-        table.add_row(item.asset, item.partition or "(model)", item.reason)
-    out.print(table)
-    if check:
+    if check and (stale or skipped):
         raise typer.Exit(1)
 
 

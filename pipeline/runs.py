@@ -136,6 +136,7 @@ def run_build(
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
+    unfinished: list[tuple[str, str]] = []  # what the steps after an interrupt were to build
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in _keys(builder, n) if (n, k) in needed]
         if not todo:
@@ -143,21 +144,23 @@ def run_build(
         if interrupted is None:
             try:
                 interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures, build_id)
-                continue
+                continue  # an interrupted run marks its own steps
             except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                 interrupted = todo[0][0]
-        with signals_held():  # another Ctrl-C waits
-            _mark_interrupted(builder, instance, build_id, order, todo)
+        unfinished += todo
     if interrupted is not None:
+        with signals_held():  # another Ctrl-C waits
+            _mark_interrupted(builder, instance, build_id, order, unfinished)
         return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
     rows = _rows(spec, wanted)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    for name in spec.sources:
+    sources = _sources_of(spec, order)
+    for name in sources:
         builder.partitions(name)  # every source scanned, so each skipped file is reported
-    return BuildReport(rows, sync, run_errors, builder.skipped, failed_guards(spec, rows))
+    return BuildReport(rows, sync, run_errors, builder.skipped(sources), failed_guards(spec, rows))
 
 
 def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
@@ -402,17 +405,27 @@ def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> d
     return reasons
 
 
-def stale_partitions(spec: Spec) -> list[Stale]:
-    """What the next build would compute, and why; computes nothing."""
+def _sources_of(spec: Spec, order: list[tuple[str | None, list[str]]]) -> list[str]:
+    """The sources a build of ``order`` reads: a --select of one asset does not fail on another's empty folder."""
+    return list(dict.fromkeys(spec.source_of(name).name for _, names in order for name in names))
+
+
+def stale_partitions(spec: Spec) -> tuple[list[Stale], list[str]]:
+    """What the next build would compute, and why, and the files it would leave out (the messages that
+    make it fail, as a source with no files does); computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
-    reasons = _stale_map(builder, build_order(spec))
+    order = build_order(spec)
+    reasons = _stale_map(builder, order)
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     for row in read_manifest(spec.build_dir):
         name, key = str(row["asset"]), str(row["partition"])
         if name in spec.targets and file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
+    sources = _sources_of(spec, order)
+    for name in sources:
+        builder.partitions(name)  # every source scanned, as a build scans them
     builder.index.save()
-    return found
+    return found, builder.skipped(sources)
 
 
 def _why_stale(

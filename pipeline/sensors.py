@@ -48,7 +48,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         partitions = builder.partitions(source.name)
         if not partitions:  # an unmounted share (or its empty mount point) is not a folder whose files were all deleted
             return dg.SkipReason(f"{source.root} is missing or matches no file; its partitions are kept")
-        for message in builder.skipped:  # shown in the tick's log in the UI
+        for message in builder.skipped():  # shown in the tick's log in the UI
             context.log.warning(message)
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these

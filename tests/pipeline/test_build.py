@@ -99,6 +99,20 @@ def test_status_check_passes_once_everything_is_built(project, cli):
     cli(project, "build")
     code, output = cli(project, "status", "--check")
     assert code == 0 and "everything is up to date" in output
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("root: textures", "root: texturs"))  # a typo: build would fail
+    code, output = cli(project, "status", "--check")
+    assert code == 1 and "will not be built source 'legacy'" in output  # was "everything is up to date", exit 0
+
+
+def test_a_selected_build_does_not_fail_on_another_asset_s_empty_source(project, cli):
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text() + "  other_2x: {op: upscale, from: other}\n")
+    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
+    spec.write_text(spec.read_text().replace(legacy, legacy + "  other: {kind: textures, root: not_yet}\n"))
+    assert cli(project, "build", "legacy_2x")[0] == 0
+    code, output = cli(project, "build")
+    assert code == 1 and "not built source 'other'" in output
 
 
 def test_a_build_says_which_outputs_it_removed(project, cli):
