@@ -6,7 +6,16 @@ enlarged normal map is renormalized, or lighting on it dims and brightens along 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+
+def check_normal_map(path: Path, channels: int) -> None:
+    """A ``kind: normal`` texture must hold the three components of its vectors."""
+    if channels != 3:
+        raise ValueError(f"{path} is marked kind: normal but has {channels} colour channel(s), not RGB; "
+                         "leave kind out for a grey or colour texture")
 
 
 def renormalize(color: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The ops a spec may name, with their versions and parameter schemas.
 
 Loading Dagster definitions reads this table, so it must not import torch:
-each op's parameter model lives in a torch-free ``params`` module and its
-implementation is imported only when a build runs it.
+each op's parameter model lives in a torch-free module (``upscale``'s beside
+its numpy implementation) and a torch implementation is imported only when a
+build runs it.
 """
 
 from __future__ import annotations

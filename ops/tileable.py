@@ -1,12 +1,18 @@
 """Whether a texture tiles: the wrap-around edge compared with the texture's own rows and columns.
 
-super_resolve wraps its tiles' padding, and from_texture its filters, on the axes that tile, so a
-tiling texture stays tileable; torch-free, as both ops use it.
+super_resolve wraps its tiles' padding, upscale its resampling, and from_texture its filters, on the
+axes that tile, so a tiling texture stays tileable; torch-free, as every op uses it.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
+
+Wrap = Literal["auto"] | bool
+WRAP = Field("auto", description="keep a tiling texture tileable; auto detects it from the edges per axis")
 
 
 ALPHA_SCALE_FLOOR = 0.1

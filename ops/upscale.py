@@ -12,9 +12,9 @@ from pydantic import Field
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, linear_to_srgb, read_image, write_image
-from ops.normal_map import renormalize
+from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
-from ops.tileable import detect_wrap
+from ops.tileable import WRAP, Wrap, detect_wrap
 
 Filter = Literal["nearest", "bicubic", "lanczos"]
 _PIL_FILTERS = {
@@ -27,9 +27,7 @@ _PIL_FILTERS = {
 class UpscaleParams(OpParams):
     scale: int = Field(2, ge=1, le=16, description="integer enlargement factor")
     filter: Filter = "lanczos"
-    wrap: Literal["auto"] | bool = Field(
-        "auto", description="keep a tiling texture tileable; auto detects it from the edges per axis"
-    )
+    wrap: Wrap = WRAP
     kind: Literal["color", "normal"] = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
 
@@ -89,8 +87,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     normal_map = params.kind == "normal"
     colorspace = "linear" if normal_map else "srgb"
     image = read_image(path, colorspace=colorspace)
-    if normal_map and image.channels != 3:
-        raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
+    if normal_map:
+        check_normal_map(path, image.channels)
     if params.wrap == "auto":  # judged on the stored values, as super_resolve judges them
         stored = image.color if normal_map else linear_to_srgb(image.color)
         wrap = detect_wrap(color_to_resample(stored, image.alpha, params.alpha, normal_map=normal_map),

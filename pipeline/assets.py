@@ -1,7 +1,6 @@
 """Asset factories: one observable source asset per source, one asset per model and output."""
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -19,7 +18,6 @@ from pipeline.build import (
     report_progress,
     summarize_data_version,
 )
-from pipeline.hashing import hash_bytes
 from pipeline.manifest import read_manifest, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
@@ -69,13 +67,7 @@ def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
 
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
     """A partition's data version as its files are now."""
-    return combined_version({role: builder.index.hash(path) for role, path in roles.items()})
-
-
-def combined_version(hashes: dict[str, str]) -> str:
-    """A partition's data version from its files' hashes: the file's xxh3-128, or one over both halves of a pair."""
-    hashes = dict(sorted(hashes.items()))
-    return next(iter(hashes.values())) if len(hashes) == 1 else hash_bytes(json.dumps(hashes).encode())
+    return summarize_data_version({role: builder.index.hash(path) for role, path in roles.items()})
 
 
 def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
@@ -209,7 +201,7 @@ def _whole_source_read(
     registered = set(instance.get_dynamic_partitions(source))
     reads = {p: read for p in builder.partitions(source)
              if p in registered and (read := _version_read(builder, source, p, result)) is not None}
-    version = combined_version(reads) if reads else None
+    version = summarize_data_version(reads) if reads else None
     if len(registered) >= SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD:
         return version, None
     pointers = [_pointer_for_read(instance, builder, source, p, read) for p, read in reads.items()]
@@ -314,7 +306,7 @@ def _version_read(builder: Builder, source: str, partition: str | None, result: 
     paths = {role: builder.relative(path) for role, path in roles.items()}
     if not paths or not all(path in result.inputs for path in paths.values()):
         return None
-    return combined_version({role: result.inputs[path] for role, path in paths.items()})
+    return summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
 
 
 def _event(target: Target, result: PartitionResult, provenance: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
@@ -334,7 +326,7 @@ def _event(target: Target, result: PartitionResult, provenance: dict[str, str]) 
     return metadata, tags
 
 
-def _check_results(spec: Spec, target: Target):
+def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
     """One result per guard over every partition's latest figures (the manifest's), not only this run's,
     so a run over other partitions does not show a failing guard as passed: the worst figure decides."""
     rows = [r for r in read_manifest(spec.build_dir) if r["asset"] == target.name and r["status"] != "failed"]

@@ -541,7 +541,8 @@ def _cannot_write(exc: OSError, spec: Spec) -> str:
 
 
 def summarize_data_version(outputs: Mapping[str, str]) -> str:
-    """One version for several output files."""
+    """One version for several files' hashes (an output's files, a photo pair's halves): the hash itself
+    for one file."""
     if len(outputs) == 1:
         return next(iter(outputs.values()))
     return hash_bytes(json.dumps(dict(sorted(outputs.items()))).encode())

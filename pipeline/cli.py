@@ -36,9 +36,14 @@ def _load(spec_path: Path) -> Spec:
     try:
         return load_spec(spec_path)
     except SpecError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]error[/red] {escape(problem)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(exc.problems, 2)
+
+
+def _fail(problems: list[str], code: int) -> NoReturn:
+    """Print each problem as an error, with no traceback, and exit with ``code``."""
+    for problem in problems:
+        console.print(f"[red]error[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 class _ProgressHandler(logging.Handler):
@@ -157,11 +162,9 @@ def build(
     except KeyboardInterrupt:  # outside the runs: before the first, or after the last
         _say_interrupted("")
     except ValueError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail([str(exc)], 2)
     except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _fail([str(exc)], 1)
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
@@ -240,8 +243,7 @@ def cache_gc(
     try:
         entries, freed = collect_garbage(_load(spec), forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _fail([str(exc)], 1)
     out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")
 
 
@@ -256,8 +258,7 @@ def demo(
     try:
         spec_file = write_demo(folder)
     except FileExistsError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail([str(exc)], 2)
     out.print(f"demo data written; spec: {spec_file}", highlight=False, soft_wrap=True)
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)

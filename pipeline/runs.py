@@ -22,6 +22,7 @@ from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
+from pipeline.hashing import file_is
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
@@ -35,7 +36,6 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # 
 
 @dataclass
 class SyncReport:
-    removed: dict[str, list[str]] = field(default_factory=dict)  # source -> partitions dropped from the instance
     forgotten: list[tuple[str, str]] = field(default_factory=list)  # (asset, partition) whose outputs were deleted
 
 
@@ -76,7 +76,6 @@ def open_instance() -> dg.DagsterInstance:
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) -> SyncReport:
     """Make each source's partitions match its files; delete the outputs of removed files."""
-    report = SyncReport()
     for name in spec.sources:
         if not has_files(builder, name):
             continue
@@ -89,9 +88,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) 
             instance.add_dynamic_partitions(name, added)
         for key in removed:
             instance.delete_dynamic_partition(name, key)
-        report.removed[name] = removed
-    report.forgotten = forget_removed(spec, builder)
-    return report
+    return SyncReport(forget_removed(spec, builder))
 
 
 def run_build(
@@ -107,7 +104,8 @@ def run_build(
     Partitions whose outputs already match their cache key need no Dagster run
     at all: they are marked ``cached`` in the manifest directly, which keeps a
     no-op rebuild of thousands of textures to a stat per file. The rest run in
-    one Dagster run per partition set, where the cache is consulted again.
+    one Dagster run per group of ``build_order`` (the models, then each level of
+    each source's assets), where the cache is consulted again.
     """
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
@@ -157,10 +155,7 @@ def run_build(
     rows = _rows(spec, wanted)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    sources = _sources_of(spec, order)
-    for name in sources:
-        builder.partitions(name)  # every source scanned, so each skipped file is reported
-    return BuildReport(rows, sync, run_errors, builder.skipped(sources), failed_guards(spec, rows))
+    return BuildReport(rows, sync, run_errors, _left_out(builder, order), failed_guards(spec, rows))
 
 
 def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
@@ -405,9 +400,14 @@ def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> d
     return reasons
 
 
-def _sources_of(spec: Spec, order: list[tuple[str | None, list[str]]]) -> list[str]:
-    """The sources a build of ``order`` reads: a --select of one asset does not fail on another's empty folder."""
-    return list(dict.fromkeys(spec.source_of(name).name for _, names in order for name in names))
+def _left_out(builder: Builder, order: list[tuple[str | None, list[str]]]) -> list[str]:
+    """What a build of ``order`` cannot make partitions of, as messages: files Dagster cannot name or whose
+    outputs would collide, a source with no files. Only the sources it reads: a --select of one asset
+    does not fail on another's empty folder."""
+    sources = list(dict.fromkeys(builder.spec.source_of(name).name for _, names in order for name in names))
+    for name in sources:
+        builder.partitions(name)  # scanned, so that each is reported
+    return builder.skipped(sources)
 
 
 def stale_partitions(spec: Spec) -> tuple[list[Stale], list[str]]:
@@ -421,11 +421,9 @@ def stale_partitions(spec: Spec) -> tuple[list[Stale], list[str]]:
         name, key = str(row["asset"]), str(row["partition"])
         if name in spec.targets and file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
-    sources = _sources_of(spec, order)
-    for name in sources:
-        builder.partitions(name)  # every source scanned, as a build scans them
+    left_out = _left_out(builder, order)
     builder.index.save()
-    return found, builder.skipped(sources)
+    return found, left_out
 
 
 def _why_stale(
@@ -452,7 +450,7 @@ def _why_stale(
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
         try:
-            intact = all(p.is_file() and builder.index.hash(p) == d for p, d in outputs.items())
+            intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
         except OSError:  # an output this user cannot read: built again, which replaces it
             intact = False
         return None if intact else "output missing or modified"

@@ -99,7 +99,7 @@ def _matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> 
 
 
 def _key(path: Path, root: Path) -> str:
-    return PurePosixPath(path.relative_to(root).as_posix()).as_posix()
+    return path.relative_to(root).as_posix()
 
 
 def _pairs(source: Source) -> dict[str, dict[str, Path]]:

@@ -466,7 +466,7 @@ def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tupl
 
 
 def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
-    """Keep the key names of a pydantic error location, dropping union-branch labels (``str``, ``ModelPath``)."""
+    """Keep the key names of a pydantic error location, dropping union-branch labels (``str``, ``WeightsFile``)."""
     return tuple(
         str(part)
         for part in loc

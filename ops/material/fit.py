@@ -115,7 +115,7 @@ def fit_maps(
     The fit runs on the photos shrunk to ``fit_size`` (longer side) and the
     maps are brought back to full size, albedo detail taken from the guide. It
     runs on one CPU thread: its convolutions are small, so more threads gain
-    little, and a build fits several partitions in parallel processes, where
+    little, and where several builds run at once (a CI job beside the UI's),
     torch's default thread count oversubscribed the cores (a 128 px fit took 6x
     longer).
     """

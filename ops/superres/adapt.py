@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ops.superres.data import PatchSampler
 from ops.superres.degrade import downscale
-from ops.superres.metrics import crop_for
+from ops.superres.metrics import PSNR_CAP, crop_for
 from ops.superres.model import SRCAE
 from ops.superres.params import LossWeights
 from ops.superres.train import learning_rate, reconstruction_loss
@@ -100,10 +100,10 @@ def _fine_tune(
 def _psnr_on(model: SRCAE, image: torch.Tensor) -> float:
     """PSNR of ``model`` enlarging ``image`` (3, H, W) downscaled once, against ``image`` itself;
     on a centred crop of at most 512 pixels a side, so that memory stays bounded for any input.
-    Capped at 120 dB, as metrics.psnr is, so that a flat colour, which both models reproduce
+    Capped at PSNR_CAP, as metrics.psnr is, so that a flat colour, which both models reproduce
     exactly, compares as equal instead of as NaN."""
     scale = model.config.scale
     hr = crop_for(image, scale, 512)[None].to(next(model.parameters()).device)
     with torch.no_grad():
         error = F.mse_loss(model(downscale(hr, scale)).float(), hr)
-    return float(-10 * torch.log10(error.clamp_min(1e-12)))
+    return float(-10 * torch.log10(error.clamp_min(10 ** (-PSNR_CAP / 10))))

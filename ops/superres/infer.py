@@ -19,7 +19,7 @@ import torch
 from ops.alpha import SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, quantize, read_image, write_pixels
-from ops.normal_map import renormalize
+from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
@@ -166,9 +166,9 @@ def _super_resolve(
 ) -> dict[str, float | int | str]:
     upscaler = load_upscaler(Path(ctx.model), device)
     image = read_image(path, colorspace="linear")
-    if params.kind == "normal" and image.channels != 3:
-        raise ValueError(f"{path} is marked kind: normal but has {image.channels} colour channel(s), not RGB")
     normal_map = params.kind == "normal"
+    if normal_map:
+        check_normal_map(path, image.channels)
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
     coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)  # a data mask does not decide tiling
     wrap = detect_wrap(color, coverage) if params.wrap == "auto" else (params.wrap, params.wrap)

@@ -7,7 +7,7 @@ The figure's blocks, one class each:
     In    5x5 conv 3->C0, ReLU
     Down  (xN) 3x3 conv, ReLU, 3x3 conv, ReLU, 3x3 stride-2 conv C_k->C_k+1, ReLU
     Up    (xN+S) 3x3 conv, ReLU, 3x3 conv, ReLU, 3x3 stride-2 transposed conv C->C', ReLU
-    Out   3x3 conv C->3, clipped to [0, 1]
+    Out   3x3 conv C->3, clipped to [0, 1] (outside training)
 
 so the output is 2^S times the input. Two optional additions, both measured in
 bench/bench_superres.py: ``skip`` adds each encoder level's features to the

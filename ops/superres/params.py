@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import SEED_MAX, Guard, OpParams
+from ops.tileable import WRAP, Wrap
 
 
 class LossWeights(OpParams):
@@ -109,9 +110,7 @@ class SuperResolveParams(OpParams):
     """``super_resolve``: enlarge a texture with a trained or community model."""
 
     model: str | WeightsFile = Field(description="name of a model asset, or {path: weights.pth}")
-    wrap: Literal["auto"] | bool = Field(
-        "auto", description="keep a tiling texture tileable; auto detects it from the edges per axis"
-    )
+    wrap: Wrap = WRAP
     kind: Literal["color", "normal"] = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
     tile: int = Field(256, ge=32, le=4096, description="input tile side in pixels (bounds memory)")

@@ -88,7 +88,8 @@ def _is_torch_file(path: Path) -> bool:
 def load_srcae(data: dict, path: Path) -> SRCAE:
     """Rebuild our model from a loaded weights dict."""
     if data.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has SRCAE format version {data.get('version')}; this remaster reads {FORMAT_VERSION}")
+        raise ValueError(f"{path} has SRCAE format version {data.get('version')}; this remaster reads {FORMAT_VERSION}: "
+                         "build the model again (remaster build --force <model>)")
     try:
         model = SRCAE(SRCAEConfig.from_dict(data["config"]))
         model.load_state_dict(data["state_dict"])
@@ -132,7 +133,7 @@ def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
         raise ValueError(f"{path} is a {descriptor.architecture.name} model, not a super-resolution one")
     descriptor.model.eval()
     if descriptor.input_channels not in (1, 3) or descriptor.output_channels != descriptor.input_channels:
-        raise ValueError(f"{path}: only RGB or grey models are supported (this one has {descriptor.input_channels} in)")
+        raise ValueError(f"{path}: only RGB or grey models are supported (this one takes {descriptor.input_channels} colour channels)")
 
     requirements = descriptor.size_requirements
 

@@ -101,3 +101,18 @@ def test_a_wrapped_resize_refuses_a_size_that_is_not_a_whole_multiple():
 
     with pytest.raises(ValueError, match=r"whole factors: \(8, 8\) -> \(12, 12\)"):
         resize(np.zeros((8, 8, 1), np.float32), (12, 12), wrap=(True, True))
+
+
+def test_a_grey_texture_marked_as_a_normal_map_is_named(tmp_path):
+    from ops.superres.infer import run as super_resolve
+    from ops.superres.model import SRCAE, SRCAEConfig
+    from ops.superres.params import SuperResolveParams
+    from ops.superres.weights import save_srcae
+
+    write_image(tmp_path / "grey.png", Image(np.full((8, 8, 1), 0.5, np.float32)))
+    save_srcae(tmp_path / "m.pth", SRCAE(SRCAEConfig()))
+    with pytest.raises(ValueError, match="grey.png is marked kind: normal but has 1 colour channel"):
+        run({"image": tmp_path / "grey.png"}, tmp_path / "up", UpscaleParams(kind="normal"), OpContext())
+    with pytest.raises(ValueError, match="grey.png is marked kind: normal but has 1 colour channel"):
+        super_resolve({"image": tmp_path / "grey.png"}, tmp_path / "sr", SuperResolveParams(model="m", kind="normal"),
+                      OpContext(device="cpu", model=tmp_path / "m.pth"))

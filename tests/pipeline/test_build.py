@@ -144,7 +144,7 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
         report = run_build(spec, instance=instance)
         keys = instance.get_dynamic_partitions("legacy")
         assert "floors/tex000.png" not in keys and len(keys) == 6
-        assert report.sync.removed["legacy"] == ["floors/tex000.png"]
+        assert report.sync.forgotten == [("legacy_2x", "floors/tex000.png")]
         assert not (project / "build" / "legacy_2x" / "floors" / "tex000.png").exists()
         assert sorted(r["status"] for r in report.rows) == ["cached"] * 4 + ["computed"] * 2
         materialized = instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))
