@@ -1,15 +1,17 @@
 """VGG19 weights a user already has, in torchvision's ``vgg19().features`` layout.
 
-Nothing is ever downloaded: a spec names a local file. Each op builds its own
+Nothing is ever downloaded: a spec names a local file. Each op takes its own
 view of the network (super-resolution's feature loss: max pooling up to
 relu3_4; the texture multiplier: average pooling up to relu5_1, as Gatys et
-al. recommend) with torchvision's module indices, so the one file loads into both.
+al. recommend), built by ``features`` with torchvision's module indices, so the
+one file loads into both.
 """
 
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
@@ -20,6 +22,21 @@ LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 51
 """Convolution widths in order; "M" is a 2x2 pooling."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def features(*, pooling: Literal["max", "average"], padding: int, last: int | None = None) -> nn.Sequential:
+    """``vgg19().features`` up to module index ``last`` (all of it by default): 3x3 convolutions with
+    ``padding``, each followed by a ReLU, and 2x2 poolings. Every layer is made before the cut, so the
+    random numbers drawn do not depend on where it falls."""
+    layers: list[nn.Module] = []
+    channels = 3
+    for item in LAYOUT:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2) if pooling == "max" else nn.AvgPool2d(2))
+        else:
+            layers += [nn.Conv2d(channels, int(item), 3, padding=padding), nn.ReLU()]
+            channels = int(item)
+    return nn.Sequential(*layers[: None if last is None else last + 1])
 
 
 def load_features(path: Path, features: nn.Sequential) -> None:

@@ -119,19 +119,16 @@ class VGG19(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        self._names: dict[int, str] = {}
-        in_channels, block, conv = 3, 1, 1
-        for width in vgg.LAYOUT:
-            if width == "M":
-                layers.append(nn.AvgPool2d(2))
+        self.features = vgg.features(pooling="average", padding=0)  # padded in forward, as asked
+        self._style: list[int] = []  # module indices of the style layers, relu1_1 .. relu5_1
+        block, conv = 1, 1
+        for index, layer in enumerate(self.features):
+            if isinstance(layer, nn.ReLU):
+                if f"relu{block}_{conv}" in _VGG_STYLE_LAYERS:
+                    self._style.append(index)
+                conv += 1
+            elif isinstance(layer, nn.AvgPool2d):
                 block, conv = block + 1, 1
-                continue
-            layers.append(nn.Conv2d(in_channels, int(width), 3, padding=0))
-            layers.append(nn.ReLU())
-            self._names[len(layers) - 1] = f"relu{block}_{conv}"
-            in_channels, conv = int(width), conv + 1
-        self.features = nn.Sequential(*layers)
         self.register_buffer("mean", torch.tensor(vgg.IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(vgg.IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -157,7 +154,7 @@ class VGG19(nn.Module):
                 x = layer(_pad(x, 1, padding))
             else:
                 x = layer(x)
-            if index in self._names:
+            if index in self._style:
                 outputs.append(x)
                 if len(outputs) == levels:
                     break

@@ -43,15 +43,7 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, last: int = 17) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        channels = 3
-        for item in vgg.LAYOUT:
-            if item == "M":
-                layers.append(nn.MaxPool2d(2, 2))
-            else:
-                layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU(inplace=False)]
-                channels = int(item)
-        self.features = nn.Sequential(*layers[: last + 1])
+        self.features = vgg.features(pooling="max", padding=1, last=last)
         self.register_buffer("mean", torch.tensor(vgg.IMAGENET_MEAN)[None, :, None, None])
         self.register_buffer("std", torch.tensor(vgg.IMAGENET_STD)[None, :, None, None])
 

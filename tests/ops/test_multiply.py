@@ -130,6 +130,13 @@ def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, meth
     assert 0.05 < holes < 0.5  # the exemplar is ~20% holes: some, not none and not all
 
 
+def test_vgg19_matches_grams_at_relu1_1_to_relu5_1_as_gatys_et_al() -> None:
+    with torch.no_grad():
+        outputs = VGG19()(torch.rand(1, 3, 160, 160), padding="reflect")
+    assert [o.shape[1] for o in outputs] == [64, 128, 256, 512, 512]  # was relu1_1, 1_2, 2_1, 2_2, 3_1
+    assert [o.shape[-1] for o in outputs] == [160, 80, 40, 20, 10]
+
+
 def test_vgg19_from_a_local_torchvision_state_dict(gravel: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     state = {f"features.{k}": v for k, v in VGG19().features.state_dict().items()}
