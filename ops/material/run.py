@@ -22,56 +22,66 @@ from ops.material.preview import render_preview
 from ops.material.scene import load_scene
 from ops.registry import OpContext
 
-def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: OpContext) -> dict[str, float | int | str]:
+Meta = dict[str, float | int | str]
+
+
+def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: OpContext) -> Meta:
     """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit."""
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
-    meta: dict[str, float | int | str] = {"method": params.method}
-    alpha, tileable = None, False  # a photo never tiles
     if params.method == "from_texture":
-        source = read_image(inputs["image"])
-        alpha, bit_depth = source.alpha, source.bit_depth
-        made = material_from_texture(
-            color_to_resample(source.rgb(), alpha, params.alpha),  # black under a cut-out is no deep groove
-            strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
-            coverage=coverage_of(alpha, params.alpha),
-        )
-        albedo, normal, roughness, specular = made.albedo, made.normal, made.roughness, made.specular
-        height, ao = made.height, made.ao
-        tileable = made.tileable
-        meta["tileable"] = int(tileable)
+        maps, meta = _from_texture(Path(inputs["image"]), params)
     else:
-        flash_path = Path(inputs["flash"] if "flash" in roles else inputs["image"])
-        flash_image = read_image(flash_path)
-        flash, bit_depth, guide = flash_image.rgb(), flash_image.bit_depth, None
-        if params.method == "two_shot":
-            guide_path = Path(inputs["guide"])
-            guide_image = read_image(guide_path)
-            guide, bit_depth = guide_image.rgb(), max(bit_depth, guide_image.bit_depth)
-            if guide.shape != flash.shape:
-                raise ValueError(
-                    f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
-                    f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
-                )
-            guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
-            meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
-        device = resolve_device(ctx.device)
-        fitted = fit_maps(
-            flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,
-            fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress, name=str(flash_path),
-        )
-        albedo, normal, roughness, specular = fitted.albedo, fitted.normal, fitted.roughness, fitted.specular
-        height = height_from_normal(normal)
-        ao = ambient_occlusion(height, wrap=False, depth=1.0)
-        meta.update(flash_intensity=round(fitted.intensity, 4), fit_width=fitted.fit_size[1],
-                    fit_height=fitted.fit_size[0], device=str(device))
-        if params.iterations:  # iterations: 0 writes the starting maps, with no loss to report (NaN is no JSON)
-            meta["fit_loss"] = round(fitted.loss, 5)
-    maps = Maps(albedo, normal, roughness, specular, height, ao, alpha, bit_depth, tileable)
+        maps, meta = _from_photos(inputs, roles, params, ctx)
     _write_outputs(out_dir, material_name(inputs), params, maps)
-    meta.update(width=albedo.shape[1], height=albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
+    meta = {"method": params.method, **meta}
+    meta.update(width=maps.albedo.shape[1], height=maps.albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
     ctx.log.info("material %s: %s", params.method, meta)
     return meta
+
+
+def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
+    source = read_image(path)
+    made = material_from_texture(
+        color_to_resample(source.rgb(), source.alpha, params.alpha),  # black under a cut-out is no deep groove
+        strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
+        coverage=coverage_of(source.alpha, params.alpha),
+    )
+    maps = Maps(made.albedo, made.normal, made.roughness, made.specular, made.height, made.ao, source.alpha,
+                source.bit_depth, made.tileable)
+    return maps, {"tileable": int(made.tileable)}
+
+
+def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialParams, ctx: OpContext) -> tuple[Maps, Meta]:
+    """one_shot (a flash photo) or two_shot (and its guide, aligned to it): maps fitted to the photos."""
+    meta: Meta = {}
+    flash_path = Path(inputs["flash"] if "flash" in roles else inputs["image"])
+    flash_image = read_image(flash_path)
+    flash, bit_depth, guide = flash_image.rgb(), flash_image.bit_depth, None
+    if params.method == "two_shot":
+        guide_path = Path(inputs["guide"])
+        guide_image = read_image(guide_path)
+        guide, bit_depth = guide_image.rgb(), max(bit_depth, guide_image.bit_depth)
+        if guide.shape != flash.shape:
+            raise ValueError(
+                f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
+                f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
+            )
+        guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
+        meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
+    device = resolve_device(ctx.device)
+    fitted = fit_maps(
+        flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,
+        fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress, name=str(flash_path),
+    )
+    height = height_from_normal(fitted.normal)
+    maps = Maps(fitted.albedo, fitted.normal, fitted.roughness, fitted.specular, height,
+                ambient_occlusion(height, wrap=False, depth=1.0), None, bit_depth, tileable=False)  # a photo never tiles
+    meta.update(flash_intensity=round(fitted.intensity, 4), fit_width=fitted.fit_size[1],
+                fit_height=fitted.fit_size[0], device=str(device))
+    if params.iterations:  # iterations: 0 writes the starting maps, with no loss to report (NaN is no JSON)
+        meta["fit_loss"] = round(fitted.loss, 5)
+    return maps, meta
 
 
 def _check_roles(inputs: Mapping[str, Path], params: MaterialParams) -> set[str]:
