@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pipeline.manifest import manifest_path
 from pipeline.sources import scan_source
-from pipeline.spec import SpecError, Spec, load_spec
+from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
 app = typer.Typer(
     help="Build remastered textures from assets_spec.yaml, recomputing only what changed.",
@@ -29,7 +29,7 @@ console = Console(stderr=True)
 out = Console()
 
 SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="The spec file.", show_default=True)]
-DEFAULT_SPEC = Path("assets_spec.yaml")
+DEFAULT_SPEC = Path(SPEC_FILE)
 
 
 def _load(spec_path: Path) -> Spec:

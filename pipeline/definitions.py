@@ -16,14 +16,13 @@ from pipeline.assets import source_asset, target_asset
 from pipeline.resources import RemasterResource
 from pipeline.schedules import nightly_schedules
 from pipeline.sensors import source_sensor
-from pipeline.spec import Spec, load_spec
+from pipeline.spec import SPEC_FILE, Spec, load_spec
 from pipeline.unreached import unreached_sensor
 
 # Observable source assets and backfill policies are the right tools here, and still marked beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 SPEC_ENV = "REMASTER_SPEC"
-DEFAULT_SPEC = "assets_spec.yaml"
 
 
 def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definitions:
@@ -42,7 +41,7 @@ def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definition
 
 
 def spec_path() -> Path:
-    return Path(os.environ.get(SPEC_ENV, DEFAULT_SPEC)).resolve()
+    return Path(os.environ.get(SPEC_ENV, SPEC_FILE)).resolve()
 
 
 @dg.definitions

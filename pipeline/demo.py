@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
+from pipeline.spec import SPEC_FILE
 
 DEMO_SPEC = Path(__file__).with_name("demo_spec.yaml")
-SPEC_NAME = "assets_spec.yaml"
 
 
 def write_demo(folder: Path) -> Path:
@@ -18,7 +18,7 @@ def write_demo(folder: Path) -> Path:
     from ops.demo_data import write_flash_photos, write_legacy_textures, write_photo_pairs, write_reference_textures
 
     folder.mkdir(parents=True, exist_ok=True)
-    spec = folder / SPEC_NAME
+    spec = folder / SPEC_FILE
     if not spec.exists():
         write_bytes_atomic(spec, DEMO_SPEC.read_bytes())
     elif spec.read_bytes() != DEMO_SPEC.read_bytes():

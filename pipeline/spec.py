@@ -116,7 +116,7 @@ class Spec:
 
     def resolve(self, path: str | Path) -> Path:
         """A spec-relative path made absolute."""
-        return (self.root_dir / _home_expanded(path)).resolve()
+        return _resolved(self.root_dir, path)
 
     def warnings(self) -> list[str]:
         """What is valid but likely a slip: a spec that builds nothing (an empty file, or ``assets:`` nested
@@ -134,10 +134,11 @@ class Spec:
         ]
 
 
-def _home_expanded(path: str | Path) -> Path:
-    """``~`` and ``~/...`` in the user's home; ``~backup/...`` stays a folder of that name (not that user's home)."""
+def _resolved(base: Path, path: str | Path) -> Path:
+    """``path`` made absolute against ``base`` (the spec's folder); ``~`` and ``~/...`` in the user's home,
+    while ``~backup/...`` stays a folder of that name (not that user's home)."""
     text = str(path)
-    return Path(text).expanduser() if text == "~" or text.startswith("~/") else Path(text)
+    return (base / (Path(text).expanduser() if text == "~" or text.startswith("~/") else Path(text))).resolve()
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -245,7 +246,7 @@ class _Checker:
         if not isinstance(value, str) or not value:
             self.fail((key,), f"expected a folder path, got {value!r}")
             value = default
-        return (self.path.parent / _home_expanded(value)).resolve()
+        return _resolved(self.path.parent, value)
 
     def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
         value = data.get(section) or {}
@@ -292,7 +293,7 @@ class _Checker:
             # ``{a,../b}/*.png`` leaves root too; ``{,old}/*.png`` (an empty alternative) does not.
             if pattern.startswith("/") or any(".." in PurePosixPath(path).parts for path in expanded):
                 self.fail(key, "the glob must stay inside root")
-        return Source(name, parsed.kind, (self.path.parent / _home_expanded(parsed.root)).resolve(), patterns)
+        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns)
 
     def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
         entries = self._section(data, section)
@@ -420,6 +421,7 @@ class _Checker:
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
 
 
+SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 GLOB_ALTERNATIVES = 100  # patterns a glob's braces may expand to: every file is matched against each
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
