@@ -182,35 +182,48 @@ def build(
     for asset, key in report.sync.forgotten:
         why = "its source file is gone" if asset in loaded.targets else "the spec no longer has this asset"
         out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
-    for blocking, message in report.guards:
-        label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
-        console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+    _print_guards(report.guards)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
         raise typer.Exit(1)
 
 
+def _print_guards(guards: list[tuple[bool, str]]) -> None:
+    for blocking, message in guards:
+        label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
+        console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def status(
     spec: SpecOption = DEFAULT_SPEC,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is stale or a file would be left out, as a build would fail (a CI gate).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
 ) -> None:
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.runs import stale_partitions
 
-    stale, skipped = stale_partitions(_load(spec))
-    if stale:
-        table = Table(title=f"{len(stale)} stale")
+    loaded = _load(spec)
+    scans = logging.getLogger("pipeline.sources")
+    level = scans.level
+    scans.setLevel(logging.ERROR)  # what a scan leaves out is printed below, once
+    try:
+        report = stale_partitions(loaded)
+    finally:
+        scans.setLevel(level)
+    if report.stale:
+        table = Table(title=f"{len(report.stale)} stale")
         for header in ("asset", "partition", "why"):
             table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
-        for item in stale:
+        for item in report.stale:
             table.add_row(item.asset, item.partition or "(model)", item.reason)
         out.print(table)
-    for message in skipped:
+    for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    if not stale and not skipped:
+    _print_guards(report.guards)
+    failing = report.stale or report.left_out or any(blocking for blocking, _ in report.guards)
+    if not failing:
         out.print("everything is up to date")
-    if check and (stale or skipped):
+    if check and failing:
         raise typer.Exit(1)
 
 

@@ -147,8 +147,9 @@ def run_build(
                 interrupted = todo[0][0]
         unfinished += todo
     if interrupted is not None:
-        with signals_held():  # another Ctrl-C waits
-            _mark_interrupted(builder, instance, build_id, order, unfinished)
+        if unfinished:
+            with signals_held():  # another Ctrl-C waits
+                _mark_interrupted(builder, instance, build_id, order, unfinished)
         return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
@@ -410,20 +411,30 @@ def _left_out(builder: Builder, order: list[tuple[str | None, list[str]]]) -> li
     return builder.skipped(sources)
 
 
-def stale_partitions(spec: Spec) -> tuple[list[Stale], list[str]]:
-    """What the next build would compute, and why, and the files it would leave out (the messages that
-    make it fail, as a source with no files does); computes nothing."""
+@dataclass
+class StatusReport:
+    """What the next build would compute and why, and what makes a build fail even with nothing to compute."""
+
+    stale: list[Stale]
+    left_out: list[str]  # files the scans cannot make partitions of, a source with no files
+    guards: list[tuple[bool, str]]  # (blocking, message) per guard a built partition fails
+
+
+def stale_partitions(spec: Spec) -> StatusReport:
+    """What the next build would compute, and why; computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
     order = build_order(spec)
     reasons = _stale_map(builder, order)
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
-    for row in read_manifest(spec.build_dir):
+    rows = read_manifest(spec.build_dir)
+    for row in rows:
         name, key = str(row["asset"]), str(row["partition"])
         if name in spec.targets and file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
     left_out = _left_out(builder, order)
     builder.index.save()
-    return found, left_out
+    current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
+    return StatusReport(found, left_out, failed_guards(spec, current))
 
 
 def _why_stale(

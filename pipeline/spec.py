@@ -290,8 +290,9 @@ class _Checker:
             except bracex.ExpansionLimitException:
                 self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
                 continue
-            # ``{a,../b}/*.png`` leaves root too; ``{,old}/*.png`` (an empty alternative) does not.
-            if pattern.startswith("/") or any(".." in PurePosixPath(path).parts for path in expanded):
+            # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
+            absolute = pattern.startswith("/") or re.search(r"[{,]/", pattern) is not None
+            if absolute or any(".." in PurePosixPath(path).parts for path in expanded):
                 self.fail(key, "the glob must stay inside root")
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns)
 
@@ -423,7 +424,7 @@ class _Checker:
 
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
-GLOB_ALTERNATIVES = 100  # patterns a glob's braces may expand to: every file is matched against each
+GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own limit): each file is matched against each
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",

@@ -103,6 +103,7 @@ def test_status_check_passes_once_everything_is_built(project, cli):
     spec.write_text(spec.read_text().replace("root: textures", "root: texturs"))  # a typo: build would fail
     code, output = cli(project, "status", "--check")
     assert code == 1 and "will not be built source 'legacy'" in output  # was "everything is up to date", exit 0
+    assert output.count("source 'legacy'") == 1, output
 
 
 def test_a_selected_build_does_not_fail_on_another_asset_s_empty_source(project, cli):

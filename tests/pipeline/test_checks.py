@@ -114,6 +114,8 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert code == 1
     assert "check failed variants [stripes.png]: not_a_copy: max_ncc 1, must be below 0.95" in output.replace("\n", " ")
+    code, output = cli(tmp_path, "status", "--check")  # nothing to compute, but the next build fails just the same
+    assert code == 1 and "check failed variants [stripes.png]: not_a_copy" in output.replace("\n", " ")  # was exit 0
 
     spec = tmp_path / "assets_spec.yaml"  # a texture of planks: the artist says the copy guard only warns
     spec.write_text(spec.read_text().replace("method: patch}", "method: patch, checks: {not_a_copy: warn}}"))
@@ -124,6 +126,7 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     spec.write_text(spec.read_text().replace("checks: {not_a_copy: warn}", "checks: {not_a_copy: off, variants_differ: off}"))
     code, output = cli(tmp_path, "build")
     assert code == 0 and "not_a_copy" not in output, output
+    assert cli(tmp_path, "status", "--check")[0] == 0
 
 
 def test_a_failing_guard_stays_failed_after_a_run_over_other_partitions(tmp_path):
