@@ -91,10 +91,35 @@ def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     return observe
 
 
+def files_key(source: str) -> dg.AssetKey:
+    """``<source>/files``: all the files of a source that models train from, as one observable version."""
+    return dg.AssetKey([source, "files"])
+
+
+def source_files_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
+    """One data version for all the files of a source: a model trained from it is called stale in the UI
+    when any of them changes, where Dagster looks at the partitions of a source of fewer than 100 only."""
+
+    @dg.observable_source_asset(
+        key=files_key(source.name),
+        group_name="sources",
+        description=f"all the {source.kind} under {source.describe()}, as one version: what models train from",
+    )
+    def observe(remaster: RemasterResource) -> dg.DataVersion:
+        builder = remaster.builder(spec)
+        version = _files_version_now(builder, source.name)
+        builder.index.save()
+        return dg.DataVersion(version or "unreadable")
+
+    return observe
+
+
 def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     """A model (unpartitioned, trained from its whole source) or an output asset (per partition)."""
     partitioned = target.section == "assets"
     deps = [target.upstream] + ([target.model] if target.model else [])
+    if not partitioned:
+        deps.append(files_key(target.upstream))
     guards = target.guards()
 
     @dg.asset(
@@ -164,14 +189,40 @@ def _provenance(instance: dg.DagsterInstance, builder: Builder, target: Target, 
     (the source file or the upstream output, the model) it was built from. Dagster adds them only to
     a step's range-wide output event, so without them the UI calls every partition stale."""
     spec, tags = builder.spec, {}
+    reads: dict[str, tuple[str | None, int | None]] = {}
     for dep in [target.upstream] + ([target.model] if target.model else []):
         if dep in spec.sources and not result.partition:
-            version, pointer = _whole_source_read(instance, builder, dep, result)
+            reads[dep] = _whole_source_read(instance, builder, dep, result)
+            reads[files_key(dep).to_user_string()] = _files_read(instance, builder, dep, result)
         else:
-            version, pointer = _input_read(instance, builder, dep, result)
+            reads[dep] = _input_read(instance, builder, dep, result)
+    for dep, (version, pointer) in reads.items():
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(pointer) if pointer else "NULL"
     return tags
+
+
+def _files_read(
+    instance: dg.DagsterInstance, builder: Builder, source: str, result: PartitionResult
+) -> tuple[str | None, int | None]:
+    """The version of all the files of a model's source as its training read them, and the observation
+    of ``<source>/files`` that says so: made here where the files are still as read and no observation
+    says it yet (a sensor's or a CLI build's training observes nothing first)."""
+    key = files_key(source)
+    versions = {p: _version_read(builder, source, p, result) for p in builder.partitions(source)}
+    read = summarize_data_version(versions) if all(versions.values()) else None  # type: ignore[arg-type]
+    record = instance.get_latest_data_version_record(key, True)
+    observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
+    if read is not None and read != observed and read == _files_version_now(builder, source):
+        instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
+        record = instance.get_latest_data_version_record(key, True)
+    return read, record.storage_id if record else None
+
+
+def _files_version_now(builder: Builder, source: str) -> str | None:
+    """One version over every partition of ``source`` as its files are now; None when one cannot be read."""
+    versions = {p: _version_now(builder, source, p) for p in builder.partitions(source)}
+    return summarize_data_version(versions) if all(versions.values()) else None  # type: ignore[arg-type]
 
 
 def _input_read(

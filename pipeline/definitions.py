@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.assets import source_asset, target_asset
+from pipeline.assets import source_asset, source_files_asset, target_asset
 from pipeline.resources import RemasterResource
 from pipeline.schedules import nightly_schedules
 from pipeline.sensors import source_sensor
@@ -27,6 +27,7 @@ SPEC_ENV = "REMASTER_SPEC"
 
 def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definitions:
     sources = [source_asset(spec, source) for source in spec.sources.values()]
+    sources += [source_files_asset(spec, spec.sources[name]) for name in dict.fromkeys(m.upstream for m in spec.models.values())]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
     sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec)]
     return dg.Definitions(

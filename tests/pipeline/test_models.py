@@ -385,15 +385,30 @@ def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_pat
         assert status() == "STALE"
 
 
-def test_a_model_trained_from_100_files_or_more_observes_none_of_them(tmp_path):
+def test_a_model_trained_from_100_files_or_more_turns_stale_through_its_source_s_files_asset(tmp_path):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from pipeline.assets import files_key
+
     write_project(tmp_path, 1)
-    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    write_textures(tmp_path / "hires" / "more", 100, size=8, seed=7)
+    base = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=[files_key("reference")])],
+                          resources=base.resources)
     keys = sorted(p.relative_to(tmp_path / "hires").as_posix() for p in (tmp_path / "hires").rglob("*.png"))
+
+    def status() -> str:
+        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("reference", keys + [f"elsewhere/{i:03d}.png" for i in range(100 - len(keys))])
+        instance.add_dynamic_partitions("reference", keys)
         dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
-        observed = instance.fetch_observations(dg.AssetKey("reference"), limit=10).records
-    assert observed == []  # Dagster does not look at so many partitions of a model's source: the writes would be waste
+        assert instance.fetch_observations(dg.AssetKey("reference"), limit=10).records == []  # Dagster would not read them
+        defs.resolve_job_def("observe").execute_in_process(instance=instance)
+        assert status() == "FRESH"
+        write_textures(tmp_path / "hires" / "more", 1, size=8, seed=9)  # one of 106 changes
+        defs.resolve_job_def("observe").execute_in_process(instance=instance)
+        assert status() == "STALE"  # was FRESH for good: Dagster looks at no more than 99 partitions of a source
 
 
 def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_project_built_earlier(
