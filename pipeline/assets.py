@@ -209,11 +209,13 @@ def _files_read(
     of ``<source>/files`` that says so: made here where the files are still as read and no observation
     says it yet (a sensor's or a CLI build's training observes nothing first)."""
     key = files_key(source)
-    versions = {p: _version_read(builder, source, p, result) for p in builder.partitions(source)}
-    read = summarize_data_version(versions) if all(versions.values()) else None  # type: ignore[arg-type]
+    root = builder.relative(builder.spec.sources[source].root) + "/"
+    # From the hashes the training recorded, not the files now: a model kept while its share is away was
+    # trained on the files it had, not on none.
+    read = summarize_data_version({path[len(root):]: digest for path, digest in result.inputs.items() if path.startswith(root)})
     record = instance.get_latest_data_version_record(key, True)
     observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
-    if read is not None and read != observed and read == _files_version_now(builder, source):
+    if read != observed and read == _files_version_now(builder, source):
         instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
         record = instance.get_latest_data_version_record(key, True)
     return read, record.storage_id if record else None
@@ -337,9 +339,11 @@ def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: T
         tags = instance.event_log_storage.get_latest_tags_by_partition(
             key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
         )
-    else:
+    else:  # a model recorded before it read its source's files asset is recorded again, or the UI calls it stale
         event = instance.get_latest_materialization_event(key)
         tags = {MODEL_PARTITION: event.asset_materialization.tags or {}} if event and event.asset_materialization else {}
+        files = f"{INPUT_DATA_VERSION_TAG}/{files_key(target.upstream).to_user_string()}"
+        tags = {partition: found for partition, found in tags.items() if files in found}
     return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
 
 

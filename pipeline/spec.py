@@ -291,7 +291,7 @@ class _Checker:
                 self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
                 continue
             # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
-            absolute = pattern.startswith("/") or re.search(r"[{,]/", pattern) is not None
+            absolute = pattern.startswith("/") or re.match(r"\{(?:[^{}]*,)?/", pattern) is not None  # {x,/etc}/
             if absolute or any(".." in PurePosixPath(path).parts for path in expanded):
                 self.fail(key, "the glob must stay inside root")
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns)
@@ -399,6 +399,11 @@ class _Checker:
                           f"but {target.upstream!r} gives {_ROLE_WORDS[frozenset(given)]}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
+        for source in dict.fromkeys(model.upstream for model in spec.models.values()):
+            taken = spec.targets.get(f"{source}__files")  # what Dagster calls the <source>/files asset inside
+            if taken is not None:
+                self.fail((taken.section, taken.name), f"this name is taken by {source}/files, the source asset of "
+                          f"all the files models train from; rename it")
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             for source in spec.sources.values():

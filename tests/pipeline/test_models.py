@@ -427,6 +427,44 @@ def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_pr
     assert statuses == dict.fromkeys(["floors/tex000.png", "walls/tex001.png"], "FRESH")  # was STALE: recorded before sr2x
 
 
+def test_a_model_recorded_before_it_read_its_files_asset_or_kept_while_its_share_was_away_shows_fresh(
+    tmp_path, cli, monkeypatch
+):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from pipeline.assets import DATA_VERSION_TAG, files_key
+
+    write_project(tmp_path, 1)
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert cli(tmp_path, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    observe = dg.Definitions(assets=defs.assets, jobs=[dg.define_asset_job("o", selection=[files_key("reference")])],
+                             resources=defs.resources).resolve_job_def("o")
+
+    def status() -> str:
+        observe.execute_in_process(instance=instance)
+        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+
+    assert status() == "FRESH"
+    latest = instance.get_latest_materialization_event(dg.AssetKey("sr2x")).asset_materialization
+    old = {k: v for k, v in latest.tags.items() if "files" not in k}  # as a build before the files asset recorded it
+    instance.report_runless_asset_event(dg.AssetMaterialization("sr2x", metadata=latest.metadata, tags=old))
+    assert status() == "STALE" and old[DATA_VERSION_TAG] == latest.tags[DATA_VERSION_TAG]
+    assert cli(tmp_path, "build")[0] == 0
+    assert status() == "FRESH"  # was STALE ("has a new dependency on reference/files") until the model was built again
+
+    (tmp_path / "hires").rename(tmp_path / "away")  # the share is away during the nightly build
+    (tmp_path / "hires").mkdir()
+    nightly = defs.resolve_schedule_def("nightly_legacy")
+    tags = nightly(dg.build_schedule_context(instance=instance)).tags
+    assert defs.resolve_job_def(nightly.job_name).execute_in_process(instance=instance, tags=tags).success
+    (tmp_path / "hires").rmdir()
+    (tmp_path / "away").rename(tmp_path / "hires")
+    assert status() == "FRESH"  # was STALE: the kept model recorded the files of an empty folder
+
+
 def test_a_ctrl_c_while_a_model_retrains_leaves_no_output_of_the_old_model_listed_as_built(tmp_path, monkeypatch):
     import ops.superres.train
     from pipeline.runs import run_build

@@ -376,3 +376,22 @@ def test_a_glob_whose_braces_make_too_many_patterns_is_a_spec_error_and_an_empty
                        "use fewer alternatives or a wildcard")  # was a traceback from bracex
     spec = parse_spec("sources:\n  legacy: {kind: textures, root: t, glob: '{,old}/*.png'}\n", Path("/studio/assets_spec.yaml"))
     assert spec.sources["legacy"].patterns == {"image": "{,old}/*.png"}  # this folder's and old/'s: was "must stay inside root"
+
+
+def test_a_name_dagster_gives_a_models_files_asset_is_refused():
+    [problem] = problems(
+        """
+        sources:
+          reference: {kind: textures, root: t}
+        models:
+          sr2x: {op: train_srcae, from: reference}
+        assets:
+          reference__files: {op: upscale, from: reference}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:7: assets.reference__files: this name is taken by reference/files")
+
+
+def test_a_glob_may_start_with_an_empty_alternative_or_have_one_before_a_folder():
+    for glob in ("{,old}/*.png", "{a,b}{,/c}/*.png", "textures{,/old}/*.png"):
+        parse_spec(f"sources:\n  legacy: {{kind: textures, root: t, glob: '{glob}'}}\n", Path("/studio/assets_spec.yaml"))
