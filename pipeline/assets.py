@@ -209,10 +209,15 @@ def _files_read(
     of ``<source>/files`` that says so: made here where the files are still as read and no observation
     says it yet (a sensor's or a CLI build's training observes nothing first)."""
     key = files_key(source)
-    root = builder.relative(builder.spec.sources[source].root) + "/"
+    spec, root = builder.spec, builder.spec.sources[source].root
+    weights = {spec.resolve(path) for path in spec.targets[result.asset].params.file_params().values()}
     # From the hashes the training recorded, not the files now: a model kept while its share is away was
-    # trained on the files it had, not on none.
-    read = summarize_data_version({path[len(root):]: digest for path, digest in result.inputs.items() if path.startswith(root)})
+    # trained on the files it had, not on none. Its other files (VGG weights) are no source file, wherever they lie.
+    read = summarize_data_version({
+        path.relative_to(root).as_posix(): digest for path, digest in
+        ((spec.root_dir / relative, digest) for relative, digest in result.inputs.items())
+        if path not in weights and path.is_relative_to(root)
+    })
     record = instance.get_latest_data_version_record(key, True)
     observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
     if read != observed and read == _files_version_now(builder, source):

@@ -134,6 +134,19 @@ class Spec:
         ]
 
 
+_BRACED_SLASH = "\x00"  # a / inside braces, told apart from one after them
+
+
+def _slashes_in_braces_marked(pattern: str) -> str:
+    """``pattern`` with each / inside braces as _BRACED_SLASH: an alternative that starts with one is an
+    absolute path (``{a,/etc}``), where ``{,old}/`` only has an empty alternative before a folder's /."""
+    depth, marked = 0, []
+    for char in pattern:
+        depth += (char == "{") - (char == "}" and depth > 0)
+        marked.append(_BRACED_SLASH if char == "/" and depth else char)
+    return "".join(marked)
+
+
 def _resolved(base: Path, path: str | Path) -> Path:
     """``path`` made absolute against ``base`` (the spec's folder); ``~`` and ``~/...`` in the user's home,
     while ``~backup/...`` stays a folder of that name (not that user's home)."""
@@ -286,13 +299,13 @@ class _Checker:
         for role, pattern in patterns.items():
             key = (*at, "glob" if role == "image" else role)
             try:
-                expanded = bracex.expand(pattern, limit=GLOB_ALTERNATIVES)
+                expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)
             except bracex.ExpansionLimitException:
                 self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
                 continue
             # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
-            absolute = pattern.startswith("/") or re.match(r"\{(?:[^{}]*,)?/", pattern) is not None  # {x,/etc}/
-            if absolute or any(".." in PurePosixPath(path).parts for path in expanded):
+            absolute = pattern.startswith("/") or any(path.startswith(_BRACED_SLASH) for path in expanded)
+            if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
                 self.fail(key, "the glob must stay inside root")
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns)
 
@@ -400,10 +413,11 @@ class _Checker:
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
         for source in dict.fromkeys(model.upstream for model in spec.models.values()):
-            taken = spec.targets.get(f"{source}__files")  # what Dagster calls the <source>/files asset inside
-            if taken is not None:
-                self.fail((taken.section, taken.name), f"this name is taken by {source}/files, the source asset of "
-                          f"all the files models train from; rename it")
+            name = f"{source}__files"  # what Dagster calls the <source>/files asset inside
+            section = "sources" if name in spec.sources else spec.targets[name].section if name in spec.targets else None
+            if section is not None:
+                self.fail((section, name), f"this name is taken by {source}/files, the source asset of all the files "
+                          f"models train from; rename it")
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             for source in spec.sources.values():

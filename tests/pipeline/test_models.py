@@ -485,3 +485,34 @@ def test_a_ctrl_c_while_a_model_retrains_leaves_no_output_of_the_old_model_liste
     assert {r["error"] for r in users.values()} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
     assert {r["status"] for r in users.values()} == {"failed"}
     assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_2x"} == {"cached"}
+
+
+@pytest.mark.parametrize("layout", ["vgg weights in the reference folder", "reference folder is the spec's"])
+def test_a_model_s_files_version_is_that_of_its_source_files_alone(tmp_path, cli, monkeypatch, layout):
+    import torch
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from ops.superres.losses import VGGFeatures
+    from pipeline.assets import files_key
+
+    project = tmp_path / "project"
+    write_textures(project / "hires", 3, size=32, seed=5)
+    if layout == "vgg weights in the reference folder":
+        torch.manual_seed(0)
+        torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, project / "hires" / "vgg.pth")
+        model = ("{op: train_srcae, from: reference, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8], "
+                 "loss: {vgg: 0.1}, vgg_weights: hires/vgg.pth}")
+        write_spec(project, f"build_dir: build\nsources:\n  reference: {{kind: textures, root: hires}}\nmodels:\n  sr2x: {model}\n")
+    else:
+        model = "{op: train_srcae, from: reference, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8]}"
+        write_spec(project, f"build_dir: ../build\ncache_dir: ../cache\nsources:\n  reference: {{kind: textures, root: ., "
+                            f"glob: 'hires/**/*.png'}}\nmodels:\n  sr2x: {model}\n")
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert cli(project, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    observe = dg.Definitions(assets=defs.assets, jobs=[dg.define_asset_job("o", selection=[files_key("reference")])],
+                             resources=defs.resources).resolve_job_def("o")
+    observe.execute_in_process(instance=instance)
+    assert get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value == "FRESH"

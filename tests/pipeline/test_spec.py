@@ -350,7 +350,8 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
     ]
 
 
-@pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png"])
+@pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
+                                  "{{a,/etc},b}/*.png", "{,/etc}/*.png"])
 def test_a_glob_that_leaves_its_root_is_refused(glob: str):
     [problem] = problems(
         f"""
@@ -390,8 +391,18 @@ def test_a_name_dagster_gives_a_models_files_asset_is_refused():
         """
     )
     assert problem.startswith("/studio/assets_spec.yaml:7: assets.reference__files: this name is taken by reference/files")
+    [problem] = problems(
+        """
+        sources:
+          reference: {kind: textures, root: t}
+          reference__files: {kind: textures, root: u}
+        models:
+          sr2x: {op: train_srcae, from: reference}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:4: sources.reference__files: this name is taken by reference/files")
 
 
 def test_a_glob_may_start_with_an_empty_alternative_or_have_one_before_a_folder():
-    for glob in ("{,old}/*.png", "{a,b}{,/c}/*.png", "textures{,/old}/*.png"):
+    for glob in ("{,old}/*.png", "{a,b}{,/c}/*.png", "textures{,/old}/*.png", "{{a,b},c}/*.png"):
         parse_spec(f"sources:\n  legacy: {{kind: textures, root: t, glob: '{glob}'}}\n", Path("/studio/assets_spec.yaml"))
