@@ -41,6 +41,19 @@ def write_project(folder: Path, legacy: int = 2) -> Path:
     return write_spec(folder, SPEC)
 
 
+def observed_model_status(instance: dg.DagsterInstance, spec_file: Path) -> str:
+    """What the UI says of sr2x once ``reference/files`` is observed, as "Observe sources" does."""
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from pipeline.assets import files_key
+
+    defs = build_definitions(load_spec(spec_file))
+    observe = dg.define_asset_job("observe_files", selection=[files_key("reference")])
+    dg.Definitions(assets=defs.assets, jobs=[observe], resources=defs.resources).resolve_job_def(
+        "observe_files").execute_in_process(instance=instance)
+    return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+
+
 def rows(folder: Path) -> dict[tuple[str, str], dict]:
     entries = json.loads((folder / "build" / "manifest.json").read_text())["entries"]
     return {(e["asset"], e["partition"]): e for e in entries}
@@ -386,29 +399,17 @@ def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_pat
 
 
 def test_a_model_trained_from_100_files_or_more_turns_stale_through_its_source_s_files_asset(tmp_path):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
-    from pipeline.assets import files_key
-
-    write_project(tmp_path, 1)
+    spec_file = write_project(tmp_path, 1)
     write_textures(tmp_path / "hires" / "more", 100, size=8, seed=7)
-    base = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
-    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=[files_key("reference")])],
-                          resources=base.resources)
+    defs = build_definitions(load_spec(spec_file))
     keys = sorted(p.relative_to(tmp_path / "hires").as_posix() for p in (tmp_path / "hires").rglob("*.png"))
-
-    def status() -> str:
-        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
-
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("reference", keys)
         dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
         assert instance.fetch_observations(dg.AssetKey("reference"), limit=10).records == []  # Dagster would not read them
-        defs.resolve_job_def("observe").execute_in_process(instance=instance)
-        assert status() == "FRESH"
+        assert observed_model_status(instance, spec_file) == "FRESH"
         write_textures(tmp_path / "hires" / "more", 1, size=8, seed=9)  # one of 106 changes
-        defs.resolve_job_def("observe").execute_in_process(instance=instance)
-        assert status() == "STALE"  # was FRESH for good: Dagster looks at no more than 99 partitions of a source
+        assert observed_model_status(instance, spec_file) == "STALE"  # was FRESH for good: Dagster looks at 99 at most
 
 
 def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_project_built_earlier(
@@ -430,22 +431,17 @@ def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_pr
 def test_a_model_recorded_before_it_read_its_files_asset_or_kept_while_its_share_was_away_shows_fresh(
     tmp_path, cli, monkeypatch
 ):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
+    from pipeline.assets import DATA_VERSION_TAG
 
-    from pipeline.assets import DATA_VERSION_TAG, files_key
-
-    write_project(tmp_path, 1)
+    spec_file = write_project(tmp_path, 1)
     (tmp_path / "dagster_home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     assert cli(tmp_path, "build")[0] == 0
     instance = dg.DagsterInstance.get()
-    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
-    observe = dg.Definitions(assets=defs.assets, jobs=[dg.define_asset_job("o", selection=[files_key("reference")])],
-                             resources=defs.resources).resolve_job_def("o")
+    defs = build_definitions(load_spec(spec_file))
 
     def status() -> str:
-        observe.execute_in_process(instance=instance)
-        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+        return observed_model_status(instance, spec_file)
 
     assert status() == "FRESH"
     latest = instance.get_latest_materialization_event(dg.AssetKey("sr2x")).asset_materialization
@@ -490,10 +486,8 @@ def test_a_ctrl_c_while_a_model_retrains_leaves_no_output_of_the_old_model_liste
 @pytest.mark.parametrize("layout", ["vgg weights in the reference folder", "reference folder is the spec's"])
 def test_a_model_s_files_version_is_that_of_its_source_files_alone(tmp_path, cli, monkeypatch, layout):
     import torch
-    from dagster._utils.test.data_versions import get_stale_status_resolver
 
     from ops.superres.losses import VGGFeatures
-    from pipeline.assets import files_key
 
     project = tmp_path / "project"
     write_textures(project / "hires", 3, size=32, seed=5)
@@ -510,9 +504,4 @@ def test_a_model_s_files_version_is_that_of_its_source_files_alone(tmp_path, cli
     (tmp_path / "home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     assert cli(project, "build")[0] == 0
-    instance = dg.DagsterInstance.get()
-    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
-    observe = dg.Definitions(assets=defs.assets, jobs=[dg.define_asset_job("o", selection=[files_key("reference")])],
-                             resources=defs.resources).resolve_job_def("o")
-    observe.execute_in_process(instance=instance)
-    assert get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value == "FRESH"
+    assert observed_model_status(dg.DagsterInstance.get(), project / "assets_spec.yaml") == "FRESH"
