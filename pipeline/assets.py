@@ -284,18 +284,18 @@ def _pointer_for_read(instance: dg.DagsterInstance, builder: Builder, source: st
     else just before the first observation, after the last one of ``read``, that says otherwise, so
     that the UI calls the output stale however often the new content is observed again."""
     records = dg.AssetRecordsFilter(asset_key=dg.AssetKey(source), asset_partitions=[partition])
-    history = instance.fetch_observations(records, limit=_HISTORY).records  # newest first
+    latest = instance.fetch_observations(records, limit=1).records
     now = _version_now(builder, source, partition)
-    if now is not None and (not history or _observed_version(history[0]) != now):
+    if now is not None and (not latest or _observed_version(latest[0]) != now):
         _observe(instance, source, partition, now)
-        history = instance.fetch_observations(records, limit=_HISTORY).records
-    after = None  # the earliest observation, after the last one of ``read``, that says otherwise
-    for record in history:
+        latest = instance.fetch_observations(records, limit=1).records
+    if not latest or _observed_version(latest[0]) == read:  # the usual case: one query for the partition
+        return _Pointer(latest[0].storage_id if latest else None, changed=False)
+    after = latest[0]  # the earliest observation, after the last one of ``read``, that says otherwise
+    for record in instance.fetch_observations(records, limit=_HISTORY).records[1:]:  # newest first
         if _observed_version(record) == read:
             break
         after = record
-    if after is None:
-        return _Pointer(history[0].storage_id if history else None, changed=False)
     return _Pointer(after.storage_id - 1, changed=True)
 
 
