@@ -174,9 +174,7 @@ def parse_spec(text: str, path: Path) -> Spec:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise SpecError([f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+        raise SpecError([_yaml_problem(exc, path)]) from exc
     lines: dict[tuple[str, ...], int] = {}
     problems: list[str] = []
     if node is not None:
@@ -187,6 +185,26 @@ def parse_spec(text: str, path: Path) -> Spec:
         raise SpecError(problems)
     assert spec is not None
     return spec
+
+
+def _yaml_problem(exc: yaml.YAMLError, path: Path) -> str:
+    """The parser's complaint, with both the line where it noticed the slip and the line where the broken
+    construct starts; the file:line in front is the latter for an unclosed quote or bracket or a key without
+    its colon, which the parser notices a line or more later, and the former for a bad indent."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    if "'\\t'" in problem:
+        problem += "; indent with spaces, not tabs"
+    noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    context = getattr(exc, "context", None)
+    if noticed is None:
+        return f"{path}: not valid YAML: {problem}"
+    if started is None or not context or started.line == noticed.line:
+        return f"{path}:{noticed.line + 1}: not valid YAML: {problem}"
+    line = noticed if "block" in context else started
+    return (
+        f"{path}:{line.line + 1}: not valid YAML: {problem} at line {noticed.line + 1}; "
+        f"{context} that starts at line {started.line + 1}"
+    )
 
 
 def _collect_lines(

@@ -278,9 +278,18 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
     assert problem.startswith("/studio/assets_spec.yaml:5: models.sr.seed:") and "less than or equal" in problem
 
 
-def test_yaml_syntax_errors_have_a_line():
-    [problem] = problems("sources:\n  legacy: {kind: textures\n")
-    assert problem.startswith("/studio/assets_spec.yaml:3: not valid YAML")
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        ("sources:\n  legacy: {kind: textures\n", 2, "flow mapping that starts at line 2"),  # unclosed brace
+        ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "quoted scalar that starts at line 2"),
+        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "block mapping that starts at line 2"),
+        ("sources:\n\tlegacy: {kind: textures}\n", 2, "indent with spaces, not tabs"),
+    ],
+)
+def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
+    [problem] = problems(text)
+    assert problem.startswith(f"/studio/assets_spec.yaml:{line}: not valid YAML") and says in problem
 
 
 def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):
