@@ -80,10 +80,7 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
                     "texture": name,
                     "method": method,
                     "seconds_per_variant": round(seconds, 2),
-                    "texture_distance": float(np.mean([metrics.texture_distance(v, exemplar) for v in variants])),
-                    "seam_ratio": max(metrics.seam_ratio(v) for v in variants),
-                    "max_ncc": max(metrics.max_ncc(v, exemplar) for v in variants),
-                    "min_variant_difference": metrics.min_variant_difference(variants),
+                    **metrics.measure(variants, exemplar, tileable=params.tileable),
                 }
             )
             if args.verbose:

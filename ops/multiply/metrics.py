@@ -128,3 +128,16 @@ def texture_distance(image: np.ndarray, reference: np.ndarray, *, scales: int = 
         total += float((qa - qb).abs().mean())
         a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
     return total
+
+
+def measure(variants: list[np.ndarray], exemplar: np.ndarray, *, tileable: bool) -> dict[str, float]:
+    """The guard metrics of a set of variants of ``exemplar``, each the worst over the set (the mean for
+    ``texture_distance``, a figure rather than a guard); ``seam_ratio`` only where the variants tile."""
+    figures = {
+        "max_ncc": max(max_ncc(v, exemplar) for v in variants),
+        "min_variant_difference": min_variant_difference(variants),
+        "texture_distance": float(np.mean([texture_distance(v, exemplar) for v in variants])),
+    }
+    if tileable:
+        figures["seam_ratio"] = max(seam_ratio(v) for v in variants)
+    return figures

@@ -128,13 +128,9 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "method": params.method,
         "count": params.count,
         "size": params.size,
-        "max_ncc": max(metrics.max_ncc(v, exemplar) for v in variants),
-        "min_variant_difference": metrics.min_variant_difference(variants),
-        "texture_distance": float(np.mean([metrics.texture_distance(v, exemplar) for v in variants])),
+        **metrics.measure(variants, exemplar, tileable=params.tileable),
         "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
         "variants_made": len(made),
     }
-    if params.tileable:
-        result["seam_ratio"] = max(metrics.seam_ratio(v) for v in variants)
     result["seconds"] = time.perf_counter() - started
     return result
