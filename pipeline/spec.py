@@ -174,7 +174,7 @@ def parse_spec(text: str, path: Path) -> Spec:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError([_yaml_problem(exc, path)]) from exc
+        raise SpecError([_yaml_problem(exc, text, path)]) from exc
     lines: dict[tuple[str, ...], int] = {}
     problems: list[str] = []
     if node is not None:
@@ -187,24 +187,33 @@ def parse_spec(text: str, path: Path) -> Spec:
     return spec
 
 
-def _yaml_problem(exc: yaml.YAMLError, path: Path) -> str:
-    """The parser's complaint, with both the line where it noticed the slip and the line where the broken
-    construct starts; the file:line in front is the latter for an unclosed quote or bracket or a key without
-    its colon, which the parser notices a line or more later, and the former for a bad indent."""
+_UNCLOSED = (  # PyYAML's contexts for a construct left open, which it notices only lines later
+    "while scanning a quoted scalar", "while scanning a simple key", "while parsing a flow mapping",
+    "while parsing a flow sequence",
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
+    """The parser's complaint at the line to fix, naming both lines where it gives two: the start of a quote,
+    bracket or key left open, the line where it noticed anything else (a bad indent, a duplicate anchor)."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character, pasted in with the text
+        line = text.count("\n", 0, exc.position) + 1
+        return (f"{path}:{line}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
+                "this line; delete it")
     problem = getattr(exc, "problem", None) or str(exc)
     if "'\\t'" in problem:
-        problem += "; indent with spaces, not tabs"
+        problem += "; use spaces, not tabs"
+    elif problem == "mapping values are not allowed here":  # `legacy` then `  kind: ...`, or `root: a: b`
+        problem += " (a key on or above this line is missing its colon, or a value with ': ' in it needs quotes)"
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
     if started is None or not context or started.line == noticed.line:
         return f"{path}:{noticed.line + 1}: not valid YAML: {problem}"
-    line = noticed if "block" in context else started
-    return (
-        f"{path}:{line.line + 1}: not valid YAML: {problem} at line {noticed.line + 1}; "
-        f"{context} that starts at line {started.line + 1}"
-    )
+    line = started if context.startswith(_UNCLOSED) else noticed
+    where = "the end of the file" if noticed.index >= len(text) else f"line {noticed.line + 1}"
+    return f"{path}:{line.line + 1}: not valid YAML: {context} at line {started.line + 1}, {problem} at {where}"
 
 
 def _collect_lines(

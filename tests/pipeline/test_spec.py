@@ -281,10 +281,13 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
 @pytest.mark.parametrize(
     ("text", "line", "says"),
     [
-        ("sources:\n  legacy: {kind: textures\n", 2, "flow mapping that starts at line 2"),  # unclosed brace
-        ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "quoted scalar that starts at line 2"),
-        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "block mapping that starts at line 2"),
-        ("sources:\n\tlegacy: {kind: textures}\n", 2, "indent with spaces, not tabs"),
+        ("sources:\n  legacy: {kind: textures\n", 2, "flow mapping at line 2"),  # unclosed brace
+        ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "quoted scalar at line 2"),
+        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "block mapping at line 2"),
+        ("sources:\n\tlegacy: {kind: textures}\n", 2, "use spaces, not tabs"),
+        ("sources:\n  a: &t {kind: textures}\n  b: &t {kind: textures}\n", 3, "first occurrence at line 2"),
+        ("sources:\n  legacy: {kind: text\x07ures}\n", 2, "control character (U+0007) is on this line"),
+        ("sources:\n  legacy\n    kind: textures\n", 3, "a key on or above this line is missing its colon"),
     ],
 )
 def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
