@@ -441,15 +441,15 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
 
 
-def test_escaped_braces_and_braces_without_a_comma_match_themselves(project):
+def test_escaped_braces_match_themselves_and_braces_give_ranges(project):
     floors = project / "textures" / "floors"
-    for name in ("{old,new}.png", "{old}.png", "old.png"):
+    for name in ("{old,new}.png", "{old}.png", "old.png", "v2.png"):
         (floors / name).write_bytes(b"x")
     source = load_spec(project / "assets_spec.yaml").sources["legacy"]
     found = {glob: sorted(scan_source(dataclasses.replace(source, patterns={"image": glob})))
-             for glob in (r"floors/\{old,new\}.png", "floors/{old}.png", "floors/{old,new}.png")}
+             for glob in (r"floors/\{old,new\}.png", "floors/{old}.png", "floors/{old,new}.png", "floors/v{1..3}.png")}
     assert found == {r"floors/\{old,new\}.png": ["floors/{old,new}.png"], "floors/{old}.png": ["floors/{old}.png"],
-                     "floors/{old,new}.png": ["floors/old.png"]}
+                     "floors/{old,new}.png": ["floors/old.png"], "floors/v{1..3}.png": ["floors/v2.png"]}
 
 
 def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_files(project, caplog):
