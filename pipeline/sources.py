@@ -41,7 +41,8 @@ def scan_source(
                        "its outputs are kept (fix its root, or mount the share)")
         return {}
     if source.kind == "textures":
-        found = {_key(path, source.root): {"image": path} for path in _glob(source.root, source.patterns["image"])}
+        found = {_key(path, source.root): {"image": path}
+                 for path in _glob(source.root, source.patterns["image"], source.exclude)}
     else:
         found = _pairs(source)
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
@@ -52,12 +53,13 @@ def scan_source(
     return dict(sorted(partitions.items()))
 
 
-def _glob(root: Path, pattern: str) -> list[Path]:
-    """Files under ``root`` matching ``pattern`` in any letter case (textures made on Windows have ``.PNG``
-    beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through symlinked folders (a
-    shared library linked in; a link back up to a folder it is inside is not followed, which would
-    loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
-    alternatives = [_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
+def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """Files under ``root`` matching ``pattern`` and none of ``exclude`` in any letter case (textures made on
+    Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
+    symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
+    which would loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
+    alternatives = _expanded(pattern)
+    excluded = [segments for glob in exclude for segments in _expanded(glob)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []
@@ -75,9 +77,15 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
-            if not name.startswith(".") and any(_matches(parts, s) for s in alternatives) and path.is_file():
+            if (not name.startswith(".") and any(_matches(parts, s) for s in alternatives)
+                    and not any(_matches(parts, s) for s in excluded) and path.is_file()):
                 found.append(path)
     return sorted(found)
+
+
+def _expanded(pattern: str) -> list[list[re.Pattern[str] | None]]:
+    """The ``_segments`` of each pattern ``pattern``'s braces expand to."""
+    return [_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
 
 
 def _segments(pattern: str) -> list[re.Pattern[str] | None]:
@@ -105,7 +113,7 @@ def _key(path: Path, root: Path) -> str:
 def _pairs(source: Source) -> dict[str, dict[str, Path]]:
     by_folder: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
     for role in ("flash", "guide"):
-        for path in _glob(source.root, source.patterns[role]):
+        for path in _glob(source.root, source.patterns[role], source.exclude):
             by_folder[_key(path.parent, source.root)][role].append(path)
     pairs: dict[str, dict[str, Path]] = {}
     for folder, roles in by_folder.items():
@@ -122,7 +130,8 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
     if missing:
         folder = source.root / key
         wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
-        raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder")
+        unless = f", or leave it out of exclude ({', '.join(source.exclude)})" if source.exclude else ""
+        raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
     return roles
 
 

@@ -42,6 +42,7 @@ class TexturesSource(BaseModel):
     kind: Literal["textures"]
     root: str
     glob: str = "**/*.png"
+    exclude: str | list[str] = Field([], description="glob or globs, relative to root, of files to leave out")
 
 
 class PhotoPairsSource(BaseModel):
@@ -50,6 +51,7 @@ class PhotoPairsSource(BaseModel):
     root: str
     flash: str = Field(description="glob, relative to root, matching one flash photo per folder")
     guide: str = Field(description="glob, relative to root, matching one guide photo per folder")
+    exclude: str | list[str] = Field([], description="glob or globs, relative to root, of photos to leave out")
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,13 @@ class Source:
     kind: Literal["textures", "photo_pairs"]
     root: Path
     patterns: dict[str, str]  # role -> glob: {"image": ...} or {"flash": ..., "guide": ...}
+    exclude: tuple[str, ...] = ()  # globs of files left out, whatever ``patterns`` match
 
     def describe(self) -> str:
         """``textures/legacy matching **/*.png``, or a pair's two globs, for messages."""
         globs = ", ".join(self.patterns.values()) if len(self.patterns) == 1 else ", ".join(
             f"{role} {glob}" for role, glob in self.patterns.items())
-        return f"{self.root} matching {globs}"
+        return f"{self.root} matching {globs}" + (f" except {', '.join(self.exclude)}" if self.exclude else "")
 
 
 @dataclass(frozen=True)
@@ -323,18 +326,23 @@ class _Checker:
             if isinstance(parsed, TexturesSource)
             else {"flash": parsed.flash, "guide": parsed.guide}
         )
+        exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude)
         for role, pattern in patterns.items():
-            key = (*at, "glob" if role == "image" else role)
-            try:
-                expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)
-            except bracex.ExpansionLimitException:
-                self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
-                continue
-            # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
-            absolute = pattern.startswith("/") or any(path.startswith(_BRACED_SLASH) for path in expanded)
-            if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
-                self.fail(key, "the glob must stay inside root")
-        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns)
+            self._check_glob((*at, "glob" if role == "image" else role), pattern)
+        for pattern in exclude:
+            self._check_glob((*at, "exclude"), pattern)
+        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude)
+
+    def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
+        try:
+            expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)
+        except bracex.ExpansionLimitException:
+            self.fail(key, f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard")
+            return
+        # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
+        absolute = pattern.startswith("/") or any(path.startswith(_BRACED_SLASH) for path in expanded)
+        if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
+            self.fail(key, f"{pattern!r} leaves root; a glob must stay inside it")
 
     def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
         entries = self._section(data, section)

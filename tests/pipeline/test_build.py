@@ -25,7 +25,7 @@ from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
-from pipeline.sources import scan_source
+from pipeline.sources import MissingPairError, pair_inputs, scan_source
 from pipeline.spec import load_spec
 
 
@@ -439,6 +439,31 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     wider = dataclasses.replace(source, patterns={"image": "**/*"})
     assert "floors/tex000.tga" not in scan_source(wider)
     assert "floors/tex000.tga: its outputs would overwrite those of floors/tex000.png" in caplog.text
+
+
+def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_when_it_returns(project, cli):
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: ["walls/**", "**/TEX004.png"]'))
+    assert cli(project, "build")[0] == 0
+    assert statuses(project) == {"floors/tex000.png": "computed", "floors/tex002.png": "computed"}
+    spec.write_text(spec.read_text().replace(', exclude: ["walls/**", "**/TEX004.png"]', ""))
+    assert cli(project, "build")[0] == 0
+    assert sorted(statuses(project).values()) == ["cached"] * 2 + ["computed"] * 3
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: "walls/*"'))
+    code, output = cli(project, "build")
+    assert code == 0 and "removed the outputs of" in output
+    assert sorted(statuses(project)) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"]
+    assert not (project / "build" / "legacy_2x" / "walls").exists()
+
+
+def test_excluded_photos_leave_their_pair_out_or_incomplete(tmp_path):
+    _photo_pairs_project(tmp_path, dict.fromkeys(("oak", "wip_elm", "pine"), ("flash", "guide")))
+    source = load_spec(tmp_path / "assets_spec.yaml").sources["scans"]
+    assert list(scan_source(dataclasses.replace(source, exclude=("wip_*/**",)))) == ["oak", "pine"]
+    without = dataclasses.replace(source, exclude=("pine/flash.png",))
+    with pytest.raises(MissingPairError, match=r"missing the flash \(\*/flash\.\*\) photo of this pair; add it or "
+                                               r"remove the folder, or leave it out of exclude \(pine/flash.png\)"):
+        pair_inputs(without, "pine", scan_source(without)["pine"])
 
 
 def test_escaped_braces_match_themselves_and_braces_give_ranges(project):

@@ -346,7 +346,7 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
         """
     )
     assert found == [
-        "/studio/assets_spec.yaml:3: sources.tex.globb: unknown key; did you mean 'glob'? (keys here: glob, kind, root)",
+        "/studio/assets_spec.yaml:3: sources.tex.globb: unknown key; did you mean 'glob'? (keys here: exclude, glob, kind, root)",
         "/studio/assets_spec.yaml:9: assets.up.filtr: unknown key; did you mean 'filter'? (keys here: alpha, checks, filter, from, kind, op, "
         "scale, wrap)",
         "/studio/assets_spec.yaml:10: assets.bare.from: missing: say what it is built from, one of chained, enlarged, "
@@ -373,7 +373,23 @@ def test_a_glob_that_leaves_its_root_is_refused(glob: str):
           up: {{op: upscale, from: legacy}}
         """
     )
-    assert problem == "/studio/assets_spec.yaml:3: sources.legacy.glob: the glob must stay inside root"
+    assert problem == f"/studio/assets_spec.yaml:3: sources.legacy.glob: {glob!r} leaves root; a glob must stay inside it"
+
+
+def test_exclude_takes_a_glob_or_a_list_and_each_must_stay_inside_root():
+    problems_ = problems(
+        """
+        sources:
+          one: {kind: textures, root: t, exclude: "**/*_n.png"}
+          many: {kind: textures, root: t, exclude: ["**/*_n.png", "wip/**", "../x/*.png"]}
+          bad: {kind: textures, root: t, exclude: 3}
+        assets:
+          up: {op: upscale, from: one}
+        """
+    )
+    assert problems_[0] == ("/studio/assets_spec.yaml:4: sources.many.exclude: '../x/*.png' leaves root; "
+                            "a glob must stay inside it")
+    assert problems_[1].startswith("/studio/assets_spec.yaml:5: sources.bad.exclude:") and len(problems_) == 2
 
 
 def test_a_glob_whose_braces_make_too_many_patterns_is_a_spec_error_and_an_empty_alternative_is_fine():
