@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.registry import OPS, Guard, OpDef, OpParams
+from pipeline.yaml_errors import line_of, yaml_problem
 
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
 CheckLevel = Literal["error", "warn", "off"]
@@ -177,11 +178,11 @@ def parse_spec(text: str, path: Path) -> Spec:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError([_yaml_problem(exc, text, path)]) from exc
+        raise SpecError([yaml_problem(exc, text, path)]) from exc
     lines: dict[tuple[str, ...], int] = {}
     problems: list[str] = []
     if node is not None:
-        _collect_lines(node, (), lines, problems, path)
+        _collect_lines(node, (), lines, problems, path, text)
     checker = _Checker(path, lines, problems)
     spec = checker.check(data if data is not None else {})
     if problems:
@@ -190,37 +191,8 @@ def parse_spec(text: str, path: Path) -> Spec:
     return spec
 
 
-_UNCLOSED = (  # PyYAML's contexts for a construct left open, which it notices only lines later
-    "while scanning a quoted scalar", "while scanning a simple key", "while parsing a flow mapping",
-    "while parsing a flow sequence",
-)
-
-
-def _yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
-    """The parser's complaint at the line to fix, naming both lines where it gives two: the start of a quote,
-    bracket or key left open, the line where it noticed anything else (a bad indent, a duplicate anchor)."""
-    if isinstance(exc, yaml.reader.ReaderError):  # a control character, pasted in with the text
-        line = text.count("\n", 0, exc.position) + 1
-        return (f"{path}:{line}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
-                "this line; delete it")
-    problem = getattr(exc, "problem", None) or str(exc)
-    if "'\\t'" in problem:
-        problem += "; use spaces, not tabs"
-    elif problem == "mapping values are not allowed here":  # `legacy` then `  kind: ...`, or `root: a: b`
-        problem += " (a key on or above this line is missing its colon, or a value with ': ' in it needs quotes)"
-    noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
-    context = getattr(exc, "context", None)
-    if noticed is None:
-        return f"{path}: not valid YAML: {problem}"
-    if started is None or not context or started.line == noticed.line:
-        return f"{path}:{noticed.line + 1}: not valid YAML: {problem}"
-    line = started if context.startswith(_UNCLOSED) else noticed
-    where = "the end of the file" if noticed.index >= len(text) else f"line {noticed.line + 1}"
-    return f"{path}:{line.line + 1}: not valid YAML: {context} at line {started.line + 1}, {problem} at {where}"
-
-
 def _collect_lines(
-    node: yaml.Node, at: tuple[str, ...], lines: dict[tuple[str, ...], int], problems: list[str], path: Path
+    node: yaml.Node, at: tuple[str, ...], lines: dict[tuple[str, ...], int], problems: list[str], path: Path, text: str
 ) -> None:
     """Record the line of every mapping key; report keys given twice (YAML keeps the last silently)."""
     if isinstance(node, yaml.MappingNode):
@@ -228,17 +200,17 @@ def _collect_lines(
         for key_node, value_node in node.value:
             key = str(key_node.value)
             here = (*at, key)
-            line = key_node.start_mark.line + 1
+            line = line_of(text, key_node.start_mark)
             if key in seen:
                 problems.append(f"{path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
             seen.add(key)
             lines[here] = line
-            _collect_lines(value_node, here, lines, problems, path)
+            _collect_lines(value_node, here, lines, problems, path, text)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             here = (*at, str(index))
-            lines[here] = item.start_mark.line + 1
-            _collect_lines(item, here, lines, problems, path)
+            lines[here] = line_of(text, item.start_mark)
+            _collect_lines(item, here, lines, problems, path, text)
 
 
 class _Checker:

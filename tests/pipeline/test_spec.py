@@ -281,18 +281,28 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
 @pytest.mark.parametrize(
     ("text", "line", "says"),
     [
-        ("sources:\n  legacy: {kind: textures\n", 2, "flow mapping at line 2"),  # unclosed brace
-        ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "quoted scalar at line 2"),
-        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "block mapping at line 2"),
+        ("sources:\n  legacy: {kind: textures\n", 2, "the { opened at line 2 is never closed"),
+        ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "a quote opened at line 2 is never closed"),
+        ('sources:\n  legacy:\n    kind: "textures', 3, "a quote opened at line 3 is never closed"),  # no last newline
+        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented differently"),
+        ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 4, "or a quote opened above it is never closed"),
         ("sources:\n\tlegacy: {kind: textures}\n", 2, "use spaces, not tabs"),
+        ("sources:\u2028  legacy: {kind: textures}\n\tassets: {}\n", 2, "use spaces, not tabs"),  # a line break to PyYAML
+        ("sources:\r  legacy:\r    kind: textures\r      root: t\r", 4, "indented deeper than the key above it"),
         ("sources:\n  a: &t {kind: textures}\n  b: &t {kind: textures}\n", 3, "first occurrence at line 2"),
         ("sources:\n  legacy: {kind: text\x07ures}\n", 2, "control character (U+0007) is on this line"),
         ("sources:\n  legacy\n    kind: textures\n", 3, "a key on or above this line is missing its colon"),
+        ('sources:\n  legacy: {kind: textures, root: "C:\\Users\\me"}\n', 2, "write paths with / or in single quotes"),
     ],
 )
 def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
     [problem] = problems(text)
     assert problem.startswith(f"/studio/assets_spec.yaml:{line}: not valid YAML") and says in problem
+
+
+def test_lines_are_counted_as_an_editor_counts_them():
+    [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\u2028\nassets:\n  x: {from: legacy}\n")
+    assert problem.startswith("/studio/assets_spec.yaml:4: assets.x.op: missing")
 
 
 def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):

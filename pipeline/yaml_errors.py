@@ -1,0 +1,73 @@
+"""PyYAML's syntax errors told as a texture artist would look for them: at the line to fix, in plain words.
+
+PyYAML notices a quote or bracket left open only where the file ends or the next quote is, and names
+the tokens it expected (``<block end>``, ``'<stream end>'``); the slip is where the construct started.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+_UNCLOSED = (  # PyYAML's contexts for a construct left open: the line to fix is where it starts
+    "while scanning a quoted scalar", "while scanning a simple key", "while parsing a flow mapping",
+    "while parsing a flow sequence",
+)
+
+
+def line_of(text: str, mark: yaml.Mark) -> int:
+    """The 1-based line of ``mark`` as an editor counts lines: PyYAML also breaks them at U+0085, U+2028
+    and U+2029, which editors show inside a line."""
+    return _line_at(text, mark.index)
+
+
+def _line_at(text: str, index: int) -> int:
+    before = text[:index]
+    return before.count("\n") + before.count("\r") - before.count("\r\n") + 1  # LF, CRLF or an old Mac's CR
+
+
+def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
+    """One line: ``path:line: not valid YAML: ...``, at the start of a quote, bracket or key left open, else
+    where PyYAML noticed the slip (a bad indent, a duplicate anchor), naming the other line where it gives one."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character, pasted in with the text
+        return (f"{path}:{_line_at(text, exc.position)}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
+                "this line; delete it")
+    noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    problem = _with_hint(getattr(exc, "problem", None) or str(exc))
+    context = getattr(exc, "context", None)
+    if noticed is None:
+        return f"{path}: not valid YAML: {problem}"
+    if started is None or not context:
+        return f"{path}:{line_of(text, noticed)}: not valid YAML: {problem}"
+    line, message = _explained(context, problem, line_of(text, started), line_of(text, noticed), text, noticed)
+    return f"{path}:{line}: not valid YAML: {message}"
+
+
+def _with_hint(problem: str) -> str:
+    if "'\\t'" in problem:
+        return problem + "; use spaces, not tabs"
+    if problem == "mapping values are not allowed here":  # `legacy` then `  kind: ...`, `root: a: b`, or an indent
+        return problem + (" (a key on or above this line is missing its colon, this line is indented deeper than "
+                          "the key above it, or a value with ': ' in it needs quotes)")
+    if "escape" in problem:  # "C:\Users\..." in double quotes
+        return problem + r" (in double quotes a \ starts an escape: write paths with / or in single quotes)"
+    return problem
+
+
+def _explained(context: str, problem: str, started: int, noticed: int, text: str, mark: yaml.Mark) -> tuple[int, str]:
+    """The line to report and the message, in plain words for the slips artists make most."""
+    at_end = mark.index >= len(text.rstrip())
+    if context == "while scanning a quoted scalar" and at_end:
+        return started, f"a quote opened at line {started} is never closed"
+    if context.startswith("while parsing a flow") and "<stream end>" in problem:
+        return started, f"the {'{' if 'mapping' in context else '['} opened at line {started} is never closed"
+    if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
+        noticed_line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[noticed - 1]
+        quote = " (or a quote opened above it is never closed)" if '"' in noticed_line or "'" in noticed_line else ""
+        return noticed, f"line {noticed} is indented differently from the lines above it{quote}"
+    line = started if context.startswith(_UNCLOSED) else noticed
+    if started == noticed:
+        return line, f"{context}, {problem}"
+    where = "the end of the file" if at_end else f"line {noticed}"
+    return line, f"{context} at line {started}, {problem} at {where}"
