@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -70,12 +71,17 @@ def folds_of(images: list[Path], folds: int) -> list[list[Path]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=4, help="upscaling factor")
+    parser.add_argument("--scale", type=int, default=4, choices=(2, 4, 8), help="upscaling factor")
     parser.add_argument("--steps", type=int, default=6000, help="training steps per fold")
     parser.add_argument("--folds", type=int, default=4, help="models to train; each holds out every folds-th scene")
     parser.add_argument("--holdout", type=float, default=0.05, help="train_srcae's own validation fraction")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    try:
+        params = TrainParams(scale=args.scale, steps=args.steps, validate_every=args.steps, holdout=args.holdout,
+                             cpu_threads=args.threads)
+    except ValidationError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -88,12 +94,13 @@ def main() -> None:
         everything = train_files + held_textures + held_photos
         always = [p for p in everything if p.stem in TRAINING_ONLY]
         scored = [p for p in everything if p not in always]
+        lost = {image for scene in SAME_SCENE for image in scene} - {name(p) for p in scored}
+        if lost:
+            raise SystemExit(f"SAME_SCENE names images the bench no longer has: {', '.join(sorted(lost))}")
         gains: dict[str, dict[str, float]] = {"plain": {}, "self_ensemble": {}}
         bicubic: dict[str, float] = {}
         seconds = []
         for fold, held in enumerate(folds_of(scored, args.folds)):
-            params = TrainParams(scale=args.scale, steps=args.steps, validate_every=args.steps, holdout=args.holdout,
-                                 cpu_threads=args.threads)
             weights = folder / f"fold{fold}.pth"
             started = time.perf_counter()
             train.run([p for p in scored if p not in held] + always, weights, params, OpContext(device="cpu"))
