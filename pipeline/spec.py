@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.registry import OPS, Guard, OpDef, OpParams
-from pipeline.yaml_errors import line_of, yaml_problem
+from pipeline.yaml_errors import LineIndex, yaml_problem
 
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
 CheckLevel = Literal["error", "warn", "off"]
@@ -123,7 +123,7 @@ class Spec:
         return _resolved(self.root_dir, path)
 
     def warnings(self) -> list[str]:
-        """What is valid but likely a slip: a spec that builds nothing (an empty file, or ``assets:`` nested
+        """What is valid but likely a slip: a spec that builds nothing (sources alone, or ``assets:`` nested
         under ``sources:``), and weights files that are not there (yet), which fail every partition using one."""
         nothing = [] if self.targets else [
             f"{self.path}: no models or assets are defined, so a build makes nothing; add an assets: section "
@@ -179,38 +179,54 @@ def parse_spec(text: str, path: Path) -> Spec:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError([yaml_problem(exc, text, path)]) from exc
-    lines: dict[tuple[str, ...], int] = {}
-    problems: list[str] = []
-    if node is not None:
-        _collect_lines(node, (), lines, problems, path, text)
-    checker = _Checker(path, lines, problems)
-    spec = checker.check(data if data is not None else {})
+    if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"
+        raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
+    keys = _KeyLines(path, text)
+    keys.walk(node)
+    if keys.loops:  # the data has no end: checking it would not either
+        raise SpecError(keys.loops)
+    problems = keys.twice
+    checker = _Checker(path, keys.lines, problems)
+    spec = checker.check(data)
     if problems:
         raise SpecError(problems)
     assert spec is not None
     return spec
 
 
-def _collect_lines(
-    node: yaml.Node, at: tuple[str, ...], lines: dict[tuple[str, ...], int], problems: list[str], path: Path, text: str
-) -> None:
-    """Record the line of every mapping key; report keys given twice (YAML keeps the last silently)."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            here = (*at, key)
-            line = line_of(text, key_node.start_mark)
-            if key in seen:
-                problems.append(f"{path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
-            seen.add(key)
-            lines[here] = line
-            _collect_lines(value_node, here, lines, problems, path, text)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            here = (*at, str(index))
-            lines[here] = line_of(text, item.start_mark)
-            _collect_lines(item, here, lines, problems, path, text)
+class _KeyLines:
+    """The line of every mapping key, and what YAML itself lets through: a key given twice (YAML keeps the last
+    silently) and an alias inside its own anchor (``sources: &a {legacy: *a}``), which has no end."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, LineIndex(text)
+        self.lines: dict[tuple[str, ...], int] = {}
+        self.twice: list[str] = []
+        self.loops: list[str] = []
+
+    def walk(self, node: yaml.Node, at: tuple[str, ...] = (), inside: frozenset[int] = frozenset()) -> None:
+        if id(node) in inside:
+            line = self.lines.get(at, self.text.of(node.start_mark))
+            self.loops.append(f"{self.path}:{line}: {'.'.join(at)}: this alias names a "
+                              "mapping or list it is inside of; copy what you meant instead")
+            return
+        inside = inside | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                here = (*at, key)
+                line = self.text.of(key_node.start_mark)
+                if key in seen:
+                    self.twice.append(f"{self.path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
+                seen.add(key)
+                self.lines[here] = line
+                self.walk(value_node, here, inside)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                here = (*at, str(index))
+                self.lines[here] = self.text.of(item.start_mark)
+                self.walk(item, here, inside)
 
 
 class _Checker:

@@ -6,6 +6,8 @@ the tokens it expected (``<block end>``, ``'<stream end>'``); the slip is where 
 
 from __future__ import annotations
 
+import bisect
+import re
 from pathlib import Path
 
 import yaml
@@ -16,22 +18,33 @@ _UNCLOSED = (  # PyYAML's contexts for a construct left open: the line to fix is
 )
 
 
-def line_of(text: str, mark: yaml.Mark) -> int:
-    """The 1-based line of ``mark`` as an editor counts lines: PyYAML also breaks them at U+0085, U+2028
-    and U+2029, which editors show inside a line."""
-    return _line_at(text, mark.index)
+class LineIndex:
+    """Lines of a text as an editor counts them (LF, CRLF or an old Mac's CR), by offset: PyYAML's own marks
+    also break lines at U+0085, U+2028 and U+2029, which editors show inside a line."""
 
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]
 
-def _line_at(text: str, index: int) -> int:
-    before = text[:index]
-    return before.count("\n") + before.count("\r") - before.count("\r\n") + 1  # LF, CRLF or an old Mac's CR
+    def line(self, index: int) -> int:
+        """The 1-based line of the character at ``index``."""
+        return bisect.bisect_right(self.starts, index)
+
+    def of(self, mark: yaml.Mark) -> int:
+        return self.line(mark.index)
+
+    def text_of(self, line: int) -> str:
+        """Line ``line`` (1-based) without its line break."""
+        end = self.starts[line] if line < len(self.starts) else len(self.text)
+        return self.text[self.starts[line - 1] : end].rstrip("\r\n")
 
 
 def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
     """One line: ``path:line: not valid YAML: ...``, at the start of a quote, bracket or key left open, else
     where PyYAML noticed the slip (a bad indent, a duplicate anchor), naming the other line where it gives one."""
+    lines = LineIndex(text)
     if isinstance(exc, yaml.reader.ReaderError):  # a control character, pasted in with the text
-        return (f"{path}:{_line_at(text, exc.position)}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
+        return (f"{path}:{lines.line(exc.position)}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
                 "this line; delete it")
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     problem = _with_hint(getattr(exc, "problem", None) or str(exc))
@@ -39,8 +52,8 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
     if started is None or not context:
-        return f"{path}:{line_of(text, noticed)}: not valid YAML: {problem}"
-    line, message = _explained(context, problem, line_of(text, started), line_of(text, noticed), text, noticed)
+        return f"{path}:{lines.of(noticed)}: not valid YAML: {problem}"
+    line, message = _explained(context, problem, lines.of(started), lines.of(noticed), lines, noticed)
     return f"{path}:{line}: not valid YAML: {message}"
 
 
@@ -55,15 +68,17 @@ def _with_hint(problem: str) -> str:
     return problem
 
 
-def _explained(context: str, problem: str, started: int, noticed: int, text: str, mark: yaml.Mark) -> tuple[int, str]:
+def _explained(
+    context: str, problem: str, started: int, noticed: int, lines: LineIndex, mark: yaml.Mark
+) -> tuple[int, str]:
     """The line to report and the message, in plain words for the slips artists make most."""
-    at_end = mark.index >= len(text.rstrip())
+    at_end = mark.index >= len(lines.text.rstrip())
     if context == "while scanning a quoted scalar" and at_end:
         return started, f"a quote opened at line {started} is never closed"
     if context.startswith("while parsing a flow") and "<stream end>" in problem:
         return started, f"the {'{' if 'mapping' in context else '['} opened at line {started} is never closed"
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
-        noticed_line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[noticed - 1]
+        noticed_line = lines.text_of(noticed)
         quote = " (or a quote opened above it is never closed)" if '"' in noticed_line or "'" in noticed_line else ""
         return noticed, f"line {noticed} is indented differently from the lines above it{quote}"
     line = started if context.startswith(_UNCLOSED) else noticed

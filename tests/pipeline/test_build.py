@@ -749,6 +749,15 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert code == 0 and "assets_spec.yaml: no models or assets are defined, so a build makes nothing" in output
 
 
+def test_an_emptied_spec_fails_the_build_and_keeps_every_output(project, cli):
+    assert cli(project, "build")[0] == 0
+    built = outputs(project)
+    (project / "assets_spec.yaml").write_text("\n")  # a sync client or a bad merge emptied it
+    code, output = cli(project, "build")
+    assert code == 2 and "the spec is empty" in output
+    assert outputs(project) == built and len(built) == 5
+
+
 def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
     for role, gain in (("flash", 1.0), ("guide", 0.4)):

@@ -300,6 +300,18 @@ def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
     assert problem.startswith(f"/studio/assets_spec.yaml:{line}: not valid YAML") and says in problem
 
 
+@pytest.mark.parametrize("text", ["", "  \n\n", "# all commented out\n", "\ufeff", "---\n"])
+def test_an_empty_spec_is_refused(text):
+    assert problems(text) == ["/studio/assets_spec.yaml: the spec is empty; restore it from version control, or "
+                              "write one (see README)"]
+
+
+def test_an_alias_inside_its_own_anchor_is_refused():
+    assert problems("sources: &a\n  legacy: *a\n") == [
+        "/studio/assets_spec.yaml:2: sources.legacy: this alias names a mapping or list it is inside of; copy what "
+        "you meant instead"]
+
+
 def test_lines_are_counted_as_an_editor_counts_them():
     [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\u2028\nassets:\n  x: {from: legacy}\n")
     assert problem.startswith("/studio/assets_spec.yaml:4: assets.x.op: missing")
