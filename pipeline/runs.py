@@ -430,7 +430,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     for row in rows:
         name, key = str(row["asset"]), str(row["partition"])
         if name in spec.targets and file_removed(builder, spec.targets[name], key):
-            found.append(Stale(name, key, "source file removed: its outputs will be deleted"))
+            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be deleted"))
     left_out = _left_out(builder, order)
     builder.index.save()
     current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
@@ -477,7 +477,7 @@ def _why_stale(
         if old_inputs.get(path) != digest:
             kind = "model" if path == model else "file"
             reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
-    reasons += [f"removed file {p}" for p in old_inputs if p not in plan.input_hashes]
+    reasons += [f"removed or left-out file {p}" for p in old_inputs if p not in plan.input_hashes]
     return "; ".join(reasons) or "cache key changed"
 
 

@@ -48,8 +48,9 @@ def scan_source(
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
+        fix = "root, glob or exclude" if source.exclude else "root or glob"
         _skip(skipped, f"source {source.name!r}: no file in {source.describe()}; nothing is built from it, its "
-                       "outputs are kept (fix its root or glob, or mount the share)")
+                       f"outputs are kept (fix its {fix}, or mount the share)")
     return dict(sorted(partitions.items()))
 
 
@@ -57,7 +58,8 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
     """Files under ``root`` matching ``pattern`` and none of ``exclude`` in any letter case (textures made on
     Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
     symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
-    which would loop), leaving out hidden files and folders (a write in progress, ``.git``)."""
+    which would loop), leaving out hidden files and folders (a write in progress, ``.git``) and, as
+    .gitignore does, the whole of a folder that ``exclude`` matches (``wip``, ``**/old``)."""
     alternatives = _expanded(pattern)
     excluded = [segments for glob in exclude for segments in _expanded(glob)]
     unbounded = any(None in segments for segments in alternatives)
@@ -73,7 +75,10 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
         above[folder] = ancestors | {(info.st_dev, info.st_ino)}
         relative = Path(folder).relative_to(root).parts
         deep_enough = deepest is not None and len(relative) >= deepest
-        folders[:] = [] if deep_enough else [name for name in folders if not name.startswith(".")]
+        folders[:] = [] if deep_enough else [
+            name for name in folders
+            if not name.startswith(".") and not any(_matches((*relative, name), s) for s in excluded)
+        ]
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
@@ -130,7 +135,9 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
     if missing:
         folder = source.root / key
         wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
-        unless = f", or leave it out of exclude ({', '.join(source.exclude)})" if source.exclude else ""
+        excluded = [path.name for role in missing for path in _glob(source.root, source.patterns[role])
+                    if _key(path.parent, source.root) == key] if source.exclude else []
+        unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
         raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
     return roles
 

@@ -43,7 +43,7 @@ class TexturesSource(BaseModel):
     kind: Literal["textures"]
     root: str
     glob: str = "**/*.png"
-    exclude: str | list[str] = Field([], description="glob or globs, relative to root, of files to leave out")
+    exclude: str | list[str] | None = Field(None, description="glob or globs, relative to root, of files to leave out")
 
 
 class PhotoPairsSource(BaseModel):
@@ -52,7 +52,7 @@ class PhotoPairsSource(BaseModel):
     root: str
     flash: str = Field(description="glob, relative to root, matching one flash photo per folder")
     guide: str = Field(description="glob, relative to root, matching one guide photo per folder")
-    exclude: str | list[str] = Field([], description="glob or globs, relative to root, of photos to leave out")
+    exclude: str | list[str] | None = Field(None, description="glob or globs, relative to root, of photos to leave out")
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ class _Checker:
             if isinstance(parsed, TexturesSource)
             else {"flash": parsed.flash, "guide": parsed.guide}
         )
-        exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude)
+        exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude or ())  # None: all commented out
         for role, pattern in patterns.items():
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
@@ -322,6 +322,9 @@ class _Checker:
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude)
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
+        if not pattern.strip():
+            self.fail(key, "an empty glob matches no file; remove it or give a pattern")
+            return
         try:
             expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)
         except bracex.ExpansionLimitException:

@@ -124,7 +124,8 @@ def test_a_build_says_which_outputs_it_removed(project, cli):
 
     assert removed() == []
     (project / "textures" / "floors" / "tex000.png").unlink()
-    assert removed() == ["removed the outputs of legacy_2x [floors/tex000.png]: its source file is gone"]
+    assert removed() == ["removed the outputs of legacy_2x [floors/tex000.png]: its source file is gone, or "
+                         "the source's glob or exclude leaves it out"]
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace("legacy_2x", "legacy_twice"))  # an asset renamed
     lines = removed()
@@ -449,7 +450,7 @@ def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_whe
     spec.write_text(spec.read_text().replace(', exclude: ["walls/**", "**/TEX004.png"]', ""))
     assert cli(project, "build")[0] == 0
     assert sorted(statuses(project).values()) == ["cached"] * 2 + ["computed"] * 3
-    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: "walls/*"'))
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: walls'))  # a folder
     code, output = cli(project, "build")
     assert code == 0 and "removed the outputs of" in output
     assert sorted(statuses(project)) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"]
@@ -462,8 +463,13 @@ def test_excluded_photos_leave_their_pair_out_or_incomplete(tmp_path):
     assert list(scan_source(dataclasses.replace(source, exclude=("wip_*/**",)))) == ["oak", "pine"]
     without = dataclasses.replace(source, exclude=("pine/flash.png",))
     with pytest.raises(MissingPairError, match=r"missing the flash \(\*/flash\.\*\) photo of this pair; add it or "
-                                               r"remove the folder, or leave it out of exclude \(pine/flash.png\)"):
+                                               r"remove the folder; exclude leaves out flash.png$"):
         pair_inputs(without, "pine", scan_source(without)["pine"])
+    (tmp_path / "photos" / "oak" / "guide.png").unlink()  # missing, not excluded: exclude is not blamed
+    with pytest.raises(MissingPairError, match=r"photo of this pair; add it or remove the folder$"):
+        pair_inputs(without, "oak", scan_source(without)["oak"])
+    folder_out = dataclasses.replace(source, exclude=("wip_elm",))  # a folder named: all of it, as in .gitignore
+    assert list(scan_source(folder_out)) == ["oak", "pine"]
 
 
 def test_escaped_braces_match_themselves_and_braces_give_ranges(project):

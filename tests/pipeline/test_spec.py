@@ -405,13 +405,21 @@ def test_exclude_takes_a_glob_or_a_list_and_each_must_stay_inside_root():
           one: {kind: textures, root: t, exclude: "**/*_n.png"}
           many: {kind: textures, root: t, exclude: ["**/*_n.png", "wip/**", "../x/*.png"]}
           bad: {kind: textures, root: t, exclude: 3}
+          blank: {kind: textures, root: t, exclude: ["a/**", " "]}
+          commented_out:
+            kind: textures
+            root: t
+            exclude:
+              # - wip/**
         assets:
           up: {op: upscale, from: one}
         """
     )
     assert problems_[0] == ("/studio/assets_spec.yaml:4: sources.many.exclude: '../x/*.png' leaves root; "
                             "a glob must stay inside it")
-    assert problems_[1].startswith("/studio/assets_spec.yaml:5: sources.bad.exclude:") and len(problems_) == 2
+    assert problems_[1].startswith("/studio/assets_spec.yaml:5: sources.bad.exclude:")
+    assert problems_[2:] == ["/studio/assets_spec.yaml:6: sources.blank.exclude: an empty glob matches no file; remove "
+                             "it or give a pattern"]
 
 
 def test_a_glob_whose_braces_make_too_many_patterns_is_a_spec_error_and_an_empty_alternative_is_fine():
