@@ -75,12 +75,23 @@ def _explained(
     at_end = mark.index >= len(lines.text.rstrip())
     if context == "while scanning a quoted scalar" and at_end:
         return started, f"a quote opened at line {started} is never closed"
-    if context.startswith("while parsing a flow") and "<stream end>" in problem:
-        return started, f"the {'{' if 'mapping' in context else '['} opened at line {started} is never closed"
+    if context == "while scanning a simple key":
+        return started, f"line {started} has a key without its ':' (or a value without its key)"
+    if context.startswith("while parsing a flow"):
+        opened = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
+        if "<stream end>" in problem:
+            return started, f"{opened} is never closed"
+        if started != noticed:
+            return started, f"{opened} is not closed before line {noticed} ({problem})"
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
         noticed_line = lines.text_of(noticed)
-        quote = " (or a quote opened above it is never closed)" if '"' in noticed_line or "'" in noticed_line else ""
-        return noticed, f"line {noticed} is indented differently from the lines above it{quote}"
+        column = mark.index - lines.starts[noticed - 1]
+        before = noticed_line[:column]
+        if (before.count('"') + before.count("'")) % 2:  # the value that ends here began on an earlier line
+            return noticed, f"a quote on line {noticed} closes one left open on an earlier line; close that one"
+        if column > len(noticed_line) - len(noticed_line.lstrip(" ")):  # `root: "textures"/legacy`
+            return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
+        return noticed, f"line {noticed} is indented differently from the lines above it"
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
         return line, f"{context}, {problem}"

@@ -285,7 +285,11 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
         ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "a quote opened at line 2 is never closed"),
         ('sources:\n  legacy:\n    kind: "textures', 3, "a quote opened at line 3 is never closed"),  # no last newline
         ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented differently"),
-        ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 4, "or a quote opened above it is never closed"),
+        ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 4, "closes one left open on an earlier line"),
+        ('sources:\n  legacy:\n    kind: textures\n    root: "textures"/legacy\n', 4, "put the whole value in quotes"),
+        ("sources:\n  legacy: {kind: textures} extra\n", 2, "line 2 has more after its value"),
+        ("sources:\n  legacy: {kind: textures}\n  other\n  more: {kind: textures}\n", 3, "line 3 has a key without its"),
+        ("sources:\n  legacy:\n    widths: [8, 8, 8\n    from: legacy\n", 3, "the [ opened at line 3 is not closed before line 4"),
         ("sources:\n\tlegacy: {kind: textures}\n", 2, "use spaces, not tabs"),
         ("sources:\u2028  legacy: {kind: textures}\n\tassets: {}\n", 2, "use spaces, not tabs"),  # a line break to PyYAML
         ("sources:\r  legacy:\r    kind: textures\r      root: t\r", 4, "indented deeper than the key above it"),
