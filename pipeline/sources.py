@@ -59,9 +59,12 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
     Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
     symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
     which would loop), leaving out hidden files and folders (a write in progress, ``.git``) and, as
-    .gitignore does, the whole of a folder that ``exclude`` matches (``wip``, ``**/old``)."""
+    .gitignore does, the whole of a folder that ``exclude`` names (``wip``, ``**/old``; not ``walls/*``, whose
+    ``*`` means the files in ``walls``)."""
     alternatives = _expanded(pattern)
     excluded = [segments for glob in exclude for segments in _expanded(glob)]
+    named_folders = [_segments(expanded) for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)
+                     if not _WILDCARD.search(expanded.rstrip("/").rsplit("/", 1)[-1])]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []
@@ -77,7 +80,7 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
         deep_enough = deepest is not None and len(relative) >= deepest
         folders[:] = [] if deep_enough else [
             name for name in folders
-            if not name.startswith(".") and not any(_matches((*relative, name), s) for s in excluded)
+            if not name.startswith(".") and not any(_matches((*relative, name), s) for s in named_folders)
         ]
         for name in files:
             path = Path(folder) / name
@@ -86,6 +89,9 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
                     and not any(_matches(parts, s) for s in excluded) and path.is_file()):
                 found.append(path)
     return sorted(found)
+
+
+_WILDCARD = re.compile(r"[*?\[]")
 
 
 def _expanded(pattern: str) -> list[list[re.Pattern[str] | None]]:
@@ -135,11 +141,19 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
     if missing:
         folder = source.root / key
         wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
-        excluded = [path.name for role in missing for path in _glob(source.root, source.patterns[role])
-                    if _key(path.parent, source.root) == key] if source.exclude else []
+        excluded = [path.name for role in missing for path in _in_pair_folder(source, key, source.patterns[role])
+                    ] if source.exclude else []
         unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
         raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
     return roles
+
+
+def _in_pair_folder(source: Source, key: str, pattern: str) -> list[Path]:
+    """The photos in pair folder ``key`` that ``pattern`` matches, excluded or not: a pair's photos are
+    directly in its folder, so this need not walk the whole root."""
+    folder, parts = source.root / key, PurePosixPath(key).parts
+    return [path for path in sorted(folder.iterdir()) if not path.name.startswith(".") and path.is_file()
+            and any(_matches((*parts, path.name), segments) for segments in _expanded(pattern))]
 
 
 def output_stem(source: Source, key: str) -> str:

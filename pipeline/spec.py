@@ -322,8 +322,8 @@ class _Checker:
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude)
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
-        if not pattern.strip():
-            self.fail(key, "an empty glob matches no file; remove it or give a pattern")
+        if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
+            self.fail(key, f"{pattern!r} matches no file; remove it or give a pattern")
             return
         try:
             expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)

@@ -81,15 +81,15 @@ def _explained(
         opened = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
         if "<stream end>" in problem:
             return started, f"{opened} is never closed"
-        if started != noticed:
+        if started != noticed and _indent(lines.text_of(noticed)) <= _indent(lines.text_of(started)):
             return started, f"{opened} is not closed before line {noticed} ({problem})"
+        if started != noticed:  # inside the brackets: a comma missing, most likely
+            return noticed, f"{problem} at line {noticed}, inside {opened} (a ',' missing?)"
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
-        noticed_line = lines.text_of(noticed)
-        column = mark.index - lines.starts[noticed - 1]
-        before = noticed_line[:column]
-        if (before.count('"') + before.count("'")) % 2:  # the value that ends here began on an earlier line
-            return noticed, f"a quote on line {noticed} closes one left open on an earlier line; close that one"
-        if column > len(noticed_line) - len(noticed_line.lstrip(" ")):  # `root: "textures"/legacy`
+        opened = _quote_closed_late(lines, mark)
+        if opened:
+            return opened, f"the quote opened at line {opened} is closed only at line {noticed}; close it on its own line"
+        if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         return noticed, f"line {noticed} is indented differently from the lines above it"
     line = started if context.startswith(_UNCLOSED) else noticed
@@ -97,3 +97,24 @@ def _explained(
         return line, f"{context}, {problem}"
     where = "the end of the file" if at_end else f"line {noticed}"
     return line, f"{context} at line {started}, {problem} at {where}"
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _quote_closed_late(lines: LineIndex, mark: yaml.Mark) -> int | None:
+    """The line where the quoted value that ends just before ``mark`` opened, when that is an earlier line:
+    a quote left open that the next quote in the file closed."""
+    last = None
+    try:
+        for token in yaml.scan(lines.text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass  # the same slip again, further on: the tokens before it are what counts
+    if isinstance(last, yaml.ScalarToken) and last.style in ('"', "'"):
+        opened = lines.of(last.start_mark)
+        return opened if opened < lines.of(mark) else None
+    return None

@@ -457,6 +457,23 @@ def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_whe
     assert not (project / "build" / "legacy_2x" / "walls").exists()
 
 
+def test_an_exclude_leaves_out_a_folder_only_where_it_names_one(project):
+    walls = project / "textures" / "walls"
+    for folder in ("sub", "x.png"):
+        (walls / folder).mkdir()
+        shutil.copy(walls / "tex001.png", walls / folder / "deep.png")
+    source = load_spec(project / "assets_spec.yaml").sources["legacy"]
+    left = {exclude: sorted(scan_source(dataclasses.replace(source, exclude=(exclude,))))
+            for exclude in ("walls/*", "*.png", "walls", "**/sub")}
+    assert left == {
+        "walls/*": ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png", "walls/sub/deep.png",
+                    "walls/x.png/deep.png"],  # the files in walls; its folders' files are not named
+        "*.png": sorted(scan_source(source)),  # files at the root only: there are none
+        "walls": ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"],
+        "**/sub": sorted(set(scan_source(source)) - {"walls/sub/deep.png"}),
+    }
+
+
 def test_excluded_photos_leave_their_pair_out_or_incomplete(tmp_path):
     _photo_pairs_project(tmp_path, dict.fromkeys(("oak", "wip_elm", "pine"), ("flash", "guide")))
     source = load_spec(tmp_path / "assets_spec.yaml").sources["scans"]
