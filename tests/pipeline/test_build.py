@@ -6,6 +6,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -451,6 +452,8 @@ def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_whe
     assert cli(project, "build")[0] == 0
     assert sorted(statuses(project).values()) == ["cached"] * 2 + ["computed"] * 3
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: walls'))  # a folder
+    table = re.sub(r"[\s│]+", " ", cli(project, "status")[1])  # the reason column, folded over lines
+    assert "walls/tex001.png source file removed or left out by the glob or exclude" in table
     code, output = cli(project, "build")
     assert code == 0 and "removed the outputs of" in output
     assert sorted(statuses(project)) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"]
