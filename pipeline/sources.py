@@ -64,7 +64,7 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
     alternatives = _expanded(pattern)
     excluded = [segments for glob in exclude for segments in _expanded(glob)]
     named_folders = [_segments(expanded) for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)
-                     if not _WILDCARD.search(expanded.rstrip("/").rsplit("/", 1)[-1])]
+                     if _names_a_folder(expanded)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []
@@ -92,6 +92,13 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
 
 
 _WILDCARD = re.compile(r"[*?\[]")
+
+
+def _names_a_folder(pattern: str) -> bool:
+    """Whether ``pattern``'s last part is a name, not a wildcard: ``wip`` and ``**/old`` name folders that an
+    exclude leaves out whole, where ``walls/*`` means the files in ``walls``."""
+    parts = [part for part in pattern.split("/") if part not in ("", ".")]
+    return bool(parts) and not _WILDCARD.search(parts[-1])
 
 
 def _expanded(pattern: str) -> list[list[re.Pattern[str] | None]]:
@@ -151,9 +158,13 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
 def _in_pair_folder(source: Source, key: str, pattern: str) -> list[Path]:
     """The photos in pair folder ``key`` that ``pattern`` matches, excluded or not: a pair's photos are
     directly in its folder, so this need not walk the whole root."""
-    folder, parts = source.root / key, PurePosixPath(key).parts
-    return [path for path in sorted(folder.iterdir()) if not path.name.startswith(".") and path.is_file()
-            and any(_matches((*parts, path.name), segments) for segments in _expanded(pattern))]
+    folder, parts, alternatives = source.root / key, PurePosixPath(key).parts, _expanded(pattern)
+    try:
+        paths = sorted(folder.iterdir())
+    except OSError:  # gone or unreadable since the scan: nothing to say about it
+        return []
+    return [path for path in paths if not path.name.startswith(".") and path.is_file()
+            and any(_matches((*parts, path.name), segments) for segments in alternatives)]
 
 
 def output_stem(source: Source, key: str) -> str:

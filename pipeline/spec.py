@@ -323,7 +323,8 @@ class _Checker:
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
-            self.fail(key, f"{pattern!r} matches no file; remove it or give a pattern")
+            self.fail(key, f"{pattern!r} names the root, not files; for every file write **/*"
+                      + ("; to leave nothing out, remove it" if key[-1] == "exclude" else ""))
             return
         try:
             expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)

@@ -104,8 +104,8 @@ def _indent(line: str) -> int:
 
 
 def _quote_closed_late(lines: LineIndex, mark: yaml.Mark) -> int | None:
-    """The line where the quoted value that ends just before ``mark`` opened, when that is an earlier line:
-    a quote left open that the next quote in the file closed."""
+    """The line where the quoted value that ends on ``mark``'s line, just before it, opened, when that is an
+    earlier line: a quote left open that the next quote in the file closed."""
     last = None
     try:
         for token in yaml.scan(lines.text, Loader=yaml.SafeLoader):
@@ -115,6 +115,6 @@ def _quote_closed_late(lines: LineIndex, mark: yaml.Mark) -> int | None:
     except yaml.YAMLError:
         pass  # the same slip again, further on: the tokens before it are what counts
     if isinstance(last, yaml.ScalarToken) and last.style in ('"', "'"):
-        opened = lines.of(last.start_mark)
-        return opened if opened < lines.of(mark) else None
+        opened, closed = lines.of(last.start_mark), lines.line(last.end_mark.index - 1)
+        return opened if opened < closed == lines.of(mark) else None  # closed on the line PyYAML flagged
     return None

@@ -467,13 +467,14 @@ def test_an_exclude_leaves_out_a_folder_only_where_it_names_one(project):
         shutil.copy(walls / "tex001.png", walls / folder / "deep.png")
     source = load_spec(project / "assets_spec.yaml").sources["legacy"]
     left = {exclude: sorted(scan_source(dataclasses.replace(source, exclude=(exclude,))))
-            for exclude in ("walls/*", "*.png", "walls", "**/sub")}
+            for exclude in ("walls/*", "*.png", "walls", "**/sub", "*/.")}
     assert left == {
         "walls/*": ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png", "walls/sub/deep.png",
                     "walls/x.png/deep.png"],  # the files in walls; its folders' files are not named
         "*.png": sorted(scan_source(source)),  # files at the root only: there are none
         "walls": ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"],
         "**/sub": sorted(set(scan_source(source)) - {"walls/sub/deep.png"}),
+        "*/.": sorted(scan_source(source)),  # as "*": names no folder
     }
 
 
@@ -488,8 +489,12 @@ def test_excluded_photos_leave_their_pair_out_or_incomplete(tmp_path):
     (tmp_path / "photos" / "oak" / "guide.png").unlink()  # missing, not excluded: exclude is not blamed
     with pytest.raises(MissingPairError, match=r"photo of this pair; add it or remove the folder$"):
         pair_inputs(without, "oak", scan_source(without)["oak"])
+    scanned = scan_source(without)["pine"]
+    shutil.rmtree(tmp_path / "photos" / "pine")  # gone since the scan
+    with pytest.raises(MissingPairError, match=r"photo of this pair; add it or remove the folder$"):
+        pair_inputs(without, "pine", scanned)
     folder_out = dataclasses.replace(source, exclude=("wip_elm",))  # a folder named: all of it, as in .gitignore
-    assert list(scan_source(folder_out)) == ["oak", "pine"]
+    assert list(scan_source(folder_out)) == ["oak"]
 
 
 def test_escaped_braces_match_themselves_and_braces_give_ranges(project):

@@ -287,6 +287,7 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
         ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented differently"),
         ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 3, "the quote opened at line 3 is closed only at line 4"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "Bob\'s"/legacy\n', 4, "line 4 has more after its value"),
+        ('sources:\n  legacy:\n    kind: "textures"\n   root: t\n', 4, "line 4 is indented differently"),  # a closed quote above
         ("sources:\n  legacy: {kind: textures,\n           root: t\n           glob: x}\n", 4, "inside the { opened at line 2"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "textures"/legacy\n', 4, "put the whole value in quotes"),
         ("sources:\n  legacy: {kind: textures} extra\n", 2, "line 2 has more after its value"),
@@ -424,8 +425,8 @@ def test_exclude_takes_a_glob_or_a_list_and_each_must_stay_inside_root():
     assert problems_[0] == ("/studio/assets_spec.yaml:4: sources.many.exclude: '../x/*.png' leaves root; "
                             "a glob must stay inside it")
     assert problems_[1].startswith("/studio/assets_spec.yaml:5: sources.bad.exclude:")
-    assert problems_[2:] == [f"/studio/assets_spec.yaml:6: sources.blank.exclude: {blank!r} matches no file; remove it "
-                             "or give a pattern" for blank in (" ", "./")]
+    assert problems_[2:] == [f"/studio/assets_spec.yaml:6: sources.blank.exclude: {blank!r} names the root, not files; "
+                             "for every file write **/*; to leave nothing out, remove it" for blank in (" ", "./")]
 
 
 def test_a_glob_whose_braces_make_too_many_patterns_is_a_spec_error_and_an_empty_alternative_is_fine():
