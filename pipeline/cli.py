@@ -180,7 +180,8 @@ def build(
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     for asset, key in report.sync.forgotten:
-        why = "its source file is gone, or the source's glob or exclude leaves it out" if asset in loaded.targets else "the spec no longer has this asset"
+        why = ("its source file is gone, or the source's glob or exclude leaves it out" if asset in loaded.targets
+               else "the spec no longer has this asset")
         out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
     _print_guards(report.guards)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)

@@ -430,7 +430,8 @@ def stale_partitions(spec: Spec) -> StatusReport:
     for row in rows:
         name, key = str(row["asset"]), str(row["partition"])
         if name in spec.targets and file_removed(builder, spec.targets[name], key):
-            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be deleted"))
+            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be "
+                                          "deleted"))
     left_out = _left_out(builder, order)
     builder.index.save()
     current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]

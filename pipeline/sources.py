@@ -62,9 +62,9 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
     .gitignore does, the whole of a folder that ``exclude`` names (``wip``, ``**/old``; not ``walls/*``, whose
     ``*`` means the files in ``walls``)."""
     alternatives = _expanded(pattern)
-    excluded = [segments for glob in exclude for segments in _expanded(glob)]
-    named_folders = [_segments(expanded) for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)
-                     if _names_a_folder(expanded)]
+    left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
+    excluded = [_segments(expanded) for expanded in left_out]
+    named_folders = [_segments(expanded) for expanded in left_out if _names_a_folder(expanded)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     found = []

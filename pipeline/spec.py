@@ -314,7 +314,8 @@ class _Checker:
             if isinstance(parsed, TexturesSource)
             else {"flash": parsed.flash, "guide": parsed.guide}
         )
-        exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude or ())  # None: all commented out
+        # None where every line of the list is commented out: nothing left out
+        exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude or ())
         for role, pattern in patterns.items():
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
