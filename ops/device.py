@@ -6,7 +6,20 @@ import torch
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given."""
+    """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given.
+
+    On CUDA, cuDNN is held to deterministic convolution algorithms: its fastest backward passes add
+    in a varying order, so two fine-tunings of one model on one texture (super_resolve's
+    adapt_steps) wrote different bytes on an H100.
+    """
+    device = _named_device(name)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    return device
+
+
+def _named_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)

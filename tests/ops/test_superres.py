@@ -201,14 +201,16 @@ def test_a_flat_held_out_image_keeps_the_figures_finite() -> None:
     assert all(np.isfinite(value) for value in figures.values())
     assert psnr(np.zeros((4, 4, 3)), np.zeros((4, 4, 3))) == 120.0
 
-def test_training_is_deterministic(textures: list[Path], tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_is_deterministic(textures: list[Path], tmp_path: Path, device: str) -> None:
     params = TrainParams(steps=4, **TINY)
-    first = train.run(textures, tmp_path / "a.pth", params, OpContext(device="cpu"))
-    train.run(textures, tmp_path / "b.pth", params, OpContext(device="cpu"))
+    first = train.run(textures, tmp_path / "a.pth", params, OpContext(device=device))
+    train.run(textures, tmp_path / "b.pth", params, OpContext(device=device))
     assert (tmp_path / "a.pth").read_bytes() == (tmp_path / "b.pth").read_bytes()
     for key in ("val_psnr", "val_ssim", "bicubic_psnr", "bicubic_ssim", "lanczos_psnr", "lanczos_ssim", "train_seconds"):
         assert isinstance(first[key], float), key
-    assert first["device"] == "cpu" and first["parameters"] > 0
+    assert first["device"] == device and first["parameters"] > 0
 
 
 def test_resume_after_interruption_gives_identical_weights(textures: list[Path], tmp_path: Path) -> None:
