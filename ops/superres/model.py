@@ -159,23 +159,6 @@ class SRCAE(nn.Module):
         y = y[:, :, : H * s, : W * s]
         return y if self.training else y.clamp(0.0, 1.0)
 
-    def silent_blocks(self, x: torch.Tensor) -> list[str]:
-        """Names of the blocks whose every output is zero for the batch ``x`` (B, 3, H, W). All of such
-        a block's ReLUs are shut, so no gradient reaches its weights and it stays shut: whatever it
-        fed is lost to the network for good."""
-        outputs: dict[str, torch.Tensor] = {}
-        blocks = [("inp", self.inp), *((f"down.{k}", b) for k, b in enumerate(self.down)),
-                  *((f"up.{k}", b) for k, b in enumerate(self.up))]
-        hooks = [block.register_forward_hook(lambda _, __, out, name=name: outputs.__setitem__(name, out))
-                 for name, block in blocks]
-        try:
-            with torch.no_grad():
-                self(x)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        return [name for name, out in outputs.items() if not out.any()]
-
     def macs_per_output_pixel(self) -> float:
         """Multiply-accumulates of one forward pass per output pixel (convolutions only)."""
         total = 0.0

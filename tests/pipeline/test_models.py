@@ -180,6 +180,17 @@ def test_a_model_without_reference_textures_says_so_in_each_output_that_needs_it
                                    f"({tmp_path / 'hires'} matching **/*.png); add reference textures or fix the root")
 
 
+def test_outputs_that_need_a_model_that_failed_to_train_point_at_its_error(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 1, size=12)  # too small to measure a model on
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    found = rows(tmp_path)
+    assert code == 1 and "no held-out image is" in found[("sr2x", "")]["error"]
+    assert found[("legacy_sr", "floors/tex000.png")]["error"] == (
+        "model 'sr2x' failed to build, so nothing is made with it; fix the error reported for 'sr2x' first")
+
+
 def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
     write_project(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
