@@ -8,9 +8,12 @@ import torch
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given.
 
-    On CUDA, cuDNN is held to deterministic convolution algorithms: its fastest backward passes add
-    in a varying order, so two fine-tunings of one model on one texture (super_resolve's
-    adapt_steps) wrote different bytes on an H100.
+    On CUDA, cuDNN is held to deterministic convolution algorithms, for the whole process as its
+    settings are: its fastest backward passes add in a varying order, so two fine-tunings of one
+    model on one texture (super_resolve's adapt_steps) wrote different bytes on an H100. That makes
+    super-resolution training and adaptation repeatable on a GPU. The material fit and gram
+    synthesis also back-propagate through reflection padding, whose CUDA backward adds atomically,
+    so on a GPU they can still differ between runs in the last bits.
     """
     device = _named_device(name)
     if device.type == "cuda":
