@@ -37,7 +37,7 @@ def scan_source(
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
-        _skip(skipped, f"source {source.name!r}: folder {source.root} does not exist; nothing is built from it, "
+        _skip(skipped, f"{source.called()}: folder {source.root} does not exist; nothing is built from it, "
                        "its outputs are kept (fix its root, or mount the share)")
         return {}
     if source.kind == "textures":
@@ -49,7 +49,7 @@ def scan_source(
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
         fix = "root, glob or exclude" if source.exclude else "root or glob"
-        _skip(skipped, f"source {source.name!r}: no file in {source.describe()}; nothing is built from it, its "
+        _skip(skipped, f"{source.called()}: no file in {source.describe()}; nothing is built from it, its "
                        f"outputs are kept (fix its {fix}, or mount the share)")
     return dict(sorted(partitions.items()))
 
@@ -138,7 +138,7 @@ def _pairs(source: Source) -> dict[str, dict[str, Path]]:
         pairs[folder] = {role: paths[0] for role, paths in roles.items()}  # _glob sorts
         for role, paths in roles.items():
             if len(paths) > 1:
-                log.warning("source %r: pair %s: several %s photos match, using %s", source.name, folder, role, paths[0].name)
+                log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, paths[0].name)
     return pairs
 
 
@@ -183,11 +183,11 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
         key.encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
         shown = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        _skip(skipped, f"source {source.name!r}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
+        _skip(skipped, f"{source.called()}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
                        f"encoding, such as Latin-1); rename it")
         return False
     if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
-        _skip(skipped, f"source {source.name!r}: skipping {key!r}: names with '...' or control characters cannot be "
+        _skip(skipped, f"{source.called()}: skipping {key!r}: names with '...' or control characters cannot be "
                        f"partitions; rename it")
         return False
     return True
@@ -204,7 +204,7 @@ def _without_stem_clashes(
     for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
         if stem in stems:
-            _skip(skipped, f"source {source.name!r}: skipping {key}: its outputs would overwrite those of "
+            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of "
                            f"{stems[stem]}; rename one")
             continue
         stems[stem] = key

@@ -64,6 +64,12 @@ class Source:
     root: Path
     patterns: dict[str, str]  # role -> glob: {"image": ...} or {"flash": ..., "guide": ...}
     exclude: tuple[str, ...] = ()  # globs of files left out, whatever ``patterns`` match
+    defined_at: str = field(default="", compare=False)  # "assets_spec.yaml:4", where the spec defines it
+
+    def called(self) -> str:
+        """``/project/assets_spec.yaml:4: source 'legacy'``: how a message about this source begins, so a
+        warning from a scan points at the spec's line as a spec error does."""
+        return f"{self.defined_at}: source {self.name!r}" if self.defined_at else f"source {self.name!r}"
 
     def describe(self) -> str:
         """``textures/legacy matching **/*.png``, or a pair's two globs, for messages."""
@@ -320,7 +326,9 @@ class _Checker:
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
             self._check_glob((*at, "exclude"), pattern)
-        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude)
+        line = self.lines.get(at)
+        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude,
+                      f"{self.path}:{line}" if line else str(self.path))
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"

@@ -37,6 +37,13 @@ def write_spec(folder: Path, body: str) -> Path:
     return spec
 
 
+def source_called(folder: Path, name: str) -> str:
+    """How messages name source ``name`` of the spec in ``folder``: ``<spec>:<its line>: source 'name'``."""
+    spec = folder / "assets_spec.yaml"
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.lstrip().startswith(f"{name}:"))
+    return f"{spec}:{line}: source {name!r}"
+
+
 UPSCALE_SPEC = """
 build_dir: build
 cache_dir: .remaster/cache

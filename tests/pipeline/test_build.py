@@ -18,7 +18,9 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import REPO, SHARED, UPSCALE_SPEC, read_only_folder, unreadable_while_mode_000, write_spec, write_textures
+from helpers import (
+    REPO, SHARED, UPSCALE_SPEC, read_only_folder, source_called, unreadable_while_mode_000, write_spec, write_textures,
+)
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
 from pipeline.cache import ContentStore
@@ -103,7 +105,7 @@ def test_status_check_passes_once_everything_is_built(project, cli):
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace("root: textures", "root: texturs"))  # a typo: build would fail
     code, output = cli(project, "status", "--check")
-    assert code == 1 and "will not be built source 'legacy'" in output  # was "everything is up to date", exit 0
+    assert code == 1 and f"will not be built {source_called(project, 'legacy')}" in output  # was "everything is up to date", exit 0
     assert output.count("source 'legacy'") == 1, output
 
 
@@ -114,7 +116,7 @@ def test_a_selected_build_does_not_fail_on_another_asset_s_empty_source(project,
     spec.write_text(spec.read_text().replace(legacy, legacy + "  other: {kind: textures, root: not_yet}\n"))
     assert cli(project, "build", "legacy_2x")[0] == 0
     code, output = cli(project, "build")
-    assert code == 1 and "not built source 'other'" in output
+    assert code == 1 and f"not built {source_called(project, 'other')}" in output
 
 
 def test_a_build_says_which_outputs_it_removed(project, cli):
@@ -546,7 +548,8 @@ def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     (project / "textures" / "floors" / "tex000.tga").write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
     code, output = cli(project, "build")
     assert code == 1
-    assert "not built source 'legacy': skipping floors/tex000.tga: its outputs would overwrite" in output.replace("\n", " ")
+    assert (f"not built {source_called(project, 'legacy')}: skipping floors/tex000.tga: its outputs would overwrite"
+            in output.replace("\n", " "))
     assert sorted(statuses(project).values()) == ["computed"] * 5
 
 
@@ -718,7 +721,8 @@ def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog
         (project / "textures").mkdir()
     code, output = cli(project, "build")
     assert code == 1, output  # a CI job goes red, where a typo in the root or a share not mounted built nothing
-    assert "not built source 'legacy'" in output and "nothing is built from it, its outputs are kept" in caplog.text
+    assert f"not built {source_called(project, 'legacy')}" in output
+    assert "nothing is built from it, its outputs are kept" in caplog.text
     assert outputs(project) == before and len(manifest(project)) == 5
     if unmounted == "empty mount point":
         (project / "textures").rmdir()
@@ -770,7 +774,7 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     write_spec(tmp_path, UPSCALE_SPEC)
     code, output = cli(tmp_path, "validate")
     assert code == 0 and "ok" in output
-    assert f"source 'legacy': no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
+    assert f"{source_called(tmp_path, 'legacy')}: no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
     assert cli(tmp_path, "build")[0] == 1  # nothing built: not a green CI run
     assert manifest(tmp_path) == []
     assert "no models or assets" not in output
@@ -1296,7 +1300,7 @@ def test_a_skipped_file_is_warned_about_once_per_build(project):
                             env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
                                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 1
-    assert result.stderr.count("WARNING source 'legacy': skipping floors/tex000.tga") == 1, result.stderr
+    assert result.stderr.count(f"WARNING {source_called(project, 'legacy')}: skipping floors/tex000.tga") == 1, result.stderr
 
 
 def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project):
