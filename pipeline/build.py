@@ -212,10 +212,10 @@ class Builder:
                 source = self.spec.sources[model.upstream]
                 raise BuildError(f"model {target.model!r} cannot be trained: its source {source.name!r} has no files "
                                  f"({source.describe()}); add reference textures or fix the root")
-            row = self._last_rows().get((model.name, MODEL_PARTITION))
-            if row is not None and row.get("status") == "failed":
-                raise BuildError(f"model {target.model!r} failed to build, so nothing is made with it; fix the "
-                                 f"error reported for {target.model!r} first")
+            error = str((self._last_rows().get((model.name, MODEL_PARTITION)) or {}).get("error") or "")
+            if error and not error.startswith("not built:"):  # its training failed, rather than never ran
+                raise BuildError(f"model {target.model!r} failed to train, so nothing is made with it until that is "
+                                 f"fixed: {error}")
             raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
         return weights
 

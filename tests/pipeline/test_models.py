@@ -17,6 +17,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
+from pipeline.manifest import update_manifest
 from pipeline.spec import load_spec
 
 SPEC = """
@@ -188,7 +189,17 @@ def test_outputs_that_need_a_model_that_failed_to_train_point_at_its_error(tmp_p
     found = rows(tmp_path)
     assert code == 1 and "no held-out image is" in found[("sr2x", "")]["error"]
     assert found[("legacy_sr", "floors/tex000.png")]["error"] == (
-        "model 'sr2x' failed to build, so nothing is made with it; fix the error reported for 'sr2x' first")
+        f"model 'sr2x' failed to train, so nothing is made with it until that is fixed: {found[('sr2x', '')]['error']}")
+
+    # A training that never finished (a Ctrl-C) has nothing to fix: an asset run alone, as from the UI, says build it.
+    update_manifest(tmp_path / "build", [{**found[("sr2x", "")], "error": "not built: the build was interrupted"}])
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_sr"],
+                       partition_key="floors/tex000.png", raise_on_error=False)
+    assert rows(tmp_path)[("legacy_sr", "floors/tex000.png")]["error"].endswith(
+        "model 'sr2x' has not been built yet; build it first")
 
 
 def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
