@@ -39,7 +39,6 @@ from ops.threads import cpu_threads
 CHECKPOINT_NAME = "srcae_checkpoint.pt"
 _DIGEST_BYTES = 16  # xxh3-128 of the checkpoint, appended to it
 _WARMUP_STEPS = 100
-LITTLE_GAIN_DB = 0.1  # held-out gain over bicubic below which training is said to have gone wrong
 
 
 @dataclass
@@ -223,7 +222,6 @@ def _train(
         params.steps, train_seconds, figures["val_psnr"], figures["bicubic_psnr"], figures["lanczos_psnr"],
         ", ".join(data.held_out_names),
     )
-    _warn_of_little_gain(figures, params.learning_rate, log)
     return {
         **{k: round(v, 4) for k, v in figures.items()},
         "gain_db": round(figures["val_psnr"] - figures["bicubic_psnr"], 4),
@@ -234,23 +232,6 @@ def _train(
         "train_images": len(data.train),
         "unreadable_images": len(data.unreadable),  # left out, each named in the log
     }
-
-
-def _warn_of_little_gain(figures: dict[str, float], peak_learning_rate: float, log: logging.Logger) -> None:
-    """Say so when the model hardly beats bicubic, and what to try: a learning rate too high for the
-    widths switches the network's units off for good early on, and the training then runs to the end
-    as if healthy: widths 64-128-256 at 4x in batches of 64 at 0.004 validated exactly as bicubic from
-    step 400 on (CPU, the freedoom textures) and ended at +0.10 dB on an H100, where the default widths
-    gain about +0.9; the default widths at 0.04 ended at +0.06 dB."""
-    gain = figures["val_psnr"] - figures["bicubic_psnr"]
-    if gain < LITTLE_GAIN_DB:
-        log.warning(
-            "train_srcae: the model enlarges the held-out images only %+.2f dB better than bicubic (%.2f against "
-            "%.2f dB). If the validation PSNR in the log stopped rising early on, the learning_rate (%g) is too "
-            "high for these widths: train again with a lower one, e.g. learning_rate: %g. Otherwise train for "
-            "more steps or on more images.",
-            gain, figures["val_psnr"], figures["bicubic_psnr"], peak_learning_rate, peak_learning_rate / 4,
-        )
 
 
 def _evaluator(model: SRCAE, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:

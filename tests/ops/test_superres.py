@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import os
 import pickle
-import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -250,26 +249,13 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_short_training_beats_bicubic_on_held_out(
-    textures: list[Path], tmp_path: Path, device: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path: Path, device: str) -> None:
     params = TrainParams(
         steps=60, down_blocks=1, widths=(16, 24), patch_size=32, batch_size=8, holdout=0.4, validate_every=1000
     )
     meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device=device))
     assert meta["held_out_images"] == 2  # brick and astronaut, by name hash
     assert meta["val_psnr"] > meta["bicubic_psnr"] + 0.3, meta
-    assert "better than bicubic" not in caplog.text
-
-
-def test_a_training_that_stalls_says_the_learning_rate_may_be_too_high(
-    textures: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    params = TrainParams(steps=60, learning_rate=1.0, **{**TINY, "widths": (16, 24), "batch_size": 8})
-    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
-    assert meta["gain_db"] < train.LITTLE_GAIN_DB
-    assert re.search(r"only [+-]\d\.\d\d dB better than bicubic .*the learning_rate \(1\) is too high.*"
-                     r"learning_rate: 0\.25. Otherwise train for more steps", caplog.text), caplog.text
 
 
 @pytest.mark.parametrize("device", DEVICES)
