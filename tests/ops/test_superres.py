@@ -202,6 +202,19 @@ def test_a_flat_held_out_image_keeps_the_figures_finite() -> None:
     assert psnr(np.zeros((4, 4, 3)), np.zeros((4, 4, 3))) == 120.0
 
 
+def test_a_flat_held_out_image_does_not_decide_which_upscaler_wins() -> None:
+    gravel = torch.from_numpy(_skimage("gravel", 64).transpose(2, 0, 1).copy())
+    flat = torch.full((3, 64, 64), 0.5)  # bicubic matches it exactly; the upscaler below is 0.002 off
+
+    def nudged(lr: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False) + 0.002
+
+    alone, with_flat = compare([gravel], nudged, 2), compare([gravel, flat], nudged, 2)
+    gain = {name: f["val_psnr"] - f["bicubic_psnr"] for name, f in (("alone", alone), ("with_flat", with_flat))}
+    assert abs(gain["with_flat"] - gain["alone"]) < 0.2, gain  # a mean of PSNRs put it 30 dB lower
+    assert with_flat["bicubic_psnr"] < 60, with_flat
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_training_is_deterministic(textures: list[Path], tmp_path: Path, device: str) -> None:
     params = TrainParams(steps=4, **TINY)
