@@ -244,11 +244,15 @@ class _Checker:
         self.problems = problems
 
     def fail(self, at: tuple[str, ...], message: str) -> None:
-        line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None if at else 1)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        problem = f"{where}: {'.'.join(at) or '(top level)'}: {message}"
+        problem = f"{self.where(at)}: {'.'.join(at) or '(top level)'}: {message}"
         if problem not in self.problems:
             self.problems.append(problem)
+
+    def where(self, at: tuple[str, ...]) -> str:
+        """``<spec>:<line>`` of the key at ``at``, or of the nearest key above it that has a line (one
+        brought in by a merge key has none of its own)."""
+        line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None if at else 1)
+        return f"{self.path}:{line}" if line else str(self.path)
 
     def check(self, data: Any) -> Spec | None:
         if not isinstance(data, dict):
@@ -326,9 +330,7 @@ class _Checker:
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
             self._check_glob((*at, "exclude"), pattern)
-        line = self.lines.get(at)
-        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude,
-                      f"{self.path}:{line}" if line else str(self.path))
+        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude, self.where(at))
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
