@@ -18,10 +18,10 @@ _SSIM_WINDOW = 11  # pixels: the Gaussian window (sigma 1.5) that ``ssim`` slide
 
 def psnr(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
     """PSNR in dB of (H, W, C) values in [0, 1], ignoring ``shave`` pixels at each border; at most PSNR_CAP."""
-    return psnr_of(squared_error(a, b, shave=shave))
+    return psnr_of(mean_squared_error(a, b, shave=shave))
 
 
-def squared_error(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
+def mean_squared_error(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
     """Mean squared error of (H, W, C) values, ignoring ``shave`` pixels at each border."""
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
@@ -76,10 +76,10 @@ def compare(
     """PSNR/SSIM of ``upscale`` (and bicubic, Lanczos) on bicubic-downscaled crops of ``images``.
 
     ``upscale`` maps a (1, 3, h, w) low-res batch to (1, 3, h*scale, w*scale).
-    Borders of ``scale`` pixels are ignored, as is usual for SR figures. PSNR is that of the images'
-    mean squared error, not the mean of their PSNRs: one flat colour among them, which bicubic
-    matches exactly (PSNR_CAP), would otherwise pull a mean tens of dB up for bicubic and put a
-    healthy model 20 dB under it. SSIM is the images' mean.
+    Borders of ``scale`` pixels are ignored, as is usual for SR figures. PSNR is that of the mean of
+    the images' mean squared errors (each image alike), not the mean of their PSNRs: one flat colour
+    among them, which bicubic matches exactly (PSNR_CAP), would otherwise pull a mean tens of dB up
+    for bicubic and put a healthy model 20 dB under it. SSIM is the images' mean.
     """
     errors: dict[str, list[float]] = {}  # candidate -> each image's mean squared error
     ssims: dict[str, list[float]] = {}
@@ -96,7 +96,7 @@ def compare(
             candidates["bicubic"] = resize(low, target.shape[:2], "bicubic")
             candidates["lanczos"] = resize(low, target.shape[:2], "lanczos")
         for name, result in candidates.items():
-            errors.setdefault(name, []).append(squared_error(result, target, shave=scale))
+            errors.setdefault(name, []).append(mean_squared_error(result, target, shave=scale))
             ssims.setdefault(name, []).append(ssim(result, target, shave=scale))
     if not errors:
         raise ValueError(f"no held-out image is large enough to measure a {scale}x upscale")
