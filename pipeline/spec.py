@@ -178,11 +178,26 @@ def load_spec(path: str | Path) -> Spec:
 
 
 
+class SpecLoader(yaml.SafeLoader):
+    """YAML as version 1.2 reads booleans: only ``true`` and ``false``. YAML 1.1, PyYAML's default, also reads
+    ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as booleans, so a source named ``on`` became ``True``. A
+    param that wants a boolean still takes ``yes`` or ``off``: its validation reads those words."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def parse_spec(text: str, path: Path) -> Spec:
     """Validate spec ``text`` as if read from ``path`` (used for relative paths and messages)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SpecLoader)
+        data = yaml.load(text, Loader=SpecLoader)
     except yaml.YAMLError as exc:
         raise SpecError([yaml_problem(exc, text, path)]) from exc
     if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"
@@ -202,19 +217,29 @@ def parse_spec(text: str, path: Path) -> Spec:
 
 class _KeyLines:
     """The line of every mapping key, and what YAML itself lets through: a key given twice (YAML keeps the last
-    silently) and an alias inside its own anchor (``sources: &a {legacy: *a}``), which has no end."""
+    silently), an alias inside its own anchor (``sources: &a {legacy: *a}``), which has no end, and aliases of
+    aliases that repeat a few lines into billions of entries, which would take hours and all memory to check."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.text = path, LineIndex(text)
         self.lines: dict[tuple[str, ...], int] = {}
         self.twice: list[str] = []
         self.loops: list[str] = []
+        # A spec without aliases has fewer entries than characters; aliases may repeat it a hundred thousand times.
+        self.entries_left = max(len(text), 100_000)
 
     def walk(self, node: yaml.Node, at: tuple[str, ...] = (), inside: frozenset[int] = frozenset()) -> None:
+        if self.entries_left < 0:  # said once, below
+            return
         if id(node) in inside:
             line = self.lines.get(at, self.text.of(node.start_mark))
             self.loops.append(f"{self.path}:{line}: {'.'.join(at)}: this alias names a "
                               "mapping or list it is inside of; copy what you meant instead")
+            return
+        self.entries_left -= 1
+        if self.entries_left < 0:
+            self.loops.append(f"{self.path}:{self.lines.get(at[:1], 1)}: {at[0]}: its aliases (*name) repeat "
+                              "anchored entries into more entries than any spec needs; write out what you meant instead")
             return
         inside = inside | {id(node)}
         if isinstance(node, yaml.MappingNode):

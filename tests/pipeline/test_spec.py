@@ -319,6 +319,33 @@ def test_an_alias_inside_its_own_anchor_is_refused():
         "you meant instead"]
 
 
+def test_aliases_that_repeat_into_millions_of_entries_are_refused_at_once():
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]  # 10**9 entries in a8
+    assert problems("\n".join(lines) + "\n") == [
+        "/studio/assets_spec.yaml:5: a4: its aliases (*name) repeat anchored entries into more entries than any "
+        "spec needs; write out what you meant instead"]
+
+
+def test_names_and_values_yaml_1_1_read_as_booleans_stay_words():
+    spec = parse_spec(
+        textwrap.dedent(
+            """
+            sources:
+              on: {kind: textures, root: t}
+              no: {kind: textures, root: n}
+            assets:
+              y: {op: upscale, from: on, scale: 2, wrap: yes}
+              n: {op: multiply, from: no, tileable: off, checks: {not_a_copy: off}}
+            """
+        ),
+        Path("/studio/assets_spec.yaml"),
+    )
+    assert set(spec.sources) == {"on", "no"} and spec.assets["y"].upstream == "on"
+    assert spec.assets["y"].params.wrap is True and spec.assets["n"].params.tileable is False
+    assert spec.assets["n"].checks == {"not_a_copy": "off"}
+
+
 def test_lines_are_counted_as_an_editor_counts_them():
     [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\u2028\nassets:\n  x: {from: legacy}\n")
     assert problem.startswith("/studio/assets_spec.yaml:4: assets.x.op: missing")
