@@ -180,7 +180,7 @@ def load_spec(path: str | Path) -> Spec:
 
 class SpecLoader(yaml.SafeLoader):
     """YAML as version 1.2 reads booleans: only ``true`` and ``false``. YAML 1.1, PyYAML's default, also reads
-    ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as booleans, so a source named ``on`` became ``True``. A
+    ``on``, ``off``, ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True``. A
     param that wants a boolean still takes ``yes`` or ``off``: its validation reads those words."""
 
 
