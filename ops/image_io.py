@@ -197,17 +197,39 @@ def _is_png16(data: bytes) -> bool:
 
 
 def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
-    width, height, rows, info = png.Reader(bytes=data).asDirect()
-    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
-    return array.reshape(height, width, info["planes"]), 16
+    reader = png.Reader(bytes=data)
+    reader.preamble()
+    # An sBIT chunk (a 10- or 12-bit source) only says how many bits were significant: the samples are stored
+    # at full 16-bit scale, and pypng's asDirect would shift them down to those bits, reading the file 64x dark.
+    reader.sbit = None
+    width, height, rows, info = reader.asDirect()  # adds the alpha a tRNS colour key gives
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, info["planes"])
+    with PILImage.open(io.BytesIO(data)) as opened:  # Pillow reads 16-bit colour as 8-bit, but reads its EXIF
+        orientation = opened.getexif().get(_EXIF_ORIENTATION, 1)
+    return _oriented(array, orientation), 16
+
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
+    """(H, W, C) ``array`` turned upright as its EXIF Orientation (1-8) says, as Pillow's exif_transpose does."""
+    turns = {
+        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1),
+    }
+    return np.ascontiguousarray(turns[orientation](array)) if orientation in turns else array
 
 
 def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
     with PILImage.open(io.BytesIO(data)) as opened:
         im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
         mode = im.mode
-        if mode == "1":
-            im = im.convert("L")
+        if opened.format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
+            im = im.convert("RGB")
+        elif mode == "1":
+            im = im.convert("LA" if "transparency" in im.info else "L")  # a 1-bit cut-out mask with a tRNS key
         elif mode in ("P", "PA"):
             im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
             if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
@@ -220,6 +242,12 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("RGBA" if "A" in mode else "RGB")
         array = np.asarray(im, dtype=np.uint8)
     return (array[..., None] if array.ndim == 2 else array), 8
+
+
+def _tga_alpha_is_padding(data: bytes, im: PILImage.Image) -> bool:
+    """Whether a 32-bit TGA's fourth byte is padding, not alpha: its header gives no alpha bits (BGRX), or every
+    texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture would be invisible."""
+    return data[17] & 0x0F == 0 or im.getchannel("A").getextrema()[1] == 0
 
 
 def _all_grey(pixels: np.ndarray) -> bool:

@@ -138,6 +138,63 @@ def test_a_phone_photo_is_turned_upright_by_its_orientation_tag(tmp_path):
     assert image.color[0, 1, 0] == 1.0  # now top-right
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_16_bit_png_is_turned_upright_as_an_8_bit_one_is(tmp_path, orientation):
+    values = np.arange(6, dtype=np.uint16).reshape(2, 3) * 40
+    exif = PILImage.Exif()
+    exif[0x0112] = orientation
+    PILImage.fromarray(values.astype(np.uint8)).save(tmp_path / "8.png", exif=exif)
+    PILImage.fromarray(values * 257).save(tmp_path / "16.png", exif=exif)  # I;16: a 16-bit grey PNG
+    eight, sixteen = (read_image(tmp_path / name, colorspace="linear") for name in ("8.png", "16.png"))
+    assert sixteen.bit_depth == 16
+    np.testing.assert_array_equal(np.rint(sixteen.color * 255), np.rint(eight.color * 255))
+
+
+def test_a_16_bit_png_with_fewer_significant_bits_is_read_at_full_scale(tmp_path):
+    import png
+
+    ten_bit = RNG.integers(0, 1024, (8, 8, 4)).astype(np.uint16)
+    ten_bit[..., 3] = 1023  # opaque
+    with open(tmp_path / "sbit.png", "wb") as file:  # 16-bit samples and an sBIT chunk saying 10 bits
+        png.Writer(8, 8, greyscale=False, alpha=True, bitdepth=10).write(file, ten_bit.reshape(8, 32))
+    image = read_image(tmp_path / "sbit.png", colorspace="linear")
+    assert image.bit_depth == 16 and image.alpha is not None and image.alpha.min() == 1.0
+    np.testing.assert_allclose(image.color, ten_bit[..., :3] / 1023, atol=1e-4)
+
+
+def _tga(pixels: np.ndarray, alpha_bits: int) -> bytes:
+    """An uncompressed, top-down 32-bit TGA of (H, W, 4) RGBX ``pixels``, its header giving ``alpha_bits``."""
+    height, width, _ = pixels.shape
+    header = struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, width, height, 32, 0x20 | alpha_bits)
+    return header + pixels[..., [2, 1, 0, 3]].tobytes()
+
+
+@pytest.mark.parametrize("alpha_bits, padding", [(0, 0), (0, 255), (8, 0)])
+def test_a_32_bit_tga_whose_fourth_byte_is_padding_is_opaque(tmp_path, alpha_bits, padding):
+    pixels = RNG.integers(0, 256, (4, 4, 4)).astype(np.uint8)
+    pixels[..., 3] = padding
+    (tmp_path / "bgrx.tga").write_bytes(_tga(pixels, alpha_bits))
+    image = read_image(tmp_path / "bgrx.tga", colorspace="linear")
+    assert image.alpha is None
+    np.testing.assert_array_equal(np.rint(image.color * 255), pixels[..., :3])
+    pixels[0, 0, 3] = 0
+    pixels[1:, :, 3] = 255
+    (tmp_path / "bgra.tga").write_bytes(_tga(pixels, 8))  # a real alpha, one texel transparent, stays
+    alpha = read_image(tmp_path / "bgra.tga").alpha
+    assert alpha is not None and alpha[0, 0] == 0.0 and alpha[1:].min() == 1.0
+
+
+def test_a_one_bit_mask_keeps_its_transparent_key(tmp_path):
+    import png
+
+    bits = np.eye(4, dtype=np.uint8)
+    with open(tmp_path / "cutout.png", "wb") as file:
+        png.Writer(4, 4, greyscale=True, bitdepth=1, transparent=0).write(file, bits)
+    image = read_image(tmp_path / "cutout.png", colorspace="linear")
+    assert image.alpha is not None
+    np.testing.assert_array_equal(image.alpha, bits.astype(np.float32))
+
+
 def test_a_file_name_near_the_length_limit_is_written(tmp_path):
     for name in ("b" * 246 + ".png", "\U0001f9f1" * 62 + ".png"):  # 250 bytes; 252 bytes in 66 characters
         path = tmp_path / name  # the temporary beside it must not add to that
