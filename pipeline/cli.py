@@ -114,8 +114,8 @@ def _log_warnings_once() -> None:
 
 def _with_progress(fn, *args, **kwargs):
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
         console=console, transient=False, disable=not console.is_terminal,
     )
     handler = _ProgressHandler(progress) if console.is_terminal else _ProgressLines()
@@ -216,7 +216,7 @@ def status(
         for header in ("asset", "partition", "why"):
             table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
         for item in report.stale:
-            table.add_row(item.asset, item.partition or "(model)", item.reason)
+            table.add_row(item.asset, escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
         out.print(table)
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)

@@ -200,6 +200,10 @@ def parse_spec(text: str, path: Path) -> Spec:
         data = yaml.load(text, Loader=SpecLoader)
     except yaml.YAMLError as exc:
         raise SpecError([yaml_problem(exc, text, path)]) from exc
+    except RecursionError as exc:
+        raise SpecError([f"{path}: not valid YAML: brackets or indents nest too deeply to read"]) from exc
+    except ValueError as exc:  # a !!int or !!float tag on a value that is not one
+        raise SpecError([f"{path}: not valid YAML: a value tagged with !! is not of that type ({exc})"]) from exc
     if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"
         raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
     keys = _KeyLines(path, text)
@@ -225,8 +229,14 @@ class _KeyLines:
         self.lines: dict[tuple[str, ...], int] = {}
         self.twice: list[str] = []
         self.loops: list[str] = []
-        # A spec without aliases has fewer entries than characters; aliases may repeat it a hundred thousand times.
-        self.entries_left = max(len(text), 100_000)
+        # A spec without aliases has fewer entries than characters; aliases may repeat it to a million entries.
+        self.entries_left = max(len(text), 1_000_000)
+        self._constructor = SpecLoader("")
+
+    def _key(self, node: yaml.Node) -> Any:
+        """The key as the loaded data has it (``true:`` is ``True``), so its line is found under that name."""
+        typed = node.tag.rsplit(":", 1)[-1] in ("bool", "null", "int", "float")  # not a merge key (<<)
+        return self._constructor.construct_object(node) if isinstance(node, yaml.ScalarNode) and typed else node.value
 
     def walk(self, node: yaml.Node, at: tuple[str, ...] = (), inside: frozenset[int] = frozenset()) -> None:
         if self.entries_left < 0:  # said once, below
@@ -245,7 +255,7 @@ class _KeyLines:
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
-                key = str(key_node.value)
+                key = str(self._key(key_node))
                 here = (*at, key)
                 line = self.text.of(key_node.start_mark)
                 if key in seen:
@@ -320,13 +330,9 @@ class _Checker:
             self.fail((section,), "expected a mapping of name: {...}")
             return {}
         for name in value:
-            if not NAME_PATTERN.match(str(name)):
-                self.fail(
-                    (section, str(name)),
-                    "names are letters, digits and _ only (they become folder names under build_dir, "
-                    "so '/', '..' and spaces are not allowed)",
-                )
-        return {str(k): v for k, v in value.items() if NAME_PATTERN.match(str(k))}
+            if (problem := _name_problem(name)) is not None:
+                self.fail((section, str(name)), problem)
+        return {str(k): v for k, v in value.items() if _name_problem(k) is None}
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)
@@ -337,7 +343,7 @@ class _Checker:
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
             return None
         kind = entry.get("kind")
-        schema = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}.get(kind)
+        schema = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}.get(kind) if isinstance(kind, str) else None
         if schema is None:
             self.fail((*at, "kind"), f"expected textures or photo_pairs, got {kind!r}")
             return None
@@ -428,8 +434,7 @@ class _Checker:
         if not isinstance(checks, dict):
             self.fail(at, f"expected a mapping like {{{names[0] if names else 'guard'}: warn}}")
             return {}
-        checks = {guard: ("error" if level else "off") if isinstance(level, bool) else level  # YAML reads off as false
-                  for guard, level in checks.items()}
+        checks = {guard: _check_level(level) for guard, level in checks.items()}
         for guard, level in checks.items():
             if guard not in names:
                 self.fail((*at, str(guard)), f"no such guard here; this op's are {', '.join(names) or '(none)'}")
@@ -530,6 +535,29 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     given = errors[0].get("input")
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
     return f"{wanted}, got {given!r}" + (_did_you_mean(given, choices) if isinstance(given, str) else "")
+
+
+def _check_level(level: Any) -> Any:
+    """A guard's level as given, with the words YAML 1.1 read as booleans, which specs used for it, in any case:
+    ``off``/``no``/``false`` turn a guard off, ``on``/``yes``/``true`` make it an error."""
+    words = {"true": "error", "yes": "error", "on": "error", "false": "off", "no": "off"}
+    if isinstance(level, bool):
+        return "error" if level else "off"
+    return words.get(level.lower(), level.lower()) if isinstance(level, str) else level
+
+
+def _name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a source, model or asset, or None when it can."""
+    from dagster._core.definitions.utils import DISALLOWED_NAMES  # Dagster's own list, so validate agrees with build
+
+    if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
+        return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
+    if not NAME_PATTERN.match(str(name)):
+        return ("names are letters, digits and _ only (they become folder names under build_dir, "
+                "so '/', '..' and spaces are not allowed)")
+    if name in DISALLOWED_NAMES:
+        return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
+    return None
 
 
 def _did_you_mean(given: str, choices: list[str]) -> str:

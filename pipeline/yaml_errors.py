@@ -47,8 +47,8 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
         return (f"{path}:{lines.line(exc.position)}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
                 "this line; delete it")
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
-    problem = _with_hint(getattr(exc, "problem", None) or str(exc))
     context = getattr(exc, "context", None)
+    problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "")
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
     if started is None or not context:
@@ -57,7 +57,9 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
     return f"{path}:{line}: not valid YAML: {message}"
 
 
-def _with_hint(problem: str) -> str:
+def _with_hint(problem: str, context: str) -> str:
+    if "alias" in problem + context or "'@'" in problem or "'`'" in problem:  # `glob: *.png`, `schedule: @daily`
+        return problem + " (a value starting with *, @ or ` needs quotes: glob: \"*.png\", schedule: \"*/15 * * * *\")"
     if "'\\t'" in problem:
         return problem + "; use spaces, not tabs"
     if problem == "mapping values are not allowed here":  # `legacy` then `  kind: ...`, `root: a: b`, or an indent

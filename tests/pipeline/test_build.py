@@ -97,6 +97,16 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
     assert "…" not in output and "tex000.p" in output
 
 
+def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
+    for name in ("wall [old].png", "brick[bold].png", "x[/b].png"):  # rich would read [old] and [bold] as styles
+        path = project / "textures" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_image(path, Image(np.full((8, 8, 3), 0.5, np.float32)))
+    code, output = cli(project, "status")
+    assert code == 0, output
+    assert "wall [old].png" in output and "brick[bold].png" in output and "x[/b].png" in output
+
+
 def test_status_check_passes_once_everything_is_built(project, cli):
     assert cli(project, "status", "--check")[0] == 1
     cli(project, "build")

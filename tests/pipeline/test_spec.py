@@ -323,7 +323,7 @@ def test_aliases_that_repeat_into_millions_of_entries_are_refused_at_once():
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]  # 10**9 entries in a8
     assert problems("\n".join(lines) + "\n") == [
-        "/studio/assets_spec.yaml:5: a4: its aliases (*name) repeat anchored entries into more entries than any "
+        "/studio/assets_spec.yaml:6: a5: its aliases (*name) repeat anchored entries into more entries than any "
         "spec needs; write out what you meant instead"]
 
 
@@ -344,6 +344,63 @@ def test_names_and_values_yaml_1_1_read_as_booleans_stay_words():
     assert set(spec.sources) == {"on", "no"} and spec.assets["y"].upstream == "on"
     assert spec.assets["y"].params.wrap is True and spec.assets["n"].params.tileable is False
     assert spec.assets["n"].checks == {"not_a_copy": "off"}
+
+
+def test_names_dagster_reserves_or_yaml_reads_as_values_are_refused_before_a_build():
+    assert problems(
+        """
+        sources:
+          input: {kind: textures, root: t}
+          true: {kind: textures, root: t}
+          ~: {kind: textures, root: t}
+        assets:
+          class: {op: upscale, from: input}
+        """
+    ) == [
+        "/studio/assets_spec.yaml:3: sources.input: Dagster reserves the name 'input' (Python keywords, input, "
+        "output, type, config, context, ...); pick another",
+        "/studio/assets_spec.yaml:4: sources.True: YAML reads this key as a boolean, not a name; pick another name",
+        "/studio/assets_spec.yaml:5: sources.None: YAML reads this key as nothing, not a name; pick another name",
+        "/studio/assets_spec.yaml:7: assets.class: Dagster reserves the name 'class' (Python keywords, input, "
+        "output, type, config, context, ...); pick another",
+    ]
+
+
+def test_a_guard_s_level_takes_the_words_yaml_1_1_read_as_booleans():
+    spec = parse_spec(
+        textwrap.dedent(
+            """
+            sources:
+              legacy: {kind: textures, root: t}
+            assets:
+              a: {op: multiply, from: legacy, checks: {not_a_copy: no, variants_differ: Yes}}
+              b: {op: multiply, from: legacy, checks: {not_a_copy: OFF, variants_differ: Warn}}
+            """
+        ),
+        Path("/studio/assets_spec.yaml"),
+    )
+    assert spec.assets["a"].checks == {"not_a_copy": "off", "variants_differ": "error"}
+    assert spec.assets["b"].checks == {"not_a_copy": "off", "variants_differ": "warn"}
+
+
+@pytest.mark.parametrize("value", ["*.png", "*png", "'*/15 * * * *'", "@daily"])
+def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
+    key = "schedule" if value.endswith(("'", "daily")) else "glob"
+    text = f"sources:\n  a: {{kind: textures, root: t, glob: {value}}}\n" if key == "glob" else (
+        f"schedule: {value.strip(chr(39))}\nsources:\n  a: {{kind: textures, root: t}}\n")
+    [problem] = problems(text)
+    assert problem.startswith("/studio/assets_spec.yaml:") and "not valid YAML" in problem
+    assert problem.endswith('needs quotes: glob: "*.png", schedule: "*/15 * * * *")'), problem
+
+
+@pytest.mark.parametrize("text, says", [
+    ("sources:\n  a: {kind: [textures], root: t}\n", "sources.a.kind: expected textures or photo_pairs, got ['textures']"),
+    ("sources:\n  a: {kind: textures, root: !!int abc}\n", "not valid YAML: a value tagged with !! is not of that type"),
+    ("sources: " + "[" * 3000 + "]" * 3000 + "\n", "not valid YAML: brackets or indents nest too deeply to read"),
+])
+def test_odd_yaml_is_a_spec_error_not_a_traceback(text, says):
+    [problem] = problems(text)
+    assert says in problem
 
 
 def test_lines_are_counted_as_an_editor_counts_them():
