@@ -7,6 +7,7 @@ what was expected, all at once, so an artist fixes a spec in one pass.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import typing
@@ -529,10 +530,13 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
         return "missing: this key is required"
     if kinds == {"value_error"}:  # our own validators' messages, which already show the value
         return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
+    given = errors[0].get("input")
+    if kinds == {"string_type"} and isinstance(given, (int, float, datetime.date)):  # root: 2024-05-01, root: 1.10
+        what = "a date" if isinstance(given, datetime.date) else "a boolean" if isinstance(given, bool) else "a number"
+        return f"expected text, but YAML reads the unquoted value as {what} ({given}); put it in quotes"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
     first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
-    given = errors[0].get("input")
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
     return f"{wanted}, got {given!r}" + (_did_you_mean(given, choices) if isinstance(given, str) else "")
 
