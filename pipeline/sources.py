@@ -41,10 +41,16 @@ def scan_source(
                        "its outputs are kept (fix its root, or mount the share)")
         return {}
     if source.kind == "textures":
-        found = {_key(path, source.root): {"image": path}
-                 for path in _glob(source.root, source.patterns["image"], source.exclude)}
+        files, dangling = _glob(source.root, source.patterns["image"], source.exclude)
+        found = {_key(path, source.root): {"image": path} for path in files}
     else:
-        found = _pairs(source)
+        found, dangling = _pairs(source)
+    if dangling:  # what was under the link would be taken for deleted files, and their outputs removed
+        links = ", ".join(f"{_key(link, source.root)} -> {os.readlink(link)}" for link in dangling[:3])
+        _skip(skipped, f"{source.called()}: {links}{' ...' if len(dangling) > 3 else ''}: a link in {source.root} "
+                       "to a folder or file that is not there (an unmounted share?); nothing is built from it, "
+                       "its outputs are kept (mount the share, or delete the link)")
+        return {}
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
@@ -54,20 +60,21 @@ def scan_source(
     return dict(sorted(partitions.items()))
 
 
-def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]:
+def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
     """Files under ``root`` matching ``pattern`` and none of ``exclude`` in any letter case (textures made on
     Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
     symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
     which would loop), leaving out hidden files and folders (a write in progress, ``.git``) and, as
     .gitignore does, the whole of a folder that ``exclude`` names (``wip``, ``**/old``; not ``walls/*``, whose
-    ``*`` means the files in ``walls``)."""
+    ``*`` means the files in ``walls``). Second, the links to nowhere that could have led to such files: a
+    linked share that is not mounted."""
     alternatives = _expanded(pattern)
     left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
     excluded = [_segments(expanded) for expanded in left_out]
     named_folders = [_segments(expanded) for expanded in left_out if _names_a_folder(expanded)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
-    found = []
+    found, dangling = [], []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     for folder, folders, files in os.walk(root, followlinks=True):
         info = os.stat(folder)
@@ -85,10 +92,15 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> list[Path]
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
-            if (not name.startswith(".") and any(_matches(parts, s) for s in alternatives)
-                    and not any(_matches(parts, s) for s in excluded) and path.is_file()):
+            if name.startswith(".") or any(_matches(parts, s) for s in excluded):
+                continue
+            if any(_matches(parts, s) for s in alternatives) and path.is_file():
                 found.append(path)
-    return sorted(found)
+            elif path.is_symlink() and not path.exists() and (  # os.walk lists a link to nowhere with the files
+                    any(_matches(parts, s) for s in alternatives) or _may_hold(parts, alternatives, named_folders)
+                    and not deep_enough):
+                dangling.append(path)
+    return sorted(found), sorted(dangling)
 
 
 _WILDCARD = re.compile(r"[*?\[]")
@@ -124,14 +136,37 @@ def _matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> 
     return bool(parts) and first.match(parts[0]) is not None and _matches(parts[1:], rest)
 
 
+def _may_hold(
+    parts: tuple[str, ...], alternatives: list[list[re.Pattern[str] | None]], named_folders: list[list[re.Pattern[str] | None]]
+) -> bool:
+    """Whether a link to nowhere at ``parts`` may have been a folder of files the glob takes: named as folders
+    are (``shared``, not ``notes.txt``), where the glob reaches, and not a folder ``exclude`` leaves out."""
+    return (not PurePosixPath(parts[-1]).suffix and any(_inside_match(parts, s) for s in alternatives)
+            and not any(_matches(parts, s) for s in named_folders))
+
+
+def _inside_match(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+    """Whether a folder at path ``parts`` could hold files that glob ``segments`` match."""
+    if not parts:
+        return bool(segments)
+    if not segments:
+        return False
+    first, rest = segments[0], segments[1:]
+    return first is None or (first.match(parts[0]) is not None and _inside_match(parts[1:], rest))
+
+
 def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _pairs(source: Source) -> dict[str, dict[str, Path]]:
+def _pairs(source: Source) -> tuple[dict[str, dict[str, Path]], list[Path]]:
+    """Pair folder -> its photos by role, and the links to nowhere (as ``_glob`` gives them)."""
     by_folder: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    dangling: set[Path] = set()
     for role in ("flash", "guide"):
-        for path in _glob(source.root, source.patterns[role], source.exclude):
+        files, links = _glob(source.root, source.patterns[role], source.exclude)
+        dangling.update(links)
+        for path in files:
             by_folder[_key(path.parent, source.root)][role].append(path)
     pairs: dict[str, dict[str, Path]] = {}
     for folder, roles in by_folder.items():
@@ -139,7 +174,7 @@ def _pairs(source: Source) -> dict[str, dict[str, Path]]:
         for role, paths in roles.items():
             if len(paths) > 1:
                 log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, paths[0].name)
-    return pairs
+    return pairs, sorted(dangling)
 
 
 def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, Path]:

@@ -552,6 +552,24 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
 
 
+@pytest.mark.parametrize("link, glob, blocks", [
+    ("brick.png", "**/*.png", True),  # a linked texture
+    ("shared", "**/*.png", True),  # a linked folder
+    ("notes.txt", "**/*.png", False),  # named as a file, not a texture
+    ("old", "walls/*.png", False),  # a folder the glob does not reach
+    ("walls/shared", "walls/*.png", False),
+    ("walls/shared", "walls/**/*.png", True),
+    ("wip", "**/*.png", False),  # a folder exclude leaves out
+])
+def test_which_links_to_nowhere_stop_a_source(project, link, glob, blocks):
+    (project / "textures" / link).symlink_to(project / "gone")
+    source = dataclasses.replace(load_spec(project / "assets_spec.yaml").sources["legacy"],
+                                 patterns={"image": glob}, exclude=("wip",))
+    skipped: list[str] = []
+    keys = scan_source(source, skipped)
+    assert (keys == {}) is blocks and any("a link in" in message for message in skipped) is blocks
+
+
 def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
@@ -738,6 +756,25 @@ def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog
         (project / "textures").rmdir()
     (project / "unmounted").rename(project / "textures")
     cli(project, "build")
+    assert set(statuses(project).values()) == {"cached"} and outputs(project) == before
+
+
+def test_a_linked_folder_whose_share_is_away_keeps_its_outputs(project, cli, tmp_path_factory):
+    share = tmp_path_factory.mktemp("share")
+    (project / "textures" / "walls").rename(share / "walls")
+    (project / "textures" / "walls").symlink_to(share / "walls", target_is_directory=True)
+    (project / "textures" / "notes.txt").symlink_to(share / "gone.txt")  # a link to nowhere that holds no texture
+    cli(project, "build")
+    before = outputs(project)
+    assert "build/legacy_2x/walls/tex001.png" in before
+    assert cli(project, "build")[0] == 0  # notes.txt -> nowhere is not a texture, nor a folder
+    (share / "walls").rename(share / "unmounted")
+    code, output = cli(project, "build")
+    assert code == 1, output  # the files under walls/ were taken for deleted, and their outputs removed, exit 0
+    assert f"not built {source_called(project, 'legacy')}: walls -> {share / 'walls'}: a link" in output
+    assert outputs(project) == before and len(manifest(project)) == 5
+    (share / "unmounted").rename(share / "walls")
+    assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"} and outputs(project) == before
 
 
