@@ -98,28 +98,36 @@ class ContentStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def register(self, manifest: Path) -> None:
+    def register(self, manifest: Path, spec: Path) -> None:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project
-        sharing the store keeps them."""
+        sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
+        can be seen (a share's empty mount point is a folder, but holds no spec)."""
         manifest = manifest.resolve()
         root = self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
-        if not root.is_file():
-            write_bytes_atomic(root, json.dumps({"manifest": str(manifest)}).encode())
+        record = json.dumps({"manifest": str(manifest), "spec": str(spec.resolve())}).encode()
+        try:
+            recorded = root.read_bytes()
+        except OSError:
+            recorded = b""
+        if recorded != record:  # new, or recorded before the spec was
+            write_bytes_atomic(root, record)
 
     def manifests(self, *, forget_unseen: bool = False) -> list[Path]:
-        """Every registered manifest. The record of one whose project folder is there without it (the build
-        folder was deleted) is removed; one whose project folder cannot be seen (an unmounted share, a
-        project deleted whole) raises ``UnseenProjects``, or with ``forget_unseen`` is removed too."""
+        """Every registered manifest. The record of one whose project's spec is there without it (the build
+        folder was deleted) is removed; one whose spec cannot be seen (an unmounted share, a project deleted
+        whole) raises ``UnseenProjects``, or with ``forget_unseen`` is removed too."""
         found, unseen = [], []
         for root in sorted((self.root / "roots").glob("*.json")):
             try:
-                manifest = Path(json.loads(root.read_text())["manifest"])
+                record = json.loads(root.read_text())
+                manifest, spec = Path(record["manifest"]), record.get("spec")
+                project_seen = Path(spec).is_file() if spec is not None else manifest.parent.parent.is_dir()
             except (OSError, ValueError, KeyError, TypeError):
                 root.unlink(missing_ok=True)
                 continue
             if manifest.is_file():
                 found.append(manifest)
-            elif manifest.parent.parent.is_dir() or forget_unseen:
+            elif project_seen or forget_unseen:
                 root.unlink(missing_ok=True)
             else:
                 unseen.append(manifest)

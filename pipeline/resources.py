@@ -24,6 +24,6 @@ class RemasterResource(dg.ConfigurableResource):
 
     def builder(self, spec: Spec) -> Builder:
         store = ContentStore(spec.cache_dir)
-        store.register(manifest_path(spec.build_dir))
+        store.register(manifest_path(spec.build_dir), spec.path)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

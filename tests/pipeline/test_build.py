@@ -307,7 +307,12 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     code, output = cli(project, "cache", "gc")
     assert code == 0 and "removed 3 entries" in output
     assert cli(other, "build")[0] == 0
-    shutil.rmtree(other)  # the project folder gone too, as an unmounted share looks: gc cannot tell
+    other.rename(tmp_path / "away")
+    other.mkdir()  # the project folder is a share's mount point, empty while it is not mounted
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output, output  # it removed the 3 entries the share's project uses
+    other.rmdir()
+    shutil.rmtree(tmp_path / "away")  # the project folder gone too, as an unmounted share looks: gc cannot tell
     code, output = cli(project, "cache", "gc")
     assert code == 1 and "cannot see the manifest" in output and "--forget-missing" in output
     code, output = cli(project, "cache", "gc", "--forget-missing")
