@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.manifest import manifest_path
+from pipeline.manifest import check_build_dir, manifest_path
 from pipeline.sources import scan_source
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
@@ -34,9 +34,11 @@ DEFAULT_SPEC = Path(SPEC_FILE)
 
 def _load(spec_path: Path) -> Spec:
     try:
-        return load_spec(spec_path)
+        spec = load_spec(spec_path)
+        check_build_dir(spec)
     except SpecError as exc:
         _fail(exc.problems, 2)
+    return spec
 
 
 def _fail(problems: list[str], code: int) -> NoReturn:

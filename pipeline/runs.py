@@ -23,7 +23,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
-from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
+from pipeline.manifest import Row, claim_build_dir, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec, Target
@@ -116,6 +116,7 @@ def run_build(
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec)
+    claim_build_dir(spec)
     with signals_held() as caught:  # removed files' outputs and rows go together
         sync = sync_partitions(spec, instance, builder)
     if caught:

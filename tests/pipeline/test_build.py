@@ -319,6 +319,28 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
+def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
+    cli(project, "build")
+    before = outputs(project)
+    other = project / "env.yaml"
+    other.write_text(UPSCALE_SPEC.replace("legacy_2x: {op: upscale, from: legacy, scale: 2", "env_3x: {op: upscale, from: legacy, scale: 3"))
+    said = (f"error {other}:2: build_dir {project / 'build'} holds the outputs of {project / 'assets_spec.yaml'}, and "
+            "building this spec there would delete them")
+    for command in ("build", "status", "validate"):
+        code, output = cli(project, command, "--spec", "env.yaml")
+        assert code == 2 and said in " ".join(output.split()), output  # build deleted legacy_2x's outputs, exit 0
+    defs = build_definitions(load_spec(other))
+    with dg.instance_for_test() as instance:  # the UI, with the other spec loaded
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                partition_key="walls/tex001.png", raise_on_error=False)
+    assert not result.success and outputs(project) == before and len(manifest(project)) == 5
+    (project / "assets_spec.yaml").rename(project / "old_spec.yaml.bak")  # renamed away: env.yaml takes the folder
+    code, output = cli(project, "build", "--spec", "env.yaml")
+    assert code == 0 and "removed the outputs of legacy_2x" in output, output
+    assert {row["asset"] for row in manifest(project)} == {"env_3x"}
+
+
 def test_cache_gc_waits_for_no_build(project, cli):
     cli(project, "build")
     spec = project / "assets_spec.yaml"
