@@ -18,7 +18,7 @@ from pipeline.build import (
     report_progress,
     summarize_data_version,
 )
-from pipeline.manifest import claim_build_dir, read_manifest, update_manifest
+from pipeline.manifest import read_manifest, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
 
@@ -135,8 +135,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         description=describe(target),
     )
     def materialize(context: dg.AssetExecutionContext, remaster: RemasterResource):
-        builder = remaster.builder(spec)
-        claim_build_dir(spec)
+        builder = remaster.builder(spec, building=True)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
         with builder.store.in_use(), _logs_in_the_run(context):  # in use until the manifest lists its entries for gc

@@ -7,7 +7,7 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.cache import ContentStore
 from pipeline.hashing import HashIndex
-from pipeline.manifest import manifest_path
+from pipeline.manifest import claim_build_dir, manifest_path
 from pipeline.spec import Spec
 
 HASH_INDEX = "hash-index.json"
@@ -22,8 +22,12 @@ class RemasterResource(dg.ConfigurableResource):
     force: bool = False
     forced: list[str] = []
 
-    def builder(self, spec: Spec) -> Builder:
+    def builder(self, spec: Spec, *, building: bool = False) -> Builder:
+        """``building``: the builder will write outputs, so the build folder is claimed for ``spec`` and the
+        manifest registered on the store for gc; ``status`` and the sensors only look, and write nothing there."""
         store = ContentStore(spec.cache_dir)
-        store.register(manifest_path(spec.build_dir), spec.path)
+        if building:
+            claim_build_dir(spec)
+            store.register(manifest_path(spec.build_dir), spec.path)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

@@ -23,7 +23,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
-from pipeline.manifest import Row, claim_build_dir, manifest_path, read_manifest, update_manifest
+from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec, Target
@@ -115,8 +115,7 @@ def run_build(
     _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
-    builder = resource.builder(spec)
-    claim_build_dir(spec)
+    builder = resource.builder(spec, building=True)
     with signals_held() as caught:  # removed files' outputs and rows go together
         sync = sync_partitions(spec, instance, builder)
     if caught:
@@ -430,11 +429,14 @@ def stale_partitions(spec: Spec) -> StatusReport:
     rows = read_manifest(spec.build_dir)
     for row in rows:
         name, key = str(row["asset"]), str(row["partition"])
-        if name in spec.targets and file_removed(builder, spec.targets[name], key):
+        if name not in spec.targets:
+            found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
+        elif file_removed(builder, spec.targets[name], key):
             found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be "
                                           "deleted"))
     left_out = _left_out(builder, order)
-    builder.index.save()
+    with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
+        builder.index.save()
     current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
     return StatusReport(found, left_out, failed_guards(spec, current))
 

@@ -107,6 +107,17 @@ def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
     assert "wall [old].png" in output and "brick[bold].png" in output and "x[/b].png" in output
 
 
+def test_status_says_what_an_asset_taken_out_of_the_spec_loses_and_writes_nothing(project, cli, monkeypatch):
+    cli(project, "build")
+    write_spec(project, UPSCALE_SPEC.replace("legacy_2x", "legacy_big"))
+    (project / "textures" / "walls" / "tex001.png").touch()  # hashed again: the index would be saved
+    cache = project / ".remaster" / "cache"
+    read_only_folder(monkeypatch, cache)
+    code, output = cli(project, "status", "--check")  # it crashed on the read-only cache; legacy_2x was not named
+    assert code == 1, output
+    assert output.count("the spec no longer has this asset") == 5 and output.count("new file") == 5, output
+
+
 def test_status_check_passes_once_everything_is_built(project, cli):
     assert cli(project, "status", "--check")[0] == 1
     cli(project, "build")
