@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.manifest import check_build_dir, manifest_path
+from pipeline.claims import check_build_dir
+from pipeline.manifest import manifest_path
 from pipeline.sources import scan_source
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 

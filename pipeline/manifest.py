@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
 from pipeline.cache import exclusive
-from pipeline.spec import Spec, SpecError
 
 MANIFEST = "manifest.json"
-BUILT_FROM = ".built-from"  # the spec a build folder holds the outputs of, as a path relative to the folder
 Row = dict[str, object]
 
 
@@ -49,31 +46,3 @@ def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tu
         body = f'{{"version": 1, "entries": [\n{lines}\n]}}\n'
         write_bytes_atomic(manifest_path(build_dir), body.encode())
 
-
-def check_build_dir(spec: Spec) -> None:
-    """Refuse a build folder that another spec, still there, builds into: a build deletes the outputs of the
-    assets its spec does not have, so two specs sharing one folder would delete each other's. A renamed spec,
-    or a project moved or copied whole, takes its folder over."""
-    recorded = _built_from(spec.build_dir)
-    other = (spec.build_dir / recorded).resolve() if recorded else None
-    if other is not None and other != spec.path.resolve() and other.is_file():
-        line = spec.lines.get(("build_dir",))
-        raise SpecError([f"{spec.path}{f':{line}' if line else ''}: build_dir {spec.build_dir} holds the outputs of "
-                         f"{other}, and building this spec there would delete them as those of assets it does not "
-                         "have; give each spec its own build_dir"])
-
-
-def claim_build_dir(spec: Spec) -> None:
-    """Record ``spec`` as the one its build folder holds the outputs of, after ``check_build_dir``."""
-    check_build_dir(spec)
-    mark = os.path.relpath(spec.path.resolve(), spec.build_dir.resolve())
-    if _built_from(spec.build_dir) != mark:
-        spec.build_dir.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(spec.build_dir / BUILT_FROM, mark.encode())
-
-
-def _built_from(build_dir: Path) -> str:
-    try:
-        return (build_dir / BUILT_FROM).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return ""

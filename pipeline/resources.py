@@ -7,7 +7,8 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.cache import ContentStore
 from pipeline.hashing import HashIndex
-from pipeline.manifest import claim_build_dir, manifest_path
+from pipeline.claims import claim_build_dir
+from pipeline.manifest import manifest_path
 from pipeline.spec import Spec
 
 HASH_INDEX = "hash-index.json"

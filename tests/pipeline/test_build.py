@@ -330,6 +330,28 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
+def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, cli, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # set once for every project, in a shell profile
+    other = tmp_path / "other"
+    write_textures(other / "textures", 2, seed=7)
+    write_spec(other, UPSCALE_SPEC)
+    assert cli(project, "build")[0] == 0
+    code, output = cli(other, "build")  # its sync dropped the first project's partitions of 'legacy'
+    assert code == 2 and f"DAGSTER_HOME {home} records the builds of {project / 'assets_spec.yaml'}, which also has " \
+                         "legacy, legacy_2x; their partitions and runs would mix" in " ".join(output.split()), output
+    assert len(dg.DagsterInstance.get().get_dynamic_partitions("legacy")) == 5
+    write_spec(other, UPSCALE_SPEC.replace("legacy", "props"))  # other names: one instance holds both
+    assert cli(other, "build")[0] == 0 and cli(project, "build")[0] == 0
+    third = tmp_path / "third"
+    write_textures(third / "textures", 1, seed=8)
+    write_spec(third, UPSCALE_SPEC)
+    assert cli(other, "build")[0] == 0  # built last, but the first project's names are still checked
+    code, output = cli(third, "build")
+    assert code == 2 and f"records the builds of {project / 'assets_spec.yaml'}" in " ".join(output.split()), output
+
+
 def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     cli(project, "build")
     before = outputs(project)
