@@ -121,7 +121,8 @@ class ContentStore:
             try:
                 record = json.loads(root.read_text())
                 manifest, spec = Path(record["manifest"]), record.get("spec")
-                project_seen = Path(spec).is_file() if spec is not None else manifest.parent.parent.is_dir()
+                # the build folder's parent too: a build_dir on a share that is not mounted, beside a local spec
+                project_seen = manifest.parent.parent.is_dir() and (spec is None or Path(spec).is_file())
             except (OSError, ValueError, KeyError, TypeError):
                 root.unlink(missing_ok=True)
                 continue

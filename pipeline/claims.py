@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
-from pipeline.spec import Spec, SpecError, load_spec
+from pipeline.spec import Spec, SpecError
 
 BUILT_FROM = ".built-from"  # in the build folder
-INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME, one a line
+INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME: a line per spec, its path, a tab and its names
 
 
 def check_build_dir(spec: Spec) -> None:
@@ -24,48 +24,47 @@ def check_build_dir(spec: Spec) -> None:
     if others:
         line = spec.lines.get(("build_dir",))
         raise SpecError([f"{spec.path}{f':{line}' if line else ''}: build_dir {spec.build_dir} holds the outputs of "
-                         f"{others[0]}, and building this spec there would delete them as those of assets it does not "
-                         "have; give each spec its own build_dir"])
+                         f"{next(iter(others))}, and building this spec there would delete them as those of assets it "
+                         "does not have; give each spec its own build_dir"])
 
 
 def claim_build_dir(spec: Spec) -> None:
     check_build_dir(spec)
-    _record(spec.build_dir, BUILT_FROM, [spec.path])
+    _record(spec.build_dir, BUILT_FROM, {spec.path: set()})
 
 
 def claim_instance(home: Path, spec: Spec) -> None:
-    """Refuse a Dagster instance (``DAGSTER_HOME``) that other specs, still there, with a source, model or
-    asset of the same name record their builds in: partitions of one source would be dropped by the other's
-    builds, and the runs of one asset mixed with the other's. Specs with different names may share one."""
+    """Refuse a Dagster instance (``DAGSTER_HOME``) where other specs, still there, with a source, model or
+    asset of the same name (as they had it when they last built) record their builds: partitions of one source
+    would be dropped by the other's builds, and the runs of one asset mixed with the other's. Specs with
+    different names may share one."""
     others = _other_specs(home, INSTANCE_SPECS, spec)
-    for other in others:
-        try:
-            shared = sorted(_names(spec) & _names(load_spec(other)))
-        except SpecError:
-            continue  # a broken spec builds nothing: it cannot clash
-        if shared:
+    mine = {*spec.sources, *spec.targets}
+    for other, names in others.items():
+        if shared := sorted(mine & names):
             raise SpecError([f"{spec.path}: DAGSTER_HOME {home} records the builds of {other}, which also has "
                              f"{', '.join(shared)}; their partitions and runs would mix: give each project its own "
                              "DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"])
-    _record(home, INSTANCE_SPECS, [*others, spec.path])
+    _record(home, INSTANCE_SPECS, {**others, spec.path: mine})
 
 
-def _names(spec: Spec) -> set[str]:
-    return {*spec.sources, *spec.targets}
-
-
-def _other_specs(folder: Path, mark: str, spec: Spec) -> list[Path]:
-    """The specs recorded in ``folder`` besides ``spec`` that are still there."""
+def _other_specs(folder: Path, mark: str, spec: Spec) -> dict[Path, set[str]]:
+    """The specs recorded in ``folder`` besides ``spec`` that are still there, with the names recorded."""
     try:
-        recorded = (folder / mark).read_text(encoding="utf-8").splitlines()
+        lines = (folder / mark).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return []
-    others = dict.fromkeys((folder / line.strip()).resolve() for line in recorded if line.strip())
-    return [other for other in others if other != spec.path.resolve() and other.is_file()]
+        return {}
+    recorded = {}
+    for line in lines:
+        path, _, names = line.partition("\t")
+        if path.strip():
+            recorded[(folder / path.strip()).resolve()] = set(names.split())
+    return {other: names for other, names in recorded.items() if other != spec.path.resolve() and other.is_file()}
 
 
-def _record(folder: Path, mark: str, specs: list[Path]) -> None:
-    text = "".join(f"{os.path.relpath(spec.resolve(), folder.resolve())}\n" for spec in specs)
+def _record(folder: Path, mark: str, specs: dict[Path, set[str]]) -> None:
+    text = "".join(f"{os.path.relpath(path.resolve(), folder.resolve())}{chr(9) + ' '.join(sorted(names)) if names else ''}\n"
+                   for path, names in specs.items())
     try:
         same = (folder / mark).read_text(encoding="utf-8") == text
     except (OSError, UnicodeDecodeError):

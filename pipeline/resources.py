@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import dagster as dg
 
 from pipeline.build import Builder
 from pipeline.cache import ContentStore
+from pipeline.claims import claim_build_dir, claim_instance
 from pipeline.hashing import HashIndex
-from pipeline.claims import claim_build_dir
 from pipeline.manifest import manifest_path
 from pipeline.spec import Spec
 
@@ -24,11 +27,14 @@ class RemasterResource(dg.ConfigurableResource):
     forced: list[str] = []
 
     def builder(self, spec: Spec, *, building: bool = False) -> Builder:
-        """``building``: the builder will write outputs, so the build folder is claimed for ``spec`` and the
-        manifest registered on the store for gc; ``status`` and the sensors only look, and write nothing there."""
+        """``building``: the builder will write outputs or drop partitions (a build, a run, a sensor's tick), so
+        the build folder and the Dagster instance are claimed for ``spec`` and the manifest registered on the
+        store for gc; ``status`` and ``cache gc`` only look."""
         store = ContentStore(spec.cache_dir)
         if building:
             claim_build_dir(spec)
+            if home := os.environ.get("DAGSTER_HOME"):
+                claim_instance(Path(home), spec)
             store.register(manifest_path(spec.build_dir), spec.path)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

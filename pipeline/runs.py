@@ -21,7 +21,6 @@ import dagster as dg
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
-from pipeline.claims import claim_instance
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
@@ -70,14 +69,9 @@ class Stale:
     reason: str
 
 
-def open_instance(spec: Spec) -> dg.DagsterInstance:
-    """The persistent instance when ``DAGSTER_HOME`` is set (and no other project's with the same names), else
-    a throwaway one."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        return dg.DagsterInstance.ephemeral()
-    claim_instance(Path(home), spec)
-    return dg.DagsterInstance.get()
+def open_instance() -> dg.DagsterInstance:
+    """The persistent instance when ``DAGSTER_HOME`` is set, else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) -> SyncReport:
@@ -117,7 +111,7 @@ def run_build(
     if unknown:
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
     _check_device(device or spec.device)
-    instance = instance or open_instance(spec)
+    instance = instance or open_instance()
     _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)

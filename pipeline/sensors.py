@@ -11,7 +11,7 @@ from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Source, Spec
+from pipeline.spec import Source, Spec, SpecError
 
 
 def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
@@ -44,10 +44,13 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
     def watch(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        builder = RemasterResource().builder(spec)
+        try:
+            builder = RemasterResource().builder(spec, building=True)
+        except SpecError as exc:  # another spec's build folder or instance: its outputs and partitions stay
+            return dg.SkipReason(str(exc))
         partitions = builder.partitions(source.name)
         if not partitions:  # an unmounted share (or its empty mount point) is not a folder whose files were all deleted
-            return dg.SkipReason(f"{source.root} is missing or matches no file; its partitions are kept")
+            return dg.SkipReason("; ".join(builder.skipped([source.name])) + "; its partitions are kept")
         for message in builder.skipped():  # shown in the tick's log in the UI
             context.log.warning(message)
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}

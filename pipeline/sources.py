@@ -92,13 +92,13 @@ def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> tuple[list
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
-            if name.startswith(".") or any(_matches(parts, s) for s in excluded):
+            if name.startswith("."):
                 continue
-            if any(_matches(parts, s) for s in alternatives) and path.is_file():
+            taken = any(_matches(parts, s) for s in alternatives) and not any(_matches(parts, s) for s in excluded)
+            if taken and path.is_file():
                 found.append(path)
-            elif path.is_symlink() and not path.exists() and (  # os.walk lists a link to nowhere with the files
-                    any(_matches(parts, s) for s in alternatives) or _may_hold(parts, alternatives, named_folders)
-                    and not deep_enough):
+            elif ((taken or not deep_enough and _may_hold(parts, alternatives, named_folders))
+                  and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
     return sorted(found), sorted(dangling)
 

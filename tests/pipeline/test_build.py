@@ -323,7 +323,15 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     code, output = cli(project, "cache", "gc")
     assert code == 1 and "cannot see the manifest" in output, output  # it removed the 3 entries the share's project uses
     other.rmdir()
-    shutil.rmtree(tmp_path / "away")  # the project folder gone too, as an unmounted share looks: gc cannot tell
+    (tmp_path / "away").rename(other)
+    write_spec(other, UPSCALE_SPEC.replace(".remaster/cache", str(shared)).replace("build_dir: build",
+                                                                                    f"build_dir: {tmp_path / 'share' / 'build'}"))
+    assert cli(other, "build")[0] == 0
+    (tmp_path / "share").rename(tmp_path / "share_away")  # outputs on a share, the spec local: the share unmounted
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output, output
+    shutil.rmtree(tmp_path / "share_away")
+    shutil.rmtree(other)  # the project folder gone too, as an unmounted share looks: gc cannot tell
     code, output = cli(project, "cache", "gc")
     assert code == 1 and "cannot see the manifest" in output and "--forget-missing" in output
     code, output = cli(project, "cache", "gc", "--forget-missing")
@@ -342,12 +350,21 @@ def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, c
     assert code == 2 and f"DAGSTER_HOME {home} records the builds of {project / 'assets_spec.yaml'}, which also has " \
                          "legacy, legacy_2x; their partitions and runs would mix" in " ".join(output.split()), output
     assert len(dg.DagsterInstance.get().get_dynamic_partitions("legacy")) == 5
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("from: legacy", "from: legcy"))  # a typo for a minute
+    code, output = cli(other, "build")  # it took the instance over, judging the broken spec to clash with nothing
+    assert code == 2 and "which also has legacy, legacy_2x" in " ".join(output.split()), output
+    spec.write_text(spec.read_text().replace("from: legcy", "from: legacy"))
     write_spec(other, UPSCALE_SPEC.replace("legacy", "props"))  # other names: one instance holds both
     assert cli(other, "build")[0] == 0 and cli(project, "build")[0] == 0
     third = tmp_path / "third"
     write_textures(third / "textures", 1, seed=8)
     write_spec(third, UPSCALE_SPEC)
     assert cli(other, "build")[0] == 0  # built last, but the first project's names are still checked
+    defs = build_definitions(load_spec(third / "assets_spec.yaml"))
+    result = dg.materialize(list(defs.assets), instance=dg.DagsterInstance.get(), resources=defs.resources,
+                            selection=["legacy_2x"], partition_key="walls/tex001.png", raise_on_error=False)
+    assert not result.success  # a run from the UI is refused as the CLI's build is
     code, output = cli(third, "build")
     assert code == 2 and f"records the builds of {project / 'assets_spec.yaml'}" in " ".join(output.split()), output
 
@@ -612,19 +629,20 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
 
 
-@pytest.mark.parametrize("link, glob, blocks", [
-    ("brick.png", "**/*.png", True),  # a linked texture
-    ("shared", "**/*.png", True),  # a linked folder
-    ("notes.txt", "**/*.png", False),  # named as a file, not a texture
-    ("old", "walls/*.png", False),  # a folder the glob does not reach
-    ("walls/shared", "walls/*.png", False),
-    ("walls/shared", "walls/**/*.png", True),
-    ("wip", "**/*.png", False),  # a folder exclude leaves out
+@pytest.mark.parametrize("link, glob, exclude, blocks", [
+    ("brick.png", "**/*.png", "wip", True),  # a linked texture
+    ("shared", "**/*.png", "wip", True),  # a linked folder
+    ("notes.txt", "**/*.png", "wip", False),  # named as a file, not a texture
+    ("old", "walls/*.png", "wip", False),  # a folder the glob does not reach
+    ("walls/shared", "walls/*.png", "wip", False),
+    ("walls/shared", "walls/**/*.png", "wip", True),
+    ("wip", "**/*.png", "wip", False),  # a folder exclude leaves out
+    ("floors/shared", "**/*.png", "floors/*", True),  # floors/* leaves out the files in floors, not a folder's
 ])
-def test_which_links_to_nowhere_stop_a_source(project, link, glob, blocks):
+def test_which_links_to_nowhere_stop_a_source(project, link, glob, exclude, blocks):
     (project / "textures" / link).symlink_to(project / "gone")
     source = dataclasses.replace(load_spec(project / "assets_spec.yaml").sources["legacy"],
-                                 patterns={"image": glob}, exclude=("wip",))
+                                 patterns={"image": glob}, exclude=(exclude,))
     skipped: list[str] = []
     keys = scan_source(source, skipped)
     assert (keys == {}) is blocks and any("a link in" in message for message in skipped) is blocks

@@ -50,6 +50,18 @@ def test_every_spec_entry_is_an_asset(project):
     assert all(d.description for d in schedules_and_sensors), [d.name for d in schedules_and_sensors if not d.description]
 
 
+def test_a_sensor_of_another_spec_on_the_same_build_folder_deletes_nothing(project, cli):
+    assert cli(project, "build")[0] == 0
+    built = sorted((project / "build" / "legacy_2x").rglob("*.png"))
+    other = project / "other.yaml"
+    other.write_text((project / "assets_spec.yaml").read_text().replace("legacy_2x:", "legacy_down:"))
+    sensor = build_definitions(load_spec(other)).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))  # it removed legacy_2x's outputs
+    assert isinstance(result, dg.SkipReason) and "holds the outputs of" in result.skip_message
+    assert sorted((project / "build" / "legacy_2x").rglob("*.png")) == built and len(built) == 5
+
+
 def test_sensor_adds_partitions_and_requests_one_run_over_the_changes(project):
     spec = load_spec(project / "assets_spec.yaml")
     defs = build_definitions(spec)
