@@ -231,10 +231,13 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
         elif mode == "1":
             im = im.convert("LA" if "transparency" in im.info else "L")  # a 1-bit cut-out mask with a tRNS key
         elif mode in ("P", "PA"):
-            im = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
+            see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
+            im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha
             if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
                 im = im.convert("LA" if im.mode == "RGBA" else "L")
         elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
+            if mode == "L" and opened.format == "PNG" and data[24] < 8:  # Pillow widens 2- and 4-bit grey, not the key
+                im.info["transparency"] = im.info["transparency"] * 255 // (2 ** data[24] - 1)
             im = im.convert({"L": "LA", "RGB": "RGBA"}[mode])
         elif mode in ("I;16", "I;16B", "I;16L", "I"):
             return np.asarray(im, dtype=np.uint16)[..., None], 16

@@ -184,15 +184,25 @@ def test_a_32_bit_tga_whose_fourth_byte_is_padding_is_opaque(tmp_path, alpha_bit
     assert alpha is not None and alpha[0, 0] == 0.0 and alpha[1:].min() == 1.0
 
 
-def test_a_one_bit_mask_keeps_its_transparent_key(tmp_path):
+@pytest.mark.parametrize("depth, key", [(1, 0), (1, 1), (2, 3), (2, 1), (4, 15), (4, 5)])
+def test_a_low_bit_grey_png_keeps_its_transparent_key(tmp_path, depth, key):
     import png
 
-    bits = np.eye(4, dtype=np.uint8)
+    levels = np.arange(16, dtype=np.uint8).reshape(4, 4) % (1 << depth)
     with open(tmp_path / "cutout.png", "wb") as file:
-        png.Writer(4, 4, greyscale=True, bitdepth=1, transparent=0).write(file, bits)
+        png.Writer(4, 4, greyscale=True, bitdepth=depth, transparent=key).write(file, levels)
     image = read_image(tmp_path / "cutout.png", colorspace="linear")
     assert image.alpha is not None
-    np.testing.assert_array_equal(image.alpha, bits.astype(np.float32))
+    np.testing.assert_array_equal(image.alpha, (levels != key).astype(np.float32))
+
+
+def test_a_colour_mapped_tga_keeps_its_palette_s_alpha(tmp_path):
+    palette = [(255, 0, 0, 0), (0, 255, 0, 255)]  # index 0 transparent red, 1 opaque green
+    header = struct.pack("<BBBHHBHHHHBB", 0, 1, 1, 0, 2, 32, 0, 0, 2, 1, 8, 0x28)
+    body = b"".join(bytes((b, g, r, a)) for r, g, b, a in palette) + bytes((0, 1))
+    (tmp_path / "mapped.tga").write_bytes(header + body)
+    image = read_image(tmp_path / "mapped.tga", colorspace="linear")
+    assert image.alpha is not None and image.alpha.tolist() == [[0.0, 1.0]]
 
 
 def test_a_file_name_near_the_length_limit_is_written(tmp_path):
