@@ -2,8 +2,9 @@
 
 A build deletes the outputs of the assets its spec does not have, and drops the partitions its sources do
 not have, so two specs sharing one build folder, or one instance with a source of the same name, would
-undo each other's work. Each folder records the specs that use it, as paths relative to the folder so
-that a project moved or copied whole keeps its folders, and a renamed spec takes its folders over.
+undo each other's work. Each folder records the specs that use it, with the names each had when it last
+built, as paths relative to the folder so that a project moved or copied whole keeps its folders, and a
+renamed spec takes its folders over.
 """
 
 from __future__ import annotations
@@ -14,23 +15,25 @@ from pathlib import Path
 from ops.atomic import write_bytes_atomic
 from pipeline.spec import Spec, SpecError
 
-BUILT_FROM = ".built-from"  # in the build folder
-INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME: a line per spec, its path, a tab and its names
+BUILT_FROM = ".built-from"  # in the build folder; in both, a line per spec: its path, a tab and its names
+INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME
 
 
 def check_build_dir(spec: Spec) -> None:
-    """Refuse a build folder that another spec, still there, builds into."""
-    others = _other_specs(spec.build_dir, BUILT_FROM, spec)
-    if others:
-        line = spec.lines.get(("build_dir",))
-        raise SpecError([f"{spec.path}{f':{line}' if line else ''}: build_dir {spec.build_dir} holds the outputs of "
-                         f"{next(iter(others))}, and building this spec there would delete them as those of assets it "
-                         "does not have; give each spec its own build_dir"])
+    """Refuse a build folder where another spec, still there, has built assets this one lacks: building this one
+    there would delete their outputs. Checkouts of one spec (CI agents on one shared folder) may share it."""
+    mine = set(spec.targets)
+    for other, names in _other_specs(spec.build_dir, BUILT_FROM, spec).items():
+        if lost := sorted(names - mine):
+            line = spec.lines.get(("build_dir",))
+            raise SpecError([f"{spec.path}{f':{line}' if line else ''}: build_dir {spec.build_dir} holds the outputs "
+                             f"of {other}, whose {', '.join(lost)} this spec does not have: building it there would "
+                             "delete them; give each spec its own build_dir"])
 
 
 def claim_build_dir(spec: Spec) -> None:
     check_build_dir(spec)
-    _record(spec.build_dir, BUILT_FROM, {spec.path: set()})
+    _record(spec.build_dir, BUILT_FROM, {**_other_specs(spec.build_dir, BUILT_FROM, spec), spec.path: set(spec.targets)})
 
 
 def claim_instance(home: Path, spec: Spec) -> None:
