@@ -232,7 +232,9 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
             im = im.convert("LA" if "transparency" in im.info else "L")  # a 1-bit cut-out mask with a tRNS key
         elif mode in ("P", "PA"):
             see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
-            im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha
+            im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding
+            if opened.format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im):
+                im = im.convert("RGB")
             if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
                 im = im.convert("LA" if im.mode == "RGBA" else "L")
         elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
@@ -248,8 +250,9 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def _tga_alpha_is_padding(data: bytes, im: PILImage.Image) -> bool:
-    """Whether a 32-bit TGA's fourth byte is padding, not alpha: its header gives no alpha bits (BGRX), or every
-    texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture would be invisible."""
+    """Whether a 32-bit TGA's (or its palette's) fourth byte is padding, not alpha: its header gives no alpha bits
+    (BGRX), or every texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture
+    would be invisible."""
     return data[17] & 0x0F == 0 or im.getchannel("A").getextrema()[1] == 0
 
 

@@ -13,9 +13,10 @@ import dagster as dg
 
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from pipeline.build import MODEL_PARTITION, Builder, not_built
+from pipeline.claims import check_build_dir
 from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec
+from pipeline.spec import Spec, SpecError
 
 
 def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
@@ -41,7 +42,11 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
 
 def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     """Failed rows for the partitions of ``run``'s steps that did not succeed, as ``run_build`` writes them
-    for its own runs."""
+    for its own runs. Not in another spec's build folder, which is why such a run failed."""
+    try:
+        check_build_dir(spec)
+    except SpecError:
+        return
     success = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
     succeeded = {e.dagster_event.step_key for e in success}
     failures = {

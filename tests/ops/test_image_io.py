@@ -196,13 +196,15 @@ def test_a_low_bit_grey_png_keeps_its_transparent_key(tmp_path, depth, key):
     np.testing.assert_array_equal(image.alpha, (levels != key).astype(np.float32))
 
 
-def test_a_colour_mapped_tga_keeps_its_palette_s_alpha(tmp_path):
-    palette = [(255, 0, 0, 0), (0, 255, 0, 255)]  # index 0 transparent red, 1 opaque green
-    header = struct.pack("<BBBHHBHHHHBB", 0, 1, 1, 0, 2, 32, 0, 0, 2, 1, 8, 0x28)
+@pytest.mark.parametrize("alphas, alpha_bits, read", [((0, 255), 8, [[0.0, 1.0]]), ((0, 255), 0, None), ((0, 0), 8, None)])
+def test_a_colour_mapped_tga_keeps_its_palette_s_alpha_unless_it_is_padding(tmp_path, alphas, alpha_bits, read):
+    palette = [(255, 0, 0, alphas[0]), (0, 255, 0, alphas[1])]  # index 0 red, 1 green
+    header = struct.pack("<BBBHHBHHHHBB", 0, 1, 1, 0, 2, 32, 0, 0, 2, 1, 8, 0x20 | alpha_bits)
     body = b"".join(bytes((b, g, r, a)) for r, g, b, a in palette) + bytes((0, 1))
     (tmp_path / "mapped.tga").write_bytes(header + body)
     image = read_image(tmp_path / "mapped.tga", colorspace="linear")
-    assert image.alpha is not None and image.alpha.tolist() == [[0.0, 1.0]]
+    assert (image.alpha.tolist() if image.alpha is not None else None) == read
+    assert image.color[0, 0].tolist() == [1.0, 0.0, 0.0]
 
 
 def test_a_file_name_near_the_length_limit_is_written(tmp_path):
