@@ -233,7 +233,7 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
         elif mode in ("P", "PA"):
             see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
             im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding
-            if opened.format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im):
+            if opened.format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im, colour_mapped=True):
                 im = im.convert("RGB")
             if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
                 im = im.convert("LA" if im.mode == "RGBA" else "L")
@@ -249,11 +249,11 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
     return (array[..., None] if array.ndim == 2 else array), 8
 
 
-def _tga_alpha_is_padding(data: bytes, im: PILImage.Image) -> bool:
+def _tga_alpha_is_padding(data: bytes, im: PILImage.Image, *, colour_mapped: bool = False) -> bool:
     """Whether a 32-bit TGA's (or its palette's) fourth byte is padding, not alpha: its header gives no alpha bits
-    (BGRX), or every texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture
-    would be invisible."""
-    return data[17] & 0x0F == 0 or im.getchannel("A").getextrema()[1] == 0
+    (BGRX; a colour-mapped file's header counts the index's bits, so says nothing of the palette), or every
+    texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture would be invisible."""
+    return (not colour_mapped and data[17] & 0x0F == 0) or im.getchannel("A").getextrema()[1] == 0
 
 
 def _all_grey(pixels: np.ndarray) -> bool:

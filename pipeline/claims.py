@@ -53,7 +53,8 @@ def _refuse_other_builder(spec: Spec, others: Recorded) -> None:
         line = spec.lines.get(("build_dir",))
         raise SpecError([f"{spec.path}{f':{line}' if line else ''}: build_dir {spec.build_dir} holds the outputs of "
                          f"{next(iter(others))}, and building this spec there would delete them as those of assets "
-                         "or files it does not have; give each spec its own build_dir"])
+                         f"or files it does not have; give each spec its own build_dir (if that spec builds elsewhere "
+                         f"now, delete {spec.build_dir / BUILT_FROM})"])
 
 
 def _claim(folder: Path, mark: str, spec: Spec, names: set[str], refuse: Callable[[Recorded], None]) -> None:
@@ -61,7 +62,7 @@ def _claim(folder: Path, mark: str, spec: Spec, names: set[str], refuse: Callabl
     builds claiming at once all stay recorded. A folder this user cannot write to is only checked."""
     with contextlib.ExitStack() as held:
         with contextlib.suppress(OSError):
-            held.enter_context(exclusive(folder / f".{mark}.lock"))
+            held.enter_context(exclusive(folder / f".{mark.lstrip('.')}.lock"))
         others = _other_specs(folder, mark, spec)
         refuse(others)
         text = "".join(f"{os.path.relpath(path, folder.resolve())}\t{' '.join(sorted(them))}\n"

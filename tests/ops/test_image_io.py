@@ -196,7 +196,8 @@ def test_a_low_bit_grey_png_keeps_its_transparent_key(tmp_path, depth, key):
     np.testing.assert_array_equal(image.alpha, (levels != key).astype(np.float32))
 
 
-@pytest.mark.parametrize("alphas, alpha_bits, read", [((0, 255), 8, [[0.0, 1.0]]), ((0, 255), 0, None), ((0, 0), 8, None)])
+@pytest.mark.parametrize("alphas, alpha_bits, read", [((0, 255), 8, [[0.0, 1.0]]), ((0, 255), 0, [[0.0, 1.0]]),
+                                                       ((0, 0), 8, None)])
 def test_a_colour_mapped_tga_keeps_its_palette_s_alpha_unless_it_is_padding(tmp_path, alphas, alpha_bits, read):
     palette = [(255, 0, 0, alphas[0]), (0, 255, 0, alphas[1])]  # index 0 red, 1 green
     header = struct.pack("<BBBHHBHHHHBB", 0, 1, 1, 0, 2, 32, 0, 0, 2, 1, 8, 0x20 | alpha_bits)
