@@ -151,7 +151,7 @@ def fit_maps(
             guide_t = None
             reference = flash_t / falloff  # de-lit flash, up to the flash power
 
-        albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene)
+        albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene, name)
         albedo_logit = torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True)
         residual = torch.zeros(1, 2, h, w, device=device, requires_grad=True)
         log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
@@ -233,20 +233,27 @@ def _maps(albedo_logit: torch.Tensor, residual: torch.Tensor, head: torch.Tensor
 
 
 def _initial_guess(
-    flash: torch.Tensor, guide: torch.Tensor | None, falloff: torch.Tensor, valid: torch.Tensor, scene: Scene
+    flash: torch.Tensor, guide: torch.Tensor | None, falloff: torch.Tensor, valid: torch.Tensor, scene: Scene,
+    name: str = "the flash photo",
 ) -> tuple[torch.Tensor, float, float]:
     """Albedo, log flash intensity and log guide radiance to start from.
 
     The diffuse flash photo is I * albedo / pi * falloff and the guide E *
     albedo: given I (from the sidecar, or ``_nominal_intensity``), E follows
-    from their ratio; given only E, I does.
+    from their ratio; given only E, I does. A flash photo black where it counts gives no I to start from.
     """
+    black = ValueError(f"{name}: the flash photo is black (the flash did not fire, or the exposure is far too "
+                       "short), which leaves nothing to fit; retake it")
     delit = flash * math.pi / falloff
     if guide is None:
         intensity = scene.intensity or _nominal_intensity(flash, falloff, valid)
+        if intensity <= 0:
+            raise black
         return (delit / intensity).clamp(0, 1), math.log(intensity), 0.0
     ratio = (delit / guide.clamp(min=1e-3)).mean(1)[valid[:, 0] > 0]
     flash_to_guide = float(torch.median(ratio))  # I / E
+    if flash_to_guide <= 0:
+        raise black
     if scene.intensity is not None:
         radiance = scene.guide_radiance or scene.intensity / flash_to_guide
         intensity = scene.intensity

@@ -50,7 +50,8 @@ def load_image(path: Path) -> torch.Tensor:
 def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
     """Hold out files by name (``held_out``). With too few files for both sides, hold out each image's right quarter,
     or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
-    whose name draws lowest. A file that cannot be read is left out (a half-saved texture must not stop a
+    whose name draws lowest; so too where every file the draw held out is narrower than ``min_side`` (an
+    icon among textures), of the files that are not. A file that cannot be read is left out (a half-saved texture must not stop a
     model that hundreds of others train); the split says which."""
     if not paths:
         raise ValueError("train_srcae got no input images: check the source's root and glob")
@@ -64,7 +65,8 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
         raise ValueError(f"train_srcae: none of its {len(paths)} input images can be read: {unreadable[0]}")
     paths, images = [p for p, _ in loaded], [im for _, im in loaded]
     held = held_out(paths, fraction)
-    if not (any(held) and not all(held)):
+    one_sided = not (any(held) and not all(held))
+    if one_sided:
         cut = [im.shape[2] - im.shape[2] // 4 for im in images]
         if len(paths) == 1 or any(min(im.shape[1], im.shape[2] - c) >= min_side for im, c in zip(images, cut)):
             _log.warning("%d file(s) on one side of the split: holding out the right quarter of every image", len(paths))
@@ -74,8 +76,10 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
                 [f"{p.name} (right quarter)" for p in paths],
                 unreadable=unreadable,
             )
-        measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side] or range(len(paths))
-        lowest = min(measurable, key=lambda i: _name_draw(paths[i]))  # quarters too small to measure
+    measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side]
+    if one_sided or (measurable and not any(held[i] for i in measurable)):
+        # quarters too small to measure, or every file the draw held out (an icon) too small: one file that can be
+        lowest = min(measurable or range(len(paths)), key=lambda i: _name_draw(paths[i]))
         held = [i == lowest for i in range(len(paths))]
     return Split(
         [im for im, h in zip(images, held) if not h],

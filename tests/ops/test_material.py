@@ -274,6 +274,15 @@ def test_unreadable_photo_is_named(pair, tmp_path: Path):
 
 
 @pytest.mark.parametrize("method", ["two_shot", "one_shot"])
+def test_a_black_flash_photo_is_named_not_fitted(pair, tmp_path: Path, method: str):
+    black = tmp_path / "flash.png"
+    write_image(black, Image(color=np.zeros_like(read_image(pair[0]).color)))  # the flash did not fire
+    inputs = {"flash": black, "guide": pair[1]} if method == "two_shot" else {"image": black}
+    with pytest.raises(ValueError, match=f"{black}: the flash photo is black.*retake it"):  # ZeroDivisionError
+        run(inputs, tmp_path / "out", MaterialParams(method=method, iterations=5), OpContext(device="cpu"))
+
+
+@pytest.mark.parametrize("method", ["two_shot", "one_shot"])
 def test_an_overexposed_flash_photo_is_named_not_fitted(pair, tmp_path: Path, method: str):
     flash = read_image(pair[0]).color.copy()
     flash[..., 0] = 1.0  # a saturated red: one channel clipped everywhere

@@ -322,6 +322,27 @@ def test_small_files_on_one_side_of_the_split_hold_out_a_whole_file(tmp_path: Pa
     assert meta["held_out_images"] == 1  # the other one, which can be measured
 
 
+def test_an_icon_drawn_for_the_held_out_split_is_swapped_for_a_texture_that_can_be_measured(tmp_path: Path) -> None:
+    names = [f"tex{i:02d}" for i in range(10)]
+    paths = [tmp_path / f"{name}.png" for name in names]
+    drawn = [p for p, held in zip(paths, data.held_out(paths, 0.2)) if held]  # 2 of 10
+    for path in paths:  # the drawn ones are 16 px icons, too small to measure at 4x; before, training refused
+        _write(path, _skimage("brick" if path in drawn else "grass", 16 if path in drawn else 64))
+    params = TrainParams(scale=4, steps=2, holdout=0.2, validate_every=1, patch_size=32, down_blocks=1, widths=(8, 8))
+    meta = train.run(paths, tmp_path / "sr.pth", params, OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1 and meta["train_images"] == 9
+
+
+def test_validation_while_training_measures_only_images_it_can(tmp_path: Path) -> None:
+    paths = [tmp_path / f"tex{i:02d}.png" for i in range(25)]
+    drawn = sorted((p for p, held in zip(paths, data.held_out(paths, 0.2)) if held), key=str)  # 5 of 25
+    for path in paths:  # the first 4 held out, by name, are icons; the fifth can be measured
+        _write(path, _skimage("brick", 16) if path in drawn[:4] else _skimage("grass", 64))
+    params = TrainParams(scale=4, steps=2, holdout=0.2, validate_every=1, patch_size=32, down_blocks=1, widths=(8, 8))
+    meta = train.run(paths, tmp_path / "sr.pth", params, OpContext(device="cpu"))  # it raised at step 1
+    assert meta["held_out_images"] == 5
+
+
 def test_an_unreadable_texture_is_left_out_of_training_and_fails_its_guard(tmp_path: Path, caplog) -> None:
     paths = [_write(tmp_path / f"{name}.png", _skimage(name, 64)) for name in ("brick", "grass", "gravel")]
     paths[1].write_bytes(paths[1].read_bytes()[:60])  # half saved
