@@ -330,10 +330,13 @@ class _Checker:
         if not isinstance(value, dict):
             self.fail((section,), "expected a mapping of name: {...}")
             return {}
-        for name in value:
-            if (problem := _name_problem(name)) is not None:
+        named = {}
+        for name, entry in value.items():
+            if (problem := _name_problem(name)) is None:
+                named[str(name)] = entry
+            else:
                 self.fail((section, str(name)), problem)
-        return {str(k): v for k, v in value.items() if _name_problem(k) is None}
+        return named
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)
