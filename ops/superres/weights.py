@@ -94,9 +94,10 @@ def load_srcae(data: dict, path: Path) -> SRCAE:
         model = SRCAE(SRCAEConfig.from_dict(data["config"]))
         model.load_state_dict(data["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        said = [line.strip().rstrip(".") for line in str(exc).splitlines() if line.strip()][:2]  # torch's first mismatch
         raise ValueError(
             f"{path} is marked as a remaster SRCAE model but does not hold one ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else 'incomplete'}): build the model again"
+            f"{' '.join(said) or 'incomplete'}): build the model again"
         ) from exc
     return model.eval()
 
