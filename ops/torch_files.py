@@ -12,6 +12,8 @@ def check_archive(path: Path) -> None:
     flipped bytes then give a model that runs and writes noise. An old-style pickle has no checksums,
     nor has an entry that torch saved with ``compute_crc32`` off (its CRC field is 0)."""
     if not zipfile.is_zipfile(path):
+        if _starts_as_zip(path):  # a zip's first entry without the directory that ends the file
+            raise ValueError(f"weights file {path} is cut short (an interrupted download or copy): get the file again")
         return
     try:
         with zipfile.ZipFile(path) as archive:
@@ -23,3 +25,11 @@ def check_archive(path: Path) -> None:
                         pass
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(f"weights file {path} is damaged ({exc}): build the model again or get the file again") from exc
+
+
+def _starts_as_zip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except OSError:  # a missing file is the caller's to name
+        return False

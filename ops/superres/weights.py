@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,12 +61,12 @@ def read_weights(path: Path) -> dict:
                 f"remaster[community] (it comes with spandrel)"
             ) from exc
         return load_file(str(path), device="cpu")
+    check_archive(path)
     if not _is_torch_file(path):
         raise ValueError(
             f"{path} is not a PyTorch weights file (.pth/.pt) nor safetensors: it may be a download that saved an "
             f"error page, or a file of another kind; get the weights file again"
         )
-    check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -74,8 +75,8 @@ def read_weights(path: Path) -> dict:
             f"(a .pth must be a plain state dict; convert it to safetensors or get it from a trusted source). "
             f"Details: {str(exc).splitlines()[0]}"
         ) from exc
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ValueError(f"cannot read model weights {path}: {exc}") from exc
+    except (RuntimeError, EOFError, OSError, struct.error) as exc:  # struct.error: an old-style pickle cut short
+        raise ValueError(f"cannot read model weights {path}: {exc}; get the weights file again") from exc
 
 
 def _is_torch_file(path: Path) -> bool:

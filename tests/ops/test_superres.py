@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import pickle
 import subprocess
@@ -689,8 +690,6 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     evil = tmp_path / "evil.pth"
     for name, payload in (("raw", pickle.dumps({"state": _Exploit()})), ("zip", None)):
         if payload is None:
-            import io
-
             buffer = io.BytesIO()
             torch.save({"params": _Exploit()}, buffer)
             payload = buffer.getvalue()
@@ -795,3 +794,23 @@ def test_autocast_follows_what_the_model_supports(weights: Path) -> None:
     assert infer.autocast_dtype(auto, bf16_only, cuda) == torch.bfloat16
     neither = replace(ours, supports_half=False, supports_bfloat16=False)  # AuraSR
     assert infer.autocast_dtype(auto, neither, cuda) is None
+
+
+def test_weights_cut_short_are_called_so(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.pth"
+    save_srcae(whole, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
+    data = whole.read_bytes()
+    for name, size in (("half.pth", len(data) // 2), ("head.pth", 40)):
+        (tmp_path / name).write_bytes(data[:size])
+        with pytest.raises(ValueError, match=f"{name} is cut short"):
+            read_weights(tmp_path / name)
+    from ops.vgg import load_features
+
+    with pytest.raises(ValueError, match="half.pth is cut short"):
+        load_features(tmp_path / "half.pth", torch.nn.Sequential())
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(64, 64)}, buffer, _use_new_zipfile_serialization=False)  # before torch 1.6
+    for size in (30, len(buffer.getvalue()) // 2):
+        (tmp_path / "old.pth").write_bytes(buffer.getvalue()[:size])
+        with pytest.raises(ValueError, match="cannot read model weights .*old.pth.*get the weights file again"):
+            read_weights(tmp_path / "old.pth")
