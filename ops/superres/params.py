@@ -93,7 +93,12 @@ class TrainParams(OpParams):
     def guards(self) -> tuple[Guard, ...]:
         readable = Guard("inputs_readable", "unreadable_images", 1, "below",
                          "every texture of the source could be read (an unreadable one is left out of training)")
-        return (readable,)
+        # Advisory: a held-out set of flat colours can leave nothing for any model to win on.
+        useful = Guard("beats_lanczos", "lanczos_gain_db", 0.0, "above",
+                       "the model enlarges the held-out textures better than Lanczos; if not, an upscale asset with "
+                       "filter: lanczos serves as well, and if its validation PSNR stopped rising early, the "
+                       "learning_rate was too high for its widths", blocking=False)
+        return (readable, useful)
 
     def neutral_fields(self) -> tuple[str, ...]:
         unused = ("vgg_weights",) if self.loss.vgg == 0 else ()

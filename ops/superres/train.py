@@ -226,6 +226,7 @@ def _train(
     return {
         **{k: round(v, 4) for k, v in figures.items()},
         "gain_db": round(figures["val_psnr"] - figures["bicubic_psnr"], 4),
+        "lanczos_gain_db": round(figures["val_psnr"] - figures["lanczos_psnr"], 4),
         "train_seconds": round(train_seconds, 2),
         "device": str(device),
         "parameters": sum(p.numel() for p in model.parameters()),

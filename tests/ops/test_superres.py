@@ -296,6 +296,7 @@ def test_longer_training_beats_bicubic_by_a_decibel(textures: list[Path], tmp_pa
     params = TrainParams(steps=400, patch_size=48, holdout=0.01)  # no whole file: the right quarter of each
     meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(device="cpu"))
     assert meta["val_psnr"] > meta["bicubic_psnr"] + 1.0, meta
+    assert all(guard.passes(meta[guard.metadata_key]) for guard in params.guards()), meta
 
 
 def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
@@ -351,8 +352,9 @@ def test_an_unreadable_texture_is_left_out_of_training_and_fails_its_guard(tmp_p
     meta = train.run(paths, tmp_path / "sr.pth", params, OpContext(device="cpu"))
     assert meta["unreadable_images"] == 1 and meta["train_images"] + meta["held_out_images"] == 2
     assert "training without an image it cannot read" in caplog.text and "grass.png" in caplog.text
-    [guard] = params.guards()
-    assert not guard.passes(meta["unreadable_images"])
+    readable, beats_lanczos = params.guards()
+    assert not readable.passes(meta["unreadable_images"])
+    assert not beats_lanczos.passes(meta["lanczos_gain_db"]) and not beats_lanczos.blocking  # 2 steps learn nothing
 
 
 # --- tiled inference -------------------------------------------------------------
