@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from dagster._core.definitions.data_version import SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
 
 from pipeline.build import (
     MODEL_PARTITION,
@@ -30,6 +29,9 @@ DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
 FORWARDED_LOGGERS = ("remaster.ops", "ops", "pipeline")  # the ops' own lines, the cache's warnings
+# Dagster does not look at the partitions of a source this large for staleness (its private
+# SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD; a test pins the two together).
+DAGSTER_PARTITION_LIMIT = 100
 _HISTORY = 100  # observations of a source file looked back through for the version a build read
 
 
@@ -260,7 +262,7 @@ def _whole_source_read(
     reads = {p: read for p in builder.partitions(source)
              if p in registered and (read := _version_read(builder, source, p, result)) is not None}
     version = summarize_data_version(reads) if reads else None
-    if len(registered) >= SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD:
+    if len(registered) >= DAGSTER_PARTITION_LIMIT:
         return version, None
     pointers = [_pointer_for_read(instance, builder, source, p, read) for p, read in reads.items()]
     changed = [p.storage_id for p in pointers if p.changed and p.storage_id]

@@ -555,16 +555,25 @@ def _check_level(level: Any) -> Any:
 
 def _name_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a source, model or asset, or None when it can."""
-    from dagster._core.definitions.utils import DISALLOWED_NAMES  # Dagster's own list, so validate agrees with build
-
     if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
         return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
     if not NAME_PATTERN.match(str(name)):
         return ("names are letters, digits and _ only (they become folder names under build_dir, "
                 "so '/', '..' and spaces are not allowed)")
-    if name in DISALLOWED_NAMES:
+    if not _dagster_takes(str(name)):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None
+
+
+def _dagster_takes(name: str) -> bool:
+    """Whether Dagster lets an asset take ``name``: its own check, so validate agrees with build."""
+    import dagster as dg
+
+    try:
+        dg.asset(name=name)(lambda: None)
+    except dg.DagsterInvalidDefinitionError:
+        return False
+    return True
 
 
 def _did_you_mean(given: str, choices: list[str]) -> str:
@@ -596,6 +605,10 @@ def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
 
 def _is_cron(schedule: str) -> bool:
     """Dagster's own check, so a spec that validates also loads in the UI (ranges like ``0 25 * * *`` fail)."""
-    from dagster._utils.schedules import is_valid_cron_string
+    import dagster as dg
 
-    return is_valid_cron_string(schedule)
+    try:
+        dg.ScheduleDefinition(name="spec_schedule", cron_schedule=schedule, job_name="spec_job")
+    except dg.DagsterInvalidDefinitionError:
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import textwrap
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,20 @@ def read_only_folder(monkeypatch, folder: Path) -> None:
 
     monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
     monkeypatch.setattr(pipeline.build, "remove_output", delete)
+
+
+def ui_statuses(instance, assets: Sequence, asset: str, partitions: Iterable[str | None] = (None,)) -> dict:
+    """What the UI shows for ``asset`` (FRESH, STALE, MISSING) per partition. Dagster has no public API for
+    the UI's staleness, so this is the one place that reaches into Dagster's private modules."""
+    import dagster as dg
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    resolver = get_stale_status_resolver(instance, list(assets))
+    return {key: resolver.get_status(dg.AssetKey(asset), key).value for key in partitions}
+
+
+def pinned_partition_limit() -> int:
+    """Dagster's own limit that ``pipeline.assets.DAGSTER_PARTITION_LIMIT`` copies."""
+    from dagster._core.definitions.data_version import SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
+
+    return SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD

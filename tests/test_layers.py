@@ -1,4 +1,4 @@
-"""ops/ never imports Dagster or the CLI stack; pipeline/ never does pixel math."""
+"""ops/ never imports Dagster or the CLI stack; pipeline/ never does pixel math, nor reaches into Dagster's private modules."""
 
 from __future__ import annotations
 
@@ -32,5 +32,17 @@ def test_layer_imports(layer):
         for path in sorted((REPO / layer).rglob("*.py"))
         for name in imports(path)
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
+    ]
+    assert not offenders, offenders
+
+
+def test_only_dagsters_public_api():
+    """``dagster._core`` and the like change without notice between releases; tests/helpers.py alone reaches in."""
+    offenders = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for layer in ("ops", "pipeline", "bench")
+        for path in sorted((REPO / layer).rglob("*.py"))
+        for name in imports(path)
+        if name.startswith("dagster._")
     ]
     assert not offenders, offenders

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    REPO, SHARED, UPSCALE_SPEC, read_only_folder, source_called, unreadable_while_mode_000, write_spec, write_textures,
+    REPO, SHARED, UPSCALE_SPEC, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000, write_spec,
+    write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -181,8 +182,6 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
 
 
 def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
     import pipeline.cli as cli_module
 
     assert cli(project, "build")[0] == 0  # a throwaway instance
@@ -202,8 +201,8 @@ def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(pr
     events = instance.fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records
     assert len(events) == 5  # once each: the second build found them recorded
     assert events[0].asset_materialization.metadata["cache"].value == "hit"
-    resolver = get_stale_status_resolver(instance, list(build_definitions(load_spec(project / "assets_spec.yaml")).assets))
-    assert {resolver.get_status(dg.AssetKey("legacy_2x"), key).value for key in keys} == {"FRESH"}
+    assets = build_definitions(load_spec(project / "assets_spec.yaml")).assets
+    assert set(ui_statuses(instance, assets, "legacy_2x", keys).values()) == {"FRESH"}
 
 
 def test_a_build_corrects_what_the_ui_shows_for_partitions_built_under_another_instance(project, cli, monkeypatch,

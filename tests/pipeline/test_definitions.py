@@ -10,7 +10,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import REPO, write_spec, write_textures
+from helpers import REPO, pinned_partition_limit, ui_statuses, write_spec, write_textures
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
@@ -294,8 +294,6 @@ def test_a_file_the_sensor_cannot_partition_is_logged_on_its_tick(project, caplo
 
 
 def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
     base = build_definitions(load_spec(project / "assets_spec.yaml"))
     defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
                           resources=base.resources)
@@ -303,8 +301,7 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
     tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[1]}
 
     def status() -> dict[str, str]:
-        resolver = get_stale_status_resolver(instance, list(defs.assets))
-        return {key: resolver.get_status(dg.AssetKey("legacy_2x"), key).value for key in keys}
+        return ui_statuses(instance, defs.assets, "legacy_2x", keys)
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("legacy", keys)
@@ -348,3 +345,9 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
             moved = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
                                    selection=["legacy_2x"], tags=tags)
         assert moved.success  # each partition built; its event no longer fails the whole step
+
+
+def test_the_partition_limit_copied_from_dagster_is_dagsters():
+    from pipeline.assets import DAGSTER_PARTITION_LIMIT
+
+    assert DAGSTER_PARTITION_LIMIT == pinned_partition_limit()

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import needs_cuda, source_called, unreadable_while_mode_000, write_spec, write_textures
+from helpers import needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
@@ -44,15 +44,13 @@ def write_project(folder: Path, legacy: int = 2) -> Path:
 
 def observed_model_status(instance: dg.DagsterInstance, spec_file: Path) -> str:
     """What the UI says of sr2x once ``reference/files`` is observed, as "Observe sources" does."""
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
     from pipeline.assets import files_key
 
     defs = build_definitions(load_spec(spec_file))
     observe = dg.define_asset_job("observe_files", selection=[files_key("reference")])
     dg.Definitions(assets=defs.assets, jobs=[observe], resources=defs.resources).resolve_job_def(
         "observe_files").execute_in_process(instance=instance)
-    return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+    return ui_statuses(instance, defs.assets, "sr2x")[None]
 
 
 def rows(folder: Path) -> dict[tuple[str, str], dict]:
@@ -371,8 +369,6 @@ def test_the_run_log_in_the_ui_shows_the_training_s_loss_and_validation_psnr(tmp
 
 
 def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_path):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
     import pipeline.build
 
     write_project(tmp_path, 1)
@@ -389,7 +385,7 @@ def test_the_ui_calls_a_model_stale_when_a_texture_it_trained_on_changes(tmp_pat
         dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
 
     def status() -> str:
-        return get_stale_status_resolver(instance, list(defs.assets)).get_status(dg.AssetKey("sr2x")).value
+        return ui_statuses(instance, defs.assets, "sr2x")[None]
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("reference", keys)
@@ -437,16 +433,14 @@ def test_a_model_trained_from_100_files_or_more_turns_stale_through_its_source_s
 def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_project_built_earlier(
     tmp_path, cli, monkeypatch
 ):
-    from dagster._utils.test.data_versions import get_stale_status_resolver
-
     write_project(tmp_path, 2)
     assert cli(tmp_path, "build")[0] == 0  # a throwaway instance
     (tmp_path / "dagster_home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     assert cli(tmp_path, "build")[0] == 0
     instance = dg.DagsterInstance.get()
-    resolver = get_stale_status_resolver(instance, list(build_definitions(load_spec(tmp_path / "assets_spec.yaml")).assets))
-    statuses = {key: resolver.get_status(dg.AssetKey("legacy_sr"), key).value for key in instance.get_dynamic_partitions("legacy")}
+    assets = build_definitions(load_spec(tmp_path / "assets_spec.yaml")).assets
+    statuses = ui_statuses(instance, assets, "legacy_sr", instance.get_dynamic_partitions("legacy"))
     assert statuses == dict.fromkeys(["floors/tex000.png", "walls/tex001.png"], "FRESH")  # was STALE: recorded before sr2x
 
 
