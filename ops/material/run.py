@@ -67,6 +67,12 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
                 f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
                 f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
             )
+        if (guide_image.channels == 1) != (flash_image.channels == 1):
+            grey, colour = (flash_path, guide_path) if flash_image.channels == 1 else (guide_path, flash_path)
+            raise ValueError(
+                f"{grey} is greyscale but {colour} is in colour; the fit would read the colour photo's tint as "
+                f"the surface's: save both photos of the pair in colour (or both in grey)"
+            )
         guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
         meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
     device = resolve_device(ctx.device)

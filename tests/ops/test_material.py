@@ -282,6 +282,16 @@ def test_a_black_flash_photo_is_named_not_fitted(pair, tmp_path: Path, method: s
         run(inputs, tmp_path / "out", MaterialParams(method=method, iterations=5), OpContext(device="cpu"))
 
 
+@pytest.mark.parametrize("grey_role", ["flash", "guide"])
+def test_a_grey_photo_paired_with_a_colour_one_is_named_not_fitted(pair, tmp_path: Path, grey_role: str):
+    inputs = dict(zip(("flash", "guide"), pair))
+    grey = tmp_path / f"{grey_role}.png"
+    write_image(grey, Image(color=read_image(inputs[grey_role]).color.mean(axis=2, keepdims=True)))
+    inputs[grey_role] = grey  # the colour photo's tint would be fitted as the surface's colour
+    with pytest.raises(ValueError, match=f"{grey} is greyscale but .* is in colour"):
+        run(inputs, tmp_path / "out", MaterialParams(method="two_shot", iterations=5), OpContext(device="cpu"))
+
+
 @pytest.mark.parametrize("method", ["two_shot", "one_shot"])
 def test_an_overexposed_flash_photo_is_named_not_fitted(pair, tmp_path: Path, method: str):
     flash = read_image(pair[0]).color.copy()
