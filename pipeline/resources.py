@@ -18,9 +18,9 @@ HASH_INDEX = "hash-index.json"
 
 
 class RemasterResource(dg.ConfigurableResource):
-    """``device``: auto (CUDA if available, else CPU), cpu, cuda or cuda:N. ``force``: ignore cache hits,
-    for every model and asset a run builds; ``forced``: for these only (``build --force --select``: what
-    the selection is built from comes from the cache where it can)."""
+    """``device``: auto (CUDA if available, else CPU), cpu, cuda or cuda:N. ``force``: ignore cache hits, for
+    every model and asset a run builds (set in the UI's launchpad); ``forced``: for these only (``build --force
+    --select``: what the selection is built from comes from the cache where it can)."""
 
     device: str = "auto"
     force: bool = False

@@ -306,14 +306,14 @@ class _Checker:
         if not _is_cron(schedule):
             expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
             self.fail(("schedule",), f"expected {expected}, got {schedule!r}")
-        source_entries = self._section(data, "sources")
+        entries = {section: self._section(data, section) for section in ("sources", "models", "assets")}
         sources = {
-            name: source for name, entry in source_entries.items() if (source := self._source(name, entry)) is not None
+            name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
         }
         # Names count as given even when their own entry is broken, so one mistake is reported once.
-        self.given = {section: set(self._section(data, section)) for section in ("sources", "models", "assets")}
-        models = self._targets(data, "models", set(source_entries))
-        assets = self._targets(data, "assets", set(source_entries) | self.given["models"])
+        self.given = {section: set(named) for section, named in entries.items()}
+        models = self._targets(entries["models"], "models", self.given["sources"])
+        assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"])
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
         self._check_graph(spec)
         return spec
@@ -382,8 +382,7 @@ class _Checker:
         if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
             self.fail(key, f"{pattern!r} leaves root; a glob must stay inside it")
 
-    def _targets(self, data: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
-        entries = self._section(data, section)
+    def _targets(self, entries: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
         targets: dict[str, Target] = {}
         for name, entry in entries.items():
             at = (section, name)

@@ -150,3 +150,20 @@ def test_a_failing_guard_stays_failed_after_a_run_over_other_partitions(tmp_path
             copies[len(copies)] = {c.check_name: c for c in result.get_asset_check_evaluations()}["not_a_copy"]
     for check in copies.values():  # the second run built only tex000, yet stripes.png still fails the check
         assert not check.passed and check.metadata["failing partitions"].value == "stripes.png"
+
+
+def test_the_launchpad_can_force_a_recompute_past_the_cache(tmp_path):
+    """``resources: {remaster: {config: {force: true}}}`` in the UI's launchpad, as ``build --force`` does."""
+    write_textures(tmp_path / "textures", 1, size=24)
+    defs = build_definitions(load_spec(write_spec(tmp_path, CHAINED)))
+    key = "floors/tex000.png"
+
+    def cache_use(**run_config) -> str:
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                       partition_key=key, run_config=run_config)
+        return instance.get_latest_materialization_event(dg.AssetKey("legacy_2x")).asset_materialization.metadata["cache"].value
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [key])
+        assert cache_use() == "miss" and cache_use() == "hit"
+        assert cache_use(resources={"remaster": {"config": {"force": True}}}) == "miss"
