@@ -24,7 +24,7 @@ import torch
 
 from ops.image_io import Image, read_image, srgb_to_linear
 from ops.multiply import metrics
-from ops.multiply.params import MultiplyParams
+from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND, MultiplyParams
 from ops.multiply.patch import default_block
 from ops.multiply.run import exemplar_planes, feature_parts, multiply
 
@@ -101,7 +101,7 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
         }
     return {
         "config": {k: v for k, v in vars(args).items() if k != "verbose"},
-        "bounds": {"ncc": metrics.NCC_BOUND, "seam": metrics.SEAM_BOUND, "min_variant_difference": metrics.MIN_VARIANT_DIFFERENCE},
+        "bounds": {"ncc": NCC_BOUND, "seam": SEAM_BOUND, "min_variant_difference": MIN_VARIANT_DIFFERENCE},
         "summary": summary,
         "results": rows,
         "baselines": base,

@@ -101,7 +101,7 @@ class OpContext:
     work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
     reuse: Mapping[str, Path] = field(default_factory=dict)  # output name -> that output, already in out_dir
     finished: Callable[[str], None] | None = None  # told each output's name once it is written, to keep it at once
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("remaster.ops"))
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("ops"))
 
 
 class MapRun(Protocol):

@@ -25,7 +25,7 @@ from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes
-from pipeline.manifest import Row, read_manifest
+from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_source
 from pipeline.spec import Spec, Target
 
@@ -277,7 +277,7 @@ class Builder:
     def _last_rows(self) -> dict[tuple[str, str], Row]:
         """(asset, partition) -> its manifest row when first asked: read once, not once per partition."""
         if self._rows is None:
-            self._rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(self.spec.build_dir)}
+            self._rows = rows_by_key(self.spec.build_dir)
         return self._rows
 
     def _last_outputs(self) -> dict[tuple[str, str], dict[str, str]]:

@@ -45,12 +45,12 @@ class HashIndex:
     file's signature still matches exactly.
     """
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
         self._entries: dict[str, list] = {}
         self._dirty = False
-        if path is not None and path.exists():
+        if path.exists():
             try:
                 self._entries = json.loads(path.read_text())
             except (OSError, ValueError):
@@ -76,7 +76,7 @@ class HashIndex:
             self._dirty = True
 
     def save(self) -> None:
-        if self.path is None or not self._dirty:
+        if not self._dirty:
             return
         with self._lock:
             data = json.dumps(self._entries, separators=(",", ":")).encode()

@@ -30,6 +30,11 @@ def read_manifest(build_dir: Path) -> list[Row]:
         return []  # a manifest is derived data: the next build rewrites it
 
 
+def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:
+    """The manifest's rows by (asset, partition); a model's partition is the empty string."""
+    return {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(build_dir)}
+
+
 def _locked(build_dir: Path) -> contextlib.AbstractContextManager[None]:
     return exclusive(build_dir / f".{MANIFEST}.lock")
 

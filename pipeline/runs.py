@@ -23,7 +23,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
-from pipeline.manifest import Row, manifest_path, read_manifest, update_manifest
+from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec, Target
@@ -253,7 +253,7 @@ def _mark_interrupted(
     interrupt kept from retraining is stale too."""
     builder.forget_rows()  # the runs of this build wrote rows since the builder first read them
     ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
-    rows = {(r["asset"], r["partition"]): r for r in read_manifest(builder.spec.build_dir)}
+    rows = rows_by_key(builder.spec.build_dir)
     now = _stale_map(builder, order)
     left = [item for item in todo if now.get(item) is not None and rows.get(item, {}).get("run_id") not in ours]
     mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
@@ -376,7 +376,7 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
 def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
     change the result, ``OpParams.neutral_fields``, may have changed). Returns those rows."""
-    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
+    rows = rows_by_key(spec.build_dir)
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
     marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json")} for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
@@ -387,7 +387,7 @@ def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> list[Row]:
 
 def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
     """(target, partition) -> why it must be built, or None when its outputs are current."""
-    rows = {(str(r["asset"]), str(r["partition"])): r for r in read_manifest(builder.spec.build_dir)}
+    rows = rows_by_key(builder.spec.build_dir)
     reasons: dict[tuple[str, str], str | None] = {}
     stale: set[tuple[str, str]] = set()
     fates: dict[str, str] = {}

@@ -14,7 +14,7 @@ import dagster as dg
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from pipeline.build import MODEL_PARTITION, Builder, not_built
 from pipeline.claims import check_build_dir
-from pipeline.manifest import Row, read_manifest, update_manifest
+from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError
 
@@ -23,7 +23,7 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
     """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
     the manifest does not go on calling them built; an asset's outputs that are no longer right go too."""
     spec = builder.spec
-    rows = {(r["asset"], r["partition"]): r for r in read_manifest(spec.build_dir)}
+    rows = rows_by_key(spec.build_dir)
     missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
     if missed:
         updated = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,11 @@ def write_textures(folder: Path, count: int, size: int = 16, seed: int = 0) -> l
         write_image(path, Image(rng.random((size, size, 3), dtype=np.float32)))
         paths.append(path)
     return paths
+
+
+def manifest_rows(folder: Path) -> list[dict]:
+    """The rows of ``<folder>/build/manifest.json``, as a build wrote them."""
+    return json.loads((folder / "build" / "manifest.json").read_text())["entries"]
 
 
 def write_spec(folder: Path, body: str) -> Path:
@@ -105,3 +111,12 @@ def pinned_partition_limit() -> int:
     from dagster._core.definitions.data_version import SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
 
     return SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
+
+
+def spandrel_error() -> Exception | None:
+    """Why spandrel cannot be imported here, or None where it can (the optional community-model extra)."""
+    try:
+        import spandrel  # noqa: F401
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: a torchvision built for another torch
+        return exc
+    return None

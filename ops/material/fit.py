@@ -29,7 +29,7 @@ from ops.material.scene import Scene
 from ops.registry import ProgressFn
 from ops.threads import cpu_threads
 
-log = logging.getLogger("remaster.ops.material")
+log = logging.getLogger(__name__)
 
 Mode = Literal["two_shot", "one_shot"]
 NET_LR = 0.004  # Adam step of both look-to-material networks

@@ -15,8 +15,6 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from skimage.feature import match_template
 
-from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND  # noqa: F401  (the bounds live with the params)
-
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
 _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found
 

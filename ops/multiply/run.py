@@ -89,9 +89,9 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     """Write ``params.output_names()`` into ``out_dir`` (those in ``ctx.reuse`` are there already); return
     the guard metrics the pipeline checks.
 
-    ``max_ncc`` (copying, against ``metrics.NCC_BOUND``), ``min_variant_difference``
-    (against ``metrics.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
-    (against ``metrics.SEAM_BOUND``), ``texture_distance`` and ``seconds``.
+    ``max_ncc`` (copying, against ``params.NCC_BOUND``), ``min_variant_difference``
+    (against ``params.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
+    (against ``params.SEAM_BOUND``), ``texture_distance`` and ``seconds``.
     """
     if set(inputs) != {"image"}:
         raise ValueError(f"multiply takes one input role, 'image'; got {', '.join(sorted(inputs)) or 'none'}")

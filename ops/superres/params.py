@@ -17,7 +17,7 @@ from ops.tileable import WRAP, Wrap
 
 
 class LossWeights(OpParams):
-    """Weight of each training loss term; a term with weight 0 is never computed."""
+    """Weight of each training loss term; a term with weight 0 adds nothing (HFEN, VGG and GAN are then not computed)."""
 
     mse: float = Field(1.0, ge=0, description="pixel mean squared error")
     hfen: float = Field(0.1, ge=0, description="high-frequency error norm (Laplacian of Gaussian of the error)")

@@ -40,15 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / "node_modules" / "gltf-validator"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's two cores are shared; one torch thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- parameters -------------------------------------------------------------------------------
 
 

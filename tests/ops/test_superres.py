@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 from skimage import data as skdata
 
-from helpers import DEVICES, SHARED, needs_cuda
+from helpers import DEVICES, SHARED, needs_cuda, spandrel_error
 from ops.image_io import Image, read_image, write_image
 from ops.multiply.metrics import seam_ratio  # the tileability measure the texture multiplier is held to
 from ops.registry import OPS, SINGLE_OUTPUT, OpContext
@@ -56,15 +56,6 @@ def _periodic_texture(size: int = 48, seed: int = 0) -> np.ndarray:
     spectrum *= np.exp(-(f[:, None, None] ** 2 + f[None, :, None] ** 2) / 0.02)
     field = np.real(np.fft.ifft2(spectrum, axes=(0, 1)))
     return (0.5 + 0.2 * field / field.std()).clip(0, 1).astype(np.float32)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared, oversubscribed 2-core machine two threads run ~50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -707,8 +698,8 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:
-    for name, data in (("page.pth", b"<!DOCTYPE html><html>404</html>"), ("empty.pth", b"")):
-        (tmp_path / name).write_bytes(data)
+    for name, payload in (("page.pth", b"<!DOCTYPE html><html>404</html>"), ("empty.pth", b"")):
+        (tmp_path / name).write_bytes(payload)
         with pytest.raises(ValueError, match=f"{name} is not a PyTorch weights file"):
             read_weights(tmp_path / name)
 
@@ -750,15 +741,7 @@ def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
     assert data["config"]["widths"] == [8, 12]
 
 
-def _spandrel_works() -> bool:
-    try:
-        import spandrel  # noqa: F401
-    except (ImportError, RuntimeError):  # RuntimeError: torchvision built for another torch
-        return False
-    return True
-
-
-@pytest.mark.skipif(_spandrel_works(), reason="spandrel works here; test_superres_community.py covers loading")
+@pytest.mark.skipif(spandrel_error() is None, reason="spandrel works here; test_superres_community.py covers loading")
 def test_community_model_without_spandrel_names_the_extra(tmp_path: Path) -> None:
     path = tmp_path / "esrgan.pth"
     torch.save({"conv_first.weight": torch.zeros(4, 3, 3, 3)}, path)

@@ -13,16 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import DEVICES
+from helpers import DEVICES, spandrel_error
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.superres import infer
 from ops.superres.params import SuperResolveParams
 
-try:
-    import spandrel  # noqa: F401
-except (ImportError, RuntimeError) as exc:  # RuntimeError: torchvision built for another torch
-    pytest.skip(f"spandrel unavailable: {exc}", allow_module_level=True)
+if (unavailable := spandrel_error()) is not None:
+    pytest.skip(f"spandrel unavailable: {unavailable}", allow_module_level=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    REPO, SHARED, UPSCALE_SPEC, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000, write_spec,
-    write_textures,
+    REPO, SHARED, UPSCALE_SPEC, manifest_rows, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000,
+    write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -34,12 +34,8 @@ from pipeline.spec import load_spec
 from pipeline.unreached import record_unreached
 
 
-def manifest(folder: Path) -> list[dict]:
-    return json.loads((folder / "build" / "manifest.json").read_text())["entries"]
-
-
 def statuses(folder: Path) -> dict[str, str]:
-    return {e["partition"]: e["status"] for e in manifest(folder)}
+    return {e["partition"]: e["status"] for e in manifest_rows(folder)}
 
 
 def outputs(folder: Path) -> dict[str, str]:
@@ -50,7 +46,7 @@ def test_first_build_computes_every_partition(project, cli):
     code, output = cli(project, "build")
     assert code == 0, output
     assert sorted(statuses(project).values()) == ["computed"] * 5
-    entry = manifest(project)[0]
+    entry = manifest_rows(project)[0]
     assert set(entry) >= {"asset", "partition", "status", "cache_key", "outputs", "inputs", "params"}
     assert entry["params"] == {"scale": 2, "filter": "lanczos", "wrap": "auto", "kind": "color", "alpha": "auto"}
     [(out_path, digest)] = entry["outputs"].items()
@@ -220,7 +216,7 @@ def test_a_build_corrects_what_the_ui_shows_for_partitions_built_under_another_i
     for record in dg.DagsterInstance.get().fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records:
         latest.setdefault(record.asset_materialization.partition, record.asset_materialization)
     assert {key: event.metadata["cache_key"].value for key, event in latest.items()} == {
-        str(row["partition"]): row["cache_key"] for row in manifest(project)
+        str(row["partition"]): row["cache_key"] for row in manifest_rows(project)
     }
 
 
@@ -256,7 +252,7 @@ def test_bad_inputs_fail_alone_and_name_the_file(project, cli):
     (textures / "truncated.png").write_bytes(good[: len(good) // 2])
     code, output = cli(project, "build")
     assert code == 1
-    rows = {e["partition"]: e for e in manifest(project)}
+    rows = {e["partition"]: e for e in manifest_rows(project)}
     assert rows["empty.png"]["status"] == "failed"
     assert f"{textures / 'empty.png'} is empty" in rows["empty.png"]["error"]
     assert str(textures / "truncated.png") in rows["truncated.png"]["error"]
@@ -272,7 +268,7 @@ def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
     texture.write_bytes(texture.read_bytes()[:40])
     code, output = cli(project, "build")
     assert code == 1
-    rows = {(e["asset"], e["partition"]): e["status"] for e in manifest(project)}
+    rows = {(e["asset"], e["partition"]): e["status"] for e in manifest_rows(project)}
     assert rows[("legacy_2x", "walls/tex001.png")] == rows[("legacy_4x", "walls/tex001.png")] == "failed"
     assert list(rows.values()).count("cached") == 8
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
@@ -385,12 +381,12 @@ def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
         result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
                                 partition_key="walls/tex001.png", raise_on_error=False)
         record_unreached(load_spec(other), instance, instance.get_run_by_id(result.run_id))  # the run-failure sensor
-    assert not result.success and outputs(project) == before and len(manifest(project)) == 5
-    assert all(row["asset"] == "legacy_2x" and row["status"] == "computed" for row in manifest(project))
+    assert not result.success and outputs(project) == before and len(manifest_rows(project)) == 5
+    assert all(row["asset"] == "legacy_2x" and row["status"] == "computed" for row in manifest_rows(project))
     (project / "assets_spec.yaml").rename(project / "old_spec.yaml.bak")  # renamed away: env.yaml takes the folder
     code, output = cli(project, "build", "--spec", "env.yaml")
     assert code == 0 and "removed the outputs of legacy_2x" in output, output
-    assert {row["asset"] for row in manifest(project)} == {"env_3x"}
+    assert {row["asset"] for row in manifest_rows(project)} == {"env_3x"}
 
 
 def test_cache_gc_waits_for_no_build(project, cli):
@@ -477,7 +473,7 @@ assets:
     assert sum(p.stat().st_mtime > started for p in built.rglob("*.png")) < 40, "it finished before the interrupt"
     assert proc.returncode == 130, output
     assert "interrupted during legacy_2x" in output and "failed" not in output, output
-    rows = {(r["asset"], r["partition"]): r for r in manifest(tmp_path)}
+    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(tmp_path)}
     stopped = [r for r in rows.values() if r["status"] == "failed"]
     assert stopped and {r["error"] for r in stopped} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
     for (asset, key), row in rows.items():  # a stale output is gone; one made before the interrupt is listed
@@ -486,7 +482,7 @@ assets:
             assert row["outputs"] == ({f"build/{asset}/{key}": hash_file(on_disk)} if on_disk.exists() else {})
     assert {rows[("other_2x", key)]["status"] for key in ("floors/tex000.png", "walls/tex001.png")} == {"failed"}
     assert _remaster(tmp_path, "build").wait() == 0
-    assert {r["status"] for r in manifest(tmp_path)} <= {"computed", "cached"}
+    assert {r["status"] for r in manifest_rows(tmp_path)} <= {"computed", "cached"}
 
 
 def test_two_concurrent_builds_share_one_store(tmp_path):
@@ -520,10 +516,10 @@ def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, mon
     monkeypatch.undo()
     assert set(statuses(project).values()) == {"failed"}  # none is called built (the step wrote no row)
     cli(project, "build")
-    keys = {row["partition"]: row["cache_key"] for row in manifest(project)}
+    keys = {row["partition"]: row["cache_key"] for row in manifest_rows(project)}
     monkeypatch.setattr("pipeline.assets.update_manifest", broken_manifest)
     cli(project, "build", "--force")
-    assert {row["partition"]: row["cache_key"] for row in manifest(project)} == keys  # gc keeps their entries
+    assert {row["partition"]: row["cache_key"] for row in manifest_rows(project)} == keys  # gc keeps their entries
 
 
 def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project, caplog):
@@ -720,7 +716,7 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
 
     monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", refused)
     code, output = cli(project, "build")
-    errors = {r["error"] for r in manifest(project) if r["status"] == "failed"}
+    errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
@@ -728,18 +724,18 @@ def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(projec
     cli(project, "build")
     texture = project / "textures" / "walls" / "tex001.png"
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
-    made = [r for r in manifest(project) if r["partition"] == "walls/tex001.png"][0]
+    made = [r for r in manifest_rows(project) if r["partition"] == "walls/tex001.png"][0]
     unreadable_while_mode_000(monkeypatch)
     texture.chmod(0o000)
     code, output = cli(project, "build")  # it used to stop the whole build before anything was built
-    [row] = [r for r in manifest(project) if r["status"] == "failed"]
+    [row] = [r for r in manifest_rows(project) if r["status"] == "failed"]
     assert "cannot write" not in row["error"] and str(texture) in row["error"] and "Permission denied" in row["error"]
-    assert code == 1 and {r["status"] for r in manifest(project) if r["partition"] != row["partition"]} == {"cached"}
+    assert code == 1 and {r["status"] for r in manifest_rows(project) if r["partition"] != row["partition"]} == {"cached"}
     assert built.is_file() and (row["outputs"], row["cache_key"]) == (made["outputs"], made["cache_key"])  # kept
     cli(project, "cache", "gc")  # the row's key keeps their entry
     texture.chmod(0o644)
     cli(project, "build")
-    assert {r["status"] for r in manifest(project)} == {"cached"}
+    assert {r["status"] for r in manifest_rows(project)} == {"cached"}
 
 
 CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
@@ -748,12 +744,12 @@ CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 
 def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
     write_spec(project, CHAIN_SPEC)
     cli(project, "build")
-    made = {(r["asset"], r["partition"]): r for r in manifest(project)}[("legacy_2x", "walls/tex001.png")]
+    made = {(r["asset"], r["partition"]): r for r in manifest_rows(project)}[("legacy_2x", "walls/tex001.png")]
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     locked = project / "build" / "legacy_2x" / "walls"
     read_only_folder(monkeypatch, locked)
     code, output = cli(project, "build")  # the stale output's removal stopped the whole build
-    rows = {(r["asset"], r["partition"]): r for r in manifest(project)}
+    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(project)}
     stale = rows.pop(("legacy_2x", "walls/tex001.png"))
     assert code == 1 and stale["error"].startswith(f"cannot write to {locked}")
     assert (stale["outputs"], stale["cache_key"]) == (made["outputs"], made["cache_key"])  # as made: gc keeps it
@@ -780,7 +776,7 @@ def test_a_ctrl_c_after_a_stale_output_was_left_in_a_read_only_folder_takes_what
 
     monkeypatch.setattr(pipeline.build.Builder, "build", ctrl_c_at_the_second)
     assert run_build(load_spec(spec_file)).interrupted == "legacy_2x"
-    downstream = {r["partition"]: r for r in manifest(project) if r["asset"] == "legacy_4x"}["walls/tex001.png"]
+    downstream = {r["partition"]: r for r in manifest_rows(project) if r["asset"] == "legacy_4x"}["walls/tex001.png"]
     assert downstream["status"] == "failed" and not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
 
 
@@ -815,7 +811,7 @@ def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch)
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")
-    rows = {r["partition"]: r for r in manifest(tmp_path)}
+    rows = {r["partition"]: r for r in manifest_rows(tmp_path)}
     assert code == 1 and rows["oak"]["status"] == "computed"
     assert rows["elm"]["error"] == f"{tmp_path}/photos/elm: missing the guide (*/guide.*) photo of this pair; add it or remove the folder"
 
@@ -831,7 +827,7 @@ def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog
     assert code == 1, output  # a CI job goes red, where a typo in the root or a share not mounted built nothing
     assert f"not built {source_called(project, 'legacy')}" in output
     assert "nothing is built from it, its outputs are kept" in caplog.text
-    assert outputs(project) == before and len(manifest(project)) == 5
+    assert outputs(project) == before and len(manifest_rows(project)) == 5
     if unmounted == "empty mount point":
         (project / "textures").rmdir()
     (project / "unmounted").rename(project / "textures")
@@ -852,7 +848,7 @@ def test_a_linked_folder_whose_share_is_away_keeps_its_outputs(project, cli, tmp
     code, output = cli(project, "build")
     assert code == 1, output  # the files under walls/ were taken for deleted, and their outputs removed, exit 0
     assert f"not built {source_called(project, 'legacy')}: walls -> {share / 'walls'}: a link" in output
-    assert outputs(project) == before and len(manifest(project)) == 5
+    assert outputs(project) == before and len(manifest_rows(project)) == 5
     (share / "unmounted").rename(share / "walls")
     assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"} and outputs(project) == before
@@ -873,10 +869,10 @@ def test_select_takes_several_names_after_one_flag(project, cli):
                                        "  legacy_3x: {op: upscale, from: legacy, scale: 3}\n")
     code, output = cli(project, "build", "--select", "legacy_2x", "legacy_4x")
     assert code == 0, output
-    assert {e["asset"] for e in manifest(project)} == {"legacy_2x", "legacy_4x"}
+    assert {e["asset"] for e in manifest_rows(project)} == {"legacy_2x", "legacy_4x"}
     code, output = cli(project, "build", "legacy_3x")
     assert code == 0, output
-    assert {e["asset"] for e in manifest(project)} == {"legacy_2x", "legacy_3x", "legacy_4x"}
+    assert {e["asset"] for e in manifest_rows(project)} == {"legacy_2x", "legacy_3x", "legacy_4x"}
 
 
 def test_a_selected_asset_brings_its_stale_upstream_and_force_recomputes_the_selection_only(project, cli):
@@ -885,13 +881,13 @@ def test_a_selected_asset_brings_its_stale_upstream_and_force_recomputes_the_sel
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     code, output = cli(project, "build", "legacy_4x")
     assert code == 0, output
-    rows = {(r["asset"], r["partition"]): r["status"] for r in manifest(project)}
+    rows = {(r["asset"], r["partition"]): r["status"] for r in manifest_rows(project)}
     assert rows[("legacy_2x", "walls/tex001.png")] == rows[("legacy_4x", "walls/tex001.png")] == "computed"
     assert read_image(project / "build" / "legacy_4x" / "walls" / "tex001.png").color.max() == 0
     for key in ("floors/tex000.png", "walls/tex003.png"):  # upstream outputs lost, and a current one between
         (project / "build" / "legacy_2x" / key).unlink()
     code, output = cli(project, "build", "--force", "legacy_4x")
-    statuses = {(r["asset"], r["status"]) for r in manifest(project)}
+    statuses = {(r["asset"], r["status"]) for r in manifest_rows(project)}
     assert statuses == {("legacy_2x", "cached"), ("legacy_4x", "computed")}, output  # put back, not recomputed
     assert (project / "build" / "legacy_2x" / "floors" / "tex000.png").is_file()
 
@@ -903,7 +899,7 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert code == 0 and "ok" in output
     assert f"{source_called(tmp_path, 'legacy')}: no file in {tmp_path / 'textures'} matching **/*.png;" in caplog.text
     assert cli(tmp_path, "build")[0] == 1  # nothing built: not a green CI run
-    assert manifest(tmp_path) == []
+    assert manifest_rows(tmp_path) == []
     assert "no models or assets" not in output
 
     write_spec(tmp_path, "sources:\n  legacy: {kind: textures, root: textures, glob: '**/*.png'}\n")
@@ -1062,7 +1058,7 @@ def test_a_full_disk_under_force_keeps_outputs_that_are_still_right(project, cli
     assert code == 1 and "No space left on device" in output
     assert set(statuses(project).values()) == {"failed"}
     assert outputs(project) == before  # the key did not change: these outputs are still the right ones
-    assert {path: digest for e in manifest(project) for path, digest in e["outputs"].items()} == before  # listed
+    assert {path: digest for e in manifest_rows(project) for path, digest in e["outputs"].items()} == before  # listed
 
 
 def test_demo_refuses_a_folder_that_has_another_spec(project, cli):
@@ -1138,12 +1134,12 @@ def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_buil
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     code, output = cli(tmp_path, "build")
     assert code == 0, output
-    [row] = manifest(tmp_path)
+    [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
     grown = outputs(tmp_path)
     assert {path: grown[path] for path in first} == first
     cli(tmp_path, "build", "--force")  # makes all three again
-    [forced] = manifest(tmp_path)
+    [forced] = manifest_rows(tmp_path)
     assert forced["metadata"]["variants_made"] == 3 and outputs(tmp_path) == grown
     timing = ("seconds", "seconds_per_variant", "variants_made")
     assert {k: v for k, v in forced["metadata"].items() if k not in timing} == {
@@ -1151,7 +1147,7 @@ def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_buil
     }
     spec.write_text(spec.read_text().replace("count: 3", "count: 2, seed: 1"))  # seeds 1 and 2: made already
     cli(tmp_path, "build")
-    [shifted] = manifest(tmp_path)
+    [shifted] = manifest_rows(tmp_path)
     assert shifted["metadata"]["variants_made"] == 0
     folder = "build/variants/floors/tex000"
     assert outputs(tmp_path) == {f"{folder}/variant_00.png": grown[f"{folder}/variant_01.png"],
@@ -1164,20 +1160,20 @@ def test_a_cache_hit_also_records_its_variants_one_by_one(tmp_path, cli):
     shutil.rmtree(tmp_path / ".remaster" / "cache" / "units")  # as a store filled before units were kept
     shutil.rmtree(tmp_path / "build" / "variants")
     cli(tmp_path, "build")
-    assert manifest(tmp_path)[0]["status"] == "cached"
+    assert manifest_rows(tmp_path)[0]["status"] == "cached"
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     cli(tmp_path, "build")
-    assert manifest(tmp_path)[0]["metadata"]["variants_made"] == 1
+    assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 1
 
 
 def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
     spec = _variants_project(tmp_path, count=1)
     cli(tmp_path, "build")
-    [digest] = manifest(tmp_path)[0]["outputs"].values()
+    [digest] = manifest_rows(tmp_path)[0]["outputs"].values()
     ContentStore(tmp_path / ".remaster" / "cache").object_path(digest).write_bytes(b"bit rot")
     spec.write_text(spec.read_text().replace("count: 1", "count: 2"))
     code, output = cli(tmp_path, "build")
-    [row] = manifest(tmp_path)
+    [row] = manifest_rows(tmp_path)
     assert code == 0 and row["metadata"]["variants_made"] == 2
     assert row["outputs"]["build/variants/floors/tex000/variant_00.png"] == digest
 
@@ -1196,10 +1192,10 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
 
     monkeypatch.setattr(ops.multiply.run, "multiply", stop_at_the_third)
     code, output = cli(tmp_path, "build")
-    assert code != 0 and manifest(tmp_path)[0]["status"] == "failed", output
+    assert code != 0 and manifest_rows(tmp_path)[0]["status"] == "failed", output
     monkeypatch.setattr(ops.multiply.run, "multiply", make)
     cli(tmp_path, "build")
-    [row] = manifest(tmp_path)
+    [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
     made_again = outputs(tmp_path)
     cli(tmp_path, "build", "--force")
@@ -1233,7 +1229,7 @@ def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
     _variants_project(tmp_path, count=3)
     _build_killed_at_the_third_variant(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
-    [row] = manifest(tmp_path)
+    [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
 
 
@@ -1285,7 +1281,7 @@ def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_inpu
     monkeypatch.setattr(ops.multiply.run, "run", run)
     texture.write_bytes(planned)
     assert cli(tmp_path, "build")[0] == 0
-    assert manifest(tmp_path)[0]["metadata"]["variants_made"] == 2  # none kept from the other content
+    assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 2  # none kept from the other content
 
 
 def test_a_process_start_time_reads_any_name_and_a_zombie_counts_as_gone():
@@ -1370,13 +1366,13 @@ def test_a_build_killed_while_it_places_several_outputs_changes_none_of_them(tmp
 
 def test_an_entry_whose_figures_were_damaged_is_recomputed(project, cli):
     cli(project, "build")
-    built = manifest(project)[0]
+    built = manifest_rows(project)[0]
     entry = ContentStore(project / ".remaster" / "cache")._entry_path(built["cache_key"])
     entry.write_text(entry.read_text().replace('"width": 32', '"width": 99'))
     [output] = built["outputs"]
     (project / output).unlink()
     cli(project, "build")
-    [row] = [r for r in manifest(project) if r["cache_key"] == built["cache_key"]]
+    [row] = [r for r in manifest_rows(project) if r["cache_key"] == built["cache_key"]]
     assert row["status"] == "computed" and row["metadata"]["width"] == 32
 
 
@@ -1456,7 +1452,7 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
             dagster_event=failure,
         ).for_run_failure()
         unreached_sensor(spec)(context)
-        rows = {e["partition"]: e for e in manifest(project) if e["asset"] == "legacy_4x"}
+        rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
         assert rows["walls/tex001.png"]["status"] == "failed" and "legacy_2x" in rows["walls/tex001.png"]["error"]
         assert not stale.exists()  # it was made from the old texture
         assert rows["floors/tex000.png"]["status"] != "failed"  # skipped too, but its output is still right
@@ -1469,7 +1465,7 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
 
 
 def statuses_of(folder: Path, asset: str) -> dict[str, str]:
-    return {e["partition"]: e["status"] for e in manifest(folder) if e["asset"] == asset}
+    return {e["partition"]: e["status"] for e in manifest_rows(folder) if e["asset"] == asset}
 
 
 def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(project, cli):
@@ -1503,7 +1499,7 @@ def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(pr
     for key in ("floors/tex000.png", "new/floors/tex000.png"):
         made = builder.build(spec.targets["legacy_2x"], key)  # placed; the step's manifest update never came
         mark_not_built(builder, [("legacy_2x", key)], "run", {"legacy_2x": "the build was interrupted"})
-        [row] = [r for r in manifest(project) if r["partition"] == key]
+        [row] = [r for r in manifest_rows(project) if r["partition"] == key]
         assert row["status"] == "failed" and row["outputs"] == made.outputs and row["cache_key"] == made.cache_key
 
 
@@ -1531,10 +1527,10 @@ def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch)
     monkeypatch.setattr(pipeline.runs, "_range_tags", ctrl_c_before_the_second_run)
     report = run_build(spec)
     assert report.interrupted == "other_2x"
-    other = [r for r in manifest(tmp_path) if r["asset"] == "other_2x"]
+    other = [r for r in manifest_rows(tmp_path) if r["asset"] == "other_2x"]
     assert {r["error"] for r in other} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
     assert all(not r["outputs"] for r in other) and not (tmp_path / "build" / "other_2x").exists()  # stale, gone
-    assert {r["status"] for r in manifest(tmp_path) if r["asset"] == "legacy_2x"} == {"computed"}
+    assert {r["status"] for r in manifest_rows(tmp_path) if r["asset"] == "legacy_2x"} == {"computed"}
 
 
 def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypatch):
@@ -1554,7 +1550,7 @@ def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypat
     monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", ctrl_c_as_the_first_run_ends)
     report = run_build(spec)
     assert report.interrupted == ""
-    assert {(r["asset"], r["status"]) for r in manifest(tmp_path)} == {("legacy_2x", "computed"), ("other_2x", "failed")}
+    assert {(r["asset"], r["status"]) for r in manifest_rows(tmp_path)} == {("legacy_2x", "computed"), ("other_2x", "failed")}
 
 
 def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monkeypatch):
@@ -1576,7 +1572,7 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
     monkeypatch.setattr(dg, "materialize", then_ctrl_c)
     report = run_build(load_spec(spec_file))
     assert report.interrupted == "legacy_2x"
-    rows = {(r["asset"], r["partition"]): r for r in manifest(tmp_path)}
+    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(tmp_path)}
     [bad] = [r for (asset, key), r in rows.items() if key == "bad.png"]
     assert "bad.png" in bad["error"] and "interrupted" not in bad["error"]
     assert {(asset, r["status"], r["params"]["filter"]) for (asset, key), r in rows.items() if key != "bad.png"} == {

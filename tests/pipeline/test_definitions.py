@@ -10,7 +10,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import REPO, pinned_partition_limit, ui_statuses, write_spec, write_textures
+from helpers import REPO, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
@@ -255,7 +255,7 @@ def test_the_sensor_removes_the_outputs_of_a_deleted_file(project):
         result = build_definitions(spec).resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
         assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["walls/tex001.png"]]
     assert not output.exists()
-    rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
+    rows = manifest_rows(project)
     assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4
 
 
@@ -280,7 +280,7 @@ def test_every_sensor_tick_drops_rows_of_files_gone_meanwhile(project):
         ghost = {"asset": "legacy_2x", "partition": "gone.png", "status": "failed", "outputs": {}}
         update_manifest(project / "build", [ghost])  # a run's row for a file deleted while it ran
         sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-    rows = json.loads((project / "build" / "manifest.json").read_text())["entries"]
+    rows = manifest_rows(project)
     assert "gone.png" not in {row["partition"] for row in rows} and len(rows) == 5
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
+from helpers import manifest_rows, needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
@@ -54,8 +54,7 @@ def observed_model_status(instance: dg.DagsterInstance, spec_file: Path) -> str:
 
 
 def rows(folder: Path) -> dict[tuple[str, str], dict]:
-    entries = json.loads((folder / "build" / "manifest.json").read_text())["entries"]
-    return {(e["asset"], e["partition"]): e for e in entries}
+    return {(e["asset"], e["partition"]): e for e in manifest_rows(folder)}
 
 
 def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cli):
