@@ -23,6 +23,21 @@ INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME
 Recorded = dict[Path, set[str]]  # a spec still on disk -> its names
 
 
+def dagster_home() -> Path | None:
+    """``DAGSTER_HOME``, checked as Dagster will check it, so a CI file's typo is one line, not a traceback."""
+    value = os.environ.get("DAGSTER_HOME")
+    if not value:
+        return None
+    home = Path(value)
+    if not home.is_absolute():
+        raise ValueError(f"DAGSTER_HOME={value} is not an absolute path, which Dagster needs: "
+                         f"export DAGSTER_HOME=$PWD/{value} (or unset it to build on a throwaway instance)")
+    if not home.is_dir():
+        raise ValueError(f"DAGSTER_HOME={value} is not a folder: mkdir -p {value} first "
+                         "(or unset it to build on a throwaway instance)")
+    return home
+
+
 def check_build_dir(spec: Spec) -> None:
     """Refuse a build folder that another spec, still there, builds into."""
     _refuse_other_builder(spec, _other_specs(spec.build_dir, BUILT_FROM, spec))

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.claims import check_build_dir
+from pipeline.claims import check_build_dir, dagster_home
 from pipeline.manifest import manifest_path
 from pipeline.sources import scan_source
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
@@ -37,8 +37,11 @@ def _load(spec_path: Path) -> Spec:
     try:
         spec = load_spec(spec_path)
         check_build_dir(spec)
+        dagster_home()
     except SpecError as exc:
         _fail(exc.problems, 2)
+    except ValueError as exc:  # the environment's DAGSTER_HOME
+        _fail([str(exc)], 2)
     return spec
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
 from pipeline.build import Builder
 from pipeline.cache import ContentStore
-from pipeline.claims import claim_build_dir, claim_instance
+from pipeline.claims import claim_build_dir, claim_instance, dagster_home
 from pipeline.hashing import HashIndex
 from pipeline.manifest import manifest_path
 from pipeline.spec import Spec
@@ -33,8 +30,8 @@ class RemasterResource(dg.ConfigurableResource):
         store = ContentStore(spec.cache_dir)
         if building:
             claim_build_dir(spec)
-            if home := os.environ.get("DAGSTER_HOME"):
-                claim_instance(Path(home), spec)
+            if home := dagster_home():
+                claim_instance(home, spec)
             store.register(manifest_path(spec.build_dir), spec.path)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

@@ -334,6 +334,16 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
+@pytest.mark.parametrize("home", ["dagster_home", "/no/such/folder"])
+def test_a_dagster_home_dagster_cannot_use_is_one_line_for_every_command(project, cli, monkeypatch, home):
+    monkeypatch.setenv("DAGSTER_HOME", home)  # a CI file's relative path, or a folder nobody made
+    for command in ("build", "status", "validate"):
+        code, output = cli(project, command)
+        said = " ".join(output.split())
+        assert code == 2 and f"error DAGSTER_HOME={home} is not" in said and "Traceback" not in said, (command, output)
+    assert not (project / "build").exists()
+
+
 def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, cli, tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
