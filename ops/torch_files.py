@@ -33,3 +33,10 @@ def _starts_as_zip(path: Path) -> bool:
             return handle.read(4) == b"PK\x03\x04"
     except OSError:  # a missing file is the caller's to name
         return False
+
+
+def what_was_refused(exc: Exception) -> str:
+    """The line of torch's ``weights_only`` refusal that names the code a file asked to run (torch's own
+    advice around it, to load the file with ``weights_only=False``, is what a build must never do)."""
+    named = [line.strip().rstrip(".") for line in str(exc).splitlines() if "GLOBAL" in line]
+    return f" ({named[0]})" if named else ""

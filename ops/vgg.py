@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ops.torch_files import check_archive
+from ops.torch_files import check_archive, what_was_refused
 
 LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 """Convolution widths in order; "M" is a 2x2 pooling."""
@@ -48,7 +48,10 @@ def load_features(path: Path, features: nn.Sequential) -> None:
     check_archive(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"cannot load VGG19 weights from {path}: it contains Python objects or code, not only "
+                         f"weights{what_was_refused(exc)}; save the state dict alone (torch.save(model.state_dict()))") from exc
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
         raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")

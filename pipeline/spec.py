@@ -556,9 +556,11 @@ def _name_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a source, model or asset, or None when it can."""
     if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
         return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
+    if str(name)[:1].isdigit() and NAME_PATTERN.match(f"_{name}"):
+        return f"a name starts with a letter or _, not a digit, as Dagster needs: x{name} or _{name}, say"
     if not NAME_PATTERN.match(str(name)):
-        return ("names are letters, digits and _ only (they become folder names under build_dir, "
-                "so '/', '..' and spaces are not allowed)")
+        return ("names are letters, digits and _ only, starting with a letter or _ (they become folder names under "
+                "build_dir, so '/', '..' and spaces are not allowed)")
     if not _dagster_takes(str(name)):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
-from ops.torch_files import check_archive
+from ops.torch_files import check_archive, what_was_refused
 
 FORMAT = "remaster-srcae"
 FORMAT_VERSION = 1
@@ -71,9 +71,8 @@ def read_weights(path: Path) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ValueError(
-            f"refusing to load {path}: it contains Python objects or code, not only weights "
-            f"(a .pth must be a plain state dict; convert it to safetensors or get it from a trusted source). "
-            f"Details: {str(exc).splitlines()[0]}"
+            f"refusing to load {path}: it contains Python objects or code, not only weights{what_was_refused(exc)}; "
+            f"a .pth must be a plain state dict: convert it to safetensors or get it from a trusted source"
         ) from exc
     except (RuntimeError, EOFError, OSError, struct.error) as exc:  # struct.error: an old-style pickle cut short
         raise ValueError(f"cannot read model weights {path}: {exc}; get the weights file again") from exc

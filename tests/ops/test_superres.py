@@ -687,14 +687,15 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
             torch.save({"params": _Exploit()}, buffer)
             payload = buffer.getvalue()
         evil.write_bytes(payload)
-        with pytest.raises(ValueError, match="refusing to load .*evil.pth"):
+        with pytest.raises(ValueError, match="refusing to load .*evil.pth") as refused:
             read_weights(evil)
         assert not (tmp_path / "pwned").exists(), name
+        assert "weights_only" not in str(refused.value)  # torch's advice to load it unchecked is not passed on
     from ops.superres.losses import VGGFeatures
 
-    with pytest.raises(ValueError, match="cannot load VGG19 weights from .*evil.pth"):  # the loss's own loader
-        VGGFeatures.from_file(evil)
-    assert not (tmp_path / "pwned").exists()
+    with pytest.raises(ValueError, match="cannot load VGG19 weights from .*evil.pth.*GLOBAL") as refused:
+        VGGFeatures.from_file(evil)  # the loss's own loader
+    assert not (tmp_path / "pwned").exists() and "weights_only" not in str(refused.value)
 
 
 def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:

@@ -121,6 +121,15 @@ def test_names_that_would_escape_build_dir():
         """
     )
     assert "assets.../outside: names are letters, digits and _ only" in problem
+    [problem] = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          2x: {op: upscale, from: legacy}
+        """
+    )
+    assert "assets.2x: a name starts with a letter or _, not a digit, as Dagster needs: x2x or _2x" in problem
 
 
 def test_two_targets_writing_the_same_folder():
