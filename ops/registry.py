@@ -34,6 +34,7 @@ class Guard:
     direction: Literal["below", "above"]  # the figure must stay below / above ``limit``
     description: str
     blocking: bool = True  # False: a failed check is a warning, not an error
+    detail_key: str | None = None  # metadata naming what failed (files), shown with a failed check
 
     def passes(self, value: float) -> bool:
         return value < self.limit if self.direction == "below" else value > self.limit

@@ -402,6 +402,8 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
             continue
         failing = sorted(key for key, value in figures.items() if not guard.passes(value))
         worst = (max if guard.direction == "below" else min)(figures.values())
+        details = [str(r["metadata"].get(guard.detail_key) or "") for r in rows  # type: ignore[union-attr]
+                   if str(r["partition"]) in failing and guard.detail_key]
         yield dg.AssetCheckResult(
             asset_key=target.name,
             check_name=guard.name,
@@ -411,6 +413,7 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
                 guard.metadata_key: worst,
                 "limit": guard.limit,
                 "failing partitions": ", ".join(failing) or "none",
+                **({guard.detail_key: "; ".join(filter(None, details))} if any(details) else {}),
             },
         )
 

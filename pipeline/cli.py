@@ -241,7 +241,14 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     for source in loaded.sources.values():
         scan_source(source)  # warns about a root that is missing or matches nothing
-    for problem in loaded.warnings():
+    problems = loaded.warnings()
+    try:
+        from pipeline.runs import check_device
+
+        check_device(loaded.device)
+    except ValueError as exc:  # a spec's cuda on a machine without one: fine for the GPU box it was written for
+        problems.append(f"{exc}; build here exits 2 unless given --device cpu")
+    for problem in problems:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(
         f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",

@@ -110,7 +110,7 @@ def run_build(
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
-    _check_device(device or spec.device)
+    check_device(device or spec.device)
     instance = instance or open_instance()
     _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
@@ -325,14 +325,15 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
             value = metadata.get(guard.metadata_key)
             if value is not None and not guard.passes(float(value)):
                 partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed
+                detail = metadata.get(guard.detail_key) if guard.detail_key else None
                 found.append((guard.blocking, (
                     f"{row['asset']}{partition}: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
-                    f"must be {guard.direction} {guard.limit:g} ({guard.description})"
+                    f"must be {guard.direction} {guard.limit:g} ({guard.description})" + (f": {detail}" if detail else "")
                 )))
     return found
 
 
-def _check_device(device: str) -> None:
+def check_device(device: str) -> None:
     """Refuse a bad ``--device`` (or a spec's ``cuda`` on a machine without one) before anything is built:
     every partition would fail, and with ``--force`` lose its outputs."""
     if not DEVICE_PATTERN.fullmatch(device):

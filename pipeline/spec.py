@@ -24,6 +24,7 @@ from ops.registry import OPS, Guard, OpDef, OpParams
 from pipeline.yaml_errors import LineIndex, yaml_problem
 
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
+FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
 TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its op's params
@@ -295,8 +296,9 @@ class _Checker:
             self.fail((), "the spec must be a mapping with keys " + ", ".join(SPEC_KEYS))
             return None
         for key in data:
-            if key not in SPEC_KEYS:
-                self.fail((str(key),), f"unknown key; expected one of {', '.join(SPEC_KEYS)}")
+            if key not in SPEC_KEYS and not str(key).startswith(FREE_PREFIX):
+                self.fail((str(key),), f"unknown key; expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
+                                       "for a block that anchors share)")
         build_dir = self._path_value(data, "build_dir", "build")
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
         device = str(data.get("device", "auto"))

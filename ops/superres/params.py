@@ -92,7 +92,8 @@ class TrainParams(OpParams):
 
     def guards(self) -> tuple[Guard, ...]:
         readable = Guard("inputs_readable", "unreadable_images", 1, "below",
-                         "every texture of the source could be read (an unreadable one is left out of training)")
+                         "every texture of the source could be read (an unreadable one is left out of training)",
+                         detail_key="unreadable")
         # Advisory: a held-out set of flat colours can leave nothing for any model to win on.
         useful = Guard("beats_lanczos", "lanczos_gain_db", 0.0, "above",
                        "the model enlarges the held-out textures better than Lanczos; if not, an upscale asset with "

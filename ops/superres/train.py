@@ -233,6 +233,7 @@ def _train(
         "held_out_images": len(data.held_out),
         "train_images": len(data.train),
         "unreadable_images": len(data.unreadable),  # left out, each named in the log
+        "unreadable": "; ".join(data.unreadable),  # which, and why
     }
 
 

@@ -1009,6 +1009,9 @@ def test_a_bad_device_is_refused_before_anything_is_built(project, cli):
         code, output = cli(project, "build", "--force", "--device", "cuda")
         assert code == 2 and "no CUDA GPU is available" in output
         assert outputs(project) == before
+        write_spec(project, "device: cuda\n" + UPSCALE_SPEC)  # a spec written for the GPU box
+        code, output = cli(project, "validate")
+        assert code == 0 and "build here exits 2 unless given --device cpu" in " ".join(output.split()), output
 
 
 def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):

@@ -137,8 +137,24 @@ def test_a_new_model_is_trained_first_and_its_unreadable_texture_fails_its_guard
     (tmp_path / "hires" / "half_saved.png").write_bytes(b"\x89PNG")
     code, output = cli(tmp_path, "status")
     assert "model sr2x will be trained first" in output
-    code, output = cli(tmp_path, "build")
-    assert code == 1 and "check failed sr2x: inputs_readable: unreadable_images 1, must be below 1" in " ".join(output.split())
+    for _ in ("trained", "cached"):  # which file, on every build, not only in the log of the one that trained
+        code, output = cli(tmp_path, "build")
+        said = " ".join(output.split())
+        assert code == 1 and "check failed sr2x: inputs_readable: unreadable_images 1, must be below 1" in said
+        assert f"left out of training)): {tmp_path / 'hires' / 'half_saved.png'} is not a PNG" in said, output
+
+
+def test_the_ui_check_of_a_model_names_its_unreadable_texture(tmp_path):
+    spec_file = write_project(tmp_path, 1)
+    (tmp_path / "hires" / "half_saved.png").write_bytes(b"\x89PNG")
+    defs = build_definitions(load_spec(spec_file))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    readable = checks["inputs_readable"]
+    assert not readable.passed and readable.severity == dg.AssetCheckSeverity.ERROR
+    assert "half_saved.png is not a PNG" in readable.metadata["unreadable"].value
+    assert checks["beats_lanczos"].severity == dg.AssetCheckSeverity.WARN  # 6 steps: a warning, not a failed run
 
 
 def test_weights_that_cannot_be_read_are_kept_while_the_source_is_away(tmp_path, cli, monkeypatch):

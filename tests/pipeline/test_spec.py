@@ -322,6 +322,24 @@ def test_an_empty_spec_is_refused(text):
                               "write one (see README)"]
 
 
+def test_a_top_level_x_block_holds_settings_that_anchors_share():
+    spec = parse_spec(
+        textwrap.dedent(
+            """
+            x-enlarge: &enlarge {op: upscale, from: legacy, filter: bicubic}
+            sources:
+              legacy: {kind: textures, root: t}
+            assets:
+              up2: *enlarge
+              up4: {<<: *enlarge, scale: 4}
+            """
+        ),
+        Path("/studio/assets_spec.yaml"),
+    )
+    assert [(a.params.filter, a.params.scale) for a in spec.assets.values()] == [("bicubic", 2), ("bicubic", 4)]
+    assert "(or x-<name> for a block that anchors share)" in problems("common: &c {op: upscale}\n")[0]
+
+
 def test_an_alias_inside_its_own_anchor_is_refused():
     assert problems("sources: &a\n  legacy: *a\n") == [
         "/studio/assets_spec.yaml:2: sources.legacy: this alias names a mapping or list it is inside of; copy what "
