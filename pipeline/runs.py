@@ -141,7 +141,8 @@ def run_build(
             continue
         if interrupted is None:
             try:
-                interrupted = _run_set(builder, assets, instance, resource, partition_set, todo, failures, build_id)
+                interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, todo, build_id)
+                failures += failed
                 continue  # an interrupted run marks its own steps
             except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                 interrupted = todo[0][0]
@@ -206,16 +207,15 @@ def _start_time(pid: int) -> str:
 
 def _run_set(
     builder: Builder,
-    assets: list,
+    assets: list[dg.AssetsDefinition | dg.SourceAsset],
     instance: dg.DagsterInstance,
     resource: RemasterResource,
     partition_set: str | None,
     todo: list[tuple[str, str]],
-    failures: list[tuple[str | None, str]],
     build_id: str,
-) -> str | None:
-    """One Dagster run over ``todo``; its failures are added to ``failures``. Returns the step a Ctrl-C
-    stopped, "" for one that came while Dagster closed the run (which it then drops), or None."""
+) -> tuple[str | None, list[tuple[str | None, str]]]:
+    """One Dagster run over ``todo``. Returns the step a Ctrl-C stopped ("" for one that came while Dagster
+    closed the run, which it then drops; None without one), and (step, error) for each failed step."""
     with signals_seen() as seen:
         result = dg.materialize(
             assets,
@@ -236,8 +236,7 @@ def _run_set(
         if stopped is not None:
             step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
         mark_not_built(builder, missed, result.run_id, step_failures)
-        failures += step_failures.items()
-    return stopped if stopped is not None or not (caught or seen) else ""
+    return (stopped if stopped is not None or not (caught or seen) else ""), list(step_failures.items())
 
 
 def _mark_interrupted(
