@@ -441,6 +441,10 @@ class Builder:
             for name, digest in entry.outputs.items():
                 self.index.remember(plan.outputs[name], digest)
             return entry
+        except OSError as exc:
+            if exc.errno in _CANNOT_WRITE and not exc.filename:  # written through an open file: an op's, to scratch
+                exc.filename = str(scratch)
+            raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -516,14 +520,20 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     """A message that names the input, for errors that do not already; a failed write names the folder
     and the spec setting to fix, not the temporary file or cache shard the OS names."""
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename and _written_by_builds(Path(exc.filename), spec):
-        return _cannot_write(exc, spec)
+    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
+        return _cannot_write(exc, path, spec)
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
     return f"{target.name} [{key}]: {type(exc).__name__}: {message}"
 
 
 _CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def _written_path(exc: OSError) -> Path | None:
+    """The file a failed write was making: a copy names its source first and its destination second."""
+    named = exc.filename2 or exc.filename
+    return Path(named) if named else None
 
 
 def _written_by_builds(path: Path, spec: Spec) -> bool:
@@ -534,8 +544,7 @@ def _written_by_builds(path: Path, spec: Spec) -> bool:
     return path.is_relative_to(spec.build_dir) and not os.path.isfile(path)  # an existing file was being read
 
 
-def _cannot_write(exc: OSError, spec: Spec) -> str:
-    path = Path(exc.filename)
+def _cannot_write(exc: OSError, path: Path, spec: Spec) -> str:
     if path.is_relative_to(spec.cache_dir):
         where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
     else:

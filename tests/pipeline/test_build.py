@@ -730,6 +730,35 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
+def test_a_full_disk_is_named_by_where_the_write_went(project, cli, monkeypatch):
+    """A copy names its source (the scratch copy, in the cache) before its destination (the build folder);
+    an op writing through an open file names neither, and writes into the cache's scratch."""
+    import pipeline.build
+
+    copyfile = pipeline.build.shutil.copyfile
+
+    def full_build_disk(source, destination):
+        if not Path(destination).is_relative_to(project / "build"):
+            return copyfile(source, destination)
+        raise OSError(errno.ENOSPC, "No space left on device", str(source), None, str(destination))
+
+    monkeypatch.setattr(pipeline.build.shutil, "copyfile", full_build_disk)
+    assert cli(project, "build")[0] == 1
+    errors = {r["error"] for r in manifest_rows(project)}
+    assert errors == {f"cannot write to {project}/build/legacy_2x/{folder} (under build_dir in assets_spec.yaml): "
+                      "No space left on device; free some space" for folder in ("floors", "walls")}
+    monkeypatch.undo()
+
+    def full_cache_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("ops.upscale.run", full_cache_disk)  # the upscale op, as the registry names it
+    assert cli(project, "build", "--force")[0] == 1
+    [error] = {r["error"] for r in manifest_rows(project)}
+    assert error == (f"cannot write to the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml): "
+                     "No space left on device; free some space")
+
+
 def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(project, cli, monkeypatch):
     cli(project, "build")
     texture = project / "textures" / "walls" / "tex001.png"
