@@ -21,6 +21,7 @@ import dagster as dg
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
+from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
@@ -111,7 +112,12 @@ def run_build(
     if unknown:
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
     check_device(device or spec.device)
-    instance = instance or open_instance()
+    with ContentStore(spec.cache_dir).in_use():  # gc waits for the whole build, not only for its steps
+        return _build(spec, select, force, device, instance or open_instance())
+
+
+def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None,
+           instance: dg.DagsterInstance) -> BuildReport:
     _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)

@@ -1632,3 +1632,26 @@ def test_a_ctrl_c_while_rows_are_written_waits_for_them():
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
         time.sleep(0.05)
+
+
+def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
+    """A build whose folder was deleted restores its outputs from the cache: a gc while it plans (before any
+    step holds the store) would find no manifest and drop every entry it is about to restore."""
+    import pipeline.runs
+    from pipeline.cache import StoreBusy
+
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    planned = pipeline.runs._mark_up_to_date
+    refused = []
+
+    def gc_while_planning(spec, keys):
+        with pytest.raises(StoreBusy) as caught:
+            pipeline.runs.collect_garbage(spec)
+        refused.append(str(caught.value))
+        return planned(spec, keys)
+
+    monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
+    assert cli(project, "build")[0] == 0
+    assert refused and "a build is using the cache" in refused[0]
+    assert set(statuses(project).values()) == {"cached"}
