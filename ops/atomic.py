@@ -25,7 +25,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]]:
     """``atomic_path`` for files that belong together (a material's maps): every one is written and
-    flushed before the first is renamed, so a process killed while writing them changes none."""
+    flushed before the first is renamed, so a process killed while writing them changes none. One killed
+    in the few microseconds between the renames leaves some new and some old, each file whole; the
+    manifest does not list the new ones, so the next build calls the partition stale and makes it again."""
     temporaries: list[Path] = []
     try:
         for path in map(Path, paths):
