@@ -14,7 +14,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
@@ -25,6 +24,7 @@ from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
+from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import file_removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import DEVICE_PATTERN, Spec, Target
@@ -174,41 +174,22 @@ def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
     gone, a zombie, or its pid reused (its start time differs). A re-executed run inherits the tags of
     the one it re-executes, so it is left alone; a throwaway instance holds none, and without Linux's
     /proc nothing can be judged."""
-    space = _process_space()
+    space = process_space()
     if instance.is_ephemeral or space is None:
         return
     unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
     for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: space})):
-        pid, _, started = run.tags.get(PID_TAG, "").partition("@")
-        if run.parent_run_id is None and pid.isdigit() and started and _start_time(int(pid)) != started:
-            instance.report_run_failed(run, f"the remaster build that ran it (process {pid}) was killed")
-
-
-def _process_space() -> str | None:
-    """Where a pid names one process: this boot of this machine, in this pid namespace; None without
-    Linux's /proc, where that cannot be told."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return None
+        process = run.tags.get(PID_TAG, "")
+        if run.parent_run_id is None and is_gone(space, process):
+            instance.report_run_failed(run, f"the remaster build that ran it (process {process.partition('@')[0]}) was killed")
 
 
 def _process_tags() -> dict[str, str]:
     """This process, for ``_fail_runs_of_killed_builds`` to judge its runs by; none where it could not."""
-    space = _process_space()
-    return {} if space is None else {HOST_TAG: space, PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"}
+    space = process_space()
+    return {} if space is None else {HOST_TAG: space, PID_TAG: this_process()}
 
 
-def _start_time(pid: int) -> str:
-    """When live process ``pid`` started, in clock ticks since boot; "" where there is none (gone, or a
-    zombie: killed, not yet reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return ""
-    fields = stat.rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces, brackets, any bytes
-    return "" if fields[0] in (b"Z", b"X") else fields[19].decode()  # state is field 3, start time field 22
 
 
 def _run_set(

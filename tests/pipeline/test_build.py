@@ -1288,17 +1288,18 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
     assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
 
-    from pipeline.runs import HOST_TAG, PID_TAG, _process_space, _start_time
+    from pipeline.processes import process_space, start_time
+    from pipeline.runs import HOST_TAG, PID_TAG
 
     def unfinished(run_id: str, **tags: str) -> None:
-        tags = {HOST_TAG: _process_space(), PID_TAG: left.tags[PID_TAG], **tags}
+        tags = {HOST_TAG: process_space(), PID_TAG: left.tags[PID_TAG], **tags}
         parent = tags.pop("parent", None)
         instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
                                        tags=tags, parent_run_id=parent, root_run_id=parent))
 
     unfinished("reexecuted", parent=left.run_id)  # the UI's re-execution of the failed run inherits its tags
     unfinished("elsewhere", **{HOST_TAG: "ci-container/another-boot/4026531999"})  # a pid this process cannot judge
-    unfinished("alive", **{PID_TAG: f"{os.getpid()}@{_start_time(os.getpid())}"})
+    unfinished("alive", **{PID_TAG: f"{os.getpid()}@{start_time(os.getpid())}"})
     unfinished("reused", **{PID_TAG: f"{os.getpid()}@1"})  # the pid of a dead build, taken by a later process
     assert cli(tmp_path, "build")[0] == 0
     statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in ("reexecuted", "elsewhere", "alive", "reused")}
@@ -1329,20 +1330,20 @@ def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_inpu
 def test_a_process_start_time_reads_any_name_and_a_zombie_counts_as_gone():
     import ctypes
 
-    from pipeline.runs import _start_time
+    from pipeline.processes import start_time
 
     prctl, name = ctypes.CDLL(None).prctl, ctypes.create_string_buffer(16)
     prctl(16, name)  # PR_GET_NAME
     try:
         prctl(15, b"\xff) x (")  # PR_SET_NAME: not UTF-8, with brackets and a space
-        assert _start_time(os.getpid()).isdigit()
+        assert start_time(os.getpid()).isdigit()
     finally:
         prctl(15, name.value)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     stat = Path(f"/proc/{child.pid}/stat")
     while b") Z " not in stat.read_bytes():  # exited, not reaped: a killed build's zombie
         time.sleep(0.01)
-    assert _start_time(child.pid) == ""
+    assert start_time(child.pid) == ""
     child.wait()
 
 
