@@ -18,6 +18,7 @@ from pipeline.build import (
     summarize_data_version,
 )
 from pipeline.manifest import read_manifest, update_manifest
+from pipeline.placing import note_placing
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
 
@@ -141,6 +142,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
         with builder.store.in_use(), _logs_in_the_run(context):  # in use until the manifest lists its entries for gc
+            note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
                 for done, key in enumerate(keys, start=1):
                     results.append(builder.build(target, key, run_id=context.run.run_id))
@@ -148,6 +150,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             finally:
                 builder.index.save()
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
+                note.unlink()  # what it placed is listed now
         failed = [r for r in results if r.status == "failed"]
         events = {
             r.partition: _event(target, r, _provenance(context.instance, builder, target, r))

@@ -9,6 +9,7 @@ from pipeline.cache import ContentStore
 from pipeline.claims import claim_build_dir, claim_instance, dagster_home
 from pipeline.hashing import HashIndex
 from pipeline.manifest import manifest_path
+from pipeline.placing import clear_dead_notes
 from pipeline.spec import Spec
 
 HASH_INDEX = "hash-index.json"
@@ -33,5 +34,6 @@ class RemasterResource(dg.ConfigurableResource):
             if home := dagster_home():
                 claim_instance(home, spec)
             store.register(manifest_path(spec.build_dir), spec.path)
+            clear_dead_notes(spec)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)

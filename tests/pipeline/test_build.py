@@ -1158,6 +1158,35 @@ assets:
 """)
 
 
+def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_them(tmp_path, cli, caplog):
+    spec = _variants_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("count: 2", "count: 4"))
+    killed = ("import os, pipeline.assets\n"
+              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
+              "from pipeline.cli import app\n"
+              "app(['build'])\n")
+    assert subprocess.run([sys.executable, "-c", killed], cwd=tmp_path, capture_output=True).returncode == 137
+    folder = tmp_path / "build" / "variants" / "floors" / "tex000"
+    assert sorted(p.name for p in folder.iterdir()) == [f"variant_0{n}.png" for n in range(4)]  # placed, unlisted
+    spec.write_text(spec.read_text().replace("count: 4", "count: 2"))  # the OOM killer's lesson
+    assert cli(tmp_path, "build")[0] == 0
+    assert "removed 2 output(s) that a killed build placed" in caplog.text
+    assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
+    assert not any((tmp_path / "build" / ".placing").iterdir())
+
+
+def test_what_a_live_step_is_placing_is_left_alone(tmp_path):
+    from pipeline.placing import clear_dead_notes, note_placing
+
+    spec = load_spec(_variants_project(tmp_path, count=1))
+    placed = tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
+    placed.parent.mkdir(parents=True)
+    placed.write_bytes(b"not listed yet")
+    note = note_placing(spec.build_dir, [placed])  # this process: alive
+    assert clear_dead_notes(spec) == 0 and placed.exists() and note.exists()
+
+
 def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
     spec = _variants_project(tmp_path, count=3)
     cli(tmp_path, "build")
