@@ -310,13 +310,20 @@ class Builder:
 
     def _repair_upstream(self, target: Target, key: str) -> None:
         """Put back from the cache a model's weights or an upstream texture changed since it was built (a
-        damaged disk, a hand edit): a build of only the downstream asset would otherwise run on it."""
+        damaged disk, a hand edit, another texture's output copied over it): a build of only the downstream
+        asset would otherwise run on it."""
         for upstream, upstream_key, path in self._upstream_outputs(target, key):
             if not path.is_file():
                 continue  # planning names what is missing
             digest = self.index.hash(path)
-            if self.store.has_object(digest):
-                continue  # a file some build made
+            expected = self._made_now(upstream, upstream_key)
+            if expected is not None and expected != digest:
+                self.store.restore(expected, path, self.index)
+                log.warning("%s is not what %r makes of its input; put the built file back from the cache", path,
+                            upstream.name)
+                continue
+            if expected is not None or self.store.has_object(digest):
+                continue  # as its entry has it, or a file some build made (a model retrained meanwhile)
             built = self._last_outputs().get((upstream.name, upstream_key), {}).get(self.relative(path))
             if built is None or built == digest:
                 continue  # as it was built, with its cache entry collected since
@@ -324,6 +331,17 @@ class Builder:
                 raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
+
+    def _made_now(self, upstream: Target, key: str) -> str | None:
+        """The hash of the one file an upstream asset makes of its input as it is now, where the cache holds
+        it. Not asked of a model: planning one hashes its whole source, for every partition downstream."""
+        if upstream.section == "models":
+            return None
+        try:
+            entry = self.store.get(self.plan(upstream, key).cache_key)
+        except (BuildError, OSError, ValueError):  # its input is gone or unreadable: planning says so
+            return None
+        return None if entry is None else entry.outputs.get(SINGLE_OUTPUT)
 
     def remove_if_stale(self, target: Target, key: str) -> dict[str, str]:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have

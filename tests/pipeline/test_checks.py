@@ -165,3 +165,22 @@ def test_the_launchpad_can_force_a_recompute_past_the_cache(tmp_path):
         instance.add_dynamic_partitions("legacy", [key])
         assert cache_use() == "miss" and cache_use() == "hit"
         assert cache_use(resources={"remaster": {"config": {"force": True}}}) == "miss"
+
+
+def test_a_downstream_run_puts_back_an_upstream_output_another_texture_s_was_copied_over(tmp_path, caplog):
+    """Both files are outputs the cache holds, so "a file some build made" is no test: the upstream's own entry is."""
+    write_textures(tmp_path / "textures", 2, size=24)
+    defs = build_definitions(load_spec(write_spec(tmp_path, CHAINED)))
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    upstream, variant = tmp_path / "build" / "legacy_2x", tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]}
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x", "variants"],
+                       tags=tags)
+        right = {path: hash_file(path) for path in (upstream / keys[0], variant)}
+        (upstream / keys[0]).write_bytes((upstream / keys[1]).read_bytes())  # a slip in a file manager
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+                       partition_key=keys[0])
+    assert {path: hash_file(path) for path in right} == right
+    assert "is not what 'legacy_2x' makes of its input" in caplog.text
