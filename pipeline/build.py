@@ -316,15 +316,11 @@ class Builder:
             if not path.is_file():
                 continue  # planning names what is missing
             digest = self.index.hash(path)
-            expected = self._made_now(upstream, upstream_key)
-            if expected is not None and expected != digest:
-                self.store.restore(expected, path, self.index)
-                log.warning("%s is not what %r makes of its input; put the built file back from the cache", path,
-                            upstream.name)
-                continue
-            if expected is not None or self.store.has_object(digest):
-                continue  # as its entry has it, or a file some build made (a model retrained meanwhile)
-            built = self._last_outputs().get((upstream.name, upstream_key), {}).get(self.relative(path))
+            built = self._built_for_now(upstream, upstream_key, path)
+            if built is None:  # a model, or an upstream not built for its input as it is now
+                if self.store.has_object(digest):
+                    continue  # a file some build made (a model retrained meanwhile)
+                built = self._last_outputs().get((upstream.name, upstream_key), {}).get(self.relative(path))
             if built is None or built == digest:
                 continue  # as it was built, with its cache entry collected since
             if not self.store.has_object(built):
@@ -332,16 +328,17 @@ class Builder:
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
-    def _made_now(self, upstream: Target, key: str) -> str | None:
-        """The hash of the one file an upstream asset makes of its input as it is now, where the cache holds
-        it. Not asked of a model: planning one hashes its whole source, for every partition downstream."""
-        if upstream.section == "models":
+    def _built_for_now(self, upstream: Target, key: str, path: Path) -> str | None:
+        """The hash the manifest lists for ``path`` where the upstream asset was built for its input as it is
+        now, else None. Not asked of a model: planning one hashes its whole source, for every partition."""
+        row = self._last_rows().get((upstream.name, key))
+        if upstream.section == "models" or row is None or row.get("status") == "failed":
             return None
         try:
-            entry = self.store.get(self.plan(upstream, key).cache_key)
+            current = self.plan(upstream, key).cache_key
         except (BuildError, OSError, ValueError):  # its input is gone or unreadable: planning says so
             return None
-        return None if entry is None else entry.outputs.get(SINGLE_OUTPUT)
+        return dict(row.get("outputs") or {}).get(self.relative(path)) if row.get("cache_key") == current else None
 
     def remove_if_stale(self, target: Target, key: str) -> dict[str, str]:
         """Delete the partition's outputs unless they are still right (stored under the key its inputs have

@@ -183,4 +183,4 @@ def test_a_downstream_run_puts_back_an_upstream_output_another_texture_s_was_cop
         dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
                        partition_key=keys[0])
     assert {path: hash_file(path) for path in right} == right
-    assert "is not what 'legacy_2x' makes of its input" in caplog.text
+    assert "was changed after 'legacy_2x' built it; put the built file back" in caplog.text
