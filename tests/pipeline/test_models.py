@@ -536,3 +536,25 @@ def test_a_model_s_files_version_is_that_of_its_source_files_alone(tmp_path, cli
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     assert cli(project, "build")[0] == 0
     assert observed_model_status(dg.DagsterInstance.get(), project / "assets_spec.yaml") == "FRESH"
+
+
+def test_a_model_made_before_a_guard_existed_still_builds_in_the_ui(tmp_path):
+    """Its cached metadata lacks the new guard's figure; Dagster fails a step that yields no result for a check."""
+    spec_file = write_project(tmp_path, 1)
+    defs = build_definitions(load_spec(spec_file))
+    with dg.instance_for_test() as instance:
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+        store = ContentStore(tmp_path / ".remaster" / "cache")
+        [entry_file] = list((store.root / "entries").glob("*/*.json"))
+        record = json.loads(entry_file.read_text())
+        del record["metadata"]["lanczos_gain_db"]
+        key = entry_file.stem
+        store.drop(key)
+        old = tmp_path / "old.pt"
+        old.write_bytes((tmp_path / "build" / "sr2x" / "model.pt").read_bytes())
+        store.put(key, {"model.pt": old}, record["metadata"])  # as a build before the guard stored it
+        update_manifest(tmp_path / "build", drop=[("sr2x", "")])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert result.success and checks["beats_lanczos"].passed
+    assert "build --force sr2x measures it" in checks["beats_lanczos"].metadata["not measured"].value
