@@ -44,6 +44,10 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
                 os.fsync(handle.fileno())
         for tmp, path in zip(temporaries, paths):
             os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None and temporaries:  # a write through an open file (a full disk) names no file
+            exc.filename = str(temporaries[0])  # the files of one call share a folder, hence a disk
+        raise
     finally:
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)

@@ -148,9 +148,9 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                     results.append(builder.build(target, key, run_id=context.run.run_id))
                     report_progress(target.name, done, len(keys))
             finally:
-                builder.index.save()
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
-                note.unlink()  # what it placed is listed now
+                note.unlink(missing_ok=True)  # what it placed is listed now
+                builder.index.save()  # after: a cache disk too full for it loses re-hashing, not the step's rows
         failed = [r for r in results if r.status == "failed"]
         events = {
             r.partition: _event(target, r, _provenance(context.instance, builder, target, r))

@@ -141,10 +141,7 @@ class Builder:
         return [message for name in (self._skipped if sources is None else sources) for message in self._skipped.get(name, [])]
 
     def relative(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.spec.root_dir).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return as_listed(self.spec, path)
 
     # -- planning -----------------------------------------------------------
 
@@ -456,10 +453,6 @@ class Builder:
             for name, digest in entry.outputs.items():
                 self.index.remember(plan.outputs[name], digest)
             return entry
-        except OSError as exc:
-            if exc.errno in _CANNOT_WRITE and not exc.filename:  # written through an open file: an op's, to scratch
-                exc.filename = str(scratch)
-            raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -509,12 +502,23 @@ def _key(material: Mapping[str, object]) -> str:
     return hash_bytes(json.dumps(material, sort_keys=True, separators=(",", ":")).encode())
 
 
+def as_listed(spec: Spec, path: Path) -> str:
+    """``path`` as manifest rows give it: relative to the spec's folder, or absolute outside it."""
+    try:
+        return path.relative_to(spec.root_dir).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def remove_output(build_dir: Path, path: Path) -> None:
     """Delete an output file and the folders it leaves empty, up to ``build_dir``."""
     path.unlink(missing_ok=True)
     folder = path.parent
-    while folder != build_dir and folder.is_relative_to(build_dir) and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    while folder != build_dir and folder.is_relative_to(build_dir):
+        try:
+            folder.rmdir()  # only an empty folder goes
+        except OSError:  # not empty, or removed meanwhile by another build
+            return
         folder = folder.parent
 
 

@@ -28,13 +28,13 @@ def dagster_home() -> Path | None:
     value = os.environ.get("DAGSTER_HOME")
     if not value:
         return None
-    home = Path(value)
+    home = Path(value).expanduser()  # as Dagster reads it: a ~ that no shell expanded (a CI file's env) is home
     if not home.is_absolute():
         raise ValueError(f"DAGSTER_HOME={value} is not an absolute path, which Dagster needs: "
                          f"export DAGSTER_HOME=$PWD/{value} (or unset it to build on a throwaway instance)")
     if not home.is_dir():
-        raise ValueError(f"DAGSTER_HOME={value} is not a folder: mkdir -p {value} first "
-                         "(or unset it to build on a throwaway instance)")
+        fix = f"mkdir -p {home} first" if not home.exists() else "point it at a folder, not a file"
+        raise ValueError(f"DAGSTER_HOME={value} is not a folder: {fix} (or unset it to build on a throwaway instance)")
     return home
 
 

@@ -5,7 +5,9 @@ the OOM killer), the outputs it had placed are listed nowhere. The next build ma
 them, unless the spec dropped them meanwhile (an asset removed, a lower ``count``, a source file deleted):
 then nothing would ever delete them, and a game would ship them. So a step first writes the paths it may
 place into a note in ``<build_dir>/.placing/``, and deletes the note once its rows are written; a later
-build deletes each file of a dead step's note that no row lists and no live step may be placing.
+build deletes each file of a dead step's note that no row lists and no live step may be placing. Notes
+are written and judged under one lock, so a step never places a file that a judge has already decided
+to delete.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
-from pipeline.build import remove_output
-from pipeline.manifest import read_manifest
+from pipeline.build import as_listed, remove_output
+from pipeline.cache import exclusive
+from pipeline.manifest import manifest_path, read_manifest
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.spec import Spec
 
 log = logging.getLogger(__name__)
 
 PLACING = ".placing"
-UNJUDGED_AGE = 24 * 3600  # seconds after which a note whose process cannot be seen counts as dead
+UNJUDGED_AGE = 24 * 3600  # seconds after which a note whose process cannot be seen (another machine's) counts as dead
 
 
 def note_placing(build_dir: Path, paths: Iterable[Path]) -> Path:
@@ -34,38 +37,67 @@ def note_placing(build_dir: Path, paths: Iterable[Path]) -> Path:
     note = build_dir / PLACING / f"{uuid.uuid4().hex}.json"
     record = {"space": process_space(), "process": this_process(),
               "paths": sorted(path.relative_to(build_dir).as_posix() for path in paths)}
-    write_bytes_atomic(note, json.dumps(record).encode())
+    with exclusive(build_dir / PLACING / ".lock"):
+        write_bytes_atomic(note, json.dumps(record).encode())
     return note
 
 
 def clear_dead_notes(spec: Spec) -> int:
     """Delete what dead steps placed and no manifest row lists; returns how many files went."""
-    notes = sorted((spec.build_dir / PLACING).glob("*.json"))
-    if not notes:
+    folder = spec.build_dir / PLACING
+    if not any(folder.glob("*.json")):
         return 0
+    with exclusive(folder / ".lock"):
+        dead, live = _judge(sorted(folder.glob("*.json")))
+        if not dead:
+            return 0
+        listed = _listed(spec)
+        if listed is None:
+            return 0  # the manifest cannot be read just now: what is listed cannot be told
+        removed = 0
+        for note, paths in dead:
+            left = False
+            for path in sorted(paths - live):
+                output = spec.build_dir / path
+                if as_listed(spec, output) in listed or not output.is_file():
+                    continue
+                try:
+                    remove_output(spec.build_dir, output)
+                    removed += 1
+                except OSError as exc:  # another user's file in a shared folder: tried again next time
+                    log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
+                    left = True
+            if not left:
+                note.unlink(missing_ok=True)
+    if removed:
+        log.warning("removed %d output(s) that a killed build placed in %s but never listed (the spec has dropped "
+                    "them since, or the next build lists them again)", removed, spec.build_dir)
+    return removed
+
+
+def _judge(notes: list[Path]) -> tuple[list[tuple[Path, set[str]]], set[str]]:
+    """(each dead note with its paths, the paths of every live one)."""
     dead, live = [], set()
     for note in notes:
         try:
             record = json.loads(note.read_bytes())
             paths = set(record["paths"])
-            ended = is_gone(record["space"], record["process"]) or time.time() - note.stat().st_mtime > UNJUDGED_AGE
+            gone = is_gone(record["space"], record["process"])
+            if gone is None:
+                gone = time.time() - note.stat().st_mtime > UNJUDGED_AGE
         except (OSError, ValueError, KeyError, TypeError):
             continue  # gone meanwhile: its step ended and listed its outputs
-        if ended:
+        if gone:
             dead.append((note, paths))
         else:
             live |= paths
-    # Rows are read after the notes: a step that ended meanwhile has listed its outputs by now.
-    listed = {(spec.root_dir / str(path)).resolve() for row in read_manifest(spec.build_dir) for path in row.get("outputs") or {}}
-    removed = 0
-    for note, paths in dead:
-        for path in sorted(paths - live):
-            output = spec.build_dir / path
-            if output.is_file() and output.resolve() not in listed:
-                remove_output(spec.build_dir, output)
-                removed += 1
-        note.unlink(missing_ok=True)
-    if removed:
-        log.warning("removed %d output(s) that a killed build placed in %s but never listed (the spec has dropped "
-                    "them since, or the next build lists them again)", removed, spec.build_dir)
-    return removed
+    return dead, live
+
+
+def _listed(spec: Spec) -> set[str] | None:
+    """Every output path the manifest lists, relative to the spec's folder as rows give them; None where a
+    manifest is there but cannot be read."""
+    rows = read_manifest(spec.build_dir)
+    if not rows and manifest_path(spec.build_dir).is_file():
+        return None
+    return {str(path) for row in rows for path in row.get("outputs") or {}}  # type: ignore[union-attr]

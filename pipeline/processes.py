@@ -37,10 +37,10 @@ def start_time(pid: int) -> str:
     return "" if fields[0] in (b"Z", b"X") else fields[19].decode()  # state is field 3, start time field 22
 
 
-def is_gone(space: str | None, process: str) -> bool:
-    """Whether ``process`` (``<pid>@<start time>``) of ``space`` has ended: never said of another space's,
-    which this one cannot see."""
+def is_gone(space: str | None, process: str) -> bool | None:
+    """Whether ``process`` (``<pid>@<start time>``) of ``space`` has ended; None where that cannot be told:
+    another machine's, container's or boot's, or one stamped without /proc."""
     pid, _, started = process.partition("@")
     if space is None or space != process_space() or not pid.isdigit() or not started:
-        return False
+        return None
     return start_time(int(pid)) != started

@@ -180,7 +180,7 @@ def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
     unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
     for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: space})):
         process = run.tags.get(PID_TAG, "")
-        if run.parent_run_id is None and is_gone(space, process):
+        if run.parent_run_id is None and is_gone(space, process) is True:
             instance.report_run_failed(run, f"the remaster build that ran it (process {process.partition('@')[0]}) was killed")
 
 
