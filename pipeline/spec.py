@@ -28,7 +28,7 @@ FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (
 CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
 TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its op's params
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
 
 
@@ -536,13 +536,19 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
         return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
     given = errors[0].get("input")
     if kinds == {"string_type"} and isinstance(given, (int, float, datetime.date)):  # root: 2024-05-01, root: 1.10
-        what = "a date" if isinstance(given, datetime.date) else "a boolean" if isinstance(given, bool) else "a number"
-        return f"expected text, but YAML reads the unquoted value as {what} ({given}); put it in quotes"
+        return f"expected text, but YAML reads the unquoted value as {_yaml_kind(given)} ({given}); put it in quotes"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
     first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
     return f"{wanted}, got {given!r}" + (_did_you_mean(given, choices) if isinstance(given, str) else "")
+
+
+def _yaml_kind(value: Any) -> str:
+    """What YAML made of an unquoted scalar that was meant as text."""
+    if isinstance(value, datetime.date):
+        return "a date"
+    return "a boolean" if isinstance(value, bool) else "a number"
 
 
 def _check_level(level: Any) -> Any:
@@ -558,11 +564,11 @@ def _name_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a source, model or asset, or None when it can."""
     if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
         return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
-    if str(name)[:1].isdigit() and NAME_PATTERN.match(f"_{name}"):
-        return f"a name starts with a letter or _, not a digit, as Dagster needs: x{name} or _{name}, say"
-    if not NAME_PATTERN.match(str(name)):
-        return ("names are letters, digits and _ only, starting with a letter or _ (they become folder names under "
-                "build_dir, so '/', '..' and spaces are not allowed)")
+    if not isinstance(name, str):  # `2:`, `0x1F:`, `12:30:`, `2024-05-01:` are values to YAML
+        return f"YAML reads this key as {_yaml_kind(name)} ({name}), not a name; put it in quotes"
+    if not NAME_PATTERN.match(name):
+        return ("names are letters, digits and _ only (they become folder names under build_dir, "
+                "so '/', '..' and spaces are not allowed)")
     if not _dagster_takes(str(name)):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None

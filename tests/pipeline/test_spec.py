@@ -126,10 +126,18 @@ def test_names_that_would_escape_build_dir():
         sources:
           legacy: {kind: textures, root: t}
         assets:
-          2x: {op: upscale, from: legacy}
+          0x1F: {op: upscale, from: legacy}
         """
     )
-    assert "assets.2x: a name starts with a letter or _, not a digit, as Dagster needs: x2x or _2x" in problem
+    assert "assets.31: YAML reads this key as a number (31), not a name; put it in quotes" in problem
+
+
+def test_names_may_start_with_a_digit_as_dagster_s_may():
+    spec = parse_spec(
+        "sources:\n  2k_scans: {kind: textures, root: t}\nassets:\n  4x: {op: upscale, from: 2k_scans, scale: 4}\n",
+        Path("/studio/assets_spec.yaml"),
+    )
+    assert list(spec.assets) == ["4x"] and spec.source_of("4x").name == "2k_scans"
 
 
 def test_two_targets_writing_the_same_folder():
