@@ -1,10 +1,18 @@
-"""Checks on ``torch.save`` files before they are unpickled: weights a user downloaded, or a model in the
-build folder that a disk or an editor may have changed since it was written."""
+"""Reading ``torch.save`` files safely: weights a user downloaded, or a model in the build folder that a
+disk or an editor may have changed since it was written. Nothing in them runs (``weights_only``), a
+damaged archive is refused before torch reads it, and every way a file can be cut short or hold code
+ends in one message that names the file."""
 
 from __future__ import annotations
 
+import pickle
+import re
+import struct
 import zipfile
 from pathlib import Path
+from typing import Any
+
+import torch
 
 
 def check_archive(path: Path) -> None:
@@ -35,8 +43,25 @@ def _starts_as_zip(path: Path) -> bool:
         return False
 
 
-def what_was_refused(exc: Exception) -> str:
-    """The line of torch's ``weights_only`` refusal that names the code a file asked to run (torch's own
-    advice around it, to load the file with ``weights_only=False``, is what a build must never do)."""
-    named = [line.strip().rstrip(".") for line in str(exc).splitlines() if "GLOBAL" in line]
-    return f" ({named[0]})" if named else ""
+def load_torch_file(path: Path, what: str, fix: str) -> Any:
+    """What ``path`` holds, read with ``weights_only``; ``what`` names the file in messages ("model weights"),
+    ``fix`` says what to do about one that holds code."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    check_archive(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # the restricted unpickler refused a global
+        cut = "" if zipfile.is_zipfile(path) else ", or it is cut short"  # an old-style pickle ends mid-opcode too
+        raise ValueError(f"refusing to load {what} {path}: it holds Python objects or code, not only weights"
+                         f"{_asked_to_run(exc)}{cut}; {fix}") from exc
+    except (RuntimeError, EOFError, OSError, IndexError, struct.error) as exc:  # the last three: an old-style file cut short
+        reason = str(exc).splitlines()[0] if str(exc) else "it ends too early"
+        raise ValueError(f"cannot read {what} {path} ({reason}): it may be cut short or damaged; get the file again") from exc
+
+
+def _asked_to_run(exc: Exception) -> str:
+    """The global a file asked torch to load, without torch's advice around it (to load the file unchecked,
+    or to allow that global), which a build must never take."""
+    named = re.search(r"GLOBAL (\S+?)\.?(?:\s|$)", str(exc))
+    return f" (it asks for {named.group(1)})" if named else ""

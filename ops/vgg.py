@@ -9,14 +9,12 @@ one file loads into both.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Literal
 
-import torch
 from torch import nn
 
-from ops.torch_files import check_archive, what_was_refused
+from ops.torch_files import load_torch_file
 
 LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 """Convolution widths in order; "M" is a 2x2 pooling."""
@@ -45,14 +43,7 @@ def load_features(path: Path, features: nn.Sequential) -> None:
     Keys other than ``features.N`` (the classifier) are ignored. Read with
     ``weights_only``: a file that holds code is refused, never run.
     """
-    check_archive(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(f"cannot load VGG19 weights from {path}: it contains Python objects or code, not only "
-                         f"weights{what_was_refused(exc)}; save the state dict alone (torch.save(model.state_dict()))") from exc
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
-        raise ValueError(f"cannot load VGG19 weights from {path}: {exc}") from exc
+    state = load_torch_file(path, "VGG19 weights", "save the state dict alone (torch.save(model.state_dict()))")
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a state dict; save it with torch.save(model.state_dict(), path)")
     wanted = list(features.state_dict())

@@ -52,6 +52,11 @@ def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
     return maps, {"tileable": int(made.tileable)}
 
 
+def _in_colour(photo: Image) -> bool:
+    """Three channels that differ somewhere: a grey photo saved as RGB (a camera's monochrome JPEG) is grey."""
+    return photo.channels >= 3 and float(np.ptp(photo.color, axis=2).max()) > 2 / 255
+
+
 def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialParams, ctx: OpContext) -> tuple[Maps, Meta]:
     """one_shot (a flash photo) or two_shot (and its guide, aligned to it): maps fitted to the photos."""
     meta: Meta = {}
@@ -67,8 +72,8 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
                 f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
                 f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
             )
-        if (guide_image.channels == 1) != (flash_image.channels == 1):
-            grey, colour = (flash_path, guide_path) if flash_image.channels == 1 else (guide_path, flash_path)
+        if _in_colour(guide_image) != _in_colour(flash_image):
+            grey, colour = (guide_path, flash_path) if _in_colour(flash_image) else (flash_path, guide_path)
             raise ValueError(
                 f"{grey} is greyscale but {colour} is in colour; the fit would read the colour photo's tint as "
                 f"the surface's: save both photos of the pair in colour (or both in grey)"

@@ -8,8 +8,6 @@ unpickling would run, and a texture build must never run it.
 from __future__ import annotations
 
 import io
-import pickle
-import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ import torch.nn.functional as F
 
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
-from ops.torch_files import check_archive, what_was_refused
+from ops.torch_files import check_archive, load_torch_file
 
 FORMAT = "remaster-srcae"
 FORMAT_VERSION = 1
@@ -50,32 +48,35 @@ def save_srcae(path: Path, model: SRCAE) -> None:
 def read_weights(path: Path) -> dict:
     """The tensors (and plain values) in ``path``, read without running any code from it."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"model weights file {path} is a folder; name the weights file in it")
     if not path.is_file():
         raise FileNotFoundError(f"model weights file {path} does not exist")
     if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
-        except ImportError as exc:
-            raise ImportError(
-                f"{path} is a safetensors file, which needs the optional safetensors library: install "
-                f"remaster[community] (it comes with spandrel)"
-            ) from exc
-        return load_file(str(path), device="cpu")
+        return _read_safetensors(path)
     check_archive(path)
     if not _is_torch_file(path):
         raise ValueError(
             f"{path} is not a PyTorch weights file (.pth/.pt) nor safetensors: it may be a download that saved an "
             f"error page, or a file of another kind; get the weights file again"
         )
+    return load_torch_file(path, "model weights", "a .pth must be a plain state dict: convert it to safetensors or "
+                           "get it from a trusted source")
+
+
+def _read_safetensors(path: Path) -> dict:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"refusing to load {path}: it contains Python objects or code, not only weights{what_was_refused(exc)}; "
-            f"a .pth must be a plain state dict: convert it to safetensors or get it from a trusted source"
+        from safetensors.torch import load_file  # only community files use it; safetensors comes with spandrel
+    except ImportError as exc:
+        raise ImportError(
+            f"{path} is a safetensors file, which needs the optional safetensors library: install "
+            f"remaster[community] (it comes with spandrel)"
         ) from exc
-    except (RuntimeError, EOFError, OSError, struct.error) as exc:  # struct.error: an old-style pickle cut short
-        raise ValueError(f"cannot read model weights {path}: {exc}; get the weights file again") from exc
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own SafetensorError for a file cut short or damaged
+        raise ValueError(f"cannot read model weights {path} ({exc}): it may be cut short or damaged; "
+                         "get the file again") from exc
 
 
 def _is_torch_file(path: Path) -> bool:

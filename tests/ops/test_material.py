@@ -281,6 +281,11 @@ def test_a_grey_photo_paired_with_a_colour_one_is_named_not_fitted(pair, tmp_pat
     inputs[grey_role] = grey  # the colour photo's tint would be fitted as the surface's colour
     with pytest.raises(ValueError, match=f"{grey} is greyscale but .* is in colour"):
         run(inputs, tmp_path / "out", MaterialParams(method="two_shot", iterations=5), OpContext(device="cpu"))
+    other = "guide" if grey_role == "flash" else "flash"
+    as_rgb = tmp_path / f"{other}_rgb.png"
+    write_image(as_rgb, Image(color=read_image(grey).color.repeat(3, axis=2)))  # grey, saved as RGB
+    inputs[other] = as_rgb
+    assert run(inputs, tmp_path / "out", MaterialParams(method="two_shot", iterations=2), OpContext(device="cpu"))
 
 
 @pytest.mark.parametrize("method", ["two_shot", "one_shot"])
