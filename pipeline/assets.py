@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from ops.registry import Guard
 from pipeline.build import (
     MODEL_PARTITION,
     Builder,
@@ -17,7 +18,7 @@ from pipeline.build import (
     report_progress,
     summarize_data_version,
 )
-from pipeline.manifest import read_manifest, update_manifest
+from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
@@ -411,8 +412,6 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
             continue
         failing = sorted(key for key, value in figures.items() if not guard.passes(value))
         worst = (max if guard.direction == "below" else min)(figures.values())
-        details = [str(r["metadata"].get(guard.detail_key) or "") for r in rows  # type: ignore[union-attr]
-                   if str(r["partition"]) in failing and guard.detail_key]
         yield dg.AssetCheckResult(
             asset_key=target.name,
             check_name=guard.name,
@@ -422,9 +421,19 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
                 guard.metadata_key: worst,
                 "limit": guard.limit,
                 "failing partitions": ", ".join(failing) or "none",
-                **({guard.detail_key: "; ".join(filter(None, details))} if any(details) else {}),
+                **_details(rows, guard, failing),
             },
         )
+
+
+def _details(rows: list[Row], guard: Guard, failing: list[str]) -> dict[str, str]:
+    """What the failing partitions' rows say failed (which files), each after its partition's name."""
+    if guard.detail_key is None:
+        return {}
+    said = [(str(r["partition"]), str(r["metadata"].get(guard.detail_key) or "")) for r in rows  # type: ignore[union-attr]
+            if str(r["partition"]) in failing]
+    text = "; ".join(f"{partition}: {detail}" if partition else detail for partition, detail in said if detail)
+    return {guard.detail_key: text} if text else {}
 
 
 def build_order(spec: Spec, selection: list[str] | None = None) -> list[tuple[str | None, list[str]]]:

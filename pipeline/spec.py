@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -574,6 +575,7 @@ def _name_problem(name: Any) -> str | None:
     return None
 
 
+@functools.cache
 def _dagster_takes(name: str) -> bool:
     """Whether Dagster lets an asset take ``name``: its own check, so validate agrees with build."""
     import dagster as dg
