@@ -138,7 +138,9 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         kinds={"pytorch"} if target.section == "models" else {"png", "gltf"} if target.op.name == "material" else {"png"},
         description=describe(target),
     )
-    def materialize(context: dg.AssetExecutionContext, remaster: RemasterResource):
+    def materialize(
+        context: dg.AssetExecutionContext, remaster: RemasterResource
+    ) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
         builder = remaster.builder(spec, building=True)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []

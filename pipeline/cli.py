@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +19,12 @@ from pipeline.claims import check_build_dir, dagster_home
 from pipeline.manifest import manifest_path
 from pipeline.sources import scan_source
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
+
+if TYPE_CHECKING:
+    from pipeline.runs import BuildReport  # imported when a build runs: the other commands stay quick
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 app = typer.Typer(
     help="Build remastered textures from assets_spec.yaml, recomputing only what changed.",
@@ -118,7 +125,8 @@ def _log_warnings_once() -> None:
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
-def _with_progress(fn, *args, **kwargs):
+def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
@@ -174,6 +182,13 @@ def build(
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
+    _render_build(report, loaded)
+    if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
+        raise typer.Exit(1)
+
+
+def _render_build(report: BuildReport, loaded: Spec) -> None:
+    """The summary table, then every failure, skipped file, removal and failed guard, one line each."""
     table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
@@ -191,8 +206,6 @@ def build(
         out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
     _print_guards(report.guards)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)
-    if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
-        raise typer.Exit(1)
 
 
 def _print_guards(guards: list[tuple[bool, str]]) -> None:

@@ -28,7 +28,7 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
         description=(f"Rebuilds every partition of {partition_set}'s assets, the models they use first"
                      if partition_set else "Rebuilds the models no asset uses"),
     )
-    def nightly(context: dg.ScheduleEvaluationContext):
+    def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         if partition_set is None:
             return dg.RunRequest()
         keys = context.instance.get_dynamic_partitions(partition_set)
