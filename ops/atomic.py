@@ -45,7 +45,7 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
         for tmp, path in zip(temporaries, paths):
             os.replace(tmp, path)
     except OSError as exc:
-        if exc.filename is None and temporaries:  # a write through an open file (a full disk) names no file
+        if exc.errno is not None and exc.filename is None and temporaries:  # a write through an open file names none
             exc.filename = str(temporaries[0])  # the files of one call share a folder, hence a disk
         raise
     finally:

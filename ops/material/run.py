@@ -52,9 +52,13 @@ def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
     return maps, {"tileable": int(made.tileable)}
 
 
-def _in_colour(photo: Image) -> bool:
-    """Three channels that differ somewhere: a grey photo saved as RGB (a camera's monochrome JPEG) is grey."""
-    return photo.channels >= 3 and float(np.ptp(photo.color, axis=2).max()) > 2 / 255
+def _grey_beside_colour(a: Image, b: Image) -> bool:
+    """One photo saved grey, the other with colour in it (a grey photo saved as RGB, a camera's monochrome
+    JPEG, pairs with a grey one; a black one is left for the fit to name)."""
+    def in_colour(photo: Image) -> bool:
+        return photo.channels == 3 and float(np.ptp(photo.color, axis=2).max()) > 2 / 255
+
+    return (a.channels == 1 and in_colour(b)) or (b.channels == 1 and in_colour(a))
 
 
 def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialParams, ctx: OpContext) -> tuple[Maps, Meta]:
@@ -72,8 +76,8 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
                 f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
                 f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
             )
-        if _in_colour(guide_image) != _in_colour(flash_image):
-            grey, colour = (guide_path, flash_path) if _in_colour(flash_image) else (flash_path, guide_path)
+        if _grey_beside_colour(flash_image, guide_image):
+            grey, colour = (flash_path, guide_path) if flash_image.channels == 1 else (guide_path, flash_path)
             raise ValueError(
                 f"{grey} is greyscale but {colour} is in colour; the fit would read the colour photo's tint as "
                 f"the surface's: save both photos of the pair in colour (or both in grey)"
