@@ -27,6 +27,7 @@ from torch import nn
 from ops.material.render import Svbrdf, normal_from_tilt, render_guide, render_point_light
 from ops.material.scene import Scene
 from ops.registry import ProgressFn
+from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
 
 log = logging.getLogger(__name__)
@@ -308,12 +309,12 @@ def _resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor
 
 
 def _to_tensor(image: np.ndarray, device: torch.device, size: tuple[int, int]) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).unsqueeze(0).to(device, torch.float32)
+    t = to_chw(image).unsqueeze(0).to(device, torch.float32)
     if t.shape[-2:] != size:
         t = F.interpolate(t, size=size, mode="area")
     return t
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
-    return t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    return to_hwc(t[0]).astype(np.float32)
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ops.material.render import Svbrdf, render_guide, render_point_light
 from ops.material.scene import Scene
+from ops.tensors import to_chw, to_hwc
 
 PREVIEW_SIZE = 256
 
@@ -24,7 +25,7 @@ def render_preview(
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
 
     def plane(x: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray((x if x.ndim == 3 else x[..., None]).transpose(2, 0, 1)))
+        t = to_chw(x if x.ndim == 3 else x[..., None])
         return F.interpolate(t.unsqueeze(0).float(), size=size, mode="area")
 
     maps = Svbrdf(
@@ -40,4 +41,4 @@ def render_preview(
         key = render_point_light(maps, points, light=light, camera=torch.from_numpy(scene.camera()), intensity=2.0)
         fill = 0.15 * render_guide(maps) * plane(ao)
         image = key + fill
-    return (image / (1.0 + image))[0].permute(1, 2, 0).numpy() * 1.6
+    return to_hwc((image / (1.0 + image))[0]) * 1.6

@@ -21,6 +21,7 @@ from ops.image_io import Image, read_image, write_image
 from ops.material.maps import decode_normal
 from ops.material.render import Svbrdf, render_guide, render_point_light
 from ops.material.scene import Scene
+from ops.tensors import to_chw, to_hwc
 
 DEMO_SCENE = Scene(fov_deg=45.0, distance=2.2, intensity=9.68, guide_radiance=1.0)
 
@@ -37,7 +38,7 @@ class ProceduralMaterial:
     def torch(self) -> Svbrdf:
         def t(x: np.ndarray) -> torch.Tensor:
             x = x if x.ndim == 3 else x[..., None]
-            return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))).unsqueeze(0).float()
+            return to_chw(x).unsqueeze(0).float()
 
         return Svbrdf(t(self.albedo), t(self.normal), t(self.roughness), t(self.specular))
 
@@ -81,7 +82,7 @@ def render_photos(material: ProceduralMaterial, scene: Scene = DEMO_SCENE) -> tu
     with torch.no_grad():
         flash = render_point_light(maps, points, light=camera, camera=camera, intensity=scene.intensity or 1.0)
         guide = render_guide(maps, scene.guide_radiance or 1.0)
-    return tuple(np.clip(x[0].permute(1, 2, 0).numpy(), 0, 1).astype(np.float32) for x in (flash, guide))  # type: ignore[return-value]
+    return tuple(np.clip(to_hwc(x[0]), 0, 1).astype(np.float32) for x in (flash, guide))  # type: ignore[return-value]
 
 
 def render_demo_pair(folder: Path, *, size: int = 128, seed: int = 0) -> tuple[Path, Path]:

@@ -17,6 +17,7 @@ from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.params import MultiplyParams
 from ops.multiply.patch import QuiltConfig, default_block, quilt
 from ops.registry import OpContext
+from ops.tensors import to_hwc
 
 
 def exemplar_planes(image: Image) -> np.ndarray:
@@ -82,7 +83,7 @@ def multiply(
     result = gram.synthesize(
         source, params.size, parts, tileable=params.tileable, seed=seed, steps=params.steps, progress=progress
     )
-    return match_colors(result.permute(1, 2, 0).cpu().numpy(), exemplar)
+    return match_colors(to_hwc(result), exemplar)
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:

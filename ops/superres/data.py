@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ops.image_io import ImageReadError, read_image
+from ops.tensors import to_chw
 
 _log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _name_draw(path: Path) -> float:
 def load_image(path: Path) -> torch.Tensor:
     """A texture as (3, H, W) stored values; grey is repeated, alpha is dropped."""
     image = read_image(path, colorspace="linear")
-    return torch.from_numpy(np.ascontiguousarray(image.rgb().transpose(2, 0, 1)))
+    return to_chw(image.rgb())
 
 
 def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:

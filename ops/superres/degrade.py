@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from ops.superres.params import Degradation
+from ops.tensors import to_hwc
 
 
 def downscale(x: torch.Tensor, scale: int, *, method: Literal["bicubic", "area"] = "bicubic") -> torch.Tensor:
@@ -49,7 +50,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """JPEG-compress one (C, H, W) image at ``quality`` and decode it again."""
-    array = (x.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    array = (to_hwc(x.clamp(0, 1)) * 255 + 0.5).astype(np.uint8)
     buffer = io.BytesIO()
     PILImage.fromarray(array).save(buffer, format="JPEG", quality=quality)
     decoded = np.asarray(PILImage.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.float32) / 255

@@ -26,6 +26,7 @@ from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
 from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
+from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
 from ops.tileable import detect_wrap
 
@@ -105,7 +106,7 @@ def upscale_planes(
     saved as RGB) come out equal, where the model's channels drift apart by a level or two. Each pass is
     tiled and the last comes a row of tiles at a time, so memory holds the model, the result of the
     pass before (a quarter of the output or less) and a band of the output, never the whole of it."""
-    y = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))  # (C, H, W)
+    y = to_chw(planes)  # (C, H, W)
     channels = y.shape[0]
     grey = bool((y == y[:1]).all())
     if channels == 1 and upscaler.channels == 3:
@@ -127,7 +128,7 @@ def upscale_planes(
                 band = band.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
             else:
                 band.clamp_(0.0, 1.0)
-            yield top, band.permute(1, 2, 0).numpy()
+            yield top, to_hwc(band)
 
     return finished(), tiles + last.tiles
 
@@ -142,7 +143,7 @@ def adapted(
             f"adapt_steps needs a remaster SRCAE model (trained by train_srcae); this {upscaler.name} model can only "
             f"be used as it is: set adapt_steps: 0"
         )
-    image = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1))).expand(3, -1, -1)  # grey as RGB
+    image = to_chw(planes).expand(3, -1, -1)  # grey as RGB
     adaptation = adapt(
         upscaler.forward, image, steps=params.adapt_steps, peak_learning_rate=params.adapt_learning_rate, progress=progress
     )

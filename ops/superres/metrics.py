@@ -9,6 +9,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from ops.superres.degrade import downscale
+from ops.tensors import to_hwc
 from ops.upscale import resize
 
 
@@ -88,10 +89,10 @@ def compare(
         if not measurable(hr, scale):
             continue
         lr = downscale(hr[None], scale)  # (1, 3, h, w)
-        target = hr.permute(1, 2, 0).numpy()
-        low = lr[0].permute(1, 2, 0).numpy()
+        target = to_hwc(hr)
+        low = to_hwc(lr[0])
         with torch.no_grad():
-            candidates = {"val": upscale(lr)[0].permute(1, 2, 0).float().cpu().numpy()}
+            candidates = {"val": to_hwc(upscale(lr)[0].float())}
         if baselines:
             candidates["bicubic"] = resize(low, target.shape[:2], "bicubic")
             candidates["lanczos"] = resize(low, target.shape[:2], "lanczos")
