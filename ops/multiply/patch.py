@@ -92,46 +92,20 @@ def quilt(
                 "right": config.tileable and j == count - 1,
                 "bottom": config.tileable and i == count - 1,
             }
-            known = np.zeros((bh, bw), dtype=bool)
-            known[:, :overlap] |= sides["left"]
-            known[:overlap, :] |= sides["top"]
-            known[:, -overlap:] |= sides["right"]
-            known[-overlap:, :] |= sides["bottom"]
+            known = _known(sides, bh, bw, overlap)
             old = canvas[np.ix_(rows, cols)]  # (bh, bw, C)
 
             ys, xs = _candidates(height - bh + 1, width - bw + 1, config.candidates, rng)
-            banned = np.zeros(ys.shape, dtype=bool)
+            banned = np.zeros(ys.shape, dtype=bool)  # positions that would continue a neighbour's exemplar region
             if sides["left"]:
                 banned |= _near(ys, xs, sources[i, j - 1] + (0, spans[j - 1][1] - overlap), block // 2)
             if sides["top"]:
                 banned |= _near(ys, xs, sources[i - 1, j] + (spans[i - 1][1] - overlap, 0), block // 2)
-            if banned.all():
-                banned[:] = False
-            if known.any():
-                ky, kx = np.nonzero(known)
-                offsets = (ys * width + xs)[:, None] + (ky * width + kx)[None, :]  # (N, K) flat pixel indices
-                patches = np.take(flat, offsets, axis=0)  # (N, K, C)
-                error = np.square(patches - old[ky, kx][None]).sum(axis=(1, 2))
-                error[banned] = np.inf
-                good = np.flatnonzero(error <= error.min() * (1 + config.tolerance) + 1e-12)
-            else:
-                good = np.flatnonzero(~banned)
-            pick = int(good[rng.integers(good.size)])
+            pick = _pick(flat, width, old, known, ys * width + xs, banned, config.tolerance, rng)
             y, x = int(ys[pick]), int(xs[pick])
             sources[i, j] = (y, x)
             new = exemplar[y : y + bh, x : x + bw]
-
-            take = np.ones((bh, bw), dtype=bool)
-            if known.any():
-                diff = np.square(new - old).sum(axis=2)  # (bh, bw)
-                if sides["left"]:
-                    take[:, :overlap] &= _min_cut(diff[:, :overlap])
-                if sides["right"]:
-                    take[:, -overlap:] &= _min_cut(diff[:, -overlap:][:, ::-1])[:, ::-1]
-                if sides["top"]:
-                    take[:overlap, :] &= _min_cut(diff[:overlap, :].T).T
-                if sides["bottom"]:
-                    take[-overlap:, :] &= _min_cut(diff[-overlap:, :][::-1].T).T[::-1]
+            take = _seam_cut(new, old, sides, overlap) if known.any() else np.ones((bh, bw), dtype=bool)
             canvas[np.ix_(rows, cols)] = np.where(take[..., None], new, old)
             if progress is not None:
                 progress(i * count + j + 1, count * count)
@@ -141,6 +115,52 @@ def quilt(
     # instead of on a boundary cut: tiling then shows no join stronger than the ones inside.
     middle = (overlap + spans[1][0]) // 2
     return np.roll(canvas, (-middle, -middle), axis=(0, 1))
+
+
+def _known(sides: dict[str, bool], bh: int, bw: int, overlap: int) -> np.ndarray:
+    """(bh, bw) mask of the block's pixels that the canvas already holds: the overlaps with placed neighbours."""
+    known = np.zeros((bh, bw), dtype=bool)
+    known[:, :overlap] |= sides["left"]
+    known[:overlap, :] |= sides["top"]
+    known[:, -overlap:] |= sides["right"]
+    known[-overlap:, :] |= sides["bottom"]
+    return known
+
+
+def _pick(
+    flat: np.ndarray, width: int, old: np.ndarray, known: np.ndarray, corners: np.ndarray, banned: np.ndarray,
+    tolerance: float, rng: np.random.Generator,
+) -> int:
+    """Index of a candidate (flat top-left ``corners``) drawn among those whose overlap with the canvas is
+    within ``tolerance`` of the best (Efros & Freeman); any unbanned one where nothing is placed yet."""
+    if banned.all():
+        banned = np.zeros_like(banned)
+    if not known.any():
+        good = np.flatnonzero(~banned)
+        return int(good[rng.integers(good.size)])
+    ky, kx = np.nonzero(known)
+    offsets = corners[:, None] + (ky * width + kx)[None, :]  # (N, K) flat pixel indices
+    patches = np.take(flat, offsets, axis=0)  # (N, K, C)
+    error = np.square(patches - old[ky, kx][None]).sum(axis=(1, 2))
+    error[banned] = np.inf
+    good = np.flatnonzero(error <= error.min() * (1 + tolerance) + 1e-12)
+    return int(good[rng.integers(good.size)])
+
+
+def _seam_cut(new: np.ndarray, old: np.ndarray, sides: dict[str, bool], overlap: int) -> np.ndarray:
+    """(bh, bw) mask of the pixels the new block gives: all but what lies beyond the minimum-error cut
+    through each overlap with a placed neighbour."""
+    take = np.ones(new.shape[:2], dtype=bool)
+    diff = np.square(new - old).sum(axis=2)  # (bh, bw)
+    if sides["left"]:
+        take[:, :overlap] &= _min_cut(diff[:, :overlap])
+    if sides["right"]:
+        take[:, -overlap:] &= _min_cut(diff[:, -overlap:][:, ::-1])[:, ::-1]
+    if sides["top"]:
+        take[:overlap, :] &= _min_cut(diff[:overlap, :].T).T
+    if sides["bottom"]:
+        take[-overlap:, :] &= _min_cut(diff[-overlap:, :][::-1].T).T[::-1]
+    return take
 
 
 def _candidates(rows: int, cols: int, limit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
