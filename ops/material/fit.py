@@ -121,94 +121,23 @@ def fit_maps(
     longer).
     """
     with cpu_threads(1, device):
-        mode: Mode = "one_shot" if guide is None else "two_shot"
-        priors = PRIORS[mode]
         torch.manual_seed(seed)
         full_h, full_w = flash.shape[:2]
         scale = min(1.0, fit_size / max(full_h, full_w))
-        h, w = max(8, round(full_h * scale)), max(8, round(full_w * scale))
-
-        flash_t = _to_tensor(flash, device, (h, w))
-        points = torch.from_numpy(scene.plane_points(h, w)).to(device)
-        camera = torch.from_numpy(scene.camera()).to(device)
-        falloff = _flat_falloff(points, camera)  # (1,1,H,W): cos / r^2 of a flat plane
-        valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
-        if float(valid.mean()) < _MIN_UNCLIPPED:
-            raise ValueError(
-                f"{name}: {1 - float(valid.mean()):.0%} of the photo is clipped (a channel at full brightness), which "
-                "leaves nothing to fit; retake it with less flash, a shorter exposure or from further away"
-            )
-
-        if guide is not None:
-            guide_t = _to_tensor(guide, device, (h, w))
-            reference = guide_t
-            if scene.intensity is None and scene.guide_radiance is None:
-                # Neither exposure is known. A fixed guide level with a fitted flash power tied the albedo to how
-                # bright the guide happened to be, and since F0 is absolute, roughness and normals with it (0.10
-                # roughness error at the guide's own exposure, 0.34 at a tenth of it); a flash power set from the
-                # flash photo, as one_shot sets it, with a fitted guide level depends on neither exposure.
-                scene = replace(scene, intensity=_nominal_intensity(flash_t, falloff, valid))
-        else:
-            guide_t = None
-            reference = flash_t / falloff  # de-lit flash, up to the flash power
-
-        albedo0, log_i0, log_e0 = _initial_guess(flash_t, guide_t, falloff, valid, scene, name)
-        albedo_logit = torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True)
-        residual = torch.zeros(1, 2, h, w, device=device, requires_grad=True)
-        log_i = torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None)
-        fit_balance = guide is not None and scene.guide_radiance is None
-        log_e = torch.tensor(log_e0, device=device, requires_grad=fit_balance and scene.intensity is not None)
-        # The guide's white balance differs from the flash's (warm room light, camera auto-WB): a per-channel
-        # gain of mean log 0 absorbs it without changing the guide's overall exposure.
-        guide_balance = torch.zeros(1, 3, 1, 1, device=device, requires_grad=fit_balance)
-        slope_net = LookToMaterial(6, out_channels=2).to(device)
-        reflect_net = LookToMaterial(6, width=8, out_channels=2).to(device)
+        photos = _photos_at(flash, guide, scene, (max(8, round(full_h * scale)), max(8, round(full_w * scale))),
+                            device, name)
+        unknowns = _Unknowns.start(photos, name)
+        look = _look_features(photos.reference)
+        loss = _optimise(unknowns, photos, look, PRIORS["one_shot" if guide is None else "two_shot"], iterations,
+                         progress)
+        log.debug("material fit: %d steps at %dx%d, final loss %.4f", iterations, *photos.size[::-1], loss)
         with torch.no_grad():
-            reflect_net.head.bias[0] = ROUGH_BIAS
-        look = _look_features(reference)
-
-        optimizer = torch.optim.Adam(
-            [
-                {"params": [albedo_logit], "lr": 0.03},
-                {"params": [residual], "lr": 0.01},
-                {"params": list(slope_net.parameters()), "lr": NET_LR},
-                {"params": list(reflect_net.parameters()), "lr": NET_LR},
-                {"params": [p for p in (log_i, log_e, guide_balance) if p.requires_grad], "lr": 0.02},
-            ]
-        )
-        log_flash = torch.log(flash_t + 0.01)
-        log_guide = None if guide_t is None else torch.log(guide_t + 0.01)
-        loss_value = math.nan
-        for step in range(iterations):
-            maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
-            rendered = render_point_light(maps, points, light=camera, camera=camera, intensity=torch.exp(log_i))
-            loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * valid).mean()
-            if log_guide is not None:
-                guide_render = render_guide(maps, torch.exp(log_e + guide_balance - guide_balance.mean()))
-                loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
-            slope = maps.normal[:, :2] / maps.normal[:, 2:]
-            loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
-            loss = loss + priors.slope_size * slope.pow(2).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if step < RESIDUAL_START * iterations:
-                residual.grad = None
-            if step < SLOPE_START * iterations:
-                for p in slope_net.parameters():
-                    p.grad = None
-            optimizer.step()
-            loss_value = float(loss.detach())
-            if progress is not None and (step % 10 == 9 or step == iterations - 1):
-                progress(step + 1, iterations)
-        log.debug("material fit: %d steps at %dx%d, final loss %.4f", iterations, w, h, loss_value)
-
-        with torch.no_grad():
-            maps = _maps(albedo_logit, residual, torch.cat([slope_net(look), reflect_net(look)], 1))
+            maps = unknowns.maps(look)
             full_reference = _to_tensor(guide if guide is not None else flash, device, (full_h, full_w))
             if guide is None:
-                full_points = torch.from_numpy(scene.plane_points(full_h, full_w)).to(device)
-                full_reference = full_reference / _flat_falloff(full_points, camera)
-            albedo = _transfer_detail(maps.albedo, reference, full_reference)
+                full_points = torch.from_numpy(photos.scene.plane_points(full_h, full_w)).to(device)
+                full_reference = full_reference / _flat_falloff(full_points, photos.camera)
+            albedo = _transfer_detail(maps.albedo, photos.reference, full_reference)
             normal = F.normalize(_resize(maps.normal, (full_h, full_w)), dim=1)
             roughness = _resize(maps.roughness, (full_h, full_w))
             specular = _resize(maps.specular, (full_h, full_w))
@@ -217,10 +146,138 @@ def fit_maps(
             normal=_to_numpy(normal),
             roughness=_to_numpy(roughness.clamp(0, 1))[..., 0],
             specular=_to_numpy(specular.clamp(0, 1))[..., 0],
-            intensity=float(torch.exp(log_i.detach())),
-            loss=loss_value,
-            fit_size=(h, w),
+            intensity=float(torch.exp(unknowns.log_i.detach())),
+            loss=loss,
+            fit_size=photos.size,
         )
+
+
+@dataclass(frozen=True)
+class _Photos:
+    """The photos at the fit's size, with what the scene says of each texel."""
+
+    flash: torch.Tensor  # (1, 3, h, w) linear
+    guide: torch.Tensor | None  # (1, 3, h, w) linear
+    reference: torch.Tensor  # what texels are recognized by: the guide, or the de-lit flash photo
+    points: torch.Tensor  # (h, w, 3) on the photographed plane
+    camera: torch.Tensor  # (3,), the flash beside it
+    falloff: torch.Tensor  # (1, 1, h, w): cos / r^2 of a flat plane
+    valid: torch.Tensor  # (1, 1, h, w): 1 where no channel of the flash photo is clipped
+    scene: Scene  # with the flash power set where neither exposure is known
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.flash.shape[-2], self.flash.shape[-1]
+
+
+def _photos_at(
+    flash: np.ndarray, guide: np.ndarray | None, scene: Scene, size: tuple[int, int], device: torch.device, name: str,
+) -> _Photos:
+    """The photos shrunk to ``size``; a flash photo clipped nearly everywhere is refused by ``name``."""
+    flash_t = _to_tensor(flash, device, size)
+    points = torch.from_numpy(scene.plane_points(*size)).to(device)
+    camera = torch.from_numpy(scene.camera()).to(device)
+    falloff = _flat_falloff(points, camera)
+    valid = (flash_t < _SATURATED).all(1, keepdim=True).float()
+    if float(valid.mean()) < _MIN_UNCLIPPED:
+        raise ValueError(
+            f"{name}: {1 - float(valid.mean()):.0%} of the photo is clipped (a channel at full brightness), which "
+            "leaves nothing to fit; retake it with less flash, a shorter exposure or from further away"
+        )
+    if guide is None:
+        return _Photos(flash_t, None, flash_t / falloff, points, camera, falloff, valid, scene)  # de-lit, up to the power
+    if scene.intensity is None and scene.guide_radiance is None:
+        # Neither exposure is known. A fixed guide level with a fitted flash power tied the albedo to how
+        # bright the guide happened to be, and since F0 is absolute, roughness and normals with it (0.10
+        # roughness error at the guide's own exposure, 0.34 at a tenth of it); a flash power set from the
+        # flash photo, as one_shot sets it, with a fitted guide level depends on neither exposure.
+        scene = replace(scene, intensity=_nominal_intensity(flash_t, falloff, valid))
+    guide_t = _to_tensor(guide, device, size)
+    return _Photos(flash_t, guide_t, guide_t, points, camera, falloff, valid, scene)
+
+
+@dataclass(frozen=True)
+class _Unknowns:
+    """What the fit solves for: per-pixel albedo and slope residual, the two look-to-material networks,
+    and the exposures the scene leaves open."""
+
+    albedo_logit: torch.Tensor  # (1, 3, h, w)
+    residual: torch.Tensor  # (1, 2, h, w) slope added to the networks' pooled one
+    log_i: torch.Tensor  # log flash power
+    log_e: torch.Tensor  # log guide radiance
+    guide_balance: torch.Tensor  # (1, 3, 1, 1) the guide's white balance against the flash's
+    slope_net: LookToMaterial
+    reflect_net: LookToMaterial
+
+    @classmethod
+    def start(cls, photos: _Photos, name: str) -> _Unknowns:
+        device, scene = photos.flash.device, photos.scene
+        albedo0, log_i0, log_e0 = _initial_guess(photos.flash, photos.guide, photos.falloff, photos.valid, scene, name)
+        fit_balance = photos.guide is not None and scene.guide_radiance is None
+        unknowns = cls(
+            albedo_logit=torch.logit(albedo0.clamp(0.02, 0.98)).clone().requires_grad_(True),
+            residual=torch.zeros(1, 2, *photos.size, device=device, requires_grad=True),
+            log_i=torch.tensor(log_i0, device=device, requires_grad=scene.intensity is None),
+            log_e=torch.tensor(log_e0, device=device, requires_grad=fit_balance and scene.intensity is not None),
+            # The guide's white balance differs from the flash's (warm room light, camera auto-WB): a per-channel
+            # gain of mean log 0 absorbs it without changing the guide's overall exposure.
+            guide_balance=torch.zeros(1, 3, 1, 1, device=device, requires_grad=fit_balance),
+            slope_net=LookToMaterial(6, out_channels=2).to(device),
+            reflect_net=LookToMaterial(6, width=8, out_channels=2).to(device),
+        )
+        with torch.no_grad():
+            unknowns.reflect_net.head.bias[0] = ROUGH_BIAS
+        return unknowns
+
+    def maps(self, look: torch.Tensor) -> Svbrdf:
+        return _maps(self.albedo_logit, self.residual, torch.cat([self.slope_net(look), self.reflect_net(look)], 1))
+
+    def optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            [
+                {"params": [self.albedo_logit], "lr": 0.03},
+                {"params": [self.residual], "lr": 0.01},
+                {"params": list(self.slope_net.parameters()), "lr": NET_LR},
+                {"params": list(self.reflect_net.parameters()), "lr": NET_LR},
+                {"params": [p for p in (self.log_i, self.log_e, self.guide_balance) if p.requires_grad], "lr": 0.02},
+            ]
+        )
+
+
+def _optimise(
+    unknowns: _Unknowns, photos: _Photos, look: torch.Tensor, priors: Priors, iterations: int,
+    progress: ProgressFn | None,
+) -> float:
+    """Adam on the log-space photo errors plus the priors; returns the last loss (NaN with no steps)."""
+    optimizer = unknowns.optimizer()
+    log_flash = torch.log(photos.flash + 0.01)
+    log_guide = None if photos.guide is None else torch.log(photos.guide + 0.01)
+    loss_value = math.nan
+    for step in range(iterations):
+        maps = unknowns.maps(look)
+        rendered = render_point_light(maps, photos.points, light=photos.camera, camera=photos.camera,
+                                      intensity=torch.exp(unknowns.log_i))
+        loss = ((torch.log(rendered.clamp(0, 1) + 0.01) - log_flash).abs() * photos.valid).mean()
+        if log_guide is not None:
+            balance = unknowns.guide_balance  # of mean log 0: the guide's exposure stays log_e's
+            guide_render = render_guide(maps, torch.exp(unknowns.log_e + balance - balance.mean()))
+            loss = loss + priors.guide_weight * (torch.log(guide_render + 0.01) - log_guide).abs().mean()
+        slope = maps.normal[:, :2] / maps.normal[:, 2:]
+        residual = unknowns.residual
+        loss = loss + priors.residual_smooth * _smoothness(residual) + priors.residual_size * residual.pow(2).mean()
+        loss = loss + priors.slope_size * slope.pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if step < RESIDUAL_START * iterations:
+            unknowns.residual.grad = None
+        if step < SLOPE_START * iterations:
+            for p in unknowns.slope_net.parameters():
+                p.grad = None
+        optimizer.step()
+        loss_value = float(loss.detach())
+        if progress is not None and (step % 10 == 9 or step == iterations - 1):
+            progress(step + 1, iterations)
+    return loss_value
 
 
 def _maps(albedo_logit: torch.Tensor, residual: torch.Tensor, head: torch.Tensor) -> Svbrdf:
