@@ -220,7 +220,7 @@ def status(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
 ) -> None:
     """List what the next build would compute, and why, without computing anything."""
-    from pipeline.runs import stale_partitions
+    from pipeline.staleness import stale_partitions
 
     loaded = _load(spec)
     scans = logging.getLogger("pipeline.sources")

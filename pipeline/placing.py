@@ -70,8 +70,8 @@ def clear_dead_notes(spec: Spec) -> int:
             if not left:
                 note.unlink(missing_ok=True)
     if removed:
-        log.warning("removed %d output(s) that a killed build placed in %s but never listed (the spec has dropped "
-                    "them since, or the next build lists them again)", removed, spec.build_dir)
+        log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
+                    "has are put back from the cache", removed, spec.build_dir)
     return removed
 
 

@@ -1,4 +1,4 @@
-"""What the CLI does, without the CLI: sync partitions, build through Dagster, explain staleness.
+"""What the CLI does, without the CLI: sync partitions, build through Dagster, collect garbage.
 
 Builds run in process through ``dagster.materialize`` against ``DAGSTER_HOME``
 when it is set (so CI and local builds show up in the UI), else an ephemeral
@@ -7,27 +7,26 @@ instance. The manifest rows each asset step writes are the build's result.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
-from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
+from pipeline.build import Builder
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
-from pipeline.hashing import file_is
+from pipeline.guards import failed_guards
 from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
 from pipeline.processes import is_gone, process_space, this_process
-from pipeline.removed import file_removed, forget_removed, has_files
+from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.spec import DEVICE_PATTERN, Spec, Target
+from pipeline.signals import signals_held, signals_seen
+from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.staleness import left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
@@ -61,13 +60,6 @@ class BuildReport:
             line[str(row["status"])] += 1
             line["seconds"] += float(row["seconds"])  # type: ignore[arg-type]
         return table
-
-
-@dataclass(frozen=True)
-class Stale:
-    asset: str
-    partition: str
-    reason: str
 
 
 def open_instance() -> dg.DagsterInstance:
@@ -130,8 +122,8 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     # asset is never built from an upstream output that no longer matches its own inputs. --force
     # recomputes the selection only.
     order = build_order(spec, with_upstream(spec, select) if select else None)
-    stale = _stale_map(builder, order) if not force or select else {}
-    wanted = {(name, key) for _, names in order for name in names for key in _keys(builder, name)}
+    stale = stale_map(builder, order) if not force or select else {}
+    wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
     current = _mark_up_to_date(spec, [item for item in wanted if item not in needed])
     report_current(instance, builder, current)
@@ -142,7 +134,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     unfinished: list[tuple[str, str]] = []  # what the steps after an interrupt were to build
     for partition_set, names in order:
-        todo = [(n, k) for n in names for k in _keys(builder, n) if (n, k) in needed]
+        todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in needed]
         if not todo:
             continue
         if interrupted is None:
@@ -163,7 +155,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     rows = _rows(spec, wanted)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    return BuildReport(rows, sync, run_errors, _left_out(builder, order), failed_guards(spec, rows))
+    return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows))
 
 
 def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
@@ -240,83 +232,13 @@ def _mark_interrupted(
     builder.forget_rows()  # the runs of this build wrote rows since the builder first read them
     ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
     rows = rows_by_key(builder.spec.build_dir)
-    now = _stale_map(builder, order)
+    now = stale_map(builder, order)
     left = [item for item in todo if now.get(item) is not None and rows.get(item, {}).get("run_id") not in ours]
     mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
 
 
-@contextlib.contextmanager
-def signals_seen() -> Iterator[list[int]]:
-    """Collects (on leaving) each Ctrl-C or SIGTERM that reached the process inside, whoever's handler took
-    it: Dagster notes one that lands after a run's last step has begun, and forgets it when the run ends."""
-    seen: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield seen
-        return
-    read_end, write_end = os.pipe()
-    try:
-        for end in (read_end, write_end):
-            os.set_blocking(end, False)
-        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-        try:
-            yield seen
-        finally:
-            signal.set_wakeup_fd(previous)
-            seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
-    finally:
-        os.close(read_end)
-        os.close(write_end)
-
-
-def _drain(fd: int) -> set[int]:
-    """The signal numbers written to a wakeup pipe so far."""
-    numbers: set[int] = set()
-    with contextlib.suppress(BlockingIOError):
-        while chunk := os.read(fd, 512):
-            numbers.update(chunk)
-    return numbers
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Ctrl-C and SIGTERM wait while the manifest and the build folder are brought into line (a second
-    Ctrl-C there left rows listing files just deleted). Yields the signals that came, for the caller."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught  # only the main thread handles signals
-        return
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in held}
-    try:
-        yield caught
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
 def _rows(spec: Spec, wanted: set[tuple[str, str]]) -> list[Row]:
     return [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
-
-
-def failed_guards(spec: Spec, rows: list[Row]) -> list[tuple[bool, str]]:
-    """(blocking, message) for every guard whose figure a built partition fails: what the UI shows as
-    failed asset checks, for a build from the command line."""
-    found = []
-    for row in rows:
-        target = spec.targets.get(str(row["asset"]))
-        if target is None or row["status"] == "failed":
-            continue
-        metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
-        for guard in target.guards():
-            value = metadata.get(guard.metadata_key)
-            if value is not None and not guard.passes(float(value)):
-                partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed
-                detail = metadata.get(guard.detail_key) if guard.detail_key else None
-                found.append((guard.blocking, (
-                    f"{row['asset']}{partition}: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
-                    f"must be {guard.direction} {guard.limit:g} ({guard.description})" + (f": {detail}" if detail else "")
-                )))
-    return found
 
 
 def check_device(device: str) -> None:
@@ -345,13 +267,6 @@ def with_upstream(spec: Spec, names: list[str]) -> list[str]:
     return found
 
 
-def _keys(builder: Builder, name: str) -> list[str]:
-    """The partitions of ``name`` to build; none for a model whose source has no files (weights kept)."""
-    if name in builder.spec.assets:
-        return list(builder.partitions(name))
-    return [MODEL_PARTITION] if has_files(builder, name) else []
-
-
 def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:
     """The smallest partition range covering ``keys``; partitions inside it that are current are cache hits."""
     if partition_set is None:
@@ -370,120 +285,6 @@ def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> list[Row]:
     if updated:
         update_manifest(spec.build_dir, updated)
     return marked
-
-
-def _stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
-    """(target, partition) -> why it must be built, or None when its outputs are current."""
-    rows = rows_by_key(builder.spec.build_dir)
-    reasons: dict[tuple[str, str], str | None] = {}
-    stale: set[tuple[str, str]] = set()
-    fates: dict[str, str] = {}
-    for _, names in order:
-        for name in names:
-            for key in _keys(builder, name):
-                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates)
-                reasons[(name, key)] = reason
-                if reason:
-                    stale.add((name, key))
-    return reasons
-
-
-def _left_out(builder: Builder, order: list[tuple[str | None, list[str]]]) -> list[str]:
-    """What a build of ``order`` cannot make partitions of, as messages: files Dagster cannot name or whose
-    outputs would collide, a source with no files. Only the sources it reads: a --select of one asset
-    does not fail on another's empty folder."""
-    sources = list(dict.fromkeys(builder.spec.source_of(name).name for _, names in order for name in names))
-    for name in sources:
-        builder.partitions(name)  # scanned, so that each is reported
-    return builder.skipped(sources)
-
-
-@dataclass
-class StatusReport:
-    """What the next build would compute and why, and what makes a build fail even with nothing to compute."""
-
-    stale: list[Stale]
-    left_out: list[str]  # files the scans cannot make partitions of, a source with no files
-    guards: list[tuple[bool, str]]  # (blocking, message) per guard a built partition fails
-
-
-def stale_partitions(spec: Spec) -> StatusReport:
-    """What the next build would compute, and why; computes nothing."""
-    builder = RemasterResource(device=spec.device).builder(spec)
-    order = build_order(spec)
-    reasons = _stale_map(builder, order)
-    found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
-    rows = read_manifest(spec.build_dir)
-    for row in rows:
-        name, key = str(row["asset"]), str(row["partition"])
-        if name not in spec.targets:
-            found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
-        elif file_removed(builder, spec.targets[name], key):
-            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be "
-                                          "deleted"))
-    left_out = _left_out(builder, order)
-    with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
-        builder.index.save()
-    current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
-    return StatusReport(found, left_out, failed_guards(spec, current))
-
-
-def _why_stale(
-    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str]
-) -> str | None:
-    """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
-    ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
-    target = builder.spec.targets[name]
-    if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
-        return f"upstream {target.upstream} is stale"
-    if target.model and (target.model, MODEL_PARTITION) in stale:
-        if target.model not in fates:
-            fates[target.model] = _model_fate(builder, builder.spec.models[target.model])
-        if fates[target.model]:  # else its weights stay as they are, and this output is judged on its own
-            return f"model {target.model} will be {fates[target.model]}"
-    try:
-        plan = builder.plan(target, key)
-    except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
-        return f"cannot build yet: {exc}"
-    if row is None:
-        return "new file" if target.section == "assets" else "never built"
-    if row["status"] == "failed":
-        return f"failed last build: {row.get('error')}"
-    if row["cache_key"] == plan.cache_key:
-        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
-        try:
-            intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
-        except OSError:  # an output this user cannot read: built again, which replaces it
-            intact = False
-        return None if intact else "output missing or modified"
-    old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
-    reasons = []
-    if row["op_version"] != target.op.version:
-        reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    if row["params"] != target.params.model_dump(mode="json"):
-        changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
-        reasons.append("params changed: " + ", ".join(changed))
-    model = str(plan.model and builder.relative(plan.model))
-    for path, digest in plan.input_hashes.items():
-        if old_inputs.get(path) != digest:
-            kind = "model" if path == model else "file"
-            reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
-    reasons += [f"removed or left-out file {p}" for p in old_inputs if p not in plan.input_hashes]
-    return "; ".join(reasons) or "cache key changed"
-
-
-def _model_fate(builder: Builder, model: Target) -> str:
-    """What the next build does with a stale model: put back from the cache, trained, retrained, or ""
-    where one of its inputs cannot be read now and its weights stay as they are."""
-    trained = os.path.isfile(builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE])
-    try:
-        if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
-            return "restored from the cache"
-    except OSError:
-        return "" if trained else "trained first, once its inputs can be read"
-    except (BuildError, ValueError):  # its source is gone: its own row says what becomes of it
-        pass
-    return "retrained" if trained else "trained first"
 
 
 def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:

@@ -1676,7 +1676,7 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
 
 
 def test_a_ctrl_c_while_rows_are_written_waits_for_them():
-    from pipeline.runs import signals_held
+    from pipeline.signals import signals_held
 
     with signals_held() as caught:
         os.kill(os.getpid(), signal.SIGINT)

@@ -1,0 +1,63 @@
+"""Ctrl-C and SIGTERM around the parts of a build that must not be cut in two.
+
+A CI job cancelled sends SIGTERM, an artist presses Ctrl-C; Dagster handles both inside a run. A build
+needs to know of one that came while a run closed (Dagster then drops it), and to hold one off while
+the manifest and the build folder are brought into line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def signals_seen() -> Iterator[list[int]]:
+    """Collects (on leaving) each Ctrl-C or SIGTERM that reached the process inside, whoever's handler took
+    it: Dagster notes one that lands after a run's last step has begun, and forgets it when the run ends."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    read_end, write_end = os.pipe()
+    try:
+        for end in (read_end, write_end):
+            os.set_blocking(end, False)
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        try:
+            yield seen
+        finally:
+            signal.set_wakeup_fd(previous)
+            seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _drain(fd: int) -> set[int]:
+    """The signal numbers written to a wakeup pipe so far."""
+    numbers: set[int] = set()
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 512):
+            numbers.update(chunk)
+    return numbers
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM wait while the manifest and the build folder are brought into line (a second
+    Ctrl-C there left rows listing files just deleted). Yields the signals that came, for the caller."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # only the main thread handles signals
+        return
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in held}
+    try:
+        yield caught
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -1,0 +1,149 @@
+"""Why a partition must be built, or that it need not be: what ``status`` prints and what a build skips.
+
+A partition is current when its manifest row's cache key is the one its inputs, op, params and model give
+now and its outputs are on disk as listed. Otherwise the reason names what changed (a file, a param, the
+op's version, the model) or what is stale upstream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+from pipeline.assets import build_order
+from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
+from pipeline.guards import failed_guards
+from pipeline.hashing import file_is
+from pipeline.manifest import Row, read_manifest, rows_by_key
+from pipeline.removed import file_removed, has_files
+from pipeline.resources import RemasterResource
+from pipeline.spec import Spec, Target
+
+
+@dataclass(frozen=True)
+class Stale:
+    asset: str
+    partition: str
+    reason: str
+
+
+def partition_keys(builder: Builder, name: str) -> list[str]:
+    """The partitions of ``name`` to build; none for a model whose source has no files (weights kept)."""
+    if name in builder.spec.assets:
+        return list(builder.partitions(name))
+    return [MODEL_PARTITION] if has_files(builder, name) else []
+
+
+def stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
+    """(target, partition) -> why it must be built, or None when its outputs are current."""
+    rows = rows_by_key(builder.spec.build_dir)
+    reasons: dict[tuple[str, str], str | None] = {}
+    stale: set[tuple[str, str]] = set()
+    fates: dict[str, str] = {}
+    for _, names in order:
+        for name in names:
+            for key in partition_keys(builder, name):
+                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates)
+                reasons[(name, key)] = reason
+                if reason:
+                    stale.add((name, key))
+    return reasons
+
+
+def left_out(builder: Builder, order: list[tuple[str | None, list[str]]]) -> list[str]:
+    """What a build of ``order`` cannot make partitions of, as messages: files Dagster cannot name or whose
+    outputs would collide, a source with no files. Only the sources it reads: a --select of one asset
+    does not fail on another's empty folder."""
+    sources = list(dict.fromkeys(builder.spec.source_of(name).name for _, names in order for name in names))
+    for name in sources:
+        builder.partitions(name)  # scanned, so that each is reported
+    return builder.skipped(sources)
+
+
+@dataclass
+class StatusReport:
+    """What the next build would compute and why, and what makes a build fail even with nothing to compute."""
+
+    stale: list[Stale]
+    left_out: list[str]  # files the scans cannot make partitions of, a source with no files
+    guards: list[tuple[bool, str]]  # (blocking, message) per guard a built partition fails
+
+
+def stale_partitions(spec: Spec) -> StatusReport:
+    """What the next build would compute, and why; computes nothing."""
+    builder = RemasterResource(device=spec.device).builder(spec)
+    order = build_order(spec)
+    reasons = stale_map(builder, order)
+    found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
+    rows = read_manifest(spec.build_dir)
+    for row in rows:
+        name, key = str(row["asset"]), str(row["partition"])
+        if name not in spec.targets:
+            found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
+        elif file_removed(builder, spec.targets[name], key):
+            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be "
+                                          "deleted"))
+    left_out_files = left_out(builder, order)
+    with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
+        builder.index.save()
+    current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
+    return StatusReport(found, left_out_files, failed_guards(spec, current))
+
+
+def _why_stale(
+    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str]
+) -> str | None:
+    """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
+    ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
+    target = builder.spec.targets[name]
+    if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
+        return f"upstream {target.upstream} is stale"
+    if target.model and (target.model, MODEL_PARTITION) in stale:
+        if target.model not in fates:
+            fates[target.model] = _model_fate(builder, builder.spec.models[target.model])
+        if fates[target.model]:  # else its weights stay as they are, and this output is judged on its own
+            return f"model {target.model} will be {fates[target.model]}"
+    try:
+        plan = builder.plan(target, key)
+    except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
+        return f"cannot build yet: {exc}"
+    if row is None:
+        return "new file" if target.section == "assets" else "never built"
+    if row["status"] == "failed":
+        return f"failed last build: {row.get('error')}"
+    if row["cache_key"] == plan.cache_key:
+        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
+        try:
+            intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
+        except OSError:  # an output this user cannot read: built again, which replaces it
+            intact = False
+        return None if intact else "output missing or modified"
+    old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
+    reasons = []
+    if row["op_version"] != target.op.version:
+        reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
+    if row["params"] != target.params.model_dump(mode="json"):
+        changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
+        reasons.append("params changed: " + ", ".join(changed))
+    model = str(plan.model and builder.relative(plan.model))
+    for path, digest in plan.input_hashes.items():
+        if old_inputs.get(path) != digest:
+            kind = "model" if path == model else "file"
+            reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
+    reasons += [f"removed or left-out file {p}" for p in old_inputs if p not in plan.input_hashes]
+    return "; ".join(reasons) or "cache key changed"
+
+
+def _model_fate(builder: Builder, model: Target) -> str:
+    """What the next build does with a stale model: put back from the cache, trained, retrained, or ""
+    where one of its inputs cannot be read now and its weights stay as they are."""
+    trained = os.path.isfile(builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE])
+    try:
+        if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
+            return "restored from the cache"
+    except OSError:
+        return "" if trained else "trained first, once its inputs can be read"
+    except (BuildError, ValueError):  # its source is gone: its own row says what becomes of it
+        pass
+    return "retrained" if trained else "trained first"
