@@ -220,7 +220,8 @@ class Builder:
         files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
         for name, path in files.items():
             if not path.is_file():
-                raise BuildError(f"{path}: the file given as {target.name}.{name} does not exist")
+                missing = "is a folder; name the file in it" if path.is_dir() else "does not exist"
+                raise BuildError(f"{path}: the file given as {target.name}.{name} {missing}")
         return files
 
     def _with_resolved_files(self, target: Target) -> OpParams:

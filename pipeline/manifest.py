@@ -23,11 +23,19 @@ def manifest_path(build_dir: Path) -> Path:
 
 
 def read_manifest(build_dir: Path) -> list[Row]:
+    """The manifest's rows; none where it is missing or cannot be read (derived data: the next build rewrites it)."""
+    return manifest_rows_or_none(build_dir) or []
+
+
+def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
+    """The manifest's rows (none where there is no manifest yet), or None where one is there but cannot be read."""
     path = manifest_path(build_dir)
     try:
         return list(json.loads(path.read_text())["entries"])
+    except FileNotFoundError:
+        return []
     except (OSError, ValueError, KeyError, TypeError):
-        return []  # a manifest is derived data: the next build rewrites it
+        return None
 
 
 def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:

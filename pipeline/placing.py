@@ -22,7 +22,7 @@ from pathlib import Path
 from ops.atomic import write_bytes_atomic
 from pipeline.build import as_listed, remove_output
 from pipeline.cache import exclusive
-from pipeline.manifest import manifest_path, read_manifest
+from pipeline.manifest import manifest_rows_or_none
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.spec import Spec
 
@@ -43,10 +43,19 @@ def note_placing(build_dir: Path, paths: Iterable[Path]) -> Path:
 
 
 def clear_dead_notes(spec: Spec) -> int:
-    """Delete what dead steps placed and no manifest row lists; returns how many files went."""
+    """Delete what dead steps placed and no manifest row lists; returns how many files went. A build folder
+    this user cannot write (a read-only checkout a sensor watches) is left as it is."""
     folder = spec.build_dir / PLACING
     if not any(folder.glob("*.json")):
         return 0
+    try:
+        return _clear(spec, folder)
+    except OSError as exc:
+        log.debug("cannot judge the placing notes in %s: %s", folder, exc)
+        return 0
+
+
+def _clear(spec: Spec, folder: Path) -> int:
     with exclusive(folder / ".lock"):
         dead, live = _judge(sorted(folder.glob("*.json")))
         if not dead:
@@ -97,7 +106,5 @@ def _judge(notes: list[Path]) -> tuple[list[tuple[Path, set[str]]], set[str]]:
 def _listed(spec: Spec) -> set[str] | None:
     """Every output path the manifest lists, relative to the spec's folder as rows give them; None where a
     manifest is there but cannot be read."""
-    rows = read_manifest(spec.build_dir)
-    if not rows and manifest_path(spec.build_dir).is_file():
-        return None
-    return {str(path) for row in rows for path in row.get("outputs") or {}}  # type: ignore[union-attr]
+    rows = manifest_rows_or_none(spec.build_dir)
+    return None if rows is None else {str(path) for row in rows for path in row.get("outputs") or {}}  # type: ignore[union-attr]

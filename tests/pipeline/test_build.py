@@ -1073,6 +1073,14 @@ def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
 
 
+def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
+    (project / "models" / "4x.pth").mkdir(parents=True)  # an unzipped download, say
+    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
+    assert cli(project, "build")[0] == 1
+    errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
+    assert errors == {f"{project}/models/4x.pth: the file given as legacy_sr.model is a folder; name the file in it"}
+
+
 def test_a_work_folder_older_than_its_entry_is_cleared_and_a_newer_one_kept(tmp_path):
     store = ContentStore(tmp_path / "cache")
     output = tmp_path / "model.pt"
@@ -1209,6 +1217,30 @@ def test_what_a_live_step_is_placing_is_left_alone(tmp_path):
     note = note_placing(spec.build_dir, [placed])  # this process: alive
     os.utime(note, (time.time() - 2 * 86400,) * 2)  # a step of two days: its age says nothing where it can be seen
     assert clear_dead_notes(spec) == 0 and placed.exists() and note.exists()
+
+
+def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_folder_that_cannot_be_written(
+    tmp_path, monkeypatch
+):
+    import pipeline.placing
+    from pipeline.manifest import update_manifest
+    from pipeline.placing import clear_dead_notes, note_placing
+
+    spec = load_spec(_variants_project(tmp_path, count=1))
+    update_manifest(spec.build_dir)  # a build that had nothing to build: a manifest with no rows
+    placed = tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
+    placed.parent.mkdir(parents=True)
+    placed.write_bytes(b"placed, never listed")
+    note = note_placing(spec.build_dir, [placed])
+    note.write_text(note.read_text().replace(f'"process": "{os.getpid()}@', '"process": "999999999@'))  # dead
+
+    def read_only(lock_file):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(lock_file))
+
+    monkeypatch.setattr(pipeline.placing, "exclusive", read_only)  # a sensor watching a read-only checkout
+    assert clear_dead_notes(spec) == 0 and placed.exists()
+    monkeypatch.undo()
+    assert clear_dead_notes(spec) == 1 and not placed.exists() and not note.exists()
 
 
 def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
