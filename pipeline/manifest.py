@@ -31,11 +31,12 @@ def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
     """The manifest's rows (none where there is no manifest yet), or None where one is there but cannot be read."""
     path = manifest_path(build_dir)
     try:
-        return list(json.loads(path.read_text())["entries"])
+        rows = json.loads(path.read_text())["entries"]
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return rows if isinstance(rows, list) and all(isinstance(row, dict) for row in rows) else None
 
 
 def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:

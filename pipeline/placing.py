@@ -12,6 +12,7 @@ to delete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -77,7 +78,8 @@ def _clear(spec: Spec, folder: Path) -> int:
                     log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
                     left = True
             if not left:
-                note.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # tried again next time
+                    note.unlink(missing_ok=True)
     if removed:
         log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
                     "has are put back from the cache", removed, spec.build_dir)

@@ -16,12 +16,19 @@ def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
     return [_nightly(spec, partition_set, targets) for partition_set, targets in run_groups(spec).items()]
 
 
+def job_name(partition_set: str | None) -> str:
+    return f"build_{partition_set or 'models'}"
+
+
+def schedule_name(partition_set: str | None) -> str:
+    return f"nightly_{partition_set or 'models'}"
+
+
 def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.ScheduleDefinition:
-    group = partition_set or "models"
-    job = dg.define_asset_job(f"build_{group}", selection=targets)
+    job = dg.define_asset_job(job_name(partition_set), selection=targets)
 
     @dg.schedule(
-        name=f"nightly_{group}",
+        name=schedule_name(partition_set),
         cron_schedule=spec.schedule,
         job=job,
         default_status=dg.DefaultScheduleStatus.STOPPED,

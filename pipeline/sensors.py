@@ -14,6 +14,10 @@ from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError
 
 
+def sensor_name(source: str) -> str:
+    return f"{source}_files"
+
+
 def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     """Adds partitions for new files, drops removed ones, and requests one run over the new or changed files.
 
@@ -37,7 +41,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     retrain = {group: names for group, names in groups.items() if models & set(names)}
 
     @dg.sensor(
-        name=f"{source.name}_files",
+        name=sensor_name(source.name),
         minimum_interval_seconds=30,
         asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*own, *sum(retrain.values(), [])])] or None,
         default_status=dg.DefaultSensorStatus.STOPPED,

@@ -140,7 +140,8 @@ class Spec:
         ]
         return nothing + [
             f"{self.path}:{self.lines.get((target.section, target.name), '?')}: {target.section}.{target.name}.{name}: "
-            f"{self.resolve(path)} does not exist; building {target.name} fails until it does"
+            f"{self.resolve(path)} {'is a folder' if self.resolve(path).is_dir() else 'does not exist'}; building "
+            f"{target.name} fails until it names a file"
             for target in self.targets.values()
             for name, path in target.params.file_params().items()
             if not self.resolve(path).is_file()
@@ -490,7 +491,6 @@ class _Checker:
                 self.fail((section, name), f"this name is taken by {source}/files, the source asset of all the files "
                           f"models train from; rename it")
         self._check_cycles(spec)
-        self._check_generated_names(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             for source in spec.sources.values():
                 if folder == source.root or source.root.is_relative_to(folder):
@@ -501,27 +501,6 @@ class _Checker:
             given = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
             self.fail((given,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
-
-    def _check_generated_names(self, spec: Spec) -> None:
-        """Dagster loads no definitions where two share a name: the jobs, schedules and sensors made for each
-        source (``build_<source>``, ``nightly_<source>``, ``<source>_files``) and for the models no asset uses
-        may not meet a name of the spec or each other, though a CLI build alone would never notice."""
-        owners: dict[str, list[tuple[str, tuple[str, ...]]]] = {"remaster_unreached": [("the run-failure sensor", ())]}
-        for section in ("sources", "models", "assets"):
-            for name in getattr(spec, section):
-                owners.setdefault(name, []).append((f"{section}.{name}", (section, name)))
-        for group in [*spec.sources, "models"]:
-            whose, at = (f"source {group!r}", ("sources", group)) if group in spec.sources else ("the models", ("models",))
-            made = {f"build_{group}": "nightly job", f"nightly_{group}": "nightly schedule"}
-            if group in spec.sources:
-                made[f"{group}_files"] = "file sensor"
-            for name, what in made.items():
-                owners.setdefault(name, []).append((f"the {what} of {whose}", at))
-        for name, said in owners.items():
-            if len(said) > 1:  # at the spec's own entry where one is involved: that is the name to change
-                (first, at), (second, later) = said[:2]
-                self.fail(at if len(at) == 2 else later,
-                          f"Dagster would have two things named {name!r}: {first} and {second}; rename one")
 
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():

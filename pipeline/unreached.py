@@ -18,6 +18,8 @@ from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError
 
+UNREACHED_SENSOR = "remaster_unreached"
+
 
 def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
     """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
@@ -105,7 +107,7 @@ def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
     """Records what a failed run never reached, whoever launched it (on by default: the daemon runs it)."""
 
     @dg.run_failure_sensor(
-        name="remaster_unreached",
+        name=UNREACHED_SENSOR,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="After a failed run, marks the partitions it never reached as not built in build/manifest.json",
     )

@@ -351,3 +351,33 @@ def test_the_partition_limit_copied_from_dagster_is_dagsters():
     from pipeline.assets import DAGSTER_PARTITION_LIMIT
 
     assert DAGSTER_PARTITION_LIMIT == pinned_partition_limit()
+
+
+@pytest.mark.parametrize("body, says", [
+    ("sources:\n  x: {kind: textures, root: t}\nassets:\n  build_x: {op: upscale, from: x}\n",
+     ":4: assets.build_x: Dagster would have two things named 'build_x': assets.build_x and the nightly job of "
+     "source 'x'"),
+    ("sources:\n  x_files: {kind: textures, root: t}\n  nightly_x: {kind: textures, root: u}\n"
+     "assets:\n  a: {op: upscale, from: x_files}\n",
+     ":3: sources.nightly_x: Dagster would have two things named 'nightly_x_files': the nightly schedule of source "
+     "'x_files' and the file sensor of source 'nightly_x'"),
+    ("sources:\n  models: {kind: textures, root: t}\nmodels:\n  m: {op: train_srcae, from: models}\n"
+     "assets:\n  a: {op: upscale, from: models}\n",  # m, which no asset uses, gets build_models too
+     ":2: sources.models: Dagster would have two things named 'build_models'"),
+    ("sources:\n  legacy: {kind: textures, root: t}\nassets:\n  legacy_files: {op: upscale, from: legacy}\n"
+     "  remaster_unreached: {op: upscale, from: legacy}\n", None),  # an asset and a sensor may share a name
+])
+def test_names_dagster_would_hold_twice_are_refused_where_the_ui_would_load_nothing(tmp_path, cli, body, says):
+    write_spec(tmp_path, body)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    if says is None:
+        dg.Definitions.validate_loadable(build_definitions(spec))
+        return
+    with pytest.raises(dg.DagsterError):
+        import pipeline.definitions
+
+        with pytest.MonkeyPatch.context() as patch:  # what Dagster does without the check
+            patch.setattr(pipeline.definitions, "name_clashes", lambda spec: [])
+            dg.Definitions.validate_loadable(build_definitions(spec))
+    code, output = cli(tmp_path, "validate")
+    assert code == 2 and f"{tmp_path / 'assets_spec.yaml'}{says}" in " ".join(output.split()), output
