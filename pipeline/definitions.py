@@ -64,7 +64,7 @@ def name_clashes(spec: Spec) -> list[str]:
             space[name] = (what, at)
             continue
         first, earlier = space[name]
-        where = earlier if earlier in spec.lines and first.startswith(earlier[0] + ".") else at or earlier
+        where = earlier if first.endswith(f".{name}") or not at else at  # entries come first: the one to rename
         problems.append(f"{spec.path}:{spec.lines.get(where, '?')}: {'.'.join(where)}: Dagster would have two "
                         f"things named {name!r}: {first} and {what}; rename one")
     return problems
