@@ -16,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
-from pipeline.definitions import name_clashes
 from pipeline.manifest import manifest_path
 from pipeline.sources import scan_source
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
@@ -42,6 +41,8 @@ DEFAULT_SPEC = Path(SPEC_FILE)
 
 
 def _load(spec_path: Path) -> Spec:
+    from pipeline.definitions import name_clashes  # Dagster's definitions: not for --help
+
     try:
         spec = load_spec(spec_path)
         if clashes := name_clashes(spec):  # a CLI build would run, and the UI then load nothing
