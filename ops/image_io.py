@@ -224,12 +224,16 @@ def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
 
 def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
     with PILImage.open(io.BytesIO(data)) as opened:
+        if opened.format == "TGA" and opened.palette is not None and opened.palette.rawmode == "BGRA":
+            opened.palette.mode = "RGBA"  # Pillow before 13 reads a 32-bit TGA palette as RGB, which it cannot load
         im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
         mode = im.mode
         if opened.format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
             im = im.convert("RGB")
-        elif mode == "1":
-            im = im.convert("LA" if "transparency" in im.info else "L")  # a 1-bit cut-out mask with a tRNS key
+        elif mode == "1":  # a 1-bit cut-out mask, perhaps with a tRNS key
+            if "transparency" in im.info:  # Pillow before 12.1 keeps a key of 1 as 1, not as the 255 it reads 1 as
+                im.info["transparency"] = 255 if im.info["transparency"] else 0
+            im = im.convert("LA" if "transparency" in im.info else "L")
         elif mode in ("P", "PA"):
             see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
             im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding

@@ -1549,7 +1549,7 @@ def test_a_skipped_file_is_warned_about_once_per_build(project):
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "build"], cwd=project, capture_output=True, text=True,
                             env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
-                                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+                                 "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])})
     assert result.returncode == 1
     assert result.stderr.count(f"WARNING {source_called(project, 'legacy')}: skipping floors/tex000.tga") == 1, result.stderr
 
