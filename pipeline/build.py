@@ -444,8 +444,11 @@ class Builder:
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
-            if self.plan(target, key).cache_key != plan.cache_key:  # e.g. a model retrained from the UI meanwhile
-                raise BuildError(f"{label}: an input or the model changed while this was built; build it again")
+            now = self.plan(target, key)
+            if now.cache_key != plan.cache_key:  # a texture saved meanwhile, a model retrained from the UI
+                changes = input_changes(plan.input_hashes, now.input_hashes, plan.model and self.relative(plan.model))
+                more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+                raise BuildError(f"{'; '.join(changes[:3]) or 'an input changed'}{more} while this was built; build it again")
             entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced)
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
             with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
@@ -503,6 +506,17 @@ def _key(material: Mapping[str, object]) -> str:
     return hash_bytes(json.dumps(material, sort_keys=True, separators=(",", ":")).encode())
 
 
+def input_changes(before: dict[str, str], now: dict[str, str], model: str | None = None) -> list[str]:
+    """How two plans' input hashes (spec-relative path -> hash) differ, a phrase per file, so that a message
+    names the texture that was saved rather than saying only that something changed."""
+    phrases = []
+    for path, digest in now.items():
+        if before.get(path) != digest:
+            kind = "model" if path == model else "file"
+            phrases.append(f"changed {kind} {path}" if path in before else f"new {kind} {path}")
+    return phrases + [f"removed or left-out file {path}" for path in before if path not in now]
+
+
 def as_listed(spec: Spec, path: Path) -> str:
     """``path`` as manifest rows give it: relative to the spec's folder, or absolute outside it."""
     try:
@@ -542,6 +556,8 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
         return _cannot_write(exc, path, spec)
+    if isinstance(exc, FileNotFoundError) and exc.filename and not _written_by_builds(Path(exc.filename), spec):
+        return f"{exc.filename} was moved or deleted while this was built; build again"  # a checkout, a cleanup
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
     return f"{target.name} [{key}]: {type(exc).__name__}: {message}"

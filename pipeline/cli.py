@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -183,12 +184,32 @@ def build(
         _fail([str(exc)], 2)
     except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
         _fail([str(exc)], 1)
+    except Exception as exc:
+        if (cause := _database_error(exc)) is None:
+            raise
+        _fail([_storage_failed(cause)], 1)
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
     _render_build(report, loaded)
     if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
         raise typer.Exit(1)
+
+
+def _database_error(exc: BaseException | None) -> sqlite3.Error | None:
+    """The SQLite error behind an exception from Dagster's storage (SQLAlchemy wraps it), if any."""
+    while exc is not None and not isinstance(exc, sqlite3.Error):
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
+def _storage_failed(cause: sqlite3.Error) -> str:
+    home = dagster_home()
+    if home is None:
+        return f"Dagster's run storage in a temporary folder failed ({cause}); if that disk is full, free some space"
+    return (f"Dagster's run storage under DAGSTER_HOME={home} failed ({cause}). If its disk is full, free some space; "
+            f"otherwise the database may be damaged: move {home / 'history'} aside and build again (the run history "
+            "starts anew; outputs and the cache are kept)")
 
 
 def _render_build(report: BuildReport, loaded: Spec) -> None:

@@ -16,7 +16,7 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
-from pipeline.build import Builder
+from pipeline.build import BuildError, Builder
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.guards import failed_guards
@@ -125,7 +125,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     stale = stale_map(builder, order) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    current = _mark_up_to_date(spec, [item for item in wanted if item not in needed])
+    current = _mark_up_to_date(builder, [item for item in wanted if item not in needed])
     report_current(instance, builder, current)
     builder.index.save()
     assets = list(build_definitions(spec, device=device).assets or [])
@@ -275,16 +275,27 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
     return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
 
 
-def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]]) -> list[Row]:
+def _mark_up_to_date(builder: Builder, keys: list[tuple[str, str]]) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
-    change the result, ``OpParams.neutral_fields``, may have changed). Returns those rows."""
+    change the result, ``OpParams.neutral_fields``, may have changed) and their inputs as named now (a
+    source root moved or renamed keeps every cache key). Returns those rows."""
+    spec = builder.spec
     rows = rows_by_key(spec.build_dir)
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
-    marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json")} for key in keys]
+    marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
+               "inputs": _inputs_now(builder, *key) or rows[key]["inputs"]} for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
         update_manifest(spec.build_dir, updated)
     return marked
+
+
+def _inputs_now(builder: Builder, name: str, key: str) -> dict[str, str] | None:
+    """A partition's input hashes under the paths its files have now; None where one went since planning."""
+    try:
+        return builder.plan(builder.spec.targets[name], key).input_hashes
+    except (BuildError, ValueError, OSError):
+        return None
 
 
 def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from pipeline.assets import build_order
-from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder
+from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, input_changes
 from pipeline.guards import failed_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, read_manifest, rows_by_key
@@ -126,12 +126,7 @@ def _why_stale(
     if row["params"] != target.params.model_dump(mode="json"):
         changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
         reasons.append("params changed: " + ", ".join(changed))
-    model = str(plan.model and builder.relative(plan.model))
-    for path, digest in plan.input_hashes.items():
-        if old_inputs.get(path) != digest:
-            kind = "model" if path == model else "file"
-            reasons.append(f"changed {kind} {path}" if path in old_inputs else f"new {kind} {path}")
-    reasons += [f"removed or left-out file {p}" for p in old_inputs if p not in plan.input_hashes]
+    reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     return "; ".join(reasons) or "cache key changed"
 
 

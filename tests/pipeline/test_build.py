@@ -1017,7 +1017,7 @@ def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old
 
     monkeypatch.setattr(ops.upscale, "run", upscale_then_edit)
     code, output = cli(project, "build")
-    assert code == 1 and "changed while this was built" in output
+    assert code == 1 and "[walls/tex001.png]: changed file textures/walls/tex001.png while this was built" in output
     assert statuses(project)["walls/tex001.png"] == "failed"
     monkeypatch.setattr(ops.upscale, "run", upscale)
     assert cli(project, "build")[0] == 0
@@ -1740,4 +1740,51 @@ def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli
     monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
     assert cli(project, "build")[0] == 0
     assert refused and "a build is using the cache" in refused[0]
+    assert set(statuses(project).values()) == {"cached"}
+
+
+def test_a_renamed_source_root_keeps_the_cache_and_the_manifest_names_the_files_where_they_are(project, cli):
+    cli(project, "build")
+    (project / "textures").rename(project / "Texture Library")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("root: textures", 'root: "Texture Library"'))
+    assert cli(project, "build")[0] == 0
+    rows = manifest_rows(project)
+    assert {row["status"] for row in rows} == {"cached"}
+    assert all(path.startswith("Texture Library/") and (project / path).is_file()
+               for row in rows for path in row["inputs"]), rows
+
+
+def test_a_texture_deleted_while_it_was_built_is_named_and_its_outputs_go_next_build(project, cli, monkeypatch):
+    import ops.upscale
+
+    texture = project / "textures" / "walls" / "tex001.png"
+    upscale = ops.upscale.run
+
+    def deleted_meanwhile(inputs, out_dir, params, ctx):  # a branch switch or a cleanup script mid-build
+        meta = upscale(inputs, out_dir, params, ctx)
+        if inputs["image"] == texture:
+            texture.unlink()
+        return meta
+
+    monkeypatch.setattr(ops.upscale, "run", deleted_meanwhile)
+    code, output = cli(project, "build")
+    assert code == 1 and f"{texture} was moved or deleted while this was built; build again" in output.replace("\n", "")
+    monkeypatch.setattr(ops.upscale, "run", upscale)
+    assert cli(project, "build")[0] == 0
+    assert "walls/tex001.png" not in statuses(project)
+    assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
+
+
+def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, cli, monkeypatch, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    (home / "history" / "runs.db").write_bytes(b"not a database" * 100)  # as a crash or a full disk may leave it
+    code, output = cli(project, "build")
+    assert code == 1 and "Traceback" not in output
+    assert f"Dagster's run storage under DAGSTER_HOME={home} failed (file is not a database)" in output.replace("\n", "")
+    (home / "history").rename(home / "history.damaged")
+    assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"}
