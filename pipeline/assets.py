@@ -70,6 +70,23 @@ def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
     return dg.DynamicPartitionsDefinition(name=source_name)
 
 
+def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, source: str) -> list[str]:
+    """Make ``source``'s partitions the files in its folder now; returns them in the instance's order, which
+    a run's partition range follows. A source with no files (an unmounted share, whose mount point is an empty
+    folder) keeps the partitions it had, and gives none."""
+    found = builder.partitions(source)
+    if not found:
+        return []
+    known = instance.get_dynamic_partitions(source)
+    kept = [key for key in known if key in found]
+    added = [key for key in found if key not in set(known)]
+    if added:
+        instance.add_dynamic_partitions(source, added)
+    for key in set(known) - set(kept):
+        instance.delete_dynamic_partition(source, key)
+    return kept + added
+
+
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
     """A partition's data version as its files are now."""
     return summarize_data_version({role: builder.index.hash(path) for role, path in roles.items()})

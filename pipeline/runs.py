@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current, sync_source_partitions
 from pipeline.build import BuildError, Builder
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.guards import failed_guards
 from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
 from pipeline.processes import is_gone, process_space, this_process
-from pipeline.removed import forget_removed, has_files
+from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.signals import signals_held, signals_seen
 from pipeline.spec import DEVICE_PATTERN, Spec
@@ -70,17 +70,7 @@ def open_instance() -> dg.DagsterInstance:
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) -> SyncReport:
     """Make each source's partitions match its files; delete the outputs of removed files."""
     for name in spec.sources:
-        if not has_files(builder, name):
-            continue
-        found = builder.partitions(name)
-        known = instance.get_dynamic_partitions(name)
-        known_set = set(known)
-        added = [key for key in found if key not in known_set]
-        removed = [key for key in known if key not in found]
-        if added:
-            instance.add_dynamic_partitions(name, added)
-        for key in removed:
-            instance.delete_dynamic_partition(name, key)
+        sync_source_partitions(instance, builder, name)
     return SyncReport(forget_removed(spec, builder))
 
 

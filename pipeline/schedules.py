@@ -2,12 +2,17 @@
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups
-from pipeline.spec import Spec
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups, sync_source_partitions
+from pipeline.removed import forget_removed
+from pipeline.resources import RemasterResource
+from pipeline.spec import Spec, SpecError
 
 
 def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
     """Cache hits make these cheap: only what changed since the last build is computed.
+
+    Each tick first makes the source's partitions its files on disk, as a build does, so a nightly run
+    with the file sensors off still sees what was added and deleted since the last one.
 
     Dagster runs one partition set per run, so each source's assets get their own
     job, with the models they use built first in the same run; models no asset
@@ -38,12 +43,17 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
     def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         if partition_set is None:
             return dg.RunRequest()
-        keys = context.instance.get_dynamic_partitions(partition_set)
+        try:
+            builder = RemasterResource().builder(spec, building=True)
+        except SpecError as exc:  # another spec's build folder or instance
+            return dg.SkipReason(str(exc))
+        keys = sync_source_partitions(context.instance, builder, partition_set)  # the files on disk tonight,
+        forget_removed(spec, builder)  # as a CLI build syncs them, whether or not the file sensor runs
         if keys:
             return dg.RunRequest(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
         models = [dg.AssetKey(name) for name in targets if name in spec.models]
-        if models:  # the source has no files yet, the models it uses are still trained
+        if models:  # the source has no files (yet, or its share is away): the models it uses are still trained
             return dg.RunRequest(asset_selection=models)
-        return dg.SkipReason(f"source {partition_set} has no files yet")
+        return dg.SkipReason("; ".join(builder.skipped([partition_set])) or f"source {partition_set} has no files")
 
     return nightly

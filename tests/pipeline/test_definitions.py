@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -139,17 +140,28 @@ def test_sensor_requests_nothing_for_files_a_cli_build_already_built(project, cl
         ]
 
 
-def test_nightly_schedule_requests_every_partition_in_one_run(project):
-    spec = load_spec(project / "assets_spec.yaml")
-    defs = build_definitions(spec)
+def test_the_nightly_schedule_rebuilds_the_files_on_disk_tonight_in_one_run(project):
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
     schedule = defs.resolve_schedule_def("nightly_legacy")
-    assert schedule.job_name == "build_legacy"
-    with dg.instance_for_test() as instance:
-        assert isinstance(schedule(dg.build_schedule_context(instance=instance)), dg.SkipReason)
-        instance.add_dynamic_partitions("legacy", ["a.png", "b.png", "c.png"])
+    job = defs.resolve_job_def(schedule.job_name)
+    assert job.name == "build_legacy"
+    files = sorted(p.relative_to(project / "textures").as_posix() for p in (project / "textures").rglob("*.png"))
+    with dg.instance_for_test() as instance:  # no file sensor ever ran: the instance knows none of the files
         request = schedule(dg.build_schedule_context(instance=instance))
-        assert request.tags["dagster/asset_partition_range_start"] == "a.png"
-        assert request.tags["dagster/asset_partition_range_end"] == "c.png"
+        keys = instance.get_dynamic_partitions("legacy")
+        assert sorted(keys) == files and (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (keys[0], keys[-1])
+        assert job.execute_in_process(instance=instance, tags=request.tags).success
+        assert sorted(row["partition"] for row in manifest_rows(project)) == files
+
+        gone = project / "textures" / files[1]
+        gone.unlink()  # deleted, and a new file added, while no sensor ran
+        shutil.copy(project / "textures" / files[0], project / "textures" / "new.png")
+        request = schedule(dg.build_schedule_context(instance=instance))
+        keys = instance.get_dynamic_partitions("legacy")
+        assert sorted(keys) == sorted([*files[:1], *files[2:], "new.png"])
+        assert not (project / "build" / "legacy_2x" / files[1]).exists()
+        assert job.execute_in_process(instance=instance, tags=request.tags).success
+    assert sorted(row["partition"] for row in manifest_rows(project)) == sorted(keys)
 
 
 def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
