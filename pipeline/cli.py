@@ -212,9 +212,18 @@ def _storage_failed(cause: sqlite3.Error) -> str:
             "starts anew; outputs and the cache are kept)")
 
 
+def _folding_table(title: str, *headers: str) -> Table:
+    """A table whose long cells wrap: a CI log is 80 columns wide, and two long asset names cut to one
+    prefix could not be told apart."""
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
 def _render_build(report: BuildReport, loaded: Spec) -> None:
     """The summary table, then every failure, skipped file, removal and failed guard, one line each."""
-    table = Table("asset", "computed", "cached", "failed", "seconds", title="remaster build")
+    table = _folding_table("remaster build", "asset", "computed", "cached", "failed", "seconds")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
     out.print(table)
@@ -256,9 +265,7 @@ def status(
     finally:
         scans.setLevel(level)
     if report.stale:
-        table = Table(title=f"{len(report.stale)} stale")
-        for header in ("asset", "partition", "why"):
-            table.add_column(header, overflow="fold")  # a CI log is 80 columns wide: fold a long path, never cut it
+        table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
         for item in report.stale:
             table.add_row(item.asset, escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
         out.print(table)

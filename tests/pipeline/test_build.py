@@ -1788,3 +1788,14 @@ def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, 
     (home / "history").rename(home / "history.damaged")
     assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"}
+
+
+def test_the_build_table_wraps_long_asset_names_in_a_ci_log_instead_of_cutting_them(project, cli):
+    names = [f"environment_props_exterior_walls_upscaled_{f}_for_remaster_v2" for f in ("lanczos", "bicubic")]
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text() + "".join(f"  {n}: {{op: upscale, from: legacy, filter: {n.split('_')[5]}}}\n"
+                                                for n in names))
+    code, output = cli(project, "build")
+    assert code == 0 and "…" not in output
+    folded = "".join(line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│"))  # the asset column
+    assert all(name in folded for name in names), output
