@@ -116,15 +116,18 @@ class ContentStore:
         """Every registered manifest. The record of one whose project's spec is there without it (the build
         folder was deleted) is removed; one whose spec cannot be seen (an unmounted share, a project deleted
         whole) raises ``UnseenProjects``, or with ``forget_unseen`` is removed too."""
-        found, unseen = [], []
+        found, unseen, damaged = [], [], []
         for root in sorted((self.root / "roots").glob("*.json")):
             try:
                 record = json.loads(root.read_text())
                 manifest, spec = Path(record["manifest"]), record.get("spec")
                 # the build folder's parent too: a build_dir on a share that is not mounted, beside a local spec
                 project_seen = manifest.parent.parent.is_dir() and (spec is None or Path(spec).is_file())
-            except (OSError, ValueError, KeyError, TypeError):
-                root.unlink(missing_ok=True)
+            except (OSError, ValueError, KeyError, TypeError):  # a cache restored in part: whose it was is unknown
+                if forget_unseen:
+                    root.unlink(missing_ok=True)
+                else:
+                    damaged.append(root)
                 continue
             if manifest.is_file():
                 found.append(manifest)
@@ -132,12 +135,13 @@ class ContentStore:
                 root.unlink(missing_ok=True)
             else:
                 unseen.append(manifest)
-        if unseen:
-            raise UnseenProjects(
-                "cannot see the manifest of project(s) built on this cache, so cannot tell which of its entries "
-                f"they use: {', '.join(map(str, unseen))} (an unmounted share, or a deleted project?); mount them, "
-                "or run remaster cache gc --forget-missing to stop keeping their entries"
-            )
+        if unseen or damaged:
+            problems = ([f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
+                         "(an unmounted share, or a deleted project?); mount them"] if unseen else [])
+            problems += [f"cannot read the record of which project {', '.join(map(str, damaged))} stands for (a cache "
+                         "restored in part?); build each project on this cache again, which records it anew"] if damaged else []
+            raise UnseenProjects(f"{'; '.join(problems)}; so cannot tell which entries they use. Or run remaster cache "
+                                 "gc --forget-missing to stop keeping their entries")
         return found
 
     def work_dir(self, key: str) -> Path:

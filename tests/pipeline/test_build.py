@@ -334,6 +334,24 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
+def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_damaged(project, cli, tmp_path):
+    shared = tmp_path / "shared-cache"
+    other = tmp_path / "other"
+    write_textures(other / "textures", 3, seed=7)
+    for folder in (project, other):
+        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+        assert cli(folder, "build")[0] == 0
+    record = next(r for r in (shared / "roots").glob("*.json") if str(other) in r.read_text())
+    record.write_text(record.read_text()[:30])  # a CI cache restored in part
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and f"cannot read the record of which project {record} stands for" in output.replace("\n", "")
+    assert cli(other, "build")[0] == 0  # records it anew
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+    shutil.rmtree(other / "build")
+    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
+
+
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
     (tmp_path / "home" / "dh").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -1731,11 +1749,11 @@ def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli
     planned = pipeline.runs._mark_up_to_date
     refused = []
 
-    def gc_while_planning(spec, keys):
+    def gc_while_planning(builder, keys):
         with pytest.raises(StoreBusy) as caught:
-            pipeline.runs.collect_garbage(spec)
+            pipeline.runs.collect_garbage(builder.spec)
         refused.append(str(caught.value))
-        return planned(spec, keys)
+        return planned(builder, keys)
 
     monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
     assert cli(project, "build")[0] == 0
