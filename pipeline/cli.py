@@ -150,6 +150,7 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 
 
 def _say_interrupted(where: str) -> NoReturn:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopped: a CI runner's second SIGTERM while Python exits gave 143
     console.print(
         f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on, "
         "a model from its last checkpoint", highlight=False, soft_wrap=True,

@@ -352,6 +352,23 @@ def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_
     assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
 
 
+def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path):
+    write_textures(tmp_path / "textures", 40, size=96)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
+    proc = _remaster(tmp_path, "build")
+    built = tmp_path / "build" / "legacy_2x"
+    while proc.poll() is None and len(list(built.rglob("*.png"))) < 3:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    for line in proc.stdout:  # a CI runner that signals again and again as the build winds down
+        if "interrupted" in line:
+            break
+    while proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.002)
+    assert proc.wait() == 130, proc.stdout.read()
+
+
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
     (tmp_path / "home" / "dh").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
