@@ -314,10 +314,11 @@ def cache_gc(
     from pipeline.runs import collect_garbage
 
     try:
-        entries, freed = collect_garbage(_load(spec), forget_missing=forget_missing)
+        collected = collect_garbage(_load(spec), forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:
         _fail([str(exc)], 1)
-    out.print(f"removed {entries} entries, freed {freed / 1e6:.1f} MB")
+    out.print(f"removed {collected.entries} entries, freed {collected.freed / 1e6:.1f} MB; "
+              f"forgot the hashes of {collected.hashes} files that are gone")
 
 
 @app.command()

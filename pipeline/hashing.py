@@ -75,6 +75,16 @@ class HashIndex:
             self._entries[os.path.abspath(path)] = [*signature, digest]
             self._dirty = True
 
+    def forget_missing(self) -> int:
+        """Drop the entries of files that are gone; returns how many. Paths are absolute, so a cache shared by
+        CI jobs that each build in a fresh clone gains every clone's files: without this it grows for good."""
+        with self._lock:
+            gone = [path for path in self._entries if not os.path.exists(path)]
+            for path in gone:
+                del self._entries[path]
+            self._dirty = self._dirty or bool(gone)
+        return len(gone)
+
     def save(self) -> None:
         if not self._dirty:
             return

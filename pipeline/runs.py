@@ -11,6 +11,7 @@ import os
 import signal
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import dagster as dg
 
@@ -288,9 +289,15 @@ def _inputs_now(builder: Builder, name: str, key: str) -> dict[str, str] | None:
         return None
 
 
-def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, int]:
+class Collected(NamedTuple):
+    entries: int  # cache entries removed
+    freed: int  # bytes of objects removed
+    hashes: int  # remembered hashes of files that are gone, forgotten
+
+
+def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
     """Drop cache entries and objects that no output in the manifest of any project built on this
-    store uses, and temporary files that killed builds left behind."""
+    store uses, temporary files that killed builds left behind, and the hashes of files that are gone."""
     builder = RemasterResource().builder(spec)
 
     def keep() -> set[str]:
@@ -300,4 +307,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> tuple[int, i
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
-    return builder.store.gc(keep)
+    entries, freed = builder.store.gc(keep)
+    hashes = builder.index.forget_missing()
+    builder.index.save()
+    return Collected(entries, freed, hashes)

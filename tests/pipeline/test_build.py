@@ -369,6 +369,24 @@ def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path)
     assert proc.wait() == 130, proc.stdout.read()
 
 
+def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
+    shared = tmp_path / "shared-cache"
+    clone = tmp_path / "ci-job-1234"  # CI builds each job in a fresh clone against one cache
+    write_textures(clone / "textures", 3, seed=7)
+    for folder in (project, clone):
+        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+        assert cli(folder, "build")[0] == 0
+    index = shared / "hash-index.json"
+    before = json.loads(index.read_text())
+    assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
+    shutil.rmtree(clone)
+    code, output = cli(project, "cache", "gc", "--forget-missing")
+    assert code == 0 and "forgot the hashes of 6 files that are gone" in output, output
+    remembered = json.loads(index.read_text())
+    assert not any(path.startswith(str(clone)) for path in remembered) and len(remembered) == len(before) - 6
+    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
+
+
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
     (tmp_path / "home" / "dh").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
