@@ -150,7 +150,7 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 
 
 def _say_interrupted(where: str) -> NoReturn:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopped: a CI runner's second SIGTERM while Python exits gave 143
+    signal.signal(signal.SIGTERM, lambda *_: None)  # said: a CI runner's second SIGTERM changes nothing now
     console.print(
         f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on, "
         "a model from its last checkpoint", highlight=False, soft_wrap=True,
@@ -199,18 +199,26 @@ def build(
 
 def _database_error(exc: BaseException | None) -> sqlite3.Error | None:
     """The SQLite error behind an exception from Dagster's storage (SQLAlchemy wraps it), if any."""
-    while exc is not None and not isinstance(exc, sqlite3.Error):
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # a chain can loop
+        if isinstance(exc, sqlite3.Error):
+            return exc
+        seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return exc
+    return None
 
 
 def _storage_failed(cause: sqlite3.Error) -> str:
     home = dagster_home()
+    where = f"under DAGSTER_HOME={home}" if home else "in a temporary folder"
+    text = str(cause)
+    if "locked" in text or "busy" in text:  # the UI, the daemon or another build writing at length
+        return f"Dagster's run storage {where} is held by another process ({text}); build again once it lets go"
     if home is None:
-        return f"Dagster's run storage in a temporary folder failed ({cause}); if that disk is full, free some space"
-    return (f"Dagster's run storage under DAGSTER_HOME={home} failed ({cause}). If its disk is full, free some space; "
-            f"otherwise the database may be damaged: move {home / 'history'} aside and build again (the run history "
-            "starts anew; outputs and the cache are kept)")
+        return f"Dagster's run storage {where} failed ({text}); if that disk is full, free some space"
+    return (f"Dagster's run storage {where} failed ({text}). If its disk is full, free some space; otherwise its "
+            f"database may be damaged: move it aside ({home / 'history'}, unless dagster.yaml puts it elsewhere) and "
+            "build again (the run history starts anew; outputs and the cache are kept)")
 
 
 def _folding_table(title: str, *headers: str) -> Table:
@@ -339,5 +347,15 @@ def demo(
 
 
 
+def main() -> None:
+    """The ``remaster`` program. SIGTERM is ignored once it is done: Python puts back the default action as it
+    exits, and a CI runner's second SIGTERM then turned a stopped build's exit 130 into 143. Not in ``app``,
+    whose callers in one process (tests, scripts) keep their own handling and pass it on to the programs they start."""
+    try:
+        app()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import xxhash
@@ -75,11 +76,13 @@ class HashIndex:
             self._entries[os.path.abspath(path)] = [*signature, digest]
             self._dirty = True
 
-    def forget_missing(self) -> int:
-        """Drop the entries of files that are gone; returns how many. Paths are absolute, so a cache shared by
-        CI jobs that each build in a fresh clone gains every clone's files: without this it grows for good."""
+    def forget_missing(self, away: Iterable[Path] = ()) -> int:
+        """Drop the entries of files that are gone, but not of those under a folder in ``away`` (a share not
+        mounted now, whose files would be read again); returns how many. Paths are absolute, so a cache shared
+        by CI jobs that each build in a fresh clone gains every clone's files: without this it grows for good."""
+        kept = tuple(os.path.join(os.path.abspath(folder), "") for folder in away)
         with self._lock:
-            gone = [path for path in self._entries if not os.path.exists(path)]
+            gone = [path for path in self._entries if not path.startswith(kept) and not os.path.exists(path)]
             for path in gone:
                 del self._entries[path]
             self._dirty = self._dirty or bool(gone)

@@ -17,13 +17,13 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current, sync_source_partitions
-from pipeline.build import BuildError, Builder
-from pipeline.cache import ContentStore
+from pipeline.build import Builder
+from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.definitions import build_definitions
 from pipeline.guards import failed_guards
-from pipeline.manifest import Row, manifest_path, read_manifest, rows_by_key, update_manifest
+from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
 from pipeline.processes import is_gone, process_space, this_process
-from pipeline.removed import forget_removed
+from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import signals_held, signals_seen
 from pipeline.spec import DEVICE_PATTERN, Spec
@@ -113,10 +113,11 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     # asset is never built from an upstream output that no longer matches its own inputs. --force
     # recomputes the selection only.
     order = build_order(spec, with_upstream(spec, select) if select else None)
-    stale = stale_map(builder, order) if not force or select else {}
+    inputs_now: dict[tuple[str, str], dict[str, str]] = {}
+    stale = stale_map(builder, order, inputs_now) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    current = _mark_up_to_date(builder, [item for item in wanted if item not in needed])
+    current = _mark_up_to_date(spec, [item for item in wanted if item not in needed], inputs_now)
     report_current(instance, builder, current)
     builder.index.save()
     assets = list(build_definitions(spec, device=device).assets or [])
@@ -266,27 +267,18 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
     return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
 
 
-def _mark_up_to_date(builder: Builder, keys: list[tuple[str, str]]) -> list[Row]:
+def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: dict[tuple[str, str], dict[str, str]]) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
-    change the result, ``OpParams.neutral_fields``, may have changed) and their inputs as named now (a
-    source root moved or renamed keeps every cache key). Returns those rows."""
-    spec = builder.spec
+    change the result, ``OpParams.neutral_fields``, may have changed) and their inputs as named now
+    (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key). Returns those rows."""
     rows = rows_by_key(spec.build_dir)
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
     marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
-               "inputs": _inputs_now(builder, *key) or rows[key]["inputs"]} for key in keys]
+               "inputs": inputs_now.get(key, rows[key]["inputs"])} for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
         update_manifest(spec.build_dir, updated)
     return marked
-
-
-def _inputs_now(builder: Builder, name: str, key: str) -> dict[str, str] | None:
-    """A partition's input hashes under the paths its files have now; None where one went since planning."""
-    try:
-        return builder.plan(builder.spec.targets[name], key).input_hashes
-    except (BuildError, ValueError, OSError):
-        return None
 
 
 class Collected(NamedTuple):
@@ -301,13 +293,18 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
     builder = RemasterResource().builder(spec)
 
     def keep() -> set[str]:
-        manifests = builder.store.manifests(forget_unseen=forget_missing)
-        rows = [row for manifest in manifests for row in read_manifest(manifest.parent)]
-        return {str(r["cache_key"]) for r in rows if r.get("cache_key")}
+        listed = {manifest: manifest_rows_or_none(manifest.parent) for manifest in
+                  builder.store.manifests(forget_unseen=forget_missing)}
+        damaged = [str(manifest) for manifest, rows in listed.items() if rows is None]
+        if damaged and not forget_missing:  # a cache or build folder restored in part: which entries it uses is unknown
+            raise UnseenProjects(f"cannot read the manifest of project(s) built on this cache: {', '.join(damaged)}; so "
+                                 "cannot tell which entries they use. Build them again, which writes it anew, or run "
+                                 "remaster cache gc --forget-missing to stop keeping their entries")
+        return {str(r["cache_key"]) for rows in listed.values() for r in rows or [] if r.get("cache_key")}
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
     entries, freed = builder.store.gc(keep)
-    hashes = builder.index.forget_missing()
+    hashes = builder.index.forget_missing(away=[source.root for source in spec.sources.values() if not has_files(builder, source.name)])
     builder.index.save()
     return Collected(entries, freed, hashes)

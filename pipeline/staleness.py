@@ -35,16 +35,21 @@ def partition_keys(builder: Builder, name: str) -> list[str]:
     return [MODEL_PARTITION] if has_files(builder, name) else []
 
 
-def stale_map(builder: Builder, order: list[tuple[str | None, list[str]]]) -> dict[tuple[str, str], str | None]:
-    """(target, partition) -> why it must be built, or None when its outputs are current."""
+def stale_map(
+    builder: Builder, order: list[tuple[str | None, list[str]]], inputs_now: dict[tuple[str, str], dict[str, str]] | None = None
+) -> dict[tuple[str, str], str | None]:
+    """(target, partition) -> why it must be built, or None when its outputs are current; ``inputs_now`` gets
+    each current partition's input hashes under the paths its files have now (a moved source root keeps its
+    cache keys), so that a build lists them without planning it twice."""
     rows = rows_by_key(builder.spec.build_dir)
     reasons: dict[tuple[str, str], str | None] = {}
     stale: set[tuple[str, str]] = set()
     fates: dict[str, str] = {}
+    inputs_now = {} if inputs_now is None else inputs_now
     for _, names in order:
         for name in names:
             for key in partition_keys(builder, name):
-                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates)
+                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates, inputs_now)
                 reasons[(name, key)] = reason
                 if reason:
                     stale.add((name, key))
@@ -92,7 +97,8 @@ def stale_partitions(spec: Spec) -> StatusReport:
 
 
 def _why_stale(
-    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str]
+    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str],
+    inputs_now: dict[tuple[str, str], dict[str, str]],
 ) -> str | None:
     """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
     ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
@@ -118,6 +124,7 @@ def _why_stale(
             intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
         except OSError:  # an output this user cannot read: built again, which replaces it
             intact = False
+        inputs_now[(name, key)] = plan.input_hashes
         return None if intact else "output missing or modified"
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     reasons = []

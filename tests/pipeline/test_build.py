@@ -350,6 +350,12 @@ def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_
     assert code == 0 and "removed 0 entries" in output
     shutil.rmtree(other / "build")
     assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
+    manifest = other / "build" / "manifest.json"
+    manifest.write_text(manifest.read_text()[:40])  # the build folder restored in part
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and f"cannot read the manifest of project(s) built on this cache: {manifest}" in output.replace("\n", "")
+    shutil.rmtree(other / "build")
+    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
 
 
 def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path):
@@ -385,6 +391,64 @@ def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tm
     remembered = json.loads(index.read_text())
     assert not any(path.startswith(str(clone)) for path in remembered) and len(remembered) == len(before) - 6
     assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
+    remembered = json.loads(index.read_text())
+    (project / "textures").rename(tmp_path / "away")  # a share not mounted while gc runs: read again if forgotten
+    (project / "textures").mkdir()
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "forgot the hashes of 0 files" in output, output
+    assert json.loads(index.read_text()) == remembered
+
+
+def test_a_dagster_database_another_process_holds_says_to_build_again_not_that_it_is_damaged(
+        project, cli, monkeypatch, tmp_path):
+    import sqlite3
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    holder = sqlite3.connect(home / "history" / "runs.db", isolation_level=None)  # the UI or the daemon, writing
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code, output = cli(project, "build")
+    finally:
+        holder.close()
+    output = output.replace("\n", "")
+    assert code == 1 and "is held by another process" in output and "aside" not in output, output
+    assert cli(project, "build")[0] == 0
+
+
+def test_an_error_whose_chain_loops_is_not_taken_for_a_database_error():
+    from pipeline.cli import _database_error
+
+    try:
+        try:
+            raise ValueError("first")
+        except ValueError as first:
+            try:
+                raise KeyError("second") from first
+            except KeyError as second:
+                raise first from second
+    except ValueError as looped:
+        assert _database_error(looped) is None
+
+
+def test_a_stopped_build_leaves_the_programs_its_caller_starts_later_stoppable(project, cli, monkeypatch):
+    import pipeline.runs
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.runs, "run_build", stopped)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli(project, "build")[0] == 130
+        child = subprocess.Popen(["sleep", "30"])  # a script that goes on after calling remaster in process
+        child.terminate()
+        assert child.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
@@ -486,7 +550,7 @@ def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
 def _remaster(folder: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DAGSTER_HOME", None)
-    script = "from pipeline.cli import app; app()"
+    script = "from pipeline.cli import main; main()"  # as the remaster program runs
     return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -1784,11 +1848,11 @@ def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli
     planned = pipeline.runs._mark_up_to_date
     refused = []
 
-    def gc_while_planning(builder, keys):
+    def gc_while_planning(spec, keys, inputs_now):
         with pytest.raises(StoreBusy) as caught:
-            pipeline.runs.collect_garbage(builder.spec)
+            pipeline.runs.collect_garbage(spec)
         refused.append(str(caught.value))
-        return planned(builder, keys)
+        return planned(spec, keys, inputs_now)
 
     monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
     assert cli(project, "build")[0] == 0
