@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from pipeline.assets import build_order
-from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, input_changes
+from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.guards import failed_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, read_manifest, rows_by_key
@@ -115,7 +115,7 @@ def _why_stale(
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
         return f"cannot build yet: {exc}"
     if row is None:
-        return "new file" if target.section == "assets" else "never built"
+        return _restorable(builder, plan, "new file" if target.section == "assets" else "never built")
     if row["status"] == "failed":
         return f"failed last build: {row.get('error')}"
     if row["cache_key"] == plan.cache_key:
@@ -125,7 +125,7 @@ def _why_stale(
         except OSError:  # an output this user cannot read: built again, which replaces it
             intact = False
         inputs_now[(name, key)] = plan.input_hashes
-        return None if intact else "output missing or modified"
+        return None if intact else _restorable(builder, plan, "output missing or modified")
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     reasons = []
     if row["op_version"] != target.op.version:
@@ -135,6 +135,11 @@ def _why_stale(
         reasons.append("params changed: " + ", ".join(changed))
     reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     return "; ".join(reasons) or "cache key changed"
+
+
+def _restorable(builder: Builder, plan: Plan, reason: str) -> str:
+    """``reason``, saying too when the outputs are in the cache: a fresh clone on a shared cache computes nothing."""
+    return f"{reason}; in the cache: put back, not computed" if builder.store.holds(plan.cache_key) else reason
 
 
 def _model_fate(builder: Builder, model: Target) -> str:

@@ -95,6 +95,17 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
     assert "…" not in output and "tex000.p" in output
 
 
+def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
+    cli(project, "build")
+    clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns("build"))
+    (project / "build" / "legacy_2x" / "walls" / "tex001.png").unlink()
+    for folder, reason in ((clone, "new file"), (project, "output missing or modified")):
+        code, output = cli(folder, "status", "--check")
+        why = " ".join(line.split("│")[3].strip() for line in output.splitlines() if line.startswith("│"))
+        assert code == 1 and f"{reason}; in the cache: put back, not computed" in why, output
+
+
 def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
     for name in ("wall [old].png", "brick[bold].png", "x[/b].png"):  # rich would read [old] and [bold] as styles
         path = project / "textures" / name
