@@ -410,11 +410,12 @@ def test_tiles_start_on_the_models_stride_grid() -> None:
     with torch.no_grad():
         whole = model(image[None])[0]
 
-        def change(multiple: int) -> float:
-            run = TiledUpscale(image, model, scale=2, tile=48, overlap=8, multiple=multiple)
-            tiled = run.whole()
-            assert run.tiles == 16
-            return float((tiled - whole)[:, 24:-24, 24:-24].abs().mean())
+    @torch.no_grad()  # as the op runs the model (make_forward); called below, outside the block above
+    def change(multiple: int) -> float:
+        run = TiledUpscale(image, model, scale=2, tile=48, overlap=8, multiple=multiple)
+        tiled = run.whole()
+        assert run.tiles == 16
+        return float((tiled - whole)[:, 24:-24, 24:-24].abs().mean())
 
     side, starts = tile_layout(130 + 2 * 8, 48, 8, align=4)
     assert all(start % 4 == 0 for start in starts) and starts[-1] + side == 146
