@@ -103,7 +103,7 @@ class ContentStore:
         sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
         can be seen (a share's empty mount point is a folder, but holds no spec)."""
         manifest = manifest.resolve()
-        root = self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
+        root = self._record(manifest)
         record = json.dumps({"manifest": str(manifest), "spec": str(spec.resolve())}).encode()
         try:
             recorded = root.read_bytes()
@@ -111,6 +111,13 @@ class ContentStore:
             recorded = b""
         if recorded != record:  # new, or recorded before the spec was
             write_bytes_atomic(root, record)
+
+    def unregister(self, manifest: Path) -> None:
+        """Stop keeping what the project of ``manifest`` uses (``gc --forget-missing``)."""
+        self._record(manifest.resolve()).unlink(missing_ok=True)
+
+    def _record(self, manifest: Path) -> Path:
+        return self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
 
     def manifests(self, *, forget_unseen: bool = False) -> list[Path]:
         """Every registered manifest. The record of one whose project's spec is there without it (the build

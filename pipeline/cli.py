@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import time
@@ -171,8 +172,17 @@ def build(
     more: Annotated[list[str] | None, typer.Argument(metavar="ASSET", help="Same as --select.")] = None,
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a CI job cancelled stops as Ctrl-C does
     select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # a CI job cancelled stops as Ctrl-C does
+    try:
+        _build(spec, select, force, device)
+    finally:
+        # The remaster program ends here, and Python puts back SIGTERM's default action as it exits: a CI runner's
+        # second SIGTERM then turned a stopped build's 130 into 143. A caller in a larger process gets its own back.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN if _AS_PROGRAM else previous)
+
+
+def _build(spec: Path, select: list[str] | None, force: bool, device: str | None) -> None:
     try:
         from pipeline.runs import run_build
 
@@ -209,16 +219,16 @@ def _database_error(exc: BaseException | None) -> sqlite3.Error | None:
 
 
 def _storage_failed(cause: sqlite3.Error) -> str:
-    home = dagster_home()
+    home = os.environ.get("DAGSTER_HOME")  # as checked when the build started: it may be gone since
     where = f"under DAGSTER_HOME={home}" if home else "in a temporary folder"
     text = str(cause)
     if "locked" in text or "busy" in text:  # the UI, the daemon or another build writing at length
         return f"Dagster's run storage {where} is held by another process ({text}); build again once it lets go"
-    if home is None:
+    if not home:
         return f"Dagster's run storage {where} failed ({text}); if that disk is full, free some space"
     return (f"Dagster's run storage {where} failed ({text}). If its disk is full, free some space; otherwise its "
-            f"database may be damaged: move it aside ({home / 'history'}, unless dagster.yaml puts it elsewhere) and "
-            "build again (the run history starts anew; outputs and the cache are kept)")
+            f"database may be damaged: move it aside ({Path(home).expanduser() / 'history'}, unless dagster.yaml puts "
+            "it elsewhere) and build again (the run history starts anew; outputs and the cache are kept)")
 
 
 def _folding_table(title: str, *headers: str) -> Table:
@@ -347,14 +357,14 @@ def demo(
 
 
 
+_AS_PROGRAM = False  # True in the remaster program (``main``), not where ``app`` is called in a larger process
+
+
 def main() -> None:
-    """The ``remaster`` program. SIGTERM is ignored once it is done: Python puts back the default action as it
-    exits, and a CI runner's second SIGTERM then turned a stopped build's exit 130 into 143. Not in ``app``,
-    whose callers in one process (tests, scripts) keep their own handling and pass it on to the programs they start."""
-    try:
-        app()
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """The ``remaster`` program."""
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
+    app()
 
 
 if __name__ == "__main__":

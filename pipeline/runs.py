@@ -295,11 +295,13 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
     def keep() -> set[str]:
         listed = {manifest: manifest_rows_or_none(manifest.parent) for manifest in
                   builder.store.manifests(forget_unseen=forget_missing)}
-        damaged = [str(manifest) for manifest, rows in listed.items() if rows is None]
+        damaged = [manifest for manifest, rows in listed.items() if rows is None]
         if damaged and not forget_missing:  # a cache or build folder restored in part: which entries it uses is unknown
-            raise UnseenProjects(f"cannot read the manifest of project(s) built on this cache: {', '.join(damaged)}; so "
-                                 "cannot tell which entries they use. Build them again, which writes it anew, or run "
+            raise UnseenProjects(f"cannot read the manifest of project(s) built on this cache: {', '.join(map(str, damaged))}; "
+                                 "so cannot tell which entries they use. Build them again, which writes it anew, or run "
                                  "remaster cache gc --forget-missing to stop keeping their entries")
+        for manifest in damaged:
+            builder.store.unregister(manifest)
         return {str(r["cache_key"]) for rows in listed.values() for r in rows or [] if r.get("cache_key")}
 
     for folder in (spec.build_dir, spec.cache_dir):
