@@ -143,10 +143,13 @@ class ContentStore:
             else:
                 unseen.append(manifest)
         if unseen or damaged:
-            problems = ([f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
-                         "(an unmounted share, or a deleted project?); mount them"] if unseen else [])
-            problems += [f"cannot read the record of which project {', '.join(map(str, damaged))} stands for (a cache "
-                         "restored in part?); build each project on this cache again, which records it anew"] if damaged else []
+            problems = []
+            if unseen:
+                problems.append(f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
+                                "(an unmounted share, or a deleted project?); mount them")
+            if damaged:
+                problems.append(f"cannot read the record of which project {', '.join(map(str, damaged))} stands for "
+                                "(a cache restored in part?); build each project on this cache again, which records it anew")
             raise UnseenProjects(f"{'; '.join(problems)}; so cannot tell which entries they use. Or run remaster cache "
                                  "gc --forget-missing to stop keeping their entries")
         return found

@@ -58,6 +58,9 @@ def _load(spec_path: Path) -> Spec:
     return spec
 
 
+_AS_PROGRAM = False  # True in the remaster program (``main``), not where ``app`` is called in a larger process
+
+
 def _fail(problems: list[str], code: int) -> NoReturn:
     """Print each problem as an error, with no traceback, and exit with ``code``."""
     for problem in problems:
@@ -355,9 +358,6 @@ def demo(
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)
 
-
-
-_AS_PROGRAM = False  # True in the remaster program (``main``), not where ``app`` is called in a larger process
 
 
 def main() -> None:

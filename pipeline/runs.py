@@ -27,7 +27,7 @@ from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import signals_held, signals_seen
 from pipeline.spec import DEVICE_PATTERN, Spec
-from pipeline.staleness import left_out, partition_keys, stale_map
+from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
@@ -113,7 +113,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     # asset is never built from an upstream output that no longer matches its own inputs. --force
     # recomputes the selection only.
     order = build_order(spec, with_upstream(spec, select) if select else None)
-    inputs_now: dict[tuple[str, str], dict[str, str]] = {}
+    inputs_now: CurrentInputs = {}
     stale = stale_map(builder, order, inputs_now) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
@@ -267,7 +267,7 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
     return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
 
 
-def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: dict[tuple[str, str], dict[str, str]]) -> list[Row]:
+def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: CurrentInputs) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
     change the result, ``OpParams.neutral_fields``, may have changed) and their inputs as named now
     (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key). Returns those rows."""
@@ -297,9 +297,11 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
                   builder.store.manifests(forget_unseen=forget_missing)}
         damaged = [manifest for manifest, rows in listed.items() if rows is None]
         if damaged and not forget_missing:  # a cache or build folder restored in part: which entries it uses is unknown
-            raise UnseenProjects(f"cannot read the manifest of project(s) built on this cache: {', '.join(map(str, damaged))}; "
-                                 "so cannot tell which entries they use. Build them again, which writes it anew, or run "
-                                 "remaster cache gc --forget-missing to stop keeping their entries")
+            raise UnseenProjects(
+                f"cannot read the manifest of project(s) built on this cache: {', '.join(map(str, damaged))}; so cannot "
+                "tell which entries they use. Build them again, which writes it anew, or run remaster cache gc "
+                "--forget-missing to stop keeping their entries"
+            )
         for manifest in damaged:
             builder.store.unregister(manifest)
         return {str(r["cache_key"]) for rows in listed.values() for r in rows or [] if r.get("cache_key")}
@@ -307,6 +309,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
     entries, freed = builder.store.gc(keep)
-    hashes = builder.index.forget_missing(away=[source.root for source in spec.sources.values() if not has_files(builder, source.name)])
+    away = [source.root for source in spec.sources.values() if not has_files(builder, source.name)]  # unmounted shares
+    hashes = builder.index.forget_missing(away)
     builder.index.save()
     return Collected(entries, freed, hashes)

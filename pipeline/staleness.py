@@ -21,6 +21,9 @@ from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
 
 
+CurrentInputs = dict[tuple[str, str], dict[str, str]]  # (target, partition) -> spec-relative path -> hash
+
+
 @dataclass(frozen=True)
 class Stale:
     asset: str
@@ -36,7 +39,7 @@ def partition_keys(builder: Builder, name: str) -> list[str]:
 
 
 def stale_map(
-    builder: Builder, order: list[tuple[str | None, list[str]]], inputs_now: dict[tuple[str, str], dict[str, str]] | None = None
+    builder: Builder, order: list[tuple[str | None, list[str]]], inputs_now: CurrentInputs | None = None
 ) -> dict[tuple[str, str], str | None]:
     """(target, partition) -> why it must be built, or None when its outputs are current; ``inputs_now`` gets
     each current partition's input hashes under the paths its files have now (a moved source root keeps its
@@ -98,7 +101,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
 
 def _why_stale(
     builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str],
-    inputs_now: dict[tuple[str, str], dict[str, str]],
+    inputs_now: CurrentInputs,
 ) -> str | None:
     """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
     ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
