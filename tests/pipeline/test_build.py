@@ -308,13 +308,18 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert sorted(statuses(project).values()) == ["cached"] * 5
 
 
-def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, tmp_path):
-    shared = tmp_path / "shared-cache"
-    other = tmp_path / "other"
+def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
+    """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
+    shared = other.parent / "shared-cache"
     write_textures(other / "textures", 3, seed=7)
     for folder in (project, other):
         write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
         assert cli(folder, "build")[0] == 0
+    return shared, other
+
+
+def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, tmp_path):
+    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
     code, output = cli(project, "cache", "gc")
     assert code == 0 and "removed 0 entries" in output
     for path in (other / "build" / "legacy_2x").rglob("*.png"):
@@ -346,12 +351,7 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
 
 
 def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_damaged(project, cli, tmp_path):
-    shared = tmp_path / "shared-cache"
-    other = tmp_path / "other"
-    write_textures(other / "textures", 3, seed=7)
-    for folder in (project, other):
-        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
-        assert cli(folder, "build")[0] == 0
+    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
     record = next(r for r in (shared / "roots").glob("*.json") if str(other) in r.read_text())
     record.write_text(record.read_text()[:30])  # a CI cache restored in part
     code, output = cli(project, "cache", "gc")
@@ -391,12 +391,7 @@ def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path)
 
 
 def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
-    shared = tmp_path / "shared-cache"
-    clone = tmp_path / "ci-job-1234"  # CI builds each job in a fresh clone against one cache
-    write_textures(clone / "textures", 3, seed=7)
-    for folder in (project, clone):
-        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
-        assert cli(folder, "build")[0] == 0
+    shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")  # a CI job's fresh clone
     index = shared / "hash-index.json"
     before = json.loads(index.read_text())
     assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
