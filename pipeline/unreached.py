@@ -59,11 +59,24 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     in_run = {e.dagster_event.asset_key.path[-1] for e in planned}  # set however the run was launched
     names = [name for name in spec.targets if name in in_run]
     builder = RemasterResource().builder(spec)
+    rows = rows_by_key(spec.build_dir)
+    later = _launched_later(instance, run, {str(row["run_id"]) for row in rows.values() if row.get("run_id")})
     todo = [
         (name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)
         if not builder.is_current(spec.targets[name], key)  # right as they are: maybe rebuilt since this run failed
+        and rows.get((name, key), {}).get("run_id") not in later  # what a later run wrote is newer than this failure
     ]
     mark_not_built(builder, todo, run.run_id, failures)
+
+
+def _launched_later(instance: dg.DagsterInstance, run: dg.DagsterRun, run_ids: set[str]) -> set[str]:
+    """Those of ``run_ids`` launched after ``run``: a file sensor's run and a nightly one failing on one texture
+    are handled in turn, and the older must not mark what the newer reached as never reached."""
+    this = instance.get_run_record_by_id(run.run_id)
+    if this is None or not run_ids - {run.run_id}:
+        return set()
+    records = instance.get_run_records(filters=dg.RunsFilter(run_ids=sorted(run_ids - {run.run_id})))
+    return {r.dagster_run.run_id for r in records if r.create_timestamp > this.create_timestamp}
 
 
 def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name: str) -> list[str]:
@@ -97,10 +110,13 @@ def failure_message(error: object) -> str:
 
 
 def root_cause(error: object) -> str:
-    """The innermost message of a step failure: the exception our code raised, not Dagster's wrapper."""
+    """The innermost message of a step failure: the exception our code raised, not Dagster's wrapper (the
+    ``dg.Failure`` a step raises for its failed partitions is said without Dagster's module path)."""
     while getattr(error, "cause", None) is not None:
         error = error.cause  # type: ignore[attr-defined]
-    return str(getattr(error, "message", error)).strip()
+    message = str(getattr(error, "message", error)).strip()
+    raised_as, _, said = message.partition(": ")
+    return said if getattr(error, "cls_name", None) == "Failure" and raised_as.endswith("Failure") else message
 
 
 def unreached_sensor(spec: Spec) -> dg.SensorDefinition:

@@ -1710,6 +1710,7 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
         unreached_sensor(spec)(context)
         rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
         assert rows["walls/tex001.png"]["status"] == "failed" and "legacy_2x" in rows["walls/tex001.png"]["error"]
+        assert "dagster._core" not in rows["walls/tex001.png"]["error"]  # the words of the Failure our step raised
         assert not stale.exists()  # it was made from the old texture
         assert rows["floors/tex000.png"]["status"] != "failed"  # skipped too, but its output is still right
         assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
@@ -1927,3 +1928,33 @@ def test_the_build_table_wraps_long_asset_names_in_a_ci_log_instead_of_cutting_t
     assert code == 0 and "…" not in output
     folded = "".join(line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│"))  # the asset column
     assert all(name in folded for name in names), output
+
+
+def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_reached(project):
+    from pipeline.definitions import build_definitions
+    from pipeline.unreached import failure_message, unreached_sensor
+
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        (project / "textures" / "walls" / "bad.png").write_bytes(b"garbage")
+        run_build(spec, instance=instance)  # the new partition exists; its row says why it failed
+        keys = instance.get_dynamic_partitions("legacy")
+        failed = []
+        for _ in range(2):  # the file sensor's run, then the nightly one, each failing on bad.png
+            failed.append(dg.materialize(
+                list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x"],
+                resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+                tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+            ))
+        for result in failed:  # the failure sensor handles the older first
+            failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+            unreached_sensor(spec)(dg.build_run_status_sensor_context(
+                sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
+                dagster_event=failure,
+            ).for_run_failure())
+            row = next(r for r in manifest_rows(project) if r["partition"] == "walls/bad.png")
+            assert not row["error"].startswith("not built") and "is not a PNG, JPEG or TGA image" in row["error"], row
+            assert row["run_id"] == failed[-1].run_id
+    step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
