@@ -78,13 +78,13 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     if not found:
         return []
     known = instance.get_dynamic_partitions(source)
-    kept = [key for key in known if key in found]
-    added = [key for key in found if key not in set(known)]
+    known_set = set(known)
+    added = [key for key in found if key not in known_set]
     if added:
         instance.add_dynamic_partitions(source, added)
-    for key in set(known) - set(kept):
+    for key in known_set.difference(found):
         instance.delete_dynamic_partition(source, key)
-    return kept + added
+    return [key for key in known if key in found] + added
 
 
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
