@@ -158,10 +158,10 @@ def _load(ref: str) -> Any:
 OPS: dict[str, OpDef] = {
     op.name: op
     for op in (
-        OpDef("upscale", "5", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
-        OpDef("super_resolve", "7", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
+        OpDef("upscale", "6", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
+        OpDef("super_resolve", "8", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "5", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "5", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "7", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("material", "8", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ops.alpha import SourceRange, color_to_resample, coverage_of
+from ops.alpha import SourceRange, color_to_resample
 from ops.device import resolve_device
 from ops.image_io import Image, quantize, read_image, write_pixels
 from ops.normal_map import check_normal_map, renormalize
@@ -28,7 +28,7 @@ from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
-from ops.tileable import detect_wrap
+from ops.tileable import texture_wrap
 
 
 def autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
@@ -171,8 +171,10 @@ def _super_resolve(
     if normal_map:
         check_normal_map(path, image.channels)
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
-    coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)  # a data mask does not decide tiling
-    wrap = detect_wrap(color, coverage) if params.wrap == "auto" else (params.wrap, params.wrap)
+    if params.wrap == "auto":
+        wrap = texture_wrap(image.color, image.alpha, params.alpha, normal_map=normal_map)
+    else:
+        wrap = (params.wrap, params.wrap)
     dtype = autocast_dtype(params, upscaler, device)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:

@@ -16,7 +16,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from helpers import DEVICES
+from helpers import DEVICES, SHARED
 from ops.image_io import Image, read_image, write_image
 from ops.material.align import AlignmentError, align_guide, estimate_shift
 from ops.material.fit import fit_maps
@@ -328,6 +328,17 @@ def test_a_sprite_whose_edges_differ_in_alpha_is_not_taken_for_tiling(tmp_path: 
     write_image(path, Image(colour, coverage))
     meta = run({"image": path}, tmp_path / "out", MaterialParams(method="from_texture"), OpContext(device="cpu"))
     assert meta["tileable"] == 0
+
+
+@pytest.mark.parametrize("name", ["slime09.png", "blood3.png"])
+def test_a_textures_enlargement_and_its_material_agree_on_tiling(tmp_path: Path, name: str):
+    from ops.upscale import UpscaleParams
+    from ops.upscale import run as upscale
+
+    path = SHARED / "legacy" / "freedoom" / "flats" / name  # judged apart, one wrapped and the other not
+    enlarged = upscale({"image": path}, tmp_path / "up", UpscaleParams(), OpContext())
+    material = run({"image": path}, tmp_path / "mat", MaterialParams(method="from_texture"), OpContext(device="cpu"))
+    assert material["tileable"] == (enlarged["wrap_x"] and enlarged["wrap_y"])  # a material tiles on both axes or none
 
 
 def test_tileable_texture_gives_tileable_maps():

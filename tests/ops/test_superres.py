@@ -32,7 +32,7 @@ from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import TiledUpscale, tile_layout
 from ops.superres.weights import load_upscaler, read_weights, save_srcae
-from ops.tileable import detect_wrap
+from ops.tileable import detect_wrap, texture_wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(down_blocks=1, widths=(8, 12), patch_size=16, batch_size=4, validate_every=1000, checkpoint_every=2)
@@ -435,7 +435,7 @@ def test_wrap_auto_tells_noisy_crops_from_tiling_ones() -> None:
 def test_wrap_auto_finds_floor_tiles_whose_pattern_repeats_within_half_the_texture() -> None:
     flats = SHARED / "legacy" / "freedoom" / "flats"
     for name in ("aqf002.png", "aqf005.png"):  # a score of 7802 and more took them for photos
-        assert detect_wrap(read_image(flats / name).color) == (True, True)
+        assert texture_wrap(read_image(flats / name, colorspace="linear").color) == (True, True)
 
 
 def test_wrap_auto_does_not_wrap_a_sprite_whose_edges_differ_in_alpha() -> None:

@@ -116,3 +116,24 @@ def test_a_grey_texture_marked_as_a_normal_map_is_named(tmp_path):
     with pytest.raises(ValueError, match="grey.png is marked kind: normal but has 1 colour channel"):
         super_resolve({"image": tmp_path / "grey.png"}, tmp_path / "sr", SuperResolveParams(model="m", kind="normal"),
                       OpContext(device="cpu", model=tmp_path / "m.pth"))
+
+
+def _stripes(low: float, high: float) -> np.ndarray:
+    """(32, 32, 1) stored values: rows of ``high`` four texels tall every eight, on ``low``."""
+    rows = np.where(np.arange(32) % 8 < 4, high, low).astype(np.float32)
+    return np.broadcast_to(rows[:, None, None], (32, 32, 1)).copy()
+
+
+def test_a_bright_edge_gets_no_black_outline(tmp_path):
+    write_image(tmp_path / "slats.png", Image(_stripes(0.26, 1.0).repeat(3, axis=2)), colorspace="linear")
+    run({"image": tmp_path / "slats.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
+    stored = read_image(tmp_path / "out" / "output.png", colorspace="linear").color
+    # Enlarged in linear light, Lanczos' undershoot took the dark side of each edge to 0 (black).
+    assert stored.min() > 0.15  # Lanczos still rings, by a tenth of the step
+
+
+def test_a_grey_height_map_keeps_its_mean_level(tmp_path):
+    write_image(tmp_path / "height.png", Image(_stripes(0.2, 0.8), bit_depth=16), colorspace="linear")
+    run({"image": tmp_path / "height.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
+    stored = read_image(tmp_path / "out" / "output.png", colorspace="linear").color
+    assert abs(float(stored.mean()) - 0.5) < 1e-3  # was 0.494: a data map decoded as sRGB colour
