@@ -161,7 +161,7 @@ OPS: dict[str, OpDef] = {
         OpDef("upscale", "6", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
         OpDef("super_resolve", "8", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "5", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
-        OpDef("multiply", "5", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
+        OpDef("multiply", "6", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "8", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
     )
 }

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import SEED_MAX, Guard, OpParams
 
 Method = Literal["gram", "patch"]
@@ -49,6 +50,7 @@ class MultiplyParams(OpParams):
     vgg_weights: Path | None = Field(
         None, description="gram: local torchvision-layout VGG19 state dict; default random multi-scale filters"
     )
+    alpha: AlphaMeaning = ALPHA_MEANING
 
     def output_names(self) -> tuple[str, ...]:
         return tuple(f"variant_{i:02d}.png" for i in range(self.count))

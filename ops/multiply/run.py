@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ops.alpha import AlphaMeaning, color_to_resample
 from ops.device import resolve_device
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
@@ -20,19 +21,28 @@ from ops.registry import OpContext
 from ops.tensors import to_hwc
 
 
-def exemplar_planes(image: Image) -> np.ndarray:
-    """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha."""
-    planes = [linear_to_srgb(image.color)]
+def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto") -> np.ndarray:
+    """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha.
+
+    The colour under a cut-out's transparent texels is filled from the visible ones first: whatever it
+    was (often a key colour, cyan or magenta) would otherwise be learned and copied into visible texels.
+    """
+    planes = [linear_to_srgb(color_to_resample(image.color, image.alpha, alpha))]
     if image.alpha is not None:
         planes.append(image.alpha[..., None])
     return np.concatenate(planes, axis=2).astype(np.float32)
 
 
-def to_image(planes: np.ndarray, like: Image) -> Image:
-    """Inverse of :func:`exemplar_planes`, with ``like``'s bit depth."""
+def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto") -> Image:
+    """Inverse of :func:`exemplar_planes`, with ``like``'s bit depth. Under a coverage alpha, texels that
+    would be written fully transparent take the colour of the visible ones around them, as the ops
+    that enlarge write them, so that an engine's mipmaps and filtering show no fringe."""
     color = srgb_to_linear(planes[..., : like.channels])
-    alpha = planes[..., like.channels] if like.alpha is not None else None
-    return Image(color=color, alpha=alpha, bit_depth=like.bit_depth)
+    if like.alpha is None:
+        return Image(color=color, bit_depth=like.bit_depth)
+    written = planes[..., like.channels]
+    written = np.where(written < 0.5 / (2**like.bit_depth - 1), 0.0, written).astype(np.float32)  # as quantized
+    return Image(color=color_to_resample(color, written, alpha), alpha=written, bit_depth=like.bit_depth)
 
 
 def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
@@ -100,7 +110,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     path = Path(inputs["image"])
     image = read_image(path)
     block = _check_size(path, image, params)
-    exemplar = exemplar_planes(image)
+    exemplar = exemplar_planes(image, params.alpha)
     device = resolve_device(ctx.device)
     names = params.output_names()
     made = [(index, name) for index, name in enumerate(names) if name not in ctx.reuse]
@@ -118,12 +128,12 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
             variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
         except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
             raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
-        write_image(out_dir / name, to_image(variant, image))
+        write_image(out_dir / name, to_image(variant, image, params.alpha))
         if ctx.finished is not None:  # kept now: a build killed at the next variant does not make this one again
             ctx.finished(name)
     synthesis_seconds = time.perf_counter() - started
     # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
-    variants = [exemplar_planes(read_image(out_dir / name)) for name in names]
+    variants = [exemplar_planes(read_image(out_dir / name), params.alpha) for name in names]
 
     result: dict[str, float | int | str] = {
         "method": params.method,

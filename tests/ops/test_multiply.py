@@ -120,6 +120,19 @@ def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, meth
     assert 0.05 < holes < 0.5  # the exemplar is ~20% holes: some, not none and not all
 
 
+@pytest.mark.parametrize("method", ["patch", "gram"])
+def test_a_key_colour_under_transparent_texels_shows_nowhere(sprite: Path, tmp_path: Path, method: str) -> None:
+    rgba = np.asarray(PILImage.open(sprite)).copy()
+    rgba[rgba[..., 3] == 0, :3] = (0, 255, 255)  # cyan under the holes, as freedoom's grates key them
+    PILImage.fromarray(rgba, mode="RGBA").save(tmp_path / "keyed.png")
+    multiply(tmp_path / "keyed.png", tmp_path / "out", method=method, count=1, size=64, steps=30, patch_size=24)
+    out = np.asarray(PILImage.open(tmp_path / "out" / "variant_00.png")).astype(int)
+    cyan = (out[..., 0] < 80) & (out[..., 1] > 160) & (out[..., 2] > 160)
+    # gram learned the key colour and painted it into visible texels; patch copied it under alpha 0,
+    # where an engine's mipmaps and bilinear filtering blend it into the visible edge.
+    assert int(cyan.sum()) == 0
+
+
 def test_vgg19_matches_grams_at_relu1_1_to_relu5_1_as_gatys_et_al() -> None:
     with torch.no_grad():
         outputs = VGG19()(torch.rand(1, 3, 160, 160), padding="reflect")
