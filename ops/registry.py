@@ -69,10 +69,11 @@ class OpParams(BaseModel):
         """Quality bounds the pipeline checks on this op's metadata."""
         return ()
 
-    def names_outputs_after_input(self) -> bool:
-        """Whether an output carries its input's name (a glTF names its material so): the partition then
-        joins the cache key, so that a renamed or duplicated texture is not given another one's name."""
-        return False
+    def name_in_outputs(self, inputs: Mapping[str, Path]) -> str | None:
+        """The name this op writes into its outputs for ``inputs`` (a glTF names its material), or None. It
+        joins the cache key, so that a renamed or duplicated texture is not given another one's name,
+        while one moved to another folder keeps its outputs."""
+        return None
 
     def output_units(self) -> dict[str, dict[str, object]]:
         """Outputs that do not depend on each other, each with what decides it besides the inputs (variant
@@ -86,10 +87,13 @@ class OpParams(BaseModel):
         return ()
 
     def for_cache_key(self) -> OpParams:
-        """These params with every neutral field at its default, so that changing one rebuilds nothing.
-        Reset rather than dropped: the cache keys of specs that never set them stay as they were."""
+        """These params with every neutral field at its default, so that changing one rebuilds nothing,
+        and every file of ``file_params`` named by its role alone: its content's hash is in the key, so a
+        weights file renamed, moved or copied rebuilds nothing. Reset rather than dropped: the cache keys
+        of specs that never set them stay as they were."""
         fields = type(self).model_fields
-        return self.model_copy(update={name: fields[name].default for name in self.neutral_fields()})
+        update = {name: fields[name].default for name in self.neutral_fields()}
+        return self.model_copy(update={**update, **{role: Path(role) for role in self.file_params()}})
 
 
 @dataclass

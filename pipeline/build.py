@@ -163,8 +163,9 @@ class Builder:
         }
         if sidecars:  # only ops that read sidecars have the key, so every other op's cache keys stay as they were
             key_material["sidecars"] = sidecars
-        if target.params.names_outputs_after_input():
-            key_material["partition"] = key
+        name = target.params.name_in_outputs(inputs)
+        if name is not None:
+            key_material["name"] = name
         cache_key = _key(key_material)
         del key_material["params"]
         units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}

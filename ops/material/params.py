@@ -17,6 +17,13 @@ NormalConvention = Literal["opengl", "directx"]
 MAP_NAMES = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
 
 
+def material_name(inputs: Mapping[str, Path]) -> str:
+    """The name engines show for the material: the photo pair's folder, or the texture's file name."""
+    if "guide" in inputs:
+        return Path(inputs["flash"]).parent.name
+    return Path(inputs.get("image", inputs.get("flash", "material"))).stem
+
+
 def sidecar_for(photo: Path) -> Path:
     """The ``scene.json`` that describes ``photo`` (camera, flash): in the same folder."""
     return photo.parent / "scene.json"
@@ -58,8 +65,8 @@ class MaterialParams(OpParams):
         photo = inputs.get("flash", inputs.get("image"))
         return [] if self.method == "from_texture" or photo is None else [sidecar_for(photo)]
 
-    def names_outputs_after_input(self) -> bool:
-        return True  # material.gltf names the material after the texture or the pair's folder
+    def name_in_outputs(self, inputs: Mapping[str, Path]) -> str:
+        return material_name(inputs)  # material.gltf names the material
 
     def neutral_fields(self) -> tuple[str, ...]:
         if self.method == "from_texture":

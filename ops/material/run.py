@@ -17,7 +17,7 @@ from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
-from ops.material.params import MaterialParams
+from ops.material.params import MaterialParams, material_name
 from ops.material.preview import render_preview
 from ops.material.scene import load_scene
 from ops.registry import OpContext
@@ -131,13 +131,6 @@ class Maps:
     alpha: np.ndarray | None
     bit_depth: int
     tileable: bool
-
-
-def material_name(inputs: Mapping[str, Path]) -> str:
-    """The name engines show for the material: the photo pair's folder, or the texture's file name."""
-    if "guide" in inputs:
-        return Path(inputs["flash"]).parent.name
-    return Path(inputs.get("image", inputs.get("flash", "material"))).stem
 
 
 def _alpha_mode(alpha: np.ndarray | None, params: MaterialParams) -> AlphaMode:

@@ -148,6 +148,11 @@ class SuperResolveParams(OpParams):
     def file_params(self) -> dict[str, Path]:
         return {"model": self.model.path} if isinstance(self.model, WeightsFile) else {}
 
+    def for_cache_key(self) -> SuperResolveParams:
+        """The model by its weights alone, whose hash is in the key, not by its asset's name: renaming a
+        model (or using a copy of its weights by path) rebuilds nothing."""
+        return super().for_cache_key().model_copy(update={"model": "model"})
+
     def neutral_fields(self) -> tuple[str, ...]:
         unused = ("adapt_learning_rate",) if self.adapt_steps == 0 else ()
         return ("batch", *unused)  # batch: how many tiles run at once on CUDA, not what they give

@@ -1669,6 +1669,12 @@ assets:
     for stem in ("tex000", "twin"):
         document = json.loads((tmp_path / "build" / "mat" / "floors" / stem / "material.gltf").read_text())
         assert document["materials"][0]["name"] == stem
+    (tmp_path / "textures" / "walls").mkdir()
+    original.rename(tmp_path / "textures" / "walls" / "tex000.png")  # the same name in another folder
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {(e["partition"], e["status"]) for e in manifest_rows(tmp_path)} == {
+        ("walls/tex000.png", "cached"), ("floors/twin.png", "cached")}  # was computed again: the key held the folder
 
 
 def test_a_skipped_file_is_warned_about_once_per_build(project):

@@ -84,6 +84,21 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
     assert {r["status"] for k, r in second.items() if k[0] == "legacy_2x"} == {"cached"}
 
 
+def test_renaming_a_model_or_enlarging_with_a_copy_of_its_weights_recomputes_nothing(tmp_path, cli):
+    spec = write_project(tmp_path)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(SPEC.replace("sr2x", "upscaler"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}  # legacy_sr was computed again
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "ours.pt").write_bytes((tmp_path / "build" / "upscaler" / "model.pt").read_bytes())
+    spec.write_text(SPEC.replace("sr2x", "upscaler").replace("model: upscaler", "model: {path: weights/ours.pt}"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"} == {"cached"}
+
+
 @needs_cuda
 def test_a_build_on_cuda_trains_and_enlarges_there_and_a_cpu_build_reuses_it(tmp_path, cli):
     write_project(tmp_path)
