@@ -233,6 +233,19 @@ class Builder:
         paths = {name: path for name, path in files.items() if isinstance(getattr(target.params, name, None), Path)}
         return target.params.model_copy(update=paths)
 
+    def keep_current(self, target: Target, key: str, row: Row) -> None:
+        """Put ``key``'s current outputs, as its manifest ``row`` lists them, into a store that lacks them:
+        its folder deleted, or ``cache_dir`` changed. Otherwise going back to them after a later change,
+        or repairing a damaged one, computes them again, a model's weights included."""
+        plan = self.plan(target, key)
+        if plan.cache_key != row["cache_key"] or self.store.holds(plan.cache_key):  # a source away: not its key
+            return
+        entry = self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {})
+        if {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()} != row["outputs"]:
+            self.store.drop(plan.cache_key)  # changed since it was found current: the next build sees to it
+            return
+        self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
+
     # -- building -----------------------------------------------------------
 
     def build(self, target: Target, key: str, run_id: str | None = None) -> PartitionResult:

@@ -82,6 +82,10 @@ class ContentStore:
     def has_object(self, digest: str) -> bool:
         return self.object_path(digest).is_file()
 
+    def has_entry(self, key: str) -> bool:
+        """Whether ``key`` has an entry, unread: one stat, where ``holds`` reads and checks it."""
+        return self._entry_path(key).is_file()
+
     def _entry_path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key}.json"
 

@@ -7,6 +7,7 @@ instance. The manifest rows each asset step writes are the build's result.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import uuid
@@ -17,7 +18,7 @@ import dagster as dg
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current, sync_source_partitions
-from pipeline.build import Builder
+from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.definitions import build_definitions
 from pipeline.guards import failed_guards
@@ -33,6 +34,7 @@ from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
 HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # where and which process a build's runs live in
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,6 +120,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
     current = _mark_up_to_date(spec, [item for item in wanted if item not in needed], inputs_now)
+    _keep_in_cache(builder, current)
     report_current(instance, builder, current)
     builder.index.save()
     assets = list(build_definitions(spec, device=device).assets or [])
@@ -265,6 +268,18 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
         return {}
     ordered = [key for key in instance.get_dynamic_partitions(partition_set) if key in keys]
     return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
+
+
+def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
+    """Current outputs (manifest rows) that the cache has no entry for go back into it (``Builder.keep_current``)."""
+    missing = [row for row in rows if not builder.store.has_entry(str(row["cache_key"]))]
+    for done, row in enumerate(missing, start=1):
+        target = builder.spec.targets[str(row["asset"])]
+        try:
+            builder.keep_current(target, str(row["partition"]), row)
+        except (BuildError, ValueError, OSError) as exc:  # the build goes on; the outputs stay where they are
+            log.warning("%s %s: not kept in the cache: %s", target.name, row["partition"], exc)
+        report_progress("keeping up-to-date outputs in the cache", done, len(missing))
 
 
 def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: CurrentInputs) -> list[Row]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,20 @@ def test_renaming_a_model_or_enlarging_with_a_copy_of_its_weights_recomputes_not
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert {r["status"] for k, r in rows(tmp_path).items() if k[0] == "legacy_sr"} == {"cached"}
+
+
+def test_outputs_current_when_the_cache_folder_was_lost_go_back_into_it(tmp_path, cli):
+    write_project(tmp_path)
+    assert cli(tmp_path, "build")[0] == 0
+    shutil.rmtree(tmp_path / ".remaster")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}
+    (tmp_path / "build" / "sr2x" / "model.pt").write_bytes(b"saved over by mistake")
+    (tmp_path / "build" / "legacy_2x" / "floors" / "tex000.png").unlink()
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}  # the model was trained again
 
 
 @needs_cuda
