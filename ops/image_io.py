@@ -46,6 +46,20 @@ class Image:
     alpha: np.ndarray | None = None
     bit_depth: int = 8
 
+    def __post_init__(self) -> None:
+        """Refuse what would otherwise be written wrong without a word: 0-255 integers clipped to white,
+        a (C, H, W) array enlarged as a tall image, two colour planes written as grey and alpha."""
+        color, alpha = self.color, self.alpha
+        if color.ndim != 3 or color.shape[2] not in (1, 3):
+            raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}")
+        for name, plane in (("colour", color), ("alpha", alpha)):
+            if plane is not None and not np.issubdtype(plane.dtype, np.floating):
+                raise ValueError(f"an Image's {name} holds floats in [0, 1]; got {plane.dtype} (divide by 255 or 65535)")
+        if alpha is not None and alpha.shape != color.shape[:2]:
+            raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}")
+        if self.bit_depth not in (8, 16):
+            raise ValueError(f"an Image's bit_depth is 8 or 16; got {self.bit_depth}")
+
     @property
     def height(self) -> int:
         return int(self.color.shape[0])
@@ -168,8 +182,6 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     rows at a time, since a float copy of a whole enlarged texture would cost four times the integers."""
     height, width, channels = image.color.shape
     with_alpha = image.alpha is not None
-    if with_alpha and image.alpha.shape != (height, width):
-        raise ValueError(f"alpha of {image.alpha.shape} does not match colour of {(height, width)}")
     planes = channels + int(with_alpha)
     quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
     rows = max(1, _BAND_VALUES // (width * planes))

@@ -139,6 +139,13 @@ class ModelRun(Protocol):
 SINGLE_OUTPUT = "output.png"
 
 
+def one_image(op: str, inputs: Mapping[str, Path]) -> Path:
+    """The texture a one-image op reads; raises ``ValueError`` for other roles (``MapRun``'s contract)."""
+    if set(inputs) != {"image"}:
+        raise ValueError(f"{op} takes one input role, 'image'; got {', '.join(sorted(inputs)) or 'none'}")
+    return Path(inputs["image"])
+
+
 @dataclass(frozen=True)
 class OpDef:
     name: str

@@ -13,7 +13,7 @@ from pydantic import Field
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, within_source_range
 from ops.image_io import Image, read_image, write_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import SINGLE_OUTPUT, OpContext, OpParams
+from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
 
 Filter = Literal["nearest", "bicubic", "lanczos"]
@@ -86,7 +86,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     normal`` map as the vectors it holds. In linear light Lanczos' negative lobe takes the dark side of a
     bright edge below black, where it clips: a black outline along every bright edge (6% of the texels
     of freedoom's saw5sd came out darker than all their source neighbours by 0.1, and none as stored)."""
-    path = Path(inputs["image"])
+    path, out_dir = one_image("upscale", inputs), Path(out_dir)
     normal_map = params.kind == "normal"
     image = read_image(path, colorspace="linear")
     if normal_map:

@@ -33,7 +33,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
         maps, meta = _from_texture(Path(inputs["image"]), params)
     else:
         maps, meta = _from_photos(inputs, roles, params, ctx)
-    _write_outputs(out_dir, material_name(inputs), params, maps)
+    _write_outputs(Path(out_dir), material_name(inputs), params, maps)
     meta = {"method": params.method, **meta}
     meta.update(width=maps.albedo.shape[1], height=maps.albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
     ctx.log.info("material %s: %s", params.method, meta)

@@ -17,7 +17,7 @@ from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.params import MultiplyParams
 from ops.multiply.patch import QuiltConfig, default_block, quilt
-from ops.registry import OpContext
+from ops.registry import OpContext, one_image
 from ops.tensors import to_hwc
 
 
@@ -104,10 +104,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     (against ``params.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
     (against ``params.SEAM_BOUND``), ``texture_distance`` and ``seconds``.
     """
-    if set(inputs) != {"image"}:
-        raise ValueError(f"multiply takes one input role, 'image'; got {', '.join(sorted(inputs)) or 'none'}")
     started = time.perf_counter()
-    path = Path(inputs["image"])
+    path, out_dir = one_image("multiply", inputs), Path(out_dir)
     image = read_image(path)
     block = _check_size(path, image, params)
     exemplar = exemplar_planes(image, params.alpha)

@@ -20,7 +20,7 @@ from ops.alpha import SourceRange, color_to_resample
 from ops.device import resolve_device
 from ops.image_io import Image, quantize, read_image, write_pixels
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import SINGLE_OUTPUT, OpContext
+from ops.registry import SINGLE_OUTPUT, OpContext, one_image
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
@@ -153,13 +153,14 @@ def adapted(
 def run(
     inputs: Mapping[str, Path], out_dir: Path, params: SuperResolveParams, ctx: OpContext
 ) -> dict[str, float | int | str]:
-    if set(inputs) != {"image"}:
-        raise ValueError(f"super_resolve takes one input role 'image', got {sorted(inputs)}")
-    if ctx.model is None:
-        raise ValueError("super_resolve needs a model: name a train_srcae model asset or give model: {path: ...}")
+    path = one_image("super_resolve", inputs)
+    weights = ctx.model or next(iter(params.file_params().values()), None)  # the pipeline's, or model: {path: ...}
+    if weights is None:
+        raise ValueError(f"super_resolve needs the weights of model {params.model!r}: pass OpContext(model=<weights "
+                         f"file>), or give model: {{path: ...}}")
     device = resolve_device(ctx.device)
     with cpu_threads(params.cpu_threads, device):
-        return _super_resolve(Path(inputs["image"]), Path(out_dir), params, ctx, device)
+        return _super_resolve(path, Path(out_dir), params, replace(ctx, model=Path(weights)), device)
 
 
 def _super_resolve(

@@ -229,9 +229,19 @@ def test_a_texture_too_large_to_read_is_refused_before_decoding(tmp_path: Path, 
 
 
 def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
-    from ops.image_io import quantize, write_pixels
+    from ops.image_io import write_pixels
 
     with pytest.raises(ValueError, match="only PNG holds 16-bit pixels"):
         write_pixels(tmp_path / "x.jpg", np.zeros((4, 4, 3), np.uint16))
-    with pytest.raises(ValueError, match="alpha of"):
-        quantize(Image(np.zeros((4, 4, 3), np.float32), alpha=np.zeros((5, 4), np.float32)))
+
+
+@pytest.mark.parametrize(("color", "alpha", "bit_depth", "said"), [
+    (np.full((8, 8, 3), 200, np.uint8), None, 8, "holds floats in \\[0, 1\\]; got uint8"),  # was written white
+    (np.zeros((3, 8, 8), np.float32), None, 8, "got shape \\(3, 8, 8\\)"),  # was enlarged to (6, 16, 8)
+    (np.zeros((8, 8, 2), np.float32), None, 8, "\\(height, width, 1 or 3\\)"),  # was written grey and alpha
+    (np.zeros((8, 8, 3), np.float32), np.zeros((5, 8), np.float32), 8, "alpha is \\(height, width\\) = \\(8, 8\\)"),
+    (np.zeros((8, 8, 3), np.float32), None, 12, "bit_depth is 8 or 16; got 12"),  # was written 8-bit
+])
+def test_an_image_that_would_be_written_wrong_is_refused(color, alpha, bit_depth, said):
+    with pytest.raises(ValueError, match=said):
+        Image(color, alpha, bit_depth)

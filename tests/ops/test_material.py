@@ -337,7 +337,7 @@ def test_a_textures_enlargement_and_its_material_agree_on_tiling(tmp_path: Path,
 
     path = SHARED / "legacy" / "freedoom" / "flats" / name  # judged apart, one wrapped and the other not
     enlarged = upscale({"image": path}, tmp_path / "up", UpscaleParams(), OpContext())
-    material = run({"image": path}, tmp_path / "mat", MaterialParams(method="from_texture"), OpContext(device="cpu"))
+    material = run({"image": path}, str(tmp_path / "mat"), MaterialParams(method="from_texture"), OpContext(device="cpu"))
     assert material["tileable"] == (enlarged["wrap_x"] and enlarged["wrap_y"])  # a material tiles on both axes or none
 
 

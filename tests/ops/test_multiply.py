@@ -44,7 +44,7 @@ def sprite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def multiply(src: Path, out: Path, device: str = "cpu", **params: object) -> dict[str, float | int | str]:
+def multiply(src: Path, out: Path | str, device: str = "cpu", **params: object) -> dict[str, float | int | str]:
     return dict(run({"image": src}, out, MultiplyParams(**params), OpContext(device=device)))
 
 
@@ -125,7 +125,7 @@ def test_a_key_colour_under_transparent_texels_shows_nowhere(sprite: Path, tmp_p
     rgba = np.asarray(PILImage.open(sprite)).copy()
     rgba[rgba[..., 3] == 0, :3] = (0, 255, 255)  # cyan under the holes, as freedoom's grates key them
     PILImage.fromarray(rgba, mode="RGBA").save(tmp_path / "keyed.png")
-    multiply(tmp_path / "keyed.png", tmp_path / "out", method=method, count=1, size=64, steps=30, patch_size=24)
+    multiply(tmp_path / "keyed.png", str(tmp_path / "out"), method=method, count=1, size=64, steps=30, patch_size=24)
     out = np.asarray(PILImage.open(tmp_path / "out" / "variant_00.png")).astype(int)
     cyan = (out[..., 0] < 80) & (out[..., 1] > 160) & (out[..., 2] > 160)
     # gram learned the key colour and painted it into visible texels; patch copied it under alpha 0,

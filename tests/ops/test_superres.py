@@ -661,8 +661,11 @@ def test_a_normal_maps_alpha_is_data_not_coverage(tmp_path: Path) -> None:
 
 def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path: Path) -> None:
     src = _write(tmp_path / "x.png", _skimage("brick", 16))
-    with pytest.raises(ValueError, match="needs a model"):
+    with pytest.raises(ValueError, match=r"needs the weights of model 'm': pass OpContext\(model=<weights file>\)"):
         infer.run({"image": src}, tmp_path, SuperResolveParams(model="m"), OpContext())
+    # From plain Python, model: {path: ...} is enough, as in a spec (it said to give exactly that).
+    infer.run({"image": src}, str(tmp_path / "by_path"), SuperResolveParams(model={"path": weights}), OpContext())
+    assert read_image(tmp_path / "by_path" / SINGLE_OUTPUT).width == 32
     with pytest.raises(ValueError, match="one input role"):
         infer.run({"flash": src}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
     with pytest.raises(FileNotFoundError, match="nope.pth"):

@@ -137,3 +137,11 @@ def test_a_grey_height_map_keeps_its_mean_level(tmp_path):
     run({"image": tmp_path / "height.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
     stored = read_image(tmp_path / "out" / "output.png", colorspace="linear").color
     assert abs(float(stored.mean()) - 0.5) < 1e-3  # was 0.494: a data map decoded as sRGB colour
+
+
+def test_a_role_it_cannot_use_is_named_and_the_output_folder_may_be_a_string(tmp_path):
+    write_image(tmp_path / "t.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
+    with pytest.raises(ValueError, match="upscale takes one input role, 'image'; got flash"):  # was KeyError: 'image'
+        run({"flash": tmp_path / "t.png"}, tmp_path / "out", UpscaleParams(), OpContext())
+    run({"image": tmp_path / "t.png"}, str(tmp_path / "out"), UpscaleParams(), OpContext())  # was a TypeError
+    assert read_image(tmp_path / "out" / "output.png").width == 16
