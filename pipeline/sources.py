@@ -231,18 +231,21 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
 def _without_stem_clashes(
     partitions: dict[str, dict[str, Path]], source: Source, skipped: list[str], built: Collection[str]
 ) -> dict[str, dict[str, Path]]:
-    """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide. The one
-    already ``built`` keeps its outputs (a ``brick.png`` added beside it must not take them over), else the
-    first by name."""
+    """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide, and so
+    would ``Brick.png`` and ``brick.png`` on Windows and macOS, in an engine's asset database, or in a
+    checkout there. The one already ``built`` keeps its outputs (a ``brick.png`` added beside it must not
+    take them over), else the first by name."""
     kept: dict[str, dict[str, Path]] = {}
-    stems: dict[str, str] = {}
+    stems: dict[str, str] = {}  # casefolded stem -> the key that has it
     for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
-        if stem in stems:
-            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of "
-                           f"{stems[stem]}; rename one")
+        other = stems.get(stem.casefold())
+        if other is not None:
+            where = "" if output_stem(source, other) == stem else " where case does not tell names apart (Windows, macOS)"
+            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other}{where}; "
+                           f"rename one")
             continue
-        stems[stem] = key
+        stems[stem.casefold()] = key
         kept[key] = partitions[key]
     return kept
 
