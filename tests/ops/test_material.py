@@ -341,6 +341,28 @@ def test_a_textures_enlargement_and_its_material_agree_on_tiling(tmp_path: Path,
     assert material["tileable"] == (enlarged["wrap_x"] and enlarged["wrap_y"])  # a material tiles on both axes or none
 
 
+def test_an_enlarged_cut_out_stays_a_cut_out_and_glass_or_smoke_blends(tmp_path: Path):
+    from ops.upscale import UpscaleParams
+    from ops.upscale import run as upscale
+
+    def alpha_mode(path: Path) -> str:
+        run({"image": path}, tmp_path / path.stem, MaterialParams(method="from_texture"), OpContext(device="cpu"))
+        return json.loads((tmp_path / path.stem / "material.gltf").read_text())["materials"][0]["alphaMode"]
+
+    sprite = SHARED / "legacy" / "freedoom" / "patches" / "sw2_2.png"
+    upscale({"image": sprite}, tmp_path / "up", UpscaleParams(scale=4), OpContext())
+    (tmp_path / "up" / "output.png").rename(tmp_path / "enlarged.png")
+    assert alpha_mode(sprite) == alpha_mode(tmp_path / "enlarged.png") == "MASK"  # was BLEND: its edges are partial
+    yy, xx = np.mgrid[0:64, 0:64]
+    colour = np.full((64, 64, 3), 0.5, np.float32)
+    smoke = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 24, 0, 1).astype(np.float32)
+    glass = np.ones((64, 64), np.float32)
+    glass[16:48, 16:48] = 0.5  # a pane in an opaque frame
+    for name, alpha in (("smoke", smoke), ("glass", glass)):
+        write_image(tmp_path / f"{name}.png", Image(colour, alpha))
+        assert alpha_mode(tmp_path / f"{name}.png") == "BLEND"
+
+
 def test_tileable_texture_gives_tileable_maps():
     rng = np.random.default_rng(3)
     from scipy import ndimage
