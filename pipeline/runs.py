@@ -95,7 +95,10 @@ def run_build(
     """
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
-        raise ValueError(f"--select {', '.join(unknown)}: no such model or asset; expected one of {', '.join(spec.targets)}")
+        sources = [name for name in unknown if name in spec.sources]
+        hint = f" ({', '.join(sources)}: a source, whose files are read, not built)" if sources else ""
+        raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
+                         f"{', '.join(spec.targets)}")
     check_device(device or spec.device)
     with ContentStore(spec.cache_dir).in_use():  # gc waits for the whole build, not only for its steps
         return _build(spec, select, force, device, instance or open_instance())

@@ -1971,3 +1971,10 @@ def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_rea
             assert row["run_id"] == failed[-1].run_id
     step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
+
+
+def test_selecting_a_source_says_it_is_one(project, cli):
+    code, output = cli(project, "build", "legacy", "legacy_4x")
+    assert code == 2
+    assert ("--select legacy, legacy_4x: no such model or asset (legacy: a source, whose files are read, not built); "
+            "expected one of legacy_2x") in " ".join(output.split())
