@@ -234,18 +234,24 @@ def _without_stem_clashes(
     """Outputs are named by ``output_stem``: textures ``brick.png`` and ``brick.tga`` would collide, and so
     would ``Brick.png`` and ``brick.png`` on Windows and macOS, in an engine's asset database, or in a
     checkout there. The one already ``built`` keeps its outputs (a ``brick.png`` added beside it must not
-    take them over), else the first by name."""
+    take them over), else the first by name. Two told apart by case alone that were both built (before
+    this rule) are both kept, with a warning: deleting either's outputs would lose work nothing replaces."""
     kept: dict[str, dict[str, Path]] = {}
-    stems: dict[str, str] = {}  # casefolded stem -> the key that has it
+    stems: dict[str, str] = {}  # lower-cased stem -> the key that has it
     for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
-        other = stems.get(stem.casefold())
-        if other is not None:
-            where = "" if output_stem(source, other) == stem else " where case does not tell names apart (Windows, macOS)"
-            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other}{where}; "
-                           f"rename one")
+        other = stems.get(stem.lower())
+        if other is not None and output_stem(source, other) == stem:
+            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other}; rename one")
             continue
-        stems[stem.casefold()] = key
+        if other is not None and key in built:
+            log.warning("%s: %s and %s differ only in case, one file on Windows and macOS; rename one",
+                        source.called(), other, key)
+        elif other is not None:
+            _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other} where "
+                           f"case does not tell names apart (Windows, macOS); rename one")
+            continue
+        stems[stem.lower()] = key
         kept[key] = partitions[key]
     return kept
 
