@@ -59,6 +59,10 @@ class MaterialParams(OpParams):
         "auto", description="from_texture: what the texture's alpha holds, kept in albedo.png: coverage (auto; the "
         "colour under transparent texels is filled first, and the glTF is a cut-out or blended) or data (a mask)"
     )
+    alpha_mode: Literal["auto", "mask", "blend"] = Field(
+        "auto", description="from_texture: the glTF alphaMode of a coverage alpha: mask (a cut-out, tested against "
+        "0.5), blend (glass, smoke), or auto (mask for alpha that is 0 or 1 but along its edges)"
+    )
     seed: int = Field(0, ge=0, le=SEED_MAX)
 
     def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:

@@ -137,21 +137,32 @@ class Maps:
 CUT_OUT_EDGE = 8
 """Texels: how far from a fully transparent or a fully opaque texel a partial alpha may lie in a cut-out.
 Enlarged, a cut-out's edges turn partial across up to two source texels (8 texels at 4x: all 122 of
-freedoom's sprites with alpha enlarged 4x by upscale stay within it, 116 within 4); glass or smoke is
-partial well away from both."""
+freedoom's sprites with alpha enlarged 4x by upscale stay within it, 116 within 4)."""
+
+PLATEAU_SHARE = 0.1
+"""At most this share of a cut-out's partial texels may sit on a plateau (alpha varying by under 0.02
+across its 3x3 neighbourhood): an enlarged cut-out's edges are slopes (3.4% at most of those 122 at 4x),
+a pane of glass is flat."""
 
 
 def _alpha_mode(alpha: np.ndarray | None, params: MaterialParams) -> AlphaMode:
     """glTF's reading of albedo's alpha: coverage is a cut-out (MASK: tested against 0.5, no depth sorting)
-    when it is 0 or 1 but near texels that are, as along an enlarged cut-out's edges; else translucent (BLEND)."""
+    when it is 0 or 1 but on slopes near texels that are, as along an enlarged cut-out's edges; else
+    translucent (BLEND). A small soft sprite (a puff of smoke 16 texels wide) looks like an enlarged dot:
+    ``alpha_mode`` says which it is."""
     if alpha is None or params.alpha == "data" or alpha.min() == 1.0:
         return "OPAQUE"
+    if params.alpha_mode != "auto":
+        return "MASK" if params.alpha_mode == "mask" else "BLEND"
     partial = (alpha > 0) & (alpha < 1)
 
     def near(texels: np.ndarray) -> np.ndarray:
         return ndimage.maximum_filter(texels, size=2 * CUT_OUT_EDGE + 1, mode="nearest")
 
-    return "BLEND" if (partial & ~(near(alpha == 0) | near(alpha == 1))).any() else "MASK"
+    if (partial & ~(near(alpha == 0) | near(alpha == 1))).any():
+        return "BLEND"
+    spread = ndimage.maximum_filter(alpha, size=3, mode="nearest") - ndimage.minimum_filter(alpha, size=3, mode="nearest")
+    return "BLEND" if (partial & (spread < 0.02)).sum() > PLATEAU_SHARE * partial.sum() else "MASK"
 
 
 def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps) -> None:

@@ -357,10 +357,16 @@ def test_an_enlarged_cut_out_stays_a_cut_out_and_glass_or_smoke_blends(tmp_path:
     colour = np.full((64, 64, 3), 0.5, np.float32)
     smoke = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 24, 0, 1).astype(np.float32)
     glass = np.ones((64, 64), np.float32)
-    glass[16:48, 16:48] = 0.5  # a pane in an opaque frame
+    glass[24:40, 24:40] = 0.4  # a small pane in an opaque frame: each texel within 8 of the frame
     for name, alpha in (("smoke", smoke), ("glass", glass)):
         write_image(tmp_path / f"{name}.png", Image(colour, alpha))
         assert alpha_mode(tmp_path / f"{name}.png") == "BLEND"
+    puff = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 7, 0, 1).astype(np.float32)  # 16 texels: as an enlarged dot
+    write_image(tmp_path / "puff.png", Image(colour, puff))
+    assert alpha_mode(tmp_path / "puff.png") == "MASK"
+    run({"image": tmp_path / "puff.png"}, tmp_path / "said", MaterialParams(method="from_texture", alpha_mode="blend"),
+        OpContext(device="cpu"))
+    assert json.loads((tmp_path / "said" / "material.gltf").read_text())["materials"][0]["alphaMode"] == "BLEND"
 
 
 def test_tileable_texture_gives_tileable_maps():
