@@ -24,7 +24,7 @@ from typing import Literal
 from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
-from pipeline.hashing import HashIndex, file_is, hash_bytes
+from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file
 from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_source
 from pipeline.spec import Spec, Target
@@ -238,12 +238,11 @@ class Builder:
         its folder deleted, or ``cache_dir`` changed. Otherwise going back to them after a later change,
         or repairing a damaged one, computes them again, a model's weights included."""
         plan = self.plan(target, key)
-        if plan.cache_key != row["cache_key"] or self.store.holds(plan.cache_key):  # a source away: not its key
+        if plan.cache_key != row["cache_key"] or self.store.holds(plan.cache_key):  # e.g. planned with a source away
             return
+        if {self.relative(path): hash_file(path) for path in plan.outputs.values()} != row["outputs"]:
+            return  # changed since it was found current: the next build sees to it
         entry = self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {})
-        if {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()} != row["outputs"]:
-            self.store.drop(plan.cache_key)  # changed since it was found current: the next build sees to it
-            return
         self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
 
     # -- building -----------------------------------------------------------

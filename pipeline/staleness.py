@@ -137,7 +137,7 @@ def _why_stale(
         changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
         reasons.append("params changed: " + ", ".join(changed))
     reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
-    return "; ".join(reasons) or "cache key changed"
+    return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
 
 
 def _restorable(builder: Builder, plan: Plan, reason: str) -> str:

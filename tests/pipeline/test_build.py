@@ -1982,3 +1982,32 @@ def test_selecting_a_source_says_it_is_one(project, cli):
     assert code == 2
     assert ("--select legacy, legacy_4x: no such model or asset (legacy: a source, whose files are read, not built); "
             "expected one of legacy_2x") in " ".join(output.split())
+
+
+def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one row a line
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"cache_key":"', '"cache_key":"0'))  # as an older remaster keyed it
+    code, output = cli(project, "status")
+    assert output.count("cache key changed: this version of remaster derives it differently") == 5
+
+
+def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / ".remaster")
+    from pipeline import runs
+
+    found_current = runs._mark_up_to_date
+
+    def then_saved_over(*args):
+        rows = found_current(*args)
+        (project / "build" / "legacy_2x" / "floors" / "tex000.png").write_bytes(b"saved over")
+        return rows
+
+    monkeypatch.setattr(runs, "_mark_up_to_date", then_saved_over)
+    assert cli(project, "build")[0] == 0
+    store = ContentStore(project / ".remaster" / "cache")
+    stored = {row["partition"]: store.has_entry(row["cache_key"]) for row in manifest_rows(project)}
+    assert stored == {"floors/tex000.png": False, "walls/tex001.png": True, "floors/tex002.png": True,
+                      "walls/tex003.png": True, "floors/tex004.png": True}
