@@ -152,8 +152,7 @@ class Builder:
         model = self._model_file(target)
         files = {**self._file_params(target), **({"model": model} if model else {})}
         extra = {name: self.index.hash(path) for name, path in files.items()}
-        present = [path for path in target.params.sidecars(inputs) if path.is_file()]
-        sidecars = {self.relative(path): self.index.hash(path) for path in present}
+        present = {path: self.index.hash(path) for path in target.params.sidecars(inputs) if path.is_file()}
         key_material = {
             "op": target.op.name,
             "version": target.op.version,
@@ -161,8 +160,8 @@ class Builder:
             "inputs": hashes,
             "files": extra,
         }
-        if sidecars:  # only ops that read sidecars have the key, so every other op's cache keys stay as they were
-            key_material["sidecars"] = sidecars
+        if present:  # only ops that read sidecars have the key, so every other op's cache keys stay as they were
+            key_material["sidecars"] = {path.name: digest for path, digest in present.items()}  # a moved folder keeps it
         name = target.params.name_in_outputs(inputs)
         if name is not None:
             key_material["name"] = name
@@ -171,7 +170,7 @@ class Builder:
         units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
-        input_hashes.update(sidecars)
+        input_hashes.update({self.relative(path): digest for path, digest in present.items()})
         return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units)
 
     def _inputs(self, target: Target, key: str) -> dict[str, Path]:

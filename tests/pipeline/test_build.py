@@ -1125,7 +1125,7 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
         build_dir: build
         device: cpu
         sources:
-          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+          scans: {kind: photo_pairs, root: photos, flash: "**/flash.*", guide: "**/guide.*"}
         assets:
           scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
         """)
@@ -1137,9 +1137,14 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     assert "scene.json" in output
     cli(tmp_path, "build")
     assert statuses(tmp_path) == {"oak": "computed"} and outputs(tmp_path) != first
-    sidecar.unlink()
+    (tmp_path / "photos" / "wood").mkdir()
+    (tmp_path / "photos" / "oak").rename(tmp_path / "photos" / "wood" / "oak")  # the same scan, filed deeper
     cli(tmp_path, "build")
-    assert statuses(tmp_path) == {"oak": "cached"} and outputs(tmp_path) == first
+    assert statuses(tmp_path) == {"wood/oak": "cached"}  # was computed again: the key held the sidecar's folder
+    (tmp_path / "photos" / "wood" / "oak" / "scene.json").unlink()
+    cli(tmp_path, "build")
+    assert statuses(tmp_path) == {"wood/oak": "cached"}
+    assert sorted(outputs(tmp_path).values()) == sorted(first.values())
 
 
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
