@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ops.alpha import color_to_resample  # noqa: E402
 from ops.image_io import read_image  # noqa: E402
-from ops.tileable import detect_wrap, texture_wrap  # noqa: E402
+from ops.tileable import texture_wrap  # noqa: E402
 
 FREEDOOM = Path(__file__).resolve().parents[2] / "shared" / "data" / "legacy" / "freedoom"
 PHOTOS = ("brick", "grass", "gravel", "astronaut", "coffee", "chelsea", "rocket", "camera", "moon")
@@ -33,7 +33,7 @@ CROPS_PER_SIDE = 20
 
 
 def flats() -> dict[str, int]:
-    found = [texture_wrap(read_image(path, colorspace="linear").color) for path in sorted((FREEDOOM / "flats").glob("*.png"))]
+    found = [texture_wrap(read_image(path, colorspace="linear").color, None) for path in sorted((FREEDOOM / "flats").glob("*.png"))]
     return {"flats": len(found), "both_axes": sum(map(all, found)), "any_axis": sum(map(any, found))}
 
 
@@ -48,8 +48,8 @@ def crops() -> dict[str, object]:
             for _ in range(CROPS_PER_SIDE):
                 y, x = rng.integers(0, image.shape[0] - side), rng.integers(0, image.shape[1] - side)
                 crop = image[y : y + side, x : x + side]
-                taken[side] += sum(texture_wrap(crop))
-                missed[side] += 2 - sum(texture_wrap(np.roll(crop, (side // 3, side // 3), axis=(0, 1))))
+                taken[side] += sum(texture_wrap(crop, None))
+                missed[side] += 2 - sum(texture_wrap(np.roll(crop, (side // 3, side // 3), axis=(0, 1)), None))
     axes = 2 * CROPS_PER_SIDE * len(PHOTOS)
     return {"axes_per_side": axes, "taken_for_tiling": taken, "tiling_missed": missed}
 
@@ -71,9 +71,9 @@ def sprites() -> dict[str, int]:
         image = read_image(path, colorspace="linear")
         if image.alpha is None:
             continue
-        color = color_to_resample(image.color, image.alpha, "auto")  # as the ops see it, alpha aside
+        color = color_to_resample(image.color, image.alpha, "auto")  # as the ops fill it
         counts["with_alpha"] += 1
-        for suffix, wrap in (("", texture_wrap(image.color, image.alpha)), ("_by_colour_alone", detect_wrap(color))):
+        for suffix, wrap in (("", texture_wrap(color, image.alpha)), ("_by_colour_alone", texture_wrap(color, None))):
             counts[f"wrapping{suffix}"] += any(wrap)
             counts[f"bleeding{suffix}"] += bleeds(image.alpha, wrap)
     return counts

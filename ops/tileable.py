@@ -11,7 +11,6 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from ops.alpha import AlphaMeaning, color_to_resample, coverage_of
 from ops.image_io import srgb_to_linear
 
 Wrap = Literal["auto"] | bool
@@ -62,13 +61,11 @@ def detect_wrap(image: np.ndarray, alpha: np.ndarray | None = None, *, threshold
     )
 
 
-def texture_wrap(
-    stored: np.ndarray, alpha: np.ndarray | None = None, meaning: AlphaMeaning = "auto", *, normal_map: bool = False
-) -> tuple[bool, bool]:
-    """``detect_wrap`` as every op decides ``wrap: auto`` for a texture from its values as stored, so that
-    its enlargement and its material agree: the colour under a cut-out filled first, coverage alpha (not
-    a data mask) taking part, and colour judged in linear light (a normal map's vectors as they are).
-    Linear light finds 177 of freedoom's 242 flats tiling on both axes, and takes 74 of 1,080 axes of
-    photo crops for tiling; the sRGB-encoded values find 161 and take 80 (bench/bench_tileable.py)."""
-    color = color_to_resample(stored, alpha, meaning, normal_map=normal_map)
-    return detect_wrap(color if normal_map else srgb_to_linear(color), coverage_of(alpha, meaning, normal_map=normal_map))
+def texture_wrap(filled: np.ndarray, coverage: np.ndarray | None, *, normal_map: bool = False) -> tuple[bool, bool]:
+    """``detect_wrap`` as every op decides ``wrap: auto`` for a texture, so that its enlargement and its
+    material agree: from its values as stored with the colour under a cut-out filled (``color_to_resample``)
+    and its coverage alpha (``coverage_of``: a data mask does not decide), colour judged in linear light
+    (a normal map's vectors as they are). Linear light finds 177 of freedoom's 242 flats tiling on both
+    axes, and takes 74 of 1,080 axes of photo crops for tiling; the sRGB-encoded values find 161 and
+    take 80 (bench/bench_tileable.py)."""
+    return detect_wrap(filled if normal_map else srgb_to_linear(filled), coverage)

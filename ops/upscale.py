@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field
 
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, within_source_range
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, read_image, write_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
@@ -92,7 +92,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     if normal_map:
         check_normal_map(path, image.channels)
     if params.wrap == "auto":
-        wrap = texture_wrap(image.color, image.alpha, params.alpha, normal_map=normal_map)
+        filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
+        wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
         wrap = (params.wrap, params.wrap)
     result = upscale(image, params.scale, params.filter, params.alpha, wrap=wrap, normal_map=normal_map)

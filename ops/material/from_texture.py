@@ -44,7 +44,7 @@ def material_from_texture(
 ) -> TextureMaterial:
     """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
     tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap."""
-    wrap = all(texture_wrap(linear_to_srgb(rgb), coverage, "coverage")) if tileable is None else tileable
+    wrap = all(texture_wrap(linear_to_srgb(rgb), coverage)) if tileable is None else tileable
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])
     lum = np.maximum(luminance(rgb), 1e-4)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ops.alpha import SourceRange, color_to_resample
+from ops.alpha import SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, quantize, read_image, write_pixels
 from ops.normal_map import check_normal_map, renormalize
@@ -173,7 +173,7 @@ def _super_resolve(
         check_normal_map(path, image.channels)
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
     if params.wrap == "auto":
-        wrap = texture_wrap(image.color, image.alpha, params.alpha, normal_map=normal_map)
+        wrap = texture_wrap(color, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
         wrap = (params.wrap, params.wrap)
     dtype = autocast_dtype(params, upscaler, device)

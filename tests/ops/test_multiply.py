@@ -131,6 +131,10 @@ def test_a_key_colour_under_transparent_texels_shows_nowhere(sprite: Path, tmp_p
     # gram learned the key colour and painted it into visible texels; patch copied it under alpha 0,
     # where an engine's mipmaps and bilinear filtering blend it into the visible edge.
     assert int(cyan.sum()) == 0
+    if method == "patch":  # alpha: data (a mask over visible colour) keeps the colour as it is
+        multiply(tmp_path / "keyed.png", tmp_path / "data", method=method, count=1, size=64, patch_size=24, alpha="data")
+        out = np.asarray(PILImage.open(tmp_path / "data" / "variant_00.png")).astype(int)
+        assert ((out[..., 0] < 80) & (out[..., 1] > 160) & (out[..., 2] > 160)).any()
 
 
 def test_vgg19_matches_grams_at_relu1_1_to_relu5_1_as_gatys_et_al() -> None:

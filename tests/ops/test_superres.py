@@ -435,7 +435,7 @@ def test_wrap_auto_tells_noisy_crops_from_tiling_ones() -> None:
 def test_wrap_auto_finds_floor_tiles_whose_pattern_repeats_within_half_the_texture() -> None:
     flats = SHARED / "legacy" / "freedoom" / "flats"
     for name in ("aqf002.png", "aqf005.png"):  # a score of 7802 and more took them for photos
-        assert texture_wrap(read_image(flats / name, colorspace="linear").color) == (True, True)
+        assert texture_wrap(read_image(flats / name, colorspace="linear").color, None) == (True, True)
 
 
 def test_wrap_auto_does_not_wrap_a_sprite_whose_edges_differ_in_alpha() -> None:
