@@ -132,7 +132,8 @@ class Builder:
         if source.name not in self._scans:
             built = {key for asset, key in self._last_rows() if asset in self.spec.assets
                      and self.spec.source_of(asset).name == source.name}
-            self._scans[source.name] = scan_source(source, self._skipped.setdefault(source.name, []), built)
+            self._scans[source.name] = scan_source(source, self._skipped.setdefault(source.name, []), built,
+                                                   (self.spec.build_dir, self.spec.cache_dir))
         return self._scans[source.name]
 
     def skipped(self, sources: Iterable[str] | None = None) -> list[str]:

@@ -307,7 +307,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     loaded = _load(spec)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     for source in loaded.sources.values():
-        scan_source(source)  # warns about a root that is missing or matches nothing
+        scan_source(source, written=(loaded.build_dir, loaded.cache_dir))  # warns about a root that is missing or empty
     problems = loaded.warnings()
     try:
         from pipeline.runs import check_device

@@ -17,6 +17,7 @@ from pipeline.spec import GLOB_ALTERNATIVES, Source
 log = logging.getLogger(__name__)
 
 # Dagster partition keys may not contain these; a file named so is reported and skipped.
+LINKED_PATHS = 4  # paths through links by which one folder is read at most: a folder linked from a few places
 _FORBIDDEN_IN_KEYS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 
 
@@ -25,7 +26,7 @@ class MissingPairError(ValueError):
 
 
 def scan_source(
-    source: Source, skipped: list[str] | None = None, built: Collection[str] = ()
+    source: Source, skipped: list[str] | None = None, built: Collection[str] = (), written: Collection[Path] = ()
 ) -> dict[str, dict[str, Path]]:
     """Map each partition key to its input files by role, sorted by key.
 
@@ -34,6 +35,8 @@ def scan_source(
     match yields no partitions, and is warned about as files that cannot be
     partitions are: when ``skipped`` is given, appended to it (a build fails on them);
     of two whose outputs would collide, a key in ``built`` (it has outputs) is kept.
+    A scan that cannot be trusted to have seen every file, or that leads into a folder the build
+    writes (``written``), yields nothing: the source's outputs are kept rather than taken for deleted.
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
@@ -41,15 +44,12 @@ def scan_source(
                        "its outputs are kept (fix its root, or mount the share)")
         return {}
     if source.kind == "textures":
-        files, dangling = _glob(source.root, source.patterns["image"], source.exclude)
+        files, blocked = _glob(source.root, source.patterns["image"], source.exclude, written)
         found = {_key(path, source.root): {"image": path} for path in files}
     else:
-        found, dangling = _pairs(source)
-    if dangling:  # what was under the link would be taken for deleted files, and their outputs removed
-        links = ", ".join(f"{_key(link, source.root)} -> {os.readlink(link)}" for link in dangling[:3])
-        _skip(skipped, f"{source.called()}: {links}{' ...' if len(dangling) > 3 else ''}: a link in {source.root} "
-                       "to a folder or file that is not there (an unmounted share?); nothing is built from it, "
-                       "its outputs are kept (mount the share, or delete the link)")
+        found, blocked = _pairs(source, written)
+    if blocked:  # what is not seen would be taken for deleted files, and their outputs removed
+        _skip(skipped, f"{source.called()}: {'; '.join(blocked)}; nothing is built from it, its outputs are kept")
         return {}
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
@@ -60,47 +60,90 @@ def scan_source(
     return dict(sorted(partitions.items()))
 
 
-def _glob(root: Path, pattern: str, exclude: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
+def _glob(
+    root: Path, pattern: str, exclude: tuple[str, ...] = (), written: Collection[Path] = ()
+) -> tuple[list[Path], list[str]]:
     """Files under ``root`` matching ``pattern`` and none of ``exclude`` in any letter case (textures made on
     Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
     symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
     which would loop), leaving out hidden files and folders (a write in progress, ``.git``) and, as
     .gitignore does, the whole of a folder that ``exclude`` names (``wip``, ``**/old``; not ``walls/*``, whose
-    ``*`` means the files in ``walls``). Second, the links to nowhere that could have led to such files: a
-    linked share that is not mounted."""
+    ``*`` means the files in ``walls``). Second, what makes the files found untrustworthy as all there are,
+    or unsafe to read, each said with how to fix it: links to nowhere (a linked share that is not mounted),
+    what this user cannot read, a folder reached by more than ``LINKED_PATHS`` paths (links two to a level
+    multiply the partitions without end), a link into a folder of ``written`` (the build would read its
+    own outputs)."""
     alternatives = _expanded(pattern)
     left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
     excluded = [_segments(expanded) for expanded in left_out]
     named_folders = [_segments(expanded) for expanded in left_out if _names_a_folder(expanded)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
-    found, dangling = [], []
+    outputs = [Path(os.path.realpath(folder)) for folder in written]
+    found: list[Path] = []
+    dangling: list[Path] = []
+    unreadable: list[str] = []
+    too_many: list[str] = []
+    into_outputs: list[str] = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
-    for folder, folders, files in os.walk(root, followlinks=True):
+    walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
+    for folder, folders, files in os.walk(root, followlinks=True, onerror=lambda e: unreadable.append(str(e.filename))):
         info = os.stat(folder)
+        identity = (info.st_dev, info.st_ino)
         ancestors = above.get(os.path.dirname(folder), frozenset())
-        if (info.st_dev, info.st_ino) in ancestors:
+        relative = Path(folder).relative_to(root).parts
+        if identity in ancestors or walked.get(identity, 0) >= LINKED_PATHS or any(
+                Path(os.path.realpath(folder)).is_relative_to(out) for out in outputs):
+            if identity not in ancestors:
+                (too_many if identity in walked else into_outputs).append("/".join(relative))
             folders[:] = []
             continue
-        above[folder] = ancestors | {(info.st_dev, info.st_ino)}
-        relative = Path(folder).relative_to(root).parts
+        above[folder], walked[identity] = ancestors | {identity}, walked.get(identity, 0) + 1
         deep_enough = deepest is not None and len(relative) >= deepest
-        folders[:] = [] if deep_enough else [
+        folders[:] = [] if deep_enough else sorted(  # sorted: which of two paths to a folder is first is fixed
             name for name in folders
             if not name.startswith(".") and not any(_matches((*relative, name), s) for s in named_folders)
-        ]
+        )
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
             if name.startswith("."):
                 continue
             taken = any(_matches(parts, s) for s in alternatives) and not any(_matches(parts, s) for s in excluded)
-            if taken and path.is_file():
+            try:
+                is_file = taken and path.is_file()
+            except OSError:  # a folder this user may list but not enter
+                unreadable.append(str(path))
+                continue
+            if is_file:
                 found.append(path)
             elif ((taken or not deep_enough and _may_hold(parts, alternatives, named_folders))
                   and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
-    return sorted(found), sorted(dangling)
+    return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs)
+
+
+def _blocking(
+    root: Path, dangling: list[Path], unreadable: list[str], too_many: list[str], into_outputs: list[str]
+) -> list[str]:
+    """``_glob``'s second result: one message per kind of problem, naming the first three paths."""
+
+    def some(items: list[str]) -> str:
+        return ", ".join(items[:3]) + (" ..." if len(items) > 3 else "")
+
+    said = []
+    if dangling:
+        said.append(f"{some([f'{_key(link, root)} -> {os.readlink(link)}' for link in dangling])}: a link in {root} "
+                    "to a folder or file that is not there (an unmounted share?; mount it, or delete the link)")
+    if unreadable:
+        said.append(f"{some(sorted(unreadable))}: cannot be read by this user (let it read them, or exclude them)")
+    if too_many:
+        said.append(f"{some(too_many)}: a folder reached by more than {LINKED_PATHS} paths through links, which "
+                    "can multiply the files without end (keep fewer links to it)")
+    if into_outputs:
+        said.append(f"{some(into_outputs)}: a link into the build or cache folder, whose outputs would become "
+                    "inputs (delete the link)")
+    return said
 
 
 _WILDCARD = re.compile(r"[*?\[]")
@@ -159,13 +202,13 @@ def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _pairs(source: Source) -> tuple[dict[str, dict[str, Path]], list[Path]]:
-    """Pair folder -> its photos by role, and the links to nowhere (as ``_glob`` gives them)."""
+def _pairs(source: Source, written: Collection[Path] = ()) -> tuple[dict[str, dict[str, Path]], list[str]]:
+    """Pair folder -> its photos by role, and what makes the scan untrustworthy (as ``_glob`` gives it)."""
     by_folder: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
-    dangling: set[Path] = set()
+    blocked: list[str] = []
     for role in ("flash", "guide"):
-        files, links = _glob(source.root, source.patterns[role], source.exclude)
-        dangling.update(links)
+        files, problems = _glob(source.root, source.patterns[role], source.exclude, written)
+        blocked += [problem for problem in problems if problem not in blocked]
         for path in files:
             by_folder[_key(path.parent, source.root)][role].append(path)
     pairs: dict[str, dict[str, Path]] = {}
@@ -174,7 +217,7 @@ def _pairs(source: Source) -> tuple[dict[str, dict[str, Path]], list[Path]]:
         for role, paths in roles.items():
             if len(paths) > 1:
                 log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, paths[0].name)
-    return pairs, sorted(dangling)
+    return pairs, blocked
 
 
 def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, Path]:

@@ -2016,3 +2016,49 @@ def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_s
     stored = {row["partition"]: store.has_entry(row["cache_key"]) for row in manifest_rows(project)}
     assert stored == {"floors/tex000.png": False, "walls/tex001.png": True, "floors/tex002.png": True,
                       "walls/tex003.png": True, "floors/tex004.png": True}
+
+
+def _said(output: str) -> str:
+    return " ".join(output.split())
+
+
+def test_a_folder_the_build_cannot_read_keeps_its_outputs_and_fails_the_build(project, cli, monkeypatch):
+    assert cli(project, "build")[0] == 0
+    walls, listed = project / "textures" / "walls", os.scandir
+
+    def refused(path="."):  # as chmod 000 does for any user but root (the tests run as root)
+        if Path(path) == walls:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    code, output = cli(project, "build")
+    assert code == 1  # was 0, with walls' outputs removed as if its files were deleted
+    assert f"{walls}: cannot be read by this user (let it read them, or exclude them); nothing is built from it, " \
+           "its outputs are kept" in _said(output)
+    assert (project / "build" / "legacy_2x" / "walls" / "tex001.png").is_file()
+
+
+def test_a_link_into_the_build_folder_is_not_read(project, cli):
+    assert cli(project, "build")[0] == 0
+    (project / "textures" / "loop").symlink_to("..", target_is_directory=True)
+    code, output = cli(project, "build")
+    assert code == 1  # was 0, building the outputs again from themselves, and one level deeper each build
+    assert "loop/build: a link into the build or cache folder, whose outputs would become inputs (delete the link)" \
+           in _said(output)
+    assert not (project / "build" / "legacy_2x" / "loop").exists()
+
+
+def test_links_that_multiply_the_files_are_refused(project, cli):
+    textures = project / "textures"
+    (textures / ".lv3").mkdir()
+    shutil.copy(textures / "walls" / "tex001.png", textures / ".lv3" / "deep.png")
+    for level in range(3):  # two links a level: 2, 4, then 8 paths to .lv3
+        (textures / f".lv{level}").mkdir()
+        for name in ("a", "b"):
+            (textures / f".lv{level}" / name).symlink_to(f"../.lv{level + 1}", target_is_directory=True)
+    (textures / "start").symlink_to(".lv0", target_is_directory=True)
+    code, output = cli(project, "build")
+    assert code == 1
+    assert "start/b/a/a, start/b/a/b, start/b/b/a ...: a folder reached by more than 4 paths through links" in _said(output)
+    assert not (project / "build" / "legacy_2x").exists()
