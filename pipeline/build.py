@@ -539,7 +539,14 @@ def as_listed(spec: Spec, path: Path) -> str:
 
 
 def remove_output(build_dir: Path, path: Path) -> None:
-    """Delete an output file and the folders it leaves empty, up to ``build_dir``."""
+    """Delete an output file and the folders it leaves empty, up to ``build_dir``. A path outside
+    ``build_dir`` once its folder is resolved (``build/../textures/x.png``, ``/home/...``: a manifest edited
+    by hand, or restored from another project) is left alone with a warning: a build deletes only what
+    it wrote."""
+    if not (Path(os.path.realpath(path.parent)) / path.name).is_relative_to(os.path.realpath(build_dir)):
+        log.warning("%s is not in the build folder %s, so it is not deleted, though the manifest lists it as an "
+                    "output (edited by hand, or from another project?)", path, build_dir)
+        return
     path.unlink(missing_ok=True)
     folder = path.parent
     while folder != build_dir and folder.is_relative_to(build_dir):

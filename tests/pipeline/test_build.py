@@ -2062,3 +2062,20 @@ def test_links_that_multiply_the_files_are_refused(project, cli):
     assert code == 1
     assert "start/b/a/a, start/b/a/b, start/b/b/a ...: a folder reached by more than 4 paths through links" in _said(output)
     assert not (project / "build" / "legacy_2x").exists()
+
+
+def test_a_manifest_row_naming_files_outside_the_build_folder_deletes_none_of_them(project, cli, tmp_path_factory):
+    assert cli(project, "build")[0] == 0
+    victim = tmp_path_factory.mktemp("elsewhere") / "precious.txt"
+    victim.write_text("not the build's")
+    manifest = project / "build" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    row = dict(document["entries"][0], asset="old_asset", partition="x.png")  # an asset the spec no longer has
+    row["outputs"] = {str(victim): "0", "textures/floors/tex000.png": "0", "assets_spec.yaml": "0",
+                      "build/../textures/walls/tex001.png": "0"}
+    document["entries"].append(row)
+    manifest.write_text(json.dumps(document))
+    cli(project, "build")
+    assert victim.is_file() and (project / "assets_spec.yaml").is_file()  # all three were deleted
+    assert (project / "textures" / "floors" / "tex000.png").is_file()
+    assert (project / "textures" / "walls" / "tex001.png").is_file()
