@@ -6,6 +6,7 @@ import fnmatch
 import logging
 import os
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 
 # Dagster partition keys may not contain these; a file named so is reported and skipped.
 LINKED_PATHS = 4  # paths through links by which one folder is read at most: a folder linked from a few places
-_FORBIDDEN_IN_KEYS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 
 
 class MissingPairError(ValueError):
@@ -264,11 +264,17 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
         _skip(skipped, f"{source.called()}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
                        f"encoding, such as Latin-1); rename it")
         return False
-    if any(bad in key for bad in _FORBIDDEN_IN_KEYS):
+    if "..." in key or any(unicodedata.category(character) == "Cc" for character in key):
         _skip(skipped, f"{source.called()}: skipping {key!r}: names with '...' or control characters cannot be "
                        f"partitions; rename it")
         return False
     return True
+
+
+def _one_name_on_windows_and_macos(stem: str) -> str:
+    """What Windows and macOS file systems take a name for: letter case ignored (lower-cased, not casefolded:
+    they keep Strasse and Straße apart) and accents as one character (macOS stores e + combining acute)."""
+    return unicodedata.normalize("NFC", stem).lower()
 
 
 def _without_stem_clashes(
@@ -283,18 +289,18 @@ def _without_stem_clashes(
     stems: dict[str, str] = {}  # lower-cased stem -> the key that has it
     for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
-        other = stems.get(stem.lower())
+        other = stems.get(_one_name_on_windows_and_macos(stem))
         if other is not None and output_stem(source, other) == stem:
             _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other}; rename one")
             continue
         if other is not None and key in built:
-            log.warning("%s: %s and %s differ only in case, one file on Windows and macOS; rename one",
-                        source.called(), other, key)
+            log.warning("%s: %s and %s differ only in case or in how an accent is encoded, one file on Windows and "
+                        "macOS; rename one", source.called(), other, key)
         elif other is not None:
             _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other} where "
-                           f"case does not tell names apart (Windows, macOS); rename one")
+                           f"case or the encoding of an accent does not tell names apart (Windows, macOS); rename one")
             continue
-        stems[stem.lower()] = key
+        stems[_one_name_on_windows_and_macos(stem)] = key
         kept[key] = partitions[key]
     return kept
 

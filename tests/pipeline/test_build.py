@@ -680,11 +680,19 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     built = {"floors/tex000.png"}
     assert set(scan_source(source, built=built)) == {"floors/tex000.png", "walls/tex001.png", "floors/tex002.png",
                                                      "walls/tex003.png", "floors/tex004.png", "floors/TEX001.png"}
-    assert ("skipping Floors/tex000.png: its outputs would overwrite those of floors/tex000.png where case does not "
-            "tell names apart (Windows, macOS); rename one") in caplog.text
+    assert ("skipping Floors/tex000.png: its outputs would overwrite those of floors/tex000.png where case or the "
+            "encoding of an accent does not tell names apart (Windows, macOS); rename one") in caplog.text
     skipped: list[str] = []  # both built before the rule (on Linux, where they are two files): neither loses its outputs
     assert {"floors/tex000.png", "Floors/tex000.png"} <= set(scan_source(source, skipped, built | {"Floors/tex000.png"}))
-    assert skipped == [] and "Floors/tex000.png and floors/tex000.png differ only in case" in caplog.text
+    assert skipped == [] and "Floors/tex000.png and floors/tex000.png differ only in case or in how" in caplog.text
+    for name in ("caf\u00e9.png", "cafe\u0301.png"):  # é as one character, and as e with a combining accent
+        shutil.copy(project / "textures" / "walls" / "tex001.png", project / "textures" / "walls" / name)
+    (project / "textures" / "walls" / "n\x1bl.png").write_bytes(b"x")  # an escape code, printed raw into logs
+    skipped = []
+    keys = scan_source(source, skipped, built)
+    assert ("walls/caf\u00e9.png" in keys) != ("walls/cafe\u0301.png" in keys)  # one file on macOS
+    assert "names with '...' or control characters cannot be partitions" in " ".join(skipped)
+    assert not any("\x1b" in key for key in keys)
 
 
 def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_when_it_returns(project, cli):
