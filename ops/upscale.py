@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from pydantic import Field
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import Image, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
@@ -89,6 +89,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     path, out_dir = one_image("upscale", inputs), Path(out_dir)
     normal_map = params.kind == "normal"
     image = read_image(path, colorspace="linear")
+    refuse_oversized(path, image.height * params.scale, image.width * params.scale)
     if normal_map:
         check_normal_map(path, image.channels)
     if params.wrap == "auto":

@@ -18,7 +18,7 @@ import torch
 
 from ops.alpha import SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
-from ops.image_io import Image, quantize, read_image, write_pixels
+from ops.image_io import Image, quantize, read_image, refuse_oversized, write_pixels
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, one_image
 from ops.superres.adapt import Adaptation, adapt
@@ -168,6 +168,8 @@ def _super_resolve(
 ) -> dict[str, float | int | str]:
     upscaler = load_upscaler(Path(ctx.model), device)
     image = read_image(path, colorspace="linear")
+    scale = upscaler.scale**params.passes
+    refuse_oversized(path, image.height * scale, image.width * scale)
     normal_map = params.kind == "normal"
     if normal_map:
         check_normal_map(path, image.channels)
@@ -190,7 +192,6 @@ def _super_resolve(
         alpha_bands, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
         tiles += alpha_tiles
         source_range = SourceRange(image.alpha, wrap)
-    scale = upscaler.scale**params.passes
     height, width = image.height * scale, image.width * scale
     planes = image.channels + (image.alpha is not None)
     pixels = np.empty((height, width, planes), np.uint16 if image.bit_depth == 16 else np.uint8)  # what is stored

@@ -670,6 +670,9 @@ def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path:
         infer.run({"flash": src}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
     with pytest.raises(FileNotFoundError, match="nope.pth"):
         infer.run({"image": src}, tmp_path, SuperResolveParams(model="m"), OpContext(model=tmp_path / "nope.pth"))
+    strip = _write(tmp_path / "strip.png", np.full((4, 9000, 3), 0.5, np.float32))
+    with pytest.raises(ValueError, match="strip.png: the result would be 18000x8 px"):  # before 4 GB of floats
+        infer.run({"image": strip}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
 
 
 # --- weights files ----------------------------------------------------------------

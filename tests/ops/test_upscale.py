@@ -145,3 +145,10 @@ def test_a_role_it_cannot_use_is_named_and_the_output_folder_may_be_a_string(tmp
         run({"flash": tmp_path / "t.png"}, tmp_path / "out", UpscaleParams(), OpContext())
     run({"image": tmp_path / "t.png"}, str(tmp_path / "out"), UpscaleParams(), OpContext())  # was a TypeError
     assert read_image(tmp_path / "out" / "output.png").width == 16
+
+
+def test_a_result_no_engine_can_load_is_refused_before_it_is_made(tmp_path):
+    write_image(tmp_path / "strip.png", Image(np.full((4, 5000, 3), 0.5, np.float32)))
+    with pytest.raises(ValueError, match=r"strip.png: the result would be 20000x16 px, and engines and GPUs load "
+                                         r"textures of at most 16384 px a side"):
+        run({"image": tmp_path / "strip.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
