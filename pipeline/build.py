@@ -24,9 +24,9 @@ from typing import Literal
 from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
-from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file
+from pipeline.hashing import HashIndex, file_is, hash_bytes
 from pipeline.manifest import Row, read_manifest, rows_by_key
-from pipeline.sources import output_stem, pair_inputs, scan_source
+from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,8 @@ class Builder:
         """Partition key -> input files of a source (scanned once per builder)."""
         source = self.spec.source_of(name)
         if source.name not in self._scans:
-            built = {key for asset, key in self._last_rows() if asset in self.spec.assets
-                     and self.spec.source_of(asset).name == source.name}
-            self._scans[source.name] = scan_source(source, self._skipped.setdefault(source.name, []), built,
-                                                   (self.spec.build_dir, self.spec.cache_dir))
+            self._scans[source.name] = scan_for_build(self.spec, source, self._last_rows(),
+                                                      self._skipped.setdefault(source.name, []))
         return self._scans[source.name]
 
     def skipped(self, sources: Iterable[str] | None = None) -> list[str]:
@@ -240,10 +238,9 @@ class Builder:
         plan = self.plan(target, key)
         if plan.cache_key != row["cache_key"] or self.store.holds(plan.cache_key):  # e.g. planned with a source away
             return
-        if {self.relative(path): hash_file(path) for path in plan.outputs.values()} != row["outputs"]:
-            return  # changed since it was found current: the next build sees to it
-        entry = self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {})
-        self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
+        listed = {name: row["outputs"].get(self.relative(path), "") for name, path in plan.outputs.items()}
+        if self.store.put_if(plan.cache_key, plan.outputs, row.get("metadata") or {}, listed):  # else changed since
+            self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
 
     # -- building -----------------------------------------------------------
 
@@ -540,10 +537,10 @@ def as_listed(spec: Spec, path: Path) -> str:
 
 def remove_output(build_dir: Path, path: Path) -> None:
     """Delete an output file and the folders it leaves empty, up to ``build_dir``. A path outside
-    ``build_dir`` once its folder is resolved (``build/../textures/x.png``, ``/home/...``: a manifest edited
-    by hand, or restored from another project) is left alone with a warning: a build deletes only what
-    it wrote."""
-    if not (Path(os.path.realpath(path.parent)) / path.name).is_relative_to(os.path.realpath(build_dir)):
+    ``build_dir`` (``build/../textures/x.png``, ``/home/...``: a manifest edited by hand, or restored from
+    another project) is left alone with a warning: a build deletes only what it wrote. Judged on the
+    path as written, so that an asset folder linked to another disk is still the build's."""
+    if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(build_dir)):
         log.warning("%s is not in the build folder %s, so it is not deleted, though the manifest lists it as an "
                     "output (edited by hand, or from another project?)", path, build_dir)
         return

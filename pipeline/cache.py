@@ -224,9 +224,21 @@ class ContentStore:
         """Store ``files`` (name -> path) as objects and record them under ``key``; ``overwrite`` rewrites
         objects already stored (``--force``: a damaged one is replaced, not kept)."""
         entry = Entry({name: self._add_object(path, overwrite) for name, path in files.items()}, dict(metadata))
+        self._write_entry(key, entry)
+        return entry
+
+    def put_if(self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], hashes: Mapping[str, str]) -> bool:
+        """``put``, where the files stored have ``hashes`` (name -> hash); otherwise no entry is written (the
+        objects stay for ``gc``) and False is returned. Each file is read once."""
+        entry = Entry({name: self._add_object(path, overwrite=False) for name, path in files.items()}, dict(metadata))
+        if entry.outputs != dict(hashes):
+            return False
+        self._write_entry(key, entry)
+        return True
+
+    def _write_entry(self, key: str, entry: Entry) -> None:
         record = {"outputs": entry.outputs, "metadata": entry.metadata, "checksum": _checksum(entry)}
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
-        return entry
 
     def _unit_path(self, key: str) -> Path:
         return self.root / "units" / key[:2] / key

@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
-from pipeline.manifest import manifest_path
-from pipeline.sources import scan_source
+from pipeline.manifest import manifest_path, rows_by_key
+from pipeline.sources import scan_for_build
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
 if TYPE_CHECKING:
@@ -307,7 +307,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     loaded = _load(spec)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     for source in loaded.sources.values():
-        scan_source(source, written=(loaded.build_dir, loaded.cache_dir))  # warns about a root that is missing or empty
+        scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: a root missing or empty
     problems = loaded.warnings()
     try:
         from pipeline.runs import check_device

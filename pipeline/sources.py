@@ -8,12 +8,12 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
 
 import bracex
 
-from pipeline.spec import GLOB_ALTERNATIVES, Source
+from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,15 @@ def scan_source(
     return dict(sorted(partitions.items()))
 
 
+def scan_for_build(
+    spec: Spec, source: Source, listed: Iterable[tuple[str, str]], skipped: list[str] | None = None
+) -> dict[str, dict[str, Path]]:
+    """``scan_source`` as a build of ``spec`` scans: a partition the manifest's (asset, partition) rows
+    ``listed`` give outputs to keeps them in a clash, and the build and cache folders are never read."""
+    built = {key for asset, key in listed if asset in spec.assets and spec.source_of(asset).name == source.name}
+    return scan_source(source, skipped, built, (spec.build_dir, spec.cache_dir))
+
+
 def _glob(
     root: Path, pattern: str, exclude: tuple[str, ...] = (), written: Collection[Path] = ()
 ) -> tuple[list[Path], list[str]]:
@@ -80,6 +89,7 @@ def _glob(
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     outputs = [Path(os.path.realpath(folder)) for folder in written]
+    output_ids = {(info.st_dev, info.st_ino) for info in map(_stat_or_none, outputs) if info is not None}
     found: list[Path] = []
     dangling: list[Path] = []
     unreadable: list[str] = []
@@ -87,22 +97,28 @@ def _glob(
     into_outputs: list[str] = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
-    for folder, folders, files in os.walk(root, followlinks=True, onerror=lambda e: unreadable.append(str(e.filename))):
+    def refused(error: OSError) -> None:
+        if not _fscks(str(error.filename)):
+            unreadable.append(_key(Path(error.filename), root))
+
+    for folder, folders, files in os.walk(root, followlinks=True, onerror=refused):
         info = os.stat(folder)
         identity = (info.st_dev, info.st_ino)
         ancestors = above.get(os.path.dirname(folder), frozenset())
         relative = Path(folder).relative_to(root).parts
-        if identity in ancestors or walked.get(identity, 0) >= LINKED_PATHS or any(
-                Path(os.path.realpath(folder)).is_relative_to(out) for out in outputs):
+        into = identity in output_ids or os.path.islink(folder) and any(  # a real folder inside is met at its top
+            Path(os.path.realpath(folder)).is_relative_to(out) for out in outputs)
+        if identity in ancestors or walked.get(identity, 0) >= LINKED_PATHS or into:
             if identity not in ancestors:
                 (too_many if identity in walked else into_outputs).append("/".join(relative))
             folders[:] = []
             continue
         above[folder], walked[identity] = ancestors | {identity}, walked.get(identity, 0) + 1
         deep_enough = deepest is not None and len(relative) >= deepest
-        folders[:] = [] if deep_enough else sorted(  # sorted: which of two paths to a folder is first is fixed
+        folders[:] = sorted(  # sorted: which of two paths to a folder is first is fixed
             name for name in folders
-            if not name.startswith(".") and not any(_matches((*relative, name), s) for s in named_folders)
+            if not name.startswith(".") and any(_inside_match((*relative, name), s) for s in alternatives)
+            and not any(_matches((*relative, name), s) for s in named_folders)
         )
         for name in files:
             path = Path(folder) / name
@@ -113,7 +129,7 @@ def _glob(
             try:
                 is_file = taken and path.is_file()
             except OSError:  # a folder this user may list but not enter
-                unreadable.append(str(path))
+                unreadable.append(_key(path, root))
                 continue
             if is_file:
                 found.append(path)
@@ -121,6 +137,19 @@ def _glob(
                   and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
     return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs)
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:  # not made yet
+        return None
+
+
+def _fscks(path: str) -> bool:
+    """Whether ``path`` is the ``lost+found`` at the top of a file system (a share mounted as a root has
+    one): fsck's, never textures, and unreadable but to root."""
+    return os.path.basename(path) == "lost+found" and os.path.ismount(os.path.dirname(path))
 
 
 def _blocking(
@@ -136,10 +165,10 @@ def _blocking(
         said.append(f"{some([f'{_key(link, root)} -> {os.readlink(link)}' for link in dangling])}: a link in {root} "
                     "to a folder or file that is not there (an unmounted share?; mount it, or delete the link)")
     if unreadable:
-        said.append(f"{some(sorted(unreadable))}: cannot be read by this user (let it read them, or exclude them)")
+        said.append(f"{some(sorted(unreadable))}: a folder this user cannot read (give it read access, or exclude the folder)")
     if too_many:
-        said.append(f"{some(too_many)}: a folder reached by more than {LINKED_PATHS} paths through links, which "
-                    "can multiply the files without end (keep fewer links to it)")
+        said.append(f"{some(too_many)}: a folder reached by more than {LINKED_PATHS} paths, itself included, "
+                    "through links that can multiply the files without end (keep fewer links to it)")
     if into_outputs:
         said.append(f"{some(into_outputs)}: a link into the build or cache folder, whose outputs would become "
                     "inputs (delete the link)")
@@ -294,11 +323,12 @@ def _without_stem_clashes(
             _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other}; rename one")
             continue
         if other is not None and key in built:
-            log.warning("%s: %s and %s differ only in case or in how an accent is encoded, one file on Windows and "
-                        "macOS; rename one", source.called(), other, key)
+            log.warning("%s: %s and %s differ only in case (one file on Windows and macOS) or in how an accent is "
+                        "encoded (one file on macOS); rename one", source.called(), other, key)
         elif other is not None:
             _skip(skipped, f"{source.called()}: skipping {key}: its outputs would overwrite those of {other} where "
-                           f"case or the encoding of an accent does not tell names apart (Windows, macOS); rename one")
+                           f"case (Windows, macOS) or the encoding of an accent (macOS) does not tell names apart; "
+                           f"rename one")
             continue
         stems[_one_name_on_windows_and_macos(stem)] = key
         kept[key] = partitions[key]

@@ -353,6 +353,13 @@ def test_an_enlarged_cut_out_stays_a_cut_out_and_glass_or_smoke_blends(tmp_path:
     upscale({"image": sprite}, tmp_path / "up", UpscaleParams(scale=4), OpContext())
     (tmp_path / "up" / "output.png").rename(tmp_path / "enlarged.png")
     assert alpha_mode(sprite) == alpha_mode(tmp_path / "enlarged.png") == "MASK"  # was BLEND: its edges are partial
+    yy, xx = np.mgrid[0:32, 0:32]
+    disc = np.clip(12.5 - np.hypot(yy - 16, xx - 16), 0, 1).astype(np.float32)  # a cut-out with a soft rim
+    write_image(tmp_path / "disc.png", Image(np.full((32, 32, 3), 0.5, np.float32), disc))
+    for scale in (4, 8):  # nearest, as pixel art is enlarged: a rim texel becomes a flat block, not a pane
+        upscale({"image": tmp_path / "disc.png"}, tmp_path / "px", UpscaleParams(scale=scale, filter="nearest"), OpContext())
+        (tmp_path / "px" / "output.png").rename(tmp_path / f"blocky{scale}.png")
+        assert alpha_mode(tmp_path / f"blocky{scale}.png") == "MASK"
     yy, xx = np.mgrid[0:64, 0:64]
     colour = np.full((64, 64, 3), 0.5, np.float32)
     smoke = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 24, 0, 1).astype(np.float32)

@@ -680,11 +680,11 @@ def test_textures_whose_outputs_would_collide_are_skipped_with_a_warning(project
     built = {"floors/tex000.png"}
     assert set(scan_source(source, built=built)) == {"floors/tex000.png", "walls/tex001.png", "floors/tex002.png",
                                                      "walls/tex003.png", "floors/tex004.png", "floors/TEX001.png"}
-    assert ("skipping Floors/tex000.png: its outputs would overwrite those of floors/tex000.png where case or the "
-            "encoding of an accent does not tell names apart (Windows, macOS); rename one") in caplog.text
+    assert ("skipping Floors/tex000.png: its outputs would overwrite those of floors/tex000.png where case (Windows, "
+            "macOS) or the encoding of an accent (macOS) does not tell names apart; rename one") in caplog.text
     skipped: list[str] = []  # both built before the rule (on Linux, where they are two files): neither loses its outputs
     assert {"floors/tex000.png", "Floors/tex000.png"} <= set(scan_source(source, skipped, built | {"Floors/tex000.png"}))
-    assert skipped == [] and "Floors/tex000.png and floors/tex000.png differ only in case or in how" in caplog.text
+    assert skipped == [] and "Floors/tex000.png and floors/tex000.png differ only in case (one file" in caplog.text
     for name in ("caf\u00e9.png", "cafe\u0301.png"):  # é as one character, and as e with a combining accent
         shutil.copy(project / "textures" / "walls" / "tex001.png", project / "textures" / "walls" / name)
     (project / "textures" / "walls" / "n\x1bl.png").write_bytes(b"x")  # an escape code, printed raw into logs
@@ -2009,16 +2009,15 @@ def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
 def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):
     assert cli(project, "build")[0] == 0
     shutil.rmtree(project / ".remaster")
-    from pipeline import runs
+    saved_over = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    store_object = ContentStore._add_object
 
-    found_current = runs._mark_up_to_date
+    def then_saved_over(self, path, overwrite):  # after the build found it current, as it is being stored
+        if path == saved_over:
+            path.write_bytes(b"saved over")
+        return store_object(self, path, overwrite)
 
-    def then_saved_over(*args):
-        rows = found_current(*args)
-        (project / "build" / "legacy_2x" / "floors" / "tex000.png").write_bytes(b"saved over")
-        return rows
-
-    monkeypatch.setattr(runs, "_mark_up_to_date", then_saved_over)
+    monkeypatch.setattr(ContentStore, "_add_object", then_saved_over)
     assert cli(project, "build")[0] == 0
     store = ContentStore(project / ".remaster" / "cache")
     stored = {row["partition"]: store.has_entry(row["cache_key"]) for row in manifest_rows(project)}
@@ -2035,26 +2034,45 @@ def test_a_folder_the_build_cannot_read_keeps_its_outputs_and_fails_the_build(pr
     walls, listed = project / "textures" / "walls", os.scandir
 
     def refused(path="."):  # as chmod 000 does for any user but root (the tests run as root)
-        if Path(path) == walls:
+        if isinstance(path, (str, os.PathLike)) and Path(path) == walls:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return listed(path)
 
     monkeypatch.setattr(os, "scandir", refused)
     code, output = cli(project, "build")
     assert code == 1  # was 0, with walls' outputs removed as if its files were deleted
-    assert f"{walls}: cannot be read by this user (let it read them, or exclude them); nothing is built from it, " \
-           "its outputs are kept" in _said(output)
+    assert "walls: a folder this user cannot read (give it read access, or exclude the folder); nothing is built " \
+           "from it, its outputs are kept" in _said(output)
     assert (project / "build" / "legacy_2x" / "walls" / "tex001.png").is_file()
 
 
 def test_a_link_into_the_build_folder_is_not_read(project, cli):
     assert cli(project, "build")[0] == 0
     (project / "textures" / "loop").symlink_to("..", target_is_directory=True)
+    (project / "textures" / "previews").symlink_to("../build/legacy_2x", target_is_directory=True)
     code, output = cli(project, "build")
     assert code == 1  # was 0, building the outputs again from themselves, and one level deeper each build
-    assert "loop/build: a link into the build or cache folder, whose outputs would become inputs (delete the link)" \
-           in _said(output)
+    assert ("loop/build, previews: a link into the build or cache folder, whose outputs would become inputs (delete "
+            "the link)") in _said(output)
     assert not (project / "build" / "legacy_2x" / "loop").exists()
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "{floors,walls}/*.png"'))
+    assert cli(project, "build")[0] == 0  # links where the glob never reaches are not followed
+
+
+def test_an_unreadable_lost_and_found_at_the_top_of_a_share_is_not_a_folder_of_textures(project, cli, monkeypatch):
+    found, listed = project / "textures" / "lost+found", os.scandir
+    found.mkdir()
+
+    def refused(path="."):  # root's, mode 700, on every ext4 file system
+        if isinstance(path, (str, os.PathLike)) and Path(path) == found:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    mounted = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == project / "textures" or mounted(path))
+    assert cli(project, "build")[0] == 0
 
 
 def test_links_that_multiply_the_files_are_refused(project, cli):
@@ -2068,7 +2086,8 @@ def test_links_that_multiply_the_files_are_refused(project, cli):
     (textures / "start").symlink_to(".lv0", target_is_directory=True)
     code, output = cli(project, "build")
     assert code == 1
-    assert "start/b/a/a, start/b/a/b, start/b/b/a ...: a folder reached by more than 4 paths through links" in _said(output)
+    assert "start/b/a/a, start/b/a/b, start/b/b/a ...: a folder reached by more than 4 paths, itself included" \
+           in _said(output)
     assert not (project / "build" / "legacy_2x").exists()
 
 
@@ -2087,3 +2106,26 @@ def test_a_manifest_row_naming_files_outside_the_build_folder_deletes_none_of_th
     assert victim.is_file() and (project / "assets_spec.yaml").is_file()  # all three were deleted
     assert (project / "textures" / "floors" / "tex000.png").is_file()
     assert (project / "textures" / "walls" / "tex001.png").is_file()
+
+
+def test_outputs_in_an_asset_folder_linked_to_another_disk_are_still_removed(project, cli, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("other_disk")
+    (project / "build").mkdir()
+    (project / "build" / "legacy_2x").symlink_to(elsewhere, target_is_directory=True)
+    assert cli(project, "build")[0] == 0
+    (project / "textures" / "walls" / "tex001.png").unlink()
+    assert cli(project, "build")[0] == 0
+    assert not (elsewhere / "walls" / "tex001.png").exists()  # was kept, and no longer listed: for good
+
+
+def test_validate_judges_a_case_pair_built_before_the_rule_as_a_build_does(project, cli, caplog):
+    assert cli(project, "build")[0] == 0
+    (project / "textures" / "Floors").mkdir()
+    shutil.copy(project / "textures" / "floors" / "tex000.png", project / "textures" / "Floors" / "tex000.png")
+    manifest = project / "build" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["entries"].append(dict(document["entries"][0], partition="Floors/tex000.png"))  # built on Linux, earlier
+    manifest.write_text(json.dumps(document))
+    code, output = cli(project, "validate")
+    assert code == 0 and "skipping" not in caplog.text + output  # build keeps both; validate said it would skip one
+    assert "Floors/tex000.png and floors/tex000.png differ only in case" in caplog.text + output
