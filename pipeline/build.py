@@ -539,8 +539,9 @@ def remove_output(build_dir: Path, path: Path) -> None:
     """Delete an output file and the folders it leaves empty, up to ``build_dir``. A path outside
     ``build_dir`` (``build/../textures/x.png``, ``/home/...``: a manifest edited by hand, or restored from
     another project) is left alone with a warning: a build deletes only what it wrote. Judged on the
-    path as written, so that an asset folder linked to another disk is still the build's."""
-    if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(build_dir)):
+    path as written, so that an asset folder linked to another disk is still the build's; one with ``..``
+    is refused outright, as the system would take it after following such a link."""
+    if ".." in path.parts or not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(build_dir)):
         log.warning("%s is not in the build folder %s, so it is not deleted, though the manifest lists it as an "
                     "output (edited by hand, or from another project?)", path, build_dir)
         return

@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import atomic_path, write_bytes_atomic
+from ops.atomic import write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 
 log = logging.getLogger(__name__)
@@ -282,12 +283,26 @@ class ContentStore:
         self._entry_path(key).unlink(missing_ok=True)
 
     def _add_object(self, path: Path, overwrite: bool) -> str:
-        """Store ``path``'s bytes; an object already stored under its hash is verified, and replaced if damaged."""
-        digest = hash_file(path)
-        target = self.object_path(digest)
-        if overwrite or not target.is_file() or hash_file(target) != digest:
-            with atomic_path(target) as tmp:
-                shutil.copyfile(path, tmp)
+        """Store ``path``'s bytes under the hash of the copy: a file saved over while it is read is stored as
+        what was read, never under another content's hash. An object already stored is verified, and
+        replaced if damaged."""
+        folder = self.root / "objects"
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".incoming.", suffix=".tmp")  # gc clears one a kill leaves
+        copy = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as written, open(path, "rb") as read:
+                shutil.copyfileobj(read, written)
+                written.flush()
+                os.fsync(written.fileno())
+            digest = hash_file(copy)
+            target = self.object_path(digest)
+            if overwrite or not target.is_file() or hash_file(target) != digest:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                copy.chmod(0o644)  # mkstemp's 0600 would hide objects from other users of a shared cache
+                os.replace(copy, target)
+        finally:
+            copy.unlink(missing_ok=True)
         return digest
 
     def gc(self, keep_keys: Callable[[], Iterable[str]]) -> tuple[int, int]:

@@ -99,7 +99,7 @@ def _glob(
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
     def refused(error: OSError) -> None:
         if not _fscks(str(error.filename)):
-            unreadable.append(_key(Path(error.filename), root))
+            unreadable.append(_shown(Path(error.filename), root))
 
     for folder, folders, files in os.walk(root, followlinks=True, onerror=refused):
         info = os.stat(folder)
@@ -129,7 +129,7 @@ def _glob(
             try:
                 is_file = taken and path.is_file()
             except OSError:  # a folder this user may list but not enter
-                unreadable.append(_key(path, root))
+                unreadable.append(_shown(path.parent, root))
                 continue
             if is_file:
                 found.append(path)
@@ -137,6 +137,11 @@ def _glob(
                   and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
     return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs)
+
+
+def _shown(folder: Path, root: Path) -> str:
+    """``folder`` as a message names it: relative to ``root``, or ``root`` itself in full."""
+    return str(root) if folder == root else _key(folder, root)
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:
@@ -165,7 +170,8 @@ def _blocking(
         said.append(f"{some([f'{_key(link, root)} -> {os.readlink(link)}' for link in dangling])}: a link in {root} "
                     "to a folder or file that is not there (an unmounted share?; mount it, or delete the link)")
     if unreadable:
-        said.append(f"{some(sorted(unreadable))}: a folder this user cannot read (give it read access, or exclude the folder)")
+        said.append(f"{some(sorted(set(unreadable)))}: a folder this user cannot read (give it read access, or add "
+                    "its path to exclude)")
     if too_many:
         said.append(f"{some(too_many)}: a folder reached by more than {LINKED_PATHS} paths, itself included, "
                     "through links that can multiply the files without end (keep fewer links to it)")

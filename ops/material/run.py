@@ -140,10 +140,11 @@ Enlarged, a cut-out's edges turn partial across up to two source texels (8 texel
 freedoom's sprites with alpha enlarged 4x by upscale stay within it, 116 within 4)."""
 
 PLATEAU_SHARE = 0.1
-"""At most this share of a cut-out's partial texels may sit on a plateau (alpha varying by under 0.02
-across its 9x9 neighbourhood): an enlarged cut-out's edges are slopes (freedoom's sprites and an
-anti-aliased disc, enlarged up to 8x: at most 5% with Lanczos, none with nearest, whose blocks are up
-to 8 texels wide), a pane of glass over 8 texels wide is flat."""
+"""At most this share of a cut-out's partial texels may sit on a plateau (alpha varying by under 0.05,
+quantization noise included, across its 9x9 neighbourhood): an enlarged cut-out's edges are slopes
+(freedoom's sprites and an anti-aliased disc enlarged up to 4x with Lanczos: at most 4.5%; 8x with
+nearest, whose blocks are up to 8 texels wide: none), where a pane of glass 12 texels wide or more is
+flat (11% at 12)."""
 
 
 def _alpha_mode(alpha: np.ndarray | None, params: MaterialParams) -> AlphaMode:
@@ -163,7 +164,7 @@ def _alpha_mode(alpha: np.ndarray | None, params: MaterialParams) -> AlphaMode:
     if (partial & ~(near(alpha == 0) | near(alpha == 1))).any():
         return "BLEND"
     spread = ndimage.maximum_filter(alpha, size=9, mode="nearest") - ndimage.minimum_filter(alpha, size=9, mode="nearest")
-    return "BLEND" if (partial & (spread < 0.02)).sum() > PLATEAU_SHARE * partial.sum() else "MASK"
+    return "BLEND" if (partial & (spread < 0.05)).sum() > PLATEAU_SHARE * partial.sum() else "MASK"
 
 
 def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps) -> None:

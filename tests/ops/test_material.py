@@ -364,8 +364,10 @@ def test_an_enlarged_cut_out_stays_a_cut_out_and_glass_or_smoke_blends(tmp_path:
     colour = np.full((64, 64, 3), 0.5, np.float32)
     smoke = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 24, 0, 1).astype(np.float32)
     glass = np.ones((64, 64), np.float32)
-    glass[24:40, 24:40] = 0.4  # a small pane in an opaque frame: each texel within 8 of the frame
-    for name, alpha in (("smoke", smoke), ("glass", glass)):
+    glass[26:38, 26:38] = 0.4  # a small pane in an opaque frame: each texel within 8 of the frame
+    noisy = glass.copy()
+    noisy[24:40, 24:40] = 0.4 + np.random.default_rng(0).integers(-3, 4, (16, 16)) / 255  # as a photo's alpha
+    for name, alpha in (("smoke", smoke), ("glass", glass), ("noisy", noisy)):
         write_image(tmp_path / f"{name}.png", Image(colour, alpha))
         assert alpha_mode(tmp_path / f"{name}.png") == "BLEND"
     puff = np.clip(1.2 - np.hypot(yy - 32, xx - 32) / 7, 0, 1).astype(np.float32)  # 16 texels: as an enlarged dot

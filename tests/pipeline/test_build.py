@@ -2007,22 +2007,26 @@ def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
 
 
 def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):
+    import pipeline.cache
+
     assert cli(project, "build")[0] == 0
     shutil.rmtree(project / ".remaster")
     saved_over = project / "build" / "legacy_2x" / "floors" / "tex000.png"
-    store_object = ContentStore._add_object
+    copy = shutil.copyfileobj
 
-    def then_saved_over(self, path, overwrite):  # after the build found it current, as it is being stored
-        if path == saved_over:
-            path.write_bytes(b"saved over")
-        return store_object(self, path, overwrite)
+    def then_saved_over(read, written, *args):  # after the build found it current, as the store copies it
+        if read.name == str(saved_over):
+            saved_over.write_bytes(b"saved over")
+        return copy(read, written, *args)
 
-    monkeypatch.setattr(ContentStore, "_add_object", then_saved_over)
+    monkeypatch.setattr(pipeline.cache.shutil, "copyfileobj", then_saved_over)
     assert cli(project, "build")[0] == 0
     store = ContentStore(project / ".remaster" / "cache")
     stored = {row["partition"]: store.has_entry(row["cache_key"]) for row in manifest_rows(project)}
     assert stored == {"floors/tex000.png": False, "walls/tex001.png": True, "floors/tex002.png": True,
                       "walls/tex003.png": True, "floors/tex004.png": True}
+    objects = [path for path in (project / ".remaster" / "cache" / "objects").rglob("*") if path.is_file()]
+    assert all(hash_file(path) == path.name for path in objects)  # none holds bytes of another hash
 
 
 def _said(output: str) -> str:
@@ -2041,8 +2045,8 @@ def test_a_folder_the_build_cannot_read_keeps_its_outputs_and_fails_the_build(pr
     monkeypatch.setattr(os, "scandir", refused)
     code, output = cli(project, "build")
     assert code == 1  # was 0, with walls' outputs removed as if its files were deleted
-    assert "walls: a folder this user cannot read (give it read access, or exclude the folder); nothing is built " \
-           "from it, its outputs are kept" in _said(output)
+    assert "walls: a folder this user cannot read (give it read access, or add its path to exclude); nothing is " \
+           "built from it, its outputs are kept" in _said(output)
     assert (project / "build" / "legacy_2x" / "walls" / "tex001.png").is_file()
 
 
@@ -2061,11 +2065,11 @@ def test_a_link_into_the_build_folder_is_not_read(project, cli):
 
 
 def test_an_unreadable_lost_and_found_at_the_top_of_a_share_is_not_a_folder_of_textures(project, cli, monkeypatch):
-    found, listed = project / "textures" / "lost+found", os.scandir
-    found.mkdir()
+    top, inner, listed = project / "textures" / "lost+found", project / "textures" / "walls" / "lost+found", os.scandir
+    top.mkdir()
 
     def refused(path="."):  # root's, mode 700, on every ext4 file system
-        if isinstance(path, (str, os.PathLike)) and Path(path) == found:
+        if isinstance(path, (str, os.PathLike)) and Path(path) in (top, inner):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return listed(path)
 
@@ -2073,6 +2077,9 @@ def test_an_unreadable_lost_and_found_at_the_top_of_a_share_is_not_a_folder_of_t
     mounted = os.path.ismount
     monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == project / "textures" or mounted(path))
     assert cli(project, "build")[0] == 0
+    inner.mkdir()  # not at the top of a file system: a folder like any other
+    code, output = cli(project, "build")
+    assert code == 1 and "walls/lost+found: a folder this user cannot read" in _said(output)
 
 
 def test_links_that_multiply_the_files_are_refused(project, cli):
@@ -2109,6 +2116,8 @@ def test_a_manifest_row_naming_files_outside_the_build_folder_deletes_none_of_th
 
 
 def test_outputs_in_an_asset_folder_linked_to_another_disk_are_still_removed(project, cli, tmp_path_factory):
+    from pipeline.build import remove_output
+
     elsewhere = tmp_path_factory.mktemp("other_disk")
     (project / "build").mkdir()
     (project / "build" / "legacy_2x").symlink_to(elsewhere, target_is_directory=True)
@@ -2116,6 +2125,10 @@ def test_outputs_in_an_asset_folder_linked_to_another_disk_are_still_removed(pro
     (project / "textures" / "walls" / "tex001.png").unlink()
     assert cli(project, "build")[0] == 0
     assert not (elsewhere / "walls" / "tex001.png").exists()  # was kept, and no longer listed: for good
+    (elsewhere.parent / "secret.png").write_bytes(b"beside the linked folder")
+    remove_output(project / "build", project / "build" / "legacy_2x" / ".." / "secret.png")  # .. after the link
+    remove_output(project / "build", project / "build" / "legacy_2x" / ".." / ".." / "assets_spec.yaml")
+    assert (elsewhere.parent / "secret.png").is_file() and (project / "assets_spec.yaml").is_file()
 
 
 def test_validate_judges_a_case_pair_built_before_the_rule_as_a_build_does(project, cli, caplog):
