@@ -301,6 +301,10 @@ class ContentStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 copy.chmod(0o644)  # mkstemp's 0600 would hide objects from other users of a shared cache
                 os.replace(copy, target)
+        except OSError as exc:
+            if exc.errno is not None and exc.filename is None:  # a full disk says where: in the cache
+                exc.filename = str(copy)
+            raise
         finally:
             copy.unlink(missing_ok=True)
         return digest

@@ -17,8 +17,7 @@ from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
 
-# Dagster partition keys may not contain these; a file named so is reported and skipped.
-LINKED_PATHS = 4  # paths through links by which one folder is read at most: a folder linked from a few places
+LINKED_PATHS = 4  # paths, itself included, by which one folder is read at most: a library linked from a few places
 
 
 class MissingPairError(ValueError):
@@ -97,6 +96,7 @@ def _glob(
     into_outputs: list[str] = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
+
     def refused(error: OSError) -> None:
         if not _fscks(str(error.filename)):
             unreadable.append(_shown(Path(error.filename), root))
@@ -299,7 +299,7 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
         _skip(skipped, f"{source.called()}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
                        f"encoding, such as Latin-1); rename it")
         return False
-    if "..." in key or any(unicodedata.category(character) == "Cc" for character in key):
+    if "..." in key or any(unicodedata.category(character) == "Cc" for character in key):  # Dagster refuses "..."
         _skip(skipped, f"{source.called()}: skipping {key!r}: names with '...' or control characters cannot be "
                        f"partitions; rename it")
         return False
@@ -321,7 +321,7 @@ def _without_stem_clashes(
     take them over), else the first by name. Two told apart by case alone that were both built (before
     this rule) are both kept, with a warning: deleting either's outputs would lose work nothing replaces."""
     kept: dict[str, dict[str, Path]] = {}
-    stems: dict[str, str] = {}  # lower-cased stem -> the key that has it
+    stems: dict[str, str] = {}  # a stem as Windows and macOS take it -> the key that has it
     for key in sorted(partitions, key=lambda k: (k not in built, k)):
         stem = output_stem(source, key)
         other = stems.get(_one_name_on_windows_and_macos(stem))
