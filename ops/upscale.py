@@ -71,8 +71,16 @@ def upscale(
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it."""
+    filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
+    return _enlarge(image, filled, scale, filter, wrap, normal_map)
+
+
+def _enlarge(
+    image: Image, filled: np.ndarray, scale: int, filter: Filter, wrap: tuple[bool, bool], normal_map: bool
+) -> Image:
+    """``upscale`` of ``image`` whose colour, ``filled`` under a cut-out, is given."""
     size = (image.height * scale, image.width * scale)
-    color = resize(color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map), size, filter, wrap)
+    color = resize(filled, size, filter, wrap)
     if normal_map:
         color = renormalize(color)
     if image.alpha is None:
@@ -92,11 +100,11 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     refuse_oversized(path, image.height * params.scale, image.width * params.scale)
     if normal_map:
         check_normal_map(path, image.channels)
+    filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
     if params.wrap == "auto":
-        filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
         wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
         wrap = (params.wrap, params.wrap)
-    result = upscale(image, params.scale, params.filter, params.alpha, wrap=wrap, normal_map=normal_map)
+    result = _enlarge(image, filled, params.scale, params.filter, wrap, normal_map)
     write_image(out_dir / SINGLE_OUTPUT, result, colorspace="linear")
     return {"width": result.width, "height": result.height, "wrap_x": int(wrap[1]), "wrap_y": int(wrap[0])}

@@ -231,16 +231,18 @@ class Builder:
         paths = {name: path for name, path in files.items() if isinstance(getattr(target.params, name, None), Path)}
         return target.params.model_copy(update=paths)
 
-    def keep_current(self, target: Target, key: str, row: Row) -> None:
-        """Put ``key``'s current outputs, as its manifest ``row`` lists them, into a store that lacks them:
-        its folder deleted, or ``cache_dir`` changed. Otherwise going back to them after a later change,
-        or repairing a damaged one, computes them again, a model's weights included."""
-        plan = self.plan(target, key)
-        if plan.cache_key != row["cache_key"] or self.store.holds(plan.cache_key):  # e.g. planned with a source away
-            return
+    def keep_current(self, plan: Plan, row: Row) -> Entry | None:
+        """The entry of ``plan``'s outputs, put into a store that lacks it (its folder deleted, or ``cache_dir``
+        changed) where they are current as the manifest ``row`` lists them; None where they are not.
+        Otherwise going back to them after a later change, or repairing a damaged one, computes them
+        again, a model's weights included, and so does a run from the UI or a schedule."""
+        if row.get("status") not in ("computed", "cached") or plan.cache_key != row["cache_key"]:
+            return None
         listed = {name: row["outputs"].get(self.relative(path), "") for name, path in plan.outputs.items()}
-        if self.store.put_if(plan.cache_key, plan.outputs, row.get("metadata") or {}, listed):  # else changed since
-            self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
+        if not self.store.put_if(plan.cache_key, plan.outputs, row.get("metadata") or {}, listed):
+            return None  # changed since the row was written
+        self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
+        return self.store.get(plan.cache_key)
 
     # -- building -----------------------------------------------------------
 
@@ -258,7 +260,7 @@ class Builder:
             with self.store.key_lock(plan.cache_key) if target.section == "models" else contextlib.nullcontext():
                 if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
                     self.store.clear_finished_work(plan.cache_key)
-                entry = None if target.name in self.forced else self._restore(plan)
+                entry = None if target.name in self.forced else self._restore(plan) or self._kept(target, key, plan)
                 result.status = "cached" if entry is not None else "computed"
                 if entry is None:
                     entry = self._compute(target, key, plan)
@@ -418,6 +420,13 @@ class Builder:
             self.store.drop(plan.cache_key)
             return None
         return entry
+
+    def _kept(self, target: Target, key: str, plan: Plan) -> Entry | None:
+        """``keep_current`` of the outputs the last build listed for ``key``, when they are all on disk."""
+        row = self._last_rows().get((target.name, key))
+        if row is None or not all(os.path.isfile(path) for path in plan.outputs.values()):
+            return None
+        return self.keep_current(plan, row)
 
     def _place(self, entry: Entry, plan: Plan) -> None:
         todo = {plan.outputs[name]: digest for name, digest in entry.outputs.items()}

@@ -279,7 +279,7 @@ def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
     for done, row in enumerate(missing, start=1):
         target = builder.spec.targets[str(row["asset"])]
         try:
-            builder.keep_current(target, str(row["partition"]), row)
+            builder.keep_current(builder.plan(target, str(row["partition"])), row)
         except (BuildError, ValueError, OSError) as exc:  # the build goes on; the outputs stay where they are
             log.warning("%s %s: not kept in the cache: %s", target.name, row["partition"], exc)
         report_progress("keeping up-to-date outputs in the cache", done, len(missing))

@@ -114,6 +114,20 @@ def test_outputs_current_when_the_cache_folder_was_lost_go_back_into_it(tmp_path
     assert {r["status"] for r in rows(tmp_path).values()} == {"cached"}  # the model was trained again
 
 
+def test_a_run_from_the_ui_after_the_cache_was_lost_keeps_the_current_model_rather_than_retraining(tmp_path, cli):
+    write_project(tmp_path, 2)
+    assert cli(tmp_path, "build")[0] == 0
+    weights = (tmp_path / "build" / "sr2x" / "model.pt").read_bytes()
+    shutil.rmtree(tmp_path / ".remaster")
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
+        run = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"])
+    assert run.success
+    assert rows(tmp_path)[("sr2x", "")]["status"] == "cached"  # was computed: trained again, as nightly would
+    assert (tmp_path / "build" / "sr2x" / "model.pt").read_bytes() == weights
+
+
 @needs_cuda
 def test_a_build_on_cuda_trains_and_enlarges_there_and_a_cpu_build_reuses_it(tmp_path, cli):
     write_project(tmp_path)
