@@ -422,11 +422,17 @@ class Builder:
         return entry
 
     def _kept(self, target: Target, key: str, plan: Plan) -> Entry | None:
-        """``keep_current`` of the outputs the last build listed for ``key``, when they are all on disk."""
+        """``keep_current`` of the outputs the last build listed for ``key``, when they are all there as
+        listed; None, so that they are computed, where one cannot be read."""
         row = self._last_rows().get((target.name, key))
-        if row is None or not all(os.path.isfile(path) for path in plan.outputs.values()):
+        try:
+            listed: dict[str, str] = row["outputs"] if row else {}  # type: ignore[assignment]
+            if row is None or not all(file_is(path, listed.get(self.relative(path), ""), self.index)
+                                      for path in plan.outputs.values()):
+                return None
+            return self.keep_current(plan, row)
+        except OSError:  # an output this user cannot read: computed, which replaces it
             return None
-        return self.keep_current(plan, row)
 
     def _place(self, entry: Entry, plan: Plan) -> None:
         todo = {plan.outputs[name]: digest for name, digest in entry.outputs.items()}

@@ -1015,6 +1015,10 @@ def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch)
     assert code == 0 and "output missing or modified" in output, output
     code, output = cli(project, "build")  # it failed, calling the folder unwritable
     assert code == 0 and built.stat().st_mode & 0o777 == 0o644, output
+    built.chmod(0o000)
+    shutil.rmtree(project / ".remaster")  # nothing to restore it from: the output on disk is not kept either
+    code, output = cli(project, "build")
+    assert code == 0 and built.stat().st_mode & 0o777 == 0o644, output
 
 
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
