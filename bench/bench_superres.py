@@ -221,6 +221,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="patches per step")
     parser.add_argument("--patch-size", type=int, default=64, help="high-res patch side")
     parser.add_argument("--widths", type=int, nargs="+", default=[24, 32, 48], help="encoder widths (N+1)")
+    parser.add_argument("--learning-rate", type=float, default=TrainParams.model_fields["learning_rate"].default,
+                        help="peak Adam step size (wider models need a lower one)")
     parser.add_argument("--hfen", type=float, default=0.1, help="loss.hfen (0: pure MSE, what PSNR measures)")
     parser.add_argument("--no-skip", action="store_true", help="ablation: no encoder-decoder skips")
     parser.add_argument("--no-residual", action="store_true", help="ablation: predict the image, not a correction over bicubic")
@@ -245,7 +247,7 @@ def main() -> None:
         for scale in args.scales:
             params = TrainParams(
                 scale=scale, steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
-                widths=tuple(args.widths), down_blocks=len(args.widths) - 1,
+                widths=tuple(args.widths), down_blocks=len(args.widths) - 1, learning_rate=args.learning_rate,
                 loss=LossWeights(hfen=args.hfen), skip=not args.no_skip, residual=not args.no_residual,
                 validate_every=max(args.steps // 10, 1), holdout=args.holdout, cpu_threads=args.threads,
             )
