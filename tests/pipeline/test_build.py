@@ -2002,7 +2002,10 @@ def test_selecting_a_source_says_it_is_one(project, cli):
 
 
 def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")  # one row a line
+    from pipeline.cli import out
+
+    # One row a line. The console read COLUMNS when pipeline.cli was imported, if the shell had exported it.
+    monkeypatch.setattr(out, "_width", 200)
     assert cli(project, "build")[0] == 0
     manifest = project / "build" / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"cache_key":"', '"cache_key":"0'))  # as an older remaster keyed it
