@@ -6,25 +6,35 @@ deleted: its root may be an unmounted share.
 
 from __future__ import annotations
 
+import dagster as dg
+
 from pipeline.build import Builder, remove_output
 from pipeline.manifest import read_manifest, update_manifest
 from pipeline.spec import Spec, Target
 
 
-def forget_removed(spec: Spec, builder: Builder) -> list[tuple[str, str]]:
+def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | None = None) -> list[tuple[str, str]]:
     """Delete the outputs and manifest rows of partitions whose source file is gone, or whose asset the
-    spec no longer has; returns those (asset, partition)."""
+    spec no longer has; returns those (asset, partition).
+
+    A sensor passes its ``instance``: a removed file's outputs then wait until Dagster has dropped its
+    partition, which it does after the tick that asked for it. A preview of the sensor (the UI's "Test
+    sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing."""
     drop = []
     for row in read_manifest(spec.build_dir):
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
-        if target is None or file_removed(builder, target, key):
+        if target is None or (file_removed(builder, target, key) and not _partition_kept(instance, spec, target, key)):
             drop.append((str(row["asset"]), key))
             for path in row.get("outputs", {}):  # type: ignore[union-attr]
                 remove_output(spec.build_dir, spec.root_dir / str(path))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return drop
+
+
+def _partition_kept(instance: dg.DagsterInstance | None, spec: Spec, target: Target, key: str) -> bool:
+    return instance is not None and instance.has_dynamic_partition(spec.source_of(target.name).name, key)
 
 
 def has_files(builder: Builder, name: str) -> bool:

@@ -255,20 +255,39 @@ def test_a_removed_reference_texture_retrains_and_a_source_without_files_still_t
     assert (tmp_path / "build" / "sr2x" / "model.pt").is_file()
 
 
-def test_the_sensor_removes_the_outputs_of_a_deleted_file(project):
+def test_the_sensor_removes_the_outputs_of_a_deleted_file_once_dagster_dropped_its_partition(project):
     from pipeline.runs import run_build
 
     spec = load_spec(project / "assets_spec.yaml")
+    sensor = build_definitions(spec).resolve_sensor_def("legacy_files")
     with dg.instance_for_test() as instance:
         run_build(spec, instance=instance)
         output = project / "build" / "legacy_2x" / "walls" / "tex001.png"
-        assert output.is_file()
         (project / "textures" / "walls" / "tex001.png").unlink()
-        result = build_definitions(spec).resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
-        assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["walls/tex001.png"]]
+        first = sensor(dg.build_sensor_context(instance=instance))  # as a preview ("Test sensor") evaluates it
+        assert [list(r.partition_keys) for r in first.dynamic_partitions_requests] == [["walls/tex001.png"]]
+        assert output.is_file() and len(manifest_rows(project)) == 5
+        instance.delete_dynamic_partition("legacy", "walls/tex001.png")  # as the daemon applies the tick's request
+        sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
     assert not output.exists()
     rows = manifest_rows(project)
     assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4
+
+
+def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sensor(project):
+    from pipeline.runs import run_build
+
+    spec = load_spec(project / "assets_spec.yaml")
+    sensor = build_definitions(spec).resolve_sensor_def("legacy_files")
+    texture = project / "textures" / "walls" / "tex001.png"
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        first = sensor(dg.build_sensor_context(instance=instance))
+        texture.rename(project / "tex001.png")
+        run_build(spec, instance=instance)  # drops the file's partition and outputs
+        (project / "tex001.png").rename(texture)
+        back = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))  # the cursor kept its hash
+    assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in back.run_requests] == [("walls/tex001.png",) * 2]
 
 
 def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
