@@ -26,7 +26,7 @@ from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_ma
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.signals import signals_held, signals_seen
+from pipeline.signals import handlers_kept, signals_held, signals_seen
 from pipeline.spec import DEVICE_PATTERN, Spec
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
@@ -193,7 +193,7 @@ def _run_set(
 ) -> tuple[str | None, list[tuple[str | None, str]]]:
     """One Dagster run over ``todo``. Returns the step a Ctrl-C stopped ("" for one that came while Dagster
     closed the run, which it then drops; None without one), and (step, error) for each failed step."""
-    with signals_seen() as seen:
+    with signals_seen() as seen, handlers_kept():
         result = dg.materialize(
             assets,
             instance=instance,

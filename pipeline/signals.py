@@ -47,6 +47,23 @@ def _drain(fd: int) -> set[int]:
 
 
 @contextlib.contextmanager
+def handlers_kept() -> Iterator[None]:
+    """Puts back the Ctrl-C and SIGTERM handlers on leaving. Dagster gives SIGTERM SIGINT's handler when a run
+    ends; where SIGINT is ignored, as in a job a script starts in the background, SIGTERM was then ignored
+    too: a cancelled CI job could not stop the build between its runs, nor the programs its caller started."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:  # None: set outside Python, and not Python's to put back
+                signal.signal(number, handler)
+
+
+@contextlib.contextmanager
 def signals_held() -> Iterator[list[int]]:
     """Ctrl-C and SIGTERM wait while the manifest and the build folder are brought into line (a second
     Ctrl-C there left rows listing files just deleted). Yields the signals that came, for the caller."""

@@ -462,6 +462,41 @@ def test_a_stopped_build_leaves_the_programs_its_caller_starts_later_stoppable(p
         signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.fixture
+def ctrl_c_ignored():
+    """SIGINT ignored, as a shell script's ``remaster build &`` or ``python make_textures.py &`` starts it."""
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    for number, handler in previous.items():
+        signal.signal(number, handler)
+
+
+def test_a_build_with_ctrl_c_ignored_still_stops_on_sigterm_between_its_runs(project, cli, monkeypatch, ctrl_c_ignored):
+    import pipeline.runs
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")  # two runs
+    handlers = []
+    run_set = pipeline.runs._run_set
+
+    def noting(*args, **kwargs):
+        result = run_set(*args, **kwargs)
+        handlers.append(signal.getsignal(signal.SIGTERM))  # what a CI job's cancel meets until the next run
+        return result
+
+    monkeypatch.setattr(pipeline.runs, "_run_set", noting)
+    assert cli(project, "build")[0] == 0
+    assert handlers == [signal.default_int_handler] * 2
+
+
+def test_run_build_leaves_its_caller_s_signal_handlers_as_they_were(project, ctrl_c_ignored):
+    from pipeline.runs import run_build
+
+    with dg.instance_for_test() as instance:
+        run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
     (tmp_path / "home" / "dh").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
