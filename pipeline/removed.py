@@ -17,14 +17,20 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     """Delete the outputs and manifest rows of partitions whose source file is gone, or whose asset the
     spec no longer has; returns those (asset, partition).
 
-    A sensor passes its ``instance``: a removed file's outputs then wait until Dagster has dropped its
-    partition, which it does after the tick that asked for it. A preview of the sensor (the UI's "Test
-    sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing."""
+    A sensor passes its ``instance`` and forgets only what Dagster dropped: a removed file's partitions
+    that it materialized and no longer has, which it drops after the tick that asked for it (a run may
+    write a row of such a file later: every tick looks again). A preview of the sensor (the UI's "Test
+    sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing. The rest (a
+    removed asset, a file built on another instance) waits for a build or the nightly run."""
     drop = []
     for row in read_manifest(spec.build_dir):
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
-        if target is None or (file_removed(builder, target, key) and not _partition_kept(instance, spec, target, key)):
+        if instance is None:
+            gone = target is None or file_removed(builder, target, key)
+        else:
+            gone = target is not None and file_removed(builder, target, key) and _dropped(instance, spec, target, key)
+        if gone:
             drop.append((str(row["asset"]), key))
             for path in row.get("outputs", {}):  # type: ignore[union-attr]
                 remove_output(spec.build_dir, spec.root_dir / str(path))
@@ -33,8 +39,12 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     return drop
 
 
-def _partition_kept(instance: dg.DagsterInstance | None, spec: Spec, target: Target, key: str) -> bool:
-    return instance is not None and instance.has_dynamic_partition(spec.source_of(target.name).name, key)
+def _dropped(instance: dg.DagsterInstance, spec: Spec, target: Target, key: str) -> bool:
+    """Whether Dagster had partition ``key`` of ``target`` (it materialized it) and has it no more."""
+    if instance.has_dynamic_partition(spec.source_of(target.name).name, key):
+        return False
+    materialized = dg.AssetRecordsFilter(asset_key=dg.AssetKey(target.name), asset_partitions=[key])
+    return bool(instance.fetch_materializations(materialized, limit=1).records)
 
 
 def has_files(builder: Builder, name: str) -> bool:

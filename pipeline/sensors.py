@@ -66,10 +66,10 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
             requests.append(parts.build_add_request(added))
         if removed := sorted(set(known) - set(found)):
             requests.append(parts.build_delete_request(removed))
-        forget_removed(spec, builder, context.instance)  # every tick, as a run may write a row of a file gone since
+        forget_removed(spec, builder, context.instance)
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         # An added partition counts as changed whatever the cursor says: a file moved away and back, whose
-        # outputs a CLI build removed meanwhile, has the hash the cursor kept for it.
+        # outputs a CLI build on this instance removed meanwhile, has the hash the cursor kept for it.
         changed = [key for key in order if key in added or previous.get(key) != found[key]]
         stale = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
         runs = []

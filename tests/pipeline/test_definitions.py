@@ -11,7 +11,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import REPO, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures
+from helpers import REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
@@ -299,8 +299,8 @@ def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
     assert request.asset_selection == [dg.AssetKey(n) for n in ("sr2x", "legacy_2x", "legacy_sr")]
 
 
-def test_every_sensor_tick_drops_rows_of_files_gone_meanwhile(project):
-    from pipeline.manifest import update_manifest
+def test_every_sensor_tick_drops_rows_of_files_dagster_dropped_meanwhile(project):
+    from pipeline.manifest import rows_by_key, update_manifest
     from pipeline.runs import run_build
 
     spec = load_spec(project / "assets_spec.yaml")
@@ -308,11 +308,29 @@ def test_every_sensor_tick_drops_rows_of_files_gone_meanwhile(project):
         run_build(spec, instance=instance)
         sensor = build_definitions(spec).resolve_sensor_def("legacy_files")
         first = sensor(dg.build_sensor_context(instance=instance))
-        ghost = {"asset": "legacy_2x", "partition": "gone.png", "status": "failed", "outputs": {}}
-        update_manifest(project / "build", [ghost])  # a run's row for a file deleted while it ran
-        sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        row = rows_by_key(project / "build")[("legacy_2x", "walls/tex001.png")]
+        (project / "textures" / "walls" / "tex001.png").unlink()
+        second = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        instance.delete_dynamic_partition("legacy", "walls/tex001.png")
+        third = sensor(dg.build_sensor_context(instance=instance, cursor=second.cursor))
+        update_manifest(project / "build", [row])  # a run's row for the file, written after that tick
+        sensor(dg.build_sensor_context(instance=instance, cursor=third.cursor))
     rows = manifest_rows(project)
-    assert "gone.png" not in {row["partition"] for row in rows} and len(rows) == 5
+    assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4
+
+
+def test_a_sensor_tick_deletes_nothing_dagster_did_not_drop(project):
+    from pipeline.runs import run_build
+
+    spec_file = write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    run_build(load_spec(spec_file), instance=dg.DagsterInstance.ephemeral())  # a CLI build without DAGSTER_HOME
+    before = sorted((project / "build").rglob("*.png"))
+    (project / "textures" / "walls" / "tex001.png").unlink()
+    write_spec(project, UPSCALE_SPEC)  # legacy_4x taken out of the spec
+    sensor = build_definitions(load_spec(spec_file)).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:  # dagster dev's own instance, which never had these partitions
+        sensor(dg.build_sensor_context(instance=instance))  # as the UI's "Test sensor" runs it
+    assert sorted((project / "build").rglob("*.png")) == before and len(manifest_rows(project)) == 10
 
 
 def test_a_file_the_sensor_cannot_partition_is_logged_on_its_tick(project, caplog):
