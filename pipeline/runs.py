@@ -26,7 +26,7 @@ from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_ma
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.signals import handlers_kept, signals_held, signals_seen
+from pipeline.signals import handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
 from pipeline.spec import DEVICE_PATTERN, Spec
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
@@ -92,6 +92,9 @@ def run_build(
     no-op rebuild of thousands of textures to a stat per file. The rest run in
     one Dagster run per group of ``build_order`` (the models, then each level of
     each source's assets), where the cache is consulted again.
+
+    SIGTERM stops it as Ctrl-C does (a report whose ``interrupted`` says where, or KeyboardInterrupt
+    outside its runs); the caller's own signal handlers are back when it returns or raises.
     """
     unknown = [name for name in select or [] if name not in spec.targets]
     if unknown:
@@ -100,7 +103,7 @@ def run_build(
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
                          f"{', '.join(spec.targets)}")
     check_device(device or spec.device)
-    with ContentStore(spec.cache_dir).in_use():  # gc waits for the whole build, not only for its steps
+    with ContentStore(spec.cache_dir).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or open_instance())
 
 
@@ -178,8 +181,6 @@ def _process_tags() -> dict[str, str]:
     """This process, for ``_fail_runs_of_killed_builds`` to judge its runs by; none where it could not."""
     space = process_space()
     return {} if space is None else {HOST_TAG: space, PID_TAG: this_process()}
-
-
 
 
 def _run_set(

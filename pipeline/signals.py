@@ -47,10 +47,24 @@ def _drain(fd: int) -> set[int]:
 
 
 @contextlib.contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) stops the build as Ctrl-C does, and the caller's handlers are back on leaving.
+
+    Dagster gives SIGTERM SIGINT's handler when a run ends. Where SIGINT is ignored, as in a job a script starts
+    in the background, that made SIGTERM ignored too; SIGINT gets a handler that does nothing for the while, so
+    that a SIGTERM just as a run ends reaches ``signals_seen`` instead of being dropped (``handlers_kept`` puts
+    SIGTERM's handler back after each run)."""
+    with handlers_kept():
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+                signal.signal(signal.SIGINT, lambda number, frame: None)
+        yield
+
+
+@contextlib.contextmanager
 def handlers_kept() -> Iterator[None]:
-    """Puts back the Ctrl-C and SIGTERM handlers on leaving. Dagster gives SIGTERM SIGINT's handler when a run
-    ends; where SIGINT is ignored, as in a job a script starts in the background, SIGTERM was then ignored
-    too: a cancelled CI job could not stop the build between its runs, nor the programs its caller started."""
+    """Puts back the Ctrl-C and SIGTERM handlers on leaving (a Dagster run changes them)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

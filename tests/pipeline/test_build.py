@@ -489,6 +489,52 @@ def test_a_build_with_ctrl_c_ignored_still_stops_on_sigterm_between_its_runs(pro
     assert handlers == [signal.default_int_handler] * 2
 
 
+def test_a_sigterm_just_as_a_dagster_run_ends_stops_a_build_with_ctrl_c_ignored(project, cli, monkeypatch,
+                                                                                 ctrl_c_ignored):
+    from dagster._utils import interrupts
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")  # two runs
+    replace, before_the_run, sent = interrupts._replace_interrupt_signal, [], []
+
+    def replace_then_terminate(handler):  # Dagster's own: sets SIGINT's handler, and SIGTERM's to the same
+        before_the_run.append(before_the_run[0] if before_the_run else signal.getsignal(signal.SIGINT))
+        replace(handler)
+        if handler is before_the_run[0] and not sent:  # the run has ended: its handlers are put back
+            sent.append(os.kill(os.getpid(), signal.SIGTERM))
+
+    monkeypatch.setattr(interrupts, "_replace_interrupt_signal", replace_then_terminate)
+    code, output = cli(project, "build")
+    assert sent and code == 130 and "interrupted" in output
+
+
+def test_run_build_stops_on_sigterm_between_runs_whatever_its_caller_s_handler_and_puts_it_back(project, monkeypatch):
+    import pipeline.runs
+    from pipeline.runs import run_build
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    run_set = pipeline.runs._run_set
+
+    def then_terminated(*args, **kwargs):
+        result = run_set(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # a CI job cancelled after the first run
+        return result
+
+    monkeypatch.setattr(pipeline.runs, "_run_set", then_terminated)
+
+    def callers(number, frame):
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGTERM, callers)
+    try:
+        with dg.instance_for_test() as instance:
+            report = run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
+        assert signal.getsignal(signal.SIGTERM) is callers
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert report.interrupted is not None
+    assert {row["status"] for row in manifest_rows(project) if row["asset"] == "legacy_4x"} == {"failed"}
+
+
 def test_run_build_leaves_its_caller_s_signal_handlers_as_they_were(project, ctrl_c_ignored):
     from pipeline.runs import run_build
 
@@ -1908,14 +1954,18 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
 def test_a_ctrl_c_while_rows_are_written_waits_for_them():
     from pipeline.signals import signals_held
 
-    with signals_held() as caught:
-        os.kill(os.getpid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.05)  # delivered here, and held
-    assert caught == [signal.SIGINT, signal.SIGTERM]
-    with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
-        time.sleep(0.05)
+    terminal = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, not a background job
+    try:
+        with signals_held() as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # delivered here, and held
+        assert caught == [signal.SIGINT, signal.SIGTERM]
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
+            time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGINT, terminal)
 
 
 def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
