@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from types import FrameType
 
 
 @contextlib.contextmanager
@@ -22,6 +23,8 @@ def signals_seen() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield seen
         return
+    # A Ctrl-C the caller ignores (a job a script started in the background) stops nothing.
+    stopping = (signal.SIGTERM,) if signal.getsignal(signal.SIGINT) is _ignored else (signal.SIGINT, signal.SIGTERM)
     read_end, write_end = os.pipe()
     try:
         for end in (read_end, write_end):
@@ -31,7 +34,7 @@ def signals_seen() -> Iterator[list[int]]:
             yield seen
         finally:
             signal.set_wakeup_fd(previous)
-            seen += [number for number in _drain(read_end) if number in (signal.SIGINT, signal.SIGTERM)]
+            seen += [number for number in _drain(read_end) if number in stopping]
     finally:
         os.close(read_end)
         os.close(write_end)
@@ -58,8 +61,12 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, signal.default_int_handler)
             if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-                signal.signal(signal.SIGINT, lambda number, frame: None)
+                signal.signal(signal.SIGINT, _ignored)
         yield
+
+
+def _ignored(number: int, frame: FrameType | None) -> None:
+    """SIGINT's handler where the caller ignores it: as SIG_IGN, but Dagster copies a Python handler to SIGTERM."""
 
 
 @contextlib.contextmanager

@@ -507,6 +507,19 @@ def test_a_sigterm_just_as_a_dagster_run_ends_stops_a_build_with_ctrl_c_ignored(
     assert sent and code == 130 and "interrupted" in output
 
 
+def test_a_ctrl_c_that_a_background_build_ignores_stops_nothing(project, cli, monkeypatch, ctrl_c_ignored):
+    materialize = dg.materialize
+
+    def then_ctrl_c(*args, **kwargs):
+        result = materialize(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # as the run ends: Dagster's handlers are back, SIGINT ignored again
+        return result
+
+    monkeypatch.setattr(dg, "materialize", then_ctrl_c)
+    assert cli(project, "build")[0] == 0
+    assert {row["status"] for row in manifest_rows(project)} == {"computed"}
+
+
 def test_run_build_stops_on_sigterm_between_runs_whatever_its_caller_s_handler_and_puts_it_back(project, monkeypatch):
     import pipeline.runs
     from pipeline.runs import run_build
