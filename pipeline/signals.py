@@ -23,8 +23,7 @@ def signals_seen() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield seen
         return
-    # A Ctrl-C the caller ignores (a job a script started in the background) stops nothing.
-    stopping = (signal.SIGTERM,) if signal.getsignal(signal.SIGINT) is _ignored else (signal.SIGINT, signal.SIGTERM)
+    stopping = _stopping()
     read_end, write_end = os.pipe()
     try:
         for end in (read_end, write_end):
@@ -69,6 +68,12 @@ def _ignored(number: int, frame: FrameType | None) -> None:
     """SIGINT's handler where the caller ignores it: as SIG_IGN, but Dagster copies a Python handler to SIGTERM."""
 
 
+def _stopping() -> tuple[int, ...]:
+    """The signals that stop a build: a Ctrl-C the caller ignores (a job a script started in the background)
+    stops nothing."""
+    return (signal.SIGTERM,) if signal.getsignal(signal.SIGINT) is _ignored else (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def handlers_kept() -> Iterator[None]:
     """Puts back the Ctrl-C and SIGTERM handlers on leaving (a Dagster run changes them)."""
@@ -92,8 +97,7 @@ def signals_held() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield caught  # only the main thread handles signals
         return
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in held}
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number)) for number in _stopping()}
     try:
         yield caught
     finally:

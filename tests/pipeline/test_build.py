@@ -508,14 +508,17 @@ def test_a_sigterm_just_as_a_dagster_run_ends_stops_a_build_with_ctrl_c_ignored(
 
 
 def test_a_ctrl_c_that_a_background_build_ignores_stops_nothing(project, cli, monkeypatch, ctrl_c_ignored):
-    materialize = dg.materialize
+    import pipeline.runs
 
-    def then_ctrl_c(*args, **kwargs):
-        result = materialize(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGINT)  # as the run ends: Dagster's handlers are back, SIGINT ignored again
-        return result
+    def ctrl_c_after(fn):
+        def wrapped(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            os.kill(os.getpid(), signal.SIGINT)
+            return result
+        return wrapped
 
-    monkeypatch.setattr(dg, "materialize", then_ctrl_c)
+    monkeypatch.setattr(dg, "materialize", ctrl_c_after(dg.materialize))  # Dagster's handlers are back as it ends
+    monkeypatch.setattr(pipeline.runs, "mark_not_built", ctrl_c_after(pipeline.runs.mark_not_built))  # rows held
     assert cli(project, "build")[0] == 0
     assert {row["status"] for row in manifest_rows(project)} == {"computed"}
 
