@@ -497,10 +497,12 @@ def test_a_sigterm_just_as_a_dagster_run_ends_stops_a_build_with_ctrl_c_ignored(
     replace, before_the_run, sent = interrupts._replace_interrupt_signal, [], []
 
     def replace_then_terminate(handler):  # Dagster's own: sets SIGINT's handler, and SIGTERM's to the same
-        before_the_run.append(before_the_run[0] if before_the_run else signal.getsignal(signal.SIGINT))
+        if not before_the_run:
+            before_the_run.append(signal.getsignal(signal.SIGINT))
         replace(handler)
         if handler is before_the_run[0] and not sent:  # the run has ended: its handlers are put back
-            sent.append(os.kill(os.getpid(), signal.SIGTERM))
+            sent.append(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(interrupts, "_replace_interrupt_signal", replace_then_terminate)
     code, output = cli(project, "build")
@@ -554,9 +556,10 @@ def test_run_build_stops_on_sigterm_between_runs_whatever_its_caller_s_handler_a
 def test_run_build_leaves_its_caller_s_signal_handlers_as_they_were(project, ctrl_c_ignored):
     from pipeline.runs import run_build
 
+    sigterm = signal.getsignal(signal.SIGTERM)
     with dg.instance_for_test() as instance:
         run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is sigterm and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
