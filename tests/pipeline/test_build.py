@@ -472,6 +472,14 @@ def ctrl_c_ignored():
         signal.signal(number, handler)
 
 
+@pytest.fixture
+def ctrl_c_from_a_terminal():
+    """SIGINT as a terminal's program has it, whatever the shell that started pytest gave it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_build_with_ctrl_c_ignored_still_stops_on_sigterm_between_its_runs(project, cli, monkeypatch, ctrl_c_ignored):
     import pipeline.runs
 
@@ -1924,7 +1932,7 @@ def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch)
     assert {r["status"] for r in manifest_rows(tmp_path) if r["asset"] == "legacy_2x"} == {"computed"}
 
 
-def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypatch):
+def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypatch, ctrl_c_from_a_terminal):
     write_textures(tmp_path / "textures", 2, size=16)
     write_textures(tmp_path / "other", 2, size=16, seed=1)
     legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
@@ -1970,21 +1978,17 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
         ("legacy_2x", "computed", "bicubic"), ("other_2x", "failed", "lanczos")}
 
 
-def test_a_ctrl_c_while_rows_are_written_waits_for_them():
+def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
     from pipeline.signals import signals_held
 
-    terminal = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, not a background job
-    try:
-        with signals_held() as caught:
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.05)  # delivered here, and held
-        assert caught == [signal.SIGINT, signal.SIGTERM]
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
-            time.sleep(0.05)
-    finally:
-        signal.signal(signal.SIGINT, terminal)
+    with signals_held() as caught:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # delivered here, and held
+    assert caught == [signal.SIGINT, signal.SIGTERM]
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
+        time.sleep(0.05)
 
 
 def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
