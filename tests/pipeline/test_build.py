@@ -674,6 +674,7 @@ def _remaster(folder: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     write_textures(tmp_path / "textures", 40, size=96)
     write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
@@ -700,6 +701,7 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     assert outputs(tmp_path) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and a CI job cancelled
 def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path, stop):
     write_textures(tmp_path / "textures", 40, size=96)
