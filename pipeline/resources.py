@@ -12,7 +12,9 @@ from pipeline.manifest import manifest_path
 from pipeline.placing import clear_dead_notes
 from pipeline.spec import Spec
 
-HASH_INDEX = "hash-index.json"
+# Named for its layout: versions before the inode check read "hash-index.json" as [size, mtime, hash] and would
+# take an inode number for a hash where a newer build shares their cache folder.
+HASH_INDEX = "hash-index-2.json"
 
 
 class RemasterResource(dg.ConfigurableResource):

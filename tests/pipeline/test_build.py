@@ -27,7 +27,7 @@ from ops.registry import OPS
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
-from pipeline.resources import RemasterResource
+from pipeline.resources import HASH_INDEX, RemasterResource
 from pipeline.runs import run_build
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
 from pipeline.spec import load_spec
@@ -392,7 +392,7 @@ def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path)
 
 def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
     shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")  # a CI job's fresh clone
-    index = shared / "hash-index.json"
+    index = shared / HASH_INDEX
     before = json.loads(index.read_text())
     assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
     shutil.rmtree(clone)
@@ -1886,6 +1886,17 @@ def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(proj
     for path in (floors, walls):
         built = project / "build" / "legacy_2x" / path.relative_to(project / "textures")
         assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
+
+
+def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(project, cli):
+    """Those versions read the cache folder's hash-index.json, trusting an entry whose first two fields are the
+    file's size and mtime and taking the third for its hash: the inode, in today's layout. A studio whose CI
+    machines run two versions on one cache, or that goes back a version, got stale outputs reported cached."""
+    cli(project, "build")
+    old = project / ".remaster" / "cache" / "hash-index.json"
+    entries = json.loads(old.read_text()).values() if old.exists() else []
+    assert all(isinstance(entry[2], str) for entry in entries)
+    assert all(len(entry) == 5 for entry in json.loads((old.parent / HASH_INDEX).read_text()).values())
 
 
 def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
