@@ -133,11 +133,20 @@ def _why_stale(
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    if row["params"] != target.params.model_dump(mode="json"):
-        changed = sorted(k for k, v in target.params.model_dump(mode="json").items() if row["params"].get(k) != v)  # type: ignore[union-attr]
-        reasons.append("params changed: " + ", ".join(changed))
+    reasons += _param_changes(row["params"], target.params.model_dump(mode="json"))  # type: ignore[arg-type]
     reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
+
+
+def _param_changes(before: dict[str, object], now: dict[str, object]) -> list[str]:
+    """The params that differ, apart from those a newer remaster added or dropped: the user changed nothing there."""
+    changed = sorted(k for k in now.keys() & before.keys() if now[k] != before[k])
+    added, dropped = sorted(now.keys() - before.keys()), sorted(before.keys() - now.keys())
+    return [f"{label}: {', '.join(names)}" for label, names in (
+        ("params changed", changed),
+        ("params new in this version of remaster", added),
+        ("params this version of remaster dropped", dropped),
+    ) if names]
 
 
 def _restorable(builder: Builder, plan: Plan, reason: str) -> str:

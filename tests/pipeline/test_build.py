@@ -2134,6 +2134,22 @@ def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
     assert output.count("cache key changed: this version of remaster derives it differently") == 5
 
 
+def test_a_param_that_only_remaster_added_or_dropped_is_not_called_a_change(project, cli, monkeypatch):
+    from pipeline.cli import out
+
+    monkeypatch.setattr(out, "_width", 200)
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    for row in rows["entries"]:  # as an older remaster recorded them: no wrap yet, a param since dropped
+        row["params"] = {**{k: v for k, v in row["params"].items() if k != "wrap"}, "sharpen": 0.5}
+        row["cache_key"] = "0" + row["cache_key"]  # params are part of the key
+    manifest.write_text(json.dumps(rows))
+    code, output = cli(project, "status")
+    line = "params new in this version of remaster: wrap; params this version of remaster dropped: sharpen"
+    assert output.count(line) == 5 and "params changed" not in output, output
+
+
 def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):
     import pipeline.cache
 
