@@ -130,12 +130,23 @@ def _why_stale(
         inputs_now[(name, key)] = plan.input_hashes
         return None if intact else _restorable(builder, plan, "output missing or modified")
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
+    if row.get("op") != target.op.name:  # the spec gave the asset another op: its params are another op's
+        return "; ".join([f"op {row.get('op')} -> {target.op.name}",
+                          *input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))])
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    reasons += _param_changes(row["params"], target.params.model_dump(mode="json"))  # type: ignore[arg-type]
+    reasons += _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))  # type: ignore[arg-type]
     reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
+
+
+def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """Nested params (a model's ``loss``) as dotted names, so that a field added inside one is told apart."""
+    flat: dict[str, object] = {}
+    for name, value in params.items():
+        flat.update(_flat(value, f"{prefix}{name}.") if isinstance(value, dict) and value else {f"{prefix}{name}": value})
+    return flat
 
 
 def _param_changes(before: dict[str, object], now: dict[str, object]) -> list[str]:

@@ -2148,6 +2148,35 @@ def test_a_param_that_only_remaster_added_or_dropped_is_not_called_a_change(proj
     code, output = cli(project, "status")
     line = "params new in this version of remaster: wrap; params this version of remaster dropped: sharpen"
     assert output.count(line) == 5 and "params changed" not in output, output
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("op: upscale, from: legacy, scale: 2, filter: lanczos", "op: multiply, from: legacy"))
+    code, output = cli(project, "status")  # the user gave the asset another op: its params are all another op's
+    assert output.count("op upscale -> multiply") == 5 and "version of remaster" not in output, output
+
+
+def test_a_field_remaster_added_inside_a_model_s_loss_is_named_by_its_path(tmp_path, cli, monkeypatch):
+    from pipeline.cli import out
+
+    monkeypatch.setattr(out, "_width", 200)
+    write_textures(tmp_path / "hires", 3, size=32)
+    write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  reference: {kind: textures, root: hires, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: reference, scale: 2, steps: 2, patch_size: 16, batch_size: 2, loss: {hfen: 0.1}}
+""")
+    assert cli(tmp_path, "build")[0] == 0
+    manifest = tmp_path / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    [row] = rows["entries"]
+    del row["params"]["loss"]["gan"]  # as a remaster before the GAN loss recorded it
+    row["params"]["loss"]["hfen"] = 0.2
+    row["cache_key"] = "0" + row["cache_key"]
+    manifest.write_text(json.dumps(rows))
+    code, output = cli(tmp_path, "status")
+    assert "params changed: loss.hfen; params new in this version of remaster: loss.gan" in output, output
 
 
 def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):
