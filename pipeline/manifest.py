@@ -16,6 +16,10 @@ from pipeline.cache import exclusive
 
 MANIFEST = "manifest.json"
 Row = dict[str, object]
+_FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (build.PartitionResult), as the code reads it
+    "asset": (str,), "partition": (str,), "status": (str,), "cache_key": (str, type(None)), "outputs": (dict,),
+    "inputs": (dict,), "params": (dict,), "op": (str,), "op_version": (str,), "seconds": (int, float),
+}
 
 
 def manifest_path(build_dir: Path) -> Path:
@@ -28,7 +32,9 @@ def read_manifest(build_dir: Path) -> list[Row]:
 
 
 def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
-    """The manifest's rows (none where there is no manifest yet), or None where one is there but cannot be read."""
+    """The manifest's rows (none where there is no manifest yet), or None where one is there but cannot be read.
+    A row missing a field, or holding one of the wrong type (a hand edit, a merge), is left out: its partition
+    is built again, or put back from the cache, and the build writes its row anew."""
     path = manifest_path(build_dir)
     try:
         rows = json.loads(path.read_text())["entries"]
@@ -36,7 +42,11 @@ def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
         return []
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return rows if isinstance(rows, list) and all(isinstance(row, dict) for row in rows) else None
+    return [row for row in rows if _whole(row)] if isinstance(rows, list) else None
+
+
+def _whole(row: object) -> bool:
+    return isinstance(row, dict) and all(isinstance(row.get(name, ...), types) for name, types in _FIELDS.items())
 
 
 def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:

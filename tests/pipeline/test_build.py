@@ -2154,6 +2154,24 @@ def test_a_param_that_only_remaster_added_or_dropped_is_not_called_a_change(proj
     assert output.count("op upscale -> multiply") == 5 and "version of remaster" not in output, output
 
 
+def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(project, cli, monkeypatch):
+    from pipeline.cli import out
+
+    monkeypatch.setattr(out, "_width", 200)
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    del rows["entries"][0]["params"]  # as a hand edit or a merge leaves it
+    rows["entries"][0]["cache_key"] = "0" + rows["entries"][0]["cache_key"]  # so that status reads the params
+    rows["entries"][1]["inputs"] = None
+    manifest.write_text(json.dumps(rows))
+    code, output = cli(project, "status")
+    assert code == 0 and output.count("in the cache: put back, not computed") == 2, output
+    code, output = cli(project, "build")
+    assert code == 0 and sorted(statuses(project).values()) == ["cached"] * 5, output
+    assert [set(row) >= {"params", "inputs"} for row in manifest_rows(project)] == [True] * 5
+
+
 def test_a_field_remaster_added_inside_a_model_s_loss_is_named_by_its_path(tmp_path, cli, monkeypatch):
     from pipeline.cli import out
 
