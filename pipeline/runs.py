@@ -65,16 +65,27 @@ class BuildReport:
         return table
 
 
-def open_instance() -> dg.DagsterInstance:
-    """The persistent instance when ``DAGSTER_HOME`` is set, else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+def persistent_instance() -> dg.DagsterInstance | None:
+    """The instance ``DAGSTER_HOME`` names, if it is set; else a build makes a throwaway one when it runs something."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
 
 
-def sync_partitions(spec: Spec, instance: dg.DagsterInstance, builder: Builder) -> SyncReport:
-    """Make each source's partitions match its files; delete the outputs of removed files."""
+def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Builder) -> SyncReport:
+    """Make each source's partitions match its files (in ``instance``, where there is one yet); delete the
+    outputs of removed files."""
+    if instance is not None:
+        for name in spec.sources:
+            sync_source_partitions(instance, builder, name)
+    return SyncReport(forget_removed(spec, builder))
+
+
+def _throwaway_instance(spec: Spec, builder: Builder) -> dg.DagsterInstance:
+    """An ephemeral instance holding the sources' partitions: made only where a build runs something, since
+    making one is about a second of a no-op build's start-up, and nothing reads it afterwards."""
+    instance = dg.DagsterInstance.ephemeral()
     for name in spec.sources:
         sync_source_partitions(instance, builder, name)
-    return SyncReport(forget_removed(spec, builder))
+    return instance
 
 
 def run_build(
@@ -104,12 +115,13 @@ def run_build(
                          f"{', '.join(spec.targets)}")
     check_device(device or spec.device)
     with ContentStore(spec.cache_dir).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
-        return _build(spec, select, force, device, instance or open_instance())
+        return _build(spec, select, force, device, instance or persistent_instance())
 
 
 def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None,
-           instance: dg.DagsterInstance) -> BuildReport:
-    _fail_runs_of_killed_builds(instance)
+           instance: dg.DagsterInstance | None) -> BuildReport:
+    if instance is not None:
+        _fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec, building=True)
@@ -127,8 +139,11 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
     current = _mark_up_to_date(spec, [item for item in wanted if item not in needed], inputs_now)
     _keep_in_cache(builder, current)
-    report_current(instance, builder, current)
+    if instance is not None:
+        report_current(instance, builder, current)
     builder.index.save()
+    if instance is None and needed:
+        instance = _throwaway_instance(spec, builder)
     assets = list(build_definitions(spec, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts

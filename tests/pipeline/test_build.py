@@ -70,6 +70,18 @@ def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
     }
 
 
+def test_a_build_makes_a_throwaway_dagster_instance_only_where_it_runs_something(project, cli, monkeypatch):
+    made = []
+    ephemeral = dg.DagsterInstance.ephemeral
+    monkeypatch.setattr(dg.DagsterInstance, "ephemeral", staticmethod(lambda *a, **k: made.append(1) or ephemeral(*a, **k)))
+    assert cli(project, "build")[0] == 0 and len(made) == 1
+    assert cli(project, "build")[0] == 0 and len(made) == 1  # a no-op build: about a second less start-up
+    assert set(statuses(project).values()) == {"cached"}
+    write_textures(project / "textures" / "new", 1, seed=5)
+    assert cli(project, "build")[0] == 0 and len(made) == 2
+    assert statuses(project)["new/floors/tex000.png"] == "computed"
+
+
 def test_status_explains_what_is_stale(project, cli, monkeypatch):
     cli(project, "build")
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
