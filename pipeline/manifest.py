@@ -27,14 +27,16 @@ def manifest_path(build_dir: Path) -> Path:
 
 
 def read_manifest(build_dir: Path) -> list[Row]:
-    """The manifest's rows; none where it is missing or cannot be read (derived data: the next build rewrites it)."""
-    return manifest_rows_or_none(build_dir) or []
+    """The manifest's whole rows; none where it is missing or cannot be read (derived data: the next build
+    rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), is left out:
+    its partition is built again, or put back from the cache, and the build writes its row anew."""
+    return [row for row in manifest_rows_or_none(build_dir) or [] if _whole(row)]
 
 
 def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
-    """The manifest's rows (none where there is no manifest yet), or None where one is there but cannot be read.
-    A row missing a field, or holding one of the wrong type (a hand edit, a merge), is left out: its partition
-    is built again, or put back from the cache, and the build writes its row anew."""
+    """The manifest's rows as written, damaged ones too (none where there is no manifest yet), or None where one
+    is there but cannot be read. What deletes the outputs of removed files, and what keeps the cache entries
+    that rows name, read these: a damaged row still names its outputs and its key."""
     path = manifest_path(build_dir)
     try:
         rows = json.loads(path.read_text())["entries"]
@@ -42,7 +44,13 @@ def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
         return []
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return [row for row in rows if _whole(row)] if isinstance(rows, list) else None
+    return rows if isinstance(rows, list) and all(isinstance(row, dict) for row in rows) else None
+
+
+def keyed_rows(build_dir: Path) -> list[Row]:
+    """The rows that name their asset and partition, damaged or not: the rest can never be replaced or dropped."""
+    rows = manifest_rows_or_none(build_dir) or []
+    return [row for row in rows if isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
 
 
 def _whole(row: object) -> bool:
@@ -63,7 +71,7 @@ def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tu
     rows = list(rows)
     replaced = {(r["asset"], r["partition"]) for r in rows} | set(drop)
     with _locked(build_dir):
-        kept = [r for r in read_manifest(build_dir) if (r["asset"], r["partition"]) not in replaced]
+        kept = [r for r in keyed_rows(build_dir) if (r["asset"], r["partition"]) not in replaced]
         merged = sorted(kept + rows, key=lambda r: (str(r["asset"]), str(r["partition"])))
         # One row per line: diffable, yet fast to write for thousands of textures.
         lines = ",\n".join(json.dumps(row, sort_keys=True, separators=(",", ":")) for row in merged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.build import Builder, remove_output
-from pipeline.manifest import read_manifest, update_manifest
+from pipeline.manifest import keyed_rows, update_manifest
 from pipeline.spec import Spec, Target
 
 
@@ -23,7 +23,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing. The rest (a
     removed asset, a file built on another instance) waits for a build or the nightly run."""
     drop = []
-    for row in read_manifest(spec.build_dir):
+    for row in keyed_rows(spec.build_dir):  # a damaged row too: it still names its outputs
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
         if instance is None:
@@ -32,7 +32,8 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             gone = target is not None and file_removed(builder, target, key) and _dropped(instance, spec, target, key)
         if gone:
             drop.append((str(row["asset"]), key))
-            for path in row.get("outputs", {}):  # type: ignore[union-attr]
+            outputs = row.get("outputs")
+            for path in outputs if isinstance(outputs, dict) else {}:
                 remove_output(spec.build_dir, spec.root_dir / str(path))
     if drop:
         update_manifest(spec.build_dir, drop=drop)

@@ -338,7 +338,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
             )
         for manifest in damaged:
             builder.store.unregister(manifest)
-        return {str(r["cache_key"]) for rows in listed.values() for r in rows or [] if r.get("cache_key")}
+        return {r["cache_key"] for rows in listed.values() for r in rows or [] if isinstance(r.get("cache_key"), str)}
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)

@@ -15,7 +15,7 @@ from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.guards import failed_guards
 from pipeline.hashing import file_is
-from pipeline.manifest import Row, read_manifest, rows_by_key
+from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
 from pipeline.removed import file_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
@@ -84,8 +84,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     order = build_order(spec)
     reasons = stale_map(builder, order)
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
-    rows = read_manifest(spec.build_dir)
-    for row in rows:
+    for row in keyed_rows(spec.build_dir):  # a damaged row too: a build deletes the outputs it names
         name, key = str(row["asset"]), str(row["partition"])
         if name not in spec.targets:
             found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
@@ -95,7 +94,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()
-    current = [row for row in rows if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
+    current = [row for row in read_manifest(spec.build_dir) if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current))
 
 

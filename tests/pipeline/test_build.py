@@ -2182,6 +2182,22 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     code, output = cli(project, "build")
     assert code == 0 and sorted(statuses(project).values()) == ["cached"] * 5, output
     assert [set(row) >= {"params", "inputs"} for row in manifest_rows(project)] == [True] * 5
+    rows = json.loads(manifest.read_text())
+    for row in rows["entries"]:
+        del row["params"]
+    manifest.write_text(json.dumps(rows))
+    assert cli(project, "cache", "gc")[0] == 0  # keeps the entries that damaged rows name
+    assert cli(project, "build")[0] == 0 and sorted(statuses(project).values()) == ["cached"] * 5
+    rows = json.loads(manifest.read_text())
+    del rows["entries"][0]["params"]
+    manifest.write_text(json.dumps(rows))
+    removed = rows["entries"][0]["partition"]
+    (project / "textures" / removed).unlink()
+    code, output = cli(project, "status")
+    assert f"{removed} │ source file removed" in output, output
+    code, output = cli(project, "build")  # a damaged row still names the outputs of a removed file
+    assert code == 0 and not (project / "build" / "legacy_2x" / removed).exists(), output
+    assert removed not in statuses(project) and len(statuses(project)) == 4
 
 
 def test_a_field_remaster_added_inside_a_model_s_loss_is_named_by_its_path(tmp_path, cli, monkeypatch):
