@@ -53,16 +53,17 @@ class HashIndex:
         self._dirty = False
         if path.exists():
             try:
-                self._entries = json.loads(path.read_text())
-            except (OSError, ValueError):
-                self._entries = {}
+                entries = json.loads(path.read_text())
+            except (OSError, ValueError):  # damaged or unreadable: every file is hashed again
+                entries = {}
+            self._entries = entries if isinstance(entries, dict) else {}
 
     def hash(self, path: Path) -> str:
         key = os.path.abspath(path)
         signature = _signature(os.stat(key))
         with self._lock:
             known = self._entries.get(key)
-        if known is not None and known[:-1] == signature:
+        if isinstance(known, list) and known[:-1] == signature and isinstance(known[-1], str):
             return known[-1]
         digest = hash_file(path)
         self.remember(path, digest, signature)

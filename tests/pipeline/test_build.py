@@ -1911,6 +1911,19 @@ def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(pr
     assert all(len(entry) == 5 for entry in json.loads((old.parent / HASH_INDEX).read_text()).values())
 
 
+def test_a_hash_index_of_the_wrong_shape_is_read_again_from_the_files(project, cli):
+    assert cli(project, "build")[0] == 0
+    index = project / ".remaster" / "cache" / HASH_INDEX
+    index.write_text("[1, 2]")  # valid JSON, not what remaster wrote
+    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
+    entries = json.loads(index.read_text())
+    first, second, *_ = entries
+    entries[first], entries[second][-1] = 5, 7
+    index.write_text(json.dumps(entries))
+    code, output = cli(project, "status")
+    assert code == 0 and "everything is up to date" in output, output
+
+
 def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
     from pipeline.unreached import mark_not_built
 
