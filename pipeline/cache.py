@@ -141,7 +141,7 @@ class ContentStore:
                 else:
                     damaged.append(root)
                 continue
-            if manifest.is_file():
+            if manifest.exists():  # a folder there too: gc then cannot read it, and refuses
                 found.append(manifest)
             elif project_seen or forget_unseen:
                 root.unlink(missing_ok=True)

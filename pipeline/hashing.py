@@ -49,14 +49,8 @@ class HashIndex:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
-        self._entries: dict[str, list] = {}
+        self._entries = _load(path)
         self._dirty = False
-        if path.exists():
-            try:
-                entries = json.loads(path.read_text())
-            except (OSError, ValueError):  # damaged or unreadable: every file is hashed again
-                entries = {}
-            self._entries = entries if isinstance(entries, dict) else {}
 
     def hash(self, path: Path) -> str:
         key = os.path.abspath(path)
@@ -93,9 +87,20 @@ class HashIndex:
         if not self._dirty:
             return
         with self._lock:
-            data = json.dumps(self._entries, separators=(",", ":")).encode()
+            body = json.dumps(self._entries, separators=(",", ":")).encode()
             self._dirty = False
-        write_bytes_atomic(self.path, data)
+        write_bytes_atomic(self.path, hash_bytes(body).encode() + b"\n" + body)
+
+
+def _load(path: Path) -> dict[str, list]:
+    """The entries saved at ``path``, under the hash of their text; none where the file is missing, damaged or
+    edited by hand, so that every file is read again rather than taken for what a changed entry says it is."""
+    try:
+        digest, _, body = path.read_bytes().partition(b"\n")
+        entries = json.loads(body) if hash_bytes(body).encode() == digest else {}
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
 
 
 def file_is(path: Path, digest: str, index: HashIndex) -> bool:

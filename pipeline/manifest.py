@@ -19,6 +19,7 @@ Row = dict[str, object]
 _FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (build.PartitionResult), as the code reads it
     "asset": (str,), "partition": (str,), "status": (str,), "cache_key": (str, type(None)), "outputs": (dict,),
     "inputs": (dict,), "params": (dict,), "op": (str,), "op_version": (str,), "seconds": (int, float),
+    "metadata": (dict,),
 }
 
 

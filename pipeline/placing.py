@@ -92,12 +92,12 @@ def _judge(notes: list[Path]) -> tuple[list[tuple[Path, set[str]]], set[str]]:
     for note in notes:
         try:
             record = json.loads(note.read_bytes())
-            paths = set(record["paths"])
-            gone = is_gone(record["space"], record["process"])
+            paths = {str(path) for path in record["paths"]}
+            gone = is_gone(record["space"], str(record["process"]))
             if gone is None:
                 gone = time.time() - note.stat().st_mtime > UNJUDGED_AGE
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # gone meanwhile: its step ended and listed its outputs
+        except (OSError, ValueError, KeyError, TypeError):  # gone meanwhile (its step ended and listed its
+            continue  # outputs), or damaged: what it names stays, as an unlisted output does
         if gone:
             dead.append((note, paths))
         else:

@@ -404,21 +404,20 @@ def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path)
 
 def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
     shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")  # a CI job's fresh clone
-    index = shared / HASH_INDEX
-    before = json.loads(index.read_text())
+    before = _hash_index(shared)
     assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
     shutil.rmtree(clone)
     code, output = cli(project, "cache", "gc", "--forget-missing")
     assert code == 0 and "forgot the hashes of 6 files that are gone" in output, output
-    remembered = json.loads(index.read_text())
+    remembered = _hash_index(shared)
     assert not any(path.startswith(str(clone)) for path in remembered) and len(remembered) == len(before) - 6
     assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
-    remembered = json.loads(index.read_text())
+    remembered = _hash_index(shared)
     (project / "textures").rename(tmp_path / "away")  # a share not mounted while gc runs: read again if forgotten
     (project / "textures").mkdir()
     code, output = cli(project, "cache", "gc")
     assert code == 0 and "forgot the hashes of 0 files" in output, output
-    assert json.loads(index.read_text()) == remembered
+    assert _hash_index(shared) == remembered
 
 
 def test_a_dagster_database_another_process_holds_says_to_build_again_not_that_it_is_damaged(
@@ -1900,6 +1899,11 @@ def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(proj
         assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
 
 
+def _hash_index(cache: Path) -> dict[str, list]:
+    """The entries of the cache's hash index: a line with the hash of the rest, then JSON."""
+    return json.loads((cache / HASH_INDEX).read_bytes().partition(b"\n")[2])
+
+
 def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(project, cli):
     """Those versions read the cache folder's hash-index.json, trusting an entry whose first two fields are the
     file's size and mtime and taking the third for its hash: the inode, in today's layout. A studio whose CI
@@ -1908,20 +1912,27 @@ def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(pr
     old = project / ".remaster" / "cache" / "hash-index.json"
     entries = json.loads(old.read_text()).values() if old.exists() else []
     assert all(isinstance(entry[2], str) for entry in entries)
-    assert all(len(entry) == 5 for entry in json.loads((old.parent / HASH_INDEX).read_text()).values())
+    assert all(len(entry) == 5 for entry in _hash_index(old.parent).values())
 
 
-def test_a_hash_index_of_the_wrong_shape_is_read_again_from_the_files(project, cli):
+def test_a_hash_index_edited_by_hand_or_of_the_wrong_shape_is_read_again_from_the_files(project, cli):
+    from pipeline.hashing import hash_bytes
+
     assert cli(project, "build")[0] == 0
-    index = project / ".remaster" / "cache" / HASH_INDEX
-    index.write_text("[1, 2]")  # valid JSON, not what remaster wrote
+    cache, expected = project / ".remaster" / "cache", outputs(project)
+    index = cache / HASH_INDEX
+    digest, _, body = index.read_bytes().partition(b"\n")
+    entries = json.loads(body)
+    first, second = (str(project / "textures" / key) for key in ("floors/tex000.png", "walls/tex001.png"))
+    entries[first][-1], entries[second][-1] = entries[second][-1], entries[first][-1]  # hashes swapped, stats kept
+    index.write_bytes(digest + b"\n" + json.dumps(entries).encode())
     assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
-    entries = json.loads(index.read_text())
-    first, second, *_ = entries
-    entries[first], entries[second][-1] = 5, 7
-    index.write_text(json.dumps(entries))
-    code, output = cli(project, "status")
-    assert code == 0 and "everything is up to date" in output, output
+    assert outputs(project) == expected, "outputs were put back for each other's texture"
+    for text in ("[1, 2]", '{"a": 5}', "null"):  # well formed, under its own hash, and still not an index
+        index.write_bytes(hash_bytes(text.encode()).encode() + b"\n" + text.encode())
+        code, output = cli(project, "status")
+        assert code == 0 and "everything is up to date" in output, output
+        assert cli(project, "cache", "gc", "--forget-missing")[0] == 0
 
 
 def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
@@ -2189,9 +2200,10 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     del rows["entries"][0]["params"]  # as a hand edit or a merge leaves it
     rows["entries"][0]["cache_key"] = "0" + rows["entries"][0]["cache_key"]  # so that status reads the params
     rows["entries"][1]["inputs"] = None
+    rows["entries"][2]["metadata"] = "none"
     manifest.write_text(json.dumps(rows))
     code, output = cli(project, "status")
-    assert code == 0 and output.count("in the cache: put back, not computed") == 2, output
+    assert code == 0 and output.count("in the cache: put back, not computed") == 3, output
     code, output = cli(project, "build")
     assert code == 0 and sorted(statuses(project).values()) == ["cached"] * 5, output
     assert [set(row) >= {"params", "inputs"} for row in manifest_rows(project)] == [True] * 5
@@ -2211,6 +2223,26 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     code, output = cli(project, "build")  # a damaged row still names the outputs of a removed file
     assert code == 0 and not (project / "build" / "legacy_2x" / removed).exists(), output
     assert removed not in statuses(project) and len(statuses(project)) == 4
+
+
+def test_cache_gc_keeps_the_entries_of_a_manifest_a_folder_stands_in_for(project, cli):
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    manifest.unlink()
+    manifest.mkdir()  # a bad restore: gc cannot tell which entries the project uses
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot read the manifest" in output, output
+    manifest.rmdir()
+    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
+
+
+def test_a_placing_note_of_the_wrong_shape_is_left_alone(project, cli):
+    assert cli(project, "build")[0] == 0
+    notes = project / "build" / ".placing"
+    notes.mkdir(exist_ok=True)
+    (notes / "damaged.json").write_text(json.dumps({"paths": [5], "space": None, "process": 5}))
+    code, output = cli(project, "build")
+    assert code == 0 and set(statuses(project).values()) == {"cached"}, output
 
 
 def test_a_field_remaster_added_inside_a_model_s_loss_is_named_by_its_path(tmp_path, cli, monkeypatch):
