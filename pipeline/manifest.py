@@ -31,27 +31,32 @@ def read_manifest(build_dir: Path) -> list[Row]:
     """The manifest's whole rows; none where it is missing or cannot be read (derived data: the next build
     rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), is left out:
     its partition is built again, or put back from the cache, and the build writes its row anew."""
-    return [row for row in manifest_rows_or_none(build_dir) or [] if _whole(row)]
+    return [row for row in _entries(build_dir) or [] if _whole(row)]  # type: ignore[misc]
 
 
 def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
     """The manifest's rows as written, damaged ones too (none where there is no manifest yet), or None where one
-    is there but cannot be read. What deletes the outputs of removed files, and what keeps the cache entries
-    that rows name, read these: a damaged row still names its outputs and its key."""
-    path = manifest_path(build_dir)
-    try:
-        rows = json.loads(path.read_text())["entries"]
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return rows if isinstance(rows, list) and all(isinstance(row, dict) for row in rows) else None
+    is there but cannot be read, or holds an entry that is not a row at all: what keeps the cache entries that
+    rows name must then refuse, since that entry's key is unknown."""
+    rows = _entries(build_dir)
+    return rows if rows is not None and all(isinstance(row, dict) for row in rows) else None
 
 
 def keyed_rows(build_dir: Path) -> list[Row]:
     """The rows that name their asset and partition, damaged or not: the rest can never be replaced or dropped."""
-    rows = manifest_rows_or_none(build_dir) or []
-    return [row for row in rows if isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
+    return [row for row in _entries(build_dir) or []
+            if isinstance(row, dict) and isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
+
+
+def _entries(build_dir: Path) -> list[object] | None:
+    """The manifest's entries as written: [] where there is no manifest yet, None where it cannot be read."""
+    try:
+        entries = json.loads(manifest_path(build_dir).read_text())["entries"]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return entries if isinstance(entries, list) else None
 
 
 def _whole(row: object) -> bool:

@@ -109,4 +109,6 @@ def _listed(spec: Spec) -> set[str] | None:
     """Every output path the manifest lists, relative to the spec's folder as rows give them; None where a
     manifest is there but cannot be read."""
     rows = manifest_rows_or_none(spec.build_dir)
-    return None if rows is None else {str(path) for row in rows for path in row.get("outputs") or {}}  # type: ignore[union-attr]
+    if rows is None:
+        return None
+    return {str(path) for row in rows if isinstance(row.get("outputs"), dict) for path in row["outputs"]}  # type: ignore[union-attr]

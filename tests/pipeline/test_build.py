@@ -2214,9 +2214,15 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     assert cli(project, "cache", "gc")[0] == 0  # keeps the entries that damaged rows name
     assert cli(project, "build")[0] == 0 and sorted(statuses(project).values()) == ["cached"] * 5
     rows = json.loads(manifest.read_text())
-    del rows["entries"][0]["params"]
+    rows["entries"][0]["outputs"] = 5
+    rows["entries"][1]["params"] = None
+    rows["entries"].append(None)  # not a row at all
     manifest.write_text(json.dumps(rows))
-    removed = rows["entries"][0]["partition"]
+    removed = rows["entries"][1]["partition"]
+    placing = project / "build" / ".placing"
+    placing.mkdir(exist_ok=True)  # a killed build's note, which reads what the rows list
+    (placing / "killed.json").write_text(json.dumps({"paths": ["legacy_2x/x.png"], "space": None, "process": "1@1"}))
+    os.utime(placing / "killed.json", (0, 0))
     (project / "textures" / removed).unlink()
     code, output = cli(project, "status")
     assert f"{removed} │ source file removed" in output, output
