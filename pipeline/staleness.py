@@ -129,14 +129,14 @@ def _why_stale(
         inputs_now[(name, key)] = plan.input_hashes
         return None if intact else _restorable(builder, plan, "output missing or modified")
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
-    if row.get("op") != target.op.name:  # the spec gave the asset another op: its params are another op's
-        return "; ".join([f"op {row.get('op')} -> {target.op.name}",
-                          *input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))])
+    changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
+    if row["op"] != target.op.name:  # the spec gave the asset another op: its params are another op's
+        return "; ".join([f"op {row['op']} -> {target.op.name}", *changed_inputs])
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
     reasons += _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))  # type: ignore[arg-type]
-    reasons += input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
+    reasons += changed_inputs
     return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
 
 
