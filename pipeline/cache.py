@@ -125,10 +125,11 @@ class ContentStore:
         return self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
 
     def manifests(self, *, forget_unseen: bool = False) -> list[Path]:
-        """Every registered manifest. The record of one whose project's spec is there without it (the build
-        folder was deleted) is removed; one whose spec cannot be seen (an unmounted share, a project deleted
-        whole) raises ``UnseenProjects``, or with ``forget_unseen`` is removed too."""
-        found, unseen, damaged = [], [], []
+        """Every registered manifest. One that is missing raises ``UnseenProjects``, or with ``forget_unseen``
+        its record is removed: whether its project's spec cannot be seen (an unmounted share, a project
+        deleted whole) or is there (a CI job's fresh clone, which has not built yet: its entries are the very
+        ones the build will put back)."""
+        found, unseen, unbuilt, damaged = [], [], [], []
         for root in sorted((self.root / "roots").glob("*.json")):
             try:
                 record = json.loads(root.read_text())
@@ -143,12 +144,15 @@ class ContentStore:
                 continue
             if manifest.exists():  # a folder there too: gc then cannot read it, and refuses
                 found.append(manifest)
-            elif project_seen or forget_unseen:
+            elif forget_unseen:
                 root.unlink(missing_ok=True)
             else:
-                unseen.append(manifest)
-        if unseen or damaged:
+                (unbuilt if project_seen else unseen).append(manifest)
+        if unseen or unbuilt or damaged:
             problems = []
+            if unbuilt:
+                problems.append(f"no manifest at {', '.join(map(str, unbuilt))}, though the project's spec is there (a "
+                                "fresh clone that has not built yet, or a deleted build folder?); build first, then gc")
             if unseen:
                 problems.append(f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
                                 "(an unmounted share, or a deleted project?); mount them")
@@ -195,8 +199,8 @@ class ContentStore:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("cache entry %s is unreadable or damaged (%s: %s); recomputing", self._entry_path(key),
-                        type(exc).__name__, exc)
+            log.warning("cache entry %s is unreadable or damaged (%s: %s); dropped: what it held is computed again "
+                        "when a build needs it", self._entry_path(key), type(exc).__name__, exc)
             self.drop(key)
             return None
 

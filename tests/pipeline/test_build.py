@@ -321,6 +321,18 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert sorted(statuses(project).values()) == ["cached"] * 5
 
 
+def test_cache_gc_in_a_fresh_clone_before_its_first_build_keeps_what_that_build_puts_back(project, cli, tmp_path):
+    """A CI job: a fresh clone, the cache restored, no build folder. gc dropped every entry, exit 0, and the
+    build after it computed everything again."""
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "fresh clone that has not built yet" in output.replace("\n", " "), output
+    assert cli(project, "build")[0] == 0 and sorted(statuses(project).values()) == ["cached"] * 5
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+
+
 def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
     """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
     shared = other.parent / "shared-cache"
@@ -339,8 +351,10 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
         path.unlink()
     assert cli(other, "build")[0] == 0
     assert sorted(statuses(other).values()) == ["cached"] * 3
-    shutil.rmtree(other / "build")  # the build folder deleted: its project keeps nothing
+    shutil.rmtree(other / "build")  # the build folder deleted: what it used is unknown until it builds again
     code, output = cli(project, "cache", "gc")
+    assert code == 1 and f"no manifest at {other / 'build' / 'manifest.json'}" in output.replace("\n", ""), output
+    code, output = cli(project, "cache", "gc", "--forget-missing")
     assert code == 0 and "removed 3 entries" in output
     assert cli(other, "build")[0] == 0
     other.rename(tmp_path / "away")
