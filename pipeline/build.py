@@ -587,6 +587,8 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     """A message that names the input, for errors that do not already; a failed write names the folder
     and the spec setting to fix, not the temporary file or cache shard the OS names."""
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and (mixup := folder_mixup(exc)):
+        return mixup
     if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
         return _cannot_write(exc, path, spec)
     if isinstance(exc, FileNotFoundError) and exc.filename and not _written_by_builds(Path(exc.filename), spec):
@@ -603,6 +605,22 @@ def _written_path(exc: OSError) -> Path | None:
     """The file a failed write was making: a copy names its source first and its destination second."""
     named = exc.filename2 or exc.filename
     return Path(named) if named else None
+
+
+def folder_mixup(exc: OSError) -> str | None:
+    """What to do where a folder stands in place of a file remaster keeps (a manifest, a cache entry or lock,
+    made by hand or by a bad restore), or a file in place of a folder; None for other errors. It names the
+    path in the way, where the OS names a rename's temporary file, or a file below the one in the way."""
+    path = _written_path(exc)
+    if path is None:
+        return None
+    if isinstance(exc, IsADirectoryError):
+        return f"{path} is a folder, where remaster keeps a file: move the folder away, then run again"
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            return f"{blocker} is a file, where remaster keeps a folder: move the file away, then run again"
+    return None
 
 
 def _written_by_builds(path: Path, spec: Spec) -> bool:

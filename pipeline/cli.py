@@ -68,6 +68,13 @@ def _fail(problems: list[str], code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _fail_on_files(exc: OSError) -> NoReturn:
+    """A read-only or full build folder or cache, or a folder where a file should be: which file, not a traceback."""
+    from pipeline.build import folder_mixup
+
+    _fail([folder_mixup(exc) or str(exc)], 1)
+
+
 class _ProgressHandler(logging.Handler):
     """Turns ``remaster.progress`` log records into rich progress bars."""
 
@@ -196,8 +203,8 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted("")
     except ValueError as exc:
         _fail([str(exc)], 2)
-    except OSError as exc:  # a read-only or full build folder or cache: say which file, not a traceback
-        _fail([str(exc)], 1)
+    except OSError as exc:
+        _fail_on_files(exc)
     except Exception as exc:
         if (cause := _database_error(exc)) is None:
             raise
@@ -284,6 +291,8 @@ def status(
     scans.setLevel(logging.ERROR)  # what a scan leaves out is printed below, once
     try:
         report = stale_partitions(loaded)
+    except OSError as exc:
+        _fail_on_files(exc)
     finally:
         scans.setLevel(level)
     if report.stale:
@@ -338,6 +347,8 @@ def cache_gc(
         collected = collect_garbage(_load(spec), forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:
         _fail([str(exc)], 1)
+    except OSError as exc:
+        _fail_on_files(exc)
     out.print(f"removed {collected.entries} entries, freed {collected.freed / 1e6:.1f} MB; "
               f"forgot the hashes of {collected.hashes} files that are gone")
 

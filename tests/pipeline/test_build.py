@@ -1098,6 +1098,35 @@ def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(projec
 CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
 
 
+@pytest.mark.parametrize("command, swap", [
+    (("build",), "build/manifest.json"),  # a folder in a file's place: made by hand, or by a bad restore
+    (("build",), ".remaster/cache/hash-index-2.json"),
+    (("cache", "gc"), ".remaster/cache/lock"),
+    (("build",), "build"),  # a file in a folder's place
+    (("status",), ".remaster/cache/entries"),
+    (("cache", "gc"), ".remaster/cache/entries"),
+])
+def test_a_folder_where_a_file_should_be_or_the_reverse_is_named_with_what_to_do(project, cli, command, swap):
+    assert cli(project, "build")[0] == 0
+    path = project / swap
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    path.touch() if swap in ("build", ".remaster/cache/entries") else path.mkdir()
+    code, output = cli(project, *command)
+    kind, needed = ("file", "folder") if path.is_file() else ("folder", "file")
+    assert code == 1 and f"error {path} is a {kind}, where remaster keeps a {needed}" in " ".join(output.split()), output
+
+
+def test_a_folder_in_place_of_a_cache_object_fails_its_partition_naming_the_object(project, cli):
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    obj = next((project / ".remaster" / "cache" / "objects").glob("*/*"))
+    obj.unlink()
+    obj.mkdir()
+    code, output = cli(project, "build")
+    errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
+    assert code == 1 and errors == {f"{obj} is a folder, where remaster keeps a file: move the folder away, then run again"}
+
+
 def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
     write_spec(project, CHAIN_SPEC)
     cli(project, "build")
