@@ -116,6 +116,9 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return encoded.astype(np.float32, copy=False).reshape(shape)
 
 
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
 def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     """Decode ``path`` (PNG 8/16-bit, JPEG, TGA; any mode) to an :class:`Image`.
 
@@ -129,6 +132,9 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not data:
         raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
+    if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
+        raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
+                             "(in CI, check the repository out with LFS).")
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
         raise ImageReadError(too_large)

@@ -108,6 +108,9 @@ def test_unreadable_files_are_named(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG or TGA image"):
         read_image(tmp_path / "text.png")
+    (tmp_path / "lfs.png").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+    with pytest.raises(ImageReadError, match=r"lfs.png is a Git LFS pointer, not the image: fetch the images with `git lfs pull`"):
+        read_image(tmp_path / "lfs.png")
 
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
