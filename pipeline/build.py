@@ -587,10 +587,8 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     """A message that names the input, for errors that do not already; a failed write names the folder
     and the spec setting to fix, not the temporary file or cache shard the OS names."""
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, OSError) and (mixup := folder_mixup(exc)):
-        return mixup
-    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
-        return _cannot_write(exc, path, spec)
+    if isinstance(exc, OSError) and (problem := file_problem(exc, spec)):
+        return problem
     if isinstance(exc, FileNotFoundError) and exc.filename and not _written_by_builds(Path(exc.filename), spec):
         return f"{exc.filename} was moved or deleted while this was built; build again"  # a checkout, a cleanup
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
@@ -607,7 +605,17 @@ def _written_path(exc: OSError) -> Path | None:
     return Path(named) if named else None
 
 
-def folder_mixup(exc: OSError) -> str | None:
+def file_problem(exc: OSError, spec: Spec) -> str | None:
+    """What to do about a failed write to the build folder or the cache, said by the folder and the spec
+    setting, not by the temporary file or cache shard the OS names; None for an error said as it is."""
+    if mixup := _folder_mixup(exc):
+        return mixup
+    if exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
+        return _cannot_write(exc, path, spec)
+    return None
+
+
+def _folder_mixup(exc: OSError) -> str | None:
     """What to do where a folder stands in place of a file remaster keeps (a manifest, a cache entry or lock,
     made by hand or by a bad restore), or a file in place of a folder; None for other errors. It names the
     path in the way, where the OS names a rename's temporary file, or a file below the one in the way."""

@@ -68,11 +68,12 @@ def _fail(problems: list[str], code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _fail_on_files(exc: OSError) -> NoReturn:
-    """A read-only or full build folder or cache, or a folder where a file should be: which file, not a traceback."""
-    from pipeline.build import folder_mixup
+def _fail_on_files(exc: OSError, spec: Spec | None) -> NoReturn:
+    """A read-only or full build folder or cache, or a folder where a file should be: which, and the spec
+    setting that names it, not a traceback."""
+    from pipeline.build import file_problem
 
-    _fail([folder_mixup(exc) or str(exc)], 1)
+    _fail([(spec and file_problem(exc, spec)) or str(exc)], 1)
 
 
 class _ProgressHandler(logging.Handler):
@@ -193,6 +194,7 @@ def build(
 
 
 def _build(spec: Path, select: list[str] | None, force: bool, device: str | None) -> None:
+    loaded = None
     try:
         from pipeline.runs import run_build
 
@@ -204,7 +206,7 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
     except ValueError as exc:
         _fail([str(exc)], 2)
     except OSError as exc:
-        _fail_on_files(exc)
+        _fail_on_files(exc, loaded)
     except Exception as exc:
         if (cause := _database_error(exc)) is None:
             raise
@@ -292,7 +294,7 @@ def status(
     try:
         report = stale_partitions(loaded)
     except OSError as exc:
-        _fail_on_files(exc)
+        _fail_on_files(exc, loaded)
     finally:
         scans.setLevel(level)
     if report.stale:
@@ -343,12 +345,13 @@ def cache_gc(
     from pipeline.cache import StoreBusy, UnseenProjects
     from pipeline.runs import collect_garbage
 
+    loaded = _load(spec)
     try:
-        collected = collect_garbage(_load(spec), forget_missing=forget_missing)
+        collected = collect_garbage(loaded, forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:
         _fail([str(exc)], 1)
     except OSError as exc:
-        _fail_on_files(exc)
+        _fail_on_files(exc, loaded)
     out.print(f"removed {collected.entries} entries, freed {collected.freed / 1e6:.1f} MB; "
               f"forgot the hashes of {collected.hashes} files that are gone")
 

@@ -1033,6 +1033,24 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
+@pytest.mark.parametrize("command", [("build",), ("cache", "gc")])
+def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, command):
+    """A CI job for a fork's pull request mounts the shared cache read-only: the store's lock cannot be opened."""
+    import builtins
+
+    import pipeline.cache
+
+    def read_only(path, *args, **kwargs):
+        if Path(path).name == "lock":
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.cache, "open", read_only, raising=False)
+    code, output = cli(project, *command)
+    assert code == 1 and (f"error cannot write to the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml): "
+                          "Read-only file system; check that this user may write there") in " ".join(output.split()), output
+
+
 def test_a_full_disk_is_named_by_where_the_write_went(project, cli, monkeypatch):
     """A copy names its source (the scratch copy, in the cache) before its destination (the build folder);
     a write through an open file (PIL's encoder, a restore from the cache) names neither."""
