@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
-from pipeline.manifest import manifest_path, rows_by_key
+from pipeline.manifest import Row, manifest_path, rows_by_key
 from pipeline.sources import scan_for_build
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
@@ -258,9 +258,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
     out.print(table)
-    for row in report.failed:
-        where = escape(f"{row['asset']} [{row['partition'] or 'model'}]")
-        console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
+    _print_failures(report.failed, loaded)
     for error in report.run_errors:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
@@ -271,6 +269,37 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
         out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
     _print_guards(report.guards)
     out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)
+
+
+def _print_failures(failed: list[Row], loaded: Spec) -> None:
+    """Each failure on a line of its own, but those whose upstream asset failed for the same partition in one
+    line per asset: a source checked out without its images fails every texture once per asset, and the
+    first failure says why."""
+    keys = {(row["asset"], row["partition"]) for row in failed}
+    follow_on: dict[str, list[Row]] = {}
+    for row in failed:
+        target = loaded.targets.get(str(row["asset"]))
+        if target is not None and (target.upstream, row["partition"]) in keys:
+            follow_on.setdefault(target.name, []).append(row)
+        else:
+            _print_failure(row)
+    for asset, rows in follow_on.items():
+        if len(rows) == 1:
+            _print_failure(rows[0])
+            continue
+        named = ", ".join(str(row["partition"]) for row in rows[:_NAMED])
+        named += f" and {len(rows) - _NAMED} more" if len(rows) > _NAMED else ""
+        console.print(f"[red]failed[/red] {escape(f'{asset} [{len(rows)} partitions]')}: {loaded.targets[asset].upstream} "
+                      f"failed for them, so they could not be built ({escape(named)}; the manifest lists each)",
+                      highlight=False, soft_wrap=True)
+
+
+def _print_failure(row: Row) -> None:
+    where = escape(f"{row['asset']} [{row['partition'] or 'model'}]")
+    console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
+
+
+_NAMED = 5  # partitions named in a line that stands for many
 
 
 def _print_guards(guards: list[tuple[bool, str]]) -> None:

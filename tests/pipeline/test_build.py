@@ -300,6 +300,22 @@ def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
     assert "'legacy_2x' has no up-to-date output for walls/tex001.png (it failed" in " ".join(output.split())
 
 
+def test_what_failed_because_its_upstream_failed_is_one_line_per_asset(project, cli):
+    """A checkout without its images fails every texture once per asset; each file is named where it failed."""
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    textures = sorted((project / "textures").rglob("*.png"))
+    for texture in textures[:3]:
+        texture.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+    code, output = cli(project, "build")
+    lines = [line for line in output.splitlines() if line.startswith("failed")]
+    assert code == 1 and len(lines) == 4, output
+    assert all(f"{texture} is a Git LFS pointer" in output.replace("\n", "") for texture in textures[:3])
+    keys = ", ".join(texture.relative_to(project / "textures").as_posix() for texture in textures[:3])
+    assert (f"failed legacy_4x [3 partitions]: legacy_2x failed for them, so they could not be built ({keys}; the "
+            "manifest lists each)") in " ".join(output.split())
+    assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 6
+
+
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
     code, output = cli(project, "validate")
