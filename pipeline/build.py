@@ -550,24 +550,26 @@ def as_listed(spec: Spec, path: Path) -> str:
         return path.as_posix()
 
 
-def remove_output(build_dir: Path, path: Path) -> None:
+def remove_output(build_dir: Path, path: Path) -> bool:
     """Delete an output file and the folders it leaves empty, up to ``build_dir``. A path outside
     ``build_dir`` (``build/../textures/x.png``, ``/home/...``: a manifest edited by hand, or restored from
     another project) is left alone with a warning: a build deletes only what it wrote. Judged on the
     path as written, so that an asset folder linked to another disk is still the build's; one with ``..``
-    is refused outright, as the system would take it after following such a link."""
+    is refused outright, as the system would take it after following such a link. Returns whether it was
+    deleted (or already gone)."""
     if ".." in path.parts or not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(build_dir)):
-        log.warning("%s is not in the build folder %s, so it is not deleted, though the manifest lists it as an "
-                    "output (edited by hand, or from another project?)", path, build_dir)
-        return
+        log.warning("%s is not in the build folder %s, so it is not deleted, though remaster's records (the manifest, "
+                    "a placing note) list it as an output: edited by hand, or from another project?", path, build_dir)
+        return False
     path.unlink(missing_ok=True)
     folder = path.parent
     while folder != build_dir and folder.is_relative_to(build_dir):
         try:
             folder.rmdir()  # only an empty folder goes
         except OSError:  # not empty, or removed meanwhile by another build
-            return
+            break
         folder = folder.parent
+    return True
 
 
 def report_progress(task: str, done: int, total: int, note: str = "") -> None:

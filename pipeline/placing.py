@@ -72,8 +72,7 @@ def _clear(spec: Spec, folder: Path) -> int:
                 if as_listed(spec, output) in listed or not output.is_file():
                     continue
                 try:
-                    remove_output(spec.build_dir, output)
-                    removed += 1
+                    removed += remove_output(spec.build_dir, output)
                 except OSError as exc:  # another user's file in a shared folder: tried again next time
                     log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
                     left = True

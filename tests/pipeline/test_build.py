@@ -1610,6 +1610,19 @@ def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_fol
     assert clear_dead_notes(spec) == 1 and not placed.exists() and not note.exists()
 
 
+def test_a_dead_step_s_note_naming_a_file_outside_the_build_folder_removes_nothing_and_says_so(tmp_path, caplog):
+    from pipeline.placing import clear_dead_notes, note_placing
+
+    spec = load_spec(_variants_project(tmp_path, count=1))
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"an artist's file")
+    note = note_placing(spec.build_dir, [])
+    record = json.loads(note.read_text())
+    note.write_text(json.dumps({**record, "process": "999999999@1", "paths": ["../secret.png"]}))  # edited by hand
+    assert clear_dead_notes(spec) == 0 and secret.exists()
+    assert "removed" not in caplog.text and "is not in the build folder" in caplog.text
+
+
 def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
     spec = _variants_project(tmp_path, count=3)
     cli(tmp_path, "build")
