@@ -106,16 +106,22 @@ class ContentStore:
     def register(self, manifest: Path, spec: Path) -> None:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project
         sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
-        can be seen (a share's empty mount point is a folder, but holds no spec)."""
-        manifest = manifest.resolve()
+        can be seen (a share's empty mount point is a folder, but holds no spec). A spec has one build
+        folder: the record of the manifest it had before its ``build_dir`` changed goes."""
+        manifest, spec = manifest.resolve(), spec.resolve()
         root = self._record(manifest)
-        record = json.dumps({"manifest": str(manifest), "spec": str(spec.resolve())}).encode()
+        record = json.dumps({"manifest": str(manifest), "spec": str(spec)}).encode()
         try:
             recorded = root.read_bytes()
         except OSError:
             recorded = b""
-        if recorded != record:  # new, or recorded before the spec was
-            write_bytes_atomic(root, record)
+        if recorded == record:
+            return
+        write_bytes_atomic(root, record)  # new, or recorded before the spec was
+        for other in (self.root / "roots").glob("*.json"):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if other != root and json.loads(other.read_bytes()).get("spec") == str(spec):
+                    other.unlink()
 
     def unregister(self, manifest: Path) -> None:
         """Stop keeping what the project of ``manifest`` uses (``gc --forget-missing``)."""
@@ -199,9 +205,9 @@ class ContentStore:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.drop(key)  # a folder in its place cannot be dropped: that error, naming it, is what is said
             log.warning("cache entry %s is unreadable or damaged (%s: %s); dropped: what it held is computed again "
                         "when a build needs it", self._entry_path(key), type(exc).__name__, exc)
-            self.drop(key)
             return None
 
     def holds(self, key: str) -> bool:

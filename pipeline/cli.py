@@ -367,7 +367,8 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[
-        bool, typer.Option("--forget-missing", help="Also drop what projects whose folder cannot be seen used.")
+        bool, typer.Option("--forget-missing", help="Also drop what projects whose manifest is missing used (a deleted "
+                           "build folder or project, an unmounted share, a fresh clone not built yet).")
     ] = False,
 ) -> None:
     """Remove cache entries and objects that no current output of any project on this cache references."""

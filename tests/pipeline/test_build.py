@@ -349,6 +349,16 @@ def test_cache_gc_in_a_fresh_clone_before_its_first_build_keeps_what_that_build_
     assert code == 0 and "removed 0 entries" in output
 
 
+def test_cache_gc_forgets_the_build_folder_a_project_had_before_its_build_dir_changed(project, cli):
+    assert cli(project, "build")[0] == 0
+    (project / "build").rename(project / "out")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("build_dir: build", "build_dir: out"))
+    assert cli(project, "build")[0] == 0
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+
+
 def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
     """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
     shared = other.parent / "shared-cache"
@@ -1159,6 +1169,18 @@ def test_a_folder_in_place_of_a_cache_object_fails_its_partition_naming_the_obje
     code, output = cli(project, "build")
     errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
     assert code == 1 and errors == {f"{obj} is a folder, where remaster keeps a file: move the folder away, then run again"}
+
+
+def test_a_folder_in_place_of_a_cache_entry_is_named_and_not_said_to_be_dropped(project, cli, caplog):
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    entry = next((project / ".remaster" / "cache" / "entries").glob("*/*.json"))
+    entry.unlink()
+    entry.mkdir()
+    code, output = cli(project, "build")
+    errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
+    assert code == 1 and errors == {f"{entry} is a folder, where remaster keeps a file: move the folder away, then run again"}
+    assert "dropped" not in caplog.text and entry.is_dir()
 
 
 def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
@@ -2145,7 +2167,8 @@ def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
 
 def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
     """A build whose folder was deleted restores its outputs from the cache: a gc while it plans (before any
-    step holds the store) would find no manifest and drop every entry it is about to restore."""
+    step holds the store) would find no manifest (and, with --forget-missing, drop every entry it is about to
+    restore)."""
     import pipeline.runs
     from pipeline.cache import StoreBusy
 
