@@ -316,6 +316,28 @@ def test_what_failed_because_its_upstream_failed_is_one_line_per_asset(project, 
     assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 6
 
 
+def test_what_failed_because_its_model_failed_is_one_line_per_asset_after_the_model_s_own(tmp_path, cli):
+    write_textures(tmp_path / "textures", 3, size=16)
+    write_textures(tmp_path / "hires", 2, size=32, seed=5)
+    for texture in (tmp_path / "hires").rglob("*.png"):  # the reference set checked out without its images
+        texture.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+    write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+  reference: {kind: textures, root: hires, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: reference, scale: 2, steps: 2, patch_size: 16, batch_size: 2}
+assets:
+  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+""")
+    code, output = cli(tmp_path, "build")
+    lines = [line for line in output.splitlines() if line.startswith("failed")]
+    assert code == 1 and len(lines) == 2 and lines[0].startswith("failed sr2x [model]: "), output
+    assert lines[1].startswith("failed legacy_sr [3 partitions]: model sr2x failed, so they could not be built ("), output
+
+
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
     code, output = cli(project, "validate")
