@@ -21,10 +21,10 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
+from ops.formats import IMAGE_SUFFIXES
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
-WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")
 MAX_SIDE = 16384  # px: the largest texture side Direct3D 11 and 12 load, and most GPUs under Vulkan or OpenGL
 
 
@@ -184,8 +184,8 @@ def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
 
 def _writable_suffix(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
-    if suffix not in WRITABLE_SUFFIXES:
-        raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"cannot write {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
     return suffix
 
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import bracex
 
+from ops.formats import IMAGE_SUFFIXES
 from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
@@ -246,13 +247,19 @@ def _pairs(source: Source, written: Collection[Path] = ()) -> tuple[dict[str, di
         blocked += [problem for problem in problems if problem not in blocked]
         for path in files:
             by_folder[_key(path.parent, source.root)][role].append(path)
-    pairs: dict[str, dict[str, Path]] = {}
-    for folder, roles in by_folder.items():
-        pairs[folder] = {role: paths[0] for role, paths in roles.items()}  # _glob sorts
-        for role, paths in roles.items():
-            if len(paths) > 1:
-                log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, paths[0].name)
+    pairs = {folder: {role: _photo(source, folder, role, paths) for role, paths in roles.items()}
+             for folder, roles in by_folder.items()}
     return pairs, blocked
+
+
+def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:
+    """The photo of ``role`` in a pair folder, of the (sorted) ``paths`` that match: images remaster reads
+    come first, so a camera's RAW file or an editor's backup beside the JPEG (``flash.CR2``, ``flash.bak``),
+    which ``flash.*`` matches too and which sorts first, is not taken for it."""
+    images = [path for path in paths if path.suffix.lower() in IMAGE_SUFFIXES] or paths
+    if len(images) > 1:
+        log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, images[0].name)
+    return images[0]
 
 
 def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, Path]:

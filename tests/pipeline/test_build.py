@@ -1059,6 +1059,19 @@ def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     assert albedo == tmp_path / "build" / "scanned" / "2024.05.01_oak" / "albedo.png"
 
 
+def test_a_raw_file_or_backup_beside_a_pair_s_photo_is_not_taken_for_it(tmp_path, caplog):
+    """``flash.*`` matches a camera's RAW file and an editor's backup too, and they sort before ``flash.png``:
+    the pair read the backup, so edits to the photo were never built."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash", "guide")})
+    oak = tmp_path / "photos" / "oak"
+    for name in ("flash.CR2", "flash.bak", "flash.dng"):
+        (oak / name).write_bytes((oak / "flash.png").read_bytes())
+    shutil.copy(oak / "guide.png", oak / "guide.jpeg")  # two images remaster reads: the first, with a warning
+    builder = RemasterResource().builder(load_spec(tmp_path / "assets_spec.yaml"))
+    assert builder.partitions("scans")["oak"] == {"flash": oak / "flash.png", "guide": oak / "guide.jpeg"}
+    assert "several flash photos" not in caplog.text and "pair oak: several guide photos match, using guide.jpeg" in caplog.text
+
+
 @pytest.mark.parametrize("folder, says", [
     ("build/legacy_2x/walls", "cannot write to {project}/build/legacy_2x/walls (under build_dir in assets_spec.yaml): "
                               "Operation not permitted; check that this user may write there"),
