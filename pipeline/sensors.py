@@ -6,12 +6,13 @@ from pathlib import Path
 import dagster as dg
 
 from ops.registry import OpParams
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SENSOR_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
+from pipeline.manifest import rows_by_key
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Source, Spec, SpecError
+from pipeline.spec import Source, Spec, SpecError, Target
 
 
 def sensor_name(source: str) -> str:
@@ -31,6 +32,12 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     its assets use come first in it (a model not built yet is trained). A change to a
     source that models train from also requests, per group of ``run_groups``
     using those models, one run that retrains them and rebuilds everything after.
+
+    A partition whose last build failed, and is not current, is requested once more while its file stays
+    as it is, once no run of this sensor is queued or running: a file read while an artist saved over it
+    with the same bytes failed for good, and one texture failing in a run leaves every partition of the
+    steps after it unbuilt (``remaster_unreached`` marks them), though their own files are fine. Once:
+    a texture that is broken fails again, and is tried again when it changes.
     """
     parts = partitions_def(source.name)
     groups = run_groups(spec)
@@ -60,7 +67,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
-        previous = json.loads(context.cursor) if context.cursor else {}
+        previous, retried = _read_cursor(context.cursor)
         requests = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
@@ -72,6 +79,12 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         # outputs a CLI build on this instance removed meanwhile, has the hash the cursor kept for it.
         changed = [key for key in order if key in added or previous.get(key) != found[key]]
         stale = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
+        retried = {key: version for key, version in retried.items() if found.get(key) == version}
+        if not _runs_pending(context.instance, sensor_name(source.name)):
+            unchanged = [key for key in order if key not in changed and key not in retried]
+            again = _failed_and_stale(builder, outputs, unchanged)
+            retried.update((key, found[key]) for key in again)
+            stale = [key for key in order if key in {*stale, *again}]
         runs = []
         if stale and own and source.name not in retrain:
             tags = {RANGE_START_TAG: stale[0], RANGE_END_TAG: stale[-1]}
@@ -87,9 +100,39 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
                 else:  # models no asset uses, or whose users' source has no files yet
                     runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
         builder.index.save()
-        return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(found))
+        cursor = json.dumps({"versions": found, "retried": retried})
+        return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
 
     return watch
+
+
+def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(each partition's version at the last tick, the version at which each failed partition was tried
+    again). A cursor from before retries is the versions alone."""
+    loaded = json.loads(cursor) if cursor else {}
+    if isinstance(loaded.get("versions"), dict):
+        return loaded["versions"], loaded.get("retried", {})
+    return loaded, {}
+
+
+_PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+            dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def _runs_pending(instance: dg.DagsterInstance, sensor: str) -> bool:
+    """Whether a run this sensor asked for has yet to finish: what it builds is not failed yet, only not
+    rebuilt yet."""
+    pending = dg.RunsFilter(statuses=_PENDING, tags={SENSOR_TAG: sensor})
+    return bool(instance.get_run_records(filters=pending, limit=1))
+
+
+def _failed_and_stale(builder: Builder, outputs: list[Target], keys: list[str]) -> list[str]:
+    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current."""
+    rows = rows_by_key(builder.spec.build_dir)
+    return [key for key in keys if any(
+        rows.get((target.name, key), {}).get("status") == "failed" and not builder.is_current(target, key)
+        for target in outputs
+    )]
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:

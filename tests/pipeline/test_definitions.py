@@ -89,7 +89,7 @@ def test_sensor_adds_partitions_and_requests_one_run_over_the_changes(project):
             "AddDynamicPartitionsRequest": ["new/floors/tex000.png"],
             "DeleteDynamicPartitionsRequest": ["floors/tex000.png"],
         }
-        assert json.loads(third.cursor).keys() == {"walls/tex001.png", "floors/tex002.png", "walls/tex003.png",
+        assert json.loads(third.cursor)["versions"].keys() == {"walls/tex001.png", "floors/tex002.png", "walls/tex003.png",
                                                     "floors/tex004.png", "new/floors/tex000.png"}
 
 
@@ -288,6 +288,52 @@ def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sens
         (project / "tex001.png").rename(texture)
         back = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))  # the cursor kept its hash
     assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in back.run_requests] == [("walls/tex001.png",) * 2]
+
+
+def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_it_is(project):
+    """A file read while an artist saved over it with the same bytes failed for good: its hash never changed."""
+    from pipeline.assets import SENSOR_TAG
+
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    texture = project / "textures" / "walls" / "tex001.png"
+    saved = texture.read_bytes()
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        return sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+    def built() -> dict[str, str]:
+        return {row["partition"]: row["status"] for row in manifest_rows(project)}
+
+    def run(result: dg.SensorResult) -> tuple[str, str]:
+        [request] = result.run_requests
+        job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+        return request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]
+
+    with dg.instance_for_test() as instance:
+        first = tick(None)
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        texture.write_bytes(saved[: len(saved) // 2])  # the run reads it half saved
+        run(first)
+        texture.write_bytes(saved)
+        assert built()["walls/tex001.png"] == "failed"
+        pending = instance.create_run_for_job(job_def=job, tags={SENSOR_TAG: "legacy_files"},
+                                              status=dg.DagsterRunStatus.STARTED)
+        assert tick(first.cursor).run_requests == []  # not while a run of the sensor may still build it
+        instance.delete_run(pending.run_id)
+        again = tick(first.cursor)
+        assert run(again) == ("walls/tex001.png", "walls/tex001.png")
+        assert set(built().values()) == {"computed"} and tick(again.cursor).run_requests == []
+
+        texture.write_bytes(saved[:40])  # broken for good: tried once more, then only when it changes
+        changed = tick(again.cursor)
+        run(changed)
+        retried = tick(changed.cursor)
+        run(retried)
+        settled = tick(retried.cursor)
+        assert settled.run_requests == [] and built()["walls/tex001.png"] == "failed"
+        texture.write_bytes(saved)
+        assert run(tick(settled.cursor)) == ("walls/tex001.png", "walls/tex001.png")
 
 
 def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
