@@ -9,10 +9,11 @@ from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SENSOR_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
-from pipeline.manifest import rows_by_key
+from pipeline.manifest import Row, rows_by_key
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError, Target
+from pipeline.unreached import INTERRUPTED
 
 
 def sensor_name(source: str) -> str:
@@ -127,11 +128,16 @@ def _runs_pending(instance: dg.DagsterInstance, sensor: str) -> bool:
 
 
 def _failed_and_stale(builder: Builder, outputs: list[Target], keys: list[str]) -> list[str]:
-    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current."""
+    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current.
+    A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
     rows = rows_by_key(builder.spec.build_dir)
+    stopped = f"not built: {INTERRUPTED}"
+
+    def failed(row: Row) -> bool:
+        return row.get("status") == "failed" and row.get("error") != stopped
+
     return [key for key in keys if any(
-        rows.get((target.name, key), {}).get("status") == "failed" and not builder.is_current(target, key)
-        for target in outputs
+        failed(rows.get((target.name, key), {})) and not builder.is_current(target, key) for target in outputs
     )]
 
 

@@ -291,13 +291,17 @@ def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sens
 
 
 def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_it_is(project):
-    """A file read while an artist saved over it with the same bytes failed for good: its hash never changed."""
+    """A file read while an artist saved over it failed for good where the save ended with the bytes the
+    sensor had hashed: its hash never changed again."""
     from pipeline.assets import SENSOR_TAG
+    from pipeline.manifest import update_manifest
+    from pipeline.unreached import INTERRUPTED
 
     defs = build_definitions(load_spec(project / "assets_spec.yaml"))
     sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
     texture = project / "textures" / "walls" / "tex001.png"
-    saved = texture.read_bytes()
+    write_textures(project / "elsewhere", 2, seed=9)
+    edited = (project / "elsewhere" / "walls" / "tex001.png").read_bytes()
 
     def tick(cursor: str | None) -> dg.SensorResult:
         return sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
@@ -313,26 +317,33 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
     with dg.instance_for_test() as instance:
         first = tick(None)
         instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
-        texture.write_bytes(saved[: len(saved) // 2])  # the run reads it half saved
         run(first)
-        texture.write_bytes(saved)
-        assert built()["walls/tex001.png"] == "failed"
+        [row] = [row for row in manifest_rows(project) if row["partition"] == "walls/tex001.png"]
+        update_manifest(project / "build", [{**row, "status": "failed", "error": f"not built: {INTERRUPTED}"}])
+        (project / "build" / "legacy_2x" / "walls" / "tex001.png").unlink()
+        assert tick(first.cursor).run_requests == []  # a CLI build someone stopped did not fail
+
+        texture.write_bytes(edited)
+        changed = tick(first.cursor)
+        texture.write_bytes(edited[: len(edited) // 2])  # the run reads it while the artist saves it again
+        assert run(changed) == ("walls/tex001.png", "walls/tex001.png") and built()["walls/tex001.png"] == "failed"
+        texture.write_bytes(edited)
         pending = instance.create_run_for_job(job_def=job, tags={SENSOR_TAG: "legacy_files"},
                                               status=dg.DagsterRunStatus.STARTED)
-        assert tick(first.cursor).run_requests == []  # not while a run of the sensor may still build it
+        assert tick(changed.cursor).run_requests == []  # not while a run of the sensor may still build it
         instance.delete_run(pending.run_id)
-        again = tick(first.cursor)
+        again = tick(changed.cursor)
         assert run(again) == ("walls/tex001.png", "walls/tex001.png")
         assert set(built().values()) == {"computed"} and tick(again.cursor).run_requests == []
 
-        texture.write_bytes(saved[:40])  # broken for good: tried once more, then only when it changes
-        changed = tick(again.cursor)
-        run(changed)
-        retried = tick(changed.cursor)
+        texture.write_bytes(edited[:40])  # broken for good: tried once more, then only when it changes
+        broken = tick(again.cursor)
+        run(broken)
+        retried = tick(broken.cursor)
         run(retried)
         settled = tick(retried.cursor)
         assert settled.run_requests == [] and built()["walls/tex001.png"] == "failed"
-        texture.write_bytes(saved)
+        texture.write_bytes(edited)
         assert run(tick(settled.cursor)) == ("walls/tex001.png", "walls/tex001.png")
 
 
