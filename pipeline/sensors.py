@@ -9,7 +9,7 @@ from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SENSOR_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
-from pipeline.manifest import Row, rows_by_key
+from pipeline.manifest import rows_by_key
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError, Target
@@ -38,7 +38,8 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     as it is, once no run of this sensor is queued or running: a file read while an artist saved over it
     with the same bytes failed for good, and one texture failing in a run leaves every partition of the
     steps after it unbuilt (``remaster_unreached`` marks them), though their own files are fine. Once:
-    a texture that is broken fails again, and is tried again when it changes.
+    a texture that is broken fails again, and is tried again when it changes. No run spans a partition
+    that failed on its own; it has a run of its own, if it is requested.
     """
     parts = partitions_def(source.name)
     groups = run_groups(spec)
@@ -79,17 +80,19 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         # An added partition counts as changed whatever the cursor says: a file moved away and back, whose
         # outputs a CLI build on this instance removed meanwhile, has the hash the cursor kept for it.
         changed = [key for key in order if key in added or previous.get(key) != found[key]]
-        stale = [key for key in changed if not all(builder.is_current(t, key) for t in outputs)]
-        retried = {key: version for key, version in retried.items() if found.get(key) == version}
-        if not _runs_pending(context.instance, sensor_name(source.name)):
-            unchanged = [key for key in order if key not in changed and key not in retried]
-            again = _failed_and_stale(builder, outputs, unchanged)
-            retried.update((key, found[key]) for key in again)
-            stale = [key for key in order if key in {*stale, *again}]
+        stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
+        failing = _failing(builder, outputs, order)
+        retried = {key: version for key, version in retried.items() if found.get(key) == version and key in failing}
         runs = []
-        if stale and own and source.name not in retrain:
-            tags = {RANGE_START_TAG: stale[0], RANGE_END_TAG: stale[-1]}
-            runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
+        if own and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
+            if not _runs_pending(context.instance, sensor_name(source.name)):
+                again = [key for key in order if key in failing and key not in changed and key not in retried]
+                retried.update((key, found[key]) for key in again)
+                stale.update(again)
+            broken = {key for key, own_error in failing.items() if own_error}
+            for start, end in _ranges(order, stale, broken):
+                tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
+                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
         if changed or removed:  # a removed file changes the models trained from it too
             for group, names in retrain.items():
                 keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
@@ -127,18 +130,40 @@ def _runs_pending(instance: dg.DagsterInstance, sensor: str) -> bool:
     return bool(instance.get_run_records(filters=pending, limit=1))
 
 
-def _failed_and_stale(builder: Builder, outputs: list[Target], keys: list[str]) -> list[str]:
-    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current.
-    A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
+def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
+    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current:
+    whether that failure is the partition's own (its file, its op), not one of ``not built``, where a run
+    stopped before it. A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
     rows = rows_by_key(builder.spec.build_dir)
-    stopped = f"not built: {INTERRUPTED}"
+    failing: dict[str, bool] = {}
+    for key in keys:
+        for target in outputs:
+            row = rows.get((target.name, key), {})
+            error = str(row.get("error"))
+            if row.get("status") != "failed" or error == f"not built: {INTERRUPTED}" or builder.is_current(target, key):
+                continue
+            failing[key] = failing.get(key, False) or not error.startswith("not built: ")
+    return failing
 
-    def failed(row: Row) -> bool:
-        return row.get("status") == "failed" and row.get("error") != stopped
 
-    return [key for key in keys if any(
-        failed(rows.get((target.name, key), {})) and not builder.is_current(target, key) for target in outputs
-    )]
+def _ranges(order: list[str], wanted: set[str], broken: set[str]) -> list[tuple[str, str]]:
+    """The first and last key of each run over ``wanted``, in partition order. Dagster skips every partition
+    of a step after one fails, so a partition failing on its own (``broken``) gets a run of its own and
+    no other run spans it: it would leave the rest unbuilt again."""
+    ranges: list[tuple[str, str]] = []
+    first = last = None
+    for key in order:
+        if key in broken:
+            if first is not None:
+                ranges.append((first, last))
+                first = None
+            if key in wanted:
+                ranges.append((key, key))
+        elif key in wanted:
+            first, last = key if first is None else first, key
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:

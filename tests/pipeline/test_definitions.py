@@ -347,6 +347,44 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
         assert run(tick(settled.cursor)) == ("walls/tex001.png", "walls/tex001.png")
 
 
+def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_until_the_next_tick(project):
+    """One texture failing in a run skips the next step for every partition of the run; the sensor's runs
+    after that keep the broken one apart, since a run spanning it would skip them all again."""
+    from pipeline.manifest import update_manifest
+    from pipeline.unreached import record_unreached
+
+    spec = load_spec(write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"))
+    defs = build_definitions(spec)
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    (project / "textures" / "walls" / "tex001.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+
+    def run_all(result: dg.SensorResult) -> list[tuple[str, str]]:
+        for request in result.run_requests:  # as the daemon runs them, each followed by remaster_unreached
+            run = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False).dagster_run
+            record_unreached(spec, instance, instance.get_run_by_id(run.run_id))
+        return [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        assert run_all(first) == [("floors/tex000.png", "walls/tex003.png")]
+        skipped = [row for row in manifest_rows(project) if row["asset"] == "legacy_4x"]
+        assert len(skipped) == 5 and all(row["error"].startswith("not built") for row in skipped)
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert run_all(again) == [("floors/tex000.png", "floors/tex004.png"), ("walls/tex001.png",) * 2,
+                                  ("walls/tex003.png",) * 2]
+        statuses = {(row["asset"], row["partition"]): row["status"] for row in manifest_rows(project)}
+        assert [item for item, status in statuses.items() if status == "failed"] == [
+            ("legacy_2x", "walls/tex001.png"), ("legacy_4x", "walls/tex001.png")]
+        settled = sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor))
+        assert settled.run_requests == []
+        row = next(row for row in manifest_rows(project) if row["asset"] == "legacy_4x")
+        update_manifest(project / "build", [{**row, "status": "failed", "error": "not built: its run failed"}])
+        (project / str(next(iter(row["outputs"])))).unlink()  # skipped by a later run: tried again, as the first time
+        assert run_all(sensor(dg.build_sensor_context(instance=instance, cursor=settled.cursor))) == [
+            (row["partition"], row["partition"])]
+
+
 def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
     write_textures(tmp_path / "textures", 2, size=24)
     write_textures(tmp_path / "hires", 4, size=64, seed=5)
