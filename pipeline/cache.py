@@ -106,8 +106,10 @@ class ContentStore:
     def register(self, manifest: Path, spec: Path) -> None:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project
         sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
-        can be seen (a share's empty mount point is a folder, but holds no spec). A spec has one build
-        folder: the record of the manifest it had before its ``build_dir`` changed goes."""
+        can be seen (a share's empty mount point is a folder, but holds no spec). The record of a manifest
+        this spec had before, now gone (its ``build_dir`` changed and the old folder was moved or deleted),
+        goes: gc would refuse for good for want of it. One still there stays: a ``build_dir`` under ``~``
+        is one folder per user."""
         manifest, spec = manifest.resolve(), spec.resolve()
         root = self._record(manifest)
         record = json.dumps({"manifest": str(manifest), "spec": str(spec)}).encode()
@@ -115,12 +117,12 @@ class ContentStore:
             recorded = root.read_bytes()
         except OSError:
             recorded = b""
-        if recorded == record:
-            return
-        write_bytes_atomic(root, record)  # new, or recorded before the spec was
+        if recorded != record:  # new, or recorded before the spec was
+            write_bytes_atomic(root, record)
         for other in (self.root / "roots").glob("*.json"):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                if other != root and json.loads(other.read_bytes()).get("spec") == str(spec):
+            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+                earlier = json.loads(other.read_bytes())
+                if other != root and earlier.get("spec") == str(spec) and not Path(earlier["manifest"]).exists():
                     other.unlink()
 
     def unregister(self, manifest: Path) -> None:

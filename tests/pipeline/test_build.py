@@ -381,6 +381,18 @@ def test_cache_gc_forgets_the_build_folder_a_project_had_before_its_build_dir_ch
     assert code == 0 and "removed 0 entries" in output, output
 
 
+def test_cache_gc_keeps_what_each_user_s_build_folder_of_one_spec_uses(tmp_path, cli, monkeypatch):
+    """A spec whose folders are under ``~`` builds into one folder per user, all on one shared cache."""
+    spec = UPSCALE_SPEC.replace("build_dir: build", "build_dir: ~/rbuild").replace("root: textures", "root: ~/textures")
+    write_spec(tmp_path, spec.replace(".remaster/cache", str(tmp_path / "shared")))
+    for seed, user in enumerate(("h1", "h2")):
+        write_textures(tmp_path / user / "textures", 3, seed=seed)
+        monkeypatch.setenv("HOME", str(tmp_path / user))
+        assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+
+
 def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
     """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
     shared = other.parent / "shared-cache"
