@@ -27,7 +27,6 @@ from pipeline.spec import Source, Spec, Target
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-SENSOR_TAG = "dagster/sensor_name"  # on the runs a sensor requested
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from ops.registry import OpParams
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SENSOR_TAG, partitions_def, run_groups, source_version
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
 from pipeline.manifest import rows_by_key
@@ -35,7 +35,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     using those models, one run that retrains them and rebuilds everything after.
 
     A partition whose last build failed, and is not current, is requested once more while its file stays
-    as it is, once no run of this sensor is queued or running: a file read while an artist saved over it
+    as it is, once no run is queued or running: a file read while an artist saved over it
     with the same bytes failed for good, and one texture failing in a run leaves every partition of the
     steps after it unbuilt (``remaster_unreached`` marks them), though their own files are fine. Once:
     a texture that is broken fails again, and is tried again when it changes. No run spans a partition
@@ -85,7 +85,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         retried = {key: version for key, version in retried.items() if found.get(key) == version and key in failing}
         runs = []
         if own and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
-            if not _runs_pending(context.instance, sensor_name(source.name)):
+            if not _runs_pending(context.instance):
                 again = [key for key in order if key in failing and key not in changed and key not in retried]
                 retried.update((key, found[key]) for key in again)
                 stale.update(again)
@@ -123,11 +123,10 @@ _PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dags
             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
-def _runs_pending(instance: dg.DagsterInstance, sensor: str) -> bool:
-    """Whether a run this sensor asked for has yet to finish: what it builds is not failed yet, only not
-    rebuilt yet."""
-    pending = dg.RunsFilter(statuses=_PENDING, tags={SENSOR_TAG: sensor})
-    return bool(instance.get_run_records(filters=pending, limit=1))
+def _runs_pending(instance: dg.DagsterInstance) -> bool:
+    """Whether a run has yet to finish: one of this sensor's, the nightly one or one from the UI may build
+    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance."""
+    return bool(instance.get_run_records(filters=dg.RunsFilter(statuses=_PENDING), limit=1))
 
 
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
