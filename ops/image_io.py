@@ -146,7 +146,8 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"{path} is not a PNG, JPEG or TGA image; re-export it in one of those formats.") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
-            f"cannot decode {path}: {str(exc).rstrip('.')}. Re-export it as PNG, JPEG or TGA."
+            f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
+            "it is; else re-export it as PNG, JPEG or TGA."
         ) from exc
     return _to_image(pixels, bit_depth, colorspace)
 

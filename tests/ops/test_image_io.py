@@ -103,7 +103,7 @@ def test_unreadable_files_are_named(tmp_path):
     write_image(tmp_path / "ok.png", Image(RNG.random((32, 32, 3), dtype=np.float32)))
     data = (tmp_path / "ok.png").read_bytes()
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageReadError, match="cut.png"):
+    with pytest.raises(ImageReadError, match="cut.png.*If it was still being saved or copied, build again once it is"):
         read_image(tmp_path / "cut.png")
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG or TGA image"):
