@@ -107,9 +107,9 @@ class ContentStore:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project
         sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
         can be seen (a share's empty mount point is a folder, but holds no spec). The record of a manifest
-        this spec had before, now gone (its ``build_dir`` changed and the old folder was moved or deleted),
-        goes: gc would refuse for good for want of it. One still there stays: a ``build_dir`` under ``~``
-        is one folder per user."""
+        this spec had before, now gone from a folder that can be seen (its ``build_dir`` changed and the old
+        build folder was moved or deleted), goes: gc would refuse for good for want of it. One still there,
+        or where this machine cannot see, stays: a ``build_dir`` under ``~`` is one folder per user."""
         manifest, spec = manifest.resolve(), spec.resolve()
         root = self._record(manifest)
         record = json.dumps({"manifest": str(manifest), "spec": str(spec)}).encode()
@@ -122,7 +122,9 @@ class ContentStore:
         for other in (self.root / "roots").glob("*.json"):
             with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
                 earlier = json.loads(other.read_bytes())
-                if other != root and earlier.get("spec") == str(spec) and not Path(earlier["manifest"]).exists():
+                gone = Path(earlier["manifest"])
+                seen = gone.parent.parent.is_dir()  # not a home on another machine
+                if other != root and earlier.get("spec") == str(spec) and seen and not gone.exists():
                     other.unlink()
 
     def unregister(self, manifest: Path) -> None:

@@ -391,6 +391,11 @@ def test_cache_gc_keeps_what_each_user_s_build_folder_of_one_spec_uses(tmp_path,
         assert cli(tmp_path, "build")[0] == 0
     code, output = cli(tmp_path, "cache", "gc")
     assert code == 0 and "removed 0 entries" in output, output
+    elsewhere = tmp_path / "other-machine" / "h3" / "rbuild" / "manifest.json"  # a home this machine cannot see
+    ContentStore(tmp_path / "shared").register(elsewhere, tmp_path / "assets_spec.yaml")
+    assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "cache", "gc")
+    assert code == 1 and f"cannot see the manifest of project(s) built on this cache: {elsewhere}" in output, output
 
 
 def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
