@@ -1,6 +1,7 @@
 """Sensors: keep each source's partitions in step with its folder and rebuild what changed."""
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -38,8 +39,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     as it is, once no run is queued or running: a file read while an artist saved over it
     with the same bytes failed for good, and one texture failing in a run leaves every partition of the
     steps after it unbuilt (``remaster_unreached`` marks them), though their own files are fine. Once:
-    a texture that is broken fails again, and is tried again when it changes. No run spans a partition
-    that failed on its own; it has a run of its own, if it is requested.
+    a texture that is broken fails again, and is tried again when it changes; what it left unbuilt is tried
+    again whenever another texture newly fails on its own. No run spans a partition that failed on its own,
+    but one run over those that are tried again.
     """
     parts = partitions_def(source.name)
     groups = run_groups(spec)
@@ -69,7 +71,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
-        previous, retried = _read_cursor(context.cursor)
+        previous, retried, broken_before = _read_cursor(context.cursor)
         requests = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
@@ -82,14 +84,15 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         changed = [key for key in order if key in added or previous.get(key) != found[key]]
         stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
         failing = _failing(builder, outputs, order)
-        retried = {key: version for key, version in retried.items() if found.get(key) == version and key in failing}
+        broken = {key for key, own_error in failing.items() if own_error and key not in changed}  # a change may mend it
+        retried = {key: version for key, version in retried.items() if found.get(key) == version and key in failing
+                   and (failing[key] or broken <= broken_before)}  # one newly broken: what it left unbuilt may build now
         runs = []
         if own and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
             if not _runs_pending(context.instance):
                 again = [key for key in order if key in failing and key not in changed and key not in retried]
                 retried.update((key, found[key]) for key in again)
                 stale.update(again)
-            broken = {key for key, own_error in failing.items() if own_error}
             for start, end in _ranges(order, stale, broken):
                 tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
                 runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
@@ -104,29 +107,33 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
                 else:  # models no asset uses, or whose users' source has no files yet
                     runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
         builder.index.save()
-        cursor = json.dumps({"versions": found, "retried": retried})
+        cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken)})
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
 
     return watch
 
 
-def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
+def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """(each partition's version at the last tick, the version at which each failed partition was tried
-    again). A cursor from before retries is the versions alone."""
+    again, the partitions failing on their own then). A cursor from before retries is the versions alone."""
     loaded = json.loads(cursor) if cursor else {}
     if isinstance(loaded.get("versions"), dict):
-        return loaded["versions"], loaded.get("retried", {})
-    return loaded, {}
+        return loaded["versions"], loaded.get("retried", {}), set(loaded.get("broken", []))
+    return loaded, {}, set()
 
 
 _PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+STUCK_AFTER = timedelta(hours=24)  # a run still pending this long after it was made is taken for dead
 
 
 def _runs_pending(instance: dg.DagsterInstance) -> bool:
     """Whether a run has yet to finish: one of this sensor's, the nightly one or one from the UI may build
-    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance."""
-    return bool(instance.get_run_records(filters=dg.RunsFilter(statuses=_PENDING), limit=1))
+    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance. Not for a
+    run a crash left marked as started: Dagster marks it failed only where run monitoring is on."""
+    made_since = datetime.now(timezone.utc) - STUCK_AFTER
+    pending = dg.RunsFilter(statuses=_PENDING, created_after=made_since)
+    return bool(instance.get_run_records(filters=pending, limit=1))
 
 
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
@@ -147,22 +154,20 @@ def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[s
 
 def _ranges(order: list[str], wanted: set[str], broken: set[str]) -> list[tuple[str, str]]:
     """The first and last key of each run over ``wanted``, in partition order. Dagster skips every partition
-    of a step after one fails, so a partition failing on its own (``broken``) gets a run of its own and
-    no other run spans it: it would leave the rest unbuilt again."""
+    of a step after one fails, so no run spans a partition failing on its own (``broken``) but one: the
+    wanted broken ones, together."""
     ranges: list[tuple[str, str]] = []
     first = last = None
     for key in order:
-        if key in broken:
-            if first is not None:
-                ranges.append((first, last))
-                first = None
-            if key in wanted:
-                ranges.append((key, key))
-        elif key in wanted:
+        if key in broken and first is not None:
+            ranges.append((first, last))
+            first = None
+        elif key in wanted and key not in broken:
             first, last = key if first is None else first, key
     if first is not None:
         ranges.append((first, last))
-    return ranges
+    retried = [key for key in order if key in broken and key in wanted]
+    return ranges + ([(retried[0], retried[-1])] if retried else [])
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 import subprocess
 import sys
 
@@ -290,9 +291,10 @@ def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sens
     assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in back.run_requests] == [("walls/tex001.png",) * 2]
 
 
-def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_it_is(project):
+def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_it_is(project, monkeypatch):
     """A file read while an artist saved over it failed for good where the save ended with the bytes the
     sensor had hashed: its hash never changed again."""
+    import pipeline.sensors
     from pipeline.manifest import update_manifest
     from pipeline.unreached import INTERRUPTED
 
@@ -327,9 +329,9 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
         texture.write_bytes(edited[: len(edited) // 2])  # the run reads it while the artist saves it again
         assert run(changed) == ("walls/tex001.png", "walls/tex001.png") and built()["walls/tex001.png"] == "failed"
         texture.write_bytes(edited)
-        pending = instance.create_run_for_job(job_def=job, status=dg.DagsterRunStatus.STARTED)
+        instance.create_run_for_job(job_def=job, status=dg.DagsterRunStatus.STARTED)
         assert tick(changed.cursor).run_requests == []  # not while a run (the nightly one, say) may build it
-        instance.delete_run(pending.run_id)
+        monkeypatch.setattr(pipeline.sensors, "STUCK_AFTER", timedelta(0))  # a day on: a crash left it "started"
         again = tick(changed.cursor)
         assert run(again) == ("walls/tex001.png", "walls/tex001.png")
         assert set(built().values()) == {"computed"} and tick(again.cursor).run_requests == []
@@ -369,8 +371,8 @@ def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_unt
         skipped = [row for row in manifest_rows(project) if row["asset"] == "legacy_4x"]
         assert len(skipped) == 5 and all(row["error"].startswith("not built") for row in skipped)
         again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-        assert run_all(again) == [("floors/tex000.png", "floors/tex004.png"), ("walls/tex001.png",) * 2,
-                                  ("walls/tex003.png",) * 2]
+        assert run_all(again) == [("floors/tex000.png", "floors/tex004.png"), ("walls/tex003.png",) * 2,
+                                  ("walls/tex001.png",) * 2]  # the broken one apart
         statuses = {(row["asset"], row["partition"]): row["status"] for row in manifest_rows(project)}
         assert [item for item, status in statuses.items() if status == "failed"] == [
             ("legacy_2x", "walls/tex001.png"), ("legacy_4x", "walls/tex001.png")]
@@ -381,6 +383,51 @@ def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_unt
         (project / str(next(iter(row["outputs"])))).unlink()  # skipped by a later run: tried again, as the first time
         assert run_all(sensor(dg.build_sensor_context(instance=instance, cursor=settled.cursor))) == [
             (row["partition"], row["partition"])]
+
+
+def test_a_texture_newly_broken_in_a_retry_holds_back_the_rest_only_until_the_next_tick(project):
+    """A retry's range may span a texture that broke since (saved half way): what it skipped again is
+    tried again once that one is known broken; mended together, the broken ones build in one run."""
+    from pipeline.unreached import record_unreached
+
+    spec = load_spec(write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"))
+    defs = build_definitions(spec)
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    textures = {key: project / "textures" / key for key in ("walls/tex001.png", "floors/tex002.png")}
+    saved = {key: path.read_bytes() for key, path in textures.items()}
+
+    def run_all(result: dg.SensorResult) -> list[tuple[str, str]]:
+        for request in result.run_requests:  # as the daemon runs them, each followed by remaster_unreached
+            run = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False).dagster_run
+            record_unreached(spec, instance, instance.get_run_by_id(run.run_id))
+        return [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+
+    def tick(cursor: str) -> tuple[dg.SensorResult, list[tuple[str, str]]]:
+        result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        return result, run_all(result)
+
+    def failed() -> list[tuple[str, str]]:
+        return sorted((row["partition"], row["asset"]) for row in manifest_rows(project) if row["status"] == "failed")
+
+    with dg.instance_for_test() as instance:
+        textures["walls/tex001.png"].write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        run_all(first)
+        textures["floors/tex002.png"].write_bytes(b"\x89PNG\r\n\x1a\n saved half way")
+        retry, ranges = tick(first.cursor)
+        assert ranges == [("floors/tex000.png", "floors/tex004.png"), ("walls/tex003.png",) * 2,
+                          ("walls/tex001.png",) * 2]
+        assert ("floors/tex000.png", "legacy_4x") in failed()  # skipped again: tex002 broke in its range
+        again, ranges = tick(retry.cursor)
+        assert ranges == [("floors/tex000.png",) * 2, ("floors/tex004.png",) * 2, ("floors/tex002.png",) * 2]
+        assert [key for key, _ in failed()] == ["floors/tex002.png"] * 2 + ["walls/tex001.png"] * 2
+        settled, ranges = tick(again.cursor)
+        assert ranges == []
+        for key, path in textures.items():
+            path.write_bytes(saved[key])
+        _, ranges = tick(settled.cursor)
+        assert ranges == [("floors/tex002.png", "walls/tex001.png")] and failed() == []
 
 
 def test_a_sensor_run_builds_the_model_its_assets_need_first(tmp_path):
