@@ -22,7 +22,7 @@ def sensor_name(source: str) -> str:
 
 
 def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
-    """Adds partitions for new files, drops removed ones, and requests one run over the new or changed files.
+    """Adds partitions for new files, drops removed ones, and requests a run over the new or changed files.
 
     The cursor holds each partition's content hash (with the sidecars its assets
     read, such as a pair's scene.json), so touching a file without changing it
@@ -85,8 +85,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
         failing = _failing(builder, outputs, order)
         broken = {key for key, own_error in failing.items() if own_error and key not in changed}  # a change may mend it
-        retried = {key: version for key, version in retried.items() if found.get(key) == version and key in failing
-                   and (failing[key] or broken <= broken_before)}  # one newly broken: what it left unbuilt may build now
+        retried = _still_settled(retried, found, failing, newly_broken=not broken <= broken_before)
         runs = []
         if own and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
             if not _runs_pending(context.instance):
@@ -134,6 +133,16 @@ def _runs_pending(instance: dg.DagsterInstance) -> bool:
     made_since = datetime.now(timezone.utc) - STUCK_AFTER
     pending = dg.RunsFilter(statuses=_PENDING, created_after=made_since)
     return bool(instance.get_run_records(filters=pending, limit=1))
+
+
+def _still_settled(
+    retried: dict[str, str], found: dict[str, str], failing: dict[str, bool], *, newly_broken: bool
+) -> dict[str, str]:
+    """Those of the partitions ``retried`` (at the version in it) not to be tried again: failing still, at
+    that version. One a run only stopped before (not its own failure) is tried again once another texture
+    newly fails on its own: that one may have stopped the run."""
+    return {key: version for key, version in retried.items()
+            if found.get(key) == version and key in failing and (failing[key] or not newly_broken)}
 
 
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
