@@ -51,6 +51,8 @@ def source_called(folder: Path, name: str) -> str:
     return f"{spec}:{line}: source {name!r}"
 
 
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n"  # a checkout without Git LFS
+
 UPSCALE_SPEC = """
 build_dir: build
 cache_dir: .remaster/cache

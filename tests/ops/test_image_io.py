@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from helpers import LFS_POINTER
 from ops import image_io
 from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
 
@@ -108,7 +109,7 @@ def test_unreadable_files_are_named(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG or TGA image"):
         read_image(tmp_path / "text.png")
-    (tmp_path / "lfs.png").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+    (tmp_path / "lfs.png").write_text(LFS_POINTER)
     with pytest.raises(ImageReadError, match=r"lfs.png is a Git LFS pointer, not the image: fetch the images with `git lfs pull`"):
         read_image(tmp_path / "lfs.png")
 

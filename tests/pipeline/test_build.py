@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from helpers import (
-    REPO, SHARED, UPSCALE_SPEC, manifest_rows, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000,
+    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, manifest_rows, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000,
     write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
@@ -305,7 +305,7 @@ def test_what_failed_because_its_upstream_failed_is_one_line_per_asset(project, 
     write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
     textures = sorted((project / "textures").rglob("*.png"))
     for texture in textures[:3]:
-        texture.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+        texture.write_text(LFS_POINTER)
     code, output = cli(project, "build")
     lines = [line for line in output.splitlines() if line.startswith("failed")]
     assert code == 1 and len(lines) == 4, output
@@ -320,7 +320,7 @@ def test_what_failed_because_its_model_failed_is_one_line_per_asset_after_the_mo
     write_textures(tmp_path / "textures", 3, size=16)
     write_textures(tmp_path / "hires", 2, size=32, seed=5)
     for texture in (tmp_path / "hires").rglob("*.png"):  # the reference set checked out without its images
-        texture.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n")
+        texture.write_text(LFS_POINTER)
     write_spec(tmp_path, """
 build_dir: build
 cache_dir: .remaster/cache
@@ -1212,27 +1212,19 @@ def test_a_folder_where_a_file_should_be_or_the_reverse_is_named_with_what_to_do
     assert code == 1 and f"error {path} is a {kind}, where remaster keeps a {needed}" in " ".join(output.split()), output
 
 
-def test_a_folder_in_place_of_a_cache_object_fails_its_partition_naming_the_object(project, cli):
+@pytest.mark.parametrize("kind, entry_dropped", [("objects/*/*", True), ("entries/*/*.json", False)])
+def test_a_folder_in_place_of_a_cache_file_fails_its_partition_naming_it(project, cli, caplog, kind, entry_dropped):
+    """An entry whose object a folder stands in for is dropped (it lost its object); a folder standing in for
+    the entry itself cannot be, and is not said to be."""
     assert cli(project, "build")[0] == 0
     shutil.rmtree(project / "build")
-    obj = next((project / ".remaster" / "cache" / "objects").glob("*/*"))
-    obj.unlink()
-    obj.mkdir()
+    stored = next((project / ".remaster" / "cache").glob(kind))
+    stored.unlink()
+    stored.mkdir()
     code, output = cli(project, "build")
     errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
-    assert code == 1 and errors == {f"{obj} is a folder, where remaster keeps a file: move the folder away, then run again"}
-
-
-def test_a_folder_in_place_of_a_cache_entry_is_named_and_not_said_to_be_dropped(project, cli, caplog):
-    assert cli(project, "build")[0] == 0
-    shutil.rmtree(project / "build")
-    entry = next((project / ".remaster" / "cache" / "entries").glob("*/*.json"))
-    entry.unlink()
-    entry.mkdir()
-    code, output = cli(project, "build")
-    errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
-    assert code == 1 and errors == {f"{entry} is a folder, where remaster keeps a file: move the folder away, then run again"}
-    assert "dropped" not in caplog.text and entry.is_dir()
+    assert code == 1 and errors == {f"{stored} is a folder, where remaster keeps a file: move the folder away, then run again"}
+    assert ("; dropped:" in caplog.text) == entry_dropped and stored.is_dir()
 
 
 def test_a_stale_output_in_a_read_only_folder_fails_its_partition_not_the_build(project, cli, monkeypatch):
