@@ -45,16 +45,17 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     """
     parts = partitions_def(source.name)
     groups = run_groups(spec)
-    own = groups.get(source.name, [])  # this source's assets, after the models they use (built, or cache hits)
-    readers = [spec.targets[t].params for t in own if spec.targets[t].upstream == source.name]
-    outputs = [spec.targets[t] for t in own if spec.targets[t].section == "assets"]  # per file of this source
+    selection = groups.get(source.name, [])  # this source's assets, after the models they use (built, or cache hits)
+    readers = [spec.targets[t].params for t in selection if spec.targets[t].upstream == source.name]
+    outputs = [spec.targets[t] for t in selection if spec.targets[t].section == "assets"]  # per file of this source
+    chained = any(target.upstream in selection for target in outputs)  # a step after another skips on its failure
     models = {m for m, model in spec.models.items() if model.upstream == source.name}
     retrain = {group: names for group, names in groups.items() if models & set(names)}
 
     @dg.sensor(
         name=sensor_name(source.name),
         minimum_interval_seconds=30,
-        asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*own, *sum(retrain.values(), [])])] or None,
+        asset_selection=[dg.AssetKey(t) for t in dict.fromkeys([*selection, *sum(retrain.values(), [])])] or None,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
@@ -84,17 +85,18 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         changed = [key for key in order if key in added or previous.get(key) != found[key]]
         stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
         failing = _failing(builder, outputs, order)
-        broken = {key for key, own_error in failing.items() if own_error and key not in changed}  # a change may mend it
+        broken = {key for key, its_own in failing.items() if its_own and key not in changed}  # a change may mend it
+        # The last tick judged ``broken`` before its runs ended: one failing on its own since shows here first.
         retried = _still_settled(retried, found, failing, newly_broken=not broken <= broken_before)
         runs = []
-        if own and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
+        if selection and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
             if not _runs_pending(context.instance):
                 again = [key for key in order if key in failing and key not in changed and key not in retried]
                 retried.update((key, found[key]) for key in again)
                 stale.update(again)
-            for start, end in _ranges(order, stale, broken):
+            for start, end in _ranges(order, stale, broken if chained else set()):
                 tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
-                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in own], tags=tags))
+                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in selection], tags=tags))
         if changed or removed:  # a removed file changes the models trained from it too
             for group, names in retrain.items():
                 keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
@@ -138,17 +140,23 @@ def _runs_pending(instance: dg.DagsterInstance) -> bool:
 def _still_settled(
     retried: dict[str, str], found: dict[str, str], failing: dict[str, bool], *, newly_broken: bool
 ) -> dict[str, str]:
-    """Those of the partitions ``retried`` (at the version in it) not to be tried again: failing still, at
-    that version. One a run only stopped before (not its own failure) is tried again once another texture
-    newly fails on its own: that one may have stopped the run."""
-    return {key: version for key, version in retried.items()
-            if found.get(key) == version and key in failing and (failing[key] or not newly_broken)}
+    """Those of the partitions ``retried`` (at the version in it) not to be tried again. A partition that
+    builds, or whose file changed, is forgotten. One that failed on its own stays. One a run only stopped
+    before stays too, unless another texture newly failed on its own since the last tick: that one may be
+    what stopped the run, and the next runs keep it apart."""
+    settled = {}
+    for key, version in retried.items():
+        if found.get(key) != version or key not in failing:
+            continue
+        if failing[key] or not newly_broken:
+            settled[key] = version
+    return settled
 
 
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
-    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current:
-    whether that failure is the partition's own (its file, its op), not one of ``not built``, where a run
-    stopped before it. A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
+    """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current,
+    each with whether the failure is its own (its file, its op: True), not a ``not built`` row, where a run
+    stopped before it (False). A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
     rows = rows_by_key(builder.spec.build_dir)
     failing: dict[str, bool] = {}
     for key in keys:
@@ -175,8 +183,8 @@ def _ranges(order: list[str], wanted: set[str], broken: set[str]) -> list[tuple[
             first, last = key if first is None else first, key
     if first is not None:
         ranges.append((first, last))
-    retried = [key for key in order if key in broken and key in wanted]
-    return ranges + ([(retried[0], retried[-1])] if retried else [])
+    again = [key for key in order if key in broken and key in wanted]
+    return ranges + ([(again[0], again[-1])] if again else [])
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:

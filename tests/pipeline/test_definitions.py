@@ -12,7 +12,9 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from helpers import REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures
+from helpers import (
+    LFS_POINTER, REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures,
+)
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
@@ -383,6 +385,27 @@ def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_unt
         (project / str(next(iter(row["outputs"])))).unlink()  # skipped by a later run: tried again, as the first time
         assert run_all(sensor(dg.build_sensor_context(instance=instance, cursor=settled.cursor))) == [
             (row["partition"], row["partition"])]
+
+
+def test_with_no_asset_built_from_another_a_broken_texture_does_not_split_a_run(project):
+    """A step per asset, each reading the files: one texture failing skips nothing else, so changed files on
+    both sides of it are still one run, not one each."""
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    (project / "textures" / "walls" / "tex001.png").write_text(LFS_POINTER)
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("legacy", list(result.dynamic_partitions_requests[0].partition_keys))
+        while result.run_requests:  # the first run, then the broken one tried once more
+            [request] = result.run_requests
+            job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+            result = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+        write_textures(project / "elsewhere", 5, seed=9)
+        for key in ("floors/tex000.png", "walls/tex003.png"):  # re-exported, on both sides of the broken one
+            shutil.copy(project / "elsewhere" / key, project / "textures" / key)
+        changed = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in changed.run_requests] == [
+        ("floors/tex000.png", "walls/tex003.png")]
 
 
 def test_a_texture_newly_broken_in_a_retry_holds_back_the_rest_only_until_the_next_tick(project):
