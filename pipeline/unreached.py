@@ -29,7 +29,12 @@ def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, s
     missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
     if missed:
         updated = []
-        earlier = f"an earlier step of its run failed ({', '.join(step_errors)})" if step_errors else "its run failed"
+        if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed
+            earlier = INTERRUPTED
+        elif step_errors:
+            earlier = f"an earlier step of its run failed ({', '.join(step_errors)})"
+        else:
+            earlier = "its run failed"
         for name, key in missed:  # a row lists the key of what is on disk: gc must not drop it
             error = f"not built: {step_errors.get(name, earlier)}"
             failed: Row = {"status": "failed", "error": error, "run_id": run_id, "seconds": 0.0}  # nothing ran

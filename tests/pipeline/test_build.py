@@ -2104,6 +2104,18 @@ def test_a_hash_index_edited_by_hand_or_of_the_wrong_shape_is_read_again_from_th
         assert cli(project, "cache", "gc", "--forget-missing")[0] == 0
 
 
+def test_what_a_stopped_run_never_reached_is_said_to_be_stopped_not_failed(project):
+    """A run the daemon ran, stopped (SIGTERM to its worker): the run-failure sensor marks the steps after the
+    stopped one as a CLI build does, so the file sensor leaves them to whoever stopped it."""
+    from pipeline.unreached import INTERRUPTED, mark_not_built
+
+    spec = load_spec(write_spec(project, CHAIN_SPEC))
+    builder = RemasterResource().builder(spec)
+    keys = sorted(builder.partitions("legacy"))
+    mark_not_built(builder, [("legacy_2x", keys[0]), ("legacy_4x", keys[0])], "run-1", {"legacy_2x": INTERRUPTED})
+    assert {row["error"] for row in manifest_rows(project)} == {f"not built: {INTERRUPTED}"}
+
+
 def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
     from pipeline.unreached import mark_not_built
 
