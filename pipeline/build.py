@@ -284,6 +284,10 @@ class Builder:
         """Read the manifest again at the next question: a Dagster run of this build has written it since."""
         self._rows = self._outputs = None
 
+    def last_row(self, target: Target, key: str) -> Row | None:
+        """``target``'s manifest row for ``key``, as the last build left it (or as this builder built it)."""
+        return self._last_rows().get((target.name, key))
+
     def _last_rows(self) -> dict[tuple[str, str], Row]:
         """(asset, partition) -> its manifest row when first asked: read once, not once per partition."""
         if self._rows is None:

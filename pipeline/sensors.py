@@ -10,7 +10,6 @@ from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes
-from pipeline.manifest import rows_by_key
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError, Target
@@ -157,11 +156,10 @@ def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[s
     """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current,
     each with whether the failure is its own (its file, its op: True), not a ``not built`` row, where a run
     stopped before it (False). A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
-    rows = rows_by_key(builder.spec.build_dir)
     failing: dict[str, bool] = {}
     for key in keys:
         for target in outputs:
-            row = rows.get((target.name, key), {})
+            row = builder.last_row(target, key) or {}
             error = str(row.get("error"))
             if row.get("status") != "failed" or error == f"not built: {INTERRUPTED}" or builder.is_current(target, key):
                 continue
