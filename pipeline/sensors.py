@@ -155,7 +155,8 @@ def _still_settled(
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
     """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current,
     each with whether the failure is its own (its file, its op: True), not a ``not built`` row, where a run
-    stopped before it (False). A build someone stopped (Ctrl-C) did not fail: what it left is theirs to build again."""
+    stopped before it (False). A build someone stopped (Ctrl-C) did not fail: what it left is theirs to
+    build again."""
     failing: dict[str, bool] = {}
     for key in keys:
         for target in outputs:
