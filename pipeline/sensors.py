@@ -88,12 +88,14 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         # The last tick judged ``broken`` before its runs ended: one failing on its own since shows here first.
         retried = _still_settled(retried, found, failing, newly_broken=not broken <= broken_before)
         runs = []
-        if selection and source.name not in retrain:  # else a change retrains the models, and rebuilds all after them
-            if not _runs_pending(context.instance):
+        if selection:
+            trains_here = source.name in retrain  # a change retrains the models, and rebuilds all after them, below
+            wanted = set() if trains_here else stale
+            if not (trains_here and (changed or removed)) and not _runs_pending(context.instance):
                 again = [key for key in order if key in failing and key not in changed and key not in retried]
                 retried.update((key, found[key]) for key in again)
-                stale.update(again)
-            for start, end in _ranges(order, stale, broken if chained else set()):
+                wanted |= set(again)
+            for start, end in _ranges(order, wanted, broken if chained else set()):
                 tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
                 runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in selection], tags=tags))
         if changed or removed:  # a removed file changes the models trained from it too

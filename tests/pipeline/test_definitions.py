@@ -387,6 +387,45 @@ def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_unt
             (row["partition"], row["partition"])]
 
 
+def test_a_source_models_train_from_has_what_a_broken_texture_left_unbuilt_tried_again(tmp_path):
+    """Its changes retrain and rebuild all in one run, which spans the broken texture; a tick with no change
+    tries again what that run left unbuilt, keeping the broken one apart."""
+    from pipeline.unreached import record_unreached
+
+    write_textures(tmp_path / "textures", 3, size=32)
+    spec = load_spec(write_spec(tmp_path, """
+build_dir: build
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8]}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+  legacy_4x: {op: upscale, from: legacy_2x, scale: 2, filter: lanczos}
+  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+"""))
+    defs = build_definitions(spec)
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    (tmp_path / "textures" / "walls" / "tex001.png").write_text(LFS_POINTER)
+
+    def run_all(result: dg.SensorResult) -> list[tuple[str, str]]:
+        for request in result.run_requests:  # as the daemon runs them, each followed by remaster_unreached
+            run = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False).dagster_run
+            record_unreached(spec, instance, instance.get_run_by_id(run.run_id))
+        return [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        instance.add_dynamic_partitions("legacy", list(first.dynamic_partitions_requests[0].partition_keys))
+        assert run_all(first) == [("floors/tex000.png", "walls/tex001.png")]  # the model, then all after it
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert run_all(again) == [("floors/tex000.png", "floors/tex002.png"), ("walls/tex001.png",) * 2]
+        assert sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor)).run_requests == []
+    failed = sorted((row["asset"], row["partition"]) for row in manifest_rows(tmp_path) if row["status"] == "failed")
+    assert failed == [(asset, "walls/tex001.png") for asset in ("legacy_2x", "legacy_4x", "legacy_sr")]
+
+
 def test_with_no_asset_built_from_another_a_broken_texture_does_not_split_a_run(project):
     """A step per asset, each reading the files: one texture failing skips nothing else, so changed files on
     both sides of it are still one run, not one each."""
