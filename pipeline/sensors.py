@@ -85,13 +85,14 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
         failing = _failing(builder, outputs, order)
         broken = {key for key, its_own in failing.items() if its_own and key not in changed}  # a change may mend it
+        trains_here = source.name in retrain  # a change retrains the models, and rebuilds all after them, below
+        retraining = trains_here and bool(changed or removed)
         # The last tick judged ``broken`` before its runs ended: one failing on its own since shows here first.
-        retried = _still_settled(retried, found, failing, newly_broken=not broken <= broken_before)
+        retried = _still_settled(retried, found, failing, afresh=retraining or not broken <= broken_before)
         runs = []
         if selection:
-            trains_here = source.name in retrain  # a change retrains the models, and rebuilds all after them, below
             wanted = set() if trains_here else stale
-            if not (trains_here and (changed or removed)) and not _runs_pending(context.instance):
+            if not retraining and not _runs_pending(context.instance):
                 again = [key for key in order if key in failing and key not in changed and key not in retried]
                 retried.update((key, found[key]) for key in again)
                 wanted |= set(again)
@@ -139,17 +140,18 @@ def _runs_pending(instance: dg.DagsterInstance) -> bool:
 
 
 def _still_settled(
-    retried: dict[str, str], found: dict[str, str], failing: dict[str, bool], *, newly_broken: bool
+    retried: dict[str, str], found: dict[str, str], failing: dict[str, bool], *, afresh: bool
 ) -> dict[str, str]:
     """Those of the partitions ``retried`` (at the version in it) not to be tried again. A partition that
     builds, or whose file changed, is forgotten. One that failed on its own stays. One a run only stopped
-    before stays too, unless another texture newly failed on its own since the last tick: that one may be
-    what stopped the run, and the next runs keep it apart."""
+    before stays too, unless things start ``afresh``: another texture newly failed on its own since the
+    last tick (that one may be what stopped the run, and the next runs keep it apart), or a retraining run
+    spanning them all is on its way (which may stop it again)."""
     settled = {}
     for key, version in retried.items():
         if found.get(key) != version or key not in failing:
             continue
-        if failing[key] or not newly_broken:
+        if failing[key] or not afresh:
             settled[key] = version
     return settled
 

@@ -426,6 +426,58 @@ assets:
     assert failed == [(asset, "walls/tex001.png") for asset in ("legacy_2x", "legacy_4x", "legacy_sr")]
 
 
+def test_a_retraining_run_has_what_it_left_unbuilt_tried_again_though_it_was_tried_before(tmp_path, monkeypatch):
+    """A run that retrains the models rebuilds every texture again: what it leaves unbuilt, for a texture
+    broken for good among them, is tried once more, even where it was tried (and failed) before."""
+    import ops.superres.train
+    from pipeline.unreached import record_unreached
+
+    write_textures(tmp_path / "textures", 3, size=32)
+    spec = load_spec(write_spec(tmp_path, """
+build_dir: build
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8]}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+  legacy_sr: {op: super_resolve, from: legacy_2x, model: sr2x}
+"""))
+    defs = build_definitions(spec)
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+    (tmp_path / "textures" / "walls" / "tex001.png").write_text(LFS_POINTER)
+
+    def tick(cursor: str | None) -> tuple[dg.SensorResult, list[tuple[str, str]]]:
+        result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        added = [key for request in result.dynamic_partitions_requests for key in request.partition_keys]
+        instance.add_dynamic_partitions("legacy", added)  # as the daemon applies the tick's requests
+        for request in result.run_requests:  # as the daemon runs them, each followed by remaster_unreached
+            run = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False).dagster_run
+            record_unreached(spec, instance, instance.get_run_by_id(run.run_id))
+        return result, [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    with dg.instance_for_test() as instance:
+        monkeypatch.setattr(ops.superres.train, "run", no_memory)  # the model fails: legacy_sr is never reached
+        result, _ = tick(None)
+        result, ranges = tick(result.cursor)
+        assert ranges == [("floors/tex000.png", "floors/tex002.png"), ("walls/tex001.png",) * 2]  # tried once more
+        result, ranges = tick(result.cursor)
+        assert ranges == []
+        monkeypatch.undo()  # the model trains again, on the next change
+        write_textures(tmp_path / "elsewhere", 3, size=32, seed=9)
+        shutil.copy(tmp_path / "elsewhere" / "floors" / "tex000.png", tmp_path / "textures" / "floors" / "tex000.png")
+        result, ranges = tick(result.cursor)
+        assert ranges == [("floors/tex000.png", "walls/tex001.png")]  # retrains, and spans the broken one
+        _, ranges = tick(result.cursor)
+        assert ranges == [("floors/tex000.png", "floors/tex002.png")]
+    built = {row["partition"]: row["status"] for row in manifest_rows(tmp_path) if row["asset"] == "legacy_sr"}
+    assert built == {"floors/tex000.png": "computed", "floors/tex002.png": "computed", "walls/tex001.png": "failed"}
+
+
 def test_with_no_asset_built_from_another_a_broken_texture_does_not_split_a_run(project):
     """A step per asset, each reading the files: one texture failing skips nothing else, so changed files on
     both sides of it are still one run, not one each."""
