@@ -1,4 +1,5 @@
 """The image files remaster reads and writes, by suffix: a module of its own, so that scanning a source
 folder need not import the codecs."""
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")
+READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga", ".dds")
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")  # outputs are PNG; DDS is compressed by the engine's importer

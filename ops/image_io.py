@@ -2,7 +2,7 @@
 
 Legacy textures come in every shape a 1990s pipeline produced: palette PNGs
 with a transparent index, 1-bit masks, grey+alpha sprites, 16-bit height maps,
-TGA and JPEG. Everything is decoded to one internal form, :class:`Image`, and
+TGA and JPEG, DDS from the game itself. Everything is decoded to one internal form, :class:`Image`, and
 written back at the bit depth and with the alpha the input had, so that a
 remastered texture drops into the engine where the old one was.
 """
@@ -21,7 +21,9 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
-from ops.formats import IMAGE_SUFFIXES
+from ops.dds import MAGIC as DDS_MAGIC
+from ops.dds import dds_problem, stored_texels
+from ops.formats import WRITABLE_SUFFIXES
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -120,7 +122,7 @@ _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 
 
 def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
-    """Decode ``path`` (PNG 8/16-bit, JPEG, TGA; any mode) to an :class:`Image`.
+    """Decode ``path`` (PNG 8/16-bit, JPEG, TGA, DDS; any mode) to an :class:`Image`.
 
     Raises :class:`ImageReadError` naming the file when it is empty, truncated
     or not an image.
@@ -135,6 +137,9 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
         raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
                              "(in CI, check the repository out with LFS).")
+    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else None
+    if problem:
+        raise ImageReadError(f"{path} {problem}.")
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
         raise ImageReadError(too_large)
@@ -143,7 +148,10 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{path} is not a PNG, JPEG or TGA image; re-export it in one of those formats.") from exc
+        raise ImageReadError(f"{path} is not a PNG, JPEG, TGA or DDS image; re-export it in one of those formats.") from exc
+    except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode
+        raise ImageReadError(f"{path} is stored in a format remaster cannot read ({exc}); re-export it as PNG, or as "
+                             "DDS in BC1 to BC5, BC7 or uncompressed 8-bit RGBA.") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
             f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
@@ -185,8 +193,8 @@ def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
 
 def _writable_suffix(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise ValueError(f"cannot write {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     return suffix
 
 
@@ -278,6 +286,8 @@ def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
         elif mode not in ("L", "LA", "RGB", "RGBA"):
             im = im.convert("RGBA" if "A" in mode else "RGB")
         array = np.asarray(im, dtype=np.uint8)
+        if opened.format == "DDS" and array.ndim == 3:
+            array = stored_texels(array, getattr(opened, "pixel_format", None))
     return (array[..., None] if array.ndim == 2 else array), 8
 
 

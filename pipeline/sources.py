@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import bracex
 
-from ops.formats import IMAGE_SUFFIXES
+from ops.formats import READABLE_SUFFIXES
 from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:
     """The photo of ``role`` in a pair folder, of the (sorted) ``paths`` that match: images remaster reads
     come first, so a camera's RAW file or an editor's backup beside the JPEG (``flash.CR2``, ``flash.bak``),
     which ``flash.*`` matches too and which sorts first, is not taken for it."""
-    images = [path for path in paths if path.suffix.lower() in IMAGE_SUFFIXES] or paths
+    images = [path for path in paths if path.suffix.lower() in READABLE_SUFFIXES] or paths
     if len(images) > 1:
         log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, images[0].name)
     return images[0]

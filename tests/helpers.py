@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import struct
 import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -49,6 +50,28 @@ def source_called(folder: Path, name: str) -> str:
     spec = folder / "assets_spec.yaml"
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.lstrip().startswith(f"{name}:"))
     return f"{spec}:{line}: source {name!r}"
+
+
+def dds(width: int, height: int, fourcc: bytes, blocks: bytes, *, caps2: int = 0, dx10: tuple[int, ...] = (),
+        mipmaps: int = 1) -> bytes:
+    """A DDS file as a game's tools write one: the 128-byte header, the DX10 one where ``dx10`` gives
+    (dxgi format, dimension, misc flags, array size), then ``blocks``, the block-compressed texels."""
+    flags = 0x1 | 0x2 | 0x4 | 0x1000 | 0x80000 | (0x20000 if mipmaps > 1 else 0)  # caps, size, format, linear size
+    pixel_format = struct.pack("<4I", 32, 0x4, int.from_bytes(fourcc, "little"), 0) + bytes(16)  # FOURCC
+    header = struct.pack("<7I", 124, flags, height, width, len(blocks), 0, mipmaps) + bytes(44) + pixel_format
+    header += struct.pack("<5I", 0x1000, caps2, 0, 0, 0)
+    return b"DDS " + header + (struct.pack("<5I", *dx10, 0) if dx10 else b"") + blocks
+
+
+def bc1_block(color0: int, color1: int, indices: int = 0) -> bytes:
+    """One 4x4 BC1 block of two RGB565 colours: index 0 is ``color0``; where ``color0 <= color1``, index 3
+    is transparent black."""
+    return struct.pack("<HHI", color0, color1, indices)
+
+
+def bc4_block(value: int) -> bytes:
+    """One 4x4 BC4 block (a BC5's red or green, a BC3's alpha) that is ``value`` in every texel."""
+    return struct.pack("<BB", value, 0) + bytes(6)
 
 
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 7012\n"  # a checkout without Git LFS

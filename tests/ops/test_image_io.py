@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from helpers import LFS_POINTER
+from helpers import LFS_POINTER, bc1_block, bc4_block, dds
 from ops import image_io
 from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
 
@@ -107,7 +108,7 @@ def test_unreadable_files_are_named(tmp_path):
     with pytest.raises(ImageReadError, match="cut.png.*If it was still being saved or copied, build again once it is"):
         read_image(tmp_path / "cut.png")
     (tmp_path / "text.png").write_text("not an image")
-    with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG or TGA image"):
+    with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG, TGA or DDS image"):
         read_image(tmp_path / "text.png")
     (tmp_path / "lfs.png").write_text(LFS_POINTER)
     with pytest.raises(ImageReadError, match=r"lfs.png is a Git LFS pointer, not the image: fetch the images with `git lfs pull`"):
@@ -249,3 +250,64 @@ def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
 def test_an_image_that_would_be_written_wrong_is_refused(color, alpha, bit_depth, said):
     with pytest.raises(ValueError, match=said):
         Image(color, alpha, bit_depth)
+
+
+RED, GREEN, BLUE = 0xF800, 0x07E0, 0x001F  # RGB565
+
+
+def _read_dds(folder: Path, data: bytes) -> Image:
+    (folder / "t.dds").write_bytes(data)
+    return read_image(folder / "t.dds", colorspace="linear")
+
+
+def test_an_opaque_bc1_texture_reads_as_rgb_block_by_block(tmp_path):
+    image = _read_dds(tmp_path, dds(8, 4, b"DXT1", bc1_block(RED, GREEN) + bc1_block(BLUE, 0) + bc1_block(GREEN, 0), mipmaps=2))
+    expected = np.zeros((4, 8, 3), np.float32)
+    expected[:, :4, 0] = expected[:, 4:, 2] = 1.0  # red block, blue block; the 4x2 mipmap after them is not read
+    assert image.alpha is None  # Pillow decodes every BC1 with alpha; an engine would not see one here
+    np.testing.assert_array_equal(image.color, expected)
+
+
+@pytest.mark.parametrize("fourcc, blocks, opaque", [
+    (b"DXT1", bc1_block(RED, GREEN) + bc1_block(0, 0xFFFF, 0xFFFFFFFF), [1.0, 0.0]),  # BC1's punch-through texels
+    (b"DXT5", bc4_block(255) + bc1_block(RED, GREEN) + bc4_block(255) + bc1_block(BLUE, 0), [1.0, 1.0]),
+])
+def test_a_dds_alpha_is_kept_where_the_texture_has_one(tmp_path, fourcc, blocks, opaque):
+    image = _read_dds(tmp_path, dds(8, 4, fourcc, blocks))
+    assert image.channels == 3 and image.alpha is not None  # a BC3 chose its alpha: kept though opaque, as a PNG's
+    np.testing.assert_array_equal(image.alpha[:, [0, 4]], [opaque] * 4)
+
+
+@pytest.mark.parametrize("fourcc, x, flat", [(b"ATI2", 255, 128), (b"BC5S", 127, 0)])
+def test_a_bc5_normal_map_gets_its_z_back(tmp_path, fourcc, x, flat):
+    image = _read_dds(tmp_path, dds(8, 4, fourcc, bc4_block(x) + bc4_block(flat) + bc4_block(flat) + bc4_block(flat)))
+    normals = image.color * 2 - 1  # (4, 8, 3): tilted fully towards +X, then facing straight out
+    assert image.channels == 3
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=2), 1.0, atol=0.01)
+    np.testing.assert_allclose(normals[0, [0, 4]], [[1, 0, 0], [0, 0, 1]], atol=0.01)
+
+
+def test_a_bc4_texture_reads_as_grey(tmp_path):
+    image = _read_dds(tmp_path, dds(4, 4, b"BC4U", bc4_block(200)))
+    assert image.channels == 1 and image.alpha is None
+    np.testing.assert_allclose(image.color, 200 / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize("fourcc, caps2, dx10, said", [
+    (b"DXT1", 0xFE00, (), "is a cube map (six faces); remaster enlarges 2D textures: export each face as its own file"),
+    (b"DX10", 0, (71, 3, 0x4, 1), "is a cube map"),
+    (b"DXT1", 0x200000, (), "is a volume (3D) texture"),
+    (b"DX10", 0, (71, 4, 0, 1), "is a volume (3D) texture"),
+    (b"DX10", 0, (71, 3, 0, 6), "is a texture array of 6 layers"),
+    (b"DX10", 0, (95, 3, 0, 1), "holds HDR colour (BC6H), which remaster would clip to 8 bits"),
+    (b"DX10", 0, (10, 3, 0, 1), "is stored in a format remaster cannot read (Unimplemented DXGI format 10); re-export"),
+])
+def test_a_dds_that_is_not_one_2d_texture_is_refused_by_name(tmp_path, fourcc, caps2, dx10, said):
+    # Pillow would read a cube map's first face, or a volume's first slice, as if it were the texture
+    with pytest.raises(ImageReadError, match=re.escape(f"t.dds {said}")):
+        _read_dds(tmp_path, dds(4, 4, fourcc, bc1_block(RED, GREEN) * 6, caps2=caps2, dx10=dx10))
+
+
+def test_a_truncated_dds_says_to_build_again_once_it_is_saved(tmp_path):
+    with pytest.raises(ImageReadError, match="t.dds.*If it was still being saved or copied"):
+        _read_dds(tmp_path, dds(8, 8, b"DXT1", bc1_block(RED, GREEN))[:-4])

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, manifest_rows, read_only_folder, source_called, ui_statuses, unreadable_while_mode_000,
-    write_spec, write_textures,
+    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, manifest_rows, read_only_folder, source_called, ui_statuses,
+    unreadable_while_mode_000, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -106,6 +106,20 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
     write_textures(deep, 1, seed=3)
     _, output = cli(project, "status")  # a CI log's 80 columns: long paths are folded, not cut
     assert "…" not in output and "tex000.p" in output
+
+
+def test_a_game_s_dds_textures_build_into_pngs(tmp_path, cli):
+    walls = tmp_path / "textures" / "walls"
+    walls.mkdir(parents=True)
+    (walls / "brick.dds").write_bytes(dds(8, 4, b"DXT1", bc1_block(0xF800, 0) + bc1_block(0x001F, 0)))  # red | blue
+    (walls / "sky.dds").write_bytes(dds(4, 4, b"DXT1", bc1_block(0x07E0, 0), caps2=0xFE00))  # a cube map
+    write_spec(tmp_path, UPSCALE_SPEC.replace('"**/*.png"', '"**/*.dds"').replace("filter: lanczos", "filter: nearest"))
+    code, output = cli(tmp_path, "build")
+    assert code == 1 and "walls/sky.dds is a cube map" in output, output
+    built = read_image(tmp_path / "build" / "legacy_2x" / "walls" / "brick.png", colorspace="linear")
+    assert built.alpha is None and built.color.shape == (8, 16, 3)
+    np.testing.assert_array_equal(built.color[:, [0, 15]], [[[1, 0, 0], [0, 0, 1]]] * 8)
+    assert [row["status"] for row in manifest_rows(tmp_path)] == ["computed", "failed"]
 
 
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
@@ -2327,7 +2341,7 @@ def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_rea
                 dagster_event=failure,
             ).for_run_failure())
             row = next(r for r in manifest_rows(project) if r["partition"] == "walls/bad.png")
-            assert not row["error"].startswith("not built") and "is not a PNG, JPEG or TGA image" in row["error"], row
+            assert not row["error"].startswith("not built") and "is not a PNG, JPEG, TGA or DDS image" in row["error"], row
             assert row["run_id"] == failed[-1].run_id
     step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
