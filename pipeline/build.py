@@ -19,6 +19,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from ops.atomic import atomic_paths, write_bytes_atomic
@@ -144,13 +145,15 @@ class Builder:
 
     # -- planning -----------------------------------------------------------
 
-    def plan(self, target: Target, key: str) -> Plan:
-        """Hash every input and derive the cache key; raises for missing inputs."""
-        inputs = self._inputs(target, key)
-        hashes = {role: self.index.hash(path) for role, path in inputs.items()}
-        model = self._model_file(target)
+    def plan(self, target: Target, key: str, *, restored: Mapping[Path, str] = MappingProxyType({})) -> Plan:
+        """Hash every input and derive the cache key; raises for missing inputs. ``restored`` gives the hashes
+        of upstream outputs and weights a build will put back from the cache before it reads them: ``status``
+        plans with them what a fresh clone builds from its upstream's restored outputs."""
+        inputs = self._inputs(target, key, restored)
+        hashes = {role: restored.get(path) or self.index.hash(path) for role, path in inputs.items()}
+        model = self._model_file(target, restored)
         files = {**self._file_params(target), **({"model": model} if model else {})}
-        extra = {name: self.index.hash(path) for name, path in files.items()}
+        extra = {name: restored.get(path) or self.index.hash(path) for name, path in files.items()}
         present = {path: self.index.hash(path) for path in target.params.sidecars(inputs) if path.is_file()}
         key_material = {
             "op": target.op.name,
@@ -172,13 +175,13 @@ class Builder:
         input_hashes.update({self.relative(path): digest for path, digest in present.items()})
         return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units)
 
-    def _inputs(self, target: Target, key: str) -> dict[str, Path]:
+    def _inputs(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, Path]:
         if target.section == "models":
             return {k: roles["image"] for k, roles in self.partitions(target.upstream).items()}
         upstream = self.spec.targets.get(target.upstream)
         if upstream is not None:
             produced = self.outputs_of(upstream, key)[SINGLE_OUTPUT]
-            if not produced.is_file() or self._left_stale(upstream, key):
+            if produced not in restored and (not produced.is_file() or self._left_stale(upstream, key)):
                 raise BuildError(
                     f"{produced}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
                     f"or was not built yet: see its own error first)"
@@ -198,11 +201,11 @@ class Builder:
             return False
         return self._outputs_current(target, key) is False
 
-    def _model_file(self, target: Target) -> Path | None:
+    def _model_file(self, target: Target, restored: Mapping[Path, str]) -> Path | None:
         if target.model is None:
             return self._file_params(target).get("model")
         weights = self.outputs_of(self.spec.models[target.model], MODEL_PARTITION)[MODEL_FILE]
-        if not weights.is_file():
+        if weights not in restored and not weights.is_file():
             model = self.spec.models[target.model]
             if not self.partitions(model.name):  # no run will train it: say what to fix, not "build it"
                 source = self.spec.sources[model.upstream]

@@ -214,14 +214,13 @@ class ContentStore:
                         "when a build needs it", self._entry_path(key), type(exc).__name__, exc)
             return None
 
-    def holds(self, key: str) -> bool:
-        """Whether ``get(key)`` would find an entry, without dropping one that is damaged (``status`` changes
+    def peek(self, key: str) -> Entry | None:
+        """The entry ``get(key)`` would find, without dropping one that is damaged (``status`` changes
         nothing); the objects' bytes are checked when they are read."""
         try:
-            self._read_entry(key)
+            return self._read_entry(key)
         except (OSError, ValueError, KeyError, TypeError):
-            return False
-        return True
+            return None
 
     def _read_entry(self, key: str) -> Entry:
         """``key``'s entry, checked against its checksum and for its objects; raises where it is not whole."""

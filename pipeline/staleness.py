@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.assets import build_order
+from ops.registry import SINGLE_OUTPUT
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.guards import failed_guards
 from pipeline.hashing import file_is
@@ -46,16 +48,14 @@ def stale_map(
     cache keys), so that a build lists them without planning it twice."""
     rows = rows_by_key(builder.spec.build_dir)
     reasons: dict[tuple[str, str], str | None] = {}
-    stale: set[tuple[str, str]] = set()
-    fates: dict[str, str] = {}
-    inputs_now = {} if inputs_now is None else inputs_now
+    known = _Known(set(), {}, {}, {} if inputs_now is None else inputs_now)
     for _, names in order:
         for name in names:
             for key in partition_keys(builder, name):
-                reason = _why_stale(builder, name, key, rows.get((name, key)), stale, fates, inputs_now)
+                reason = _why_stale(builder, name, key, rows.get((name, key)), known)
                 reasons[(name, key)] = reason
                 if reason:
-                    stale.add((name, key))
+                    known.stale.add((name, key))
     return reasons
 
 
@@ -98,26 +98,30 @@ def stale_partitions(spec: Spec) -> StatusReport:
     return StatusReport(found, left_out_files, failed_guards(spec, current))
 
 
-def _why_stale(
-    builder: Builder, name: str, key: str, row: Row | None, stale: set[tuple[str, str]], fates: dict[str, str],
-    inputs_now: CurrentInputs,
-) -> str | None:
-    """Why ``name``'s partition ``key`` must be built, or None; ``stale`` holds what was found stale before it,
-    ``fates`` what becomes of each stale model (worked out once, not once per partition that uses it)."""
+@dataclass
+class _Known:
+    """What ``stale_map`` found before the partition it looks at now."""
+
+    stale: set[tuple[str, str]]
+    fates: dict[str, str]  # model -> what becomes of it when stale (worked out once, not once per partition using it)
+    restored: dict[Path, str]  # output -> its hash, for outputs a build puts back from the cache
+    inputs_now: CurrentInputs
+
+
+def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _Known) -> str | None:
+    """Why ``name``'s partition ``key`` must be built, or None."""
     target = builder.spec.targets[name]
-    if target.upstream in builder.spec.targets and (target.upstream, key) in stale:
-        return f"upstream {target.upstream} is stale"
-    if target.model and (target.model, MODEL_PARTITION) in stale:
-        if target.model not in fates:
-            fates[target.model] = _model_fate(builder, builder.spec.models[target.model])
-        if fates[target.model]:  # else its weights stay as they are, and this output is judged on its own
-            return f"model {target.model} will be {fates[target.model]}"
+    waits = _waits_on(builder, target, key, known)
+    if waits is not None and not waits[1]:
+        return waits[0]
     try:
-        plan = builder.plan(target, key)
+        plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
-        return f"cannot build yet: {exc}"
+        return waits[0] if waits else f"cannot build yet: {exc}"
+    if waits is not None:  # built from what the cache puts back: its own outputs may be there too (a fresh clone)
+        return _restorable(builder, plan, waits[0], known.restored)
     if row is None:
-        return _restorable(builder, plan, "new file" if target.section == "assets" else "never built")
+        return _restorable(builder, plan, "new file" if target.section == "assets" else "never built", known.restored)
     if row["status"] == "failed":
         return f"failed last build: {row.get('error')}"
     if row["cache_key"] == plan.cache_key:
@@ -126,8 +130,8 @@ def _why_stale(
             intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
         except OSError:  # an output this user cannot read: built again, which replaces it
             intact = False
-        inputs_now[(name, key)] = plan.input_hashes
-        return None if intact else _restorable(builder, plan, "output missing or modified")
+        known.inputs_now[(name, key)] = plan.input_hashes
+        return None if intact else _restorable(builder, plan, "output missing or modified", known.restored)
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     if row["op"] != target.op.name:  # the spec gave the asset another op: its params are another op's
@@ -159,17 +163,45 @@ def _param_changes(before: dict[str, object], now: dict[str, object]) -> list[st
     ) if names]
 
 
-def _restorable(builder: Builder, plan: Plan, reason: str) -> str:
+def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> tuple[str, bool] | None:
+    """Why ``target``'s partition ``key`` is stale because of what it is built from, and whether all of that
+    is put back from the cache (its outputs' hashes in ``known.restored``); None where nothing it is built from
+    is stale."""
+    reasons, restored = [], True
+    if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
+        reasons.append(f"upstream {target.upstream} is stale")
+        restored = builder.outputs_of(builder.spec.targets[target.upstream], key)[SINGLE_OUTPUT] in known.restored
+    if target.model and (target.model, MODEL_PARTITION) in known.stale:
+        model = builder.spec.models[target.model]
+        if model.name not in known.fates:
+            known.fates[model.name] = _model_fate(builder, model, known.restored)
+        if known.fates[model.name]:  # else its weights stay as they are, and this output is judged on its own
+            reasons.append(f"model {model.name} will be {known.fates[model.name]}")
+            restored = restored and builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE] in known.restored
+    return ("; ".join(reasons), restored) if reasons else None
+
+
+def _restorable(builder: Builder, plan: Plan, reason: str, restored: dict[Path, str]) -> str:
     """``reason``, saying too when the outputs are in the cache: a fresh clone on a shared cache computes nothing."""
-    return f"{reason}; in the cache: put back, not computed" if builder.store.holds(plan.cache_key) else reason
+    return f"{reason}; in the cache: put back, not computed" if _put_back(builder, plan, restored) else reason
 
 
-def _model_fate(builder: Builder, model: Target) -> str:
-    """What the next build does with a stale model: put back from the cache, trained, retrained, or ""
-    where one of its inputs cannot be read now and its weights stay as they are."""
+def _put_back(builder: Builder, plan: Plan, restored: dict[Path, str]) -> bool:
+    """Whether a build puts ``plan``'s outputs back from the cache; their hashes then go into ``restored``, so
+    that what is built from them is planned as the build will plan it."""
+    entry = builder.store.peek(plan.cache_key)
+    if entry is not None:
+        restored.update({plan.outputs[name]: digest for name, digest in entry.outputs.items() if name in plan.outputs})
+    return entry is not None
+
+
+def _model_fate(builder: Builder, model: Target, restored: dict[Path, str]) -> str:
+    """What the next build does with a stale model: put back from the cache (its weights' hash then goes into
+    ``restored``), trained, retrained, or "" where one of its inputs cannot be read now and its weights stay
+    as they are."""
     trained = os.path.isfile(builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE])
     try:
-        if builder.store.holds(builder.plan(model, MODEL_PARTITION).cache_key):
+        if _put_back(builder, builder.plan(model, MODEL_PARTITION), restored):
             return "restored from the cache"
     except OSError:
         return "" if trained else "trained first, once its inputs can be read"

@@ -133,6 +133,27 @@ def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(proj
         assert code == 1 and f"{reason}; in the cache: put back, not computed" in why, output
 
 
+def test_status_says_that_a_fresh_clone_puts_back_a_chain_of_assets_from_the_cache(project, cli, tmp_path):
+    from pipeline.staleness import stale_partitions
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+                                       "  legacy_8x: {op: upscale, from: legacy_4x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns("build"))
+    write_textures(clone / "textures", 1, seed=9)  # one texture edited in the commit: its chain is computed
+    why = {(s.asset, s.partition): s.reason for s in stale_partitions(load_spec(clone / "assets_spec.yaml")).stale}
+    assert len(why) == 15
+    put_back = "; in the cache: put back, not computed"
+    assert why[("legacy_2x", "walls/tex001.png")] == "new file" + put_back
+    for asset, upstream in (("legacy_4x", "legacy_2x"), ("legacy_8x", "legacy_4x")):  # were "upstream ... is stale" alone
+        assert why[(asset, "walls/tex001.png")] == f"upstream {upstream} is stale" + put_back
+        assert why[(asset, "floors/tex000.png")] == f"upstream {upstream} is stale"
+    assert why[("legacy_2x", "floors/tex000.png")] == "new file"
+    code, output = cli(clone, "build")
+    assert code == 0 and sorted(r["status"] for r in manifest_rows(clone)) == ["cached"] * 12 + ["computed"] * 3, output
+
+
 def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
     for name in ("wall [old].png", "brick[bold].png", "x[/b].png"):  # rich would read [old] and [bold] as styles
         path = project / "textures" / name

@@ -20,6 +20,7 @@ from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.manifest import update_manifest
 from pipeline.spec import load_spec
+from pipeline.staleness import stale_partitions
 
 SPEC = """
 build_dir: build
@@ -363,6 +364,8 @@ def test_a_model_file_changed_since_it_was_built_is_put_back_before_its_users_ru
     weights.unlink()
     code, output = cli(tmp_path, "status")
     assert "model sr2x will be restored from the cache" in output
+    users = {s.reason for s in stale_partitions(load_spec(tmp_path / "assets_spec.yaml")).stale if s.asset == "legacy_sr"}
+    assert users == {"model sr2x will be restored from the cache; in the cache: put back, not computed"}
     entry = ContentStore(tmp_path / ".remaster" / "cache")._entry_path(rows(tmp_path)[("sr2x", "")]["cache_key"])
     record = json.loads(entry.read_text())
     record["metadata"]["train_images"] += 1  # a damaged figure
