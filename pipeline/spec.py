@@ -316,8 +316,9 @@ class _Checker:
         }
         # Names count as given even when their own entry is broken, so one mistake is reported once.
         self.given = {section: set(named) for section, named in entries.items()}
-        models = self._targets(entries["models"], "models", self.given["sources"])
-        assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"])
+        folders: dict[str, str] = {}
+        models = self._targets(entries["models"], "models", self.given["sources"], folders)
+        assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"], folders)
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
         self._check_graph(spec)
         return spec
@@ -383,12 +384,21 @@ class _Checker:
         if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
             self.fail(key, f"{pattern!r} leaves root; a glob must stay inside it")
 
-    def _targets(self, entries: dict[str, Any], section: Literal["models", "assets"], known: set[str]) -> dict[str, Target]:
+    def _targets(
+        self, entries: dict[str, Any], section: Literal["models", "assets"], known: set[str], folders: dict[str, str]
+    ) -> dict[str, Target]:
+        """``folders`` maps the case-folded names of the models and assets seen so far to their names: each is a
+        folder under build_dir, and a case-insensitive disk (Windows, macOS) would take two of them for one."""
         targets: dict[str, Target] = {}
         for name, entry in entries.items():
             at = (section, name)
             if name in known:
                 self.fail(at, "this name is already used by a source or model; names must be unique")
+                continue
+            twin = folders.setdefault(name.casefold(), name) if isinstance(name, str) else name
+            if twin != name:
+                self.fail(at, f"this name and {twin!r} differ only in case, and their folders under build_dir would "
+                              "be one folder on Windows and macOS; rename one")
                 continue
             if not isinstance(entry, dict):
                 self.fail(at, "expected a mapping like {op: ..., from: ...}")

@@ -167,6 +167,28 @@ def test_a_model_and_an_asset_sharing_a_name():
     assert problem.startswith("/studio/assets_spec.yaml:7: assets.up: this name is already used by a source or model")
 
 
+def test_names_whose_build_folders_differ_only_in_case_are_refused():
+    found = problems(
+        """
+        sources:
+          hires: {kind: textures, root: t}
+          Hires: {kind: textures, root: u}
+        models:
+          sr: {op: train_srcae, from: hires}
+        assets:
+          SR: {op: upscale, from: hires}
+          up: {op: upscale, from: Hires}
+          Up: {op: upscale, from: hires}
+        """
+    )  # two sources may: they have no folder under build_dir
+    assert found == [
+        "/studio/assets_spec.yaml:8: assets.SR: this name and 'sr' differ only in case, and their folders under build_dir "
+        "would be one folder on Windows and macOS; rename one",
+        "/studio/assets_spec.yaml:10: assets.Up: this name and 'up' differ only in case, and their folders under build_dir "
+        "would be one folder on Windows and macOS; rename one",
+    ]
+
+
 def test_outputs_must_not_overwrite_inputs():
     [problem] = problems(
         """
