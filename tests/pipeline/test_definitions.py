@@ -597,6 +597,27 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
         assert moved.success  # each partition built; its event no longer fails the whole step
 
 
+def test_the_ui_calls_every_partition_stale_when_the_spec_changes_the_asset_s_params(project):
+    spec = project / "assets_spec.yaml"
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[1]}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        defs = build_definitions(load_spec(spec))
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"], tags=tags)
+        assert ui_statuses(instance, defs.assets, "legacy_2x", keys) == dict.fromkeys(keys, "FRESH")
+        spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))
+        changed = build_definitions(load_spec(spec)).assets
+        assert ui_statuses(instance, changed, "legacy_2x", keys) == dict.fromkeys(keys, "STALE")  # its code version
+        spec.write_text(spec.read_text().replace("filter: bicubic", "filter: lanczos"))
+        assert ui_statuses(instance, build_definitions(load_spec(spec)).assets, "legacy_2x", keys) == dict.fromkeys(keys, "FRESH")
+
+
+def test_a_backfill_builds_many_partitions_in_one_run_not_one_process_per_file(project):
+    graph = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_asset_graph()
+    assert graph.get(dg.AssetKey("legacy_2x")).backfill_policy == dg.BackfillPolicy.single_run()
+
+
 def test_the_partition_limit_copied_from_dagster_is_dagsters():
     from pipeline.assets import DAGSTER_PARTITION_LIMIT
 
