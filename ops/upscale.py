@@ -25,7 +25,7 @@ _PIL_FILTERS = {
 
 
 class UpscaleParams(OpParams):
-    scale: int = Field(2, ge=1, le=16, description="integer enlargement factor")
+    scale: int = Field(2, ge=1, description="integer enlargement factor (a result over 16384 px a side is refused)")
     filter: Filter = "lanczos"
     wrap: Wrap = WRAP
     kind: Literal["color", "normal"] = "color"

@@ -11,7 +11,7 @@ from ops.upscale import UpscaleParams, run, upscale
 
 
 @pytest.mark.parametrize("filter", ["nearest", "bicubic", "lanczos"])
-@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("scale", [2, 3, 4, 32])  # any integer: a 16-px icon enlarged 32x is 512 px
 def test_sizes_and_alpha(filter, scale):
     image = Image(np.random.default_rng(0).random((5, 7, 3), dtype=np.float32), np.ones((5, 7), np.float32), 16)
     result = upscale(image, scale, filter)
