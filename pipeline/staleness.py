@@ -132,6 +132,12 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
             intact = False
         known.inputs_now[(name, key)] = plan.input_hashes
         return None if intact else _restorable(builder, plan, "output missing or modified", known.restored)
+    # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
+    return _restorable(builder, plan, _what_changed(builder, target, row, plan), known.restored)
+
+
+def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
+    """What changed since ``row`` was built, giving ``plan``'s cache key where the row has another."""
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     if row["op"] != target.op.name:  # the spec gave the asset another op: its params are another op's

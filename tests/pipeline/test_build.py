@@ -154,6 +154,19 @@ def test_status_says_that_a_fresh_clone_puts_back_a_chain_of_assets_from_the_cac
     assert code == 0 and sorted(r["status"] for r in manifest_rows(clone)) == ["cached"] * 12 + ["computed"] * 3, output
 
 
+def test_status_says_that_a_param_changed_back_puts_back_what_it_and_its_chain_had(project, cli):
+    from pipeline.staleness import stale_partitions
+
+    chained = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+    for spec in (chained, chained.replace("filter: lanczos", "filter: bicubic")):  # another branch, built
+        write_spec(project, spec)
+        assert cli(project, "build")[0] == 0
+    write_spec(project, chained)  # and back
+    why = {s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
+    assert why == {"params changed: filter; in the cache: put back, not computed",  # were without "in the cache"
+                   "upstream legacy_2x is stale; in the cache: put back, not computed"}
+
+
 def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
     for name in ("wall [old].png", "brick[bold].png", "x[/b].png"):  # rich would read [old] and [bold] as styles
         path = project / "textures" / name
