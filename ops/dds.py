@@ -2,8 +2,10 @@
 
 Pillow decodes the pixels; this module does what its reader leaves to the caller. It refuses what is not
 one 2D texture (Pillow reads a cube map's first face, a volume's first slice, an array's first layer without
-a word, and clips HDR BC6H to 8 bits), and it reads the decoded texels as the texture they store: an opaque
-BC1 or BC7 texture as RGB (Pillow always gives them alpha), and a BC5 (ATI2, 3Dc) file, which keeps only a
+a word, and clips HDR BC6H to 8 bits). It hands Pillow the sRGB and BGRA layouts texconv writes under the
+names of the same texels that Pillow reads. And it reads the decoded texels as the texture they store: an
+opaque BC1 or BC7 texture as RGB (Pillow always gives them alpha), an uncompressed one whose alpha is 0 in
+every texel as RGB (exporters that write padding there), and a BC5 (ATI2, 3Dc) file, which keeps only a
 tangent-space normal map's X and Y, as a whole normal map with Z = sqrt(1 - X² - Y²).
 """
 
@@ -22,6 +24,10 @@ _DXGI_BC6H = (94, 95, 96)  # TYPELESS, UF16, SF16
 _DIMENSION_3D = 4
 _MISC_TEXTURECUBE = 0x4
 
+_SAME_BLOCKS = {72: 71, 75: 74, 78: 77}  # BC1-BC3 UNORM_SRGB -> UNORM: sRGB is how they are meant, not stored
+_BGRA = {87: True, 88: False, 91: True, 93: False}  # B8G8R8A8 / B8G8R8X8, UNORM and UNORM_SRGB -> has alpha
+_LEGACY_RGB, _LEGACY_ALPHA = 0x40, 0x1  # DDPF_RGB, DDPF_ALPHAPIXELS
+
 _ALPHA_OPTIONAL = ("DXT1", "BC1", "BC7")  # formats whose alpha Pillow decodes whether the texture has any
 _NORMAL_XY = ("BC5", "BC5S")
 
@@ -30,7 +36,11 @@ def dds_problem(data: bytes) -> str | None:
     """Why the DDS file ``data`` is not one 2D texture remaster enlarges, as the rest of a sentence that
     starts with the file's name; None when it is one (or too short to tell: decoding then says so)."""
     if len(data) < _HEADER:
-        return None
+        return ("is cut short: its DDS header is incomplete. If it was still being saved or copied, build again "
+                "once it is; else re-export it")
+    height, width = struct.unpack_from("<2I", data, 12)
+    if not height or not width:
+        return f"has no texels: its DDS header gives {width}x{height}; re-export it"
     caps2 = struct.unpack_from("<I", data, 112)[0]
     dxgi = dimension = misc = layers = 0
     if data[84:88] == _FOURCC_DX10 and len(data) >= _HEADER + _DX10_HEADER:
@@ -48,10 +58,38 @@ def dds_problem(data: bytes) -> str | None:
     return None
 
 
+def as_pillow_reads(data: bytes) -> bytes:
+    """``data`` with a DX10 format that Pillow does not list, but whose texels it reads under another name,
+    renamed: BC1-BC3 in sRGB (texconv ``-srgb``), and 32-bit BGRA or BGRX as the legacy header gives them."""
+    if data[84:88] != _FOURCC_DX10 or len(data) < _HEADER + _DX10_HEADER:
+        return data
+    dxgi = struct.unpack_from("<I", data, _HEADER)[0]
+    if dxgi in _SAME_BLOCKS:
+        return data[:_HEADER] + struct.pack("<I", _SAME_BLOCKS[dxgi]) + data[_HEADER + 4:]
+    if dxgi in _BGRA:
+        alpha = _BGRA[dxgi]
+        pixel_format = struct.pack("<7I", _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), 0, 32,
+                                   0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)  # flags, fourcc, bits, masks
+        return data[:80] + pixel_format + data[108:_HEADER] + data[_HEADER + _DX10_HEADER:]
+    return data
+
+
+def format_name(data: bytes) -> str:
+    """The DDS format of ``data`` as its header names it, for a message: ``DXGI format 72``, ``'DXT2'``."""
+    fourcc = data[84:88]
+    if fourcc == _FOURCC_DX10 and len(data) >= _HEADER + 4:
+        return f"DXGI format {struct.unpack_from('<I', data, _HEADER)[0]}"
+    text = fourcc.decode("ascii", "replace")
+    return repr(text) if text.isprintable() and text.strip() else f"Direct3D format {int.from_bytes(fourcc, 'little')}"
+
+
 def stored_texels(pixels: np.ndarray, pixel_format: str | None) -> np.ndarray:
     """(H, W, C) uint8 texels as Pillow decoded a DDS of ``pixel_format`` (Pillow's name, None when
     uncompressed), as the texture they store: see the module's docstring."""
-    if pixel_format in _ALPHA_OPTIONAL and pixels.shape[2] == 4 and (pixels[..., 3] == 255).all():
+    with_alpha = pixels.shape[2] == 4
+    if with_alpha and pixel_format in _ALPHA_OPTIONAL and (pixels[..., 3] == 255).all():
+        return pixels[..., :3]
+    if with_alpha and pixel_format is None and not pixels[..., 3].any():  # read as alpha, the texture is invisible
         return pixels[..., :3]
     if pixel_format in _NORMAL_XY:
         return _with_normal_z(pixels)

@@ -22,7 +22,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
-from ops.dds import dds_problem, stored_texels
+from ops.dds import as_pillow_reads, dds_problem, format_name, stored_texels
 from ops.formats import WRITABLE_SUFFIXES
 
 ColorSpace = Literal["srgb", "linear"]
@@ -137,9 +137,11 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
         raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
                              "(in CI, check the repository out with LFS).")
-    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else None
-    if problem:
-        raise ImageReadError(f"{path} {problem}.")
+    if data.startswith(DDS_MAGIC):
+        problem = dds_problem(data)
+        if problem:
+            raise ImageReadError(f"{path} {problem}.")
+        data = as_pillow_reads(data)
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
         raise ImageReadError(too_large)
@@ -150,12 +152,12 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path} is not a PNG, JPEG, TGA or DDS image; re-export it in one of those formats.") from exc
     except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode
-        raise ImageReadError(f"{path} is stored in a format remaster cannot read ({exc}); re-export it as PNG, or as "
-                             "DDS in BC1 to BC5, BC7 or uncompressed 8-bit RGBA.") from exc
+        raise ImageReadError(f"{path} is stored in a format remaster cannot read ({format_name(data)}); re-export it "
+                             "as PNG, or as DDS in BC1 to BC5, BC7 or uncompressed 8-bit RGB(A).") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
             f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
-            "it is; else re-export it as PNG, JPEG or TGA."
+            "it is; else re-export it as PNG, JPEG, TGA or DDS."
         ) from exc
     return _to_image(pixels, bit_depth, colorspace)
 

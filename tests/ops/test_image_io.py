@@ -300,7 +300,8 @@ def test_a_bc4_texture_reads_as_grey(tmp_path):
     (b"DX10", 0, (71, 4, 0, 1), "is a volume (3D) texture"),
     (b"DX10", 0, (71, 3, 0, 6), "is a texture array of 6 layers"),
     (b"DX10", 0, (95, 3, 0, 1), "holds HDR colour (BC6H), which remaster would clip to 8 bits"),
-    (b"DX10", 0, (10, 3, 0, 1), "is stored in a format remaster cannot read (Unimplemented DXGI format 10); re-export"),
+    (b"DX10", 0, (10, 3, 0, 1), "is stored in a format remaster cannot read (DXGI format 10); re-export it as PNG"),
+    (b"DXT2", 0, (), "is stored in a format remaster cannot read ('DXT2')"),
 ])
 def test_a_dds_that_is_not_one_2d_texture_is_refused_by_name(tmp_path, fourcc, caps2, dx10, said):
     # Pillow would read a cube map's first face, or a volume's first slice, as if it were the texture
@@ -308,6 +309,35 @@ def test_a_dds_that_is_not_one_2d_texture_is_refused_by_name(tmp_path, fourcc, c
         _read_dds(tmp_path, dds(4, 4, fourcc, bc1_block(RED, GREEN) * 6, caps2=caps2, dx10=dx10))
 
 
-def test_a_truncated_dds_says_to_build_again_once_it_is_saved(tmp_path):
+@pytest.mark.parametrize("cut", [4, 140])  # into the texels, into the header
+def test_a_truncated_dds_says_to_build_again_once_it_is_saved(tmp_path, cut):
     with pytest.raises(ImageReadError, match="t.dds.*If it was still being saved or copied"):
-        _read_dds(tmp_path, dds(8, 8, b"DXT1", bc1_block(RED, GREEN))[:-4])
+        _read_dds(tmp_path, dds(8, 8, b"DXT1", bc1_block(RED, GREEN) * 4)[:-cut])
+
+
+def test_a_dds_with_no_texels_is_named(tmp_path):
+    with pytest.raises(ImageReadError, match=re.escape("t.dds has no texels: its DDS header gives 0x4; re-export it")):
+        _read_dds(tmp_path, dds(0, 4, b"DXT1", b""))
+
+
+def test_srgb_and_bgra_dds_as_texconv_writes_them_read_as_their_texels(tmp_path):
+    blocks = bc1_block(RED, GREEN) + bc1_block(BLUE, 0)
+    plain = _read_dds(tmp_path, dds(8, 4, b"DX10", blocks, dx10=(71, 3, 0, 1)))  # BC1_UNORM
+    srgb = _read_dds(tmp_path, dds(8, 4, b"DX10", blocks, dx10=(72, 3, 0, 1)))  # BC1_UNORM_SRGB: was refused
+    np.testing.assert_array_equal(srgb.color, plain.color)
+    bgra = np.array([[[0, 0, 255, 128], [255, 0, 0, 255]]], np.uint8)  # red half covered, blue
+    for dxgi, alpha in ((87, [[128 / 255, 1.0]]), (88, None)):  # B8G8R8A8, B8G8R8X8
+        image = _read_dds(tmp_path, dds(2, 1, b"DX10", bgra.tobytes(), dx10=(dxgi, 3, 0, 1)))
+        np.testing.assert_array_equal(image.color, [[[1, 0, 0], [0, 0, 1]]])
+        if alpha is None:
+            assert image.alpha is None
+        else:
+            np.testing.assert_allclose(image.alpha, alpha)
+
+
+def test_an_uncompressed_dds_whose_alpha_is_zero_everywhere_is_opaque(tmp_path):
+    texels = np.zeros((2, 2, 4), np.uint8)
+    texels[..., 1] = 200  # green, alpha 0 in every texel: padding an exporter wrote, not an invisible texture
+    PILImage.fromarray(texels, "RGBA").save(tmp_path / "t.dds", format="DDS")
+    image = read_image(tmp_path / "t.dds", colorspace="linear")
+    assert image.alpha is None and np.allclose(image.color[..., 1], 200 / 255)
