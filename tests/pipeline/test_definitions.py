@@ -19,6 +19,7 @@ from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
 from pipeline.spec import load_spec
+from pipeline.unreached import UNREACHED_SENSOR
 
 
 def test_dagster_definitions_validate_on_the_workspace():
@@ -616,6 +617,16 @@ def test_the_ui_calls_every_partition_stale_when_the_spec_changes_the_asset_s_pa
 def test_a_backfill_builds_many_partitions_in_one_run_not_one_process_per_file(project):
     graph = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_asset_graph()
     assert graph.get(dg.AssetKey("legacy_2x")).backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_runs_go_step_by_step_in_one_process_nightly_on_the_spec_s_schedule_and_nothing_starts_on_its_own(project):
+    spec = project / "assets_spec.yaml"
+    spec.write_text('schedule: "15 2 * * 1-5"\n' + spec.read_text())
+    defs = build_definitions(load_spec(spec))
+    assert defs.resolve_job_def("build_legacy").executor_def is dg.in_process_executor  # torch imported once, one GPU user
+    assert [(s.cron_schedule, s.default_status) for s in defs.schedules] == [("15 2 * * 1-5", dg.DefaultScheduleStatus.STOPPED)]
+    statuses = {sensor.name: sensor.default_status for sensor in defs.sensors}
+    assert statuses == {"legacy_files": dg.DefaultSensorStatus.STOPPED, UNREACHED_SENSOR: dg.DefaultSensorStatus.RUNNING}
 
 
 def test_the_partition_limit_copied_from_dagster_is_dagsters():
