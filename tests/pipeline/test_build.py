@@ -25,7 +25,7 @@ from helpers import (
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
-from pipeline.cache import ContentStore
+from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.resources import HASH_INDEX, RemasterResource
@@ -801,8 +801,15 @@ def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     for path in (old, young):
         path.write_bytes(b"half a png")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
+    store = ContentStore(project / ".remaster" / "cache")
+    scratch = store.scratch_dir()  # a killed step's whole outputs, in the cache
+    (scratch / "variant_00.png").write_bytes(b"a whole png")
+    abandoned, resumable = store.work_dir("0" * 32), store.work_dir("1" * 32)  # killed trainings' checkpoints
+    week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
+    os.utime(abandoned, (week_ago, week_ago))
     code, _ = cli(project, "cache", "gc")
     assert code == 0 and not old.exists() and young.exists()
+    assert not scratch.exists() and not abandoned.exists() and resumable.is_dir()
 
 
 def _remaster(folder: Path, *args: str) -> subprocess.Popen:
