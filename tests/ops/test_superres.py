@@ -296,6 +296,31 @@ def test_single_file_holds_out_a_region(tmp_path: Path) -> None:
     assert meta["held_out_images"] == 1 and meta["train_images"] == 1
 
 
+@pytest.mark.parametrize("files", [1, 5])  # one file: its right quarter is held out; five: one whole file
+def test_no_held_out_texel_is_ever_trained_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int) -> None:
+    trained_on: list[torch.Tensor] = []
+
+    class Recording(data.PatchSampler):
+        def __init__(self, images: list[torch.Tensor], patch: int) -> None:
+            trained_on.extend(images)
+            super().__init__(images, patch)
+
+    monkeypatch.setattr(train, "PatchSampler", Recording)
+    paths = []
+    for f in range(files):  # every texel says where it is: red its column, green its file
+        texels = np.zeros((64, 64, 3), np.float32)
+        texels[..., 0], texels[..., 1] = np.arange(64) / 255, f * 40 / 255
+        paths.append(_write(tmp_path / f"tex{f}.png", texels))
+    if files == 1:
+        held = {(0, column) for column in range(48, 64)}
+    else:
+        held = {(f, column) for f, out in enumerate(data.held_out(paths, 0.2)) if out for column in range(64)}
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, holdout=0.2, **TINY), OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1 and len(held) in (16, 64)
+    seen = {(round(g * 255 / 40), round(r * 255)) for image in trained_on for r, g in image[:2].flatten(1).T.tolist()}
+    assert seen and not seen & held
+
+
 def test_the_held_out_fraction_is_a_count_of_files(tmp_path: Path) -> None:
     paths = [tmp_path / "hires" / f"{name}.png" for name in ("astronaut", "brick", "chelsea", "coffee", "grass")]
     assert sum(data.held_out(paths, 0.2)) == 1  # a coin per file held out 3 of these 5
