@@ -51,6 +51,10 @@ class MultiplyParams(OpParams):
         None, description="gram: local torchvision-layout VGG19 state dict; default random multi-scale filters"
     )
     alpha: AlphaMeaning = ALPHA_MEANING
+    cpu_threads: int = Field(
+        1, ge=0, le=256, description="gram: torch threads on CPU; 0: torch's default. A variant's bytes depend on the "
+        "count, so one thread keeps them identical across machines, and is fastest where builds share the cores"
+    )
 
     def output_names(self) -> tuple[str, ...]:
         return tuple(f"variant_{i:02d}.png" for i in range(self.count))
@@ -65,7 +69,7 @@ class MultiplyParams(OpParams):
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 
     def neutral_fields(self) -> tuple[str, ...]:
-        return ("patch_size",) if self.method == "gram" else ("steps", "vgg_weights")
+        return ("patch_size",) if self.method == "gram" else ("steps", "vgg_weights", "cpu_threads")
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

@@ -19,6 +19,7 @@ from ops.multiply.params import MultiplyParams
 from ops.multiply.patch import QuiltConfig, default_block, quilt
 from ops.registry import OpContext, one_image
 from ops.tensors import to_hwc
+from ops.threads import cpu_threads
 
 
 def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto") -> np.ndarray:
@@ -123,7 +124,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
                 ctx.progress(done * total + step, len(made) * total)
 
         try:
-            variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+            with cpu_threads(params.cpu_threads, device):
+                variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
         except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
             raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
         write_image(out_dir / name, to_image(variant, image, params.alpha))

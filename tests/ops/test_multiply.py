@@ -90,6 +90,17 @@ def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path
         assert (shifted / "variant_00.png").read_bytes() == (first / "variant_01.png").read_bytes()
 
 
+def test_a_gram_variant_is_the_same_bytes_whatever_torch_s_thread_count_on_the_machine(gravel: Path, tmp_path: Path) -> None:
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):  # a CI runner's and a workstation's defaults: the same cache key, so the same bytes
+            torch.set_num_threads(count)
+            multiply(gravel, tmp_path / str(count), method="gram", count=1, size=128, steps=20)  # 64 px agreed by chance
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / "1" / "variant_00.png").read_bytes() == (tmp_path / "2" / "variant_00.png").read_bytes()
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_gram_matches_texture_statistics_and_tiles(gravel: Path, tmp_path: Path, device: str) -> None:
     meta = multiply(gravel, tmp_path, device, method="gram", count=2, size=96, steps=40)
