@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.assets import build_order
 from ops.registry import SINGLE_OUTPUT
+from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.guards import failed_guards
 from pipeline.hashing import file_is
