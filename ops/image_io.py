@@ -2,7 +2,7 @@
 
 Legacy textures come in every shape a 1990s pipeline produced: palette PNGs
 with a transparent index, 1-bit masks, grey+alpha sprites, 16-bit height maps,
-TGA and JPEG, DDS from the game itself. Everything is decoded to one internal form, :class:`Image`, and
+TGA and JPEG, DDS from the game itself, 16-bit TIFF from a RAW developer. Everything is decoded to one internal form, :class:`Image`, and
 written back at the bit depth and with the alpha the input had, so that a
 remastered texture drops into the engine where the old one was.
 """
@@ -24,6 +24,7 @@ from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
 from ops.dds import as_pillow_reads, dds_problem, format_name, stored_texels
 from ops.formats import WRITABLE_SUFFIXES
+from ops.tiff import decode_tiff16, is_tiff, tiff_problem
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -122,7 +123,7 @@ _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 
 
 def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
-    """Decode ``path`` (PNG 8/16-bit, JPEG, TGA, DDS; any mode) to an :class:`Image`.
+    """Decode ``path`` (PNG and TIFF 8/16-bit, JPEG, TGA, DDS; any mode) to an :class:`Image`.
 
     Raises :class:`ImageReadError` naming the file when it is empty, truncated
     or not an image.
@@ -137,27 +138,27 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
         raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
                              "(in CI, check the repository out with LFS).")
+    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else tiff_problem(data) if is_tiff(data) else None
+    if problem:
+        raise ImageReadError(f"{path} {problem}.")
     if data.startswith(DDS_MAGIC):
-        problem = dds_problem(data)
-        if problem:
-            raise ImageReadError(f"{path} {problem}.")
         data = as_pillow_reads(data)
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
         raise ImageReadError(too_large)
     try:
-        pixels, bit_depth = _decode_png16(data) if _is_png16(data) else _decode_pillow(data)
+        pixels, bit_depth = _decode(data)
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{path} is not a PNG, JPEG, TGA or DDS image; re-export it in one of those formats.") from exc
+        raise ImageReadError(f"{path} is not a PNG, JPEG, TGA, DDS or TIFF image; re-export it in one of those formats.") from exc
     except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode
         raise ImageReadError(f"{path} is stored in a format remaster cannot read ({format_name(data)}); re-export it "
                              "as PNG, or as DDS in BC1 to BC5, BC7 or uncompressed 8-bit RGB(A).") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
             f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
-            "it is; else re-export it as PNG, JPEG, TGA or DDS."
+            "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
     return _to_image(pixels, bit_depth, colorspace)
 
@@ -219,6 +220,17 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
         stacked *= 65535.0 if depth == 16 else 255.0
         quantized[band] = np.rint(stacked, out=stacked)
     return quantized
+
+
+def _decode(data: bytes) -> tuple[np.ndarray, int]:
+    """(H, W, planes) integers and their bit depth: 16-bit PNG and TIFF by their own readers, which keep the
+    16 bits that Pillow cuts to 8; the rest by Pillow."""
+    if _is_png16(data):
+        return _decode_png16(data)
+    wide = decode_tiff16(data, MAX_PIXELS) if is_tiff(data) else None
+    if wide is not None:
+        return _oriented(*wide), 16
+    return _decode_pillow(data)
 
 
 def _png_pixels(data: bytes) -> int:

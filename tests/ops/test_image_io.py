@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image as PILImage
 
 from helpers import LFS_POINTER, bc1_block, bc4_block, dds
@@ -108,7 +109,7 @@ def test_unreadable_files_are_named(tmp_path):
     with pytest.raises(ImageReadError, match="cut.png.*If it was still being saved or copied, build again once it is"):
         read_image(tmp_path / "cut.png")
     (tmp_path / "text.png").write_text("not an image")
-    with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG, TGA or DDS image"):
+    with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG, TGA, DDS or TIFF image"):
         read_image(tmp_path / "text.png")
     (tmp_path / "lfs.png").write_text(LFS_POINTER)
     with pytest.raises(ImageReadError, match=r"lfs.png is a Git LFS pointer, not the image: fetch the images with `git lfs pull`"):
@@ -341,3 +342,57 @@ def test_an_uncompressed_dds_whose_alpha_is_zero_everywhere_is_opaque(tmp_path):
     PILImage.fromarray(texels, "RGBA").save(tmp_path / "t.dds", format="DDS")
     image = read_image(tmp_path / "t.dds", colorspace="linear")
     assert image.alpha is None and np.allclose(image.color[..., 1], 200 / 255)
+
+
+def _tiff(path: Path, texels: np.ndarray, **options: object) -> Path:
+    tifffile.imwrite(path, texels, **options)
+    return path
+
+
+@pytest.mark.parametrize("layout", [
+    dict(photometric="rgb"), dict(photometric="rgb", compression="lzw"), dict(photometric="rgb", compression="zlib"),
+    dict(photometric="rgb", planarconfig="separate"),
+])
+def test_a_16_bit_colour_tiff_keeps_its_16_bits(tmp_path, layout):
+    texels = RNG.integers(0, 65536, (5, 7, 3), dtype=np.uint16)
+    stored = np.moveaxis(texels, -1, 0) if layout.get("planarconfig") == "separate" else texels
+    image = read_image(_tiff(tmp_path / "photo.tif", stored, **layout), colorspace="linear")
+    assert image.bit_depth == 16 and image.alpha is None  # Pillow alone read it as 8-bit
+    np.testing.assert_array_equal(np.rint(image.color * 65535), texels)
+
+
+@pytest.mark.parametrize("extra, premultiplied", [("unassalpha", False), ("assocalpha", True)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_16_bit_tiff_keeps_its_alpha_straight(tmp_path, extra, premultiplied, channels):
+    colour = RNG.integers(0, 65536, (4, 6, channels)).astype(np.float64)
+    alpha = np.tile([0.0, 16384.0, 65535.0], (4, 2))[..., None]
+    stored = np.rint(colour * alpha / 65535) if premultiplied else colour  # as compositing software writes it
+    texels = np.concatenate([stored, alpha], axis=2).astype(np.uint16)
+    photometric = "rgb" if channels == 3 else "minisblack"  # grey+alpha: Pillow could not open it at all
+    image = read_image(_tiff(tmp_path / "cut.tif", texels, photometric=photometric, extrasamples=[extra]), colorspace="linear")
+    assert image.bit_depth == 16 and image.channels == channels
+    np.testing.assert_array_equal(np.rint(image.alpha * 65535), alpha[..., 0])
+    seen = alpha[..., 0] == 65535
+    np.testing.assert_allclose(image.color[seen] * 65535, colour[seen], atol=0.5)
+    if premultiplied:  # colour divided back out; under alpha 0 nothing is left to divide
+        np.testing.assert_allclose(image.color[:, 1::3] * 65535, colour[:, 1::3], atol=65535 / 16384)
+
+
+def test_an_8_bit_tiff_and_a_16_bit_grey_one_read_as_pillow_reads_them(tmp_path):
+    rgb = RNG.integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    grey = RNG.integers(0, 65536, (4, 5), dtype=np.uint16)
+    image = read_image(_tiff(tmp_path / "rgb.tif", rgb, photometric="rgb"), colorspace="linear")
+    assert image.bit_depth == 8 and np.array_equal(np.rint(image.color * 255), rgb)
+    image = read_image(_tiff(tmp_path / "grey.tif", grey, photometric="minisblack"), colorspace="linear")
+    assert image.bit_depth == 16 and np.array_equal(np.rint(image.color[..., 0] * 65535), grey)
+
+
+def test_a_floating_point_or_damaged_tiff_is_named(tmp_path):
+    _tiff(tmp_path / "hdr.tif", RNG.random((4, 5, 3), dtype=np.float32), photometric="rgb")
+    with pytest.raises(ImageReadError, match=re.escape("hdr.tif holds floating-point (HDR or linear) values, which "
+                                                       "remaster would clip; it reads 8- and 16-bit images")):
+        read_image(tmp_path / "hdr.tif")
+    data = _tiff(tmp_path / "whole.tif", RNG.integers(0, 65536, (64, 64, 3), dtype=np.uint16), photometric="rgb").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="cut.tif.*If it was still being saved or copied"):
+        read_image(tmp_path / "cut.tif")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tifffile
 
 from ops.image_io import Image, read_image, write_image
-from ops.registry import OpContext
+from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.upscale import UpscaleParams, run, upscale
 
 
@@ -152,3 +153,12 @@ def test_a_result_no_engine_can_load_is_refused_before_it_is_made(tmp_path):
     with pytest.raises(ValueError, match=r"strip.png: the result would be 20000x16 px, and engines and GPUs load "
                                          r"textures of at most 16384 px a side"):
         run({"image": tmp_path / "strip.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
+
+
+def test_a_16_bit_photo_from_a_raw_developer_enlarges_to_a_16_bit_png(tmp_path):
+    texels = np.random.default_rng(0).integers(0, 65536, (6, 6, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "photo.tif", texels, photometric="rgb", compression="lzw")
+    run({"image": tmp_path / "photo.tif"}, tmp_path / "out", UpscaleParams(filter="nearest"), OpContext())
+    enlarged = read_image(tmp_path / "out" / SINGLE_OUTPUT, colorspace="linear")
+    assert enlarged.bit_depth == 16
+    np.testing.assert_array_equal(np.rint(enlarged.color[::2, ::2] * 65535), texels)

@@ -2382,7 +2382,7 @@ def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_rea
                 dagster_event=failure,
             ).for_run_failure())
             row = next(r for r in manifest_rows(project) if r["partition"] == "walls/bad.png")
-            assert not row["error"].startswith("not built") and "is not a PNG, JPEG, TGA or DDS image" in row["error"], row
+            assert not row["error"].startswith("not built") and "is not a PNG, JPEG, TGA, DDS or TIFF image" in row["error"], row
             assert row["run_id"] == failed[-1].run_id
     step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
