@@ -86,6 +86,15 @@ class OpParams(BaseModel):
         setting of a feature that is off, a speed setting."""
         return ()
 
+    def later_neutral_fields(self) -> tuple[str, ...]:
+        """Neutral fields added after outputs were cached with these params: left out of the key rather than
+        reset, so that upgrading remaster rebuilds nothing they cannot change (a new setting of one method)."""
+        return ()
+
+    def key_params(self) -> dict[str, object]:
+        """The params as the cache key holds them: ``for_cache_key``'s, less ``later_neutral_fields``."""
+        return self.for_cache_key().model_dump(mode="json", exclude=set(self.later_neutral_fields()))
+
     def for_cache_key(self) -> OpParams:
         """These params with every neutral field at its default, so that changing one rebuilds nothing,
         and every file of ``file_params`` named by its role alone: its content's hash is in the key, so a

@@ -88,8 +88,8 @@ class Plan:
 
 
 def canonical_params(target: Target) -> dict[str, object]:
-    """The params as the cache key sees them: neutral fields (``OpParams.neutral_fields``) at their defaults."""
-    return target.params.for_cache_key().model_dump(mode="json")
+    """The params as the cache key sees them (``OpParams.key_params``): neutral fields at their defaults."""
+    return target.params.key_params()
 
 
 def code_version(target: Target) -> str:

@@ -62,7 +62,7 @@ class MultiplyParams(OpParams):
     def output_units(self) -> dict[str, dict[str, object]]:
         """Variant ``i`` depends on ``seed + i`` and not on ``count``: raising ``count`` or shifting ``seed``
         keeps the variants already made."""
-        shared = self.for_cache_key().model_dump(mode="json", exclude={"count", "seed"})
+        shared = {name: value for name, value in self.key_params().items() if name not in ("count", "seed")}
         return {name: {**shared, "seed": self.seed + i} for i, name in enumerate(self.output_names())}
 
     def file_params(self) -> dict[str, Path]:
@@ -70,6 +70,9 @@ class MultiplyParams(OpParams):
 
     def neutral_fields(self) -> tuple[str, ...]:
         return ("patch_size",) if self.method == "gram" else ("steps", "vgg_weights", "cpu_threads")
+
+    def later_neutral_fields(self) -> tuple[str, ...]:
+        return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

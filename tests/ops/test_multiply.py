@@ -66,6 +66,12 @@ def test_params_defaults_names_and_files() -> None:
         MultiplyParams(method="neural")
 
 
+def test_cpu_threads_joins_the_key_of_gram_alone_so_patch_variants_built_before_it_keep_theirs() -> None:
+    patch, gram = MultiplyParams(method="patch", cpu_threads=4), MultiplyParams(method="gram")
+    assert "cpu_threads" not in patch.key_params() and gram.key_params()["cpu_threads"] == 1
+    assert all("cpu_threads" not in unit for unit in patch.output_units().values())
+
+
 def test_patch_writes_the_named_variants_and_guards(gravel: Path, tmp_path: Path) -> None:
     meta = multiply(gravel, tmp_path, method="patch", count=3, size=128, patch_size=24)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
