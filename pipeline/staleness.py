@@ -122,8 +122,8 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
         return _restorable(builder, plan, waits[0], known.restored)
     if row is None:
         return _restorable(builder, plan, "new file" if target.section == "assets" else "never built", known.restored)
-    if row["status"] == "failed":
-        return f"failed last build: {row.get('error')}"
+    if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
+        return _restorable(builder, plan, f"failed last build: {row.get('error')}", known.restored)
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
         try:

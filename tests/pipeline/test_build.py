@@ -167,6 +167,23 @@ def test_status_says_that_a_param_changed_back_puts_back_what_it_and_its_chain_h
                    "upstream legacy_2x is stale; in the cache: put back, not computed"}
 
 
+def test_status_says_that_a_failing_change_reverted_puts_back_what_was_built_before_it(project, cli):
+    from pipeline.staleness import stale_partitions
+
+    chained = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+    write_spec(project, chained)
+    assert cli(project, "build")[0] == 0
+    write_spec(project, chained.replace("scale: 2, filter", "scale: 2000, filter"))  # too large: every texture fails
+    assert cli(project, "build")[0] == 1
+    write_spec(project, chained)  # and reverted
+    why = {(s.asset, s.reason.startswith("failed last build: "), s.reason.split("; ")[-1])
+           for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
+    assert why == {("legacy_2x", True, "in the cache: put back, not computed"),  # was the failure alone
+                   ("legacy_4x", False, "in the cache: put back, not computed")}
+    code, output = cli(project, "build")
+    assert code == 0 and {r["status"] for r in manifest_rows(project)} == {"cached"}, output
+
+
 def test_status_shows_file_names_with_brackets_as_they_are(project, cli):
     for name in ("wall [old].png", "brick[bold].png", "x[/b].png"):  # rich would read [old] and [bold] as styles
         path = project / "textures" / name
