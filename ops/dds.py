@@ -34,8 +34,8 @@ _NORMAL_XY = ("BC5", "BC5S")
 
 def dds_problem(data: bytes) -> str | None:
     """Why the DDS file ``data`` is not one 2D texture remaster enlarges, as the rest of a sentence that
-    starts with the file's name; None when it is one (or too short to tell: decoding then says so)."""
-    if len(data) < _HEADER:
+    starts with the file's name; None when it is one."""
+    if len(data) < _HEADER or (data[84:88] == _FOURCC_DX10 and len(data) < _HEADER + _DX10_HEADER):
         return ("is cut short: its DDS header is incomplete. If it was still being saved or copied, build again "
                 "once it is; else re-export it")
     height, width = struct.unpack_from("<2I", data, 12)
@@ -43,7 +43,7 @@ def dds_problem(data: bytes) -> str | None:
         return f"has no texels: its DDS header gives {width}x{height}; re-export it"
     caps2 = struct.unpack_from("<I", data, 112)[0]
     dxgi = dimension = misc = layers = 0
-    if data[84:88] == _FOURCC_DX10 and len(data) >= _HEADER + _DX10_HEADER:
+    if data[84:88] == _FOURCC_DX10:
         dxgi, dimension, misc, layers = struct.unpack_from("<4I", data, _HEADER)
     if caps2 & _CAPS2_CUBEMAP or misc & _MISC_TEXTURECUBE:
         return "is a cube map (six faces); remaster enlarges 2D textures: export each face as its own file"

@@ -310,10 +310,11 @@ def test_a_dds_that_is_not_one_2d_texture_is_refused_by_name(tmp_path, fourcc, c
         _read_dds(tmp_path, dds(4, 4, fourcc, bc1_block(RED, GREEN) * 6, caps2=caps2, dx10=dx10))
 
 
-@pytest.mark.parametrize("cut", [4, 140])  # into the texels, into the header
-def test_a_truncated_dds_says_to_build_again_once_it_is_saved(tmp_path, cut):
+@pytest.mark.parametrize("fourcc, dx10, kept", [(b"DXT1", (), 150), (b"DXT1", (), 20), (b"DX10", (87, 3, 0, 1), 140)])
+def test_a_truncated_dds_says_to_build_again_once_it_is_saved(tmp_path, fourcc, dx10, kept):
+    # cut into the texels, into the header, into the DX10 header (it said: a format remaster cannot read)
     with pytest.raises(ImageReadError, match="t.dds.*If it was still being saved or copied"):
-        _read_dds(tmp_path, dds(8, 8, b"DXT1", bc1_block(RED, GREEN) * 4)[:-cut])
+        _read_dds(tmp_path, dds(8, 8, fourcc, bc1_block(RED, GREEN) * 4, dx10=dx10)[:kept])
 
 
 def test_a_dds_with_no_texels_is_named(tmp_path):
