@@ -79,6 +79,9 @@ def format_name(data: bytes) -> str:
     fourcc = data[84:88]
     if fourcc == _FOURCC_DX10 and len(data) >= _HEADER + 4:
         return f"DXGI format {struct.unpack_from('<I', data, _HEADER)[0]}"
+    if not any(fourcc):  # given by bit masks, not by name
+        flags, _, bits = struct.unpack_from("<3I", data, 80)
+        return f"uncompressed, {bits} bits a texel, pixel format flags 0x{flags:x}"
     text = fourcc.decode("ascii", "replace")
     return repr(text) if text.isprintable() and text.strip() else f"Direct3D format {int.from_bytes(fourcc, 'little')}"
 

@@ -53,11 +53,13 @@ def source_called(folder: Path, name: str) -> str:
 
 
 def dds(width: int, height: int, fourcc: bytes, blocks: bytes, *, caps2: int = 0, dx10: tuple[int, ...] = (),
-        mipmaps: int = 1) -> bytes:
+        mipmaps: int = 1, masked: tuple[int, int] | None = None) -> bytes:
     """A DDS file as a game's tools write one: the 128-byte header, the DX10 one where ``dx10`` gives
-    (dxgi format, dimension, misc flags, array size), then ``blocks``, the block-compressed texels."""
+    (dxgi format, dimension, misc flags, array size), then ``blocks``, the block-compressed texels; or,
+    where ``masked`` gives (pixel format flags, bits a texel), an uncompressed format named by bit masks."""
     flags = 0x1 | 0x2 | 0x4 | 0x1000 | 0x80000 | (0x20000 if mipmaps > 1 else 0)  # caps, size, format, linear size
-    pixel_format = struct.pack("<4I", 32, 0x4, int.from_bytes(fourcc, "little"), 0) + bytes(16)  # FOURCC
+    named = struct.pack("<4I", 32, 0x4, int.from_bytes(fourcc, "little"), 0)  # FOURCC
+    pixel_format = (struct.pack("<4I", 32, masked[0], 0, masked[1]) if masked else named) + bytes(16)
     header = struct.pack("<7I", 124, flags, height, width, len(blocks), 0, mipmaps) + bytes(44) + pixel_format
     header += struct.pack("<5I", 0x1000, caps2, 0, 0, 0)
     return b"DDS " + header + (struct.pack("<5I", *dx10, 0) if dx10 else b"") + blocks

@@ -303,11 +303,13 @@ def test_a_bc4_texture_reads_as_grey(tmp_path):
     (b"DX10", 0, (95, 3, 0, 1), "holds HDR colour (BC6H), which remaster would clip to 8 bits"),
     (b"DX10", 0, (10, 3, 0, 1), "is stored in a format remaster cannot read (DXGI format 10); re-export it as PNG"),
     (b"DXT2", 0, (), "is stored in a format remaster cannot read ('DXT2')"),
+    (b"", 0, (), "is stored in a format remaster cannot read (uncompressed, 8 bits a texel, pixel format flags 0x2)"),
 ])
 def test_a_dds_that_is_not_one_2d_texture_is_refused_by_name(tmp_path, fourcc, caps2, dx10, said):
     # Pillow would read a cube map's first face, or a volume's first slice, as if it were the texture
+    masked = None if fourcc else (0x2, 8)  # A8, alpha alone: it was "Direct3D format 0"
     with pytest.raises(ImageReadError, match=re.escape(f"t.dds {said}")):
-        _read_dds(tmp_path, dds(4, 4, fourcc, bc1_block(RED, GREEN) * 6, caps2=caps2, dx10=dx10))
+        _read_dds(tmp_path, dds(4, 4, fourcc, bc1_block(RED, GREEN) * 6, caps2=caps2, dx10=dx10, masked=masked))
 
 
 @pytest.mark.parametrize("fourcc, dx10, kept", [(b"DXT1", (), 150), (b"DXT1", (), 20), (b"DX10", (87, 3, 0, 1), 140)])
