@@ -24,7 +24,7 @@ from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
 from ops.dds import as_pillow_reads, dds_problem, format_name, stored_texels
 from ops.formats import WRITABLE_SUFFIXES
-from ops.tiff import decode_tiff16, is_tiff, tiff_problem
+from ops.tiff import decode_tiff, is_tiff, tiff_problem
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -223,13 +223,14 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
 
 
 def _decode(data: bytes) -> tuple[np.ndarray, int]:
-    """(H, W, planes) integers and their bit depth: 16-bit PNG and TIFF by their own readers, which keep the
-    16 bits that Pillow cuts to 8; the rest by Pillow."""
+    """(H, W, planes) integers and their bit depth: 16-bit PNG and grey or colour TIFF by their own readers,
+    which keep the 16 bits that Pillow cuts to 8; the rest by Pillow."""
     if _is_png16(data):
         return _decode_png16(data)
-    wide = decode_tiff16(data, MAX_PIXELS) if is_tiff(data) else None
-    if wide is not None:
-        return _oriented(*wide), 16
+    decoded = decode_tiff(data, MAX_PIXELS) if is_tiff(data) else None
+    if decoded is not None:
+        texels, depth, orientation = decoded
+        return _oriented(texels, orientation), depth
     return _decode_pillow(data)
 
 

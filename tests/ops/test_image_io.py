@@ -390,12 +390,39 @@ def test_an_8_bit_tiff_and_a_16_bit_grey_one_read_as_pillow_reads_them(tmp_path)
     assert image.bit_depth == 16 and np.array_equal(np.rint(image.color[..., 0] * 65535), grey)
 
 
-def test_a_floating_point_or_damaged_tiff_is_named(tmp_path):
-    _tiff(tmp_path / "hdr.tif", RNG.random((4, 5, 3), dtype=np.float32), photometric="rgb")
-    with pytest.raises(ImageReadError, match=re.escape("hdr.tif holds floating-point (HDR or linear) values, which "
-                                                       "remaster would clip; it reads 8- and 16-bit images")):
-        read_image(tmp_path / "hdr.tif")
-    data = _tiff(tmp_path / "whole.tif", RNG.integers(0, 65536, (64, 64, 3), dtype=np.uint16), photometric="rgb").read_bytes()
-    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageReadError, match="cut.tif.*If it was still being saved or copied"):
+@pytest.mark.parametrize("texels, photometric, said", [
+    (RNG.random((4, 5, 3), dtype=np.float32), "rgb", "holds floating-point (HDR or linear) values, which remaster would clip"),
+    (RNG.integers(0, 2**31, (4, 5), dtype=np.int32), "minisblack", "holds 32-bit signed integers, which remaster would misread"),
+    (RNG.integers(-2**15, 2**15, (4, 5), dtype=np.int16), "minisblack", "holds 16-bit signed integers"),  # they wrapped
+    (RNG.integers(0, 65536, (4, 5, 4), dtype=np.uint16), "separated", "is a TIFF in a layout remaster cannot read "
+                                                                       "(16-bit SEPARATED); export it as 8- or 16-bit"),
+])
+def test_a_tiff_whose_values_remaster_would_misread_is_named(tmp_path, texels, photometric, said):
+    with pytest.raises(ImageReadError, match=re.escape(f"odd.tif {said}")):  # 16-bit CMYK was cut to 8 bits
+        read_image(_tiff(tmp_path / "odd.tif", texels, photometric=photometric))
+
+
+@pytest.mark.parametrize("compression", [None, "zlib", "packbits"])
+@pytest.mark.parametrize("kept", [4, 0.5])  # the header alone, half the file
+def test_a_damaged_tiff_says_to_build_again_once_it_is_saved(tmp_path, compression, kept):
+    texels = RNG.integers(0, 65536, (40, 37, 3), dtype=np.uint16)  # random: compressed, still most of the file
+    data = _tiff(tmp_path / "whole.tif", texels, photometric="rgb", compression=compression).read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: kept if isinstance(kept, int) else int(len(data) * kept)])
+    with pytest.raises(ImageReadError, match="cut.tif.*If it was still being saved or copied"):  # was a codec's error
         read_image(tmp_path / "cut.tif")
+
+
+def test_white_is_zero_grey_premultiplied_grey_and_a_thumbnail_first_read_as_meant(tmp_path):
+    grey = RNG.integers(0, 65536, (4, 5), dtype=np.uint16)
+    image = read_image(_tiff(tmp_path / "scan.tif", grey, photometric="miniswhite"), colorspace="linear")
+    np.testing.assert_array_equal(np.rint(image.color[..., 0] * 65535), 65535 - grey)  # Pillow read it inverted
+    straight = np.full((2, 3), 200.0)
+    alpha = np.array([[255.0, 128.0, 0.0]] * 2)
+    texels = np.dstack([np.rint(straight * alpha / 255), alpha]).astype(np.uint8)
+    image = read_image(_tiff(tmp_path / "la.tif", texels, photometric="minisblack", extrasamples=["assocalpha"]),
+                       colorspace="linear")  # Pillow could not open 8-bit premultiplied grey+alpha
+    np.testing.assert_allclose(image.color[:, :2, 0] * 255, straight[:, :2], atol=1)
+    with tifffile.TiffWriter(tmp_path / "scanner.tif") as tif:
+        tif.write(np.zeros((2, 2, 3), np.uint8), photometric="rgb", subfiletype=1)  # a thumbnail, first
+        tif.write(RNG.integers(0, 256, (8, 9, 3), dtype=np.uint8), photometric="rgb")
+    assert read_image(tmp_path / "scanner.tif").color.shape == (8, 9, 3)
