@@ -255,8 +255,10 @@ def _pairs(source: Source, written: Collection[Path] = ()) -> tuple[dict[str, di
 def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:
     """The photo of ``role`` in a pair folder, of the (sorted) ``paths`` that match: images remaster reads
     come first, so a camera's RAW file or an editor's backup beside the JPEG (``flash.CR2``, ``flash.bak``),
-    which ``flash.*`` matches too and which sorts first, is not taken for it."""
-    images = [path for path in paths if path.suffix.lower() in READABLE_SUFFIXES] or paths
+    which ``flash.*`` matches too and which sorts first, is not taken for it; and of those, a lossless one
+    (``flash.tif``, the 16-bit master beside its JPEG preview)."""
+    readable = [path for path in paths if path.suffix.lower() in READABLE_SUFFIXES]
+    images = sorted(readable, key=lambda path: READABLE_SUFFIXES.index(path.suffix.lower())) or paths
     if len(images) > 1:
         log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, images[0].name)
     return images[0]
