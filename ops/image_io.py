@@ -24,7 +24,7 @@ from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
 from ops.dds import as_pillow_reads, dds_problem, format_name, stored_texels
 from ops.formats import WRITABLE_SUFFIXES
-from ops.tiff import decode_tiff, is_tiff, tiff_problem
+from ops.tiff import TiffLayout, decode_tiff, is_tiff, tiff_layout
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -138,7 +138,8 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
         raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
                              "(in CI, check the repository out with LFS).")
-    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else tiff_problem(data) if is_tiff(data) else None
+    tiff = tiff_layout(data) if is_tiff(data) else None
+    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else tiff.problem if tiff else None
     if problem:
         raise ImageReadError(f"{path} {problem}.")
     if data.startswith(DDS_MAGIC):
@@ -147,7 +148,7 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
         raise ImageReadError(too_large)
     try:
-        pixels, bit_depth = _decode(data)
+        pixels, bit_depth = _decode(data, tiff)
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
@@ -222,16 +223,15 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     return quantized
 
 
-def _decode(data: bytes) -> tuple[np.ndarray, int]:
+def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
     """(H, W, planes) integers and their bit depth: 16-bit PNG and grey or colour TIFF by their own readers,
-    which keep the 16 bits that Pillow cuts to 8; the rest by Pillow."""
+    which keep the 16 bits that Pillow cuts to 8; the rest by Pillow, a TIFF at its full-size page."""
     if _is_png16(data):
         return _decode_png16(data)
-    decoded = decode_tiff(data, MAX_PIXELS) if is_tiff(data) else None
-    if decoded is not None:
-        texels, depth, orientation = decoded
+    if tiff is not None and tiff.here:
+        texels, depth, orientation = decode_tiff(data, tiff, MAX_PIXELS)
         return _oriented(texels, orientation), depth
-    return _decode_pillow(data)
+    return _decode_pillow(data, frame=tiff.page if tiff else 0)
 
 
 def _png_pixels(data: bytes) -> int:
@@ -273,8 +273,10 @@ def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(turns[orientation](array)) if orientation in turns else array
 
 
-def _decode_pillow(data: bytes) -> tuple[np.ndarray, int]:
+def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
     with PILImage.open(io.BytesIO(data)) as opened:
+        if frame:
+            opened.seek(frame)
         if opened.format == "TGA" and opened.palette is not None and opened.palette.rawmode == "BGRA":
             opened.palette.mode = "RGBA"  # Pillow before 13 reads a 32-bit TGA palette as RGB, which it cannot load
         im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag

@@ -426,3 +426,28 @@ def test_white_is_zero_grey_premultiplied_grey_and_a_thumbnail_first_read_as_mea
         tif.write(np.zeros((2, 2, 3), np.uint8), photometric="rgb", subfiletype=1)  # a thumbnail, first
         tif.write(RNG.integers(0, 256, (8, 9, 3), dtype=np.uint8), photometric="rgb")
     assert read_image(tmp_path / "scanner.tif").color.shape == (8, 9, 3)
+
+
+def test_a_tiff_under_8_bits_and_one_with_a_thumbnail_first_read_as_pillow_reads_them(tmp_path):
+    grey = RNG.integers(0, 16, (4, 6), dtype=np.uint8)
+    image = read_image(_tiff(tmp_path / "g4.tif", grey, photometric="minisblack", bitspersample=4), colorspace="linear")
+    np.testing.assert_array_equal(np.rint(image.color[..., 0] * 255), grey * 17)  # was refused as "4-bit integers"
+    colormap = RNG.integers(0, 65536, (3, 256), dtype=np.uint16)
+    with tifffile.TiffWriter(tmp_path / "scanner.tif") as tif:
+        tif.write(np.zeros((2, 2, 3), np.uint8), photometric="rgb", subfiletype=1)  # a thumbnail, first
+        tif.write(RNG.integers(0, 256, (12, 17), dtype=np.uint8), photometric="palette", colormap=colormap)
+    assert read_image(tmp_path / "scanner.tif").color.shape == (12, 17, 3)  # Pillow read the thumbnail
+
+
+def test_a_tiff_s_alpha_is_the_sample_marked_as_alpha_or_the_first_extra_where_none_is_marked(tmp_path):
+    texels = RNG.integers(0, 65536, (3, 4, 5), dtype=np.uint16)  # RGB, a spare channel, then alpha
+    image = read_image(_tiff(tmp_path / "spare.tif", texels, photometric="rgb", planarconfig="contig",
+                             extrasamples=["unspecified", "unassalpha"]),
+                       colorspace="linear")
+    np.testing.assert_array_equal(np.rint(image.alpha * 65535), texels[..., 4])  # was opaque: the spare was looked at
+    data = _tiff(tmp_path / "rgba.tif", texels[..., :4], photometric="rgb", planarconfig="contig",
+                 extrasamples=["unassalpha"]).read_bytes()
+    untagged = data.replace(struct.pack("<HH", 338, 3), struct.pack("<HH", 65000, 3))  # no ExtraSamples tag at all
+    (tmp_path / "untagged.tif").write_bytes(untagged)
+    image = read_image(tmp_path / "untagged.tif", colorspace="linear")  # as Pillow read it: the fourth is alpha
+    np.testing.assert_array_equal(np.rint(image.alpha * 65535), texels[..., 3])
