@@ -26,7 +26,7 @@ _MISC_TEXTURECUBE = 0x4
 
 _SAME_BLOCKS = {72: 71, 75: 74, 78: 77}  # BC1-BC3 UNORM_SRGB -> UNORM: sRGB is how they are meant, not stored
 _BGRA = {87: True, 88: False, 91: True, 93: False}  # B8G8R8A8 / B8G8R8X8, UNORM and UNORM_SRGB -> has alpha
-_LEGACY_RGB, _LEGACY_ALPHA = 0x40, 0x1  # DDPF_RGB, DDPF_ALPHAPIXELS
+_LEGACY_RGB, _LEGACY_ALPHA, _LEGACY_LUMINANCE = 0x40, 0x1, 0x20000  # DDPF_RGB, DDPF_ALPHAPIXELS, DDPF_LUMINANCE
 
 _ALPHA_OPTIONAL = ("DXT1", "BC1", "BC7")  # formats whose alpha Pillow decodes whether the texture has any
 _NORMAL_XY = ("BC5", "BC5S")
@@ -55,7 +55,17 @@ def dds_problem(data: bytes) -> str | None:
     if dxgi in _DXGI_BC6H:
         return ("holds HDR colour (BC6H), which remaster would clip to 8 bits; it reads 8- and 16-bit textures: "
                 "export it as a 16-bit PNG if its range allows")
+    flags, _, bits = struct.unpack_from("<3I", data, 80)
+    if flags & _LEGACY_LUMINANCE and not (bits == 8 or (bits == 16 and flags & _LEGACY_ALPHA)):
+        return unreadable_format(data)  # Pillow reads 8-bit grey and grey+alpha; L16 (a height map) it refuses
     return None
+
+
+def unreadable_format(data: bytes) -> str:
+    """That the DDS ``data`` is in a pixel format Pillow does not decode, as the rest of a sentence that
+    starts with the file's name, naming the format as its header does."""
+    return (f"is stored in a format remaster cannot read ({_format_name(data)}); re-export it as PNG, or as DDS in "
+            "BC1 to BC5, BC7 or uncompressed 8-bit RGB(A)")
 
 
 def as_pillow_reads(data: bytes) -> bytes:
@@ -74,7 +84,7 @@ def as_pillow_reads(data: bytes) -> bytes:
     return data
 
 
-def format_name(data: bytes) -> str:
+def _format_name(data: bytes) -> str:
     """The DDS format of ``data`` as its header names it, for a message: ``DXGI format 72``, ``'DXT2'``."""
     fourcc = data[84:88]
     if fourcc == _FOURCC_DX10 and len(data) >= _HEADER + 4:

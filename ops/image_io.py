@@ -22,7 +22,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
-from ops.dds import as_pillow_reads, dds_problem, format_name, stored_texels
+from ops.dds import as_pillow_reads, dds_problem, stored_texels, unreadable_format
 from ops.formats import WRITABLE_SUFFIXES
 from ops.tiff import TiffLayout, decode_tiff, is_tiff, tiff_layout
 
@@ -138,11 +138,12 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
         raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
                              "(in CI, check the repository out with LFS).")
+    dds = data.startswith(DDS_MAGIC)
     tiff = tiff_layout(data) if is_tiff(data) else None
-    problem = dds_problem(data) if data.startswith(DDS_MAGIC) else tiff.problem if tiff else None
+    problem = dds_problem(data) if dds else tiff.problem if tiff else None
     if problem:
         raise ImageReadError(f"{path} {problem}.")
-    if data.startswith(DDS_MAGIC):
+    if dds:
         data = as_pillow_reads(data)
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
@@ -153,9 +154,10 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path} is not a PNG, JPEG, TGA, DDS or TIFF image; re-export it in one of those formats.") from exc
-    except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode
-        raise ImageReadError(f"{path} is stored in a format remaster cannot read ({format_name(data)}); re-export it "
-                             "as PNG, or as DDS in BC1 to BC5, BC7 or uncompressed 8-bit RGB(A).") from exc
+    except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode (and a BLP's)
+        if not dds:
+            raise ImageReadError(f"cannot decode {path}: {exc}; re-export it as PNG, JPEG, TGA, DDS or TIFF.") from exc
+        raise ImageReadError(f"{path} {unreadable_format(data)}.") from exc
     except (OSError, ValueError, SyntaxError, png.Error) as exc:
         raise ImageReadError(
             f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
@@ -228,7 +230,7 @@ def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
     which keep the 16 bits that Pillow cuts to 8; the rest by Pillow, a TIFF at its full-size page."""
     if _is_png16(data):
         return _decode_png16(data)
-    if tiff is not None and tiff.here:
+    if tiff is not None and tiff.by_tifffile:
         texels, depth, orientation = decode_tiff(data, tiff, MAX_PIXELS)
         return _oriented(texels, orientation), depth
     return _decode_pillow(data, frame=tiff.page if tiff else 0)

@@ -22,6 +22,7 @@ _MAGICS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # little/big-endian TIFF and
 _PHOTOMETRIC = tifffile.PHOTOMETRIC
 _READ_HERE = (_PHOTOMETRIC.MINISWHITE, _PHOTOMETRIC.MINISBLACK, _PHOTOMETRIC.RGB)  # at 8 or 16 bits
 _PILLOW_READS = (_PHOTOMETRIC.PALETTE, _PHOTOMETRIC.SEPARATED, _PHOTOMETRIC.YCBCR)  # at 8 bits
+_UNDER_8_BITS = (_PHOTOMETRIC.MINISWHITE, _PHOTOMETRIC.MINISBLACK, _PHOTOMETRIC.PALETTE)  # 1 to 4 bits, by Pillow
 _ALPHA = (tifffile.EXTRASAMPLE.ASSOCALPHA, tifffile.EXTRASAMPLE.UNASSALPHA)
 _ORIENTATION = 274
 # What a damaged or cut-short file raises from tifffile and its codecs (imagecodecs' errors are RuntimeErrors).
@@ -37,7 +38,7 @@ class TiffLayout:
     """Where a TIFF's image is, who decodes it, or why nobody can."""
 
     page: int  # the full-size page: a scanner may put a thumbnail first
-    here: bool  # grey or colour of 8 or 16 bits, decoded by ``decode_tiff``; else by Pillow
+    by_tifffile: bool  # grey or colour of 8 or 16 bits, decoded by ``decode_tiff``; else by Pillow
     problem: str | None  # why remaster does not read it, as the rest of a sentence that starts with the file's name
 
 
@@ -48,10 +49,11 @@ def tiff_layout(data: bytes) -> TiffLayout:
             index, page = _full_size(tif)
             bits, form, photometric = page.bitspersample, page.sampleformat, page.photometric
     except _DAMAGED:
-        return TiffLayout(0, False, "is cut short or damaged: its TIFF header cannot be read. If it was still being "
-                                    "saved or copied, build again once it is; else re-export it")
-    here = form == tifffile.SAMPLEFORMAT.UINT and bits in (8, 16) and photometric in _READ_HERE
-    return TiffLayout(index, here, None if here else _problem(bits, form, photometric))
+        return TiffLayout(page=0, by_tifffile=False, problem="is cut short or damaged: its TIFF header cannot be "
+                          "read. If it was still being saved or copied, build again once it is; else re-export it")
+    by_tifffile = form == tifffile.SAMPLEFORMAT.UINT and bits in (8, 16) and photometric in _READ_HERE
+    return TiffLayout(page=index, by_tifffile=by_tifffile,
+                      problem=None if by_tifffile else _problem(bits, form, photometric))
 
 
 def _problem(bits: int, form: int, photometric: int) -> str | None:
@@ -62,22 +64,21 @@ def _problem(bits: int, form: int, photometric: int) -> str | None:
         signed = "signed " if form == tifffile.SAMPLEFORMAT.INT else ""
         return (f"holds {bits}-bit {signed}integers, which remaster would misread; it reads 8- and 16-bit images: "
                 "export it as a 16-bit TIFF or PNG")
-    if bits >= 8 and not (bits == 8 and photometric in _PILLOW_READS):
+    pillow_reads = photometric in _PILLOW_READS if bits == 8 else photometric in _UNDER_8_BITS and bits < 8
+    if not pillow_reads:
         name = getattr(photometric, "name", photometric)
         return (f"is a TIFF in a layout remaster cannot read ({bits}-bit {name}); export it as 8- or 16-bit "
                 "grey, RGB or RGBA")
-    return None  # palette, CMYK or YCbCr at 8 bits, or grey and palette under 8: Pillow reads them
+    return None
 
 
 def decode_tiff(data: bytes, layout: TiffLayout, max_pixels: int) -> tuple[np.ndarray, int, int]:
-    """(H, W, planes) texels of page ``layout.page`` of a grey or colour TIFF (``layout.here``), with
+    """(H, W, planes) texels of page ``layout.page`` of a grey or colour TIFF (``layout.by_tifffile``), with
     unassociated alpha last, their bit depth (8 or 16) and the file's EXIF-style orientation (1-8). Raises
     Pillow's ``DecompressionBombError`` for more than ``max_pixels``, as Pillow does, so that the reader
     says it once, and ``ValueError`` for a damaged file."""
     try:
         return _decode(data, layout.page, max_pixels)
-    except DecompressionBombError:
-        raise
     except _DAMAGED as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 

@@ -257,9 +257,11 @@ def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:
     come first, so a camera's RAW file or an editor's backup beside the JPEG (``flash.CR2``, ``flash.bak``),
     which ``flash.*`` matches too and which sorts first, is not taken for it; and of those, a lossless one
     (``flash.tif``, the 16-bit master beside its JPEG preview)."""
-    readable = [path for path in paths if path.suffix.lower() in READABLE_SUFFIXES]
-    images = sorted(readable, key=lambda path: READABLE_SUFFIXES.index(path.suffix.lower())) or paths
-    if len(images) > 1:
+    def rank(path: Path) -> int:
+        return READABLE_SUFFIXES.index(path.suffix.lower())
+
+    images = sorted((path for path in paths if path.suffix.lower() in READABLE_SUFFIXES), key=rank) or paths
+    if len(images) > 1 and images[1].suffix.lower() == images[0].suffix.lower():  # which is meant is a guess
         log.warning("%s: pair %s: several %s photos match, using %s", source.called(), folder, role, images[0].name)
     return images[0]
 

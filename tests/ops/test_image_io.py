@@ -396,10 +396,12 @@ def test_an_8_bit_tiff_and_a_16_bit_grey_one_read_as_pillow_reads_them(tmp_path)
     (RNG.integers(-2**15, 2**15, (4, 5), dtype=np.int16), "minisblack", "holds 16-bit signed integers"),  # they wrapped
     (RNG.integers(0, 65536, (4, 5, 4), dtype=np.uint16), "separated", "is a TIFF in a layout remaster cannot read "
                                                                        "(16-bit SEPARATED); export it as 8- or 16-bit"),
+    (RNG.integers(0, 16, (4, 5, 3), dtype=np.uint8), "rgb", "is a TIFF in a layout remaster cannot read (4-bit RGB)"),
 ])
 def test_a_tiff_whose_values_remaster_would_misread_is_named(tmp_path, texels, photometric, said):
+    bits = {"bitspersample": 4} if "4-bit" in said else {}  # Pillow said: build again once it is saved
     with pytest.raises(ImageReadError, match=re.escape(f"odd.tif {said}")):  # 16-bit CMYK was cut to 8 bits
-        read_image(_tiff(tmp_path / "odd.tif", texels, photometric=photometric))
+        read_image(_tiff(tmp_path / "odd.tif", texels, photometric=photometric, **bits))
 
 
 @pytest.mark.parametrize("compression", [None, "zlib", "packbits"])
@@ -451,3 +453,17 @@ def test_a_tiff_s_alpha_is_the_sample_marked_as_alpha_or_the_first_extra_where_n
     (tmp_path / "untagged.tif").write_bytes(untagged)
     image = read_image(tmp_path / "untagged.tif", colorspace="linear")  # as Pillow read it: the fourth is alpha
     np.testing.assert_array_equal(np.rint(image.alpha * 65535), texels[..., 3])
+
+
+def test_a_16_bit_luminance_dds_is_named_as_a_format_not_as_a_file_half_saved(tmp_path):
+    with pytest.raises(ImageReadError, match=re.escape("t.dds is stored in a format remaster cannot read (uncompressed, "
+                                                       "16 bits a texel, pixel format flags 0x20000)")):
+        _read_dds(tmp_path, dds(4, 4, b"", bytes(32), masked=(0x20000, 16)))  # a height map; was "build again"
+
+
+def test_a_blizzard_texture_pillow_cannot_decode_is_not_called_a_dds(tmp_path):
+    header = b"BLP2" + struct.pack("<i", 1) + bytes([9, 0, 0, 0]) + struct.pack("<II", 4, 4)  # encoding 9: none known
+    mipmaps = struct.pack("<16I", 1172, *[0] * 15) + struct.pack("<16I", 16, *[0] * 15)
+    (tmp_path / "x.blp").write_bytes(header + mipmaps + bytes(1024 + 16))
+    with pytest.raises(ImageReadError, match=re.escape("x.blp: Unknown BLP encoding 9; re-export it as PNG")):
+        read_image(tmp_path / "x.blp")  # Pillow raises NotImplementedError for it too: it was named a DDS format

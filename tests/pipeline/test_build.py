@@ -1155,10 +1155,11 @@ def test_a_raw_file_or_backup_beside_a_pair_s_photo_is_not_taken_for_it(tmp_path
     oak = tmp_path / "photos" / "oak"
     for name in ("flash.CR2", "flash.bak", "flash.dng"):
         (oak / name).write_bytes((oak / "flash.png").read_bytes())
-    shutil.copy(oak / "guide.png", oak / "guide.jpeg")  # two images remaster reads: the lossless one, with a warning
+    shutil.copy(oak / "guide.png", oak / "guide.jpeg")  # two images remaster reads: the lossless one
+    shutil.copy(oak / "flash.png", oak / "flash.PNG")  # two of one format: the first by name, with a warning
     builder = RemasterResource().builder(load_spec(tmp_path / "assets_spec.yaml"))
-    assert builder.partitions("scans")["oak"] == {"flash": oak / "flash.png", "guide": oak / "guide.png"}  # was .jpeg
-    assert "several flash photos" not in caplog.text and "pair oak: several guide photos match, using guide.png" in caplog.text
+    assert builder.partitions("scans")["oak"] == {"flash": oak / "flash.PNG", "guide": oak / "guide.png"}  # was .jpeg
+    assert "several guide photos" not in caplog.text and "pair oak: several flash photos match, using flash.PNG" in caplog.text
 
 
 @pytest.mark.parametrize("folder, says", [
