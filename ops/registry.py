@@ -87,13 +87,16 @@ class OpParams(BaseModel):
         return ()
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        """Neutral fields added after outputs were cached with these params: left out of the key rather than
-        reset, so that upgrading remaster rebuilds nothing they cannot change (a new setting of one method)."""
+        """Of ``neutral_fields``, those added after outputs were cached with these params: left out of the key
+        rather than reset, so that upgrading remaster rebuilds nothing they cannot change (a new setting of
+        one method)."""
         return ()
 
     def key_params(self) -> dict[str, object]:
-        """The params as the cache key holds them: ``for_cache_key``'s, less ``later_neutral_fields``."""
-        return self.for_cache_key().model_dump(mode="json", exclude=set(self.later_neutral_fields()))
+        """The params as the cache key holds them: ``for_cache_key``'s, less ``later_neutral_fields`` (only
+        those that are neutral too: a field that can change the outputs always stays in the key)."""
+        left_out = set(self.later_neutral_fields()) & set(self.neutral_fields())
+        return self.for_cache_key().model_dump(mode="json", exclude=left_out)
 
     def for_cache_key(self) -> OpParams:
         """These params with every neutral field at its default, so that changing one rebuilds nothing,

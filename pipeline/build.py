@@ -88,7 +88,8 @@ class Plan:
 
 
 def canonical_params(target: Target) -> dict[str, object]:
-    """The params as the cache key sees them (``OpParams.key_params``): neutral fields at their defaults."""
+    """The params as the cache key sees them (``OpParams.key_params``): neutral fields at their defaults, those
+    added since outputs were cached left out."""
     return target.params.key_params()
 
 

@@ -84,7 +84,7 @@ class ContentStore:
         return self.object_path(digest).is_file()
 
     def has_entry(self, key: str) -> bool:
-        """Whether ``key`` has an entry, unread: one stat, where ``holds`` reads and checks it."""
+        """Whether ``key`` has an entry, unread: one stat, where ``peek`` reads and checks it."""
         return self._entry_path(key).is_file()
 
     def _entry_path(self, key: str) -> Path:

@@ -395,7 +395,7 @@ class _Checker:
             if name in known:
                 self.fail(at, "this name is already used by a source or model; names must be unique")
                 continue
-            twin = folders.setdefault(name.casefold(), name) if isinstance(name, str) else name
+            twin = folders.setdefault(name.lower(), name)  # lower, not casefold: NTFS tells Straße from strasse
             if twin != name:
                 self.fail(at, f"this name and {twin!r} differ only in case, and their folders under build_dir would "
                               "be one folder on Windows and macOS; rename one")

@@ -11,6 +11,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ops.registry import SINGLE_OUTPUT
 from pipeline.assets import build_order
@@ -100,7 +101,8 @@ def stale_partitions(spec: Spec) -> StatusReport:
 
 @dataclass
 class _Known:
-    """What ``stale_map`` found before the partition it looks at now."""
+    """What ``stale_map`` found before the partition it looks at now, and ``inputs_now``, which it collects
+    for its caller."""
 
     stale: set[tuple[str, str]]
     fates: dict[str, str]  # model -> what becomes of it when stale (worked out once, not once per partition using it)
@@ -112,14 +114,14 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     """Why ``name``'s partition ``key`` must be built, or None."""
     target = builder.spec.targets[name]
     waits = _waits_on(builder, target, key, known)
-    if waits is not None and not waits[1]:
-        return waits[0]
+    if waits is not None and not waits.all_restored:
+        return waits.reason
     try:
         plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
-        return waits[0] if waits else f"cannot build yet: {exc}"
+        return waits.reason if waits else f"cannot build yet: {exc}"
     if waits is not None:  # built from what the cache puts back: its own outputs may be there too (a fresh clone)
-        return _restorable(builder, plan, waits[0], known.restored)
+        return _restorable(builder, plan, waits.reason, known.restored)
     if row is None:
         return _restorable(builder, plan, "new file" if target.section == "assets" else "never built", known.restored)
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
@@ -169,22 +171,25 @@ def _param_changes(before: dict[str, object], now: dict[str, object]) -> list[st
     ) if names]
 
 
-def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> tuple[str, bool] | None:
-    """Why ``target``'s partition ``key`` is stale because of what it is built from, and whether all of that
-    is put back from the cache (its outputs' hashes in ``known.restored``); None where nothing it is built from
-    is stale."""
-    reasons, restored = [], True
+class _Wait(NamedTuple):
+    reason: str  # why a partition is stale because of what it is built from
+    all_restored: bool  # whether all of that is put back from the cache (its outputs' hashes in ``_Known.restored``)
+
+
+def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wait | None:
+    """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale."""
+    reasons, all_restored = [], True
     if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
         reasons.append(f"upstream {target.upstream} is stale")
-        restored = builder.outputs_of(builder.spec.targets[target.upstream], key)[SINGLE_OUTPUT] in known.restored
+        all_restored = builder.outputs_of(builder.spec.targets[target.upstream], key)[SINGLE_OUTPUT] in known.restored
     if target.model and (target.model, MODEL_PARTITION) in known.stale:
         model = builder.spec.models[target.model]
         if model.name not in known.fates:
             known.fates[model.name] = _model_fate(builder, model, known.restored)
         if known.fates[model.name]:  # else its weights stay as they are, and this output is judged on its own
             reasons.append(f"model {model.name} will be {known.fates[model.name]}")
-            restored = restored and builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE] in known.restored
-    return ("; ".join(reasons), restored) if reasons else None
+            all_restored = all_restored and builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE] in known.restored
+    return _Wait("; ".join(reasons), all_restored) if reasons else None
 
 
 def _restorable(builder: Builder, plan: Plan, reason: str, restored: dict[Path, str]) -> str:

@@ -71,6 +71,12 @@ def test_cpu_threads_joins_the_key_of_gram_alone_so_patch_variants_built_before_
     assert "cpu_threads" not in patch.key_params() and gram.key_params()["cpu_threads"] == 1
     assert all("cpu_threads" not in unit for unit in patch.output_units().values())
 
+    class Mislisted(MultiplyParams):  # a field that changes the outputs, listed as added since by mistake
+        def later_neutral_fields(self) -> tuple[str, ...]:
+            return ("steps",)
+
+    assert Mislisted(method="gram").key_params()["steps"] == 100  # stays in the key: a changed result is never reused
+
 
 def test_patch_writes_the_named_variants_and_guards(gravel: Path, tmp_path: Path) -> None:
     meta = multiply(gravel, tmp_path, method="patch", count=3, size=128, patch_size=24)
