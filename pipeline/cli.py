@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
+from pipeline.guards import FailedGuard
 from pipeline.manifest import Row, manifest_path, rows_by_key
 from pipeline.sources import scan_for_build
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
@@ -215,7 +216,7 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
     _render_build(report, loaded)
-    if report.failed or report.run_errors or report.skipped or any(blocking for blocking, _ in report.guards):
+    if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)
 
 
@@ -305,10 +306,17 @@ def _print_failure(row: Row) -> None:
 _NAMED = 5  # partitions named in a line that stands for many
 
 
-def _print_guards(guards: list[tuple[bool, str]]) -> None:
-    for blocking, message in guards:
-        label = "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
-        console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+def _print_guards(guards: list[FailedGuard]) -> None:
+    """Each failed guard, then, where one fails the build, how to make it advisory: a texture artist whose
+    regular planks read as copies of themselves should not have to find ``checks:`` in the README."""
+    for guard in guards:
+        label = "[red]check failed[/red]" if guard.blocking else "[yellow]check warning[/yellow]"
+        console.print(f"{label} {escape(guard.message)}", highlight=False, soft_wrap=True)
+    blocking = next((guard for guard in guards if guard.blocking), None)
+    if blocking is not None:
+        console.print(f"a failed check fails the build; where one misjudges a source, make it a warning for that asset "
+                      f"in the spec: {blocking.asset}: {{..., checks: {{{blocking.check}: warn}}}}",
+                      highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -337,9 +345,12 @@ def status(
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_guards(report.guards)
-    failing = report.stale or report.left_out or any(blocking for blocking, _ in report.guards)
+    blocked = any(guard.blocking for guard in report.guards)
+    failing = report.stale or report.left_out or blocked
     if not failing:
         out.print("everything is up to date")
+    elif not report.stale and not report.left_out:  # else the one line a CI log shows on stdout is silence
+        out.print("nothing to build, but a check fails (above): a build exits 1")
     if check and failing:
         raise typer.Exit(1)
 

@@ -21,7 +21,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_
 from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.definitions import build_definitions
-from pipeline.guards import failed_guards
+from pipeline.guards import FailedGuard, failed_guards
 from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import forget_removed, has_files
@@ -48,7 +48,7 @@ class BuildReport:
     sync: SyncReport
     run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
     skipped: list[str] = field(default_factory=list)  # files that could not be partitions, so were not built
-    guards: list[tuple[bool, str]] = field(default_factory=list)  # (blocking, message) per failed guard
+    guards: list[FailedGuard] = field(default_factory=list)
     interrupted: str | None = None  # the step a Ctrl-C (or SIGTERM) stopped; nothing after it was started
 
     @property

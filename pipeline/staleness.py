@@ -16,7 +16,7 @@ from typing import NamedTuple
 from ops.registry import SINGLE_OUTPUT
 from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
-from pipeline.guards import failed_guards
+from pipeline.guards import FailedGuard, failed_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
 from pipeline.removed import file_removed, has_files
@@ -76,7 +76,7 @@ class StatusReport:
 
     stale: list[Stale]
     left_out: list[str]  # files the scans cannot make partitions of, a source with no files
-    guards: list[tuple[bool, str]]  # (blocking, message) per guard a built partition fails
+    guards: list[FailedGuard]  # per guard a built partition fails
 
 
 def stale_partitions(spec: Spec) -> StatusReport:
