@@ -153,7 +153,8 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{path} is not a PNG, JPEG, TGA, DDS or TIFF image; re-export it in one of those formats.") from exc
+        raise ImageReadError(f"{path} is not a PNG, JPEG, TGA, DDS or TIFF image: if it is no texture, leave it out "
+                             "of the source (its glob, or exclude); else re-export it in one of those formats.") from exc
     except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode (and a BLP's)
         if not dds:
             raise ImageReadError(f"cannot decode {path}: {exc}; re-export it as PNG, JPEG, TGA, DDS or TIFF.") from exc

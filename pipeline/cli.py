@@ -20,7 +20,7 @@ from rich.table import Table
 from pipeline.claims import check_build_dir, dagster_home
 from pipeline.guards import FailedGuard
 from pipeline.manifest import Row, manifest_path, rows_by_key
-from pipeline.sources import scan_for_build
+from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
 if TYPE_CHECKING:
@@ -360,9 +360,13 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    for source in loaded.sources.values():
-        scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: a root missing or empty
     problems = loaded.warnings()
+    for source in loaded.sources.values():
+        partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: no root
+        if others := unreadable_by_name(partitions):
+            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            problems.append(f"{source.called()}: takes {len(others)} files whose extension is no image format remaster "
+                            f"reads ({shown}); each build fails them: narrow the glob, or exclude them")
     try:
         from pipeline.runs import check_device
 

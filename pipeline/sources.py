@@ -18,6 +18,7 @@ from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
 
+WINDOWS_EXTRAS = {"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"}  # Explorer's, beside pictures
 LINKED_PATHS = 4  # paths, itself included, by which one folder is read at most: a library linked from a few places
 
 
@@ -58,6 +59,13 @@ def scan_source(
         _skip(skipped, f"{source.called()}: no file in {source.describe()}; nothing is built from it, its "
                        f"outputs are kept (fix its {fix}, or mount the share)")
     return dict(sorted(partitions.items()))
+
+
+def unreadable_by_name(partitions: dict[str, dict[str, Path]]) -> list[str]:
+    """The files of ``partitions`` whose extension is no image format remaster reads (``readme.txt``): a glob
+    wider than meant, which ``validate`` says before each build fails them."""
+    return sorted(str(path.name) for roles in partitions.values() for path in roles.values()
+                  if path.suffix.lower() not in READABLE_SUFFIXES)
 
 
 def scan_for_build(
@@ -124,7 +132,7 @@ def _glob(
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
-            if name.startswith("."):
+            if name.startswith(".") or name.lower() in WINDOWS_EXTRAS:
                 continue
             taken = any(_matches(parts, s) for s in alternatives) and not any(_matches(parts, s) for s in excluded)
             try:

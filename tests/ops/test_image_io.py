@@ -467,3 +467,12 @@ def test_a_blizzard_texture_pillow_cannot_decode_is_not_called_a_dds(tmp_path):
     (tmp_path / "x.blp").write_bytes(header + mipmaps + bytes(1024 + 16))
     with pytest.raises(ImageReadError, match=re.escape("x.blp: Unknown BLP encoding 9; re-export it as PNG")):
         read_image(tmp_path / "x.blp")  # Pillow raises NotImplementedError for it too: it was named a DDS format
+
+
+@pytest.mark.parametrize("suffix, options", [(".bmp", {}), (".pcx", {}), (".gif", {}), (".webp", {"lossless": True})])
+def test_legacy_formats_pillow_reads_come_in_as_8_bit_rgb(tmp_path, suffix, options):
+    texels = np.repeat(np.array([[[0, 128, 255]]], np.uint8), 4, axis=1)  # few colours: GIF's palette keeps them
+    PILImage.fromarray(texels, "RGB").save(tmp_path / f"old{suffix}", **options)
+    image = read_image(tmp_path / f"old{suffix}", colorspace="linear")
+    assert image.bit_depth == 8 and image.alpha is None
+    np.testing.assert_array_equal(np.rint(image.rgb() * 255), texels)

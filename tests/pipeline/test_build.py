@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from helpers import (
     LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, manifest_rows, read_only_folder, source_called, ui_statuses,
@@ -1577,6 +1578,22 @@ def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     code, output = cli(project, "validate")
     assert code == 0
     assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
+
+
+def test_a_glob_wider_than_meant_leaves_out_windows_extras_and_validate_names_the_other_files(project, cli):
+    write_spec(project, UPSCALE_SPEC.replace('"**/*.png"', '"**/*"'))
+    walls = project / "textures" / "walls"
+    for name in ("Thumbs.db", "desktop.ini", "readme.txt", "brick.bmp"):  # Explorer's extras, a note, a texture
+        (walls / name).write_bytes(b"x")
+    PILImage.new("RGB", (4, 4), (128, 128, 128)).save(walls / "brick.bmp")  # a legacy texture Pillow reads
+    code, output = cli(project, "validate")
+    assert code == 0 and (f"{source_called(project, 'legacy')}: takes 1 files whose extension is no image format "
+                          "remaster reads (readme.txt); each build fails them: narrow the glob, or exclude them"
+                          in output.replace("\n", " ")), output
+    code, output = cli(project, "build")
+    assert code == 1 and "Thumbs.db" not in output and "desktop.ini" not in output  # they were partitions that failed
+    assert "readme.txt is not a PNG, JPEG, TGA, DDS or TIFF image: if it is no texture, leave it out" in output.replace("\n", " ")
+    assert read_image(project / "build" / "legacy_2x" / "walls" / "brick.png").color.shape == (8, 8, 3)
 
 
 def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
