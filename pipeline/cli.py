@@ -312,10 +312,12 @@ def _print_guards(guards: list[FailedGuard]) -> None:
     for guard in guards:
         label = "[red]check failed[/red]" if guard.blocking else "[yellow]check warning[/yellow]"
         console.print(f"{label} {escape(guard.message)}", highlight=False, soft_wrap=True)
-    blocking = next((guard for guard in guards if guard.blocking), None)
-    if blocking is not None:
-        console.print(f"a failed check fails the build; where one misjudges a source, make it a warning for that asset "
-                      f"in the spec: {blocking.asset}: {{..., checks: {{{blocking.check}: warn}}}}",
+    blocking = [guard for guard in guards if guard.blocking]
+    if blocking:
+        asset = blocking[0].asset
+        checks = ", ".join(f"{check}: warn" for check in dict.fromkeys(g.check for g in blocking if g.asset == asset))
+        console.print(f"a failed check fails the build: fix what it names, or, where it misjudges a source, make it a "
+                      f"warning in the spec: {asset}: {{..., checks: {{{checks}}}}}",
                       highlight=False, soft_wrap=True, markup=False)
 
 
@@ -363,10 +365,11 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     problems = loaded.warnings()
     for source in loaded.sources.values():
         partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: no root
-        if others := unreadable_by_name(partitions):
+        if others := unreadable_by_name(source, partitions):
             shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-            problems.append(f"{source.called()}: takes {len(others)} files whose extension is no image format remaster "
-                            f"reads ({shown}); each build fails them: narrow the glob, or exclude them")
+            files = "a file" if len(others) == 1 else f"{len(others)} files"
+            problems.append(f"{source.called()}: takes {files} whose extension is no image format ({shown}); each "
+                            "build fails them: narrow the glob, or exclude them")
     try:
         from pipeline.runs import check_device
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import bracex
 
-from ops.formats import READABLE_SUFFIXES
+from ops.formats import READABLE_SUFFIXES, may_be_image
 from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,13 @@ def scan_source(
     return dict(sorted(partitions.items()))
 
 
-def unreadable_by_name(partitions: dict[str, dict[str, Path]]) -> list[str]:
-    """The files of ``partitions`` whose extension is no image format remaster reads (``readme.txt``): a glob
-    wider than meant, which ``validate`` says before each build fails them."""
-    return sorted(str(path.name) for roles in partitions.values() for path in roles.values()
-                  if path.suffix.lower() not in READABLE_SUFFIXES)
+def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
+    """The texture keys of ``partitions`` whose extension is no image format (``walls/readme.txt``): a glob
+    wider than meant, which ``validate`` says before each build fails them. A photo pair's photo is chosen
+    among several already (``_photo``), and its failure says which file to export."""
+    if source.kind != "textures":
+        return []
+    return [key for key, roles in partitions.items() if not may_be_image(roles["image"].suffix)]
 
 
 def scan_for_build(

@@ -95,7 +95,8 @@ def stale_partitions(spec: Spec) -> StatusReport:
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()
-    current = [row for row in read_manifest(spec.build_dir) if reasons.get((str(row["asset"]), str(row["partition"]))) is None]
+    current = [row for row in read_manifest(spec.build_dir)  # not a row whose outputs a build deletes: its checks go too
+               if (key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current))
 
 

@@ -1158,8 +1158,12 @@ def test_a_raw_file_or_backup_beside_a_pair_s_photo_is_not_taken_for_it(tmp_path
         (oak / name).write_bytes((oak / "flash.png").read_bytes())
     shutil.copy(oak / "guide.png", oak / "guide.jpeg")  # two images remaster reads: the lossless one
     shutil.copy(oak / "flash.png", oak / "flash.PNG")  # two of one format: the first by name, with a warning
+    elm = tmp_path / "photos" / "elm"
+    (elm / "flash.png").rename(elm / "flash.jpg")
+    shutil.copy(elm / "flash.jpg", elm / "flash.gif")  # 256 colours: a preview beside the camera's JPEG
     builder = RemasterResource().builder(load_spec(tmp_path / "assets_spec.yaml"))
     assert builder.partitions("scans")["oak"] == {"flash": oak / "flash.PNG", "guide": oak / "guide.png"}  # was .jpeg
+    assert builder.partitions("scans")["elm"]["flash"] == elm / "flash.jpg"
     assert "several guide photos" not in caplog.text and "pair oak: several flash photos match, using flash.PNG" in caplog.text
 
 
@@ -1586,9 +1590,10 @@ def test_a_glob_wider_than_meant_leaves_out_windows_extras_and_validate_names_th
     for name in ("Thumbs.db", "desktop.ini", "readme.txt", "brick.bmp"):  # Explorer's extras, a note, a texture
         (walls / name).write_bytes(b"x")
     PILImage.new("RGB", (4, 4), (128, 128, 128)).save(walls / "brick.bmp")  # a legacy texture Pillow reads
+    (walls / "photo.jfif").write_bytes((walls / "tex001.png").read_bytes())  # a browser's name: read by content
     code, output = cli(project, "validate")
-    assert code == 0 and (f"{source_called(project, 'legacy')}: takes 1 files whose extension is no image format "
-                          "remaster reads (readme.txt); each build fails them: narrow the glob, or exclude them"
+    assert code == 0 and (f"{source_called(project, 'legacy')}: takes a file whose extension is no image format "
+                          "(walls/readme.txt); each build fails them: narrow the glob, or exclude them"
                           in output.replace("\n", " ")), output
     code, output = cli(project, "build")
     assert code == 1 and "Thumbs.db" not in output and "desktop.ini" not in output  # they were partitions that failed
