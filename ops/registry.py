@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 class ProgressFn(Protocol):
     """Called as ``progress(done, total)`` by long loops; ``note`` carries the loop's latest figures
@@ -47,6 +48,14 @@ class OpParams(BaseModel):
     """Base of every op's parameters: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Pydantic reads ``true`` as 1 where a number is expected, so ``scale: true`` built at 1× without a word."""
+        if isinstance(value, bool) and info.field_name and not _takes_bool(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"expected a number, but YAML reads {str(value).lower()} as a boolean")
+        return value
 
     def output_names(self) -> tuple[str, ...] | None:
         """File names of a several-output op, or None for an op writing one image."""
@@ -106,6 +115,15 @@ class OpParams(BaseModel):
         fields = type(self).model_fields
         update = {name: fields[name].default for name in self.neutral_fields()}
         return self.model_copy(update={**update, **{role: Path(role) for role in self.file_params()}})
+
+
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a field of this type may hold a boolean: ``bool``, ``Any``, or a union or literal with one."""
+    if annotation is bool or annotation is Any:
+        return True
+    if typing.get_origin(annotation) is Literal:
+        return any(isinstance(choice, bool) for choice in typing.get_args(annotation))
+    return any(_takes_bool(arg) for arg in typing.get_args(annotation))
 
 
 @dataclass

@@ -98,6 +98,26 @@ def test_a_mistyped_op_or_value_is_answered_with_the_likely_one():
     ]
 
 
+def test_a_boolean_where_a_number_goes_is_refused_not_read_as_one():
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+          ref: {kind: textures, root: r}
+        models:
+          sr: {op: train_srcae, from: ref, learning_rate: true, loss: {hfen: false}}
+        assets:
+          big: {op: upscale, from: legacy, scale: true, wrap: true}
+          up: {op: super_resolve, from: legacy, model: sr, self_ensemble: true, wrap: false}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["models.sr.loss.hfen", "expected a number, but YAML reads false as a boolean"],
+        ["models.sr.learning_rate", "expected a number, but YAML reads true as a boolean"],
+        ["assets.big.scale", "expected a number, but YAML reads true as a boolean"],
+    ]
+
+
 def test_cycles_are_named():
     found = problems(
         """
