@@ -80,13 +80,22 @@ def _claim(folder: Path, mark: str, spec: Spec, names: set[str], refuse: Callabl
             held.enter_context(exclusive(folder / f".{mark.lstrip('.')}.lock"))
         others = _other_specs(folder, mark, spec)
         refuse(others)
-        text = "".join(f"{os.path.relpath(path, folder.resolve())}\t{' '.join(sorted(them))}\n"
+        text = "".join(f"{_relative(path, folder.resolve())}\t{' '.join(sorted(them))}\n"
                        for path, them in {**others, spec.path.resolve(): names}.items())
         with contextlib.suppress(OSError):
             if (folder / mark).read_text(encoding="utf-8", errors="replace") == text:
                 return
         with contextlib.suppress(OSError):
             write_bytes_atomic(folder / mark, text.encode())
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` from ``folder`` with forward slashes, as any system reads it back; whole where there is no way
+    from one to the other (on Windows, a build folder on another drive than the spec)."""
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _other_specs(folder: Path, mark: str, spec: Spec) -> Recorded:

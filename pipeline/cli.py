@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -429,6 +430,8 @@ def main() -> None:
     """The ``remaster`` program."""
     global _AS_PROGRAM
     _AS_PROGRAM = True
+    for stream in (sys.stdout, sys.stderr):  # a file name a pipe's code page cannot spell (Windows: cp1252) is
+        stream.reconfigure(errors="backslashreplace")  # escaped, not an exit 1 after the build changed files
     app()
 
 

@@ -8,8 +8,8 @@ the manifest and the build folder are brought into line.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -24,26 +24,23 @@ def signals_seen() -> Iterator[list[int]]:
         yield seen
         return
     stopping = _stopping()
-    read_end, write_end = os.pipe()
-    try:
-        for end in (read_end, write_end):
-            os.set_blocking(end, False)
-        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    reader, writer = socket.socketpair()  # not a pipe: Windows has no os.set_blocking for one before Python 3.12
+    with reader, writer:
+        for end in (reader, writer):
+            end.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         try:
             yield seen
         finally:
             signal.set_wakeup_fd(previous)
-            seen += [number for number in _drain(read_end) if number in stopping]
-    finally:
-        os.close(read_end)
-        os.close(write_end)
+            seen += [number for number in _drain(reader) if number in stopping]
 
 
-def _drain(fd: int) -> set[int]:
-    """The signal numbers written to a wakeup pipe so far."""
+def _drain(reader: socket.socket) -> set[int]:
+    """The signal numbers written to a wakeup socket so far."""
     numbers: set[int] = set()
     with contextlib.suppress(BlockingIOError):
-        while chunk := os.read(fd, 512):
+        while chunk := reader.recv(512):
             numbers.update(chunk)
     return numbers
 

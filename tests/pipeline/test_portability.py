@@ -1,0 +1,74 @@
+"""What differs on Windows, tested here on Linux by taking away what Windows lacks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from pathlib import Path
+
+import pytest
+
+from helpers import write_spec, write_textures
+from pipeline.claims import BUILT_FROM, check_build_dir, claim_build_dir
+from pipeline.signals import signals_seen
+from pipeline.spec import SpecError, load_spec
+
+
+def test_a_sigterm_inside_is_seen_without_os_set_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "set_blocking")  # Windows before Python 3.12
+    quiet = {number: signal.signal(number, lambda *_: None) for number in (signal.SIGTERM, signal.SIGUSR1)}
+    try:
+        with signals_seen() as seen:
+            signal.raise_signal(signal.SIGUSR1)  # not one that stops a build
+            signal.raise_signal(signal.SIGTERM)
+    finally:
+        for number, handler in quiet.items():
+            signal.signal(number, handler)
+    assert seen == [signal.SIGTERM]
+
+
+def test_a_build_folder_with_no_relative_way_to_the_spec_records_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "out"
+    specs = []
+    for project in ("a", "b"):
+        (tmp_path / project / "t").mkdir(parents=True)
+        specs.append(load_spec(write_spec(tmp_path / project, f"""
+            build_dir: {shared}
+            sources:
+              legacy: {{kind: textures, root: t}}
+            assets:
+              up: {{op: upscale, from: legacy}}
+            """)))
+
+    def other_drive(path: str, start: str) -> str:  # as Windows' ntpath says for D:\\out and C:\\project
+        raise ValueError("path is on mount 'C:', start on mount 'D:'")
+
+    monkeypatch.setattr(os.path, "relpath", other_drive)
+    claim_build_dir(specs[0])
+    assert (shared / BUILT_FROM).read_text() == f"{specs[0].path.as_posix()}\t\n"
+    with pytest.raises(SpecError, match=f"holds the outputs of {specs[0].path}"):
+        check_build_dir(specs[1])
+
+
+def test_a_file_name_the_console_cannot_spell_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    write_textures(tmp_path / "t", 1)[0].rename(tmp_path / "t" / "木材.png")
+    write_spec(tmp_path, """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legacy}
+        """)
+    env = {**os.environ, "CI": "true", "PYTHONIOENCODING": "cp1252"}  # what a Windows pipe or log file takes
+    said = []
+    for command in ("status", "build"):
+        ran = subprocess.run([sys.executable, "-c", "from pipeline.cli import main; main()", command],
+                             cwd=tmp_path, env=env, capture_output=True, encoding="cp1252")
+        said.append(ran.stdout)
+        assert ran.returncode == 0, ran.stderr
+    assert "\\u6728\\u6750.png" in said[0]
