@@ -8,6 +8,7 @@ Layout under ``cache_dir``::
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
+    lock, holders/       held by each build, and by ``gc`` alone (``pipeline.locks``)
 
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
@@ -21,7 +22,6 @@ until its step ends, so a collection running beside it would delete them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
+from pipeline.locks import Busy, exclusive, held_by_many, held_alone
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,6 @@ class UnseenProjects(Exception):
 
 class StoreBusy(Exception):
     """``gc`` was asked for while a build is using the store."""
-
-
-@contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold ``lock_file`` exclusively (waits): one process at a time past this point."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -93,15 +82,15 @@ class ContentStore:
     @contextlib.contextmanager
     def in_use(self, *, exclusive: bool = False) -> Iterator[None]:
         """Hold the store: shared by builds (any number at once), exclusive for ``gc``, which does not wait."""
-        with open(self.root / "lock", "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
-            except BlockingIOError:
-                raise StoreBusy(f"a build is using the cache {self.root}; run gc again once it has finished") from None
-            try:
+        if not exclusive:
+            with held_by_many(self.root):
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        try:
+            with held_alone(self.root):
+                yield
+        except Busy:
+            raise StoreBusy(f"a build is using the cache {self.root}; run gc again once it has finished") from None
 
     def register(self, manifest: Path, spec: Path) -> None:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project

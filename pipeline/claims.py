@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
-from pipeline.cache import exclusive
+from pipeline.locks import exclusive
 from pipeline.spec import Spec, SpecError
 
 BUILT_FROM = ".built-from"  # in the build folder; in both, a line per spec: its path, a tab, its names

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
-from pipeline.cache import exclusive
+from pipeline.locks import exclusive
 
 MANIFEST = "manifest.json"
 Row = dict[str, object]

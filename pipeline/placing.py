@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
 from pipeline.build import as_listed, remove_output
-from pipeline.cache import exclusive
+from pipeline.locks import exclusive
 from pipeline.manifest import manifest_rows_or_none
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.spec import Spec

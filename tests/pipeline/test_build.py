@@ -1192,16 +1192,14 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
 @pytest.mark.parametrize("command", [("build",), ("cache", "gc")])
 def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, command):
     """A CI job for a fork's pull request mounts the shared cache read-only: the store's lock cannot be opened."""
-    import builtins
+    opened = os.open
 
-    import pipeline.cache
-
-    def read_only(path, *args, **kwargs):
+    def read_only(path, flags, *args, **kwargs):
         if Path(path).name == "lock":
             raise OSError(errno.EROFS, "Read-only file system", str(path))
-        return builtins.open(path, *args, **kwargs)
+        return opened(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline.cache, "open", read_only, raising=False)
+    monkeypatch.setattr(os, "open", read_only)
     code, output = cli(project, *command)
     assert code == 1 and (f"error cannot write to the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml): "
                           "Read-only file system; check that this user may write there") in " ".join(output.split()), output

@@ -13,6 +13,7 @@ import pytest
 
 from helpers import write_spec, write_textures
 from pipeline.claims import BUILT_FROM, check_build_dir, claim_build_dir
+from pipeline.locks import Busy, held_alone, held_by_many
 from pipeline.signals import signals_seen
 from pipeline.spec import SpecError, load_spec
 
@@ -72,3 +73,42 @@ def test_a_file_name_the_console_cannot_spell_is_escaped_not_a_crash(tmp_path: P
         said.append(ran.stdout)
         assert ran.returncode == 0, ran.stderr
     assert "\\u6728\\u6750.png" in said[0]
+
+
+def _holding(how: str, folder: Path, after: str = "") -> subprocess.Popen:
+    """Another process that holds ``folder``'s lock ``how`` until killed, or for a moment, then writes ``after``."""
+    script = (f"import pathlib, sys, time; from pipeline.locks import {how}\n"
+              f"with {how}(pathlib.Path({str(folder)!r})):\n"
+              f"    print('held', flush=True); time.sleep(60 if not {after!r} else 0.5)\n"
+              f"    pathlib.Path({after!r} or '/dev/null').write_text('done')\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "held\n"
+    return child
+
+
+def test_builds_share_the_store_gc_needs_it_alone_and_a_killed_build_holds_nothing(tmp_path: Path) -> None:
+    build = _holding("held_by_many", tmp_path)
+    with held_by_many(tmp_path):  # a second build at once
+        pass
+    with pytest.raises(Busy):
+        with held_alone(tmp_path):
+            pass
+    build.kill()  # kill -9: it cleans up nothing
+    build.wait()
+    with held_alone(tmp_path):
+        pass
+    assert not list((tmp_path / "holders").iterdir())
+
+
+def test_a_build_waits_for_a_gc_to_finish(tmp_path: Path) -> None:
+    gc = _holding("held_alone", tmp_path, after=str(tmp_path / "collected"))
+    with held_by_many(tmp_path):
+        assert (tmp_path / "collected").read_text() == "done"
+    gc.wait()
+
+
+def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
+    script = ("import sys; sys.modules['fcntl'] = None\n"
+              "import pipeline.cli, pipeline.definitions\n")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr

@@ -1,0 +1,76 @@
+"""File locks that hold between processes on Linux, macOS and Windows, through ``filelock``.
+
+The operating system drops a process's locks when it dies, so a build killed outright (``kill -9``, a
+closed console window) never leaves one held. Windows has no shared lock that ``filelock`` offers, so
+``held_by_many`` makes one of exclusive locks: each holder locks a file of its own, taken while it holds a
+gate, and the one who needs everything to itself takes the gate and finds every holder's file free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+
+class Busy(Exception):
+    """``held_alone`` was asked for while another process holds the lock."""
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (waits): one process at a time past this point."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock_file):
+        yield
+
+
+@contextlib.contextmanager
+def held_by_many(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock shared with any number of other holders; waits while ``held_alone`` holds it."""
+    holders = folder / "holders"
+    holders.mkdir(parents=True, exist_ok=True)
+    mine = holders / f"{uuid.uuid4().hex}.lock"
+    lock = FileLock(mine)
+    with FileLock(folder / "lock"):
+        lock.acquire()  # released below, or by the system if this process dies
+    try:
+        yield
+    finally:
+        _release(mine, lock)
+
+
+@contextlib.contextmanager
+def held_alone(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock with no other holder; raises ``Busy`` at once where there is one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gate = FileLock(folder / "lock")
+    try:
+        gate.acquire(timeout=0)
+    except Timeout:
+        raise Busy from None
+    try:
+        if any(_in_use(holder) for holder in (folder / "holders").glob("*.lock")):
+            raise Busy
+        yield
+    finally:
+        gate.release()
+
+
+def _in_use(holder: Path) -> bool:
+    """Whether a holder's file is locked; one that is not was left by a process that died, and goes."""
+    lock = FileLock(holder)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    _release(holder, lock)
+    return False
+
+
+def _release(path: Path, lock: FileLock) -> None:
+    lock.release()
+    path.unlink(missing_ok=True)
