@@ -189,6 +189,10 @@ class Builder:
                 )
             return {"image": produced}
         roles = self.partitions(target.upstream).get(key)
+        if roles is None and not self.partitions(target.upstream):
+            source = self.spec.sources[target.upstream]
+            raise BuildError(f"source {source.name!r} has no files just now ({source.describe()}: an unmounted share or "
+                             f"a renamed folder?); {key}'s outputs are kept as they are: build again once it is back")
         if roles is None:
             raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
         source = self.spec.sources[target.upstream]
@@ -332,7 +336,8 @@ class Builder:
         asset would otherwise run on it."""
         for upstream, upstream_key, path in self._upstream_outputs(target, key):
             if not path.is_file():
-                continue  # planning names what is missing
+                self._put_back(upstream, upstream_key)
+                continue
             digest = self.index.hash(path)
             built = self._built_for_now(upstream, upstream_key, path)
             if built is None:  # a model, or an upstream not built for its input as it is now
@@ -345,6 +350,20 @@ class Builder:
                 raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
+
+    def _put_back(self, upstream: Target, key: str) -> None:
+        """Restore from the cache ``upstream``'s outputs for its inputs as they are now, one of which is missing (a
+        run from the UI of only what uses them, after the build folder was cleaned): a CLI build restores them in
+        a step of their own first. Where the cache lacks them, planning then names what is missing."""
+        if upstream.section == "models" and not self.partitions(upstream.name):
+            return  # no files to plan it from: planning says what to fix
+        self._repair_upstream(upstream, key)
+        try:
+            plan = self.plan(upstream, key)
+        except (BuildError, OSError, ValueError):
+            return
+        if self._restore(plan) is not None:
+            log.info("%s [%s]: put its outputs back from the cache", upstream.name, key or "model")
 
     def _built_for_now(self, upstream: Target, key: str, path: Path) -> str | None:
         """The hash the manifest lists for ``path`` where the upstream asset was built for its input as it is
@@ -386,7 +405,10 @@ class Builder:
         return self._outputs_current(target, key) is True
 
     def _outputs_current(self, target: Target, key: str) -> bool | None:
-        """``is_current``, or None where it cannot be told: an input or an output cannot be read just now."""
+        """``is_current``, or None where it cannot be told: an input or an output cannot be read just now, or
+        its source has no files (an unmounted share)."""
+        if target.section == "assets" and not self.partitions(target.name):
+            return None
         try:
             plan = self.plan(target, key)
             entry = self.store.get(plan.cache_key)

@@ -663,3 +663,44 @@ def test_names_dagster_would_hold_twice_are_refused_where_the_ui_would_load_noth
             dg.Definitions.validate_loadable(build_definitions(spec))
     code, output = cli(tmp_path, "validate")
     assert code == 2 and f"{tmp_path / 'assets_spec.yaml'}{says}" in " ".join(output.split()), output
+
+
+def test_a_ui_run_of_what_uses_a_missing_upstream_output_or_model_puts_them_back(tmp_path, cli):
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_textures(tmp_path / "hires", 4, size=64, seed=5)
+    write_spec(tmp_path, MODEL_SPEC + "  up4: {op: upscale, from: legacy_2x, scale: 2}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    built = {p: p.read_bytes() for p in sorted((tmp_path / "build").rglob("*.p[nt]*"))}
+    key = "walls/tex001.png"
+    (tmp_path / "build" / "legacy_2x" / key).unlink()  # a cleaned build folder; the cache holds them
+    (tmp_path / "build" / "sr2x" / "model.pt").unlink()
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", key])
+        for asset in ("up4", "legacy_sr"):  # the Materialize button on one partition of each
+            run = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=[asset],
+                                 partition_key=key, raise_on_error=False)
+            assert run.success, [e.message for e in run.all_events if e.is_failure]
+    assert {p: p.read_bytes() for p in built} == built  # put back, and what uses them kept
+    assert {(r["asset"], r["status"]) for r in manifest_rows(tmp_path) if r["partition"] == key} >= {
+        ("up4", "cached"), ("legacy_sr", "cached")}
+
+
+def test_a_ui_run_while_the_source_folder_is_away_keeps_the_outputs(project, cli):
+    assert cli(project, "build")[0] == 0
+    key = "walls/tex001.png"
+    output = project / "build" / "legacy_2x" / key
+    before = output.read_bytes()
+    (project / "textures").rename(project / "textures.away")  # an unmounted share, a renamed folder
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [key])
+        run = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                             partition_key=key, raise_on_error=False)
+    assert not run.success
+    [failure] = [r["error"] for r in manifest_rows(project) if r["partition"] == key]
+    assert "source 'legacy' has no files just now" in failure and "outputs are kept" in failure, failure
+    assert output.read_bytes() == before
+    (project / "textures.away").rename(project / "textures")
+    code, said = cli(project, "build")
+    assert code == 0 and output.read_bytes() == before, said
