@@ -25,7 +25,7 @@ from typing import Literal
 from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
-from pipeline.hashing import HashIndex, file_is, hash_bytes
+from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target
@@ -155,7 +155,7 @@ class Builder:
         model = self._model_file(target, restored)
         files = {**self._file_params(target), **({"model": model} if model else {})}
         extra = {name: restored.get(path) or self.index.hash(path) for name, path in files.items()}
-        present = {path: self.index.hash(path) for path in target.params.sidecars(inputs) if path.is_file()}
+        present = {path: hash_text(path) for path in target.params.sidecars(inputs) if path.is_file()}
         key_material = {
             "op": target.op.name,
             "version": target.op.version,

@@ -32,6 +32,13 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def hash_text(path: Path) -> str:
+    """xxh3-128 of a text file with Windows line ends read as Unix ones: git turns LF into CRLF in a Windows
+    checkout (core.autocrlf), and a camera sidecar must not give that checkout other cache keys than Linux
+    CI's. A file without one hashes as ``hash_file`` does, so keys made before stay."""
+    return hash_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
+
+
 def _signature(stat: os.stat_result) -> list[int]:
     """What must stay the same for a file's remembered hash to hold. Size and mtime alone miss two files
     of one size and timestamp (an archive's extract) swapped by renames: the inode and ctime catch that."""

@@ -9,7 +9,7 @@ import dagster as dg
 from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
-from pipeline.hashing import hash_bytes
+from pipeline.hashing import hash_bytes, hash_text
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError, Target
@@ -205,4 +205,4 @@ def _watched_version(builder: Builder, roles: dict[str, Path], readers: list[OpP
     sidecars = sorted({path for params in readers for path in params.sidecars(roles) if path.is_file()})
     if not sidecars:
         return version
-    return hash_bytes(json.dumps([version, *(builder.index.hash(path) for path in sidecars)]).encode())
+    return hash_bytes(json.dumps([version, *(hash_text(path) for path in sidecars)]).encode())

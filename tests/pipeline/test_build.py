@@ -1497,7 +1497,7 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     assert cli(tmp_path, "build")[0] == 0
     first = outputs(tmp_path)
     sidecar = tmp_path / "photos" / "oak" / "scene.json"
-    sidecar.write_text('{"camera": {"fov_deg": 30, "distance": 1.0}}')
+    sidecar.write_bytes(b'{\n  "camera": {"fov_deg": 30, "distance": 1.0}\n}\n')
     code, output = cli(tmp_path, "status")
     assert "scene.json" in output
     cli(tmp_path, "build")
@@ -1506,7 +1506,11 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     (tmp_path / "photos" / "oak").rename(tmp_path / "photos" / "wood" / "oak")  # the same scan, filed deeper
     cli(tmp_path, "build")
     assert statuses(tmp_path) == {"wood/oak": "cached"}  # was computed again: the key held the sidecar's folder
-    (tmp_path / "photos" / "wood" / "oak" / "scene.json").unlink()
+    sidecar = tmp_path / "photos" / "wood" / "oak" / "scene.json"
+    sidecar.write_bytes(sidecar.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout (git's autocrlf)
+    cli(tmp_path, "build")
+    assert statuses(tmp_path) == {"wood/oak": "cached"}
+    sidecar.unlink()
     cli(tmp_path, "build")
     assert statuses(tmp_path) == {"wood/oak": "cached"}
     assert sorted(outputs(tmp_path).values()) == sorted(first.values())
