@@ -328,7 +328,15 @@ class _Checker:
         if not isinstance(value, str) or not value:
             self.fail((key,), f"expected a folder path, got {value!r}")
             value = default
+        self._check_slashes((key,), value)
         return _resolved(self.path.parent, value)
+
+    def _check_slashes(self, key: tuple[str, ...], path: str) -> None:
+        """A path or glob written with Windows' backslashes is read by Windows alone (a glob by none: it takes
+        a backslash as part of a name), so the spec a Windows machine wrote finds no files on Linux CI."""
+        fixed = path.replace("\\", "/")
+        if fixed != path:
+            self.fail(key, f"'{path}' holds a backslash; write / between folders, which every system reads: '{fixed}'")
 
     def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
         value = data.get(section) or {}
@@ -363,6 +371,7 @@ class _Checker:
         )
         # None where every line of the list is commented out: nothing left out
         exclude = (parsed.exclude,) if isinstance(parsed.exclude, str) else tuple(parsed.exclude or ())
+        self._check_slashes((*at, "root"), parsed.root)
         for role, pattern in patterns.items():
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
@@ -370,6 +379,7 @@ class _Checker:
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude, self.where(at))
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
+        self._check_slashes(key, pattern)
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
             self.fail(key, f"{pattern!r} names the root, not files; for every file write **/*"
                       + ("; to leave nothing out, remove it" if key[-1] == "exclude" else ""))

@@ -640,3 +640,20 @@ def test_a_name_dagster_gives_a_models_files_asset_is_refused():
 def test_a_glob_may_start_with_an_empty_alternative_or_have_one_before_a_folder():
     for glob in ("{,old}/*.png", "{a,b}{,/c}/*.png", "textures{,/old}/*.png", "{{a,b},c}/*.png"):
         parse_spec(f"sources:\n  legacy: {{kind: textures, root: t, glob: '{glob}'}}\n", Path("/studio/assets_spec.yaml"))
+
+
+def test_a_path_or_glob_with_windows_backslashes_is_refused_with_the_one_every_system_reads():
+    assert problems(
+        r"""
+        build_dir: out\build
+        sources:
+          legacy: {kind: textures, root: textures\legacy, glob: walls\*.png, exclude: [old\*]}
+        """
+    ) == [
+        "/studio/assets_spec.yaml:2: build_dir: 'out\\build' holds a backslash; write / between folders, which every "
+        "system reads: 'out/build'",
+        *(f"/studio/assets_spec.yaml:4: sources.legacy.{key}: '{given}' holds a backslash; write / between folders, "
+          f"which every system reads: '{fixed}'"
+          for key, given, fixed in (("root", "textures\\legacy", "textures/legacy"), ("glob", "walls\\*.png", "walls/*.png"),
+                                    ("exclude", "old\\*", "old/*"))),
+    ]
