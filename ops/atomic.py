@@ -4,10 +4,35 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+
+SHARING_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8) if sys.platform == "win32" else ()  # seconds, 1.55 in all
+
+
+def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+    """``os.replace``, tried again for a moment where Windows refuses it because another process has the file
+    open (an image viewer, the search indexer, a virus scan, a ``status`` reading the manifest): its sharing
+    violation passes once that process lets go, where on Linux the rename always goes through."""
+    _retrying(os.replace, source, destination)
+
+
+def unlink(path: Path) -> None:
+    """``path.unlink(missing_ok=True)``, tried again for a moment where Windows refuses it as ``replace`` says."""
+    _retrying(lambda: path.unlink(missing_ok=True))
+
+
+def _retrying(action: Callable[..., None], *args: object) -> None:
+    for wait in SHARING_WAITS:
+        try:
+            return action(*args)
+        except PermissionError:
+            time.sleep(wait)
+    action(*args)
 
 
 @contextlib.contextmanager
@@ -43,7 +68,7 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
         for tmp, path in zip(temporaries, paths):
-            os.replace(tmp, path)
+            replace(tmp, path)
     except OSError as exc:
         if exc.errno is not None and exc.filename is None and temporaries:  # a write through an open file names none
             exc.filename = str(temporaries[0])  # the files of one call share a folder, hence a disk

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from ops.atomic import atomic_paths, write_bytes_atomic
+from ops.atomic import atomic_paths, unlink, write_bytes_atomic
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
@@ -591,7 +591,7 @@ def remove_output(build_dir: Path, path: Path) -> bool:
         log.warning("%s is not in the build folder %s, so it is not deleted, though remaster's records (the manifest, "
                     "a placing note) list it as an output: edited by hand, or from another project?", path, build_dir)
         return False
-    path.unlink(missing_ok=True)
+    unlink(path)
     folder = path.parent
     while folder != build_dir and folder.is_relative_to(build_dir):
         try:

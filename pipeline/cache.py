@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import write_bytes_atomic
+from ops.atomic import replace, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_by_many, held_alone
 
@@ -302,7 +302,7 @@ class ContentStore:
             if overwrite or not target.is_file() or hash_file(target) != digest:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 copy.chmod(0o644)  # mkstemp's 0600 would hide objects from other users of a shared cache
-                os.replace(copy, target)
+                replace(copy, target)
         except OSError as exc:
             if exc.errno is not None and exc.filename is None:  # a full disk says where: in the cache
                 exc.filename = str(copy)

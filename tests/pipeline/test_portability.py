@@ -112,3 +112,30 @@ def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
               "import pipeline.cli, pipeline.definitions\n")
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_a_file_another_program_holds_open_is_replaced_once_it_lets_go_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, windows: bool
+) -> None:
+    import ops.atomic
+
+    refusals = [PermissionError(13, "The process cannot access the file: it is being used by another process")]
+    replaced = os.replace
+
+    def viewer_open(source: str, destination: str) -> None:  # an image viewer has it open, then closes it
+        if refusals:
+            raise refusals.pop()
+        replaced(source, destination)
+
+    monkeypatch.setattr(ops.atomic, "SHARING_WAITS", (0.0, 0.0) if windows else ())
+    monkeypatch.setattr(os, "replace", viewer_open)
+    texture = tmp_path / "brick.png"
+    texture.write_bytes(b"old")
+    if windows:
+        ops.atomic.write_bytes_atomic(texture, b"new")
+        assert texture.read_bytes() == b"new"
+    else:  # Linux never refuses for that reason: a refusal is the folder's permissions, said at once
+        with pytest.raises(PermissionError):
+            ops.atomic.write_bytes_atomic(texture, b"new")
+    assert [p.name for p in tmp_path.iterdir()] == ["brick.png"]
