@@ -62,7 +62,9 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
     if not path.is_file():
         return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG, fov_across_longer=fov_deg is None)
     try:
-        data = json.loads(path.read_text())
+        # From bytes json reads UTF-8 (a BOM too, as Notepad writes) and UTF-16 (PowerShell's `>`); text would be
+        # decoded in the system's code page, cp1252 on Windows, which garbles any note in another script
+        data = json.loads(path.read_bytes())
         _check_spelling(data)
         camera = data.get("camera", {})
         return Scene(

@@ -127,7 +127,7 @@ def load_mitsuba_truth(folder: Path) -> ProceduralMaterial:
     truth = folder / "ground_truth"
     scene_path = folder / "scene.json"
     try:
-        specular = float(json.loads(scene_path.read_text())["specular"])
+        specular = float(json.loads(scene_path.read_bytes())["specular"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{scene_path} does not give the capture's principled specular level ({exc})") from exc
     albedo = read_image(truth / "albedo.png").rgb()[::-1]

@@ -496,6 +496,14 @@ def test_a_misspelt_scene_key_is_an_error_and_a_renderer_s_own_notes_are_not(tmp
     assert load_scene(tmp_path / "flash.png").intensity == 9.68  # notes beside the real keys are no typos
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])  # Notepad's UTF-8 with a BOM; PowerShell's `>`
+def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path, encoding: str):
+    text = json.dumps({"renderer": "Blender – Cycles, 光源", "camera": {"fov_deg": 50, "distance": 1.5}}, ensure_ascii=False)
+    (tmp_path / "scene.json").write_bytes(text.encode(encoding))
+    scene = load_scene(tmp_path / "flash.png")
+    assert (scene.fov_deg, scene.distance) == (50.0, 1.5)
+
+
 def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path):
     from skimage import data as skdata
 
