@@ -57,7 +57,11 @@ class Scene:
 
 
 def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
-    """The scene of ``photo``: its sidecar if there is one, else defaults (``fov_deg`` if given)."""
+    """The scene of ``photo``: its sidecar if there is one, else defaults (``fov_deg`` if given).
+
+    Raises ``ValueError`` naming the sidecar and the key where a value is no number or out of range: a
+    distance of 0 or an angle of 180 degrees fitted NaN, and a flash of no power failed deep in the fit.
+    """
     path = sidecar_for(photo)
     if not path.is_file():
         return Scene(fov_deg=fov_deg or DEFAULT_FOV_DEG, fov_across_longer=fov_deg is None)
@@ -66,19 +70,22 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
         # decoded in the system's code page, cp1252 on Windows, which garbles any note in another script
         data = json.loads(path.read_bytes())
         _check_spelling(data)
-        camera = data.get("camera", {})
-        return Scene(
-            fov_deg=float(camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG)),
-            fov_across_longer="fov_deg" not in camera and fov_deg is None,
-            distance=float(camera.get("distance", 1.0)),
-            intensity=_optional_float(data.get("flash", {}).get("intensity")),
-            guide_radiance=_optional_float(data.get("guide", {}).get("radiance")),
-        )
+        camera, flash, guide = (data.get(section, {}) for section in SCENE_KEYS)
+        given = {"camera.fov_deg": camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG),
+                 "camera.distance": camera.get("distance", 1.0),
+                 "flash.intensity": flash.get("intensity"), "guide.radiance": guide.get("radiance")}
     except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(
             f"{path} is not a valid scene description ({exc}); expected camera.fov_deg, camera.distance "
             "and optionally flash.intensity and guide.radiance"
         ) from exc
+    return Scene(
+        fov_deg=_number(path, "camera.fov_deg", given["camera.fov_deg"]),
+        fov_across_longer="fov_deg" not in camera and fov_deg is None,
+        distance=_number(path, "camera.distance", given["camera.distance"]),
+        intensity=_optional_number(path, "flash.intensity", given["flash.intensity"]),
+        guide_radiance=_optional_number(path, "guide.radiance", given["guide.radiance"]),
+    )
 
 
 SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide": ("radiance",)}
@@ -101,5 +108,30 @@ def _check_spelling(data: dict) -> None:
             raise ValueError(f"unknown key {where!r}; did you mean {'.'.join((*at, close[0]))!r}?")
 
 
-def _optional_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+# What each value of a sidecar may be: above the first bound and below the second (the op's own fov_deg
+# bounds), and what to write there instead.
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "camera.fov_deg": (1.0, 170.0, "a number of degrees above 1 and below 170, the camera's horizontal field of view"),
+    "camera.distance": (0.0, math.inf, "a positive number, the camera's distance from the photographed surface"),
+    "flash.intensity": (0.0, math.inf, "a positive number, the flash's power, or left out to have it fitted"),
+    "guide.radiance": (0.0, math.inf, "a positive number, the guide photo's sky brightness, or left out to have it "
+                                      "fitted"),
+}
+
+
+def _number(path: Path, key: str, value: object) -> float:
+    """``value`` of ``key`` as a float; one the fit cannot use (no number, not finite, out of range) is
+    refused by name, as the op's own params are."""
+    low, high, meaning = _RANGES[key]
+    try:
+        number = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not low < number < high:  # NaN fails every comparison
+        raise ValueError(f"{path}: {key} is {json.dumps(value)}; it must be {meaning}. Correct it in scene.json.")
+    return number
+
+
+def _optional_number(path: Path, key: str, value: object) -> float | None:
+    """As :func:`_number`, but None where the sidecar leaves the value out (or gives null): it is fitted."""
+    return None if value is None else _number(path, key, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -502,6 +503,35 @@ def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path,
     (tmp_path / "scene.json").write_bytes(text.encode(encoding))
     scene = load_scene(tmp_path / "flash.png")
     assert (scene.fov_deg, scene.distance) == (50.0, 1.5)
+
+
+@pytest.mark.parametrize("camera, flash, guide, refused", [
+    ({"distance": 0}, {}, {}, 'camera.distance is 0; it must be a positive number'),  # fitted NaN, wrote black maps
+    ({"distance": -2}, {}, {}, 'camera.distance is -2; it must be a positive number'),  # "the flash photo is black"
+    ({"fov_deg": 180}, {}, {}, 'camera.fov_deg is 180; it must be a number of degrees above 1 and below 170'),
+    ({"fov_deg": 0}, {}, {}, 'camera.fov_deg is 0; it must be a number of degrees above 1 and below 170'),
+    ({"fov_deg": "NaN"}, {}, {}, 'camera.fov_deg is "NaN"; it must be a number of degrees'),
+    ({"fov_deg": True}, {}, {}, 'camera.fov_deg is true; it must be a number of degrees'),
+    ({}, {"intensity": 0}, {}, 'flash.intensity is 0; it must be a positive number'),  # "math domain error"
+    ({}, {"intensity": -3}, {}, 'flash.intensity is -3; it must be a positive number'),
+    ({}, {"intensity": "inf"}, {}, 'flash.intensity is "inf"; it must be a positive number'),
+    ({}, {}, {"radiance": 0}, 'guide.radiance is 0; it must be a positive number'),  # was taken for "not given"
+])
+def test_a_scene_value_the_fit_cannot_use_is_refused_naming_the_sidecar_and_key(
+    tmp_path: Path, camera: dict, flash: dict, guide: dict, refused: str
+):
+    sidecar = tmp_path / "scene.json"
+    sidecar.write_text(json.dumps({"camera": {"fov_deg": 45, "distance": 2.2, **camera}, "flash": flash, "guide": guide}))
+    with pytest.raises(ValueError, match=re.escape(f"{sidecar}: {refused}")):
+        load_scene(tmp_path / "flash.png")
+
+
+def test_a_photo_pair_with_a_camera_at_distance_0_fails_naming_its_sidecar(tmp_path: Path):
+    flash, guide = render_demo_pair(tmp_path, size=64)
+    (tmp_path / "scene.json").write_text(json.dumps({"camera": {"fov_deg": 45, "distance": 0}}))
+    params = MaterialParams(method="two_shot", iterations=5, fit_size=64)
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'scene.json'}: camera.distance is 0")):
+        run({"flash": flash, "guide": guide}, tmp_path / "out", params, OpContext(device="cpu"))  # wrote black maps
 
 
 def test_a_cut_out_texture_keeps_its_alpha_without_a_false_bevel(tmp_path: Path):
