@@ -11,7 +11,6 @@ byte-identical to an uninterrupted run's.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import math
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import xxhash
@@ -27,7 +27,7 @@ import xxhash
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.registry import OpContext
-from ops.superres.data import PatchSampler, split
+from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
 from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen
 from ops.superres.metrics import compare, measurable, min_side
@@ -77,11 +77,17 @@ def model_config(params: TrainParams) -> SRCAEConfig:
     )
 
 
-def _fingerprint(inputs: list[Path], params: TrainParams) -> str:
-    """Identifies a run, so that a checkpoint of other params or data is never resumed."""
-    digest = hashlib.sha256(params.for_cache_key().model_dump_json().encode())  # logging more often resumes
-    for path in sorted(inputs, key=str):
-        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+def _fingerprint(data: Split, params: TrainParams) -> str:
+    """Identifies a run, so that a checkpoint of other params or data is never resumed.
+
+    The data is the pixels read, training and held-out, not the files' names and sizes: a texture
+    repainted at the same size (an uncompressed TGA, BMP or DDS) resumed a checkpoint trained on the old
+    pixels, and a file that could not be read, left out of training, failed here. Hashing them costs
+    little beside training on them."""
+    digest = xxhash.xxh3_128(params.for_cache_key().model_dump_json().encode())  # logging more often resumes
+    for image in (*data.train, *data.held_out):
+        digest.update(str(tuple(image.shape)).encode())  # (3, H, W): where one image ends and the next begins
+        digest.update(np.ascontiguousarray(image.numpy()))
     return digest.hexdigest()
 
 
@@ -167,8 +173,8 @@ def _train(
     vgg = VGGFeatures.from_file(params.vgg_weights).to(device) if params.loss.vgg > 0 and params.vgg_weights else None
     state = _State(model, torch.optim.Adam(model.parameters(), lr=params.learning_rate), generator, discriminator, d_optimizer)
 
-    fingerprint = _fingerprint([Path(p) for p in inputs], params)
     checkpoint = ctx.work_dir / CHECKPOINT_NAME if ctx.work_dir is not None else None
+    fingerprint = _fingerprint(data, params) if checkpoint is not None else ""  # only a checkpoint needs it
     if checkpoint is not None:
         _resume(checkpoint, state, fingerprint, log)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image as PILImage
 from pydantic import ValidationError
 from skimage import data as skdata
 
@@ -251,6 +252,32 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     train.run(textures, tmp_path / "again.pth", params, resumed)
     assert steps_seen == [1, 2, 3, 4, 5, 6]
     assert (tmp_path / "again.pth").read_bytes() == (tmp_path / "straight.pth").read_bytes()
+
+
+def test_a_texture_repainted_at_the_same_byte_size_does_not_resume_the_old_checkpoint(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{name}.bmp" for name in ("brick", "grass", "gravel")]  # uncompressed: size is W x H
+    for path in paths:
+        PILImage.fromarray(np.uint8(_skimage(path.stem, 64) * 255)).save(path)
+    params = TrainParams(steps=4, holdout=0.34, **TINY)
+    work = OpContext(device="cpu", work_dir=tmp_path / "w")
+    train.run(paths, tmp_path / "old.pth", params, work)  # leaves its finished checkpoint in w
+    size = paths[1].stat().st_size
+    PILImage.fromarray(np.uint8(_skimage("coffee", 64) * 255)).save(paths[1])  # repainted
+    assert paths[1].stat().st_size == size
+    steps: list[int] = []
+    train.run(paths, tmp_path / "new.pth", params, replace(work, progress=lambda s, t, note="": steps.append(s)))
+    train.run(paths, tmp_path / "fresh.pth", params, OpContext(device="cpu"))
+    assert steps == [1, 2, 3, 4]  # was []: the old run's weights, trained on the old grass, were kept
+    assert (tmp_path / "new.pth").read_bytes() == (tmp_path / "fresh.pth").read_bytes()
+
+
+def test_a_texture_missing_from_a_resumable_training_is_left_out(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / f"{name}.png", _skimage(name, 64)) for name in ("brick", "grass", "gravel")]
+    params = TrainParams(steps=2, holdout=0.5, **TINY)
+    meta = train.run([*paths, tmp_path / "deleted.png"], tmp_path / "sr.pth", params,
+                     OpContext(device="cpu", work_dir=tmp_path / "w"))  # raised FileNotFoundError
+    assert meta["unreadable_images"] == 1 and "deleted.png: No such file or directory" in meta["unreadable"]
+    assert meta["train_images"] + meta["held_out_images"] == 3
 
 
 @pytest.mark.parametrize("device", DEVICES)
