@@ -91,10 +91,19 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
         )
     if max(abs(shift.dy), abs(shift.dx)) > limit:
         raise AlignmentError(
-            f"{guide_name} is shifted by ({shift.dy:.1f}, {shift.dx:.1f}) px from {flash_name}, more than "
-            f"max_shift allows ({limit:.1f} px); retake the pair without moving the camera or raise max_shift"
+            f"{guide_name} is {_offset(shift)} from {flash_name} (shift_x {shift.dx:.1f}, shift_y {shift.dy:.1f} px "
+            f"would align it), more than max_shift allows ({limit:.1f} px); retake the pair without moving the "
+            "camera or raise max_shift"
         )
     if max_shift == 0 or (abs(shift.dy) < _NOISE_PX and abs(shift.dx) < _NOISE_PX):
         return guide, shift  # used as taken, or within the estimate's noise: resampling would only blur it
     moved = ndimage.shift(guide, (shift.dy, shift.dx, 0), order=1, mode="nearest")
     return moved.astype(np.float32), shift
+
+
+def _offset(shift: Shift) -> str:
+    """Where the guide's texture lies from the flash photo's, in words to check against the photos: ``shift``
+    is the move that would align it, the other way round, which a bare pair of numbers leaves to guess."""
+    across = "right" if shift.dx < 0 else "left"
+    along = "down" if shift.dy < 0 else "up"
+    return f"{abs(shift.dx):.1f} px {across} and {abs(shift.dy):.1f} px {along}"
