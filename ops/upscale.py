@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Integral
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image as PILImage
@@ -41,6 +42,9 @@ def resize(
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
     ``wrap``s (y, x; ``size`` then an integer multiple of the plane's) reads its filter's taps across the
     opposite border, as the texture does when it tiles; Pillow alone reads the texture's own edge there."""
+    _check_filter(filter)
+    if min(size) < 1:
+        raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
     if not any(wrap):
         return _resize(plane, size, filter)
     sy, sx = size[0] // plane.shape[0], size[1] // plane.shape[1]
@@ -51,6 +55,12 @@ def resize(
     enlarged = _resize(padded, (padded.shape[0] * sy, padded.shape[1] * sx), filter)
     top, left = margins[0] * sy, margins[1] * sx
     return enlarged[top : top + size[0], left : left + size[1]]
+
+
+def _check_filter(filter: str) -> None:
+    """A direct call's ``filter`` is checked on entry, as the op's params are: a typo failed as a bare KeyError."""
+    if filter not in _PIL_FILTERS:
+        raise ValueError(f"filter {filter!r}: expected one of {', '.join(_PIL_FILTERS)}")
 
 
 def _resize(plane: np.ndarray, size: tuple[int, int], filter: Filter) -> np.ndarray:
@@ -70,7 +80,13 @@ def upscale(
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
-    ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it."""
+    ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. A ``scale``,
+    ``filter`` or ``alpha`` the op's params would refuse is a ``ValueError`` naming it."""
+    if isinstance(scale, bool) or not isinstance(scale, Integral) or scale < 1:
+        raise ValueError(f"scale {scale!r}: expected a whole number of 1 or more (2 doubles the width and height)")
+    _check_filter(filter)
+    if alpha not in get_args(AlphaMeaning):
+        raise ValueError(f"alpha {alpha!r}: expected one of {', '.join(get_args(AlphaMeaning))}")
     filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
     return _enlarge(image, filled, scale, filter, wrap, normal_map)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tifffile
 
 from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
-from ops.upscale import UpscaleParams, run, upscale
+from ops.upscale import UpscaleParams, resize, run, upscale
 
 
 @pytest.mark.parametrize("filter", ["nearest", "bicubic", "lanczos"])
@@ -19,6 +21,28 @@ def test_sizes_and_alpha(filter, scale):
     assert result.color.shape == (5 * scale, 7 * scale, 3)
     assert result.alpha.shape == (5 * scale, 7 * scale) and result.bit_depth == 16
     assert 0 <= result.color.min() and result.color.max() <= 1
+
+
+@pytest.mark.parametrize("arguments, refused", [
+    ({"filter": "box"}, "filter 'box': expected one of nearest, bicubic, lanczos"),  # was KeyError: 'box'
+    ({"scale": 0}, "scale 0: expected a whole number of 1 or more"),  # was "height and width must be > 0"
+    ({"scale": 2.5}, "scale 2.5: expected a whole number of 1 or more"),
+    ({"scale": True}, "scale True: expected a whole number of 1 or more"),  # enlarged 1x
+    ({"alpha": "mask"}, "alpha 'mask': expected one of auto, coverage, data"),  # taken for data
+])
+def test_a_direct_call_is_refused_naming_the_argument_the_op_s_params_would_refuse(arguments, refused):
+    image = Image(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), np.float32))
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        upscale(image, **arguments)
+    assert upscale(image, np.int64(3)).color.shape == (12, 12, 3)  # a numpy integer is a whole number
+
+
+def test_resize_refuses_an_empty_size_or_an_unknown_filter_by_name():
+    plane = np.zeros((4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match=re.escape("size (0, 8): expected a height and width of 1 pixel or more")):
+        resize(plane, (0, 8))
+    with pytest.raises(ValueError, match=re.escape("filter 'bilinear': expected one of nearest, bicubic, lanczos")):
+        resize(plane, (8, 8), "bilinear")  # type: ignore[arg-type]
 
 
 def test_nearest_repeats_pixels_exactly():
