@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
+
+_NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")  # as a spec's device (pipeline/spec.py): what remaster runs on
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given.
+    """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given, and any
+    other name is a ``ValueError`` that lists these.
 
     On CUDA, cuDNN is held to deterministic convolution algorithms, for the whole process as its
     settings are: its fastest backward passes add in a varying order, so two fine-tunings of one
@@ -23,6 +28,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def _named_device(name: str) -> torch.device:
+    """The device ``name`` names; a name remaster does not take is refused with the ones it does, where
+    torch listed twenty device types (``gpu``) or let one through that no op was made for (``meta``)."""
+    if not _NAMES.fullmatch(str(name)):
+        raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
