@@ -1,22 +1,31 @@
 """Whether the process that left something behind (a Dagster run, a note of outputs being placed) is gone.
 
-A build killed outright (``kill -9``, the OOM killer) cleans up nothing. What it leaves is stamped with
-where its pid means something (this boot, this pid namespace) and the pid with its start time, so a
-later build can tell a dead writer from a live one, even where the pid was reused since.
+A build killed outright (``kill -9``, the OOM killer, a console window closed) cleans up nothing. What it
+leaves is stamped with where its pid means something and the pid with its start time, so a later build can
+tell a dead writer from a live one, even where the pid was reused since. On Linux, where means this boot in
+this pid namespace (a container's pids name other processes than the host's), read from /proc; elsewhere
+(Windows, macOS) this machine, and the start time comes from psutil.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+
+import psutil
+
+PROC = Path("/proc")
 
 
 def process_space() -> str | None:
-    """Where a pid names one process: this boot of this machine, in this pid namespace; None without
-    Linux's /proc, where that cannot be told."""
+    """Where a pid names one process: this boot of this machine in this pid namespace on Linux, this
+    machine elsewhere; None where /proc is there but cannot be read, and that cannot be told."""
+    if not (PROC / "self").is_dir():
+        return f"host {socket.gethostname()}"
     try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+        boot = (PROC / "sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}/{os.stat(PROC / 'self/ns/pid').st_ino}"
     except OSError:
         return None
 
@@ -27,19 +36,29 @@ def this_process() -> str:
 
 
 def start_time(pid: int) -> str:
-    """When live process ``pid`` started, in clock ticks since boot; "" where there is none (gone, or a
-    zombie: killed, not yet reaped)."""
+    """When live process ``pid`` started (clock ticks since boot on Linux, seconds since 1970 elsewhere);
+    "" where there is none (gone, or a zombie: killed, not yet reaped)."""
+    if not (PROC / "self").is_dir():
+        return _started_by_psutil(pid)
     try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        stat = (PROC / f"{pid}/stat").read_bytes()
     except OSError:
         return ""
     fields = stat.rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces, brackets, any bytes
     return "" if fields[0] in (b"Z", b"X") else fields[19].decode()  # state is field 3, start time field 22
 
 
+def _started_by_psutil(pid: int) -> str:
+    try:
+        process = psutil.Process(pid)
+        return "" if process.status() == psutil.STATUS_ZOMBIE else f"{process.create_time():.3f}"
+    except psutil.Error:
+        return ""
+
+
 def is_gone(space: str | None, process: str) -> bool | None:
     """Whether ``process`` (``<pid>@<start time>``) of ``space`` has ended; None where that cannot be told:
-    another machine's, container's or boot's, or one stamped without /proc."""
+    another machine's, container's or boot's, or one stamped where /proc could not be read."""
     pid, _, started = process.partition("@")
     if space is None or space != process_space() or not pid.isdigit() or not started:
         return None

@@ -139,3 +139,18 @@ def test_a_file_another_program_holds_open_is_replaced_once_it_lets_go_on_window
         with pytest.raises(PermissionError):
             ops.atomic.write_bytes_atomic(texture, b"new")
     assert [p.name for p in tmp_path.iterdir()] == ["brick.png"]
+
+
+def test_without_proc_a_dead_or_reused_pid_is_told_from_a_live_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pipeline.processes as processes
+
+    monkeypatch.setattr(processes, "PROC", tmp_path / "no-proc")  # Windows, macOS
+    space, me = processes.process_space(), processes.this_process()
+    assert space is not None and space.startswith("host ")
+    assert processes.is_gone(space, me) is False
+    pid = os.getpid()
+    assert processes.is_gone(space, f"{pid}@1.000") is True  # its pid, taken by a later process
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert processes.is_gone(space, f"{child.pid}@{me.partition('@')[2]}") is True
+    assert processes.is_gone("host another-machine", me) is None
