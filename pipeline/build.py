@@ -191,8 +191,9 @@ class Builder:
         roles = self.partitions(target.upstream).get(key)
         if roles is None and not self.partitions(target.upstream):
             source = self.spec.sources[target.upstream]
-            raise BuildError(f"source {source.name!r} has no files just now ({source.describe()}: an unmounted share or "
-                             f"a renamed folder?); {key}'s outputs are kept as they are: build again once it is back")
+            raise BuildError("; ".join(self.skipped([source.name])) or (  # the scan says why: a root missing, unreadable
+                f"source {source.name!r} has no files just now ({source.describe()}); {key}'s outputs are kept as "
+                "they are: build again once it has files"))
         if roles is None:
             raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
         source = self.spec.sources[target.upstream]
@@ -352,9 +353,13 @@ class Builder:
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
     def _put_back(self, upstream: Target, key: str) -> None:
-        """Restore from the cache ``upstream``'s outputs for its inputs as they are now, one of which is missing (a
-        run from the UI of only what uses them, after the build folder was cleaned): a CLI build restores them in
-        a step of their own first. Where the cache lacks them, planning then names what is missing."""
+        """Restore from the cache ``upstream``'s outputs, one of which is missing (a run from the UI of only what
+        uses them, after the build folder was cleaned), where its manifest row lists them as built for its inputs
+        as they are now: a CLI build restores them in a step of their own first. Otherwise planning then names
+        what is missing."""
+        row = self._last_rows().get((upstream.name, key))
+        if upstream.name in self.forced or row is None or row.get("status") not in ("computed", "cached"):
+            return  # not built, failed, or to be computed anew: nothing lists what would be put back
         if upstream.section == "models" and not self.partitions(upstream.name):
             return  # no files to plan it from: planning says what to fix
         self._repair_upstream(upstream, key)
@@ -362,7 +367,7 @@ class Builder:
             plan = self.plan(upstream, key)
         except (BuildError, OSError, ValueError):
             return
-        if self._restore(plan) is not None:
+        if plan.cache_key == row["cache_key"] and self._restore(plan) is not None:  # as its row lists them
             log.info("%s [%s]: put its outputs back from the cache", upstream.name, key or "model")
 
     def _built_for_now(self, upstream: Target, key: str, path: Path) -> str | None:

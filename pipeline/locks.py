@@ -72,5 +72,8 @@ def _in_use(holder: Path) -> bool:
 
 
 def _release(path: Path, lock: FileLock) -> None:
+    """Unlock and delete a holder's file; one another program has open (gc testing it, a virus scan on Windows)
+    stays behind, unlocked, for the next gc to take for a killed build's and delete."""
     lock.release()
-    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

@@ -125,7 +125,7 @@ def _number(path: Path, key: str, value: object) -> float:
     low, high, meaning = _RANGES[key]
     try:
         number = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past a float's range
         number = math.nan
     if not low < number < high:  # NaN fails every comparison
         raise ValueError(f"{path}: {key} is {json.dumps(value)}; it must be {meaning}. Correct it in scene.json.")

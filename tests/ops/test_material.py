@@ -517,6 +517,7 @@ def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path,
     ({}, {"intensity": -3}, {}, 'flash.intensity is -3; it must be a positive number'),
     ({}, {"intensity": "inf"}, {}, 'flash.intensity is "inf"; it must be a positive number'),
     ({}, {}, {"radiance": 0}, 'guide.radiance is 0; it must be a positive number'),  # was taken for "not given"
+    ({"distance": 10**400}, {}, {}, f'camera.distance is {10**400}; it must be a positive number'),  # OverflowError
 ])
 def test_a_scene_value_the_fit_cannot_use_is_refused_naming_the_sidecar_and_key(
     tmp_path: Path, camera: dict, flash: dict, guide: dict, refused: str

@@ -154,3 +154,20 @@ def test_without_proc_a_dead_or_reused_pid_is_told_from_a_live_one(monkeypatch: 
     child.wait()
     assert processes.is_gone(space, f"{child.pid}@{me.partition('@')[2]}") is True
     assert processes.is_gone("host another-machine", me) is None
+
+
+def test_a_holder_file_windows_will_not_delete_just_now_is_left_for_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unlink = Path.unlink
+
+    def held_open_by_a_scan(path: Path, missing_ok: bool = False) -> None:
+        if path.parent.name == "holders":
+            raise PermissionError(32, "The process cannot access the file because it is being used by another process")
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", held_open_by_a_scan)
+    with held_by_many(tmp_path):  # a build that succeeded must not fail on leaving
+        pass
+    monkeypatch.undo()
+    with held_alone(tmp_path):  # the file left behind is unlocked: gc goes on and deletes it
+        pass
+    assert not list((tmp_path / "holders").iterdir())
