@@ -89,8 +89,9 @@ class ContentStore:
         try:
             with held_alone(self.root):
                 yield
-        except Busy:
-            raise StoreBusy(f"a build is using the cache {self.root}; run gc again once it has finished") from None
+        except Busy as busy:
+            who = "another cache gc, or a build starting," if busy.alone else "a build"
+            raise StoreBusy(f"{who} is using the cache {self.root}; run gc again once it has finished") from None
 
     def register(self, manifest: Path, spec: Path) -> None:
         """Record that ``manifest`` lists entries of this store, so a ``gc`` run from another project

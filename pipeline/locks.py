@@ -9,6 +9,7 @@ gate, and the one who needs everything to itself takes the gate and finds every 
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,16 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 
+log = logging.getLogger(__name__)
+
+
 class Busy(Exception):
-    """``held_alone`` was asked for while another process holds the lock."""
+    """``held_alone`` was asked for while another process holds the lock: ``alone`` where that one holds it
+    alone too (or is taking it as one of many just then), else one of many holds it."""
+
+    def __init__(self, *, alone: bool):
+        super().__init__()
+        self.alone = alone
 
 
 @contextlib.contextmanager
@@ -35,8 +44,16 @@ def held_by_many(folder: Path) -> Iterator[None]:
     holders.mkdir(parents=True, exist_ok=True)
     mine = holders / f"{uuid.uuid4().hex}.lock"
     lock = FileLock(mine)
-    with FileLock(folder / "lock"):
+    gate = FileLock(folder / "lock")
+    try:
+        gate.acquire(timeout=0)
+    except Timeout:
+        log.warning("waiting for %s: another process has it to itself (remaster cache gc)", folder)
+        gate.acquire()
+    try:
         lock.acquire()  # released below, or by the system if this process dies
+    finally:
+        gate.release()
     try:
         yield
     finally:
@@ -51,10 +68,10 @@ def held_alone(folder: Path) -> Iterator[None]:
     try:
         gate.acquire(timeout=0)
     except Timeout:
-        raise Busy from None
+        raise Busy(alone=True) from None
     try:
         if any(_in_use(holder) for holder in (folder / "holders").glob("*.lock")):
-            raise Busy
+            raise Busy(alone=False)
         yield
     finally:
         gate.release()

@@ -79,7 +79,7 @@ def _holding(how: str, folder: Path, after: str = "") -> subprocess.Popen:
     """Another process that holds ``folder``'s lock ``how`` until killed, or for a moment, then writes ``after``."""
     script = (f"import pathlib, sys, time; from pipeline.locks import {how}\n"
               f"with {how}(pathlib.Path({str(folder)!r})):\n"
-              f"    print('held', flush=True); time.sleep(60 if not {after!r} else 0.5)\n"
+              f"    print('held', flush=True); time.sleep(60 if not {after!r} else 2)\n"
               f"    pathlib.Path({after!r} or '/dev/null').write_text('done')\n")
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline() == "held\n"
@@ -90,9 +90,10 @@ def test_builds_share_the_store_gc_needs_it_alone_and_a_killed_build_holds_nothi
     build = _holding("held_by_many", tmp_path)
     with held_by_many(tmp_path):  # a second build at once
         pass
-    with pytest.raises(Busy):
+    with pytest.raises(Busy) as busy:
         with held_alone(tmp_path):
             pass
+    assert busy.value.alone is False  # "a build is using the cache"
     build.kill()  # kill -9: it cleans up nothing
     build.wait()
     with held_alone(tmp_path):
@@ -100,11 +101,16 @@ def test_builds_share_the_store_gc_needs_it_alone_and_a_killed_build_holds_nothi
     assert not list((tmp_path / "holders").iterdir())
 
 
-def test_a_build_waits_for_a_gc_to_finish(tmp_path: Path) -> None:
+def test_a_build_waits_for_a_gc_to_finish_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     gc = _holding("held_alone", tmp_path, after=str(tmp_path / "collected"))
+    with pytest.raises(Busy) as busy:  # a second gc
+        with held_alone(tmp_path):
+            pass
+    assert busy.value.alone is True
     with held_by_many(tmp_path):
         assert (tmp_path / "collected").read_text() == "done"
     gc.wait()
+    assert f"waiting for {tmp_path}: another process has it to itself (remaster cache gc)" in caplog.messages
 
 
 def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
