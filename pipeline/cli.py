@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -431,7 +432,8 @@ def main() -> None:
     global _AS_PROGRAM
     _AS_PROGRAM = True
     for stream in (sys.stdout, sys.stderr):  # a file name a pipe's code page cannot spell (Windows: cp1252) is
-        stream.reconfigure(errors="backslashreplace")  # escaped, not an exit 1 after the build changed files
+        if isinstance(stream, io.TextIOWrapper):  # escaped, not an exit 1 after the build changed files
+            stream.reconfigure(errors="backslashreplace")
     app()
 
 
