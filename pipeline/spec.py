@@ -31,6 +31,7 @@ CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
 TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its op's params
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
+_GLOB_SEPARATOR = re.compile(r"(\\[{},\\])|\\")  # in a glob, one that escapes a brace, comma or backslash stays
 
 
 class SpecError(ValueError):
@@ -331,10 +332,12 @@ class _Checker:
         self._check_slashes((key,), value)
         return _resolved(self.path.parent, value)
 
-    def _check_slashes(self, key: tuple[str, ...], path: str) -> None:
-        """A path or glob written with Windows' backslashes is read by Windows alone (a glob by none: it takes
-        a backslash as part of a name), so the spec a Windows machine wrote finds no files on Linux CI."""
-        fixed = path.replace("\\", "/")
+    def _check_slashes(self, key: tuple[str, ...], path: str, *, glob: bool = False) -> None:
+        """A path or glob written with Windows' backslashes is read by Windows alone (a glob by none: brace
+        expansion drops a backslash, so ``walls\\*.png`` takes the files named ``walls*.png``), so the spec a
+        Windows machine wrote finds no files on Linux CI. In a glob, a backslash before a brace, a comma or a
+        backslash escapes it (``\\{a,b\\}.png``) and stays."""
+        fixed = _GLOB_SEPARATOR.sub(lambda found: found.group(1) or "/", path) if glob else path.replace("\\", "/")
         if fixed != path:
             self.fail(key, f"'{path}' holds a backslash; write / between folders, which every system reads: '{fixed}'")
 
@@ -379,7 +382,7 @@ class _Checker:
         return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude, self.where(at))
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
-        self._check_slashes(key, pattern)
+        self._check_slashes(key, pattern, glob=True)
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
             self.fail(key, f"{pattern!r} names the root, not files; for every file write **/*"
                       + ("; to leave nothing out, remove it" if key[-1] == "exclude" else ""))

@@ -657,3 +657,19 @@ def test_a_path_or_glob_with_windows_backslashes_is_refused_with_the_one_every_s
           for key, given, fixed in (("root", "textures\\legacy", "textures/legacy"), ("glob", "walls\\*.png", "walls/*.png"),
                                     ("exclude", "old\\*", "old/*"))),
     ]
+
+
+def test_a_glob_s_escaped_braces_are_no_windows_backslashes(tmp_path):
+    from pipeline.resources import RemasterResource
+
+    (tmp_path / "t" / "walls").mkdir(parents=True)
+    for name in ("{a,b}.png", "a.png"):
+        (tmp_path / "t" / "walls" / name).write_bytes(b"")
+    spec_file = tmp_path / "assets_spec.yaml"
+    spec_file.write_text(r"""
+sources:
+  legacy: {kind: textures, root: t, glob: 'walls/\{a,b\}.png'}
+assets:
+  up: {op: upscale, from: legacy}
+""")
+    assert list(RemasterResource().builder(load_spec(spec_file)).partitions("legacy")) == ["walls/{a,b}.png"]
