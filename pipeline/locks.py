@@ -16,7 +16,6 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-
 log = logging.getLogger(__name__)
 
 
