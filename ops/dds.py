@@ -1,12 +1,15 @@
 """DDS (DirectDraw Surface), the container most legacy game textures ship in, block-compressed (BC1 to BC7).
 
-Pillow decodes the pixels; this module does what its reader leaves to the caller. It refuses what is not
+Reading: Pillow decodes the pixels; this module does what its reader leaves to the caller. It refuses what is not
 one 2D texture (Pillow reads a cube map's first face, a volume's first slice, an array's first layer without
 a word, and clips HDR BC6H to 8 bits). It hands Pillow the sRGB and BGRA layouts texconv writes under the
 names of the same texels that Pillow reads. And it reads the decoded texels as the texture they store: an
 opaque BC1 or BC7 texture as RGB (Pillow always gives them alpha), an uncompressed one whose alpha is 0 in
 every texel as RGB (exporters that write padding there), and a BC5 (ATI2, 3Dc) file, which keeps only a
 tangent-space normal map's X and Y, as a whole normal map with Z = sqrt(1 - X² - Y²).
+
+Writing: ``header`` gives the container of a texture and its mip chain in the legacy (Direct3D 9) layout,
+which every engine and texture tool reads, where the DX10 extension is read by newer ones only.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ _MISC_TEXTURECUBE = 0x4
 _SAME_BLOCKS = {72: 71, 75: 74, 78: 77}  # BC1-BC3 UNORM_SRGB -> UNORM: sRGB is how they are meant, not stored
 _BGRA = {87: True, 88: False, 91: True, 93: False}  # B8G8R8A8 / B8G8R8X8, UNORM and UNORM_SRGB -> has alpha
 _LEGACY_RGB, _LEGACY_ALPHA, _LEGACY_LUMINANCE = 0x40, 0x1, 0x20000  # DDPF_RGB, DDPF_ALPHAPIXELS, DDPF_LUMINANCE
+
+_DDSD_CAPS, _DDSD_HEIGHT, _DDSD_WIDTH, _DDSD_PITCH = 0x1, 0x2, 0x4, 0x8
+_DDSD_PIXELFORMAT, _DDSD_MIPMAPCOUNT, _DDSD_LINEARSIZE = 0x1000, 0x20000, 0x80000
+_DDPF_FOURCC = 0x4
+_DDSCAPS_COMPLEX, _DDSCAPS_TEXTURE, _DDSCAPS_MIPMAP = 0x8, 0x1000, 0x400000
 
 _ALPHA_OPTIONAL = ("DXT1", "BC1", "BC7")  # formats whose alpha Pillow decodes whether the texture has any
 _NORMAL_XY = ("BC5", "BC5S")
@@ -116,3 +124,24 @@ def _with_normal_z(pixels: np.ndarray) -> np.ndarray:
     z = np.sqrt(np.clip(1.0 - (xy**2).sum(axis=2), 0.0, 1.0))  # (H, W)
     blue = np.rint((z + 1.0) * 127.5).astype(np.uint8)
     return np.concatenate([pixels[..., :2], blue[..., None]], axis=2)
+
+
+def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, top_level_bytes: int, alpha: bool) -> bytes:
+    """The 128 bytes before the texels of a 2D texture: block-compressed under ``fourcc`` (``DXT1``,
+    ``DXT5``, ``ATI1``, ``ATI2``), or uncompressed 32-bit BGRA (BGRX where ``alpha`` is False) for None.
+    ``top_level_bytes`` is the size of the first level's texels; the levels follow largest first."""
+    flags = _DDSD_CAPS | _DDSD_HEIGHT | _DDSD_WIDTH | _DDSD_PIXELFORMAT
+    flags |= _DDSD_PITCH if fourcc is None else _DDSD_LINEARSIZE
+    caps = _DDSCAPS_TEXTURE
+    if mip_levels > 1:
+        flags |= _DDSD_MIPMAPCOUNT
+        caps |= _DDSCAPS_COMPLEX | _DDSCAPS_MIPMAP
+    if fourcc is None:
+        pixel_format = struct.pack("<2I4sI4I", 32, _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), bytes(4), 32,
+                                   0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)
+        pitch = width * 4
+    else:
+        pixel_format = struct.pack("<2I4s5I", 32, _DDPF_FOURCC, fourcc, 0, 0, 0, 0, 0)
+        pitch = top_level_bytes
+    return (MAGIC + struct.pack("<7I", 124, flags, height, width, pitch, 0, mip_levels) + bytes(44)
+            + pixel_format + struct.pack("<5I", caps, 0, 0, 0, 0))

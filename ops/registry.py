@@ -61,6 +61,10 @@ class OpParams(BaseModel):
         """File names of a several-output op, or None for an op writing one image."""
         return None
 
+    def output_suffix(self) -> str:
+        """The file type of a one-image op's output: it writes ``output<suffix>``, placed as ``<stem><suffix>``."""
+        return ".png"
+
     def file_params(self) -> dict[str, Path]:
         """Local files this op reads besides its inputs (weights); their hashes join the cache key."""
         return {}
@@ -146,7 +150,7 @@ class MapRun(Protocol):
     output of a one-image upstream asset), ``{"flash": ..., "guide": ...}`` for
     a photo pair. An op given roles it cannot use raises ``ValueError``.
 
-    A one-image op writes ``out_dir / "output.png"``; a several-output op writes
+    A one-image op writes ``out_dir / single_output(params)``; a several-output op writes
     exactly ``params.output_names()``. The returned mapping is metadata
     (numbers or short strings) shown in the UI and kept with the cache entry.
     Outputs named in ``ctx.reuse`` (see ``OpParams.output_units``) are already
@@ -167,6 +171,11 @@ class ModelRun(Protocol):
 
 
 SINGLE_OUTPUT = "output.png"
+
+
+def single_output(params: OpParams) -> str:
+    """What a one-image op with ``params`` names its output: ``SINGLE_OUTPUT`` unless it writes no PNG."""
+    return f"output{params.output_suffix()}"
 
 
 def one_image(op: str, inputs: Mapping[str, Path]) -> Path:
@@ -204,5 +213,6 @@ OPS: dict[str, OpDef] = {
         OpDef("train_srcae", "5", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "6", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "8", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("export_dds", "1", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
     )
 }

@@ -17,9 +17,11 @@ from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
 
-Filter = Literal["nearest", "bicubic", "lanczos"]
+Filter = Literal["nearest", "bicubic", "lanczos"]  # an upscale asset's choices
+Resample = Filter | Literal["box"]  # and the area average mipmaps are made with
 _PIL_FILTERS = {
     "nearest": PILImage.Resampling.NEAREST,
+    "box": PILImage.Resampling.BOX,
     "bicubic": PILImage.Resampling.BICUBIC,
     "lanczos": PILImage.Resampling.LANCZOS,
 }
@@ -37,7 +39,7 @@ MARGIN = 4  # source texels read across a wrapped border: Lanczos reaches 3, bic
 
 
 def resize(
-    plane: np.ndarray, size: tuple[int, int], filter: Filter = "lanczos", wrap: tuple[bool, bool] = (False, False)
+    plane: np.ndarray, size: tuple[int, int], filter: Resample = "lanczos", wrap: tuple[bool, bool] = (False, False)
 ) -> np.ndarray:
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
     ``wrap``s (y, x; ``size`` then an integer multiple of the plane's) reads its filter's taps across the
@@ -63,7 +65,7 @@ def _check_filter(filter: str) -> None:
         raise ValueError(f"filter {filter!r}: expected one of {', '.join(_PIL_FILTERS)}")
 
 
-def _resize(plane: np.ndarray, size: tuple[int, int], filter: Filter) -> np.ndarray:
+def _resize(plane: np.ndarray, size: tuple[int, int], filter: Resample) -> np.ndarray:
     """One channel at a time into one array, clipped in place: an enlarged texture is the largest thing
     a build holds, so no second copy of it is made."""
     height, width = size

@@ -153,7 +153,8 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         dagster_type=dg.Nothing,
         check_specs=[dg.AssetCheckSpec(g.name, asset=target.name, description=g.description) for g in guards],
         group_name=target.section,
-        kinds={"pytorch"} if target.section == "models" else {"png", "gltf"} if target.op.name == "material" else {"png"},
+        kinds={"pytorch"} if target.section == "models" else {"png", "gltf"} if target.op.name == "material"
+        else {target.params.output_suffix().lstrip(".")},
         description=describe(target),
     )
     def materialize(

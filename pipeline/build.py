@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from ops.atomic import atomic_paths, unlink, write_bytes_atomic
-from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, ProgressFn
+from ops.registry import OpContext, OpParams, ProgressFn, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import Row, read_manifest, rows_by_key
@@ -118,14 +118,15 @@ class Builder:
     # -- where things are -------------------------------------------------
 
     def outputs_of(self, target: Target, key: str) -> dict[str, Path]:
-        """Destinations: ``<asset>/<stem>.png`` for a one-image op, else ``<asset>/<stem>/<name>``."""
+        """Destinations: ``<asset>/<stem>.png`` for a one-image op (``.dds`` for export_dds), else
+        ``<asset>/<stem>/<name>``."""
         base = self.spec.build_dir / target.name
         if target.section == "models":
             return {MODEL_FILE: base / MODEL_FILE}
         names = target.params.output_names()
         stem = output_stem(self.spec.source_of(target.name), key)
         if names is None:
-            return {SINGLE_OUTPUT: base / f"{stem}.png"}
+            return {single_output(target.params): base / f"{stem}{target.params.output_suffix()}"}
         return {name: base / stem / name for name in names}
 
     def partitions(self, name: str) -> dict[str, dict[str, Path]]:
@@ -181,7 +182,7 @@ class Builder:
             return {k: roles["image"] for k, roles in self.partitions(target.upstream).items()}
         upstream = self.spec.targets.get(target.upstream)
         if upstream is not None:
-            produced = self.outputs_of(upstream, key)[SINGLE_OUTPUT]
+            produced = self.outputs_of(upstream, key)[single_output(upstream.params)]
             if produced not in restored and (not produced.is_file() or self._left_stale(upstream, key)):
                 raise BuildError(
                     f"{produced}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
@@ -328,7 +329,7 @@ class Builder:
             found.append((model, MODEL_PARTITION, self.outputs_of(model, MODEL_PARTITION)[MODEL_FILE]))
         upstream = self.spec.targets.get(target.upstream) if target.section != "models" else None
         if upstream is not None:
-            found.append((upstream, key, self.outputs_of(upstream, key)[SINGLE_OUTPUT]))
+            found.append((upstream, key, self.outputs_of(upstream, key)[single_output(upstream.params)]))
         return found
 
     def _repair_upstream(self, target: Target, key: str) -> None:

@@ -11,4 +11,4 @@ def test_readme_example_spec_is_valid():
     example = readme.split("```yaml", 1)[1].split("```", 1)[0]
     spec = parse_spec(example, REPO / "assets_spec.yaml")
     assert set(spec.sources) == {"legacy", "scans", "reference"} and set(spec.targets) == {
-        "sr2x", "legacy_2x", "legacy_sr", "variants", "scanned"}
+        "sr2x", "legacy_2x", "legacy_sr", "variants", "scanned", "legacy_dds"}

@@ -123,6 +123,22 @@ def test_a_game_s_dds_textures_build_into_pngs(tmp_path, cli):
     assert [row["status"] for row in manifest_rows(tmp_path)] == ["computed", "failed"]
 
 
+def test_an_export_dds_asset_writes_dds_files_beside_the_chain_it_ends(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x}\n")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    built = project / "build" / "legacy_dds" / "walls" / "tex001.dds"
+    assert built.read_bytes()[:4] == b"DDS " and read_image(built).width == 32
+    row = next(r for r in manifest_rows(project) if r["asset"] == "legacy_dds" and r["partition"] == "walls/tex001.png")
+    assert row["outputs"] == {"build/legacy_dds/walls/tex001.dds": hash_file(built)}
+    write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x, format: uncompressed}\n")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert sorted((r["asset"], r["status"]) for r in manifest_rows(project)) == [
+        ("legacy_2x", "cached")] * 5 + [("legacy_dds", "computed")] * 5
+    assert len(built.read_bytes()) == 128 + 4 * (32 * 32 + 16 * 16 + 8 * 8 + 4 * 4 + 2 * 2 + 1)
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored

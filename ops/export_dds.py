@@ -1,0 +1,191 @@
+"""DDS export: a texture as a game engine loads it, block-compressed, with its mip chain.
+
+Engines of the Direct3D 9 era, and the mods that remaster their games, load textures as DDS files: BC1
+(DXT1) for opaque colour, BC3 (DXT5) with alpha, BC4 (ATI1) for one channel, BC5 (ATI2) for a normal
+map's X and Y. Each level of the chain is a box-filtered half of the one before (in linear light for
+colour, with the colour under transparent texels filled first, so no dark fringe creeps in at a
+distance; a normal map's vectors renormalized), and Pillow encodes the 4x4 blocks.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image as PILImage
+from pydantic import model_validator
+
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
+from ops.atomic import write_bytes_atomic
+from ops.dds import header
+from ops.image_io import ColorSpace, Image, quantize, read_image
+from ops.normal_map import check_normal_map, renormalize
+from ops.registry import OpContext, OpParams, one_image, single_output
+from ops.upscale import resize
+
+DdsFormat = Literal["auto", "bc1", "bc3", "bc4", "bc5", "uncompressed"]
+Kind = Literal["color", "normal", "data"]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """How one format holds texels: Pillow's BCn encoder number, the legacy header's name, bytes a 4x4 block."""
+
+    pillow: int  # bc4 is encoded as bc5, whose blocks are a bc4 block of red, then one of green
+    fourcc: bytes
+    block_bytes: int
+    planes: int  # of RGBA, the first ``planes`` that the blocks keep
+
+
+_BLOCKS = {
+    "bc1": _Stored(1, b"DXT1", 8, 3),
+    "bc3": _Stored(3, b"DXT5", 16, 4),
+    "bc4": _Stored(5, b"ATI1", 8, 1),
+    "bc5": _Stored(5, b"ATI2", 16, 2),
+}
+_OPAQUE = ("bc1", "bc4", "bc5")
+
+
+class ExportDdsParams(OpParams):
+    format: DdsFormat = "auto"
+    kind: Kind = "color"
+    mipmaps: bool = True
+    alpha: AlphaMeaning = ALPHA_MEANING
+
+    @model_validator(mode="after")
+    def _format_fits_kind(self) -> ExportDdsParams:
+        if self.format == "bc5" and self.kind != "normal":
+            raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
+                             "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
+        if self.format == "bc4" and self.kind != "data":
+            raise ValueError("format bc4 keeps one channel, which an engine reads as red: set kind: data for a grey "
+                             "map (roughness, height, a mask), or choose bc1 for a colour texture")
+        return self
+
+    def output_suffix(self) -> str:
+        return ".dds"
+
+
+@dataclass(frozen=True)
+class Exported:
+    data: bytes  # the whole DDS file
+    format: str  # what it is stored as: ``auto`` resolved
+    mip_levels: int
+
+
+def export_dds(
+    image: Image, *, format: DdsFormat = "auto", kind: Kind = "color", mipmaps: bool = True,
+    alpha: AlphaMeaning = "auto", source: str = "the texture",
+) -> Exported:
+    """The DDS file of ``image``. ``image`` holds colour in linear light for ``kind: color``
+    (``read_image``'s default), values as stored for ``normal`` and ``data``. A texture the format cannot
+    hold is a ``ValueError`` naming ``source`` and what to do."""
+    chosen = _choose(image, format, kind)
+    _check(image, chosen, kind, source)
+    levels = mip_chain(image, kind=kind, alpha=alpha) if mipmaps else [image]
+    texels = [_encode(quantize(level, _colorspace(kind)), chosen) for level in levels]
+    stored = _BLOCKS.get(chosen)
+    head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
+                  top_level_bytes=len(texels[0]), alpha=image.alpha is not None)
+    return Exported(head + b"".join(texels), chosen, len(levels))
+
+
+def _colorspace(kind: Kind) -> ColorSpace:
+    """How ``kind``'s values are held in an :class:`Image`: colour in linear light, maps as stored."""
+    return "srgb" if kind == "color" else "linear"
+
+
+def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> list[Image]:
+    """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1."""
+    normal_map = kind == "normal"
+    levels = [image]
+    while max(levels[-1].height, levels[-1].width) > 1:
+        level = levels[-1]
+        size = (max(1, level.height // 2), max(1, level.width // 2))
+        color = resize(color_to_resample(level.color, level.alpha, alpha, normal_map=normal_map), size, "box")
+        if normal_map:
+            color = renormalize(color)
+        coverage = None if level.alpha is None else resize(level.alpha[..., None], size, "box")[..., 0]
+        levels.append(level.with_color(color, coverage))
+    return levels
+
+
+def _choose(image: Image, format: DdsFormat, kind: Kind) -> str:
+    if format != "auto":
+        return format
+    if _transparent(image):
+        return "bc3"
+    if kind == "normal":
+        return "bc5"
+    return "bc4" if kind == "data" and image.channels == 1 else "bc1"
+
+
+def _transparent(image: Image) -> bool:
+    """Whether any texel is stored with alpha below 255."""
+    return image.alpha is not None and bool((image.alpha < 254.5 / 255).any())
+
+
+def _check(image: Image, format: str, kind: Kind, source: str) -> None:
+    if kind == "normal":
+        check_normal_map(Path(source), image.channels)
+    if format == "uncompressed":
+        return
+    if image.width % 4 or image.height % 4:
+        raise ValueError(f"{source} is {image.width}x{image.height} px, and engines load a block-compressed ({format}) "
+                         "texture only when both sides are multiples of 4: resize it to such a size, or set "
+                         "format: uncompressed")
+    if format in _OPAQUE and _transparent(image):
+        raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or auto), "
+                         "or uncompressed")
+    if format == "bc4" and image.channels != 1:
+        raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set format: bc1, or export a "
+                         "grey map")
+
+
+def _encode(texels: np.ndarray, format: str) -> bytes:
+    """One level's (H, W, planes) uint8 texels (``quantize``'s: grey or colour, with or without alpha) as
+    ``format`` stores them."""
+    rgba = _rgba(texels)  # (H, W, 4)
+    if format == "uncompressed":
+        return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
+    stored = _BLOCKS[format]
+    planes = rgba[..., : max(3, stored.planes)]  # Pillow encodes RGB or RGBA
+    blocks = PILImage.fromarray(np.ascontiguousarray(planes)).tobytes("bcn", stored.pillow)
+    if format == "bc4":  # Pillow's own bc4 encoder writes wrong blocks (8 dB on brick, where these give 34)
+        return np.frombuffer(blocks, np.uint8).reshape(-1, 16)[:, :8].tobytes()
+    return blocks
+
+
+def _rgba(texels: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 from grey, grey+alpha, colour or colour+alpha texels; opaque where there is no alpha."""
+    planes = texels.shape[2]
+    color = np.repeat(texels[..., :1], 3, axis=2) if planes <= 2 else texels[..., :3]
+    alpha = texels[..., -1:] if planes in (2, 4) else np.full_like(texels[..., :1], 255)
+    return np.concatenate([color, alpha], axis=2)
+
+
+LOSSLESS_DB = 100.0  # what ``block_psnr`` gives where the blocks hold the texels exactly (a flat colour)
+
+
+def block_psnr(exported: Exported, image: Image, kind: Kind) -> float:
+    """PSNR (dB) of the first level's texels as ``exported`` stores them against ``image`` quantized, over
+    the planes its format keeps: what block compression cost, before any mip is seen."""
+    reference = _rgba(quantize(image, _colorspace(kind))).astype(np.float64)
+    decoded = np.asarray(PILImage.open(io.BytesIO(exported.data)).convert("RGBA"), np.float64)
+    planes = _BLOCKS[exported.format].planes if exported.format in _BLOCKS else 4
+    error = np.mean((decoded[..., :planes] - reference[..., :planes]) ** 2)
+    return LOSSLESS_DB if error == 0 else min(LOSSLESS_DB, float(10 * np.log10(255.0**2 / error)))
+
+
+def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx: OpContext) -> dict[str, float | int | str]:
+    path = one_image("export_dds", inputs)
+    image = read_image(path, colorspace=_colorspace(params.kind))
+    exported = export_dds(image, format=params.format, kind=params.kind, mipmaps=params.mipmaps,
+                          alpha=params.alpha, source=str(path))
+    write_bytes_atomic(Path(out_dir) / single_output(params), exported.data)
+    return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
+            "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported, image, params.kind), 2)}

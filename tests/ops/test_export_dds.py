@@ -1,0 +1,137 @@
+"""export_dds: DDS files an engine loads, checked by decoding them again with Pillow's reader."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from pydantic import ValidationError
+from skimage import data
+
+from ops.dds import header
+from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain
+from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.normal_map import renormalize
+from ops.registry import OpContext
+
+
+def brick(size: int = 64) -> Image:
+    """scikit-image's brick as a colour texture in linear light."""
+    grey = data.brick()[:size, :size].astype(np.float32) / 255
+    return Image(srgb_to_linear(np.repeat(grey[..., None], 3, axis=2)))
+
+
+def levels(file: bytes) -> list[np.ndarray]:
+    """Every mip level of a block-compressed DDS, decoded (RGBA uint8), by reading each as a file of its own."""
+    height, width, _, _, count = struct.unpack_from("<5I", file, 12)
+    fourcc = file[84:88]
+    block_bytes = 8 if fourcc in (b"DXT1", b"ATI1") else 16
+    decoded, offset = [], 128
+    for _ in range(count):
+        size = max(1, (width + 3) // 4) * max(1, (height + 3) // 4) * block_bytes
+        alone = header(width, height, 1, fourcc=fourcc, top_level_bytes=size, alpha=False) + file[offset : offset + size]
+        decoded.append(np.asarray(PILImage.open(io.BytesIO(alone)).convert("RGBA")))
+        offset += size
+        width, height = max(1, width // 2), max(1, height // 2)
+    assert offset == len(file), "the levels fill the file exactly"
+    return decoded
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def test_a_colour_texture_is_bc1_with_every_mip_level_the_average_of_the_one_before():
+    exported = export_dds(brick())
+    assert (exported.format, exported.mip_levels) == ("bc1", 7)
+    decoded = levels(exported.data)
+    assert [level.shape[:2] for level in decoded] == [(64 >> i, 64 >> i) for i in range(7)]
+    expected = [np.rint(linear_to_srgb(level.color) * 255) for level in mip_chain(brick())]
+    assert psnr(decoded[0][..., :3], expected[0]) > 30  # block compression's loss, no more
+    assert psnr(decoded[3][..., :3], expected[3]) > 30
+    assert abs(float(decoded[-1][0, 0, 0]) - expected[-1][0, 0, 0]) <= 3  # 1x1: the mean in linear light, encoded
+
+
+def test_mips_average_in_linear_light_not_as_stored():
+    """A black and white checker halves to the grey of half the light (188 as stored), not to 128."""
+    checker = Image(np.indices((8, 8)).sum(axis=0)[..., None].repeat(3, axis=2).astype(np.float32) % 2)
+    second = mip_chain(checker)[1]
+    stored = levels(export_dds(checker).data)[1]
+    np.testing.assert_allclose(second.color, 0.5)
+    assert abs(int(stored[0, 0, 0]) - 188) <= 2
+
+
+def test_a_normal_map_is_bc5_and_its_mips_stay_unit_vectors():
+    y, x = np.indices((32, 32)) / 32 * 2 * np.pi
+    bumps = np.stack([0.5 + 0.3 * np.sin(x), 0.5 + 0.3 * np.cos(y), np.ones_like(x)], axis=2)  # smooth hills
+    normals = Image(renormalize(bumps.astype(np.float32)))
+    exported = export_dds(normals, kind="normal")
+    assert exported.format == "bc5"
+    for level in mip_chain(normals, kind="normal"):
+        np.testing.assert_allclose(np.linalg.norm(level.color * 2 - 1, axis=2), 1, atol=1e-5)
+    assert block_psnr(exported, normals, "normal") > 30
+
+
+def test_a_grey_map_is_bc4_and_reads_back_grey(tmp_path):
+    roughness = Image(data.brick()[:32, :32, None].astype(np.float32) / 255)
+    exported = export_dds(roughness, kind="data")
+    assert exported.format == "bc4"
+    assert block_psnr(exported, roughness, "data") > 30
+    (tmp_path / "r.dds").write_bytes(exported.data)
+    assert read_image(tmp_path / "r.dds", colorspace="linear").channels == 1
+
+
+def test_transparency_picks_bc3_and_keeps_alpha(tmp_path):
+    alpha = np.zeros((16, 16), np.float32)
+    alpha[4:12, 4:12] = 1
+    sprite = Image(np.full((16, 16, 3), 0.5, np.float32), alpha)
+    exported = export_dds(sprite)
+    assert exported.format == "bc3"
+    (tmp_path / "s.dds").write_bytes(exported.data)
+    np.testing.assert_array_equal(read_image(tmp_path / "s.dds").alpha, alpha)
+
+
+def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
+    texture = Image(np.random.default_rng(1).random((6, 10, 3)).astype(np.float32))
+    write_image(tmp_path / "t.png", texture)
+    exported = export_dds(read_image(tmp_path / "t.png"), format="uncompressed")
+    (tmp_path / "t.dds").write_bytes(exported.data)
+    assert exported.mip_levels == 4  # 10x6, 5x3, 2x1, 1x1
+    np.testing.assert_array_equal(read_image(tmp_path / "t.dds").color, read_image(tmp_path / "t.png").color)
+
+
+@pytest.mark.parametrize(("image", "params", "message"), [
+    (Image(np.zeros((6, 8, 3), np.float32)), {}, "is 8x6 px, and engines load a block-compressed (bc1)"),
+    (Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)), {"format": "bc1"}, "transparent texels, which bc1"),
+    (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"}, "is a colour texture, and bc4"),
+    (Image(np.zeros((8, 8, 1), np.float32)), {"kind": "normal"}, "is marked kind: normal but has 1 colour channel"),
+])
+def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
+    with pytest.raises(ValueError) as caught:
+        export_dds(image, source="walls/brick.png", **params)
+    assert "walls/brick.png" in str(caught.value) and message in str(caught.value)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"format": "bc5"}, "set kind: normal"),
+    ({"format": "bc4"}, "set kind: data"),
+    ({"format": "bc7"}, "'auto', 'bc1', 'bc3', 'bc4', 'bc5' or 'uncompressed'"),
+])
+def test_params_refuse_a_format_for_the_wrong_kind(params, message):
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
+        ExportDdsParams(**params)
+
+
+def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
+    from ops.export_dds import run
+
+    write_image(tmp_path / "brick.png", brick(32))
+    params = ExportDdsParams()
+    metadata = run({"image": tmp_path / "brick.png"}, tmp_path / "out", params, OpContext())
+    written = (tmp_path / "out" / "output.dds").read_bytes()
+    assert metadata["format"] == "bc1" and metadata["mip_levels"] == 6 and metadata["bytes"] == len(written)
+    assert metadata["block_psnr_db"] > 30
+    assert written == export_dds(read_image(tmp_path / "brick.png")).data  # the same bytes again
