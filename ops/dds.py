@@ -9,7 +9,7 @@ every texel as RGB (exporters that write padding there), and a BC5 (ATI2, 3Dc) f
 tangent-space normal map's X and Y, as a whole normal map with Z = sqrt(1 - X² - Y²).
 
 Writing: ``header`` gives the container of a texture and its mip chain in the legacy (Direct3D 9) layout,
-which every engine and texture tool reads, where the DX10 extension is read by newer ones only.
+which every engine and texture tool reads, or with the DX10 extension that newer ones read and BC7 needs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _DX10_HEADER = 20
 _CAPS2_CUBEMAP, _CAPS2_VOLUME = 0x200, 0x200000
 _FOURCC_DX10 = b"DX10"
 _DXGI_BC6H = (94, 95, 96)  # TYPELESS, UF16, SF16
-_DIMENSION_3D = 4
+_DIMENSION_2D, _DIMENSION_3D = 3, 4
 _MISC_TEXTURECUBE = 0x4
 
 _SAME_BLOCKS = {72: 71, 75: 74, 78: 77}  # BC1-BC3 UNORM_SRGB -> UNORM: sRGB is how they are meant, not stored
@@ -126,10 +126,12 @@ def _with_normal_z(pixels: np.ndarray) -> np.ndarray:
     return np.concatenate([pixels[..., :2], blue[..., None]], axis=2)
 
 
-def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, top_level_bytes: int, alpha: bool) -> bytes:
-    """The 128 bytes before the texels of a 2D texture: block-compressed under ``fourcc`` (``DXT1``,
-    ``DXT5``, ``ATI1``, ``ATI2``), or uncompressed 32-bit BGRA (BGRX where ``alpha`` is False) for None.
-    ``top_level_bytes`` is the size of the first level's texels; the levels follow largest first."""
+def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, top_level_bytes: int, alpha: bool,
+           dxgi: int = 0) -> bytes:
+    """The bytes before the texels of a 2D texture: block-compressed under ``fourcc`` (``DXT1``, ``DXT5``,
+    ``ATI1``, ``ATI2``; ``DX10`` with a DXGI format number ``dxgi``, 20 bytes more), or uncompressed 32-bit
+    BGRA (BGRX where ``alpha`` is False) for None. ``top_level_bytes`` is the size of the first level's
+    texels; the levels follow largest first."""
     flags = _DDSD_CAPS | _DDSD_HEIGHT | _DDSD_WIDTH | _DDSD_PIXELFORMAT
     flags |= _DDSD_PITCH if fourcc is None else _DDSD_LINEARSIZE
     caps = _DDSCAPS_TEXTURE
@@ -143,5 +145,6 @@ def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, to
     else:
         pixel_format = struct.pack("<2I4s5I", 32, _DDPF_FOURCC, fourcc, 0, 0, 0, 0, 0)
         pitch = top_level_bytes
+    dx10 = struct.pack("<5I", dxgi, _DIMENSION_2D, 0, 1, 0) if fourcc == _FOURCC_DX10 else b""  # one 2D texture
     return (MAGIC + struct.pack("<7I", 124, flags, height, width, pitch, 0, mip_levels) + bytes(44)
-            + pixel_format + struct.pack("<5I", caps, 0, 0, 0, 0))
+            + pixel_format + struct.pack("<5I", caps, 0, 0, 0, 0) + dx10)

@@ -2,19 +2,22 @@
 
 Engines of the Direct3D 9 era, and the mods that remaster their games, load textures as DDS files: BC1
 (DXT1) for opaque colour, BC3 (DXT5) with alpha, BC4 (ATI1) for one channel, BC5 (ATI2) for a normal
-map's X and Y. Each level of the chain is a box-filtered half of the one before (in linear light for
-colour, with the colour under transparent texels filled first, so no dark fringe creeps in at a
-distance; a normal map's vectors renormalized), and Pillow encodes the 4x4 blocks.
+map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far better. Each level of
+the chain is a box-filtered half of the one before (in linear light for colour; a normal map's vectors
+renormalized), and etcpak encodes the 4x4 blocks. The colour under transparent texels is filled from
+the visible ones first, in every level: a 4x4 block shares its two end colours among its texels, so a
+hidden key colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import etcpak
 import numpy as np
 from PIL import Image as PILImage
 from pydantic import model_validator
@@ -27,25 +30,26 @@ from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, one_image, single_output
 from ops.upscale import resize
 
-DdsFormat = Literal["auto", "bc1", "bc3", "bc4", "bc5", "uncompressed"]
+DdsFormat = Literal["auto", "bc1", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
 
 
 @dataclass(frozen=True)
 class _Stored:
-    """How one format holds texels: Pillow's BCn encoder number, the legacy header's name, bytes a 4x4 block."""
+    """How one block-compressed format holds texels."""
 
-    pillow: int  # bc4 is encoded as bc5, whose blocks are a bc4 block of red, then one of green
-    fourcc: bytes
-    block_bytes: int
+    encode: Callable[[bytes, int, int], bytes]  # etcpak's: RGBA texels, width, height (multiples of 4) -> blocks
+    fourcc: bytes  # the header's name for it; DX10 adds a DXGI format number
     planes: int  # of RGBA, the first ``planes`` that the blocks keep
+    dxgi: tuple[int, int] = (0, 0)  # DX10's format for (colour in sRGB, values as stored)
 
 
 _BLOCKS = {
-    "bc1": _Stored(1, b"DXT1", 8, 3),
-    "bc3": _Stored(3, b"DXT5", 16, 4),
-    "bc4": _Stored(5, b"ATI1", 8, 1),
-    "bc5": _Stored(5, b"ATI2", 16, 2),
+    "bc1": _Stored(etcpak.compress_bc1, b"DXT1", 3),
+    "bc3": _Stored(etcpak.compress_bc3, b"DXT5", 4),
+    "bc4": _Stored(etcpak.compress_bc4, b"ATI1", 1),
+    "bc5": _Stored(etcpak.compress_bc5, b"ATI2", 2),
+    "bc7": _Stored(lambda texels, width, height: etcpak.compress_bc7(texels, width, height, None), b"DX10", 4, (99, 98)),
 }
 _OPAQUE = ("bc1", "bc4", "bc5")
 
@@ -86,11 +90,12 @@ def export_dds(
     hold is a ``ValueError`` naming ``source`` and what to do."""
     chosen = _choose(image, format, kind)
     _check(image, chosen, kind, source)
-    levels = mip_chain(image, kind=kind, alpha=alpha) if mipmaps else [image]
+    levels = mip_chain(image, kind=kind, alpha=alpha) if mipmaps else [_filled(image, kind, alpha)]
     texels = [_encode(quantize(level, _colorspace(kind)), chosen) for level in levels]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
-                  top_level_bytes=len(texels[0]), alpha=image.alpha is not None)
+                  top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
+                  dxgi=stored.dxgi[kind != "color"] if stored else 0)
     return Exported(head + b"".join(texels), chosen, len(levels))
 
 
@@ -100,18 +105,23 @@ def _colorspace(kind: Kind) -> ColorSpace:
 
 
 def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> list[Image]:
-    """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1."""
-    normal_map = kind == "normal"
-    levels = [image]
+    """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1,
+    each with its colour under transparent texels filled (see the module's docstring)."""
+    levels = [_filled(image, kind, alpha)]
     while max(levels[-1].height, levels[-1].width) > 1:
         level = levels[-1]
         size = (max(1, level.height // 2), max(1, level.width // 2))
-        color = resize(color_to_resample(level.color, level.alpha, alpha, normal_map=normal_map), size, "box")
-        if normal_map:
+        color = resize(level.color, size, "box")
+        if kind == "normal":
             color = renormalize(color)
         coverage = None if level.alpha is None else resize(level.alpha[..., None], size, "box")[..., 0]
-        levels.append(level.with_color(color, coverage))
+        levels.append(_filled(level.with_color(color, coverage), kind, alpha))
     return levels
+
+
+def _filled(image: Image, kind: Kind, alpha: AlphaMeaning) -> Image:
+    """``image`` with the colour under its transparent texels filled where its alpha is coverage."""
+    return image.with_color(color_to_resample(image.color, image.alpha, alpha, normal_map=kind == "normal"))
 
 
 def _choose(image: Image, format: DdsFormat, kind: Kind) -> str:
@@ -148,16 +158,14 @@ def _check(image: Image, format: str, kind: Kind, source: str) -> None:
 
 def _encode(texels: np.ndarray, format: str) -> bytes:
     """One level's (H, W, planes) uint8 texels (``quantize``'s: grey or colour, with or without alpha) as
-    ``format`` stores them."""
+    ``format`` stores them. A level whose sides are not multiples of 4 (2x2, 1x1) fills its blocks by
+    repeating its edge texels, which a sampler never reads."""
     rgba = _rgba(texels)  # (H, W, 4)
     if format == "uncompressed":
         return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
-    stored = _BLOCKS[format]
-    planes = rgba[..., : max(3, stored.planes)]  # Pillow encodes RGB or RGBA
-    blocks = PILImage.fromarray(np.ascontiguousarray(planes)).tobytes("bcn", stored.pillow)
-    if format == "bc4":  # Pillow's own bc4 encoder writes wrong blocks (8 dB on brick, where these give 34)
-        return np.frombuffer(blocks, np.uint8).reshape(-1, 16)[:, :8].tobytes()
-    return blocks
+    height, width = rgba.shape[:2]
+    padded = np.pad(rgba, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")  # (4⌈H/4⌉, 4⌈W/4⌉, 4)
+    return _BLOCKS[format].encode(np.ascontiguousarray(padded).tobytes(), padded.shape[1], padded.shape[0])
 
 
 def _rgba(texels: np.ndarray) -> np.ndarray:
@@ -171,10 +179,11 @@ def _rgba(texels: np.ndarray) -> np.ndarray:
 LOSSLESS_DB = 100.0  # what ``block_psnr`` gives where the blocks hold the texels exactly (a flat colour)
 
 
-def block_psnr(exported: Exported, image: Image, kind: Kind) -> float:
-    """PSNR (dB) of the first level's texels as ``exported`` stores them against ``image`` quantized, over
-    the planes its format keeps: what block compression cost, before any mip is seen."""
-    reference = _rgba(quantize(image, _colorspace(kind))).astype(np.float64)
+def block_psnr(exported: Exported, image: Image, kind: Kind, alpha: AlphaMeaning = "auto") -> float:
+    """PSNR (dB) of the first level's texels as ``exported`` stores them against ``image`` quantized, with
+    its colour under transparent texels filled as the export fills it, over the planes its format keeps:
+    what block compression cost, before any mip is seen."""
+    reference = _rgba(quantize(_filled(image, kind, alpha), _colorspace(kind))).astype(np.float64)
     decoded = np.asarray(PILImage.open(io.BytesIO(exported.data)).convert("RGBA"), np.float64)
     planes = _BLOCKS[exported.format].planes if exported.format in _BLOCKS else 4
     error = np.mean((decoded[..., :planes] - reference[..., :planes]) ** 2)
@@ -188,4 +197,5 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
                           alpha=params.alpha, source=str(path))
     write_bytes_atomic(Path(out_dir) / single_output(params), exported.data)
     return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
-            "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported, image, params.kind), 2)}
+            "mip_levels": exported.mip_levels,
+            "block_psnr_db": round(block_psnr(exported, image, params.kind, params.alpha), 2)}

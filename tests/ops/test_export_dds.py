@@ -118,7 +118,7 @@ def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
 @pytest.mark.parametrize(("params", "message"), [
     ({"format": "bc5"}, "set kind: normal"),
     ({"format": "bc4"}, "set kind: data"),
-    ({"format": "bc7"}, "'auto', 'bc1', 'bc3', 'bc4', 'bc5' or 'uncompressed'"),
+    ({"format": "bc6h"}, "'auto', 'bc1', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),
 ])
 def test_params_refuse_a_format_for_the_wrong_kind(params, message):
     with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
@@ -135,3 +135,30 @@ def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
     assert metadata["format"] == "bc1" and metadata["mip_levels"] == 6 and metadata["bytes"] == len(written)
     assert metadata["block_psnr_db"] > 30
     assert written == export_dds(read_image(tmp_path / "brick.png")).data  # the same bytes again
+
+
+def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):
+    texture = brick()
+    exported = export_dds(texture, format="bc7")
+    assert exported.data[84:88] == b"DX10" and struct.unpack_from("<2I", exported.data, 128) == (99, 3)  # sRGB, 2D
+    assert block_psnr(exported, texture, "color") > block_psnr(export_dds(texture), texture, "color") + 5
+    (tmp_path / "b.dds").write_bytes(exported.data)
+    assert psnr(np.rint(linear_to_srgb(read_image(tmp_path / "b.dds").color) * 255), np.rint(linear_to_srgb(texture.color) * 255)) > 40
+
+
+def test_a_hidden_key_colour_does_not_pull_the_visible_texels_of_its_block():
+    """Magenta under alpha 0 beside two greys in one 4x4 block: filled first, it leaves the block's end
+    colours to the visible texels; kept (``alpha: data``), it drags them toward itself."""
+    color = np.zeros((4, 4, 3), np.float32)
+    color[:, :2] = [1, 0, 1]  # hidden
+    color[:, 2], color[:, 3] = srgb_to_linear(np.float32(0.4)), srgb_to_linear(np.float32(0.6))
+    alpha = np.ones((4, 4), np.float32)
+    alpha[:, :2] = 0
+    sprite = Image(color, alpha)
+    visible = np.rint(linear_to_srgb(color[:, 2:]) * 255)
+
+    def error(meaning: str) -> float:
+        decoded = levels(export_dds(sprite, mipmaps=False, alpha=meaning).data)[0]
+        return float(np.abs(decoded[:, 2:, :3] - visible).max())
+
+    assert error("auto") <= 6 and error("data") > 50  # 5 and 94 grey levels
