@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -59,6 +60,40 @@ def _load(spec_path: Path) -> Spec:
     except ValueError as exc:  # the environment's DAGSTER_HOME
         _fail([str(exc)], 2)
     return spec
+
+
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\x1b``, ``\\u202e``). File names, link
+    targets, spec values and the contents of files reach messages, and a terminal would obey an escape
+    sequence among them: clear the screen, retitle the window, print a fake "ok" in green; a bidirectional
+    override would show a name reversed."""
+    return _CONTROLS.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def escape(text: str) -> str:
+    """``text`` for a rich console: control characters shown, markup (``wall [old].png``) taken as text."""
+    return escape_markup(shown(text))
+
+
+class _Shown(logging.Filter):
+    """Log records with their control characters shown, as ``shown`` says why."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = shown(record.getMessage()), None
+        return True
+
+
+def _log_to_stderr(*filters: logging.Filter) -> None:
+    """Warnings to stderr, as ``LEVEL message`` (nothing changes where logging is already set up, as under pytest)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setLevel(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not for this one
+    for extra in (*filters, _Shown()):
+        handler.addFilter(extra)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 _AS_PROGRAM = False  # True in the remaster program (``main``), not where ``app`` is called in a larger process
@@ -137,12 +172,8 @@ class _SaidOnce(logging.Filter):
 
 
 def _log_warnings_once() -> None:
-    """Warnings to stderr, each once (nothing changes where logging is already set up, as under pytest)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    handler.setLevel(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not for this one
-    handler.addFilter(_SaidOnce())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    """Warnings to stderr, each once."""
+    _log_to_stderr(_SaidOnce())
 
 
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -271,7 +302,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
                else "the spec no longer has this asset")
         out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
     _print_guards(report.guards)
-    out.print(f"manifest: {manifest_path(loaded.build_dir)}", highlight=False, soft_wrap=True)
+    out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
 
 
 def _print_failures(failed: list[Row], loaded: Spec) -> None:
@@ -363,7 +394,7 @@ def status(
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    _log_to_stderr()
     problems = loaded.warnings()
     for source in loaded.sources.values():
         partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: no root
@@ -381,7 +412,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(
-        f"{loaded.path}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
+        f"{escape(str(loaded.path))}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
         highlight=False, soft_wrap=True,
     )
 
@@ -421,7 +452,7 @@ def demo(
         spec_file = write_demo(folder)
     except FileExistsError as exc:
         _fail([str(exc)], 2)
-    out.print(f"demo data written; spec: {spec_file}", highlight=False, soft_wrap=True)
+    out.print(f"demo data written; spec: {escape(str(spec_file))}", highlight=False, soft_wrap=True)
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)
 

@@ -19,6 +19,7 @@ from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
 log = logging.getLogger(__name__)
 
 WINDOWS_EXTRAS = {"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"}  # Explorer's, beside pictures
+FOLDER_DEPTH = 100  # folders below a root the scan reads at most: Python's walk recurses, and 1,000 crash it
 LINKED_PATHS = 4  # paths, itself included, by which one folder is read at most: a library linked from a few places
 
 
@@ -91,7 +92,7 @@ def _glob(
     or unsafe to read, each said with how to fix it: links to nowhere (a linked share that is not mounted),
     what this user cannot read, a folder reached by more than ``LINKED_PATHS`` paths (links two to a level
     multiply the partitions without end), a link into a folder of ``written`` (the build would read its
-    own outputs)."""
+    own outputs), folders more than ``FOLDER_DEPTH`` below ``root``."""
     alternatives = _expanded(pattern)
     left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
     excluded = [_segments(expanded) for expanded in left_out]
@@ -105,6 +106,7 @@ def _glob(
     unreadable: list[str] = []
     too_many: list[str] = []
     into_outputs: list[str] = []
+    too_deep: list[str] = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
 
@@ -131,6 +133,9 @@ def _glob(
             if not name.startswith(".") and any(_inside_match((*relative, name), s) for s in alternatives)
             and not any(_matches((*relative, name), s) for s in named_folders)
         )
+        if folders and len(relative) >= FOLDER_DEPTH:
+            too_deep.append("/".join(relative))
+            folders[:] = []
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
@@ -147,7 +152,7 @@ def _glob(
             elif ((taken or not deep_enough and _may_hold(parts, alternatives, named_folders))
                   and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
-    return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs)
+    return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs, too_deep)
 
 
 def _shown(folder: Path, root: Path) -> str:
@@ -169,7 +174,8 @@ def _fscks(path: str) -> bool:
 
 
 def _blocking(
-    root: Path, dangling: list[Path], unreadable: list[str], too_many: list[str], into_outputs: list[str]
+    root: Path, dangling: list[Path], unreadable: list[str], too_many: list[str], into_outputs: list[str],
+    too_deep: list[str],
 ) -> list[str]:
     """``_glob``'s second result: one message per kind of problem, naming the first three paths."""
 
@@ -178,7 +184,7 @@ def _blocking(
 
     said = []
     if dangling:
-        said.append(f"{some([f'{_key(link, root)} -> {os.readlink(link)}' for link in dangling])}: a link in {root} "
+        said.append(f"{some([f'{_key(link, root)} -> {_target(link)}' for link in dangling])}: a link in {root} "
                     "to a folder or file that is not there (an unmounted share?; mount it, or delete the link)")
     if unreadable:
         said.append(f"{some(sorted(set(unreadable)))}: a folder this user cannot read (give it read access, or add "
@@ -189,7 +195,18 @@ def _blocking(
     if into_outputs:
         said.append(f"{some(into_outputs)}: a link into the build or cache folder, whose outputs would become "
                     "inputs (delete the link)")
+    if too_deep:
+        said.append(f"{some(too_deep)}: a folder with folders more than {FOLDER_DEPTH} levels below {root}, which the "
+                    "scan does not read (move the textures up, or add its path to exclude)")
     return said
+
+
+def _target(link: Path) -> str:
+    """Where ``link`` points, for a message; a link this user may not read (under /proc) is said so."""
+    try:
+        return os.readlink(link)
+    except OSError as exc:
+        return f"(unreadable: {exc.strerror})"
 
 
 _WILDCARD = re.compile(r"[*?\[]")
