@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+UNPACKED_PER_BYTE = 4  # bytes a weights archive may unpack to per byte on disk: torch.save stores, never compresses
+
 
 def check_archive(path: Path) -> None:
     """Refuse a damaged ``torch.save`` archive. torch reads one without checking its checksums, and a few
@@ -25,6 +27,7 @@ def check_archive(path: Path) -> None:
         return
     try:
         with zipfile.ZipFile(path) as archive:
+            _refuse_a_bomb(path, archive)
             for entry in archive.infolist():
                 if entry.CRC == 0:
                     continue
@@ -33,6 +36,15 @@ def check_archive(path: Path) -> None:
                         pass
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(f"weights file {path} is damaged ({exc}): build the model again or get the file again") from exc
+
+
+def _refuse_a_bomb(path: Path, archive: zipfile.ZipFile) -> None:
+    """torch reads a compressed entry too, so a weights file of a few MB could ask for GBs of memory."""
+    unpacked, size = sum(entry.file_size for entry in archive.infolist()), Path(path).stat().st_size
+    if unpacked > UNPACKED_PER_BYTE * size + (1 << 20):
+        raise ValueError(f"weights file {path} unpacks to {unpacked / 1e6:,.0f} MB from {size / 1e6:,.1f} MB, which no "
+                         "weights file does (torch stores them uncompressed): it was made to exhaust memory, or is "
+                         "damaged; get the file from its author again")
 
 
 def _starts_as_zip(path: Path) -> bool:

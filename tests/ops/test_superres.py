@@ -791,6 +791,23 @@ def test_damaged_or_incomplete_weights_are_refused_by_name(tmp_path: Path) -> No
         assert name == "noconfig" or "size mismatch for" in str(caught.value)  # which weight, not only "Error(s) in"
 
 
+def test_weights_that_unpack_to_far_more_than_their_size_are_refused_unread(tmp_path: Path) -> None:
+    """torch reads a deflated entry, so a 64 MB tensor of zeros fits in a file of 100 kB (1000 to 1)."""
+    import zipfile
+
+    torch.save({"w": torch.zeros(16)}, tmp_path / "small.pth")
+    with zipfile.ZipFile(tmp_path / "small.pth") as plain, zipfile.ZipFile(tmp_path / "bomb.pth", "w") as bomb:
+        for entry in plain.infolist():
+            content = plain.read(entry)
+            if entry.filename.endswith("/data/0"):
+                content = bytes(64 << 20)  # the tensor's storage, declared far larger than 16 floats
+            bomb.writestr(entry.filename, content, compress_type=zipfile.ZIP_DEFLATED)
+    assert (tmp_path / "bomb.pth").stat().st_size < 1 << 20
+    with pytest.raises(ValueError, match=r"bomb.pth unpacks to 67 MB from 0.1 MB"):
+        read_weights(tmp_path / "bomb.pth")
+    assert read_weights(tmp_path / "small.pth")["w"].shape == (16,)
+
+
 def test_weights_file_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(3)
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
