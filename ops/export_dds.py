@@ -11,7 +11,6 @@ hidden key colour would pull the visible ones toward it, and at a distance it wo
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,22 +33,38 @@ DdsFormat = Literal["auto", "bc1", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
 
 
+def _etcpak(compress: Callable[[bytes, int, int], bytes]) -> Callable[[np.ndarray], bytes]:
+    return lambda rgba: compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0])
+
+
+def _bc7(rgba: np.ndarray) -> bytes:
+    """BC7 blocks weighing the channels alike, as ``block_psnr`` does (etcpak's default favours green);
+    an opaque level in the four modes that store no alpha, where etcpak's others give many texels 254."""
+    params = etcpak.BC7CompressBlockParams()
+    params.init_linear_weights()
+    if (rgba[..., 3] == 255).all():
+        params.m_mode_mask = 0b1111
+    return etcpak.compress_bc7(rgba.tobytes(), rgba.shape[1], rgba.shape[0], params)
+
+
 @dataclass(frozen=True)
 class _Stored:
     """How one block-compressed format holds texels."""
 
-    encode: Callable[[bytes, int, int], bytes]  # etcpak's: RGBA texels, width, height (multiples of 4) -> blocks
+    encode: Callable[[np.ndarray], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4 -> blocks
     fourcc: bytes  # the header's name for it; DX10 adds a DXGI format number
     planes: int  # of RGBA, the first ``planes`` that the blocks keep
+    block_bytes: int  # a 4x4 block's
+    decoded: tuple[str, int]  # Pillow's mode and BCn number that decode the blocks again
     dxgi: tuple[int, int] = (0, 0)  # DX10's format for (colour in sRGB, values as stored)
 
 
 _BLOCKS = {
-    "bc1": _Stored(etcpak.compress_bc1, b"DXT1", 3),
-    "bc3": _Stored(etcpak.compress_bc3, b"DXT5", 4),
-    "bc4": _Stored(etcpak.compress_bc4, b"ATI1", 1),
-    "bc5": _Stored(etcpak.compress_bc5, b"ATI2", 2),
-    "bc7": _Stored(lambda texels, width, height: etcpak.compress_bc7(texels, width, height, None), b"DX10", 4, (99, 98)),
+    "bc1": _Stored(_etcpak(etcpak.compress_bc1), b"DXT1", 3, 8, ("RGBA", 1)),
+    "bc3": _Stored(_etcpak(etcpak.compress_bc3), b"DXT5", 4, 16, ("RGBA", 3)),
+    "bc4": _Stored(_etcpak(etcpak.compress_bc4), b"ATI1", 1, 8, ("L", 4)),
+    "bc5": _Stored(_etcpak(etcpak.compress_bc5), b"ATI2", 2, 16, ("RGB", 5)),
+    "bc7": _Stored(_bc7, b"DX10", 4, 16, ("RGBA", 7), (99, 98)),
 }
 _OPAQUE = ("bc1", "bc4", "bc5")
 
@@ -79,6 +94,7 @@ class Exported:
     data: bytes  # the whole DDS file
     format: str  # what it is stored as: ``auto`` resolved
     mip_levels: int
+    header_bytes: int  # where the texels start
 
 
 def export_dds(
@@ -96,7 +112,7 @@ def export_dds(
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
                   dxgi=stored.dxgi[kind != "color"] if stored else 0)
-    return Exported(head + b"".join(texels), chosen, len(levels))
+    return Exported(head + b"".join(texels), chosen, len(levels), len(head))
 
 
 def _colorspace(kind: Kind) -> ColorSpace:
@@ -165,7 +181,7 @@ def _encode(texels: np.ndarray, format: str) -> bytes:
         return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
     height, width = rgba.shape[:2]
     padded = np.pad(rgba, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")  # (4⌈H/4⌉, 4⌈W/4⌉, 4)
-    return _BLOCKS[format].encode(np.ascontiguousarray(padded).tobytes(), padded.shape[1], padded.shape[0])
+    return _BLOCKS[format].encode(np.ascontiguousarray(padded))
 
 
 def _rgba(texels: np.ndarray) -> np.ndarray:
@@ -176,18 +192,31 @@ def _rgba(texels: np.ndarray) -> np.ndarray:
     return np.concatenate([color, alpha], axis=2)
 
 
-LOSSLESS_DB = 100.0  # what ``block_psnr`` gives where the blocks hold the texels exactly (a flat colour)
+LOSSLESS_DB = 100.0  # what ``block_psnr`` gives where the texels are stored exactly (uncompressed)
+_BAND_ROWS = 256  # rows compared at a time: a float copy of a 16384² texture would cost 4 GiB a plane
 
 
 def block_psnr(exported: Exported, image: Image, kind: Kind, alpha: AlphaMeaning = "auto") -> float:
     """PSNR (dB) of the first level's texels as ``exported`` stores them against ``image`` quantized, with
     its colour under transparent texels filled as the export fills it, over the planes its format keeps:
     what block compression cost, before any mip is seen."""
-    reference = _rgba(quantize(_filled(image, kind, alpha), _colorspace(kind))).astype(np.float64)
-    decoded = np.asarray(PILImage.open(io.BytesIO(exported.data)).convert("RGBA"), np.float64)
-    planes = _BLOCKS[exported.format].planes if exported.format in _BLOCKS else 4
-    error = np.mean((decoded[..., :planes] - reference[..., :planes]) ** 2)
-    return LOSSLESS_DB if error == 0 else min(LOSSLESS_DB, float(10 * np.log10(255.0**2 / error)))
+    stored = _BLOCKS.get(exported.format)
+    if stored is None:
+        return LOSSLESS_DB
+    height, width = image.height, image.width
+    start = exported.header_bytes
+    blocks = exported.data[start : start + (width // 4) * (height // 4) * stored.block_bytes]
+    mode, number = stored.decoded
+    decoded = np.asarray(PILImage.frombytes(mode, (width, height), blocks, "bcn", number)).reshape(height, width, -1)
+    reference = _rgba(quantize(_filled(image, kind, alpha), _colorspace(kind)))  # (H, W, 4) uint8
+    squared = 0
+    for top in range(0, height, _BAND_ROWS):
+        band = slice(top, top + _BAND_ROWS)
+        difference = decoded[band, :, : stored.planes].astype(np.int32) - reference[band, :, : stored.planes]
+        squared += int(np.square(difference).sum())
+    if squared == 0:
+        return LOSSLESS_DB
+    return min(LOSSLESS_DB, float(10 * np.log10(255.0**2 * height * width * stored.planes / squared)))
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx: OpContext) -> dict[str, float | int | str]:

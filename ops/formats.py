@@ -13,4 +13,4 @@ def may_be_image(suffix: str) -> bool:
     from PIL import Image
 
     return suffix.lower() in READABLE_SUFFIXES or suffix.lower() in Image.registered_extensions()
-WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")  # outputs are PNG; DDS is compressed by the engine's importer
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga")  # write_image's; DDS is export_dds's alone

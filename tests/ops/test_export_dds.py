@@ -94,6 +94,22 @@ def test_transparency_picks_bc3_and_keeps_alpha(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "s.dds").alpha, alpha)
 
 
+@pytest.mark.parametrize(("format", "alpha", "fields"), [
+    # flags, height, width, pitch or linear size, depth, mip count; pixel format: size, flags, fourcc, bits,
+    # masks R, G, B, A; caps
+    ("bc1", False, (0xA1007, 8, 12, 48, 0, 4, 32, 0x4, b"DXT1", 0, 0, 0, 0, 0, 0x401008)),
+    ("uncompressed", True, (0x2100F, 8, 12, 48, 0, 4, 32, 0x41, bytes(4), 32, 0xFF0000, 0xFF00, 0xFF, 0xFF000000, 0x401008)),
+    ("uncompressed", False, (0x2100F, 8, 12, 48, 0, 4, 32, 0x40, bytes(4), 32, 0xFF0000, 0xFF00, 0xFF, 0, 0x401008)),
+])
+def test_the_header_says_what_microsoft_s_dds_documentation_asks(format, alpha, fields):
+    texture = Image(np.full((8, 12, 3), 0.5, np.float32), np.ones((8, 12), np.float32) if alpha else None)
+    data = export_dds(texture, format=format).data
+    assert data[:8] == b"DDS |\x00\x00\x00"  # magic, header size 124
+    assert struct.unpack_from("<6I", data, 8) + struct.unpack_from("<2I4s5I", data, 76) + (
+        struct.unpack_from("<I", data, 108)) == fields
+    assert not any(data[32:76]) and not any(data[112:128])  # reserved, caps 2 to 4
+
+
 def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
     texture = Image(np.random.default_rng(1).random((6, 10, 3)).astype(np.float32))
     write_image(tmp_path / "t.png", texture)
@@ -101,6 +117,10 @@ def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
     (tmp_path / "t.dds").write_bytes(exported.data)
     assert exported.mip_levels == 4  # 10x6, 5x3, 2x1, 1x1
     np.testing.assert_array_equal(read_image(tmp_path / "t.dds").color, read_image(tmp_path / "t.png").color)
+    alpha = np.random.default_rng(2).random((6, 10)).astype(np.float32)
+    write_image(tmp_path / "a.png", Image(texture.color, alpha))
+    (tmp_path / "a.dds").write_bytes(export_dds(read_image(tmp_path / "a.png"), format="uncompressed").data)
+    np.testing.assert_array_equal(read_image(tmp_path / "a.dds").alpha, read_image(tmp_path / "a.png").alpha)
 
 
 @pytest.mark.parametrize(("image", "params", "message"), [
@@ -143,7 +163,9 @@ def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):
     assert exported.data[84:88] == b"DX10" and struct.unpack_from("<2I", exported.data, 128) == (99, 3)  # sRGB, 2D
     assert block_psnr(exported, texture, "color") > block_psnr(export_dds(texture), texture, "color") + 5
     (tmp_path / "b.dds").write_bytes(exported.data)
-    assert psnr(np.rint(linear_to_srgb(read_image(tmp_path / "b.dds").color) * 255), np.rint(linear_to_srgb(texture.color) * 255)) > 40
+    read = read_image(tmp_path / "b.dds")
+    assert psnr(np.rint(linear_to_srgb(read.color) * 255), np.rint(linear_to_srgb(texture.color) * 255)) > 40
+    assert read.alpha is None  # every texel stored opaque (etcpak's alpha modes gave many 254)
 
 
 def test_a_hidden_key_colour_does_not_pull_the_visible_texels_of_its_block():

@@ -139,6 +139,20 @@ def test_an_export_dds_asset_writes_dds_files_beside_the_chain_it_ends(project, 
     assert len(built.read_bytes()) == 128 + 4 * (32 * 32 + 16 * 16 + 8 * 8 + 4 * 4 + 2 * 2 + 1)
 
 
+def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x}\n"
+                                       "  legacy_4x: {op: upscale, from: legacy_dds, filter: nearest}\n")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert read_image(project / "build" / "legacy_4x" / "walls" / "tex001.png").width == 64
+    exported = project / "build" / "legacy_dds" / "walls" / "tex001.dds"
+    exported.unlink()
+    code, output = cli(project, "status")
+    assert "legacy_dds" in output and "put back" in output, output
+    code, output = cli(project, "build", "legacy_4x")
+    assert code == 0 and exported.is_file(), output
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
