@@ -44,7 +44,7 @@ def resize(
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
     ``wrap``s (y, x; ``size`` then an integer multiple of the plane's) reads its filter's taps across the
     opposite border, as the texture does when it tiles; Pillow alone reads the texture's own edge there."""
-    _check_filter(filter)
+    _check_filter(filter, tuple(_PIL_FILTERS))
     if min(size) < 1:
         raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
     if not any(wrap):
@@ -59,10 +59,10 @@ def resize(
     return enlarged[top : top + size[0], left : left + size[1]]
 
 
-def _check_filter(filter: str) -> None:
+def _check_filter(filter: str, choices: tuple[str, ...] = get_args(Filter)) -> None:
     """A direct call's ``filter`` is checked on entry, as the op's params are: a typo failed as a bare KeyError."""
-    if filter not in _PIL_FILTERS:
-        raise ValueError(f"filter {filter!r}: expected one of {', '.join(_PIL_FILTERS)}")
+    if filter not in choices:
+        raise ValueError(f"filter {filter!r}: expected one of {', '.join(choices)}")
 
 
 def _resize(plane: np.ndarray, size: tuple[int, int], filter: Resample) -> np.ndarray:

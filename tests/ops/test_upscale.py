@@ -41,7 +41,7 @@ def test_resize_refuses_an_empty_size_or_an_unknown_filter_by_name():
     plane = np.zeros((4, 4, 3), np.float32)
     with pytest.raises(ValueError, match=re.escape("size (0, 8): expected a height and width of 1 pixel or more")):
         resize(plane, (0, 8))
-    with pytest.raises(ValueError, match=re.escape("filter 'bilinear': expected one of nearest, bicubic, lanczos")):
+    with pytest.raises(ValueError, match=re.escape("filter 'bilinear': expected one of nearest, box, bicubic, lanczos")):
         resize(plane, (8, 8), "bilinear")  # type: ignore[arg-type]
 
 

@@ -91,7 +91,7 @@ def test_a_mistyped_op_or_value_is_answered_with_the_likely_one():
         """
     )
     assert [p.split(": ", 2)[1:] for p in reported] == [
-        ["assets.a.op", "unknown op 'upscael'; expected one of material, multiply, super_resolve, upscale; "
+        ["assets.a.op", "unknown op 'upscael'; expected one of export_dds, material, multiply, super_resolve, upscale; "
                         "did you mean 'upscale'?"],
         ["assets.b.scale", "Input should be a valid integer, got 2.5"],  # was "…with a fractional part, got 2.5"
         ["assets.b.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'lanczoz'; did you mean 'lanczos'?"],
@@ -317,7 +317,7 @@ def test_a_capitalised_key_is_named_beside_another_mistake_and_checks_is_hinted(
         ["assets.a.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'foo'"],
         ["assets.a.Scale", "unknown key; did you mean 'scale'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
         ["assets.a.chekcs", "unknown key; did you mean 'checks'? (keys here: alpha, checks, filter, from, kind, op, scale, wrap)"],
-        ["assets.b.op", "missing: say which op builds it; expected one of material, multiply, super_resolve, upscale"],
+        ["assets.b.op", "missing: say which op builds it; expected one of export_dds, material, multiply, super_resolve, upscale"],
     ]
 
 
