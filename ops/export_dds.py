@@ -19,7 +19,7 @@ from typing import Literal
 import etcpak
 import numpy as np
 from PIL import Image as PILImage
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
 from ops.atomic import write_bytes_atomic
@@ -69,11 +69,20 @@ _BLOCKS = {
 _OPAQUE = ("bc1", "bc4", "bc5")
 
 
+_LEGACY_NAMES = {"dxt1": "bc1", "dxt5": "bc3", "ati1": "bc4", "ati2": "bc5", "3dc": "bc5"}  # as modders know them
+
+
 class ExportDdsParams(OpParams):
     format: DdsFormat = "auto"
     kind: Kind = "color"
     mipmaps: bool = True
     alpha: AlphaMeaning = ALPHA_MEANING
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _legacy_name(cls, value: object) -> object:
+        """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too."""
+        return _LEGACY_NAMES.get(value.lower(), value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _format_fits_kind(self) -> ExportDdsParams:

@@ -145,6 +145,11 @@ def test_params_refuse_a_format_for_the_wrong_kind(params, message):
         ExportDdsParams(**params)
 
 
+def test_the_direct3d_9_names_are_taken_for_the_formats():
+    named = [("DXT1", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal")]
+    assert [ExportDdsParams(format=name, kind=kind).format for name, kind in named] == ["bc1", "bc3", "bc4", "bc5"]
+
+
 def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
     from ops.export_dds import run
 
