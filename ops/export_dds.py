@@ -19,7 +19,7 @@ from typing import Literal
 import etcpak
 import numpy as np
 from PIL import Image as PILImage
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
 from ops.atomic import write_bytes_atomic
@@ -70,6 +70,12 @@ _OPAQUE = ("bc1", "bc4", "bc5")
 
 
 _LEGACY_NAMES = {"dxt1": "bc1", "dxt5": "bc3", "ati1": "bc4", "ati2": "bc5", "3dc": "bc5"}  # as modders know them
+_MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
+
+
+def map_kind(name: str) -> Kind:
+    """How a material's map ``name`` (``albedo``, ``normal``, ``roughness``, ...) is exported."""
+    return _MAP_KINDS.get(name, "data")
 
 
 class ExportDdsParams(OpParams):
@@ -77,6 +83,20 @@ class ExportDdsParams(OpParams):
     kind: Kind = "color"
     mipmaps: bool = True
     alpha: AlphaMeaning = ALPHA_MEANING
+    maps: tuple[str, ...] = Field(
+        (), description="from an asset that writes several maps (a material): those to export, by name (albedo, normal, "
+        "roughness, ...), each as its kind: normal as a normal map, albedo and preview as colour, the rest as data"
+    )
+
+    @field_validator("maps")
+    @classmethod
+    def _map_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not name.isidentifier():
+                raise ValueError(f"map {name!r}: name a map as its file is named, without .png (albedo, normal, ao)")
+        if len(set(names)) != len(names):
+            raise ValueError(f"maps {list(names)} names a map twice")
+        return names
 
     @field_validator("format", mode="before")
     @classmethod
@@ -86,6 +106,13 @@ class ExportDdsParams(OpParams):
 
     @model_validator(mode="after")
     def _format_fits_kind(self) -> ExportDdsParams:
+        if self.maps and "kind" in self.model_fields_set:
+            raise ValueError("with maps, each map is exported as its own kind (normal, albedo as colour, the rest as "
+                             "data): leave kind out")
+        if self.maps and self.format in ("bc4", "bc5"):
+            raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto picks "
+                             "per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), or give bc7 "
+                             "or uncompressed")
         if self.format == "bc5" and self.kind != "normal":
             raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
                              "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
@@ -96,6 +123,12 @@ class ExportDdsParams(OpParams):
 
     def output_suffix(self) -> str:
         return ".dds"
+
+    def input_roles(self) -> frozenset[str]:
+        return frozenset(f"{name}.png" for name in self.maps) if self.maps else frozenset({"image"})
+
+    def output_names(self) -> tuple[str, ...] | None:
+        return tuple(f"{name}.dds" for name in self.maps) or None
 
 
 @dataclass(frozen=True)
@@ -229,11 +262,20 @@ def block_psnr(exported: Exported, image: Image, kind: Kind, alpha: AlphaMeaning
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx: OpContext) -> dict[str, float | int | str]:
-    path = one_image("export_dds", inputs)
-    image = read_image(path, colorspace=_colorspace(params.kind))
-    exported = export_dds(image, format=params.format, kind=params.kind, mipmaps=params.mipmaps,
-                          alpha=params.alpha, source=str(path))
-    write_bytes_atomic(Path(out_dir) / single_output(params), exported.data)
+    """One texture to ``output.dds``, or each of ``params.maps`` (inputs ``<map>.png``) to ``<map>.dds``."""
+    if not params.maps:
+        return _export(one_image("export_dds", inputs), Path(out_dir) / single_output(params), params, params.kind)
+    metadata: dict[str, float | int | str] = {}
+    for name in params.maps:
+        exported = _export(Path(inputs[f"{name}.png"]), Path(out_dir) / f"{name}.dds", params, map_kind(name))
+        metadata.update({f"{name}_{key}": value for key, value in exported.items()})
+    return metadata
+
+
+def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
+    image = read_image(path, colorspace=_colorspace(kind))
+    exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
+                          source=str(path))
+    write_bytes_atomic(destination, exported.data)
     return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
-            "mip_levels": exported.mip_levels,
-            "block_psnr_db": round(block_psnr(exported, image, params.kind, params.alpha), 2)}
+            "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported, image, kind, params.alpha), 2)}

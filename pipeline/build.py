@@ -182,13 +182,14 @@ class Builder:
             return {k: roles["image"] for k, roles in self.partitions(target.upstream).items()}
         upstream = self.spec.targets.get(target.upstream)
         if upstream is not None:
-            produced = self.outputs_of(upstream, key)[single_output(upstream.params)]
-            if produced not in restored and (not produced.is_file() or self._left_stale(upstream, key)):
-                raise BuildError(
-                    f"{produced}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
-                    f"or was not built yet: see its own error first)"
-                )
-            return {"image": produced}
+            produced = self.upstream_files(target, key)
+            for path in produced.values():
+                if path not in restored and (not path.is_file() or self._left_stale(upstream, key)):
+                    raise BuildError(
+                        f"{path}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
+                        f"or was not built yet: see its own error first)"
+                    )
+            return produced
         roles = self.partitions(target.upstream).get(key)
         if roles is None and not self.partitions(target.upstream):
             source = self.spec.sources[target.upstream]
@@ -329,8 +330,17 @@ class Builder:
             found.append((model, MODEL_PARTITION, self.outputs_of(model, MODEL_PARTITION)[MODEL_FILE]))
         upstream = self.spec.targets.get(target.upstream) if target.section != "models" else None
         if upstream is not None:
-            found.append((upstream, key, self.outputs_of(upstream, key)[single_output(upstream.params)]))
+            found.extend((upstream, key, path) for path in self.upstream_files(target, key).values())
         return found
+
+    def upstream_files(self, target: Target, key: str) -> dict[str, Path]:
+        """Role -> file of what ``target`` reads for ``key`` from the asset it is chained from: its one image,
+        or the maps it names of one that writes several (export_dds's ``maps`` of a material)."""
+        upstream = self.spec.targets[target.upstream]
+        outputs = self.outputs_of(upstream, key)
+        if upstream.params.output_names() is None:
+            return {"image": outputs[single_output(upstream.params)]}
+        return {role: outputs[role] for role in sorted(target.params.input_roles())}
 
     def _repair_upstream(self, target: Target, key: str) -> None:
         """Put back from the cache a model's weights or an upstream texture changed since it was built (a

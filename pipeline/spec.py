@@ -499,12 +499,14 @@ class _Checker:
             elif target.upstream in self.given["models"]:
                 self.fail((*at, "from"), f"{target.upstream!r} is a model; name it under model: instead")
             elif upstream is not None and upstream.params.output_names() is not None:
-                self.fail((*at, "from"), f"{target.upstream!r} writes several files per input; chain from a one-image asset")
-            source = spec.sources.get(target.upstream)
-            given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
-            if (source is not None or upstream is not None) and set(target.params.input_roles()) != given:
-                self.fail((*at, "from"), f"{target.op.name} with these params takes {_ROLE_WORDS[target.params.input_roles()]}, "
-                          f"but {target.upstream!r} gives {_ROLE_WORDS[frozenset(given)]}")
+                self._check_maps(target, upstream)
+            else:
+                source = spec.sources.get(target.upstream)
+                given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
+                if (source is not None or upstream is not None) and set(target.params.input_roles()) != given:
+                    self.fail((*at, "from"), f"{target.op.name} with these params takes "
+                              f"{_roles_in_words(target.params.input_roles())}, but {target.upstream!r} gives "
+                              f"{_roles_in_words(frozenset(given))}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
         for source in dict.fromkeys(model.upstream for model in spec.models.values()):
@@ -525,6 +527,17 @@ class _Checker:
             self.fail((given,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
+    def _check_maps(self, target: Target, upstream: Target) -> None:
+        """An asset chained from one that writes several files per input (a material) reads some of them by name."""
+        written = [name for name in upstream.params.output_names() or () if name.endswith(".png")]
+        wanted = target.params.input_roles()
+        if "image" in wanted or "flash" in wanted:
+            self.fail((target.section, target.name, "from"), f"{target.upstream!r} writes several files per input "
+                      f"({', '.join(written)}); chain from a one-image asset, or export its maps with export_dds's maps")
+        elif missing := sorted(wanted - set(written)):
+            self.fail((target.section, target.name, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with "
+                      f"its params; it writes {', '.join(name.removesuffix('.png') for name in written)}")
+
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():
             seen = [name]
@@ -544,6 +557,12 @@ _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
 }
+
+
+def _roles_in_words(roles: frozenset[str]) -> str:
+    """What an op takes per partition, for a message: ``_ROLE_WORDS``'s, or the maps it names."""
+    maps = ", ".join(sorted(name.removesuffix(".png") for name in roles))
+    return _ROLE_WORDS.get(roles) or f"the maps {maps} of an asset that writes several (a material)"
 
 
 def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], entry_keys: tuple[str, ...]) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from ops.registry import single_output
 from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.guards import FailedGuard, failed_guards
@@ -182,8 +181,7 @@ def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wai
     reasons, all_restored = [], True
     if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
         reasons.append(f"upstream {target.upstream} is stale")
-        upstream = builder.spec.targets[target.upstream]
-        all_restored = builder.outputs_of(upstream, key)[single_output(upstream.params)] in known.restored
+        all_restored = all(path in known.restored for path in builder.upstream_files(target, key).values())
     if target.model and (target.model, MODEL_PARTITION) in known.stale:
         model = builder.spec.models[target.model]
         if model.name not in known.fates:

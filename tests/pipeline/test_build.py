@@ -139,6 +139,23 @@ def test_an_export_dds_asset_writes_dds_files_beside_the_chain_it_ends(project, 
     assert len(built.read_bytes()) == 128 + 4 * (32 * 32 + 16 * 16 + 8 * 8 + 4 * 4 + 2 * 2 + 1)
 
 
+def test_export_dds_exports_the_maps_a_material_writes_each_as_its_kind(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  floors: {op: material, from: legacy, method: from_texture}\n"
+                                       "  floors_dds: {op: export_dds, from: floors, maps: [albedo, normal, roughness]}\n")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    folder = project / "build" / "floors_dds" / "walls" / "tex001"
+    assert {p.name: p.read_bytes()[84:88] for p in folder.iterdir()} == {
+        "albedo.dds": b"DXT1", "normal.dds": b"ATI2", "roughness.dds": b"ATI1"}
+    row = next(r for r in manifest_rows(project) if r["asset"] == "floors_dds" and r["partition"] == "walls/tex001.png")
+    assert row["metadata"]["normal_format"] == "bc5" and row["metadata"]["roughness_mip_levels"] == 5
+    (project / "build" / "floors" / "walls" / "tex001" / "normal.png").unlink()
+    (folder / "normal.dds").unlink()
+    code, output = cli(project, "build", "floors_dds")
+    assert code == 0 and (folder / "normal.dds").is_file(), output
+    assert {r["status"] for r in manifest_rows(project) if r["asset"] == "floors_dds"} == {"cached"}
+
+
 def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x}\n"
                                        "  legacy_4x: {op: upscale, from: legacy_dds, filter: nearest}\n")
