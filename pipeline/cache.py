@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -40,6 +41,20 @@ log = logging.getLogger(__name__)
 
 
 ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
+_DIGEST = re.compile(r"[0-9a-f]{32}")  # what pipeline.hashing gives: xxh3-128 in lowercase hex
+
+
+def is_digest(text: object) -> bool:
+    """Whether ``text`` has the form of the hashes the store names its objects by. The hashes an entry, a unit
+    file or a manifest row holds are checked with this before they go into a path: one edited by hand,
+    restored badly or crafted could hold ``../..`` or an absolute path, which would lead out of the store,
+    and a damaged object found there is deleted."""
+    return isinstance(text, str) and _DIGEST.fullmatch(text) is not None
+
+
+def _is_file_name(name: object) -> bool:
+    """Whether ``name`` is a plain file name, never a path: what a cache key and an op's output are."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
 
 
 class CorruptEntry(Exception):
@@ -67,17 +82,20 @@ class ContentStore:
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def object_path(self, digest: str) -> Path:
+        """Where object ``digest`` is kept; raises ValueError for anything but a hash (see ``is_digest``)."""
+        if not is_digest(digest):
+            raise ValueError(f"{digest!r} is no object hash")
         return self.root / "objects" / digest[:2] / digest
 
     def has_object(self, digest: str) -> bool:
-        return self.object_path(digest).is_file()
+        return is_digest(digest) and self.object_path(digest).is_file()
 
     def has_entry(self, key: str) -> bool:
         """Whether ``key`` has an entry, unread: one stat, where ``peek`` reads and checks it."""
-        return self._entry_path(key).is_file()
+        return _is_file_name(key) and self._entry_path(key).is_file()
 
     def _entry_path(self, key: str) -> Path:
-        return self.root / "entries" / key[:2] / f"{key}.json"
+        return self.root / "entries" / _checked(key)[:2] / f"{key}.json"
 
     @contextlib.contextmanager
     def in_use(self, *, exclusive: bool = False) -> Iterator[None]:
@@ -194,6 +212,8 @@ class ContentStore:
 
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None; an unreadable or dangling entry is dropped."""
+        if not _is_file_name(key):  # a manifest row's key edited by hand: no entry can have it
+            return None
         try:
             return self._read_entry(key)
         except FileNotFoundError:
@@ -213,11 +233,16 @@ class ContentStore:
             return None
 
     def _read_entry(self, key: str) -> Entry:
-        """``key``'s entry, checked against its checksum and for its objects; raises where it is not whole."""
+        """``key``'s entry, checked against its checksum and for its objects; raises where it is not whole, or
+        names an output or an object in a form the store never writes (a path, not a file name or a hash)."""
         record = json.loads(self._entry_path(key).read_text())
         entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
         if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none
             raise ValueError("it does not match its checksum")
+        for name, digest in entry.outputs.items():
+            if not _is_file_name(name) or not is_digest(digest):
+                raise ValueError(f"it lists {name!r}: {digest!r}, which is no output name and object hash the "
+                                 "cache writes")
         if not all(self.object_path(d).is_file() for d in entry.outputs.values()):
             raise ValueError("it lost an object")
         return entry
@@ -245,7 +270,7 @@ class ContentStore:
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
 
     def _unit_path(self, key: str) -> Path:
-        return self.root / "units" / key[:2] / key
+        return self.root / "units" / _checked(key)[:2] / key
 
     def record_units(self, units: Mapping[str, str]) -> None:
         """Remember the object each unit key (one output made on its own) produced."""
@@ -259,23 +284,43 @@ class ContentStore:
         self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()})
 
     def unit(self, key: str) -> str | None:
-        """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes)."""
+        """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes). A unit
+        file holding anything but a hash is damaged: removed, and the output is made again."""
         try:
             digest = self._unit_path(key).read_text().strip()
         except (OSError, UnicodeDecodeError):
+            return None
+        if not is_digest(digest):
+            log.warning("cache unit %s is damaged (it holds no object hash); removed: its output is made again",
+                        self._unit_path(key))
+            with contextlib.suppress(OSError):
+                self._unit_path(key).unlink(missing_ok=True)
             return None
         return digest if self.has_object(digest) else None
 
     def read_object(self, digest: str) -> bytes:
         """Object ``digest``'s bytes, verified; a damaged object is removed and raises ``CorruptEntry``."""
+        if not is_digest(digest):
+            raise CorruptEntry(f"{digest!r} is no object hash (a cache entry or unit edited by hand, or damaged)")
         try:
             data = self.object_path(digest).read_bytes()
         except OSError as exc:
             raise CorruptEntry(f"object {digest} is unreadable: {exc}") from exc
         if hash_bytes(data) != digest:
-            self.object_path(digest).unlink(missing_ok=True)
+            self._remove_damaged(digest)
             raise CorruptEntry(f"object {digest} does not match its hash")
         return data
+
+    def _remove_damaged(self, digest: str) -> None:
+        """Delete object ``digest``, which does not match its hash, where it is in the store's object folder
+        once links are followed: an ``objects/ab`` that is a link leads elsewhere, whose files are not the
+        store's to delete."""
+        path = self.object_path(digest)
+        if os.path.realpath(path.parent) != os.path.join(os.path.realpath(self.root / "objects"), digest[:2]):
+            log.warning("%s does not match its hash, and is left: its folder is a link out of the cache's object "
+                        "folder", path)
+            return
+        path.unlink(missing_ok=True)
 
     def restore(self, digest: str, dest: Path, index: HashIndex) -> None:
         """Copy object ``digest`` to ``dest`` atomically, verifying its bytes on the way."""
@@ -350,6 +395,13 @@ class ContentStore:
             if not self._entry_path(work.name).is_file() and work.stat().st_mtime < cutoff:
                 shutil.rmtree(work, ignore_errors=True)
         return removed_entries, freed
+
+
+def _checked(key: str) -> str:
+    """``key``, where it can name a file of the store (a plain file name); raises ValueError otherwise."""
+    if not _is_file_name(key):
+        raise ValueError(f"{key!r} is no cache key")
+    return key
 
 
 def _checksum(entry: Entry) -> str:

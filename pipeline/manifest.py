@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
+from pipeline.cache import is_digest
 from pipeline.locks import exclusive
 
 MANIFEST = "manifest.json"
@@ -29,7 +30,8 @@ def manifest_path(build_dir: Path) -> Path:
 
 def read_manifest(build_dir: Path) -> list[Row]:
     """The manifest's whole rows; none where it is missing or cannot be read (derived data: the next build
-    rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), is left out:
+    rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), or an output
+    hash that is no hash (a path: a build restores an upstream output by its hash from the cache), is left out:
     its partition is built again, or put back from the cache, and the build writes its row anew."""
     return [row for row in _entries(build_dir) or [] if _whole(row)]  # type: ignore[misc]
 
@@ -60,7 +62,8 @@ def _entries(build_dir: Path) -> list[object] | None:
 
 
 def _whole(row: object) -> bool:
-    return isinstance(row, dict) and all(isinstance(row.get(name, ...), types) for name, types in _FIELDS.items())
+    return (isinstance(row, dict) and all(isinstance(row.get(name, ...), types) for name, types in _FIELDS.items())
+            and all(is_digest(digest) for digest in row["outputs"].values()))  # type: ignore[union-attr]
 
 
 def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:

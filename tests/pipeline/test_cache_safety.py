@@ -1,0 +1,114 @@
+"""Damaged or crafted files in the cache and the build folder never make a build or ``cache gc`` delete
+anything outside them: a cache entry, a unit file or a manifest row naming a path, a link in place of a
+store folder, a link in the build folder to somewhere else."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import UPSCALE_SPEC, manifest_rows, write_spec
+from pipeline.cache import ContentStore, CorruptEntry, Entry, _checksum
+from pipeline.hashing import hash_bytes, hash_file
+from pipeline.resources import RemasterResource
+from pipeline.spec import load_spec
+
+CHAINED = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+
+
+def _store(project: Path) -> ContentStore:
+    return ContentStore(project / ".remaster" / "cache")
+
+
+def _victim(tmp_path_factory: pytest.TempPathFactory, name: str = "precious.txt") -> Path:
+    """A file of the user's outside the project, that no build may delete."""
+    victim = tmp_path_factory.mktemp("home") / name
+    victim.write_text("the user's own, not remaster's")
+    return victim
+
+
+def _rewrite_entry(store: ContentStore, key: str, outputs: dict[str, str], *, checksum: bool) -> None:
+    """Write ``key``'s entry as a hand edit or a crafted file would: ``checksum`` gives it a valid one."""
+    record: dict[str, object] = {"outputs": outputs, "metadata": {}}
+    if checksum:
+        record["checksum"] = _checksum(Entry(outputs, {}))
+    store._entry_path(key).write_text(json.dumps(record))
+
+
+def _first_row(project: Path, asset: str = "legacy_2x") -> dict:
+    return next(row for row in manifest_rows(project) if row["asset"] == asset)
+
+
+def _relative(victim: Path, store: ContentStore) -> str:
+    """``victim`` as a path relative to the folder a digest starting with ``..`` is joined to: ``objects/..``."""
+    return os.path.relpath(victim, store.root)
+
+
+# -- 1. a digest read from the cache or the manifest is never a path ---------------------------------------
+
+
+@pytest.mark.parametrize("form", ["absolute", "relative"])
+def test_a_cache_entry_naming_a_file_outside_the_cache_deletes_nothing(project, cli, tmp_path_factory, form):
+    assert cli(project, "build")[0] == 0
+    victim = _victim(tmp_path_factory)
+    store, row = _store(project), _first_row(project)
+    digest = str(victim) if form == "absolute" else _relative(victim, store)
+    _rewrite_entry(store, row["cache_key"], {"output.png": digest}, checksum=False)  # entries before 2026-11 have none
+    output = project / next(iter(row["outputs"]))
+    output.unlink()  # so that the build restores it from the entry
+    code, said = cli(project, "build")
+    assert code == 0, said
+    assert victim.read_text() == "the user's own, not remaster's"
+    assert hash_file(output) == next(iter(row["outputs"].values()))  # computed again, as it was
+    assert _first_row(project)["status"] == "computed"
+
+
+def test_a_unit_file_naming_a_file_outside_the_cache_deletes_nothing(project, tmp_path_factory):
+    victim = _victim(tmp_path_factory)
+    store = _store(project)
+    key = hash_bytes(b"a unit of a multiply asset")
+    for digest in (str(victim), _relative(victim, store)):
+        store._unit_path(key).parent.mkdir(parents=True, exist_ok=True)
+        store._unit_path(key).write_text(digest)
+        assert store.unit(key) is None  # what Builder._reuse asks: nothing to reuse, the variant is made again
+        with pytest.raises(CorruptEntry):
+            store.read_object(digest)
+    assert victim.read_text() == "the user's own, not remaster's"
+
+
+def test_a_manifest_row_naming_a_file_outside_the_cache_deletes_nothing(project, cli, tmp_path_factory):
+    """A run of legacy_4x alone (from the UI) repairs its upstream texture from what legacy_2x's row lists."""
+    write_spec(project, CHAINED)
+    assert cli(project, "build")[0] == 0
+    victim = _victim(tmp_path_factory)
+    manifest = project / "build" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    for row in document["entries"]:
+        if row["asset"] == "legacy_2x":
+            row["outputs"] = {path: str(victim) for path in row["outputs"]}
+    manifest.write_text(json.dumps(document))
+    spec = load_spec(project / "assets_spec.yaml")
+    builder = RemasterResource().builder(spec)
+    key = next(iter(builder.partitions("legacy_4x")))
+    result = builder.build(spec.targets["legacy_4x"], key)
+    assert victim.read_text() == "the user's own, not remaster's"
+    assert result.status == "cached", result.error
+
+
+def test_a_damaged_object_is_removed_only_inside_the_object_folder(project, cli, tmp_path_factory):
+    assert cli(project, "build")[0] == 0
+    store = _store(project)
+    obj = next((store.root / "objects").glob("*/*"))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / obj.name).write_bytes(b"not what its name says")
+    moved = store.root / "objects" / f"{obj.parent.name}.real"
+    obj.parent.rename(moved)
+    obj.parent.symlink_to(elsewhere, target_is_directory=True)  # objects/ab leads out of the cache
+    with pytest.raises(CorruptEntry):
+        store.read_object(obj.name)
+    assert (elsewhere / obj.name).is_file()
