@@ -253,7 +253,20 @@ class Builder:
         if not self.store.put_if(plan.cache_key, plan.outputs, row.get("metadata") or {}, listed):
             return None  # changed since the row was written
         self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
-        return self.store.get(plan.cache_key)
+        return self._entry(plan)
+
+    def _entry(self, plan: Plan) -> Entry | None:
+        """``plan``'s cache entry, where it lists exactly the outputs the op writes. One listing others (a hand
+        edit, a crafted entry naming a path, a restore from another version) is damaged: dropped, so that
+        what it held is computed again, rather than every build failing on it until ``--force``."""
+        entry = self.store.get(plan.cache_key)
+        if entry is None or entry.outputs.keys() == plan.outputs.keys():
+            return entry
+        self.store.drop(plan.cache_key)
+        log.warning("cache entry %s lists the outputs %s, where the op writes %s; dropped: what it held is computed "
+                    "again", plan.cache_key, ", ".join(map(repr, sorted(entry.outputs))),
+                    ", ".join(map(repr, sorted(plan.outputs))))
+        return None
 
     # -- building -----------------------------------------------------------
 
@@ -427,7 +440,7 @@ class Builder:
             return None
         try:
             plan = self.plan(target, key)
-            entry = self.store.get(plan.cache_key)
+            entry = self._entry(plan)
             return entry is not None and all(
                 file_is(plan.outputs[name], digest, self.index) for name, digest in entry.outputs.items()
             )
@@ -456,7 +469,7 @@ class Builder:
         return result
 
     def _restore(self, plan: Plan) -> Entry | None:
-        entry = self.store.get(plan.cache_key)
+        entry = self._entry(plan)
         if entry is None:
             return None
         try:

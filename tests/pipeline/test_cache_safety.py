@@ -112,3 +112,21 @@ def test_a_damaged_object_is_removed_only_inside_the_object_folder(project, cli,
     with pytest.raises(CorruptEntry):
         store.read_object(obj.name)
     assert (elsewhere / obj.name).is_file()
+
+
+# -- 3. an entry naming outputs the op does not write ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../../../tmp/x.png", "elsewhere.png"])
+def test_an_entry_naming_an_output_the_op_does_not_write_is_recomputed_not_a_traceback(project, cli, name):
+    assert cli(project, "build")[0] == 0
+    store, row = _store(project), _first_row(project)
+    digest = next(iter(row["outputs"].values()))  # an object the store holds: the entry is whole but for its name
+    _rewrite_entry(store, row["cache_key"], {name: digest}, checksum=True)
+    output = project / next(iter(row["outputs"]))
+    output.unlink()
+    for _ in range(2):  # the first drops the entry; the second finds the one it wrote
+        code, said = cli(project, "build")
+        assert code == 0, said
+    assert hash_file(output) == digest
+    assert not Path("/tmp/x.png").exists() or hash_file(Path("/tmp/x.png")) != digest
