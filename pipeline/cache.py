@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # what pipeline.hashing gives: xxh3-128 in lowercase hex
+_SCRATCH = re.compile(r"tmp[a-z0-9_]{8}")  # what scratch_dir's mkdtemp names a folder in tmp/
+STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
+SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
 
 
 def is_digest(text: object) -> bool:
@@ -69,6 +72,11 @@ class StoreBusy(Exception):
     """``gc`` was asked for while a build is using the store."""
 
 
+class LinkedStore(OSError):
+    """A folder of the store is a link, so ``gc`` refuses: it would delete what the link leads to. An OSError,
+    so that the CLI says it as it says the other problems of the cache's files."""
+
+
 @dataclass(frozen=True)
 class Entry:
     outputs: dict[str, str]  # output name -> object hash
@@ -78,7 +86,7 @@ class Entry:
 class ContentStore:
     def __init__(self, root: Path):
         self.root = root
-        for folder in ("objects", "entries", "units", "work", "tmp", "roots"):
+        for folder in STORE_FOLDERS[:-1]:  # locks/ comes with the first lock
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def object_path(self, digest: str) -> Path:
@@ -192,7 +200,7 @@ class ContentStore:
         return exclusive(self.root / "locks" / key)
 
     def clear_work(self, key: str) -> None:
-        shutil.rmtree(self.root / "work" / key, ignore_errors=True)
+        _remove(self.root / "work" / key)
 
     def clear_finished_work(self, key: str) -> None:
         """Remove ``key``'s work folder where nothing in it is newer than its entry: what is left of the
@@ -207,8 +215,9 @@ class ContentStore:
             pass
 
     def scratch_dir(self) -> Path:
-        """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk."""
-        return Path(tempfile.mkdtemp(dir=self.root / "tmp"))
+        """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk. Its name
+        is one ``gc`` knows for its own (``_SCRATCH``)."""
+        return Path(tempfile.mkdtemp(prefix="tmp", dir=self.root / "tmp"))
 
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None; an unreadable or dangling entry is dropped."""
@@ -368,11 +377,18 @@ class ContentStore:
             return self._collect(set(keep_keys()))
 
     def _collect(self, keep_keys: set[str]) -> tuple[int, int]:
+        """Remove what no kept entry uses. Nothing is followed through a link: a store folder that is one
+        refuses the whole collection (``LinkedStore``), a link inside one is removed itself, and only names the
+        store gives are removed, so that a link or a file put in the cache by hand never makes gc delete
+        anything outside it."""
+        self._refuse_links()
         referenced: set[str] = set()
         removed_entries = 0
-        for path in (self.root / "entries").glob("*/*.json"):
-            key = path.stem
-            entry = self.get(key) if key in keep_keys else None
+        for path in self._sharded_files("entries"):
+            key = path.name[: -len(".json")]
+            if not path.name.endswith(".json") or not _is_file_name(key):
+                continue  # no entry's name: not the store's to remove
+            entry = self.get(key) if key in keep_keys and not path.is_symlink() else None  # the store writes no link
             if entry is None:
                 path.unlink(missing_ok=True)
                 self.clear_work(key)
@@ -381,20 +397,65 @@ class ContentStore:
             else:
                 referenced.update(entry.outputs.values())
         freed = 0
-        for path in (self.root / "objects").glob("*/*"):
-            if path.name not in referenced:
-                freed += path.stat().st_size
+        for path in self._sharded_files("objects"):
+            if is_digest(path.name) and path.name not in referenced:
+                freed += path.lstat().st_size
                 path.unlink(missing_ok=True)
-        for unit in (self.root / "units").glob("*/*"):  # points at an object just removed
-            if not self.has_object(unit.read_text(errors="replace").strip()):
+        for unit in self._sharded_files("units"):  # points at an object just removed
+            if unit.is_symlink() or not self.has_object(unit.read_text(errors="replace").strip()):
                 unit.unlink(missing_ok=True)
-        for stale in (self.root / "tmp").iterdir():  # no build holds the store: these are killed builds' scratch
-            shutil.rmtree(stale, ignore_errors=True)
-        cutoff = time.time() - ABANDONED_WORK_SECONDS
-        for work in (self.root / "work").iterdir():  # a killed training nobody resumed for a week
-            if not self._entry_path(work.name).is_file() and work.stat().st_mtime < cutoff:
-                shutil.rmtree(work, ignore_errors=True)
+        self._clear_scratch()
         return removed_entries, freed
+
+    def _refuse_links(self) -> None:
+        """Raise ``LinkedStore`` where a folder gc deletes in is a link (``tmp`` -> a home folder): gc would
+        delete what it leads to. The cache folder itself may be one (a cache on another disk)."""
+        folders = [self.root / name for name in STORE_FOLDERS]
+        shards = [Path(item.path) for name in SHARDED if not (self.root / name).is_symlink()
+                  for item in _listing(self.root / name) if item.is_symlink()]
+        linked = [path for path in folders if path.is_symlink()] + shards
+        if linked:
+            named = ", ".join(f"{path} is a link (to {os.readlink(path)})" for path in linked)
+            raise LinkedStore(f"{named}, where the cache keeps a folder of its own; gc deletes nothing through a link, "
+                              "as it would delete what the link leads to: put a folder there instead (move what the "
+                              "link leads to back if it belongs to the cache), then run remaster cache gc again")
+
+    def _sharded_files(self, folder: str) -> Iterator[Path]:
+        """The files and links in the subfolders of ``folder`` (``objects/ab/…``), links not followed."""
+        for shard in _listing(self.root / folder):
+            if shard.is_dir(follow_symlinks=False):
+                yield from (Path(item.path) for item in _listing(Path(shard.path))
+                            if item.is_symlink() or item.is_file(follow_symlinks=False))
+
+    def _clear_scratch(self) -> None:
+        """Remove killed builds' scratch folders (no build holds the store), and the checkpoints of a killed
+        training nobody resumed for a week: only what the store names so, and a link itself, not what it
+        leads to."""
+        for item in _listing(self.root / "tmp"):
+            if _SCRATCH.fullmatch(item.name):
+                _remove(Path(item.path))
+        cutoff = time.time() - ABANDONED_WORK_SECONDS
+        for item in _listing(self.root / "work"):
+            if (_is_file_name(item.name) and not self._entry_path(item.name).is_file()
+                    and item.stat(follow_symlinks=False).st_mtime < cutoff):
+                _remove(Path(item.path))
+
+
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    """``folder``'s items, none where it is missing."""
+    try:
+        with os.scandir(folder) as items:
+            return list(items)
+    except FileNotFoundError:
+        return []
+
+
+def _remove(path: Path) -> None:
+    """Delete ``path``: a folder with what is in it, a link or a file itself. A link is never followed."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)  # rmtree does not follow the links inside
 
 
 def _checked(key: str) -> str:

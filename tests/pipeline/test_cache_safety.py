@@ -114,6 +114,79 @@ def test_a_damaged_object_is_removed_only_inside_the_object_folder(project, cli,
     assert (elsewhere / obj.name).is_file()
 
 
+# -- 2. gc follows no link ------------------------------------------------------------------------------------
+
+
+def _home_with_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("victim_home")
+    for name in ("Documents", "Pictures"):
+        (home / name).mkdir()
+        (home / name / "keep.txt").write_text("mine")
+        (home / name / "notes.json").write_text("{}")  # the name of a cache entry
+    return home
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("folder", ["tmp", "work", "objects", "entries", "units"])
+def test_cache_gc_refuses_a_store_folder_that_is_a_link_and_deletes_nothing_through_it(project, cli,
+                                                                                       tmp_path_factory, folder):
+    home = _home_with_folders(tmp_path_factory)
+    old = time.time() - 30 * 24 * 3600
+    for path in home.rglob("*"):
+        os.utime(path, (old, old))  # older than any age gc keeps
+    store = _store(project)
+    (store.root / folder).rmdir()
+    (store.root / folder).symlink_to(home, target_is_directory=True)
+    before = _tree(home)
+    assert cli(project, "build")[0] == 0
+    code, said = cli(project, "cache", "gc")
+    assert code == 1 and f"{store.root / folder} is a link" in said and "gc deletes nothing through a link" in said
+    assert [name for name in _tree(home) if name in before] == before
+
+
+def test_cache_gc_refuses_an_object_folder_that_is_a_link(project, cli, tmp_path_factory):
+    assert cli(project, "build")[0] == 0
+    home = _home_with_folders(tmp_path_factory)
+    store = _store(project)
+    (store.root / "objects" / "ab").symlink_to(home / "Documents", target_is_directory=True)
+    code, said = cli(project, "cache", "gc")
+    assert code == 1 and f"{store.root / 'objects' / 'ab'} is a link" in said
+    assert (home / "Documents" / "keep.txt").is_file()
+
+
+def test_cache_gc_removes_a_link_in_the_scratch_folder_not_what_it_leads_to(project, cli, tmp_path_factory):
+    assert cli(project, "build")[0] == 0
+    home = _home_with_folders(tmp_path_factory)
+    store = _store(project)
+    (store.root / "tmp" / "tmpabcd1234").symlink_to(home, target_is_directory=True)
+    (store.root / "tmp" / "notes.txt").write_text("not a name gc makes")
+    old = time.time() - 30 * 24 * 3600
+    (store.root / "work" / hash_bytes(b"a killed training")).symlink_to(home, target_is_directory=True)
+    os.utime(store.root / "work" / hash_bytes(b"a killed training"), (old, old), follow_symlinks=False)
+    code, said = cli(project, "cache", "gc")
+    assert code == 0, said
+    assert not (store.root / "tmp" / "tmpabcd1234").is_symlink()
+    assert not (store.root / "work" / hash_bytes(b"a killed training")).is_symlink()
+    assert (home / "Documents" / "keep.txt").is_file() and (home / "Pictures" / "keep.txt").is_file()
+    assert (store.root / "tmp" / "notes.txt").is_file()
+
+
+def test_cache_gc_still_collects_what_no_output_uses(project, cli):
+    assert cli(project, "build")[0] == 0
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    assert cli(project, "build")[0] == 0
+    store = _store(project)
+    scratch = store.scratch_dir()
+    (scratch / "output.png").write_bytes(b"a killed step's")
+    code, said = cli(project, "cache", "gc")
+    assert code == 0 and "removed 5 entries" in said, said
+    assert len(list((store.root / "objects").glob("*/*"))) == 5 and not scratch.exists()
+
+
 # -- 3. an entry naming outputs the op does not write ----------------------------------------------------------
 
 
