@@ -25,7 +25,7 @@ from typing import Literal
 from ops.atomic import atomic_paths, unlink, write_bytes_atomic
 from ops.registry import OpContext, OpParams, ProgressFn, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
-from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
+from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file, hash_text
 from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target
@@ -329,10 +329,10 @@ class Builder:
         """Delete the outputs this partition had in its last build and does not ``keep`` (``variant_02.png``
         after ``count: 3`` became 2, ``orm.png`` after ``orm: false``): an engine or a script taking the
         whole folder would ship them. Only files recorded as outputs: an engine's ``.meta`` beside them stays."""
-        for old in self._last_outputs().get((target.name, key), {}).keys() - keep.keys():
+        for old, written in self._last_outputs().get((target.name, key), {}).items():
             path = self.spec.root_dir / old
-            if path.is_relative_to(self.spec.build_dir):
-                remove_output(self.spec.build_dir, path)
+            if old not in keep and path.is_relative_to(self.spec.build_dir):
+                remove_output(self.spec.build_dir, path, written=written)
         self._last_outputs()[(target.name, key)] = dict(keep)
 
     def _upstream_outputs(self, target: Target, key: str) -> list[tuple[Target, str, Path]]:
@@ -421,7 +421,7 @@ class Builder:
         try:
             self._remove_other_files(target, key, keep={})
             for path in self.outputs_of(target, key).values():
-                remove_output(self.spec.build_dir, path)
+                remove_output(self.spec.build_dir, path, written=listed.get(self.relative(path)))
         except OSError as exc:  # a read-only folder: still listed, so a later build removes them
             log.warning("%s [%s]: its stale outputs could not be removed (%s); check the folder's permissions",
                         target.name, key, exc)
@@ -609,16 +609,19 @@ def as_listed(spec: Spec, path: Path) -> str:
         return path.as_posix()
 
 
-def remove_output(build_dir: Path, path: Path) -> bool:
+def remove_output(build_dir: Path, path: Path, *, written: str | None = None) -> bool:
     """Delete an output file and the folders it leaves empty, up to ``build_dir``. A path outside
     ``build_dir`` (``build/../textures/x.png``, ``/home/...``: a manifest edited by hand, or restored from
     another project) is left alone with a warning: a build deletes only what it wrote. Judged on the
     path as written, so that an asset folder linked to another disk is still the build's; one with ``..``
-    is refused outright, as the system would take it after following such a link. Returns whether it was
-    deleted (or already gone)."""
+    is refused outright, as the system would take it after following such a link. Through such a link,
+    a file goes only where it is still what the build wrote, ``written`` (its hash as the manifest lists
+    it): see ``_still_written``. Returns whether it was deleted (or already gone)."""
     if ".." in path.parts or not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(build_dir)):
         log.warning("%s is not in the build folder %s, so it is not deleted, though remaster's records (the manifest, "
                     "a placing note) list it as an output: edited by hand, or from another project?", path, build_dir)
+        return False
+    if not _still_written(build_dir, path, written):
         return False
     unlink(path)
     folder = path.parent
@@ -629,6 +632,28 @@ def remove_output(build_dir: Path, path: Path) -> bool:
             break
         folder = folder.parent
     return True
+
+
+def _still_written(build_dir: Path, path: Path, written: str | None) -> bool:
+    """Whether ``path`` may be deleted: its folder is in the build folder once links are followed, or the
+    file is still what the build wrote there (its hash is ``written``). A link in the build folder leads
+    anywhere, and whoever made it (a build folder committed to the repository, or unpacked from an archive)
+    chose where: a manifest row or a placing note naming a file through it must not make a build delete a
+    file of someone's, as ``build/gone -> ~`` with ``build/gone/.bashrc`` listed would. A file left says why."""
+    folder = os.path.realpath(path.parent)
+    if not os.path.lexists(path) or Path(folder).is_relative_to(os.path.realpath(build_dir)):
+        return True
+    try:
+        same = written is not None and hash_file(path) == written
+    except OSError:  # unreadable, or a folder where the file was: not known to be what the build wrote
+        same = False
+    if not same:
+        why = ("differs from what remaster wrote there (changed since, or never remaster's)" if written is not None
+               else "is not known to be what remaster wrote there")
+        log.warning("%s is left, though remaster no longer has it as an output: its folder is a link that leads out "
+                    "of the build folder %s, to %s, and the file there %s; delete it yourself if it should go",
+                    path, build_dir, folder, why)
+    return same
 
 
 def report_progress(task: str, done: int, total: int, note: str = "") -> None:

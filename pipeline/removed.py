@@ -33,8 +33,8 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
         if gone:
             drop.append((str(row["asset"]), key))
             outputs = row.get("outputs")
-            for path in outputs if isinstance(outputs, dict) else {}:
-                remove_output(spec.build_dir, spec.root_dir / str(path))
+            for path, written in outputs.items() if isinstance(outputs, dict) else ():
+                remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return drop

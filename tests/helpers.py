@@ -115,9 +115,9 @@ def read_only_folder(monkeypatch, folder: Path) -> None:
         refuse_inside(Path(dir) / f"{prefix}x{suffix}")
         return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
 
-    def delete(build_dir, path):
+    def delete(build_dir, path, **kwargs):
         refuse_inside(path)
-        remove(build_dir, path)
+        remove(build_dir, path, **kwargs)
 
     monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
     monkeypatch.setattr(pipeline.build, "remove_output", delete)

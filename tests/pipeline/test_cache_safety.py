@@ -203,3 +203,65 @@ def test_an_entry_naming_an_output_the_op_does_not_write_is_recomputed_not_a_tra
         assert code == 0, said
     assert hash_file(output) == digest
     assert not Path("/tmp/x.png").exists() or hash_file(Path("/tmp/x.png")) != digest
+
+
+# -- 4. removals through a link in the build folder -----------------------------------------------------------
+
+
+def _linked_row(project: Path, victim: Path, digest: str) -> None:
+    """A committed build folder: ``build/gone`` links to the victim's folder, and a row of an asset the spec
+    does not have lists the victim's file as its output."""
+    (project / "build" / "gone").symlink_to(victim.parent, target_is_directory=True)
+    manifest = project / "build" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    row = dict(document["entries"][0], asset="gone", partition="x.png")
+    row["outputs"] = {f"build/gone/{victim.name}": digest}
+    document["entries"].append(row)
+    manifest.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize("listed", ["00", "other"])
+def test_a_manifest_row_reaching_through_a_link_in_the_build_folder_deletes_nothing_it_did_not_write(
+    project, cli, tmp_path_factory, caplog, listed
+):
+    assert cli(project, "build")[0] == 0
+    victim = _victim(tmp_path_factory, ".bashrc")
+    _linked_row(project, victim, "00" if listed == "00" else hash_bytes(b"what remaster wrote there"))
+    with caplog.at_level(logging.WARNING):
+        code, said = cli(project, "build")
+    assert code == 0, said
+    assert victim.read_text() == "the user's own, not remaster's"
+    assert f"{project / 'build' / 'gone' / '.bashrc'} is left" in caplog.text
+    assert "gone" not in {row["asset"] for row in manifest_rows(project)}
+
+
+def test_a_placing_note_reaching_through_a_link_in_the_build_folder_deletes_nothing(project, cli,
+                                                                                    tmp_path_factory, caplog):
+    assert cli(project, "build")[0] == 0
+    victim = _victim(tmp_path_factory, ".bashrc")
+    (project / "build" / "gone").symlink_to(victim.parent, target_is_directory=True)
+    notes = project / "build" / ".placing"
+    notes.mkdir(exist_ok=True)
+    note = notes / "killed.json"
+    note.write_text(json.dumps({"paths": ["gone/.bashrc"], "space": "another machine", "process": "1@1"}))
+    os.utime(note, (0, 0))  # a day old: its step is taken for dead
+    with caplog.at_level(logging.WARNING):
+        assert cli(project, "build")[0] == 0
+    assert victim.read_text() == "the user's own, not remaster's"
+    assert "is left" in caplog.text
+
+
+def test_an_output_in_a_linked_asset_folder_that_was_changed_since_is_left(project, cli, tmp_path_factory, caplog):
+    elsewhere = tmp_path_factory.mktemp("mod_folder")
+    (project / "build").mkdir()
+    (project / "build" / "legacy_2x").symlink_to(elsewhere, target_is_directory=True)
+    assert cli(project, "build")[0] == 0
+    (elsewhere / "walls" / "tex001.png").write_bytes(b"touched up by hand in the game's folder")
+    (elsewhere / "floors" / "tex000.png").unlink(missing_ok=True)
+    (project / "textures" / "walls" / "tex001.png").unlink()
+    (project / "textures" / "floors" / "tex002.png").unlink()
+    with caplog.at_level(logging.WARNING):
+        assert cli(project, "build")[0] == 0
+    assert (elsewhere / "walls" / "tex001.png").read_bytes() == b"touched up by hand in the game's folder"
+    assert "differs from what remaster wrote there" in caplog.text
+    assert not (elsewhere / "floors" / "tex002.png").exists()  # as the build wrote it: removed, as before
