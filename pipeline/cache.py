@@ -374,14 +374,14 @@ class ContentStore:
         Returns (entries removed, bytes freed).
         """
         with self.in_use(exclusive=True):
+            self._refuse_links()  # before keep_keys: --forget-missing deletes the records in roots/ it cannot read
             return self._collect(set(keep_keys()))
 
     def _collect(self, keep_keys: set[str]) -> tuple[int, int]:
-        """Remove what no kept entry uses. Nothing is followed through a link: a store folder that is one
-        refuses the whole collection (``LinkedStore``), a link inside one is removed itself, and only names the
+        """Remove what no kept entry uses. Nothing is followed through a link (a store folder that is one
+        refused the whole collection, ``_refuse_links``): a link inside one is removed itself, and only names the
         store gives are removed, so that a link or a file put in the cache by hand never makes gc delete
         anything outside it."""
-        self._refuse_links()
         referenced: set[str] = set()
         removed_entries = 0
         for path in self._sharded_files("entries"):
