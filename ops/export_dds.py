@@ -204,8 +204,8 @@ def _check(image: Image, format: str, kind: Kind, source: str) -> None:
         return
     if image.width % 4 or image.height % 4:
         raise ValueError(f"{source} is {image.width}x{image.height} px, and engines load a block-compressed ({format}) "
-                         "texture only when both sides are multiples of 4: resize it to such a size, or set "
-                         "format: uncompressed")
+                         "texture only when both sides are multiples of 4: give the texture it is made from such "
+                         "sides (or enlarge it first), or set format: uncompressed")
     if format in _OPAQUE and _transparent(image):
         raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or auto), "
                          "or uncompressed")

@@ -61,6 +61,11 @@ class OpParams(BaseModel):
         """File names of a several-output op, or None for an op writing one image."""
         return None
 
+    def maps(self) -> tuple[str, ...]:
+        """Of ``output_names``, the maps of one surface (``albedo``, ``normal``; without ``.png``) that another asset
+        may read by name (export_dds's ``maps``); empty where the outputs are no such set (multiply's variants)."""
+        return ()
+
     def output_suffix(self) -> str:
         """The file type of a one-image op's output: it writes ``output<suffix>``, placed as ``<stem><suffix>``."""
         return ".png"

@@ -126,9 +126,9 @@ class _ProgressHandler(logging.Handler):
         task, done, total = getattr(record, "task", None), getattr(record, "done", 0), getattr(record, "total", 0)
         if task is None:
             return
-        note = getattr(record, "note", "")
+        note = shown(getattr(record, "note", ""))
         if task not in self.tasks:
-            self.tasks[task] = self.progress.add_task(task, total=total, note=note)
+            self.tasks[task] = self.progress.add_task(shown(task), total=total, note=note)
         self.progress.update(self.tasks[task], completed=done, total=total, note=note)
         if "[" in task and done >= total:  # an op's inner loop: drop its bar once finished
             self.progress.remove_task(self.tasks.pop(task))
@@ -375,7 +375,7 @@ def status(
     if report.stale:
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
         for item in report.stale:
-            table.add_row(item.asset, escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
+            table.add_row(escape(item.asset), escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
         out.print(table)
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)

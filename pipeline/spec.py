@@ -528,15 +528,17 @@ class _Checker:
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
     def _check_maps(self, target: Target, upstream: Target) -> None:
-        """An asset chained from one that writes several files per input (a material) reads some of them by name."""
-        written = [name for name in upstream.params.output_names() or () if name.endswith(".png")]
-        wanted = target.params.input_roles()
-        if "image" in wanted or "flash" in wanted:
-            self.fail((target.section, target.name, "from"), f"{target.upstream!r} writes several files per input "
-                      f"({', '.join(written)}); chain from a one-image asset, or export its maps with export_dds's maps")
-        elif missing := sorted(wanted - set(written)):
-            self.fail((target.section, target.name, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with "
-                      f"its params; it writes {', '.join(name.removesuffix('.png') for name in written)}")
+        """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
+        from a material); nothing reads another op's several files (multiply's variants)."""
+        written, wanted = upstream.params.maps(), target.params.input_roles()
+        at = (target.section, target.name)
+        if "image" in wanted or "flash" in wanted or not written:
+            hint = ", or export its maps with export_dds's maps" if written else ""
+            self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
+                      f"({', '.join(upstream.params.output_names() or ())}); chain from a one-image asset{hint}")
+        elif missing := sorted(wanted - {f"{name}.png" for name in written}):
+            self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
+                      f"are {', '.join(written)}")
 
     def _check_cycles(self, spec: Spec) -> None:
         for name, target in spec.assets.items():

@@ -84,3 +84,6 @@ class MaterialParams(OpParams):
     def output_names(self) -> tuple[str, ...]:
         extra = ("orm.png",) if self.orm else ()
         return (*MAP_NAMES, *extra, "preview.png", "material.gltf")
+
+    def maps(self) -> tuple[str, ...]:
+        return tuple(name.removesuffix(".png") for name in self.output_names() if name.endswith(".png"))

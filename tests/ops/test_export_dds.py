@@ -171,6 +171,8 @@ def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):
     read = read_image(tmp_path / "b.dds")
     assert psnr(np.rint(linear_to_srgb(read.color) * 255), np.rint(linear_to_srgb(texture.color) * 255)) > 40
     assert read.alpha is None  # every texel stored opaque (etcpak's alpha modes gave many 254)
+    grey = Image(texture.color[..., :1])
+    assert struct.unpack_from("<I", export_dds(grey, format="bc7", kind="data").data, 128)[0] == 98  # values as stored
 
 
 def test_a_hidden_key_colour_does_not_pull_the_visible_texels_of_its_block():

@@ -686,6 +686,23 @@ def test_a_ui_run_of_what_uses_a_missing_upstream_output_or_model_puts_them_back
         ("up4", "cached"), ("legacy_sr", "cached")}
 
 
+def test_a_ui_run_of_a_material_s_export_puts_back_each_missing_map(project, cli):
+    write_spec(project, UPSCALE_SPEC + "  floors: {op: material, from: legacy, method: from_texture}\n"
+                                       "  floors_dds: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n")
+    assert cli(project, "build")[0] == 0
+    key, maps = "walls/tex001.png", project / "build" / "floors" / "walls" / "tex001"
+    built = {path: path.read_bytes() for path in sorted(maps.iterdir())}
+    for name in ("normal.png", "ao.png"):  # not the first map only
+        (maps / name).unlink()
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [key])
+        run = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["floors_dds"],
+                             partition_key=key, raise_on_error=False)
+        assert run.success, [e.message for e in run.all_events if e.is_failure]
+    assert {path: path.read_bytes() for path in built} == built
+
+
 def test_a_ui_run_while_the_source_folder_is_away_keeps_the_outputs(project, cli):
     assert cli(project, "build")[0] == 0
     key = "walls/tex001.png"

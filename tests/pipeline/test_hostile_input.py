@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from helpers import UPSCALE_SPEC, write_spec, write_textures
-from pipeline.cli import _Shown, shown
+from rich.progress import Progress
+
+from helpers import REPO, UPSCALE_SPEC, write_spec, write_textures
+from pipeline.cli import _ProgressHandler, _Shown, shown
 from pipeline.sources import FOLDER_DEPTH
 
 CLEAR_AND_FAKE = "\x1b[2J\x1b]0;OWNED\x07\x1b[1;32m ALL GOOD \x1b[0m\u202e"
@@ -56,3 +61,31 @@ def test_a_folder_tree_deeper_than_the_scan_reads_is_said_not_crashed_on(tmp_pat
     assert code == 1, output
     assert "/".join(["a"] * FOLDER_DEPTH) in output.replace("\n", ""), output
     assert f"more than {FOLDER_DEPTH} levels below" in output, output
+
+
+def test_the_cli_shows_escapes_in_its_log_lines():
+    """Under pytest logging is set up already, so the CLI's handler is tried in a process of its own."""
+    script = ("import logging; from pipeline.cli import _log_to_stderr; _log_to_stderr(); "
+              f"logging.getLogger('pipeline.sources').warning({CLEAR_AND_FAKE!r})")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stderr == f"WARNING {shown(CLEAR_AND_FAKE)}\n"
+
+
+def test_status_shows_escapes_in_an_asset_name_a_manifest_brought(project, cli):
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    record = json.loads(manifest.read_text())
+    record["entries"].append({**record["entries"][0], "asset": f"gone{CLEAR_AND_FAKE}"})
+    manifest.write_text(json.dumps(record))
+    code, output = cli(project, "status")
+    assert "\x1b" not in output and "gone\\x1b[2J" in output.replace("\n", ""), output
+
+
+def test_progress_bars_show_escapes_in_a_file_name():
+    progress = Progress()
+    handler = _ProgressHandler(progress)
+    record = logging.LogRecord("remaster.progress", logging.INFO, __file__, 1, "", (), None)
+    record.task, record.done, record.total, record.note = "multiply [r\u202egnp.exe.png]", 0, 2, "\x1b[2J"
+    handler.emit(record)
+    [task] = progress.tasks
+    assert (task.description, task.fields["note"]) == ("multiply [r\\u202egnp.exe.png]", "\\x1b[2J")

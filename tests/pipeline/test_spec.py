@@ -556,8 +556,8 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
         "partition (a photo_pairs source), but 'flat' gives one image per partition (a textures source or a one-image "
         "asset)",
         "/studio/assets_spec.yaml:12: assets.chained.from: 'mat' writes several files per input (albedo.png, "
-        "normal.png, roughness.png, specular.png, height.png, ao.png, orm.png, preview.png); chain from a one-image "
-        "asset, or export its maps with export_dds's maps",
+        "normal.png, roughness.png, specular.png, height.png, ao.png, orm.png, preview.png, material.gltf); chain "
+        "from a one-image asset, or export its maps with export_dds's maps",
     ]
 
 
@@ -681,14 +681,18 @@ sources:
   legacy: {kind: textures, root: t}
 assets:
   floors: {op: material, from: legacy, method: from_texture, orm: false}
+  copies: {op: multiply, from: legacy, count: 2}
 """
 
 
 @pytest.mark.parametrize(("entry", "problem"), [
     ("{op: export_dds, from: floors, maps: [albedo, orm]}", "assets.d.maps: 'floors' writes no orm.png with its params; "
-     "it writes albedo, normal, roughness, specular, height, ao, preview"),
+     "its maps are albedo, normal, roughness, specular, height, ao, preview"),
     ("{op: export_dds, from: floors}", "assets.d.from: 'floors' writes several files per input (albedo.png, normal.png, "
-     "roughness.png, specular.png, height.png, ao.png, preview.png); chain from a one-image asset, or export its maps"),
+     "roughness.png, specular.png, height.png, ao.png, preview.png, material.gltf); chain from a one-image asset, or "
+     "export its maps"),
+    ("{op: export_dds, from: copies, maps: [variant_00]}", "assets.d.from: 'copies' writes several files per input "
+     "(variant_00.png, variant_01.png); chain from a one-image asset"),
     ("{op: export_dds, from: legacy, maps: [albedo]}", "assets.d.from: export_dds with these params takes the maps "
      "albedo of an asset that writes several (a material), but 'legacy' gives one image per partition"),
     ("{op: export_dds, from: floors, maps: [albedo], kind: data}", "with maps, each map is exported as its own kind"),
@@ -699,3 +703,4 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
     with pytest.raises(SpecError) as caught:
         parse_spec(MATERIAL + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
     assert any(problem in line for line in caught.value.problems), caught.value.problems
+    assert "copies" not in entry or not any("export its maps" in line for line in caught.value.problems)
