@@ -326,14 +326,22 @@ def _all_grey(pixels: np.ndarray) -> bool:
 
 
 def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:
-    values = pixels.astype(np.float32) / (65535.0 if bit_depth == 16 else 255.0)
-    planes = values.shape[2]
+    """Integers (H, W, planes) to an :class:`Image`, a band of rows at a time, as ``quantize`` writes them: the
+    whole texture in floats at once, and the sRGB decoding's temporaries of it, took four times the image's
+    floats (12 GB for a 16384x10900 RGBA PNG, Pillow's largest)."""
+    height, width, planes = pixels.shape
     has_alpha = planes in (2, 4)
-    color = values[..., : planes - 1] if has_alpha else values
-    alpha = values[..., planes - 1] if has_alpha else None
-    if colorspace == "srgb":
-        color = srgb_to_linear(color)
-    return Image(color=np.ascontiguousarray(color), alpha=alpha, bit_depth=bit_depth)
+    channels = planes - int(has_alpha)
+    color = np.empty((height, width, channels), np.float32)
+    alpha = np.empty((height, width), np.float32) if has_alpha else None
+    rows = max(1, _BAND_VALUES // (width * planes))
+    for top in range(0, height, rows):
+        band = slice(top, top + rows)
+        values = pixels[band].astype(np.float32) / (65535.0 if bit_depth == 16 else 255.0)
+        color[band] = srgb_to_linear(values[..., :channels]) if colorspace == "srgb" else values[..., :channels]
+        if alpha is not None:
+            alpha[band] = values[..., channels]
+    return Image(color=color, alpha=alpha, bit_depth=bit_depth)
 
 
 def _encode(quantized: np.ndarray, suffix: str, file: BinaryIO) -> None:

@@ -476,3 +476,20 @@ def test_legacy_formats_pillow_reads_come_in_as_8_bit_rgb(tmp_path, suffix, opti
     image = read_image(tmp_path / f"old{suffix}", colorspace="linear")
     assert image.bit_depth == 8 and image.alpha is None
     np.testing.assert_array_equal(np.rint(image.rgb() * 255), texels)
+
+
+def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
+    """Decoded a band at a time: the whole texture in floats with the sRGB decoding's temporaries took 3.3 times
+    the result (4.6 GB at its peak for an 8192² RGBA PNG, 1.4 GB in bands), a band at a time 2.3 times, the
+    file's bytes and the decoded integers included."""
+    import tracemalloc
+
+    texels = np.random.default_rng(0).integers(0, 256, (2048, 2048, 4), dtype=np.uint8)  # 4 bands
+    PILImage.fromarray(texels).save(tmp_path / "big.png", compress_level=1)
+    tracemalloc.start()
+    try:
+        image = read_image(tmp_path / "big.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.6 * (image.color.nbytes + image.alpha.nbytes)
