@@ -61,7 +61,7 @@ class OpParams(BaseModel):
         """File names of a several-output op, or None for an op writing one image."""
         return None
 
-    def maps(self) -> tuple[str, ...]:
+    def surface_maps(self) -> tuple[str, ...]:
         """Of ``output_names``, the maps of one surface (``albedo``, ``normal``; without ``.png``) that another asset
         may read by name (export_dds's ``maps``); empty where the outputs are no such set (multiply's variants)."""
         return ()

@@ -530,7 +530,7 @@ class _Checker:
     def _check_maps(self, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
         from a material); nothing reads another op's several files (multiply's variants)."""
-        written, wanted = upstream.params.maps(), target.params.input_roles()
+        written, wanted = upstream.params.surface_maps(), target.params.input_roles()
         at = (target.section, target.name)
         if "image" in wanted or "flash" in wanted or not written:
             hint = ", or export its maps with export_dds's maps" if written else ""

@@ -85,5 +85,5 @@ class MaterialParams(OpParams):
         extra = ("orm.png",) if self.orm else ()
         return (*MAP_NAMES, *extra, "preview.png", "material.gltf")
 
-    def maps(self) -> tuple[str, ...]:
+    def surface_maps(self) -> tuple[str, ...]:
         return tuple(name.removesuffix(".png") for name in self.output_names() if name.endswith(".png"))

@@ -693,14 +693,17 @@ assets:
      "export its maps"),
     ("{op: export_dds, from: copies, maps: [variant_00]}", "assets.d.from: 'copies' writes several files per input "
      "(variant_00.png, variant_01.png); chain from a one-image asset"),
+    ("{op: export_dds, from: ok, maps: [albedo]}", "assets.d.from: 'ok' writes several files per input (albedo.dds, "
+     "normal.dds, ao.dds); chain from a one-image asset"),  # its field maps once hid the method that says so
     ("{op: export_dds, from: legacy, maps: [albedo]}", "assets.d.from: export_dds with these params takes the maps "
      "albedo of an asset that writes several (a material), but 'legacy' gives one image per partition"),
     ("{op: export_dds, from: floors, maps: [albedo], kind: data}", "with maps, each map is exported as its own kind"),
 ])
 def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
-    spec = parse_spec(MATERIAL + "  ok: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n", Path("/studio/assets_spec.yaml"))
+    exported = MATERIAL + "  ok: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n"
+    spec = parse_spec(exported, Path("/studio/assets_spec.yaml"))
     assert spec.assets["ok"].params.input_roles() == {"albedo.png", "normal.png", "ao.png"}
     with pytest.raises(SpecError) as caught:
-        parse_spec(MATERIAL + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        parse_spec(exported + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
     assert any(problem in line for line in caught.value.problems), caught.value.problems
-    assert "copies" not in entry or not any("export its maps" in line for line in caught.value.problems)
+    assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
