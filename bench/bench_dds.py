@@ -52,7 +52,7 @@ def measure(images: list[Image], kind: Kind, format: str = "auto") -> dict[str, 
         start = time.perf_counter()
         exported = export_dds(image, format=format, kind=kind)
         seconds.append(time.perf_counter() - start)
-        psnrs.append(block_psnr(exported, image, kind))
+        psnrs.append(block_psnr(exported))
         chosen.add(exported.format)
     return {"format": "/".join(sorted(chosen)), "textures": len(images), "median_seconds": round(statistics.median(seconds), 3),
             "median_psnr_db": round(statistics.median(psnrs), 2), "lowest_psnr_db": round(min(psnrs), 2)}

@@ -137,6 +137,7 @@ class Exported:
     format: str  # what it is stored as: ``auto`` resolved
     mip_levels: int
     header_bytes: int  # where the texels start
+    top_level: np.ndarray  # (H, W, planes) uint8: the first level's texels as they went into its blocks
 
 
 def export_dds(
@@ -149,12 +150,13 @@ def export_dds(
     chosen = _choose(image, format, kind)
     _check(image, chosen, kind, source)
     levels = mip_chain(image, kind=kind, alpha=alpha) if mipmaps else [_filled(image, kind, alpha)]
-    texels = [_encode(quantize(level, _colorspace(kind)), chosen) for level in levels]
+    top_level = quantize(levels[0], _colorspace(kind))
+    texels = [_encode(top_level, chosen)] + [_encode(quantize(level, _colorspace(kind)), chosen) for level in levels[1:]]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
                   dxgi=stored.dxgi[kind != "color"] if stored else 0)
-    return Exported(head + b"".join(texels), chosen, len(levels), len(head))
+    return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
 
 
 def _colorspace(kind: Kind) -> ColorSpace:
@@ -238,19 +240,19 @@ LOSSLESS_DB = 100.0  # what ``block_psnr`` gives where the texels are stored exa
 _BAND_ROWS = 256  # rows compared at a time: a float copy of a 16384² texture would cost 4 GiB a plane
 
 
-def block_psnr(exported: Exported, image: Image, kind: Kind, alpha: AlphaMeaning = "auto") -> float:
-    """PSNR (dB) of the first level's texels as ``exported`` stores them against ``image`` quantized, with
-    its colour under transparent texels filled as the export fills it, over the planes its format keeps:
-    what block compression cost, before any mip is seen."""
+def block_psnr(exported: Exported) -> float:
+    """PSNR (dB) of the first level's texels as ``exported`` stores them against those that went into its
+    blocks (the texture in 8 bits, its colour under transparent texels filled), over the planes its format
+    keeps: what block compression cost, before any mip is seen."""
     stored = _BLOCKS.get(exported.format)
     if stored is None:
         return LOSSLESS_DB
-    height, width = image.height, image.width
+    height, width = exported.top_level.shape[:2]
     start = exported.header_bytes
     blocks = exported.data[start : start + (width // 4) * (height // 4) * stored.block_bytes]
     mode, number = stored.decoded
     decoded = np.asarray(PILImage.frombytes(mode, (width, height), blocks, "bcn", number)).reshape(height, width, -1)
-    reference = _rgba(quantize(_filled(image, kind, alpha), _colorspace(kind)))  # (H, W, 4) uint8
+    reference = _rgba(exported.top_level)  # (H, W, 4) uint8
     squared = 0
     for top in range(0, height, _BAND_ROWS):
         band = slice(top, top + _BAND_ROWS)
@@ -278,4 +280,4 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) 
                           source=str(path))
     write_bytes_atomic(destination, exported.data)
     return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
-            "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported, image, kind, params.alpha), 2)}
+            "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported), 2)}
