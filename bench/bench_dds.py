@@ -2,8 +2,10 @@
 
 Prints one JSON object: for scikit-image's textures and colour photos at each size (colour as
 ``auto`` picks, BC1, and as BC7; the grey textures also as BC4 maps, ``kind: data``), a normal map made from
-brick's heights (BC5), and freedoom's wall patches and sprites with transparency (BC3): the median seconds of one export with
-its whole mip chain, and the median and lowest ``block_psnr_db``.
+brick's heights (BC5), and freedoom's wall patches and sprites with transparency (BC3, and BC1 with 1-bit alpha): the
+median seconds of one export with its whole mip chain, and the median and lowest ``block_psnr_db``. And flat colours: the
+largest error, in 8-bit levels of any channel, of 4,096 random flat colours stored in BC1 by etcpak alone and by
+``export_dds``, which keeps a flat block's colour by ends picked for it.
 
     python bench/bench_dds.py [--sizes 512 1024]
 """
@@ -17,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+import etcpak
 import numpy as np
+from PIL import Image as PILImage
 from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -69,6 +73,20 @@ def sprites() -> list[Image]:
     return found
 
 
+def flat_colours(count: int = 4096) -> dict[str, int]:
+    """The largest channel error of ``count`` random flat colours, each a 4x4 block, stored in BC1."""
+    colours = np.random.default_rng(0).integers(0, 256, (count, 3), dtype=np.uint8)
+    texture = np.repeat(np.repeat(colours.reshape(64, 64, 3), 4, axis=0), 4, axis=1)  # (256, 256, 3)
+    rgba = np.concatenate([texture, np.full((256, 256, 1), 255, np.uint8)], axis=2)
+    alone = etcpak.compress_bc1(rgba.tobytes(), 256, 256)
+    exported = export_dds(Image(texture.astype(np.float32) / 255), format="bc1", kind="data", mipmaps=False)
+    errors = {}
+    for name, blocks in (("etcpak_max_error", alone), ("export_dds_max_error", exported.data[exported.header_bytes:])):
+        decoded = np.asarray(PILImage.frombytes("RGBA", (256, 256), blocks, "bcn", 1))[..., :3]
+        errors[name] = int(np.abs(decoded.astype(int) - texture).max())
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
@@ -81,6 +99,8 @@ def main() -> None:
         results[f"grey_maps_{size}"] = measure([Image(stored(n, size)) for n in GREY], "data")
         results[f"normal_map_{size}"] = measure([normal_map(size)], "normal")
     results["sprites"] = measure(sprites(), "color")
+    results["sprites_bc1a"] = measure(sprites(), "color", "bc1a")
+    results["flat_colours"] = flat_colours()
     print(json.dumps(results, indent=2))
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field
 
 AlphaMeaning = Literal["auto", "coverage", "data"]
+_STEPS = 65535  # the alpha values ``with_coverage`` tells apart
 ALPHA_MEANING = Field(
     "auto", description="what the alpha channel holds: coverage (colour under transparent texels is filled from "
     "visible ones first, no dark fringes), data (a specular/gloss/height mask: colour kept as it is), "
@@ -30,9 +31,14 @@ ALPHA_MEANING = Field(
 )
 
 
+def holds_coverage(meaning: AlphaMeaning, *, normal_map: bool = False) -> bool:
+    """Whether an alpha meant as ``meaning`` is coverage (what is there and what is not) rather than data."""
+    return meaning == "coverage" or (meaning == "auto" and not normal_map)
+
+
 def coverage_of(alpha: np.ndarray | None, meaning: AlphaMeaning, *, normal_map: bool = False) -> np.ndarray | None:
-    """``alpha`` when it holds coverage (what is there and what is not), None when it holds data or is absent."""
-    return alpha if meaning == "coverage" or (meaning == "auto" and not normal_map) else None
+    """``alpha`` when it holds coverage, None when it holds data or is absent."""
+    return alpha if holds_coverage(meaning, normal_map=normal_map) else None
 
 
 def color_to_resample(color: np.ndarray, alpha: np.ndarray | None, meaning: AlphaMeaning, *, normal_map: bool = False) -> np.ndarray:
@@ -100,3 +106,29 @@ class SourceRange:
         low = self.low[cells].repeat(sx, axis=1)  # (rows, W*s)
         high = self.high[cells].repeat(sx, axis=1)
         return np.clip(upscaled, low, high).astype(upscaled.dtype)
+
+
+def share_above(alpha: np.ndarray, cutoff: float) -> float:
+    """The share of texels an alpha test at ``cutoff`` keeps: those whose ``alpha`` is above it."""
+    return float((alpha > cutoff).mean())
+
+
+def with_coverage(alpha: np.ndarray, cutoff: float, share: float) -> np.ndarray:
+    """``alpha`` scaled so that an alpha test at ``cutoff`` keeps ``share`` of its texels, as near as its values
+    allow: a mip level's averaged alpha leaves fewer texels above a cut-off than the level above it (a hedge
+    goes bald at a distance), and scaling brings back as many as the top level has (Castaño 2010). The
+    cut-off lands halfway between two of the level's alpha values, clear of both once stored in 8 bits."""
+    steps = np.rint(alpha * _STEPS).astype(np.int32)  # (H, W) in 1/65535ths
+    counts = np.bincount(steps.ravel(), minlength=_STEPS + 1)
+    values = np.flatnonzero(counts)  # the distinct alphas, rising
+    kept = np.append(np.cumsum(counts[values][::-1])[::-1], 0)  # texels at each value or above; then none
+    miss = np.abs(kept - share * alpha.size).astype(np.float64)
+    miss[: int(values[0] == 0)] = np.inf  # no scale makes an alpha of 0 pass
+    chosen = int(miss.argmin())
+    if chosen == len(values):  # none: the largest alpha scaled to just under the cut-off
+        threshold = values[-1] + 0.5
+    else:
+        threshold = (values[chosen] + (values[chosen - 1] if chosen else 0)) / 2
+    if threshold == 0:  # every texel transparent
+        return alpha
+    return np.minimum(alpha * np.float32(cutoff * _STEPS / threshold), np.float32(1.0))

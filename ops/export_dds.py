@@ -1,18 +1,20 @@
 """DDS export: a texture as a game engine loads it, block-compressed, with its mip chain.
 
 Engines of the Direct3D 9 era, and the mods that remaster their games, load textures as DDS files: BC1
-(DXT1) for opaque colour, BC3 (DXT5) with alpha, BC4 (ATI1) for one channel, BC5 (ATI2) for a normal
-map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far better. Each level of
-the chain is a box-filtered half of the one before (in linear light for colour; a normal map's vectors
-renormalized), and etcpak encodes the 4x4 blocks. The colour under transparent texels is filled from
-the visible ones first, in every level: a 4x4 block shares its two end colours among its texels, so a
-hidden key colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
+(DXT1) for opaque colour or cut-outs (1-bit alpha), BC3 (DXT5) with alpha, BC4 (ATI1) for one channel,
+BC5 (ATI2) for a normal map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far
+better. Each level of the chain is a box-filtered half of the one before (in linear light for colour; a
+normal map's vectors renormalized; with an alpha test's cut-off, its coverage kept), and etcpak encodes
+the 4x4 blocks, BC1's refined by ``ops.bc1``. The colour under transparent texels is filled from the
+visible ones first, in every level: a 4x4 block shares its two end colours among its texels, so a hidden
+key colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +23,8 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field, field_validator, model_validator
 
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample
+from ops import bc1
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, share_above, with_coverage
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
@@ -29,15 +32,40 @@ from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, one_image, single_output
 from ops.upscale import resize
 
-DdsFormat = Literal["auto", "bc1", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
+DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
 
 
-def _etcpak(compress: Callable[[bytes, int, int], bytes]) -> Callable[[np.ndarray], bytes]:
-    return lambda rgba: compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0])
+def _etcpak(compress: Callable[[bytes, int, int], bytes]) -> Callable[[np.ndarray, float], bytes]:
+    return lambda rgba, cutoff: compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0])
 
 
-def _bc7(rgba: np.ndarray) -> bytes:
+def _bc1(rgba: np.ndarray, cutoff: float, *, punch_through: bool = False) -> bytes:
+    """etcpak's BC1 blocks, a flat colour kept exactly; with ``punch_through``, texels whose alpha is below
+    ``cutoff`` transparent (DXT1a). See ``ops.bc1``."""
+    blocks = _as_blocks(etcpak.compress_bc1(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 8)
+    texels = bc1.texel_blocks(rgba)
+    bc1.refine(blocks, texels)
+    if punch_through:
+        bc1.with_punch_through_alpha(blocks, texels, cutoff)
+    return blocks.tobytes()
+
+
+def _bc3(rgba: np.ndarray, cutoff: float) -> bytes:
+    """etcpak's BC3 blocks, their colour halves refined as BC1's are."""
+    blocks = _as_blocks(etcpak.compress_bc3(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 16)
+    colour = blocks[:, 8:].copy()  # a block: 8 bytes of alpha, then a BC1 colour block
+    bc1.refine(colour, bc1.texel_blocks(rgba), beside_alpha=True)
+    blocks[:, 8:] = colour
+    return blocks.tobytes()
+
+
+def _as_blocks(data: bytes, block_bytes: int) -> np.ndarray:
+    """(N, block_bytes) uint8, writable, of an encoder's blocks."""
+    return np.frombuffer(data, np.uint8).reshape(-1, block_bytes).copy()
+
+
+def _bc7(rgba: np.ndarray, cutoff: float) -> bytes:
     """BC7 blocks weighing the channels alike, as ``block_psnr`` does (etcpak's default favours green);
     an opaque level in the four modes that store no alpha, where etcpak's others give many texels 254."""
     params = etcpak.BC7CompressBlockParams()
@@ -51,7 +79,7 @@ def _bc7(rgba: np.ndarray) -> bytes:
 class _Stored:
     """How one block-compressed format holds texels."""
 
-    encode: Callable[[np.ndarray], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4 -> blocks
+    encode: Callable[[np.ndarray, float], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4; alpha cutoff -> blocks
     fourcc: bytes  # the header's name for it; DX10 adds a DXGI format number
     planes: int  # of RGBA, the first ``planes`` that the blocks keep
     block_bytes: int  # a 4x4 block's
@@ -60,16 +88,18 @@ class _Stored:
 
 
 _BLOCKS = {
-    "bc1": _Stored(_etcpak(etcpak.compress_bc1), b"DXT1", 3, 8, ("RGBA", 1)),
-    "bc3": _Stored(_etcpak(etcpak.compress_bc3), b"DXT5", 4, 16, ("RGBA", 3)),
+    "bc1": _Stored(_bc1, b"DXT1", 3, 8, ("RGBA", 1)),
+    "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", 4, 8, ("RGBA", 1)),
+    "bc3": _Stored(_bc3, b"DXT5", 4, 16, ("RGBA", 3)),
     "bc4": _Stored(_etcpak(etcpak.compress_bc4), b"ATI1", 1, 8, ("L", 4)),
     "bc5": _Stored(_etcpak(etcpak.compress_bc5), b"ATI2", 2, 16, ("RGB", 5)),
     "bc7": _Stored(_bc7, b"DX10", 4, 16, ("RGBA", 7), (99, 98)),
 }
 _OPAQUE = ("bc1", "bc4", "bc5")
+DEFAULT_CUTOFF = 0.5  # where bc1a parts visible from transparent texels when no alpha_cutoff is given
 
 
-_LEGACY_NAMES = {"dxt1": "bc1", "dxt5": "bc3", "ati1": "bc4", "ati2": "bc5", "3dc": "bc5"}  # as modders know them
+_LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "ati1": "bc4", "ati2": "bc5", "3dc": "bc5"}  # as modders know them
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
 
 
@@ -83,6 +113,11 @@ class ExportDdsParams(OpParams):
     kind: Kind = "color"
     mipmaps: bool = True
     alpha: AlphaMeaning = ALPHA_MEANING
+    alpha_cutoff: float | None = Field(
+        None, gt=0, lt=1, description="the alpha test's cut-off in the engine's shader (0.5 in most): each mip "
+        "level then keeps as many texels above it as the top level, so that foliage and fences do not thin out at "
+        "a distance; bc1a keeps the texels above it and makes the rest transparent (at 0.5 where this is not given)"
+    )
     maps: tuple[str, ...] = Field(
         (), description="from an asset that writes several maps (a material): those to export, by name (albedo, normal, "
         "roughness, ...), each as its kind: normal as a normal map, albedo and preview as colour, the rest as data"
@@ -113,6 +148,10 @@ class ExportDdsParams(OpParams):
             raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto picks "
                              "per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), or give bc7 "
                              "or uncompressed")
+        if self.alpha_cutoff is not None and not holds_coverage(self.alpha, normal_map=self.kind == "normal"):
+            raise ValueError("alpha_cutoff keeps an alpha test's coverage, and this alpha holds data (a mask or "
+                             "height, as a normal map's does unless alpha: coverage): leave alpha_cutoff out, or set "
+                             "alpha: coverage")
         if self.format == "bc5" and self.kind != "normal":
             raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
                              "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
@@ -142,16 +181,21 @@ class Exported:
 
 def export_dds(
     image: Image, *, format: DdsFormat = "auto", kind: Kind = "color", mipmaps: bool = True,
-    alpha: AlphaMeaning = "auto", source: str = "the texture",
+    alpha: AlphaMeaning = "auto", alpha_cutoff: float | None = None, source: str = "the texture",
 ) -> Exported:
     """The DDS file of ``image``. ``image`` holds colour in linear light for ``kind: color``
     (``read_image``'s default), values as stored for ``normal`` and ``data``. A texture the format cannot
-    hold is a ``ValueError`` naming ``source`` and what to do."""
+    hold is a ``ValueError`` naming ``source`` and what to do. ``alpha_cutoff``: see ``ExportDdsParams``."""
     chosen = _choose(image, format, kind)
     _check(image, chosen, kind, source)
-    levels = mip_chain(image, kind=kind, alpha=alpha) if mipmaps else [_filled(image, kind, alpha)]
+    if mipmaps:
+        levels = mip_chain(image, kind=kind, alpha=alpha, alpha_cutoff=alpha_cutoff)
+    else:
+        levels = [_filled(image, kind, alpha)]
     top_level = quantize(levels[0], _colorspace(kind))
-    texels = [_encode(top_level, chosen)] + [_encode(quantize(level, _colorspace(kind)), chosen) for level in levels[1:]]
+    cutoff = DEFAULT_CUTOFF if alpha_cutoff is None else alpha_cutoff
+    texels = [_encode(top_level, chosen, cutoff)]
+    texels += [_encode(quantize(level, _colorspace(kind)), chosen, cutoff) for level in levels[1:]]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
@@ -164,10 +208,14 @@ def _colorspace(kind: Kind) -> ColorSpace:
     return "srgb" if kind == "color" else "linear"
 
 
-def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> list[Image]:
+def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto",
+              alpha_cutoff: float | None = None) -> list[Image]:
     """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1,
-    each with its colour under transparent texels filled (see the module's docstring)."""
+    each with its colour under transparent texels filled (see the module's docstring), and with an
+    ``alpha_cutoff``, its coverage scaled to keep as many texels above it as ``image``."""
     levels = [_filled(image, kind, alpha)]
+    kept = alpha_cutoff is not None and image.alpha is not None and holds_coverage(alpha, normal_map=kind == "normal")
+    share = share_above(image.alpha, alpha_cutoff) if kept else None
     while max(levels[-1].height, levels[-1].width) > 1:
         level = levels[-1]
         size = (max(1, level.height // 2), max(1, level.width // 2))
@@ -175,6 +223,8 @@ def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto
         if kind == "normal":
             color = renormalize(color)
         coverage = None if level.alpha is None else resize(level.alpha[..., None], size, "box")[..., 0]
+        if share is not None:
+            coverage = with_coverage(coverage, alpha_cutoff, share)
         levels.append(_filled(level.with_color(color, coverage), kind, alpha))
     return levels
 
@@ -216,16 +266,16 @@ def _check(image: Image, format: str, kind: Kind, source: str) -> None:
                          "grey map")
 
 
-def _encode(texels: np.ndarray, format: str) -> bytes:
+def _encode(texels: np.ndarray, format: str, cutoff: float) -> bytes:
     """One level's (H, W, planes) uint8 texels (``quantize``'s: grey or colour, with or without alpha) as
-    ``format`` stores them. A level whose sides are not multiples of 4 (2x2, 1x1) fills its blocks by
+    ``format`` stores them (bc1a: transparent below alpha ``cutoff``). A level whose sides are not multiples of 4 (2x2, 1x1) fills its blocks by
     repeating its edge texels, which a sampler never reads."""
     rgba = _rgba(texels)  # (H, W, 4)
     if format == "uncompressed":
         return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
     height, width = rgba.shape[:2]
     padded = np.pad(rgba, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")  # (4⌈H/4⌉, 4⌈W/4⌉, 4)
-    return _BLOCKS[format].encode(np.ascontiguousarray(padded))
+    return _BLOCKS[format].encode(np.ascontiguousarray(padded), cutoff)
 
 
 def _rgba(texels: np.ndarray) -> np.ndarray:
@@ -243,7 +293,8 @@ _BAND_ROWS = 256  # rows compared at a time: a float copy of a 16384² texture w
 def block_psnr(exported: Exported) -> float:
     """PSNR (dB) of the first level's texels as ``exported`` stores them against those that went into its
     blocks (the texture in 8 bits, its colour under transparent texels filled), over the planes its format
-    keeps: what block compression cost, before any mip is seen."""
+    keeps (for bc1a, a texel stored transparent by its alpha alone): what block compression cost, before any
+    mip is seen."""
     stored = _BLOCKS.get(exported.format)
     if stored is None:
         return LOSSLESS_DB
@@ -253,6 +304,10 @@ def block_psnr(exported: Exported) -> float:
     mode, number = stored.decoded
     decoded = np.asarray(PILImage.frombytes(mode, (width, height), blocks, "bcn", number)).reshape(height, width, -1)
     reference = _rgba(exported.top_level)  # (H, W, 4) uint8
+    if exported.format == "bc1a":  # a texel stored transparent shows no colour: only its alpha counts
+        hidden = decoded[..., 3] == 0
+        decoded = decoded.copy()
+        decoded[hidden, :3] = reference[hidden, :3]
     squared = 0
     for top in range(0, height, _BAND_ROWS):
         band = slice(top, top + _BAND_ROWS)
@@ -277,7 +332,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
 def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
     image = read_image(path, colorspace=_colorspace(kind))
     exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
-                          source=str(path))
+                          alpha_cutoff=params.alpha_cutoff, source=str(path))
     write_bytes_atomic(destination, exported.data)
     return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
             "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported), 2)}

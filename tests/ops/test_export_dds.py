@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import struct
 
+import etcpak
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 from pydantic import ValidationError
 from skimage import data
 
+from ops import bc1
 from ops.dds import header
 from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
@@ -138,7 +140,9 @@ def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
 @pytest.mark.parametrize(("params", "message"), [
     ({"format": "bc5"}, "set kind: normal"),
     ({"format": "bc4"}, "set kind: data"),
-    ({"format": "bc6h"}, "'auto', 'bc1', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),
+    ({"format": "bc6h"}, "'auto', 'bc1', 'bc1a', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),
+    ({"alpha_cutoff": 0.5, "kind": "normal"}, "this alpha holds data"),
+    ({"alpha_cutoff": 1.5}, "less than 1"),
 ])
 def test_params_refuse_a_format_for_the_wrong_kind(params, message):
     with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
@@ -146,8 +150,9 @@ def test_params_refuse_a_format_for_the_wrong_kind(params, message):
 
 
 def test_the_direct3d_9_names_are_taken_for_the_formats():
-    named = [("DXT1", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal")]
-    assert [ExportDdsParams(format=name, kind=kind).format for name, kind in named] == ["bc1", "bc3", "bc4", "bc5"]
+    named = [("DXT1", "color"), ("DXT1a", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal")]
+    assert [ExportDdsParams(format=name, kind=kind).format for name, kind in named] == ["bc1", "bc1a", "bc3", "bc4",
+                                                                                       "bc5"]
 
 
 def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
@@ -191,3 +196,61 @@ def test_a_hidden_key_colour_does_not_pull_the_visible_texels_of_its_block():
         return float(np.abs(decoded[:, 2:, :3] - visible).max())
 
     assert error("auto") <= 6 and error("data") > 50  # 5 and 94 grey levels
+
+
+@pytest.mark.parametrize("format", ["bc1", "bc3"])
+def test_a_flat_colour_comes_back_within_a_level(format):
+    """etcpak alone turns (200, 120, 40) into (206, 121, 41); the flat block's ends are picked for it."""
+    values = np.arange(256)
+    sweep = np.stack([values, 255 - values, values * 7 % 256], axis=1) / 255  # 256 flat 4x4 blocks in a row
+    texture = Image(np.repeat(np.repeat(sweep[None], 4, axis=0), 4, axis=1).astype(np.float32))
+    stored = levels(export_dds(texture, format=format, kind="data", mipmaps=False).data)[0][..., :3]
+    assert np.abs(stored.astype(int) - np.rint(texture.color * 255)).max() <= 1
+
+
+def test_refining_never_leaves_a_block_further_from_its_texels():
+    photo = np.ascontiguousarray(np.concatenate([data.astronaut()[:128, :128], np.full((128, 128, 1), 255, np.uint8)],
+                                                axis=2))
+    photo[:32, :32, :3] = (200, 120, 40)  # some flat blocks among the photo's
+    etcpak_blocks = np.frombuffer(etcpak.compress_bc1(photo.tobytes(), 128, 128), np.uint8).reshape(-1, 8)
+    refined = etcpak_blocks.copy()
+    bc1.refine(refined, bc1.texel_blocks(photo))
+
+    def block_errors(blocks: np.ndarray) -> np.ndarray:
+        decoded = np.asarray(PILImage.frombytes("RGBA", (128, 128), blocks.tobytes(), "bcn", 1))
+        squared = (decoded[..., :3].astype(int) - photo[..., :3]) ** 2
+        return bc1.texel_blocks(squared).sum(axis=(1, 2))
+
+    before, after = block_errors(etcpak_blocks), block_errors(refined)
+    assert (after <= before).all() and (after < before).sum() >= 64  # the flat corner's 64 blocks at least
+
+
+def leaves(size: int = 64) -> Image:
+    """Grey leaves cut out of transparency, a texel each, covering 30% of the texture, as a hedge's card."""
+    alpha = (np.random.default_rng(3).random((size, size)) < 0.3).astype(np.float32)
+    return Image(np.full((size, size, 3), 0.3, np.float32), alpha)
+
+
+def test_bc1a_keeps_cut_outs_transparent_in_half_a_bc3_s_bytes():
+    texture = leaves()
+    exported = export_dds(texture, format="bc1a")
+    assert exported.data[84:88] == b"DXT1" and len(exported.data) == len(export_dds(Image(texture.color)).data)
+    for level, chain in zip(levels(exported.data), mip_chain(texture)):
+        np.testing.assert_array_equal(level[..., 3], np.where(chain.alpha >= 0.5, 255, 0))
+    top = levels(exported.data)[0]
+    shown = texture.alpha > 0
+    assert np.abs(top[shown][:, :3].astype(int) - np.rint(linear_to_srgb(np.float32(0.3)) * 255)).max() <= 1
+    assert np.isclose(block_psnr(export_dds(texture, format="bc1a", alpha_cutoff=0.25)), block_psnr(exported))
+
+
+def test_alpha_cutoff_keeps_a_hedge_s_coverage_in_every_mip_level():
+    texture = leaves()
+    top_share = float((texture.alpha > 0.5).mean())  # 0.3
+
+    def shares(**params: object) -> list[float]:
+        return [float((level.alpha > 0.5).mean()) for level in mip_chain(texture, **params)[1:5]]
+
+    assert max(shares()) < 0.1  # averaged, the leaves fall under the cut-off: the hedge goes bald at a distance
+    assert np.allclose(shares(alpha_cutoff=0.5), top_share, atol=0.1)  # as near as the levels' tied alphas allow
+    kept = levels(export_dds(texture, format="bc1a", alpha_cutoff=0.5).data)[1:5]
+    assert np.allclose([float((level[..., 3] == 255).mean()) for level in kept], top_share, atol=0.1)
