@@ -74,9 +74,10 @@ class MaterialParams(OpParams):
 
     def neutral_fields(self) -> tuple[str, ...]:
         if self.method == "from_texture":
-            return ("iterations", "fit_size", "fov_deg", "max_shift", "seed")
+            unread = ("alpha_mode",) if self.alpha == "data" else ()  # a data alpha makes the glTF opaque
+            return ("iterations", "fit_size", "fov_deg", "max_shift", "seed", *unread)
         unused = ("max_shift",) if self.method == "one_shot" else ()
-        return ("normal_strength", "delight", "tileable", "alpha", *unused)
+        return ("normal_strength", "delight", "tileable", "alpha", "alpha_mode", *unused)
 
     def input_roles(self) -> frozenset[str]:
         return frozenset({"flash", "guide"} if self.method == "two_shot" else {"image"})

@@ -574,6 +574,10 @@ def test_settings_of_the_other_methods_are_neutral_in_the_cache_key():
     assert MaterialParams(method="two_shot", delight=0.5).for_cache_key() == MaterialParams(method="two_shot")
     assert MaterialParams(method="one_shot", max_shift=0.1).for_cache_key() == MaterialParams(method="one_shot")
     assert MaterialParams(method="two_shot", max_shift=0.1).for_cache_key() != MaterialParams(method="two_shot")
+    assert MaterialParams(method="one_shot", alpha_mode="mask").for_cache_key() == MaterialParams(method="one_shot")
+    data_alpha = MaterialParams(method="from_texture", alpha="data")
+    assert data_alpha.model_copy(update={"alpha_mode": "blend"}).for_cache_key() == data_alpha
+    assert MaterialParams(method="from_texture", alpha_mode="blend").for_cache_key() != MaterialParams(method="from_texture")
 
 
 @pytest.mark.parametrize("method", ["two_shot", "from_texture"])
