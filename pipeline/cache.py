@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # what pipeline.hashing gives: xxh3-128 in lowercase hex
 _SCRATCH = re.compile(r"tmp[a-z0-9_]{8}")  # what scratch_dir's mkdtemp names a folder in tmp/
+_WRITING = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # a file being written: atomic writes' and _add_object's mkstemp
 STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
 SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
 
@@ -428,12 +429,16 @@ class ContentStore:
                             if item.is_symlink() or item.is_file(follow_symlinks=False))
 
     def _clear_scratch(self) -> None:
-        """Remove killed builds' scratch folders (no build holds the store), and the checkpoints of a killed
-        training nobody resumed for a week: only what the store names so, and a link itself, not what it
-        leads to."""
+        """Remove killed builds' scratch folders and half-written files (no build holds the store), and the
+        checkpoints of a killed training nobody resumed for a week: only what the store names so, and a link
+        itself, not what it leads to."""
         for item in _listing(self.root / "tmp"):
             if _SCRATCH.fullmatch(item.name):
                 _remove(Path(item.path))
+        incoming = [Path(item.path) for item in _listing(self.root / "objects")]  # roots/ is written unheld: left
+        for path in [*incoming, *(path for folder in SHARDED for path in self._sharded_files(folder))]:
+            if _WRITING.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
+                path.unlink(missing_ok=True)
         cutoff = time.time() - ABANDONED_WORK_SECONDS
         for item in _listing(self.root / "work"):
             if (_is_file_name(item.name) and not self._entry_path(item.name).is_file()

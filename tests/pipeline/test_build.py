@@ -872,9 +872,16 @@ def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     abandoned, resumable = store.work_dir("0" * 32), store.work_dir("1" * 32)  # killed trainings' checkpoints
     week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
     os.utime(abandoned, (week_ago, week_ago))
+    entry = next((store.root / "entries").glob("*/*.json"))
+    half_written = [store.root / "objects" / ".incoming.k3x_9a0q.tmp", entry.parent / f".{entry.name}.ab12cd34.tmp"]
+    for path in half_written:
+        path.write_bytes(b"half")
+    kept = store.root / "objects" / "notes.tmp"  # not a name the store gives
+    kept.write_bytes(b"someone's")
     code, _ = cli(project, "cache", "gc")
     assert code == 0 and not old.exists() and young.exists()
     assert not scratch.exists() and not abandoned.exists() and resumable.is_dir()
+    assert not any(path.exists() for path in half_written) and kept.exists()
 
 
 def _remaster(folder: Path, *args: str) -> subprocess.Popen:
