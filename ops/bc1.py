@@ -42,8 +42,8 @@ def refine(blocks: np.ndarray, texels: np.ndarray, *, beside_alpha: bool = False
     decoders read in the four-colour mode whichever end is the larger."""
     for start in range(0, len(blocks), _CHUNK):
         chunk, colors = blocks[start : start + _CHUNK], texels[start : start + _CHUNK, :, :3].astype(np.int32)
-        flat = _flat_blocks(colors.mean(axis=1), thirds=True)
-        closer = _errors(flat, colors, beside_alpha=beside_alpha) < _errors(chunk, colors, beside_alpha=beside_alpha)
+        flat, colour = _flat_blocks(colors.mean(axis=1), thirds=True)
+        closer = _squares(colors - colour[:, None]) < _errors(chunk, colors, beside_alpha=beside_alpha)
         chunk[closer] = flat[closer]
 
 
@@ -62,9 +62,9 @@ def with_punch_through_alpha(blocks: np.ndarray, texels: np.ndarray, cutoff: flo
         shown = (~hidden).sum(axis=1, keepdims=True)
         mean = (colors * ~hidden[..., None]).sum(axis=1) / np.maximum(shown, 1)
         fitted = _three_colour(chunk[holed], colors, hidden)
-        flat = _flat_blocks(mean, thirds=False)
+        flat, colour = _flat_blocks(mean, thirds=False)
         flat[:, 4:] = _packed_indices(np.where(hidden, _TRANSPARENT, _HALF))
-        use_flat = _errors(flat, colors, hidden) < _errors(fitted, colors, hidden)
+        use_flat = _squares(colors - colour[:, None], hidden) < _errors(fitted, colors, hidden)
         chunk[holed] = np.where(use_flat[:, None], flat, fitted)
 
 
@@ -87,15 +87,20 @@ def _errors(blocks: np.ndarray, colors: np.ndarray, hidden: np.ndarray | None = 
     palette = _palette(ends, four_colour=(ends[:, 0] > ends[:, 1]) | beside_alpha)  # (n, 4, 3)
     indices = _unpacked_indices(blocks[:, 4:])  # (n, 16)
     decoded = palette.reshape(-1, 3)[np.arange(len(blocks))[:, None] * 4 + indices]  # (n, 16, 3)
-    difference = decoded - colors
+    return _squares(decoded - colors, hidden)
+
+
+def _squares(difference: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray:
+    """(n,) sums of the squares of ``difference`` (n, 16, 3) over the texels not ``hidden`` (n, 16)."""
     if hidden is not None:
-        difference *= ~hidden[..., None]
+        difference = difference * ~hidden[..., None]
     return np.einsum("ntc,ntc->n", difference, difference)
 
 
-def _flat_blocks(mean: np.ndarray, *, thirds: bool) -> np.ndarray:
+def _flat_blocks(mean: np.ndarray, *, thirds: bool) -> tuple[np.ndarray, np.ndarray]:
     """(n, 8) blocks whose every texel is the (n, 3) ``mean`` colour as closely as BC1 keeps one: a third of
-    the way between two ends (four-colour mode), or their midpoint (three-colour mode, ``thirds`` False)."""
+    the way between two ends (four-colour mode), or their midpoint (three-colour mode, ``thirds`` False);
+    and (n, 3) that colour as they decode."""
     value = np.clip(np.rint(mean), 0, 255).astype(np.intp)
     ends = np.zeros((len(mean), 2), np.int32)
     for channel, (bits, shift) in enumerate(zip(_BITS, _SHIFTS)):
@@ -109,7 +114,8 @@ def _flat_blocks(mean: np.ndarray, *, thirds: bool) -> np.ndarray:
         index = np.full(len(mean), _HALF)
     out = _with_ends(ends)
     out[:, 4:] = _packed_indices(np.repeat(index[:, None], 16, axis=1))
-    return out
+    colour = _palette(ends, four_colour=np.full(len(mean), thirds))[np.arange(len(mean)), index]  # (n, 3)
+    return out, colour
 
 
 @cache
