@@ -12,8 +12,9 @@ DXT1a, the 1-bit alpha of BC1 that Direct3D 9 games use for foliage and fences a
 etcpak does not write: blocks with a transparent texel are rewritten here in the three-colour mode.
 
 Blocks are (N, 8) uint8 in file order; a block's texels are (16, C) uint8, row by row. Palettes are
-decoded as Pillow decodes them (bits repeated to 8, interpolation rounded down); a decoder that rounds
-to nearest is never more than a level away from the colours chosen here, which are picked for both.
+decoded as Pillow decodes them (bits repeated to 8, interpolation rounded down) to choose between
+candidates; a flat colour's ends are picked to come within a level of it there and in a decoder that
+rounds to nearest, as some GPUs do.
 """
 
 from __future__ import annotations
