@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image as PILImage
 from pydantic import Field, field_validator, model_validator
 
-from ops import bc1
+from ops import bc1, bc4
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, share_above, with_coverage
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
@@ -34,10 +34,6 @@ from ops.upscale import resize
 
 DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
-
-
-def _etcpak(compress: Callable[[bytes, int, int], bytes]) -> Callable[[np.ndarray, float], bytes]:
-    return lambda rgba, cutoff: compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0])
 
 
 def _bc1(rgba: np.ndarray, cutoff: float, *, punch_through: bool = False) -> bytes:
@@ -52,11 +48,22 @@ def _bc1(rgba: np.ndarray, cutoff: float, *, punch_through: bool = False) -> byt
 
 
 def _bc3(rgba: np.ndarray, cutoff: float) -> bytes:
-    """etcpak's BC3 blocks, their colour halves refined as BC1's are."""
+    """etcpak's BC3 blocks, their alpha halves refined as BC4's are and their colour halves as BC1's."""
     blocks = _as_blocks(etcpak.compress_bc3(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 16)
-    colour = blocks[:, 8:].copy()  # a block: 8 bytes of alpha, then a BC1 colour block
-    bc1.refine(colour, bc1.texel_blocks(rgba), beside_alpha=True)
-    blocks[:, 8:] = colour
+    texels = bc1.texel_blocks(rgba)
+    bc4.refine(blocks[:, :8], texels[..., 3])  # a block: 8 bytes of alpha as BC4 keeps a channel, then BC1's colour
+    bc1.refine(blocks[:, 8:], texels, beside_alpha=True)
+    return blocks.tobytes()
+
+
+def _bc4(rgba: np.ndarray, cutoff: float, *, channels: tuple[int, ...] = (0,)) -> bytes:
+    """etcpak's blocks of red (BC4), or of red and green (BC5: a BC4 block of each in turn), refined by
+    ``ops.bc4``."""
+    compress = etcpak.compress_bc5 if len(channels) == 2 else etcpak.compress_bc4
+    blocks = _as_blocks(compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 8 * len(channels))
+    texels = bc1.texel_blocks(rgba)
+    for half, channel in enumerate(channels):
+        bc4.refine(blocks[:, 8 * half : 8 * half + 8], texels[..., channel])
     return blocks.tobytes()
 
 
@@ -91,8 +98,8 @@ _BLOCKS = {
     "bc1": _Stored(_bc1, b"DXT1", 3, 8, ("RGBA", 1)),
     "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", 4, 8, ("RGBA", 1)),
     "bc3": _Stored(_bc3, b"DXT5", 4, 16, ("RGBA", 3)),
-    "bc4": _Stored(_etcpak(etcpak.compress_bc4), b"ATI1", 1, 8, ("L", 4)),
-    "bc5": _Stored(_etcpak(etcpak.compress_bc5), b"ATI2", 2, 16, ("RGB", 5)),
+    "bc4": _Stored(_bc4, b"ATI1", 1, 8, ("L", 4)),
+    "bc5": _Stored(partial(_bc4, channels=(0, 1)), b"ATI2", 2, 16, ("RGB", 5)),
     "bc7": _Stored(_bc7, b"DX10", 4, 16, ("RGBA", 7), (99, 98)),
 }
 _OPAQUE = ("bc1", "bc4", "bc5")

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from pydantic import ValidationError
 from skimage import data
 
-from ops import bc1
+from ops import bc1, bc4
 from ops.dds import header
 from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
@@ -254,3 +254,30 @@ def test_alpha_cutoff_keeps_a_hedge_s_coverage_in_every_mip_level():
     assert np.allclose(shares(alpha_cutoff=0.5), top_share, atol=0.1)  # as near as the levels' tied alphas allow
     kept = levels(export_dds(texture, format="bc1a", alpha_cutoff=0.5).data)[1:5]
     assert np.allclose([float((level[..., 3] == 255).mean()) for level in kept], top_share, atol=0.1)
+
+
+def test_a_soft_edge_keeps_the_alpha_between_its_0_and_255():
+    """etcpak spreads a block's alpha steps from 0 to 255 and brings 128 back as 145; the six-value mode keeps
+    0 and 255 apart from its steps."""
+    alpha = np.array([0] * 5 + [128] * 6 + [255] * 5, np.float32).reshape(4, 4) / 255
+    edge = Image(np.full((4, 4, 3), 0.5, np.float32), alpha)
+    stored = levels(export_dds(edge, mipmaps=False).data)[0][..., 3]
+    np.testing.assert_array_equal(stored, np.rint(alpha * 255))
+
+
+def test_refining_bc4_never_leaves_a_block_further_from_its_values():
+    """A disc's soft edge enlarged 4x, as BC3 keeps alpha, BC4 a grey map and BC5 each normal channel."""
+    y, x = np.indices((128, 128))
+    disc = np.clip((40 - np.hypot(y - 64, x - 64)) / 6, 0, 1)  # 0 outside, 1 inside, a ramp between
+    values = np.rint(disc * 255).astype(np.uint8)
+    rgba = np.ascontiguousarray(np.repeat(values[..., None], 4, axis=2))
+    etcpak_blocks = np.frombuffer(etcpak.compress_bc4(rgba.tobytes(), 128, 128), np.uint8).reshape(-1, 8)
+    refined = etcpak_blocks.copy()
+    bc4.refine(refined, bc1.texel_blocks(rgba)[..., 0])
+
+    def block_errors(blocks: np.ndarray) -> np.ndarray:
+        decoded = np.asarray(PILImage.frombytes("L", (128, 128), blocks.tobytes(), "bcn", 4))
+        return bc1.texel_blocks(((decoded.astype(int) - values) ** 2)[..., None]).sum(axis=(1, 2))
+
+    before, after = block_errors(etcpak_blocks), block_errors(refined)
+    assert (after <= before).all() and (after < before).sum() >= 16
