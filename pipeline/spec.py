@@ -175,7 +175,7 @@ def load_spec(path: str | Path) -> Spec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
+        raise SpecError([f"{path}: cannot read the spec: {_unreadable_spec(path, exc)}"]) from exc
     except UnicodeDecodeError as exc:  # Notepad's "ANSI" or "Unicode" (UTF-16)
         line = path.read_bytes().count(b"\n", 0, exc.start) + 1
         raise SpecError([f"{path}:{line}: the spec is not UTF-8 text; save it as UTF-8"]) from exc
@@ -196,6 +196,17 @@ SpecLoader.yaml_implicit_resolvers = {
 SpecLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+def _unreadable_spec(path: Path, exc: OSError) -> str:
+    """Why the spec at ``path`` cannot be read, with the fix: remaster run from a subfolder of the project looks
+    for the spec there, and ``--spec`` given the project's folder names no file."""
+    if path.is_dir():
+        return f"it is a folder; give the spec file in it: --spec {path / SPEC_FILE}"
+    if not path.exists():
+        return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
+                "--spec (REMASTER_SPEC for the Dagster UI)")
+    return str(exc.strerror or exc)
 
 
 def parse_spec(text: str, path: Path) -> Spec:

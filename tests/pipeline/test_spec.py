@@ -494,6 +494,18 @@ def test_lines_are_counted_as_an_editor_counts_them():
     assert problem.startswith("/studio/assets_spec.yaml:4: assets.x.op: missing")
 
 
+def test_a_spec_path_that_is_missing_or_a_folder_says_which_file_to_give(tmp_path):
+    """remaster run from a subfolder of the project, or --spec given the project's folder: the message said only
+    "No such file or directory" or "Is a directory", not where the spec is looked for or how to name it."""
+    (tmp_path / "assets_spec.yaml").write_text("sources: {}\n")
+    for given, expected in ((tmp_path / "art" / "assets_spec.yaml", "there is no spec file here"),
+                            (tmp_path, f"a folder; give the spec file in it: --spec {tmp_path / 'assets_spec.yaml'}")):
+        with pytest.raises(SpecError) as caught:
+            load_spec(given)
+        [problem] = caught.value.problems
+        assert problem.startswith(f"{given}: ") and expected in problem and "--spec" in problem, problem
+
+
 def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(b"sources:\n  s: {kind: textures, root: \"textures/caf\xe9\"}\n")
