@@ -42,8 +42,7 @@ def scan_source(
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
-        _skip(skipped, f"{source.called()}: folder {source.root} does not exist; nothing is built from it, "
-                       "its outputs are kept (fix its root, or mount the share)")
+        _skip(skipped, f"{source.called()}: {_not_a_folder(source)}")
         return {}
     if source.kind == "textures":
         files, blocked = _glob(source.root, source.patterns["image"], source.exclude, written)
@@ -322,6 +321,17 @@ def output_stem(source: Source, key: str) -> str:
     """A partition's outputs are named by this: a texture's key without its extension, a pair's
     folder as it is (``2024.05.01_oak`` has no extension to drop)."""
     return PurePosixPath(key).with_suffix("").as_posix() if source.kind == "textures" else key
+
+
+def _not_a_folder(source: Source) -> str:
+    """Why ``source``'s root gives no files, with the fix: a root naming one texture (``textures/brick.png``) is
+    not a folder that does not exist."""
+    kept = "nothing is built from it, its outputs are kept"
+    if not source.root.is_file():
+        return f"folder {source.root} does not exist; {kept} (fix its root, or mount the share)"
+    fix = (f"give its folder as root, and glob: {source.root.name} to take only it" if source.kind == "textures"
+           else "give as root the folder that holds a folder per pair")
+    return f"{source.root} is a file, not a folder; {kept} ({fix})"
 
 
 def _skip(skipped: list[str], message: str) -> None:

@@ -1527,6 +1527,17 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert code == 0 and "assets_spec.yaml: no models or assets are defined, so a build makes nothing" in output
 
 
+def test_a_root_that_names_a_file_says_so_and_how_to_take_just_that_file(tmp_path, cli, caplog):
+    """root: textures/brick.png (one texture meant) was reported as a folder that does not exist."""
+    [texture] = write_textures(tmp_path / "textures", 1)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("root: textures", f"root: {texture.relative_to(tmp_path)}"))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0, output
+    assert f"{source_called(tmp_path, 'legacy')}: {texture} is a file, not a folder; nothing is built from it, its " \
+           f"outputs are kept (give its folder as root, and glob: {texture.name} to take only it)" in caplog.text
+    assert "does not exist" not in caplog.text
+
+
 def test_an_emptied_spec_fails_the_build_and_keeps_every_output(project, cli):
     assert cli(project, "build")[0] == 0
     built = outputs(project)
