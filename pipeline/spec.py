@@ -528,11 +528,15 @@ class _Checker:
                           f"models train from; rename it")
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
+            shown = folder if (key,) in self.lines else f"{folder} (the default)"  # a root: . meets folders never written
             for source in spec.sources.values():
                 if folder == source.root or source.root.is_relative_to(folder):
-                    self.fail((key,), f"{folder} contains the source {source.name!r}; outputs would overwrite inputs")
+                    self.fail((key,), f"{shown} contains the source {source.name!r}; outputs would overwrite inputs: "
+                              f"set {key} to a folder of its own")
                 elif folder.is_relative_to(source.root):
-                    self.fail((key,), f"{folder} is inside the root of source {source.name!r}; outputs would become inputs")
+                    self.fail((key,), f"{shown} is inside the root of source {source.name!r}; outputs would become "
+                              f"inputs: set {key} to a folder outside {source.root}, or move the source's files into "
+                              "a folder of their own and give that as its root")
         if spec.build_dir.is_relative_to(spec.cache_dir) or spec.cache_dir.is_relative_to(spec.build_dir):
             given = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
             self.fail((given,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "

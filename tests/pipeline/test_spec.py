@@ -255,6 +255,21 @@ def test_outputs_must_not_become_inputs():
     assert "build_dir: /studio/textures/out is inside the root of source 'legacy'" in problem
 
 
+def test_a_root_holding_the_default_build_and_cache_folders_says_how_to_fix_it():
+    """root: . (the textures beside the spec) was refused as "outputs would become inputs", naming neither the
+    default folders the artist never wrote nor what to change."""
+    build, cache = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: ., exclude: [build]}
+        """
+    )
+    assert build == ("/studio/assets_spec.yaml: build_dir: /studio/build (the default) is inside the root of source "
+                     "'legacy'; outputs would become inputs: set build_dir to a folder outside /studio, or move the "
+                     "source's files into a folder of their own and give that as its root")
+    assert cache.startswith("/studio/assets_spec.yaml: cache_dir: /studio/.remaster/cache (the default) is inside")
+
+
 def test_bad_param_values_say_what_was_expected():
     [problem] = problems(
         """
