@@ -48,7 +48,7 @@ def stale_map(
     cache keys), so that a build lists them without planning it twice."""
     rows = rows_by_key(builder.spec.build_dir)
     reasons: dict[tuple[str, str], str | None] = {}
-    known = _Known(set(), {}, {}, {} if inputs_now is None else inputs_now)
+    known = _Known(set(), {}, {}, {} if inputs_now is None else inputs_now, {name for name, _ in rows})
     for _, names in order:
         for name in names:
             for key in partition_keys(builder, name):
@@ -108,6 +108,7 @@ class _Known:
     fates: dict[str, str]  # model -> what becomes of it when stale (worked out once, not once per partition using it)
     restored: dict[Path, str]  # output -> its hash, for outputs a build puts back from the cache
     inputs_now: CurrentInputs
+    built: set[str]  # the models and assets the manifest has rows of: of one it has none, no file is "new"
 
 
 def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _Known) -> str | None:
@@ -123,7 +124,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     if waits is not None:  # built from what the cache puts back: its own outputs may be there too (a fresh clone)
         return _restorable(builder, plan, waits.reason, known.restored)
     if row is None:
-        return _restorable(builder, plan, "new file" if target.section == "assets" else "never built", known.restored)
+        return _restorable(builder, plan, "new file" if name in known.built else "never built", known.restored)
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
         return _restorable(builder, plan, f"failed last build: {row.get('error')}", known.restored)
     if row["cache_key"] == plan.cache_key:

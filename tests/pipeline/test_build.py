@@ -170,12 +170,26 @@ def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(proj
     assert code == 0 and exported.is_file(), output
 
 
+def test_status_calls_an_asset_just_added_to_the_spec_never_built_not_a_new_file(project, cli):
+    """Every texture of an asset added to the spec was listed as a "new file", though no file was new: an artist
+    reading it looked for what had changed in the textures."""
+    from pipeline.staleness import stale_partitions
+
+    cli(project, "build")
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy, scale: 4}\n")
+    write_textures(project / "textures" / "new", 1, seed=9)
+    why = {(s.asset, s.partition): s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
+    assert why[("legacy_2x", "new/floors/tex000.png")] == "new file"
+    assert {reason for (asset, _), reason in why.items() if asset == "legacy_4x"} == {"never built"}
+    assert len(why) == 7
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
     shutil.copytree(project, clone, ignore=shutil.ignore_patterns("build"))
     (project / "build" / "legacy_2x" / "walls" / "tex001.png").unlink()
-    for folder, reason in ((clone, "new file"), (project, "output missing or modified")):
+    for folder, reason in ((clone, "never built"), (project, "output missing or modified")):
         code, output = cli(folder, "status", "--check")
         why = " ".join(line.split("│")[3].strip() for line in output.splitlines() if line.startswith("│"))
         assert code == 1 and f"{reason}; in the cache: put back, not computed" in why, output
@@ -193,11 +207,11 @@ def test_status_says_that_a_fresh_clone_puts_back_a_chain_of_assets_from_the_cac
     why = {(s.asset, s.partition): s.reason for s in stale_partitions(load_spec(clone / "assets_spec.yaml")).stale}
     assert len(why) == 15
     put_back = "; in the cache: put back, not computed"
-    assert why[("legacy_2x", "walls/tex001.png")] == "new file" + put_back
+    assert why[("legacy_2x", "walls/tex001.png")] == "never built" + put_back
     for asset, upstream in (("legacy_4x", "legacy_2x"), ("legacy_8x", "legacy_4x")):  # were "upstream ... is stale" alone
         assert why[(asset, "walls/tex001.png")] == f"upstream {upstream} is stale" + put_back
         assert why[(asset, "floors/tex000.png")] == f"upstream {upstream} is stale"
-    assert why[("legacy_2x", "floors/tex000.png")] == "new file"
+    assert why[("legacy_2x", "floors/tex000.png")] == "never built"
     code, output = cli(clone, "build")
     assert code == 0 and sorted(r["status"] for r in manifest_rows(clone)) == ["cached"] * 12 + ["computed"] * 3, output
 
@@ -250,7 +264,7 @@ def test_status_says_what_an_asset_taken_out_of_the_spec_loses_and_writes_nothin
     read_only_folder(monkeypatch, cache)
     code, output = cli(project, "status", "--check")  # it crashed on the read-only cache; legacy_2x was not named
     assert code == 1, output
-    assert output.count("the spec no longer has this asset") == 5 and output.count("new file") == 5, output
+    assert output.count("the spec no longer has this asset") == 5 and output.count("never built") == 5, output
 
 
 def test_status_check_passes_once_everything_is_built(project, cli):
