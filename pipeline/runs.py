@@ -27,7 +27,7 @@ from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
-from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.spec import DEVICE_PATTERN, Spec, did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
@@ -111,8 +111,9 @@ def run_build(
     if unknown:
         sources = [name for name in unknown if name in spec.sources]
         hint = f" ({', '.join(sources)}: a source, whose files are read, not built)" if sources else ""
+        meant = did_you_mean(unknown[0], list(spec.targets)) if len(unknown) == 1 and not sources else ""
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
-                         f"{', '.join(spec.targets)}")
+                         f"{', '.join(spec.targets)}{meant}")
     check_device(device or spec.device)
     with ContentStore(spec.cache_dir).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or persistent_instance())

@@ -441,7 +441,7 @@ class _Checker:
         op = OPS.get(op_name) if isinstance(op_name, str) else None
         if op is None:
             said = "missing: say which op builds it" if op_name is None else f"unknown op {op_name!r}"
-            hint = _did_you_mean(op_name, choices) if isinstance(op_name, str) else ""
+            hint = did_you_mean(op_name, choices) if isinstance(op_name, str) else ""
             self.fail((*at, "op"), f"{said}; expected one of {', '.join(choices)}{hint}")
             return None
         if op.kind != want:
@@ -453,7 +453,7 @@ class _Checker:
             self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
         if not isinstance(upstream, str) or upstream not in set().union(*self.given.values()):
-            hint = _did_you_mean(upstream, sorted(inputs)) if isinstance(upstream, str) else ""
+            hint = did_you_mean(upstream, sorted(inputs)) if isinstance(upstream, str) else ""
             self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of "
                       f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
             return None
@@ -599,7 +599,7 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
-    return f"{wanted}, got {given!r}" + (_did_you_mean(given, choices) if isinstance(given, str) else "")
+    return f"{wanted}, got {given!r}" + (did_you_mean(given, choices) if isinstance(given, str) else "")
 
 
 def _yaml_kind(value: Any) -> str:
@@ -644,7 +644,7 @@ def _dagster_takes(name: str) -> bool:
     return True
 
 
-def _did_you_mean(given: str, choices: list[str]) -> str:
+def did_you_mean(given: str, choices: list[str]) -> str:
     """``; did you mean 'lanczos'?`` for ``lanczoz``, or nothing when no choice is close."""
     close = difflib.get_close_matches(given, choices, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -658,7 +658,7 @@ def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tupl
         model = field.annotation if field is not None else None
         model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
     keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
-    hint = _did_you_mean(loc[-1], keys) if loc else ""
+    hint = did_you_mean(loc[-1], keys) if loc else ""
     return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"
 
 

@@ -2516,6 +2516,14 @@ def test_selecting_a_source_says_it_is_one(project, cli):
             "expected one of legacy_2x") in " ".join(output.split())
 
 
+def test_a_selected_name_one_typo_away_says_which_was_meant(project, cli):
+    """The spec's errors offer the name meant; --select legacy_x2 listed every name and left the artist to look."""
+    code, output = cli(project, "build", "legacy_x2")
+    assert code == 2
+    assert "--select legacy_x2: no such model or asset; expected one of legacy_2x; did you mean 'legacy_2x'?" in \
+           " ".join(output.split())
+
+
 def test_a_key_that_only_remaster_changed_says_so(project, cli, monkeypatch):
     from pipeline.cli import out
 
