@@ -150,13 +150,14 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     unfinished: list[tuple[str, str]] = []  # what the steps after an interrupt were to build
+    did: dict[tuple[str, str], Row] = {}  # (target, partition) -> status and seconds, as this build's runs made it
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in needed]
         if not todo:
             continue
         if interrupted is None:
             try:
-                interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, todo, build_id)
+                interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, todo, build_id, did)
                 failures += failed
                 continue  # an interrupted run marks its own steps
             except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
@@ -166,10 +167,10 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
         if unfinished:
             with signals_held():  # another Ctrl-C waits
                 _mark_interrupted(builder, instance, build_id, order, unfinished)
-        return BuildReport(_rows(spec, wanted), sync, interrupted=interrupted)
+        return BuildReport(_rows(spec, wanted, did), sync, interrupted=interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
-    rows = _rows(spec, wanted)
+    rows = _rows(spec, wanted, did)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
     return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows))
@@ -207,9 +208,11 @@ def _run_set(
     partition_set: str | None,
     todo: list[tuple[str, str]],
     build_id: str,
+    did: dict[tuple[str, str], Row],
 ) -> tuple[str | None, list[tuple[str | None, str]]]:
-    """One Dagster run over ``todo``. Returns the step a Ctrl-C stopped ("" for one that came while Dagster
-    closed the run, which it then drops; None without one), and (step, error) for each failed step."""
+    """One Dagster run over ``todo``, noting in ``did`` whether it computed or restored each partition it built.
+    Returns the step a Ctrl-C stopped ("" for one that came while Dagster closed the run, which it then drops;
+    None without one), and (step, error) for each failed step."""
     with signals_seen() as seen, handlers_kept():
         result = dg.materialize(
             assets,
@@ -222,6 +225,7 @@ def _run_set(
         )
     with signals_held() as caught:
         builder.forget_rows()  # the run wrote rows since the builder first read them
+        did.update(_made(result))
         errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
         step_failures = {step: failure_message(error) for step, error in errors.items()}
         succeeded = {e.step_key for e in result.get_step_success_events()}
@@ -252,8 +256,27 @@ def _mark_interrupted(
     mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
 
 
-def _rows(spec: Spec, wanted: set[tuple[str, str]]) -> list[Row]:
-    return [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
+def _made(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], Row]:
+    """(target, partition) -> status (computed or cached) and seconds, by the run's own materializations (the
+    step's event for a whole range carries no ``cache``: its partitions' own events do)."""
+    made: dict[tuple[str, str], Row] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization is not None and "cache" in materialization.metadata:
+            figures = materialization.metadata
+            made[(materialization.asset_key.to_user_string(), materialization.partition or "")] = {
+                "status": "cached" if figures["cache"].value == "hit" else "computed",
+                "seconds": figures["seconds"].value,
+            }
+    return made
+
+
+def _rows(spec: Spec, wanted: set[tuple[str, str]], did: dict[tuple[str, str], Row]) -> list[Row]:
+    """The manifest's rows of ``wanted``, each with the status and seconds this build gave it (``did``): another
+    build at once may list a partition after this one, as cached where this build computed it, and the summary
+    would count that build's work."""
+    rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
+    return [{**r, **did.get((r["asset"], r["partition"]), {})} for r in rows]
 
 
 def check_device(device: str) -> None:

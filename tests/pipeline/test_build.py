@@ -57,6 +57,25 @@ def test_first_build_computes_every_partition(project, cli):
     assert read_image(project / out_path).width == 32
 
 
+def test_the_summary_counts_what_this_build_did_when_another_build_lists_the_same_partitions(project, cli, monkeypatch):
+    """Two builds at once: the one that waited for a texture's cache key finds it cached and lists it after the
+    other computed it, and the manifest keeps the last row. The first build's summary, read from the manifest,
+    said it computed nothing, though it computed every texture."""
+    import pipeline.assets
+    from pipeline.manifest import update_manifest
+
+    def and_another_build(build_dir: Path, rows=(), drop=()) -> None:
+        update_manifest(build_dir, rows, drop)
+        update_manifest(build_dir, [{**row, "status": "cached", "seconds": 60.0, "run_id": "another-build"} for row in rows])
+
+    monkeypatch.setattr(pipeline.assets, "update_manifest", and_another_build)
+    code, output = cli(project, "build")
+    assert code == 0 and set(statuses(project).values()) == {"cached"}, output  # the other build's rows, kept
+    [line] = [line for line in output.splitlines() if "legacy_2x" in line]
+    computed, cached, failed, seconds = (cell.strip() for cell in line.split("│")[2:6])
+    assert (computed, cached, failed) == ("5", "0", "0") and float(seconds) < 60, output
+
+
 def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
     cli(project, "build")
     changed = project / "textures" / "walls" / "tex001.png"
