@@ -426,6 +426,8 @@ def cache_gc(
     ] = False,
 ) -> None:
     """Remove cache entries and objects that no current output of any project on this cache references."""
+    from rich.filesize import decimal
+
     from pipeline.cache import StoreBusy, UnseenProjects
     from pipeline.runs import collect_garbage
 
@@ -436,7 +438,7 @@ def cache_gc(
         _fail([str(exc)], 1)
     except OSError as exc:
         _fail_on_files(exc, loaded)
-    out.print(f"removed {collected.entries} entries, freed {collected.freed / 1e6:.1f} MB; "
+    out.print(f"removed {collected.entries} entries, freed {decimal(collected.freed)}; "
               f"forgot the hashes of {collected.hashes} files that are gone")
 
 
