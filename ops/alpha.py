@@ -17,13 +17,13 @@ opaque and fully transparent areas stay exactly so.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 AlphaMeaning = Literal["auto", "coverage", "data"]
-_STEPS = 65535  # the alpha values ``with_coverage`` tells apart
 ALPHA_MEANING = Field(
     "auto", description="what the alpha channel holds: coverage (colour under transparent texels is filled from "
     "visible ones first, no dark fringes), data (a specular/gloss/height mask: colour kept as it is), "
@@ -108,27 +108,31 @@ class SourceRange:
         return np.clip(upscaled, low, high).astype(upscaled.dtype)
 
 
-def share_above(alpha: np.ndarray, cutoff: float) -> float:
-    """The share of texels an alpha test at ``cutoff`` keeps: those whose ``alpha`` is above it."""
-    return float((alpha > cutoff).mean())
+def passing_level(cutoff: float) -> int:
+    """The least 8-bit alpha that an alpha test at ``cutoff`` keeps: alpha >= cutoff, as Direct3D's
+    GREATEREQUAL test and a shader's ``clip(alpha - cutoff)`` keep it (0.5: 128, 0.2: 51)."""
+    return math.ceil(round(cutoff * 255, 6))
+
+
+def share_passing(alpha: np.ndarray, cutoff: float) -> float:
+    """The share of texels an alpha test at ``cutoff`` keeps of ``alpha`` (H, W) as 8 bits store it."""
+    return float((np.rint(alpha * 255) >= passing_level(cutoff)).mean())
 
 
 def with_coverage(alpha: np.ndarray, cutoff: float, share: float) -> np.ndarray:
-    """``alpha`` scaled so that an alpha test at ``cutoff`` keeps ``share`` of its texels, as near as its values
-    allow: a mip level's averaged alpha leaves fewer texels above a cut-off than the level above it (a hedge
-    goes bald at a distance), and scaling brings back as many as the top level has (Castaño 2010). The
-    cut-off lands halfway between two of the level's alpha values, clear of both once stored in 8 bits."""
-    steps = np.rint(alpha * _STEPS).astype(np.int32)  # (H, W) in 1/65535ths
-    counts = np.bincount(steps.ravel(), minlength=_STEPS + 1)
-    values = np.flatnonzero(counts)  # the distinct alphas, rising
-    kept = np.append(np.cumsum(counts[values][::-1])[::-1], 0)  # texels at each value or above; then none
+    """``alpha`` in 8-bit steps, scaled so that an alpha test at ``cutoff`` keeps ``share`` of its texels, as
+    near as its values allow: a mip level's averaged alpha leaves fewer texels past a cut-off than the level
+    above it (a hedge goes bald at a distance), and scaling brings back as many as the top level has (Castaño
+    2010). Chosen among the 8-bit values the level is stored in, so that the test keeps exactly the texels
+    counted: the lowest kept value lands at least a quarter of a step above the cut-off, the highest dropped
+    one as far below."""
+    stored = np.rint(alpha * 255).astype(np.int32)  # (H, W), as the level is stored
+    counts = np.bincount(stored.ravel(), minlength=256)
+    kept = np.append(np.cumsum(counts[::-1])[::-1], 0)  # (257,): texels at each value or above; at 256, none
     miss = np.abs(kept - share * alpha.size).astype(np.float64)
-    miss[: int(values[0] == 0)] = np.inf  # no scale makes an alpha of 0 pass
-    chosen = int(miss.argmin())
-    if chosen == len(values):  # none: the largest alpha scaled to just under the cut-off
-        threshold = values[-1] + 0.5
-    else:
-        threshold = (values[chosen] + (values[chosen - 1] if chosen else 0)) / 2
-    if threshold == 0:  # every texel transparent
-        return alpha
-    return np.minimum(alpha * np.float32(cutoff * _STEPS / threshold), np.float32(1.0))
+    miss[0] = np.inf  # no scale makes an alpha of 0 pass
+    level = passing_level(cutoff)
+    best = np.flatnonzero(miss == miss.min())  # values keeping the same texels: the one nearest the level
+    lowest = int(best[np.abs(best - level).argmin()])  # scales least: the least stored value the test is to keep
+    scale = (level - 0.5) / (lowest - 0.5)  # lowest -> past the cut-off, lowest - 1 -> short of it
+    return np.minimum(stored * np.float32(scale / 255), np.float32(1.0))

@@ -1,4 +1,4 @@
-"""BC1 colour blocks beyond what etcpak writes: exact flat colours, and 1-bit alpha (DXT1a).
+"""BC1 colour blocks beyond what etcpak writes: flat colours within a level, and 1-bit alpha (DXT1a).
 
 A BC1 block keeps two end colours in 5:6:5 bits and, per texel, one of four palette entries: the ends and
 two thirds between them (or, where the first end is not the larger number, the ends, their midpoint and
@@ -48,14 +48,13 @@ def refine(blocks: np.ndarray, texels: np.ndarray, *, beside_alpha: bool = False
         chunk[closer] = flat[closer]
 
 
-def with_punch_through_alpha(blocks: np.ndarray, texels: np.ndarray, cutoff: float) -> None:
-    """Rewrite, in place, each block of ``blocks`` (N, 8) with a texel whose alpha is below ``cutoff`` (0-1)
-    in the three-colour mode (DXT1a): those texels transparent, the rest kept by the ends etcpak chose or by
-    their mean colour, whichever is closer. ``texels`` (N, 16, 4) are RGBA."""
-    threshold = cutoff * 255
+def with_punch_through_alpha(blocks: np.ndarray, texels: np.ndarray, kept_from: int) -> None:
+    """Rewrite, in place, each block of ``blocks`` (N, 8) with a texel whose alpha is below ``kept_from``
+    (0-255) in the three-colour mode (DXT1a): those texels transparent, the rest kept by the ends etcpak chose
+    or by their mean colour, whichever is closer. ``texels`` (N, 16, 4) are RGBA."""
     for start in range(0, len(blocks), _CHUNK):
         chunk, rgba = blocks[start : start + _CHUNK], texels[start : start + _CHUNK].astype(np.int32)
-        hidden = rgba[..., 3] < threshold  # (n, 16)
+        hidden = rgba[..., 3] < kept_from  # (n, 16)
         holed = hidden.any(axis=1)
         if not holed.any():
             continue

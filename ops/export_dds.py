@@ -24,7 +24,7 @@ from PIL import Image as PILImage
 from pydantic import Field, field_validator, model_validator
 
 from ops import bc1, bc4
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, share_above, with_coverage
+from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, passing_level, share_passing, with_coverage
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
@@ -36,18 +36,18 @@ DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc4", "bc5", "bc7", "uncompre
 Kind = Literal["color", "normal", "data"]
 
 
-def _bc1(rgba: np.ndarray, cutoff: float, *, punch_through: bool = False) -> bytes:
-    """etcpak's BC1 blocks, a flat colour kept exactly; with ``punch_through``, texels whose alpha is below
-    ``cutoff`` transparent (DXT1a). See ``ops.bc1``."""
+def _bc1(rgba: np.ndarray, kept_from: int, *, punch_through: bool = False) -> bytes:
+    """etcpak's BC1 blocks, a flat colour kept within a level; with ``punch_through``, texels whose alpha is
+    below ``kept_from`` transparent (DXT1a). See ``ops.bc1``."""
     blocks = _as_blocks(etcpak.compress_bc1(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 8)
     texels = bc1.texel_blocks(rgba)
     bc1.refine(blocks, texels)
     if punch_through:
-        bc1.with_punch_through_alpha(blocks, texels, cutoff)
+        bc1.with_punch_through_alpha(blocks, texels, kept_from)
     return blocks.tobytes()
 
 
-def _bc3(rgba: np.ndarray, cutoff: float) -> bytes:
+def _bc3(rgba: np.ndarray, kept_from: int) -> bytes:
     """etcpak's BC3 blocks, their alpha halves refined as BC4's are and their colour halves as BC1's."""
     blocks = _as_blocks(etcpak.compress_bc3(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 16)
     texels = bc1.texel_blocks(rgba)
@@ -56,7 +56,7 @@ def _bc3(rgba: np.ndarray, cutoff: float) -> bytes:
     return blocks.tobytes()
 
 
-def _bc4(rgba: np.ndarray, cutoff: float, *, channels: tuple[int, ...] = (0,)) -> bytes:
+def _bc4(rgba: np.ndarray, kept_from: int, *, channels: tuple[int, ...] = (0,)) -> bytes:
     """etcpak's blocks of red (BC4), or of red and green (BC5: a BC4 block of each in turn), refined by
     ``ops.bc4``."""
     compress = etcpak.compress_bc5 if len(channels) == 2 else etcpak.compress_bc4
@@ -72,7 +72,7 @@ def _as_blocks(data: bytes, block_bytes: int) -> np.ndarray:
     return np.frombuffer(data, np.uint8).reshape(-1, block_bytes).copy()
 
 
-def _bc7(rgba: np.ndarray, cutoff: float) -> bytes:
+def _bc7(rgba: np.ndarray, kept_from: int) -> bytes:
     """BC7 blocks weighing the channels alike, as ``block_psnr`` does (etcpak's default favours green);
     an opaque level in the four modes that store no alpha, where etcpak's others give many texels 254."""
     params = etcpak.BC7CompressBlockParams()
@@ -86,7 +86,7 @@ def _bc7(rgba: np.ndarray, cutoff: float) -> bytes:
 class _Stored:
     """How one block-compressed format holds texels."""
 
-    encode: Callable[[np.ndarray, float], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4; alpha cutoff -> blocks
+    encode: Callable[[np.ndarray, int], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4; least kept alpha -> blocks
     fourcc: bytes  # the header's name for it; DX10 adds a DXGI format number
     planes: int  # of RGBA, the first ``planes`` that the blocks keep
     block_bytes: int  # a 4x4 block's
@@ -121,9 +121,10 @@ class ExportDdsParams(OpParams):
     mipmaps: bool = True
     alpha: AlphaMeaning = ALPHA_MEANING
     alpha_cutoff: float | None = Field(
-        None, gt=0, lt=1, description="the alpha test's cut-off in the engine's shader (0.5 in most): each mip "
-        "level then keeps as many texels above it as the top level, so that foliage and fences do not thin out at "
-        "a distance; bc1a keeps the texels above it and makes the rest transparent (at 0.5 where this is not given)"
+        None, gt=0, lt=1, description="the alpha test's cut-off in the engine's shader (0.5 in most; a texel at it or "
+        "above is drawn): each mip level then has as large a share of texels past it as the top level, so that "
+        "foliage and fences do not thin out at a distance; bc1a keeps the texels past it and makes the rest "
+        "transparent (at 0.5 where this is not given)"
     )
     maps: tuple[str, ...] = Field(
         (), description="from an asset that writes several maps (a material): those to export, by name (albedo, normal, "
@@ -200,9 +201,9 @@ def export_dds(
     else:
         levels = [_filled(image, kind, alpha)]
     top_level = quantize(levels[0], _colorspace(kind))
-    cutoff = DEFAULT_CUTOFF if alpha_cutoff is None else alpha_cutoff
-    texels = [_encode(top_level, chosen, cutoff)]
-    texels += [_encode(quantize(level, _colorspace(kind)), chosen, cutoff) for level in levels[1:]]
+    kept_from = passing_level(DEFAULT_CUTOFF if alpha_cutoff is None else alpha_cutoff)
+    texels = [_encode(top_level, chosen, kept_from)]
+    texels += [_encode(quantize(level, _colorspace(kind)), chosen, kept_from) for level in levels[1:]]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
@@ -219,10 +220,10 @@ def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto
               alpha_cutoff: float | None = None) -> list[Image]:
     """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1,
     each with its colour under transparent texels filled (see the module's docstring), and with an
-    ``alpha_cutoff``, its coverage scaled to keep as many texels above it as ``image``."""
+    ``alpha_cutoff``, its coverage scaled so that an alpha test keeps as large a share as of ``image``."""
     levels = [_filled(image, kind, alpha)]
     kept = alpha_cutoff is not None and image.alpha is not None and holds_coverage(alpha, normal_map=kind == "normal")
-    share = share_above(image.alpha, alpha_cutoff) if kept else None
+    share = share_passing(image.alpha, alpha_cutoff) if kept else None
     while max(levels[-1].height, levels[-1].width) > 1:
         level = levels[-1]
         size = (max(1, level.height // 2), max(1, level.width // 2))
@@ -273,16 +274,16 @@ def _check(image: Image, format: str, kind: Kind, source: str) -> None:
                          "grey map")
 
 
-def _encode(texels: np.ndarray, format: str, cutoff: float) -> bytes:
+def _encode(texels: np.ndarray, format: str, kept_from: int) -> bytes:
     """One level's (H, W, planes) uint8 texels (``quantize``'s: grey or colour, with or without alpha) as
-    ``format`` stores them (bc1a: transparent below alpha ``cutoff``). A level whose sides are not multiples of 4 (2x2, 1x1) fills its blocks by
-    repeating its edge texels, which a sampler never reads."""
+    ``format`` stores them (bc1a: transparent below alpha ``kept_from``, 0-255). A level whose sides are not
+    multiples of 4 (2x2, 1x1) fills its blocks by repeating its edge texels, which a sampler never reads."""
     rgba = _rgba(texels)  # (H, W, 4)
     if format == "uncompressed":
         return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
     height, width = rgba.shape[:2]
     padded = np.pad(rgba, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")  # (4⌈H/4⌉, 4⌈W/4⌉, 4)
-    return _BLOCKS[format].encode(np.ascontiguousarray(padded), cutoff)
+    return _BLOCKS[format].encode(np.ascontiguousarray(padded), kept_from)
 
 
 def _rgba(texels: np.ndarray) -> np.ndarray:
