@@ -8,7 +8,6 @@ schedule, sensor, CLI), the same work is skipped.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import json
@@ -280,8 +279,9 @@ class Builder:
             self._repair_upstream(target, key)
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
-            # Two runs that both need a model (two sources' nightly runs) train it once: the second waits here.
-            with self.store.key_lock(plan.cache_key) if target.section == "models" else contextlib.nullcontext():
+            # Two runs that need the same outputs (two sources' nightly runs of one model, two builds at once of
+            # a changed texture) make them once: the second waits here, then finds them in the cache.
+            with self.store.key_lock(plan.cache_key, f"{target.name} [{key}]" if key else f"model {target.name}"):
                 if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
                     self.store.clear_finished_work(plan.cache_key)
                 entry = None if target.name in self.forced else self._restore(plan) or self._kept(target, key, plan)

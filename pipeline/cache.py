@@ -9,6 +9,8 @@ Layout under ``cache_dir``::
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
     lock, holders/       held by each build, and by ``gc`` alone (``pipeline.locks``)
+    locks/<key>          held while a build makes or restores that key's outputs: a second build needing
+                         them waits, then restores them (``gc`` removes it with its entry)
 
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
@@ -196,9 +198,11 @@ class ContentStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def key_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits)."""
-        return exclusive(self.root / "locks" / key)
+    def key_lock(self, key: str, what: str) -> contextlib.AbstractContextManager[None]:
+        """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits, saying
+        that it waits for ``what``)."""
+        return exclusive(self.root / "locks" / key, f"waiting for another build, which is making {what} "
+                                                     f"(cache key {key}); this one then takes it from the cache")
 
     def clear_work(self, key: str) -> None:
         _remove(self.root / "work" / key)

@@ -29,11 +29,21 @@ class Busy(Exception):
 
 
 @contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold ``lock_file`` exclusively (waits): one process at a time past this point."""
+def exclusive(lock_file: Path, waiting: str = "") -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (waits): one process at a time past this point. ``waiting`` is logged
+    where another process holds it, so that a wait of minutes is not taken for a hang."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(lock_file):
+    lock = FileLock(lock_file)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if waiting:
+            log.warning("%s", waiting)
+        lock.acquire()
+    try:
         yield
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -924,6 +925,30 @@ def _remaster(folder: Path, *args: str) -> subprocess.Popen:
     script = "from pipeline.cli import main; main()"  # as the remaster program runs
     return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
+    """The second build to need a cache key waits for the one making it, says so, and takes it from the cache
+    (a CI job and the nightly build of one changed texture; only a model was made once before)."""
+    assert cli(project, "build")[0] == 0
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    spec = load_spec(project / "assets_spec.yaml")
+    builder = RemasterResource().builder(spec)
+    target = spec.targets["legacy_2x"]
+    plan = builder.plan(target, "walls/tex001.png")
+    lines: list[str] = []
+    with builder.store.key_lock(plan.cache_key, "it"):  # the first build, making it
+        other = _remaster(project, "build")
+        watchdog = threading.Timer(120, other.kill)  # a wait that says nothing would hang the test
+        watchdog.start()
+        for line in other.stdout:
+            lines.append(line)
+            if "waiting for another build, which is making legacy_2x [walls/tex001.png]" in line:
+                break
+        builder._compute(target, "walls/tex001.png", plan)  # what the first build does under the lock
+    output = "".join(lines) + other.communicate()[0]
+    watchdog.cancel()
+    assert other.returncode == 0 and statuses(project)["walls/tex001.png"] == "cached", output
 
 
 def _pngs_written(folder: Path, since: float = 0.0) -> int:
