@@ -279,15 +279,7 @@ class Builder:
             self._repair_upstream(target, key)
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
-            # Two runs that need the same outputs (two sources' nightly runs of one model, two builds at once of
-            # a changed texture) make them once: the second waits here, then finds them in the cache.
-            with self.store.key_lock(plan.cache_key, f"{target.name} [{key}]" if key else f"model {target.name}"):
-                if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
-                    self.store.clear_finished_work(plan.cache_key)
-                entry = None if target.name in self.forced else self._restore(plan) or self._kept(target, key, plan)
-                result.status = "cached" if entry is not None else "computed"
-                if entry is None:
-                    entry = self._compute(target, key, plan)
+            entry = self._made_once(target, key, plan, result)
             self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})  # a hit's too
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
@@ -303,6 +295,24 @@ class Builder:
         result.seconds = round(time.perf_counter() - started, 4)
         self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
         return result
+
+    def _made_once(self, target: Target, key: str, plan: Plan, result: PartitionResult) -> Entry:
+        """``plan``'s entry, from the cache or computed (``result.status`` says which). Two runs that need the
+        same outputs (two sources' nightly runs of one model, two builds at once of a changed texture) make
+        them once: the second waits on the key's lock, then finds them in the cache. An asset's outputs the
+        cache holds already are put back without it, which would cost a lock file a partition in a fresh clone."""
+        forced = target.name in self.forced
+        entry = None if forced or target.section == "models" else self._restore(plan) or self._kept(target, key, plan)
+        if entry is not None:
+            result.status = "cached"
+            return entry
+        label = f"{target.name} [{key}]" if key else f"model {target.name}"
+        with self.store.key_lock(plan.cache_key, label):
+            if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
+                self.store.clear_finished_work(plan.cache_key)
+            entry = None if forced else self._restore(plan) or self._kept(target, key, plan)
+            result.status = "cached" if entry is not None else "computed"
+            return entry if entry is not None else self._compute(target, key, plan)
 
     def forget_rows(self) -> None:
         """Read the manifest again at the next question: a Dagster run of this build has written it since."""

@@ -9,8 +9,8 @@ Layout under ``cache_dir``::
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
     lock, holders/       held by each build, and by ``gc`` alone (``pipeline.locks``)
-    locks/<key>          held while a build makes or restores that key's outputs: a second build needing
-                         them waits, then restores them (``gc`` removes it with its entry)
+    locks/<key>          held while a build makes that key's outputs: a second build needing them waits,
+                         then restores them (``gc`` removes every one: no build holds them then)
 
 Everything is written to a temporary name and renamed, so a build killed at
 any instant leaves either the old state or the new one. Two builds sharing a
@@ -201,8 +201,8 @@ class ContentStore:
     def key_lock(self, key: str, what: str) -> contextlib.AbstractContextManager[None]:
         """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits, saying
         that it waits for ``what``)."""
-        return exclusive(self.root / "locks" / key, f"waiting for another build, which is making {what} "
-                                                     f"(cache key {key}); this one then takes it from the cache")
+        return exclusive(self.root / "locks" / key, f"{what}: waiting for another build making the same outputs "
+                                                     f"(cache key {key}); this one then takes them from the cache")
 
     def clear_work(self, key: str) -> None:
         _remove(self.root / "work" / key)
@@ -397,7 +397,6 @@ class ContentStore:
             if entry is None:
                 path.unlink(missing_ok=True)
                 self.clear_work(key)
-                (self.root / "locks" / key).unlink(missing_ok=True)
                 removed_entries += 1
             else:
                 referenced.update(entry.outputs.values())
@@ -433,9 +432,9 @@ class ContentStore:
                             if item.is_symlink() or item.is_file(follow_symlinks=False))
 
     def _clear_scratch(self) -> None:
-        """Remove killed builds' scratch folders and half-written files (no build holds the store), and the
-        checkpoints of a killed training nobody resumed for a week: only what the store names so, and a link
-        itself, not what it leads to."""
+        """Remove killed builds' scratch folders and half-written files and every key's lock (no build holds
+        the store), and the checkpoints of a killed training nobody resumed for a week: only what the store
+        names so, and a link itself, not what it leads to."""
         for item in _listing(self.root / "tmp"):
             if _SCRATCH.fullmatch(item.name):
                 _remove(Path(item.path))
@@ -443,6 +442,9 @@ class ContentStore:
         for path in [*incoming, *(path for folder in SHARDED for path in self._sharded_files(folder))]:
             if _WRITING.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
                 path.unlink(missing_ok=True)
+        for item in _listing(self.root / "locks"):  # a key's lock, of an entry or of a computation that failed
+            if _is_file_name(item.name) and not item.is_dir(follow_symlinks=False):
+                Path(item.path).unlink(missing_ok=True)
         cutoff = time.time() - ABANDONED_WORK_SECONDS
         for item in _listing(self.root / "work"):
             if (_is_file_name(item.name) and not self._entry_path(item.name).is_file()
