@@ -202,7 +202,10 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
     """Why the spec at ``path`` cannot be read, with the fix: remaster run from a subfolder of the project looks
     for the spec there, and ``--spec`` given the project's folder names no file."""
     if path.is_dir():
-        return f"it is a folder; give the spec file in it: --spec {path / SPEC_FILE}"
+        inside = path / SPEC_FILE
+        if inside.is_file():
+            return f"it is a folder; give the spec file in it: --spec {inside}"
+        return f"it is a folder, and holds no {SPEC_FILE}; give the spec file's path with --spec"
     if not path.exists():
         return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
                 "--spec (REMASTER_SPEC for the Dagster UI)")

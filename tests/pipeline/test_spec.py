@@ -513,8 +513,10 @@ def test_a_spec_path_that_is_missing_or_a_folder_says_which_file_to_give(tmp_pat
     """remaster run from a subfolder of the project, or --spec given the project's folder: the message said only
     "No such file or directory" or "Is a directory", not where the spec is looked for or how to name it."""
     (tmp_path / "assets_spec.yaml").write_text("sources: {}\n")
+    (tmp_path / "art").mkdir()
     for given, expected in ((tmp_path / "art" / "assets_spec.yaml", "there is no spec file here"),
-                            (tmp_path, f"a folder; give the spec file in it: --spec {tmp_path / 'assets_spec.yaml'}")):
+                            (tmp_path, f"a folder; give the spec file in it: --spec {tmp_path / 'assets_spec.yaml'}"),
+                            (tmp_path / "art", "a folder, and holds no assets_spec.yaml; give the spec file's path")):
         with pytest.raises(SpecError) as caught:
             load_spec(given)
         [problem] = caught.value.problems
