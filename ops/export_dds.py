@@ -5,7 +5,7 @@ Engines of the Direct3D 9 era, and the mods that remaster their games, load text
 BC5 (ATI2) for a normal map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far
 better. Each level of the chain is a box-filtered half of the one before (in linear light for colour; a
 normal map's vectors renormalized; with an alpha test's cut-off, its coverage kept), and etcpak encodes
-the 4x4 blocks, BC1's refined by ``ops.bc1``. The colour under transparent texels is filled from the
+the 4x4 blocks, its BC1 and BC4 blocks refined by ``ops.bc1`` and ``ops.bc4``. The colour under transparent texels is filled from the
 visible ones first, in every level: a 4x4 block shares its two end colours among its texels, so a hidden
 key colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
 """
@@ -24,7 +24,9 @@ from PIL import Image as PILImage
 from pydantic import Field, field_validator, model_validator
 
 from ops import bc1, bc4
-from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, passing_level, share_passing, with_coverage
+from ops.alpha import (
+    ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, passing_level, share_passing, with_coverage,
+)
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
