@@ -5,9 +5,10 @@ Engines of the Direct3D 9 era, and the mods that remaster their games, load text
 BC5 (ATI2) for a normal map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far
 better. Each level of the chain is a box-filtered half of the one before (in linear light for colour; a
 normal map's vectors renormalized; with an alpha test's cut-off, its coverage kept), and etcpak encodes
-the 4x4 blocks, its BC1 and BC4 blocks refined by ``ops.bc1`` and ``ops.bc4``. The colour under transparent texels is filled from the
-visible ones first, in every level: a 4x4 block shares its two end colours among its texels, so a hidden
-key colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
+the 4x4 blocks, its BC1 and BC4 blocks refined by ``ops.bc1`` and ``ops.bc4``. The colour under
+transparent texels is filled from the visible ones first, in every level: a 4x4 block shares its two end
+colours among its texels, so a hidden key colour would pull the visible ones toward it, and at a distance
+it would fringe the cut-out.
 """
 
 from __future__ import annotations
