@@ -532,6 +532,10 @@ class _Checker:
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             shown = folder if (key,) in self.lines else f"{folder} (the default)"  # a root: . meets folders never written
+            if (blocker := _file_in_the_way(folder)) is not None:
+                what = ("is a file, where remaster keeps a folder" if blocker == folder
+                        else f"cannot be made, since {blocker} is a file")
+                self.fail((key,), f"{shown} {what}: move the file away, or set {key} to another folder")
             for source in spec.sources.values():
                 if folder == source.root or source.root.is_relative_to(folder):
                     self.fail((key,), f"{shown} contains the source {source.name!r}; outputs would overwrite inputs: "
@@ -577,6 +581,12 @@ _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
 }
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The file at ``folder`` or above it, where a build would make the folder; None where there is none."""
+    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
 
 
 def _roles_in_words(roles: frozenset[str]) -> str:

@@ -1398,18 +1398,31 @@ CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 
     (("build",), "build/manifest.json"),  # a folder in a file's place: made by hand, or by a bad restore
     (("build",), ".remaster/cache/hash-index-2.json"),
     (("cache", "gc"), ".remaster/cache/lock"),
-    (("build",), "build"),  # a file in a folder's place
-    (("status",), ".remaster/cache/entries"),
+    (("status",), ".remaster/cache/entries"),  # a file in a folder's place
     (("cache", "gc"), ".remaster/cache/entries"),
 ])
 def test_a_folder_where_a_file_should_be_or_the_reverse_is_named_with_what_to_do(project, cli, command, swap):
     assert cli(project, "build")[0] == 0
     path = project / swap
     shutil.rmtree(path) if path.is_dir() else path.unlink()
-    path.touch() if swap in ("build", ".remaster/cache/entries") else path.mkdir()
+    path.touch() if swap == ".remaster/cache/entries" else path.mkdir()
     code, output = cli(project, *command)
     kind, needed = ("file", "folder") if path.is_file() else ("folder", "file")
     assert code == 1 and f"error {path} is a {kind}, where remaster keeps a {needed}" in " ".join(output.split()), output
+
+
+@pytest.mark.parametrize("command", [("validate",), ("status",), ("cache", "gc"), ("build",)])
+@pytest.mark.parametrize("file, said", [
+    ("build", "build_dir: {project}/build is a file, where remaster keeps a folder"),
+    (".remaster", "cache_dir: {project}/.remaster/cache cannot be made, since {project}/.remaster is a file"),
+])
+def test_a_file_where_the_build_or_cache_folder_goes_fails_every_command_naming_the_setting(project, cli, command,
+                                                                                             file, said):
+    """Before, validate said ok, status listed everything as never built and gc blamed a missing manifest."""
+    (project / file).write_bytes(b"")
+    code, output = cli(project, *command)
+    assert code == 2 and said.format(project=project) in " ".join(output.split()), output
+    assert f"set {said.split(':')[0]} to another folder" in " ".join(output.split())
 
 
 @pytest.mark.parametrize("kind, entry_dropped", [("objects/*/*", True), ("entries/*/*.json", False)])
