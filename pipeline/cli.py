@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+K = TypeVar("K")
 
 app = typer.Typer(
     help="Build remastered textures from assets_spec.yaml, recomputing only what changed.",
@@ -297,12 +300,33 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    for asset, key in report.sync.forgotten:
-        why = ("its source file is gone, or the source's glob or exclude leaves it out" if asset in loaded.targets
-               else "the spec no longer has this asset")
-        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
+    shown, left_out = _first_of_each(report.sync.forgotten, lambda removed: removed[0])
+    for asset, key in shown:
+        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {_why_removed(asset, loaded)}"),
+                  highlight=False, soft_wrap=True)
+    for asset, more in left_out.items():
+        out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {_why_removed(asset, loaded)} "
+                         "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
     _print_guards(report.guards)
     out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
+
+
+def _why_removed(asset: str, loaded: Spec) -> str:
+    return ("its source file is gone, or the source's glob or exclude leaves it out" if asset in loaded.targets
+            else "the spec no longer has this asset")
+
+
+def _first_of_each(items: list[T], group: Callable[[T], K]) -> tuple[list[T], dict[K, int]]:
+    """The first ``_NAMED`` items of each group (all of a group where one more would be left out), and how many
+    of each group are left out: a CI log that repeats one line per texture at every build buries the rest."""
+    counts = Counter(group(item) for item in items)
+    seen: Counter[K] = Counter()
+    shown = []
+    for item in items:
+        seen[key := group(item)] += 1
+        if counts[key] <= _NAMED + 1 or seen[key] <= _NAMED:
+            shown.append(item)
+    return shown, {key: count - _NAMED for key, count in counts.items() if count > _NAMED + 1}
 
 
 def _print_failures(failed: list[Row], loaded: Spec) -> None:
@@ -339,12 +363,19 @@ def _print_failure(row: Row) -> None:
 _NAMED = 5  # partitions named in a line that stands for many
 
 
+def _guard_label(blocking: bool) -> str:
+    return "[red]check failed[/red]" if blocking else "[yellow]check warning[/yellow]"
+
+
 def _print_guards(guards: list[FailedGuard]) -> None:
     """Each failed guard, then, where one fails the build, how to make it advisory: a texture artist whose
     regular planks read as copies of themselves should not have to find ``checks:`` in the README."""
-    for guard in guards:
-        label = "[red]check failed[/red]" if guard.blocking else "[yellow]check warning[/yellow]"
-        console.print(f"{label} {escape(guard.message)}", highlight=False, soft_wrap=True)
+    shown, left_out = _first_of_each(guards, lambda guard: (guard.blocking, guard.asset, guard.check))
+    for guard in shown:
+        console.print(f"{_guard_label(guard.blocking)} {escape(guard.message)}", highlight=False, soft_wrap=True)
+    for (blocking, asset, check), more in left_out.items():
+        console.print(f"{_guard_label(blocking)} {escape(f'{asset} [{more} more partitions]: {check}')} (the manifest "
+                      "has each one's figure, and the UI each check)", highlight=False, soft_wrap=True)
     blocking = [guard for guard in guards if guard.blocking]
     if blocking:
         asset = blocking[0].asset

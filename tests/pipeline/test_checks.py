@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 
 from helpers import manifest_rows, write_spec, write_textures
@@ -193,3 +195,26 @@ def test_a_downstream_run_puts_back_an_upstream_output_another_texture_s_was_cop
                        partition_key=keys[0])
     assert {path: hash_file(path) for path in right} == right
     assert "was changed after 'legacy_2x' built it; put the built file back" in caplog.text
+
+
+def test_a_check_failing_on_many_textures_names_five_and_counts_the_rest(tmp_path, cli):
+    import numpy as np
+
+    from ops.image_io import Image, write_image
+
+    stripes = np.zeros((64, 64, 3), np.float32)
+    stripes[:, ::8] = 1.0
+    for n in range(8):
+        write_image(tmp_path / "textures" / f"stripes{n}.png", Image(stripes))
+    write_spec(tmp_path, SPEC)
+    for _ in range(2):  # a build that computes, then one that has nothing to do: each says the same
+        code, output = cli(tmp_path, "build")
+        said = output.replace("\n", " ")
+        assert code == 1 and len(re.findall(r"check failed variants \[stripes\d\.png\]: not_a_copy", said)) == 5, output
+        assert "check failed variants [3 more partitions]: not_a_copy (the manifest has each one's figure" in said
+    spec = tmp_path / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("variants", "tiles"))  # renamed: every texture's outputs go
+    code, output = cli(tmp_path, "build")
+    removed = [line for line in output.splitlines() if line.startswith("removed the outputs of variants")]
+    assert removed[5:] == ["removed the outputs of variants [3 more partitions]: the spec no longer has this asset "
+                           "(the manifest no longer lists them)"] and len(removed) == 6, output
