@@ -24,6 +24,7 @@ from typing import Literal
 from ops.atomic import atomic_paths, unlink, write_bytes_atomic
 from ops.registry import OpContext, OpParams, ProgressFn, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
+from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file, hash_text
 from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
@@ -279,6 +280,7 @@ class Builder:
             self._repair_upstream(target, key)
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
+            self._keep_edits(target, key, plan)
             entry = self._made_once(target, key, plan, result)
             self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})  # a hit's too
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
@@ -295,6 +297,12 @@ class Builder:
         result.seconds = round(time.perf_counter() - started, 4)
         self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
         return result
+
+    def _keep_edits(self, target: Target, key: str, plan: Plan) -> None:
+        """Move aside the outputs changed since the last build wrote them, which this build replaces."""
+        listed = self._last_outputs().get((target.name, key), {})
+        for path in plan.outputs.values():
+            keep_if_edited(self.spec.build_dir, path, listed.get(self.relative(path)), self.index.hash)
 
     def _made_once(self, target: Target, key: str, plan: Plan, result: PartitionResult) -> Entry:
         """``plan``'s entry, from the cache or computed (``result.status`` says which). Two runs that need the
@@ -383,6 +391,7 @@ class Builder:
                 continue  # as it was built, with its cache entry collected since
             if not self.store.has_object(built):
                 raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
+            keep_if_edited(self.spec.build_dir, path, built, self.index.hash)
             self.store.restore(built, path, self.index)
             log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
@@ -633,6 +642,7 @@ def remove_output(build_dir: Path, path: Path, *, written: str | None = None) ->
         return False
     if not _still_written(build_dir, path, written):
         return False
+    keep_if_edited(build_dir, path, written)
     unlink(path)
     folder = path.parent
     while folder != build_dir and folder.is_relative_to(build_dir):

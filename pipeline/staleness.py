@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
+from pipeline.edits import EDITED
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
@@ -130,13 +131,24 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
         try:
-            intact = all(file_is(p, d, builder.index) for p, d in outputs.items())
+            changed = [p for p, d in outputs.items() if not file_is(p, d, builder.index)]
         except OSError:  # an output this user cannot read: built again, which replaces it
-            intact = False
+            changed = list(outputs)
         known.inputs_now[(name, key)] = plan.input_hashes
-        return None if intact else _restorable(builder, plan, "output missing or modified", known.restored)
+        return _restorable(builder, plan, _missing_or_modified(builder.spec, changed), known.restored) if changed else None
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
     return _restorable(builder, plan, _what_changed(builder, target, row, plan), known.restored)
+
+
+def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
+    """Says where a build keeps an output changed by hand (``pipeline.edits``), so that status warns before it."""
+    edited = [path for path in changed if path.is_file()]
+    if not edited:
+        return "output missing or modified"
+    named = edited[0].relative_to(spec.build_dir) if edited[0].is_relative_to(spec.build_dir) else edited[0]
+    more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
+    return (f"output missing or modified: {named}{more} changed since built; a build moves what changed to "
+            f"{spec.build_dir / EDITED} and puts back the built file")
 
 
 def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:

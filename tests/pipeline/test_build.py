@@ -1496,6 +1496,31 @@ def test_a_downstream_run_alone_keeps_its_output_while_the_source_is_away(projec
     assert result.success and (project / "build" / "legacy_4x" / "walls" / "tex001.png").is_file()
 
 
+def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
+    assert cli(project, "build")[0] == 0
+    built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    right = built.read_bytes()
+    edits = project / "build" / ".edited" / "legacy_2x" / "walls"
+    built.write_bytes(right + b"touched up")
+    code, output = cli(project, "status")
+    assert "legacy_2x/walls/tex001.png changed since" in output and "a build moves what changed to" in output, output
+    assert cli(project, "build")[0] == 0
+    assert built.read_bytes() == right and (edits / "tex001.png").read_bytes() == right + b"touched up"
+    assert f"{built} was changed after remaster wrote it (by hand?); it is moved to {edits / 'tex001.png'}" in caplog.text
+    built.write_bytes(right + b"touched up again")  # the first edit stays
+    assert cli(project, "build")[0] == 0
+    kept = {path.name: path.read_bytes() for path in edits.iterdir()}
+    second = next(name for name in kept if name != "tex001.png")
+    assert len(kept) == 2 and kept["tex001.png"] == right + b"touched up" and kept[second] == right + b"touched up again"
+    assert second == f"tex001.{hash_file(edits / second)[:8]}.png" and built.read_bytes() == right  # by its own hash
+    floor = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    floor.write_bytes(b"painted over")
+    (project / "textures" / "floors" / "tex000.png").unlink()  # its outputs go with the next build
+    assert cli(project, "build")[0] == 0
+    assert not floor.exists() and (project / "build" / ".edited" / "legacy_2x" / "floors" / "tex000.png").read_bytes() \
+        == b"painted over"
+
+
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"

@@ -195,6 +195,8 @@ def test_a_downstream_run_puts_back_an_upstream_output_another_texture_s_was_cop
                        partition_key=keys[0])
     assert {path: hash_file(path) for path in right} == right
     assert "was changed after 'legacy_2x' built it; put the built file back" in caplog.text
+    aside = tmp_path / "build" / ".edited" / "legacy_2x" / keys[0]
+    assert aside.read_bytes() == (upstream / keys[1]).read_bytes()  # the slip is kept, as a hand edit would be
 
 
 def test_a_check_failing_on_many_textures_names_five_and_counts_the_rest(tmp_path, cli):
