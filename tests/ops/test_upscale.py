@@ -112,6 +112,20 @@ def test_a_normal_map_stays_unit_length(tmp_path):
     assert np.abs(np.linalg.norm(vectors, axis=2) - 1).max() < 0.01
 
 
+@pytest.mark.parametrize("grey", [127, 128])
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_a_normal_maps_mid_grey_texels_come_out_straight_up(tmp_path, grey, bit_depth):
+    """Mid-grey is the nearest a map stores to a zero vector (where a baker hit nothing): it was stretched to
+    unit length along the diagonal, a 55° tilt (201, 201, 201), or from 127 into the surface (54, 54, 54)."""
+    stored = np.full((8, 8, 3), 0.5, np.float32)
+    stored[:4] = [0.5, 0.5, 1.0]  # a flat half beside it
+    stored[4:] = grey / 255
+    write_image(tmp_path / "n.png", Image(stored, bit_depth=bit_depth), colorspace="linear")
+    run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal", filter="nearest"), OpContext())
+    vectors = read_image(tmp_path / "out" / "output.png", colorspace="linear").color * 2 - 1
+    np.testing.assert_allclose(vectors[8:], np.broadcast_to([0, 0, 1], (8, 16, 3)), atol=1.5 / 255)
+
+
 def test_auto_wraps_the_axes_that_tile(tmp_path):
     x = np.mgrid[0:32, 0:32][1] * (2 * np.pi / 32)
     slope = np.stack([0.4 * np.cos(x), np.zeros_like(x)], axis=2)  # bumps that tile across, a ramp down
