@@ -133,6 +133,16 @@ def upscale_planes(
     return finished(), tiles + last.tiles
 
 
+def _not_a_number(path: Path, weights: Path | None, upscaler: Upscaler, dtype: torch.dtype | None) -> str:
+    """Why ``path`` was not enlarged where the model gave NaN: written, those texels were black, without a word."""
+    if dtype is not None:
+        cause = f"at {precision_name(dtype)} its values overflow: set precision: float32"
+    else:
+        cause = "its weights are damaged (they hold NaN): train the model again, or fetch the file again"
+    return (f"{path}: the model {weights} ({upscaler.name}) gave no value (NaN) for some texels, which would be "
+            f"written black; {cause}")
+
+
 def adapted(
     upscaler: Upscaler, planes: np.ndarray, params: SuperResolveParams, progress: Callable[[int, int], None] | None = None
 ) -> tuple[Upscaler, Adaptation]:
@@ -196,6 +206,8 @@ def _super_resolve(
     planes = image.channels + (image.alpha is not None)
     pixels = np.empty((height, width, planes), np.uint16 if image.bit_depth == 16 else np.uint8)  # what is stored
     for (top, color_band), alpha_band in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
+        if np.isnan(color_band).any() or (alpha_band is not None and np.isnan(alpha_band[1]).any()):
+            raise ValueError(_not_a_number(path, ctx.model, upscaler, dtype))
         if params.kind == "normal":
             color_band = renormalize(color_band)
         alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, scale=(scale, scale))

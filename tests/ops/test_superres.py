@@ -727,6 +727,19 @@ def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path:
         infer.run({"image": strip}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
 
 
+def test_a_model_that_gives_nan_fails_the_texture_rather_than_writing_it_black(tmp_path: Path) -> None:
+    model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
+    with torch.no_grad():
+        model.out.conv.weight.fill_(float("nan"))  # a damaged weights file
+    save_srcae(tmp_path / "nan.pth", model)
+    src = _write(tmp_path / "brick.png", _skimage("brick", 16))
+    with pytest.raises(ValueError, match=r"brick.png: the model .*nan.pth \(srcae\) gave no value \(NaN\) for some "
+                       r"texels, which would be written black; its weights are damaged"):
+        infer.run({"image": src}, tmp_path / "out", SuperResolveParams(model="m"),
+                  OpContext(device="cpu", model=tmp_path / "nan.pth"))
+    assert not (tmp_path / "out" / SINGLE_OUTPUT).exists()
+
+
 # --- weights files ----------------------------------------------------------------
 
 
