@@ -153,6 +153,10 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:
+        if kind := _signature(data):  # Pillow calls a damaged header unidentified, and so did this message
+            raise ImageReadError(f"cannot decode {path}: it begins as a {kind} file, but its header is damaged or cut "
+                                 "short. If it was still being saved or copied, build again once it is; else re-export "
+                                 "it.") from exc
         raise ImageReadError(f"{path} is not a PNG, JPEG, TGA, DDS or TIFF image: if it is no texture, leave it out "
                              "of the source (its glob, or exclude); else re-export it in one of those formats.") from exc
     except NotImplementedError as exc:  # Pillow's word for a DDS pixel format it does not decode (and a BLP's)
@@ -235,6 +239,16 @@ def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
         texels, depth, orientation = decode_tiff(data, tiff, MAX_PIXELS)
         return _oriented(texels, orientation), depth
     return _decode_pillow(data, frame=tiff.page if tiff else 0)
+
+
+_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP"}
+
+
+def _signature(data: bytes) -> str | None:
+    """The format whose signature ``data`` begins with (PNG, JPEG, GIF, BMP, WebP), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
 
 
 def _png_pixels(data: bytes) -> int:

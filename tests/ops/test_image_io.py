@@ -108,6 +108,13 @@ def test_unreadable_files_are_named(tmp_path):
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageReadError, match="cut.png.*If it was still being saved or copied, build again once it is"):
         read_image(tmp_path / "cut.png")
+    broken = bytearray(data)
+    broken[37:41] = b"IDA\xab"  # the type of the chunk after IHDR, damaged
+    for name, damaged in (("header_cut.png", data[:30]), ("broken.png", bytes(broken))):
+        (tmp_path / name).write_bytes(damaged)  # was "is not a PNG ...: leave it out of the source"
+        with pytest.raises(ImageReadError, match=f"cannot decode .*{name}: it begins as a PNG file, but its header is "
+                           "damaged or cut short. If it was still being saved or copied, build again once it is"):
+            read_image(tmp_path / name)
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(ImageReadError, match="text.png is not a PNG, JPEG, TGA, DDS or TIFF image"):
         read_image(tmp_path / "text.png")
