@@ -217,7 +217,7 @@ OPS: dict[str, OpDef] = {
         OpDef("super_resolve", "9", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "5", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "6", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "8", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("material", "9", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
         OpDef("export_dds", "3", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
     )
 }

@@ -72,9 +72,12 @@ def pack_orm(ao: np.ndarray, roughness: np.ndarray) -> np.ndarray:
     return np.stack([ao, roughness, np.zeros_like(ao)], axis=2).astype(np.float32)
 
 
-def normalize01(x: np.ndarray) -> np.ndarray:
-    """Stretch ``x`` to [0, 1]; a flat input gives 0.5."""
+def normalize01(x: np.ndarray, least_range: float = 0.0) -> np.ndarray:
+    """Stretch ``x`` to [0, 1]; a flat input gives 0.5. A range under ``least_range`` is stretched only as
+    far as ``least_range`` would be, about 0.5: what is nearly flat stays nearly flat."""
     lo, hi = float(x.min()), float(x.max())
     if hi - lo < 1e-8:
         return np.full_like(x, 0.5, dtype=np.float32)
+    if hi - lo < least_range:
+        return (0.5 + (x - (lo + hi) / 2) / least_range).astype(np.float32)
     return ((x - lo) / (hi - lo)).astype(np.float32)

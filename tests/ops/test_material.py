@@ -18,7 +18,7 @@ import torch
 from pydantic import ValidationError
 
 from helpers import DEVICES, SHARED
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import Image, read_image, srgb_to_linear, write_image
 from ops.material.align import AlignmentError, align_guide, estimate_shift
 from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
@@ -609,3 +609,16 @@ def test_the_gltf_repeats_only_maps_that_tile(pair, tmp_path: Path):
         [sampler] = json.loads((tmp_path / name / "material.gltf").read_text())["samplers"]
         wraps[name] = (sampler["wrapS"], sampler["wrapT"])
     assert wraps == {"tiling": (10497, 10497), "photo": (33071, 33071)}  # REPEAT, CLAMP_TO_EDGE: was REPEAT for both
+
+
+def test_from_texture_keeps_a_nearly_flat_texture_nearly_flat():
+    """Relief stretched to its own range made one 8-bit level of noise a relief as deep as brick's."""
+    from skimage import data as skdata
+
+    noise = np.random.default_rng(0).integers(-1, 2, (64, 64, 3))
+    flat = material_from_texture(srgb_to_linear((128 + noise).astype(np.float32) / 255))
+    tilt = np.degrees(np.arccos(flat.normal[..., 2]))
+    assert tilt.mean() < 2.0 and flat.ao.min() > 0.7 and np.ptp(flat.height) < 0.2  # were 6.7°, 0.36 and 1.0
+    assert np.ptp(flat.roughness) < 0.2  # was 0.43
+    brick = material_from_texture(srgb_to_linear(np.repeat(skdata.brick()[..., None], 3, 2) / 255.0))
+    assert np.ptp(brick.height) == 1.0  # a real relief is stretched as before
