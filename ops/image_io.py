@@ -10,6 +10,7 @@ remastered texture drops into the engine where the old one was.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,13 +19,15 @@ from typing import BinaryIO, Literal
 import numpy as np
 import png
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageCms, ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
 from ops.dds import as_pillow_reads, dds_problem, stored_texels, unreadable_format
 from ops.formats import WRITABLE_SUFFIXES
 from ops.tiff import TiffLayout, decode_tiff, is_tiff, tiff_layout
+
+log = logging.getLogger(__name__)
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -168,7 +171,27 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
             f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
             "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
+    if (profile := _other_profile(data)) is not None:
+        log.warning("%s carries the colour profile %r, not sRGB; remaster reads its values as sRGB and writes no "
+                    "profile, so a colour texture's colours shift (a data map, a normal or roughness map, is read "
+                    "right): export colour textures in sRGB", path, profile)
     return _to_image(pixels, bit_depth, colorspace)
+
+
+def _other_profile(data: bytes) -> str | None:
+    """The name of the RGB colour profile embedded in a PNG, JPEG, TIFF or WebP where it is not sRGB (Display P3
+    from a phone, Adobe RGB from a camera or Photoshop), by its description, as image viewers tell them apart;
+    None for sRGB, no profile, a grey one, or one that cannot be read."""
+    try:
+        with PILImage.open(io.BytesIO(data)) as opened:
+            embedded = opened.info.get("icc_profile")
+        if not embedded:
+            return None
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(embedded)).profile
+    except (OSError, ValueError, ImageCms.PyCMSError):
+        return None
+    name = profile.profile_description.strip()
+    return name if profile.xcolor_space == "RGB " and "srgb" not in name.lower() else None
 
 
 def write_image(

@@ -500,3 +500,18 @@ def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2.6 * (image.color.nbytes + image.alpha.nbytes)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
+def test_a_colour_profile_other_than_srgb_is_warned_about_naming_it(tmp_path, caplog, suffix):
+    """Its values are read as sRGB and the outputs carry no profile: a phone's Display P3 photo shifted colour
+    without a word."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    other = srgb.replace("sRGB built-in".encode("utf-16-be"), "Display P3 v4".encode("utf-16-be"))  # its name only
+    for name, profile in (("plain", srgb), ("phone", other)):
+        PILImage.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"{name}{suffix}", icc_profile=profile)
+        read_image(tmp_path / f"{name}{suffix}")
+    assert [record.getMessage().split(" carries")[0] for record in caplog.records] == [str(tmp_path / f"phone{suffix}")]
+    assert "carries the colour profile 'Display P3 v4', not sRGB" in caplog.text
