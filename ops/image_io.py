@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import imagecodecs
 import numpy as np
 import png
 from PIL import Image as PILImage
@@ -166,9 +167,10 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         if not dds:
             raise ImageReadError(f"cannot decode {path}: {exc}; re-export it as PNG, JPEG, TGA, DDS or TIFF.") from exc
         raise ImageReadError(f"{path} {unreadable_format(data)}.") from exc
-    except (OSError, ValueError, SyntaxError, png.Error) as exc:
+    except (OSError, ValueError, SyntaxError, png.Error, imagecodecs.PngError) as exc:
+        said = f"its data is damaged or cut short ({exc})" if isinstance(exc, imagecodecs.PngError) else str(exc)
         raise ImageReadError(
-            f"cannot decode {path}: {str(exc).rstrip('.')}. If it was still being saved or copied, build again once "
+            f"cannot decode {path}: {said.rstrip('.')}. If it was still being saved or copied, build again once "
             "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
     if (profile := _other_profile(data)) is not None:
@@ -288,16 +290,22 @@ def _is_png16(data: bytes) -> bool:
 
 
 def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
-    reader = png.Reader(bytes=data)
-    reader.preamble()
-    # An sBIT chunk (a 10- or 12-bit source) only says how many bits were significant: the samples are stored
-    # at full 16-bit scale, and pypng's asDirect would shift them down to those bits, reading the file 64x dark.
-    reader.sbit = None
-    width, height, rows, info = reader.asDirect()  # adds the alpha a tRNS colour key gives
-    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, info["planes"])
+    """libpng (through imagecodecs) reads the rows a paint program filters 90x as fast as pypng (2048² RGBA:
+    0.17 s against 14.5 s); pypng reads the rare interlaced file, for which libpng as imagecodecs calls it
+    prints a warning of its own. Both add the alpha a tRNS colour key gives, and neither shifts the samples
+    down to the bits an sBIT chunk calls significant: those of a 10- or 12-bit source are stored at full scale."""
+    width, height = struct.unpack(">II", data[16:24])
+    if data[28]:  # IHDR's interlace method: Adam7
+        reader = png.Reader(bytes=data)
+        reader.preamble()
+        reader.sbit = None  # else asDirect shifts, reading such a file 64x dark
+        rows = reader.asDirect()[2]
+        array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    else:
+        array = imagecodecs.png_decode(data)
     with PILImage.open(io.BytesIO(data)) as opened:  # Pillow reads 16-bit colour as 8-bit, but reads its EXIF
         orientation = opened.getexif().get(_EXIF_ORIENTATION, 1)
-    return _oriented(array, orientation), 16
+    return _oriented(array.reshape(height, width, -1), orientation), 16
 
 
 _EXIF_ORIENTATION = 0x0112

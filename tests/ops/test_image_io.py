@@ -108,6 +108,11 @@ def test_unreadable_files_are_named(tmp_path):
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageReadError, match="cut.png.*If it was still being saved or copied, build again once it is"):
         read_image(tmp_path / "cut.png")
+    write_image(tmp_path / "deep.png", Image(RNG.random((32, 32, 3), dtype=np.float32), bit_depth=16))
+    deep = (tmp_path / "deep.png").read_bytes()
+    (tmp_path / "cut16.png").write_bytes(deep[: len(deep) // 2])
+    with pytest.raises(ImageReadError, match="cannot decode .*cut16.png: its data is damaged or cut short"):
+        read_image(tmp_path / "cut16.png")
     broken = bytearray(data)
     broken[37:41] = b"IDA\xab"  # the type of the chunk after IHDR, damaged
     for name, damaged in (("header_cut.png", data[:30]), ("broken.png", bytes(broken))):
@@ -161,6 +166,20 @@ def test_a_16_bit_png_is_turned_upright_as_an_8_bit_one_is(tmp_path, orientation
     eight, sixteen = (read_image(tmp_path / name, colorspace="linear") for name in ("8.png", "16.png"))
     assert sixteen.bit_depth == 16
     np.testing.assert_array_equal(np.rint(sixteen.color * 255), np.rint(eight.color * 255))
+
+
+@pytest.mark.parametrize("interlace", [False, True])
+@pytest.mark.parametrize("planes", [1, 2, 3, 4])
+def test_a_16_bit_png_reads_back_every_value(tmp_path, planes, interlace):
+    import png
+
+    stored = RNG.integers(0, 65536, (9, 7, planes)).astype(np.uint16)
+    with open(tmp_path / "deep.png", "wb") as file:
+        png.Writer(7, 9, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16, interlace=interlace).write(
+            file, stored.reshape(9, 7 * planes))
+    image = read_image(tmp_path / "deep.png", colorspace="linear")
+    read = np.dstack([image.color] + ([image.alpha] if image.alpha is not None else []))
+    assert image.bit_depth == 16 and np.array_equal(np.round(read * 65535).astype(np.uint16), stored)
 
 
 def test_a_16_bit_png_with_fewer_significant_bits_is_read_at_full_scale(tmp_path):
