@@ -150,7 +150,7 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if dds:
         data = as_pillow_reads(data)
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
-    if _png_pixels(data) > MAX_PIXELS:  # pypng, which reads 16-bit PNGs, has no such guard of its own
+    if _png_pixels(data) > MAX_PIXELS:  # the 16-bit PNG readers have no such guard of their own
         raise ImageReadError(too_large)
     try:
         pixels, bit_depth = _decode(data, tiff)
