@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups, sync_source_partitions
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, SpecError
+from pipeline.spec import Spec, SpecError, changed_since_loaded
 
 
 def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
@@ -41,6 +41,8 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
                      if partition_set else "Rebuilds the models no asset uses"),
     )
     def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        if reason := changed_since_loaded(spec):  # its partitions and outputs stay as they are
+            return dg.SkipReason(reason)
         if partition_set is None:
             return dg.RunRequest()
         try:

@@ -12,7 +12,7 @@ from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes, hash_text
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Source, Spec, SpecError, Target
+from pipeline.spec import Source, Spec, SpecError, Target, changed_since_loaded
 from pipeline.unreached import INTERRUPTED
 
 
@@ -59,6 +59,8 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         description=f"Watches {source.root} and rebuilds the outputs of changed files",
     )
     def watch(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        if reason := changed_since_loaded(spec):  # its partitions and outputs stay as they are
+            return dg.SkipReason(reason)
         try:
             builder = RemasterResource().builder(spec, building=True)
         except SpecError as exc:  # another spec's build folder or instance: its outputs and partitions stay

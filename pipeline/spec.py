@@ -182,6 +182,20 @@ def load_spec(path: str | Path) -> Spec:
     return parse_spec(text, path)
 
 
+def changed_since_loaded(spec: Spec) -> str | None:
+    """Why a sensor or schedule of definitions built from ``spec`` must not act: the file says something else
+    now, or no longer loads. Dagster keeps the definitions it loaded until they are reloaded, and a tick of
+    the old spec would delete the outputs of every asset added since and drop the partitions of files a
+    changed glob now takes."""
+    try:
+        if load_spec(spec.path) == spec:
+            return None
+    except SpecError as exc:
+        return (f"{spec.path} has changed since Dagster loaded it, and no longer loads ({'; '.join(exc.problems)}): "
+                "fix it, then reload the definitions (Deployment > Reload in the UI, or restart dagster dev)")
+    return (f"{spec.path} has changed since Dagster loaded it: reload the definitions (Deployment > Reload in the UI, "
+            "or restart dagster dev), so that sensors and schedules build what it says now")
+
 
 class SpecLoader(yaml.SafeLoader):
     """YAML as version 1.2 reads booleans: only ``true`` and ``false``. YAML 1.1, PyYAML's default, also reads

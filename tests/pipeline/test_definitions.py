@@ -168,6 +168,28 @@ def test_the_nightly_schedule_rebuilds_the_files_on_disk_tonight_in_one_run(proj
     assert sorted(row["partition"] for row in manifest_rows(project)) == sorted(keys)
 
 
+def test_sensors_and_schedules_loaded_before_the_spec_changed_wait_for_a_reload(project, cli):
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))  # what dagster dev loaded in the morning
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text() + "  legacy_4x: {op: upscale, from: legacy, scale: 4}\n")  # a commit pulled since
+    assert cli(project, "build")[0] == 0
+    added = sorted((project / "build" / "legacy_4x").rglob("*.png"))
+    assert added
+    with dg.instance_for_test() as instance:
+        nightly = defs.resolve_schedule_def("nightly_legacy")(dg.build_schedule_context(instance=instance))
+        watch = defs.resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
+        assert not instance.get_dynamic_partitions("legacy")
+    for tick in (nightly, watch):
+        assert isinstance(tick, dg.SkipReason) and "reload the definitions" in tick.skip_message, tick
+    assert sorted((project / "build" / "legacy_4x").rglob("*.png")) == added  # the old spec had no legacy_4x
+    assert "legacy_4x" in {row["asset"] for row in manifest_rows(project)}
+
+    spec.write_text(spec.read_text().replace("scale: 4}", "scale: 4"))  # saved half edited
+    with dg.instance_for_test() as instance:
+        tick = defs.resolve_schedule_def("nightly_legacy")(dg.build_schedule_context(instance=instance))
+    assert isinstance(tick, dg.SkipReason) and "no longer loads" in tick.skip_message, tick
+
+
 def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
     from pipeline.hashing import hash_file
 
