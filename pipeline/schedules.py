@@ -35,6 +35,7 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
     @dg.schedule(
         name=schedule_name(partition_set),
         cron_schedule=spec.schedule,
+        execution_timezone=spec.timezone,
         job=job,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=(f"Rebuilds every partition of {partition_set}'s assets, the models they use first"

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ops.registry import OPS, Guard, OpDef, OpParams
 from pipeline.yaml_errors import LineIndex, yaml_problem
 
-SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "sources", "models", "assets")
+SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
@@ -113,6 +113,7 @@ class Spec:
     models: dict[str, Target]
     assets: dict[str, Target]
     lines: dict[tuple[str, ...], int] = field(default_factory=dict, compare=False)
+    timezone: str = "UTC"  # the schedule's: Dagster reads a cron expression in UTC unless told otherwise
 
     @property
     def root_dir(self) -> Path:
@@ -339,6 +340,10 @@ class _Checker:
         if not _is_cron(schedule):
             expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
             self.fail(("schedule",), f"expected {expected}, got {schedule!r}")
+        timezone = str(data.get("timezone", "UTC"))
+        if not _is_timezone(timezone):
+            self.fail(("timezone",), f"expected a time zone name such as Europe/Berlin or America/Los_Angeles (the one "
+                                     f"the schedule's hours are in), got {timezone!r}")
         entries = {section: self._section(data, section) for section in ("sources", "models", "assets")}
         sources = {
             name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
@@ -348,7 +353,7 @@ class _Checker:
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
         assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"], folders)
-        spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines)
+        spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines, timezone)
         self._check_graph(spec)
         return spec
 
@@ -704,6 +709,18 @@ def _is_cron(schedule: str) -> bool:
 
     try:
         dg.ScheduleDefinition(name="spec_schedule", cron_schedule=schedule, job_name="spec_job")
+    except dg.DagsterInvalidDefinitionError:
+        return False
+    return True
+
+
+def _is_timezone(name: str) -> bool:
+    """Dagster's own check of a schedule's time zone (an IANA name: ``PST`` is refused, ``US/Pacific`` taken)."""
+    import dagster as dg
+
+    try:
+        dg.ScheduleDefinition(name="spec_schedule", cron_schedule=DEFAULT_SCHEDULE, job_name="spec_job",
+                              execution_timezone=name)
     except dg.DagsterInvalidDefinitionError:
         return False
     return True

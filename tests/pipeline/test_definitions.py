@@ -190,6 +190,14 @@ def test_sensors_and_schedules_loaded_before_the_spec_changed_wait_for_a_reload(
     assert isinstance(tick, dg.SkipReason) and "no longer loads" in tick.skip_message, tick
 
 
+def test_the_nightly_schedule_runs_at_the_spec_s_hour_in_its_time_zone(project):
+    spec = project / "assets_spec.yaml"
+    assert build_definitions(load_spec(spec)).resolve_schedule_def("nightly_legacy").execution_timezone in (None, "UTC")
+    spec.write_text("timezone: America/Los_Angeles\n" + spec.read_text())  # 03:00 there, not 19:00 the day before
+    nightly = build_definitions(load_spec(spec)).resolve_schedule_def("nightly_legacy")
+    assert (nightly.cron_schedule, nightly.execution_timezone) == ("0 3 * * *", "America/Los_Angeles")
+
+
 def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
     from pipeline.hashing import hash_file
 

@@ -555,6 +555,18 @@ def test_a_schedule_dagster_would_refuse():
     assert found[0].startswith("/studio/assets_spec.yaml:2: schedule: expected a cron expression"), found
 
 
+def test_a_time_zone_dagster_would_refuse():
+    found = problems(
+        """
+        schedule: "0 3 * * *"
+        timezone: PST
+        sources:
+          models: {kind: textures, root: t}
+        """
+    )
+    assert found[0].startswith("/studio/assets_spec.yaml:3: timezone: expected a time zone name such as Europe/Berlin"), found
+
+
 def test_every_problem_is_reported_in_one_pass_with_a_hint():
     found = problems(
         """
