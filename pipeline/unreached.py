@@ -16,7 +16,7 @@ from pipeline.build import MODEL_PARTITION, Builder, not_built
 from pipeline.claims import check_build_dir
 from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, SpecError
+from pipeline.spec import Spec, SpecError, changed_since_loaded
 
 UNREACHED_SENSOR = "remaster_unreached"
 
@@ -132,7 +132,11 @@ def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="After a failed run, marks the partitions it never reached as not built in build/manifest.json",
     )
-    def unreached(context: dg.RunFailureSensorContext) -> None:
+    def unreached(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
+        if reason := changed_since_loaded(spec):  # the old spec's plans would call the new outputs stale, and delete them
+            return dg.SkipReason(f"{reason}; the partitions run {context.dagster_run.run_id} never reached are left "
+                                 "as they are until a build")
         record_unreached(spec, context.instance, context.dagster_run)
+        return None
 
     return unreached

@@ -2315,6 +2315,37 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
     assert set(statuses_of(project, "legacy_4x").values()) == {"cached"}
 
 
+def test_the_unreached_sensor_loaded_before_the_spec_changed_leaves_a_failed_run_s_outputs(project):
+    """Its plans, of the old params, called the outputs of the new ones stale and deleted them."""
+    from pipeline.definitions import build_definitions
+    from pipeline.unreached import unreached_sensor
+
+    chained = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
+    loaded = load_spec(write_spec(project, chained))  # what dagster dev loaded in the morning
+    spec = load_spec(write_spec(project, chained.replace("legacy_2x, scale: 2", "legacy_2x, scale: 3")))  # pulled since
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        texture = project / "textures" / "walls" / "tex001.png"
+        texture.write_bytes(texture.read_bytes()[:40])
+        keys = instance.get_dynamic_partitions("legacy")
+        result = dg.materialize(  # a run of the new spec, as a run re-imports the definitions
+            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
+            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        )
+        assert not result.success  # and legacy_4x never reached
+        before = manifest_rows(project)
+        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=failure,
+        ).for_run_failure()
+        tick = unreached_sensor(loaded)(context)
+    assert isinstance(tick, dg.SkipReason) and "reload the definitions" in tick.skip_message
+    assert manifest_rows(project) == before
+    assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").is_file()  # right for the new spec
+
+
 def statuses_of(folder: Path, asset: str) -> dict[str, str]:
     return {e["partition"]: e["status"] for e in manifest_rows(folder) if e["asset"] == asset}
 
