@@ -162,6 +162,10 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     def materialize(
         context: dg.AssetExecutionContext, remaster: RemasterResource
     ) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
+        if partitioned and not (context.has_partition_key or context.has_partition_key_range):  # dagster job execute
+            raise dg.Failure(f"{target.name} is built per file of {spec.source_of(target.name).name}, and this run names "
+                             "no file: launch it for some of its partitions (Materialize in the UI picks them; on the "
+                             "command line, dagster job backfill), or run remaster build")
         builder = remaster.builder(spec, building=True)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []

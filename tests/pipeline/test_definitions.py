@@ -657,6 +657,17 @@ def test_every_model_and_asset_step_is_in_the_remaster_pool_so_an_instance_can_m
     assert set(pools) >= {"sr2x", "legacy_2x"} and set(map(frozenset, pools.values())) == {frozenset({"remaster"})}
 
 
+def test_a_job_launched_without_partitions_says_to_pick_some(project):
+    """``dagster job execute -j build_legacy`` failed every step with Dagster's 'Cannot access partition_key for a
+    non-partitioned run'."""
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("build_legacy").execute_in_process(instance=instance, raise_on_error=False)
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    assert failures and "legacy_2x is built per file of legacy, and this run names no file: launch it for some of its " \
+        "partitions (Materialize in the UI picks them; on the command line, dagster job backfill)" in failures[0]
+
+
 def test_runs_go_step_by_step_in_one_process_nightly_on_the_spec_s_schedule_and_nothing_starts_on_its_own(project):
     spec = project / "assets_spec.yaml"
     spec.write_text('schedule: "15 2 * * 1-5"\n' + spec.read_text())
