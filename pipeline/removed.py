@@ -15,14 +15,14 @@ from pipeline.spec import Spec, Target
 
 def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | None = None) -> list[tuple[str, str]]:
     """Delete the outputs and manifest rows of partitions whose source file is gone, or whose asset the
-    spec no longer has; returns those (asset, partition).
+    spec no longer has; returns those (asset, partition) that had outputs (not one whose build had failed).
 
     A sensor passes its ``instance`` and forgets only what Dagster dropped: a removed file's partitions
     that it materialized and no longer has, which it drops after the tick that asked for it (a run may
     write a row of such a file later: every tick looks again). A preview of the sensor (the UI's "Test
     sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing. The rest (a
     removed asset, a file built on another instance) waits for a build or the nightly run."""
-    drop = []
+    drop, removed = [], []
     for row in keyed_rows(spec.build_dir):  # a damaged row too: it still names its outputs
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
@@ -35,9 +35,11 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             outputs = row.get("outputs")
             for path, written in outputs.items() if isinstance(outputs, dict) else ():
                 remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
+            if outputs:
+                removed.append(drop[-1])
     if drop:
         update_manifest(spec.build_dir, drop=drop)
-    return drop
+    return removed
 
 
 def _dropped(instance: dg.DagsterInstance, spec: Spec, target: Target, key: str) -> bool:

@@ -326,6 +326,16 @@ def test_a_build_says_which_outputs_it_removed(project, cli):
     assert len(lines) == 4
 
 
+def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_removed_when_it_goes(project, cli):
+    broken = project / "textures" / "walls" / "tex001.png"
+    broken.write_bytes(b"not a png")
+    assert cli(project, "build")[0] == 1
+    broken.unlink()
+    code, output = cli(project, "build")
+    assert code == 0 and "removed" not in output and "walls/tex001.png" not in output, output
+    assert "walls/tex001.png" not in {row["partition"] for row in manifest_rows(project)}
+
+
 def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
     os.environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     (tmp_path / "dagster_home").mkdir()
