@@ -299,10 +299,13 @@ class Builder:
         return result
 
     def _keep_edits(self, target: Target, key: str, plan: Plan) -> None:
-        """Move aside the outputs changed since the last build wrote them, which this build replaces."""
+        """Move aside the outputs changed since the last build wrote them, which this build replaces; not one that
+        holds what the cache has for ``plan`` already, which a build placed (``keep_if_edited``)."""
         listed = self._last_outputs().get((target.name, key), {})
-        for path in plan.outputs.values():
-            keep_if_edited(self.spec.build_dir, path, listed.get(self.relative(path)), self.index.hash)
+        entry = self.store.peek(plan.cache_key)
+        for name, path in plan.outputs.items():
+            keep_if_edited(self.spec.build_dir, path, listed.get(self.relative(path)), self.index.hash,
+                           placing=entry.outputs.get(name) if entry else None)
 
     def _made_once(self, target: Target, key: str, plan: Plan, result: PartitionResult) -> Entry:
         """``plan``'s entry, from the cache or computed (``result.status`` says which). Two runs that need the

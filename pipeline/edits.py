@@ -21,17 +21,20 @@ EDITED = ".edited"  # in the build folder
 log = logging.getLogger(__name__)
 
 
-def keep_if_edited(build_dir: Path, path: Path, written: str | None, hash_of: Callable[[Path], str] = hash_file) -> None:
+def keep_if_edited(build_dir: Path, path: Path, written: str | None, hash_of: Callable[[Path], str] = hash_file, *,
+                   placing: str | None = None) -> None:
     """Move ``path`` to ``<build_dir>/.edited/`` where it is no longer what remaster wrote there (``written``,
     its hash as the manifest lists it), before a build replaces or removes it. A file the manifest does not
-    list, or one that cannot be read, is left to the caller."""
+    list, or one that cannot be read, is left to the caller; so is one that holds ``placing`` already, what the
+    build is about to put there: a build placed it and was killed before it listed it, or another build at once
+    placed it since this one read the manifest."""
     if written is None or not path.is_file() or not path.is_relative_to(build_dir):
         return
     try:
         digest = hash_of(path)
     except OSError:
         return
-    if digest == written:
+    if digest in (written, placing):
         return
     aside = _aside(build_dir, path, digest)
     try:

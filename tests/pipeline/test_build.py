@@ -1531,6 +1531,18 @@ def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_repla
         == b"painted over"
 
 
+def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits(project, cli, caplog):
+    assert cli(project, "build")[0] == 0
+    write_textures(project / "textures", 5, seed=1)  # every texture saved anew
+    killed = ("import os, pipeline.assets\n"
+              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
+              "from pipeline.cli import app\n"
+              "app(['build'])\n")
+    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    assert cli(project, "build")[0] == 0  # puts back what the killed one placed, from the cache
+    assert not (project / "build" / ".edited").exists() and "was changed after remaster wrote it" not in caplog.text
+
+
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
