@@ -174,26 +174,39 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
             "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
     if (profile := _other_profile(data)) is not None:
-        log.warning("%s carries the colour profile %r, not sRGB; remaster reads its values as sRGB and writes no "
-                    "profile, so a colour texture's colours shift (a data map, a normal or roughness map, is read "
-                    "right): export colour textures in sRGB", path, profile)
+        log.warning("%s carries %s, not sRGB; remaster reads its values as sRGB and writes no profile, so a colour "
+                    "texture's colours shift (a data map, a normal or roughness map, is read right): export colour "
+                    "textures in sRGB", path, f"the colour profile {profile!r}" if profile else "a colour profile with no name")
     return _to_image(pixels, bit_depth, colorspace)
 
 
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# Greys, which a profile's tone curve moves (a linear one, gamma 1.0, by 60 levels), and colours inside every
+# gamut, which its primaries move (Display P3's and Adobe RGB's reds and greens, by 10 to 60 levels), at 8 bits.
+_PROBE = PILImage.frombytes("RGB", (6, 1), bytes([64, 64, 64, 128, 128, 128, 192, 192, 192,
+                                                  160, 96, 64, 64, 160, 96, 96, 64, 160]))
+_SAME_AS_SRGB = 3  # levels: sRGB profiles differ by a level or two (a compact one's curve, rounded primaries)
+
+
 def _other_profile(data: bytes) -> str | None:
-    """The name of the RGB colour profile embedded in a PNG, JPEG, TIFF or WebP where it is not sRGB (Display P3
-    from a phone, Adobe RGB from a camera or Photoshop), by its description, as image viewers tell them apart;
-    None for sRGB, no profile, a grey one, or one that cannot be read."""
+    """The name ('' where it has none) of the RGB colour profile embedded in a PNG, JPEG, TIFF or WebP where it is
+    not sRGB (Display P3 from a phone, Adobe RGB from a camera or Photoshop, a linear one); None for sRGB, no
+    profile, a grey one, or one that cannot be read. Judged by what it does to a few colours, not by its name:
+    compact sRGB profiles have other names ('c2'), and a linear one may have sRGB in its name."""
     try:
         with PILImage.open(io.BytesIO(data)) as opened:
             embedded = opened.info.get("icc_profile")
         if not embedded:
             return None
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(embedded)).profile
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+        if profile.profile.xcolor_space != "RGB ":
+            return None
+        seen = ImageCms.profileToProfile(_PROBE, profile, _SRGB, ImageCms.Intent.RELATIVE_COLORIMETRIC)
     except (OSError, ValueError, ImageCms.PyCMSError):
         return None
-    name = profile.profile_description.strip()
-    return name if profile.xcolor_space == "RGB " and "srgb" not in name.lower() else None
+    if np.abs(np.asarray(seen, np.int16) - np.asarray(_PROBE, np.int16)).max() <= _SAME_AS_SRGB:
+        return None
+    return (profile.profile.profile_description or "").strip()
 
 
 def write_image(

@@ -521,16 +521,46 @@ def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     assert peak < 2.6 * (image.color.nbytes + image.alpha.nbytes)
 
 
+def _profile_with(profile: bytes, tags: dict[bytes, bytes]) -> bytes:
+    """``profile`` with the data of each of ``tags`` (by signature) overwritten, at the same length."""
+    data = bytearray(profile)
+    for n in range(struct.unpack(">I", profile[128:132])[0]):
+        signature, offset, _ = struct.unpack(">4sII", profile[132 + 12 * n : 144 + 12 * n])
+        if signature in tags:
+            data[offset : offset + len(tags[signature])] = tags[signature]
+    return bytes(data)
+
+
+def _fixed(*values: float) -> bytes:
+    return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
 def test_a_colour_profile_other_than_srgb_is_warned_about_naming_it(tmp_path, caplog, suffix):
     """Its values are read as sRGB and the outputs carry no profile: a phone's Display P3 photo shifted colour
-    without a word."""
+    without a word. Told by what the profile does, not by its name."""
     from PIL import ImageCms
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    other = srgb.replace("sRGB built-in".encode("utf-16-be"), "Display P3 v4".encode("utf-16-be"))  # its name only
-    for name, profile in (("plain", srgb), ("phone", other)):
+    named = "sRGB built-in".encode("utf-16-be")
+    p3 = _profile_with(srgb, {b"rXYZ": b"XYZ \0\0\0\0" + _fixed(0.5151, 0.2412, -0.0011),  # Display P3's primaries
+                              b"gXYZ": b"XYZ \0\0\0\0" + _fixed(0.2919, 0.6922, 0.0419),
+                              b"bXYZ": b"XYZ \0\0\0\0" + _fixed(0.1572, 0.0666, 0.7841)})
+    linear = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + _fixed(1, 1, 0, 1, 0)  # gamma 1.0
+    profiles = {
+        "plain": srgb,
+        "compact": srgb.replace(named, "c2".ljust(13).encode("utf-16-be")),  # a web service's small sRGB one
+        "unnamed": srgb.replace(b"desc", b"xdsc", 1),
+        "phone": p3.replace(named, "Display P3 v4".encode("utf-16-be")),
+        "linear": _profile_with(srgb, {b"rTRC": linear, b"gTRC": linear, b"bTRC": linear}).replace(
+            named, "sRGB linear  ".encode("utf-16-be")),
+        "nameless": p3.replace(b"desc", b"xdsc", 1),
+    }
+    for name, profile in profiles.items():
         PILImage.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"{name}{suffix}", icc_profile=profile)
         read_image(tmp_path / f"{name}{suffix}")
-    assert [record.getMessage().split(" carries")[0] for record in caplog.records] == [str(tmp_path / f"phone{suffix}")]
+    warned = [record.getMessage().split(" carries")[0] for record in caplog.records]
+    assert warned == [str(tmp_path / f"{name}{suffix}") for name in ("phone", "linear", "nameless")]
     assert "carries the colour profile 'Display P3 v4', not sRGB" in caplog.text
+    assert "carries the colour profile 'sRGB linear', not sRGB" in caplog.text
+    assert "carries a colour profile with no name, not sRGB" in caplog.text
