@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import functools
+import os
 import re
 import typing
 from collections.abc import Mapping
@@ -603,9 +604,11 @@ _ROLE_WORDS = {
 
 
 def _file_in_the_way(folder: Path) -> Path | None:
-    """The file at ``folder`` or above it, where a build would make the folder; None where there is none."""
-    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
-    return existing if existing is not None and not existing.is_dir() else None
+    """The file at ``folder`` or above it, where a build would make the folder; None where there is none. A
+    path this user may not look into (a shared cache under another user's folder) counts as not there: a
+    build says what it cannot write."""
+    existing = next((path for path in (folder, *folder.parents) if os.path.exists(path)), None)
+    return existing if existing is not None and not os.path.isdir(existing) else None
 
 
 def _roles_in_words(roles: frozenset[str]) -> str:

@@ -1435,6 +1435,23 @@ def test_a_file_where_the_build_or_cache_folder_goes_fails_every_command_naming_
     assert f"set {said.split(':')[0]} to another folder" in " ".join(output.split())
 
 
+def test_a_cache_folder_this_user_may_not_look_into_is_no_spec_error(project, cli, monkeypatch):
+    """Whether a file stands in its way cannot be told there: every command failed with a PermissionError."""
+    locked = project / "locked"
+    stat = os.stat
+
+    def refused(path, *args, **kwargs):
+        if Path(path).is_relative_to(locked) and Path(path) != locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return stat(path, *args, **kwargs)
+
+    locked.mkdir()
+    (project / "assets_spec.yaml").write_text(UPSCALE_SPEC.replace(".remaster/cache", "locked/cache"))
+    monkeypatch.setattr(os, "stat", refused)
+    code, output = cli(project, "validate")
+    assert code == 0 and "ok" in output, output
+
+
 @pytest.mark.parametrize("kind, entry_dropped", [("objects/*/*", True), ("entries/*/*.json", False)])
 def test_a_folder_in_place_of_a_cache_file_fails_its_partition_naming_it(project, cli, caplog, kind, entry_dropped):
     """An entry whose object a folder stands in for is dropped (it lost its object); a folder standing in for
