@@ -174,9 +174,10 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
             "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
     if (profile := _other_profile(data)) is not None:
+        carried = f"the colour profile {profile!r}" if profile else "a colour profile with no name"
         log.warning("%s carries %s, not sRGB; remaster reads its values as sRGB and writes no profile, so a colour "
                     "texture's colours shift (a data map, a normal or roughness map, is read right): export colour "
-                    "textures in sRGB", path, f"the colour profile {profile!r}" if profile else "a colour profile with no name")
+                    "textures in sRGB", path, carried, extra={"once_per": carried})  # the CLI counts the rest
     return _to_image(pixels, bit_depth, colorspace)
 
 

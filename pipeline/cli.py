@@ -158,13 +158,20 @@ class _ProgressLines(logging.Handler):
 
 class _SaidOnce(logging.Filter):
     """Lets each warning of a source scan through once: every asset step scans the sources again, and a
-    skipped file was warned about per step. Other messages all pass."""
+    skipped file was warned about per step. Of the warnings that name what many files share (``once_per``,
+    as a colour profile), lets the first through and counts the rest in ``held``. Other messages all pass."""
 
     def __init__(self) -> None:
         super().__init__()
         self.said: set[str] = set()
+        self.held: Counter[str] = Counter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if (shared := getattr(record, "once_per", None)) is not None:
+            seen = shared in self.said or shared in self.held
+            self.held[shared] += seen
+            self.said.add(shared)
+            return not seen
         if record.name != "pipeline.sources":
             return True
         message = record.getMessage()
@@ -174,9 +181,11 @@ class _SaidOnce(logging.Filter):
         return True
 
 
-def _log_warnings_once() -> None:
-    """Warnings to stderr, each once."""
-    _log_to_stderr(_SaidOnce())
+def _log_warnings_once() -> _SaidOnce:
+    """Warnings to stderr, each once; returns the filter, which counts what it held back."""
+    said = _SaidOnce()
+    _log_to_stderr(said)
+    return said
 
 
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -236,7 +245,7 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         from pipeline.runs import run_build
 
         loaded = _load(spec)
-        _log_warnings_once()
+        said = _log_warnings_once()
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
     except KeyboardInterrupt:  # outside the runs: before the first, or after the last
         _say_interrupted("")
@@ -252,6 +261,10 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
     _render_build(report, loaded)
+    for shared, more in said.held.items():
+        files = "file carries" if more == 1 else "files carry"
+        console.print(f"[yellow]warning[/yellow] {more} more {files} {escape(shared)} as well, read as the first was",
+                      highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)
 

@@ -12,7 +12,7 @@ import pytest
 import tifffile
 from PIL import Image as PILImage
 
-from helpers import LFS_POINTER, bc1_block, bc4_block, dds
+from helpers import LFS_POINTER, bc1_block, bc4_block, dds, display_p3_profile, fixed, profile_with
 from ops import image_io
 from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
 
@@ -521,20 +521,6 @@ def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     assert peak < 2.6 * (image.color.nbytes + image.alpha.nbytes)
 
 
-def _profile_with(profile: bytes, tags: dict[bytes, bytes]) -> bytes:
-    """``profile`` with the data of each of ``tags`` (by signature) overwritten, at the same length."""
-    data = bytearray(profile)
-    for n in range(struct.unpack(">I", profile[128:132])[0]):
-        signature, offset, _ = struct.unpack(">4sII", profile[132 + 12 * n : 144 + 12 * n])
-        if signature in tags:
-            data[offset : offset + len(tags[signature])] = tags[signature]
-    return bytes(data)
-
-
-def _fixed(*values: float) -> bytes:
-    return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
-
-
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
 def test_a_colour_profile_other_than_srgb_is_warned_about_naming_it(tmp_path, caplog, suffix):
     """Its values are read as sRGB and the outputs carry no profile: a phone's Display P3 photo shifted colour
@@ -543,16 +529,14 @@ def test_a_colour_profile_other_than_srgb_is_warned_about_naming_it(tmp_path, ca
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     named = "sRGB built-in".encode("utf-16-be")
-    p3 = _profile_with(srgb, {b"rXYZ": b"XYZ \0\0\0\0" + _fixed(0.5151, 0.2412, -0.0011),  # Display P3's primaries
-                              b"gXYZ": b"XYZ \0\0\0\0" + _fixed(0.2919, 0.6922, 0.0419),
-                              b"bXYZ": b"XYZ \0\0\0\0" + _fixed(0.1572, 0.0666, 0.7841)})
-    linear = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + _fixed(1, 1, 0, 1, 0)  # gamma 1.0
+    p3 = display_p3_profile()
+    linear = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + fixed(1, 1, 0, 1, 0)  # gamma 1.0
     profiles = {
         "plain": srgb,
         "compact": srgb.replace(named, "c2".ljust(13).encode("utf-16-be")),  # a web service's small sRGB one
         "unnamed": srgb.replace(b"desc", b"xdsc", 1),
-        "phone": p3.replace(named, "Display P3 v4".encode("utf-16-be")),
-        "linear": _profile_with(srgb, {b"rTRC": linear, b"gTRC": linear, b"bTRC": linear}).replace(
+        "phone": p3,
+        "linear": profile_with(srgb, {b"rTRC": linear, b"gTRC": linear, b"bTRC": linear}).replace(
             named, "sRGB linear  ".encode("utf-16-be")),
         "nameless": p3.replace(b"desc", b"xdsc", 1),
     }

@@ -22,8 +22,8 @@ import pytest
 from PIL import Image as PILImage
 
 from helpers import (
-    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, manifest_rows, read_only_folder, source_called, ui_statuses,
-    unreadable_while_mode_000, write_spec, write_textures,
+    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, display_p3_profile, manifest_rows, read_only_folder,
+    source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -2302,6 +2302,19 @@ assets:
     assert code == 0, output
     assert {(e["partition"], e["status"]) for e in manifest_rows(tmp_path)} == {
         ("walls/tex000.png", "cached"), ("floors/twin.png", "cached")}  # was computed again: the key held the folder
+
+
+def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(project):
+    from PIL import Image as PILImage
+
+    for path in sorted((project / "textures").rglob("*.png")):
+        PILImage.open(path).save(path, icc_profile=display_p3_profile())  # an artist's Display P3 working space
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "build"], cwd=project, capture_output=True, text=True,
+                            env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
+                                 "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 0 and said.count("carries the colour profile 'Display P3 v4', not sRGB") == 1, said
+    assert "warning 4 more files carry the colour profile 'Display P3 v4' as well, read as the first was" in said
 
 
 def test_a_skipped_file_is_warned_about_once_per_build(project):
