@@ -177,7 +177,7 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         carried = f"the colour profile {profile!r}" if profile else "a colour profile with no name"
         log.warning("%s carries %s, not sRGB; remaster reads its values as sRGB and writes no profile, so a colour "
                     "texture's colours shift (a data map, a normal or roughness map, is read right): export colour "
-                    "textures in sRGB", path, carried, extra={"once_per": carried})  # the CLI counts the rest
+                    "textures in sRGB", path, carried, extra={"once_per": carried, "file": str(path)})  # the CLI counts the rest
     return _to_image(pixels, bit_depth, colorspace)
 
 

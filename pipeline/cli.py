@@ -159,19 +159,18 @@ class _ProgressLines(logging.Handler):
 class _SaidOnce(logging.Filter):
     """Lets each warning of a source scan through once: every asset step scans the sources again, and a
     skipped file was warned about per step. Of the warnings that name what many files share (``once_per``,
-    as a colour profile), lets the first through and counts the rest in ``held``. Other messages all pass."""
+    as a colour profile), lets the first through and keeps the files in ``sharing``. Other messages all pass."""
 
     def __init__(self) -> None:
         super().__init__()
         self.said: set[str] = set()
-        self.held: Counter[str] = Counter()
+        self.sharing: dict[str, set[str]] = {}  # what many files share -> those files (a file read twice is one)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if (shared := getattr(record, "once_per", None)) is not None:
-            seen = shared in self.said or shared in self.held
-            self.held[shared] += seen
-            self.said.add(shared)
-            return not seen
+            first = shared not in self.sharing
+            self.sharing.setdefault(shared, set()).add(getattr(record, "file", ""))
+            return first
         if record.name != "pipeline.sources":
             return True
         message = record.getMessage()
@@ -182,7 +181,7 @@ class _SaidOnce(logging.Filter):
 
 
 def _log_warnings_once() -> _SaidOnce:
-    """Warnings to stderr, each once; returns the filter, which counts what it held back."""
+    """Warnings to stderr, each once; returns the filter, which keeps the files of what it held back."""
     said = _SaidOnce()
     _log_to_stderr(said)
     return said
@@ -261,10 +260,11 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built")
     _render_build(report, loaded)
-    for shared, more in said.held.items():
-        files = "file carries" if more == 1 else "files carry"
-        console.print(f"[yellow]warning[/yellow] {more} more {files} {escape(shared)} as well, read as the first was",
-                      highlight=False, soft_wrap=True)
+    for shared, files in said.sharing.items():
+        if more := len(files) - 1:
+            carry = "file carries" if more == 1 else "files carry"
+            console.print(f"[yellow]warning[/yellow] {more} more {carry} {escape(shared)} as well, read as the first "
+                          "was", highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)
 

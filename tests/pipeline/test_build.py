@@ -2309,6 +2309,7 @@ def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(pro
 
     for path in sorted((project / "textures").rglob("*.png")):
         PILImage.open(path).save(path, icc_profile=display_p3_profile())  # an artist's Display P3 working space
+    write_spec(project, UPSCALE_SPEC + "  legacy_3x: {op: upscale, from: legacy, scale: 3}\n")  # each read twice
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "build"], cwd=project, capture_output=True, text=True,
                             env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
                                  "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])})
