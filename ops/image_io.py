@@ -9,9 +9,12 @@ remastered texture drops into the engine where the old one was.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import logging
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -29,6 +32,30 @@ from ops.formats import WRITABLE_SUFFIXES
 from ops.tiff import TiffLayout, decode_tiff, is_tiff, tiff_layout
 
 log = logging.getLogger(__name__)
+_READING: contextvars.ContextVar[Path | None] = contextvars.ContextVar("reading", default=None)
+
+
+class _NamesTheFile(logging.Filter):
+    """Puts the file being read before a warning of libpng's, which imagecodecs logs as "PNG warning: gAMA: CRC
+    error", naming no file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (path := _READING.get()) is not None:
+            record.msg, record.args = f"{path}: {record.getMessage()}", None
+        return True
+
+
+logging.getLogger("imagecodecs").addFilter(_NamesTheFile())
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """``path`` is the file being read, for ``_NamesTheFile``, within this block (of this thread)."""
+    token = _READING.set(path)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
 
 ColorSpace = Literal["srgb", "linear"]
 MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
@@ -153,7 +180,8 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     if _png_pixels(data) > MAX_PIXELS:  # the 16-bit PNG readers have no such guard of their own
         raise ImageReadError(too_large)
     try:
-        pixels, bit_depth = _decode(data, tiff)
+        with _reading(path):
+            pixels, bit_depth = _decode(data, tiff)
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except UnidentifiedImageError as exc:

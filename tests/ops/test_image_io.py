@@ -548,3 +548,14 @@ def test_a_colour_profile_other_than_srgb_is_warned_about_naming_it(tmp_path, ca
     assert "carries the colour profile 'Display P3 v4', not sRGB" in caplog.text
     assert "carries the colour profile 'sRGB linear', not sRGB" in caplog.text
     assert "carries a colour profile with no name, not sRGB" in caplog.text
+
+
+def test_a_warning_of_libpng_names_the_file_it_is_about(tmp_path, caplog):
+    """imagecodecs logs them as "PNG warning: sRGB: invalid", naming no file."""
+    write_image(tmp_path / "deep.png", Image(RNG.random((4, 4, 3), dtype=np.float32), bit_depth=16))
+    data = (tmp_path / "deep.png").read_bytes()
+    srgb = b"sRGB\x09"  # a rendering intent that is none of the four
+    (tmp_path / "deep.png").write_bytes(data[:33] + struct.pack(">I", 1) + srgb + struct.pack(">I", zlib.crc32(srgb))
+                                        + data[33:])  # after IHDR
+    read_image(tmp_path / "deep.png")
+    assert f"{tmp_path / 'deep.png'}: PNG warning: sRGB: invalid" in caplog.text, caplog.text
