@@ -31,7 +31,6 @@ CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
-STEP_POOL = "remaster"  # Dagster's concurrency pool of every model and asset step: limited, runs take turns
 FORWARDED_LOGGERS = ("ops", "pipeline")  # the ops' own lines, the cache's warnings
 # Dagster does not look at the partitions of a source this large for staleness (its private
 # SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD; a test pins the two together).
@@ -154,7 +153,6 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         dagster_type=dg.Nothing,
         check_specs=[dg.AssetCheckSpec(g.name, asset=target.name, description=g.description) for g in guards],
         group_name=target.section,
-        pool=STEP_POOL,
         kinds={"pytorch"} if target.section == "models" else {"png", "gltf"} if target.op.name == "material"
         else {target.params.output_suffix().lstrip(".")},
         description=describe(target),

@@ -37,8 +37,8 @@ def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definition
         sensors=sensors,
         schedules=nightly_schedules(spec),
         resources={"remaster": RemasterResource(device=device or spec.device)},
-        # Steps run one after another in one process: torch is imported once and two steps of a run never
-        # fight over one GPU; those of two runs take turns where the instance limits the remaster pool.
+        # Steps run one after another in one process: torch is imported once and
+        # two steps never fight over one GPU.
         executor=dg.in_process_executor,
     )
 

@@ -649,14 +649,6 @@ def test_a_backfill_builds_many_partitions_in_one_run_not_one_process_per_file(p
     assert graph.get(dg.AssetKey("legacy_2x")).backfill_policy == dg.BackfillPolicy.single_run()
 
 
-def test_every_model_and_asset_step_is_in_the_remaster_pool_so_an_instance_can_make_runs_take_turns(tmp_path):
-    write_textures(tmp_path / "textures", 2, size=24)
-    defs = build_definitions(load_spec(write_spec(tmp_path, MODEL_SPEC)))
-    graph = defs.resolve_asset_graph()
-    pools = {node.key.to_user_string(): node.pools for node in graph.asset_nodes if node.is_materializable}
-    assert set(pools) >= {"sr2x", "legacy_2x"} and set(map(frozenset, pools.values())) == {frozenset({"remaster"})}
-
-
 def test_a_job_launched_without_partitions_says_to_pick_some(project):
     """``dagster job execute -j build_legacy`` failed every step with Dagster's 'Cannot access partition_key for a
     non-partitioned run'."""
