@@ -76,7 +76,7 @@ def _trained_from(spec: Spec) -> list[str]:
 
 
 def spec_path() -> Path:
-    return Path(os.environ.get(SPEC_ENV, SPEC_FILE)).resolve()
+    return Path(os.environ.get(SPEC_ENV, SPEC_FILE)).absolute()  # links followed by load_spec, and by each check
 
 
 @dg.definitions

@@ -115,6 +115,7 @@ class Spec:
     assets: dict[str, Target]
     lines: dict[tuple[str, ...], int] = field(default_factory=dict, compare=False)
     timezone: str = "UTC"  # the schedule's: Dagster reads a cron expression in UTC unless told otherwise
+    given: Path | None = field(default=None, compare=False)  # ``path`` as named, links not followed: what a reload reads
 
     @property
     def root_dir(self) -> Path:
@@ -173,7 +174,8 @@ def _resolved(base: Path, path: str | Path) -> Path:
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate the spec at ``path``."""
-    path = Path(path).resolve()
+    given = Path(path).absolute()
+    path = given.resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -181,21 +183,23 @@ def load_spec(path: str | Path) -> Spec:
     except UnicodeDecodeError as exc:  # Notepad's "ANSI" or "Unicode" (UTF-16)
         line = path.read_bytes().count(b"\n", 0, exc.start) + 1
         raise SpecError([f"{path}:{line}: the spec is not UTF-8 text; save it as UTF-8"]) from exc
-    return parse_spec(text, path)
+    return replace(parse_spec(text, path), given=given)
 
 
 def changed_since_loaded(spec: Spec) -> str | None:
     """Why a sensor or schedule of definitions built from ``spec`` must not act: the file says something else
     now, or no longer loads. Dagster keeps the definitions it loaded until they are reloaded, and a tick of
     the old spec would delete the outputs of every asset added since and drop the partitions of files a
-    changed glob now takes."""
+    changed glob now takes. The file is read by the path Dagster was given: a link to the spec, or to the
+    project's folder, pointed elsewhere since is a change too."""
+    shown = spec.given or spec.path
     try:
-        if load_spec(spec.path) == spec:
+        if load_spec(shown) == spec:
             return None
     except SpecError as exc:
-        return (f"{spec.path} has changed since Dagster loaded it, and no longer loads ({'; '.join(exc.problems)}): "
+        return (f"{shown} has changed since Dagster loaded it, and no longer loads ({'; '.join(exc.problems)}): "
                 "fix it, then reload the definitions (Deployment > Reload in the UI, or restart dagster dev)")
-    return (f"{spec.path} has changed since Dagster loaded it: reload the definitions (Deployment > Reload in the UI, "
+    return (f"{shown} has changed since Dagster loaded it: reload the definitions (Deployment > Reload in the UI, "
             "or restart dagster dev), so that sensors and schedules build what it says now")
 
 

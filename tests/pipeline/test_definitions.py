@@ -17,7 +17,7 @@ from helpers import (
 )
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
-from pipeline.definitions import build_definitions
+from pipeline.definitions import build_definitions, spec_path
 from pipeline.spec import load_spec
 from pipeline.unreached import UNREACHED_SENSOR
 
@@ -196,6 +196,30 @@ def test_the_nightly_schedule_runs_at_the_spec_s_hour_in_its_time_zone(project):
     spec.write_text("timezone: America/Los_Angeles\n" + spec.read_text())  # 03:00 there, not 19:00 the day before
     nightly = build_definitions(load_spec(spec)).resolve_schedule_def("nightly_legacy")
     assert (nightly.cron_schedule, nightly.execution_timezone) == ("0 3 * * *", "America/Los_Angeles")
+
+
+def test_sensors_and_schedules_loaded_through_a_link_to_the_spec_wait_for_a_reload_once_it_points_elsewhere(
+    project, cli, monkeypatch
+):
+    """The check read the file the link pointed to when Dagster loaded it, which had not changed: the old spec's
+    tick went on, stopped here only by the build folder's claim, whose message says to delete .built-from if
+    the other spec builds elsewhere now (which would let it delete the outputs of the asset the new spec adds)."""
+    spec = project / "assets_spec.yaml"
+    (project / "monday.yaml").write_text(spec.read_text())
+    (project / "tuesday.yaml").write_text(spec.read_text() + "  legacy_4x: {op: upscale, from: legacy, scale: 4}\n")
+    spec.unlink()
+    spec.symlink_to("monday.yaml")
+    monkeypatch.chdir(project)
+    defs = build_definitions(load_spec(spec_path()))  # what dagster dev loaded on Monday
+    spec.unlink()
+    spec.symlink_to("tuesday.yaml")
+    assert cli(project, "build")[0] == 0
+    added = sorted((project / "build" / "legacy_4x").rglob("*.png"))
+    assert added
+    with dg.instance_for_test() as instance:
+        tick = defs.resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
+    assert isinstance(tick, dg.SkipReason) and f"{spec} has changed" in tick.skip_message, tick
+    assert sorted((project / "build" / "legacy_4x").rglob("*.png")) == added
 
 
 def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
