@@ -16,7 +16,7 @@ from pipeline.build import MODEL_PARTITION, Builder, not_built
 from pipeline.claims import check_build_dir
 from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, SpecError, changed_since_loaded
+from pipeline.spec import Spec, SpecError, changed_since_loaded, load_spec
 
 UNREACHED_SENSOR = "remaster_unreached"
 
@@ -133,10 +133,14 @@ def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
         description="After a failed run, marks the partitions it never reached as not built in build/manifest.json",
     )
     def unreached(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
-        if reason := changed_since_loaded(spec):  # the old spec's plans would call the new outputs stale, and delete them
-            return dg.SkipReason(f"{reason}; the partitions run {context.dagster_run.run_id} never reached are left "
-                                 "as they are until a build")
-        record_unreached(spec, context.instance, context.dagster_run)
+        # A run loads the spec on disk as it starts, and so is judged by it: the plans of the spec Dagster loaded
+        # before it changed called what the run had built stale, and deleted it.
+        try:
+            current = spec if changed_since_loaded(spec) is None else load_spec(spec.given or spec.path)
+        except SpecError as exc:
+            return dg.SkipReason(f"the spec no longer loads ({'; '.join(exc.problems)}): what run "
+                                 f"{context.dagster_run.run_id} never reached is left as it is until a build")
+        record_unreached(current, context.instance, context.dagster_run)
         return None
 
     return unreached
