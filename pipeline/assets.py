@@ -31,7 +31,7 @@ CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
-FORWARDED_LOGGERS = ("ops", "pipeline")  # the ops' own lines, the cache's warnings
+FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
 # Dagster does not look at the partitions of a source this large for staleness (its private
 # SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD; a test pins the two together).
 DAGSTER_PARTITION_LIMIT = 100

@@ -809,3 +809,20 @@ def test_an_upstream_output_is_put_back_only_as_its_manifest_row_lists_it(projec
                              partition_key=key, raise_on_error=False)
     assert not run.success  # not built from a file its failed row does not list, which a later removal would miss
     assert not (project / "build" / "legacy_2x" / key).exists()
+
+
+def test_the_run_log_in_the_ui_shows_what_libpng_warns_of_naming_the_texture(project):
+    import struct
+    import zlib
+
+    texture = project / "textures" / "walls" / "tex001.png"
+    write_image(texture, Image(np.full((8, 8, 3), 0.5, np.float32), bit_depth=16))
+    data, srgb = texture.read_bytes(), b"sRGB\x09"  # a rendering intent that is none of the four
+    texture.write_bytes(data[:33] + struct.pack(">I", 1) + srgb + struct.pack(">I", zlib.crc32(srgb)) + data[33:])
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                                partition_key="walls/tex001.png")
+        messages = [event.user_message for event in instance.all_logs(result.run_id)]
+    assert f"{texture}: PNG warning: sRGB: invalid" in messages, messages
