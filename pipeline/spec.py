@@ -118,6 +118,8 @@ class Spec:
     timezone: str = "UTC"  # the schedule's: Dagster reads a cron expression in UTC unless told otherwise
     given: Path | None = field(default=None, compare=False)  # ``path`` as named, links not followed: what a reload reads
     text: str = field(default="", compare=False, repr=False)  # as read from ``path``
+    # Each folder as the spec writes it (build_dir, cache_dir, a source's root), with where it led when loaded.
+    folders: tuple[tuple[str, Path], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def root_dir(self) -> Path:
@@ -195,9 +197,8 @@ def changed_since_loaded(spec: Spec) -> str | None:
     changed glob now takes. The file is read by the path Dagster was given: a link to the spec, or to the
     project's folder, pointed elsewhere since is a change too."""
     shown = spec.given or spec.path
-    with contextlib.suppress(OSError, UnicodeDecodeError):  # load_spec says what is wrong
-        if shown.resolve() == spec.path and shown.read_text(encoding="utf-8") == spec.text:
-            return None  # each tick of each sensor asks: a spec of 500 assets took half a second to validate
+    if _loads_as_before(spec, shown):
+        return None  # each tick of each sensor asks: a spec of 500 assets took half a second to validate
     try:
         if load_spec(shown) == spec:
             return None
@@ -206,6 +207,17 @@ def changed_since_loaded(spec: Spec) -> str | None:
                 "fix it, then reload the definitions (Deployment > Reload in the UI, or restart dagster dev)")
     return (f"{shown} has changed since Dagster loaded it: reload the definitions (Deployment > Reload in the UI, "
             "or restart dagster dev), so that sensors and schedules build what it says now")
+
+
+def _loads_as_before(spec: Spec, shown: Path) -> bool:
+    """Whether the spec at ``shown`` would load as ``spec``, told without validating it again: the same file and
+    text, each folder it names leading where it did (a link to the textures or the build folder, pointed
+    elsewhere since, changes the spec as an edit does), and no file where the build and cache folders go."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # load_spec says what is wrong
+        return (shown.resolve() == spec.path and shown.read_text(encoding="utf-8") == spec.text
+                and all(_resolved(spec.root_dir, written) == folder for written, folder in spec.folders)
+                and _file_in_the_way(spec.build_dir) is None and _file_in_the_way(spec.cache_dir) is None)
+    return False
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -321,6 +333,7 @@ class _Checker:
         self.path = path
         self.lines = lines
         self.problems = problems
+        self.folders: list[tuple[str, Path]] = []
 
     def fail(self, at: tuple[str, ...], message: str) -> None:
         problem = f"{self.where(at)}: {'.'.join(at) or '(top level)'}: {message}"
@@ -363,7 +376,8 @@ class _Checker:
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
         assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"], folders)
-        spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines, timezone)
+        spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines, timezone,
+                    folders=tuple(self.folders))
         self._check_graph(spec)
         return spec
 
@@ -373,7 +387,14 @@ class _Checker:
             self.fail((key,), f"expected a folder path, got {value!r}")
             value = default
         self._check_slashes((key,), value)
-        return _resolved(self.path.parent, value)
+        return self._folder(value)
+
+    def _folder(self, written: str) -> Path:
+        """The folder ``written`` names, made absolute against the spec's folder, links followed; kept with how it
+        is written, so that a link retargeted since shows as a change to the spec (``changed_since_loaded``)."""
+        folder = _resolved(self.path.parent, written)
+        self.folders.append((written, folder))
+        return folder
 
     def _check_slashes(self, key: tuple[str, ...], path: str, *, glob: bool = False) -> None:
         """A path or glob written with Windows' backslashes is read by Windows alone (a glob by none: brace
@@ -422,7 +443,7 @@ class _Checker:
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
         for pattern in exclude:
             self._check_glob((*at, "exclude"), pattern)
-        return Source(name, parsed.kind, _resolved(self.path.parent, parsed.root), patterns, exclude, self.where(at))
+        return Source(name, parsed.kind, self._folder(parsed.root), patterns, exclude, self.where(at))
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         self._check_slashes(key, pattern, glob=True)

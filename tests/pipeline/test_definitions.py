@@ -222,6 +222,32 @@ def test_sensors_and_schedules_loaded_through_a_link_to_the_spec_wait_for_a_relo
     assert sorted((project / "build" / "legacy_4x").rglob("*.png")) == added
 
 
+def test_sensors_loaded_while_a_source_s_root_was_a_link_wait_for_a_reload_once_it_points_elsewhere(project, cli):
+    """The spec's text is the same, but its source is another folder: the old definitions' sensor took the files
+    that folder lacks for deleted, dropped their partitions and, a tick later, deleted their outputs."""
+    (project / "textures").rename(project / "art_v2")
+    write_textures(project / "art_v1", 2)
+    (project / "textures").symlink_to("art_v1")
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))  # what dagster dev loaded
+    (project / "textures").unlink()
+    (project / "textures").symlink_to("art_v2")
+    assert cli(project, "build")[0] == 0
+    built = sorted((project / "build" / "legacy_2x").rglob("*.png"))
+    assert len(built) == 5
+    with dg.instance_for_test() as instance:
+        tick = defs.resolve_sensor_def("legacy_files")(dg.build_sensor_context(instance=instance))
+    assert isinstance(tick, dg.SkipReason) and "reload the definitions" in tick.skip_message, tick
+    assert sorted((project / "build" / "legacy_2x").rglob("*.png")) == built
+
+    (project / "textures").unlink()
+    (project / "textures").symlink_to("art_v1")  # back as loaded
+    (project / "build").rename(project / "old_build")
+    (project / "build").write_text("")  # a file where the build folder goes: the spec no longer loads
+    with dg.instance_for_test() as instance:
+        tick = defs.resolve_schedule_def("nightly_legacy")(dg.build_schedule_context(instance=instance))
+    assert isinstance(tick, dg.SkipReason) and "no longer loads" in tick.skip_message, tick
+
+
 def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
     from pipeline.hashing import hash_file
 
