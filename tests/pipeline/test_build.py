@@ -33,7 +33,7 @@ from pipeline.hashing import hash_file
 from pipeline.resources import HASH_INDEX, RemasterResource
 from pipeline.runs import run_build
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
-from pipeline.spec import load_spec
+from pipeline.spec import Spec, load_spec
 from pipeline.unreached import record_unreached
 
 
@@ -2330,7 +2330,6 @@ def test_a_skipped_file_is_warned_about_once_per_build(project):
 
 
 def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project):
-    from pipeline.definitions import build_definitions
     from pipeline.unreached import unreached_sensor
 
     write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
@@ -2339,21 +2338,9 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
         run_build(spec, instance=instance)
         texture = project / "textures" / "walls" / "tex001.png"
         original = texture.read_bytes()
-        texture.write_bytes(original[:40])  # legacy_2x fails there, so Dagster skips all of legacy_4x
-        keys = instance.get_dynamic_partitions("legacy")
-        result = dg.materialize(  # what a backfill over every partition from the UI runs
-            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
-            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        )
-        assert not result.success
+        context = _a_ui_run_failing_on(texture, spec, instance)
         stale = project / "build" / "legacy_4x" / "walls" / "tex001.png"
         assert stale.exists() and statuses_of(project, "legacy_4x")["walls/tex001.png"] != "failed"  # looks built
-        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
-            dagster_event=failure,
-        ).for_run_failure()
         unreached_sensor(spec)(context)
         rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
         assert rows["walls/tex001.png"]["status"] == "failed" and "legacy_2x" in rows["walls/tex001.png"]["error"]
@@ -2370,7 +2357,6 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
 
 def test_the_unreached_sensor_loaded_before_the_spec_changed_judges_a_failed_run_by_the_spec_it_ran(project):
     """Its plans, of the old params, called the outputs of the new ones stale and deleted them."""
-    from pipeline.definitions import build_definitions
     from pipeline.unreached import unreached_sensor
 
     chained = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
@@ -2379,24 +2365,32 @@ def test_the_unreached_sensor_loaded_before_the_spec_changed_judges_a_failed_run
     with dg.instance_for_test() as instance:
         run_build(spec, instance=instance)
         texture = project / "textures" / "walls" / "tex001.png"
-        texture.write_bytes(texture.read_bytes()[:40])
-        keys = instance.get_dynamic_partitions("legacy")
-        result = dg.materialize(  # a run of the new spec, as a run re-imports the definitions
-            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
-            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        )
-        assert not result.success  # and legacy_4x never reached
-        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
-            dagster_event=failure,
-        ).for_run_failure()
+        context = _a_ui_run_failing_on(texture, spec, instance)  # of the new spec: a run re-imports the definitions
         unreached_sensor(loaded)(context)
     assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").is_file()  # right for the new spec
     assert statuses_of(project, "legacy_4x")["floors/tex000.png"] != "failed"
     assert statuses_of(project, "legacy_4x")["walls/tex001.png"] == "failed"  # made from the old texture
     assert not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
+
+
+def _a_ui_run_failing_on(texture: Path, spec: Spec, instance: dg.DagsterInstance) -> dg.RunFailureSensorContext:
+    """Cut ``texture`` short, so that legacy_2x fails there and Dagster skips all of legacy_4x, and run both over
+    every partition, as a backfill from the UI does; returns what the run-failure sensor is given."""
+    from pipeline.definitions import build_definitions
+
+    texture.write_bytes(texture.read_bytes()[:40])
+    keys = instance.get_dynamic_partitions("legacy")
+    result = dg.materialize(
+        list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
+        resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    return dg.build_run_status_sensor_context(
+        sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_event=failure,
+    ).for_run_failure()
 
 
 def statuses_of(folder: Path, asset: str) -> dict[str, str]:
