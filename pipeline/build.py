@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -300,12 +300,13 @@ class Builder:
 
     def _keep_edits(self, target: Target, key: str, plan: Plan) -> None:
         """Move aside the outputs changed since the last build wrote them, which this build replaces; not one that
-        holds what the cache has for ``plan`` already, which a build placed (``keep_if_edited``)."""
+        holds what the cache has for ``plan`` already, which a build placed (``keep_if_edited``). The entry is
+        read only where an output differs from its listing."""
         listed = self._last_outputs().get((target.name, key), {})
-        entry = self.store.peek(plan.cache_key)
+        entry = functools.cache(functools.partial(self.store.peek, plan.cache_key))
         for name, path in plan.outputs.items():
             keep_if_edited(self.spec.build_dir, path, listed.get(self.relative(path)), self.index.hash,
-                           placing=entry.outputs.get(name) if entry else None)
+                           placing=functools.partial(_output_in, entry, name))
 
     def _made_once(self, target: Target, key: str, plan: Plan, result: PartitionResult) -> Entry:
         """``plan``'s entry, from the cache or computed (``result.status`` says which). Two runs that need the
@@ -629,6 +630,12 @@ def as_listed(spec: Spec, path: Path) -> str:
         return path.relative_to(spec.root_dir).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _output_in(entry: Callable[[], Entry | None], name: str) -> str | None:
+    """The hash of output ``name`` in the cache entry ``entry`` reads, if there is one."""
+    found = entry()
+    return found.outputs.get(name) if found else None
 
 
 def remove_output(build_dir: Path, path: Path, *, written: str | None = None) -> bool:

@@ -22,19 +22,19 @@ log = logging.getLogger(__name__)
 
 
 def keep_if_edited(build_dir: Path, path: Path, written: str | None, hash_of: Callable[[Path], str] = hash_file, *,
-                   placing: str | None = None) -> None:
+                   placing: Callable[[], str | None] = lambda: None) -> None:
     """Move ``path`` to ``<build_dir>/.edited/`` where it is no longer what remaster wrote there (``written``,
     its hash as the manifest lists it), before a build replaces or removes it. A file the manifest does not
-    list, or one that cannot be read, is left to the caller; so is one that holds ``placing`` already, what the
-    build is about to put there: a build placed it and was killed before it listed it, or another build at once
-    placed it since this one read the manifest."""
+    list, or one that cannot be read, is left to the caller; so is one that holds what ``placing`` says the
+    build is about to put there (asked only of a changed file): a build placed it and was killed before it
+    listed it, or another build at once placed it since this one read the manifest."""
     if written is None or not path.is_file() or not path.is_relative_to(build_dir):
         return
     try:
         digest = hash_of(path)
     except OSError:
         return
-    if digest in (written, placing):
+    if digest == written or digest == placing():
         return
     aside = _aside(build_dir, path, digest)
     try:
