@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.assets import run_groups, source_asset, source_files_asset, target_asset
+from pipeline.killed_builds import KILLED_BUILDS_SENSOR, killed_builds_sensor
 from pipeline.resources import RemasterResource
 from pipeline.schedules import job_name, nightly_schedules, schedule_name
 from pipeline.sensors import sensor_name, source_sensor
@@ -31,7 +32,8 @@ def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definition
     sources = [source_asset(spec, source) for source in spec.sources.values()]
     sources += [source_files_asset(spec, spec.sources[name]) for name in _trained_from(spec)]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
-    sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec)]
+    sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec),
+               killed_builds_sensor()]
     return dg.Definitions(
         assets=[*sources, *targets],
         sensors=sensors,
@@ -49,7 +51,8 @@ def name_clashes(spec: Spec) -> list[str]:
     ``<source>/files`` asset of a source models train from, each nightly job), schedules and sensors another.
     A problem points at the spec's own entry where one is involved, else at the source whose name was used."""
     ops: dict[str, tuple[str, tuple[str, ...]]] = {}
-    runs: dict[str, tuple[str, tuple[str, ...]]] = {UNREACHED_SENSOR: ("the run-failure sensor", ())}
+    runs: dict[str, tuple[str, tuple[str, ...]]] = {UNREACHED_SENSOR: ("the run-failure sensor", ()),
+                                                  KILLED_BUILDS_SENSOR: ("the killed-builds sensor", ())}
     entries = [(ops, name, f"{section}.{name}", (section, name))
                for section in ("sources", "models", "assets") for name in getattr(spec, section)]
     made = [(ops, f"{name}__files", f"the files of source {name!r}", ("sources", name)) for name in _trained_from(spec)]

@@ -22,8 +22,8 @@ from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.definitions import build_definitions
 from pipeline.guards import FailedGuard, failed_guards
+from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
-from pipeline.processes import is_gone, process_space, this_process
 from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
@@ -32,7 +32,6 @@ from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_ma
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
-HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # where and which process a build's runs live in
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ def run_build(
 def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None,
            instance: dg.DagsterInstance | None) -> BuildReport:
     if instance is not None:
-        _fail_runs_of_killed_builds(instance)
+        fail_runs_of_killed_builds(instance)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec, building=True)
@@ -176,30 +175,6 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows))
 
 
-def _fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> None:
-    """Fail the runs a build left unfinished when it was killed outright (kill -9, the OOM killer): they
-    ran in its process, so nothing else ever ends them, the UI would show them running for good and the
-    failure sensor would never see them. Only runs of a process this one can see are judged: same boot
-    and pid namespace (a container's build may share the hostname and the instance), and the process
-    gone, a zombie, or its pid reused (its start time differs). A re-executed run inherits the tags of
-    the one it re-executes, so it is left alone; a throwaway instance holds none, and without Linux's
-    /proc nothing can be judged."""
-    space = process_space()
-    if instance.is_ephemeral or space is None:
-        return
-    unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    for run in instance.get_runs(dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: space})):
-        process = run.tags.get(PID_TAG, "")
-        if run.parent_run_id is None and is_gone(space, process) is True:
-            instance.report_run_failed(run, f"the remaster build that ran it (process {process.partition('@')[0]}) was killed")
-
-
-def _process_tags() -> dict[str, str]:
-    """This process, for ``_fail_runs_of_killed_builds`` to judge its runs by; none where it could not."""
-    space = process_space()
-    return {} if space is None else {HOST_TAG: space, PID_TAG: this_process()}
-
-
 def _run_set(
     builder: Builder,
     assets: list[dg.AssetsDefinition | dg.SourceAsset],
@@ -219,7 +194,7 @@ def _run_set(
             instance=instance,
             resources={"remaster": resource},
             selection=list(dict.fromkeys(name for name, _ in todo)),
-            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id, **_process_tags()},
+            tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id, **process_tags()},
             run_config=QUIET_LOGS,
             raise_on_error=False,
         )

@@ -30,6 +30,7 @@ from ops.registry import OPS
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
+from pipeline.killed_builds import HOST_TAG, KILLED_BUILDS_SENSOR, PID_TAG
 from pipeline.resources import HASH_INDEX, RemasterResource
 from pipeline.runs import run_build
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
@@ -2129,7 +2130,6 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
     assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
 
     from pipeline.processes import process_space, start_time
-    from pipeline.runs import HOST_TAG, PID_TAG
 
     def unfinished(run_id: str, **tags: str) -> None:
         tags = {HOST_TAG: process_space(), PID_TAG: left.tags[PID_TAG], **tags}
@@ -2145,6 +2145,24 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
     statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in ("reexecuted", "elsewhere", "alive", "reused")}
     assert statuses == {"reexecuted": dg.DagsterRunStatus.STARTED, "elsewhere": dg.DagsterRunStatus.STARTED,
                         "alive": dg.DagsterRunStatus.STARTED, "reused": dg.DagsterRunStatus.FAILURE}
+
+
+def test_a_sensor_tick_fails_the_run_of_a_killed_build_where_no_build_comes_after_it(tmp_path, monkeypatch):
+    """With the run queue's max_concurrent_runs, that run held the turn, every UI, sensor and schedule run queued
+    behind it, until the next ``remaster build`` on that machine."""
+    spec = _variants_project(tmp_path, count=3)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    _build_killed_at_the_third_variant(tmp_path, home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = dg.DagsterInstance.get()
+    [left] = instance.get_runs()
+    sensor = build_definitions(load_spec(spec)).resolve_sensor_def(KILLED_BUILDS_SENSOR)
+    ticks = [sensor.evaluate_tick(dg.build_sensor_context(instance=instance)) for _ in range(2)]
+    assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert [(tick.run_requests, tick.skip_message) for tick in ticks] == [
+        ([], f"marked failed 1 run(s) of a killed remaster build: {left.run_id}"),
+        ([], "no run of a killed remaster build")]
 
 
 def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):

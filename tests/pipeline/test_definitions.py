@@ -18,6 +18,7 @@ from helpers import (
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions, spec_path
+from pipeline.killed_builds import KILLED_BUILDS_SENSOR
 from pipeline.spec import load_spec
 from pipeline.unreached import UNREACHED_SENSOR
 
@@ -717,7 +718,8 @@ def test_runs_go_step_by_step_in_one_process_nightly_on_the_spec_s_schedule_and_
     assert defs.resolve_job_def("build_legacy").executor_def is dg.in_process_executor  # torch imported once, one GPU user
     assert [(s.cron_schedule, s.default_status) for s in defs.schedules] == [("15 2 * * 1-5", dg.DefaultScheduleStatus.STOPPED)]
     statuses = {sensor.name: sensor.default_status for sensor in defs.sensors}
-    assert statuses == {"legacy_files": dg.DefaultSensorStatus.STOPPED, UNREACHED_SENSOR: dg.DefaultSensorStatus.RUNNING}
+    assert statuses == {"legacy_files": dg.DefaultSensorStatus.STOPPED, UNREACHED_SENSOR: dg.DefaultSensorStatus.RUNNING,
+                        KILLED_BUILDS_SENSOR: dg.DefaultSensorStatus.RUNNING}  # neither launches a run
 
 
 def test_the_partition_limit_copied_from_dagster_is_dagsters():
