@@ -384,6 +384,8 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
                 im = im.convert("RGB")
             if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
                 im = im.convert("LA" if im.mode == "RGBA" else "L")
+        elif opened.format == "WEBP" and _all_grey(np.asarray(im), green_below=1):  # WebP has no grey mode
+            im = im.convert("LA" if mode == "RGBA" else "L")
         elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
             if mode == "L" and opened.format == "PNG" and data[24] < 8:  # Pillow widens 2- and 4-bit grey, not the key
                 im.info["transparency"] = im.info["transparency"] * 255 // (2 ** data[24] - 1)
@@ -405,11 +407,15 @@ def _tga_alpha_is_padding(data: bytes, im: PILImage.Image, *, colour_mapped: boo
     return (not colour_mapped and data[17] & 0x0F == 0) or im.getchannel("A").getextrema()[1] == 0
 
 
-def _all_grey(pixels: np.ndarray) -> bool:
+def _all_grey(pixels: np.ndarray, *, green_below: int = 0) -> bool:
     """Whether the visible texels of RGB(A) ``pixels`` are grey: a transparent key colour (freedoom's brown)
-    is never seen."""
+    is never seen. A grey texture saved as lossy WebP keeps its colour as luma and neutral chroma, which
+    libwebp decodes with green one level below red and blue in about one texel in a hundred, never apart
+    otherwise: ``green_below=1`` counts such a texel grey (converted to grey, it takes green's level, which is
+    as near the grey saved as red's). A texture with a tint to be seen does not decode so."""
     rgb = pixels[pixels[..., 3] > 0] if pixels.shape[-1] == 4 else pixels
-    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return bool((red == blue).all() and (green <= red).all() and (red - green <= green_below).all())
 
 
 def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:

@@ -504,6 +504,31 @@ def test_legacy_formats_pillow_reads_come_in_as_8_bit_rgb(tmp_path, suffix, opti
     np.testing.assert_array_equal(np.rint(image.rgb() * 255), texels)
 
 
+@pytest.mark.parametrize("with_alpha", [False, True])
+@pytest.mark.parametrize("options", [{"lossless": True}, {"quality": 90}], ids=["lossless", "lossy"])
+def test_a_grey_webp_is_read_as_grey(tmp_path, options, with_alpha):
+    """WebP has no grey mode: a grey texture is stored as colour (by Pillow from mode L, by cwebp from a grey
+    PNG), and a lossy one decodes with green a level below red and blue here and there. It came in as RGB."""
+    grey = np.add.outer(np.arange(64), np.arange(64)).astype(np.uint8) * 2
+    texels = np.stack([grey, np.where(np.arange(64) < 8, 0, 255).astype(np.uint8)[:, None].repeat(64, 1)], axis=2)
+    PILImage.fromarray(texels if with_alpha else grey, "LA" if with_alpha else "L").save(tmp_path / "g.webp", **options)
+    stored = np.asarray(PILImage.open(tmp_path / "g.webp"))
+    image = read_image(tmp_path / "g.webp", colorspace="linear")
+    assert image.channels == 1 and (image.alpha is not None) == with_alpha
+    read, seen = np.rint(image.color[8:, :, 0] * 255), grey[8:]  # WebP blanks the hidden texels of the top rows
+    if "lossless" in options:
+        np.testing.assert_array_equal(read, seen)
+    else:
+        assert (stored[..., 1] != stored[..., 0]).any()  # the case meant: not every texel's channels are equal
+        assert np.abs(read - seen).mean() < 2
+
+
+def test_a_faintly_tinted_webp_stays_colour(tmp_path):
+    grey = np.add.outer(np.arange(64), np.arange(64)).astype(np.uint8) * 2
+    PILImage.fromarray(np.stack([grey, grey, grey + 3], axis=2)).save(tmp_path / "t.webp", quality=90)
+    assert read_image(tmp_path / "t.webp").channels == 3
+
+
 def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     """Decoded a band at a time: the whole texture in floats with the sRGB decoding's temporaries took 3.3 times
     the result (4.6 GB at its peak for an 8192² RGBA PNG, 1.4 GB in bands), a band at a time 2.3 times, the
