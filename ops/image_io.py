@@ -373,6 +373,10 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
         mode = im.mode
         if opened.format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
             im = im.convert("RGB")
+        elif opened.format == "BMP" and mode == "RGB" and (alpha := _bmp_unused_byte_alpha(data)) is not None:
+            im = PILImage.merge("RGBA", (*im.split(), alpha))
+        elif opened.format == "BMP" and mode == "RGBA" and _alpha_all_zero(im):  # an alpha mask over zeros
+            im = im.convert("RGB")
         elif mode == "1":  # a 1-bit cut-out mask, perhaps with a tRNS key
             if "transparency" in im.info:  # Pillow before 12.1 keeps a key of 1 as 1, not as the 255 it reads 1 as
                 im.info["transparency"] = 255 if im.info["transparency"] else 0
@@ -404,7 +408,34 @@ def _tga_alpha_is_padding(data: bytes, im: PILImage.Image, *, colour_mapped: boo
     """Whether a 32-bit TGA's (or its palette's) fourth byte is padding, not alpha: its header gives no alpha bits
     (BGRX; a colour-mapped file's header counts the index's bits, so says nothing of the palette), or every
     texel's alpha is 0, as exporters that ignore alpha write it. Read as alpha, the texture would be invisible."""
-    return (not colour_mapped and data[17] & 0x0F == 0) or im.getchannel("A").getextrema()[1] == 0
+    return (not colour_mapped and data[17] & 0x0F == 0) or _alpha_all_zero(im)
+
+
+def _alpha_all_zero(im: PILImage.Image) -> bool:
+    """Whether RGBA ``im``'s alpha is 0 in every texel, as exporters that ignore alpha write it (a BMP whose
+    alpha mask names an alpha channel left black, which Windows and Photoshop show opaque): read as alpha, the
+    texture would be invisible."""
+    return im.getchannel("A").getextrema()[1] == 0
+
+
+_BI_RGB = 0  # a BMP's compression field: texels stored as they are, with no channel masks
+
+
+def _bmp_unused_byte_alpha(data: bytes) -> PILImage.Image | None:
+    """The alpha of a 32-bit BI_RGB BMP, which Pillow drops: the format calls each texel's fourth byte unused,
+    yet writers store alpha in it (Pillow itself, saving RGBA), and web browsers show it as alpha. None where
+    that byte is 0 in every texel, as most writers leave it (read as alpha, the texture would be invisible), or
+    255 in every texel (opaque either way), and for any other BMP: one with an alpha mask (BI_BITFIELDS, as
+    GIMP and Photoshop write alpha) Pillow reads with its alpha."""
+    header_size, width, height, _, bits, compression = struct.unpack_from("<IiiHHI", data, 14)
+    if header_size < 40 or bits != 32 or compression != _BI_RGB:
+        return None
+    offset = struct.unpack_from("<I", data, 10)[0]
+    texels = np.frombuffer(data, np.uint8, abs(height) * width * 4, offset).reshape(abs(height), width, 4)
+    fourth = texels[..., 3] if height < 0 else texels[::-1, :, 3]  # rows run bottom-up unless the height is negative
+    if fourth.max() == 0 or fourth.min() == 255:
+        return None
+    return PILImage.fromarray(np.ascontiguousarray(fourth))
 
 
 def _all_grey(pixels: np.ndarray, *, green_below: int = 0) -> bool:

@@ -213,11 +213,11 @@ def _load(ref: str) -> Any:
 OPS: dict[str, OpDef] = {
     op.name: op
     for op in (
-        OpDef("upscale", "8", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
-        OpDef("super_resolve", "10", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
+        OpDef("upscale", "9", "map", "ops.upscale:UpscaleParams", "ops.upscale:run"),
+        OpDef("super_resolve", "11", "map", "ops.superres.params:SuperResolveParams", "ops.superres.infer:run"),
         OpDef("train_srcae", "6", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
-        OpDef("multiply", "7", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
-        OpDef("material", "10", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
-        OpDef("export_dds", "4", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
+        OpDef("multiply", "8", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
+        OpDef("material", "11", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
+        OpDef("export_dds", "5", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
     )
 }

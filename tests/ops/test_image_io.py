@@ -529,6 +529,48 @@ def test_a_faintly_tinted_webp_stays_colour(tmp_path):
     assert read_image(tmp_path / "t.webp").channels == 3
 
 
+def _bmp32(rgba: np.ndarray, *, top_down: bool = False, alpha_mask: bool = False) -> bytes:
+    """A 32-bit BMP with ``rgba``'s alpha in each texel's fourth byte: BI_RGB with a 40-byte header, or with
+    ``alpha_mask`` BI_BITFIELDS with a 124-byte (V5) header whose masks name that byte alpha, as GIMP writes."""
+    height, width, _ = rgba.shape
+    size = 124 if alpha_mask else 40
+    info = struct.pack("<IiiHHIIiiII", size, width, -height if top_down else height, 1, 32, 3 if alpha_mask else 0,
+                       rgba.size, 2835, 2835, 0, 0)
+    if alpha_mask:
+        info += struct.pack("<4I", 0xFF0000, 0xFF00, 0xFF, 0xFF000000) + b"BGRs" + bytes(size - 60)  # then sRGB
+    texels = rgba[:, :, [2, 1, 0, 3]] if top_down else rgba[::-1, :, [2, 1, 0, 3]]
+    return b"BM" + struct.pack("<IHHI", 14 + size + rgba.size, 0, 0, 14 + size) + info + texels.tobytes()
+
+
+@pytest.mark.parametrize("top_down", [False, True])
+def test_a_32_bit_bmp_keeps_the_alpha_in_its_fourth_byte(tmp_path, top_down):
+    """Pillow reads a BI_RGB file's fourth byte as unused, as the format calls it: the alpha Pillow itself
+    writes there, saving RGBA, was dropped."""
+    rgba = RNG.integers(0, 256, (5, 3, 4), dtype=np.uint8)
+    (tmp_path / "a.bmp").write_bytes(_bmp32(rgba, top_down=top_down))
+    image = read_image(tmp_path / "a.bmp", colorspace="linear")
+    assert image.alpha is not None
+    np.testing.assert_array_equal(np.rint(image.alpha * 255), rgba[..., 3])
+    np.testing.assert_array_equal(np.rint(image.color * 255), rgba[..., :3])
+    PILImage.fromarray(rgba).save(tmp_path / "pillow.bmp")
+    np.testing.assert_array_equal(np.rint(read_image(tmp_path / "pillow.bmp").alpha * 255), rgba[..., 3])
+    (tmp_path / "masked.bmp").write_bytes(_bmp32(rgba, alpha_mask=True))  # as Pillow read it already
+    np.testing.assert_array_equal(np.rint(read_image(tmp_path / "masked.bmp").alpha * 255), rgba[..., 3])
+
+
+@pytest.mark.parametrize("fourth, alpha_mask", [(0, False), (255, False), (0, True)])
+def test_a_32_bit_bmp_whose_fourth_byte_is_the_same_everywhere_is_opaque(tmp_path, fourth, alpha_mask):
+    """0 in every texel is the byte left unused, as most writers leave it, or an alpha mask over an alpha
+    channel Photoshop left black, which Windows and Photoshop show opaque: read as alpha, the texture would be
+    invisible (it was, with a mask)."""
+    rgba = RNG.integers(0, 256, (5, 3, 4), dtype=np.uint8)
+    rgba[..., 3] = fourth
+    (tmp_path / "a.bmp").write_bytes(_bmp32(rgba, alpha_mask=alpha_mask))
+    image = read_image(tmp_path / "a.bmp", colorspace="linear")
+    assert image.alpha is None
+    np.testing.assert_array_equal(np.rint(image.color * 255), rgba[..., :3])
+
+
 def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     """Decoded a band at a time: the whole texture in floats with the sRGB decoding's temporaries took 3.3 times
     the result (4.6 GB at its peak for an 8192² RGBA PNG, 1.4 GB in bands), a band at a time 2.3 times, the
