@@ -203,10 +203,29 @@ def changed_since_loaded(spec: Spec) -> str | None:
         if load_spec(shown) == spec:
             return None
     except SpecError as exc:
-        return (f"{shown} has changed since Dagster loaded it, and no longer loads ({'; '.join(exc.problems)}): "
+        try:
+            cause = _what_changed(spec, shown)
+        except (OSError, UnicodeDecodeError):
+            cause = ""  # the spec's problems say why it cannot be read
+        return (f"{cause + ', and it' if cause else shown} no longer loads ({'; '.join(exc.problems)}): "
                 "fix it, then reload the definitions (Deployment > Reload in the UI, or restart dagster dev)")
-    return (f"{shown} has changed since Dagster loaded it: reload the definitions (Deployment > Reload in the UI, "
-            "or restart dagster dev), so that sensors and schedules build what it says now")
+    return (f"{_what_changed(spec, shown) or f'{shown} reads otherwise than when Dagster loaded it'}: reload the "
+            "definitions (Deployment > Reload in the UI, or restart dagster dev), so that sensors and schedules build "
+            "what it says now")
+
+
+def _what_changed(spec: Spec, shown: Path) -> str:
+    """What makes the spec at ``shown`` another than ``spec``, for a message: its text, a link to it or to the
+    project's folder, or a link to a folder it names; "" where none of those changed (a file now in the way of
+    the build or cache folder, which the spec's own problems name). Raises where the file cannot be read."""
+    if (now := shown.resolve()) != spec.path:
+        return f"{shown} leads to {now} now, not to {spec.path} as when Dagster loaded it"
+    if shown.read_text(encoding="utf-8") != spec.text:
+        return f"{shown} has changed since Dagster loaded it"
+    for written, folder in spec.folders:
+        if (now := _resolved(spec.root_dir, written)) != folder:
+            return f"'{written}' in {shown} leads to {now} now, not to {folder} as when Dagster loaded it"
+    return ""
 
 
 def _loads_as_before(spec: Spec, shown: Path) -> bool:
@@ -214,8 +233,7 @@ def _loads_as_before(spec: Spec, shown: Path) -> bool:
     text, each folder it names leading where it did (a link to the textures or the build folder, pointed
     elsewhere since, changes the spec as an edit does), and no file where the build and cache folders go."""
     with contextlib.suppress(OSError, UnicodeDecodeError):  # load_spec says what is wrong
-        return (shown.resolve() == spec.path and shown.read_text(encoding="utf-8") == spec.text
-                and all(_resolved(spec.root_dir, written) == folder for written, folder in spec.folders)
+        return (not _what_changed(spec, shown)
                 and _file_in_the_way(spec.build_dir) is None and _file_in_the_way(spec.cache_dir) is None)
     return False
 
