@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -374,17 +375,18 @@ class _Checker:
                                        "for a block that anchors share)")
         build_dir = self._path_value(data, "build_dir", "build")
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
-        device = str(data.get("device", "auto"))
+        device = _text(data, "device", "auto")
         if not DEVICE_PATTERN.fullmatch(device):
-            self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {device!r}")
-        schedule = str(data.get("schedule", DEFAULT_SCHEDULE))
+            self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {_shown(device)}")
+        schedule = _text(data, "schedule", DEFAULT_SCHEDULE)
         if not _is_cron(schedule):
             expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
-            self.fail(("schedule",), f"expected {expected}, got {schedule!r}")
-        timezone = str(data.get("timezone", "UTC"))
+            self.fail(("schedule",), f"expected {expected}, got {_shown(schedule)}")
+        timezone = _text(data, "timezone", "UTC")
         if not _is_timezone(timezone):
             self.fail(("timezone",), f"expected a time zone name such as Europe/Berlin or America/Los_Angeles (the one "
-                                     f"the schedule's hours are in), got {timezone!r}")
+                                     f"the schedule's hours are in), got {_shown(timezone)}"
+                                     f"{_spelt_so(timezone)}")
         entries = {section: self._section(data, section) for section in ("sources", "models", "assets")}
         sources = {
             name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
@@ -765,10 +767,40 @@ def _is_cron(schedule: str) -> bool:
     return True
 
 
+def _text(data: dict[str, Any], key: str, default: str) -> str:
+    """A top-level setting as text: ``default`` where the key is absent, "" where it is given empty
+    (``timezone:`` with nothing after it, which YAML reads as null)."""
+    value = data.get(key, default)
+    return "" if value is None else str(value)
+
+
+def _shown(value: str) -> str:
+    """A setting's value in a message: quoted, or ``nothing`` where it is empty."""
+    return repr(value) if value else "nothing"
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """The IANA time zone names, without the files beside them in the database that are no zone of their own."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime", "posixrules", "Factory"})
+
+
+def _spelt_so(zone: str) -> str:
+    """``; did you mean 'Europe/Berlin'?`` for ``europe/berlin``: a name only spelt otherwise, never a
+    near one (``PST`` is no typo of ``MST``)."""
+    spelt = next((name for name in sorted(_time_zones()) if name.lower() == zone.lower()), None)
+    return f"; did you mean {spelt!r}?" if spelt else ""
+
+
 def _is_timezone(name: str) -> bool:
-    """Dagster's own check of a schedule's time zone (an IANA name: ``PST`` is refused, ``US/Pacific`` taken)."""
+    """Dagster's own check of a schedule's time zone, on an IANA name spelt as the time zone database spells it:
+    ``PST`` is refused, ``US/Pacific`` taken. Dagster also takes ``localtime`` (whatever the machine running the
+    daemon is set to) and, where the disk ignores case (macOS, Windows), ``europe/berlin``, which a Linux
+    machine would then refuse."""
     import dagster as dg
 
+    if name not in _time_zones():
+        return False
     try:
         dg.ScheduleDefinition(name="spec_schedule", cron_schedule=DEFAULT_SCHEDULE, job_name="spec_job",
                               execution_timezone=name)

@@ -555,16 +555,35 @@ def test_a_schedule_dagster_would_refuse():
     assert found[0].startswith("/studio/assets_spec.yaml:2: schedule: expected a cron expression"), found
 
 
-def test_a_time_zone_dagster_would_refuse():
+@pytest.mark.parametrize(("given", "said"), [
+    ("PST", "got 'PST'"),
+    ("", "got nothing"),  # read 'None', as the word
+    ("localtime", "got 'localtime'"),  # Dagster took it: the hours of whichever machine runs the daemon
+    ("europe/berlin", "got 'europe/berlin'; did you mean 'Europe/Berlin'?"),  # taken where the disk ignores case
+])
+def test_a_time_zone_other_than_an_iana_name_as_the_database_spells_it_is_refused(given, said):
+    found = problems(
+        f"""
+        schedule: "0 3 * * *"
+        timezone: {given}
+        sources:
+          models: {{kind: textures, root: t}}
+        """
+    )
+    assert found == [f"/studio/assets_spec.yaml:3: timezone: expected a time zone name such as Europe/Berlin or "
+                     f"America/Los_Angeles (the one the schedule's hours are in), {said}"]
+
+
+def test_an_empty_device_or_schedule_is_called_empty():
     found = problems(
         """
-        schedule: "0 3 * * *"
-        timezone: PST
+        device:
+        schedule:
         sources:
           models: {kind: textures, root: t}
         """
     )
-    assert found[0].startswith("/studio/assets_spec.yaml:3: timezone: expected a time zone name such as Europe/Berlin"), found
+    assert [problem.rpartition(", got ")[2] for problem in found] == ["nothing", "nothing"], found
 
 
 def test_every_problem_is_reported_in_one_pass_with_a_hint():
