@@ -26,7 +26,7 @@ from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
 from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
-from ops.tensors import to_chw, to_hwc
+from ops.tensors import overflow_as_nan, to_chw, to_hwc
 from ops.threads import cpu_threads
 from ops.tileable import texture_wrap
 
@@ -119,11 +119,12 @@ def upscale_planes(
     tiles = 0
     for _ in range(params.passes - 1):
         run = tiled(y)
-        y, tiles = run.whole().clamp(0.0, 1.0), tiles + run.tiles  # the next pass sees a valid image, as in training
+        y, tiles = overflow_as_nan(run.whole()).clamp(0.0, 1.0), tiles + run.tiles  # a valid image, as in training
     last = tiled(y)
 
     def finished() -> Bands:
         for top, band in last.bands():  # (C, rows, W)
+            band = overflow_as_nan(band)
             if grey:
                 band = band.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
             else:
@@ -134,13 +135,14 @@ def upscale_planes(
 
 
 def _not_a_number(path: Path, weights: Path | None, upscaler: Upscaler, dtype: torch.dtype | None) -> str:
-    """Why ``path`` was not enlarged where the model gave NaN: written, those texels were black, without a word."""
+    """Why ``path`` was not enlarged where the model gave NaN or infinity: written, those texels were black or
+    white, without a word."""
     if dtype is not None:
         cause = f"at {precision_name(dtype)} its values overflow: set precision: float32"
     else:
-        cause = "its weights are damaged (they hold NaN): train the model again, or fetch the file again"
-    return (f"{path}: the model {weights} ({upscaler.name}) gave no value (NaN) for some texels, which would be "
-            f"written black; {cause}")
+        cause = "its weights are damaged (they hold NaN or values too large): train the model again, or fetch the file again"
+    return (f"{path}: the model {weights} ({upscaler.name}) gave no value (NaN or infinity) for some texels, which "
+            f"would be written black or white; {cause}")
 
 
 def adapted(

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ops.tensors import overflow_as_nan
+
 
 @dataclass(frozen=True)
 class SRCAEConfig:
@@ -157,7 +159,7 @@ class SRCAE(nn.Module):
         if self.config.residual:
             y = y + F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False)
         y = y[:, :, : H * s, : W * s]
-        return y if self.training else y.clamp(0.0, 1.0)
+        return y if self.training else overflow_as_nan(y).clamp(0.0, 1.0)
 
     def macs_per_output_pixel(self) -> float:
         """Multiply-accumulates of one forward pass per output pixel (convolutions only)."""

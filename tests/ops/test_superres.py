@@ -32,7 +32,7 @@ from ops.superres.metrics import compare, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import TiledUpscale, tile_layout
-from ops.superres.weights import load_upscaler, read_weights, save_srcae
+from ops.superres.weights import Upscaler, load_upscaler, read_weights, save_srcae
 from ops.tileable import detect_wrap, texture_wrap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -727,16 +727,36 @@ def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path:
         infer.run({"image": strip}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
 
 
-def test_a_model_that_gives_nan_fails_the_texture_rather_than_writing_it_black(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("weight", "passes"), [(float("nan"), 1), (1e38, 1), (1e38, 2)])
+def test_a_model_that_gives_nan_or_infinity_fails_the_texture_rather_than_writing_it_black_or_white(
+    tmp_path: Path, weight: float, passes: int
+) -> None:
+    """Infinity (as float16 overflows on a GPU) was clamped to white, and in a first pass of two went on as white."""
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
     with torch.no_grad():
-        model.out.conv.weight.fill_(float("nan"))  # a damaged weights file
-    save_srcae(tmp_path / "nan.pth", model)
+        model.out.conv.weight.fill_(weight)  # a damaged weights file
+    save_srcae(tmp_path / "bad.pth", model)
     src = _write(tmp_path / "brick.png", _skimage("brick", 16))
-    with pytest.raises(ValueError, match=r"brick.png: the model .*nan.pth \(srcae\) gave no value \(NaN\) for some "
-                       r"texels, which would be written black; its weights are damaged"):
-        infer.run({"image": src}, tmp_path / "out", SuperResolveParams(model="m"),
-                  OpContext(device="cpu", model=tmp_path / "nan.pth"))
+    with pytest.raises(ValueError, match=r"brick.png: the model .*bad.pth \(srcae\) gave no value \(NaN or infinity\) "
+                       r"for some texels, which would be written black or white; its weights are damaged"):
+        infer.run({"image": src}, tmp_path / "out", SuperResolveParams(model="m", passes=passes),
+                  OpContext(device="cpu", model=tmp_path / "bad.pth"))
+    assert not (tmp_path / "out" / SINGLE_OUTPUT).exists()
+
+
+def test_a_community_model_that_overflows_fails_the_texture_rather_than_writing_it_white(
+    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Community models (ESRGAN and the rest) do not clip their output: infinity was clamped to white."""
+    def overflowing(x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, 3, 2H, 2W), as float16 overflows
+        return torch.full((x.shape[0], 3, 2 * x.shape[2], 2 * x.shape[3]), float("inf"))
+
+    unclipped = Upscaler(overflowing, scale=2, channels=3, multiple=1, supports_half=True, supports_bfloat16=True,
+                         name="ESRGAN")
+    monkeypatch.setattr(infer, "load_upscaler", lambda path, device: unclipped)
+    src = _write(tmp_path / "wall.png", _skimage("brick", 16))
+    with pytest.raises(ValueError, match=r"wall.png: the model .* \(ESRGAN\) gave no value \(NaN or infinity\)"):
+        infer.run({"image": src}, tmp_path / "out", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
     assert not (tmp_path / "out" / SINGLE_OUTPUT).exists()
 
 
