@@ -1,4 +1,9 @@
-"""Quality figures: PSNR and SSIM of an upscaler against bicubic and Lanczos on held-out images."""
+"""Quality figures: PSNR and SSIM of an upscaler against bicubic and Lanczos on held-out images.
+
+An image with coverage (a fourth plane, ``data.load_image``) is scored by its visible texels: each
+texel's error and SSIM count by its alpha, so colour under alpha 0, which the model is not taught,
+scores nothing.
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,13 @@ def psnr(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
     return psnr_of(mean_squared_error(a, b, shave=shave))
 
 
-def mean_squared_error(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
-    """Mean squared error of (H, W, C) values, ignoring ``shave`` pixels at each border."""
+def mean_squared_error(a: np.ndarray, b: np.ndarray, *, shave: int = 0, weight: np.ndarray | None = None) -> float:
+    """Mean squared error of (H, W, C) values, ignoring ``shave`` pixels at each border; with ``weight``
+    (H, W), each texel's error counts by it."""
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
-    if shave:
-        a, b = a[shave:-shave, shave:-shave], b[shave:-shave, shave:-shave]
-    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    a, b, weight = _shaved(a, shave), _shaved(b, shave), _shaved(weight, shave)
+    return _mean((a.astype(np.float64) - b.astype(np.float64)) ** 2, weight)
 
 
 def psnr_of(mse: float) -> float:
@@ -36,15 +41,30 @@ def psnr_of(mse: float) -> float:
     return PSNR_CAP if mse == 0 else min(float(-10 * np.log10(mse)), PSNR_CAP)
 
 
-def ssim(a: np.ndarray, b: np.ndarray, *, shave: int = 0) -> float:
-    """Mean SSIM of (H, W, C) values in [0, 1] (Gaussian window, as Wang et al. 2004)."""
-    if shave:
-        a, b = a[shave:-shave, shave:-shave], b[shave:-shave, shave:-shave]
-    return float(
-        structural_similarity(
-            a.astype(np.float64), b.astype(np.float64), data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5
-        )
+def ssim(a: np.ndarray, b: np.ndarray, *, shave: int = 0, weight: np.ndarray | None = None) -> float:
+    """Mean SSIM of (H, W, C) values in [0, 1] (Gaussian window, as Wang et al. 2004); with ``weight``
+    (H, W), each texel's SSIM counts by it. Both leave out half a window at each border, as skimage does."""
+    a, b, weight = _shaved(a, shave), _shaved(b, shave), _shaved(weight, shave)
+    mean, texels = structural_similarity(
+        a.astype(np.float64), b.astype(np.float64), data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5,
+        full=True,
     )
+    if weight is None:
+        return float(mean)
+    pad = _SSIM_WINDOW // 2
+    return _mean(_shaved(texels, pad), _shaved(weight, pad))
+
+
+def _shaved(image: np.ndarray | None, shave: int) -> np.ndarray | None:
+    """(H, W, ...) ``image`` less ``shave`` pixels at each border."""
+    return image[shave:-shave, shave:-shave] if shave and image is not None else image
+
+
+def _mean(values: np.ndarray, weight: np.ndarray | None) -> float:
+    """The mean of (H, W, C) ``values``, each texel counted by ``weight`` (H, W) where there is one."""
+    if weight is None:
+        return float(np.mean(values))
+    return float(np.sum(values * weight[..., None]) / (np.sum(weight, dtype=np.float64) * values.shape[2]))
 
 
 def crop_for(image: torch.Tensor, scale: int, max_side: int) -> torch.Tensor:
@@ -61,9 +81,14 @@ def min_side(scale: int) -> int:
     return max(4 * scale, _SSIM_WINDOW + 2 * scale)
 
 
-def measurable(image: torch.Tensor, scale: int) -> bool:
-    """Whether ``compare`` can measure (C, H, W) ``image`` at ``scale`` (it skips the others)."""
-    return min(image.shape[1:]) >= min_side(scale)
+def measurable(image: torch.Tensor, scale: int, *, max_side: int = 512) -> bool:
+    """Whether ``compare`` can measure (C, H, W) ``image`` at ``scale`` (it skips the others): large enough,
+    and, with coverage, some texel visible among those its crop to ``max_side`` scores."""
+    hr = crop_for(image, scale, max_side)
+    if min(hr.shape[1:]) < min_side(scale):
+        return False
+    scored = scale + _SSIM_WINDOW // 2  # SSIM scores the fewest texels: the shave, then half a window
+    return hr.shape[0] == 3 or bool(hr[3, scored:-scored, scored:-scored].any())
 
 
 def compare(
@@ -74,7 +99,8 @@ def compare(
     max_side: int = 512,
     baselines: bool = True,
 ) -> dict[str, float]:
-    """PSNR/SSIM of ``upscale`` (and bicubic, Lanczos) on bicubic-downscaled crops of ``images``.
+    """PSNR/SSIM of ``upscale`` (and bicubic, Lanczos) on bicubic-downscaled crops of ``images`` (C, H, W),
+    C = 3, or 4 with coverage, by which each texel counts.
 
     ``upscale`` maps a (1, 3, h, w) low-res batch to (1, 3, h*scale, w*scale).
     Borders of ``scale`` pixels are ignored, as is usual for SR figures. PSNR is that of the mean of
@@ -85,11 +111,12 @@ def compare(
     errors: dict[str, list[float]] = {}  # candidate -> each image's mean squared error
     ssims: dict[str, list[float]] = {}
     for image in images:
-        hr = crop_for(image, scale, max_side)
-        if not measurable(hr, scale):
+        if not measurable(image, scale, max_side=max_side):
             continue
-        lr = downscale(hr[None], scale)  # (1, 3, h, w)
-        target = to_hwc(hr)
+        hr = crop_for(image, scale, max_side)
+        weight = to_hwc(hr[3:])[..., 0] if hr.shape[0] == 4 else None  # (h*scale, w*scale) alpha
+        lr = downscale(hr[None, :3], scale)  # (1, 3, h, w)
+        target = to_hwc(hr[:3])
         low = to_hwc(lr[0])
         with torch.no_grad():
             candidates = {"val": to_hwc(upscale(lr)[0].float())}
@@ -97,10 +124,10 @@ def compare(
             candidates["bicubic"] = resize(low, target.shape[:2], "bicubic")
             candidates["lanczos"] = resize(low, target.shape[:2], "lanczos")
         for name, result in candidates.items():
-            errors.setdefault(name, []).append(mean_squared_error(result, target, shave=scale))
-            ssims.setdefault(name, []).append(ssim(result, target, shave=scale))
+            errors.setdefault(name, []).append(mean_squared_error(result, target, shave=scale, weight=weight))
+            ssims.setdefault(name, []).append(ssim(result, target, shave=scale, weight=weight))
     if not errors:
-        raise ValueError(f"no held-out image is large enough to measure a {scale}x upscale")
+        raise ValueError(f"no held-out image is large enough, and visible enough, to measure a {scale}x upscale")
     figures = {}
     for name in errors:
         figures[f"{name}_psnr"] = psnr_of(float(np.mean(errors[name])))

@@ -28,7 +28,7 @@ from ops.superres import data, infer, train
 from ops.superres.adapt import adapt
 from ops.superres.degrade import bc1, degrade, downscale
 from ops.superres.losses import hfen
-from ops.superres.metrics import compare, psnr
+from ops.superres.metrics import PSNR_CAP, compare, measurable, psnr
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import Degradation, SuperResolveParams, TrainParams, WeightsFile
 from ops.superres.tiling import TiledUpscale, tile_layout
@@ -206,6 +206,23 @@ def test_a_flat_held_out_image_does_not_decide_which_upscaler_wins() -> None:
     gain = {name: f["val_psnr"] - f["bicubic_psnr"] for name, f in (("alone", alone), ("with_flat", with_flat))}
     assert abs(gain["with_flat"] - gain["alone"]) < 0.2, gain  # a mean of PSNRs put it 30 dB lower
     assert with_flat["bicubic_psnr"] < 60, with_flat
+
+
+def test_held_out_figures_score_visible_texels_only() -> None:
+    gravel = torch.from_numpy(_skimage("gravel", 64).transpose(2, 0, 1).copy())
+    alpha = torch.ones(1, 64, 64)
+    alpha[:, :, :24] = 0.0
+    hidden = (alpha == 0).expand(3, -1, -1)
+
+    def exact_where_visible(lr: torch.Tensor) -> torch.Tensor:  # the target, with noise under alpha 0
+        return torch.where(hidden, torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0)), gravel)[None]
+
+    cut_out = torch.cat([gravel, alpha])
+    assert compare([cut_out], exact_where_visible, 2)["val_psnr"] == PSNR_CAP  # every visible texel exact
+    assert compare([gravel], exact_where_visible, 2)["val_psnr"] < 20  # opaque, the noise counts
+    transparent = torch.cat([gravel, torch.zeros(1, 64, 64)])  # nothing to score: skipped
+    assert not measurable(transparent, 2) and compare([cut_out, transparent], exact_where_visible, 2) == compare(
+        [cut_out], exact_where_visible, 2)
 
 
 @pytest.mark.parametrize("device", DEVICES)
