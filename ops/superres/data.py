@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ops.alpha import AlphaMeaning, bleed, coverage_of
 from ops.image_io import ImageReadError, read_image
 from ops.tensors import to_chw
 
@@ -18,11 +20,12 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Split:
-    """Training and held-out images, each (3, H, W) float32 stored (sRGB-encoded) values in [0, 1]."""
+    """Training and held-out images, each (C, H, W) float32 in [0, 1], as ``load_image`` gives them."""
 
     train: list[torch.Tensor]
     held_out: list[torch.Tensor]
     held_out_names: list[str]
+    train_names: list[str]
     unreadable: list[str] = field(default_factory=list)  # files left out with the reason, as messages
 
 
@@ -41,13 +44,25 @@ def _name_draw(path: Path) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def load_image(path: Path) -> torch.Tensor:
-    """A texture as (3, H, W) stored values; grey is repeated, alpha is dropped."""
+def load_image(path: Path, alpha: AlphaMeaning = "auto") -> torch.Tensor:
+    """A texture as (C, H, W) stored values, grey repeated: C = 3, or 4 where its alpha is coverage and not
+    opaque everywhere. Then the colour is bled under transparent texels, as ``super_resolve`` bleeds it
+    before enlarging, and the fourth plane is the alpha, by which training and the figures count each texel:
+    the colour a paint program left under alpha 0 (black, white, garbage) is no part of the texture, and
+    the model must neither learn it nor the hard edge around it. Alpha that is data, or opaque, is dropped."""
     image = read_image(path, colorspace="linear")
-    return to_chw(image.rgb())
+    coverage = coverage_of(image.alpha, alpha)
+    if coverage is None or coverage.min() == 1.0:
+        return to_chw(image.rgb())
+    return to_chw(np.concatenate([bleed(image.rgb(), coverage), coverage[..., None]], axis=2))
 
 
-def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
+def visible_texels(image: torch.Tensor) -> float:
+    """How many texels of (C, H, W) ``image`` are seen: its area, or with coverage (C = 4), its alpha's sum."""
+    return float(image[3].double().sum()) if image.shape[0] == 4 else float(image.shape[1] * image.shape[2])
+
+
+def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: AlphaMeaning = "auto") -> Split:
     """Hold out files by name (``held_out``). With too few files for both sides, hold out each image's right quarter,
     or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
     whose name draws lowest; so too where every file the draw held out is narrower than ``min_side`` (an
@@ -58,7 +73,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
     loaded, unreadable = [], []
     for path in sorted(paths, key=str):
         try:
-            loaded.append((path, load_image(path)))
+            loaded.append((path, load_image(path, alpha)))
         except ImageReadError as exc:
             unreadable.append(str(exc))
     if not loaded:
@@ -74,6 +89,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
                 [im[:, :, :c] for im, c in zip(images, cut)],
                 [im[:, :, c:] for im, c in zip(images, cut)],
                 [f"{p.name} (right quarter)" for p in paths],
+                [p.name for p in paths],
                 unreadable=unreadable,
             )
     measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side]
@@ -85,20 +101,26 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1) -> Split:
         [im for im, h in zip(images, held) if not h],
         [im for im, h in zip(images, held) if h],
         [p.name for p, h in zip(paths, held) if h],
+        [p.name for p, h in zip(paths, held) if not h],
         unreadable=unreadable,
     )
 
 
 class PatchSampler:
-    """Random (B, 3, P, P) patches, with random flips and 90° rotations, drawn from a seeded generator."""
+    """Random (B, C, P, P) patches, with random flips and 90° rotations, drawn from a seeded generator.
+
+    C is 4 where any image carries coverage (``load_image``), the others then fully visible."""
 
     def __init__(self, images: list[torch.Tensor], patch: int) -> None:
         if not images:
             raise ValueError("no training images left after holding out the validation split")
         self.patch = patch
+        if any(im.shape[0] == 4 for im in images):
+            images = [im if im.shape[0] == 4 else torch.cat([im, torch.ones_like(im[:1])]) for im in images]
         self.images = [self._at_least(im, patch) for im in images]
-        areas = torch.tensor([float(im.shape[1] * im.shape[2]) for im in self.images])
-        self.weights = areas / areas.sum()  # big images give proportionally more patches
+        self.visible = [visible_texels(im) for im in self.images]
+        visible = torch.tensor(self.visible)
+        self.weights = visible / visible.sum()  # images that show more give proportionally more patches
 
     @staticmethod
     def _at_least(image: torch.Tensor, patch: int) -> torch.Tensor:
@@ -121,4 +143,4 @@ class PatchSampler:
             if flips[b]:
                 patch = patch.flip(2)
             patches.append(torch.rot90(patch, int(turns[b]), dims=(1, 2)))
-        return torch.stack(patches)  # (B, 3, P, P)
+        return torch.stack(patches)  # (B, C, P, P)

@@ -38,6 +38,17 @@ def hfen(prediction: torch.Tensor, target: torch.Tensor, *, sigma: float = 1.5) 
     return F.conv2d(error, k.expand(B * C, 1, *k.shape), groups=B * C).pow(2).mean()
 
 
+def over_target(prediction: torch.Tensor, target: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) ``prediction`` where (B, 1, H, W) ``coverage`` shows it, ``target`` where it does not.
+
+    What each loss term compares with the target in place of the prediction, so that every term learns
+    from visible texels only: the difference is coverage times the error (the error of premultiplied
+    colour, as it shows when composited), zero under alpha 0. HFEN then filters an error that is zero
+    outside what is visible (an error along a cut-out's edge counts as an edge), and VGG features and the
+    discriminator see images that differ only where visible."""
+    return target + coverage * (prediction - target)
+
+
 class VGGFeatures(nn.Module):
     """VGG19 ``features`` up to relu3_4 (index 17), loadable from a torchvision state dict file."""
 

@@ -61,6 +61,11 @@ class TrainParams(OpParams):
     learning_rate: float = Field(4e-3, gt=0, le=1, description="peak Adam step size (warm-up, then cosine decay)")
     seed: int = Field(0, ge=0, le=SEED_MAX)
     holdout: float = Field(0.2, gt=0, lt=1, description="fraction of files (the share of them whose names hash lowest) never trained on")
+    alpha: AlphaMeaning = Field(
+        "auto", description="what the textures' alpha holds: coverage (only visible texels are learnt from, the colour "
+        "under transparent ones filled from them as super_resolve fills it), data (a specular/gloss/height mask: the "
+        "colour is learnt everywhere), auto (coverage)"
+    )
     validate_every: int = Field(500, ge=1, description="steps between logged validation PSNRs")
     checkpoint_every: int = Field(250, ge=1, description="steps between resumable checkpoints in the work dir")
     vgg_weights: Path | None = Field(None, description="local torchvision-layout VGG19 state dict, for loss.vgg")

@@ -29,7 +29,9 @@ from ops.device import resolve_device
 from ops.registry import OpContext
 from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
-from ops.superres.losses import PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen
+from ops.superres.losses import (
+    PatchDiscriminator, VGGFeatures, discriminator_loss, generator_gan_loss, hfen, over_target,
+)
 from ops.superres.metrics import compare, measurable, min_side
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.params import LossWeights, TrainParams
@@ -151,16 +153,19 @@ def _train(
     inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext, device: torch.device
 ) -> dict[str, float | int | str]:
     log = ctx.log
-    data = split([Path(p) for p in inputs], params.holdout, min_side(params.scale))
+    data = split([Path(p) for p in inputs], params.holdout, min_side(params.scale), params.alpha)
     for problem in data.unreadable:
         log.warning("train_srcae: training without an image it cannot read: %s", problem)
     if not any(measurable(image, params.scale) for image in data.held_out):
         raise ValueError(
-            f"train_srcae: no held-out image is {min_side(params.scale)} pixels or more a side, so a {params.scale}x "
-            f"model could not be measured (held out: {', '.join(data.held_out_names)}); add larger or more images"
+            f"train_srcae: no held-out image is {min_side(params.scale)} pixels or more a side with a visible texel "
+            f"inside its border, so a {params.scale}x model could not be measured (held out: "
+            f"{', '.join(data.held_out_names)}); add larger or more images"
         )
     sampler = PatchSampler(data.train, params.patch_size)
-    sample = [image for image in data.held_out if measurable(image, params.scale)][:4]  # validated as it trains
+    _check_visible(sampler, data.train_names, log)
+    # Validated as it trains, on the centres of up to 4; none where alpha hides every centre.
+    sample = [image for image in data.held_out if measurable(image, params.scale, max_side=192)][:4]
 
     torch.manual_seed(params.seed)
     # Channels-last convolutions train ~20% faster on CPU (measured 0.041 vs 0.050 s a step, 2 threads).
@@ -189,13 +194,17 @@ def _train(
     note = f"resumed from a checkpoint at step {state.step}" if state.step else ""  # then the latest validation
     while state.step < params.steps:
         step = state.step
-        hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P)
+        hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P), or (B, 4, P, P) with coverage
+        coverage = hr[:, 3:].to(device) if hr.shape[1] == 4 else None  # (B, 1, P, P)
+        hr = hr[:, :3]
         lr = degrade(hr, params.scale, params.degradation, generator)  # (B, 3, P/s, P/s)
         hr = hr.to(device, memory_format=torch.channels_last)
         lr = lr.to(device, memory_format=torch.channels_last)
         for group in state.optimizer.param_groups:
             group["lr"] = learning_rate(step, params.steps, params.learning_rate)
         sr = model(lr)
+        if coverage is not None:
+            sr = over_target(sr, hr, coverage)  # nothing is learnt under transparent texels
         loss = reconstruction_loss(sr, hr, loss_weights)
         if vgg is not None:
             loss = loss + loss_weights.vgg * F.mse_loss(vgg(sr), vgg(hr))
@@ -214,7 +223,7 @@ def _train(
             ctx.progress(state.step, params.steps, note)
         if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
             _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
-        if state.step % params.validate_every == 0 or state.step == params.steps:
+        if sample and (state.step % params.validate_every == 0 or state.step == params.steps):
             quick = compare(sample, _evaluator(model, device), params.scale, max_side=192, baselines=False)
             model.train()
             note = f"loss {loss.item():.5f}, validation PSNR {quick['val_psnr']:.2f} dB"
@@ -241,6 +250,22 @@ def _train(
         "unreadable_images": len(data.unreadable),  # left out, each named in the log
         "unreadable": "; ".join(data.unreadable),  # which, and why
     }
+
+
+def _check_visible(sampler: PatchSampler, names: list[str], log: logging.Logger) -> None:
+    """Say which training textures are transparent everywhere (no patch is drawn from them), and refuse
+    training images that together show less than one patch: there is too little texture to learn from."""
+    for name, visible in zip(names, sampler.visible):
+        if visible == 0:
+            log.warning("train_srcae: training without %s: it is transparent everywhere", name)
+    P = sampler.patch
+    if sum(sampler.visible) < P * P:
+        transparent = [name for name, image in zip(names, sampler.images) if image[3].min() < 1]
+        raise ValueError(
+            f"train_srcae: its training images show {sum(sampler.visible):.0f} texels in all (alpha counted), fewer "
+            f"than one {P}x{P} patch; almost all transparent: {', '.join(transparent)}. Add textures that show more, "
+            f"lower patch_size, or give alpha: data where the alpha is a mask over visible colour"
+        )
 
 
 def _evaluator(model: SRCAE, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:

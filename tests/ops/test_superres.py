@@ -417,6 +417,87 @@ def test_an_unreadable_texture_is_left_out_of_training_and_fails_its_guard(tmp_p
     assert not beats_lanczos.passes(meta["lanczos_gain_db"]) and not beats_lanczos.blocking  # 2 steps learn nothing
 
 
+def _cut_outs(root: Path, under: str) -> list[Path]:
+    """Three 64² textures with holes, the same where any alpha is, ``under`` (black or noise) where none is;
+    in one folder name, which the held-out draw reads."""
+    folder = root / under / "foliage"
+    folder.mkdir(parents=True)
+    yy, xx = np.mgrid[:64, :64]
+    alpha = (np.hypot(yy - 32, xx - 20) > 14).astype(np.float32)  # a round hole, off centre
+    alpha[:, 60:] = 0.0  # and a transparent strip along one border
+    alpha[(alpha > 0) & (np.hypot(yy - 32, xx - 20) < 16)] = 0.5  # a soft rim
+    noise = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
+    paths = []
+    for name in ("brick", "grass", "gravel"):
+        color = _skimage(name, 64)
+        color[alpha == 0] = 0.0 if under == "black" else noise[alpha == 0]
+        paths.append(_write(folder / f"{name}.png", color, alpha))
+    return paths
+
+
+@pytest.mark.parametrize("loss", [{}, {"gan": 0.01}, {"vgg": 0.01}])
+def test_colour_under_transparent_texels_teaches_nothing(tmp_path: Path, loss: dict) -> None:
+    from ops.superres.losses import VGGFeatures
+
+    torch.manual_seed(0)
+    vgg = tmp_path / "vgg19.pth"  # random values: only which texels reach the VGG term is under test
+    torch.save({k: v for k, v in VGGFeatures().state_dict().items() if k.startswith("features.")}, vgg)
+    params = TrainParams(steps=4, loss={"mse": 1.0, "hfen": 0.1, **loss}, vgg_weights=vgg, **TINY)
+    meta = {}
+    for under in ("black", "noise"):
+        meta[under] = train.run(_cut_outs(tmp_path, under), tmp_path / f"{under}.pth", params, OpContext(device="cpu"))
+        meta[under].pop("train_seconds")
+    assert (tmp_path / "black.pth").read_bytes() == (tmp_path / "noise.pth").read_bytes()  # differed in every term
+    assert meta["black"] == meta["noise"]  # held-out figures score visible texels only
+
+
+def test_the_loss_sees_the_model_only_where_texels_are_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[torch.Tensor] = []  # each (B, 4, P, P) the sampler drew
+    compared: list[tuple[torch.Tensor, torch.Tensor]] = []  # each (output, target) the loss compared
+
+    class Recording(data.PatchSampler):
+        def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+            batches.append(super().sample(batch, generator))
+            return batches[-1]
+
+    loss = train.reconstruction_loss
+
+    def recording(sr: torch.Tensor, hr: torch.Tensor, weights) -> torch.Tensor:
+        compared.append((sr.detach(), hr))
+        return loss(sr, hr, weights)
+
+    monkeypatch.setattr(train, "PatchSampler", Recording)
+    monkeypatch.setattr(train, "reconstruction_loss", recording)
+    train.run(_cut_outs(tmp_path, "noise"), tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
+    for batch, (sr, hr) in zip(batches, compared, strict=True):
+        hidden = (batch[:, 3:] == 0).expand_as(hr)
+        assert hidden.any() and torch.equal(sr[hidden], hr[hidden])  # the output under alpha 0 counts for nothing
+        assert not torch.equal(sr[~hidden], hr[~hidden])
+
+
+def test_alpha_data_trains_on_the_colour_under_it(tmp_path: Path) -> None:
+    params = TrainParams(steps=2, alpha="data", **TINY)  # a gloss mask in alpha: every texel's colour is seen
+    for under in ("black", "noise"):
+        train.run(_cut_outs(tmp_path, under), tmp_path / f"{under}.pth", params, OpContext(device="cpu"))
+    assert (tmp_path / "black.pth").read_bytes() != (tmp_path / "noise.pth").read_bytes()
+
+
+def test_textures_that_show_almost_nothing_are_named(tmp_path: Path, caplog) -> None:
+    alpha = np.zeros((64, 64), np.float32)
+    alpha[:, 48:] = 1.0  # the held-out right quarter is opaque, the trained rest shows 3x3 texels
+    alpha[:3, :3] = 1.0
+    leaf = _write(tmp_path / "leaf.png", _skimage("grass", 64), alpha)
+    with pytest.raises(ValueError, match=r"show 9 texels in all.*one 16x16 patch.*transparent: leaf\.png"):
+        train.run([leaf], tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
+
+    paths = [_write(tmp_path / f"{name}.png", _skimage(name, 64), np.ones((64, 64), np.float32)) for name in
+             ("brick", "grass", "gravel")]
+    empty = next(p for p, held in zip(paths, data.held_out(paths, 0.2)) if not held)
+    _write(empty, _skimage("coffee", 64), np.zeros((64, 64), np.float32))  # colour, but none of it visible
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
+    assert meta["train_images"] == 2 and f"training without {empty.name}: it is transparent everywhere" in caplog.text
+
+
 # --- tiled inference -------------------------------------------------------------
 
 
