@@ -2116,14 +2116,20 @@ def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
 
 
-def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(tmp_path, cli, monkeypatch):
-    _variants_project(tmp_path, count=3)
-    home = tmp_path / "dagster_home"
+def _run_left_by_a_killed_build(folder: Path, monkeypatch) -> tuple[Path, dg.DagsterInstance, dg.DagsterRun]:
+    """The spec, the instance of ``DAGSTER_HOME`` and the one run in it, which a build killed outright left."""
+    spec = _variants_project(folder, count=3)
+    home = folder / "dagster_home"
     home.mkdir()
-    _build_killed_at_the_third_variant(tmp_path, home)
+    _build_killed_at_the_third_variant(folder, home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     instance = dg.DagsterInstance.get()
     [left] = instance.get_runs()
+    return spec, instance, left
+
+
+def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(tmp_path, cli, monkeypatch):
+    _, instance, left = _run_left_by_a_killed_build(tmp_path, monkeypatch)
     assert left.status == dg.DagsterRunStatus.STARTED  # and so it would stay: it ran in the killed process
     assert cli(tmp_path, "build")[0] == 0
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
@@ -2150,13 +2156,7 @@ def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(
 def test_a_sensor_tick_fails_the_run_of_a_killed_build_where_no_build_comes_after_it(tmp_path, monkeypatch):
     """With the run queue's max_concurrent_runs, that run held the turn, every UI, sensor and schedule run queued
     behind it, until the next ``remaster build`` on that machine."""
-    spec = _variants_project(tmp_path, count=3)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    _build_killed_at_the_third_variant(tmp_path, home)
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    instance = dg.DagsterInstance.get()
-    [left] = instance.get_runs()
+    spec, instance, left = _run_left_by_a_killed_build(tmp_path, monkeypatch)
     sensor = build_definitions(load_spec(spec)).resolve_sensor_def(KILLED_BUILDS_SENSOR)
     ticks = [sensor.evaluate_tick(dg.build_sensor_context(instance=instance)) for _ in range(2)]
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
