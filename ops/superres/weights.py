@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
+from ops.tensors import overflow_as_nan
 from ops.torch_files import check_archive, load_torch_file
 
 FORMAT = "remaster-srcae"
@@ -144,8 +145,8 @@ def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
         pad_w, pad_h = requirements.get_padding(W, H)  # e.g. HAT's 16-pixel minimum, Uformer's square input
         if pad_w or pad_h:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        y = descriptor.model(x)
-        return y[..., : H * descriptor.scale, : W * descriptor.scale].clamp(0.0, 1.0)
+        y = descriptor.model(x)[..., : H * descriptor.scale, : W * descriptor.scale]
+        return overflow_as_nan(y).clamp(0.0, 1.0)  # infinity (float16 overflows) clamped was white, unchecked
 
     return Upscaler(
         forward,

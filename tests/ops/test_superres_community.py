@@ -54,3 +54,24 @@ def test_a_model_with_a_minimum_input_size_enlarges_a_tiny_texture(tmp_path: Pat
     meta = infer.run({"image": src}, tmp_path / "out", params, OpContext(device="cpu", model=weights))
     assert meta["model"] == "DAT"
     assert read_image(tmp_path / "out" / SINGLE_OUTPUT).color.shape == (12, 18, 3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_community_model_that_overflows_fails_the_texture_rather_than_writing_it_white(
+    tmp_path: Path, device: str
+) -> None:
+    """The clip of spandrel's output took infinity (a float16 overflow on a GPU) for white before the check saw it."""
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    net = ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2)
+    last = [module for module in net.modules() if isinstance(module, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.bias.fill_(float("inf"))  # as the last layer overflows
+    weights = tmp_path / "overflowing_esrgan_x2.pth"
+    torch.save(net.state_dict(), weights)
+    src = tmp_path / "wall.png"
+    write_image(src, Image(np.random.default_rng(0).random((24, 20, 3), dtype=np.float32)), colorspace="linear")
+    params = SuperResolveParams.model_validate({"model": {"path": str(weights)}, "tile": 32, "overlap": 4})
+    with pytest.raises(ValueError, match=r"wall.png: the model .* \(ESRGAN\) gave no value \(NaN or infinity\)"):
+        infer.run({"image": src}, tmp_path / "out", params, OpContext(device=device, model=weights))
+    assert not (tmp_path / "out" / SINGLE_OUTPUT).exists()
