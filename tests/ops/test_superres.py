@@ -271,6 +271,29 @@ def test_resume_after_interruption_gives_identical_weights(textures: list[Path],
     assert (tmp_path / "again.pth").read_bytes() == (tmp_path / "straight.pth").read_bytes()
 
 
+@needs_cuda
+@pytest.mark.parametrize(("killed_on", "resumed_on"), [("cuda", "cpu"), ("cpu", "cuda")])
+def test_a_checkpoint_resumes_on_the_other_device(textures: list[Path], tmp_path: Path, killed_on: str,
+                                                  resumed_on: str) -> None:
+    """The device is in no cache key, so a training killed on a GPU may go on where there is none, and back."""
+    params = TrainParams(steps=4, **TINY)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_3(step: int, total: int, note: str = "") -> None:
+        if step == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train.run(textures, tmp_path / "sr.pth", params,
+                  OpContext(device=killed_on, work_dir=tmp_path / "w", progress=kill_at_step_3))
+    steps: list[int] = []
+    meta = train.run(textures, tmp_path / "sr.pth", params, OpContext(
+        device=resumed_on, work_dir=tmp_path / "w", progress=lambda s, t, note="": steps.append(s)))
+    assert steps == [3, 4] and meta["device"] == resumed_on and np.isfinite(meta["val_psnr"])
+
+
 def test_a_texture_repainted_at_the_same_byte_size_does_not_resume_the_old_checkpoint(tmp_path: Path) -> None:
     paths = [tmp_path / f"{name}.bmp" for name in ("brick", "grass", "gravel")]  # uncompressed: size is W x H
     for path in paths:
