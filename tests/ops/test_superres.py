@@ -853,6 +853,7 @@ def test_a_model_that_gives_nan_or_infinity_fails_the_texture_rather_than_writin
     tmp_path: Path, weight: float, passes: int
 ) -> None:
     """Infinity (as float16 overflows on a GPU) was clamped to white, and in a first pass of two went on as white."""
+    torch.manual_seed(0)  # torch seeds each process anew, and an init now and then gave features too faint to overflow
     model = SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12)))
     with torch.no_grad():
         model.out.conv.weight.fill_(weight)  # a damaged weights file
