@@ -26,7 +26,7 @@ from ops.superres.model import SRCAE
 from ops.superres.params import SuperResolveParams
 from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
-from ops.tensors import overflow_as_nan, to_chw, to_hwc
+from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
 from ops.tileable import texture_wrap
 
@@ -119,12 +119,11 @@ def upscale_planes(
     tiles = 0
     for _ in range(params.passes - 1):
         run = tiled(y)
-        y, tiles = overflow_as_nan(run.whole()).clamp(0.0, 1.0), tiles + run.tiles  # a valid image, as in training
+        y, tiles = run.whole().clamp(0.0, 1.0), tiles + run.tiles  # the next pass sees a valid image, as in training
     last = tiled(y)
 
     def finished() -> Bands:
         for top, band in last.bands():  # (C, rows, W)
-            band = overflow_as_nan(band)
             if grey:
                 band = band.mean(dim=0, keepdim=True).expand(channels, -1, -1).clamp(0.0, 1.0)
             else:
