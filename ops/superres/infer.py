@@ -31,10 +31,13 @@ from ops.threads import cpu_threads
 from ops.tileable import texture_wrap
 
 
-def autocast_dtype(params: SuperResolveParams, upscaler: Upscaler, device: torch.device) -> torch.dtype | None:
+def autocast_dtype(
+    params: SuperResolveParams, upscaler: Upscaler, device: torch.device, bit_depth: int = 8
+) -> torch.dtype | None:
     """None means plain float32 (always on CPU). ``auto`` takes float16 where the model supports it, else
-    bfloat16 where it supports that, else float32 (AuraSR supports neither)."""
-    if device.type != "cuda" or params.precision == "float32":
+    bfloat16 where it supports that, else float32 (AuraSR supports neither); for a 16-bit texture float32,
+    whose 24 bits hold its levels, where float16 holds 11 and bfloat16 8 (a height map would band)."""
+    if device.type != "cuda" or params.precision == "float32" or (params.precision == "auto" and bit_depth == 16):
         return None
     if params.precision == "auto":
         if upscaler.supports_half:
@@ -189,7 +192,7 @@ def _super_resolve(
         wrap = texture_wrap(color, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
         wrap = (params.wrap, params.wrap)
-    dtype = autocast_dtype(params, upscaler, device)
+    dtype = autocast_dtype(params, upscaler, device, image.bit_depth)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:
         color_upscaler, adaptation = adapted(upscaler, color, params, ctx.progress)

@@ -995,6 +995,8 @@ def test_autocast_follows_what_the_model_supports(weights: Path) -> None:
     assert infer.autocast_dtype(auto, bf16_only, cuda) == torch.bfloat16
     neither = replace(ours, supports_half=False, supports_bfloat16=False)  # AuraSR
     assert infer.autocast_dtype(auto, neither, cuda) is None
+    assert infer.autocast_dtype(auto, ours, cuda, bit_depth=16) is None  # float16 holds 11 bits of a 16-bit height map
+    assert infer.autocast_dtype(SuperResolveParams(model="m", precision="float16"), ours, cuda, 16) == torch.float16
 
 
 def test_weights_cut_short_are_called_so(tmp_path: Path) -> None:
