@@ -640,6 +640,17 @@ def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path, dev
     assert ratios["auto"] < 1.1 and ratios["auto"] < 0.8 * ratios[False], ratios
 
 
+def test_self_ensemble_averages_a_half_precision_model_in_float32() -> None:
+    """Under float16/bfloat16 autocast (CUDA) a model gives half-precision views, whose sum rounded at each step."""
+    level = 255 / 256  # bfloat16 holds it exactly; 3 of it, summed in bfloat16, round to 2.984375
+
+    def half_precision(x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, 2H, 2W)
+        return torch.full((*x.shape[:2], 2 * x.shape[2], 2 * x.shape[3]), level, dtype=torch.bfloat16)
+
+    y = infer.self_ensemble(half_precision)(torch.zeros(1, 3, 4, 4))
+    assert y.dtype == torch.float32 and bool((y == level).all())
+
+
 def test_self_ensemble_commutes_with_flips_and_turns(weights: Path, tmp_path: Path) -> None:
 
     upscaler = load_upscaler(weights, torch.device("cpu"))
