@@ -142,6 +142,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         **metrics.measure(variants, exemplar, tileable=params.tileable),
         "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
         "variants_made": len(made),
+        "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
     }
     result["seconds"] = time.perf_counter() - started
     return result
