@@ -6,7 +6,9 @@ weights file on the same machine and thread count. A build killed midway
 resumes from the last checkpoint in ``ctx.work_dir`` (the pipeline empties it
 once the weights are stored, so a later ``--force`` build trains anew); since the checkpoint
 holds the model, optimiser and generator state, the resumed run's weights are
-byte-identical to an uninterrupted run's.
+byte-identical to an uninterrupted run's on the same device. A run resumed on another device (killed on a
+GPU, resumed where there is none) goes on from the checkpoint, and its weights match neither device's
+uninterrupted run: the device is in no cache key.
 """
 
 from __future__ import annotations
