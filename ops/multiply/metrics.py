@@ -17,6 +17,7 @@ from skimage.feature import match_template
 
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
 _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found
+VISIBLE = 0.5  # the alpha at which an engine's usual alpha test (GREATEREQUAL 0.5) draws a texel
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -126,6 +127,21 @@ def texture_distance(image: np.ndarray, reference: np.ndarray, *, scales: int = 
         total += float((qa - qb).abs().mean())
         a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
     return total
+
+
+def visible_share(planes: np.ndarray) -> float:
+    """The share of texels of (H, W, C) ``planes``, alpha last, that an alpha test at ``VISIBLE`` draws."""
+    return float((planes[..., -1] >= VISIBLE).mean())
+
+
+def coverage_ratios(variants: list[np.ndarray], exemplar: np.ndarray) -> list[float] | None:
+    """Each variant's share of visible texels over the exemplar's, alpha the last plane of each; None where
+    the exemplar shows nothing to keep. Quilting a cut-out can grow a variant out of its transparent parts
+    alone, which every other guard passes: an invisible texture has no window to correlate."""
+    shown = visible_share(exemplar)
+    if shown == 0.0:
+        return None
+    return [visible_share(variant) / shown for variant in variants]
 
 
 def measure(variants: list[np.ndarray], exemplar: np.ndarray, *, tileable: bool) -> dict[str, float]:

@@ -18,6 +18,13 @@ NCC_BOUND = 0.95
 SEAM_BOUND = 1.3
 """A tileable variant's gradient energy across its wrap edge may exceed its interior's by at most 30%."""
 
+MIN_COVERAGE_RATIO = 0.25
+"""Under a coverage alpha, every variant must show at least this share of what the exemplar shows (texels
+an alpha test at 0.5 draws). ``patch`` quilts a cut-out into texels copied from its holes alone: of
+freedoom's 78 patches with from 5% to 98% of their texels visible, four 128² variants each, a quarter had
+one variant under this, and aqmetl17 and aqmetl25 four wholly invisible ones; ``gram`` matches the alpha's
+histogram and kept 1.0 on those."""
+
 MIN_VARIANT_DIFFERENCE = round(1.0 - NCC_BOUND, 6)  # 0.05, as the UI shows the limit
 """Two variants must differ at least as much as a variant must differ from its exemplar.
 
@@ -79,8 +86,11 @@ class MultiplyParams(OpParams):
                      "no variant is a copy or shifted crop of the exemplar (max normalized cross-correlation)")
         distinct = Guard("variants_differ", "min_variant_difference", MIN_VARIANT_DIFFERENCE, "above",
                          "variants are not copies or shifts of each other")
+        coverage = Guard("keeps_coverage", "min_coverage_ratio", MIN_COVERAGE_RATIO, "above",
+                         "every variant shows at least a quarter as much of the texture as the exemplar, which has "
+                         "transparent texels; method: gram keeps their share", detail_key="coverage_lost")
         # Advisory: on small textures with strong lines the wrap may fall on a line and read as a seam.
         seam = Guard("seamless", "seam_ratio", SEAM_BOUND, "below",
                      "gradient energy across the wrap edge over the interior's", blocking=False)
-        return (copy, distinct, seam) if self.tileable else (copy, distinct)
+        return (copy, distinct, coverage, seam) if self.tileable else (copy, distinct, coverage)
 

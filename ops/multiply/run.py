@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ops.alpha import AlphaMeaning, color_to_resample
+from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
-from ops.multiply.params import MultiplyParams
+from ops.multiply.params import MIN_COVERAGE_RATIO, MultiplyParams
 from ops.multiply.patch import QuiltConfig, default_block, quilt
 from ops.registry import OpContext, one_image
 from ops.tensors import to_hwc
@@ -63,6 +63,18 @@ def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
             f"larger than {block + 1}x{block + 1} px (set patch_size smaller or use method: gram)"
         )
     return block
+
+
+def _coverage_figures(variants: list[np.ndarray], exemplar: np.ndarray, names: tuple[str, ...]) -> dict[str, float | str]:
+    """``min_coverage_ratio``, and in ``coverage_lost`` the variants under ``MIN_COVERAGE_RATIO`` with the share
+    of texels each shows, so that a failed check names the files to look at."""
+    ratios = metrics.coverage_ratios(variants, exemplar)
+    if ratios is None:
+        return {}
+    shown = metrics.visible_share(exemplar)
+    lost = [f"{name} shows {ratio * shown:.0%} of its texels, the exemplar {shown:.0%}"
+            for name, ratio in zip(names, ratios) if ratio <= MIN_COVERAGE_RATIO]
+    return {"min_coverage_ratio": min(ratios), "coverage_lost": "; ".join(lost)}
 
 
 def feature_parts(params: MultiplyParams, channels: int, color_planes: int, device: torch.device) -> list[gram.FeaturePart]:
@@ -143,6 +155,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
         "variants_made": len(made),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
+        **(_coverage_figures(variants, exemplar, names) if image.alpha is not None and holds_coverage(params.alpha) else {}),
     }
     result["seconds"] = time.perf_counter() - started
     return result

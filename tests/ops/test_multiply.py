@@ -17,7 +17,7 @@ from ops.image_io import read_image
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
-from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND, MultiplyParams
+from ops.multiply.params import MIN_COVERAGE_RATIO, MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND, MultiplyParams
 from ops.multiply.run import exemplar_planes, run
 from ops.registry import OPS, OpContext
 
@@ -142,6 +142,22 @@ def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, meth
     assert out.alpha is not None and out.color.shape == (64, 64, 3)
     holes = float((out.alpha < 0.5).mean())
     assert 0.05 < holes < 0.5  # the exemplar is ~20% holes: some, not none and not all
+
+
+def test_a_variant_quilted_from_a_cut_out_s_holes_alone_fails_its_guard_naming_it(tmp_path: Path) -> None:
+    # freedoom's aqmetl17 shows 9% of its texels; patch quilts every variant of it from its transparent parts,
+    # an invisible texture that no other guard flags (a flat window correlates with nothing).
+    grate = SHARED / "legacy" / "freedoom" / "patches" / "aqmetl17.png"
+    meta = multiply(grate, tmp_path / "patch", method="patch", count=1, size=128)
+    alpha = read_image(tmp_path / "patch" / "variant_00.png").alpha
+    assert alpha is not None and float((alpha >= 0.5).mean()) == 0.0
+    guard = next(g for g in MultiplyParams().guards() if g.name == "keeps_coverage")
+    assert guard.blocking and not guard.passes(float(meta["min_coverage_ratio"]))
+    assert meta["coverage_lost"] == "variant_00.png shows 0% of its texels, the exemplar 9%"
+    meta = multiply(grate, tmp_path / "gram", method="gram", count=1, size=64, steps=20)  # what the check says to use
+    assert float(meta["min_coverage_ratio"]) > MIN_COVERAGE_RATIO and meta["coverage_lost"] == ""
+    meta = multiply(grate, tmp_path / "data", method="patch", count=1, size=128, alpha="data")  # a mask, not coverage
+    assert "min_coverage_ratio" not in meta
 
 
 @pytest.mark.parametrize("method", ["patch", "gram"])

@@ -34,7 +34,7 @@ def test_multiply_guards_are_asset_checks(tmp_path):
             tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
         )
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-        assert set(checks) == {"not_a_copy", "variants_differ", "seamless"}
+        assert set(checks) == {"not_a_copy", "variants_differ", "keeps_coverage", "seamless"}
         copy = checks["not_a_copy"]
         assert copy.passed and copy.metadata["limit"].value == 0.95
         assert 0 < copy.metadata["max_ncc"].value < 0.95

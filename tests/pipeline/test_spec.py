@@ -314,7 +314,7 @@ def test_checks_name_the_op_s_guards_and_a_level():
     )
     assert reported == [
         "/studio/assets_spec.yaml:5: assets.a.checks.not_a_copy: expected one of error, warn, off, got 'ignore'",
-        "/studio/assets_spec.yaml:6: assets.b.checks.seamless: no such guard here; this op's are not_a_copy, variants_differ",
+        "/studio/assets_spec.yaml:6: assets.b.checks.seamless: no such guard here; this op's are not_a_copy, variants_differ, keeps_coverage",
     ]
 
 
