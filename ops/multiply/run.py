@@ -15,8 +15,8 @@ from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, writ
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
-from ops.multiply.params import MIN_COVERAGE_RATIO, MultiplyParams
-from ops.multiply.patch import QuiltConfig, default_block, quilt
+from ops.multiply.params import MIN_COVERAGE_RATIO, Method, MultiplyParams
+from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
 from ops.registry import OpContext, one_image
 from ops.tensors import to_hwc
 from ops.threads import cpu_threads
@@ -53,16 +53,33 @@ def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
         if side < gram.MIN_EXEMPLAR_SIDE:
             raise ValueError(
                 f"{path} is {image.width}x{image.height}; method gram needs at least "
-                f"{gram.MIN_EXEMPLAR_SIDE}x{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from"
+                f"{gram.MIN_EXEMPLAR_SIDE}x{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from ({_what_fits(side, 'gram')})"
             )
         return None
     block = params.patch_size or default_block(image.height, image.width)
     if side <= block + 1:
         raise ValueError(
             f"{path} is {image.width}x{image.height}; method patch with {block} px blocks needs an exemplar "
-            f"larger than {block + 1}x{block + 1} px (set patch_size smaller or use method: gram)"
+            f"larger than {block + 1}x{block + 1} px ({_what_fits(side, 'patch')})"
         )
     return block
+
+
+def _what_fits(side: int, method: Method) -> str:
+    """The fixes for an exemplar whose shorter side is ``side`` that ``method`` refused, of those that work at
+    that size: a 1 px strip enlarged to 2 was told to set ``patch_size`` smaller (8 px is the least) or use
+    gram (16 px at least), neither of which can build it."""
+    largest = side - 2  # a block leaves the exemplar a pixel either side, so that blocks can shift
+    ways = []
+    if largest >= MIN_BLOCK:
+        ways.append(f"set patch_size: {largest} or less" if method == "patch"
+                    else f"use method: patch with patch_size: {largest} or less")
+    if method == "patch" and side >= gram.MIN_EXEMPLAR_SIDE:
+        ways.append("use method: gram")
+    if not ways:
+        return ("too small for either method: enlarge it first, or leave it out of the variants with the "
+                "source's exclude")
+    return " or ".join(ways)
 
 
 def _coverage_figures(variants: list[np.ndarray], exemplar: np.ndarray, names: tuple[str, ...]) -> dict[str, float | str]:

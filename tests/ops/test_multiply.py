@@ -226,6 +226,21 @@ def test_errors_name_the_file(tmp_path: Path, gravel: Path) -> None:
         run({"flash": gravel}, tmp_path, MultiplyParams(), OpContext(device="cpu"))
 
 
+def test_an_exemplar_too_small_is_told_only_the_fixes_that_fit_it(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for name, shape in (("strip.png", (2, 128, 3)), ("small.png", (12, 12, 3)), ("narrow.png", (256, 16, 3))):
+        PILImage.fromarray(rng.integers(0, 255, shape, np.uint8)).save(tmp_path / name)
+    # A 1 px strip enlarged to 2: patch_size takes 8 px at least and gram needs 16, so neither is offered.
+    with pytest.raises(ValueError, match=r"strip.png is 128x2; .*\(too small for either method: enlarge it first") as caught:
+        multiply(tmp_path / "strip.png", tmp_path / "a", method="patch", count=1, size=32)
+    assert "patch_size" not in str(caught.value).split("(")[-1] and "gram" not in str(caught.value).split("(")[-1]
+    with pytest.raises(ValueError, match=r"small.png is 12x12; method gram .*\(use method: patch with patch_size: 10 or less\)"):
+        multiply(tmp_path / "small.png", tmp_path / "b", method="gram", count=1, size=32)
+    multiply(tmp_path / "small.png", tmp_path / "b", method="patch", count=1, size=32, patch_size=10)  # and it does
+    with pytest.raises(ValueError, match=r"narrow.png is 16x256; .*\(set patch_size: 14 or less or use method: gram\)"):
+        multiply(tmp_path / "narrow.png", tmp_path / "c", method="patch", count=1, size=32)
+
+
 @pytest.mark.slow
 def test_gram_512_from_a_512_exemplar_coarse_to_fine(tmp_path: Path) -> None:
     src = tmp_path / "grass.png"
