@@ -369,10 +369,7 @@ class _Checker:
         if not isinstance(data, dict):
             self.fail((), "the spec must be a mapping with keys " + ", ".join(SPEC_KEYS))
             return None
-        for key in data:
-            if key not in SPEC_KEYS and not str(key).startswith(FREE_PREFIX):
-                self.fail((str(key),), f"unknown key; expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
-                                       "for a block that anchors share)")
+        misspelled = self._unknown_top_keys(data)
         build_dir = self._path_value(data, "build_dir", "build")
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
         device = _text(data, "device", "auto")
@@ -392,7 +389,7 @@ class _Checker:
             name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
         }
         # Names count as given even when their own entry is broken, so one mistake is reported once.
-        self.given = {section: set(named) for section, named in entries.items()}
+        self.given = {section: set(named) | misspelled.get(section, set()) for section, named in entries.items()}
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
         assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"], folders)
@@ -424,6 +421,22 @@ class _Checker:
         fixed = _GLOB_SEPARATOR.sub(lambda found: found.group(1) or "/", path) if glob else path.replace("\\", "/")
         if fixed != path:
             self.fail(key, f"'{path}' holds a backslash; write / between folders, which every system reads: '{fixed}'")
+
+    def _unknown_top_keys(self, data: dict[str, Any]) -> dict[str, set[str]]:
+        """Reports each top-level key the spec does not take, with the one it is closest to; returns, for a
+        misspelled ``sources``, ``models`` or ``assets``, the names under it. They count as given, so that
+        ``sourcse:`` is one error, not one more for each ``from: legacy`` with a near name offered instead."""
+        misspelled: dict[str, set[str]] = {}
+        for key in data:
+            if key in SPEC_KEYS or str(key).startswith(FREE_PREFIX):
+                continue
+            meant = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
+            hint = f"did you mean {meant[0]!r}? " if meant else ""
+            self.fail((str(key),), f"unknown key; {hint}expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
+                                   "for a block that anchors share)")
+            if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
+                misspelled[meant[0]] = {str(name) for name in data[key]}
+        return misspelled
 
     def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
         value = data.get(section) or {}

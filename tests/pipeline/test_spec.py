@@ -49,9 +49,28 @@ def test_unknown_keys_are_reported_with_their_lines():
           up: {op: upscale, from: legacy, scael: 2}
         """
     )
-    assert "/studio/assets_spec.yaml:3: sauces: unknown key; expected one of" in found[0]
+    assert "/studio/assets_spec.yaml:3: sauces: unknown key; did you mean 'sources'? expected one of" in found[0]
     assert any(p.startswith("/studio/assets_spec.yaml:5: sources.legacy.globb: unknown key") for p in found)
     assert any(p.startswith("/studio/assets_spec.yaml:7: assets.up.scael: unknown key") for p in found)
+
+
+def test_a_misspelled_section_is_one_error_naming_the_key_meant():
+    # Its entries were reported again, each with a wrong name offered: from: legacy, "did you mean 'legacy_dds'?"
+    found = problems(
+        """
+        sourcse:
+          legacy: {kind: textures, root: t}
+        models:
+          sr2x: {op: train_srcae, from: legacy}
+        assets:
+          legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+          legacy_dds: {op: export_dds, from: legacy_sr}
+        """
+    )
+    assert found == [
+        "/studio/assets_spec.yaml:2: sourcse: unknown key; did you mean 'sources'? expected one of build_dir, cache_dir, "
+        "device, schedule, timezone, sources, models, assets (or x-<name> for a block that anchors share)"
+    ]
 
 
 def test_unknown_op_lists_the_known_ones():
