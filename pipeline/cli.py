@@ -24,7 +24,7 @@ from rich.table import Table
 from pipeline.claims import check_build_dir, dagster_home
 from pipeline.guards import FailedGuard
 from pipeline.manifest import Row, manifest_path, rows_by_key
-from pipeline.sources import scan_for_build, unreadable_by_name
+from pipeline.sources import roles_found_nowhere, scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
 if TYPE_CHECKING:
@@ -447,6 +447,10 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
             files = "a file" if len(others) == 1 else f"{len(others)} files"
             problems.append(f"{source.called()}: takes {files} whose extension is no image format ({shown}); each "
                             "build fails them: narrow the glob, or exclude them")
+        folders = "its pair folder" if len(partitions) == 1 else f"any of its {len(partitions)} pair folders"
+        for role in roles_found_nowhere(source, partitions):
+            problems.append(f"{source.called()}: its {role} glob {source.patterns[role]} matches no photo in {folders}; "
+                            f"each build fails every pair as incomplete: fix the {role} glob")
     try:
         from pipeline.runs import check_device
 

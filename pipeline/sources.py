@@ -70,6 +70,15 @@ def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -
     return [key for key, roles in partitions.items() if not may_be_image(roles["image"].suffix)]
 
 
+def roles_found_nowhere(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
+    """The roles (``flash``, ``guide``) of a photo-pair source that no pair folder of ``partitions`` has a photo
+    for: most likely a typo in that glob (``*/flsh.*``), which fails every pair as incomplete, one by one, each
+    told to add the photo that is there; ``validate`` says it once, naming the glob."""
+    if source.kind != "photo_pairs" or not partitions:
+        return []
+    return [role for role in source.patterns if not any(role in roles for roles in partitions.values())]
+
+
 def scan_for_build(
     spec: Spec, source: Source, listed: Iterable[tuple[str, str]], skipped: list[str] | None = None
 ) -> dict[str, dict[str, Path]]:

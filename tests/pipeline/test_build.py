@@ -1274,6 +1274,23 @@ def _photo_pairs_project(folder: Path, photos: dict[str, tuple[str, ...]]) -> No
         """)
 
 
+def test_validate_names_a_pair_glob_that_matches_no_photo_in_any_folder(tmp_path, cli):
+    # Validate said ok; each build then failed every pair, telling the artist to add the flash photo that was there.
+    _photo_pairs_project(tmp_path, dict.fromkeys(("oak", "elm"), ("flash", "guide")))
+    spec = tmp_path / "assets_spec.yaml"
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and "glob" not in output, output
+    spec.write_text(spec.read_text().replace('flash: "*/flash.*"', 'flash: "*/flsh.*"'))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and (f"{source_called(tmp_path, 'scans')}: its flash glob */flsh.* matches no photo in any of its "
+                          "2 pair folders; each build fails every pair as incomplete: fix the flash glob"
+                          in output.replace("\n", " ")), output
+    (tmp_path / "photos" / "elm" / "flash.png").unlink()  # one pair short of a photo is that pair's own failure
+    spec.write_text(spec.read_text().replace('flash: "*/flsh.*"', 'flash: "*/flash.*"'))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and "glob" not in output, output
+
+
 def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
     _photo_pairs_project(tmp_path, dict.fromkeys(folders, ("flash", "guide")))
