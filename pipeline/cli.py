@@ -24,7 +24,7 @@ from rich.table import Table
 from pipeline.claims import check_build_dir, dagster_home
 from pipeline.guards import FailedGuard
 from pipeline.manifest import Row, manifest_path, rows_by_key
-from pipeline.sources import roles_found_nowhere, scan_for_build, unreadable_by_name
+from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
 if TYPE_CHECKING:
@@ -154,6 +154,14 @@ class _ProgressLines(logging.Handler):
         self.last = time.monotonic()
         done, total, note = getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", "")
         console.print(f"{escape(task)} {done}/{total} {escape(note)}".rstrip(), highlight=False, soft_wrap=True)
+
+
+class _NoScanSkips(logging.Filter):
+    """Drops a source scan's warnings of what it cannot build (a missing root, a glob that matches nothing):
+    ``validate`` prints them among its own warnings, in one form."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "skip", False)
 
 
 class _SaidOnce(logging.Filter):
@@ -438,19 +446,15 @@ def status(
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec)
-    _log_to_stderr()
+    _log_to_stderr(_NoScanSkips())
     problems = loaded.warnings()
     for source in loaded.sources.values():
-        partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir))  # warns as a build would: no root
+        partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir), problems)  # as a build: no root
         if others := unreadable_by_name(source, partitions):
             shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
             files = "a file" if len(others) == 1 else f"{len(others)} files"
             problems.append(f"{source.called()}: takes {files} whose extension is no image format ({shown}); each "
                             "build fails them: narrow the glob, or exclude them")
-        folders = "its pair folder" if len(partitions) == 1 else f"any of its {len(partitions)} pair folders"
-        for role in roles_found_nowhere(source, partitions):
-            problems.append(f"{source.called()}: its {role} glob {source.patterns[role]} matches no photo in {folders}; "
-                            f"each build fails every pair as incomplete: fix the {role} glob")
     try:
         from pipeline.runs import check_device
 

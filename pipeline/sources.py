@@ -52,6 +52,12 @@ def scan_source(
     if blocked:  # what is not seen would be taken for deleted files, and their outputs removed
         _skip(skipped, f"{source.called()}: {'; '.join(blocked)}; nothing is built from it, its outputs are kept")
         return {}
+    if nowhere := _roles_found_nowhere(source, found):
+        role = nowhere[0]
+        folders = "its pair folder" if len(found) == 1 else f"any of its {len(found)} pair folders"
+        _skip(skipped, f"{source.called()}: its {role} glob {source.patterns[role]} matches no photo in {folders}; "
+                       f"nothing is built from it, its outputs are kept (fix the {role} glob)")
+        return {}
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
@@ -70,13 +76,13 @@ def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -
     return [key for key, roles in partitions.items() if not may_be_image(roles["image"].suffix)]
 
 
-def roles_found_nowhere(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
-    """The roles (``flash``, ``guide``) of a photo-pair source that no pair folder of ``partitions`` has a photo
-    for: most likely a typo in that glob (``*/flsh.*``), which fails every pair as incomplete, one by one, each
-    told to add the photo that is there; ``validate`` says it once, naming the glob."""
-    if source.kind != "photo_pairs" or not partitions:
+def _roles_found_nowhere(source: Source, found: dict[str, dict[str, Path]]) -> list[str]:
+    """The roles (``flash``, ``guide``) of a photo-pair source that no pair folder ``found`` has a photo for:
+    a typo in that glob (``*/flsh.*``), not every photo gone. Each pair would fail as incomplete, told to add
+    the photo that is there, and its outputs would go as a dropped pair's do."""
+    if source.kind != "photo_pairs" or not found:
         return []
-    return [role for role in source.patterns if not any(role in roles for roles in partitions.values())]
+    return [role for role in source.patterns if not any(role in roles for roles in found.values())]
 
 
 def scan_for_build(
@@ -344,7 +350,7 @@ def _not_a_folder(source: Source) -> str:
 
 
 def _skip(skipped: list[str], message: str) -> None:
-    log.warning("%s", message)
+    log.warning("%s", message, extra={"skip": True})  # validate says it among its own warnings instead
     skipped.append(message)
 
 
