@@ -82,12 +82,17 @@ def _what_fits(side: int, method: Method) -> str:
     return " or ".join(ways)
 
 
-def _coverage_figures(variants: list[np.ndarray], exemplar: np.ndarray, names: tuple[str, ...]) -> dict[str, float | str]:
+def _coverage_figures(
+    variants: list[np.ndarray], exemplar: np.ndarray, names: tuple[str, ...], *, coverage: bool
+) -> dict[str, float | str]:
     """``min_coverage_ratio``, and in ``coverage_lost`` the variants under ``MIN_COVERAGE_RATIO`` with the share
-    of texels each shows, so that a failed check names the files to look at."""
-    ratios = metrics.coverage_ratios(variants, exemplar)
+    of texels each shows, so that a failed check names the files to look at. An exemplar with no ``coverage``
+    (no alpha, or alpha that is data) or nothing visible has nothing to lose: 1.0. Without the figure, the UI
+    showed its keeps_coverage check as "made before this check existed; build --force measures it", which
+    no build ever did."""
+    ratios = metrics.coverage_ratios(variants, exemplar) if coverage else None
     if ratios is None:
-        return {}
+        return {"min_coverage_ratio": 1.0, "coverage_lost": ""}
     shown = metrics.visible_share(exemplar)
     lost = [f"{name} shows {ratio * shown:.0%} of its texels, the exemplar {shown:.0%}"
             for name, ratio in zip(names, ratios) if ratio <= MIN_COVERAGE_RATIO]
@@ -172,7 +177,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
         "variants_made": len(made),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
-        **(_coverage_figures(variants, exemplar, names) if image.alpha is not None and holds_coverage(params.alpha) else {}),
+        **_coverage_figures(variants, exemplar, names, coverage=image.alpha is not None and holds_coverage(params.alpha)),
     }
     result["seconds"] = time.perf_counter() - started
     return result

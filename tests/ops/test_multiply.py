@@ -157,7 +157,7 @@ def test_a_variant_quilted_from_a_cut_out_s_holes_alone_fails_its_guard_naming_i
     meta = multiply(grate, tmp_path / "gram", method="gram", count=1, size=64, steps=20)  # what the check says to use
     assert float(meta["min_coverage_ratio"]) > MIN_COVERAGE_RATIO and meta["coverage_lost"] == ""
     meta = multiply(grate, tmp_path / "data", method="patch", count=1, size=128, alpha="data")  # a mask, not coverage
-    assert "min_coverage_ratio" not in meta
+    assert meta["min_coverage_ratio"] == 1.0 and meta["coverage_lost"] == ""  # nothing hidden to lose
 
 
 @pytest.mark.parametrize("method", ["patch", "gram"])

@@ -39,6 +39,8 @@ def test_multiply_guards_are_asset_checks(tmp_path):
         assert copy.passed and copy.metadata["limit"].value == 0.95
         assert 0 < copy.metadata["max_ncc"].value < 0.95
         assert checks["seamless"].severity == dg.AssetCheckSeverity.WARN
+        coverage = checks["keeps_coverage"]  # opaque textures lose nothing: measured, not "build --force measures it"
+        assert coverage.passed and coverage.metadata["min_coverage_ratio"].value == 1.0
         materialized = instance.get_materialized_partitions(dg.AssetKey("variants"))
         assert materialized == set(keys)
         dg.materialize(
