@@ -66,8 +66,9 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
     """Hold out files by name (``held_out``). With too few files for both sides, hold out each image's right quarter,
     or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
     whose name draws lowest; so too where every file the draw held out is narrower than ``min_side`` (an
-    icon among textures), of the files that are not. A file that cannot be read is left out (a half-saved texture must not stop a
-    model that hundreds of others train); the split says which."""
+    icon among textures) or transparent everywhere (a blank decal), of the files that are not. A file that
+    cannot be read is left out (a half-saved texture must not stop a model that hundreds of others train);
+    the split says which."""
     if not paths:
         raise ValueError("train_srcae got no input images: check the source's root and glob")
     loaded, unreadable = [], []
@@ -83,7 +84,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
     one_sided = not (any(held) and not all(held))
     if one_sided:
         cut = [im.shape[2] - im.shape[2] // 4 for im in images]
-        if len(paths) == 1 or any(min(im.shape[1], im.shape[2] - c) >= min_side for im, c in zip(images, cut)):
+        if len(paths) == 1 or any(_scorable(im[:, :, c:], min_side) for im, c in zip(images, cut)):
             _log.warning("%d file(s) on one side of the split: holding out the right quarter of every image", len(paths))
             return Split(
                 [im[:, :, :c] for im, c in zip(images, cut)],
@@ -92,7 +93,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
                 [p.name for p in paths],
                 unreadable=unreadable,
             )
-    measurable = [i for i, im in enumerate(images) if min(im.shape[1:]) >= min_side]
+    measurable = [i for i, im in enumerate(images) if _scorable(im, min_side)]
     if one_sided or (measurable and not any(held[i] for i in measurable)):
         # quarters too small to measure, or every file the draw held out (an icon) too small: one file that can be
         lowest = min(measurable or range(len(paths)), key=lambda i: _name_draw(paths[i]))
@@ -104,6 +105,13 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
         [p.name for p, h in zip(paths, held) if not h],
         unreadable=unreadable,
     )
+
+
+def _scorable(image: torch.Tensor, min_side: int) -> bool:
+    """Whether held out, (C, H, W) ``image`` could be scored: ``min_side`` or more a side, and some texel of it
+    visible. A blank decal held out by its name's draw stopped the training ("add larger or more images"),
+    where the draw passes over it to another file, as over an icon too small."""
+    return min(image.shape[1:]) >= min_side and visible_texels(image) > 0
 
 
 class PatchSampler:

@@ -521,6 +521,16 @@ def test_textures_that_show_almost_nothing_are_named(tmp_path: Path, caplog) -> 
     assert meta["train_images"] == 2 and f"training without {empty.name}: it is transparent everywhere" in caplog.text
 
 
+def test_a_transparent_texture_the_draw_holds_out_is_passed_over(tmp_path: Path, caplog) -> None:
+    # A blank decal that its name's draw held out stopped the training: no held-out image could be scored.
+    paths = [_write(tmp_path / f"{name}.png", _skimage(name, 64), np.ones((64, 64), np.float32)) for name in
+             ("brick", "grass", "gravel", "coffee", "astronaut")]
+    [blank] = [p for p, held in zip(paths, data.held_out(paths, 0.2)) if held]
+    _write(blank, _skimage("camera", 64), np.zeros((64, 64), np.float32))
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=2, **TINY), OpContext(device="cpu"))
+    assert meta["held_out_images"] == 1 and f"training without {blank.name}: it is transparent everywhere" in caplog.text
+
+
 # --- tiled inference -------------------------------------------------------------
 
 
