@@ -53,10 +53,7 @@ def scan_source(
         _skip(skipped, f"{source.called()}: {'; '.join(blocked)}; nothing is built from it, its outputs are kept")
         return {}
     if nowhere := _roles_found_nowhere(source, found):
-        role = nowhere[0]
-        folders = "its pair folder" if len(found) == 1 else f"any of its {len(found)} pair folders"
-        _skip(skipped, f"{source.called()}: its {role} glob {source.patterns[role]} matches no photo in {folders}; "
-                       f"nothing is built from it, its outputs are kept (fix the {role} glob)")
+        _skip(skipped, _found_nowhere(source, nowhere[0], found))
         return {}
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
@@ -83,6 +80,19 @@ def _roles_found_nowhere(source: Source, found: dict[str, dict[str, Path]]) -> l
     if source.kind != "photo_pairs" or not found:
         return []
     return [role for role in source.patterns if not any(role in roles for roles in found.values())]
+
+
+def _found_nowhere(source: Source, role: str, found: dict[str, dict[str, Path]]) -> str:
+    """Why a photo-pair source whose ``role`` photo no pair folder has builds nothing. A misspelt glob, or
+    photos not there yet (one pair folder made before its guide photo was shot): told only to fix the glob,
+    an artist whose glob was right had no way on."""
+    if len(found) == 1:
+        folder = next(iter(found))
+        where, add = f"its pair folder {folder}", f"add the {role} photo to {source.root / folder}"
+    else:
+        where, add = f"any of its {len(found)} pair folders", f"add the pair folders' {role} photos"
+    return (f"{source.called()}: its {role} glob {source.patterns[role]} matches no photo in {where}; nothing is "
+            f"built from it, its outputs are kept (fix the {role} glob if it is misspelt, or {add})")
 
 
 def scan_for_build(

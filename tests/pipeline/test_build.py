@@ -1284,7 +1284,8 @@ def test_a_pair_glob_that_matches_no_photo_in_any_folder_is_named_and_the_pairs_
     assert built
     spec.write_text(spec.read_text().replace('flash: "*/flash.*"', 'flash: "*/flsh.*"'))
     said = (f"{source_called(tmp_path, 'scans')}: its flash glob */flsh.* matches no photo in any of its 2 pair "
-            "folders; nothing is built from it, its outputs are kept (fix the flash glob)")
+            "folders; nothing is built from it, its outputs are kept (fix the flash glob if it is misspelt, or add "
+            "the pair folders' flash photos)")
     for command in ("validate", "build"):
         code, output = cli(tmp_path, command)
         assert said in output.replace("\n", " "), output
@@ -1294,6 +1295,15 @@ def test_a_pair_glob_that_matches_no_photo_in_any_folder_is_named_and_the_pairs_
     spec.write_text(spec.read_text().replace('flash: "*/flsh.*"', 'flash: "*/flash.*"'))
     code, output = cli(tmp_path, "validate")
     assert code == 0 and "matches no photo" not in output, output
+
+
+def test_a_lone_pair_folder_without_its_guide_photo_is_told_to_add_it(tmp_path, cli):
+    """One pair folder, its guide photo not shot yet: the glob is right, and the artist was told only to fix it."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash",)})
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and (f"matches no photo in its pair folder oak; nothing is built from it, its outputs are kept "
+                          f"(fix the guide glob if it is misspelt, or add the guide photo to {tmp_path / 'photos' / 'oak'})"
+                          ) in output.replace("\n", " "), output
 
 
 def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
