@@ -32,34 +32,52 @@ def process_space() -> str | None:
 
 def this_process() -> str:
     """``<pid>@<start time>`` of this process."""
-    return f"{os.getpid()}@{start_time(os.getpid())}"
+    return f"{os.getpid()}@{start_time(os.getpid()) or ''}"  # none told: judged by no one
 
 
-def start_time(pid: int) -> str:
+def start_time(pid: int) -> str | None:
     """When live process ``pid`` started (clock ticks since boot on Linux, seconds since 1970 elsewhere);
-    "" where there is none (gone, or a zombie: killed, not yet reaped)."""
+    "" where there is none (gone, or a zombie: killed, not yet reaped); None where it cannot be told: another
+    user's process that /proc hides (mounted with ``hidepid``, as shared servers are) or psutil may not read.
+    The daemon that judges killed builds may run as another user than the artist's build."""
     if not (PROC / "self").is_dir():
         return _started_by_psutil(pid)
     try:
         stat = (PROC / f"{pid}/stat").read_bytes()
     except OSError:
-        return ""
+        return None if _is_live(pid) else ""
     fields = stat.rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces, brackets, any bytes
     return "" if fields[0] in (b"Z", b"X") else fields[19].decode()  # state is field 3, start time field 22
 
 
-def _started_by_psutil(pid: int) -> str:
+def _is_live(pid: int) -> bool:
+    """Whether ``pid`` names a process, told by signal 0 (which sends nothing): refused for another user's
+    process, missed for none."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _started_by_psutil(pid: int) -> str | None:
     try:
         process = psutil.Process(pid)
         return "" if process.status() == psutil.STATUS_ZOMBIE else f"{process.create_time():.3f}"
+    except psutil.AccessDenied:
+        return None
     except psutil.Error:
         return ""
 
 
 def is_gone(space: str | None, process: str) -> bool | None:
     """Whether ``process`` (``<pid>@<start time>``) of ``space`` has ended; None where that cannot be told:
-    another machine's, container's or boot's, or one stamped where /proc could not be read."""
+    another machine's, container's or boot's, one stamped where /proc could not be read, or one another
+    user's that /proc hides from this one."""
     pid, _, started = process.partition("@")
     if space is None or space != process_space() or not pid.isdigit() or not started:
         return None
-    return start_time(int(pid)) != started
+    now = start_time(int(pid))
+    return None if now is None else now != started

@@ -2218,6 +2218,26 @@ def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_inpu
     assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 2  # none kept from the other content
 
 
+def test_a_build_that_proc_hides_from_this_user_is_not_taken_for_gone(tmp_path, monkeypatch):
+    """With /proc mounted hidepid=2, another user's processes are not there to read: the daemon, run as
+    another user than the artist's build, took that build for killed and failed its run as it built."""
+    import pipeline.processes as processes
+
+    proc = tmp_path / "proc"  # this user's view: its own entry and the boot, no other user's process
+    (proc / "sys" / "kernel" / "random").mkdir(parents=True)
+    (proc / "sys" / "kernel" / "random" / "boot_id").write_text("boot\n")
+    (proc / "self" / "ns").mkdir(parents=True)
+    (proc / "self" / "ns" / "pid").write_text("")
+    monkeypatch.setattr(processes, "PROC", proc)
+    live = os.getpid()  # a process that is there, as another user's build would be
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert processes.start_time(live) is None and processes.start_time(gone.pid) == ""
+    space = processes.process_space()
+    assert processes.is_gone(space, f"{live}@12345") is None
+    assert processes.is_gone(space, f"{gone.pid}@12345") is True
+
+
 def test_a_process_start_time_reads_any_name_and_a_zombie_counts_as_gone():
     import ctypes
 
