@@ -15,7 +15,8 @@ from pipeline.processes import is_gone, process_space, this_process
 
 HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # where and which process a build's runs live in
 KILLED_BUILDS_SENSOR = "remaster_killed_builds"
-UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+              dg.DagsterRunStatus.CANCELING]  # Terminate (without Force) in the UI: nothing is left to stop it
 
 
 def process_tags() -> dict[str, str]:
@@ -25,7 +26,8 @@ def process_tags() -> dict[str, str]:
 
 
 def fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> list[str]:
-    """Fail the runs a build left unfinished when it was killed outright; returns their ids. Only runs of a
+    """Fail the runs a build left unfinished when it was killed outright, or mark canceled those the UI was
+    asked to terminate; returns their ids. Only runs of a
     process this one can see are judged: same boot and pid namespace (a container's build may share the
     hostname and the instance), and the process gone, a zombie, or its pid reused (its start time differs).
     A re-executed run inherits the tags of the one it re-executes, so it is left alone; a throwaway instance
@@ -37,7 +39,11 @@ def fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> list[str]:
     for run in instance.get_runs(dg.RunsFilter(statuses=UNFINISHED, tags={HOST_TAG: space})):
         process = run.tags.get(PID_TAG, "")
         if run.parent_run_id is None and is_gone(space, process) is True:
-            instance.report_run_failed(run, f"the remaster build that ran it (process {process.partition('@')[0]}) was killed")
+            said = f"the remaster build that ran it (process {process.partition('@')[0]}) was killed"
+            if run.status == dg.DagsterRunStatus.CANCELING:
+                instance.report_run_canceled(run, said)
+            else:
+                instance.report_run_failed(run, said)
             failed.append(run.run_id)
     return failed
 
@@ -57,6 +63,6 @@ def killed_builds_sensor() -> dg.SensorDefinition:
         failed = fail_runs_of_killed_builds(context.instance)
         if not failed:
             return dg.SkipReason("no run of a killed remaster build")
-        return dg.SkipReason(f"marked failed {len(failed)} run(s) of a killed remaster build: {', '.join(failed)}")
+        return dg.SkipReason(f"ended {len(failed)} run(s) of a killed remaster build: {', '.join(failed)}")
 
     return killed_builds

@@ -2194,8 +2194,14 @@ def test_a_sensor_tick_fails_the_run_of_a_killed_build_where_no_build_comes_afte
     ticks = [sensor.evaluate_tick(dg.build_sensor_context(instance=instance)) for _ in range(2)]
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
     assert [(tick.run_requests, tick.skip_message) for tick in ticks] == [
-        ([], f"marked failed 1 run(s) of a killed remaster build: {left.run_id}"),
+        ([], f"ended 1 run(s) of a killed remaster build: {left.run_id}"),
         ([], "no run of a killed remaster build")]
+
+    terminated = "terminated"  # Terminate without Force in the UI: the run waits for a process that is gone
+    instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=terminated, status=dg.DagsterRunStatus.CANCELING,
+                                   tags={HOST_TAG: left.tags[HOST_TAG], PID_TAG: left.tags[PID_TAG]}))
+    sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert instance.get_run_by_id(terminated).status == dg.DagsterRunStatus.CANCELED
 
 
 def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):
