@@ -90,7 +90,7 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
                 [im[:, :, :c] for im, c in zip(images, cut)],
                 [im[:, :, c:] for im, c in zip(images, cut)],
                 [f"{p.name} (right quarter)" for p in paths],
-                [p.name for p in paths],
+                [f"{p.name} (left three quarters)" for p in paths],  # what a warning of a transparent one names
                 unreadable=unreadable,
             )
     measurable = [i for i, im in enumerate(images) if _scorable(im, min_side)]
