@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
 from pipeline.locks import exclusive
-from pipeline.spec import Spec, SpecError
+from pipeline.spec import Spec, SpecError, real_path
 
 BUILT_FROM = ".built-from"  # in the build folder; in both, a line per spec: its path, a tab, its names
 INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME
@@ -108,5 +108,5 @@ def _other_specs(folder: Path, mark: str, spec: Spec) -> Recorded:
     for line in lines:
         path, _, names = line.partition("\t")
         if path.strip():
-            recorded[(folder / path.strip()).resolve()] = set(names.split())
+            recorded[real_path(folder / path.strip())] = set(names.split())
     return {other: names for other, names in recorded.items() if other != spec.path.resolve() and other.is_file()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import difflib
+import errno
 import functools
 import os
 import re
@@ -174,13 +175,19 @@ def _resolved(base: Path, path: str | Path) -> Path:
     """``path`` made absolute against ``base`` (the spec's folder); ``~`` and ``~/...`` in the user's home,
     while ``~backup/...`` stays a folder of that name (not that user's home)."""
     text = str(path)
-    return (base / (Path(text).expanduser() if text == "~" or text.startswith("~/") else Path(text))).resolve()
+    return real_path(base / (Path(text).expanduser() if text == "~" or text.startswith("~/") else Path(text)))
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with its links followed, as far as they lead: a link that leads back to itself is left as it
+    is, for the read of it to say so, where ``Path.resolve`` raised RuntimeError (Python 3.11 and 3.12)."""
+    return Path(os.path.realpath(path))
 
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate the spec at ``path``."""
     given = Path(path).absolute()
-    path = given.resolve()
+    path = real_path(given)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -219,7 +226,7 @@ def _what_changed(spec: Spec, shown: Path) -> str:
     """What makes the spec at ``shown`` another than ``spec``, for a message: its text, a link to it or to the
     project's folder, or a link to a folder it names; "" where none of those changed (a file now in the way of
     the build or cache folder, which the spec's own problems name). Raises where the file cannot be read."""
-    if (now := shown.resolve()) != spec.path:
+    if (now := real_path(shown)) != spec.path:
         return f"{shown} leads to {now} now, not to {spec.path} as when Dagster loaded it"
     if shown.read_text(encoding="utf-8") != spec.text:
         return f"{shown} has changed since Dagster loaded it"
@@ -262,6 +269,8 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
         if inside.is_file():
             return f"it is a folder; give the spec file in it: --spec {inside}"
         return f"it is a folder, and holds no {SPEC_FILE}; give the spec file's path with --spec"
+    if exc.errno == errno.ELOOP:
+        return "it is a link that leads back to itself; point it at the spec file"
     if not path.exists():
         return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
                 "--spec (REMASTER_SPEC for the Dagster UI)")

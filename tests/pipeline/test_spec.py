@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.spec import SpecError, load_spec, parse_spec
+from pipeline.spec import SpecError, changed_since_loaded, load_spec, parse_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -540,6 +540,25 @@ def test_a_spec_path_that_is_missing_or_a_folder_says_which_file_to_give(tmp_pat
             load_spec(given)
         [problem] = caught.value.problems
         assert problem.startswith(f"{given}: ") and expected in problem and "--spec" in problem, problem
+
+
+def test_links_that_lead_back_to_themselves_are_said_so_not_a_traceback(tmp_path):
+    """Path.resolve raised RuntimeError ('Symlink loop') on Python 3.11 and 3.12: validate, build and every
+    sensor tick ended in a traceback."""
+    spec = tmp_path / "assets_spec.yaml"
+    spec.write_text("sources:\n  legacy: {kind: textures, root: textures}\n")
+    (tmp_path / "textures").symlink_to("art")  # a root link whose target was made a link back to it
+    (tmp_path / "art").symlink_to("textures")
+    loaded = load_spec(spec)
+    assert loaded.sources["legacy"].root == tmp_path / "textures"  # its scan says the folder is not there
+    spec.rename(tmp_path / "kept.yaml")
+    spec.symlink_to("loop.yaml")
+    (tmp_path / "loop.yaml").symlink_to("assets_spec.yaml")
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec)
+    assert caught.value.problems == [f"{spec}: cannot read the spec: it is a link that leads back to itself; point "
+                                     "it at the spec file"]
+    assert changed_since_loaded(loaded).startswith(f"{spec} no longer loads ({spec}: cannot read the spec: it is a link")
 
 
 def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):
