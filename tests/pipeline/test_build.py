@@ -1167,6 +1167,8 @@ def test_excluded_photos_leave_their_pair_out_or_incomplete(tmp_path):
     with pytest.raises(MissingPairError, match=r"photo of this pair; add it or remove the folder$"):
         pair_inputs(without, "pine", scanned)
     folder_out = dataclasses.replace(source, exclude=("wip_elm",))  # a folder named: all of it, as in .gitignore
+    assert scan_source(folder_out) == {}  # no pair left has a guide photo: as likely a typo in its glob, so kept
+    write_image(tmp_path / "photos" / "oak" / "guide.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
     assert list(scan_source(folder_out)) == ["oak"]
 
 
