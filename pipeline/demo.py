@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ops.atomic import write_bytes_atomic
-from pipeline.spec import SPEC_FILE
+from pipeline.spec import SPEC_FILE, file_in_the_way
 
 DEMO_SPEC = Path(__file__).with_name("demo_spec.yaml")
 
@@ -17,6 +17,9 @@ def write_demo(folder: Path) -> Path:
     """Generate ``demo/`` inputs under ``folder``; returns the spec to build."""
     from ops.demo_data import write_flash_photos, write_legacy_textures, write_photo_pairs, write_reference_textures
 
+    if (blocker := file_in_the_way(folder)) is not None:
+        raise FileExistsError(f"{blocker} is a file, not a folder; give remaster demo a folder with --dir (one that "
+                              "is not there yet is made)")
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / SPEC_FILE
     if not spec.exists():

@@ -242,7 +242,7 @@ def _loads_as_before(spec: Spec, shown: Path) -> bool:
     elsewhere since, changes the spec as an edit does), and no file where the build and cache folders go."""
     with contextlib.suppress(OSError, UnicodeDecodeError):  # load_spec says what is wrong
         return (not _what_changed(spec, shown)
-                and _file_in_the_way(spec.build_dir) is None and _file_in_the_way(spec.cache_dir) is None)
+                and file_in_the_way(spec.build_dir) is None and file_in_the_way(spec.cache_dir) is None)
     return False
 
 
@@ -624,7 +624,7 @@ class _Checker:
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
             shown = folder if (key,) in self.lines else f"{folder} (the default)"  # a root: . meets folders never written
-            if (blocker := _file_in_the_way(folder)) is not None:
+            if (blocker := file_in_the_way(folder)) is not None:
                 what = ("is a file, where remaster keeps a folder" if blocker == folder
                         else f"cannot be made, since {blocker} is a file")
                 self.fail((key,), f"{shown} {what}: move the file away, or set {key} to another folder")
@@ -675,7 +675,7 @@ _ROLE_WORDS = {
 }
 
 
-def _file_in_the_way(folder: Path) -> Path | None:
+def file_in_the_way(folder: Path) -> Path | None:
     """The file at ``folder`` or above it, where a build would make the folder; None where there is none. A
     path this user may not look into (a shared cache under another user's folder) counts as not there: a
     build says what it cannot write."""

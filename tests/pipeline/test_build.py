@@ -1919,6 +1919,15 @@ def test_demo_refuses_a_folder_that_has_another_spec(project, cli):
     assert (project / "assets_spec.yaml").read_text() == spec and not (project / "demo").exists()
 
 
+def test_demo_given_a_file_as_its_folder_says_to_give_a_folder(tmp_path, cli):
+    """The message was mkdir's own: '[Errno 17] File exists: 'notes.txt'', as if the folder were taken."""
+    (tmp_path / "notes.txt").write_text("mine")
+    for given in ("notes.txt", "notes.txt/demo"):
+        code, output = cli(tmp_path, "demo", "--dir", given, "--no-build")
+        assert code == 2 and "error notes.txt is a file, not a folder; give remaster demo a folder with --dir" in output, output
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_path):
     store = ContentStore(tmp_path / "cache")
     recent, abandoned = store.work_dir("a" * 32), store.work_dir("b" * 32)
