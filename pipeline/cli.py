@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -504,12 +505,21 @@ def demo(
 
     try:
         spec_file = write_demo(folder)
-    except FileExistsError as exc:
-        _fail([str(exc)], 2)
+    except OSError as exc:
+        if exc.errno is None:  # write_demo's own refusal: another spec there, a file for the folder
+            _fail([str(exc)], 2)
+        _fail([_demo_not_written(folder, exc)], 1)
     out.print(f"demo data written; spec: {escape(str(spec_file))}", highlight=False, soft_wrap=True)
     if build_it:
         build(spec=spec_file, select=None, force=False, device=None)
 
+
+def _demo_not_written(folder: Path, exc: OSError) -> str:
+    """Why the demo could not be written under ``folder`` (a read-only or full disk, a folder of another
+    user's), with the fix, not a traceback."""
+    fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "give remaster demo a folder this user may write with --dir")
+    return f"cannot write the demo project in {folder}: {exc.strerror or exc} ({exc.filename}); {fix}"
 
 
 def main() -> None:

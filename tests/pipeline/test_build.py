@@ -1928,6 +1928,19 @@ def test_demo_given_a_file_as_its_folder_says_to_give_a_folder(tmp_path, cli):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_demo_that_cannot_write_its_folder_says_so_not_a_traceback(tmp_path, cli, monkeypatch):
+    """A --dir on a read-only disk, or in a folder of another user's, was a PermissionError traceback."""
+    import pipeline.demo
+
+    def read_only(path, data):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(pipeline.demo, "write_bytes_atomic", read_only)
+    code, output = cli(tmp_path, "demo", "--dir", "shared", "--no-build")
+    assert code == 1 and output.startswith("error cannot write the demo project in shared: Permission denied ("), output
+    assert "give remaster demo a folder this user may write with --dir" in output, output
+
+
 def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_path):
     store = ContentStore(tmp_path / "cache")
     recent, abandoned = store.work_dir("a" * 32), store.work_dir("b" * 32)
