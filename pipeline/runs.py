@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import dagster as dg
+import yaml
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current, sync_source_partitions
 from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
+from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
@@ -30,6 +32,7 @@ from pipeline.signals import handlers_kept, signals_held, signals_seen, sigterm_
 from pipeline.spec import DEVICE_PATTERN, Spec, did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
+from pipeline.yaml_errors import yaml_problem
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures are in the report
@@ -65,8 +68,21 @@ class BuildReport:
 
 
 def persistent_instance() -> dg.DagsterInstance | None:
-    """The instance ``DAGSTER_HOME`` names, if it is set; else a build makes a throwaway one when it runs something."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    """The instance ``DAGSTER_HOME`` names, if it is set; else a build makes a throwaway one when it runs something.
+    A ``dagster.yaml`` there that Dagster cannot read is a ValueError naming it, not Dagster's traceback."""
+    home = dagster_home()
+    if home is None:
+        return None
+    try:
+        return dg.DagsterInstance.get()
+    except yaml.YAMLError as exc:
+        config = home / "dagster.yaml"
+        raise ValueError(f"{yaml_problem(exc, config.read_text(encoding='utf-8'), config)} (DAGSTER_HOME's "
+                         "instance settings); fix it, or unset DAGSTER_HOME to build on a throwaway instance") from exc
+    except dg.DagsterInvalidConfigError as exc:
+        said = " ".join(str(exc).split())  # Dagster's lists each error on lines of its own
+        raise ValueError(f"{home / 'dagster.yaml'}: Dagster cannot use these instance settings: {said}; fix it, or "
+                         "unset DAGSTER_HOME to build on a throwaway instance") from exc
 
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Builder) -> SyncReport:

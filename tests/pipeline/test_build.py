@@ -837,6 +837,21 @@ def test_a_dagster_home_dagster_cannot_use_is_one_line_for_every_command(project
     assert not (project / "build").exists()
 
 
+@pytest.mark.parametrize("settings, says", [
+    ("storage:\n  sqlite: \"a\n", "dagster.yaml:2: not valid YAML: a quote opened at line 2 is never closed"),
+    ("storage:\n  sqlite: 5\n", "dagster.yaml: Dagster cannot use these instance settings: "),
+])
+def test_a_dagster_home_whose_settings_dagster_cannot_read_is_one_line(project, cli, monkeypatch, tmp_path, settings, says):
+    """A dagster.yaml with a typo was Dagster's ParserError or DagsterInvalidConfigError traceback."""
+    (tmp_path / "dh").mkdir()
+    (tmp_path / "dh" / "dagster.yaml").write_text(settings)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dh"))
+    code, output = cli(project, "build")
+    said = " ".join(output.split())
+    assert code == 2 and said.startswith(f"error {tmp_path / 'dh' / says}"), output
+    assert "unset DAGSTER_HOME to build on a throwaway instance" in said, output
+
+
 def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, cli, tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
