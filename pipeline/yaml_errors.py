@@ -79,6 +79,9 @@ def _explained(
         return started, f"a quote opened at line {started} is never closed"
     if context == "while scanning a simple key":
         return started, f"line {started} has a key without its ':' (or a value without its key)"
+    if context == "while parsing a flow node" and "<stream end>" in problem and (left := _left_open(lines)):
+        bracket, opened = left  # PyYAML marks the end of the file, where it looked for the next entry
+        return opened, f"the {bracket} opened at line {opened} is never closed"
     if context.startswith("while parsing a flow"):
         opened = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
         if "<stream end>" in problem:
@@ -103,6 +106,24 @@ def _explained(
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+def _left_open(lines: LineIndex) -> tuple[str, int] | None:
+    """The innermost [ or { that the file never closes, with its line: one left open after a comma or at a
+    line's end (``sources: [``) is noticed at the end of the file, which PyYAML gives as where it started."""
+    opened: list[yaml.Token] = []
+    try:
+        for token in yaml.scan(lines.text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
+                opened.append(token)
+            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)) and opened:
+                opened.pop()
+    except yaml.YAMLError:
+        pass  # a later slip: the brackets before it are what counts
+    if not opened:
+        return None
+    bracket = "[" if isinstance(opened[-1], yaml.FlowSequenceStartToken) else "{"
+    return bracket, lines.of(opened[-1].start_mark)
 
 
 def _quote_closed_late(lines: LineIndex, mark: yaml.Mark) -> int | None:

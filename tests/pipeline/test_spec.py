@@ -386,6 +386,9 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
         ("sources:\n  legacy: {kind: textures} extra\n", 2, "line 2 has more after its value"),
         ("sources:\n  legacy: {kind: textures}\n  other\n  more: {kind: textures}\n", 3, "line 3 has a key without its"),
         ("sources:\n  legacy:\n    widths: [8, 8, 8\n    from: legacy\n", 3, "the [ opened at line 3 is not closed before line 4"),
+        # left open at a line's end or after a comma: PyYAML marks the end of the file, and said [ for a {
+        ("sources:\n  legacy: {kind: textures,\n\n", 2, "the { opened at line 2 is never closed"),
+        ("sources:\n  legacy:\n    widths: [\n", 3, "the [ opened at line 3 is never closed"),
         ("sources:\n\tlegacy: {kind: textures}\n", 2, "use spaces, not tabs"),
         ("sources:\u2028  legacy: {kind: textures}\n\tassets: {}\n", 2, "use spaces, not tabs"),  # a line break to PyYAML
         ("sources:\r  legacy:\r    kind: textures\r      root: t\r", 4, "indented deeper than the key above it"),
