@@ -14,6 +14,7 @@ import errno
 import functools
 import os
 import re
+import stat
 import typing
 import zoneinfo
 from collections.abc import Mapping
@@ -188,6 +189,9 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate the spec at ``path``."""
     given = Path(path).absolute()
     path = real_path(given)
+    if _is_stream(given):
+        raise SpecError([f"{given}: cannot read the spec: it is a pipe or a device, not a file; save the spec as a "
+                         "file and give its path with --spec (its folders are read from the folder it is in)"])
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -196,6 +200,17 @@ def load_spec(path: str | Path) -> Spec:
         line = path.read_bytes().count(b"\n", 0, exc.start) + 1
         raise SpecError([f"{path}:{line}: the spec is not UTF-8 text; save it as UTF-8"]) from exc
     return replace(parse_spec(text, path), given=given, text=text)
+
+
+def _is_stream(given: Path) -> bool:
+    """Whether ``given`` leads to a pipe or a device (``--spec /dev/stdin``, ``<(...)``, ``/dev/zero``), not a
+    file: a pipe's link leads nowhere, so the read said there was no spec file, and /dev/zero was read until the
+    memory ran out."""
+    try:
+        mode = os.stat(given).st_mode
+    except OSError:  # not there, or not reachable: the read says which
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def changed_since_loaded(spec: Spec) -> str | None:

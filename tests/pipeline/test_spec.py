@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -562,6 +563,24 @@ def test_links_that_lead_back_to_themselves_are_said_so_not_a_traceback(tmp_path
     assert caught.value.problems == [f"{spec}: cannot read the spec: it is a link that leads back to itself; point "
                                      "it at the spec file"]
     assert changed_since_loaded(loaded).startswith(f"{spec} no longer loads ({spec}: cannot read the spec: it is a link")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc")
+def test_a_spec_path_that_is_a_pipe_or_a_device_says_to_give_a_file():
+    """--spec /dev/stdin (a CI script piping the spec in) said there was no spec file, naming /proc/<pid>/fd/pipe:[...];
+    /dev/zero was read until the memory ran out."""
+    read, write = os.pipe()
+    try:
+        os.write(write, b"sources: {}\n")
+        for given in (f"/proc/self/fd/{read}", "/dev/null"):
+            with pytest.raises(SpecError) as caught:
+                load_spec(given)
+            assert caught.value.problems == [f"{given}: cannot read the spec: it is a pipe or a device, not a file; save "
+                                             "the spec as a file and give its path with --spec (its folders are read "
+                                             "from the folder it is in)"]
+    finally:
+        os.close(read)
+        os.close(write)
 
 
 def test_a_spec_saved_in_another_encoding_says_so_and_a_home_root_is_expanded(tmp_path, monkeypatch):
