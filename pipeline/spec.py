@@ -35,6 +35,7 @@ CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
 TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its op's params
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
+FOLDER_NAME_MAX = 255  # bytes in a file or folder name, on Linux, Windows and macOS alike
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
 _GLOB_SEPARATOR = re.compile(r"(\\[{},\\])|\\")  # in a glob, one that escapes a brace, comma or backslash stays
 
@@ -528,6 +529,10 @@ class _Checker:
             at = (section, name)
             if name in known:
                 self.fail(at, "this name is already used by a source or model; names must be unique")
+                continue
+            if len(name) > FOLDER_NAME_MAX:  # NAME_PATTERN's characters are a byte each
+                self.fail(at, f"this name is {len(name)} characters long, and it names a folder under build_dir, "
+                              f"which may be {FOLDER_NAME_MAX} at most; shorten it")
                 continue
             twin = folders.setdefault(name.lower(), name)  # lower, not casefold: NTFS tells Straße from strasse
             if twin != name:

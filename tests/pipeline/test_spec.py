@@ -229,6 +229,21 @@ def test_names_whose_build_folders_differ_only_in_case_are_refused():
     ]
 
 
+def test_a_name_too_long_for_its_build_folder_is_refused():
+    """A 300-character asset name validated, and each build failed every texture: 'File name too long'."""
+    found = problems(
+        f"""
+        sources:
+          {"s" * 300}: {{kind: textures, root: t}}
+        assets:
+          {"a" * 256}: {{op: upscale, from: {"s" * 300}}}
+          {"b" * 255}: {{op: upscale, from: {"s" * 300}}}
+        """
+    )  # a source has no folder under build_dir
+    assert found == [f"/studio/assets_spec.yaml:5: assets.{'a' * 256}: this name is 256 characters long, and it names a "
+                     "folder under build_dir, which may be 255 at most; shorten it"]
+
+
 def test_outputs_must_not_overwrite_inputs():
     [problem] = problems(
         """
