@@ -12,6 +12,7 @@ import datetime
 import difflib
 import errno
 import functools
+import math
 import os
 import re
 import stat
@@ -689,6 +690,7 @@ SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own limit): each file is matched against each
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # pydantic's error types
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
@@ -720,6 +722,8 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     if kinds == {"value_error"}:  # our own validators' messages, which already show the value
         return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
     given = errors[0].get("input")
+    if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
+        return "expected a number, got .nan (not a number)"
     if kinds == {"string_type"} and isinstance(given, (int, float, datetime.date)):  # root: 2024-05-01, root: 1.10
         return f"expected text, but YAML reads the unquoted value as {_yaml_kind(given)} ({given}); put it in quotes"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"

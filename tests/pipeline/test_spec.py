@@ -387,6 +387,19 @@ def test_a_seed_too_large_for_torch_is_a_spec_error_not_a_training_crash():
     assert problem.startswith("/studio/assets_spec.yaml:5: models.sr.seed:") and "less than or equal" in problem
 
 
+def test_a_nan_is_called_not_a_number_not_out_of_bounds():
+    """A bounded float given .nan was told 'Input should be less than or equal to 1, got nan'."""
+    assert problems(
+        """
+        sources:
+          ref: {kind: textures, root: t}
+        models:
+          sr: {op: train_srcae, from: ref, learning_rate: .nan, holdout: .NaN}
+        """
+    ) == [f"/studio/assets_spec.yaml:5: models.sr.{key}: expected a number, got .nan (not a number)"
+          for key in ("learning_rate", "holdout")]
+
+
 @pytest.mark.parametrize(
     ("text", "line", "says"),
     [
