@@ -724,7 +724,8 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     given = errors[0].get("input")
     if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
         return "expected a number, got .nan (not a number)"
-    if kinds == {"string_type"} and isinstance(given, (int, float, datetime.date)):  # root: 2024-05-01, root: 1.10
+    # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic said "not a valid path for <class ...>")
+    if kinds <= {"string_type", "path_type"} and isinstance(given, (int, float, datetime.date)):
         return f"expected text, but YAML reads the unquoted value as {_yaml_kind(given)} ({given}); put it in quotes"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
     first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)

@@ -547,11 +547,14 @@ def test_odd_yaml_is_a_spec_error_not_a_traceback(text, says):
 
 
 def test_a_folder_named_like_a_date_or_a_number_is_told_to_take_quotes():
-    assert problems("sources:\n  a: {kind: textures, root: 2024-05-01}\n  b: {kind: textures, root: t, exclude: [2019]}\n") == [
+    assert problems("sources:\n  a: {kind: textures, root: 2024-05-01}\n  b: {kind: textures, root: t, exclude: [2019]}\n"
+                    "assets:\n  c: {op: super_resolve, from: a, model: {path: 2024-05-01}}\n") == [
         "/studio/assets_spec.yaml:2: sources.a.root: expected text, but YAML reads the unquoted value as a date "
         "(2024-05-01); put it in quotes",
         "/studio/assets_spec.yaml:3: sources.b.exclude.0: expected text, but YAML reads the unquoted value as a number "
         "(2019); put it in quotes",
+        "/studio/assets_spec.yaml:5: assets.c.model.path: expected text, but YAML reads the unquoted value as a date "
+        "(2024-05-01); put it in quotes",  # a weights file's path: "not a valid path for <class 'pathlib.Path'>"
     ]
 
 
