@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import typing
+import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -458,6 +459,8 @@ class _Checker:
                 continue
             meant = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
             hint = f"did you mean {meant[0]!r}? " if meant else ""
+            if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
+                hint = f"it holds {hidden}, which YAML does not read as a space: retype it; "
             self.fail((str(key),), f"unknown key; {hint}expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
                                    "for a block that anchors share)")
             if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
@@ -757,11 +760,20 @@ def _name_problem(name: Any) -> str | None:
     if not isinstance(name, str):  # `2:`, `0x1F:`, `12:30:`, `2024-05-01:` are values to YAML
         return f"YAML reads this key as {_yaml_kind(name)} ({name}), not a name; put it in quotes"
     if not NAME_PATTERN.match(name):
+        hidden = _invisible(name)
         return ("names are letters, digits and _ only (they become folder names under build_dir, "
-                "so '/', '..' and spaces are not allowed)")
+                "so '/', '..' and spaces are not allowed)" + (f"; this one holds {hidden}: retype it" if hidden else ""))
     if not _dagster_takes(str(name)):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None
+
+
+def _invisible(text: str) -> str | None:
+    """The first character of ``text`` that shows as a space or as nothing (``an invisible U+00A0``), which
+    text pasted from a chat or a web page brings; None where there is none. A message naming the key would
+    show it unseen."""
+    hidden = next((char for char in text if char != " " and unicodedata.category(char) in ("Zs", "Cf")), None)
+    return None if hidden is None else f"an invisible U+{ord(hidden):04X} ({unicodedata.name(hidden, 'unnamed')})"
 
 
 @functools.cache

@@ -244,6 +244,20 @@ def test_a_name_too_long_for_its_build_folder_is_refused():
                      "folder under build_dir, which may be 255 at most; shorten it"]
 
 
+def test_a_key_with_an_invisible_character_names_it():
+    """A no-break space pasted before a name made it a top-level key, and a zero-width one broke a name: the
+    messages showed the key as it looks, '  up: unknown key', with nothing to see."""
+    head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
+    assert problems(head + "\u00a0 up: {op: upscale, from: legacy}\n") == [
+        "/studio/assets_spec.yaml:4: \u00a0 up: unknown key; it holds an invisible U+00A0 (NO-BREAK SPACE), which YAML "
+        "does not read as a space: retype it; expected one of build_dir, cache_dir, device, schedule, timezone, "
+        "sources, models, assets (or x-<name> for a block that anchors share)"]
+    assert problems(head + "  up\u200b2: {op: upscale, from: legacy}\n") == [
+        "/studio/assets_spec.yaml:4: assets.up\u200b2: names are letters, digits and _ only (they become folder names "
+        "under build_dir, so '/', '..' and spaces are not allowed); this one holds an invisible U+200B (ZERO WIDTH "
+        "SPACE): retype it"]
+
+
 def test_outputs_must_not_overwrite_inputs():
     [problem] = problems(
         """
