@@ -8,7 +8,6 @@ instance. The manifest rows each asset step writes are the build's result.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import uuid
 from dataclasses import dataclass, field
