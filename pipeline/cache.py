@@ -188,8 +188,9 @@ class ContentStore:
             if damaged:
                 problems.append(f"cannot read the record of which project {', '.join(map(str, damaged))} stands for "
                                 "(a cache restored in part?); build each project on this cache again, which records it anew")
-            raise UnseenProjects(f"{'; '.join(problems)}; so cannot tell which entries they use. Or run remaster cache "
-                                 "gc --forget-missing to stop keeping their entries")
+            raise UnseenProjects(f"gc cannot tell which entries some projects on this cache use, so removed nothing: "
+                                 f"{'; '.join(problems)}. Or run remaster cache gc --forget-missing to stop keeping "
+                                 "their entries")
         return found
 
     def work_dir(self, key: str) -> Path:
