@@ -128,7 +128,7 @@ def run_build(
         meant = did_you_mean(unknown[0], list(spec.targets)) if len(unknown) == 1 and not sources else ""
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
                          f"{', '.join(spec.targets)}{meant}")
-    check_device(device or spec.device)
+    check_device(spec.device if device is None else device)  # --device '' is refused, not the spec's
     with ContentStore(spec.cache_dir).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or persistent_instance())
 
