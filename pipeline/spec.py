@@ -165,6 +165,24 @@ class Spec:
 _BRACED_SLASH = "\x00"  # a / inside braces, told apart from one after them
 
 
+def _unmatched_brace(pattern: str) -> str | None:
+    """``a { that is never closed`` or ``a } that closes no {`` in glob ``pattern``, None where its braces pair
+    up; a backslash escapes one. ``**/*.{png,tga`` matched only files named so, and the source found none."""
+    depth, escaped = 0, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return "a } that closes no {"
+            depth -= 1
+    return "a { that is never closed" if depth else None
+
+
 def _slashes_in_braces_marked(pattern: str) -> str:
     """``pattern`` with each / inside braces as _BRACED_SLASH: an alternative that starts with one is an
     absolute path (``{a,/etc}``), where ``{,old}/`` only has an empty alternative before a folder's /."""
@@ -512,6 +530,10 @@ class _Checker:
         if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
             self.fail(key, f"{pattern!r} names the root, not files; for every file write **/*"
                       + ("; to leave nothing out, remove it" if key[-1] == "exclude" else ""))
+            return
+        if (stray := _unmatched_brace(pattern)) is not None:  # bracex reads it as a brace in a file name
+            self.fail(key, f"{pattern!r} has {stray}; close it ({{png,tga}}), or write \\{{ or \\}} for a brace in a "
+                           "file name")
             return
         try:
             expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)

@@ -740,6 +740,27 @@ def test_a_glob_that_leaves_its_root_is_refused(glob: str):
     assert problem == f"/studio/assets_spec.yaml:3: sources.legacy.glob: {glob!r} leaves root; a glob must stay inside it"
 
 
+@pytest.mark.parametrize(("glob", "stray"), [("**/*.{png,tga", "a { that is never closed"),
+                                             ("**/*.png}", "a } that closes no {"),
+                                             ("{{a,b}/*.png", "a { that is never closed")])
+def test_a_glob_whose_braces_do_not_pair_up_is_refused(glob: str, stray: str):
+    """It matched only files named with the brace, so the source found none and a build just warned."""
+    [problem] = problems(
+        f"""
+        sources:
+          legacy: {{kind: textures, root: t, glob: '{glob}'}}
+        assets:
+          up: {{op: upscale, from: legacy}}
+        """
+    )
+    assert problem == (f"/studio/assets_spec.yaml:3: sources.legacy.glob: {glob!r} has {stray}; close it ({{png,tga}}), "
+                       "or write \\{ or \\} for a brace in a file name")
+
+
+def test_escaped_braces_pair_up_with_nothing():
+    parse_spec("sources:\n  legacy: {kind: textures, root: t, glob: '**/\\{old\\}.png'}\n", Path("/studio/assets_spec.yaml"))
+
+
 def test_exclude_takes_a_glob_or_a_list_and_each_must_stay_inside_root():
     problems_ = problems(
         """
