@@ -3,8 +3,9 @@
 A build runs its Dagster runs in its own process, so when that process dies (``kill -9``, the OOM killer,
 a CI job cancelled) its runs stay "started" for good: the UI shows them running, the run-failure sensor never
 sees them, and with the run queue's ``max_concurrent_runs`` they hold a turn, every UI, sensor and schedule
-run queued behind them. The next build fails them as it starts, and so does a sensor tick where no build
-comes (a studio machine that only runs the UI and the nightly schedule).
+run queued behind them. The next build ends them as it starts (failed, or canceled where the UI was asked to
+terminate one), and so does a sensor tick where no build comes (a studio machine that only runs the UI and
+the nightly schedule).
 """
 
 from __future__ import annotations
@@ -49,15 +50,16 @@ def fail_runs_of_killed_builds(instance: dg.DagsterInstance) -> list[str]:
 
 
 def killed_builds_sensor() -> dg.SensorDefinition:
-    """Fails killed builds' runs every minute (on by default: the daemon runs it), so that they stop holding
+    """Ends killed builds' runs every minute (on by default: the daemon runs it), so that they stop holding
     the run queue's turn on a machine where no later ``remaster build`` comes to do it."""
 
     @dg.sensor(
         name=KILLED_BUILDS_SENSOR,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Marks failed the runs of a remaster build killed outright (kill -9, the OOM killer), "
-                    "which would otherwise show as running for good and hold the run queue's turn",
+        description="Ends (as failed, or canceled where Terminate was asked) the runs of a remaster build killed "
+                    "outright (kill -9, the OOM killer), which would otherwise show as running for good and hold the "
+                    "run queue's turn",
     )
     def killed_builds(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         failed = fail_runs_of_killed_builds(context.instance)
