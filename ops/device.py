@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 
 import torch
@@ -9,9 +11,10 @@ import torch
 _NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")  # as a spec's device (pipeline/spec.py): what remaster runs on
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` is CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given, and any
-    other name is a ``ValueError`` that lists these.
+def resolve_device(name: str = "auto", log: logging.Logger | None = None) -> torch.device:
+    """``auto`` is CUDA when a GPU is there and works, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as
+    given, and any other name is a ``ValueError`` that lists these. ``log`` hears why ``auto`` passed over
+    a GPU it found.
 
     On CUDA, cuDNN is held to deterministic convolution algorithms, for the whole process as its
     settings are: its fastest backward passes add in a varying order, so two fine-tunings of one
@@ -20,20 +23,24 @@ def resolve_device(name: str = "auto") -> torch.device:
     synthesis also back-propagate through reflection padding, whose CUDA backward adds atomically,
     so on a GPU they can still differ between runs in the last bits.
     """
-    device = _named_device(name)
+    device = _named_device(name, log or logging.getLogger("ops"))
     if device.type == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
     return device
 
 
-def _named_device(name: str) -> torch.device:
+def _named_device(name: str, log: logging.Logger) -> torch.device:
     """The device ``name`` names; a name remaster does not take is refused with the ones it does, where
     torch listed twenty device types (``gpu``) or let one through that no op was made for (``meta``)."""
     if not _NAMES.fullmatch(str(name)):
         raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)")
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        problem = _cuda_problem() if torch.cuda.is_available() else None
+        if problem:
+            log.warning(f"device auto: this machine's CUDA GPU cannot run ({problem}); running on the CPU. "
+                        "Give device: cpu to say so, or cuda to make this an error")
+        return torch.device("cuda" if problem == "" else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} was asked for but no CUDA GPU is available; use device: auto or cpu")
@@ -43,3 +50,17 @@ def _named_device(name: str) -> torch.device:
             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
         )
     return device
+
+
+@functools.cache
+def _cuda_problem() -> str:
+    """Why the GPU torch reports cannot run a kernel, or "" where it can. torch counts GPUs without
+    starting CUDA, so a driver older than the build, a GPU in exclusive mode held by another process, or
+    an architecture the build has no kernels for shows only at first use: there ``auto`` falls back to
+    the CPU, as a machine without a GPU would, rather than failing every output. Asked once a process:
+    the answer does not change while it runs."""
+    try:
+        torch.ones(1, device="cuda").add_(1).cpu()
+    except (RuntimeError, AssertionError) as exc:
+        return (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    return ""

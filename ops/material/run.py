@@ -85,7 +85,7 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
             )
         guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
         meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
-    device = resolve_device(ctx.device)
+    device = resolve_device(ctx.device, ctx.log)
     fitted = fit_maps(
         flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,
         fit_size=params.fit_size, device=device, seed=params.seed, progress=ctx.progress, name=str(flash_path),

@@ -144,7 +144,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     image = read_image(path)
     block = _check_size(path, image, params)
     exemplar = exemplar_planes(image, params.alpha)
-    device = resolve_device(ctx.device)
+    device = resolve_device(ctx.device, ctx.log)
     names = params.output_names()
     made = [(index, name) for index, name in enumerate(names) if name not in ctx.reuse]
     parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and made else []

@@ -172,7 +172,7 @@ def run(
     if weights is None:
         raise ValueError(f"super_resolve needs the weights of model {params.model!r}: pass OpContext(model=<weights "
                          f"file>), or give model: {{path: ...}}")
-    device = resolve_device(ctx.device)
+    device = resolve_device(ctx.device, ctx.log)
     with cpu_threads(params.cpu_threads, device):
         return _super_resolve(path, Path(out_dir), params, replace(ctx, model=Path(weights)), device)
 

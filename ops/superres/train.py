@@ -146,7 +146,7 @@ def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) ->
 
 def run(inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Train on ``inputs``, write weights (state dict + config) to ``out_path``, return validation figures."""
-    device = resolve_device(ctx.device)
+    device = resolve_device(ctx.device, ctx.log)
     with cpu_threads(params.cpu_threads, device):
         return _train(inputs, Path(out_path), params, ctx, device)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ops.device import resolve_device
+from ops.device import _cuda_problem, resolve_device
 from ops.registry import OpContext
 from ops.superres import train
 from ops.superres.params import TrainParams
@@ -28,3 +28,21 @@ def test_an_op_given_an_unknown_device_says_which_it_takes(tmp_path: Path) -> No
 def test_cpu_and_auto_are_taken() -> None:
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine whose torch cannot start CUDA")
+def test_auto_runs_on_the_cpu_where_the_gpu_torch_counts_cannot_run(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A driver older than the build, or a GPU another process holds in exclusive mode: torch counts the
+    GPU, and auto failed every output at its first kernel. Here torch is a CPU build told it has a GPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    _cuda_problem.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="ops"):
+            assert resolve_device("auto") == torch.device("cpu")
+    finally:
+        _cuda_problem.cache_clear()
+    assert "device auto: this machine's CUDA GPU cannot run (Torch not compiled with CUDA enabled); running on the CPU" in caplog.text
+    with pytest.raises((RuntimeError, AssertionError)):
+        torch.ones(1, device=resolve_device("cuda"))  # named, the GPU is used and fails, as asked
