@@ -19,7 +19,7 @@ import stat
 import typing
 import unicodedata
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -283,18 +283,43 @@ def _loads_as_before(spec: Spec, shown: Path) -> bool:
 
 
 class SpecLoader(yaml.SafeLoader):
-    """YAML as version 1.2 reads booleans: only ``true`` and ``false``. YAML 1.1, PyYAML's default, also reads
-    ``on``, ``off``, ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True``. A
-    param that wants a boolean still takes ``yes`` or ``off``: its validation reads those words."""
+    """YAML as version 1.2 reads booleans and numbers. YAML 1.1, PyYAML's default, also reads ``on``, ``off``,
+    ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True`` (a param that wants a boolean
+    still takes ``yes`` or ``off``: its validation reads those words); ``12:30`` as 750, a number in base 60,
+    so a key ``12:30:`` was named 750; and ``1e3`` as text, since its floats need a dot, so ``steps: 1e3``
+    was no number. A tag that does not fit its value (``!!int x``) is reported at its line."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        return self._tagged(super().construct_yaml_int, node, "a whole number")
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        return self._tagged(super().construct_yaml_float, node, "a number")
+
+    @staticmethod
+    def _tagged(construct: Callable[[yaml.ScalarNode], Any], node: yaml.ScalarNode, kind: str) -> Any:
+        try:
+            return construct(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is tagged {node.tag.rsplit(':', 1)[-1]} but is not {kind}; "
+                "remove the tag or fix the value", node.start_mark) from None
 
 
+_YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent without a dot or a sign
+    "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "tag:yaml.org,2002:int": (r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)|[-+]?[0-9][0-9_]*\.[0-9_]*|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+0123456789."),
+}
+SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
+SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_yaml_float)
 SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_1_2]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+for _tag, (_pattern, _first) in _YAML_1_2.items():
+    SpecLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
 
 def _unreadable_spec(path: Path, exc: OSError) -> str:
@@ -322,8 +347,6 @@ def parse_spec(text: str, path: Path) -> Spec:
         raise SpecError([yaml_problem(exc, text, path)]) from exc
     except RecursionError as exc:
         raise SpecError([f"{path}: not valid YAML: brackets or indents nest too deeply to read"]) from exc
-    except ValueError as exc:  # a !!int or !!float tag on a value that is not one
-        raise SpecError([f"{path}: not valid YAML: a value tagged with !! is not of that type ({exc})"]) from exc
     if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"
         raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
     keys = _KeyLines(path, text)
@@ -779,7 +802,7 @@ def _name_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a source, model or asset, or None when it can."""
     if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
         return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
-    if not isinstance(name, str):  # `2:`, `0x1F:`, `12:30:`, `2024-05-01:` are values to YAML
+    if not isinstance(name, str):  # `2:`, `0x1F:`, `1e3:`, `2024-05-01:` are values to YAML
         return f"YAML reads this key as {_yaml_kind(name)} ({name}), not a name; put it in quotes"
     if not NAME_PATTERN.match(name):
         hidden = _invisible(name)

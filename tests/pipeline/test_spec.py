@@ -172,6 +172,17 @@ def test_names_that_would_escape_build_dir():
     assert "assets.31: YAML reads this key as a number (31), not a name; put it in quotes" in problem
 
 
+def test_numbers_are_read_as_yaml_1_2_reads_them():
+    """YAML 1.1 read 12:30 as 750, a number in base 60, so the key named an asset 750; and 1e3 as text, since
+    its floats need a dot, so steps: 1e3 was no whole number."""
+    [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\nassets:\n  12:30: {op: upscale, from: legacy}\n")
+    assert problem.startswith("/studio/assets_spec.yaml:4: assets.12:30: names are letters, digits and _ only"), problem
+    spec = parse_spec("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n  m: {op: train_srcae, from: legacy, "
+                      "steps: 1e3, learning_rate: 2E-3, seed: 1_000}\n", Path("/studio/assets_spec.yaml"))
+    params = spec.models["m"].params
+    assert (params.steps, params.learning_rate, params.seed) == (1000, 0.002, 1000)
+
+
 def test_names_may_start_with_a_digit_as_dagster_s_may():
     spec = parse_spec(
         "sources:\n  2k_scans: {kind: textures, root: t}\nassets:\n  4x: {op: upscale, from: 2k_scans, scale: 4}\n",
@@ -552,7 +563,8 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
 
 @pytest.mark.parametrize("text, says", [
     ("sources:\n  a: {kind: [textures], root: t}\n", "sources.a.kind: expected textures or photo_pairs, got ['textures']"),
-    ("sources:\n  a: {kind: textures, root: !!int abc}\n", "not valid YAML: a value tagged with !! is not of that type"),
+    ("sources:\n  a: {kind: textures,\n      root: !!int abc}\n",
+     "assets_spec.yaml:3: not valid YAML: 'abc' is tagged int but is not a whole number; remove the tag or fix the value"),
     ("sources: " + "[" * 3000 + "]" * 3000 + "\n", "not valid YAML: brackets or indents nest too deeply to read"),
 ])
 def test_odd_yaml_is_a_spec_error_not_a_traceback(text, says):
