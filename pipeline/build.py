@@ -28,7 +28,7 @@ from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file, hash_text
 from pipeline.manifest import Row, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
-from pipeline.spec import Spec, Target
+from pipeline.spec import Spec, Target, not_a_file
 
 log = logging.getLogger(__name__)
 progress_log = logging.getLogger("remaster.progress")
@@ -229,9 +229,8 @@ class Builder:
     def _file_params(self, target: Target) -> dict[str, Path]:
         files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
         for name, path in files.items():
-            if not path.is_file():
-                missing = "is a folder; name the file in it" if path.is_dir() else "does not exist"
-                raise BuildError(f"{path}: the file given as {target.name}.{name} {missing}")
+            if problem := not_a_file(path):
+                raise BuildError(f"{path}: the file given as {target.name}.{name} {problem}")
         return files
 
     def _with_resolved_files(self, target: Target) -> OpParams:

@@ -154,11 +154,10 @@ class Spec:
         ]
         return nothing + [
             f"{self.path}:{self.lines.get((target.section, target.name), '?')}: {target.section}.{target.name}.{name}: "
-            f"{self.resolve(path)} {'is a folder' if self.resolve(path).is_dir() else 'does not exist'}; building "
-            f"{target.name} fails until it names a file"
+            f"building {target.name} fails: {self.resolve(path)} {problem}"
             for target in self.targets.values()
             for name, path in target.params.file_params().items()
-            if not self.resolve(path).is_file()
+            if (problem := not_a_file(self.resolve(path)))
         ]
 
 
@@ -743,6 +742,16 @@ _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
 }
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why a weights file named in the spec cannot be read, for a message, or None where it can: a folder (an
+    unzipped download), a device or a pipe (``/dev/null``, which exists), or nothing at all."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "is a folder; name the file in it"
+    return "is a device or a pipe, not a file; name the weights file" if path.exists() else "does not exist"
 
 
 def file_in_the_way(folder: Path) -> Path | None:

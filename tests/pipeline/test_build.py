@@ -1848,10 +1848,14 @@ def test_a_bad_device_is_refused_before_anything_is_built(project, cli):
 
 
 def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
-    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
+    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n"
+               "  null_sr: {op: super_resolve, from: legacy, model: {path: /dev/null}}\n")
     code, output = cli(project, "validate")
+    output = " ".join(output.split())
     assert code == 0
-    assert "assets.legacy_sr.model:" in output and "models/4x.pth does not exist" in output
+    assert "assets.legacy_sr.model: building legacy_sr fails:" in output and "models/4x.pth does not exist" in output
+    assert ("assets.null_sr.model: building null_sr fails: /dev/null is a device or a pipe, not a file; name the "
+            "weights file") in output  # it was said not to exist
 
 
 def test_a_glob_wider_than_meant_leaves_out_windows_extras_and_validate_names_the_other_files(project, cli):
