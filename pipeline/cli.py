@@ -159,7 +159,7 @@ class _ProgressLines(logging.Handler):
 
 class _NoScanSkips(logging.Filter):
     """Drops a source scan's warnings of what it cannot build (a missing root, a glob that matches nothing):
-    ``validate`` prints them among its own warnings, in one form."""
+    ``validate`` prints them among its own warnings, and ``build`` after its table as "not built", in one form."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not getattr(record, "skip", False)
@@ -192,7 +192,7 @@ class _SaidOnce(logging.Filter):
 def _log_warnings_once() -> _SaidOnce:
     """Warnings to stderr, each once; returns the filter, which keeps the files of what it held back."""
     said = _SaidOnce()
-    _log_to_stderr(said)
+    _log_to_stderr(_NoScanSkips(), said)
     return said
 
 
