@@ -749,14 +749,23 @@ def _folder_mixup(exc: OSError) -> str | None:
 def _written_by_builds(path: Path, spec: Spec) -> bool:
     """A temporary file or folder a build was making, not a file it was reading (an input, an output it
     checks): those errors are said as they are."""
-    if path.is_relative_to(spec.cache_dir):
+    if path.is_relative_to(spec.cache_dir) or _made_for(path, spec):
         return True  # the store reads its objects through read_object, which says so itself
     return path.is_relative_to(spec.build_dir) and not os.path.isfile(path)  # an existing file was being read
 
 
+def _made_for(path: Path, spec: Spec) -> str | None:
+    """Which of the cache and build folders ``path`` is, or is made above, as the first build makes them in a
+    project folder (one made read-only says so at ``.remaster``); None for neither."""
+    return next((name for name, folder in (("cache_dir", spec.cache_dir), ("build_dir", spec.build_dir))
+                 if folder.is_relative_to(path)), None)
+
+
 def _cannot_write(exc: OSError, path: Path, spec: Spec) -> str:
-    if path.is_relative_to(spec.cache_dir):
+    if path.is_relative_to(spec.cache_dir) or _made_for(path, spec) == "cache_dir":
         where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
+    elif _made_for(path, spec) == "build_dir":
+        where = f"the build folder {spec.build_dir} (build_dir in {spec.path.name})"
     else:
         where = f"{path.parent} (under build_dir in {spec.path.name})"
     fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"

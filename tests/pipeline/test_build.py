@@ -1377,6 +1377,30 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli,
     assert code == 1 and errors == {says.format(project=project)}, output
 
 
+@pytest.mark.parametrize("cache_dir, says", [
+    (".remaster/cache", "the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml)"),
+    ("/elsewhere/cache", "the build folder {project}/build (build_dir in assets_spec.yaml)"),
+])
+def test_a_project_folder_that_takes_no_new_folder_names_the_one_a_first_build_makes(project, cli, monkeypatch,
+                                                                                     cache_dir, says):
+    """A project folder made read-only (chattr +i) before its first build: the message was Python's own,
+    naming .remaster, the folder above the cache, with no setting and no fix."""
+    if cache_dir.startswith("/"):
+        cache_dir = str(project.parent / "elsewhere" / "cache")
+    write_spec(project, UPSCALE_SPEC.replace("cache_dir: .remaster/cache", f"cache_dir: {cache_dir}"))
+    made = os.mkdir
+
+    def refused(path, *args, **kwargs):
+        if Path(path).parent == project:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return made(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", refused)
+    code, output = cli(project, "build")
+    assert code == 1 and (f"error cannot write to {says.format(project=project)}: Operation not permitted; check "
+                          "that this user may write there") in " ".join(output.split()), output
+
+
 @pytest.mark.parametrize("command", [("build",), ("cache", "gc")])
 def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, command):
     """A CI job for a fork's pull request mounts the shared cache read-only: the store's lock cannot be opened."""
