@@ -7,9 +7,11 @@ instance. The manifest rows each asset step writes are the build's result.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -27,7 +29,7 @@ from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
 from pipeline.removed import forget_removed, has_files
 from pipeline.resources import RemasterResource
-from pipeline.signals import handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
+from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
 from pipeline.spec import DEVICE_PATTERN, Spec, did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
@@ -203,7 +205,7 @@ def _run_set(
     """One Dagster run over ``todo``, noting in ``did`` whether it computed or restored each partition it built.
     Returns the step a Ctrl-C stopped ("" for one that came while Dagster closed the run, which it then drops;
     None without one), and (step, error) for each failed step."""
-    with signals_seen() as seen, handlers_kept():
+    with signals_seen() as seen, handlers_kept(), _log_mirrors_deaf_to_ctrl_c(instance):
         result = dg.materialize(
             assets,
             instance=instance,
@@ -225,6 +227,29 @@ def _run_set(
             step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
         mark_not_built(builder, missed, result.run_id, step_failures)
     return (stopped if stopped is not None or not (caught or seen) else ""), list(step_failures.items())
+
+
+@contextlib.contextmanager
+def _log_mirrors_deaf_to_ctrl_c(instance: dg.DagsterInstance) -> Iterator[None]:
+    """The processes a run starts to mirror its captured output (under ``DAGSTER_HOME``'s default compute log
+    manager, a ``tail`` and a Python watcher per stream) start with Ctrl-C blocked. In a terminal, Ctrl-C reaches
+    every process of the build's group: each watcher printed a KeyboardInterrupt traceback below the build's one
+    line. Dagster ends them as the run ends, and a watcher whose build was killed ends its ``tail`` by SIGTERM."""
+    manager = instance.compute_log_manager
+    capture = manager.capture_logs
+
+    @contextlib.contextmanager
+    def capture_logs(log_key: list[str]) -> Iterator[object]:
+        with contextlib.ExitStack() as stack:
+            with ctrl_c_blocked():
+                context = stack.enter_context(capture(log_key))
+            yield context
+
+    manager.capture_logs = capture_logs  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del manager.capture_logs  # the class's own again
 
 
 def _mark_interrupted(

@@ -72,6 +72,21 @@ def _stopping() -> tuple[int, ...]:
 
 
 @contextlib.contextmanager
+def ctrl_c_blocked() -> Iterator[None]:
+    """Ctrl-C waits (blocked in this thread) inside, and comes on leaving. A process started inside keeps it
+    blocked, through exec too: a terminal's Ctrl-C, which reaches every process of the build's group, leaves
+    such a helper to be ended by whoever started it. Windows has no signal masks: there it is a no-op."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
 def handlers_kept() -> Iterator[None]:
     """Puts back the Ctrl-C and SIGTERM handlers on leaving (a Dagster run changes them)."""
     if threading.current_thread() is not threading.main_thread():

@@ -952,11 +952,15 @@ def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     assert not list((store.root / "locks").iterdir())
 
 
-def _remaster(folder: Path, *args: str) -> subprocess.Popen:
+def _remaster(folder: Path, *args: str, dagster_home: Path | None = None) -> subprocess.Popen:
+    """``remaster`` run as a terminal runs a program: in a process group of its own (a terminal's Ctrl-C reaches
+    the whole group), against ``dagster_home`` where given, else on a throwaway instance."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DAGSTER_HOME", None)
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
     script = "from pipeline.cli import main; main()"  # as the remaster program runs
-    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env,
+    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -1069,6 +1073,25 @@ assets:
     assert {rows[("other_2x", key)]["status"] for key in ("floors/tex000.png", "walls/tex001.png")} == {"failed"}
     assert _remaster(tmp_path, "build").wait() == 0
     assert {r["status"] for r in manifest_rows(tmp_path)} <= {"computed", "cached"}
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal_under_dagster_home_prints_only_the_build_s_line(tmp_path):
+    """Under DAGSTER_HOME, Dagster starts processes that mirror a run's captured output, in the build's process
+    group, which a terminal's Ctrl-C reaches whole: each printed a KeyboardInterrupt traceback."""
+    write_textures(tmp_path / "textures", 40, size=96)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
+    (tmp_path / "dagster_home").mkdir()
+    started = time.time()
+    proc = _remaster(tmp_path, "build", dagster_home=tmp_path / "dagster_home")
+    built = tmp_path / "build" / "legacy_2x"
+    while proc.poll() is None and _pngs_written(built, since=started) < 3:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate()
+    assert _pngs_written(built, since=started) < 40, "it finished before the interrupt"
+    assert proc.returncode == 130 and "Traceback" not in output, output
+    assert "interrupted during legacy_2x" in output, output
 
 
 def test_two_concurrent_builds_share_one_store(tmp_path):
