@@ -184,7 +184,8 @@ class ContentStore:
                                 "fresh clone that has not built yet, or a deleted build folder?); build first, then gc")
             if unseen:
                 problems.append(f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
-                                "(an unmounted share, or a deleted project?); mount them")
+                                "(an unmounted share: mount it; or a project moved or deleted, whose build from its "
+                                "new place keeps what it uses there)")
             if damaged:
                 problems.append(f"cannot read the record of which project {', '.join(map(str, damaged))} stands for "
                                 "(a cache restored in part?); build each project on this cache again, which records it anew")

@@ -604,6 +604,19 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
+def test_cache_gc_after_a_project_moved_with_its_cache_says_so_and_forgetting_its_old_place_keeps_its_entries(
+        project, cli, tmp_path):
+    assert cli(project, "build")[0] == 0
+    moved = project.rename(tmp_path.parent / f"{tmp_path.name}-moved")  # the default cache_dir moves along
+    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
+    code, output = cli(moved, "cache", "gc")
+    said = " ".join(output.split())
+    assert code == 1 and f"{project / 'build' / 'manifest.json'} (an unmounted share: mount it; or a project moved " \
+                         "or deleted, whose build from its new place keeps what it uses there)" in said, output
+    code, output = cli(moved, "cache", "gc", "--forget-missing")
+    assert code == 0 and "removed 0 entries" in output, output
+
+
 def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_damaged(project, cli, tmp_path):
     shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
     record = next(r for r in (shared / "roots").glob("*.json") if str(other) in r.read_text())
