@@ -75,7 +75,7 @@ def _push_pull(weighted: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def within_source_range(upscaled: np.ndarray, source: np.ndarray, wrap: tuple[bool, bool] = (False, False)) -> np.ndarray:
-    """Enlarged alpha (H*s, W*s) held within the range of the source alpha (H, W) in each texel's 3x3 neighbourhood.
+    """Resampled alpha (H', W') held within the range of the source alpha (H, W) in each texel's 3x3 neighbourhood.
 
     A network's alpha is close to its source but not exact: fully opaque texels come out at 254 and a
     cut-out's empty area at 1, which an engine reads as translucent. Wherever the source is uniformly
@@ -83,9 +83,7 @@ def within_source_range(upscaled: np.ndarray, source: np.ndarray, wrap: tuple[bo
     range is the whole [0, 1] and the enlarged value is kept. ``wrap`` (y, x) reads the neighbourhood
     across the opposite border, as a tiling texture does.
     """
-    H, W = source.shape
-    scale = (upscaled.shape[0] // H, upscaled.shape[1] // W)
-    return SourceRange(source, wrap).clip(upscaled, top=0, scale=scale)
+    return SourceRange(source, wrap).clip(upscaled, top=0, size=upscaled.shape)
 
 
 class SourceRange:
@@ -99,13 +97,19 @@ class SourceRange:
         windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))  # (H, W, 3, 3)
         self.low, self.high = windows.min(axis=(2, 3)), windows.max(axis=(2, 3))  # (H, W)
 
-    def clip(self, upscaled: np.ndarray, *, top: int, scale: tuple[int, int]) -> np.ndarray:
-        """Rows ``top`` .. of the alpha enlarged by (sy, sx) ``scale``, clipped to their source cells' ranges."""
-        sy, sx = scale
-        cells = np.arange(top, top + upscaled.shape[0]) // sy  # each output row's source row
-        low = self.low[cells].repeat(sx, axis=1)  # (rows, W*s)
-        high = self.high[cells].repeat(sx, axis=1)
+    def clip(self, upscaled: np.ndarray, *, top: int, size: tuple[int, int]) -> np.ndarray:
+        """Rows ``top`` .. of the alpha resampled to ``size`` (H', W'), clipped to their source cells' ranges:
+        the cell under each texel's centre."""
+        rows = _cells(np.arange(top, top + upscaled.shape[0]), self.low.shape[0], size[0])
+        columns = _cells(np.arange(size[1]), self.low.shape[1], size[1])
+        low, high = self.low[np.ix_(rows, columns)], self.high[np.ix_(rows, columns)]  # (rows, W')
         return np.clip(upscaled, low, high).astype(upscaled.dtype)
+
+
+def _cells(texels: np.ndarray, source: int, resampled: int) -> np.ndarray:
+    """The source cell under the centre of each texel of an axis of ``source`` cells resampled to ``resampled``
+    (an enlargement by s: texel // s)."""
+    return (2 * texels + 1) * source // (2 * resampled)
 
 
 def passing_level(cutoff: float) -> int:

@@ -26,14 +26,16 @@ from pydantic import Field, field_validator, model_validator
 
 from ops import bc1, bc4
 from ops.alpha import (
-    ALPHA_MEANING, AlphaMeaning, color_to_resample, holds_coverage, passing_level, share_passing, with_coverage,
+    ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, holds_coverage, passing_level, share_passing,
+    with_coverage,
 )
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, one_image, single_output
-from ops.upscale import resize
+from ops.tileable import texture_wrap
+from ops.upscale import resample, resize
 
 DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
@@ -129,6 +131,11 @@ class ExportDdsParams(OpParams):
         "foliage and fences do not thin out at a distance; bc1a keeps the texels past it and makes the rest "
         "transparent (at 0.5 where this is not given)"
     )
+    resize_to_blocks: bool = Field(
+        False, description="resample a texture whose sides are not multiples of 4, which a block-compressed format "
+        "needs, to the nearest sides that are (a sprite of 44x42 px to 44x44; Lanczos, alpha and tiling kept), where "
+        "it is refused otherwise"
+    )
     maps: tuple[str, ...] = Field(
         (), description="from an asset that writes several maps (a material): those to export, by name (albedo, normal, "
         "roughness, ...), each as its kind: normal as a normal map, albedo and preview as colour, the rest as data"
@@ -192,12 +199,16 @@ class Exported:
 
 def export_dds(
     image: Image, *, format: DdsFormat = "auto", kind: Kind = "color", mipmaps: bool = True,
-    alpha: AlphaMeaning = "auto", alpha_cutoff: float | None = None, source: str = "the texture",
+    alpha: AlphaMeaning = "auto", alpha_cutoff: float | None = None, resize_to_blocks: bool = False,
+    source: str = "the texture",
 ) -> Exported:
     """The DDS file of ``image``. ``image`` holds colour in linear light for ``kind: color``
     (``read_image``'s default), values as stored for ``normal`` and ``data``. A texture the format cannot
-    hold is a ``ValueError`` naming ``source`` and what to do. ``alpha_cutoff``: see ``ExportDdsParams``."""
+    hold is a ``ValueError`` naming ``source`` and what to do. ``alpha_cutoff`` and ``resize_to_blocks``: see
+    ``ExportDdsParams``."""
     chosen = _choose(image, format, kind)
+    if resize_to_blocks and chosen != "uncompressed":
+        image = to_block_sides(image, kind, alpha)
     _check(image, chosen, kind, source)
     if mipmaps:
         levels = mip_chain(image, kind=kind, alpha=alpha, alpha_cutoff=alpha_cutoff)
@@ -212,6 +223,19 @@ def export_dds(
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
                   dxgi=stored.dxgi[kind != "color"] if stored else 0)
     return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
+
+
+def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:
+    """``image`` resampled to the nearest sides that are multiples of 4 (ties up, 4 at least), as
+    ``upscale`` resamples: values as stored, the colour under a cut-out filled first, alpha held within its
+    source's local range, and a texture that tiles read across its borders, so that it still tiles."""
+    size = (max(4, (image.height + 2) // 4 * 4), max(4, (image.width + 2) // 4 * 4))
+    if size == (image.height, image.width):
+        return image
+    normal_map = kind == "normal"
+    filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
+    wrap = texture_wrap(filled, coverage_of(image.alpha, alpha, normal_map=normal_map), normal_map=normal_map)
+    return resample(image, filled, size, "lanczos", wrap, normal_map)
 
 
 def _colorspace(kind: Kind) -> ColorSpace:
@@ -268,7 +292,8 @@ def _check(image: Image, format: str, kind: Kind, source: str) -> None:
     if image.width % 4 or image.height % 4:
         raise ValueError(f"{source} is {image.width}x{image.height} px, and engines load a block-compressed ({format}) "
                          "texture only when both sides are multiples of 4: give the texture it is made from such "
-                         "sides (or enlarge it first), or set format: uncompressed")
+                         "sides (or enlarge it first), set resize_to_blocks: true to resample it to the nearest such "
+                         "sides, or set format: uncompressed")
     if format in _OPAQUE and _transparent(image):
         raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or auto), "
                          "or uncompressed")
@@ -343,7 +368,9 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
 def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
     image = read_image(path, colorspace=_colorspace(kind))
     exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
-                          alpha_cutoff=params.alpha_cutoff, source=str(path))
+                          alpha_cutoff=params.alpha_cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))
     write_bytes_atomic(destination, exported.data)
-    return {"format": exported.format, "width": image.width, "height": image.height, "bytes": len(exported.data),
+    height, width = exported.top_level.shape[:2]
+    resized = {"resized_from": f"{image.width}x{image.height}"} if (height, width) != (image.height, image.width) else {}
+    return {"format": exported.format, "width": width, "height": height, **resized, "bytes": len(exported.data),
             "mip_levels": exported.mip_levels, "block_psnr_db": round(block_psnr(exported), 2)}

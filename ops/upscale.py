@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from numbers import Integral
 from pathlib import Path
@@ -42,21 +43,26 @@ def resize(
     plane: np.ndarray, size: tuple[int, int], filter: Resample = "lanczos", wrap: tuple[bool, bool] = (False, False)
 ) -> np.ndarray:
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
-    ``wrap``s (y, x; ``size`` then an integer multiple of the plane's) reads its filter's taps across the
-    opposite border, as the texture does when it tiles; Pillow alone reads the texture's own edge there."""
+    ``wrap``s (y, x) reads its filter's taps across the opposite border, as the texture does when it tiles;
+    Pillow alone reads the texture's own edge there."""
     _check_filter(filter, tuple(_PIL_FILTERS))
     if min(size) < 1:
         raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
     if not any(wrap):
         return _resize(plane, size, filter)
-    sy, sx = size[0] // plane.shape[0], size[1] // plane.shape[1]
-    if (sy * plane.shape[0], sx * plane.shape[1]) != tuple(size):
-        raise ValueError(f"a wrapped resize enlarges by whole factors: {plane.shape[:2]} -> {tuple(size)}")
-    margins = [MARGIN if w else 0 for w in wrap]
+    margins = [_wrap_margin(n, m) if w else 0 for n, m, w in zip(plane.shape[:2], size, wrap)]
     padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
-    enlarged = _resize(padded, (padded.shape[0] * sy, padded.shape[1] * sx), filter)
-    top, left = margins[0] * sy, margins[1] * sx
-    return enlarged[top : top + size[0], left : left + size[1]]
+    kept = [margin * m // n for margin, n, m in zip(margins, plane.shape[:2], size)]  # the margins, resized
+    resized = _resize(padded, (size[0] + 2 * kept[0], size[1] + 2 * kept[1]), filter)
+    return resized[kept[0] : kept[0] + size[0], kept[1] : kept[1] + size[1]]
+
+
+def _wrap_margin(n: int, m: int) -> int:
+    """Texels to wrap around an axis of ``n`` resized to ``m``: at least ``MARGIN`` of the result's filter reach,
+    and a multiple of ``n / gcd(n, m)``, so that the margin resizes to whole texels and the padded axis samples
+    at the very places the texture's own would (an integer enlargement: ``MARGIN`` itself)."""
+    step = n // math.gcd(n, m)
+    return step * math.ceil(MARGIN * max(1.0, n / m) / step)
 
 
 def _check_filter(filter: str, choices: tuple[str, ...] = get_args(Filter)) -> None:
@@ -90,21 +96,20 @@ def upscale(
     if alpha not in get_args(AlphaMeaning):
         raise ValueError(f"alpha {alpha!r}: expected one of {', '.join(get_args(AlphaMeaning))}")
     filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
-    return _enlarge(image, filled, scale, filter, wrap, normal_map)
+    return resample(image, filled, (image.height * scale, image.width * scale), filter, wrap, normal_map)
 
 
-def _enlarge(
-    image: Image, filled: np.ndarray, scale: int, filter: Filter, wrap: tuple[bool, bool], normal_map: bool
+def resample(
+    image: Image, filled: np.ndarray, size: tuple[int, int], filter: Filter, wrap: tuple[bool, bool], normal_map: bool
 ) -> Image:
-    """``upscale`` of ``image`` whose colour, ``filled`` under a cut-out, is given."""
-    size = (image.height * scale, image.width * scale)
+    """``image``, whose colour, ``filled`` under a cut-out, is given, resampled to ``size`` (height, width)."""
     color = resize(filled, size, filter, wrap)
     if normal_map:
         color = renormalize(color)
     if image.alpha is None:
         return image.with_color(color, None)
-    enlarged = resize(image.alpha[..., None], size, filter, wrap)[..., 0]
-    return image.with_color(color, within_source_range(enlarged, image.alpha, wrap))
+    resized = resize(image.alpha[..., None], size, filter, wrap)[..., 0]
+    return image.with_color(color, within_source_range(resized, image.alpha, wrap))
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: OpContext) -> dict[str, int]:
@@ -123,6 +128,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
         wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
         wrap = (params.wrap, params.wrap)
-    result = _enlarge(image, filled, params.scale, params.filter, wrap, normal_map)
+    result = resample(image, filled, (image.height * params.scale, image.width * params.scale), params.filter, wrap,
+                      normal_map)
     write_image(out_dir / SINGLE_OUTPUT, result, colorspace="linear")
     return {"width": result.width, "height": result.height, "wrap_x": int(wrap[1]), "wrap_y": int(wrap[0])}

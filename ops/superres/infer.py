@@ -214,7 +214,7 @@ def _super_resolve(
             raise ValueError(_not_a_number(path, ctx.model, upscaler, dtype))
         if params.kind == "normal":
             color_band = renormalize(color_band)
-        alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, scale=(scale, scale))
+        alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, size=(height, width))
         pixels[top : top + len(color_band)] = quantize(Image(color_band, alpha), "linear", image.bit_depth)
     write_pixels(Path(out_dir) / SINGLE_OUTPUT, pixels)
     ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, scale, upscaler.name, tiles, wrap[1], wrap[0])

@@ -15,7 +15,7 @@ from skimage import data
 from ops import bc1, bc4
 from ops.alpha import share_passing, with_coverage
 from ops.dds import header
-from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain
+from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain, run
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.normal_map import renormalize
 from ops.registry import OpContext
@@ -128,6 +128,7 @@ def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
 
 @pytest.mark.parametrize(("image", "params", "message"), [
     (Image(np.zeros((6, 8, 3), np.float32)), {}, "is 8x6 px, and engines load a block-compressed (bc1)"),
+    (Image(np.zeros((6, 8, 3), np.float32)), {}, "set resize_to_blocks: true to resample it to the nearest such sides"),
     (Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)), {"format": "bc1"}, "transparent texels, which bc1"),
     (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"}, "is a colour texture, and bc4"),
     (Image(np.zeros((8, 8, 1), np.float32)), {"kind": "normal"}, "is marked kind: normal but has 1 colour channel"),
@@ -157,8 +158,6 @@ def test_the_direct3d_9_names_are_taken_for_the_formats():
 
 
 def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
-    from ops.export_dds import run
-
     write_image(tmp_path / "brick.png", brick(32))
     params = ExportDdsParams()
     metadata = run({"image": tmp_path / "brick.png"}, tmp_path / "out", params, OpContext())
@@ -166,6 +165,23 @@ def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
     assert metadata["format"] == "bc1" and metadata["mip_levels"] == 6 and metadata["bytes"] == len(written)
     assert metadata["block_psnr_db"] > 30
     assert written == export_dds(read_image(tmp_path / "brick.png")).data  # the same bytes again
+
+
+def test_resize_to_blocks_resamples_a_sprite_to_the_nearest_sides_a_block_format_takes(tmp_path):
+    """A legacy sprite of 44x42 px failed every build (freedoom has hundreds of such sides): resampled to
+    44x44 it loads, its figure opaque and its card empty as before."""
+    alpha = np.zeros((42, 44), np.float32)
+    alpha[6:36, 8:38] = 1.0  # an opaque figure on an empty card
+    write_image(tmp_path / "sprite.png", Image(brick(64).color[:42, :44], alpha))
+    metadata = run({"image": tmp_path / "sprite.png"}, tmp_path / "out", ExportDdsParams(resize_to_blocks=True),
+                   OpContext())
+    assert (metadata["format"], metadata["width"], metadata["height"], metadata["resized_from"]) == ("bc3", 44, 44, "44x42")
+    top = levels((tmp_path / "out" / "output.dds").read_bytes())[0]
+    assert top.shape == (44, 44, 4) and (top[:4, :, 3] == 0).all() and (top[-4:, :, 3] == 0).all()
+    assert (top[12:30, 14:32, 3] == 255).all()
+    kept = run({"image": tmp_path / "sprite.png"}, tmp_path / "as_is", ExportDdsParams(format="uncompressed",
+                                                                                      resize_to_blocks=True), OpContext())
+    assert (kept["width"], kept["height"]) == (44, 42) and "resized_from" not in kept  # no blocks, no resampling
 
 
 def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):

@@ -135,11 +135,14 @@ def test_auto_wraps_the_axes_that_tile(tmp_path):
     assert (meta["wrap_x"], meta["wrap_y"]) == (1, 0)
 
 
-def test_a_wrapped_resize_refuses_a_size_that_is_not_a_whole_multiple():
-    from ops.upscale import resize
-
-    with pytest.raises(ValueError, match=r"whole factors: \(8, 8\) -> \(12, 12\)"):
-        resize(np.zeros((8, 8, 1), np.float32), (12, 12), wrap=(True, True))
+@pytest.mark.parametrize("size", [(44, 32), (40, 28), (12, 9), (84, 60)])
+def test_a_wrapped_resize_by_any_factor_is_the_middle_of_its_tiling_resized(size):
+    """export_dds resamples a tiling texture of 42x30 to 44x32 for its blocks: a wrapped resize took whole
+    factors only (the margins it reads across the border must resize to whole texels)."""
+    texture = np.random.default_rng(3).random((42, 30, 1), dtype=np.float32)
+    tiled = resize(np.tile(texture, (3, 3, 1)), (3 * size[0], 3 * size[1]), "lanczos")
+    np.testing.assert_allclose(resize(texture, size, "lanczos", (True, True)),
+                               tiled[size[0] : 2 * size[0], size[1] : 2 * size[1]], atol=1e-5)
 
 
 def test_a_grey_texture_marked_as_a_normal_map_is_named(tmp_path):
