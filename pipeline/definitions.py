@@ -18,7 +18,7 @@ from pipeline.resources import RemasterResource
 from pipeline.schedules import job_name, nightly_schedules, schedule_name
 from pipeline.sensors import sensor_name, source_sensor
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
-from pipeline.unreached import UNREACHED_SENSOR, unreached_sensor
+from pipeline.unreached import CANCELED_SENSOR, UNREACHED_SENSOR, unreached_sensor
 
 # Observable source assets and backfill policies are the right tools here, and still marked beta.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -33,7 +33,7 @@ def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definition
     sources += [source_files_asset(spec, spec.sources[name]) for name in _trained_from(spec)]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
     sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec),
-               killed_builds_sensor()]
+               unreached_sensor(spec, dg.DagsterRunStatus.CANCELED), killed_builds_sensor()]
     return dg.Definitions(
         assets=[*sources, *targets],
         sensors=sensors,
@@ -52,6 +52,7 @@ def name_clashes(spec: Spec) -> list[str]:
     A problem points at the spec's own entry where one is involved, else at the source whose name was used."""
     ops: dict[str, tuple[str, tuple[str, ...]]] = {}
     runs: dict[str, tuple[str, tuple[str, ...]]] = {UNREACHED_SENSOR: ("the run-failure sensor", ()),
+                                                  CANCELED_SENSOR: ("the canceled-run sensor", ()),
                                                   KILLED_BUILDS_SENSOR: ("the killed-builds sensor", ())}
     entries = [(ops, name, f"{section}.{name}", (section, name))
                for section in ("sources", "models", "assets") for name in getattr(spec, section)]

@@ -4,21 +4,24 @@ Dagster skips every partition of a step that comes after a failed one, so
 without these rows a skipped partition's old outputs would go on looking built.
 ``remaster build`` records them after each of its runs; for runs launched from
 the UI, a sensor, a schedule or a backfill, the ``remaster_unreached`` run-failure
-sensor does.
+sensor does, and ``remaster_canceled`` for a run terminated in the UI, which
+stops before the partitions and steps after the one it was building.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, build_order
 from pipeline.build import MODEL_PARTITION, Builder, not_built
 from pipeline.claims import check_build_dir
 from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError, changed_since_loaded, load_spec
+from pipeline.staleness import stale_map
 
 UNREACHED_SENSOR = "remaster_unreached"
+CANCELED_SENSOR = "remaster_canceled"
 
 
 def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
@@ -63,12 +66,17 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     planned = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
     in_run = {e.dagster_event.asset_key.path[-1] for e in planned}  # set however the run was launched
     names = [name for name in spec.targets if name in in_run]
+    if run.status == dg.DagsterRunStatus.CANCELED:  # Terminate in the UI: what it never started was stopped too
+        failures = {name: INTERRUPTED for name in names if name not in succeeded} | failures
     builder = RemasterResource().builder(spec)
     rows = rows_by_key(spec.build_dir)
     later = _launched_later(instance, run, {str(row["run_id"]) for row in rows.values() if row.get("run_id")})
+    # Stale by its own inputs or by an upstream output the run left stale: one it stopped while making (Terminate),
+    # whose user is right for it as it is. Not what is right as it is: maybe rebuilt since this run failed.
+    now = stale_map(builder, build_order(spec, names))
     todo = [
         (name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)
-        if not builder.is_current(spec.targets[name], key)  # right as they are: maybe rebuilt since this run failed
+        if now.get((name, key)) is not None
         and rows.get((name, key), {}).get("run_id") not in later  # what a later run wrote is newer than this failure
     ]
     mark_not_built(builder, todo, run.run_id, failures)
@@ -124,15 +132,24 @@ def root_cause(error: object) -> str:
     return said if getattr(error, "cls_name", None) == "Failure" and raised_as.endswith("Failure") else message
 
 
-def unreached_sensor(spec: Spec) -> dg.SensorDefinition:
-    """Records what a failed run never reached, whoever launched it (on by default: the daemon runs it)."""
+_WATCHED = {
+    dg.DagsterRunStatus.FAILURE: (UNREACHED_SENSOR, "After a failed run"),
+    dg.DagsterRunStatus.CANCELED: (CANCELED_SENSOR, "After a run was terminated (Terminate in the UI)"),
+}
 
-    @dg.run_failure_sensor(
-        name=UNREACHED_SENSOR,
+
+def unreached_sensor(spec: Spec, status: dg.DagsterRunStatus = dg.DagsterRunStatus.FAILURE) -> dg.SensorDefinition:
+    """Records what a failed, or a canceled, run never reached, whoever launched it (on by default: the daemon
+    runs it). One sensor per status, as Dagster's run status sensors each watch one."""
+    name, after = _WATCHED[status]
+
+    @dg.run_status_sensor(
+        run_status=status,
+        name=name,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a failed run, marks the partitions it never reached as not built in build/manifest.json",
+        description=f"{after}, marks the partitions it never reached as not built in build/manifest.json",
     )
-    def unreached(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
+    def unreached(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
         # A run loads the spec on disk as it starts, and so is judged by it: the plans of the spec Dagster loaded
         # before it changed called what the run had built stale, and deleted it.
         try:

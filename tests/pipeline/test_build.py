@@ -2542,6 +2542,49 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
     assert set(statuses_of(project, "legacy_4x").values()) == {"cached"}
 
 
+def test_a_run_terminated_in_the_ui_records_what_it_never_reached(project, monkeypatch):
+    """Terminate ends a run as canceled, not failed: the run-failure sensor never saw it, so the outputs of the
+    steps it never started went on looking built in the manifest, made from the texture as it was before."""
+    import ops.upscale
+
+    from pipeline.unreached import CANCELED_SENSOR, INTERRUPTED
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    spec = load_spec(project / "assets_spec.yaml")
+    texture = project / "textures" / "walls" / "tex001.png"
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        write_image(texture, Image(read_image(texture).color[::-1].copy()))  # repainted, then built from the UI
+
+        def terminated_as_it_enlarges(inputs, out_dir, params, ctx):  # as Terminate's signal handler does
+            [run] = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            instance.report_run_canceling(run)
+            raise dg.DagsterExecutionInterruptedError()
+
+        monkeypatch.setattr(ops.upscale, "run", terminated_as_it_enlarges)  # the repainted texture, in legacy_2x
+        keys = instance.get_dynamic_partitions("legacy")
+        result = dg.materialize(
+            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
+            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        )
+        assert result.dagster_run.status == dg.DagsterRunStatus.CANCELED
+        stale = project / "build" / "legacy_4x" / "walls" / "tex001.png"
+        assert stale.exists() and statuses_of(project, "legacy_4x")["walls/tex001.png"] != "failed"  # looks built
+        canceled = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_CANCELED)
+        build_definitions(spec).resolve_sensor_def(CANCELED_SENSOR)(dg.build_run_status_sensor_context(
+            sensor_name=CANCELED_SENSOR, dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=canceled))
+    rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
+    assert rows["walls/tex001.png"]["status"] == "failed"
+    assert rows["walls/tex001.png"]["error"] == f"not built: {INTERRUPTED}"
+    assert not stale.exists()  # made from legacy_2x's old enlargement, which the run stopped before replacing
+    assert statuses_of(project, "legacy_2x")["walls/tex001.png"] == "failed"
+    assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
+    assert rows["floors/tex000.png"]["status"] != "failed"  # never reached either, but still right
+    assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
+
+
 def test_the_unreached_sensor_loaded_before_the_spec_changed_judges_a_failed_run_by_the_spec_it_ran(project):
     """Its plans, of the old params, called the outputs of the new ones stale and deleted them."""
     from pipeline.unreached import unreached_sensor

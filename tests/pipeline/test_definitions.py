@@ -20,7 +20,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions, spec_path
 from pipeline.killed_builds import KILLED_BUILDS_SENSOR
 from pipeline.spec import load_spec
-from pipeline.unreached import UNREACHED_SENSOR
+from pipeline.unreached import CANCELED_SENSOR, UNREACHED_SENSOR
 
 
 def test_dagster_definitions_validate_on_the_workspace():
@@ -725,7 +725,7 @@ def test_runs_go_step_by_step_in_one_process_nightly_on_the_spec_s_schedule_and_
     assert [(s.cron_schedule, s.default_status) for s in defs.schedules] == [("15 2 * * 1-5", dg.DefaultScheduleStatus.STOPPED)]
     statuses = {sensor.name: sensor.default_status for sensor in defs.sensors}
     assert statuses == {"legacy_files": dg.DefaultSensorStatus.STOPPED, UNREACHED_SENSOR: dg.DefaultSensorStatus.RUNNING,
-                        KILLED_BUILDS_SENSOR: dg.DefaultSensorStatus.RUNNING}  # neither launches a run
+                        CANCELED_SENSOR: dg.DefaultSensorStatus.RUNNING, KILLED_BUILDS_SENSOR: dg.DefaultSensorStatus.RUNNING}  # neither launches a run
 
 
 def test_the_partition_limit_copied_from_dagster_is_dagsters():
