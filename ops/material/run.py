@@ -37,8 +37,16 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     _write_outputs(Path(out_dir), material_name(inputs), params, maps)
     meta = {"method": params.method, **meta}
     meta.update(width=maps.albedo.shape[1], height=maps.albedo.shape[0], seconds=round(time.perf_counter() - start, 2))
-    ctx.log.info("material %s: %s", params.method, meta)
+    figures = ", ".join(f"{key} {value}" for key, value in meta.items() if key != "method")
+    ctx.log.info("%s: material %s, %s", _shown(inputs), params.method, figures)
     return meta
+
+
+def _shown(inputs: Mapping[str, Path]) -> str:
+    """What a log line names, so that a run's log of many textures says which one each line is about: the
+    texture or flash photo, with a pair's folder (every pair's flash photo is called flash)."""
+    first = Path(inputs.get("image") or inputs["flash"])
+    return f"{first.parent.name}/{first.name}" if "guide" in inputs else first.name
 
 
 def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:

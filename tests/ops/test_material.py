@@ -319,6 +319,17 @@ def test_one_pixel_strips_make_flat_maps(tmp_path: Path, shape: tuple[int, int])
     np.testing.assert_allclose(normal.color[..., 2], 1.0, atol=0.01)  # a smooth ramp has next to no relief
 
 
+def test_the_log_line_of_a_material_names_its_texture(tmp_path: Path, caplog):
+    """A run's log in the UI showed one line per texture, each alike but for its figures, naming none."""
+    ramp = np.linspace(0.2, 0.8, 64, dtype=np.float32).reshape(8, 8, 1).repeat(3, axis=2)
+    write_image(tmp_path / "walls" / "brick.png", Image(color=ramp))
+    with caplog.at_level("INFO", logger="ops"):
+        run({"image": tmp_path / "walls" / "brick.png"}, tmp_path / "out", MaterialParams(method="from_texture"), OpContext())
+    [line] = [r.getMessage() for r in caplog.records if r.name == "ops"]
+    assert line.startswith("brick.png: material from_texture, tileable ")
+    assert "width 8, height 8" in line
+
+
 def test_a_sprite_whose_edges_differ_in_alpha_is_not_taken_for_tiling(tmp_path: Path):
     rng = np.random.default_rng(0)
     colour = np.tile(rng.uniform(0.2, 0.8, size=(1, 64, 3)).astype(np.float32), (64, 1, 1))  # tiles once filled
