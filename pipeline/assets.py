@@ -15,7 +15,9 @@ from pipeline.build import (
     MODEL_PARTITION,
     Builder,
     PartitionResult,
+    ProgressLines,
     code_version,
+    progress_log,
     report_progress,
     summarize_data_version,
 )
@@ -50,19 +52,30 @@ class _ToRunLog(logging.Handler):
 @contextlib.contextmanager
 def _logs_in_the_run(context: dg.AssetExecutionContext) -> Iterator[None]:
     """Show what the ops log (a training run's loss and validation PSNR, how a texture was tiled) in the
-    run's log in the UI, where a plain Python log line would not appear."""
-    handler = _ToRunLog(context.log)
-    loggers = [logging.getLogger(name) for name in FORWARDED_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+    run's log in the UI, where a plain Python log line would not appear, and a progress line at most every
+    30 s, as a CI log gets: a step over many textures that logs nothing of its own (an upscale, cache hits)
+    showed nothing between its start and its end."""
+    with contextlib.ExitStack() as stack:
+        for name in FORWARDED_LOGGERS:
+            stack.enter_context(_handled(logging.getLogger(name), _ToRunLog(context.log), logging.INFO))
+        # Not passed on to the process's own handlers, which would print every record
+        stack.enter_context(_handled(progress_log, ProgressLines(context.log.info), logging.DEBUG, propagate=False))
+        yield
+
+
+@contextlib.contextmanager
+def _handled(logger: logging.Logger, handler: logging.Handler, level: int, propagate: bool | None = None) -> Iterator[None]:
+    """``logger`` gives ``handler`` its records from ``level`` on, meanwhile; then it is as it was."""
+    level_before, propagate_before = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(min(logger.getEffectiveLevel(), level))
+    logger.propagate = propagate_before if propagate is None else propagate
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+        logger.removeHandler(handler)
+        logger.setLevel(level_before)
+        logger.propagate = propagate_before
 
 
 def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:

@@ -10,7 +10,6 @@ import re
 import signal
 import sqlite3
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -138,25 +137,6 @@ class _ProgressHandler(logging.Handler):
             self.progress.remove_task(self.tasks.pop(task))
 
 
-class _ProgressLines(logging.Handler):
-    """Without a terminal (a CI log), progress as a plain line at most every ``interval`` seconds, so a
-    long training run shows it is alive (and CI does not stop it for printing nothing)."""
-
-    interval = 30.0
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.last = time.monotonic()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        task = getattr(record, "task", None)
-        if task is None or time.monotonic() - self.last < self.interval:
-            return
-        self.last = time.monotonic()
-        done, total, note = getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", "")
-        console.print(f"{escape(task)} {done}/{total} {escape(note)}".rstrip(), highlight=False, soft_wrap=True)
-
-
 class _NoScanSkips(logging.Filter):
     """Drops a source scan's warnings of what it cannot build (a missing root, a glob that matches nothing):
     ``validate`` prints them among its own warnings, and ``build`` after its table as "not built", in one form."""
@@ -196,14 +176,20 @@ def _log_warnings_once() -> _SaidOnce:
     return said
 
 
+def _print_line(line: str) -> None:
+    console.print(escape(line), highlight=False, soft_wrap=True)
+
+
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
+    from pipeline.build import ProgressLines
+
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
         console=console, transient=False, disable=not console.is_terminal,
     )
-    handler = _ProgressHandler(progress) if console.is_terminal else _ProgressLines()
+    handler = _ProgressHandler(progress) if console.is_terminal else ProgressLines(_print_line)
     logger = logging.getLogger("remaster.progress")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

@@ -359,12 +359,31 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
         del os.environ["DAGSTER_HOME"]
 
 
+def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
+    """A step over many textures whose op logs nothing (an upscale, cache hits) showed nothing in the run's log
+    between its start and its end: it gets the progress line a CI log gets (at most every 30 s)."""
+    from pipeline.build import ProgressLines
+
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)  # adds the partitions; the run below then finds each in the cache
+        keys = instance.get_dynamic_partitions("legacy")
+        result = dg.materialize(
+            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x"],
+            resources={"remaster": RemasterResource(device="cpu")},
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        )
+        said = [e.message for e in instance.all_logs(result.run_id) if e.user_message and not e.is_dagster_event]
+    assert said == [f"legacy_2x {done}/5" for done in range(1, 6)]
+
+
 def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
-    import pipeline.cli as cli_module
+    from pipeline.build import ProgressLines
 
     assert cli(project, "build")[0] == 0  # a throwaway instance
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setattr(cli_module._ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     (tmp_path / "dagster_home").mkdir()
     printed = []
     for _ in range(2):
