@@ -426,8 +426,9 @@ def _event(target: Target, result: PartitionResult, provenance: dict[str, str]) 
     }
     for path, digest in result.outputs.items():
         metadata[f"output {path}"] = digest
-    if len(result.outputs) == 1:
-        metadata["path"] = dg.MetadataValue.path(next(iter(result.outputs)))
+    if result.outputs:  # the file, or the folder of a partition's several (a material's maps, variants)
+        paths = list(result.outputs)
+        metadata["path"] = dg.MetadataValue.path(paths[0] if len(paths) == 1 else os.path.commonpath(paths))
     tags = {CODE_VERSION_TAG: code_version(target), DATA_VERSION_TAG: summarize_data_version(result.outputs), **provenance}
     return metadata, tags
 

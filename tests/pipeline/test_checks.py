@@ -78,7 +78,7 @@ sources:
   legacy: {kind: textures, root: textures, glob: "**/*.png"}
 assets:
   legacy_2x: {op: upscale, from: legacy, scale: 2}
-  variants: {op: multiply, from: legacy_2x, count: 1, size: 48, method: patch}
+  variants: {op: multiply, from: legacy_2x, count: 2, size: 48, method: patch}
 """
 
 
@@ -102,6 +102,9 @@ def test_a_chained_asset_builds_in_the_same_run_as_its_upstream(tmp_path):
         assert upscaled.metadata["path"].value == path
         assert upscaled.metadata[f"output {path}"].value == hash_file(tmp_path / path)
         assert (upscaled.metadata["width"].value, upscaled.metadata["height"].value) == (48, 48)
+        varied = instance.get_latest_materialization_event(dg.AssetKey("variants")).asset_materialization
+        folder = f"build/variants/{varied.partition.removesuffix('.png')}"  # was none: a path is one file's
+        assert varied.metadata["path"].value == folder and f"output {folder}/variant_01.png" in varied.metadata
 
 
 def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
