@@ -178,6 +178,12 @@ class ExportDdsParams(OpParams):
                              "map (roughness, height, a mask), or choose bc1 for a colour texture")
         return self
 
+    def neutral_fields(self) -> tuple[str, ...]:
+        return () if self.resize_to_blocks else ("resize_to_blocks",)
+
+    def later_neutral_fields(self) -> tuple[str, ...]:
+        return ("resize_to_blocks",)  # off, the outputs built before it keep their keys
+
     def output_suffix(self) -> str:
         return ".dds"
 

@@ -184,6 +184,12 @@ def test_resize_to_blocks_resamples_a_sprite_to_the_nearest_sides_a_block_format
     assert (kept["width"], kept["height"]) == (44, 42) and "resized_from" not in kept  # no blocks, no resampling
 
 
+def test_resize_to_blocks_joins_the_cache_key_only_when_on_so_outputs_built_before_it_keep_theirs():
+    """Added with its default in every key, it made upgrading recompute every DDS file byte for byte."""
+    assert "resize_to_blocks" not in ExportDdsParams().key_params()
+    assert ExportDdsParams(resize_to_blocks=True).key_params()["resize_to_blocks"] is True
+
+
 def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):
     texture = brick()
     exported = export_dds(texture, format="bc7")
