@@ -286,22 +286,27 @@ class SpecLoader(yaml.SafeLoader):
     ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True`` (a param that wants a boolean
     still takes ``yes`` or ``off``: its validation reads those words); ``12:30`` as 750, a number in base 60,
     so a key ``12:30:`` was named 750; and ``1e3`` as text, since its floats need a dot, so ``steps: 1e3``
-    was no number. A tag that does not fit its value (``!!int x``) is reported at its line."""
+    was no number. A value that is not what its tag, or its look (``2024-02-30``), says is reported at its line."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        return self._tagged(super().construct_yaml_int, node, "a whole number")
+        return self._checked(super().construct_yaml_int, node, "a whole number")
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        return self._tagged(super().construct_yaml_float, node, "a number")
+        return self._checked(super().construct_yaml_float, node, "a number")
 
-    @staticmethod
-    def _tagged(construct: Callable[[yaml.ScalarNode], Any], node: yaml.ScalarNode, kind: str) -> Any:
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> datetime.date:
+        return self._checked(super().construct_yaml_timestamp, node, "a date")
+
+    def _checked(self, construct: Callable[[yaml.ScalarNode], Any], node: yaml.ScalarNode, kind: str) -> Any:
         try:
             return construct(node)
-        except ValueError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is tagged {node.tag.rsplit(':', 1)[-1]} but is not {kind}; "
-                "remove the tag or fix the value", node.start_mark) from None
+        except ValueError as exc:
+            if self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag:  # untagged: read by its look
+                said = f"YAML reads {node.value!r} as {kind}, and it is none ({exc}); put it in quotes, or fix it"
+            else:
+                said = (f"{node.value!r} is tagged {node.tag.rsplit(':', 1)[-1]} but is not {kind}; remove the tag or "
+                        "fix the value")
+            raise yaml.constructor.ConstructorError(None, None, said, node.start_mark) from None
 
 
 _YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent without a dot or a sign
@@ -313,6 +318,7 @@ _YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent witho
 }
 SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
 SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_yaml_float)
+SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", SpecLoader.construct_yaml_timestamp)
 SpecLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_1_2]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -565,6 +565,9 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
     ("sources:\n  a: {kind: [textures], root: t}\n", "sources.a.kind: expected textures or photo_pairs, got ['textures']"),
     ("sources:\n  a: {kind: textures,\n      root: !!int abc}\n",
      "assets_spec.yaml:3: not valid YAML: 'abc' is tagged int but is not a whole number; remove the tag or fix the value"),
+    ("sources:\n  a: {kind: textures,\n      root: 2024-02-30}\n",  # a ValueError from a date that is none, as from a tag
+     "assets_spec.yaml:3: not valid YAML: YAML reads '2024-02-30' as a date, and it is none (day is out of range for "
+     "month); put it in quotes, or fix it"),
     ("sources: " + "[" * 3000 + "]" * 3000 + "\n", "not valid YAML: brackets or indents nest too deeply to read"),
 ])
 def test_odd_yaml_is_a_spec_error_not_a_traceback(text, says):
