@@ -233,8 +233,9 @@ def export_dds(
 
 def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:
     """``image`` resampled to the nearest sides that are multiples of 4 (ties up, 4 at least), as
-    ``upscale`` resamples: values as stored, the colour under a cut-out filled first, alpha held within its
-    source's local range, and a texture that tiles read across its borders, so that it still tiles."""
+    ``upscale`` resamples but on ``image``'s values (colour in linear light, as ``export_dds`` reads it for its
+    mipmaps): the colour under a cut-out filled first, alpha held within its source's local range, and a
+    texture that tiles read across its borders, so that it still tiles."""
     size = (max(4, (image.height + 2) // 4 * 4), max(4, (image.width + 2) // 4 * 4))
     if size == (image.height, image.width):
         return image
