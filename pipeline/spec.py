@@ -309,7 +309,7 @@ class SpecLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, said, node.start_mark) from None
 
 
-_YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent without a dot or a sign
+_YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent without a dot or a sign (017 stays octal)
     "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
     "tag:yaml.org,2002:int": (r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+", "-+0123456789"),
     "tag:yaml.org,2002:float": (
