@@ -297,10 +297,13 @@ class SpecLoader(yaml.SafeLoader):
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> datetime.date:
         return self._checked(super().construct_yaml_timestamp, node, "a date")
 
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        return self._checked(super().construct_yaml_bool, node, "true or false")
+
     def _checked(self, construct: Callable[[yaml.ScalarNode], Any], node: yaml.ScalarNode, kind: str) -> Any:
         try:
             return construct(node)
-        except ValueError as exc:
+        except (ValueError, KeyError) as exc:  # KeyError: a bool's word that is none (!!bool maybe)
             if self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag:  # untagged: read by its look
                 said = f"YAML reads {node.value!r} as {kind}, and it is none ({exc}); put it in quotes, or fix it"
             else:
@@ -319,6 +322,7 @@ _YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent witho
 SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
 SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_yaml_float)
 SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", SpecLoader.construct_yaml_timestamp)
+SpecLoader.add_constructor("tag:yaml.org,2002:bool", SpecLoader.construct_yaml_bool)
 SpecLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_1_2]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

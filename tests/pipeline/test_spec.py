@@ -568,6 +568,8 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
     ("sources:\n  a: {kind: textures,\n      root: 2024-02-30}\n",  # a ValueError from a date that is none, as from a tag
      "assets_spec.yaml:3: not valid YAML: YAML reads '2024-02-30' as a date, and it is none (day is out of range for "
      "month); put it in quotes, or fix it"),
+    ("sources:\n  a: {kind: textures, root: !!bool maybe}\n",  # PyYAML's KeyError came out as a traceback
+     "assets_spec.yaml:2: not valid YAML: 'maybe' is tagged bool but is not true or false; remove the tag or fix the value"),
     ("sources: " + "[" * 3000 + "]" * 3000 + "\n", "not valid YAML: brackets or indents nest too deeply to read"),
 ])
 def test_odd_yaml_is_a_spec_error_not_a_traceback(text, says):
