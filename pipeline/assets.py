@@ -488,11 +488,13 @@ def build_order(spec: Spec, selection: list[str] | None = None) -> list[tuple[st
     wanted = set(selection or spec.targets)
     groups: list[tuple[str | None, list[str]]] = [(None, [m for m in spec.models if m in wanted])]
     for source in spec.sources:
-        pending = [a for a in spec.assets if spec.source_of(a).name == source]
+        # A dict: in spec order, and asked in one step where a list made this quadratic in the number of assets.
+        pending = dict.fromkeys(a for a in spec.assets if spec.source_of(a).name == source)
         while pending:
             level = [a for a in pending if spec.assets[a].upstream not in pending]
             groups.append((source, [a for a in level if a in wanted]))
-            pending = [a for a in pending if a not in level]
+            for done in level:
+                del pending[done]
     return [(name, members) for name, members in groups if members]
 
 
