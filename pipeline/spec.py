@@ -351,17 +351,17 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
 
 def parse_spec(text: str, path: Path) -> Spec:
     """Validate spec ``text`` as if read from ``path`` (used for relative paths and messages)."""
+    keys = _KeyLines(path, text)
     try:
         node = yaml.compose(text, Loader=SpecLoader)
-        data = yaml.load(text, Loader=SpecLoader)
+        keys.walk(node)  # before the data is made from the same nodes, which moves merged keys (<<) into their mappings
+        data = SpecLoader("").construct_document(node) if node is not None else None  # the text is read once
     except yaml.YAMLError as exc:
         raise SpecError([yaml_problem(exc, text, path)]) from exc
     except RecursionError as exc:
         raise SpecError([f"{path}: not valid YAML: brackets or indents nest too deeply to read"]) from exc
     if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"
         raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
-    keys = _KeyLines(path, text)
-    keys.walk(node)
     if keys.loops:  # the data has no end: checking it would not either
         raise SpecError(keys.loops)
     problems = keys.twice
