@@ -1,10 +1,12 @@
 """No-op rebuild cost against merely reading and hashing the inputs, in one run.
 
-    python bench/bench_build.py [--count 1000] [--size 512] [--defs-files 10000]
+    python bench/bench_build.py [--count 1000] [--size 512] [--defs-files 10000] [--spec-entries 2000]
 
 Prints JSON. The goal (issue: build-system core): a no-op rebuild of 1,000
 textures of 512x512 under 2x the time to read and xxh3 them, plus a fixed
 start-up under 3 s; and definitions loading under 2 s with 10,000 sources.
+``validate_s`` is ``remaster validate`` of a spec of ``--spec-entries`` assets,
+half of them chained from the other half, which grew with their square.
 """
 
 from __future__ import annotations
@@ -91,11 +93,27 @@ def definitions_load_seconds(folder: Path, files: int) -> float:
     return float(out.stdout.strip())
 
 
+def validate_seconds(folder: Path, entries: int) -> float:
+    """``remaster validate`` of a spec of ``entries`` assets over one texture: its time is the spec's checks."""
+    write_textures(folder / "textures", 1, 16)
+    lines = [SPEC.split("assets:")[0] + "assets:"]
+    for index in range(entries):
+        upstream = "legacy" if index % 2 == 0 else f"up{index - 1}"
+        lines.append(f"  up{index}: {{op: upscale, from: {upstream}, scale: 2, filter: nearest}}")
+    write_bytes_atomic(folder / "assets_spec.yaml", "\n".join(lines).encode() + b"\n")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "validate"], cwd=folder, env=env, capture_output=True,
+                   check=True)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--defs-files", type=int, default=10000)
+    parser.add_argument("--spec-entries", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -113,6 +131,7 @@ def main() -> None:
         save_png(changed, np.zeros((args.size, args.size, 3), np.uint8))
         one_changed = timed_build(big)
         defs_seconds = definitions_load_seconds(root / "defs", args.defs_files)
+        validate = validate_seconds(root / "entries", args.spec_entries)
     report = {
         "textures": args.count,
         "size": args.size,
@@ -126,6 +145,8 @@ def main() -> None:
         "one_changed_rebuild_s": round(one_changed, 2),
         "definitions_load_s": round(defs_seconds, 2),
         "definitions_source_files": args.defs_files,
+        "validate_s": round(validate, 2),
+        "validate_spec_entries": args.spec_entries,
     }
     print(json.dumps(report, indent=1))
 
