@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
@@ -196,6 +196,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                 builder.index.save()  # after: a cache disk too full for it loses re-hashing, not the step's rows
         failed = [r for r in results if r.status == "failed"]
         observed = _Observations(context.instance, keys)
+        observed.catch_up(builder, (r for r in results if r.status != "failed"))
         events = {r.partition: _event(target, r, _provenance(observed, builder, target, r))
                   for r in results if r.status != "failed"}
         if not failed:
@@ -354,7 +355,7 @@ class _Observations:
     """The latest observation of each source partition that the events of a step (or of ``report_current``) point
     at, read in two queries for all of them: one or two queries per partition, about 10 ms each on SQLite, were
     a minute and a half of a first build of 5,000 textures under ``DAGSTER_HOME``. Kept current as this process
-    observes files; a partition it was not made for is read on its own."""
+    observes files (``catch_up``); a partition it was not made for is read on its own."""
 
     def __init__(self, instance: dg.DagsterInstance, partitions: Collection[str]) -> None:
         self.instance = instance
@@ -367,6 +368,24 @@ class _Observations:
         if source not in self._latest:
             self._latest[source] = self._read(source)
         return self._latest[source].get(partition)
+
+    def catch_up(self, builder: Builder, results: Iterable[PartitionResult]) -> None:
+        """Observe each source file of ``results`` whose latest observation says otherwise than the file now, as
+        ``_pointer_for_read`` does, but all before any pointer is worked out, so that their latest observations
+        are read back together: one at a time, that was a query per file (a first build observes every file).
+        One that changes after this is observed by ``_pointer_for_read`` itself."""
+        caught_up = set()
+        for result in results:
+            source = builder.spec.targets[result.asset].upstream
+            if source not in builder.spec.sources or result.partition not in self.partitions or not result.partition:
+                continue
+            latest, now = self.latest(source, result.partition), _version_now(builder, source, result.partition)
+            read = _version_read(builder, source, result.partition, result)
+            if read is not None and now is not None and (latest is None or latest.version != now):
+                _observe(self.instance, source, result.partition, now)
+                caught_up.add(source)
+        for source in caught_up:
+            self._latest[source] = self._read(source)
 
     def fetch(self, source: str, partition: str) -> _Seen | None:
         """The partition's latest observation as it is now (one query): after this process observed it."""
@@ -426,6 +445,7 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[di
             if recorded.get(result.partition) != summarize_data_version(result.outputs):
                 missing.append((target, result))
     observed = _Observations(instance, {result.partition for _, result in missing})
+    observed.catch_up(builder, (result for _, result in missing))
     for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
         metadata, tags = _event(target, result, _provenance(observed, builder, target, result))
         instance.report_runless_asset_event(

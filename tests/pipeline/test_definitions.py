@@ -705,6 +705,12 @@ def test_a_step_asks_dagster_for_its_files_observations_in_queries_that_do_not_g
         per_partition = [args for args in fetched if getattr(args[0], "asset_partitions", None)]
         assert len(keys) == 5 and per_partition == []  # Dagster's own query, for the whole source, is no partition's
         assert ui_statuses(instance, defs.assets, "legacy_2x", keys) == dict.fromkeys(keys, "FRESH")
+        write_textures(project / "textures", 5, seed=1)  # changed, and observed by the step itself, as in a first build
+        fetched.clear()
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"], tags=tags)
+        assert [args for args in fetched if getattr(args[0], "asset_partitions", None)] == []
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)  # as the step observed them
+        assert ui_statuses(instance, defs.assets, "legacy_2x", keys) == dict.fromkeys(keys, "FRESH")
 
 
 def test_the_ui_calls_every_partition_stale_when_the_spec_changes_the_asset_s_params(project):
