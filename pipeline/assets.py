@@ -331,11 +331,8 @@ def _pointer_for_read(observed: "_Observations", builder: Builder, source: str, 
     rebuilt output stale). The pointer is then the latest observation, when it is what was read;
     else just before the first observation, after the last one of ``read``, that says otherwise, so
     that the UI calls the output stale however often the new content is observed again."""
-    latest = observed.latest(source, partition)
-    now = _version_now(builder, source, partition)
-    if now is not None and (latest is None or latest.version != now):
-        _observe(observed.instance, source, partition, now)
-        latest = observed.fetch(source, partition)
+    changed = observed.observe_if_changed(builder, source, partition)
+    latest = observed.fetch(source, partition) if changed else observed.latest(source, partition)
     if latest is None or latest.version == read:  # the usual case: no query of its own for the partition
         return _Pointer(latest.storage_id if latest else None, changed=False)
     after = latest.storage_id  # the earliest observation, after the last one of ``read``, that says otherwise
@@ -379,13 +376,21 @@ class _Observations:
             source = builder.spec.targets[result.asset].upstream
             if source not in builder.spec.sources or result.partition not in self.partitions or not result.partition:
                 continue
-            latest, now = self.latest(source, result.partition), _version_now(builder, source, result.partition)
-            read = _version_read(builder, source, result.partition, result)
-            if read is not None and now is not None and (latest is None or latest.version != now):
-                _observe(self.instance, source, result.partition, now)
+            if _version_read(builder, source, result.partition, result) is None:  # no pointer is worked out for it
+                continue
+            if self.observe_if_changed(builder, source, result.partition):
                 caught_up.add(source)
         for source in caught_up:
             self._latest[source] = self._read(source)
+
+    def observe_if_changed(self, builder: Builder, source: str, partition: str) -> bool:
+        """Observe the partition's file where its latest observation says otherwise than the file now (a sensor's
+        or a schedule's run observes nothing first); returns whether it did."""
+        latest, now = self.latest(source, partition), _version_now(builder, source, partition)
+        if now is None or (latest is not None and latest.version == now):
+            return False
+        _observe(self.instance, source, partition, now)
+        return True
 
     def fetch(self, source: str, partition: str) -> _Seen | None:
         """The partition's latest observation as it is now (one query): after this process observed it."""
