@@ -28,6 +28,8 @@ class Scene:
 
     ``fov_deg`` spans the image width, or its longer side when ``fov_across_longer``
     (the default angle, which is a phone's: an upright photo must not widen it).
+    ``distance`` is in any unit: every length scales with it, so a render depends on it
+    only through ``intensity / distance**2``.
     ``intensity`` (radiant intensity of the
     flash, W/sr in render units) and ``guide_radiance`` (uniform sky of the
     guide photo) are None when unknown and then fitted.
