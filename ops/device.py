@@ -38,8 +38,7 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
     if name == "auto":
         problem = _cuda_problem() if torch.cuda.is_available() else None
         if problem:
-            log.warning(f"device auto: this machine's CUDA GPU cannot run ({problem}); running on the CPU. "
-                        "Give device: cpu to say so, or cuda to make this an error")
+            _warn_cpu_fallback(problem, log)
         return torch.device("cuda" if problem == "" else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -50,6 +49,14 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
         )
     return device
+
+
+@functools.cache
+def _warn_cpu_fallback(problem: str, log: logging.Logger) -> None:
+    """Said once a process to each log: every texture of a build resolves its device, and a run's log in
+    the UI repeated this for each of them."""
+    log.warning(f"device auto: this machine's CUDA GPU cannot run ({problem}); running on the CPU. "
+                "Give device: cpu to say so, or cuda to make this an error")
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ops.device import _cuda_problem, resolve_device
+from ops.device import _cuda_problem, _warn_cpu_fallback, resolve_device
 from ops.registry import OpContext
 from ops.superres import train
 from ops.superres.params import TrainParams
@@ -38,11 +38,15 @@ def test_auto_runs_on_the_cpu_where_the_gpu_torch_counts_cannot_run(
     GPU, and auto failed every output at its first kernel. Here torch is a CPU build told it has a GPU."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     _cuda_problem.cache_clear()
+    _warn_cpu_fallback.cache_clear()
     try:
         with caplog.at_level("WARNING", logger="ops"):
             assert resolve_device("auto") == torch.device("cpu")
+            assert resolve_device("auto") == torch.device("cpu")  # the next texture: said once, not per texture
     finally:
         _cuda_problem.cache_clear()
-    assert "device auto: this machine's CUDA GPU cannot run (Torch not compiled with CUDA enabled); running on the CPU" in caplog.text
+        _warn_cpu_fallback.cache_clear()
+    said = "device auto: this machine's CUDA GPU cannot run (Torch not compiled with CUDA enabled); running on the CPU"
+    assert caplog.text.count(said) == 1
     with pytest.raises((RuntimeError, AssertionError)):
         torch.ones(1, device=resolve_device("cuda"))  # named, the GPU is used and fails, as asked
