@@ -315,7 +315,8 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     for asset, more in left_out.items():
         out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {_why_removed(asset, loaded)} "
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
-    _print_guards(report.guards)
+    _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
+    _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
     out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
 
 
@@ -391,6 +392,18 @@ def _print_guards(guards: list[FailedGuard]) -> None:
         console.print(f"a failed check fails the build: fix what it names, or, where it misjudges a source, make it a "
                       f"warning in the spec: {asset}: {{..., checks: {{{checks}}}}}",
                       highlight=False, soft_wrap=True, markup=False)
+
+
+def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
+    """One line for each advisory guard that outputs made by an earlier build still fail: a nightly build
+    that computed nothing repeated each in full, burying what this build did. ``status`` has them in full."""
+    partitions: dict[tuple[str, str], list[str]] = {}
+    for guard in guards:
+        partitions.setdefault((guard.asset, guard.check), []).append(guard.partition or "the model")
+    for (asset, check), names in partitions.items():
+        which = names[0] if len(names) == 1 else f"{len(names)} partitions"
+        console.print(f"{_guard_label(False)} {escape(f'{asset}: {check} still warns on {which}, built earlier')} "
+                      "(remaster status shows each figure)", highlight=False, soft_wrap=True)
 
 
 @app.command()

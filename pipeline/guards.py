@@ -13,6 +13,8 @@ class FailedGuard(NamedTuple):
     message: str
     asset: str
     check: str  # the guard's name, as the spec's ``checks:`` takes it
+    partition: str
+    earlier: bool  # judged on outputs an earlier build made (cached now)
 
 
 def failed_guards(spec: Spec, rows: list[Row]) -> list[FailedGuard]:
@@ -32,5 +34,5 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[FailedGuard]:
                 found.append(FailedGuard(guard.blocking, (
                     f"{row['asset']}{partition}: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
                     f"must be {guard.direction} {guard.limit:g} ({guard.description})" + (f": {detail}" if detail else "")
-                ), str(row["asset"]), guard.name))
+                ), str(row["asset"]), guard.name, str(row["partition"]), row["status"] == "cached"))
     return found

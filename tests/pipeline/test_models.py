@@ -605,3 +605,15 @@ def test_a_model_made_before_a_guard_existed_still_builds_in_the_ui(tmp_path):
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert result.success and checks["beats_lanczos"].passed
     assert "build --force sr2x measures it" in checks["beats_lanczos"].metadata["not measured"].value
+
+
+def test_a_build_that_computed_nothing_says_an_advisory_check_in_one_line(tmp_path, cli):
+    """A nightly build that finds everything cached repeated each warning's figure, burying what it did."""
+    write_project(tmp_path, 1)
+    code, output = cli(tmp_path, "build", "sr2x")
+    said = " ".join(output.split())
+    assert code == 0 and "check warning sr2x: beats_lanczos: lanczos_gain_db" in said, output  # 6 steps learn nothing
+    code, output = cli(tmp_path, "build", "sr2x")
+    said = " ".join(output.split())
+    assert code == 0 and "lanczos_gain_db" not in said, output
+    assert "check warning sr2x: beats_lanczos still warns on the model, built earlier (remaster status shows each figure)" in said
