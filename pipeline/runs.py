@@ -205,6 +205,8 @@ def _run_set(
     """One Dagster run over ``todo``, noting in ``did`` whether it computed or restored each partition it built.
     Returns the step a Ctrl-C stopped ("" for one that came while Dagster closed the run, which it then drops;
     None without one), and (step, error) for each failed step."""
+    rows = rows_by_key(builder.spec.build_dir)
+    before = {item: rows.get(item, {}).get("run_id") for item in todo}
     with signals_seen() as seen, handlers_kept(), _log_mirrors_deaf_to_ctrl_c(instance):
         result = dg.materialize(
             assets,
@@ -225,7 +227,7 @@ def _run_set(
         stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
         if stopped is not None:
             step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
-        mark_not_built(builder, missed, result.run_id, step_failures)
+        mark_not_built(builder, missed, result.run_id, step_failures, before)
     return (stopped if stopped is not None or not (caught or seen) else ""), list(step_failures.items())
 
 

@@ -24,12 +24,20 @@ UNREACHED_SENSOR = "remaster_unreached"
 CANCELED_SENSOR = "remaster_canceled"
 
 
-def mark_not_built(builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str]) -> None:
+def mark_not_built(
+    builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str],
+    before: dict[tuple[str, str], object] | None = None,
+) -> None:
     """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
-    the manifest does not go on calling them built; an asset's outputs that are no longer right go too."""
+    the manifest does not go on calling them built; an asset's outputs that are no longer right go too.
+    ``before``, each row's run as the run started, keeps the row of another build that wrote it meanwhile
+    (two builds at once): its own error, or what it made, is newer than this run's "not built"."""
     spec = builder.spec
     rows = rows_by_key(spec.build_dir)
-    missed = [(name, key) for name, key in todo if rows.get((name, key), {}).get("run_id") != run_id]
+    missed = [
+        item for item in todo if rows.get(item, {}).get("run_id") != run_id
+        and (before is None or rows.get(item, {}).get("run_id") == before.get(item))
+    ]
     if missed:
         updated = []
         if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed

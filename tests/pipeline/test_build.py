@@ -78,6 +78,24 @@ def test_the_summary_counts_what_this_build_did_when_another_build_lists_the_sam
     assert (computed, cached, failed) == ("5", "0", "0") and float(seconds) < 60, output
 
 
+def test_a_failure_another_build_recorded_meanwhile_keeps_its_own_error(project, cli, monkeypatch):
+    """Two builds at once fail one texture: the one to finish last rewrote the other's row, which said why,
+    as "not built: 1 of 6 partitions of legacy_2x failed", a partition its run never reached."""
+    import pipeline.assets
+    from pipeline.manifest import update_manifest
+
+    def and_another_build(build_dir: Path, rows=(), drop=()) -> None:
+        update_manifest(build_dir, rows, drop)
+        update_manifest(build_dir, [{**row, "run_id": "another-build"} for row in rows if row["status"] == "failed"])
+
+    (project / "textures" / "walls" / "half_saved.png").write_bytes(b"\x89PNG")
+    monkeypatch.setattr(pipeline.assets, "update_manifest", and_another_build)
+    code, output = cli(project, "build")
+    [row] = [row for row in manifest_rows(project) if row["status"] == "failed"]
+    assert code == 1 and row["run_id"] == "another-build", output
+    assert "is not a PNG" in row["error"] and not row["error"].startswith("not built"), row["error"]
+
+
 def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
     cli(project, "build")
     changed = project / "textures" / "walls" / "tex001.png"
