@@ -50,19 +50,24 @@ def resize(
         raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
     if not any(wrap):
         return _resize(plane, size, filter)
-    margins = [_wrap_margin(n, m) if w else 0 for n, m, w in zip(plane.shape[:2], size, wrap)]
+    sides = plane.shape[:2]
+    if all(m % n == 0 for n, m, w in zip(sides, size, wrap) if w):
+        return _enlarge_wrapped(plane, size, filter, wrap)
+    margins = [math.ceil(MARGIN * max(1.0, n / m)) if w else 0 for n, m, w in zip(sides, size, wrap)]
     padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
-    kept = [margin * m // n for margin, n, m in zip(margins, plane.shape[:2], size)]  # the margins, resized
+    return _resize(padded, size, filter, box=(margins[1], margins[0], margins[1] + sides[1], margins[0] + sides[0]))
+
+
+def _enlarge_wrapped(plane: np.ndarray, size: tuple[int, int], filter: Resample, wrap: tuple[bool, bool]) -> np.ndarray:
+    """A whole enlargement: ``MARGIN`` texels padded each side resize to whole texels, cut off after. Kept beside
+    ``resize``'s box for any factor because a box samples at the same places but rounds them otherwise (a float
+    ulp), and an upscale's outputs keep their bytes."""
+    factors = [m // n for n, m in zip(plane.shape[:2], size)]
+    margins = [MARGIN if w else 0 for w in wrap]
+    padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
+    kept = [margin * factor for margin, factor in zip(margins, factors)]
     resized = _resize(padded, (size[0] + 2 * kept[0], size[1] + 2 * kept[1]), filter)
     return resized[kept[0] : kept[0] + size[0], kept[1] : kept[1] + size[1]]
-
-
-def _wrap_margin(n: int, m: int) -> int:
-    """Texels to wrap around an axis of ``n`` resized to ``m``: at least ``MARGIN`` of the result's filter reach,
-    and a multiple of ``n / gcd(n, m)``, so that the margin resizes to whole texels and the padded axis samples
-    at the very places the texture's own would (an integer enlargement: ``MARGIN`` itself)."""
-    step = n // math.gcd(n, m)
-    return step * math.ceil(MARGIN * max(1.0, n / m) / step)
 
 
 def _check_filter(filter: str, choices: tuple[str, ...] = get_args(Filter)) -> None:
@@ -71,14 +76,17 @@ def _check_filter(filter: str, choices: tuple[str, ...] = get_args(Filter)) -> N
         raise ValueError(f"filter {filter!r}: expected one of {', '.join(choices)}")
 
 
-def _resize(plane: np.ndarray, size: tuple[int, int], filter: Resample) -> np.ndarray:
+def _resize(
+    plane: np.ndarray, size: tuple[int, int], filter: Resample, box: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
     """One channel at a time into one array, clipped in place: an enlarged texture is the largest thing
-    a build holds, so no second copy of it is made."""
+    a build holds, so no second copy of it is made. ``box`` (left, top, right, bottom) is the region of
+    ``plane`` resampled to ``size``; the filter reads past it, into the rest of ``plane``."""
     height, width = size
     enlarged = np.empty((height, width, plane.shape[2]), np.float32)
     for c in range(plane.shape[2]):
         channel = PILImage.fromarray(np.ascontiguousarray(plane[..., c], np.float32), mode="F")
-        enlarged[..., c] = np.asarray(channel.resize((width, height), _PIL_FILTERS[filter]))
+        enlarged[..., c] = np.asarray(channel.resize((width, height), _PIL_FILTERS[filter], box=box))
     return np.clip(enlarged, 0.0, 1.0, out=enlarged)
 
 
