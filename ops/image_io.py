@@ -78,11 +78,14 @@ class ImageReadError(ValueError):
 class Image:
     """A decoded texture.
 
-    ``color`` is float32 (H, W, C) with C = 1 (grey) or 3 (RGB), in linear
+    ``color`` is float32 (H, W, C) with C = 1 (grey) or 3 (RGB) in [0, 1], in linear
     light when read with ``colorspace="srgb"`` (colour textures) and as stored
     when read with ``colorspace="linear"`` (data maps: normals, roughness).
     ``alpha`` is float32 (H, W) coverage in [0, 1], or None; it is never
     colour-converted. ``bit_depth`` (8 or 16) is the depth of the source file.
+    Made from a picture's stored values (skimage's, Pillow's, divided by 255), it
+    is written with ``colorspace="linear"``: the default, ``"srgb"``, encodes the
+    colour as light, and those values would come out paler.
     """
 
     color: np.ndarray
@@ -91,13 +94,20 @@ class Image:
 
     def __post_init__(self) -> None:
         """Refuse what would otherwise be written wrong without a word: 0-255 integers clipped to white,
-        a (C, H, W) array enlarged as a tall image, two colour planes written as grey and alpha."""
+        a (C, H, W) array enlarged as a tall image, two colour planes written as grey and alpha, 0-255 floats
+        written white and NaN written black."""
         color, alpha = self.color, self.alpha
+        for name, plane in (("colour", color), ("alpha", alpha)):
+            if plane is not None and not isinstance(plane, np.ndarray):
+                raise TypeError(f"an Image's {name} is a numpy array; got {type(plane).__module__}.{type(plane).__name__} "
+                                "(a torch tensor's: tensor.cpu().numpy(), a (C, H, W) one permuted to (H, W, C) first)")
         if color.ndim != 3 or color.shape[2] not in (1, 3):
             raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}")
+        if color.size == 0:
+            raise ValueError(f"an Image has at least one texel; got shape {color.shape}")
         for name, plane in (("colour", color), ("alpha", alpha)):
-            if plane is not None and not np.issubdtype(plane.dtype, np.floating):
-                raise ValueError(f"an Image's {name} holds floats in [0, 1]; got {plane.dtype} (divide by 255 or 65535)")
+            if plane is not None:
+                check_unit_floats(f"an Image's {name}", plane)
         if alpha is not None and alpha.shape != color.shape[:2]:
             raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}")
         if self.bit_depth not in (8, 16):
@@ -122,6 +132,27 @@ class Image:
     def with_color(self, color: np.ndarray, alpha: np.ndarray | None = None) -> Image:
         """A new image with other pixels and this one's bit depth (and alpha if none given)."""
         return replace(self, color=color.astype(np.float32), alpha=self.alpha if alpha is None else alpha)
+
+
+OUT_OF_SCALE = 0.5
+"""How far past [0, 1] an :class:`Image`'s values may lie. A little past (a sharpening filter's overshoot, float
+rounding) is clipped when written, as image libraries clip; further is values on another scale (0-255 or 0-65535
+held as floats, a normal map's vectors in [-1, 1] not yet stored as (v + 1) / 2, light brighter than white),
+which clipping wrote white or black without a word."""
+
+
+def check_unit_floats(what: str, values: np.ndarray) -> None:
+    """Refuse ``values`` (``what`` names them) that are not floats within ``OUT_OF_SCALE`` of [0, 1], saying how to
+    bring them there. ``min`` and ``max`` hold no copy of them, and NaN carries through both."""
+    if not np.issubdtype(values.dtype, np.floating):
+        raise ValueError(f"{what} holds floats in [0, 1]; got {values.dtype} (divide by 255 or 65535)")
+    low, high = float(values.min()), float(values.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{what} holds floats in [0, 1]; got NaN or infinity (np.nan_to_num replaces them)")
+    if low < -OUT_OF_SCALE or high > 1 + OUT_OF_SCALE:
+        hint = ("divide 0-255 values by 255, 16-bit ones by 65535; tone-map light brighter than white" if high > 1
+                else "store a normal map's vectors in [-1, 1] as (v + 1) / 2")
+        raise ValueError(f"{what} holds floats in [0, 1]; got values from {low:g} to {high:g} ({hint})")
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:

@@ -273,10 +273,25 @@ def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
     (np.zeros((8, 8, 2), np.float32), None, 8, "\\(height, width, 1 or 3\\)"),  # was written grey and alpha
     (np.zeros((8, 8, 3), np.float32), np.zeros((5, 8), np.float32), 8, "alpha is \\(height, width\\) = \\(8, 8\\)"),
     (np.zeros((8, 8, 3), np.float32), None, 12, "bit_depth is 8 or 16; got 12"),  # was written 8-bit
+    (np.full((8, 8, 3), 200.0, np.float32), None, 8, "from 200 to 200 \\(divide 0-255 values by 255"),  # was white
+    (np.zeros((8, 8, 3), np.float32), np.full((8, 8), 128.0, np.float32), 8, "alpha holds .* from 128 to 128"),  # opaque
+    (np.full((8, 8, 3), np.nan, np.float32), None, 8, "got NaN or infinity"),  # was written black
+    (np.full((8, 8, 3), -0.7, np.float32), None, 8, "store a normal map's vectors in \\[-1, 1\\] as \\(v \\+ 1\\) / 2"),
+    (np.zeros((0, 8, 3), np.float32), None, 8, "at least one texel; got shape \\(0, 8, 3\\)"),  # ZeroDivisionError
 ])
 def test_an_image_that_would_be_written_wrong_is_refused(color, alpha, bit_depth, said):
     with pytest.raises(ValueError, match=said):
         Image(color, alpha, bit_depth)
+
+
+def test_an_image_takes_values_a_little_past_its_range_and_a_numpy_array_only():
+    """A sharpening filter's overshoot is clipped when written, as image libraries clip; a torch tensor failed as
+    "Cannot interpret 'torch.float32' as a data type"."""
+    overshoot = Image(np.full((2, 2, 3), 1.2, np.float32), np.full((2, 2), -0.1, np.float32))
+    assert overshoot.color.max() == np.float32(1.2)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"colour is a numpy array; got torch.Tensor .*tensor.cpu\(\).numpy\(\)"):
+        Image(torch.zeros(2, 2, 3))
 
 
 RED, GREEN, BLUE = 0xF800, 0x07E0, 0x001F  # RGB565
