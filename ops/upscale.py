@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from pydantic import Field
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
-from ops.image_io import Image, read_image, refuse_oversized, write_image
+from ops.image_io import Image, check_unit_floats, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
@@ -46,6 +46,9 @@ def resize(
     ``wrap``s (y, x) reads its filter's taps across the opposite border, as the texture does when it tiles;
     Pillow alone reads the texture's own edge there."""
     _check_filter(filter, tuple(_PIL_FILTERS))
+    if plane.ndim != 3:
+        raise ValueError(f"expected planes (height, width, channels); got shape {plane.shape} (plane[..., None] for one)")
+    check_unit_floats("resize's input", plane)
     if min(size) < 1:
         raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
     if not any(wrap):

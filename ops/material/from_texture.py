@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ops.image_io import linear_to_srgb
+from ops.image_io import check_unit_floats, linear_to_srgb
 from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
 from ops.tileable import texture_wrap
 
@@ -52,6 +52,10 @@ def material_from_texture(
 ) -> TextureMaterial:
     """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
     tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected linear colour (height, width, 3); got shape {rgb.shape} (Image.rgb() repeats a grey "
+                         "texture's channel)")
+    check_unit_floats("the colour", rgb)
     wrap = all(texture_wrap(linear_to_srgb(rgb), coverage)) if tileable is None else tileable
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])

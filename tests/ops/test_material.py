@@ -622,6 +622,16 @@ def test_the_gltf_repeats_only_maps_that_tile(pair, tmp_path: Path):
     assert wraps == {"tiling": (10497, 10497), "photo": (33071, 33071)}  # REPEAT, CLAMP_TO_EDGE: was REPEAT for both
 
 
+@pytest.mark.parametrize(("rgb", "message"), [
+    (np.zeros((8, 8, 1), np.float32), r"expected linear colour \(height, width, 3\); got shape \(8, 8, 1\)"),  # matmul
+    (np.full((8, 8, 3), 200.0, np.float32), "from 200 to 200 \\(divide 0-255 values by 255"),  # albedo came out white
+    (np.full((8, 8, 3), 200, np.uint8), "got uint8"),
+])
+def test_a_direct_call_from_a_texture_refuses_what_it_cannot_read_by_name(rgb, message):
+    with pytest.raises(ValueError, match=message):
+        material_from_texture(rgb)
+
+
 def test_from_texture_keeps_a_nearly_flat_texture_nearly_flat():
     """Relief stretched to its own range made one 8-bit level of noise a relief as deep as brick's."""
     from skimage import data as skdata

@@ -45,6 +45,14 @@ def test_resize_refuses_an_empty_size_or_an_unknown_filter_by_name():
         resize(plane, (8, 8), "bilinear")  # type: ignore[arg-type]
 
 
+def test_resize_refuses_a_plane_without_channels_or_of_another_scale_by_name():
+    plane = np.zeros((4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match=re.escape("got shape (4, 4) (plane[..., None] for one)")):
+        resize(plane[..., 0], (8, 8))  # was IndexError: tuple index out of range
+    with pytest.raises(ValueError, match=re.escape("from 0 to 255 (divide 0-255 values by 255")):
+        resize(plane * 255 + np.arange(4)[:, None, None] * 85, (8, 8))  # was clipped to white
+
+
 def test_nearest_repeats_pixels_exactly():
     color = np.arange(6, dtype=np.float32).reshape(2, 3, 1) / 6
     result = upscale(Image(color), 2, "nearest")
