@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 import imagecodecs
 import numpy as np
@@ -190,6 +190,7 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     Raises :class:`ImageReadError` naming the file when it is empty, truncated
     or not an image.
     """
+    _check_encoding(colorspace)
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -281,6 +282,7 @@ def write_image(
     The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA are 8-bit;
     JPEG drops alpha.
     """
+    _check_encoding(colorspace, bit_depth)
     suffix = _writable_suffix(path)
     depth = bit_depth or image.bit_depth
     if suffix != ".png":
@@ -307,12 +309,23 @@ def _writable_suffix(path: str | Path) -> str:
     return suffix
 
 
+def _check_encoding(colorspace: str, bit_depth: int | None = None) -> None:
+    """A direct call's ``colorspace`` and ``bit_depth`` are checked on entry: any other word was taken for
+    ``linear`` and any other depth for 8 bits, without a word."""
+    if colorspace not in get_args(ColorSpace):
+        raise ValueError(f"colorspace {colorspace!r}: expected 'srgb' (colour, decoded to linear light) or 'linear' "
+                         "(values as stored: normal, roughness and other data maps)")
+    if bit_depth not in (None, 8, 16):
+        raise ValueError(f"bit_depth {bit_depth!r}: expected 8 or 16 (or None, the image's own)")
+
+
 _BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` (16 MiB)
 
 
 def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> np.ndarray:
     """(H, W, C, or C + 1 with alpha) integers of ``depth`` bits, as ``write_image`` stores them; a band of
     rows at a time, since a float copy of a whole enlarged texture would cost four times the integers."""
+    _check_encoding(colorspace, depth)
     height, width, channels = image.color.shape
     with_alpha = image.alpha is not None
     planes = channels + int(with_alpha)

@@ -294,6 +294,25 @@ def test_an_image_takes_values_a_little_past_its_range_and_a_numpy_array_only():
         Image(torch.zeros(2, 2, 3))
 
 
+@pytest.mark.parametrize("call", [
+    lambda path: read_image(path, colorspace="sRGB"),  # was read as linear
+    lambda path: write_image(path, Image(np.zeros((2, 2, 3), np.float32)), colorspace="Linear"),  # was written linear
+    lambda path: image_io.quantize(Image(np.zeros((2, 2, 3), np.float32)), "SRGB"),
+], ids=["read_image", "write_image", "quantize"])
+def test_a_colour_space_read_or_written_is_one_of_the_two_by_name(tmp_path, call):
+    write_image(tmp_path / "t.png", Image(np.full((2, 2, 3), 0.5, np.float32)))
+    with pytest.raises(ValueError, match=r"colorspace '\w+': expected 'srgb' \(colour, decoded to linear light\) or 'linear'"):
+        call(tmp_path / "t.png")
+
+
+def test_a_bit_depth_written_is_8_or_16_by_name(tmp_path):
+    image = Image(np.full((2, 2, 3), 0.5, np.float32))
+    with pytest.raises(ValueError, match="bit_depth 12: expected 8 or 16"):
+        write_image(tmp_path / "t.png", image, bit_depth=12)  # was written 8-bit
+    with pytest.raises(ValueError, match="bit_depth 10: expected 8 or 16"):
+        image_io.quantize(image, depth=10)
+
+
 RED, GREEN, BLUE = 0xF800, 0x07E0, 0x001F  # RGB565
 
 
