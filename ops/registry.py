@@ -41,6 +41,13 @@ class Guard:
         return value < self.limit if self.direction == "below" else value > self.limit
 
 
+def check_choice(name: str, value: object, choices: tuple[object, ...]) -> None:
+    """A direct call's argument ``name`` is checked on entry against the choices the op's params take: a typo
+    failed deep inside as a bare KeyError, or was taken for another choice without a word."""
+    if value not in choices:
+        raise ValueError(f"{name} {value!r}: expected one of {', '.join(map(str, choices))}")
+
+
 SEED_MAX = 2**62  # torch takes 64-bit seeds; a multiply variant adds its index to the seed
 
 

@@ -15,7 +15,7 @@ from pydantic import Field
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, check_unit_floats, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, one_image
+from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
 
 Filter = Literal["nearest", "bicubic", "lanczos"]  # an upscale asset's choices
@@ -45,12 +45,15 @@ def resize(
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
     ``wrap``s (y, x) reads its filter's taps across the opposite border, as the texture does when it tiles;
     Pillow alone reads the texture's own edge there."""
-    _check_filter(filter, tuple(_PIL_FILTERS))
+    check_choice("filter", filter, tuple(_PIL_FILTERS))
     if plane.ndim != 3:
         raise ValueError(f"expected planes (height, width, channels); got shape {plane.shape} (plane[..., None] for one)")
     check_unit_floats("resize's input", plane)
     if min(size) < 1:
         raise ValueError(f"size {tuple(size)}: expected a height and width of 1 pixel or more")
+    if not (isinstance(wrap, (tuple, list)) and len(wrap) == 2 and all(isinstance(w, (bool, np.bool_)) for w in wrap)):
+        raise ValueError(f"wrap {wrap!r}: expected (wraps vertically, wraps horizontally), two booleans; "
+                         "ops.tileable.texture_wrap decides them as wrap: auto does")
     if not any(wrap):
         return _resize(plane, size, filter)
     sides = plane.shape[:2]
@@ -71,12 +74,6 @@ def _enlarge_wrapped(plane: np.ndarray, size: tuple[int, int], filter: Resample,
     kept = [margin * factor for margin, factor in zip(margins, factors)]
     resized = _resize(padded, (size[0] + 2 * kept[0], size[1] + 2 * kept[1]), filter)
     return resized[kept[0] : kept[0] + size[0], kept[1] : kept[1] + size[1]]
-
-
-def _check_filter(filter: str, choices: tuple[str, ...] = get_args(Filter)) -> None:
-    """A direct call's ``filter`` is checked on entry, as the op's params are: a typo failed as a bare KeyError."""
-    if filter not in choices:
-        raise ValueError(f"filter {filter!r}: expected one of {', '.join(choices)}")
 
 
 def _resize(
@@ -100,12 +97,15 @@ def upscale(
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. A ``scale``,
-    ``filter`` or ``alpha`` the op's params would refuse is a ``ValueError`` naming it."""
+    ``filter`` or ``alpha`` the op's params would refuse, a ``wrap`` that is not two booleans (the op's
+    ``auto`` is ``ops.tileable.texture_wrap``) and a ``normal_map`` of other than 3 channels are a
+    ``ValueError`` naming it."""
     if isinstance(scale, bool) or not isinstance(scale, Integral) or scale < 1:
         raise ValueError(f"scale {scale!r}: expected a whole number of 1 or more (2 doubles the width and height)")
-    _check_filter(filter)
-    if alpha not in get_args(AlphaMeaning):
-        raise ValueError(f"alpha {alpha!r}: expected one of {', '.join(get_args(AlphaMeaning))}")
+    check_choice("filter", filter, get_args(Filter))
+    check_choice("alpha", alpha, get_args(AlphaMeaning))
+    if normal_map:
+        check_normal_map(Path("the texture"), image.channels)
     filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
     return resample(image, filled, (image.height * scale, image.width * scale), filter, wrap, normal_map)
 

@@ -29,6 +29,8 @@ def test_sizes_and_alpha(filter, scale):
     ({"scale": 2.5}, "scale 2.5: expected a whole number of 1 or more"),
     ({"scale": True}, "scale True: expected a whole number of 1 or more"),  # enlarged 1x
     ({"alpha": "mask"}, "alpha 'mask': expected one of auto, coverage, data"),  # taken for data
+    ({"wrap": "auto"}, "wrap 'auto': expected (wraps vertically, wraps horizontally), two booleans"),  # wrapped both
+    ({"wrap": True}, "wrap True: expected (wraps vertically, wraps horizontally)"),  # 'bool' object is not iterable
 ])
 def test_a_direct_call_is_refused_naming_the_argument_the_op_s_params_would_refuse(arguments, refused):
     image = Image(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), np.float32))
@@ -51,6 +53,11 @@ def test_resize_refuses_a_plane_without_channels_or_of_another_scale_by_name():
         resize(plane[..., 0], (8, 8))  # was IndexError: tuple index out of range
     with pytest.raises(ValueError, match=re.escape("from 0 to 255 (divide 0-255 values by 255")):
         resize(plane * 255 + np.arange(4)[:, None, None] * 85, (8, 8))  # was clipped to white
+
+
+def test_a_direct_call_for_a_normal_map_refuses_a_grey_image_by_name():
+    with pytest.raises(ValueError, match="marked kind: normal but has 1 colour channel"):  # was IndexError
+        upscale(Image(np.zeros((4, 4, 1), np.float32)), 2, normal_map=True)
 
 
 def test_nearest_repeats_pixels_exactly():
