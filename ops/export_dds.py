@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import etcpak
 import numpy as np
@@ -33,7 +33,7 @@ from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import OpContext, OpParams, one_image, single_output
+from ops.registry import OpContext, OpParams, check_choice, one_image, single_output
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
 
@@ -115,6 +115,21 @@ _LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "ati1": "bc4", "
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
 
 
+def format_name(value: object) -> object:
+    """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too."""
+    return _LEGACY_NAMES.get(value.lower(), value) if isinstance(value, str) else value
+
+
+def check_format_fits_kind(format: str, kind: str) -> None:
+    """Refuse a format that keeps less than ``kind`` needs, which an engine would load wrong without a word."""
+    if format == "bc5" and kind != "normal":
+        raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
+                         "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
+    if format == "bc4" and kind != "data":
+        raise ValueError("format bc4 keeps one channel, which an engine reads as red: set kind: data for a grey "
+                         "map (roughness, height, a mask), or choose bc1 for a colour texture")
+
+
 def map_kind(name: str) -> Kind:
     """How a material's map ``name`` (``albedo``, ``normal``, ``roughness``, ...) is exported."""
     return _MAP_KINDS.get(name, "data")
@@ -154,8 +169,7 @@ class ExportDdsParams(OpParams):
     @field_validator("format", mode="before")
     @classmethod
     def _legacy_name(cls, value: object) -> object:
-        """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too."""
-        return _LEGACY_NAMES.get(value.lower(), value) if isinstance(value, str) else value
+        return format_name(value)
 
     @model_validator(mode="after")
     def _format_fits_kind(self) -> ExportDdsParams:
@@ -170,12 +184,7 @@ class ExportDdsParams(OpParams):
             raise ValueError("alpha_cutoff keeps an alpha test's coverage, and this alpha holds data (a mask or "
                              "height, as a normal map's does unless alpha: coverage): leave alpha_cutoff out, or set "
                              "alpha: coverage")
-        if self.format == "bc5" and self.kind != "normal":
-            raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
-                             "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
-        if self.format == "bc4" and self.kind != "data":
-            raise ValueError("format bc4 keeps one channel, which an engine reads as red: set kind: data for a grey "
-                             "map (roughness, height, a mask), or choose bc1 for a colour texture")
+        check_format_fits_kind(self.format, self.kind)
         return self
 
     def neutral_fields(self) -> tuple[str, ...]:
@@ -210,8 +219,11 @@ def export_dds(
 ) -> Exported:
     """The DDS file of ``image``. ``image`` holds colour in linear light for ``kind: color``
     (``read_image``'s default), values as stored for ``normal`` and ``data``. A texture the format cannot
-    hold is a ``ValueError`` naming ``source`` and what to do. ``alpha_cutoff`` and ``resize_to_blocks``: see
+    hold is a ``ValueError`` naming ``source`` and what to do, and so is an argument ``ExportDdsParams`` would
+    refuse (its Direct3D 9 names, ``DXT5``, are taken). ``alpha_cutoff`` and ``resize_to_blocks``: see
     ``ExportDdsParams``."""
+    format = format_name(format)  # type: ignore[assignment]
+    _check_arguments(format, kind, alpha, alpha_cutoff)
     chosen = _choose(image, format, kind)
     if resize_to_blocks and chosen != "uncompressed":
         image = to_block_sides(image, kind, alpha)
@@ -229,6 +241,18 @@ def export_dds(
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
                   dxgi=stored.dxgi[kind != "color"] if stored else 0)
     return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
+
+
+def _check_arguments(format: str, kind: str, alpha: str, alpha_cutoff: float | None) -> None:
+    """``export_dds``'s arguments, checked as ``ExportDdsParams`` checks a spec's: a format's typo failed as a bare
+    KeyError, and a kind's or an alpha's was taken for another (``colour`` for data, its mipmaps averaged as stored)."""
+    check_choice("format", format, get_args(DdsFormat))
+    check_choice("kind", kind, get_args(Kind))
+    check_choice("alpha", alpha, get_args(AlphaMeaning))
+    if alpha_cutoff is not None and not 0 < alpha_cutoff < 1:
+        raise ValueError(f"alpha_cutoff {alpha_cutoff!r}: expected a number between 0 and 1, as the engine's alpha "
+                         "test has it")
+    check_format_fits_kind(format, kind)
 
 
 def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 
 import etcpak
@@ -155,6 +156,19 @@ def test_the_direct3d_9_names_are_taken_for_the_formats():
     named = [("DXT1", "color"), ("DXT1a", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal")]
     assert [ExportDdsParams(format=name, kind=kind).format for name, kind in named] == ["bc1", "bc1a", "bc3", "bc4",
                                                                                        "bc5"]
+    assert export_dds(brick(8), format="DXT5").format == "bc3"  # a direct call too: was KeyError: 'DXT5'
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"format": "bc6h"}, "format 'bc6h': expected one of auto, bc1, bc1a, bc3, bc4, bc5, bc7, uncompressed"),  # KeyError
+    ({"kind": "colour"}, "kind 'colour': expected one of color, normal, data"),  # mipmaps averaged as stored
+    ({"alpha": "Coverage"}, "alpha 'Coverage': expected one of auto, coverage, data"),  # taken for data
+    ({"alpha_cutoff": 1.5}, "alpha_cutoff 1.5: expected a number between 0 and 1"),
+    ({"format": "bc5"}, "format bc5 keeps only red and green"),  # a colour texture's blue dropped
+])
+def test_a_direct_call_is_refused_naming_the_argument_the_params_would_refuse(arguments, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        export_dds(brick(8), **arguments)
 
 
 def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
