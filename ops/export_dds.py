@@ -389,6 +389,9 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
     """One texture to ``output.dds``, or each of ``params.maps`` (inputs ``<map>.png``) to ``<map>.dds``."""
     if not params.maps:
         return _export(one_image("export_dds", inputs), Path(out_dir) / single_output(params), params, params.kind)
+    if set(inputs) != params.input_roles():  # a bare KeyError named one missing map, and extra ones went unread
+        raise ValueError(f"export_dds with maps takes the input roles {', '.join(sorted(params.input_roles()))}, the "
+                         f"maps' files; got {', '.join(sorted(inputs)) or 'none'}")
     metadata: dict[str, float | int | str] = {}
     for name in params.maps:
         exported = _export(Path(inputs[f"{name}.png"]), Path(out_dir) / f"{name}.dds", params, map_kind(name))

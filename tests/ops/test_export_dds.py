@@ -181,6 +181,14 @@ def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
     assert written == export_dds(read_image(tmp_path / "brick.png")).data  # the same bytes again
 
 
+def test_maps_missing_from_the_inputs_are_named(tmp_path):
+    write_image(tmp_path / "albedo.png", brick(8))
+    params = ExportDdsParams(maps=("albedo", "roughness"))
+    with pytest.raises(ValueError, match="takes the input roles albedo.png, roughness.png, the maps' files; got "
+                                         "albedo.png"):  # was KeyError: 'roughness.png'
+        run({"albedo.png": tmp_path / "albedo.png"}, tmp_path / "out", params, OpContext())
+
+
 def test_resize_to_blocks_resamples_a_sprite_to_the_nearest_sides_a_block_format_takes(tmp_path):
     """A legacy sprite of 44x42 px failed every build (freedoom has hundreds of such sides): resampled to
     44x44 it loads, its figure opaque and its card empty as before."""
