@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 
 from ops.material.params import NormalConvention
+from ops.registry import check_choice
 
 
 def encode_normal(normal: np.ndarray, convention: NormalConvention) -> np.ndarray:
     """Unit normals (H, W, 3), +Y up, to [0, 1] RGB; DirectX flips green (+Y down)."""
+    check_choice("convention", convention, get_args(NormalConvention))  # 'DirectX' was written as OpenGL
     n = normal / np.maximum(np.linalg.norm(normal, axis=2, keepdims=True), 1e-8)
     if convention == "directx":
         n = n * np.array([1.0, -1.0, 1.0], dtype=np.float32)
@@ -17,6 +21,7 @@ def encode_normal(normal: np.ndarray, convention: NormalConvention) -> np.ndarra
 
 def decode_normal(rgb: np.ndarray, convention: NormalConvention = "opengl") -> np.ndarray:
     """[0, 1] RGB to unit normals (H, W, 3) with +Y up."""
+    check_choice("convention", convention, get_args(NormalConvention))
     n = rgb * 2.0 - 1.0
     if convention == "directx":
         n = n * np.array([1.0, -1.0, 1.0], dtype=np.float32)

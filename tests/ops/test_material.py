@@ -632,6 +632,15 @@ def test_a_direct_call_from_a_texture_refuses_what_it_cannot_read_by_name(rgb, m
         material_from_texture(rgb)
 
 
+def test_a_normal_convention_is_one_of_the_two_by_name():
+    up = np.zeros((2, 2, 3), np.float32)
+    up[..., 1:] = np.sqrt(0.5)
+    with pytest.raises(ValueError, match="convention 'DirectX': expected one of opengl, directx"):  # written as OpenGL
+        encode_normal(up, "DirectX")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="convention 'gl': expected one of opengl, directx"):
+        decode_normal(encode_normal(up, "opengl"), "gl")  # type: ignore[arg-type]
+
+
 def test_from_texture_keeps_a_nearly_flat_texture_nearly_flat():
     """Relief stretched to its own range made one 8-bit level of noise a relief as deep as brick's."""
     from skimage import data as skdata
