@@ -4,7 +4,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -446,7 +446,7 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[di
         for row in rows:
             if row["asset"] != name:
                 continue
-            result = PartitionResult(**{f.name: row[f.name] for f in fields(PartitionResult) if f.name in row})
+            result = PartitionResult.from_json(row)
             if recorded.get(result.partition) != summarize_data_version(result.outputs):
                 missing.append((target, result))
     observed = _Observations(instance, {result.partition for _, result in missing})

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
@@ -59,19 +59,27 @@ class PartitionResult:
     metadata: dict[str, object] = field(default_factory=dict)
     error: str | None = None
     run_id: str | None = None
+    upstream: str | None = None  # the spec's ``from``, under that name in the manifest
 
     def to_json(self) -> dict[str, object]:
         record = asdict(self)
         if record["error"] is None:
             del record["error"]
+        record["from"] = record.pop("upstream")
         return record
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, object]) -> PartitionResult:
+        """A manifest row as written by ``to_json``, or by a version before ``from`` (None)."""
+        named = {f.name: row[f.name] for f in fields(cls) if f.name in row}
+        return cls(**named, upstream=row.get("from"))  # type: ignore[arg-type]
 
 
 def not_built(target: Target, key: str, run_id: str | None = None, error: str | None = None) -> PartitionResult:
     """The row of a partition that has not built (yet): failed, with no outputs."""
     return PartitionResult(
         target.name, key, "failed", None, {}, {}, target.params.model_dump(mode="json"),  # as the spec gives them
-        target.op.name, target.op.version, 0.0, error=error, run_id=run_id,
+        target.op.name, target.op.version, 0.0, error=error, run_id=run_id, upstream=target.upstream,
     )
 
 

@@ -79,6 +79,15 @@ class StatusReport:
     guards: list[FailedGuard]  # per guard a built partition fails
 
 
+def _why_removed(row: Row, target: Target) -> str:
+    """Why a build deletes the outputs of a partition its source no longer has: a ``from`` changed in the spec
+    read as though the artist's textures had gone."""
+    was = row.get("from")
+    if was and was != target.upstream:
+        return f"{target.name} is made from {target.upstream} now, not {was}: these outputs will be deleted"
+    return "source file removed or left out by the glob or exclude: its outputs will be deleted"
+
+
 def stale_partitions(spec: Spec) -> StatusReport:
     """What the next build would compute, and why; computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
@@ -90,8 +99,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
         if name not in spec.targets:
             found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
         elif file_removed(builder, spec.targets[name], key):
-            found.append(Stale(name, key, "source file removed or left out by the glob or exclude: its outputs will be "
-                                          "deleted"))
+            found.append(Stale(name, key, _why_removed(row, spec.targets[name])))
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()

@@ -51,7 +51,8 @@ def test_first_build_computes_every_partition(project, cli):
     assert code == 0, output
     assert sorted(statuses(project).values()) == ["computed"] * 5
     entry = manifest_rows(project)[0]
-    assert set(entry) >= {"asset", "partition", "status", "cache_key", "outputs", "inputs", "params"}
+    assert set(entry) >= {"asset", "partition", "status", "cache_key", "outputs", "inputs", "params", "from"}
+    assert entry["from"] == "legacy"
     assert entry["params"] == {"scale": 2, "filter": "lanczos", "wrap": "auto", "kind": "color", "alpha": "auto"}
     [(out_path, digest)] = entry["outputs"].items()
     assert out_path == f"build/legacy_2x/{entry['partition']}"
@@ -221,6 +222,20 @@ def test_status_calls_an_asset_just_added_to_the_spec_never_built_not_a_new_file
     assert why[("legacy_2x", "new/floors/tex000.png")] == "new file"
     assert {reason for (asset, _), reason in why.items() if asset == "legacy_4x"} == {"never built"}
     assert len(why) == 7
+
+
+def test_status_says_that_a_changed_from_drops_the_outputs_made_from_the_old_one(project, cli):
+    """``from: legacy`` changed to another source was read as every texture removed from legacy's folder."""
+    from pipeline.staleness import stale_partitions
+
+    cli(project, "build")
+    write_textures(project / "others" / "extra", 1, seed=9)
+    others = UPSCALE_SPEC.replace("assets:", '  others: {kind: textures, root: others, glob: "**/*.png"}\nassets:')
+    write_spec(project, others.replace("from: legacy", "from: others"))
+    why = {(s.asset, s.partition): s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
+    assert why.pop(("legacy_2x", "extra/floors/tex000.png")) == "new file"
+    assert set(why.values()) == {"legacy_2x is made from others now, not legacy: these outputs will be deleted"}
+    assert len(why) == 5
 
 
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
