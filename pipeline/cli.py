@@ -308,21 +308,15 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    shown, left_out = _first_of_each(report.sync.forgotten, lambda removed: removed[0])
-    for asset, key in shown:
-        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {_why_removed(asset, loaded)}"),
-                  highlight=False, soft_wrap=True)
-    for asset, more in left_out.items():
-        out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {_why_removed(asset, loaded)} "
+    shown, left_out = _first_of_each(report.sync.forgotten, lambda removed: (removed.asset, removed.why))
+    for asset, key, why in shown:
+        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
+    for (asset, why), more in left_out.items():
+        out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {why} "
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
     _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
     _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
     out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
-
-
-def _why_removed(asset: str, loaded: Spec) -> str:
-    return ("its source file is gone, or the source's glob or exclude leaves it out" if asset in loaded.targets
-            else "the spec no longer has this asset")
 
 
 def _first_of_each(items: list[T], group: Callable[[T], K]) -> tuple[list[T], dict[K, int]]:

@@ -6,16 +6,26 @@ deleted: its root may be an unmounted share.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import dagster as dg
 
 from pipeline.build import Builder, remove_output
-from pipeline.manifest import keyed_rows, update_manifest
+from pipeline.manifest import Row, keyed_rows, update_manifest
 from pipeline.spec import Spec, Target
 
 
-def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | None = None) -> list[tuple[str, str]]:
+class Removed(NamedTuple):
+    """A partition whose outputs a build deleted, and why, in words."""
+
+    asset: str
+    partition: str
+    why: str
+
+
+def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | None = None) -> list[Removed]:
     """Delete the outputs and manifest rows of partitions whose source file is gone, or whose asset the
-    spec no longer has; returns those (asset, partition) that had outputs (not one whose build had failed).
+    spec no longer has; returns those that had outputs (not one whose build had failed).
 
     A sensor passes its ``instance`` and forgets only what Dagster dropped: a removed file's partitions
     that it materialized and no longer has, which it drops after the tick that asked for it (a run may
@@ -36,10 +46,24 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             for path, written in outputs.items() if isinstance(outputs, dict) else ():
                 remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
             if outputs:
-                removed.append(drop[-1])
+                removed.append(Removed(*drop[-1], why_removed(row, target)))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return removed
+
+
+def why_removed(row: Row, target: Target | None) -> str:
+    """Why the outputs of ``row``'s partition go, as a build says it."""
+    if target is None:
+        return "the spec no longer has this asset"
+    return changed_from(row, target) or "its source file is gone, or the source's glob or exclude leaves it out"
+
+
+def changed_from(row: Row, target: Target) -> str | None:
+    """That ``target`` is made from another source or asset than ``row`` was, where it is: a changed ``from``
+    read as though the artist's textures had gone. A row from before rows said ``from`` cannot tell."""
+    was = row.get("from")
+    return f"{target.name} is made from {target.upstream} now, not {was}" if was and was != target.upstream else None
 
 
 def _dropped(instance: dg.DagsterInstance, spec: Spec, target: Target, key: str) -> bool:

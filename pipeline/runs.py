@@ -27,7 +27,7 @@ from pipeline.definitions import build_definitions
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
-from pipeline.removed import forget_removed, has_files
+from pipeline.removed import Removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
 from pipeline.spec import DEVICE_PATTERN, Spec, did_you_mean
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SyncReport:
-    forgotten: list[tuple[str, str]] = field(default_factory=list)  # (asset, partition) whose outputs were deleted
+    forgotten: list[Removed] = field(default_factory=list)  # partitions whose outputs were deleted
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pipeline.edits import EDITED
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
-from pipeline.removed import file_removed, has_files
+from pipeline.removed import changed_from, file_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
 
@@ -79,15 +79,6 @@ class StatusReport:
     guards: list[FailedGuard]  # per guard a built partition fails
 
 
-def _why_removed(row: Row, target: Target) -> str:
-    """Why a build deletes the outputs of a partition its source no longer has: a ``from`` changed in the spec
-    read as though the artist's textures had gone."""
-    was = row.get("from")
-    if was and was != target.upstream:
-        return f"{target.name} is made from {target.upstream} now, not {was}: these outputs will be deleted"
-    return "source file removed or left out by the glob or exclude: its outputs will be deleted"
-
-
 def stale_partitions(spec: Spec) -> StatusReport:
     """What the next build would compute, and why; computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
@@ -99,7 +90,9 @@ def stale_partitions(spec: Spec) -> StatusReport:
         if name not in spec.targets:
             found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
         elif file_removed(builder, spec.targets[name], key):
-            found.append(Stale(name, key, _why_removed(row, spec.targets[name])))
+            moved = changed_from(row, spec.targets[name])
+            found.append(Stale(name, key, f"{moved}: these outputs will be deleted" if moved else (
+                "source file removed or left out by the glob or exclude: its outputs will be deleted")))
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()

@@ -236,6 +236,10 @@ def test_status_says_that_a_changed_from_drops_the_outputs_made_from_the_old_one
     assert why.pop(("legacy_2x", "extra/floors/tex000.png")) == "new file"
     assert set(why.values()) == {"legacy_2x is made from others now, not legacy: these outputs will be deleted"}
     assert len(why) == 5
+    code, output = cli(project, "build")
+    removed = [line for line in output.splitlines() if line.startswith("removed the outputs")]
+    assert code == 0 and len(removed) == 5, output
+    assert all(line.endswith("legacy_2x is made from others now, not legacy") for line in removed), removed
 
 
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
@@ -383,7 +387,7 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
         report = run_build(spec, instance=instance)
         keys = instance.get_dynamic_partitions("legacy")
         assert "floors/tex000.png" not in keys and len(keys) == 6
-        assert report.sync.forgotten == [("legacy_2x", "floors/tex000.png")]
+        assert [removed[:2] for removed in report.sync.forgotten] == [("legacy_2x", "floors/tex000.png")]
         assert not (project / "build" / "legacy_2x" / "floors" / "tex000.png").exists()
         assert sorted(r["status"] for r in report.rows) == ["cached"] * 4 + ["computed"] * 2
         materialized = instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))
