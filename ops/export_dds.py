@@ -136,6 +136,8 @@ def map_kind(name: str) -> Kind:
 
 
 class ExportDdsParams(OpParams):
+    """The ``export_dds`` op: a texture as the block-compressed DDS an engine loads, with its mip chain."""
+
     format: DdsFormat = "auto"
     kind: Kind = "color"
     mipmaps: bool = True
@@ -205,6 +207,8 @@ class ExportDdsParams(OpParams):
 
 @dataclass(frozen=True)
 class Exported:
+    """A DDS file as made, with what the manifest reports of it."""
+
     data: bytes  # the whole DDS file
     format: str  # what it is stored as: ``auto`` resolved
     mip_levels: int

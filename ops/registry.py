@@ -199,6 +199,9 @@ def one_image(op: str, inputs: Mapping[str, Path]) -> Path:
 
 @dataclass(frozen=True)
 class OpDef:
+    """An op as a spec names it. Its version joins every cache key; its params and run are imported when
+    first used, so that validating a spec does not import torch."""
+
     name: str
     version: str  # bump whenever the op's output for the same inputs changes
     kind: Literal["map", "model"]

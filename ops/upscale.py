@@ -29,6 +29,8 @@ _PIL_FILTERS = {
 
 
 class UpscaleParams(OpParams):
+    """The ``upscale`` op: plain resampling, the baseline a learned enlargement has to beat."""
+
     scale: int = Field(2, ge=1, description="integer enlargement factor (a result over 16384 px a side is refused)")
     filter: Filter = "lanczos"
     wrap: Wrap = WRAP

@@ -28,6 +28,8 @@ LEAST_DETAIL = 0.03  # standard deviation of log luminance less its shading
 
 @dataclass
 class TextureMaterial:
+    """The maps guessed from one texture, where no photo pair was shot: shading read as relief, not measured."""
+
     albedo: np.ndarray  # (H, W, 3) linear
     normal: np.ndarray  # (H, W, 3) unit, +Y up
     height: np.ndarray  # (H, W) [0, 1]

@@ -67,6 +67,9 @@ def blur_downsample(x: torch.Tensor, *, padding: Padding) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class RandomFiltersConfig:
+    """The random filter bank whose statistics gram matches where no VGG19 weights file is given, and for alpha
+    beside VGG: a feature space that needs nothing downloaded."""
+
     channels: int = 3  # input planes: colour (1 or 3) plus alpha when the exemplar has it
     filters: int = 48  # per pyramid level; 48 keeps a 512² step near a second on 2 CPU cores
     kernel: int = 7

@@ -25,6 +25,8 @@ MIN_BLOCK = 8
 
 @dataclass(frozen=True)
 class QuiltConfig:
+    """How blocks of the exemplar are laid: their side, how much neighbours overlap, how many places are tried."""
+
     block: int = 32  # block side; should span the texture's repeating element
     overlap_fraction: float = 0.25  # of the block; Efros & Freeman use 1/6, more hides joins better
     candidates: int = 500  # exemplar positions scored per block: 2x fewer than 1200 halves the time at equal texture distance

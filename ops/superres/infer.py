@@ -167,6 +167,10 @@ def adapted(
 def run(
     inputs: Mapping[str, Path], out_dir: Path, params: SuperResolveParams, ctx: OpContext
 ) -> dict[str, float | int | str]:
+    """The ``super_resolve`` op: ``inputs["image"]`` enlarged by the model whose weights ``ctx.model`` (the
+    pipeline's trained model) or ``params.model`` (``{path: ...}``, a community model) names, written to
+    ``out_dir / "output.png"`` at the input's bit depth; returns the manifest's metadata. File to file, tiled
+    and a band of rows at a time, so that its float working memory stays bounded for any size."""
     path = one_image("super_resolve", inputs)
     weights = ctx.model or next(iter(params.file_params().values()), None)  # the pipeline's, or model: {path: ...}
     if weights is None:

@@ -29,6 +29,8 @@ from ops.tensors import overflow_as_nan
 
 @dataclass(frozen=True)
 class SRCAEConfig:
+    """The shape of an SRCAE: what a weights file records beside its tensors, so it loads without the spec."""
+
     scale: int = 2  # 2**S
     down_blocks: int = 2  # N
     widths: tuple[int, ...] = (24, 32, 48)  # features after In and after each Down block: N + 1 numbers
