@@ -255,6 +255,8 @@ class ContentStore:
         entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
         if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none
             raise ValueError("it does not match its checksum")
+        if record.get("key", key) != key:  # older entries name none
+            raise ValueError(f"it is the entry of cache key {record['key']!r}, copied over this one")
         for name, digest in entry.outputs.items():
             if not _is_file_name(name) or not is_digest(digest):
                 raise ValueError(f"it lists {name!r}: {digest!r}, which is no output name and object hash the "
@@ -282,7 +284,9 @@ class ContentStore:
         return True
 
     def _write_entry(self, key: str, entry: Entry) -> None:
-        record = {"outputs": entry.outputs, "metadata": entry.metadata, "checksum": _checksum(entry)}
+        # The key too: the checksum covers what an entry holds, not whose it is, so a file copied over another's
+        # (a backup restored to the wrong name, a sync tool's mix-up) was whole and gave one texture another's outputs.
+        record = {"key": key, "outputs": entry.outputs, "metadata": entry.metadata, "checksum": _checksum(entry)}
         write_bytes_atomic(self._entry_path(key), json.dumps(record, sort_keys=True).encode())
 
     def _unit_path(self, key: str) -> Path:

@@ -205,6 +205,21 @@ def test_an_entry_naming_an_output_the_op_does_not_write_is_recomputed_not_a_tra
     assert not Path("/tmp/x.png").exists() or hash_file(Path("/tmp/x.png")) != digest
 
 
+def test_an_entry_copied_over_another_keys_entry_is_recomputed_not_restored(project, cli, caplog):
+    """Whole but another key's (a backup restored to the wrong name): it gave one texture another's outputs."""
+    assert cli(project, "build")[0] == 0
+    store = _store(project)
+    row, other = [r for r in manifest_rows(project) if r["asset"] == "legacy_2x"][:2]
+    store._entry_path(row["cache_key"]).write_bytes(store._entry_path(other["cache_key"]).read_bytes())
+    output, digest = next(iter(row["outputs"].items()))
+    (project / output).unlink()
+    code, said = cli(project, "build")
+    assert code == 0, said
+    assert hash_file(project / output) == digest
+    now = next(r for r in manifest_rows(project) if r["cache_key"] == row["cache_key"])
+    assert now["status"] == "computed" and str(store._entry_path(row["cache_key"])) in caplog.text
+
+
 # -- 4. removals through a link in the build folder -----------------------------------------------------------
 
 
