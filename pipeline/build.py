@@ -505,7 +505,8 @@ class Builder:
         try:
             self._place(entry, plan)
         except CorruptEntry as exc:
-            log.warning("cache entry %s is corrupt (%s); recomputing", plan.cache_key, exc)
+            log.warning("cache entry %s is corrupt: %s; recomputing %s", plan.cache_key, exc,
+                        ", ".join(self.relative(path) for path in plan.outputs.values()))
             self.store.drop(plan.cache_key)
             return None
         return entry

@@ -322,13 +322,14 @@ class ContentStore:
         """Object ``digest``'s bytes, verified; a damaged object is removed and raises ``CorruptEntry``."""
         if not is_digest(digest):
             raise CorruptEntry(f"{digest!r} is no object hash (a cache entry or unit edited by hand, or damaged)")
+        path = self.object_path(digest)
         try:
-            data = self.object_path(digest).read_bytes()
+            data = path.read_bytes()
         except OSError as exc:
-            raise CorruptEntry(f"object {digest} is unreadable: {exc}") from exc
+            raise CorruptEntry(f"object {path} is unreadable: {exc}") from exc
         if hash_bytes(data) != digest:
             self._remove_damaged(digest)
-            raise CorruptEntry(f"object {digest} does not match its hash")
+            raise CorruptEntry(f"object {path} does not match its hash (damaged; removed)")
         return data
 
     def _remove_damaged(self, digest: str) -> None:

@@ -470,7 +470,7 @@ def test_force_recomputes_to_identical_bytes(project, cli):
     assert hash_file(damaged) == damaged.name  # overwritten with what belongs there, not kept
 
 
-def test_corrupted_cache_object_is_recomputed_not_served(project, cli):
+def test_corrupted_cache_object_is_recomputed_not_served(project, cli, caplog):
     cli(project, "build")
     before = outputs(project)
     objects = sorted((project / ".remaster" / "cache" / "objects").glob("*/*"))
@@ -481,6 +481,8 @@ def test_corrupted_cache_object_is_recomputed_not_served(project, cli):
     assert code == 0
     assert sorted(statuses(project).values()) == ["cached"] * 4 + ["computed"]
     assert outputs(project) == before
+    served = next(path for path, digest in before.items() if digest == objects[0].name)
+    assert f"{objects[0]} does not match its hash" in caplog.text and served in caplog.text  # the file, and what it was
 
 
 def test_bad_inputs_fail_alone_and_name_the_file(project, cli):
