@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 
 SHARING_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8) if sys.platform == "win32" else ()  # seconds, 1.55 in all
+_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # what atomic_paths' mkstemp names one: .<short name>.<8>.tmp
 
 
 def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
@@ -57,9 +59,7 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
     try:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Cut, so that a destination name near the file system's 255-byte limit still gets a temporary.
-            short = path.name.encode()[:64].decode(errors="ignore")  # bytes count against the limit, not characters
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{_short(path)}.", suffix=".tmp")
             os.close(fd)
             temporaries.append(Path(tmp))
             temporaries[-1].chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build
@@ -76,6 +76,28 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
     finally:
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)
+
+
+def _short(path: Path) -> str:
+    """``path``'s name as its temporaries hold it: cut, so that a destination name near the file system's 255-byte
+    limit still gets a temporary (bytes count against the limit, not characters)."""
+    return path.name.encode()[:64].decode(errors="ignore")
+
+
+def leftover_temporaries(paths: Iterable[Path]) -> set[Path]:
+    """The temporaries ``atomic_paths`` left beside ``paths`` in a process killed before renaming them. Only for a
+    caller that knows no live process is writing these paths: a temporary's name does not say whose it is."""
+    wanted: dict[Path, set[str]] = {}
+    for path in paths:
+        wanted.setdefault(path.parent, set()).add(_short(path))
+    found = set()
+    for folder, shorts in wanted.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:  # gone, or not a folder: nothing was left in it
+            continue
+        found |= {folder / name for name in names if (match := _TEMPORARY.fullmatch(name)) and match[1] in shorts}
+    return found
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ops.atomic import write_bytes_atomic
+from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
 from pipeline.cache import is_digest
 from pipeline.locks import exclusive
 
@@ -85,5 +85,7 @@ def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tu
         # One row per line: diffable, yet fast to write for thousands of textures.
         lines = ",\n".join(json.dumps(row, sort_keys=True, separators=(",", ":")) for row in merged)
         body = f'{{"version": 1, "entries": [\n{lines}\n]}}\n'
+        for temporary in leftover_temporaries([manifest_path(build_dir)]):  # a build killed writing it: held, none lives
+            unlink(temporary)
         write_bytes_atomic(manifest_path(build_dir), body.encode())
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from ops.atomic import write_bytes_atomic
+from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
 from pipeline.build import as_listed, remove_output
 from pipeline.locks import exclusive
 from pipeline.manifest import manifest_rows_or_none
@@ -65,6 +65,7 @@ def _clear(spec: Spec, folder: Path) -> int:
         if listed is None:
             return 0  # the manifest cannot be read just now: what is listed cannot be told
         removed = 0
+        _remove_temporaries(spec.build_dir, {path for _, paths in dead for path in paths}, live)
         for note, paths in dead:
             left = False
             for path in sorted(paths - live):
@@ -83,6 +84,21 @@ def _clear(spec: Spec, folder: Path) -> int:
         log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
                     "has are put back from the cache", removed, spec.build_dir)
     return removed
+
+
+def _remove_temporaries(build_dir: Path, dead: set[str], live: set[str]) -> None:
+    """Delete the temporaries that dead steps left beside the paths they noted (killed between writing an output
+    and renaming it into place): nothing would ever read them, yet a game's packaging of the build folder takes
+    them along. None beside a path a live step may be writing, nor outside the build folder."""
+    def beside(paths: set[str]) -> set[Path]:
+        inside = [build_dir / path for path in paths if ".." not in Path(path).parts]
+        return leftover_temporaries(path for path in inside if path.is_relative_to(build_dir))
+
+    for temporary in sorted(beside(dead) - beside(live)):
+        try:
+            unlink(temporary)
+        except OSError as exc:  # another user's file in a shared folder: tried again next time
+            log.warning("cannot remove %s, which a killed build left half-written: %s", temporary, exc)
 
 
 def _judge(notes: list[Path]) -> tuple[list[tuple[Path, set[str]]], set[str]]:

@@ -2149,6 +2149,19 @@ def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_th
     assert not list((tmp_path / "build" / ".placing").glob("*.json"))
 
 
+@pytest.mark.parametrize("cut", ["legacy_2x", "manifest.json"])
+def test_a_build_killed_between_writing_a_file_and_renaming_it_leaves_no_temporary_once_built_again(project, cli, cut):
+    killed = ("import os, ops.atomic\n"
+              "rename = ops.atomic.replace\n"
+              f"ops.atomic.replace = lambda tmp, path: os._exit(137) if {cut!r} in str(path) else rename(tmp, path)\n"
+              "from pipeline.cli import app\n"
+              "app(['build'])\n")
+    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    assert list((project / "build").rglob(".*.tmp"))  # written, never renamed: what kill -9 leaves
+    assert cli(project, "build")[0] == 0
+    assert not list((project / "build").rglob(".*.tmp"))  # else a game's packaging of the folder ships them
+
+
 def test_what_a_live_step_is_placing_is_left_alone(tmp_path):
     from pipeline.placing import clear_dead_notes, note_placing
 
