@@ -23,7 +23,7 @@ from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
 from pipeline.guards import FailedGuard
-from pipeline.manifest import Row, manifest_path, rows_by_key
+from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 
@@ -418,6 +418,8 @@ def status(
         _fail_on_files(exc, loaded)
     finally:
         scans.setLevel(level)
+    if problem := manifest_problem(loaded.build_dir):
+        console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if report.stale:
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
         for item in report.stale:

@@ -50,15 +50,29 @@ def keyed_rows(build_dir: Path) -> list[Row]:
             if isinstance(row, dict) and isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
 
 
+def manifest_problem(build_dir: Path) -> str | None:
+    """Why the manifest there cannot be read, for a build or status to say: every output it lists then reads
+    as never built, and the build writes it anew, which said nothing of a truncated file or a merge conflict."""
+    problem = _read(build_dir)[1]
+    return None if problem is None else (
+        f"{manifest_path(build_dir)} cannot be read ({problem}): every output reads as never built, and a build "
+        "lists them anew, putting back from the cache what it holds")
+
+
 def _entries(build_dir: Path) -> list[object] | None:
     """The manifest's entries as written: [] where there is no manifest yet, None where it cannot be read."""
+    return _read(build_dir)[0]
+
+
+def _read(build_dir: Path) -> tuple[list[object] | None, str | None]:
+    """(the manifest's entries, None) or (None, what is wrong with it); ([], None) where there is none yet."""
     try:
         entries = json.loads(manifest_path(build_dir).read_text())["entries"]
     except FileNotFoundError:
-        return []
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return entries if isinstance(entries, list) else None
+        return [], None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, str(exc) if not isinstance(exc, (KeyError, TypeError)) else "it has no list of entries"
+    return (entries, None) if isinstance(entries, list) else (None, "its entries are not a list")
 
 
 def _whole(row: object) -> bool:

@@ -26,7 +26,9 @@ from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
-from pipeline.manifest import Row, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest
+from pipeline.manifest import (
+    Row, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest,
+)
 from pipeline.removed import Removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
@@ -139,6 +141,8 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
            instance: dg.DagsterInstance | None) -> BuildReport:
     if instance is not None:
         fail_runs_of_killed_builds(instance)
+    if problem := manifest_problem(spec.build_dir):
+        log.warning("%s", problem)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec, building=True)

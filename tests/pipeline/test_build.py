@@ -3070,6 +3070,20 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     assert removed not in statuses(project) and len(statuses(project)) == 4
 
 
+def test_a_manifest_that_cannot_be_read_is_said_by_status_and_build(project, cli, caplog):
+    """A truncated manifest (a full disk, a merge conflict) read as though nothing had been built, silently."""
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    manifest.write_text(manifest.read_text()[:100])
+    said = f"{manifest} cannot be read (Unterminated string"
+    code, output = cli(project, "status")
+    assert said in " ".join(output.split()) and output.count("never built;") == 5, output
+    with caplog.at_level("WARNING", logger="pipeline"):
+        report = run_build(load_spec(project / "assets_spec.yaml"))
+    assert said in caplog.text and "a build lists them anew, putting back from the cache what it holds" in caplog.text
+    assert [row["status"] for row in report.rows] == ["cached"] * 5 and len(manifest_rows(project)) == 5
+
+
 def test_cache_gc_keeps_the_entries_of_a_manifest_a_folder_stands_in_for(project, cli):
     assert cli(project, "build")[0] == 0
     manifest = project / "build" / "manifest.json"
