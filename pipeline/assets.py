@@ -22,6 +22,7 @@ from pipeline.build import (
     report_progress,
     summarize_data_version,
 )
+from pipeline.event_log import few_transactions
 from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
 from pipeline.resources import RemasterResource
@@ -194,35 +195,44 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
                 note.unlink(missing_ok=True)  # what it placed is listed now
                 builder.index.save()  # after: a cache disk too full for it loses re-hashing, not the step's rows
-        failed = [r for r in results if r.status == "failed"]
-        observed = _Observations(context.instance, keys)
-        observed.catch_up(builder, (r for r in results if r.status != "failed"))
-        events = {r.partition: _event(target, r, _provenance(observed, builder, target, r))
-                  for r in results if r.status != "failed"}
-        if not failed:
-            # Lets downstream assets in this run go ahead. Dagster records it for every partition
-            # of the range: a range's own events below, with each partition's figures, come after
-            # it and so are the latest. Its data version is the last of those, the one Dagster
-            # compares it with when a later step reads this asset.
-            metadata, tags = events[results[-1].partition]
-            version = dg.DataVersion(tags[DATA_VERSION_TAG])
-            own = dict(metadata=metadata, tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG})
-            yield dg.Output(None, data_version=version, **(own if len(events) == 1 else {}))
-        for result in results:
-            if result.status == "failed":
-                context.log.error(f"{result.partition or target.name}: {result.error}")
-            elif failed or len(events) > 1:
-                metadata, tags = events[result.partition]
-                yield dg.AssetMaterialization(context.asset_key, partition=result.partition or None, metadata=metadata, tags=tags)
-        yield from _check_results(spec, target)
-        if failed:
-            raise dg.Failure(
-                description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
-                + "\n".join(f"- {r.error}" for r in failed),
-                metadata={"failed": [r.partition for r in failed]},
-            )
+        with few_transactions(context.instance):  # thousands of partitions' events: seconds, not minutes
+            yield from _record(context, spec, target, builder, results)
 
     return materialize
+
+
+def _record(
+    context: dg.AssetExecutionContext, spec: Spec, target: Target, builder: Builder, results: list[PartitionResult]
+) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
+    """A step's events: its output, each partition's materialization with its figures and inputs, its checks;
+    then its failure, where a partition failed."""
+    failed = [r for r in results if r.status == "failed"]
+    observed = _Observations(context.instance, [r.partition for r in results])
+    observed.catch_up(builder, (r for r in results if r.status != "failed"))
+    events = {r.partition: _event(target, r, _provenance(observed, builder, target, r))
+              for r in results if r.status != "failed"}
+    if not failed:
+        # Lets downstream assets in this run go ahead. Dagster records it for every partition
+        # of the range: a range's own events below, with each partition's figures, come after
+        # it and so are the latest. Its data version is the last of those, the one Dagster
+        # compares it with when a later step reads this asset.
+        metadata, tags = events[results[-1].partition]
+        version = dg.DataVersion(tags[DATA_VERSION_TAG])
+        own = dict(metadata=metadata, tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG})
+        yield dg.Output(None, data_version=version, **(own if len(events) == 1 else {}))
+    for result in results:
+        if result.status == "failed":
+            context.log.error(f"{result.partition or target.name}: {result.error}")
+        elif failed or len(events) > 1:
+            metadata, tags = events[result.partition]
+            yield dg.AssetMaterialization(context.asset_key, partition=result.partition or None, metadata=metadata, tags=tags)
+    yield from _check_results(spec, target)
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
+            + "\n".join(f"- {r.error}" for r in failed),
+            metadata={"failed": [r.partition for r in failed]},
+        )
 
 
 def describe(target: Target) -> str:
@@ -449,14 +459,16 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[di
             result = PartitionResult.from_json(row)
             if recorded.get(result.partition) != summarize_data_version(result.outputs):
                 missing.append((target, result))
-    observed = _Observations(instance, {result.partition for _, result in missing})
-    observed.catch_up(builder, (result for _, result in missing))
-    for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
-        metadata, tags = _event(target, result, _provenance(observed, builder, target, result))
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags)
-        )
-        report_progress("recording up-to-date outputs in Dagster", done, len(missing))
+    if not missing:
+        return
+    with few_transactions(instance):
+        observed = _Observations(instance, {result.partition for _, result in missing})
+        observed.catch_up(builder, (result for _, result in missing))
+        for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
+            metadata, tags = _event(target, result, _provenance(observed, builder, target, result))
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
+            report_progress("recording up-to-date outputs in Dagster", done, len(missing))
 
 
 def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:

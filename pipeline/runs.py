@@ -24,6 +24,7 @@ from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
+from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.guards import FailedGuard, failed_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
@@ -211,7 +212,8 @@ def _run_set(
     None without one), and (step, error) for each failed step."""
     rows = rows_by_key(builder.spec.build_dir)
     before = {item: rows.get(item, {}).get("run_id") for item in todo}
-    with signals_seen() as seen, handlers_kept(), _log_mirrors_deaf_to_ctrl_c(instance):
+    with (signals_seen() as seen, handlers_kept(), _log_mirrors_deaf_to_ctrl_c(instance),
+          runs_made_in_few_transactions(instance)):  # a run's planned materializations: one per partition
         result = dg.materialize(
             assets,
             instance=instance,
