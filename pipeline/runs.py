@@ -350,12 +350,15 @@ def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
 
 def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: CurrentInputs) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
-    change the result, ``OpParams.neutral_fields``, may have changed) and their inputs as named now
-    (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key). Returns those rows."""
+    change the result, ``OpParams.neutral_fields``, may have changed), their inputs as named now
+    (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key) and the ``from``
+    it gives now (a row an older version wrote has none, and would say nothing of a later change of it).
+    Returns those rows."""
     rows = rows_by_key(spec.build_dir)
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
     marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
-               "inputs": inputs_now.get(key, rows[key]["inputs"])} for key in keys]
+               "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}
+              for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
         update_manifest(spec.build_dir, updated)

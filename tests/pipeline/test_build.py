@@ -242,6 +242,27 @@ def test_status_says_that_a_changed_from_drops_the_outputs_made_from_the_old_one
     assert all(line.endswith("legacy_2x is made from others now, not legacy") for line in removed), removed
 
 
+def test_a_build_after_an_upgrade_records_from_in_rows_an_older_version_wrote(project, cli):
+    """Rows written before rows said ``from`` kept none through every later build that found them current, so
+    a changed ``from`` after an upgrade was still told as the artist's textures removed from their folder."""
+    from pipeline.staleness import stale_partitions
+
+    cli(project, "build")
+    manifest = project / "build" / "manifest.json"
+    body = json.loads(manifest.read_text())
+    for row in body["entries"]:  # as a version before 76d0d28 wrote them
+        del row["from"]
+    manifest.write_text(json.dumps(body))
+    code, output = cli(project, "build")
+    assert code == 0 and sorted(statuses(project).values()) == ["cached"] * 5, output
+    assert {row["from"] for row in manifest_rows(project)} == {"legacy"}
+    write_textures(project / "others" / "extra", 1, seed=9)
+    others = UPSCALE_SPEC.replace("assets:", '  others: {kind: textures, root: others, glob: "**/*.png"}\nassets:')
+    write_spec(project, others.replace("from: legacy", "from: others"))
+    why = {s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale if s.asset == "legacy_2x"}
+    assert why == {"new file", "legacy_2x is made from others now, not legacy: these outputs will be deleted"}
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
