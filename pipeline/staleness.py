@@ -117,8 +117,8 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     """Why ``name``'s partition ``key`` must be built, or None."""
     target = builder.spec.targets[name]
     waits = _waits_on(builder, target, key, known)
-    if waits is not None and not waits.all_restored:
-        return waits.reason
+    if waits is not None and not waits.all_restored:  # its own changes too: an upgrade that bumps both ops' versions
+        return "; ".join([waits.reason, *(_settings_changed(target, row) if row is not None else ())])
     try:
         plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -156,14 +156,18 @@ def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str
     """What changed since ``row`` was built, giving ``plan``'s cache key where the row has another."""
     old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
     changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
+    reasons = [*_settings_changed(target, row), *changed_inputs]
+    return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
+
+
+def _settings_changed(target: Target, row: Row) -> list[str]:
+    """How ``target``'s op, its version or its params differ from those ``row`` was built with."""
     if row["op"] != target.op.name:  # the spec gave the asset another op: its params are another op's
-        return "; ".join([f"op {row['op']} -> {target.op.name}", *changed_inputs])
+        return [f"op {row['op']} -> {target.op.name}"]
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    reasons += _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))  # type: ignore[arg-type]
-    reasons += changed_inputs
-    return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
+    return reasons + _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))  # type: ignore[arg-type]
 
 
 def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:

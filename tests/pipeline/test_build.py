@@ -308,6 +308,20 @@ def test_status_says_that_a_param_changed_back_puts_back_what_it_and_its_chain_h
                    "upstream legacy_2x is stale; in the cache: put back, not computed"}
 
 
+def test_status_says_an_op_version_changed_below_a_stale_upstream(project, cli, monkeypatch):
+    """An upgrade that bumps the version of an op and of the one built from it said only "upstream ... is stale"
+    of the second: the artist expects it put back where the upstream comes out the same, and it is computed."""
+    from pipeline.staleness import stale_partitions
+
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    upscale = OPS["upscale"]
+    monkeypatch.setitem(OPS, "upscale", dataclasses.replace(upscale, version="next"))
+    why = {(s.asset, s.reason) for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
+    assert why == {("legacy_2x", f"op upscale version {upscale.version} -> next"),
+                   ("legacy_4x", f"upstream legacy_2x is stale; op upscale version {upscale.version} -> next")}
+
+
 def test_status_says_that_a_failing_change_reverted_puts_back_what_was_built_before_it(project, cli):
     from pipeline.staleness import stale_partitions
 
