@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
-from pipeline.guards import FailedGuard
+from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
@@ -316,6 +316,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
     _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
     _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
+    _print_unmeasured(report.unmeasured)
     out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
 
 
@@ -388,6 +389,17 @@ def _print_guards(guards: list[FailedGuard]) -> None:
                       highlight=False, soft_wrap=True, markup=False)
 
 
+def _print_unmeasured(unmeasured: list[Unmeasured]) -> None:
+    """One line per asset and guard that outputs made by an older remaster were never judged by: an upgrade
+    restores them from the cache, and the check passed them without a word (variants made before keeps_coverage
+    existed may be wholly transparent)."""
+    for asset, check, partitions in unmeasured:
+        which = partitions[0] or "the model" if len(partitions) == 1 else f"{len(partitions)} partitions"
+        console.print(f"[yellow]check not measured[/yellow] {escape(f'{asset}: {check} on {which}')}, made by a "
+                      f"version of remaster from before this check: remaster build --force {escape(asset)} measures it",
+                      highlight=False, soft_wrap=True)
+
+
 def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
     """One line for each advisory guard that outputs made by an earlier build still fail: a nightly build
     that computed nothing repeated each in full, burying what this build did. ``status`` has them in full."""
@@ -428,6 +440,7 @@ def status(
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_guards(report.guards)
+    _print_unmeasured(report.unmeasured)
     blocked = any(guard.blocking for guard in report.guards)
     failing = report.stale or report.left_out or blocked
     if not failing:

@@ -25,7 +25,7 @@ from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
-from pipeline.guards import FailedGuard, failed_guards
+from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
     Row, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest,
@@ -55,6 +55,7 @@ class BuildReport:
     run_errors: list[str] = field(default_factory=list)  # steps that failed outside any partition
     skipped: list[str] = field(default_factory=list)  # files that could not be partitions, so were not built
     guards: list[FailedGuard] = field(default_factory=list)
+    unmeasured: list[Unmeasured] = field(default_factory=list)  # guards outputs of an older remaster have no figure for
     interrupted: str | None = None  # the step a Ctrl-C (or SIGTERM) stopped; nothing after it was started
 
     @property
@@ -194,7 +195,8 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     rows = _rows(spec, wanted, did)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
     run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows))
+    return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows),
+                       unmeasured_guards(spec, rows))
 
 
 def _run_set(

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.edits import EDITED
-from pipeline.guards import FailedGuard, failed_guards
+from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
 from pipeline.removed import changed_from, file_removed, has_files
@@ -77,6 +77,7 @@ class StatusReport:
     stale: list[Stale]
     left_out: list[str]  # files the scans cannot make partitions of, a source with no files
     guards: list[FailedGuard]  # per guard a built partition fails
+    unmeasured: list[Unmeasured]  # guards that outputs an older remaster made have no figure for
 
 
 def stale_partitions(spec: Spec) -> StatusReport:
@@ -98,7 +99,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
         builder.index.save()
     current = [row for row in read_manifest(spec.build_dir)  # not a row whose outputs a build deletes: its checks go too
                if (key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[key] is None]
-    return StatusReport(found, left_out_files, failed_guards(spec, current))
+    return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))
 
 
 @dataclass

@@ -228,3 +228,35 @@ def test_a_check_failing_on_many_textures_names_five_and_counts_the_rest(tmp_pat
     removed = [line for line in output.splitlines() if line.startswith("removed the outputs of variants")]
     assert removed[5:] == ["removed the outputs of variants [3 more partitions]: the spec no longer has this asset "
                            "(the manifest no longer lists them)"] and len(removed) == 6, output
+
+
+def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_not_measured(tmp_path, cli):
+    """Variants made before keeps_coverage existed are current for a newer remaster, which restores them: the check
+    passed them unseen (a wholly transparent variant among them), the CLI saying nothing, the UI nothing where
+    other partitions had the figure."""
+    import json
+
+    write_textures(tmp_path / "textures", 2, size=48)
+    write_spec(tmp_path, SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    manifest = tmp_path / "build" / "manifest.json"
+    body = json.loads(manifest.read_text())
+    for row in body["entries"]:
+        if row["partition"] == "walls/tex001.png":  # as a version before 7984515 wrote it
+            del row["metadata"]["min_coverage_ratio"], row["metadata"]["coverage_lost"]
+    manifest.write_text(json.dumps(body))
+    said = ("check not measured variants: keeps_coverage on walls/tex001.png, made by a version of remaster from "
+            "before this check: remaster build --force variants measures it")
+    for command in ("build", "status"):
+        code, output = cli(tmp_path, command)
+        assert code == 0 and said in output.replace("\n", " "), output
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:  # a run from the UI over the other texture
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+                                partition_key="floors/tex000.png")
+    coverage = {c.check_name: c for c in result.get_asset_check_evaluations()}["keeps_coverage"]
+    assert coverage.passed and coverage.metadata["not measured"].value == (
+        "walls/tex001.png: made before this check existed; build --force variants measures it")
+    code, output = cli(tmp_path, "build", "--force", "variants")
+    assert code == 0 and "not measured" not in output, output
