@@ -354,8 +354,8 @@ def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: Curren
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
     change the result, ``OpParams.neutral_fields``, may have changed), their inputs as named now
     (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key) and the ``from``
-    it gives now (a row an older version wrote has none, and would say nothing of a later change of it).
-    Returns those rows."""
+    it names now (a row an older version wrote has none; a source renamed keeps them current, and its old name
+    made a file removed later read as a changed ``from``). Returns those rows."""
     rows = rows_by_key(spec.build_dir)
     base = {"status": "cached", "seconds": 0.0, "run_id": None}
     marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),

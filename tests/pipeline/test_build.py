@@ -263,6 +263,22 @@ def test_a_build_after_an_upgrade_records_from_in_rows_an_older_version_wrote(pr
     assert why == {"new file", "legacy_2x is made from others now, not legacy: these outputs will be deleted"}
 
 
+def test_a_source_renamed_keeps_its_outputs_and_a_file_removed_after_says_so(project, cli):
+    """A source renamed keeps every output current; their rows kept its old name as ``from``, so a texture deleted
+    later read as 'legacy_2x is made from photos now, not legacy' in status and in the build's removed line."""
+    from pipeline.staleness import stale_partitions
+
+    assert cli(project, "build")[0] == 0
+    write_spec(project, UPSCALE_SPEC.replace("legacy:", "photos:").replace("from: legacy", "from: photos"))
+    assert cli(project, "build")[0] == 0
+    assert {row["from"] for row in manifest_rows(project)} == {"photos"}
+    (project / "textures" / "floors" / "tex000.png").unlink()
+    [stale] = stale_partitions(load_spec(project / "assets_spec.yaml")).stale
+    assert stale.reason.startswith("source file removed"), stale.reason
+    code, output = cli(project, "build")
+    assert "its source file is gone" in output and "made from" not in output, output
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
