@@ -130,6 +130,15 @@ def check_format_fits_kind(format: str, kind: str) -> None:
                          "map (roughness, height, a mask), or choose bc1 for a colour texture")
 
 
+def check_cutoff_fits_alpha(alpha_cutoff: float | None, alpha: str, kind: str) -> None:
+    """Refuse an ``alpha_cutoff`` for an alpha that holds data: an alpha test's cut-off means nothing there, yet
+    bc1a would still make the texels under it transparent."""
+    if alpha_cutoff is not None and not holds_coverage(alpha, normal_map=kind == "normal"):
+        raise ValueError("alpha_cutoff keeps an alpha test's coverage, and this alpha holds data (a mask or "
+                         "height, as a normal map's does unless alpha: coverage): leave alpha_cutoff out, or set "
+                         "alpha: coverage")
+
+
 def map_kind(name: str) -> Kind:
     """How a material's map ``name`` (``albedo``, ``normal``, ``roughness``, ...) is exported."""
     return _MAP_KINDS.get(name, "data")
@@ -182,10 +191,7 @@ class ExportDdsParams(OpParams):
             raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto picks "
                              "per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), or give bc7 "
                              "or uncompressed")
-        if self.alpha_cutoff is not None and not holds_coverage(self.alpha, normal_map=self.kind == "normal"):
-            raise ValueError("alpha_cutoff keeps an alpha test's coverage, and this alpha holds data (a mask or "
-                             "height, as a normal map's does unless alpha: coverage): leave alpha_cutoff out, or set "
-                             "alpha: coverage")
+        check_cutoff_fits_alpha(self.alpha_cutoff, self.alpha, self.kind)
         check_format_fits_kind(self.format, self.kind)
         return self
 
@@ -256,6 +262,7 @@ def _check_arguments(format: str, kind: str, alpha: str, alpha_cutoff: float | N
     if alpha_cutoff is not None and not 0 < alpha_cutoff < 1:
         raise ValueError(f"alpha_cutoff {alpha_cutoff!r}: expected a number between 0 and 1, as the engine's alpha "
                          "test has it")
+    check_cutoff_fits_alpha(alpha_cutoff, alpha, kind)
     check_format_fits_kind(format, kind)
 
 

@@ -165,6 +165,7 @@ def test_the_direct3d_9_names_are_taken_for_the_formats():
     ({"alpha": "Coverage"}, "alpha 'Coverage': expected one of auto, coverage, data"),  # taken for data
     ({"alpha_cutoff": 1.5}, "alpha_cutoff 1.5: expected a number between 0 and 1"),
     ({"format": "bc5"}, "format bc5 keeps only red and green"),  # a colour texture's blue dropped
+    ({"format": "bc1a", "alpha": "data", "alpha_cutoff": 0.3}, "alpha_cutoff keeps an alpha test's coverage"),  # cut at 0.3
 ])
 def test_a_direct_call_is_refused_naming_the_argument_the_params_would_refuse(arguments, message):
     with pytest.raises(ValueError, match=re.escape(message)):
