@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 SHARING_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8) if sys.platform == "win32" else ()  # seconds, 1.55 in all
-_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # what atomic_paths' mkstemp names one: .<short name>.<8>.tmp
+TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # what mkstemp names a temporary given ".<name>." and ".tmp"
 
 
 def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
@@ -96,7 +96,7 @@ def leftover_temporaries(paths: Iterable[Path]) -> set[Path]:
             names = os.listdir(folder)
         except OSError:  # gone, or not a folder: nothing was left in it
             continue
-        found |= {folder / name for name in names if (match := _TEMPORARY.fullmatch(name)) and match[1] in shorts}
+        found |= {folder / name for name in names if (match := TEMPORARY.fullmatch(name)) and match[1] in shorts}
     return found
 
 

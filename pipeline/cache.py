@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import replace, write_bytes_atomic
+from ops.atomic import TEMPORARY, replace, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_by_many, held_alone
 
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # what pipeline.hashing gives: xxh3-128 in lowercase hex
 _SCRATCH = re.compile(r"tmp[a-z0-9_]{8}")  # what scratch_dir's mkdtemp names a folder in tmp/
-_WRITING = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # a file being written: atomic writes' and _add_object's mkstemp
 STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
 SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
 
@@ -447,7 +446,7 @@ class ContentStore:
                 _remove(Path(item.path))
         incoming = [Path(item.path) for item in _listing(self.root / "objects")]  # roots/ is written unheld: left
         for path in [*incoming, *(path for folder in SHARDED for path in self._sharded_files(folder))]:
-            if _WRITING.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
+            if TEMPORARY.fullmatch(path.name) and (path.is_symlink() or path.is_file()):  # atomic writes', _add_object's
                 path.unlink(missing_ok=True)
         for item in _listing(self.root / "locks"):  # a key's lock, of an entry or of a computation that failed
             if _is_file_name(item.name) and not item.is_dir(follow_symlinks=False):
