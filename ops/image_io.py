@@ -145,7 +145,8 @@ def check_unit_floats(what: str, values: np.ndarray) -> None:
     """Refuse ``values`` (``what`` names them) that are not floats within ``OUT_OF_SCALE`` of [0, 1], saying how to
     bring them there. ``min`` and ``max`` hold no copy of them, and NaN carries through both."""
     if not np.issubdtype(values.dtype, np.floating):
-        raise ValueError(f"{what} holds floats in [0, 1]; got {values.dtype} (divide by 255 or 65535)")
+        fix = "a mask's .astype(np.float32)" if values.dtype == bool else "divide by 255 or 65535"
+        raise ValueError(f"{what} holds floats in [0, 1]; got {values.dtype} ({fix})")
     low, high = float(values.min()), float(values.max())
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{what} holds floats in [0, 1]; got NaN or infinity (np.nan_to_num replaces them)")

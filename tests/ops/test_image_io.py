@@ -268,7 +268,8 @@ def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize(("color", "alpha", "bit_depth", "said"), [
-    (np.full((8, 8, 3), 200, np.uint8), None, 8, "holds floats in \\[0, 1\\]; got uint8"),  # was written white
+    (np.full((8, 8, 3), 200, np.uint8), None, 8, "holds floats in \\[0, 1\\]; got uint8 \\(divide by 255"),  # white
+    (np.zeros((8, 8, 3), np.float32), np.ones((8, 8), bool), 8, "got bool \\(a mask's .astype\\(np.float32\\)\\)"),
     (np.zeros((3, 8, 8), np.float32), None, 8, "got shape \\(3, 8, 8\\)"),  # was enlarged to (6, 16, 8)
     (np.zeros((8, 8, 2), np.float32), None, 8, "\\(height, width, 1 or 3\\)"),  # was written grey and alpha
     (np.zeros((8, 8, 3), np.float32), np.zeros((5, 8), np.float32), 8, "alpha is \\(height, width\\) = \\(8, 8\\)"),
