@@ -23,6 +23,7 @@ import sqlalchemy
 from sqlalchemy.pool import NullPool
 
 COMMIT_EVERY_S = 1.0  # the longest another writer of the event log waits on a batch
+OTHERS_TURN_S = 0.15  # then the databases are left free, longer than SQLite's busy handler sleeps between tries
 BUSY_TIMEOUT_S = 30  # how long a batch waits on another writer, as Dagster's own connections do
 _batching: set[int] = set()  # ids of the storages inside few_transactions now
 
@@ -58,19 +59,16 @@ def few_transactions(instance: dg.DagsterInstance) -> Iterator[None]:
 
 
 class _Held:
-    """One database's connection, in a transaction begun at ``since``."""
+    """One database's connection, in a transaction (pysqlite begins it at the first write)."""
 
     def __init__(self, url: sqlalchemy.URL) -> None:
         self.engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_S})
         self.connection = self.engine.connect()
         self.connection.begin()
-        self.since = time.monotonic()
-        self.depth = 0  # the uses of it under way: it is committed between them only
 
     def commit(self) -> None:
         self.connection.commit()
         self.connection.begin()
-        self.since = time.monotonic()
 
     def close(self) -> None:
         try:
@@ -81,11 +79,14 @@ class _Held:
 
 
 class _Batch:
-    """The connections of one ``few_transactions``, by database: a run's (``("run", run_id)``) or the index."""
+    """The connections of one ``few_transactions``, by database: a run's (``("run", run_id)``) or the index, all
+    committed together, each run's database before the index, in the order Dagster writes an event to them."""
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
         self.held: dict[tuple[str, ...], _Held] = {}
+        self.since = time.monotonic()
+        self.depth = 0  # the uses of its connections under way: they are committed between them only
 
     @contextlib.contextmanager
     def connection(self, database: tuple[str, ...], own: Callable[[], ContextManager[sqlalchemy.Connection]]
@@ -94,25 +95,36 @@ class _Batch:
             with own() as connection:
                 yield connection
             return
+        if self.depth == 0 and time.monotonic() - self.since > COMMIT_EVERY_S:
+            self.commit()
         if database not in self.held:
             with own() as connection:  # Dagster's own, once: it makes a new run's database
                 url = connection.engine.url
             self.held[database] = _Held(url)
-        held = self.held[database]
-        if held.depth == 0 and time.monotonic() - held.since > COMMIT_EVERY_S:
-            held.commit()
-        held.depth += 1
+        self.depth += 1
         try:
-            yield held.connection
+            yield self.held[database].connection
         finally:
-            held.depth -= 1
+            self.depth -= 1
+
+    def commit(self) -> None:
+        """Commit, then leave the databases to other writers for a turn: SQLite lets a waiting writer in only when
+        its busy handler, asleep up to 100 ms at a time, next finds them free, so a batch that wrote again at once
+        kept them for as long as it wrote, and Dagster's writers elsewhere (another build, the daemon, the UI)
+        gave up after their 30 s with 'database is locked'."""
+        for held in self._in_order():
+            held.commit()
+        time.sleep(OTHERS_TURN_S)
+        self.since = time.monotonic()
 
     def close(self) -> None:
-        """Commit each run's database before the index, in the order Dagster writes an event to them; each is
-        closed even where another fails."""
+        """Commit and close each, even where another fails."""
         with contextlib.ExitStack() as stack:
-            for database, held in sorted(self.held.items(), key=lambda item: item[0] != ("index",)):
-                stack.callback(held.close)  # called last first: the index, pushed first, is closed last
+            for held in reversed(self._in_order()):
+                stack.callback(held.close)  # called last first
+
+    def _in_order(self) -> list[_Held]:
+        return [held for database, held in sorted(self.held.items(), key=lambda item: item[0] == ("index",))]
 
 
 @contextlib.contextmanager

@@ -530,6 +530,41 @@ def test_a_first_build_under_dagster_home_commits_its_events_in_transactions_tha
     assert all(event.metadata["cache"].value == "miss" for event in latest)
 
 
+def test_a_batch_of_events_lets_another_writer_of_the_event_log_in_between_its_commits(tmp_path, monkeypatch):
+    """A batch committed every second but wrote again at once, and SQLite lets a waiting writer in only when its
+    busy handler, asleep up to 100 ms at a time, finds the database free: a build recording thousands of
+    partitions kept the event log for as long as it recorded (a minute for 5,000), and another build, the daemon
+    or the UI writing there failed after 30 s with 'database is locked'."""
+    import dagster._core.storage.event_log.sqlite.sqlite_event_log as dagster_sqlite
+
+    import pipeline.event_log
+
+    monkeypatch.setattr(dagster_sqlite, "SQLITE_BUSY_TIMEOUT_SECONDS", 5)  # the other writer's patience, not 30 s
+    monkeypatch.setattr(pipeline.event_log, "COMMIT_EVERY_S", 0.5)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    build, other = dg.DagsterInstance.get(), dg.DagsterInstance.get()  # another process's: Dagster's own writes
+    outcome: list[str] = []
+
+    def write() -> None:
+        try:
+            other.report_runless_asset_event(dg.AssetObservation("other"))
+            outcome.append("written")
+        except Exception as error:  # sqlite3.OperationalError: database is locked
+            outcome.append(str(error))
+
+    writer = threading.Thread(target=write)
+    with pipeline.event_log.few_transactions(build):
+        build.report_runless_asset_event(dg.AssetObservation("legacy_2x"))  # the batch holds the databases now
+        writer.start()
+        give_up = time.monotonic() + 60
+        while writer.is_alive() and time.monotonic() < give_up:  # a step recording for as long as the writer waits
+            build.report_runless_asset_event(dg.AssetObservation("legacy_2x"))
+    writer.join()
+    assert outcome == ["written"]
+    assert other.fetch_observations(dg.AssetKey("other"), limit=1).records
+
+
 def test_a_build_corrects_what_the_ui_shows_for_partitions_built_under_another_instance(project, cli, monkeypatch,
                                                                                         tmp_path):
     home = tmp_path / "dagster_home"
