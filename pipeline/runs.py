@@ -30,6 +30,7 @@ from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
     Row, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest,
 )
+from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
@@ -175,16 +176,16 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     did: dict[tuple[str, str], Row] = {}  # (target, partition) -> status and seconds, as this build's runs made it
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in needed]
-        if not todo:
-            continue
-        if interrupted is None:
-            try:
-                interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, todo, build_id, did)
-                failures += failed
-                continue  # an interrupted run marks its own steps
-            except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
-                interrupted = todo[0][0]
-        unfinished += todo
+        for stretch in _stretches(instance, partition_set, todo):
+            if interrupted is None:
+                try:
+                    interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, stretch,
+                                                   build_id, did)
+                    failures += failed
+                    continue  # an interrupted run marks its own steps
+                except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
+                    interrupted = stretch[0][0]
+            unfinished += stretch
     if interrupted is not None:
         if unfinished:
             with signals_held():  # another Ctrl-C waits
@@ -328,6 +329,20 @@ def with_upstream(spec: Spec, names: list[str]) -> list[str]:
             found.append(name)
             todo += [spec.targets[name].upstream, *filter(None, [spec.targets[name].model])]
     return found
+
+
+def _stretches(
+    instance: dg.DagsterInstance, partition_set: str | None, todo: list[tuple[str, str]]
+) -> list[list[tuple[str, str]]]:
+    """``todo`` cut into the runs that build it (``stretches``)."""
+    if partition_set is None:
+        return [todo] if todo else []
+    runs = stretches(instance.get_dynamic_partitions(partition_set), {key for _, key in todo})
+    run_of = {key: index for index, keys in enumerate(runs) for key in keys}
+    cut: list[list[tuple[str, str]]] = [[] for _ in runs]
+    for item in todo:
+        cut[run_of[item[1]]].append(item)
+    return cut
 
 
 def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:

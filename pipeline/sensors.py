@@ -10,6 +10,7 @@ from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, run_groups, source_version
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.hashing import hash_bytes, hash_text
+from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, SpecError, Target, changed_since_loaded
@@ -28,8 +29,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     requests nothing, and a file changed back to an earlier content is rebuilt
     like any other change. A change whose outputs are already current (a CLI build
     got there first, or the sensor starts with no cursor over a built folder) requests
-    nothing. The run covers the range from the first to the last
-    changed partition; unchanged ones inside it are cache hits, and the models
+    nothing. A run covers the range from the first to the last
+    changed partition, or runs do where many unchanged lie between (``stretches``);
+    unchanged ones inside a range are cache hits, and the models
     its assets use come first in it (a model not built yet is trained). A change to a
     source that models train from also requests, per group of ``run_groups``
     using those models, one run that retrains them and rebuilds everything after.
@@ -175,21 +177,12 @@ def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[s
 
 
 def _ranges(order: list[str], wanted: set[str], broken: set[str]) -> list[tuple[str, str]]:
-    """The first and last key of each run over ``wanted``, in partition order. Dagster skips every partition
-    of a step after one fails, so no run spans a partition failing on its own (``broken``) but one: the
-    wanted broken ones, together."""
-    ranges: list[tuple[str, str]] = []
-    first = last = None
-    for key in order:
-        if key in broken and first is not None:
-            ranges.append((first, last))
-            first = None
-        elif key in wanted and key not in broken:
-            first, last = key if first is None else first, key
-    if first is not None:
-        ranges.append((first, last))
+    """The first and last key of each run over ``wanted``, in partition order (``stretches``). Dagster skips
+    every partition of a step after one fails, so no run spans a partition failing on its own (``broken``) but
+    one: the wanted broken ones, together."""
+    runs = stretches(order, wanted - broken, cut_at=broken)
     again = [key for key in order if key in broken and key in wanted]
-    return ranges + ([(again[0], again[-1])] if again else [])
+    return [(keys[0], keys[-1]) for keys in [*runs, *([again] if again else [])]]
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:

@@ -530,6 +530,32 @@ def test_a_first_build_under_dagster_home_commits_its_events_in_transactions_tha
     assert all(event.metadata["cache"].value == "miss" for event in latest)
 
 
+@pytest.mark.parametrize(("changed", "runs"), [((0, 5), 2), ((0, 1), 1), ((0, 2), 1)])
+def test_changed_textures_far_apart_are_built_by_a_run_each_not_one_over_every_texture_between(
+        project, monkeypatch, changed, runs):
+    """A run covers a range of partitions and records each current one inside it as a cache hit: a change to
+    the first and the last of 1,298 textures recorded all of them (15 s, where a run of its own starts in 1 s)."""
+    import pipeline.ranges
+
+    monkeypatch.setattr(pipeline.ranges, "GAP_FOR_A_NEW_RUN", 1)  # more than one current texture between: a new run
+    write_textures(project / "textures" / "more", 1, seed=1)  # a sixth texture
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        keys = instance.get_dynamic_partitions("legacy")
+        first_runs = len(instance.get_runs())
+        for index in changed:
+            write_image(project / "textures" / keys[index], Image(np.full((16, 16, 3), index / 8, np.float32)))
+        report = run_build(spec, instance=instance)
+        new_runs = instance.get_runs()[: len(instance.get_runs()) - first_runs]
+        recorded = {record.partition_key for run in new_runs for record in instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+    assert len(new_runs) == runs
+    between = {keys[index] for index in range(changed[0], changed[1] + 1)} if runs == 1 else set()
+    assert recorded == {keys[index] for index in changed} | between
+    assert sorted(row["status"] for row in report.rows).count("computed") == 2
+
+
 def test_a_batch_of_events_lets_another_writer_of_the_event_log_in_between_its_commits(tmp_path, monkeypatch):
     """A batch committed every second but wrote again at once, and SQLite lets a waiting writer in only when its
     busy handler, asleep up to 100 ms at a time, finds the database free: a build recording thousands of

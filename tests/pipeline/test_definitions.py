@@ -98,6 +98,26 @@ def test_sensor_adds_partitions_and_requests_one_run_over_the_changes(project):
                                                     "floors/tex004.png", "new/floors/tex000.png"}
 
 
+def test_sensor_requests_a_run_each_for_changed_files_far_apart(project, monkeypatch):
+    """Not one run over every partition between them, each recorded as a cache hit."""
+    import pipeline.ranges
+
+    monkeypatch.setattr(pipeline.ranges, "GAP_FOR_A_NEW_RUN", 1)
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:
+        cursor = sensor(dg.build_sensor_context(instance=instance)).cursor
+        keys = sorted(json.loads(cursor)["versions"])
+        instance.add_dynamic_partitions("legacy", keys)
+        ranges = {}
+        for seed, changed in enumerate([(0, 4), (0, 2)], start=7):
+            for index in changed:
+                write_image(project / "textures" / keys[index], Image(np.full((16, 16, 3), seed / 10 + index / 50, np.float32)))
+            result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+            ranges[changed] = [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in result.run_requests]
+            cursor = result.cursor
+    assert ranges == {(0, 4): [(keys[0], keys[0]), (keys[4], keys[4])], (0, 2): [(keys[0], keys[2])]}
+
+
 def test_sensor_rebuilds_a_file_changed_back_and_skips_a_missing_folder(project):
     sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
     texture = project / "textures" / "walls" / "tex001.png"
