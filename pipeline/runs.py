@@ -335,7 +335,7 @@ def _stretches(
     instance: dg.DagsterInstance, partition_set: str | None, todo: list[tuple[str, str]]
 ) -> list[list[tuple[str, str]]]:
     """``todo`` cut into the runs that build it (``stretches``)."""
-    if partition_set is None:
+    if partition_set is None or not todo:  # no instance where nothing is to build
         return [todo] if todo else []
     runs = stretches(instance.get_dynamic_partitions(partition_set), {key for _, key in todo})
     run_of = {key: index for index, keys in enumerate(runs) for key in keys}
