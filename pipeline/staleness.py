@@ -19,7 +19,7 @@ from pipeline.edits import EDITED
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
-from pipeline.removed import changed_from, file_removed, has_files
+from pipeline.removed import file_removed, has_files, why_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
 
@@ -88,12 +88,9 @@ def stale_partitions(spec: Spec) -> StatusReport:
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     for row in keyed_rows(spec.build_dir):  # a damaged row too: a build deletes the outputs it names
         name, key = str(row["asset"]), str(row["partition"])
-        if name not in spec.targets:
-            found.append(Stale(name, key, "the spec no longer has this asset: its outputs will be deleted"))
-        elif file_removed(builder, spec.targets[name], key):
-            moved = changed_from(row, spec.targets[name])
-            found.append(Stale(name, key, f"{moved}: these outputs will be deleted" if moved else (
-                "source file removed or left out by the glob or exclude: its outputs will be deleted")))
+        target = spec.targets.get(name)
+        if target is None or file_removed(builder, target, key):
+            found.append(Stale(name, key, f"{why_removed(row, target)}: its outputs will be deleted"))
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()

@@ -234,7 +234,7 @@ def test_status_says_that_a_changed_from_drops_the_outputs_made_from_the_old_one
     write_spec(project, others.replace("from: legacy", "from: others"))
     why = {(s.asset, s.partition): s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
     assert why.pop(("legacy_2x", "extra/floors/tex000.png")) == "new file"
-    assert set(why.values()) == {"legacy_2x is made from others now, not legacy: these outputs will be deleted"}
+    assert set(why.values()) == {"legacy_2x is made from others now, not legacy: its outputs will be deleted"}
     assert len(why) == 5
     code, output = cli(project, "build")
     removed = [line for line in output.splitlines() if line.startswith("removed the outputs")]
@@ -260,7 +260,7 @@ def test_a_build_after_an_upgrade_records_from_in_rows_an_older_version_wrote(pr
     others = UPSCALE_SPEC.replace("assets:", '  others: {kind: textures, root: others, glob: "**/*.png"}\nassets:')
     write_spec(project, others.replace("from: legacy", "from: others"))
     why = {s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale if s.asset == "legacy_2x"}
-    assert why == {"new file", "legacy_2x is made from others now, not legacy: these outputs will be deleted"}
+    assert why == {"new file", "legacy_2x is made from others now, not legacy: its outputs will be deleted"}
 
 
 def test_a_source_renamed_keeps_its_outputs_and_a_file_removed_after_says_so(project, cli):
@@ -1391,7 +1391,7 @@ def test_excluded_files_are_not_built_come_back_when_the_exclude_goes_and_go_whe
     assert sorted(statuses(project).values()) == ["cached"] * 2 + ["computed"] * 3
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.png", exclude: walls'))  # a folder
     table = re.sub(r"[\s│]+", " ", cli(project, "status")[1])  # the reason column, folded over lines
-    assert "walls/tex001.png source file removed or left out by the glob or exclude" in table
+    assert "walls/tex001.png its source file is gone, or the source's glob or exclude leaves it out: its outputs" in table
     code, output = cli(project, "build")
     assert code == 0 and "removed the outputs of" in output
     assert sorted(statuses(project)) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"]
