@@ -274,7 +274,7 @@ def test_a_source_renamed_keeps_its_outputs_and_a_file_removed_after_says_so(pro
     assert {row["from"] for row in manifest_rows(project)} == {"photos"}
     (project / "textures" / "floors" / "tex000.png").unlink()
     [stale] = stale_partitions(load_spec(project / "assets_spec.yaml")).stale
-    assert stale.reason.startswith("source file removed"), stale.reason
+    assert stale.reason.startswith("its source file is gone"), stale.reason
     code, output = cli(project, "build")
     assert "its source file is gone" in output and "made from" not in output, output
 
@@ -3216,7 +3216,7 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     os.utime(placing / "killed.json", (0, 0))
     (project / "textures" / removed).unlink()
     code, output = cli(project, "status")
-    assert f"{removed} │ source file removed" in output, output
+    assert f"{removed} │ its source file is gone" in output, output
     code, output = cli(project, "build")  # a damaged row still names the outputs of a removed file
     assert code == 0 and not (project / "build" / "legacy_2x" / removed).exists(), output
     assert removed not in statuses(project) and len(statuses(project)) == 4
