@@ -257,7 +257,7 @@ class Builder:
         if row.get("status") not in ("computed", "cached") or plan.cache_key != row["cache_key"]:
             return None
         listed = {name: row["outputs"].get(self.relative(path), "") for name, path in plan.outputs.items()}
-        if not self.store.put_if(plan.cache_key, plan.outputs, row.get("metadata") or {}, listed):
+        if self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {}, expect=listed) is None:
             return None  # changed since the row was written
         self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
         return self._entry(plan)

@@ -265,22 +265,18 @@ class ContentStore:
         return entry
 
     def put(
-        self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False
-    ) -> Entry:
+        self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False,
+        expect: Mapping[str, str] | None = None,
+    ) -> Entry | None:
         """Store ``files`` (name -> path) as objects and record them under ``key``; ``overwrite`` rewrites
-        objects already stored (``--force``: a damaged one is replaced, not kept)."""
+        objects already stored (``--force``: a damaged one is replaced, not kept). Where ``expect`` gives the
+        hashes (name -> hash) the files must have and they differ, no entry is written (the objects stay for
+        ``gc``) and None is returned: each file is read once, to check and to store it."""
         entry = Entry({name: self._add_object(path, overwrite) for name, path in files.items()}, dict(metadata))
+        if expect is not None and entry.outputs != dict(expect):
+            return None
         self._write_entry(key, entry)
         return entry
-
-    def put_if(self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], hashes: Mapping[str, str]) -> bool:
-        """``put``, where the files stored have ``hashes`` (name -> hash); otherwise no entry is written (the
-        objects stay for ``gc``) and False is returned. Each file is read once."""
-        entry = Entry({name: self._add_object(path, overwrite=False) for name, path in files.items()}, dict(metadata))
-        if entry.outputs != dict(hashes):
-            return False
-        self._write_entry(key, entry)
-        return True
 
     def _write_entry(self, key: str, entry: Entry) -> None:
         # The key too: the checksum covers what an entry holds, not whose it is, so a file copied over another's
