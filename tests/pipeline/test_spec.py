@@ -775,7 +775,8 @@ def test_a_glob_whose_braces_do_not_pair_up_is_refused(glob: str, stray: str):
 
 
 def test_escaped_braces_pair_up_with_nothing():
-    parse_spec("sources:\n  legacy: {kind: textures, root: t, glob: '**/\\{old\\}.png'}\n", Path("/studio/assets_spec.yaml"))
+    spec = parse_spec("sources:\n  legacy: {kind: textures, root: t, glob: '**/\\{old\\}.png'}\n", Path("/studio/assets_spec.yaml"))
+    assert spec.sources["legacy"].patterns["image"] == "**/\\{old\\}.png"
 
 
 def test_exclude_takes_a_glob_or_a_list_and_each_must_stay_inside_root():
@@ -843,7 +844,8 @@ def test_a_name_dagster_gives_a_models_files_asset_is_refused():
 
 def test_a_glob_may_start_with_an_empty_alternative_or_have_one_before_a_folder():
     for glob in ("{,old}/*.png", "{a,b}{,/c}/*.png", "textures{,/old}/*.png", "{{a,b},c}/*.png"):
-        parse_spec(f"sources:\n  legacy: {{kind: textures, root: t, glob: '{glob}'}}\n", Path("/studio/assets_spec.yaml"))
+        spec = parse_spec(f"sources:\n  legacy: {{kind: textures, root: t, glob: '{glob}'}}\n", Path("/studio/assets_spec.yaml"))
+        assert spec.sources["legacy"].patterns["image"] == glob
 
 
 def test_a_path_or_glob_with_windows_backslashes_is_refused_with_the_one_every_system_reads():
