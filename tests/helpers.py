@@ -125,7 +125,7 @@ def read_only_folder(monkeypatch, folder: Path) -> None:
 
 def ui_statuses(instance, assets: Sequence, asset: str, partitions: Iterable[str | None] = (None,)) -> dict:
     """What the UI shows for ``asset`` (FRESH, STALE, MISSING) per partition. Dagster has no public API for
-    the UI's staleness, so this is the one place that reaches into Dagster's private modules."""
+    the UI's staleness, so this reaches into Dagster's private modules (``test_only_dagsters_public_api``)."""
     import dagster as dg
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
