@@ -14,9 +14,10 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 class ProgressFn(Protocol):
     """Called as ``progress(done, total)`` by long loops; ``note`` carries the loop's latest figures
@@ -63,6 +64,17 @@ class OpParams(BaseModel):
         if isinstance(value, bool) and info.field_name and not _takes_bool(cls.model_fields[info.field_name].annotation):
             raise ValueError(f"expected a number, but YAML reads {str(value).lower()} as a boolean")
         return value
+
+    @classmethod
+    def from_arguments(cls, **arguments: Any) -> Self:
+        """These params from a direct call's keyword arguments (``super_resolve(image, weights, tile=128)``),
+        checked as a spec's are, so that a call takes what the op takes and refuses what it refuses. A value
+        refused is a ``ValueError`` that names the argument and its value, as ``check_choice`` does: pydantic's
+        own message names the params class, splits a union's alternatives over lines and ends with a link."""
+        try:
+            return cls(**arguments)
+        except ValidationError as exc:
+            raise ValueError(_refused_arguments(exc.errors())) from None
 
     def output_names(self) -> tuple[str, ...] | None:
         """File names of a several-output op, or None for an op writing one image."""
@@ -131,6 +143,22 @@ class OpParams(BaseModel):
         fields = type(self).model_fields
         update = {name: fields[name].default for name in self.neutral_fields()}
         return self.model_copy(update={**update, **{role: Path(role) for role in self.file_params()}})
+
+
+def _refused_arguments(errors: list[ErrorDetails]) -> str:
+    """One clause per argument pydantic refused (``tile 8: should be greater than or equal to 32``), a union's
+    alternatives joined (``wrap 'Auto': should be 'auto' or a valid boolean``); a check of several arguments
+    together (overlap against tile) says its own message."""
+    by_argument: dict[str, list[ErrorDetails]] = {}
+    for error in errors:
+        by_argument.setdefault(str(error["loc"][0]) if error["loc"] else "", []).append(error)
+    clauses = []
+    for name, refused in by_argument.items():
+        reasons = [error["msg"].removeprefix("Value error, ") if error["type"] == "value_error"
+                   else "should be " + error["msg"].removeprefix("Input should be ") for error in refused]
+        reason = reasons[0] + "".join(" or " + other.removeprefix("should be ") for other in reasons[1:])
+        clauses.append(f"{name} {refused[0]['input']!r}: {reason}" if name else reason)
+    return "; ".join(clauses)
 
 
 def _takes_bool(annotation: Any) -> bool:

@@ -8,27 +8,31 @@ and their vectors renormalized to unit length after upscaling.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ops.alpha import SourceRange, color_to_resample, coverage_of
+from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, quantize, read_image, refuse_oversized, write_pixels
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import SINGLE_OUTPUT, OpContext, one_image
+from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
-from ops.superres.params import SuperResolveParams
+from ops.superres.params import Kind, Precision, SuperResolveParams, WeightsFile
 from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
-from ops.tileable import texture_wrap
+from ops.tileable import Wrap, texture_wrap
+
+_LOG = logging.getLogger("ops")  # where an op logs when no OpContext gives it another
 
 
 def autocast_dtype(
@@ -164,6 +168,45 @@ def adapted(
     return replace(upscaler, forward=adaptation.model), adaptation
 
 
+def super_resolve(
+    image: Image,
+    weights: str | Path,
+    *,
+    device: str = "auto",
+    wrap: Wrap = "auto",
+    kind: Kind = "color",
+    alpha: AlphaMeaning = "auto",
+    passes: int = 1,
+    self_ensemble: bool = False,
+    adapt_steps: int = 0,
+    adapt_learning_rate: float = 5e-4,
+    tile: int = 256,
+    overlap: int = 16,
+    batch: int = 8,
+    precision: Precision = "auto",
+    cpu_threads: int = 1,
+    progress: ProgressFn | None = None,
+    source: str = "the texture",
+) -> Image:
+    """``image`` enlarged by the model in ``weights`` (a ``train_srcae`` model's ``model.pt``, or a community
+    model's file), as the ``super_resolve`` op enlarges a file: from a script or a DCC tool, with no file in
+    between. ``image`` holds values as stored, as ``read_image(path, colorspace="linear")`` gives them (a
+    picture's bytes divided by 255), as ``upscale`` takes them: the op enlarges colour as the sRGB-encoded values
+    its model learnt from. The result holds them too (``write_image(path, result, colorspace="linear")`` writes
+    what the op writes), with ``image``'s alpha, bit depth and grey or colour. The other arguments are
+    the op's params, with its defaults (see ``SuperResolveParams``); a value they refuse is a ``ValueError``
+    naming it, as is ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors.
+    The result is whole floats (4 bytes a texel and plane), where the op stores each band as integers."""
+    path = Path(weights)
+    params = SuperResolveParams.from_arguments(
+        model=WeightsFile(path=path), wrap=wrap, kind=kind, alpha=alpha, passes=passes, self_ensemble=self_ensemble,
+        adapt_steps=adapt_steps, adapt_learning_rate=adapt_learning_rate, tile=tile, overlap=overlap, batch=batch,
+        precision=precision, cpu_threads=cpu_threads,
+    )
+    with enlarging(image, params, path, device, source=Path(source), progress=progress) as enlarged:
+        return enlarged.image()
+
+
 def run(
     inputs: Mapping[str, Path], out_dir: Path, params: SuperResolveParams, ctx: OpContext
 ) -> dict[str, float | int | str]:
@@ -176,22 +219,72 @@ def run(
     if weights is None:
         raise ValueError(f"super_resolve needs the weights of model {params.model!r}: pass OpContext(model=<weights "
                          f"file>), or give model: {{path: ...}}")
-    device = resolve_device(ctx.device, ctx.log)
-    with cpu_threads(params.cpu_threads, device):
-        return _super_resolve(path, Path(out_dir), params, replace(ctx, model=Path(weights)), device)
-
-
-def _super_resolve(
-    path: Path, out_dir: Path, params: SuperResolveParams, ctx: OpContext, device: torch.device
-) -> dict[str, float | int | str]:
-    upscaler = load_upscaler(Path(ctx.model), device)
     image = read_image(path, colorspace="linear")
+    with enlarging(image, params, Path(weights), ctx.device, source=path, log=ctx.log, progress=ctx.progress) as enlarged:
+        pixels = enlarged.pixels()
+    write_pixels(Path(out_dir) / SINGLE_OUTPUT, pixels)
+    return enlarged.metadata
+
+
+@dataclass(frozen=True)
+class Enlarging:
+    """An enlargement under way: its result to come a band of rows at a time, top down, each band an
+    :class:`Image` of values as stored (checked for NaN, a normal map's vectors renormalized, alpha held
+    within its source's range), and what the manifest says of it."""
+
+    bands: Iterator[tuple[int, Image]]  # (first row, band)
+    texture: Image  # the one enlarged
+    height: int
+    width: int
+    metadata: dict[str, float | int | str]
+
+    def pixels(self) -> np.ndarray:
+        """The result as the integers a PNG of the source's bit depth stores, each band stored as it comes: a
+        float copy of the whole output would cost two to four times them (bench/bench_memory.py)."""
+        depth = self.texture.bit_depth
+        planes = self.texture.channels + (self.texture.alpha is not None)
+        pixels = np.empty((self.height, self.width, planes), np.uint16 if depth == 16 else np.uint8)
+        for top, band in self.bands:
+            pixels[top : top + band.height] = quantize(band, "linear", depth)
+        return pixels
+
+    def image(self) -> Image:
+        """The result as floats, whole."""
+        color = np.empty((self.height, self.width, self.texture.channels), np.float32)
+        alpha = None if self.texture.alpha is None else np.empty((self.height, self.width), np.float32)
+        for top, band in self.bands:
+            color[top : top + band.height] = band.color
+            if alpha is not None:
+                alpha[top : top + band.height] = band.alpha
+        return Image(color, alpha, self.texture.bit_depth)
+
+
+@contextlib.contextmanager
+def enlarging(
+    image: Image, params: SuperResolveParams, weights: Path, device: str, *, source: Path,
+    log: logging.Logger = _LOG, progress: ProgressFn | None = None,
+) -> Iterator[Enlarging]:
+    """``image`` (values as stored) being enlarged by the model in ``weights`` as ``params`` say, on ``device``
+    (a name: auto, cpu, cuda, cuda:N) with ``params.cpu_threads`` torch threads until the block ends, where its
+    bands are taken; ``source`` names it in errors and ``log``. The op and ``super_resolve`` both enlarge so: the
+    op stores each band as integers as it comes, ``super_resolve`` gathers the floats."""
+    resolved = resolve_device(device, log)
+    with cpu_threads(params.cpu_threads, resolved):
+        yield _enlarging(image, params, weights, resolved, source, log, progress)
+
+
+def _enlarging(
+    image: Image, params: SuperResolveParams, weights: Path, device: torch.device, source: Path,
+    log: logging.Logger, progress: ProgressFn | None,
+) -> Enlarging:
+    upscaler = load_upscaler(weights, device)
     scale = upscaler.scale**params.passes
-    refuse_oversized(path, image.height * scale, image.width * scale)
+    refuse_oversized(source, image.height * scale, image.width * scale)
     normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(path, image.channels)
-    color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
+        check_normal_map(source, image.channels)
+    # float32, as a file is read: a script's Image(pixels / 255) holds float64, which the model's weights refuse
+    color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map).astype(np.float32, copy=False)
     if params.wrap == "auto":
         wrap = texture_wrap(color, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     else:
@@ -199,30 +292,31 @@ def _super_resolve(
     dtype = autocast_dtype(params, upscaler, device, image.bit_depth)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:
-        color_upscaler, adaptation = adapted(upscaler, color, params, ctx.progress)
-        ctx.log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", path.name,
-                     "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
+        color_upscaler, adaptation = adapted(upscaler, color, params, progress)
+        log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", source.name,
+                 "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
     forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
-    color_bands, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, ctx.progress)
+    color_bands, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, progress)
     alpha_bands: Iterator[tuple[int, np.ndarray] | None] = itertools.repeat(None)
     if image.alpha is not None:
         alpha_forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)  # adapted to colour only
-        alpha_bands, alpha_tiles = upscale_planes(image.alpha[..., None], alpha_forward, upscaler, params, wrap, device)
+        alpha_plane = image.alpha[..., None].astype(np.float32, copy=False)
+        alpha_bands, alpha_tiles = upscale_planes(alpha_plane, alpha_forward, upscaler, params, wrap, device)
         tiles += alpha_tiles
         source_range = SourceRange(image.alpha, wrap)
     height, width = image.height * scale, image.width * scale
-    planes = image.channels + (image.alpha is not None)
-    pixels = np.empty((height, width, planes), np.uint16 if image.bit_depth == 16 else np.uint8)  # what is stored
-    for (top, color_band), alpha_band in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
-        if np.isnan(color_band).any() or (alpha_band is not None and np.isnan(alpha_band[1]).any()):
-            raise ValueError(_not_a_number(path, ctx.model, upscaler, dtype))
-        if params.kind == "normal":
-            color_band = renormalize(color_band)
-        alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, size=(height, width))
-        pixels[top : top + len(color_band)] = quantize(Image(color_band, alpha), "linear", image.bit_depth)
-    write_pixels(Path(out_dir) / SINGLE_OUTPUT, pixels)
-    ctx.log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", path.name, scale, upscaler.name, tiles, wrap[1], wrap[0])
-    return {
+
+    def bands() -> Iterator[tuple[int, Image]]:
+        for (top, color_band), alpha_band in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
+            if np.isnan(color_band).any() or (alpha_band is not None and np.isnan(alpha_band[1]).any()):
+                raise ValueError(_not_a_number(source, weights, upscaler, dtype))
+            if normal_map:
+                color_band = renormalize(color_band)
+            alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, size=(height, width))
+            yield top, Image(color_band, alpha, image.bit_depth)
+        log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", source.name, scale, upscaler.name, tiles, wrap[1], wrap[0])
+
+    return Enlarging(bands(), image, height, width, {
         "width": width,
         "height": height,
         "scale": scale,
@@ -237,4 +331,4 @@ def _super_resolve(
         "adapt_steps": params.adapt_steps,
         "adapted": int(adaptation is not None and adaptation.kept),
         "adapt_check_gain_db": 0.0 if adaptation is None else round(adaptation.check_gain_db, 4),
-    }
+    })

@@ -111,6 +111,10 @@ class TrainParams(OpParams):
         return ("validate_every", "checkpoint_every", *unused)
 
 
+Kind = Literal["color", "normal"]  # what the texture holds: colour, or a normal map's vectors
+Precision = Literal["auto", "float32", "float16", "bfloat16"]
+
+
 class WeightsFile(OpParams):
     """A user's weights file, ours or a community model (ESRGAN, SwinIR, SPAN, ...)."""
 
@@ -122,7 +126,7 @@ class SuperResolveParams(OpParams):
 
     model: str | WeightsFile = Field(description="name of a model asset, or {path: weights.pth}")
     wrap: Wrap = WRAP
-    kind: Literal["color", "normal"] = "color"
+    kind: Kind = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
     tile: int = Field(256, ge=32, le=4096, description="input tile side in pixels (bounds memory)")
     overlap: int = Field(16, ge=2, le=256, description="input pixels shared by neighbouring tiles, feathered")
@@ -140,7 +144,7 @@ class SuperResolveParams(OpParams):
         "inputs, ~10 s each on CPU; remaster SRCAE models only"
     )
     adapt_learning_rate: float = Field(5e-4, gt=0, le=0.1, description="peak Adam step size of adapt_steps")
-    precision: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+    precision: Precision = Field(
         "auto", description="auto: float16/bfloat16 autocast on CUDA, float32 on CPU"
     )
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -868,6 +870,90 @@ def test_missing_model_and_wrong_roles_are_clear_errors(weights: Path, tmp_path:
     strip = _write(tmp_path / "strip.png", np.full((4, 9000, 3), 0.5, np.float32))
     with pytest.raises(ValueError, match="strip.png: the result would be 18000x8 px"):  # before 4 GB of floats
         infer.run({"image": strip}, tmp_path, SuperResolveParams(model="m"), OpContext(model=weights))
+
+
+# --- from Python: an Image enlarged with no file in between ----------------------------
+
+
+def _cut_out(size: int) -> np.ndarray:
+    alpha = np.zeros((size, size), np.float32)
+    alpha[size // 4 : 3 * size // 4, 2 : size - 2] = 1.0
+    return alpha
+
+
+_FROM_PYTHON = {  # source texture (values as stored, alpha, bit depth) and the params both paths are given
+    "cut-out at 16 bits": (lambda: (_skimage("coffee", 24), _cut_out(24), 16), {"tile": 32, "overlap": 8}),
+    "grey": (lambda: (_skimage("camera", 21)[..., :1], None, 8), {"passes": 2, "wrap": False}),
+    "grey saved as rgb": (lambda: (_skimage("camera", 21), None, 8), {"self_ensemble": True}),
+    "normal map with height": (lambda: ((np.dstack([_skimage("brick", 20)[..., :2], np.ones((20, 20))]) + 1) / 2,
+                                        _skimage("gravel", 20)[..., 0], 16), {"kind": "normal", "wrap": True}),
+    "adapted": (lambda: (_skimage("gravel", 64), None, 8), {"adapt_steps": 3, "alpha": "data"}),
+}
+
+
+@pytest.mark.parametrize("case", list(_FROM_PYTHON))
+def test_super_resolve_from_python_gives_what_the_op_writes(weights: Path, tmp_path: Path, case: str) -> None:
+    make, arguments = _FROM_PYTHON[case]
+    color, alpha, bit_depth = make()
+    src = _write(tmp_path / "src.png", color, alpha, bit_depth)
+    infer.run({"image": src}, tmp_path / "op", SuperResolveParams(model="m", **arguments),
+              OpContext(device="cpu", model=weights))
+    image = read_image(src, colorspace="linear")
+    result = infer.super_resolve(image, str(weights), device="cpu", **arguments)
+    scale = 4 if arguments.get("passes") == 2 else 2
+    assert result.color.shape == (image.height * scale, image.width * scale, image.channels)
+    assert result.bit_depth == bit_depth and (result.alpha is None) == (alpha is None)  # alpha kept, and none made
+    if case.startswith("grey"):
+        assert (result.color == result.color[..., :1]).all()  # grey stays grey, in one channel or three
+    write_image(tmp_path / "python.png", result, colorspace="linear")
+    assert (tmp_path / "python.png").read_bytes() == (tmp_path / "op" / SINGLE_OUTPUT).read_bytes()
+
+
+def test_super_resolve_from_python_keeps_a_tiling_texture_tileable(weights: Path) -> None:
+    texture = Image(_periodic_texture(32))
+    ratios = {wrap: seam_ratio(infer.super_resolve(texture, weights, device="cpu", wrap=wrap, tile=32, overlap=8).color)
+              for wrap in ("auto", True, False)}
+    assert ratios["auto"] == ratios[True] < 1.1 and ratios[True] < 0.8 * ratios[False], ratios
+
+
+
+def test_super_resolve_from_python_takes_a_picture_divided_by_255(weights: Path) -> None:
+    """numpy divides into float64, where a file is read as float32, and the model's weights refused it."""
+    pixels, alpha = (_skimage("coffee", 24) * 255).round(), _cut_out(24)
+    as_read = infer.super_resolve(Image(pixels.astype(np.float32) / 255, alpha), weights, device="cpu")
+    divided = infer.super_resolve(Image(pixels.astype(np.float64) / 255, alpha.astype(np.float64)), weights, device="cpu")
+    assert divided.color.dtype == divided.alpha.dtype == np.float32
+    assert np.abs(divided.color - as_read.color).max() < 1e-6 and np.array_equal(divided.alpha, as_read.alpha)
+
+def test_super_resolve_takes_the_ops_params_with_its_defaults() -> None:
+    """A call with no arguments but the image and weights enlarges as an asset with no keys but its model."""
+    taken = {name: argument.default for name, argument in inspect.signature(infer.super_resolve).parameters.items()
+             if argument.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("device", "progress", "source")}
+    assert taken == {name: field.default for name, field in SuperResolveParams.model_fields.items() if name != "model"}
+
+
+@pytest.mark.parametrize("arguments, refused", [
+    ({"tile": 16}, "tile 16: should be greater than or equal to 32"),
+    ({"passes": 4}, "passes 4: should be less than or equal to 3"),
+    ({"kind": "colour"}, "kind 'colour': should be 'color' or 'normal'"),  # taken for colour by a plain comparison
+    ({"wrap": "Auto"}, "wrap 'Auto': should be 'auto' or a valid boolean"),
+    ({"precision": "half"}, "precision 'half': should be 'auto', 'float32', 'float16' or 'bfloat16'"),
+    ({"tile": 32, "overlap": 16}, "overlap (16) must be less than half the tile (32)"),
+    ({"adapt_learning_rate": 0}, "adapt_learning_rate 0: should be greater than 0"),
+    ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
+    ({"kind": "normal", "source": "walls/height.png"}, "walls/height.png is marked kind: normal but has 1 colour"),
+])
+def test_super_resolve_from_python_refuses_by_name(weights: Path, arguments: dict, refused: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        infer.super_resolve(Image(np.full((8, 8, 1), 0.5, np.float32)), weights, **arguments)
+
+
+def test_super_resolve_from_python_names_the_texture_and_the_weights(weights: Path, tmp_path: Path) -> None:
+    strip = Image(np.full((4, 9000, 3), 0.5, np.float32))
+    with pytest.raises(ValueError, match="walls/strip.png: the result would be 18000x8 px"):
+        infer.super_resolve(strip, weights, source="walls/strip.png")
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        infer.super_resolve(strip, tmp_path / "nope.pth")
 
 
 @pytest.mark.parametrize(("weight", "passes"), [(float("nan"), 1), (1e38, 1), (1e38, 2)])
