@@ -26,7 +26,7 @@ from ops.image_io import Image, read_image, srgb_to_linear
 from ops.multiply import metrics
 from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND, MultiplyParams
 from ops.multiply.patch import default_block
-from ops.multiply.run import exemplar_planes, feature_parts, multiply
+from ops.multiply.run import exemplar_planes, feature_parts, synthesize
 
 FLATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "legacy" / "freedoom" / "flats"
 DEFAULT_FLATS = ("aqf001.png", "aqf016.png")
@@ -73,7 +73,7 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
             block = default_block(*exemplar.shape[:2]) if method == "patch" else None
             variants, started = [], time.perf_counter()
             for index in range(args.count):
-                variants.append(multiply(exemplar, params, index, block=block, device=device, parts=parts))
+                variants.append(synthesize(exemplar, params, index, block=block, device=device, parts=parts))
             seconds = (time.perf_counter() - started) / args.count
             rows.append(
                 {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.params import MIN_COVERAGE_RATIO, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
-from ops.registry import OpContext, one_image
+from ops.registry import OpContext, ProgressFn, one_image
 from ops.tensors import to_hwc
 from ops.threads import cpu_threads
 
@@ -109,7 +109,7 @@ def feature_parts(params: MultiplyParams, channels: int, color_planes: int, devi
     return [vgg, random_filters] if channels > color_planes else [vgg]
 
 
-def multiply(
+def synthesize(
     exemplar: np.ndarray,
     params: MultiplyParams,
     index: int,
@@ -131,6 +131,73 @@ def multiply(
     return match_colors(to_hwc(result), exemplar)
 
 
+def variants(
+    image: Image,
+    params: MultiplyParams,
+    indices: Sequence[int],
+    device: torch.device,
+    *,
+    source: Path,
+    progress: ProgressFn | None = None,
+) -> Iterator[Image]:
+    """Variants ``indices`` of ``image`` (colour in linear light), each as it is made, with ``image``'s bit depth
+    and alpha: the op writes each at once, so that a build killed at the next keeps it, and ``multiply`` keeps
+    them all. The exemplar is checked, and the networks ``gram`` matches built, before the first is made;
+    ``source`` names the texture in errors."""
+    block = _check_size(source, image, params)
+    exemplar = exemplar_planes(image, params.alpha)
+    parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and indices else []
+
+    def made() -> Iterator[Image]:
+        for done, index in enumerate(indices):
+
+            def report(step: int, total: int, done: int = done) -> None:
+                if progress is not None:
+                    progress(done * total + step, len(indices) * total)
+
+            try:
+                with cpu_threads(params.cpu_threads, device):
+                    planes = synthesize(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+            except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
+                raise ValueError(f"{source}: {exc} (patch_size, {block} px here)") from exc
+            yield to_image(planes, image, params.alpha)
+
+    return made()
+
+
+def multiply(
+    image: Image,
+    *,
+    count: int = 4,
+    size: int = 512,
+    tileable: bool = True,
+    method: Method = "gram",
+    seed: int = 0,
+    steps: int = 100,
+    patch_size: int | None = None,
+    vgg_weights: str | Path | None = None,
+    alpha: AlphaMeaning = "auto",
+    cpu_threads: int = 1,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+    source: str = "the texture",
+) -> list[Image]:
+    """``count`` new textures of ``image``'s material, ``size`` px square, as the ``multiply`` op makes them from a
+    file: from a script or a DCC tool, with no file in between. ``image`` holds colour in linear light, as
+    ``read_image`` gives it (its default), and so do the variants, with its alpha and bit depth
+    (``write_image(path, variant)`` writes what the op writes); variant ``i`` is seeded with ``seed + i``, as the
+    op's ``variant_0i.png``. The other arguments are the op's params, with its defaults (see ``MultiplyParams``);
+    a value they refuse is a ``ValueError`` naming it, as is an exemplar too small for ``method`` and
+    ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors. The op's guards
+    (copying, seams, coverage) are ``ops.multiply.metrics.measure`` over ``exemplar_planes`` of each."""
+    params = MultiplyParams.from_arguments(
+        count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
+        vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads,
+    )
+    made = variants(image, params, range(params.count), resolve_device(device), source=Path(source), progress=progress)
+    return list(made)
+
+
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Write ``params.output_names()`` into ``out_dir`` (those in ``ctx.reuse`` are there already); return
     the guard metrics the pipeline checks.
@@ -142,42 +209,30 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     started = time.perf_counter()
     path, out_dir = one_image("multiply", inputs), Path(out_dir)
     image = read_image(path)
-    block = _check_size(path, image, params)
-    exemplar = exemplar_planes(image, params.alpha)
     device = resolve_device(ctx.device, ctx.log)
     names = params.output_names()
-    made = [(index, name) for index, name in enumerate(names) if name not in ctx.reuse]
-    parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and made else []
-    ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(made), params.count,
+    indices = [index for index, name in enumerate(names) if name not in ctx.reuse]
+    made = variants(image, params, indices, device, source=path, progress=ctx.progress)
+    ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(indices), params.count,
                  params.size, params.method, device)
-
-    for done, (index, name) in enumerate(made):
-
-        def report(step: int, total: int, done: int = done) -> None:
-            if ctx.progress is not None:
-                ctx.progress(done * total + step, len(made) * total)
-
-        try:
-            with cpu_threads(params.cpu_threads, device):
-                variant = multiply(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
-        except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
-            raise ValueError(f"{path}: {exc} (patch_size, {block} px here)") from exc
-        write_image(out_dir / name, to_image(variant, image, params.alpha))
+    for index, variant in zip(indices, made):
+        write_image(out_dir / names[index], variant)
         if ctx.finished is not None:  # kept now: a build killed at the next variant does not make this one again
-            ctx.finished(name)
+            ctx.finished(names[index])
     synthesis_seconds = time.perf_counter() - started
     # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
-    variants = [exemplar_planes(read_image(out_dir / name), params.alpha) for name in names]
+    exemplar = exemplar_planes(image, params.alpha)
+    written = [exemplar_planes(read_image(out_dir / name), params.alpha) for name in names]
 
     result: dict[str, float | int | str] = {
         "method": params.method,
         "count": params.count,
         "size": params.size,
-        **metrics.measure(variants, exemplar, tileable=params.tileable),
-        "seconds_per_variant": synthesis_seconds / len(made) if made else 0.0,
-        "variants_made": len(made),
+        **metrics.measure(written, exemplar, tileable=params.tileable),
+        "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
+        "variants_made": len(indices),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
-        **_coverage_figures(variants, exemplar, names, coverage=image.alpha is not None and holds_coverage(params.alpha)),
+        **_coverage_figures(written, exemplar, names, coverage=image.alpha is not None and holds_coverage(params.alpha)),
     }
     result["seconds"] = time.perf_counter() - started
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,8 @@ import skimage.data
 import torch
 from PIL import Image as PILImage
 
-from ops.image_io import read_image
+import ops.multiply.run as multiply_op
+from ops.image_io import Image, read_image, write_image
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
@@ -201,6 +204,68 @@ def test_vgg19_from_a_local_torchvision_state_dict(gravel: Path, tmp_path: Path)
     torch.save({"features.0.weight": torch.zeros(1)}, bad)
     with pytest.raises(ValueError, match="not_vgg.pth"):
         multiply(gravel, tmp_path / "bad", method="gram", count=1, size=32, vgg_weights=bad)
+
+
+# --- from Python: an Image's variants with no file in between ------------------------------
+
+
+@pytest.mark.parametrize(("exemplar", "arguments"), [
+    ("gravel", {"method": "patch", "count": 2, "size": 64, "patch_size": 24, "seed": 3}),
+    ("sprite", {"method": "gram", "count": 1, "size": 32, "steps": 3, "tileable": False}),
+    ("sprite", {"method": "patch", "count": 1, "size": 48, "patch_size": 16, "alpha": "data"}),
+    ("deep", {"method": "gram", "count": 2, "size": 32, "steps": 3}),
+])
+def test_multiply_from_python_gives_what_the_op_writes(
+    gravel: Path, sprite: Path, tmp_path: Path, exemplar: str, arguments: dict
+) -> None:
+    src = {"gravel": gravel, "sprite": sprite, "deep": tmp_path / "deep.png"}[exemplar]
+    if exemplar == "deep":  # a 16-bit cut-out
+        write_image(src, Image(read_image(gravel).color[:48, :48], np.tile([0.0, 1.0], (48, 24)).astype(np.float32), 16))
+    run({"image": src}, tmp_path / "op", MultiplyParams(**arguments), OpContext(device="cpu"))
+    image = read_image(src)
+    made = multiply_op.multiply(image, device="cpu", **arguments)
+    assert len(made) == arguments["count"]
+    for variant, name in zip(made, MultiplyParams(**arguments).output_names()):
+        assert variant.color.shape == (arguments["size"], arguments["size"], image.channels)  # grey stays grey
+        assert variant.bit_depth == image.bit_depth and (variant.alpha is None) == (image.alpha is None)
+        write_image(tmp_path / name, variant)
+        assert (tmp_path / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
+
+
+def test_multiply_takes_the_ops_params_with_its_defaults() -> None:
+    """A call with no arguments but the image makes what an asset with no keys but op: multiply makes."""
+    taken = {name: argument.default for name, argument in inspect.signature(multiply_op.multiply).parameters.items()
+             if argument.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("device", "progress", "source")}
+    assert taken == {name: field.default for name, field in MultiplyParams.model_fields.items()}
+
+
+@pytest.mark.parametrize(("arguments", "refused"), [
+    ({"count": 0}, "count 0: should be greater than or equal to 1"),
+    ({"size": 8}, "size 8: should be greater than or equal to 32"),
+    ({"method": "neural"}, "method 'neural': should be 'gram' or 'patch'"),
+    ({"patch_size": 4}, "patch_size 4: should be greater than or equal to 8"),
+    ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),
+    ({"seed": -1}, "seed -1: should be greater than or equal to 0"),
+    ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
+    ({"source": "walls/tiny.png"}, "walls/tiny.png is 12x12; method gram needs at least 16x16 px"),
+    ({"method": "patch", "source": "walls/tiny.png"}, "walls/tiny.png is 12x12; method patch with 16 px blocks needs"),
+])
+def test_multiply_from_python_refuses_by_name(arguments: dict, refused: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        multiply_op.multiply(Image(np.full((12, 12, 3), 0.5, np.float32)), **arguments)
+
+
+def test_multiply_from_python_names_the_texture_where_its_blocks_cannot_make_the_size() -> None:
+    small = Image(np.random.default_rng(0).random((18, 18, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"^walls/small.png: a 40 px output needs .* \(patch_size, 16 px here\)$"):
+        multiply_op.multiply(small, method="patch", size=40, source="walls/small.png")
+
+
+def test_multiply_from_python_reports_progress_to_the_total(gravel: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    multiply_op.multiply(read_image(gravel), method="patch", count=2, size=64, patch_size=24,
+                         progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1][0] == calls[-1][1] and all(b[0] >= a[0] for a, b in zip(calls, calls[1:]))
 
 
 def test_progress_reaches_the_total(gravel: Path, tmp_path: Path) -> None:

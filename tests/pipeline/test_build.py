@@ -2430,17 +2430,17 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     import ops.multiply.run
 
     _variants_project(tmp_path, count=3)
-    make = ops.multiply.run.multiply
+    make = ops.multiply.run.synthesize
 
     def stop_at_the_third(exemplar, params, index, **kwargs):
         if index == 2:
             raise stop
         return make(exemplar, params, index, **kwargs)
 
-    monkeypatch.setattr(ops.multiply.run, "multiply", stop_at_the_third)
+    monkeypatch.setattr(ops.multiply.run, "synthesize", stop_at_the_third)
     code, output = cli(tmp_path, "build")
     assert code != 0 and manifest_rows(tmp_path)[0]["status"] == "failed", output
-    monkeypatch.setattr(ops.multiply.run, "multiply", make)
+    monkeypatch.setattr(ops.multiply.run, "synthesize", make)
     cli(tmp_path, "build")
     [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
@@ -2454,12 +2454,12 @@ def _build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None =
     no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
     script = (
         "import os, signal, sys, ops.multiply.run as run\n"
-        "make = run.multiply\n"
+        "make = run.synthesize\n"
         "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
         "    if index == 2:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return make(exemplar, params, index, **kwargs)\n"
-        "run.multiply = kill_at_the_third\n"
+        "run.synthesize = kill_at_the_third\n"
         "from pipeline.cli import app\n"
         "sys.argv = ['remaster', 'build']\n"
         "app()\n"
@@ -2599,7 +2599,7 @@ def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path,
     import ops.multiply.run
 
     spec = load_spec(_variants_project(tmp_path, count=3))
-    make = ops.multiply.run.multiply
+    make = ops.multiply.run.synthesize
 
     def ctrl_c_at_the_third(exemplar, params, index, **kwargs):
         if index == 2:
@@ -2609,7 +2609,7 @@ def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path,
     def disk_full(store, files):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ops.multiply.run, "multiply", ctrl_c_at_the_third)
+    monkeypatch.setattr(ops.multiply.run, "synthesize", ctrl_c_at_the_third)
     monkeypatch.setattr(ContentStore, "keep_units", disk_full)
     with pytest.raises(KeyboardInterrupt):
         RemasterResource().builder(spec).build(spec.targets["variants"], "floors/tex000.png")
