@@ -19,7 +19,7 @@ import stat
 import typing
 import unicodedata
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -29,7 +29,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.registry import OPS, Guard, OpDef, OpParams
-from pipeline.yaml_errors import LineIndex, yaml_problem
+from pipeline.spec_yaml import KeyLines, SpecLoader
+from pipeline.yaml_errors import yaml_problem
 
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
@@ -283,56 +284,6 @@ def _loads_as_before(spec: Spec, shown: Path) -> bool:
     return False
 
 
-class SpecLoader(yaml.SafeLoader):
-    """YAML as version 1.2 reads booleans and numbers. YAML 1.1, PyYAML's default, also reads ``on``, ``off``,
-    ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True`` (a param that wants a boolean
-    still takes ``yes`` or ``off``: its validation reads those words); ``12:30`` as 750, a number in base 60,
-    so a key ``12:30:`` was named 750; and ``1e3`` as text, since its floats need a dot, so ``steps: 1e3``
-    was no number. A value that is not what its tag, or its look (``2024-02-30``), says is reported at its line."""
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        return self._checked(super().construct_yaml_int, node, "a whole number")
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        return self._checked(super().construct_yaml_float, node, "a number")
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> datetime.date:
-        return self._checked(super().construct_yaml_timestamp, node, "a date")
-
-    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
-        return self._checked(super().construct_yaml_bool, node, "true or false")
-
-    def _checked(self, construct: Callable[[yaml.ScalarNode], Any], node: yaml.ScalarNode, kind: str) -> Any:
-        try:
-            return construct(node)
-        except (ValueError, KeyError) as exc:  # KeyError: a bool's word that is none (!!bool maybe)
-            if self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag:  # untagged: read by its look
-                said = f"YAML reads {node.value!r} as {kind}, and it is none ({exc}); put it in quotes, or fix it"
-            else:
-                said = (f"{node.value!r} is tagged {node.tag.rsplit(':', 1)[-1]} but is not {kind}; remove the tag or "
-                        "fix the value")
-            raise yaml.constructor.ConstructorError(None, None, said, node.start_mark) from None
-
-
-_YAML_1_2 = {  # PyYAML's own patterns, less base 60, and with an exponent without a dot or a sign (017 stays octal)
-    "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
-    "tag:yaml.org,2002:int": (r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+", "-+0123456789"),
-    "tag:yaml.org,2002:float": (
-        r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)|[-+]?[0-9][0-9_]*\.[0-9_]*|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+0123456789."),
-}
-SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
-SpecLoader.add_constructor("tag:yaml.org,2002:float", SpecLoader.construct_yaml_float)
-SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", SpecLoader.construct_yaml_timestamp)
-SpecLoader.add_constructor("tag:yaml.org,2002:bool", SpecLoader.construct_yaml_bool)
-SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_1_2]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _tag, (_pattern, _first) in _YAML_1_2.items():
-    SpecLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
-
-
 def _unreadable_spec(path: Path, exc: OSError) -> str:
     """Why the spec at ``path`` cannot be read, with the fix: remaster run from a subfolder of the project looks
     for the spec there, and ``--spec`` given the project's folder names no file."""
@@ -351,7 +302,7 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
 
 def parse_spec(text: str, path: Path) -> Spec:
     """Validate spec ``text`` as if read from ``path`` (used for relative paths and messages)."""
-    keys = _KeyLines(path, text)
+    keys = KeyLines(path, text)
     try:
         node = yaml.compose(text, Loader=SpecLoader)
         keys.walk(node)  # before the data is made from the same nodes, which moves merged keys (<<) into their mappings
@@ -371,57 +322,6 @@ def parse_spec(text: str, path: Path) -> Spec:
         raise SpecError(problems)
     assert spec is not None
     return spec
-
-
-class _KeyLines:
-    """The line of every mapping key, and what YAML itself lets through: a key given twice (YAML keeps the last
-    silently), an alias inside its own anchor (``sources: &a {legacy: *a}``), which has no end, and aliases of
-    aliases that repeat a few lines into billions of entries, which would take hours and all memory to check."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path, self.text = path, LineIndex(text)
-        self.lines: dict[tuple[str, ...], int] = {}
-        self.twice: list[str] = []
-        self.loops: list[str] = []
-        # A spec without aliases has fewer entries than characters; aliases may repeat it to a million entries.
-        self.entries_left = max(len(text), 1_000_000)
-        self._constructor = SpecLoader("")
-
-    def _key(self, node: yaml.Node) -> Any:
-        """The key as the loaded data has it (``true:`` is ``True``), so its line is found under that name."""
-        typed = node.tag.rsplit(":", 1)[-1] in ("bool", "null", "int", "float")  # not a merge key (<<)
-        return self._constructor.construct_object(node) if isinstance(node, yaml.ScalarNode) and typed else node.value
-
-    def walk(self, node: yaml.Node, at: tuple[str, ...] = (), inside: frozenset[int] = frozenset()) -> None:
-        if self.entries_left < 0:  # said once, below
-            return
-        if id(node) in inside:
-            line = self.lines.get(at, self.text.of(node.start_mark))
-            self.loops.append(f"{self.path}:{line}: {'.'.join(at)}: this alias names a "
-                              "mapping or list it is inside of; copy what you meant instead")
-            return
-        self.entries_left -= 1
-        if self.entries_left < 0:
-            self.loops.append(f"{self.path}:{self.lines.get(at[:1], 1)}: {at[0]}: its aliases (*name) repeat "
-                              "anchored entries into more entries than any spec needs; write out what you meant instead")
-            return
-        inside = inside | {id(node)}
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(self._key(key_node))
-                here = (*at, key)
-                line = self.text.of(key_node.start_mark)
-                if key in seen:
-                    self.twice.append(f"{self.path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
-                seen.add(key)
-                self.lines[here] = line
-                self.walk(value_node, here, inside)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                here = (*at, str(index))
-                self.lines[here] = self.text.of(item.start_mark)
-                self.walk(item, here, inside)
 
 
 class _Checker:
