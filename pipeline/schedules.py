@@ -5,7 +5,8 @@ import dagster as dg
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups, sync_source_partitions
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, SpecError, changed_since_loaded
+from pipeline.spec import Spec, SpecError
+from pipeline.spec_reload import changed_since_loaded
 
 
 def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:

@@ -13,7 +13,8 @@ from pipeline.hashing import hash_bytes, hash_text
 from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
-from pipeline.spec import Source, Spec, SpecError, Target, changed_since_loaded
+from pipeline.spec import Source, Spec, SpecError, Target
+from pipeline.spec_reload import changed_since_loaded
 from pipeline.unreached import INTERRUPTED
 
 

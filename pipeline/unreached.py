@@ -17,7 +17,8 @@ from pipeline.build import MODEL_PARTITION, Builder, not_built
 from pipeline.claims import check_build_dir
 from pipeline.manifest import Row, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
-from pipeline.spec import Spec, SpecError, changed_since_loaded, load_spec
+from pipeline.spec import Spec, SpecError, load_spec
+from pipeline.spec_reload import changed_since_loaded
 from pipeline.staleness import stale_map
 
 UNREACHED_SENSOR = "remaster_unreached"

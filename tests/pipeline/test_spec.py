@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.spec import SpecError, changed_since_loaded, load_spec, parse_spec
+from pipeline.spec import SpecError, load_spec, parse_spec
+from pipeline.spec_reload import changed_since_loaded
 
 REPO = Path(__file__).resolve().parents[2]
 
