@@ -34,7 +34,8 @@ from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files
 from pipeline.resources import RemasterResource
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
-from pipeline.spec import DEVICE_PATTERN, Spec, did_you_mean
+from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.spec_messages import did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
 from pipeline.yaml_errors import yaml_problem

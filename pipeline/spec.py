@@ -7,11 +7,9 @@ what was expected, all at once, so an artist fixes a spec in one pass.
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import errno
 import functools
-import math
 import os
 import re
 import stat
@@ -28,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.registry import OPS, Guard, OpDef, OpParams
+from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
 from pipeline.yaml_errors import yaml_problem
 
@@ -519,16 +518,8 @@ class _Checker:
         try:
             return schema.model_validate(entry)
         except ValidationError as exc:
-            by_key: dict[tuple[str, ...], list[Any]] = {}
-            for error in exc.errors():
-                loc = _field_path(error["loc"])
-                if error["type"] == "extra_forbidden":  # the last part is the user's key, whatever its spelling
-                    loc = (*_field_path(error["loc"][:-1]), str(error["loc"][-1]))
-                by_key.setdefault(loc, []).append(error)
-            for loc, errors in by_key.items():
-                if loc and any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_key):
-                    continue  # a union's other branch took this value and got further into it: its error says more
-                self.fail((*at, *loc), _explain(schema, loc, errors, entry_keys))
+            for loc, message in validation_problems(schema, exc, entry_keys):
+                self.fail((*at, *loc), message)
             return None
 
     def _check_graph(self, spec: Spec) -> None:
@@ -605,8 +596,6 @@ class _Checker:
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own limit): each file is matched against each
-_TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
-_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # pydantic's error types
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
@@ -637,36 +626,6 @@ def _roles_in_words(roles: frozenset[str]) -> str:
     return _ROLE_WORDS.get(roles) or f"the maps {maps} of an asset that writes several (a material)"
 
 
-def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], entry_keys: tuple[str, ...]) -> str:
-    """One line for the errors pydantic gives about one key: one per branch of a union (``wrap: maybe``
-    is neither ``auto`` nor a boolean) become one \"should be this or that\"."""
-    kinds = {error["type"] for error in errors}
-    if "extra_forbidden" in kinds:
-        return _unknown_key(schema, loc, entry_keys if len(loc) == 1 else ())
-    if "missing" in kinds:
-        return "missing: this key is required"
-    if kinds == {"value_error"}:  # our own validators' messages, which already show the value
-        return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
-    given = errors[0].get("input")
-    if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
-        return "expected a number, got .nan (not a number)"
-    # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic said "not a valid path for <class ...>")
-    if kinds <= {"string_type", "path_type"} and isinstance(given, (int, float, datetime.date)):
-        return f"expected text, but YAML reads the unquoted value as {_yaml_kind(given)} ({given}); put it in quotes"
-    # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
-    first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
-    wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
-    choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
-    return f"{wanted}, got {given!r}" + (did_you_mean(given, choices) if isinstance(given, str) else "")
-
-
-def _yaml_kind(value: Any) -> str:
-    """What YAML made of an unquoted scalar that was meant as text."""
-    if isinstance(value, datetime.date):
-        return "a date"
-    return "a boolean" if isinstance(value, bool) else "a number"
-
-
 def _check_level(level: Any) -> Any:
     """A guard's level as given, with the words YAML 1.1 read as booleans, which specs used for it, in any case:
     ``off``/``no``/``false`` turn a guard off, ``on``/``yes``/``true`` make it an error."""
@@ -681,7 +640,7 @@ def _name_problem(name: Any) -> str | None:
     if isinstance(name, bool) or name is None:  # `true:`, `null:` or `~:`; `on:` and `no:` are names (YAML 1.2)
         return f"YAML reads this key as {'nothing' if name is None else 'a boolean'}, not a name; pick another name"
     if not isinstance(name, str):  # `2:`, `0x1F:`, `1e3:`, `2024-05-01:` are values to YAML
-        return f"YAML reads this key as {_yaml_kind(name)} ({name}), not a name; put it in quotes"
+        return f"YAML reads this key as {yaml_kind(name)} ({name}), not a name; put it in quotes"
     if not NAME_PATTERN.match(name):
         hidden = _invisible(name)
         return ("names are letters, digits and _ only (they become folder names under build_dir, "
@@ -711,33 +670,6 @@ def _dagster_takes(name: str) -> bool:
     except dg.DagsterInvalidDefinitionError:
         return False
     return True
-
-
-def did_you_mean(given: str, choices: list[str]) -> str:
-    """``; did you mean 'lanczos'?`` for ``lanczoz``, or nothing when no choice is close."""
-    close = difflib.get_close_matches(given, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
-    """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
-    model: Any = schema
-    for part in loc[:-1]:
-        field = getattr(model, "model_fields", {}).get(part)
-        model = field.annotation if field is not None else None
-        model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
-    keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
-    hint = did_you_mean(loc[-1], keys) if loc else ""
-    return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"
-
-
-def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
-    """Keep the key names of a pydantic error location, dropping union-branch labels (``str``, ``WeightsFile``)."""
-    return tuple(
-        str(part)
-        for part in loc
-        if isinstance(part, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", part) and part not in _TYPE_LABELS)
-    )
 
 
 def _is_cron(schedule: str) -> bool:

@@ -1,0 +1,92 @@
+"""Pydantic's errors about a spec entry, and what YAML made of a value, told as an artist fixes them: the key,
+what it should be, what was given, and the nearest valid spelling."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import math
+import re
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+_TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # pydantic's error types
+
+
+def validation_problems(
+    schema: type[BaseModel], exc: ValidationError, entry_keys: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], str]]:
+    """Each key of an entry that ``schema`` refused, with one line saying why; ``entry_keys`` are the entry's own
+    keys beside the schema's (``op``), for hints."""
+    by_key: dict[tuple[str, ...], list[Any]] = {}
+    for error in exc.errors():
+        loc = _field_path(error["loc"])
+        if error["type"] == "extra_forbidden":  # the last part is the user's key, whatever its spelling
+            loc = (*_field_path(error["loc"][:-1]), str(error["loc"][-1]))
+        by_key.setdefault(loc, []).append(error)
+    problems = []
+    for loc, errors in by_key.items():
+        if loc and any(len(other) > len(loc) and other[: len(loc)] == loc for other in by_key):
+            continue  # a union's other branch took this value and got further into it: its error says more
+        problems.append((loc, _explain(schema, loc, errors, entry_keys)))
+    return problems
+
+
+def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], entry_keys: tuple[str, ...]) -> str:
+    """One line for the errors pydantic gives about one key: one per branch of a union (``wrap: maybe``
+    is neither ``auto`` nor a boolean) become one \"should be this or that\"."""
+    kinds = {error["type"] for error in errors}
+    if "extra_forbidden" in kinds:
+        return _unknown_key(schema, loc, entry_keys if len(loc) == 1 else ())
+    if "missing" in kinds:
+        return "missing: this key is required"
+    if kinds == {"value_error"}:  # our own validators' messages, which already show the value
+        return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
+    given = errors[0].get("input")
+    if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
+        return "expected a number, got .nan (not a number)"
+    # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic said "not a valid path for <class ...>")
+    if kinds <= {"string_type", "path_type"} and isinstance(given, (int, float, datetime.date)):
+        return f"expected text, but YAML reads the unquoted value as {yaml_kind(given)} ({given}); put it in quotes"
+    # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
+    first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
+    wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
+    choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
+    return f"{wanted}, got {given!r}" + (did_you_mean(given, choices) if isinstance(given, str) else "")
+
+
+def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
+    """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
+    model: Any = schema
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field is not None else None
+        model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
+    keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
+    hint = did_you_mean(loc[-1], keys) if loc else ""
+    return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """Keep the key names of a pydantic error location, dropping union-branch labels (``str``, ``WeightsFile``)."""
+    return tuple(
+        str(part)
+        for part in loc
+        if isinstance(part, int) or (re.fullmatch(r"[a-z_][a-z0-9_]*", part) and part not in _TYPE_LABELS)
+    )
+
+
+def yaml_kind(value: Any) -> str:
+    """What YAML made of an unquoted scalar that was meant as text."""
+    if isinstance(value, datetime.date):
+        return "a date"
+    return "a boolean" if isinstance(value, bool) else "a number"
+
+
+def did_you_mean(given: str, choices: list[str]) -> str:
+    """``; did you mean 'lanczos'?`` for ``lanczoz``, or nothing when no choice is close."""
+    close = difflib.get_close_matches(given, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
