@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
-import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable
@@ -14,7 +12,10 @@ from pathlib import Path, PurePosixPath
 import bracex
 
 from ops.formats import READABLE_SUFFIXES, may_be_image
-from pipeline.spec import GLOB_ALTERNATIVES, Source, Spec
+from pipeline.globs import (
+    GLOB_ALTERNATIVES, expand_glob, glob_segments, inside_match, matches, may_hold, names_a_folder,
+)
+from pipeline.spec import Source, Spec
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,10 @@ def _glob(
     what this user cannot read, a folder reached by more than ``LINKED_PATHS`` paths (links two to a level
     multiply the partitions without end), a link into a folder of ``written`` (the build would read its
     own outputs), folders more than ``FOLDER_DEPTH`` below ``root``."""
-    alternatives = _expanded(pattern)
+    alternatives = expand_glob(pattern)
     left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
-    excluded = [_segments(expanded) for expanded in left_out]
-    named_folders = [_segments(expanded) for expanded in left_out if _names_a_folder(expanded)]
+    excluded = [glob_segments(expanded) for expanded in left_out]
+    named_folders = [glob_segments(expanded) for expanded in left_out if names_a_folder(expanded)]
     unbounded = any(None in segments for segments in alternatives)
     deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
     outputs = [Path(os.path.realpath(folder)) for folder in written]
@@ -154,8 +155,8 @@ def _glob(
         deep_enough = deepest is not None and len(relative) >= deepest
         folders[:] = sorted(  # sorted: which of two paths to a folder is first is fixed
             name for name in folders
-            if not name.startswith(".") and any(_inside_match((*relative, name), s) for s in alternatives)
-            and not any(_matches((*relative, name), s) for s in named_folders)
+            if not name.startswith(".") and any(inside_match((*relative, name), s) for s in alternatives)
+            and not any(matches((*relative, name), s) for s in named_folders)
         )
         if folders and len(relative) >= FOLDER_DEPTH:
             too_deep.append("/".join(relative))
@@ -165,7 +166,7 @@ def _glob(
             parts = (*relative, name)
             if name.startswith(".") or name.lower() in WINDOWS_EXTRAS:
                 continue
-            taken = any(_matches(parts, s) for s in alternatives) and not any(_matches(parts, s) for s in excluded)
+            taken = any(matches(parts, s) for s in alternatives) and not any(matches(parts, s) for s in excluded)
             try:
                 is_file = taken and path.is_file()
             except OSError:  # a folder this user may list but not enter
@@ -173,7 +174,7 @@ def _glob(
                 continue
             if is_file:
                 found.append(path)
-            elif ((taken or not deep_enough and _may_hold(parts, alternatives, named_folders))
+            elif ((taken or not deep_enough and may_hold(parts, alternatives, named_folders))
                   and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
                 dangling.append(path)
     return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs, too_deep)
@@ -233,58 +234,6 @@ def _target(link: Path) -> str:
         return f"(unreadable: {exc.strerror})"
 
 
-_WILDCARD = re.compile(r"[*?\[]")
-
-
-def _names_a_folder(pattern: str) -> bool:
-    """Whether ``pattern``'s last part is a name, not a wildcard: ``wip`` and ``**/old`` name folders that an
-    exclude leaves out whole, where ``walls/*`` means the files in ``walls``."""
-    parts = [part for part in pattern.split("/") if part not in ("", ".")]
-    return bool(parts) and not _WILDCARD.search(parts[-1])
-
-
-def _expanded(pattern: str) -> list[list[re.Pattern[str] | None]]:
-    """The ``_segments`` of each pattern ``pattern``'s braces expand to."""
-    return [_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
-
-
-def _segments(pattern: str) -> list[re.Pattern[str] | None]:
-    """One regular expression per folder level of a glob; None for ``**`` (any number of folders)."""
-    return [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
-            for s in pattern.split("/") if s not in ("", ".")]
-
-
-def _matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
-    """Whether path ``parts`` match glob ``segments`` (None for ``**``: any number of folders)."""
-    if not segments:
-        return not parts
-    first, rest = segments[0], segments[1:]
-    if first is None:
-        if not rest:
-            return bool(parts)  # a trailing ** takes every file below
-        return any(_matches(parts[i:], rest) for i in range(len(parts)))
-    return bool(parts) and first.match(parts[0]) is not None and _matches(parts[1:], rest)
-
-
-def _may_hold(
-    parts: tuple[str, ...], alternatives: list[list[re.Pattern[str] | None]], named_folders: list[list[re.Pattern[str] | None]]
-) -> bool:
-    """Whether a link to nowhere at ``parts`` may have been a folder of files the glob takes: named as folders
-    are (``shared``, not ``notes.txt``), where the glob reaches, and not a folder ``exclude`` leaves out."""
-    return (not PurePosixPath(parts[-1]).suffix and any(_inside_match(parts, s) for s in alternatives)
-            and not any(_matches(parts, s) for s in named_folders))
-
-
-def _inside_match(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
-    """Whether a folder at path ``parts`` could hold files that glob ``segments`` match."""
-    if not parts:
-        return bool(segments)
-    if not segments:
-        return False
-    first, rest = segments[0], segments[1:]
-    return first is None or (first.match(parts[0]) is not None and _inside_match(parts[1:], rest))
-
-
 def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
@@ -333,13 +282,13 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
 def _in_pair_folder(source: Source, key: str, pattern: str) -> list[Path]:
     """The photos in pair folder ``key`` that ``pattern`` matches, excluded or not: a pair's photos are
     directly in its folder, so this need not walk the whole root."""
-    folder, parts, alternatives = source.root / key, PurePosixPath(key).parts, _expanded(pattern)
+    folder, parts, alternatives = source.root / key, PurePosixPath(key).parts, expand_glob(pattern)
     try:
         paths = sorted(folder.iterdir())
     except OSError:  # gone or unreadable since the scan: nothing to say about it
         return []
     return [path for path in paths if not path.name.startswith(".") and path.is_file()
-            and any(_matches((*parts, path.name), segments) for segments in alternatives)]
+            and any(matches((*parts, path.name), segments) for segments in alternatives)]
 
 
 def output_stem(source: Source, key: str) -> str:

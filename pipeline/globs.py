@@ -1,0 +1,120 @@
+"""A source's globs: checked when the spec is read, and matched against paths when the source is scanned.
+
+Both halves read braces alike (bracex, up to ``GLOB_ALTERNATIVES`` patterns), so a glob the spec takes is one
+the scan can match.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import PurePosixPath
+
+import bracex
+
+GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own limit): each file is matched against each
+_GLOB_SEPARATOR = re.compile(r"(\\[{},\\])|\\")  # in a glob, one that escapes a brace, comma or backslash stays
+_BRACED_SLASH = "\x00"  # a / inside braces, told apart from one after them
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+def glob_problem(pattern: str, *, exclude: bool = False) -> str | None:
+    """Why ``pattern``, a source's glob or (``exclude``) one of the globs it leaves out, cannot be matched as
+    meant, or None where it can."""
+    if not [part for part in pattern.strip().split("/") if part not in ("", ".")]:  # "", " ", ".", "./"
+        return (f"{pattern!r} names the root, not files; for every file write **/*"
+                + ("; to leave nothing out, remove it" if exclude else ""))
+    if (stray := _unmatched_brace(pattern)) is not None:  # bracex reads it as a brace in a file name
+        return f"{pattern!r} has {stray}; close it ({{png,tga}}), or write \\{{ or \\}} for a brace in a file name"
+    try:
+        expanded = bracex.expand(_slashes_in_braces_marked(pattern), limit=GLOB_ALTERNATIVES)
+    except bracex.ExpansionLimitException:
+        return f"its braces make more than {GLOB_ALTERNATIVES} patterns; use fewer alternatives or a wildcard"
+    # ``{a,../b}/*.png`` and ``{a,/b}/*.png`` leave root too; ``{,old}/*.png`` (an empty alternative) does not.
+    absolute = pattern.startswith("/") or any(path.startswith(_BRACED_SLASH) for path in expanded)
+    if absolute or any(".." in PurePosixPath(path.replace(_BRACED_SLASH, "/")).parts for path in expanded):
+        return f"{pattern!r} leaves root; a glob must stay inside it"
+    return None
+
+
+def with_slashes(pattern: str) -> str:
+    """``pattern`` with a / for each backslash, save one that escapes a brace, a comma or a backslash
+    (``\\{a,b\\}.png``), which stays."""
+    return _GLOB_SEPARATOR.sub(lambda found: found.group(1) or "/", pattern)
+
+
+def _unmatched_brace(pattern: str) -> str | None:
+    """``a { that is never closed`` or ``a } that closes no {`` in glob ``pattern``, None where its braces pair
+    up; a backslash escapes one. ``**/*.{png,tga`` matched only files named so, and the source found none."""
+    depth, escaped = 0, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return "a } that closes no {"
+            depth -= 1
+    return "a { that is never closed" if depth else None
+
+
+def _slashes_in_braces_marked(pattern: str) -> str:
+    """``pattern`` with each / inside braces as _BRACED_SLASH: an alternative that starts with one is an
+    absolute path (``{a,/etc}``), where ``{,old}/`` only has an empty alternative before a folder's /."""
+    depth, marked = 0, []
+    for char in pattern:
+        depth += (char == "{") - (char == "}" and depth > 0)
+        marked.append(_BRACED_SLASH if char == "/" and depth else char)
+    return "".join(marked)
+
+
+def names_a_folder(pattern: str) -> bool:
+    """Whether ``pattern``'s last part is a name, not a wildcard: ``wip`` and ``**/old`` name folders that an
+    exclude leaves out whole, where ``walls/*`` means the files in ``walls``."""
+    parts = [part for part in pattern.split("/") if part not in ("", ".")]
+    return bool(parts) and not _WILDCARD.search(parts[-1])
+
+
+def expand_glob(pattern: str) -> list[list[re.Pattern[str] | None]]:
+    """The ``glob_segments`` of each pattern ``pattern``'s braces expand to."""
+    return [glob_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
+
+
+def glob_segments(pattern: str) -> list[re.Pattern[str] | None]:
+    """One regular expression per folder level of a glob; None for ``**`` (any number of folders)."""
+    return [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
+            for s in pattern.split("/") if s not in ("", ".")]
+
+
+def matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+    """Whether path ``parts`` match glob ``segments`` (None for ``**``: any number of folders)."""
+    if not segments:
+        return not parts
+    first, rest = segments[0], segments[1:]
+    if first is None:
+        if not rest:
+            return bool(parts)  # a trailing ** takes every file below
+        return any(matches(parts[i:], rest) for i in range(len(parts)))
+    return bool(parts) and first.match(parts[0]) is not None and matches(parts[1:], rest)
+
+
+def may_hold(
+    parts: tuple[str, ...], alternatives: list[list[re.Pattern[str] | None]], named_folders: list[list[re.Pattern[str] | None]]
+) -> bool:
+    """Whether a link to nowhere at ``parts`` may have been a folder of files the glob takes: named as folders
+    are (``shared``, not ``notes.txt``), where the glob reaches, and not a folder ``exclude`` leaves out."""
+    return (not PurePosixPath(parts[-1]).suffix and any(inside_match(parts, s) for s in alternatives)
+            and not any(matches(parts, s) for s in named_folders))
+
+
+def inside_match(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+    """Whether a folder at path ``parts`` could hold files that glob ``segments`` match."""
+    if not parts:
+        return bool(segments)
+    if not segments:
+        return False
+    first, rest = segments[0], segments[1:]
+    return first is None or (first.match(parts[0]) is not None and inside_match(parts[1:], rest))
