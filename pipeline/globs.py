@@ -16,6 +16,7 @@ GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own
 _GLOB_SEPARATOR = re.compile(r"(\\[{},\\])|\\")  # in a glob, one that escapes a brace, comma or backslash stays
 _BRACED_SLASH = "\x00"  # a / inside braces, told apart from one after them
 _WILDCARD = re.compile(r"[*?\[]")
+Segments = list[re.Pattern[str] | None]  # one per folder level of a glob; None for ``**`` (any number of folders)
 
 
 def glob_problem(pattern: str, *, exclude: bool = False) -> str | None:
@@ -71,25 +72,61 @@ def _slashes_in_braces_marked(pattern: str) -> str:
     return "".join(marked)
 
 
-def names_a_folder(pattern: str) -> bool:
+class Glob:
+    """A glob and the globs it leaves out, matched against a path's parts one folder level at a time, so that a
+    scan enters only the folders that may hold a match: in any letter case (textures made on Windows have
+    ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), and, as .gitignore does,
+    leaving out the whole of a folder that an exclude names (``wip``, ``**/old``; not ``walls/*``, whose ``*``
+    means the files in ``walls``)."""
+
+    def __init__(self, pattern: str, exclude: tuple[str, ...] = ()) -> None:
+        self.alternatives = _expanded(pattern)
+        left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
+        self.excluded = [_segments(expanded) for expanded in left_out]
+        self.named_folders = [_segments(expanded) for expanded in left_out if _names_a_folder(expanded)]
+        unbounded = any(None in segments for segments in self.alternatives)
+        self.deepest = None if unbounded else max(len(segments) for segments in self.alternatives) - 1  # no match below
+
+    def matches(self, parts: tuple[str, ...]) -> bool:
+        """Whether the file at path ``parts`` matches the glob, left out or not."""
+        return any(_matches(parts, segments) for segments in self.alternatives)
+
+    def takes(self, parts: tuple[str, ...]) -> bool:
+        """Whether the file at path ``parts`` matches the glob and none of the globs it leaves out."""
+        return self.matches(parts) and not any(_matches(parts, segments) for segments in self.excluded)
+
+    def enters(self, parts: tuple[str, ...]) -> bool:
+        """Whether the folder at path ``parts`` may hold files the glob takes: one the glob reaches into, and not
+        one an exclude names."""
+        return (any(_inside_match(parts, segments) for segments in self.alternatives)
+                and not any(_matches(parts, segments) for segments in self.named_folders))
+
+    def may_hold(self, parts: tuple[str, ...]) -> bool:
+        """Whether a link to nowhere at path ``parts`` may have been a folder of files the glob takes: above the
+        deepest level a match can be at, named as folders are (``shared``, not ``notes.txt``), and entered."""
+        deep_enough = self.deepest is not None and len(parts) - 1 >= self.deepest
+        return not deep_enough and not PurePosixPath(parts[-1]).suffix and self.enters(parts)
+
+
+def _names_a_folder(pattern: str) -> bool:
     """Whether ``pattern``'s last part is a name, not a wildcard: ``wip`` and ``**/old`` name folders that an
     exclude leaves out whole, where ``walls/*`` means the files in ``walls``."""
     parts = [part for part in pattern.split("/") if part not in ("", ".")]
     return bool(parts) and not _WILDCARD.search(parts[-1])
 
 
-def expand_glob(pattern: str) -> list[list[re.Pattern[str] | None]]:
-    """The ``glob_segments`` of each pattern ``pattern``'s braces expand to."""
-    return [glob_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
+def _expanded(pattern: str) -> list[Segments]:
+    """The ``_segments`` of each pattern ``pattern``'s braces expand to."""
+    return [_segments(expanded) for expanded in bracex.expand(pattern, limit=GLOB_ALTERNATIVES)]
 
 
-def glob_segments(pattern: str) -> list[re.Pattern[str] | None]:
+def _segments(pattern: str) -> Segments:
     """One regular expression per folder level of a glob; None for ``**`` (any number of folders)."""
     return [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
             for s in pattern.split("/") if s not in ("", ".")]
 
 
-def matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+def _matches(parts: tuple[str, ...], segments: Segments) -> bool:
     """Whether path ``parts`` match glob ``segments`` (None for ``**``: any number of folders)."""
     if not segments:
         return not parts
@@ -97,24 +134,15 @@ def matches(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> b
     if first is None:
         if not rest:
             return bool(parts)  # a trailing ** takes every file below
-        return any(matches(parts[i:], rest) for i in range(len(parts)))
-    return bool(parts) and first.match(parts[0]) is not None and matches(parts[1:], rest)
+        return any(_matches(parts[i:], rest) for i in range(len(parts)))
+    return bool(parts) and first.match(parts[0]) is not None and _matches(parts[1:], rest)
 
 
-def may_hold(
-    parts: tuple[str, ...], alternatives: list[list[re.Pattern[str] | None]], named_folders: list[list[re.Pattern[str] | None]]
-) -> bool:
-    """Whether a link to nowhere at ``parts`` may have been a folder of files the glob takes: named as folders
-    are (``shared``, not ``notes.txt``), where the glob reaches, and not a folder ``exclude`` leaves out."""
-    return (not PurePosixPath(parts[-1]).suffix and any(inside_match(parts, s) for s in alternatives)
-            and not any(matches(parts, s) for s in named_folders))
-
-
-def inside_match(parts: tuple[str, ...], segments: list[re.Pattern[str] | None]) -> bool:
+def _inside_match(parts: tuple[str, ...], segments: Segments) -> bool:
     """Whether a folder at path ``parts`` could hold files that glob ``segments`` match."""
     if not parts:
         return bool(segments)
     if not segments:
         return False
     first, rest = segments[0], segments[1:]
-    return first is None or (first.match(parts[0]) is not None and inside_match(parts[1:], rest))
+    return first is None or (first.match(parts[0]) is not None and _inside_match(parts[1:], rest))

@@ -7,14 +7,11 @@ import os
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import bracex
-
 from ops.formats import READABLE_SUFFIXES, may_be_image
-from pipeline.globs import (
-    GLOB_ALTERNATIVES, expand_glob, glob_segments, inside_match, matches, may_hold, names_a_folder,
-)
+from pipeline.globs import Glob
 from pipeline.spec import Source, Spec
 
 log = logging.getLogger(__name__)
@@ -108,38 +105,17 @@ def scan_for_build(
 def _glob(
     root: Path, pattern: str, exclude: tuple[str, ...] = (), written: Collection[Path] = ()
 ) -> tuple[list[Path], list[str]]:
-    """Files under ``root`` matching ``pattern`` and none of ``exclude`` in any letter case (textures made on
-    Windows have ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), through
-    symlinked folders (a shared library linked in; a link back up to a folder it is inside is not followed,
-    which would loop), leaving out hidden files and folders (a write in progress, ``.git``) and, as
-    .gitignore does, the whole of a folder that ``exclude`` names (``wip``, ``**/old``; not ``walls/*``, whose
-    ``*`` means the files in ``walls``). Second, what makes the files found untrustworthy as all there are,
-    or unsafe to read, each said with how to fix it: links to nowhere (a linked share that is not mounted),
-    what this user cannot read, a folder reached by more than ``LINKED_PATHS`` paths (links two to a level
-    multiply the partitions without end), a link into a folder of ``written`` (the build would read its
-    own outputs), folders more than ``FOLDER_DEPTH`` below ``root``."""
-    alternatives = expand_glob(pattern)
-    left_out = [expanded for glob in exclude for expanded in bracex.expand(glob, limit=GLOB_ALTERNATIVES)]
-    excluded = [glob_segments(expanded) for expanded in left_out]
-    named_folders = [glob_segments(expanded) for expanded in left_out if names_a_folder(expanded)]
-    unbounded = any(None in segments for segments in alternatives)
-    deepest = None if unbounded else max(len(segments) for segments in alternatives) - 1  # no match below
+    """Files under ``root`` that ``pattern`` takes and ``exclude`` does not (``Glob``), through symlinked folders
+    (a shared library linked in; a link back up to a folder it is inside is not followed, which would loop),
+    leaving out hidden files and folders (a write in progress, ``.git``). Second, what makes the files found
+    untrustworthy as all there are, or unsafe to read, each said with how to fix it (``_Untrusted``)."""
+    glob, untrusted = Glob(pattern, exclude), _Untrusted(root)
     outputs = [Path(os.path.realpath(folder)) for folder in written]
     output_ids = {(info.st_dev, info.st_ino) for info in map(_stat_or_none, outputs) if info is not None}
     found: list[Path] = []
-    dangling: list[Path] = []
-    unreadable: list[str] = []
-    too_many: list[str] = []
-    into_outputs: list[str] = []
-    too_deep: list[str] = []
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
-
-    def refused(error: OSError) -> None:
-        if not _fscks(str(error.filename)):
-            unreadable.append(_shown(Path(error.filename), root))
-
-    for folder, folders, files in os.walk(root, followlinks=True, onerror=refused):
+    for folder, folders, files in os.walk(root, followlinks=True, onerror=untrusted.refused):
         info = os.stat(folder)
         identity = (info.st_dev, info.st_ino)
         ancestors = above.get(os.path.dirname(folder), frozenset())
@@ -148,36 +124,31 @@ def _glob(
             Path(os.path.realpath(folder)).is_relative_to(out) for out in outputs)
         if identity in ancestors or walked.get(identity, 0) >= LINKED_PATHS or into:
             if identity not in ancestors:
-                (too_many if identity in walked else into_outputs).append("/".join(relative))
+                (untrusted.too_many if identity in walked else untrusted.into_outputs).append("/".join(relative))
             folders[:] = []
             continue
         above[folder], walked[identity] = ancestors | {identity}, walked.get(identity, 0) + 1
-        deep_enough = deepest is not None and len(relative) >= deepest
-        folders[:] = sorted(  # sorted: which of two paths to a folder is first is fixed
-            name for name in folders
-            if not name.startswith(".") and any(inside_match((*relative, name), s) for s in alternatives)
-            and not any(matches((*relative, name), s) for s in named_folders)
-        )
+        # sorted: which of two paths to a folder is first is fixed
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and glob.enters((*relative, name)))
         if folders and len(relative) >= FOLDER_DEPTH:
-            too_deep.append("/".join(relative))
+            untrusted.too_deep.append("/".join(relative))
             folders[:] = []
         for name in files:
             path = Path(folder) / name
             parts = (*relative, name)
             if name.startswith(".") or name.lower() in WINDOWS_EXTRAS:
                 continue
-            taken = any(matches(parts, s) for s in alternatives) and not any(matches(parts, s) for s in excluded)
+            taken = glob.takes(parts)
             try:
                 is_file = taken and path.is_file()
             except OSError:  # a folder this user may list but not enter
-                unreadable.append(_shown(path.parent, root))
+                untrusted.unreadable.append(_shown(path.parent, root))
                 continue
             if is_file:
                 found.append(path)
-            elif ((taken or not deep_enough and may_hold(parts, alternatives, named_folders))
-                  and path.is_symlink() and not os.path.exists(path)):  # a link to nowhere, or nowhere this user sees
-                dangling.append(path)
-    return sorted(found), _blocking(root, sorted(dangling), unreadable, too_many, into_outputs, too_deep)
+            elif (taken or glob.may_hold(parts)) and path.is_symlink() and not os.path.exists(path):
+                untrusted.dangling.append(path)  # a link to nowhere, or nowhere this user sees
+    return sorted(found), untrusted.said()
 
 
 def _shown(folder: Path, root: Path) -> str:
@@ -198,32 +169,46 @@ def _fscks(path: str) -> bool:
     return os.path.basename(path) == "lost+found" and os.path.ismount(os.path.dirname(path))
 
 
-def _blocking(
-    root: Path, dangling: list[Path], unreadable: list[str], too_many: list[str], into_outputs: list[str],
-    too_deep: list[str],
-) -> list[str]:
-    """``_glob``'s second result: one message per kind of problem, naming the first three paths."""
+@dataclass
+class _Untrusted:
+    """What makes the files a scan of ``root`` finds untrustworthy as all there are, or unsafe to read, by kind."""
 
-    def some(items: list[str]) -> str:
-        return ", ".join(items[:3]) + (" ..." if len(items) > 3 else "")
+    root: Path
+    dangling: list[Path] = field(default_factory=list)  # links to nowhere (a linked share that is not mounted)
+    unreadable: list[str] = field(default_factory=list)  # folders this user cannot read
+    too_many: list[str] = field(default_factory=list)  # folders reached by more than LINKED_PATHS paths
+    into_outputs: list[str] = field(default_factory=list)  # links into a folder the build writes (``written``)
+    too_deep: list[str] = field(default_factory=list)  # folders with folders more than FOLDER_DEPTH below root
 
-    said = []
-    if dangling:
-        said.append(f"{some([f'{_key(link, root)} -> {_target(link)}' for link in dangling])}: a link in {root} "
-                    "to a folder or file that is not there (an unmounted share?; mount it, or delete the link)")
-    if unreadable:
-        said.append(f"{some(sorted(set(unreadable)))}: a folder this user cannot read (give it read access, or add "
-                    "its path to exclude)")
-    if too_many:
-        said.append(f"{some(too_many)}: a folder reached by more than {LINKED_PATHS} paths, itself included, "
-                    "through links that can multiply the files without end (keep fewer links to it)")
-    if into_outputs:
-        said.append(f"{some(into_outputs)}: a link into the build or cache folder, whose outputs would become "
-                    "inputs (delete the link)")
-    if too_deep:
-        said.append(f"{some(too_deep)}: a folder with folders more than {FOLDER_DEPTH} levels below {root}, which the "
-                    "scan does not read (move the textures up, or add its path to exclude)")
-    return said
+    def refused(self, error: OSError) -> None:
+        """``os.walk``'s ``onerror``: a folder it cannot list, but for fsck's ``lost+found``."""
+        if not _fscks(str(error.filename)):
+            self.unreadable.append(_shown(Path(error.filename), self.root))
+
+    def said(self) -> list[str]:
+        """``_glob``'s second result: one message per kind of problem, naming the first three paths."""
+
+        def some(items: list[str]) -> str:
+            return ", ".join(items[:3]) + (" ..." if len(items) > 3 else "")
+
+        root, said = self.root, []
+        if self.dangling:
+            links = [f"{_key(link, root)} -> {_target(link)}" for link in sorted(self.dangling)]
+            said.append(f"{some(links)}: a link in {root} to a folder or file that is not there (an unmounted "
+                        "share?; mount it, or delete the link)")
+        if self.unreadable:
+            said.append(f"{some(sorted(set(self.unreadable)))}: a folder this user cannot read (give it read access, "
+                        "or add its path to exclude)")
+        if self.too_many:
+            said.append(f"{some(self.too_many)}: a folder reached by more than {LINKED_PATHS} paths, itself included, "
+                        "through links that can multiply the files without end (keep fewer links to it)")
+        if self.into_outputs:
+            said.append(f"{some(self.into_outputs)}: a link into the build or cache folder, whose outputs would "
+                        "become inputs (delete the link)")
+        if self.too_deep:
+            said.append(f"{some(self.too_deep)}: a folder with folders more than {FOLDER_DEPTH} levels below {root}, "
+                        "which the scan does not read (move the textures up, or add its path to exclude)")
+        return said
 
 
 def _target(link: Path) -> str:
@@ -282,13 +267,13 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
 def _in_pair_folder(source: Source, key: str, pattern: str) -> list[Path]:
     """The photos in pair folder ``key`` that ``pattern`` matches, excluded or not: a pair's photos are
     directly in its folder, so this need not walk the whole root."""
-    folder, parts, alternatives = source.root / key, PurePosixPath(key).parts, expand_glob(pattern)
+    folder, parts, glob = source.root / key, PurePosixPath(key).parts, Glob(pattern)
     try:
         paths = sorted(folder.iterdir())
     except OSError:  # gone or unreadable since the scan: nothing to say about it
         return []
     return [path for path in paths if not path.name.startswith(".") and path.is_file()
-            and any(matches((*parts, path.name), segments) for segments in alternatives)]
+            and glob.matches((*parts, path.name))]
 
 
 def output_stem(source: Source, key: str) -> str:
