@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from pipeline.claims import check_build_dir, dagster_home
+from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
 from pipeline.sources import scan_for_build, unreadable_by_name
@@ -50,8 +51,6 @@ DEFAULT_SPEC = Path(SPEC_FILE)
 
 
 def _load(spec_path: Path) -> Spec:
-    from pipeline.definitions import name_clashes  # Dagster's definitions: not for --help
-
     try:
         spec = load_spec(spec_path)
         if clashes := name_clashes(spec):  # a CLI build would run, and the UI then load nothing

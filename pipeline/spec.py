@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.registry import OPS, Guard, OpDef, OpParams
+from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule, trained_from
 from pipeline.globs import glob_problem, with_slashes
 from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
@@ -273,7 +274,7 @@ class _Checker:
         if not DEVICE_PATTERN.fullmatch(device):
             self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {_shown(device)}")
         schedule = _text(data, "schedule", DEFAULT_SCHEDULE)
-        if not _is_cron(schedule):
+        if not takes_schedule(schedule):
             expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
             self.fail(("schedule",), f"expected {expected}, got {_shown(schedule)}")
         timezone = _text(data, "timezone", "UTC")
@@ -496,8 +497,8 @@ class _Checker:
                               f"{_roles_in_words(frozenset(given))}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
-        for source in dict.fromkeys(model.upstream for model in spec.models.values()):
-            name = f"{source}__files"  # what Dagster calls the <source>/files asset inside
+        for source in trained_from(spec):
+            name = files_asset_name(source)
             section = "sources" if name in spec.sources else spec.targets[name].section if name in spec.targets else None
             if section is not None:
                 self.fail((section, name), f"this name is taken by {source}/files, the source asset of all the files "
@@ -597,7 +598,7 @@ def _name_problem(name: Any) -> str | None:
         hidden = _invisible(name)
         return ("names are letters, digits and _ only (they become folder names under build_dir, "
                 "so '/', '..' and spaces are not allowed)" + (f"; this one holds {hidden}: retype it" if hidden else ""))
-    if not _dagster_takes(str(name)):
+    if not takes_name(name):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None
 
@@ -608,31 +609,6 @@ def _invisible(text: str) -> str | None:
     show it unseen."""
     hidden = next((char for char in text if char != " " and unicodedata.category(char) in ("Zs", "Cf")), None)
     return None if hidden is None else f"an invisible U+{ord(hidden):04X} ({unicodedata.name(hidden, 'unnamed')})"
-
-
-@functools.cache
-def _dagster_takes(name: str) -> bool:
-    """Whether Dagster lets an asset take ``name``: its own check, so validate agrees with build. An asset's name is
-    refused as the name of the op that builds it; a graph's name is checked so too, and a graph is made in a
-    twentieth of an asset's time (a spec of 20,000 entries spent a minute and a half making assets here)."""
-    import dagster as dg
-
-    try:
-        dg.GraphDefinition(name=name)
-    except dg.DagsterInvalidDefinitionError:
-        return False
-    return True
-
-
-def _is_cron(schedule: str) -> bool:
-    """Dagster's own check, so a spec that validates also loads in the UI (ranges like ``0 25 * * *`` fail)."""
-    import dagster as dg
-
-    try:
-        dg.ScheduleDefinition(name="spec_schedule", cron_schedule=schedule, job_name="spec_job")
-    except dg.DagsterInvalidDefinitionError:
-        return False
-    return True
 
 
 def _text(data: dict[str, Any], key: str, default: str) -> str:
@@ -665,13 +641,4 @@ def _is_timezone(name: str) -> bool:
     ``PST`` is refused, ``US/Pacific`` taken. Dagster also takes ``localtime`` (whatever the machine running the
     daemon is set to) and, where the disk ignores case (macOS, Windows), ``europe/berlin``, which a Linux
     machine would then refuse."""
-    import dagster as dg
-
-    if name not in _time_zones():
-        return False
-    try:
-        dg.ScheduleDefinition(name="spec_schedule", cron_schedule=DEFAULT_SCHEDULE, job_name="spec_job",
-                              execution_timezone=name)
-    except dg.DagsterInvalidDefinitionError:
-        return False
-    return True
+    return name in _time_zones() and takes_schedule(DEFAULT_SCHEDULE, name)
