@@ -31,6 +31,7 @@ from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
 from pipeline.yaml_errors import yaml_problem
 
+SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
@@ -39,6 +40,11 @@ TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
 FOLDER_NAME_MAX = 255  # bytes in a file or folder name, on Linux, Windows and macOS alike
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+_ROLE_WORDS = {
+    frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
+    frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
+}
 
 
 class SpecError(ValueError):
@@ -545,14 +551,6 @@ class _Checker:
                 upstream = spec.assets[upstream].upstream
             if upstream in seen:
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
-
-
-SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
-_ROLE_WORDS = {
-    frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
-    frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
-}
 
 
 def not_a_file(path: Path) -> str | None:
