@@ -240,13 +240,7 @@ def parse_spec(text: str, path: Path) -> Spec:
         raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
     if keys.loops:  # the data has no end: checking it would not either
         raise SpecError(keys.loops)
-    problems = keys.twice
-    checker = _Checker(path, keys.lines, problems)
-    spec = checker.check(data)
-    if problems:
-        raise SpecError(problems)
-    assert spec is not None
-    return spec
+    return _Checker(path, keys.lines, keys.twice).check(data)
 
 
 class _Checker:
@@ -269,10 +263,11 @@ class _Checker:
         line = next((self.lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in self.lines), None if at else 1)
         return f"{self.path}:{line}" if line else str(self.path)
 
-    def check(self, data: Any) -> Spec | None:
+    def check(self, data: Any) -> Spec:
+        """The spec ``data`` gives; raises SpecError with every problem found, ``problems`` given included."""
         if not isinstance(data, dict):
             self.fail((), "the spec must be a mapping with keys " + ", ".join(SPEC_KEYS))
-            return None
+            raise SpecError(self.problems)
         misspelled = self._unknown_top_keys(data)
         build_dir = self._path_value(data, "build_dir", "build")
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
@@ -300,6 +295,8 @@ class _Checker:
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines, timezone,
                     folders=tuple(self.folders))
         self._check_graph(spec)
+        if self.problems:
+            raise SpecError(self.problems)
         return spec
 
     def _path_value(self, data: dict[str, Any], key: str, default: str) -> Path:
