@@ -46,7 +46,8 @@ def with_slashes(pattern: str) -> str:
 
 def _unmatched_brace(pattern: str) -> str | None:
     """``a { that is never closed`` or ``a } that closes no {`` in glob ``pattern``, None where its braces pair
-    up; a backslash escapes one. ``**/*.{png,tga`` matched only files named so, and the source found none."""
+    up; a backslash escapes one. bracex reads an unpaired brace as part of a file name, so ``**/*.{png,tga``
+    would match only files named so, and the source find none."""
     depth, escaped = 0, False
     for char in pattern:
         if escaped:

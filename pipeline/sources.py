@@ -81,9 +81,9 @@ def _roles_found_nowhere(source: Source, found: dict[str, dict[str, Path]]) -> l
 
 
 def _found_nowhere(source: Source, role: str, found: dict[str, dict[str, Path]]) -> str:
-    """Why a photo-pair source whose ``role`` photo no pair folder has builds nothing. A misspelt glob, or
-    photos not there yet (one pair folder made before its guide photo was shot): told only to fix the glob,
-    an artist whose glob was right had no way on."""
+    """Why a photo-pair source whose ``role`` photo no pair folder has builds nothing, with both fixes: the glob
+    may be misspelt, or the photos not there yet (one pair folder made before its guide photo is shot), and an
+    artist whose glob is right needs to be told to add the photos."""
     if len(found) == 1:
         folder = next(iter(found))
         where, add = f"its pair folder {folder}", f"add the {role} photo to {source.root / folder}"

@@ -138,8 +138,8 @@ class Spec:
 
     @functools.cached_property
     def targets(self) -> dict[str, Target]:
-        """The models and assets by name: made once, since ``source_of`` and every check ask it per entry (a new
-        dict each time made validating a spec of 20,000 entries quadratic)."""
+        """The models and assets by name: made once, since ``source_of`` and every check ask it per entry, and a
+        new dict per call would make validating a spec take time quadratic in its entries."""
         return {**self.models, **self.assets}
 
     def source_of(self, name: str) -> Source:
@@ -177,7 +177,7 @@ def _resolved(base: Path, path: str | Path) -> Path:
 
 def real_path(path: Path) -> Path:
     """``path`` with its links followed, as far as they lead: a link that leads back to itself is left as it
-    is, for the read of it to say so, where ``Path.resolve`` raised RuntimeError (Python 3.11 and 3.12)."""
+    is, for the read of it to say so (``Path.resolve`` raises RuntimeError on one in Python 3.11 and 3.12)."""
     return Path(os.path.realpath(path))
 
 
@@ -200,8 +200,8 @@ def load_spec(path: str | Path) -> Spec:
 
 def _is_stream(given: Path) -> bool:
     """Whether ``given`` leads to a pipe or a device (``--spec /dev/stdin``, ``<(...)``, ``/dev/zero``), not a
-    file: a pipe's link leads nowhere, so the read said there was no spec file, and /dev/zero was read until the
-    memory ran out."""
+    file, which the spec must be: followed, a pipe's link leads nowhere, so reading it would say there is no
+    spec file, and /dev/zero would be read until the memory runs out."""
     try:
         mode = os.stat(given).st_mode
     except OSError:  # not there, or not reachable: the read says which
@@ -450,7 +450,7 @@ class _Checker:
 
     def _inputs_but(self, name: str, section: Literal["models", "assets"]) -> set[str]:
         """What entry ``name`` may be built from, for a message: made only where one is wrong, since a copy of every
-        name per entry made validating a spec of 20,000 entries quadratic."""
+        name per entry would make validating a spec take time quadratic in its entries."""
         return self.given["sources"] | (self.given["assets"] - {name} if section == "assets" else set())
 
     def _checks(self, checks: Any, params: OpParams, at: tuple[str, ...]) -> dict[str, CheckLevel]:

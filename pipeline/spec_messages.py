@@ -48,7 +48,7 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     given = errors[0].get("input")
     if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
         return "expected a number, got .nan (not a number)"
-    # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic said "not a valid path for <class ...>")
+    # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic says "not a valid path for <class ...>")
     if kinds <= {"string_type", "path_type"} and isinstance(given, (int, float, datetime.date)):
         return f"expected text, but YAML reads the unquoted value as {yaml_kind(given)} ({given}); put it in quotes"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"

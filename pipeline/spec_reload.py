@@ -16,7 +16,7 @@ def changed_since_loaded(spec: Spec) -> str | None:
     project's folder, pointed elsewhere since is a change too."""
     shown = spec.given or spec.path
     if _loads_as_before(spec, shown):
-        return None  # each tick of each sensor asks: a spec of 500 assets took half a second to validate
+        return None  # each tick of each sensor asks, and validating a spec of 500 assets takes half a second
     try:
         if load_spec(shown) == spec:
             return None

@@ -19,10 +19,11 @@ from pipeline.yaml_errors import LineIndex
 
 class SpecLoader(yaml.SafeLoader):
     """YAML as version 1.2 reads booleans and numbers. YAML 1.1, PyYAML's default, also reads ``on``, ``off``,
-    ``yes`` and ``no`` as booleans, so a source named ``on`` became ``True`` (a param that wants a boolean
+    ``yes`` and ``no`` as booleans, which would name a source ``on`` ``True`` (a param that wants a boolean
     still takes ``yes`` or ``off``: its validation reads those words); ``12:30`` as 750, a number in base 60,
-    so a key ``12:30:`` was named 750; and ``1e3`` as text, since its floats need a dot, so ``steps: 1e3``
-    was no number. A value that is not what its tag, or its look (``2024-02-30``), says is reported at its line."""
+    which would name a key ``12:30:`` 750; and ``1e3`` as text, since its floats need a dot, which would make
+    ``steps: 1e3`` no number. A value that is not what its tag, or its look (``2024-02-30``), says is reported
+    at its line."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         return self._checked(super().construct_yaml_int, node, "a whole number")
