@@ -3,6 +3,11 @@
 Reading YAML is kept apart from building Dagster definitions so tests can feed
 inline YAML. Every problem is reported with the file, the line, the key and
 what was expected, all at once, so an artist fixes a spec in one pass.
+
+Beside it: ``spec_yaml`` (the YAML 1.2 loader, each key's line), ``globs`` (a
+source's globs, checked and matched), ``spec_messages`` (pydantic's errors in
+words), ``dagster_names`` (Dagster's rules for names) and ``spec_reload``
+(whether the file changed since Dagster loaded it).
 """
 
 from __future__ import annotations
