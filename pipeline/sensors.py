@@ -94,26 +94,14 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         retraining = trains_here and bool(changed or removed)
         # The last tick judged ``broken`` before its runs ended: one failing on its own since shows here first.
         retried = _still_settled(retried, found, failing, afresh=retraining or not broken <= broken_before)
-        runs = []
-        if selection:
-            wanted = set() if trains_here else stale
-            if not retraining and not _runs_pending(context.instance):
-                again = [key for key in order if key in failing and key not in changed and key not in retried]
-                retried.update((key, found[key]) for key in again)
-                wanted |= set(again)
-            for start, end in _ranges(order, wanted, broken if chained else set()):
-                tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
-                runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(t) for t in selection], tags=tags))
+        wanted = set() if trains_here else stale
+        if selection and not retraining and not _runs_pending(context.instance):
+            again = [key for key in order if key in failing and key not in changed and key not in retried]
+            retried.update((key, found[key]) for key in again)
+            wanted |= set(again)
+        runs = [_run(selection, keys) for keys in _ranges(order, wanted, broken if chained else set())] if selection else []
         if changed or removed:  # a removed file changes the models trained from it too
-            for group, names in retrain.items():
-                keys = order if group == source.name else context.instance.get_dynamic_partitions(group) if group else []
-                if _all_current(builder, names, keys):  # a CLI build got there first
-                    continue
-                if keys:  # the models, then every partition of what uses them
-                    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-                    runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names], tags=tags))
-                else:  # models no asset uses, or whose users' source has no files yet
-                    runs.append(dg.RunRequest(asset_selection=[dg.AssetKey(n) for n in names if n in models]))
+            runs += _retrain_runs(context.instance, builder, source.name, retrain, models, order)
         builder.index.save()
         cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken)})
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
@@ -184,6 +172,31 @@ def _ranges(order: list[str], wanted: set[str], broken: set[str]) -> list[tuple[
     runs = stretches(order, wanted - broken, cut_at=broken)
     again = [key for key in order if key in broken and key in wanted]
     return [(keys[0], keys[-1]) for keys in [*runs, *([again] if again else [])]]
+
+
+def _run(names: list[str], keys: tuple[str, str] | None = None) -> dg.RunRequest:
+    """A run of ``names``, over the partitions from ``keys[0]`` to ``keys[1]`` where they are partitioned."""
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[1]} if keys else {}
+    return dg.RunRequest(asset_selection=[dg.AssetKey(name) for name in names], tags=tags)
+
+
+def _retrain_runs(
+    instance: dg.DagsterInstance, builder: Builder, source: str, retrain: dict[str | None, list[str]],
+    models: set[str], order: list[str],
+) -> list[dg.RunRequest]:
+    """Per group of ``run_groups`` using the ``models`` trained from ``source``, one run that retrains them and
+    rebuilds every partition after them (``order``: the source's own partitions once this tick's requests
+    apply); none for a group a CLI build already made current."""
+    runs = []
+    for group, names in retrain.items():
+        keys = order if group == source else instance.get_dynamic_partitions(group) if group else []
+        if _all_current(builder, names, keys):
+            continue
+        if keys:
+            runs.append(_run(names, (keys[0], keys[-1])))
+        else:  # models no asset uses, or whose users' source has no files yet
+            runs.append(_run([name for name in names if name in models]))
+    return runs
 
 
 def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:
