@@ -147,7 +147,7 @@ def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
     named = edited[0].relative_to(spec.build_dir) if edited[0].is_relative_to(spec.build_dir) else edited[0]
     more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
     return (f"output missing or modified: {named}{more} changed since built; a build moves what changed to "
-            f"{spec.build_dir / EDITED} and puts back the built file")
+            f"{spec.build_dir / EDITED} and writes the output as built in its place")
 
 
 def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
