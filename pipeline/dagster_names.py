@@ -58,7 +58,7 @@ def name_clashes(spec: Spec) -> list[str]:
     A ``<source>/files`` asset is here for the nightly jobs it may meet (source ``a__files``'s job and source
     ``build_a``'s files are both ``build_a__files``); one whose name an entry takes ``load_spec`` refuses already."""
     # Imported here: they build Dagster's definitions, and import the spec, which imports this module.
-    from pipeline.assets import run_groups
+    from pipeline.graph import run_groups
     from pipeline.killed_builds import KILLED_BUILDS_SENSOR
     from pipeline.schedules import job_name, schedule_name
     from pipeline.sensors import sensor_name

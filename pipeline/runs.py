@@ -19,12 +19,13 @@ import dagster as dg
 import yaml
 
 from ops.atomic import remove_stale_temporaries
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, build_order, report_current, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, report_current, sync_source_partitions
 from pipeline.build import Builder, BuildError, report_progress
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
+from pipeline.graph import build_order, with_upstream
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
@@ -318,18 +319,6 @@ def check_device(device: str) -> None:
             resolve_device(device)
         except RuntimeError as exc:
             raise ValueError(str(exc)) from None
-
-
-def with_upstream(spec: Spec, names: list[str]) -> list[str]:
-    """``names`` and every model and asset they are built from, directly or through others."""
-    found: list[str] = []
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if name in spec.targets and name not in found:
-            found.append(name)
-            todo += [spec.targets[name].upstream, *filter(None, [spec.targets[name].model])]
-    return found
 
 
 def _stretches(

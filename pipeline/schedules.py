@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, run_groups, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
+from pipeline.graph import run_groups
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from pipeline.assets import build_order
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.edits import EDITED
+from pipeline.graph import build_order
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
