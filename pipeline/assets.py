@@ -3,10 +3,7 @@
 import contextlib
 import logging
 import os
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
+from collections.abc import Iterator
 
 import dagster as dg
 import yaml
@@ -20,28 +17,26 @@ from pipeline.build import (
     code_version,
     progress_log,
     report_progress,
-    summarize_data_version,
 )
 from pipeline.event_log import few_transactions
-from pipeline.graph import build_order
 from pipeline.manifest import Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
+from pipeline.provenance import (
+    DATA_VERSION_TAG,
+    Observations,
+    files_key,
+    files_version_now,
+    partition_event,
+    provenance_tags,
+    source_version,
+)
 from pipeline.resources import RemasterResource
 from pipeline.spec import Source, Spec, Target
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-CODE_VERSION_TAG = "dagster/code_version"
-DATA_VERSION_TAG = "dagster/data_version"
-INPUT_DATA_VERSION_TAG = "dagster/input_data_version"  # + /<input asset>
-INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"  # + /<input asset>
 FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
-# Dagster does not look at the partitions of a source this large for staleness (its private
-# SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD; a test pins the two together).
-DAGSTER_PARTITION_LIMIT = 100
-_HISTORY = 100  # observations of a source file looked back through for the version a build read
-_NAMED_IN_ONE_QUERY = 500  # partitions a query names; beyond, it reads all of a source's
 
 
 class _ToRunLog(logging.Handler):
@@ -104,11 +99,6 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     return [key for key in known if key in found] + added
 
 
-def source_version(builder: Builder, roles: dict[str, Path]) -> str:
-    """A partition's data version as its files are now."""
-    return summarize_data_version({role: builder.index.hash(path) for role, path in roles.items()})
-
-
 def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     @dg.observable_source_asset(
         name=source.name,
@@ -130,11 +120,6 @@ def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     return observe
 
 
-def files_key(source: str) -> dg.AssetKey:
-    """``<source>/files``: all the files of a source that models train from, as one observable version."""
-    return dg.AssetKey([source, "files"])
-
-
 def source_files_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     """One data version for all the files of a source: a model trained from it is called stale in the UI
     when any of them changes, where Dagster looks at the partitions of a source of fewer than 100 only."""
@@ -146,7 +131,7 @@ def source_files_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     )
     def observe(remaster: RemasterResource) -> dg.DataVersion:
         builder = remaster.builder(spec)
-        version = _files_version_now(builder, source.name)
+        version = files_version_now(builder, source.name)
         builder.index.save()
         return dg.DataVersion(version or "unreadable")
 
@@ -208,9 +193,9 @@ def _record(
     """A step's events: its output, each partition's materialization with its figures and inputs, its checks;
     then its failure, where a partition failed."""
     failed = [r for r in results if r.status == "failed"]
-    observed = _Observations(context.instance, [r.partition for r in results])
+    observed = Observations(context.instance, [r.partition for r in results])
     observed.catch_up(builder, (r for r in results if r.status != "failed"))
-    events = {r.partition: _event(target, r, _provenance(observed, builder, target, r))
+    events = {r.partition: partition_event(target, r, provenance_tags(observed, builder, target, r))
               for r in results if r.status != "failed"}
     if not failed:
         # Lets downstream assets in this run go ahead. Dagster records it for every partition
@@ -241,284 +226,6 @@ def describe(target: Target) -> str:
     given = target.params.model_dump(mode="json", exclude_unset=True)
     settings = yaml.safe_dump(given, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 20).strip()
     return f"{target.op.name} from {target.upstream}" + (f", `{settings}`" if given else "")  # code, not markdown
-
-
-def _provenance(observed: "_Observations", builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:
-    """Dagster's input provenance tags for one partition: the data version and event of each input
-    (the source file or the upstream output, the model) it was built from. Dagster adds them only to
-    a step's range-wide output event, so without them the UI calls every partition stale."""
-    instance, spec, tags = observed.instance, builder.spec, {}
-    reads: dict[str, tuple[str | None, int | None]] = {}
-    for dep in [target.upstream] + ([target.model] if target.model else []):
-        if dep in spec.sources and not result.partition:
-            reads[dep] = _whole_source_read(observed, builder, dep, result)
-            reads[files_key(dep).to_user_string()] = _files_read(instance, builder, dep, result)
-        else:
-            reads[dep] = _input_read(observed, builder, dep, result)
-    for dep, (version, pointer) in reads.items():
-        tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
-        tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(pointer) if pointer else "NULL"
-    return tags
-
-
-def _files_read(
-    instance: dg.DagsterInstance, builder: Builder, source: str, result: PartitionResult
-) -> tuple[str | None, int | None]:
-    """The version of all the files of a model's source as its training read them, and the observation
-    of ``<source>/files`` that says so: made here where the files are still as read and no observation
-    says it yet (a sensor's or a CLI build's training observes nothing first)."""
-    key = files_key(source)
-    spec, root = builder.spec, builder.spec.sources[source].root
-    weights = {spec.resolve(path) for path in spec.targets[result.asset].params.file_params().values()}
-    # From the hashes the training recorded, not the files now: a model kept while its share is away was
-    # trained on the files it had, not on none. Its other files (VGG weights) are no source file, wherever they lie.
-    read = summarize_data_version({
-        path.relative_to(root).as_posix(): digest for path, digest in
-        ((spec.root_dir / relative, digest) for relative, digest in result.inputs.items())
-        if path not in weights and path.is_relative_to(root)
-    })
-    record = instance.get_latest_data_version_record(key, True)
-    observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
-    if read != observed and read == _files_version_now(builder, source):
-        instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
-        record = instance.get_latest_data_version_record(key, True)
-    return read, record.storage_id if record else None
-
-
-def _files_version_now(builder: Builder, source: str) -> str | None:
-    """One version over every partition of ``source`` as its files are now; None when one cannot be read."""
-    versions = {p: _version_now(builder, source, p) for p in builder.partitions(source)}
-    return summarize_data_version(versions) if all(versions.values()) else None  # type: ignore[arg-type]
-
-
-def _input_read(
-    observed: "_Observations", builder: Builder, dep: str, result: PartitionResult
-) -> tuple[str | None, int | None]:
-    """The data version and event of one input of a partition: its source file as the build read it,
-    its upstream output or its model."""
-    instance, key, is_source = observed.instance, dg.AssetKey(dep), dep in builder.spec.sources
-    partition = None if dep in builder.spec.models else result.partition or None
-    read = _version_read(builder, dep, partition, result) if is_source and partition else None
-    if read is not None and partition is not None:
-        return read, _pointer_for_read(observed, builder, dep, partition, read).storage_id
-    record = instance.get_latest_data_version_record(key, is_source, partition)
-    event = record and (record.asset_materialization or record.asset_observation)
-    return (event.tags.get(DATA_VERSION_TAG) if event is not None else None), (record.storage_id if record else None)
-
-
-def _whole_source_read(
-    observed: "_Observations", builder: Builder, source: str, result: PartitionResult
-) -> tuple[str | None, int | None]:
-    """The data version and event of a source a model trained from: all its files.
-
-    Dagster calls the model stale when some partition's latest observation after the pointer
-    differs from the latest one up to it. So the pointer goes after every file's observation as
-    read, or, where a file changed since, before the observation that says so. Dagster does not
-    look at the partitions of a source of 100 files or more: nothing is observed for one."""
-    registered = set(observed.instance.get_dynamic_partitions(source))
-    reads = {p: read for p in builder.partitions(source)
-             if p in registered and (read := _version_read(builder, source, p, result)) is not None}
-    version = summarize_data_version(reads) if reads else None
-    if len(registered) >= DAGSTER_PARTITION_LIMIT:
-        return version, None
-    pointers = [_pointer_for_read(observed, builder, source, p, read) for p, read in reads.items()]
-    changed = [p.storage_id for p in pointers if p.changed and p.storage_id]
-    current = [p.storage_id for p in pointers if p.storage_id]
-    return version, min(changed) if changed else max(current, default=None)
-
-
-@dataclass(frozen=True)
-class _Pointer:
-    storage_id: int | None  # the event Dagster compares from
-    changed: bool  # the file has changed since it was read: the pointer is before the observation that says so
-
-
-def _pointer_for_read(observed: "_Observations", builder: Builder, source: str, partition: str, read: str) -> _Pointer:
-    """Where Dagster should compare from, for an output built from ``read``, a source partition as a
-    build read it.
-
-    The file as it is now is observed first where the latest observation says otherwise (a sensor's
-    or a schedule's run observes nothing first, and the next observation would otherwise call the
-    rebuilt output stale). The pointer is then the latest observation, when it is what was read;
-    else just before the first observation, after the last one of ``read``, that says otherwise, so
-    that the UI calls the output stale however often the new content is observed again."""
-    changed = observed.observe_if_changed(builder, source, partition)
-    latest = observed.fetch(source, partition) if changed else observed.latest(source, partition)
-    if latest is None or latest.version == read:  # the usual case: no query of its own for the partition
-        return _Pointer(latest.storage_id if latest else None, changed=False)
-    after = latest.storage_id  # the earliest observation, after the last one of ``read``, that says otherwise
-    for record in observed.instance.fetch_observations(_records(source, partition), limit=_HISTORY).records[1:]:
-        if _observed_version(record) == read:  # newest first
-            break
-        after = record.storage_id
-    return _Pointer(after - 1, changed=True)
-
-
-class _Seen(NamedTuple):
-    storage_id: int
-    version: str | None  # the data version it says
-
-
-class _Observations:
-    """The latest observation of each source partition that the events of a step (or of ``report_current``) point
-    at, read in two queries for all of them: one or two queries per partition, about 10 ms each on SQLite, were
-    a minute and a half of a first build of 5,000 textures under ``DAGSTER_HOME``. Kept current as this process
-    observes files (``catch_up``); a partition it was not made for is read on its own."""
-
-    def __init__(self, instance: dg.DagsterInstance, partitions: Collection[str]) -> None:
-        self.instance = instance
-        self.partitions = set(partitions)
-        self._latest: dict[str, dict[str, _Seen]] = {}  # source -> partition -> its latest observation
-
-    def latest(self, source: str, partition: str) -> _Seen | None:
-        if partition not in self.partitions:  # a model's whole source, which its step does not name
-            return self.fetch(source, partition)
-        if source not in self._latest:
-            self._latest[source] = self._read(source)
-        return self._latest[source].get(partition)
-
-    def catch_up(self, builder: Builder, results: Iterable[PartitionResult]) -> None:
-        """Observe each source file of ``results`` whose latest observation says otherwise than the file now, as
-        ``_pointer_for_read`` does, but all before any pointer is worked out, so that their latest observations
-        are read back together: one at a time, that was a query per file (a first build observes every file).
-        One that changes after this is observed by ``_pointer_for_read`` itself."""
-        caught_up = set()
-        for result in results:
-            source = builder.spec.targets[result.asset].upstream
-            if source not in builder.spec.sources or result.partition not in self.partitions or not result.partition:
-                continue
-            if _version_read(builder, source, result.partition, result) is None:  # no pointer is worked out for it
-                continue
-            if self.observe_if_changed(builder, source, result.partition):
-                caught_up.add(source)
-        for source in caught_up:
-            self._latest[source] = self._read(source)
-
-    def observe_if_changed(self, builder: Builder, source: str, partition: str) -> bool:
-        """Observe the partition's file where its latest observation says otherwise than the file now (a sensor's
-        or a schedule's run observes nothing first); returns whether it did."""
-        latest, now = self.latest(source, partition), _version_now(builder, source, partition)
-        if now is None or (latest is not None and latest.version == now):
-            return False
-        _observe(self.instance, source, partition, now)
-        return True
-
-    def fetch(self, source: str, partition: str) -> _Seen | None:
-        """The partition's latest observation as it is now (one query): after this process observed it."""
-        found = self.instance.fetch_observations(_records(source, partition), limit=1).records
-        seen = _Seen(found[0].storage_id, _observed_version(found[0])) if found else None
-        if seen is not None and partition in self.partitions:
-            self._latest.setdefault(source, {})[partition] = seen
-        return seen
-
-    def _read(self, source: str) -> dict[str, _Seen]:
-        """Every partition's latest observation, the ids and the versions as of one moment. Named in the query
-        where they are few (SQLite before 3.32 takes 999 values in one), else all the source's are read."""
-        storage, key, kind = self.instance.event_log_storage, dg.AssetKey(source), dg.DagsterEventType.ASSET_OBSERVATION
-        named = sorted(self.partitions) if len(self.partitions) <= _NAMED_IN_ONE_QUERY else None
-        ids = storage.get_latest_storage_id_by_partition(key, kind, set(named) if named else None)
-        if not ids:
-            return {}
-        tags = storage.get_latest_tags_by_partition(key, kind, [DATA_VERSION_TAG], named,
-                                                    before_cursor=max(ids.values()) + 1)  # none observed since
-        return {partition: _Seen(storage_id, tags.get(partition, {}).get(DATA_VERSION_TAG))
-                for partition, storage_id in ids.items()}
-
-
-def _records(source: str, partition: str) -> dg.AssetRecordsFilter:
-    return dg.AssetRecordsFilter(asset_key=dg.AssetKey(source), asset_partitions=[partition])
-
-
-def _observed_version(record: dg.EventLogRecord) -> str | None:
-    observation = record.asset_observation
-    return observation.tags.get(DATA_VERSION_TAG) if observation is not None else None
-
-
-def _observe(instance: dg.DagsterInstance, source: str, partition: str | None, version: str) -> None:
-    instance.report_runless_asset_event(
-        dg.AssetObservation(dg.AssetKey(source), partition=partition, tags={DATA_VERSION_TAG: version})
-    )
-
-
-def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[dict[str, object]]) -> None:
-    """Record a materialization of each up-to-date partition (a manifest row) whose latest one in this
-    instance is missing or says other outputs.
-
-    An up-to-date partition runs no step, so a project built before ``DAGSTER_HOME`` was set, or
-    under another one, would otherwise show as never built, or stale, in the UI for good. A throwaway
-    instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
-    if instance.is_ephemeral:
-        return
-    missing: list[tuple[Target, PartitionResult]] = []
-    order = [name for _, names in build_order(builder.spec) for name in names]  # a model before the outputs it made
-    for name in sorted({str(row["asset"]) for row in rows}, key=order.index):
-        target = builder.spec.targets[name]
-        recorded = _recorded_versions(instance, dg.AssetKey(name), target)
-        for row in rows:
-            if row["asset"] != name:
-                continue
-            result = PartitionResult.from_json(row)
-            if recorded.get(result.partition) != summarize_data_version(result.outputs):
-                missing.append((target, result))
-    if not missing:
-        return
-    with few_transactions(instance):
-        observed = _Observations(instance, {result.partition for _, result in missing})
-        observed.catch_up(builder, (result for _, result in missing))
-        for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
-            metadata, tags = _event(target, result, _provenance(observed, builder, target, result))
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
-            report_progress("recording up-to-date outputs in Dagster", done, len(missing))
-
-
-def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:
-    """Partition -> the data version of its latest materialization in ``instance`` (one query)."""
-    if target.section == "assets":
-        tags = instance.event_log_storage.get_latest_tags_by_partition(
-            key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
-        )
-    else:  # a model recorded before it read its source's files asset is recorded again, or the UI calls it stale
-        event = instance.get_latest_materialization_event(key)
-        tags = {MODEL_PARTITION: event.asset_materialization.tags or {}} if event and event.asset_materialization else {}
-        files = f"{INPUT_DATA_VERSION_TAG}/{files_key(target.upstream).to_user_string()}"
-        tags = {partition: found for partition, found in tags.items() if files in found}
-    return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
-
-
-def _version_now(builder: Builder, source: str, partition: str) -> str | None:
-    """A source partition's data version as its files are now; None when one is gone or unreadable."""
-    try:
-        return source_version(builder, builder.partitions(source)[partition])
-    except OSError:
-        return None
-
-
-def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:
-    """The data version of a source partition as the build read it (from the input hashes it recorded)."""
-    roles = builder.partitions(source).get(partition, {}) if partition else {}
-    paths = {role: builder.relative(path) for role, path in roles.items()}
-    if not paths or not all(path in result.inputs for path in paths.values()):
-        return None
-    return summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
-
-
-def _event(target: Target, result: PartitionResult, provenance: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
-    """The metadata and tags of one partition's materialization."""
-    # The op's figures first, so that this partition's own ``seconds`` (a cache hit's too) replaces the op's.
-    metadata: dict[str, object] = {k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))}
-    metadata |= {
-        "cache": "hit" if result.status == "cached" else "miss",
-        "seconds": result.seconds,
-        "cache_key": result.cache_key,
-    }
-    for path, digest in result.outputs.items():
-        metadata[f"output {path}"] = digest
-    if result.outputs:  # the file, or the folder of a partition's several (a material's maps, variants)
-        paths = list(result.outputs)
-        metadata["path"] = dg.MetadataValue.path(paths[0] if len(paths) == 1 else os.path.commonpath(paths))
-    tags = {CODE_VERSION_TAG: code_version(target), DATA_VERSION_TAG: summarize_data_version(result.outputs), **provenance}
-    return metadata, tags
 
 
 def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:

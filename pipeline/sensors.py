@@ -7,10 +7,11 @@ from pathlib import Path
 import dagster as dg
 
 from ops.registry import OpParams
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def, source_version
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.graph import run_groups
 from pipeline.hashing import hash_bytes, hash_text
+from pipeline.provenance import source_version
 from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource

@@ -134,7 +134,7 @@ def ui_statuses(instance, assets: Sequence, asset: str, partitions: Iterable[str
 
 
 def pinned_partition_limit() -> int:
-    """Dagster's own limit that ``pipeline.assets.DAGSTER_PARTITION_LIMIT`` copies."""
+    """Dagster's own limit that ``pipeline.provenance.DAGSTER_PARTITION_LIMIT`` copies."""
     from dagster._core.definitions.data_version import SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD
 
     return SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD

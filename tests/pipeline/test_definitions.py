@@ -777,7 +777,7 @@ def test_runs_go_step_by_step_in_one_process_nightly_on_the_spec_s_schedule_and_
 
 
 def test_the_partition_limit_copied_from_dagster_is_dagsters():
-    from pipeline.assets import DAGSTER_PARTITION_LIMIT
+    from pipeline.provenance import DAGSTER_PARTITION_LIMIT
 
     assert DAGSTER_PARTITION_LIMIT == pinned_partition_limit()
 

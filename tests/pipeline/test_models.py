@@ -46,7 +46,7 @@ def write_project(folder: Path, legacy: int = 2) -> Path:
 
 def observed_model_status(instance: dg.DagsterInstance, spec_file: Path) -> str:
     """What the UI says of sr2x once ``reference/files`` is observed, as "Observe sources" does."""
-    from pipeline.assets import files_key
+    from pipeline.provenance import files_key
 
     defs = build_definitions(load_spec(spec_file))
     observe = dg.define_asset_job("observe_files", selection=[files_key("reference")])
@@ -509,7 +509,7 @@ def test_the_ui_calls_outputs_made_with_a_model_fresh_after_a_build_records_a_pr
 def test_a_model_recorded_before_it_read_its_files_asset_or_kept_while_its_share_was_away_shows_fresh(
     tmp_path, cli, monkeypatch
 ):
-    from pipeline.assets import DATA_VERSION_TAG
+    from pipeline.provenance import DATA_VERSION_TAG
 
     spec_file = write_project(tmp_path, 1)
     (tmp_path / "dagster_home").mkdir()
