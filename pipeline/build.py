@@ -16,17 +16,16 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
 
 from ops.atomic import atomic_paths, unlink, write_bytes_atomic
 from ops.registry import OpContext, OpParams, ProgressFn, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_file, hash_text
-from pipeline.manifest import Row, read_manifest, rows_by_key
+from pipeline.manifest import PartitionResult, Row, not_built, read_manifest, rows_by_key
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target, not_a_file
 
@@ -35,52 +34,10 @@ progress_log = logging.getLogger("remaster.progress")
 
 MODEL_FILE = "model.pt"
 MODEL_PARTITION = ""
-Status = Literal["computed", "cached", "failed"]
 
 
 class BuildError(Exception):
     """A partition cannot be built for a reason outside the op (a missing upstream output)."""
-
-
-@dataclass
-class PartitionResult:
-    """One (asset, partition) of a build; this is a row of ``manifest.json``."""
-
-    asset: str
-    partition: str
-    status: Status
-    cache_key: str | None
-    outputs: dict[str, str]  # path -> xxh3-128
-    inputs: dict[str, str]  # path -> xxh3-128 (the model's weights included)
-    params: dict[str, object]
-    op: str
-    op_version: str
-    seconds: float
-    metadata: dict[str, object] = field(default_factory=dict)
-    error: str | None = None
-    run_id: str | None = None
-    upstream: str | None = None  # the spec's ``from``, under that name in the manifest
-
-    def to_json(self) -> dict[str, object]:
-        record = asdict(self)
-        if record["error"] is None:
-            del record["error"]
-        record["from"] = record.pop("upstream")
-        return record
-
-    @classmethod
-    def from_json(cls, row: Mapping[str, object]) -> PartitionResult:
-        """A manifest row as written by ``to_json``, or by a version before ``from`` (None)."""
-        named = {f.name: row[f.name] for f in fields(cls) if f.name in row}
-        return cls(**named, upstream=row.get("from"))  # type: ignore[arg-type]
-
-
-def not_built(target: Target, key: str, run_id: str | None = None, error: str | None = None) -> PartitionResult:
-    """The row of a partition that has not built (yet): failed, with no outputs."""
-    return PartitionResult(
-        target.name, key, "failed", None, {}, {}, target.params.model_dump(mode="json"),  # as the spec gives them
-        target.op.name, target.op.version, 0.0, error=error, run_id=run_id, upstream=target.upstream,
-    )
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,65 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 
 from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
 from pipeline.cache import is_digest
 from pipeline.locks import exclusive
+from pipeline.spec import Target
 
 MANIFEST = "manifest.json"
 Row = dict[str, object]
-_FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (build.PartitionResult), as the code reads it
+_FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (PartitionResult), as the code reads it
     "asset": (str,), "partition": (str,), "status": (str,), "cache_key": (str, type(None)), "outputs": (dict,),
     "inputs": (dict,), "params": (dict,), "op": (str,), "op_version": (str,), "seconds": (int, float),
     "metadata": (dict,),
 }
+Status = Literal["computed", "cached", "failed"]
+
+
+@dataclass
+class PartitionResult:
+    """One (asset, partition) of a build; this is a row of ``manifest.json``."""
+
+    asset: str
+    partition: str
+    status: Status
+    cache_key: str | None
+    outputs: dict[str, str]  # path -> xxh3-128
+    inputs: dict[str, str]  # path -> xxh3-128 (the model's weights included)
+    params: dict[str, object]
+    op: str
+    op_version: str
+    seconds: float
+    metadata: dict[str, object] = field(default_factory=dict)
+    error: str | None = None
+    run_id: str | None = None
+    upstream: str | None = None  # the spec's ``from``, under that name in the manifest
+
+    def to_json(self) -> dict[str, object]:
+        record = asdict(self)
+        if record["error"] is None:
+            del record["error"]
+        record["from"] = record.pop("upstream")
+        return record
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, object]) -> PartitionResult:
+        """A manifest row as written by ``to_json``, or by a version before ``from`` (None)."""
+        named = {f.name: row[f.name] for f in fields(cls) if f.name in row}
+        return cls(**named, upstream=row.get("from"))  # type: ignore[arg-type]
+
+
+def not_built(target: Target, key: str, run_id: str | None = None, error: str | None = None) -> PartitionResult:
+    """The row of a partition that has not built (yet): failed, with no outputs."""
+    return PartitionResult(
+        target.name, key, "failed", None, {}, {}, target.params.model_dump(mode="json"),  # as the spec gives them
+        target.op.name, target.op.version, 0.0, error=error, run_id=run_id, upstream=target.upstream,
+    )
 
 
 def manifest_path(build_dir: Path) -> Path:

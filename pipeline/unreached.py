@@ -13,10 +13,10 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from pipeline.build import MODEL_PARTITION, Builder, not_built
+from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.claims import check_build_dir
 from pipeline.graph import build_order
-from pipeline.manifest import Row, rows_by_key, update_manifest
+from pipeline.manifest import Row, not_built, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError, load_spec
 from pipeline.spec_reload import changed_since_loaded
