@@ -52,15 +52,9 @@ class Plan:
     units: dict[str, str] = field(default_factory=dict)  # output name -> unit key (OpParams.output_units)
 
 
-def canonical_params(target: Target) -> dict[str, object]:
-    """The params as the cache key sees them (``OpParams.key_params``): neutral fields at their defaults, those
-    added since outputs were cached left out."""
-    return target.params.key_params()
-
-
 def code_version(target: Target) -> str:
     """Changes exactly when the op or its params change, so Dagster shows the stale partitions."""
-    params = json.dumps(canonical_params(target), sort_keys=True, separators=(",", ":"))
+    params = json.dumps(target.params.key_params(), sort_keys=True, separators=(",", ":"))
     return f"{target.op.name}-v{target.op.version}-{hash_bytes(params.encode())[:12]}"
 
 
@@ -125,7 +119,7 @@ class Builder:
         key_material = {
             "op": target.op.name,
             "version": target.op.version,
-            "params": canonical_params(target),
+            "params": target.params.key_params(),
             "inputs": hashes,
             "files": extra,
         }
