@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
-from pipeline.build import as_listed, remove_output
 from pipeline.locks import exclusive
 from pipeline.manifest import manifest_rows_or_none
+from pipeline.outputs import as_listed, remove_output
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.spec import Spec
 

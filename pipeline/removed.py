@@ -10,8 +10,9 @@ from typing import NamedTuple
 
 import dagster as dg
 
-from pipeline.build import Builder, remove_output
+from pipeline.build import Builder
 from pipeline.manifest import Row, keyed_rows, update_manifest
+from pipeline.outputs import remove_output
 from pipeline.spec import Spec, Target
 
 

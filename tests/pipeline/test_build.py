@@ -3391,7 +3391,7 @@ def test_a_manifest_row_naming_files_outside_the_build_folder_deletes_none_of_th
 
 
 def test_outputs_in_an_asset_folder_linked_to_another_disk_are_still_removed(project, cli, tmp_path_factory):
-    from pipeline.build import remove_output
+    from pipeline.outputs import remove_output
 
     elsewhere = tmp_path_factory.mktemp("other_disk")
     (project / "build").mkdir()
