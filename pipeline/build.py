@@ -8,11 +8,9 @@ schedule, sensor, CLI), the same work is skipped.
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -29,6 +27,7 @@ from pipeline.manifest import PartitionResult, Row, not_built, read_manifest, ro
 from pipeline.outputs import as_listed, remove_output
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target, not_a_file
+from pipeline.write_errors import file_problem, written_by_builds
 
 log = logging.getLogger(__name__)
 progress_log = logging.getLogger("remaster.progress")
@@ -631,72 +630,11 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and (problem := file_problem(exc, spec)):
         return problem
-    if isinstance(exc, FileNotFoundError) and exc.filename and not _written_by_builds(Path(exc.filename), spec):
+    if isinstance(exc, FileNotFoundError) and exc.filename and not written_by_builds(Path(exc.filename), spec):
         return f"{exc.filename} was moved or deleted while this was built; build again"  # a checkout, a cleanup
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
     return f"{target.name} [{key}]: {type(exc).__name__}: {message}"
-
-
-_CANNOT_WRITE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
-
-
-def _written_path(exc: OSError) -> Path | None:
-    """The file a failed write was making: a copy names its source first and its destination second."""
-    named = exc.filename2 or exc.filename
-    return Path(named) if named else None
-
-
-def file_problem(exc: OSError, spec: Spec) -> str | None:
-    """What to do about a failed write to the build folder or the cache, said by the folder and the spec
-    setting, not by the temporary file or cache shard the OS names; None for an error said as it is."""
-    if mixup := _folder_mixup(exc):
-        return mixup
-    if exc.errno in _CANNOT_WRITE and (path := _written_path(exc)) and _written_by_builds(path, spec):
-        return _cannot_write(exc, path, spec)
-    return None
-
-
-def _folder_mixup(exc: OSError) -> str | None:
-    """What to do where a folder stands in place of a file remaster keeps (a manifest, a cache entry or lock,
-    made by hand or by a bad restore), or a file in place of a folder; None for other errors. It names the
-    path in the way, where the OS names a rename's temporary file, or a file below the one in the way."""
-    path = _written_path(exc)
-    if path is None:
-        return None
-    if isinstance(exc, IsADirectoryError):
-        return f"{path} is a folder, where remaster keeps a file: move the folder away, then run again"
-    if isinstance(exc, (NotADirectoryError, FileExistsError)):
-        blocker = next((p for p in (path, *path.parents) if p.exists()), None)
-        if blocker is not None and not blocker.is_dir():
-            return f"{blocker} is a file, where remaster keeps a folder: move the file away, then run again"
-    return None
-
-
-def _written_by_builds(path: Path, spec: Spec) -> bool:
-    """A temporary file or folder a build was making, not a file it was reading (an input, an output it
-    checks): those errors are said as they are."""
-    if path.is_relative_to(spec.cache_dir) or _made_for(path, spec):
-        return True  # the store reads its objects through read_object, which says so itself
-    return path.is_relative_to(spec.build_dir) and not os.path.isfile(path)  # an existing file was being read
-
-
-def _made_for(path: Path, spec: Spec) -> str | None:
-    """Which of the cache and build folders ``path`` is, or is made above, as the first build makes them in a
-    project folder (one made read-only says so at ``.remaster``); None for neither."""
-    return next((name for name, folder in (("cache_dir", spec.cache_dir), ("build_dir", spec.build_dir))
-                 if folder.is_relative_to(path)), None)
-
-
-def _cannot_write(exc: OSError, path: Path, spec: Spec) -> str:
-    if path.is_relative_to(spec.cache_dir) or _made_for(path, spec) == "cache_dir":
-        where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
-    elif _made_for(path, spec) == "build_dir":
-        where = f"the build folder {spec.build_dir} (build_dir in {spec.path.name})"
-    else:
-        where = f"{path.parent} (under build_dir in {spec.path.name})"
-    fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"
-    return f"cannot write to {where}: {exc.strerror}; {fix}"
 
 
 def summarize_data_version(outputs: Mapping[str, str]) -> str:

@@ -27,6 +27,7 @@ from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
+from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
     from pipeline.runs import BuildReport  # imported when a build runs: the other commands stay quick
@@ -111,8 +112,6 @@ def _fail(problems: list[str], code: int) -> NoReturn:
 def _fail_on_files(exc: OSError, spec: Spec | None) -> NoReturn:
     """A read-only or full build folder or cache, or a folder where a file should be: which, and the spec
     setting that names it, not a traceback."""
-    from pipeline.build import file_problem
-
     _fail([(spec and file_problem(exc, spec)) or str(exc)], 1)
 
 
