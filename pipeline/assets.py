@@ -12,14 +12,12 @@ from ops.registry import Guard
 from pipeline.build import (
     MODEL_PARTITION,
     Builder,
-    ProgressLines,
     code_version,
-    progress_log,
-    report_progress,
 )
 from pipeline.event_log import few_transactions
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
+from pipeline.progress import ProgressLines, progress_log, report_progress
 from pipeline.provenance import (
     DATA_VERSION_TAG,
     Observations,

@@ -19,18 +19,18 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ops.atomic import atomic_paths, write_bytes_atomic
-from ops.registry import OpContext, OpParams, ProgressFn, single_output
+from ops.registry import OpContext, OpParams, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import PartitionResult, Row, not_built, read_manifest, rows_by_key
 from pipeline.outputs import as_listed, remove_output
+from pipeline.progress import reporter
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
 from pipeline.spec import Spec, Target, not_a_file
 from pipeline.write_errors import file_problem, written_by_builds
 
 log = logging.getLogger(__name__)
-progress_log = logging.getLogger("remaster.progress")
 
 MODEL_FILE = "model.pt"
 MODEL_PARTITION = ""
@@ -488,7 +488,7 @@ class Builder:
         label = f"{target.name} [{key or 'model'}]"
         ctx = OpContext(
             device=self.device,
-            progress=_progress_reporter(label),
+            progress=reporter(label),
             model=plan.model,
             work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
         )
@@ -587,41 +587,6 @@ def _output_in(entry: Callable[[], Entry | None], name: str) -> str | None:
     """The hash of output ``name`` in the cache entry ``entry`` reads, if there is one."""
     found = entry()
     return found.outputs.get(name) if found else None
-
-
-def report_progress(task: str, done: int, total: int, note: str = "") -> None:
-    """Progress goes through logging; the CLI turns these records into progress bars, or into ``ProgressLines``
-    without a terminal, as a run's log in the UI gets them."""
-    progress_log.debug("%s %d/%d %s", task, done, total, note,
-                       extra={"task": task, "done": done, "total": total, "note": note})
-
-
-class ProgressLines(logging.Handler):
-    """Progress as a plain line, given to ``say``, at most every ``interval`` seconds: a log (CI's, or a run's in
-    the UI) then shows that a long step or training is alive, without a line per texture (and CI does not stop
-    it for printing nothing)."""
-
-    interval = 30.0
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        super().__init__(logging.DEBUG)
-        self.say = say
-        self.last = time.monotonic()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        task = getattr(record, "task", None)
-        if task is None or time.monotonic() - self.last < self.interval:
-            return
-        self.last = time.monotonic()
-        done, total, note = getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", "")
-        self.say(f"{task} {done}/{total} {note}".rstrip())
-
-
-def _progress_reporter(label: str) -> ProgressFn:
-    def report(done: int, total: int, note: str = "") -> None:
-        report_progress(label, done, total, note)
-
-    return report
 
 
 def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:

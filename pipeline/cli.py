@@ -180,7 +180,7 @@ def _print_line(line: str) -> None:
 
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
-    from pipeline.build import ProgressLines
+    from pipeline.progress import ProgressLines
 
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

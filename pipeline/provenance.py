@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 import dagster as dg
 
-from pipeline.build import MODEL_PARTITION, Builder, code_version, report_progress, summarize_data_version
+from pipeline.build import MODEL_PARTITION, Builder, code_version, summarize_data_version
 from pipeline.event_log import few_transactions
 from pipeline.graph import build_order
 from pipeline.manifest import PartitionResult
+from pipeline.progress import report_progress
 from pipeline.spec import Target
 
 CODE_VERSION_TAG = "dagster/code_version"

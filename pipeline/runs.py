@@ -20,7 +20,7 @@ import yaml
 
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
-from pipeline.build import Builder, BuildError, report_progress
+from pipeline.build import Builder, BuildError
 from pipeline.cache import ContentStore, UnseenProjects
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
@@ -31,6 +31,7 @@ from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
     Row, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest,
 )
+from pipeline.progress import report_progress
 from pipeline.provenance import report_current
 from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files

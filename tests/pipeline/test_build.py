@@ -450,7 +450,7 @@ def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
 def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
     """A step over many textures whose op logs nothing (an upscale, cache hits) showed nothing in the run's log
     between its start and its end: it gets the progress line a CI log gets (at most every 30 s)."""
-    from pipeline.build import ProgressLines
+    from pipeline.progress import ProgressLines
 
     monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     spec = load_spec(project / "assets_spec.yaml")
@@ -467,7 +467,7 @@ def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
 
 
 def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
-    from pipeline.build import ProgressLines
+    from pipeline.progress import ProgressLines
 
     assert cli(project, "build")[0] == 0  # a throwaway instance
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))

@@ -392,7 +392,7 @@ def test_settings_that_cannot_change_a_result_rebuild_nothing(tmp_path, cli):
 
 
 def test_a_ci_log_shows_training_progress(tmp_path, cli, monkeypatch):
-    from pipeline.build import ProgressLines
+    from pipeline.progress import ProgressLines
 
     monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     write_project(tmp_path, 1)
