@@ -1,7 +1,6 @@
 """Asset factories: one observable source asset per source, one asset per model and output."""
 
 import contextlib
-import logging
 import os
 from collections.abc import Iterator
 
@@ -9,15 +8,11 @@ import dagster as dg
 import yaml
 
 from ops.registry import Guard
-from pipeline.build import (
-    MODEL_PARTITION,
-    Builder,
-    code_version,
-)
+from pipeline.build import MODEL_PARTITION, Builder, code_version
 from pipeline.event_log import few_transactions
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
-from pipeline.progress import ProgressLines, progress_log, report_progress
+from pipeline.progress import logs_in_the_run, report_progress
 from pipeline.provenance import (
     DATA_VERSION_TAG,
     Observations,
@@ -33,45 +28,6 @@ from pipeline.spec import Source, Spec, Target
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
-
-
-class _ToRunLog(logging.Handler):
-    def __init__(self, run_log: logging.Logger) -> None:
-        super().__init__(logging.INFO)
-        self.run_log = run_log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.run_log.log(record.levelno, record.getMessage())
-
-
-@contextlib.contextmanager
-def _logs_in_the_run(context: dg.AssetExecutionContext) -> Iterator[None]:
-    """Show what the ops log (a training run's loss and validation PSNR, how a texture was tiled) in the
-    run's log in the UI, where a plain Python log line would not appear, and a progress line at most every
-    30 s, as a CI log gets: a step over many textures that logs nothing of its own (an upscale, cache hits)
-    showed nothing between its start and its end."""
-    with contextlib.ExitStack() as stack:
-        for name in FORWARDED_LOGGERS:
-            stack.enter_context(_handled(logging.getLogger(name), _ToRunLog(context.log), logging.INFO))
-        # Not passed on to the process's own handlers, which would print every record
-        stack.enter_context(_handled(progress_log, ProgressLines(context.log.info), logging.DEBUG, propagate=False))
-        yield
-
-
-@contextlib.contextmanager
-def _handled(logger: logging.Logger, handler: logging.Handler, level: int, propagate: bool | None = None) -> Iterator[None]:
-    """``logger`` gives ``handler`` its records from ``level`` on, meanwhile; then it is as it was."""
-    level_before, propagate_before = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(min(logger.getEffectiveLevel(), level))
-    logger.propagate = propagate_before if propagate is None else propagate
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level_before)
-        logger.propagate = propagate_before
 
 
 def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
@@ -166,7 +122,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
         builder = remaster.builder(spec, building=True)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
-        with builder.store.in_use(), _logs_in_the_run(context):  # in use until the manifest lists its entries for gc
+        with builder.store.in_use(), logs_in_the_run(context.log):  # in use until the manifest lists its entries for gc
             note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
                 for done, key in enumerate(keys, start=1):

@@ -1,18 +1,21 @@
-"""Progress of long work, reported through logging, and the log lines a run shows.
+"""Progress of long work, reported through logging, and where log records go while something is built.
 
 Whoever shows the progress decides how: the CLI draws bars on a terminal and prints a line now and then
-without one (``ProgressLines``), and a Dagster run's log in the UI gets the same lines.
+without one (``ProgressLines``); a Dagster run's log in the UI gets the same lines, with what the ops log
+(``logs_in_the_run``). Each changes a logger only for as long as it shows its records (``handled``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ops.registry import ProgressFn
 
 progress_log = logging.getLogger("remaster.progress")
+FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
 
 
 def report_progress(task: str, done: int, total: int, note: str = "") -> None:
@@ -50,3 +53,41 @@ def reporter(label: str) -> ProgressFn:
         report_progress(label, done, total, note)
 
     return report
+
+
+class _ToRunLog(logging.Handler):
+    def __init__(self, run_log: logging.Logger) -> None:
+        super().__init__(logging.INFO)
+        self.run_log = run_log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run_log.log(record.levelno, record.getMessage())
+
+
+@contextlib.contextmanager
+def logs_in_the_run(run_log: logging.Logger) -> Iterator[None]:
+    """Show what the ops log (a training run's loss and validation PSNR, how a texture was tiled) in a Dagster
+    run's log (``run_log``), which the UI shows and where a plain Python log line does not appear, and a
+    progress line at most every 30 s, as a CI log gets: a step over many textures that logs nothing of its own
+    (an upscale, cache hits) would otherwise show nothing between its start and its end."""
+    with contextlib.ExitStack() as stack:
+        for name in FORWARDED_LOGGERS:
+            stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log), logging.INFO))
+        # Not passed on to the process's own handlers, which would print every record
+        stack.enter_context(handled(progress_log, ProgressLines(run_log.info), logging.DEBUG, propagate=False))
+        yield
+
+
+@contextlib.contextmanager
+def handled(logger: logging.Logger, handler: logging.Handler, level: int, propagate: bool | None = None) -> Iterator[None]:
+    """``logger`` gives ``handler`` its records from ``level`` on, meanwhile; then it is as it was."""
+    level_before, propagate_before = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(min(logger.getEffectiveLevel(), level))
+    logger.propagate = propagate_before if propagate is None else propagate
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level_before)
+        logger.propagate = propagate_before
