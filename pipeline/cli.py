@@ -25,6 +25,7 @@ from pipeline.claims import check_build_dir, dagster_home
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
+from pipeline.progress import ProgressLines, handled, progress_log
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 from pipeline.write_errors import file_problem
@@ -180,23 +181,14 @@ def _print_line(line: str) -> None:
 
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
-    from pipeline.progress import ProgressLines
-
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
         console=console, transient=False, disable=not console.is_terminal,
     )
     handler = _ProgressHandler(progress) if console.is_terminal else ProgressLines(_print_line)
-    logger = logging.getLogger("remaster.progress")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        with progress:
-            return fn(*args, **kwargs)
-    finally:
-        logger.removeHandler(handler)
+    with handled(progress_log, handler, propagate=False), progress:  # drawn here, not printed again by the process
+        return fn(*args, **kwargs)
 
 
 def _say_interrupted(where: str) -> NoReturn:
@@ -419,15 +411,11 @@ def status(
     from pipeline.staleness import stale_partitions
 
     loaded = _load(spec)
-    scans = logging.getLogger("pipeline.sources")
-    level = scans.level
-    scans.setLevel(logging.ERROR)  # what a scan leaves out is printed below, once
     try:
-        report = stale_partitions(loaded)
+        with handled(logging.getLogger("pipeline.sources"), level=logging.ERROR):  # what it leaves out: once, below
+            report = stale_partitions(loaded)
     except OSError as exc:
         _fail_on_files(exc, loaded)
-    finally:
-        scans.setLevel(level)
     if problem := manifest_problem(loaded.build_dir):
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if report.stale:

@@ -72,22 +72,31 @@ def logs_in_the_run(run_log: logging.Logger) -> Iterator[None]:
     (an upscale, cache hits) would otherwise show nothing between its start and its end."""
     with contextlib.ExitStack() as stack:
         for name in FORWARDED_LOGGERS:
-            stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log), logging.INFO))
+            stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log)))
         # Not passed on to the process's own handlers, which would print every record
-        stack.enter_context(handled(progress_log, ProgressLines(run_log.info), logging.DEBUG, propagate=False))
+        stack.enter_context(handled(progress_log, ProgressLines(run_log.info), propagate=False))
         yield
 
 
 @contextlib.contextmanager
-def handled(logger: logging.Logger, handler: logging.Handler, level: int, propagate: bool | None = None) -> Iterator[None]:
-    """``logger`` gives ``handler`` its records from ``level`` on, meanwhile; then it is as it was."""
+def handled(logger: logging.Logger, handler: logging.Handler | None = None, *, level: int | None = None,
+            propagate: bool | None = None) -> Iterator[None]:
+    """``logger`` changed meanwhile, then as it was, whatever happens: a caller that runs a build in process
+    keeps its own logging. ``handler`` gets its records from the handler's level on (the logger lets those
+    through, where it was set to fewer); ``level`` sets the logger's level outright (to quieten it);
+    ``propagate`` says whether its records go on to the handlers of the loggers above it."""
     level_before, propagate_before = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(min(logger.getEffectiveLevel(), level))
-    logger.propagate = propagate_before if propagate is None else propagate
+    if handler is not None:
+        logger.addHandler(handler)
+        logger.setLevel(min(logger.getEffectiveLevel(), handler.level))
+    if level is not None:
+        logger.setLevel(level)
+    if propagate is not None:
+        logger.propagate = propagate
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        if handler is not None:
+            logger.removeHandler(handler)
         logger.setLevel(level_before)
         logger.propagate = propagate_before

@@ -466,6 +466,17 @@ def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
     assert said == [f"legacy_2x {done}/5" for done in range(1, 6)]
 
 
+def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards(project, cli, caplog):
+    """The CLI takes the progress records for its bars while it builds, and only then: a larger process that
+    runs it in process (a script, a test) gets them in its own handlers again afterwards."""
+    from pipeline.progress import report_progress
+
+    assert cli(project, "build")[0] == 0
+    with caplog.at_level("DEBUG", logger="remaster.progress"):
+        report_progress("after the build", 1, 1)
+    assert [r.getMessage() for r in caplog.records if r.name == "remaster.progress"] == ["after the build 1/1 "]
+
+
 def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
     from pipeline.progress import ProgressLines
 
