@@ -25,7 +25,7 @@ from pipeline.claims import check_build_dir, dagster_home
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
-from pipeline.progress import ProgressLines, handled, progress_log
+from pipeline.progress import ProgressLines, handled, progress_log, progress_of
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
 from pipeline.write_errors import file_problem
@@ -125,10 +125,10 @@ class _ProgressHandler(logging.Handler):
         self.tasks: dict[str, TaskID] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        task, done, total = getattr(record, "task", None), getattr(record, "done", 0), getattr(record, "total", 0)
-        if task is None:
+        reported = progress_of(record)
+        if reported is None:
             return
-        note = shown(getattr(record, "note", ""))
+        task, done, total, note = reported.task, reported.done, reported.total, shown(reported.note)
         if task not in self.tasks:
             self.tasks[task] = self.progress.add_task(shown(task), total=total, note=note)
         self.progress.update(self.tasks[task], completed=done, total=total, note=note)

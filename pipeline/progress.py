@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from ops.registry import ProgressFn
 
@@ -23,6 +24,23 @@ def report_progress(task: str, done: int, total: int, note: str = "") -> None:
     without a terminal, as a run's log in the UI gets them."""
     progress_log.debug("%s %d/%d %s", task, done, total, note,
                        extra={"task": task, "done": done, "total": total, "note": note})
+
+
+class Reported(NamedTuple):
+    """What a ``report_progress`` record says."""
+
+    task: str
+    done: int
+    total: int
+    note: str
+
+
+def progress_of(record: logging.LogRecord) -> Reported | None:
+    """What ``record`` reports, where ``report_progress`` logged it; None for any other record."""
+    task = getattr(record, "task", None)
+    if task is None:
+        return None
+    return Reported(task, getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", ""))
 
 
 class ProgressLines(logging.Handler):
@@ -38,11 +56,11 @@ class ProgressLines(logging.Handler):
         self.last = time.monotonic()
 
     def emit(self, record: logging.LogRecord) -> None:
-        task = getattr(record, "task", None)
-        if task is None or time.monotonic() - self.last < self.interval:
+        reported = progress_of(record)
+        if reported is None or time.monotonic() - self.last < self.interval:
             return
         self.last = time.monotonic()
-        done, total, note = getattr(record, "done", 0), getattr(record, "total", 0), getattr(record, "note", "")
+        task, done, total, note = reported
         self.say(f"{task} {done}/{total} {note}".rstrip())
 
 
