@@ -145,8 +145,8 @@ class _NoScanSkips(logging.Filter):
 
 
 class _SaidOnce(logging.Filter):
-    """Lets each warning of a source scan through once: every asset step scans the sources again, and a
-    skipped file was warned about per step. Of the warnings that name what many files share (``once_per``,
+    """Lets each warning of a source scan through once: every asset step scans the sources again, so a
+    skipped file would be warned about once per step. Of the warnings that name what many files share (``once_per``,
     as a colour profile), lets the first through and keeps the files in ``sharing``. Other messages all pass."""
 
     def __init__(self) -> None:
@@ -219,7 +219,7 @@ def build(
         _build(spec, select, force, device)
     finally:
         # The remaster program ends here, and Python puts back SIGTERM's default action as it exits: a CI runner's
-        # second SIGTERM then turned a stopped build's 130 into 143. A caller in a larger process gets its own back.
+        # second SIGTERM would turn a stopped build's 130 into 143, so it is ignored. A larger process gets its own back.
         signal.signal(signal.SIGTERM, signal.SIG_IGN if _AS_PROGRAM else previous)
 
 
@@ -381,8 +381,8 @@ def _print_guards(guards: list[FailedGuard]) -> None:
 
 def _print_unmeasured(unmeasured: list[Unmeasured]) -> None:
     """One line per asset and guard that outputs made by an older remaster were never judged by: an upgrade
-    restores them from the cache, and the check passed them without a word (variants made before keeps_coverage
-    existed may be wholly transparent)."""
+    restores them from the cache, and the check would pass them without a word (variants made before
+    keeps_coverage existed may be wholly transparent)."""
     for asset, check, partitions in unmeasured:
         which = partitions[0] or "the model" if len(partitions) == 1 else f"{len(partitions)} partitions"
         console.print(f"[yellow]check not measured[/yellow] {escape(f'{asset}: {check} on {which}')}, made by a "
@@ -392,7 +392,7 @@ def _print_unmeasured(unmeasured: list[Unmeasured]) -> None:
 
 def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
     """One line for each advisory guard that outputs made by an earlier build still fail: a nightly build
-    that computed nothing repeated each in full, burying what this build did. ``status`` has them in full."""
+    that computed nothing would repeat each in full, burying what this build did. ``status`` has them in full."""
     partitions: dict[tuple[str, str], list[str]] = {}
     for guard in guards:
         partitions.setdefault((guard.asset, guard.check), []).append(guard.partition or "the model")

@@ -97,7 +97,7 @@ def keyed_rows(build_dir: Path) -> list[Row]:
 
 def manifest_problem(build_dir: Path) -> str | None:
     """Why the manifest there cannot be read, for a build or status to say: every output it lists then reads
-    as never built, and the build writes it anew, which said nothing of a truncated file or a merge conflict."""
+    as never built, and the build writes it anew: a truncated file or a merge conflict would otherwise go unsaid."""
     problem = _read(build_dir)[1]
     return None if problem is None else (
         f"{manifest_path(build_dir)} cannot be read ({problem}): every output reads as never built, and a build "
