@@ -191,24 +191,18 @@ class _Untrusted:
         def some(items: list[str]) -> str:
             return ", ".join(items[:3]) + (" ..." if len(items) > 3 else "")
 
-        root, said = self.root, []
-        if self.dangling:
-            links = [f"{_key(link, root)} -> {_target(link)}" for link in sorted(self.dangling)]
-            said.append(f"{some(links)}: a link in {root} to a folder or file that is not there (an unmounted "
-                        "share?; mount it, or delete the link)")
-        if self.unreadable:
-            said.append(f"{some(sorted(set(self.unreadable)))}: a folder this user cannot read (give it read access, "
-                        "or add its path to exclude)")
-        if self.too_many:
-            said.append(f"{some(self.too_many)}: a folder reached by more than {LINKED_PATHS} paths, itself included, "
-                        "through links that can multiply the files without end (keep fewer links to it)")
-        if self.into_outputs:
-            said.append(f"{some(self.into_outputs)}: a link into the build or cache folder, whose outputs would "
-                        "become inputs (delete the link)")
-        if self.too_deep:
-            said.append(f"{some(self.too_deep)}: a folder with folders more than {FOLDER_DEPTH} levels below {root}, "
-                        "which the scan does not read (move the textures up, or add its path to exclude)")
-        return said
+        root = self.root
+        problems = [
+            ([f"{_key(link, root)} -> {_target(link)}" for link in sorted(self.dangling)],
+             f"a link in {root} to a folder or file that is not there (an unmounted share?; mount it, or delete the link)"),
+            (sorted(set(self.unreadable)), "a folder this user cannot read (give it read access, or add its path to exclude)"),
+            (self.too_many, f"a folder reached by more than {LINKED_PATHS} paths, itself included, through links that "
+                            "can multiply the files without end (keep fewer links to it)"),
+            (self.into_outputs, "a link into the build or cache folder, whose outputs would become inputs (delete the link)"),
+            (self.too_deep, f"a folder with folders more than {FOLDER_DEPTH} levels below {root}, which the scan does not "
+                            "read (move the textures up, or add its path to exclude)"),
+        ]
+        return [f"{some(paths)}: {problem}" for paths, problem in problems if paths]
 
 
 def _target(link: Path) -> str:
