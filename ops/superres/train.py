@@ -155,6 +155,40 @@ def _train(
     inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext, device: torch.device
 ) -> dict[str, float | int | str]:
     log = ctx.log
+    data = _data(inputs, params, log)
+    sampler = PatchSampler(data.train, params.patch_size)
+    _check_visible(sampler, data.train_names, log)
+    # Validated as it trains, on the centres of up to 4; none where alpha hides every centre.
+    sample = [image for image in data.held_out if measurable(image, params.scale, max_side=192)][:4]
+    state, vgg = _setup(params, device)
+    checkpoint = ctx.work_dir / CHECKPOINT_NAME if ctx.work_dir is not None else None
+    fingerprint = _fingerprint(data, params) if checkpoint is not None else ""  # only a checkpoint needs it
+    if checkpoint is not None:
+        _resume(checkpoint, state, fingerprint, log)
+
+    started = time.perf_counter()
+    state.model.train()
+    note = f"resumed from a checkpoint at step {state.step}" if state.step else ""  # then the latest validation
+    while state.step < params.steps:
+        loss = _step(state, sampler, vgg, params, device)
+        if ctx.progress is not None:
+            ctx.progress(state.step, params.steps, note)
+        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
+            _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
+        if sample and (state.step % params.validate_every == 0 or state.step == params.steps):
+            quick = compare(sample, _evaluator(state.model, device), params.scale, max_side=192, baselines=False)
+            state.model.train()
+            note = f"loss {loss.item():.5f}, validation PSNR {quick['val_psnr']:.2f} dB"
+            log.info("step %d/%d %s", state.step, params.steps, note)
+    train_seconds = state.seconds + time.perf_counter() - started
+
+    state.model.eval()
+    save_srcae(Path(out_path), state.model)
+    return _figures(data, state.model, device, params, train_seconds, log)
+
+
+def _data(inputs: list[Path], params: TrainParams, log: logging.Logger) -> Split:
+    """The training and held-out images; refused where no held-out image is large enough to measure the model."""
     data = split([Path(p) for p in inputs], params.holdout, min_side(params.scale), params.alpha)
     for problem in data.unreadable:
         log.warning("train_srcae: training without an image it cannot read: %s", problem)
@@ -164,11 +198,12 @@ def _train(
             f"inside its border, so a {params.scale}x model could not be measured (held out: "
             f"{', '.join(data.held_out_names)}); add larger or more images"
         )
-    sampler = PatchSampler(data.train, params.patch_size)
-    _check_visible(sampler, data.train_names, log)
-    # Validated as it trains, on the centres of up to 4; none where alpha hides every centre.
-    sample = [image for image in data.held_out if measurable(image, params.scale, max_side=192)][:4]
+    return data
 
+
+def _setup(params: TrainParams, device: torch.device) -> tuple[_State, VGGFeatures | None]:
+    """The model and its optimizer, the patch generator, the discriminator where the loss has a GAN term, and
+    the VGG features where it has a VGG term, each seeded in this order so that a seed gives the same weights."""
     torch.manual_seed(params.seed)
     # Channels-last convolutions train ~20% faster on CPU (measured 0.041 vs 0.050 s a step, 2 threads).
     model = SRCAE(model_config(params)).to(device, memory_format=torch.channels_last)
@@ -178,62 +213,52 @@ def _train(
         discriminator = PatchDiscriminator().to(device)
         d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=params.learning_rate / 2, betas=(0.5, 0.999))
     vgg = VGGFeatures.from_file(params.vgg_weights).to(device) if params.loss.vgg > 0 and params.vgg_weights else None
-    state = _State(model, torch.optim.Adam(model.parameters(), lr=params.learning_rate), generator, discriminator, d_optimizer)
+    optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
+    return _State(model, optimizer, generator, discriminator, d_optimizer), vgg
 
-    checkpoint = ctx.work_dir / CHECKPOINT_NAME if ctx.work_dir is not None else None
-    fingerprint = _fingerprint(data, params) if checkpoint is not None else ""  # only a checkpoint needs it
-    if checkpoint is not None:
-        _resume(checkpoint, state, fingerprint, log)
 
-    # Float32 on CUDA too (cuDNN may still use TF32 inside convolutions). Under bf16 autocast a VGG
-    # term weighted 1% of the pixel loss was rounded away where its gradient joins the pixel loss's
-    # (the weights came out byte-identical without it; a GAN term of that weight likely was too), and
-    # half precision did not even save time: on an H200, 6,000 steps at 2x took 79 s under bf16 and
-    # 48 s in float32, to the same held-out PSNR.
-    loss_weights = params.loss
-    started = time.perf_counter()
-    model.train()
-    note = f"resumed from a checkpoint at step {state.step}" if state.step else ""  # then the latest validation
-    while state.step < params.steps:
-        step = state.step
-        hr = sampler.sample(params.batch_size, generator)  # (B, 3, P, P), or (B, 4, P, P) with coverage
-        coverage = hr[:, 3:].to(device) if hr.shape[1] == 4 else None  # (B, 1, P, P)
-        hr = hr[:, :3]
-        lr = degrade(hr, params.scale, params.degradation, generator)  # (B, 3, P/s, P/s)
-        hr = hr.to(device, memory_format=torch.channels_last)
-        lr = lr.to(device, memory_format=torch.channels_last)
-        for group in state.optimizer.param_groups:
-            group["lr"] = learning_rate(step, params.steps, params.learning_rate)
-        sr = model(lr)
-        if coverage is not None:
-            sr = over_target(sr, hr, coverage)  # nothing is learnt under transparent texels
-        loss = reconstruction_loss(sr, hr, loss_weights)
-        if vgg is not None:
-            loss = loss + loss_weights.vgg * F.mse_loss(vgg(sr), vgg(hr))
-        if discriminator is not None:
-            loss = loss + loss_weights.gan * generator_gan_loss(discriminator(sr))
-        state.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        state.optimizer.step()
-        if discriminator is not None and d_optimizer is not None:
-            d_loss = discriminator_loss(discriminator(hr), discriminator(sr.detach()))
-            d_optimizer.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_optimizer.step()
-        state.step += 1
-        if ctx.progress is not None:
-            ctx.progress(state.step, params.steps, note)
-        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
-            _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
-        if sample and (state.step % params.validate_every == 0 or state.step == params.steps):
-            quick = compare(sample, _evaluator(model, device), params.scale, max_side=192, baselines=False)
-            model.train()
-            note = f"loss {loss.item():.5f}, validation PSNR {quick['val_psnr']:.2f} dB"
-            log.info("step %d/%d %s", state.step, params.steps, note)
-    train_seconds = state.seconds + time.perf_counter() - started
+def _step(
+    state: _State, sampler: PatchSampler, vgg: VGGFeatures | None, params: TrainParams, device: torch.device
+) -> torch.Tensor:
+    """One training step: a batch of high-res patches degraded to the model's input, enlarged, and the model moved
+    down the loss (MSE + HFEN, + VGG features, + the GAN term); then the discriminator's own step. Returns the loss.
 
-    model.eval()
-    save_srcae(Path(out_path), model)
+    Float32 on CUDA too (cuDNN may still use TF32 inside convolutions). Under bf16 autocast a VGG term weighted 1%
+    of the pixel loss was rounded away where its gradient joins the pixel loss's (the weights came out
+    byte-identical without it; a GAN term of that weight likely was too), and half precision did not even save
+    time: on an H200, 6,000 steps at 2x took 79 s under bf16 and 48 s in float32, to the same held-out PSNR."""
+    hr = sampler.sample(params.batch_size, state.generator)  # (B, 3, P, P), or (B, 4, P, P) with coverage
+    coverage = hr[:, 3:].to(device) if hr.shape[1] == 4 else None  # (B, 1, P, P)
+    hr = hr[:, :3]
+    lr = degrade(hr, params.scale, params.degradation, state.generator)  # (B, 3, P/s, P/s)
+    hr = hr.to(device, memory_format=torch.channels_last)
+    lr = lr.to(device, memory_format=torch.channels_last)
+    for group in state.optimizer.param_groups:
+        group["lr"] = learning_rate(state.step, params.steps, params.learning_rate)
+    sr = state.model(lr)  # (B, 3, P, P)
+    if coverage is not None:
+        sr = over_target(sr, hr, coverage)  # nothing is learnt under transparent texels
+    loss = reconstruction_loss(sr, hr, params.loss)
+    if vgg is not None:
+        loss = loss + params.loss.vgg * F.mse_loss(vgg(sr), vgg(hr))
+    if state.discriminator is not None:
+        loss = loss + params.loss.gan * generator_gan_loss(state.discriminator(sr))
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    state.optimizer.step()
+    if state.discriminator is not None and state.d_optimizer is not None:
+        d_loss = discriminator_loss(state.discriminator(hr), state.discriminator(sr.detach()))
+        state.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        state.d_optimizer.step()
+    state.step += 1
+    return loss
+
+
+def _figures(
+    data: Split, model: SRCAE, device: torch.device, params: TrainParams, train_seconds: float, log: logging.Logger
+) -> dict[str, float | int | str]:
+    """The model's metadata: its held-out PSNR and SSIM against bicubic and Lanczos, and how it was trained."""
     figures = compare(data.held_out, _evaluator(model, device), params.scale)
     log.info(
         "trained %d steps in %.0f s: held-out PSNR %.2f dB (bicubic %.2f, lanczos %.2f) on %s",
