@@ -567,6 +567,29 @@ def test_changed_textures_far_apart_are_built_by_a_run_each_not_one_over_every_t
     assert sorted(row["status"] for row in report.rows).count("computed") == 2
 
 
+def test_a_partition_another_build_drops_meanwhile_is_left_out_of_the_runs_not_a_traceback(project, monkeypatch):
+    """The file sensor, or a second build, drops the partition of a file deleted after this build's scan: the
+    runs are cut by the instance's partitions, and one it no longer has raised KeyError before anything ran."""
+    import pipeline.runs
+
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        gone, changed = instance.get_dynamic_partitions("legacy")[:2]
+        for key in (gone, changed):
+            write_image(project / "textures" / key, Image(np.full((16, 16, 3), 0.3, np.float32)))
+        keep = pipeline.runs._keep_in_cache
+
+        def and_the_sensor_drops_one(builder, rows):  # after the scan, before the runs
+            (project / "textures" / gone).unlink()
+            instance.delete_dynamic_partition("legacy", gone)
+            keep(builder, rows)
+
+        monkeypatch.setattr(pipeline.runs, "_keep_in_cache", and_the_sensor_drops_one)
+        report = run_build(spec, instance=instance)
+    assert not report.run_errors and statuses(project)[changed] == "computed"
+
+
 def test_a_batch_of_events_lets_another_writer_of_the_event_log_in_between_its_commits(tmp_path, monkeypatch):
     """A batch committed every second but wrote again at once, and SQLite lets a waiting writer in only when its
     busy handler, asleep up to 100 ms at a time, finds the database free: a build recording thousands of
