@@ -23,7 +23,7 @@ from ops.registry import OpContext, OpParams, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
-from pipeline.manifest import PartitionResult, Row, not_built, read_manifest, rows_by_key
+from pipeline.manifest import PartitionResult, Row, not_built, partition_label, read_manifest, rows_by_key
 from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
@@ -276,8 +276,7 @@ class Builder:
         if entry is not None:
             result.status = "cached"
             return entry
-        label = f"{target.name} [{key}]" if key else f"model {target.name}"
-        with self.store.key_lock(plan.cache_key, label):
+        with self.store.key_lock(plan.cache_key, partition_label(target.name, key)):
             if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
                 self.store.clear_finished_work(plan.cache_key)
             entry = None if forced else self._restore(plan) or self._kept(target, key, plan)
@@ -485,7 +484,7 @@ class Builder:
             self.index.remember(dest, digest)
 
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
-        label = f"{target.name} [{key or 'model'}]"
+        label = partition_label(target.name, key)
         ctx = OpContext(
             device=self.device,
             progress=reporter(label),
@@ -599,7 +598,7 @@ def _describe(exc: Exception, target: Target, key: str, spec: Spec) -> str:
         return f"{exc.filename} was moved or deleted while this was built; build again"  # a checkout, a cleanup
     if isinstance(exc, (BuildError, ValueError, OSError)) or "/" in message:
         return message
-    return f"{target.name} [{key}]: {type(exc).__name__}: {message}"
+    return f"{partition_label(target.name, key)}: {type(exc).__name__}: {message}"
 
 
 def summarize_data_version(outputs: Mapping[str, str]) -> str:

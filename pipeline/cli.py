@@ -24,7 +24,7 @@ from rich.table import Table
 from pipeline.claims import check_build_dir, dagster_home
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
-from pipeline.manifest import Row, manifest_path, manifest_problem, rows_by_key
+from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
 from pipeline.progress import ProgressLines, handled, progress_log, progress_of
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
@@ -300,7 +300,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     shown, left_out = _first_of_each(report.sync.forgotten, lambda removed: (removed.asset, removed.why))
     for asset, key, why in shown:
-        out.print(escape(f"removed the outputs of {asset} [{key or 'model'}]: {why}"), highlight=False, soft_wrap=True)
+        out.print(escape(f"removed the outputs of {partition_label(asset, key)}: {why}"), highlight=False, soft_wrap=True)
     for (asset, why), more in left_out.items():
         out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {why} "
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
@@ -350,7 +350,7 @@ def _print_failures(failed: list[Row], loaded: Spec) -> None:
 
 
 def _print_failure(row: Row) -> None:
-    where = escape(f"{row['asset']} [{row['partition'] or 'model'}]")
+    where = escape(partition_label(str(row['asset']), str(row['partition'])))
     console.print(f"[red]failed[/red] {where}: {escape(str(row.get('error')))}", highlight=False, soft_wrap=True)
 
 

@@ -69,6 +69,11 @@ def not_built(target: Target, key: str, run_id: str | None = None, error: str | 
     )
 
 
+def partition_label(asset: str, partition: str) -> str:
+    """How messages name a partition: ``legacy_2x [walls/brick.png]``, and a model's ``sr2x [model]``."""
+    return f"{asset} [{partition or 'model'}]"
+
+
 def manifest_path(build_dir: Path) -> Path:
     return build_dir / MANIFEST
 
