@@ -27,11 +27,14 @@ def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto") -> np.ndarray:
 
     The colour under a cut-out's transparent texels is filled from the visible ones first: whatever it
     was (often a key colour, cyan or magenta) would otherwise be learned and copied into visible texels.
+    Worked out in float32, as a file is read: a script's ``Image(pixels / 255)`` holds float64, whose variants
+    came out a rounding apart from the op's.
     """
-    planes = [linear_to_srgb(color_to_resample(image.color, image.alpha, alpha))]
-    if image.alpha is not None:
-        planes.append(image.alpha[..., None])
-    return np.concatenate(planes, axis=2).astype(np.float32)
+    coverage = None if image.alpha is None else image.alpha.astype(np.float32, copy=False)
+    planes = [linear_to_srgb(color_to_resample(image.color.astype(np.float32, copy=False), coverage, alpha))]
+    if coverage is not None:
+        planes.append(coverage[..., None])
+    return np.concatenate(planes, axis=2).astype(np.float32, copy=False)
 
 
 def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto") -> Image:

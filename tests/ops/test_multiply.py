@@ -232,6 +232,16 @@ def test_multiply_from_python_gives_what_the_op_writes(
         assert (tmp_path / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("method", ["gram", "patch"])
+def test_multiply_from_python_makes_of_float64_what_it_makes_of_float32(gravel: Path, method: str) -> None:
+    """A script's ``Image(pixels / 255)`` holds float64; the op reads float32."""
+    image = read_image(gravel)
+    wide = Image(image.color.astype(np.float64), None, image.bit_depth)
+    arguments = {"method": method, "count": 1, "size": 48, "steps": 3, "patch_size": 16}
+    [narrow_variant], [wide_variant] = (multiply_op.multiply(i, device="cpu", **arguments) for i in (image, wide))
+    assert np.array_equal(narrow_variant.color, wide_variant.color)
+
+
 def test_multiply_takes_the_ops_params_with_its_defaults() -> None:
     """A call with no arguments but the image makes what an asset with no keys but op: multiply makes."""
     taken = {name: argument.default for name, argument in inspect.signature(multiply_op.multiply).parameters.items()
