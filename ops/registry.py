@@ -62,6 +62,8 @@ class OpParams(BaseModel):
     def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """Pydantic reads ``true`` as 1 where a number is expected, so ``scale: true`` built at 1× without a word."""
         if isinstance(value, bool) and info.field_name and not _takes_bool(cls.model_fields[info.field_name].annotation):
+            if info.context and info.context.get("from_python"):
+                raise ValueError("expected a number, not a boolean")
             raise ValueError(f"expected a number, but YAML reads {str(value).lower()} as a boolean")
         return value
 
@@ -72,7 +74,7 @@ class OpParams(BaseModel):
         refused is a ``ValueError`` that names the argument and its value, as ``check_choice`` does: pydantic's
         own message names the params class, splits a union's alternatives over lines and ends with a link."""
         try:
-            return cls(**arguments)
+            return cls.model_validate(arguments, context={"from_python": True})  # no YAML to blame for a bool
         except ValidationError as exc:
             raise ValueError(_refused_arguments(exc.errors())) from None
 

@@ -256,6 +256,7 @@ def test_multiply_takes_the_ops_params_with_its_defaults() -> None:
     ({"patch_size": 4}, "patch_size 4: should be greater than or equal to 8"),
     ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),
     ({"seed": -1}, "seed -1: should be greater than or equal to 0"),
+    ({"size": True}, "size True: expected a number, not a boolean"),  # no YAML reads it here
     ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
     ({"source": "walls/tiny.png"}, "walls/tiny.png is 12x12; method gram needs at least 16x16 px"),
     ({"method": "patch", "source": "walls/tiny.png"}, "walls/tiny.png is 12x12; method patch with 16 px blocks needs"),
