@@ -180,7 +180,11 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     did: dict[tuple[str, str], Row] = {}  # (target, partition) -> status and seconds, as this build's runs made it
     for partition_set, names in order:
         todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in needed]
-        for stretch in _stretches(instance, partition_set, todo):
+        try:
+            stretches = _stretches(instance, partition_set, todo) if interrupted is None else [todo]
+        except KeyboardInterrupt:  # as it asks the instance for the partitions' order
+            interrupted, stretches = todo[0][0], [todo]
+        for stretch in stretches:
             if interrupted is None:
                 try:
                     interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, stretch,

@@ -2967,7 +2967,8 @@ def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(pr
         assert row["status"] == "failed" and row["outputs"] == made.outputs and row["cache_key"] == made.cache_key
 
 
-def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch):
+@pytest.mark.parametrize("landing_in", ["_range_tags", "_stretches"])  # setting the run up, or cutting the work
+def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch, landing_in):
     import pipeline.runs
 
     write_textures(tmp_path / "textures", 2, size=16)
@@ -2981,14 +2982,14 @@ def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch)
     run_build(spec)
     spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
     spec = load_spec(spec_file)
-    range_tags = pipeline.runs._range_tags
+    asks_the_instance = getattr(pipeline.runs, landing_in)
 
     def ctrl_c_before_the_second_run(instance, partition_set, keys):
         if partition_set == "other":
-            raise KeyboardInterrupt  # as when it lands while Dagster sets the run up
-        return range_tags(instance, partition_set, keys)
+            raise KeyboardInterrupt
+        return asks_the_instance(instance, partition_set, keys)
 
-    monkeypatch.setattr(pipeline.runs, "_range_tags", ctrl_c_before_the_second_run)
+    monkeypatch.setattr(pipeline.runs, landing_in, ctrl_c_before_the_second_run)
     report = run_build(spec)
     assert report.interrupted == "other_2x"
     other = [r for r in manifest_rows(tmp_path) if r["asset"] == "other_2x"]
