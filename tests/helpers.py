@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import struct
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -174,3 +177,42 @@ def display_p3_profile() -> bytes:
                              b"gXYZ": b"XYZ \0\0\0\0" + fixed(0.2919, 0.6922, 0.0419),
                              b"bXYZ": b"XYZ \0\0\0\0" + fixed(0.1572, 0.0666, 0.7841)})
     return p3.replace("sRGB built-in".encode("utf-16-be"), "Display P3 v4".encode("utf-16-be"))
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    """Each partition's status in the manifest of ``folder``'s build (computed, cached, failed)."""
+    return {e["partition"]: e["status"] for e in manifest_rows(folder)}
+
+
+def pngs_written(folder: Path, since: float = 0.0) -> int:
+    """How many PNGs under ``folder`` a running build has written since ``since``. The build may delete a
+    file, or the folder itself, while this counts: a killed build's unlisted outputs go before they are put
+    back from the cache."""
+    count = 0
+    for parent, _, names in os.walk(folder):  # a folder that vanishes is skipped, where rglob would raise
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                count += name.endswith(".png") and os.stat(os.path.join(parent, name)).st_mtime > since
+    return count
+
+
+def hash_index_entries(cache: Path) -> dict[str, list]:
+    """The entries of the cache's hash index: a line with the hash of the rest, then JSON."""
+    from pipeline.resources import HASH_INDEX
+
+    return json.loads((cache / HASH_INDEX).read_bytes().partition(b"\n")[2])
+
+
+def start_remaster(folder: Path, *args: str, dagster_home: Path | None = None) -> subprocess.Popen:
+    """``remaster`` run as a terminal runs a program: in a process group of its own (a terminal's Ctrl-C reaches
+    the whole group), against ``dagster_home`` where given, else on a throwaway instance."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DAGSTER_HOME", None)
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
+    script = "from pipeline.cli import main; main()"  # as the remaster program runs
+    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"  # an upscale of an upscale

@@ -39,7 +39,7 @@ def test_layer_imports(layer):
 def test_only_dagsters_public_api():
     """``dagster._core`` and the like change without notice between releases, so the product stays off them;
     tests reach in only where Dagster has no public API for what they check (``helpers.ui_statuses``, and the
-    event-log and interrupt tests of test_build.py)."""
+    event-log test of test_build.py and an interrupt test of test_interrupts.py)."""
     offenders = [
         f"{path.relative_to(REPO)} imports {name}"
         for layer in ("ops", "pipeline", "bench")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import errno
 import json
@@ -22,12 +21,13 @@ import pytest
 from PIL import Image as PILImage
 
 from helpers import (
-    LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, display_p3_profile, manifest_rows, read_only_folder,
-    source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures,
+    CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, display_p3_profile, hash_index_entries,
+    manifest_rows, pngs_written, read_only_folder, source_called, start_remaster, statuses, ui_statuses,
+    unreadable_while_mode_000, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
-from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
+from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.killed_builds import HOST_TAG, KILLED_BUILDS_SENSOR, PID_TAG
@@ -36,10 +36,6 @@ from pipeline.runs import run_build
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
 from pipeline.spec import Spec, load_spec
 from pipeline.unreached import record_unreached
-
-
-def statuses(folder: Path) -> dict[str, str]:
-    return {e["partition"]: e["status"] for e in manifest_rows(folder)}
 
 
 def outputs(folder: Path) -> dict[str, str]:
@@ -686,7 +682,6 @@ def test_bad_inputs_fail_alone_and_name_the_file(project, cli):
     assert "empty.png" in output
 
 
-
 def test_an_input_gone_bad_leaves_no_stale_output_downstream(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
     assert cli(project, "build")[0] == 0
@@ -747,178 +742,6 @@ def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     assert "assets_spec.yaml:7: assets.legacy_2x.op: unknown op 'upscal'" in output
 
 
-def test_cache_gc_keeps_what_outputs_use(project, cli):
-    cli(project, "build")
-    spec = project / "assets_spec.yaml"
-    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
-    cli(project, "build")
-    objects = project / ".remaster" / "cache" / "objects"
-    assert len(list(objects.glob("*/*"))) == 10
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "removed 5 entries" in output
-    assert len(list(objects.glob("*/*"))) == 5
-    code, _ = cli(project, "build")
-    assert sorted(statuses(project).values()) == ["cached"] * 5
-
-
-def test_cache_gc_in_a_fresh_clone_before_its_first_build_keeps_what_that_build_puts_back(project, cli, tmp_path):
-    """A CI job: a fresh clone, the cache restored, no build folder. gc dropped every entry, exit 0, and the
-    build after it computed everything again."""
-    assert cli(project, "build")[0] == 0
-    shutil.rmtree(project / "build")
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and "fresh clone that has not built yet" in output.replace("\n", " "), output
-    assert cli(project, "build")[0] == 0 and sorted(statuses(project).values()) == ["cached"] * 5
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "removed 0 entries" in output
-
-
-def test_cache_gc_forgets_the_build_folder_a_project_had_before_its_build_dir_changed(project, cli):
-    assert cli(project, "build")[0] == 0
-    (project / "build").rename(project / "out")
-    spec = project / "assets_spec.yaml"
-    spec.write_text(spec.read_text().replace("build_dir: build", "build_dir: out"))
-    assert cli(project, "build")[0] == 0
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "removed 0 entries" in output, output
-
-
-def test_cache_gc_keeps_what_each_user_s_build_folder_of_one_spec_uses(tmp_path, cli, monkeypatch):
-    """A spec whose folders are under ``~`` builds into one folder per user, all on one shared cache."""
-    spec = UPSCALE_SPEC.replace("build_dir: build", "build_dir: ~/rbuild").replace("root: textures", "root: ~/textures")
-    write_spec(tmp_path, spec.replace(".remaster/cache", str(tmp_path / "shared")))
-    for seed, user in enumerate(("h1", "h2")):
-        write_textures(tmp_path / user / "textures", 3, seed=seed)
-        monkeypatch.setenv("HOME", str(tmp_path / user))
-        assert cli(tmp_path, "build")[0] == 0
-    code, output = cli(tmp_path, "cache", "gc")
-    assert code == 0 and "removed 0 entries" in output, output
-    elsewhere = tmp_path / "other-machine" / "h3" / "rbuild" / "manifest.json"  # a home this machine cannot see
-    ContentStore(tmp_path / "shared").register(elsewhere, tmp_path / "assets_spec.yaml")
-    assert cli(tmp_path, "build")[0] == 0
-    code, output = cli(tmp_path, "cache", "gc")
-    assert code == 1 and f"cannot see the manifest of project(s) built on this cache: {elsewhere}" in output, output
-
-
-def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
-    """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
-    shared = other.parent / "shared-cache"
-    write_textures(other / "textures", 3, seed=7)
-    for folder in (project, other):
-        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
-        assert cli(folder, "build")[0] == 0
-    return shared, other
-
-
-def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, tmp_path):
-    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "removed 0 entries" in output
-    for path in (other / "build" / "legacy_2x").rglob("*.png"):
-        path.unlink()
-    assert cli(other, "build")[0] == 0
-    assert sorted(statuses(other).values()) == ["cached"] * 3
-    shutil.rmtree(other / "build")  # the build folder deleted: what it used is unknown until it builds again
-    code, output = cli(project, "cache", "gc")
-    said = " ".join(output.split())  # as one line, which the terminal's width folds
-    assert code == 1 and said.startswith("error gc cannot tell which entries some projects on this cache use, so removed "
-                                         f"nothing: no manifest at {other / 'build' / 'manifest.json'}"), output
-    assert said.endswith("build first, then gc. Or run remaster cache gc --forget-missing to stop keeping their "
-                         "entries"), output  # it said "...; build first, then gc; so cannot tell which entries they use"
-    code, output = cli(project, "cache", "gc", "--forget-missing")
-    assert code == 0 and "removed 3 entries" in output
-    assert cli(other, "build")[0] == 0
-    other.rename(tmp_path / "away")
-    other.mkdir()  # the project folder is a share's mount point, empty while it is not mounted
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and "cannot see the manifest" in output, output  # it removed the 3 entries the share's project uses
-    other.rmdir()
-    (tmp_path / "away").rename(other)
-    write_spec(other, UPSCALE_SPEC.replace(".remaster/cache", str(shared)).replace("build_dir: build",
-                                                                                    f"build_dir: {tmp_path / 'share' / 'build'}"))
-    assert cli(other, "build")[0] == 0
-    (tmp_path / "share").rename(tmp_path / "share_away")  # outputs on a share, the spec local: the share unmounted
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and "cannot see the manifest" in output, output
-    shutil.rmtree(tmp_path / "share_away")
-    shutil.rmtree(other)  # the project folder gone too, as an unmounted share looks: gc cannot tell
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and "cannot see the manifest" in output and "--forget-missing" in output
-    code, output = cli(project, "cache", "gc", "--forget-missing")
-    assert code == 0 and "removed 3 entries" in output
-
-
-def test_cache_gc_after_a_project_moved_with_its_cache_says_so_and_forgetting_its_old_place_keeps_its_entries(
-        project, cli, tmp_path):
-    assert cli(project, "build")[0] == 0
-    moved = project.rename(tmp_path.parent / f"{tmp_path.name}-moved")  # the default cache_dir moves along
-    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
-    code, output = cli(moved, "cache", "gc")
-    said = " ".join(output.split())
-    assert code == 1 and f"{project / 'build' / 'manifest.json'} (an unmounted share: mount it; or a project moved " \
-                         "or deleted, whose build from its new place keeps what it uses there)" in said, output
-    code, output = cli(moved, "cache", "gc", "--forget-missing")
-    assert code == 0 and "removed 0 entries" in output, output
-
-
-def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_damaged(project, cli, tmp_path):
-    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
-    record = next(r for r in (shared / "roots").glob("*.json") if str(other) in r.read_text())
-    record.write_text(record.read_text()[:30])  # a CI cache restored in part
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and f"cannot read the record of which project {record} stands for" in output.replace("\n", "")
-    assert cli(other, "build")[0] == 0  # records it anew
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "removed 0 entries" in output
-    shutil.rmtree(other / "build")
-    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
-    manifest = other / "build" / "manifest.json"
-    manifest.write_text(manifest.read_text()[:40])  # the build folder restored in part
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and f"cannot read the manifest of project(s) built on this cache: {manifest}" in output.replace("\n", "")
-    shutil.rmtree(other / "build")
-    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
-    manifest.write_text("")
-    code, output = cli(project, "cache", "gc", "--forget-missing")  # settles it: a later plain gc runs
-    assert code == 0 and "removed 3 entries" in output
-    assert cli(project, "cache", "gc")[0] == 0
-
-
-def test_a_sigterm_repeated_while_the_build_winds_down_still_exits_130(tmp_path):
-    write_textures(tmp_path / "textures", 40, size=96)
-    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
-    proc = _remaster(tmp_path, "build")
-    built = tmp_path / "build" / "legacy_2x"
-    while proc.poll() is None and _pngs_written(built) < 3:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    for line in proc.stdout:  # a CI runner that signals again and again as the build winds down
-        if "interrupted" in line:
-            break
-    while proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(0.002)
-    assert proc.wait() == 130, proc.stdout.read()
-
-
-def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
-    shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")  # a CI job's fresh clone
-    before = _hash_index(shared)
-    assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
-    shutil.rmtree(clone)
-    code, output = cli(project, "cache", "gc", "--forget-missing")
-    assert code == 0 and "forgot the hashes of 6 files that are gone" in output, output
-    remembered = _hash_index(shared)
-    assert not any(path.startswith(str(clone)) for path in remembered) and len(remembered) == len(before) - 6
-    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
-    remembered = _hash_index(shared)
-    (project / "textures").rename(tmp_path / "away")  # a share not mounted while gc runs: read again if forgotten
-    (project / "textures").mkdir()
-    code, output = cli(project, "cache", "gc")
-    assert code == 0 and "forgot the hashes of 0 files" in output, output
-    assert _hash_index(shared) == remembered
-
-
 def test_a_dagster_database_another_process_holds_says_to_build_again_not_that_it_is_damaged(
         project, cli, monkeypatch, tmp_path):
     import sqlite3
@@ -952,132 +775,6 @@ def test_an_error_whose_chain_loops_is_not_taken_for_a_database_error():
                 raise first from second
     except ValueError as looped:
         assert _database_error(looped) is None
-
-
-def test_a_stopped_build_leaves_the_programs_its_caller_starts_later_stoppable(project, cli, monkeypatch):
-    import pipeline.runs
-
-    def stopped(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline.runs, "run_build", stopped)
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        assert cli(project, "build")[0] == 130
-        assert signal.getsignal(signal.SIGTERM) is previous  # a script that goes on after calling remaster in process
-        child = subprocess.Popen(["sleep", "30"])
-        child.terminate()
-        assert child.wait(timeout=10) == -signal.SIGTERM
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@pytest.fixture
-def ctrl_c_ignored():
-    """SIGINT ignored, as a shell script's ``remaster build &`` or ``python make_textures.py &`` starts it."""
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    yield
-    for number, handler in previous.items():
-        signal.signal(number, handler)
-
-
-@pytest.fixture
-def ctrl_c_from_a_terminal():
-    """SIGINT as a terminal's program has it, whatever the shell that started pytest gave it."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-def test_a_build_with_ctrl_c_ignored_still_stops_on_sigterm_between_its_runs(project, cli, monkeypatch, ctrl_c_ignored):
-    import pipeline.runs
-
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")  # two runs
-    handlers = []
-    run_set = pipeline.runs._run_set
-
-    def noting(*args, **kwargs):
-        result = run_set(*args, **kwargs)
-        handlers.append(signal.getsignal(signal.SIGTERM))  # what a CI job's cancel meets until the next run
-        return result
-
-    monkeypatch.setattr(pipeline.runs, "_run_set", noting)
-    assert cli(project, "build")[0] == 0
-    assert handlers == [signal.default_int_handler] * 2
-
-
-def test_a_sigterm_just_as_a_dagster_run_ends_stops_a_build_with_ctrl_c_ignored(project, cli, monkeypatch,
-                                                                                 ctrl_c_ignored):
-    from dagster._utils import interrupts
-
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")  # two runs
-    replace, before_the_run, sent = interrupts._replace_interrupt_signal, [], []
-
-    def replace_then_terminate(handler):  # Dagster's own: sets SIGINT's handler, and SIGTERM's to the same
-        if not before_the_run:
-            before_the_run.append(signal.getsignal(signal.SIGINT))
-        replace(handler)
-        if handler is before_the_run[0] and not sent:  # the run has ended: its handlers are put back
-            sent.append(signal.SIGTERM)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    monkeypatch.setattr(interrupts, "_replace_interrupt_signal", replace_then_terminate)
-    code, output = cli(project, "build")
-    assert sent and code == 130 and "interrupted" in output
-
-
-def test_a_ctrl_c_that_a_background_build_ignores_stops_nothing(project, cli, monkeypatch, ctrl_c_ignored):
-    import pipeline.runs
-
-    def ctrl_c_after(fn):
-        def wrapped(*args, **kwargs):
-            result = fn(*args, **kwargs)
-            os.kill(os.getpid(), signal.SIGINT)
-            return result
-        return wrapped
-
-    monkeypatch.setattr(dg, "materialize", ctrl_c_after(dg.materialize))  # Dagster's handlers are back as it ends
-    monkeypatch.setattr(pipeline.runs, "mark_not_built", ctrl_c_after(pipeline.runs.mark_not_built))  # rows held
-    assert cli(project, "build")[0] == 0
-    assert {row["status"] for row in manifest_rows(project)} == {"computed"}
-
-
-def test_run_build_stops_on_sigterm_between_runs_whatever_its_caller_s_handler_and_puts_it_back(project, monkeypatch):
-    import pipeline.runs
-    from pipeline.runs import run_build
-
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
-    run_set = pipeline.runs._run_set
-
-    def then_terminated(*args, **kwargs):
-        result = run_set(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)  # a CI job cancelled after the first run
-        return result
-
-    monkeypatch.setattr(pipeline.runs, "_run_set", then_terminated)
-
-    def callers(number, frame):
-        raise SystemExit(143)
-
-    previous = signal.signal(signal.SIGTERM, callers)
-    try:
-        with dg.instance_for_test() as instance:
-            report = run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
-        assert signal.getsignal(signal.SIGTERM) is callers
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert report.interrupted is not None
-    assert {row["status"] for row in manifest_rows(project) if row["asset"] == "legacy_4x"} == {"failed"}
-
-
-def test_run_build_leaves_its_caller_s_signal_handlers_as_they_were(project, ctrl_c_ignored):
-    from pipeline.runs import run_build
-
-    sigterm = signal.getsignal(signal.SIGTERM)
-    with dg.instance_for_test() as instance:
-        run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
-    assert signal.getsignal(signal.SIGTERM) is sigterm and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
@@ -1168,59 +865,6 @@ def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     assert {row["asset"] for row in manifest_rows(project)} == {"env_3x"}
 
 
-def test_cache_gc_waits_for_no_build(project, cli):
-    cli(project, "build")
-    spec = project / "assets_spec.yaml"
-    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
-    cli(project, "build")
-    store = ContentStore(project / ".remaster" / "cache")
-    with store.in_use():  # a build in another process, between storing entries and listing them
-        code, output = cli(project, "cache", "gc")
-    assert code == 1 and "a build is using the cache" in output
-    assert len(list((store.root / "objects").glob("*/*"))) == 10
-    code, output = cli(project, "cache", "gc")
-    assert re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output  # five small PNGs: it said 0.0 MB
-
-def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
-    cli(project, "build")
-    old = project / "build" / "legacy_2x" / ".tex000.png.abc123.tmp"
-    young = project / "build" / "legacy_2x" / ".tex001.png.def456.tmp"
-    for path in (old, young):
-        path.write_bytes(b"half a png")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    store = ContentStore(project / ".remaster" / "cache")
-    scratch = store.scratch_dir()  # a killed step's whole outputs, in the cache
-    (scratch / "variant_00.png").write_bytes(b"a whole png")
-    abandoned, resumable = store.work_dir("0" * 32), store.work_dir("1" * 32)  # killed trainings' checkpoints
-    week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
-    os.utime(abandoned, (week_ago, week_ago))
-    entry = next((store.root / "entries").glob("*/*.json"))
-    half_written = [store.root / "objects" / ".incoming.k3x_9a0q.tmp", entry.parent / f".{entry.name}.ab12cd34.tmp"]
-    for path in half_written:
-        path.write_bytes(b"half")
-    kept = store.root / "objects" / "notes.tmp"  # not a name the store gives
-    kept.write_bytes(b"someone's")
-    with store.key_lock("2" * 32, "a texture that failed"):  # its lock stays, with no entry to go with
-        pass
-    code, _ = cli(project, "cache", "gc")
-    assert code == 0 and not old.exists() and young.exists()
-    assert not scratch.exists() and not abandoned.exists() and resumable.is_dir()
-    assert not any(path.exists() for path in half_written) and kept.exists()
-    assert not list((store.root / "locks").iterdir())
-
-
-def _remaster(folder: Path, *args: str, dagster_home: Path | None = None) -> subprocess.Popen:
-    """``remaster`` run as a terminal runs a program: in a process group of its own (a terminal's Ctrl-C reaches
-    the whole group), against ``dagster_home`` where given, else on a throwaway instance."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("DAGSTER_HOME", None)
-    if dagster_home is not None:
-        env["DAGSTER_HOME"] = str(dagster_home)
-    script = "from pipeline.cli import main; main()"  # as the remaster program runs
-    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
     """The second build to need a cache key waits for the one making it, says so, and takes it from the cache
     (a CI job and the nightly build of one changed texture; only a model was made once before)."""
@@ -1232,7 +876,7 @@ def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
     plan = builder.plan(target, "walls/tex001.png")
     lines: list[str] = []
     with builder.store.key_lock(plan.cache_key, "it"):  # the first build, making it
-        other = _remaster(project, "build")
+        other = start_remaster(project, "build")
         watchdog = threading.Timer(120, other.kill)  # a wait that says nothing would hang the test
         watchdog.start()
         for line in other.stdout:
@@ -1253,18 +897,6 @@ def test_outputs_put_back_from_the_cache_take_no_lock(project, cli):
     assert not list((project / ".remaster" / "cache" / "locks").iterdir())
 
 
-def _pngs_written(folder: Path, since: float = 0.0) -> int:
-    """How many PNGs under ``folder`` a running build has written since ``since``. The build may delete a
-    file, or the folder itself, while this counts: a killed build's unlisted outputs go before they are put
-    back from the cache."""
-    count = 0
-    for parent, _, names in os.walk(folder):  # a folder that vanishes is skipped, where rglob would raise
-        for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                count += name.endswith(".png") and os.stat(os.path.join(parent, name)).st_mtime > since
-    return count
-
-
 @pytest.mark.slow
 def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     write_textures(tmp_path / "textures", 40, size=96)
@@ -1273,12 +905,12 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
     reference.mkdir()
     write_textures(reference / "textures", 40, size=96)
     write_spec(reference, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
-    assert _remaster(reference, "build").wait() == 0
+    assert start_remaster(reference, "build").wait() == 0
     expected = outputs(reference)
     built = tmp_path / "build" / "legacy_2x"
     for kill_after in (3, 20):
-        proc = _remaster(tmp_path, "build")
-        while _pngs_written(built) < kill_after and proc.poll() is None:
+        proc = start_remaster(tmp_path, "build")
+        while pngs_written(built) < kill_after and proc.poll() is None:
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -1288,67 +920,8 @@ def test_sigkill_mid_build_leaves_nothing_partial(tmp_path):
             assert expected[path.relative_to(tmp_path).as_posix()] == hash_file(path)
         for obj in (tmp_path / ".remaster" / "cache" / "objects").glob("*/*"):
             assert hash_file(obj) == obj.name
-    assert _remaster(tmp_path, "build").wait() == 0
+    assert start_remaster(tmp_path, "build").wait() == 0
     assert outputs(tmp_path) == expected
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and a CI job cancelled
-def test_ctrl_c_stops_the_build_with_one_line_and_the_next_build_goes_on(tmp_path, stop):
-    write_textures(tmp_path / "textures", 40, size=96)
-    write_textures(tmp_path / "other", 2, size=16)
-    spec = write_spec(tmp_path, """
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {kind: textures, root: textures, glob: "**/*.png"}
-  other: {kind: textures, root: other, glob: "**/*.png"}
-assets:
-  legacy_2x: {op: upscale, from: legacy, scale: 8, filter: lanczos}
-  variants: {op: multiply, from: legacy, method: patch, count: 1, size: 48}
-  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}
-""")
-    assert _remaster(tmp_path, "build").wait() == 0
-    spec.write_text(spec.read_text().replace("filter: lanczos", "filter: bicubic"))  # both upscales are stale
-    started = time.time()
-    proc = _remaster(tmp_path, "build")
-    built = tmp_path / "build" / "legacy_2x"
-    while proc.poll() is None and _pngs_written(built, since=started) < 3:
-        time.sleep(0.01)
-    proc.send_signal(stop)
-    output, _ = proc.communicate()
-    assert _pngs_written(built, since=started) < 40, "it finished before the interrupt"
-    assert proc.returncode == 130, output
-    assert "interrupted during legacy_2x" in output and "failed" not in output, output
-    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(tmp_path)}
-    stopped = [r for r in rows.values() if r["status"] == "failed"]
-    assert stopped and {r["error"] for r in stopped} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
-    for (asset, key), row in rows.items():  # a stale output is gone; one made before the interrupt is listed
-        if asset in ("legacy_2x", "other_2x") and row["status"] == "failed":
-            on_disk = tmp_path / "build" / asset / key
-            assert row["outputs"] == ({f"build/{asset}/{key}": hash_file(on_disk)} if on_disk.exists() else {})
-    assert {rows[("other_2x", key)]["status"] for key in ("floors/tex000.png", "walls/tex001.png")} == {"failed"}
-    assert _remaster(tmp_path, "build").wait() == 0
-    assert {r["status"] for r in manifest_rows(tmp_path)} <= {"computed", "cached"}
-
-
-@pytest.mark.slow
-def test_ctrl_c_in_a_terminal_under_dagster_home_prints_only_the_build_s_line(tmp_path):
-    """Under DAGSTER_HOME, Dagster starts processes that mirror a run's captured output, in the build's process
-    group, which a terminal's Ctrl-C reaches whole: each printed a KeyboardInterrupt traceback."""
-    write_textures(tmp_path / "textures", 40, size=96)
-    write_spec(tmp_path, UPSCALE_SPEC.replace("scale: 2", "scale: 8"))
-    (tmp_path / "dagster_home").mkdir()
-    started = time.time()
-    proc = _remaster(tmp_path, "build", dagster_home=tmp_path / "dagster_home")
-    built = tmp_path / "build" / "legacy_2x"
-    while proc.poll() is None and _pngs_written(built, since=started) < 3:
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGINT)
-    output, _ = proc.communicate()
-    assert _pngs_written(built, since=started) < 40, "it finished before the interrupt"
-    assert proc.returncode == 130 and "Traceback" not in output, output
-    assert "interrupted during legacy_2x" in output, output
 
 
 def test_two_concurrent_builds_share_one_store(tmp_path):
@@ -1359,13 +932,13 @@ def test_two_concurrent_builds_share_one_store(tmp_path):
         write_textures(folder / "textures", 30, size=64)
         write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(store)).replace("scale: 2", "scale: 6"))
         folders.append(folder)
-    procs = [_remaster(folder, "build") for folder in folders]
+    procs = [start_remaster(folder, "build") for folder in folders]
     assert [p.wait() for p in procs] == [0, 0], [p.stdout.read() for p in procs]
     assert outputs(folders[0]) == outputs(folders[1])
     for obj in (store / "objects").glob("*/*"):
         assert hash_file(obj) == obj.name
     assert len(list((store / "entries").glob("*/*.json"))) == 30
-    procs = [_remaster(folder, "build") for folder in folders]
+    procs = [start_remaster(folder, "build") for folder in folders]
     assert [p.wait() for p in procs] == [0, 0]
     for folder in folders:
         assert set(statuses(folder).values()) == {"cached"}
@@ -1757,9 +1330,6 @@ def test_a_texture_that_cannot_be_read_fails_alone_and_keeps_what_it_made(projec
     texture.chmod(0o644)
     cli(project, "build")
     assert {r["status"] for r in manifest_rows(project)} == {"cached"}
-
-
-CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
 
 
 @pytest.mark.parametrize("command, swap", [
@@ -2269,17 +1839,6 @@ def test_demo_that_cannot_write_its_folder_says_so_not_a_traceback(tmp_path, cli
     assert "give remaster demo a folder this user may write with --dir" in output, output
 
 
-def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_path):
-    store = ContentStore(tmp_path / "cache")
-    recent, abandoned = store.work_dir("a" * 32), store.work_dir("b" * 32)
-    for folder in (recent, abandoned):
-        (folder / "srcae_checkpoint.pt").write_bytes(b"checkpoint")
-    week_ago = time.time() - 8 * 24 * 3600
-    os.utime(abandoned, (week_ago, week_ago))
-    store.gc(set)
-    assert recent.is_dir() and not abandoned.exists()
-
-
 def test_a_row_another_run_wrote_last_is_not_taken_for_a_partition_never_built(project, cli, monkeypatch):
     import pipeline.assets
 
@@ -2710,17 +2269,6 @@ def test_an_entry_written_before_entries_had_checksums_is_still_a_hit(tmp_path):
     assert store.get("key") == entry
 
 
-def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
-    store = ContentStore(tmp_path / "cache")
-    output = tmp_path / "variant_00.png"
-    output.write_bytes(b"variant bytes")
-    digest = store.put("key", {"variant_00.png": output}, {}).outputs["variant_00.png"]
-    store.record_units({"unit": digest})
-    assert store.unit("unit") == digest
-    store.gc(set)
-    assert not (tmp_path / "cache" / "units" / "un" / "unit").exists()
-
-
 def test_a_material_is_named_after_its_own_texture_even_when_another_has_the_same_bytes(tmp_path, cli):
     write_textures(tmp_path / "textures", 1, size=32)
     original = tmp_path / "textures" / "floors" / "tex000.png"
@@ -2903,12 +2451,7 @@ def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(proj
         assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
 
 
-def _hash_index(cache: Path) -> dict[str, list]:
-    """The entries of the cache's hash index: a line with the hash of the rest, then JSON."""
-    return json.loads((cache / HASH_INDEX).read_bytes().partition(b"\n")[2])
-
-
-def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(project, cli):
+def test_a_remaster_from_before_the_inode_check_cannot_misread_thehash_index_entries(project, cli):
     """Those versions read the cache folder's hash-index.json, trusting an entry whose first two fields are the
     file's size and mtime and taking the third for its hash: the inode, in today's layout. A studio whose CI
     machines run two versions on one cache, or that goes back a version, got stale outputs reported cached."""
@@ -2916,7 +2459,7 @@ def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(pr
     old = project / ".remaster" / "cache" / "hash-index.json"
     entries = json.loads(old.read_text()).values() if old.exists() else []
     assert all(isinstance(entry[2], str) for entry in entries)
-    assert all(len(entry) == 5 for entry in _hash_index(old.parent).values())
+    assert all(len(entry) == 5 for entry in hash_index_entries(old.parent).values())
 
 
 def test_a_hash_index_edited_by_hand_or_of_the_wrong_shape_is_read_again_from_the_files(project, cli):
@@ -2937,148 +2480,6 @@ def test_a_hash_index_edited_by_hand_or_of_the_wrong_shape_is_read_again_from_th
         code, output = cli(project, "status")
         assert code == 0 and "everything is up to date" in output, output
         assert cli(project, "cache", "gc", "--forget-missing")[0] == 0
-
-
-def test_what_a_stopped_run_never_reached_is_said_to_be_stopped_not_failed(project):
-    """A run the daemon ran, stopped (SIGTERM to its worker): the run-failure sensor marks the steps after the
-    stopped one as a CLI build does, so the file sensor leaves them to whoever stopped it."""
-    from pipeline.unreached import INTERRUPTED, mark_not_built
-
-    spec = load_spec(write_spec(project, CHAIN_SPEC))
-    builder = RemasterResource().builder(spec)
-    keys = sorted(builder.partitions("legacy"))
-    mark_not_built(builder, [("legacy_2x", keys[0]), ("legacy_4x", keys[0])], "run-1", {"legacy_2x": INTERRUPTED})
-    assert {row["error"] for row in manifest_rows(project)} == {f"not built: {INTERRUPTED}"}
-
-
-def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(project, cli):
-    from pipeline.unreached import mark_not_built
-
-    cli(project, "build")
-    spec_file = project / "assets_spec.yaml"
-    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
-    spec = load_spec(spec_file)
-    write_textures(project / "textures" / "new", 1, seed=7)  # a partition no build has made yet
-    builder = RemasterResource().builder(spec)
-    for key in ("floors/tex000.png", "new/floors/tex000.png"):
-        made = builder.build(spec.targets["legacy_2x"], key)  # placed; the step's manifest update never came
-        mark_not_built(builder, [("legacy_2x", key)], "run", {"legacy_2x": "the build was interrupted"})
-        [row] = [r for r in manifest_rows(project) if r["partition"] == key]
-        assert row["status"] == "failed" and row["outputs"] == made.outputs and row["cache_key"] == made.cache_key
-
-
-@pytest.mark.parametrize("landing_in", ["_range_tags", "_stretches"])  # setting the run up, or cutting the work
-def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch, landing_in):
-    import pipeline.runs
-
-    write_textures(tmp_path / "textures", 2, size=16)
-    write_textures(tmp_path / "other", 2, size=16, seed=1)
-    spec_file = write_spec(tmp_path, UPSCALE_SPEC + """\
-  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}
-""")
-    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
-    spec_file.write_text(spec_file.read_text().replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n"))
-    spec = load_spec(spec_file)
-    run_build(spec)
-    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
-    spec = load_spec(spec_file)
-    asks_the_instance = getattr(pipeline.runs, landing_in)
-
-    def ctrl_c_before_the_second_run(instance, partition_set, keys):
-        if partition_set == "other":
-            raise KeyboardInterrupt
-        return asks_the_instance(instance, partition_set, keys)
-
-    monkeypatch.setattr(pipeline.runs, landing_in, ctrl_c_before_the_second_run)
-    report = run_build(spec)
-    assert report.interrupted == "other_2x"
-    other = [r for r in manifest_rows(tmp_path) if r["asset"] == "other_2x"]
-    assert {r["error"] for r in other} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
-    assert all(not r["outputs"] for r in other) and not (tmp_path / "build" / "other_2x").exists()  # stale, gone
-    assert {r["status"] for r in manifest_rows(tmp_path) if r["asset"] == "legacy_2x"} == {"computed"}
-
-
-def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypatch, ctrl_c_from_a_terminal):
-    write_textures(tmp_path / "textures", 2, size=16)
-    write_textures(tmp_path / "other", 2, size=16, seed=1)
-    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
-    spec = load_spec(write_spec(tmp_path, UPSCALE_SPEC.replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n")
-                                + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n"))
-    handle_new_event = dg.DagsterInstance.handle_new_event
-
-    def ctrl_c_as_the_first_run_ends(self, event, *args, **kwargs):
-        if event.dagster_event is not None and event.dagster_event.event_type_value == "PIPELINE_SUCCESS":
-            monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", handle_new_event)
-            os.kill(os.getpid(), signal.SIGINT)  # Dagster notes it, and forgets it when the run ends
-        return handle_new_event(self, event, *args, **kwargs)
-
-    monkeypatch.setattr(dg.DagsterInstance, "handle_new_event", ctrl_c_as_the_first_run_ends)
-    report = run_build(spec)
-    assert report.interrupted == ""
-    assert {(r["asset"], r["status"]) for r in manifest_rows(tmp_path)} == {("legacy_2x", "computed"), ("other_2x", "failed")}
-
-
-def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monkeypatch):
-    write_textures(tmp_path / "textures", 2, size=16)
-    write_textures(tmp_path / "other", 2, size=16, seed=1)
-    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
-    spec_file = write_spec(tmp_path, UPSCALE_SPEC.replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n")
-                           + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n")
-    run_build(load_spec(spec_file))
-    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
-    (tmp_path / "textures" / "bad.png").write_bytes(b"half a png")  # fails in the run, with its own error
-    materialize = dg.materialize
-
-    def then_ctrl_c(*args, **kwargs):
-        materialize(*args, **kwargs)
-        monkeypatch.setattr(dg, "materialize", materialize)
-        raise KeyboardInterrupt  # as Dagster lets go of the signal handlers
-
-    monkeypatch.setattr(dg, "materialize", then_ctrl_c)
-    report = run_build(load_spec(spec_file))
-    assert report.interrupted == "legacy_2x"
-    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(tmp_path)}
-    [bad] = [r for (asset, key), r in rows.items() if key == "bad.png"]
-    assert "bad.png" in bad["error"] and "interrupted" not in bad["error"]
-    assert {(asset, r["status"], r["params"]["filter"]) for (asset, key), r in rows.items() if key != "bad.png"} == {
-        ("legacy_2x", "computed", "bicubic"), ("other_2x", "failed", "lanczos")}
-
-
-def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
-    from pipeline.signals import signals_held
-
-    with signals_held() as caught:
-        os.kill(os.getpid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.05)  # delivered here, and held
-    assert caught == [signal.SIGINT, signal.SIGTERM]
-    with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
-        time.sleep(0.05)
-
-
-def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
-    """A build whose folder was deleted restores its outputs from the cache: a gc while it plans (before any
-    step holds the store) would find no manifest (and, with --forget-missing, drop every entry it is about to
-    restore)."""
-    import pipeline.runs
-    from pipeline.cache import StoreBusy
-
-    assert cli(project, "build")[0] == 0
-    shutil.rmtree(project / "build")
-    planned = pipeline.runs._mark_up_to_date
-    refused = []
-
-    def gc_while_planning(spec, keys, inputs_now):
-        with pytest.raises(StoreBusy) as caught:
-            pipeline.runs.collect_garbage(spec)
-        refused.append(str(caught.value))
-        return planned(spec, keys, inputs_now)
-
-    monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
-    assert cli(project, "build")[0] == 0
-    assert refused and "a build is using the cache" in refused[0]
-    assert set(statuses(project).values()) == {"cached"}
 
 
 def test_a_renamed_source_root_keeps_the_cache_and_the_manifest_names_the_files_where_they_are(project, cli):
@@ -3269,17 +2670,6 @@ def test_a_manifest_that_cannot_be_read_is_said_by_status_and_build(project, cli
         report = run_build(load_spec(project / "assets_spec.yaml"))
     assert said in caplog.text and "a build lists them anew, putting back from the cache what it holds" in caplog.text
     assert [row["status"] for row in report.rows] == ["cached"] * 5 and len(manifest_rows(project)) == 5
-
-
-def test_cache_gc_keeps_the_entries_of_a_manifest_a_folder_stands_in_for(project, cli):
-    assert cli(project, "build")[0] == 0
-    manifest = project / "build" / "manifest.json"
-    manifest.unlink()
-    manifest.mkdir()  # a bad restore: gc cannot tell which entries the project uses
-    code, output = cli(project, "cache", "gc")
-    assert code == 1 and "cannot read the manifest" in output, output
-    manifest.rmdir()
-    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
 
 
 def test_a_placing_note_of_the_wrong_shape_is_left_alone(project, cli):

@@ -1,0 +1,268 @@
+"""remaster cache gc: what it keeps, what it removes, and that it waits for builds."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import UPSCALE_SPEC, hash_index_entries, statuses, write_spec, write_textures
+from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
+
+
+def test_cache_gc_keeps_what_outputs_use(project, cli):
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    objects = project / ".remaster" / "cache" / "objects"
+    assert len(list(objects.glob("*/*"))) == 10
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 5 entries" in output
+    assert len(list(objects.glob("*/*"))) == 5
+    code, _ = cli(project, "build")
+    assert sorted(statuses(project).values()) == ["cached"] * 5
+
+
+def test_cache_gc_in_a_fresh_clone_before_its_first_build_keeps_what_that_build_puts_back(project, cli, tmp_path):
+    """A CI job: a fresh clone, the cache restored, no build folder. gc dropped every entry, exit 0, and the
+    build after it computed everything again."""
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "fresh clone that has not built yet" in output.replace("\n", " "), output
+    assert cli(project, "build")[0] == 0 and sorted(statuses(project).values()) == ["cached"] * 5
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+
+
+def test_cache_gc_forgets_the_build_folder_a_project_had_before_its_build_dir_changed(project, cli):
+    assert cli(project, "build")[0] == 0
+    (project / "build").rename(project / "out")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("build_dir: build", "build_dir: out"))
+    assert cli(project, "build")[0] == 0
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+
+
+def test_cache_gc_keeps_what_each_user_s_build_folder_of_one_spec_uses(tmp_path, cli, monkeypatch):
+    """A spec whose folders are under ``~`` builds into one folder per user, all on one shared cache."""
+    spec = UPSCALE_SPEC.replace("build_dir: build", "build_dir: ~/rbuild").replace("root: textures", "root: ~/textures")
+    write_spec(tmp_path, spec.replace(".remaster/cache", str(tmp_path / "shared")))
+    for seed, user in enumerate(("h1", "h2")):
+        write_textures(tmp_path / user / "textures", 3, seed=seed)
+        monkeypatch.setenv("HOME", str(tmp_path / user))
+        assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+    elsewhere = tmp_path / "other-machine" / "h3" / "rbuild" / "manifest.json"  # a home this machine cannot see
+    ContentStore(tmp_path / "shared").register(elsewhere, tmp_path / "assets_spec.yaml")
+    assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "cache", "gc")
+    assert code == 1 and f"cannot see the manifest of project(s) built on this cache: {elsewhere}" in output, output
+
+
+def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
+    """``project`` and a second one of 3 textures at ``other``, both built on one shared cache."""
+    shared = other.parent / "shared-cache"
+    write_textures(other / "textures", 3, seed=7)
+    for folder in (project, other):
+        write_spec(folder, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+        assert cli(folder, "build")[0] == 0
+    return shared, other
+
+
+def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, tmp_path):
+    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+    for path in (other / "build" / "legacy_2x").rglob("*.png"):
+        path.unlink()
+    assert cli(other, "build")[0] == 0
+    assert sorted(statuses(other).values()) == ["cached"] * 3
+    shutil.rmtree(other / "build")  # the build folder deleted: what it used is unknown until it builds again
+    code, output = cli(project, "cache", "gc")
+    said = " ".join(output.split())  # as one line, which the terminal's width folds
+    assert code == 1 and said.startswith("error gc cannot tell which entries some projects on this cache use, so removed "
+                                         f"nothing: no manifest at {other / 'build' / 'manifest.json'}"), output
+    assert said.endswith("build first, then gc. Or run remaster cache gc --forget-missing to stop keeping their "
+                         "entries"), output  # it said "...; build first, then gc; so cannot tell which entries they use"
+    code, output = cli(project, "cache", "gc", "--forget-missing")
+    assert code == 0 and "removed 3 entries" in output
+    assert cli(other, "build")[0] == 0
+    other.rename(tmp_path / "away")
+    other.mkdir()  # the project folder is a share's mount point, empty while it is not mounted
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output, output  # it removed the 3 entries the share's project uses
+    other.rmdir()
+    (tmp_path / "away").rename(other)
+    write_spec(other, UPSCALE_SPEC.replace(".remaster/cache", str(shared)).replace("build_dir: build",
+                                                                                    f"build_dir: {tmp_path / 'share' / 'build'}"))
+    assert cli(other, "build")[0] == 0
+    (tmp_path / "share").rename(tmp_path / "share_away")  # outputs on a share, the spec local: the share unmounted
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output, output
+    shutil.rmtree(tmp_path / "share_away")
+    shutil.rmtree(other)  # the project folder gone too, as an unmounted share looks: gc cannot tell
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot see the manifest" in output and "--forget-missing" in output
+    code, output = cli(project, "cache", "gc", "--forget-missing")
+    assert code == 0 and "removed 3 entries" in output
+
+
+def test_cache_gc_after_a_project_moved_with_its_cache_says_so_and_forgetting_its_old_place_keeps_its_entries(
+        project, cli, tmp_path):
+    assert cli(project, "build")[0] == 0
+    moved = project.rename(tmp_path.parent / f"{tmp_path.name}-moved")  # the default cache_dir moves along
+    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
+    code, output = cli(moved, "cache", "gc")
+    said = " ".join(output.split())
+    assert code == 1 and f"{project / 'build' / 'manifest.json'} (an unmounted share: mount it; or a project moved " \
+                         "or deleted, whose build from its new place keeps what it uses there)" in said, output
+    code, output = cli(moved, "cache", "gc", "--forget-missing")
+    assert code == 0 and "removed 0 entries" in output, output
+
+
+def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_damaged(project, cli, tmp_path):
+    shared, other = _built_beside_on_one_cache(project, cli, tmp_path / "other")
+    record = next(r for r in (shared / "roots").glob("*.json") if str(other) in r.read_text())
+    record.write_text(record.read_text()[:30])  # a CI cache restored in part
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and f"cannot read the record of which project {record} stands for" in output.replace("\n", "")
+    assert cli(other, "build")[0] == 0  # records it anew
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output
+    shutil.rmtree(other / "build")
+    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
+    manifest = other / "build" / "manifest.json"
+    manifest.write_text(manifest.read_text()[:40])  # the build folder restored in part
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and f"cannot read the manifest of project(s) built on this cache: {manifest}" in output.replace("\n", "")
+    shutil.rmtree(other / "build")
+    assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
+    manifest.write_text("")
+    code, output = cli(project, "cache", "gc", "--forget-missing")  # settles it: a later plain gc runs
+    assert code == 0 and "removed 3 entries" in output
+    assert cli(project, "cache", "gc")[0] == 0
+
+
+def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tmp_path):
+    shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")  # a CI job's fresh clone
+    before = hash_index_entries(shared)
+    assert sum(path.startswith(str(clone)) for path in before) == 6  # its 3 textures and 3 outputs
+    shutil.rmtree(clone)
+    code, output = cli(project, "cache", "gc", "--forget-missing")
+    assert code == 0 and "forgot the hashes of 6 files that are gone" in output, output
+    remembered = hash_index_entries(shared)
+    assert not any(path.startswith(str(clone)) for path in remembered) and len(remembered) == len(before) - 6
+    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
+    remembered = hash_index_entries(shared)
+    (project / "textures").rename(tmp_path / "away")  # a share not mounted while gc runs: read again if forgotten
+    (project / "textures").mkdir()
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "forgot the hashes of 0 files" in output, output
+    assert hash_index_entries(shared) == remembered
+
+
+def test_cache_gc_waits_for_no_build(project, cli):
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+    with store.in_use():  # a build in another process, between storing entries and listing them
+        code, output = cli(project, "cache", "gc")
+    assert code == 1 and "a build is using the cache" in output
+    assert len(list((store.root / "objects").glob("*/*"))) == 10
+    code, output = cli(project, "cache", "gc")
+    assert re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output  # five small PNGs: it said 0.0 MB
+
+
+def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
+    cli(project, "build")
+    old = project / "build" / "legacy_2x" / ".tex000.png.abc123.tmp"
+    young = project / "build" / "legacy_2x" / ".tex001.png.def456.tmp"
+    for path in (old, young):
+        path.write_bytes(b"half a png")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    store = ContentStore(project / ".remaster" / "cache")
+    scratch = store.scratch_dir()  # a killed step's whole outputs, in the cache
+    (scratch / "variant_00.png").write_bytes(b"a whole png")
+    abandoned, resumable = store.work_dir("0" * 32), store.work_dir("1" * 32)  # killed trainings' checkpoints
+    week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
+    os.utime(abandoned, (week_ago, week_ago))
+    entry = next((store.root / "entries").glob("*/*.json"))
+    half_written = [store.root / "objects" / ".incoming.k3x_9a0q.tmp", entry.parent / f".{entry.name}.ab12cd34.tmp"]
+    for path in half_written:
+        path.write_bytes(b"half")
+    kept = store.root / "objects" / "notes.tmp"  # not a name the store gives
+    kept.write_bytes(b"someone's")
+    with store.key_lock("2" * 32, "a texture that failed"):  # its lock stays, with no entry to go with
+        pass
+    code, _ = cli(project, "cache", "gc")
+    assert code == 0 and not old.exists() and young.exists()
+    assert not scratch.exists() and not abandoned.exists() and resumable.is_dir()
+    assert not any(path.exists() for path in half_written) and kept.exists()
+    assert not list((store.root / "locks").iterdir())
+
+
+def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    recent, abandoned = store.work_dir("a" * 32), store.work_dir("b" * 32)
+    for folder in (recent, abandoned):
+        (folder / "srcae_checkpoint.pt").write_bytes(b"checkpoint")
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(abandoned, (week_ago, week_ago))
+    store.gc(set)
+    assert recent.is_dir() and not abandoned.exists()
+
+
+def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "variant_00.png"
+    output.write_bytes(b"variant bytes")
+    digest = store.put("key", {"variant_00.png": output}, {}).outputs["variant_00.png"]
+    store.record_units({"unit": digest})
+    assert store.unit("unit") == digest
+    store.gc(set)
+    assert not (tmp_path / "cache" / "units" / "un" / "unit").exists()
+
+
+def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
+    """A build whose folder was deleted restores its outputs from the cache: a gc while it plans (before any
+    step holds the store) would find no manifest (and, with --forget-missing, drop every entry it is about to
+    restore)."""
+    import pipeline.runs
+    from pipeline.cache import StoreBusy
+
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build")
+    planned = pipeline.runs._mark_up_to_date
+    refused = []
+
+    def gc_while_planning(spec, keys, inputs_now):
+        with pytest.raises(StoreBusy) as caught:
+            pipeline.runs.collect_garbage(spec)
+        refused.append(str(caught.value))
+        return planned(spec, keys, inputs_now)
+
+    monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
+    assert cli(project, "build")[0] == 0
+    assert refused and "a build is using the cache" in refused[0]
+    assert set(statuses(project).values()) == {"cached"}
+
+
+def test_cache_gc_keeps_the_entries_of_a_manifest_a_folder_stands_in_for(project, cli):
+    assert cli(project, "build")[0] == 0
+    manifest = project / "build" / "manifest.json"
+    manifest.unlink()
+    manifest.mkdir()  # a bad restore: gc cannot tell which entries the project uses
+    code, output = cli(project, "cache", "gc")
+    assert code == 1 and "cannot read the manifest" in output, output
+    manifest.rmdir()
+    assert cli(project, "build")[0] == 0 and set(statuses(project).values()) == {"cached"}
