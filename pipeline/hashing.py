@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +18,11 @@ import xxhash
 from ops.atomic import write_bytes_atomic
 
 CHUNK = 1 << 20
+
+# The coarsest timestamps a studio's files may carry: FAT and exFAT (USB drives) date a change to 2 s, HFS+ and
+# ext3 to 1 s. A file changed again within that keeps its stat signature, so a hash is trusted only once the file
+# has gone unchanged for this long, as git treats a "racily clean" index entry.
+TIMESTAMP_RESOLUTION_NS = 2_000_000_000
 
 
 def hash_bytes(data: bytes) -> str:
@@ -71,11 +77,14 @@ class HashIndex:
         return digest
 
     def remember(self, path: Path, digest: str, signature: list[int] | None = None) -> None:
-        """Record a hash the caller already knows (a file it just wrote)."""
+        """Record a hash the caller already knows (a file it just wrote). A file changed within the last
+        ``TIMESTAMP_RESOLUTION_NS`` is recorded without it: a change made now, in the same tick of a coarse clock,
+        would leave its signature as it is, and the file would be taken for what it was."""
         if signature is None:
             signature = _signature(path.stat())
+        settled = time.time_ns() - max(signature[1], signature[3]) >= TIMESTAMP_RESOLUTION_NS
         with self._lock:
-            self._entries[os.path.abspath(path)] = [*signature, digest]
+            self._entries[os.path.abspath(path)] = [*signature, digest if settled else None]
             self._dirty = True
 
     def forget_missing(self, away: Iterable[Path] = ()) -> int:
