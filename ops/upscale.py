@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from numbers import Integral
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 import numpy as np
 from PIL import Image as PILImage
@@ -98,18 +97,17 @@ def upscale(
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
-    ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. A ``scale``,
-    ``filter`` or ``alpha`` the op's params would refuse, a ``wrap`` that is not two booleans (the op's
-    ``auto`` is ``ops.tileable.texture_wrap``) and a ``normal_map`` of other than 3 channels are a
-    ``ValueError`` naming it."""
-    if isinstance(scale, bool) or not isinstance(scale, Integral) or scale < 1:
-        raise ValueError(f"scale {scale!r}: expected a whole number of 1 or more (2 doubles the width and height)")
-    check_choice("filter", filter, get_args(Filter))
-    check_choice("alpha", alpha, get_args(AlphaMeaning))
+    ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. ``scale``,
+    ``filter`` and ``alpha`` are the op's params, and ``normal_map`` its ``kind: normal`` (see
+    ``UpscaleParams``): a value they refuse is a ``ValueError`` naming it, as are a ``wrap`` that is not two
+    booleans (the op's ``auto`` is ``ops.tileable.texture_wrap``) and a ``normal_map`` of other than 3 channels."""
+    params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
+                                          alpha=alpha)
     if normal_map:
         check_normal_map(Path("the texture"), image.channels)
-    filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
-    return resample(image, filled, (image.height * scale, image.width * scale), filter, wrap, normal_map)
+    filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
+    size = (image.height * params.scale, image.width * params.scale)
+    return resample(image, filled, size, params.filter, wrap, normal_map)
 
 
 def resample(

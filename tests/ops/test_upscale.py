@@ -24,11 +24,11 @@ def test_sizes_and_alpha(filter, scale):
 
 
 @pytest.mark.parametrize("arguments, refused", [
-    ({"filter": "box"}, "filter 'box': expected one of nearest, bicubic, lanczos"),  # was KeyError: 'box'
-    ({"scale": 0}, "scale 0: expected a whole number of 1 or more"),  # was "height and width must be > 0"
-    ({"scale": 2.5}, "scale 2.5: expected a whole number of 1 or more"),
-    ({"scale": True}, "scale True: expected a whole number of 1 or more"),  # enlarged 1x
-    ({"alpha": "mask"}, "alpha 'mask': expected one of auto, coverage, data"),  # taken for data
+    ({"filter": "box"}, "filter 'box': should be 'nearest', 'bicubic' or 'lanczos'"),  # was KeyError: 'box'
+    ({"scale": 0}, "scale 0: should be greater than or equal to 1"),  # was "height and width must be > 0"
+    ({"scale": 2.5}, "scale 2.5: should be a valid integer, got a number with a fractional part"),
+    ({"scale": True}, "scale True: expected a number, not a boolean"),  # enlarged 1x
+    ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),  # taken for data
     ({"wrap": "auto"}, "wrap 'auto': expected (wraps vertically, wraps horizontally), two booleans"),  # wrapped both
     ({"wrap": True}, "wrap True: expected (wraps vertically, wraps horizontally)"),  # 'bool' object is not iterable
 ])
