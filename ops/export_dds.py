@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 import etcpak
 import numpy as np
@@ -33,7 +33,7 @@ from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, quantize, read_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import OpContext, OpParams, check_choice, one_image, single_output
+from ops.registry import OpContext, OpParams, one_image, single_output
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
 
@@ -232,38 +232,26 @@ def export_dds(
     hold is a ``ValueError`` naming ``source`` and what to do, and so is an argument ``ExportDdsParams`` would
     refuse (its Direct3D 9 names, ``DXT5``, are taken). ``alpha_cutoff`` and ``resize_to_blocks``: see
     ``ExportDdsParams``."""
-    format = format_name(format)  # type: ignore[assignment]
-    _check_arguments(format, kind, alpha, alpha_cutoff)
-    chosen = _choose(image, format, kind)
-    if resize_to_blocks and chosen != "uncompressed":
-        image = to_block_sides(image, kind, alpha)
-    _check(image, chosen, kind, source)
-    if mipmaps:
-        levels = mip_chain(image, kind=kind, alpha=alpha, alpha_cutoff=alpha_cutoff)
+    params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
+                                            alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
+    chosen = _choose(image, params.format, params.kind)
+    if params.resize_to_blocks and chosen != "uncompressed":
+        image = to_block_sides(image, params.kind, params.alpha)
+    _check(image, chosen, params.kind, source)
+    if params.mipmaps:
+        levels = mip_chain(image, kind=params.kind, alpha=params.alpha, alpha_cutoff=params.alpha_cutoff)
     else:
-        levels = [_filled(image, kind, alpha)]
-    top_level = quantize(levels[0], _colorspace(kind))
-    kept_from = passing_level(DEFAULT_CUTOFF if alpha_cutoff is None else alpha_cutoff)
+        levels = [_filled(image, params.kind, params.alpha)]
+    colorspace = _colorspace(params.kind)
+    top_level = quantize(levels[0], colorspace)
+    kept_from = passing_level(DEFAULT_CUTOFF if params.alpha_cutoff is None else params.alpha_cutoff)
     texels = [_encode(top_level, chosen, kept_from)]
-    texels += [_encode(quantize(level, _colorspace(kind)), chosen, kept_from) for level in levels[1:]]
+    texels += [_encode(quantize(level, colorspace), chosen, kept_from) for level in levels[1:]]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
-                  dxgi=stored.dxgi[kind != "color"] if stored else 0)
+                  dxgi=stored.dxgi[params.kind != "color"] if stored else 0)
     return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
-
-
-def _check_arguments(format: str, kind: str, alpha: str, alpha_cutoff: float | None) -> None:
-    """``export_dds``'s arguments, checked as ``ExportDdsParams`` checks a spec's: a format's typo failed as a bare
-    KeyError, and a kind's or an alpha's was taken for another (``colour`` for data, its mipmaps averaged as stored)."""
-    check_choice("format", format, get_args(DdsFormat))
-    check_choice("kind", kind, get_args(Kind))
-    check_choice("alpha", alpha, get_args(AlphaMeaning))
-    if alpha_cutoff is not None and not 0 < alpha_cutoff < 1:
-        raise ValueError(f"alpha_cutoff {alpha_cutoff!r}: expected a number between 0 and 1, as the engine's alpha "
-                         "test has it")
-    check_cutoff_fits_alpha(alpha_cutoff, alpha, kind)
-    check_format_fits_kind(format, kind)
 
 
 def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:

@@ -143,7 +143,7 @@ def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
 @pytest.mark.parametrize(("params", "message"), [
     ({"format": "bc5"}, "set kind: normal"),
     ({"format": "bc4"}, "set kind: data"),
-    ({"format": "bc6h"}, "'auto', 'bc1', 'bc1a', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),
+    ({"format": "bc6h"}, "'auto', 'bc1', 'bc1a', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),  # KeyError
     ({"alpha_cutoff": 0.5, "kind": "normal"}, "this alpha holds data"),
     ({"alpha_cutoff": 1.5}, "less than 1"),
 ])
@@ -160,10 +160,11 @@ def test_the_direct3d_9_names_are_taken_for_the_formats():
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    ({"format": "bc6h"}, "format 'bc6h': expected one of auto, bc1, bc1a, bc3, bc4, bc5, bc7, uncompressed"),  # KeyError
-    ({"kind": "colour"}, "kind 'colour': expected one of color, normal, data"),  # mipmaps averaged as stored
-    ({"alpha": "Coverage"}, "alpha 'Coverage': expected one of auto, coverage, data"),  # taken for data
-    ({"alpha_cutoff": 1.5}, "alpha_cutoff 1.5: expected a number between 0 and 1"),
+    ({"format": "bc6h"}, "format 'bc6h': should be 'auto', 'bc1', 'bc1a', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),  # KeyError
+    ({"kind": "colour"}, "kind 'colour': should be 'color', 'normal' or 'data'"),  # mipmaps averaged as stored
+    ({"alpha": "Coverage"}, "alpha 'Coverage': should be 'auto', 'coverage' or 'data'"),  # taken for data
+    ({"alpha_cutoff": 1.5}, "alpha_cutoff 1.5: should be less than 1"),
+    ({"mipmaps": "maybe"}, "mipmaps 'maybe': should be a valid boolean"),  # taken as true
     ({"format": "bc5"}, "format bc5 keeps only red and green"),  # a colour texture's blue dropped
     ({"format": "bc1a", "alpha": "data", "alpha_cutoff": 0.3}, "alpha_cutoff keeps an alpha test's coverage"),  # cut at 0.3
 ])
