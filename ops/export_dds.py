@@ -116,8 +116,9 @@ _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": 
 
 
 def format_name(value: object) -> object:
-    """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too."""
-    return _LEGACY_NAMES.get(value.lower(), value) if isinstance(value, str) else value
+    """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too, and
+    every name in any case (``BC7``, as texconv's ``BC7_UNORM`` writes it)."""
+    return _LEGACY_NAMES.get(value.lower(), value.lower()) if isinstance(value, str) else value
 
 
 def check_format_fits_kind(format: str, kind: str) -> None:

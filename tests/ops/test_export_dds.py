@@ -152,10 +152,11 @@ def test_params_refuse_a_format_for_the_wrong_kind(params, message):
         ExportDdsParams(**params)
 
 
-def test_the_direct3d_9_names_are_taken_for_the_formats():
-    named = [("DXT1", "color"), ("DXT1a", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal")]
+def test_the_direct3d_9_names_and_names_in_capitals_are_taken_for_the_formats():
+    named = [("DXT1", "color"), ("DXT1a", "color"), ("dxt5", "color"), ("ATI1", "data"), ("ATI2", "normal"),
+             ("BC7", "color"), ("Auto", "color")]
     assert [ExportDdsParams(format=name, kind=kind).format for name, kind in named] == ["bc1", "bc1a", "bc3", "bc4",
-                                                                                       "bc5"]
+                                                                                       "bc5", "bc7", "auto"]
     assert export_dds(brick(8), format="DXT5").format == "bc3"  # a direct call too: was KeyError: 'DXT5'
 
 
