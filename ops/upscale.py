@@ -100,9 +100,11 @@ def upscale(
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. ``scale``,
     ``filter`` and ``alpha`` are the op's params, and ``normal_map`` its ``kind: normal`` (see
     ``UpscaleParams``): a value they refuse is a ``ValueError`` naming it, as are a ``wrap`` that is not two
-    booleans (the op's ``auto`` is ``ops.tileable.texture_wrap``) and a ``normal_map`` of other than 3 channels."""
+    booleans (the op's ``auto`` is ``ops.tileable.texture_wrap``), a ``normal_map`` of other than 3 channels and
+    a result over 16384 px a side, which the op refuses too."""
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
                                           alpha=alpha)
+    refuse_oversized(Path("the texture"), image.height * params.scale, image.width * params.scale)
     if normal_map:
         check_normal_map(Path("the texture"), image.channels)
     filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)

@@ -224,6 +224,8 @@ def test_a_result_no_engine_can_load_is_refused_before_it_is_made(tmp_path):
     with pytest.raises(ValueError, match=r"strip.png: the result would be 20000x16 px, and engines and GPUs load "
                                          r"textures of at most 16384 px a side"):
         run({"image": tmp_path / "strip.png"}, tmp_path / "out", UpscaleParams(scale=4), OpContext())
+    with pytest.raises(ValueError, match="the texture: the result would be 32768x32768 px"):  # tried for 12 GiB
+        upscale(Image(np.zeros((1024, 1024, 3), np.float32)), 32)
 
 
 def test_a_16_bit_photo_from_a_raw_developer_enlarges_to_a_16_bit_png(tmp_path):
