@@ -34,6 +34,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing. The rest (a
     removed asset, a file built on another instance) waits for a build or the nightly run."""
     drop, removed = [], []
+    replaced = Replaced(builder)
     for row in keyed_rows(spec.build_dir):  # a damaged row too: it still names its outputs
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
@@ -47,17 +48,44 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             for path, written in outputs.items() if isinstance(outputs, dict) else ():
                 remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
             if outputs:
-                removed.append(Removed(*drop[-1], why_removed(row, target)))
+                removed.append(Removed(*drop[-1], why_removed(row, target, replaced(row, target))))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return removed
 
 
-def why_removed(row: Row, target: Target | None) -> str:
-    """Why the outputs of ``row``'s partition go, as a build says it."""
+def why_removed(row: Row, target: Target | None, replaced: bool = False) -> str:
+    """Why the outputs of ``row``'s partition go, as a build says it; ``replaced``: see ``Replaced``."""
     if target is None:
         return "the spec no longer has this asset"
-    return changed_from(row, target) or "its source file is gone, or the source's glob or exclude leaves it out"
+    if was_made_from := changed_from(row, target):
+        return was_made_from
+    if replaced:
+        return "its source file is gone, and the file of its name in another format makes its outputs now"
+    return "its source file is gone, or the source's glob or exclude leaves it out"
+
+
+class Replaced:
+    """Whether a removed partition's outputs are the outputs of a current one: ``wall.png`` saved again as
+    ``wall.tga``. Its outputs are deleted and made again from the new file; saying only that they were removed,
+    beside a build that puts them back, read as lost work. Each asset's outputs are listed once, when asked."""
+
+    def __init__(self, builder: Builder) -> None:
+        self._builder = builder
+        self._outputs: dict[str, set[str]] = {}
+
+    def __call__(self, row: Row, target: Target | None) -> bool:
+        outputs = row.get("outputs")
+        if target is None or target.section != "assets" or not isinstance(outputs, dict):
+            return False
+        return not self._current(target).isdisjoint(outputs)
+
+    def _current(self, target: Target) -> set[str]:
+        if target.name not in self._outputs:
+            builder = self._builder
+            self._outputs[target.name] = {builder.relative(path) for key in builder.partitions(target.name)
+                                          for path in builder.outputs_of(target, key).values()}
+        return self._outputs[target.name]
 
 
 def changed_from(row: Row, target: Target) -> str | None:

@@ -19,7 +19,7 @@ from pipeline.graph import build_order
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.hashing import file_is
 from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
-from pipeline.removed import file_removed, has_files, why_removed
+from pipeline.removed import Replaced, file_removed, has_files, why_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
 
@@ -86,11 +86,14 @@ def stale_partitions(spec: Spec) -> StatusReport:
     order = build_order(spec)
     reasons = stale_map(builder, order)
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
+    replaced = Replaced(builder)
     for row in keyed_rows(spec.build_dir):  # a damaged row too: a build deletes the outputs it names
         name, key = str(row["asset"]), str(row["partition"])
         target = spec.targets.get(name)
         if target is None or file_removed(builder, target, key):
-            found.append(Stale(name, key, f"{why_removed(row, target)}: its outputs will be deleted"))
+            taken = replaced(row, target)
+            why = why_removed(row, target, taken)
+            found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()

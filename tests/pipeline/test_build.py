@@ -411,6 +411,28 @@ def test_a_build_says_which_outputs_it_removed(project, cli):
     assert len(lines) == 4
 
 
+def test_a_texture_saved_again_in_another_format_is_said_to_make_its_outputs_and_they_stay(project, cli):
+    """``wall.png`` saved as ``wall.tga`` gives outputs of the same paths: the build deletes the old partition's
+    and writes the new one's. It said only 'removed the outputs of legacy_2x [wall.png]: its source file is
+    gone', and status that they 'will be deleted', beside an output that is still there after the build."""
+    from pipeline.staleness import stale_partitions
+
+    write_spec(project, UPSCALE_SPEC.replace('"**/*.png"', '"**/*.*"'))
+    assert cli(project, "build")[0] == 0
+    texture = project / "textures" / "floors" / "tex000.png"
+    write_image(texture.with_suffix(".tga"), read_image(texture))
+    texture.unlink()
+    why = "its source file is gone, and the file of its name in another format makes its outputs now"
+    assert {(s.partition, s.reason) for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale} == {
+        ("floors/tex000.tga", "new file"), ("floors/tex000.png", why)}
+    code, output = cli(project, "build")
+    assert code == 0 and f"removed the outputs of legacy_2x [floors/tex000.png]: {why}" in output, output
+    assert (project / "build" / "legacy_2x" / "floors" / "tex000.png").is_file()
+    (project / "textures" / "walls" / "tex001.png").unlink()  # gone for good: said as before
+    code, output = cli(project, "build")
+    assert "[walls/tex001.png]: its source file is gone, or the source's glob or exclude leaves it out" in output
+
+
 def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_removed_when_it_goes(project, cli):
     broken = project / "textures" / "walls" / "tex001.png"
     broken.write_bytes(b"not a png")
