@@ -179,6 +179,13 @@ def display_p3_profile() -> bytes:
     return p3.replace("sRGB built-in".encode("utf-16-be"), "Display P3 v4".encode("utf-16-be"))
 
 
+def outputs(folder: Path) -> dict[str, str]:
+    """The hash of each PNG in ``folder``'s build folder, by its path from ``folder``."""
+    from pipeline.hashing import hash_file
+
+    return {p.relative_to(folder).as_posix(): hash_file(p) for p in sorted((folder / "build").rglob("*.png"))}
+
+
 def statuses(folder: Path) -> dict[str, str]:
     """Each partition's status in the manifest of ``folder``'s build (computed, cached, failed)."""
     return {e["partition"]: e["status"] for e in manifest_rows(folder)}
