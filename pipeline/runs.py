@@ -144,8 +144,33 @@ def run_build(
         return _build(spec, select, force, device, instance or persistent_instance())
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a build is to do, worked out before it runs anything: the runs then only read it, and an interrupted
+    build marks what it left undone against the same ``order`` it planned."""
+
+    order: list[tuple[str | None, list[str]]]  # build_order: (partition set, targets), in dependency order
+    wanted: set[tuple[str, str]]  # every (target, partition) of the selection and of what it is built from
+    needed: set[tuple[str, str]]  # those to run: stale, or forced
+    current: list[Row]  # the rest's rows, already marked cached in the manifest
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """What the runs of a plan did, for the caller to report: marking what an interrupt left undone is the
+    caller's, under held signals, once no run is left to start."""
+
+    did: dict[tuple[str, str], Row]  # (target, partition) -> status and seconds, as this build's runs made it
+    failures: list[tuple[str | None, str]]  # (step, error) of each failed step
+    interrupted: str | None  # the step a Ctrl-C stopped ("": after its run); None where none came
+    unfinished: list[tuple[str, str]]  # what the runs after an interrupt were to build
+
+
 def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None,
            instance: dg.DagsterInstance | None) -> BuildReport:
+    """Sync, plan, record what is current, run the rest, report, in this order: partitions match the files
+    before staleness is judged over them; the current ones' rows, cache entries and hashes are saved before any
+    run starts, so that an interrupted build keeps them; and a throwaway instance is made only for a run."""
     if instance is not None:
         fail_runs_of_killed_builds(instance)
     if problem := manifest_problem(spec.build_dir):
@@ -157,34 +182,55 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
         sync = sync_partitions(spec, instance, builder)
     if caught:
         signal.raise_signal(caught[0])
-    # What the selection is built from comes too, where it is stale: as make does, so that a selected
-    # asset is never built from an upstream output that no longer matches its own inputs. --force
-    # recomputes the selection only.
+    plan = _plan(builder, select, force, forced)
+    _keep_in_cache(builder, plan.current)
+    if instance is not None:
+        report_current(instance, builder, plan.current)
+    builder.index.save()
+    if instance is None and plan.needed:
+        instance = _throwaway_instance(spec, builder)
+    build_id = uuid.uuid4().hex[:12]  # tags this build's runs
+    ran = _run_plan(builder, plan, instance, resource, build_id, device)
+    if ran.interrupted is not None and ran.unfinished:
+        with signals_held():  # another Ctrl-C waits
+            _mark_interrupted(builder, instance, build_id, plan.order, ran.unfinished)
+    return _report(builder, plan, ran, sync)
+
+
+def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[str]) -> _Plan:
+    """Which partitions need a run, and which are current, whose rows say so at once (``_mark_up_to_date``): no
+    Dagster run is spent on a partition whose outputs already match its cache key.
+
+    What the selection is built from comes too, where it is stale: as make does, so that a selected asset is
+    never built from an upstream output that no longer matches its own inputs. --force recomputes the
+    selection only, and without a selection needs no staleness at all."""
+    spec = builder.spec
     order = build_order(spec, with_upstream(spec, select) if select else None)
     inputs_now: CurrentInputs = {}
     stale = stale_map(builder, order, inputs_now) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
     current = _mark_up_to_date(spec, [item for item in wanted if item not in needed], inputs_now)
-    _keep_in_cache(builder, current)
-    if instance is not None:
-        report_current(instance, builder, current)
-    builder.index.save()
-    if instance is None and needed:
-        instance = _throwaway_instance(spec, builder)
-    assets = list(build_definitions(spec, device=device).assets or [])
+    return _Plan(order, wanted, needed, current)
+
+
+def _run_plan(builder: Builder, plan: _Plan, instance: dg.DagsterInstance | None, resource: RemasterResource,
+              build_id: str, device: str | None) -> _Ran:
+    """The plan's needed partitions, one Dagster run per stretch of each partition set, in the plan's order
+    (``instance`` is None only where nothing is needed). A Ctrl-C stops it between runs as within one: no run
+    starts after the step it stopped, and what those runs were to build comes back as ``unfinished``."""
+    assets = list(build_definitions(builder.spec, device=device).assets or [])
     failures: list[tuple[str | None, str]] = []
-    interrupted: str | None = None  # the step a Ctrl-C stopped ("": after its run): nothing after it starts
-    build_id = uuid.uuid4().hex[:12]  # tags this build's runs
-    unfinished: list[tuple[str, str]] = []  # what the steps after an interrupt were to build
-    did: dict[tuple[str, str], Row] = {}  # (target, partition) -> status and seconds, as this build's runs made it
-    for partition_set, names in order:
-        todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in needed]
+    interrupted: str | None = None  # nothing after it starts
+    unfinished: list[tuple[str, str]] = []
+    did: dict[tuple[str, str], Row] = {}
+    for partition_set, names in plan.order:
+        todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in plan.needed]
         try:
-            stretches = _stretches(instance, partition_set, todo) if interrupted is None else [todo]
+            runs = _stretches(instance, partition_set, todo) if interrupted is None else [todo]
         except KeyboardInterrupt:  # as it asks the instance for the partitions' order
-            interrupted, stretches = todo[0][0], [todo]
-        for stretch in stretches:
+            interrupted, runs = todo[0][0], [todo]
+        for stretch in runs:
             if interrupted is None:
                 try:
                     interrupted, failed = _run_set(builder, assets, instance, resource, partition_set, stretch,
@@ -194,17 +240,22 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
                 except KeyboardInterrupt:  # where Dagster does not catch it: setting a run up, or just after it
                     interrupted = stretch[0][0]
             unfinished += stretch
-    if interrupted is not None:
-        if unfinished:
-            with signals_held():  # another Ctrl-C waits
-                _mark_interrupted(builder, instance, build_id, order, unfinished)
-        return BuildReport(_rows(spec, wanted, did), sync, interrupted=interrupted)
+    return _Ran(did, failures, interrupted, unfinished)
+
+
+def _report(builder: Builder, plan: _Plan, ran: _Ran, sync: SyncReport) -> BuildReport:
+    """The rows of what the build wanted, as its runs made them. An interrupted build's says only where it
+    stopped: the caller stops there (exit 130), and the guards and left-out files are those of a build that
+    did not finish."""
+    spec = builder.spec
+    if ran.interrupted is not None:
+        return BuildReport(_rows(spec, plan.wanted, ran.did), sync, interrupted=ran.interrupted)
     if not manifest_path(spec.build_dir).is_file():  # nothing to build yet: CI still finds an (empty) manifest
         update_manifest(spec.build_dir)
-    rows = _rows(spec, wanted, did)
+    rows = _rows(spec, plan.wanted, ran.did)
     explained = {r["asset"] for r in rows if r["status"] == "failed"}
-    run_errors = [f"{step}: {message}" for step, message in failures if step not in explained]
-    return BuildReport(rows, sync, run_errors, left_out(builder, order), failed_guards(spec, rows),
+    run_errors = [f"{step}: {message}" for step, message in ran.failures if step not in explained]
+    return BuildReport(rows, sync, run_errors, left_out(builder, plan.order), failed_guards(spec, rows),
                        unmeasured_guards(spec, rows))
 
 
