@@ -187,9 +187,9 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
     rows = [r for r in read_manifest(spec.build_dir) if r["asset"] == target.name and r["status"] != "failed"]
     for guard in target.guards():
         figures = {
-            str(r["partition"]): float(r["metadata"][guard.metadata_key])  # type: ignore[index]
+            str(r["partition"]): float(r["metadata"][guard.metadata_key])  # type: ignore[arg-type]
             for r in rows
-            if guard.metadata_key in (r.get("metadata") or {})  # type: ignore[operator]
+            if guard.metadata_key in (r.get("metadata") or {})
         }
         if not rows:
             continue  # every partition failed: the step fails, and a check with nothing measured is no pass
@@ -220,7 +220,7 @@ def _details(rows: list[Row], guard: Guard, failing: list[str]) -> dict[str, str
     """What the failing partitions' rows say failed (which files), each after its partition's name."""
     if guard.detail_key is None:
         return {}
-    said = [(str(r["partition"]), str(r["metadata"].get(guard.detail_key) or "")) for r in rows  # type: ignore[union-attr]
+    said = [(str(r["partition"]), str(r["metadata"].get(guard.detail_key) or "")) for r in rows
             if str(r["partition"]) in failing]
     text = "; ".join(f"{partition}: {detail}" if partition else detail for partition, detail in said if detail)
     return {guard.detail_key: text} if text else {}

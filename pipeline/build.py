@@ -250,7 +250,7 @@ class Builder:
             result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
             if result.outputs and not self.is_current(target, key):  # kept as they were: gc keeps the entry they
                 last = self._last_rows().get((target.name, key), {})  # were made under
-                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})  # type: ignore[assignment, call-overload]
+                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
             log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
         result.seconds = round(time.perf_counter() - started, 4)
         self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
@@ -301,7 +301,7 @@ class Builder:
         """(asset, partition) -> {output path: hash} as the manifest had them, updated with what this builder
         builds."""
         if self._outputs is None:
-            self._outputs = {item: dict(row.get("outputs") or {}) for item, row in self._last_rows().items()}  # type: ignore[arg-type]
+            self._outputs = {item: dict(row.get("outputs") or {}) for item, row in self._last_rows().items()}
         return self._outputs
 
     def _remove_other_files(self, target: Target, key: str, keep: dict[str, str]) -> None:
@@ -466,7 +466,7 @@ class Builder:
         listed; None, so that they are computed, where one cannot be read."""
         row = self._last_rows().get((target.name, key))
         try:
-            listed: dict[str, str] = row["outputs"] if row else {}  # type: ignore[assignment]
+            listed: dict[str, str] = row["outputs"] if row else {}
             if row is None or not all(file_is(path, listed.get(self.relative(path), ""), self.index)
                                       for path in plan.outputs.values()):
                 return None

@@ -25,7 +25,7 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[FailedGuard]:
     found = []
     for row, guard, value in _figures(spec, rows):
         if value is not None and not guard.passes(float(value)):
-            metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
+            metadata: dict = row.get("metadata") or {}
             partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed
             detail = metadata.get(guard.detail_key) if guard.detail_key else None
             found.append(FailedGuard(guard.blocking, (
@@ -60,6 +60,6 @@ def _figures(spec: Spec, rows: list[Row]) -> Iterator[tuple[Row, Guard, object]]
         target = spec.targets.get(str(row["asset"]))
         if target is None or row["status"] == "failed":
             continue
-        metadata: dict = row.get("metadata") or {}  # type: ignore[assignment]
+        metadata: dict = row.get("metadata") or {}
         for guard in target.guards():
             yield row, guard, metadata.get(guard.metadata_key)

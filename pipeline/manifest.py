@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict, TypeGuard, cast
 
 from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
 from pipeline.cache import is_digest
@@ -19,13 +19,31 @@ from pipeline.locks import exclusive
 from pipeline.spec import Target
 
 MANIFEST = "manifest.json"
-Row = dict[str, object]
+Status = Literal["computed", "cached", "failed"]
+# One entry of the manifest (README's "manifest.json"), as PartitionResult.to_json writes it. Not total: a
+# build merges some fields over a row ({**row, "status": "failed", ...}), and a row it has not yet is {}; a row
+# read_manifest gives holds each field but error, run_id and from (_FIELDS).
+Row = TypedDict("Row", {
+    "asset": str,
+    "partition": str,  # a model's is ""
+    "status": Status,
+    "cache_key": str | None,
+    "outputs": dict[str, str],  # path relative to the spec's folder -> xxh3-128
+    "inputs": dict[str, str],  # the same, the model's weights included
+    "params": dict[str, object],  # as the spec gives them
+    "op": str,
+    "op_version": str,
+    "seconds": float,
+    "metadata": dict[str, object],  # the op's figures, guards' included
+    "error": str,  # where failed
+    "run_id": str | None,  # the Dagster run that wrote it (interrupted-<build id>: a Ctrl-C came first); None: found current
+    "from": str | None,  # the spec's ``from``; rows of a remaster before it have none
+}, total=False)
 _FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (PartitionResult), as the code reads it
     "asset": (str,), "partition": (str,), "status": (str,), "cache_key": (str, type(None)), "outputs": (dict,),
     "inputs": (dict,), "params": (dict,), "op": (str,), "op_version": (str,), "seconds": (int, float),
     "metadata": (dict,),
 }
-Status = Literal["computed", "cached", "failed"]
 
 
 @dataclass
@@ -47,12 +65,12 @@ class PartitionResult:
     run_id: str | None = None
     upstream: str | None = None  # the spec's ``from``, under that name in the manifest
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> Row:
         record = asdict(self)
         if record["error"] is None:
             del record["error"]
         record["from"] = record.pop("upstream")
-        return record
+        return cast(Row, record)
 
     @classmethod
     def from_json(cls, row: Mapping[str, object]) -> PartitionResult:
@@ -83,10 +101,10 @@ def read_manifest(build_dir: Path) -> list[Row]:
     rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), or an output
     hash that is no hash (a path: a build restores an upstream output by its hash from the cache), is left out:
     its partition is built again, or put back from the cache, and the build writes its row anew."""
-    return [row for row in _entries(build_dir) or [] if _whole(row)]  # type: ignore[misc]
+    return [row for row in _entries(build_dir) or [] if _whole(row)]
 
 
-def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
+def manifest_rows_or_none(build_dir: Path) -> list[dict[str, object]] | None:
     """The manifest's rows as written, damaged ones too (none where there is no manifest yet), or None where one
     is there but cannot be read, or holds an entry that is not a row at all: what keeps the cache entries that
     rows name must then refuse, since that entry's key is unknown."""
@@ -94,7 +112,7 @@ def manifest_rows_or_none(build_dir: Path) -> list[Row] | None:
     return rows if rows is not None and all(isinstance(row, dict) for row in rows) else None
 
 
-def keyed_rows(build_dir: Path) -> list[Row]:
+def keyed_rows(build_dir: Path) -> list[dict[str, object]]:
     """The rows that name their asset and partition, damaged or not: the rest can never be replaced or dropped."""
     return [row for row in _entries(build_dir) or []
             if isinstance(row, dict) and isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
@@ -125,7 +143,7 @@ def _read(build_dir: Path) -> tuple[list[object] | None, str | None]:
     return (entries, None) if isinstance(entries, list) else (None, "its entries are not a list")
 
 
-def _whole(row: object) -> bool:
+def _whole(row: object) -> TypeGuard[Row]:
     return (isinstance(row, dict) and all(isinstance(row.get(name, ...), types) for name, types in _FIELDS.items())
             and all(is_digest(digest) for digest in row["outputs"].values()))  # type: ignore[union-attr]
 
@@ -144,8 +162,8 @@ def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tu
     rows = list(rows)
     replaced = {(r["asset"], r["partition"]) for r in rows} | set(drop)
     with _locked(build_dir):
-        kept = [r for r in keyed_rows(build_dir) if (r["asset"], r["partition"]) not in replaced]
-        merged = sorted(kept + rows, key=lambda r: (str(r["asset"]), str(r["partition"])))
+        kept: list[Mapping[str, object]] = [r for r in keyed_rows(build_dir) if (r["asset"], r["partition"]) not in replaced]
+        merged = sorted([*kept, *rows], key=lambda r: (str(r["asset"]), str(r["partition"])))
         # One row per line: diffable, yet fast to write for thousands of textures.
         lines = ",\n".join(json.dumps(row, sort_keys=True, separators=(",", ":")) for row in merged)
         body = f'{{"version": 1, "entries": [\n{lines}\n]}}\n'

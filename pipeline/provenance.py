@@ -20,7 +20,7 @@ import dagster as dg
 from pipeline.build import MODEL_PARTITION, Builder, code_version, summarize_data_version
 from pipeline.event_log import few_transactions
 from pipeline.graph import build_order
-from pipeline.manifest import PartitionResult
+from pipeline.manifest import PartitionResult, Row
 from pipeline.progress import report_progress
 from pipeline.spec import Target
 
@@ -242,7 +242,7 @@ def _observe(instance: dg.DagsterInstance, source: str, partition: str | None, v
     )
 
 
-def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[dict[str, object]]) -> None:
+def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> None:
     """Record a materialization of each up-to-date partition (a manifest row) whose latest one in this
     instance is missing or says other outputs.
 

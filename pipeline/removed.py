@@ -6,12 +6,13 @@ deleted: its root may be an unmounted share.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import dagster as dg
 
 from pipeline.build import Builder
-from pipeline.manifest import Row, keyed_rows, update_manifest
+from pipeline.manifest import keyed_rows, update_manifest
 from pipeline.outputs import remove_output
 from pipeline.spec import Spec, Target
 
@@ -54,7 +55,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     return removed
 
 
-def why_removed(row: Row, target: Target | None, replaced: bool = False) -> str:
+def why_removed(row: Mapping[str, object], target: Target | None, replaced: bool = False) -> str:
     """Why the outputs of ``row``'s partition go, as a build says it; ``replaced``: see ``Replaced``."""
     if target is None:
         return "the spec no longer has this asset"
@@ -74,7 +75,7 @@ class Replaced:
         self._builder = builder
         self._outputs: dict[str, set[str]] = {}
 
-    def __call__(self, row: Row, target: Target | None) -> bool:
+    def __call__(self, row: Mapping[str, object], target: Target | None) -> bool:
         outputs = row.get("outputs")
         if target is None or target.section != "assets" or not isinstance(outputs, dict):
             return False
@@ -88,7 +89,7 @@ class Replaced:
         return self._outputs[target.name]
 
 
-def changed_from(row: Row, target: Target) -> str | None:
+def changed_from(row: Mapping[str, object], target: Target) -> str | None:
     """That ``target`` is made from another source or asset than ``row`` was, where it is: a changed ``from``
     read as though the artist's textures had gone. A row from before rows said ``from`` cannot tell."""
     was = row.get("from")

@@ -13,7 +13,7 @@ import signal
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import dagster as dg
 import yaml
@@ -73,7 +73,7 @@ class BuildReport:
         for row in self.rows:
             line = table.setdefault(str(row["asset"]), {"computed": 0, "cached": 0, "failed": 0, "seconds": 0.0})
             line[str(row["status"])] += 1
-            line["seconds"] += float(row["seconds"])  # type: ignore[arg-type]
+            line["seconds"] += float(row["seconds"])
         return table
 
 
@@ -351,7 +351,7 @@ def _made(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], Row]:
             figures = materialization.metadata
             made[(materialization.asset_key.to_user_string(), materialization.partition or "")] = {
                 "status": "cached" if figures["cache"].value == "hit" else "computed",
-                "seconds": figures["seconds"].value,
+                "seconds": cast(float, figures["seconds"].value),
             }
     return made
 
@@ -422,10 +422,10 @@ def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: Curren
     it names now (a row an older version wrote has none; a source renamed keeps them current, and its old name
     made a file removed later read as a changed ``from``). Returns those rows."""
     rows = rows_by_key(spec.build_dir)
-    base = {"status": "cached", "seconds": 0.0, "run_id": None}
-    marked = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
-               "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}
-              for key in keys]
+    base: Row = {"status": "cached", "seconds": 0.0, "run_id": None}
+    marked: list[Row] = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
+                          "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}
+                         for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
         update_manifest(spec.build_dir, updated)

@@ -131,7 +131,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
         return _restorable(builder, plan, f"failed last build: {row.get('error')}", known.restored)
     if row["cache_key"] == plan.cache_key:
-        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}  # type: ignore[union-attr]
+        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
         try:
             changed = [p for p, d in outputs.items() if not file_is(p, d, builder.index)]
         except OSError:  # an output this user cannot read: built again, which replaces it
@@ -155,7 +155,7 @@ def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
 
 def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
     """What changed since ``row`` was built, giving ``plan``'s cache key where the row has another."""
-    old_inputs: dict[str, str] = row["inputs"]  # type: ignore[assignment]
+    old_inputs: dict[str, str] = row["inputs"]
     changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
     reasons = [*_settings_changed(target, row), *changed_inputs]
     return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
@@ -168,7 +168,7 @@ def _settings_changed(target: Target, row: Row) -> list[str]:
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    return reasons + _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))  # type: ignore[arg-type]
+    return reasons + _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))
 
 
 def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:

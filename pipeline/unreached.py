@@ -28,7 +28,7 @@ CANCELED_SENSOR = "remaster_canceled"
 
 def mark_not_built(
     builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str],
-    before: dict[tuple[str, str], object] | None = None,
+    before: dict[tuple[str, str], str | None] | None = None,
 ) -> None:
     """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
     the manifest does not go on calling them built; an asset's outputs that are no longer right go too.
@@ -41,7 +41,7 @@ def mark_not_built(
         and (before is None or rows.get(item, {}).get("run_id") == before.get(item))
     ]
     if missed:
-        updated = []
+        updated: list[Row] = []
         if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed
             earlier = INTERRUPTED
         elif step_errors:
