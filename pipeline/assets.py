@@ -23,6 +23,7 @@ from pipeline.provenance import (
     source_version,
 )
 from pipeline.resources import RemasterResource
+from pipeline.signals import stop_if_signalled
 from pipeline.spec import Source, Spec, Target
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -126,6 +127,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
                 for done, key in enumerate(keys, start=1):
+                    stop_if_signalled()
                     results.append(builder.build(target, key, run_id=context.run.run_id))
                     with contextlib.suppress(OSError):  # alive, for a judge on another machine, which goes by age
                         os.utime(note)

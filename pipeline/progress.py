@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from ops.registry import ProgressFn
+from pipeline.signals import stop_if_signalled
 
 progress_log = logging.getLogger("remaster.progress")
 FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
@@ -68,6 +69,7 @@ def reporter(label: str) -> ProgressFn:
     """An op's ``progress``: its loop's progress reported as ``label``'s."""
 
     def report(done: int, total: int, note: str = "") -> None:
+        stop_if_signalled()
         report_progress(label, done, total, note)
 
     return report

@@ -8,32 +8,75 @@ the manifest and the build folder are brought into line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import socket
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
+
+
+class _Seen:
+    """The stopping signals that have reached the process since ``signals_seen`` began, read from its wakeup socket."""
+
+    def __init__(self, reader: socket.socket, stopping: tuple[int, ...]) -> None:
+        self.reader = reader
+        self.stopping = stopping
+        self.came: set[int] = set()
+
+    def stops(self) -> list[int]:
+        self.came |= _drain(self.reader)
+        return [number for number in self.stopping if number in self.came]
+
+
+_watch: list[_Seen] = []  # the innermost signals_seen's, last
 
 
 @contextlib.contextmanager
 def signals_seen() -> Iterator[list[int]]:
     """Collects (on leaving) each Ctrl-C or SIGTERM that reached the process inside, whoever's handler took
-    it: Dagster notes one that lands after a run's last step has begun, and forgets it when the run ends."""
+    it: Dagster notes one that lands after a run's last step has begun, and forgets it when the run ends.
+    Inside, ``stop_if_signalled`` stops a step for one whose handler's exception Python dropped, and Python's
+    'Exception ignored' traceback of that exception is not printed."""
     seen: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield seen
         return
-    stopping = _stopping()
     reader, writer = socket.socketpair()  # not a pipe: Windows has no os.set_blocking for one before Python 3.12
     with reader, writer:
         for end in (reader, writer):
             end.setblocking(False)
+        watch = _Seen(reader, _stopping())
+        hook = sys.unraisablehook
         previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        _watch.append(watch)
+        sys.unraisablehook = functools.partial(_quiet_about_interrupts, hook)
         try:
             yield seen
         finally:
+            sys.unraisablehook = hook
+            _watch.remove(watch)
             signal.set_wakeup_fd(previous)
-            seen += [number for number in _drain(reader) if number in stopping]
+            seen += watch.stops()
+
+
+def stop_if_signalled() -> None:
+    """Raises KeyboardInterrupt where a Ctrl-C or SIGTERM came inside ``signals_seen`` and the build goes on: its
+    handler's exception, raised inside a garbage collector's callback (SQLAlchemy's, as Dagster stores a run's
+    plan), is one Python can only print and drop, and the step then ran to its end (a model's whole training).
+    Called where a step can stop cleanly (between partitions, at an op's progress); only the main thread stops."""
+    if _watch and threading.current_thread() is threading.main_thread() and _watch[-1].stops():
+        raise KeyboardInterrupt
+
+
+def _quiet_about_interrupts(hook: Callable[[Any], object], unraisable: Any) -> None:
+    """``sys.unraisablehook`` inside ``signals_seen``: an interrupt raised where Python cannot raise it (a signal
+    handler's, in a garbage collector's callback) is taken by ``stop_if_signalled``, not printed as a traceback."""
+    exc = unraisable.exc_value
+    if not isinstance(exc, KeyboardInterrupt) and type(exc).__name__ != "DagsterExecutionInterruptedError":
+        hook(unraisable)
 
 
 def _drain(reader: socket.socket) -> set[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import dagster as dg
@@ -297,6 +298,33 @@ def test_a_ctrl_c_while_dagster_closes_a_run_stops_the_build(tmp_path, monkeypat
     report = run_build(spec)
     assert report.interrupted == ""
     assert {(r["asset"], r["status"]) for r in manifest_rows(tmp_path)} == {("legacy_2x", "computed"), ("other_2x", "failed")}
+
+
+def test_a_ctrl_c_python_drops_as_a_run_is_set_up_still_stops_its_step(tmp_path, monkeypatch, ctrl_c_from_a_terminal):
+    """Caught where a garbage collector's callback runs (SQLAlchemy's, as Dagster stores the run's plan), a Ctrl-C's
+    KeyboardInterrupt is printed by Python as 'Exception ignored' and dropped: the step ran to its end (a model's whole
+    training) before the build stopped, and the artist saw a traceback."""
+    write_textures(tmp_path / "textures", 3, size=16)
+    spec = load_spec(write_spec(tmp_path, UPSCALE_SPEC))
+    create_run = dg.DagsterInstance.create_run_for_job
+
+    class Collected:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here, inside __del__
+
+    def ctrl_c_in_a_gc_callback(self, *args, **kwargs):
+        monkeypatch.setattr(dg.DagsterInstance, "create_run_for_job", create_run)
+        Collected()
+        return create_run(self, *args, **kwargs)
+
+    printed = []  # what Python would print as 'Exception ignored in ...'
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    monkeypatch.setattr(dg.DagsterInstance, "create_run_for_job", ctrl_c_in_a_gc_callback)
+    report = run_build(spec)
+    assert report.interrupted == "legacy_2x"
+    assert {r["error"] for r in manifest_rows(tmp_path)} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+    assert not printed
 
 
 def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monkeypatch):
