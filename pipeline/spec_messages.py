@@ -51,6 +51,9 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic says "not a valid path for <class ...>")
     if kinds <= {"string_type", "path_type"} and isinstance(given, (int, float, datetime.date)):
         return f"expected text, but YAML reads the unquoted value as {yaml_kind(given)} ({given}); put it in quotes"
+    if kinds <= {"list_type", "tuple_type"}:  # maps: albedo, where pydantic says "a valid tuple"
+        example = f", such as [{given}]" if isinstance(given, (str, int, float)) and not isinstance(given, bool) else ""
+        return f"expected a list in brackets{example}, got {given!r}"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
     first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])

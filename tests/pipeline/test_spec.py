@@ -913,3 +913,23 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
         parse_spec(exported + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
     assert any(problem in line for line in caught.value.problems), caught.value.problems
     assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
+
+
+def test_one_value_where_a_list_goes_is_told_to_be_put_in_brackets():
+    """export_dds's ``maps: albedo`` was refused as 'Input should be a valid tuple, got 'albedo'', Python's word."""
+    reported = problems(
+        """
+        sources:
+          scans: {kind: photo_pairs, root: p, flash: "*/flash.*", guide: "*/guide.*"}
+          ref: {kind: textures, root: r}
+        models:
+          sr: {op: train_srcae, from: ref, widths: 16}
+        assets:
+          mat: {op: material, from: scans, method: two_shot}
+          dds: {op: export_dds, from: mat, maps: albedo}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["models.sr.widths", "expected a list in brackets, such as [16], got 16"],
+        ["assets.dds.maps", "expected a list in brackets, such as [albedo], got 'albedo'"],
+    ]
