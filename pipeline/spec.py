@@ -365,9 +365,11 @@ class _Checker:
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
             return None
         kind = entry.get("kind")
-        schema = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}.get(kind) if isinstance(kind, str) else None
+        kinds = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}
+        schema = kinds.get(kind) if isinstance(kind, str) else None
         if schema is None:
-            self.fail((*at, "kind"), f"expected textures or photo_pairs, got {kind!r}")
+            hint = did_you_mean(kind, list(kinds)) if isinstance(kind, str) else ""
+            self.fail((*at, "kind"), f"expected textures or photo_pairs, got {kind!r}{hint}")
             return None
         parsed = self._validate(schema, entry, at)
         if parsed is None:

@@ -933,3 +933,17 @@ def test_one_value_where_a_list_goes_is_told_to_be_put_in_brackets():
         ["models.sr.widths", "expected a list in brackets, such as [16], got 16"],
         ["assets.dds.maps", "expected a list in brackets, such as [albedo], got 'albedo'"],
     ]
+
+
+def test_a_mistyped_source_kind_is_answered_with_the_likely_one():
+    """kind: photo_pair was told 'expected textures or photo_pairs' with no hint, where a mistyped op or filter gets one."""
+    assert [p.split(": ", 2)[1:] for p in problems(
+        """
+        sources:
+          scans: {kind: photo_pair, root: p, flash: "*/flash.*", guide: "*/guide.*"}
+          legacy: {kind: Textures, root: t}
+        """
+    )] == [
+        ["sources.scans.kind", "expected textures or photo_pairs, got 'photo_pair'; did you mean 'photo_pairs'?"],
+        ["sources.legacy.kind", "expected textures or photo_pairs, got 'Textures'; did you mean 'textures'?"],
+    ]
