@@ -324,29 +324,33 @@ def _first_of_each(items: list[T], group: Callable[[T], K]) -> tuple[list[T], di
 
 
 def _print_failures(failed: list[Row], loaded: Spec) -> None:
-    """Each failure on a line of its own, but those that follow from another (their upstream asset failed
-    for the same partition, or their model failed) in one line per asset: a source checked out without its
-    images fails every texture once per asset, and the first failure says why."""
+    """Each failure on a line of its own, but those of one asset with the same error (a weights file not
+    checked out, a model whose reference textures are away) in one line, and then those that follow from
+    another (their upstream asset failed for the same partition, or their model failed) in one line per
+    asset: a source checked out without its images fails every texture once per asset, and the first
+    failure says why."""
     from pipeline.build import MODEL_PARTITION
 
     keys = {(row["asset"], row["partition"]) for row in failed}
+    own: dict[tuple[str, str], list[Row]] = {}
     follow_on: dict[tuple[str, str], list[Row]] = {}
     for row in failed:
         target = loaded.targets.get(str(row["asset"]))
         if target is not None and target.model and (target.model, MODEL_PARTITION) in keys:
-            follow_on.setdefault((target.name, f"model {target.model} failed"), []).append(row)
+            follow_on.setdefault((target.name, f"model {target.model} failed, so they could not be built"), []).append(row)
         elif target is not None and (target.upstream, row["partition"]) in keys:
-            follow_on.setdefault((target.name, f"{target.upstream} failed for them"), []).append(row)
+            follow_on.setdefault((target.name, f"{target.upstream} failed for them, so they could not be built"),
+                                 []).append(row)
         else:
-            _print_failure(row)
-    for (asset, cause), rows in follow_on.items():
+            own.setdefault((str(row["asset"]), str(row.get("error"))), []).append(row)
+    for (asset, cause), rows in [*own.items(), *follow_on.items()]:
         if len(rows) == 1:
             _print_failure(rows[0])
             continue
         named = ", ".join(str(row["partition"]) for row in rows[:_NAMED])
         named += f" and {len(rows) - _NAMED} more" if len(rows) > _NAMED else ""
-        console.print(f"[red]failed[/red] {escape(f'{asset} [{len(rows)} partitions]')}: {cause}, so they could not "
-                      f"be built ({escape(named)}; the manifest lists each)", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed[/red] {escape(f'{asset} [{len(rows)} partitions]: {cause}')} "
+                      f"({escape(named)}; the manifest lists each)", highlight=False, soft_wrap=True)
 
 
 def _print_failure(row: Row) -> None:

@@ -718,6 +718,20 @@ def test_what_failed_because_its_upstream_failed_is_one_line_per_asset(project, 
     assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 6
 
 
+def test_partitions_of_an_asset_that_fail_for_one_reason_are_one_line(project, cli):
+    """A weights file not checked out, or a model whose reference share is away, fails every texture with the
+    same words: a studio's CI log showed them once per texture, thousands of lines."""
+    write_textures(project / "textures", 8)
+    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
+    code, output = cli(project, "build")
+    lines = [line for line in output.splitlines() if line.startswith("failed")]
+    assert code == 1 and len(lines) == 1, output
+    assert lines[0].startswith(f"failed legacy_sr [8 partitions]: {project / 'models' / '4x.pth'}: the file given as "
+                               "legacy_sr.model does not exist (floors/tex000.png, "), output
+    assert "and 3 more; the manifest lists each)" in " ".join(output.split())
+    assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 8
+
+
 def test_what_failed_because_its_model_failed_is_one_line_per_asset_after_the_model_s_own(tmp_path, cli):
     write_textures(tmp_path / "textures", 3, size=16)
     write_textures(tmp_path / "hires", 2, size=32, seed=5)
@@ -956,7 +970,7 @@ def test_a_step_crashing_outside_any_partition_fails_the_build(project, cli, mon
     monkeypatch.setattr("pipeline.assets.update_manifest", broken_manifest)
     code, output = cli(project, "build")
     assert code == 1
-    assert "legacy_2x [walls/tex001.png]: not built: OSError: disk full while writing the manifest" in output
+    assert "legacy_2x [5 partitions]: not built: OSError: disk full while writing the manifest (" in output
     monkeypatch.undo()
     assert set(statuses(project).values()) == {"failed"}  # none is called built (the step wrote no row)
     cli(project, "build")
