@@ -179,14 +179,22 @@ def _print_line(line: str) -> None:
     console.print(escape(line), highlight=False, soft_wrap=True)
 
 
+def _on_a_terminal() -> bool:
+    """Whether bars, redrawn in place, suit where the progress goes. Rich takes any stream for a terminal where
+    FORCE_COLOR is set, as CI services set it to colour their logs, and a log keeps every redraw of every bar:
+    those get the progress lines any other log gets, in colour."""
+    isatty = getattr(console.file, "isatty", None)
+    return console.is_interactive and isatty is not None and isatty()
+
+
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
-        console=console, transient=False, disable=not console.is_terminal,
+        console=console, transient=False, disable=not (bars := _on_a_terminal()),
     )
-    handler = _ProgressHandler(progress) if console.is_terminal else ProgressLines(_print_line)
+    handler = _ProgressHandler(progress) if bars else ProgressLines(_print_line)
     with handled(progress_log, handler, propagate=False), progress:  # drawn here, not printed again by the process
         return fn(*args, **kwargs)
 

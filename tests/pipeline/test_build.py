@@ -467,6 +467,19 @@ def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
     assert said == [f"legacy_2x {done}/5" for done in range(1, 6)]
 
 
+def test_a_ci_log_in_colour_gets_progress_lines_not_bars(project, cli, monkeypatch):
+    """FORCE_COLOR, which CI services set to colour their logs, made rich take the log for a terminal: every
+    redraw of every bar stayed in it (63 kB of bars for a build of 40 textures)."""
+    from pipeline.progress import ProgressLines
+
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert "\x1b[2K" not in output and "\x1b[?25l" not in output, output  # a bar's erase-line, a live display's hidden cursor
+    assert "legacy_2x 5/5" in output, output
+
+
 def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards(project, cli, caplog):
     """The CLI takes the progress records for its bars while it builds, and only then: a larger process that
     runs it in process (a script, a test) gets them in its own handlers again afterwards."""
