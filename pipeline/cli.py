@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
     from pipeline.runs import BuildReport  # imported when a build runs: the other commands stay quick
+    from pipeline.staleness import StatusReport
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -418,6 +420,8 @@ def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
 def status(
     spec: SpecOption = DEFAULT_SPEC,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print it as one JSON object on stdout, for a CI script "
+                                                         "(a bot's comment on what a commit rebuilds).")] = False,
 ) -> None:
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.staleness import stale_partitions
@@ -428,7 +432,20 @@ def status(
             report = stale_partitions(loaded)
     except OSError as exc:
         _fail_on_files(exc, loaded)
-    if problem := manifest_problem(loaded.build_dir):
+    problem = manifest_problem(loaded.build_dir)
+    blocked = any(guard.blocking for guard in report.guards)
+    failing = report.stale or report.left_out or blocked
+    if as_json:
+        typer.echo(json.dumps(report.to_json(problem, up_to_date=not failing), indent=2))
+    else:
+        _render_status(report, problem, failing)
+    if check and failing:
+        raise typer.Exit(1)
+
+
+def _render_status(report: StatusReport, problem: str | None, failing: bool) -> None:
+    """The stale partitions' table, then what will not be built and every failed or unmeasured check."""
+    if problem:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if report.stale:
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
@@ -439,14 +456,10 @@ def status(
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_guards(report.guards)
     _print_unmeasured(report.unmeasured)
-    blocked = any(guard.blocking for guard in report.guards)
-    failing = report.stale or report.left_out or blocked
     if not failing:
         out.print("everything is up to date")
     elif not report.stale and not report.left_out:  # else the one line a CI log shows on stdout is silence
         out.print("nothing to build, but a check fails (above): a build exits 1")
-    if check and failing:
-        raise typer.Exit(1)
 
 
 @app.command()

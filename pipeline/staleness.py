@@ -79,6 +79,20 @@ class StatusReport:
     guards: list[FailedGuard]  # per guard a built partition fails
     unmeasured: list[Unmeasured]  # guards that outputs an older remaster made have no figure for
 
+    def to_json(self, manifest_problem: str | None, *, up_to_date: bool) -> dict[str, object]:
+        """``remaster status --json``: what its table and lines say, with the manifest's keys (a model's
+        partition is ``""``) and the message a line would print for each check and file left out."""
+        return {
+            "up_to_date": up_to_date,
+            "stale": [{"asset": s.asset, "partition": s.partition, "reason": s.reason} for s in self.stale],
+            "will_not_be_built": self.left_out,
+            "failed_checks": [{"asset": g.asset, "partition": g.partition, "check": g.check, "blocking": g.blocking,
+                               "message": g.message} for g in self.guards],
+            "unmeasured_checks": [{"asset": u.asset, "check": u.check, "partitions": u.partitions}
+                                  for u in self.unmeasured],
+            "manifest_problem": manifest_problem,
+        }
+
 
 def stale_partitions(spec: Spec) -> StatusReport:
     """What the next build would compute, and why; computes nothing."""

@@ -377,6 +377,31 @@ def test_status_check_passes_once_everything_is_built(project, cli):
     assert output.count("source 'legacy'") == 1, output
 
 
+def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
+    """For a CI script (a bot that comments on what a commit rebuilds): JSON on stdout, exit code as --check's."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    def status_json() -> tuple[int, dict]:
+        result = CliRunner().invoke(app, ["status", "--json", "--check", "--spec", str(project / "assets_spec.yaml")])
+        return result.exit_code, json.loads(result.stdout)
+
+    assert cli(project, "build")[0] == 0
+    assert status_json() == (0, {"up_to_date": True, "stale": [], "will_not_be_built": [], "failed_checks": [],
+                                 "unmeasured_checks": [], "manifest_problem": None})
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    (project / "textures" / "floors" / "tex000.png").unlink()
+    code, report = status_json()
+    assert code == 1 and not report["up_to_date"]
+    assert report["stale"] == [
+        {"asset": "legacy_2x", "partition": "walls/tex001.png", "reason": "changed file textures/walls/tex001.png"},
+        {"asset": "legacy_2x", "partition": "floors/tex000.png",
+         "reason": "its source file is gone, or the source's glob or exclude leaves it out: its outputs will be deleted"}]
+
+
 def test_a_build_says_which_outputs_it_removed(project, cli):
     def removed() -> list[str]:
         code, output = cli(project, "build")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import dagster as dg
+from typer.testing import CliRunner
 
 from helpers import manifest_rows, write_spec, write_textures
+from pipeline.cli import app
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.spec import load_spec
@@ -124,6 +127,12 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     code, output = cli(tmp_path, "status", "--check")  # nothing to compute, but the next build fails just the same
     assert code == 1 and "check failed variants [stripes.png]: not_a_copy" in output.replace("\n", " ")  # was exit 0
     assert "nothing to build, but a check fails (above): a build exits 1" in output  # stdout said nothing
+    result = CliRunner().invoke(app, ["status", "--json", "--spec", str(tmp_path / "assets_spec.yaml")])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0 and not report["up_to_date"] and report["stale"] == []
+    assert {"asset": "variants", "partition": "stripes.png", "check": "not_a_copy", "blocking": True,
+            "message": "variants [stripes.png]: not_a_copy: max_ncc 1, must be below 0.95"} in [
+        {**failed, "message": failed["message"].split(" (")[0]} for failed in report["failed_checks"]]
     write_image(tmp_path / "textures" / "noise.png", Image(np.random.default_rng(0).random((64, 64, 3), np.float32)))
     (tmp_path / "textures" / "stripes.png").rename(tmp_path / "stripes.png")  # its outputs go with the next build
     code, output = cli(tmp_path, "status")
