@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from ops.image_io import srgb_to_linear
+from ops.image_io import check_unit_floats, srgb_to_linear
 
 Wrap = Literal["auto"] | bool
 WRAP = Field("auto", description="keep a tiling texture tileable; auto detects it from the edges per axis")
@@ -55,6 +55,11 @@ def detect_wrap(image: np.ndarray, alpha: np.ndarray | None = None, *, threshold
     its colour under the cut-out is filled smoothly and can look tiling, but an opaque top edge and a
     transparent bottom one do not tile, and wrapping would bleed the one into the other. A tiling cut-out
     whose border falls on a bar edge (a grate) reads the same way: give it ``wrap: true``."""
+    _check_planes(image, alpha, ("image", "alpha"))
+    return _detect_wrap(image, alpha, threshold)
+
+
+def _detect_wrap(image: np.ndarray, alpha: np.ndarray | None, threshold: float = 0.5) -> tuple[bool, bool]:
     planes = [(image, 1e-6)] if alpha is None else [(image, 1e-6), (alpha[..., None], ALPHA_SCALE_FLOOR)]
     return tuple(  # type: ignore[return-value]
         all(wrap_score(plane, axis, floor) <= threshold for plane, floor in planes) for axis in (0, 1)
@@ -68,4 +73,23 @@ def texture_wrap(filled: np.ndarray, coverage: np.ndarray | None, *, normal_map:
     (a normal map's vectors as they are). Linear light finds 177 of freedoom's 242 flats tiling on both
     axes, and takes 74 of 1,080 axes of photo crops for tiling; the sRGB-encoded values find 161 and
     take 80 (bench/bench_tileable.py)."""
-    return detect_wrap(filled if normal_map else srgb_to_linear(filled), coverage)
+    _check_planes(filled, coverage, ("filled", "coverage"))
+    return _detect_wrap(filled if normal_map else srgb_to_linear(filled), coverage)
+
+
+def _check_planes(image: np.ndarray, alpha: np.ndarray | None, names: tuple[str, str]) -> None:
+    """Refuse, naming the argument, what the edge statistics would misjudge without a word: a picture's bytes,
+    whose differences wrap around (a photo's uint8 edges scored as tiling), NaN (never tiling), a grey plane
+    without its channel axis, an alpha of another size (compared with rows of the colour it does not cover)."""
+    colour, coverage = names
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{colour} is a numpy array (height, width, channels); got "
+                        f"{type(image).__module__}.{type(image).__name__} (its .color, and its .alpha as {coverage})")
+    if image.ndim != 3:
+        raise ValueError(f"{colour} is (height, width, channels); got shape {image.shape} ({colour}[..., None] for a "
+                         "grey one)")
+    check_unit_floats(colour, image)
+    if alpha is not None:
+        if np.shape(alpha) != image.shape[:2]:
+            raise ValueError(f"{coverage} is (height, width) = {image.shape[:2]}, as {colour}; got shape {np.shape(alpha)}")
+        check_unit_floats(coverage, alpha)

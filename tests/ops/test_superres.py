@@ -636,6 +636,26 @@ def test_wrap_auto_does_not_wrap_a_sprite_whose_edges_differ_in_alpha() -> None:
     assert detect_wrap(sign, nearly_opaque) == (True, True)
 
 
+@pytest.mark.parametrize(("colour", "coverage", "refused"), [
+    (skdata.astronaut()[:64, :64], None, "got uint8"),  # its differences wrapped around: (True, True) for a photo
+    (_skimage("grass", 64)[..., 0], None, r"\(height, width, channels\); got shape \(64, 64\)"),  # AxisError
+    (np.full((8, 8, 3), np.nan, np.float32), None, "got NaN"),  # (False, False)
+    (_skimage("grass", 64), np.ones((32, 64), np.float32), r"\(height, width\) = \(64, 64\), as \w+; got shape \(32, 64\)"),  # went unseen
+    (_skimage("grass", 64), np.full((64, 64), 255, np.uint8), "holds floats in .0, 1.; got uint8"),
+])
+def test_wrap_auto_from_python_refuses_what_it_would_misjudge_by_name(colour, coverage, refused) -> None:
+    """upscale sends a script to texture_wrap for its wrap; given a picture's bytes it said a photo tiles."""
+    with pytest.raises(ValueError, match=refused):
+        texture_wrap(colour, coverage)
+    with pytest.raises(ValueError, match=refused):
+        detect_wrap(colour, coverage)
+
+
+def test_wrap_auto_from_python_names_an_image_given_for_its_colour() -> None:
+    with pytest.raises(TypeError, match=r"got ops.image_io.Image \(its .color, and its .alpha as coverage\)"):
+        texture_wrap(Image(_skimage("grass", 64)), None)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_wrap_keeps_a_tiling_texture_tileable(weights: Path, tmp_path: Path, device: str) -> None:
     texture = _periodic_texture()
