@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from ops.image_io import check_unit_floats, linear_to_srgb
 from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
+from ops.material.params import MaterialParams
 from ops.tileable import texture_wrap
 
 
@@ -53,12 +54,25 @@ def material_from_texture(
     coverage: np.ndarray | None = None,
 ) -> TextureMaterial:
     """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
-    tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap."""
+    tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap.
+    ``strength``, ``delight`` and ``tileable`` are the op's ``normal_strength``, ``delight`` and ``tileable``: a
+    value its params refuse is a ``ValueError`` naming it (the maps came out NaN or infinite)."""
+    if not isinstance(rgb, np.ndarray):
+        raise TypeError(f"rgb is a numpy array (height, width, 3); got {type(rgb).__module__}.{type(rgb).__name__} "
+                        "(image.rgb(), and image.alpha as coverage)")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected linear colour (height, width, 3); got shape {rgb.shape} (Image.rgb() repeats a grey "
                          "texture's channel)")
     check_unit_floats("the colour", rgb)
-    wrap = all(texture_wrap(linear_to_srgb(rgb), coverage)) if tileable is None else tileable
+    params = MaterialParams.from_arguments(method="from_texture", normal_strength=strength, delight=delight,
+                                           tileable=tileable)
+    if coverage is not None:
+        if np.shape(coverage) != rgb.shape[:2]:
+            raise ValueError(f"coverage is (height, width) = {rgb.shape[:2]}, as rgb; got shape {np.shape(coverage)}")
+        check_unit_floats("coverage", coverage)
+    rgb = np.ascontiguousarray(rgb, np.float32)  # a view's or float64's luminance was summed otherwise: a ulp off
+    strength, delight = params.normal_strength, params.delight
+    wrap = all(texture_wrap(linear_to_srgb(rgb), coverage)) if params.tileable is None else params.tileable
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])
     lum = np.maximum(luminance(rgb), 1e-4)

@@ -632,6 +632,40 @@ def test_a_direct_call_from_a_texture_refuses_what_it_cannot_read_by_name(rgb, m
         material_from_texture(rgb)
 
 
+@pytest.mark.parametrize(("arguments", "refused"), [
+    ({"strength": float("nan")}, "normal_strength nan: should be"),  # normals all NaN
+    ({"strength": 11.0}, "normal_strength 11.0: should be less than or equal to 10"),
+    ({"delight": float("nan")}, "delight nan: should be"),  # albedo all NaN
+    ({"delight": 100.0}, "delight 100.0: should be less than or equal to 1"),  # albedo overflowed to infinity
+    ({"tileable": "sometimes"}, "tileable 'sometimes': should be a valid boolean"),  # taken as true
+    ({"coverage": np.ones((8, 16), np.float32)}, r"coverage is \(height, width\) = \(16, 16\), as rgb; got shape \(8, 16\)"),
+    ({"coverage": np.ones((8, 16), np.float32), "tileable": True}, r"got shape \(8, 16\)"),  # went unread
+    ({"coverage": np.full((16, 16), 255, np.uint8)}, "coverage holds floats in .0, 1.; got uint8"),
+])
+def test_a_direct_call_from_a_texture_refuses_what_the_op_s_params_would_by_name(arguments, refused):
+    """The op's params refuse these in a spec; called from Python they made NaN or infinite maps, or were taken as
+    something else."""
+    with pytest.raises(ValueError, match=refused):
+        material_from_texture(np.full((16, 16, 3), 0.5, np.float32), **arguments)
+
+
+def test_a_direct_call_from_a_texture_names_an_image_given_for_its_colour():
+    with pytest.raises(TypeError, match=r"got ops.image_io.Image \(image.rgb\(\), and image.alpha as coverage\)"):
+        material_from_texture(Image(np.full((16, 16, 3), 0.5, np.float32)))  # type: ignore[arg-type]
+
+
+def test_a_direct_call_from_a_texture_gives_a_view_s_maps_as_its_copy_s():
+    """A flipped or transposed view, or float64 colour, came out a float ulp off its contiguous float32 copy."""
+    from skimage import data as skdata
+
+    colour = srgb_to_linear(skdata.astronaut()[:64, :64].astype(np.float32) / 255)
+    for given, copy in ((colour.transpose(1, 0, 2), colour.transpose(1, 0, 2).copy()), (colour[::-1], colour[::-1].copy()),
+                        (colour.astype(np.float64), colour)):
+        made, expected = material_from_texture(given), material_from_texture(copy)
+        for name in ("albedo", "normal", "height", "roughness", "ao"):
+            assert np.array_equal(getattr(made, name), getattr(expected, name)), name
+
+
 def test_a_normal_convention_is_one_of_the_two_by_name():
     up = np.zeros((2, 2, 3), np.float32)
     up[..., 1:] = np.sqrt(0.5)
