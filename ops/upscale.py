@@ -93,23 +93,37 @@ def _resize(
 
 def upscale(
     image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto", *,
-    wrap: tuple[bool, bool] = (False, False), normal_map: bool = False,
+    wrap: Wrap | tuple[bool, bool] = (False, False), normal_map: bool = False,
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. ``scale``,
-    ``filter`` and ``alpha`` are the op's params, and ``normal_map`` its ``kind: normal`` (see
-    ``UpscaleParams``): a value they refuse is a ``ValueError`` naming it, as are a ``wrap`` that is not two
-    booleans (the op's ``auto`` is ``ops.tileable.texture_wrap``), a ``normal_map`` of other than 3 channels and
-    a result over 16384 px a side, which the op refuses too."""
+    ``filter``, ``alpha`` and ``wrap`` (``auto``, or a boolean for both axes, as ``super_resolve`` takes it) are
+    the op's params, and ``normal_map`` its ``kind: normal`` (see ``UpscaleParams``); ``wrap`` may also be a pair
+    (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as are a
+    ``normal_map`` of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
+    pair = isinstance(wrap, (tuple, list))
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
-                                          alpha=alpha)
+                                          alpha=alpha, **({} if pair else {"wrap": wrap}))
     refuse_oversized(Path("the texture"), image.height * params.scale, image.width * params.scale)
+    return _enlarged(image, params, wrap if pair else params.wrap, Path("the texture"))[0]
+
+
+def _enlarged(
+    image: Image, params: UpscaleParams, wrap: Wrap | tuple[bool, bool], source: Path
+) -> tuple[Image, tuple[bool, bool]]:
+    """``image`` enlarged as ``params`` say, and the axes it wrapped (y, x): ``auto`` decides them from the colour
+    as it is enlarged, bled under a cut-out."""
+    normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(Path("the texture"), image.channels)
-    filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)
+        check_normal_map(source, image.channels)
+    filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
+    if wrap == "auto":
+        wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
+    elif isinstance(wrap, bool):
+        wrap = (wrap, wrap)
     size = (image.height * params.scale, image.width * params.scale)
-    return resample(image, filled, size, params.filter, wrap, normal_map)
+    return resample(image, filled, size, params.filter, wrap, normal_map), wrap
 
 
 def resample(
@@ -131,17 +145,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     bright edge below black, where it clips: a black outline along every bright edge (6% of the texels
     of freedoom's saw5sd came out darker than all their source neighbours by 0.1, and none as stored)."""
     path, out_dir = one_image("upscale", inputs), Path(out_dir)
-    normal_map = params.kind == "normal"
     image = read_image(path, colorspace="linear")
     refuse_oversized(path, image.height * params.scale, image.width * params.scale)
-    if normal_map:
-        check_normal_map(path, image.channels)
-    filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
-    if params.wrap == "auto":
-        wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
-    else:
-        wrap = (params.wrap, params.wrap)
-    result = resample(image, filled, (image.height * params.scale, image.width * params.scale), params.filter, wrap,
-                      normal_map)
+    result, wrap = _enlarged(image, params, params.wrap, path)
     write_image(out_dir / SINGLE_OUTPUT, result, colorspace="linear")
     return {"width": result.width, "height": result.height, "wrap_x": int(wrap[1]), "wrap_y": int(wrap[0])}

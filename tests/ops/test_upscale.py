@@ -29,8 +29,8 @@ def test_sizes_and_alpha(filter, scale):
     ({"scale": 2.5}, "scale 2.5: should be a valid integer, got a number with a fractional part"),
     ({"scale": True}, "scale True: expected a number, not a boolean"),  # enlarged 1x
     ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),  # taken for data
-    ({"wrap": "auto"}, "wrap 'auto': expected (wraps vertically, wraps horizontally), two booleans"),  # wrapped both
-    ({"wrap": True}, "wrap True: expected (wraps vertically, wraps horizontally)"),  # 'bool' object is not iterable
+    ({"wrap": "sometimes"}, "wrap 'sometimes': should be 'auto' or a valid boolean"),
+    ({"wrap": (True,)}, "wrap (True,): expected (wraps vertically, wraps horizontally), two booleans"),
 ])
 def test_a_direct_call_is_refused_naming_the_argument_the_op_s_params_would_refuse(arguments, refused):
     image = Image(np.zeros((4, 4, 3), np.float32), np.ones((4, 4), np.float32))
@@ -148,6 +148,20 @@ def test_auto_wraps_the_axes_that_tile(tmp_path):
     _write_normal_map(tmp_path / "n.png", slope)
     meta = run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal"), OpContext())
     assert (meta["wrap_x"], meta["wrap_y"]) == (1, 0)
+    from_python = upscale(read_image(tmp_path / "n.png", colorspace="linear"), wrap="auto", normal_map=True)
+    written = read_image(tmp_path / "out" / "output.png", colorspace="linear")
+    assert np.abs(from_python.color - written.color).max() <= 0.5 / 255  # wrap: auto from Python too
+
+
+def test_a_direct_call_takes_wrap_as_the_op_and_super_resolve_do():
+    """``wrap="auto"`` and ``wrap=True`` were refused: upscale took only a (y, x) pair, super_resolve never one."""
+    texture = Image(np.random.default_rng(0).random((8, 8, 3), dtype=np.float32))
+    both = upscale(texture, wrap=(True, True)).color
+    np.testing.assert_array_equal(upscale(texture, wrap=True).color, both)
+    np.testing.assert_array_equal(upscale(texture, wrap=False).color, upscale(texture).color)
+    np.testing.assert_array_equal(upscale(texture, wrap="auto").color, both)  # noise tiles
+    ramp = Image(np.broadcast_to(np.linspace(0, 1, 8, dtype=np.float32)[None, :, None], (8, 8, 3)).copy())
+    np.testing.assert_array_equal(upscale(ramp, wrap="auto").color, upscale(ramp).color)  # a ramp does not
 
 
 @pytest.mark.parametrize("size", [(44, 32), (40, 28), (12, 9), (84, 60)])
