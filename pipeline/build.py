@@ -579,7 +579,7 @@ def input_changes(before: dict[str, str], now: dict[str, str], model: str | None
         if before.get(path) != digest:
             kind = "model" if path == model else "file"
             phrases.append(f"changed {kind} {path}" if path in before else f"new {kind} {path}")
-    return phrases + [f"removed or left-out file {path}" for path in before if path not in now]
+    return phrases + [f"no longer reads {path}" for path in before if path not in now]  # gone, or params drop it
 
 
 def _output_in(entry: Callable[[], Entry | None], name: str) -> str | None:

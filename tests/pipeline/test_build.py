@@ -199,6 +199,18 @@ def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(proj
     assert code == 0 and exported.is_file(), output
 
 
+def test_an_input_a_partition_no_longer_reads_is_named_so():
+    """export_dds's ``maps`` without ``ao``: 'removed or left-out file build/scanned/towel/ao.png' read as though
+    the build had deleted the map."""
+    from pipeline.build import input_changes
+
+    before = {"build/scanned/towel/albedo.png": "a", "build/scanned/towel/ao.png": "b", "build/sr2x/model.pt": "m"}
+    now = {"build/scanned/towel/albedo.png": "c", "build/sr2x/model.pt": "n", "photos/towel/scene.json": "d"}
+    assert input_changes(before, now, "build/sr2x/model.pt") == [
+        "changed file build/scanned/towel/albedo.png", "changed model build/sr2x/model.pt",
+        "new file photos/towel/scene.json", "no longer reads build/scanned/towel/ao.png"]
+
+
 def test_status_calls_an_asset_just_added_to_the_spec_never_built_not_a_new_file(project, cli):
     """Every texture of an asset added to the spec was listed as a "new file", though no file was new: an artist
     reading it looked for what had changed in the textures."""
