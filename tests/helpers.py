@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -223,3 +224,39 @@ def start_remaster(folder: Path, *args: str, dagster_home: Path | None = None) -
 
 
 CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"  # an upscale of an upscale
+
+
+def variants_project(folder: Path, count: int) -> Path:
+    """One 64-px texture and a patch-multiply asset of ``count`` variants; returns the spec file."""
+    write_textures(folder / "textures", 1, size=64)
+    return write_spec(folder, f"""
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
+assets:
+  variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
+""")
+
+
+def build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
+    """``remaster build`` in a process that SIGKILLs itself as it starts the third variant: no handler,
+    no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
+    script = (
+        "import os, signal, sys, ops.multiply.run as run\n"
+        "make = run.synthesize\n"
+        "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
+        "    if index == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return make(exemplar, params, index, **kwargs)\n"
+        "run.synthesize = kill_at_the_third\n"
+        "from pipeline.cli import app\n"
+        "sys.argv = ['remaster', 'build']\n"
+        "app()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
+    if dagster_home is not None:
+        env["DAGSTER_HOME"] = str(dagster_home)
+    killed = subprocess.run([sys.executable, "-c", script], cwd=folder, env=env, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr

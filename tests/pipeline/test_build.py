@@ -19,16 +19,15 @@ import numpy as np
 import pytest
 
 from helpers import (
-    CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, dds, display_p3_profile, hash_index_entries,
-    manifest_rows, outputs, pngs_written, read_only_folder, source_called, start_remaster, statuses, ui_statuses,
-    unreadable_while_mode_000, write_spec, write_textures,
+    CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, build_killed_at_the_third_variant, dds,
+    display_p3_profile, hash_index_entries, manifest_rows, outputs, pngs_written, read_only_folder, source_called,
+    start_remaster, statuses, unreadable_while_mode_000, variants_project, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
-from pipeline.killed_builds import HOST_TAG, KILLED_BUILDS_SENSOR, PID_TAG
 from pipeline.resources import HASH_INDEX, RemasterResource
 from pipeline.runs import run_build
 from pipeline.spec import Spec, load_spec
@@ -99,18 +98,6 @@ def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
         "walls/tex003.png": "cached",
         "floors/tex004.png": "cached",
     }
-
-
-def test_a_build_makes_a_throwaway_dagster_instance_only_where_it_runs_something(project, cli, monkeypatch):
-    made = []
-    ephemeral = dg.DagsterInstance.ephemeral
-    monkeypatch.setattr(dg.DagsterInstance, "ephemeral", staticmethod(lambda *a, **k: made.append(1) or ephemeral(*a, **k)))
-    assert cli(project, "build")[0] == 0 and len(made) == 1
-    assert cli(project, "build")[0] == 0 and len(made) == 1  # a no-op build: about a second less start-up
-    assert set(statuses(project).values()) == {"cached"}
-    write_textures(project / "textures" / "new", 1, seed=5)
-    assert cli(project, "build")[0] == 0 and len(made) == 2
-    assert statuses(project)["new/floors/tex000.png"] == "computed"
 
 
 def test_status_explains_what_is_stale(project, cli, monkeypatch):
@@ -463,47 +450,6 @@ def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_remove
     assert "walls/tex001.png" not in {row["partition"] for row in manifest_rows(project)}
 
 
-def test_partitions_follow_files_added_and_removed(project, cli, tmp_path):
-    os.environ["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
-    (tmp_path / "dagster_home").mkdir()
-    try:
-        instance = dg.DagsterInstance.get()
-        spec = load_spec(project / "assets_spec.yaml")
-        run_build(spec, instance=instance)
-        assert len(instance.get_dynamic_partitions("legacy")) == 5
-        (project / "textures" / "floors" / "tex000.png").unlink()
-        write_textures(project / "textures" / "extra", 2, seed=3)
-        report = run_build(spec, instance=instance)
-        keys = instance.get_dynamic_partitions("legacy")
-        assert "floors/tex000.png" not in keys and len(keys) == 6
-        assert [removed[:2] for removed in report.sync.forgotten] == [("legacy_2x", "floors/tex000.png")]
-        assert not (project / "build" / "legacy_2x" / "floors" / "tex000.png").exists()
-        assert sorted(r["status"] for r in report.rows) == ["cached"] * 4 + ["computed"] * 2
-        materialized = instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))
-        assert materialized >= set(keys)
-    finally:
-        del os.environ["DAGSTER_HOME"]
-
-
-def test_a_run_from_the_ui_logs_its_progress(project, monkeypatch):
-    """A step over many textures whose op logs nothing (an upscale, cache hits) showed nothing in the run's log
-    between its start and its end: it gets the progress line a CI log gets (at most every 30 s)."""
-    from pipeline.progress import ProgressLines
-
-    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
-    spec = load_spec(project / "assets_spec.yaml")
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)  # adds the partitions; the run below then finds each in the cache
-        keys = instance.get_dynamic_partitions("legacy")
-        result = dg.materialize(
-            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x"],
-            resources={"remaster": RemasterResource(device="cpu")},
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        )
-        said = [e.message for e in instance.all_logs(result.run_id) if e.user_message and not e.is_dagster_event]
-    assert said == [f"legacy_2x {done}/5" for done in range(1, 6)]
-
-
 def test_a_ci_log_in_colour_gets_progress_lines_not_bars(project, cli, monkeypatch):
     """FORCE_COLOR, which CI services set to colour their logs, made rich take the log for a terminal: every
     redraw of every bar stayed in it (63 kB of bars for a build of 40 textures)."""
@@ -526,173 +472,6 @@ def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards
     with caplog.at_level("DEBUG", logger="remaster.progress"):
         report_progress("after the build", 1, 1)
     assert [r.getMessage() for r in caplog.records if r.name == "remaster.progress"] == ["after the build 1/1 "]
-
-
-def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(project, cli, monkeypatch, tmp_path):
-    from pipeline.progress import ProgressLines
-
-    assert cli(project, "build")[0] == 0  # a throwaway instance
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
-    (tmp_path / "dagster_home").mkdir()
-    printed = []
-    for _ in range(2):
-        code, output = cli(project, "build")
-        assert code == 0, output
-        printed.append(output)
-    assert "recording up-to-date outputs in Dagster 5/5" in printed[0], printed[0]  # a first build there says so
-    assert "recording" not in printed[1]
-    instance = dg.DagsterInstance.get()
-    keys = instance.get_dynamic_partitions("legacy")
-    assert set(instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))) == set(keys) and len(keys) == 5
-    events = instance.fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records
-    assert len(events) == 5  # once each: the second build found them recorded
-    assert events[0].asset_materialization.metadata["cache"].value == "hit"
-    assets = build_definitions(load_spec(project / "assets_spec.yaml")).assets
-    assert set(ui_statuses(instance, assets, "legacy_2x", keys).values()) == {"FRESH"}
-
-
-def test_a_first_build_under_dagster_home_commits_its_events_in_transactions_that_do_not_grow_with_its_textures(
-        tmp_path, cli, monkeypatch):
-    """Dagster's SQLite event log committed (a disk sync) and closed (a checkpoint of its log) each event, in the
-    run's database and in the index, and a first build records four per texture: 40 to 90 ms each, most of 22
-    minutes for 5,192 textures. What the UI shows of them is the same."""
-    import sqlalchemy
-
-    import pipeline.event_log
-
-    monkeypatch.setattr(pipeline.event_log, "COMMIT_EVERY_S", 3600.0)  # counted by events, not by this machine's speed
-    committed: list[str] = []
-
-    def note(connection: sqlalchemy.Connection) -> None:  # a transaction that wrote (a read commits too)
-        if connection.connection.dbapi_connection.total_changes:
-            committed.append(str(connection.engine.url.database))
-
-    commits = {}
-    sqlalchemy.event.listen(sqlalchemy.Engine, "commit", note)
-    try:
-        for count in (1, 6):
-            project, home = tmp_path / f"project{count}", tmp_path / f"home{count}"
-            home.mkdir()
-            write_textures(project / "textures", count)
-            write_spec(project, UPSCALE_SPEC)
-            monkeypatch.setenv("DAGSTER_HOME", str(home))
-            committed.clear()
-            assert cli(project, "build")[0] == 0
-            commits[count] = sum(f"{os.sep}history{os.sep}runs{os.sep}" in database for database in committed)
-    finally:
-        sqlalchemy.event.remove(sqlalchemy.Engine, "commit", note)
-    assert commits[6] == commits[1]  # was 42 more: eight per texture but the first
-    instance = dg.DagsterInstance.get()
-    keys = instance.get_dynamic_partitions("legacy")
-    assets = build_definitions(load_spec(project / "assets_spec.yaml")).assets
-    assert len(keys) == 6 and set(ui_statuses(instance, assets, "legacy_2x", keys).values()) == {"FRESH"}
-    latest = [r.asset_materialization for r in instance.fetch_materializations(dg.AssetKey("legacy_2x"), limit=6).records]
-    assert {event.partition for event in latest} == set(keys)  # each partition's own, with its figures, last
-    assert all(event.metadata["cache"].value == "miss" for event in latest)
-
-
-@pytest.mark.parametrize(("changed", "runs"), [((0, 5), 2), ((0, 1), 1), ((0, 2), 1)])
-def test_changed_textures_far_apart_are_built_by_a_run_each_not_one_over_every_texture_between(
-        project, monkeypatch, changed, runs):
-    """A run covers a range of partitions and records each current one inside it as a cache hit: a change to
-    the first and the last of 1,298 textures recorded all of them (15 s, where a run of its own starts in 1 s)."""
-    import pipeline.ranges
-
-    monkeypatch.setattr(pipeline.ranges, "GAP_FOR_A_NEW_RUN", 1)  # more than one current texture between: a new run
-    write_textures(project / "textures" / "more", 1, seed=1)  # a sixth texture
-    spec = load_spec(project / "assets_spec.yaml")
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        keys = instance.get_dynamic_partitions("legacy")
-        first_runs = len(instance.get_runs())
-        for index in changed:
-            write_image(project / "textures" / keys[index], Image(np.full((16, 16, 3), index / 8, np.float32)))
-        report = run_build(spec, instance=instance)
-        new_runs = instance.get_runs()[: len(instance.get_runs()) - first_runs]
-        recorded = {record.partition_key for run in new_runs for record in instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
-    assert len(new_runs) == runs
-    between = {keys[index] for index in range(changed[0], changed[1] + 1)} if runs == 1 else set()
-    assert recorded == {keys[index] for index in changed} | between
-    assert sorted(row["status"] for row in report.rows).count("computed") == 2
-
-
-def test_a_partition_another_build_drops_meanwhile_is_left_out_of_the_runs_not_a_traceback(project, monkeypatch):
-    """The file sensor, or a second build, drops the partition of a file deleted after this build's scan: the
-    runs are cut by the instance's partitions, and one it no longer has raised KeyError before anything ran."""
-    import pipeline.runs
-
-    spec = load_spec(project / "assets_spec.yaml")
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        gone, changed = instance.get_dynamic_partitions("legacy")[:2]
-        for key in (gone, changed):
-            write_image(project / "textures" / key, Image(np.full((16, 16, 3), 0.3, np.float32)))
-        keep = pipeline.runs._keep_in_cache
-
-        def and_the_sensor_drops_one(builder, rows):  # after the scan, before the runs
-            (project / "textures" / gone).unlink()
-            instance.delete_dynamic_partition("legacy", gone)
-            keep(builder, rows)
-
-        monkeypatch.setattr(pipeline.runs, "_keep_in_cache", and_the_sensor_drops_one)
-        report = run_build(spec, instance=instance)
-    assert not report.run_errors and statuses(project)[changed] == "computed"
-
-
-def test_a_batch_of_events_lets_another_writer_of_the_event_log_in_between_its_commits(tmp_path, monkeypatch):
-    """A batch committed every second but wrote again at once, and SQLite lets a waiting writer in only when its
-    busy handler, asleep up to 100 ms at a time, finds the database free: a build recording thousands of
-    partitions kept the event log for as long as it recorded (a minute for 5,000), and another build, the daemon
-    or the UI writing there failed after 30 s with 'database is locked'."""
-    import dagster._core.storage.event_log.sqlite.sqlite_event_log as dagster_sqlite
-
-    import pipeline.event_log
-
-    monkeypatch.setattr(dagster_sqlite, "SQLITE_BUSY_TIMEOUT_SECONDS", 5)  # the other writer's patience, not 30 s
-    monkeypatch.setattr(pipeline.event_log, "COMMIT_EVERY_S", 0.5)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    build, other = dg.DagsterInstance.get(), dg.DagsterInstance.get()  # another process's: Dagster's own writes
-    outcome: list[str] = []
-
-    def write() -> None:
-        try:
-            other.report_runless_asset_event(dg.AssetObservation("other"))
-            outcome.append("written")
-        except Exception as error:  # sqlite3.OperationalError: database is locked
-            outcome.append(str(error))
-
-    writer = threading.Thread(target=write)
-    with pipeline.event_log.few_transactions(build):
-        build.report_runless_asset_event(dg.AssetObservation("legacy_2x"))  # the batch holds the databases now
-        writer.start()
-        give_up = time.monotonic() + 60
-        while writer.is_alive() and time.monotonic() < give_up:  # a step recording for as long as the writer waits
-            build.report_runless_asset_event(dg.AssetObservation("legacy_2x"))
-    writer.join()
-    assert outcome == ["written"]
-    assert other.fetch_observations(dg.AssetKey("other"), limit=1).records
-
-
-def test_a_build_corrects_what_the_ui_shows_for_partitions_built_under_another_instance(project, cli, monkeypatch,
-                                                                                        tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert cli(project, "build")[0] == 0
-    write_textures(project / "textures", 1, seed=3)  # tex000 changes and is built without DAGSTER_HOME
-    monkeypatch.delenv("DAGSTER_HOME")
-    assert cli(project, "build")[0] == 0
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert cli(project, "build")[0] == 0
-    latest = {}
-    for record in dg.DagsterInstance.get().fetch_materializations(dg.AssetKey("legacy_2x"), limit=100).records:
-        latest.setdefault(record.asset_materialization.partition, record.asset_materialization)
-    assert {key: event.metadata["cache_key"].value for key, event in latest.items()} == {
-        str(row["partition"]): row["cache_key"] for row in manifest_rows(project)
-    }
 
 
 def test_force_recomputes_to_identical_bytes(project, cli):
@@ -809,105 +588,6 @@ def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     code, output = cli(project, "validate")
     assert code == 2
     assert "assets_spec.yaml:7: assets.legacy_2x.op: unknown op 'upscal'" in output
-
-
-def test_a_dagster_database_another_process_holds_says_to_build_again_not_that_it_is_damaged(
-        project, cli, monkeypatch, tmp_path):
-    import sqlite3
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert cli(project, "build")[0] == 0
-    write_image(project / "textures" / "walls" / "tex001.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
-    holder = sqlite3.connect(home / "history" / "runs.db", isolation_level=None)  # the UI or the daemon, writing
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
-        code, output = cli(project, "build")
-    finally:
-        holder.close()
-    output = output.replace("\n", "")
-    assert code == 1 and "is held by another process" in output and "aside" not in output, output
-    assert cli(project, "build")[0] == 0
-
-
-def test_an_error_whose_chain_loops_is_not_taken_for_a_database_error():
-    from pipeline.cli import _database_error
-
-    try:
-        try:
-            raise ValueError("first")
-        except ValueError as first:
-            try:
-                raise KeyError("second") from first
-            except KeyError as second:
-                raise first from second
-    except ValueError as looped:
-        assert _database_error(looped) is None
-
-
-def test_a_dagster_home_under_a_tilde_no_shell_expanded_is_the_home_folder_s(project, cli, monkeypatch, tmp_path):
-    (tmp_path / "home" / "dh").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DAGSTER_HOME", "~/dh")  # as a CI file's env: block or a compose file gives it
-    assert cli(project, "build")[0] == 0
-    assert (tmp_path / "home" / "dh" / "remaster-specs").is_file()
-
-
-@pytest.mark.parametrize("home", ["dagster_home", "/no/such/folder"])
-def test_a_dagster_home_dagster_cannot_use_is_one_line_for_every_command(project, cli, monkeypatch, home):
-    monkeypatch.setenv("DAGSTER_HOME", home)  # a CI file's relative path, or a folder nobody made
-    for command in ("build", "status", "validate"):
-        code, output = cli(project, command)
-        said = " ".join(output.split())
-        assert code == 2 and f"error DAGSTER_HOME={home} is not" in said and "Traceback" not in said, (command, output)
-    assert not (project / "build").exists()
-
-
-@pytest.mark.parametrize("settings, says", [
-    ("storage:\n  sqlite: \"a\n", "dagster.yaml:2: not valid YAML: a quote opened at line 2 is never closed"),
-    ("storage:\n  sqlite: 5\n", "dagster.yaml: Dagster cannot use these instance settings: "),
-])
-def test_a_dagster_home_whose_settings_dagster_cannot_read_is_one_line(project, cli, monkeypatch, tmp_path, settings, says):
-    """A dagster.yaml with a typo was Dagster's ParserError or DagsterInvalidConfigError traceback."""
-    (tmp_path / "dh").mkdir()
-    (tmp_path / "dh" / "dagster.yaml").write_text(settings)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dh"))
-    code, output = cli(project, "build")
-    said = " ".join(output.split())
-    assert code == 2 and said.startswith(f"error {tmp_path / 'dh' / says}"), output
-    assert "unset DAGSTER_HOME to build on a throwaway instance" in said, output
-
-
-def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, cli, tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))  # set once for every project, in a shell profile
-    other = tmp_path / "other"
-    write_textures(other / "textures", 2, seed=7)
-    write_spec(other, UPSCALE_SPEC)
-    assert cli(project, "build")[0] == 0
-    code, output = cli(other, "build")  # its sync dropped the first project's partitions of 'legacy'
-    assert code == 2 and f"DAGSTER_HOME {home} records the builds of {project / 'assets_spec.yaml'}, which also has " \
-                         "legacy, legacy_2x; their partitions and runs would mix" in " ".join(output.split()), output
-    assert len(dg.DagsterInstance.get().get_dynamic_partitions("legacy")) == 5
-    spec = project / "assets_spec.yaml"
-    spec.write_text(spec.read_text().replace("from: legacy", "from: legcy"))  # a typo for a minute
-    code, output = cli(other, "build")  # it took the instance over, judging the broken spec to clash with nothing
-    assert code == 2 and "which also has legacy, legacy_2x" in " ".join(output.split()), output
-    spec.write_text(spec.read_text().replace("from: legcy", "from: legacy"))
-    write_spec(other, UPSCALE_SPEC.replace("legacy", "props"))  # other names: one instance holds both
-    assert cli(other, "build")[0] == 0 and cli(project, "build")[0] == 0
-    third = tmp_path / "third"
-    write_textures(third / "textures", 1, seed=8)
-    write_spec(third, UPSCALE_SPEC)
-    assert cli(other, "build")[0] == 0  # built last, but the first project's names are still checked
-    defs = build_definitions(load_spec(third / "assets_spec.yaml"))
-    result = dg.materialize(list(defs.assets), instance=dg.DagsterInstance.get(), resources=defs.resources,
-                            selection=["legacy_2x"], partition_key="walls/tex001.png", raise_on_error=False)
-    assert not result.success  # a run from the UI is refused as the CLI's build is
-    code, output = cli(third, "build")
-    assert code == 2 and f"records the builds of {project / 'assets_spec.yaml'}" in " ".join(output.split()), output
 
 
 def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
@@ -1334,21 +1014,8 @@ def test_a_row_another_run_wrote_last_is_not_taken_for_a_partition_never_built(p
     assert set(statuses(project).values()) == {"computed"}
 
 
-def _variants_project(folder: Path, count: int) -> Path:
-    """One 64-px texture and a patch-multiply asset of ``count`` variants; returns the spec file."""
-    write_textures(folder / "textures", 1, size=64)
-    return write_spec(folder, f"""
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
-assets:
-  variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
-""")
-
-
 def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_them(tmp_path, cli, caplog):
-    spec = _variants_project(tmp_path, count=2)
+    spec = variants_project(tmp_path, count=2)
     assert cli(tmp_path, "build")[0] == 0
     spec.write_text(spec.read_text().replace("count: 2", "count: 4"))
     killed = ("import os, pipeline.assets\n"
@@ -1381,7 +1048,7 @@ def test_a_build_killed_between_writing_a_file_and_renaming_it_leaves_no_tempora
 def test_what_a_live_step_is_placing_is_left_alone(tmp_path):
     from pipeline.placing import clear_dead_notes, note_placing
 
-    spec = load_spec(_variants_project(tmp_path, count=1))
+    spec = load_spec(variants_project(tmp_path, count=1))
     placed = tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
     placed.parent.mkdir(parents=True)
     placed.write_bytes(b"not listed yet")
@@ -1397,7 +1064,7 @@ def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_fol
     from pipeline.manifest import update_manifest
     from pipeline.placing import clear_dead_notes, note_placing
 
-    spec = load_spec(_variants_project(tmp_path, count=1))
+    spec = load_spec(variants_project(tmp_path, count=1))
     update_manifest(spec.build_dir)  # a build that had nothing to build: a manifest with no rows
     placed = tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
     placed.parent.mkdir(parents=True)
@@ -1417,7 +1084,7 @@ def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_fol
 def test_a_dead_step_s_note_naming_a_file_outside_the_build_folder_removes_nothing_and_says_so(tmp_path, caplog):
     from pipeline.placing import clear_dead_notes, note_placing
 
-    spec = load_spec(_variants_project(tmp_path, count=1))
+    spec = load_spec(variants_project(tmp_path, count=1))
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"an artist's file")
     note = note_placing(spec.build_dir, [])
@@ -1428,7 +1095,7 @@ def test_a_dead_step_s_note_naming_a_file_outside_the_build_folder_removes_nothi
 
 
 def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
-    spec = _variants_project(tmp_path, count=3)
+    spec = variants_project(tmp_path, count=3)
     cli(tmp_path, "build")
     folder = tmp_path / "build" / "variants" / "floors" / "tex000"
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png", "variant_02.png"]
@@ -1439,7 +1106,7 @@ def test_fewer_outputs_leave_no_old_files_behind(tmp_path, cli):
 
 
 def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_build(tmp_path, cli):
-    spec = _variants_project(tmp_path, count=2)
+    spec = variants_project(tmp_path, count=2)
     cli(tmp_path, "build")
     first = outputs(tmp_path)
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
@@ -1466,7 +1133,7 @@ def test_more_variants_make_only_the_new_ones_and_the_same_files_as_a_fresh_buil
 
 
 def test_a_cache_hit_also_records_its_variants_one_by_one(tmp_path, cli):
-    spec = _variants_project(tmp_path, count=2)
+    spec = variants_project(tmp_path, count=2)
     cli(tmp_path, "build")
     shutil.rmtree(tmp_path / ".remaster" / "cache" / "units")  # as a store filled before units were kept
     shutil.rmtree(tmp_path / "build" / "variants")
@@ -1478,7 +1145,7 @@ def test_a_cache_hit_also_records_its_variants_one_by_one(tmp_path, cli):
 
 
 def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
-    spec = _variants_project(tmp_path, count=1)
+    spec = variants_project(tmp_path, count=1)
     cli(tmp_path, "build")
     [digest] = manifest_rows(tmp_path)[0]["outputs"].values()
     ContentStore(tmp_path / ".remaster" / "cache").object_path(digest).write_bytes(b"bit rot")
@@ -1493,7 +1160,7 @@ def test_a_damaged_kept_variant_is_made_again(tmp_path, cli):
 def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkeypatch, stop):
     import ops.multiply.run
 
-    _variants_project(tmp_path, count=3)
+    variants_project(tmp_path, count=3)
     make = ops.multiply.run.synthesize
 
     def stop_at_the_third(exemplar, params, index, **kwargs):
@@ -1513,96 +1180,18 @@ def test_variants_made_before_a_failure_or_ctrl_c_are_kept(tmp_path, cli, monkey
     assert outputs(tmp_path) == made_again
 
 
-def _build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
-    """``remaster build`` in a process that SIGKILLs itself as it starts the third variant: no handler,
-    no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
-    script = (
-        "import os, signal, sys, ops.multiply.run as run\n"
-        "make = run.synthesize\n"
-        "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
-        "    if index == 2:\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "    return make(exemplar, params, index, **kwargs)\n"
-        "run.synthesize = kill_at_the_third\n"
-        "from pipeline.cli import app\n"
-        "sys.argv = ['remaster', 'build']\n"
-        "app()\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
-    if dagster_home is not None:
-        env["DAGSTER_HOME"] = str(dagster_home)
-    killed = subprocess.run([sys.executable, "-c", script], cwd=folder, env=env, capture_output=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-
-
 def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
-    _variants_project(tmp_path, count=3)
-    _build_killed_at_the_third_variant(tmp_path)
+    variants_project(tmp_path, count=3)
+    build_killed_at_the_third_variant(tmp_path)
     assert cli(tmp_path, "build")[0] == 0
     [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
 
 
-def _run_left_by_a_killed_build(folder: Path, monkeypatch) -> tuple[Path, dg.DagsterInstance, dg.DagsterRun]:
-    """The spec, the instance of ``DAGSTER_HOME`` and the one run in it, which a build killed outright left."""
-    spec = _variants_project(folder, count=3)
-    home = folder / "dagster_home"
-    home.mkdir()
-    _build_killed_at_the_third_variant(folder, home)
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    instance = dg.DagsterInstance.get()
-    [left] = instance.get_runs()
-    return spec, instance, left
-
-
-def test_the_run_of_a_killed_build_is_failed_by_the_next_build_not_left_running(tmp_path, cli, monkeypatch):
-    _, instance, left = _run_left_by_a_killed_build(tmp_path, monkeypatch)
-    assert left.status == dg.DagsterRunStatus.STARTED  # and so it would stay: it ran in the killed process
-    assert cli(tmp_path, "build")[0] == 0
-    assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
-    assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS}
-
-    from pipeline.processes import process_space, start_time
-
-    def unfinished(run_id: str, **tags: str) -> None:
-        tags = {HOST_TAG: process_space(), PID_TAG: left.tags[PID_TAG], **tags}
-        parent = tags.pop("parent", None)
-        instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
-                                       tags=tags, parent_run_id=parent, root_run_id=parent))
-
-    unfinished("reexecuted", parent=left.run_id)  # the UI's re-execution of the failed run inherits its tags
-    unfinished("elsewhere", **{HOST_TAG: "ci-container/another-boot/4026531999"})  # a pid this process cannot judge
-    unfinished("alive", **{PID_TAG: f"{os.getpid()}@{start_time(os.getpid())}"})
-    unfinished("reused", **{PID_TAG: f"{os.getpid()}@1"})  # the pid of a dead build, taken by a later process
-    assert cli(tmp_path, "build")[0] == 0
-    statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in ("reexecuted", "elsewhere", "alive", "reused")}
-    assert statuses == {"reexecuted": dg.DagsterRunStatus.STARTED, "elsewhere": dg.DagsterRunStatus.STARTED,
-                        "alive": dg.DagsterRunStatus.STARTED, "reused": dg.DagsterRunStatus.FAILURE}
-
-
-def test_a_sensor_tick_fails_the_run_of_a_killed_build_where_no_build_comes_after_it(tmp_path, monkeypatch):
-    """With the run queue's max_concurrent_runs, that run held the turn, every UI, sensor and schedule run queued
-    behind it, until the next ``remaster build`` on that machine."""
-    spec, instance, left = _run_left_by_a_killed_build(tmp_path, monkeypatch)
-    sensor = build_definitions(load_spec(spec)).resolve_sensor_def(KILLED_BUILDS_SENSOR)
-    ticks = [sensor.evaluate_tick(dg.build_sensor_context(instance=instance)) for _ in range(2)]
-    assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
-    assert [(tick.run_requests, tick.skip_message) for tick in ticks] == [
-        ([], f"ended 1 run(s) of a killed remaster build: {left.run_id}"),
-        ([], "no run of a killed remaster build")]
-
-    terminated = "terminated"  # Terminate without Force in the UI: the run waits for a process that is gone
-    instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=terminated, status=dg.DagsterRunStatus.CANCELING,
-                                   tags={HOST_TAG: left.tags[HOST_TAG], PID_TAG: left.tags[PID_TAG]}))
-    sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-    assert instance.get_run_by_id(terminated).status == dg.DagsterRunStatus.CANCELED
-
-
 def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):
     import ops.multiply.run
 
-    _variants_project(tmp_path, count=2)
+    variants_project(tmp_path, count=2)
     texture = tmp_path / "textures" / "floors" / "tex000.png"
     planned = texture.read_bytes()
     run = ops.multiply.run.run
@@ -1662,7 +1251,7 @@ def test_a_process_start_time_reads_any_name_and_a_zombie_counts_as_gone():
 def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path, monkeypatch):
     import ops.multiply.run
 
-    spec = load_spec(_variants_project(tmp_path, count=3))
+    spec = load_spec(variants_project(tmp_path, count=3))
     make = ops.multiply.run.synthesize
 
     def ctrl_c_at_the_third(exemplar, params, index, **kwargs):
@@ -1683,7 +1272,7 @@ def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path,
 def test_a_build_killed_while_it_places_several_outputs_changes_none_of_them(tmp_path, monkeypatch, restored):
     import pipeline.build
 
-    spec_file = _variants_project(tmp_path, count=2)
+    spec_file = variants_project(tmp_path, count=2)
     seeded = spec_file.read_text().replace("count: 2", "count: 2, seed: 5")
     if restored:  # both in the cache: going back to seed 5 restores its two variants
         spec_file.write_text(seeded)
@@ -1971,20 +1560,6 @@ def test_a_texture_deleted_while_it_was_built_is_named_and_its_outputs_go_next_b
     assert cli(project, "build")[0] == 0
     assert "walls/tex001.png" not in statuses(project)
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
-
-
-def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, cli, monkeypatch, tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert cli(project, "build")[0] == 0
-    (home / "history" / "runs.db").write_bytes(b"not a database" * 100)  # as a crash or a full disk may leave it
-    code, output = cli(project, "build")
-    assert code == 1 and "Traceback" not in output
-    assert f"Dagster's run storage under DAGSTER_HOME={home} failed (file is not a database)" in output.replace("\n", "")
-    (home / "history").rename(home / "history.damaged")
-    assert cli(project, "build")[0] == 0
-    assert set(statuses(project).values()) == {"cached"}
 
 
 def test_the_build_table_wraps_long_asset_names_in_a_ci_log_instead_of_cutting_them(project, cli):
