@@ -1498,7 +1498,7 @@ def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(proj
         assert read_image(built).color.mean() == pytest.approx(read_image(path).color.mean(), abs=1e-3)
 
 
-def test_a_remaster_from_before_the_inode_check_cannot_misread_thehash_index_entries(project, cli):
+def test_a_remaster_from_before_the_inode_check_cannot_misread_the_hash_index(project, cli):
     """Those versions read the cache folder's hash-index.json, trusting an entry whose first two fields are the
     file's size and mtime and taking the third for its hash: the inode, in today's layout. A studio whose CI
     machines run two versions on one cache, or that goes back a version, got stale outputs reported cached."""
