@@ -58,7 +58,9 @@ def _reading(path: Path) -> Iterator[None]:
         _READING.reset(token)
 
 ColorSpace = Literal["srgb", "linear"]
-MAX_PIXELS = 2 * PILImage.MAX_IMAGE_PIXELS  # what Pillow refuses as a possible decompression bomb (~179 MP)
+# What Pillow refuses as a possible decompression bomb (~179 MP); Pillow's default where a script turned its
+# check off (MAX_IMAGE_PIXELS = None) before importing this: remaster's own checks still refuse past it
+MAX_PIXELS = 2 * (PILImage.MAX_IMAGE_PIXELS or 1024 * 1024 * 1024 // 4 // 3)
 MAX_SIDE = 16384  # px: the largest texture side Direct3D 11 and 12 load, and most GPUs under Vulkan or OpenGL
 
 

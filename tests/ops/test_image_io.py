@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -258,6 +260,23 @@ def test_a_texture_too_large_to_read_is_refused_before_decoding(tmp_path: Path, 
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     with pytest.raises(ImageReadError, match="huge.png has more pixels than remaster reads .*split it into tiles"):
         read_image(path)
+
+
+def test_a_script_that_turned_pillows_size_check_off_still_reads_and_refuses_by_name(tmp_path: Path) -> None:
+    """Pillow's MAX_IMAGE_PIXELS = None (its decompression-bomb check off) set before importing remaster."""
+    header = struct.pack(">IIBBBBB", 20000, 20000, 16, 0, 0, 0, 0)
+    body = b"IHDR" + header
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + body
+                                        + struct.pack(">I", zlib.crc32(body)))
+    write_image(tmp_path / "small.png", Image(np.zeros((2, 2, 3), np.float32)))
+    code = ("from PIL import Image; Image.MAX_IMAGE_PIXELS = None\n"
+            "from ops.image_io import ImageReadError, read_image\n"
+            "print(read_image('small.png').width)\n"
+            "try: read_image('huge.png')\n"
+            "except ImageReadError as exc: print(exc)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("2\nhuge.png has more pixels than remaster reads (179 megapixels)")
 
 
 def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
