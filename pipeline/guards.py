@@ -54,12 +54,14 @@ def unmeasured_guards(spec: Spec, rows: list[Row]) -> list[Unmeasured]:
     return [Unmeasured(asset, check, partitions) for (asset, check), partitions in found.items()]
 
 
-def _figures(spec: Spec, rows: list[Row]) -> Iterator[tuple[Row, Guard, object]]:
-    """Each built row's figure for each guard its asset has now (None where the row has none)."""
+def _figures(spec: Spec, rows: list[Row]) -> Iterator[tuple[Row, Guard, float | None]]:
+    """Each built row's figure for each guard its asset has now (None where the row has none, or where a hand edit
+    left something other than a number)."""
     for row in rows:
         target = spec.targets.get(str(row["asset"]))
         if target is None or row["status"] == "failed":
             continue
         metadata: dict = row.get("metadata") or {}
         for guard in target.guards():
-            yield row, guard, metadata.get(guard.metadata_key)
+            figure = metadata.get(guard.metadata_key)
+            yield row, guard, figure if isinstance(figure, (int, float)) else None

@@ -269,3 +269,21 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
         "walls/tex001.png: made before this check existed; build --force variants measures it")
     code, output = cli(tmp_path, "build", "--force", "variants")
     assert code == 0 and "not measured" not in output, output
+
+
+def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli):
+    """A guard's figure in the manifest that is no number (edited by hand, merged) is no figure: status and build
+    stopped on it with 'ValueError: could not convert string to float'."""
+    import json
+
+    write_textures(tmp_path / "textures", 2, size=48)
+    write_spec(tmp_path, SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    manifest = tmp_path / "build" / "manifest.json"
+    body = json.loads(manifest.read_text())
+    for row in body["entries"]:
+        if row["partition"] == "walls/tex001.png":
+            row["metadata"]["min_coverage_ratio"] = "n/a"
+    manifest.write_text(json.dumps(body))
+    code, output = cli(tmp_path, "status")
+    assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
