@@ -137,7 +137,7 @@ class OpParams(BaseModel):
         left_out = set(self.later_neutral_fields()) & set(self.neutral_fields())
         return self.for_cache_key().model_dump(mode="json", exclude=left_out)
 
-    def for_cache_key(self) -> OpParams:
+    def for_cache_key(self) -> Self:
         """These params with every neutral field at its default, so that changing one rebuilds nothing,
         and every file of ``file_params`` named by its role alone: its content's hash is in the key, so a
         weights file renamed, moved or copied rebuilds nothing. Reset rather than dropped: the cache keys

@@ -53,7 +53,7 @@ def estimate_shift(flash: np.ndarray, guide: np.ndarray) -> Shift:
     return Shift(float(dy), float(dx), confidence)
 
 
-def _subpixel(corr: np.ndarray, peak: tuple[int, ...], axis: int) -> float:
+def _subpixel(corr: np.ndarray, peak: tuple[np.intp, ...], axis: int) -> float:
     """Peak position along ``axis`` refined by a parabola through three samples."""
     n = corr.shape[axis]
     i = peak[axis]

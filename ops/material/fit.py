@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -93,7 +93,7 @@ class LookToMaterial(nn.Module):
         )
         self.head = nn.Conv2d(width, out_channels, 1)
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.head.bias))  # made with one: Conv2d's bias=True
 
     def forward(self, look: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(look))
@@ -226,7 +226,7 @@ class _Unknowns:
             reflect_net=LookToMaterial(6, width=8, out_channels=2).to(device),
         )
         with torch.no_grad():
-            unknowns.reflect_net.head.bias[0] = ROUGH_BIAS
+            cast(torch.Tensor, unknowns.reflect_net.head.bias)[0] = ROUGH_BIAS
         return unknowns
 
     def maps(self, look: torch.Tensor) -> Svbrdf:

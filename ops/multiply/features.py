@@ -81,6 +81,8 @@ class RandomFiltersConfig:
 class RandomFilters(nn.Module):
     """One layer of random filters (ReLU) on every level of a binomial (anti-aliased) pyramid."""
 
+    weight: torch.Tensor  # a buffer, typed here: nn.Module's __getattr__ does not say what it is
+
     def __init__(self, config: RandomFiltersConfig) -> None:
         super().__init__()
         self.config = config
@@ -119,6 +121,9 @@ class VGG19(nn.Module):
     Module indices follow torchvision's ``vgg19().features`` so its state dict
     loads unchanged. Input: sRGB-encoded (B, 3, H, W) in [0, 1].
     """
+
+    mean: torch.Tensor  # buffers, typed here: nn.Module's __getattr__ does not say what they are
+    std: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ops.multiply.features import Padding, gram_matrix
+from ops.multiply.features import VGG19, Padding, RandomFilters, gram_matrix
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MIN_EXEMPLAR_SIDE = 16  # below this the feature pyramid has a single level and 
 class FeaturePart:
     """A feature network and the image planes it sees (VGG sees colour, random filters all planes)."""
 
-    network: nn.Module
+    network: RandomFilters | VGG19
     planes: slice
 
 
@@ -46,7 +46,8 @@ def texture_statistics(parts: list[FeaturePart], x: torch.Tensor, *, padding: Pa
 
 def texture_loss(stats: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
     """Sum of relative squared errors, so every layer counts the same whatever its scale."""
-    return sum(((s - t).square().sum() / (t.square().sum() + 1e-8) for s, t in zip(stats, targets, strict=True)))
+    terms = ((s - t).square().sum() / (t.square().sum() + 1e-8) for s, t in zip(stats, targets, strict=True))
+    return cast(torch.Tensor, sum(terms))  # never sum's start, 0: every part gives a level, so stats is not empty
 
 
 def scales(size: int, exemplar_side: int) -> int:

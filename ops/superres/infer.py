@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -74,7 +75,7 @@ def self_ensemble(forward: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[
                 y = y.flip(3) if flip else y
                 y = torch.rot90(y, -turns, dims=(2, 3))
                 total = y if total is None else total + y
-        return total / 8
+        return cast(torch.Tensor, total) / 8  # a sum of the 8 views: the loops above always run
 
     return averaged
 

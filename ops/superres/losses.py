@@ -52,6 +52,9 @@ def over_target(prediction: torch.Tensor, target: torch.Tensor, coverage: torch.
 class VGGFeatures(nn.Module):
     """VGG19 ``features`` up to relu3_4 (index 17), loadable from a torchvision state dict file."""
 
+    mean: torch.Tensor  # buffers, typed here: nn.Module's __getattr__ does not say what they are
+    std: torch.Tensor
+
     def __init__(self, last: int = 17) -> None:
         super().__init__()
         self.features = vgg.features(pooling="max", padding=1, last=last)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -112,7 +113,7 @@ class OutBlock(nn.Module):
         self.conv = nn.Conv2d(width, config.channels, 3, padding=1)
         if config.residual:  # start as plain bicubic: the correction is learned from zero
             nn.init.zeros_(self.conv.weight)
-            nn.init.zeros_(self.conv.bias)
+            nn.init.zeros_(cast(torch.Tensor, self.conv.bias))  # made with one: Conv2d's bias=True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
@@ -136,9 +137,9 @@ class SRCAE(nn.Module):
         for module in [*self.inp.modules(), *self.down.modules(), *self.up.modules()]:
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
             elif isinstance(module, nn.ConvTranspose2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and module.bias is not None:
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

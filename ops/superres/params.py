@@ -19,21 +19,23 @@ from ops.tileable import WRAP, Wrap
 class LossWeights(OpParams):
     """Weight of each training loss term; a term with weight 0 adds nothing (HFEN, VGG and GAN are then not computed)."""
 
-    mse: float = Field(1.0, ge=0, description="pixel mean squared error")
-    hfen: float = Field(0.1, ge=0, description="high-frequency error norm (Laplacian of Gaussian of the error)")
-    vgg: float = Field(0.0, ge=0, description="VGG19 feature distance; needs vgg_weights")
-    gan: float = Field(0.0, ge=0, description="adversarial loss -ln D(F(x)) against a small patch discriminator")
+    # default= by name in this class and Degradation: a type checker takes a positional default for none, and
+    # LossWeights() for a call missing every argument
+    mse: float = Field(default=1.0, ge=0, description="pixel mean squared error")
+    hfen: float = Field(default=0.1, ge=0, description="high-frequency error norm (Laplacian of Gaussian of the error)")
+    vgg: float = Field(default=0.0, ge=0, description="VGG19 feature distance; needs vgg_weights")
+    gan: float = Field(default=0.0, ge=0, description="adversarial loss -ln D(F(x)) against a small patch discriminator")
 
 
 class Degradation(OpParams):
     """How a training low-res input is made from a high-res patch, to resemble real legacy textures."""
 
     downscale: Literal["bicubic", "area"] = "bicubic"
-    blur: float = Field(0.0, ge=0, le=4, description="max Gaussian blur sigma (low-res pixels), drawn per patch")
-    noise: float = Field(0.0, ge=0, le=0.2, description="max Gaussian noise std (0..1 values), drawn per patch")
-    jpeg: float = Field(0.0, ge=0, le=1, description="probability that a patch is JPEG-compressed")
-    jpeg_quality: tuple[int, int] = Field((40, 95), description="JPEG quality range drawn from")
-    bc1: float = Field(0.0, ge=0, le=1, description="probability that a patch is BC1/DXT1 block-compressed")
+    blur: float = Field(default=0.0, ge=0, le=4, description="max Gaussian blur sigma (low-res pixels), drawn per patch")
+    noise: float = Field(default=0.0, ge=0, le=0.2, description="max Gaussian noise std (0..1 values), drawn per patch")
+    jpeg: float = Field(default=0.0, ge=0, le=1, description="probability that a patch is JPEG-compressed")
+    jpeg_quality: tuple[int, int] = Field(default=(40, 95), description="JPEG quality range drawn from")
+    bc1: float = Field(default=0.0, ge=0, le=1, description="probability that a patch is BC1/DXT1 block-compressed")
 
     @model_validator(mode="after")
     def _check_quality(self) -> Degradation:
