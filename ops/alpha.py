@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 AlphaMeaning = Literal["auto", "coverage", "data"]
-ALPHA_MEANING = Field(
+ALPHA_MEANING: AlphaMeaning = Field(
     "auto", description="what the alpha channel holds: coverage (colour under transparent texels is filled from "
     "visible ones first, no dark fringes), data (a specular/gloss/height mask: colour kept as it is), "
     "auto (coverage, except data for kind: normal)"
@@ -91,7 +91,7 @@ class SourceRange:
     neighbourhood ranges are found once."""
 
     def __init__(self, source: np.ndarray, wrap: tuple[bool, bool] = (False, False)) -> None:
-        modes = ["wrap" if w else "edge" for w in wrap]
+        modes: list[Literal["wrap", "edge"]] = ["wrap" if w else "edge" for w in wrap]
         padded = np.pad(source, ((1, 1), (0, 0)), mode=modes[0])
         padded = np.pad(padded, ((0, 0), (1, 1)), mode=modes[1])
         windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))  # (H, W, 3, 3)

@@ -59,16 +59,16 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
     try:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{_short(path)}.", suffix=".tmp")
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{_short(path)}.", suffix=".tmp")
             os.close(fd)
-            temporaries.append(Path(tmp))
+            temporaries.append(Path(name))
             temporaries[-1].chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build
         yield temporaries
         for tmp in temporaries:
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
-        for tmp, path in zip(temporaries, paths):
-            replace(tmp, path)
+        for tmp, destination in zip(temporaries, paths):
+            replace(tmp, destination)
     except OSError as exc:
         if exc.errno is not None and exc.filename is None and temporaries:  # a write through an open file names none
             exc.filename = str(temporaries[0])  # the files of one call share a folder, hence a disk

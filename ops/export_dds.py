@@ -131,7 +131,7 @@ def check_format_fits_kind(format: str, kind: str) -> None:
                          "map (roughness, height, a mask), or choose bc1 for a colour texture")
 
 
-def check_cutoff_fits_alpha(alpha_cutoff: float | None, alpha: str, kind: str) -> None:
+def check_cutoff_fits_alpha(alpha_cutoff: float | None, alpha: AlphaMeaning, kind: str) -> None:
     """Refuse an ``alpha_cutoff`` for an alpha that holds data: an alpha test's cut-off means nothing there, yet
     bc1a would still make the texels under it transparent."""
     if alpha_cutoff is not None and not holds_coverage(alpha, normal_map=kind == "normal"):
@@ -280,8 +280,9 @@ def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto
     each with its colour under transparent texels filled (see the module's docstring), and with an
     ``alpha_cutoff``, its coverage scaled so that an alpha test keeps as large a share as of ``image``."""
     levels = [_filled(image, kind, alpha)]
-    kept = alpha_cutoff is not None and image.alpha is not None and holds_coverage(alpha, normal_map=kind == "normal")
-    share = share_passing(image.alpha, alpha_cutoff) if kept else None
+    kept = None  # the cut-off and the share of the top level's texels past it, where the alpha is coverage
+    if alpha_cutoff is not None and image.alpha is not None and holds_coverage(alpha, normal_map=kind == "normal"):
+        kept = (alpha_cutoff, share_passing(image.alpha, alpha_cutoff))
     while max(levels[-1].height, levels[-1].width) > 1:
         level = levels[-1]
         size = (max(1, level.height // 2), max(1, level.width // 2))
@@ -289,8 +290,8 @@ def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto
         if kind == "normal":
             color = renormalize(color)
         coverage = None if level.alpha is None else resize(level.alpha[..., None], size, "box")[..., 0]
-        if share is not None:
-            coverage = with_coverage(coverage, alpha_cutoff, share)
+        if kept is not None and coverage is not None:  # every level has an alpha where the top one has
+            coverage = with_coverage(coverage, *kept)
         levels.append(_filled(level.with_color(color, coverage), kind, alpha))
     return levels
 

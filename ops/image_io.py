@@ -337,7 +337,7 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     for top in range(0, height, rows):
         band = slice(top, top + rows)
         color = linear_to_srgb(image.color[band]) if colorspace == "srgb" else np.clip(image.color[band], 0, 1)
-        stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if with_alpha else color
+        stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if image.alpha is not None else color
         np.clip(stacked, 0.0, 1.0, out=stacked)
         stacked *= 65535.0 if depth == 16 else 255.0
         quantized[band] = np.rint(stacked, out=stacked)

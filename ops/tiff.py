@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import tifffile
@@ -85,7 +86,7 @@ def decode_tiff(data: bytes, layout: TiffLayout, max_pixels: int) -> tuple[np.nd
 
 def _decode(data: bytes, index: int, max_pixels: int) -> tuple[np.ndarray, int, int]:
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        page = tif.pages[index]
+        page = cast(tifffile.TiffPage, tif.pages[index])  # tiff_layout's index: _full_size picks a TiffPage
         height, width = page.imagelength, page.imagewidth
         if height * width > max_pixels:
             raise DecompressionBombError(f"{width}x{height} pixels")
@@ -128,4 +129,4 @@ def _full_size(tif: tifffile.TiffFile) -> tuple[int, tifffile.TiffPage]:
     for index, page in enumerate(tif.pages):
         if isinstance(page, tifffile.TiffPage) and not page.is_reduced:
             return index, page
-    return 0, tif.pages[0]
+    return 0, cast(tifffile.TiffPage, tif.pages[0])  # the first page is always read as a TiffPage

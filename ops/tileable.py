@@ -14,7 +14,7 @@ from pydantic import Field
 from ops.image_io import check_unit_floats, srgb_to_linear
 
 Wrap = Literal["auto"] | bool
-WRAP = Field("auto", description="keep a tiling texture tileable; auto detects it from the edges per axis")
+WRAP: Wrap = Field("auto", description="keep a tiling texture tileable; auto detects it from the edges per axis")
 
 
 ALPHA_SCALE_FLOOR = 0.1

@@ -8,6 +8,7 @@ scores nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import overload
 
 import numpy as np
 import torch
@@ -53,6 +54,14 @@ def ssim(a: np.ndarray, b: np.ndarray, *, shave: int = 0, weight: np.ndarray | N
         return float(mean)
     pad = _SSIM_WINDOW // 2
     return _mean(_shaved(texels, pad), _shaved(weight, pad))
+
+
+@overload
+def _shaved(image: np.ndarray, shave: int) -> np.ndarray: ...
+
+
+@overload
+def _shaved(image: None, shave: int) -> None: ...
 
 
 def _shaved(image: np.ndarray | None, shave: int) -> np.ndarray | None:
