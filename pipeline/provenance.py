@@ -105,7 +105,8 @@ def _input_read(
         return read, _pointer_for_read(observed, builder, dep, partition, read).storage_id
     record = instance.get_latest_data_version_record(key, is_source, partition)
     event = record and (record.asset_materialization or record.asset_observation)
-    return (event.tags.get(DATA_VERSION_TAG) if event is not None else None), (record.storage_id if record else None)
+    tags = (event.tags if event is not None else None) or {}  # None where it was reported without any (the UI can)
+    return tags.get(DATA_VERSION_TAG), (record.storage_id if record else None)
 
 
 def _whole_source_read(

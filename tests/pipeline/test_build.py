@@ -1793,3 +1793,20 @@ def test_outputs_in_an_asset_folder_linked_to_another_disk_are_still_removed(pro
     remove_output(project / "build", project / "build" / "legacy_2x" / ".." / "secret.png")  # .. after the link
     remove_output(project / "build", project / "build" / "legacy_2x" / ".." / ".." / "assets_spec.yaml")
     assert (elsewhere.parent / "secret.png").is_file() and (project / "assets_spec.yaml").is_file()
+
+
+def test_a_ui_run_over_an_upstream_output_reported_without_tags_records_its_events(tmp_path):
+    """A materialization reported with no tags (the UI's Report materialization, a script's
+    report_runless_asset_event) holds tags None, not {}: a run of what uses that output then failed its step on
+    'AttributeError: 'NoneType' object has no attribute 'get'' as it recorded where its inputs came from."""
+    write_textures(tmp_path / "textures", 2)
+    spec = load_spec(write_spec(tmp_path, CHAIN_SPEC))
+    with dg.instance_for_test() as instance:
+        assert not run_build(spec, instance=instance).failed
+        instance.report_runless_asset_event(dg.AssetMaterialization("legacy_2x", partition="walls/tex001.png"))
+        result = dg.materialize(list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_4x"],
+                                resources={"remaster": RemasterResource(device="cpu")}, partition_key="walls/tex001.png",
+                                raise_on_error=False)
+        assert result.success, [e.message for e in result.get_step_failure_events()]
+        tags = instance.get_latest_materialization_event(dg.AssetKey("legacy_4x")).asset_materialization.tags
+    assert tags["dagster/input_data_version/legacy_2x"] == "INITIAL"  # Dagster's word for no version
