@@ -53,7 +53,7 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     return [key for key in known if key in found] + added
 
 
-def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
+def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
     @dg.observable_source_asset(
         name=source.name,
         partitions_def=partitions_def(source.name),
@@ -74,7 +74,7 @@ def source_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
     return observe
 
 
-def source_files_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
+def source_files_asset(spec: Spec, source: Source) -> dg.SourceAsset:
     """One data version for all the files of a source: a model trained from it is called stale in the UI
     when any of them changes, where Dagster looks at the partitions of a source of fewer than 100 only."""
 
@@ -95,12 +95,14 @@ def source_files_asset(spec: Spec, source: Source) -> dg.AssetsDefinition:
 def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     """A model (unpartitioned, trained from its whole source) or an output asset (per partition)."""
     partitioned = target.section == "assets"
-    deps = [target.upstream] + ([target.model] if target.model else [])
+    deps: list[str | dg.AssetKey] = [target.upstream, *([target.model] if target.model else [])]
     if not partitioned:
         deps.append(files_key(target.upstream))
     guards = target.guards()
 
-    @dg.asset(
+    # dagster_type=dg.Nothing as Dagster's docs give it: dg.Nothing is type(None), which asset's annotation
+    # (DagsterType | None) leaves out, though Dagster resolves it to its Nothing type
+    @dg.asset(  # type: ignore[call-overload]
         name=target.name,
         partitions_def=partitions_def(spec.source_of(target.name).name) if partitioned else None,
         deps=deps,
@@ -159,8 +161,9 @@ def _record(
         # compares it with when a later step reads this asset.
         metadata, tags = events[results[-1].partition]
         version = dg.DataVersion(tags[DATA_VERSION_TAG])
-        own = dict(metadata=metadata, tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG})
-        yield dg.Output(None, data_version=version, **(own if len(events) == 1 else {}))
+        own = len(events) == 1
+        yield dg.Output(None, data_version=version, metadata=metadata if own else None,
+                        tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG} if own else None)
     for result in results:
         if result.status == "failed":
             context.log.error(f"{result.partition or target.name}: {result.error}")

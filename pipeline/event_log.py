@@ -16,7 +16,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import ContextManager
+from typing import Any, ContextManager
 
 import dagster as dg
 import sqlalchemy
@@ -33,7 +33,8 @@ def few_transactions(instance: dg.DagsterInstance) -> Iterator[None]:
     """Meanwhile, the instance's event log stores what this thread writes in one transaction per database and
     second; each is committed on leaving, whether by an exception or not (what was stored was meant to be)."""
     storage = instance.event_log_storage
-    if not (storage.is_run_sharded and hasattr(storage, "run_connection")) or id(storage) in _batching:
+    if not (storage.is_run_sharded and hasattr(storage, "run_connection") and hasattr(storage, "index_connection")
+            and hasattr(storage, "has_table")) or id(storage) in _batching:
         yield  # not Dagster's SQLite storage, or batched already by an outer few_transactions
         return
     batch = _Batch()
@@ -133,7 +134,7 @@ def runs_made_in_few_transactions(instance: dg.DagsterInstance) -> Iterator[None
     range, in few transactions too."""
     make = instance.create_run_for_job
 
-    def create_run_for_job(*args: object, **kwargs: object) -> dg.DagsterRun:
+    def create_run_for_job(*args: Any, **kwargs: Any) -> dg.DagsterRun:  # Any: passed on as they came
         with few_transactions(instance):
             return make(*args, **kwargs)
 

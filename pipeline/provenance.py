@@ -306,10 +306,13 @@ def _version_read(builder: Builder, source: str, partition: str | None, result: 
     return summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
 
 
-def partition_event(target: Target, result: PartitionResult, provenance: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
+EventMetadata = dict[str, int | float | str | dg.MetadataValue | None]  # what partition_event puts in, as Dagster takes it
+
+
+def partition_event(target: Target, result: PartitionResult, provenance: dict[str, str]) -> tuple[EventMetadata, dict[str, str]]:
     """The metadata and tags of one partition's materialization."""
     # The op's figures first, so that this partition's own ``seconds`` (a cache hit's too) replaces the op's.
-    metadata: dict[str, object] = {k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))}
+    metadata: EventMetadata = {k: v for k, v in result.metadata.items() if isinstance(v, (int, float, str))}
     metadata |= {
         "cache": "hit" if result.status == "cached" else "miss",
         "seconds": result.seconds,

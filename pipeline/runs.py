@@ -11,9 +11,9 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import dagster as dg
 import yaml
@@ -191,7 +191,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
         instance = _throwaway_instance(spec, builder)
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     ran = _run_plan(builder, plan, instance, resource, build_id, device)
-    if ran.interrupted is not None and ran.unfinished:
+    if ran.interrupted is not None and ran.unfinished and instance is not None:  # one is made for any run
         with signals_held():  # another Ctrl-C waits
             _mark_interrupted(builder, instance, build_id, plan.order, ran.unfinished)
     return _report(builder, plan, ran, sync)
@@ -219,13 +219,16 @@ def _run_plan(builder: Builder, plan: _Plan, instance: dg.DagsterInstance | None
     """The plan's needed partitions, one Dagster run per stretch of each partition set, in the plan's order
     (``instance`` is None only where nothing is needed). A Ctrl-C stops it between runs as within one: no run
     starts after the step it stopped, and what those runs were to build comes back as ``unfinished``."""
-    assets = list(build_definitions(builder.spec, device=device).assets or [])
+    assets = cast(list[dg.AssetsDefinition | dg.SourceAsset],  # what build_definitions makes of all Definitions holds
+                  list(build_definitions(builder.spec, device=device).assets or []))
     failures: list[tuple[str | None, str]] = []
     interrupted: str | None = None  # nothing after it starts
     unfinished: list[tuple[str, str]] = []
     did: dict[tuple[str, str], Row] = {}
     for partition_set, names in plan.order:
         todo = [(n, k) for n in names for k in partition_keys(builder, n) if (n, k) in plan.needed]
+        if not todo or instance is None:  # nothing to run (where nothing is needed, no instance was made)
+            continue
         try:
             runs = _stretches(instance, partition_set, todo) if interrupted is None else [todo]
         except KeyboardInterrupt:  # as it asks the instance for the partitions' order
@@ -288,7 +291,7 @@ def _run_set(
     with signals_held() as caught:
         builder.forget_rows()  # the run wrote rows since the builder first read them
         did.update(_made(result))
-        errors = {e.step_key: e.event_specific_data.error for e in result.get_step_failure_events()}
+        errors = {cast(str, e.step_key): e.step_failure_data.error for e in result.get_step_failure_events()}
         step_failures = {step: failure_message(error) for step, error in errors.items()}
         succeeded = {e.step_key for e in result.get_step_success_events()}
         missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
@@ -309,7 +312,7 @@ def _log_mirrors_deaf_to_ctrl_c(instance: dg.DagsterInstance) -> Iterator[None]:
     capture = manager.capture_logs
 
     @contextlib.contextmanager
-    def capture_logs(log_key: list[str]) -> Iterator[object]:
+    def capture_logs(log_key: Sequence[str]) -> Iterator[Any]:  # Any: Dagster's CapturedLogContext, not public
         with contextlib.ExitStack() as stack:
             with ctrl_c_blocked():
                 context = stack.enter_context(capture(log_key))
@@ -455,7 +458,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
             )
         for manifest in damaged:
             builder.store.unregister(manifest)
-        return {r["cache_key"] for rows in listed.values() for r in rows or [] if isinstance(r.get("cache_key"), str)}
+        return {key for rows in listed.values() for r in rows or [] if isinstance(key := r.get("cache_key"), str)}
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)

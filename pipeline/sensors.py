@@ -1,6 +1,7 @@
 """Sensors: keep each source's partitions in step with its folder and rebuild what changed."""
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
         previous, retried, broken_before = _read_cursor(context.cursor)
-        requests = []
+        requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
         if removed := sorted(set(known) - set(found)):
@@ -201,7 +202,7 @@ def _retrain_runs(
     return runs
 
 
-def _all_current(builder: Builder, names: list[str], keys: list[str]) -> bool:
+def _all_current(builder: Builder, names: list[str], keys: Sequence[str]) -> bool:
     """Whether the models among ``names`` and every partition ``keys`` of the assets among them are current."""
     return all(
         builder.is_current(target, MODEL_PARTITION) if target.section == "models"

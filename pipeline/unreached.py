@@ -10,6 +10,9 @@ stops before the partitions and steps after the one it was building.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import dagster as dg
 
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -68,13 +71,12 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     except SpecError:
         return
     success = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
-    succeeded = {e.dagster_event.step_key for e in success}
-    failures = {
-        e.dagster_event.step_key: failure_message(e.dagster_event.event_specific_data.error)
-        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-    }
-    planned = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
-    in_run = {e.dagster_event.asset_key.path[-1] for e in planned}  # set however the run was launched
+    succeeded = {e.get_dagster_event().step_key for e in success}
+    failed = [e.get_dagster_event() for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+    failures = {cast(str, e.step_key): failure_message(e.step_failure_data.error) for e in failed}  # a step's names it
+    planned = [e.get_dagster_event()
+               for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+    in_run = {e.asset_materialization_planned_data.asset_key.path[-1] for e in planned}  # set however the run was launched
     names = [name for name in spec.targets if name in in_run]
     if run.status == dg.DagsterRunStatus.CANCELED:  # Terminate in the UI: what it never started was stopped too
         failures = {name: INTERRUPTED for name in names if name not in succeeded} | failures
@@ -102,7 +104,7 @@ def _launched_later(instance: dg.DagsterInstance, run: dg.DagsterRun, run_ids: s
     return {r.dagster_run.run_id for r in records if r.create_timestamp > this.create_timestamp}
 
 
-def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name: str) -> list[str]:
+def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name: str) -> Sequence[str]:
     """The partitions of ``name`` that ``run`` was to build: its one partition, or its range's."""
     if name in spec.models:
         return [MODEL_PARTITION]
