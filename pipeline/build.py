@@ -17,9 +17,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 from ops.atomic import atomic_paths, write_bytes_atomic
-from ops.registry import OpContext, OpParams, single_output
+from ops.registry import MapRun, ModelRun, OpContext, OpParams, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
@@ -438,7 +439,7 @@ class Builder:
             kept = row is not None and all(file_is(self.spec.root_dir / p, d, self.index) for p, d in row["outputs"].items())
         except OSError:  # weights this user cannot read: kept as they are, unverified
             kept = row is not None
-        if kept:
+        if kept and row is not None:
             return replace(result, status="cached", cache_key=row["cache_key"], outputs=dict(row["outputs"]),
                            inputs=dict(row["inputs"]), metadata=dict(row.get("metadata", {})))
         source = self.spec.source_of(target.name)
@@ -497,24 +498,26 @@ class Builder:
         try:
             if target.section == "models":
                 weights = scratch / MODEL_FILE
-                metadata = runner([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
+                metadata = cast(ModelRun, runner)([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(plan, scratch)
                 if ctx.reuse:
                     log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
                 ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
-                metadata = runner(plan.inputs, scratch, params, ctx)
+                metadata = cast(MapRun, runner)(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
             now = self.plan(target, key)
             if now.cache_key != plan.cache_key:  # a texture saved meanwhile, a model retrained from the UI
-                changes = input_changes(plan.input_hashes, now.input_hashes, plan.model and self.relative(plan.model))
+                model = self.relative(plan.model) if plan.model is not None else None
+                changes = input_changes(plan.input_hashes, now.input_hashes, model)
                 more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
                 raise BuildError(f"{'; '.join(changes[:3]) or 'an input changed'}{more} while this was built; build it again")
-            entry = self.store.put(plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced)
+            entry = cast(Entry, self.store.put(  # given no expect, put always stores: never None
+                plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced))
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
             with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
                 for tmp, name in zip(temporaries, entry.outputs):  # from the scratch copy: no second read of the store

@@ -157,7 +157,10 @@ class ContentStore:
         its record is removed: whether its project's spec cannot be seen (an unmounted share, a project
         deleted whole) or is there (a CI job's fresh clone, which has not built yet: its entries are the very
         ones the build will put back)."""
-        found, unseen, unbuilt, damaged = [], [], [], []
+        found: list[Path] = []
+        unseen: list[Path] = []
+        unbuilt: list[Path] = []
+        damaged: list[Path] = []
         for root in sorted((self.root / "roots").glob("*.json")):
             try:
                 record = json.loads(root.read_text())

@@ -384,10 +384,10 @@ def _print_guards(guards: list[FailedGuard]) -> None:
     for (blocking, asset, check), more in left_out.items():
         console.print(f"{_guard_label(blocking)} {escape(f'{asset} [{more} more partitions]: {check}')} (the manifest "
                       "has each one's figure, and the UI each check)", highlight=False, soft_wrap=True)
-    blocking = [guard for guard in guards if guard.blocking]
-    if blocking:
-        asset = blocking[0].asset
-        checks = ", ".join(f"{check}: warn" for check in dict.fromkeys(g.check for g in blocking if g.asset == asset))
+    blockers = [guard for guard in guards if guard.blocking]
+    if blockers:
+        asset = blockers[0].asset
+        checks = ", ".join(f"{check}: warn" for check in dict.fromkeys(g.check for g in blockers if g.asset == asset))
         console.print(f"a failed check fails the build: fix what it names, or, where it misjudges a source, make it a "
                       f"warning in the spec: {asset}: {{..., checks: {{{checks}}}}}",
                       highlight=False, soft_wrap=True, markup=False)

@@ -50,6 +50,9 @@ def trained_from(spec: Spec) -> list[str]:
     return list(dict.fromkeys(model.upstream for model in spec.models.values()))
 
 
+_Names = dict[str, tuple[str, tuple[str, ...]]]  # a namespace: each name, what has it and where that is in the spec
+
+
 def name_clashes(spec: Spec) -> list[str]:
     """Names the definitions would hold twice, one problem each: Dagster would then load none, in the UI,
     though a CLI build runs. Ops and jobs share one namespace (every source, model and asset, each
@@ -70,7 +73,9 @@ def name_clashes(spec: Spec) -> list[str]:
                                                   KILLED_BUILDS_SENSOR: ("the killed-builds sensor", ())}
     entries = [(ops, name, f"{section}.{name}", (section, name))
                for section in ("sources", "models", "assets") for name in getattr(spec, section)]
+    made: list[tuple[_Names, str, str, tuple[str, ...]]]
     made = [(ops, files_asset_name(name), f"the files of source {name!r}", ("sources", name)) for name in trained_from(spec)]
+    at: tuple[str, ...]  # where in the spec: () for the job of the models no asset uses
     for group in run_groups(spec):
         whose, at = (f"source {group!r}", ("sources", group)) if group is not None else ("the models no asset uses", ())
         made += [(ops, job_name(group), f"the nightly job of {whose}", at),

@@ -109,7 +109,9 @@ def manifest_rows_or_none(build_dir: Path) -> list[dict[str, object]] | None:
     is there but cannot be read, or holds an entry that is not a row at all: what keeps the cache entries that
     rows name must then refuse, since that entry's key is unknown."""
     rows = _entries(build_dir)
-    return rows if rows is not None and all(isinstance(row, dict) for row in rows) else None
+    if rows is None or not all(isinstance(row, dict) for row in rows):
+        return None
+    return cast(list[dict[str, object]], rows)  # every one a dict, as just checked
 
 
 def keyed_rows(build_dir: Path) -> list[dict[str, object]]:
@@ -145,7 +147,7 @@ def _read(build_dir: Path) -> tuple[list[object] | None, str | None]:
 
 def _whole(row: object) -> TypeGuard[Row]:
     return (isinstance(row, dict) and all(isinstance(row.get(name, ...), types) for name, types in _FIELDS.items())
-            and all(is_digest(digest) for digest in row["outputs"].values()))  # type: ignore[union-attr]
+            and all(is_digest(digest) for digest in row["outputs"].values()))
 
 
 def rows_by_key(build_dir: Path) -> dict[tuple[str, str], Row]:

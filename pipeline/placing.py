@@ -126,4 +126,4 @@ def _listed(spec: Spec) -> set[str] | None:
     rows = manifest_rows_or_none(spec.build_dir)
     if rows is None:
         return None
-    return {str(path) for row in rows if isinstance(row.get("outputs"), dict) for path in row["outputs"]}  # type: ignore[union-attr]
+    return {str(path) for row in rows if isinstance(outputs := row.get("outputs"), dict) for path in outputs}

@@ -365,7 +365,7 @@ class _Checker:
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
             return None
         kind = entry.get("kind")
-        kinds = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}
+        kinds: dict[str, type[BaseModel]] = {"textures": TexturesSource, "photo_pairs": PhotoPairsSource}
         schema = kinds.get(kind) if isinstance(kind, str) else None
         if schema is None:
             hint = did_you_mean(kind, list(kinds)) if isinstance(kind, str) else ""
@@ -507,11 +507,11 @@ class _Checker:
                               f"{_roles_in_words(frozenset(given))}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
-        for source in trained_from(spec):
-            name = files_asset_name(source)
+        for trained in trained_from(spec):
+            name = files_asset_name(trained)
             section = "sources" if name in spec.sources else spec.targets[name].section if name in spec.targets else None
             if section is not None:
-                self.fail((section, name), f"this name is taken by {source}/files, the source asset of all the files "
+                self.fail((section, name), f"this name is taken by {trained}/files, the source asset of all the files "
                           f"models train from; rename it")
         self._check_cycles(spec)
         for key, folder in (("build_dir", spec.build_dir), ("cache_dir", spec.cache_dir)):
@@ -529,8 +529,8 @@ class _Checker:
                               f"inputs: set {key} to a folder outside {source.root}, or move the source's files into "
                               "a folder of their own and give that as its root")
         if spec.build_dir.is_relative_to(spec.cache_dir) or spec.cache_dir.is_relative_to(spec.build_dir):
-            given = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
-            self.fail((given,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
+            moved = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
+            self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
     def _check_maps(self, target: Target, upstream: Target) -> None:

@@ -112,7 +112,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()
     current = [row for row in read_manifest(spec.build_dir)  # not a row whose outputs a build deletes: its checks go too
-               if (key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[key] is None]
+               if (row_key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[row_key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))
 
 
@@ -170,7 +170,8 @@ def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
 def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
     """What changed since ``row`` was built, giving ``plan``'s cache key where the row has another."""
     old_inputs: dict[str, str] = row["inputs"]
-    changed_inputs = input_changes(old_inputs, plan.input_hashes, plan.model and builder.relative(plan.model))
+    model = builder.relative(plan.model) if plan.model is not None else None
+    changed_inputs = input_changes(old_inputs, plan.input_hashes, model)
     reasons = [*_settings_changed(target, row), *changed_inputs]
     return "; ".join(reasons) or "cache key changed: this version of remaster derives it differently"
 

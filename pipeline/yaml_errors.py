@@ -83,17 +83,18 @@ def _explained(
         bracket, opened = left  # PyYAML marks the end of the file, where it looked for the next entry
         return opened, f"the {bracket} opened at line {opened} is never closed"
     if context.startswith("while parsing a flow"):
-        opened = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
+        opening = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
         if "<stream end>" in problem:
-            return started, f"{opened} is never closed"
+            return started, f"{opening} is never closed"
         if started != noticed and _indent(lines.text_of(noticed)) <= _indent(lines.text_of(started)):
-            return started, f"{opened} is not closed before line {noticed} ({problem})"
+            return started, f"{opening} is not closed before line {noticed} ({problem})"
         if started != noticed:  # inside the brackets: a comma missing, most likely
-            return noticed, f"{problem} at line {noticed}, inside {opened} (a ',' missing?)"
+            return noticed, f"{problem} at line {noticed}, inside {opening} (a ',' missing?)"
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
-        opened = _quote_closed_late(lines, mark)
-        if opened:
-            return opened, f"the quote opened at line {opened} is closed only at line {noticed}; close it on its own line"
+        quote_line = _quote_closed_late(lines, mark)
+        if quote_line:
+            return quote_line, (f"the quote opened at line {quote_line} is closed only at line {noticed}; "
+                                "close it on its own line")
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         return noticed, f"line {noticed} is indented differently from the lines above it"
