@@ -82,7 +82,7 @@ def render_photos(material: ProceduralMaterial, scene: Scene = DEMO_SCENE) -> tu
     with torch.no_grad():
         flash = render_point_light(maps, points, light=camera, camera=camera, intensity=scene.intensity or 1.0)
         guide = render_guide(maps, scene.guide_radiance or 1.0)
-    return tuple(np.clip(to_hwc(x[0]), 0, 1).astype(np.float32) for x in (flash, guide))  # type: ignore[return-value]
+    return tuple(np.clip(to_hwc(x[0]), 0, 1).astype(np.float32) for x in (flash, guide))
 
 
 def render_demo_pair(folder: Path, *, size: int = 128, seed: int = 0) -> tuple[Path, Path]:
