@@ -434,7 +434,7 @@ def status(
         _fail_on_files(exc, loaded)
     problem = manifest_problem(loaded.build_dir)
     blocked = any(guard.blocking for guard in report.guards)
-    failing = report.stale or report.left_out or blocked
+    failing = bool(report.stale or report.left_out or blocked)
     if as_json:
         typer.echo(json.dumps(report.to_json(problem, up_to_date=not failing), indent=2))
     else:
