@@ -104,7 +104,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     for row in keyed_rows(spec.build_dir):  # a damaged row too: a build deletes the outputs it names
         name, key = str(row["asset"]), str(row["partition"])
         target = spec.targets.get(name)
-        if target is None or file_removed(builder, target, key):
+        if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
             taken = replaced(row, target)
             why = why_removed(row, target, taken)
             found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))

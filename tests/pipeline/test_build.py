@@ -445,6 +445,8 @@ def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_remove
     broken.write_bytes(b"not a png")
     assert cli(project, "build")[0] == 1
     broken.unlink()
+    code, output = cli(project, "status", "--check")  # said 'its outputs will be deleted' of none, and exited 1
+    assert code == 0 and "walls/tex001.png" not in output, output
     code, output = cli(project, "build")
     assert code == 0 and "removed" not in output and "walls/tex001.png" not in output, output
     assert "walls/tex001.png" not in {row["partition"] for row in manifest_rows(project)}
