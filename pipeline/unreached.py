@@ -18,7 +18,7 @@ import dagster as dg
 from pipeline.assets import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.claims import check_build_dir
-from pipeline.graph import build_order
+from pipeline.graph import build_order, with_upstream
 from pipeline.manifest import Row, not_built, rows_by_key, update_manifest
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError, load_spec
@@ -45,14 +45,8 @@ def mark_not_built(
     ]
     if missed:
         updated: list[Row] = []
-        if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed
-            earlier = INTERRUPTED
-        elif step_errors:
-            earlier = f"an earlier step of its run failed ({', '.join(step_errors)})"
-        else:
-            earlier = "its run failed"
         for name, key in missed:  # a row lists the key of what is on disk: gc must not drop it
-            error = f"not built: {step_errors.get(name, earlier)}"
+            error = f"not built: {step_errors.get(name) or _earlier(spec, name, step_errors)}"
             failed: Row = {"status": "failed", "error": error, "run_id": run_id, "seconds": 0.0}  # nothing ran
             if name in spec.assets:  # a model keeps its weights and its row's key: its users decide with that key
                 failed["outputs"] = builder.remove_if_stale(spec.targets[name], key)
@@ -61,6 +55,16 @@ def mark_not_built(
             row = rows.get((name, key)) or not_built(spec.targets[name], key, run_id, error).to_json()
             updated.append({**row, **failed})
         update_manifest(spec.build_dir, updated)
+
+
+def _earlier(spec: Spec, name: str, step_errors: dict[str, str]) -> str:
+    """Why the run never reached ``name``: it was stopped, or the failed steps it is built from (all the run's, where
+    none is: a run's failure stops more than its downstream), not a failed step beside it ('up, sres' for up4)."""
+    if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed
+        return INTERRUPTED
+    upstream = with_upstream(spec, [name])
+    failed = [step for step in step_errors if step in upstream] or list(step_errors)
+    return f"an earlier step of its run failed ({', '.join(failed)})" if failed else "its run failed"
 
 
 def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:

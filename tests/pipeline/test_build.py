@@ -1396,6 +1396,22 @@ def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project
     assert set(statuses_of(project, "legacy_4x").values()) == {"cached"}
 
 
+def test_a_partition_a_failed_run_never_reached_names_the_failed_steps_it_is_built_from(project, cli):
+    """A UI run of legacy_4x and an unrelated model, both failing: legacy_4x's rows said 'an earlier step of its
+    run failed (legacy_2x, sr2x)', naming a step it is not built from."""
+    from pipeline.unreached import mark_not_built
+
+    spec = load_spec(write_spec(project, CHAIN_SPEC))
+    assert cli(project, "build")[0] == 0
+    builder = RemasterResource(device="cpu").builder(spec)
+    other = {"legacy_2x": "walls/tex001.png: not a PNG", "nowhere": "a step outside the spec's graph"}
+    mark_not_built(builder, [("legacy_4x", "walls/tex001.png")], "run-1", other)
+    mark_not_built(builder, [("legacy_4x", "floors/tex000.png")], "run-2", {"nowhere": "a step beside it"})
+    errors = {row["partition"]: row.get("error") for row in manifest_rows(project) if row["asset"] == "legacy_4x"}
+    assert errors["walls/tex001.png"] == "not built: an earlier step of its run failed (legacy_2x)"
+    assert errors["floors/tex000.png"] == "not built: an earlier step of its run failed (nowhere)"  # all, where none is
+
+
 def test_a_run_terminated_in_the_ui_records_what_it_never_reached(project, monkeypatch):
     """Terminate ends a run as canceled, not failed: the run-failure sensor never saw it, so the outputs of the
     steps it never started went on looking built in the manifest, made from the texture as it was before."""
