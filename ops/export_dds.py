@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import etcpak
 import numpy as np
@@ -117,8 +117,12 @@ _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": 
 
 def format_name(value: object) -> object:
     """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too, and
-    every name in any case (``BC7``, as texconv's ``BC7_UNORM`` writes it)."""
-    return _LEGACY_NAMES.get(value.lower(), value.lower()) if isinstance(value, str) else value
+    every name in any case (``BC7``, as texconv's ``BC7_UNORM`` writes it). A name of no format stays as given,
+    so that its error quotes what the spec or the caller wrote."""
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    return _LEGACY_NAMES.get(lowered, lowered if lowered in get_args(DdsFormat) else value)
 
 
 def check_format_fits_kind(format: str, kind: str) -> None:

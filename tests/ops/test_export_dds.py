@@ -162,6 +162,7 @@ def test_the_direct3d_9_names_and_names_in_capitals_are_taken_for_the_formats():
 
 @pytest.mark.parametrize(("arguments", "message"), [
     ({"format": "bc6h"}, "format 'bc6h': should be 'auto', 'bc1', 'bc1a', 'bc3', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),  # KeyError
+    ({"format": "BC6H"}, "format 'BC6H': should be"),  # quoted as 'bc6h', which the caller never wrote
     ({"kind": "colour"}, "kind 'colour': should be 'color', 'normal' or 'data'"),  # mipmaps averaged as stored
     ({"alpha": "Coverage"}, "alpha 'Coverage': should be 'auto', 'coverage' or 'data'"),  # taken for data
     ({"alpha_cutoff": 1.5}, "alpha_cutoff 1.5: should be less than 1"),
