@@ -429,7 +429,8 @@ def test_a_texture_saved_again_in_another_format_is_said_to_make_its_outputs_and
     texture = project / "textures" / "floors" / "tex000.png"
     write_image(texture.with_suffix(".tga"), read_image(texture))
     texture.unlink()
-    why = "its source file is gone, and the file of its name in another format makes its outputs now"
+    why = ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name in "
+           "another format makes its outputs now")
     assert {(s.partition, s.reason) for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale} == {
         ("floors/tex000.tga", "new file"), ("floors/tex000.png", why)}
     code, output = cli(project, "build")
@@ -438,6 +439,19 @@ def test_a_texture_saved_again_in_another_format_is_said_to_make_its_outputs_and
     (project / "textures" / "walls" / "tex001.png").unlink()  # gone for good: said as before
     code, output = cli(project, "build")
     assert "[walls/tex001.png]: its source file is gone, or the source's glob or exclude leaves it out" in output
+
+
+def test_a_texture_whose_other_format_the_glob_takes_instead_is_not_said_to_be_gone(project, cli):
+    """The glob changed from **/*.png to **/*.tga, each texture saved in both: the PNGs were said to be gone while
+    they were still in the folder."""
+    from pipeline.staleness import stale_partitions
+
+    for texture in (project / "textures").rglob("*.png"):
+        write_image(texture.with_suffix(".tga"), read_image(texture))
+    assert cli(project, "build")[0] == 0
+    write_spec(project, UPSCALE_SPEC.replace('"**/*.png"', '"**/*.tga"'))
+    reasons = {s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale if s.reason != "new file"}
+    assert reasons and all("glob or exclude leaves it out" in reason for reason in reasons), reasons
 
 
 def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_removed_when_it_goes(project, cli):
