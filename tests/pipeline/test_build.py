@@ -469,10 +469,12 @@ def test_a_texture_whose_build_failed_is_not_said_to_have_had_its_outputs_remove
 def test_a_ci_log_in_colour_gets_progress_lines_not_bars(project, cli, monkeypatch):
     """FORCE_COLOR, which CI services set to colour their logs, made rich take the log for a terminal: every
     redraw of every bar stayed in it (63 kB of bars for a build of 40 textures)."""
+    from pipeline.cli import console
     from pipeline.progress import ProgressLines
 
     monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setattr(console, "is_interactive", True)  # rich decides it as it starts, FORCE_COLOR set in CI
     code, output = cli(project, "build")
     assert code == 0, output
     assert "\x1b[2K" not in output and "\x1b[?25l" not in output, output  # a bar's erase-line, a live display's hidden cursor
