@@ -19,9 +19,10 @@ from ops.atomic import write_bytes_atomic
 
 CHUNK = 1 << 20
 
-# The coarsest timestamps a studio's files may carry: FAT and exFAT (USB drives) date a change to 2 s, HFS+ and
-# ext3 to 1 s. A file changed again within that keeps its stat signature, so a hash is trusted only once the file
-# has gone unchanged for this long, as git treats a "racily clean" index entry.
+# The coarsest timestamps a studio's files may carry: FAT (USB drives) dates a change to 2 s, HFS+ and ext3 to 1 s.
+# There a file changed again within that keeps its stat signature, so a hash is trusted only once the file has gone
+# unchanged for this long, as git treats a "racily clean" index entry. A file system that dates changes finer (ext4,
+# APFS, NTFS) gives a change made a moment later another timestamp, and its files are trusted at once.
 TIMESTAMP_RESOLUTION_NS = 2_000_000_000
 
 
@@ -51,6 +52,14 @@ def _signature(stat: os.stat_result) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
 
 
+def _settled(signature: list[int]) -> bool:
+    """Whether a change made from now on would give the file another signature: always where its mtime has a
+    fraction of a second, which a file system dating changes to the whole second never gives; there, once
+    ``TIMESTAMP_RESOLUTION_NS`` have passed since the last change (a file dated in the future: never)."""
+    mtime, ctime = signature[1], signature[3]
+    return mtime % 1_000_000_000 != 0 or time.time_ns() - max(mtime, ctime) >= TIMESTAMP_RESOLUTION_NS
+
+
 class HashIndex:
     """Remembers stat signature → hash per absolute path, persisted in one JSON file.
 
@@ -77,14 +86,13 @@ class HashIndex:
         return digest
 
     def remember(self, path: Path, digest: str, signature: list[int] | None = None) -> None:
-        """Record a hash the caller already knows (a file it just wrote). A file changed within the last
-        ``TIMESTAMP_RESOLUTION_NS`` is recorded without it: a change made now, in the same tick of a coarse clock,
-        would leave its signature as it is, and the file would be taken for what it was."""
+        """Record a hash the caller already knows (a file it just wrote). A file not ``_settled`` is recorded without
+        it: a change made now, in the same second of a coarse clock, would leave its signature as it is, and the file
+        would be taken for what it was."""
         if signature is None:
             signature = _signature(path.stat())
-        settled = time.time_ns() - max(signature[1], signature[3]) >= TIMESTAMP_RESOLUTION_NS
         with self._lock:
-            self._entries[os.path.abspath(path)] = [*signature, digest if settled else None]
+            self._entries[os.path.abspath(path)] = [*signature, digest if _settled(signature) else None]
             self._dirty = True
 
     def forget_missing(self, away: Iterable[Path] = ()) -> int:

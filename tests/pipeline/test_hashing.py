@@ -1,5 +1,6 @@
 """The hash index: which remembered hashes it trusts without reading the file again."""
 
+import os
 import time
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import pytest
 
 from pipeline import hashing
 from pipeline.hashing import TIMESTAMP_RESOLUTION_NS, HashIndex, hash_bytes
+
+SECOND = 1_000_000_000
 
 
 @pytest.fixture
@@ -18,27 +21,45 @@ def reads(monkeypatch) -> list[Path]:
     return read
 
 
-def _settle(monkeypatch, path: Path) -> None:
-    """Move the clock on to where ``path``'s last change is as old as the coarsest timestamps: its ctime, which
-    dates the change, cannot be set back."""
+def _dated_to_the_second(path: Path) -> None:
+    """Date ``path`` as FAT or HFS+ dates a change: to the whole second."""
+    whole = time.time_ns() // SECOND * SECOND
+    os.utime(path, ns=(whole, whole))
+
+
+def _clock_at(monkeypatch, path: Path, since_change: int) -> None:
+    """Set the clock to ``since_change`` ns after ``path``'s last change, which its ctime dates (it cannot be set)."""
     stat = path.stat()
-    now = max(stat.st_mtime_ns, stat.st_ctime_ns) + TIMESTAMP_RESOLUTION_NS
+    now = max(stat.st_mtime_ns, stat.st_ctime_ns) + since_change
     monkeypatch.setattr(time, "time_ns", lambda: now)
 
 
-def test_a_file_hashed_within_the_timestamps_resolution_of_its_last_change_is_read_again_until_it_settles(
-    tmp_path, reads, monkeypatch
-):
+def test_a_file_dated_to_the_second_is_read_again_until_two_seconds_after_its_last_change(tmp_path, reads, monkeypatch):
     """On a USB drive (FAT dates a change to 2 s) or a Mac's HFS+ (1 s), a texture saved again in the second the
     build hashed it keeps its size, dates and inode, and was taken for the version the build saw."""
     texture = tmp_path / "brick.tga"
     texture.write_bytes(bytes(64))
+    _dated_to_the_second(texture)
     index = HashIndex(tmp_path / "index.json")
+    _clock_at(monkeypatch, texture, SECOND // 2)
     assert [index.hash(texture) for _ in range(2)] == [hash_bytes(bytes(64))] * 2
     assert reads == [texture] * 2, "a hash taken in the second of the file's last change was trusted"
-    _settle(monkeypatch, texture)
+    _clock_at(monkeypatch, texture, TIMESTAMP_RESOLUTION_NS)
     assert [index.hash(texture) for _ in range(2)] == [hash_bytes(bytes(64))] * 2
     assert reads == [texture] * 3
+
+
+def test_a_file_dated_finer_than_the_second_is_trusted_at_once(tmp_path, reads, monkeypatch):
+    """ext4, APFS and NTFS date a change made a moment later apart: the outputs a build just wrote need not be read
+    again by the next build."""
+    output = tmp_path / "output.png"
+    output.write_bytes(b"built")
+    os.utime(output, ns=(time.time_ns() // SECOND * SECOND + 123_456_789,) * 2)
+    _clock_at(monkeypatch, output, 0)
+    index = HashIndex(tmp_path / "index.json")
+    index.remember(output, hash_bytes(b"built"))
+    index.save()
+    assert HashIndex(tmp_path / "index.json").hash(output) == hash_bytes(b"built") and reads == []
 
 
 def test_a_hash_remembered_for_a_file_just_written_is_trusted_only_once_it_settles_and_after_a_reload(
@@ -46,11 +67,13 @@ def test_a_hash_remembered_for_a_file_just_written_is_trusted_only_once_it_settl
 ):
     output = tmp_path / "output.png"
     output.write_bytes(b"built")
+    _dated_to_the_second(output)
+    _clock_at(monkeypatch, output, 0)
     index = HashIndex(tmp_path / "index.json")
     index.remember(output, hash_bytes(b"built"))
     index.save()
     assert HashIndex(tmp_path / "index.json").hash(output) == hash_bytes(b"built") and reads == [output]
-    _settle(monkeypatch, output)
+    _clock_at(monkeypatch, output, TIMESTAMP_RESOLUTION_NS)
     index.remember(output, hash_bytes(b"built"))
     index.save()
     assert HashIndex(tmp_path / "index.json").hash(output) == hash_bytes(b"built") and reads == [output]
