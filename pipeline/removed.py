@@ -62,8 +62,8 @@ def why_removed(row: Mapping[str, object], target: Target | None, replaced: bool
     if was_made_from := changed_from(row, target):
         return was_made_from
     if replaced:
-        return ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name in "
-                "another format makes its outputs now")
+        return ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name with "
+                "another extension makes its outputs now")
     return "its source file is gone, or the source's glob or exclude leaves it out"
 
 

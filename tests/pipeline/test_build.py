@@ -429,8 +429,8 @@ def test_a_texture_saved_again_in_another_format_is_said_to_make_its_outputs_and
     texture = project / "textures" / "floors" / "tex000.png"
     write_image(texture.with_suffix(".tga"), read_image(texture))
     texture.unlink()
-    why = ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name in "
-           "another format makes its outputs now")
+    why = ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name with "
+           "another extension makes its outputs now")
     assert {(s.partition, s.reason) for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale} == {
         ("floors/tex000.tga", "new file"), ("floors/tex000.png", why)}
     code, output = cli(project, "build")
