@@ -51,13 +51,14 @@ def signals_seen() -> Iterator[list[int]]:
         watch = _Seen(reader, _stopping())
         hook = sys.unraisablehook
         previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        _watch.append(watch)
-        sys.unraisablehook = functools.partial(_quiet_about_interrupts, hook)
-        try:
+        try:  # a Ctrl-C as the watch is set up leaves none behind, to read a closed socket later
+            _watch.append(watch)
+            sys.unraisablehook = functools.partial(_quiet_about_interrupts, hook)
             yield seen
         finally:
             sys.unraisablehook = hook
-            _watch.remove(watch)
+            if watch in _watch:
+                _watch.remove(watch)
             signal.set_wakeup_fd(previous)
             seen += watch.stops()
 
