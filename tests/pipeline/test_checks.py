@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 from typer.testing import CliRunner
@@ -243,17 +245,10 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
     """Variants made before keeps_coverage existed are current for a newer remaster, which restores them: the check
     passed them unseen (a wholly transparent variant among them), the CLI saying nothing, the UI nothing where
     other partitions had the figure."""
-    import json
+    def as_before_the_check(metadata: dict) -> None:  # as a version before 7984515 wrote it
+        del metadata["min_coverage_ratio"], metadata["coverage_lost"]
 
-    write_textures(tmp_path / "textures", 2, size=48)
-    write_spec(tmp_path, SPEC)
-    assert cli(tmp_path, "build")[0] == 0
-    manifest = tmp_path / "build" / "manifest.json"
-    body = json.loads(manifest.read_text())
-    for row in body["entries"]:
-        if row["partition"] == "walls/tex001.png":  # as a version before 7984515 wrote it
-            del row["metadata"]["min_coverage_ratio"], row["metadata"]["coverage_lost"]
-    manifest.write_text(json.dumps(body))
+    _built_with_the_figures_of_one_texture_edited(tmp_path, cli, as_before_the_check)
     said = ("check not measured variants: keeps_coverage on walls/tex001.png, made by a version of remaster from "
             "before this check: remaster build --force variants measures it")
     for command in ("build", "status"):
@@ -274,8 +269,13 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
 def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli):
     """A guard's figure in the manifest that is no number (edited by hand, merged) is no figure: status and build
     stopped on it with 'ValueError: could not convert string to float'."""
-    import json
+    _built_with_the_figures_of_one_texture_edited(tmp_path, cli, lambda metadata: metadata.update(min_coverage_ratio="n/a"))
+    code, output = cli(tmp_path, "status")
+    assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
 
+
+def _built_with_the_figures_of_one_texture_edited(tmp_path: Path, cli, edit: Callable[[dict], None]) -> None:
+    """Variants of two textures built, then the figures the manifest holds for walls/tex001.png changed by ``edit``."""
     write_textures(tmp_path / "textures", 2, size=48)
     write_spec(tmp_path, SPEC)
     assert cli(tmp_path, "build")[0] == 0
@@ -283,7 +283,5 @@ def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli)
     body = json.loads(manifest.read_text())
     for row in body["entries"]:
         if row["partition"] == "walls/tex001.png":
-            row["metadata"]["min_coverage_ratio"] = "n/a"
+            edit(row["metadata"])
     manifest.write_text(json.dumps(body))
-    code, output = cli(tmp_path, "status")
-    assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
