@@ -269,7 +269,8 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
 def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli):
     """A guard's figure in the manifest that is no number (edited by hand, merged) is no figure: status and build
     stopped on it with 'ValueError: could not convert string to float'."""
-    _built_with_the_figures_of_one_texture_edited(tmp_path, cli, lambda metadata: metadata.update(min_coverage_ratio="n/a"))
+    _built_with_the_figures_of_one_texture_edited(
+        tmp_path, cli, lambda metadata: metadata.update(min_coverage_ratio="n/a"))
     code, output = cli(tmp_path, "status")
     assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
 
