@@ -67,8 +67,9 @@ def material_from_texture(
     params = MaterialParams.from_arguments(method="from_texture", normal_strength=strength, delight=delight,
                                            tileable=tileable)
     if coverage is not None:
-        if np.shape(coverage) != rgb.shape[:2]:
-            raise ValueError(f"coverage is (height, width) = {rgb.shape[:2]}, as rgb; got shape {np.shape(coverage)}")
+        coverage = np.asarray(coverage)  # a list of rows: check_unit_floats read its dtype
+        if coverage.shape != rgb.shape[:2]:
+            raise ValueError(f"coverage is (height, width) = {rgb.shape[:2]}, as rgb; got shape {coverage.shape}")
         check_unit_floats("coverage", coverage)
     rgb = np.ascontiguousarray(rgb, np.float32)  # a view's or float64's luminance was summed otherwise: a ulp off
     strength, delight = params.normal_strength, params.delight

@@ -641,6 +641,7 @@ def test_a_direct_call_from_a_texture_refuses_what_it_cannot_read_by_name(rgb, m
     ({"coverage": np.ones((8, 16), np.float32)}, r"coverage is \(height, width\) = \(16, 16\), as rgb; got shape \(8, 16\)"),
     ({"coverage": np.ones((8, 16), np.float32), "tileable": True}, r"got shape \(8, 16\)"),  # went unread
     ({"coverage": np.full((16, 16), 255, np.uint8)}, "coverage holds floats in .0, 1.; got uint8"),
+    ({"coverage": [[255] * 16] * 16}, "coverage holds floats in .0, 1.; got int64"),  # a list: 'no attribute dtype'
 ])
 def test_a_direct_call_from_a_texture_refuses_what_the_op_s_params_would_by_name(arguments, refused):
     """The op's params refuse these in a spec; called from Python they made NaN or infinite maps, or were taken as
