@@ -10,6 +10,7 @@ import yaml
 from ops.registry import Guard
 from pipeline.build import MODEL_PARTITION, Builder, code_version
 from pipeline.event_log import few_transactions
+from pipeline.guards import figure
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
 from pipeline.progress import logs_in_the_run, report_progress
@@ -191,11 +192,7 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
     so a run over other partitions does not show a failing guard as passed: the worst figure decides."""
     rows = [r for r in read_manifest(spec.build_dir) if r["asset"] == target.name and r["status"] != "failed"]
     for guard in target.guards():
-        figures = {
-            str(r["partition"]): float(r["metadata"][guard.metadata_key])  # type: ignore[arg-type]
-            for r in rows
-            if guard.metadata_key in (r.get("metadata") or {})
-        }
+        figures = {str(r["partition"]): value for r in rows if (value := figure(r, guard)) is not None}
         if not rows:
             continue  # every partition failed: the step fails, and a check with nothing measured is no pass
         unmeasured = [str(r["partition"]) for r in rows if str(r["partition"]) not in figures]

@@ -55,13 +55,17 @@ def unmeasured_guards(spec: Spec, rows: list[Row]) -> list[Unmeasured]:
 
 
 def _figures(spec: Spec, rows: list[Row]) -> Iterator[tuple[Row, Guard, float | None]]:
-    """Each built row's figure for each guard its asset has now (None where the row has none, or where a hand edit
-    left something other than a number)."""
+    """Each built row's figure for each guard its asset has now (None where the row has none)."""
     for row in rows:
         target = spec.targets.get(str(row["asset"]))
         if target is None or row["status"] == "failed":
             continue
-        metadata: dict = row.get("metadata") or {}
         for guard in target.guards():
-            figure = metadata.get(guard.metadata_key)
-            yield row, guard, figure if isinstance(figure, (int, float)) else None
+            yield row, guard, figure(row, guard)
+
+
+def figure(row: Row, guard: Guard) -> float | None:
+    """``row``'s figure for ``guard``: None where it has none, or where a hand edit (a merge) left something other
+    than a number, so that the guard is said not measured rather than stopping what reads it."""
+    value = (row.get("metadata") or {}).get(guard.metadata_key)
+    return float(value) if isinstance(value, (int, float)) else None

@@ -268,10 +268,14 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
 
 def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli):
     """A guard's figure in the manifest that is no number (edited by hand, merged) is no figure: status and build
-    stopped on it with 'ValueError: could not convert string to float'."""
+    stopped on it with 'ValueError: could not convert string to float', the build as its asset checks (the UI's)
+    judged every partition's figure when a new texture was built."""
     _built_with_the_figures_of_one_texture_edited(
         tmp_path, cli, lambda metadata: metadata.update(min_coverage_ratio="n/a"))
     code, output = cli(tmp_path, "status")
+    assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
+    write_textures(tmp_path / "textures", 3, size=48)
+    code, output = cli(tmp_path, "build")
     assert code == 0 and "keeps_coverage on walls/tex001.png" in output.replace("\n", " "), output
 
 
