@@ -22,7 +22,8 @@ CHUNK = 1 << 20
 # The coarsest timestamps a studio's files may carry: FAT (USB drives) dates a change to 2 s, HFS+ and ext3 to 1 s.
 # There a file changed again within that keeps its stat signature, so a hash is trusted only once the file has gone
 # unchanged for this long, as git treats a "racily clean" index entry. A file system that dates changes finer (ext4,
-# APFS, NTFS) gives a change made a moment later another timestamp, and its files are trusted at once.
+# APFS, NTFS, exFAT) gives a change made a clock tick later (at most 10 ms) another timestamp, and its files are
+# trusted at once: no hand saves a texture twice within one tick of the build hashing it.
 TIMESTAMP_RESOLUTION_NS = 2_000_000_000
 
 
