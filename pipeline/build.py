@@ -28,12 +28,11 @@ from pipeline.manifest import PartitionResult, Row, not_built, partition_label, 
 from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
 from pipeline.sources import output_stem, pair_inputs, scan_for_build
-from pipeline.spec import Spec, Target, not_a_file
+from pipeline.spec import MODEL_FILE, Spec, Target, not_a_file
 from pipeline.write_errors import file_problem, written_by_builds
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.pt"
 MODEL_PARTITION = ""
 
 

@@ -37,6 +37,7 @@ from pipeline.spec_yaml import KeyLines, SpecLoader
 from pipeline.yaml_errors import yaml_problem
 
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
+MODEL_FILE = "model.pt"  # a model's weights, <build_dir>/<model>/model.pt
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
@@ -507,6 +508,8 @@ class _Checker:
                               f"{_roles_in_words(frozenset(given))}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
+            for key, path in target.params.file_params().items():
+                self._check_built_file(spec, target, key, spec.resolve(path))
         for trained in trained_from(spec):
             name = files_asset_name(trained)
             section = "sources" if name in spec.sources else spec.targets[name].section if name in spec.targets else None
@@ -532,6 +535,22 @@ class _Checker:
             moved = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
             self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
+
+    def _check_built_file(self, spec: Spec, target: Target, key: str, path: Path) -> None:
+        """A file param inside a model's or asset's folder under build_dir names what builds write: a model's weights
+        there are retrained after the assets given them by path are made (a build orders an asset after a model it
+        names, not after a file), which a build then reports as done though they are stale; and any other file
+        there may be replaced or deleted."""
+        owner = next((name for name in spec.targets if path.is_relative_to(spec.build_dir / name)), None)
+        if owner is None:
+            return
+        at = (target.section, target.name, key)
+        if owner in spec.models and path == spec.build_dir / owner / MODEL_FILE and key == "model":
+            self.fail(at, f"{path} is the weights file model {owner} writes, which a build may retrain after "
+                      f"{target.name} is made from it: write model: {owner}")
+        else:
+            self.fail(at, f"{path} is inside the folder {owner} builds to, whose files builds replace and delete: "
+                      "keep weights files outside it (copy a trained model.pt elsewhere to keep it as it is)")
 
     def _check_maps(self, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds

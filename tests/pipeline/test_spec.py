@@ -947,3 +947,28 @@ def test_a_mistyped_source_kind_is_answered_with_the_likely_one():
         ["sources.scans.kind", "expected textures or photo_pairs, got 'photo_pair'; did you mean 'photo_pairs'?"],
         ["sources.legacy.kind", "expected textures or photo_pairs, got 'Textures'; did you mean 'textures'?"],
     ]
+
+
+def test_a_weights_file_in_the_build_folder_is_refused_naming_the_model_that_writes_it():
+    """model: {path: build/sr2x/model.pt} was taken: a build that retrained sr2x made the asset from the old weights
+    first (it does not wait for a file the way it waits for a model), reported success, and left it stale for the
+    next build."""
+    first, second = problems(
+        """
+        sources:
+          reference: {kind: textures, root: hires}
+          legacy: {kind: textures, root: legacy}
+        models:
+          sr2x: {op: train_srcae, from: reference}
+        assets:
+          by_path: {op: super_resolve, from: legacy, model: {path: build/sr2x/model.pt}}
+          other: {op: super_resolve, from: legacy, model: {path: build/by_path/weights.pth}}
+          kept: {op: super_resolve, from: legacy, model: {path: build/weights/4x.pth}}
+        """
+    )  # kept: a folder under build_dir that no model or asset builds to
+    assert first == ("/studio/assets_spec.yaml:8: assets.by_path.model: /studio/build/sr2x/model.pt is the weights "
+                     "file model sr2x writes, which a build may retrain after by_path is made from it: write "
+                     "model: sr2x")
+    assert second == ("/studio/assets_spec.yaml:9: assets.other.model: /studio/build/by_path/weights.pth is inside "
+                      "the folder by_path builds to, whose files builds replace and delete: keep weights files "
+                      "outside it (copy a trained model.pt elsewhere to keep it as it is)")
