@@ -64,12 +64,13 @@ MAX_PIXELS = 2 * (PILImage.MAX_IMAGE_PIXELS or 1024 * 1024 * 1024 // 4 // 3)
 MAX_SIDE = 16384  # px: the largest texture side Direct3D 11 and 12 load, and most GPUs under Vulkan or OpenGL
 
 
-def refuse_oversized(source: Path, height: int, width: int) -> None:
+def refuse_oversized(source: Path, height: int, width: int, fix: str = "use a smaller scale") -> None:
     """Raise, naming ``source``, before an op makes a result of ``height`` x ``width`` that no engine loads
-    and a build machine may not hold (a 32768² result takes 12 GiB a float plane)."""
+    and a build machine may not hold (a 32768² result takes 12 GiB a float plane); ``fix`` names the op's own
+    keys that set the size."""
     if max(height, width) > MAX_SIDE:
         raise ValueError(f"{source}: the result would be {width}x{height} px, and engines and GPUs load textures "
-                         f"of at most {MAX_SIDE} px a side; use a smaller scale, or split the texture into tiles")
+                         f"of at most {MAX_SIDE} px a side; {fix}, or split the texture into tiles")
 
 
 class ImageReadError(ValueError):

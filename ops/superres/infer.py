@@ -280,7 +280,8 @@ def _enlarging(
 ) -> Enlarging:
     upscaler = load_upscaler(weights, device)
     scale = upscaler.scale**params.passes
-    refuse_oversized(source, image.height * scale, image.width * scale)
+    fewer = f"fewer passes ({params.passes} of a {upscaler.scale}x model enlarge {scale}x) or " if params.passes > 1 else ""
+    refuse_oversized(source, image.height * scale, image.width * scale, f"use {fewer}a model of a smaller scale")
     normal_map = params.kind == "normal"
     if normal_map:
         check_normal_map(source, image.channels)

@@ -724,6 +724,17 @@ def test_two_passes_equal_running_the_model_twice(weights: Path, tmp_path: Path)
     assert seam_ratio(two) < 0.8 * seam_ratio(seams)
 
 
+def test_a_result_too_large_for_engines_names_the_passes_not_a_scale_key(weights: Path, tmp_path: Path) -> None:
+    """The refusal said "use a smaller scale", a key super_resolve does not have: its size comes from the model's
+    scale and passes."""
+    src = _write(tmp_path / "strip.png", np.full((4, 4100, 3), 0.5, np.float32))
+    ctx = OpContext(device="cpu", model=weights)
+    with pytest.raises(ValueError, match=r"strip.png: the result would be 16400x16 px, and engines and GPUs load "
+                                         r"textures of at most 16384 px a side; use fewer passes \(2 of a 2x model "
+                                         r"enlarge 4x\) or a model of a smaller scale, or split the texture into tiles"):
+        infer.run({"image": src}, tmp_path / "out", SuperResolveParams(model="m", passes=2), ctx)
+
+
 def test_adaptation_learns_the_input_from_itself() -> None:
     """Fine-tuned only on gravel's low-res crop (downscaled once more), the model enlarges that crop
     closer to the never-seen ground truth than bicubic, which the untrained residual model equals."""
