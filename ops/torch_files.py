@@ -61,6 +61,9 @@ def load_torch_file(path: Path, what: str, fix: str) -> Any:
     if not Path(path).is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
     check_archive(path)
+    if not _is_torch_file(path):  # torch reads any other file as an old-style pickle: "'utf-8' codec can't decode"
+        raise ValueError(f"{path} is not a PyTorch weights file (.pth/.pt): it may be a download that saved an error "
+                         f"page, or a file of another kind; get the {what} file again")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # the restricted unpickler refused a global
@@ -70,6 +73,13 @@ def load_torch_file(path: Path, what: str, fix: str) -> Any:
     except (RuntimeError, EOFError, OSError, IndexError, struct.error) as exc:  # the last three: an old-style file cut short
         reason = str(exc).splitlines()[0] if str(exc) else "it ends too early"
         raise ValueError(f"cannot read {what} {path} ({reason}): it may be cut short or damaged; get the file again") from exc
+
+
+def _is_torch_file(path: Path) -> bool:
+    """What ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle, which opens with 0x80."""
+    with open(path, "rb") as handle:
+        first = handle.read(1)
+    return first == b"\x80" or zipfile.is_zipfile(path)
 
 
 def _asked_to_run(exc: Exception) -> str:

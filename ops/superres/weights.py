@@ -8,7 +8,6 @@ unpickling would run, and a texture build must never run it.
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.tensors import overflow_as_nan
-from ops.torch_files import check_archive, load_torch_file
+from ops.torch_files import load_torch_file
 
 FORMAT = "remaster-srcae"
 FORMAT_VERSION = 1
@@ -55,12 +54,6 @@ def read_weights(path: Path) -> dict:
         raise FileNotFoundError(f"model weights file {path} does not exist")
     if path.suffix == ".safetensors":
         return _read_safetensors(path)
-    check_archive(path)
-    if not _is_torch_file(path):
-        raise ValueError(
-            f"{path} is not a PyTorch weights file (.pth/.pt) nor safetensors: it may be a download that saved an "
-            f"error page, or a file of another kind; get the weights file again"
-        )
     return load_torch_file(path, "model weights", "a .pth must be a plain state dict: convert it to safetensors or "
                            "get it from a trusted source")
 
@@ -78,13 +71,6 @@ def _read_safetensors(path: Path) -> dict:
     except Exception as exc:  # safetensors raises its own SafetensorError for a file cut short or damaged
         raise ValueError(f"cannot read model weights {path} ({exc}): it may be cut short or damaged; "
                          "get the file again") from exc
-
-
-def _is_torch_file(path: Path) -> bool:
-    """What ``torch.save`` writes: a zip archive, or (before torch 1.6) a pickle, which opens with 0x80."""
-    with open(path, "rb") as handle:
-        first = handle.read(1)
-    return first == b"\x80" or zipfile.is_zipfile(path)
 
 
 def load_srcae(data: dict, path: Path) -> SRCAE:

@@ -1042,6 +1042,17 @@ def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:
             read_weights(tmp_path / name)
 
 
+def test_vgg_weights_that_are_no_weights_file_are_called_so(tmp_path: Path) -> None:
+    """A train_srcae vgg_weights (or multiply's) that was an error page or any other file failed the model with
+    torch's "'utf-8' codec can't decode byte 0xca in position 1", naming no file."""
+    from ops.superres.losses import VGGFeatures
+
+    for name, payload in (("page.pth", b"<!DOCTYPE html><html>404</html>"), ("noise.pth", b"\x13\xca" + bytes(range(256)))):
+        (tmp_path / name).write_bytes(payload)
+        with pytest.raises(ValueError, match=f"{name} is not a PyTorch weights file .*get the VGG19 weights file again"):
+            VGGFeatures.from_file(tmp_path / name)
+
+
 def test_damaged_or_incomplete_weights_are_refused_by_name(tmp_path: Path) -> None:
     good = tmp_path / "good.pth"
     save_srcae(good, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
