@@ -52,7 +52,7 @@ def read_weights(path: Path) -> dict:
         raise ValueError(f"model weights file {path} is a folder; name the weights file in it")
     if not path.is_file():
         raise FileNotFoundError(f"model weights file {path} does not exist")
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":  # 4x_SPAN.SafeTensors too
         return _read_safetensors(path)
     return load_torch_file(path, "model weights", "a .pth must be a plain state dict: convert it to safetensors or "
                            "get it from a trusted source")
