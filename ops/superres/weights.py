@@ -96,6 +96,10 @@ def load_upscaler(path: Path, device: torch.device) -> Upscaler:
     if isinstance(data, dict) and data.get("format") == FORMAT:
         model = load_srcae(data, path).to(device)
         return Upscaler(model, model.config.scale, 3, model.config.multiple, True, True, "srcae")
+    if isinstance(data, dict) and {"fingerprint", "optimizer"} <= data.keys():  # what train's checkpoints hold
+        raise ValueError(f"{path} is a remaster training checkpoint (what a stopped training goes on from), not a "
+                         "model: give the model's own weights, <build_dir>/<model>/model.pt, copied elsewhere, or "
+                         "name the model (model: <model>)")
     return _load_community(data, path, device)
 
 

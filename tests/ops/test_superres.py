@@ -1035,6 +1035,22 @@ def test_malicious_pickle_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists() and "weights_only" not in str(refused.value)
 
 
+def test_a_training_checkpoint_given_as_a_model_is_called_so(textures: list[Path], tmp_path: Path) -> None:
+    """An artist who took a killed training's srcae_checkpoint.pt (under the cache's work/) for weights was told it
+    is not a remaster SRCAE model and to install spandrel for community models."""
+
+    def stop(step: int, total: int, note: str = "") -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.run(textures, tmp_path / "m.pth", TrainParams(steps=6, **TINY),
+                  OpContext(device="cpu", work_dir=tmp_path / "w", progress=stop))
+    with pytest.raises(ValueError, match=r"srcae_checkpoint.pt is a remaster training checkpoint .*not a model: give "
+                                         r"the model's own weights"):
+        load_upscaler(tmp_path / "w" / train.CHECKPOINT_NAME, torch.device("cpu"))
+
+
 def test_a_file_that_is_not_weights_is_called_so(tmp_path: Path) -> None:
     for name, payload in (("page.pth", b"<!DOCTYPE html><html>404</html>"), ("empty.pth", b"")):
         (tmp_path / name).write_bytes(payload)
