@@ -17,18 +17,21 @@ import io
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 import xxhash
 
+from ops.alpha import AlphaMeaning
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
-from ops.registry import OpContext
+from ops.formats import READABLE_SUFFIXES, may_be_image
+from ops.registry import OpContext, ProgressFn
 from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
 from ops.superres.losses import (
@@ -36,7 +39,7 @@ from ops.superres.losses import (
 )
 from ops.superres.metrics import compare, measurable, min_side
 from ops.superres.model import SRCAE, SRCAEConfig
-from ops.superres.params import LossWeights, TrainParams
+from ops.superres.params import Degradation, LossWeights, TrainParams
 from ops.superres.weights import save_srcae
 from ops.threads import cpu_threads
 
@@ -150,6 +153,79 @@ def run(inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext)
     device = resolve_device(ctx.device, ctx.log)
     with cpu_threads(params.cpu_threads, device):
         return _train(inputs, Path(out_path), params, ctx, device)
+
+
+def train_srcae(
+    textures: str | Path | Iterable[str | Path],
+    out: str | Path,
+    *,
+    scale: Literal[2, 4, 8] = 2,
+    steps: int = 3000,
+    loss: LossWeights | Mapping[str, float] = LossWeights(),
+    degradation: Degradation | Mapping[str, object] = Degradation(),
+    down_blocks: int = 2,
+    widths: Sequence[int] = (24, 32, 48),
+    skip: bool = True,
+    residual: bool = True,
+    patch_size: int = 64,
+    batch_size: int = 16,
+    learning_rate: float = 4e-3,
+    seed: int = 0,
+    holdout: float = 0.2,
+    alpha: AlphaMeaning = "auto",
+    validate_every: int = 500,
+    checkpoint_every: int = 250,
+    vgg_weights: str | Path | None = None,
+    cpu_threads: int = 1,
+    device: str = "auto",
+    checkpoint_dir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, float | int | str]:
+    """Train a model on ``textures`` and write it to ``out`` (a ``model.pt`` that ``super_resolve`` takes), as a
+    ``train_srcae`` model asset trains one: from a script, with no spec or build in between. ``textures`` are
+    high-res texture files, or folders standing for every image file under them (a single path is one of
+    either); a file that exists but cannot be read is left out, as the op leaves it out, and named in the
+    figures' ``unreadable``. Returns the op's figures (held-out PSNR and SSIM against bicubic and Lanczos, and
+    how it trained). The other arguments are the op's params, with its defaults (see ``TrainParams``; ``loss``
+    and ``degradation`` as a mapping of their keys, ``{"hfen": 0.2}``); a value they refuse is a ``ValueError``
+    naming it, as is ``device`` outside auto, cpu, cuda and cuda:N. No textures, or a path that is not
+    there, is refused before training starts, naming it.
+
+    ``checkpoint_dir`` is the op's work folder: training keeps a checkpoint there every ``checkpoint_every``
+    steps, so a script killed midway and run again with the same textures and params goes on from it and
+    writes the same ``model.pt`` as an uninterrupted run (one for other textures or params is trained over).
+    The finished run's checkpoint stays there, so that the same call again writes the same model at once. None, the
+    default, keeps no checkpoint: a killed run starts over."""
+    params = TrainParams.from_arguments(
+        scale=scale, steps=steps, loss=loss, degradation=degradation, down_blocks=down_blocks, widths=widths,
+        skip=skip, residual=residual, patch_size=patch_size, batch_size=batch_size, learning_rate=learning_rate,
+        seed=seed, holdout=holdout, alpha=alpha, validate_every=validate_every, checkpoint_every=checkpoint_every,
+        vgg_weights=vgg_weights, cpu_threads=cpu_threads,
+    )
+    if Path(out).is_dir():
+        raise ValueError(f"out {str(out)!r} is a folder: name the model file to write in it, {Path(out) / 'model.pt'}")
+    ctx = OpContext(device=device, progress=progress, work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
+    return run(_texture_files(textures), Path(out), params, ctx)
+
+
+def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it; a path that is
+    not there is refused here, where the op leaves out a file deleted after its source was scanned."""
+    entries = [Path(textures)] if isinstance(textures, (str, Path)) else [Path(entry) for entry in textures]
+    if not entries:
+        raise ValueError("train_srcae got no textures: give the high-res texture files to learn from, or their folder")
+    files: list[Path] = []
+    for entry in entries:
+        if entry.is_dir():
+            found = sorted(path for path in entry.rglob("*") if path.is_file() and may_be_image(path.suffix))
+            if not found:
+                raise ValueError(f"train_srcae: folder {entry} holds no image files ({', '.join(READABLE_SUFFIXES)})")
+            files += found
+        elif entry.is_file():
+            files.append(entry)
+        else:
+            raise FileNotFoundError(f"train_srcae: texture {entry} does not exist; check its path")
+    return files
 
 
 def _train(

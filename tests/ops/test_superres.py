@@ -987,6 +987,103 @@ def test_super_resolve_from_python_names_the_texture_and_the_weights(weights: Pa
         infer.super_resolve(strip, tmp_path / "nope.pth")
 
 
+# --- from Python: a model trained with no spec or build -----------------------------
+
+
+def test_train_srcae_from_python_writes_the_ops_model_which_super_resolve_uses(
+    textures: list[Path], tmp_path: Path
+) -> None:
+    arguments = dict(steps=4, **TINY)
+    figures = train.train_srcae([str(path) for path in textures], tmp_path / "model.pt", device="cpu", **arguments)
+    op_figures = train.run(textures, tmp_path / "op.pth", TrainParams(**arguments), OpContext(device="cpu"))
+    assert (tmp_path / "model.pt").read_bytes() == (tmp_path / "op.pth").read_bytes()
+    assert figures["val_psnr"] == op_figures["val_psnr"] and figures["train_images"] + figures["held_out_images"] == 6
+    image = read_image(textures[0], colorspace="linear")
+    enlarged = infer.super_resolve(image, tmp_path / "model.pt", device="cpu")
+    assert enlarged.color.shape == (image.height * 2, image.width * 2, 3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.pt", "op.pth"]  # no checkpoint asked for
+
+
+def test_train_srcae_from_python_is_deterministic(textures: list[Path], tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        train.train_srcae(textures, tmp_path / name / "model.pt", steps=2, device="cpu", **TINY)
+    assert (tmp_path / "a" / "model.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
+
+
+def test_train_srcae_from_python_takes_a_folder_for_the_images_under_it(tmp_path: Path) -> None:
+    paths = [_write(tmp_path / "walls" / sub / f"{name}.png", _skimage(name, 64))
+             for sub, name in (("stone", "brick"), ("stone", "gravel"), ("grass", "grass"))]
+    (tmp_path / "walls" / "notes.txt").write_text("not a texture")
+    train.train_srcae(paths, tmp_path / "listed.pt", steps=2, holdout=0.34, device="cpu", **TINY)
+    figures = train.train_srcae(tmp_path / "walls", tmp_path / "folder.pt", steps=2, holdout=0.34, device="cpu", **TINY)
+    assert (tmp_path / "listed.pt").read_bytes() == (tmp_path / "folder.pt").read_bytes()
+    assert figures["unreadable_images"] == 0  # notes.txt was never taken for a texture
+
+
+def test_train_srcae_from_python_resumes_from_its_checkpoint_dir(textures: list[Path], tmp_path: Path) -> None:
+    arguments = dict(steps=6, device="cpu", **TINY)  # a checkpoint every 2 steps
+    train.train_srcae(textures, tmp_path / "straight.pt", **arguments)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_5(step: int, total: int, note: str = "") -> None:
+        if step == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train.train_srcae(textures, tmp_path / "resumed.pt", checkpoint_dir=tmp_path / "work", progress=kill_at_step_5,
+                          **arguments)
+    steps: list[int] = []
+    train.train_srcae(textures, tmp_path / "resumed.pt", checkpoint_dir=tmp_path / "work",
+                      progress=lambda s, t, note="": steps.append(s), **arguments)
+    assert steps == [5, 6] and (tmp_path / "work" / train.CHECKPOINT_NAME).is_file()
+    assert (tmp_path / "resumed.pt").read_bytes() == (tmp_path / "straight.pt").read_bytes()
+
+
+def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
+    """A call with no arguments but the textures and the file to write trains as a model asset with no keys."""
+    taken = {name: argument.default for name, argument in inspect.signature(train.train_srcae).parameters.items()
+             if argument.kind is inspect.Parameter.KEYWORD_ONLY
+             and name not in ("device", "checkpoint_dir", "progress")}
+    assert taken == {name: field.default for name, field in TrainParams.model_fields.items()}
+
+
+@pytest.mark.parametrize("arguments, refused", [
+    ({"steps": 0}, "steps 0: should be greater than or equal to 1"),
+    ({"scale": 3}, "scale 3: should be 2, 4 or 8"),
+    ({"widths": (8,)}, "widths needs down_blocks + 1 = 2 numbers (one per encoder level), got 1: [8]"),
+    ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),
+    ({"loss": {"vgg": 0.1}}, "loss.vgg > 0 needs vgg_weights"),
+    ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
+])
+def test_train_srcae_from_python_refuses_by_name(
+    textures: list[Path], tmp_path: Path, arguments: dict, refused: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        train.train_srcae(textures, tmp_path / "model.pt", **{"steps": 2, **TINY, **arguments})
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_train_srcae_from_python_names_what_it_cannot_train_on(textures: list[Path], tmp_path: Path) -> None:
+    """Refused before training starts: the op leaves out a file missing when it reads it and trains on the rest."""
+    def never(step: int, total: int, note: str = "") -> None:
+        raise AssertionError("trained")
+
+    arguments = dict(steps=2, device="cpu", progress=never, **TINY)
+    with pytest.raises(ValueError, match="train_srcae got no textures"):
+        train.train_srcae([], tmp_path / "model.pt", **arguments)
+    typo = tmp_path / "walls" / "brikc.png"
+    with pytest.raises(FileNotFoundError, match=re.escape(f"texture {typo} does not exist; check its path")):
+        train.train_srcae([*textures, typo], tmp_path / "model.pt", **arguments)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=re.escape(f"folder {tmp_path / 'empty'} holds no image files")):
+        train.train_srcae(tmp_path / "empty", tmp_path / "model.pt", **arguments)
+    inside = tmp_path / "empty" / "model.pt"
+    with pytest.raises(ValueError, match=re.escape(f"is a folder: name the model file to write in it, {inside}")):
+        train.train_srcae(textures, tmp_path / "empty", **arguments)
+
+
 @pytest.mark.parametrize(("weight", "passes"), [(float("nan"), 1), (1e38, 1), (1e38, 2)])
 def test_a_model_that_gives_nan_or_infinity_fails_the_texture_rather_than_writing_it_black_or_white(
     tmp_path: Path, weight: float, passes: int
