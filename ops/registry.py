@@ -76,7 +76,7 @@ class OpParams(BaseModel):
         try:
             return cls.model_validate(arguments, context={"from_python": True})  # no YAML to blame for a bool
         except ValidationError as exc:
-            raise ValueError(_refused_arguments(exc.errors())) from None
+            raise ValueError(_refused_arguments(exc.errors(), cls)) from None
 
     def output_names(self) -> tuple[str, ...] | None:
         """File names of a several-output op, or None for an op writing one image."""
@@ -147,20 +147,39 @@ class OpParams(BaseModel):
         return self.model_copy(update={**update, **{role: Path(role) for role in self.file_params()}})
 
 
-def _refused_arguments(errors: list[ErrorDetails]) -> str:
+def _refused_arguments(errors: list[ErrorDetails], params: type[BaseModel]) -> str:
     """One clause per argument pydantic refused (``tile 8: should be greater than or equal to 32``), a union's
     alternatives joined (``wrap 'Auto': should be 'auto' or a valid boolean``); a check of several arguments
-    together (overlap against tile) says its own message."""
+    together (overlap against tile) says its own message. A key of an argument that is params of its own
+    (train_srcae's ``loss``) is named inside it (``loss.hfen -1``), and one it does not take is called so with
+    those it does: ``loss={"msee": 1}`` was ``loss 1: should be Extra inputs are not permitted``."""
     by_argument: dict[str, list[ErrorDetails]] = {}
     for error in errors:
-        by_argument.setdefault(str(error["loc"][0]) if error["loc"] else "", []).append(error)
+        loc = error["loc"]
+        name = ".".join(map(str, loc)) if _nested(params, loc) else str(loc[0]) if loc else ""
+        by_argument.setdefault(name, []).append(error)
     clauses = []
     for name, refused in by_argument.items():
-        reasons = [error["msg"].removeprefix("Value error, ") if error["type"] == "value_error"
-                   else "should be " + error["msg"].removeprefix("Input should be ") for error in refused]
+        reasons = [_reason(error, params) for error in refused]
         reason = reasons[0] + "".join(" or " + other.removeprefix("should be ") for other in reasons[1:])
         clauses.append(f"{name} {refused[0]['input']!r}: {reason}" if name else reason)
     return "; ".join(clauses)
+
+
+def _reason(error: ErrorDetails, params: type[BaseModel]) -> str:
+    nested = _nested(params, error["loc"])
+    if error["type"] == "value_error":
+        return error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden" and nested is not None:
+        return f"not a key of {error['loc'][0]}, which takes {', '.join(nested.model_fields)}"
+    return "should be " + error["msg"].removeprefix("Input should be ")
+
+
+def _nested(params: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The params class of field ``loc[0]`` of ``params`` where that field is params of its own, else None."""
+    field = params.model_fields.get(str(loc[0])) if loc else None
+    annotation = field.annotation if field is not None else None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 def _takes_bool(annotation: Any) -> bool:

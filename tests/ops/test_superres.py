@@ -1055,6 +1055,8 @@ def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
     ({"widths": (8,)}, "widths needs down_blocks + 1 = 2 numbers (one per encoder level), got 1: [8]"),
     ({"alpha": "mask"}, "alpha 'mask': should be 'auto', 'coverage' or 'data'"),
     ({"loss": {"vgg": 0.1}}, "loss.vgg > 0 needs vgg_weights"),
+    ({"loss": {"msee": 1.0}}, "loss.msee 1.0: not a key of loss, which takes mse, hfen, vgg, gan"),
+    ({"degradation": {"blur": 9}}, "degradation.blur 9: should be less than or equal to 4"),
     ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
 ])
 def test_train_srcae_from_python_refuses_by_name(
