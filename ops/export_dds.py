@@ -31,7 +31,7 @@ from ops.alpha import (
 )
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
-from ops.image_io import ColorSpace, Image, quantize, read_image
+from ops.image_io import ColorSpace, Image, linear_to_srgb, quantize, read_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, one_image, single_output
 from ops.tileable import texture_wrap
@@ -263,13 +263,16 @@ def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "au
     """``image`` resampled to the nearest sides that are multiples of 4 (ties up, 4 at least), as
     ``upscale`` resamples but on ``image``'s values (colour in linear light, as ``export_dds`` reads it for its
     mipmaps): the colour under a cut-out filled first, alpha held within its source's local range, and a
-    texture that tiles read across its borders, so that it still tiles."""
+    texture that tiles read across its borders, so that it still tiles. Whether it tiles is judged on the
+    values as stored, as every other op judges it: judged on linear light, a texture that upscale found not
+    to tile (freedoom's tscrn1) was resampled as tiling, and one that tiles as not."""
     size = (max(4, (image.height + 2) // 4 * 4), max(4, (image.width + 2) // 4 * 4))
     if size == (image.height, image.width):
         return image
     normal_map = kind == "normal"
     filled = color_to_resample(image.color, image.alpha, alpha, normal_map=normal_map)
-    wrap = texture_wrap(filled, coverage_of(image.alpha, alpha, normal_map=normal_map), normal_map=normal_map)
+    stored = linear_to_srgb(filled) if kind == "color" else filled
+    wrap = texture_wrap(stored, coverage_of(image.alpha, alpha, normal_map=normal_map), normal_map=normal_map)
     return resample(image, filled, size, "lanczos", wrap, normal_map)
 
 

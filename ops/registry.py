@@ -277,6 +277,6 @@ OPS: dict[str, OpDef] = {
         OpDef("train_srcae", "7", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "8", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "11", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
-        OpDef("export_dds", "6", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
+        OpDef("export_dds", "7", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
     )
 }

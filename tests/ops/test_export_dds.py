@@ -16,10 +16,14 @@ from skimage import data
 from ops import bc1, bc4
 from ops.alpha import share_passing, with_coverage
 from ops.dds import header
-from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain, run
+from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain, run, to_block_sides
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.normal_map import renormalize
 from ops.registry import OpContext
+from ops.upscale import UpscaleParams, resample
+from ops.upscale import run as upscale
+
+from helpers import SHARED
 
 
 def brick(size: int = 64) -> Image:
@@ -208,6 +212,19 @@ def test_resize_to_blocks_resamples_a_sprite_to_the_nearest_sides_a_block_format
     kept = run({"image": tmp_path / "sprite.png"}, tmp_path / "as_is", ExportDdsParams(format="uncompressed",
                                                                                       resize_to_blocks=True), OpContext())
     assert (kept["width"], kept["height"]) == (44, 42) and "resized_from" not in kept  # no blocks, no resampling
+
+
+def test_resize_to_blocks_wraps_the_axes_upscale_wraps(tmp_path):
+    """export_dds holds a colour texture in linear light, and judged its tiling on those values decoded from
+    sRGB once more: freedoom's tscrn1 (55x54), which upscale, super_resolve and material find does not tile
+    vertically, was resampled to 56x56 with its top and bottom rows read as neighbours."""
+    path = SHARED / "legacy" / "freedoom" / "patches" / "tscrn1.png"
+    enlarged = upscale({"image": path}, tmp_path / "up", UpscaleParams(), OpContext())
+    image = read_image(path)
+    wrap = (bool(enlarged["wrap_y"]), bool(enlarged["wrap_x"]))
+    assert wrap == (False, True)
+    expected = resample(image, image.color, (56, 56), "lanczos", wrap, False)
+    assert np.array_equal(to_block_sides(image).color, expected.color)
 
 
 def test_resize_to_blocks_joins_the_cache_key_only_when_on_so_outputs_built_before_it_keep_theirs():
