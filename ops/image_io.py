@@ -29,7 +29,7 @@ from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
 from ops.dds import as_pillow_reads, dds_problem, stored_texels, unreadable_format
 from ops.formats import WRITABLE_SUFFIXES
-from ops.tiff import TiffLayout, decode_tiff, is_tiff, tiff_layout
+from ops.tiff import FLOATING_POINT, TiffLayout, decode_tiff, is_tiff, tiff_layout, wide_integers
 
 log = logging.getLogger(__name__)
 _READING: contextvars.ContextVar[Path | None] = contextvars.ContextVar("reading", default=None)
@@ -220,6 +220,8 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
             pixels, bit_depth = _decode(data, tiff)
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
+    except _Unreadable as exc:
+        raise ImageReadError(f"{path} {exc}.") from exc
     except UnidentifiedImageError as exc:
         if kind := _signature(data):  # Pillow calls a damaged header unidentified, and so did this message
             raise ImageReadError(f"cannot decode {path}: it begins as a {kind} file, but its header is damaged or cut "
@@ -418,6 +420,8 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
         if opened.format == "TGA" and opened.palette is not None and opened.palette.rawmode == "BGRA":
             opened.palette.mode = "RGBA"  # Pillow before 13 reads a 32-bit TGA palette as RGB, which it cannot load
         im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
+        if (problem := _past_16_bits(im)) is not None:
+            raise _Unreadable(problem)
         mode = im.mode
         if opened.format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
             im = im.convert("RGB")
@@ -450,6 +454,23 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
         if opened.format == "DDS" and array.ndim == 3:
             array = stored_texels(array, getattr(opened, "pixel_format", None))
     return (array[..., None] if array.ndim == 2 else array), 8
+
+
+class _Unreadable(Exception):
+    """Texels remaster does not read, as the rest of a sentence that starts with the file's name."""
+
+
+def _past_16_bits(im: PILImage.Image) -> str | None:
+    """Why ``im``'s texels are not read where Pillow holds them past 16 bits, which converting to 8 bits or
+    to uint16 cut without a word (a PFM's floats read as black, FITS' or IM's 32-bit integers wrapped), as a
+    TIFF of them is refused; None where they fit."""
+    if im.mode == "F":
+        return FLOATING_POINT
+    if im.mode == "I":
+        texels = np.asarray(im)
+        if texels.min() < 0 or texels.max() > 65535:
+            return wide_integers(32, signed=True)
+    return None
 
 
 def _tga_alpha_is_padding(data: bytes, im: PILImage.Image, *, colour_mapped: bool = False) -> bool:

@@ -57,14 +57,21 @@ def tiff_layout(data: bytes) -> TiffLayout:
                       problem=None if by_tifffile else _problem(bits, form, photometric))
 
 
+_EXPORT_16_BITS = "it reads 8- and 16-bit images: export it as a 16-bit TIFF or PNG"
+FLOATING_POINT = f"holds floating-point (HDR or linear) values, which remaster would clip; {_EXPORT_16_BITS}"
+
+
+def wide_integers(bits: int, *, signed: bool) -> str:
+    """Why texels of ``bits``-bit integers are not read, as the rest of a sentence that starts with the file's
+    name: a TIFF's, and those Pillow reads from other formats, which would wrap past 16 bits."""
+    return f"holds {bits}-bit {'signed ' if signed else ''}integers, which remaster would misread; {_EXPORT_16_BITS}"
+
+
 def _problem(bits: int, form: int, photometric: int) -> str | None:
     if form == tifffile.SAMPLEFORMAT.IEEEFP:
-        return ("holds floating-point (HDR or linear) values, which remaster would clip; it reads 8- and 16-bit "
-                "images: export it as a 16-bit TIFF or PNG")
+        return FLOATING_POINT
     if form != tifffile.SAMPLEFORMAT.UINT or bits > 16:
-        signed = "signed " if form == tifffile.SAMPLEFORMAT.INT else ""
-        return (f"holds {bits}-bit {signed}integers, which remaster would misread; it reads 8- and 16-bit images: "
-                "export it as a 16-bit TIFF or PNG")
+        return wide_integers(bits, signed=form == tifffile.SAMPLEFORMAT.INT)
     pillow_reads = photometric in _PILLOW_READS if bits == 8 else photometric in _UNDER_8_BITS and bits < 8
     if not pillow_reads:
         name = getattr(photometric, "name", photometric)

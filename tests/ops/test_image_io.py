@@ -484,6 +484,19 @@ def test_a_tiff_whose_values_remaster_would_misread_is_named(tmp_path, texels, p
         read_image(_tiff(tmp_path / "odd.tif", texels, photometric=photometric, **bits))
 
 
+@pytest.mark.parametrize("name, texels, said", [
+    ("sky.pfm", np.array([[0.25, 0.5], [0.75, 1.0]], np.float32), "holds floating-point (HDR or linear) values"),
+    pytest.param("depth.im", np.array([[100, 40000], [70000, -5]], np.int32), "holds 32-bit signed integers",
+                 marks=pytest.mark.filterwarnings("ignore:IM image format is deprecated")),  # FITS' too; Pillow saves IM
+])
+def test_values_past_16_bits_that_pillow_reads_are_named_as_a_tiff_s_are(tmp_path, name, texels, said):
+    """A PFM's floats in [0, 1] were read as black (converted to 8-bit RGB), and 32-bit integers wrapped to
+    16 bits (70000 read as 4464, -5 as 65531), where a TIFF of either is refused by name."""
+    PILImage.fromarray(texels).save(tmp_path / name)
+    with pytest.raises(ImageReadError, match=re.escape(f"{name} {said}") + ".*export it as a 16-bit TIFF or PNG"):
+        read_image(tmp_path / name)
+
+
 @pytest.mark.parametrize("compression", [None, "zlib", "packbits"])
 @pytest.mark.parametrize("kept", [4, 0.5])  # the header alone, half the file
 def test_a_damaged_tiff_says_to_build_again_once_it_is_saved(tmp_path, compression, kept):
