@@ -108,11 +108,11 @@ class Image:
             raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}")
         if color.size == 0:
             raise ValueError(f"an Image has at least one texel; got shape {color.shape}")
+        if alpha is not None and alpha.shape != color.shape[:2]:
+            raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}")
         for name, plane in (("colour", color), ("alpha", alpha)):
             if plane is not None:
                 check_unit_floats(f"an Image's {name}", plane)
-        if alpha is not None and alpha.shape != color.shape[:2]:
-            raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}")
         if self.bit_depth not in (8, 16):
             raise ValueError(f"an Image's bit_depth is 8 or 16; got {self.bit_depth}")
 

@@ -298,6 +298,8 @@ def test_pixels_that_a_format_cannot_hold_are_refused(tmp_path):
     (np.full((8, 8, 3), np.nan, np.float32), None, 8, "got NaN or infinity"),  # was written black
     (np.full((8, 8, 3), -0.7, np.float32), None, 8, "store a normal map's vectors in \\[-1, 1\\] as \\(v \\+ 1\\) / 2"),
     (np.zeros((0, 8, 3), np.float32), None, 8, "at least one texel; got shape \\(0, 8, 3\\)"),  # ZeroDivisionError
+    (np.zeros((8, 8, 3), np.float32), np.zeros((8, 0), np.float32), 8,
+     "alpha is \\(height, width\\) = \\(8, 8\\); got shape \\(8, 0\\)"),  # numpy's "zero-size array to reduction"
 ])
 def test_an_image_that_would_be_written_wrong_is_refused(color, alpha, bit_depth, said):
     with pytest.raises(ValueError, match=said):
