@@ -84,12 +84,15 @@ def as_pillow_reads(data: bytes) -> bytes:
     dxgi = struct.unpack_from("<I", data, _HEADER)[0]
     if dxgi in _SAME_BLOCKS:
         return data[:_HEADER] + struct.pack("<I", _SAME_BLOCKS[dxgi]) + data[_HEADER + 4:]
-    if dxgi in _BGRA:
-        alpha = _BGRA[dxgi]
-        pixel_format = struct.pack("<7I", _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), 0, 32,
-                                   0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)  # flags, fourcc, bits, masks
-        return data[:80] + pixel_format + data[108:_HEADER] + data[_HEADER + _DX10_HEADER:]
+    if dxgi in _BGRA:  # the pixel format less its size field, which the file has already
+        return data[:80] + _bgra_pixel_format(_BGRA[dxgi])[4:] + data[108:_HEADER] + data[_HEADER + _DX10_HEADER:]
     return data
+
+
+def _bgra_pixel_format(alpha: bool) -> bytes:
+    """The legacy DDS_PIXELFORMAT of 32-bit BGRA texels, or BGRX (the fourth byte unused) without ``alpha``."""
+    return struct.pack("<2I4sI4I", 32, _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), bytes(4), 32,
+                       0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)  # size, flags, fourcc, bits, masks
 
 
 def _format_name(data: bytes) -> str:
@@ -139,8 +142,7 @@ def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, to
         flags |= _DDSD_MIPMAPCOUNT
         caps |= _DDSCAPS_COMPLEX | _DDSCAPS_MIPMAP
     if fourcc is None:
-        pixel_format = struct.pack("<2I4sI4I", 32, _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), bytes(4), 32,
-                                   0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)
+        pixel_format = _bgra_pixel_format(alpha)
         pitch = width * 4
     else:
         pixel_format = struct.pack("<2I4s5I", 32, _DDPF_FOURCC, fourcc, 0, 0, 0, 0, 0)
