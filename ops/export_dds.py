@@ -44,7 +44,7 @@ Kind = Literal["color", "normal", "data"]
 def _bc1(rgba: np.ndarray, kept_from: int, *, punch_through: bool = False) -> bytes:
     """etcpak's BC1 blocks, a flat colour kept within a level; with ``punch_through``, texels whose alpha is
     below ``kept_from`` transparent (DXT1a). See ``ops.bc1``."""
-    blocks = _as_blocks(etcpak.compress_bc1(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 8)
+    blocks = _etcpak_blocks(etcpak.compress_bc1, rgba, 8)
     texels = bc1.texel_blocks(rgba)
     bc1.refine(blocks, texels)
     if punch_through:
@@ -54,7 +54,7 @@ def _bc1(rgba: np.ndarray, kept_from: int, *, punch_through: bool = False) -> by
 
 def _bc3(rgba: np.ndarray, kept_from: int) -> bytes:
     """etcpak's BC3 blocks, their alpha halves refined as BC4's are and their colour halves as BC1's."""
-    blocks = _as_blocks(etcpak.compress_bc3(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 16)
+    blocks = _etcpak_blocks(etcpak.compress_bc3, rgba, 16)
     texels = bc1.texel_blocks(rgba)
     bc4.refine(blocks[:, :8], texels[..., 3])  # a block: 8 bytes of alpha as BC4 keeps a channel, then BC1's colour
     bc1.refine(blocks[:, 8:], texels, beside_alpha=True)
@@ -64,17 +64,18 @@ def _bc3(rgba: np.ndarray, kept_from: int) -> bytes:
 def _bc4(rgba: np.ndarray, kept_from: int, *, channels: tuple[int, ...] = (0,)) -> bytes:
     """etcpak's blocks of red (BC4), or of red and green (BC5: a BC4 block of each in turn), refined by
     ``ops.bc4``."""
-    compress = etcpak.compress_bc5 if len(channels) == 2 else etcpak.compress_bc4
-    blocks = _as_blocks(compress(rgba.tobytes(), rgba.shape[1], rgba.shape[0]), 8 * len(channels))
+    blocks = _etcpak_blocks(etcpak.compress_bc5 if len(channels) == 2 else etcpak.compress_bc4, rgba, 8 * len(channels))
     texels = bc1.texel_blocks(rgba)
     for half, channel in enumerate(channels):
         bc4.refine(blocks[:, 8 * half : 8 * half + 8], texels[..., channel])
     return blocks.tobytes()
 
 
-def _as_blocks(data: bytes, block_bytes: int) -> np.ndarray:
-    """(N, block_bytes) uint8, writable, of an encoder's blocks."""
-    return np.frombuffer(data, np.uint8).reshape(-1, block_bytes).copy()
+def _etcpak_blocks(compress: Callable[[bytes, int, int], bytes], rgba: np.ndarray, block_bytes: int) -> np.ndarray:
+    """(N, block_bytes) uint8 blocks of (H, W, 4) ``rgba`` as etcpak's ``compress`` writes them, writable, so
+    that ``ops.bc1`` and ``ops.bc4`` refine them in place."""
+    height, width = rgba.shape[:2]
+    return np.frombuffer(compress(rgba.tobytes(), width, height), np.uint8).reshape(-1, block_bytes).copy()
 
 
 def _bc7(rgba: np.ndarray, kept_from: int) -> bytes:
