@@ -325,7 +325,14 @@ def _check_encoding(colorspace: str, bit_depth: int | None = None) -> None:
         raise ValueError(f"bit_depth {bit_depth!r}: expected 8 or 16 (or None, the image's own)")
 
 
-_BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` (16 MiB)
+_BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` and ``_to_image`` (16 MiB)
+
+
+def _bands(height: int, width: int, planes: int) -> Iterator[slice]:
+    """The rows of a texture of ``planes`` planes, ``_BAND_VALUES`` values at a time: converted whole, a float
+    copy of an enlarged texture and its temporaries cost several times its integers."""
+    rows = max(1, _BAND_VALUES // (width * planes))
+    return (slice(top, top + rows) for top in range(0, height, rows))
 
 
 def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> np.ndarray:
@@ -336,9 +343,7 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     with_alpha = image.alpha is not None
     planes = channels + int(with_alpha)
     quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
-    rows = max(1, _BAND_VALUES // (width * planes))
-    for top in range(0, height, rows):
-        band = slice(top, top + rows)
+    for band in _bands(height, width, planes):
         color = linear_to_srgb(image.color[band]) if colorspace == "srgb" else np.clip(image.color[band], 0, 1)
         stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if image.alpha is not None else color
         np.clip(stacked, 0.0, 1.0, out=stacked)
@@ -358,7 +363,8 @@ def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
     return _decode_pillow(data, frame=tiff.page if tiff else 0)
 
 
-_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SIGNATURES = {_PNG_SIGNATURE: "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP"}
 
 
 def _signature(data: bytes) -> str | None:
@@ -370,7 +376,7 @@ def _signature(data: bytes) -> str | None:
 
 def _png_pixels(data: bytes) -> int:
     """Width x height from a PNG's IHDR (0 for anything else), read before decoding anything."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+    if not data.startswith(_PNG_SIGNATURE) or len(data) < 24:
         return 0
     width, height = struct.unpack(">II", data[16:24])
     return width * height
@@ -378,7 +384,7 @@ def _png_pixels(data: bytes) -> int:
 
 def _is_png16(data: bytes) -> bool:
     # IHDR is always the first chunk: signature(8) length(4) type(4) w(4) h(4) depth(1).
-    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
+    return data.startswith(_PNG_SIGNATURE) and len(data) > 24 and data[24] == 16
 
 
 def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
@@ -527,9 +533,7 @@ def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Ima
     channels = planes - int(has_alpha)
     color = np.empty((height, width, channels), np.float32)
     alpha = np.empty((height, width), np.float32) if has_alpha else None
-    rows = max(1, _BAND_VALUES // (width * planes))
-    for top in range(0, height, rows):
-        band = slice(top, top + rows)
+    for band in _bands(height, width, planes):
         values = pixels[band].astype(np.float32) / (65535.0 if bit_depth == 16 else 255.0)
         color[band] = srgb_to_linear(values[..., :channels]) if colorspace == "srgb" else values[..., :channels]
         if alpha is not None:
