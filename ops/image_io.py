@@ -196,15 +196,7 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     """
     _check_encoding(colorspace)
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImageReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not data:
-        raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
-    if data.startswith(_LFS_POINTER):  # a checkout without Git LFS: the texture's own bytes were never fetched
-        raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
-                             "(in CI, check the repository out with LFS).")
+    data = _file_bytes(path)
     dds = data.startswith(DDS_MAGIC)
     tiff = tiff_layout(data) if is_tiff(data) else None
     problem = dds_problem(data) if dds else tiff.problem if tiff else None
@@ -212,12 +204,36 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"{path} {problem}.")
     if dds:
         data = as_pillow_reads(data)
+    pixels, bit_depth = _decoded(path, data, tiff, dds=dds)
+    _warn_of_other_profile(path, data)
+    return _to_image(pixels, bit_depth, colorspace)
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, refused by name where they cannot hold a texture: unreadable, empty, or a Git LFS
+    pointer, as a checkout without Git LFS leaves in place of a texture whose own bytes were never fetched."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not data:
+        raise ImageReadError(f"{path} is empty (0 bytes); re-export the texture.")
+    if data.startswith(_LFS_POINTER):
+        raise ImageReadError(f"{path} is a Git LFS pointer, not the image: fetch the images with `git lfs pull` "
+                             "(in CI, check the repository out with LFS).")
+    return data
+
+
+def _decoded(path: Path, data: bytes, tiff: TiffLayout | None, *, dds: bool) -> tuple[np.ndarray, int]:
+    """``_decode``'s texels of ``path``'s ``data``, or an :class:`ImageReadError` that says in a texture artist's
+    words what the decoder's error means (a damaged header, a format remaster does not read, a file still being
+    saved) and what to do about it."""
     too_large = f"{path} has more pixels than remaster reads ({MAX_PIXELS / 1e6:.0f} megapixels); split it into tiles or reduce it."
     if _png_pixels(data) > MAX_PIXELS:  # the 16-bit PNG readers have no such guard of their own
         raise ImageReadError(too_large)
     try:
         with _reading(path):
-            pixels, bit_depth = _decode(data, tiff)
+            return _decode(data, tiff)
     except PILImage.DecompressionBombError as exc:
         raise ImageReadError(too_large) from exc
     except _Unreadable as exc:
@@ -239,12 +255,17 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
             f"cannot decode {path}: {said.rstrip('.')}. If it was still being saved or copied, build again once "
             "it is; else re-export it as PNG, JPEG, TGA, DDS or TIFF."
         ) from exc
-    if (profile := _other_profile(data)) is not None:
-        carried = f"the colour profile {profile!r}" if profile else "a colour profile with no name"
-        log.warning("%s carries %s, not sRGB; remaster reads its values as sRGB and writes no profile, so a colour "
-                    "texture's colours shift (a data map, a normal or roughness map, is read right): export colour "
-                    "textures in sRGB", path, carried, extra={"once_per": carried, "file": str(path)})  # the CLI counts the rest
-    return _to_image(pixels, bit_depth, colorspace)
+
+
+def _warn_of_other_profile(path: Path, data: bytes) -> None:
+    """Warn, once per profile (the CLI counts the rest), where ``path`` carries a colour profile other than sRGB:
+    its values are read as sRGB and written with no profile."""
+    if (profile := _other_profile(data)) is None:
+        return
+    carried = f"the colour profile {profile!r}" if profile else "a colour profile with no name"
+    log.warning("%s carries %s, not sRGB; remaster reads its values as sRGB and writes no profile, so a colour "
+                "texture's colours shift (a data map, a normal or roughness map, is read right): export colour "
+                "textures in sRGB", path, carried, extra={"once_per": carried, "file": str(path)})
 
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
