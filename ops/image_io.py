@@ -441,6 +441,8 @@ def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
+    """(H, W, planes) integers and their bit depth, of page ``frame`` of what Pillow reads (a TIFF's full-size
+    page), turned upright, 16-bit grey as it is and the rest in the 8-bit mode that holds what the file means."""
     with PILImage.open(io.BytesIO(data)) as opened:
         if frame:
             opened.seek(frame)
@@ -449,38 +451,46 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
         im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
         if (problem := _past_16_bits(im)) is not None:
             raise _Unreadable(problem)
-        mode = im.mode
-        if opened.format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
-            im = im.convert("RGB")
-        elif opened.format == "BMP" and mode == "RGB" and (alpha := _bmp_unused_byte_alpha(data)) is not None:
-            im = PILImage.merge("RGBA", (*im.split(), alpha))
-        elif opened.format == "BMP" and mode == "RGBA" and _alpha_all_zero(im):  # an alpha mask over zeros
-            im = im.convert("RGB")
-        elif mode == "1":  # a 1-bit cut-out mask, perhaps with a tRNS key
-            if "transparency" in im.info:  # Pillow before 12.1 keeps a key of 1 as 1, not as the 255 it reads 1 as
-                im.info["transparency"] = 255 if im.info["transparency"] else 0
-            im = im.convert("LA" if "transparency" in im.info else "L")
-        elif mode in ("P", "PA"):
-            see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
-            im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding
-            if opened.format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im, colour_mapped=True):
-                im = im.convert("RGB")
-            if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
-                im = im.convert("LA" if im.mode == "RGBA" else "L")
-        elif opened.format == "WEBP" and _all_grey(np.asarray(im), green_below=1):  # WebP has no grey mode
-            im = im.convert("LA" if mode == "RGBA" else "L")
-        elif mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
-            if mode == "L" and opened.format == "PNG" and data[24] < 8:  # Pillow widens 2- and 4-bit grey, not the key
-                im.info["transparency"] = im.info["transparency"] * 255 // (2 ** data[24] - 1)
-            im = im.convert({"L": "LA", "RGB": "RGBA"}[mode])
-        elif mode in ("I;16", "I;16B", "I;16L", "I"):
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
             return np.asarray(im, dtype=np.uint16)[..., None], 16
-        elif mode not in ("L", "LA", "RGB", "RGBA"):
-            im = im.convert("RGBA" if "A" in mode else "RGB")
-        array = np.asarray(im, dtype=np.uint8)
+        array = np.asarray(_as_meant(im, opened.format, data), dtype=np.uint8)
         if opened.format == "DDS" and array.ndim == 3:
             array = stored_texels(array, getattr(opened, "pixel_format", None))
     return (array[..., None] if array.ndim == 2 else array), 8
+
+
+def _as_meant(im: PILImage.Image, format: str | None, data: bytes) -> PILImage.Image:
+    """8-bit ``im``, read from ``data`` (a file of ``format``), as L, LA, RGB or RGBA: with the alpha its file
+    means (a colour key's, a palette's, a BMP's fourth byte; none where a TGA's or BMP's is padding), and grey
+    where a palette or a WebP stores greys as colours."""
+    mode = im.mode
+    if format == "TGA" and mode == "RGBA" and _tga_alpha_is_padding(data, im):
+        return im.convert("RGB")
+    if format == "BMP" and mode == "RGB" and (alpha := _bmp_unused_byte_alpha(data)) is not None:
+        return PILImage.merge("RGBA", (*im.split(), alpha))
+    if format == "BMP" and mode == "RGBA" and _alpha_all_zero(im):  # an alpha mask over zeros
+        return im.convert("RGB")
+    if mode == "1":  # a 1-bit cut-out mask, perhaps with a tRNS key
+        if "transparency" in im.info:  # Pillow before 12.1 keeps a key of 1 as 1, not as the 255 it reads 1 as
+            im.info["transparency"] = 255 if im.info["transparency"] else 0
+        return im.convert("LA" if "transparency" in im.info else "L")
+    if mode in ("P", "PA"):
+        see_through = "transparency" in im.info or mode == "PA" or (im.palette is not None and im.palette.mode == "RGBA")
+        im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding
+        if format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im, colour_mapped=True):
+            im = im.convert("RGB")
+        if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
+            im = im.convert("LA" if im.mode == "RGBA" else "L")
+        return im
+    if format == "WEBP" and _all_grey(np.asarray(im), green_below=1):  # WebP has no grey mode
+        return im.convert("LA" if mode == "RGBA" else "L")
+    if mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
+        if mode == "L" and format == "PNG" and data[24] < 8:  # Pillow widens 2- and 4-bit grey, not the key
+            im.info["transparency"] = im.info["transparency"] * 255 // (2 ** data[24] - 1)
+        return im.convert({"L": "LA", "RGB": "RGBA"}[mode])
+    if mode not in ("L", "LA", "RGB", "RGBA"):
+        return im.convert("RGBA" if "A" in mode else "RGB")
+    return im
 
 
 class _Unreadable(Exception):
