@@ -10,12 +10,15 @@ from ops.material.params import NormalConvention
 from ops.registry import check_choice
 
 
+_FLIP_GREEN = np.array([1.0, -1.0, 1.0], dtype=np.float32)  # DirectX's +Y is down, OpenGL's and these maps' up
+
+
 def encode_normal(normal: np.ndarray, convention: NormalConvention) -> np.ndarray:
     """Unit normals (H, W, 3), +Y up, to [0, 1] RGB; DirectX flips green (+Y down)."""
     check_choice("convention", convention, get_args(NormalConvention))  # 'DirectX' was written as OpenGL
-    n = normal / np.maximum(np.linalg.norm(normal, axis=2, keepdims=True), 1e-8)
+    n = _unit(normal)
     if convention == "directx":
-        n = n * np.array([1.0, -1.0, 1.0], dtype=np.float32)
+        n = n * _FLIP_GREEN
     return (n * 0.5 + 0.5).astype(np.float32)
 
 
@@ -24,8 +27,13 @@ def decode_normal(rgb: np.ndarray, convention: NormalConvention = "opengl") -> n
     check_choice("convention", convention, get_args(NormalConvention))
     n = rgb * 2.0 - 1.0
     if convention == "directx":
-        n = n * np.array([1.0, -1.0, 1.0], dtype=np.float32)
-    return (n / np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-8)).astype(np.float32)
+        n = n * _FLIP_GREEN
+    return _unit(n).astype(np.float32)
+
+
+def _unit(n: np.ndarray) -> np.ndarray:
+    """Vectors (H, W, 3) scaled to unit length; a zero one stays zero."""
+    return n / np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-8)
 
 
 def height_from_normal(normal: np.ndarray) -> np.ndarray:
