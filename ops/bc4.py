@@ -42,20 +42,29 @@ def _six_value_blocks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     error = np.square(distance.min(axis=2), dtype=np.int32).sum(axis=1)
     out = np.zeros((len(values), 8), np.uint8)
     out[:, :2] = ends
-    word = (indices.astype(np.uint64) << (_INDEX_BITS * np.arange(16, dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
-    out[:, 2:] = word.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :6]  # 48 bits, little-endian
+    out[:, 2:] = _packed_indices(indices)
     return out, error
 
 
 def _errors(blocks: np.ndarray, values: np.ndarray) -> np.ndarray:
     """(n,) squared error of ``values`` (n, 16) as ``blocks`` (n, 8) decode."""
     palette = _palette(blocks[:, :2].astype(np.int32))  # (n, 8)
-    word = np.zeros(len(blocks), np.uint64)
-    for byte in range(6):
-        word |= blocks[:, 2 + byte].astype(np.uint64) << np.uint64(8 * byte)
-    indices = ((word[:, None] >> (_INDEX_BITS * np.arange(16, dtype=np.uint64))) & np.uint64(7)).astype(np.intp)
-    decoded = np.take_along_axis(palette, indices, axis=1)  # (n, 16)
+    decoded = np.take_along_axis(palette, _unpacked_indices(blocks[:, 2:]), axis=1)  # (n, 16)
     return np.square(decoded - values).sum(axis=1)
+
+
+def _packed_indices(indices: np.ndarray) -> np.ndarray:
+    """(n, 6) index bytes of (n, 16) three-bit palette entries: texel i at bits 3i of a little-endian 48-bit word."""
+    word = (indices.astype(np.uint64) << (_INDEX_BITS * np.arange(16, dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
+    return word.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :6]
+
+
+def _unpacked_indices(index_bytes: np.ndarray) -> np.ndarray:
+    """(n, 16) three-bit palette entries of (n, 6) index bytes."""
+    word = np.zeros(len(index_bytes), np.uint64)
+    for byte in range(6):
+        word |= index_bytes[:, byte].astype(np.uint64) << np.uint64(8 * byte)
+    return ((word[:, None] >> (_INDEX_BITS * np.arange(16, dtype=np.uint64))) & np.uint64(7)).astype(np.intp)
 
 
 def _palette(ends: np.ndarray) -> np.ndarray:
