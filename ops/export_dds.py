@@ -409,9 +409,12 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
 
 
 def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
+    """``path`` exported as ``kind``, a map's own with ``maps``: ``alpha_cutoff`` is then the maps' whose alpha
+    that kind reads as coverage (a material's albedo), not the normal map's, whose alpha is data."""
     image = read_image(path, colorspace=_colorspace(kind))
+    cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
     exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
-                          alpha_cutoff=params.alpha_cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))
+                          alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]
     resized = {"resized_from": f"{image.width}x{image.height}"} if (height, width) != (image.height, image.width) else {}

@@ -197,6 +197,21 @@ def test_maps_missing_from_the_inputs_are_named(tmp_path):
         run({"albedo.png": tmp_path / "albedo.png"}, tmp_path / "out", params, OpContext())
 
 
+def test_a_material_s_cut_out_keeps_its_alpha_cutoff_beside_its_normal_map(tmp_path):
+    """maps with alpha_cutoff passed validate, and then every build failed on normal.png, whose alpha a normal
+    map holds as data: 'alpha_cutoff keeps an alpha test's coverage, and this alpha holds data', naming no map.
+    The cut-off is the albedo's, whose alpha is coverage."""
+    alpha = np.zeros((16, 16), np.float32)
+    alpha[4:12, 4:12] = 0.6  # a leaf just past the cut-off on an empty card
+    write_image(tmp_path / "albedo.png", Image(brick(16).color, alpha))
+    write_image(tmp_path / "normal.png", Image(np.full((16, 16, 3), (0.5, 0.5, 1.0), np.float32)), colorspace="linear")
+    params = ExportDdsParams(maps=("albedo", "normal"), format="bc1a", alpha_cutoff=0.7)
+    run({f"{name}.png": tmp_path / f"{name}.png" for name in params.maps}, tmp_path / "out", params, OpContext())
+    albedo = levels((tmp_path / "out" / "albedo.dds").read_bytes())[0]
+    assert (albedo[..., 3] == 0).all()  # 0.6 is short of the cut-off of 0.7, which bc1a stores transparent
+    assert (tmp_path / "out" / "normal.dds").is_file()
+
+
 def test_resize_to_blocks_resamples_a_sprite_to_the_nearest_sides_a_block_format_takes(tmp_path):
     """A legacy sprite of 44x42 px failed every build (freedoom has hundreds of such sides): resampled to
     44x44 it loads, its figure opaque and its card empty as before."""
