@@ -61,9 +61,11 @@ def detect_wrap(image: np.ndarray, alpha: np.ndarray | None = None, *, threshold
 
 def _detect_wrap(image: np.ndarray, alpha: np.ndarray | None, threshold: float = 0.5) -> tuple[bool, bool]:
     planes = [(image, 1e-6)] if alpha is None else [(image, 1e-6), (alpha[..., None], ALPHA_SCALE_FLOOR)]
-    return tuple(  # type: ignore[return-value]
-        all(wrap_score(plane, axis, floor) <= threshold for plane, floor in planes) for axis in (0, 1)
-    )
+
+    def wraps(axis: int) -> bool:
+        return all(wrap_score(plane, axis, floor) <= threshold for plane, floor in planes)
+
+    return wraps(0), wraps(1)
 
 
 def texture_wrap(filled: np.ndarray, coverage: np.ndarray | None, *, normal_map: bool = False) -> tuple[bool, bool]:
