@@ -189,8 +189,19 @@ class Builder:
         files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
         for name, path in files.items():
             if problem := not_a_file(path):
-                raise BuildError(f"{path}: the file given as {target.name}.{name} {problem}")
+                raise BuildError(f"{path}: the file given as {target.name}.{name} {problem}; what was made with it "
+                                 "before is kept until a build can read it")
         return files
+
+    def _away(self, target: Target) -> bool:
+        """Whether an input of ``target`` is not there just now, so that whether its outputs are stale cannot
+        be told: its source has no files (an unmounted share, whose mount point is an empty folder), or a
+        weights file it names is not one (on a share unmounted too, or a network drive briefly away). Its
+        outputs stay as the manifest lists them, and what follows goes on using them, rather than a build
+        deleting what a remount would have found current."""
+        if target.section == "assets" and not self.partitions(target.name):
+            return True
+        return any(not_a_file(self.spec.resolve(path)) for path in target.params.file_params().values())
 
     def _with_resolved_files(self, target: Target) -> OpParams:
         """The params an op runs with: a file path given relative to the spec (``vgg_weights: vgg19.pth``)
@@ -415,8 +426,8 @@ class Builder:
 
     def _outputs_current(self, target: Target, key: str) -> bool | None:
         """``is_current``, or None where it cannot be told: an input or an output cannot be read just now, or
-        its source has no files (an unmounted share)."""
-        if target.section == "assets" and not self.partitions(target.name):
+        an input is away (``_away``)."""
+        if self._away(target):
             return None
         try:
             plan = self.plan(target, key)

@@ -574,7 +574,8 @@ def test_partitions_of_an_asset_that_fail_for_one_reason_are_one_line(project, c
     lines = [line for line in output.splitlines() if line.startswith("failed")]
     assert code == 1 and len(lines) == 1, output
     assert lines[0].startswith(f"failed legacy_sr [8 partitions]: {project / 'models' / '4x.pth'}: the file given as "
-                               "legacy_sr.model does not exist (floors/tex000.png, "), output
+                               "legacy_sr.model does not exist; what was made with it before is kept until a build "
+                               "can read it (floors/tex000.png, "), output
     assert "and 3 more; the manifest lists each)" in " ".join(output.split())
     assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 8
 
@@ -743,6 +744,32 @@ def test_a_downstream_run_alone_keeps_its_output_while_the_source_is_away(projec
         result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
                                 selection=["legacy_4x"], partition_key="walls/tex001.png", raise_on_error=False)
     assert result.success and (project / "build" / "legacy_4x" / "walls" / "tex001.png").is_file()
+
+
+def test_outputs_made_with_a_weights_file_that_is_away_are_kept_as_a_source_away_keeps_its(project, cli):
+    """A weights file on a network drive briefly unmounted failed its asset and deleted what the last build made
+    with it (and so what was chained from it), where a source root away keeps them."""
+    from ops.superres.model import SRCAE, SRCAEConfig
+    from ops.superres.weights import save_srcae
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    (project / "share").mkdir()
+    save_srcae(project / "share" / "sr2x.pth", SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 8))))
+    write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: share/sr2x.pth}}\n"
+               "  legacy_sr_2x: {op: upscale, from: legacy_sr, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    built = outputs(project)
+    (project / "share").rename(project / "unmounted")
+    code, output = cli(project, "build")
+    assert code == 1 and outputs(project) == built
+    assert "what was made with it before is kept until a build can read it" in " ".join(output.split())
+    rows = {(r["asset"], r["partition"]): r for r in manifest_rows(project)}
+    assert {r["status"] for (asset, _), r in rows.items() if asset == "legacy_sr"} == {"failed"}
+    assert all(r["outputs"] for r in rows.values())  # listed, so that gc keeps their entries
+    (project / "unmounted").rename(project / "share")
+    assert cli(project, "build")[0] == 0
+    assert set(statuses(project).values()) == {"cached"} and outputs(project) == built
 
 
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
@@ -948,7 +975,8 @@ def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
     assert cli(project, "build")[0] == 1
     errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
-    assert errors == {f"{project}/models/4x.pth: the file given as legacy_sr.model is a folder; name the file in it"}
+    assert errors == {f"{project}/models/4x.pth: the file given as legacy_sr.model is a folder; name the file in it; "
+                      "what was made with it before is kept until a build can read it"}
 
 
 def test_a_work_folder_older_than_its_entry_is_cleared_and_a_newer_one_kept(tmp_path):
