@@ -496,15 +496,15 @@ class Builder:
 
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
         label = partition_label(target.name, key)
+        runner = target.op.runner()
+        params = self._with_resolved_files(target)
+        scratch = self.store.scratch_dir()
         ctx = OpContext(
             device=self.device,
             progress=reporter(label),
             model=plan.model,
             work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
         )
-        runner = target.op.runner()
-        params = self._with_resolved_files(target)
-        scratch = self.store.scratch_dir()
         try:
             if target.section == "models":
                 weights = scratch / MODEL_FILE
@@ -537,6 +537,8 @@ class Builder:
             return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if ctx.work_dir is not None:
+                self.store.clear_empty_work(plan.cache_key)
 
     def _keep_unit(self, label: str, target: Target, key: str, plan: Plan, scratch: Path, name: str) -> None:
         """Store an output the op has just finished under its unit key, so that a build stopped before the

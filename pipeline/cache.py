@@ -223,6 +223,13 @@ class ContentStore:
         except OSError:  # no entry, no folder: nothing finished to clear
             pass
 
+    def clear_empty_work(self, key: str) -> None:
+        """Remove ``key``'s work folder where it is empty: a training that failed before its first checkpoint
+        has nothing to resume, and its folder would wait a week for ``gc``. One holding a checkpoint stays, for
+        the next build to go on from."""
+        with contextlib.suppress(OSError):  # not empty, or gone (cleared once the entry was stored)
+            (self.root / "work" / key).rmdir()
+
     def scratch_dir(self) -> Path:
         """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk. Its name
         is one ``gc`` knows for its own (``_SCRATCH``)."""

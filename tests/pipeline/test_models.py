@@ -296,6 +296,34 @@ def test_a_stored_model_leaves_no_checkpoint_and_force_trains_it_again(tmp_path,
     assert hash_file(tmp_path / "build" / "sr2x" / "model.pt") == trained
 
 
+def test_a_failed_training_leaves_its_work_folder_only_where_it_holds_a_checkpoint(tmp_path, cli, monkeypatch):
+    """A training that failed before its first checkpoint left an empty cache/work/<key> for gc to remove a week
+    later; one that failed after it keeps the checkpoint, which the next build resumes from."""
+    import ops.superres.train
+
+    spec = write_project(tmp_path, 1)
+    spec.write_text(SPEC.replace("validate_every: 3", "validate_every: 3, checkpoint_every: 3"))
+    work = tmp_path / ".remaster" / "cache" / "work"
+    save = ops.superres.train._save_checkpoint
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    def saved_then_failing(*args, **kwargs):
+        save(*args, **kwargs)
+        failing()
+
+    with monkeypatch.context() as broken:
+        broken.setattr(ops.superres.train, "_train", failing)
+        assert cli(tmp_path, "build", "sr2x")[0] == 1
+    assert "illegal memory access" in rows(tmp_path)[("sr2x", "")]["error"]
+    assert not list(work.glob("*"))
+    with monkeypatch.context() as broken:
+        broken.setattr(ops.superres.train, "_save_checkpoint", saved_then_failing)
+        assert cli(tmp_path, "build", "sr2x")[0] == 1
+    assert [path.name for path in work.glob("*/*")] == [ops.superres.train.CHECKPOINT_NAME]
+
+
 def test_a_build_killed_after_storing_a_model_leaves_no_checkpoint_that_force_would_resume(tmp_path, cli, caplog,
                                                                                           monkeypatch):
     caplog.set_level(logging.INFO)
