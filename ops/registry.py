@@ -104,6 +104,12 @@ class OpParams(BaseModel):
         each is there, and its hash when it is, join the cache key."""
         return []
 
+    def checkpoint_in(self, work_dir: Path) -> str | None:
+        """What a computation stopped part way (a Ctrl-C, a kill, a failure) left in its ``work_dir`` for the next
+        one to go on from, as a phrase ("its checkpoint at step 250 of 3000"); None where it left nothing.
+        Read without torch: ``remaster status`` asks it, so as not to say that a stopped training starts over."""
+        return None
+
     def guards(self) -> tuple[Guard, ...]:
         """Quality bounds the pipeline checks on this op's metadata."""
         return ()

@@ -202,6 +202,12 @@ class ContentStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def left_work(self, key: str) -> Path | None:
+        """``key``'s work folder where a computation left one (a stopped training's checkpoint), without making
+        it, as ``work_dir`` would: ``status`` only looks."""
+        path = self.root / "work" / key
+        return path if path.is_dir() else None
+
     def key_lock(self, key: str, what: str) -> contextlib.AbstractContextManager[None]:
         """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits, saying
         that it waits for ``what``)."""

@@ -139,11 +139,11 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
         return waits.reason if waits else f"cannot build yet: {exc}"
     if waits is not None:  # built from what the cache puts back: its own outputs may be there too (a fresh clone)
-        return _restorable(builder, plan, waits.reason, known.restored)
+        return _restorable(builder, target, plan, waits.reason, known.restored)
     if row is None:
-        return _restorable(builder, plan, "new file" if name in known.built else "never built", known.restored)
+        return _restorable(builder, target, plan, "new file" if name in known.built else "never built", known.restored)
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
-        return _restorable(builder, plan, f"failed last build: {row.get('error')}", known.restored)
+        return _restorable(builder, target, plan, f"failed last build: {row.get('error')}", known.restored)
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
         try:
@@ -151,9 +151,9 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
         except OSError:  # an output this user cannot read: built again, which replaces it
             changed = list(outputs)
         known.inputs_now[(name, key)] = plan.input_hashes
-        return _restorable(builder, plan, _missing_or_modified(builder.spec, changed), known.restored) if changed else None
+        return _restorable(builder, target, plan, _missing_or_modified(builder.spec, changed), known.restored) if changed else None
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
-    return _restorable(builder, plan, _what_changed(builder, target, row, plan), known.restored)
+    return _restorable(builder, target, plan, _what_changed(builder, target, row, plan), known.restored)
 
 
 def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
@@ -226,9 +226,14 @@ def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wai
     return _Wait("; ".join(reasons), all_restored) if reasons else None
 
 
-def _restorable(builder: Builder, plan: Plan, reason: str, restored: dict[Path, str]) -> str:
-    """``reason``, saying too when the outputs are in the cache: a fresh clone on a shared cache computes nothing."""
-    return f"{reason}; in the cache: put back, not computed" if _put_back(builder, plan, restored) else reason
+def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, restored: dict[Path, str]) -> str:
+    """``reason``, saying too what spares the build making it all anew: its outputs in the cache (a fresh clone on
+    a shared cache computes nothing), or what a training stopped part way (a Ctrl-C, a kill) left to resume from."""
+    if _put_back(builder, plan, restored):
+        return f"{reason}; in the cache: put back, not computed"
+    work = builder.store.left_work(plan.cache_key)
+    left = target.params.checkpoint_in(work) if work is not None else None
+    return f"{reason}; the next build resumes from {left}" if left else reason
 
 
 def _put_back(builder: Builder, plan: Plan, restored: dict[Path, str]) -> bool:

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import SEED_MAX, Guard, OpParams
+from ops.superres.checkpoint import CHECKPOINT_NAME, saved_step
 from ops.tileable import WRAP, Wrap
 
 
@@ -96,6 +97,13 @@ class TrainParams(OpParams):
 
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None or self.loss.vgg == 0 else {"vgg_weights": self.vgg_weights}
+
+    def checkpoint_in(self, work_dir: Path) -> str | None:
+        checkpoint = work_dir / CHECKPOINT_NAME
+        if not checkpoint.is_file():
+            return None
+        step = saved_step(checkpoint)
+        return "its checkpoint" + (f" at step {step} of {self.steps}" if step is not None else "")
 
     def guards(self) -> tuple[Guard, ...]:
         readable = Guard("inputs_readable", "unreadable_images", 1, "below",

@@ -32,6 +32,7 @@ from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from ops.registry import OpContext, ProgressFn
+from ops.superres.checkpoint import CHECKPOINT_NAME
 from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
 from ops.superres.losses import (
@@ -43,7 +44,6 @@ from ops.superres.params import Degradation, LossWeights, TrainParams
 from ops.superres.weights import save_srcae
 from ops.threads import cpu_threads
 
-CHECKPOINT_NAME = "srcae_checkpoint.pt"
 _DIGEST_BYTES = 16  # xxh3-128 of the checkpoint, appended to it
 _WARMUP_STEPS = 100
 

@@ -324,6 +324,29 @@ def test_a_failed_training_leaves_its_work_folder_only_where_it_holds_a_checkpoi
     assert [path.name for path in work.glob("*/*")] == [ops.superres.train.CHECKPOINT_NAME]
 
 
+def test_status_after_a_training_stopped_past_a_checkpoint_says_the_next_build_resumes_from_it(tmp_path, cli, monkeypatch):
+    """It said only "failed last build: not built: the build was interrupted", as though the training started over."""
+    import ops.superres.train
+    from pipeline.runs import run_build
+
+    spec = write_project(tmp_path, 1)
+    spec.write_text(SPEC.replace("validate_every: 3", "validate_every: 3, checkpoint_every: 2"))
+    save = ops.superres.train._save_checkpoint
+
+    def ctrl_c_after_the_second(path, state, fingerprint):
+        save(path, state, fingerprint)
+        if state.step == 4:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as stopped:
+        stopped.setattr(ops.superres.train, "_save_checkpoint", ctrl_c_after_the_second)
+        assert run_build(load_spec(spec)).interrupted == "sr2x"
+    code, output = cli(tmp_path, "status", "--json")
+    [model] = [s for s in json.loads(output)["stale"] if s["asset"] == "sr2x"]
+    assert model["reason"] == ("failed last build: not built: the build was interrupted (Ctrl-C or SIGTERM); the next "
+                               "build resumes from its checkpoint at step 4 of 6")
+
+
 def test_a_build_killed_after_storing_a_model_leaves_no_checkpoint_that_force_would_resume(tmp_path, cli, caplog,
                                                                                           monkeypatch):
     caplog.set_level(logging.INFO)
