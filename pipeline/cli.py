@@ -201,13 +201,22 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return fn(*args, **kwargs)
 
 
-def _say_interrupted(where: str) -> NoReturn:
+def _say_interrupted(where: str, going_on: str = "") -> NoReturn:
+    """One line for a stopped build: ``where`` it stopped, and ``going_on``, what the next build does there."""
     signal.signal(signal.SIGTERM, lambda *_: None)  # said: a CI runner's second SIGTERM changes nothing now
     console.print(
-        f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on, "
-        "a model from its last checkpoint", highlight=False, soft_wrap=True,
+        f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on"
+        f"{escape(going_on)}", highlight=False, soft_wrap=True,
     )
     raise typer.Exit(130)
+
+
+def _going_on(spec: Spec, step: str) -> str:
+    """What the next build does with ``step``, the one a Ctrl-C stopped: a model trains on from its last
+    checkpoint, an asset makes again the partitions it had not finished (those it had are kept)."""
+    if step in spec.models:
+        return f": model {step} trains on from its last checkpoint"
+    return f": {step} makes again what it had not finished" if step else ""
 
 
 @app.command()
@@ -253,7 +262,7 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _fail([_storage_failed(cause)], 1)
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
-                         if report.interrupted else ": what follows is not built")
+                         if report.interrupted else ": what follows is not built", _going_on(loaded, report.interrupted))
     _render_build(report, loaded)
     for shared, files in said.sharing.items():
         if more := len(files) - 1:

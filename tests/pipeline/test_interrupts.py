@@ -221,6 +221,32 @@ def test_ctrl_c_in_a_terminal_under_dagster_home_prints_only_the_build_s_line(tm
     assert "interrupted during legacy_2x" in output, output
 
 
+@pytest.mark.parametrize(("stopped", "going_on"), [
+    ("ops.upscale", "run remaster build again to go on: legacy_2x makes again what it had not finished"),
+    ("ops.superres.train", "run remaster build again to go on: model sr2x trains on from its last checkpoint"),
+])
+def test_the_interrupt_line_says_what_the_next_build_does_with_the_step_it_stopped(project, cli, monkeypatch, stopped,
+                                                                                   going_on):
+    """A stopped asset's line ended "a model from its last checkpoint", where no model was stopped."""
+    import importlib
+
+    write_textures(project / "hires", 2, size=32, seed=5)
+    write_spec(project, UPSCALE_SPEC.replace("assets:", """\
+  reference: {kind: textures, root: hires, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: reference, scale: 2, steps: 2, patch_size: 32, batch_size: 1, widths: [8, 8, 8]}
+assets:"""))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(stopped), "run", ctrl_c)
+    code, output = cli(project, "build", "sr2x" if "train" in stopped else "legacy_2x")
+    line = " ".join(output.split())
+    assert code == 130 and line.endswith(going_on), output
+    assert ("checkpoint" in line) == ("train" in stopped)
+
+
 def test_what_a_stopped_run_never_reached_is_said_to_be_stopped_not_failed(project):
     """A run the daemon ran, stopped (SIGTERM to its worker): the run-failure sensor marks the steps after the
     stopped one as a CLI build does, so the file sensor leaves them to whoever stopped it."""
