@@ -10,7 +10,7 @@ import yaml
 from ops.registry import Guard
 from pipeline.build import MODEL_PARTITION, Builder, code_version
 from pipeline.event_log import few_transactions
-from pipeline.guards import figure
+from pipeline.guards import figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
 from pipeline.progress import logs_in_the_run, report_progress
@@ -195,9 +195,13 @@ def _check_results(spec: Spec, target: Target) -> Iterator[dg.AssetCheckResult]:
         figures = {str(r["partition"]): value for r in rows if (value := figure(r, guard)) is not None}
         if not rows:
             continue  # every partition failed: the step fails, and a check with nothing measured is no pass
-        unmeasured = [str(r["partition"]) for r in rows if str(r["partition"]) not in figures]
-        not_measured = {"not measured": f"{', '.join(unmeasured) or 'the model'}: made before this check existed; "
-                                        f"build --force {target.name} measures it"} if unmeasured else {}
+        unmeasured: dict[str, list[str]] = {}  # why -> partitions
+        for r in rows:
+            if str(r["partition"]) not in figures:
+                unmeasured.setdefault(why_unmeasured(r, guard), []).append(str(r["partition"]))
+        not_measured = {"not measured": "; ".join(f"{', '.join(keys) or 'the model'}, {why}" for why, keys in
+                                                  unmeasured.items()) + f": build --force {target.name} measures it"
+                        } if unmeasured else {}
         if not figures:  # Dagster fails a step that declares a check and yields no result for it
             yield dg.AssetCheckResult(asset_key=target.name, check_name=guard.name, passed=True, metadata=not_measured)
             continue

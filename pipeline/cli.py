@@ -403,14 +403,13 @@ def _print_guards(guards: list[FailedGuard]) -> None:
 
 
 def _print_unmeasured(unmeasured: list[Unmeasured]) -> None:
-    """One line per asset and guard that outputs made by an older remaster were never judged by: an upgrade
-    restores them from the cache, and the check would pass them without a word (variants made before
-    keeps_coverage existed may be wholly transparent)."""
-    for asset, check, partitions in unmeasured:
+    """One line per asset, guard and reason that built outputs were never judged by: an upgrade restores those an
+    older remaster made from the cache, and the check would pass them without a word (variants made before
+    keeps_coverage existed may be wholly transparent); a figure edited by hand is no figure either."""
+    for asset, check, partitions, why in unmeasured:
         which = partitions[0] or "the model" if len(partitions) == 1 else f"{len(partitions)} partitions"
-        console.print(f"[yellow]check not measured[/yellow] {escape(f'{asset}: {check} on {which}')}, made by a "
-                      f"version of remaster from before this check: remaster build --force {escape(asset)} measures it",
-                      highlight=False, soft_wrap=True)
+        console.print(f"[yellow]check not measured[/yellow] {escape(f'{asset}: {check} on {which}, {why}')}: "
+                      f"remaster build --force {escape(asset)} measures it", highlight=False, soft_wrap=True)
 
 
 def _print_earlier_warnings(guards: list[FailedGuard]) -> None:

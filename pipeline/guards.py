@@ -36,22 +36,33 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[FailedGuard]:
 
 
 class Unmeasured(NamedTuple):
-    """A guard that outputs made by a version of remaster from before it have no figure for: a newer remaster
-    finds them current and restores them from the cache, so nothing judges them until they are built again."""
+    """A guard that built partitions have no figure for: outputs made by a version of remaster from before it,
+    which a newer remaster finds current and restores from the cache, or a figure a hand edit made no number.
+    Nothing judges them until they are built again."""
 
     asset: str
     check: str
     partitions: list[str]
+    why: str  # ``why_unmeasured``'s
 
 
 def unmeasured_guards(spec: Spec, rows: list[Row]) -> list[Unmeasured]:
-    """Per asset and guard, the built partitions whose figure for it is missing (``keeps_coverage`` on variants
-    made before it existed): the check passes them unseen, which an upgraded project is told of."""
-    found: dict[tuple[str, str], list[str]] = {}
+    """Per asset, guard and reason, the built partitions whose figure for it is missing (``keeps_coverage`` on
+    variants made before it existed) or no number: the check passes them unseen, which the user is told of."""
+    found: dict[tuple[str, str, str], list[str]] = {}
     for row, guard, value in _figures(spec, rows):
         if value is None:
-            found.setdefault((str(row["asset"]), guard.name), []).append(str(row["partition"]))
-    return [Unmeasured(asset, check, partitions) for (asset, check), partitions in found.items()]
+            found.setdefault((str(row["asset"]), guard.name, why_unmeasured(row, guard)), []).append(str(row["partition"]))
+    return [Unmeasured(asset, check, partitions, why) for (asset, check, why), partitions in found.items()]
+
+
+def why_unmeasured(row: Row, guard: Guard) -> str:
+    """Why ``row`` has no figure for ``guard`` (``figure`` gave None), as a clause after the partitions it names:
+    only a row without the figure was made by a remaster from before the guard; one whose figure is there but no
+    number was edited by hand (a merge), which an older remaster does not explain."""
+    if guard.metadata_key in (row.get("metadata") or {}):
+        return f"whose {guard.metadata_key} in the manifest is no number (edited by hand?)"
+    return "made by a version of remaster from before this check"
 
 
 def _figures(spec: Spec, rows: list[Row]) -> Iterator[tuple[Row, Guard, float | None]]:
