@@ -33,7 +33,7 @@ from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import ColorSpace, Image, linear_to_srgb, quantize, read_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import OpContext, OpParams, one_image, single_output
+from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
 
@@ -120,10 +120,7 @@ def format_name(value: object) -> object:
     """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too, and
     every name in any case (``BC7``, as texconv's ``BC7_UNORM`` writes it). A name of no format stays as given,
     so that its error quotes what the spec or the caller wrote."""
-    if not isinstance(value, str):
-        return value
-    lowered = value.lower()
-    return _LEGACY_NAMES.get(lowered, lowered if lowered in get_args(DdsFormat) else value)
+    return choice_in_any_case(value, get_args(DdsFormat), _LEGACY_NAMES)
 
 
 def check_format_fits_kind(format: str, kind: str) -> None:

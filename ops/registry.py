@@ -49,6 +49,17 @@ def check_choice(name: str, value: object, choices: tuple[object, ...]) -> None:
         raise ValueError(f"{name} {value!r}: expected one of {', '.join(map(str, choices))}")
 
 
+def choice_in_any_case(value: object, choices: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> object:
+    """``value`` as the choice it names in any case (``LANCZOS``, ``BC7`` as texconv writes it), or as the choice
+    its alias (lower case) stands for: a params validator's, before the choices are checked, so that the spec, a
+    direct call and the cache key all hold the one spelling. A name of no choice stays as given, so that its error
+    quotes what the spec or the caller wrote."""
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    return (aliases or {}).get(lowered, lowered if lowered in choices else value)
+
+
 SEED_MAX = 2**62  # torch takes 64-bit seeds; a multiply variant adds its index to the seed
 
 

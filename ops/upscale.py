@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image as PILImage
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, check_unit_floats, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
-from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, one_image
+from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choice_in_any_case, one_image
 from ops.tileable import WRAP, Wrap, texture_wrap
 
 Filter = Literal["nearest", "bicubic", "lanczos"]  # an upscale asset's choices
@@ -35,6 +35,12 @@ class UpscaleParams(OpParams):
     wrap: Wrap = WRAP
     kind: Literal["color", "normal"] = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter_in_any_case(cls, value: object) -> object:
+        """``LANCZOS`` as Pillow's constant is spelt, as export_dds takes ``BC7``; one spelling in the cache key."""
+        return choice_in_any_case(value, get_args(Filter))
 
 
 MARGIN = 4  # source texels read across a wrapped border: Lanczos reaches 3, bicubic 2

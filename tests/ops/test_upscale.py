@@ -39,6 +39,16 @@ def test_a_direct_call_is_refused_naming_the_argument_the_op_s_params_would_refu
     assert upscale(image, np.int64(3)).color.shape == (12, 12, 3)  # a numpy integer is a whole number
 
 
+def test_a_filter_is_taken_in_any_case_as_export_dds_takes_a_format():
+    """filter: LANCZOS, as Pillow spells its constant, was refused, where export_dds takes format: BC7."""
+    image = Image(np.random.default_rng(0).random((6, 6, 3), dtype=np.float32))
+    assert [UpscaleParams(filter=name).filter for name in ("LANCZOS", "Bicubic", "nearest")] == [
+        "lanczos", "bicubic", "nearest"]
+    assert np.array_equal(upscale(image, 2, "LANCZOS").color, upscale(image, 2, "lanczos").color)
+    with pytest.raises(ValueError, match=re.escape("filter 'BOX': should be 'nearest', 'bicubic' or 'lanczos'")):
+        upscale(image, filter="BOX")  # quoted as written
+
+
 def test_resize_refuses_an_empty_size_or_an_unknown_filter_by_name():
     plane = np.zeros((4, 4, 3), np.float32)
     with pytest.raises(ValueError, match=re.escape("size (0, 8): expected a height and width of 1 pixel or more")):

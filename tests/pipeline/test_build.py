@@ -772,6 +772,21 @@ def test_outputs_made_with_a_weights_file_that_is_away_are_kept_as_a_source_away
     assert set(statuses(project).values()) == {"cached"} and outputs(project) == built
 
 
+def test_a_filter_in_capitals_is_the_same_filter_to_the_cache(project, cli):
+    """filter: LANCZOS was refused; taken, it must not give other cache keys (and computed outputs) than lanczos."""
+    from pipeline.build import code_version
+
+    assert cli(project, "build")[0] == 0
+    keys = {r["partition"]: r["cache_key"] for r in manifest_rows(project)}
+    lower = code_version(load_spec(project / "assets_spec.yaml").targets["legacy_2x"])
+    spec = write_spec(project, UPSCALE_SPEC.replace("filter: lanczos", "filter: LANCZOS"))
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert {r["partition"]: r["cache_key"] for r in manifest_rows(project)} == keys
+    assert set(statuses(project).values()) == {"cached"}
+    assert code_version(load_spec(spec).targets["legacy_2x"]) == lower  # the UI calls nothing stale either
+
+
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
