@@ -1,14 +1,48 @@
-"""The spec the README shows first is one a user can copy as written."""
+"""What the README tells a new user is what the project does: its first spec can be copied as written,
+`.ci/run` runs the commands it shows first, and the figures it gives about the suite are the suite's."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
 
 from helpers import REPO
 from pipeline.spec import parse_spec
 
+README = (REPO / "README.md").read_text()
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def _first_spec() -> str:
+    return README.split("```yaml", 1)[1].split("```", 1)[0]
+
 
 def test_readme_example_spec_is_valid():
-    readme = (REPO / "README.md").read_text()
-    example = readme.split("```yaml", 1)[1].split("```", 1)[0]
-    spec = parse_spec(example, REPO / "assets_spec.yaml")
+    spec = parse_spec(_first_spec(), REPO / "assets_spec.yaml")
     assert set(spec.sources) == {"legacy", "scans", "reference"} and set(spec.targets) == {
         "sr2x", "legacy_2x", "legacy_sr", "variants", "scanned", "legacy_dds"}
+
+
+def test_ci_runs_exactly_the_readme_s_first_commands():
+    shown = README.split("```bash", 1)[1].split("```", 1)[0]
+    ci = (REPO / ".ci" / "run").read_text()
+
+    def commands(script: str) -> list[str]:
+        return [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+    assert commands(shown) == commands(ci)[-2:]
+    assert all(line.startswith(("set ", "cd ")) for line in commands(ci)[:-2])
+
+
+def test_the_count_of_slow_tests_is_the_suite_s():
+    said = re.search(r'`-m "not slow"` skips the (\w+)\s+long ones', README)
+    assert said is not None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), *sys.path])}
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", "-n", "0", "-p", "no:cacheprovider"],
+        cwd=REPO, env=env, capture_output=True, text=True)
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    slow = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert said.group(1) == NUMBER_WORDS[len(slow)], f"the README says {said.group(1)}; the suite has {len(slow)}"
