@@ -1,4 +1,4 @@
-"""What the README tells a new user is what the project does: its first spec can be copied as written,
+"""What the README tells a new user is what the project does: its spec examples can be copied as written,
 `.ci/run` runs the commands it shows first, and the figures it gives about the suite are the suite's."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import yaml
 from helpers import REPO
 from pipeline.spec import parse_spec
 
@@ -23,6 +24,19 @@ def test_readme_example_spec_is_valid():
     spec = parse_spec(_first_spec(), REPO / "assets_spec.yaml")
     assert set(spec.sources) == {"legacy", "scans", "reference"} and set(spec.targets) == {
         "sr2x", "legacy_2x", "legacy_sr", "variants", "scanned", "legacy_dds"}
+
+
+def test_inline_asset_examples_fit_the_readme_spec():
+    """An entry quoted in a sentence (`planks: {op: multiply, ...}`) is one a user adds to the spec the README
+    shows first: it used to chain a multiply from `floors`, the material asset of the README and the demo, which
+    validate refuses."""
+    inline = sorted(set(re.findall(r"`(\w+: \{op: [^`]*\})`", README)))
+    assert inline
+    for entry in inline:
+        name, settings = next(iter(yaml.safe_load(entry).items()))
+        spec = yaml.safe_load(_first_spec())
+        spec["assets"][name] = settings
+        assert name in parse_spec(yaml.safe_dump(spec), REPO / "assets_spec.yaml").targets, entry
 
 
 def test_ci_runs_exactly_the_readme_s_first_commands():
