@@ -19,9 +19,9 @@ from pipeline.provenance import (
     Observations,
     files_key,
     files_version_now,
+    observed_version,
     partition_event,
     provenance_tags,
-    source_version,
 )
 from pipeline.resources import RemasterResource
 from pipeline.signals import stop_if_signalled
@@ -65,7 +65,7 @@ def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
         builder = remaster.builder(spec)
         registered = set(context.instance.get_dynamic_partitions(source.name))
         versions = {
-            key: dg.DataVersion(source_version(builder, roles))
+            key: dg.DataVersion(observed_version(builder, source.name, roles))
             for key, roles in builder.partitions(source.name).items()
             if key in registered
         }

@@ -9,6 +9,7 @@ current runs no step, so ``report_current`` records it the same way.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -20,9 +21,10 @@ import dagster as dg
 from pipeline.build import MODEL_PARTITION, Builder, code_version, summarize_data_version
 from pipeline.event_log import few_transactions
 from pipeline.graph import build_order
+from pipeline.hashing import hash_bytes, hash_text
 from pipeline.manifest import PartitionResult, Row
 from pipeline.progress import report_progress
-from pipeline.spec import Target
+from pipeline.spec import Spec, Target
 
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
@@ -43,6 +45,25 @@ def files_key(source: str) -> dg.AssetKey:
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
     """A partition's data version as its files are now."""
     return summarize_data_version({role: builder.index.hash(path) for role, path in roles.items()})
+
+
+def observed_version(builder: Builder, source: str, roles: dict[str, Path]) -> str:
+    """A partition's data version as the UI and the file sensor see it now: its files', with the hash of each
+    sidecar an asset made from it reads (a material's scene.json), which joins that asset's cache key. Without
+    them the UI called a material fresh after its scene.json changed; an asset of the source that reads none is
+    called stale then too, and is put back from the cache."""
+    present = [hash_text(path) for path in _sidecars(builder.spec, source, roles) if path.is_file()]
+    return _with_sidecars(source_version(builder, roles), present)
+
+
+def _sidecars(spec: Spec, source: str, roles: dict[str, Path]) -> list[Path]:
+    """The sidecars that the assets made from ``source`` read beside a partition's ``roles``, in one order."""
+    return sorted({path for target in spec.targets.values() if target.upstream == source
+                   for path in target.params.sidecars(roles)})
+
+
+def _with_sidecars(version: str, sidecars: list[str]) -> str:
+    return hash_bytes(json.dumps([version, *sidecars]).encode()) if sidecars else version
 
 
 def provenance_tags(observed: Observations, builder: Builder, target: Target, result: PartitionResult) -> dict[str, str]:
@@ -88,8 +109,9 @@ def _files_read(
 
 
 def files_version_now(builder: Builder, source: str) -> str | None:
-    """One version over every partition of ``source`` as its files are now; None when one cannot be read."""
-    versions = {p: _version_now(builder, source, p) for p in builder.partitions(source)}
+    """One version over every partition of ``source`` as its files are now (what a model reads: no sidecar);
+    None when one cannot be read."""
+    versions = {p: _version_now(builder, source, p, sidecars=False) for p in builder.partitions(source)}
     return summarize_data_version(versions) if all(versions.values()) else None  # type: ignore[arg-type]
 
 
@@ -289,21 +311,30 @@ def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: T
     return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
 
 
-def _version_now(builder: Builder, source: str, partition: str) -> str | None:
-    """A source partition's data version as its files are now; None when one is gone or unreadable."""
+def _version_now(builder: Builder, source: str, partition: str, *, sidecars: bool = True) -> str | None:
+    """A source partition's data version as its files are now, and the sidecars its assets read where
+    ``sidecars`` (``observed_version``); None when one is gone or unreadable."""
     try:
-        return source_version(builder, builder.partitions(source)[partition])
+        roles = builder.partitions(source)[partition]
+        return observed_version(builder, source, roles) if sidecars else source_version(builder, roles)
     except OSError:
         return None
 
 
 def _version_read(builder: Builder, source: str, partition: str | None, result: PartitionResult) -> str | None:
-    """The data version of a source partition as the build read it (from the input hashes it recorded)."""
+    """The data version of a source partition as the build read it (from the input hashes it recorded), as
+    ``observed_version`` makes it: a sidecar the asset reads as the build read it, and one that only another
+    asset of the source reads as it is now (this asset's output does not depend on it)."""
     roles = builder.partitions(source).get(partition, {}) if partition else {}
     paths = {role: builder.relative(path) for role, path in roles.items()}
     if not paths or not all(path in result.inputs for path in paths.values()):
         return None
-    return summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
+    version = summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
+    target = builder.spec.targets[result.asset]
+    own = set(target.params.sidecars(roles)) if target.upstream == source else set()
+    read = [result.inputs.get(builder.relative(path)) if path in own else hash_text(path) if path.is_file() else None
+            for path in _sidecars(builder.spec, source, roles)]
+    return _with_sidecars(version, [digest for digest in read if digest])
 
 
 EventMetadata = dict[str, int | float | str | dg.MetadataValue | None]  # what partition_event puts in, as Dagster takes it

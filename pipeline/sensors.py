@@ -3,16 +3,13 @@
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import dagster as dg
 
-from ops.registry import OpParams
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.graph import run_groups
-from pipeline.hashing import hash_bytes, hash_text
-from pipeline.provenance import source_version
+from pipeline.provenance import observed_version
 from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
@@ -51,7 +48,6 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     parts = partitions_def(source.name)
     groups = run_groups(spec)
     selection = groups.get(source.name, [])  # this source's assets, after the models they use (built, or cache hits)
-    readers = [spec.targets[t].params for t in selection if spec.targets[t].upstream == source.name]
     outputs = [spec.targets[t] for t in selection if spec.targets[t].section == "assets"]  # per file of this source
     chained = any(target.upstream in selection for target in outputs)  # a step after another skips on its failure
     models = {m for m, model in spec.models.items() if model.upstream == source.name}
@@ -76,7 +72,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
             return dg.SkipReason("; ".join(builder.skipped([source.name])) + "; its partitions are kept")
         for message in builder.skipped():  # shown in the tick's log in the UI
             context.log.warning(message)
-        found = {key: _watched_version(builder, roles, readers) for key, roles in partitions.items()}
+        found = {key: observed_version(builder, source.name, roles) for key, roles in partitions.items()}
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
         previous, retried, broken_before = _read_cursor(context.cursor)
@@ -209,12 +205,3 @@ def _all_current(builder: Builder, names: list[str], keys: Sequence[str]) -> boo
         else all(builder.is_current(target, key) for key in keys)
         for target in (builder.spec.targets[name] for name in names)
     )
-
-
-def _watched_version(builder: Builder, roles: dict[str, Path], readers: list[OpParams]) -> str:
-    """The partition's data version, combined with the hash of every sidecar its assets read."""
-    version = source_version(builder, roles)
-    sidecars = sorted({path for params in readers for path in params.sidecars(roles) if path.is_file()})
-    if not sidecars:
-        return version
-    return hash_bytes(json.dumps([version, *(hash_text(path) for path in sidecars)]).encode())

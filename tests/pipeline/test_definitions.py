@@ -705,6 +705,45 @@ def test_the_ui_calls_a_partition_stale_only_when_its_file_changed(project):
         assert moved.success  # each partition built; its event no longer fails the whole step
 
 
+def test_the_ui_calls_a_material_stale_once_the_scene_json_it_reads_changed(tmp_path):
+    """A scene.json joins the material's cache key, and the file sensor and ``remaster status`` see it change; the UI
+    went on calling the material fresh after "Observe sources", so "Materialize stale" left it as it was."""
+    write_image(tmp_path / "photos" / "oak.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    base = build_definitions(load_spec(write_spec(tmp_path, """
+        build_dir: build
+        device: cpu
+        sources:
+          flashes: {kind: textures, root: photos, glob: "*.png"}
+        assets:
+          single: {op: material, from: flashes, method: one_shot, iterations: 0}
+          enlarged: {op: upscale, from: flashes, scale: 2}
+        """)))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["flashes"])],
+                          resources=base.resources)
+    tags = {RANGE_START_TAG: "oak.png", RANGE_END_TAG: "oak.png"}
+
+    def build_and_observe() -> dict[str, str]:
+        dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                       selection=["single", "enlarged"], tags=tags)
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        return statuses()
+
+    def statuses() -> dict[str, str]:
+        return {asset: ui_statuses(instance, defs.assets, asset, ["oak.png"])["oak.png"] for asset in ("single", "enlarged")}
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("flashes", ["oak.png"])
+        assert build_and_observe() == {"single": "FRESH", "enlarged": "FRESH"}
+        (tmp_path / "photos" / "scene.json").write_text('{"camera": {"fov_deg": 40}}')
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        assert statuses()["single"] == "STALE"  # was FRESH
+        assert build_and_observe() == {"single": "FRESH", "enlarged": "FRESH"}  # the upscale a cache hit
+        (tmp_path / "photos" / "scene.json").unlink()
+        defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags)
+        assert statuses()["single"] == "STALE"
+        assert build_and_observe() == {"single": "FRESH", "enlarged": "FRESH"}
+
+
 def test_a_step_asks_dagster_for_its_files_observations_in_queries_that_do_not_grow_with_its_partitions(project, monkeypatch):
     """One or two queries per partition, about 10 ms each on SQLite, were a minute and a half of a first build of
     5,000 textures; the partitions' latest observations are now read together."""
