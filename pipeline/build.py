@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import cast
+from typing import TypeVar, cast
 
 from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import MapRun, ModelRun, OpContext, OpParams, single_output
@@ -34,6 +34,7 @@ from pipeline.write_errors import file_problem, written_by_builds
 log = logging.getLogger(__name__)
 
 MODEL_PARTITION = ""
+AnyRow = TypeVar("AnyRow", bound=Mapping[str, object])  # a manifest row, whole (Row) or as written
 
 
 class BuildError(Exception):
@@ -73,6 +74,7 @@ class Builder:
         self._skipped: dict[str, list[str]] = {}  # source -> what its scan could not make partitions of, as messages
         self._rows: dict[tuple[str, str], Row] | None = None  # see _last_rows
         self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
+        self._listed_build_dir = f"{as_listed(spec, spec.build_dir)}/"  # how rows begin an output's path (listed_here)
 
     # -- where things are -------------------------------------------------
 
@@ -103,6 +105,28 @@ class Builder:
 
     def relative(self, path: Path) -> str:
         return as_listed(self.spec, path)
+
+    def listed_here(self, row: AnyRow) -> AnyRow:
+        """``row`` with its outputs listed where this build folder has them. A build folder outside the spec's
+        folder (``../../Build``) lists them by their whole path, so a project copied or moved whole with it keeps
+        rows that name the old place's files: a texture deleted then kept its outputs here (the old place's are
+        not this build's to delete), and the old place's files decided what is current here. An output listed at
+        a path that ends with its path inside this build folder is it; a row with any other is left as it is."""
+        target, outputs = self.spec.targets.get(str(row.get("asset"))), row.get("outputs")
+        if target is None or not isinstance(outputs, dict) or not isinstance(row.get("partition"), str):
+            return row
+        if all(str(listed).startswith(self._listed_build_dir) for listed in outputs):  # as every build here lists them
+            return row
+        try:
+            here = {self.relative(path): "/" + path.relative_to(self.spec.build_dir).as_posix()
+                    for path in self.outputs_of(target, str(row["partition"])).values()}
+        except ValueError:  # a partition no build names (a hand edit: "", "/etc/passwd"): no outputs here
+            return row
+        moved = {listed: next((now for now, inside in here.items() if str(listed).endswith(inside)), None)
+                 for listed in outputs if listed not in here}
+        if not moved or None in moved.values() or len({*moved.values(), *(set(outputs) & set(here))}) < len(outputs):
+            return row
+        return cast(AnyRow, {**row, "outputs": {moved.get(listed, listed): digest for listed, digest in outputs.items()}})
 
     # -- planning -----------------------------------------------------------
 

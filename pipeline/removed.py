@@ -7,12 +7,12 @@ deleted: its root may be an unmounted share.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import dagster as dg
 
 from pipeline.build import Builder
-from pipeline.manifest import keyed_rows, update_manifest
+from pipeline.manifest import Row, keyed_rows, update_manifest
 from pipeline.outputs import remove_output
 from pipeline.spec import Spec, Target
 
@@ -36,7 +36,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     removed asset, a file built on another instance) waits for a build or the nightly run."""
     drop, removed = [], []
     replaced = Replaced(builder)
-    for row in keyed_rows(spec.build_dir):  # a damaged row too: it still names its outputs
+    for row in _listed_here(spec, builder):  # a damaged row too: it still names its outputs
         target = spec.targets.get(str(row["asset"]))
         key = str(row["partition"])
         if instance is None:
@@ -53,6 +53,17 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return removed
+
+
+def _listed_here(spec: Spec, builder: Builder) -> list[dict[str, object]]:
+    """The manifest's rows, those of a build folder moved with its project listed anew where it has their outputs
+    now (``Builder.listed_here``), so that this sync and everything after it deletes and judges the files here."""
+    rows = keyed_rows(spec.build_dir)
+    here = [builder.listed_here(row) for row in rows]
+    if moved := [cast(Row, row) for row, was in zip(here, rows) if row is not was]:
+        update_manifest(spec.build_dir, moved)
+        builder.forget_rows()
+    return here
 
 
 def why_removed(row: Mapping[str, object], target: Target | None, replaced: bool = False) -> str:

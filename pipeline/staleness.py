@@ -47,7 +47,7 @@ def stale_map(
     """(target, partition) -> why it must be built, or None when its outputs are current; ``inputs_now`` gets
     each current partition's input hashes under the paths its files have now (a moved source root keeps its
     cache keys), so that a build lists them without planning it twice."""
-    rows = rows_by_key(builder.spec.build_dir)
+    rows = {key: builder.listed_here(row) for key, row in rows_by_key(builder.spec.build_dir).items()}
     reasons: dict[tuple[str, str], str | None] = {}
     known = _Known(set(), {}, {}, {} if inputs_now is None else inputs_now, {name for name, _ in rows})
     for _, names in order:
@@ -101,7 +101,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     reasons = stale_map(builder, order)
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     replaced = Replaced(builder)
-    for row in keyed_rows(spec.build_dir):  # a damaged row too: a build deletes the outputs it names
+    for row in map(builder.listed_here, keyed_rows(spec.build_dir)):  # a damaged row too: a build deletes its outputs
         name, key = str(row["asset"]), str(row["partition"])
         target = spec.targets.get(name)
         if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none

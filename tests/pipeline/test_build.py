@@ -267,6 +267,33 @@ def test_a_source_renamed_keeps_its_outputs_and_a_file_removed_after_says_so(pro
     assert "its source file is gone" in output and "made from" not in output, output
 
 
+def test_a_project_copied_whole_with_its_build_folder_outside_the_specs_folder_keeps_its_own_outputs(tmp_path, cli):
+    """A spec in a tools folder builds to a folder beside it (``../../Build``), whose outputs the manifest lists by
+    their whole path. Copied whole (a second checkout made by copying the first), the copy's rows named the
+    first checkout's files: a texture deleted there left its outputs in the copy's build folder, with a warning
+    that the first's were not deleted, and an output rebuilt in the first made the copy stale."""
+    studio = tmp_path / "studio"
+    write_textures(studio / "Art", 3)
+    (studio / "Tools" / "Remaster").mkdir(parents=True)
+    (studio / "Tools" / "Remaster" / "textures.yaml").write_text(
+        UPSCALE_SPEC.replace("build_dir: build", "build_dir: ../../Build").replace("root: textures", "root: ../../Art"))
+    assert cli(studio / "Tools", "build", "--spec", "Remaster/textures.yaml")[0] == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(studio, copy, symlinks=True)
+    write_textures(studio / "Art", 3, seed=5)  # the first checkout's outputs change
+    assert cli(studio / "Tools", "build", "--spec", "Remaster/textures.yaml")[0] == 0
+    code, output = cli(copy / "Tools", "status", "--check", "--spec", "Remaster/textures.yaml")
+    assert code == 0, output
+    (copy / "Art" / "floors" / "tex000.png").unlink()
+    code, output = cli(copy / "Tools", "build", "--spec", "Remaster/textures.yaml")
+    assert code == 0 and "removed the outputs of legacy_2x [floors/tex000.png]" in output, output
+    assert sorted(p.relative_to(copy / "Build").as_posix() for p in (copy / "Build").rglob("*.png")) == [
+        "legacy_2x/floors/tex002.png", "legacy_2x/walls/tex001.png"]
+    assert (studio / "Build" / "legacy_2x" / "floors" / "tex000.png").is_file()  # the first checkout's stay
+    assert all(Path(path).is_relative_to(copy) for row in json.loads((copy / "Build" / "manifest.json").read_text())[
+        "entries"] for path in row["outputs"])
+
+
 def test_status_says_which_missing_outputs_a_build_puts_back_from_the_cache(project, cli, tmp_path):
     cli(project, "build")
     clone = tmp_path / "clone"  # a CI job's fresh clone, the cache restored
@@ -1754,6 +1781,7 @@ def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(proje
     rows["entries"][0]["outputs"] = 5
     rows["entries"][1]["params"] = None
     rows["entries"].append(None)  # not a row at all
+    rows["entries"].append({"asset": "legacy_2x", "partition": "", "outputs": {}})  # a partition no file has
     manifest.write_text(json.dumps(rows))
     removed = rows["entries"][1]["partition"]
     placing = project / "build" / ".placing"
