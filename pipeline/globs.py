@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import unicodedata
 from pathlib import PurePosixPath
 
 import bracex
@@ -76,7 +77,8 @@ def _slashes_in_braces_marked(pattern: str) -> str:
 class Glob:
     """A glob and the globs it leaves out, matched against a path's parts one folder level at a time, so that a
     scan enters only the folders that may hold a match: in any letter case (textures made on Windows have
-    ``.PNG`` beside ``.png``), with braces for alternatives (``**/*.{png,tga}``), and, as .gitignore does,
+    ``.PNG`` beside ``.png``) and whichever way an accent is encoded (macOS writes ``ä`` as a and a combining
+    mark, a spec typed anywhere holds the one character), with braces for alternatives (``**/*.{png,tga}``), and, as .gitignore does,
     leaving out the whole of a folder that an exclude names (``wip``, ``**/old``; not ``walls/*``, whose ``*``
     means the files in ``walls``)."""
 
@@ -90,15 +92,16 @@ class Glob:
 
     def matches(self, parts: tuple[str, ...]) -> bool:
         """Whether the file at path ``parts`` matches the glob, left out or not."""
-        return any(_matches(parts, segments) for segments in self.alternatives)
+        return any(_matches(_composed(parts), segments) for segments in self.alternatives)
 
     def takes(self, parts: tuple[str, ...]) -> bool:
         """Whether the file at path ``parts`` matches the glob and none of the globs it leaves out."""
-        return self.matches(parts) and not any(_matches(parts, segments) for segments in self.excluded)
+        return self.matches(parts) and not any(_matches(_composed(parts), segments) for segments in self.excluded)
 
     def enters(self, parts: tuple[str, ...]) -> bool:
         """Whether the folder at path ``parts`` may hold files the glob takes: one the glob reaches into, and not
         one an exclude names."""
+        parts = _composed(parts)
         return (any(_inside_match(parts, segments) for segments in self.alternatives)
                 and not any(_matches(parts, segments) for segments in self.named_folders))
 
@@ -122,9 +125,16 @@ def _expanded(pattern: str) -> list[Segments]:
 
 
 def _segments(pattern: str) -> Segments:
-    """One regular expression per folder level of a glob; None for ``**`` (any number of folders)."""
+    """One regular expression per folder level of a glob, its accents composed as ``_composed`` composes a path's;
+    None for ``**`` (any number of folders)."""
     return [re.compile(fnmatch.translate(s), re.IGNORECASE) if s != "**" else None
-            for s in pattern.split("/") if s not in ("", ".")]
+            for s in unicodedata.normalize("NFC", pattern).split("/") if s not in ("", ".")]
+
+
+def _composed(parts: tuple[str, ...]) -> tuple[str, ...]:
+    """``parts`` with each accent as one character (NFC), as a spec is typed: macOS names files with the letter and
+    a combining mark, which a pattern typed with the one character would not match."""
+    return tuple(unicodedata.normalize("NFC", part) for part in parts)
 
 
 def _matches(parts: tuple[str, ...], segments: Segments) -> bool:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,19 @@ def test_sources_match_any_letter_case_follow_symlinks_and_name_undecodable_file
     }
     assert not any("caf" in key for key in keys)
     assert "skipping 'caf\ufffd.png': its name is not UTF-8" in caplog.text
+
+
+def test_globs_and_excludes_match_a_name_whatever_the_encoding_of_its_accents(project, cli):
+    """A folder named on a Mac (``Bäume`` as a + a combining diaeresis, as macOS writes names and a Perforce or SMB
+    copy keeps them) against a spec typed with the one character: the exclude left it in, and was built from it."""
+    decomposed = unicodedata.normalize("NFD", "Bäume")
+    (project / "textures" / "walls").rename(project / "textures" / decomposed)
+    write_spec(project, UPSCALE_SPEC.replace('glob: "**/*.png"}', 'glob: "**/*.png", exclude: [Bäume]}'))
+    assert cli(project, "build")[0] == 0
+    assert sorted(statuses(project)) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png"]
+    write_spec(project, UPSCALE_SPEC.replace('glob: "**/*.png"', 'glob: "Bäume/*.png"'))
+    code, output = cli(project, "build")
+    assert code == 0 and sorted(statuses(project)) == [f"{decomposed}/tex001.png", f"{decomposed}/tex003.png"], output
 
 
 @pytest.mark.parametrize("link, glob, exclude, blocks", [
