@@ -246,20 +246,21 @@ def parse_spec(text: str, path: Path) -> Spec:
         raise SpecError([f"{path}: the spec is empty; restore it from version control, or write one (see README)"])
     if keys.loops:  # the data has no end: checking it would not either
         raise SpecError(keys.loops)
-    return _Checker(path, keys.lines, keys.twice).check(data)
+    return _Checker(path, keys).check(data)
 
 
 class _Checker:
     """Walks the parsed mapping, collecting every problem with its line."""
 
-    def __init__(self, path: Path, lines: dict[tuple[str, ...], int], problems: list[str]):
+    def __init__(self, path: Path, keys: KeyLines):
         self.path = path
-        self.lines = lines
-        self.problems = problems
+        self.keys = keys
+        self.lines = keys.lines
+        self.problems = keys.twice
         self.folders: list[tuple[str, Path]] = []
 
     def fail(self, at: tuple[str, ...], message: str) -> None:
-        problem = f"{self.where(at)}: {'.'.join(at) or '(top level)'}: {message}"
+        problem = f"{self.where(at)}: {self.keys.shown(at) or '(top level)'}: {message}"
         if problem not in self.problems:
             self.problems.append(problem)
 

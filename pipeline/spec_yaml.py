@@ -76,6 +76,7 @@ class KeyLines:
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.text = path, LineIndex(text)
         self.lines: dict[tuple[str, ...], int] = {}
+        self.written: dict[tuple[str, ...], str] = {}  # a key YAML read as a value (0x1F: is 31) as it is typed
         self.twice: list[str] = []
         self.loops: list[str] = []
         # A spec without aliases has fewer entries than characters; aliases may repeat it to a million entries.
@@ -87,12 +88,17 @@ class KeyLines:
         typed = node.tag.rsplit(":", 1)[-1] in ("bool", "null", "int", "float")  # not a merge key (<<)
         return self._constructor.construct_object(node) if isinstance(node, yaml.ScalarNode) and typed else node.value
 
+    def shown(self, at: tuple[str, ...]) -> str:
+        """The key at ``at`` for a message, each part as the spec writes it: ``assets.0x1F``, not ``assets.31``,
+        which names a key the artist cannot find in the file."""
+        return ".".join(self.written.get(at[: n + 1], part) for n, part in enumerate(at))
+
     def walk(self, node: yaml.Node, at: tuple[str, ...] = (), inside: frozenset[int] = frozenset()) -> None:
         if self.entries_left < 0:  # said once, below
             return
         if id(node) in inside:
             line = self.lines.get(at, self.text.of(node.start_mark))
-            self.loops.append(f"{self.path}:{line}: {'.'.join(at)}: this alias names a "
+            self.loops.append(f"{self.path}:{line}: {self.shown(at)}: this alias names a "
                               "mapping or list it is inside of; copy what you meant instead")
             return
         self.entries_left -= 1
@@ -107,8 +113,10 @@ class KeyLines:
                 key = str(self._key(key_node))
                 here = (*at, key)
                 line = self.text.of(key_node.start_mark)
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value and key_node.value != key:
+                    self.written[here] = key_node.value
                 if key in seen:
-                    self.twice.append(f"{self.path}:{line}: {'.'.join(here)}: this key is given twice; keep one")
+                    self.twice.append(f"{self.path}:{line}: {self.shown(here)}: this key is given twice; keep one")
                 seen.add(key)
                 self.lines[here] = line
                 self.walk(value_node, here, inside)

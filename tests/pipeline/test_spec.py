@@ -162,15 +162,22 @@ def test_names_that_would_escape_build_dir():
         """
     )
     assert "assets.../outside: names are letters, digits and _ only" in problem
-    [problem] = problems(
-        """
-        sources:
-          legacy: {kind: textures, root: t}
-        assets:
-          0x1F: {op: upscale, from: legacy}
-        """
-    )
-    assert "assets.31: YAML reads this key as a number (31), not a name; put it in quotes" in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("0x1F", "31"), ("017", "15"), ("0b101", "5"), ("1_000", "1000"), ("+12", "12"), ("1e3", "1000.0"),
+     ("1.50", "1.5"), (".inf", "inf"), ("-.INF", "-inf"), (".nan", "nan")],
+)
+def test_a_key_yaml_reads_as_a_number_is_named_as_the_spec_writes_it(key, value):
+    """The message names the key as typed: ``assets.31`` for ``0x1F:`` names a key the artist cannot find."""
+    text = f"sources:\n  legacy: {{kind: textures, root: t}}\nassets:\n  {key}: {{op: upscale, from: legacy}}\n"
+    assert problems(text) == [f"/studio/assets_spec.yaml:4: assets.{key}: YAML reads this key as a number ({value}), "
+                              "not a name; put it in quotes"]
+    twice = text + f"  {key}: {{op: upscale, from: legacy}}\n"
+    assert f"/studio/assets_spec.yaml:5: assets.{key}: this key is given twice; keep one" in problems(twice)
+    nested = f"sources:\n  legacy: {{kind: textures, root: t}}\nassets:\n  a: {{op: multiply, from: legacy, checks: {{{key}: off}}}}\n"
+    assert problems(nested)[0].startswith(f"/studio/assets_spec.yaml:4: assets.a.checks.{key}: no such guard here")
 
 
 def test_numbers_are_read_as_yaml_1_2_reads_them():
@@ -528,8 +535,8 @@ def test_names_dagster_reserves_or_yaml_reads_as_values_are_refused_before_a_bui
     ) == [
         "/studio/assets_spec.yaml:3: sources.input: Dagster reserves the name 'input' (Python keywords, input, "
         "output, type, config, context, ...); pick another",
-        "/studio/assets_spec.yaml:4: sources.True: YAML reads this key as a boolean, not a name; pick another name",
-        "/studio/assets_spec.yaml:5: sources.None: YAML reads this key as nothing, not a name; pick another name",
+        "/studio/assets_spec.yaml:4: sources.true: YAML reads this key as a boolean, not a name; pick another name",
+        "/studio/assets_spec.yaml:5: sources.~: YAML reads this key as nothing, not a name; pick another name",
         "/studio/assets_spec.yaml:7: assets.class: Dagster reserves the name 'class' (Python keywords, input, "
         "output, type, config, context, ...); pick another",
     ]
