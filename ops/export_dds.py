@@ -31,7 +31,7 @@ from ops.alpha import (
 )
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
-from ops.image_io import ColorSpace, Image, linear_to_srgb, quantize, read_image
+from ops.image_io import ColorSpace, Image, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
@@ -238,6 +238,7 @@ def export_dds(
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
     chosen = _choose(image, params.format, params.kind)
+    _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":
         image = to_block_sides(image, params.kind, params.alpha)
     _check(image, chosen, params.kind, source)
@@ -264,7 +265,7 @@ def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "au
     texture that tiles read across its borders, so that it still tiles. Whether it tiles is judged on the
     values as stored, as every other op judges it: judged on linear light, a texture that upscale found not
     to tile (freedoom's tscrn1) was resampled as tiling, and one that tiles as not."""
-    size = (max(4, (image.height + 2) // 4 * 4), max(4, (image.width + 2) // 4 * 4))
+    size = _block_sides(image.height, image.width)
     if size == (image.height, image.width):
         return image
     normal_map = kind == "normal"
@@ -272,6 +273,20 @@ def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "au
     stored = linear_to_srgb(filled) if kind == "color" else filled
     wrap = texture_wrap(stored, coverage_of(image.alpha, alpha, normal_map=normal_map), normal_map=normal_map)
     return resample(image, filled, size, "lanczos", wrap, normal_map)
+
+
+def _block_sides(height: int, width: int) -> tuple[int, int]:
+    """The sides ``to_block_sides`` resamples a texture of ``height`` x ``width`` to: the nearest multiples of 4,
+    ties up, 4 at least."""
+    return max(4, (height + 2) // 4 * 4), max(4, (width + 2) // 4 * 4)
+
+
+def _check_sides(source: str, height: int, width: int, format: str, resize_to_blocks: bool) -> None:
+    """Refuse a texture whose DDS would be more than 16384 px a side, which Direct3D 11 and 12 and most engines
+    do not load, as ``upscale`` refuses to make one; judged on the sides it is exported at (``resize_to_blocks``
+    rounds them to blocks' for a block-compressed ``format``), before any level is made."""
+    exported = _block_sides(height, width) if resize_to_blocks and format != "uncompressed" else (height, width)
+    refuse_oversized(Path(source), *exported, "export a smaller texture (downscale it, or make it with a smaller scale)")
 
 
 def _colorspace(kind: Kind) -> ColorSpace:
@@ -407,7 +422,10 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx:
 
 def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
     """``path`` exported as ``kind``, a map's own with ``maps``: ``alpha_cutoff`` is then the maps' whose alpha
-    that kind reads as coverage (a material's albedo), not the normal map's, whose alpha is data."""
+    that kind reads as coverage (a material's albedo), not the normal map's, whose alpha is data. A texture too
+    large to export is refused from its header, before its floats (up to 3 GB) are decoded."""
+    if (sides := image_sides(path)) is not None:
+        _check_sides(str(path), *sides, params.format, params.resize_to_blocks)
     image = read_image(path, colorspace=_colorspace(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
     exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,

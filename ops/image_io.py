@@ -73,6 +73,18 @@ def refuse_oversized(source: Path, height: int, width: int, fix: str = "use a sm
                          f"of at most {MAX_SIDE} px a side; {fix}, or split the texture into tiles")
 
 
+def image_sides(path: str | Path) -> tuple[int, int] | None:
+    """(height, width) of the texture at ``path`` as its header gives them, no texel decoded, so that an op can
+    refuse a size before the decoded floats take gigabytes; None where Pillow cannot tell (``read_image`` then
+    says why)."""
+    try:
+        with PILImage.open(path) as opened:
+            width, height = opened.size
+    except (OSError, ValueError, SyntaxError, NotImplementedError, PILImage.DecompressionBombError):
+        return None
+    return height, width
+
+
 class ImageReadError(ValueError):
     """A file could not be decoded as an image; the message names the file."""
 

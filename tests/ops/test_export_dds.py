@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import tracemalloc
 
 import etcpak
 import numpy as np
@@ -187,6 +188,36 @@ def test_the_op_writes_output_dds_and_reports_what_it_stored(tmp_path):
     assert metadata["format"] == "bc1" and metadata["mip_levels"] == 6 and metadata["bytes"] == len(written)
     assert metadata["block_psnr_db"] > 30
     assert written == export_dds(read_image(tmp_path / "brick.png")).data  # the same bytes again
+
+
+def test_a_texture_over_16384_px_a_side_is_refused_from_its_header_before_it_is_decoded(tmp_path):
+    """Direct3D 11 and 12 load no texture over 16384 px a side, which upscale refuses to make: a DDS of one was
+    written without a word, after its floats were decoded."""
+    PILImage.new("L", (16388, 1024)).save(tmp_path / "strip.png")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=re.escape(
+                "strip.png: the result would be 16388x1024 px, and engines and GPUs load textures of at most 16384 px a "
+                "side; export a smaller texture (downscale it, or make it with a smaller scale), or split the texture "
+                "into tiles")):
+            run({"image": tmp_path / "strip.png"}, tmp_path / "out", ExportDdsParams(), OpContext())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16388 * 1024  # less than its texels in 8 bits: none was decoded
+    assert not (tmp_path / "out" / "output.dds").exists()
+    with pytest.raises(ValueError, match="walls/strip.png: the result would be 16388x4 px"):
+        export_dds(Image(np.zeros((4, 16388, 1), np.float32)), kind="data", source="walls/strip.png")
+
+
+def test_a_texture_resize_to_blocks_brings_to_16384_px_a_side_is_exported(tmp_path):
+    PILImage.new("L", (16385, 4)).save(tmp_path / "strip.png")
+    metadata = run({"image": tmp_path / "strip.png"}, tmp_path / "out", ExportDdsParams(kind="data", resize_to_blocks=True),
+                   OpContext())
+    assert (metadata["width"], metadata["resized_from"]) == (16384, "16385x4")
+    with pytest.raises(ValueError, match="strip.png: the result would be 16385x4 px"):  # no blocks: its own sides
+        run({"image": tmp_path / "strip.png"}, tmp_path / "out", ExportDdsParams(kind="data", format="uncompressed",
+                                                                                 resize_to_blocks=True), OpContext())
 
 
 def test_maps_missing_from_the_inputs_are_named(tmp_path):
