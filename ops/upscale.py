@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import numpy as np
 from PIL import Image as PILImage
@@ -51,7 +51,9 @@ def resize(
 ) -> np.ndarray:
     """Resample float32 planes (H, W, C) to ``size`` = (height, width), clipped to [0, 1]. An axis that
     ``wrap``s (y, x) reads its filter's taps across the opposite border, as the texture does when it tiles;
-    Pillow alone reads the texture's own edge there."""
+    Pillow alone reads the texture's own edge there. ``filter`` is taken in any case (``LANCZOS``), as upscale
+    takes it."""
+    filter = cast(Resample, choice_in_any_case(filter, tuple(_PIL_FILTERS)))
     check_choice("filter", filter, tuple(_PIL_FILTERS))
     if plane.ndim != 3:
         raise ValueError(f"expected planes (height, width, channels); got shape {plane.shape} (plane[..., None] for one)")

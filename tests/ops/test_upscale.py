@@ -57,6 +57,15 @@ def test_resize_refuses_an_empty_size_or_an_unknown_filter_by_name():
         resize(plane, (8, 8), "bilinear")  # type: ignore[arg-type]
 
 
+def test_resize_takes_its_filter_in_any_case_as_upscale_does():
+    """resize(plane, size, "LANCZOS") was refused while upscale(image, filter="LANCZOS") was taken."""
+    plane = np.random.default_rng(0).random((4, 4, 3), np.float32)
+    for written, name in [("LANCZOS", "lanczos"), ("Box", "box"), ("Nearest", "nearest"), ("BICUBIC", "bicubic")]:
+        np.testing.assert_array_equal(resize(plane, (8, 8), written), resize(plane, (8, 8), name))
+    with pytest.raises(ValueError, match=re.escape("filter 'Bilinear': expected one of nearest, box, bicubic, lanczos")):
+        resize(plane, (8, 8), "Bilinear")  # quoted as written
+
+
 def test_resize_refuses_a_plane_without_channels_or_of_another_scale_by_name():
     plane = np.zeros((4, 4, 3), np.float32)
     with pytest.raises(ValueError, match=re.escape("got shape (4, 4) (plane[..., None] for one)")):
