@@ -16,7 +16,7 @@ import torch
 from PIL import Image as PILImage
 
 import ops.multiply.run as multiply_op
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import Image, read_image, srgb_to_linear, write_image
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
@@ -92,6 +92,15 @@ def test_patch_writes_the_named_variants_and_guards(gravel: Path, tmp_path: Path
     assert {"seconds", "texture_distance", "method"} <= set(meta)
 
 
+def test_patch_keeps_the_contrast_of_an_exemplar_with_big_flat_areas() -> None:
+    # A flat overlap is matched best by a flat block: two of these four variants were a brick's face alone,
+    # 3% of the exemplar's contrast, which no guard caught (a flat window correlates with nothing).
+    bricks = Image(srgb_to_linear(skimage.data.brick()[:64, :64, None].astype(np.float32) / 255))
+    made = multiply_op.multiply(bricks, method="patch", count=4, size=64, device="cpu")
+    contrast = [round(float(exemplar_planes(v).std() / exemplar_planes(bricks).std()), 2) for v in made]
+    assert min(contrast) >= 0.25, contrast
+
+
 def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path: Path) -> None:
     for method, extra in (("patch", {"patch_size": 24}), ("gram", {"steps": 8})):
         first, second = tmp_path / f"{method}_a", tmp_path / f"{method}_b"
@@ -148,15 +157,16 @@ def test_alpha_is_synthesised_with_the_colour(sprite: Path, tmp_path: Path, meth
 
 
 def test_a_variant_quilted_from_a_cut_out_s_holes_alone_fails_its_guard_naming_it(tmp_path: Path) -> None:
-    # freedoom's aqmetl17 shows 9% of its texels; patch quilts every variant of it from its transparent parts,
-    # an invisible texture that no other guard flags (a flat window correlates with nothing).
+    # freedoom's aqmetl17 shows 9% of its texels; patch quilts every variant of it from its transparent parts
+    # but for a few blocks, a texture all but invisible that no other guard flags (a flat window correlates
+    # with nothing).
     grate = SHARED / "legacy" / "freedoom" / "patches" / "aqmetl17.png"
     meta = multiply(grate, tmp_path / "patch", method="patch", count=1, size=128)
     alpha = read_image(tmp_path / "patch" / "variant_00.png").alpha
-    assert alpha is not None and float((alpha >= 0.5).mean()) == 0.0
+    assert alpha is not None and float((alpha >= 0.5).mean()) < 0.02
     guard = next(g for g in MultiplyParams().guards() if g.name == "keeps_coverage")
     assert guard.blocking and not guard.passes(float(meta["min_coverage_ratio"]))
-    assert meta["coverage_lost"] == "variant_00.png shows 0% of its texels, the exemplar 9%"
+    assert meta["coverage_lost"] == "variant_00.png shows 1% of its texels, the exemplar 9%"
     meta = multiply(grate, tmp_path / "gram", method="gram", count=1, size=64, steps=20)  # what the check says to use
     assert float(meta["min_coverage_ratio"]) > MIN_COVERAGE_RATIO and meta["coverage_lost"] == ""
     meta = multiply(grate, tmp_path / "data", method="patch", count=1, size=128, alpha="data")  # a mask, not coverage
