@@ -22,10 +22,12 @@ from pipeline.provenance import (
     observed_version,
     partition_event,
     provenance_tags,
+    weights_key,
+    weights_version,
 )
 from pipeline.resources import RemasterResource
 from pipeline.signals import stop_if_signalled
-from pipeline.spec import Source, Spec, Target
+from pipeline.spec import Source, Spec, Target, not_a_file
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -93,12 +95,37 @@ def source_files_asset(spec: Spec, source: Source) -> dg.SourceAsset:
     return observe
 
 
+def weights_asset(spec: Spec, target: Target, role: str) -> dg.SourceAsset:
+    """The weights file that ``target`` names by path as ``role``, as one data version (its hash), an input of
+    ``target``: its cache key holds the file's hash, so once a new file in its place is observed the UI calls
+    every partition of it stale, as ``remaster status`` does. A file not there just now is observed as
+    ``unreadable``, with a warning: what uses it is called stale, and a build of it fails keeping what it made."""
+    path = spec.resolve(target.params.file_params()[role])
+
+    @dg.observable_source_asset(
+        key=weights_key(target.name, role),
+        group_name="sources",
+        description=f"{path}: the weights file of {target.name}.{role}",
+    )
+    def observe(context: dg.AssetExecutionContext, remaster: RemasterResource) -> dg.DataVersion:
+        builder = remaster.builder(spec)
+        version = weights_version(builder, target, role)
+        builder.index.save()
+        if version is None:
+            context.log.warning(f"{path}: the file given as {target.name}.{role} {not_a_file(path) or 'cannot be read'}; "
+                                "what was made with it is kept until a build can read it")
+        return dg.DataVersion(version or "unreadable")
+
+    return observe
+
+
 def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
     """A model (unpartitioned, trained from its whole source) or an output asset (per partition)."""
     partitioned = target.section == "assets"
     deps: list[str | dg.AssetKey] = [target.upstream, *([target.model] if target.model else [])]
     if not partitioned:
         deps.append(files_key(target.upstream))
+    deps += [weights_key(target.name, role) for role in target.params.file_params()]
     guards = target.guards()
 
     # dagster_type=dg.Nothing as Dagster's docs give it: dg.Nothing is type(None), which asset's annotation

@@ -45,6 +45,12 @@ def files_asset_name(source: str) -> str:
     return f"{source}__files"
 
 
+def weights_asset_name(target: str, role: str) -> str:
+    """What Dagster calls the ``<asset>/<role>`` asset of a weights file named by path (``provenance.weights_key``)
+    inside, in the namespace it shares with every op and job."""
+    return f"{target}__{role}"
+
+
 def trained_from(spec: Spec) -> list[str]:
     """The sources models train from, each of which gets a ``<source>/files`` asset."""
     return list(dict.fromkeys(model.upstream for model in spec.models.values()))
@@ -56,7 +62,8 @@ _Names = dict[str, tuple[str, tuple[str, ...]]]  # a namespace: each name, what 
 def name_clashes(spec: Spec) -> list[str]:
     """Names the definitions would hold twice, one problem each: Dagster would then load none, in the UI,
     though a CLI build runs. Ops and jobs share one namespace (every source, model and asset, each
-    ``<source>/files`` asset of a source models train from, each nightly job), schedules and sensors another.
+    ``<source>/files`` asset of a source models train from, each ``<asset>/<role>`` asset of a weights file named
+    by path, each nightly job), schedules and sensors another.
     A problem points at the spec's own entry where one is involved, else at the source whose name was used.
     A ``<source>/files`` asset is here for the nightly jobs it may meet (source ``a__files``'s job and source
     ``build_a``'s files are both ``build_a__files``); one whose name an entry takes ``load_spec`` refuses already."""
@@ -75,6 +82,8 @@ def name_clashes(spec: Spec) -> list[str]:
                for section in ("sources", "models", "assets") for name in getattr(spec, section)]
     made: list[tuple[_Names, str, str, tuple[str, ...]]]
     made = [(ops, files_asset_name(name), f"the files of source {name!r}", ("sources", name)) for name in trained_from(spec)]
+    made += [(ops, weights_asset_name(target.name, role), f"the weights file of {target.section}.{target.name}.{role}",
+              (target.section, target.name)) for target in spec.targets.values() for role in target.params.file_params()]
     at: tuple[str, ...]  # where in the spec: () for the job of the models no asset uses
     for group in run_groups(spec):
         whose, at = (f"source {group!r}", ("sources", group)) if group is not None else ("the models no asset uses", ())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.assets import source_asset, source_files_asset, target_asset
+from pipeline.assets import source_asset, source_files_asset, target_asset, weights_asset
 from pipeline.dagster_names import name_clashes, trained_from
 from pipeline.killed_builds import killed_builds_sensor
 from pipeline.resources import RemasterResource
@@ -32,6 +32,7 @@ def build_definitions(spec: Spec, *, device: str | None = None) -> dg.Definition
         raise SpecError(clashes)
     sources = [source_asset(spec, source) for source in spec.sources.values()]
     sources += [source_files_asset(spec, spec.sources[name]) for name in trained_from(spec)]
+    sources += [weights_asset(spec, target, role) for target in spec.targets.values() for role in target.params.file_params()]
     targets = [target_asset(spec, target) for target in spec.targets.values()]
     sensors = [*(source_sensor(spec, source) for source in spec.sources.values()), unreached_sensor(spec),
                unreached_sensor(spec, dg.DagsterRunStatus.CANCELED), killed_builds_sensor()]

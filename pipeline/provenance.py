@@ -9,9 +9,10 @@ current runs no step, so ``report_current`` records it the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -24,7 +25,7 @@ from pipeline.graph import build_order
 from pipeline.hashing import hash_bytes, hash_text
 from pipeline.manifest import PartitionResult, Row
 from pipeline.progress import report_progress
-from pipeline.spec import Spec, Target
+from pipeline.spec import Spec, Target, not_a_file
 
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
@@ -40,6 +41,26 @@ _NAMED_IN_ONE_QUERY = 500  # partitions a query names; beyond, it reads all of a
 def files_key(source: str) -> dg.AssetKey:
     """``<source>/files``: all the files of a source that models train from, as one observable version."""
     return dg.AssetKey([source, "files"])
+
+
+def weights_key(target: str, role: str) -> dg.AssetKey:
+    """``<asset>/<role>``: a weights file that a model or an asset names by path (``model: {path: ...}``,
+    ``vgg_weights``), as one observable version: what it makes is called stale in the UI once a new file in its
+    place is observed, as its cache key would say, however many partitions that asset has."""
+    return dg.AssetKey([target, role])
+
+
+def weights_version(builder: Builder, target: Target, role: str) -> str | None:
+    """The hash of the weights file ``target`` names as ``role``, as the UI and the file sensor see it now:
+    through the hash index, so that a weights file of hundreds of megabytes is read again only once it changed;
+    None where it is no file just now (a share away), which tells nothing of what was made with it."""
+    path = builder.spec.resolve(target.params.file_params()[role])
+    if not_a_file(path):
+        return None
+    try:
+        return builder.index.hash(path)
+    except OSError:
+        return None
 
 
 def source_version(builder: Builder, roles: dict[str, Path]) -> str:
@@ -78,6 +99,8 @@ def provenance_tags(observed: Observations, builder: Builder, target: Target, re
             reads[files_key(dep).to_user_string()] = _files_read(instance, builder, dep, result)
         else:
             reads[dep] = _input_read(observed, builder, dep, result)
+    for role in target.params.file_params():
+        reads[weights_key(target.name, role).to_user_string()] = _weights_read(instance, builder, target, role, result)
     for dep, (version, pointer) in reads.items():
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(pointer) if pointer else "NULL"
@@ -100,12 +123,29 @@ def _files_read(
         ((spec.root_dir / relative, digest) for relative, digest in result.inputs.items())
         if path not in weights and path.is_relative_to(root)
     })
+    return read, _observed_as_read(instance, key, read, functools.partial(files_version_now, builder, source))
+
+
+def _weights_read(
+    instance: dg.DagsterInstance, builder: Builder, target: Target, role: str, result: PartitionResult
+) -> tuple[str | None, int | None]:
+    """The hash of the weights file ``target`` names as ``role`` as the build read it, and the observation of
+    ``<asset>/<role>`` that says so."""
+    read = result.inputs.get(builder.relative(builder.spec.resolve(target.params.file_params()[role])))
+    now = functools.partial(weights_version, builder, target, role)
+    return read, _observed_as_read(instance, weights_key(target.name, role), read, now)
+
+
+def _observed_as_read(instance: dg.DagsterInstance, key: dg.AssetKey, read: str | None, now: Callable[[], str | None]) -> int | None:
+    """The latest observation of the unpartitioned source asset ``key``, made here where it is still as a build
+    read it (``now``) and no observation says so yet: a sensor's or a CLI build's run observes nothing first, and
+    an input never observed is one the UI calls changed."""
     record = instance.get_latest_data_version_record(key, True)
     observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
-    if read != observed and read == files_version_now(builder, source):
+    if read is not None and read != observed and read == now():
         instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
         record = instance.get_latest_data_version_record(key, True)
-    return read, record.storage_id if record else None
+    return record.storage_id if record else None
 
 
 def files_version_now(builder: Builder, source: str) -> str | None:

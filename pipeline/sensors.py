@@ -9,7 +9,7 @@ import dagster as dg
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.graph import run_groups
-from pipeline.provenance import observed_version
+from pipeline.provenance import observed_version, weights_key, weights_version
 from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
 from pipeline.resources import RemasterResource
@@ -28,7 +28,10 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     The cursor holds each partition's content hash (with the sidecars its assets
     read, such as a pair's scene.json), so touching a file without changing it
     requests nothing, and a file changed back to an earlier content is rebuilt
-    like any other change. A change whose outputs are already current (a CLI build
+    like any other change. It holds the hash of each weights file that an asset of
+    this source or a model trained from it names by path too (``<asset>/<role>``, as the UI observes it): a
+    new file in its place changes every partition, and one not there just now keeps the hash it had, so that
+    nothing is requested until it is back (changed or not). A change whose outputs are already current (a CLI build
     got there first, or the sensor starts with no cursor over a built folder) requests
     nothing. A run covers the range from the first to the last
     changed partition, or runs do where many unchanged lie between (``stretches``);
@@ -52,6 +55,8 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
     chained = any(target.upstream in selection for target in outputs)  # a step after another skips on its failure
     models = {m for m, model in spec.models.items() if model.upstream == source.name}
     retrain = {group: names for group, names in groups.items() if models & set(names)}
+    weights = [(target, role) for target in spec.targets.values() if spec.source_of(target.name).name == source.name
+               for role in target.params.file_params()]
 
     @dg.sensor(
         name=sensor_name(source.name),
@@ -73,9 +78,11 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         for message in builder.skipped():  # shown in the tick's log in the UI
             context.log.warning(message)
         found = {key: observed_version(builder, source.name, roles) for key, roles in partitions.items()}
+        previous, retried, broken_before, weighed = _read_cursor(context.cursor)
+        files = _weights_now(builder, weights, weighed)
+        new_weights = any(weighed.get(key) != version for key, version in files.items())
         builder.index.save()  # before the slower checks below: a tick cut short by Dagster's timeout keeps these
         known = context.instance.get_dynamic_partitions(source.name)
-        previous, retried, broken_before = _read_cursor(context.cursor)
         requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
@@ -85,7 +92,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
         # An added partition counts as changed whatever the cursor says: a file moved away and back, whose
         # outputs a CLI build on this instance removed meanwhile, has the hash the cursor kept for it.
-        changed = [key for key in order if key in added or previous.get(key) != found[key]]
+        changed = [key for key in order if new_weights or key in added or previous.get(key) != found[key]]
         stale = {key for key in changed if not all(builder.is_current(t, key) for t in outputs)}
         failing = _failing(builder, outputs, order)
         broken = {key for key, its_own in failing.items() if its_own and key not in changed}  # a change may mend it
@@ -102,19 +109,31 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         if changed or removed:  # a removed file changes the models trained from it too
             runs += _retrain_runs(context.instance, builder, source.name, retrain, models, order)
         builder.index.save()
-        cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken)})
+        named = {"weights": files} if files else {}  # a cursor with none is as it was before weights were watched
+        cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken), **named})
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
 
     return watch
 
 
-def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], set[str]]:
+def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], set[str], dict[str, str]]:
     """(each partition's version at the last tick, the version at which each failed partition was tried
-    again, the partitions failing on their own then). A cursor from before retries is the versions alone."""
+    again, the partitions failing on their own then, the hash of each weights file then). A cursor from before
+    retries is the versions alone; one from before weights files were watched has none, so that each is taken
+    for changed once, and what is current already requests nothing."""
     loaded = json.loads(cursor) if cursor else {}
     if isinstance(loaded.get("versions"), dict):
-        return loaded["versions"], loaded.get("retried", {}), set(loaded.get("broken", []))
-    return loaded, {}, set()
+        return loaded["versions"], loaded.get("retried", {}), set(loaded.get("broken", [])), loaded.get("weights", {})
+    return loaded, {}, set(), {}
+
+
+def _weights_now(builder: Builder, weights: list[tuple[Target, str]], before: dict[str, str]) -> dict[str, str]:
+    """``<asset>/<role>`` -> the hash of that weights file now; one not there just now (a share away) keeps the
+    hash it had ``before`` (none where it had none): its outputs stay as they are, and whether they are stale is
+    told once it is back."""
+    now = {weights_key(target.name, role).to_user_string(): weights_version(builder, target, role)
+           for target, role in weights}
+    return {key: digest for key, version in now.items() if (digest := version or before.get(key))}
 
 
 _PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,

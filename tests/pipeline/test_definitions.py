@@ -744,6 +744,104 @@ def test_the_ui_calls_a_material_stale_once_the_scene_json_it_reads_changed(tmp_
         assert build_and_observe() == {"single": "FRESH", "enlarged": "FRESH"}
 
 
+WEIGHTS_SPEC = """
+build_dir: build
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+  other: {kind: textures, root: others, glob: "**/*.png"}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2}
+  legacy_sr: {op: super_resolve, from: legacy_2x, model: {path: models/4x_model.pth}}
+  other_2x: {op: upscale, from: other, scale: 2}
+"""
+
+
+def save_weights(path, seed: int) -> None:
+    """A small remaster SRCAE weights file, as a community model dropped in place would be: another ``seed``,
+    other weights."""
+    import torch
+
+    from ops.superres.model import SRCAE, SRCAEConfig
+    from ops.superres.weights import save_srcae
+
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_srcae(path, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
+
+
+def test_the_ui_calls_what_a_weights_file_named_by_path_made_stale_once_a_new_one_is_observed(tmp_path):
+    """A weights file named by path joins the cache key, and remaster status, a build and the nightly run saw it
+    replaced; the UI went on calling every partition fresh, so "Materialize stale" did nothing. It is an observable
+    source asset of its own, ``legacy_sr/model``, an input of the asset that names it (here one built from another
+    asset, which the source's files could not have told)."""
+    keys = [path.relative_to(tmp_path / "textures").as_posix() for path in write_textures(tmp_path / "textures", 2)]
+    weights = tmp_path / "models" / "4x_model.pth"
+    save_weights(weights, seed=0)
+    base = build_definitions(load_spec(write_spec(tmp_path, WEIGHTS_SPEC)))
+    sources = dg.AssetSelection.assets("legacy_2x", "legacy_sr").upstream_source_assets()  # as "Observe sources" does
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=sources)],
+                          resources=base.resources)
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+
+    def observe() -> dict[str, set[str]]:
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance, tags=tags).success
+        return {asset: set(ui_statuses(instance, defs.assets, asset, keys).values()) for asset in ("legacy_2x", "legacy_sr")}
+
+    def build_and_observe() -> dict[str, set[str]]:
+        assert dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                              selection=["legacy_2x", "legacy_sr"], tags=tags).success
+        return observe()
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        assert build_and_observe() == {"legacy_2x": {"FRESH"}, "legacy_sr": {"FRESH"}}
+        save_weights(weights, seed=1)
+        assert observe() == {"legacy_2x": {"FRESH"}, "legacy_sr": {"STALE"}}  # was FRESH
+        assert build_and_observe() == {"legacy_2x": {"FRESH"}, "legacy_sr": {"FRESH"}}
+        kept = weights.read_bytes()
+        weights.unlink()  # a share away: observed as unreadable, no crash; a build of it would fail keeping its outputs
+        assert observe() == {"legacy_2x": {"FRESH"}, "legacy_sr": {"STALE"}}
+        [record] = instance.fetch_observations(dg.AssetKey(["legacy_sr", "model"]), limit=1).records
+        assert record.asset_observation.data_version == "unreadable"
+        weights.write_bytes(kept)  # back as it was
+        assert observe() == {"legacy_2x": {"FRESH"}, "legacy_sr": {"FRESH"}}
+
+
+def test_the_sensor_rebuilds_what_a_replaced_weights_file_named_by_path_made(tmp_path, cli, monkeypatch):
+    """The sensor watched the source's files alone: a new weights file in place requested no rebuild, though the
+    outputs made with the old one were stale. A source naming no weights file keeps its cursor as it was."""
+    from pipeline.hashing import hash_file
+
+    keys = [path.relative_to(tmp_path / "textures").as_posix() for path in write_textures(tmp_path / "textures", 3)]
+    write_textures(tmp_path / "others", 1)
+    weights = tmp_path / "models" / "4x_model.pth"
+    save_weights(weights, seed=0)
+    defs = build_definitions(load_spec(write_spec(tmp_path, WEIGHTS_SPEC)))
+    assert cli(tmp_path, "build")[0] == 0
+    sensor = defs.resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        first = sensor(dg.build_sensor_context(instance=instance))
+        assert first.run_requests == []  # all current
+        read = []
+        monkeypatch.setattr("pipeline.hashing.hash_file", lambda path: read.append(path) or hash_file(path))
+        upgraded = json.dumps({k: v for k, v in json.loads(first.cursor).items() if k != "weights"})
+        assert sensor(dg.build_sensor_context(instance=instance, cursor=upgraded)).run_requests == []  # a cursor of before
+        assert weights.name not in {path.name for path in read}  # unchanged: the hash index's hash, not read each tick
+        save_weights(weights, seed=1)
+        replaced = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in replaced.run_requests] == [(keys[0], keys[-1])]
+        assert replaced.run_requests[0].asset_selection == [dg.AssetKey("legacy_2x"), dg.AssetKey("legacy_sr")]
+        assert weights.name in {path.name for path in read}  # read once it changed
+        assert json.loads(first.cursor)["weights"].keys() == {"legacy_sr/model"}
+        weights.unlink()  # away: the hash it had is kept, and nothing is requested until it is back
+        away = sensor(dg.build_sensor_context(instance=instance, cursor=replaced.cursor))
+        assert away.run_requests == [] and away.cursor == replaced.cursor
+        other = defs.resolve_sensor_def("other_files")(dg.build_sensor_context(instance=instance))
+        assert json.loads(other.cursor).keys() == {"versions", "retried", "broken"}  # as before weights were watched
+
+
 def test_a_step_asks_dagster_for_its_files_observations_in_queries_that_do_not_grow_with_its_partitions(project, monkeypatch):
     """One or two queries per partition, about 10 ms each on SQLite, were a minute and a half of a first build of
     5,000 textures; the partitions' latest observations are now read together."""

@@ -636,6 +636,41 @@ def test_a_model_s_files_version_is_that_of_its_source_files_alone(tmp_path, cli
     assert observed_model_status(dg.DagsterInstance.get(), project / "assets_spec.yaml") == "FRESH"
 
 
+def test_the_ui_calls_a_model_stale_once_a_new_vgg_weights_file_in_place_is_observed(tmp_path, cli, monkeypatch):
+    """The model's vgg_weights joins its cache key, and remaster status and a build retrained it once the file was
+    replaced; the UI called the model fresh. It is the observable source asset ``sr2x/vgg_weights``, an input of the
+    model, which a CLI build under DAGSTER_HOME observes as it read it."""
+    import torch
+
+    from ops.superres.losses import VGGFeatures
+
+    def save_vgg(seed: int) -> None:
+        torch.manual_seed(seed)
+        torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, tmp_path / "vgg.pth")
+
+    write_textures(tmp_path / "hires", 3, size=32, seed=5)
+    save_vgg(0)
+    model = ("{op: train_srcae, from: reference, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8], "
+             "loss: {vgg: 0.1}, vgg_weights: vgg.pth}")
+    spec = write_spec(tmp_path, f"build_dir: build\ndevice: cpu\nsources:\n  reference: {{kind: textures, root: hires}}\n"
+                                f"models:\n  sr2x: {model}\n")
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert cli(tmp_path, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    defs = build_definitions(load_spec(spec))
+    unpartitioned = dg.AssetSelection.assets("sr2x").upstream_source_assets() - dg.AssetSelection.assets("reference")
+    observe = dg.define_asset_job("observe", selection=unpartitioned)  # "Observe sources", but per file of reference
+    job = dg.Definitions(assets=defs.assets, jobs=[observe], resources=defs.resources).resolve_job_def("observe")
+    assert observed_model_status(instance, spec) == "FRESH"
+    save_vgg(1)
+    assert job.execute_in_process(instance=instance).success
+    assert ui_statuses(instance, defs.assets, "sr2x")[None] == "STALE"  # was FRESH
+    assert cli(tmp_path, "build")[0] == 0
+    assert rows(tmp_path)[("sr2x", "")]["status"] == "computed"
+    assert observed_model_status(instance, spec) == "FRESH"
+
+
 def test_a_model_made_before_a_guard_existed_still_builds_in_the_ui(tmp_path):
     """Its cached metadata lacks the new guard's figure; Dagster fails a step that yields no result for a check."""
     spec_file = write_project(tmp_path, 1)
