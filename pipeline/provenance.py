@@ -338,16 +338,23 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
 
 
 def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:
-    """Partition -> the data version of its latest materialization in ``instance`` (one query)."""
-    if target.section == "assets":
-        tags = instance.event_log_storage.get_latest_tags_by_partition(
-            key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
-        )
-    else:  # a model recorded before it read its source's files asset is recorded again, or the UI calls it stale
-        event = instance.get_latest_materialization_event(key)
-        tags = {MODEL_PARTITION: event.asset_materialization.tags or {}} if event and event.asset_materialization else {}
-        files = f"{INPUT_DATA_VERSION_TAG}/{files_key(target.upstream).to_user_string()}"
-        tags = {partition: found for partition, found in tags.items() if files in found}
+    """Partition -> the data version of its latest materialization in ``instance`` (one query; two for a model or
+    an asset naming a weights file). Nothing where the latest one was recorded before it read an input asset it has
+    now (a model's ``<source>/files``, a weights file's ``<asset>/<role>`` after an upgrade), so that each current
+    partition is recorded again: the UI calls them stale otherwise. Dagster reads no tag but the data version per
+    partition, so the asset's latest materialization stands for all of its partitions."""
+    read = [f"{INPUT_DATA_VERSION_TAG}/{weights_key(target.name, role).to_user_string()}" for role in target.params.file_params()]
+    if target.section == "models":
+        read.append(f"{INPUT_DATA_VERSION_TAG}/{files_key(target.upstream).to_user_string()}")
+    event = instance.get_latest_materialization_event(key) if read else None
+    latest = (event.asset_materialization.tags or {}) if event and event.asset_materialization else {}
+    if not all(tag in latest for tag in read):
+        return {}
+    if target.section == "models":
+        return {MODEL_PARTITION: latest.get(DATA_VERSION_TAG, "")}
+    tags = instance.event_log_storage.get_latest_tags_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
+    )
     return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
 
 

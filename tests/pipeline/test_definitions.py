@@ -842,6 +842,27 @@ def test_the_sensor_rebuilds_what_a_replaced_weights_file_named_by_path_made(tmp
         assert json.loads(other.cursor).keys() == {"versions", "retried", "broken"}  # as before weights were watched
 
 
+def test_a_build_records_again_what_was_recorded_before_a_weights_file_was_an_input(tmp_path, cli, monkeypatch):
+    """Outputs recorded by a remaster from before lack the weights file's input version, which the UI calls a new
+    dependency: every partition stale after the upgrade. The next build records them again, computing nothing."""
+    keys = [path.relative_to(tmp_path / "textures").as_posix() for path in write_textures(tmp_path / "textures", 2)]
+    write_textures(tmp_path / "others", 1)
+    save_weights(tmp_path / "models" / "4x_model.pth", seed=0)
+    defs = build_definitions(load_spec(write_spec(tmp_path, WEIGHTS_SPEC)))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert cli(tmp_path, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    for key in keys:  # as a remaster from before recorded them
+        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey("legacy_sr"), [key]), limit=1).records
+        tags = {k: v for k, v in (record.asset_materialization.tags or {}).items() if not k.endswith("/legacy_sr/model")}
+        instance.report_runless_asset_event(dg.AssetMaterialization("legacy_sr", partition=key, tags=tags))
+    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"STALE"}
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and {r["status"] for r in manifest_rows(tmp_path)} == {"cached"}, output
+    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"FRESH"}  # was STALE
+
+
 def test_a_step_asks_dagster_for_its_files_observations_in_queries_that_do_not_grow_with_its_partitions(project, monkeypatch):
     """One or two queries per partition, about 10 ms each on SQLite, were a minute and a half of a first build of
     5,000 textures; the partitions' latest observations are now read together."""
