@@ -120,8 +120,16 @@ def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], se
     """(each partition's version at the last tick, the version at which each failed partition was tried
     again, the partitions failing on their own then, the hash of each weights file then). A cursor from before
     retries is the versions alone; one from before weights files were watched has none, so that each is taken
-    for changed once, and what is current already requests nothing."""
-    loaded = json.loads(cursor) if cursor else {}
+    for changed once, and what is current already requests nothing. One this sensor did not write (typed into
+    the UI's "Test sensor" dialog) is refused, saying to leave it empty: an empty cursor requests only what is
+    not current."""
+    try:
+        loaded = json.loads(cursor) if cursor else {}
+    except json.JSONDecodeError:
+        loaded = None
+    if not isinstance(loaded, dict) or not all(isinstance(value, (dict, list, str)) for value in loaded.values()):
+        raise ValueError(f"the cursor {cursor!r} is not one this sensor writes (a JSON object of file versions): "
+                         "leave the cursor empty, and the sensor asks to build only what is not current")
     if isinstance(loaded.get("versions"), dict):
         return loaded["versions"], loaded.get("retried", {}), set(loaded.get("broken", [])), loaded.get("weights", {})
     return loaded, {}, set(), {}

@@ -1066,3 +1066,12 @@ def test_the_run_log_in_the_ui_shows_what_libpng_warns_of_naming_the_texture(pro
                                 partition_key="walls/tex001.png")
         messages = [event.user_message for event in instance.all_logs(result.run_id)]
     assert f"{texture}: PNG warning: sRGB: invalid" in messages, messages
+
+
+@pytest.mark.parametrize("cursor", ["not json", "[1, 2]", "42", '"text"', '{"a.png": 3}'])
+def test_a_cursor_the_sensor_did_not_write_is_refused_saying_to_leave_it_empty(project, cursor):
+    """As one typed into the UI's "Test sensor" dialog: it failed on a bare JSONDecodeError or AttributeError."""
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance, pytest.raises(Exception, match="leave the cursor empty") as refused:
+        sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    assert repr(cursor) in str(refused.value)
