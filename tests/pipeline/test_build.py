@@ -30,7 +30,7 @@ from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
 from pipeline.resources import HASH_INDEX, RemasterResource
 from pipeline.runs import run_build
-from pipeline.spec import Spec, load_spec
+from pipeline.spec import load_spec
 from pipeline.unreached import record_unreached
 
 
@@ -1456,133 +1456,6 @@ def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(pro
     assert "warning 4 more files carry the colour profile 'Display P3 v4' as well, read as the first was" in said
 
 
-def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project):
-    from pipeline.unreached import unreached_sensor
-
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
-    spec = load_spec(project / "assets_spec.yaml")
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        texture = project / "textures" / "walls" / "tex001.png"
-        original = texture.read_bytes()
-        context = _a_ui_run_failing_on(texture, spec, instance)
-        stale = project / "build" / "legacy_4x" / "walls" / "tex001.png"
-        assert stale.exists() and statuses_of(project, "legacy_4x")["walls/tex001.png"] != "failed"  # looks built
-        unreached_sensor(spec)(context)
-        rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
-        assert rows["walls/tex001.png"]["status"] == "failed" and "legacy_2x" in rows["walls/tex001.png"]["error"]
-        assert "dagster._core" not in rows["walls/tex001.png"]["error"]  # the words of the Failure our step raised
-        assert not stale.exists()  # it was made from the old texture
-        assert rows["floors/tex000.png"]["status"] != "failed"  # skipped too, but its output is still right
-        assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
-
-        texture.write_bytes(original)  # fixed and rebuilt before the sensor saw the failed run: nothing to mark
-        run_build(spec, instance=instance)
-        unreached_sensor(spec)(context)
-    assert set(statuses_of(project, "legacy_4x").values()) == {"cached"}
-
-
-def test_a_partition_a_failed_run_never_reached_names_the_failed_steps_it_is_built_from(project, cli):
-    """A UI run of legacy_4x and an unrelated model, both failing: legacy_4x's rows said 'an earlier step of its
-    run failed (legacy_2x, sr2x)', naming a step it is not built from."""
-    from pipeline.unreached import mark_not_built
-
-    spec = load_spec(write_spec(project, CHAIN_SPEC))
-    assert cli(project, "build")[0] == 0
-    builder = RemasterResource(device="cpu").builder(spec)
-    other = {"legacy_2x": "walls/tex001.png: not a PNG", "nowhere": "a step outside the spec's graph"}
-    mark_not_built(builder, [("legacy_4x", "walls/tex001.png")], "run-1", other)
-    mark_not_built(builder, [("legacy_4x", "floors/tex000.png")], "run-2", {"nowhere": "a step beside it"})
-    errors = {row["partition"]: row.get("error") for row in manifest_rows(project) if row["asset"] == "legacy_4x"}
-    assert errors["walls/tex001.png"] == "not built: an earlier step of its run failed (legacy_2x)"
-    assert errors["floors/tex000.png"] == "not built: an earlier step of its run failed (nowhere)"  # all, where none is
-
-
-def test_a_run_terminated_in_the_ui_records_what_it_never_reached(project, monkeypatch):
-    """Terminate ends a run as canceled, not failed: the run-failure sensor never saw it, so the outputs of the
-    steps it never started went on looking built in the manifest, made from the texture as it was before."""
-    import ops.upscale
-
-    from pipeline.unreached import CANCELED_SENSOR, INTERRUPTED
-
-    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
-    spec = load_spec(project / "assets_spec.yaml")
-    texture = project / "textures" / "walls" / "tex001.png"
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        write_image(texture, Image(read_image(texture).color[::-1].copy()))  # repainted, then built from the UI
-
-        def terminated_as_it_enlarges(inputs, out_dir, params, ctx):  # as Terminate's signal handler does
-            [run] = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-            instance.report_run_canceling(run)
-            raise dg.DagsterExecutionInterruptedError()
-
-        monkeypatch.setattr(ops.upscale, "run", terminated_as_it_enlarges)  # the repainted texture, in legacy_2x
-        keys = instance.get_dynamic_partitions("legacy")
-        result = dg.materialize(
-            list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
-            resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        )
-        assert result.dagster_run.status == dg.DagsterRunStatus.CANCELED
-        stale = project / "build" / "legacy_4x" / "walls" / "tex001.png"
-        assert stale.exists() and statuses_of(project, "legacy_4x")["walls/tex001.png"] != "failed"  # looks built
-        canceled = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_CANCELED)
-        build_definitions(spec).resolve_sensor_def(CANCELED_SENSOR)(dg.build_run_status_sensor_context(
-            sensor_name=CANCELED_SENSOR, dagster_instance=instance, dagster_run=result.dagster_run,
-            dagster_event=canceled))
-    rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
-    assert rows["walls/tex001.png"]["status"] == "failed"
-    assert rows["walls/tex001.png"]["error"] == f"not built: {INTERRUPTED}"
-    assert not stale.exists()  # made from legacy_2x's old enlargement, which the run stopped before replacing
-    assert statuses_of(project, "legacy_2x")["walls/tex001.png"] == "failed"
-    assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
-    assert rows["floors/tex000.png"]["status"] != "failed"  # never reached either, but still right
-    assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").exists()
-
-
-def test_the_unreached_sensor_loaded_before_the_spec_changed_judges_a_failed_run_by_the_spec_it_ran(project):
-    """Its plans, of the old params, called the outputs of the new ones stale and deleted them."""
-    from pipeline.unreached import unreached_sensor
-
-    chained = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"
-    loaded = load_spec(write_spec(project, chained))  # what dagster dev loaded in the morning
-    spec = load_spec(write_spec(project, chained.replace("legacy_2x, scale: 2", "legacy_2x, scale: 3")))  # pulled since
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        texture = project / "textures" / "walls" / "tex001.png"
-        context = _a_ui_run_failing_on(texture, spec, instance)  # of the new spec: a run re-imports the definitions
-        unreached_sensor(loaded)(context)
-    assert (project / "build" / "legacy_4x" / "floors" / "tex000.png").is_file()  # right for the new spec
-    assert statuses_of(project, "legacy_4x")["floors/tex000.png"] != "failed"
-    assert statuses_of(project, "legacy_4x")["walls/tex001.png"] == "failed"  # made from the old texture
-    assert not (project / "build" / "legacy_4x" / "walls" / "tex001.png").exists()
-
-
-def _a_ui_run_failing_on(texture: Path, spec: Spec, instance: dg.DagsterInstance) -> dg.RunFailureSensorContext:
-    """Cut ``texture`` short, so that legacy_2x fails there and Dagster skips all of legacy_4x, and run both over
-    every partition, as a backfill from the UI does; returns what the run-failure sensor is given."""
-    from pipeline.definitions import build_definitions
-
-    texture.write_bytes(texture.read_bytes()[:40])
-    keys = instance.get_dynamic_partitions("legacy")
-    result = dg.materialize(
-        list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x", "legacy_4x"],
-        resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-    )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    return dg.build_run_status_sensor_context(
-        sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
-        dagster_event=failure,
-    ).for_run_failure()
-
-
-def statuses_of(folder: Path, asset: str) -> dict[str, str]:
-    return {e["partition"]: e["status"] for e in manifest_rows(folder) if e["asset"] == asset}
-
-
 def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(project, cli):
     floors, walls = project / "textures" / "floors" / "tex000.png", project / "textures" / "walls" / "tex001.png"
     for path, value in ((floors, 0.2), (walls, 0.8)):  # equal sizes, as two uncompressed TGAs of one size are
@@ -1675,36 +1548,6 @@ def test_the_build_table_wraps_long_asset_names_in_a_ci_log_instead_of_cutting_t
     assert code == 0 and "…" not in output
     folded = "".join(line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│"))  # the asset column
     assert all(name in folded for name in names), output
-
-
-def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_reached(project):
-    from pipeline.definitions import build_definitions
-    from pipeline.unreached import failure_message, unreached_sensor
-
-    spec = load_spec(project / "assets_spec.yaml")
-    with dg.instance_for_test() as instance:
-        run_build(spec, instance=instance)
-        (project / "textures" / "walls" / "bad.png").write_bytes(b"garbage")
-        run_build(spec, instance=instance)  # the new partition exists; its row says why it failed
-        keys = instance.get_dynamic_partitions("legacy")
-        failed = []
-        for _ in range(2):  # the file sensor's run, then the nightly one, each failing on bad.png
-            failed.append(dg.materialize(
-                list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x"],
-                resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
-                tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-            ))
-        for result in failed:  # the failure sensor handles the older first
-            failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-            unreached_sensor(spec)(dg.build_run_status_sensor_context(
-                sensor_name="remaster_unreached", dagster_instance=instance, dagster_run=result.dagster_run,
-                dagster_event=failure,
-            ).for_run_failure())
-            row = next(r for r in manifest_rows(project) if r["partition"] == "walls/bad.png")
-            assert not row["error"].startswith("not built") and "is not a PNG, JPEG, TGA, DDS or TIFF image" in row["error"], row
-            assert row["run_id"] == failed[-1].run_id
-    step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
 
 
 def test_selecting_a_source_says_it_is_one(project, cli):
