@@ -117,8 +117,9 @@ class OpParams(BaseModel):
 
     def checkpoint_in(self, work_dir: Path) -> str | None:
         """What a computation stopped part way (a Ctrl-C, a kill, a failure) left in its ``work_dir`` for the next
-        one to go on from, as a phrase ("its checkpoint at step 250 of 3000"); None where it left nothing.
-        Read without torch: ``remaster status`` asks it, so as not to say that a stopped training starts over."""
+        one to go on from, as a phrase ("its checkpoint at step 250 of 3000"); None where it left nothing the next
+        one goes on from (a damaged checkpoint is trained over). Read without torch: ``remaster status`` asks it, so
+        as not to say that a stopped training starts over, nor that one starting over resumes."""
         return None
 
     def guards(self) -> tuple[Guard, ...]:

@@ -99,11 +99,8 @@ class TrainParams(OpParams):
         return {} if self.vgg_weights is None or self.loss.vgg == 0 else {"vgg_weights": self.vgg_weights}
 
     def checkpoint_in(self, work_dir: Path) -> str | None:
-        checkpoint = work_dir / CHECKPOINT_NAME
-        if not checkpoint.is_file():
-            return None
-        step = saved_step(checkpoint)
-        return "its checkpoint" + (f" at step {step} of {self.steps}" if step is not None else "")
+        step = saved_step(work_dir / CHECKPOINT_NAME)
+        return None if step is None else f"its checkpoint at step {step} of {self.steps}"
 
     def guards(self) -> tuple[Guard, ...]:
         readable = Guard("inputs_readable", "unreadable_images", 1, "below",

@@ -32,7 +32,7 @@ from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from ops.registry import OpContext, ProgressFn
-from ops.superres.checkpoint import CHECKPOINT_NAME
+from ops.superres.checkpoint import CHECKPOINT_NAME, sealed, unsealed
 from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
 from ops.superres.losses import (
@@ -44,7 +44,6 @@ from ops.superres.params import Degradation, LossWeights, TrainParams
 from ops.superres.weights import save_srcae
 from ops.threads import cpu_threads
 
-_DIGEST_BYTES = 16  # xxh3-128 of the checkpoint, appended to it
 _WARMUP_STEPS = 100
 
 
@@ -113,17 +112,12 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
         payload["d_optimizer"] = state.d_optimizer.state_dict()
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    data = buffer.getvalue()
-    write_bytes_atomic(path, data + xxhash.xxh3_128_digest(data))  # the hash guards the resume against bit rot
+    write_bytes_atomic(path, sealed(buffer.getvalue()))
 
 
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, after checking the hash appended to it."""
-    raw = path.read_bytes()
-    data, digest = raw[:-_DIGEST_BYTES], raw[-_DIGEST_BYTES:]
-    if len(raw) < _DIGEST_BYTES or xxhash.xxh3_128_digest(data) != digest:
-        raise ValueError("it is damaged: its hash does not match")
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return torch.load(io.BytesIO(unsealed(path)), map_location="cpu", weights_only=True)
 
 
 def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) -> None:

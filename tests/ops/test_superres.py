@@ -238,6 +238,22 @@ def test_training_is_deterministic(textures: list[Path], tmp_path: Path, device:
     assert first["device"] == device and first["parameters"] > 0
 
 
+def test_status_promises_a_resume_only_from_a_checkpoint_the_training_would_resume(tmp_path: Path) -> None:
+    """A checkpoint damaged by bit rot is trained over from the start (its appended hash does not match), yet
+    ``remaster status`` said the next build resumed from it, at the step its intact pickle still named."""
+    params = TrainParams(steps=6, **TINY)
+    state, _ = train._setup(params, torch.device("cpu"))
+    checkpoint = tmp_path / train.CHECKPOINT_NAME
+    train._save_checkpoint(checkpoint, replace(state, step=4), "fingerprint")
+    assert params.checkpoint_in(tmp_path) == "its checkpoint at step 4 of 6"
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2] ^= 1  # in the tensors' bytes, past the pickle that names the step
+    checkpoint.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged"):
+        train.load_checkpoint(checkpoint)  # what the next build meets: it trains from the start
+    assert params.checkpoint_in(tmp_path) is None
+
+
 def test_resume_after_interruption_gives_identical_weights(textures: list[Path], tmp_path: Path) -> None:
     params = TrainParams(steps=6, **TINY)
     train.run(textures, tmp_path / "straight.pth", params, OpContext(device="cpu", work_dir=tmp_path / "w1"))
