@@ -237,11 +237,13 @@ def export_dds(
     ``ExportDdsParams``."""
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
+    if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
+        check_normal_map(Path(source), image.channels)
     chosen = _choose(image, params.format, params.kind)
     _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":
         image = to_block_sides(image, params.kind, params.alpha)
-    _check(image, chosen, params.kind, source)
+    _check(image, chosen, source)
     if params.mipmaps:
         levels = mip_chain(image, kind=params.kind, alpha=params.alpha, alpha_cutoff=params.alpha_cutoff)
     else:
@@ -336,9 +338,7 @@ def _transparent(image: Image) -> bool:
     return image.alpha is not None and bool((image.alpha < 254.5 / 255).any())
 
 
-def _check(image: Image, format: str, kind: Kind, source: str) -> None:
-    if kind == "normal":
-        check_normal_map(Path(source), image.channels)
+def _check(image: Image, format: str, source: str) -> None:
     if format == "uncompressed":
         return
     if image.width % 4 or image.height % 4:
