@@ -81,15 +81,19 @@ class StatusReport:
 
     def to_json(self, manifest_problem: str | None, *, up_to_date: bool) -> dict[str, object]:
         """``remaster status --json``: what its table and lines say, with the manifest's keys (a model's
-        partition is ``""``) and the message a line would print for each check and file left out."""
+        partition is ``""``) and the message a line would print for each check and file left out. An unmeasured
+        check is one entry whatever left its partitions unmeasured, which its lines tell apart."""
+        unmeasured: dict[tuple[str, str], list[str]] = {}
+        for u in self.unmeasured:
+            unmeasured.setdefault((u.asset, u.check), []).extend(u.partitions)
         return {
             "up_to_date": up_to_date,
             "stale": [{"asset": s.asset, "partition": s.partition, "reason": s.reason} for s in self.stale],
             "will_not_be_built": self.left_out,
             "failed_checks": [{"asset": g.asset, "partition": g.partition, "check": g.check, "blocking": g.blocking,
                                "message": g.message} for g in self.guards],
-            "unmeasured_checks": [{"asset": u.asset, "check": u.check, "partitions": u.partitions}
-                                  for u in self.unmeasured],
+            "unmeasured_checks": [{"asset": asset, "check": check, "partitions": partitions}
+                                  for (asset, check), partitions in unmeasured.items()],
             "manifest_problem": manifest_problem,
         }
 

@@ -289,6 +289,25 @@ def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli)
     assert code == 0 and said in " ".join(output.split()), output
 
 
+def test_status_json_lists_each_unmeasured_check_once_whatever_left_its_partitions_unmeasured(tmp_path, cli):
+    """One partition made before keeps_coverage existed and another whose figure a hand edit made no number: the
+    lines say why of each, and --json listed the check twice, each entry with some of its partitions, so that a CI
+    script keyed by asset and check lost the others."""
+    _built_with_the_figures_of_one_texture_edited(tmp_path, cli, lambda metadata: metadata.update(min_coverage_ratio="n/a"))
+    manifest = tmp_path / "build" / "manifest.json"
+    body = json.loads(manifest.read_text())
+    del next(row for row in body["entries"] if row["partition"] == "floors/tex000.png")["metadata"]["min_coverage_ratio"]
+    manifest.write_text(json.dumps(body))  # as a version from before keeps_coverage wrote it
+    code, output = cli(tmp_path, "status", "--json")
+    unmeasured = json.loads(output)["unmeasured_checks"]
+    assert code == 0 and [(u["asset"], u["check"], sorted(u["partitions"])) for u in unmeasured] == [
+        ("variants", "keeps_coverage", ["floors/tex000.png", "walls/tex001.png"])], unmeasured
+    code, output = cli(tmp_path, "status")
+    lines = " ".join(output.split())
+    assert "floors/tex000.png, made by a version of remaster from before this check" in lines, output
+    assert "walls/tex001.png, whose min_coverage_ratio in the manifest is no number" in lines, output
+
+
 def _built_with_the_figures_of_one_texture_edited(tmp_path: Path, cli, edit: Callable[[dict], None]) -> None:
     """Variants of two textures built, then the figures the manifest holds for walls/tex001.png changed by ``edit``."""
     write_textures(tmp_path / "textures", 2, size=48)
