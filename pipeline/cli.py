@@ -213,9 +213,10 @@ def _say_interrupted(where: str, going_on: str = "") -> NoReturn:
 
 def _going_on(spec: Spec, step: str) -> str:
     """What the next build does with ``step``, the one a Ctrl-C stopped: a model trains on from its last
-    checkpoint, an asset makes again the partitions it had not finished (those it had are kept)."""
+    checkpoint (stopped before its first, it starts over), an asset makes again the partitions it had not
+    finished (those it had are kept)."""
     if step in spec.models:
-        return f": model {step} trains on from its last checkpoint"
+        return f": model {step} trains on from its last checkpoint, or from the start where it reached none"
     return f": {step} makes again what it had not finished" if step else ""
 
 

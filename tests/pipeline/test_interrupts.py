@@ -223,7 +223,8 @@ def test_ctrl_c_in_a_terminal_under_dagster_home_prints_only_the_build_s_line(tm
 
 @pytest.mark.parametrize(("stopped", "going_on"), [
     ("ops.upscale", "run remaster build again to go on: legacy_2x makes again what it had not finished"),
-    ("ops.superres.train", "run remaster build again to go on: model sr2x trains on from its last checkpoint"),
+    ("ops.superres.train",
+     "run remaster build again to go on: model sr2x trains on from its last checkpoint, or from the start where it reached none"),
 ])
 def test_the_interrupt_line_says_what_the_next_build_does_with_the_step_it_stopped(project, cli, monkeypatch, stopped,
                                                                                    going_on):
