@@ -124,7 +124,9 @@ class Builder:
             return row
         moved = {listed: next((now for now, inside in here.items() if str(listed).endswith(inside)), None)
                  for listed in outputs if listed not in here}
-        if not moved or None in moved.values() or len({*moved.values(), *(set(outputs) & set(here))}) < len(outputs):
+        unmatched = None in moved.values()  # listed at a path that ends with no output's path here
+        collides = len({*moved.values(), *(set(outputs) & set(here))}) < len(outputs)  # two listed as one here
+        if not moved or unmatched or collides:
             return row
         return cast(AnyRow, {**row, "outputs": {moved.get(listed, listed): digest for listed, digest in outputs.items()}})
 
