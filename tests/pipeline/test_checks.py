@@ -254,12 +254,7 @@ def test_a_guard_that_outputs_of_an_older_remaster_have_no_figure_for_is_said_no
     for command in ("build", "status"):
         code, output = cli(tmp_path, command)
         assert code == 0 and said in output.replace("\n", " "), output
-    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:  # a run from the UI over the other texture
-        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
-                                partition_key="floors/tex000.png")
-    coverage = {c.check_name: c for c in result.get_asset_check_evaluations()}["keeps_coverage"]
+    coverage = _keeps_coverage_in_a_ui_run_of_the_other_texture(tmp_path)
     assert coverage.passed and coverage.metadata["not measured"].value == (
         "walls/tex001.png, made by a version of remaster from before this check: build --force variants measures it")
     code, output = cli(tmp_path, "build", "--force", "variants")
@@ -276,17 +271,22 @@ def test_a_figure_a_hand_edit_made_no_number_is_said_not_measured(tmp_path, cli)
             "manifest is no number (edited by hand?): remaster build --force variants measures it")
     code, output = cli(tmp_path, "status")
     assert code == 0 and said in " ".join(output.split()), output  # it was said made by an older remaster
-    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:  # a run from the UI over the other texture
-        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
-                                partition_key="floors/tex000.png")
-    coverage = {c.check_name: c for c in result.get_asset_check_evaluations()}["keeps_coverage"]
+    coverage = _keeps_coverage_in_a_ui_run_of_the_other_texture(tmp_path)
     assert coverage.metadata["not measured"].value == ("walls/tex001.png, whose min_coverage_ratio in the manifest is "
                                                        "no number (edited by hand?): build --force variants measures it")
     write_textures(tmp_path / "textures", 3, size=48)
     code, output = cli(tmp_path, "build")
     assert code == 0 and said in " ".join(output.split()), output
+
+
+def _keeps_coverage_in_a_ui_run_of_the_other_texture(project: Path) -> dg.AssetCheckEvaluation:
+    """The ``keeps_coverage`` check of ``variants`` as a run from the UI over floors/tex000.png alone judges it."""
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png", "walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+                                partition_key="floors/tex000.png")
+    return {c.check_name: c for c in result.get_asset_check_evaluations()}["keeps_coverage"]
 
 
 def test_status_json_lists_each_unmeasured_check_once_whatever_left_its_partitions_unmeasured(tmp_path, cli):
