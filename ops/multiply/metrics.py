@@ -8,12 +8,15 @@ is averaged to one plane first, since copying and seams show in luminance.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from skimage.feature import match_template
+
+from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND
 
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
 _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found
@@ -74,14 +77,16 @@ def variant_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip(1.0 - max(max_ncc(a, b), max_ncc(b, a)), 0.0, 1.0))
 
 
-def min_variant_difference(variants: list[np.ndarray], *, max_pairs: int = 28) -> float:
-    """Smallest :func:`variant_difference` over all pairs (all of 8 variants), or over ``max_pairs``
-    of them drawn with a fixed seed: pairs grow with count squared, and at about a second a pair of
-    512 px variants, the 2,016 pairs of 64 variants would take half an hour. 1.0 for fewer than two."""
+def closest_pair(variants: list[np.ndarray], *, max_pairs: int = 28) -> tuple[float, tuple[int, int] | None]:
+    """Smallest :func:`variant_difference` over all pairs (all of 8 variants), or over ``max_pairs`` of them
+    drawn with a fixed seed, and the indices of the pair that scored it, so that a failed check names the two
+    files: pairs grow with count squared, and at about a second a pair of 512 px variants, the 2,016 pairs of
+    64 variants would take half an hour. (1.0, None) for fewer than two."""
     pairs = [(i, j) for i in range(len(variants)) for j in range(i + 1, len(variants))]
     if len(pairs) > max_pairs:
         pairs = random.Random(0).sample(pairs, max_pairs)
-    return min((variant_difference(variants[i], variants[j]) for i, j in pairs), default=1.0)
+    scored = [(variant_difference(variants[i], variants[j]), (i, j)) for i, j in pairs]
+    return min(scored, default=(1.0, None), key=lambda score: score[0])
 
 
 def seam_ratio(image: np.ndarray) -> float:
@@ -144,14 +149,32 @@ def coverage_ratios(variants: list[np.ndarray], exemplar: np.ndarray) -> list[fl
     return [visible_share(variant) / shown for variant in variants]
 
 
-def measure(variants: list[np.ndarray], exemplar: np.ndarray, *, tileable: bool) -> dict[str, float]:
+def measure(
+    variants: list[np.ndarray], exemplar: np.ndarray, *, tileable: bool, names: Sequence[str] = ()
+) -> dict[str, float | str]:
     """The guard metrics of a set of variants of ``exemplar``, each the worst over the set (the mean for
-    ``texture_distance``, a figure rather than a guard); ``seam_ratio`` only where the variants tile."""
-    figures = {
-        "max_ncc": max(max_ncc(v, exemplar) for v in variants),
-        "min_variant_difference": min_variant_difference(variants),
+    ``texture_distance``, a figure rather than a guard); ``seam_ratio`` only where the variants tile.
+
+    With ``names``, the variants' file names, also ``copied``, ``alike`` and (tileable) ``seams``: the
+    variants past each guard's bound with their figures, as ``coverage_lost`` names them for
+    ``keeps_coverage``. A failed check said "max_ncc 0.98" of four variants and left the artist to find the
+    copy by eye."""
+    copies = [max_ncc(v, exemplar) for v in variants]
+    difference, pair = closest_pair(variants)
+    figures: dict[str, float | str] = {
+        "max_ncc": max(copies),
+        "min_variant_difference": difference,
         "texture_distance": float(np.mean([texture_distance(v, exemplar) for v in variants])),
     }
-    if tileable:
-        figures["seam_ratio"] = max(seam_ratio(v) for v in variants)
+    seams = [seam_ratio(v) for v in variants] if tileable else []
+    if seams:
+        figures["seam_ratio"] = max(seams)
+    if not names:
+        return figures
+    figures["copied"] = "; ".join(f"{name} correlates {ncc:.3g} with the exemplar"
+                                  for name, ncc in zip(names, copies) if ncc >= NCC_BOUND)
+    figures["alike"] = (f"{names[pair[0]]} and {names[pair[1]]} differ by {difference:.3g}"
+                        if pair is not None and difference <= MIN_VARIANT_DIFFERENCE else "")
+    if seams:
+        figures["seams"] = "; ".join(f"{name} reads {seam:.3g}" for name, seam in zip(names, seams) if seam >= SEAM_BOUND)
     return figures

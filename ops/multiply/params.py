@@ -83,14 +83,15 @@ class MultiplyParams(OpParams):
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",
-                     "no variant is a copy or shifted crop of the exemplar (max normalized cross-correlation)")
+                     "no variant is a copy or shifted crop of the exemplar (max normalized cross-correlation)",
+                     detail_key="copied")
         distinct = Guard("variants_differ", "min_variant_difference", MIN_VARIANT_DIFFERENCE, "above",
-                         "variants are not copies or shifts of each other")
+                         "variants are not copies or shifts of each other", detail_key="alike")
         coverage = Guard("keeps_coverage", "min_coverage_ratio", MIN_COVERAGE_RATIO, "above",
                          "every variant shows at least a quarter as much of the texture as the exemplar, which has "
                          "transparent texels; method: gram keeps their share", detail_key="coverage_lost")
         # Advisory: on small textures with strong lines the wrap may fall on a line and read as a seam.
         seam = Guard("seamless", "seam_ratio", SEAM_BOUND, "below",
-                     "gradient energy across the wrap edge over the interior's", blocking=False)
+                     "gradient energy across the wrap edge over the interior's", blocking=False, detail_key="seams")
         return (copy, distinct, coverage, seam) if self.tileable else (copy, distinct, coverage)
 

@@ -207,7 +207,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
 
     ``max_ncc`` (copying, against ``params.NCC_BOUND``), ``min_variant_difference``
     (against ``params.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
-    (against ``params.SEAM_BOUND``), ``texture_distance`` and ``seconds``.
+    (against ``params.SEAM_BOUND``), each with the variants past its bound named (``copied``, ``alike``,
+    ``seams``), ``texture_distance`` and ``seconds``.
     """
     started = time.perf_counter()
     path, out_dir = one_image("multiply", inputs), Path(out_dir)
@@ -231,7 +232,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "method": params.method,
         "count": params.count,
         "size": params.size,
-        **metrics.measure(written, exemplar, tileable=params.tileable),
+        **metrics.measure(written, exemplar, tileable=params.tileable, names=names),
         "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
         "variants_made": len(indices),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's

@@ -376,3 +376,21 @@ def test_a_variant_depends_on_its_own_seed_only(gravel: Path, tmp_path: Path) ->
     assert (kept / "variant_01.png").read_bytes() == (tmp_path / "all" / "variant_01.png").read_bytes()
     timing = ("seconds", "seconds_per_variant", "variants_made")
     assert {k: v for k, v in again.items() if k not in timing} == {k: v for k, v in made.items() if k not in timing}
+
+
+def test_failed_copy_likeness_and_seam_guards_name_the_variants_to_look_at(tmp_path: Path) -> None:
+    # A check said "not_a_copy: max_ncc 0.998" or "seamless: seam_ratio 17.3" of a set of variants and left the
+    # artist to find the one by eye; now each names the files past its bound, as keeps_coverage does.
+    x = np.mgrid[0:64, 0:64][1]
+    noise = np.random.default_rng(0).normal(0, 4, (64, 64))
+    stripes = tmp_path / "stripes.png"  # a regular pattern: every quilted variant is a shifted copy of it
+    PILImage.fromarray((127 + 100 * np.sin(2 * np.pi * x / 16) + noise).clip(0, 255).astype(np.uint8)).save(stripes)
+    meta = multiply(stripes, tmp_path / "stripes", method="patch", count=3, size=64)
+    assert meta["copied"] == "; ".join(f"variant_0{i}.png correlates 0.998 with the exemplar" for i in range(3))
+    assert meta["alike"] == "variant_00.png and variant_02.png differ by 0.00235"
+    meta = multiply(FLAT, tmp_path / "flat", method="patch", count=6, size=100, seed=3)  # lines on the wrap edge
+    assert meta["seams"] == "variant_02.png reads 4.11; variant_05.png reads 17.3"
+    assert meta["copied"] == meta["alike"] == ""  # every variant within those bounds: nothing named
+    by_name = {guard.name: guard.detail_key for guard in MultiplyParams().guards()}
+    assert by_name == {"not_a_copy": "copied", "variants_differ": "alike", "keeps_coverage": "coverage_lost",
+                       "seamless": "seams"}

@@ -54,8 +54,8 @@ def test_variant_difference(gravel: np.ndarray) -> None:
     assert metrics.variant_difference(gravel, gravel) == 0.0
     assert metrics.variant_difference(gravel, np.roll(gravel, 50, axis=1)) < MIN_VARIANT_DIFFERENCE
     assert metrics.variant_difference(gravel[:128, :128], gravel[128:, 128:]) > MIN_VARIANT_DIFFERENCE
-    assert metrics.min_variant_difference([gravel]) == 1.0
-    assert metrics.min_variant_difference([gravel[:128, :128], gravel[128:, 128:], gravel[:128, :128]]) == 0.0
+    assert metrics.closest_pair([gravel]) == (1.0, None)
+    assert metrics.closest_pair([gravel[:128, :128], gravel[128:, 128:], gravel[:128, :128]]) == (0.0, (0, 2))
 
 
 def test_many_variants_are_compared_in_a_bounded_number_of_pairs(gravel: np.ndarray, monkeypatch) -> None:
@@ -63,7 +63,7 @@ def test_many_variants_are_compared_in_a_bounded_number_of_pairs(gravel: np.ndar
     difference = metrics.variant_difference
     monkeypatch.setattr(metrics, "variant_difference", lambda a, b: compared.append(1) or difference(a, b))
     tiles = [gravel[:64, :64].copy() for _ in range(20)]  # 20 copies: 190 pairs, every one identical
-    assert metrics.min_variant_difference(tiles) == 0.0
+    assert metrics.closest_pair(tiles)[0] == 0.0
     assert len(compared) == 28
 
 
