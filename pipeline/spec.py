@@ -499,7 +499,7 @@ class _Checker:
             elif target.upstream in self.given["models"]:
                 self.fail((*at, "from"), f"{target.upstream!r} is a model; name it under model: instead")
             elif upstream is not None and upstream.params.output_names() is not None:
-                self._check_maps(target, upstream)
+                self._check_maps(spec, target, upstream)
             else:
                 source = spec.sources.get(target.upstream)
                 given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
@@ -553,15 +553,21 @@ class _Checker:
             self.fail(at, f"{path} is inside the folder {owner} builds to, whose files builds replace and delete: "
                       "keep weights files outside it (copy a trained model.pt elsewhere to keep it as it is)")
 
-    def _check_maps(self, target: Target, upstream: Target) -> None:
+    def _check_maps(self, spec: Spec, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
-        from a material); nothing reads another op's several files (multiply's variants)."""
+        from a material); nothing reads another op's several files (multiply's variants). Those are still files:
+        a second spec can take their folder for a source, which the refusal says, since an artist who wanted the
+        variants as DDS or enlarged was told only where not to chain from."""
         written, wanted = upstream.params.surface_maps(), target.params.input_roles()
         at = (target.section, target.name)
         if "image" in wanted or "flash" in wanted or not written:
-            hint = ", or export its maps with export_dds's maps" if written else ""
+            names = upstream.params.output_names() or ()
+            hint = ", or export its maps with export_dds's maps" if written else (
+                f"; to {target.op.name} its files, make {spec.build_dir / upstream.name} the root of a textures source "
+                "in a second spec (with a build_dir of its own) and build that after this one"
+                if all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
-                      f"({', '.join(upstream.params.output_names() or ())}); chain from a one-image asset{hint}")
+                      f"({', '.join(names)}); chain from a one-image asset{hint}")
         elif missing := sorted(wanted - {f"{name}.png" for name in written}):
             self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
                       f"are {', '.join(written)}")

@@ -922,6 +922,21 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
     assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
 
 
+def test_chaining_from_multiply_s_variants_says_how_to_enlarge_or_export_them():
+    # An artist who wanted the variants as DDS or enlarged was told only "chain from a one-image asset"; their
+    # folder can be a second spec's source, which validate now says, naming it. A .dds-writing asset gets no such hint.
+    spec = MATERIAL + "  ok: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n"
+    for entry, op in (("{op: upscale, from: copies}", "upscale"), ("{op: export_dds, from: copies}", "export_dds")):
+        with pytest.raises(SpecError) as caught:
+            parse_spec(spec + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        assert any(line.endswith(f"chain from a one-image asset; to {op} its files, make /studio/build/copies the root "
+                                 "of a textures source in a second spec (with a build_dir of its own) and build that "
+                                 "after this one") for line in caught.value.problems), caught.value.problems
+    with pytest.raises(SpecError) as caught:
+        parse_spec(spec + "  d: {op: upscale, from: ok}\n", Path("/studio/assets_spec.yaml"))
+    assert [line for line in caught.value.problems if "one-image" in line][0].endswith("chain from a one-image asset")
+
+
 def test_one_value_where_a_list_goes_is_told_to_be_put_in_brackets():
     """export_dds's ``maps: albedo`` was refused as 'Input should be a valid tuple, got 'albedo'', Python's word."""
     reported = problems(
