@@ -173,15 +173,21 @@ def _refused_arguments(errors: list[ErrorDetails], params: type[BaseModel]) -> s
     those it does: ``loss={"msee": 1}`` was ``loss 1: should be Extra inputs are not permitted``."""
     by_argument: dict[str, list[ErrorDetails]] = {}
     for error in errors:
-        loc = error["loc"]
-        name = ".".join(map(str, loc)) if _nested(params, loc) else str(loc[0]) if loc else ""
-        by_argument.setdefault(name, []).append(error)
+        by_argument.setdefault(_argument_name(params, error["loc"]), []).append(error)
     clauses = []
     for name, refused in by_argument.items():
         reasons = [_reason(error, params) for error in refused]
         reason = reasons[0] + "".join(" or " + other.removeprefix("should be ") for other in reasons[1:])
         clauses.append(f"{name} {refused[0]['input']!r}: {reason}" if name else reason)
     return "; ".join(clauses)
+
+
+def _argument_name(params: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """The argument an error is about, a key inside it where it is params of its own (``loss.hfen``); "" for a
+    check of several arguments together."""
+    if not loc:
+        return ""
+    return ".".join(map(str, loc)) if _nested(params, loc) else str(loc[0])
 
 
 def _reason(error: ErrorDetails, params: type[BaseModel]) -> str:

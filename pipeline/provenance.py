@@ -379,9 +379,16 @@ def _version_read(builder: Builder, source: str, partition: str | None, result: 
     version = summarize_data_version({role: result.inputs[path] for role, path in paths.items()})
     target = builder.spec.targets[result.asset]
     own = set(target.params.sidecars(roles)) if target.upstream == source else set()
-    read = [result.inputs.get(builder.relative(path)) if path in own else hash_text(path) if path.is_file() else None
-            for path in _sidecars(builder.spec, source, roles)]
+    read = [_sidecar_read(builder, path, path in own, result) for path in _sidecars(builder.spec, source, roles)]
     return _with_sidecars(version, [digest for digest in read if digest])
+
+
+def _sidecar_read(builder: Builder, path: Path, own: bool, result: PartitionResult) -> str | None:
+    """The hash of a sidecar (a pair's scene.json) in a partition's data version as a build read it: as it read
+    it where the asset reads it (``own``), as it is now where only another asset of the source does."""
+    if own:
+        return result.inputs.get(builder.relative(path))
+    return hash_text(path) if path.is_file() else None
 
 
 EventMetadata = dict[str, int | float | str | dg.MetadataValue | None]  # what partition_event puts in, as Dagster takes it
