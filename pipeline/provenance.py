@@ -338,24 +338,38 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
 
 
 def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:
-    """Partition -> the data version of its latest materialization in ``instance`` (one query; two for a model or
-    an asset naming a weights file). Nothing where the latest one was recorded before it read an input asset it has
-    now (a model's ``<source>/files``, a weights file's ``<asset>/<role>`` after an upgrade), so that each current
-    partition is recorded again: the UI calls them stale otherwise. Dagster reads no tag but the data version per
-    partition, so the asset's latest materialization stands for all of its partitions."""
+    """Partition -> the data version of its latest materialization in ``instance`` (one query; two for a model, and
+    a few for an asset naming a weights file). Nothing for a partition whose latest one was recorded before it read
+    an input asset it has now (a model's ``<source>/files``, a weights file's ``<asset>/<role>`` after an upgrade),
+    so that it is recorded again: the UI calls it stale otherwise. Dagster reads no tag but the data version per
+    partition, so an asset naming a weights file reads each partition's latest materialization whole: after an
+    upgrade, the sensor or the UI may have built some partitions before a CLI build records the others."""
     read = [f"{INPUT_DATA_VERSION_TAG}/{weights_key(target.name, role).to_user_string()}" for role in target.params.file_params()]
     if target.section == "models":
         read.append(f"{INPUT_DATA_VERSION_TAG}/{files_key(target.upstream).to_user_string()}")
-    event = instance.get_latest_materialization_event(key) if read else None
-    latest = (event.asset_materialization.tags or {}) if event and event.asset_materialization else {}
-    if not all(tag in latest for tag in read):
-        return {}
-    if target.section == "models":
-        return {MODEL_PARTITION: latest.get(DATA_VERSION_TAG, "")}
+        event = instance.get_latest_materialization_event(key)
+        latest = (event.asset_materialization.tags or {}) if event and event.asset_materialization else {}
+        return {MODEL_PARTITION: latest.get(DATA_VERSION_TAG, "")} if all(tag in latest for tag in read) else {}
+    if read:
+        return {partition: tags.get(DATA_VERSION_TAG, "") for partition, tags in _latest_tags(instance, key).items()
+                if all(tag in tags for tag in read)}
     tags = instance.event_log_storage.get_latest_tags_by_partition(
         key, dg.DagsterEventType.ASSET_MATERIALIZATION, [DATA_VERSION_TAG]
     )
     return {partition: found.get(DATA_VERSION_TAG, "") for partition, found in tags.items()}
+
+
+def _latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, dict[str, str]]:
+    """Partition -> every tag of its latest materialization (one query, and one per ``_NAMED_IN_ONE_QUERY``
+    partitions: SQLite before 3.32 takes 999 values in one)."""
+    ids = list(instance.event_log_storage.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION).values())
+    tags: dict[str, dict[str, str]] = {}
+    for start in range(0, len(ids), _NAMED_IN_ONE_QUERY):
+        chunk = ids[start:start + _NAMED_IN_ONE_QUERY]
+        for record in instance.fetch_materializations(dg.AssetRecordsFilter(key, storage_ids=chunk), limit=len(chunk)).records:
+            if (event := record.asset_materialization) is not None and event.partition is not None:
+                tags[event.partition] = dict(event.tags or {})
+    return tags
 
 
 def _version_now(builder: Builder, source: str, partition: str, *, sidecars: bool = True) -> str | None:
