@@ -91,16 +91,16 @@ def provenance_tags(observed: Observations, builder: Builder, target: Target, re
     """Dagster's input provenance tags for one partition: the data version and event of each input
     (the source file or the upstream output, the model) it was built from. Dagster adds them only to
     a step's range-wide output event, so without them the UI calls every partition stale."""
-    instance, spec, tags = observed.instance, builder.spec, {}
+    spec, tags = builder.spec, {}
     reads: dict[str, tuple[str | None, int | None]] = {}
     for dep in [target.upstream] + ([target.model] if target.model else []):
         if dep in spec.sources and not result.partition:
             reads[dep] = _whole_source_read(observed, builder, dep, result)
-            reads[files_key(dep).to_user_string()] = _files_read(instance, builder, dep, result)
+            reads[files_key(dep).to_user_string()] = _files_read(observed, builder, dep, result)
         else:
             reads[dep] = _input_read(observed, builder, dep, result)
     for role in target.params.file_params():
-        reads[weights_key(target.name, role).to_user_string()] = _weights_read(instance, builder, target, role, result)
+        reads[weights_key(target.name, role).to_user_string()] = _weights_read(observed, builder, target, role, result)
     for dep, (version, pointer) in reads.items():
         tags[f"{INPUT_DATA_VERSION_TAG}/{dep}"] = version or "INITIAL"  # Dagster's own word for "never observed"
         tags[f"{INPUT_EVENT_POINTER_TAG}/{dep}"] = str(pointer) if pointer else "NULL"
@@ -108,7 +108,7 @@ def provenance_tags(observed: Observations, builder: Builder, target: Target, re
 
 
 def _files_read(
-    instance: dg.DagsterInstance, builder: Builder, source: str, result: PartitionResult
+    observed: Observations, builder: Builder, source: str, result: PartitionResult
 ) -> tuple[str | None, int | None]:
     """The version of all the files of a model's source as its training read them, and the observation
     of ``<source>/files`` that says so: made here where the files are still as read and no observation
@@ -123,29 +123,17 @@ def _files_read(
         ((spec.root_dir / relative, digest) for relative, digest in result.inputs.items())
         if path not in weights and path.is_relative_to(root)
     })
-    return read, _observed_as_read(instance, key, read, functools.partial(files_version_now, builder, source))
+    return read, observed.as_read(key, read, functools.partial(files_version_now, builder, source))
 
 
 def _weights_read(
-    instance: dg.DagsterInstance, builder: Builder, target: Target, role: str, result: PartitionResult
+    observed: Observations, builder: Builder, target: Target, role: str, result: PartitionResult
 ) -> tuple[str | None, int | None]:
     """The hash of the weights file ``target`` names as ``role`` as the build read it, and the observation of
     ``<asset>/<role>`` that says so."""
     read = result.inputs.get(builder.relative(builder.spec.resolve(target.params.file_params()[role])))
     now = functools.partial(weights_version, builder, target, role)
-    return read, _observed_as_read(instance, weights_key(target.name, role), read, now)
-
-
-def _observed_as_read(instance: dg.DagsterInstance, key: dg.AssetKey, read: str | None, now: Callable[[], str | None]) -> int | None:
-    """The latest observation of the unpartitioned source asset ``key``, made here where it is still as a build
-    read it (``now``) and no observation says so yet: a sensor's or a CLI build's run observes nothing first, and
-    an input never observed is one the UI calls changed."""
-    record = instance.get_latest_data_version_record(key, True)
-    observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
-    if read is not None and read != observed and read == now():
-        instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
-        record = instance.get_latest_data_version_record(key, True)
-    return record.storage_id if record else None
+    return read, observed.as_read(weights_key(target.name, role), read, now)
 
 
 def files_version_now(builder: Builder, source: str) -> str | None:
@@ -234,6 +222,7 @@ class Observations:
         self.instance = instance
         self.partitions = set(partitions)
         self._latest: dict[str, dict[str, _Seen]] = {}  # source -> partition -> its latest observation
+        self._unpartitioned: dict[dg.AssetKey, dg.EventLogRecord | None] = {}  # as_read's
 
     def latest(self, source: str, partition: str) -> _Seen | None:
         if partition not in self.partitions:  # a model's whole source, which its step does not name
@@ -267,6 +256,20 @@ class Observations:
             return False
         _observe(self.instance, source, partition, now)
         return True
+
+    def as_read(self, key: dg.AssetKey, read: str | None, now: Callable[[], str | None]) -> int | None:
+        """The latest observation of the unpartitioned source asset ``key``, made here where it is still as a build
+        read it (``now``) and no observation says so yet: a sensor's or a CLI build's run observes nothing first, and
+        an input never observed is one the UI calls changed. Asked once per step, not per partition (a weights
+        file's ``<asset>/<role>`` is an input of each), and again once this process observed it."""
+        if key not in self._unpartitioned:
+            self._unpartitioned[key] = self.instance.get_latest_data_version_record(key, True)
+        record = self._unpartitioned[key]
+        observed = record.asset_observation.tags.get(DATA_VERSION_TAG) if record and record.asset_observation else None
+        if read is not None and read != observed and read == now():
+            self.instance.report_runless_asset_event(dg.AssetObservation(key, tags={DATA_VERSION_TAG: read}))
+            record = self._unpartitioned[key] = self.instance.get_latest_data_version_record(key, True)
+        return record.storage_id if record else None
 
     def fetch(self, source: str, partition: str) -> _Seen | None:
         """The partition's latest observation as it is now (one query): after this process observed it."""
