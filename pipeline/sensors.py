@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any, TypeGuard
 
 import dagster as dg
 
@@ -127,12 +128,26 @@ def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], se
         loaded = json.loads(cursor) if cursor else {}
     except json.JSONDecodeError:
         loaded = None
-    if not isinstance(loaded, dict) or not all(isinstance(value, (dict, list, str)) for value in loaded.values()):
+    if not _is_cursor(loaded):
         raise ValueError(f"the cursor {cursor!r} is not one this sensor writes (a JSON object of file versions): "
                          "leave the cursor empty, and the sensor asks to build only what is not current")
     if isinstance(loaded.get("versions"), dict):
         return loaded["versions"], loaded.get("retried", {}), set(loaded.get("broken", [])), loaded.get("weights", {})
     return loaded, {}, set(), {}
+
+
+def _is_cursor(loaded: object) -> TypeGuard[dict[str, Any]]:
+    """Whether ``loaded`` is a cursor this sensor writes: each of its parts what it holds (versions, retried and
+    weights name a string per string, broken lists strings), or the versions alone of a cursor from before."""
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("versions"), dict):
+        return _strings_by_string(loaded)
+    broken = loaded.get("broken", [])
+    return (all(_strings_by_string(loaded.get(part, {})) for part in ("versions", "retried", "weights"))
+            and isinstance(broken, list) and all(isinstance(key, str) for key in broken))
+
+
+def _strings_by_string(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
 
 
 def _weights_now(builder: Builder, weights: list[tuple[Target, str]], before: dict[str, str]) -> dict[str, str]:

@@ -1118,9 +1118,11 @@ def test_the_run_log_in_the_ui_shows_what_libpng_warns_of_naming_the_texture(pro
     assert f"{texture}: PNG warning: sRGB: invalid" in messages, messages
 
 
-@pytest.mark.parametrize("cursor", ["not json", "[1, 2]", "42", '"text"', '{"a.png": 3}'])
+@pytest.mark.parametrize("cursor", ["not json", "[1, 2]", "42", '"text"', '{"a.png": 3}', '{"versions": {}, "weights": []}',
+                                    '{"versions": {}, "retried": [1]}', '{"versions": {"a.png": 3}}', '{"versions": {}, "broken": 1}'])
 def test_a_cursor_the_sensor_did_not_write_is_refused_saying_to_leave_it_empty(project, cursor):
-    """As one typed into the UI's "Test sensor" dialog: it failed on a bare JSONDecodeError or AttributeError."""
+    """As one typed into the UI's "Test sensor" dialog: it failed on a bare JSONDecodeError or AttributeError, or
+    with the keys the sensor writes holding something else, was taken (versions no file has) or failed so too."""
     sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
     with dg.instance_for_test() as instance, pytest.raises(Exception, match="leave the cursor empty") as refused:
         sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
