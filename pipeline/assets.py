@@ -113,7 +113,7 @@ def weights_asset(spec: Spec, target: Target, role: str) -> dg.SourceAsset:
         builder.index.save()
         if version is None:
             context.log.warning(f"{path}: the file given as {target.name}.{role} {not_a_file(path) or 'cannot be read'}; "
-                                "what was made with it is kept until a build can read it")
+                                "any outputs made with it are kept until a build can read it")
         return dg.DataVersion(version or "unreadable")
 
     return observe

@@ -215,8 +215,8 @@ class Builder:
         files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
         for name, path in files.items():
             if problem := not_a_file(path):
-                raise BuildError(f"{path}: the file given as {target.name}.{name} {problem}; what was made with it "
-                                 "before is kept until a build can read it")
+                raise BuildError(f"{path}: the file given as {target.name}.{name} {problem}; any outputs made with it "
+                                 "before are kept until a build can read it")
         return files
 
     def _away(self, target: Target) -> bool:

@@ -601,7 +601,7 @@ def test_partitions_of_an_asset_that_fail_for_one_reason_are_one_line(project, c
     lines = [line for line in output.splitlines() if line.startswith("failed")]
     assert code == 1 and len(lines) == 1, output
     assert lines[0].startswith(f"failed legacy_sr [8 partitions]: {project / 'models' / '4x.pth'}: the file given as "
-                               "legacy_sr.model does not exist; what was made with it before is kept until a build "
+                               "legacy_sr.model does not exist; any outputs made with it before are kept until a build "
                                "can read it (floors/tex000.png, "), output
     assert "and 3 more; the manifest lists each)" in " ".join(output.split())
     assert sum(r["status"] == "failed" for r in manifest_rows(project)) == 8
@@ -790,7 +790,7 @@ def test_outputs_made_with_a_weights_file_that_is_away_are_kept_as_a_source_away
     (project / "share").rename(project / "unmounted")
     code, output = cli(project, "build")
     assert code == 1 and outputs(project) == built
-    assert "what was made with it before is kept until a build can read it" in " ".join(output.split())
+    assert "any outputs made with it before are kept until a build can read it" in " ".join(output.split())
     rows = {(r["asset"], r["partition"]): r for r in manifest_rows(project)}
     assert {r["status"] for (asset, _), r in rows.items() if asset == "legacy_sr"} == {"failed"}
     assert all(r["outputs"] for r in rows.values())  # listed, so that gc keeps their entries
@@ -1018,7 +1018,7 @@ def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
     assert cli(project, "build")[0] == 1
     errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
     assert errors == {f"{project}/models/4x.pth: the file given as legacy_sr.model is a folder; name the file in it; "
-                      "what was made with it before is kept until a build can read it"}
+                      "any outputs made with it before are kept until a build can read it"}
 
 
 def test_a_work_folder_older_than_its_entry_is_cleared_and_a_newer_one_kept(tmp_path):
