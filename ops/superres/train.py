@@ -203,8 +203,9 @@ def train_srcae(
 
 
 def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
-    """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it; a path that is
-    not there is refused here, where the op leaves out a file deleted after its source was scanned."""
+    """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it, each file once (a
+    file listed beside its folder would be trained on twice, and could land in both halves of the split); a path
+    that is not there is refused here, where the op leaves out a file deleted after its source was scanned."""
     entries = [Path(textures)] if isinstance(textures, (str, Path)) else [Path(entry) for entry in textures]
     if not entries:
         raise ValueError("train_srcae got no textures: give the high-res texture files to learn from, or their folder")
@@ -219,7 +220,10 @@ def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
             files.append(entry)
         else:
             raise FileNotFoundError(f"train_srcae: texture {entry} does not exist; check its path")
-    return files
+    unique: dict[Path, Path] = {}
+    for path in files:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def _train(

@@ -1033,6 +1033,9 @@ def test_train_srcae_from_python_takes_a_folder_for_the_images_under_it(tmp_path
     train.train_srcae(paths, tmp_path / "listed.pt", steps=2, holdout=0.34, device="cpu", **TINY)
     figures = train.train_srcae(tmp_path / "walls", tmp_path / "folder.pt", steps=2, holdout=0.34, device="cpu", **TINY)
     assert (tmp_path / "listed.pt").read_bytes() == (tmp_path / "folder.pt").read_bytes()
+    again = [paths[0], tmp_path / "walls", tmp_path / "walls" / "stone" / ".." / "stone" / "brick.png"]  # each once
+    train.train_srcae(again, tmp_path / "again.pt", steps=2, holdout=0.34, device="cpu", **TINY)
+    assert (tmp_path / "again.pt").read_bytes() == (tmp_path / "listed.pt").read_bytes()
     assert figures["unreadable_images"] == 0  # notes.txt was never taken for a texture
 
 
