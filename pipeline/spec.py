@@ -556,16 +556,17 @@ class _Checker:
     def _check_maps(self, spec: Spec, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
         from a material); nothing reads another op's several files (multiply's variants). Those are still files:
-        a second spec can take their folder for a source, which the refusal says, since an artist who wanted the
-        variants as DDS or enlarged was told only where not to chain from."""
+        a second spec can take their folder for a textures source, which the refusal says to an op that takes one image
+        (not to a two_shot material, nor to export_dds's maps, which such a source cannot feed), since an artist who
+        wanted the variants as DDS or enlarged was told only where not to chain from."""
         written, wanted = upstream.params.surface_maps(), target.params.input_roles()
         at = (target.section, target.name)
         if "image" in wanted or "flash" in wanted or not written:
             names = upstream.params.output_names() or ()
             hint = ", or export its maps with export_dds's maps" if written else (
-                f"; to {target.op.name} its files, make {spec.build_dir / upstream.name} the root of a textures source "
-                "in a second spec (with a build_dir of its own) and build that after this one"
-                if all(name.endswith(".png") for name in names) else "")
+                f"; to give its files to {target.op.name}, make {spec.build_dir / upstream.name} the root of a textures "
+                "source in a second spec (with a build_dir of its own) and build that after this one"
+                if wanted == {"image"} and all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
                       f"({', '.join(names)}); chain from a one-image asset{hint}")
         elif missing := sorted(wanted - {f"{name}.png" for name in written}):

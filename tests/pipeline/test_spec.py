@@ -929,12 +929,15 @@ def test_chaining_from_multiply_s_variants_says_how_to_enlarge_or_export_them():
     for entry, op in (("{op: upscale, from: copies}", "upscale"), ("{op: export_dds, from: copies}", "export_dds")):
         with pytest.raises(SpecError) as caught:
             parse_spec(spec + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
-        assert any(line.endswith(f"chain from a one-image asset; to {op} its files, make /studio/build/copies the root "
-                                 "of a textures source in a second spec (with a build_dir of its own) and build that "
-                                 "after this one") for line in caught.value.problems), caught.value.problems
-    with pytest.raises(SpecError) as caught:
-        parse_spec(spec + "  d: {op: upscale, from: ok}\n", Path("/studio/assets_spec.yaml"))
-    assert [line for line in caught.value.problems if "one-image" in line][0].endswith("chain from a one-image asset")
+        assert any(line.endswith(f"chain from a one-image asset; to give its files to {op}, make /studio/build/copies "
+                                 "the root of a textures source in a second spec (with a build_dir of its own) and "
+                                 "build that after this one") for line in caught.value.problems), caught.value.problems
+    # A textures source feeds neither a two_shot material nor export_dds's maps: validate refuses that second spec too.
+    for entry in ("{op: upscale, from: ok}", "{op: material, from: copies, method: two_shot}",
+                  "{op: export_dds, from: copies, maps: [variant_00]}"):
+        with pytest.raises(SpecError) as caught:
+            parse_spec(spec + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        assert [line for line in caught.value.problems if "one-image" in line][0].endswith("chain from a one-image asset")
 
 
 def test_one_value_where_a_list_goes_is_told_to_be_put_in_brackets():
