@@ -6,7 +6,7 @@ Prints one JSON object: over scikit-image's brick[:64, :64] at 64 px (the case t
 standard deviation of each variant over its exemplar's ("contrast ratio"): the worst, how many cases have
 a variant under a quarter, the median of each case's worst, and the median texture distance.
 
-    python bench/bench_multiply_contrast.py          # 49 cases, about a minute
+    python bench/bench_multiply_contrast.py          # 49 cases, about 90 s on one core
 """
 
 from __future__ import annotations
