@@ -207,10 +207,11 @@ def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[
     spec = builder.spec
     order = build_order(spec, with_upstream(spec, select) if select else None)
     inputs_now: CurrentInputs = {}
-    stale = stale_map(builder, order, inputs_now) if not force or select else {}
+    rows = rows_by_key(spec.build_dir)  # read once for both: nothing writes the manifest in between
+    stale = stale_map(builder, order, inputs_now, rows) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    current = _mark_up_to_date(spec, [item for item in wanted if item not in needed], inputs_now)
+    current = _mark_up_to_date(spec, rows, [item for item in wanted if item not in needed], inputs_now)
     return _Plan(order, wanted, needed, current)
 
 
@@ -418,13 +419,13 @@ def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
         report_progress("keeping up-to-date outputs in the cache", done, len(missing))
 
 
-def _mark_up_to_date(spec: Spec, keys: list[tuple[str, str]], inputs_now: CurrentInputs) -> list[Row]:
+def _mark_up_to_date(spec: Spec, rows: dict[tuple[str, str], Row], keys: list[tuple[str, str]],
+                     inputs_now: CurrentInputs) -> list[Row]:
     """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
     change the result, ``OpParams.neutral_fields``, may have changed), their inputs as named now
     (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key) and the ``from``
     it names now (a row an older version wrote has none; a source renamed keeps them current, and its old name
-    made a file removed later read as a changed ``from``). Returns those rows."""
-    rows = rows_by_key(spec.build_dir)
+    made a file removed later read as a changed ``from``). ``rows``: the manifest's, by key. Returns those rows."""
     base: Row = {"status": "cached", "seconds": 0.0, "run_id": None}
     marked: list[Row] = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
                           "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}

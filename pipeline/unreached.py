@@ -37,6 +37,8 @@ def mark_not_built(
     the manifest does not go on calling them built; an asset's outputs that are no longer right go too.
     ``before``, each row's run as the run started, keeps the row of another build that wrote it meanwhile
     (two builds at once): its own error, or what it made, is newer than this run's "not built"."""
+    if not todo:  # every step succeeded, as in nearly every build: the manifest need not be read
+        return
     spec = builder.spec
     rows = rows_by_key(spec.build_dir)
     missed = [
