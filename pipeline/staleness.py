@@ -18,7 +18,7 @@ from pipeline.edits import EDITED
 from pipeline.graph import build_order
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.hashing import file_is
-from pipeline.manifest import Row, keyed_rows, read_manifest, rows_by_key
+from pipeline.manifest import Row, by_key, keyed_rows, rows_by_key, whole_rows
 from pipeline.removed import Replaced, file_removed, has_files, why_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
@@ -106,10 +106,12 @@ def stale_partitions(spec: Spec) -> StatusReport:
     """What the next build would compute, and why; computes nothing."""
     builder = RemasterResource(device=spec.device).builder(spec)
     order = build_order(spec)
-    reasons = stale_map(builder, order)
+    listed = keyed_rows(spec.build_dir)  # read once, nothing here writes it
+    rows = whole_rows(listed)
+    reasons = stale_map(builder, order, manifest=by_key(rows))
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
     replaced = Replaced(builder)
-    for row in map(builder.listed_here, keyed_rows(spec.build_dir)):  # a damaged row too: a build deletes its outputs
+    for row in map(builder.listed_here, listed):  # a damaged row too: a build deletes its outputs
         name, key = str(row["asset"]), str(row["partition"])
         target = spec.targets.get(name)
         if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
@@ -119,7 +121,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         builder.index.save()
-    current = [row for row in read_manifest(spec.build_dir)  # not a row whose outputs a build deletes: its checks go too
+    current = [row for row in rows  # not a row whose outputs a build deletes: its checks go too
                if (row_key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[row_key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))
 
