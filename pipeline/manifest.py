@@ -170,12 +170,19 @@ def _locked(build_dir: Path) -> contextlib.AbstractContextManager[None]:
     return exclusive(build_dir / f".{MANIFEST}.lock")
 
 
-def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tuple[str, str]] = ()) -> None:
-    """Replace the rows of the same (asset, partition) and remove the ``drop`` ones."""
+def update_manifest(build_dir: Path, rows: Iterable[Row] = (), drop: Iterable[tuple[str, str]] = (),
+                    as_read: Mapping[tuple[str, str], Row] | None = None) -> None:
+    """Replace the rows of the same (asset, partition) and remove the ``drop`` ones. With ``as_read``, the rows
+    by key as the caller read them, a row on disk that is no longer the one read is kept: another build at once
+    wrote it since (what it built from a texture changed meanwhile), and it is newer than the caller's."""
     rows = list(rows)
-    replaced = {(r["asset"], r["partition"]) for r in rows} | set(drop)
     with _locked(build_dir):
-        kept: list[Mapping[str, object]] = [r for r in keyed_rows(build_dir) if (r["asset"], r["partition"]) not in replaced]
+        entries = keyed_rows(build_dir)
+        if as_read is not None:
+            on_disk = {(r["asset"], r["partition"]): r for r in entries}
+            rows = [r for r in rows if on_disk.get(key := (r["asset"], r["partition"])) == as_read.get(key)]
+        replaced = {(r["asset"], r["partition"]) for r in rows} | set(drop)
+        kept: list[Mapping[str, object]] = [r for r in entries if (r["asset"], r["partition"]) not in replaced]
         merged = sorted([*kept, *rows], key=lambda r: (str(r["asset"]), str(r["partition"])))
         # One row per line: diffable, yet fast to write for thousands of textures.
         lines = ",\n".join(json.dumps(row, sort_keys=True, separators=(",", ":")) for row in merged)

@@ -207,7 +207,7 @@ def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[
     spec = builder.spec
     order = build_order(spec, with_upstream(spec, select) if select else None)
     inputs_now: CurrentInputs = {}
-    rows = rows_by_key(spec.build_dir)  # read once for both: nothing writes the manifest in between
+    rows = rows_by_key(spec.build_dir)  # read once for both: another build's rows written since are kept (as_read)
     stale = stale_map(builder, order, inputs_now, rows) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
@@ -432,7 +432,7 @@ def _mark_up_to_date(spec: Spec, rows: dict[tuple[str, str], Row], keys: list[tu
                          for key in keys]
     updated = [row for key, row in zip(keys, marked) if row != rows[key]]
     if updated:
-        update_manifest(spec.build_dir, updated)
+        update_manifest(spec.build_dir, updated, as_read=rows)  # not over a row another build wrote since
     return marked
 
 

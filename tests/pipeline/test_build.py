@@ -85,6 +85,53 @@ def test_a_failure_another_build_recorded_meanwhile_keeps_its_own_error(project,
     assert "is not a PNG" in row["error"] and not row["error"].startswith("not built"), row["error"]
 
 
+def test_a_texture_another_build_made_while_this_one_planned_keeps_that_builds_row(project, monkeypatch):
+    """Two builds at once: a texture changed and built by another build (a second CLI, a sensor's run) after this
+    one had found its outputs current got back the row this build read as it began, listing the outputs of before
+    the change over those on disk: status then called it stale, "changed file", until yet another build."""
+    import pipeline.runs
+    from pipeline.staleness import stale_partitions
+
+    spec = load_spec(project / "assets_spec.yaml")
+    run_build(spec, device="cpu")  # its rows say computed: the next build rewrites them as cached
+    judged = pipeline.runs.stale_map
+
+    def and_another_build(*args, **kwargs):
+        stale = judged(*args, **kwargs)
+        write_textures(project / "textures", 1, seed=5)  # floors/tex000.png changed
+        other = start_remaster(project, "build")
+        assert other.wait(timeout=120) == 0, other.stdout.read()
+        return stale
+
+    monkeypatch.setattr(pipeline.runs, "stale_map", and_another_build)
+    run_build(spec, device="cpu")
+    [row] = [row for row in manifest_rows(project) if row["partition"] == "floors/tex000.png"]
+    assert row["status"] == "computed", row  # the other build's
+    assert {path: hash_file(project / path) for path in row["outputs"]} == row["outputs"]
+    assert not stale_partitions(spec).stale
+
+
+def test_a_texture_another_build_removed_while_this_one_planned_stays_removed(project, monkeypatch):
+    """Two builds at once: a texture deleted while this build planned, whose row and outputs the other build
+    dropped, got its row back, listing outputs no longer on disk (a build before ba83991 stopped on a KeyError)."""
+    import pipeline.runs
+
+    spec = load_spec(project / "assets_spec.yaml")
+    run_build(spec, device="cpu")
+    judged = pipeline.runs.stale_map
+
+    def and_another_build(*args, **kwargs):
+        stale = judged(*args, **kwargs)
+        (project / "textures" / "floors" / "tex002.png").unlink()
+        other = start_remaster(project, "build")
+        assert other.wait(timeout=120) == 0, other.stdout.read()
+        return stale
+
+    monkeypatch.setattr(pipeline.runs, "stale_map", and_another_build)
+    run_build(spec, device="cpu")
+    assert "floors/tex002.png" not in statuses(project)
+
+
 def test_changing_one_of_n_inputs_recomputes_exactly_one(project, cli):
     cli(project, "build")
     changed = project / "textures" / "walls" / "tex001.png"
