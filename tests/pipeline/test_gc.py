@@ -245,11 +245,11 @@ def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli
     planned = pipeline.runs._mark_up_to_date
     refused = []
 
-    def gc_while_planning(spec, keys, inputs_now):
+    def gc_while_planning(spec, *planning):
         with pytest.raises(StoreBusy) as caught:
             pipeline.runs.collect_garbage(spec)
         refused.append(str(caught.value))
-        return planned(spec, keys, inputs_now)
+        return planned(spec, *planning)
 
     monkeypatch.setattr(pipeline.runs, "_mark_up_to_date", gc_while_planning)
     assert cli(project, "build")[0] == 0
