@@ -842,32 +842,13 @@ def test_the_sensor_rebuilds_what_a_replaced_weights_file_named_by_path_made(tmp
         assert json.loads(other.cursor).keys() == {"versions", "retried", "broken"}  # as before weights were watched
 
 
-def test_a_build_records_again_what_was_recorded_before_a_weights_file_was_an_input(tmp_path, cli, monkeypatch):
+@pytest.mark.parametrize("one_built_since", [False, True])
+def test_a_build_records_again_what_was_recorded_before_a_weights_file_was_an_input(tmp_path, cli, monkeypatch,
+                                                                                   one_built_since):
     """Outputs recorded by a remaster from before lack the weights file's input version, which the UI calls a new
-    dependency: every partition stale after the upgrade. The next build records them again, computing nothing."""
-    keys = [path.relative_to(tmp_path / "textures").as_posix() for path in write_textures(tmp_path / "textures", 2)]
-    write_textures(tmp_path / "others", 1)
-    save_weights(tmp_path / "models" / "4x_model.pth", seed=0)
-    defs = build_definitions(load_spec(write_spec(tmp_path, WEIGHTS_SPEC)))
-    (tmp_path / "home").mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    assert cli(tmp_path, "build")[0] == 0
-    instance = dg.DagsterInstance.get()
-    for key in keys:  # as a remaster from before recorded them
-        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey("legacy_sr"), [key]), limit=1).records
-        tags = {k: v for k, v in (record.asset_materialization.tags or {}).items() if not k.endswith("/legacy_sr/model")}
-        instance.report_runless_asset_event(dg.AssetMaterialization("legacy_sr", partition=key, tags=tags))
-    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"STALE"}
-    code, output = cli(tmp_path, "build")
-    assert code == 0 and {r["status"] for r in manifest_rows(tmp_path)} == {"cached"}, output
-    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"FRESH"}  # was STALE
-
-
-def test_a_build_records_again_the_partitions_recorded_before_a_weights_file_was_an_input_after_one_built_since(
-        tmp_path, cli, monkeypatch):
-    """After the upgrade, the file sensor or the UI built one texture before any CLI build: the asset's latest
-    materialization then held the weights file's input, and the next builds recorded none of the others again, which
-    the UI called stale ("has a new dependency on legacy_sr/model") until each was built in a Dagster run."""
+    dependency: every partition stale after the upgrade. The next build records them again, computing nothing;
+    also where the file sensor or the UI built one texture first, whose materialization, the asset's latest, then
+    held the weights file's input: the builds recorded none of the others again, which stayed stale."""
     keys = [path.relative_to(tmp_path / "textures").as_posix() for path in write_textures(tmp_path / "textures", 3)]
     write_textures(tmp_path / "others", 1)
     save_weights(tmp_path / "models" / "4x_model.pth", seed=0)
@@ -882,11 +863,13 @@ def test_a_build_records_again_the_partitions_recorded_before_a_weights_file_was
         built_since[key] = record.asset_materialization.tags or {}
         tags = {k: v for k, v in built_since[key].items() if not k.endswith("/legacy_sr/model")}
         instance.report_runless_asset_event(dg.AssetMaterialization("legacy_sr", partition=key, tags=tags))
-    instance.report_runless_asset_event(dg.AssetMaterialization("legacy_sr", partition=keys[1], tags=built_since[keys[1]]))
-    assert ui_statuses(instance, defs.assets, "legacy_sr", keys) == {keys[0]: "STALE", keys[1]: "FRESH", keys[2]: "STALE"}
+    if one_built_since:
+        instance.report_runless_asset_event(dg.AssetMaterialization("legacy_sr", partition=keys[1], tags=built_since[keys[1]]))
+    expected = {key: "FRESH" if one_built_since and key == keys[1] else "STALE" for key in keys}
+    assert ui_statuses(instance, defs.assets, "legacy_sr", keys) == expected
     code, output = cli(tmp_path, "build")
     assert code == 0 and {r["status"] for r in manifest_rows(tmp_path)} == {"cached"}, output
-    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"FRESH"}  # two were STALE
+    assert set(ui_statuses(instance, defs.assets, "legacy_sr", keys).values()) == {"FRESH"}
 
 
 def test_a_step_asks_dagster_for_its_files_observations_in_queries_that_do_not_grow_with_its_partitions(project, monkeypatch):
