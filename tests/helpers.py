@@ -240,20 +240,22 @@ assets:
 
 
 def build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
-    """``remaster build`` in a process that SIGKILLs itself as it starts the third variant: no handler,
-    no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
-    script = (
-        "import os, signal, sys, ops.multiply.run as run\n"
+    """``remaster build`` in a process that SIGKILLs itself as it starts the third variant."""
+    build_killed(folder, (
+        "import os, signal, ops.multiply.run as run\n"
         "make = run.synthesize\n"
         "def kill_at_the_third(exemplar, params, index, **kwargs):\n"
         "    if index == 2:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return make(exemplar, params, index, **kwargs)\n"
         "run.synthesize = kill_at_the_third\n"
-        "from pipeline.cli import app\n"
-        "sys.argv = ['remaster', 'build']\n"
-        "app()\n"
-    )
+    ), dagster_home=dagster_home)
+
+
+def build_killed(folder: Path, patch: str, *args: str, dagster_home: Path | None = None) -> None:
+    """``remaster build *args`` in a process that ``patch``, Python run before it, makes SIGKILL itself: no
+    handler, no ``finally`` runs, as with ``kill -9`` or the OOM killer."""
+    script = f"{patch}\nimport sys\nfrom pipeline.cli import app\nsys.argv = ['remaster', 'build', *{list(args)!r}]\napp()\n"
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
     if dagster_home is not None:
