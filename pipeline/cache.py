@@ -231,8 +231,8 @@ class ContentStore:
 
     def clear_empty_work(self, key: str) -> None:
         """Remove ``key``'s work folder where it is empty: a training that failed before its first checkpoint
-        has nothing to resume, and its folder would wait a week for ``gc``. One holding a checkpoint stays, for
-        the next build to go on from."""
+        has nothing to resume (``gc`` removes the one a training killed outright left). One holding a
+        checkpoint stays, for the next build to go on from."""
         with contextlib.suppress(OSError):  # not empty, or gone (cleared once the entry was stored)
             (self.root / "work" / key).rmdir()
 
@@ -451,8 +451,9 @@ class ContentStore:
 
     def _clear_scratch(self) -> None:
         """Remove killed builds' scratch folders and half-written files and every key's lock (no build holds
-        the store), and the checkpoints of a killed training nobody resumed for a week: only what the store
-        names so, and a link itself, not what it leads to."""
+        the store), the work folders a training killed before its first checkpoint left empty, and the
+        checkpoints of a killed training nobody resumed for a week: only what the store names so, and a link
+        itself, not what it leads to."""
         for item in _listing(self.root / "tmp"):
             if _SCRATCH.fullmatch(item.name):
                 _remove(Path(item.path))
@@ -465,9 +466,12 @@ class ContentStore:
                 Path(item.path).unlink(missing_ok=True)
         cutoff = time.time() - ABANDONED_WORK_SECONDS
         for item in _listing(self.root / "work"):
-            if (_is_file_name(item.name) and not self._entry_path(item.name).is_file()
-                    and item.stat(follow_symlinks=False).st_mtime < cutoff):
+            if not _is_file_name(item.name):
+                continue
+            if not self._entry_path(item.name).is_file() and item.stat(follow_symlinks=False).st_mtime < cutoff:
                 _remove(Path(item.path))
+            else:  # a training killed outright (kill -9) before its first checkpoint left it empty: nothing to resume
+                self.clear_empty_work(item.name)
 
 
 def _listing(folder: Path) -> list[os.DirEntry[str]]:

@@ -194,6 +194,7 @@ def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     scratch = store.scratch_dir()  # a killed step's whole outputs, in the cache
     (scratch / "variant_00.png").write_bytes(b"a whole png")
     abandoned, resumable = store.work_dir("0" * 32), store.work_dir("1" * 32)  # killed trainings' checkpoints
+    (resumable / "srcae_checkpoint.pt").write_bytes(b"checkpoint")
     week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
     os.utime(abandoned, (week_ago, week_ago))
     entry = next((store.root / "entries").glob("*/*.json"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import manifest_rows, needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
+from helpers import build_killed, manifest_rows, needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
@@ -322,6 +322,26 @@ def test_a_failed_training_leaves_its_work_folder_only_where_it_holds_a_checkpoi
         broken.setattr(ops.superres.train, "_save_checkpoint", saved_then_failing)
         assert cli(tmp_path, "build", "sr2x")[0] == 1
     assert [path.name for path in work.glob("*/*")] == [ops.superres.train.CHECKPOINT_NAME]
+
+
+KILLED_AT_THE_FIRST_STEP = ("import os, signal, ops.superres.train as train\n"
+                            "train._step = lambda *args: os.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_a_training_killed_outright_before_its_first_checkpoint_leaves_no_work_folder_past_a_gc(tmp_path, cli, forced):
+    """A kill -9 runs no cleanup, so it left cache/work/<key> empty, with nothing to resume: gc kept it a week, and
+    for good where the key had an entry (a --force build killed). Status promises no resume from it."""
+    write_project(tmp_path, 1)
+    if forced:
+        assert cli(tmp_path, "build")[0] == 0
+    build_killed(tmp_path, KILLED_AT_THE_FIRST_STEP, *(["--force"] if forced else []))
+    work = tmp_path / ".remaster" / "cache" / "work"
+    assert [list(folder.iterdir()) for folder in work.iterdir()] == [[]]
+    code, output = cli(tmp_path, "status", "--json")
+    assert [s["reason"] for s in json.loads(output)["stale"] if s["asset"] == "sr2x"] == ([] if forced else ["never built"])
+    assert cli(tmp_path, "cache", "gc", "--forget-missing")[0] == 0
+    assert not any(work.iterdir())
 
 
 def test_status_after_a_training_stopped_past_a_checkpoint_says_the_next_build_resumes_from_it(tmp_path, cli, monkeypatch):
