@@ -48,7 +48,7 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
                 "this line; delete it")
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
-    problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "")
+    problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "", text)
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
     if started is None or not context:
@@ -57,7 +57,13 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
     return f"{path}:{line}: not valid YAML: {message}"
 
 
-def _with_hint(problem: str, context: str) -> str:
+_UNDEFINED_ALIAS = re.compile(r"found undefined alias '(.+)'")
+
+
+def _with_hint(problem: str, context: str, text: str) -> str:
+    if (alias := _UNDEFINED_ALIAS.fullmatch(problem)) and _anchored(alias[1], text):  # `up2: *enlarge` above `&enlarge`
+        return problem + (f" (its anchor &{alias[1]} is on a later line: YAML reads an anchor only above its aliases, "
+                          f"so move the entry with &{alias[1]} above this line)")
     if "alias" in problem + context or "'@'" in problem or "'`'" in problem:  # `glob: *.png`, `schedule: @daily`
         return problem + " (a value starting with *, @ or ` needs quotes: glob: \"*.png\", schedule: \"*/15 * * * *\")"
     if "'\\t'" in problem:
@@ -68,6 +74,12 @@ def _with_hint(problem: str, context: str) -> str:
     if "escape" in problem:  # "C:\Users\..." in double quotes
         return problem + r" (in double quotes a \ starts an escape: write paths with / or in single quotes)"
     return problem
+
+
+def _anchored(name: str, text: str) -> bool:
+    """Whether ``text`` gives the anchor ``&name`` somewhere: an alias of it that YAML calls undefined stands above
+    it, where quotes (the hint for ``glob: *.png``) would make the entry a string."""
+    return re.search(rf"&{re.escape(name)}(?=[\s,\]}}]|$)", text) is not None
 
 
 def _explained(

@@ -569,6 +569,18 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
     assert problem.endswith('needs quotes: glob: "*.png", schedule: "*/15 * * * *")'), problem
 
 
+def test_an_alias_above_its_anchor_is_told_to_move_the_anchor_not_to_quote_it():
+    """The README's shared settings written in the wrong order: quoting `*enlarge`, as the hint for a glob said,
+    would make the asset a string."""
+    text = ("sources:\n  legacy: {kind: textures, root: t}\nassets:\n  up2: *enlarge\n"
+            "x-enlarge: &enlarge {op: upscale, from: legacy}\n")
+    [problem] = problems(text)
+    assert problem.startswith("/studio/assets_spec.yaml:4: not valid YAML: found undefined alias 'enlarge'"), problem
+    assert "needs quotes" not in problem
+    assert problem.endswith("(its anchor &enlarge is on a later line: YAML reads an anchor only above its aliases, so move "
+                            "the entry with &enlarge above this line)"), problem
+
+
 @pytest.mark.parametrize("text, says", [
     ("sources:\n  a: {kind: [textures], root: t}\n", "sources.a.kind: expected textures or photo_pairs, got ['textures']"),
     ("sources:\n  a: {kind: textures,\n      root: !!int abc}\n",
