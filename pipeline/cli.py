@@ -184,7 +184,10 @@ def _print_line(line: str) -> None:
 def _on_a_terminal() -> bool:
     """Whether bars, redrawn in place, suit where the progress goes. Rich takes any stream for a terminal where
     FORCE_COLOR is set, as CI services set it to colour their logs, and a log keeps every redraw of every bar:
-    those get the progress lines any other log gets, in colour."""
+    those get the progress lines any other log gets, in colour. So does a CI job run under a pseudo-terminal
+    (Buildkite's, ``docker run -t`` in a job's script), which CI services tell by setting CI."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
     isatty = getattr(console.file, "isatty", None)
     return console.is_interactive and isatty is not None and isatty()
 

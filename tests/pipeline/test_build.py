@@ -577,6 +577,30 @@ def test_a_ci_log_in_colour_gets_progress_lines_not_bars(project, cli, monkeypat
     assert "legacy_2x 5/5" in output, output
 
 
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_a_ci_job_under_a_pseudo_terminal_gets_progress_lines_not_bars(project, cli, monkeypatch, ci):
+    """Buildkite runs a job's commands under a pseudo-terminal, as `docker run -t` in a job's script does: the
+    build took its log for a terminal, and the log kept every redraw of every bar. CI services all set CI."""
+    import io
+
+    from pipeline.cli import console
+    from pipeline.progress import ProgressLines
+
+    class PseudoTerminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log = PseudoTerminal()
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(console, "_file", log)  # its file property would be put back as the stderr of the moment
+    monkeypatch.setattr(console, "is_interactive", True)  # rich decides it as it starts, on a terminal
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert "\x1b[2K" not in log.getvalue() and "\x1b[?25l" not in log.getvalue(), log.getvalue()
+    assert "legacy_2x 5/5" in log.getvalue(), log.getvalue()
+
+
 def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards(project, cli, caplog):
     """The CLI takes the progress records for its bars while it builds, and only then: a larger process that
     runs it in process (a script, a test) gets them in its own handlers again afterwards."""
