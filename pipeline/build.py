@@ -313,7 +313,7 @@ class Builder:
         if entry is not None:
             result.status = "cached"
             return entry
-        with self.store.key_lock(plan.cache_key, partition_label(target.name, key)):
+        with self.store.key_lock(plan.cache_key, partition_label(target.name, key), target.name):
             if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
                 self.store.clear_finished_work(plan.cache_key)
             entry = None if forced else self._restore(plan) or self._kept(target, key, plan)

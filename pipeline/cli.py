@@ -149,17 +149,21 @@ class _NoScanSkips(logging.Filter):
 class _SaidOnce(logging.Filter):
     """Lets each warning of a source scan through once: every asset step scans the sources again, so a
     skipped file would be warned about once per step. Of the warnings that name what many files share (``once_per``,
-    as a colour profile), lets the first through and keeps the files in ``sharing``. Other messages all pass."""
+    as a colour profile, or another build making an asset's partitions), lets the first through and keeps the files
+    in ``sharing``, for ``held_back`` to count. Other messages all pass."""
 
     def __init__(self) -> None:
         super().__init__()
         self.said: set[str] = set()
         self.sharing: dict[str, set[str]] = {}  # what many files share -> those files (a file read twice is one)
+        self.more_said: dict[str, str] = {}  # -> how to say how many more (``{}`` for the count), where a record says
 
     def filter(self, record: logging.LogRecord) -> bool:
         if (shared := getattr(record, "once_per", None)) is not None:
             first = shared not in self.sharing
             self.sharing.setdefault(shared, set()).add(getattr(record, "file", ""))
+            if (more_said := getattr(record, "more_said", None)) is not None:
+                self.more_said[shared] = more_said
             return first
         if record.name != "pipeline.sources":
             return True
@@ -168,6 +172,19 @@ class _SaidOnce(logging.Filter):
             return False
         self.said.add(message)
         return True
+
+    def held_back(self) -> list[str]:
+        """A line for each warning shared by many files that was let through once: how many more files it held back."""
+        lines = []
+        for shared, files in self.sharing.items():
+            if not (more := len(files) - 1):
+                continue
+            if shared in self.more_said:
+                lines.append(self.more_said[shared].format(more))
+            else:
+                carry = "file carries" if more == 1 else "files carry"
+                lines.append(f"{more} more {carry} {shared} as well, read as the first was")
+        return lines
 
 
 def _log_warnings_once() -> _SaidOnce:
@@ -268,11 +285,8 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built", _going_on(loaded, report.interrupted))
     _render_build(report, loaded)
-    for shared, files in said.sharing.items():
-        if more := len(files) - 1:
-            carry = "file carries" if more == 1 else "files carry"
-            console.print(f"[yellow]warning[/yellow] {more} more {carry} {escape(shared)} as well, read as the first "
-                          "was", highlight=False, soft_wrap=True)
+    for line in said.held_back():
+        console.print(f"[yellow]warning[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -29,16 +29,17 @@ class Busy(Exception):
 
 
 @contextlib.contextmanager
-def exclusive(lock_file: Path, waiting: str = "") -> Iterator[None]:
+def exclusive(lock_file: Path, waiting: str = "", said: Mapping[str, object] | None = None) -> Iterator[None]:
     """Hold ``lock_file`` exclusively (waits): one process at a time past this point. ``waiting`` is logged
-    where another process holds it, so that a wait of minutes is not taken for a hang."""
+    where another process holds it, so that a wait of minutes is not taken for a hang; ``said`` goes with it
+    as the log record's extra attributes."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(lock_file)
     try:
         lock.acquire(timeout=0)
     except Timeout:
         if waiting:
-            log.warning("%s", waiting)
+            log.warning("%s", waiting, extra=said)
         lock.acquire()
     try:
         yield

@@ -777,6 +777,47 @@ def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
     assert other.returncode == 0 and statuses(project)["walls/tex001.png"] == "cached", output
 
 
+def test_a_build_behind_another_says_it_waits_once_per_asset(tmp_path):
+    """Two CI jobs building one change at once (a param changed for every texture): the second waits for the
+    first on each partition in turn, and said so on a line each, thousands in its log. The CLI's log says it
+    once per asset and, after the table, how many more waited (the waits here come one after another)."""
+    import io
+    import logging
+
+    from filelock import FileLock
+
+    from pipeline.cli import _SaidOnce
+    from pipeline.progress import handled
+
+    store = ContentStore(tmp_path / "cache")
+    keys = [f"{n:032x}" for n in range(5)]
+    (store.root / "locks").mkdir()
+    making = [FileLock(store.root / "locks" / key) for key in keys]  # the first build, making every partition
+    for lock in making:
+        lock.acquire()
+    said, log = _SaidOnce(), io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.addFilter(said)
+
+    def wait_for(n: int) -> None:
+        with store.key_lock(keys[n], f"legacy_2x [tex{n}.png]", "legacy_2x"):
+            pass
+
+    with handled(logging.getLogger("pipeline.locks"), handler, propagate=False):
+        waiting = [threading.Thread(target=wait_for, args=(n,)) for n in range(5)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while sum(len(files) for files in said.sharing.values()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for lock in making:
+            lock.release()
+        for thread in waiting:
+            thread.join()
+    assert log.getvalue().count("waiting for another build making the same outputs") == 1, log.getvalue()
+    assert said.held_back() == ["4 more of legacy_2x's partitions waited likewise for another build making them"]
+
+
 def test_outputs_put_back_from_the_cache_take_no_lock(project, cli):
     """A fresh clone puts back thousands of partitions: a lock file each would cost time and clutter the cache."""
     assert cli(project, "build")[0] == 0 and cli(project, "cache", "gc")[0] == 0  # gc removes every key's lock
