@@ -240,7 +240,11 @@ def _going_on(spec: Spec, step: str) -> str:
     return f": {step} makes again what it had not finished" if step else ""
 
 
-@app.command()
+@app.command(epilog="Exit status: 0 when everything asked for is built; 1 when a partition, a step or a blocking check "
+                     "failed, a file was left out or a source it reads has no files (a missing root), or the build or "
+                     "cache folder could not be written; 2 for a bad spec, --select or --device, or a DAGSTER_HOME or "
+                     "build_dir it cannot use (another spec's); "
+                     "130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
 def build(
     spec: SpecOption = DEFAULT_SPEC,
     select: Annotated[
@@ -442,7 +446,9 @@ def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
                       "(remaster status shows each figure)", highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(epilog="Exit status: 0, whatever is stale, but with --check 1 where a build would compute, put back or "
+                     "delete something, or fail; 1 where the build or cache folder cannot be read; 2 for a bad spec, "
+                     "or a DAGSTER_HOME or build_dir it cannot use.")
 def status(
     spec: SpecOption = DEFAULT_SPEC,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
@@ -488,7 +494,9 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
         out.print("nothing to build, but a check fails (above): a build exits 1")
 
 
-@app.command()
+@app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "
+                     "without one) printed; 2 when it does not, or where DAGSTER_HOME or its build_dir cannot be "
+                     "used.")
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec)
@@ -515,7 +523,10 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     )
 
 
-@cache_app.command("gc")
+@cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
+                                 "the cache (run it again once they finish), a project built on the cache has no "
+                                 "manifest (a deleted clone: --forget-missing), or a folder of the store is a link; "
+                                 "2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use.")
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[

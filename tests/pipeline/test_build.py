@@ -729,6 +729,21 @@ def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     assert "assets_spec.yaml:7: assets.legacy_2x.op: unknown op 'upscal'" in output
 
 
+@pytest.mark.parametrize(("command", "statuses"), [
+    (["build"], ["0 when everything asked for is built", "1 when a partition", "2 for a bad spec", "130 when stopped"]),
+    (["status"], ["0, whatever is stale", "with --check 1", "2 for a bad spec"]),
+    (["validate"], ["0 when the spec loads", "2 when it does not"]),
+    (["cache", "gc"], ["0 when collected", "1 when it refuses", "--forget-missing", "2 for a bad spec"]),
+])
+def test_each_command_s_help_gives_its_exit_statuses(tmp_path, cli, command, statuses):
+    """Whoever writes a CI job reads --help for what fails it: no command's said, and gc's refusals (a build
+    using the cache, a deleted clone's missing manifest) fail a nightly job that looks as if it worked before."""
+    code, output = cli(tmp_path, *command, "--help")
+    said = " ".join(output.split())  # as wrapped for the terminal
+    assert code == 0 and "Exit status:" in said, output
+    assert all(status in said for status in statuses), output
+
+
 def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     cli(project, "build")
     before = outputs(project)
