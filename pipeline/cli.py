@@ -541,6 +541,7 @@ def cache_gc(
     from pipeline.runs import collect_garbage
 
     loaded = _load(spec)
+    _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
     try:
         collected = collect_garbage(loaded, forget_missing=forget_missing)
     except (StoreBusy, UnseenProjects) as exc:

@@ -10,7 +10,7 @@ import sys
 
 from rich.progress import Progress
 
-from helpers import REPO, UPSCALE_SPEC, write_spec, write_textures
+from helpers import REPO, UPSCALE_SPEC, start_remaster, write_spec, write_textures
 from pipeline.cli import _ProgressHandler, _Shown, shown
 from pipeline.sources import FOLDER_DEPTH
 
@@ -28,6 +28,19 @@ def test_a_spec_value_with_an_escape_sequence_is_printed_as_text(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert "\x1b" not in output and "\u202e" not in output, output
     assert "nothere\\x1b[2J" in output, output
+
+
+def test_cache_gc_prints_a_spec_value_with_an_escape_sequence_as_text(tmp_path):
+    """gc scans the sources (it keeps the hashes under a root with no files, a share not mounted), and set up no
+    log of its own: Python's last-resort handler printed the scan's warning of that root as it was, so a root
+    that holds an escape sequence cleared a nightly job's terminal. A process of its own, as logging is set up
+    under pytest."""
+    in_yaml = CLEAR_AND_FAKE.replace("\x1b", "\\e").replace("\x07", "\\a").replace("\u202e", "\\u202e")
+    write_spec(tmp_path, UPSCALE_SPEC.replace("root: textures", f'root: "nothere{in_yaml}"'))
+    gc = start_remaster(tmp_path, "cache", "gc")
+    output = gc.communicate(timeout=300)[0]
+    assert gc.returncode == 0 and "\x1b" not in output and "\u202e" not in output, output
+    assert "WARNING" in output and "nothere\\x1b[2J" in output, output
 
 
 def test_a_link_whose_target_holds_an_escape_sequence_is_printed_as_text(project, cli):
