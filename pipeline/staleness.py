@@ -153,7 +153,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     if row is None:
         return _restorable(builder, target, plan, "new file" if name in known.built else "never built", known.restored)
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
-        return _restorable(builder, target, plan, f"failed last build: {row.get('error')}", known.restored)
+        return _restorable(builder, target, plan, _failed(builder, target, row, plan), known.restored)
     if row["cache_key"] == plan.cache_key:
         outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
         try:
@@ -164,6 +164,17 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
         return _restorable(builder, target, plan, _missing_or_modified(builder.spec, changed), known.restored) if changed else None
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
     return _restorable(builder, target, plan, _what_changed(builder, target, row, plan), known.restored)
+
+
+def _failed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
+    """Why a partition that failed last build is stale: its error, and what changed since, so that a photo
+    added or saved again to fix it is not reported as the failure alone (``add it`` after it was added)."""
+    said = f"failed last build: {row.get('error')}"
+    if row.get("cache_key") == plan.cache_key or str(row.get("error")).startswith("not built:"):
+        return said  # the same inputs; or it never ran (interrupted, an earlier step failed), reading nothing
+    if not row.get("inputs"):  # it failed before reading them: a pair's photo missing, a file unreadable
+        return f"{said}; since then its inputs can all be read"
+    return f"{said}; since then: {_what_changed(builder, target, row, plan)}"
 
 
 def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:

@@ -303,6 +303,24 @@ def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build
     assert rows["elm"]["error"] == f"{tmp_path}/photos/elm: missing the guide (*/guide.*) photo of this pair; add it or remove the folder"
 
 
+def test_status_says_what_changed_since_a_pair_failed_rather_than_the_failure_alone(tmp_path, cli):
+    """A guide photo added to a pair that failed for want of it was still reported as "missing the guide ...
+    add it", and a photo saved again at the right size as the size mismatch."""
+    from pipeline.staleness import stale_partitions
+
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
+    oak = tmp_path / "photos" / "oak"
+    write_image(oak / "guide.png", Image(np.full((8, 8, 3), 0.5, np.float32)))  # not the flash photo's size
+    assert cli(tmp_path, "build")[0] == 1
+    shutil.copy(oak / "flash.png", tmp_path / "photos" / "elm" / "guide.png")
+    write_image(oak / "guide.png", Image(np.full((16, 16, 3), 0.4, np.float32)))
+    why = {s.partition: s.reason for s in stale_partitions(load_spec(tmp_path / "assets_spec.yaml")).stale}
+    assert why["elm"].startswith("failed last build: ") and why["elm"].endswith(
+        "missing the guide (*/guide.*) photo of this pair; add it or remove the folder; since then its inputs can all be read")
+    assert why["oak"].startswith("failed last build: ") and "must be taken at the same size" in why["oak"]
+    assert why["oak"].endswith("; since then: changed file photos/oak/guide.png")
+
+
 @pytest.mark.parametrize("unmounted", ["folder gone", "empty mount point"])
 def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog, unmounted):
     cli(project, "build")
