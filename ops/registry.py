@@ -110,6 +110,11 @@ class OpParams(BaseModel):
         """The inputs it takes per partition: ``image`` (a texture), or ``flash`` and ``guide`` (a photo pair)."""
         return frozenset({"image"})
 
+    def inputs_hint(self) -> str:
+        """How to fix a ``from`` that gives other inputs than ``input_roles`` takes, naming the param that chooses
+        them (a method), for ``validate`` to add; empty where no param does."""
+        return ""
+
     def sidecars(self, inputs: Mapping[str, Path]) -> list[Path]:
         """Files beside ``inputs`` that this op reads when they exist (a camera description): whether
         each is there, and its hash when it is, join the cache key."""

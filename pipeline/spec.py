@@ -504,9 +504,10 @@ class _Checker:
                 source = spec.sources.get(target.upstream)
                 given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
                 if (source is not None or upstream is not None) and set(target.params.input_roles()) != given:
+                    hint = target.params.inputs_hint()
                     self.fail((*at, "from"), f"{target.op.name} with these params takes "
                               f"{_roles_in_words(target.params.input_roles())}, but {target.upstream!r} gives "
-                              f"{_roles_in_words(frozenset(given))}")
+                              f"{_roles_in_words(frozenset(given))}{f'; {hint}' if hint else ''}")
             if target.model is not None and target.model not in self.given["models"]:
                 self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
             for key, path in target.params.file_params().items():

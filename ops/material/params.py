@@ -82,6 +82,15 @@ class MaterialParams(OpParams):
     def input_roles(self) -> frozenset[str]:
         return frozenset({"flash", "guide"} if self.method == "two_shot" else {"image"})
 
+    def inputs_hint(self) -> str:
+        if self.method == "two_shot":
+            return ("method two_shot fits a flash and a guide photo: give it a photo_pairs source, or set method: "
+                    "one_shot for flash photos alone, from_texture for textures")
+        if self.method == "one_shot":
+            return ("method one_shot fits one flash photo: set method: two_shot for photo pairs, or give it a "
+                    "textures source of their flash photos (the pairs' root, glob: \"*/flash.*\")")
+        return "method from_texture reads one texture: set method: two_shot for photo pairs"
+
     def output_names(self) -> tuple[str, ...]:
         extra = ("orm.png",) if self.orm else ()
         return (*MAP_NAMES, *extra, "preview.png", "material.gltf")

@@ -756,11 +756,32 @@ def test_every_problem_is_reported_in_one_pass_with_a_hint():
         "not an asset",
         "/studio/assets_spec.yaml:11: assets.mat.from: material with these params takes a flash and a guide photo per "
         "partition (a photo_pairs source), but 'flat' gives one image per partition (a textures source or a one-image "
-        "asset)",
+        "asset); method two_shot fits a flash and a guide photo: give it a photo_pairs source, or set method: one_shot "
+        "for flash photos alone, from_texture for textures",
         "/studio/assets_spec.yaml:12: assets.chained.from: 'mat' writes several files per input (albedo.png, "
         "normal.png, roughness.png, specular.png, height.png, ao.png, orm.png, preview.png, material.gltf); chain "
         "from a one-image asset, or export its maps with export_dds's maps",
     ]
+
+
+@pytest.mark.parametrize(("method", "fix"), [
+    ("one_shot", "set method: two_shot for photo pairs, or give it a textures source of their flash photos (the pairs' "
+     "root, glob: \"*/flash.*\")"),
+    ("from_texture", "set method: two_shot for photo pairs"),
+])
+def test_a_one_image_material_method_from_photo_pairs_says_which_method_or_source_to_give(method, fix):
+    """It said only that "material with these params" takes one image, not which param, nor how to fit the
+    flash photos of pairs alone to compare one_shot with two_shot."""
+    [problem] = problems(
+        f"""
+        sources:
+          scans: {{kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}}
+        assets:
+          mat: {{op: material, from: scans, method: {method}}}
+        """
+    )
+    assert problem.startswith("/studio/assets_spec.yaml:5: assets.mat.from: material with these params takes one image")
+    assert problem.endswith(f"; method {method} {'fits one flash photo' if method == 'one_shot' else 'reads one texture'}: {fix}")
 
 
 @pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
