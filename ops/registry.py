@@ -148,6 +148,11 @@ class OpParams(BaseModel):
         setting of a feature that is off, a speed setting."""
         return ()
 
+    def unread_fields(self) -> dict[str, str]:
+        """Fields these params never read (another method's settings), each with whose setting it is:
+        ``validate`` warns of those the spec gives, which change nothing (``normal_strength`` on a photo fit)."""
+        return {}
+
     def later_neutral_fields(self) -> tuple[str, ...]:
         """Of ``neutral_fields``, those added after outputs were cached with these params: left out of the key
         rather than reset, so that upgrading remaster rebuilds nothing they cannot change (a new setting of

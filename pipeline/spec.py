@@ -171,7 +171,20 @@ class Spec:
             for target in self.targets.values()
             for name, path in target.params.file_params().items()
             if (problem := not_a_file(self.resolve(path)))
-        ]
+        ] + self._unread_warnings()
+
+    def _unread_warnings(self) -> list[str]:
+        """A param given where its op does not read it (another method's setting): an artist who sets
+        ``normal_strength`` on a photo fit for steeper normals gets the same maps, and would not know why."""
+        found: list[tuple[int, str]] = []
+        for target in self.targets.values():
+            unread = target.params.unread_fields()
+            for name in target.params.model_fields_set & unread.keys():
+                at = (target.section, target.name, name)
+                line = self.lines.get(at, self.lines.get(at[:2], 0))
+                found.append((line, f"{self.path}:{line or '?'}: {'.'.join(at)}: not read with the params given here, "
+                                    f"so it changes nothing ({unread[name]}): remove it"))
+        return [message for _, message in sorted(found)]
 
 
 def _resolved(base: Path, path: str | Path) -> Path:

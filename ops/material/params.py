@@ -73,11 +73,20 @@ class MaterialParams(OpParams):
         return material_name(inputs)  # material.gltf names the material
 
     def neutral_fields(self) -> tuple[str, ...]:
+        return tuple(self.unread_fields())
+
+    def unread_fields(self) -> dict[str, str]:
         if self.method == "from_texture":
-            unread = ("alpha_mode",) if self.alpha == "data" else ()  # a data alpha makes the glTF opaque
-            return ("iterations", "fit_size", "fov_deg", "max_shift", "seed", *unread)
-        unused = ("max_shift",) if self.method == "one_shot" else ()
-        return ("normal_strength", "delight", "tileable", "alpha", "alpha_mode", *unused)
+            unread = dict.fromkeys(("iterations", "fit_size", "fov_deg", "max_shift", "seed"),
+                                   "a setting of the photo fit, methods two_shot and one_shot")
+            if self.alpha == "data":
+                unread["alpha_mode"] = "a setting of a coverage alpha: with alpha: data the glTF is opaque"
+            return unread
+        unread = dict.fromkeys(("normal_strength", "delight", "tileable", "alpha", "alpha_mode"),
+                               "a setting of method from_texture")
+        if self.method == "one_shot":
+            unread["max_shift"] = "a setting of two_shot's alignment of the guide photo, which one_shot has not"
+        return unread
 
     def input_roles(self) -> frozenset[str]:
         return frozenset({"flash", "guide"} if self.method == "two_shot" else {"image"})

@@ -784,6 +784,33 @@ def test_a_one_image_material_method_from_photo_pairs_says_which_method_or_sourc
     assert problem.endswith(f"; method {method} {'fits one flash photo' if method == 'one_shot' else 'reads one texture'}: {fix}")
 
 
+def test_validate_warns_of_a_material_setting_its_method_does_not_read():
+    """``normal_strength: 2`` on a two_shot material was taken without a word and changed nothing: the artist
+    got the same flat normals and no clue why. Settings of the method given are not warned of."""
+    spec = parse_spec(textwrap.dedent(
+        """
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+          flat: {kind: textures, root: t}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot, iterations: 500, max_shift: 0, normal_strength: 2}
+          single:
+            op: material
+            from: flat
+            method: one_shot
+            max_shift: 0.1
+          floors: {op: material, from: flat, method: from_texture, normal_strength: 2, alpha: data, alpha_mode: mask}
+        """), Path("/studio/assets_spec.yaml"))
+    assert spec.warnings() == [
+        "/studio/assets_spec.yaml:6: assets.scanned.normal_strength: not read with the params given here, so it "
+        "changes nothing (a setting of method from_texture): remove it",
+        "/studio/assets_spec.yaml:11: assets.single.max_shift: not read with the params given here, so it changes "
+        "nothing (a setting of two_shot's alignment of the guide photo, which one_shot has not): remove it",
+        "/studio/assets_spec.yaml:12: assets.floors.alpha_mode: not read with the params given here, so it changes "
+        "nothing (a setting of a coverage alpha: with alpha: data the glTF is opaque): remove it",
+    ]
+
+
 @pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
                                   "{{a,/etc},b}/*.png", "{,/etc}/*.png"])
 def test_a_glob_that_leaves_its_root_is_refused(glob: str):
