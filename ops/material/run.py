@@ -70,6 +70,20 @@ def _grey_beside_colour(a: Image, b: Image) -> bool:
     return (a.channels == 1 and in_colour(b)) or (b.channels == 1 and in_colour(a))
 
 
+def _sizes_differ(guide: Path, guide_size: tuple[int, ...], flash: Path, flash_size: tuple[int, ...]) -> str:
+    """Why a pair's photos differ in size, with the fix: one turned sideways (its sizes swapped: an editor or
+    a transfer that dropped the phone's orientation tag) or scaled down (a messenger's or an upload's copy)."""
+    (gh, gw), (fh, fw) = guide_size, flash_size
+    said = f"{guide} is {gw}x{gh} but {flash} is {fw}x{fh}; a flash/guide pair must be taken at the same size"
+    if (gh, gw) == (fw, fh):
+        return (f"{said}: one of them is turned sideways (a photo editor or a copy that dropped the phone's "
+                "orientation tag): turn it to match the other")
+    if gh * fw == gw * fh:
+        return (f"{said}: the smaller one is a scaled-down copy (as a messenger or an upload makes): use both "
+                "photos at the size the camera saved them")
+    return said
+
+
 def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialParams, ctx: OpContext) -> tuple[Maps, Meta]:
     """one_shot (a flash photo) or two_shot (and its guide, aligned to it): maps fitted to the photos."""
     meta: Meta = {}
@@ -81,10 +95,7 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
         guide_image = read_image(guide_path)
         guide, bit_depth = guide_image.rgb(), max(bit_depth, guide_image.bit_depth)
         if guide.shape != flash.shape:
-            raise ValueError(
-                f"{guide_path} is {guide.shape[1]}x{guide.shape[0]} but {flash_path} is "
-                f"{flash.shape[1]}x{flash.shape[0]}; a flash/guide pair must be taken at the same size"
-            )
+            raise ValueError(_sizes_differ(guide_path, guide.shape[:2], flash_path, flash.shape[:2]))
         if _grey_beside_colour(flash_image, guide_image):
             grey, colour = (flash_path, guide_path) if flash_image.channels == 1 else (guide_path, flash_path)
             raise ValueError(

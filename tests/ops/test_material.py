@@ -254,6 +254,24 @@ def test_pair_of_different_sizes_names_the_files(pair, tmp_path: Path):
         run({"flash": pair[0], "guide": small}, tmp_path / "out", MaterialParams(method="two_shot"), OpContext())
 
 
+@pytest.mark.parametrize(("size", "fix"), [
+    ((48, 64), "one of them is turned sideways (a photo editor or a copy that dropped the phone's orientation tag): "
+               "turn it to match the other"),
+    ((32, 24), "the smaller one is a scaled-down copy (as a messenger or an upload makes): use both photos at the "
+               "size the camera saved them"),
+    ((30, 32), None),
+])
+def test_a_pair_of_different_sizes_says_whether_one_is_turned_or_scaled_down(tmp_path: Path, size, fix):
+    """A landscape flash photo beside a portrait guide was told only that a pair must be of one size."""
+    flash, guide = tmp_path / "flash.png", tmp_path / "guide.png"
+    write_image(flash, Image(color=np.full((48, 64, 3), 0.5, np.float32)))
+    write_image(guide, Image(color=np.full((*size[::-1], 3), 0.5, np.float32)))
+    with pytest.raises(ValueError) as caught:
+        run({"flash": flash, "guide": guide}, tmp_path / "out", MaterialParams(method="two_shot"), OpContext())
+    said = f"{guide} is {size[0]}x{size[1]} but {flash} is 64x48; a flash/guide pair must be taken at the same size"
+    assert str(caught.value) == (f"{said}: {fix}" if fix else said)
+
+
 def test_missing_guide_is_named(pair, tmp_path: Path):
     with pytest.raises(ValueError, match=r"missing: guide"):
         run({"flash": pair[0]}, tmp_path / "out", MaterialParams(method="two_shot"), OpContext())
