@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, signal
 
 
 class AlignmentError(ValueError):
@@ -28,9 +28,26 @@ class Shift:
 
 def _texture(rgb: np.ndarray) -> np.ndarray:
     lum = np.log(rgb.mean(axis=2) + 1e-3)
-    hp = lum - ndimage.gaussian_filter(lum, sigma=max(rgb.shape[:2]) / 32)
+    hp = lum - _gaussian(lum, sigma=max(rgb.shape[:2]) / 32)
     window = np.outer(np.hanning(rgb.shape[0]), np.hanning(rgb.shape[1]))
     return (hp - hp.mean()) * window
+
+
+def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``ndimage.gaussian_filter(image, sigma)``, its kernel (4 sigma each side) and reflected borders, to within
+    rounding (1e-15), by FFT along each axis: this sigma grows with the photo, and taken directly its kernel of
+    1,001 taps spent 38 s of a 12-megapixel phone pair's 70 s (5 iterations) in the two blurs alone."""
+    radius = int(4.0 * sigma + 0.5)
+    taps = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 / (sigma * sigma) * taps**2)
+    kernel /= kernel.sum()
+    blurred = image
+    for axis in (0, 1):
+        pad = [(radius, radius) if a == axis else (0, 0) for a in (0, 1)]
+        shape = (-1, 1) if axis == 0 else (1, -1)
+        padded = np.pad(blurred, pad, mode="symmetric")  # numpy's symmetric is ndimage's reflect
+        blurred = signal.fftconvolve(padded, kernel.reshape(shape), mode="valid", axes=axis)
+    return blurred.astype(image.dtype)  # as ndimage returns it
 
 
 def estimate_shift(flash: np.ndarray, guide: np.ndarray) -> Shift:

@@ -232,6 +232,21 @@ def test_small_shift_is_found_and_corrected():
         assert align_guide(texture, subpixel, max_shift=0.001, names=("f.png", "g.png"))  # a tiny limit allows it too
 
 
+@pytest.mark.parametrize("shape", [(48, 64), (300, 200), (5, 300), (1, 40)])
+def test_the_alignment_s_wide_blur_is_ndimage_s_gaussian_done_by_fft(shape):
+    """Taken directly, the blur of 1/32 of a photo's side had a kernel of 1,001 taps on a 12-megapixel phone photo,
+    38 of a pair's 70 s: by FFT it must still be that blur, borders (reflected, wider than a small photo) included."""
+    from scipy import ndimage
+
+    from ops.material.align import _gaussian
+
+    image = np.random.default_rng(1).uniform(-3, 0, size=shape).astype(np.float32)
+    sigma = max(shape) / 32
+    blurred = _gaussian(image, sigma)
+    assert blurred.dtype == np.float32
+    assert np.abs(blurred - ndimage.gaussian_filter(image, sigma)).max() < 1e-6
+
+
 def test_unrelated_photos_cannot_be_aligned():
     rng = np.random.default_rng(0)
     a, b = (rng.uniform(size=(64, 64, 3)).astype(np.float32) for _ in range(2))
