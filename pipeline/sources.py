@@ -22,7 +22,7 @@ LINKED_PATHS = 4  # paths, itself included, by which one folder is read at most:
 
 
 class MissingPairError(ValueError):
-    """A photo-pair folder lacks its flash or guide photo."""
+    """A photo-pair folder lacks its flash or guide photo, or has one photo that both globs take."""
 
 
 def scan_source(
@@ -255,6 +255,12 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
                     ] if source.exclude else []
         unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
         raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
+    if roles["flash"] == roles["guide"]:  # globs that overlap (*/IMG_*.jpg for both): the flash fitted to itself
+        raise MissingPairError(
+            f"{roles['flash']}: taken as both the flash and the guide photo of this pair, since the flash glob "
+            f"({source.patterns['flash']}) and the guide glob ({source.patterns['guide']}) both match it; make them "
+            "tell the photos apart (name them flash.jpg and guide.jpg, which the globs */flash.* and */guide.* take)"
+        )
     return roles
 
 

@@ -399,6 +399,9 @@ class _Checker:
         self._check_slashes((*at, "root"), parsed.root)
         for role, pattern in patterns.items():
             self._check_glob((*at, "glob" if role == "image" else role), pattern)
+        if patterns.get("flash", "") == patterns.get("guide"):
+            self.fail((*at, "guide"), f"the same glob as flash ({patterns['flash']}): each pair would take one photo "
+                      "for both; give each its own (flash: \"*/flash.*\", guide: \"*/guide.*\")")
         for pattern in exclude:
             self._check_glob((*at, "exclude"), pattern)
         return Source(name, parsed.kind, self._folder(parsed.root), patterns, exclude, self.where(at))

@@ -295,6 +295,21 @@ def test_a_raw_file_or_backup_beside_a_pair_s_photo_is_not_taken_for_it(tmp_path
     assert "several guide photos" not in caplog.text and "pair oak: several flash photos match, using flash.PNG" in caplog.text
 
 
+def test_a_photo_both_pair_globs_take_fails_its_pair_rather_than_fitting_the_flash_to_itself(tmp_path, cli):
+    """A phone names both photos IMG_*: globs that overlap took IMG_0001.jpg as flash and as guide, and built
+    maps from the flash photo twice, with only a warning that several photos matched."""
+    _photo_pairs_project(tmp_path, {"oak": ("IMG_0001", "IMG_0002")})
+    spec = (tmp_path / "assets_spec.yaml").read_text()
+    write_spec(tmp_path, spec.replace('flash: "*/flash.*", guide: "*/guide.*"', 'flash: "*/IMG_*.png", guide: "*/IMG_*"'))
+    code, output = cli(tmp_path, "build")
+    [row] = manifest_rows(tmp_path)
+    assert code == 1 and row["status"] == "failed" and not row["outputs"], output
+    assert row["error"] == (
+        f"{tmp_path}/photos/oak/IMG_0001.png: taken as both the flash and the guide photo of this pair, since the "
+        "flash glob (*/IMG_*.png) and the guide glob (*/IMG_*) both match it; make them tell the photos apart (name "
+        "them flash.jpg and guide.jpg, which the globs */flash.* and */guide.* take)")
+
+
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")

@@ -811,6 +811,18 @@ def test_validate_warns_of_a_material_setting_its_method_does_not_read():
     ]
 
 
+def test_a_photo_pairs_source_with_one_glob_for_flash_and_guide_is_refused():
+    [problem] = problems(
+        """
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/IMG_*.jpg", guide: "*/IMG_*.jpg"}
+        """
+    )
+    assert problem == ("/studio/assets_spec.yaml:3: sources.scans.guide: the same glob as flash (*/IMG_*.jpg): each "
+                       "pair would take one photo for both; give each its own (flash: \"*/flash.*\", guide: "
+                       "\"*/guide.*\")")
+
+
 @pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
                                   "{{a,/etc},b}/*.png", "{,/etc}/*.png"])
 def test_a_glob_that_leaves_its_root_is_refused(glob: str):
