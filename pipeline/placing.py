@@ -17,10 +17,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ops.atomic import leftover_temporaries, unlink, write_bytes_atomic
+from pipeline.cache import ContentStore
+from pipeline.hashing import hash_file
 from pipeline.locks import exclusive
 from pipeline.manifest import manifest_rows_or_none
 from pipeline.outputs import as_listed, remove_output
@@ -43,20 +45,20 @@ def note_placing(build_dir: Path, paths: Iterable[Path]) -> Path:
     return note
 
 
-def clear_dead_notes(spec: Spec) -> int:
-    """Delete what dead steps placed and no manifest row lists; returns how many files went. A build folder
-    this user cannot write (a read-only checkout a sensor watches) is left as it is."""
+def clear_dead_notes(spec: Spec, store: ContentStore, hash_of: Callable[[Path], str] = hash_file) -> int:
+    """Delete what dead steps placed and no manifest row lists (``_unlisted``); returns how many files went. A
+    build folder this user cannot write (a read-only checkout a sensor watches) is left as it is."""
     folder = spec.build_dir / PLACING
     if not any(folder.glob("*.json")):
         return 0
     try:
-        return _clear(spec, folder)
+        return _clear(spec, folder, store, hash_of)
     except OSError as exc:
         log.debug("cannot judge the placing notes in %s: %s", folder, exc)
         return 0
 
 
-def _clear(spec: Spec, folder: Path) -> int:
+def _clear(spec: Spec, folder: Path, store: ContentStore, hash_of: Callable[[Path], str]) -> int:
     with exclusive(folder / ".lock"):
         dead, live = _judge(sorted(folder.glob("*.json")))
         if not dead:
@@ -70,7 +72,7 @@ def _clear(spec: Spec, folder: Path) -> int:
             left = False
             for path in sorted(paths - live):
                 output = spec.build_dir / path
-                if as_listed(spec, output) in listed or not output.is_file():
+                if not output.is_file() or not _unlisted(output, listed.get(as_listed(spec, output)), store, hash_of):
                     continue
                 try:
                     removed += remove_output(spec.build_dir, output)
@@ -84,6 +86,20 @@ def _clear(spec: Spec, folder: Path) -> int:
         log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
                     "has are put back from the cache", removed, spec.build_dir)
     return removed
+
+
+def _unlisted(output: Path, listed: str | None, store: ContentStore, hash_of: Callable[[Path], str]) -> bool:
+    """Whether ``output``, named by a dead step's note, holds what no row lists: it is listed nowhere, or it is
+    listed (``listed``, its hash in its row) with other content, which the cache holds, so a build made it: the
+    dead step placed it over what its row lists, for inputs or params that have changed again since. Taken for
+    a hand edit, such a file went to ``.edited`` with a warning; one the cache does not hold is one, and stays."""
+    if listed is None:
+        return True
+    try:
+        digest = hash_of(output)
+    except OSError:  # unreadable just now: what it holds cannot be told, so it stays, as a hand edit would
+        return False
+    return digest != listed and store.has_object(digest)
 
 
 def _remove_temporaries(build_dir: Path, dead: set[str], live: set[str]) -> None:
@@ -120,10 +136,11 @@ def _judge(notes: list[Path]) -> tuple[list[tuple[Path, set[str]]], set[str]]:
     return dead, live
 
 
-def _listed(spec: Spec) -> set[str] | None:
-    """Every output path the manifest lists, relative to the spec's folder as rows give them; None where a
-    manifest is there but cannot be read."""
+def _listed(spec: Spec) -> dict[str, str] | None:
+    """Every output path the manifest lists, relative to the spec's folder as rows give them, with its hash as
+    listed; None where a manifest is there but cannot be read."""
     rows = manifest_rows_or_none(spec.build_dir)
     if rows is None:
         return None
-    return {str(path) for row in rows if isinstance(outputs := row.get("outputs"), dict) for path in outputs}
+    return {str(path): str(digest) for row in rows if isinstance(outputs := row.get("outputs"), dict)
+            for path, digest in outputs.items()}

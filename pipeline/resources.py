@@ -30,12 +30,12 @@ class RemasterResource(dg.ConfigurableResource):
         """``building``: the builder will write outputs or drop partitions (a build, a run, a sensor's tick), so
         the build folder and the Dagster instance are claimed for ``spec`` and the manifest registered on the
         store for gc; ``status`` and ``cache gc`` only look."""
-        store = ContentStore(spec.cache_dir)
+        store, index = ContentStore(spec.cache_dir), HashIndex(spec.cache_dir / HASH_INDEX)
         if building:
             claim_build_dir(spec)
             if home := dagster_home():
                 claim_instance(home, spec)
             store.register(manifest_path(spec.build_dir), spec.path)
-            clear_dead_notes(spec)
+            clear_dead_notes(spec, store, index.hash)
         forced = set(spec.targets) if self.force else set(self.forced)
-        return Builder(spec, store, HashIndex(spec.cache_dir / HASH_INDEX), device=self.device, forced=forced)
+        return Builder(spec, store, index, device=self.device, forced=forced)

@@ -1000,6 +1000,33 @@ def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits(project, cli
     assert not (project / "build" / ".edited").exists() and "was changed after remaster wrote it" not in caplog.text
 
 
+@pytest.mark.parametrize("then", ["textures saved again", "filter changed"])
+def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits_once_their_inputs_change_again(project, cli,
+                                                                                                 caplog, then):
+    """What the killed build placed is neither what the rows list nor what the next build places: it went to
+    .edited, each file with a warning calling it a hand edit. A hand edit made after the kill still goes there."""
+    assert cli(project, "build")[0] == 0
+    write_textures(project / "textures", 5, seed=1)
+    killed = ("import os, pipeline.assets\n"
+              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
+              "from pipeline.cli import app\n"
+              "app(['build'])\n")
+    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    touched = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    touched.write_bytes(b"touched up")
+    if then == "textures saved again":
+        write_textures(project / "textures", 5, seed=2)
+    else:
+        spec = project / "assets_spec.yaml"
+        spec.write_text(spec.read_text().replace("lanczos", "bicubic"))
+    assert cli(project, "build")[0] == 0
+    edited = project / "build" / ".edited"
+    assert [path.relative_to(edited).as_posix() for path in edited.rglob("*.png")] == ["legacy_2x/walls/tex001.png"]
+    assert (edited / "legacy_2x" / "walls" / "tex001.png").read_bytes() == b"touched up"
+    assert caplog.text.count("was changed after remaster wrote it") == 1
+    assert set(statuses(project).values()) == {"computed"}
+
+
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
@@ -1291,7 +1318,7 @@ def test_what_a_live_step_is_placing_is_left_alone(tmp_path):
     placed.write_bytes(b"not listed yet")
     note = note_placing(spec.build_dir, [placed])  # this process: alive
     os.utime(note, (time.time() - 2 * 86400,) * 2)  # a step of two days: its age says nothing where it can be seen
-    assert clear_dead_notes(spec) == 0 and placed.exists() and note.exists()
+    assert clear_dead_notes(spec, ContentStore(spec.cache_dir)) == 0 and placed.exists() and note.exists()
 
 
 def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_folder_that_cannot_be_written(
@@ -1313,9 +1340,9 @@ def test_a_dead_step_s_note_is_judged_against_an_empty_manifest_and_not_in_a_fol
         raise PermissionError(errno.EROFS, "Read-only file system", str(lock_file))
 
     monkeypatch.setattr(pipeline.placing, "exclusive", read_only)  # a sensor watching a read-only checkout
-    assert clear_dead_notes(spec) == 0 and placed.exists()
+    assert clear_dead_notes(spec, ContentStore(spec.cache_dir)) == 0 and placed.exists()
     monkeypatch.undo()
-    assert clear_dead_notes(spec) == 1 and not placed.exists() and not note.exists()
+    assert clear_dead_notes(spec, ContentStore(spec.cache_dir)) == 1 and not placed.exists() and not note.exists()
 
 
 def test_a_dead_step_s_note_naming_a_file_outside_the_build_folder_removes_nothing_and_says_so(tmp_path, caplog):
@@ -1327,7 +1354,7 @@ def test_a_dead_step_s_note_naming_a_file_outside_the_build_folder_removes_nothi
     note = note_placing(spec.build_dir, [])
     record = json.loads(note.read_text())
     note.write_text(json.dumps({**record, "process": "999999999@1", "paths": ["../secret.png"]}))  # edited by hand
-    assert clear_dead_notes(spec) == 0 and secret.exists()
+    assert clear_dead_notes(spec, ContentStore(spec.cache_dir)) == 0 and secret.exists()
     assert "removed" not in caplog.text and "is not in the build folder" in caplog.text
 
 
