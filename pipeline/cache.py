@@ -4,7 +4,7 @@ Layout under ``cache_dir``::
 
     objects/ab/abcdef…   file contents, named by their xxh3-128
     entries/12/1234…json cache key -> {output name: object hash, metadata}
-    units/34/3456…       unit key -> object hash, for outputs made one by one (multiply's variants)
+    units/34/3456…       unit key -> object hash and the key, for outputs made one by one (multiply's variants)
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
@@ -309,10 +309,10 @@ class ContentStore:
         return self.root / "units" / _checked(key)[:2] / key
 
     def record_units(self, units: Mapping[str, str]) -> None:
-        """Remember the object each unit key (one output made on its own) produced."""
+        """Remember the object each unit key (one output made on its own) produced, and the key: see ``unit``."""
         for key, digest in units.items():
             if self.unit(key) != digest:
-                write_bytes_atomic(self._unit_path(key), digest.encode())
+                write_bytes_atomic(self._unit_path(key), f"{digest}\n{key}\n".encode())
 
     def keep_units(self, files: Mapping[str, Path]) -> None:
         """Store ``files`` (unit key -> path) made before their partition finished. No entry lists them, so a
@@ -321,18 +321,23 @@ class ContentStore:
 
     def unit(self, key: str) -> str | None:
         """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes). A unit
-        file holding anything but a hash is damaged: removed, and the output is made again."""
+        file holding anything but a hash, or naming another key (a file copied over this one's: a backup restored
+        to the wrong name, a sync tool's mix-up), is damaged: removed, and the output is made again. The object
+        alone cannot tell: it is whole, but another texture's variant. Files written before 2026-11-28 name none."""
         try:
-            digest = self._unit_path(key).read_text().strip()
+            words = self._unit_path(key).read_text().split()
         except (OSError, UnicodeDecodeError):
             return None
-        if not is_digest(digest):
-            log.warning("cache unit %s is damaged (it holds no object hash); removed: its output is made again",
-                        self._unit_path(key))
-            with contextlib.suppress(OSError):
-                self._unit_path(key).unlink(missing_ok=True)
-            return None
-        return digest if self.has_object(digest) else None
+        if not words or not is_digest(words[0]) or len(words) > 2:
+            problem = "it holds no object hash"
+        elif words[1:] not in ([], [key]):
+            problem = f"it is the unit of {words[1]!r}, copied over this one"
+        else:
+            return words[0] if self.has_object(words[0]) else None
+        log.warning("cache unit %s is damaged (%s); removed: its output is made again", self._unit_path(key), problem)
+        with contextlib.suppress(OSError):
+            self._unit_path(key).unlink(missing_ok=True)
+        return None
 
     def read_object(self, digest: str) -> bytes:
         """Object ``digest``'s bytes, verified; a damaged object is removed and raises ``CorruptEntry``."""
@@ -429,7 +434,7 @@ class ContentStore:
                 freed += path.lstat().st_size
                 path.unlink(missing_ok=True)
         for unit in self._sharded_files("units"):  # points at an object just removed
-            if unit.is_symlink() or not self.has_object(unit.read_text(errors="replace").strip()):
+            if unit.is_symlink() or not self.has_object(next(iter(unit.read_text(errors="replace").split()), "")):
                 unit.unlink(missing_ok=True)
         self._clear_scratch()
         return removed_entries, freed

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import UPSCALE_SPEC, manifest_rows, write_spec
+from helpers import UPSCALE_SPEC, manifest_rows, variants_project, write_spec, write_textures
 from pipeline.cache import ContentStore, CorruptEntry, Entry, _checksum
 from pipeline.hashing import hash_bytes, hash_file
 from pipeline.resources import RemasterResource
@@ -219,6 +219,35 @@ def test_an_entry_copied_over_another_keys_entry_is_recomputed_not_restored(proj
     now = next(r for r in manifest_rows(project) if r["cache_key"] == row["cache_key"])
     assert now["status"] == "computed" and str(store._entry_path(row["cache_key"])) in caplog.text
 
+
+
+def test_a_unit_file_copied_over_another_units_is_made_again_not_reused(tmp_path, cli, caplog):
+    """Whole but another texture's (a backup restored to the wrong name): raising count reused it, so that one
+    texture's variant_00.png was the other's, exit 0, and stored so under the new key."""
+    spec = variants_project(tmp_path, count=1)
+    write_textures(tmp_path / "textures", 2, size=64)  # the same first texture, and walls/tex001.png
+    assert cli(tmp_path, "build")[0] == 0
+    variant = tmp_path / "build" / "variants" / "floors" / "tex000" / "variant_00.png"
+    built = hash_file(variant)
+    loaded = load_spec(spec)
+    builder = RemasterResource().builder(loaded)
+    unit, other = (builder.plan(loaded.targets["variants"], key).units["variant_00.png"]
+                   for key in ("floors/tex000.png", "walls/tex001.png"))
+    store = _store(tmp_path)
+    store._unit_path(unit).write_bytes(store._unit_path(other).read_bytes())
+    spec.write_text(spec.read_text().replace("count: 1", "count: 2"))
+    code, said = cli(tmp_path, "build")
+    assert code == 0, said
+    assert hash_file(variant) == built and str(store._unit_path(unit)) in caplog.text
+
+
+def test_a_unit_file_written_before_units_named_their_key_is_still_reused(tmp_path):
+    made = tmp_path / "variant_00.png"
+    made.write_bytes(b"a variant")
+    store = ContentStore(tmp_path / "cache")
+    store.keep_units({"unit": made})
+    store._unit_path("unit").write_text(hash_bytes(b"a variant"))  # as a remaster before 2026-11-28 wrote it
+    assert store.unit("unit") == hash_bytes(b"a variant")
 
 # -- 4. removals through a link in the build folder -----------------------------------------------------------
 
