@@ -37,7 +37,7 @@ from pathlib import Path
 
 from ops.atomic import TEMPORARY, replace, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
-from pipeline.locks import Busy, exclusive, held_by_many, held_alone
+from pipeline.locks import Busy, exclusive, held_alone, held_by_many, held_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,10 @@ class ContentStore:
         return exclusive(self.root / "locks" / key, f"{what}: waiting for another build making the same outputs "
                                                      f"(cache key {key}); this one then takes them from the cache",
                          said if asset else None)
+
+    def being_made(self, key: str) -> bool:
+        """Whether another build holds ``key_lock`` now: it is restoring or computing ``key`` (training a model)."""
+        return held_elsewhere(self.root / "locks" / key)
 
     def clear_work(self, key: str) -> None:
         _remove(self.root / "work" / key)

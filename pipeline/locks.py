@@ -47,6 +47,23 @@ def exclusive(lock_file: Path, waiting: str = "", said: Mapping[str, object] | N
         lock.release()
 
 
+def held_elsewhere(lock_file: Path) -> bool:
+    """Whether another process holds ``lock_file`` (by ``exclusive``) now, found by taking it and letting it go at
+    once: ``status`` asks, so as not to say that the next build resumes a training that a build is running. A lock
+    file that is not there, or that this user cannot open (a read-only cache), is taken for free."""
+    if not lock_file.is_file():
+        return False
+    lock = FileLock(lock_file)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+
+
 @contextlib.contextmanager
 def held_by_many(folder: Path) -> Iterator[None]:
     """Hold ``folder``'s lock shared with any number of other holders; waits while ``held_alone`` holds it."""

@@ -254,7 +254,18 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
         return f"{reason}; in the cache: put back, not computed"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
+    if target.section == "models" and builder.store.being_made(plan.cache_key):
+        return f"{reason}; {_training_now(left)}"
     return f"{reason}; the next build resumes from {left}" if left else reason
+
+
+def _training_now(left: str | None) -> str:
+    """What ``status`` says of a model that another build is training now: the checkpoint that training writes as
+    it goes is no stopped training's for the next build to resume, and a build started meanwhile waits for it.
+    Models only: a training takes minutes, where a texture's outputs are made in seconds."""
+    so_far = f", up to {left} so far" if left else ""
+    return (f"a build running now is training it{so_far}; a build started meanwhile waits for it, then takes it from "
+            "the cache")
 
 
 def _put_back(builder: Builder, plan: Plan, restored: dict[Path, str]) -> bool:

@@ -367,6 +367,29 @@ def test_status_after_a_training_stopped_past_a_checkpoint_says_the_next_build_r
                                "build resumes from its checkpoint at step 4 of 6")
 
 
+def test_status_while_a_build_trains_the_model_says_that_build_is_training_it(tmp_path, monkeypatch):
+    """Asked while a build trained the model, status said that the next build resumes from the checkpoint that
+    training was writing as it went, as though it had stopped: a build started on that word only waits for it."""
+    import ops.superres.train
+    from pipeline.runs import run_build
+
+    spec = write_project(tmp_path, 1)
+    spec.write_text(SPEC.replace("validate_every: 3", "validate_every: 3, checkpoint_every: 2"))
+    save = ops.superres.train._save_checkpoint
+    said: list[str] = []
+
+    def asked_after_the_second(path, state, fingerprint):
+        save(path, state, fingerprint)
+        if state.step == 4:
+            said.extend(s.reason for s in stale_partitions(load_spec(spec)).stale if s.asset == "sr2x")
+
+    monkeypatch.setattr(ops.superres.train, "_save_checkpoint", asked_after_the_second)
+    assert not run_build(load_spec(spec)).run_errors
+    assert said == ["never built; a build running now is training it, up to its checkpoint at step 4 of 6 so far; a "
+                    "build started meanwhile waits for it, then takes it from the cache"]
+    assert not [s for s in stale_partitions(load_spec(spec)).stale if s.asset == "sr2x"]
+
+
 def test_a_build_killed_after_storing_a_model_leaves_no_checkpoint_that_force_would_resume(tmp_path, cli, caplog,
                                                                                           monkeypatch):
     caplog.set_level(logging.INFO)
