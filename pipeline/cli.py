@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -12,7 +13,7 @@ import signal
 import sqlite3
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
@@ -217,8 +218,26 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         console=console, transient=False, disable=not (bars := _on_a_terminal()),
     )
     handler = _ProgressHandler(progress) if bars else ProgressLines(_print_line)
-    with handled(progress_log, handler, propagate=False), progress:  # drawn here, not printed again by the process
+    terminal = _on_the_terminal_itself() if bars else contextlib.nullcontext()
+    with terminal, handled(progress_log, handler, propagate=False), progress:  # drawn here, not printed again
         return fn(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _on_the_terminal_itself() -> Iterator[None]:
+    """The console writes to the terminal through a handle of its own meanwhile. Under ``DAGSTER_HOME`` a run points
+    the process's stderr at a step's log file while the step runs (a ``tail`` copies the file back to the terminal):
+    Rich, finding no terminal there, stopped redrawing the bars, so a training of minutes showed no step of it until
+    it ended; and redraws that went to the file would fill the step's log."""
+    stream = console.file
+    terminal = os.fdopen(os.dup(stream.fileno()), "w", encoding=getattr(stream, "encoding", None) or "utf-8",
+                         errors="replace")
+    console.file = terminal
+    try:
+        yield
+    finally:
+        console.file = None  # type: ignore[assignment]  # Rich's None: sys.stderr as it is when it writes
+        terminal.close()
 
 
 def _say_interrupted(where: str, going_on: str = "") -> NoReturn:

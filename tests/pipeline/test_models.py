@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -388,6 +389,45 @@ def test_status_while_a_build_trains_the_model_says_that_build_is_training_it(tm
     assert said == ["never built; a build running now is training it, up to its checkpoint at step 4 of 6 so far; a "
                     "build started meanwhile waits for it, then takes it from the cache"]
     assert not [s for s in stale_partitions(load_spec(spec)).stale if s.asset == "sr2x"]
+
+
+def test_a_build_on_a_terminal_under_dagster_home_draws_the_training_as_it_goes(tmp_path):
+    """Under DAGSTER_HOME, as the README has users build, a run points stderr at its step's log file while the step
+    runs: Rich found no terminal there and drew nothing until the step ended, so a training of minutes showed none
+    of its steps (without DAGSTER_HOME it did). Here a training paused for a second at step 5 of 10, where Rich
+    redraws ten times a second."""
+    import os
+    import pty
+
+    write_project(tmp_path, 1)
+    write_spec(tmp_path, SPEC.replace("steps: 6", "steps: 10"))
+    home = tmp_path / "dagster"
+    home.mkdir()
+    script = (
+        "import time, ops.superres.train as train\n"
+        "step = train._step\n"
+        "def paused_after_the_fifth(state, *args):\n"
+        "    if state.step == 5:\n"
+        "        time.sleep(1)\n"
+        "    return step(state, *args)\n"
+        "train._step = paused_after_the_fifth\n"
+        "from pipeline.cli import main\n"
+        "main()\n"
+    )
+    ours, theirs = pty.openpty()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("FORCE_COLOR", None)
+    build = subprocess.Popen([sys.executable, "-c", script, "build", "sr2x"], cwd=tmp_path, env=env, stdin=theirs,
+                             stdout=theirs, stderr=theirs, start_new_session=True)
+    os.close(theirs)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the build has closed the terminal
+        while chunk := os.read(ours, 65536):
+            shown += chunk
+    os.close(ours)
+    assert build.wait(timeout=60) == 0, shown.decode(errors="replace")
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    assert re.search(r"sr2x \[model\][^\r\n]* 5/10 ", drawn), drawn
 
 
 def test_a_build_killed_after_storing_a_model_leaves_no_checkpoint_that_force_would_resume(tmp_path, cli, caplog,
