@@ -204,7 +204,8 @@ def _settings_changed(target: Target, row: Row) -> list[str]:
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    return reasons + _param_changes(_flat(row["params"]), _flat(target.params.model_dump(mode="json")))
+    before, now = _flat(row["params"]), _flat(target.params.model_dump(mode="json"))
+    return reasons + _param_changes(before, now, set(target.params.neutral_fields()))
 
 
 def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -215,10 +216,12 @@ def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def _param_changes(before: dict[str, object], now: dict[str, object]) -> list[str]:
-    """The params that differ, apart from those a newer remaster added or dropped: the user changed nothing there."""
-    changed = sorted(k for k in now.keys() & before.keys() if now[k] != before[k])
-    added, dropped = sorted(now.keys() - before.keys()), sorted(before.keys() - now.keys())
+def _param_changes(before: dict[str, object], now: dict[str, object], neutral: set[str]) -> list[str]:
+    """The params that differ, apart from those a newer remaster added or dropped: the user changed nothing there.
+    Not the ``neutral`` ones, which cannot change the outputs as the params stand now: changed beside a texture,
+    ``validate_every`` was named as though how often training logs retrained the model."""
+    changed = sorted(k for k in now.keys() & before.keys() - neutral if now[k] != before[k])
+    added, dropped = sorted(now.keys() - before.keys() - neutral), sorted(before.keys() - now.keys() - neutral)
     return [f"{label}: {', '.join(names)}" for label, names in (
         ("params changed", changed),
         ("params new in this version of remaster", added),

@@ -391,6 +391,19 @@ def test_status_while_a_build_trains_the_model_says_that_build_is_training_it(tm
     assert not [s for s in stale_partitions(load_spec(spec)).stale if s.asset == "sr2x"]
 
 
+def test_status_leaves_a_setting_that_cannot_change_the_model_out_of_what_changed(tmp_path, cli):
+    """A reference texture repainted and validate_every changed in one edit: status said "params changed:
+    validate_every; changed file ...", as though how often training logs its figures retrains the model (alone,
+    that change leaves it current)."""
+    spec = write_project(tmp_path, 1)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(SPEC.replace("validate_every: 3", "validate_every: 2"))
+    assert json.loads(cli(tmp_path, "status", "--json")[1])["up_to_date"]
+    write_textures(tmp_path / "hires", 1, size=64, seed=9)
+    stale = json.loads(cli(tmp_path, "status", "--json")[1])["stale"]
+    assert [s["reason"] for s in stale if s["asset"] == "sr2x"] == ["changed file hires/floors/tex000.png"]
+
+
 def test_a_build_on_a_terminal_under_dagster_home_draws_the_training_as_it_goes(tmp_path):
     """Under DAGSTER_HOME, as the README has users build, a run points stderr at its step's log file while the step
     runs: Rich found no terminal there and drew nothing until the step ended, so a training of minutes showed none
