@@ -349,10 +349,20 @@ def _figures(
         "device": str(device),
         "parameters": sum(p.numel() for p in model.parameters()),
         "held_out_images": len(data.held_out),
+        "held_out": _listed(data.held_out_names),  # which the figures are of (the log, which a CLI build hides, said)
         "train_images": len(data.train),
         "unreadable_images": len(data.unreadable),  # left out, each named in the log
         "unreadable": "; ".join(data.unreadable),  # which, and why
     }
+
+
+_LISTED = 10  # held-out textures named in the metadata, which holds short strings; the log names them all
+
+
+def _listed(names: list[str]) -> str:
+    """``names`` for the model's metadata: the first ``_LISTED``, and how many more there are."""
+    more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+    return ", ".join(names[:_LISTED]) + more
 
 
 def _check_visible(sampler: PatchSampler, names: list[str], log: logging.Logger) -> None:

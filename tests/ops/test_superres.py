@@ -338,6 +338,21 @@ def test_a_texture_missing_from_a_resumable_training_is_left_out(tmp_path: Path)
     assert meta["train_images"] + meta["held_out_images"] == 3
 
 
+def test_the_model_records_which_textures_its_figures_are_of(tmp_path: Path) -> None:
+    """Its held-out PSNR and SSIM are of textures the split picks by their names' hash, which only the training's log
+    named, and a CLI build shows no log: the manifest and the UI said how many were held out, not which."""
+    names = ("brick", "grass", "gravel", "coffee", "chelsea")
+    paths = sorted((_write(tmp_path / f"{name}.png", _skimage(name, 32)) for name in names), key=str)
+    meta = train.run(paths, tmp_path / "sr.pth", TrainParams(steps=1, holdout=0.4, **TINY), OpContext(device="cpu"))
+    held = [path.name for path, out in zip(paths, data.held_out(paths, 0.4)) if out]
+    assert len(held) == 2 and meta["held_out"] == ", ".join(held)
+
+    many = [_write(tmp_path / "many" / f"{i:02d}.png", _skimage(names[i % 5], 16)) for i in range(24)]
+    meta = train.run(many, tmp_path / "sr.pth", TrainParams(steps=1, holdout=0.5, **TINY), OpContext(device="cpu"))
+    held = [path.name for path, out in zip(many, data.held_out(many, 0.5)) if out]
+    assert meta["held_out"] == ", ".join(held[:10]) + " and 2 more"
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_short_training_beats_bicubic_on_held_out(textures: list[Path], tmp_path: Path, device: str) -> None:
     params = TrainParams(
