@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ops.tensors import overflow_as_nan
+from ops.tensors import overflow_as_nan, pad_to_multiple
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,16 @@ class SRCAEConfig:
         return 2**self.down_blocks
 
     def decoder_widths(self) -> list[tuple[int, int]]:
-        """(in, out) features of each Up block: back down the encoder, then halving per extra 2x."""
+        """(in, out) features of each Up block: back down the encoder, then halving (to 8 at least) per extra 2x."""
         pairs = [(self.widths[k + 1], self.widths[k]) for k in reversed(range(self.down_blocks))]
         width = self.widths[0]
         for _ in range(self.up_steps):
             pairs.append((width, max(width // 2, 8)))
-            width = max(width // 2, 8)
+            width = pairs[-1][1]
         return pairs
 
     def to_dict(self) -> dict[str, int | bool | list[int]]:
+        """As a weights file stores it: plain values, ``widths`` a list."""
         data = asdict(self)
         data["widths"] = list(self.widths)
         return data
@@ -80,7 +81,7 @@ class InBlock(nn.Module):
         self.conv = nn.Conv2d(config.channels, config.widths[0], 5, padding=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv(x))
+        return F.relu(self.conv(x))  # (B, 3, H, W) -> (B, C0, H, W)
 
 
 class DownBlock(nn.Module):
@@ -116,7 +117,7 @@ class OutBlock(nn.Module):
             nn.init.zeros_(cast(torch.Tensor, self.conv.bias))  # made with one: Conv2d's bias=True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+        return self.conv(x)  # (B, C, H, W) -> (B, 3, H, W)
 
 
 class SRCAE(nn.Module):
@@ -125,10 +126,11 @@ class SRCAE(nn.Module):
     def __init__(self, config: SRCAEConfig) -> None:
         super().__init__()
         self.config = config
+        decoder = config.decoder_widths()
         self.inp = InBlock(config)
         self.down = nn.ModuleList(DownBlock(config.widths[k], config.widths[k + 1]) for k in range(config.down_blocks))
-        self.up = nn.ModuleList(UpBlock(cin, cout) for cin, cout in config.decoder_widths())
-        self.out = OutBlock(config.decoder_widths()[-1][1], config)
+        self.up = nn.ModuleList(UpBlock(cin, cout) for cin, cout in decoder)
+        self.out = OutBlock(decoder[-1][1], config)
         self._init_relu_convs()
 
     def _init_relu_convs(self) -> None:
@@ -143,22 +145,20 @@ class SRCAE(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, C, H, W = x.shape
-        m, s = self.config.multiple, self.config.scale
-        pad_h, pad_w = -H % m, -W % m
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")  # (B, C, H', W'), multiples of 2^N
-        h = self.inp(x)
-        encoded = [h]
+        H, W = x.shape[-2:]
+        s = self.config.scale
+        x = pad_to_multiple(x, self.config.multiple)  # (B, 3, H', W'), multiples of 2^N
+        h = self.inp(x)  # (B, C0, H', W')
+        encoded = [h]  # level k: (B, C_k, H'/2^k, W'/2^k)
         for block in self.down:
             h = block(h)
             encoded.append(h)
         for k, block in enumerate(self.up):
-            h = block(h)
+            h = block(h)  # back up the encoder's levels, then past the input by 2x a block
             level = self.config.down_blocks - 1 - k
             if self.config.skip and level >= 0:
                 h = h + encoded[level]
-        y = self.out(h)  # (B, C, H'*s, W'*s)
+        y = self.out(h)  # (B, 3, H'*s, W'*s)
         if self.config.residual:
             y = y + F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False)
         y = y[:, :, : H * s, : W * s]
