@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from ops.superres.params import Degradation
-from ops.tensors import to_hwc
+from ops.tensors import pad_to_multiple, to_hwc
 
 
 def downscale(x: torch.Tensor, scale: int, *, method: Literal["bicubic", "area"] = "bicubic") -> torch.Tensor:
@@ -61,7 +61,7 @@ def bc1(x: torch.Tensor) -> torch.Tensor:
     """Approximate BC1/DXT1 block compression of (C, H, W): per 4x4 block, two RGB565 endpoints
     on the block's colour range and a 4-colour palette between them. H, W are padded to 4."""
     C, H, W = x.shape
-    padded = F.pad(x[None], (0, -W % 4, 0, -H % 4), mode="replicate")[0]
+    padded = pad_to_multiple(x[None], 4)[0]
     Hp, Wp = padded.shape[-2:]
     blocks = padded.reshape(C, Hp // 4, 4, Wp // 4, 4).permute(1, 3, 2, 4, 0).reshape(-1, 16, C)  # (N, 16, C)
     lo, hi = blocks.amin(dim=1), blocks.amax(dim=1)  # (N, C): the block's bounding box as endpoints

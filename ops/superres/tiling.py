@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
+from ops.tensors import pad_to_multiple
+
 
 def tile_layout(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int, list[int]]:
     """(tile side, starts) of the fewest tiles about ``tile`` long that cover ``length`` with at least
@@ -99,21 +101,16 @@ class TiledUpscale:
 
     def bands(self) -> Iterator[tuple[int, torch.Tensor]]:
         C, H, W = self.image.shape
-        s, th, tw, multiple = self.scale, self.side_y, self.side_x, self.multiple
-        x = self.image[None]
-        x = F.pad(x, (0, 0, self.pad_y, self.pad_y), mode="circular" if self.wrap[0] else "replicate")
-        x = F.pad(x, (self.pad_x, self.pad_x, 0, 0), mode="circular" if self.wrap[1] else "replicate")
-        x = x[0]  # (C, H + 2 pad_y, W + 2 pad_x)
+        s, th, tw = self.scale, self.side_y, self.side_x
+        x = self._padded()  # (C, H + 2 pad_y, W + 2 pad_x)
         weight = _ramp(th, self.overlap, s)[:, None] * _ramp(tw, self.overlap, s)[None, :]  # (th*s, tw*s)
-        ph, pw = -th % multiple, -tw % multiple
         boxes = [(y, xx) for y in self.rows for xx in self.cols]
         top = 0  # output rows above this are yielded; out and norm hold those below, on the host
         out, norm = torch.zeros(C, 0, W * s), torch.zeros(1, 0, W * s)
         for start in range(0, len(boxes), self.batch):
             chunk = boxes[start : start + self.batch]
             tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(self.device)  # (B, C, th, tw)
-            if ph or pw:
-                tiles = F.pad(tiles, (0, pw, 0, ph), mode="replicate")
+            tiles = pad_to_multiple(tiles, self.multiple)
             result = self.forward(tiles)[:, :, : th * s, : tw * s].float().cpu()  # (B, C, th*s, tw*s)
             for (y, xx), up in zip(chunk, result):
                 (src_y, dst_y), (src_x, dst_x) = _inside(y, th, self.pad_y, H, s), _inside(xx, tw, self.pad_x, W, s)
@@ -130,6 +127,14 @@ class TiledUpscale:
             if finished > 0:
                 yield top, out[:, :finished].div_(norm[:, :finished])
                 out, norm, top = out[:, finished:].clone(), norm[:, finished:].clone(), top + finished
+
+    def _padded(self) -> torch.Tensor:
+        """The image with its margin of ``pad_y``/``pad_x``: wrapped around on an axis that tiles, so that the
+        texture's opposite edge feeds its border tiles, else its own edge repeated."""
+        x = self.image[None]
+        x = F.pad(x, (0, 0, self.pad_y, self.pad_y), mode="circular" if self.wrap[0] else "replicate")
+        x = F.pad(x, (self.pad_x, self.pad_x, 0, 0), mode="circular" if self.wrap[1] else "replicate")
+        return x[0]
 
     def _first_row(self, tile_row: int) -> int:
         """The first output row a row of tiles adds to (the image's end after the last)."""
