@@ -79,6 +79,19 @@ def texture_wrap(filled: np.ndarray, coverage: np.ndarray | None, *, normal_map:
     return _detect_wrap(filled if normal_map else srgb_to_linear(filled), coverage)
 
 
+def wrap_axes(
+    wrap: Wrap | tuple[bool, bool], filled: np.ndarray, coverage: np.ndarray | None, *, normal_map: bool = False
+) -> tuple[bool, bool]:
+    """The axes (y, x) that an op's ``wrap`` param wraps: ``auto`` judged by ``texture_wrap`` from the same
+    ``filled`` colour and ``coverage``, so that upscale and super_resolve agree on a texture; a boolean for
+    both axes; a pair as given."""
+    if wrap == "auto":
+        return texture_wrap(filled, coverage, normal_map=normal_map)
+    if isinstance(wrap, bool):
+        return (wrap, wrap)
+    return wrap
+
+
 def _check_planes(image: np.ndarray, alpha: np.ndarray | None, names: tuple[str, str]) -> None:
     """Refuse, naming the argument, what the edge statistics would misjudge without a word: a picture's bytes,
     whose differences wrap around (a photo's uint8 edges scored as tiling), NaN (never tiling), a grey plane

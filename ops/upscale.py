@@ -15,7 +15,7 @@ from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_o
 from ops.image_io import Image, check_unit_floats, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choice_in_any_case, one_image
-from ops.tileable import WRAP, Wrap, texture_wrap
+from ops.tileable import WRAP, Wrap, wrap_axes
 
 Filter = Literal["nearest", "bicubic", "lanczos"]  # an upscale asset's choices
 Resample = Filter | Literal["box"]  # and the area average mipmaps are made with
@@ -126,12 +126,9 @@ def _enlarged(
     if normal_map:
         check_normal_map(source, image.channels)
     filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
-    if wrap == "auto":
-        wrap = texture_wrap(filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
-    elif isinstance(wrap, bool):
-        wrap = (wrap, wrap)
+    axes = wrap_axes(wrap, filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     size = (image.height * params.scale, image.width * params.scale)
-    return resample(image, filled, size, params.filter, wrap, normal_map), wrap
+    return resample(image, filled, size, params.filter, axes, normal_map), axes
 
 
 def resample(

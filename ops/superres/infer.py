@@ -31,7 +31,7 @@ from ops.superres.tiling import TiledUpscale
 from ops.superres.weights import Upscaler, load_upscaler
 from ops.tensors import to_chw, to_hwc
 from ops.threads import cpu_threads
-from ops.tileable import Wrap, texture_wrap
+from ops.tileable import Wrap, wrap_axes
 
 _LOG = logging.getLogger("ops")  # where an op logs when no OpContext gives it another
 
@@ -287,10 +287,8 @@ def _enlarging(
         check_normal_map(source, image.channels)
     # float32, as a file is read: a script's Image(pixels / 255) holds float64, which the model's weights refuse
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map).astype(np.float32, copy=False)
-    if params.wrap == "auto":
-        wrap = texture_wrap(color, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
-    else:
-        wrap = (params.wrap, params.wrap)
+    coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)
+    wrap = wrap_axes(params.wrap, color, coverage, normal_map=normal_map)
     dtype = autocast_dtype(params, upscaler, device, image.bit_depth)
     color_upscaler, adaptation = upscaler, None
     if params.adapt_steps:
