@@ -141,6 +141,27 @@ def upscale_planes(
     return finished(), tiles + last.tiles
 
 
+def _alpha_bands(
+    image: Image, upscaler: Upscaler, params: SuperResolveParams, wrap: tuple[bool, bool], device: torch.device,
+    dtype: torch.dtype | None, size: tuple[int, int],
+) -> tuple[Iterator[np.ndarray | None], int]:
+    """The enlarged alpha (rows, W) of each band, or None for each where ``image`` has none, and the tiles it
+    takes. The model runs as loaded, never adapted (adaptation learnt the colour), and the result is held
+    within the source's local range (NaN stays NaN, for the band's check), as upscale holds it."""
+    if image.alpha is None:
+        return itertools.repeat(None), 0
+    forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)
+    plane = image.alpha[..., None].astype(np.float32, copy=False)
+    bands, tiles = upscale_planes(plane, forward, upscaler, params, wrap, device)
+    source_range = SourceRange(image.alpha, wrap)
+
+    def clipped() -> Iterator[np.ndarray | None]:
+        for top, band in bands:
+            yield source_range.clip(band[..., 0], top=top, size=size)
+
+    return clipped(), tiles
+
+
 def _not_a_number(path: Path, weights: Path | None, upscaler: Upscaler, dtype: torch.dtype | None) -> str:
     """Why ``path`` was not enlarged where the model gave NaN or infinity: written, those texels were black or
     white, without a word."""
@@ -297,22 +318,16 @@ def _enlarging(
                  "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
     forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
     color_bands, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, progress)
-    alpha_bands: Iterator[tuple[int, np.ndarray] | None] = itertools.repeat(None)
-    if image.alpha is not None:
-        alpha_forward = make_forward(upscaler, device, dtype, ensemble=params.self_ensemble)  # adapted to colour only
-        alpha_plane = image.alpha[..., None].astype(np.float32, copy=False)
-        alpha_bands, alpha_tiles = upscale_planes(alpha_plane, alpha_forward, upscaler, params, wrap, device)
-        tiles += alpha_tiles
-        source_range = SourceRange(image.alpha, wrap)
     height, width = image.height * scale, image.width * scale
+    alpha_bands, alpha_tiles = _alpha_bands(image, upscaler, params, wrap, device, dtype, (height, width))
+    tiles += alpha_tiles
 
     def bands() -> Iterator[tuple[int, Image]]:
-        for (top, color_band), alpha_band in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
-            if np.isnan(color_band).any() or (alpha_band is not None and np.isnan(alpha_band[1]).any()):
+        for (top, color_band), alpha in zip(color_bands, alpha_bands):  # both cut alike: one layout per shape
+            if np.isnan(color_band).any() or (alpha is not None and np.isnan(alpha).any()):
                 raise ValueError(_not_a_number(source, weights, upscaler, dtype))
             if normal_map:
                 color_band = renormalize(color_band)
-            alpha = None if alpha_band is None else source_range.clip(alpha_band[1][..., 0], top=top, size=(height, width))
             yield top, Image(color_band, alpha, image.bit_depth)
         log.info("%s: %dx with %s, %d tiles, wrap x=%s y=%s", source.name, scale, upscaler.name, tiles, wrap[1], wrap[0])
 
