@@ -45,6 +45,7 @@ from ops.superres.weights import save_srcae
 from ops.threads import cpu_threads
 
 _WARMUP_STEPS = 100
+_QUICK_SIDE = 192  # pixels: the largest crop of a held-out image that the validation while training measures
 
 
 @dataclass
@@ -77,6 +78,7 @@ def reconstruction_loss(sr: torch.Tensor, hr: torch.Tensor, weights: LossWeights
 
 
 def model_config(params: TrainParams) -> SRCAEConfig:
+    """The architecture ``params`` ask for; the rest of them say how to train it."""
     return SRCAEConfig(
         scale=params.scale, down_blocks=params.down_blocks, widths=tuple(params.widths),
         skip=params.skip, residual=params.residual,
@@ -234,7 +236,7 @@ def _train(
     sampler = PatchSampler(data.train, params.patch_size)
     _check_visible(sampler, data.train_names, log)
     # Validated as it trains, on the centres of up to 4; none where alpha hides every centre.
-    sample = [image for image in data.held_out if measurable(image, params.scale, max_side=192)][:4]
+    sample = [image for image in data.held_out if measurable(image, params.scale, max_side=_QUICK_SIDE)][:4]
     state, vgg = _setup(params, device)
     checkpoint = ctx.work_dir / CHECKPOINT_NAME if ctx.work_dir is not None else None
     fingerprint = _fingerprint(data, params) if checkpoint is not None else ""  # only a checkpoint needs it
@@ -248,18 +250,29 @@ def _train(
         loss = _step(state, sampler, vgg, params, device)
         if ctx.progress is not None:
             ctx.progress(state.step, params.steps, note)
-        if checkpoint is not None and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
+        if checkpoint is not None and _due(state.step, params.checkpoint_every, params.steps):
             _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
-        if sample and (state.step % params.validate_every == 0 or state.step == params.steps):
-            quick = compare(sample, _evaluator(state.model, device), params.scale, max_side=192, baselines=False)
-            state.model.train()
-            note = f"loss {loss.item():.5f}, validation PSNR {quick['val_psnr']:.2f} dB"
+        if sample and _due(state.step, params.validate_every, params.steps):
+            note = f"loss {loss.item():.5f}, validation PSNR {_quick_psnr(state.model, sample, device, params):.2f} dB"
             log.info("step %d/%d %s", state.step, params.steps, note)
     train_seconds = state.seconds + time.perf_counter() - started
 
     state.model.eval()
     save_srcae(Path(out_path), state.model)
     return _figures(data, state.model, device, params, train_seconds, log)
+
+
+def _due(step: int, every: int, steps: int) -> bool:
+    """Whether a periodic task (checkpoint, validation) falls at ``step``: every ``every`` steps, and at the last."""
+    return step % every == 0 or step == steps
+
+
+def _quick_psnr(model: SRCAE, sample: list[torch.Tensor], device: torch.device, params: TrainParams) -> float:
+    """The held-out PSNR training logs as it goes: on small crops of a few images, without the baselines,
+    so that it costs little beside the steps between; the model is left in training mode."""
+    figures = compare(sample, _evaluator(model, device), params.scale, max_side=_QUICK_SIDE, baselines=False)
+    model.train()
+    return figures["val_psnr"]
 
 
 def _data(inputs: list[Path], params: TrainParams, log: logging.Logger) -> Split:
