@@ -119,6 +119,7 @@ def upscale_planes(
     grey = bool((y == y[:1]).all())
     if channels == 1 and upscaler.channels == 3:
         y = y.expand(3, -1, -1)
+
     def tiled(image: torch.Tensor) -> TiledUpscale:
         return TiledUpscale(image, forward, scale=upscaler.scale, tile=params.tile, overlap=params.overlap, wrap=wrap,
                             multiple=upscaler.multiple, batch=params.batch if device.type == "cuda" else 1,
@@ -126,8 +127,8 @@ def upscale_planes(
 
     tiles = 0
     for _ in range(params.passes - 1):
-        run = tiled(y)
-        y, tiles = run.whole().clamp(0.0, 1.0), tiles + run.tiles  # the next pass sees a valid image, as in training
+        earlier = tiled(y)
+        y, tiles = earlier.whole().clamp(0.0, 1.0), tiles + earlier.tiles  # the next pass sees a valid image, as in training
     last = tiled(y)
 
     def finished() -> Bands:
