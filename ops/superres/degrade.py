@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 
 from ops.superres.params import Degradation
-from ops.tensors import pad_to_multiple, to_hwc
+from ops.tensors import pad_to_multiple, to_chw, to_hwc
 
 
 def downscale(x: torch.Tensor, scale: int, *, method: Literal["bicubic", "area"] = "bicubic") -> torch.Tensor:
@@ -54,7 +54,7 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     buffer = io.BytesIO()
     PILImage.fromarray(array).save(buffer, format="JPEG", quality=quality)
     decoded = np.asarray(PILImage.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.float32) / 255
-    return torch.from_numpy(decoded).permute(2, 0, 1)
+    return to_chw(decoded)
 
 
 def bc1(x: torch.Tensor) -> torch.Tensor:
