@@ -69,7 +69,7 @@ def resize(
     if all(m % n == 0 for n, m, w in zip(sides, size, wrap) if w):
         return _enlarge_wrapped(plane, size, filter, wrap)
     margins = [math.ceil(MARGIN * max(1.0, n / m)) if w else 0 for n, m, w in zip(sides, size, wrap)]
-    padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
+    padded = _wrapped(plane, margins)
     return _resize(padded, size, filter, box=(margins[1], margins[0], margins[1] + sides[1], margins[0] + sides[0]))
 
 
@@ -79,10 +79,15 @@ def _enlarge_wrapped(plane: np.ndarray, size: tuple[int, int], filter: Resample,
     ulp), and an upscale's outputs keep their bytes."""
     factors = [m // n for n, m in zip(plane.shape[:2], size)]
     margins = [MARGIN if w else 0 for w in wrap]
-    padded = np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
+    padded = _wrapped(plane, margins)
     kept = [margin * factor for margin, factor in zip(margins, factors)]
     resized = _resize(padded, (size[0] + 2 * kept[0], size[1] + 2 * kept[1]), filter)
     return resized[kept[0] : kept[0] + size[0], kept[1] : kept[1] + size[1]]
+
+
+def _wrapped(plane: np.ndarray, margins: list[int]) -> np.ndarray:
+    """(H, W, C) ``plane`` with ``margins`` (y, x) texels each side taken from its opposite border, as it tiles."""
+    return np.pad(plane, ((margins[0], margins[0]), (margins[1], margins[1]), (0, 0)), mode="wrap")
 
 
 def _resize(
