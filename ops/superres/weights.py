@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,9 @@ from ops.atomic import write_bytes_atomic
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.tensors import overflow_as_nan
 from ops.torch_files import load_torch_file
+
+if TYPE_CHECKING:  # spandrel is optional: imported where a community model is loaded
+    from spandrel import ImageModelDescriptor
 
 FORMAT = "remaster-srcae"
 FORMAT_VERSION = 1
@@ -95,7 +99,8 @@ def load_upscaler(path: Path, device: torch.device) -> Upscaler:
     data = read_weights(path)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         model = load_srcae(data, path).to(device)
-        return Upscaler(model, model.config.scale, 3, model.config.multiple, True, True, "srcae")
+        return Upscaler(model, scale=model.config.scale, channels=3, multiple=model.config.multiple, supports_half=True,
+                        supports_bfloat16=True, name="srcae")
     if isinstance(data, dict) and {"fingerprint", "optimizer"} <= data.keys():  # what train's checkpoints hold
         raise ValueError(f"{path} is a remaster training checkpoint (what a stopped training goes on from), not a "
                          "model: give the model's own weights, <build_dir>/<model>/model.pt, copied elsewhere, or "
@@ -114,12 +119,8 @@ def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
         ) from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a state dict (found {type(data).__name__})")
-    for key in ("params_ema", "params", "state_dict", "model"):  # common wrappers of training frameworks
-        if key in data and isinstance(data[key], dict):
-            data = data[key]
-            break
     try:
-        descriptor = ModelLoader(device).load_from_state_dict(data)
+        descriptor = ModelLoader(device).load_from_state_dict(_unwrapped(data))
     except Exception as exc:  # spandrel raises its own error types per architecture
         raise ValueError(f"{path}: spandrel does not recognise this model's architecture ({exc})") from exc
     if not isinstance(descriptor, ImageModelDescriptor):
@@ -127,23 +128,36 @@ def _load_community(data: object, path: Path, device: torch.device) -> Upscaler:
     descriptor.model.eval()
     if descriptor.input_channels not in (1, 3) or descriptor.output_channels != descriptor.input_channels:
         raise ValueError(f"{path}: only RGB or grey models are supported (this one takes {descriptor.input_channels} colour channels)")
+    return Upscaler(
+        _padded_forward(descriptor),
+        scale=descriptor.scale,
+        channels=descriptor.input_channels,
+        multiple=max(descriptor.size_requirements.multiple_of, 1),
+        supports_half=bool(descriptor.supports_half),
+        supports_bfloat16=bool(descriptor.supports_bfloat16),
+        name=descriptor.architecture.name,
+    )
 
+
+def _unwrapped(data: dict) -> dict:
+    """The state dict inside the wrapper a training framework saved it in (BasicSR's params_ema, ...), if any."""
+    for key in ("params_ema", "params", "state_dict", "model"):
+        if key in data and isinstance(data[key], dict):
+            return data[key]
+    return data
+
+
+def _padded_forward(descriptor: ImageModelDescriptor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A spandrel model as an ``Upscaler.forward``: input padded to the sides its architecture takes (HAT's
+    16-pixel minimum, Uformer's square input), output cropped back and overflow made NaN, as ours gives it."""
     requirements = descriptor.size_requirements
 
     def forward(x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H*s, W*s)
         H, W = x.shape[-2:]
-        pad_w, pad_h = requirements.get_padding(W, H)  # e.g. HAT's 16-pixel minimum, Uformer's square input
+        pad_w, pad_h = requirements.get_padding(W, H)
         if pad_w or pad_h:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         y = descriptor.model(x)[..., : H * descriptor.scale, : W * descriptor.scale]
         return overflow_as_nan(y).clamp(0.0, 1.0)  # infinity (float16 overflows) clamped was white, unchecked
 
-    return Upscaler(
-        forward,
-        descriptor.scale,
-        descriptor.input_channels,
-        max(requirements.multiple_of, 1),
-        bool(descriptor.supports_half),
-        bool(descriptor.supports_bfloat16),
-        descriptor.architecture.name,
-    )
+    return forward
