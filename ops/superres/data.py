@@ -67,19 +67,8 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
     or, where those quarters are narrower than ``min_side`` and there are two files or more, the one file
     whose name draws lowest; so too where every file the draw held out is narrower than ``min_side`` (an
     icon among textures) or transparent everywhere (a blank decal), of the files that are not. A file that
-    cannot be read is left out (a half-saved texture must not stop a model that hundreds of others train);
-    the split says which."""
-    if not paths:
-        raise ValueError("train_srcae got no input images: check the source's root and glob")
-    loaded, unreadable = [], []
-    for path in sorted(paths, key=str):
-        try:
-            loaded.append((path, load_image(path, alpha)))
-        except ImageReadError as exc:
-            unreadable.append(str(exc))
-    if not loaded:
-        raise ValueError(f"train_srcae: none of its {len(paths)} input images can be read: {unreadable[0]}")
-    paths, images = [p for p, _ in loaded], [im for _, im in loaded]
+    cannot be read is left out (``_readable``); the split says which."""
+    paths, images, unreadable = _readable(paths, alpha)
     held = held_out(paths, fraction)
     one_sided = not (any(held) and not all(held))
     if one_sided:
@@ -105,6 +94,24 @@ def split(paths: Sequence[Path], fraction: float, min_side: int = 1, alpha: Alph
         [p.name for p, h in zip(paths, held) if not h],
         unreadable=unreadable,
     )
+
+
+def _readable(paths: Sequence[Path], alpha: AlphaMeaning) -> tuple[list[Path], list[torch.Tensor], list[str]]:
+    """The files of ``paths`` that can be read, in name order, their images, and why the others cannot (a
+    half-saved texture must not stop a model that hundreds of others train); refused where none can."""
+    if not paths:
+        raise ValueError("train_srcae got no input images: check the source's root and glob")
+    readable, images, unreadable = [], [], []
+    for path in sorted(paths, key=str):
+        try:
+            images.append(load_image(path, alpha))
+        except ImageReadError as exc:
+            unreadable.append(str(exc))
+        else:
+            readable.append(path)
+    if not images:
+        raise ValueError(f"train_srcae: none of its {len(paths)} input images can be read: {unreadable[0]}")
+    return readable, images, unreadable
 
 
 def _scorable(image: torch.Tensor, min_side: int) -> bool:
