@@ -296,14 +296,34 @@ def enlarging(
         yield _enlarging(image, params, weights, resolved, source, log, progress)
 
 
+def _refuse_oversized(image: Image, upscaler: Upscaler, passes: int, source: Path) -> None:
+    """Refuse a result larger than engines take, naming the passes where they are what made it so large."""
+    scale = upscaler.scale**passes
+    fewer = f"fewer passes ({passes} of a {upscaler.scale}x model enlarge {scale}x) or " if passes > 1 else ""
+    refuse_oversized(source, image.height * scale, image.width * scale, f"use {fewer}a model of a smaller scale")
+
+
+def _for_colour(
+    upscaler: Upscaler, color: np.ndarray, params: SuperResolveParams, source: Path, log: logging.Logger,
+    progress: ProgressFn | None,
+) -> tuple[Upscaler, Adaptation | None]:
+    """The model the colour is enlarged by: ``upscaler`` adapted to ``color`` where ``adapt_steps`` asks (and
+    the log says whether that was kept), and the adaptation; ``upscaler`` as it is, and None, where not."""
+    if not params.adapt_steps:
+        return upscaler, None
+    color_upscaler, adaptation = adapted(upscaler, color, params, progress)
+    log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", source.name,
+             "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
+    return color_upscaler, adaptation
+
+
 def _enlarging(
     image: Image, params: SuperResolveParams, weights: Path, device: torch.device, source: Path,
     log: logging.Logger, progress: ProgressFn | None,
 ) -> Enlarging:
     upscaler = load_upscaler(weights, device)
     scale = upscaler.scale**params.passes
-    fewer = f"fewer passes ({params.passes} of a {upscaler.scale}x model enlarge {scale}x) or " if params.passes > 1 else ""
-    refuse_oversized(source, image.height * scale, image.width * scale, f"use {fewer}a model of a smaller scale")
+    _refuse_oversized(image, upscaler, params.passes, source)
     normal_map = params.kind == "normal"
     if normal_map:
         check_normal_map(source, image.channels)
@@ -312,11 +332,7 @@ def _enlarging(
     coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)
     wrap = wrap_axes(params.wrap, color, coverage, normal_map=normal_map)
     dtype = autocast_dtype(params, upscaler, device, image.bit_depth)
-    color_upscaler, adaptation = upscaler, None
-    if params.adapt_steps:
-        color_upscaler, adaptation = adapted(upscaler, color, params, progress)
-        log.info("%s: adapted model %s (%+.2f dB on a held-out strip)", source.name,
-                 "kept" if adaptation.kept else "not used", adaptation.check_gain_db)
+    color_upscaler, adaptation = _for_colour(upscaler, color, params, source, log, progress)
     forward = make_forward(color_upscaler, device, dtype, ensemble=params.self_ensemble)
     color_bands, tiles = upscale_planes(color, forward, upscaler, params, wrap, device, progress)
     height, width = image.height * scale, image.width * scale
