@@ -85,16 +85,21 @@ def degrade(hr: torch.Tensor, scale: int, spec: Degradation, generator: torch.Ge
         std = torch.rand(B, 1, 1, 1, generator=generator) * spec.noise
         lr = (lr + std * torch.randn(lr.shape, generator=generator)).clamp(0.0, 1.0)
     if spec.jpeg > 0 or spec.bc1 > 0:
-        low, high = spec.jpeg_quality
-        draws = torch.rand(B, 2, generator=generator)
-        qualities = torch.randint(low, high + 1, (B,), generator=generator)
-        images = []
-        for b in range(B):
-            image = lr[b]
-            if draws[b, 0] < spec.jpeg:
-                image = jpeg(image, int(qualities[b]))
-            if draws[b, 1] < spec.bc1:
-                image = bc1(image)
-            images.append(image)
-        lr = torch.stack(images)
+        lr = _compressed(lr, spec, generator)
     return lr
+
+
+def _compressed(lr: torch.Tensor, spec: Degradation, generator: torch.Generator) -> torch.Tensor:
+    """Each image of (B, C, h, w) ``lr`` JPEG- and/or BC1-compressed, each by its own draw against ``spec``'s
+    odds: codecs work an image at a time, on the CPU."""
+    low, high = spec.jpeg_quality
+    draws = torch.rand(lr.shape[0], 2, generator=generator)
+    qualities = torch.randint(low, high + 1, (lr.shape[0],), generator=generator)
+    images = []
+    for image, (jpeg_draw, bc1_draw), quality in zip(lr, draws, qualities):
+        if jpeg_draw < spec.jpeg:
+            image = jpeg(image, int(quality))
+        if bc1_draw < spec.bc1:
+            image = bc1(image)
+        images.append(image)
+    return torch.stack(images)
