@@ -77,8 +77,15 @@ class TiledUpscale:
             raise ValueError(f"expected a (C, H, W) image, got shape {tuple(image.shape)}")
         if 2 * overlap >= tile:
             raise ValueError(f"overlap ({overlap}) must be less than half the tile ({tile})")
-        self.image, self.forward, self.scale, self.overlap, self.wrap = image, forward, scale, overlap, wrap
-        self.multiple, self.batch, self.device, self.progress = multiple, batch, device or image.device, progress
+        self.image = image
+        self.forward = forward
+        self.scale = scale
+        self.overlap = overlap
+        self.wrap = wrap
+        self.multiple = multiple
+        self.batch = batch
+        self.device = device or image.device
+        self.progress = progress
         _, H, W = image.shape
         margin = -(-overlap // multiple) * multiple  # a multiple, so that tile starts line up with the image's grid
         self.pad_y = min(margin, H - 1) if wrap[0] else margin
