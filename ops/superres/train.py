@@ -49,14 +49,21 @@ _QUICK_SIDE = 192  # pixels: the largest crop of a held-out image that the valid
 
 
 @dataclass
+class _Critic:
+    """The GAN term's patch discriminator and its own optimizer."""
+
+    model: PatchDiscriminator
+    optimizer: torch.optim.Optimizer
+
+
+@dataclass
 class _State:
     """Everything a resumed run needs to continue exactly where the killed one stopped."""
 
     model: SRCAE
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
-    discriminator: PatchDiscriminator | None
-    d_optimizer: torch.optim.Optimizer | None
+    critic: _Critic | None  # where the loss has a GAN term
     step: int = 0
     seconds: float = 0.0  # of training before this run resumed it
 
@@ -109,9 +116,9 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
         "optimizer": state.optimizer.state_dict(),
         "generator": state.generator.get_state(),
     }
-    if state.discriminator is not None and state.d_optimizer is not None:
-        payload["discriminator"] = state.discriminator.state_dict()
-        payload["d_optimizer"] = state.d_optimizer.state_dict()
+    if state.critic is not None:
+        payload["discriminator"] = state.critic.model.state_dict()
+        payload["d_optimizer"] = state.critic.optimizer.state_dict()
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     write_bytes_atomic(path, sealed(buffer.getvalue()))
@@ -136,9 +143,9 @@ def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) ->
     state.model.load_state_dict(payload["model"])
     state.optimizer.load_state_dict(payload["optimizer"])
     state.generator.set_state(payload["generator"])
-    if state.discriminator is not None and state.d_optimizer is not None:
-        state.discriminator.load_state_dict(payload["discriminator"])
-        state.d_optimizer.load_state_dict(payload["d_optimizer"])
+    if state.critic is not None:
+        state.critic.model.load_state_dict(payload["discriminator"])
+        state.critic.optimizer.load_state_dict(payload["d_optimizer"])
     state.step = int(payload["step"])
     state.seconds = float(payload.get("seconds", 0.0))
     log.info("resuming training from step %d of %s", state.step, path)
@@ -297,13 +304,14 @@ def _setup(params: TrainParams, device: torch.device) -> tuple[_State, VGGFeatur
     # torch's stubs leave memory_format out of Module.to's overloads, which takes it (and documents it)
     model = SRCAE(model_config(params)).to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     generator = torch.Generator().manual_seed(params.seed)
-    discriminator = d_optimizer = None
+    critic = None
     if params.loss.gan > 0:
         discriminator = PatchDiscriminator().to(device)
-        d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=params.learning_rate / 2, betas=(0.5, 0.999))
+        critic = _Critic(discriminator, torch.optim.Adam(discriminator.parameters(), lr=params.learning_rate / 2,
+                                                         betas=(0.5, 0.999)))
     vgg = VGGFeatures.from_file(params.vgg_weights).to(device) if params.loss.vgg > 0 and params.vgg_weights else None
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
-    return _State(model, optimizer, generator, discriminator, d_optimizer), vgg
+    return _State(model, optimizer, generator, critic), vgg
 
 
 def _step(
@@ -330,18 +338,23 @@ def _step(
     loss = reconstruction_loss(sr, hr, params.loss)
     if vgg is not None:
         loss = loss + params.loss.vgg * F.mse_loss(vgg(sr), vgg(hr))
-    if state.discriminator is not None:
-        loss = loss + params.loss.gan * generator_gan_loss(state.discriminator(sr))
+    if state.critic is not None:
+        loss = loss + params.loss.gan * generator_gan_loss(state.critic.model(sr))
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     state.optimizer.step()
-    if state.discriminator is not None and state.d_optimizer is not None:
-        d_loss = discriminator_loss(state.discriminator(hr), state.discriminator(sr.detach()))
-        state.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        state.d_optimizer.step()
+    if state.critic is not None:
+        _critic_step(state.critic, hr, sr.detach())
     state.step += 1
     return loss
+
+
+def _critic_step(critic: _Critic, hr: torch.Tensor, sr: torch.Tensor) -> None:
+    """The discriminator's step, after the model's: real patches ``hr`` told from the model's ``sr``."""
+    loss = discriminator_loss(critic.model(hr), critic.model(sr))
+    critic.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    critic.optimizer.step()
 
 
 def _figures(
