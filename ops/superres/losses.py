@@ -71,7 +71,7 @@ class VGGFeatures(nn.Module):
         return model.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features((x - self.mean) / self.std)
+        return self.features((x - self.mean) / self.std)  # (B, 3, H, W) -> (B, 256, H/4, W/4)
 
 
 class PatchDiscriminator(nn.Module):
@@ -83,11 +83,11 @@ class PatchDiscriminator(nn.Module):
         self.net = nn.Sequential(
             nn.Conv2d(3, width, 4, stride=2, padding=1),  # (B, 3, H, W) -> (B, width, H/2, W/2)
             nn.LeakyReLU(0.2),
-            nn.Conv2d(width, width * 2, 4, stride=2, padding=1),
+            nn.Conv2d(width, width * 2, 4, stride=2, padding=1),  # -> (B, 2 width, H/4, W/4)
             nn.LeakyReLU(0.2),
-            nn.Conv2d(width * 2, width * 4, 4, stride=2, padding=1),
+            nn.Conv2d(width * 2, width * 4, 4, stride=2, padding=1),  # -> (B, 4 width, H/8, W/8)
             nn.LeakyReLU(0.2),
-            nn.Conv2d(width * 4, 1, 3, padding=1),
+            nn.Conv2d(width * 4, 1, 3, padding=1),  # -> (B, 1, H/8, W/8)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

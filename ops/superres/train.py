@@ -77,7 +77,7 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int = _WARMUP_STEP
 
 
 def reconstruction_loss(sr: torch.Tensor, hr: torch.Tensor, weights: LossWeights) -> torch.Tensor:
-    """MSE + alpha * HFEN of (B, 3, H, W) batches: the pixel terms of the training loss."""
+    """The pixel terms of the training loss, MSE and HFEN by ``weights``, of (B, 3, H, W) batches."""
     loss = weights.mse * F.mse_loss(sr, hr)
     if weights.hfen > 0:
         loss = loss + weights.hfen * hfen(sr, hr)
@@ -99,7 +99,7 @@ def _fingerprint(data: Split, params: TrainParams) -> str:
     repainted at the same size (an uncompressed TGA, BMP or DDS) resumed a checkpoint trained on the old
     pixels, and a file that could not be read, left out of training, failed here. Hashing them costs
     little beside training on them."""
-    digest = xxhash.xxh3_128(params.for_cache_key().model_dump_json().encode())  # logging more often resumes
+    digest = xxhash.xxh3_128(params.for_cache_key().model_dump_json().encode())  # a changed validate_every resumes
     for image in (*data.train, *data.held_out):
         digest.update(str(tuple(image.shape)).encode())  # (3, H, W): where one image ends and the next begins
         # numpy's stubs give an array its buffer (__buffer__) only from Python 3.12, though 3.11's has one too
