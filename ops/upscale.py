@@ -54,6 +54,19 @@ def resize(
     Pillow alone reads the texture's own edge there. ``filter`` is taken in any case (``LANCZOS``), as upscale
     takes it."""
     filter = cast(Resample, choice_in_any_case(filter, tuple(_PIL_FILTERS)))
+    _check_resize(plane, size, filter, wrap)
+    if not any(wrap):
+        return _resize(plane, size, filter)
+    sides = plane.shape[:2]
+    if all(m % n == 0 for n, m, w in zip(sides, size, wrap) if w):
+        return _enlarge_wrapped(plane, size, filter, wrap)
+    margins = [math.ceil(MARGIN * max(1.0, n / m)) if w else 0 for n, m, w in zip(sides, size, wrap)]
+    padded = _wrapped(plane, margins)
+    return _resize(padded, size, filter, box=(margins[1], margins[0], margins[1] + sides[1], margins[0] + sides[0]))
+
+
+def _check_resize(plane: np.ndarray, size: tuple[int, int], filter: str, wrap: tuple[bool, bool]) -> None:
+    """Refuse, naming it, an argument ``resize`` would misread: scripts call it with arrays of their own."""
     check_choice("filter", filter, tuple(_PIL_FILTERS))
     if plane.ndim != 3:
         raise ValueError(f"expected planes (height, width, channels); got shape {plane.shape} (plane[..., None] for one)")
@@ -63,14 +76,6 @@ def resize(
     if not (isinstance(wrap, (tuple, list)) and len(wrap) == 2 and all(isinstance(w, (bool, np.bool_)) for w in wrap)):
         raise ValueError(f"wrap {wrap!r}: expected (wraps vertically, wraps horizontally), two booleans; "
                          "ops.tileable.texture_wrap decides them as wrap: auto does")
-    if not any(wrap):
-        return _resize(plane, size, filter)
-    sides = plane.shape[:2]
-    if all(m % n == 0 for n, m, w in zip(sides, size, wrap) if w):
-        return _enlarge_wrapped(plane, size, filter, wrap)
-    margins = [math.ceil(MARGIN * max(1.0, n / m)) if w else 0 for n, m, w in zip(sides, size, wrap)]
-    padded = _wrapped(plane, margins)
-    return _resize(padded, size, filter, box=(margins[1], margins[0], margins[1] + sides[1], margins[0] + sides[0]))
 
 
 def _enlarge_wrapped(plane: np.ndarray, size: tuple[int, int], filter: Resample, wrap: tuple[bool, bool]) -> np.ndarray:
