@@ -116,10 +116,7 @@ class TiledUpscale:
         out, norm = torch.zeros(C, 0, W * s), torch.zeros(1, 0, W * s)
         for start in range(0, len(boxes), self.batch):
             chunk = boxes[start : start + self.batch]
-            tiles = torch.stack([x[:, y : y + th, xx : xx + tw] for y, xx in chunk]).to(self.device)  # (B, C, th, tw)
-            tiles = pad_to_multiple(tiles, self.multiple)
-            result = self.forward(tiles)[:, :, : th * s, : tw * s].float().cpu()  # (B, C, th*s, tw*s)
-            for (y, xx), up in zip(chunk, result):
+            for (y, xx), up in zip(chunk, self._run(x, chunk)):
                 (src_y, dst_y), (src_x, dst_x) = _inside(y, th, self.pad_y, H, s), _inside(xx, tw, self.pad_x, W, s)
                 if (grow := dst_y.stop - top - out.shape[1]) > 0:
                     out = torch.cat([out, torch.zeros(C, grow, W * s)], dim=1)
@@ -134,6 +131,13 @@ class TiledUpscale:
             if finished > 0:
                 yield top, out[:, :finished].div_(norm[:, :finished])
                 out, norm, top = out[:, finished:].clone(), norm[:, finished:].clone(), top + finished
+
+    def _run(self, padded: torch.Tensor, starts: list[tuple[int, int]]) -> torch.Tensor:
+        """The model's (B, C, side_y*scale, side_x*scale) output, on the host, for the tiles of ``padded`` whose
+        corners are ``starts`` (y, x): one batch on the device, padded to the model's multiple and cropped back."""
+        th, tw, s = self.side_y, self.side_x, self.scale
+        tiles = torch.stack([padded[:, y : y + th, x : x + tw] for y, x in starts]).to(self.device)  # (B, C, th, tw)
+        return self.forward(pad_to_multiple(tiles, self.multiple))[:, :, : th * s, : tw * s].float().cpu()
 
     def _padded(self) -> torch.Tensor:
         """The image with its margin of ``pad_y``/``pad_x``: wrapped around on an axis that tiles, so that the
