@@ -36,10 +36,7 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
     if not _NAMES.fullmatch(str(name)):
         raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)")
     if name == "auto":
-        problem = _cuda_problem() if torch.cuda.is_available() else None
-        if problem:
-            _warn_cpu_fallback(problem, log)
-        return torch.device("cuda" if problem == "" else "cpu")
+        return _auto_device(log)
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} was asked for but no CUDA GPU is available; use device: auto or cpu")
@@ -49,6 +46,14 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
         )
     return device
+
+
+def _auto_device(log: logging.Logger) -> torch.device:
+    """CUDA where torch finds a GPU that runs a kernel; else the CPU, ``log`` told why where a GPU was found."""
+    problem = _cuda_problem() if torch.cuda.is_available() else None
+    if problem:
+        _warn_cpu_fallback(problem, log)
+    return torch.device("cuda" if problem == "" else "cpu")
 
 
 @functools.cache
