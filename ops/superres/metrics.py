@@ -124,15 +124,8 @@ def compare(
             continue
         hr = crop_for(image, scale, max_side)
         weight = to_hwc(hr[3:])[..., 0] if hr.shape[0] == 4 else None  # (h*scale, w*scale) alpha
-        lr = downscale(hr[None, :3], scale)  # (1, 3, h, w)
         target = to_hwc(hr[:3])
-        low = to_hwc(lr[0])
-        with torch.no_grad():
-            candidates = {"val": to_hwc(upscale(lr)[0].float())}
-        if baselines:
-            candidates["bicubic"] = resize(low, target.shape[:2], "bicubic")
-            candidates["lanczos"] = resize(low, target.shape[:2], "lanczos")
-        for name, result in candidates.items():
+        for name, result in _candidates(hr[:3], upscale, scale, baselines).items():
             errors.setdefault(name, []).append(mean_squared_error(result, target, shave=scale, weight=weight))
             ssims.setdefault(name, []).append(ssim(result, target, shave=scale, weight=weight))
     if not errors:
@@ -142,3 +135,18 @@ def compare(
         figures[f"{name}_psnr"] = psnr_of(float(np.mean(errors[name])))
         figures[f"{name}_ssim"] = float(np.mean(ssims[name]))
     return figures
+
+
+def _candidates(
+    hr: torch.Tensor, upscale: Callable[[torch.Tensor], torch.Tensor], scale: int, baselines: bool
+) -> dict[str, np.ndarray]:
+    """What each upscaler makes of (3, H, W) ``hr`` bicubic-downscaled by ``scale``, as (H, W, 3): the model
+    (``val``), and with ``baselines`` bicubic and Lanczos, which a model has to beat to be worth its cost."""
+    lr = downscale(hr[None], scale)  # (1, 3, h, w)
+    with torch.no_grad():
+        candidates = {"val": to_hwc(upscale(lr)[0].float())}
+    if baselines:
+        low, size = to_hwc(lr[0]), (hr.shape[1], hr.shape[2])
+        candidates["bicubic"] = resize(low, size, "bicubic")
+        candidates["lanczos"] = resize(low, size, "lanczos")
+    return candidates
