@@ -32,7 +32,8 @@ FORMAT_VERSION = 1
 class Upscaler:
     """A loaded model, ours or a community one, in the form tiled inference needs."""
 
-    forward: Callable[[torch.Tensor], torch.Tensor]  # (B, C, H, W) in [0, 1] -> (B, C, H*scale, W*scale) in [0, 1], NaN where it overflowed
+    # (B, C, H, W) in [0, 1] -> (B, C, H*scale, W*scale) in [0, 1], NaN where it overflowed
+    forward: Callable[[torch.Tensor], torch.Tensor]
     scale: int
     channels: int  # 3 (RGB) or 1 (grey) input channels
     multiple: int  # tile sides are padded to a multiple of this
