@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import xxhash
 from pydantic import ValidationError
 
 from helpers import DEVICES, SHARED
@@ -245,6 +246,28 @@ def test_the_alignment_s_wide_blur_is_ndimage_s_gaussian_done_by_fft(shape):
     blurred = _gaussian(image, sigma)
     assert blurred.dtype == np.float32
     assert np.abs(blurred - ndimage.gaussian_filter(image, sigma)).max() < 1e-6
+
+
+# What the alignment of one subpixel-shifted pair gives, by material's op version: the guide it aligns feeds the fit,
+# so a change here changes the maps, and the cache keeps the old ones under the same key unless the version moves.
+ALIGNED_BY_VERSION = {"12": "7ffc56a8899599e7"}
+
+
+def test_a_change_to_the_alignment_moves_material_s_op_version():
+    """The blur by FFT (2c01020) agrees with ndimage's to float32 rounding, not bit for bit: the shift moved in its
+    seventh digit and the aligned guide with it, and a leather pair's maps by up to 3 levels (height by 1,019 of
+    65,535), under material version 11's keys: a cache filled before it held other maps than a build made after."""
+    from scipy import ndimage
+
+    from ops.registry import OPS
+
+    rng = np.random.default_rng(3)
+    texture = ndimage.gaussian_filter(rng.uniform(size=(120, 90, 3)), (1.5, 1.5, 0)).astype(np.float32)
+    guide = ndimage.shift(texture, (1.3, -2.6, 0), order=1, mode="nearest").astype(np.float32)
+    aligned, shift = align_guide(texture, guide, max_shift=0.1, names=("f.png", "g.png"))
+    digest = xxhash.xxh3_64_hexdigest(aligned.tobytes() + repr((shift.dy, shift.dx, shift.confidence)).encode())
+    assert ALIGNED_BY_VERSION.get(OPS["material"].version) == digest, (
+        f"the alignment now gives {digest}: bump material's op version (ops/registry.py) and record it here")
 
 
 def test_unrelated_photos_cannot_be_aligned():
