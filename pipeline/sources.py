@@ -261,7 +261,21 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
             f"({source.patterns['flash']}) and the guide glob ({source.patterns['guide']}) both match it; make them "
             "tell the photos apart (name them flash.jpg and guide.jpg, which the globs */flash.* and */guide.* take)"
         )
+    if _same_file(roles["flash"], roles["guide"]):  # guide.jpg a link to flash.jpg: the flash fitted to itself too
+        raise MissingPairError(
+            f"{roles['guide']}: the same file as the flash photo {roles['flash']} (a link to it); a pair needs two "
+            "photos, the flash one and the guide one taken without flash: put the guide photo there"
+        )
     return roles
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths lead to one file (a symbolic or hard link); not where either cannot be read, which the
+    op then says."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _in_pair_folder(source: Source, key: str, pattern: str) -> list[Path]:

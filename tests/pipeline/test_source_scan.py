@@ -310,6 +310,20 @@ def test_a_photo_both_pair_globs_take_fails_its_pair_rather_than_fitting_the_fla
         "them flash.jpg and guide.jpg, which the globs */flash.* and */guide.* take)")
 
 
+def test_a_guide_photo_that_is_a_link_to_the_flash_photo_fails_its_pair(tmp_path, cli):
+    """guide.png a link to flash.png: the globs take two names, which the check of one photo taken by both passed,
+    and the pair built maps from the flash photo twice."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash",)})
+    (tmp_path / "photos" / "oak" / "guide.png").symlink_to("flash.png")
+    code, output = cli(tmp_path, "build")
+    [row] = manifest_rows(tmp_path)
+    assert code == 1 and row["status"] == "failed" and not row["outputs"], output
+    assert row["error"] == (
+        f"{tmp_path}/photos/oak/guide.png: the same file as the flash photo {tmp_path}/photos/oak/flash.png (a link "
+        "to it); a pair needs two photos, the flash one and the guide one taken without flash: put the guide photo "
+        "there")
+
+
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")
