@@ -46,8 +46,8 @@ def note_placing(build_dir: Path, paths: Iterable[Path]) -> Path:
 
 
 def clear_dead_notes(spec: Spec, store: ContentStore, hash_of: Callable[[Path], str] = hash_file) -> int:
-    """Delete what dead steps placed and no manifest row lists (``_unlisted``); returns how many files went. A
-    build folder this user cannot write (a read-only checkout a sensor watches) is left as it is."""
+    """Delete what dead steps placed and no manifest row lists as it is (``_placed_over``); returns how many files
+    went. A build folder this user cannot write (a read-only checkout a sensor watches) is left as it is."""
     folder = spec.build_dir / PLACING
     if not any(folder.glob("*.json")):
         return 0
@@ -72,10 +72,14 @@ def _clear(spec: Spec, folder: Path, store: ContentStore, hash_of: Callable[[Pat
             left = False
             for path in sorted(paths - live):
                 output = spec.build_dir / path
-                if not output.is_file() or not _unlisted(output, listed.get(as_listed(spec, output)), store, hash_of):
+                if not output.is_file():
+                    continue
+                if (row_has := listed.get(as_listed(spec, output))) is None:
+                    written = None  # listed nowhere
+                elif (written := _placed_over(output, row_has, store, hash_of)) is None:
                     continue
                 try:
-                    removed += remove_output(spec.build_dir, output)
+                    removed += remove_output(spec.build_dir, output, written=written)
                 except OSError as exc:  # another user's file in a shared folder: tried again next time
                     log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
                     left = True
@@ -88,18 +92,17 @@ def _clear(spec: Spec, folder: Path, store: ContentStore, hash_of: Callable[[Pat
     return removed
 
 
-def _unlisted(output: Path, listed: str | None, store: ContentStore, hash_of: Callable[[Path], str]) -> bool:
-    """Whether ``output``, named by a dead step's note, holds what no row lists: it is listed nowhere, or it is
-    listed (``listed``, its hash in its row) with other content, which the cache holds, so a build made it: the
-    dead step placed it over what its row lists, for inputs or params that have changed again since. Taken for
-    a hand edit, such a file went to ``.edited`` with a warning; one the cache does not hold is one, and stays."""
-    if listed is None:
-        return True
+def _placed_over(output: Path, listed: str, store: ContentStore, hash_of: Callable[[Path], str]) -> str | None:
+    """What ``output``, named by a dead step's note and listed in its row as ``listed``, holds where that is other
+    content, which the cache holds, so a build made it: the dead step placed it over what its row lists, for inputs
+    or params that have changed again since. None where it stays: taken for a hand edit, such a file went to
+    ``.edited`` with a warning; one the cache does not hold is one. What it holds is what a build wrote there, for
+    ``remove_output`` to delete it through a link out of the build folder (an asset folder on another disk) too."""
     try:
         digest = hash_of(output)
     except OSError:  # unreadable just now: what it holds cannot be told, so it stays, as a hand edit would
-        return False
-    return digest != listed and store.has_object(digest)
+        return None
+    return digest if digest != listed and store.has_object(digest) else None
 
 
 def _remove_temporaries(build_dir: Path, dead: set[str], live: set[str]) -> None:

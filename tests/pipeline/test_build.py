@@ -1027,6 +1027,28 @@ def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits_once_their_i
     assert set(statuses(project).values()) == {"computed"}
 
 
+def test_outputs_a_killed_build_placed_in_an_asset_folder_linked_to_another_disk_are_not_taken_for_hand_edits(
+        project, cli, caplog, tmp_path_factory):
+    """Through a link out of the build folder, a file goes only where it is known to be what a build wrote: the
+    judge knew it (the cache holds it) but did not say, so each such file was left with 'delete it yourself', then
+    moved to .edited by the step that placed the new one, as a hand edit."""
+    elsewhere = tmp_path_factory.mktemp("other_disk")
+    (project / "build").mkdir()
+    (project / "build" / "legacy_2x").symlink_to(elsewhere, target_is_directory=True)
+    assert cli(project, "build")[0] == 0
+    write_textures(project / "textures", 5, seed=1)
+    killed = ("import os, pipeline.assets\n"
+              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
+              "from pipeline.cli import app\n"
+              "app(['build'])\n")
+    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    write_textures(project / "textures", 5, seed=2)
+    assert cli(project, "build")[0] == 0
+    assert not (project / "build" / ".edited").exists() and "was changed after remaster wrote it" not in caplog.text
+    assert "delete it yourself" not in caplog.text
+    assert set(statuses(project).values()) == {"computed"}
+
+
 def test_an_output_that_cannot_be_read_is_built_again(project, cli, monkeypatch):
     cli(project, "build")
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
