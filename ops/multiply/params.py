@@ -76,7 +76,12 @@ class MultiplyParams(OpParams):
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 
     def neutral_fields(self) -> tuple[str, ...]:
-        return ("patch_size",) if self.method == "gram" else ("steps", "vgg_weights", "cpu_threads")
+        return tuple(self.unread_fields())
+
+    def unread_fields(self) -> dict[str, str]:
+        if self.method == "gram":
+            return {"patch_size": "a setting of method patch"}
+        return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
         return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys

@@ -823,6 +823,25 @@ def test_a_photo_pairs_source_with_one_glob_for_flash_and_guide_is_refused():
                        "\"*/guide.*\")")
 
 
+def test_validate_warns_of_a_multiply_setting_its_method_does_not_read():
+    """``steps: 300`` on a patch multiply (or ``patch_size`` on a gram one) was taken without a word and changed
+    nothing: the artist waited for finer variants and got the same ones. The cache keys are as they were."""
+    spec = parse_spec(textwrap.dedent(
+        """
+        sources:
+          walls: {kind: textures, root: t}
+        assets:
+          quilted: {op: multiply, from: walls, method: patch, patch_size: 32, steps: 300}
+          matched: {op: multiply, from: walls, steps: 300, patch_size: 32}
+        """), Path("/studio/assets_spec.yaml"))
+    assert spec.warnings() == [
+        "/studio/assets_spec.yaml:5: assets.quilted.steps: not read with the params given here, so it changes "
+        "nothing (a setting of method gram): remove it",
+        "/studio/assets_spec.yaml:6: assets.matched.patch_size: not read with the params given here, so it changes "
+        "nothing (a setting of method patch): remove it",
+    ]
+
+
 @pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
                                   "{{a,/etc},b}/*.png", "{,/etc}/*.png"])
 def test_a_glob_that_leaves_its_root_is_refused(glob: str):
