@@ -55,19 +55,36 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
         example = f", such as [{given}]" if isinstance(given, (str, int, float)) and not isinstance(given, bool) else ""
         return f"expected a list in brackets{example}, got {given!r}"
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
-    first, *others = (error["msg"].split(", unable")[0].split(", got")[0] for error in errors)
+    first, *others = (_expected(schema, loc, error) for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
     return f"{wanted}, got {given!r}" + (did_you_mean(given, choices) if isinstance(given, str) else "")
 
 
-def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
-    """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
+def _expected(schema: type[BaseModel], loc: tuple[str, ...], error: Any) -> str:
+    """What pydantic says one error expected, without the Python it names: ``a valid dictionary or instance of
+    LossWeights`` is a mapping of that model's keys, ``a valid path for <class 'pathlib.Path'>`` a file's path."""
+    if error["type"] == "model_type":
+        keys = list(getattr(_model_at(schema, loc), "model_fields", {}))
+        return "Input should be a mapping like {" + ", ".join(f"{key}: ..." for key in keys) + "}"
+    if error["type"] == "path_type":
+        return "Input should be a file's path"
+    return str(error["msg"]).split(", unable")[0].split(", got")[0]
+
+
+def _model_at(schema: type[BaseModel], loc: tuple[str, ...]) -> Any:
+    """The nested model at ``loc`` in ``schema`` (``loss`` of train_srcae's params), or None where there is none."""
     model: Any = schema
-    for part in loc[:-1]:
+    for part in loc:
         field = getattr(model, "model_fields", {}).get(part)
         model = field.annotation if field is not None else None
         model = next((t for t in typing.get_args(model) if hasattr(t, "model_fields")), model)  # str | WeightsFile
+    return model
+
+
+def _unknown_key(schema: type[BaseModel], loc: tuple[str, ...], entry_keys: tuple[str, ...] = ()) -> str:
+    """``unknown key``, with the closest key the schema (or the nested model at ``loc``) has."""
+    model = _model_at(schema, loc[:-1])
     keys = sorted([*getattr(model, "model_fields", {}), *entry_keys])
     hint = did_you_mean(loc[-1], keys) if loc else ""
     return f"unknown key{hint} (keys here: {', '.join(keys)})" if keys else "unknown key"

@@ -7,9 +7,9 @@ models while loading its definitions, long before any op runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import SEED_MAX, Guard, OpParams
@@ -154,6 +154,17 @@ class SuperResolveParams(OpParams):
     precision: Precision = Field(
         "auto", description="auto: float16/bfloat16 autocast on CUDA, float32 on CPU"
     )
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _one_model(cls, value: Any) -> Any:
+        """A value neither a name nor a mapping (``model: [sr2x]``, ``model:`` left empty) is refused saying what
+        ``model`` takes: pydantic's own words were of a Python class's instance."""
+        if isinstance(value, (str, dict, WeightsFile)):
+            return value
+        given = "nothing" if value is None else repr(value)
+        raise ValueError(f"expected the name of one model under models:, or a weights file's path "
+                         f"as {{path: some.pth}}, got {given}")
 
     @model_validator(mode="after")
     def _check(self) -> SuperResolveParams:

@@ -370,6 +370,32 @@ def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
     ]
 
 
+def test_a_model_neither_a_name_nor_a_path_says_what_model_takes():
+    """``model: [sr2x]`` was refused in pydantic's words, "a valid string or a valid dictionary or instance of
+    WeightsFile"; a nested params key given no mapping (``loss: 5``), or a path given a list, named Python classes."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        models:
+          sr2x: {op: train_srcae, from: legacy, loss: 5}
+        assets:
+          a: {op: super_resolve, from: legacy, model: [sr2x]}
+          b: {op: super_resolve, from: legacy, model:}
+          c: {op: super_resolve, from: legacy, model: {path: [x.pth]}}
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:5: models.sr2x.loss: Input should be a mapping like {mse: ..., hfen: ..., vgg: ..., "
+        "gan: ...}, got 5",
+        "/studio/assets_spec.yaml:7: assets.a.model: expected the name of one model under models:, or a weights file's "
+        "path as {path: some.pth}, got ['sr2x']",
+        "/studio/assets_spec.yaml:8: assets.b.model: expected the name of one model under models:, or a weights file's "
+        "path as {path: some.pth}, got nothing",
+        "/studio/assets_spec.yaml:9: assets.c.model.path: Input should be a file's path, got ['x.pth']",
+    ]
+
+
 def test_checks_name_the_op_s_guards_and_a_level():
     reported = problems(
         """
