@@ -525,7 +525,7 @@ class _Checker:
                               f"{_roles_in_words(target.params.input_roles())}, but {target.upstream!r} gives "
                               f"{_roles_in_words(frozenset(given))}{f'; {hint}' if hint else ''}")
             if target.model is not None and target.model not in self.given["models"]:
-                self.fail((*at, "model"), f"{target.model!r} names no model; expected one of {', '.join(sorted(self.given['models'])) or '(none defined)'} or {{path: weights.pth}}")
+                self.fail((*at, "model"), self._no_such_model(spec, target.model))
             for key, path in target.params.file_params().items():
                 self._check_built_file(spec, target, key, spec.resolve(path))
         for trained in trained_from(spec):
@@ -553,6 +553,19 @@ class _Checker:
             moved = "cache_dir" if ("cache_dir",) in self.lines else "build_dir"  # the one the spec moved
             self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
+
+    def _no_such_model(self, spec: Spec, model: str) -> str:
+        """Why ``model`` names no model, with the fix: a path written as a name (``model: weights/esrgan.pth``)
+        is a weights file's, which ``{path: ...}`` gives, and the weights a model of the spec writes are that
+        model's, which its name gives."""
+        models = sorted(self.given["models"])
+        if NAME_PATTERN.match(model):
+            return (f"{model!r} names no model; expected one of {', '.join(models) or '(none defined)'} or "
+                    f"{{path: weights.pth}}{did_you_mean(model, models)}")
+        owner = next((name for name in models if spec.resolve(model) == spec.build_dir / name / MODEL_FILE), None)
+        if owner is not None:
+            return f"{model!r} is the weights file model {owner} writes: name the model, model: {owner}"
+        return f"{model!r} is a path, not a model's name: a weights file is given as model: {{path: {model}}}"
 
     def _check_built_file(self, spec: Spec, target: Target, key: str, path: Path) -> None:
         """A file param inside a model's or asset's folder under build_dir names what builds write: a model's weights

@@ -396,6 +396,30 @@ def test_a_model_neither_a_name_nor_a_path_says_what_model_takes():
     ]
 
 
+def test_a_model_written_as_a_path_says_how_a_path_is_given():
+    """``model: weights/esrgan.pth`` was told it names no model; a model's own weights, by path, its name."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        models:
+          sr2x: {op: train_srcae, from: legacy}
+        assets:
+          a: {op: super_resolve, from: legacy, model: weights/esrgan.pth}
+          b: {op: super_resolve, from: legacy, model: build/sr2x/model.pt}
+          c: {op: super_resolve, from: legacy, model: sr2X}
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:7: assets.a.model: 'weights/esrgan.pth' is a path, not a model's name: a weights "
+        "file is given as model: {path: weights/esrgan.pth}",
+        "/studio/assets_spec.yaml:8: assets.b.model: 'build/sr2x/model.pt' is the weights file model sr2x writes: "
+        "name the model, model: sr2x",
+        "/studio/assets_spec.yaml:9: assets.c.model: 'sr2X' names no model; expected one of sr2x or {path: weights.pth}; "
+        "did you mean 'sr2x'?",
+    ]
+
+
 def test_checks_name_the_op_s_guards_and_a_level():
     reported = problems(
         """
