@@ -386,6 +386,8 @@ class _Checker:
             hint = did_you_mean(kind, list(kinds)) if isinstance(kind, str) else ""
             self.fail((*at, "kind"), f"expected textures or photo_pairs, got {kind!r}{hint}")
             return None
+        entry = dict(entry)
+        self._spec_keys_inside(entry, at, schema.model_fields)
         parsed = self._validate(schema, entry, at)
         if parsed is None:
             return None
@@ -466,12 +468,23 @@ class _Checker:
                       f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
             return None
         checks = entry.pop("checks", None)
+        self._spec_keys_inside(entry, at, op.params_model().model_fields)
         params = self._validate(op.params_model(), entry, at, entry_keys=TARGET_KEYS)
         if params is None:
             return None
         model = getattr(params, "model", None)
         return Target(name, section, op, upstream, params, model if isinstance(model, str) else None,
                       self._checks(checks, params, (*at, "checks")))
+
+    def _spec_keys_inside(self, entry: dict[str, Any], at: tuple[str, ...], fields: Mapping[str, Any]) -> None:
+        """Reports and drops each key of the spec's top level that ``entry`` gives (``device: cpu`` on one asset,
+        or indented under it): "unknown key" did not say it is the spec's, where it is taken."""
+        owner = {"sources": "a source's", "models": "a model's", "assets": "an asset's"}[at[0]]
+        for key in [key for key in entry if key in SPEC_KEYS and key not in fields]:
+            del entry[key]
+            flag = " (or --device for one build)" if key == "device" else ""
+            self.fail((*at, key), f"{key} is a top-level key of the spec{flag}, not {owner}: move it to the top of "
+                                  "the file, unindented, where it holds for the whole spec")
 
     def _inputs_but(self, name: str, section: Literal["models", "assets"]) -> set[str]:
         """What entry ``name`` may be built from, for a message: made only where one is wrong, since a copy of every

@@ -420,6 +420,32 @@ def test_a_model_written_as_a_path_says_how_a_path_is_given():
     ]
 
 
+def test_a_top_level_key_under_an_entry_is_said_to_be_the_spec_s():
+    """``device: cpu`` on one asset was an "unknown key" among the op's keys, as though misspelt."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t, build_dir: out}
+        models:
+          sr2x: {op: train_srcae, from: legacy, schedule: "0 3 * * *"}
+        assets:
+          a:
+            op: super_resolve
+            from: legacy
+            model: sr2x
+            device: cpu
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:3: sources.legacy.build_dir: build_dir is a top-level key of the spec, not a "
+        "source's: move it to the top of the file, unindented, where it holds for the whole spec",
+        "/studio/assets_spec.yaml:5: models.sr2x.schedule: schedule is a top-level key of the spec, not a model's: "
+        "move it to the top of the file, unindented, where it holds for the whole spec",
+        "/studio/assets_spec.yaml:11: assets.a.device: device is a top-level key of the spec (or --device for one "
+        "build), not an asset's: move it to the top of the file, unindented, where it holds for the whole spec",
+    ]
+
+
 def test_checks_name_the_op_s_guards_and_a_level():
     reported = problems(
         """
