@@ -58,7 +58,29 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     first, *others = (_expected(schema, loc, error) for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
-    return f"{wanted}, got {given!r}" + (did_you_mean(given, choices) if isinstance(given, str) else "")
+    return f"{wanted}, got {given!r}" + (_choice_hint(given, choices, _description(schema, loc))
+                                         if isinstance(given, str) and choices else "")
+
+
+def _description(schema: type[BaseModel], loc: tuple[str, ...]) -> str:
+    """The description of the field at ``loc``, which says what each of its choices does; "" where it has none."""
+    field = getattr(_model_at(schema, loc[:-1]), "model_fields", {}).get(loc[-1]) if loc else None
+    return (field.description or "") if field is not None else ""
+
+
+def _choice_hint(given: str, choices: list[str], description: str) -> str:
+    """The choice meant by a word that names none: the one whose own words in the field's description hold it
+    as a word (``alpha_mode: cutout`` is ``mask (a cut-out, ...)``), else the nearest spelling; where neither is found, the
+    description itself where it says what each choice is for (``method: flash_only``)."""
+    def bare(text: str) -> str:
+        return re.sub(r"[\W_]", "", text.lower())
+
+    explained = {choice: words[1] for choice in choices
+                 if (words := re.search(rf"\b{re.escape(choice)} \(([^()]*)\)", description))}
+    described = [choice for choice, words in explained.items() if bare(given) in map(bare, re.findall(r"[\w-]+", words))]
+    if len(described) == 1:
+        return f"; did you mean {described[0]!r}?"
+    return did_you_mean(given, choices) or (f"; {description}" if explained else "")
 
 
 def _expected(schema: type[BaseModel], loc: tuple[str, ...], error: Any) -> str:

@@ -37,7 +37,8 @@ class MaterialParams(OpParams):
     texture (baked lighting is removed, relief is guessed from luminance).
     """
 
-    method: Method
+    method: Method = Field(description="two_shot (a flash photo and a no-flash guide photo of one flat surface), "
+                           "one_shot (a flash photo alone), from_texture (a colour texture, no photos)")
     normal_convention: NormalConvention = "opengl"
     orm: bool = Field(True, description="also write orm.png: occlusion R, roughness G, metalness B (glTF order)")
     iterations: int = Field(250, ge=0, le=20000, description="optimizer steps of the photo fit")

@@ -446,6 +446,29 @@ def test_a_top_level_key_under_an_entry_is_said_to_be_the_spec_s():
     ]
 
 
+def test_a_word_naming_no_choice_is_matched_to_the_choice_whose_description_holds_it():
+    """``alpha_mode: cutout`` was offered 'auto' (the nearest spelling), where the description calls 'mask' a
+    cut-out; ``method: flash_only``, near no choice, was offered nothing: it is shown what each method takes."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          a: {op: material, from: legacy, method: from_texture, alpha_mode: cutout}
+          b: {op: material, from: legacy, method: flash_only}
+          c: {op: upscale, from: legacy, filter: lanczoz, alpha: gloss}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.a.alpha_mode", "Input should be 'auto', 'mask' or 'blend', got 'cutout'; did you mean 'mask'?"],
+        ["assets.b.method", "Input should be 'two_shot', 'one_shot' or 'from_texture', got 'flash_only'; two_shot (a "
+         "flash photo and a no-flash guide photo of one flat surface), one_shot (a flash photo alone), from_texture (a "
+         "colour texture, no photos)"],
+        ["assets.c.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'lanczoz'; did you mean 'lanczos'?"],
+        ["assets.c.alpha", "Input should be 'auto', 'coverage' or 'data', got 'gloss'; did you mean 'data'?"],
+    ]
+
+
 def test_checks_name_the_op_s_guards_and_a_level():
     reported = problems(
         """
