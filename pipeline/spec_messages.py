@@ -58,8 +58,19 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     first, *others = (_expected(schema, loc, error) for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
+    if isinstance(given, str) and kinds & {"int_parsing", "float_parsing"} and (fix := _in_digits(given)):
+        return f"{wanted}, got {given!r}; {fix}"
     return f"{wanted}, got {given!r}" + (_choice_hint(given, choices, _description(schema, loc))
                                          if isinstance(given, str) and choices else "")
+
+
+def _in_digits(given: str) -> str:
+    """How to write a number that came with a unit or in words (``size: 512px``, ``scale: 2x``, ``count: four``):
+    the spec's numbers are digits alone. "" for a number that is only of the wrong kind (``"2.5"`` for a count)."""
+    number = re.search(r"\d+(?:\.\d+)?", given)
+    if number is None:
+        return "write the number in digits"
+    return "" if number[0] == given.strip() else f"write the number alone, without a unit: {number[0]}"
 
 
 def _description(schema: type[BaseModel], loc: tuple[str, ...]) -> str:

@@ -351,6 +351,27 @@ def test_bad_param_values_say_what_was_expected():
     assert "integer" in problem and "'two'" in problem
 
 
+def test_a_number_with_a_unit_or_in_words_is_told_to_be_written_in_digits_alone():
+    """``size: 512px`` was only "should be a valid integer", which an artist who wrote a size in pixels reads as
+    being told that 512 is none."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          v: {op: multiply, from: legacy, size: 512px, count: four}
+          up: {op: upscale, from: legacy, scale: 2x}
+          up2: {op: upscale, from: legacy, scale: "2.5"}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.v.count", "Input should be a valid integer, got 'four'; write the number in digits"],
+        ["assets.v.size", "Input should be a valid integer, got '512px'; write the number alone, without a unit: 512"],
+        ["assets.up.scale", "Input should be a valid integer, got '2x'; write the number alone, without a unit: 2"],
+        ["assets.up2.scale", "Input should be a valid integer, got '2.5'"],
+    ]
+
+
 def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
     reported = problems(
         """
