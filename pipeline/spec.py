@@ -461,6 +461,11 @@ class _Checker:
             inputs = self._inputs_but(name, section)
             self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(sorted(inputs)) or '(none defined)'}")
             return None
+        if isinstance(upstream, list):  # from: [legacy, walls]
+            one = "one source" if section == "models" else "one source or asset"
+            self.fail((*at, "from"), f"expected {one}, got a list {upstream!r}: make one {section.removesuffix('s')} "
+                      "for each, or one source whose glob takes them all")
+            return None
         if not isinstance(upstream, str) or not any(upstream in named for named in self.given.values()):
             inputs = self._inputs_but(name, section)
             hint = did_you_mean(upstream, sorted(inputs)) if isinstance(upstream, str) else ""
@@ -526,7 +531,7 @@ class _Checker:
                 if target.upstream not in self.given["sources"]:
                     self.fail((*at, "from"), "a model trains from a source (a folder of reference textures), not an asset")
             elif target.upstream in self.given["models"]:
-                self.fail((*at, "from"), f"{target.upstream!r} is a model; name it under model: instead")
+                self.fail((*at, "from"), _from_a_model(target))
             elif upstream is not None and upstream.params.output_names() is not None:
                 self._check_maps(spec, target, upstream)
             else:
@@ -625,6 +630,18 @@ class _Checker:
                 upstream = spec.assets[upstream].upstream
             if upstream in seen:
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
+
+
+def _from_a_model(target: Target) -> str:
+    """Why an asset is not built from a model, with the fix: a model's weights are no images, and only ops with
+    a ``model`` key use them (``upscale``, which has none, was told to name it under ``model:``)."""
+    said = f"{target.upstream!r} is a model, not images to build from"
+    if "model" in type(target.params).model_fields:
+        named = "" if target.model == target.upstream else f", and name the model under model: {target.upstream}"
+        return f"{said}: give from: the source or asset to build from{named}"
+    users = " or ".join(sorted(name for name, op in OPS.items() if "model" in op.params_model().model_fields))
+    return (f"{said}: give from: a source or asset; a model is used by op: {users} (with model: "
+            f"{target.upstream}), not by {target.op.name}")
 
 
 def not_a_file(path: Path) -> str | None:

@@ -490,6 +490,34 @@ def test_a_word_naming_no_choice_is_matched_to_the_choice_whose_description_hold
     ]
 
 
+def test_an_asset_from_a_model_or_a_list_says_what_from_takes():
+    """``from: sr2x`` on an upscale asset was told to name the model under ``model:``, a key upscale has not;
+    ``from: [legacy, walls]`` was said to name no source or asset, as though misspelt."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+          walls: {kind: textures, root: w}
+        models:
+          sr2x: {op: train_srcae, from: legacy}
+        assets:
+          up: {op: upscale, from: sr2x}
+          sr: {op: super_resolve, from: sr2x, model: {path: x.pth}}
+          sr2: {op: super_resolve, from: sr2x, model: sr2x}
+          both: {op: upscale, from: [legacy, walls]}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.both.from", "expected one source or asset, got a list ['legacy', 'walls']: make one asset for each, "
+         "or one source whose glob takes them all"],
+        ["assets.up.from", "'sr2x' is a model, not images to build from: give from: a source or asset; a model is "
+         "used by op: super_resolve (with model: sr2x), not by upscale"],
+        ["assets.sr.from", "'sr2x' is a model, not images to build from: give from: the source or asset to build "
+         "from, and name the model under model: sr2x"],
+        ["assets.sr2.from", "'sr2x' is a model, not images to build from: give from: the source or asset to build from"],
+    ]
+
+
 def test_checks_name_the_op_s_guards_and_a_level():
     reported = problems(
         """
