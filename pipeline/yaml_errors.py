@@ -48,6 +48,8 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
                 "this line; delete it")
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
+    if noticed is not None and (plain := _in_words(getattr(exc, "problem", None) or "", context or "", text)):
+        return f"{path}:{lines.of(noticed)}: not valid YAML: {plain}"
     problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "", text)
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
@@ -58,16 +60,25 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
 
 
 _UNDEFINED_ALIAS = re.compile(r"found undefined alias '(.+)'")
+_QUOTES = 'a value starting with *, @ or ` needs quotes: glob: "*.png", schedule: "*/15 * * * *"'
+
+
+def _in_words(problem: str, context: str, text: str) -> str | None:
+    """The slip, for those PyYAML tells in its scanner's words alone (``while scanning an alias, expected
+    alphabetic or numeric character``, ``found character '\\t' that cannot start any token``); None for others."""
+    if context == "while scanning an alias" or "'@'" in problem or "'`'" in problem:  # glob: *.png, schedule: @daily
+        return _QUOTES
+    if (alias := _UNDEFINED_ALIAS.fullmatch(problem)) and not _anchored(alias[1], text):  # glob: *png, a misspelt *name
+        return f"YAML reads *{alias[1]} as an alias, and no anchor &{alias[1]} is in the file; {_QUOTES}"
+    if "'\\t'" in problem:
+        return "this line has a tab where YAML reads an indent or a value, and YAML takes spaces only: use spaces, not tabs"
+    return None
 
 
 def _with_hint(problem: str, context: str, text: str) -> str:
     if (alias := _UNDEFINED_ALIAS.fullmatch(problem)) and _anchored(alias[1], text):  # `up2: *enlarge` above `&enlarge`
         return problem + (f" (its anchor &{alias[1]} is on a later line: YAML reads an anchor only above its aliases, "
                           f"so move the entry with &{alias[1]} above this line)")
-    if "alias" in problem + context or "'@'" in problem or "'`'" in problem:  # `glob: *.png`, `schedule: @daily`
-        return problem + " (a value starting with *, @ or ` needs quotes: glob: \"*.png\", schedule: \"*/15 * * * *\")"
-    if "'\\t'" in problem:
-        return problem + "; use spaces, not tabs"
     if problem == "mapping values are not allowed here":  # `legacy` then `  kind: ...`, `root: a: b`, or an indent
         return problem + (" (a key on or above this line is missing its colon, this line is indented deeper than "
                           "the key above it, or a value with ': ' in it needs quotes)")
@@ -95,18 +106,24 @@ def _explained(
         bracket, opened = left  # PyYAML marks the end of the file, where it looked for the next entry
         return opened, f"the {bracket} opened at line {opened} is never closed"
     if context.startswith("while parsing a flow"):
-        opening = f"the {'{' if 'mapping' in context else '['} opened at line {started}"
+        bracket = "{" if "mapping" in context else "["
+        opening = f"the {bracket} opened at line {started}"
         if "<stream end>" in problem:
             return started, f"{opening} is never closed"
         if started != noticed and _indent(lines.text_of(noticed)) <= _indent(lines.text_of(started)):
             return started, f"{opening} is not closed before line {noticed} ({problem})"
         if started != noticed:  # inside the brackets: a comma missing, most likely
             return noticed, f"{problem} at line {noticed}, inside {opening} (a ',' missing?)"
+        if "expected ','" in problem:  # {kind: textures root: t}
+            return noticed, (f"inside the {bracket} on this line, a ',' is missing between two entries ({problem}), "
+                             "or a value with ': ' in it needs quotes")
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
         quote_line = _quote_closed_late(lines, mark)
         if quote_line:
             return quote_line, (f"the quote opened at line {quote_line} is closed only at line {noticed}; "
                                 "close it on its own line")
+        if (closing := lines.text[mark.index : mark.index + 1]) in ("]", "}"):  # `legacy: {kind: textures}}`
+            return noticed, f"line {noticed} has a {closing} that closes no bracket; delete it"
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         return noticed, f"line {noticed} is indented differently from the lines above it"

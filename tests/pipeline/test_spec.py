@@ -613,6 +613,23 @@ def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
     assert problem.startswith(f"/studio/assets_spec.yaml:{line}: not valid YAML") and says in problem
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("sources:\n  legacy:\n  \tkind: textures\n", "3: not valid YAML: this line has a tab where YAML reads an "
+         "indent or a value, and YAML takes spaces only: use spaces, not tabs"),
+        ("assets:\n  up: {op: upscale from: legacy}\n", "2: not valid YAML: inside the { on this line, a ',' is "
+         "missing between two entries (expected ',' or '}', but got ':'), or a value with ': ' in it needs quotes"),
+        ("sources:\n  legacy: {kind: textures, root: t}}\n", "2: not valid YAML: line 2 has a } that closes no "
+         "bracket; delete it"),
+    ],
+)
+def test_yaml_slips_within_a_line_are_told_in_words(text, says):
+    """A tab was "found character '\\t' that cannot start any token", a missing comma PyYAML's tokens alone, and
+    a bracket closed twice was told to put the value in quotes."""
+    assert problems(text) == [f"/studio/assets_spec.yaml:{says}"]
+
+
 @pytest.mark.parametrize("text", ["", "  \n\n", "# all commented out\n", "\ufeff", "---\n"])
 def test_an_empty_spec_is_refused(text):
     assert problems(text) == ["/studio/assets_spec.yaml: the spec is empty; restore it from version control, or "
@@ -714,7 +731,8 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
         f"schedule: {value.strip(chr(39))}\nsources:\n  a: {{kind: textures, root: t}}\n")
     [problem] = problems(text)
     assert problem.startswith("/studio/assets_spec.yaml:") and "not valid YAML" in problem
-    assert problem.endswith('needs quotes: glob: "*.png", schedule: "*/15 * * * *")'), problem
+    assert problem.endswith('needs quotes: glob: "*.png", schedule: "*/15 * * * *"'), problem
+    assert not any(word in problem for word in ("scanning", "token", "found")), problem  # PyYAML's scanner's words
 
 
 def test_an_alias_above_its_anchor_is_told_to_move_the_anchor_not_to_quote_it():
