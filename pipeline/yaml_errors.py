@@ -50,6 +50,9 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
     context = getattr(exc, "context", None)
     if noticed is not None and (plain := _in_words(getattr(exc, "problem", None) or "", context or "", text)):
         return f"{path}:{lines.of(noticed)}: not valid YAML: {plain}"
+    if noticed is not None and getattr(exc, "problem", None) == "mapping values are not allowed here":
+        if (slip := _key_slip(lines, lines.of(noticed))) is not None:
+            return f"{path}:{slip[0]}: not valid YAML: {slip[1]}"
     problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "", text)
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
@@ -132,6 +135,21 @@ def _explained(
         return line, f"{context}, {problem}"
     where = "the end of the file" if at_end else f"line {noticed}"
     return line, f"{context} at line {started}, {problem} at {where}"
+
+
+def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
+    """Which slip made line ``line`` a key where none may be, with the line to fix, where the line above tells:
+    a name without its colon above it (``legacy`` then ``kind: textures``), or this line indented deeper than a
+    key that has its value. None where it does not tell (``root: a: b``, a value with ': ' in it)."""
+    above = next((n for n in range(line - 1, 0, -1) if lines.text_of(n).strip()), None)
+    if above is None or _indent(lines.text_of(line)) <= _indent(lines.text_of(above)):
+        return None
+    key = lines.text_of(above).strip()
+    if ":" not in key and not key.startswith("-"):
+        return above, f"line {above} has a key without its ':' (write {key}:)"
+    if not key.endswith(":"):
+        return line, f"line {line} is indented deeper than the key above it (line {above}); indent it as that key"
+    return None
 
 
 def _indent(line: str) -> int:

@@ -604,7 +604,11 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
         ("sources:\r  legacy:\r    kind: textures\r      root: t\r", 4, "indented deeper than the key above it"),
         ("sources:\n  a: &t {kind: textures}\n  b: &t {kind: textures}\n", 3, "first occurrence at line 2"),
         ("sources:\n  legacy: {kind: text\x07ures}\n", 2, "control character (U+0007) is on this line"),
-        ("sources:\n  legacy\n    kind: textures\n", 3, "a key on or above this line is missing its colon"),
+        ("sources:\n  legacy\n    kind: textures\n", 2, "line 2 has a key without its ':' (write legacy:)"),
+        ("sources:\n  legacy\n\n    kind: textures\n", 2, "(write legacy:)"),
+        ("assets:\n  up:\n    op: upscale\n     from: legacy\n", 4, "line 4 is indented deeper than the key above "
+         "it (line 3); indent it as that key"),
+        ("sources:\n  legacy:\n    root: a: b\n", 3, "or a value with ': ' in it needs quotes"),
         ('sources:\n  legacy: {kind: textures, root: "C:\\Users\\me"}\n', 2, "write paths with / or in single quotes"),
     ],
 )
