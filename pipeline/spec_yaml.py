@@ -108,16 +108,17 @@ class KeyLines:
             return
         inside = inside | {id(node)}
         if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
+            seen: dict[str, int] = {}  # key -> its line
             for key_node, value_node in node.value:
                 key = str(self._key(key_node))
                 here = (*at, key)
                 line = self.text.of(key_node.start_mark)
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value and key_node.value != key:
                     self.written[here] = key_node.value
-                if key in seen:
-                    self.twice.append(f"{self.path}:{line}: {self.shown(here)}: this key is given twice; keep one")
-                seen.add(key)
+                if key in seen:  # `assets:` twice: the first's entries are dropped without a word
+                    self.twice.append(f"{self.path}:{line}: {self.shown(here)}: this key is given twice; keep one (it is "
+                                      f"also at line {seen[key]}, and YAML would take this one alone)")
+                seen.setdefault(key, line)
                 self.lines[here] = line
                 self.walk(value_node, here, inside)
         elif isinstance(node, yaml.SequenceNode):

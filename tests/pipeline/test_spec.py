@@ -175,7 +175,8 @@ def test_a_key_yaml_reads_as_a_number_is_named_as_the_spec_writes_it(key, value)
     assert problems(text) == [f"/studio/assets_spec.yaml:4: assets.{key}: YAML reads this key as a number ({value}), "
                               "not a name; put it in quotes"]
     twice = text + f"  {key}: {{op: upscale, from: legacy}}\n"
-    assert f"/studio/assets_spec.yaml:5: assets.{key}: this key is given twice; keep one" in problems(twice)
+    assert (f"/studio/assets_spec.yaml:5: assets.{key}: this key is given twice; keep one (it is also at line 4, and "
+            "YAML would take this one alone)") in problems(twice)
     nested = f"sources:\n  legacy: {{kind: textures, root: t}}\nassets:\n  a: {{op: multiply, from: legacy, checks: {{{key}: off}}}}\n"
     assert problems(nested)[0].startswith(f"/studio/assets_spec.yaml:4: assets.a.checks.{key}: no such guard here")
 
@@ -210,6 +211,15 @@ def test_two_targets_writing_the_same_folder():
         """
     )
     assert any(":6: assets.up: this key is given twice" in p for p in found)
+
+
+def test_a_key_given_twice_names_the_line_of_the_other():
+    """Two ``assets:`` sections were "given twice; keep one" at the second alone: the artist, scrolling up a long
+    spec for the other, was not told that YAML keeps only the later one's entries."""
+    assert problems("sources:\n  legacy: {kind: textures, root: t}\nassets:\n  a: {op: upscale, from: legacy}\n"
+                    "assets:\n  b: {op: upscale, from: legacy}\n") == [
+        "/studio/assets_spec.yaml:5: assets: this key is given twice; keep one (it is also at line 3, and YAML would "
+        "take this one alone)"]
 
 
 def test_a_model_and_an_asset_sharing_a_name():
