@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -71,8 +72,10 @@ class OpParams(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """Pydantic reads ``true`` as 1 where a number is expected, so ``scale: true`` built at 1× without a word."""
-        if isinstance(value, bool) and info.field_name and not _takes_bool(cls.model_fields[info.field_name].annotation):
+        """Pydantic reads ``true`` as 1 where a number is expected, so ``scale: true`` built at 1× without a word.
+        A field that takes no number (``filter: true``) is left to refuse it with its own choices."""
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, bool) and _takes_number(annotation) and not _takes_bool(annotation):
             if info.context and info.context.get("from_python"):
                 raise ValueError("expected a number, not a boolean")
             raise ValueError(f"expected a number, but YAML reads {str(value).lower()} as a boolean")
@@ -214,6 +217,18 @@ def _nested(params: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMod
     field = params.model_fields.get(str(loc[0])) if loc else None
     annotation = field.annotation if field is not None else None
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _takes_number(annotation: Any) -> bool:
+    """Whether a field of this type may hold a number: ``int``, ``float``, or a union or literal with one (not a
+    list of them, which a boolean is refused as by its type)."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) is Literal:
+        return any(isinstance(c, (int, float)) and not isinstance(c, bool) for c in typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_number(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def _takes_bool(annotation: Any) -> bool:

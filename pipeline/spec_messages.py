@@ -60,8 +60,16 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
     if isinstance(given, str) and kinds & {"int_parsing", "float_parsing"} and (fix := _in_digits(given)):
         return f"{wanted}, got {given!r}; {fix}"
-    return f"{wanted}, got {given!r}" + (_choice_hint(given, choices, _description(schema, loc))
+    return f"{wanted}, got {_as_written(given)}" + (_choice_hint(given, choices, _description(schema, loc))
                                          if isinstance(given, str) and choices else "")
+
+
+def _as_written(given: Any) -> str:
+    """A refused value as YAML writes it (``true``, ``nothing`` for an empty key), not as Python does (``True``,
+    ``None``); text in quotes."""
+    if given is None:
+        return "nothing"
+    return str(given).lower() if isinstance(given, bool) else repr(given)
 
 
 def _in_digits(given: str) -> str:

@@ -160,9 +160,10 @@ class SuperResolveParams(OpParams):
     def _one_model(cls, value: Any) -> Any:
         """A value neither a name nor a mapping (``model: [sr2x]``, ``model:`` left empty) is refused saying what
         ``model`` takes: pydantic's own words were of a Python class's instance."""
-        if isinstance(value, (str, dict, WeightsFile)):
+        if isinstance(value, (dict, WeightsFile)) or (isinstance(value, str) and value.strip()):
             return value
-        given = "nothing" if value is None else repr(value)
+        given = ("nothing" if value is None or isinstance(value, str) else str(value).lower() if isinstance(value, bool)
+                 else repr(value) if isinstance(value, list) else str(value))
         raise ValueError(f"expected the name of one model under models:, or a weights file's path "
                          f"as {{path: some.pth}}, got {given}")
 

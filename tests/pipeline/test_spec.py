@@ -139,6 +139,29 @@ def test_a_boolean_where_a_number_goes_is_refused_not_read_as_one():
     ]
 
 
+def test_a_boolean_or_nothing_where_a_word_goes_is_not_called_a_number():
+    """``filter: true`` was told "expected a number", which filter never is; ``kind:`` left empty was "got None",
+    and ``model: ""`` was taken for a path and told to write ``{path: }``."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legacy, filter: true, kind:}
+          sr: {op: super_resolve, from: legacy, model: ""}
+          sr2: {op: super_resolve, from: legacy, model: false}
+        """
+    )
+    assert [p.split(": ", 2)[1:] for p in reported] == [
+        ["assets.up.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got true"],
+        ["assets.up.kind", "Input should be 'color' or 'normal', got nothing"],
+        ["assets.sr.model", "expected the name of one model under models:, or a weights file's path as {path: "
+         "some.pth}, got nothing"],
+        ["assets.sr2.model", "expected the name of one model under models:, or a weights file's path as {path: "
+         "some.pth}, got false"],
+    ]
+
+
 def test_cycles_are_named():
     found = problems(
         """
