@@ -49,6 +49,12 @@ STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
 SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
 
 
+def holds_store(root: Path) -> bool:
+    """Whether ``root`` holds a store already: ``ContentStore`` makes one wherever it is pointed, on the empty
+    mount point of a share not mounted too, so a caller that expects one asks first."""
+    return any((root / folder).is_dir() for folder in SHARDED)
+
+
 def is_digest(text: object) -> bool:
     """Whether ``text`` has the form of the hashes the store names its objects by. The hashes an entry, a unit
     file or a manifest row holds are checked with this before they go into a path: one edited by hand,

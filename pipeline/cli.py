@@ -478,6 +478,7 @@ def status(
     from pipeline.staleness import stale_partitions
 
     loaded = _load(spec)
+    _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
     try:
         with handled(logging.getLogger("pipeline.sources"), level=logging.ERROR):  # what it leaves out: once, below
             report = stale_partitions(loaded)

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from pipeline.build import Builder
-from pipeline.cache import ContentStore
+from pipeline.cache import ContentStore, holds_store
 from pipeline.claims import claim_build_dir, claim_instance, dagster_home
 from pipeline.hashing import HashIndex
-from pipeline.manifest import manifest_path
+from pipeline.manifest import manifest_path, read_manifest
 from pipeline.placing import clear_dead_notes
 from pipeline.spec import Spec
 
 # Named for its layout: versions before the inode check read "hash-index.json" as [size, mtime, hash] and would
 # take an inode number for a hash where a newer build shares their cache folder.
 HASH_INDEX = "hash-index-2.json"
+log = logging.getLogger(__name__)
+
+
+def store_of(spec: Spec) -> ContentStore:
+    """The store at the spec's ``cache_dir``, made there where there is none. Where one was expected, that is said
+    in a warning: a share that is not mounted (its folder missing, or its empty mount point) would otherwise get a
+    new, empty cache without a word, and every build on it compute everything again."""
+    if not holds_store(spec.cache_dir) and (expected := _store_expected(spec)) is not None:
+        log.warning("no cache at %s (cache_dir in %s)%s: a new, empty one is made there, so nothing is put back from "
+                    "a cache; if this cache should be on a share, is it mounted?", spec.cache_dir, spec.path.name,
+                    expected)
+    return ContentStore(spec.cache_dir)
+
+
+def _store_expected(spec: Spec) -> str | None:
+    """Why a store should be at ``cache_dir`` already (``""``: it is outside the project's folder, as a share is,
+    named by an absolute path or reached through a link), or None where a new one is a project's first build."""
+    manifest = manifest_path(spec.build_dir)
+    if any(row["outputs"] for row in read_manifest(spec.build_dir)):
+        return f", though {manifest} lists outputs built before"
+    return None if spec.cache_dir.is_relative_to(spec.path.parent) else ""
 
 
 class RemasterResource(dg.ConfigurableResource):
@@ -30,7 +53,7 @@ class RemasterResource(dg.ConfigurableResource):
         """``building``: the builder will write outputs or drop partitions (a build, a run, a sensor's tick), so
         the build folder and the Dagster instance are claimed for ``spec`` and the manifest registered on the
         store for gc; ``status`` and ``cache gc`` only look."""
-        store, index = ContentStore(spec.cache_dir), HashIndex(spec.cache_dir / HASH_INDEX)
+        store, index = store_of(spec), HashIndex(spec.cache_dir / HASH_INDEX)
         if building:
             claim_build_dir(spec)
             if home := dagster_home():

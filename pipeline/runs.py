@@ -21,7 +21,7 @@ import yaml
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
 from pipeline.build import Builder, BuildError
-from pipeline.cache import ContentStore, UnseenProjects
+from pipeline.cache import UnseenProjects
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
@@ -35,7 +35,7 @@ from pipeline.progress import report_progress
 from pipeline.provenance import report_current
 from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files
-from pipeline.resources import RemasterResource
+from pipeline.resources import RemasterResource, store_of
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
 from pipeline.spec import DEVICE_PATTERN, Spec
 from pipeline.spec_messages import did_you_mean
@@ -140,7 +140,7 @@ def run_build(
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
                          f"{', '.join(spec.targets)}{meant}")
     check_device(spec.device if device is None else device)  # --device '' is refused, not the spec's
-    with ContentStore(spec.cache_dir).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
+    with store_of(spec).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or persistent_instance())
 
 

@@ -1956,3 +1956,42 @@ def test_a_ui_run_over_an_upstream_output_reported_without_tags_records_its_even
         assert result.success, [e.message for e in result.get_step_failure_events()]
         tags = instance.get_latest_materialization_event(dg.AssetKey("legacy_4x")).asset_materialization.tags
     assert tags["dagster/input_data_version/legacy_2x"] == "INITIAL"  # Dagster's word for no version
+
+
+_NO_CACHE = "if this cache should be on a share, is it mounted?"
+
+
+def _no_cache_said(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if _NO_CACHE in record.getMessage()]
+
+
+def test_a_cache_that_is_gone_under_a_built_project_is_said_and_a_first_build_says_nothing(project, cli, caplog):
+    """A cache_dir whose cache is gone (a share not mounted where a link leads, a folder deleted) got a new,
+    empty cache without a word: outputs the build folder lacks were computed again. A project's first build, on
+    a cache in its own folder, says nothing."""
+    assert cli(project, "build")[0] == 0 and not _no_cache_said(caplog)
+    shutil.rmtree(project / ".remaster")
+    caplog.clear()
+    assert cli(project, "build")[0] == 0
+    assert _no_cache_said(caplog) == [
+        f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
+        f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, so "
+        f"nothing is put back from a cache; {_NO_CACHE}"]
+    caplog.clear()
+    assert cli(project, "build")[0] == 0 and not _no_cache_said(caplog)  # said once: the cache is there now
+
+
+def test_a_cache_dir_on_a_share_that_is_not_mounted_is_said_by_build_and_status(project, cli, caplog,
+                                                                                 tmp_path_factory):
+    """A CI job's fresh clone on a cache_dir whose share was not mounted built everything again in a cache made
+    on the spot, without a word; so did one whose mount point was there, empty."""
+    share = tmp_path_factory.mktemp("mnt") / "texture-cache"
+    write_spec(project, UPSCALE_SPEC.replace(".remaster/cache", str(share)))
+    assert cli(project, "build")[0] == 0
+    assert _no_cache_said(caplog) == [f"no cache at {share} (cache_dir in assets_spec.yaml): a new, empty one is made "
+                                      f"there, so nothing is put back from a cache; {_NO_CACHE}"]
+    shutil.rmtree(share)
+    share.mkdir()  # the share's mount point, empty
+    status = start_remaster(project, "status")
+    output = status.communicate(timeout=300)[0]
+    assert status.returncode == 0 and f"WARNING no cache at {share} (cache_dir in assets_spec.yaml), though " in output
