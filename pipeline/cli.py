@@ -55,6 +55,28 @@ SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="The spec file.",
 DEFAULT_SPEC = Path(SPEC_FILE)
 
 
+def _print_version(asked: bool) -> None:
+    """``--version``: the package's version alone, read from its installed metadata, so a CI log records which
+    remaster built (cache keys hold each op's version) without importing Dagster or torch."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"remaster {version('remaster')}")
+    except PackageNotFoundError:  # run from a checkout that pip never installed
+        typer.echo("remaster: version unknown (not installed: pip install -e . in its folder)")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                               help="Print remaster's version and exit.")] = False,
+) -> None:
+    """Options of the remaster program itself, before any command."""
+
+
 def _load(spec_path: Path) -> Spec:
     try:
         spec = load_spec(spec_path)

@@ -744,6 +744,18 @@ def test_each_command_s_help_gives_its_exit_statuses(tmp_path, cli, command, sta
     assert all(status in said for status in statuses), output
 
 
+def test_remaster_version_prints_the_package_s_version_without_importing_dagster_or_torch(tmp_path):
+    """A CI log records which remaster built (cache keys hold each op's version): remaster --version was no such
+    option, exit 2. It is asked of the program before a build, and stays as quick as --help."""
+    from importlib.metadata import version
+
+    probe = ("import sys\nfrom pipeline.cli import main\nsys.argv = ['remaster', '--version']\ntry:\n    main()\n"
+             "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+             "assert 'dagster' not in sys.modules and 'torch' not in sys.modules, 'imported'\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == f"remaster {version('remaster')}\n", result.stdout + result.stderr
+
+
 def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     cli(project, "build")
     before = outputs(project)
