@@ -51,16 +51,24 @@ def claim_instance(home: Path, spec: Spec) -> None:
     """Refuse a Dagster instance (``DAGSTER_HOME``) where another spec, still there, with a source, model or
     asset of the same name records its builds: partitions of one source would be dropped by the other's
     builds, and the runs of one asset mixed with the other's. Specs with different names may share one."""
-    names = {*spec.sources, *spec.targets}
+    _claim(home, INSTANCE_SPECS, spec, _names(spec), lambda others: _refuse_name_clashes(home, spec, others))
 
-    def refuse(others: Recorded) -> None:
-        for other, theirs in others.items():
-            if shared := sorted(names & theirs):
-                raise SpecError([f"{spec.path}: DAGSTER_HOME {home} records the builds of {other}, which also has "
-                                 f"{', '.join(shared)}; their partitions and runs would mix: give each project its "
-                                 "own DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"])
 
-    _claim(home, INSTANCE_SPECS, spec, names, refuse)
+def check_instance(home: Path, spec: Spec) -> None:
+    """Refuse the instance as ``claim_instance`` would, recording nothing: ``status`` says what a build would do."""
+    _refuse_name_clashes(home, spec, _other_specs(home, INSTANCE_SPECS, spec))
+
+
+def _names(spec: Spec) -> set[str]:
+    return {*spec.sources, *spec.targets}
+
+
+def _refuse_name_clashes(home: Path, spec: Spec, others: Recorded) -> None:
+    for other, theirs in others.items():
+        if shared := sorted(_names(spec) & theirs):
+            raise SpecError([f"{spec.path}: DAGSTER_HOME {home} records the builds of {other}, which also has "
+                             f"{', '.join(shared)}; their partitions and runs would mix: give each project its "
+                             "own DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"])
 
 
 def _refuse_other_builder(spec: Spec, others: Recorded) -> None:

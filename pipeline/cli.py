@@ -23,7 +23,7 @@ from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.claims import check_build_dir, dagster_home
+from pipeline.claims import check_build_dir, check_instance, dagster_home
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
@@ -77,13 +77,16 @@ def _options(
     """Options of the remaster program itself, before any command."""
 
 
-def _load(spec_path: Path) -> Spec:
+def _load(spec_path: Path, *, as_build: bool = False) -> Spec:
+    """The spec, where this command may use it, else exit 2. ``as_build``: the command says what a build would do
+    (``status``), so it refuses a Dagster instance the build would refuse (another project's, of the same names)."""
     try:
         spec = load_spec(spec_path)
         if clashes := name_clashes(spec):  # a CLI build would run, and the UI then load nothing
             raise SpecError(clashes)
         check_build_dir(spec)
-        dagster_home()
+        if (home := dagster_home()) is not None and as_build:
+            check_instance(home, spec)
     except SpecError as exc:
         _fail(exc.problems, 2)
     except ValueError as exc:  # the environment's DAGSTER_HOME
@@ -489,7 +492,8 @@ def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
 
 @app.command(epilog="Exit status: 0, whatever is stale, but with --check 1 where a build would compute, put back or "
                      "delete something, or fail; 1 where the build or cache folder cannot be read; 2 for a bad spec, "
-                     "or a DAGSTER_HOME or build_dir it cannot use.")
+                     "or a DAGSTER_HOME or build_dir it cannot use (another project's, as a build would refuse "
+                     "it).")
 def status(
     spec: SpecOption = DEFAULT_SPEC,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
@@ -499,7 +503,7 @@ def status(
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.staleness import stale_partitions
 
-    loaded = _load(spec)
+    loaded = _load(spec, as_build=True)
     _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
     try:
         with handled(logging.getLogger("pipeline.sources"), level=logging.ERROR):  # what it leaves out: once, below
