@@ -570,14 +570,18 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 
 
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
-                                 "the cache (run it again once they finish), a project built on the cache has no "
-                                 "manifest (a deleted clone: --forget-missing), or a folder of the store is a link; "
-                                 "2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use.")
+                                 "the cache (run it again once they finish, or give --wait), a project built on the "
+                                 "cache has no manifest (a deleted clone: --forget-missing), or a folder of the store "
+                                 "is a link; 2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use.")
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[
         bool, typer.Option("--forget-missing", help="Also drop what projects whose manifest is missing used (a deleted "
                            "build folder or project, an unmounted share, a fresh clone not built yet).")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Where builds (or another gc) are using the cache, wait for them to finish, "
+                           "saying so, rather than refuse (a nightly job on a cache the commit jobs build on).")
     ] = False,
 ) -> None:
     """Remove cache entries and objects that no current output of any project on this cache references."""
@@ -589,7 +593,7 @@ def cache_gc(
     loaded = _load(spec)
     _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
     try:
-        collected = collect_garbage(loaded, forget_missing=forget_missing)
+        collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait)
     except (StoreBusy, UnseenProjects) as exc:
         _fail([str(exc)], 1)
     except OSError as exc:

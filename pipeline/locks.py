@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -88,9 +88,30 @@ def held_by_many(folder: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def held_alone(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s lock with no other holder; raises ``Busy`` at once where there is one."""
+def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None) -> Iterator[None]:
+    """Hold ``folder``'s lock with no other holder; raises ``Busy`` at once where there is one, or, given
+    ``waiting``, calls it once with that ``Busy`` and waits until there is none (those that come meanwhile too)."""
     folder.mkdir(parents=True, exist_ok=True)
+    said = False
+    while True:
+        try:
+            gate = _taken_alone(folder)
+            break
+        except Busy as busy:
+            if waiting is None:
+                raise
+            if not said:
+                waiting(busy)
+                said = True
+            _wait_for_holders(folder)
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+def _taken_alone(folder: Path) -> FileLock:
+    """``folder``'s gate, taken, where no holder holds the lock; else raises ``Busy``, holding nothing."""
     gate = FileLock(folder / "lock")
     try:
         gate.acquire(timeout=0)
@@ -99,9 +120,22 @@ def held_alone(folder: Path) -> Iterator[None]:
     try:
         if any(_in_use(holder) for holder in (folder / "holders").glob("*.lock")):
             raise Busy(alone=False)
-        yield
-    finally:
+    except BaseException:
         gate.release()
+        raise
+    return gate
+
+
+def _wait_for_holders(folder: Path) -> None:
+    """Wait until the gate and each holder's file that is there now are let go. The gate is not kept meanwhile:
+    a build's steps each take the lock shared again, inside the build's own hold, and would wait for ever."""
+    gate = FileLock(folder / "lock")
+    gate.acquire()
+    gate.release()
+    for holder in (folder / "holders").glob("*.lock"):
+        lock = FileLock(holder)
+        lock.acquire()
+        _release(holder, lock)
 
 
 def _in_use(holder: Path) -> bool:

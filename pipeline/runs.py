@@ -442,9 +442,10 @@ class Collected(NamedTuple):
     hashes: int  # remembered hashes of files that are gone, forgotten
 
 
-def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
+def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = False) -> Collected:
     """Drop cache entries and objects that no output in the manifest of any project built on this
-    store uses, temporary files that killed builds left behind, and the hashes of files that are gone."""
+    store uses, temporary files that killed builds left behind, and the hashes of files that are gone.
+    ``wait``: wait for the builds using the store to finish, rather than refuse (``StoreBusy``)."""
     builder = RemasterResource().builder(spec)
 
     def keep() -> set[str]:
@@ -463,7 +464,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False) -> Collected:
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
-    entries, freed = builder.store.gc(keep)
+    entries, freed = builder.store.gc(keep, wait=wait)
     away = [source.root for source in spec.sources.values() if not has_files(builder, source.name)]  # unmounted shares
     hashes = builder.index.forget_missing(away)
     builder.index.save()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from helpers import UPSCALE_SPEC, hash_index_entries, statuses, write_spec, write_textures
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
+from pipeline.progress import handled
 
 
 def test_cache_gc_keeps_what_outputs_use(project, cli):
@@ -181,6 +184,42 @@ def test_cache_gc_waits_for_no_build(project, cli):
     assert len(list((store.root / "objects").glob("*/*"))) == 10
     code, output = cli(project, "cache", "gc")
     assert re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output  # five small PNGs: it said 0.0 MB
+
+
+def test_cache_gc_wait_waits_for_the_build_using_the_cache_saying_so_then_collects(project, cli, caplog):
+    """A nightly gc refused (exit 1) where a commit's job was building on the shared cache just then: with
+    --wait it waits for that build, saying so in one line, then collects."""
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+    waiting = f"waiting for the builds using the cache {store.root} to finish, then collecting"
+    holding, said = threading.Event(), threading.Event()
+
+    def build_elsewhere() -> None:  # a build in another process, between storing entries and listing them
+        with store.in_use():
+            holding.set()
+            said.wait(timeout=300)
+
+    class Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith(waiting):
+                said.set()
+
+    build = threading.Thread(target=build_elsewhere)
+    build.start()
+    holding.wait(timeout=300)
+    try:
+        with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
+            code, output = cli(project, "cache", "gc", "--wait")
+    finally:
+        said.set()  # where gc did not wait, the build ends all the same
+        build.join()
+    assert code == 0 and re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output
+    assert [message for message in caplog.messages if message.startswith(waiting)] == [
+        f"{waiting} (builds that start meanwhile are waited for too)"]
+    assert len(list((store.root / "objects").glob("*/*"))) == 5
 
 
 def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):

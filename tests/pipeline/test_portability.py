@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 from pathlib import Path
 
@@ -111,6 +112,39 @@ def test_a_build_waits_for_a_gc_to_finish_and_says_so(tmp_path: Path, caplog: py
         assert (tmp_path / "collected").read_text() == "done"
     gc.wait()
     assert f"waiting for {tmp_path}: another process has it to itself (remaster cache gc)" in caplog.messages
+
+
+def test_a_gc_told_to_wait_waits_for_a_build_without_holding_back_its_steps(tmp_path: Path) -> None:
+    """A gc given a ``waiting`` says so once and waits for the builds holding the store. Meanwhile each step of a
+    build takes the store again inside the build's own hold, as each Dagster step does: a gc that kept the gate
+    as it waited would hold that step back, and the build it waits for would never finish."""
+    script = (f"import pathlib, sys; from pipeline.locks import held_by_many\n"
+              f"folder = pathlib.Path({str(tmp_path)!r})\n"
+              "with held_by_many(folder):\n"
+              "    print('held', flush=True); sys.stdin.readline()\n"
+              "    with held_by_many(folder):\n"
+              "        (folder / 'step').write_text('done')\n")
+    build = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    stdin, stdout = build.stdin, build.stdout
+    assert stdin is not None and stdout is not None and stdout.readline() == "held\n"
+    said: list[bool] = []
+    collected: list[bool] = []
+
+    def waiting(busy: Busy) -> None:
+        said.append(busy.alone)
+        stdin.write("its next step\n")
+        stdin.flush()
+
+    def gc() -> None:
+        with held_alone(tmp_path, waiting):
+            collected.append((tmp_path / "step").is_file())
+
+    thread = threading.Thread(target=gc)
+    thread.start()
+    thread.join(timeout=120)  # only where the step was held back: the kill below lets the gc go on, to fail
+    build.kill()
+    thread.join()
+    assert said == [False] and collected == [True]
 
 
 def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
