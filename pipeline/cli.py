@@ -572,7 +572,8 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
                                  "the cache (run it again once they finish, or give --wait), a project built on the "
                                  "cache has no manifest (a deleted clone: --forget-missing), or a folder of the store "
-                                 "is a link; 2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use.")
+                                 "is a link; 2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use; 130 when "
+                                 "stopped (Ctrl-C).")
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[
@@ -598,6 +599,10 @@ def cache_gc(
         _fail([str(exc)], 1)
     except OSError as exc:
         _fail_on_files(exc, loaded)
+    except KeyboardInterrupt:  # waiting (--wait) or collecting: gc removes whole entries, so none is left half gone
+        console.print("[red]interrupted[/red] cache gc (every cache entry is whole); run it again to collect the rest",
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     out.print(f"removed {collected.entries} entries, freed {decimal(collected.freed)}; "
               f"forgot the hashes of {collected.hashes} files that are gone")
 

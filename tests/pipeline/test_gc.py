@@ -222,6 +222,24 @@ def test_cache_gc_wait_waits_for_the_build_using_the_cache_saying_so_then_collec
     assert len(list((store.root / "objects").glob("*/*"))) == 5
 
 
+def test_a_ctrl_c_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cli):
+    """A nightly job's gc --wait stopped by hand while a build held the cache: click's "Aborted!", exit 1, as
+    though gc had refused."""
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+
+    class CtrlC(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for the builds using the cache"):
+                raise KeyboardInterrupt
+
+    with store.in_use(), handled(logging.getLogger("pipeline.cache"), CtrlC(logging.WARNING)):
+        code, output = cli(project, "cache", "gc", "--wait")
+    assert code == 130, output
+    assert "interrupted cache gc (every cache entry is whole); run it again" in " ".join(output.split())
+    assert cli(project, "cache", "gc")[0] == 0
+
+
 def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     cli(project, "build")
     old = project / "build" / "legacy_2x" / ".tex000.png.abc123.tmp"
