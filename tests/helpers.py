@@ -252,6 +252,13 @@ def build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = 
     ), dagster_home=dagster_home)
 
 
+def build_killed_before_its_rows(folder: Path) -> None:
+    """``remaster build`` in a process that SIGKILLs itself once its first step has placed its outputs, before that
+    step lists them in the manifest."""
+    build_killed(folder, "import os, signal, pipeline.assets\n"
+                         "pipeline.assets.update_manifest = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)\n")
+
+
 def build_killed(folder: Path, patch: str, *args: str, dagster_home: Path | None = None) -> None:
     """``remaster build *args`` in a process that ``patch``, Python run before it, makes SIGKILL itself: no
     handler, no ``finally`` runs, as with ``kill -9`` or the OOM killer."""

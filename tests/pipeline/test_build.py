@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 from helpers import (
-    CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, build_killed_at_the_third_variant, dds,
-    display_p3_profile, hash_index_entries, manifest_rows, outputs, pngs_written, read_only_folder, source_called,
-    start_remaster, statuses, unreadable_while_mode_000, variants_project, write_spec, write_textures,
+    CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, build_killed, build_killed_at_the_third_variant,
+    build_killed_before_its_rows, dds, display_p3_profile, hash_index_entries, manifest_rows, outputs, pngs_written,
+    read_only_folder, source_called, start_remaster, statuses, unreadable_while_mode_000, variants_project,
+    write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -1003,11 +1004,7 @@ def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_repla
 def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     write_textures(project / "textures", 5, seed=1)  # every texture saved anew
-    killed = ("import os, pipeline.assets\n"
-              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
-              "from pipeline.cli import app\n"
-              "app(['build'])\n")
-    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    build_killed_before_its_rows(project)
     assert cli(project, "build")[0] == 0  # puts back what the killed one placed, from the cache
     assert not (project / "build" / ".edited").exists() and "was changed after remaster wrote it" not in caplog.text
 
@@ -1019,11 +1016,7 @@ def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits_once_their_i
     .edited, each file with a warning calling it a hand edit. A hand edit made after the kill still goes there."""
     assert cli(project, "build")[0] == 0
     write_textures(project / "textures", 5, seed=1)
-    killed = ("import os, pipeline.assets\n"
-              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
-              "from pipeline.cli import app\n"
-              "app(['build'])\n")
-    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    build_killed_before_its_rows(project)
     touched = project / "build" / "legacy_2x" / "walls" / "tex001.png"
     touched.write_bytes(b"touched up")
     if then == "textures saved again":
@@ -1049,11 +1042,7 @@ def test_outputs_a_killed_build_placed_in_an_asset_folder_linked_to_another_disk
     (project / "build" / "legacy_2x").symlink_to(elsewhere, target_is_directory=True)
     assert cli(project, "build")[0] == 0
     write_textures(project / "textures", 5, seed=1)
-    killed = ("import os, pipeline.assets\n"
-              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
-              "from pipeline.cli import app\n"
-              "app(['build'])\n")
-    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    build_killed_before_its_rows(project)
     write_textures(project / "textures", 5, seed=2)
     assert cli(project, "build")[0] == 0
     assert not (project / "build" / ".edited").exists() and "was changed after remaster wrote it" not in caplog.text
@@ -1316,11 +1305,7 @@ def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_th
     spec = variants_project(tmp_path, count=2)
     assert cli(tmp_path, "build")[0] == 0
     spec.write_text(spec.read_text().replace("count: 2", "count: 4"))
-    killed = ("import os, pipeline.assets\n"
-              "pipeline.assets.update_manifest = lambda *args, **kwargs: os._exit(137)  # kill -9 before its rows\n"
-              "from pipeline.cli import app\n"
-              "app(['build'])\n")
-    assert subprocess.run([sys.executable, "-c", killed], cwd=tmp_path, capture_output=True).returncode == 137
+    build_killed_before_its_rows(tmp_path)
     folder = tmp_path / "build" / "variants" / "floors" / "tex000"
     assert sorted(p.name for p in folder.iterdir()) == [f"variant_0{n}.png" for n in range(4)]  # placed, unlisted
     spec.write_text(spec.read_text().replace("count: 4", "count: 2"))  # the OOM killer's lesson
@@ -1332,12 +1317,10 @@ def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_th
 
 @pytest.mark.parametrize("cut", ["legacy_2x", "manifest.json"])
 def test_a_build_killed_between_writing_a_file_and_renaming_it_leaves_no_temporary_once_built_again(project, cli, cut):
-    killed = ("import os, ops.atomic\n"
-              "rename = ops.atomic.replace\n"
-              f"ops.atomic.replace = lambda tmp, path: os._exit(137) if {cut!r} in str(path) else rename(tmp, path)\n"
-              "from pipeline.cli import app\n"
-              "app(['build'])\n")
-    assert subprocess.run([sys.executable, "-c", killed], cwd=project, capture_output=True).returncode == 137
+    build_killed(project, "import os, signal, ops.atomic\n"
+                          "rename = ops.atomic.replace\n"
+                          "ops.atomic.replace = lambda tmp, path: (os.kill(os.getpid(), signal.SIGKILL)\n"
+                          f"                                         if {cut!r} in str(path) else rename(tmp, path))\n")
     assert list((project / "build").rglob(".*.tmp"))  # written, never renamed: what kill -9 leaves
     assert cli(project, "build")[0] == 0
     assert not list((project / "build").rglob(".*.tmp"))  # else a game's packaging of the folder ships them
