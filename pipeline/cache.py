@@ -92,9 +92,11 @@ class Entry:
 
 
 class ContentStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, make: bool = True):
+        """``make``: make the store's folders where they are not there. ``status`` only looks, and reads a store
+        that is not there as one that holds nothing, rather than make one on a share's empty mount point."""
         self.root = root
-        for folder in STORE_FOLDERS[:-1]:  # locks/ comes with the first lock
+        for folder in STORE_FOLDERS[:-1] if make else ():  # locks/ comes with the first lock
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def object_path(self, digest: str) -> Path:

@@ -20,15 +20,16 @@ HASH_INDEX = "hash-index-2.json"
 log = logging.getLogger(__name__)
 
 
-def store_of(spec: Spec) -> ContentStore:
-    """The store at the spec's ``cache_dir``, made there where there is none. Where one was expected, that is said
-    in a warning: a share that is not mounted (its folder missing, or its empty mount point) would otherwise get a
-    new, empty cache without a word, and every build on it compute everything again."""
+def store_of(spec: Spec, *, make: bool = True) -> ContentStore:
+    """The store at the spec's ``cache_dir``, made there where there is none (unless not ``make``: ``status``
+    writes no folders). Where one was expected, that is said in a warning: a share that is not mounted (its
+    folder missing, or its empty mount point) would otherwise get a new, empty cache without a word, and every
+    build on it compute everything again."""
     if not holds_store(spec.cache_dir) and (expected := _store_expected(spec)) is not None:
-        log.warning("no cache at %s (cache_dir in %s)%s: a new, empty one is made there, so nothing is put back from "
-                    "a cache; if this cache should be on a share, is it mounted?", spec.cache_dir, spec.path.name,
-                    expected)
-    return ContentStore(spec.cache_dir)
+        made = "a new, empty one is made there" if make else "a build would make a new, empty one there"
+        log.warning("no cache at %s (cache_dir in %s)%s: %s, so nothing is put back from a cache; if this cache "
+                    "should be on a share, is it mounted?", spec.cache_dir, spec.path.name, expected, made)
+    return ContentStore(spec.cache_dir, make=make)
 
 
 def _store_expected(spec: Spec) -> str | None:
@@ -49,11 +50,12 @@ class RemasterResource(dg.ConfigurableResource):
     force: bool = False
     forced: list[str] = []
 
-    def builder(self, spec: Spec, *, building: bool = False) -> Builder:
+    def builder(self, spec: Spec, *, building: bool = False, looking: bool = False) -> Builder:
         """``building``: the builder will write outputs or drop partitions (a build, a run, a sensor's tick), so
         the build folder and the Dagster instance are claimed for ``spec`` and the manifest registered on the
-        store for gc; ``status`` and ``cache gc`` only look."""
-        store, index = store_of(spec), HashIndex(spec.cache_dir / HASH_INDEX)
+        store for gc; ``status`` and ``cache gc`` only look. ``looking``: nothing but reading is done with it
+        (``status``), so a store that is not there is not made."""
+        store, index = store_of(spec, make=not looking), HashIndex(spec.cache_dir / HASH_INDEX)
         if building:
             claim_build_dir(spec)
             if home := dagster_home():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
+from pipeline.cache import holds_store
 from pipeline.edits import EDITED
 from pipeline.graph import build_order
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
@@ -104,7 +105,7 @@ class StatusReport:
 
 def stale_partitions(spec: Spec) -> StatusReport:
     """What the next build would compute, and why; computes nothing."""
-    builder = RemasterResource(device=spec.device).builder(spec)
+    builder = RemasterResource(device=spec.device).builder(spec, looking=True)
     order = build_order(spec)
     listed = keyed_rows(spec.build_dir)  # read once, nothing here writes it
     rows = whole_rows(listed)
@@ -120,7 +121,8 @@ def stale_partitions(spec: Spec) -> StatusReport:
             found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
-        builder.index.save()
+        if holds_store(spec.cache_dir):  # not a share's empty mount point: status makes no folder there
+            builder.index.save()
     current = [row for row in rows  # not a row whose outputs a build deletes: its checks go too
                if (row_key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[row_key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))

@@ -1990,3 +1990,14 @@ def test_a_cache_dir_on_a_share_that_is_not_mounted_is_said_by_build_and_status(
     status = start_remaster(project, "status")
     output = status.communicate(timeout=300)[0]
     assert status.returncode == 0 and f"WARNING no cache at {share} (cache_dir in assets_spec.yaml), though " in output
+    assert "a build would make a new, empty one there" in output
+    assert list(share.iterdir()) == []  # status writes nothing on a mount point: no store, no hash index
+
+
+def test_status_on_a_cache_that_is_not_there_makes_none(project, cli, tmp_path_factory):
+    """status only looks: a cache_dir whose share is not mounted (its folder not there) was made, with an empty
+    store and the hash index, where the share is mounted later. A missing store holds nothing: all is stale."""
+    share = tmp_path_factory.mktemp("mnt") / "texture-cache"
+    write_spec(project, UPSCALE_SPEC.replace(".remaster/cache", str(share)))
+    code, output = cli(project, "status")
+    assert code == 0 and "stale" in output and not share.exists()
