@@ -108,17 +108,19 @@ class KeyLines:
             return
         inside = inside | {id(node)}
         if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}  # key -> its line
-            for key_node, value_node in node.value:
-                key = str(self._key(key_node))
+            keyed = [(str(self._key(key_node)), key_node, value_node) for key_node, value_node in node.value]
+            given: dict[str, list[int]] = {}  # key -> the lines it is on, one for each time it is given
+            for key, key_node, _ in keyed:
+                given.setdefault(key, []).append(self.text.of(key_node.start_mark))
+            times: dict[str, int] = {}
+            for key, key_node, value_node in keyed:
                 here = (*at, key)
                 line = self.text.of(key_node.start_mark)
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value and key_node.value != key:
                     self.written[here] = key_node.value
-                if key in seen:  # `assets:` twice: the first's entries are dropped without a word
-                    self.twice.append(f"{self.path}:{line}: {self.shown(here)}: this key is given twice; keep one (it is "
-                                      f"also at line {seen[key]}, and YAML would take this one alone)")
-                seen.setdefault(key, line)
+                times[key] = times.get(key, -1) + 1
+                if times[key]:  # `assets:` twice: the first's entries are dropped without a word
+                    self.twice.append(f"{self.path}:{line}: {self.shown(here)}: {_twice(key, times[key], given[key])}")
                 self.lines[here] = line
                 self.walk(value_node, here, inside)
         elif isinstance(node, yaml.SequenceNode):
@@ -126,3 +128,15 @@ class KeyLines:
                 here = (*at, str(index))
                 self.lines[here] = self.text.of(item.start_mark)
                 self.walk(item, here, inside)
+
+
+def _twice(key: str, time: int, lines: list[int]) -> str:
+    """Why a key given again (``lines[time]`` is the line of this time, the others those of the others) is refused,
+    and which one YAML keeps: the last, so with three the second is not the one kept. Two merge keys (``<<:``) are
+    both merged by PyYAML, not one kept: the fix is one merge key that lists both."""
+    others = [str(line) for n, line in enumerate(lines) if n != time]
+    also = f"also at line{'s' if len(others) > 1 else ''} {', '.join(others)}"
+    if key == "<<":
+        return f"this merge key is given twice ({also}); merge them in one: <<: [*first, *second]"
+    kept = "this one" if time == len(lines) - 1 else f"the one at line {lines[-1]}"
+    return f"this key is given twice; keep one (it is {also}, and YAML would take {kept} alone)"

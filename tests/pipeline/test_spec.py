@@ -245,6 +245,27 @@ def test_a_key_given_twice_names_the_line_of_the_other():
         "take this one alone)"]
 
 
+def test_a_key_given_three_times_names_the_one_yaml_keeps():
+    """With three, the second was told "YAML would take this one alone", where YAML takes the third; two merge keys
+    were told one is kept, where PyYAML merges both."""
+    entry = "  a: {op: upscale, from: legacy, scale: %d}\n"
+    found = problems("sources:\n  legacy: {kind: textures, root: t}\nassets:\n" + "".join(entry % n for n in (2, 3, 4)))
+    assert found == [
+        "/studio/assets_spec.yaml:5: assets.a: this key is given twice; keep one (it is also at lines 4, 6, and YAML "
+        "would take the one at line 6 alone)",
+        "/studio/assets_spec.yaml:6: assets.a: this key is given twice; keep one (it is also at lines 4, 5, and YAML "
+        "would take this one alone)"]
+    merged = problems("x-up: &up {op: upscale}\nx-two: &two {scale: 2}\nsources:\n  legacy: {kind: textures, root: t}\n"
+                      "assets:\n  a:\n    <<: *up\n    <<: *two\n    from: legacy\n")
+    assert merged == ["/studio/assets_spec.yaml:8: assets.a.<<: this merge key is given twice (also at line 7); merge "
+                      "them in one: <<: [*first, *second]"]
+    spec = parse_spec("x-up: &up {op: upscale}\nx-two: &two {scale: 2}\nsources:\n  legacy: {kind: textures, root: t}\n"
+                      "assets:\n  a:\n    <<: [*up, *two]\n    from: legacy\n", Path("/studio/assets_spec.yaml"))
+    assert spec.assets["a"].params.scale == 2
+    assert problems("sources:\n  legacy: {kind: textures, root: t}\nassets:\n  a: {op: upscale, from: legacy, "
+                    "op: upscale}\n")[0].endswith("also at line 4, and YAML would take this one alone)")
+
+
 def test_a_model_and_an_asset_sharing_a_name():
     [problem] = problems(
         """
