@@ -175,12 +175,16 @@ class Spec:
 
     def _unread_warnings(self) -> list[str]:
         """A param given where its op does not read it (another method's setting): an artist who sets
-        ``normal_strength`` on a photo fit for steeper normals gets the same maps, and would not know why."""
+        ``normal_strength`` on a photo fit for steeper normals gets the same maps, and would not know why. Not
+        one the entry takes through a merge key (``<<: *variants``) alone: shared with entries that read it, it is
+        no slip, and cannot be removed for this one."""
         found: list[tuple[int, str]] = []
         for target in self.targets.values():
             unread = target.params.unread_fields()
             for name in target.params.model_fields_set & unread.keys():
                 at = (target.section, target.name, name)
+                if at not in self.lines and (*at[:2], "<<") in self.lines:
+                    continue
                 line = self.lines.get(at, self.lines.get(at[:2], 0))
                 found.append((line, f"{self.path}:{line or '?'}: {'.'.join(at)}: not read with the params given here, "
                                     f"so it changes nothing ({unread[name]}): remove it"))

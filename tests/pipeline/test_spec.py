@@ -1066,6 +1066,22 @@ def test_validate_warns_of_a_multiply_setting_its_method_does_not_read():
     ]
 
 
+def test_a_setting_shared_through_a_merge_key_is_not_warned_of_where_unread():
+    """Settings of both methods shared through ``<<: *variants`` were each warned of as "remove it" on the asset
+    whose method does not read them: nothing is to be removed there, the other asset reads them. One the entry
+    writes itself still is."""
+    spec = parse_spec(textwrap.dedent("""
+        x-variants: &variants {op: multiply, count: 4, steps: 200, patch_size: 32}
+        sources:
+          walls: {kind: textures, root: t}
+        assets:
+          quilted: {<<: *variants, from: walls, method: patch}
+          matched: {<<: *variants, from: walls, method: gram, patch_size: 16}
+        """), Path("/studio/assets_spec.yaml"))
+    assert spec.warnings() == ["/studio/assets_spec.yaml:7: assets.matched.patch_size: not read with the params given "
+                               "here, so it changes nothing (a setting of method patch): remove it"]
+
+
 @pytest.mark.parametrize("glob", ["../textures/*.png", "/abs/*.png", "{floors,../walls}/*.png", "{floors,/etc}/*.png",
                                   "{{a,/etc},b}/*.png", "{,/etc}/*.png"])
 def test_a_glob_that_leaves_its_root_is_refused(glob: str):
