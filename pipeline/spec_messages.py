@@ -74,11 +74,15 @@ def _as_written(given: Any) -> str:
 
 def _in_digits(given: str) -> str:
     """How to write a number that came with a unit or in words (``size: 512px``, ``scale: 2x``, ``count: four``):
-    the spec's numbers are digits alone. "" for a number that is only of the wrong kind (``"2.5"`` for a count)."""
-    number = re.search(r"\d+(?:\.\d+)?", given)
+    the spec's numbers are digits alone. "" for a number that is only of the wrong kind (``"2.5"`` for a count).
+    Its sign, exponent and thousands are kept: ``steps: 3,000`` is 3000, not 3."""
+    number = re.search(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?", given)
     if number is None:
         return "write the number in digits"
-    return "" if number[0] == given.strip() else f"write the number alone, without a unit: {number[0]}"
+    digits = number[0].replace(",", "")
+    if number[0] != given.strip():
+        return f"write the number alone, without a unit: {digits}"
+    return "" if digits == number[0] else f"write the number without commas: {digits}"
 
 
 def _description(schema: type[BaseModel], loc: tuple[str, ...]) -> str:

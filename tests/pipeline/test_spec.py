@@ -426,6 +426,22 @@ def test_a_number_with_a_unit_or_in_words_is_told_to_be_written_in_digits_alone(
     ]
 
 
+def test_a_number_with_thousands_a_sign_or_an_exponent_is_suggested_whole():
+    """``steps: 3,000`` was told to be written ``3``, ``seed: -7x`` as 7 and ``learning_rate: 2e-4 per step`` as 2:
+    a fix that, taken, trains another model without a word."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        models:
+          m: {op: train_srcae, from: legacy, steps: "3,000", seed: -7x, learning_rate: 2e-4 per step}
+        """
+    )
+    assert [p.split("; ", 1)[1] for p in reported] == ["write the number without commas: 3000",
+                                                       "write the number alone, without a unit: 2e-4",
+                                                       "write the number alone, without a unit: -7"]
+
+
 def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
     reported = problems(
         """
