@@ -56,17 +56,34 @@ DEFAULT_SPEC = Path(SPEC_FILE)
 
 
 def _print_version(asked: bool) -> None:
-    """``--version``: the package's version alone, read from its installed metadata, so a CI log records which
-    remaster built (cache keys hold each op's version) without importing Dagster or torch."""
+    """``--version``: the package's version alone, so a CI log records which remaster built (cache keys hold each
+    op's version), without importing Dagster or torch."""
     if not asked:
         return
+    found = _version()
+    typer.echo(f"remaster {found}" if found else
+               "remaster: version unknown (neither installed nor run from its source folder: pip install -e . there)")
+    raise typer.Exit()
+
+
+def _version() -> str | None:
+    """The version of the remaster running: its source folder's pyproject.toml where it runs from one (a checkout
+    on PYTHONPATH, whose installed metadata, if any, is another copy's; an editable install bumped since), else
+    its installed metadata; None where there is neither."""
+    import tomllib
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        typer.echo(f"remaster {version('remaster')}")
-    except PackageNotFoundError:  # run from a checkout that pip never installed
-        typer.echo("remaster: version unknown (not installed: pip install -e . in its folder)")
-    raise typer.Exit()
+        with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as file:
+            project = tomllib.load(file).get("project", {})
+        if project.get("name") == "remaster" and isinstance(project.get("version"), str):
+            return str(project["version"])
+    except (OSError, tomllib.TOMLDecodeError):
+        pass
+    try:
+        return version("remaster")
+    except PackageNotFoundError:
+        return None
 
 
 @app.callback()

@@ -757,6 +757,20 @@ def test_remaster_version_prints_the_package_s_version_without_importing_dagster
     assert result.returncode == 0 and result.stdout == f"remaster {version('remaster')}\n", result.stdout + result.stderr
 
 
+def test_remaster_version_from_a_source_checkout_is_the_checkout_s(tmp_path):
+    """A checkout run through PYTHONPATH printed the version of whichever remaster pip had installed (another
+    copy, maybe another release), or none at all: its own pyproject.toml says which it is."""
+    checkout = tmp_path / "remaster"
+    for package in ("pipeline", "ops"):
+        shutil.copytree(Path(__file__).parents[2] / package, checkout / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (checkout / "pyproject.toml").write_text('[project]\nname = "remaster"\nversion = "9.8.7"\n')
+    probe = "import sys\nfrom pipeline.cli import main\nsys.argv = ['remaster', '--version']\nmain()\n"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(checkout)})
+    assert result.returncode == 0 and result.stdout == "remaster 9.8.7\n", result.stdout + result.stderr
+
+
 def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     cli(project, "build")
     before = outputs(project)
