@@ -98,3 +98,20 @@ def test_texture_distance_orders_same_material_before_a_different_one(gravel: np
     other = metrics.texture_distance(brick[:128, :128], gravel[128:, 128:])
     assert metrics.texture_distance(gravel, gravel) == pytest.approx(0.0, abs=1e-12)
     assert same < other / 2
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 256, 4099])
+def test_the_texture_distance_s_quantiles_are_torch_s_bit_for_bit(count):
+    """Sorted by numpy for speed, they must stay torch.quantile's: the figures recorded for variants built before
+    would otherwise move in their last digits. Ties, signed zeros and infinities are what sorts disagree on."""
+    import torch
+
+    rng = np.random.default_rng(count)
+    responses = torch.from_numpy(rng.normal(size=(5, count)))
+    responses[1] = torch.from_numpy(rng.integers(-2, 3, size=count).astype(np.float64))  # ties
+    responses[2, ::2] = -0.0
+    responses[3, 0] = float("inf")
+    expected = torch.quantile(responses, metrics._LEVELS, dim=1)
+    got = metrics._quantiles(responses)
+    assert got.stride() == expected.stride()
+    assert got.numpy().tobytes() == expected.numpy().tobytes()  # bit for bit: -0.0, and inf's nan, compared too
