@@ -21,7 +21,7 @@ import yaml
 from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
 from pipeline.build import Builder, BuildError
-from pipeline.cache import UnseenProjects
+from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
@@ -446,7 +446,11 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
     """Drop cache entries and objects that no output in the manifest of any project built on this
     store uses, temporary files that killed builds left behind, and the hashes of files that are gone.
     ``wait``: wait for the builds using the store to finish, rather than refuse (``StoreBusy``)."""
-    builder = RemasterResource().builder(spec)
+    there = holds_store(spec.cache_dir)
+    builder = RemasterResource().builder(spec, looking=not there)  # warns where a cache was expected
+    if not there:  # a share not mounted: nothing to collect, and no store made on its mount point
+        remove_stale_temporaries(spec.build_dir)
+        return Collected(0, 0, 0)
 
     def keep() -> set[str]:
         listed = {manifest: manifest_rows_or_none(manifest.parent) for manifest in

@@ -240,6 +240,19 @@ def test_a_ctrl_c_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cl
     assert cli(project, "cache", "gc")[0] == 0
 
 
+def test_cache_gc_on_a_share_that_is_not_mounted_makes_no_cache_on_its_mount_point(project, cli, tmp_path_factory):
+    """A nightly gc while the share was away made an empty store and a hash index on the mount point (hidden by
+    the share once mounted, and taken for the cache where it never was): it says so and collects nothing."""
+    share = tmp_path_factory.mktemp("mnt") / "texture-cache"
+    write_spec(project, UPSCALE_SPEC.replace(".remaster/cache", str(share)))
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(share)
+    share.mkdir()  # the share's mount point, empty
+    code, output = cli(project, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+    assert list(share.iterdir()) == []
+
+
 def test_cache_gc_removes_temporaries_a_killed_build_left(project, cli):
     cli(project, "build")
     old = project / "build" / "legacy_2x" / ".tex000.png.abc123.tmp"
