@@ -37,15 +37,23 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
         raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)")
     if name == "auto":
         return _auto_device(log)
+    if missing := missing_device(name):
+        raise RuntimeError(f"device {name!r} was asked for but {missing}; use auto or cpu")
+    return torch.device(name)
+
+
+def missing_device(name: str) -> str | None:
+    """Why this machine lacks the CUDA device ``name`` (a name ``resolve_device`` takes), or None where it has it
+    or ``name`` is no CUDA device. A bare fact without a fix: the fix depends on where the name came from (a
+    spec's line, a flag), which the caller knows and says."""
+    if not name.startswith("cuda"):  # auto and cpu: torch.device takes no "auto"
+        return None
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was asked for but no CUDA GPU is available; use device: auto or cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RuntimeError(
-            f"device {name!r} was asked for but this machine has {torch.cuda.device_count()} GPU(s), "
-            f"cuda:0 to cuda:{torch.cuda.device_count() - 1}"
-        )
-    return device
+    if not torch.cuda.is_available():
+        return "no CUDA GPU is available"
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        return f"this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+    return None
 
 
 def _auto_device(log: logging.Logger) -> torch.device:

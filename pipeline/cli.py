@@ -572,12 +572,10 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
             files = "a file" if len(others) == 1 else f"{len(others)} files"
             problems.append(f"{source.called()}: takes {files} whose extension is no image format ({shown}); each "
                             "build fails them: narrow the glob, or exclude them")
-    try:
-        from pipeline.runs import check_device
+    from pipeline.runs import spec_device_problem
 
-        check_device(loaded.device)
-    except ValueError as exc:  # a spec's cuda on a machine without one: fine for the GPU box it was written for
-        problems.append(f"{exc}; build here exits 2 unless given --device cpu")
+    if device := spec_device_problem(loaded):  # a spec's cuda on a machine without one: fine for its GPU box
+        problems.append(f"{device}; build here exits 2 unless given --device cpu")
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(

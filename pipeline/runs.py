@@ -139,7 +139,7 @@ def run_build(
         meant = did_you_mean(unknown[0], list(spec.targets)) if len(unknown) == 1 and not sources else ""
         raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
                          f"{', '.join(spec.targets)}{meant}")
-    check_device(spec.device if device is None else device)  # --device '' is refused, not the spec's
+    check_device(spec, device)  # --device '' is refused, not the spec's
     with store_of(spec).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or persistent_instance())
 
@@ -368,18 +368,28 @@ def _rows(spec: Spec, wanted: set[tuple[str, str]], did: dict[tuple[str, str], R
     return [{**r, **did.get((r["asset"], r["partition"]), {})} for r in rows]
 
 
-def check_device(device: str) -> None:
-    """Refuse a bad ``--device`` (or a spec's ``cuda`` on a machine without one) before anything is built:
-    every partition would fail, and with ``--force`` lose its outputs."""
-    if not DEVICE_PATTERN.fullmatch(device):
-        raise ValueError(f"device {device!r}: expected auto, cpu, cuda or cuda:N")
-    if device.startswith("cuda"):
-        from ops.device import resolve_device
+def check_device(spec: Spec, device: str | None = None) -> None:
+    """Refuse a bad ``--device``, or a CUDA device this machine lacks, before anything is built: every partition
+    would fail, and with ``--force`` lose its outputs. The message names where the device came from, the flag
+    or the spec's line, with the fix that belongs there."""
+    if device is not None and not DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
+    if device is not None:
+        from ops.device import missing_device
 
-        try:
-            resolve_device(device)
-        except RuntimeError as exc:
-            raise ValueError(str(exc)) from None
+        if missing := missing_device(device):
+            raise ValueError(f"--device {device}: {missing}; give --device auto or cpu")
+    elif problem := spec_device_problem(spec):
+        raise ValueError(f"{problem}; set device: auto or cpu in the spec, or give --device cpu for this build")
+
+
+def spec_device_problem(spec: Spec) -> str | None:
+    """The spec's ``device`` where this machine lacks it, at its line; None where it has it. Fine for the GPU box
+    the spec was written for, so ``validate`` only warns of it."""
+    from ops.device import missing_device
+
+    missing = missing_device(spec.device)
+    return None if missing is None else f"{spec.path}:{spec.lines.get(('device',), '?')}: device: {spec.device}: {missing}"
 
 
 def _stretches(

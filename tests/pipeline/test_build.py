@@ -1214,6 +1214,25 @@ def test_a_bad_device_is_refused_before_anything_is_built(project, cli):
         assert code == 0 and "build here exits 2 unless given --device cpu" in " ".join(output.split()), output
 
 
+def test_a_cuda_device_this_machine_lacks_is_refused_where_it_was_given(project, cli, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
+    code, output = cli(project, "build", "--device", "cuda")
+    output = " ".join(output.split())
+    assert code == 2 and "--device cuda: no CUDA GPU is available; give --device auto or cpu" in output, output
+    assert "in the spec" not in output  # the spec says auto: editing it changes nothing
+    spec = write_spec(project, "build_dir: build\ndevice: cuda\n" + UPSCALE_SPEC.replace("build_dir: build\n", ""))
+    code, output = cli(project, "build")
+    output = " ".join(output.split())
+    assert code == 2 and (f"{spec}:2: device: cuda: no CUDA GPU is available; set device: auto or cpu in the spec, "
+                          "or give --device cpu for this build") in output, output
+    code, output = cli(project, "validate")
+    output = " ".join(output.split())
+    assert code == 0 and f"{spec}:2: device: cuda: no CUDA GPU is available; build here exits 2" in output, output
+    assert not (project / "build").exists()
+
+
 def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n"
                "  null_sr: {op: super_resolve, from: legacy, model: {path: /dev/null}}\n")
