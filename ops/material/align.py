@@ -113,10 +113,17 @@ def align_guide(flash: np.ndarray, guide: np.ndarray, *, max_shift: float, names
             f"would align it), more than max_shift allows ({limit:.1f} px); retake the pair without moving the "
             "camera or raise max_shift"
         )
-    if max_shift == 0 or (abs(shift.dy) < _NOISE_PX and abs(shift.dx) < _NOISE_PX):
-        return guide, shift  # used as taken, or within the estimate's noise: resampling would only blur it
+    if not resamples(shift, max_shift):
+        return guide, shift
     moved = ndimage.shift(guide, (shift.dy, shift.dx, 0), order=1, mode="nearest")
     return moved.astype(np.float32), shift
+
+
+def resamples(shift: Shift, max_shift: float) -> bool:
+    """Whether ``align_guide`` moves the guide by ``shift``: not for ``max_shift`` 0 (a tripod pair, used as
+    taken), nor for a shift within the estimate's noise, where resampling would only blur it. The material op's
+    metadata says so beside the shift it measured, which alone read as applied."""
+    return max_shift != 0 and (abs(shift.dy) >= _NOISE_PX or abs(shift.dx) >= _NOISE_PX)
 
 
 def _offset(shift: Shift) -> str:

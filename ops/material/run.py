@@ -13,7 +13,7 @@ from scipy import ndimage
 from ops.alpha import color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, read_image, write_image
-from ops.material.align import align_guide
+from ops.material.align import align_guide, resamples
 from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
 from ops.material.gltf import AlphaMode, write_material_gltf
@@ -103,7 +103,8 @@ def _from_photos(inputs: Mapping[str, Path], roles: set[str], params: MaterialPa
                 f"the surface's: save both photos of the pair in colour (or both in grey)"
             )
         guide, shift = align_guide(flash, guide, max_shift=params.max_shift, names=(str(flash_path), str(guide_path)))
-        meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2))
+        meta.update(shift_x=round(shift.dx, 2), shift_y=round(shift.dy, 2), align_confidence=round(shift.confidence, 2),
+                    aligned=resamples(shift, params.max_shift))
     device = resolve_device(ctx.device, ctx.log)
     fitted = fit_maps(
         flash, guide, load_scene(flash_path, params.fov_deg), iterations=params.iterations,

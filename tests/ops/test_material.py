@@ -233,6 +233,22 @@ def test_small_shift_is_found_and_corrected():
         assert align_guide(texture, subpixel, max_shift=0.001, names=("f.png", "g.png"))  # a tiny limit allows it too
 
 
+def test_the_metadata_says_whether_the_guide_was_moved(pair, tmp_path: Path):
+    """shift_x/shift_y are what was measured; a guide used as taken (max_shift 0, or a shift within the estimate's
+    noise) was reported with them alone, as if moved by them."""
+    moved = tmp_path / "guide.png"
+    write_image(moved, Image(color=np.roll(read_image(pair[1]).color, 1, axis=1)))  # a tripod pair's 1 px
+    made = {}
+    for name, guide, max_shift in (("taken", moved, 0.0), ("moved", moved, 0.05), ("still", pair[1], 0.05)):
+        params = MaterialParams(method="two_shot", iterations=0, max_shift=max_shift)
+        made[name] = run({"flash": pair[0], "guide": guide}, tmp_path / name, params, OpContext(device="cpu"))
+    assert round(float(made["taken"]["shift_x"])) == round(float(made["moved"]["shift_x"])) == -1
+    assert (made["taken"]["aligned"], made["moved"]["aligned"]) == (False, True)
+    assert abs(float(made["still"]["shift_x"])) < 0.5 and made["still"]["aligned"] is False
+    albedo = {name: (tmp_path / name / "albedo.png").read_bytes() for name in made}
+    assert albedo["taken"] != albedo["moved"]  # the flag says what the maps were made from
+
+
 @pytest.mark.parametrize("shape", [(48, 64), (300, 200), (5, 300), (1, 40)])
 def test_the_alignment_s_wide_blur_is_ndimage_s_gaussian_done_by_fft(shape):
     """Taken directly, the blur of 1/32 of a photo's side had a kernel of 1,001 taps on a 12-megapixel phone photo,
