@@ -484,7 +484,9 @@ class ContentStore:
         """Remove killed builds' scratch folders and half-written files and every key's lock (no build holds
         the store), the work folders a training killed before its first checkpoint left empty, and the
         checkpoints of a killed training nobody resumed for a week: only what the store names so, and a link
-        itself, not what it leads to."""
+        itself, not what it leads to. The week holds also where the key has an entry: a killed ``--force``
+        training's checkpoints lie beside the entry it was to replace, and the builds after it take that entry
+        and resume nothing."""
         for item in _listing(self.root / "tmp"):
             if _SCRATCH.fullmatch(item.name):
                 _remove(Path(item.path))
@@ -499,7 +501,7 @@ class ContentStore:
         for item in _listing(self.root / "work"):
             if not _is_file_name(item.name):
                 continue
-            if not self._entry_path(item.name).is_file() and item.stat(follow_symlinks=False).st_mtime < cutoff:
+            if item.stat(follow_symlinks=False).st_mtime < cutoff:  # of a new key, or of a --force over an entry
                 _remove(Path(item.path))
             else:  # a training killed outright (kill -9) before its first checkpoint left it empty: nothing to resume
                 self.clear_empty_work(item.name)

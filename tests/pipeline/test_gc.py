@@ -293,6 +293,23 @@ def test_cache_gc_drops_checkpoints_of_a_training_nobody_resumed_for_a_week(tmp_
     assert recent.is_dir() and not abandoned.exists()
 
 
+def test_cache_gc_drops_a_week_old_forced_training_s_checkpoints_also_where_the_model_has_an_entry(tmp_path):
+    """A --force training killed (kill -9) after a checkpoint leaves its folder beside the entry it was to replace:
+    the next builds take the entry, nothing resumes it, and gc kept it for good, the week rule asking for no entry."""
+    store = ContentStore(tmp_path / "cache")
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"weights")
+    abandoned, recent = "c" * 32, "d" * 32
+    for key in (abandoned, recent):
+        store.put(key, {"model.pt": model}, {})
+        (store.work_dir(key) / "srcae_checkpoint.pt").write_bytes(b"checkpoint")
+    week_ago = time.time() - ABANDONED_WORK_SECONDS - 60
+    os.utime(store.work_dir(abandoned), (week_ago, week_ago))
+    store.gc(lambda: {abandoned, recent})
+    assert store.left_work(abandoned) is None and store.has_entry(abandoned)
+    assert store.left_work(recent) is not None  # a fresh one stays, for the next --force to resume
+
+
 def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     store = ContentStore(tmp_path / "cache")
     output = tmp_path / "variant_00.png"
