@@ -24,6 +24,7 @@ until its step ends, so a collection running beside it would delete them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -96,8 +97,12 @@ class ContentStore:
         """``make``: make the store's folders where they are not there. ``status`` only looks, and reads a store
         that is not there as one that holds nothing, rather than make one on a share's empty mount point."""
         self.root = root
-        for folder in STORE_FOLDERS[:-1] if make else ():  # locks/ comes with the first lock
-            (root / folder).mkdir(parents=True, exist_ok=True)
+        for folder in STORE_FOLDERS[:-1]:  # locks/ comes with the first lock
+            path = root / folder
+            if make:
+                path.mkdir(parents=True, exist_ok=True)
+            elif path.exists() and not path.is_dir():  # what a build would be refused, said by status too
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
 
     def object_path(self, digest: str) -> Path:
         """Where object ``digest`` is kept; raises ValueError for anything but a hash (see ``is_digest``)."""
