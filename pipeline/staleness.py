@@ -150,22 +150,27 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
         plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
         return waits.reason if waits else f"cannot build yet: {exc}"
-    if waits is not None:  # built from what the cache puts back: its own outputs may be there too (a fresh clone)
-        return _restorable(builder, target, plan, waits.reason, known.restored)
+    # Built from what the cache puts back, its own outputs may be there too (a fresh clone).
+    reason = waits.reason if waits is not None else _own_reason(builder, target, key, row, plan, known)
+    return _restorable(builder, target, plan, reason, known.restored) if reason else None
+
+
+def _own_reason(builder: Builder, target: Target, key: str, row: Row | None, plan: Plan, known: _Known) -> str | None:
+    """Why a partition must be built for what changed in it, not upstream; None where its outputs are current."""
     if row is None:
-        return _restorable(builder, target, plan, "new file" if name in known.built else "never built", known.restored)
+        return "new file" if target.name in known.built else "never built"
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
-        return _restorable(builder, target, plan, _failed(builder, target, row, plan), known.restored)
-    if row["cache_key"] == plan.cache_key:
-        outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
-        try:
-            changed = [p for p, d in outputs.items() if not file_is(p, d, builder.index)]
-        except OSError:  # an output this user cannot read: built again, which replaces it
-            changed = list(outputs)
-        known.inputs_now[(name, key)] = plan.input_hashes
-        return _restorable(builder, target, plan, _missing_or_modified(builder.spec, changed), known.restored) if changed else None
+        return _failed(builder, target, row, plan)
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
-    return _restorable(builder, target, plan, _what_changed(builder, target, row, plan), known.restored)
+    if row["cache_key"] != plan.cache_key:
+        return _what_changed(builder, target, row, plan)
+    outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
+    try:
+        changed = [p for p, d in outputs.items() if not file_is(p, d, builder.index)]
+    except OSError:  # an output this user cannot read: built again, which replaces it
+        changed = list(outputs)
+    known.inputs_now[(target.name, key)] = plan.input_hashes
+    return _missing_or_modified(builder.spec, changed) if changed else None
 
 
 def _failed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
