@@ -66,38 +66,43 @@ def _clear(spec: Spec, folder: Path, store: ContentStore, hash_of: Callable[[Pat
         listed = _listed(spec)
         if listed is None:
             return 0  # the manifest cannot be read just now: what is listed cannot be told
-        removed = 0
         _remove_temporaries(spec.build_dir, {path for _, paths in dead for path in paths}, live)
-        for note, paths in dead:
-            left = False
-            for path in sorted(paths - live):
-                output = spec.build_dir / path
-                if not output.is_file():
-                    continue
-                if (row_has := listed.get(as_listed(spec, output))) is None:
-                    written = None  # listed nowhere
-                elif (written := _placed_over(output, row_has, store, hash_of)) is None:
-                    continue
-                try:
-                    removed += remove_output(spec.build_dir, output, written=written)
-                except OSError as exc:  # another user's file in a shared folder: tried again next time
-                    log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
-                    left = True
-            if not left:
-                with contextlib.suppress(OSError):  # tried again next time
-                    note.unlink(missing_ok=True)
+        removed = sum(_clear_note(spec, note, paths - live, listed, store, hash_of) for note, paths in dead)
     if removed:
         log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
                     "has are put back from the cache", removed, spec.build_dir)
     return removed
 
 
+def _clear_note(spec: Spec, note: Path, paths: set[str], listed: dict[str, str], store: ContentStore,
+                hash_of: Callable[[Path], str]) -> int:
+    """Delete what one dead step's note names and no row lists as it is, then the note; returns how many files
+    went. A file that cannot be removed keeps the note, so the next build tries again."""
+    removed, left = 0, False
+    for path in sorted(paths):
+        output = spec.build_dir / path
+        if not output.is_file():
+            continue
+        if (row_has := listed.get(as_listed(spec, output))) is None:
+            written = None  # listed nowhere
+        elif (written := _placed_over(output, row_has, store, hash_of)) is None:
+            continue
+        try:
+            removed += remove_output(spec.build_dir, output, written=written)
+        except OSError as exc:  # another user's file in a shared folder
+            log.warning("cannot remove %s, which a killed build placed but never listed: %s", output, exc)
+            left = True
+    if not left:
+        with contextlib.suppress(OSError):  # tried again next time
+            note.unlink(missing_ok=True)
+    return removed
+
+
 def _placed_over(output: Path, listed: str, store: ContentStore, hash_of: Callable[[Path], str]) -> str | None:
-    """What ``output``, named by a dead step's note and listed in its row as ``listed``, holds where that is other
-    content, which the cache holds, so a build made it: the dead step placed it over what its row lists, for inputs
-    or params that have changed again since. None where it stays: taken for a hand edit, such a file went to
-    ``.edited`` with a warning; one the cache does not hold is one. What it holds is what a build wrote there, for
-    ``remove_output`` to delete it through a link out of the build folder (an asset folder on another disk) too."""
+    """The hash of ``output`` where the dead step placed it over what its row lists (``listed``): other content,
+    which the cache holds, so a build made it for inputs or params that have changed again since. ``remove_output``
+    needs it to delete a build's file through a link out of the build folder too. None where the file stays:
+    content the cache lacks is a hand edit, which a build moves to ``.edited`` with a warning."""
     try:
         digest = hash_of(output)
     except OSError:  # unreadable just now: what it holds cannot be told, so it stays, as a hand edit would
