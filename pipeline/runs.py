@@ -132,16 +132,22 @@ def run_build(
     SIGTERM stops it as Ctrl-C does (a report whose ``interrupted`` says where, or KeyboardInterrupt
     outside its runs); the caller's own signal handlers are back when it returns or raises.
     """
-    unknown = [name for name in select or [] if name not in spec.targets]
-    if unknown:
-        sources = [name for name in unknown if name in spec.sources]
-        hint = f" ({', '.join(sources)}: a source, whose files are read, not built)" if sources else ""
-        meant = did_you_mean(unknown[0], list(spec.targets)) if len(unknown) == 1 and not sources else ""
-        raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
-                         f"{', '.join(spec.targets)}{meant}")
+    _check_select(spec, select or [])
     check_device(spec, device)  # --device '' is refused, not the spec's
     with store_of(spec).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
         return _build(spec, select, force, device, instance or persistent_instance())
+
+
+def _check_select(spec: Spec, select: list[str]) -> None:
+    """Refuse a ``--select`` of what the spec does not build, before anything is synced or built."""
+    unknown = [name for name in select if name not in spec.targets]
+    if not unknown:
+        return
+    sources = [name for name in unknown if name in spec.sources]
+    hint = f" ({', '.join(sources)}: a source, whose files are read, not built)" if sources else ""
+    meant = did_you_mean(unknown[0], list(spec.targets)) if len(unknown) == 1 and not sources else ""
+    raise ValueError(f"--select {', '.join(unknown)}: no such model or asset{hint}; expected one of "
+                     f"{', '.join(spec.targets)}{meant}")
 
 
 @dataclass(frozen=True)
