@@ -404,8 +404,8 @@ def _stretches(
     """``todo`` cut into the runs that build it (``stretches``). A partition the instance no longer has is in
     none: the file sensor or another build dropped it since this build's scan, as its file is gone, and a
     run cannot name it."""
-    if partition_set is None or not todo:  # no instance where nothing is to build
-        return [todo] if todo else []
+    if partition_set is None:  # the models: one run
+        return [todo]
     runs = stretches(instance.get_dynamic_partitions(partition_set), {key for _, key in todo})
     run_of = {key: index for index, keys in enumerate(runs) for key in keys}
     cut: list[list[tuple[str, str]]] = [[] for _ in runs]
