@@ -546,25 +546,35 @@ class Builder:
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
                 raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
-            now = self.plan(target, key)
-            if now.cache_key != plan.cache_key:  # a texture saved meanwhile, a model retrained from the UI
-                model = self.relative(plan.model) if plan.model is not None else None
-                changes = input_changes(plan.input_hashes, now.input_hashes, model)
-                more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
-                raise BuildError(f"{'; '.join(changes[:3]) or 'an input changed'}{more} while this was built; build it again")
+            self._raise_if_inputs_changed(target, key, plan)
             entry = cast(Entry, self.store.put(  # given no expect, put always stores: never None
                 plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced))
             self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
-            with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
-                for tmp, name in zip(temporaries, entry.outputs):  # from the scratch copy: no second read of the store
-                    shutil.copyfile(files[name], tmp)
-            for name, digest in entry.outputs.items():
-                self.index.remember(plan.outputs[name], digest)
+            self._place_made(entry, plan, files)
             return entry
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             if ctx.work_dir is not None:
                 self.store.clear_empty_work(plan.cache_key)
+
+    def _raise_if_inputs_changed(self, target: Target, key: str, plan: Plan) -> None:
+        """Refuse to store what an op made from inputs that changed while it ran (a texture saved meanwhile, a
+        model retrained from the UI): the cache would hold it under a key its content does not match."""
+        now = self.plan(target, key)
+        if now.cache_key == plan.cache_key:
+            return
+        model = self.relative(plan.model) if plan.model is not None else None
+        changes = input_changes(plan.input_hashes, now.input_hashes, model)
+        more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+        raise BuildError(f"{'; '.join(changes[:3]) or 'an input changed'}{more} while this was built; build it again")
+
+    def _place_made(self, entry: Entry, plan: Plan, files: dict[str, Path]) -> None:
+        """Place the outputs an op has just made, copied from its scratch ``files``: no second read of the store."""
+        with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
+            for tmp, name in zip(temporaries, entry.outputs):
+                shutil.copyfile(files[name], tmp)
+        for name, digest in entry.outputs.items():
+            self.index.remember(plan.outputs[name], digest)
 
     def _keep_unit(self, label: str, target: Target, key: str, plan: Plan, scratch: Path, name: str) -> None:
         """Store an output the op has just finished under its unit key, so that a build stopped before the
