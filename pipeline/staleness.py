@@ -111,14 +111,7 @@ def stale_partitions(spec: Spec) -> StatusReport:
     rows = whole_rows(listed)
     reasons = stale_map(builder, order, manifest=by_key(rows))
     found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
-    replaced = Replaced(builder)
-    for row in map(builder.listed_here, listed):  # a damaged row too: a build deletes its outputs
-        name, key = str(row["asset"]), str(row["partition"])
-        target = spec.targets.get(name)
-        if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
-            taken = replaced(row, target)
-            why = why_removed(row, target, taken)
-            found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))
+    found += _removed(builder, listed)
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
         if holds_store(spec.cache_dir):  # not a share's empty mount point: status makes no folder there
@@ -126,6 +119,21 @@ def stale_partitions(spec: Spec) -> StatusReport:
     current = [row for row in rows  # not a row whose outputs a build deletes: its checks go too
                if (row_key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[row_key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))
+
+
+def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
+    """The partitions of ``listed`` rows (damaged ones too) whose target or source file is gone: a build deletes
+    their outputs, and makes them again where another file now has them (``Replaced``)."""
+    found: list[Stale] = []
+    replaced = Replaced(builder)
+    for row in map(builder.listed_here, listed):
+        name, key = str(row["asset"]), str(row["partition"])
+        target = builder.spec.targets.get(name)
+        if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
+            taken = replaced(row, target)
+            why = why_removed(row, target, taken)
+            found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))
+    return found
 
 
 @dataclass
