@@ -317,17 +317,7 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
     instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
     if instance.is_ephemeral:
         return
-    missing: list[tuple[Target, PartitionResult]] = []
-    order = [name for _, names in build_order(builder.spec) for name in names]  # a model before the outputs it made
-    for name in sorted({str(row["asset"]) for row in rows}, key=order.index):
-        target = builder.spec.targets[name]
-        recorded = _recorded_versions(instance, dg.AssetKey(name), target)
-        for row in rows:
-            if row["asset"] != name:
-                continue
-            result = PartitionResult.from_json(row)
-            if recorded.get(result.partition) != summarize_data_version(result.outputs):
-                missing.append((target, result))
+    missing = _unrecorded(instance, builder, rows)
     if not missing:
         return
     with few_transactions(instance):
@@ -338,6 +328,23 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
             instance.report_runless_asset_event(dg.AssetMaterialization(
                 dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
             report_progress("recording up-to-date outputs in Dagster", done, len(missing))
+
+
+def _unrecorded(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> list[tuple[Target, PartitionResult]]:
+    """The partitions of ``rows`` whose latest materialization in ``instance`` is missing or says other outputs,
+    a model's before those of the outputs made with it, so that their events point at its."""
+    by_asset: dict[str, list[Row]] = {}
+    for row in rows:
+        by_asset.setdefault(str(row["asset"]), []).append(row)
+    order = [name for _, names in build_order(builder.spec) for name in names]
+    missing: list[tuple[Target, PartitionResult]] = []
+    for name in sorted(by_asset, key=order.index):
+        target = builder.spec.targets[name]
+        recorded = _recorded_versions(instance, dg.AssetKey(name), target)
+        results = map(PartitionResult.from_json, by_asset[name])
+        missing += [(target, result) for result in results
+                    if recorded.get(result.partition) != summarize_data_version(result.outputs)]
+    return missing
 
 
 def _recorded_versions(instance: dg.DagsterInstance, key: dg.AssetKey, target: Target) -> dict[str, str]:
