@@ -54,7 +54,8 @@ def stale_map(
     manifest = rows_by_key(builder.spec.build_dir) if manifest is None else manifest
     rows = {key: builder.listed_here(row) for key, row in manifest.items()}
     reasons: dict[tuple[str, str], str | None] = {}
-    known = _Known(set(), {}, {}, {} if inputs_now is None else inputs_now, {name for name, _ in rows})
+    known = _Known(stale=set(), fates={}, restored={}, inputs_now={} if inputs_now is None else inputs_now,
+                   built={name for name, _ in rows})
     for _, names in order:
         for name in names:
             for key in partition_keys(builder, name):
