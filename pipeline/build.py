@@ -136,11 +136,14 @@ class Builder:
         """Hash every input and derive the cache key; raises for missing inputs. ``restored`` gives the hashes
         of upstream outputs and weights a build will put back from the cache before it reads them: ``status``
         plans with them what a fresh clone builds from its upstream's restored outputs."""
+        def hashed(paths: Mapping[str, Path]) -> dict[str, str]:
+            return {name: restored.get(path) or self.index.hash(path) for name, path in paths.items()}
+
         inputs = self._inputs(target, key, restored)
-        hashes = {role: restored.get(path) or self.index.hash(path) for role, path in inputs.items()}
+        hashes = hashed(inputs)
         model = self._model_file(target, restored)
         files = {**self._file_params(target), **({"model": model} if model else {})}
-        extra = {name: restored.get(path) or self.index.hash(path) for name, path in files.items()}
+        extra = hashed(files)
         present = {path: hash_text(path) for path in target.params.sidecars(inputs) if path.is_file()}
         key_material = {
             "op": target.op.name,
@@ -155,7 +158,7 @@ class Builder:
         if name is not None:
             key_material["name"] = name
         cache_key = _key(key_material)
-        del key_material["params"]
+        del key_material["params"]  # a unit's own params decide it: count 4 -> 8 keeps the first four variants
         units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
