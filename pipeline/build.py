@@ -285,16 +285,22 @@ class Builder:
             result.metadata = dict(entry.metadata)
             self._remove_other_files(target, key, keep=result.outputs)
         except Exception as exc:  # one bad texture must not stop the others
-            result.status = "failed"
-            result.error = _describe(exc, target, key, self.spec)
-            result.outputs = self.remove_if_stale(target, key)  # listed, so that a later build or removal cleans them up
-            if result.outputs and not self.is_current(target, key):  # kept as they were: gc keeps the entry they
-                last = self._last_rows().get((target.name, key), {})  # were made under
-                result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
-            log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
+            self._record_failure(target, key, result, exc)
         result.seconds = round(time.perf_counter() - started, 4)
         self._last_rows()[(target.name, key)] = result.to_json()  # what a later failure of it keeps
         return result
+
+    def _record_failure(self, target: Target, key: str, result: PartitionResult, exc: Exception) -> None:
+        """Make ``result`` a failure's: its error, and the outputs it keeps listed, so that a later build or
+        removal cleans them up. Those kept though not current (an input unreadable just now, a read-only folder)
+        keep the key and inputs of their last row, so that gc keeps the entry they were made under."""
+        result.status = "failed"
+        result.error = _describe(exc, target, key, self.spec)
+        result.outputs = self.remove_if_stale(target, key)
+        if result.outputs and not self.is_current(target, key):
+            last = self._last_rows().get((target.name, key), {})
+            result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
+        log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
 
     def _keep_edits(self, target: Target, key: str, plan: Plan) -> None:
         """Move aside the outputs changed since the last build wrote them, which this build replaces; not one that
