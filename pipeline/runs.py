@@ -296,17 +296,26 @@ def _run_set(
             raise_on_error=False,
         )
     with signals_held() as caught:
-        builder.forget_rows()  # the run wrote rows since the builder first read them
-        did.update(_made(result))
-        errors = {cast(str, e.step_key): e.step_failure_data.error for e in result.get_step_failure_events()}
-        step_failures = {step: failure_message(error) for step, error in errors.items()}
-        succeeded = {e.step_key for e in result.get_step_success_events()}
-        missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
-        stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
-        if stopped is not None:
-            step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
-        mark_not_built(builder, missed, result.run_id, step_failures, before)
+        stopped, step_failures = _take_in(builder, result, todo, before, did)
     return (stopped if stopped is not None or not (caught or seen) else ""), list(step_failures.items())
+
+
+def _take_in(builder: Builder, result: dg.ExecuteInProcessResult, todo: list[tuple[str, str]],
+             before: dict[tuple[str, str], str | None], did: dict[tuple[str, str], Row]) -> tuple[str | None, dict[str, str]]:
+    """Note in ``did`` what the run built, and mark the partitions of ``todo`` it never reached not built, but not
+    one another build wrote meanwhile (``before``: their rows' run ids as the run started). Returns the step a
+    Ctrl-C stopped, if one did, and each failed step's error."""
+    builder.forget_rows()  # the run wrote rows since the builder first read them
+    did.update(_made(result))
+    errors = {cast(str, e.step_key): e.step_failure_data.error for e in result.get_step_failure_events()}
+    step_failures = {step: failure_message(error) for step, error in errors.items()}
+    succeeded = {e.step_key for e in result.get_step_success_events()}
+    missed = [(name, key) for name, key in todo if name not in succeeded]  # a step that succeeded reached all
+    stopped = next((step for step, error in errors.items() if is_interrupt(error)), None)
+    if stopped is not None:
+        step_failures = {name: INTERRUPTED for name, _ in missed} | step_failures  # the steps it never started
+    mark_not_built(builder, missed, result.run_id, step_failures, before)
+    return stopped, step_failures
 
 
 @contextlib.contextmanager
