@@ -385,22 +385,27 @@ class Builder:
         damaged disk, a hand edit, another texture's output copied over it): a build of only the downstream
         asset would otherwise run on it."""
         for upstream, upstream_key, path in self._upstream_outputs(target, key):
-            if not path.is_file():
+            if path.is_file():
+                self._put_back_changed(upstream, upstream_key, path)
+            else:
                 self._put_back(upstream, upstream_key)
-                continue
-            digest = self.index.hash(path)
-            built = self._built_for_now(upstream, upstream_key, path)
-            if built is None:  # a model, or an upstream not built for its input as it is now
-                if self.store.has_object(digest):
-                    continue  # a file some build made (a model retrained meanwhile)
-                built = self._last_outputs().get((upstream.name, upstream_key), {}).get(self.relative(path))
-            if built is None or built == digest:
-                continue  # as it was built, with its cache entry collected since
-            if not self.store.has_object(built):
-                raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
-            keep_if_edited(self.spec.build_dir, path, built, self.index.hash)
-            self.store.restore(built, path, self.index)
-            log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
+
+    def _put_back_changed(self, upstream: Target, key: str, path: Path) -> None:
+        """Put ``path``, an output of ``upstream`` for ``key``, back as it was built where it changed since and
+        no build made what it holds now; where the cache no longer holds what was built, what reads it fails."""
+        digest = self.index.hash(path)
+        built = self._built_for_now(upstream, key, path)
+        if built is None:  # a model, or an upstream not built for its input as it is now
+            if self.store.has_object(digest):
+                return  # a file some build made (a model retrained meanwhile)
+            built = self._last_outputs().get((upstream.name, key), {}).get(self.relative(path))
+        if built is None or built == digest:
+            return  # as it was built, with its cache entry collected since
+        if not self.store.has_object(built):
+            raise BuildError(f"{path} was changed after {upstream.name!r} built it; build {upstream.name} again")
+        keep_if_edited(self.spec.build_dir, path, built, self.index.hash)
+        self.store.restore(built, path, self.index)
+        log.warning("%s was changed after %r built it; put the built file back from the cache", path, upstream.name)
 
     def _put_back(self, upstream: Target, key: str) -> None:
         """Restore from the cache ``upstream``'s outputs, one of which is missing (a run from the UI of only what
