@@ -55,8 +55,7 @@ class Plan:
 
 def code_version(target: Target) -> str:
     """Changes exactly when the op or its params change, so Dagster shows the stale partitions."""
-    params = json.dumps(target.params.key_params(), sort_keys=True, separators=(",", ":"))
-    return f"{target.op.name}-v{target.op.version}-{hash_bytes(params.encode())[:12]}"
+    return f"{target.op.name}-v{target.op.version}-{_key(target.params.key_params())[:12]}"
 
 
 class Builder:
