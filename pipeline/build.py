@@ -103,6 +103,7 @@ class Builder:
         return [message for name in (self._skipped if sources is None else sources) for message in self._skipped.get(name, [])]
 
     def relative(self, path: Path) -> str:
+        """``path`` as this spec's manifest rows name it (``as_listed``)."""
         return as_listed(self.spec, path)
 
     def listed_here(self, row: AnyRow) -> AnyRow:

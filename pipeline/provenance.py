@@ -225,6 +225,8 @@ class Observations:
         self._unpartitioned: dict[dg.AssetKey, dg.EventLogRecord | None] = {}  # as_read's
 
     def latest(self, source: str, partition: str) -> _Seen | None:
+        """The partition's latest observation: read with the rest of its source's at the first ask, or on its own
+        for a partition this was not made for."""
         if partition not in self.partitions:  # a model's whole source, which its step does not name
             return self.fetch(source, partition)
         if source not in self._latest:
