@@ -74,7 +74,10 @@ class CorruptEntry(Exception):
 
 
 class UnseenProjects(Exception):
-    """``gc`` cannot read the manifest of a project registered on the store."""
+    """``gc`` cannot read the manifest of a project registered on the store. ``hashes``: how many remembered hashes
+    of files that are gone it forgot all the same."""
+
+    hashes = 0
 
 
 class StoreBusy(Exception):

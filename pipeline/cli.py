@@ -610,7 +610,11 @@ def cache_gc(
     _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
     try:
         collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait)
-    except (StoreBusy, UnseenProjects) as exc:
+    except UnseenProjects as exc:  # the hashes are only a memo (a build reads a file it has none for): trimmed anyway
+        console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        out.print(f"forgot the hashes of {exc.hashes} files that are gone all the same", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except StoreBusy as exc:
         _fail([str(exc)], 1)
     except OSError as exc:
         _fail_on_files(exc, loaded)

@@ -26,6 +26,7 @@ from pipeline.claims import dagster_home
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
+from pipeline.hashing import HashIndex
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
@@ -493,8 +494,21 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
-    entries, freed = builder.store.gc(keep, wait=wait)
+    try:
+        entries, freed = builder.store.gc(keep, wait=wait)
+    except UnseenProjects as exc:  # plain gc in CI, every earlier job's clone deleted: the index would grow for good
+        exc.hashes = _forget_gone_hashes(spec, builder)
+        raise
+    return Collected(entries, freed, _forget_gone_hashes(spec, builder))
+
+
+def _forget_gone_hashes(spec: Spec, builder: Builder) -> int:
+    """Drop the remembered hashes of files that are gone, whatever the manifests say: they are only a memo, and a
+    build hashes again a file it finds no hash for. Those under a source root with no files now (a share not
+    mounted) are kept, as its files would all be read again. The index is read anew, not the one loaded before gc
+    (waited for builds, with ``--wait``): that one would lose the hashes those builds saved since."""
+    index = HashIndex(builder.index.path)
     away = [source.root for source in spec.sources.values() if not has_files(builder, source.name)]  # unmounted shares
-    hashes = builder.index.forget_missing(away)
-    builder.index.save()
-    return Collected(entries, freed, hashes)
+    hashes = index.forget_missing(away)
+    index.save()
+    return hashes

@@ -94,7 +94,7 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 1 and said.startswith("error gc cannot tell which entries some projects on this cache use, so removed "
                                          f"nothing: no manifest at {other / 'build' / 'manifest.json'}"), output
     assert said.endswith("build first, then gc. Or run remaster cache gc --forget-missing to stop keeping their "
-                         "entries"), output  # it said "...; build first, then gc; so cannot tell which entries they use"
+                         "entries forgot the hashes of 3 files that are gone all the same"), output  # its outputs  # it said "...; build first, then gc; so cannot tell which entries they use"
     code, output = cli(project, "cache", "gc", "--forget-missing")
     assert code == 0 and "removed 3 entries" in output
     assert cli(other, "build")[0] == 0
@@ -170,6 +170,27 @@ def test_cache_gc_forgets_the_hashes_of_a_deleted_clone_s_files(project, cli, tm
     code, output = cli(project, "cache", "gc")
     assert code == 0 and "forgot the hashes of 0 files" in output, output
     assert hash_index_entries(shared) == remembered
+
+
+def test_cache_gc_forgets_the_hashes_of_deleted_clones_even_where_it_refuses_to_collect(project, cli, tmp_path):
+    """CI jobs each building in a fresh clone, deleted after, and a plain gc (no --forget-missing), which refuses
+    for their missing manifests: it forgot no hash before, so the index grew by every clone's files for good."""
+    shared = tmp_path / "shared-cache"
+    clones = [tmp_path / f"ci-job-{number}" for number in range(3)]
+    for clone in clones:
+        write_textures(clone / "textures", 3, seed=7)
+        write_spec(clone, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+        assert cli(clone, "build")[0] == 0
+    before = hash_index_entries(shared)
+    assert len(before) == 18  # each clone's 3 textures and 3 outputs
+    for clone in clones[:2]:
+        shutil.rmtree(clone)
+    code, output = cli(clones[2], "cache", "gc")
+    said = " ".join(output.split())
+    assert code == 1 and "so removed nothing" in said, output  # no entry: as before
+    assert "forgot the hashes of 12 files that are gone" in said, output
+    assert sorted(hash_index_entries(shared)) == sorted(path for path in before if path.startswith(str(clones[2])))
+    assert cli(clones[2], "build")[0] == 0 and set(statuses(clones[2]).values()) == {"cached"}
 
 
 def test_cache_gc_waits_for_no_build(project, cli):
