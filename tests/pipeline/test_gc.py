@@ -14,7 +14,9 @@ import pytest
 
 from helpers import UPSCALE_SPEC, hash_index_entries, statuses, write_spec, write_textures
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
+from pipeline.hashing import HashIndex, hash_bytes
 from pipeline.progress import handled
+from pipeline.resources import HASH_INDEX
 
 
 def test_cache_gc_keeps_what_outputs_use(project, cli):
@@ -241,6 +243,48 @@ def test_cache_gc_wait_waits_for_the_build_using_the_cache_saying_so_then_collec
     assert [message for message in caplog.messages if message.startswith(waiting)] == [
         f"{waiting} (builds that start meanwhile are waited for too)"]
     assert len(list((store.root / "objects").glob("*/*"))) == 5
+
+
+def test_cache_gc_wait_keeps_the_hashes_the_build_it_waited_for_saved(project, cli, tmp_path):
+    """gc trimmed the hash index it had read before waiting, and saved it over the one the build it waited for had
+    saved meanwhile: that build's hashes were lost (its files read again by the next build)."""
+    cli(project, "build")
+    shared = project / ".remaster" / "cache"
+    store, index_file = ContentStore(shared), shared / HASH_INDEX
+    gone, made = tmp_path / "gone.png", tmp_path / "made.png"
+    gone.write_bytes(b"deleted since")
+    index = HashIndex(index_file)
+    index.remember(gone, hash_bytes(b"deleted since"))
+    index.save()
+    gone.unlink()
+    holding, said = threading.Event(), threading.Event()
+
+    def build_elsewhere() -> None:  # a build in another process: it saves the index once done
+        with store.in_use():
+            holding.set()
+            said.wait(timeout=300)
+            made.write_bytes(b"built")
+            building = HashIndex(index_file)
+            building.remember(made, hash_bytes(b"built"))
+            building.save()
+
+    class Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for the builds using the cache"):
+                said.set()
+
+    build = threading.Thread(target=build_elsewhere)
+    build.start()
+    holding.wait(timeout=300)
+    try:
+        with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
+            code, output = cli(project, "cache", "gc", "--wait")
+    finally:
+        said.set()
+        build.join()
+    assert code == 0 and "forgot the hashes of 1 files that are gone" in output, output
+    remembered = hash_index_entries(shared)
+    assert str(made) in remembered and str(gone) not in remembered
 
 
 def test_a_ctrl_c_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cli):
