@@ -405,7 +405,15 @@ def spec_device_problem(spec: Spec) -> str | None:
     from ops.device import missing_device
 
     missing = missing_device(spec.device)
-    return None if missing is None else f"{spec.path}:{spec.lines.get(('device',), '?')}: device: {spec.device}: {missing}"
+    return None if missing is None else f"{spec.path}:{_device_line(spec)}: device: {spec.device}: {missing}"
+
+
+def _device_line(spec: Spec) -> int | str:
+    """The line that sets the spec's ``device``: its own, or where a merge key (``<<: *gpu``, ``<<: [*a, *gpu]``)
+    brings it in, the anchored block's line that gives it (the first block's, which YAML takes), where the fix
+    belongs; ``?`` for a spec given without lines."""
+    merged = (line for at, line in spec.lines.items() if at[0] == "<<" and at[-1] == "device" and len(at) <= 3)
+    return spec.lines.get(("device",)) or next(merged, None) or spec.lines.get(("<<",)) or "?"
 
 
 def _stretches(

@@ -1233,6 +1233,21 @@ def test_a_cuda_device_this_machine_lacks_is_refused_where_it_was_given(project,
     assert not (project / "build").exists()
 
 
+def test_a_cuda_device_a_merge_key_brings_in_is_named_at_the_anchors_line(project, monkeypatch):
+    import torch
+
+    from pipeline.runs import spec_device_problem
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
+    spec = write_spec(project, "x-gpu: &gpu\n  device: cuda\n<<: *gpu\n" + UPSCALE_SPEC)
+    problem = spec_device_problem(load_spec(spec))
+    assert problem == f"{spec}:2: device: cuda: no CUDA GPU is available", problem  # the anchor's line, not ?
+    spec = write_spec(project, "x-a: &a\n  build_dir: build\nx-gpu: &gpu\n  device: cuda\n<<: [*a, *gpu]\n"
+                      + UPSCALE_SPEC.replace("build_dir: build\n", ""))
+    problem = spec_device_problem(load_spec(spec))
+    assert problem == f"{spec}:4: device: cuda: no CUDA GPU is available", problem  # in a list of merged blocks
+
+
 def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n"
                "  null_sr: {op: super_resolve, from: legacy, model: {path: /dev/null}}\n")
