@@ -11,6 +11,7 @@ import sys
 from rich.progress import Progress
 
 from helpers import REPO, UPSCALE_SPEC, start_remaster, write_spec, write_textures
+from pipeline.cache import ContentStore
 from pipeline.cli import _ProgressHandler, _Shown, shown
 from pipeline.sources import FOLDER_DEPTH
 
@@ -37,6 +38,7 @@ def test_cache_gc_prints_a_spec_value_with_an_escape_sequence_as_text(tmp_path):
     under pytest."""
     in_yaml = CLEAR_AND_FAKE.replace("\x1b", "\\e").replace("\x07", "\\a").replace("\u202e", "\\u202e")
     write_spec(tmp_path, UPSCALE_SPEC.replace("root: textures", f'root: "nothere{in_yaml}"'))
+    ContentStore(tmp_path / ".remaster" / "cache")  # a cache to collect: gc on none looks at no source
     gc = start_remaster(tmp_path, "cache", "gc")
     output = gc.communicate(timeout=300)[0]
     assert gc.returncode == 0 and "\x1b" not in output and "\u202e" not in output, output
