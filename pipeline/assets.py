@@ -150,10 +150,12 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             raise dg.Failure(f"{target.name} is built per file of {spec.source_of(target.name).name}, and this run names "
                              "no file: launch it for some of its partitions (Materialize in the UI picks them; on the "
                              "command line, dagster job backfill), or run remaster build")
-        builder = remaster.builder(spec, building=True)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
-        with builder.store.in_use(), logs_in_the_run(context.log):  # in use until the manifest lists its entries for gc
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(logs_in_the_run(context.log))  # first: the builder's warning of a cache gone shows
+            builder = remaster.builder(spec, building=True)
+            stack.enter_context(builder.store.in_use())  # in use until the manifest lists its entries for gc
             note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
                 for done, key in enumerate(keys, start=1):

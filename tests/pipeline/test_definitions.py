@@ -1110,3 +1110,20 @@ def test_a_cursor_the_sensor_did_not_write_is_refused_saying_to_leave_it_empty(p
     with dg.instance_for_test() as instance, pytest.raises(Exception, match="leave the cursor empty") as refused:
         sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
     assert repr(cursor) in str(refused.value)
+
+
+def test_a_ui_run_on_a_cache_that_is_gone_says_so_once_in_its_run_log(project, cli):
+    """The warning of a cache_dir holding no cache where one was expected (a share not mounted) went to Python's
+    log alone in a UI run: it was given before the run's log took the pipeline's lines, so the UI showed nothing
+    while every output was computed again."""
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / ".remaster")
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png", "walls/tex002.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
+                                partition_key="walls/tex001.png")
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "no cache at" in event.user_message]
+    assert said == [f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
+                    f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, "
+                    "so nothing is put back from a cache; if this cache should be on a share, is it mounted?"]
