@@ -150,6 +150,8 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             raise dg.Failure(f"{target.name} is built per file of {spec.source_of(target.name).name}, and this run names "
                              "no file: launch it for some of its partitions (Materialize in the UI picks them; on the "
                              "command line, dagster job backfill), or run remaster build")
+        for message in spec.unread_warnings(target.name):  # remaster validate says it; a UI user sees this log
+            context.log.warning(message)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
         with contextlib.ExitStack() as stack:

@@ -171,15 +171,15 @@ class Spec:
             for target in self.targets.values()
             for name, path in target.params.file_params().items()
             if (problem := not_a_file(self.resolve(path)))
-        ] + self._unread_warnings()
+        ] + self.unread_warnings()
 
-    def _unread_warnings(self) -> list[str]:
-        """A param given where its op does not read it (another method's setting): an artist who sets
-        ``normal_strength`` on a photo fit for steeper normals gets the same maps, and would not know why. Not
-        one the entry takes through a merge key (``<<: *variants``) alone: shared with entries that read it, it is
-        no slip, and cannot be removed for this one."""
+    def unread_warnings(self, name: str | None = None) -> list[str]:
+        """A param given where its op does not read it (another method's setting), of every entry or of ``name``
+        (a UI run's log of it): an artist who sets ``normal_strength`` on a photo fit for steeper normals gets the
+        same maps, and would not know why. Not one the entry takes through a merge key (``<<: *variants``) alone:
+        shared with entries that read it, it is no slip, and cannot be removed for this one."""
         found: list[tuple[int, str]] = []
-        for target in self.targets.values():
+        for target in self.targets.values() if name is None else [self.targets[name]]:
             unread = target.params.unread_fields()
             for name in target.params.model_fields_set & unread.keys():
                 at = (target.section, target.name, name)

@@ -1127,3 +1127,19 @@ def test_a_ui_run_on_a_cache_that_is_gone_says_so_once_in_its_run_log(project, c
     assert said == [f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
                     f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, "
                     "so nothing is put back from a cache; if this cache should be on a share, is it mounted?"]
+
+
+def test_a_ui_run_says_in_its_log_which_setting_of_its_asset_its_method_does_not_read(project):
+    """A setting its method does not read (iterations on a material from_texture, normal_strength on a photo fit)
+    was said by remaster validate alone: the UI showed it in the asset's description as if it were in effect, and a
+    run that changed nothing said nothing of it."""
+    write_spec(project, UPSCALE_SPEC.replace("legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}",
+                                             "floors: {op: material, from: legacy, method: from_texture, iterations: 50}"))
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["floors"],
+                                partition_key="walls/tex001.png")
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "not read" in event.user_message]
+    assert said == [f"{project / 'assets_spec.yaml'}:7: assets.floors.iterations: not read with the params given here, so "
+                    "it changes nothing (a setting of the photo fit, methods two_shot and one_shot): remove it"]
