@@ -12,6 +12,7 @@ from pipeline.claims import claim_build_dir, claim_instance, dagster_home
 from pipeline.hashing import HashIndex
 from pipeline.manifest import manifest_path, read_manifest
 from pipeline.placing import clear_dead_notes
+from pipeline.progress import logs_in_the_run
 from pipeline.spec import Spec
 
 # Named for its layout: versions before the inode check read "hash-index.json" as [size, mtime, hash] and would
@@ -64,3 +65,11 @@ class RemasterResource(dg.ConfigurableResource):
             clear_dead_notes(spec, store, index.hash)
         forced = set(spec.targets) if self.force else set(self.forced)
         return Builder(spec, store, index, device=self.device, forced=forced)
+
+
+def tick_builder(spec: Spec, tick_log: logging.Logger) -> Builder:
+    """The builder of a sensor's or schedule's tick (which adds and drops partitions, and removes outputs), made
+    with the pipeline's lines in the tick's log, which the UI shows: where a cache is gone, the tick makes the new
+    store, so its warning went to the daemon's output alone, and the run the tick requests finds a store."""
+    with logs_in_the_run(tick_log):
+        return RemasterResource().builder(spec, building=True)

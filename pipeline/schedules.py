@@ -5,7 +5,7 @@ import dagster as dg
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
 from pipeline.graph import run_groups
 from pipeline.removed import forget_removed
-from pipeline.resources import RemasterResource
+from pipeline.resources import tick_builder
 from pipeline.spec import Spec, SpecError
 from pipeline.spec_reload import changed_since_loaded
 
@@ -49,7 +49,7 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
         if partition_set is None:
             return dg.RunRequest()
         try:
-            builder = RemasterResource().builder(spec, building=True)
+            builder = tick_builder(spec, context.log)
         except SpecError as exc:  # another spec's build folder or instance
             return dg.SkipReason(str(exc))
         keys = sync_source_partitions(context.instance, builder, partition_set)  # the files on disk tonight,

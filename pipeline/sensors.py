@@ -13,7 +13,7 @@ from pipeline.graph import run_groups
 from pipeline.provenance import observed_version, weights_key, weights_version
 from pipeline.ranges import stretches
 from pipeline.removed import forget_removed
-from pipeline.resources import RemasterResource
+from pipeline.resources import tick_builder
 from pipeline.spec import Source, Spec, SpecError, Target
 from pipeline.spec_reload import changed_since_loaded
 from pipeline.unreached import INTERRUPTED
@@ -70,7 +70,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         if reason := changed_since_loaded(spec):  # its partitions and outputs stay as they are
             return dg.SkipReason(reason)
         try:
-            builder = RemasterResource().builder(spec, building=True)
+            builder = tick_builder(spec, context.log)
         except SpecError as exc:  # another spec's build folder or instance: its outputs and partitions stay
             return dg.SkipReason(str(exc))
         partitions = builder.partitions(source.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from datetime import timedelta
 import subprocess
@@ -1143,3 +1144,35 @@ def test_a_ui_run_says_in_its_log_which_setting_of_its_asset_its_method_does_not
         said = [event.user_message for event in instance.all_logs(result.run_id) if "not read" in event.user_message]
     assert said == [f"{project / 'assets_spec.yaml'}:7: assets.floors.iterations: not read with the params given here, so "
                     "it changes nothing (a setting of the photo fit, methods two_shot and one_shot): remove it"]
+
+
+class _Said(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.mark.parametrize("instigator", ["sensor", "schedule"])
+def test_a_tick_on_a_cache_that_is_gone_says_so_in_its_log(project, cli, instigator):
+    """A file sensor's or nightly schedule's tick on a cache_dir whose cache is gone (a share not mounted) made a
+    new, empty one with its warning in the daemon's own output alone: the run it requested then found a cache and
+    said nothing, so the UI never told why every output was computed again."""
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / ".remaster")
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        context = (dg.build_sensor_context(instance=instance) if instigator == "sensor"
+                   else dg.build_schedule_context(instance=instance))
+        said = _Said()
+        context.log.addHandler(said)
+        if instigator == "sensor":
+            defs.resolve_sensor_def("legacy_files")(context)
+        else:
+            defs.resolve_schedule_def("nightly_legacy")(context)
+    assert [m for m in said.messages if "no cache at" in m] == [
+        f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
+        f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, so nothing "
+        "is put back from a cache; if this cache should be on a share, is it mounted?"]
