@@ -8,6 +8,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,34 @@ def test_cache_gc_waits_for_no_build(project, cli):
     assert re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output  # five small PNGs: it said 0.0 MB
 
 
+def _gc_waiting_on_a_build(project: Path, cli, store: ContentStore,
+                           before_it_ends: Callable[[], None] = lambda: None) -> tuple[int, str]:
+    """``cache gc --wait`` while a build in another process holds ``store``: the build goes on, and does
+    ``before_it_ends``, only once gc has said it waits (or has ended without waiting)."""
+    holding, said = threading.Event(), threading.Event()
+
+    def build_elsewhere() -> None:
+        with store.in_use():
+            holding.set()
+            said.wait(timeout=300)
+            before_it_ends()
+
+    class Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for the builds using the cache"):
+                said.set()
+
+    build = threading.Thread(target=build_elsewhere)
+    build.start()
+    holding.wait(timeout=300)
+    try:
+        with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
+            return cli(project, "cache", "gc", "--wait")
+    finally:
+        said.set()  # where gc did not wait, the build ends all the same
+        build.join()
+
+
 def test_cache_gc_wait_waits_for_the_build_using_the_cache_saying_so_then_collects(project, cli, caplog):
     """A nightly gc refused (exit 1) where a commit's job was building on the shared cache just then: with
     --wait it waits for that build, saying so in one line, then collects."""
@@ -218,27 +247,7 @@ def test_cache_gc_wait_waits_for_the_build_using_the_cache_saying_so_then_collec
     cli(project, "build")
     store = ContentStore(project / ".remaster" / "cache")
     waiting = f"waiting for the builds using the cache {store.root} to finish, then collecting"
-    holding, said = threading.Event(), threading.Event()
-
-    def build_elsewhere() -> None:  # a build in another process, between storing entries and listing them
-        with store.in_use():
-            holding.set()
-            said.wait(timeout=300)
-
-    class Said(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage().startswith(waiting):
-                said.set()
-
-    build = threading.Thread(target=build_elsewhere)
-    build.start()
-    holding.wait(timeout=300)
-    try:
-        with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
-            code, output = cli(project, "cache", "gc", "--wait")
-    finally:
-        said.set()  # where gc did not wait, the build ends all the same
-        build.join()
+    code, output = _gc_waiting_on_a_build(project, cli, store)
     assert code == 0 and re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output
     assert [message for message in caplog.messages if message.startswith(waiting)] == [
         f"{waiting} (builds that start meanwhile are waited for too)"]
@@ -257,31 +266,14 @@ def test_cache_gc_wait_keeps_the_hashes_the_build_it_waited_for_saved(project, c
     index.remember(gone, hash_bytes(b"deleted since"))
     index.save()
     gone.unlink()
-    holding, said = threading.Event(), threading.Event()
 
-    def build_elsewhere() -> None:  # a build in another process: it saves the index once done
-        with store.in_use():
-            holding.set()
-            said.wait(timeout=300)
-            made.write_bytes(b"built")
-            building = HashIndex(index_file)
-            building.remember(made, hash_bytes(b"built"))
-            building.save()
+    def saves_its_hashes() -> None:  # as a build does once done
+        made.write_bytes(b"built")
+        building = HashIndex(index_file)
+        building.remember(made, hash_bytes(b"built"))
+        building.save()
 
-    class Said(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage().startswith("waiting for the builds using the cache"):
-                said.set()
-
-    build = threading.Thread(target=build_elsewhere)
-    build.start()
-    holding.wait(timeout=300)
-    try:
-        with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
-            code, output = cli(project, "cache", "gc", "--wait")
-    finally:
-        said.set()
-        build.join()
+    code, output = _gc_waiting_on_a_build(project, cli, store, saves_its_hashes)
     assert code == 0 and "forgot the hashes of 1 files that are gone" in output, output
     remembered = hash_index_entries(shared)
     assert str(made) in remembered and str(gone) not in remembered
