@@ -1163,9 +1163,11 @@ def test_a_tick_on_a_cache_that_is_gone_says_so_in_its_log(project, cli, instiga
     assert cli(project, "build")[0] == 0
     shutil.rmtree(project / ".remaster")
     defs = build_definitions(load_spec(project / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:
-        context = (dg.build_sensor_context(instance=instance) if instigator == "sensor"
-                   else dg.build_schedule_context(instance=instance))
+    # each context entered and left: its log holds the instance, which a context never left keeps as Dagster's
+    # current one, and every later materialize in this process failed on that instance's dead weakref
+    with dg.instance_for_test() as instance, (
+            dg.build_sensor_context(instance=instance) if instigator == "sensor"
+            else dg.build_schedule_context(instance=instance)) as context:
         said = _Said()
         context.log.addHandler(said)
         if instigator == "sensor":
