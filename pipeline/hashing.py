@@ -16,6 +16,7 @@ from pathlib import Path
 import xxhash
 
 from ops.atomic import write_bytes_atomic
+from pipeline.locks import exclusive
 
 CHUNK = 1 << 20
 
@@ -64,16 +65,19 @@ def _settled(signature: list[int]) -> bool:
 class HashIndex:
     """Remembers stat signature → hash per absolute path, persisted in one JSON file.
 
-    Concurrent builds may each save their view; the last save wins, which only
-    costs a re-hash later, never a wrong hash: an entry is used only when the
-    file's signature still matches exactly.
+    Builds sharing a cache (CI jobs in fresh clones, a nightly build beside a commit's) each load it and save
+    it. A save writes only what this one changed since its last save, merged into what is on disk then, under a
+    short lock: saving the whole loaded view, the last save dropped every other build's new hashes, and put back
+    those a ``gc`` had forgotten meanwhile. An entry is used only when the file's signature still matches
+    exactly, so a merge can only ever cost a re-hash, never a wrong hash.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
         self._entries = _load(path)
-        self._dirty = False
+        self._changed: dict[str, list] = {}  # path -> entry, remembered since the last save
+        self._forgotten: dict[str, list] = {}  # path -> the entry forget_missing dropped, since the last save
 
     def hash(self, path: Path) -> str:
         key = os.path.abspath(path)
@@ -92,9 +96,10 @@ class HashIndex:
         would be taken for what it was."""
         if signature is None:
             signature = _signature(path.stat())
+        key = os.path.abspath(path)
         with self._lock:
-            self._entries[os.path.abspath(path)] = [*signature, digest if _settled(signature) else None]
-            self._dirty = True
+            self._entries[key] = self._changed[key] = [*signature, digest if _settled(signature) else None]
+            self._forgotten.pop(key, None)
 
     def forget_missing(self, away: Iterable[Path] = ()) -> int:
         """Drop the entries of files that are gone, but not of those under a folder in ``away`` (a share not
@@ -104,17 +109,34 @@ class HashIndex:
         with self._lock:
             gone = [path for path in self._entries if not path.startswith(kept) and not os.path.exists(path)]
             for path in gone:
-                del self._entries[path]
-            self._dirty = self._dirty or bool(gone)
+                self._forgotten[path] = self._entries.pop(path)
+                self._changed.pop(path, None)
         return len(gone)
 
     def save(self) -> None:
-        if not self._dirty:
-            return
+        """Merge this index's changes into the file, under its lock: what another build saved since this one
+        loaded stays, and an entry this one forgot goes only where the file still holds it as it was (a build
+        that hashed a file of that path again since, a new clone's, keeps its hash). What this one changed
+        meanwhile (another thread) waits for the next save; where the write fails, all of it does."""
         with self._lock:
-            body = json.dumps(self._entries, separators=(",", ":")).encode()
-            self._dirty = False
-        write_bytes_atomic(self.path, hash_bytes(body).encode() + b"\n" + body)
+            changed, forgotten = dict(self._changed), dict(self._forgotten)
+        if not changed and not forgotten:
+            return
+        with exclusive(self.path.with_name(f"{self.path.name}.lock")):  # read, merge and write: milliseconds
+            entries = _load(self.path)
+            for path, entry in forgotten.items():
+                if entries.get(path) == entry:
+                    del entries[path]
+            entries.update(changed)
+            body = json.dumps(entries, separators=(",", ":")).encode()
+            write_bytes_atomic(self.path, hash_bytes(body).encode() + b"\n" + body)
+        with self._lock:
+            for path, entry in changed.items():
+                if self._changed.get(path) is entry:
+                    del self._changed[path]
+            for path in forgotten:
+                self._forgotten.pop(path, None)
+            self._entries = {**entries, **self._changed}
 
 
 def _load(path: Path) -> dict[str, list]:

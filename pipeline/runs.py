@@ -520,7 +520,8 @@ def _forget_gone_hashes(spec: Spec, builder: Builder) -> int:
     """Drop the remembered hashes of files that are gone, whatever the manifests say: they are only a memo, and a
     build hashes again a file it finds no hash for. Those under a source root with no files now (a share not
     mounted) are kept, as its files would all be read again. The index is read anew, not the one loaded before gc
-    (waited for builds, with ``--wait``): that one would lose the hashes those builds saved since."""
+    (waited for builds, with ``--wait``), so that the hashes those builds saved since are looked at too; builds may
+    run beside this, and ``HashIndex.save`` merges, so that neither loses what the other saved."""
     index = HashIndex(builder.index.path)
     away = [source.root for source in spec.sources.values() if not has_files(builder, source.name)]  # unmounted shares
     hashes = index.forget_missing(away)

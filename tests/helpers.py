@@ -211,6 +211,30 @@ def hash_index_entries(cache: Path) -> dict[str, list]:
     return json.loads((cache / HASH_INDEX).read_bytes().partition(b"\n")[2])
 
 
+def remembered_as_it_is(cache: Path, path: Path) -> bool:
+    """Whether the cache's hash index holds ``path``'s hash for the file as it is now: its stat signature, so
+    that the next build reads it no more."""
+    from pipeline.hashing import hash_file
+
+    stat = path.stat()
+    return hash_index_entries(cache).get(str(path)) == [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns,
+                                                        hash_file(path)]
+
+
+def build_waiting_on_a_key(folder: Path, *args: str) -> subprocess.Popen:
+    """``remaster build *args`` in another process, returned once it says it waits on the lock of a cache key, which the
+    caller holds (``ContentStore.key_lock``): its step has loaded the hash index by then, and saves it once it
+    goes on. Read what it says after with ``communicate``."""
+    build = start_remaster(folder, "build", *args)
+    said = []
+    for line in build.stdout:
+        said.append(line)
+        if "waiting for another build making the same outputs" in line:
+            return build
+    build.wait()
+    raise AssertionError(f"the build never waited on a cache key's lock: {''.join(said)}")
+
+
 def start_remaster(folder: Path, *args: str, dagster_home: Path | None = None) -> subprocess.Popen:
     """``remaster`` run as a terminal runs a program: in a process group of its own (a terminal's Ctrl-C reaches
     the whole group), against ``dagster_home`` where given, else on a throwaway instance."""

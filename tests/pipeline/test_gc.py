@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import UPSCALE_SPEC, hash_index_entries, statuses, write_spec, write_textures
+from helpers import (UPSCALE_SPEC, build_waiting_on_a_key, hash_index_entries, manifest_rows, remembered_as_it_is,
+                     statuses, write_spec, write_textures)
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.hashing import HashIndex, hash_bytes
 from pipeline.progress import handled
@@ -194,6 +195,30 @@ def test_cache_gc_forgets_the_hashes_of_deleted_clones_even_where_it_refuses_to_
     assert "forgot the hashes of 12 files that are gone" in said, output
     assert sorted(hash_index_entries(shared)) == sorted(path for path in before if path.startswith(str(clones[2])))
     assert cli(clones[2], "build")[0] == 0 and set(statuses(clones[2]).values()) == {"cached"}
+
+
+@pytest.mark.parametrize("gc_saves_first", [True, False], ids=["gc-saves-first", "build-saves-first"])
+def test_hashes_gc_forgets_while_a_build_runs_stay_forgotten_but_those_the_build_made_again_stay(
+        project, cli, tmp_path, gc_saves_first):
+    """gc forgets the hashes of files that are gone once it has collected, while builds may run. A build that had
+    loaded the index before, and saved it after, put back every hash gc forgot (it saved the whole index it had
+    loaded); and gc, saving after such a build, dropped the hashes the build had just saved."""
+    shared, clone = _built_beside_on_one_cache(project, cli, tmp_path / "ci-job-1234")
+    row = manifest_rows(project)[0]
+    made = project / next(iter(row["outputs"]))
+    shutil.rmtree(clone)
+    made.unlink()  # gone while gc looks, made again by the build
+    with ContentStore(shared).key_lock(row["cache_key"], "the test"):
+        build = build_waiting_on_a_key(project, "--force")  # has loaded the index, saves it once it goes on
+        gc = HashIndex(shared / HASH_INDEX)  # what gc does, as it runs beside the build
+        assert gc.forget_missing() == 7  # the clone's 3 textures and 3 outputs, and the output made again
+        if gc_saves_first:
+            gc.save()
+    output, _ = build.communicate()
+    assert build.returncode == 0, output
+    gc.save()  # where it saved first: nothing left to save
+    assert not [path for path in hash_index_entries(shared) if path.startswith(str(clone))]
+    assert remembered_as_it_is(shared, made)
 
 
 def test_cache_gc_waits_for_no_build(project, cli):

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import UPSCALE_SPEC, build_waiting_on_a_key, manifest_rows, remembered_as_it_is, write_spec, write_textures
 from pipeline import hashing
+from pipeline.cache import ContentStore
 from pipeline.hashing import TIMESTAMP_RESOLUTION_NS, HashIndex, hash_bytes
 
 SECOND = 1_000_000_000
@@ -77,3 +79,24 @@ def test_a_hash_remembered_for_a_file_just_written_is_trusted_only_once_it_settl
     index.remember(output, hash_bytes(b"built"))
     index.save()
     assert HashIndex(tmp_path / "index.json").hash(output) == hash_bytes(b"built") and reads == [output]
+
+
+def test_two_builds_on_one_cache_at_once_keep_the_hashes_of_both(tmp_path, cli):
+    """Two CI jobs' clones building at once on one shared cache: each saved the whole hash index it had loaded,
+    the last save over the first's, so the first's outputs were read again by its next build."""
+    shared = tmp_path / "shared-cache"
+    clones = [tmp_path / f"ci-job-{number}" for number in range(3)]
+    for clone in clones:
+        write_textures(clone / "textures", 3, seed=7)  # the same textures: the same cache keys
+        write_spec(clone, UPSCALE_SPEC.replace(".remaster/cache", str(shared)))
+    scratch = clones.pop()
+    write_spec(scratch, UPSCALE_SPEC)  # a cache of its own: built to learn the keys
+    assert cli(scratch, "build")[0] == 0
+    key = manifest_rows(scratch)[0]["cache_key"]
+    with ContentStore(shared).key_lock(key, "the test"):  # both load the index before either saves
+        builds = [build_waiting_on_a_key(clone) for clone in clones]
+    for build in builds:
+        output, _ = build.communicate()
+        assert build.returncode == 0, output
+    files = [path for clone in clones for folder in ("textures", "build") for path in (clone / folder).rglob("*.png")]
+    assert len(files) == 12 and [path for path in files if not remembered_as_it_is(shared, path)] == []
