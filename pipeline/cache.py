@@ -124,20 +124,23 @@ class ContentStore:
         return self.root / "entries" / _checked(key)[:2] / f"{key}.json"
 
     @contextlib.contextmanager
-    def in_use(self, *, exclusive: bool = False, wait: bool = False) -> Iterator[None]:
+    def in_use(self, *, exclusive: bool = False, wait: bool = False, timeout: float | None = None) -> Iterator[None]:
         """Hold the store: shared by builds (any number at once), exclusive for ``gc``, which does not wait unless
-        told to (``wait``: a nightly gc on a cache that a commit's job may be building on just then)."""
+        told to (``wait``: a nightly gc on a cache that a commit's job may be building on just then), and then for
+        ever, or ``timeout`` seconds at most (a nightly job must end before the next one starts)."""
         if not exclusive:
             with held_by_many(self.root):
                 yield
             return
         try:
-            with held_alone(self.root, self._say_waiting if wait else None):
+            with held_alone(self.root, self._say_waiting if wait else None, timeout):
                 yield
         except Busy as busy:
             who = "another cache gc, or a build starting," if busy.alone else "a build"
-            raise StoreBusy(f"{who} is using the cache {self.root}; run gc again once it has finished "
-                            "(or give it --wait)") from None
+            said = f"{who} is using the cache {self.root}; run gc again once it has finished (or give it --wait)"
+            if busy.waited is not None:
+                said += f"; gave up after waiting {busy.waited:.1f} s (--timeout {timeout:g})"
+            raise StoreBusy(said) from None
 
     def _say_waiting(self, busy: Busy) -> None:
         """The one line a gc told to wait says, so that a nightly job that waits is not taken for a hang. It
@@ -428,14 +431,15 @@ class ContentStore:
             copy.unlink(missing_ok=True)
         return digest
 
-    def gc(self, keep_keys: Callable[[], Iterable[str]], *, wait: bool = False) -> tuple[int, int]:
+    def gc(self, keep_keys: Callable[[], Iterable[str]], *, wait: bool = False,
+           timeout: float | None = None) -> tuple[int, int]:
         """Remove entries not in ``keep_keys()`` and objects no kept entry references; raises StoreBusy
-        while a build runs on the store, or with ``wait`` waits for it. ``keep_keys`` is asked once the store is
-        held, so a build that finished just before is counted.
+        while a build runs on the store, or with ``wait`` waits for it (``timeout`` seconds at most, then raises
+        StoreBusy). ``keep_keys`` is asked once the store is held, so a build that finished just before is counted.
 
         Returns (entries removed, bytes freed).
         """
-        with self.in_use(exclusive=True, wait=wait):
+        with self.in_use(exclusive=True, wait=wait, timeout=timeout):
             self._refuse_links()  # before keep_keys: --forget-missing deletes the records in roots/ it cannot read
             return self._collect(set(keep_keys()))
 

@@ -585,10 +585,11 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
 
 
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
-                                 "the cache (run it again once they finish, or give --wait), a project built on the "
+                                 "the cache (run it again once they finish, or give --wait; given --timeout too, "
+                                 "still is once --wait has waited that long), a project built on the "
                                  "cache has no manifest (a deleted clone: --forget-missing), or a folder of the store "
-                                 "is a link; 2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use; 130 when "
-                                 "stopped (Ctrl-C).")
+                                 "is a link; 2 for a bad spec, a DAGSTER_HOME or build_dir it cannot use, or --timeout "
+                                 "without --wait; 130 when stopped (Ctrl-C).")
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[
@@ -599,6 +600,11 @@ def cache_gc(
         bool, typer.Option("--wait", help="Where builds (or another gc) are using the cache, wait for them to finish, "
                            "saying so, rather than refuse (a nightly job on a cache the commit jobs build on).")
     ] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, metavar="SECONDS", help="With --wait: wait this long at most, "
+                                   "then refuse as without --wait, saying how long it waited (a nightly job that "
+                                   "must end before the next one starts).")
+    ] = None,
 ) -> None:
     """Remove cache entries and objects that no current output of any project on this cache references."""
     from rich.filesize import decimal
@@ -606,10 +612,13 @@ def cache_gc(
     from pipeline.cache import StoreBusy, UnseenProjects
     from pipeline.runs import collect_garbage
 
+    if timeout is not None and not wait:  # without --wait gc waits for nothing: the limit would be silently moot
+        _fail([f"--timeout {timeout:g} limits how long --wait waits, and --wait is not given: give both (remaster "
+               "cache gc --wait --timeout SECONDS), or neither to refuse at once while a build uses the cache"], 2)
     loaded = _load(spec)
     _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
     try:
-        collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait)
+        collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait, timeout=timeout)
     except UnseenProjects as exc:  # the hashes are only a memo (a build reads a file it has none for): trimmed anyway
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         out.print(f"forgot the hashes of {exc.hashes} files that are gone all the same", highlight=False, soft_wrap=True)

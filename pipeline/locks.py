@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -21,11 +22,13 @@ log = logging.getLogger(__name__)
 
 class Busy(Exception):
     """``held_alone`` was asked for while another process holds the lock: ``alone`` where that one holds it
-    alone too (or is taking it as one of many just then), else one of many holds it."""
+    alone too (or is taking it as one of many just then), else one of many holds it. ``waited``: the seconds
+    ``held_alone`` waited before giving up, given a timeout; None where it did not wait."""
 
     def __init__(self, *, alone: bool):
         super().__init__()
         self.alone = alone
+        self.waited: float | None = None
 
 
 @contextlib.contextmanager
@@ -88,11 +91,14 @@ def held_by_many(folder: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None) -> Iterator[None]:
+def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None,
+               timeout: float | None = None) -> Iterator[None]:
     """Hold ``folder``'s lock with no other holder; raises ``Busy`` at once where there is one, or, given
-    ``waiting``, calls it once with that ``Busy`` and waits until there is none (those that come meanwhile too)."""
+    ``waiting``, calls it once with that ``Busy`` and waits until there is none (those that come meanwhile too):
+    for ever, or ``timeout`` seconds at most, then raises the last ``Busy``, with how long it waited."""
     folder.mkdir(parents=True, exist_ok=True)
     said = False
+    started = time.monotonic()
     while True:
         try:
             gate = _taken_alone(folder)
@@ -103,7 +109,11 @@ def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None) -> I
             if not said:
                 waiting(busy)
                 said = True
-            _wait_for_holders(folder)
+            try:
+                _wait_for_holders(folder, None if timeout is None else started + timeout)
+            except Timeout:
+                busy.waited = time.monotonic() - started
+                raise busy from None
     try:
         yield
     finally:
@@ -126,16 +136,22 @@ def _taken_alone(folder: Path) -> FileLock:
     return gate
 
 
-def _wait_for_holders(folder: Path) -> None:
-    """Wait until the gate and each holder's file that is there now are let go. The gate is not kept meanwhile:
-    a build's steps each take the lock shared again, inside the build's own hold, and would wait for ever."""
+def _wait_for_holders(folder: Path, deadline: float | None) -> None:
+    """Wait until the gate and each holder's file that is there now are let go, or raise ``Timeout`` once the
+    ``time.monotonic`` ``deadline`` passes (None: none). The gate is not kept meanwhile: a build's steps each take
+    the lock shared again, inside the build's own hold, and would wait for ever."""
     gate = FileLock(folder / "lock")
-    gate.acquire()
+    gate.acquire(timeout=_left(deadline))
     gate.release()
     for holder in (folder / "holders").glob("*.lock"):
         lock = FileLock(holder)
-        lock.acquire()
+        lock.acquire(timeout=_left(deadline))
         _release(holder, lock)
+
+
+def _left(deadline: float | None) -> float:
+    """The seconds to ``deadline``, as ``FileLock.acquire`` takes them: -1 for none, 0 once passed (one try)."""
+    return -1 if deadline is None else max(deadline - time.monotonic(), 0)
 
 
 def _in_use(holder: Path) -> bool:

@@ -482,10 +482,12 @@ class Collected(NamedTuple):
     hashes: int  # remembered hashes of files that are gone, forgotten
 
 
-def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = False) -> Collected:
+def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = False,
+                    timeout: float | None = None) -> Collected:
     """Drop cache entries and objects that no output in the manifest of any project built on this
     store uses, temporary files that killed builds left behind, and the hashes of files that are gone.
-    ``wait``: wait for the builds using the store to finish, rather than refuse (``StoreBusy``)."""
+    ``wait``: wait for the builds using the store to finish, rather than refuse (``StoreBusy``); for ``timeout``
+    seconds at most, then refuse all the same."""
     there = holds_store(spec.cache_dir)
     builder = RemasterResource().builder(spec, looking=not there)  # warns where a cache was expected
     if not there:  # a share not mounted: nothing to collect, and no store made on its mount point
@@ -509,7 +511,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)
     try:
-        entries, freed = builder.store.gc(keep, wait=wait)
+        entries, freed = builder.store.gc(keep, wait=wait, timeout=timeout)
     except UnseenProjects as exc:  # plain gc in CI, every earlier job's clone deleted: the index would grow for good
         exc.hashes = _forget_gone_hashes(spec, builder)
         raise

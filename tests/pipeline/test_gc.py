@@ -235,17 +235,21 @@ def test_cache_gc_waits_for_no_build(project, cli):
     assert re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output  # five small PNGs: it said 0.0 MB
 
 
-def _gc_waiting_on_a_build(project: Path, cli, store: ContentStore,
-                           before_it_ends: Callable[[], None] = lambda: None) -> tuple[int, str]:
-    """``cache gc --wait`` while a build in another process holds ``store``: the build goes on, and does
-    ``before_it_ends``, only once gc has said it waits (or has ended without waiting)."""
-    holding, said = threading.Event(), threading.Event()
+def _gc_waiting_on_a_build(project: Path, cli, store: ContentStore, *gc_args: str,
+                           before_it_ends: Callable[[], None] = lambda: None, until_gc_ends: bool = False
+                           ) -> tuple[int, str]:
+    """``cache gc --wait *gc_args`` while a build in another process holds ``store``: the build goes on, and does
+    ``before_it_ends``, only once gc has said it waits (or has ended without waiting); ``until_gc_ends``: only once
+    gc has ended (given up waiting, with ``--timeout``)."""
+    holding, said, ended = threading.Event(), threading.Event(), threading.Event()
 
     def build_elsewhere() -> None:
         with store.in_use():
             holding.set()
             said.wait(timeout=300)
             before_it_ends()
+            if until_gc_ends:
+                ended.wait(timeout=300)
 
     class Said(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -257,9 +261,10 @@ def _gc_waiting_on_a_build(project: Path, cli, store: ContentStore,
     holding.wait(timeout=300)
     try:
         with handled(logging.getLogger("pipeline.cache"), Said(logging.WARNING)):
-            return cli(project, "cache", "gc", "--wait")
+            return cli(project, "cache", "gc", "--wait", *gc_args)
     finally:
         said.set()  # where gc did not wait, the build ends all the same
+        ended.set()
         build.join()
 
 
@@ -298,10 +303,37 @@ def test_cache_gc_wait_keeps_the_hashes_the_build_it_waited_for_saved(project, c
         building.remember(made, hash_bytes(b"built"))
         building.save()
 
-    code, output = _gc_waiting_on_a_build(project, cli, store, saves_its_hashes)
+    code, output = _gc_waiting_on_a_build(project, cli, store, before_it_ends=saves_its_hashes)
     assert code == 0 and "forgot the hashes of 1 files that are gone" in output, output
     remembered = hash_index_entries(shared)
     assert str(made) in remembered and str(gone) not in remembered
+
+
+def test_cache_gc_wait_with_a_timeout_refuses_as_without_wait_once_it_has_waited_that_long(project, cli, caplog):
+    """A nightly gc --wait on a cache the commit jobs never left alone waited for ever, and the next night's job
+    queued behind it: with --timeout it gives up, saying how long it waited, and collects nothing."""
+    cli(project, "build")
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("scale: 2", "scale: 3"))
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+    code, output = _gc_waiting_on_a_build(project, cli, store, "--timeout", "0.5", until_gc_ends=True)
+    said = " ".join(output.split())
+    refused = f"error a build is using the cache {store.root}; run gc again once it has finished (or give it --wait)"
+    assert code == 1 and re.fullmatch(rf"{re.escape(refused)}; gave up after waiting \d+\.\d s \(--timeout 0\.5\)",
+                                      said), output
+    assert [m for m in caplog.messages if m.startswith("waiting for the builds using the cache")], caplog.messages
+    assert len(list((store.root / "objects").glob("*/*"))) == 10
+    code, output = _gc_waiting_on_a_build(project, cli, store, "--timeout", "300")  # the build ends once gc waits
+    assert code == 0 and re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output
+
+
+def test_cache_gc_timeout_without_wait_is_refused_saying_to_give_both(project, cli):
+    code, output = cli(project, "cache", "gc", "--timeout", "60")
+    assert code == 2 and ("error --timeout 60 limits how long --wait waits, and --wait is not given: give both "
+                          "(remaster cache gc --wait --timeout SECONDS)") in " ".join(output.split()), output
+    assert cli(project, "cache", "gc", "--wait", "--timeout", "-1")[0] == 2  # click's own refusal, of a negative one
+    assert not (project / ".remaster").exists()  # refused before anything was made
 
 
 def test_a_ctrl_c_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cli):
