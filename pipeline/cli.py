@@ -350,7 +350,7 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built", _going_on(loaded, report.interrupted))
     _render_build(report, loaded)
-    for line in said.held_back():
+    for line in [*loaded.unread_warnings(), *said.held_back()]:  # validate's too: an unread param changes nothing
         console.print(f"[yellow]warning[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
     if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)

@@ -1259,6 +1259,25 @@ def test_validate_warns_about_a_weights_file_that_is_not_there(project, cli):
             "weights file") in output  # it was said not to exist
 
 
+def test_build_warns_once_on_stderr_of_a_setting_its_method_does_not_read(project):
+    """A setting the asset's method does not read (iterations on a from_texture material) was said by validate and
+    in a UI run's log alone: a build on the command line took it without a word, and the artist waited for a photo
+    fit's iterations that changed nothing. Said once, though both steps of the build load the spec; not an error."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    spec = write_spec(project, UPSCALE_SPEC.replace("legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}",
+                                                    "floors: {op: material, from: legacy, method: from_texture, "
+                                                    "iterations: 50}"))
+    result = CliRunner().invoke(app, ["build", "--spec", str(spec)], catch_exceptions=False)
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 0 and said.count("not read with the params given here") == 1, said
+    assert (f"warning {spec}:7: assets.floors.iterations: not read with the params given here, so it changes nothing "
+            "(a setting of the photo fit, methods two_shot and one_shot): remove it") in said, said
+    assert "not read" not in result.stdout, result.stdout
+
+
 def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
     (project / "models" / "4x.pth").mkdir(parents=True)  # an unzipped download, say
     write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, model: {path: models/4x.pth}}\n")
