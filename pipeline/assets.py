@@ -28,6 +28,7 @@ from pipeline.provenance import (
 from pipeline.resources import RemasterResource
 from pipeline.signals import stop_if_signalled
 from pipeline.spec import Source, Spec, Target, not_a_file
+from pipeline.words import counted
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -205,7 +206,7 @@ def _record(
     yield from _check_results(spec, target)
     if failed:
         raise dg.Failure(
-            description=f"{len(failed)} of {len(results)} partitions of {target.name} failed:\n"
+            description=f"{len(failed)} of {counted(len(results), 'partition')} of {target.name} failed:\n"
             + "\n".join(f"- {r.error}" for r in failed),
             metadata={"failed": [r.partition for r in failed]},
         )

@@ -39,6 +39,7 @@ from pathlib import Path
 from ops.atomic import TEMPORARY, replace, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_alone, held_by_many, held_elsewhere
+from pipeline.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,8 @@ class ContentStore:
                 problems.append(f"no manifest at {', '.join(map(str, unbuilt))}, though the project's spec is there (a "
                                 "fresh clone that has not built yet, or a deleted build folder?); build first, then gc")
             if unseen:
-                problems.append(f"cannot see the manifest of project(s) built on this cache: {', '.join(map(str, unseen))} "
+                problems.append(f"cannot see the manifest of {counted(len(unseen), 'project')} built on this cache: "
+                                f"{', '.join(map(str, unseen))} "
                                 "(an unmounted share: mount it; or a project moved or deleted, whose build from its "
                                 "new place keeps what it uses there)")
             if damaged:

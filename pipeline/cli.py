@@ -30,6 +30,7 @@ from pipeline.manifest import Row, manifest_path, manifest_problem, partition_la
 from pipeline.progress import ProgressLines, handled, progress_log, progress_of
 from pipeline.sources import scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
+from pipeline.words import counted
 from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
@@ -225,8 +226,8 @@ class _SaidOnce(logging.Filter):
             if shared in self.more_said:
                 lines.append(self.more_said[shared].format(more))
             else:
-                carry = "file carries" if more == 1 else "files carry"
-                lines.append(f"{more} more {carry} {shared} as well, read as the first was")
+                lines.append(f"{counted(more, 'more file carries', 'more files carry')} {shared} as well, read as the "
+                             "first was")
         return lines
 
 
@@ -579,7 +580,8 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     for problem in problems:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     out.print(
-        f"{escape(str(loaded.path))}: ok ({len(loaded.sources)} sources, {len(loaded.models)} models, {len(loaded.assets)} assets)",
+        f"{escape(str(loaded.path))}: ok ({counted(len(loaded.sources), 'source')}, "
+        f"{counted(len(loaded.models), 'model')}, {counted(len(loaded.assets), 'asset')})",
         highlight=False, soft_wrap=True,
     )
 
@@ -621,7 +623,7 @@ def cache_gc(
         collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait, timeout=timeout)
     except UnseenProjects as exc:  # the hashes are only a memo (a build reads a file it has none for): trimmed anyway
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        out.print(f"forgot the hashes of {exc.hashes} files that are gone all the same", highlight=False, soft_wrap=True)
+        out.print(f"forgot the hashes of {_gone(exc.hashes)} all the same", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except StoreBusy as exc:
         _fail([str(exc)], 1)
@@ -631,8 +633,13 @@ def cache_gc(
         console.print("[red]interrupted[/red] cache gc (every cache entry is whole); run it again to collect the rest",
                       highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
-    out.print(f"removed {collected.entries} entries, freed {decimal(collected.freed)}; "
-              f"forgot the hashes of {collected.hashes} files that are gone")
+    out.print(f"removed {counted(collected.entries, 'entry', 'entries')}, freed {decimal(collected.freed)}; "
+              f"forgot the hashes of {_gone(collected.hashes)}")
+
+
+def _gone(hashes: int) -> str:
+    """``3 files that are gone``: what gc forgot the hashes of."""
+    return counted(hashes, "file that is gone", "files that are gone")
 
 
 @app.command()

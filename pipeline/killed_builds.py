@@ -13,6 +13,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.processes import is_gone, process_space, this_process
+from pipeline.words import counted
 
 HOST_TAG, PID_TAG = "remaster/host", "remaster/pid"  # where and which process a build's runs live in
 KILLED_BUILDS_SENSOR = "remaster_killed_builds"
@@ -65,6 +66,6 @@ def killed_builds_sensor() -> dg.SensorDefinition:
         failed = fail_runs_of_killed_builds(context.instance)
         if not failed:
             return dg.SkipReason("no run of a killed remaster build")
-        return dg.SkipReason(f"ended {len(failed)} run(s) of a killed remaster build: {', '.join(failed)}")
+        return dg.SkipReason(f"ended {counted(len(failed), 'run')} of a killed remaster build: {', '.join(failed)}")
 
     return killed_builds

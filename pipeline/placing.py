@@ -28,6 +28,7 @@ from pipeline.manifest import manifest_rows_or_none
 from pipeline.outputs import as_listed, remove_output
 from pipeline.processes import is_gone, process_space, this_process
 from pipeline.spec import Spec
+from pipeline.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def _clear(spec: Spec, folder: Path, store: ContentStore, hash_of: Callable[[Pat
         _remove_temporaries(spec.build_dir, {path for _, paths in dead for path in paths}, live)
         removed = sum(_clear_note(spec, note, paths - live, listed, store, hash_of) for note, paths in dead)
     if removed:
-        log.warning("removed %d output(s) that a killed build placed in %s but never listed; those the spec still "
-                    "has are put back from the cache", removed, spec.build_dir)
+        log.warning("removed %s that a killed build placed in %s but never listed; those the spec still "
+                    "has are put back from the cache", counted(removed, "output"), spec.build_dir)
     return removed
 
 

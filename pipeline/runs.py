@@ -42,6 +42,7 @@ from pipeline.spec import DEVICE_PATTERN, Spec
 from pipeline.spec_messages import did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
+from pipeline.words import counted
 from pipeline.yaml_errors import yaml_problem
 
 BUILD_TAG = "remaster/build"  # one id for every run of one remaster build
@@ -500,7 +501,8 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
         damaged = [manifest for manifest, rows in listed.items() if rows is None]
         if damaged and not forget_missing:  # a cache or build folder restored in part: which entries it uses is unknown
             raise UnseenProjects(
-                f"cannot read the manifest of project(s) built on this cache: {', '.join(map(str, damaged))}; so cannot "
+                f"cannot read the manifest of {counted(len(damaged), 'project')} built on this cache: "
+                f"{', '.join(map(str, damaged))}; so cannot "
                 "tell which entries they use. Build them again, which writes it anew, or run remaster cache gc "
                 "--forget-missing to stop keeping their entries"
             )

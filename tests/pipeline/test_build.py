@@ -723,6 +723,12 @@ assets:
     assert lines[1].startswith("failed legacy_sr [3 partitions]: model sr2x failed, so they could not be built ("), output
 
 
+def test_validate_counts_one_source_and_one_asset_in_the_singular(project, cli):
+    """validate's last line said "ok (1 sources, 0 models, 1 assets)"."""
+    code, output = cli(project, "validate")
+    assert code == 0 and output.rstrip().endswith("assets_spec.yaml: ok (1 source, 0 models, 1 asset)"), output
+
+
 def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     write_spec(project, UPSCALE_SPEC.replace("op: upscale", "op: upscal"))
     code, output = cli(project, "validate")
@@ -1377,7 +1383,7 @@ def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_th
     assert sorted(p.name for p in folder.iterdir()) == [f"variant_0{n}.png" for n in range(4)]  # placed, unlisted
     spec.write_text(spec.read_text().replace("count: 4", "count: 2"))  # the OOM killer's lesson
     assert cli(tmp_path, "build")[0] == 0
-    assert "removed 2 output(s) that a killed build placed" in caplog.text
+    assert "removed 2 outputs that a killed build placed" in caplog.text
     assert sorted(p.name for p in folder.iterdir()) == ["variant_00.png", "variant_01.png"]
     assert not list((tmp_path / "build" / ".placing").glob("*.json"))
 

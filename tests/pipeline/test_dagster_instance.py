@@ -404,7 +404,7 @@ def test_a_sensor_tick_fails_the_run_of_a_killed_build_where_no_build_comes_afte
     ticks = [sensor.evaluate_tick(dg.build_sensor_context(instance=instance)) for _ in range(2)]
     assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
     assert [(tick.run_requests, tick.skip_message) for tick in ticks] == [
-        ([], f"ended 1 run(s) of a killed remaster build: {left.run_id}"),
+        ([], f"ended 1 run of a killed remaster build: {left.run_id}"),
         ([], "no run of a killed remaster build")]
 
     terminated = "terminated"  # Terminate without Force in the UI: the run waits for a process that is gone

@@ -35,6 +35,18 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert sorted(statuses(project).values()) == ["cached"] * 5
 
 
+def test_cache_gc_says_one_entry_and_one_file_in_the_singular(project, cli):
+    """gc said "removed 1 entries; forgot the hashes of 1 files that are gone" after one texture was deleted."""
+    assert cli(project, "build")[0] == 0
+    (project / "textures" / "walls" / "tex001.png").unlink()
+    code, output = cli(project, "cache", "gc")  # the texture's hash; its outputs are still listed
+    assert code == 0 and "removed 0 entries" in output and "forgot the hashes of 1 file that is gone" in output, output
+    assert cli(project, "build")[0] == 0  # its output goes, and its cache entry is used no more
+    code, output = cli(project, "cache", "gc")
+    said = " ".join(output.split())
+    assert code == 0 and re.search(r"removed 1 entry, freed [^;]+; forgot the hashes of 1 file that is gone$", said), said
+
+
 def test_cache_gc_in_a_fresh_clone_before_its_first_build_keeps_what_that_build_puts_back(project, cli, tmp_path):
     """A CI job: a fresh clone, the cache restored, no build folder. gc dropped every entry, exit 0, and the
     build after it computed everything again."""
@@ -71,7 +83,7 @@ def test_cache_gc_keeps_what_each_user_s_build_folder_of_one_spec_uses(tmp_path,
     ContentStore(tmp_path / "shared").register(elsewhere, tmp_path / "assets_spec.yaml")
     assert cli(tmp_path, "build")[0] == 0
     code, output = cli(tmp_path, "cache", "gc")
-    assert code == 1 and f"cannot see the manifest of project(s) built on this cache: {elsewhere}" in output, output
+    assert code == 1 and f"cannot see the manifest of 1 project built on this cache: {elsewhere}" in output, output
 
 
 def _built_beside_on_one_cache(project: Path, cli, other: Path) -> tuple[Path, Path]:
@@ -149,7 +161,7 @@ def test_cache_gc_keeps_the_entries_of_a_project_whose_record_a_partial_restore_
     manifest = other / "build" / "manifest.json"
     manifest.write_text(manifest.read_text()[:40])  # the build folder restored in part
     code, output = cli(project, "cache", "gc")
-    assert code == 1 and f"cannot read the manifest of project(s) built on this cache: {manifest}" in output.replace("\n", "")
+    assert code == 1 and f"cannot read the manifest of 1 project built on this cache: {manifest}" in output.replace("\n", "")
     shutil.rmtree(other / "build")
     assert cli(other, "build")[0] == 0 and sorted(statuses(other).values()) == ["cached"] * 3
     manifest.write_text("")
@@ -304,7 +316,7 @@ def test_cache_gc_wait_keeps_the_hashes_the_build_it_waited_for_saved(project, c
         building.save()
 
     code, output = _gc_waiting_on_a_build(project, cli, store, before_it_ends=saves_its_hashes)
-    assert code == 0 and "forgot the hashes of 1 files that are gone" in output, output
+    assert code == 0 and "forgot the hashes of 1 file that is gone" in output, output
     remembered = hash_index_entries(shared)
     assert str(made) in remembered and str(gone) not in remembered
 

@@ -160,3 +160,16 @@ def test_an_older_failed_run_does_not_mark_what_a_newer_one_reached_as_never_rea
             assert row["run_id"] == failed[-1].run_id
     step_failure = next(e for e in failed[0].all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert failure_message(step_failure.event_specific_data.error).startswith("1 of 6 partitions of legacy_2x failed")
+
+
+def test_a_run_of_one_partition_that_fails_says_so_in_the_singular(project):
+    """A UI run of one texture that failed said "1 of 1 partitions of legacy_2x failed"."""
+    (project / "textures" / "walls" / "bad.png").write_bytes(b"garbage")
+    spec = load_spec(project / "assets_spec.yaml")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/bad.png"])
+        result = dg.materialize(list(build_definitions(spec).assets or []), instance=instance, selection=["legacy_2x"],
+                                resources={"remaster": RemasterResource(device="cpu")}, raise_on_error=False,
+                                partition_key="walls/bad.png")
+    step_failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert failure_message(step_failure.event_specific_data.error).startswith("1 of 1 partition of legacy_2x failed:")
