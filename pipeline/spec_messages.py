@@ -14,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 _TYPE_LABELS = {"str", "int", "float", "bool", "none", "dict", "list"}
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # pydantic's error types
+_NUMBERS = {"int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+            "float_type": "a number", "float_parsing": "a number"}  # pydantic's error types -> what the key takes
 
 
 def validation_problems(
@@ -46,6 +48,10 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     if kinds == {"value_error"}:  # our own validators' messages, which already show the value
         return "; ".join(error["msg"].removeprefix("Value error, ") for error in errors)
     given = errors[0].get("input")
+    if kinds == {"invalid_key"}:  # {seed: 1,5}: a comma in braces ends an entry, and 5 is a key of its own
+        return (f"YAML reads this key as {yaml_kind(given)} ({given}), not a name: where a comma inside {{ }} split a "
+                "number (seed: 1,5 reads as seed: 1 and a key 5), write a decimal with a point (1.5) and a large "
+                "number without commas (3000)")
     if kinds <= _BOUNDS and isinstance(given, float) and math.isnan(given):  # "should be less than 1, got nan"
         return "expected a number, got .nan (not a number)"
     # root: 2024-05-01, root: 1.10; a weights file's path: 2024-05-01 (pydantic says "not a valid path for <class ...>")
@@ -57,8 +63,11 @@ def _explain(schema: type[BaseModel], loc: tuple[str, ...], errors: list[Any], e
     # "…a valid boolean, unable to interpret…", "…a valid integer, got a number with a fractional part"
     first, *others = (_expected(schema, loc, error) for error in errors)
     wanted = " or ".join([first, *(other.removeprefix("Input should be ") for other in others)])
+    if kinds <= _NUMBERS.keys():  # a number alone: said as the module's other messages say what a key takes
+        wanted = wanted.replace("Input should be ", "expected ", 1)
     choices = [c for e in errors if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", e["ctx"]["expected"])]
-    if isinstance(given, str) and kinds & {"int_parsing", "float_parsing"} and (fix := _in_digits(given)):
+    if isinstance(given, str) and kinds & {"int_parsing", "float_parsing"} and (
+            fix := _in_digits(given, whole="float_parsing" not in kinds)):
         return f"{wanted}, got {given!r}; {fix}"
     return f"{wanted}, got {_as_written(given)}" + (_choice_hint(given, choices, _description(schema, loc))
                                          if isinstance(given, str) and choices else "")
@@ -72,17 +81,25 @@ def _as_written(given: Any) -> str:
     return str(given).lower() if isinstance(given, bool) else repr(given)
 
 
-def _in_digits(given: str) -> str:
+def _in_digits(given: str, whole: bool) -> str:
     """How to write a number that came with a unit or in words (``size: 512px``, ``scale: 2x``, ``count: four``):
     the spec's numbers are digits alone. "" for a number that is only of the wrong kind (``"2.5"`` for a count).
-    Its sign, exponent and thousands are kept: ``steps: 3,000`` is 3000, not 3."""
-    number = re.search(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?", given)
+    Its sign, exponent and thousands are kept: ``steps: 3,000`` is 3000, not 3, and ``steps: 3 000`` too. A decimal
+    comma (``normal_strength: 0,5``, which YAML reads as text) is written with a point, not cut at the comma to 0;
+    where the key takes a ``whole`` number (``seed: 1,5``), none is guessed."""
+    decimal = re.search(r"([-+]?\d+),(\d+)", given)
+    if decimal and (len(decimal[1].lstrip("+-")) > 3 or len(decimal[2]) != 3):  # not thousands, as 3,000 is
+        return ("a comma is no decimal point, and this key takes no decimals: write one whole number in digits" if whole
+                else f"write the number with a point for its decimals, not a comma: {decimal[1]}.{decimal[2]}")
+    number = re.search(r"[-+]?(?:\d{1,3}(?:([,' ])\d{3})(?:\1\d{3})*|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?", given)
     if number is None:
         return "write the number in digits"
-    digits = number[0].replace(",", "")
+    separator = number[1]
+    digits = number[0].replace(separator, "") if separator else number[0]
     if number[0] != given.strip():
         return f"write the number alone, without a unit: {digits}"
-    return "" if digits == number[0] else f"write the number without commas: {digits}"
+    separators = {",": "commas", " ": "spaces", "'": "apostrophes"}
+    return "" if separator is None else f"write the number without {separators[separator]}: {digits}"
 
 
 def _description(schema: type[BaseModel], loc: tuple[str, ...]) -> str:
@@ -114,6 +131,8 @@ def _expected(schema: type[BaseModel], loc: tuple[str, ...], error: Any) -> str:
         return "Input should be a mapping like {" + ", ".join(f"{key}: ..." for key in keys) + "}"
     if error["type"] == "path_type":
         return "Input should be a file's path"
+    if error["type"] in _NUMBERS:  # "a valid integer": Python's word
+        return f"Input should be {_NUMBERS[error['type']]}"
     return str(error["msg"]).split(", unable")[0].split(", got")[0]
 
 

@@ -114,7 +114,7 @@ def test_a_mistyped_op_or_value_is_answered_with_the_likely_one():
     assert [p.split(": ", 2)[1:] for p in reported] == [
         ["assets.a.op", "unknown op 'upscael'; expected one of export_dds, material, multiply, super_resolve, upscale; "
                         "did you mean 'upscale'?"],
-        ["assets.b.scale", "Input should be a valid integer, got 2.5"],  # was "…with a fractional part, got 2.5"
+        ["assets.b.scale", "expected a whole number, got 2.5"],  # was "…with a fractional part, got 2.5"
         ["assets.b.filter", "Input should be 'nearest', 'bicubic' or 'lanczos', got 'lanczoz'; did you mean 'lanczos'?"],
     ]
 
@@ -402,7 +402,7 @@ def test_bad_param_values_say_what_was_expected():
         """
     )
     assert problem.startswith("/studio/assets_spec.yaml:5: assets.up.scale:")
-    assert "integer" in problem and "'two'" in problem
+    assert "whole number" in problem and "'two'" in problem
 
 
 def test_a_number_with_a_unit_or_in_words_is_told_to_be_written_in_digits_alone():
@@ -419,10 +419,10 @@ def test_a_number_with_a_unit_or_in_words_is_told_to_be_written_in_digits_alone(
         """
     )
     assert [p.split(": ", 2)[1:] for p in reported] == [
-        ["assets.v.count", "Input should be a valid integer, got 'four'; write the number in digits"],
-        ["assets.v.size", "Input should be a valid integer, got '512px'; write the number alone, without a unit: 512"],
-        ["assets.up.scale", "Input should be a valid integer, got '2x'; write the number alone, without a unit: 2"],
-        ["assets.up2.scale", "Input should be a valid integer, got '2.5'"],
+        ["assets.v.count", "expected a whole number, got 'four'; write the number in digits"],
+        ["assets.v.size", "expected a whole number, got '512px'; write the number alone, without a unit: 512"],
+        ["assets.up.scale", "expected a whole number, got '2x'; write the number alone, without a unit: 2"],
+        ["assets.up2.scale", "expected a whole number, got '2.5'"],
     ]
 
 
@@ -440,6 +440,46 @@ def test_a_number_with_thousands_a_sign_or_an_exponent_is_suggested_whole():
     assert [p.split("; ", 1)[1] for p in reported] == ["write the number without commas: 3000",
                                                        "write the number alone, without a unit: 2e-4",
                                                        "write the number alone, without a unit: -7"]
+
+
+def test_a_decimal_comma_is_told_to_be_a_point_not_cut_at_the_comma():
+    """``normal_strength: 0,5`` (a decimal comma, which YAML reads as text) was told to be written ``0``, and
+    ``seed: 1,5`` ``1``: fixes that, taken, make other maps without a word. In braces, where a comma ends an entry,
+    the 5 of ``seed: 1,5`` was refused as pydantic's "Keys should be strings", at a key named 5."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          floors:
+            op: material
+            from: legacy
+            method: from_texture
+            normal_strength: 0,5
+          variants:
+            op: multiply
+            from: legacy
+            seed: 1,5
+          more: {op: multiply, from: legacy, seed: 1,5}
+        """
+    )
+    assert reported == [
+        "/studio/assets_spec.yaml:9: assets.floors.normal_strength: expected a number, got '0,5'; write the number with "
+        "a point for its decimals, not a comma: 0.5",
+        "/studio/assets_spec.yaml:13: assets.variants.seed: expected a whole number, got '1,5'; a comma is no decimal "
+        "point, and this key takes no decimals: write one whole number in digits",
+        "/studio/assets_spec.yaml:14: assets.more.5: YAML reads this key as a number (5), not a name: where a comma "
+        "inside { } split a number (seed: 1,5 reads as seed: 1 and a key 5), write a decimal with a point (1.5) and a "
+        "large number without commas (3000)",
+    ]
+
+
+def test_a_number_with_thousands_in_spaces_is_suggested_whole():
+    """``steps: 3 000`` was told to be written ``3``, without a unit."""
+    [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n"
+                         "  m: {op: train_srcae, from: legacy, steps: 3 000}\n")
+    assert problem.endswith("models.m.steps: expected a whole number, got '3 000'; write the number without spaces: "
+                            "3000"), problem
 
 
 def test_a_key_of_several_types_gets_one_line_for_its_one_mistake():
