@@ -7,6 +7,7 @@ the tokens it expected (``<block end>``, ``'<stream end>'``); the slip is where 
 from __future__ import annotations
 
 import bisect
+import difflib
 import re
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
                 "this line; delete it")
     noticed, started = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
-    if noticed is not None and (plain := _in_words(getattr(exc, "problem", None) or "", context or "", text)):
+    if noticed is not None and (plain := _in_words(getattr(exc, "problem", None) or "", context or "", lines)):
         return f"{path}:{lines.of(noticed)}: not valid YAML: {plain}"
     if noticed is not None and getattr(exc, "problem", None) == "mapping values are not allowed here":
         if (slip := _key_slip(lines, lines.of(noticed))) is not None:
@@ -63,16 +64,18 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
 
 
 _UNDEFINED_ALIAS = re.compile(r"found undefined alias '(.+)'")
+_ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")  # as an anchor is written: up to a space, a comma or a bracket
 _QUOTES = 'a value starting with *, @ or ` needs quotes: glob: "*.png", schedule: "*/15 * * * *"'
 
 
-def _in_words(problem: str, context: str, text: str) -> str | None:
+def _in_words(problem: str, context: str, lines: LineIndex) -> str | None:
     """The slip, for those PyYAML tells in its scanner's words alone (``while scanning an alias, expected
     alphabetic or numeric character``, ``found character '\\t' that cannot start any token``); None for others."""
     if context == "while scanning an alias" or "'@'" in problem or "'`'" in problem:  # glob: *.png, schedule: @daily
         return _QUOTES
-    if (alias := _UNDEFINED_ALIAS.fullmatch(problem)) and not _anchored(alias[1], text):  # glob: *png, a misspelt *name
-        return f"YAML reads *{alias[1]} as an alias, and no anchor &{alias[1]} is in the file; {_QUOTES}"
+    if (alias := _UNDEFINED_ALIAS.fullmatch(problem)) and not _anchored(alias[1], lines.text):  # glob: *png, *varaints
+        name = alias[1]
+        return f"YAML reads *{name} as an alias, and no anchor &{name} is in the file; {_alias_fix(name, lines)}"
     if "'\\t'" in problem:
         return "this line has a tab where YAML reads an indent or a value, and YAML takes spaces only: use spaces, not tabs"
     return None
@@ -88,6 +91,19 @@ def _with_hint(problem: str, context: str, text: str) -> str:
     if "escape" in problem:  # "C:\Users\..." in double quotes
         return problem + r" (in double quotes a \ starts an escape: write paths with / or in single quotes)"
     return problem
+
+
+def _alias_fix(name: str, lines: LineIndex) -> str:
+    """How to fix an alias ``*name`` that no anchor gives: the anchor of the file spelt closest to it, with its line
+    (``<<: *varaints`` for ``&variants``), which quoting would not fix (the entry would lose its settings); else
+    quotes, for a value that was never meant as an alias (``glob: *png``)."""
+    anchors: dict[str, int] = {}
+    for found in _ANCHOR.finditer(lines.text):
+        anchors.setdefault(found[1], lines.line(found.start()))
+    close = difflib.get_close_matches(name, list(anchors), n=1)
+    if close:
+        return f"did you mean *{close[0]}? (the anchor &{close[0]} is on line {anchors[close[0]]})"
+    return _QUOTES
 
 
 def _anchored(name: str, text: str) -> bool:

@@ -849,6 +849,25 @@ def test_an_unquoted_glob_or_schedule_is_told_to_take_quotes(value):
     assert not any(word in problem for word in ("scanning", "token", "found")), problem  # PyYAML's scanner's words
 
 
+@pytest.mark.parametrize("merged, alias", [("*varaints", "varaints"), ("[*gpu, *varaints]", "varaints"),
+                                           ("*Variants", "Variants")])
+def test_a_misspelt_alias_is_told_the_anchor_spelt_closest_to_it(merged, alias):
+    """``<<: *varaints`` for ``&variants`` was told to put the value in quotes, as ``glob: *png`` is: a merge key
+    quoted is a string, and the entry would lose every setting the anchor shares."""
+    text = ("x-variants: &variants {op: multiply, count: 4}\nx-gpu: &gpu {device: cuda}\nsources:\n"
+            "  walls: {kind: textures, root: t}\nassets:\n  quilted:\n    from: walls\n"
+            f"    <<: {merged}\n")
+    assert problems(text) == [f"/studio/assets_spec.yaml:8: not valid YAML: YAML reads *{alias} as an alias, and no "
+                              f"anchor &{alias} is in the file; did you mean *variants? (the anchor &variants is on "
+                              "line 1)"]
+
+
+def test_an_alias_far_from_every_anchor_is_still_told_to_take_quotes():
+    [problem] = problems("x-variants: &variants {op: multiply}\nsources:\n  a: {kind: textures, root: t, glob: *png}\n")
+    assert problem.endswith('no anchor &png is in the file; a value starting with *, @ or ` needs quotes: glob: '
+                            '"*.png", schedule: "*/15 * * * *"'), problem
+
+
 def test_an_alias_above_its_anchor_is_told_to_move_the_anchor_not_to_quote_it():
     """The README's shared settings written in the wrong order: quoting `*enlarge`, as the hint for a glob said,
     would make the asset a string."""
