@@ -97,7 +97,8 @@ def _options(
 
 def _load(spec_path: Path, *, as_build: bool = False) -> Spec:
     """The spec, where this command may use it, else exit 2. ``as_build``: the command says what a build would do
-    (``status``), so it refuses a Dagster instance the build would refuse (another project's, of the same names)."""
+    (``status``, ``validate``), so it refuses a Dagster instance the build would refuse (another project's, of the
+    same names)."""
     try:
         spec = load_spec(spec_path)
         if clashes := name_clashes(spec):  # a CLI build would run, and the UI then load nothing
@@ -560,10 +561,10 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
 
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "
                      "without one) printed; 2 when it does not, or where DAGSTER_HOME or its build_dir cannot be "
-                     "used.")
+                     "used (not a folder, or another project's, as a build would refuse it).")
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
-    loaded = _load(spec)
+    loaded = _load(spec, as_build=True)  # a CI job's validate step passed where its build then exited 2
     _log_to_stderr(_NoScanSkips())
     problems = loaded.warnings()
     for source in loaded.sources.values():

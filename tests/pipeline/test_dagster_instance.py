@@ -342,9 +342,11 @@ def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, c
     assert code == 2 and f"records the builds of {project / 'assets_spec.yaml'}" in " ".join(output.split()), output
 
 
-def test_status_refuses_a_dagster_home_whose_names_clash_as_the_build_does(project, cli, tmp_path, monkeypatch):
+def test_status_and_validate_refuse_a_dagster_home_whose_names_clash_as_the_build_does(project, cli, tmp_path,
+                                                                                        monkeypatch):
     """status --check, a CI gate, passed (everything up to date, built on a throwaway instance) where the build
-    it stands for exits 2: another project of the same names records its builds in DAGSTER_HOME."""
+    it stands for exits 2: another project of the same names records its builds in DAGSTER_HOME. validate
+    passed too, though its help said it exits 2 there."""
     other = tmp_path / "other"
     write_textures(other / "textures", 2, seed=7)
     write_spec(other, UPSCALE_SPEC)
@@ -354,7 +356,7 @@ def test_status_refuses_a_dagster_home_whose_names_clash_as_the_build_does(proje
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert cli(project, "build")[0] == 0 and cli(project, "status", "--check")[0] == 0  # it records there: no clash
     clash = f"DAGSTER_HOME {home} records the builds of {project / 'assets_spec.yaml'}, which also has legacy, legacy_2x"
-    for command in (["status", "--check"], ["status"], ["status", "--json"], ["build"]):
+    for command in (["status", "--check"], ["status"], ["status", "--json"], ["validate"], ["build"]):
         code, output = cli(other, *command)
         assert code == 2 and clash in " ".join(output.split()), (command, output)
 
