@@ -28,8 +28,8 @@ from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
 from pipeline.progress import ProgressLines, handled, progress_log, progress_of
-from pipeline.sources import scan_for_build, unreadable_by_name
-from pipeline.spec import SPEC_FILE, Spec, SpecError, load_spec
+from pipeline.sources import one_photo_for_both, scan_for_build, unreadable_by_name
+from pipeline.spec import SPEC_FILE, Source, Spec, SpecError, load_spec
 from pipeline.words import counted
 from pipeline.write_errors import file_problem
 
@@ -569,11 +569,7 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     problems = loaded.warnings()
     for source in loaded.sources.values():
         partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir), problems)  # as a build: no root
-        if others := unreadable_by_name(source, partitions):
-            shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-            files = "a file" if len(others) == 1 else f"{len(others)} files"
-            problems.append(f"{source.called()}: takes {files} whose extension is no image format ({shown}); each "
-                            "build fails them: narrow the glob, or exclude them")
+        problems += _failing_ahead(source, partitions)
     from pipeline.runs import spec_device_problem
 
     if device := spec_device_problem(loaded):  # a spec's cuda on a machine without one: fine for its GPU box
@@ -585,6 +581,27 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
         f"{counted(len(loaded.models), 'model')}, {counted(len(loaded.assets), 'asset')})",
         highlight=False, soft_wrap=True,
     )
+
+
+def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
+    """What each build fails of ``source``'s ``partitions``, found by a build's own checks, said ahead: files whose
+    extension is no image format (a glob wider than meant), and pair folders whose flash and guide globs take one
+    photo for both (globs that overlap, or a guide that is a link to the flash)."""
+    said = []
+    if others := unreadable_by_name(source, partitions):
+        files = "a file" if len(others) == 1 else f"{len(others)} files"
+        said.append(f"{source.called()}: takes {files} whose extension is no image format ({_some(others)}); each "
+                    "build fails them: narrow the glob, or exclude them")
+    if twice := [(key, why) for key, roles in partitions.items() if (why := one_photo_for_both(source, roles))]:
+        (key, why), others = twice[0], [key for key, _ in twice[1:]]
+        also = f" (and {counted(len(others), 'more pair folder')}: {_some(others)})" if others else ""
+        said.append(f"{source.called()}: pair {key}: {why}; each build fails it{also}")
+    return said
+
+
+def _some(names: list[str]) -> str:
+    """The first ``_NAMED`` of ``names``, and how many more: a glob that takes every file of a folder has thousands."""
+    return ", ".join(names[:_NAMED]) + (f" and {len(names) - _NAMED} more" if len(names) > _NAMED else "")
 
 
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "

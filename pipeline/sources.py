@@ -255,18 +255,26 @@ def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, P
                     ] if source.exclude else []
         unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
         raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
-    if roles["flash"] == roles["guide"]:  # globs that overlap (*/IMG_*.jpg for both): the flash fitted to itself
-        raise MissingPairError(
-            f"{roles['flash']}: taken as both the flash and the guide photo of this pair, since the flash glob "
-            f"({source.patterns['flash']}) and the guide glob ({source.patterns['guide']}) both match it; make them "
-            "tell the photos apart (name them flash.jpg and guide.jpg, which the globs */flash.* and */guide.* take)"
-        )
-    if _same_file(roles["flash"], roles["guide"]):  # guide.jpg a link to flash.jpg: the flash fitted to itself too
-        raise MissingPairError(
-            f"{roles['guide']}: the same file as the flash photo {roles['flash']} (a link to it); a pair needs two "
-            "photos, the flash one and the guide one taken without flash: put the guide photo there"
-        )
+    if (twice := one_photo_for_both(source, roles)) is not None:
+        raise MissingPairError(twice)
     return roles
+
+
+def one_photo_for_both(source: Source, roles: dict[str, Path]) -> str | None:
+    """Why a pair's flash and guide are one photo, which fitted to itself makes maps of the flash photo alone, for
+    the pair's failure and ``validate``'s warning ahead of it; None where they are two (or one is missing)."""
+    flash, guide = roles.get("flash"), roles.get("guide")
+    if flash is None or guide is None:
+        return None
+    if flash == guide:  # globs that overlap (*/IMG_*.jpg for both)
+        return (f"{flash}: taken as both the flash and the guide photo of this pair, since the flash glob "
+                f"({source.patterns['flash']}) and the guide glob ({source.patterns['guide']}) both match it; make "
+                "them tell the photos apart (name them flash.jpg and guide.jpg, which the globs */flash.* and "
+                "*/guide.* take)")
+    if _same_file(flash, guide):  # guide.jpg a link to flash.jpg
+        return (f"{guide}: the same file as the flash photo {flash} (a link to it); a pair needs two photos, the "
+                "flash one and the guide one taken without flash: put the guide photo there")
+    return None
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -324,6 +324,34 @@ def test_a_guide_photo_that_is_a_link_to_the_flash_photo_fails_its_pair(tmp_path
         "there")
 
 
+def test_validate_warns_ahead_of_pairs_whose_globs_take_one_photo_for_both(tmp_path, cli):
+    """Globs that overlap (a phone names both photos IMG_*) failed every pair at build, each with the fix, while
+    validate said ok: warned ahead, once for the source, with the build's own words and the other folders counted."""
+    _photo_pairs_project(tmp_path, {"oak": ("IMG_0001", "IMG_0002"), "elm": ("IMG_0003", "IMG_0004"),
+                                    "ash": ("IMG_0005", "IMG_0006")})
+    spec = (tmp_path / "assets_spec.yaml").read_text()
+    write_spec(tmp_path, spec.replace('flash: "*/flash.*", guide: "*/guide.*"', 'flash: "*/IMG_*.png", guide: "*/IMG_*"'))
+    code, output = cli(tmp_path, "validate")
+    said = " ".join(output.split())
+    assert code == 0 and said.count("taken as both") == 1, output
+    assert (f"warning {source_called(tmp_path, 'scans')}: pair ash: {tmp_path}/photos/ash/IMG_0005.png: taken as both "
+            "the flash and the guide photo of this pair, since the flash glob (*/IMG_*.png) and the guide glob "
+            "(*/IMG_*) both match it; make them tell the photos apart (name them flash.jpg and guide.jpg, which the "
+            "globs */flash.* and */guide.* take); each build fails it (and 2 more pair folders: elm, oak)") in said, said
+
+
+def test_validate_warns_ahead_of_a_guide_photo_that_is_a_link_to_the_flash_photo(tmp_path, cli):
+    _photo_pairs_project(tmp_path, {"oak": ("flash",), "elm": ("flash", "guide")})
+    (tmp_path / "photos" / "oak" / "guide.png").symlink_to("flash.png")
+    code, output = cli(tmp_path, "validate")
+    said = " ".join(output.split())
+    assert code == 0 and said.count("the same file as the flash photo") == 1, output
+    assert (f"warning {source_called(tmp_path, 'scans')}: pair oak: {tmp_path}/photos/oak/guide.png: the same file as "
+            f"the flash photo {tmp_path}/photos/oak/flash.png (a link to it); a pair needs two photos, the flash one "
+            "and the guide one taken without flash: put the guide photo there; each build fails it") in said, said
+    assert "(and " not in said, said
+
+
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")
