@@ -561,7 +561,8 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
 
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "
                      "without one) printed; 2 when it does not, or where DAGSTER_HOME or its build_dir cannot be "
-                     "used (not a folder, or another project's, as a build would refuse it).")
+                     "used (a DAGSTER_HOME that is relative or no folder, or either one another project's), as a "
+                     "build would refuse them.")
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec, as_build=True)  # a CI job's validate step passed where its build then exited 2
