@@ -588,7 +588,7 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
     """What each build fails of ``source``'s ``partitions``, found by a build's own checks, said ahead: files whose
     extension is no image format (a glob wider than meant), and pair folders whose flash and guide globs take one
     photo for both (globs that overlap, or a guide that is a link to the flash)."""
-    said = []
+    said: list[str] = []
     if others := unreadable_by_name(source, partitions):
         files = "a file" if len(others) == 1 else f"{len(others)} files"
         said.append(f"{source.called()}: takes {files} whose extension is no image format ({_some(others)}); each "
