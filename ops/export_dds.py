@@ -31,7 +31,9 @@ from ops.alpha import (
 )
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
-from ops.image_io import ColorSpace, Image, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized
+from ops.image_io import (
+    ColorSpace, Image, check_image, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
+)
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
@@ -235,6 +237,7 @@ def export_dds(
     hold is a ``ValueError`` naming ``source`` and what to do, and so is an argument ``ExportDdsParams`` would
     refuse (its Direct3D 9 names, ``DXT5``, are taken). ``alpha_cutoff`` and ``resize_to_blocks``: see
     ``ExportDdsParams``."""
+    check_image(image)
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components

@@ -114,10 +114,12 @@ class Image:
         color, alpha = self.color, self.alpha
         for name, plane in (("colour", color), ("alpha", alpha)):
             if plane is not None and not isinstance(plane, np.ndarray):
-                raise TypeError(f"an Image's {name} is a numpy array; got {type(plane).__module__}.{type(plane).__name__} "
-                                "(a torch tensor's: tensor.cpu().numpy(), a (C, H, W) one permuted to (H, W, C) first)")
+                module = type(plane).__module__
+                fix = ("a torch tensor's: tensor.cpu().numpy(), a (C, H, W) one permuted to (H, W, C) first"
+                       if module.startswith("torch") else "np.asarray(values, np.float32)")
+                raise TypeError(f"an Image's {name} is a numpy array; got {module}.{type(plane).__name__} ({fix})")
         if color.ndim != 3 or color.shape[2] not in (1, 3):
-            raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}")
+            raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}{_shape_hint(color.shape)}")
         if color.size == 0:
             raise ValueError(f"an Image has at least one texel; got shape {color.shape}")
         if alpha is not None and alpha.shape != color.shape[:2]:
@@ -147,6 +149,38 @@ class Image:
     def with_color(self, color: np.ndarray, alpha: np.ndarray | None = None) -> Image:
         """A new image with other pixels and this one's bit depth (and alpha if none given)."""
         return replace(self, color=color.astype(np.float32), alpha=self.alpha if alpha is None else alpha)
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    """How to make an Image of colour planes a script holds in another shape: a grey (H, W) array, RGBA or grey and
+    alpha in one array, a batch, a torch-style (C, H, W) array, each refused with the bare shape before."""
+    channels = shape[-1] if shape else 0
+    if len(shape) == 2:
+        return " (a grey (height, width) array: pixels[..., None])"
+    if len(shape) == 4:
+        return " (a batch: one Image for each picture)"
+    if len(shape) == 3 and channels in (2, 4):
+        colour = "rgba[..., :3], rgba[..., 3]" if channels == 4 else "pixels[..., :1], pixels[..., 1]"
+        return f" (colour and alpha in one array: Image({colour}))"
+    if len(shape) == 3 and shape[0] in (1, 3, 4):
+        return " (a (channels, height, width) array: pixels.transpose(1, 2, 0))"
+    return ""
+
+
+def check_image(value: object, argument: str = "image") -> None:
+    """Refuse, naming ``argument``, what a script passes where an op takes an :class:`Image`: pixels as a numpy
+    array or a torch tensor, or a list of images, which failed deep inside the op as "'numpy.ndarray' object has
+    no attribute 'height'"."""
+    if isinstance(value, Image):
+        return
+    if isinstance(value, (list, tuple)):
+        fix = "one Image a call: call the op once for each"
+    elif isinstance(value, (str, Path)):
+        fix = "read_image(path) reads the file into one"
+    else:
+        fix = ("read_image(path) reads a file into one; pixels go in as Image(pixels / 255): floats (height, width, "
+               "1 or 3) in [0, 1], alpha (height, width) as Image's second argument")
+    raise TypeError(f"{argument} is an ops.image_io.Image; got {type(value).__module__}.{type(value).__name__} ({fix})")
 
 
 OUT_OF_SCALE = 0.5
@@ -321,6 +355,9 @@ def write_image(
     The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA are 8-bit;
     JPEG drops alpha.
     """
+    if isinstance(path, Image):
+        raise TypeError("write_image takes the path first: write_image(path, image)")
+    check_image(image)
     _check_encoding(colorspace, bit_depth)
     suffix = _writable_suffix(path)
     depth = bit_depth or image.bit_depth

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from pydantic import Field, field_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
-from ops.image_io import Image, check_unit_floats, read_image, refuse_oversized, write_image
+from ops.image_io import Image, check_image, check_unit_floats, read_image, refuse_oversized, write_image
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choice_in_any_case, one_image
 from ops.tileable import WRAP, Wrap, wrap_axes
@@ -120,6 +120,7 @@ def upscale(
     the op's params, and ``normal_map`` its ``kind: normal`` (see ``UpscaleParams``); ``wrap`` may also be a pair
     (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as are a
     ``normal_map`` of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
+    check_image(image)
     pair = isinstance(wrap, (tuple, list))
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
                                           alpha=alpha, **({} if pair else {"wrap": wrap}))

@@ -11,7 +11,7 @@ import torch
 
 from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
-from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
@@ -193,6 +193,7 @@ def multiply(
     a value they refuse is a ``ValueError`` naming it, as is an exemplar too small for ``method`` and
     ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors. The op's guards
     (copying, seams, coverage) are ``ops.multiply.metrics.measure`` over ``exemplar_planes`` of each."""
+    check_image(image)
     params = MultiplyParams.from_arguments(
         count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
         vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads,

@@ -21,7 +21,7 @@ import torch
 
 from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
-from ops.image_io import Image, quantize, read_image, refuse_oversized, write_pixels
+from ops.image_io import Image, check_image, quantize, read_image, refuse_oversized, write_pixels
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
@@ -220,6 +220,7 @@ def super_resolve(
     the op's params, with its defaults (see ``SuperResolveParams``); a value they refuse is a ``ValueError``
     naming it, as is ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors.
     The result is whole floats (4 bytes a texel and plane), where the op stores each band as integers."""
+    check_image(image)
     path = Path(weights)
     params = SuperResolveParams.from_arguments(
         model=WeightsFile(path=path), wrap=wrap, kind=kind, alpha=alpha, passes=passes, self_ensemble=self_ensemble,

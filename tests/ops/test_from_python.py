@@ -1,0 +1,66 @@
+"""What a script passes an op where the op takes an ``Image``, a device or a progress callback: pixels as arrays or
+tensors, a batch, a torch.device. Each failed deep inside the op with an AttributeError of numpy's or torch's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ops.export_dds import export_dds
+from ops.image_io import Image, write_image
+from ops.multiply.run import multiply
+from ops.superres.infer import super_resolve
+from ops.upscale import upscale
+
+PIXELS = np.full((32, 32, 3), 0.5, np.float32)
+
+CALLS: dict[str, Callable[[object, Path], object]] = {
+    "super_resolve": lambda image, tmp: super_resolve(image, tmp / "model.pt", device="cpu"),  # type: ignore[arg-type]
+    "multiply": lambda image, tmp: multiply(image, count=1, size=32, method="patch"),  # type: ignore[arg-type]
+    "upscale": lambda image, tmp: upscale(image),  # type: ignore[arg-type]
+    "export_dds": lambda image, tmp: export_dds(image),  # type: ignore[arg-type]
+    "write_image": lambda image, tmp: write_image(tmp / "out.png", image),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+@pytest.mark.parametrize(("given", "said"), [
+    (PIXELS, "got numpy.ndarray (read_image(path) reads a file into one; pixels go in as Image(pixels / 255)"),
+    (torch.from_numpy(PIXELS), "got torch.Tensor (read_image(path) reads a file into one"),
+    ([Image(PIXELS), Image(PIXELS)], "got builtins.list (one Image a call: call the op once for each)"),
+    ("wall.png", "got builtins.str (read_image(path) reads the file into one)"),
+], ids=["array", "tensor", "batch", "path"])
+def test_an_op_given_pixels_for_its_image_says_how_to_make_one(
+    call: Callable[[object, Path], object], given: object, said: str, tmp_path: Path
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(f"image is an ops.image_io.Image; {said}")):
+        call(given, tmp_path)
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_write_image_given_the_image_first_says_the_path_comes_first(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=re.escape("write_image takes the path first: write_image(path, image)")):
+        write_image(Image(PIXELS), tmp_path / "out.png")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("color", "said"), [
+    (np.zeros((8, 8), np.float32), "(a grey (height, width) array: pixels[..., None])"),
+    (np.zeros((8, 8, 4), np.float32), "(colour and alpha in one array: Image(rgba[..., :3], rgba[..., 3]))"),
+    (np.zeros((8, 8, 2), np.float32), "(colour and alpha in one array: Image(pixels[..., :1], pixels[..., 1]))"),
+    (np.zeros((2, 8, 8, 3), np.float32), "(a batch: one Image for each picture)"),
+    (np.zeros((3, 8, 8), np.float32), "(a (channels, height, width) array: pixels.transpose(1, 2, 0))"),
+])
+def test_an_image_of_another_shape_says_how_to_make_it_from_the_array(color: np.ndarray, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"got shape {color.shape} {said}")):
+        Image(color)
+
+
+def test_an_image_of_a_list_is_told_to_make_an_array_not_a_tensor_s() -> None:
+    with pytest.raises(TypeError, match=re.escape("got builtins.list (np.asarray(values, np.float32))")):
+        Image(PIXELS.tolist())  # type: ignore[arg-type]
+
