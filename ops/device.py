@@ -11,10 +11,11 @@ import torch
 _NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")  # as a spec's device (pipeline/spec.py): what remaster runs on
 
 
-def resolve_device(name: str = "auto", log: logging.Logger | None = None) -> torch.device:
+def resolve_device(name: str | torch.device = "auto", log: logging.Logger | None = None) -> torch.device:
     """``auto`` is CUDA when a GPU is there and works, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as
-    given, and any other name is a ``ValueError`` that lists these. ``log`` hears why ``auto`` passed over
-    a GPU it found.
+    given, and any other name is a ``ValueError`` that lists these. A script's ``torch.device("cuda")`` is taken
+    as its name (it failed as "'torch.device' object has no attribute 'startswith'"). ``log`` hears why ``auto``
+    passed over a GPU it found.
 
     On CUDA, cuDNN is held to deterministic convolution algorithms, for the whole process as its
     settings are: its fastest backward passes add in a varying order, so two fine-tunings of one
@@ -23,7 +24,7 @@ def resolve_device(name: str = "auto", log: logging.Logger | None = None) -> tor
     synthesis also back-propagate through reflection padding, whose CUDA backward adds atomically,
     so on a GPU they can still differ between runs in the last bits.
     """
-    device = _named_device(name, log or logging.getLogger("ops"))
+    device = _named_device(str(name), log or logging.getLogger("ops"))
     if device.type == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from ops.device import resolve_device
 from ops.export_dds import export_dds
 from ops.image_io import Image, write_image
 from ops.multiply.run import multiply
@@ -64,3 +65,12 @@ def test_an_image_of_a_list_is_told_to_make_an_array_not_a_tensor_s() -> None:
     with pytest.raises(TypeError, match=re.escape("got builtins.list (np.asarray(values, np.float32))")):
         Image(PIXELS.tolist())  # type: ignore[arg-type]
 
+
+def test_a_torch_device_is_taken_as_its_name() -> None:
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match=re.escape("device 'meta': expected auto, cpu, cuda or cuda:N")):
+        resolve_device(torch.device("meta"))
+    exemplar = Image(np.random.default_rng(0).random((40, 40, 3)).astype(np.float32))
+    by_name, by_device = (multiply(exemplar, count=1, size=32, method="patch", device=device)[0]
+                          for device in ("cpu", torch.device("cpu")))  # type: ignore[arg-type]
+    assert np.array_equal(by_name.color, by_device.color)
