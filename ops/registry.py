@@ -9,6 +9,7 @@ build runs it.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import types
 import typing
@@ -25,6 +26,21 @@ class ProgressFn(Protocol):
     (a training run's loss and validation PSNR), shown beside the bar."""
 
     def __call__(self, done: int, total: int, note: str = "") -> None: ...
+
+
+def with_note(progress: Callable[..., object] | None) -> ProgressFn | None:
+    """``progress`` as an op may call it, with a ``note``: a script's ``progress(done, total)``, as the README writes
+    it, is called with those two alone (train_srcae failed with "takes 2 positional arguments but 3 were given" at
+    its first step). A callable whose signature Python cannot read (a builtin) is taken to accept the note."""
+    if progress is None:
+        return None
+    try:
+        inspect.signature(progress).bind(0, 0, "")
+    except TypeError:
+        return lambda done, total, note="": progress(done, total)
+    except ValueError:
+        pass
+    return progress
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from ops.alpha import AlphaMeaning
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
-from ops.registry import OpContext, ProgressFn
+from ops.registry import OpContext, ProgressFn, with_note
 from ops.superres.checkpoint import CHECKPOINT_NAME, sealed, unsealed
 from ops.superres.data import PatchSampler, Split, split
 from ops.superres.degrade import degrade
@@ -207,15 +208,26 @@ def train_srcae(
     )
     if Path(out).is_dir():
         raise ValueError(f"out {str(out)!r} is a folder: name the model file to write in it, {Path(out) / 'model.pt'}")
-    ctx = OpContext(device=device, progress=progress, work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
+    ctx = OpContext(device=device, progress=with_note(progress), work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
     return run(_texture_files(textures), Path(out), params, ctx)
+
+
+def _texture_path(entry: object) -> Path:
+    """One entry of ``train_srcae``'s ``textures`` as a path; pixels (an ``Image``, an array), which failed in pathlib
+    as "expected str, bytes or os.PathLike object", are refused with where training reads from."""
+    if not isinstance(entry, (str, os.PathLike)):
+        raise TypeError(f"train_srcae's textures are file or folder paths; got {type(entry).__module__}."
+                        f"{type(entry).__name__} (training reads its textures from files: write_image them to a folder "
+                        "first)")
+    return Path(entry)
 
 
 def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
     """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it, each file once (a
     file listed beside its folder would be trained on twice, and could land in both halves of the split); a path
     that is not there is refused here, where the op leaves out a file deleted after its source was scanned."""
-    entries = [Path(textures)] if isinstance(textures, (str, Path)) else [Path(entry) for entry in textures]
+    single = isinstance(textures, (str, os.PathLike)) or not isinstance(textures, Iterable)
+    entries = [_texture_path(entry) for entry in ([textures] if single else textures)]
     if not entries:
         raise ValueError("train_srcae got no textures: give the high-res texture files to learn from, or their folder")
     files: list[Path] = []

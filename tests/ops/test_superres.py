@@ -1075,6 +1075,24 @@ def test_train_srcae_from_python_resumes_from_its_checkpoint_dir(textures: list[
     assert (tmp_path / "resumed.pt").read_bytes() == (tmp_path / "straight.pt").read_bytes()
 
 
+def test_train_srcae_from_python_calls_a_two_argument_progress_with_two(textures: list[Path], tmp_path: Path) -> None:
+    """The README writes progress(done, total); training passes a note beside them to a callback that takes one,
+    and failed with "takes 2 positional arguments but 3 were given" at its first step."""
+    steps: list[tuple[int, int]] = []
+    train.train_srcae(textures, tmp_path / "model.pt", steps=2, device="cpu",
+                      progress=lambda done, total: steps.append((done, total)), **TINY)
+    assert steps == [(1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize("given", [np.zeros((32, 32, 3), np.float32), Image(np.zeros((32, 32, 3), np.float32))],
+                         ids=["array", "image"])
+def test_train_srcae_from_python_given_pixels_says_it_trains_on_files(tmp_path: Path, given: object) -> None:
+    said = f"train_srcae's textures are file or folder paths; got {type(given).__module__}.{type(given).__name__}"
+    for textures in (given, [given]):
+        with pytest.raises(TypeError, match=re.escape(f"{said} (training reads its textures from files")):
+            train.train_srcae(textures, tmp_path / "model.pt", steps=2, device="cpu", **TINY)  # type: ignore[arg-type]
+
+
 def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
     """A call with no arguments but the textures and the file to write trains as a model asset with no keys."""
     taken = {name: argument.default for name, argument in inspect.signature(train.train_srcae).parameters.items()
