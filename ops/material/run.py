@@ -18,10 +18,10 @@ from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
-from ops.material.params import MaterialParams, material_name
+from ops.material.params import MaterialParams, NormalConvention, material_name
 from ops.material.preview import render_preview
 from ops.material.scene import load_scene
-from ops.registry import OpContext
+from ops.registry import OpContext, ProgressFn
 
 Meta = dict[str, float | int | str]
 
@@ -40,6 +40,36 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     figures = ", ".join(f"{key} {value}" for key, value in meta.items() if key != "method")
     ctx.log.info("%s: material %s, %s", _shown(inputs), params.method, figures)
     return meta
+
+
+def material_from_photos(
+    flash: str | Path,
+    out_dir: str | Path,
+    *,
+    guide: str | Path | None = None,
+    normal_convention: NormalConvention = "opengl",
+    orm: bool = True,
+    iterations: int = 250,
+    fit_size: int = 256,
+    fov_deg: float | None = None,
+    max_shift: float = 0.05,
+    seed: int = 0,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+) -> Meta:
+    """The ``material`` op's photo fit from a script, with no spec or build: the maps, preview and glTF of the
+    ``flash`` photo (and its no-flash ``guide``, taken from the same position: ``two_shot``; without one,
+    ``one_shot``) written into ``out_dir`` as the op writes them, a ``scene.json`` beside the flash photo read as
+    the op reads it; returns the op's metadata. The photos are files because the op reads them so (their EXIF
+    orientation, their bit depth, the sidecar). The other arguments are the op's params, with its defaults (see
+    ``MaterialParams``); a value they refuse is a ``ValueError`` naming it, as is ``device`` outside auto, cpu,
+    cuda and cuda:N. Before it, a script had the op's ``run`` alone, with its mapping of roles and ``OpContext``."""
+    params = MaterialParams.from_arguments(
+        method="one_shot" if guide is None else "two_shot", normal_convention=normal_convention, orm=orm,
+        iterations=iterations, fit_size=fit_size, fov_deg=fov_deg, max_shift=max_shift, seed=seed,
+    )
+    inputs = {"flash": Path(flash)} if guide is None else {"flash": Path(flash), "guide": Path(guide)}
+    return run(inputs, Path(out_dir), params, OpContext(device=device, progress=progress))
 
 
 def _shown(inputs: Mapping[str, Path]) -> str:

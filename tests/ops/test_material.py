@@ -26,7 +26,7 @@ from ops.material.from_texture import material_from_texture
 from ops.material.maps import decode_normal, encode_normal, height_from_normal
 from ops.material.params import MaterialParams
 from ops.material.render import Svbrdf, render_point_light
-from ops.material.run import run
+from ops.material.run import material_from_photos, run
 from ops.material.scene import load_scene
 from ops.material.synthetic import (
     DEMO_SCENE,
@@ -720,6 +720,32 @@ def test_a_direct_call_from_a_texture_refuses_what_the_op_s_params_would_by_name
     something else."""
     with pytest.raises(ValueError, match=refused):
         material_from_texture(np.full((16, 16, 3), 0.5, np.float32), **arguments)
+
+
+@pytest.mark.parametrize("method", ["two_shot", "one_shot"])
+def test_a_direct_call_from_photos_writes_what_the_op_writes(pair, tmp_path: Path, method: str):
+    """A script had only the op's run for a photo pair, with its mapping of roles and OpContext."""
+    flash, guide = pair
+    given = {"guide": str(guide)} if method == "two_shot" else {}
+    figures = material_from_photos(str(flash), tmp_path / "script", iterations=3, fit_size=32, device="cpu", **given)
+    inputs = {"flash": flash, "guide": guide} if method == "two_shot" else {"flash": flash}
+    op = run(inputs, tmp_path / "op", MaterialParams(method=method, iterations=3, fit_size=32), OpContext(device="cpu"))
+    assert figures["method"] == method and figures.keys() == op.keys()
+    written = sorted(path.name for path in (tmp_path / "op").iterdir())
+    assert sorted(path.name for path in (tmp_path / "script").iterdir()) == written and "material.gltf" in written
+    for name in written:
+        assert (tmp_path / "script" / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("arguments", "refused"), [
+    ({"iterations": -1}, "iterations -1: should be greater than or equal to 0"),
+    ({"normal_convention": "DirectX"}, "normal_convention 'DirectX': should be 'opengl' or 'directx'"),
+    ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
+])
+def test_a_direct_call_from_photos_refuses_what_the_op_s_params_would_by_name(pair, tmp_path: Path, arguments, refused):
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        material_from_photos(pair[0], tmp_path / "out", guide=pair[1], **arguments)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_direct_call_from_a_texture_names_an_image_given_for_its_colour():
