@@ -16,6 +16,7 @@ from ops.export_dds import export_dds
 from ops.image_io import Image, write_image
 from ops.multiply.run import multiply
 from ops.superres.infer import super_resolve
+from ops.superres.model import SRCAE, SRCAEConfig
 from ops.upscale import upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
@@ -74,3 +75,13 @@ def test_a_torch_device_is_taken_as_its_name() -> None:
     by_name, by_device = (multiply(exemplar, count=1, size=32, method="patch", device=device)[0]
                           for device in ("cpu", torch.device("cpu")))  # type: ignore[arg-type]
     assert np.array_equal(by_name.color, by_device.color)
+
+
+@pytest.mark.parametrize("weights", [SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))), {"conv.weight": torch.zeros(1)}],
+                         ids=["module", "state_dict"])
+def test_super_resolve_given_a_model_in_memory_says_it_takes_a_file(weights: object) -> None:
+    said = (f"weights is the path of a weights file (the model.pt train_srcae writes, or a community model's file); "
+            f"got {type(weights).__module__}.{type(weights).__name__} (a model in memory: "
+            "ops.superres.weights.save_srcae(path, model) writes an SRCAE's)")
+    with pytest.raises(TypeError, match=re.escape(said)):
+        super_resolve(Image(PIXELS), weights, device="cpu")  # type: ignore[arg-type]
