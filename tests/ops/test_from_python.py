@@ -62,6 +62,11 @@ def test_an_image_of_another_shape_says_how_to_make_it_from_the_array(color: np.
         Image(color)
 
 
+def test_an_image_s_alpha_of_one_plane_in_three_dimensions_says_which_plane() -> None:
+    with pytest.raises(ValueError, match=re.escape("got shape (8, 8, 1) (one plane: alpha[..., 0])")):
+        Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 1), np.float32))
+
+
 def test_an_image_of_a_list_is_told_to_make_an_array_not_a_tensor_s() -> None:
     with pytest.raises(TypeError, match=re.escape("got builtins.list (np.asarray(values, np.float32))")):
         Image(PIXELS.tolist())  # type: ignore[arg-type]
