@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
+from collections.abc import Iterator
 
 import torch
 
@@ -41,6 +43,15 @@ def _named_device(name: str, log: logging.Logger) -> torch.device:
     if missing := missing_device(name):
         raise RuntimeError(f"device {name!r} was asked for but {missing}; use auto or cpu")
     return torch.device(name)
+
+
+@contextlib.contextmanager
+def caller_s_random_state(device: torch.device) -> Iterator[None]:
+    """Give torch's global random state (the CPU's, and ``device``'s on CUDA) back as it was once the block ends. An
+    op that seeds it for repeatable results (a model's initial weights draw from it) reset a script's own draws to
+    the op's seed: after ``train_srcae`` or a material fit, ``torch.rand`` gave what ``manual_seed(0)`` gives."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        yield
 
 
 def missing_device(name: str) -> str | None:

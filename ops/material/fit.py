@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ops.device import caller_s_random_state
 from ops.material.render import Svbrdf, normal_from_tilt, render_guide, render_point_light
 from ops.material.scene import Scene
 from ops.registry import ProgressFn
@@ -120,7 +121,7 @@ def fit_maps(
     torch's default thread count oversubscribed the cores (a 128 px fit took 6x
     longer).
     """
-    with cpu_threads(1, device):
+    with cpu_threads(1, device), caller_s_random_state(device):
         torch.manual_seed(seed)
         full_h, full_w = flash.shape[:2]
         scale = min(1.0, fit_size / max(full_h, full_w))

@@ -30,7 +30,7 @@ import xxhash
 
 from ops.alpha import AlphaMeaning
 from ops.atomic import write_bytes_atomic
-from ops.device import resolve_device
+from ops.device import caller_s_random_state, resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from ops.registry import OpContext, ProgressFn, with_note
 from ops.superres.checkpoint import CHECKPOINT_NAME, sealed, unsealed
@@ -155,7 +155,7 @@ def _resume(path: Path, state: _State, fingerprint: str, log: logging.Logger) ->
 def run(inputs: list[Path], out_path: Path, params: TrainParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Train on ``inputs``, write weights (state dict + config) to ``out_path``, return validation figures."""
     device = resolve_device(ctx.device, ctx.log)
-    with cpu_threads(params.cpu_threads, device):
+    with cpu_threads(params.cpu_threads, device), caller_s_random_state(device):
         return _train(inputs, Path(out_path), params, ctx, device)
 
 

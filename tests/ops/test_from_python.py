@@ -14,9 +14,12 @@ import torch
 from ops.device import resolve_device
 from ops.export_dds import export_dds
 from ops.image_io import Image, write_image
+from ops.material.run import material_from_photos
+from ops.material.synthetic import render_demo_pair
 from ops.multiply.run import multiply
 from ops.superres.infer import super_resolve
 from ops.superres.model import SRCAE, SRCAEConfig
+from ops.superres.train import train_srcae
 from ops.upscale import upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
@@ -90,3 +93,28 @@ def test_super_resolve_given_a_model_in_memory_says_it_takes_a_file(weights: obj
             "ops.superres.weights.save_srcae(path, model) writes an SRCAE's)")
     with pytest.raises(TypeError, match=re.escape(said)):
         super_resolve(Image(PIXELS), weights, device="cpu")  # type: ignore[arg-type]
+
+
+
+def _train(tmp_path: Path) -> None:
+    texture = tmp_path / "wall.png"
+    write_image(texture, Image(np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)))
+    train_srcae(texture, tmp_path / "model.pt", steps=1, down_blocks=1, widths=(8, 12), patch_size=16, batch_size=2,
+                device="cpu")
+
+
+def _fit(tmp_path: Path) -> None:
+    flash, guide = render_demo_pair(tmp_path / "pair", size=32)
+    material_from_photos(flash, tmp_path / "maps", guide=guide, iterations=1, fit_size=32, device="cpu")
+
+
+@pytest.mark.parametrize("op", [_train, _fit], ids=["train_srcae", "material_from_photos"])
+def test_an_op_that_seeds_torch_gives_a_script_its_random_state_back(op: Callable[[Path], None], tmp_path: Path) -> None:
+    """Both seed torch's global generator (a model's first weights draw from it), and a script's own draws after
+    them came from the op's seed."""
+    torch.manual_seed(123)
+    expected = torch.rand(4)[1:]
+    torch.manual_seed(123)
+    torch.rand(1)
+    op(tmp_path)
+    assert torch.equal(torch.rand(3), expected)
