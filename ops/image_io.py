@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import io
 import logging
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -182,6 +183,15 @@ def check_image(value: object, argument: str = "image") -> None:
         fix = ("read_image(path) reads a file into one; pixels go in as Image(pixels / 255): floats (height, width, "
                "1 or 3) in [0, 1], alpha (height, width) as Image's second argument")
     raise TypeError(f"{argument} is an ops.image_io.Image; got {type(value).__module__}.{type(value).__name__} ({fix})")
+
+
+def path_argument(value: object, argument: str, fix: str) -> Path:
+    """``value``, an op's file ``argument``, as a path; what a script holds in memory instead (pixels, a model),
+    which failed in pathlib as "expected str, bytes or os.PathLike object", is a TypeError naming the argument and
+    what it got, with ``fix``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{argument}; got {type(value).__module__}.{type(value).__name__} ({fix})")
+    return Path(value)
 
 
 OUT_OF_SCALE = 0.5

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from ops.alpha import color_to_resample, coverage_of
 from ops.device import resolve_device
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import Image, path_argument, read_image, write_image
 from ops.material.align import align_guide, resamples
 from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
@@ -42,6 +42,10 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     return meta
 
 
+_READS_FILES = ("the fit reads photos from files, with their EXIF orientation and a scene.json beside them: "
+                "write_image them first")
+
+
 def material_from_photos(
     flash: str | Path,
     out_dir: str | Path,
@@ -68,7 +72,8 @@ def material_from_photos(
         method="one_shot" if guide is None else "two_shot", normal_convention=normal_convention, orm=orm,
         iterations=iterations, fit_size=fit_size, fov_deg=fov_deg, max_shift=max_shift, seed=seed,
     )
-    inputs = {"flash": Path(flash)} if guide is None else {"flash": Path(flash), "guide": Path(guide)}
+    photos = {"flash": flash} if guide is None else {"flash": flash, "guide": guide}
+    inputs = {role: path_argument(photo, f"{role} is the path of a photo", _READS_FILES) for role, photo in photos.items()}
     return run(inputs, Path(out_dir), params, OpContext(device=device, progress=progress))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch
 
 from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
-from ops.image_io import Image, check_image, quantize, read_image, refuse_oversized, write_pixels
+from ops.image_io import Image, check_image, path_argument, quantize, read_image, refuse_oversized, write_pixels
 from ops.normal_map import check_normal_map, renormalize
 from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
@@ -222,7 +221,9 @@ def super_resolve(
     naming it, as is ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors.
     The result is whole floats (4 bytes a texel and plane), where the op stores each band as integers."""
     check_image(image)
-    path = _weights_path(weights)
+    path = path_argument(weights, "weights is the path of a weights file (the model.pt train_srcae writes, or a "
+                         "community model's file)", "a model in memory: ops.superres.weights.save_srcae(path, model) "
+                         "writes an SRCAE's")
     params = SuperResolveParams.from_arguments(
         model=WeightsFile(path=path), wrap=wrap, kind=kind, alpha=alpha, passes=passes, self_ensemble=self_ensemble,
         adapt_steps=adapt_steps, adapt_learning_rate=adapt_learning_rate, tile=tile, overlap=overlap, batch=batch,
@@ -230,16 +231,6 @@ def super_resolve(
     )
     with enlarging(image, params, path, device, source=Path(source), progress=progress) as enlarged:
         return enlarged.image()
-
-
-def _weights_path(weights: object) -> Path:
-    """``super_resolve``'s ``weights`` as a path; a model a script holds (a module, its state dict), which failed in
-    pathlib as "expected str, bytes or os.PathLike object", is refused with how to give it."""
-    if not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights is the path of a weights file (the model.pt train_srcae writes, or a community "
-                        f"model's file); got {type(weights).__module__}.{type(weights).__name__} (a model in memory: "
-                        "ops.superres.weights.save_srcae(path, model) writes an SRCAE's)")
-    return Path(weights)
 
 
 def run(

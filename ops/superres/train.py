@@ -32,6 +32,7 @@ from ops.alpha import AlphaMeaning
 from ops.atomic import write_bytes_atomic
 from ops.device import caller_s_random_state, resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
+from ops.image_io import path_argument
 from ops.registry import OpContext, ProgressFn, with_note
 from ops.superres.checkpoint import CHECKPOINT_NAME, sealed, unsealed
 from ops.superres.data import PatchSampler, Split, split
@@ -212,22 +213,14 @@ def train_srcae(
     return run(_texture_files(textures), Path(out), params, ctx)
 
 
-def _texture_path(entry: object) -> Path:
-    """One entry of ``train_srcae``'s ``textures`` as a path; pixels (an ``Image``, an array), which failed in pathlib
-    as "expected str, bytes or os.PathLike object", are refused with where training reads from."""
-    if not isinstance(entry, (str, os.PathLike)):
-        raise TypeError(f"train_srcae's textures are file or folder paths; got {type(entry).__module__}."
-                        f"{type(entry).__name__} (training reads its textures from files: write_image them to a folder "
-                        "first)")
-    return Path(entry)
-
-
 def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
     """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it, each file once (a
     file listed beside its folder would be trained on twice, and could land in both halves of the split); a path
     that is not there is refused here, where the op leaves out a file deleted after its source was scanned."""
     single = isinstance(textures, (str, os.PathLike)) or not isinstance(textures, Iterable)
-    entries = [_texture_path(entry) for entry in ([textures] if single else textures)]
+    entries = [path_argument(entry, "train_srcae's textures are file or folder paths",
+                             "training reads its textures from files: write_image them to a folder first")
+               for entry in ([textures] if single else textures)]
     if not entries:
         raise ValueError("train_srcae got no textures: give the high-res texture files to learn from, or their folder")
     files: list[Path] = []

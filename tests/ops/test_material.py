@@ -748,6 +748,15 @@ def test_a_direct_call_from_photos_refuses_what_the_op_s_params_would_by_name(pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("role", ["flash", "guide"])
+def test_a_direct_call_from_photos_given_pixels_says_it_reads_files(pair, tmp_path: Path, role: str):
+    """Pixels for a photo failed in pathlib as "expected str, bytes or os.PathLike object"."""
+    photos = {"flash": pair[0], "guide": pair[1], role: read_image(pair[0])}
+    with pytest.raises(TypeError, match=re.escape(f"{role} is the path of a photo; got ops.image_io.Image (the fit "
+                                                  "reads photos from files")):
+        material_from_photos(photos["flash"], tmp_path / "out", guide=photos["guide"])
+
+
 def test_a_direct_call_from_a_texture_names_an_image_given_for_its_colour():
     with pytest.raises(TypeError, match=r"got ops.image_io.Image \(image.rgb\(\), and image.alpha as coverage\)"):
         material_from_texture(Image(np.full((16, 16, 3), 0.5, np.float32)))  # type: ignore[arg-type]
