@@ -213,6 +213,15 @@ def train_srcae(
     return run(_texture_files(textures), Path(out), params, ctx)
 
 
+def _fix_for_missing(entry: Path) -> str:
+    """What to do about a texture path that is not there: a shell pattern (``textures/*.png``) is no path, and the
+    fix is the folder or the files it matches, where "check its path" sent a script to look for a typo."""
+    if any(char in entry.name for char in "*?["):
+        return (f"it is a pattern, which train_srcae does not expand: give the folder {entry.parent}, or the files, "
+                f"sorted(Path({str(entry.parent)!r}).glob({entry.name!r}))")
+    return "check its path"
+
+
 def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
     """The files ``train_srcae``'s ``textures`` name, each folder's image files found under it, each file once (a
     file listed beside its folder would be trained on twice, and could land in both halves of the split); a path
@@ -233,7 +242,7 @@ def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
         elif entry.is_file():
             files.append(entry)
         else:
-            raise FileNotFoundError(f"train_srcae: texture {entry} does not exist; check its path")
+            raise FileNotFoundError(f"train_srcae: texture {entry} does not exist; {_fix_for_missing(entry)}")
     unique: dict[Path, Path] = {}
     for path in files:
         unique.setdefault(path.resolve(), path)

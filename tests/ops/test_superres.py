@@ -1093,6 +1093,14 @@ def test_train_srcae_from_python_given_pixels_says_it_trains_on_files(tmp_path: 
             train.train_srcae(textures, tmp_path / "model.pt", steps=2, device="cpu", **TINY)  # type: ignore[arg-type]
 
 
+def test_train_srcae_from_python_given_a_pattern_says_to_give_the_folder_or_its_files(tmp_path: Path) -> None:
+    pattern = tmp_path / "walls" / "*.png"
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"texture {pattern} does not exist; it is a pattern, which train_srcae does not expand: give the folder "
+            f"{pattern.parent}, or the files, sorted(Path({str(pattern.parent)!r}).glob('*.png'))")):
+        train.train_srcae(pattern, tmp_path / "model.pt", steps=2, device="cpu", **TINY)
+
+
 def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
     """A call with no arguments but the textures and the file to write trains as a model asset with no keys."""
     taken = {name: argument.default for name, argument in inspect.signature(train.train_srcae).parameters.items()
