@@ -23,6 +23,14 @@ def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str])
     _retrying(os.replace, source, destination)
 
 
+def refuse_a_file_above(path: Path, argument: str) -> None:
+    """Raise, naming ``argument``, where a file stands where a folder above ``path`` would be made: a script's op
+    that computes for minutes (a training, a material fit) found out only when it wrote, as "File exists"."""
+    standing = next((folder for folder in path.parents if folder.exists()), None)
+    if standing is not None and not standing.is_dir():
+        raise ValueError(f"{argument} {path}: {standing} is a file, not a folder; give a path in a folder")
+
+
 def unlink(path: Path) -> None:
     """``path.unlink(missing_ok=True)``, tried again for a moment where Windows refuses it as ``replace`` says."""
     _retrying(lambda: path.unlink(missing_ok=True))

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from ops.alpha import color_to_resample, coverage_of
+from ops.atomic import refuse_a_file_above
 from ops.device import resolve_device
 from ops.image_io import Image, path_argument, read_image, write_image
 from ops.material.align import align_guide, resamples
@@ -74,6 +75,9 @@ def material_from_photos(
     )
     photos = {"flash": flash} if guide is None else {"flash": flash, "guide": guide}
     inputs = {role: path_argument(photo, f"{role} is the path of a photo", _READS_FILES) for role, photo in photos.items()}
+    if Path(out_dir).is_file():
+        raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
+    refuse_a_file_above(Path(out_dir), "out_dir")
     return run(inputs, Path(out_dir), params, OpContext(device=device, progress=progress))
 
 

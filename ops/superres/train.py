@@ -29,7 +29,7 @@ import torch.nn.functional as F
 import xxhash
 
 from ops.alpha import AlphaMeaning
-from ops.atomic import write_bytes_atomic
+from ops.atomic import refuse_a_file_above, write_bytes_atomic
 from ops.device import caller_s_random_state, resolve_device
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from ops.image_io import path_argument
@@ -209,6 +209,7 @@ def train_srcae(
     )
     if Path(out).is_dir():
         raise ValueError(f"out {str(out)!r} is a folder: name the model file to write in it, {Path(out) / 'model.pt'}")
+    refuse_a_file_above(Path(out), "out")
     ctx = OpContext(device=device, progress=with_note(progress), work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
     return run(_texture_files(textures), Path(out), params, ctx)
 

@@ -757,6 +757,19 @@ def test_a_direct_call_from_photos_given_pixels_says_it_reads_files(pair, tmp_pa
         material_from_photos(photos["flash"], tmp_path / "out", guide=photos["guide"])
 
 
+def test_a_direct_call_from_photos_refuses_a_file_for_its_folder_before_it_fits(pair, tmp_path: Path):
+    """The fit ran to its end and then failed to write, as "File exists" or "Not a directory"."""
+    (tmp_path / "maps").write_text("a file where a folder was meant")
+
+    def never(done: int, total: int) -> None:
+        raise AssertionError("fitted")
+
+    with pytest.raises(ValueError, match=re.escape(f"out_dir {tmp_path / 'maps'} is a file; give the folder")):
+        material_from_photos(pair[0], tmp_path / "maps", guide=pair[1], progress=never)
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'maps'} is a file, not a folder")):
+        material_from_photos(pair[0], tmp_path / "maps" / "towel", guide=pair[1], progress=never)
+
+
 def test_a_direct_call_from_a_texture_names_an_image_given_for_its_colour():
     with pytest.raises(TypeError, match=r"got ops.image_io.Image \(image.rgb\(\), and image.alpha as coverage\)"):
         material_from_texture(Image(np.full((16, 16, 3), 0.5, np.float32)))  # type: ignore[arg-type]

@@ -1101,6 +1101,18 @@ def test_train_srcae_from_python_given_a_pattern_says_to_give_the_folder_or_its_
         train.train_srcae(pattern, tmp_path / "model.pt", steps=2, device="cpu", **TINY)
 
 
+def test_train_srcae_from_python_refuses_a_file_above_out_before_it_trains(textures: list[Path], tmp_path: Path) -> None:
+    """Training ran to its end and then failed to write, as "File exists"."""
+    (tmp_path / "models").write_text("a file where a folder was meant")
+    out = tmp_path / "models" / "walls" / "model.pt"
+
+    def never(step: int, total: int, note: str = "") -> None:
+        raise AssertionError("trained")
+
+    with pytest.raises(ValueError, match=re.escape(f"out {out}: {tmp_path / 'models'} is a file, not a folder")):
+        train.train_srcae(textures, out, steps=2, device="cpu", progress=never, **TINY)
+
+
 def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
     """A call with no arguments but the textures and the file to write trains as a model asset with no keys."""
     taken = {name: argument.default for name, argument in inspect.signature(train.train_srcae).parameters.items()
