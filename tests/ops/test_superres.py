@@ -1111,6 +1111,11 @@ def test_train_srcae_from_python_refuses_a_file_above_out_before_it_trains(textu
 
     with pytest.raises(ValueError, match=re.escape(f"out {out}: {tmp_path / 'models'} is a file, not a folder")):
         train.train_srcae(textures, out, steps=2, device="cpu", progress=never, **TINY)
+    work = tmp_path / "models" / "work"
+    with pytest.raises(ValueError, match=re.escape(
+            f"checkpoint_dir's checkpoint {work / train.CHECKPOINT_NAME}: {tmp_path / 'models'} is a file, not a folder")):
+        train.train_srcae(textures, tmp_path / "model.pt", checkpoint_dir=work, steps=2, device="cpu", progress=never,
+                          **TINY)
 
 
 def test_train_srcae_takes_the_ops_params_with_its_defaults() -> None:
