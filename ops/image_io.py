@@ -120,7 +120,8 @@ class Image:
                        if module.startswith("torch") else "np.asarray(values, np.float32)")
                 raise TypeError(f"an Image's {name} is a numpy array; got {module}.{type(plane).__name__} ({fix})")
         if color.ndim != 3 or color.shape[2] not in (1, 3):
-            raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}{_shape_hint(color.shape)}")
+            raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}"
+                             f"{_shape_hint(color.shape)}")
         if color.size == 0:
             raise ValueError(f"an Image has at least one texel; got shape {color.shape}")
         if alpha is not None and alpha.shape != color.shape[:2]:
@@ -177,7 +178,7 @@ def check_image(value: object, argument: str = "image") -> None:
         return
     if isinstance(value, (list, tuple)):
         fix = "one Image a call: call the op once for each"
-    elif isinstance(value, (str, Path)):
+    elif isinstance(value, (str, os.PathLike)):
         fix = "read_image(path) reads the file into one"
     else:
         fix = ("read_image(path) reads a file into one; pixels go in as Image(pixels / 255): floats (height, width, "

@@ -74,7 +74,8 @@ def material_from_photos(
         iterations=iterations, fit_size=fit_size, fov_deg=fov_deg, max_shift=max_shift, seed=seed,
     )
     photos = {"flash": flash} if guide is None else {"flash": flash, "guide": guide}
-    inputs = {role: path_argument(photo, f"{role} is the path of a photo", _READS_FILES) for role, photo in photos.items()}
+    inputs = {role: path_argument(photo, f"{role} is the path of a photo", _READS_FILES)
+              for role, photo in photos.items()}
     if Path(out_dir).is_file():
         raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
     refuse_a_file_above(Path(out_dir), "out_dir")

@@ -212,7 +212,8 @@ def train_srcae(
     refuse_a_file_above(Path(out), "out")
     if checkpoint_dir is not None:
         refuse_a_file_above(Path(checkpoint_dir) / CHECKPOINT_NAME, "checkpoint_dir's checkpoint")
-    ctx = OpContext(device=device, progress=with_note(progress), work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
+    ctx = OpContext(device=device, progress=with_note(progress),
+                    work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
     return run(_texture_files(textures), Path(out), params, ctx)
 
 
