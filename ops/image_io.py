@@ -115,10 +115,8 @@ class Image:
         color, alpha = self.color, self.alpha
         for name, plane in (("colour", color), ("alpha", alpha)):
             if plane is not None and not isinstance(plane, np.ndarray):
-                module = type(plane).__module__
-                fix = ("a torch tensor's: tensor.cpu().numpy(), a (C, H, W) one permuted to (H, W, C) first"
-                       if module.startswith("torch") else "np.asarray(values, np.float32)")
-                raise TypeError(f"an Image's {name} is a numpy array; got {module}.{type(plane).__name__} ({fix})")
+                raise TypeError(f"an Image's {name} is a numpy array; got {type(plane).__module__}."
+                                f"{type(plane).__name__} ({_as_array(plane)})")
         if color.ndim != 3 or color.shape[2] not in (1, 3):
             raise ValueError(f"an Image's colour is (height, width, 1 or 3); got shape {color.shape}"
                              f"{_shape_hint(color.shape)}")
@@ -154,6 +152,16 @@ class Image:
         return replace(self, color=color.astype(np.float32), alpha=self.alpha if alpha is None else alpha)
 
 
+def _as_array(plane: object) -> str:
+    """How to make a numpy array of what a script gave an Image for a plane: a torch tensor, a Pillow image (whose
+    class shares the name), a list of rows."""
+    if type(plane).__module__.startswith("torch"):
+        return "a torch tensor's: tensor.cpu().numpy(), a (C, H, W) one permuted to (H, W, C) first"
+    if isinstance(plane, PILImage.Image):
+        return "a Pillow image's: np.asarray(picture) / 255, or read_image(path) for the file with its alpha"
+    return "np.asarray(values, np.float32)"
+
+
 def _shape_hint(shape: tuple[int, ...]) -> str:
     """How to make an Image of colour planes a script holds in another shape: a grey (H, W) array, RGBA or grey and
     alpha in one array, a batch, a torch-style (C, H, W) array, each refused with the bare shape before."""
@@ -180,6 +188,9 @@ def check_image(value: object, argument: str = "image") -> None:
         fix = "one Image a call: call the op once for each"
     elif isinstance(value, (str, os.PathLike)):
         fix = "read_image(path) reads the file into one"
+    elif isinstance(value, PILImage.Image):
+        fix = ("a Pillow image, not remaster's: read_image(path) reads the file with its alpha, 16 bits and EXIF "
+               "turn, or Image(np.asarray(picture) / 255) takes its RGB or L pixels")
     else:
         fix = ("read_image(path) reads a file into one; pixels go in as Image(pixels / 255): floats (height, width, "
                "1 or 3) in [0, 1], alpha (height, width) as Image's second argument")

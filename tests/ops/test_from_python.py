@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image as PILImage
 
 from ops.device import resolve_device
 from ops.export_dds import export_dds
@@ -39,7 +40,8 @@ CALLS: dict[str, Callable[[object, Path], object]] = {
     (torch.from_numpy(PIXELS), "got torch.Tensor (read_image(path) reads a file into one"),
     ([Image(PIXELS), Image(PIXELS)], "got builtins.list (one Image a call: call the op once for each)"),
     ("wall.png", "got builtins.str (read_image(path) reads the file into one)"),
-], ids=["array", "tensor", "batch", "path"])
+    (PILImage.new("RGB", (32, 32)), "got PIL.Image.Image (a Pillow image, not remaster's: read_image(path) reads"),
+], ids=["array", "tensor", "batch", "path", "pillow"])
 def test_an_op_given_pixels_for_its_image_says_how_to_make_one(
     call: Callable[[object, Path], object], given: object, said: str, tmp_path: Path
 ) -> None:
@@ -70,9 +72,11 @@ def test_an_image_s_alpha_of_one_plane_in_three_dimensions_says_which_plane() ->
         Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 1), np.float32))
 
 
-def test_an_image_of_a_list_is_told_to_make_an_array_not_a_tensor_s() -> None:
+def test_an_image_of_a_list_or_a_pillow_image_is_told_how_to_make_an_array_of_it() -> None:
     with pytest.raises(TypeError, match=re.escape("got builtins.list (np.asarray(values, np.float32))")):
         Image(PIXELS.tolist())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape("got PIL.Image.Image (a Pillow image's: np.asarray(picture) / 255")):
+        Image(PILImage.new("RGB", (8, 8)))  # type: ignore[arg-type]
 
 
 def test_a_torch_device_is_taken_as_its_name() -> None:
