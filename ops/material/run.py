@@ -76,6 +76,9 @@ def material_from_photos(
     photos = {"flash": flash} if guide is None else {"flash": flash, "guide": guide}
     inputs = {role: path_argument(photo, f"{role} is the path of a photo", _READS_FILES)
               for role, photo in photos.items()}
+    if guide is not None and inputs["flash"].resolve() == inputs["guide"].resolve():
+        raise ValueError(f"flash and guide are both {flash}: the guide is the photo taken without the flash, from the "
+                         "same position; without one, leave guide out (one_shot)")
     if Path(out_dir).is_file():
         raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
     refuse_a_file_above(Path(out_dir), "out_dir")

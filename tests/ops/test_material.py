@@ -757,6 +757,13 @@ def test_a_direct_call_from_photos_given_pixels_says_it_reads_files(pair, tmp_pa
         material_from_photos(photos["flash"], tmp_path / "out", guide=photos["guide"])
 
 
+def test_a_direct_call_from_photos_refuses_the_flash_photo_for_its_guide(pair, tmp_path: Path):
+    """Fitted, the flash photo's hotspot was read as ambient light, and the maps came out without a word."""
+    with pytest.raises(ValueError, match=re.escape(f"flash and guide are both {pair[0]}: the guide is the photo taken "
+                                                   "without the flash")):
+        material_from_photos(pair[0], tmp_path / "maps", guide=str(pair[0]), iterations=1, fit_size=32, device="cpu")
+
+
 def test_a_direct_call_from_photos_refuses_a_file_for_its_folder_before_it_fits(pair, tmp_path: Path):
     """The fit ran to its end and then failed to write, as "File exists" or "Not a directory"."""
     (tmp_path / "maps").write_text("a file where a folder was meant")
