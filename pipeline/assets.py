@@ -1,6 +1,7 @@
 """Asset factories: one observable source asset per source, one asset per model and output."""
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
@@ -73,6 +74,7 @@ def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
             if key in registered
         }
         builder.index.save()
+        say_skipped(context.log, builder, source.name)
         return dg.DataVersionsByPartition(versions)
 
     return observe
@@ -87,13 +89,22 @@ def source_files_asset(spec: Spec, source: Source) -> dg.SourceAsset:
         group_name="sources",
         description=f"all the {source.kind} under {source.describe()}, as one version: what models train from",
     )
-    def observe(remaster: RemasterResource) -> dg.DataVersion:
+    def observe(context: dg.AssetExecutionContext, remaster: RemasterResource) -> dg.DataVersion:
         builder = remaster.builder(spec)
         version = files_version_now(builder, source.name)
         builder.index.save()
+        say_skipped(context.log, builder, source.name)
         return dg.DataVersion(version or "unreadable")
 
     return observe
+
+
+def say_skipped(run_log: logging.Logger, builder: Builder, source: str) -> None:
+    """Warn in a run's or tick's log, which the UI shows, of what the scan of ``source`` could not make partitions
+    of: a root that is missing or empty (an unmounted share) made an observation that succeeded and observed
+    nothing, without a word, where ``remaster build`` says it and exits 1."""
+    for message in builder.skipped([source]):
+        run_log.warning(message)
 
 
 def weights_asset(spec: Spec, target: Target, role: str) -> dg.SourceAsset:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, say_skipped, sync_source_partitions
 from pipeline.graph import run_groups
 from pipeline.removed import forget_removed
 from pipeline.resources import tick_builder
@@ -54,9 +54,11 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
             return dg.SkipReason(str(exc))
         keys = sync_source_partitions(context.instance, builder, partition_set)  # the files on disk tonight,
         forget_removed(spec, builder)  # as a CLI build syncs them, whether or not the file sensor runs
+        models = [dg.AssetKey(name) for name in targets if name in spec.models]
+        if keys or models:  # a run is requested all the same: the tick's log says what its source lacks
+            say_skipped(context.log, builder, partition_set)
         if keys:
             return dg.RunRequest(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
-        models = [dg.AssetKey(name) for name in targets if name in spec.models]
         if models:  # the source has no files (yet, or its share is away): the models it uses are still trained
             return dg.RunRequest(asset_selection=models)
         return dg.SkipReason("; ".join(builder.skipped([partition_set])) or f"source {partition_set} has no files")

@@ -1178,3 +1178,45 @@ def test_a_tick_on_a_cache_that_is_gone_says_so_in_its_log(project, cli, instiga
         f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
         f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, so nothing "
         "is put back from a cache; if this cache should be on a share, is it mounted?"]
+
+
+def test_observing_a_source_whose_folder_is_away_says_so_in_the_run_s_log(tmp_path):
+    """An unmounted share (or a deleted folder) as a source's root: remaster build says so and exits 1, where the
+    UI's observation of the source, or of the files a model trains from, succeeded, observed nothing and said
+    nothing."""
+    write_textures(tmp_path / "textures", 2, size=24)
+    write_spec(tmp_path, MODEL_SPEC)  # hires, the reference textures, never there
+    (tmp_path / "textures").rename(tmp_path / "textures.away")
+    base = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    jobs = [dg.define_asset_job("observe_legacy", selection=["legacy"]),
+            dg.define_asset_job("observe_reference", selection=["reference/files"])]
+    defs = dg.Definitions(assets=base.assets, jobs=jobs, resources=base.resources)
+    said = {}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        tags = {RANGE_START_TAG: "walls/tex001.png", RANGE_END_TAG: "walls/tex001.png"}
+        for job, its_tags in [("observe_legacy", tags), ("observe_reference", {})]:
+            result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=its_tags)
+            said[job] = [event.user_message for event in instance.all_logs(result.run_id)
+                         if event.level == logging.WARNING]
+    assert said == {
+        "observe_legacy": [f"{tmp_path / 'assets_spec.yaml'}:5: source 'legacy': folder {tmp_path / 'textures'} does "
+                           "not exist; nothing is built from it, its outputs are kept (fix its root, or mount the share)"],
+        "observe_reference": [f"{tmp_path / 'assets_spec.yaml'}:6: source 'reference': folder {tmp_path / 'hires'} does "
+                              "not exist; nothing is built from it, its outputs are kept (fix its root, or mount the "
+                              "share)"],
+    }
+
+
+def test_a_nightly_tick_on_a_source_whose_folder_is_away_says_so_in_its_log(tmp_path):
+    """The tick still asks to train the models the source's assets use, and said nothing of its source."""
+    write_textures(tmp_path / "hires", 4, size=64, seed=5)
+    write_spec(tmp_path, MODEL_SPEC)  # textures, the legacy source, not there
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance, dg.build_schedule_context(instance=instance) as context:
+        said = _Said()
+        context.log.addHandler(said)
+        request = defs.resolve_schedule_def("nightly_legacy")(context)
+    assert request.asset_selection == [dg.AssetKey("sr2x")]
+    assert said.messages == [f"{tmp_path / 'assets_spec.yaml'}:5: source 'legacy': folder {tmp_path / 'textures'} does "
+                             "not exist; nothing is built from it, its outputs are kept (fix its root, or mount the share)"]
