@@ -75,13 +75,48 @@ def reporter(label: str) -> ProgressFn:
     return report
 
 
+class SaidOncePer:
+    """Of the warnings that name what many files share (``once_per``: a colour profile, another build making an
+    asset's partitions), the first of each is said; the files of the rest are kept, for ``held_back`` to count."""
+
+    def __init__(self) -> None:
+        self.sharing: dict[str, set[str]] = {}  # what many files share -> those files (a file read twice is one)
+        self.more_said: dict[str, str] = {}  # -> how to say how many more (``{}`` for the count), where a record says
+
+    def first(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` is to be said: any record that shares nothing, or the first one of what it shares."""
+        shared = getattr(record, "once_per", None)
+        if shared is None:
+            return True
+        first = shared not in self.sharing
+        self.sharing.setdefault(shared, set()).add(getattr(record, "file", ""))
+        if (more_said := getattr(record, "more_said", None)) is not None:
+            self.more_said[shared] = more_said
+        return first
+
+    def held_back(self) -> list[str]:
+        """A line for each warning shared by many files that was said once: how many more files it held back."""
+        lines = []
+        for shared, files in self.sharing.items():
+            if not (more := len(files) - 1):
+                continue
+            if shared in self.more_said:
+                lines.append(self.more_said[shared].format(more))
+            else:
+                carry = "file carries" if more == 1 else "files carry"
+                lines.append(f"{more} more {carry} {shared} as well, read as the first was")
+        return lines
+
+
 class _ToRunLog(logging.Handler):
-    def __init__(self, run_log: logging.Logger) -> None:
+    def __init__(self, run_log: logging.Logger, said: SaidOncePer) -> None:
         super().__init__(logging.INFO)
         self.run_log = run_log
+        self.said = said
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.run_log.log(record.levelno, record.getMessage())
+        if self.said.first(record):
+            self.run_log.log(record.levelno, record.getMessage())
 
 
 @contextlib.contextmanager
@@ -89,13 +124,20 @@ def logs_in_the_run(run_log: logging.Logger) -> Iterator[None]:
     """Show what the ops log (a training run's loss and validation PSNR, how a texture was tiled) in a Dagster
     run's log (``run_log``), which the UI shows and where a plain Python log line does not appear, and a
     progress line at most every 30 s, as a CI log gets: a step over many textures that logs nothing of its own
-    (an upscale, cache hits) would otherwise show nothing between its start and its end."""
+    (an upscale, cache hits) would otherwise show nothing between its start and its end. A warning that many
+    files share (a step waiting on each partition in turn for another build making them) is said once, and
+    how many more there were at the end, as the CLI says it: a run of 300 partitions logged 300 such lines."""
+    said = SaidOncePer()
     with contextlib.ExitStack() as stack:
         for name in FORWARDED_LOGGERS:
-            stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log)))
+            stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log, said)))
         # Not passed on to the process's own handlers, which would print every record
         stack.enter_context(handled(progress_log, ProgressLines(run_log.info), propagate=False))
-        yield
+        try:
+            yield
+        finally:
+            for line in said.held_back():
+                run_log.warning(line)
 
 
 @contextlib.contextmanager

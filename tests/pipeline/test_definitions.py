@@ -1220,3 +1220,43 @@ def test_a_nightly_tick_on_a_source_whose_folder_is_away_says_so_in_its_log(tmp_
     assert request.asset_selection == [dg.AssetKey("sr2x")]
     assert said.messages == [f"{tmp_path / 'assets_spec.yaml'}:5: source 'legacy': folder {tmp_path / 'textures'} does "
                              "not exist; nothing is built from it, its outputs are kept (fix its root, or mount the share)"]
+
+
+class _LetThrough(logging.Handler):
+    """The other build, holding each partition's lock until this one says it waits for it (as a record of
+    ``pipeline.locks``, given before it waits): then it lets that one go."""
+
+    def __init__(self, held: dict[str, object]) -> None:
+        super().__init__()
+        self.held = held
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.held.pop(record.file).release()  # type: ignore[attr-defined]
+
+
+def test_a_ui_run_behind_another_build_says_it_waits_once_per_step(project):
+    """A run whose every partition another build is making waits for each in turn, and said so on a line per
+    partition: a run of 300 partitions logged 300. Once per step now, and how many more waited, as the CLI says."""
+    from filelock import FileLock
+
+    from pipeline.progress import handled
+    from pipeline.resources import RemasterResource
+
+    spec = load_spec(project / "assets_spec.yaml")
+    defs = build_definitions(spec)
+    builder = RemasterResource().builder(spec)
+    keys = sorted(builder.partitions("legacy"))
+    held = {}
+    for key in keys:
+        lock = FileLock(spec.cache_dir / "locks" / builder.plan(spec.targets["legacy_2x"], key).cache_key)
+        lock.acquire()
+        held[f"legacy_2x [{key}]"] = lock
+    with dg.instance_for_test() as instance, handled(logging.getLogger("pipeline.locks"), _LetThrough(held)):
+        instance.add_dynamic_partitions("legacy", keys)
+        result = defs.resolve_job_def("build_legacy").execute_in_process(
+            instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "another build" in event.user_message]
+    assert not held  # every partition waited
+    assert len(said) == 2 and said[0].startswith(f"legacy_2x [{keys[0]}]: waiting for another build making the same "
+                                                 "outputs (cache key "), said
+    assert said[1] == "4 more of legacy_2x's partitions waited likewise for another build making them"
