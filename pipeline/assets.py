@@ -182,10 +182,35 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
                 note.unlink(missing_ok=True)  # what it placed is listed now
                 builder.index.save()  # after: a cache disk too full for it loses re-hashing, not the step's rows
+        for message in built_from_out_of_date(builder, target, [r.partition for r in results if r.status != "failed"]):
+            context.log.warning(message)
         with few_transactions(context.instance):  # thousands of partitions' events: seconds, not minutes
             yield from _record(context, spec, target, builder, results)
 
     return materialize
+
+
+def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) -> list[str]:
+    """A warning for each asset or model before ``target`` whose outputs its partitions ``keys`` were built from
+    are out of date: the UI materializes what is selected and no more, so a run of an asset alone built it from
+    what its upstream asset held, stale or not, without a word, where ``remaster build`` builds that asset first."""
+    if not keys:
+        return []
+
+    def advice(name: str) -> str:
+        return f"materialize {name} as well, or select {target.name} with its upstream assets (remaster build does both)"
+
+    warnings = []
+    upstream = builder.spec.targets.get(target.upstream) if target.section == "assets" else None
+    if upstream is not None and (stale := [key for key in keys if builder.is_out_of_date(upstream, key)]):
+        named = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        warnings.append(f"{target.name} was built from {upstream.name}'s outputs for {named}, which are out of date "
+                        f"(a texture or a setting of {upstream.name} changed since it was built): {advice(upstream.name)}")
+    model = builder.spec.models.get(target.model) if target.model else None
+    if model is not None and builder.is_out_of_date(model, MODEL_PARTITION):
+        warnings.append(f"{target.name} was built with model {model.name}, which is out of date (its reference textures "
+                        f"or settings changed since it was trained): {advice(model.name)}")
+    return warnings
 
 
 def _record(

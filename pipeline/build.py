@@ -464,6 +464,14 @@ class Builder:
         failure that is not theirs (a full disk under ``--force``) keeps them."""
         return self._outputs_current(target, key) is True
 
+    def is_out_of_date(self, target: Target, key: str) -> bool:
+        """Whether ``target``'s outputs for ``key`` are known not to be those its inputs give now (a texture, its
+        settings or its model changed since it was built): what a UI run of only the assets after it reads. Not
+        where that cannot be told: an input away, or a model whose source has no files, which keeps its weights."""
+        if target.section == "models" and not self.partitions(target.name):
+            return False
+        return self._outputs_current(target, key) is False
+
     def _outputs_current(self, target: Target, key: str) -> bool | None:
         """``is_current``, or None where it cannot be told: an input or an output cannot be read just now, or
         an input is away (``_away``)."""

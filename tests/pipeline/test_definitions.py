@@ -1260,3 +1260,46 @@ def test_a_ui_run_behind_another_build_says_it_waits_once_per_step(project):
     assert len(said) == 2 and said[0].startswith(f"legacy_2x [{keys[0]}]: waiting for another build making the same "
                                                  "outputs (cache key "), said
     assert said[1] == "4 more of legacy_2x's partitions waited likewise for another build making them"
+
+
+def test_a_ui_run_of_an_asset_alone_warns_that_its_upstream_asset_is_out_of_date(project, cli):
+    """The UI builds what is selected and no more: up4 alone was built from legacy_2x's output of a texture changed
+    since, a success that said nothing, where remaster build builds legacy_2x first."""
+    write_spec(project, UPSCALE_SPEC + "  up4: {op: upscale, from: legacy_2x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    changed, unchanged = "walls/tex001.png", "walls/tex003.png"
+    write_textures(project / "elsewhere", 2, seed=9)
+    (project / "textures" / changed).write_bytes((project / "elsewhere" / changed).read_bytes())
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    said = {}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [changed, unchanged])
+        tags = {RANGE_START_TAG: changed, RANGE_END_TAG: unchanged}
+        for selection in (["up4"], ["legacy_2x", "up4"]):
+            result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                    selection=selection, tags=tags)
+            said[len(selection)] = [event.user_message for event in instance.all_logs(result.run_id)
+                                    if "out of date" in event.user_message]
+    assert said == {
+        1: [f"up4 was built from legacy_2x's outputs for {changed}, which are out of date (a texture or a setting of "
+            "legacy_2x changed since it was built): materialize legacy_2x as well, or select up4 with its upstream "
+            "assets (remaster build does both)"],
+        2: [],
+    }
+
+
+def test_a_ui_run_of_an_asset_alone_warns_that_its_model_is_out_of_date(tmp_path, cli):
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 2, size=64, seed=5)
+    write_spec(tmp_path, MODEL_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    write_textures(tmp_path / "hires" / "more", 1, size=64, seed=6)  # sr2x would train again
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_sr"],
+                                partition_key="floors/tex000.png")
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    assert said == ["legacy_sr was built with model sr2x, which is out of date (its reference textures or settings "
+                    "changed since it was trained): materialize sr2x as well, or select legacy_sr with its upstream "
+                    "assets (remaster build does both)"]
