@@ -34,7 +34,7 @@ from ops.dds import header
 from ops.image_io import (
     ColorSpace, Image, check_image, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
 )
-from ops.normal_map import check_normal_map, renormalize
+from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
@@ -242,6 +242,10 @@ def export_dds(
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
         check_normal_map(Path(source), image.channels)
+    elif params.kind == "color":
+        warn_if_normal_map(linear_to_srgb(sampled(image.color)), source, "export_dds",
+                           "its mip levels are averaged as light, not as vectors, and bc1 or bc3 keeps its blue, "
+                           "so it shades wrong, worst at a distance")
     chosen = _choose(image, params.format, params.kind)
     _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":

@@ -6,6 +6,7 @@ enlarged normal map is renormalized, or lighting on it dims and brightens along 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,39 @@ def renormalize(color: np.ndarray) -> np.ndarray:
     flat[..., 2] = 1.0
     unit = np.where(length >= SHORTEST, vectors / np.maximum(length, SHORTEST), flat)
     return ((unit + 1.0) / 2.0).astype(np.float32)
+
+
+log = logging.getLogger(__name__)
+_SAMPLED = 1 << 16  # texels looked at to tell a normal map: enough to judge, cheap on an 8192² texture
+_UNIT_SHARE, _UP = 0.95, 0.7  # a normal map: nearly every texel unit length and facing out, most nearly straight up
+
+
+def sampled(color: np.ndarray) -> np.ndarray:
+    """About ``_SAMPLED`` texels of (H, W, C) ``color``, evenly spread: what ``looks_like_normal_map`` judges."""
+    step = max(1, int(np.sqrt(color.shape[0] * color.shape[1] / _SAMPLED)))
+    return color[::step, ::step]
+
+
+def looks_like_normal_map(stored: np.ndarray) -> bool:
+    """Whether (H, W, C) values as stored, in [0, 1], hold a tangent-space normal map: nearly every texel a unit
+    vector pointing out of the surface, and on average close to straight up (the light blue of such maps). A grey
+    texture's vectors lean 55° at best, and a colour texture's are rarely unit length."""
+    if stored.ndim != 3 or stored.shape[2] != 3:
+        return False
+    vectors = sampled(stored).astype(np.float32) * 2.0 - 1.0  # (h, w, 3)
+    unit = (np.abs(np.linalg.norm(vectors, axis=2) - 1.0) < 0.1) & (vectors[..., 2] > 0)
+    return bool(unit.mean() > _UNIT_SHARE and vectors[..., 2].mean() > _UP)
+
+
+def warn_if_normal_map(stored: np.ndarray, source: object, op: str, harm: str) -> None:
+    """Warn where a texture ``op`` takes as colour (``kind: color``, the default) looks like a normal map: mixed
+    into a folder of colour textures, one was resampled or exported as colour without a word, and the engine lit
+    it wrong. ``stored`` is its values as stored (``sampled`` will do); ``harm`` says what taking it as colour does
+    to it. The CLI says it once per op and build, and counts the rest."""
+    if looks_like_normal_map(stored):
+        log.warning("%s looks like a tangent-space normal map, and %s takes it as colour (kind: color, the default): %s. "
+                    "Set kind: normal on the asset, with the normal maps in a source of their own (glob: "
+                    "\"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source); a colour "
+                    "texture that only looks like one can stay as it is", source, op, harm,
+                    extra={"once_per": f"a normal map {op} takes as colour", "file": str(source),
+                           "more_said": f"{{}} more textures look like normal maps that {op} takes as colour"})

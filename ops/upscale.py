@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, check_image, check_unit_floats, read_image, refuse_oversized, write_image
-from ops.normal_map import check_normal_map, renormalize
+from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choice_in_any_case, one_image
 from ops.tileable import WRAP, Wrap, wrap_axes
 
@@ -136,6 +136,10 @@ def _enlarged(
     normal_map = params.kind == "normal"
     if normal_map:
         check_normal_map(source, image.channels)
+    else:
+        warn_if_normal_map(sampled(image.color), source, "upscale",
+                           "its vectors are resampled as colour and not renormalized, so many come out too short or "
+                           "too long and it shades wrong along every edge")
     filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
     axes = wrap_axes(wrap, filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     size = (image.height * params.scale, image.width * params.scale)

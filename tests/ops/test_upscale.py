@@ -139,6 +139,18 @@ def _write_normal_map(path, slope: np.ndarray) -> None:
     write_image(path, Image(((normal + 1) / 2).astype(np.float32)), colorspace="linear")
 
 
+def test_a_normal_map_taken_as_colour_is_warned_about_naming_it(tmp_path, caplog):
+    """Left as kind: color, a normal map was enlarged as colour and not renormalized without a word."""
+    _write_normal_map(tmp_path / "n.png", np.random.default_rng(2).normal(0, 0.3, (32, 32, 2)))
+    with caplog.at_level("WARNING"):
+        run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(wrap=False), OpContext())
+    assert f"{tmp_path / 'n.png'} looks like a tangent-space normal map, and upscale takes it as colour" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        run({"image": tmp_path / "n.png"}, tmp_path / "normal", UpscaleParams(kind="normal", wrap=False), OpContext())
+    assert not caplog.text
+
+
 def test_a_normal_map_stays_unit_length(tmp_path):
     _write_normal_map(tmp_path / "n.png", np.random.default_rng(2).normal(0, 0.8, (32, 32, 2)))  # rough, every texel
     run({"image": tmp_path / "n.png"}, tmp_path / "out", UpscaleParams(kind="normal", wrap=False), OpContext())
