@@ -59,15 +59,17 @@ def looks_like_normal_map(stored: np.ndarray) -> bool:
     return bool(unit.mean() > _UNIT_SHARE and vectors[..., 2].mean() > _UP)
 
 
-def warn_if_normal_map(stored: np.ndarray, source: object, op: str, harm: str) -> None:
-    """Warn where a texture ``op`` takes as colour (``kind: color``, the default) looks like a normal map: mixed
-    into a folder of colour textures, one was resampled or exported as colour without a word, and the engine lit
-    it wrong. ``stored`` is its values as stored (``sampled`` will do); ``harm`` says what taking it as colour does
-    to it. The CLI says it once per op and build, and counts the rest."""
+KIND_NORMAL = ("set kind: normal on the asset, with the normal maps in a source of their own (glob: "
+               "\"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source)")
+
+
+def warn_if_normal_map(stored: np.ndarray, source: object, op: str, harm: str, fix: str = KIND_NORMAL) -> None:
+    """Warn where a texture ``op`` takes as colour looks like a normal map: mixed into a folder of colour textures,
+    one was resampled, exported or synthesized as colour without a word, and the engine lit it wrong. ``stored``
+    is its values as stored (``sampled`` will do); ``harm`` says what taking it as colour does to it, and ``fix``
+    what to do. The CLI says it once per op and build, and counts the rest."""
     if looks_like_normal_map(stored):
-        log.warning("%s looks like a tangent-space normal map, and %s takes it as colour (kind: color, the default): %s. "
-                    "Set kind: normal on the asset, with the normal maps in a source of their own (glob: "
-                    "\"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source); a colour "
-                    "texture that only looks like one can stay as it is", source, op, harm,
+        log.warning("%s looks like a tangent-space normal map, and %s takes it as colour: %s. To keep it a normal map, "
+                    "%s; a colour texture that only looks like one can stay as it is", source, op, harm, fix,
                     extra={"once_per": f"a normal map {op} takes as colour", "file": str(source),
                            "more_said": f"{{}} more textures look like normal maps that {op} takes as colour"})

@@ -17,6 +17,7 @@ from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.params import MIN_COVERAGE_RATIO, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
+from ops.normal_map import sampled, warn_if_normal_map
 from ops.registry import OpContext, ProgressFn, one_image
 from ops.tensors import to_hwc
 from ops.threads import cpu_threads
@@ -149,6 +150,10 @@ def variants(
     ``source`` names the texture in errors."""
     block = _check_size(source, image, params)
     exemplar = exemplar_planes(image, params.alpha)
+    if params.method == "gram" and indices:
+        warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
+                           "it matches the map's colours, not its vectors, and a fifth of a variant's texels came out "
+                           "more than 5% off unit length", "use method: patch, which keeps its texels as they are")
     parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and indices else []
 
     def made() -> Iterator[Image]:

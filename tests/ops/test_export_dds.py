@@ -95,7 +95,7 @@ def test_a_normal_map_exported_as_colour_is_warned_about_naming_it(tmp_path, cap
     with caplog.at_level("WARNING"):
         run({"image": tmp_path / "wall_normal.png"}, tmp_path / "out", ExportDdsParams(), OpContext())
     assert f"{tmp_path / 'wall_normal.png'} looks like a tangent-space normal map, and export_dds takes it as " \
-           "colour" in caplog.text and "Set kind: normal on the asset" in caplog.text
+           "colour" in caplog.text and "set kind: normal on the asset" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING"):
         export_dds(Image(stored), kind="normal")

@@ -1722,6 +1722,25 @@ def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(pro
     assert "warning 4 more files carry the colour profile 'Display P3 v4' as well, read as the first was" in said
 
 
+def test_normal_maps_in_a_colour_source_are_warned_about_once_per_op_and_counted(project):
+    """Normal maps mixed into a folder of colour textures were enlarged and exported as colour without a word; a
+    build says so once per op, naming the first, and counts the rest."""
+    rng = np.random.default_rng(3)
+    for path in sorted((project / "textures").rglob("*.png")):
+        vectors = np.dstack([rng.normal(0, 0.3, (16, 16, 2)), np.ones((16, 16))])
+        vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+        write_image(path, Image(((vectors + 1) / 2).astype(np.float32)), colorspace="linear")
+    write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x}\n")
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "build"], cwd=project, capture_output=True, text=True,
+                            env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "CI": "true",
+                                 "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 0, said
+    for op in ("upscale", "export_dds"):
+        assert said.count(f"looks like a tangent-space normal map, and {op} takes it as colour") == 1, said
+        assert f"warning 4 more textures look like normal maps that {op} takes as colour" in said
+
+
 def test_two_files_of_one_size_and_timestamp_swapped_by_renames_are_rebuilt(project, cli):
     floors, walls = project / "textures" / "floors" / "tex000.png", project / "textures" / "walls" / "tex001.png"
     for path, value in ((floors, 0.2), (walls, 0.8)):  # equal sizes, as two uncompressed TGAs of one size are
