@@ -403,6 +403,9 @@ def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
 
 def _writable_suffix(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
+    if suffix == ".dds":  # a DDS needs a format and a mip chain, which export_dds chooses and makes
+        raise ValueError(f"cannot write {path} as an image: a DDS is made by ops.export_dds.export_dds, whose "
+                         "result's data is the file's bytes (write them with ops.atomic.write_bytes_atomic)")
     if suffix not in WRITABLE_SUFFIXES:
         raise ValueError(f"cannot write {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     return suffix

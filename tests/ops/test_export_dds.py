@@ -16,6 +16,7 @@ from skimage import data
 
 from ops import bc1, bc4
 from ops.alpha import share_passing, with_coverage
+from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.export_dds import ExportDdsParams, block_psnr, export_dds, mip_chain, run, to_block_sides
 from ops.image_io import Image, linear_to_srgb, read_image, srgb_to_linear, write_image
@@ -102,6 +103,18 @@ def test_a_normal_map_exported_as_colour_is_warned_about_naming_it(tmp_path, cap
         export_dds(brick())
         export_dds(Image(srgb_to_linear(np.asarray(data.astronaut()[:64, :64], np.float32) / 255)))
     assert not caplog.text
+
+
+def test_a_script_writes_the_op_s_dds_from_the_result_s_data_and_write_image_points_it_there(tmp_path):
+    """The README's script: export_dds's data is the op's file byte for byte. write_image("x.dds") said only
+    "use one of .png, .jpg, .jpeg, .tga", leaving a scripter to find that export_dds makes DDS files."""
+    write_image(tmp_path / "wall.png", brick(32))
+    run({"image": tmp_path / "wall.png"}, tmp_path / "op", ExportDdsParams(), OpContext())
+    write_bytes_atomic(tmp_path / "wall.dds", export_dds(read_image(tmp_path / "wall.png")).data)
+    assert (tmp_path / "wall.dds").read_bytes() == (tmp_path / "op" / "output.dds").read_bytes()
+    with pytest.raises(ValueError, match=re.escape("a DDS is made by ops.export_dds.export_dds, whose result's data")):
+        write_image(tmp_path / "x.dds", brick(8))
+    assert not (tmp_path / "x.dds").exists()
 
 
 def test_a_grey_map_is_bc4_and_reads_back_grey(tmp_path):
