@@ -354,8 +354,9 @@ def _check(image: Image, format: str, source: str) -> None:
                          "sides (or enlarge it first), set resize_to_blocks: true to resample it to the nearest such "
                          "sides, or set format: uncompressed")
     if format in _OPAQUE and _transparent(image):
-        raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or auto), "
-                         "or uncompressed")
+        cut_out = ", bc1a (a cut-out's 1-bit alpha, at bc1's size)" if format == "bc1" else ""
+        raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or "
+                         f"auto){cut_out}, or uncompressed")
     if format == "bc4" and image.channels != 1:
         raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set format: bc1, or export a "
                          "grey map")
