@@ -358,20 +358,29 @@ class ContentStore:
         file holding anything but a hash, or naming another key (a file copied over this one's: a backup restored
         to the wrong name, a sync tool's mix-up), is damaged: removed, and the output is made again. The object
         alone cannot tell: it is whole, but another texture's variant. Files written before 2026-11-28 name none."""
-        try:
-            words = self._unit_path(key).read_text().split()
-        except (OSError, UnicodeDecodeError):
-            return None
-        if not words or not is_digest(words[0]) or len(words) > 2:
-            problem = "it holds no object hash"
-        elif words[1:] not in ([], [key]):
-            problem = f"it is the unit of {words[1]!r}, copied over this one"
-        else:
-            return words[0] if self.has_object(words[0]) else None
+        digest, problem = self._read_unit(key)
+        if problem is None:
+            return digest
         log.warning("cache unit %s is damaged (%s); removed: its output is made again", self._unit_path(key), problem)
         with contextlib.suppress(OSError):
             self._unit_path(key).unlink(missing_ok=True)
         return None
+
+    def peek_unit(self, key: str) -> str | None:
+        """``unit``, for ``status``, which changes nothing: a damaged unit file is left for a build to remove."""
+        return self._read_unit(key)[0]
+
+    def _read_unit(self, key: str) -> tuple[str | None, str | None]:
+        """The object unit ``key`` produced where it is still stored, and why its unit file is damaged, if it is."""
+        try:
+            words = self._unit_path(key).read_text().split()
+        except (OSError, UnicodeDecodeError):
+            return None, None
+        if not words or not is_digest(words[0]) or len(words) > 2:
+            return None, "it holds no object hash"
+        if words[1:] not in ([], [key]):
+            return None, f"it is the unit of {words[1]!r}, copied over this one"
+        return (words[0] if self.has_object(words[0]) else None), None
 
     def read_object(self, digest: str) -> bytes:
         """Object ``digest``'s bytes, verified; a damaged object is removed and raises ``CorruptEntry``."""

@@ -271,11 +271,22 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     a shared cache computes nothing), or what a training stopped part way (a Ctrl-C, a kill) left to resume from."""
     if _put_back(builder, plan, restored):
         return f"{reason}; in the cache: put back, not computed"
+    if kept := [name for name, unit in plan.units.items() if builder.store.peek_unit(unit) is not None]:
+        return f"{reason}; {_units_kept(list(plan.units), kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):
         return f"{reason}; {_training_now(left)}"
     return f"{reason}; the next build resumes from {left}" if left else reason
+
+
+def _units_kept(names: list[str], kept: list[str]) -> str:
+    """What the cache spares a partition whose outputs are made one by one (multiply's variants): ``count: 4 -> 8``
+    read as every variant made again, where the build makes only the four new ones."""
+    made = [name for name in names if name not in kept]
+    some = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
+    making = f"makes {len(made)} ({some})" if made else "makes none (its guards measure them again)"
+    return f"{len(kept)} of its {len(names)} outputs in the cache, put back; {making}"
 
 
 def _training_now(left: str | None) -> str:

@@ -1374,6 +1374,24 @@ def test_a_row_another_run_wrote_last_is_not_taken_for_a_partition_never_built(p
     assert set(statuses(project).values()) == {"computed"}
 
 
+def test_status_says_which_variants_a_count_change_makes_and_which_the_cache_keeps(tmp_path, cli):
+    """count: 2 -> 3 read "params changed: count" alone, as though every variant were made again (at 34 s a gram
+    variant, a worry for a whole library), where the build makes only the new one."""
+    spec = variants_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    code, output = cli(tmp_path, "status", "--json")
+    assert json.loads(output)["stale"] == [{"asset": "variants", "partition": "floors/tex000.png", "reason":
+        "params changed: count; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.png)"}], output
+    assert cli(tmp_path, "build")[0] == 0
+    assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 1
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2").replace("count: 2", "count: 2, seed: 1"))
+    code, output = cli(tmp_path, "status", "--json")
+    assert json.loads(output)["stale"][0]["reason"] == (
+        "params changed: count, seed; 2 of its 2 outputs in the cache, put back; makes none (its guards measure them "
+        "again)")
+
+
 def test_outputs_a_killed_step_placed_but_never_listed_go_once_the_spec_drops_them(tmp_path, cli, caplog):
     spec = variants_project(tmp_path, count=2)
     assert cli(tmp_path, "build")[0] == 0
