@@ -244,8 +244,8 @@ def export_dds(
         check_normal_map(Path(source), image.channels)
     elif params.kind == "color":
         warn_if_normal_map(linear_to_srgb(sampled(image.color)), source, "export_dds",
-                           "as kind: color (the default), its mip levels are averaged as light, not as vectors, and bc1 or bc3 keeps its blue, "
-                           "so it shades wrong, worst at a distance")
+                           "as kind: color (the default), its mip levels are averaged as light, not as vectors, and "
+                           "bc1 or bc3 keeps its blue, so it shades wrong, worst at a distance")
     chosen = _choose(image, params.format, params.kind)
     _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 
 def check_normal_map(path: Path, channels: int) -> None:
     """A ``kind: normal`` texture must hold the three components of its vectors."""
@@ -37,7 +39,6 @@ def renormalize(color: np.ndarray) -> np.ndarray:
     return ((unit + 1.0) / 2.0).astype(np.float32)
 
 
-log = logging.getLogger(__name__)
 _SAMPLED = 1 << 16  # texels looked at to tell a normal map: enough to judge, cheap on an 8192² texture
 _UNIT_SHARE, _UP = 0.95, 0.7  # a normal map: nearly every texel unit length and facing out, most nearly straight up
 

@@ -138,8 +138,8 @@ def _enlarged(
         check_normal_map(source, image.channels)
     else:
         warn_if_normal_map(sampled(image.color), source, "upscale",
-                           "as kind: color (the default), its vectors are resampled as colour and not renormalized, so many come out too short or "
-                           "too long and it shades wrong along every edge")
+                           "as kind: color (the default), its vectors are resampled as colour and not renormalized, "
+                           "so many come out too short or too long and it shades wrong along every edge")
     filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
     axes = wrap_axes(wrap, filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     size = (image.height * params.scale, image.width * params.scale)
