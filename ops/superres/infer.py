@@ -22,7 +22,7 @@ import torch
 from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, check_image, path_argument, quantize, read_image, refuse_oversized, write_pixels
-from ops.normal_map import check_normal_map, renormalize
+from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
 from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
@@ -330,6 +330,10 @@ def _enlarging(
     normal_map = params.kind == "normal"
     if normal_map:
         check_normal_map(source, image.channels)
+    else:
+        warn_if_normal_map(sampled(image.color), source, "super_resolve",
+                           "as kind: color (the default), its vectors are enlarged as colour and not renormalized, "
+                           "so it shades wrong along every edge")
     # float32, as a file is read: a script's Image(pixels / 255) holds float64, which the model's weights refuse
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map).astype(np.float32, copy=False)
     coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)

@@ -902,6 +902,23 @@ def test_normal_maps_stay_unit_length(weights: Path, tmp_path: Path, device: str
     assert np.abs(np.linalg.norm(out, axis=2) - 1).max() < 1e-3
 
 
+def test_a_normal_map_taken_as_colour_is_warned_about_naming_it(weights: Path, tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A normal map in the demo's legacy folder was super-resolved as colour, not renormalized, without a word."""
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    vectors = np.stack([0.4 * np.sin(6 * xx), 0.4 * np.cos(5 * yy), np.ones_like(xx)], axis=2)
+    vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    src = _write(tmp_path / "wall_normal.png", (vectors + 1) / 2)
+    with caplog.at_level("WARNING"):
+        infer.run({"image": src}, tmp_path / "c", SuperResolveParams(model="m"), OpContext(device="cpu", model=weights))
+    assert f"{src} looks like a tangent-space normal map, and super_resolve takes it as colour" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        infer.run({"image": src}, tmp_path / "n", SuperResolveParams(model="m", kind="normal"),
+                  OpContext(device="cpu", model=weights))
+    assert "looks like a tangent-space normal map" not in caplog.text
+
+
 def test_a_normal_maps_alpha_is_data_not_coverage(tmp_path: Path) -> None:
     model = tmp_path / "bicubic.pth"
     save_srcae(model, SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))  # a fresh residual model: plain bicubic
