@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,11 +32,25 @@ def dagster_home() -> Path | None:
     home = Path(value).expanduser()  # as Dagster reads it: a ~ that no shell expanded (a CI file's env) is home
     if not home.is_absolute():
         raise ValueError(f"DAGSTER_HOME={value} is not an absolute path, which Dagster needs: "
-                         f"export DAGSTER_HOME=$PWD/{value} (or unset it to build on a throwaway instance)")
+                         f"export DAGSTER_HOME=\"$PWD\"/{shlex.quote(value)} "
+                         "(or unset it to build on a throwaway instance)")
     if not home.is_dir():
-        fix = f"mkdir -p {home} first" if not home.exists() else "point it at a folder, not a file"
-        raise ValueError(f"DAGSTER_HOME={value} is not a folder: {fix} (or unset it to build on a throwaway instance)")
+        raise ValueError(f"DAGSTER_HOME={value} is not a folder: {_missing_home_fix(home)} "
+                         "(or unset it to build on a throwaway instance)")
     return home
+
+
+def _missing_home_fix(home: Path) -> str:
+    """The fix, as a command to paste: a path with spaces (``Mein Projekt``) split by the shell made three
+    folders, none of them the instance. A home whose parent is gone too is most often a project folder moved
+    or renamed since the shell profile exported it: making the old path again would record builds there."""
+    if home.exists():
+        return "point it at a folder, not a file"
+    make = f"mkdir -p {shlex.quote(str(home))} first"
+    if home.parent.is_dir():
+        return make
+    return (f"{home.parent} is gone too: if the project moved, export DAGSTER_HOME=\"$PWD\"/.dagster in its "
+            f"new folder; else {make}")
 
 
 def check_build_dir(spec: Spec) -> None:

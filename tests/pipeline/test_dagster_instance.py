@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -294,6 +295,28 @@ def test_a_dagster_home_dagster_cannot_use_is_one_line_for_every_command(project
         said = " ".join(output.split())
         assert code == 2 and f"error DAGSTER_HOME={home} is not" in said and "Traceback" not in said, (command, output)
     assert not (project / "build").exists()
+
+
+def test_the_mkdir_a_missing_dagster_home_s_message_gives_makes_it_where_its_path_has_spaces(project, cli, monkeypatch,
+                                                                                               tmp_path):
+    """Unquoted, the pasted ``mkdir -p /tmp/Mein Projekt/.dagster`` made ``/tmp/Mein`` and ``Projekt/.dagster``."""
+    home = tmp_path / "Mein Projekt é" / ".dagster"
+    home.parent.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    said = " ".join(cli(project, "build")[1].split())
+    command = said[said.index("mkdir -p "):said.index(" first")]
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
+    assert home.is_dir() and not (tmp_path / "Mein").exists() and not (tmp_path / "Projekt é").exists()
+    assert cli(project, "build")[0] == 0 and (home / "remaster-specs").is_file()
+
+
+def test_a_dagster_home_left_behind_by_a_moved_project_says_so_rather_than_only_to_make_it_again(project, cli,
+                                                                                                monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "Alter Ort" / ".dagster"))  # the project lived there
+    code, output = cli(project, "build")
+    said = " ".join(output.split())
+    assert code == 2 and f"{tmp_path / 'Alter Ort'} is gone too: if the project moved, export " \
+        'DAGSTER_HOME="$PWD"/.dagster in its new folder' in said, output
 
 
 @pytest.mark.parametrize("settings, says", [
