@@ -71,6 +71,27 @@ def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -
     return [key for key, roles in partitions.items() if not may_be_image(roles["image"].suffix)]
 
 
+def passed_over_by_default(spec: Spec, source: Source) -> str | None:
+    """Why a ``textures`` source whose glob the spec leaves at its default, ``**/*.png``, builds none of the
+    images of other formats under its root (``Moos Stein.JPG``), with the glob that takes them: an artist who
+    never wrote a glob did not choose to leave them out, and nothing else says they are not built. A glob the
+    spec gives is taken as meant."""
+    if source.kind != "textures" or ("sources", source.name, "glob") in spec.lines or (
+            "sources", source.name, "<<") in spec.lines or not source.root.is_dir():
+        return None
+    written = (spec.build_dir, spec.cache_dir)
+    readable = "{" + ",".join(suffix[1:] for suffix in READABLE_SUFFIXES) + "}"
+    taken = set(_glob(source.root, source.patterns["image"], source.exclude, written)[0])
+    others = [path for path in _glob(source.root, f"**/*.{readable}", source.exclude, written)[0] if path not in taken]
+    if not others:
+        return None
+    shown = ", ".join(_key(path, source.root) for path in others[:3]) + (" ..." if len(others) > 3 else "")
+    formats = ",".join(dict.fromkeys(["png", *sorted({path.suffix[1:].lower() for path in others})]))
+    files, them = ("an image", "it") if len(others) == 1 else (f"{len(others)} images", "them")
+    return (f"{source.called()}: takes PNG files alone (glob defaults to **/*.png), so {files} under {source.root} "
+            f"will not be built ({shown}); to build {them}, give it glob: \"**/*.{{{formats}}}\"")
+
+
 def _roles_found_nowhere(source: Source, found: dict[str, dict[str, Path]]) -> list[str]:
     """The roles (``flash``, ``guide``) of a photo-pair source that no pair folder ``found`` has a photo for:
     a typo in that glob (``*/flsh.*``), not every photo gone. Each pair would fail as incomplete, told to add

@@ -470,6 +470,32 @@ def test_a_glob_wider_than_meant_leaves_out_windows_extras_and_validate_names_th
     assert read_image(project / "build" / "legacy_2x" / "walls" / "brick.png").color.shape == (8, 8, 3)
 
 
+def test_validate_names_the_images_a_default_glob_passes_over_and_the_glob_it_gives_builds_them(project, cli):
+    """A new project's JPEG and TGA textures were left out without a word: the artist wrote no glob."""
+    write_spec(project, UPSCALE_SPEC.replace(', glob: "**/*.png"', ""))
+    walls = project / "textures" / "walls"
+    PILImage.new("RGB", (4, 4), (90, 60, 30)).save(walls / "Moos Stein.JPG", "JPEG")
+    PILImage.new("RGB", (4, 4), (30, 60, 90)).save(walls / "Alt.TGA")
+    (walls / "notes.txt").write_text("not an image")
+    code, output = cli(project, "validate")
+    said = " ".join(output.split())
+    assert code == 0 and (f"{source_called(project, 'legacy')}: takes PNG files alone (glob defaults to **/*.png), so "
+                          f"2 images under {project / 'textures'} will not be built (walls/Alt.TGA, walls/Moos Stein.JPG); "
+                          'to build them, give it glob: "**/*.{png,jpg,tga}"') in said, output
+    write_spec(project, UPSCALE_SPEC.replace('"**/*.png"', '"**/*.{png,jpg,tga}"'))
+    code, output = cli(project, "validate")
+    assert code == 0 and "warning" not in output, output
+    assert cli(project, "build")[0] == 0
+    assert {"walls/Moos Stein.png", "walls/Alt.png"} <= {path.relative_to(project / "build" / "legacy_2x").as_posix()
+                                                         for path in (project / "build" / "legacy_2x").rglob("*.png")}
+
+
+def test_a_png_glob_the_spec_gives_is_taken_as_meant(project, cli):
+    PILImage.new("RGB", (4, 4), (90, 60, 30)).save(project / "textures" / "walls" / "reference.jpg")
+    code, output = cli(project, "validate")
+    assert code == 0 and "warning" not in output, output
+
+
 def test_a_skipped_file_is_said_once_per_build(project):
     (project / "textures" / "floors" / "tex000.tga").write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
     spec = project / "assets_spec.yaml"
