@@ -133,8 +133,33 @@ def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
         if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
             taken = replaced(row, target)
             why = why_removed(row, target, taken)
-            found.append(Stale(name, key, why if taken else f"{why}: its outputs will be deleted"))
+            edits = _edits_kept(builder.spec, _edited(builder, row))
+            found.append(Stale(name, key, f"{why}{edits}" if taken else f"{why}: its outputs will be deleted{edits}"))
     return found
+
+
+def _edited(builder: Builder, row: Row) -> list[Path]:
+    """The outputs ``row`` lists that are there but changed since built (touched up by hand): a build that
+    replaces or deletes them moves them to ``.edited`` first (``pipeline.edits``)."""
+    edited = []
+    for path, digest in (row.get("outputs") or {}).items():
+        output = builder.spec.root_dir / str(path)
+        with contextlib.suppress(OSError):  # one this user cannot read is replaced, not kept
+            if os.path.isfile(output) and not file_is(output, str(digest), builder.index):
+                edited.append(output)
+    return edited
+
+
+def _edits_kept(spec: Spec, edited: list[Path]) -> str:
+    """``; <output> changed since built: ...``, for a reason that otherwise says only that the outputs go, so
+    that an artist who touched one up is not told it is lost: a build keeps it in ``.edited``."""
+    return f"; but {_edits_moved(spec, edited)}" if edited else ""
+
+
+def _edits_moved(spec: Spec, edited: list[Path]) -> str:
+    named = edited[0].relative_to(spec.build_dir) if edited[0].is_relative_to(spec.build_dir) else edited[0]
+    more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
+    return f"{named}{more} changed since built; a build moves what changed to {spec.build_dir / EDITED}"
 
 
 @dataclass
@@ -172,7 +197,7 @@ def _own_reason(builder: Builder, target: Target, key: str, row: Row | None, pla
         return _failed(builder, target, row, plan)
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
     if row["cache_key"] != plan.cache_key:
-        return _what_changed(builder, target, row, plan)
+        return _what_changed(builder, target, row, plan) + _edits_kept(builder.spec, _edited(builder, row))
     outputs = {builder.spec.root_dir / str(p): d for p, d in row["outputs"].items()}
     try:
         changed = [p for p, d in outputs.items() if not file_is(p, d, builder.index)]
@@ -198,10 +223,7 @@ def _missing_or_modified(spec: Spec, changed: list[Path]) -> str:
     edited = [path for path in changed if path.is_file()]
     if not edited:
         return "output missing or modified"
-    named = edited[0].relative_to(spec.build_dir) if edited[0].is_relative_to(spec.build_dir) else edited[0]
-    more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
-    return (f"output missing or modified: {named}{more} changed since built; a build moves what changed to "
-            f"{spec.build_dir / EDITED} and writes the output as built in its place")
+    return f"output missing or modified: {_edits_moved(spec, edited)} and writes the output as built in its place"
 
 
 def _what_changed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:

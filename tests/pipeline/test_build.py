@@ -1021,6 +1021,30 @@ def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_repla
         == b"painted over"
 
 
+def test_status_says_a_touched_up_output_is_kept_where_the_build_deletes_or_remakes_it(project, cli):
+    """It said "its outputs will be deleted" (or only "params changed") of an output painted over by hand, which
+    the build moves to .edited: an artist was told an afternoon's work would be lost when it would not."""
+    assert cli(project, "build")[0] == 0
+    floor = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    wall = project / "build" / "legacy_2x" / "walls" / "tex001.png"
+    floor.write_bytes(b"painted over")
+    wall.write_bytes(b"painted over too")
+    (project / "textures" / "floors" / "tex000.png").unlink()
+    write_spec(project, UPSCALE_SPEC.replace("scale: 2", "scale: 3"))
+    code, output = cli(project, "status", "--json")
+    reasons = {row["partition"]: row["reason"] for row in json.loads(output)["stale"]}
+    aside = project / "build" / ".edited"
+    assert reasons["floors/tex000.png"].endswith(
+        f": its outputs will be deleted; but legacy_2x/floors/tex000.png changed since built; a build moves what "
+        f"changed to {aside}"), reasons
+    assert reasons["walls/tex001.png"] == ("params changed: scale; but legacy_2x/walls/tex001.png changed since "
+                                           f"built; a build moves what changed to {aside}"), reasons
+    assert "changed since built" not in reasons["walls/tex003.png"], reasons
+    assert cli(project, "build")[0] == 0
+    assert (aside / "legacy_2x" / "floors" / "tex000.png").read_bytes() == b"painted over"
+    assert (aside / "legacy_2x" / "walls" / "tex001.png").read_bytes() == b"painted over too"
+
+
 def test_outputs_a_killed_build_placed_are_not_taken_for_hand_edits(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     write_textures(project / "textures", 5, seed=1)  # every texture saved anew
