@@ -74,6 +74,16 @@ class CorruptEntry(Exception):
     """A cache object no longer matches its hash; the entry is dropped and recomputed."""
 
 
+def _moved_here(earlier: dict, spec: Path, store: Path) -> bool:
+    """Whether the record ``earlier`` is of the project of ``spec`` before it was moved (``mv``) together with
+    this store, as the default ``cache_dir`` inside the project is: its spec is gone, and lay where ``spec`` lies
+    now from where the store was. Kept, it made every later gc refuse for a project that is still there."""
+    was, then = earlier.get("store"), earlier.get("spec")
+    if not isinstance(was, str) or not isinstance(then, str) or was == str(store) or Path(then).exists():
+        return False
+    return os.path.relpath(then, was) == os.path.relpath(spec, store)
+
+
 class UnseenProjects(Exception):
     """``gc`` cannot read the manifest of a project registered on the store. ``hashes``: how many remembered hashes
     of files that are gone it forgot all the same."""
@@ -155,11 +165,12 @@ class ContentStore:
         sharing the store keeps them, and the ``spec`` it is built from, whose file tells that the project
         can be seen (a share's empty mount point is a folder, but holds no spec). The record of a manifest
         this spec had before, now gone from a folder that can be seen (its ``build_dir`` changed and the old
-        build folder was moved or deleted), goes: gc would refuse for good for want of it. One still there,
-        or where this machine cannot see, stays: a ``build_dir`` under ``~`` is one folder per user."""
-        manifest, spec = manifest.resolve(), spec.resolve()
+        build folder was moved or deleted), goes: gc would refuse for good for want of it. So does this
+        project's from before it was moved together with this store (``_moved_here``). One still there, or
+        where this machine cannot see, stays: a ``build_dir`` under ``~`` is one folder per user."""
+        manifest, spec, store = manifest.resolve(), spec.resolve(), self.root.resolve()
         root = self._record(manifest)
-        record = json.dumps({"manifest": str(manifest), "spec": str(spec)}).encode()
+        record = json.dumps({"manifest": str(manifest), "spec": str(spec), "store": str(store)}).encode()
         try:
             recorded = root.read_bytes()
         except OSError:
@@ -171,7 +182,8 @@ class ContentStore:
                 earlier = json.loads(other.read_bytes())
                 gone = Path(earlier["manifest"])
                 seen = gone.parent.parent.is_dir()  # not a home on another machine
-                if other != root and earlier.get("spec") == str(spec) and seen and not gone.exists():
+                dropped = earlier.get("spec") == str(spec) and seen and not gone.exists()  # its old build_dir
+                if other != root and (dropped or _moved_here(earlier, spec, store)):
                     other.unlink()
 
     def unregister(self, manifest: Path) -> None:

@@ -134,16 +134,28 @@ def test_cache_gc_keeps_what_other_projects_on_a_shared_cache_use(project, cli, 
     assert code == 0 and "removed 3 entries" in output
 
 
-def test_cache_gc_after_a_project_moved_with_its_cache_says_so_and_forgetting_its_old_place_keeps_its_entries(
+def test_cache_gc_after_a_project_moved_with_its_cache_misses_nothing_once_it_built_in_its_new_place(
         project, cli, tmp_path):
+    """The record of its old place stayed, and every later gc refused (exit 1) until --forget-missing."""
     assert cli(project, "build")[0] == 0
     moved = project.rename(tmp_path.parent / f"{tmp_path.name}-moved")  # the default cache_dir moves along
-    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
-    code, output = cli(moved, "cache", "gc")
+    code, output = cli(moved, "cache", "gc")  # not built there yet: its old place is all the cache knows
     said = " ".join(output.split())
     assert code == 1 and f"{project / 'build' / 'manifest.json'} (an unmounted share: mount it; or a project moved " \
                          "or deleted, whose build from its new place keeps what it uses there)" in said, output
-    code, output = cli(moved, "cache", "gc", "--forget-missing")
+    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
+    code, output = cli(moved, "cache", "gc")
+    assert code == 0 and "removed 0 entries" in output, output
+    shutil.rmtree(moved / "build")
+    assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
+
+
+def test_cache_gc_keeps_the_entries_of_a_copy_of_a_project_made_with_its_cache(project, cli, tmp_path):
+    assert cli(project, "build")[0] == 0
+    copy = Path(shutil.copytree(project, tmp_path.parent / f"{tmp_path.name}-copy", symlinks=True))
+    (copy / "textures" / "walls" / "tex001.png").unlink()  # its entry in the copied cache: the original's alone
+    assert cli(copy, "build")[0] == 0
+    code, output = cli(copy, "cache", "gc")
     assert code == 0 and "removed 0 entries" in output, output
 
 
