@@ -159,6 +159,7 @@ class Builder:
             key_material["name"] = name
         cache_key = _key(key_material)
         del key_material["params"]  # a unit's own params decide it: count 4 -> 8 keeps the first four variants
+        key_material.pop("name", None)  # units never hold it (a material's maps): a renamed pair keeps them
         units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})

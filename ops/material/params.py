@@ -14,6 +14,7 @@ from ops.registry import SEED_MAX, OpParams
 Method = Literal["two_shot", "one_shot", "from_texture"]
 NormalConvention = Literal["opengl", "directx"]
 
+GLTF_NAME = "material.gltf"
 MAP_NAMES = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
 
 
@@ -103,7 +104,17 @@ class MaterialParams(OpParams):
 
     def output_names(self) -> tuple[str, ...]:
         extra = ("orm.png",) if self.orm else ()
-        return (*MAP_NAMES, *extra, "preview.png", "material.gltf")
+        return (*MAP_NAMES, *extra, "preview.png", GLTF_NAME)
+
+    def output_units(self) -> dict[str, dict[str, object]]:
+        """A photo fit's maps and preview, each under a key without the material's name: a pair folder renamed
+        (``towel`` -> ``Handtuch``) keeps them, and only ``material.gltf``, which holds the name, is written
+        anew, where the fit (25 s a pair) ran again. ``from_texture`` is quick, and its glTF's sampler needs
+        what it finds of the texture: made together."""
+        if self.method == "from_texture":
+            return {}
+        shared = self.key_params()
+        return {name: {**shared, "output": name} for name in self.output_names() if name != GLTF_NAME}
 
     def surface_maps(self) -> tuple[str, ...]:
         return tuple(name.removesuffix(".png") for name in self.output_names() if name.endswith(".png"))

@@ -19,7 +19,7 @@ from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
-from ops.material.params import MaterialParams, NormalConvention, material_name
+from ops.material.params import GLTF_NAME, MaterialParams, NormalConvention, material_name
 from ops.material.preview import render_preview
 from ops.material.scene import load_scene
 from ops.registry import OpContext, ProgressFn
@@ -31,6 +31,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit."""
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
+    if _all_kept(params, ctx):
+        return _renamed(inputs, Path(out_dir), params, start)
     if params.method == "from_texture":
         maps, meta = _from_texture(Path(inputs["image"]), params)
     else:
@@ -83,6 +85,25 @@ def material_from_photos(
         raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
     refuse_a_file_above(Path(out_dir), "out_dir")
     return run(inputs, Path(out_dir), params, OpContext(device=device, progress=progress))
+
+
+def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:
+    """Whether an earlier build made every output but the glTF from these very photos and params, under
+    another name (``MaterialParams.output_units``). Some alone (a gc dropped the others) are fitted again:
+    the maps come from one fit together."""
+    units = params.output_units()
+    return bool(units) and set(units) <= set(ctx.reuse)
+
+
+def _renamed(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, start: float) -> Meta:
+    """Write the glTF alone, naming the material anew, beside the maps an earlier build fitted (a photo's
+    maps are opaque and never tile)."""
+    albedo = read_image(out_dir / "albedo.png").color
+    height, width = albedo.shape[:2]
+    write_material_gltf(out_dir / GLTF_NAME, material_name(inputs), orm=params.orm,
+                        normal_map=params.normal_convention == "opengl", aspect=width / height)
+    return {"method": params.method, "maps_kept": 1, "width": width, "height": height,
+            "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _shown(inputs: Mapping[str, Path]) -> str:
@@ -249,6 +270,6 @@ def _write_outputs(out_dir: Path, name: str, params: MaterialParams, maps: Maps)
         write_image(out_dir / "orm.png", Image(color=pack_orm(ao, roughness)), colorspace="linear")
     preview = render_preview(albedo, normal, roughness, specular, ao)
     write_image(out_dir / "preview.png", Image(color=np.clip(preview, 0, 1)))
-    write_material_gltf(out_dir / "material.gltf", name, orm=params.orm, normal_map=params.normal_convention == "opengl",
+    write_material_gltf(out_dir / GLTF_NAME, name, orm=params.orm, normal_map=params.normal_convention == "opengl",
                         aspect=albedo.shape[1] / albedo.shape[0], alpha_mode=_alpha_mode(maps.alpha, params),
                         tileable=maps.tileable)

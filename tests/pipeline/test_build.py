@@ -1180,6 +1180,41 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     assert sorted(outputs(tmp_path).values()) == sorted(first.values())
 
 
+def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):
+    """A teammate renaming a pair's folder (the material's name) ran the whole photo fit again, 25 s a pair."""
+    import ops.material.run
+
+    photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
+    for role, gain in (("flash", 1.0), ("guide", 0.4)):
+        write_image(tmp_path / "photos" / "towel" / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
+    write_spec(tmp_path, """
+        build_dir: build
+        device: cpu
+        sources:
+          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+        assets:
+          scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
+        """)
+    assert cli(tmp_path, "build")[0] == 0
+    before = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch grün")
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the photo fit ran again")
+
+    monkeypatch.setattr(ops.material.run, "fit_maps", no_fit)
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and statuses(tmp_path) == {"Handtuch grün": "computed"}, output
+    after = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
+    assert {name: digest for name, digest in after.items() if name != "material.gltf"} == \
+        {name: digest for name, digest in before.items() if name != "material.gltf"}
+    gltf = json.loads((tmp_path / "build" / "scanned" / "Handtuch grün" / "material.gltf").read_text())
+    assert gltf["materials"][0]["name"] == gltf["meshes"][0]["name"] == "Handtuch grün"
+    monkeypatch.undo()
+    assert cli(tmp_path, "build", "--force")[0] == 0  # --force fits again
+    assert "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
+
+
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
     import ops.upscale
 
