@@ -215,7 +215,8 @@ class _Untrusted:
         root = self.root
         problems = [
             ([f"{_key(link, root)} -> {_target(link)}" for link in sorted(self.dangling)],
-             f"a link in {root} to a folder or file that is not there (an unmounted share?; mount it, or delete the link)"),
+             f"a link in {root} to a folder or file that is not there (an unmounted share, or a folder renamed or "
+             "moved?; mount it, point the link at where the folder is now, or delete the link)"),
             (sorted(set(self.unreadable)), "a folder this user cannot read (give it read access, or add its path to exclude)"),
             (self.too_many, f"a folder reached by more than {LINKED_PATHS} paths, itself included, through links that "
                             "can multiply the files without end (keep fewer links to it)"),

@@ -193,6 +193,20 @@ def test_which_links_to_nowhere_stop_a_source(project, link, glob, exclude, bloc
     assert (keys == {}) is blocks and any("a link in" in message for message in skipped) is blocks
 
 
+def test_a_link_whose_folder_a_teammate_renamed_says_to_point_it_at_the_new_place(project, cli):
+    """It said only "an unmounted share?; mount it, or delete the link", where the folder was renamed."""
+    shared = project / "Geteilte Texturen"
+    write_textures(shared, 1, seed=3)
+    (project / "textures" / "linked").symlink_to("../Geteilte Texturen", target_is_directory=True)
+    assert cli(project, "build")[0] == 0
+    shared.rename(project / "Texturen")
+    code, output = cli(project, "build")
+    said = " ".join(output.split())
+    assert code == 1 and ("linked -> ../Geteilte Texturen: a link in " + str(project / "textures") + " to a folder or "
+                          "file that is not there (an unmounted share, or a folder renamed or moved?; mount it, point "
+                          "the link at where the folder is now, or delete the link)") in said, output
+
+
 def test_a_build_that_skipped_a_file_does_not_pass(project, cli):
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "**/*.*"'))
