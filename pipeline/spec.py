@@ -17,6 +17,7 @@ import errno
 import functools
 import os
 import re
+import shlex
 import stat
 import typing
 import unicodedata
@@ -238,13 +239,15 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
     if path.is_dir():
         inside = path / SPEC_FILE
         if inside.is_file():
-            return f"it is a folder; give the spec file in it: --spec {inside}"
+            return f"it is a folder; give the spec file in it: --spec {shlex.quote(str(inside))}"
         return f"it is a folder, and holds no {SPEC_FILE}; give the spec file's path with --spec"
     if exc.errno == errno.ELOOP:
         return "it is a link that leads back to itself; point it at the spec file"
     if not path.exists():
+        above = next((folder / SPEC_FILE for folder in path.parent.parents if (folder / SPEC_FILE).is_file()), None)
+        found = f" (the project's is {above}: --spec {shlex.quote(str(above))})" if above else ""
         return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
-                "--spec (REMASTER_SPEC for the Dagster UI)")
+                f"--spec{found} (REMASTER_SPEC for the Dagster UI)")
     return str(exc.strerror or exc)
 
 

@@ -927,6 +927,20 @@ def test_a_spec_path_that_is_missing_or_a_folder_says_which_file_to_give(tmp_pat
         assert problem.startswith(f"{given}: ") and expected in problem and "--spec" in problem, problem
 
 
+def test_a_spec_path_s_fix_is_a_command_that_works_where_the_project_folder_has_spaces(tmp_path):
+    """``--spec /studio/Mein Projekt/assets_spec.yaml``, pasted, gave remaster two arguments; from a subfolder
+    (``textures/``) it did not say where the project's spec is."""
+    project = tmp_path / "Mein Projekt é"
+    (project / "textures" / "Wände").mkdir(parents=True)
+    (project / "assets_spec.yaml").write_text("sources: {}\n")
+    quoted = f"--spec '{project / 'assets_spec.yaml'}'"
+    for given in (project, project / "textures" / "Wände" / "assets_spec.yaml"):
+        with pytest.raises(SpecError) as caught:
+            load_spec(given)
+        [problem] = caught.value.problems
+        assert quoted in problem, problem
+
+
 def test_links_that_lead_back_to_themselves_are_said_so_not_a_traceback(tmp_path):
     """Path.resolve raised RuntimeError ('Symlink loop') on Python 3.11 and 3.12: validate, build and every
     sensor tick ended in a traceback."""
