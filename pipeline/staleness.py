@@ -151,12 +151,14 @@ def _edited(builder: Builder, row: Row) -> list[Path]:
 
 
 def _edits_kept(spec: Spec, edited: list[Path]) -> str:
-    """``; <output> changed since built: ...``, for a reason that otherwise says only that the outputs go, so
-    that an artist who touched one up is not told it is lost: a build keeps it in ``.edited``."""
+    """``; but <output> changed since built; ...``, for a reason that otherwise says only that the outputs go or
+    are made again, so that an artist who touched one up is not told it is lost: a build keeps it in ``.edited``."""
     return f"; but {_edits_moved(spec, edited)}" if edited else ""
 
 
 def _edits_moved(spec: Spec, edited: list[Path]) -> str:
+    """The first of the ``edited`` outputs, how many more, and where a build moves them: one phrase for every
+    reason that names hand edits, so that they all point at the same folder."""
     named = edited[0].relative_to(spec.build_dir) if edited[0].is_relative_to(spec.build_dir) else edited[0]
     more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
     return f"{named}{more} changed since built; a build moves what changed to {spec.build_dir / EDITED}"
