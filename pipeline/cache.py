@@ -76,10 +76,13 @@ class CorruptEntry(Exception):
 
 def _moved_here(earlier: dict, spec: Path, store: Path) -> bool:
     """Whether the record ``earlier`` is of the project of ``spec`` before it was moved (``mv``) together with
-    this store, as the default ``cache_dir`` inside the project is: its spec is gone, and lay where ``spec`` lies
-    now from where the store was. Kept, it made every later gc refuse for a project that is still there."""
+    this store, which lies inside its folder (the default ``cache_dir``): its spec is gone, and lay where
+    ``spec`` lies now from where the store was. Kept, it made every later gc refuse for a project that is still
+    there. A store outside the project (a share, mounted elsewhere on another machine) moves with no project."""
     was, then = earlier.get("store"), earlier.get("spec")
     if not isinstance(was, str) or not isinstance(then, str) or was == str(store) or Path(then).exists():
+        return False
+    if not store.is_relative_to(spec.parent):
         return False
     return os.path.relpath(then, was) == os.path.relpath(spec, store)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -148,6 +149,22 @@ def test_cache_gc_after_a_project_moved_with_its_cache_misses_nothing_once_it_bu
     assert code == 0 and "removed 0 entries" in output, output
     shutil.rmtree(moved / "build")
     assert cli(moved, "build")[0] == 0 and sorted(statuses(moved).values()) == ["cached"] * 5
+
+
+def test_a_share_s_record_of_a_project_on_another_machine_is_not_taken_for_this_one_moved(tmp_path):
+    """A cache on a share, mounted at /mnt/share here and /media/share there, with each machine's project at the
+    same place beside its mount: the other machine's project, not seen here, was never this one moved."""
+    here, there = tmp_path / "media", tmp_path / "mnt"
+    store = ContentStore(here / "share" / "cache")
+    (there / "work" / "P").mkdir(parents=True)  # the other machine's folders, but not its project
+    other = json.dumps({"manifest": str(there / "work" / "P" / "build" / "manifest.json"),
+                        "spec": str(there / "work" / "P" / "assets_spec.yaml"), "store": str(there / "share" / "cache")})
+    (here / "share" / "cache" / "roots").mkdir(parents=True, exist_ok=True)
+    recorded = here / "share" / "cache" / "roots" / "other.json"
+    recorded.write_text(other)
+    (here / "work" / "P").mkdir(parents=True)
+    store.register(here / "work" / "P" / "build" / "manifest.json", here / "work" / "P" / "assets_spec.yaml")
+    assert recorded.read_text() == other
 
 
 def test_cache_gc_keeps_the_entries_of_a_copy_of_a_project_made_with_its_cache(project, cli, tmp_path):
