@@ -13,6 +13,7 @@ from ops.registry import SEED_MAX, OpParams
 
 Method = Literal["two_shot", "one_shot", "from_texture"]
 NormalConvention = Literal["opengl", "directx"]
+AlphaModeChoice = Literal["auto", "mask", "blend"]  # the glTF's reading of a coverage alpha; auto decides
 
 GLTF_NAME = "material.gltf"
 MAP_NAMES = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
@@ -61,7 +62,7 @@ class MaterialParams(OpParams):
         "auto", description="from_texture: what the texture's alpha holds, kept in albedo.png: coverage (auto; the "
         "colour under transparent texels is filled first, and the glTF is a cut-out or blended) or data (a mask)"
     )
-    alpha_mode: Literal["auto", "mask", "blend"] = Field(
+    alpha_mode: AlphaModeChoice = Field(
         "auto", description="from_texture: the glTF alphaMode of a coverage alpha: mask (a cut-out, tested against "
         "0.5), blend (glass, smoke), or auto (mask for alpha that is 0 or 1 but along its edges)"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ops.alpha import color_to_resample, coverage_of
+from ops.alpha import AlphaMeaning, color_to_resample, coverage_of
 from ops.atomic import refuse_a_file_above
 from ops.device import resolve_device
 from ops.image_io import Image, path_argument, read_image, write_image
@@ -19,7 +19,7 @@ from ops.material.fit import fit_maps
 from ops.material.from_texture import material_from_texture
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
-from ops.material.params import GLTF_NAME, MaterialParams, NormalConvention, material_name
+from ops.material.params import GLTF_NAME, AlphaModeChoice, MaterialParams, NormalConvention, material_name
 from ops.material.preview import render_preview
 from ops.material.scene import load_scene
 from ops.registry import OpContext, ProgressFn
@@ -28,7 +28,10 @@ Meta = dict[str, float | int | str]
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: OpContext) -> Meta:
-    """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit."""
+    """Write ``params.output_names()`` into ``out_dir``; return metadata of the fit. The build's entry point
+    (``ops.registry.MapRun``), not a script's: ``inputs`` is the mapping of roles to files the build makes, and
+    is not checked for another type. A script calls ``material_from_photos`` or ``material_from_texture_file``,
+    which check their arguments by name."""
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
     if _all_kept(params, ctx):
@@ -81,10 +84,46 @@ def material_from_photos(
     if guide is not None and inputs["flash"].resolve() == inputs["guide"].resolve():
         raise ValueError(f"flash and guide are both {flash}: the guide is the photo taken without the flash, from the "
                          "same position; without one, leave guide out (one_shot)")
+    return _run_from_script(inputs, out_dir, params, OpContext(device=device, progress=progress))
+
+
+def material_from_texture_file(
+    texture: str | Path,
+    out_dir: str | Path,
+    *,
+    normal_convention: NormalConvention = "opengl",
+    orm: bool = True,
+    normal_strength: float = 1.0,
+    delight: float = 1.0,
+    tileable: bool | None = None,
+    alpha: AlphaMeaning = "auto",
+    alpha_mode: AlphaModeChoice = "auto",
+) -> Meta:
+    """The ``material`` op's ``from_texture`` method from a script, with no spec or build: the maps, preview and
+    glTF guessed from the colour texture file ``texture`` written into ``out_dir`` as the op writes them; returns
+    the op's metadata. A file, as the op reads it: its alpha (kept in albedo.png, and deciding the glTF's
+    alphaMode), its bit depth, its EXIF turn and its name (the glTF's material). The other arguments are the op's
+    params, with its defaults (see ``MaterialParams``); a value they refuse is a ``ValueError`` naming it.
+    ``ops.material.from_texture.material_from_texture`` gives the maps of pixels in memory as arrays, writing
+    nothing; before this, a script that wanted the files had the op's ``run`` alone."""
+    params = MaterialParams.from_arguments(
+        method="from_texture", normal_convention=normal_convention, orm=orm, normal_strength=normal_strength,
+        delight=delight, tileable=tileable, alpha=alpha, alpha_mode=alpha_mode,
+    )
+    inputs = {"image": path_argument(texture, "texture is the path of a texture file",
+                                     "the op reads its alpha, bit depth and name from the file: write_image it "
+                                     "first, or ops.material.from_texture.material_from_texture(image.rgb()) gives "
+                                     "the maps of pixels as arrays")}
+    return _run_from_script(inputs, out_dir, params, OpContext())
+
+
+def _run_from_script(inputs: dict[str, Path], out_dir: str | Path, params: MaterialParams, ctx: OpContext) -> Meta:
+    """``run`` for a script's checked ``inputs``, once ``out_dir`` is known to be a folder that can be made: a file
+    there failed only after the fit, as "File exists" or "Not a directory"."""
     if Path(out_dir).is_file():
         raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
     refuse_a_file_above(Path(out_dir), "out_dir")
-    return run(inputs, Path(out_dir), params, OpContext(device=device, progress=progress))
+    return run(inputs, Path(out_dir), params, ctx)
 
 
 def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:

@@ -26,7 +26,7 @@ from ops.material.from_texture import material_from_texture
 from ops.material.maps import decode_normal, encode_normal, height_from_normal
 from ops.material.params import MaterialParams
 from ops.material.render import Svbrdf, render_point_light
-from ops.material.run import material_from_photos, run
+from ops.material.run import material_from_photos, material_from_texture_file, run
 from ops.material.scene import load_scene
 from ops.material.synthetic import (
     DEMO_SCENE,
@@ -775,6 +775,38 @@ def test_a_direct_call_from_photos_refuses_a_file_for_its_folder_before_it_fits(
         material_from_photos(pair[0], tmp_path / "maps", guide=pair[1], progress=never)
     with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'maps'} is a file, not a folder")):
         material_from_photos(pair[0], tmp_path / "maps" / "towel", guide=pair[1], progress=never)
+
+
+@pytest.mark.parametrize("arguments", [{}, {"orm": False, "normal_convention": "directx", "alpha_mode": "blend",
+                                         "normal_strength": 2.0, "tileable": True}], ids=["defaults", "params"])
+def test_a_direct_call_from_a_texture_file_writes_what_the_op_writes(tmp_path: Path, arguments):
+    """A script that wanted a texture's maps and glTF as files had the op's run alone, with its mapping of roles and
+    OpContext."""
+    texture = tmp_path / "puff.png"
+    yy, xx = np.mgrid[0:32, 0:32]
+    write_image(texture, Image(np.random.default_rng(0).uniform(0.2, 0.8, (32, 32, 3)).astype(np.float32),
+                               np.clip(1.2 - np.hypot(yy - 16, xx - 16) / 7, 0, 1).astype(np.float32)))
+    figures = material_from_texture_file(str(texture), tmp_path / "script", **arguments)
+    op = run({"image": texture}, tmp_path / "op", MaterialParams(method="from_texture", **arguments), OpContext())
+    assert figures.keys() == op.keys() and figures["method"] == "from_texture" and figures["tileable"] == op["tileable"]
+    written = sorted(path.name for path in (tmp_path / "op").iterdir())
+    assert sorted(path.name for path in (tmp_path / "script").iterdir()) == written and "material.gltf" in written
+    for name in written:
+        assert (tmp_path / "script" / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
+
+
+def test_a_direct_call_from_a_texture_file_refuses_by_name_before_it_writes(tmp_path: Path):
+    texture = tmp_path / "wall.png"
+    write_image(texture, Image(np.full((16, 16, 3), 0.5, np.float32)))
+    with pytest.raises(ValueError, match=re.escape("alpha_mode 'MASKED': should be 'auto', 'mask' or 'blend'")):
+        material_from_texture_file(texture, tmp_path / "out", alpha_mode="MASKED")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape("texture is the path of a texture file; got ops.image_io.Image (the "
+                                                  "op reads its alpha, bit depth and name from the file")):
+        material_from_texture_file(read_image(texture), tmp_path / "out")  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "maps").write_text("a file where a folder was meant")
+    with pytest.raises(ValueError, match=re.escape(f"out_dir {tmp_path / 'maps'} is a file; give the folder")):
+        material_from_texture_file(texture, tmp_path / "maps")
 
 
 def test_a_direct_call_from_a_texture_names_an_image_given_for_its_colour():
