@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from skimage.feature import match_template
 
+from ops.image_io import Image
 from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND
 
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
@@ -23,7 +24,19 @@ _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is fo
 VISIBLE = 0.5  # the alpha at which an engine's usual alpha test (GREATEREQUAL 0.5) draws a texel
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
+def _check_planes(value: object, argument: str = "image") -> None:
+    """Refuse, naming ``argument``, what a script passes for an array of planes: an ``Image`` (``multiply``'s
+    variants are Images) failed deep inside as "'Image' object has no attribute 'ndim'"."""
+    if isinstance(value, np.ndarray):
+        return
+    fix = ("ops.multiply.run.exemplar_planes(image) gives the planes the op measures: sRGB-encoded colour, then a "
+           "coverage alpha" if isinstance(value, Image) else "np.asarray(values, np.float32)")
+    raise TypeError(f"{argument} is a numpy array (height, width) or (height, width, planes) of floats in [0, 1]; "
+                    f"got {type(value).__module__}.{type(value).__name__} ({fix})")
+
+
+def _grey(image: np.ndarray, argument: str = "image") -> np.ndarray:
+    _check_planes(image, argument)
     if image.ndim == 3:
         image = image.mean(axis=2)
     if image.ndim != 2:
@@ -47,7 +60,7 @@ def max_ncc(image: np.ndarray, reference: np.ndarray) -> float:
     at full resolution around the best coarse match. 1.0 for a copy, a crop or
     a rolled copy; 0.0 for flat windows, which carry no evidence either way.
     """
-    a, b = _grey(image), _grey(reference)
+    a, b = _grey(image), _grey(reference, "reference")
     factor = max(1, min(min(a.shape), min(b.shape)) // _METRIC_SIDE)
     small_a, small_b = _shrink(a, factor), _shrink(b, factor)
     window = max(4, min(min(small_a.shape), min(small_b.shape)) // 2)
@@ -99,6 +112,7 @@ def seam_ratio(image: np.ndarray) -> float:
     line structure (grout, planks) a seamless edge can land on a strong line
     and read above 1.3: the statistic is steady on natural textures from 256 px.
     """
+    _check_planes(image)
     x = image if image.ndim == 3 else image[..., None]
     if x.ndim != 3 or min(x.shape[:2]) < 3:
         raise ValueError(f"expected an image of at least 3x3 pixels, got {image.shape}")
@@ -168,6 +182,7 @@ def _quantiles(responses: torch.Tensor) -> torch.Tensor:
 
 def visible_share(planes: np.ndarray) -> float:
     """The share of texels of (H, W, C) ``planes``, alpha last, that an alpha test at ``VISIBLE`` draws."""
+    _check_planes(planes, "planes")
     return float((planes[..., -1] >= VISIBLE).mean())
 
 
@@ -190,7 +205,9 @@ def measure(
     With ``names``, the variants' file names, also ``copied``, ``alike`` and (tileable) ``seams``: the
     variants past each guard's bound with their figures, as ``coverage_lost`` names them for
     ``keeps_coverage``. A failed check said "max_ncc 0.98" of four variants and left the artist to find the
-    copy by eye."""
+    copy by eye. Each is an array of planes, as ``ops.multiply.run.exemplar_planes`` gives them."""
+    _check_variants(variants)
+    _check_planes(exemplar, "exemplar")
     copies = [max_ncc(v, exemplar) for v in variants]
     difference, pair = closest_pair(variants)
     reference = _response_quantiles(exemplar)
@@ -211,3 +228,16 @@ def measure(
     if seams:
         figures["seams"] = "; ".join(f"{name} reads {seam:.3g}" for name, seam in zip(names, seams) if seam >= SEAM_BOUND)
     return figures
+
+
+def _check_variants(variants: object) -> None:
+    """``measure``'s variants as a list of arrays: one variant's array was read as a list of its rows, each
+    measured as an image, and gave figures without a word; an Image failed deep inside."""
+    if isinstance(variants, np.ndarray) and variants.ndim < 4:
+        raise TypeError(f"variants is a list of arrays, one a variant; got one array of shape {variants.shape} "
+                        "(a single variant: [variant])")
+    if not isinstance(variants, (list, tuple, np.ndarray)):
+        raise TypeError(f"variants is a list of arrays, one a variant; got {type(variants).__module__}."
+                        f"{type(variants).__name__}")
+    for index, variant in enumerate(variants):
+        _check_planes(variant, f"variants[{index}]")

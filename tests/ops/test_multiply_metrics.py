@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import skimage.data
@@ -115,3 +117,30 @@ def test_the_texture_distance_s_quantiles_are_torch_s_bit_for_bit(count):
     got = metrics._quantiles(responses)
     assert got.stride() == expected.stride()
     assert got.numpy().tobytes() == expected.numpy().tobytes()  # bit for bit: -0.0, and inf's nan, compared too
+
+
+def test_measure_given_images_says_which_planes_it_takes(gravel: np.ndarray) -> None:
+    """multiply's variants are Images: passed to measure as they came, they failed as "'Image' object has no
+    attribute 'ndim'"."""
+    from ops.image_io import Image
+
+    image = Image(gravel[..., None])
+    said = ("is a numpy array (height, width) or (height, width, planes) of floats in [0, 1]; got ops.image_io.Image "
+            "(ops.multiply.run.exemplar_planes(image) gives the planes the op measures")
+    with pytest.raises(TypeError, match=re.escape(f"variants[1] {said}")):
+        metrics.measure([gravel, image], gravel, tileable=True)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=re.escape(f"exemplar {said}")):
+        metrics.measure([gravel], image, tileable=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(f"reference {said}")):
+        metrics.max_ncc(gravel, image)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(f"image {said}")):
+        metrics.seam_ratio(image)  # type: ignore[arg-type]
+
+
+def test_measure_given_one_variant_s_array_says_it_takes_a_list(gravel: np.ndarray) -> None:
+    """Its rows were measured as so many images, and it gave figures without a word (max_ncc 1 of a variant
+    measured against itself)."""
+    variant = np.dstack([gravel[:64, :64]] * 3)
+    with pytest.raises(TypeError, match=re.escape("variants is a list of arrays, one a variant; got one array of shape "
+                                                  "(64, 64, 3) (a single variant: [variant])")):
+        metrics.measure(variant, variant, tileable=True)  # type: ignore[arg-type]
