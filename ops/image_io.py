@@ -94,11 +94,14 @@ class ImageReadError(ValueError):
 class Image:
     """A decoded texture.
 
-    ``color`` is float32 (H, W, C) with C = 1 (grey) or 3 (RGB) in [0, 1], in linear
+    ``color`` is a float array (H, W, C), C = 1 (grey) or 3 (RGB), in [0, 1], in linear
     light when read with ``colorspace="srgb"`` (colour textures) and as stored
     when read with ``colorspace="linear"`` (data maps: normals, roughness).
-    ``alpha`` is float32 (H, W) coverage in [0, 1], or None; it is never
+    ``alpha`` is a float array (H, W), coverage in [0, 1], or None; it is never
     colour-converted. ``bit_depth`` (8 or 16) is the depth of the source file.
+    ``read_image`` gives float32, as ``with_color`` does for the colour; arrays
+    given here are kept as they are, in their own float type (``pixels / 255``
+    stays float64).
     Made from a picture's stored values (skimage's, Pillow's, divided by 255), it
     is written with ``colorspace="linear"``: the default, ``"srgb"``, encodes the
     colour as light, and those values would come out paler.

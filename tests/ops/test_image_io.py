@@ -695,3 +695,14 @@ def test_a_warning_of_libpng_names_the_file_it_is_about(tmp_path, caplog):
                                         + data[33:])  # after IHDR
     read_image(tmp_path / "deep.png")
     assert f"{tmp_path / 'deep.png'}: PNG warning: sRGB: invalid" in caplog.text, caplog.text
+
+
+def test_an_image_keeps_the_float_type_it_is_given_as_its_docstring_says(tmp_path: Path) -> None:
+    """The docstring called colour float32, where a script's pixels / 255 is kept float64."""
+    given = np.random.default_rng(1).random((4, 4, 3))
+    image = Image(given, given[..., 0])
+    assert image.color is given and image.color.dtype == image.alpha.dtype == np.float64
+    assert image.with_color(given).color.dtype == np.float32
+    write_image(tmp_path / "a.png", image)
+    assert read_image(tmp_path / "a.png").color.dtype == read_image(tmp_path / "a.png").alpha.dtype == np.float32
+    assert "float64" in Image.__doc__ and "``color`` is float32" not in Image.__doc__
