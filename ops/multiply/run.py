@@ -50,40 +50,47 @@ def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto") -> I
     return Image(color=color_to_resample(color, written, alpha), alpha=written, bit_depth=like.bit_depth)
 
 
-def _check_size(path: Path, image: Image, params: MultiplyParams) -> int | None:
-    """Block side for ``patch`` (None for ``gram``); raises naming the file when the exemplar is too small."""
+def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python: bool) -> int | None:
+    """Block side for ``patch`` (None for ``gram``); raises naming the file when the exemplar is too small, with
+    the fixes as ``multiply``'s arguments where ``from_python``, else as the spec's keys."""
     side = min(image.height, image.width)
     if params.method == "gram":
         if side < gram.MIN_EXEMPLAR_SIDE:
             raise ValueError(
-                f"{path} is {image.width}x{image.height}; method gram needs at least "
-                f"{gram.MIN_EXEMPLAR_SIDE}x{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from ({_what_fits(side, 'gram')})"
+                f"{path} is {image.width}x{image.height}; method gram needs at least {gram.MIN_EXEMPLAR_SIDE}x"
+                f"{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from ({_what_fits(side, 'gram', from_python)})"
             )
         return None
     block = params.patch_size or default_block(image.height, image.width)
     if side <= block + 1:
         raise ValueError(
             f"{path} is {image.width}x{image.height}; method patch with {block} px blocks needs an exemplar "
-            f"larger than {block + 1}x{block + 1} px ({_what_fits(side, 'patch')})"
+            f"larger than {block + 1}x{block + 1} px ({_what_fits(side, 'patch', from_python)})"
         )
     return block
 
 
-def _what_fits(side: int, method: Method) -> str:
+def _what_fits(side: int, method: Method, from_python: bool) -> str:
     """The fixes for an exemplar whose shorter side is ``side`` that ``method`` refused, of those that work at
     that size: a 1 px strip enlarged to 2 was told to set ``patch_size`` smaller (8 px is the least) or use
-    gram (16 px at least), neither of which can build it."""
+    gram (16 px at least), neither of which can build it. Said as a spec's keys to a build, and as ``multiply``'s
+    arguments to a script (``from_python``), which has no spec: it was told to use the source's ``exclude``."""
+    def setting(key: str, value: object) -> str:
+        return f"{key}={value!r}" if from_python else f"{key}: {value}"
+
     largest = side - 2  # a block leaves the exemplar a pixel either side, so that blocks can shift
     ways = []
     if largest >= MIN_BLOCK:
-        ways.append(f"set patch_size: {largest} or less" if method == "patch"
-                    else f"use method: patch with patch_size: {largest} or less")
+        ways.append(f"set {setting('patch_size', largest)} or less" if method == "patch"
+                    else f"use {setting('method', 'patch')} with {setting('patch_size', largest)} or less")
     if method == "patch" and side >= gram.MIN_EXEMPLAR_SIDE:
-        ways.append("use method: gram")
-    if not ways:
-        return ("too small for either method: enlarge it first, or leave it out of the variants with the "
-                "source's exclude")
-    return " or ".join(ways)
+        ways.append(f"use {setting('method', 'gram')}")
+    if ways:
+        return " or ".join(ways)
+    if from_python:
+        return ("too small for either method: enlarge it first (ops.upscale.upscale), or leave it out of the "
+                "textures you multiply")
+    return "too small for either method: enlarge it first, or leave it out of the variants with the source's exclude"
 
 
 def _coverage_figures(
@@ -143,12 +150,14 @@ def variants(
     *,
     source: Path,
     progress: ProgressFn | None = None,
+    from_python: bool = False,
 ) -> Iterator[Image]:
     """Variants ``indices`` of ``image`` (colour in linear light), each as it is made, with ``image``'s bit depth
     and alpha: the op writes each at once, so that a build killed at the next keeps it, and ``multiply`` keeps
     them all. The exemplar is checked, and the networks ``gram`` matches built, before the first is made;
-    ``source`` names the texture in errors."""
-    block = _check_size(source, image, params)
+    ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes as ``multiply``'s
+    arguments rather than as the spec's keys."""
+    block = _check_size(source, image, params, from_python=from_python)
     exemplar = exemplar_planes(image, params.alpha)
     if params.method == "gram" and indices:
         warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
@@ -203,7 +212,8 @@ def multiply(
         count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
         vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads,
     )
-    made = variants(image, params, range(params.count), resolve_device(device), source=Path(source), progress=progress)
+    made = variants(image, params, range(params.count), resolve_device(device), source=Path(source), progress=progress,
+                    from_python=True)
     return list(made)
 
 

@@ -122,3 +122,20 @@ def test_an_op_that_seeds_torch_gives_a_script_its_random_state_back(op: Callabl
     torch.rand(1)
     op(tmp_path)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(("shape", "method", "fix"), [
+    ((2, 128, 3), "patch", "(too small for either method: enlarge it first (ops.upscale.upscale), or leave it out of "
+                           "the textures you multiply)"),
+    ((12, 12, 3), "gram", "(use method='patch' with patch_size=10 or less)"),
+    ((256, 16, 3), "patch", "(set patch_size=14 or less or use method='gram')"),
+], ids=["strip", "small", "narrow"])
+def test_multiply_tells_a_script_too_small_an_exemplar_s_fixes_as_its_arguments(
+    shape: tuple[int, int, int], method: str, fix: str
+) -> None:
+    """A script has no spec: it was told to set patch_size: 14, or to leave the texture out with the source's
+    exclude. A build is told the spec's keys (test_multiply)."""
+    exemplar = Image(np.random.default_rng(0).random(shape).astype(np.float32))
+    with pytest.raises(ValueError, match=re.escape(fix)) as caught:
+        multiply(exemplar, count=1, size=32, method=method, source="strip.png")  # type: ignore[arg-type]
+    assert str(caught.value).startswith("strip.png is ") and "exclude" not in str(caught.value)

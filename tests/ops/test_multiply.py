@@ -334,7 +334,8 @@ def test_an_exemplar_too_small_is_told_only_the_fixes_that_fit_it(tmp_path: Path
     for name, shape in (("strip.png", (2, 128, 3)), ("small.png", (12, 12, 3)), ("narrow.png", (256, 16, 3))):
         PILImage.fromarray(rng.integers(0, 255, shape, np.uint8)).save(tmp_path / name)
     # A 1 px strip enlarged to 2: patch_size takes 8 px at least and gram needs 16, so neither is offered.
-    with pytest.raises(ValueError, match=r"strip.png is 128x2; .*\(too small for either method: enlarge it first") as caught:
+    with pytest.raises(ValueError, match=r"strip.png is 128x2; .*\(too small for either method: enlarge it first, or leave "
+                                         r"it out of the variants with the source.s exclude\)") as caught:
         multiply(tmp_path / "strip.png", tmp_path / "a", method="patch", count=1, size=32)
     assert "patch_size" not in str(caught.value).split("(")[-1] and "gram" not in str(caught.value).split("(")[-1]
     with pytest.raises(ValueError, match=r"small.png is 12x12; method gram .*\(use method: patch with patch_size: 10 or less\)"):
