@@ -109,7 +109,13 @@ def leftover_temporaries(paths: Iterable[Path]) -> set[Path]:
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename. What holds bytes but is none (export_dds's
+    result, as a script passes it) is refused before a temporary is made: it failed in ``write_bytes`` as
+    "memoryview: a bytes-like object is required, not 'Exported'"."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        held = " (its .data holds the file's bytes)" if isinstance(getattr(data, "data", None), bytes) else ""
+        raise TypeError(f"write_bytes_atomic writes bytes to {path}; got {type(data).__module__}."
+                        f"{type(data).__name__}{held}")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 

@@ -264,10 +264,12 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     """Decode ``path`` (PNG and TIFF 8/16-bit, JPEG, TGA, DDS; any mode) to an :class:`Image`.
 
     Raises :class:`ImageReadError` naming the file when it is empty, truncated
-    or not an image.
+    or not an image, and ``TypeError`` for what is no path (pixels, an Image), which
+    failed in pathlib as "expected str, bytes or os.PathLike object".
     """
     _check_encoding(colorspace)
-    path = Path(path)
+    path = path_argument(path, "read_image's path is the path of an image file",
+                         "an Image, or pixels as Image(pixels / 255), goes to an op as it is, with nothing to read")
     data = _file_bytes(path)
     dds = data.startswith(DDS_MAGIC)
     tiff = tiff_layout(data) if is_tiff(data) else None

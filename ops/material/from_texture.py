@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ops.image_io import check_unit_floats, linear_to_srgb
+from ops.image_io import Image, check_unit_floats, linear_to_srgb
 from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
 from ops.material.params import MaterialParams
 from ops.tileable import texture_wrap
@@ -66,6 +66,9 @@ def material_from_texture(
     check_unit_floats("the colour", rgb)
     params = MaterialParams.from_arguments(method="from_texture", normal_strength=strength, delight=delight,
                                            tileable=tileable)
+    if isinstance(coverage, Image):
+        raise TypeError("coverage is the texture's alpha, an array (height, width); got ops.image_io.Image "
+                        "(image.alpha)")
     if coverage is not None:
         coverage = np.asarray(coverage)  # a list of rows: check_unit_floats read its dtype
         if coverage.shape != rgb.shape[:2]:

@@ -119,11 +119,12 @@ def material_from_texture_file(
 
 def _run_from_script(inputs: dict[str, Path], out_dir: str | Path, params: MaterialParams, ctx: OpContext) -> Meta:
     """``run`` for a script's checked ``inputs``, once ``out_dir`` is known to be a folder that can be made: a file
-    there failed only after the fit, as "File exists" or "Not a directory"."""
-    if Path(out_dir).is_file():
+    there failed only after the fit, as "File exists" or "Not a directory", and what is no path in pathlib."""
+    folder = path_argument(out_dir, "out_dir is the folder to write the maps into", "the maps are written as files")
+    if folder.is_file():
         raise ValueError(f"out_dir {out_dir} is a file; give the folder to write the maps into")
-    refuse_a_file_above(Path(out_dir), "out_dir")
-    return run(inputs, Path(out_dir), params, ctx)
+    refuse_a_file_above(folder, "out_dir")
+    return run(inputs, folder, params, ctx)
 
 
 def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:

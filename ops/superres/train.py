@@ -207,14 +207,16 @@ def train_srcae(
         seed=seed, holdout=holdout, alpha=alpha, validate_every=validate_every, checkpoint_every=checkpoint_every,
         vgg_weights=vgg_weights, cpu_threads=cpu_threads,
     )
-    if Path(out).is_dir():
-        raise ValueError(f"out {str(out)!r} is a folder: name the model file to write in it, {Path(out) / 'model.pt'}")
-    refuse_a_file_above(Path(out), "out")
+    model = path_argument(out, "out is the path of the model file to write (model.pt)",
+                          "train_srcae writes the model to a file, which super_resolve takes")
+    if model.is_dir():
+        raise ValueError(f"out {str(out)!r} is a folder: name the model file to write in it, {model / 'model.pt'}")
+    refuse_a_file_above(model, "out")
     if checkpoint_dir is not None:
         refuse_a_file_above(Path(checkpoint_dir) / CHECKPOINT_NAME, "checkpoint_dir's checkpoint")
     ctx = OpContext(device=device, progress=with_note(progress),
                     work_dir=None if checkpoint_dir is None else Path(checkpoint_dir))
-    return run(_texture_files(textures), Path(out), params, ctx)
+    return run(_texture_files(textures), model, params, ctx)
 
 
 def _fix_for_missing(entry: Path) -> str:

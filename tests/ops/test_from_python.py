@@ -12,10 +12,12 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
+from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.export_dds import export_dds
-from ops.image_io import Image, write_image
-from ops.material.run import material_from_photos
+from ops.image_io import Image, read_image, write_image
+from ops.material.from_texture import material_from_texture
+from ops.material.run import material_from_photos, material_from_texture_file
 from ops.material.synthetic import render_demo_pair
 from ops.multiply.run import multiply
 from ops.superres.infer import super_resolve
@@ -139,3 +141,39 @@ def test_multiply_tells_a_script_too_small_an_exemplar_s_fixes_as_its_arguments(
     with pytest.raises(ValueError, match=re.escape(fix)) as caught:
         multiply(exemplar, count=1, size=32, method=method, source="strip.png")  # type: ignore[arg-type]
     assert str(caught.value).startswith("strip.png is ") and "exclude" not in str(caught.value)
+
+
+def test_a_file_argument_given_pixels_or_an_image_says_what_it_takes(tmp_path: Path) -> None:
+    """Each failed in pathlib as "expected str, bytes or os.PathLike object, not Image", and train_srcae's only
+    after reading its textures."""
+    image = Image(PIXELS)
+    write_image(tmp_path / "wall.png", image)
+    calls = {
+        "read_image's path is the path of an image file; got ops.image_io.Image (an Image, or pixels as "
+        "Image(pixels / 255), goes to an op as it is": lambda: read_image(image),
+        "out_dir is the folder to write the maps into; got ops.image_io.Image (the maps are written as files)":
+            lambda: material_from_texture_file(tmp_path / "wall.png", image),
+        "out_dir is the folder to write the maps into; got builtins.NoneType":
+            lambda: material_from_photos(tmp_path / "wall.png", None),
+        "out is the path of the model file to write (model.pt); got ops.image_io.Image (train_srcae writes the "
+        "model to a file": lambda: train_srcae(tmp_path / "wall.png", image, steps=1),
+    }
+    for said, call in calls.items():
+        with pytest.raises(TypeError, match=re.escape(said)):
+            call()  # type: ignore[no-untyped-call]
+
+
+def test_write_bytes_atomic_given_export_dds_s_result_says_its_data_holds_the_bytes(tmp_path: Path) -> None:
+    """It failed as "memoryview: a bytes-like object is required, not 'Exported'"."""
+    with pytest.raises(TypeError, match=re.escape(f"write_bytes_atomic writes bytes to {tmp_path / 'wall.dds'}; got "
+                                                  "ops.export_dds.Exported (its .data holds the file's bytes)")):
+        write_bytes_atomic(tmp_path / "wall.dds", export_dds(Image(PIXELS)))  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_material_from_texture_given_an_image_for_its_coverage_says_it_takes_the_alpha() -> None:
+    """It was read as an array of no shape: "coverage is (height, width) = (32, 32), as rgb; got shape ()"."""
+    with pytest.raises(TypeError, match=re.escape("coverage is the texture's alpha, an array (height, width); got "
+                                                  "ops.image_io.Image (image.alpha)")):
+        material_from_texture(PIXELS, coverage=Image(PIXELS, PIXELS[..., 0]))  # type: ignore[arg-type]
+
