@@ -177,3 +177,9 @@ def test_material_from_texture_given_an_image_for_its_coverage_says_it_takes_the
                                                   "ops.image_io.Image (image.alpha)")):
         material_from_texture(PIXELS, coverage=Image(PIXELS, PIXELS[..., 0]))  # type: ignore[arg-type]
 
+
+def test_super_resolve_given_upscale_s_pair_for_wrap_says_what_it_takes(tmp_path: Path) -> None:
+    """Its op's wrap is auto, true or false (the README's super_resolve keys): a (vertical, horizontal) pair is
+    upscale's alone."""
+    with pytest.raises(ValueError, match=re.escape("wrap (True, False): should be 'auto' or a valid boolean")):
+        super_resolve(Image(PIXELS), tmp_path / "model.pt", wrap=(True, False), device="cpu")  # type: ignore[arg-type]
