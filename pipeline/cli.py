@@ -27,7 +27,7 @@ from pipeline.claims import check_build_dir, check_instance, dagster_home
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
-from pipeline.progress import ProgressLines, handled, progress_log, progress_of
+from pipeline.progress import ProgressLines, SaidOnce, handled, progress_log, progress_of
 from pipeline.sources import one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name
 from pipeline.spec import SPEC_FILE, Source, Spec, SpecError, load_spec
 from pipeline.words import counted
@@ -191,50 +191,9 @@ class _NoScanSkips(logging.Filter):
         return not getattr(record, "skip", False)
 
 
-class _SaidOnce(logging.Filter):
-    """Lets each warning of a source scan through once: every asset step scans the sources again, so a
-    skipped file would be warned about once per step. Of the warnings that name what many files share (``once_per``,
-    as a colour profile, or another build making an asset's partitions), lets the first through and keeps the files
-    in ``sharing``, for ``held_back`` to count. Other messages all pass."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.said: set[str] = set()
-        self.sharing: dict[str, set[str]] = {}  # what many files share -> those files (a file read twice is one)
-        self.more_said: dict[str, str] = {}  # -> how to say how many more (``{}`` for the count), where a record says
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if (shared := getattr(record, "once_per", None)) is not None:
-            first = shared not in self.sharing
-            self.sharing.setdefault(shared, set()).add(getattr(record, "file", ""))
-            if (more_said := getattr(record, "more_said", None)) is not None:
-                self.more_said[shared] = more_said
-            return first
-        if record.name != "pipeline.sources":
-            return True
-        message = record.getMessage()
-        if message in self.said:
-            return False
-        self.said.add(message)
-        return True
-
-    def held_back(self) -> list[str]:
-        """A line for each warning shared by many files that was let through once: how many more files it held back."""
-        lines = []
-        for shared, files in self.sharing.items():
-            if not (more := len(files) - 1):
-                continue
-            if shared in self.more_said:
-                lines.append(self.more_said[shared].format(more))
-            else:
-                lines.append(f"{counted(more, 'more file carries', 'more files carry')} {shared} as well, read as the "
-                             "first was")
-        return lines
-
-
-def _log_warnings_once() -> _SaidOnce:
+def _log_warnings_once() -> SaidOnce:
     """Warnings to stderr, each once; returns the filter, which keeps the files of what it held back."""
-    said = _SaidOnce()
+    said = SaidOnce(each_message_of=("pipeline.sources",))
     _log_to_stderr(_NoScanSkips(), said)
     return said
 

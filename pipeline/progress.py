@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from ops.registry import ProgressFn
 from pipeline.signals import stop_if_signalled
+from pipeline.words import counted
 
 progress_log = logging.getLogger("remaster.progress")
 FORWARDED_LOGGERS = ("ops", "pipeline", "imagecodecs")  # the ops' own lines, the cache's warnings, libpng's
@@ -75,17 +76,27 @@ def reporter(label: str) -> ProgressFn:
     return report
 
 
-class SaidOncePer:
-    """Of the warnings that name what many files share (``once_per``: a colour profile, another build making an
-    asset's partitions), the first of each is said; the files of the rest are kept, for ``held_back`` to count."""
+class SaidOnce(logging.Filter):
+    """Says a warning many files share once, and counts the rest: the CLI's log and a Dagster run's log
+    (``logs_in_the_run``) both filter through it, so both say each alike. A record names what it shares in its
+    ``extra`` as ``once_per`` (a colour profile, another build making an asset's partitions, a normal map an op
+    takes as colour), with its ``file``, and may say how to count the rest as ``more_said`` (``{}`` for the
+    count). The first record of each is said; the files of the rest are kept, for ``held_back`` to count.
 
-    def __init__(self) -> None:
+    The loggers ``each_message_of`` names have each of their messages said once, uncounted: the CLI's build
+    scans the sources again for every asset step, and a skipped file was warned about once per step."""
+
+    def __init__(self, each_message_of: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.each_message_of = each_message_of
         self.sharing: dict[str, set[str]] = {}  # what many files share -> those files (a file read twice is one)
-        self.more_said: dict[str, str] = {}  # -> how to say how many more (``{}`` for the count), where a record says
+        self.more_said: dict[str, str] = {}  # -> how to say how many more, where a record says
 
-    def first(self, record: logging.LogRecord) -> bool:
+    def filter(self, record: logging.LogRecord) -> bool:
         """Whether ``record`` is to be said: any record that shares nothing, or the first one of what it shares."""
         shared = getattr(record, "once_per", None)
+        if shared is None and record.name in self.each_message_of:
+            shared = record.getMessage()  # shared by no file: held_back counts none of it
         if shared is None:
             return True
         first = shared not in self.sharing
@@ -103,20 +114,19 @@ class SaidOncePer:
             if shared in self.more_said:
                 lines.append(self.more_said[shared].format(more))
             else:
-                carry = "file carries" if more == 1 else "files carry"
-                lines.append(f"{more} more {carry} {shared} as well, read as the first was")
+                lines.append(f"{counted(more, 'more file carries', 'more files carry')} {shared} as well, read as the "
+                             "first was")
         return lines
 
 
 class _ToRunLog(logging.Handler):
-    def __init__(self, run_log: logging.Logger, said: SaidOncePer) -> None:
+    def __init__(self, run_log: logging.Logger, said: SaidOnce) -> None:
         super().__init__(logging.INFO)
         self.run_log = run_log
-        self.said = said
+        self.addFilter(said)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.said.first(record):
-            self.run_log.log(record.levelno, record.getMessage())
+        self.run_log.log(record.levelno, record.getMessage())
 
 
 @contextlib.contextmanager
@@ -127,7 +137,7 @@ def logs_in_the_run(run_log: logging.Logger) -> Iterator[None]:
     (an upscale, cache hits) would otherwise show nothing between its start and its end. A warning that many
     files share (a step waiting on each partition in turn for another build making them) is said once, and
     how many more there were at the end, as the CLI says it: a run of 300 partitions logged 300 such lines."""
-    said = SaidOncePer()
+    said = SaidOnce()
     with contextlib.ExitStack() as stack:
         for name in FORWARDED_LOGGERS:
             stack.enter_context(handled(logging.getLogger(name), _ToRunLog(run_log, said)))

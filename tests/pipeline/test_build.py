@@ -834,8 +834,7 @@ def test_a_build_behind_another_says_it_waits_once_per_asset(tmp_path):
 
     from filelock import FileLock
 
-    from pipeline.cli import _SaidOnce
-    from pipeline.progress import handled
+    from pipeline.progress import SaidOnce, handled
 
     store = ContentStore(tmp_path / "cache")
     keys = [f"{n:032x}" for n in range(5)]
@@ -843,7 +842,7 @@ def test_a_build_behind_another_says_it_waits_once_per_asset(tmp_path):
     making = [FileLock(store.root / "locks" / key) for key in keys]  # the first build, making every partition
     for lock in making:
         lock.acquire()
-    said, log = _SaidOnce(), io.StringIO()
+    said, log = SaidOnce(), io.StringIO()
     handler = logging.StreamHandler(log)
     handler.addFilter(said)
 
