@@ -233,19 +233,32 @@ def _record(
         own = len(events) == 1
         yield dg.Output(None, data_version=version, metadata=metadata if own else None,
                         tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG} if own else None)
+    errors = _each_error_once(failed)
+    for partition, error in errors:
+        context.log.error(f"{partition or target.name}: {error}")
     for result in results:
-        if result.status == "failed":
-            context.log.error(f"{result.partition or target.name}: {result.error}")
-        elif failed or len(events) > 1:
+        if result.status != "failed" and (failed or len(events) > 1):
             metadata, tags = events[result.partition]
             yield dg.AssetMaterialization(context.asset_key, partition=result.partition or None, metadata=metadata, tags=tags)
     yield from _check_results(spec, target)
     if failed:
         raise dg.Failure(
             description=f"{len(failed)} of {counted(len(results), 'partition')} of {target.name} failed:\n"
-            + "\n".join(f"- {r.error}" for r in failed),
+            + "\n".join(f"- {error}" for _, error in errors),
             metadata={"failed": [r.partition for r in failed]},
         )
+
+
+def _each_error_once(failed: list[PartitionResult]) -> list[tuple[str, str]]:
+    """Each distinct error of ``failed`` once, with the first partition that failed with it and how many more did:
+    a source whose folder is away fails every partition with one message, which a run of 300 partitions logged
+    300 times, and its failure listed 300 times again. The failure's metadata names every partition."""
+    alike: dict[str, list[str]] = {}  # error -> the partitions it failed
+    for result in failed:
+        alike.setdefault(str(result.error), []).append(result.partition)
+    return [(partitions[0], error + (f" (and the same for {counted(more, 'more partition')})"
+                                     if (more := len(partitions) - 1) else ""))
+            for error, partitions in alike.items()]
 
 
 def describe(target: Target) -> str:

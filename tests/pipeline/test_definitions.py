@@ -1208,6 +1208,28 @@ def test_observing_a_source_whose_folder_is_away_says_so_in_the_run_s_log(tmp_pa
     }
 
 
+def test_a_ui_run_over_a_source_whose_folder_is_away_says_its_error_once_with_a_count(project):
+    """Every partition fails with one message, the folder's: the run's log said it once per partition and its
+    failure listed it once per partition again, 300 lines each for a run of 300."""
+    from pipeline.resources import RemasterResource
+
+    spec = load_spec(project / "assets_spec.yaml")
+    keys = sorted(RemasterResource().builder(spec).partitions("legacy"))
+    (project / "textures").rename(project / "textures.away")  # an unmounted share, a renamed folder
+    away = (f"{project / 'assets_spec.yaml'}:5: source 'legacy': folder {project / 'textures'} does not exist; nothing "
+            "is built from it, its outputs are kept (fix its root, or mount the share)")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        result = build_definitions(spec).resolve_job_def("build_legacy").execute_in_process(
+            instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, raise_on_error=False)
+        said = [event.user_message for event in instance.all_logs(result.run_id)
+                if event.level == logging.ERROR and "does not exist" in event.user_message]
+    [failure] = result.get_step_failure_events()
+    assert said == [f"{keys[0]}: {away} (and the same for 4 more partitions)"]
+    assert failure.step_failure_data.user_failure_data.description == (
+        f"5 of 5 partitions of legacy_2x failed:\n- {away} (and the same for 4 more partitions)")
+
+
 def test_a_nightly_tick_on_a_source_whose_folder_is_away_says_so_in_its_log(tmp_path):
     """The tick still asks to train the models the source's assets use, and said nothing of its source."""
     write_textures(tmp_path / "hires", 4, size=64, seed=5)
