@@ -126,8 +126,8 @@ class Image:
         if color.size == 0:
             raise ValueError(f"an Image has at least one texel; got shape {color.shape}")
         if alpha is not None and alpha.shape != color.shape[:2]:
-            plane = " (one plane: alpha[..., 0])" if alpha.shape[:2] == color.shape[:2] and alpha.ndim == 3 else ""
-            raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}{plane}")
+            one = " (one plane: alpha[..., 0])" if alpha.shape[:2] == color.shape[:2] and alpha.ndim == 3 else ""
+            raise ValueError(f"an Image's alpha is (height, width) = {color.shape[:2]}; got shape {alpha.shape}{one}")
         for name, plane in (("colour", color), ("alpha", alpha)):
             if plane is not None:
                 check_unit_floats(f"an Image's {name}", plane)

@@ -37,10 +37,10 @@ def with_note(progress: Callable[..., object] | None) -> ProgressFn | None:
     try:
         inspect.signature(progress).bind(0, 0, "")
     except TypeError:
-        return lambda done, total, note="": progress(done, total)
+        return typing.cast(ProgressFn, lambda done, total, note="": progress(done, total))
     except ValueError:
         pass
-    return progress
+    return typing.cast(ProgressFn, progress)
 
 
 @dataclass(frozen=True)

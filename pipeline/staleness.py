@@ -11,7 +11,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from pipeline.build import MODEL_FILE, MODEL_PARTITION, BuildError, Builder, Plan, input_changes
 from pipeline.cache import holds_store
@@ -133,7 +133,7 @@ def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
         if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
             taken = replaced(row, target)
             why = why_removed(row, target, taken)
-            edits = _edits_kept(builder.spec, _edited(builder, row))
+            edits = _edits_kept(builder.spec, _edited(builder, cast(Row, row)))
             found.append(Stale(name, key, f"{why}{edits}" if taken else f"{why}: its outputs will be deleted{edits}"))
     return found
 

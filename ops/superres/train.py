@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -235,7 +235,7 @@ def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:
     single = isinstance(textures, (str, os.PathLike)) or not isinstance(textures, Iterable)
     entries = [path_argument(entry, "train_srcae's textures are file or folder paths",
                              "training reads its textures from files: write_image them to a folder first")
-               for entry in ([textures] if single else textures)]
+               for entry in ([textures] if single else cast(Iterable[str | Path], textures))]
     if not entries:
         raise ValueError("train_srcae got no textures: give the high-res texture files to learn from, or their folder")
     files: list[Path] = []
