@@ -11,15 +11,19 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import tempfile
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
+
+from ops.atomic import replace
+
 
 class ProgressFn(Protocol):
     """Called as ``progress(done, total)`` by long loops; ``note`` carries the loop's latest figures
@@ -302,6 +306,36 @@ SINGLE_OUTPUT = "output.png"
 def single_output(params: OpParams) -> str:
     """What a one-image op with ``params`` names its output: ``SINGLE_OUTPUT`` unless it writes no PNG."""
     return f"output{params.output_suffix()}"
+
+
+def output_for(params: OpParams, image: str) -> str:
+    """What a one-image op with ``params`` names its output for ``image``, one of several images it is applied to
+    each of (multiply's ``variant_00.png``): the image's stem with the op's suffix, ``variant_00.dds``."""
+    return f"{PurePosixPath(image).stem}{params.output_suffix()}"
+
+
+def run_each(
+    run: MapRun, inputs: Mapping[str, Path], out_dir: Path, params: OpParams, ctx: OpContext
+) -> dict[str, float | int | str]:
+    """``run``, a one-image op, applied to each of ``inputs`` (an image per name, as the asset it is chained from
+    names its several: multiply's variants), writing ``output_for`` each into ``out_dir``; those in ``ctx.reuse``
+    are there already. Each output is told to ``ctx.finished`` once written, so that a build killed at the next
+    one does not make it again. Returns each image's metadata under its stem (``variant_00_mip_levels``), and
+    ``variants_made``: how many it made."""
+    metadata: dict[str, float | int | str] = {}
+    made = 0
+    for image, path in sorted(inputs.items()):
+        output = output_for(params, image)
+        if output in ctx.reuse:
+            continue
+        with tempfile.TemporaryDirectory(dir=out_dir) as work:  # the op writes its one output there, renamed after
+            figures = run({"image": path}, Path(work), params, ctx)
+            replace(Path(work) / single_output(params), Path(out_dir) / output)
+        metadata.update({f"{PurePosixPath(image).stem}_{key}": value for key, value in figures.items()})
+        made += 1
+        if ctx.finished is not None:
+            ctx.finished(output)
+    return {**metadata, "variants_made": made}
 
 
 def one_image(op: str, inputs: Mapping[str, Path]) -> Path:

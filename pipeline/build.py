@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import TypeVar, cast
 
 from ops.atomic import atomic_paths, write_bytes_atomic
-from ops.registry import MapRun, ModelRun, OpContext, OpParams, single_output
+from ops.registry import MapRun, ModelRun, OpContext, OpParams, output_for, run_each, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
@@ -79,11 +79,11 @@ class Builder:
 
     def outputs_of(self, target: Target, key: str) -> dict[str, Path]:
         """Destinations: ``<asset>/<stem>.png`` for a one-image op (``.dds`` for export_dds), else
-        ``<asset>/<stem>/<name>``."""
+        ``<asset>/<stem>/<name>`` (a one-image op applied to each of several images too: ``variant_00.dds``)."""
         base = self.spec.build_dir / target.name
         if target.section == "models":
             return {MODEL_FILE: base / MODEL_FILE}
-        names = target.params.output_names()
+        names = self.spec.output_names(target)
         stem = output_stem(self.spec.source_of(target.name), key)
         if names is None:
             return {single_output(target.params): base / f"{stem}{target.params.output_suffix()}"}
@@ -136,10 +136,23 @@ class Builder:
         """Hash every input and derive the cache key; raises for missing inputs. ``restored`` gives the hashes
         of upstream outputs and weights a build will put back from the cache before it reads them: ``status``
         plans with them what a fresh clone builds from its upstream's restored outputs."""
+        return self._plan(target, key, self._inputs(target, key, restored), restored)
+
+    def known_units(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, str]:
+        """Output name -> unit key of ``target``'s outputs for ``key`` made from images of the asset it is chained
+        from that ``restored`` has the hashes of, where its one-image op is applied to each (``Spec.images_each``):
+        ``status`` tells from them which a build after a stale upstream's (a ``count`` raised) finds in the cache,
+        though it cannot plan the others. Empty for any other target."""
+        if not self.spec.images_each(target):
+            return {}
+        inputs = {image: path for image, path in self.upstream_files(target, key).items() if path in restored}
+        return self._plan(target, key, inputs, restored).units if inputs else {}
+
+    def _plan(self, target: Target, key: str, inputs: dict[str, Path], restored: Mapping[Path, str]) -> Plan:
+        """``plan`` of ``inputs`` as given (role -> file)."""
         def hashed(paths: Mapping[str, Path]) -> dict[str, str]:
             return {name: restored.get(path) or self.index.hash(path) for name, path in paths.items()}
 
-        inputs = self._inputs(target, key, restored)
         hashes = hashed(inputs)
         model = self._model_file(target, restored)
         files = {**self._file_params(target), **({"model": model} if model else {})}
@@ -158,9 +171,7 @@ class Builder:
         if name is not None:
             key_material["name"] = name
         cache_key = _key(key_material)
-        del key_material["params"]  # a unit's own params decide it: count 4 -> 8 keeps the first four variants
-        key_material.pop("name", None)  # units never hold it (a material's maps): a renamed pair keeps them
-        units = {name: _key({**key_material, "unit": unit}) for name, unit in target.params.output_units().items()}
+        units = _units(self.spec, target, key_material, hashes)
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         input_hashes.update({self.relative(path): digest for path, digest in present.items()})
@@ -374,10 +385,13 @@ class Builder:
 
     def upstream_files(self, target: Target, key: str) -> dict[str, Path]:
         """Role -> file of what ``target`` reads for ``key`` from the asset it is chained from: its one image,
-        or the maps it names of one that writes several (export_dds's ``maps`` of a material)."""
+        each of its images by name (``Spec.images_each``: multiply's variants), or the maps it names of one that
+        writes several (export_dds's ``maps`` of a material)."""
         upstream = self.spec.targets[target.upstream]
         outputs = self.outputs_of(upstream, key)
-        if upstream.params.output_names() is None:
+        if each := self.spec.images_each(target):
+            return {image: outputs[image] for image in each}
+        if self.spec.output_names(upstream) is None:
             return {"image": outputs[single_output(upstream.params)]}
         return {role: outputs[role] for role in sorted(target.params.input_roles())}
 
@@ -546,6 +560,8 @@ class Builder:
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
         label = partition_label(target.name, key)
         runner = target.op.runner()
+        if self.spec.images_each(target):  # multiply's variants, each made into a DDS
+            runner = functools.partial(run_each, cast(MapRun, runner))
         params = self._with_resolved_files(target)
         scratch = self.store.scratch_dir()
         ctx = OpContext(
@@ -639,6 +655,21 @@ def _already(path: Path, digest: str, index: HashIndex) -> bool:
         return file_is(path, digest, index)
     except PermissionError:
         return False
+
+
+def _units(spec: Spec, target: Target, material: Mapping[str, object], hashes: Mapping[str, str]) -> dict[str, str]:
+    """Output name -> unit key (``Plan.units``) from a partition's key ``material`` and its ``hashes`` (role ->
+    hash): a unit's own params decide it, not all of them (count 4 -> 8 keeps the first four variants), and an
+    output of a one-image op applied to each image (``Spec.images_each``) is decided by its own image alone, so
+    that a fifth variant makes one more DDS. An image whose hash is not in ``hashes`` (``status`` knows only some
+    of those the build makes) has no unit key. Nor does a unit hold the partition's name (a material's): a renamed
+    photo pair keeps its fitted maps."""
+    shared = {name: value for name, value in material.items() if name not in ("params", "name")}
+    if each := spec.images_each(target):
+        return {output_for(target.params, image): _key({**shared, "inputs": {"image": hashes[image]},
+                                                        "unit": target.params.key_params()})
+                for image in each if image in hashes}
+    return {name: _key({**shared, "unit": unit}) for name, unit in target.params.output_units().items()}
 
 
 def _key(material: Mapping[str, object]) -> str:

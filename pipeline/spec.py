@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ops.registry import OPS, Guard, OpDef, OpParams
+from ops.registry import OPS, Guard, OpDef, OpParams, output_for
 from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule, trained_from
 from pipeline.globs import glob_problem, with_slashes
 from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
@@ -154,6 +154,32 @@ class Spec:
         while name not in self.sources:
             name = self.targets[name].upstream
         return self.sources[name]
+
+    def output_names(self, target: Target) -> tuple[str, ...] | None:
+        """The files ``target`` writes per partition: its op's several (multiply's variants, a material's maps),
+        or one per image of ``images_each`` (``variant_00.dds``); None for one image."""
+        return self._written(target, frozenset())
+
+    def images_each(self, target: Target) -> tuple[str, ...]:
+        """The images of the asset ``target`` is chained from that its one-image op is applied to each of: that
+        asset's several PNGs where they are no maps of one surface (multiply's variants, or another one-image
+        op's made from each of them); empty where ``target`` reads one image, or maps by name."""
+        return self._images_each(target, frozenset())
+
+    def _written(self, target: Target, seen: frozenset[str]) -> tuple[str, ...] | None:
+        """``output_names``; ``seen`` as ``_images_each`` takes it."""
+        each = self._images_each(target, seen)
+        return tuple(output_for(target.params, image) for image in each) if each else target.params.output_names()
+
+    def _images_each(self, target: Target, seen: frozenset[str]) -> tuple[str, ...]:
+        """``images_each``; ``seen``: the assets below on the chain, so that a cycle (refused) ends the walk."""
+        upstream = self.assets.get(target.upstream) if target.section == "assets" else None
+        params = target.params
+        if (upstream is None or upstream.name in seen or params.output_names() is not None
+                or params.input_roles() != {"image"} or upstream.params.surface_maps()):
+            return ()
+        names = self._written(upstream, seen | {target.name})
+        return names if names and all(name.endswith(".png") for name in names) else ()
 
     def resolve(self, path: str | Path) -> Path:
         """A spec-relative path made absolute."""
@@ -539,8 +565,9 @@ class _Checker:
                     self.fail((*at, "from"), "a model trains from a source (a folder of reference textures), not an asset")
             elif target.upstream in self.given["models"]:
                 self.fail((*at, "from"), _from_a_model(target))
-            elif upstream is not None and upstream.params.output_names() is not None:
-                self._check_maps(spec, target, upstream)
+            elif upstream is not None and spec.output_names(upstream) is not None:
+                if not spec.images_each(target):
+                    self._check_maps(spec, target, upstream)
             else:
                 source = spec.sources.get(target.upstream)
                 given = {"image"} if source is None or source.kind == "textures" else {"flash", "guide"}
@@ -610,18 +637,20 @@ class _Checker:
 
     def _check_maps(self, spec: Spec, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
-        from a material); nothing reads another op's several files (multiply's variants). Those are still files:
-        a second spec can take their folder for a textures source, which the refusal says to an op that takes one image
-        (not to a two_shot material, nor to export_dds's maps, which such a source cannot feed), since an artist who
-        wanted the variants as DDS or enlarged was told only where not to chain from."""
+        from a material), or, with an op that takes one image, is applied to each of its PNGs (``images_each``:
+        multiply's variants as DDS); nothing else reads another op's several files. Those are still files: a second
+        spec can take their folder for a textures source, which the refusal says to an op that makes several files
+        from one image (multiply, from another's variants), since an artist told only where not to chain from did
+        not know how to go on."""
         written, wanted = upstream.params.surface_maps(), target.params.input_roles()
         at = (target.section, target.name)
         if "image" in wanted or "flash" in wanted or not written:
-            names = upstream.params.output_names() or ()
+            names = spec.output_names(upstream) or ()
+            several = wanted == {"image"} and target.params.output_names() is not None  # multiply, a material
             hint = ", or export its maps with export_dds's maps" if written else (
                 f"; to give its files to {target.op.name}, make {spec.build_dir / upstream.name} the root of a textures "
                 "source in a second spec (with a build_dir of its own) and build that after this one"
-                if wanted == {"image"} and all(name.endswith(".png") for name in names) else "")
+                if several and all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
                       f"({', '.join(names)}); chain from a one-image asset{hint}")
         elif missing := sorted(wanted - {f"{name}.png" for name in written}):

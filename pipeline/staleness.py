@@ -181,7 +181,8 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     target = builder.spec.targets[name]
     waits = _waits_on(builder, target, key, known)
     if waits is not None and not waits.all_restored:  # its own changes too: an upgrade that bumps both ops' versions
-        return "; ".join([waits.reason, *(_settings_changed(target, row) if row is not None else ())])
+        own = _settings_changed(target, row) if row is not None else []
+        return "; ".join([waits.reason, *own, *_each_kept(builder, target, key, known.restored)])
     try:
         plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -295,8 +296,8 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     a shared cache computes nothing), or what a training stopped part way (a Ctrl-C, a kill) left to resume from."""
     if _put_back(builder, plan, restored):
         return f"{reason}; in the cache: put back, not computed"
-    if kept := [name for name, unit in plan.units.items() if builder.store.peek_unit(unit) is not None]:
-        return f"{reason}; {_units_kept(list(plan.units), kept)}"
+    if kept := _kept_units(builder, plan.units, plan.outputs, restored):
+        return f"{reason}; {_units_kept(builder.spec, target, list(plan.units), kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):
@@ -304,12 +305,36 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     return f"{reason}; the next build resumes from {left}" if left else reason
 
 
-def _units_kept(names: list[str], kept: list[str]) -> str:
+def _each_kept(builder: Builder, target: Target, key: str, restored: dict[Path, str]) -> list[str]:
+    """What the cache spares a one-image op applied to each image of an asset that is stale (``Spec.images_each``):
+    the outputs made from the images a build puts back are known (``Builder.known_units``), so that ``count: 4 -> 5``
+    upstream is not read as every variant's DDS made again, where one is. Nothing where none is in the cache."""
+    try:
+        units = builder.known_units(target, key, restored)
+    except (BuildError, ValueError, OSError):  # a model not trained, a weights file away: its own message says
+        return []
+    kept = _kept_units(builder, units, builder.outputs_of(target, key), restored)
+    return [_units_kept(builder.spec, target, list(builder.spec.output_names(target) or ()), kept)] if kept else []
+
+
+def _kept_units(
+    builder: Builder, units: dict[str, str], outputs: dict[str, Path], restored: dict[Path, str]
+) -> list[str]:
+    """The outputs of ``units`` (output name -> unit key) the cache holds, which a build puts back rather than make;
+    their hashes go into ``restored``, so that what is built from each is planned as the build will plan it."""
+    kept = {name: digest for name, unit in units.items() if (digest := builder.store.peek_unit(unit)) is not None}
+    restored.update({outputs[name]: digest for name, digest in kept.items()})
+    return list(kept)
+
+
+def _units_kept(spec: Spec, target: Target, names: list[str], kept: list[str]) -> str:
     """What the cache spares a partition whose outputs are made one by one (multiply's variants): ``count: 4 -> 8``
-    read as every variant made again, where the build makes only the four new ones."""
+    read as every variant made again, where the build makes only the four new ones. An op applied to each variant
+    does not run at all for those kept, where multiply measures its variants again."""
     made = [name for name in names if name not in kept]
     some = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
-    making = f"makes {len(made)} ({some})" if made else "makes none (its guards measure them again)"
+    none = "makes none" if spec.images_each(target) else "makes none (its guards measure them again)"
+    making = f"makes {len(made)} ({some})" if made else none
     return f"{len(kept)} of its {len(names)} outputs in the cache, put back; {making}"
 
 

@@ -263,6 +263,21 @@ assets:
 """)
 
 
+def variants_dds_project(folder: Path, count: int) -> Path:
+    """Two 64-px textures, a patch-multiply asset of ``count`` variants, and each variant exported as DDS; returns
+    the spec file."""
+    write_textures(folder / "textures", 2, size=64)
+    return write_spec(folder, f"""
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
+assets:
+  variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
+  variants_dds: {{op: export_dds, from: variants}}
+""")
+
+
 def build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
     """``remaster build`` in a process that SIGKILLs itself as it starts the third variant."""
     build_killed(folder, (

@@ -21,8 +21,8 @@ import pytest
 from helpers import (
     CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, build_killed, build_killed_at_the_third_variant,
     build_killed_before_its_rows, dds, display_p3_profile, hash_index_entries, manifest_rows, outputs, pngs_written,
-    read_only_folder, source_called, start_remaster, statuses, unreadable_while_mode_000, variants_project,
-    write_spec, write_textures,
+    read_only_folder, source_called, start_remaster, statuses, unreadable_while_mode_000, variants_dds_project,
+    variants_project, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -1619,6 +1619,149 @@ def test_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli):
     assert cli(tmp_path, "build")[0] == 0
     [row] = manifest_rows(tmp_path)
     assert row["status"] == "computed" and row["metadata"]["variants_made"] == 1
+
+
+def exports_counted(monkeypatch) -> list[str]:
+    """The images export_dds is run on from here on (``variants/walls/tex001/variant_00.png``): which DDS a build
+    made, rather than put back from the cache."""
+    import ops.export_dds
+
+    read, export = [], ops.export_dds.run
+
+    def counted(inputs, out_dir, params, ctx):
+        read.append("/".join(Path(inputs["image"]).parts[-4:]))
+        return export(inputs, out_dir, params, ctx)
+
+    monkeypatch.setattr(ops.export_dds, "run", counted)
+    return read
+
+
+def stale_reasons(cli, folder: Path) -> dict[tuple[str, str], str]:
+    """``remaster status --json``'s stale partitions: (asset, partition) -> why."""
+    code, output = cli(folder, "status", "--json")
+    return {(s["asset"], s["partition"]): s["reason"] for s in json.loads(output)["stale"]}
+
+
+def rows_of(folder: Path, asset: str) -> dict[str, dict]:
+    return {row["partition"]: row for row in manifest_rows(folder) if row["asset"] == asset}
+
+
+TWO_TEXTURES = ("floors/tex000", "walls/tex001")
+
+
+def test_export_dds_chained_from_multiply_exports_each_variant_and_a_build_with_nothing_changed_makes_none(
+    tmp_path, cli, monkeypatch
+):
+    """export_dds from a multiply was refused: to get the variants as DDS, an artist wrote a second spec whose source
+    was the first one's build folder. It is applied to each variant, one partition per texture as the multiply's."""
+    exported = exports_counted(monkeypatch)
+    variants_dds_project(tmp_path, count=2)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    rows = rows_of(tmp_path, "variants_dds")
+    assert sorted(rows) == ["floors/tex000.png", "walls/tex001.png"]
+    row = rows["walls/tex001.png"]
+    assert row["status"] == "computed" and row["metadata"]["variants_made"] == 2
+    assert list(row["inputs"]) == [f"build/variants/walls/tex001/variant_0{i}.png" for i in range(2)]
+    assert list(row["outputs"]) == [f"build/variants_dds/walls/tex001/variant_0{i}.dds" for i in range(2)]
+    for path, digest in row["outputs"].items():
+        assert (tmp_path / path).read_bytes()[:4] == b"DDS " and hash_file(tmp_path / path) == digest
+    assert row["metadata"]["variant_01_format"] == "bc1"  # each variant's figures, under its stem
+    assert sorted(exported) == [f"variants/{stem}/variant_0{i}.png" for stem in TWO_TEXTURES for i in range(2)]
+    assert stale_reasons(cli, tmp_path) == {}
+    exported.clear()
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and {row["status"] for row in manifest_rows(tmp_path)} == {"cached"}, output
+    assert exported == []
+
+
+def test_a_count_raised_upstream_exports_only_the_new_variant_and_status_says_so_first(tmp_path, cli, monkeypatch):
+    exported = exports_counted(monkeypatch)
+    spec = variants_dds_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    first = {path: digest for row in rows_of(tmp_path, "variants_dds").values() for path, digest in row["outputs"].items()}
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    for texture in TWO_TEXTURES:
+        assert stale_reasons(cli, tmp_path)[("variants_dds", f"{texture}.png")] == (
+            "upstream variants is stale; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.dds)")
+    exported.clear()
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert sorted(exported) == [f"variants/{texture}/variant_02.png" for texture in TWO_TEXTURES]
+    rows = rows_of(tmp_path, "variants_dds")
+    assert {row["status"] for row in rows.values()} == {"computed"}
+    assert [row["metadata"]["variants_made"] for row in rows.values()] == [1, 1]
+    grown = {path: digest for row in rows.values() for path, digest in row["outputs"].items()}
+    assert len(grown) == 6 and {path: grown[path] for path in first} == first
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2"))  # back: the third DDS goes, none is made
+    assert stale_reasons(cli, tmp_path)[("variants_dds", "walls/tex001.png")] == (
+        "upstream variants is stale; in the cache: put back, not computed")
+    exported.clear()
+    assert cli(tmp_path, "build")[0] == 0 and exported == []
+    assert sorted(p.name for p in (tmp_path / "build" / "variants_dds" / "walls" / "tex001").iterdir()) == [
+        "variant_00.dds", "variant_01.dds"]
+
+
+def test_variants_enlarged_then_exported_make_only_the_new_variant_s_files(tmp_path, cli, monkeypatch):
+    """An op applied to each variant writes several PNGs in turn, and so an op chained from it is applied to each of
+    those: status knows which the cache keeps two assets down."""
+    exported = exports_counted(monkeypatch)
+    spec = variants_dds_project(tmp_path, count=2)
+    spec.write_text(spec.read_text() + "  big: {op: upscale, from: variants, scale: 2}\n"
+                                       "  big_dds: {op: export_dds, from: big}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    row = rows_of(tmp_path, "big_dds")["walls/tex001.png"]
+    assert list(row["inputs"]) == [f"build/big/walls/tex001/variant_0{i}.png" for i in range(2)]
+    assert list(row["outputs"]) == [f"build/big_dds/walls/tex001/variant_0{i}.dds" for i in range(2)]
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    assert stale_reasons(cli, tmp_path)[("big_dds", "walls/tex001.png")] == (
+        "upstream big is stale; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.dds)")
+    exported.clear()
+    assert cli(tmp_path, "build")[0] == 0
+    assert sorted(exported) == sorted(f"{asset}/{texture}/variant_02.png" for asset in ("variants", "big")
+                                      for texture in TWO_TEXTURES)
+    assert stale_reasons(cli, tmp_path) == {}
+
+
+def test_an_edited_texture_exports_again_only_its_own_variants(tmp_path, cli, monkeypatch):
+    exported = exports_counted(monkeypatch)
+    variants_dds_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    write_image(tmp_path / "textures" / "walls" / "tex001.png",
+                Image(np.random.default_rng(7).random((64, 64, 3), dtype=np.float32)))
+    assert stale_reasons(cli, tmp_path) == {("variants", "walls/tex001.png"): "changed file textures/walls/tex001.png",
+                                            ("variants_dds", "walls/tex001.png"): "upstream variants is stale"}
+    exported.clear()
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert sorted(exported) == ["variants/walls/tex001/variant_00.png", "variants/walls/tex001/variant_01.png"]
+    for asset in ("variants", "variants_dds"):
+        rows = rows_of(tmp_path, asset)
+        assert (rows["floors/tex000.png"]["status"], rows["walls/tex001.png"]["status"]) == ("cached", "computed")
+    assert rows_of(tmp_path, "variants_dds")["walls/tex001.png"]["metadata"]["variants_made"] == 2
+    assert stale_reasons(cli, tmp_path) == {}
+
+
+def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli, monkeypatch):
+    variants_dds_project(tmp_path, count=2)
+    build_killed(tmp_path, (
+        "import os, signal, ops.export_dds as dds\n"
+        "export, calls = dds.run, []\n"
+        "def kill_at_the_second(*args):\n"
+        "    calls.append(args)\n"
+        "    if len(calls) == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return export(*args)\n"
+        "dds.run = kill_at_the_second\n"
+    ))
+    exported = exports_counted(monkeypatch)
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert len(exported) == 3  # of four: the one finished before the kill is kept
+    rows = rows_of(tmp_path, "variants_dds")
+    assert sorted(row["metadata"]["variants_made"] for row in rows.values()) == [1, 2]
+    listed = {tmp_path / path for row in rows.values() for path in row["outputs"]}
+    assert {path for path in (tmp_path / "build" / "variants_dds").rglob("*") if path.is_file()} == listed
 
 
 def test_variants_made_from_an_input_changed_mid_build_are_not_kept_for_the_input_planned(tmp_path, cli, monkeypatch):

@@ -1342,22 +1342,34 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
     assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
 
 
-def test_chaining_from_multiply_s_variants_says_how_to_enlarge_or_export_them():
-    # An artist who wanted the variants as DDS or enlarged was told only "chain from a one-image asset"; their
-    # folder can be a second spec's source, which validate now says, naming it. A .dds-writing asset gets no such hint.
-    spec = MATERIAL + "  ok: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n"
-    for entry, op in (("{op: upscale, from: copies}", "upscale"), ("{op: export_dds, from: copies}", "export_dds")):
+def test_an_op_that_takes_one_image_chained_from_multiply_is_applied_to_each_variant():
+    # An artist who wanted the variants as DDS or enlarged was refused ("chain from a one-image asset") and sent to
+    # write a second spec. An op that takes one image now takes each variant, and one chained from that takes each
+    # of its files in turn where they are PNGs.
+    chained = MATERIAL + ("  dds: {op: export_dds, from: copies}\n  big: {op: upscale, from: copies}\n"
+                          "  big_dds: {op: export_dds, from: big}\n")
+    spec = parse_spec(chained, Path("/studio/assets_spec.yaml"))
+    assert spec.images_each(spec.assets["dds"]) == ("variant_00.png", "variant_01.png")
+    assert spec.output_names(spec.assets["dds"]) == ("variant_00.dds", "variant_01.dds")
+    assert spec.output_names(spec.assets["big"]) == ("variant_00.png", "variant_01.png")
+    assert spec.images_each(spec.assets["big_dds"]) == ("variant_00.png", "variant_01.png")
+    assert spec.images_each(spec.assets["copies"]) == () and spec.output_names(spec.assets["copies"]) == (
+        "variant_00.png", "variant_01.png")
+    # An op that makes several files from one image is still refused, told of a second spec, naming its source.
+    for entry, op in (("{op: multiply, from: copies}", "multiply"),
+                      ("{op: material, from: copies, method: from_texture}", "material")):
         with pytest.raises(SpecError) as caught:
-            parse_spec(spec + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+            parse_spec(chained + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
         assert any(line.endswith(f"chain from a one-image asset; to give its files to {op}, make /studio/build/copies "
                                  "the root of a textures source in a second spec (with a build_dir of its own) and "
                                  "build that after this one") for line in caught.value.problems), caught.value.problems
-    # A textures source feeds neither a two_shot material nor export_dds's maps: validate refuses that second spec too.
-    for entry in ("{op: upscale, from: ok}", "{op: material, from: copies, method: two_shot}",
-                  "{op: export_dds, from: copies, maps: [variant_00]}"):
+    # The DDS of each variant, a material's maps and a two_shot material's photo pair are no image to take each of.
+    for entry in ("{op: upscale, from: dds}", "{op: upscale, from: floors}", "{op: material, from: copies, "
+                  "method: two_shot}", "{op: export_dds, from: copies, maps: [variant_00]}"):
         with pytest.raises(SpecError) as caught:
-            parse_spec(spec + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
-        assert [line for line in caught.value.problems if "one-image" in line][0].endswith("chain from a one-image asset")
+            parse_spec(chained + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        assert [line for line in caught.value.problems if "one-image" in line][0].endswith(
+            ("chain from a one-image asset", "export its maps with export_dds's maps")), caught.value.problems
 
 
 def test_one_value_where_a_list_goes_is_told_to_be_put_in_brackets():
