@@ -297,7 +297,7 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     if _put_back(builder, plan, restored):
         return f"{reason}; in the cache: put back, not computed"
     if kept := _kept_units(builder, plan.units, plan.outputs, restored):
-        return f"{reason}; {_units_kept(builder.spec, target, list(plan.units), kept)}"
+        return f"{reason}; {_units_kept(builder.spec, target, list(plan.outputs), kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):
