@@ -330,7 +330,8 @@ def _kept_units(
 def _units_kept(spec: Spec, target: Target, names: list[str], kept: list[str]) -> str:
     """What the cache spares a partition whose outputs are made one by one (multiply's variants): ``count: 4 -> 8``
     read as every variant made again, where the build makes only the four new ones. An op applied to each variant
-    does not run at all for those kept, where multiply measures its variants again."""
+    does not run at all for those kept, where multiply measures its variants again. ``names`` are all its outputs,
+    those kept under no unit too (a photo fit's ``material.gltf``, made anew beside its kept maps)."""
     made = [name for name in names if name not in kept]
     some = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
     none = "makes none" if spec.images_each(target) else "makes none (its guards measure them again)"
