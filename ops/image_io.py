@@ -195,9 +195,19 @@ def check_image(value: object, argument: str = "image") -> None:
         fix = ("a Pillow image, not remaster's: read_image(path) reads the file with its alpha, 16 bits and EXIF "
                "turn, or Image(np.asarray(picture) / 255) takes its RGB or L pixels")
     else:
-        fix = ("read_image(path) reads a file into one; pixels go in as Image(pixels / 255): floats (height, width, "
+        fix = (f"read_image(path) reads a file into one; pixels go in as {_image_of(value)}: floats (height, width, "
                "1 or 3) in [0, 1], alpha (height, width) as Image's second argument")
     raise TypeError(f"{argument} is an ops.image_io.Image; got {type(value).__module__}.{type(value).__name__} ({fix})")
+
+
+def _image_of(pixels: object) -> str:
+    """The call that makes an Image of ``pixels`` as a script holds them: floats as they are, 8-bit values / 255 and
+    16-bit ones / 65535. Told ``/ 255`` of floats in [0, 1], a script made a black texture, which Image cannot tell
+    from a dark one."""
+    dtype = str(getattr(pixels, "dtype", ""))
+    scale = "" if "float" in dtype else " / 65535" if "uint16" in dtype else " / 255"
+    array = "pixels.cpu().numpy()" if type(pixels).__module__.startswith("torch") else "pixels"
+    return f"Image({array}{scale})"
 
 
 def path_argument(value: object, argument: str, fix: str) -> Path:

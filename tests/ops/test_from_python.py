@@ -38,8 +38,9 @@ CALLS: dict[str, Callable[[object, Path], object]] = {
 
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
 @pytest.mark.parametrize(("given", "said"), [
-    (PIXELS, "got numpy.ndarray (read_image(path) reads a file into one; pixels go in as Image(pixels / 255)"),
-    (torch.from_numpy(PIXELS), "got torch.Tensor (read_image(path) reads a file into one"),
+    (PIXELS, "got numpy.ndarray (read_image(path) reads a file into one; pixels go in as Image(pixels): floats"),
+    (torch.from_numpy(PIXELS), "got torch.Tensor (read_image(path) reads a file into one; pixels go in as "
+                               "Image(pixels.cpu().numpy()): floats"),
     ([Image(PIXELS), Image(PIXELS)], "got builtins.list (one Image a call: call the op once for each)"),
     ("wall.png", "got builtins.str (read_image(path) reads the file into one)"),
     (PILImage.new("RGB", (32, 32)), "got PIL.Image.Image (a Pillow image, not remaster's: read_image(path) reads"),
@@ -50,6 +51,21 @@ def test_an_op_given_pixels_for_its_image_says_how_to_make_one(
     with pytest.raises(TypeError, match=re.escape(f"image is an ops.image_io.Image; {said}")):
         call(given, tmp_path)
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize(("pixels", "made"), [
+    (np.full((8, 8, 3), 128, np.uint8), "Image(pixels / 255)"),
+    (np.full((8, 8, 3), 32768, np.uint16), "Image(pixels / 65535)"),
+    (np.full((8, 8, 3), 0.5, np.float64), "Image(pixels)"),
+    (torch.full((8, 8, 3), 128, dtype=torch.uint8), "Image(pixels.cpu().numpy() / 255)"),
+], ids=["8-bit", "16-bit", "floats", "8-bit tensor"])
+def test_pixels_given_for_an_image_are_told_the_scale_of_their_own_values(pixels: object, made: str) -> None:
+    """Every array was told Image(pixels / 255): floats already in [0, 1] divided by 255 made a black texture, which
+    Image takes without a word. The call given makes the Image the pixels show."""
+    with pytest.raises(TypeError, match=re.escape(f"pixels go in as {made}: floats")):
+        upscale(pixels)  # type: ignore[arg-type]
+    image = eval(made, {"Image": Image, "pixels": pixels})  # the call as the message writes it
+    assert np.allclose(image.color, 0.5, atol=0.01)  # each is mid-grey, as the pixels are
 
 
 def test_write_image_given_the_image_first_says_the_path_comes_first(tmp_path: Path) -> None:
