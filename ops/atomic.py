@@ -23,11 +23,18 @@ def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str])
     _retrying(os.replace, source, destination)
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file at ``folder`` or above it, where a build or an op would make the folder; None where there is none.
+    A path this user may not look into (a shared cache under another user's folder) counts as not there: the
+    write then says what it cannot do."""
+    existing = next((path for path in (folder, *folder.parents) if os.path.exists(path)), None)
+    return existing if existing is not None and not os.path.isdir(existing) else None
+
+
 def refuse_a_file_above(path: Path, argument: str) -> None:
     """Raise, naming ``argument``, where a file stands where a folder above ``path`` would be made: a script's op
     that computes for minutes (a training, a material fit) found out only when it wrote, as "File exists"."""
-    standing = next((folder for folder in path.parents if folder.exists()), None)
-    if standing is not None and not standing.is_dir():
+    if (standing := file_in_the_way(path.parent)) is not None:
         raise ValueError(f"{argument} {path}: {standing} is a file, not a folder; give a path in a folder")
 
 

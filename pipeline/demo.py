@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.atomic import write_bytes_atomic
-from pipeline.spec import SPEC_FILE, file_in_the_way
+from ops.atomic import file_in_the_way, write_bytes_atomic
+from pipeline.spec import SPEC_FILE
 
 DEMO_SPEC = Path(__file__).with_name("demo_spec.yaml")
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ops.atomic import file_in_the_way
 from ops.registry import OPS, Guard, OpDef, OpParams, output_for
 from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule, trained_from
 from pipeline.globs import glob_problem, with_slashes
@@ -688,14 +689,6 @@ def not_a_file(path: Path) -> str | None:
     if path.is_dir():
         return "is a folder; name the file in it"
     return "is a device or a pipe, not a file; name the weights file" if path.exists() else "does not exist"
-
-
-def file_in_the_way(folder: Path) -> Path | None:
-    """The file at ``folder`` or above it, where a build would make the folder; None where there is none. A
-    path this user may not look into (a shared cache under another user's folder) counts as not there: a
-    build says what it cannot write."""
-    existing = next((path for path in (folder, *folder.parents) if os.path.exists(path)), None)
-    return existing if existing is not None and not os.path.isdir(existing) else None
 
 
 def _roles_in_words(roles: frozenset[str]) -> str:

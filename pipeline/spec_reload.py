@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from pipeline.spec import Spec, SpecError, file_in_the_way, load_spec, real_path
+from ops.atomic import file_in_the_way
+from pipeline.spec import Spec, SpecError, load_spec, real_path
 
 
 def changed_since_loaded(spec: Spec) -> str | None:
