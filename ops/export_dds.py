@@ -237,9 +237,9 @@ def export_dds(
     hold is a ``ValueError`` naming ``source`` and what to do, and so is an argument ``ExportDdsParams`` would
     refuse (its Direct3D 9 names, ``DXT5``, are taken). ``alpha_cutoff`` and ``resize_to_blocks``: see
     ``ExportDdsParams``."""
-    check_image(image)
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
+    check_image(image, colorspace=_colorspace(params.kind))
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
         check_normal_map(Path(source), image.channels)
     elif params.kind == "color":

@@ -181,33 +181,38 @@ def _shape_hint(shape: tuple[int, ...]) -> str:
     return ""
 
 
-def check_image(value: object, argument: str = "image") -> None:
+def check_image(value: object, argument: str = "image", colorspace: ColorSpace = "srgb") -> None:
     """Refuse, naming ``argument``, what a script passes where an op takes an :class:`Image`: pixels as a numpy
     array or a torch tensor, or a list of images, which failed deep inside the op as "'numpy.ndarray' object has
-    no attribute 'height'"."""
+    no attribute 'height'". ``colorspace`` is how the op holds an Image's values, as ``read_image`` takes it: the
+    fix reads a file or makes an Image of pixels so (a normal map read in linear light for export_dds's kind:
+    normal, as ``read_image(path)`` alone reads it, was exported with wrong vectors)."""
     if isinstance(value, Image):
         return
+    read = "read_image(path)" if colorspace == "srgb" else 'read_image(path, colorspace="linear")'
     if isinstance(value, (list, tuple)):
         fix = "one Image a call: call the op once for each"
     elif isinstance(value, (str, os.PathLike)):
-        fix = "read_image(path) reads the file into one"
+        fix = f"{read} reads the file into one"
     elif isinstance(value, PILImage.Image):
-        fix = ("a Pillow image, not remaster's: read_image(path) reads the file with its alpha, 16 bits and EXIF "
-               "turn, or Image(np.asarray(picture) / 255) takes its RGB or L pixels")
+        fix = (f"a Pillow image, not remaster's: {read} reads the file with its alpha, 16 bits and EXIF turn, or "
+               f"{_image_of('np.asarray(picture)', 'uint8', colorspace)} takes its RGB or L pixels")
     else:
-        fix = (f"read_image(path) reads a file into one; pixels go in as {_image_of(value)}: floats (height, width, "
-               "1 or 3) in [0, 1], alpha (height, width) as Image's second argument")
+        array = "pixels.cpu().numpy()" if type(value).__module__.startswith("torch") else "pixels"
+        made = _image_of(array, str(getattr(value, "dtype", "")), colorspace)
+        fix = (f"{read} reads a file into one; pixels go in as {made}: floats (height, width, 1 or 3) in [0, 1], "
+               "alpha (height, width) as Image's second argument")
     raise TypeError(f"{argument} is an ops.image_io.Image; got {type(value).__module__}.{type(value).__name__} ({fix})")
 
 
-def _image_of(pixels: object) -> str:
-    """The call that makes an Image of ``pixels`` as a script holds them: floats as they are, 8-bit values / 255 and
-    16-bit ones / 65535. Told ``/ 255`` of floats in [0, 1], a script made a black texture, which Image cannot tell
-    from a dark one."""
-    dtype = str(getattr(pixels, "dtype", ""))
+def _image_of(array: str, dtype: str, colorspace: ColorSpace) -> str:
+    """The call that makes an Image of pixels as a script holds them (``array`` of ``dtype``, sRGB-encoded as files
+    store them) for an op that holds ``colorspace`` values: floats as they are, 8-bit values / 255 and 16-bit ones
+    / 65535, decoded to linear light where the op takes that. Told ``/ 255`` of floats in [0, 1], a script made a
+    black texture, which Image cannot tell from a dark one."""
     scale = "" if "float" in dtype else " / 65535" if "uint16" in dtype else " / 255"
-    array = "pixels.cpu().numpy()" if type(pixels).__module__.startswith("torch") else "pixels"
-    return f"Image({array}{scale})"
+    values = f"{array}{scale}"
+    return f"Image(srgb_to_linear({values}))" if colorspace == "srgb" else f"Image({values})"
 
 
 def path_argument(value: object, argument: str, fix: str) -> Path:
@@ -395,7 +400,7 @@ def write_image(
     """
     if isinstance(path, Image):
         raise TypeError("write_image takes the path first: write_image(path, image)")
-    check_image(image)
+    check_image(image, colorspace=colorspace)
     _check_encoding(colorspace, bit_depth)
     suffix = _writable_suffix(path)
     depth = bit_depth or image.bit_depth

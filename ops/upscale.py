@@ -120,7 +120,7 @@ def upscale(
     the op's params, and ``normal_map`` its ``kind: normal`` (see ``UpscaleParams``); ``wrap`` may also be a pair
     (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as are a
     ``normal_map`` of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
-    check_image(image)
+    check_image(image, colorspace="linear")
     pair = isinstance(wrap, (tuple, list))
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
                                           alpha=alpha, **({} if pair else {"wrap": wrap}))

@@ -220,7 +220,7 @@ def super_resolve(
     the op's params, with its defaults (see ``SuperResolveParams``); a value they refuse is a ``ValueError``
     naming it, as is ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors.
     The result is whole floats (4 bytes a texel and plane), where the op stores each band as integers."""
-    check_image(image)
+    check_image(image, colorspace="linear")
     path = path_argument(weights, "weights is the path of a weights file (the model.pt train_srcae writes, or a "
                          "community model's file)", "a model in memory: ops.superres.weights.save_srcae(path, model) "
                          "writes an SRCAE's")

@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
 from ops.export_dds import export_dds
-from ops.image_io import Image, read_image, write_image
+from ops.image_io import ColorSpace, Image, read_image, srgb_to_linear, write_image
 from ops.material.from_texture import material_from_texture
 from ops.material.run import material_from_photos, material_from_texture_file
 from ops.material.synthetic import render_demo_pair
@@ -27,30 +27,64 @@ from ops.upscale import upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
 
-CALLS: dict[str, Callable[[object, Path], object]] = {
-    "super_resolve": lambda image, tmp: super_resolve(image, tmp / "model.pt", device="cpu"),  # type: ignore[arg-type]
-    "multiply": lambda image, tmp: multiply(image, count=1, size=32, method="patch"),  # type: ignore[arg-type]
-    "upscale": lambda image, tmp: upscale(image),  # type: ignore[arg-type]
-    "export_dds": lambda image, tmp: export_dds(image),  # type: ignore[arg-type]
-    "write_image": lambda image, tmp: write_image(tmp / "out.png", image),  # type: ignore[arg-type]
+CALLS: dict[str, tuple[Callable[[object, Path], object], ColorSpace]] = {  # with how the op holds an Image's values
+    "super_resolve": (lambda image, tmp: super_resolve(image, tmp / "model.pt", device="cpu"),  # type: ignore[arg-type]
+                      "linear"),
+    "multiply": (lambda image, tmp: multiply(image, count=1, size=32, method="patch"), "srgb"),  # type: ignore[arg-type]
+    "upscale": (lambda image, tmp: upscale(image), "linear"),  # type: ignore[arg-type]
+    "export_dds": (lambda image, tmp: export_dds(image), "srgb"),  # type: ignore[arg-type]
+    "export_dds normal": (lambda image, tmp: export_dds(image, kind="normal"), "linear"),  # type: ignore[arg-type]
+    "write_image": (lambda image, tmp: write_image(tmp / "out.png", image), "srgb"),  # type: ignore[arg-type]
+    "write_image linear": (lambda image, tmp: write_image(tmp / "out.png", image, colorspace="linear"),  # type: ignore[arg-type]
+                           "linear"),
 }
+READ = {"srgb": "read_image(path)", "linear": 'read_image(path, colorspace="linear")'}
 
 
-@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+def _made(values: str, colorspace: ColorSpace) -> str:
+    return f"Image(srgb_to_linear({values}))" if colorspace == "srgb" else f"Image({values})"
+
+
+@pytest.mark.parametrize("name", CALLS)
 @pytest.mark.parametrize(("given", "said"), [
-    (PIXELS, "got numpy.ndarray (read_image(path) reads a file into one; pixels go in as Image(pixels): floats"),
-    (torch.from_numpy(PIXELS), "got torch.Tensor (read_image(path) reads a file into one; pixels go in as "
-                               "Image(pixels.cpu().numpy()): floats"),
+    (PIXELS, "got numpy.ndarray ({read} reads a file into one; pixels go in as {pixels}: floats"),
+    (torch.from_numpy(PIXELS), "got torch.Tensor ({read} reads a file into one; pixels go in as {tensor}: floats"),
     ([Image(PIXELS), Image(PIXELS)], "got builtins.list (one Image a call: call the op once for each)"),
-    ("wall.png", "got builtins.str (read_image(path) reads the file into one)"),
-    (PILImage.new("RGB", (32, 32)), "got PIL.Image.Image (a Pillow image, not remaster's: read_image(path) reads"),
+    ("wall.png", "got builtins.str ({read} reads the file into one)"),
+    (PILImage.new("RGB", (32, 32)), "got PIL.Image.Image (a Pillow image, not remaster's: {read} reads the file with "
+                                    "its alpha, 16 bits and EXIF turn, or {picture} takes its RGB or L pixels)"),
 ], ids=["array", "tensor", "batch", "path", "pillow"])
-def test_an_op_given_pixels_for_its_image_says_how_to_make_one(
-    call: Callable[[object, Path], object], given: object, said: str, tmp_path: Path
-) -> None:
+def test_an_op_given_pixels_for_its_image_says_how_to_make_one(name: str, given: object, said: str,
+                                                               tmp_path: Path) -> None:
+    call, colorspace = CALLS[name]
+    said = said.format(read=READ[colorspace], pixels=_made("pixels", colorspace),
+                       tensor=_made("pixels.cpu().numpy()", colorspace),
+                       picture=_made("np.asarray(picture) / 255", colorspace))
     with pytest.raises(TypeError, match=re.escape(f"image is an ops.image_io.Image; {said}")):
         call(given, tmp_path)
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_the_image_an_op_s_message_makes_of_a_file_or_its_pixels_is_the_one_the_op_reads(name: str,
+                                                                                         tmp_path: Path) -> None:
+    """Every op said read_image(path) and Image(pixels / 255), where super_resolve, upscale and export_dds's kind:
+    normal hold values as stored and the others linear light: followed, a normal map read in linear light was
+    exported with wrong vectors, and colour went into super_resolve darker than its model learnt."""
+    call, colorspace = CALLS[name]
+    path = tmp_path / "wall.png"
+    PILImage.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path)
+    pixels = np.asarray(PILImage.open(path))
+    expected = read_image(path, colorspace=colorspace).color
+    for given, pattern in ((pixels, r"pixels go in as (Image\(.*?\)): floats"), (path, r"\((read_image\(.*?\)) reads")):
+        with pytest.raises(TypeError) as refused:
+            call(given, tmp_path)
+        made = re.search(pattern, str(refused.value))
+        assert made, refused.value
+        namespace = {"Image": Image, "read_image": read_image, "srgb_to_linear": srgb_to_linear, "pixels": pixels,
+                     "path": path}
+        image = eval(made[1], namespace)  # the call as the message writes it
+        assert np.allclose(image.color, expected, atol=1e-6), made[1]
 
 
 @pytest.mark.parametrize(("pixels", "made"), [
