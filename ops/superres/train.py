@@ -221,11 +221,15 @@ def train_srcae(
 
 def _fix_for_missing(entry: Path) -> str:
     """What to do about a texture path that is not there: a shell pattern (``textures/*.png``) is no path, and the
-    fix is the folder or the files it matches, where "check its path" sent a script to look for a typo."""
-    if any(char in entry.name for char in "*?["):
-        return (f"it is a pattern, which train_srcae does not expand: give the folder {entry.parent}, or the files, "
-                f"sorted(Path({str(entry.parent)!r}).glob({entry.name!r}))")
-    return "check its path"
+    fix is the folder or the files it matches, where "check its path" sent a script to look for a typo. A pattern
+    in a folder's place (``materials/*/albedo.png``) is one too, its files globbed from the folder above it."""
+    first = next((index for index, part in enumerate(entry.parts) if any(char in part for char in "*?[")), None)
+    if first is None:
+        return "check its path"
+    folder, pattern = Path(*entry.parts[:first]), "/".join(entry.parts[first:])
+    files = f"sorted(Path({str(folder)!r}).glob({pattern!r}))"
+    given = f"the folder {folder}, or the files, {files}" if first == len(entry.parts) - 1 else f"the files, {files}"
+    return f"it is a pattern, which train_srcae does not expand: give {given}"
 
 
 def _texture_files(textures: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -1118,6 +1118,16 @@ def test_train_srcae_from_python_given_a_pattern_says_to_give_the_folder_or_its_
         train.train_srcae(pattern, tmp_path / "model.pt", steps=2, device="cpu", **TINY)
 
 
+def test_train_srcae_from_python_given_a_pattern_in_a_folder_s_place_says_to_give_the_files_it_matches(
+        tmp_path: Path) -> None:
+    """materials/*/albedo.png, each material's colour map, was told 'check its path', as a typo would be."""
+    pattern = tmp_path / "materials" / "*" / "albedo.png"
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"texture {pattern} does not exist; it is a pattern, which train_srcae does not expand: give the files, "
+            f"sorted(Path({str(tmp_path / 'materials')!r}).glob('*/albedo.png'))")):
+        train.train_srcae(pattern, tmp_path / "model.pt", steps=2, device="cpu", **TINY)
+
+
 def test_train_srcae_from_python_refuses_a_file_above_out_before_it_trains(textures: list[Path], tmp_path: Path) -> None:
     """Training ran to its end and then failed to write, as "File exists"."""
     (tmp_path / "models").write_text("a file where a folder was meant")
