@@ -87,6 +87,15 @@ def _moved_here(earlier: dict, spec: Path, store: Path) -> bool:
     return os.path.relpath(then, was) == os.path.relpath(spec, store)
 
 
+def _gave_up(busy: Busy, timeout: float | None) -> str:
+    """What gc refused by ``busy`` says to do: given ``--wait``, which it waited ``--timeout`` seconds by, not to
+    give it ``--wait`` (it was given), but how long it waited and to wait longer."""
+    if busy.waited is None:
+        return "run gc again once it has finished (or give it --wait)"
+    return (f"gave up after waiting {busy.waited:.1f} s (--timeout {timeout:g}); run gc again once it has finished, "
+            "or give a longer --timeout")
+
+
 class UnseenProjects(Exception):
     """``gc`` cannot read the manifest of a project registered on the store. ``hashes``: how many remembered hashes
     of files that are gone it forgot all the same."""
@@ -151,10 +160,7 @@ class ContentStore:
                 yield
         except Busy as busy:
             who = "another cache gc, or a build starting," if busy.alone else "a build"
-            said = f"{who} is using the cache {self.root}; run gc again once it has finished (or give it --wait)"
-            if busy.waited is not None:
-                said += f"; gave up after waiting {busy.waited:.1f} s (--timeout {timeout:g})"
-            raise StoreBusy(said) from None
+            raise StoreBusy(f"{who} is using the cache {self.root}; {_gave_up(busy, timeout)}") from None
 
     def _say_waiting(self, busy: Busy) -> None:
         """The one line a gc told to wait says, so that a nightly job that waits is not taken for a hang. It
