@@ -74,17 +74,20 @@ class CorruptEntry(Exception):
     """A cache object no longer matches its hash; the entry is dropped and recomputed."""
 
 
-def _moved_here(earlier: dict, spec: Path, store: Path) -> bool:
+def _moved_here(earlier: dict, spec: Path, manifest: Path, store: Path) -> bool:
     """Whether the record ``earlier`` is of the project of ``spec`` before it was moved (``mv``) together with
-    this store, which lies inside its folder (the default ``cache_dir``): its spec is gone, and lay where
-    ``spec`` lies now from where the store was. Kept, it made every later gc refuse for a project that is still
-    there. A store outside the project (a share, mounted elsewhere on another machine) moves with no project."""
-    was, then = earlier.get("store"), earlier.get("spec")
-    if not isinstance(was, str) or not isinstance(then, str) or was == str(store) or Path(then).exists():
+    this store and its build folder, which lie inside its folder (the default ``cache_dir`` and ``build_dir``):
+    its spec is gone, and its spec and manifest lay where ``spec`` and ``manifest`` lie now from where the store
+    was. Kept, it made every later gc refuse for a project that is still there. A store outside the project (a
+    share, mounted elsewhere on another machine) moves with no project; nor does a build folder outside it (a
+    project on a share mounted elsewhere on another machine, building into that user's home), whose record is
+    another machine's, and gc here would remove the entries its build uses."""
+    was, then, built = earlier.get("store"), earlier.get("spec"), earlier.get("manifest")
+    if not all(isinstance(path, str) for path in (was, then, built)) or was == str(store) or Path(then).exists():
         return False
-    if not store.is_relative_to(spec.parent):
+    if not (store.is_relative_to(spec.parent) and manifest.is_relative_to(spec.parent)):
         return False
-    return os.path.relpath(then, was) == os.path.relpath(spec, store)
+    return all(os.path.relpath(old, was) == os.path.relpath(new, store) for old, new in ((then, spec), (built, manifest)))
 
 
 def _gave_up(busy: Busy, timeout: float | None) -> str:
@@ -192,7 +195,7 @@ class ContentStore:
                 gone = Path(earlier["manifest"])
                 seen = gone.parent.parent.is_dir()  # not a home on another machine
                 dropped = earlier.get("spec") == str(spec) and seen and not gone.exists()  # its old build_dir
-                if other != root and (dropped or _moved_here(earlier, spec, store)):
+                if other != root and (dropped or _moved_here(earlier, spec, manifest, store)):
                     other.unlink()
 
     def unregister(self, manifest: Path) -> None:

@@ -167,6 +167,23 @@ def test_a_share_s_record_of_a_project_on_another_machine_is_not_taken_for_this_
     assert recorded.read_text() == other
 
 
+def test_a_record_of_the_project_on_a_share_mounted_elsewhere_with_its_own_build_folder_is_kept(tmp_path):
+    """A project on a share with its cache inside (the default cache_dir), mounted at /media/share here and at
+    /mnt/share on another machine, each user's build_dir in their home: that machine's record was taken for this
+    project moved, and dropped, so that gc here removed every entry only that machine's build uses."""
+    here, there = tmp_path / "media", tmp_path / "mnt"
+    store = ContentStore(here / "share" / "P" / ".remaster" / "cache")
+    other = json.dumps({"manifest": str(there / "home" / "b" / "build" / "manifest.json"),
+                        "spec": str(there / "share" / "P" / "assets_spec.yaml"),
+                        "store": str(there / "share" / "P" / ".remaster" / "cache")})
+    (store.root / "roots").mkdir(parents=True, exist_ok=True)
+    recorded = store.root / "roots" / "other.json"
+    recorded.write_text(other)
+    (here / "home" / "a").mkdir(parents=True)
+    store.register(here / "home" / "a" / "build" / "manifest.json", here / "share" / "P" / "assets_spec.yaml")
+    assert recorded.read_text() == other
+
+
 def test_cache_gc_keeps_the_entries_of_a_copy_of_a_project_made_with_its_cache(project, cli, tmp_path):
     assert cli(project, "build")[0] == 0
     copy = Path(shutil.copytree(project, tmp_path.parent / f"{tmp_path.name}-copy", symlinks=True))
