@@ -28,7 +28,9 @@ from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
 from pipeline.progress import ProgressLines, SaidOnce, handled, progress_log, progress_of
-from pipeline.sources import one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name
+from pipeline.sources import (
+    nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name,
+)
 from pipeline.spec import SPEC_FILE, Source, Spec, SpecError, load_spec
 from pipeline.words import counted
 from pipeline.write_errors import file_problem
@@ -528,10 +530,11 @@ def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     _log_to_stderr(_NoScanSkips())
     problems = loaded.warnings()
     for source in loaded.sources.values():
-        partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir), problems)  # as a build: no root
+        scanned: list[str] = []
+        partitions = scan_for_build(loaded, source, rows_by_key(loaded.build_dir), scanned)  # as a build: no root
         if passed_over := passed_over_by_default(loaded, source):
-            problems.append(passed_over)
-        problems += _failing_ahead(source, partitions)
+            scanned = [*(said for said in scanned if said != nothing_found(source)), passed_over]
+        problems += scanned + _failing_ahead(source, partitions)
     from pipeline.runs import spec_device_problem
 
     if device := spec_device_problem(loaded):  # a spec's cuda on a machine without one: fine for its GPU box

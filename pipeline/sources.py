@@ -56,10 +56,16 @@ def scan_source(
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
-        fix = "root, glob or exclude" if source.exclude else "root or glob"
-        _skip(skipped, f"{source.called()}: no file in {source.describe()}; nothing is built from it, its "
-                       f"outputs are kept (fix its {fix}, or mount the share)")
+        _skip(skipped, nothing_found(source))
     return dict(sorted(partitions.items()))
+
+
+def nothing_found(source: Source) -> str:
+    """What a scan of ``source`` that found no file says; ``validate`` says ``passed_over_by_default`` instead,
+    where that names the files the glob passes over: the two said the one thing twice, once without the fix."""
+    fix = "root, glob or exclude" if source.exclude else "root or glob"
+    return (f"{source.called()}: no file in {source.describe()}; nothing is built from it, its outputs are kept (fix "
+            f"its {fix}, or mount the share)")
 
 
 def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:

@@ -366,6 +366,20 @@ def test_validate_warns_ahead_of_a_guide_photo_that_is_a_link_to_the_flash_photo
     assert "(and " not in said, said
 
 
+def test_validate_of_a_default_glob_that_takes_none_of_the_images_says_so_once_with_the_glob_that_does(project, cli):
+    """A new project of JPEGs alone: validate said "no file ... matching **/*.png" and, on the next line, that the
+    glob takes PNG files alone, the one thing twice."""
+    write_spec(project, UPSCALE_SPEC.replace(', glob: "**/*.png"', ""))
+    for path in sorted((project / "textures").rglob("*.png")):
+        PILImage.open(path).convert("RGB").save(path.with_suffix(".jpg"), "JPEG")
+        path.unlink()
+    code, output = cli(project, "validate")
+    said = " ".join(output.split())
+    assert code == 0 and said.count(f"{source_called(project, 'legacy')}:") == 1, output
+    assert 'will not be built (floors/tex000.jpg, floors/tex002.jpg, floors/tex004.jpg ...); to build them, give it ' \
+           'glob: "**/*.{png,jpg}"' in said, said
+
+
 def test_a_pair_missing_its_guide_photo_fails_by_its_folder_and_the_others_build(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",)})
     code, output = cli(tmp_path, "build")
