@@ -87,10 +87,11 @@ def _in_digits(given: str, whole: bool) -> str:
     Its sign, exponent and thousands are kept: ``steps: 3,000`` is 3000, not 3, and ``steps: 3 000`` too. A decimal
     comma (``normal_strength: 0,5``, which YAML reads as text) is written with a point, not cut at the comma to 0;
     where the key takes a ``whole`` number (``seed: 1,5``), none is guessed."""
-    decimal = re.search(r"([-+]?\d+),(\d+)", given)
-    if decimal and (len(decimal[1].lstrip("+-")) > 3 or len(decimal[2]) != 3):  # not thousands, as 3,000 is
+    decimal = re.search(r"([-+]?(\d+)),(\d+)", given)
+    # Not thousands, as 3,000 is; nor is 0,250, as no number of thousands begins with 0
+    if decimal and (len(decimal[2]) > 3 or decimal[2].startswith("0") or len(decimal[3]) != 3):
         return ("a comma is no decimal point, and this key takes no decimals: write one whole number in digits" if whole
-                else f"write the number with a point for its decimals, not a comma: {decimal[1]}.{decimal[2]}")
+                else f"write the number with a point for its decimals, not a comma: {decimal[1]}.{decimal[3]}")
     number = re.search(r"[-+]?(?:\d{1,3}(?:([,' ])\d{3})(?:\1\d{3})*|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?", given)
     if number is None:
         return "write the number in digits"

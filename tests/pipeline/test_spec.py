@@ -474,6 +474,16 @@ def test_a_decimal_comma_is_told_to_be_a_point_not_cut_at_the_comma():
     ]
 
 
+def test_a_decimal_comma_before_three_digits_after_a_zero_is_no_thousands_separator():
+    """``normal_strength: 0,250`` was told to be written ``0250``, taken for thousands: no number of thousands
+    begins with 0."""
+    [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
+                         "  floors:\n    op: material\n    from: legacy\n    method: from_texture\n"
+                         "    normal_strength: 0,250\n")
+    assert problem.endswith("assets.floors.normal_strength: expected a number, got '0,250'; write the number with a "
+                            "point for its decimals, not a comma: 0.250"), problem
+
+
 def test_a_number_with_thousands_in_spaces_is_suggested_whole():
     """``steps: 3 000`` was told to be written ``3``, without a unit."""
     [problem] = problems("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n"
