@@ -29,7 +29,7 @@ from pipeline.provenance import (
 from pipeline.resources import RemasterResource
 from pipeline.signals import stop_if_signalled
 from pipeline.spec import Source, Spec, Target, not_a_file
-from pipeline.words import counted
+from pipeline.words import counted, some
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -203,8 +203,7 @@ def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) ->
     warnings = []
     upstream = builder.spec.targets.get(target.upstream) if target.section == "assets" else None
     if upstream is not None and (stale := [key for key in keys if builder.is_out_of_date(upstream, key)]):
-        named = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
-        warnings.append(f"{target.name} was built from {upstream.name}'s outputs for {named}, which are out of date "
+        warnings.append(f"{target.name} was built from {upstream.name}'s outputs for {some(stale)}, which are out of date "
                         f"(a texture or a setting of {upstream.name} changed since it was built): {advice(upstream.name)}")
     model = builder.spec.models.get(target.model) if target.model else None
     if model is not None and builder.is_out_of_date(model, MODEL_PARTITION):

@@ -32,7 +32,7 @@ from pipeline.sources import (
     nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name,
 )
 from pipeline.spec import SPEC_FILE, Source, Spec, SpecError, load_spec
-from pipeline.words import counted
+from pipeline.words import counted, some
 from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
@@ -412,8 +412,7 @@ def _print_failures(failed: list[Row], loaded: Spec) -> None:
         if len(rows) == 1:
             _print_failure(rows[0])
             continue
-        named = ", ".join(str(row["partition"]) for row in rows[:_NAMED])
-        named += f" and {len(rows) - _NAMED} more" if len(rows) > _NAMED else ""
+        named = some([str(row["partition"]) for row in rows], _NAMED)
         console.print(f"[red]failed[/red] {escape(f'{asset} [{len(rows)} partitions]: {cause}')} "
                       f"({escape(named)}; the manifest lists each)", highlight=False, soft_wrap=True)
 
@@ -555,18 +554,13 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
     said: list[str] = []
     if others := unreadable_by_name(source, partitions):
         files = "a file" if len(others) == 1 else f"{len(others)} files"
-        said.append(f"{source.called()}: takes {files} whose extension is no image format ({_some(others)}); each "
+        said.append(f"{source.called()}: takes {files} whose extension is no image format ({some(others, _NAMED)}); each "
                     "build fails them: narrow the glob, or exclude them")
     if twice := [(key, why) for key, roles in partitions.items() if (why := one_photo_for_both(source, roles))]:
         (key, why), others = twice[0], [key for key, _ in twice[1:]]
-        also = f" (and {counted(len(others), 'more pair folder')}: {_some(others)})" if others else ""
+        also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""
         said.append(f"{source.called()}: pair {key}: {why}; each build fails it{also}")
     return said
-
-
-def _some(names: list[str]) -> str:
-    """The first ``_NAMED`` of ``names``, and how many more: a glob that takes every file of a folder has thousands."""
-    return ", ".join(names[:_NAMED]) + (f" and {len(names) - _NAMED} more" if len(names) > _NAMED else "")
 
 
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from pipeline.globs import Glob
 from pipeline.spec import Source, Spec
+from pipeline.words import some
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,10 @@ def passed_over_by_default(spec: Spec, source: Source) -> str | None:
     others = [path for path in _glob(source.root, f"**/*.{readable}", source.exclude, written)[0] if path not in taken]
     if not others:
         return None
-    shown = ", ".join(_key(path, source.root) for path in others[:3]) + (" ..." if len(others) > 3 else "")
     formats = ",".join(dict.fromkeys(["png", *sorted({path.suffix[1:].lower() for path in others})]))
     files, them = ("an image", "it") if len(others) == 1 else (f"{len(others)} images", "them")
     return (f"{source.called()}: takes PNG files alone (glob defaults to **/*.png), so {files} under {source.root} "
-            f"will not be built ({shown}); to build {them}, give it glob: \"**/*.{{{formats}}}\"")
+            f"will not be built ({some([_key(path, source.root) for path in others])}); to build {them}, give it glob: \"**/*.{{{formats}}}\"")
 
 
 def _roles_found_nowhere(source: Source, found: dict[str, dict[str, Path]]) -> list[str]:
@@ -214,10 +214,6 @@ class _Untrusted:
 
     def said(self) -> list[str]:
         """``_glob``'s second result: one message per kind of problem, naming the first three paths."""
-
-        def some(items: list[str]) -> str:
-            return ", ".join(items[:3]) + (" ..." if len(items) > 3 else "")
-
         root = self.root
         problems = [
             ([f"{_key(link, root)} -> {_target(link)}" for link in sorted(self.dangling)],

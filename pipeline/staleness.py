@@ -23,6 +23,7 @@ from pipeline.manifest import Row, by_key, keyed_rows, rows_by_key, whole_rows
 from pipeline.removed import Replaced, file_removed, has_files, why_removed
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, Target
+from pipeline.words import some
 
 
 CurrentInputs = dict[tuple[str, str], dict[str, str]]  # (target, partition) -> spec-relative path -> hash
@@ -333,9 +334,8 @@ def _units_kept(spec: Spec, target: Target, names: list[str], kept: list[str]) -
     does not run at all for those kept, where multiply measures its variants again. ``names`` are all its outputs,
     those kept under no unit too (a photo fit's ``material.gltf``, made anew beside its kept maps)."""
     made = [name for name in names if name not in kept]
-    some = ", ".join(made[:3]) + (", ..." if len(made) > 3 else "")
     none = "makes none" if spec.images_each(target) else "makes none (its guards measure them again)"
-    making = f"makes {len(made)} ({some})" if made else none
+    making = f"makes {len(made)} ({some(made)})" if made else none
     return f"{len(kept)} of its {len(names)} outputs in the cache, put back; {making}"
 
 
