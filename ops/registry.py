@@ -166,6 +166,11 @@ class OpParams(BaseModel):
         ``count: 4 -> 8`` computes only the four new variants. Empty: the outputs are made together."""
         return {}
 
+    def units_kept_together(self) -> bool:
+        """Whether the op takes its ``output_units`` from the cache only where it holds every one (a material's
+        maps, which one fit makes), and else makes them all again: ``status`` then says none is kept."""
+        return False
+
     def neutral_fields(self) -> tuple[str, ...]:
         """Fields that cannot change the outputs as these params stand: how often training logs, a
         setting of a feature that is off, a speed setting."""

@@ -297,13 +297,20 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     a shared cache computes nothing), or what a training stopped part way (a Ctrl-C, a kill) left to resume from."""
     if _put_back(builder, plan, restored):
         return f"{reason}; in the cache: put back, not computed"
-    if kept := _kept_units(builder, plan.units, plan.outputs, restored):
+    if kept := _kept_units(builder, _units_to_keep(builder, target, plan), plan.outputs, restored):
         return f"{reason}; {_units_kept(builder.spec, target, list(plan.outputs), kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):
         return f"{reason}; {_training_now(left)}"
     return f"{reason}; the next build resumes from {left}" if left else reason
+
+
+def _units_to_keep(builder: Builder, target: Target, plan: Plan) -> dict[str, str]:
+    """``plan``'s units, or none where its op keeps them only all together and the cache lost one: a material's
+    maps come from one fit, which a build runs again for them all."""
+    whole = all(builder.store.peek_unit(unit) is not None for unit in plan.units.values())
+    return plan.units if whole or not target.params.units_kept_together() else {}
 
 
 def _each_kept(builder: Builder, target: Target, key: str, restored: dict[Path, str]) -> list[str]:

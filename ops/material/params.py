@@ -117,5 +117,8 @@ class MaterialParams(OpParams):
         shared = self.key_params()
         return {name: {**shared, "output": name} for name in self.output_names() if name != GLTF_NAME}
 
+    def units_kept_together(self) -> bool:
+        return True  # the maps come from one fit together
+
     def surface_maps(self) -> tuple[str, ...]:
         return tuple(name.removesuffix(".png") for name in self.output_names() if name.endswith(".png"))

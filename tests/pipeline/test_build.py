@@ -1179,10 +1179,8 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     assert sorted(outputs(tmp_path).values()) == sorted(first.values())
 
 
-def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):
-    """A teammate renaming a pair's folder (the material's name) ran the whole photo fit again, 25 s a pair."""
-    import ops.material.run
-
+def _built_photo_pair_material(tmp_path: Path, cli) -> None:
+    """A project of one photo pair, ``towel``, fitted (two iterations, 32 px) and built."""
     photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
     for role, gain in (("flash", 1.0), ("guide", 0.4)):
         write_image(tmp_path / "photos" / "towel" / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
@@ -1195,6 +1193,13 @@ def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_g
           scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
         """)
     assert cli(tmp_path, "build")[0] == 0
+
+
+def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):
+    """A teammate renaming a pair's folder (the material's name) ran the whole photo fit again, 25 s a pair."""
+    import ops.material.run
+
+    _built_photo_pair_material(tmp_path, cli)
     before = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
     (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch grün")
 
@@ -1215,6 +1220,20 @@ def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_g
     monkeypatch.undo()
     assert cli(tmp_path, "build", "--force")[0] == 0  # --force fits again
     assert "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
+
+
+def test_status_of_a_renamed_pair_whose_cache_lost_one_map_says_the_fit_runs_again(tmp_path, cli):
+    """A material's maps come from one fit, made again together where the cache holds some alone: status said
+    "7 of its 9 outputs in the cache, put back; makes 2", where the build fits all of them again."""
+    _built_photo_pair_material(tmp_path, cli)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    plan = RemasterResource().builder(spec).plan(spec.targets["scanned"], "towel")
+    ContentStore(spec.cache_dir)._unit_path(plan.units["specular.png"]).unlink()  # a damaged unit, removed
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
+    code, output = cli(tmp_path, "status", "--json")
+    reasons = {row["partition"]: row["reason"] for row in json.loads(output)["stale"]}
+    assert reasons["Handtuch"] == "new file", reasons
+    assert cli(tmp_path, "build")[0] == 0 and "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
 
 
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
