@@ -272,9 +272,9 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
         return "it is a link that leads back to itself; point it at the spec file"
     if not path.exists():
         above = next((folder / SPEC_FILE for folder in path.parent.parents if (folder / SPEC_FILE).is_file()), None)
-        found = f" (the project's is {above}: --spec {shlex.quote(str(above))})" if above else ""
+        found = f"; a folder above holds one: --spec {shlex.quote(str(above))}" if above else ""
         return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
-                f"--spec{found} (REMASTER_SPEC for the Dagster UI)")
+                f"--spec (REMASTER_SPEC for the Dagster UI){found}")
     return str(exc.strerror or exc)
 
 
