@@ -83,7 +83,9 @@ def _moved_here(earlier: dict, spec: Path, manifest: Path, store: Path) -> bool:
     project on a share mounted elsewhere on another machine, building into that user's home), whose record is
     another machine's, and gc here would remove the entries its build uses."""
     was, then, built = earlier.get("store"), earlier.get("spec"), earlier.get("manifest")
-    if not all(isinstance(path, str) for path in (was, then, built)) or was == str(store) or Path(then).exists():
+    if not (isinstance(was, str) and isinstance(then, str) and isinstance(built, str)):
+        return False
+    if was == str(store) or Path(then).exists():
         return False
     if not (store.is_relative_to(spec.parent) and manifest.is_relative_to(spec.parent)):
         return False
