@@ -8,6 +8,7 @@ op's version, the model) or what is stale upstream.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,10 +266,20 @@ def _param_changes(before: dict[str, object], now: dict[str, object], neutral: s
     changed = sorted(k for k in now.keys() & before.keys() - neutral if now[k] != before[k])
     added, dropped = sorted(now.keys() - before.keys() - neutral), sorted(before.keys() - now.keys() - neutral)
     return [f"{label}: {', '.join(names)}" for label, names in (
-        ("params changed", changed),
+        ("params changed", [f"{k} {_param_value(before[k])} -> {_param_value(now[k])}" for k in changed]),
         ("params new in this version of remaster", added),
         ("params this version of remaster dropped", dropped),
     ) if names]
+
+
+_PARAM_SHOWN = 24  # characters of a param's value a reason shows: a list of twenty layers would fill the table
+
+
+def _param_value(value: object) -> str:
+    """A param's value as the spec would write it (``lanczos``, ``4``, ``true``, ``[1, 2]``), cut short where
+    long, so that ``params changed: filter bicubic -> lanczos`` tells a change made by mistake from one meant."""
+    shown = value if isinstance(value, str) and value else json.dumps(value)
+    return shown if len(shown) <= _PARAM_SHOWN else f"{shown[:_PARAM_SHOWN - 3]}..."
 
 
 class _Wait(NamedTuple):

@@ -282,6 +282,26 @@ def test_status_calls_an_asset_just_added_to_the_spec_never_built_not_a_new_file
     assert len(why) == 7
 
 
+def test_status_says_what_each_changed_param_was_and_is_now(project, cli):
+    """"params changed: scale" left the artist to guess whether the spec now says what was meant: a scale typed
+    as 4 where 2 was wanted read the same as the change meant."""
+    assert cli(project, "build")[0] == 0
+    write_spec(project, UPSCALE_SPEC.replace("scale: 2", "scale: 4").replace("filter: lanczos", "filter: bicubic"))
+    assert set(stale_reasons(cli, project).values()) == {"params changed: filter lanczos -> bicubic, scale 2 -> 4"}
+    code, output = cli(project, "status")
+    assert code == 0 and output.count("filter lanczos -> bicubic") == 5, output
+    write_spec(project, UPSCALE_SPEC)
+    manifest = project / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    row = rows["entries"][0]
+    row["params"]["filter"] = "lanczos_with_a_kernel_of_eight_taps"  # as long as a list of layers or a path
+    row["cache_key"] = "0" + row["cache_key"]
+    manifest.write_text(json.dumps(rows))
+    assert stale_reasons(cli, project) == {
+        ("legacy_2x", row["partition"]): (
+        "params changed: filter lanczos_with_a_kernel... -> lanczos; in the cache: put back, not computed")}
+
+
 def test_status_says_that_a_changed_from_drops_the_outputs_made_from_the_old_one(project, cli):
     """``from: legacy`` changed to another source was read as every texture removed from legacy's folder."""
     from pipeline.staleness import stale_partitions
@@ -405,7 +425,7 @@ def test_status_says_that_a_param_changed_back_puts_back_what_it_and_its_chain_h
         assert cli(project, "build")[0] == 0
     write_spec(project, chained)  # and back
     why = {s.reason for s in stale_partitions(load_spec(project / "assets_spec.yaml")).stale}
-    assert why == {"params changed: filter; in the cache: put back, not computed",  # were without "in the cache"
+    assert why == {"params changed: filter bicubic -> lanczos; in the cache: put back, not computed",  # were without "in the cache"
                    "upstream legacy_2x is stale; in the cache: put back, not computed"}
 
 
@@ -1036,7 +1056,7 @@ def test_status_says_a_touched_up_output_is_kept_where_the_build_deletes_or_rema
     assert reasons["floors/tex000.png"].endswith(
         f": its outputs will be deleted; but legacy_2x/floors/tex000.png changed since built; a build moves what "
         f"changed to {aside}"), reasons
-    assert reasons["walls/tex001.png"] == ("params changed: scale; but legacy_2x/walls/tex001.png changed since "
+    assert reasons["walls/tex001.png"] == ("params changed: scale 2 -> 3; but legacy_2x/walls/tex001.png changed since "
                                            f"built; a build moves what changed to {aside}"), reasons
     assert "changed since built" not in reasons["walls/tex003.png"], reasons
     assert cli(project, "build")[0] == 0
@@ -1462,13 +1482,13 @@ def test_status_says_which_variants_a_count_change_makes_and_which_the_cache_kee
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     code, output = cli(tmp_path, "status", "--json")
     assert json.loads(output)["stale"] == [{"asset": "variants", "partition": "floors/tex000.png", "reason":
-        "params changed: count; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.png)"}], output
+        "params changed: count 2 -> 3; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.png)"}], output
     assert cli(tmp_path, "build")[0] == 0
     assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 1
     spec.write_text(spec.read_text().replace("count: 3", "count: 2").replace("count: 2", "count: 2, seed: 1"))
     code, output = cli(tmp_path, "status", "--json")
     assert json.loads(output)["stale"][0]["reason"] == (
-        "params changed: count, seed; 2 of its 2 outputs in the cache, put back; makes none (its guards measure them "
+        "params changed: count 3 -> 2, seed 0 -> 1; 2 of its 2 outputs in the cache, put back; makes none (its guards measure them "
         "again)")
 
 
@@ -2210,7 +2230,7 @@ models:
     row["cache_key"] = "0" + row["cache_key"]
     manifest.write_text(json.dumps(rows))
     code, output = cli(tmp_path, "status")
-    assert "params changed: loss.hfen; params new in this version of remaster: loss.gan" in output, output
+    assert "params changed: loss.hfen 0.2 -> 0.1; params new in this version of remaster: loss.gan" in output, output
 
 
 def test_an_output_saved_over_while_the_build_puts_it_back_in_the_cache_is_not_stored(project, cli, monkeypatch):

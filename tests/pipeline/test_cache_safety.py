@@ -238,8 +238,8 @@ def test_a_unit_file_copied_over_another_units_is_made_again_not_reused(tmp_path
     spec.write_text(spec.read_text().replace("count: 1", "count: 2"))
     code, said = cli(tmp_path, "status", "--json")
     reasons = {row["partition"]: row["reason"] for row in json.loads(said)["stale"]}
-    assert reasons == {"floors/tex000.png": "params changed: count", "walls/tex001.png":
-                       "params changed: count; 1 of its 2 outputs in the cache, put back; makes 1 (variant_01.png)"}
+    assert reasons == {"floors/tex000.png": "params changed: count 1 -> 2", "walls/tex001.png":
+                       "params changed: count 1 -> 2; 1 of its 2 outputs in the cache, put back; makes 1 (variant_01.png)"}
     assert store._unit_path(unit).read_bytes() == store._unit_path(other).read_bytes()  # status removes nothing
     code, said = cli(tmp_path, "build")
     assert code == 0, said
