@@ -197,7 +197,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
 def _own_reason(builder: Builder, target: Target, key: str, row: Row | None, plan: Plan, known: _Known) -> str | None:
     """Why a partition must be built for what changed in it, not upstream; None where its outputs are current."""
     if row is None:
-        return "new file" if target.name in known.built else "never built"
+        return _new_partition(builder.spec, target) if target.name in known.built else "never built"
     if row["status"] == "failed":  # a failing change reverted finds what was built before it in the cache
         return _failed(builder, target, row, plan)
     # A change made back (a reverted param, another branch checked out) finds its outputs in the cache.
@@ -210,6 +210,12 @@ def _own_reason(builder: Builder, target: Target, key: str, row: Row | None, pla
         changed = list(outputs)
     known.inputs_now[(target.name, key)] = plan.input_hashes
     return _missing_or_modified(builder.spec, changed) if changed else None
+
+
+def _new_partition(spec: Spec, target: Target) -> str:
+    """What a partition the manifest has no row of is, where its asset has others: a photo pair's partition is a
+    folder of photos, and "new file" sent the artist looking for one file among them."""
+    return "new photo pair" if spec.source_of(target.name).kind == "photo_pairs" else "new file"
 
 
 def _failed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:

@@ -1228,7 +1228,7 @@ def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_g
 
     monkeypatch.setattr(ops.material.run, "fit_maps", no_fit)
     code, output = cli(tmp_path, "status")
-    assert "new file; 8 of its 9 outputs in the cache, put back; makes 1 (material.gltf)" in " ".join(
+    assert "new photo pair; 8 of its 9 outputs in the cache, put back; makes 1 (material.gltf)" in " ".join(
         output.replace("│", " ").split()), output
     code, output = cli(tmp_path, "build")
     assert code == 0 and statuses(tmp_path) == {"Handtuch grün": "computed"}, output

@@ -406,6 +406,16 @@ def test_status_says_what_changed_since_a_pair_failed_rather_than_the_failure_al
     assert why["oak"].endswith("; since then: changed file photos/oak/guide.png")
 
 
+def test_status_calls_a_pair_folder_added_a_new_photo_pair(tmp_path, cli):
+    """A pair's partition is a folder of photos: "new file" sent the artist looking for one file among them."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide")})
+    assert cli(tmp_path, "build")[0] == 0
+    for role in ("flash", "guide"):
+        write_image(tmp_path / "photos" / "elm" / f"{role}.png", Image(np.full((16, 16, 3), 0.3, np.float32)))
+    code, output = cli(tmp_path, "status", "--json")
+    assert [(s["partition"], s["reason"]) for s in json.loads(output)["stale"]] == [("elm", "new photo pair")], output
+
+
 @pytest.mark.parametrize("unmounted", ["folder gone", "empty mount point"])
 def test_a_missing_or_empty_source_folder_keeps_its_outputs(project, cli, caplog, unmounted):
     cli(project, "build")
