@@ -184,7 +184,8 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     waits = _waits_on(builder, target, key, known)
     if waits is not None and not waits.all_restored:  # its own changes too: an upgrade that bumps both ops' versions
         own = _settings_changed(target, row) if row is not None else []
-        return "; ".join([waits.reason, *own, *_each_kept(builder, target, key, known.restored)])
+        kept = _each_kept(builder, target, key, known.restored)
+        return "; ".join([_if_upstream_differs(waits, target, row, own, kept), *own, *kept])
     try:
         plan = builder.plan(target, key, restored=known.restored)
     except (BuildError, ValueError, OSError) as exc:  # an unreadable texture fails its partition in the run, not the build
@@ -291,11 +292,23 @@ def _param_value(value: object) -> str:
 class _Wait(NamedTuple):
     reason: str  # why a partition is stale because of what it is built from
     all_restored: bool  # whether all of that is put back from the cache (its outputs' hashes in ``_Known.restored``)
+    upstream_alone: bool  # whether its upstream is all it waits on, not a model too
+
+
+def _if_upstream_differs(waits: _Wait, target: Target, row: Row | None, own: list[str], kept: list[str]) -> str:
+    """``waits.reason``, saying where the partition is built again only if its upstream's new output differs:
+    nothing else of it changed (not its op, params or ``from``), so that the same output gives the cache key
+    its row has, and the build lists it cached. "upstream legacy_2x is stale" alone read as the partition made
+    again, where a texture saved again with the same pixels left them all cached; status cannot know which
+    without computing the upstream."""
+    built_alike = row is not None and row["status"] != "failed" and row.get("from") == target.upstream
+    alone = waits.upstream_alone and built_alike and not own and not kept
+    return f"{waits.reason}: rebuilt only if its new output differs" if alone else waits.reason
 
 
 def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wait | None:
     """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale."""
-    reasons, all_restored = [], True
+    reasons, all_restored, model_waits = [], True, False
     if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
         reasons.append(f"upstream {target.upstream} is stale")
         all_restored = all(path in known.restored for path in builder.upstream_files(target, key).values())
@@ -305,8 +318,9 @@ def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wai
             known.fates[model.name] = _model_fate(builder, model, known.restored)
         if known.fates[model.name]:  # else its weights stay as they are, and this output is judged on its own
             reasons.append(f"model {model.name} will be {known.fates[model.name]}")
+            model_waits = True
             all_restored = all_restored and builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE] in known.restored
-    return _Wait("; ".join(reasons), all_restored) if reasons else None
+    return _Wait("; ".join(reasons), all_restored, not model_waits) if reasons else None
 
 
 def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, restored: dict[Path, str]) -> str:

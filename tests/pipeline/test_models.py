@@ -71,8 +71,9 @@ def test_retraining_recomputes_only_the_outputs_that_used_the_model(tmp_path, cl
     assert sr_row["inputs"]["build/sr2x/model.pt"] == hash_file(weights)
 
     spec.write_text(SPEC.replace("steps: 6", "steps: 7"))
-    code, output = cli(tmp_path, "status")
-    assert "model sr2x will be retrained" in output
+    code, output = cli(tmp_path, "status", "--json")
+    stale = json.loads(output)["stale"]
+    assert {s["reason"] for s in stale if s["asset"] == "legacy_sr"} == {"model sr2x will be retrained"}, output
     cli(tmp_path, "build", "sr2x")
     assert rows(tmp_path)[("sr2x", "")]["status"] == "computed"
     code, output = cli(tmp_path, "status")
