@@ -1291,7 +1291,7 @@ def test_status_of_a_renamed_pair_whose_cache_lost_one_map_says_the_fit_runs_aga
     (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
     code, output = cli(tmp_path, "status", "--json")
     reasons = {row["partition"]: row["reason"] for row in json.loads(output)["stale"]}
-    assert reasons["Handtuch"] == "new file", reasons
+    assert reasons["Handtuch"] == "new photo pair", reasons
     assert cli(tmp_path, "build")[0] == 0 and "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
 
 
