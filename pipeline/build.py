@@ -338,8 +338,19 @@ class Builder:
             if target.section == "models":  # a finished training's checkpoint must not make --force a no-op
                 self.store.clear_finished_work(plan.cache_key)
             entry = None if forced else self._restore(plan) or self._kept(target, key, plan)
-            result.status = "cached" if entry is not None else "computed"
-            return entry if entry is not None else self._compute(target, key, plan)
+            if entry is not None:
+                result.status = "cached"
+                return entry
+            entry = self._compute(target, key, plan)
+            result.status = "cached" if self._all_put_back(target, entry) else "computed"
+            return entry
+
+    def _all_put_back(self, target: Target, entry: Entry) -> bool:
+        """Whether ``entry``, just stored, holds only outputs of a one-image op applied to each image that were
+        each kept under its unit key (``count: 3 -> 2`` upstream): the op did not run, as ``status`` says ("makes
+        none"), so the partition is cached, not computed. A multiply whose variants are all kept is computed: its
+        guards measure them again."""
+        return bool(self.spec.images_each(target)) and entry.metadata.get("variants_made") == 0
 
     def forget_rows(self) -> None:
         """Read the manifest again at the next question: a Dagster run of this build has written it since."""

@@ -1821,6 +1821,23 @@ def test_an_edited_texture_exports_again_only_its_own_variants(tmp_path, cli, mo
     assert stale_reasons(cli, tmp_path) == {}
 
 
+def test_a_count_lowered_upstream_puts_back_every_dds_and_the_build_counts_them_cached(tmp_path, cli, monkeypatch):
+    """Every DDS of the variants left is kept under its unit key: export_dds does not run, as status says ("makes
+    none"), and the build counted the partitions computed, its table and the manifest saying the op ran."""
+    exported = exports_counted(monkeypatch)
+    spec = variants_dds_project(tmp_path, count=3)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2"))
+    assert stale_reasons(cli, tmp_path)[("variants_dds", "walls/tex001.png")] == (
+        "upstream variants is stale; 2 of its 2 outputs in the cache, put back; makes none")
+    exported.clear()
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and exported == [], output
+    rows = rows_of(tmp_path, "variants_dds")
+    assert [(row["status"], row["metadata"]["variants_made"]) for row in rows.values()] == [("cached", 0)] * 2
+    assert stale_reasons(cli, tmp_path) == {}
+
+
 def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli, monkeypatch):
     variants_dds_project(tmp_path, count=2)
     build_killed(tmp_path, (
