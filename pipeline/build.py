@@ -185,10 +185,8 @@ class Builder:
             produced = self.upstream_files(target, key)
             for path in produced.values():
                 if path not in restored and (not path.is_file() or self._left_stale(upstream, key)):
-                    raise BuildError(
-                        f"{path}: the upstream asset {upstream.name!r} has no up-to-date output for {key} (it failed, "
-                        f"or was not built yet: see its own error first)"
-                    )
+                    raise BuildError(f"{path}: the upstream asset {upstream.name!r} has no up-to-date output for {key} "
+                                     f"({self._why_no_output(target, upstream, key)})")
             return produced
         roles = self.partitions(target.upstream).get(key)
         if roles is None and not self.partitions(target.upstream):
@@ -200,6 +198,16 @@ class Builder:
             raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
         source = self.spec.sources[target.upstream]
         return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
+
+    def _why_no_output(self, target: Target, upstream: Target, key: str) -> str:
+        """Why ``upstream`` has not the output ``target`` reads for ``key``, and what to do. One last built without
+        error is out of date: a UI run of ``target`` alone after ``count: 2 -> 3`` upstream reads a variant_02.png
+        not made yet, and was told to see an error of ``upstream``'s that there was not."""
+        row = self._last_rows().get((upstream.name, key))
+        if row is None or row.get("status") not in ("computed", "cached"):
+            return "it failed, or was not built yet: see its own error first"
+        return (f"a texture or a setting of {upstream.name} changed since it was built: materialize {upstream.name} "
+                f"as well, or select {target.name} with its upstream assets (remaster build does both)")
 
     def _left_stale(self, target: Target, key: str) -> bool:
         """Whether ``target``'s output for ``key`` is one a failed build could not remove (a read-only folder):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    LFS_POINTER, REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, write_spec, write_textures,
+    LFS_POINTER, REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, variants_dds_project, write_spec,
+    write_textures,
 )
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
@@ -1308,6 +1309,25 @@ def test_a_ui_run_of_an_asset_alone_warns_that_its_upstream_asset_is_out_of_date
             "assets (remaster build does both)"],
         2: [],
     }
+
+
+def test_a_ui_run_of_each_variant_s_dds_alone_after_count_was_raised_says_to_materialize_the_multiply(tmp_path, cli):
+    """The third variant's DDS has no variant_02.png to read until variants is built again: the failure said to see
+    an error of variants' own ("it failed, or was not built yet"), which had none."""
+    spec = variants_dds_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    defs = build_definitions(load_spec(spec))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["variants_dds"], partition_key="walls/tex001.png", raise_on_error=False)
+        said = {event.user_message for event in instance.all_logs(result.run_id) if "up-to-date" in event.user_message}
+    assert not result.success
+    assert said == {f"walls/tex001.png: {tmp_path / 'build/variants/walls/tex001/variant_02.png'}: the upstream asset "
+                    "'variants' has no up-to-date output for walls/tex001.png (a texture or a setting of variants "
+                    "changed since it was built: materialize variants as well, or select variants_dds with its "
+                    "upstream assets (remaster build does both))"}
 
 
 def test_a_ui_run_of_an_asset_alone_warns_that_its_model_is_out_of_date(tmp_path, cli):
