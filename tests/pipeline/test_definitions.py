@@ -1311,6 +1311,26 @@ def test_a_ui_run_of_an_asset_alone_warns_that_its_upstream_asset_is_out_of_date
     }
 
 
+def test_a_ui_run_of_an_asset_alone_warns_of_an_asset_out_of_date_two_up_the_chain(tmp_path, cli):
+    """The variants enlarged, then exported: big_dds alone after a texture changed read big's outputs, current for
+    the variants they were made from, which are out of date; only the asset next to it was asked, so none warned."""
+    spec = variants_dds_project(tmp_path, count=2)
+    spec.write_text(spec.read_text() + "  big: {op: upscale, from: variants, scale: 2}\n"
+                                       "  big_dds: {op: export_dds, from: big}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    changed = "walls/tex001.png"
+    write_image(tmp_path / "textures" / changed, Image(np.random.default_rng(7).random((64, 64, 3), dtype=np.float32)))
+    defs = build_definitions(load_spec(spec))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [changed])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["big_dds"], partition_key=changed)
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    assert said == [f"big_dds was built from variants's outputs (through big) for {changed}, which are out of date (a "
+                    "texture or a setting of variants changed since it was built): materialize variants and big as "
+                    "well, or select big_dds with its upstream assets (remaster build does both)"]
+
+
 def test_a_ui_run_of_each_variant_s_dds_alone_after_count_was_raised_says_to_materialize_the_multiply(tmp_path, cli):
     """The third variant's DDS has no variant_02.png to read until variants is built again: the failure said to see
     an error of variants' own ("it failed, or was not built yet"), which had none."""
