@@ -250,9 +250,10 @@ def start_remaster(folder: Path, *args: str, dagster_home: Path | None = None) -
 CHAIN_SPEC = UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n"  # an upscale of an upscale
 
 
-def variants_project(folder: Path, count: int) -> Path:
-    """One 64-px texture and a patch-multiply asset of ``count`` variants; returns the spec file."""
-    write_textures(folder / "textures", 1, size=64)
+def variants_project(folder: Path, count: int, textures: int = 1, more: str = "") -> Path:
+    """``textures`` 64-px textures and a patch-multiply asset of ``count`` variants, then the entries of ``more``;
+    returns the spec file."""
+    write_textures(folder / "textures", textures, size=64)
     return write_spec(folder, f"""
 build_dir: build
 cache_dir: .remaster/cache
@@ -260,22 +261,13 @@ sources:
   legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
 assets:
   variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
-""")
+{more}""")
 
 
 def variants_dds_project(folder: Path, count: int) -> Path:
     """Two 64-px textures, a patch-multiply asset of ``count`` variants, and each variant exported as DDS; returns
     the spec file."""
-    write_textures(folder / "textures", 2, size=64)
-    return write_spec(folder, f"""
-build_dir: build
-cache_dir: .remaster/cache
-sources:
-  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
-assets:
-  variants: {{op: multiply, from: legacy, method: patch, count: {count}, size: 48}}
-  variants_dds: {{op: export_dds, from: variants}}
-""")
+    return variants_project(folder, count, textures=2, more="  variants_dds: {op: export_dds, from: variants}\n")
 
 
 def build_killed_at_the_third_variant(folder: Path, dagster_home: Path | None = None) -> None:
