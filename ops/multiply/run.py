@@ -61,13 +61,41 @@ def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python
                 f"{gram.MIN_EXEMPLAR_SIDE} px to learn the texture from ({_what_fits(side, 'gram', from_python)})"
             )
         return None
-    block = params.patch_size or default_block(image.height, image.width)
+    block = _patch_block(image, params)
     if side <= block + 1:
         raise ValueError(
             f"{path} is {image.width}x{image.height}; method patch with {block} px blocks needs an exemplar "
             f"larger than {block + 1}x{block + 1} px ({_what_fits(side, 'patch', from_python)})"
         )
     return block
+
+
+def _patch_block(image: Image, params: MultiplyParams) -> int:
+    """The block side ``patch`` quilts ``image`` with: ``patch_size``, or its default for the exemplar's size."""
+    return params.patch_size or default_block(image.height, image.width)
+
+
+def _few_blocks(path: Path, image: Image, params: MultiplyParams) -> str:
+    """Why ``patch``'s variants of an exemplar under four blocks wide fail not_a_copy or variants_differ, and what
+    fixes it, said after the variants the failed check names, where a new user's first build of legacy textures
+    gave only a figure. Those failures are true: a 16 px block is two thirds of a 24 px exemplar, and with so few
+    places to take one from, the variants of a structured texture come out as its rows repeated or shifts of each
+    other (four of ten textures downscaled to 24 px, each with two variants within 0.004 of each other; three at
+    32 px). Smaller blocks (patch_size: 12) or the texture enlarged to 64 px first still made copies of flat9;
+    ``gram`` made none of three of them at 16 and 32 px. The default block is a quarter of the exemplar from
+    64 px, where a failure is not for its size (a periodic texture's variants are shifted copies at any size)."""
+    side = min(image.height, image.width)
+    block = _patch_block(image, params)
+    if params.method != "patch" or side >= 4 * block:
+        return ""
+    return (f" ({path.name} is {image.width}x{image.height} px, and method patch's {block} px blocks are "
+            f"{block / side:.0%} of its side: with so few places to take them from, its variants repeat it. Use "
+            f"method: gram, which makes variants of a texture from {gram.MIN_EXEMPLAR_SIDE} px)")
+
+
+def _explained(figures: dict[str, float | str], why: str) -> dict[str, float | str]:
+    """``figures`` with ``why`` after each failed copying guard's variants (``copied``, ``alike``)."""
+    return {key: f"{value}{why}" if key in ("copied", "alike") and value else value for key, value in figures.items()}
 
 
 def _what_fits(side: int, method: Method, from_python: bool) -> str:
@@ -248,7 +276,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "method": params.method,
         "count": params.count,
         "size": params.size,
-        **metrics.measure(written, exemplar, tileable=params.tileable, names=names),
+        **_explained(metrics.measure(written, exemplar, tileable=params.tileable, names=names),
+                     _few_blocks(path, image, params)),
         "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
         "variants_made": len(indices),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's

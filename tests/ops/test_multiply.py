@@ -412,3 +412,17 @@ def test_failed_copy_likeness_and_seam_guards_name_the_variants_to_look_at(tmp_p
     by_name = {guard.name: guard.detail_key for guard in MultiplyParams().guards()}
     assert by_name == {"not_a_copy": "copied", "variants_differ": "alike", "keeps_coverage": "coverage_lost",
                        "seamless": "seams"}
+
+
+def test_a_failed_copy_guard_on_an_exemplar_small_for_patch_s_blocks_says_why_and_what_fixes_it(tmp_path: Path) -> None:
+    # Legacy textures are 24 to 48 px, where patch's 16 px blocks are more than a quarter of the exemplar and its
+    # variants of a regular texture repeat it: a new user's first build failed on a figure, with no way forward.
+    x = np.mgrid[0:24, 0:24][1]
+    rows = tmp_path / "rows.png"
+    PILImage.fromarray((127 + 100 * np.sin(2 * np.pi * x / 6)).astype(np.uint8)).save(rows)
+    meta = multiply(rows, tmp_path / "rows", method="patch", count=2, size=64)
+    why = (" (rows.png is 24x24 px, and method patch's 16 px blocks are 67% of its side: with so few places to take "
+           "them from, its variants repeat it. Use method: gram, which makes variants of a texture from 16 px)")
+    assert meta["max_ncc"] >= NCC_BOUND and meta["min_variant_difference"] <= MIN_VARIANT_DIFFERENCE
+    assert meta["copied"].endswith(why) and meta["alike"].endswith(why), meta
+    assert meta["copied"].count(why) == 1

@@ -319,3 +319,23 @@ def _built_with_the_figures_of_one_texture_edited(tmp_path: Path, cli, edit: Cal
         if row["partition"] == "walls/tex001.png":
             edit(row["metadata"])
     manifest.write_text(json.dumps(body))
+
+
+def test_a_build_failing_a_copy_guard_on_a_small_legacy_texture_says_why_and_what_fixes_it(tmp_path, cli):
+    # A new user's first build of 24 px legacy textures exited 1 on "not_a_copy: max_ncc 1" and nothing more:
+    # patch's 16 px blocks are two thirds of such a texture, and its variants of a regular one repeat it.
+    import numpy as np
+
+    from ops.image_io import Image, write_image
+
+    rows = np.zeros((24, 24, 3), np.float32)
+    rows[::6] = 1.0
+    write_image(tmp_path / "textures" / "walls" / "rows.png", Image(rows))
+    write_spec(tmp_path, SPEC)
+    code, output = cli(tmp_path, "build")
+    output = output.replace("\n", " ")
+    assert code == 1
+    assert ("check failed variants [walls/rows.png]: not_a_copy: max_ncc 1, must be below 0.95" in output), output
+    assert ("correlates 1 with the exemplar (rows.png is 24x24 px, and method patch's 16 px blocks are 67% of its "
+            "side: with so few places to take them from, its variants repeat it. Use method: gram, which makes variants "
+            "of a texture from 16 px)") in output, output
