@@ -595,9 +595,7 @@ class Builder:
                 metadata = cast(ModelRun, runner)([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
-                ctx.reuse = {} if target.name in self.forced else self._reuse(plan, scratch)
-                if ctx.reuse:
-                    log.info("%s: %d of %d outputs made before, kept", label, len(ctx.reuse), len(plan.outputs))
+                ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
                 ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
                 metadata = cast(MapRun, runner)(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
@@ -652,20 +650,39 @@ class Builder:
         except OSError as exc:
             log.warning("%s: %s could not be kept for a later build: %s", label, name, exc)
 
-    def _reuse(self, plan: Plan, scratch: Path) -> dict[str, Path]:
-        """Place in ``scratch`` the outputs an earlier build made under the same unit keys."""
-        placed = {}
-        for name, unit in plan.units.items():
-            digest = self.store.unit(unit)
-            if digest is None:
-                continue
+    def _reuse(self, label: str, target: Target, plan: Plan, scratch: Path) -> dict[str, Path]:
+        """Place in ``scratch`` the outputs an earlier build made under the same unit keys. Where the op makes
+        its units only all together (``OpParams.units_kept_together``: a material's maps come from one fit) and
+        the cache holds some alone, none is placed: the op makes them all again, and a log saying some were kept
+        was wrong."""
+        found = {name: digest for name, unit in plan.units.items() if (digest := self.store.unit(unit)) is not None}
+        together = target.params.units_kept_together()
+        if together and len(found) < len(plan.units):
+            return _none_kept(label, len(found), len(plan.units))
+        placed: dict[str, Path] = {}
+        for name, digest in found.items():
             try:
                 write_bytes_atomic(scratch / name, self.store.read_object(digest))
             except CorruptEntry as exc:
                 log.warning("%s: %s; making it again", plan.outputs[name], exc)
+                if together:
+                    for path in placed.values():
+                        path.unlink()
+                    return _none_kept(label, len(found) - 1, len(plan.units))
                 continue
             placed[name] = scratch / name
+        if placed:
+            log.info("%s: %d of %d outputs made before, kept", label, len(placed), len(plan.outputs))
         return placed
+
+
+def _none_kept(label: str, held: int, together: int) -> dict[str, Path]:
+    """Log, where the cache held any, that ``held`` of ``together`` outputs made only all together are not
+    enough: the op makes every one again (a material's fit runs again). Returns the empty reuse."""
+    if held:
+        log.info("%s: %d of the %d outputs made together are in the cache, not all: none kept, all are made again "
+                 "(a material's maps come from one fit, which runs again)", label, held, together)
+    return {}
 
 
 def _already(path: Path, digest: str, index: HashIndex) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import logging
 import os
 import shutil
 import signal
@@ -1293,6 +1294,33 @@ def test_status_of_a_renamed_pair_whose_cache_lost_one_map_says_the_fit_runs_aga
     reasons = {row["partition"]: row["reason"] for row in json.loads(output)["stale"]}
     assert reasons["Handtuch"] == "new photo pair", reasons
     assert cli(tmp_path, "build")[0] == 0 and "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
+
+
+def test_a_build_of_a_pair_whose_cache_lost_one_map_keeps_none_and_says_the_fit_runs_again(
+        tmp_path, cli, caplog, monkeypatch):
+    """The build logged "7 of 9 outputs made before, kept" and put those seven maps in its scratch folder, where
+    the fit (the maps come from one fit together) then wrote all of them again over them."""
+    import ops.material.run
+
+    _built_photo_pair_material(tmp_path, cli)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    plan = RemasterResource().builder(spec).plan(spec.targets["scanned"], "towel")
+    ContentStore(spec.cache_dir)._unit_path(plan.units["specular.png"]).unlink()
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
+    in_scratch_at_fit: list[str] = []
+    fit_maps = ops.material.run.fit_maps
+
+    def fit_seeing_scratch(*args, **kwargs):
+        in_scratch_at_fit.extend(path.name for path in (spec.cache_dir / "tmp").rglob("*") if path.is_file())
+        return fit_maps(*args, **kwargs)
+
+    monkeypatch.setattr(ops.material.run, "fit_maps", fit_seeing_scratch)
+    with caplog.at_level(logging.INFO):
+        assert cli(tmp_path, "build")[0] == 0
+    assert "made before, kept" not in caplog.text
+    assert "scanned [Handtuch]: 7 of the 8 outputs made together are in the cache, not all: none kept, all are " \
+           "made again (a material's maps come from one fit, which runs again)" in caplog.text, caplog.text
+    assert in_scratch_at_fit == [] and "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
 
 
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
