@@ -99,6 +99,7 @@ def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     said = False
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     while True:
         try:
             gate = _taken_alone(folder)
@@ -109,15 +110,25 @@ def held_alone(folder: Path, waiting: Callable[[Busy], None] | None = None,
             if not said:
                 waiting(busy)
                 said = True
-            try:
-                _wait_for_holders(folder, None if timeout is None else started + timeout)
-            except Timeout:
-                busy.waited = time.monotonic() - started
-                raise busy from None
+            _wait_or_give_up(folder, busy, started, deadline)
     try:
         yield
     finally:
         gate.release()
+
+
+def _wait_or_give_up(folder: Path, busy: Busy, started: float, deadline: float | None) -> None:
+    """Wait for ``folder``'s holders, or raise ``busy``, with how long ``held_alone`` waited since ``started``, once
+    the ``deadline`` has passed. It is checked before each wait too: a holder let go and taken again as the wait
+    ends (a build's next step) ends every wait at once, none by a ``Timeout``, and gc waited on past its
+    ``--timeout`` for as long as the build ran."""
+    try:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise Timeout(str(folder / "lock"))
+        _wait_for_holders(folder, deadline)
+    except Timeout:
+        busy.waited = time.monotonic() - started
+        raise busy from None
 
 
 def _taken_alone(folder: Path) -> FileLock:

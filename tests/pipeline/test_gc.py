@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import threading
@@ -384,6 +385,58 @@ def test_cache_gc_wait_with_a_timeout_refuses_as_without_wait_once_it_has_waited
     assert len(list((store.root / "objects").glob("*/*"))) == 10
     code, output = _gc_waiting_on_a_build(project, cli, store, "--timeout", "300")  # the build ends once gc waits
     assert code == 0 and re.search(r"removed 5 entries, freed \d+\.\d kB;", output), output
+
+
+def test_cache_gc_wait_with_a_timeout_gives_up_on_time_where_a_build_lets_go_and_takes_the_cache_again(
+        project, cli, monkeypatch):
+    """Each step of a build takes the cache again. A build that let go of it and took it again as gc's wait ended
+    made that wait end, not time out, and gc tried again, found the build, and waited again: past --timeout, which
+    only a wait that timed out checked, gc waited on for as long as the build ran. The clock here is gc's own:
+    the build lets go and takes the cache again as a minute passes, at gc's every wait (three at most here)."""
+    import pipeline.locks
+
+    cli(project, "build")
+    store = ContentStore(project / ".remaster" / "cache")
+    clock = [1000.0]
+    monkeypatch.setattr(pipeline.locks, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    commands: queue.Queue[str] = queue.Queue()
+    answers: queue.Queue[str] = queue.Queue()
+
+    def build_taking_the_cache_step_by_step() -> None:
+        while commands.get() == "take":
+            with store.in_use():
+                answers.put("taken")
+                commands.get()  # "let go"
+            answers.put("let go")
+
+    waits = []
+    wait_for_holders = pipeline.locks._wait_for_holders
+
+    def a_minute_as_the_build_lets_go_and_takes_it_again(folder: Path, deadline: float | None) -> None:
+        waits.append(deadline)
+        commands.put("let go")
+        assert answers.get(timeout=300) == "let go"
+        wait_for_holders(folder, deadline)
+        clock[0] += 61
+        commands.put("take" if len(waits) < 3 else "stop")
+        if len(waits) < 3:
+            assert answers.get(timeout=300) == "taken"
+
+    monkeypatch.setattr(pipeline.locks, "_wait_for_holders", a_minute_as_the_build_lets_go_and_takes_it_again)
+    build = threading.Thread(target=build_taking_the_cache_step_by_step)
+    build.start()
+    try:
+        commands.put("take")
+        assert answers.get(timeout=300) == "taken"
+        code, output = cli(project, "cache", "gc", "--wait", "--timeout", "60")
+    finally:
+        commands.put("let go")
+        commands.put("stop")
+        build.join()
+    refused = (f"error a build is using the cache {store.root}; gave up after waiting 61.0 s (--timeout 60); run gc "
+               "again once it has finished, or give a longer --timeout")
+    assert code == 1 and " ".join(output.split()) == refused, output
+    assert waits == [1060.0]
 
 
 def test_cache_gc_timeout_without_wait_is_refused_saying_to_give_both(project, cli):
