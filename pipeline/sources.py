@@ -82,9 +82,9 @@ def passed_over_by_default(spec: Spec, source: Source) -> str | None:
     """Why a ``textures`` source whose glob the spec leaves at its default, ``**/*.png``, builds none of the
     images of other formats under its root (``Moos Stein.JPG``), with the glob that takes them: an artist who
     never wrote a glob did not choose to leave them out, and nothing else says they are not built. A glob the
-    spec gives is taken as meant."""
-    if source.kind != "textures" or ("sources", source.name, "glob") in spec.lines or (
-            "sources", source.name, "<<") in spec.lines or not source.root.is_dir():
+    spec gives is taken as meant, in the entry or in an anchor it merges (``<<: *defaults``); an anchor that gives
+    none leaves the default, and its images unsaid."""
+    if source.kind != "textures" or source.globs_given or not source.root.is_dir():
         return None
     written = (spec.build_dir, spec.cache_dir)
     readable = "{" + ",".join(suffix[1:] for suffix in READABLE_SUFFIXES) + "}"

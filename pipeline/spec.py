@@ -90,6 +90,8 @@ class Source:
     patterns: dict[str, str]  # role -> glob: {"image": ...} or {"flash": ..., "guide": ...}
     exclude: tuple[str, ...] = ()  # globs of files left out, whatever ``patterns`` match
     defined_at: str = field(default="", compare=False)  # "assets_spec.yaml:4", where the spec defines it
+    # Whether the spec gives its globs, in the entry or an anchor it merges (<<: *defaults), not the default **/*.png
+    globs_given: bool = field(default=True, compare=False)
 
     def called(self) -> str:
         """``/project/assets_spec.yaml:4: source 'legacy'``: how a message about this source begins, so a
@@ -440,7 +442,8 @@ class _Checker:
                       "for both; give each its own (flash: \"*/flash.*\", guide: \"*/guide.*\")")
         for pattern in exclude:
             self._check_glob((*at, "exclude"), pattern)
-        return Source(name, parsed.kind, self._folder(parsed.root), patterns, exclude, self.where(at))
+        given = not isinstance(parsed, TexturesSource) or "glob" in parsed.model_fields_set
+        return Source(name, parsed.kind, self._folder(parsed.root), patterns, exclude, self.where(at), given)
 
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         self._check_slashes(key, pattern, glob=True)

@@ -528,6 +528,22 @@ def test_validate_names_the_images_a_default_glob_passes_over_and_the_glob_it_gi
                                                          for path in (project / "build" / "legacy_2x").rglob("*.png")}
 
 
+def test_validate_names_the_images_passed_over_by_a_source_that_merges_an_anchor_giving_no_glob(project, cli):
+    """A source that took its root through a merge key (``<<: *shared``) was never warned of, though the anchor
+    gives no glob either: the JPEG was left out without a word. An anchor that gives the glob is taken as meant."""
+    PILImage.new("RGB", (4, 4), (90, 60, 30)).save(project / "textures" / "walls" / "Moos Stein.JPG", "JPEG")
+    merged = UPSCALE_SPEC.replace('  legacy: {kind: textures, root: textures, glob: "**/*.png"}',
+                                  "  legacy: {<<: *shared, kind: textures}")
+    write_spec(project, "x-shared: &shared {root: textures}\n" + merged)
+    code, output = cli(project, "validate")
+    assert code == 0 and (f"{source_called(project, 'legacy')}: takes PNG files alone (glob defaults to **/*.png), so "
+                          f"an image under {project / 'textures'} will not be built (walls/Moos Stein.JPG); to build "
+                          'it, give it glob: "**/*.{png,jpg}"') in _said(output), output
+    write_spec(project, 'x-shared: &shared {root: textures, glob: "**/*.png"}\n' + merged)
+    code, output = cli(project, "validate")
+    assert code == 0 and "warning" not in output, output
+
+
 def test_a_png_glob_the_spec_gives_is_taken_as_meant(project, cli):
     PILImage.new("RGB", (4, 4), (90, 60, 30)).save(project / "textures" / "walls" / "reference.jpg")
     code, output = cli(project, "validate")
