@@ -234,6 +234,18 @@ class Builder:
             raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
         return weights
 
+    def files_changed(self, target: Target, inputs: Mapping[str, str]) -> list[str]:
+        """How the files ``target``'s params name (weights) differ from their hashes in ``inputs`` (a manifest
+        row's), a phrase per file: ``status`` of a partition below a stale upstream, which it cannot plan, said it
+        was rebuilt only if that upstream's output differs, where its weights file replaced makes it again anyway.
+        Only files named both then and now: one added or dropped is a param changed, which ``status`` says."""
+        try:
+            now = {self.relative(path): self.index.hash(path) for path in self._file_params(target).values()}
+        except (BuildError, OSError):  # a file away or unreadable: said once the partition can be planned
+            return []
+        return input_changes({path: inputs[path] for path in now if path in inputs},
+                             {path: digest for path, digest in now.items() if path in inputs})
+
     def _file_params(self, target: Target) -> dict[str, Path]:
         files = {name: self.spec.resolve(path) for name, path in target.params.file_params().items()}
         for name, path in files.items():

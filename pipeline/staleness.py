@@ -183,7 +183,7 @@ def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _K
     target = builder.spec.targets[name]
     waits = _waits_on(builder, target, key, known)
     if waits is not None and not waits.all_restored:  # its own changes too: an upgrade that bumps both ops' versions
-        own = _settings_changed(target, row) if row is not None else []
+        own = [] if row is None else [*_settings_changed(target, row), *builder.files_changed(target, row["inputs"])]
         kept = _each_kept(builder, target, key, known.restored)
         return "; ".join([_if_upstream_differs(waits, target, row, own, kept), *own, *kept])
     try:

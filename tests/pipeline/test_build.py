@@ -1345,6 +1345,36 @@ def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old
     assert read_image(project / "build" / "legacy_2x" / "walls" / "tex001.png").color.std() < 0.01
 
 
+def test_status_of_an_asset_below_a_stale_upstream_whose_weights_file_changed_says_so_not_rebuilt_only_if(
+        tmp_path, cli):
+    """A gram multiply of legacy_2x, its vgg_weights file replaced as a texture was saved again: status said
+    "upstream legacy_2x is stale: rebuilt only if its new output differs", and the build made the variant again
+    whatever legacy_2x made, its weights being part of its cache key."""
+    import torch
+    from PIL import Image as PILImage
+    from PIL.PngImagePlugin import PngInfo
+
+    from ops.multiply.features import VGG19
+
+    write_textures(tmp_path / "textures", 1, size=16)
+    weights = tmp_path / "vgg19.pth"
+    torch.manual_seed(0)
+    torch.save({f"features.{k}": v for k, v in VGG19().features.state_dict().items()}, weights)
+    write_spec(tmp_path, UPSCALE_SPEC + "  variants: {op: multiply, from: legacy_2x, method: gram, count: 1, size: 32, "
+                                        "steps: 2, vgg_weights: vgg19.pth}\ndevice: cpu\n")
+    assert cli(tmp_path, "build")[0] == 0
+    torch.manual_seed(1)
+    torch.save({f"features.{k}": v for k, v in VGG19().features.state_dict().items()}, weights)
+    texture = next((tmp_path / "textures").rglob("*.png"))
+    note = PngInfo()
+    note.add_text("Software", "an image editor")  # saved again: other bytes, the same pixels
+    PILImage.open(texture).save(texture, pnginfo=note)
+    key = texture.relative_to(tmp_path / "textures").as_posix()
+    assert stale_reasons(cli, tmp_path)[("variants", key)] == "upstream legacy_2x is stale; changed file vgg19.pth"
+    assert cli(tmp_path, "build")[0] == 0
+    assert rows_of(tmp_path, "variants")[key]["status"] == "computed"
+
+
 def test_a_weights_file_given_relative_to_the_spec_is_found_from_any_folder(tmp_path, cli):
     import torch
 
