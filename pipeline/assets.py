@@ -9,7 +9,7 @@ import dagster as dg
 import yaml
 
 from ops.registry import Guard
-from pipeline.build import MODEL_PARTITION, Builder, code_version
+from pipeline.build import MODEL_PARTITION, Builder, code_version, materialize_too
 from pipeline.event_log import few_transactions
 from pipeline.guards import figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
@@ -197,36 +197,20 @@ def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) ->
     if not keys:
         return []
 
-    def advice(*names: str) -> str:
-        return (f"materialize {' and '.join(names)} as well, or select {target.name} with its upstream assets "
-                "(remaster build does both)")
-
     warnings = []
-    chain = _assets_before(builder.spec, target)
+    chain = builder.spec.assets_before(target)
     for depth, upstream in enumerate(chain):
         if stale := [key for key in keys if builder.is_out_of_date(upstream, key)]:
             between = [asset.name for asset in reversed(chain[:depth])]
             through = f" (through {', '.join(between)})" if between else ""
             warnings.append(f"{target.name} was built from {upstream.name}'s outputs{through} for {some(stale)}, which "
                             f"are out of date (a texture or a setting of {upstream.name} changed since it was built): "
-                            f"{advice(upstream.name, *between)}")
+                            f"{materialize_too(target, upstream.name, *between)}")
     model = builder.spec.models.get(target.model) if target.model else None
     if model is not None and builder.is_out_of_date(model, MODEL_PARTITION):
         warnings.append(f"{target.name} was built with model {model.name}, which is out of date (its reference textures "
-                        f"or settings changed since it was trained): {advice(model.name)}")
+                        f"or settings changed since it was trained): {materialize_too(target, model.name)}")
     return warnings
-
-
-def _assets_before(spec: Spec, target: Target) -> list[Target]:
-    """The assets ``target`` is built from, nearest first: a UI run of it alone reads what each of them made, and
-    one out of date two assets up (a multiply's variants, then enlarged, then exported) left the nearest current
-    for what it read, so that only it tells."""
-    chain: list[Target] = []
-    upstream = spec.assets.get(target.upstream) if target.section == "assets" else None
-    while upstream is not None:
-        chain.append(upstream)
-        upstream = spec.assets.get(upstream.upstream)
-    return chain
 
 
 def _record(

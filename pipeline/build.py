@@ -202,12 +202,17 @@ class Builder:
     def _why_no_output(self, target: Target, upstream: Target, key: str) -> str:
         """Why ``upstream`` has not the output ``target`` reads for ``key``, and what to do. One last built without
         error is out of date: a UI run of ``target`` alone after ``count: 2 -> 3`` upstream reads a variant_02.png
-        not made yet, and was told to see an error of ``upstream``'s that there was not."""
+        not made yet, and was told to see an error of ``upstream``'s that there was not. The change is named where
+        it was made, furthest up the chain: big_dds of variants enlarged as big was told that big changed, and to
+        materialize big alone, which fails in turn for the variant_02.png that variants has not made."""
         row = self._last_rows().get((upstream.name, key))
         if row is None or row.get("status") not in ("computed", "cached"):
             return "it failed, or was not built yet: see its own error first"
-        return (f"a texture or a setting of {upstream.name} changed since it was built: materialize {upstream.name} "
-                f"as well, or select {target.name} with its upstream assets (remaster build does both)")
+        chain = self.spec.assets_before(target) or [upstream]
+        origin = max((depth for depth, asset in enumerate(chain) if self.is_out_of_date(asset, key)), default=0)
+        names = [asset.name for asset in reversed(chain[:origin + 1])]
+        return (f"a texture or a setting of {chain[origin].name} changed since it was built: "
+                f"{materialize_too(target, *names)}")
 
     def _left_stale(self, target: Target, key: str) -> bool:
         """Whether ``target``'s output for ``key`` is one a failed build could not remove (a read-only folder):
@@ -695,6 +700,13 @@ def _none_kept(label: str, held: int, together: int) -> dict[str, Path]:
         log.info("%s: %d of the %d outputs made together are in the cache, not all: none kept, all are made again "
                  "(a material's maps come from one fit, which runs again)", label, held, together)
     return {}
+
+
+def materialize_too(target: Target, *names: str) -> str:
+    """What a UI run of ``target`` alone, built from what ``names`` made and out of date, says to do: the run's
+    warning and the failure of a file not made yet say it alike."""
+    return (f"materialize {' and '.join(names)} as well, or select {target.name} with its upstream assets "
+            "(remaster build does both)")
 
 
 def _already(path: Path, digest: str, index: HashIndex) -> bool:

@@ -158,6 +158,17 @@ class Spec:
             name = self.targets[name].upstream
         return self.sources[name]
 
+    def assets_before(self, target: Target) -> list[Target]:
+        """The assets ``target`` is built from, nearest first: a UI run of it alone reads what each of them made, and
+        one out of date two assets up (a multiply's variants, then enlarged, then exported) left the nearest current
+        for what it read, so that only it tells."""
+        chain: list[Target] = []
+        upstream = self.assets.get(target.upstream) if target.section == "assets" else None
+        while upstream is not None:
+            chain.append(upstream)
+            upstream = self.assets.get(upstream.upstream)
+        return chain
+
     def output_names(self, target: Target) -> tuple[str, ...] | None:
         """The files ``target`` writes per partition: its op's several (multiply's variants, a material's maps),
         or one per image of ``images_each`` (``variant_00.dds``); None for one image."""
