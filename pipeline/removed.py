@@ -1,4 +1,4 @@
-"""Partitions whose source file is gone: their outputs and manifest rows go too.
+"""Partitions whose source file or photo pair folder is gone: their outputs and manifest rows go too.
 
 A source that has no files at all is not taken for one whose files were all
 deleted: its root may be an unmounted share.
@@ -14,7 +14,7 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.manifest import Row, keyed_rows, update_manifest
 from pipeline.outputs import remove_output
-from pipeline.spec import Spec, Target
+from pipeline.spec import Source, Spec, Target
 
 
 class Removed(NamedTuple):
@@ -49,7 +49,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             for path, written in outputs.items() if isinstance(outputs, dict) else ():
                 remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
             if outputs:
-                removed.append(Removed(*drop[-1], why_removed(row, target, replaced(row, target))))
+                removed.append(Removed(*drop[-1], why_removed(spec, row, target, replaced(row, target))))
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return removed
@@ -66,15 +66,22 @@ def _listed_here(spec: Spec, builder: Builder) -> list[dict[str, object]]:
     return here
 
 
-def why_removed(row: Mapping[str, object], target: Target | None, replaced: bool = False) -> str:
+def why_removed(spec: Spec, row: Mapping[str, object], target: Target | None, replaced: bool = False) -> str:
     """Why the outputs of ``row``'s partition go, as a build says it; ``replaced``: see ``Replaced``."""
     if target is None:
         return "the spec no longer has this asset"
     if was_made_from := changed_from(row, target):
         return was_made_from
-    if replaced:
-        return ("its source file is gone, or the source's glob or exclude leaves it out, and the file of its name with "
-                "another extension makes its outputs now")
+    gone = _gone(spec.source_of(target.name))
+    return f"{gone}, and the file of its name with another extension makes its outputs now" if replaced else gone
+
+
+def _gone(source: Source) -> str:
+    """What became of a partition's input that its source's scan no longer finds: a pair's partition is a folder
+    of photos, kept while either glob takes a photo in it, and "its source file is gone" sent the artist looking
+    for one file among them."""
+    if source.kind == "photo_pairs":
+        return "its photo pair folder is gone, or the source's flash and guide globs or exclude leave out all its photos"
     return "its source file is gone, or the source's glob or exclude leaves it out"
 
 

@@ -134,7 +134,7 @@ def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
         target = builder.spec.targets.get(name)
         if row.get("outputs") and (target is None or file_removed(builder, target, key)):  # a failed one has none
             taken = replaced(row, target)
-            why = why_removed(row, target, taken)
+            why = why_removed(builder.spec, row, target, taken)
             edits = _edits_kept(builder.spec, _edited(builder, cast(Row, row)))
             found.append(Stale(name, key, f"{why}{edits}" if taken else f"{why}: its outputs will be deleted{edits}"))
     return found

@@ -643,3 +643,19 @@ def test_validate_judges_a_case_pair_built_before_the_rule_as_a_build_does(proje
     code, output = cli(project, "validate")
     assert code == 0 and "skipping" not in caplog.text + output  # build keeps both; validate said it would skip one
     assert "Floors/tex000.png and floors/tex000.png differ only in case" in caplog.text + output
+
+
+def test_a_pair_folder_deleted_is_said_to_be_a_pair_folder_gone(tmp_path, cli):
+    """A pair's partition is a folder of photos, kept while either glob takes a photo in it: "its source file is
+    gone, or the source's glob or exclude leaves it out" sent the artist looking for one file among them."""
+    _photo_pairs_project(tmp_path, dict.fromkeys(("oak", "elm"), ("flash", "guide")))
+    assert cli(tmp_path, "build")[0] == 0
+    shutil.rmtree(tmp_path / "photos" / "elm")
+    gone = "its photo pair folder is gone, or the source's flash and guide globs or exclude leave out all its photos"
+    code, output = cli(tmp_path, "status", "--json")
+    assert [(s["partition"], s["reason"]) for s in json.loads(output)["stale"]] == [
+        ("elm", f"{gone}: its outputs will be deleted")], output
+    table = re.sub(r"[\s│]+", " ", cli(tmp_path, "status")[1])  # the reason column, folded over lines
+    assert f"elm {gone}: its outputs will be deleted" in table, table
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and f"removed the outputs of scanned [elm]: {gone}" in output.replace("\n", " "), output
