@@ -181,7 +181,7 @@ class _Known:
 def _why_stale(builder: Builder, name: str, key: str, row: Row | None, known: _Known) -> str | None:
     """Why ``name``'s partition ``key`` must be built, or None."""
     target = builder.spec.targets[name]
-    waits = _waits_on(builder, target, key, known)
+    waits = _waits_on(builder, target, key, row, known)
     if waits is not None and not waits.all_restored:  # its own changes too: an upgrade that bumps both ops' versions
         own = [] if row is None else [*_settings_changed(target, row), *builder.files_changed(target, row["inputs"])]
         kept = _each_kept(builder, target, key, known.restored)
@@ -306,21 +306,27 @@ def _if_upstream_differs(waits: _Wait, target: Target, row: Row | None, own: lis
     return f"{waits.reason}: rebuilt only if its new output differs" if alone else waits.reason
 
 
-def _waits_on(builder: Builder, target: Target, key: str, known: _Known) -> _Wait | None:
-    """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale."""
-    reasons, all_restored, model_waits = [], True, False
+def _waits_on(builder: Builder, target: Target, key: str, row: Row | None, known: _Known) -> _Wait | None:
+    """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale. A new file's
+    partition (no ``row``, where its asset has others) is built whatever its upstream makes, and says it is new in
+    place of "upstream legacy_2x is stale", which read as a change to a texture the artist had only just added."""
+    upstream, model_reasons, all_restored = False, [], True
     if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
-        reasons.append(f"upstream {target.upstream} is stale")
+        upstream = True
         all_restored = all(path in known.restored for path in builder.upstream_files(target, key).values())
     if target.model and (target.model, MODEL_PARTITION) in known.stale:
         model = builder.spec.models[target.model]
         if model.name not in known.fates:
             known.fates[model.name] = _model_fate(builder, model, known.restored)
         if known.fates[model.name]:  # else its weights stay as they are, and this output is judged on its own
-            reasons.append(f"model {model.name} will be {known.fates[model.name]}")
-            model_waits = True
+            model_reasons.append(f"model {model.name} will be {known.fates[model.name]}")
             all_restored = all_restored and builder.outputs_of(model, MODEL_PARTITION)[MODEL_FILE] in known.restored
-    return _Wait("; ".join(reasons), all_restored, not model_waits) if reasons else None
+    if not upstream and not model_reasons:
+        return None
+    lead = [f"upstream {target.upstream} is stale"] if upstream else []
+    if row is None and target.name in known.built:
+        lead = [_new_partition(builder.spec, target)]
+    return _Wait("; ".join([*lead, *model_reasons]), all_restored, not model_reasons)
 
 
 def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, restored: dict[Path, str]) -> str:

@@ -283,6 +283,23 @@ def test_status_calls_an_asset_just_added_to_the_spec_never_built_not_a_new_file
     assert len(why) == 7
 
 
+def test_status_calls_a_new_textures_partition_downstream_new_and_a_changed_ones_upstream_stale(project, cli):
+    """The partition of an asset built from another, under a texture just added, said "upstream legacy_2x is
+    stale", as of a texture changed: the artist looked for what had changed in a file nothing was built from."""
+    write_spec(project, UPSCALE_SPEC + "  legacy_4x: {op: upscale, from: legacy_2x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    write_textures(project / "textures" / "new", 1, seed=9)
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    code, output = cli(project, "status", "--json")
+    assert {(s["asset"], s["partition"]): s["reason"] for s in json.loads(output)["stale"]} == {
+        ("legacy_2x", "new/floors/tex000.png"): "new file",
+        ("legacy_4x", "new/floors/tex000.png"): "new file",
+        ("legacy_2x", "walls/tex001.png"): "changed file textures/walls/tex001.png",
+        ("legacy_4x", "walls/tex001.png"): "upstream legacy_2x is stale: rebuilt only if its new output differs"}
+    table = " ".join(cli(project, "status")[1].replace("│", " ").split())
+    assert "legacy_4x new/floors/tex000.png new file" in table, table
+
+
 def test_status_says_what_each_changed_param_was_and_is_now(project, cli):
     """"params changed: scale" left the artist to guess whether the spec now says what was meant: a scale typed
     as 4 where 2 was wanted read the same as the change meant."""

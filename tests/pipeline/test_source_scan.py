@@ -659,3 +659,19 @@ def test_a_pair_folder_deleted_is_said_to_be_a_pair_folder_gone(tmp_path, cli):
     assert f"elm {gone}: its outputs will be deleted" in table, table
     code, output = cli(tmp_path, "build")
     assert code == 0 and f"removed the outputs of scanned [elm]: {gone}" in output.replace("\n", " "), output
+
+
+def test_status_calls_a_new_pairs_partition_downstream_a_new_photo_pair(tmp_path, cli):
+    """The partition of an asset built from a material, under a pair folder just added, said "upstream scanned is
+    stale", as of a pair whose photo changed."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide")})
+    spec = tmp_path / "assets_spec.yaml"
+    spec.write_text(spec.read_text() + "  packed: {op: export_dds, from: scanned, maps: [albedo, normal]}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    for role in ("flash", "guide"):
+        write_image(tmp_path / "photos" / "elm" / f"{role}.png", Image(np.full((16, 16, 3), 0.3, np.float32)))
+    code, output = cli(tmp_path, "status", "--json")
+    assert {(s["asset"], s["partition"]): s["reason"] for s in json.loads(output)["stale"]} == {
+        ("scanned", "elm"): "new photo pair", ("packed", "elm"): "new photo pair"}, output
+    table = re.sub(r"[\s│]+", " ", cli(tmp_path, "status")[1])  # the reason column, folded over lines
+    assert "packed elm new photo pair" in table, table
