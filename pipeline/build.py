@@ -27,7 +27,7 @@ from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import PartitionResult, Row, not_built, partition_label, read_manifest, rows_by_key
 from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
-from pipeline.sources import output_stem, pair_inputs, scan_for_build
+from pipeline.sources import gone_from, output_stem, pair_inputs, scan_for_build
 from pipeline.spec import MODEL_FILE, Spec, Target, not_a_file
 from pipeline.write_errors import file_problem, written_by_builds
 
@@ -189,14 +189,13 @@ class Builder:
                                      f"({self._why_no_output(target, upstream, key)})")
             return produced
         roles = self.partitions(target.upstream).get(key)
+        source = self.spec.sources[target.upstream]
         if roles is None and not self.partitions(target.upstream):
-            source = self.spec.sources[target.upstream]
             raise BuildError("; ".join(self.skipped([source.name])) or (  # the scan says why: a root missing, unreadable
                 f"source {source.name!r} has no files just now ({source.describe()}); {key}'s outputs are kept as "
                 "they are: build again once it has files"))
         if roles is None:
-            raise BuildError(f"{key} is no longer in source {target.upstream!r}; its file was removed")
-        source = self.spec.sources[target.upstream]
+            raise BuildError(f"{key} is no longer in source {source.name!r}: {gone_from(source)}")
         return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
 
     def _why_no_output(self, target: Target, upstream: Target, key: str) -> str:

@@ -14,7 +14,8 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.manifest import Row, keyed_rows, update_manifest
 from pipeline.outputs import remove_output
-from pipeline.spec import Source, Spec, Target
+from pipeline.sources import gone_from
+from pipeline.spec import Spec, Target
 
 
 class Removed(NamedTuple):
@@ -72,17 +73,8 @@ def why_removed(spec: Spec, row: Mapping[str, object], target: Target | None, re
         return "the spec no longer has this asset"
     if was_made_from := changed_from(row, target):
         return was_made_from
-    gone = _gone(spec.source_of(target.name))
+    gone = gone_from(spec.source_of(target.name))
     return f"{gone}, and the file of its name with another extension makes its outputs now" if replaced else gone
-
-
-def _gone(source: Source) -> str:
-    """What became of a partition's input that its source's scan no longer finds: a pair's partition is a folder
-    of photos, kept while either glob takes a photo in it, and "its source file is gone" sent the artist looking
-    for one file among them."""
-    if source.kind == "photo_pairs":
-        return "its photo pair folder is gone, or the source's flash and guide globs or exclude leave out all its photos"
-    return "its source file is gone, or the source's glob or exclude leaves it out"
 
 
 class Replaced:

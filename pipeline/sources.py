@@ -69,6 +69,15 @@ def nothing_found(source: Source) -> str:
             f"its {fix}, or mount the share)")
 
 
+def gone_from(source: Source) -> str:
+    """What became of a partition that a scan of ``source`` no longer finds, for status, the build that deletes its
+    outputs, and a UI run of it: a pair's partition is a folder of photos, kept while either glob takes a photo in
+    it, and "its source file is gone" sent the artist looking for one file among them."""
+    if source.kind == "photo_pairs":
+        return "its photo pair folder is gone, or the source's flash and guide globs or exclude leave out all its photos"
+    return "its source file is gone, or the source's glob or exclude leaves it out"
+
+
 def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
     """The texture keys of ``partitions`` whose extension is no image format (``walls/readme.txt``): a glob
     wider than meant, which ``validate`` says before each build fails them. A photo pair's photo is chosen

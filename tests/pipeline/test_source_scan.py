@@ -14,12 +14,14 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
 from helpers import REPO, UPSCALE_SPEC, manifest_rows, outputs, source_called, statuses, write_spec, write_textures
 from ops.image_io import Image, read_image, write_image
+from pipeline.definitions import build_definitions
 from pipeline.resources import RemasterResource
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
 from pipeline.spec import load_spec
@@ -675,3 +677,19 @@ def test_status_calls_a_new_pairs_partition_downstream_a_new_photo_pair(tmp_path
         ("scanned", "elm"): "new photo pair", ("packed", "elm"): "new photo pair"}, output
     table = re.sub(r"[\s│]+", " ", cli(tmp_path, "status")[1])  # the reason column, folded over lines
     assert "packed elm new photo pair" in table, table
+
+
+def test_a_ui_run_of_a_pair_folder_deleted_says_the_folder_is_gone(tmp_path):
+    """A UI run of a pair whose folder was deleted before the sensor dropped its partition said "its file was
+    removed", sending the artist looking for one file among a folder of photos."""
+    _photo_pairs_project(tmp_path, dict.fromkeys(("oak", "elm"), ("flash", "guide")))
+    shutil.rmtree(tmp_path / "photos" / "elm")
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("scans", ["oak", "elm"])
+        run = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["scanned"],
+                             partition_key="elm", raise_on_error=False)
+    [failure] = run.get_step_failure_events()
+    said = " ".join(failure.step_failure_data.user_failure_data.description.split())
+    assert "elm is no longer in source 'scans': its photo pair folder is gone, or the source's flash and guide " \
+           "globs or exclude leave out all its photos" in said, said
