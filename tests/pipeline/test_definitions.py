@@ -1331,44 +1331,32 @@ def test_a_ui_run_of_an_asset_alone_warns_of_an_asset_out_of_date_two_up_the_cha
                     "well, or select big_dds with its upstream assets (remaster build does both)"]
 
 
-def test_a_ui_run_of_each_variant_s_dds_alone_after_count_was_raised_says_to_materialize_the_multiply(tmp_path, cli):
-    """The third variant's DDS has no variant_02.png to read until variants is built again: the failure said to see
-    an error of variants' own ("it failed, or was not built yet"), which had none."""
+@pytest.mark.parametrize("more, selected, reads, materialize", [
+    ("", "variants_dds", "variants", "variants"),
+    ("  big: {op: upscale, from: variants, scale: 2}\n  big_dds: {op: export_dds, from: big}\n", "big_dds", "big",
+     "variants and big"),
+], ids=["dds of variants", "dds of enlarged variants"])
+def test_a_ui_run_of_an_asset_alone_after_count_was_raised_says_to_materialize_the_multiply(
+    tmp_path, cli, more, selected, reads, materialize
+):
+    """The third variant's output has no variant_02.png to read until variants is built again: the failure said to
+    see an error of variants' own ("it failed, or was not built yet"), which had none; and two down the chain, that
+    a texture or a setting of big changed and to materialize big as well, which fails in turn: count is variants'."""
     spec = variants_dds_project(tmp_path, count=2)
+    spec.write_text(spec.read_text() + more)
     assert cli(tmp_path, "build")[0] == 0
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     defs = build_definitions(load_spec(spec))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
         result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
-                                selection=["variants_dds"], partition_key="walls/tex001.png", raise_on_error=False)
+                                selection=[selected], partition_key="walls/tex001.png", raise_on_error=False)
         said = {event.user_message for event in instance.all_logs(result.run_id) if "up-to-date" in event.user_message}
     assert not result.success
-    assert said == {f"walls/tex001.png: {tmp_path / 'build/variants/walls/tex001/variant_02.png'}: the upstream asset "
-                    "'variants' has no up-to-date output for walls/tex001.png (a texture or a setting of variants "
-                    "changed since it was built: materialize variants as well, or select variants_dds with its "
+    assert said == {f"walls/tex001.png: {tmp_path / f'build/{reads}/walls/tex001/variant_02.png'}: the upstream asset "
+                    f"'{reads}' has no up-to-date output for walls/tex001.png (a texture or a setting of variants "
+                    f"changed since it was built: materialize {materialize} as well, or select {selected} with its "
                     "upstream assets (remaster build does both))"}
-
-
-def test_a_ui_run_of_the_dds_of_enlarged_variants_alone_after_count_was_raised_names_the_multiply(tmp_path, cli):
-    """big_dds reads big's variant_02.png, not made until variants makes its own: the failure said that a texture
-    or a setting of big changed and to materialize big as well, which fails in turn; count is variants'."""
-    spec = variants_dds_project(tmp_path, count=2)
-    spec.write_text(spec.read_text() + "  big: {op: upscale, from: variants, scale: 2}\n"
-                                       "  big_dds: {op: export_dds, from: big}\n")
-    assert cli(tmp_path, "build")[0] == 0
-    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
-    defs = build_definitions(load_spec(spec))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
-                                selection=["big_dds"], partition_key="walls/tex001.png", raise_on_error=False)
-        said = {event.user_message for event in instance.all_logs(result.run_id) if "up-to-date" in event.user_message}
-    assert not result.success
-    assert said == {f"walls/tex001.png: {tmp_path / 'build/big/walls/tex001/variant_02.png'}: the upstream asset "
-                    "'big' has no up-to-date output for walls/tex001.png (a texture or a setting of variants changed "
-                    "since it was built: materialize variants and big as well, or select big_dds with its upstream "
-                    "assets (remaster build does both))"}
 
 
 def test_a_ui_run_of_an_asset_alone_warns_that_its_model_is_out_of_date(tmp_path, cli):
