@@ -133,8 +133,10 @@ def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, to
            dxgi: int = 0) -> bytes:
     """The bytes before the texels of a 2D texture: block-compressed under ``fourcc`` (``DXT1``, ``DXT5``,
     ``ATI1``, ``ATI2``; ``DX10`` with a DXGI format number ``dxgi``, 20 bytes more), or uncompressed 32-bit
-    BGRA (BGRX where ``alpha`` is False) for None. ``top_level_bytes`` is the size of the first level's
-    texels; the levels follow largest first."""
+    BGRA (BGRX where ``alpha`` is False) for None. ``alpha`` beside a FourCC sets DDPF_ALPHAPIXELS ("has
+    alpha"), which is how a DXT1 with 1-bit alpha (DXT1a) tells texconv, Paint.NET and Direct3D 9 engines
+    that its cut-out is not opaque: the blocks alone do not say. ``top_level_bytes`` is the size of the first
+    level's texels; the levels follow largest first."""
     flags = _DDSD_CAPS | _DDSD_HEIGHT | _DDSD_WIDTH | _DDSD_PIXELFORMAT
     flags |= _DDSD_PITCH if fourcc is None else _DDSD_LINEARSIZE
     caps = _DDSCAPS_TEXTURE
@@ -145,7 +147,8 @@ def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, to
         pixel_format = _bgra_pixel_format(alpha)
         pitch = width * 4
     else:
-        pixel_format = struct.pack("<2I4s5I", 32, _DDPF_FOURCC, fourcc, 0, 0, 0, 0, 0)
+        pixel_flags = _DDPF_FOURCC | (_LEGACY_ALPHA if alpha else 0)
+        pixel_format = struct.pack("<2I4s5I", 32, pixel_flags, fourcc, 0, 0, 0, 0, 0)
         pitch = top_level_bytes
     dx10 = struct.pack("<5I", dxgi, _DIMENSION_2D, 0, 1, 0) if fourcc == _FOURCC_DX10 else b""  # one 2D texture
     return (MAGIC + struct.pack("<7I", 124, flags, height, width, pitch, 0, mip_levels) + bytes(44)

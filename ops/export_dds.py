@@ -100,11 +100,14 @@ class _Stored:
     block_bytes: int  # a 4x4 block's
     decoded: tuple[str, int]  # Pillow's mode and BCn number that decode the blocks again
     dxgi: tuple[int, int] = (0, 0)  # DX10's format for (colour in sRGB, values as stored)
+    # DDPF_ALPHAPIXELS in the header: for DXT1a alone, as DXT1 is the one FourCC that may or may not hold alpha.
+    # Microsoft's DXT5 pixel format leaves it out (DXT5 always holds alpha); a DX10 file's is its FourCC alone.
+    says_alpha: bool = False
 
 
 _BLOCKS = {
     "bc1": _Stored(_bc1, b"DXT1", 3, 8, ("RGBA", 1)),
-    "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", 4, 8, ("RGBA", 1)),
+    "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", 4, 8, ("RGBA", 1), says_alpha=True),
     "bc3": _Stored(_bc3, b"DXT5", 4, 16, ("RGBA", 3)),
     "bc4": _Stored(_bc4, b"ATI1", 1, 8, ("L", 4)),
     "bc5": _Stored(partial(_bc4, channels=(0, 1)), b"ATI2", 2, 16, ("RGB", 5)),
@@ -262,7 +265,7 @@ def export_dds(
     texels += [_encode(quantize(level, colorspace), chosen, kept_from) for level in levels[1:]]
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
-                  top_level_bytes=len(texels[0]), alpha=image.alpha is not None,
+                  top_level_bytes=len(texels[0]), alpha=stored.says_alpha if stored else image.alpha is not None,
                   dxgi=stored.dxgi[params.kind != "color"] if stored else 0)
     return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
 

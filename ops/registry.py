@@ -381,6 +381,6 @@ OPS: dict[str, OpDef] = {
         OpDef("train_srcae", "7", "model", "ops.superres.params:TrainParams", "ops.superres.train:run"),
         OpDef("multiply", "9", "map", "ops.multiply.params:MultiplyParams", "ops.multiply.run:run"),
         OpDef("material", "12", "map", "ops.material.params:MaterialParams", "ops.material.run:run"),
-        OpDef("export_dds", "7", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
+        OpDef("export_dds", "8", "map", "ops.export_dds:ExportDdsParams", "ops.export_dds:run"),
     )
 }

@@ -140,6 +140,10 @@ def test_transparency_picks_bc3_and_keeps_alpha(tmp_path):
     # flags, height, width, pitch or linear size, depth, mip count; pixel format: size, flags, fourcc, bits,
     # masks R, G, B, A; caps
     ("bc1", False, (0xA1007, 8, 12, 48, 0, 4, 32, 0x4, b"DXT1", 0, 0, 0, 0, 0, 0x401008)),
+    # DXT1a says it holds alpha (DDPF_ALPHAPIXELS), where loaders (texconv, Paint.NET) took its cut-out for opaque
+    ("bc1a", True, (0xA1007, 8, 12, 48, 0, 4, 32, 0x5, b"DXT1", 0, 0, 0, 0, 0, 0x401008)),
+    ("bc3", True, (0xA1007, 8, 12, 96, 0, 4, 32, 0x4, b"DXT5", 0, 0, 0, 0, 0, 0x401008)),  # as Microsoft's DXT5
+    ("bc7", True, (0xA1007, 8, 12, 96, 0, 4, 32, 0x4, b"DX10", 0, 0, 0, 0, 0, 0x401008)),  # DX10: its FourCC alone
     ("uncompressed", True, (0x2100F, 8, 12, 48, 0, 4, 32, 0x41, bytes(4), 32, 0xFF0000, 0xFF00, 0xFF, 0xFF000000, 0x401008)),
     ("uncompressed", False, (0x2100F, 8, 12, 48, 0, 4, 32, 0x40, bytes(4), 32, 0xFF0000, 0xFF00, 0xFF, 0, 0x401008)),
 ])
