@@ -2,13 +2,13 @@
 
 Engines of the Direct3D 9 era, and the mods that remaster their games, load textures as DDS files: BC1
 (DXT1) for opaque colour or cut-outs (1-bit alpha), BC3 (DXT5) with alpha, BC4 (ATI1) for one channel,
-BC5 (ATI2) for a normal map's X and Y; Direct3D 11 engines also load BC7, which keeps colour and alpha far
-better. Each level of the chain is a box-filtered half of the one before (in linear light for colour; a
-normal map's vectors renormalized; with an alpha test's cut-off, its coverage kept), and etcpak encodes
-the 4x4 blocks, its BC1 and BC4 blocks refined by ``ops.bc1`` and ``ops.bc4``. The colour under
-transparent texels is filled from the visible ones first, in every level: a 4x4 block shares its two end
-colours among its texels, so a hidden key colour would pull the visible ones toward it, and at a distance
-it would fringe the cut-out.
+BC5 (ATI2) for a normal map's X and Y, or BC3 with X moved to alpha (DXT5nm) for engines without BC5;
+Direct3D 11 engines also load BC7, which keeps colour and alpha far better. Each level of the chain is a
+box-filtered half of the one before (in linear light for colour; a normal map's vectors renormalized; with
+an alpha test's cut-off, its coverage kept), and etcpak encodes the 4x4 blocks, its BC1 and BC4 blocks
+refined by ``ops.bc1`` and ``ops.bc4``. The colour under transparent texels is filled from the visible
+ones first, in every level: a 4x4 block shares its two end colours among its texels, so a hidden key
+colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, sin
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
 
-DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc4", "bc5", "bc7", "uncompressed"]
+DdsFormat = Literal["auto", "bc1", "bc1a", "bc3", "bc3n", "bc4", "bc5", "bc7", "uncompressed"]
 Kind = Literal["color", "normal", "data"]
 
 
@@ -61,6 +61,15 @@ def _bc3(rgba: np.ndarray, kept_from: int) -> bytes:
     bc4.refine(blocks[:, :8], texels[..., 3])  # a block: 8 bytes of alpha as BC4 keeps a channel, then BC1's colour
     bc1.refine(blocks[:, 8:], texels, beside_alpha=True)
     return blocks.tobytes()
+
+
+def _dxt5nm(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) normal map texels as DXT5nm holds them: X in alpha, Y in green, red 255 and blue 0 (NVIDIA's
+    layout, which Unity's DXT5nm reads). BC3 keeps alpha as BC4 keeps a channel, far closer than its colour half,
+    and with red and blue the same in every texel, the colour half spends its end colours on Y alone."""
+    held = np.empty_like(rgba)
+    held[..., 0], held[..., 1], held[..., 2], held[..., 3] = 255, rgba[..., 1], 0, rgba[..., 0]
+    return held
 
 
 def _bc4(rgba: np.ndarray, kept_from: int, *, channels: tuple[int, ...] = (0,)) -> bytes:
@@ -96,28 +105,35 @@ class _Stored:
 
     encode: Callable[[np.ndarray, int], bytes]  # (H, W, 4) uint8 RGBA, sides multiples of 4; least kept alpha -> blocks
     fourcc: bytes  # the header's name for it; DX10 adds a DXGI format number
-    planes: int  # of RGBA, the first ``planes`` that the blocks keep
+    kept: tuple[int, ...]  # the planes the blocks keep, of the RGBA texels as ``layout`` puts them in
     block_bytes: int  # a 4x4 block's
     decoded: tuple[str, int]  # Pillow's mode and BCn number that decode the blocks again
     dxgi: tuple[int, int] = (0, 0)  # DX10's format for (colour in sRGB, values as stored)
     # DDPF_ALPHAPIXELS in the header: for DXT1a alone, as DXT1 is the one FourCC that may or may not hold alpha.
     # Microsoft's DXT5 pixel format leaves it out (DXT5 always holds alpha); a DX10 file's is its FourCC alone.
     says_alpha: bool = False
+    layout: Callable[[np.ndarray], np.ndarray] | None = None  # (H, W, 4) RGBA -> as the blocks hold it; None: as is
+
+    def held(self, rgba: np.ndarray) -> np.ndarray:
+        """(H, W, 4) RGBA texels as the blocks hold them, so that ``block_psnr`` compares what was encoded."""
+        return rgba if self.layout is None else self.layout(rgba)
 
 
 _BLOCKS = {
-    "bc1": _Stored(_bc1, b"DXT1", 3, 8, ("RGBA", 1)),
-    "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", 4, 8, ("RGBA", 1), says_alpha=True),
-    "bc3": _Stored(_bc3, b"DXT5", 4, 16, ("RGBA", 3)),
-    "bc4": _Stored(_bc4, b"ATI1", 1, 8, ("L", 4)),
-    "bc5": _Stored(partial(_bc4, channels=(0, 1)), b"ATI2", 2, 16, ("RGB", 5)),
-    "bc7": _Stored(_bc7, b"DX10", 4, 16, ("RGBA", 7), (99, 98)),
+    "bc1": _Stored(_bc1, b"DXT1", (0, 1, 2), 8, ("RGBA", 1)),
+    "bc1a": _Stored(partial(_bc1, punch_through=True), b"DXT1", (0, 1, 2, 3), 8, ("RGBA", 1), says_alpha=True),
+    "bc3": _Stored(_bc3, b"DXT5", (0, 1, 2, 3), 16, ("RGBA", 3)),
+    "bc3n": _Stored(_bc3, b"DXT5", (1, 3), 16, ("RGBA", 3), layout=_dxt5nm),  # Y in green, X in alpha
+    "bc4": _Stored(_bc4, b"ATI1", (0,), 8, ("L", 4)),
+    "bc5": _Stored(partial(_bc4, channels=(0, 1)), b"ATI2", (0, 1), 16, ("RGB", 5)),
+    "bc7": _Stored(_bc7, b"DX10", (0, 1, 2, 3), 16, ("RGBA", 7), (99, 98)),
 }
-_OPAQUE = ("bc1", "bc4", "bc5")
+_OPAQUE = ("bc1", "bc3n", "bc4", "bc5")
 DEFAULT_CUTOFF = 0.5  # where bc1a parts visible from transparent texels when no alpha_cutoff is given
 
 
-_LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "ati1": "bc4", "ati2": "bc5", "3dc": "bc5"}  # as modders know them
+_LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "dxt5nm": "bc3n", "ati1": "bc4", "ati2": "bc5",
+                 "3dc": "bc5"}  # as modders know them
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
 
 
@@ -133,6 +149,10 @@ def check_format_fits_kind(format: str, kind: str) -> None:
     if format == "bc5" and kind != "normal":
         raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
                          "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
+    if format == "bc3n" and kind != "normal":
+        raise ValueError("format bc3n (DXT5nm) moves a normal map's X into alpha and keeps its Y in green, which only "
+                         "a normal map's shader reads back: set kind: normal for a normal map, or choose bc3 for a "
+                         "colour texture with alpha (bc1 for an opaque one)")
     if format == "bc4" and kind != "data":
         raise ValueError("format bc4 keeps one channel, which an engine reads as red: set kind: data for a grey "
                          "map (roughness, height, a mask), or choose bc1 for a colour texture")
@@ -195,7 +215,7 @@ class ExportDdsParams(OpParams):
         if self.maps and "kind" in self.model_fields_set:
             raise ValueError("with maps, each map is exported as its own kind (normal, albedo as colour, the rest as "
                              "data): leave kind out")
-        if self.maps and self.format in ("bc4", "bc5"):
+        if self.maps and self.format in ("bc3n", "bc4", "bc5"):
             raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto picks "
                              "per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), or give bc7 "
                              "or uncompressed")
@@ -358,7 +378,8 @@ def _check(image: Image, format: str, source: str) -> None:
                          "sides, or set format: uncompressed")
     if format in _OPAQUE and _transparent(image):
         cut_out = ", bc1a (a cut-out's 1-bit alpha, at bc1's size)" if format == "bc1" else ""
-        raise ValueError(f"{source} has transparent texels, which {format} cannot keep: set format: bc3 (or "
+        why = " (its alpha holds the normal's X)" if format == "bc3n" else ""
+        raise ValueError(f"{source} has transparent texels, which {format} cannot keep{why}: set format: bc3 (or "
                          f"auto){cut_out}, or uncompressed")
     if format == "bc4" and image.channels != 1:
         raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set format: bc1, or export a "
@@ -374,7 +395,8 @@ def _encode(texels: np.ndarray, format: str, kept_from: int) -> bytes:
         return np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]).tobytes()  # BGRA, as the header's masks say
     height, width = rgba.shape[:2]
     padded = np.pad(rgba, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="edge")  # (4⌈H/4⌉, 4⌈W/4⌉, 4)
-    return _BLOCKS[format].encode(np.ascontiguousarray(padded), kept_from)
+    stored = _BLOCKS[format]
+    return stored.encode(np.ascontiguousarray(stored.held(padded)), kept_from)
 
 
 def _rgba(texels: np.ndarray) -> np.ndarray:
@@ -402,19 +424,19 @@ def block_psnr(exported: Exported) -> float:
     blocks = exported.data[start : start + (width // 4) * (height // 4) * stored.block_bytes]
     mode, number = stored.decoded
     decoded = np.asarray(PILImage.frombytes(mode, (width, height), blocks, "bcn", number)).reshape(height, width, -1)
-    reference = _rgba(exported.top_level)  # (H, W, 4) uint8
+    reference = stored.held(_rgba(exported.top_level))  # (H, W, 4) uint8
     if exported.format == "bc1a":  # a texel stored transparent shows no colour: only its alpha counts
         hidden = decoded[..., 3] == 0
         decoded = decoded.copy()
         decoded[hidden, :3] = reference[hidden, :3]
-    squared = 0
+    squared, kept = 0, list(stored.kept)
     for top in range(0, height, _BAND_ROWS):
         band = slice(top, top + _BAND_ROWS)
-        difference = decoded[band, :, : stored.planes].astype(np.int32) - reference[band, :, : stored.planes]
+        difference = decoded[band][..., kept].astype(np.int32) - reference[band][..., kept]
         squared += int(np.square(difference).sum())
     if squared == 0:
         return LOSSLESS_DB
-    return min(LOSSLESS_DB, float(10 * np.log10(255.0**2 * height * width * stored.planes / squared)))
+    return min(LOSSLESS_DB, float(10 * np.log10(255.0**2 * height * width * len(stored.kept) / squared)))
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx: OpContext) -> dict[str, float | int | str]:
