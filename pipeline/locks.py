@@ -4,6 +4,11 @@ The operating system drops a process's locks when it dies, so a build killed out
 closed console window) never leaves one held. Windows has no shared lock that ``filelock`` offers, so
 ``held_by_many`` makes one of exclusive locks: each holder locks a file of its own, taken while it holds a
 gate, and the one who needs everything to itself takes the gate and finds every holder's file free.
+
+No lock is given a ``mode``: filelock (4.3 on) creates its file 0o666 less the umask, under a folder's default
+ACLs, so users who share a cache with umask 002 can each take the locks another made, and one with umask 077
+keeps them private. A ``mode`` would be set by ``fchmod``, over the umask: 0o644 would lock the group's other
+users out (their builds fail with Permission denied), 0o666 would leave a private user's locks open to all.
 """
 
 from __future__ import annotations

@@ -147,6 +147,32 @@ def test_a_gc_told_to_wait_waits_for_a_build_without_holding_back_its_steps(tmp_
     assert said == [False] and collected == [True]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o002, 0o077])
+def test_lock_files_take_the_umask_s_permissions_so_a_group_sharing_a_cache_can_each_take_them(
+    project: Path, cli, umask: int
+) -> None:
+    """Several users of one cache (a studio's share): a lock file one user's build made must be writable by the
+    next user's, or that build fails with Permission denied. Under umask 002, the usual one for a shared folder,
+    every lock file a build makes (the store's, its keys', hash-index-2.json.lock, the build folder's) is
+    group-writable, and under umask 077 private, as the user asked: none is given a mode over the umask."""
+    previous = os.umask(umask)
+    try:
+        assert cli(project, "build")[0] == 0
+        with held_by_many(project / ".remaster" / "cache"):  # a build's own file, deleted once it lets go
+            holders = list((project / ".remaster" / "cache" / "holders").iterdir())
+            modes = {path.relative_to(project).as_posix(): path.stat().st_mode & 0o777 for path in holders}
+    finally:
+        os.umask(previous)
+    locks = [path for path in project.rglob("*")
+             if path.name == "lock" or path.name.endswith(".lock") or path.parent.name == "locks"]
+    modes |= {path.relative_to(project).as_posix(): path.stat().st_mode & 0o777 for path in locks}
+    assert {".remaster/cache/lock", ".remaster/cache/hash-index-2.json.lock", "build/.manifest.json.lock"} <= set(modes)
+    assert len([name for name in modes if name.startswith(".remaster/cache/locks/")]) == 5  # a key's each
+    assert len([name for name in modes if name.startswith(".remaster/cache/holders/")]) == 1
+    assert {name: oct(mode) for name, mode in modes.items() if mode != 0o666 & ~umask} == {}
+
+
 def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
     script = ("import sys; sys.modules['fcntl'] = None\n"
               "import pipeline.cli, pipeline.definitions\n")
