@@ -21,6 +21,12 @@ from pipeline.spec import Spec, SpecError, real_path
 
 BUILT_FROM = ".built-from"  # in the build folder; in both, a line per spec: its path, a tab, its names
 INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME
+PROJECT_INSTANCE = ".dagster"  # beside the spec: the instance ``remaster ui`` makes where DAGSTER_HOME is unset
+# Dagster warns "No dagster.yaml found" at every start of an instance without one; this one says what it is for.
+INSTANCE_SETTINGS = (
+    "# Settings of this project's Dagster instance (run storage, telemetry, ...), which remaster ui and the\n"
+    "# remaster CLI share: see https://docs.dagster.io/deployment/oss/dagster-yaml. Empty: Dagster's defaults.\n"
+)
 Recorded = dict[Path, set[str]]  # a spec still on disk -> its names
 
 
@@ -38,6 +44,27 @@ def dagster_home() -> Path | None:
         raise ValueError(f"DAGSTER_HOME={value} is not a folder: {_missing_home_fix(home)} "
                          "(or unset it to build on a throwaway instance)")
     return home
+
+
+def project_instance(spec: Spec) -> Path:
+    """The project's own Dagster instance folder, beside its spec (whose folder ``build_dir`` is relative to):
+    ``remaster ui`` makes it where ``DAGSTER_HOME`` is unset, and the CLI records its builds there once it is
+    there, so an artist sees them in that UI without exporting anything in every shell."""
+    return spec.path.parent / PROJECT_INSTANCE
+
+
+def make_project_instance(spec: Spec) -> None:
+    """Make the project's instance folder, and a ``dagster.yaml`` in it where there is none (never over one the
+    artist edited), so that Dagster prints no warning of its missing settings."""
+    home = project_instance(spec)
+    try:
+        home.mkdir(exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            write_bytes_atomic(home / "dagster.yaml", INSTANCE_SETTINGS.encode())
+    except OSError as exc:
+        raise ValueError(f"cannot make the project's Dagster instance {home}: {exc.strerror or exc}; let this user "
+                         "write there, or export DAGSTER_HOME=<an existing folder, by its absolute path> to use "
+                         "another") from exc
 
 
 def _missing_home_fix(home: Path) -> str:
@@ -79,11 +106,17 @@ def _names(spec: Spec) -> set[str]:
 
 
 def _refuse_name_clashes(home: Path, spec: Spec, others: Recorded) -> None:
+    """Refuse ``home`` where ``others`` have names of ``spec``'s. The fix differs for the project's own instance,
+    which two specs of one folder share: a ``.dagster`` of their own is the same folder again."""
+    own = home == project_instance(spec)
+    where = f"the project's Dagster instance {home}" if own else f"DAGSTER_HOME {home}"
+    fix = ("move one spec to a folder of its own, or export DAGSTER_HOME=<another existing folder, by its absolute "
+           "path> while working on it") if own else \
+        "give each project its own DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"
     for other, theirs in others.items():
         if shared := sorted(_names(spec) & theirs):
-            raise SpecError([f"{spec.path}: DAGSTER_HOME {home} records the builds of {other}, which also has "
-                             f"{', '.join(shared)}; their partitions and runs would mix: give each project its "
-                             "own DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"])
+            raise SpecError([f"{spec.path}: {where} records the builds of {other}, which also has "
+                             f"{', '.join(shared)}; their partitions and runs would mix: {fix}"])
 
 
 def _refuse_other_builder(spec: Spec, others: Recorded) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import json
 import logging
@@ -23,7 +24,7 @@ from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.claims import check_build_dir, check_instance, dagster_home
+from pipeline.claims import check_build_dir, check_instance, dagster_home, make_project_instance, project_instance
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
@@ -91,26 +92,42 @@ def _version() -> str | None:
 
 @app.callback()
 def _options(
+    context: typer.Context,
     show_version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                                help="Print remaster's version and exit.")] = False,
 ) -> None:
-    """Options of the remaster program itself, before any command."""
+    """Options of the remaster program itself, before any command. A command may point ``DAGSTER_HOME`` at the
+    project's own instance (``_load``): a larger process that calls ``app`` (a test) gets its own back at the end."""
+    context.call_on_close(functools.partial(_put_back_dagster_home, os.environ.get("DAGSTER_HOME")))
 
 
-def _load(spec_path: Path, *, as_build: bool = False) -> Spec:
+def _put_back_dagster_home(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = value
+
+
+def _load(spec_path: Path, *, as_build: bool = False, make_instance: bool = False) -> Spec:
     """The spec, where this command may use it, else exit 2. ``as_build``: the command says what a build would do
     (``status``, ``validate``), so it refuses a Dagster instance the build would refuse (another project's, of the
-    same names)."""
+    same names). Where ``DAGSTER_HOME`` is unset, the project's own instance stands for it, where there is one (or
+    is made: ``make_instance``)."""
     try:
         spec = load_spec(spec_path)
         if clashes := name_clashes(spec):  # a CLI build would run, and the UI then load nothing
             raise SpecError(clashes)
         check_build_dir(spec)
-        if (home := dagster_home()) is not None and as_build:
+        if (home := dagster_home()) is None and make_instance:
+            make_project_instance(spec)
+        if home is None and project_instance(spec).is_dir():  # as if the artist had exported it: Dagster reads it
+            home = project_instance(spec)
+            os.environ["DAGSTER_HOME"] = str(home)
+        if home is not None and as_build:
             check_instance(home, spec)
     except SpecError as exc:
         _fail(exc.problems, 2)
-    except ValueError as exc:  # the environment's DAGSTER_HOME
+    except ValueError as exc:  # the environment's DAGSTER_HOME, or a project instance that cannot be made
         _fail([str(exc)], 2)
     return spec
 
@@ -617,6 +634,32 @@ def cache_gc(
 def _gone(hashes: int) -> str:
     """``3 files that are gone``: what gc forgot the hashes of."""
     return counted(hashes, "file that is gone", "files that are gone")
+
+
+@app.command(epilog="Exit status: 0 once stopped by Ctrl-C (or SIGTERM); 1 where Dagster stopped by itself (its log "
+                     "above says why); 2 for a bad spec, a DAGSTER_HOME or build_dir it cannot use (as a build would "
+                     "refuse it), or a --host or --port it cannot listen on.")
+def ui(
+    spec: SpecOption = DEFAULT_SPEC,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="The port the UI listens on.")] = 3000,
+    host: Annotated[str, typer.Option("--host", "-h", help="The address it listens on (0.0.0.0: every network).")]
+    = "127.0.0.1",
+) -> None:
+    """Open the Dagster UI on the spec (what dagster dev runs: the webserver and the daemon), until Ctrl-C. Its
+    instance is DAGSTER_HOME where set, else the project's .dagster folder beside the spec, which it makes, and
+    which build, status, validate and cache gc then use too."""
+    from pipeline.ui import PortTaken, check_port, serve, url
+
+    loaded = _load(spec, as_build=True, make_instance=True)
+    home = os.environ["DAGSTER_HOME"]  # the artist's, or the project's, which _load made and set
+    try:
+        check_port(host, port)
+    except PortTaken as exc:
+        _fail([str(exc)], 2)
+    out.print(escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C stops it"), highlight=False,
+              soft_wrap=True)
+    if not serve(loaded, host, port):
+        _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
 
 
 @app.command()

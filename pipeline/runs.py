@@ -22,7 +22,7 @@ from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
 from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
-from pipeline.claims import dagster_home
+from pipeline.claims import dagster_home, project_instance
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
@@ -79,22 +79,25 @@ class BuildReport:
         return table
 
 
-def persistent_instance() -> dg.DagsterInstance | None:
-    """The instance ``DAGSTER_HOME`` names, if it is set; else a build makes a throwaway one when it runs something.
-    A ``dagster.yaml`` there that Dagster cannot read is a ValueError naming it, not Dagster's traceback."""
+def persistent_instance(spec: Spec) -> dg.DagsterInstance | None:
+    """The instance ``DAGSTER_HOME`` names, if it is set (the CLI sets it to the project's own, where there is
+    one); else a build makes a throwaway one when it runs something. A ``dagster.yaml`` there that Dagster cannot
+    read is a ValueError naming it, not Dagster's traceback."""
     home = dagster_home()
     if home is None:
         return None
+    own = home == project_instance(spec)
+    whose = "the project's instance settings" if own else "DAGSTER_HOME's instance settings"
+    fix = "fix it, or delete it (remaster ui writes one anew)" if own else \
+        "fix it, or unset DAGSTER_HOME to build on a throwaway instance"
     try:
         return dg.DagsterInstance.get()
     except yaml.YAMLError as exc:
         config = home / "dagster.yaml"
-        raise ValueError(f"{yaml_problem(exc, config.read_text(encoding='utf-8'), config)} (DAGSTER_HOME's "
-                         "instance settings); fix it, or unset DAGSTER_HOME to build on a throwaway instance") from exc
+        raise ValueError(f"{yaml_problem(exc, config.read_text(encoding='utf-8'), config)} ({whose}); {fix}") from exc
     except dg.DagsterInvalidConfigError as exc:
         said = " ".join(str(exc).split())  # Dagster's lists each error on lines of its own
-        raise ValueError(f"{home / 'dagster.yaml'}: Dagster cannot use these instance settings: {said}; fix it, or "
-                         "unset DAGSTER_HOME to build on a throwaway instance") from exc
+        raise ValueError(f"{home / 'dagster.yaml'}: Dagster cannot use these instance settings: {said}; {fix}") from exc
 
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Builder) -> SyncReport:
@@ -137,7 +140,7 @@ def run_build(
     _check_select(spec, select or [])
     check_device(spec, device)  # --device '' is refused, not the spec's
     with store_of(spec).in_use(), sigterm_as_ctrl_c():  # gc waits for the whole build, not its steps
-        return _build(spec, select, force, device, instance or persistent_instance())
+        return _build(spec, select, force, device, instance or persistent_instance(spec))
 
 
 def _check_select(spec: Spec, select: list[str]) -> None:

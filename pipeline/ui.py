@@ -1,0 +1,77 @@
+"""``remaster ui``: the Dagster UI (webserver and daemon, as ``dagster dev`` runs them) on one project's spec.
+
+An artist types one command in the project folder: no workspace file (a pip-installed remaster has none), no
+``DAGSTER_HOME`` exported in every shell. The instance is ``DAGSTER_HOME`` where it is set, else the project's
+own (``.dagster`` beside the spec), which the CLI then records its builds in too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from pipeline.definitions import SPEC_ENV
+from pipeline.signals import sigterm_as_ctrl_c
+from pipeline.spec import Spec
+
+STOP_WAIT_S = 150.0  # dagster dev gives its webserver and its daemon 60 s each to stop
+# A process group of its own: POSIX's session, Windows' group, which Dagster stops with CTRL_BREAK_EVENT.
+_NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+_STOP = getattr(signal, "CTRL_BREAK_EVENT", signal.SIGINT)
+
+
+class PortTaken(ValueError):
+    """The webserver could not listen where asked: a bad ``--host``, or a ``--port`` another program holds."""
+
+
+def url(host: str, port: int) -> str:
+    """Where a browser opens the UI (an IPv6 address in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port another program listens on (another ``remaster ui``, a ``dagster dev``), or a host this
+    machine cannot listen on, before Dagster starts: its webserver would fail after the daemon had started, with
+    a traceback among its logs."""
+    try:
+        socket.create_server((host, port)).close()
+    except socket.gaierror as exc:
+        raise PortTaken(f"--host {host}: no such host here ({exc.strerror}); give an address of this machine, "
+                        "such as 127.0.0.1 (the default) or 0.0.0.0 for every network") from exc
+    except OSError as exc:
+        raise PortTaken(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); another remaster ui or "
+                        "dagster dev may be running there: stop it, or give another --port") from exc
+
+
+def serve(spec: Spec, host: str, port: int) -> bool:
+    """Run ``dagster dev`` on ``spec``, against the instance ``DAGSTER_HOME`` names, until Ctrl-C or SIGTERM, then
+    stop it and wait for it. Returns False where it ended by itself (its own log says why). It runs in a process
+    group of its own: a terminal's Ctrl-C reaches this process alone, which passes it on once, as Dagster's
+    shutdown expects."""
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions", "-p", str(port), "-h", host]
+    env = {**os.environ, SPEC_ENV: str(spec.given)}
+    with sigterm_as_ctrl_c():  # a service manager's stop, as Ctrl-C
+        dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP)
+        try:
+            dev.wait()
+            return False
+        except KeyboardInterrupt:
+            _stop(dev)
+            return True
+
+
+def _stop(dev: subprocess.Popen[bytes]) -> None:
+    """Ask ``dagster dev`` to stop its webserver and daemon, and wait; a second Ctrl-C, or one that hangs past
+    ``STOP_WAIT_S``, kills its whole group, which would otherwise hold the port."""
+    dev.send_signal(_STOP)
+    try:
+        dev.wait(timeout=STOP_WAIT_S)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        if hasattr(os, "killpg"):
+            os.killpg(dev.pid, signal.SIGKILL)
+        else:
+            dev.kill()
+        dev.wait()
