@@ -62,9 +62,9 @@ def make_project_instance(spec: Spec) -> None:
         if not (home / "dagster.yaml").exists():
             write_bytes_atomic(home / "dagster.yaml", INSTANCE_SETTINGS.encode())
     except OSError as exc:
-        raise ValueError(f"cannot make the project's Dagster instance {home}: {exc.strerror or exc}; let this user "
-                         "write there, or export DAGSTER_HOME=<an existing folder, by its absolute path> to use "
-                         "another") from exc
+        fix = "move that file aside" if home.exists() and not home.is_dir() else "let this user write there"
+        raise ValueError(f"cannot make the project's Dagster instance {home}: {exc.strerror or exc}; {fix}, or "
+                         "export DAGSTER_HOME=<an existing folder, by its absolute path> to use another") from exc
 
 
 def _missing_home_fix(home: Path) -> str:

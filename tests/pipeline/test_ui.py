@@ -119,6 +119,14 @@ def test_remaster_ui_refuses_a_bad_spec_before_making_an_instance(project, cli):
     assert not (project / ".dagster").exists()
 
 
+def test_remaster_ui_says_a_file_stands_where_the_project_s_instance_goes(project, cli):
+    (project / ".dagster").write_text("")
+    code, output = cli(project, "ui")
+    said = " ".join(output.split())
+    assert code == 2 and f"error cannot make the project's Dagster instance {project / '.dagster'}: File exists; " \
+        "move that file aside, or export DAGSTER_HOME=" in said, output
+
+
 def test_remaster_ui_refuses_a_port_another_program_listens_on(project, cli):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
