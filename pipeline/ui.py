@@ -17,6 +17,8 @@ from pipeline.definitions import SPEC_ENV
 from pipeline.signals import sigterm_as_ctrl_c
 from pipeline.spec import Spec
 
+# dagster dev's notice that Dagster's ``dg`` supersedes it: for whoever types dagster dev, not for remaster ui's user
+DEV_SUPERSEDED = "ignore:Function `dev_command` is superseded"
 STOP_WAIT_S = 150.0  # dagster dev gives its webserver and its daemon 60 s each to stop
 # A process group of its own: POSIX's session, Windows' group, which Dagster stops with CTRL_BREAK_EVENT.
 _NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
@@ -52,7 +54,8 @@ def serve(spec: Spec, host: str, port: int) -> bool:
     group of its own: a terminal's Ctrl-C reaches this process alone, which passes it on once, as Dagster's
     shutdown expects."""
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions", "-p", str(port), "-h", host]
-    env = {**os.environ, SPEC_ENV: str(spec.given)}
+    quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), DEV_SUPERSEDED]))
+    env = {**os.environ, SPEC_ENV: str(spec.given), "PYTHONWARNINGS": quiet}
     with sigterm_as_ctrl_c():  # a service manager's stop, as Ctrl-C
         dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP)
         try:
