@@ -274,6 +274,7 @@ class OpContext:
     model: Path | None = None  # weights file of the model the op uses, if any
     work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
     reuse: Mapping[str, Path] = field(default_factory=dict)  # output name -> that output, already in out_dir
+    reuse_metadata: Mapping[str, object] = field(default_factory=dict)  # what the op returned when it made them
     finished: Callable[[str], None] | None = None  # told each output's name once it is written, to keep it at once
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ops"))
 
@@ -290,6 +291,9 @@ class MapRun(Protocol):
     (numbers or short strings) shown in the UI and kept with the cache entry.
     Outputs named in ``ctx.reuse`` (see ``OpParams.output_units``) are already
     in ``out_dir``, made by an earlier build: the op keeps them as they are.
+    Where they are made only all together (``OpParams.units_kept_together``),
+    ``ctx.reuse_metadata`` is the metadata that build returned, where the
+    cache kept it: an op that makes none of them returns its figures again.
     """
 
     def __call__(

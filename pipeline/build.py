@@ -51,6 +51,7 @@ class Plan:
     outputs: dict[str, Path]  # output name -> destination
     model: Path | None
     units: dict[str, str] = field(default_factory=dict)  # output name -> unit key (OpParams.output_units)
+    metadata_unit: str | None = None  # unit key of the metadata of units made together (ContentStore.keep_metadata)
 
 
 def code_version(target: Target) -> str:
@@ -172,10 +173,12 @@ class Builder:
             key_material["name"] = name
         cache_key = _key(key_material)
         units = _units(self.spec, target, key_material, hashes)
+        metadata_unit = _key({**_unnamed(key_material), "metadata": target.params.key_params()}) if (
+            units and target.params.units_kept_together()) else None
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         input_hashes.update({self.relative(path): digest for path, digest in present.items()})
-        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units)
+        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units, metadata_unit)
 
     def _inputs(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, Path]:
         if target.section == "models":
@@ -317,6 +320,8 @@ class Builder:
             self._keep_edits(target, key, plan)
             entry = self._made_once(target, key, plan, result)
             self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})  # a hit's too
+            if plan.metadata_unit is not None:
+                self.store.keep_metadata(plan.metadata_unit, entry.metadata)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
             self._remove_other_files(target, key, keep=result.outputs)
@@ -612,6 +617,8 @@ class Builder:
                 files = {MODEL_FILE: weights}
             else:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
+                if ctx.reuse and plan.metadata_unit is not None:
+                    ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
                 ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
                 metadata = cast(MapRun, runner)(plan.inputs, scratch, params, ctx)
                 files = {name: scratch / name for name in plan.outputs}
@@ -723,12 +730,18 @@ def _units(spec: Spec, target: Target, material: Mapping[str, object], hashes: M
     that a fifth variant makes one more DDS. An image whose hash is not in ``hashes`` (``status`` knows only some
     of those the build makes) has no unit key. Nor does a unit hold the partition's name (a material's): a renamed
     photo pair keeps its fitted maps."""
-    shared = {name: value for name, value in material.items() if name not in ("params", "name")}
+    shared = _unnamed(material)
     if each := spec.images_each(target):
         return {output_for(target.params, image): _key({**shared, "inputs": {"image": hashes[image]},
                                                         "unit": target.params.key_params()})
                 for image in each if image in hashes}
     return {name: _key({**shared, "unit": unit}) for name, unit in target.params.output_units().items()}
+
+
+def _unnamed(material: Mapping[str, object]) -> dict[str, object]:
+    """A partition's key ``material`` as its units' keys share it: without the params (a unit's own decide it) or
+    the name its outputs give it (a renamed photo pair keeps its fitted maps)."""
+    return {name: value for name, value in material.items() if name not in ("params", "name")}
 
 
 def _key(material: Mapping[str, object]) -> str:

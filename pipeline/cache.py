@@ -4,7 +4,8 @@ Layout under ``cache_dir``::
 
     objects/ab/abcdef…   file contents, named by their xxh3-128
     entries/12/1234…json cache key -> {output name: object hash, metadata}
-    units/34/3456…       unit key -> object hash and the key, for outputs made one by one (multiply's variants)
+    units/34/3456…       unit key -> object hash and the key, for outputs made one by one (multiply's variants),
+                         and for the metadata of outputs made together (a material's fit's figures)
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
@@ -379,6 +380,31 @@ class ContentStore:
         ``gc`` before the partition is built again removes them."""
         self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()})
 
+    def keep_metadata(self, key: str, metadata: Mapping[str, object]) -> None:
+        """Keep ``metadata``, what an op returned with outputs it makes only all together (a material's fit's
+        figures), as an object under unit ``key``, so that a build that keeps those outputs without running the op
+        (a renamed photo pair) gives them again: its row read ``maps_kept`` alone. ``gc`` keeps the object while
+        an entry holding this metadata is kept."""
+        data = _metadata_bytes(metadata)
+        digest = hash_bytes(data)
+        if not self.has_object(digest):
+            write_bytes_atomic(self.object_path(digest), data)
+        self.record_units({key: digest})
+
+    def unit_metadata(self, key: str) -> dict[str, object]:
+        """The metadata ``keep_metadata`` kept under unit ``key``, its bytes verified; empty where there is none (a
+        cache from before it was kept) or it is damaged, which is removed, saying so."""
+        digest = self.unit(key)
+        if digest is None:
+            return {}
+        try:
+            kept = json.loads(self.read_object(digest))
+        except (CorruptEntry, ValueError) as exc:
+            log.warning("cache unit %s holds no metadata (%s); the outputs are kept without their figures",
+                        self._unit_path(key), exc)
+            return {}
+        return kept if isinstance(kept, dict) else {}
+
     def unit(self, key: str) -> str | None:
         """The object unit ``key`` produced, if it is still stored (``read_object`` verifies its bytes). A unit
         file holding anything but a hash, or naming another key (a file copied over this one's: a backup restored
@@ -498,6 +524,7 @@ class ContentStore:
                 removed_entries += 1
             else:
                 referenced.update(entry.outputs.values())
+                referenced.add(hash_bytes(_metadata_bytes(entry.metadata)))  # kept by keep_metadata, if it was
         freed = 0
         for path in self._sharded_files("objects"):
             if is_digest(path.name) and path.name not in referenced:
@@ -578,6 +605,11 @@ def _checked(key: str) -> str:
     if not _is_file_name(key):
         raise ValueError(f"{key!r} is no cache key")
     return key
+
+
+def _metadata_bytes(metadata: Mapping[str, object]) -> bytes:
+    """An entry's metadata as ``keep_metadata`` stores it: the same figures always make the same object."""
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _checksum(entry: Entry) -> str:

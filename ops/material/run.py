@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage
@@ -35,7 +36,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, ctx: 
     start = time.perf_counter()
     roles = _check_roles(inputs, params)
     if _all_kept(params, ctx):
-        return _renamed(inputs, Path(out_dir), params, start)
+        return _renamed(inputs, Path(out_dir), params, ctx.reuse_metadata, start)
     if params.method == "from_texture":
         maps, meta = _from_texture(Path(inputs["image"]), params)
     else:
@@ -135,14 +136,14 @@ def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:
     return bool(units) and set(units) <= set(ctx.reuse)
 
 
-def _renamed(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, start: float) -> Meta:
-    """Write the glTF alone, naming the material anew, beside the maps an earlier build fitted (a photo's
-    maps are opaque and never tile)."""
-    albedo = read_image(out_dir / "albedo.png").color
-    height, width = albedo.shape[:2]
+def _renamed(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, made_with: Mapping[str, object],
+             start: float) -> Meta:
+    """Write the glTF alone, naming the material anew, beside the maps an earlier build fitted (a photo's maps are
+    opaque and never tile), and return the figures that fit gave (``made_with``), so that the row reads as the fit's."""
+    height, width = read_image(out_dir / "albedo.png").color.shape[:2]
     write_material_gltf(out_dir / GLTF_NAME, material_name(inputs), orm=params.orm,
                         normal_map=params.normal_convention == "opengl", aspect=width / height)
-    return {"method": params.method, "maps_kept": 1, "width": width, "height": height,
+    return {**cast(Meta, made_with), "method": params.method, "maps_kept": 1, "width": width, "height": height,
             "seconds": round(time.perf_counter() - start, 2)}
 
 

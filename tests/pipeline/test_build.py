@@ -1341,6 +1341,35 @@ def test_a_build_of_a_pair_whose_cache_lost_one_map_keeps_none_and_says_the_fit_
     assert in_scratch_at_fit == [] and "fit_loss" in manifest_rows(tmp_path)[0]["metadata"]
 
 
+def _fit_figures(row: dict) -> dict:
+    """A material row's metadata less what differs from one build to the next (its time) and the rename's mark."""
+    return {name: value for name, value in row["metadata"].items() if name not in ("seconds", "maps_kept")}
+
+
+def test_a_renamed_photo_pairs_row_gives_its_fits_figures_after_a_cache_gc(tmp_path, cli, monkeypatch):
+    """A renamed pair's row said maps_kept alone, without the fitted loss, flash power and alignment the fit's row
+    gave: the figures are kept in the cache beside the maps, and a gc keeps them while the entry is kept."""
+    import ops.material.run
+
+    _built_photo_pair_material(tmp_path, cli)
+    first = manifest_rows(tmp_path)[0]
+    fitted = _fit_figures(first)
+    assert cli(tmp_path, "cache", "gc")[0] == 0
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    plan = RemasterResource().builder(spec).plan(spec.targets["scanned"], "towel")
+    assert ContentStore(spec.cache_dir).unit_metadata(plan.metadata_unit) == first["metadata"]  # the gc kept them
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
+    monkeypatch.setattr(ops.material.run, "fit_maps", _no_fit)
+    assert cli(tmp_path, "build")[0] == 0
+    row = manifest_rows(tmp_path)[0]
+    assert row["metadata"]["maps_kept"] == 1 and "fit_loss" in fitted
+    assert _fit_figures(row) == fitted
+
+
+def _no_fit(*args, **kwargs):
+    raise AssertionError("the material's maps were made again")
+
+
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
     import ops.upscale
 
