@@ -45,6 +45,15 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)).astype(np.float32)
 
 
+def texture_tiles(rgb: np.ndarray, coverage: np.ndarray | None, tileable: bool | None) -> bool:
+    """Whether the maps of the linear colour texture ``rgb`` (H, W, 3) wrap: ``tileable`` where it is given, else
+    detected on its colour and its ``coverage`` alpha. Apart from the maps, so that the op finds it again for the glTF
+    of a renamed texture whose maps it keeps."""
+    if tileable is not None:
+        return tileable
+    return all(texture_wrap(linear_to_srgb(np.ascontiguousarray(rgb, np.float32)), coverage))
+
+
 def material_from_texture(
     rgb: np.ndarray,
     *,
@@ -76,7 +85,7 @@ def material_from_texture(
         check_unit_floats("coverage", coverage)
     rgb = np.ascontiguousarray(rgb, np.float32)  # a view's or float64's luminance was summed otherwise: a ulp off
     strength, delight = params.normal_strength, params.delight
-    wrap = all(texture_wrap(linear_to_srgb(rgb), coverage)) if params.tileable is None else params.tileable
+    wrap = texture_tiles(rgb, coverage, params.tileable)
     mode = "wrap" if wrap else "reflect"
     size = max(rgb.shape[:2])
     lum = np.maximum(luminance(rgb), 1e-4)

@@ -108,12 +108,9 @@ class MaterialParams(OpParams):
         return (*MAP_NAMES, *extra, "preview.png", GLTF_NAME)
 
     def output_units(self) -> dict[str, dict[str, object]]:
-        """A photo fit's maps and preview, each under a key without the material's name: a pair folder renamed
+        """The maps and preview, each under a key without the material's name: a pair folder or a texture renamed
         (``towel`` -> ``Handtuch``) keeps them, and only ``material.gltf``, which holds the name, is written
-        anew, where the fit (25 s a pair) ran again. ``from_texture`` is quick, and its glTF's sampler needs
-        what it finds of the texture: made together."""
-        if self.method == "from_texture":
-            return {}
+        anew, where the fit (25 s a pair) ran again, and ``from_texture`` made every map again."""
         shared = self.key_params()
         return {name: {**shared, "output": name} for name in self.output_names() if name != GLTF_NAME}
 

@@ -17,7 +17,7 @@ from ops.device import resolve_device
 from ops.image_io import Image, path_argument, read_image, write_image
 from ops.material.align import align_guide, resamples
 from ops.material.fit import fit_maps
-from ops.material.from_texture import material_from_texture
+from ops.material.from_texture import material_from_texture, texture_tiles
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import ambient_occlusion, encode_normal, height_from_normal, pack_orm
 from ops.material.params import GLTF_NAME, AlphaModeChoice, MaterialParams, NormalConvention, material_name
@@ -129,7 +129,7 @@ def _run_from_script(inputs: dict[str, Path], out_dir: str | Path, params: Mater
 
 
 def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:
-    """Whether an earlier build made every output but the glTF from these very photos and params, under
+    """Whether an earlier build made every output but the glTF from these very photos or texture and params, under
     another name (``MaterialParams.output_units``). Some alone (a gc dropped the others) are fitted again:
     the maps come from one fit together."""
     units = params.output_units()
@@ -138,13 +138,18 @@ def _all_kept(params: MaterialParams, ctx: OpContext) -> bool:
 
 def _renamed(inputs: Mapping[str, Path], out_dir: Path, params: MaterialParams, made_with: Mapping[str, object],
              start: float) -> Meta:
-    """Write the glTF alone, naming the material anew, beside the maps an earlier build fitted (a photo's maps are
-    opaque and never tile), and return the figures that fit gave (``made_with``), so that the row reads as the fit's."""
+    """Write the glTF alone, naming the material anew, beside the maps an earlier build made, and return the
+    figures that build gave (``made_with``), so that the row reads as the fit's. A photo's maps are opaque and
+    never tile; a texture's alpha and tiling are found again as its maps were made, for the glTF to say them."""
     height, width = read_image(out_dir / "albedo.png").color.shape[:2]
+    alpha_mode, tileable = _texture_look(Path(inputs["image"]), params) if params.method == "from_texture" else (
+        "OPAQUE", False)
     write_material_gltf(out_dir / GLTF_NAME, material_name(inputs), orm=params.orm,
-                        normal_map=params.normal_convention == "opengl", aspect=width / height)
-    return {**cast(Meta, made_with), "method": params.method, "maps_kept": 1, "width": width, "height": height,
-            "seconds": round(time.perf_counter() - start, 2)}
+                        normal_map=params.normal_convention == "opengl", aspect=width / height,
+                        alpha_mode=alpha_mode, tileable=tileable)
+    texture = {"tileable": int(tileable)} if params.method == "from_texture" else {}
+    return {**cast(Meta, made_with), **texture, "method": params.method, "maps_kept": 1, "width": width,
+            "height": height, "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _shown(inputs: Mapping[str, Path]) -> str:
@@ -154,13 +159,24 @@ def _shown(inputs: Mapping[str, Path]) -> str:
     return f"{first.parent.name}/{first.name}" if "guide" in inputs else first.name
 
 
-def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
+def _texture(path: Path, params: MaterialParams) -> tuple[Image, np.ndarray, np.ndarray | None]:
+    """The texture at ``path``; its colour as its maps are made of it (black under a cut-out is no deep groove);
+    its alpha where it is coverage."""
     source = read_image(path)
-    made = material_from_texture(
-        color_to_resample(source.rgb(), source.alpha, params.alpha),  # black under a cut-out is no deep groove
-        strength=params.normal_strength, delight=params.delight, tileable=params.tileable,
-        coverage=coverage_of(source.alpha, params.alpha),
-    )
+    return source, color_to_resample(source.rgb(), source.alpha, params.alpha), coverage_of(source.alpha, params.alpha)
+
+
+def _texture_look(path: Path, params: MaterialParams) -> tuple[AlphaMode, bool]:
+    """What a ``from_texture`` material's glTF says of the texture at ``path``: its alpha mode and whether it
+    tiles, found as its maps were made."""
+    source, rgb, coverage = _texture(path, params)
+    return _alpha_mode(source.alpha, params), texture_tiles(rgb, coverage, params.tileable)
+
+
+def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
+    source, rgb, coverage = _texture(path, params)
+    made = material_from_texture(rgb, strength=params.normal_strength, delight=params.delight,
+                                 tileable=params.tileable, coverage=coverage)
     maps = Maps(made.albedo, made.normal, made.roughness, made.specular, made.height, made.ao, source.alpha,
                 source.bit_depth, made.tileable)
     return maps, {"tileable": int(made.tileable)}

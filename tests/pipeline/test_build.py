@@ -1370,6 +1370,46 @@ def _no_fit(*args, **kwargs):
     raise AssertionError("the material's maps were made again")
 
 
+def test_a_renamed_texture_keeps_its_from_texture_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):
+    """from_texture made every map again when its texture was renamed: its maps are kept by content, and the glTF
+    written anew is the one a fresh build writes (a cut-out's MASK, a tiling texture's REPEAT)."""
+    import ops.material.run
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:32, :32]
+    disc = (((yy - 15.5) ** 2 + (xx - 15.5) ** 2) < 12 ** 2).astype(np.float32)
+    write_image(tmp_path / "textures" / "crate.png", Image(rng.random((32, 32, 3), dtype=np.float32)))
+    write_image(tmp_path / "textures" / "grate.png", Image(rng.random((32, 32, 3), dtype=np.float32), alpha=disc))
+    write_spec(tmp_path, """
+        build_dir: build
+        sources:
+          legacy: {kind: textures, root: textures, glob: "*.png"}
+        assets:
+          floors: {op: material, from: legacy, method: from_texture}
+        """)
+    assert cli(tmp_path, "build")[0] == 0
+    before = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
+    figures = {row["partition"]: _fit_figures(row) for row in manifest_rows(tmp_path)}
+    for name in ("crate", "grate"):
+        (tmp_path / "textures" / f"{name}.png").rename(tmp_path / "textures" / f"old_{name}.png")
+    monkeypatch.setattr(ops.material.run, "material_from_texture", _no_fit)
+    code, output = cli(tmp_path, "status")
+    assert " ".join(output.replace("│", " ").split()).count(
+        "new file; 8 of its 9 outputs in the cache, put back; makes 1 (material.gltf)") == 2, output
+    assert cli(tmp_path, "build")[0] == 0
+    rows = {row["partition"]: row for row in manifest_rows(tmp_path)}
+    assert {key: _fit_figures(row) for key, row in rows.items()} == {f"old_{key}": figures[key] for key in figures}
+    after = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
+    assert after == before
+    kept = {name: (tmp_path / "build" / "floors" / f"old_{name}" / "material.gltf").read_bytes()
+            for name in ("crate", "grate")}
+    assert json.loads(kept["grate"])["materials"][0]["name"] == "old_grate"
+    monkeypatch.undo()
+    assert cli(tmp_path, "build", "--force")[0] == 0
+    assert kept == {name: (tmp_path / "build" / "floors" / f"old_{name}" / "material.gltf").read_bytes()
+                    for name in ("crate", "grate")}
+
+
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
     import ops.upscale
 
