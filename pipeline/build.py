@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -52,6 +52,7 @@ class Plan:
     model: Path | None
     units: dict[str, str] = field(default_factory=dict)  # output name -> unit key (OpParams.output_units)
     metadata_unit: str | None = None  # unit key of the metadata of units made together (ContentStore.keep_metadata)
+    key_material: dict[str, object] = field(default_factory=dict)  # what cache_key hashes
 
 
 def code_version(target: Target) -> str:
@@ -178,7 +179,8 @@ class Builder:
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         input_hashes.update({self.relative(path): digest for path, digest in present.items()})
-        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units, metadata_unit)
+        return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units, metadata_unit,
+                    key_material)
 
     def _inputs(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, Path]:
         if target.section == "models":
@@ -291,6 +293,57 @@ class Builder:
             return None  # changed since the row was written
         self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
         return self._entry(plan)
+
+    def keep_renamed(self, target: Target, rows: Iterable[Mapping[str, object]]) -> None:
+        """Keep as the units of a partition of ``target`` that no row lists yet (a renamed photo pair) what the
+        cache entry of one of ``rows`` holds, partitions whose files are gone, where it was made of the same files
+        and params under another name: its cache key is the new partition's under the old name. A pair built
+        before a material's maps were kept as units (commit 388d30f) then renamed had only that entry, and was
+        fitted again. Called before the rows are forgotten: nothing else says the old name."""
+        built = [row for row in rows
+                 if row.get("status") in ("computed", "cached") and isinstance(row.get("inputs"), dict)]
+        if not built or not target.params.units_kept_together():
+            return
+        by_input: dict[str, list[Plan]] = {}  # a file's hash -> the new partitions reading it: no rows x partitions
+        for plan in self._new_plans(target):
+            by_input.setdefault(plan.input_hashes[self.relative(next(iter(plan.inputs.values())))], []).append(plan)
+        for row in built:
+            for plan in (plan for digest in set(cast(dict, row["inputs"]).values()) for plan in by_input.get(digest, ())):
+                if self._named_once(target, plan, row):
+                    self._keep_as_units(plan, str(row["cache_key"]))
+
+    def _new_plans(self, target: Target) -> Iterator[Plan]:
+        """The plans of ``target``'s partitions that no row lists yet and whose outputs are kept as units; not of
+        one whose input cannot be read (its build says why)."""
+        for key in self.partitions(target.name):
+            if (target.name, key) in self._last_rows():
+                continue
+            try:
+                plan = self.plan(target, key)
+            except (BuildError, OSError, ValueError):
+                continue
+            if plan.units:
+                yield plan
+
+    def _named_once(self, target: Target, plan: Plan, row: Mapping[str, object]) -> bool:
+        """Whether ``row``'s cache key is ``plan``'s under the name ``row``'s files gave its outputs: the same
+        files by content and the same params, renamed."""
+        listed = cast(dict, row["inputs"])
+        hashes = {role: plan.input_hashes[self.relative(path)] for role, path in plan.inputs.items()}
+        old = {role: Path(str(path)) for role, digest in hashes.items()
+               for path, was in listed.items() if was == digest}
+        if old.keys() != plan.inputs.keys():
+            return False
+        return _key({**plan.key_material, "name": target.params.name_in_outputs(old)}) == row.get("cache_key")
+
+    def _keep_as_units(self, plan: Plan, cache_key: str) -> None:
+        """Record the outputs and metadata of the entry ``cache_key``, made as ``plan``'s, as ``plan``'s units."""
+        entry = self._entry(replace(plan, cache_key=cache_key))
+        if entry is None:
+            return
+        self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
+        if plan.metadata_unit is not None:
+            self.store.keep_metadata(plan.metadata_unit, entry.metadata)
 
     def _entry(self, plan: Plan) -> Entry | None:
         """``plan``'s cache entry, where it lists exactly the outputs the op writes. One listing others (a hand

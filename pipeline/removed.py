@@ -36,6 +36,7 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
     sensor", ``dagster sensor preview``) applies none of its requests, so it deletes nothing. The rest (a
     removed asset, a file built on another instance) waits for a build or the nightly run."""
     drop, removed = [], []
+    gone_rows: dict[str, list[dict[str, object]]] = {}
     replaced = Replaced(builder)
     for row in _listed_here(spec, builder):  # a damaged row too: it still names its outputs
         target = spec.targets.get(str(row["asset"]))
@@ -46,11 +47,15 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             gone = target is not None and file_removed(builder, target, key) and _dropped(instance, spec, target, key)
         if gone:
             drop.append((str(row["asset"]), key))
+            gone_rows.setdefault(str(row["asset"]), []).append(row)
             outputs = row.get("outputs")
             for path, written in outputs.items() if isinstance(outputs, dict) else ():
                 remove_output(spec.build_dir, spec.root_dir / str(path), written=str(written))
             if outputs:
                 removed.append(Removed(*drop[-1], why_removed(spec, row, target, replaced(row, target))))
+    for name, rows in gone_rows.items():  # a renamed photo pair keeps what its rows' cache entries hold
+        if name in spec.targets:
+            builder.keep_renamed(spec.targets[name], rows)
     if drop:
         update_manifest(spec.build_dir, drop=drop)
     return removed

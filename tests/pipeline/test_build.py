@@ -1306,7 +1306,8 @@ def test_status_of_a_renamed_pair_whose_cache_lost_one_map_says_the_fit_runs_aga
     _built_photo_pair_material(tmp_path, cli)
     spec = load_spec(tmp_path / "assets_spec.yaml")
     plan = RemasterResource().builder(spec).plan(spec.targets["scanned"], "towel")
-    ContentStore(spec.cache_dir)._unit_path(plan.units["specular.png"]).unlink()  # a damaged unit, removed
+    store = ContentStore(spec.cache_dir)
+    store.object_path(store.unit(plan.units["specular.png"])).unlink()  # lost from its entry too: no fit to keep
     (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
     code, output = cli(tmp_path, "status", "--json")
     reasons = {row["partition"]: row["reason"] for row in json.loads(output)["stale"]}
@@ -1323,7 +1324,8 @@ def test_a_build_of_a_pair_whose_cache_lost_one_map_keeps_none_and_says_the_fit_
     _built_photo_pair_material(tmp_path, cli)
     spec = load_spec(tmp_path / "assets_spec.yaml")
     plan = RemasterResource().builder(spec).plan(spec.targets["scanned"], "towel")
-    ContentStore(spec.cache_dir)._unit_path(plan.units["specular.png"]).unlink()
+    store = ContentStore(spec.cache_dir)
+    store.object_path(store.unit(plan.units["specular.png"])).unlink()
     (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
     in_scratch_at_fit: list[str] = []
     fit_maps = ops.material.run.fit_maps
@@ -1364,6 +1366,32 @@ def test_a_renamed_photo_pairs_row_gives_its_fits_figures_after_a_cache_gc(tmp_p
     row = manifest_rows(tmp_path)[0]
     assert row["metadata"]["maps_kept"] == 1 and "fit_loss" in fitted
     assert _fit_figures(row) == fitted
+
+
+def test_a_pair_built_before_its_maps_were_kept_as_units_keeps_them_at_its_first_rename(tmp_path, cli, monkeypatch):
+    """A cache from before a material's maps were kept under keys without its name (commit 388d30f) has its entry
+    alone: the renamed pair was fitted again. Its entry is found by its content (the same photos and params give
+    the old cache key under the old name), and its maps and figures are kept; with a param changed too, it is not."""
+    import ops.material.run
+
+    _built_photo_pair_material(tmp_path, cli)
+    fitted, before = _fit_figures(manifest_rows(tmp_path)[0]), outputs(tmp_path)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    shutil.rmtree(spec.cache_dir / "units")  # as that version left the cache
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
+    monkeypatch.setattr(ops.material.run, "fit_maps", _no_fit)
+    code, output = cli(tmp_path, "build")
+    row = manifest_rows(tmp_path)[0]
+    assert code == 0 and row["metadata"]["maps_kept"] == 1, output
+    assert _fit_figures(row) == fitted
+    assert sorted(outputs(tmp_path).values()) == sorted(before.values())
+    monkeypatch.undo()
+    shutil.rmtree(spec.cache_dir / "units")
+    (tmp_path / "photos" / "Handtuch").rename(tmp_path / "photos" / "towel")
+    (tmp_path / "assets_spec.yaml").write_text((tmp_path / "assets_spec.yaml").read_text().replace(
+        "iterations: 2", "iterations: 3"))
+    assert cli(tmp_path, "build")[0] == 0
+    assert "maps_kept" not in manifest_rows(tmp_path)[0]["metadata"]
 
 
 def _no_fit(*args, **kwargs):
