@@ -39,6 +39,16 @@ def renormalize(color: np.ndarray) -> np.ndarray:
     return ((unit + 1.0) / 2.0).astype(np.float32)
 
 
+def facing_out(color: np.ndarray) -> np.ndarray:
+    """Stored normal-map values (H, W, 3) in [0, 1] -> unit vectors with z >= 0, stored again: what a synthesis
+    (``multiply``) that makes vectors rather than resampling them gives. Its optimiser and colour matching may
+    leave one pointing into the surface, which no tangent-space map holds and an engine lights from behind; its
+    z is taken to 0 before the vector is made unit length."""
+    vectors = color * 2.0 - 1.0
+    vectors[..., 2] = np.maximum(vectors[..., 2], 0.0)
+    return renormalize((vectors + 1.0) / 2.0)
+
+
 _SAMPLED = 1 << 16  # texels looked at to tell a normal map: enough to judge, cheap on an 8192² texture
 _UNIT_SHARE, _UP = 0.95, 0.7  # a normal map: nearly every texel unit length and facing out, most nearly straight up
 

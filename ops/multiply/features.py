@@ -12,7 +12,8 @@ Two networks, one interface (``forward(x, padding) -> list of feature maps``):
   and loaded from a local torchvision-layout state dict; nothing downloads.
 
 Padding is ``"circular"`` while synthesising a tileable texture, so the
-optimised image is a torus, and ``"reflect"`` otherwise.
+optimised image is a torus, and ``"reflect"`` otherwise (``"replicate"`` for a
+normal map, whose mirrored vectors would lean the wrong way).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from torch import nn
 
 from ops import vgg
 
-Padding = Literal["circular", "reflect"]
+Padding = Literal["circular", "reflect", "replicate"]
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

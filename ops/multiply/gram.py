@@ -107,19 +107,23 @@ def synthesize(
     seed: int,
     steps: int,
     progress: Callable[[int, int], None] | None = None,
+    normal_map: bool = False,
 ) -> torch.Tensor:
     """A new ``size``² texture with the exemplar's feature statistics.
 
     ``exemplar`` is (C, H, W) in [0, 1] (sRGB-encoded colour, then alpha) on
     the device to compute on. Returns (C, size, size) in [0, 1] on that device,
     before colour matching. The start noise comes from a CPU generator seeded
-    with ``seed``, so a seed gives the same variant on every device type.
+    with ``seed``, so a seed gives the same variant on every device type. A ``normal_map``'s borders are
+    padded by repeating its edge texels rather than mirroring them: a mirrored vector keeps the component it
+    should negate, and its statistics would teach the variant tilts the map never holds.
     """
     if exemplar.ndim != 3:
         raise ValueError(f"expected an exemplar of shape (C, H, W), got {tuple(exemplar.shape)}")
     if min(exemplar.shape[1:]) < MIN_EXEMPLAR_SIDE:
         raise ValueError(f"the exemplar is {exemplar.shape[2]}x{exemplar.shape[1]}; gram needs {MIN_EXEMPLAR_SIDE} px")
-    padding: Padding = "circular" if tileable else "reflect"
+    border: Padding = "replicate" if normal_map else "reflect"
+    padding: Padding = "circular" if tileable else border
     device, channels = exemplar.device, exemplar.shape[0]
     halvings = scales(size, min(exemplar.shape[1:]))
     schedule = steps_per_scale(steps, size, halvings)
@@ -138,9 +142,9 @@ def synthesize(
             target_image = F.avg_pool2d(target_image, 2)
         exemplar_side = min(target_image.shape[-2:])
         with torch.no_grad():
-            targets = texture_statistics(parts, target_image, padding="reflect", side=exemplar_side)
-        if level:
-            image = upsample(image, padding=padding)
+            targets = texture_statistics(parts, target_image, padding=border, side=exemplar_side)
+        if level:  # the mirror upsample makes is cropped off again: it sets the interpolation's border alone
+            image = upsample(image, padding="circular" if tileable else "reflect")
         image = image.detach().requires_grad_(True)
         optimizer = torch.optim.LBFGS(
             [image], lr=1.0, max_iter=level_steps, max_eval=level_steps, history_size=20, line_search_fn="strong_wolfe"

@@ -11,6 +11,7 @@ from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.registry import SEED_MAX, Guard, OpParams
 
 Method = Literal["gram", "patch"]
+Kind = Literal["color", "normal"]  # what the texture holds: colour, or a tangent-space normal map's vectors
 
 NCC_BOUND = 0.95
 """A variant whose best normalized cross-correlation with the exemplar reaches this is a copy or shifted crop."""
@@ -57,6 +58,8 @@ class MultiplyParams(OpParams):
     vgg_weights: Path | None = Field(
         None, description="gram: local torchvision-layout VGG19 state dict; default random multi-scale filters"
     )
+    kind: Kind = Field("color", description="normal: a tangent-space normal map, read as the vectors it stores and "
+                       "made into variants whose vectors are unit length and face out")
     alpha: AlphaMeaning = ALPHA_MEANING
     cpu_threads: int = Field(
         1, ge=0, le=256, description="gram: torch threads on CPU; 0: torch's default. A variant's bytes depend on the "
@@ -76,7 +79,9 @@ class MultiplyParams(OpParams):
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 
     def neutral_fields(self) -> tuple[str, ...]:
-        return tuple(self.unread_fields())
+        """The other method's settings, and ``kind`` at its default, ``color``: so that it is left out of the key
+        (``later_neutral_fields``) and the variants made before ``kind`` existed keep theirs."""
+        return (*self.unread_fields(), *(("kind",) if self.kind == "color" else ()))
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
@@ -84,7 +89,7 @@ class MultiplyParams(OpParams):
         return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys
+        return ("kind",) if self.method == "gram" else ("kind", "cpu_threads")  # patch's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

@@ -11,20 +11,22 @@ import torch
 
 from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
-from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.image_io import ColorSpace, Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
-from ops.multiply.params import MIN_COVERAGE_RATIO, Method, MultiplyParams
+from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
-from ops.normal_map import sampled, warn_if_normal_map
+from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
 from ops.registry import OpContext, ProgressFn, one_image
 from ops.tensors import to_hwc
 from ops.threads import cpu_threads
 
 
-def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto") -> np.ndarray:
-    """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha.
+def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto", *, normal_map: bool = False) -> np.ndarray:
+    """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha. A
+    ``normal_map``'s colour is its vectors as stored (``image`` read with ``colorspace="linear"``), which an sRGB
+    encoding would bend, and its alpha is data unless ``alpha: coverage``, as the other ops take it.
 
     The colour under a cut-out's transparent texels is filled from the visible ones first: whatever it
     was (often a key colour, cyan or magenta) would otherwise be learned and copied into visible texels.
@@ -32,22 +34,32 @@ def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto") -> np.ndarray:
     came out a rounding apart from the op's.
     """
     coverage = None if image.alpha is None else image.alpha.astype(np.float32, copy=False)
-    planes = [linear_to_srgb(color_to_resample(image.color.astype(np.float32, copy=False), coverage, alpha))]
+    color = color_to_resample(image.color.astype(np.float32, copy=False), coverage, alpha, normal_map=normal_map)
+    planes = [color if normal_map else linear_to_srgb(color)]
     if coverage is not None:
         planes.append(coverage[..., None])
     return np.concatenate(planes, axis=2).astype(np.float32, copy=False)
 
 
-def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto") -> Image:
+def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto", *, normal_map: bool = False) -> Image:
     """Inverse of :func:`exemplar_planes`, with ``like``'s bit depth. Under a coverage alpha, texels that
     would be written fully transparent take the colour of the visible ones around them, as the ops
-    that enlarge write them, so that an engine's mipmaps and filtering show no fringe."""
-    color = srgb_to_linear(planes[..., : like.channels])
+    that enlarge write them, so that an engine's mipmaps and filtering show no fringe. A ``normal_map``'s
+    vectors are made unit length and facing out: ``gram`` optimises them as values, and even ``patch``'s
+    copied texels are only as unit as the exemplar's."""
+    color = planes[..., : like.channels]
+    color = facing_out(color) if normal_map else srgb_to_linear(color)
     if like.alpha is None:
         return Image(color=color, bit_depth=like.bit_depth)
     written = planes[..., like.channels]
     written = np.where(written < 0.5 / (2**like.bit_depth - 1), 0.0, written).astype(np.float32)  # as quantized
-    return Image(color=color_to_resample(color, written, alpha), alpha=written, bit_depth=like.bit_depth)
+    return Image(color=color_to_resample(color, written, alpha, normal_map=normal_map), alpha=written,
+                 bit_depth=like.bit_depth)
+
+
+def colorspace(kind: Kind) -> ColorSpace:
+    """How a texture of ``kind`` is read and written: colour decoded to linear light, a normal map as stored."""
+    return "linear" if kind == "normal" else "srgb"
 
 
 def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python: bool) -> int | None:
@@ -164,9 +176,8 @@ def synthesize(
         config = QuiltConfig(block=block or default_block(*exemplar.shape[:2]), tileable=params.tileable)
         return quilt(exemplar, params.size, config, np.random.default_rng(seed), progress)
     source = torch.from_numpy(exemplar).permute(2, 0, 1).to(device)  # (C, H, W)
-    result = gram.synthesize(
-        source, params.size, parts, tileable=params.tileable, seed=seed, steps=params.steps, progress=progress
-    )
+    result = gram.synthesize(source, params.size, parts, tileable=params.tileable, seed=seed, steps=params.steps,
+                             progress=progress, normal_map=params.kind == "normal")
     return match_colors(to_hwc(result), exemplar)
 
 
@@ -180,17 +191,20 @@ def variants(
     progress: ProgressFn | None = None,
     from_python: bool = False,
 ) -> Iterator[Image]:
-    """Variants ``indices`` of ``image`` (colour in linear light), each as it is made, with ``image``'s bit depth
-    and alpha: the op writes each at once, so that a build killed at the next keeps it, and ``multiply`` keeps
-    them all. The exemplar is checked, and the networks ``gram`` matches built, before the first is made;
-    ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes as ``multiply``'s
-    arguments rather than as the spec's keys."""
+    """Variants ``indices`` of ``image`` (colour in linear light, a ``kind: normal`` map as stored), each as it is
+    made, with ``image``'s bit depth and alpha: the op writes each at once, so that a build killed at the next keeps
+    it, and ``multiply`` keeps them all. The exemplar is checked, and the networks ``gram`` matches built, before
+    the first is made; ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes
+    as ``multiply``'s arguments rather than as the spec's keys."""
+    normal_map = params.kind == "normal"
+    if normal_map:
+        check_normal_map(source, image.channels)
     block = _check_size(source, image, params, from_python=from_python)
-    exemplar = exemplar_planes(image, params.alpha)
-    if params.method == "gram" and indices:
+    exemplar = exemplar_planes(image, params.alpha, normal_map=normal_map)
+    if params.method == "gram" and not normal_map and indices:
         warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
                            "it matches the map's colours, not its vectors, and a fifth of a variant's texels came out "
-                           "more than 5% off unit length", "use method: patch, which keeps its texels as they are")
+                           "more than 5% off unit length")
     parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and indices else []
 
     def made() -> Iterator[Image]:
@@ -205,7 +219,7 @@ def variants(
                     planes = synthesize(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
             except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
                 raise ValueError(f"{source}: {exc} (patch_size, {block} px here)") from exc
-            yield to_image(planes, image, params.alpha)
+            yield to_image(planes, image, params.alpha, normal_map=normal_map)
 
     return made()
 
@@ -223,6 +237,7 @@ def multiply(
     vgg_weights: str | Path | None = None,
     alpha: AlphaMeaning = "auto",
     cpu_threads: int = 1,
+    kind: Kind = "color",
     device: str = "auto",
     progress: ProgressFn | None = None,
     source: str = "the texture",
@@ -230,15 +245,16 @@ def multiply(
     """``count`` new textures of ``image``'s material, ``size`` px square, as the ``multiply`` op makes them from a
     file: from a script or a DCC tool, with no file in between. ``image`` holds colour in linear light, as
     ``read_image`` gives it (its default), and so do the variants, with its alpha and bit depth
-    (``write_image(path, variant)`` writes what the op writes); variant ``i`` is seeded with ``seed + i``, as the
+    (``write_image(path, variant)`` writes what the op writes); a ``kind="normal"`` map is taken and given as
+    stored (``colorspace="linear"``, as the op reads and writes it); variant ``i`` is seeded with ``seed + i``, as the
     op's ``variant_0i.png``. The other arguments are the op's params, with its defaults (see ``MultiplyParams``);
     a value they refuse is a ``ValueError`` naming it, as is an exemplar too small for ``method`` and
     ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors. The op's guards
     (copying, seams, coverage) are ``ops.multiply.metrics.measure`` over ``exemplar_planes`` of each."""
-    check_image(image)
+    check_image(image, colorspace=colorspace(kind))
     params = MultiplyParams.from_arguments(
         count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
-        vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads,
+        vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads, kind=kind,
     )
     made = variants(image, params, range(params.count), resolve_device(device), source=Path(source), progress=progress,
                     from_python=True)
@@ -256,7 +272,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     """
     started = time.perf_counter()
     path, out_dir = one_image("multiply", inputs), Path(out_dir)
-    image = read_image(path)
+    normal_map, space = params.kind == "normal", colorspace(params.kind)
+    image = read_image(path, colorspace=space)
     device = resolve_device(ctx.device, ctx.log)
     names = params.output_names()
     indices = [index for index, name in enumerate(names) if name not in ctx.reuse]
@@ -264,13 +281,14 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(indices), params.count,
                  params.size, params.method, device)
     for index, variant in zip(indices, made):
-        write_image(out_dir / names[index], variant)
+        write_image(out_dir / names[index], variant, colorspace=space)
         if ctx.finished is not None:  # kept now: a build killed at the next variant does not make this one again
             ctx.finished(names[index])
     synthesis_seconds = time.perf_counter() - started
     # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
-    exemplar = exemplar_planes(image, params.alpha)
-    written = [exemplar_planes(read_image(out_dir / name), params.alpha) for name in names]
+    exemplar = exemplar_planes(image, params.alpha, normal_map=normal_map)
+    written = [exemplar_planes(read_image(out_dir / name, colorspace=space), params.alpha, normal_map=normal_map)
+               for name in names]
 
     result: dict[str, float | int | str] = {
         "method": params.method,
@@ -281,7 +299,8 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
         "variants_made": len(indices),
         "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
-        **_coverage_figures(written, exemplar, names, coverage=image.alpha is not None and holds_coverage(params.alpha)),
+        **_coverage_figures(written, exemplar, names,
+                            coverage=image.alpha is not None and holds_coverage(params.alpha, normal_map=normal_map)),
     }
     result["seconds"] = time.perf_counter() - started
     return result

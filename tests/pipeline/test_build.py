@@ -1073,6 +1073,34 @@ def test_a_filter_in_capitals_is_the_same_filter_to_the_cache(project, cli):
     assert code_version(load_spec(spec).targets["legacy_2x"]) == lower  # the UI calls nothing stale either
 
 
+def test_multiplys_kind_leaves_the_cache_keys_of_specs_without_it_as_they_were(tmp_path, cli):
+    """kind (normal maps) joined multiply's params later: a spec without it, or with kind: color, keeps the keys its
+    variants were cached under (pinned as they were before), and kind: normal makes other variants."""
+    from pipeline.build import _key, code_version
+
+    def keys(entry: str) -> tuple[str, dict[str, str]]:
+        spec = write_spec(tmp_path, f"""
+sources:
+  legacy: {{kind: textures, root: textures, glob: "**/*.png"}}
+assets:
+  variants: {{op: multiply, from: legacy, method: patch, count: 2, size: 48{entry}}}
+  gram: {{op: multiply, from: legacy{entry}}}
+""")
+        targets = load_spec(spec).targets
+        units = {name: _key(unit) for name, unit in targets["variants"].params.output_units().items()}
+        return f"{code_version(targets['variants'])} {code_version(targets['gram'])}", units
+
+    write_textures(tmp_path / "textures", 1, size=64)
+    before = ("multiply-v9-a430134fa03a multiply-v9-56560b2aba5a",
+              {"variant_00.png": "f846954e7cdaf36b7fac193e6ad57d75", "variant_01.png": "4728f96e7057572ed3be11e92f546c41"})
+    assert keys("") == before
+    assert keys(", kind: color") == before
+    normal = keys(", kind: normal")
+    assert normal[0] != before[0] and set(normal[1].values()).isdisjoint(before[1].values())
+    code, output = cli(tmp_path, "validate")
+    assert code == 0, output
+
+
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
