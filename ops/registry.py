@@ -116,6 +116,12 @@ class OpParams(BaseModel):
         """File names of a several-output op, or None for an op writing one image."""
         return None
 
+    def chained_from(self, upstream: OpParams | None) -> Self:
+        """These params as an asset chained from one with ``upstream`` params takes them (None: from a source or a
+        model): an op that reads all of a material's maps learns their names here. A chain these params cannot
+        build is a ``ValueError`` saying which key to change."""
+        return self
+
     def surface_maps(self) -> tuple[str, ...]:
         """Of ``output_names``, the maps of one surface (``albedo``, ``normal``; without ``.png``) that another asset
         may read by name (export_dds's ``maps``); empty where the outputs are no such set (multiply's variants)."""

@@ -358,7 +358,8 @@ class _Checker:
         self.given = {section: set(named) | misspelled.get(section, set()) for section, named in entries.items()}
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
-        assets = self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"], folders)
+        assets = self._chained(self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"],
+                                             folders))
         spec = Spec(self.path, build_dir, cache_dir, device, schedule, sources, models, assets, self.lines, timezone,
                     folders=tuple(self.folders))
         self._check_graph(spec)
@@ -488,6 +489,19 @@ class _Checker:
             if target is not None:
                 targets[name] = target
         return targets
+
+    def _chained(self, assets: dict[str, Target]) -> dict[str, Target]:
+        """Each asset with its params as chained from the asset it is built from (``OpParams.chained_from``: a
+        multiply from a material learns its maps); one whose chain they refuse is reported at its ``from``."""
+        chained = {}
+        for name, target in assets.items():
+            upstream = assets.get(target.upstream)
+            try:
+                params = target.params.chained_from(upstream.params if upstream else None)
+                chained[name] = replace(target, params=params)
+            except ValueError as exc:
+                self.fail(("assets", name, "from"), f"{target.upstream!r}: {exc}")
+        return chained
 
     def _target(self, name: str, section: Literal["models", "assets"], entry: dict[str, Any]) -> Target | None:
         at = (section, name)
@@ -668,7 +682,7 @@ class _Checker:
                 if several and all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
                       f"({', '.join(names)}); chain from a one-image asset{hint}")
-        elif missing := sorted(wanted - {f"{name}.png" for name in written}):
+        elif missing := sorted(wanted - set(spec.output_names(upstream) or ())):
             self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
                       f"are {', '.join(written)}")
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import Field
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
+from ops.material.params import GLTF_NAME, MaterialParams
 from ops.registry import SEED_MAX, Guard, OpParams
 
+PREVIEW = "preview.png"  # a material's maps lit, which a variant of the material has no use for
 Method = Literal["gram", "patch"]
 Kind = Literal["color", "normal"]  # what the texture holds: colour, or a tangent-space normal map's vectors
 
@@ -61,27 +63,65 @@ class MultiplyParams(OpParams):
     kind: Kind = Field("color", description="normal: a tangent-space normal map, read as the vectors it stores and "
                        "made into variants whose vectors are unit length and face out")
     alpha: AlphaMeaning = ALPHA_MEANING
+    material_maps: tuple[str, ...] = Field(
+        (), description="set by the spec, not in it: the maps of the material asset it is chained from, each variant "
+        "quilted from all of them in register"
+    )
     cpu_threads: int = Field(
         1, ge=0, le=256, description="gram: torch threads on CPU; 0: torch's default. A variant's bytes depend on the "
         "count, so one thread keeps them identical across machines, and is fastest where builds share the cores"
     )
 
+    def chained_from(self, upstream: OpParams | None) -> MultiplyParams:
+        """From a ``material`` asset, every map it writes (not its preview) is quilted with the same blocks and cuts,
+        so that a variant's maps stay in register: ``material_maps`` names them. ``gram`` makes each image from
+        noise and cannot keep maps in register, and each map is taken as its own kind."""
+        if "material_maps" in self.model_fields_set:
+            raise ValueError("material_maps is set from the material asset a multiply is chained from: leave it out")
+        if not isinstance(upstream, MaterialParams):
+            return self
+        if self.method != "patch":
+            raise ValueError("a material's variants are quilted, every map with the same blocks and seam cuts so "
+                             f"that they stay in register, which method {self.method} cannot do: set method: patch")
+        if "kind" in self.model_fields_set:
+            raise ValueError("from a material, each map is taken as its own kind (the normal map as vectors, the "
+                             "albedo as colour, the rest as data): leave kind out")
+        maps = tuple(name for name in upstream.output_names() if name.endswith(".png") and name != PREVIEW)
+        return self.model_copy(update={"material_maps": maps})
+
+    def variant_files(self) -> dict[str, tuple[str, ...]]:
+        """Each variant's stem (``variant_00``) with the files it is written as: ``variant_00.png``, or of a
+        material, a folder of its maps and glTF (``variant_00/albedo.png`` ... ``variant_00/material.gltf``)."""
+        stems = (f"variant_{i:02d}" for i in range(self.count))
+        if not self.material_maps:
+            return {stem: (f"{stem}.png",) for stem in stems}
+        return {stem: tuple(f"{stem}/{name}" for name in (*self.material_maps, GLTF_NAME)) for stem in stems}
+
     def output_names(self) -> tuple[str, ...]:
-        return tuple(f"variant_{i:02d}.png" for i in range(self.count))
+        return tuple(name for files in self.variant_files().values() for name in files)
+
+    def input_roles(self) -> frozenset[str]:
+        return frozenset({*self.material_maps, GLTF_NAME}) if self.material_maps else frozenset({"image"})
 
     def output_units(self) -> dict[str, dict[str, object]]:
         """Variant ``i`` depends on ``seed + i`` and not on ``count``: raising ``count`` or shifting ``seed``
-        keeps the variants already made."""
+        keeps the variants already made. A material's variant is kept file by file, each under its own name."""
         shared = {name: value for name, value in self.key_params().items() if name not in ("count", "seed")}
-        return {name: {**shared, "seed": self.seed + i} for i, name in enumerate(self.output_names())}
+        units: dict[str, dict[str, object]] = {}
+        for i, files in enumerate(self.variant_files().values()):
+            for name in files:
+                own = {"output": PurePosixPath(name).name} if self.material_maps else {}
+                units[name] = {**shared, "seed": self.seed + i, **own}
+        return units
 
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 
     def neutral_fields(self) -> tuple[str, ...]:
-        """The other method's settings, and ``kind`` at its default, ``color``: so that it is left out of the key
-        (``later_neutral_fields``) and the variants made before ``kind`` existed keep theirs."""
-        return (*self.unread_fields(), *(("kind",) if self.kind == "color" else ()))
+        """The other method's settings, and ``kind`` and ``material_maps`` at their defaults: so that they are left
+        out of the key (``later_neutral_fields``) and the variants made before they existed keep theirs."""
+        defaults = (("kind",) if self.kind == "color" else ()) + (() if self.material_maps else ("material_maps",))
+        return (*self.unread_fields(), *defaults)
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
@@ -89,7 +129,8 @@ class MultiplyParams(OpParams):
         return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        return ("kind",) if self.method == "gram" else ("kind", "cpu_threads")  # patch's variants keep their keys
+        added = ("kind", "material_maps")
+        return added if self.method == "gram" else (*added, "cpu_threads")  # patch's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

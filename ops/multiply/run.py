@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
 
 from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
-from ops.image_io import ColorSpace, Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
+from ops.multiply.in_register import ALBEDO, albedo_alpha, colorspace, read_material, stacked, write_variant
+from ops.export_dds import Kind as MapKind
+from ops.export_dds import map_kind
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
 from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
@@ -23,10 +27,11 @@ from ops.tensors import to_hwc
 from ops.threads import cpu_threads
 
 
-def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto", *, normal_map: bool = False) -> np.ndarray:
+def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto", *, kind: MapKind = "color") -> np.ndarray:
     """(H, W, C) in [0, 1]: sRGB-encoded colour, where optimisation and matching are perceptual, then alpha. A
-    ``normal_map``'s colour is its vectors as stored (``image`` read with ``colorspace="linear"``), which an sRGB
-    encoding would bend, and its alpha is data unless ``alpha: coverage``, as the other ops take it.
+    normal map's vectors and a data map's values (a material's roughness) are taken as stored (``image`` read with
+    ``colorspace="linear"``), which an sRGB encoding would bend; a normal map's alpha is data unless ``alpha:
+    coverage``, as the other ops take it.
 
     The colour under a cut-out's transparent texels is filled from the visible ones first: whatever it
     was (often a key colour, cyan or magenta) would otherwise be learned and copied into visible texels.
@@ -34,32 +39,27 @@ def exemplar_planes(image: Image, alpha: AlphaMeaning = "auto", *, normal_map: b
     came out a rounding apart from the op's.
     """
     coverage = None if image.alpha is None else image.alpha.astype(np.float32, copy=False)
-    color = color_to_resample(image.color.astype(np.float32, copy=False), coverage, alpha, normal_map=normal_map)
-    planes = [color if normal_map else linear_to_srgb(color)]
+    color = color_to_resample(image.color.astype(np.float32, copy=False), coverage, alpha, normal_map=kind == "normal")
+    planes = [linear_to_srgb(color) if kind == "color" else color]
     if coverage is not None:
         planes.append(coverage[..., None])
     return np.concatenate(planes, axis=2).astype(np.float32, copy=False)
 
 
-def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto", *, normal_map: bool = False) -> Image:
+def to_image(planes: np.ndarray, like: Image, alpha: AlphaMeaning = "auto", *, kind: MapKind = "color") -> Image:
     """Inverse of :func:`exemplar_planes`, with ``like``'s bit depth. Under a coverage alpha, texels that
     would be written fully transparent take the colour of the visible ones around them, as the ops
-    that enlarge write them, so that an engine's mipmaps and filtering show no fringe. A ``normal_map``'s
+    that enlarge write them, so that an engine's mipmaps and filtering show no fringe. A normal map's
     vectors are made unit length and facing out: ``gram`` optimises them as values, and even ``patch``'s
     copied texels are only as unit as the exemplar's."""
     color = planes[..., : like.channels]
-    color = facing_out(color) if normal_map else srgb_to_linear(color)
+    color = srgb_to_linear(color) if kind == "color" else facing_out(color) if kind == "normal" else color
     if like.alpha is None:
         return Image(color=color, bit_depth=like.bit_depth)
     written = planes[..., like.channels]
     written = np.where(written < 0.5 / (2**like.bit_depth - 1), 0.0, written).astype(np.float32)  # as quantized
-    return Image(color=color_to_resample(color, written, alpha, normal_map=normal_map), alpha=written,
+    return Image(color=color_to_resample(color, written, alpha, normal_map=kind == "normal"), alpha=written,
                  bit_depth=like.bit_depth)
-
-
-def colorspace(kind: Kind) -> ColorSpace:
-    """How a texture of ``kind`` is read and written: colour decoded to linear light, a normal map as stored."""
-    return "linear" if kind == "normal" else "srgb"
 
 
 def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python: bool) -> int | None:
@@ -196,32 +196,45 @@ def variants(
     it, and ``multiply`` keeps them all. The exemplar is checked, and the networks ``gram`` matches built, before
     the first is made; ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes
     as ``multiply``'s arguments rather than as the spec's keys."""
-    normal_map = params.kind == "normal"
-    if normal_map:
+    if params.kind == "normal":
         check_normal_map(source, image.channels)
     block = _check_size(source, image, params, from_python=from_python)
-    exemplar = exemplar_planes(image, params.alpha, normal_map=normal_map)
-    if params.method == "gram" and not normal_map and indices:
+    exemplar = exemplar_planes(image, params.alpha, kind=params.kind)
+    if params.method == "gram" and params.kind == "color" and indices:
         warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
                            "it matches the map's colours, not its vectors, and a fifth of a variant's texels came out "
                            "more than 5% off unit length")
     parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and indices else []
+    made = synthesized(exemplar, params, indices, block=block, device=device, parts=parts, source=source,
+                       progress=progress)
+    return (to_image(planes, image, params.alpha, kind=params.kind) for planes in made)
 
-    def made() -> Iterator[Image]:
-        for done, index in enumerate(indices):
 
-            def report(step: int, total: int, done: int = done) -> None:
-                if progress is not None:
-                    progress(done * total + step, len(indices) * total)
+def synthesized(
+    exemplar: np.ndarray,
+    params: MultiplyParams,
+    indices: Sequence[int],
+    *,
+    block: int | None,
+    device: torch.device,
+    parts: list[gram.FeaturePart],
+    source: Path,
+    progress: ProgressFn | None,
+) -> Iterator[np.ndarray]:
+    """The planes of variants ``indices`` of ``exemplar``, each as it is made, with the progress of all of them
+    together; a quilt's refusal names ``source`` and the key to change."""
+    for done, index in enumerate(indices):
 
-            try:
-                with cpu_threads(params.cpu_threads, device):
-                    planes = synthesize(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
-            except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
-                raise ValueError(f"{source}: {exc} (patch_size, {block} px here)") from exc
-            yield to_image(planes, image, params.alpha, normal_map=normal_map)
+        def report(step: int, total: int, done: int = done) -> None:
+            if progress is not None:
+                progress(done * total + step, len(indices) * total)
 
-    return made()
+        try:
+            with cpu_threads(params.cpu_threads, device):
+                planes = synthesize(exemplar, params, index, block=block, device=device, parts=parts, progress=report)
+        except ValueError as exc:  # the quilt's block/size rules: say which texture, and which key to change
+            raise ValueError(f"{source}: {exc} (patch_size, {block} px here)") from exc
+        yield planes
 
 
 def multiply(
@@ -261,6 +274,17 @@ def multiply(
     return list(made)
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """What a build's guards measure each variant against, and how: the texture, or a material's albedo."""
+
+    path: Path
+    image: Image
+    alpha: AlphaMeaning
+    kind: MapKind
+    names: tuple[str, ...]  # each variant's file of it
+
+
 def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: OpContext) -> dict[str, float | int | str]:
     """Write ``params.output_names()`` into ``out_dir`` (those in ``ctx.reuse`` are there already); return
     the guard metrics the pipeline checks.
@@ -268,15 +292,44 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     ``max_ncc`` (copying, against ``params.NCC_BOUND``), ``min_variant_difference``
     (against ``params.MIN_VARIANT_DIFFERENCE``), ``seam_ratio`` when tileable
     (against ``params.SEAM_BOUND``), each with the variants past its bound named (``copied``, ``alike``,
-    ``seams``), ``texture_distance`` and ``seconds``.
+    ``seams``), ``texture_distance`` and ``seconds``. A material's variants are measured by their albedo.
     """
     started = time.perf_counter()
-    path, out_dir = one_image("multiply", inputs), Path(out_dir)
-    normal_map, space = params.kind == "normal", colorspace(params.kind)
-    image = read_image(path, colorspace=space)
+    out_dir = Path(out_dir)
     device = resolve_device(ctx.device, ctx.log)
-    names = params.output_names()
-    indices = [index for index, name in enumerate(names) if name not in ctx.reuse]
+    indices = [index for index, files in enumerate(params.variant_files().values()) if not set(files) <= set(ctx.reuse)]
+    write = _write_material_variants if params.material_maps else _write_variants
+    measured = write(inputs, out_dir, params, indices, device, ctx)
+    synthesis_seconds = time.perf_counter() - started
+    # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
+    space, names = colorspace(measured.kind), measured.names
+    exemplar = exemplar_planes(measured.image, measured.alpha, kind=measured.kind)
+    written = [exemplar_planes(read_image(out_dir / name, colorspace=space), measured.alpha, kind=measured.kind)
+               for name in names]
+    coverage = measured.image.alpha is not None and holds_coverage(measured.alpha, normal_map=measured.kind == "normal")
+
+    result: dict[str, float | int | str] = {
+        "method": params.method,
+        "count": params.count,
+        "size": params.size,
+        **_explained(metrics.measure(written, exemplar, tileable=params.tileable, names=names),
+                     _few_blocks(measured.path, measured.image, params)),
+        "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
+        "variants_made": len(indices),
+        "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
+        **_coverage_figures(written, exemplar, names, coverage=coverage),
+    }
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def _write_variants(
+    inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, indices: Sequence[int], device: torch.device,
+    ctx: OpContext,
+) -> _Measured:
+    """Variants ``indices`` of the one texture of ``inputs``, each written as it is made."""
+    path, space, names = one_image("multiply", inputs), colorspace(params.kind), params.output_names()
+    image = read_image(path, colorspace=space)
     made = variants(image, params, indices, device, source=path, progress=ctx.progress)
     ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(indices), params.count,
                  params.size, params.method, device)
@@ -284,23 +337,32 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
         write_image(out_dir / names[index], variant, colorspace=space)
         if ctx.finished is not None:  # kept now: a build killed at the next variant does not make this one again
             ctx.finished(names[index])
-    synthesis_seconds = time.perf_counter() - started
-    # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
-    exemplar = exemplar_planes(image, params.alpha, normal_map=normal_map)
-    written = [exemplar_planes(read_image(out_dir / name, colorspace=space), params.alpha, normal_map=normal_map)
-               for name in names]
+    return _Measured(path, image, params.alpha, params.kind, names)
 
-    result: dict[str, float | int | str] = {
-        "method": params.method,
-        "count": params.count,
-        "size": params.size,
-        **_explained(metrics.measure(written, exemplar, tileable=params.tileable, names=names),
-                     _few_blocks(path, image, params)),
-        "seconds_per_variant": synthesis_seconds / len(indices) if indices else 0.0,
-        "variants_made": len(indices),
-        "device": str(device) if params.method == "gram" else "cpu",  # patch quilting is numpy's
-        **_coverage_figures(written, exemplar, names,
-                            coverage=image.alpha is not None and holds_coverage(params.alpha, normal_map=normal_map)),
-    }
-    result["seconds"] = time.perf_counter() - started
-    return result
+
+def _write_material_variants(
+    inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, indices: Sequence[int], device: torch.device,
+    ctx: OpContext,
+) -> _Measured:
+    """Variants ``indices`` of the material of ``inputs`` (its maps and glTF), each a folder of maps quilted in
+    register and a glTF, written as it is made. Only ``patch`` makes them (the spec refuses ``gram``)."""
+    maps = read_material(inputs)
+    path, albedo = Path(inputs[ALBEDO]), maps.images[ALBEDO]
+    alpha = albedo_alpha(params.alpha, maps)
+    block = _check_size(path, albedo, params, from_python=False)
+    kinds: dict[str, MapKind] = {name: map_kind(PurePosixPath(name).stem) for name in maps.images}
+    meanings = {name: alpha if name == ALBEDO else "data" for name in maps.images}
+    exemplar, where = stacked({name: exemplar_planes(image, meanings[name], kind=kinds[name])
+                               for name, image in maps.images.items()})
+    ctx.log.info("multiply %s: %d of %d x %d px material variants to make, %d maps each", path.parent.name,
+                 len(indices), params.count, params.size, len(maps.images))
+    stems = list(params.variant_files())
+    made = synthesized(exemplar, params, indices, block=block, device=device, parts=[], source=path,
+                       progress=ctx.progress)
+    for index, planes in zip(indices, made):
+        images = {name: to_image(planes[..., where[name]], image, meanings[name], kind=kinds[name])
+                  for name, image in maps.images.items()}
+        for name in write_variant(out_dir / stems[index], maps, images, tileable=params.tileable):
+            if ctx.finished is not None:
+                ctx.finished(f"{stems[index]}/{name}")
+    return _Measured(path, albedo, alpha, "color", tuple(f"{stem}/{ALBEDO}" for stem in stems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from PIL import Image as PILImage
 
 import ops.multiply.run as multiply_op
 from ops.image_io import Image, read_image, srgb_to_linear, write_image
+from ops.material.gltf import write_material_gltf
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
@@ -155,6 +157,36 @@ def test_a_grey_texture_marked_kind_normal_is_named(tmp_path: Path) -> None:
     PILImage.fromarray(skimage.data.gravel()[:64, :64]).save(tmp_path / "grey.png")
     with pytest.raises(ValueError, match="grey.png is marked kind: normal but has 1 colour channel"):
         multiply(tmp_path / "grey.png", tmp_path / "out", method="patch", kind="normal", count=1, size=48)
+
+
+def test_a_materials_variants_keep_its_maps_in_register(tmp_path: Path) -> None:
+    """Quilted one map at a time, a material's variants would hold the albedo's pebbles in one place and the normal
+    map's in another. Here every map is one pattern stored another way, and every variant's maps are still that:
+    the same blocks and cuts for all, each map written as the material op writes it (the height 16-bit, the
+    normal map unit vectors), with a glTF naming the variant."""
+    pattern = skimage.data.gravel()[:96, :96].astype(np.float32) / 255
+    tilt = (pattern - 0.5) * 0.8  # the normal map leans along x by the pattern
+    write_image(tmp_path / "albedo.png", Image(np.dstack([pattern] * 3)), colorspace="linear")
+    vectors = np.dstack([tilt, np.zeros_like(tilt), np.sqrt(1 - tilt * tilt)])
+    write_image(tmp_path / "normal.png", Image(((vectors + 1) / 2).astype(np.float32)), colorspace="linear")
+    write_image(tmp_path / "roughness.png", Image(1 - pattern[..., None]), colorspace="linear")
+    write_image(tmp_path / "height.png", Image(pattern[..., None]), colorspace="linear", bit_depth=16)
+    write_material_gltf(tmp_path / "material.gltf", "gravel", orm=False, normal_map=True)
+    maps = ("albedo.png", "height.png", "normal.png", "roughness.png")
+    params = MultiplyParams(method="patch", count=2, size=64, material_maps=maps)
+    meta = run({name: tmp_path / name for name in (*maps, "material.gltf")}, tmp_path / "out", params, OpContext())
+    assert meta["variants_made"] == 2 and meta["max_ncc"] < NCC_BOUND
+    for variant in ("variant_00", "variant_01"):
+        folder = tmp_path / "out" / variant
+        albedo = np.asarray(PILImage.open(folder / "albedo.png"))[..., 0].astype(int)
+        assert (255 - np.asarray(PILImage.open(folder / "roughness.png")) == albedo).all()
+        assert (np.asarray(PILImage.open(folder / "height.png")) == albedo * 257).all()  # 16 bits
+        normal = np.asarray(PILImage.open(folder / "normal.png")) / 255 * 2 - 1
+        assert np.abs(normal[..., 0] - (albedo / 255 - 0.5) * 0.8).max() < 2 / 255
+        assert np.abs(np.linalg.norm(normal, axis=2) - 1).max() < 0.01
+        assert json.loads((folder / "material.gltf").read_text())["materials"][0]["name"] == f"gravel_{variant}"
+    assert (tmp_path / "out" / "variant_00" / "albedo.png").read_bytes() != (
+        tmp_path / "out" / "variant_01" / "albedo.png").read_bytes()
 
 
 def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path: Path) -> None:
@@ -312,7 +344,8 @@ def test_multiply_takes_the_ops_params_with_its_defaults() -> None:
     """A call with no arguments but the image makes what an asset with no keys but op: multiply makes."""
     taken = {name: argument.default for name, argument in inspect.signature(multiply_op.multiply).parameters.items()
              if argument.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("device", "progress", "source")}
-    assert taken == {name: field.default for name, field in MultiplyParams.model_fields.items()}
+    spec_set = ("material_maps",)  # the spec sets it from a material asset; a call multiplies one image
+    assert taken == {name: field.default for name, field in MultiplyParams.model_fields.items() if name not in spec_set}
 
 
 @pytest.mark.parametrize(("arguments", "refused"), [

@@ -1101,6 +1101,38 @@ assets:
     assert code == 0, output
 
 
+def test_a_materials_variants_are_folders_an_engine_loads_and_count_raised_makes_one_more(tmp_path, cli):
+    """multiply from a material writes each variant as the material op writes a material: its maps (not the preview)
+    and a material.gltf naming the variant; a build again takes them from the cache, and count 2 -> 3 makes the
+    third variant alone."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = """
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  mat: {op: material, from: legacy, method: from_texture}
+  mat_variants: {op: multiply, from: mat, method: patch, count: COUNT, size: 48}
+"""
+    write_spec(tmp_path, spec.replace("COUNT", "2"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    [partition] = (tmp_path / "build" / "mat").glob("*/*")
+    variants = tmp_path / "build" / "mat_variants" / partition.relative_to(tmp_path / "build" / "mat")
+    maps = sorted(path.name for path in partition.iterdir() if path.name != "preview.png")
+    assert [sorted(path.name for path in folder.iterdir()) for folder in sorted(variants.iterdir())] == [maps, maps]
+    gltf = json.loads((variants / "variant_01" / "material.gltf").read_text())
+    assert gltf["materials"][0]["name"] == f"{partition.name}_variant_01"
+    assert read_image(variants / "variant_01" / "albedo.png").width == 48
+    def row() -> dict:
+        return next(row for row in manifest_rows(tmp_path) if row["asset"] == "mat_variants")
+
+    assert cli(tmp_path, "build")[0] == 0 and row()["status"] == "cached"
+    write_spec(tmp_path, spec.replace("COUNT", "3"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert row()["metadata"]["variants_made"] == 1 and (variants / "variant_02" / "material.gltf").is_file()
+
+
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"

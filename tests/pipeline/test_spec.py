@@ -1352,6 +1352,28 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
     assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
 
 
+def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
+    """A material's variants are folders of its maps (not its preview) and a glTF, the maps quilted in register;
+    gram, a kind, or the maps given by hand are refused at the entry's from."""
+    spec = parse_spec(MATERIAL + "  d: {op: multiply, from: floors, method: patch, count: 2}\n",
+                      Path("/studio/assets_spec.yaml"))
+    maps = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
+    assert spec.assets["d"].params.input_roles() == {*maps, "material.gltf"}
+    assert spec.output_names(spec.assets["d"]) == tuple(
+        f"variant_0{i}/{name}" for i in range(2) for name in (*maps, "material.gltf"))
+    for entry, problem in (
+        ("{op: multiply, from: floors}", "assets.d.from: 'floors': a material's variants are quilted, every map with "
+         "the same blocks and seam cuts so that they stay in register, which method gram cannot do: set method: patch"),
+        ("{op: multiply, from: floors, method: patch, kind: normal}", "assets.d.from: 'floors': from a material, each "
+         "map is taken as its own kind"),
+        ("{op: multiply, from: legacy, method: patch, material_maps: [albedo.png]}", "assets.d.from: 'legacy': "
+         "material_maps is set from the material asset a multiply is chained from: leave it out"),
+    ):
+        with pytest.raises(SpecError) as caught:
+            parse_spec(MATERIAL + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        assert any(problem in line for line in caught.value.problems), caught.value.problems
+
+
 def test_an_op_that_takes_one_image_chained_from_multiply_is_applied_to_each_variant():
     # An artist who wanted the variants as DDS or enlarged was refused ("chain from a one-image asset") and sent to
     # write a second spec. An op that takes one image now takes each variant, and one chained from that takes each

@@ -1,0 +1,89 @@
+"""``multiply`` of a whole material: every map quilted with the same blocks and cuts, so the maps stay in register.
+
+A variant of one map alone would be a texture no other map fits: the albedo's bricks in one place, the normal
+map's in another. Quilting all the maps as the planes of one exemplar makes each block choice and each seam cut
+once, for all of them. The maps are read as the material op writes them (``MAP_NAMES``, ``orm.png``): the
+albedo as colour, the normal map as its vectors, the rest as the data they store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ops.alpha import AlphaMeaning
+from ops.export_dds import Kind as MapKind
+from ops.export_dds import map_kind
+from ops.image_io import ColorSpace, Image, read_image, write_image
+from ops.material.gltf import AlphaMode, write_material_gltf
+from ops.material.params import GLTF_NAME
+
+ALBEDO, NORMAL = "albedo.png", "normal.png"
+
+
+@dataclass(frozen=True)
+class MaterialMaps:
+    """A material's maps as read (file name -> image), and how its glTF shows them."""
+
+    images: dict[str, Image]
+    name: str  # the material's, as its glTF names it
+    orm: bool  # the glTF reads occlusion and roughness from orm.png
+    normal_map: bool  # the glTF reads normal.png (an OpenGL-convention map)
+    alpha_mode: AlphaMode
+
+
+def colorspace(kind: MapKind) -> ColorSpace:
+    """How a texture or map of ``kind`` is read and written: colour decoded to linear light, a normal or data map
+    as stored."""
+    return "srgb" if kind == "color" else "linear"
+
+
+def colorspace_of(name: str) -> ColorSpace:
+    """A material's map ``name`` (``albedo.png``) as the material op writes it: the albedo colour, the rest data."""
+    return colorspace(map_kind(PurePosixPath(name).stem))
+
+
+def read_material(inputs: Mapping[str, Path]) -> MaterialMaps:
+    """The maps and glTF settings of a material, from its files by name; maps of another size than the albedo are
+    refused by name: their texels would not lie under the albedo's."""
+    images = {name: read_image(path, colorspace=colorspace_of(name))
+              for name, path in inputs.items() if name != GLTF_NAME}
+    albedo = images[ALBEDO]
+    for name, image in images.items():
+        if (image.width, image.height) != (albedo.width, albedo.height):
+            raise ValueError(f"{inputs[name]} is {image.width}x{image.height} but {inputs[ALBEDO]} is {albedo.width}x"
+                             f"{albedo.height}: a material's maps are quilted together and must be one size; build the "
+                             "material again")
+    document = json.loads(Path(inputs[GLTF_NAME]).read_text(encoding="utf-8"))
+    material = document["materials"][0]
+    uris = {image["uri"] for image in document["images"]}
+    return MaterialMaps(images, material["name"], "orm.png" in uris, "normalTexture" in material,
+                        material.get("alphaMode", "OPAQUE"))
+
+
+def stacked(planes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, slice]]:
+    """The maps' planes (H, W, C each) as one exemplar, with where each map's planes lie in it."""
+    where, start = {}, 0
+    for name, plane in planes.items():
+        where[name] = slice(start, start + plane.shape[2])
+        start += plane.shape[2]
+    return np.concatenate(list(planes.values()), axis=2), where
+
+
+def write_variant(folder: Path, maps: MaterialMaps, images: Mapping[str, Image], *, tileable: bool) -> list[str]:
+    """A variant's maps and its ``material.gltf`` into ``folder``, as the material op writes them, the material
+    named after the folder (``brick_variant_00``) so that an engine lists each variant apart. Returns the files."""
+    for name, image in images.items():
+        write_image(folder / name, image, colorspace=colorspace_of(name))
+    write_material_gltf(folder / GLTF_NAME, f"{maps.name}_{folder.name}", orm=maps.orm, normal_map=maps.normal_map,
+                        alpha_mode=maps.alpha_mode, tileable=tileable)
+    return [*images, GLTF_NAME]
+
+
+def albedo_alpha(alpha: AlphaMeaning, maps: MaterialMaps) -> AlphaMeaning:
+    """The albedo's alpha meaning: the multiply's, except that an opaque glTF's albedo alpha is data (a mask)."""
+    return "data" if maps.alpha_mode == "OPAQUE" and alpha == "auto" else alpha
