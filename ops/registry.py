@@ -193,10 +193,19 @@ class OpParams(BaseModel):
         one method)."""
         return ()
 
+    def added_fields(self) -> tuple[str, ...]:
+        """Fields that change the outputs, added after outputs were cached with these params (multiply's ``kind``):
+        left out of the key while at their defaults, so that the specs that never set them keep their keys. Not
+        neutral: ``status`` names a change of one (``kind normal -> color``), where it said the key had changed."""
+        return ()
+
     def key_params(self) -> dict[str, object]:
         """The params as the cache key holds them: ``for_cache_key``'s, less ``later_neutral_fields`` (only
-        those that are neutral too: a field that can change the outputs always stays in the key)."""
-        left_out = set(self.later_neutral_fields()) & set(self.neutral_fields())
+        those that are neutral too: a field that can change the outputs always stays in the key) and
+        ``added_fields`` at their defaults."""
+        fields = type(self).model_fields
+        at_default = {name for name in self.added_fields() if getattr(self, name) == fields[name].default}
+        left_out = set(self.later_neutral_fields()) & set(self.neutral_fields()) | at_default
         return self.for_cache_key().model_dump(mode="json", exclude=left_out)
 
     def for_cache_key(self) -> Self:

@@ -118,10 +118,10 @@ class MultiplyParams(OpParams):
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}
 
     def neutral_fields(self) -> tuple[str, ...]:
-        """The other method's settings, and ``kind`` and ``material_maps`` at their defaults: so that they are left
-        out of the key (``later_neutral_fields``) and the variants made before they existed keep theirs."""
-        defaults = (("kind",) if self.kind == "color" else ()) + (() if self.material_maps else ("material_maps",))
-        return (*self.unread_fields(), *defaults)
+        return tuple(self.unread_fields())
+
+    def added_fields(self) -> tuple[str, ...]:
+        return ("kind", "material_maps")  # at their defaults, the variants made before them keep their keys
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
@@ -129,8 +129,7 @@ class MultiplyParams(OpParams):
         return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        added = ("kind", "material_maps")
-        return added if self.method == "gram" else (*added, "cpu_threads")  # patch's variants keep their keys
+        return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

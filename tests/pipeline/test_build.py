@@ -1101,6 +1101,20 @@ assets:
     assert code == 0, output
 
 
+def test_status_names_a_change_of_multiplys_kind_either_way(tmp_path, cli):
+    """kind: color is left out of the key, so that the specs from before kind keep theirs; held as a neutral field
+    to be left out, its change from normal back to color read "cache key changed: this version of remaster derives
+    it differently"."""
+    spec = variants_project(tmp_path, 2, more="")
+    written = spec.read_text()
+    for before, now, why in ((", kind: normal", "", "kind normal -> color"),
+                             ("", ", kind: normal", "kind color -> normal; in the cache: put back, not computed")):
+        spec.write_text(written.replace("size: 48", f"size: 48{before}"))
+        assert cli(tmp_path, "build")[0] == 0
+        spec.write_text(written.replace("size: 48", f"size: 48{now}"))
+        assert set(stale_reasons(cli, tmp_path).values()) == {f"params changed: {why}"}
+
+
 def test_a_materials_variants_are_folders_an_engine_loads_and_count_raised_makes_one_more(tmp_path, cli):
     """multiply from a material writes each variant as the material op writes a material: its maps (not the preview)
     and a material.gltf naming the variant; a build again takes them from the cache, and count 2 -> 3 makes the
