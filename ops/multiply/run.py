@@ -12,13 +12,13 @@ import torch
 
 from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
+from ops.export_dds import Kind as MapKind
+from ops.export_dds import map_kind
 from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.in_register import ALBEDO, albedo_alpha, colorspace, read_material, stacked, write_variant
-from ops.export_dds import Kind as MapKind
-from ops.export_dds import map_kind
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
 from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
@@ -351,7 +351,7 @@ def _write_material_variants(
     alpha = albedo_alpha(params.alpha, maps)
     block = _check_size(path, albedo, params, from_python=False)
     kinds: dict[str, MapKind] = {name: map_kind(PurePosixPath(name).stem) for name in maps.images}
-    meanings = {name: alpha if name == ALBEDO else "data" for name in maps.images}
+    meanings: dict[str, AlphaMeaning] = {name: alpha if name == ALBEDO else "data" for name in maps.images}
     exemplar, where = stacked({name: exemplar_planes(image, meanings[name], kind=kinds[name])
                                for name, image in maps.images.items()})
     ctx.log.info("multiply %s: %d of %d x %d px material variants to make, %d maps each", path.parent.name,

@@ -1091,8 +1091,9 @@ assets:
         return f"{code_version(targets['variants'])} {code_version(targets['gram'])}", units
 
     write_textures(tmp_path / "textures", 1, size=64)
-    before = ("multiply-v9-a430134fa03a multiply-v9-56560b2aba5a",
-              {"variant_00.png": "f846954e7cdaf36b7fac193e6ad57d75", "variant_01.png": "4728f96e7057572ed3be11e92f546c41"})
+    units = {"variant_00.png": "f846954e7cdaf36b7fac193e6ad57d75",
+             "variant_01.png": "4728f96e7057572ed3be11e92f546c41"}
+    before = ("multiply-v9-a430134fa03a multiply-v9-56560b2aba5a", units)
     assert keys("") == before
     assert keys(", kind: color") == before
     normal = keys(", kind: normal")
