@@ -52,7 +52,7 @@ class Plan:
     model: Path | None
     units: dict[str, str] = field(default_factory=dict)  # output name -> unit key (OpParams.output_units)
     metadata_unit: str | None = None  # unit key of the metadata of units made together (ContentStore.keep_metadata)
-    key_material: dict[str, object] = field(default_factory=dict)  # what cache_key hashes
+    key_material: Mapping[str, object] = field(default_factory=dict)  # what cache_key hashes
 
 
 def code_version(target: Target) -> str:
