@@ -299,12 +299,21 @@ def build(
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
     select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # a CI job cancelled stops as Ctrl-C does
-    try:
+    with _sigterm_as_ctrl_c():
         _build(spec, select, force, device)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """A CI job cancelled (SIGTERM) stops the command inside as Ctrl-C does: one line, exit 130. Python's own
+    SIGTERM ended a nightly ``cache gc --wait`` with 143 and not a word after its waiting line."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
     finally:
         # The remaster program ends here, and Python puts back SIGTERM's default action as it exits: a CI runner's
-        # second SIGTERM would turn a stopped build's 130 into 143, so it is ignored. A larger process gets its own back.
+        # second SIGTERM would turn a stopped command's 130 into 143, so it is ignored. A larger process gets its
+        # own back.
         signal.signal(signal.SIGTERM, signal.SIG_IGN if _AS_PROGRAM else previous)
 
 
@@ -585,7 +594,7 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
                                  "still is once --wait has waited that long), a project built on the "
                                  "cache has no manifest (a deleted clone: --forget-missing), or a folder of the store "
                                  "is a link; 2 for a bad spec, a DAGSTER_HOME or build_dir it cannot use, or --timeout "
-                                 "without --wait; 130 when stopped (Ctrl-C).")
+                                 "without --wait; 130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
 def cache_gc(
     spec: SpecOption = DEFAULT_SPEC,
     forget_missing: Annotated[
@@ -614,7 +623,8 @@ def cache_gc(
     loaded = _load(spec)
     _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
     try:
-        collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait, timeout=timeout)
+        with _sigterm_as_ctrl_c():
+            collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait, timeout=timeout)
     except UnseenProjects as exc:  # the hashes are only a memo (a build reads a file it has none for): trimmed anyway
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         out.print(f"forgot the hashes of {_gone(exc.hashes)} all the same", highlight=False, soft_wrap=True)
@@ -623,7 +633,7 @@ def cache_gc(
         _fail([str(exc)], 1)
     except OSError as exc:
         _fail_on_files(exc, loaded)
-    except KeyboardInterrupt:  # waiting (--wait) or collecting: gc removes whole entries, so none is left half gone
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, waiting (--wait) or collecting: gc removes whole entries
         console.print("[red]interrupted[/red] cache gc (every cache entry is whole); run it again to collect the rest",
                       highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None

@@ -8,6 +8,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers import (UPSCALE_SPEC, build_waiting_on_a_key, hash_index_entries, manifest_rows, remembered_as_it_is,
+                     start_remaster,
                      statuses, write_spec, write_textures)
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.hashing import HashIndex, hash_bytes
@@ -462,6 +464,24 @@ def test_a_ctrl_c_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cl
         code, output = cli(project, "cache", "gc", "--wait")
     assert code == 130, output
     assert "interrupted cache gc (every cache entry is whole); run it again" in " ".join(output.split())
+    assert cli(project, "cache", "gc")[0] == 0
+
+
+def test_a_sigterm_while_gc_waits_stops_it_with_one_line_and_exit_130(project, cli):
+    """A nightly job's gc --wait cancelled by its CI runner (SIGTERM) while a commit's build held the cache: it
+    ended with Python's 143 and not a word after its waiting line, where Ctrl-C says it stopped and exits 130."""
+    assert cli(project, "build")[0] == 0
+    with ContentStore(project / ".remaster" / "cache").in_use():
+        gc = start_remaster(project, "cache", "gc", "--wait")
+        said = []
+        for line in gc.stdout:
+            said.append(line)
+            if line.startswith("WARNING waiting for the builds using the cache"):
+                gc.send_signal(signal.SIGTERM)
+        gc.wait()
+    output = " ".join("".join(said).split())
+    assert gc.returncode == 130, output
+    assert output.endswith("interrupted cache gc (every cache entry is whole); run it again to collect the rest")
     assert cli(project, "cache", "gc")[0] == 0
 
 
