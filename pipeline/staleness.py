@@ -30,11 +30,16 @@ from pipeline.words import some
 CurrentInputs = dict[tuple[str, str], dict[str, str]]  # (target, partition) -> spec-relative path -> hash
 
 
+ACTIONS = ("compute", "put_back", "delete")  # what a build does with a stale partition, as ``status --json`` says
+
+
 @dataclass(frozen=True)
 class Stale:
     asset: str
     partition: str
     reason: str
+    action: str = "compute"  # one of ACTIONS: a bot counts them, where the reason is words for an artist
+    files: tuple[str, ...] = ()  # the source files it is made from, as the manifest names paths; none for a model
 
 
 def partition_keys(builder: Builder, name: str) -> list[str]:
@@ -46,18 +51,18 @@ def partition_keys(builder: Builder, name: str) -> list[str]:
 
 def stale_map(
     builder: Builder, order: list[tuple[str | None, list[str]]], inputs_now: CurrentInputs | None = None,
-    manifest: dict[tuple[str, str], Row] | None = None,
+    manifest: dict[tuple[str, str], Row] | None = None, restored: dict[Path, str] | None = None,
 ) -> dict[tuple[str, str], str | None]:
     """(target, partition) -> why it must be built, or None when its outputs are current; ``inputs_now`` gets
     each current partition's input hashes under the paths its files have now (a moved source root keeps its
     cache keys), so that a build lists them without planning it twice. ``manifest``: the manifest's rows by key
     (``rows_by_key``), where the caller has just read them: a manifest of thousands of rows takes a tenth of a
-    second to read."""
+    second to read. ``restored`` gets each output a build puts back from the cache, with its hash."""
     manifest = rows_by_key(builder.spec.build_dir) if manifest is None else manifest
     rows = {key: builder.listed_here(row) for key, row in manifest.items()}
     reasons: dict[tuple[str, str], str | None] = {}
-    known = _Known(stale=set(), fates={}, restored={}, inputs_now={} if inputs_now is None else inputs_now,
-                   built={name for name, _ in rows})
+    known = _Known(stale=set(), fates={}, restored={} if restored is None else restored,
+                   inputs_now={} if inputs_now is None else inputs_now, built={name for name, _ in rows})
     for _, names in order:
         for name in names:
             for key in partition_keys(builder, name):
@@ -96,7 +101,9 @@ class StatusReport:
             unmeasured.setdefault((u.asset, u.check), []).extend(u.partitions)
         return {
             "up_to_date": up_to_date,
-            "stale": [{"asset": s.asset, "partition": s.partition, "reason": s.reason} for s in self.stale],
+            "stale": [{"asset": s.asset, "partition": s.partition, "reason": s.reason, "action": s.action,
+                       "files": list(s.files)} for s in self.stale],
+            "counts": {action: sum(s.action == action for s in self.stale) for action in ACTIONS},
             "will_not_be_built": self.left_out,
             "failed_checks": [{"asset": g.asset, "partition": g.partition, "check": g.check, "blocking": g.blocking,
                                "message": g.message} for g in self.guards],
@@ -112,8 +119,9 @@ def stale_partitions(spec: Spec) -> StatusReport:
     order = build_order(spec)
     listed = keyed_rows(spec.build_dir)  # read once, nothing here writes it
     rows = whole_rows(listed)
-    reasons = stale_map(builder, order, manifest=by_key(rows))
-    found = [Stale(name, key, reason) for (name, key), reason in reasons.items() if reason]
+    restored: dict[Path, str] = {}
+    reasons = stale_map(builder, order, manifest=by_key(rows), restored=restored)
+    found = [_stale(builder, name, key, reason, restored) for (name, key), reason in reasons.items() if reason]
     found += _removed(builder, listed)
     left_out_files = left_out(builder, order)
     with contextlib.suppress(OSError):  # the hashes only spare the next status or build work: a read-only cache is fine
@@ -122,6 +130,17 @@ def stale_partitions(spec: Spec) -> StatusReport:
     current = [row for row in rows  # not a row whose outputs a build deletes: its checks go too
                if (row_key := (str(row["asset"]), str(row["partition"]))) in reasons and reasons[row_key] is None]
     return StatusReport(found, left_out_files, failed_guards(spec, current), unmeasured_guards(spec, current))
+
+
+def _stale(builder: Builder, name: str, key: str, reason: str, restored: dict[Path, str]) -> Stale:
+    """``name``'s partition ``key`` as status reports it: put back where the cache holds every output of it (a CI
+    job's fresh clone finds most so), else computed; with the source files it reads, which a bot's comment on a
+    merge request names where the partition key (``walls/brick.png``, relative to the source's root) is not a path
+    in the repository."""
+    target = builder.spec.targets[name]
+    put_back = all(path in restored for path in builder.outputs_of(target, key).values())
+    files = () if target.section == "models" else builder.partitions(name).get(key, {}).values()
+    return Stale(name, key, reason, "put_back" if put_back else "compute", tuple(sorted(map(builder.relative, files))))
 
 
 def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
@@ -136,7 +155,8 @@ def _removed(builder: Builder, listed: list[dict[str, object]]) -> list[Stale]:
             taken = replaced(row, target)
             why = why_removed(builder.spec, row, target, taken)
             edits = _edits_kept(builder.spec, _edited(builder, cast(Row, row)))
-            found.append(Stale(name, key, f"{why}{edits}" if taken else f"{why}: its outputs will be deleted{edits}"))
+            found.append(Stale(name, key, f"{why}{edits}") if taken else
+                         Stale(name, key, f"{why}: its outputs will be deleted{edits}", "delete"))
     return found
 
 

@@ -551,7 +551,10 @@ def test_status_check_passes_once_everything_is_built(project, cli):
 
 
 def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
-    """For a CI script (a bot that comments on what a commit rebuilds): JSON on stdout, exit code as --check's."""
+    """For a CI script (a bot that comments on what a commit rebuilds): JSON on stdout, exit code as --check's. What a
+    build does with each partition, and the files it is made from, are fields of their own: a bot parsed the reason's
+    words for "put back" (a fresh clone's "never built" is put back from the shared cache) and could not tell which
+    file of the repository ``walls/tex001.png`` was."""
     import json
 
     from typer.testing import CliRunner
@@ -563,16 +566,24 @@ def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
         return result.exit_code, json.loads(result.stdout)
 
     assert cli(project, "build")[0] == 0
-    assert status_json() == (0, {"up_to_date": True, "stale": [], "will_not_be_built": [], "failed_checks": [],
-                                 "unmeasured_checks": [], "manifest_problem": None})
+    assert status_json() == (0, {"up_to_date": True, "stale": [], "counts": {"compute": 0, "put_back": 0, "delete": 0},
+                                 "will_not_be_built": [], "failed_checks": [], "unmeasured_checks": [],
+                                 "manifest_problem": None})
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     (project / "textures" / "floors" / "tex000.png").unlink()
+    (project / "build" / "legacy_2x" / "floors" / "tex002.png").unlink()  # as in a fresh clone: in the cache
     code, report = status_json()
     assert code == 1 and not report["up_to_date"]
     assert report["stale"] == [
-        {"asset": "legacy_2x", "partition": "walls/tex001.png", "reason": "changed file textures/walls/tex001.png"},
+        {"asset": "legacy_2x", "partition": "floors/tex002.png",
+         "reason": "output missing or modified; in the cache: put back, not computed", "action": "put_back",
+         "files": ["textures/floors/tex002.png"]},
+        {"asset": "legacy_2x", "partition": "walls/tex001.png", "reason": "changed file textures/walls/tex001.png",
+         "action": "compute", "files": ["textures/walls/tex001.png"]},
         {"asset": "legacy_2x", "partition": "floors/tex000.png",
-         "reason": "its source file is gone, or the source's glob or exclude leaves it out: its outputs will be deleted"}]
+         "reason": "its source file is gone, or the source's glob or exclude leaves it out: its outputs will be deleted",
+         "action": "delete", "files": []}]
+    assert report["counts"] == {"compute": 1, "put_back": 1, "delete": 1}
 
 
 def test_a_build_says_which_outputs_it_removed(project, cli):
@@ -1769,7 +1780,8 @@ def test_status_says_which_variants_a_count_change_makes_and_which_the_cache_kee
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     code, output = cli(tmp_path, "status", "--json")
     assert json.loads(output)["stale"] == [{"asset": "variants", "partition": "floors/tex000.png", "reason":
-        "params changed: count 2 -> 3; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.png)"}], output
+        "params changed: count 2 -> 3; 2 of its 3 outputs in the cache, put back; makes 1 (variant_02.png)",
+        "action": "compute", "files": ["textures/floors/tex000.png"]}], output
     assert cli(tmp_path, "build")[0] == 0
     assert manifest_rows(tmp_path)[0]["metadata"]["variants_made"] == 1
     spec.write_text(spec.read_text().replace("count: 3", "count: 2").replace("count: 2", "count: 2, seed: 1"))
