@@ -169,11 +169,32 @@ def _log_to_stderr(*filters: logging.Filter) -> None:
 _AS_PROGRAM = False  # True in the remaster program (``main``), not where ``app`` is called in a larger process
 
 
+class _Refused(typer.Exit):
+    """An exit for problems printed as errors, which keeps them for whoever says them again elsewhere."""
+
+    def __init__(self, problems: list[str], code: int) -> None:
+        super().__init__(code)
+        self.problems = problems
+
+
 def _fail(problems: list[str], code: int) -> NoReturn:
     """Print each problem as an error, with no traceback, and exit with ``code``."""
     for problem in problems:
         console.print(f"[red]error[/red] {escape(problem)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+    raise _Refused(problems, code)
+
+
+@contextlib.contextmanager
+def _errors_as_json(as_json: bool) -> Iterator[None]:
+    """With ``as_json``, a refusal inside also goes to stdout as ``{"up_to_date": false, "errors": [...]}``: a CI bot
+    that reads ``status --json`` found an empty stdout after a bad spec edit, which failed its JSON parse without
+    saying why; now it can quote the error on the merge request."""
+    try:
+        yield
+    except _Refused as refused:
+        if as_json:
+            typer.echo(json.dumps({"up_to_date": False, "errors": refused.problems}, indent=2))
+        raise
 
 
 def _fail_on_files(exc: OSError, spec: Spec | None) -> NoReturn:
@@ -508,13 +529,14 @@ def status(
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.staleness import stale_partitions
 
-    loaded = _load(spec, as_build=True)
-    _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
-    try:
-        with handled(logging.getLogger("pipeline.sources"), level=logging.ERROR):  # what it leaves out: once, below
-            report = stale_partitions(loaded)
-    except OSError as exc:
-        _fail_on_files(exc, loaded)
+    with _errors_as_json(as_json):
+        loaded = _load(spec, as_build=True)
+        _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
+        try:
+            with handled(logging.getLogger("pipeline.sources"), level=logging.ERROR):  # what it leaves out: once, below
+                report = stale_partitions(loaded)
+        except OSError as exc:
+            _fail_on_files(exc, loaded)
     problem = manifest_problem(loaded.build_dir)
     blocked = any(guard.blocking for guard in report.guards)
     failing = bool(report.stale or report.left_out or blocked)

@@ -586,6 +586,26 @@ def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
     assert report["counts"] == {"compute": 1, "put_back": 1, "delete": 1}
 
 
+def test_status_json_of_a_spec_that_cannot_be_loaded_gives_its_error_on_stdout(project):
+    """A bad spec edit in a commit: the bot that reads ``status --json`` found stdout empty (the error went to stderr
+    alone), and its JSON parse failed without saying why, where it can quote the error on the merge request."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("filter: lanczos", "filter: lanczs"))
+    result = CliRunner().invoke(app, ["status", "--json", "--spec", str(spec)])
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.stdout)
+    [error] = report["errors"]
+    assert report == {"up_to_date": False, "errors": [error]}
+    assert error.startswith(str(spec)) and "assets.legacy_2x.filter" in error and "'lanczos'" in error, error
+    assert f"error {error}" == " ".join(result.stderr.split())  # the job's log says it as before
+
+
 def test_a_build_says_which_outputs_it_removed(project, cli):
     def removed() -> list[str]:
         code, output = cli(project, "build")
