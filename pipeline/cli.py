@@ -557,6 +557,7 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
         for item in report.stale:
             table.add_row(escape(item.asset), escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
         out.print(table)
+        out.print(_what_a_build_does(report.counts()), highlight=False, soft_wrap=True)
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_guards(report.guards)
@@ -565,6 +566,14 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
         out.print("everything is up to date")
     elif not report.stale and not report.left_out:  # else the one line a CI log shows on stdout is silence
         out.print("nothing to build, but a check fails (above): a build exits 1")
+
+
+def _what_a_build_does(counts: dict[str, int]) -> str:
+    """One line after the table for a CI log, whose reader wants what a commit costs: the table's rows, folded over
+    80 columns, said "never built" for most of a fresh clone's partitions, and the few computed hid among those
+    the shared cache puts back."""
+    return (f"a build computes at most {counted(counts['compute'], 'partition')}, puts back {counts['put_back']} "
+            f"from the cache and deletes the outputs of {counts['delete']}")
 
 
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "

@@ -92,6 +92,10 @@ class StatusReport:
     guards: list[FailedGuard]  # per guard a built partition fails
     unmeasured: list[Unmeasured]  # guards that outputs an older remaster made have no figure for
 
+    def counts(self) -> dict[str, int]:
+        """How many stale partitions a build computes, puts back from the cache, and deletes the outputs of."""
+        return {action: sum(s.action == action for s in self.stale) for action in ACTIONS}
+
     def to_json(self, manifest_problem: str | None, *, up_to_date: bool) -> dict[str, object]:
         """``remaster status --json``: what its table and lines say, with the manifest's keys (a model's
         partition is ``""``) and the message a line would print for each check and file left out. An unmeasured
@@ -103,7 +107,7 @@ class StatusReport:
             "up_to_date": up_to_date,
             "stale": [{"asset": s.asset, "partition": s.partition, "reason": s.reason, "action": s.action,
                        "files": list(s.files)} for s in self.stale],
-            "counts": {action: sum(s.action == action for s in self.stale) for action in ACTIONS},
+            "counts": self.counts(),
             "will_not_be_built": self.left_out,
             "failed_checks": [{"asset": g.asset, "partition": g.partition, "check": g.check, "blocking": g.blocking,
                                "message": g.message} for g in self.guards],

@@ -586,6 +586,19 @@ def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
     assert report["counts"] == {"compute": 1, "put_back": 1, "delete": 1}
 
 
+def test_status_ends_with_what_a_build_computes_puts_back_and_deletes(project, cli):
+    """A CI log's reader wants what a commit costs: the table, its rows folded over 80 columns, said "never built"
+    for most of a fresh clone's partitions, and the few computed hid among those the shared cache puts back."""
+    assert cli(project, "build")[0] == 0
+    write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
+    (project / "textures" / "floors" / "tex000.png").unlink()
+    for output in ("tex002.png", "tex004.png"):  # as in a fresh clone: in the cache
+        (project / "build" / "legacy_2x" / "floors" / output).unlink()
+    code, output = cli(project, "status")
+    assert code == 0 and output.splitlines()[-1] == (
+        "a build computes at most 1 partition, puts back 2 from the cache and deletes the outputs of 1"), output
+
+
 def test_status_json_of_a_spec_that_cannot_be_loaded_gives_its_error_on_stdout(project):
     """A bad spec edit in a commit: the bot that reads ``status --json`` found stdout empty (the error went to stderr
     alone), and its JSON parse failed without saying why, where it can quote the error on the merge request."""
