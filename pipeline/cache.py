@@ -267,13 +267,15 @@ class ContentStore:
 
     def key_lock(self, key: str, what: str, asset: str = "") -> contextlib.AbstractContextManager[None]:
         """Held while ``key`` is restored or computed, so two builds needing it compute it once (waits, saying
-        that it waits for ``what``, a partition of ``asset``). A build behind another making the same change
-        waits on each partition in turn: the CLI says it once per asset (``once_per``) and counts the rest,
-        where a change to every texture put thousands of lines in a CI job's log."""
+        that it waits for ``what``, a partition of ``asset``, and makes it where the other stops first: a CI job
+        cancelled). A build behind another making the same change waits on each partition in turn: the CLI says it
+        once per asset (``once_per``) and counts the rest, where a change to every texture put thousands of lines in
+        a CI job's log."""
         said = {"once_per": f"waits on another build's {asset}", "file": what,
                 "more_said": f"{{}} more of {asset}'s partitions waited likewise for another build making them"}
         return exclusive(self.root / "locks" / key, f"{what}: waiting for another build making the same outputs "
-                                                     f"(cache key {key}); this one then takes them from the cache",
+                                                     f"(cache key {key}); this one then takes them from the cache, or "
+                                                     "makes them itself where that build stops first",
                          said if asset else None)
 
     def being_made(self, key: str) -> bool:

@@ -923,9 +923,12 @@ def test_two_specs_in_one_folder_cannot_share_a_build_folder(project, cli):
     assert {row["asset"] for row in manifest_rows(project)} == {"env_3x"}
 
 
-def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
+@pytest.mark.parametrize("first_makes_it", [True, False])  # False: the first build's CI job is cancelled
+def test_two_builds_at_once_make_a_changed_texture_once(project, cli, first_makes_it):
     """The second build to need a cache key waits for the one making it, says so, and takes it from the cache
-    (a CI job and the nightly build of one changed texture; only a model was made once before)."""
+    (a CI job and the nightly build of one changed texture; only a model was made once before). Where the first
+    stops before it has made them, the second makes them itself, as its line says: it promised a copy from the
+    cache alone, and then trained a model for an hour."""
     assert cli(project, "build")[0] == 0
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
     spec = load_spec(project / "assets_spec.yaml")
@@ -941,10 +944,14 @@ def test_two_builds_at_once_make_a_changed_texture_once(project, cli):
             lines.append(line)
             if "legacy_2x [walls/tex001.png]: waiting for another build making the same outputs" in line:
                 break
-        builder._compute(target, "walls/tex001.png", plan)  # what the first build does under the lock
+        if first_makes_it:
+            builder._compute(target, "walls/tex001.png", plan)  # what the first build does under the lock
     output = "".join(lines) + other.communicate()[0]
     watchdog.cancel()
-    assert other.returncode == 0 and statuses(project)["walls/tex001.png"] == "cached", output
+    made = "cached" if first_makes_it else "computed"
+    assert other.returncode == 0 and statuses(project)["walls/tex001.png"] == made, output
+    assert (f"waiting for another build making the same outputs (cache key {plan.cache_key}); this one then takes "
+            "them from the cache, or makes them itself where that build stops first") in " ".join(output.split())
 
 
 def test_a_build_behind_another_says_it_waits_once_per_asset(tmp_path):
