@@ -331,9 +331,11 @@ def _if_upstream_differs(waits: _Wait, target: Target, row: Row | None, own: lis
 
 
 def _waits_on(builder: Builder, target: Target, key: str, row: Row | None, known: _Known) -> _Wait | None:
-    """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale. A new file's
-    partition (no ``row``, where its asset has others) is built whatever its upstream makes, and says it is new in
-    place of "upstream legacy_2x is stale", which read as a change to a texture the artist had only just added."""
+    """What ``target``'s partition ``key`` waits on; None where nothing it is built from is stale. A partition with
+    no ``row`` is built whatever its upstream makes, and says what its upstream's says: a new file's (where its
+    asset has others) that it is new, and one of an asset with none (a fresh clone) that it was never built, in
+    place of "upstream legacy_2x is stale", which read as a change to a texture the artist had only just added,
+    or to one nothing was ever built from."""
     upstream, model_reasons, all_restored = False, [], True
     if target.upstream in builder.spec.targets and (target.upstream, key) in known.stale:
         upstream = True
@@ -348,8 +350,8 @@ def _waits_on(builder: Builder, target: Target, key: str, row: Row | None, known
     if not upstream and not model_reasons:
         return None
     lead = [f"upstream {target.upstream} is stale"] if upstream else []
-    if row is None and target.name in known.built:
-        lead = [_new_partition(builder.spec, target)]
+    if row is None:
+        lead = [_new_partition(builder.spec, target) if target.name in known.built else "never built"]
     return _Wait("; ".join([*lead, *model_reasons]), all_restored, not model_reasons)
 
 

@@ -224,7 +224,9 @@ def test_status_with_a_reference_texture_that_cannot_be_read(tmp_path, cli, monk
     reference = next((tmp_path / "hires").rglob("*.png"))
     reference.chmod(0o000)
     code, output = cli(tmp_path, "status")
-    assert all(part in output for part in ("will be trained first,", "once its", "inputs can be read")), output
+    said = " ".join(output.replace("│", " ").split())  # as the table wraps it
+    assert "legacy_sr floors/tex000.png never built; model sr2x will be trained first, once its inputs can be read" \
+        in said, output
     reference.chmod(0o644)
     cli(tmp_path, "build")
     reference.chmod(0o000)
