@@ -206,10 +206,24 @@ def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) ->
             warnings.append(f"{target.name} was built from {upstream.name}'s outputs{through} for {some(stale)}, which "
                             f"are out of date (a texture or a setting of {upstream.name} changed since it was built): "
                             f"{materialize_too(target, upstream.name, *between)}")
-    model = builder.spec.models.get(target.model) if target.model else None
-    if model is not None and builder.is_out_of_date(model, MODEL_PARTITION):
-        warnings.append(f"{target.name} was built with model {model.name}, which is out of date (its reference textures "
-                        f"or settings changed since it was trained): {materialize_too(target, model.name)}")
+    return warnings + _models_out_of_date(builder, target, keys, chain)
+
+
+def _models_out_of_date(builder: Builder, target: Target, keys: list[str], chain: list[Target]) -> list[str]:
+    """A warning for each model out of date that ``target`` or an asset before it (``chain``) was made with: a
+    DDS export of a super-resolved texture, run alone after the model's reference textures changed, read an
+    output current for the old weights, so that only the model tells."""
+    warnings = []
+    for depth, user in enumerate([target, *chain]):
+        model = builder.spec.models.get(user.model) if user.model else None
+        if model is None or not builder.is_out_of_date(model, MODEL_PARTITION):
+            continue
+        between = [asset.name for asset in reversed(chain[:depth])]
+        through = f" (through {', '.join(between[1:])})" if between[1:] else ""
+        made = (f"{target.name} was built from {user.name}'s outputs{through} for {some(keys)}, made with model "
+                if depth else f"{target.name} was built with model ")
+        warnings.append(f"{made}{model.name}, which is out of date (its reference textures or settings changed since "
+                        f"it was trained): {materialize_too(target, model.name, *between)}")
     return warnings
 
 

@@ -1374,3 +1374,28 @@ def test_a_ui_run_of_an_asset_alone_warns_that_its_model_is_out_of_date(tmp_path
     assert said == ["legacy_sr was built with model sr2x, which is out of date (its reference textures or settings "
                     "changed since it was trained): materialize sr2x as well, or select legacy_sr with its upstream "
                     "assets (remaster build does both)"]
+
+
+@pytest.mark.parametrize("change", ["params", "reference textures"])
+def test_a_ui_run_of_an_asset_alone_warns_of_a_model_out_of_date_up_its_chain(tmp_path, cli, change):
+    """The DDS export of super-resolved textures alone, after sr2x's params or reference textures changed, read
+    legacy_sr's outputs, current for the old weights: only the model was out of date, and only the asset's own
+    model was asked, so the run said nothing."""
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 2, size=64, seed=5)
+    spec = write_spec(tmp_path, MODEL_SPEC + "  legacy_dds: {op: export_dds, from: legacy_sr}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    if change == "params":
+        spec.write_text(spec.read_text().replace("steps: 4", "steps: 5"))
+    else:
+        write_textures(tmp_path / "hires" / "more", 1, size=64, seed=6)
+    defs = build_definitions(load_spec(spec))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["legacy_dds"], partition_key="floors/tex000.png")
+        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    assert said == ["legacy_dds was built from legacy_sr's outputs for floors/tex000.png, made with model sr2x, which "
+                    "is out of date (its reference textures or settings changed since it was trained): materialize "
+                    "sr2x and legacy_sr as well, or select legacy_dds with its upstream assets (remaster build does "
+                    "both)"]
