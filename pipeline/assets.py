@@ -200,13 +200,22 @@ def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) ->
     warnings = []
     chain = builder.spec.assets_before(target)
     for depth, upstream in enumerate(chain):
-        if stale := [key for key in keys if builder.is_out_of_date(upstream, key)]:
-            between = [asset.name for asset in reversed(chain[:depth])]
-            through = f" (through {', '.join(between)})" if between else ""
+        between = [asset.name for asset in reversed(chain[:depth])]
+        through = f" (through {', '.join(between)})" if between else ""
+        for why, stale in _out_of_date(builder, upstream, keys).items():
             warnings.append(f"{target.name} was built from {upstream.name}'s outputs{through} for {some(stale)}, which "
-                            f"are out of date (a texture or a setting of {upstream.name} changed since it was built): "
-                            f"{materialize_too(target, upstream.name, *between)}")
+                            f"are out of date ({why}): {materialize_too(target, upstream.name, *between)}")
     return warnings + _models_out_of_date(builder, target, keys, chain)
+
+
+def _out_of_date(builder: Builder, upstream: Target, keys: list[str]) -> dict[str, list[str]]:
+    """Why ``upstream``'s outputs are out of date -> the partitions of ``keys`` they are so for: an output deleted
+    with its cache entry is told apart from a texture or a setting changed."""
+    stale: dict[str, list[str]] = {}
+    for key in keys:
+        if builder.is_out_of_date(upstream, key):
+            stale.setdefault(builder.out_of_date_why(upstream, key), []).append(key)
+    return stale
 
 
 def _models_out_of_date(builder: Builder, target: Target, keys: list[str], chain: list[Target]) -> list[str]:

@@ -29,6 +29,7 @@ from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
 from pipeline.sources import gone_from, output_stem, pair_inputs, scan_for_build
 from pipeline.spec import MODEL_FILE, Spec, Target, not_a_file
+from pipeline.words import some
 from pipeline.write_errors import file_problem, written_by_builds
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,24 @@ class Builder:
         chain = self.spec.assets_before(target) or [upstream]
         origin = max((depth for depth, asset in enumerate(chain) if self.is_out_of_date(asset, key)), default=0)
         names = [asset.name for asset in reversed(chain[:origin + 1])]
-        return (f"a texture or a setting of {chain[origin].name} changed since it was built: "
-                f"{materialize_too(target, *names)}")
+        return f"{self.out_of_date_why(chain[origin], key)}: {materialize_too(target, *names)}"
+
+    def out_of_date_why(self, target: Target, key: str) -> str:
+        """Why ``target``'s outputs for ``key`` are out of date (``is_out_of_date``), as a UI run of an asset after
+        it says: an output deleted from the build folder, whose cache entry is gone too, was told as "a texture or
+        a setting changed", and the artist looked for a change nobody made."""
+        changed = f"a texture or a setting of {target.name} changed since it was built"
+        row = self._last_rows().get((target.name, key))
+        try:
+            plan = self.plan(target, key)
+        except (BuildError, ValueError, OSError):  # an input of it gone or out of date: a change, in it or before it
+            return changed
+        missing = [self.relative(path) for path in plan.outputs.values() if not path.is_file()]
+        if not missing or row is None or row.get("cache_key") != plan.cache_key:
+            return changed
+        is_, it = ("is", "it") if len(missing) == 1 else ("are", "them")
+        return (f"{some(missing)} {is_} missing from the build folder and the cache no longer holds {it}, so "
+                f"{target.name} must make {it} again")
 
     def _left_stale(self, target: Target, key: str) -> bool:
         """Whether ``target``'s output for ``key`` is one a failed build could not remove (a read-only folder):

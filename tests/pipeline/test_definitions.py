@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    LFS_POINTER, REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses, variants_dds_project, write_spec,
-    write_textures,
+    CHAIN_SPEC, LFS_POINTER, REPO, UPSCALE_SPEC, manifest_rows, pinned_partition_limit, ui_statuses,
+    variants_dds_project, write_spec, write_textures,
 )
 from ops.image_io import Image, write_image
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
@@ -1329,6 +1329,39 @@ def test_a_ui_run_of_an_asset_alone_warns_of_an_asset_out_of_date_two_up_the_cha
     assert said == [f"big_dds was built from variants's outputs (through big) for {changed}, which are out of date (a "
                     "texture or a setting of variants changed since it was built): materialize variants and big as "
                     "well, or select big_dds with its upstream assets (remaster build does both)"]
+
+
+def test_a_ui_run_of_an_asset_alone_says_an_upstream_output_deleted_with_its_cache_entry_is_missing(project, cli):
+    """legacy_2x's output deleted from the build folder, its cache entry gone too (gc, a cache cleared): a UI run of
+    legacy_4x alone failed, and one of legacy_8x warned, saying a texture or a setting of legacy_2x changed, and the
+    artist looked for a change nobody made."""
+    from pipeline.cache import ContentStore
+
+    write_spec(project, CHAIN_SPEC + "  legacy_8x: {op: upscale, from: legacy_4x, scale: 2}\n")
+    assert cli(project, "build")[0] == 0
+    key = "walls/tex001.png"
+    [row] = [row for row in manifest_rows(project) if (row["asset"], row["partition"]) == ("legacy_2x", key)]
+    (project / "build" / "legacy_2x" / key).unlink()
+    ContentStore(project / ".remaster" / "cache").drop(row["cache_key"])
+    missing = (f"build/legacy_2x/{key} is missing from the build folder and the cache no longer holds it, so "
+               "legacy_2x must make it again")
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    said = {}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [key])
+        for selected in ("legacy_8x", "legacy_4x"):
+            result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                    selection=[selected], partition_key=key, raise_on_error=False)
+            said[selected] = [event.user_message for event in instance.all_logs(result.run_id)
+                              if "legacy_2x must make" in event.user_message or "changed since" in event.user_message]
+    assert said["legacy_8x"][-1] == (
+        f"legacy_8x was built from legacy_2x's outputs (through legacy_4x) for {key}, which are out of date "
+        f"({missing}): materialize legacy_2x and legacy_4x as well, or select legacy_8x with its upstream assets "
+        "(remaster build does both)")
+    assert not result.success and said["legacy_4x"][0] == (
+        f"{key}: {project / 'build/legacy_2x' / key}: the upstream asset 'legacy_2x' has no up-to-date output for "
+        f"{key} ({missing}: materialize legacy_2x as well, or select legacy_4x with its upstream assets (remaster "
+        "build does both))")
 
 
 @pytest.mark.parametrize("more, selected, reads, materialize", [
