@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import TypeVar, cast
 
@@ -389,7 +389,8 @@ class Builder:
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
             self._keep_edits(target, key, plan)
             entry = self._made_once(target, key, plan, result)
-            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})  # a hit's too
+            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()},  # a hit's too
+                                    self._figures_of_each(target, plan, entry.metadata))
             if plan.metadata_unit is not None:
                 self.store.keep_metadata(plan.metadata_unit, entry.metadata)
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
@@ -690,7 +691,8 @@ class Builder:
                 if ctx.reuse and plan.metadata_unit is not None:
                     ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
                 ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
-                metadata = cast(MapRun, runner)(plan.inputs, scratch, params, ctx)
+                metadata = {**self._figures_kept(target, plan, ctx.reuse),
+                            **cast(MapRun, runner)(plan.inputs, scratch, params, ctx)}
                 files = {name: scratch / name for name in plan.outputs}
             missing = [name for name, path in files.items() if not path.is_file()]
             if missing:
@@ -705,6 +707,28 @@ class Builder:
             shutil.rmtree(scratch, ignore_errors=True)
             if ctx.work_dir is not None:
                 self.store.clear_empty_work(plan.cache_key)
+
+    def _figures_of_each(
+        self, target: Target, plan: Plan, metadata: Mapping[str, object]
+    ) -> dict[str, dict[str, object]]:
+        """Unit key -> the figures ``metadata`` gives of that output alone, where ``target``'s op is applied to each
+        image (``Spec.images_each``: ``variant_00_mip_levels`` of ``variant_00.dds``, as ``run_each`` names them);
+        none for another op, whose figures are of the partition as a whole."""
+        if not self.spec.images_each(target):
+            return {}
+        return {unit: _figures_of(name, metadata) for name, unit in plan.units.items()}
+
+    def _figures_kept(self, target: Target, plan: Plan, reused: Mapping[str, Path]) -> dict[str, object]:
+        """The figures of the ``reused`` outputs (put back from their units, not made), named as ``run_each`` names
+        those it makes: the row of a partition that put some back listed only the figures of those it made, and
+        read unlike one that made them all."""
+        if not self.spec.images_each(target):
+            return {}
+        kept: dict[str, object] = {}
+        for name in reused:
+            kept.update({f"{_figure_prefix(name)}{figure}": value
+                         for figure, value in (self.store.unit_figures(plan.units[name]) or {}).items()})
+        return kept
 
     def _raise_if_inputs_changed(self, target: Target, key: str, plan: Plan) -> None:
         """Refuse to store what an op made from inputs that changed while it ran (a texture saved meanwhile, a
@@ -776,6 +800,18 @@ def _none_kept(label: str, held: int, together: int) -> dict[str, Path]:
         log.info("%s: %d of the %d outputs made together are in the cache, not all: none kept, all are made again "
                  "(a material's maps come from one fit, which runs again)", label, held, together)
     return {}
+
+
+def _figure_prefix(output: str) -> str:
+    """What ``run_each`` puts before each figure of ``output`` (``variant_00_`` of ``variant_00.dds``): the stem of
+    the image it was made from, which is the output's."""
+    return f"{PurePosixPath(output).stem}_"
+
+
+def _figures_of(output: str, metadata: Mapping[str, object]) -> dict[str, object]:
+    """The figures of ``output`` alone in a partition's ``metadata``, without their prefix (``mip_levels``)."""
+    prefix = _figure_prefix(output)
+    return {figure[len(prefix):]: value for figure, value in metadata.items() if figure.startswith(prefix)}
 
 
 def materialize_too(target: Target, *names: str) -> str:

@@ -6,6 +6,7 @@ Layout under ``cache_dir``::
     entries/12/1234…json cache key -> {output name: object hash, metadata}
     units/34/3456…       unit key -> object hash and the key, for outputs made one by one (multiply's variants),
                          and for the metadata of outputs made together (a material's fit's figures)
+    units/34/3456….figures.json   what the op measured of that output alone, and of which object (``unit_figures``)
     work/<key>/          scratch that must survive a killed build (training checkpoints)
     tmp/                 op outputs before they are stored
     roots/<hash>.json    the manifest of each project built on this store: ``gc`` keeps what any lists
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 ABANDONED_WORK_SECONDS = 7 * 24 * 3600  # gc keeps a killed training's checkpoints this long, for a resume
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # what pipeline.hashing gives: xxh3-128 in lowercase hex
 _SCRATCH = re.compile(r"tmp[a-z0-9_]{8}")  # what scratch_dir's mkdtemp names a folder in tmp/
+FIGURES = ".figures.json"  # beside a unit file: a unit file holds two words, which a version before this one checks
 STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
 SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
 
@@ -371,11 +373,34 @@ class ContentStore:
     def _unit_path(self, key: str) -> Path:
         return self.root / "units" / _checked(key)[:2] / key
 
-    def record_units(self, units: Mapping[str, str]) -> None:
-        """Remember the object each unit key (one output made on its own) produced, and the key: see ``unit``."""
+    def record_units(self, units: Mapping[str, str], figures: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        """Remember the object each unit key (one output made on its own) produced, and the key: see ``unit``.
+        ``figures``: unit key -> what the op measured of that output alone (a ``variant_00.dds``'s mip levels), kept
+        beside it, so that a build that puts the output back lists them as one that made it."""
         for key, digest in units.items():
             if self.unit(key) != digest:
                 write_bytes_atomic(self._unit_path(key), f"{digest}\n{key}\n".encode())
+            if figures and figures.get(key) and self.unit_figures(key) != dict(figures[key]):
+                record = {"key": key, "object": digest, "figures": dict(figures[key])}
+                write_bytes_atomic(self._figures_path(key), json.dumps({**record, "checksum": _record_checksum(record)},
+                                                                       sort_keys=True).encode())
+
+    def unit_figures(self, key: str) -> dict[str, object] | None:
+        """The figures kept with unit ``key`` (``record_units``), where they are whole (their checksum) and of the
+        object the unit holds now (its hash), as every read of the cache is checked; else None, and the row that
+        puts the output back lacks them, as before they were kept."""
+        digest = self._read_unit(key)[0]
+        try:
+            record = json.loads(self._figures_path(key).read_text())
+            body = {name: record[name] for name in ("key", "object", "figures")}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        whole = record.get("checksum") == _record_checksum(body) and isinstance(body["figures"], dict)
+        ours = digest is not None and (body["key"], body["object"]) == (key, digest)  # not one copied over it, nor stale
+        return body["figures"] if whole and ours else None
+
+    def _figures_path(self, key: str) -> Path:
+        return self._unit_path(key).with_name(f"{key}{FIGURES}")
 
     def keep_units(self, files: Mapping[str, Path]) -> None:
         """Store ``files`` (unit key -> path) made before their partition finished. No entry lists them, so a
@@ -532,9 +557,14 @@ class ContentStore:
             if is_digest(path.name) and path.name not in referenced:
                 freed += path.lstat().st_size
                 path.unlink(missing_ok=True)
-        for unit in self._sharded_files("units"):  # points at an object just removed
+        units = [path for path in self._sharded_files("units") if not path.name.endswith(FIGURES)]
+        for unit in units:  # points at an object just removed
             if unit.is_symlink() or not self.has_object(next(iter(unit.read_text(errors="replace").split()), "")):
                 unit.unlink(missing_ok=True)
+        for figures in self._sharded_files("units"):  # of a unit just removed
+            if figures.name.endswith(FIGURES) and (figures.is_symlink() or not
+                                                   figures.with_name(figures.name[:-len(FIGURES)]).is_file()):
+                figures.unlink(missing_ok=True)
         self._clear_scratch()
         return removed_entries, freed
 
@@ -612,6 +642,11 @@ def _checked(key: str) -> str:
 def _metadata_bytes(metadata: Mapping[str, object]) -> bytes:
     """An entry's metadata as ``keep_metadata`` stores it: the same figures always make the same object."""
     return json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _record_checksum(record: Mapping[str, object]) -> str:
+    """Of a unit's figures record (its key, object and figures), so that a damaged figure is not listed as true."""
+    return hash_bytes(json.dumps(record, sort_keys=True).encode())
 
 
 def _checksum(entry: Entry) -> str:

@@ -2145,6 +2145,34 @@ def test_a_count_lowered_upstream_puts_back_every_dds_and_the_build_counts_them_
     assert stale_reasons(cli, tmp_path) == {}
 
 
+def test_a_partition_that_puts_back_some_dds_lists_their_figures_as_one_that_made_them(tmp_path, cli):
+    """The DDS of variants kept under their unit keys and put back had no figures in the row (its mip levels, size,
+    PSNR), which listed only those of the DDS made: a cached row read unlike a computed one. A figure damaged in
+    the cache is not listed."""
+    spec = variants_dds_project(tmp_path, count=3)
+    assert cli(tmp_path, "build")[0] == 0
+    made = {key: row["metadata"] for key, row in rows_of(tmp_path, "variants_dds").items()}
+    assert all(figures["variant_00_mip_levels"] == 6 for figures in made.values())
+    spec.write_text(spec.read_text().replace("count: 3", "count: 2"))
+    assert cli(tmp_path, "build")[0] == 0
+    assert {key: row["metadata"] for key, row in rows_of(tmp_path, "variants_dds").items()} == {
+        key: {**{name: value for name, value in figures.items() if not name.startswith("variant_02_")},
+              "variants_made": 0} for key, figures in made.items()}
+    walls = tmp_path / "build" / "variants_dds" / "walls" / "tex001" / "variant_00.dds"
+    [damaged] = [path for path in (tmp_path / ".remaster" / "cache" / "units").rglob("*.figures.json")
+                 if json.loads(path.read_text())["object"] == hash_file(walls)]
+    record = json.loads(damaged.read_text())
+    record["figures"]["mip_levels"] = 1  # its checksum left as it was
+    damaged.write_text(json.dumps(record))
+    spec.write_text(spec.read_text().replace("count: 2", "count: 1"))
+    assert cli(tmp_path, "build")[0] == 0
+    rows = rows_of(tmp_path, "variants_dds")
+    assert "variant_00_mip_levels" not in rows["walls/tex001.png"]["metadata"]
+    assert rows["floors/tex000.png"]["metadata"] == {
+        **{name: value for name, value in made["floors/tex000.png"].items() if name.startswith("variant_00_")},
+        "variants_made": 0}
+
+
 def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli, monkeypatch):
     variants_dds_project(tmp_path, count=2)
     build_killed(tmp_path, (

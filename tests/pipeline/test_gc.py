@@ -560,10 +560,22 @@ def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     output = tmp_path / "variant_00.png"
     output.write_bytes(b"variant bytes")
     digest = store.put("key", {"variant_00.png": output}, {}).outputs["variant_00.png"]
-    store.record_units({"unit": digest})
-    assert store.unit("unit") == digest
+    store.record_units({"unit": digest}, {"unit": {"mip_levels": 6}})
+    assert store.unit("unit") == digest and store.unit_figures("unit") == {"mip_levels": 6}
     store.gc(set)
-    assert not (tmp_path / "cache" / "units" / "un" / "unit").exists()
+    assert [path for path in (tmp_path / "cache" / "units").rglob("*") if path.is_file()] == []
+
+
+def test_cache_gc_keeps_the_figures_of_the_units_it_keeps(tmp_path):
+    """What an op measured of an output kept one by one is listed again when a build puts it back: gc took the
+    file that holds them for a damaged unit file, and a partition's row then lacked them after every gc."""
+    store = ContentStore(tmp_path / "cache")
+    output = tmp_path / "variant_00.dds"
+    output.write_bytes(b"dds bytes")
+    digest = store.put("key", {"variant_00.dds": output}, {}).outputs["variant_00.dds"]
+    store.record_units({"unit": digest}, {"unit": {"mip_levels": 6}})
+    store.gc(lambda: {"key"})
+    assert store.unit("unit") == digest and store.unit_figures("unit") == {"mip_levels": 6}
 
 
 def test_cache_gc_waits_for_the_whole_of_a_build_not_only_its_steps(project, cli, monkeypatch):
