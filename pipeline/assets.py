@@ -210,10 +210,11 @@ def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) ->
 
 def _out_of_date(builder: Builder, upstream: Target, keys: list[str]) -> dict[str, list[str]]:
     """Why ``upstream``'s outputs are out of date -> the partitions of ``keys`` they are so for: an output deleted
-    with its cache entry is told apart from a texture or a setting changed."""
+    with its cache entry is told apart from a texture or a setting changed. Not where only what it reads is out of
+    date (an asset or model before it, which its own warning names): its outputs are as they were built."""
     stale: dict[str, list[str]] = {}
     for key in keys:
-        if builder.is_out_of_date(upstream, key):
+        if builder.is_out_of_date(upstream, key) and not builder.reads_out_of_date(upstream, key):
             stale.setdefault(builder.out_of_date_why(upstream, key), []).append(key)
     return stale
 
@@ -231,8 +232,9 @@ def _models_out_of_date(builder: Builder, target: Target, keys: list[str], chain
         through = f" (through {', '.join(between[1:])})" if between[1:] else ""
         made = (f"{target.name} was built from {user.name}'s outputs{through} for {some(keys)}, made with model "
                 if depth else f"{target.name} was built with model ")
-        warnings.append(f"{made}{model.name}, which is out of date (its reference textures or settings changed since "
-                        f"it was trained): {materialize_too(target, model.name, *between)}")
+        why = builder.out_of_date_why(model, MODEL_PARTITION)
+        warnings.append(f"{made}{model.name}, which is out of date ({why}): "
+                        f"{materialize_too(target, model.name, *between)}")
     return warnings
 
 

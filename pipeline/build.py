@@ -222,16 +222,27 @@ class Builder:
         """Why ``target``'s outputs for ``key`` are out of date (``is_out_of_date``), as a UI run of an asset after
         it says: an output deleted from the build folder, whose cache entry is gone too, was told as "a texture or
         a setting changed", and the artist looked for a change nobody made."""
-        changed = f"a texture or a setting of {target.name} changed since it was built"
+        if missing := self._missing(target, key):
+            return missing
+        if target.section == "models":
+            return "its reference textures or settings changed since it was trained"
+        return f"a texture or a setting of {target.name} changed since it was built"
+
+    def _missing(self, target: Target, key: str) -> str | None:
+        """That outputs of ``target`` for ``key`` are missing from the build folder, where its manifest row lists
+        them as built for its inputs as they are now, and whether the cache can put them back; None otherwise."""
         row = self._last_rows().get((target.name, key))
         try:
             plan = self.plan(target, key)
         except (BuildError, ValueError, OSError):  # an input of it gone or out of date: a change, in it or before it
-            return changed
+            return None
         missing = [self.relative(path) for path in plan.outputs.values() if not path.is_file()]
-        if not missing or row is None or row.get("cache_key") != plan.cache_key:
-            return changed
+        if not missing or row is None or row.get("status") == "failed" or row.get("cache_key") != plan.cache_key:
+            return None
         is_, it = ("is", "it") if len(missing) == 1 else ("are", "them")
+        if self.store.peek(plan.cache_key) is not None:
+            return (f"{some(missing)} {is_} missing from the build folder; the cache holds {it}, so {target.name} "
+                    f"puts {it} back")
         return (f"{some(missing)} {is_} missing from the build folder and the cache no longer holds {it}, so "
                 f"{target.name} must make {it} again")
 
@@ -257,6 +268,8 @@ class Builder:
             if error and not error.startswith("not built:"):  # its training failed, rather than never ran
                 raise BuildError(f"model {target.model!r} failed to train, so nothing is made with it until that is "
                                  f"fixed: {error}")
+            if missing := self._missing(model, MODEL_PARTITION):  # trained, then deleted with its cache entry
+                raise BuildError(f"{missing}: {materialize_too(target, model.name)}")
             raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
         return weights
 
@@ -597,6 +610,11 @@ class Builder:
         if target.section == "models" and not self.partitions(target.name):
             return False
         return self._outputs_current(target, key) is False
+
+    def reads_out_of_date(self, target: Target, key: str) -> bool:
+        """Whether an asset or model ``target`` reads for ``key`` is out of date (``is_out_of_date``): a UI run of an
+        asset after it warns of that one, naming the chain from it, not of ``target`` as changed, which it is not."""
+        return any(self.is_out_of_date(before, at) for before, at, _ in self._upstream_outputs(target, key))
 
     def _outputs_current(self, target: Target, key: str) -> bool | None:
         """``is_current``, or None where it cannot be told: an input or an output cannot be read just now, or
