@@ -702,7 +702,7 @@ class Builder:
         try:
             if target.section == "models":
                 weights = scratch / MODEL_FILE
-                metadata = cast(ModelRun, runner)([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
+                metadata: Mapping[str, object] = cast(ModelRun, runner)([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
