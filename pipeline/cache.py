@@ -73,6 +73,13 @@ def _is_file_name(name: object) -> bool:
     return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
 
 
+def _is_output_name(name: object) -> bool:
+    """Whether ``name`` is an output's name as an op writes it: a plain file name, or one in a folder of the
+    partition's (a material's variant, ``variant_00/albedo.png``), never a path that leads out of it (``..``, ``/``
+    first, a backslash): an entry listing a variant's maps was refused as damaged, and every variant made again."""
+    return isinstance(name, str) and all(_is_file_name(part) for part in name.split("/"))
+
+
 class CorruptEntry(Exception):
     """A cache object no longer matches its hash; the entry is dropped and recomputed."""
 
@@ -343,7 +350,7 @@ class ContentStore:
         if record.get("key", key) != key:  # older entries name none
             raise ValueError(f"it is the entry of cache key {record['key']!r}, copied over this one")
         for name, digest in entry.outputs.items():
-            if not _is_file_name(name) or not is_digest(digest):
+            if not _is_output_name(name) or not is_digest(digest):
                 raise ValueError(f"it lists {name!r}: {digest!r}, which is no output name and object hash the "
                                  "cache writes")
         if not all(self.object_path(d).is_file() for d in entry.outputs.values()):

@@ -1206,6 +1206,32 @@ assets:
     assert row()["metadata"]["variants_made"] == 1 and (variants / "variant_02" / "material.gltf").is_file()
 
 
+MATERIAL_VARIANTS_SPEC = """
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  mat: {op: material, from: legacy, method: from_texture}
+  mat_variants: {op: multiply, from: mat, method: patch, count: 2, size: 64}
+"""
+
+
+def test_a_materials_variants_deleted_from_the_build_folder_are_put_back_from_the_cache(tmp_path, cli, caplog):
+    """A variant's maps are kept under names in its folder (variant_00/albedo.png), which the cache read back as a
+    damaged entry: dropped with a warning, and every variant made again."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    write_spec(tmp_path, MATERIAL_VARIANTS_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    built = {path: digest for row in manifest_rows(tmp_path) if row["asset"] == "mat_variants"
+             for path, digest in row["outputs"].items()}
+    shutil.rmtree(tmp_path / "build")
+    caplog.clear()
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert [row["status"] for row in manifest_rows(tmp_path) if row["asset"] == "mat_variants"] == ["cached"]
+    assert {path: hash_file(tmp_path / path) for path in built} == built
+    assert "damaged" not in caplog.text
+
+
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):
     assert cli(project, "build")[0] == 0
     built = project / "build" / "legacy_2x" / "walls" / "tex001.png"
