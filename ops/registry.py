@@ -127,6 +127,12 @@ class OpParams(BaseModel):
         may read by name (export_dds's ``maps``); empty where the outputs are no such set (multiply's variants)."""
         return ()
 
+    def variant_maps(self) -> dict[str, tuple[str, ...]]:
+        """Each variant's folder with the maps of one surface it holds (``variant_00``: ``albedo``, ``normal``, ...;
+        without ``.png``), which another asset may read by name in each (export_dds's ``maps``, once per variant);
+        empty where the outputs are no such folders (a material's maps, multiply's variants of a texture)."""
+        return {}
+
     def output_suffix(self) -> str:
         """The file type of a one-image op's output: it writes ``output<suffix>``, placed as ``<stem><suffix>``."""
         return ".png"
@@ -333,33 +339,63 @@ def single_output(params: OpParams) -> str:
 
 
 def output_for(params: OpParams, image: str) -> str:
-    """What a one-image op with ``params`` names its output for ``image``, one of several images it is applied to
-    each of (multiply's ``variant_00.png``): the image's stem with the op's suffix, ``variant_00.dds``."""
-    return f"{PurePosixPath(image).stem}{params.output_suffix()}"
+    """What an op with ``params`` names its output for ``image``, one of several images it is applied to each of:
+    the image with the op's suffix, in its variant's folder where it has one (multiply's ``variant_00.png`` to
+    ``variant_00.dds``, a material variant's ``variant_00/albedo.png`` to ``variant_00/albedo.dds``)."""
+    return str(PurePosixPath(image).with_suffix(params.output_suffix()))
+
+
+def each_role(image: str) -> str:
+    """The input role an op applied to each of several images takes ``image`` under: ``image`` for one of
+    multiply's variants (``variant_00.png``); for a map in a variant's folder (``variant_00/albedo.png``), its file
+    name, as the op reads that map of a material by name (export_dds's ``maps``)."""
+    path = PurePosixPath(image)
+    return path.name if len(path.parts) > 1 else "image"
+
+
+def _variants(inputs: Mapping[str, Path]) -> dict[str, dict[str, Path]]:
+    """``inputs`` by variant (``variant_00``), in order: a variant is one image, or the maps in its folder, which
+    the op reads together as it reads a material's."""
+    variants: dict[str, dict[str, Path]] = {}
+    for image, path in sorted(inputs.items()):
+        parts = PurePosixPath(image).parts
+        variants.setdefault(parts[0] if len(parts) > 1 else PurePosixPath(image).stem, {})[image] = path
+    return variants
 
 
 def run_each(
     run: MapRun, inputs: Mapping[str, Path], out_dir: Path, params: OpParams, ctx: OpContext
 ) -> dict[str, float | int | str]:
-    """``run``, a one-image op, applied to each of ``inputs`` (an image per name, as the asset it is chained from
-    names its several: multiply's variants), writing ``output_for`` each into ``out_dir``; those in ``ctx.reuse``
-    are there already. Each output is told to ``ctx.finished`` once written, so that a build killed at the next
-    one does not make it again. Returns each image's metadata under its stem (``variant_00_mip_levels``), and
-    ``variants_made``: how many it made."""
+    """``run`` applied to each variant of ``inputs`` (an image per name, as the asset it is chained from names its
+    several: multiply's variants, or the maps of each variant of a material, read by ``each_role``), writing
+    ``output_for`` each image into ``out_dir``; those in ``ctx.reuse`` are there already, and a variant whose
+    outputs all are is not run. Each output is told to ``ctx.finished`` once written, so that a build killed at
+    the next variant does not make it again. Returns each variant's metadata under its stem
+    (``variant_00_mip_levels``, ``variant_00_albedo_format``), and ``variants_made``: how many it made."""
     metadata: dict[str, float | int | str] = {}
     made = 0
-    for image, path in sorted(inputs.items()):
-        output = output_for(params, image)
-        if output in ctx.reuse:
+    for variant, images in _variants(inputs).items():
+        todo = {image: output for image in images if (output := output_for(params, image)) not in ctx.reuse}
+        if not todo:
             continue
-        with tempfile.TemporaryDirectory(dir=out_dir) as work:  # the op writes its one output there, renamed after
-            figures = run({"image": path}, Path(work), params, ctx)
-            replace(Path(work) / single_output(params), Path(out_dir) / output)
-        metadata.update({f"{PurePosixPath(image).stem}_{key}": value for key, value in figures.items()})
+        with tempfile.TemporaryDirectory(dir=out_dir) as work:  # the op writes its outputs there, renamed after
+            figures = run({each_role(image): path for image, path in images.items()}, Path(work), params, ctx)
+            for image, output in todo.items():
+                (Path(out_dir) / output).parent.mkdir(parents=True, exist_ok=True)
+                replace(Path(work) / _written_as(params, image), Path(out_dir) / output)
+        metadata.update({f"{variant}_{key}": value for key, value in figures.items()})
         made += 1
         if ctx.finished is not None:
-            ctx.finished(output)
+            for output in todo.values():
+                ctx.finished(output)
     return {**metadata, "variants_made": made}
+
+
+def _written_as(params: OpParams, image: str) -> str:
+    """What the op writes for ``image`` of a variant: its one output, or of a map read by name, ``output_for``
+    that map (export_dds's ``albedo.dds``)."""
+    role = each_role(image)
+    return single_output(params) if role == "image" else output_for(params, role)
 
 
 def one_image(op: str, inputs: Mapping[str, Path]) -> Path:

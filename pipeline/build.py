@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import TypeVar, cast
 
 from ops.atomic import atomic_paths, write_bytes_atomic
-from ops.registry import MapRun, ModelRun, OpContext, OpParams, output_for, run_each, single_output
+from ops.registry import MapRun, ModelRun, OpContext, OpParams, each_role, output_for, run_each, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
@@ -689,7 +689,7 @@ class Builder:
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
         label = partition_label(target.name, key)
         runner = target.op.runner()
-        if self.spec.images_each(target):  # multiply's variants, each made into a DDS
+        if self.spec.images_each(target):  # multiply's variants, each made into a DDS (a material's, its maps)
             runner = functools.partial(run_each, cast(MapRun, runner))
         params = self._with_resolved_files(target)
         scratch = self.store.scratch_dir()
@@ -850,13 +850,13 @@ def _already(path: Path, digest: str, index: HashIndex) -> bool:
 def _units(spec: Spec, target: Target, material: Mapping[str, object], hashes: Mapping[str, str]) -> dict[str, str]:
     """Output name -> unit key (``Plan.units``) from a partition's key ``material`` and its ``hashes`` (role ->
     hash): a unit's own params decide it, not all of them (count 4 -> 8 keeps the first four variants), and an
-    output of a one-image op applied to each image (``Spec.images_each``) is decided by its own image alone, so
-    that a fifth variant makes one more DDS. An image whose hash is not in ``hashes`` (``status`` knows only some
-    of those the build makes) has no unit key. Nor does a unit hold the partition's name (a material's): a renamed
-    photo pair keeps its fitted maps."""
+    output of an op applied to each image (``Spec.images_each``) is decided by its own image alone, under the role
+    the op reads it as (a variant's ``albedo.png``, exported as colour), so that a fifth variant makes one more
+    DDS. An image whose hash is not in ``hashes`` (``status`` knows only some of those the build makes) has no unit
+    key. Nor does a unit hold the partition's name (a material's): a renamed photo pair keeps its fitted maps."""
     shared = _unnamed(material)
     if each := spec.images_each(target):
-        return {output_for(target.params, image): _key({**shared, "inputs": {"image": hashes[image]},
+        return {output_for(target.params, image): _key({**shared, "inputs": {each_role(image): hashes[image]},
                                                         "unit": target.params.key_params()})
                 for image in each if image in hashes}
     return {name: _key({**shared, "unit": unit}) for name, unit in target.params.output_units().items()}

@@ -24,7 +24,7 @@ import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
@@ -175,9 +175,11 @@ class Spec:
         return self._written(target, frozenset())
 
     def images_each(self, target: Target) -> tuple[str, ...]:
-        """The images of the asset ``target`` is chained from that its one-image op is applied to each of: that
-        asset's several PNGs where they are no maps of one surface (multiply's variants, or another one-image
-        op's made from each of them); empty where ``target`` reads one image, or maps by name."""
+        """The images of the asset ``target`` is chained from that its op is applied to each of: that asset's
+        several PNGs, to a one-image op, where they are no maps of one surface (multiply's variants, or another
+        one-image op's made from each of them); or the maps ``target`` reads by name in each variant's folder
+        (export_dds's ``maps`` of a multiply of a material: ``variant_00/albedo.png``, ...). Empty where ``target``
+        reads one image, or a material's maps."""
         return self._images_each(target, frozenset())
 
     def _written(self, target: Target, seen: frozenset[str]) -> tuple[str, ...] | None:
@@ -189,8 +191,11 @@ class Spec:
         """``images_each``; ``seen``: the assets below on the chain, so that a cycle (refused) ends the walk."""
         upstream = self.assets.get(target.upstream) if target.section == "assets" else None
         params = target.params
-        if (upstream is None or upstream.name in seen or params.output_names() is not None
-                or params.input_roles() != {"image"} or upstream.params.surface_maps()):
+        if upstream is None or upstream.name in seen or upstream.params.surface_maps():
+            return ()
+        if params.input_roles() != {"image"}:
+            return _maps_each(params, upstream.params)
+        if params.output_names() is not None:
             return ()
         names = self._written(upstream, seen | {target.name})
         return names if names and all(name.endswith(".png") for name in names) else ()
@@ -230,6 +235,16 @@ class Spec:
                 found.append((line, f"{self.path}:{line or '?'}: {'.'.join(at)}: not read with the params given here, "
                                     f"so it changes nothing ({unread[name]}): remove it"))
         return [message for _, message in sorted(found)]
+
+
+def _maps_each(params: OpParams, upstream: OpParams) -> tuple[str, ...]:
+    """The maps ``params`` reads by name in each variant's folder ``upstream`` writes (``variant_00/albedo.png``),
+    where every variant holds them all; empty otherwise, which ``validate`` refuses naming the maps there are."""
+    roles = sorted(params.input_roles())
+    variants = upstream.variant_maps()
+    if not variants or any(role.removesuffix(".png") not in maps for maps in variants.values() for role in roles):
+        return ()
+    return tuple(f"{variant}/{role}" for variant in variants for role in roles)
 
 
 def _resolved(base: Path, path: str | Path) -> Path:
@@ -666,12 +681,14 @@ class _Checker:
 
     def _check_maps(self, spec: Spec, target: Target, upstream: Target) -> None:
         """An asset chained from one that writes several files per input reads some of its maps by name (export_dds
-        from a material), or, with an op that takes one image, is applied to each of its PNGs (``images_each``:
-        multiply's variants as DDS); nothing else reads another op's several files. Those are still files: a second
-        spec can take their folder for a textures source, which the refusal says to an op that makes several files
-        from one image (multiply, from another's variants), since an artist told only where not to chain from did
-        not know how to go on."""
-        written, wanted = upstream.params.surface_maps(), target.params.input_roles()
+        from a material, or from each variant of a multiply of one), or, with an op that takes one image, is applied
+        to each of its PNGs (``images_each``: multiply's variants as DDS); nothing else reads another op's several
+        files. Those are still files: a second spec can take their folder for a textures source, which the refusal
+        says to an op that makes several files from one image (multiply, from another's variants), since an artist
+        told only where not to chain from did not know how to go on."""
+        variants = upstream.params.variant_maps()
+        written = upstream.params.surface_maps() or next(iter(variants.values()), ())
+        wanted = target.params.input_roles()
         at = (target.section, target.name)
         if "image" in wanted or "flash" in wanted or not written:
             names = spec.output_names(upstream) or ()
@@ -681,8 +698,9 @@ class _Checker:
                 "source in a second spec (with a build_dir of its own) and build that after this one"
                 if several and all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
-                      f"({', '.join(names)}); chain from a one-image asset{hint}")
-        elif missing := sorted(wanted - set(spec.output_names(upstream) or ())):
+                      f"({_files_in_words(names, variants)}); chain from a one-image asset{hint}"
+                      f"{_before_the_material(target, upstream) if variants else ''}")
+        elif missing := sorted(wanted - {PurePosixPath(name).name for name in spec.output_names(upstream) or ()}):
             self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
                       f"are {', '.join(written)}")
 
@@ -717,6 +735,28 @@ def not_a_file(path: Path) -> str | None:
     if path.is_dir():
         return "is a folder; name the file in it"
     return "is a device or a pipe, not a file; name the weights file" if path.exists() else "does not exist"
+
+
+def _files_in_words(names: tuple[str, ...], variants: Mapping[str, tuple[str, ...]]) -> str:
+    """An asset's files per input, for a message: those of its first variant alone where it writes a folder per
+    variant (a multiply of a material), whose list of every variant's maps hid the refusal's reason and fix."""
+    if len(variants) < 2:
+        return ", ".join(names)
+    first = next(iter(variants))
+    shown = [name for name in names if name.startswith(f"{first}/")]
+    return f"{', '.join(shown)}, and so on in each of its {len(variants)} variants' folders"
+
+
+def _before_the_material(target: Target, upstream: Target) -> str:
+    """Where an op that makes one image from one (upscale, super_resolve) is chained from a multiply of a material,
+    which it cannot take each map of as its kind (a normal map as vectors), how to get what it would make: the
+    material made from its output, and multiplied from that; "" for another op."""
+    params = target.params
+    if params.input_roles() != {"image"} or params.output_names() is not None or params.output_suffix() != ".png":
+        return ""
+    op = target.op.name
+    return (f"; to {op} them, {op} the textures before the material: chain {upstream.upstream!r} from an asset "
+            f"with op: {op}")
 
 
 def _roles_in_words(roles: frozenset[str]) -> str:

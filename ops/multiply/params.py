@@ -100,6 +100,10 @@ class MultiplyParams(OpParams):
     def output_names(self) -> tuple[str, ...]:
         return tuple(name for files in self.variant_files().values() for name in files)
 
+    def variant_maps(self) -> dict[str, tuple[str, ...]]:
+        maps = tuple(name.removesuffix(".png") for name in self.material_maps)
+        return dict.fromkeys(self.variant_files(), maps) if maps else {}
+
     def input_roles(self) -> frozenset[str]:
         return frozenset({*self.material_maps, GLTF_NAME}) if self.material_maps else frozenset({"image"})
 

@@ -235,6 +235,21 @@ def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(proj
     assert code == 0 and exported.is_file(), output
 
 
+def test_two_maps_of_a_variant_with_the_same_bytes_are_kept_as_two_exports():
+    """Each DDS of a material's variant is kept under its own image's hash: a flat albedo stored as the normal map's
+    bytes would have been given the normal map's DDS (BC5, two channels) had the map's name not joined its key."""
+    from pipeline.build import _units
+    from pipeline.spec import parse_spec
+
+    spec = parse_spec(MATERIAL_VARIANTS_SPEC + "  dds: {op: export_dds, from: mat_variants, maps: [albedo, normal]}\n",
+                      Path("/studio/assets_spec.yaml"))
+    units = _units(spec, spec.assets["dds"], {"op": "export_dds"}, dict.fromkeys(spec.images_each(spec.assets["dds"]),
+                                                                               "0" * 32))
+    assert sorted(units) == [f"variant_0{i}/{name}.dds" for i in range(2) for name in ("albedo", "normal")]
+    assert units["variant_00/albedo.dds"] != units["variant_00/normal.dds"]
+    assert units["variant_00/albedo.dds"] == units["variant_01/albedo.dds"]  # the same image exports alike
+
+
 def test_an_input_a_partition_no_longer_reads_is_named_so():
     """export_dds's ``maps`` without ``ao``: 'removed or left-out file build/scanned/towel/ao.png' read as though
     the build had deleted the map."""
@@ -1230,6 +1245,43 @@ def test_a_materials_variants_deleted_from_the_build_folder_are_put_back_from_th
     assert [row["status"] for row in manifest_rows(tmp_path) if row["asset"] == "mat_variants"] == ["cached"]
     assert {path: hash_file(tmp_path / path) for path in built} == built
     assert "damaged" not in caplog.text
+
+
+def test_export_dds_of_a_materials_variants_exports_each_variants_maps_and_count_raised_only_the_new_ones(
+    tmp_path, cli
+):
+    """export_dds with maps from a multiply of a material was refused, naming every variant's files: each variant's
+    maps are exported as a material's are (the normal map as one, BC5), into the variant's folder, each kept on its
+    own, so that count 2 -> 3 exports the third variant's maps alone, as status says first."""
+    write_textures(tmp_path / "textures", 2, size=64)
+    spec = write_spec(tmp_path, MATERIAL_VARIANTS_SPEC
+                      + "  variants_dds: {op: export_dds, from: mat_variants, maps: [albedo, normal]}\n")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    rows = rows_of(tmp_path, "variants_dds")
+    assert sorted(rows) == ["floors/tex000.png", "walls/tex001.png"]
+    files = [f"variant_0{i}/{name}.dds" for i in range(2) for name in ("albedo", "normal")]
+    assert list(rows["walls/tex001.png"]["outputs"]) == [f"build/variants_dds/walls/tex001/{name}" for name in files]
+    folder = tmp_path / "build" / "variants_dds" / "walls" / "tex001"
+    assert {name: (folder / name).read_bytes()[84:88] for name in files} == {
+        name: b"ATI2" if "normal" in name else b"DXT1" for name in files}
+    normal = read_image(folder / "variant_01" / "normal.dds", colorspace="linear")
+    assert normal.width == 64 and normal.color[..., 2].min() > 0.5  # vectors facing out, as a normal map stores them
+    assert read_image(folder / "variant_01" / "albedo.dds").width == 64
+    assert rows["walls/tex001.png"]["metadata"]["variant_01_normal_format"] == "bc5"
+    first = {path: digest for row in rows.values() for path, digest in row["outputs"].items()}
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    assert stale_reasons(cli, tmp_path)[("variants_dds", "walls/tex001.png")] == (
+        "upstream mat_variants is stale; 4 of its 6 outputs in the cache, put back; makes 2 "
+        "(variant_02/albedo.dds, variant_02/normal.dds)")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    rows = rows_of(tmp_path, "variants_dds")
+    assert [(row["status"], row["metadata"]["variants_made"]) for row in rows.values()] == [("computed", 1)] * 2
+    assert {key.split("_")[1] for row in rows.values() for key in row["metadata"] if key != "variants_made"} == {"02"}
+    grown = {path: digest for row in rows.values() for path, digest in row["outputs"].items()}
+    assert len(grown) == 12 and {path: grown[path] for path in first} == first
+    assert stale_reasons(cli, tmp_path) == {}
 
 
 def test_an_output_touched_up_by_hand_is_moved_aside_not_lost_when_a_build_replaces_or_removes_it(project, cli, caplog):

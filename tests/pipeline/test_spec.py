@@ -1374,6 +1374,34 @@ def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
         assert any(problem in line for line in caught.value.problems), caught.value.problems
 
 
+def test_export_dds_reads_its_maps_in_each_variant_of_a_materials_multiply():
+    """export_dds with maps from a multiply of a material was refused, naming every file of every variant: it reads
+    the maps it names in each variant's folder and writes them into one of its own; a map the material lacks is
+    refused as from the material, and an op that takes one image is refused naming one variant's files."""
+    variants = MATERIAL + "  v: {op: multiply, from: floors, method: patch, count: 3}\n"
+    spec = parse_spec(variants + "  d: {op: export_dds, from: v, maps: [normal, albedo]}\n",
+                      Path("/studio/assets_spec.yaml"))
+    assert spec.images_each(spec.assets["d"]) == tuple(
+        f"variant_0{i}/{name}.png" for i in range(3) for name in ("albedo", "normal"))
+    assert spec.output_names(spec.assets["d"]) == tuple(
+        f"variant_0{i}/{name}.dds" for i in range(3) for name in ("albedo", "normal"))
+    files = ("variant_00/albedo.png, variant_00/normal.png, variant_00/roughness.png, variant_00/specular.png, "
+             "variant_00/height.png, variant_00/ao.png, variant_00/material.gltf, and so on in each of its 3 "
+             "variants' folders")
+    for entry, problem in (
+        ("{op: export_dds, from: v, maps: [albedo, orm]}", "assets.d.maps: 'v' writes no orm.png with its params; "
+         "its maps are albedo, normal, roughness, specular, height, ao"),
+        ("{op: export_dds, from: v}", f"assets.d.from: 'v' writes several files per input ({files}); chain from a "
+         "one-image asset, or export its maps with export_dds's maps"),
+        ("{op: upscale, from: v}", f"assets.d.from: 'v' writes several files per input ({files}); chain from a "
+         "one-image asset, or export its maps with export_dds's maps; to upscale them, upscale the textures before "
+         "the material: chain 'floors' from an asset with op: upscale"),
+    ):
+        with pytest.raises(SpecError) as caught:
+            parse_spec(variants + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
+        assert any(line.endswith(problem) for line in caught.value.problems), caught.value.problems
+
+
 def test_an_op_that_takes_one_image_chained_from_multiply_is_applied_to_each_variant():
     # An artist who wanted the variants as DDS or enlarged was refused ("chain from a one-image asset") and sent to
     # write a second spec. An op that takes one image now takes each variant, and one chained from that takes each
