@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipeline.build import Builder
 from pipeline.cache import ContentStore, holds_store
-from pipeline.claims import claim_build_dir, claim_instance, dagster_home
+from pipeline.claims import check_instance, claim_build_dir, claim_instance, dagster_home
 from pipeline.hashing import HashIndex
 from pipeline.manifest import manifest_path, read_manifest
 from pipeline.placing import clear_dead_notes
@@ -56,10 +56,13 @@ class RemasterResource(dg.ConfigurableResource):
         the build folder and the Dagster instance are claimed for ``spec`` and the manifest registered on the
         store for gc; ``status`` and ``cache gc`` only look. ``looking``: nothing but reading is done with it
         (``status``), so a store that is not there is not made."""
+        home = dagster_home() if building else None
+        if home is not None:  # refused before the cache and build folders are made, not after
+            check_instance(home, spec)
         store, index = store_of(spec, make=not looking), HashIndex(spec.cache_dir / HASH_INDEX)
         if building:
             claim_build_dir(spec)
-            if home := dagster_home():
+            if home is not None:
                 claim_instance(home, spec)
             store.register(manifest_path(spec.build_dir), spec.path)
             clear_dead_notes(spec, store, index.hash)

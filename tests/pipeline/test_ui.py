@@ -109,6 +109,7 @@ def test_a_second_spec_of_the_same_names_beside_the_first_is_refused_the_project
         assert code == 2 and f"the project's Dagster instance {project / '.dagster'} records the builds of " \
             f"{project / 'assets_spec.yaml'}, which also has legacy, legacy_2x; their partitions and runs would mix: " \
             "move one spec to a folder of its own, or export DAGSTER_HOME=" in said, (command, output)
+    assert not (project / "build_copy").exists()  # refused before its build folder was made
 
 
 def test_remaster_ui_refuses_a_bad_spec_before_making_an_instance(project, cli):
