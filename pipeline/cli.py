@@ -37,6 +37,7 @@ from pipeline.words import counted, some
 from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
+    from pipeline.removed import Removed
     from pipeline.runs import BuildReport  # imported when a build runs: the other commands stay quick
     from pipeline.staleness import StatusReport
 
@@ -410,16 +411,21 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    shown, left_out = _first_of_each(report.sync.forgotten, lambda removed: (removed.asset, removed.why))
+    _print_removed(report.sync.forgotten)
+    _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
+    _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
+    _print_unmeasured(report.unmeasured)
+    out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
+
+
+def _print_removed(forgotten: list[Removed]) -> None:
+    """A line for the first partition of each asset whose outputs were deleted for one reason, one for the rest."""
+    shown, left_out = _first_of_each(forgotten, lambda removed: (removed.asset, removed.why))
     for asset, key, why in shown:
         out.print(escape(f"removed the outputs of {partition_label(asset, key)}: {why}"), highlight=False, soft_wrap=True)
     for (asset, why), more in left_out.items():
         out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {why} "
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
-    _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
-    _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
-    _print_unmeasured(report.unmeasured)
-    out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
 
 
 def _first_of_each(items: list[T], group: Callable[[T], K]) -> tuple[list[T], dict[K, int]]:
@@ -678,8 +684,9 @@ def _gone(hashes: int) -> str:
 
 
 @app.command(epilog="Exit status: 0 once stopped by Ctrl-C (or SIGTERM); 1 where Dagster stopped by itself (its log "
-                     "above says why); 2 for a bad spec, a DAGSTER_HOME or build_dir it cannot use (as a build would "
-                     "refuse it), or a --host or --port it cannot listen on.")
+                     "above says why), or the build folder or cache could not be written; 2 for a bad spec, a "
+                     "DAGSTER_HOME or build_dir it cannot use (as a build would refuse it), or a --host or --port it "
+                     "cannot listen on.")
 def ui(
     spec: SpecOption = DEFAULT_SPEC,
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="The port the UI listens on.")] = 3000,
@@ -697,10 +704,34 @@ def ui(
         check_port(host, port)
     except PortTaken as exc:
         _fail([str(exc)], 2)
+    _record_what_is_built(loaded, Path(home).expanduser())
     out.print(escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C stops it"), highlight=False,
               soft_wrap=True)
     if not serve(loaded, host, port):
         _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
+
+
+def _record_what_is_built(spec: Spec, home: Path) -> None:
+    """Before the UI starts: the sources' partitions and what is built, in its instance (``record_what_is_built``),
+    said in one line where there was something built to record; the outputs of files that are gone are deleted,
+    as a build deletes them, and said so."""
+    from pipeline.runs import instance_at, record_what_is_built
+
+    _log_warnings_once()  # a cache expected and not found, as a build says it
+    try:
+        with instance_at(spec, home) as instance:
+            recorded = _with_progress(record_what_is_built, spec, instance)
+    except KeyboardInterrupt:  # as Ctrl-C stops the UI: exit 0
+        out.print("stopped before the Dagster UI started (nothing is half-written)", highlight=False)
+        raise typer.Exit(0) from None
+    except ValueError as exc:
+        _fail([str(exc)], 2)
+    except OSError as exc:
+        _fail_on_files(exc, spec)
+    _print_removed(recorded.forgotten)
+    if recorded.outputs:
+        out.print(f"{counted(recorded.partitions, 'partition')} of {counted(recorded.sources, 'source')}; "
+                  f"{counted(recorded.outputs, 'output')} already built, recorded", highlight=False, soft_wrap=True)
 
 
 @app.command()

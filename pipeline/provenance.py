@@ -310,18 +310,18 @@ def _observe(instance: dg.DagsterInstance, source: str, partition: str | None, v
     )
 
 
-def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> None:
+def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> int:
     """Record a materialization of each up-to-date partition (a manifest row) whose latest one in this
-    instance is missing or says other outputs.
+    instance is missing or says other outputs; returns how many it recorded.
 
     An up-to-date partition runs no step, so a project built before ``DAGSTER_HOME`` was set, or
     under another one, would otherwise show as never built, or stale, in the UI for good. A throwaway
     instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
     if instance.is_ephemeral:
-        return
+        return 0
     missing = _unrecorded(instance, builder, rows)
     if not missing:
-        return
+        return 0
     with few_transactions(instance):
         observed = Observations(instance, {result.partition for _, result in missing})
         observed.catch_up(builder, (result for _, result in missing))
@@ -330,6 +330,7 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
             instance.report_runless_asset_event(dg.AssetMaterialization(
                 dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
             report_progress("recording up-to-date outputs in Dagster", done, len(missing))
+    return len(missing)
 
 
 def _unrecorded(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> list[tuple[Target, PartitionResult]]:

@@ -13,6 +13,7 @@ import signal
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import dagster as dg
@@ -81,11 +82,15 @@ class BuildReport:
 
 def persistent_instance(spec: Spec) -> dg.DagsterInstance | None:
     """The instance ``DAGSTER_HOME`` names, if it is set (the CLI sets it to the project's own, where there is
-    one); else a build makes a throwaway one when it runs something. A ``dagster.yaml`` there that Dagster cannot
-    read is a ValueError naming it, not Dagster's traceback."""
+    one); else a build makes a throwaway one when it runs something."""
     home = dagster_home()
-    if home is None:
-        return None
+    return None if home is None else instance_at(spec, home)
+
+
+def instance_at(spec: Spec, home: Path) -> dg.DagsterInstance:
+    """The instance at ``home``, which ``DAGSTER_HOME`` names (``remaster ui`` sets it to the project's own where
+    it is unset). A ``dagster.yaml`` there that Dagster cannot read is a ValueError naming it, not Dagster's
+    traceback."""
     own = home == project_instance(spec)
     whose = "the project's instance settings" if own else "DAGSTER_HOME's instance settings"
     fix = "fix it, or delete it (remaster ui writes one anew)" if own else \
@@ -107,6 +112,35 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Bu
         for name in spec.sources:
             sync_source_partitions(instance, builder, name)
     return SyncReport(forget_removed(spec, builder))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record_what_is_built`` did, for ``remaster ui`` to say."""
+
+    partitions: int  # the sources' partitions in the instance now
+    sources: int  # the sources that have some
+    outputs: int  # partitions of assets and models, current, recorded as materialized
+    forgotten: list[Removed]  # partitions whose file is gone: their outputs deleted, as a build deletes them
+
+
+def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
+    """Give ``instance`` each source's partitions and a materialization of each current output, as a build does
+    (``sync_partitions``, ``report_current``), running nothing: ``remaster ui`` does it before the UI starts.
+    A project built on a throwaway instance (``remaster demo`` before any ``.dagster``) showed in the UI with no
+    partition and nothing materialized, though everything was built. A build folder with no manifest rows is not
+    judged at all: nothing in it is current."""
+    with store_of(spec).in_use(), sigterm_as_ctrl_c():  # gc waits, as for a build: a renamed pair's units are kept
+        builder = RemasterResource(device=spec.device).builder(spec, building=True)
+        with signals_held() as caught:  # removed files' outputs and rows go together
+            sync = sync_partitions(spec, instance, builder)
+        if caught:
+            signal.raise_signal(caught[0])
+        current = _plan(builder, None, False, []).current if rows_by_key(spec.build_dir) else []
+        outputs = report_current(instance, builder, current)
+        builder.index.save()
+    counts = [len(instance.get_dynamic_partitions(name)) for name in spec.sources]
+    return Recorded(sum(counts), sum(1 for count in counts if count), outputs, sync.forgotten)
 
 
 def _throwaway_instance(spec: Spec, builder: Builder) -> dg.DagsterInstance:
@@ -163,7 +197,8 @@ class _Plan:
     order: list[tuple[str | None, list[str]]]  # build_order: (partition set, targets), in dependency order
     wanted: set[tuple[str, str]]  # every (target, partition) of the selection and of what it is built from
     needed: set[tuple[str, str]]  # those to run: stale, or forced
-    current: list[Row]  # the rest's rows, already marked cached in the manifest
+    current: list[Row]  # the rest's rows, as the manifest is to list them (``_up_to_date``)
+    read: dict[tuple[str, str], Row]  # the manifest's rows, by key, as the plan read them
 
 
 @dataclass(frozen=True)
@@ -194,6 +229,7 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     if caught:
         signal.raise_signal(caught[0])
     plan = _plan(builder, select, force, forced)
+    _mark_up_to_date(spec, plan)
     _keep_in_cache(builder, plan.current)
     if instance is not None:
         report_current(instance, builder, plan.current)
@@ -209,8 +245,9 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
 
 
 def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[str]) -> _Plan:
-    """Which partitions need a run, and which are current, whose rows say so at once (``_mark_up_to_date``): no
-    Dagster run is spent on a partition whose outputs already match its cache key.
+    """Which partitions need a run, and which are current, whose rows a build then marks so at once
+    (``_mark_up_to_date``): no Dagster run is spent on a partition whose outputs already match its cache key.
+    It writes nothing: ``remaster ui`` plans too, to record what is current, building nothing.
 
     What the selection is built from comes too, where it is stale: as make does, so that a selected asset is
     never built from an upstream output that no longer matches its own inputs. --force recomputes the
@@ -222,8 +259,8 @@ def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[
     stale = stale_map(builder, order, inputs_now, rows) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
-    current = _mark_up_to_date(spec, rows, [item for item in wanted if item not in needed], inputs_now)
-    return _Plan(order, wanted, needed, current)
+    current = _up_to_date(spec, rows, [item for item in wanted if item not in needed], inputs_now)
+    return _Plan(order, wanted, needed, current, rows)
 
 
 def _run_plan(builder: Builder, plan: _Plan, instance: dg.DagsterInstance | None, resource: RemasterResource,
@@ -463,21 +500,24 @@ def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
         report_progress("keeping up-to-date outputs in the cache", done, len(missing))
 
 
-def _mark_up_to_date(spec: Spec, rows: dict[tuple[str, str], Row], keys: list[tuple[str, str]],
-                     inputs_now: CurrentInputs) -> list[Row]:
-    """Rows of current partitions say cached, with the params the spec gives now (a setting that cannot
-    change the result, ``OpParams.neutral_fields``, may have changed), their inputs as named now
+def _up_to_date(spec: Spec, rows: dict[tuple[str, str], Row], keys: list[tuple[str, str]],
+                inputs_now: CurrentInputs) -> list[Row]:
+    """The rows of current partitions as they are to say cached, with the params the spec gives now (a setting
+    that cannot change the result, ``OpParams.neutral_fields``, may have changed), their inputs as named now
     (``stale_map``'s ``inputs_now``: a source root moved or renamed keeps every cache key) and the ``from``
     it names now (a row an older version wrote has none; a source renamed keeps them current, and its old name
-    made a file removed later read as a changed ``from``). ``rows``: the manifest's, by key. Returns those rows."""
+    made a file removed later read as a changed ``from``). ``rows``: the manifest's, by key."""
     base: Row = {"status": "cached", "seconds": 0.0, "run_id": None}
-    marked: list[Row] = [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
-                          "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}
-                         for key in keys]
-    updated = [row for key, row in zip(keys, marked) if row != rows[key]]
+    return [{**rows[key], **base, "params": spec.targets[key[0]].params.model_dump(mode="json"),
+             "inputs": inputs_now.get(key, rows[key]["inputs"]), "from": spec.targets[key[0]].upstream}
+            for key in keys]
+
+
+def _mark_up_to_date(spec: Spec, plan: _Plan) -> None:
+    """Write the plan's current rows where the manifest, as the plan read it, says otherwise."""
+    updated = [row for row in plan.current if row != plan.read[(str(row["asset"]), str(row["partition"]))]]
     if updated:
-        update_manifest(spec.build_dir, updated, as_read=rows)  # not over a row another build wrote since
-    return marked
+        update_manifest(spec.build_dir, updated, as_read=plan.read)  # not over a row another build wrote since
 
 
 class Collected(NamedTuple):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,11 @@ import dagster as dg
 import psutil
 import pytest
 
-from helpers import UPSCALE_SPEC, start_remaster, write_spec, write_textures
+from helpers import UPSCALE_SPEC, start_remaster, ui_statuses, write_spec, write_textures
+from pipeline.claims import INSTANCE_SETTINGS, make_project_instance
+from pipeline.definitions import build_definitions
+from pipeline.runs import Recorded, record_what_is_built
+from pipeline.spec import load_spec
 
 ASSET_KEYS = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
 
@@ -46,10 +51,11 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
 
 
 @pytest.mark.slow
-def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_ctrl_c(project):
+def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_ctrl_c(project, cli):
     """No workspace file, no DAGSTER_HOME, not even the project's folder as the one it runs in: the spec's folder
-    gets its .dagster instance with a dagster.yaml (no 'No dagster.yaml found' warning), and Ctrl-C stops the
-    webserver and the daemon with no traceback."""
+    gets its .dagster instance with a dagster.yaml (no 'No dagster.yaml found' warning), what was built before on
+    a throwaway instance is recorded there first, and Ctrl-C stops the webserver and the daemon with no traceback."""
+    assert cli(project, "build")[0] == 0
     port = _free_port()
     ui = start_remaster(project.parent, "ui", "--spec", str(project / "assets_spec.yaml"), "--port", str(port))
     try:
@@ -69,8 +75,9 @@ def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_c
                 process.kill()
             raise
     assert ui.returncode in (0, 130), output
-    assert f"Dagster UI at http://127.0.0.1:{port}, instance {project / '.dagster'}; Ctrl-C stops it" in \
-        " ".join(output.split()), output
+    said = " ".join(output.split())
+    assert f"5 partitions of 1 source; 5 outputs already built, recorded Dagster UI at http://127.0.0.1:{port}, " \
+        f"instance {project / '.dagster'}; Ctrl-C stops it" in said, output
     assert "Traceback" not in output and "No dagster.yaml found" not in output and "superseded" not in output, output
     assert _asset_keys(port) is None  # the webserver is gone too, and the port free
 
@@ -158,3 +165,68 @@ def test_a_project_instance_s_settings_dagster_cannot_read_say_how_to_fix_them_n
     said = " ".join(output.split())
     assert code == 2 and said.startswith(f"error {project / '.dagster' / 'dagster.yaml'}:2: not valid YAML"), output
     assert "(the project's instance settings); fix it, or delete it (remaster ui writes one anew)" in said, output
+
+
+def _start_up(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorded, dict[str, set[str]], dict]:
+    """What ``remaster ui`` does before serving, on the instance it makes: returns what it said it did, the
+    partitions of ``legacy`` and the materialized ones of ``legacy_2x`` in the instance, and what the UI calls each."""
+    spec = load_spec(project / "assets_spec.yaml")
+    make_project_instance(spec)
+    monkeypatch.setenv("DAGSTER_HOME", str(project / ".dagster"))  # as the ui command sets it
+    with dg.DagsterInstance.get() as instance:
+        recorded = record_what_is_built(spec, instance)
+        keys = set(instance.get_dynamic_partitions("legacy"))
+        partitions = {"legacy": keys, "legacy_2x": instance.get_materialized_partitions(dg.AssetKey("legacy_2x"))}
+        shown = ui_statuses(instance, build_definitions(spec).assets, "legacy_2x", sorted(keys))
+    return recorded, partitions, shown
+
+
+def test_remaster_ui_records_what_a_build_on_a_throwaway_instance_made_before_it_starts(project, cli, monkeypatch):
+    """remaster demo, then remaster ui: the demo built with no .dagster yet, and the UI showed no partition and
+    nothing built. Its start-up gives the instance the partitions and records each current output, once."""
+    assert cli(project, "build")[0] == 0 and not (project / ".dagster").exists()
+    recorded, partitions, shown = _start_up(project, monkeypatch)
+    names = {path.relative_to(project / "textures").as_posix() for path in (project / "textures").rglob("*.png")}
+    assert recorded == Recorded(partitions=5, sources=1, outputs=5, forgotten=[])
+    assert partitions == {"legacy": names, "legacy_2x": names}
+    assert set(shown.values()) == {"FRESH"}, shown
+    assert _start_up(project, monkeypatch)[0].outputs == 0  # recorded once: a second start says nothing
+
+
+def test_remaster_ui_start_up_on_a_project_never_built_adds_its_partitions_and_records_nothing(project, monkeypatch):
+    recorded, partitions, _ = _start_up(project, monkeypatch)
+    assert recorded == Recorded(partitions=5, sources=1, outputs=0, forgotten=[])
+    assert len(partitions["legacy"]) == 5 and not partitions["legacy_2x"]
+
+
+def test_remaster_ui_says_in_one_line_what_its_start_up_recorded(project, cli, capsys, monkeypatch):
+    """The step the ui command runs before serving says what it recorded, and the outputs of a file that is gone,
+    which it deletes as a build does; nothing where nothing was built, or all was recorded before."""
+    from pipeline.cli import _record_what_is_built
+
+    spec, home = load_spec(project / "assets_spec.yaml"), project / ".dagster"
+    make_project_instance(spec)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # as the ui command sets it
+    _record_what_is_built(spec, home)
+    assert cli(project, "build")[0] == 0  # recorded in .dagster as it builds
+    _record_what_is_built(spec, home)
+    assert capsys.readouterr().out == ""
+
+    shutil.rmtree(home)  # as if built on a throwaway instance
+    make_project_instance(spec)
+    (project / "textures" / "walls" / "tex003.png").unlink()
+    _record_what_is_built(spec, home)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("removed the outputs of legacy_2x") and "walls/tex003.png" in lines[0], lines
+    assert lines[1:] == ["4 partitions of 1 source; 4 outputs already built, recorded"], lines
+
+
+def test_remaster_ui_stopped_by_ctrl_c_during_its_start_up_says_so_not_a_traceback(project, cli, monkeypatch):
+    import pipeline.runs
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.runs, "record_what_is_built", interrupted)
+    code, output = cli(project, "ui", "--port", str(_free_port()))
+    assert (code, output) == (0, "stopped before the Dagster UI started (nothing is half-written)\n")
