@@ -339,12 +339,14 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_IGN if _AS_PROGRAM else previous)
 
 
-def _build(spec: Path, select: list[str] | None, force: bool, device: str | None) -> None:
+def _build(spec: Path, select: list[str] | None, force: bool, device: str | None, *,
+           make_instance: bool = False) -> None:
+    """``make_instance``: make the project's instance where ``DAGSTER_HOME`` is unset (``_load``), to build in."""
     loaded = None
     try:
         from pipeline.runs import run_build
 
-        loaded = _load(spec)
+        loaded = _load(spec, make_instance=make_instance)
         said = _log_warnings_once()
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
     except KeyboardInterrupt:  # outside the runs: before the first, or after the last
@@ -749,8 +751,9 @@ def demo(
             _fail([str(exc)], 2)
         _fail([_demo_not_written(folder, exc)], 1)
     out.print(f"demo data written; spec: {escape(str(spec_file))}", highlight=False, soft_wrap=True)
-    if build_it:
-        build(spec=spec_file, select=None, force=False, device=None)
+    if build_it:  # in the project's instance, so that the remaster ui opened next shows the build's runs
+        with _sigterm_as_ctrl_c():
+            _build(spec_file, None, False, None, make_instance=True)
 
 
 def _demo_not_written(folder: Path, exc: OSError) -> str:

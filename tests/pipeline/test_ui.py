@@ -95,6 +95,25 @@ def test_a_cli_build_records_in_the_project_s_own_instance_where_dagster_home_is
     assert not (other / ".dagster").exists()
 
 
+def test_remaster_demo_builds_in_the_project_s_own_instance_that_remaster_ui_opens(tmp_path, cli, monkeypatch):
+    """remaster demo, then remaster ui: the demo's build records in the .dagster it makes, with the dagster.yaml
+    remaster ui writes, so the UI shows its run; DAGSTER_HOME, where set, still wins."""
+    import pipeline.demo
+
+    def small_demo(folder: Path) -> Path:  # the demo's data and spec, small: its build is the demo's
+        write_textures(folder / "textures", 2)
+        return write_spec(folder, UPSCALE_SPEC)
+
+    monkeypatch.setattr(pipeline.demo, "write_demo", small_demo)
+    assert cli(tmp_path, "demo", "--dir", "first")[0] == 0
+    assert (tmp_path / "first" / ".dagster" / "dagster.yaml").read_text() == INSTANCE_SETTINGS
+    assert len(_runs(tmp_path / "first" / ".dagster")) == 1
+    (home := tmp_path / "shared_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(tmp_path, "demo", "--dir", "second")[0] == 0
+    assert len(_runs(home)) == 1 and not (tmp_path / "second" / ".dagster").exists()
+
+
 def test_dagster_home_wins_over_the_project_s_own_instance(project, cli, tmp_path, monkeypatch):
     (project / ".dagster").mkdir()
     (home := tmp_path / "shared_home").mkdir()
