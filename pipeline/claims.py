@@ -23,9 +23,14 @@ BUILT_FROM = ".built-from"  # in the build folder; in both, a line per spec: its
 INSTANCE_SPECS = "remaster-specs"  # in DAGSTER_HOME
 PROJECT_INSTANCE = ".dagster"  # beside the spec: the instance ``remaster ui`` makes where DAGSTER_HOME is unset
 # Dagster warns "No dagster.yaml found" at every start of an instance without one; this one says what it is for.
+# Telemetry off: remaster's own builds, and an artist's first command (remaster demo) would otherwise open with
+# Dagster's page-long notice of it. The comment says how to turn it on.
 INSTANCE_SETTINGS = (
     "# Settings of this project's Dagster instance (run storage, telemetry, ...), which remaster ui and the\n"
-    "# remaster CLI share: see https://docs.dagster.io/deployment/oss/dagster-yaml. Empty: Dagster's defaults.\n"
+    "# remaster CLI share: see https://docs.dagster.io/deployment/oss/dagster-yaml. Dagster's usage statistics\n"
+    "# (https://docs.dagster.io/about/telemetry) are off here; set enabled: true to send them.\n"
+    "telemetry:\n"
+    "  enabled: false\n"
 )
 Recorded = dict[Path, set[str]]  # a spec still on disk -> its names
 
