@@ -342,7 +342,7 @@ class ContentStore:
 
     def _read_entry(self, key: str) -> Entry:
         """``key``'s entry, checked against its checksum and for its objects; raises where it is not whole, or
-        names an output or an object in a form the store never writes (a path, not a file name or a hash)."""
+        names an output or an object in a form the store never writes (a path leading up or out, not a hash)."""
         record = json.loads(self._entry_path(key).read_text())
         entry = Entry(dict(record["outputs"]), dict(record.get("metadata", {})))
         if record.get("checksum", _checksum(entry)) != _checksum(entry):  # entries before 2026-11 have none

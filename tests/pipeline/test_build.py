@@ -1232,10 +1232,12 @@ assets:
 
 def test_a_materials_variants_deleted_from_the_build_folder_are_put_back_from_the_cache(tmp_path, cli, caplog):
     """A variant's maps are kept under names in its folder (variant_00/albedo.png), which the cache read back as a
-    damaged entry: dropped with a warning, and every variant made again."""
+    damaged entry: dropped with a warning by every build and gc, and every variant made again."""
     write_textures(tmp_path / "textures", 1, size=64)
     write_spec(tmp_path, MATERIAL_VARIANTS_SPEC)
     assert cli(tmp_path, "build")[0] == 0
+    code, said = cli(tmp_path, "cache", "gc")  # which read the entry as damaged, and freed the variants' files
+    assert code == 0 and "removed 0 entries" in said, said
     built = {path: digest for row in manifest_rows(tmp_path) if row["asset"] == "mat_variants"
              for path, digest in row["outputs"].items()}
     shutil.rmtree(tmp_path / "build")
