@@ -39,7 +39,8 @@ def check_port(host: str, port: int) -> None:
     machine cannot listen on, before Dagster starts: its webserver would fail after the daemon had started, with
     a traceback among its logs."""
     try:
-        socket.create_server((host, port)).close()
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]  # an IPv6 address (::1) is no IPv4
+        socket.create_server((host, port), family=family).close()
     except socket.gaierror as exc:
         raise PortTaken(f"--host {host}: no such host here ({exc.strerror}); give an address of this machine, "
                         "such as 127.0.0.1 (the default) or 0.0.0.0 for every network") from exc

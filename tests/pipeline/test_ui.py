@@ -164,6 +164,23 @@ def test_remaster_ui_refuses_a_port_another_program_listens_on(project, cli):
         "another remaster ui or dagster dev may be running there: stop it, or give another --port" in said, output
 
 
+def test_remaster_ui_takes_an_ipv6_host_and_says_its_port_is_taken(project, cli):
+    """--host ::1 was checked as an IPv4 address: refused as "Address family for hostname not supported", said to be
+    a port another remaster ui holds."""
+    try:
+        taken = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    with taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as in_use:
+            socket.create_server(("::1", port), family=socket.AF_INET6)
+        code, output = cli(project, "ui", "--host", "::1", "--port", str(port))
+    said = " ".join(output.split())
+    assert code == 2 and f"error --port {port}: cannot listen on ::1:{port} ({in_use.value.strerror}); another " \
+        "remaster ui" in said, output
+
+
 def test_remaster_help_lists_ui(project, cli):
     code, output = cli(project, "--help")
     assert code == 0 and "Open the Dagster UI on the spec" in output, output
