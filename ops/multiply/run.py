@@ -75,9 +75,10 @@ def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python
         return None
     block = _patch_block(image, params)
     if side <= block + 1:
+        fits = _what_fits(side, "patch", from_python, of_material=bool(params.material_maps))
         raise ValueError(
             f"{path} is {image.width}x{image.height}; method patch with {block} px blocks needs an exemplar "
-            f"larger than {block + 1}x{block + 1} px ({_what_fits(side, 'patch', from_python)})"
+            f"larger than {block + 1}x{block + 1} px ({fits})"
         )
     return block
 
@@ -85,6 +86,11 @@ def _check_size(path: Path, image: Image, params: MultiplyParams, *, from_python
 def _patch_block(image: Image, params: MultiplyParams) -> int:
     """The block side ``patch`` quilts ``image`` with: ``patch_size``, or its default for the exemplar's size."""
     return params.patch_size or default_block(image.height, image.width)
+
+
+# What fixes a material too small for patch's blocks: gram, the fix of a texture, cannot keep its maps in register.
+_LARGER_MATERIAL = ("make the material from a larger texture or larger photos (method from_texture may be chained "
+                    "from an upscale of the texture)")
 
 
 def _few_blocks(path: Path, image: Image, params: MultiplyParams) -> str:
@@ -100,9 +106,12 @@ def _few_blocks(path: Path, image: Image, params: MultiplyParams) -> str:
     block = _patch_block(image, params)
     if params.method != "patch" or side >= 4 * block:
         return ""
+    if params.material_maps:
+        fix = f"{_LARGER_MATERIAL.capitalize()}: method gram cannot keep a material's maps in register"
+    else:
+        fix = f"Use method: gram, which makes variants of a texture from {gram.MIN_EXEMPLAR_SIDE} px"
     return (f" ({path.name} is {image.width}x{image.height} px, and method patch's {block} px blocks are "
-            f"{block / side:.0%} of its side: with so few places to take them from, its variants repeat it. Use "
-            f"method: gram, which makes variants of a texture from {gram.MIN_EXEMPLAR_SIDE} px)")
+            f"{block / side:.0%} of its side: with so few places to take them from, its variants repeat it. {fix})")
 
 
 def _explained(figures: dict[str, float | str], why: str) -> dict[str, float | str]:
@@ -110,11 +119,12 @@ def _explained(figures: dict[str, float | str], why: str) -> dict[str, float | s
     return {key: f"{value}{why}" if key in ("copied", "alike") and value else value for key, value in figures.items()}
 
 
-def _what_fits(side: int, method: Method, from_python: bool) -> str:
+def _what_fits(side: int, method: Method, from_python: bool, *, of_material: bool = False) -> str:
     """The fixes for an exemplar whose shorter side is ``side`` that ``method`` refused, of those that work at
     that size: a 1 px strip enlarged to 2 was told to set ``patch_size`` smaller (8 px is the least) or use
     gram (16 px at least), neither of which can build it. Said as a spec's keys to a build, and as ``multiply``'s
-    arguments to a script (``from_python``), which has no spec: it was told to use the source's ``exclude``."""
+    arguments to a script (``from_python``), which has no spec: it was told to use the source's ``exclude``. A
+    material's albedo (``of_material``) was told to use gram, which its spec then refuses."""
     def setting(key: str, value: object) -> str:
         return f"{key}={value!r}" if from_python else f"{key}: {value}"
 
@@ -123,10 +133,12 @@ def _what_fits(side: int, method: Method, from_python: bool) -> str:
     if largest >= MIN_BLOCK:
         ways.append(f"set {setting('patch_size', largest)} or less" if method == "patch"
                     else f"use {setting('method', 'patch')} with {setting('patch_size', largest)} or less")
-    if method == "patch" and side >= gram.MIN_EXEMPLAR_SIDE:
+    if method == "patch" and side >= gram.MIN_EXEMPLAR_SIDE and not of_material:
         ways.append(f"use {setting('method', 'gram')}")
     if ways:
         return " or ".join(ways)
+    if of_material:
+        return f"too small for method patch: {_LARGER_MATERIAL}"
     if from_python:
         return ("too small for either method: enlarge it first (ops.upscale.upscale), or leave it out of the "
                 "textures you multiply")

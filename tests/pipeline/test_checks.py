@@ -339,3 +339,31 @@ def test_a_build_failing_a_copy_guard_on_a_small_legacy_texture_says_why_and_wha
     assert ("correlates 1 with the exemplar (rows.png is 24x24 px, and method patch's 16 px blocks are 67% of its "
             "side: with so few places to take them from, its variants repeat it. Use method: gram, which makes variants "
             "of a texture from 16 px)") in output, output
+
+
+def test_variants_of_a_small_material_are_not_told_to_use_gram_which_validate_refuses_there(tmp_path, cli):
+    """A multiply of a material too small for patch's blocks, or failing a copy guard for its few blocks, was told
+    to use method: gram, as a texture is: for a material validate refuses gram, which cannot keep its maps in
+    register."""
+    import numpy as np
+
+    from ops.image_io import Image, write_image
+
+    rows = np.zeros((24, 24, 3), np.float32)
+    rows[::6] = 1.0
+    write_image(tmp_path / "textures" / "rows.png", Image(rows))
+    write_image(tmp_path / "textures" / "tiny.png", Image(np.random.default_rng(1).random((16, 16, 3), np.float32)))
+    write_spec(tmp_path, """
+sources:
+  legacy: {kind: textures, root: textures, glob: "*.png"}
+assets:
+  mat: {op: material, from: legacy, method: from_texture}
+  variants: {op: multiply, from: mat, method: patch, count: 2, size: 48}
+""")
+    code, output = cli(tmp_path, "build")
+    said = " ".join(output.split())
+    assert code == 1 and "use method: gram" not in said.lower(), output
+    assert f"failed variants [tiny.png]: {tmp_path / 'build' / 'mat' / 'tiny' / 'albedo.png'} is 16x16; method patch " \
+        "with 16 px blocks needs an exemplar larger than 17x17 px (set patch_size: 14 or less)" in said, output
+    assert "its variants repeat it. Make the material from a larger texture or larger photos (method from_texture " \
+        "may be chained from an upscale of the texture)" in said, output
