@@ -338,7 +338,8 @@ class Builder:
         for plan in self._new_plans(target):
             by_input.setdefault(plan.input_hashes[self.relative(next(iter(plan.inputs.values())))], []).append(plan)
         for row in built:
-            for plan in (plan for digest in set(cast(dict, row["inputs"]).values()) for plan in by_input.get(digest, ())):
+            digests = {digest for digest in cast(dict, row["inputs"]).values() if isinstance(digest, str)}  # a hand edit
+            for plan in (plan for digest in digests for plan in by_input.get(digest, ())):
                 if self._named_once(target, plan, row):
                     self._keep_as_units(plan, str(row["cache_key"]))
 

@@ -1651,6 +1651,30 @@ def test_a_renamed_texture_keeps_its_from_texture_maps_and_writes_only_its_gltf_
                     for name in ("crate", "grate")}
 
 
+def test_a_material_row_a_hand_edit_damaged_then_its_texture_renamed_is_built_not_a_traceback(tmp_path, cli):
+    """A build looks in a removed material row's inputs for its cache entry under the new name: an input's hash a
+    hand edit or a merge made a list stopped every build with "TypeError: unhashable type: 'list'"."""
+    write_textures(tmp_path / "textures", 1, size=32)
+    write_spec(tmp_path, """
+        build_dir: build
+        sources:
+          legacy: {kind: textures, root: textures, glob: "**/*.png"}
+        assets:
+          floors: {op: material, from: legacy, method: from_texture}
+        """)
+    assert cli(tmp_path, "build")[0] == 0
+    manifest = tmp_path / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    inputs = rows["entries"][0]["inputs"]
+    inputs.update({path: [digest] for path, digest in inputs.items()})
+    manifest.write_text(json.dumps(rows))
+    [texture] = (tmp_path / "textures").rglob("*.png")
+    texture.rename(texture.with_name(f"old_{texture.name}"))
+    code, output = cli(tmp_path, "build")
+    assert code == 0 and "Traceback" not in output, output
+    assert [row["metadata"]["maps_kept"] for row in manifest_rows(tmp_path)] == [1]
+
+
 def test_an_input_changed_while_its_output_was_built_is_not_cached_under_the_old_key(project, cli, monkeypatch):
     import ops.upscale
 
