@@ -117,7 +117,7 @@ def _refuse_name_clashes(home: Path, spec: Spec, others: Recorded) -> None:
     where = f"the project's Dagster instance {home}" if own else f"DAGSTER_HOME {home}"
     fix = ("move one spec to a folder of its own, or export DAGSTER_HOME=<another existing folder, by its absolute "
            "path> while working on it") if own else \
-        "give each project its own DAGSTER_HOME (mkdir -p .dagster && export DAGSTER_HOME=$PWD/.dagster)"
+        "unset DAGSTER_HOME: each project then records in its own .dagster, which remaster ui makes"
     for other, theirs in others.items():
         if shared := sorted(_names(spec) & theirs):
             raise SpecError([f"{spec.path}: {where} records the builds of {other}, which also has "

@@ -345,6 +345,7 @@ def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, c
     code, output = cli(other, "build")  # its sync dropped the first project's partitions of 'legacy'
     assert code == 2 and f"DAGSTER_HOME {home} records the builds of {project / 'assets_spec.yaml'}, which also has " \
                          "legacy, legacy_2x; their partitions and runs would mix" in " ".join(output.split()), output
+    assert "unset DAGSTER_HOME: each project then records in its own .dagster" in " ".join(output.split()), output
     assert len(dg.DagsterInstance.get().get_dynamic_partitions("legacy")) == 5
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text().replace("from: legacy", "from: legcy"))  # a typo for a minute
