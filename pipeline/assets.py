@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 import yaml
@@ -66,8 +66,12 @@ def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
         description=f"{source.kind} under {source.describe()}",
     )
     def observe(context: dg.AssetExecutionContext, remaster: RemasterResource) -> dg.DataVersionsByPartition:
-        builder = remaster.builder(spec)
-        registered = set(context.instance.get_dynamic_partitions(source.name))
+        with logs_in_the_run(context.log):  # it adds and drops partitions, as a tick does: the instance is this spec's
+            builder = remaster.builder(spec, building=True)
+        before = context.instance.get_dynamic_partitions(source.name)
+        now = sync_source_partitions(context.instance, builder, source.name) or before  # no files (a share away): kept
+        say_synced(context.log, spec, source.name, before, now)
+        registered = set(now)
         versions = {
             key: dg.DataVersion(observed_version(builder, source.name, roles))
             for key, roles in builder.partitions(source.name).items()
@@ -97,6 +101,22 @@ def source_files_asset(spec: Spec, source: Source) -> dg.SourceAsset:
         return dg.DataVersion(version or "unreadable")
 
     return observe
+
+
+def say_synced(run_log: logging.Logger, spec: Spec, source: str, before: Sequence[str], now: Sequence[str]) -> None:
+    """Say in the observation's log which partitions it added and dropped: "Observe" in the UI is how an artist who
+    never runs the CLI has a new texture show up as a partition to materialize, and one deleted go."""
+    had, has = set(before), set(now)
+    if added := [key for key in now if key not in had]:
+        run_log.info(f"added {counted(len(added), 'partition')} of {source} for new files: {some(added)}")
+    if dropped := [key for key in before if key not in has]:
+        from pipeline.sensors import sensor_name  # which imports this module
+
+        said = f"dropped {counted(len(dropped), 'partition')} of {source} with no file now: {some(dropped)}"
+        if any(spec.source_of(name).name == source for name in spec.assets):
+            said += (f"; what was built from {'it' if len(dropped) == 1 else 'them'} is deleted by the next remaster "
+                     f"build, nightly run or {sensor_name(source)} tick")
+        run_log.info(said)
 
 
 def say_skipped(run_log: logging.Logger, builder: Builder, source: str) -> None:

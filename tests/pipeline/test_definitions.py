@@ -283,14 +283,38 @@ def test_observing_a_source_reports_each_file_hash_as_its_data_version(project):
     base = build_definitions(load_spec(project / "assets_spec.yaml"))
     observe = dg.define_asset_job("observe_legacy", selection=["legacy"])
     defs = dg.Definitions(assets=base.assets, jobs=[observe], resources=base.resources)
-    keys = ["floors/tex000.png", "walls/tex001.png"]
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", keys)
-        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-        assert defs.resolve_job_def("observe_legacy").execute_in_process(instance=instance, tags=tags).success
+        assert defs.resolve_job_def("observe_legacy").execute_in_process(instance=instance).success
         records = instance.fetch_observations(dg.AssetKey("legacy"), limit=10).records
         versions = {r.asset_observation.partition: r.asset_observation.data_version for r in records}
-    assert versions == {key: hash_file(project / "textures" / key) for key in keys}
+    textures = project / "textures"
+    assert versions == {path.relative_to(textures).as_posix(): hash_file(path) for path in textures.rglob("*.png")}
+
+
+def test_observing_a_source_in_the_ui_adds_and_drops_the_partitions_of_its_files_and_says_so(project):
+    """An artist who never runs the CLI clicks Observe on a source: its files become partitions to materialize (a
+    new instance had none, and the observation observed nothing, without a word), and one deleted goes."""
+    base = build_definitions(load_spec(project / "assets_spec.yaml"))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
+                          resources=base.resources)
+
+    def observe() -> list[str]:
+        result = defs.resolve_job_def("observe").execute_in_process(instance=instance)
+        assert result.success
+        return [e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith(("added", "dropped"))]
+
+    with dg.instance_for_test() as instance:
+        said = observe()
+        keys = ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png", "walls/tex001.png", "walls/tex003.png"]
+        assert instance.get_dynamic_partitions("legacy") == keys
+        assert said == ["added 5 partitions of legacy for new files: floors/tex000.png, floors/tex002.png, "
+                        "floors/tex004.png and 2 more"]
+        observed = instance.fetch_observations(dg.AssetKey("legacy"), limit=10).records
+        assert sorted(r.asset_observation.partition for r in observed) == keys
+        (project / "textures" / "walls" / "tex001.png").unlink()
+        assert observe() == ["dropped 1 partition of legacy with no file now: walls/tex001.png; what was built from it "
+                             "is deleted by the next remaster build, nightly run or legacy_files tick"]
+        assert "walls/tex001.png" not in instance.get_dynamic_partitions("legacy")
 
 
 def test_sensor_sees_a_pair_s_scene_sidecar_change(tmp_path):
