@@ -201,7 +201,8 @@ class Builder:
                 f"source {source.name!r} has no files just now ({source.describe()}); {key}'s outputs are kept as "
                 "they are: build again once it has files"))
         if roles is None:
-            raise BuildError(f"{key} is no longer in source {source.name!r}: {gone_from(source)}")
+            raise BuildError(f"{key} is no longer in source {source.name!r}: {gone_from(source)}; Dagster still "
+                             f"has its partition: Observe {source.name} in the UI to drop it, then materialize again")
         return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
 
     def _why_no_output(self, target: Target, upstream: Target, key: str) -> str:

@@ -317,6 +317,33 @@ def test_observing_a_source_in_the_ui_adds_and_drops_the_partitions_of_its_files
         assert "walls/tex001.png" not in instance.get_dynamic_partitions("legacy")
 
 
+def test_a_ui_run_of_a_deleted_texture_s_partition_says_to_observe_the_source_which_drops_it(project):
+    """A texture deleted with the sensor off fails every run that names its partition, which Dagster still shows:
+    the failure said the file was gone and no more, leaving the artist without a way to be rid of it in the UI."""
+    base = build_definitions(load_spec(project / "assets_spec.yaml"))
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
+                          resources=base.resources)
+    keys = ["floors/tex000.png", "walls/tex001.png"]
+
+    def materialize() -> dg.ExecuteInProcessResult:
+        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+        return dg.materialize(base.assets, instance=instance, resources=base.resources, selection=["legacy_2x"],
+                              tags=tags, raise_on_error=False)
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        (project / "textures" / "walls" / "tex001.png").unlink()
+        [failure] = materialize().get_step_failure_events()
+        said = " ".join(failure.step_failure_data.user_failure_data.description.split())
+        assert "walls/tex001.png is no longer in source 'legacy': its source file is gone, or the source's glob or " \
+               "exclude leaves it out; Dagster still has its partition: Observe legacy in the UI to drop it, then " \
+               "materialize again" in said, said
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        keys = instance.get_dynamic_partitions("legacy")
+        assert materialize().success
+    assert (project / "build" / "legacy_2x" / "floors" / "tex004.png").is_file()
+
+
 def test_sensor_sees_a_pair_s_scene_sidecar_change(tmp_path):
     for role in ("flash", "guide"):
         write_image(tmp_path / "photos" / "oak" / f"{role}.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
