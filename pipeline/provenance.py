@@ -319,18 +319,38 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
     instance (no ``DAGSTER_HOME``) is left alone: nobody will look at it."""
     if instance.is_ephemeral:
         return 0
-    missing = _unrecorded(instance, builder, rows)
-    if not missing:
+    return _report(instance, builder, _unrecorded(instance, builder, rows))
+
+
+def report_again(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> None:
+    """Record a materialization of each up-to-date partition of ``rows`` anew, whatever its latest one says: Dagster
+    shows each partition of a step a failed or terminated run skipped as failed, in red, and goes on showing it so
+    until it is materialized again, though its outputs are untouched and right (``remaster status`` calls them up to
+    date)."""
+    order = _build_order(builder.spec)
+    kept = sorted(rows, key=lambda row: order.index(str(row["asset"])))  # a model's before what was made with it
+    _report(instance, builder, [(builder.spec.targets[str(row["asset"])], PartitionResult.from_json(row)) for row in kept])
+
+
+def _report(instance: dg.DagsterInstance, builder: Builder, partitions: list[tuple[Target, PartitionResult]]) -> int:
+    """Record a runless materialization of each of ``partitions``, with the provenance a step's own would have;
+    returns how many."""
+    if not partitions:
         return 0
     with few_transactions(instance):
-        observed = Observations(instance, {result.partition for _, result in missing})
-        observed.catch_up(builder, (result for _, result in missing))
-        for done, (target, result) in enumerate(missing, start=1):  # a first build under DAGSTER_HOME: one per output
+        observed = Observations(instance, {result.partition for _, result in partitions})
+        observed.catch_up(builder, (result for _, result in partitions))
+        for done, (target, result) in enumerate(partitions, start=1):  # a first build under DAGSTER_HOME: one per output
             metadata, tags = partition_event(target, result, provenance_tags(observed, builder, target, result))
             instance.report_runless_asset_event(dg.AssetMaterialization(
                 dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
-            report_progress("recording up-to-date outputs in Dagster", done, len(missing))
-    return len(missing)
+            report_progress("recording up-to-date outputs in Dagster", done, len(partitions))
+    return len(partitions)
+
+
+def _build_order(spec: Spec) -> list[str]:
+    """Every model and asset, each after what it is made from."""
+    return [name for _, names in build_order(spec) for name in names]
 
 
 def _unrecorded(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> list[tuple[Target, PartitionResult]]:
@@ -339,7 +359,7 @@ def _unrecorded(instance: dg.DagsterInstance, builder: Builder, rows: list[Row])
     by_asset: dict[str, list[Row]] = {}
     for row in rows:
         by_asset.setdefault(str(row["asset"]), []).append(row)
-    order = [name for _, names in build_order(builder.spec) for name in names]
+    order = _build_order(builder.spec)
     missing: list[tuple[Target, PartitionResult]] = []
     for name in sorted(by_asset, key=order.index):
         target = builder.spec.targets[name]

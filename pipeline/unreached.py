@@ -20,6 +20,7 @@ from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.claims import check_build_dir
 from pipeline.graph import build_order, with_upstream
 from pipeline.manifest import Row, not_built, rows_by_key, update_manifest
+from pipeline.provenance import report_again
 from pipeline.resources import RemasterResource
 from pipeline.spec import Spec, SpecError, load_spec
 from pipeline.spec_reload import changed_since_loaded
@@ -92,12 +93,22 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     # Stale by its own inputs or by an upstream output the run left stale: one it stopped while making (Terminate),
     # whose user is right for it as it is. Not what is right as it is: maybe rebuilt since this run failed.
     now = stale_map(builder, build_order(spec, names))
-    todo = [
+    skipped = [
         (name, key) for name in names if name not in succeeded for key in _run_keys(spec, instance, run, name)
-        if now.get((name, key)) is not None
-        and rows.get((name, key), {}).get("run_id") not in later  # what a later run wrote is newer than this failure
+        if rows.get((name, key), {}).get("run_id") not in later  # what a later run wrote is newer than this failure
     ]
-    mark_not_built(builder, todo, run.run_id, failures)
+    mark_not_built(builder, [item for item in skipped if now.get(item) is not None], run.run_id, failures)
+    made = _materialized_in(instance, run)
+    report_again(instance, builder, [rows[item] for item in skipped if now.get(item) is None and item not in made
+                                     and rows.get(item, {}).get("status") in ("computed", "cached")])
+
+
+def _materialized_in(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[tuple[str, str]]:
+    """The (asset, partition) that ``run`` recorded as materialized: of a step that failed on one texture, the
+    others; Dagster shows the rest of a step that did not succeed as failed."""
+    events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return {(event.asset_key.path[-1], event.partition or MODEL_PARTITION)
+            for event in (entry.asset_materialization for entry in events) if event is not None}
 
 
 def _launched_later(instance: dg.DagsterInstance, run: dg.DagsterRun, run_ids: set[str]) -> set[str]:
