@@ -184,6 +184,8 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
                              "command line, dagster job backfill), or run remaster build")
         for message in spec.unread_warnings(target.name):  # remaster validate says it; a UI user sees this log
             context.log.warning(message)
+        if said := loaded_otherwise(context.instance, context.run, spec, target):
+            context.log.warning(said)
         keys = list(context.partition_keys) if partitioned else [MODEL_PARTITION]
         results: list[PartitionResult] = []
         with contextlib.ExitStack() as stack:
@@ -208,6 +210,19 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             yield from _record(context, spec, target, builder, results)
 
     return materialize
+
+
+def loaded_otherwise(instance: dg.DagsterInstance, run: dg.DagsterRun, spec: Spec, target: Target) -> str | None:
+    """That the UI launched ``run`` from the definitions of an earlier spec: a run loads the spec on disk and builds
+    ``target`` as it says now, while the UI, until its definitions are reloaded, goes on showing the settings it
+    loaded and calls what the run made stale ("has a new code version"), without a word of why."""
+    snapshot = instance.get_job_snapshot(run.job_snapshot_id) if run.job_snapshot_id else None
+    shown = {op.name: op.description for op in snapshot.node_defs_snapshot.op_def_snaps} if snapshot else {}
+    if target.name not in shown or shown[target.name] == describe(target):
+        return None
+    return (f"{spec.path} has changed since the UI loaded it: this run built {target.name} as the file says now "
+            f"({describe(target)}), where the UI shows {shown[target.name]}; reload the definitions (Deployment > "
+            "Reload in the UI, or restart dagster dev) so that the UI shows what the spec says")
 
 
 def built_from_out_of_date(builder: Builder, target: Target, keys: list[str]) -> list[str]:

@@ -344,6 +344,33 @@ def test_a_ui_run_of_a_deleted_texture_s_partition_says_to_observe_the_source_wh
     assert (project / "build" / "legacy_2x" / "floors" / "tex004.png").is_file()
 
 
+def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
+    """The UI keeps the spec it loaded; a run it launches loads the file as it is now and builds that. It said
+    nothing of it, and the UI called what it had just built stale ("has a new code version") with the old settings."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import execute_run  # as Dagster's run worker executes a run the UI launched
+
+    spec_file = project / "assets_spec.yaml"
+    monkeypatch.setenv("REMASTER_SPEC", str(spec_file))
+    loaded = build_definitions(load_spec(spec_file)).resolve_implicit_global_asset_job_def()  # what the UI shows
+    spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
+        run = instance.create_run_for_job(job_def=loaded, asset_selection=frozenset({dg.AssetKey("legacy_2x")}),
+                                          tags={"dagster/partition": "walls/tex001.png"})
+        job = ReconstructableRepository.for_module("pipeline.definitions", "defs").get_reconstructable_job(loaded.name)
+        assert execute_run(job.get_subset(asset_selection={dg.AssetKey("legacy_2x")}), run, instance).success
+        said = [e.user_message for e in instance.all_logs(run.run_id) if "has changed since" in e.user_message]
+        reloaded = build_definitions(load_spec(spec_file))
+        again = dg.materialize(reloaded.assets, instance=instance, resources=reloaded.resources, selection=["legacy_2x"],
+                               partition_key="walls/tex001.png")
+        assert not [e for e in instance.all_logs(again.run_id) if "has changed since" in e.user_message]
+    assert said == [f"{spec_file} has changed since the UI loaded it: this run built legacy_2x as the file says now "
+                    "(upscale from legacy, `{scale: 2, filter: bicubic}`), where the UI shows upscale from legacy, "
+                    "`{scale: 2, filter: lanczos}`; reload the definitions (Deployment > Reload in the UI, or restart "
+                    "dagster dev) so that the UI shows what the spec says"]
+
+
 def test_sensor_sees_a_pair_s_scene_sidecar_change(tmp_path):
     for role in ("flash", "guide"):
         write_image(tmp_path / "photos" / "oak" / f"{role}.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
