@@ -17,6 +17,7 @@ from pipeline.resources import tick_builder
 from pipeline.spec import Source, Spec, SpecError, Target
 from pipeline.spec_reload import changed_since_loaded
 from pipeline.unreached import INTERRUPTED
+from pipeline.words import counted, some
 
 
 def sensor_name(source: str) -> str:
@@ -112,9 +113,24 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         builder.index.save()
         named = {"weights": files} if files else {}  # a cursor with none is as it was before weights were watched
         cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken), **named})
-        return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
+        said = None if runs or requests else _requested_nothing(context.instance, source.name, changed, list(failing))
+        return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor, skip_reason=said)
 
     return watch
+
+
+def _requested_nothing(instance: dg.DagsterInstance, source: str, changed: list[str], failed: list[str]) -> str:
+    """Why a tick requested nothing, for the sensor's tick history in the UI: Dagster's own words were "Sensor
+    function returned an empty result", every 30 seconds, however long an artist waited for a texture to build."""
+    if changed:
+        said = (f"{counted(len(changed), 'file')} of {source} changed or new to this sensor, whose outputs are current "
+                f"already: {some(changed)}")
+    else:
+        said = f"no file of {source} was added, changed or removed since the last tick"
+    if failed:
+        when = "once no run is queued or running" if _runs_pending(instance) else "once its file changes"
+        said += f"; the last build of {some(failed)} failed: each is tried again {when}"
+    return said
 
 
 def _read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str], set[str], dict[str, str]]:

@@ -600,6 +600,27 @@ def test_a_texture_broken_for_good_leaves_the_others_of_its_run_unbuilt_only_unt
         assert daemon.tick() == [(row["partition"], row["partition"])]
 
 
+def test_a_sensor_tick_that_requests_nothing_says_why_in_the_ui(project):
+    """The sensor's tick history said "Sensor function returned an empty result" every 30 seconds, Dagster's words,
+    to an artist waiting for a texture that had failed twice to be built."""
+    from pipeline.runs import run_build
+
+    with dg.instance_for_test() as instance:
+        run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
+        daemon = _Daemon(instance, project / "assets_spec.yaml")
+
+        def skipped() -> str:
+            return daemon.sensor(dg.build_sensor_context(instance=instance, cursor=daemon.cursor)).skip_reason.skip_message
+
+        assert skipped() == ("5 files of legacy changed or new to this sensor, whose outputs are current already: "
+                             "floors/tex000.png, floors/tex002.png, floors/tex004.png and 2 more")
+        (project / "textures" / "walls" / "tex001.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+        assert daemon.tick() == [("walls/tex001.png",) * 2]
+        assert daemon.tick() == [("walls/tex001.png",) * 2]  # tried once more: it fails again
+        assert skipped() == ("no file of legacy was added, changed or removed since the last tick; the last build of "
+                             "walls/tex001.png failed: each is tried again once its file changes")
+
+
 def test_a_source_models_train_from_has_what_a_broken_texture_left_unbuilt_tried_again(tmp_path):
     """Its changes retrain and rebuild all in one run, which spans the broken texture; a tick with no change
     tries again what that run left unbuilt, keeping the broken one apart."""
