@@ -323,7 +323,7 @@ def report_current(instance: dg.DagsterInstance, builder: Builder, rows: list[Ro
 
 
 def report_again(instance: dg.DagsterInstance, builder: Builder, rows: list[Row]) -> None:
-    """Record a materialization of each up-to-date partition of ``rows`` anew, whatever its latest one says: Dagster
+    """Record a materialization of each partition of ``rows`` (up to date) anew, whatever its latest one says: Dagster
     shows each partition of a step a failed or terminated run skipped as failed, in red, and goes on showing it so
     until it is materialized again, though its outputs are untouched and right (``remaster status`` calls them up to
     date)."""
