@@ -16,7 +16,7 @@ from pipeline.removed import forget_removed
 from pipeline.resources import tick_builder
 from pipeline.spec import Source, Spec, SpecError, Target
 from pipeline.spec_reload import changed_since_loaded
-from pipeline.unreached import INTERRUPTED
+from pipeline.unreached import was_stopped
 from pipeline.words import counted, some
 
 
@@ -209,16 +209,18 @@ def _still_settled(
 def _failing(builder: Builder, outputs: list[Target], keys: list[str]) -> dict[str, bool]:
     """Those of ``keys`` whose manifest row of some asset is a failure, and whose outputs are not current,
     each with whether the failure is its own (its file, its op: True), not a ``not built`` row, where a run
-    stopped before it (False). A build someone stopped (Ctrl-C) did not fail: what it left is theirs to
-    build again."""
+    stopped before it (False). A build someone stopped (Ctrl-C, or Terminate in the UI) did not fail: what it
+    left is theirs to build again."""
     failing: dict[str, bool] = {}
     for key in keys:
         for target in outputs:
             row = builder.last_row(target, key) or {}
             error = str(row.get("error"))
-            if row.get("status") != "failed" or error == f"not built: {INTERRUPTED}" or builder.is_current(target, key):
+            not_built = error.startswith("not built: ")
+            if row.get("status") != "failed" or builder.is_current(target, key) or (
+                    not_built and was_stopped(error.removeprefix("not built: "))):
                 continue
-            failing[key] = failing.get(key, False) or not error.startswith("not built: ")
+            failing[key] = failing.get(key, False) or not not_built
     return failing
 
 

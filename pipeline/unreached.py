@@ -63,8 +63,8 @@ def mark_not_built(
 def _earlier(spec: Spec, name: str, step_errors: dict[str, str]) -> str:
     """Why the run never reached ``name``: it was stopped, or the failed steps it is built from (all the run's, where
     none is: a run's failure stops more than its downstream), not a failed step beside it ('up, sres' for up4)."""
-    if INTERRUPTED in step_errors.values():  # what a stopped run never reached was stopped too, not failed
-        return INTERRUPTED
+    if stopped := next((error for error in step_errors.values() if was_stopped(error)), None):
+        return stopped  # what a stopped run never reached was stopped too, not failed
     upstream = with_upstream(spec, [name])
     failed = [step for step in step_errors if step in upstream] or list(step_errors)
     return f"an earlier step of its run failed ({', '.join(failed)})" if failed else "its run failed"
@@ -86,7 +86,8 @@ def record_unreached(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRu
     in_run = {e.asset_materialization_planned_data.asset_key.path[-1] for e in planned}  # set however the run was launched
     names = [name for name in spec.targets if name in in_run]
     if run.status == dg.DagsterRunStatus.CANCELED:  # Terminate in the UI: what it never started was stopped too
-        failures = {name: INTERRUPTED for name in names if name not in succeeded} | failures
+        failures = {name: TERMINATED for name in names if name not in succeeded} | {
+            name: error for name, error in failures.items() if not was_stopped(error)}
     builder = RemasterResource().builder(spec)
     rows = rows_by_key(spec.build_dir)
     later = _launched_later(instance, run, {str(row["run_id"]) for row in rows.values() if row.get("run_id")})
@@ -135,6 +136,13 @@ def _run_keys(spec: Spec, instance: dg.DagsterInstance, run: dg.DagsterRun, name
 
 
 INTERRUPTED = "the build was interrupted (Ctrl-C or SIGTERM)"
+TERMINATED = "its run was terminated (Terminate in the UI)"  # said of a canceled run: the artist never typed Ctrl-C
+
+
+def was_stopped(error: str) -> bool:
+    """Whether a step's error (a ``not built`` row's, after its ``not built: ``) says someone stopped the build, which
+    is theirs to build again, not that its inputs failed."""
+    return error in (INTERRUPTED, TERMINATED)
 
 
 def is_interrupt(error: object) -> bool:

@@ -486,7 +486,7 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
     sensor had hashed: its hash never changed again."""
     import pipeline.sensors
     from pipeline.manifest import update_manifest
-    from pipeline.unreached import INTERRUPTED
+    from pipeline.unreached import INTERRUPTED, TERMINATED
 
     defs = build_definitions(load_spec(project / "assets_spec.yaml"))
     sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
@@ -513,6 +513,8 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
         update_manifest(project / "build", [{**row, "status": "failed", "error": f"not built: {INTERRUPTED}"}])
         (project / "build" / "legacy_2x" / "walls" / "tex001.png").unlink()
         assert tick(first.cursor).run_requests == []  # a CLI build someone stopped did not fail
+        update_manifest(project / "build", [{**row, "status": "failed", "error": f"not built: {TERMINATED}"}])
+        assert tick(first.cursor).run_requests == []  # nor a run terminated in the UI
 
         texture.write_bytes(edited)
         changed = tick(first.cursor)

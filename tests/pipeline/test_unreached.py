@@ -13,7 +13,7 @@ from pipeline.definitions import build_definitions
 from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
 from pipeline.spec import Spec, load_spec
-from pipeline.unreached import CANCELED_SENSOR, INTERRUPTED, failure_message, mark_not_built, unreached_sensor
+from pipeline.unreached import CANCELED_SENSOR, failure_message, mark_not_built, unreached_sensor
 
 
 def test_a_failed_run_launched_from_the_ui_records_what_it_never_reached(project):
@@ -89,7 +89,7 @@ def test_a_run_terminated_in_the_ui_records_what_it_never_reached(project, monke
             dagster_event=canceled))
     rows = {e["partition"]: e for e in manifest_rows(project) if e["asset"] == "legacy_4x"}
     assert rows["walls/tex001.png"]["status"] == "failed"
-    assert rows["walls/tex001.png"]["error"] == f"not built: {INTERRUPTED}"
+    assert rows["walls/tex001.png"]["error"] == "not built: its run was terminated (Terminate in the UI)"  # not Ctrl-C
     assert not stale.exists()  # made from legacy_2x's old enlargement, which the run stopped before replacing
     assert statuses_of(project, "legacy_2x")["walls/tex001.png"] == "failed"
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
