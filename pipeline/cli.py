@@ -304,9 +304,10 @@ def _going_on(spec: Spec, step: str) -> str:
 
 
 @app.command(epilog="Exit status: 0 when everything asked for is built; 1 when a partition, a step or a blocking check "
-                     "failed, a file was left out or a source it reads has no files (a missing root), or the build or "
-                     "cache folder could not be written; 2 for a bad spec, --select or --device, or a DAGSTER_HOME or "
-                     "build_dir it cannot use (another spec's); "
+                     "failed, a file was left out or a source it reads has no files (a missing root), the build or "
+                     "cache folder could not be written, or Dagster's run storage failed or was held by another "
+                     "process; 2 for a bad spec, --select or --device, or a Dagster instance (DAGSTER_HOME, or the "
+                     "project's .dagster) or build_dir it cannot use (another spec's); "
                      "130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
 def build(
     spec: SpecOption = DEFAULT_SPEC,
@@ -526,11 +527,12 @@ def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
 
 @app.command(epilog="Exit status: 0, whatever is stale, but with --check 1 where a build would compute, put back or "
                      "delete something, or fail; 1 where the build or cache folder cannot be read; 2 for a bad spec, "
-                     "or a DAGSTER_HOME or build_dir it cannot use (another project's, as a build would refuse "
-                     "it).")
+                     "or a Dagster instance (DAGSTER_HOME, or the project's .dagster) or build_dir it cannot use "
+                     "(another project's, as a build would refuse it).")
 def status(
     spec: SpecOption = DEFAULT_SPEC,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute something or fail (a CI gate).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute, put back or delete "
+                                                         "something, or fail (a CI gate).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print it as one JSON object on stdout, for a CI script "
                                                          "(a bot's comment on what a commit rebuilds).")] = False,
 ) -> None:
@@ -585,9 +587,9 @@ def _what_a_build_does(counts: dict[str, int]) -> str:
 
 
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "
-                     "without one) printed; 2 when it does not, or where DAGSTER_HOME or its build_dir cannot be "
-                     "used (a DAGSTER_HOME that is relative or no folder, or either one another project's), as a "
-                     "build would refuse them.")
+                     "without one) printed; 2 when it does not, or where its Dagster instance (DAGSTER_HOME, or the "
+                     "project's .dagster) or build_dir cannot be used (a DAGSTER_HOME that is relative or no folder, "
+                     "or either one another project's), as a build would refuse them.")
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
     loaded = _load(spec, as_build=True)  # a CI job's validate step passed where its build then exited 2
@@ -736,7 +738,8 @@ def _record_what_is_built(spec: Spec, home: Path) -> None:
                   f"{counted(recorded.outputs, 'output')} already built, recorded", highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(epilog="Exit status: as remaster build's once it builds; 1 where the demo cannot be written (a read-only "
+                     "or full disk); 2 where --dir holds another spec, or is a file.")
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Where the demo project goes.")] = Path("."),
     build_it: Annotated[bool, typer.Option("--build/--no-build", help="Build it after writing the data.")] = True,
