@@ -35,6 +35,10 @@ INSTANCE_SETTINGS = (
 Recorded = dict[Path, set[str]]  # a spec still on disk -> its names
 
 
+# What unsetting DAGSTER_HOME does, said wherever a message offers it as a fix.
+UNSET_HOME = "unset DAGSTER_HOME: builds then record in the project's own .dagster where there is one, else on a throwaway instance"
+
+
 def dagster_home() -> Path | None:
     """``DAGSTER_HOME``, checked as Dagster will check it, so a CI file's typo is one line, not a traceback."""
     value = os.environ.get("DAGSTER_HOME")
@@ -44,10 +48,10 @@ def dagster_home() -> Path | None:
     if not home.is_absolute():
         raise ValueError(f"DAGSTER_HOME={value} is not an absolute path, which Dagster needs: "
                          f"export DAGSTER_HOME=\"$PWD\"/{shlex.quote(value)} "
-                         "(or unset it to build on a throwaway instance)")
+                         f"(or {UNSET_HOME})")
     if not home.is_dir():
         raise ValueError(f"DAGSTER_HOME={value} is not a folder: {_missing_home_fix(home)} "
-                         "(or unset it to build on a throwaway instance)")
+                         f"(or {UNSET_HOME})")
     return home
 
 

@@ -23,7 +23,7 @@ from ops.atomic import remove_stale_temporaries
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
 from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
-from pipeline.claims import dagster_home, project_instance
+from pipeline.claims import UNSET_HOME, dagster_home, project_instance
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
@@ -94,7 +94,7 @@ def instance_at(spec: Spec, home: Path) -> dg.DagsterInstance:
     own = home == project_instance(spec)
     whose = "the project's instance settings" if own else "DAGSTER_HOME's instance settings"
     fix = "fix it, or delete it (remaster ui writes one anew)" if own else \
-        "fix it, or unset DAGSTER_HOME to build on a throwaway instance"
+        f"fix it, or {UNSET_HOME}"
     try:
         return dg.DagsterInstance.get()
     except yaml.YAMLError as exc:

@@ -331,7 +331,8 @@ def test_a_dagster_home_whose_settings_dagster_cannot_read_is_one_line(project, 
     code, output = cli(project, "build")
     said = " ".join(output.split())
     assert code == 2 and said.startswith(f"error {tmp_path / 'dh' / says}"), output
-    assert "unset DAGSTER_HOME to build on a throwaway instance" in said, output
+    assert ("unset DAGSTER_HOME: builds then record in the project's own .dagster where there is one, else on a "
+            "throwaway instance") in said, output
 
 
 def test_two_projects_with_the_same_names_cannot_share_a_dagster_home(project, cli, tmp_path, monkeypatch):
@@ -448,7 +449,7 @@ def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, 
     (home / "history" / "runs.db").write_bytes(b"not a database" * 100)  # as a crash or a full disk may leave it
     code, output = cli(project, "build")
     assert code == 1 and "Traceback" not in output
-    assert f"Dagster's run storage under DAGSTER_HOME={home} failed (file is not a database)" in output.replace("\n", "")
+    assert f"Dagster's run storage in the Dagster instance {home} failed (file is not a database)" in output.replace("\n", "")
     (home / "history").rename(home / "history.damaged")
     assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"}
