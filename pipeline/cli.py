@@ -383,7 +383,7 @@ def _database_error(exc: BaseException | None) -> sqlite3.Error | None:
 
 def _storage_failed(cause: sqlite3.Error) -> str:
     home = os.environ.get("DAGSTER_HOME")  # as checked when the build started: it may be gone since
-    where = f"under DAGSTER_HOME={home}" if home else "in a temporary folder"
+    where = f"in the Dagster instance {home}" if home else "in a temporary folder"  # the artist's, or .dagster
     text = str(cause)
     if "locked" in text or "busy" in text:  # the UI, the daemon or another build writing at length
         return f"Dagster's run storage {where} is held by another process ({text}); build again once it lets go"
@@ -697,9 +697,10 @@ def ui(
     host: Annotated[str, typer.Option("--host", "-h", help="The address it listens on (0.0.0.0: every network).")]
     = "127.0.0.1",
 ) -> None:
-    """Open the Dagster UI on the spec (what dagster dev runs: the webserver and the daemon), until Ctrl-C. Its
-    instance is DAGSTER_HOME where set, else the project's .dagster folder beside the spec, which it makes, and
-    which build, status, validate and cache gc then use too."""
+    """Serve the Dagster UI on the spec (the webserver and the daemon, as dagster dev runs them) until Ctrl-C.
+
+    Its instance is DAGSTER_HOME where set, else the project's .dagster folder beside the spec, which it makes,
+    and which build, status, validate and cache gc then use too."""
     from pipeline.ui import PortTaken, check_port, serve, url
 
     loaded = _load(spec, as_build=True, make_instance=True)

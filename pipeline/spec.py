@@ -302,7 +302,7 @@ def _unreadable_spec(path: Path, exc: OSError) -> str:
         above = next((folder / SPEC_FILE for folder in path.parent.parents if (folder / SPEC_FILE).is_file()), None)
         found = f"; a folder above holds one: --spec {shlex.quote(str(above))}" if above else ""
         return ("there is no spec file here; run remaster in the project's folder, or give the spec's path with "
-                f"--spec (REMASTER_SPEC for the Dagster UI){found}")
+                f"--spec{found}")
     return str(exc.strerror or exc)
 
 
