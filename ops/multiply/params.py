@@ -12,6 +12,7 @@ from ops.material.params import GLTF_NAME, MaterialParams
 from ops.registry import SEED_MAX, Guard, OpParams
 
 PREVIEW = "preview.png"  # a material's maps lit, which a variant of the material has no use for
+NORMAL_MAP = "normal.png"  # a material's variant's height is integrated from it
 Method = Literal["gram", "patch"]
 Kind = Literal["color", "normal"]  # what the texture holds: colour, or a tangent-space normal map's vectors
 
@@ -126,6 +127,13 @@ class MultiplyParams(OpParams):
 
     def added_fields(self) -> tuple[str, ...]:
         return ("kind", "material_maps")  # at their defaults, the variants made before them keep their keys
+
+    def key_params(self) -> dict[str, object]:
+        """A material's variants write a height integrated from their normal map, where the first ones kept the
+        quilted height with its cliffs at every seam cut: their key says so, so that those are made again and
+        never put back from a cache, while a texture's variants keep their keys."""
+        key = super().key_params()
+        return {**key, "height_from": NORMAL_MAP} if self.material_maps else key
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":

@@ -18,7 +18,15 @@ from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
-from ops.multiply.in_register import ALBEDO, albedo_alpha, colorspace, read_material, stacked, write_variant
+from ops.multiply.in_register import (
+    ALBEDO,
+    albedo_alpha,
+    colorspace,
+    read_material,
+    stacked,
+    with_height_of_normals,
+    write_variant,
+)
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
 from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
@@ -372,8 +380,9 @@ def _write_material_variants(
     made = synthesized(exemplar, params, indices, block=block, device=device, parts=[], source=path,
                        progress=ctx.progress)
     for index, planes in zip(indices, made):
-        images = {name: to_image(planes[..., where[name]], image, meanings[name], kind=kinds[name])
-                  for name, image in maps.images.items()}
+        quilted = {name: to_image(planes[..., where[name]], image, meanings[name], kind=kinds[name])
+                   for name, image in maps.images.items()}
+        images = with_height_of_normals(quilted, maps)
         for name in write_variant(out_dir / stems[index], maps, images, tileable=params.tileable):
             if ctx.finished is not None:
                 ctx.finished(f"{stems[index]}/{name}")

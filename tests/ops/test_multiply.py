@@ -15,10 +15,12 @@ import pytest
 import skimage.data
 import torch
 from PIL import Image as PILImage
+from scipy import ndimage
 
 import ops.multiply.run as multiply_op
 from ops.image_io import Image, read_image, srgb_to_linear, write_image
 from ops.material.gltf import write_material_gltf
+from ops.material.maps import decode_normal, encode_normal, height_from_normal, normal_from_height
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
@@ -180,13 +182,43 @@ def test_a_materials_variants_keep_its_maps_in_register(tmp_path: Path) -> None:
         folder = tmp_path / "out" / variant
         albedo = np.asarray(PILImage.open(folder / "albedo.png"))[..., 0].astype(int)
         assert (255 - np.asarray(PILImage.open(folder / "roughness.png")) == albedo).all()
-        assert (np.asarray(PILImage.open(folder / "height.png")) == albedo * 257).all()  # 16 bits
+        assert np.asarray(PILImage.open(folder / "height.png")).dtype == np.uint16  # as the material writes it
         normal = np.asarray(PILImage.open(folder / "normal.png")) / 255 * 2 - 1
         assert np.abs(normal[..., 0] - (albedo / 255 - 0.5) * 0.8).max() < 2 / 255
         assert np.abs(np.linalg.norm(normal, axis=2) - 1).max() < 0.01
         assert json.loads((folder / "material.gltf").read_text())["materials"][0]["name"] == f"gravel_{variant}"
     assert (tmp_path / "out" / "variant_00" / "albedo.png").read_bytes() != (
         tmp_path / "out" / "variant_01" / "albedo.png").read_bytes()
+
+
+def test_a_materials_variant_s_height_is_its_normal_map_s_without_cliffs_at_the_seam_cuts(tmp_path: Path) -> None:
+    """A height is the sum of the slopes under it: quilted as it is, two blocks meet at a seam cut at different
+    levels, a cliff that the variant's normal map does not show. Each variant's height is the one its normal map
+    integrates to, as the material op makes it: it steps between two texels no more than the material's does."""
+    rng = np.random.default_rng(3)
+    relief = ndimage.gaussian_filter(rng.standard_normal((96, 96)), 6, mode="wrap") * 400  # smooth hills, in px
+    normal = normal_from_height(relief, 1.0, wrap=True)
+    height = height_from_normal(normal)
+    write_image(tmp_path / "albedo.png", Image(np.dstack([height] * 3)), colorspace="linear")
+    write_image(tmp_path / "normal.png", Image(encode_normal(normal, "opengl")), colorspace="linear")
+    write_image(tmp_path / "height.png", Image(height[..., None]), colorspace="linear", bit_depth=16)
+    write_material_gltf(tmp_path / "material.gltf", "hills", orm=False, normal_map=True)
+    maps = ("albedo.png", "normal.png", "height.png")
+    params = MultiplyParams(method="patch", count=2, size=64, material_maps=maps)
+    run({name: tmp_path / name for name in (*maps, "material.gltf")}, tmp_path / "out", params, OpContext())
+
+    def steepest(image: np.ndarray) -> float:
+        """The largest step between neighbouring texels (the wrap included), in typical steps: each variant's
+        height is stretched to [0, 1] over its own range."""
+        steps = np.concatenate([np.abs(image - np.roll(image, 1, axis)).ravel() for axis in (0, 1)])
+        return float(steps.max() / np.median(steps))
+
+    for variant in ("variant_00", "variant_01"):
+        folder = tmp_path / "out" / variant
+        made = read_image(folder / "height.png", colorspace="linear").color[..., 0]
+        expected = height_from_normal(decode_normal(read_image(folder / "normal.png", colorspace="linear").color))
+        assert np.abs(made - expected).max() < 1e-3  # from the vectors before they were stored in 8 bits
+        assert steepest(made) < 2 * steepest(height), variant  # a quilted height steps 5 times as far
 
 
 def test_patch_and_gram_are_reproducible_and_seeds_differ(gravel: Path, tmp_path: Path) -> None:

@@ -1180,6 +1180,20 @@ assets:
     assert code == 0, output
 
 
+def test_a_materials_variants_cached_with_their_heights_quilted_are_made_again(tmp_path):
+    """A material's variants write a height integrated from their normal map, where the first ones quilted it, with
+    a cliff at every seam cut: their keys (pinned as they were) changed, so that no cache puts those back; a
+    texture's variants keep theirs (above)."""
+    from pipeline.build import _key, code_version
+
+    write_textures(tmp_path / "textures", 1, size=64)
+    spec = write_spec(tmp_path, MATERIAL_VARIANTS_SPEC.replace("count: 2", "count: 1"))
+    target = load_spec(spec).targets["mat_variants"]
+    units = {_key(unit) for unit in target.params.output_units().values()}
+    assert code_version(target) != "multiply-v9-478a8703dd15"
+    assert units.isdisjoint({"41aee8b2f9c8d02d789f381e14bf5bd7", "d84cddd98634ec3f0c60d09925d236a6"})  # albedo, height
+
+
 def test_status_names_a_change_of_multiplys_kind_either_way(tmp_path, cli):
     """kind: color is left out of the key, so that the specs from before kind keep theirs; held as a neutral field
     to be left out, its change from normal back to color read "cache key changed: this version of remaster derives
