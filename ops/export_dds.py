@@ -264,7 +264,7 @@ def export_dds(
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
     check_image(image, colorspace=_colorspace(params.kind))
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
-        check_normal_map(Path(source), image.channels)
+        check_normal_map(Path(source), image.color, "export_dds")
     elif params.kind == "color":
         warn_if_normal_map(linear_to_srgb(sampled(image.color)), source, "export_dds",
                            "as kind: color (the default), its mip levels are averaged as light, not as vectors, and "

@@ -135,7 +135,7 @@ def _enlarged(
     as it is enlarged, bled under a cut-out."""
     normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(source, image.channels)
+        check_normal_map(source, image.color, "upscale")
     else:
         warn_if_normal_map(sampled(image.color), source, "upscale",
                            "as kind: color (the default), its vectors are resampled as colour and not renormalized, "

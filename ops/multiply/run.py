@@ -217,7 +217,7 @@ def variants(
     the first is made; ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes
     as ``multiply``'s arguments rather than as the spec's keys."""
     if params.kind == "normal":
-        check_normal_map(source, image.channels)
+        check_normal_map(source, image.color, "multiply")
     block = _check_size(source, image, params, from_python=from_python)
     exemplar = exemplar_planes(image, params.alpha, kind=params.kind)
     if params.method == "gram" and params.kind == "color" and indices:

@@ -329,7 +329,7 @@ def _enlarging(
     _refuse_oversized(image, upscaler, params.passes, source)
     normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(source, image.channels)
+        check_normal_map(source, image.color, "super_resolve")
     else:
         warn_if_normal_map(sampled(image.color), source, "super_resolve",
                            "as kind: color (the default), its vectors are enlarged as colour and not renormalized, "

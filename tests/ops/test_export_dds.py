@@ -141,6 +141,24 @@ def test_a_normal_map_exported_as_colour_is_warned_about_naming_it(tmp_path, cap
     assert not caplog.text
 
 
+def test_a_colour_texture_marked_kind_normal_is_warned_about_naming_it(tmp_path, caplog):
+    """A colour texture in a source given kind: normal was exported as a normal map without a word: its colours
+    made into unit vectors, BC5 keeping two of them. The op says so, naming the file and the fix; a normal map, its
+    slopes steep or gentle, does not set it off."""
+    write_image(tmp_path / "wall.png", brick(), colorspace="linear")
+    with caplog.at_level("WARNING"):
+        run({"image": tmp_path / "wall.png"}, tmp_path / "out", ExportDdsParams(kind="normal"), OpContext())
+    assert f"{tmp_path / 'wall.png'} is marked kind: normal but does not look like a tangent-space normal map: 0% " \
+           "of its texels hold a unit vector pointing out of the surface" in caplog.text and "If it is a colour texture, leave kind out" in caplog.text
+    caplog.clear()
+    y, x = np.indices((32, 32)) / 32 * 2 * np.pi
+    steep = np.stack([0.5 + 0.45 * np.sin(x), 0.5 + 0.45 * np.cos(y), np.ones_like(x)], axis=2)  # slopes up to 52°
+    with caplog.at_level("WARNING"):
+        export_dds(hills(), kind="normal")
+        export_dds(Image(renormalize(steep.astype(np.float32))), kind="normal")
+    assert not caplog.text
+
+
 def test_a_script_writes_the_op_s_dds_from_the_result_s_data_and_write_image_points_it_there(tmp_path):
     """The README's script: export_dds's data is the op's file byte for byte. write_image("x.dds") said only
     "use one of .png, .jpg, .jpeg, .tga", leaving a scripter to find that export_dds makes DDS files."""

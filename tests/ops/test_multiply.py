@@ -161,6 +161,23 @@ def test_a_grey_texture_marked_kind_normal_is_named(tmp_path: Path) -> None:
         multiply(tmp_path / "grey.png", tmp_path / "out", method="patch", kind="normal", count=1, size=48)
 
 
+def test_a_colour_texture_marked_kind_normal_is_warned_about_naming_it(
+    gravel: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A colour texture in a source given kind: normal had its variants made of its colours as unit vectors without
+    a word. The op says so, naming the file and the fix; a normal map does not set it off."""
+    PILImage.open(gravel).convert("RGB").save(tmp_path / "gravel_rgb.png")
+    with caplog.at_level("WARNING"):
+        multiply(tmp_path / "gravel_rgb.png", tmp_path / "out", method="patch", kind="normal", count=1, size=48)
+    assert f"{tmp_path / 'gravel_rgb.png'} is marked kind: normal but does not look like a tangent-space normal map" \
+           in caplog.text and "multiply takes its values as vectors" in caplog.text
+    caplog.clear()
+    _write_normal_map(tmp_path / "n.png", np.random.default_rng(2).normal(0, 0.3, (64, 64)).cumsum(axis=1))
+    with caplog.at_level("WARNING"):
+        multiply(tmp_path / "n.png", tmp_path / "normal", method="patch", kind="normal", count=1, size=48)
+    assert not caplog.text
+
+
 def test_a_materials_variants_keep_its_maps_in_register(tmp_path: Path) -> None:
     """Quilted one map at a time, a material's variants would hold the albedo's pebbles in one place and the normal
     map's in another. Here every map is one pattern stored another way, and every variant's maps are still that:
