@@ -699,7 +699,7 @@ class _Checker:
                 if several and all(name.endswith(".png") for name in names) else "")
             self.fail((*at, "from"), f"{target.upstream!r} writes several files per input "
                       f"({_files_in_words(names, variants)}); chain from a one-image asset{hint}"
-                      f"{_before_the_material(target, upstream) if variants else ''}")
+                      f"{_before_the_material(spec, target, upstream) if variants else ''}")
         elif missing := sorted(wanted - {PurePosixPath(name).name for name in spec.output_names(upstream) or ()}):
             self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
                       f"are {', '.join(written)}")
@@ -747,14 +747,19 @@ def _files_in_words(names: tuple[str, ...], variants: Mapping[str, tuple[str, ..
     return f"{', '.join(shown)}, and so on in each of its {len(variants)} variants' folders"
 
 
-def _before_the_material(target: Target, upstream: Target) -> str:
+def _before_the_material(spec: Spec, target: Target, upstream: Target) -> str:
     """Where an op that makes one image from one (upscale, super_resolve) is chained from a multiply of a material,
     which it cannot take each map of as its kind (a normal map as vectors), how to get what it would make: the
-    material made from its output, and multiplied from that; "" for another op."""
+    material made from its output, and multiplied from that; "" for another op. A material fitted from photo pairs
+    has no textures to enlarge first (the op takes one image, not a pair), and was told to chain it from one."""
     params = target.params
     if params.input_roles() != {"image"} or params.output_names() is not None or params.output_suffix() != ".png":
         return ""
-    op = target.op.name
+    op, material = target.op.name, spec.assets[upstream.upstream]
+    if (source := spec.sources.get(material.upstream)) is not None and source.kind == "photo_pairs":
+        return (f"; {material.name!r} is fitted from the photo pairs of {source.name!r}, which {op} does not take: "
+                "its maps have as many texels as the photos, so for more detail photograph the surface closer or at a "
+                f"higher resolution, and for larger variants raise {upstream.name}'s size")
     return (f"; to {op} them, {op} the textures before the material: chain {upstream.upstream!r} from an asset "
             f"with op: {op}")
 

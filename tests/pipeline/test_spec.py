@@ -1374,6 +1374,26 @@ def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
         assert any(problem in line for line in caught.value.problems), caught.value.problems
 
 
+def test_an_upscale_of_the_variants_of_a_photo_pairs_material_is_not_told_to_upscale_the_pairs():
+    """An upscale of a multiply of a material was told to chain the material from an upscale: from photo pairs,
+    which upscale does not take, a fix that the next validate refused. It says what gives more detail or size."""
+    spec = """
+sources:
+  scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
+assets:
+  scanned: {op: material, from: scans, method: two_shot}
+  v: {op: multiply, from: scanned, method: patch, count: 2}
+  d: {op: upscale, from: v, scale: 2}
+"""
+    with pytest.raises(SpecError) as caught:
+        parse_spec(spec, Path("/studio/assets_spec.yaml"))
+    [problem] = [line for line in caught.value.problems if "assets.d.from" in line]
+    assert "chain 'scanned' from an asset" not in problem
+    assert problem.endswith("; 'scanned' is fitted from the photo pairs of 'scans', which upscale does not take: its "
+                            "maps have as many texels as the photos, so for more detail photograph the surface closer "
+                            "or at a higher resolution, and for larger variants raise v's size"), problem
+
+
 def test_export_dds_reads_its_maps_in_each_variant_of_a_materials_multiply():
     """export_dds with maps from a multiply of a material was refused, naming every file of every variant: it reads
     the maps it names in each variant's folder and writes them into one of its own; a map the material lacks is
