@@ -81,9 +81,11 @@ class MultiplyParams(OpParams):
             raise ValueError("material_maps is set from the material asset a multiply is chained from: leave it out")
         if not isinstance(upstream, MaterialParams):
             return self
-        if self.method != "patch":
+        if self.method != "patch":  # gram where no method is given: the spec did not say it, so the message does
+            default = "" if "method" in self.model_fields_set else ", multiply's default,"
             raise ValueError("a material's variants are quilted, every map with the same blocks and seam cuts so "
-                             f"that they stay in register, which method {self.method} cannot do: set method: patch")
+                             f"that they stay in register, which method {self.method}{default} cannot do: set method: "
+                             "patch")
         if "kind" in self.model_fields_set:
             raise ValueError("from a material, each map is taken as its own kind (the normal map as vectors, the "
                              "albedo as colour, the rest as data): leave kind out")

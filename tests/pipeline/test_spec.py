@@ -1354,7 +1354,8 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
 
 def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
     """A material's variants are folders of its maps (not its preview) and a glTF, the maps quilted in register;
-    gram, a kind, or the maps given by hand are refused at the entry's from."""
+    gram, a kind, or the maps given by hand are refused at the entry's from; gram left to the default is said to be
+    it, where the message named a method the spec did not."""
     spec = parse_spec(MATERIAL + "  d: {op: multiply, from: floors, method: patch, count: 2}\n",
                       Path("/studio/assets_spec.yaml"))
     maps = ("albedo.png", "normal.png", "roughness.png", "specular.png", "height.png", "ao.png")
@@ -1363,7 +1364,11 @@ def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
         f"variant_0{i}/{name}" for i in range(2) for name in (*maps, "material.gltf"))
     for entry, problem in (
         ("{op: multiply, from: floors}", "assets.d.from: 'floors': a material's variants are quilted, every map with "
-         "the same blocks and seam cuts so that they stay in register, which method gram cannot do: set method: patch"),
+         "the same blocks and seam cuts so that they stay in register, which method gram, multiply's default, cannot "
+         "do: set method: patch"),
+        ("{op: multiply, from: floors, method: gram}", "assets.d.from: 'floors': a material's variants are quilted, "
+         "every map with the same blocks and seam cuts so that they stay in register, which method gram cannot do: "
+         "set method: patch"),
         ("{op: multiply, from: floors, method: patch, kind: normal}", "assets.d.from: 'floors': from a material, each "
          "map is taken as its own kind"),
         ("{op: multiply, from: legacy, method: patch, material_maps: [albedo.png]}", "assets.d.from: 'legacy': "
