@@ -547,3 +547,17 @@ def test_a_failed_copy_guard_on_an_exemplar_small_for_patch_s_blocks_says_why_an
     assert meta["max_ncc"] >= NCC_BOUND and meta["min_variant_difference"] <= MIN_VARIANT_DIFFERENCE
     assert meta["copied"].endswith(why) and meta["alike"].endswith(why), meta
     assert meta["copied"].count(why) == 1
+
+
+def test_a_failed_copy_guard_on_variants_under_two_blocks_a_side_says_why_and_what_fixes_it(
+    gravel: Path, tmp_path: Path
+) -> None:
+    """A variant under two of patch's blocks a side is mostly its first block, copied whole (a 96 px variant of a
+    scan with 64 px blocks correlated 1.0 with it), and the failed check said only to fix what it named. It says
+    why, with the patch_size or size that fits; the patch_size it gives makes variants that pass."""
+    meta = multiply(gravel, tmp_path / "small", method="patch", count=2, size=40, tileable=False)
+    why = (" (a 40 px variant is under two of method patch's 24 px blocks a side: most of it is one block copied from "
+           "the exemplar. Set patch_size: 13 or less, or size: 48 or more)")
+    assert meta["max_ncc"] >= NCC_BOUND and meta["copied"].endswith(why), meta
+    fixed = multiply(gravel, tmp_path / "fixed", method="patch", count=2, size=40, tileable=False, patch_size=13)
+    assert fixed["max_ncc"] < NCC_BOUND and not fixed["copied"], fixed
