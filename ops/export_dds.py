@@ -32,7 +32,7 @@ from ops.alpha import (
 from ops.atomic import write_bytes_atomic
 from ops.dds import header
 from ops.image_io import (
-    ColorSpace, Image, check_image, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
+    Image, check_image, colorspace_of_kind, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
 )
 from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
@@ -262,7 +262,7 @@ def export_dds(
     ``ExportDdsParams``."""
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
-    check_image(image, colorspace=_colorspace(params.kind))
+    check_image(image, colorspace=colorspace_of_kind(params.kind))
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
         check_normal_map(Path(source), image.color, "export_dds")
     elif params.kind == "color":
@@ -278,7 +278,7 @@ def export_dds(
         levels = mip_chain(image, kind=params.kind, alpha=params.alpha, alpha_cutoff=params.alpha_cutoff)
     else:
         levels = [_filled(image, params.kind, params.alpha)]
-    colorspace = _colorspace(params.kind)
+    colorspace = colorspace_of_kind(params.kind)
     top_level = quantize(levels[0], colorspace)
     kept_from = passing_level(DEFAULT_CUTOFF if params.alpha_cutoff is None else params.alpha_cutoff)
     texels = [_encode(top_level, chosen, kept_from)]
@@ -320,10 +320,6 @@ def _check_sides(source: str, height: int, width: int, format: str, resize_to_bl
     exported = _block_sides(height, width) if resize_to_blocks and format != "uncompressed" else (height, width)
     refuse_oversized(Path(source), *exported, "export a smaller texture (downscale it, or make it with a smaller scale)")
 
-
-def _colorspace(kind: Kind) -> ColorSpace:
-    """How ``kind``'s values are held in an :class:`Image`: colour in linear light, maps as stored."""
-    return "srgb" if kind == "color" else "linear"
 
 
 def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto",
@@ -459,7 +455,7 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) 
     large to export is refused from its header, before its floats (up to 3 GB) are decoded."""
     if (sides := image_sides(path)) is not None:
         _check_sides(str(path), *sides, params.format, params.resize_to_blocks)
-    image = read_image(path, colorspace=_colorspace(kind))
+    image = read_image(path, colorspace=colorspace_of_kind(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
     exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
                           alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))

@@ -59,6 +59,13 @@ def _reading(path: Path) -> Iterator[None]:
         _READING.reset(token)
 
 ColorSpace = Literal["srgb", "linear"]
+
+
+def colorspace_of_kind(kind: str) -> ColorSpace:
+    """How a texture of ``kind`` (an op's ``kind`` param) is held in an :class:`Image`: colour decoded to linear
+    light, a normal or data map as stored, since its values are vectors or figures and not light."""
+    return "srgb" if kind == "color" else "linear"
+
 # What Pillow refuses as a possible decompression bomb (~179 MP); Pillow's default where a script turned its
 # check off (MAX_IMAGE_PIXELS = None) before importing this: remaster's own checks still refuse past it
 MAX_PIXELS = 2 * (PILImage.MAX_IMAGE_PIXELS or 1024 * 1024 * 1024 // 4 // 3)

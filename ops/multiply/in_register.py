@@ -19,12 +19,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ops.alpha import AlphaMeaning
-from ops.export_dds import Kind as MapKind
 from ops.export_dds import map_kind
-from ops.image_io import ColorSpace, Image, read_image, write_image
+from ops.image_io import ColorSpace, Image, colorspace_of_kind, read_image, write_image
 from ops.material.gltf import AlphaMode, write_material_gltf
 from ops.material.maps import decode_normal, height_from_normal
-from ops.material.params import GLTF_NAME
+from ops.material.params import GLTF_NAME, NormalConvention
 from ops.multiply.params import NORMAL_MAP
 
 ALBEDO, HEIGHT = "albedo.png", "height.png"
@@ -41,15 +40,10 @@ class MaterialMaps:
     alpha_mode: AlphaMode
 
 
-def colorspace(kind: MapKind) -> ColorSpace:
-    """How a texture or map of ``kind`` is read and written: colour decoded to linear light, a normal or data map
-    as stored."""
-    return "srgb" if kind == "color" else "linear"
-
 
 def colorspace_of(name: str) -> ColorSpace:
     """A material's map ``name`` (``albedo.png``) as the material op writes it: the albedo colour, the rest data."""
-    return colorspace(map_kind(PurePosixPath(name).stem))
+    return colorspace_of_kind(map_kind(PurePosixPath(name).stem))
 
 
 def read_material(inputs: Mapping[str, Path]) -> MaterialMaps:
@@ -97,7 +91,7 @@ def with_height_of_normals(images: Mapping[str, Image], maps: MaterialMaps) -> d
     map, so ``maps.normal_map`` tells the convention."""
     if HEIGHT not in images or NORMAL_MAP not in images:
         return dict(images)
-    convention = "opengl" if maps.normal_map else "directx"
+    convention: NormalConvention = "opengl" if maps.normal_map else "directx"
     height = height_from_normal(decode_normal(images[NORMAL_MAP].color, convention))
     return {**images, HEIGHT: Image(color=height[..., None], bit_depth=images[HEIGHT].bit_depth)}
 

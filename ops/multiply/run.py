@@ -14,14 +14,13 @@ from ops.alpha import AlphaMeaning, color_to_resample, holds_coverage
 from ops.device import resolve_device
 from ops.export_dds import Kind as MapKind
 from ops.export_dds import map_kind
-from ops.image_io import Image, check_image, linear_to_srgb, read_image, srgb_to_linear, write_image
+from ops.image_io import Image, check_image, colorspace_of_kind, linear_to_srgb, read_image, srgb_to_linear, write_image
 from ops.multiply import gram, metrics
 from ops.multiply.color import match_colors
 from ops.multiply.features import VGG19, RandomFilters, RandomFiltersConfig
 from ops.multiply.in_register import (
     ALBEDO,
     albedo_alpha,
-    colorspace,
     read_material,
     stacked,
     with_height_of_normals,
@@ -296,7 +295,7 @@ def multiply(
     a value they refuse is a ``ValueError`` naming it, as is an exemplar too small for ``method`` and
     ``device`` outside auto, cpu, cuda and cuda:N. ``source`` names the texture in errors. The op's guards
     (copying, seams, coverage) are ``ops.multiply.metrics.measure`` over ``exemplar_planes`` of each."""
-    check_image(image, colorspace=colorspace(kind))
+    check_image(image, colorspace=colorspace_of_kind(kind))
     params = MultiplyParams.from_arguments(
         count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
         vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads, kind=kind,
@@ -334,7 +333,7 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     measured = write(inputs, out_dir, params, indices, device, ctx)
     synthesis_seconds = time.perf_counter() - started
     # Measured as written, so a variant kept from an earlier build counts exactly as one made now.
-    space, names = colorspace(measured.kind), measured.names
+    space, names = colorspace_of_kind(measured.kind), measured.names
     exemplar = exemplar_planes(measured.image, measured.alpha, kind=measured.kind)
     written = [exemplar_planes(read_image(out_dir / name, colorspace=space), measured.alpha, kind=measured.kind)
                for name in names]
@@ -361,7 +360,7 @@ def _write_variants(
     ctx: OpContext,
 ) -> _Measured:
     """Variants ``indices`` of the one texture of ``inputs``, each written as it is made."""
-    path, space, names = one_image("multiply", inputs), colorspace(params.kind), params.output_names()
+    path, space, names = one_image("multiply", inputs), colorspace_of_kind(params.kind), params.output_names()
     image = read_image(path, colorspace=space)
     made = variants(image, params, indices, device, source=path, progress=ctx.progress)
     ctx.log.info("multiply %s: %d of %d x %d px %s variants to make on %s", path.name, len(indices), params.count,
