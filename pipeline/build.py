@@ -823,9 +823,11 @@ def _none_kept(label: str, held: int, together: int) -> dict[str, Path]:
 
 
 def _figure_prefix(output: str) -> str:
-    """What ``run_each`` puts before each figure of ``output`` (``variant_00_`` of ``variant_00.dds``): the stem of
-    the image it was made from, which is the output's."""
-    return f"{PurePosixPath(output).stem}_"
+    """What ``run_each`` puts before each figure of ``output``: its variant, and the map of it where the variant is a
+    folder of maps (``variant_00_`` of ``variant_00.dds``, ``variant_00_albedo_`` of ``variant_00/albedo.dds``, as
+    export_dds names a map's figures). The stem alone (``albedo_``) matched no figure of a material's variant, and
+    its DDS put back were listed without theirs."""
+    return f"{'_'.join(PurePosixPath(output).with_suffix('').parts)}_"
 
 
 def _figures_of(output: str, metadata: Mapping[str, object]) -> dict[str, object]:

@@ -1291,6 +1291,7 @@ def test_export_dds_of_a_materials_variants_exports_each_variants_maps_and_count
     assert read_image(folder / "variant_01" / "albedo.dds").width == 64
     assert rows["walls/tex001.png"]["metadata"]["variant_01_normal_format"] == "bc5"
     first = {path: digest for row in rows.values() for path, digest in row["outputs"].items()}
+    made = {key: row["metadata"] for key, row in rows.items()}
     spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
     assert stale_reasons(cli, tmp_path)[("variants_dds", "walls/tex001.png")] == (
         "upstream mat_variants is stale; 4 of its 6 outputs in the cache, put back; makes 2 "
@@ -1299,7 +1300,10 @@ def test_export_dds_of_a_materials_variants_exports_each_variants_maps_and_count
     assert code == 0, output
     rows = rows_of(tmp_path, "variants_dds")
     assert [(row["status"], row["metadata"]["variants_made"]) for row in rows.values()] == [("computed", 1)] * 2
-    assert {key.split("_")[1] for row in rows.values() for key in row["metadata"] if key != "variants_made"} == {"02"}
+    assert {key.split("_")[1] for row in rows.values() for key in row["metadata"] if key != "variants_made"} == {
+        "00", "01", "02"}  # the figures of the maps put back too, as the first build listed them
+    assert all({name: value for name, value in rows[key]["metadata"].items() if not name.startswith("variant_02_")}
+               == {**figures, "variants_made": 1} for key, figures in made.items())
     grown = {path: digest for row in rows.values() for path, digest in row["outputs"].items()}
     assert len(grown) == 12 and {path: grown[path] for path in first} == first
     assert stale_reasons(cli, tmp_path) == {}
