@@ -190,7 +190,8 @@ def test_cache_gc_still_collects_what_no_output_uses(project, cli):
 # -- 3. an entry naming outputs the op does not write ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["../../../../tmp/x.png", "elsewhere.png"])
+@pytest.mark.parametrize("name", ["../../../../tmp/x.png", "elsewhere.png", "/tmp/x.png", "variant_00/../../x.png",
+                                  "variant_00\\..\\x.png", "variant_00//x.png", "variant_00/"])
 def test_an_entry_naming_an_output_the_op_does_not_write_is_recomputed_not_a_traceback(project, cli, name):
     assert cli(project, "build")[0] == 0
     store, row = _store(project), _first_row(project)
