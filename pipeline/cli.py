@@ -582,8 +582,11 @@ def _what_a_build_does(counts: dict[str, int]) -> str:
     """One line after the table for a CI log, whose reader wants what a commit costs: the table's rows, folded over
     80 columns, said "never built" for most of a fresh clone's partitions, and the few computed hid among those
     the shared cache puts back."""
-    return (f"a build computes at most {counted(counts['compute'], 'partition')}, puts back {counts['put_back']} "
-            f"from the cache and deletes the outputs of {counts['delete']}")
+    does = {"compute": f"computes at most {counted(counts['compute'], 'partition')}",
+            "put_back": f"puts back {counts['put_back']} from the cache",
+            "delete": f"deletes the outputs of {counts['delete']}"}
+    said = [words for action, words in does.items() if counts[action]]  # "computes at most 0" read as a promise
+    return "a build " + (" and ".join(said) if len(said) < 3 else f"{said[0]}, {said[1]} and {said[2]}")
 
 
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "

@@ -619,6 +619,11 @@ def test_status_ends_with_what_a_build_computes_puts_back_and_deletes(project, c
     code, output = cli(project, "status")
     assert code == 0 and output.splitlines()[-1] == (
         "a build computes at most 1 partition, puts back 2 from the cache and deletes the outputs of 1"), output
+    shutil.rmtree(project / "build" / "legacy_2x" / "walls")  # only what the cache puts back: no "computes at most 0"
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / "build" / "legacy_2x" / "walls")
+    code, output = cli(project, "status")
+    assert code == 0 and output.splitlines()[-1] == "a build puts back 2 from the cache", output
 
 
 def test_status_json_of_a_spec_that_cannot_be_loaded_gives_its_error_on_stdout(project):
