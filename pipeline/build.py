@@ -704,7 +704,8 @@ class Builder:
         try:
             if target.section == "models":
                 weights = scratch / MODEL_FILE
-                metadata: Mapping[str, object] = cast(ModelRun, runner)([plan.inputs[k] for k in sorted(plan.inputs)], weights, params, ctx)
+                images = [plan.inputs[k] for k in sorted(plan.inputs)]
+                metadata: Mapping[str, object] = cast(ModelRun, runner)(images, weights, params, ctx)
                 files = {MODEL_FILE: weights}
             else:
                 ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)

@@ -36,7 +36,8 @@ Recorded = dict[Path, set[str]]  # a spec still on disk -> its names
 
 
 # What unsetting DAGSTER_HOME does, said wherever a message offers it as a fix.
-UNSET_HOME = "unset DAGSTER_HOME: builds then record in the project's own .dagster where there is one, else on a throwaway instance"
+UNSET_HOME = ("unset DAGSTER_HOME: builds then record in the project's own .dagster where there is one, else on a "
+              "throwaway instance")
 
 
 def dagster_home() -> Path | None:
