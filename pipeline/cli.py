@@ -722,7 +722,8 @@ def ui(
 def _record_what_is_built(spec: Spec, home: Path) -> None:
     """Before the UI starts: the sources' partitions and what is built, in its instance (``record_what_is_built``),
     said in one line where there was something built to record; the outputs of files that are gone are deleted,
-    as a build deletes them, and said so."""
+    as a build deletes them, and said so, and so is a source the UI shows no partition of, and why (a missing root,
+    a glob that matches nothing): a build says it after its table, and the UI nowhere."""
     from pipeline.runs import instance_at, record_what_is_built
 
     _log_warnings_once()  # a cache expected and not found, as a build says it
@@ -737,6 +738,8 @@ def _record_what_is_built(spec: Spec, home: Path) -> None:
     except OSError as exc:
         _fail_on_files(exc, spec)
     _print_removed(recorded.forgotten)
+    for skipped in recorded.skipped:  # a missing root or a glob that matches nothing: the UI shows no partition
+        console.print(f"[yellow]warning[/yellow] {escape(skipped)}", highlight=False, soft_wrap=True)
     if recorded.outputs:
         out.print(f"{counted(recorded.partitions, 'partition')} of {counted(recorded.sources, 'source')}; "
                   f"{counted(recorded.outputs, 'output')} already built, recorded", highlight=False, soft_wrap=True)

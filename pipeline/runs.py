@@ -122,6 +122,7 @@ class Recorded:
     sources: int  # the sources that have some
     outputs: int  # partitions of assets and models, current, recorded as materialized
     forgotten: list[Removed]  # partitions whose file is gone: their outputs deleted, as a build deletes them
+    skipped: list[str] = field(default_factory=list)  # what the sources' scans could make no partition of, and why
 
 
 def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
@@ -140,7 +141,7 @@ def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
         outputs = report_current(instance, builder, current)
         builder.index.save()
     counts = [len(instance.get_dynamic_partitions(name)) for name in spec.sources]
-    return Recorded(sum(counts), sum(1 for count in counts if count), outputs, sync.forgotten)
+    return Recorded(sum(counts), sum(1 for count in counts if count), outputs, sync.forgotten, builder.skipped())
 
 
 def _throwaway_instance(spec: Spec, builder: Builder) -> dg.DagsterInstance:

@@ -269,3 +269,19 @@ def test_remaster_ui_stopped_by_ctrl_c_during_its_start_up_says_so_not_a_traceba
     monkeypatch.setattr(pipeline.runs, "record_what_is_built", interrupted)
     code, output = cli(project, "ui", "--port", str(_free_port()))
     assert (code, output) == (0, "stopped before the Dagster UI started (nothing is half-written)\n")
+
+
+def test_remaster_ui_says_why_a_source_has_no_partitions_before_it_starts(project, capsys, monkeypatch):
+    """A root that does not exist, or a glob that matches nothing: the UI showed the source with no partition and
+    nothing to materialize, and no line said why (a build says it after its table; the UI nowhere)."""
+    from pipeline.cli import _record_what_is_built
+
+    spec_file = project / "assets_spec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("root: textures", "root: texturs"))
+    spec, home = load_spec(spec_file), project / ".dagster"
+    make_project_instance(spec)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # as the ui command sets it
+    _record_what_is_built(spec, home)
+    said = " ".join(capsys.readouterr().err.split())
+    assert said == f"warning {spec_file}:5: source 'legacy': folder {project / 'texturs'} does not exist; nothing is " \
+        "built from it, its outputs are kept (fix its root, or mount the share)", said
