@@ -692,8 +692,8 @@ def _gone(hashes: int) -> str:
 
 @app.command(epilog="Exit status: 0 once stopped by Ctrl-C (or SIGTERM); 1 where Dagster stopped by itself (its log "
                      "above says why), or the build folder or cache could not be written; 2 for a bad spec, a "
-                     "DAGSTER_HOME or build_dir it cannot use (as a build would refuse it), or a --host or --port it "
-                     "cannot listen on.")
+                     "DAGSTER_HOME or build_dir it cannot use (as a build would refuse it), a --host or --port it "
+                     "cannot listen on, or an instance another remaster ui serves.")
 def ui(
     spec: SpecOption = DEFAULT_SPEC,
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="The port the UI listens on.")] = 3000,
@@ -704,19 +704,20 @@ def ui(
 
     Its instance is DAGSTER_HOME where set, else the project's .dagster folder beside the spec, which it makes,
     and which build, status, validate and cache gc then use too."""
-    from pipeline.ui import PortTaken, check_port, serve, url
+    from pipeline.ui import AlreadyServed, PortTaken, check_port, serve, serving, url
 
     loaded = _load(spec, as_build=True, make_instance=True)
     home = os.environ["DAGSTER_HOME"]  # the artist's, or the project's, which _load made and set
     try:
-        check_port(host, port)
-    except PortTaken as exc:
+        with serving(Path(home).expanduser(), url(host, port), loaded):  # held until the UI stops
+            check_port(host, port)
+            _record_what_is_built(loaded, Path(home).expanduser())
+            out.print(escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C stops it"), highlight=False,
+                      soft_wrap=True)
+            if not serve(loaded, host, port):
+                _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
+    except (AlreadyServed, PortTaken) as exc:
         _fail([str(exc)], 2)
-    _record_what_is_built(loaded, Path(home).expanduser())
-    out.print(escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C stops it"), highlight=False,
-              soft_wrap=True)
-    if not serve(loaded, host, port):
-        _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
 
 
 def _record_what_is_built(spec: Spec, home: Path) -> None:

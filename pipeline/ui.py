@@ -7,12 +7,18 @@ own (``.dagster`` beside the spec), which the CLI then records its builds in too
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from ops.atomic import write_bytes_atomic
 from pipeline.definitions import SPEC_ENV
 from pipeline.signals import sigterm_as_ctrl_c
 from pipeline.spec import Spec
@@ -23,6 +29,12 @@ STOP_WAIT_S = 150.0  # dagster dev gives its webserver and its daemon 60 s each 
 # A process group of its own: POSIX's session, Windows' group, which Dagster stops with CTRL_BREAK_EVENT.
 _NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 _STOP = getattr(signal, "CTRL_BREAK_EVENT", signal.SIGINT)
+SERVING_LOCK = ".remaster-ui.lock"  # in the instance folder: held while a remaster ui serves it
+SERVED_AT = "remaster-ui"  # beside it: where that one listens, and its spec, for a second one to say
+
+
+class AlreadyServed(ValueError):
+    """Another ``remaster ui`` serves the instance: a second daemon on it would run every sensor and schedule twice."""
 
 
 class PortTaken(ValueError):
@@ -47,6 +59,41 @@ def check_port(host: str, port: int) -> None:
     except OSError as exc:
         raise PortTaken(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); another remaster ui or "
                         "dagster dev may be running there: stop it, or give another --port") from exc
+
+
+@contextlib.contextmanager
+def serving(home: Path, where: str, spec: Spec) -> Iterator[None]:
+    """Hold ``home``, the instance, for this ``remaster ui`` (at ``where``, on ``spec``), or refuse at once where
+    another holds it. Dagster runs two daemons on one instance (the same project's UI started twice on two ports),
+    and says so only half a minute later, in red among its logs, while each runs every sensor and schedule. The
+    system lets the lock go when this process ends, however it ends. An instance this user cannot write is left
+    to Dagster to refuse."""
+    lock = FileLock(home / SERVING_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:  # an OSError too: first
+        raise AlreadyServed(_served_elsewhere(home)) from None
+    except OSError:
+        pass  # an instance this user cannot write, which Dagster refuses in its own words; release() does nothing
+    else:
+        with contextlib.suppress(OSError):
+            write_bytes_atomic(home / SERVED_AT, f"{where}\t{spec.path}\n".encode())
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _served_elsewhere(home: Path) -> str:
+    """Which ``remaster ui`` serves ``home``, and where, as far as it wrote it down, with the fix."""
+    try:
+        where, _, spec = (home / SERVED_AT).read_text(encoding="utf-8").strip().partition("\t")
+    except (OSError, UnicodeDecodeError):
+        where, spec = "", ""
+    at = f" at {where}" if where else ""
+    of = f" (for {spec})" if spec else ""
+    return (f"another remaster ui already serves the Dagster instance {home}{at}{of}: open that one in the browser, "
+            "or stop it (Ctrl-C where it runs) first; two on one instance would run every sensor and schedule twice")
 
 
 def serve(spec: Spec, host: str, port: int) -> bool:

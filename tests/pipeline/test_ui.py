@@ -54,7 +54,8 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
 def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_ctrl_c(project, cli):
     """No workspace file, no DAGSTER_HOME, not even the project's folder as the one it runs in: the spec's folder
     gets its .dagster instance with a dagster.yaml (no 'No dagster.yaml found' warning), what was built before on
-    a throwaway instance is recorded there first, and Ctrl-C stops the webserver and the daemon with no traceback."""
+    a throwaway instance is recorded there first, a second remaster ui on that instance is refused, saying where the
+    first listens, and Ctrl-C stops the webserver and the daemon with no traceback."""
     assert cli(project, "build")[0] == 0
     port = _free_port()
     ui = start_remaster(project.parent, "ui", "--spec", str(project / "assets_spec.yaml"), "--port", str(port))
@@ -66,6 +67,9 @@ def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_c
             time.sleep(0.5)
         assert keys == {"legacy", "legacy_2x"}, ui.poll()
         assert (project / ".dagster" / "dagster.yaml").is_file()
+        code, second = cli(project, "ui", "--port", str(port))  # started twice: where it listens, not "port taken"
+        assert code == 2 and f"another remaster ui already serves the Dagster instance {project / '.dagster'} at " \
+            f"http://127.0.0.1:{port} (for {project / 'assets_spec.yaml'})" in " ".join(second.split()), second
     finally:
         ui.send_signal(signal.SIGINT)
         try:
@@ -285,3 +289,22 @@ def test_remaster_ui_says_why_a_source_has_no_partitions_before_it_starts(projec
     said = " ".join(capsys.readouterr().err.split())
     assert said == f"warning {spec_file}:5: source 'legacy': folder {project / 'texturs'} does not exist; nothing is " \
         "built from it, its outputs are kept (fix its root, or mount the share)", said
+
+
+def test_a_second_remaster_ui_on_one_instance_is_refused_saying_where_the_first_listens(project, cli):
+    """The same project's UI started again on another port ran a second daemon on its instance: each ran every
+    sensor and schedule, and Dagster said so only half a minute later, in red among its logs."""
+    from pipeline.ui import serving
+
+    spec = load_spec(project / "assets_spec.yaml")
+    make_project_instance(spec)
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # where it went on, it stops there, before Dagster starts
+        port = str(taken.getsockname()[1])
+        with serving(project / ".dagster", "http://127.0.0.1:3000", spec):  # as the first remaster ui holds it
+            code, output = cli(project, "ui", "--port", port)
+        said = " ".join(output.split())
+        assert code == 2 and said == f"error another remaster ui already serves the Dagster instance " \
+            f"{project / '.dagster'} at http://127.0.0.1:3000 (for {project / 'assets_spec.yaml'}): open that one in " \
+            "the browser, or stop it (Ctrl-C where it runs) first; two on one instance would run every sensor and " \
+            "schedule twice", output
+        assert f"--port {port}" in cli(project, "ui", "--port", port)[1]  # once the first stopped, it goes on
