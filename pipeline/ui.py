@@ -56,8 +56,9 @@ def check_port(host: str, port: int) -> None:
     except socket.gaierror as exc:
         raise PortTaken(f"--host {host}: no such host here ({exc.strerror}); give an address of this machine, "
                         "such as 127.0.0.1 (the default) or 0.0.0.0 for every network") from exc
-    except OSError as exc:
-        raise PortTaken(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); another remaster ui or "
+    except OSError as exc:  # the system's words, without the address Python adds to them ("while attempting to bind")
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise PortTaken(f"--port {port}: cannot listen on {host}:{port} ({why}); another remaster ui or "
                         "dagster dev may be running there: stop it, or give another --port") from exc
 
 
