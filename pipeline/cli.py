@@ -712,9 +712,9 @@ def ui(
         with serving(Path(home).expanduser(), url(host, port), loaded):  # held until the UI stops
             check_port(host, port)
             _record_what_is_built(loaded, Path(home).expanduser())
-            out.print(escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C stops it"), highlight=False,
-                      soft_wrap=True)
-            if not serve(loaded, host, port):
+            ready = functools.partial(out.print, escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C "
+                                                        "stops it"), highlight=False, soft_wrap=True)
+            if not serve(loaded, host, port, ready):
                 _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
     except (AlreadyServed, PortTaken) as exc:
         _fail([str(exc)], 2)

@@ -13,7 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -25,6 +26,7 @@ from pipeline.spec import Spec
 
 # dagster dev's notice that Dagster's ``dg`` supersedes it: for whoever types dagster dev, not for remaster ui's user
 DEV_SUPERSEDED = "ignore:Function `dev_command` is superseded"
+READY_POLL_S = 0.25  # how often it tries the webserver's port until it answers
 STOP_WAIT_S = 150.0  # dagster dev gives its webserver and its daemon 60 s each to stop
 # A process group of its own: POSIX's session, Windows' group, which Dagster stops with CTRL_BREAK_EVENT.
 _NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
@@ -97,22 +99,38 @@ def _served_elsewhere(home: Path) -> str:
             "or stop it (Ctrl-C where it runs) first; two on one instance would run every sensor and schedule twice")
 
 
-def serve(spec: Spec, host: str, port: int) -> bool:
+def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:
     """Run ``dagster dev`` on ``spec``, against the instance ``DAGSTER_HOME`` names, until Ctrl-C or SIGTERM, then
     stop it and wait for it. Returns False where it ended by itself (its own log says why). It runs in a process
     group of its own: a terminal's Ctrl-C reaches this process alone, which passes it on once, as Dagster's
-    shutdown expects."""
+    shutdown expects. ``ready`` is called once the webserver answers: it takes Dagster seconds to start it, and a
+    browser opened at the address as soon as it was said found nothing there."""
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions", "-p", str(port), "-h", host]
     quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), DEV_SUPERSEDED]))
     env = {**os.environ, SPEC_ENV: str(spec.given), "PYTHONWARNINGS": quiet}
     with sigterm_as_ctrl_c():  # a service manager's stop, as Ctrl-C
         dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP)
         try:
+            if _answered(dev, host, port):
+                ready()
             dev.wait()
             return False
         except KeyboardInterrupt:
             _stop(dev)
             return True
+
+
+def _answered(dev: subprocess.Popen[bytes], host: str, port: int) -> bool:
+    """Wait until ``host:port`` takes a connection (on this machine's loopback where the UI listens on every
+    network); False where ``dagster dev`` ended first."""
+    where = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    while dev.poll() is None:
+        try:
+            socket.create_connection((where, port), timeout=READY_POLL_S).close()
+            return True
+        except OSError:
+            time.sleep(READY_POLL_S)
+    return False
 
 
 def _stop(dev: subprocess.Popen[bytes]) -> None:

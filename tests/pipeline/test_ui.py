@@ -55,8 +55,9 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
 def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_ctrl_c(project, cli):
     """No workspace file, no DAGSTER_HOME, not even the project's folder as the one it runs in: the spec's folder
     gets its .dagster instance with a dagster.yaml (no 'No dagster.yaml found' warning), what was built before on
-    a throwaway instance is recorded there first, a second remaster ui on that instance is refused, saying where the
-    first listens, and Ctrl-C stops the webserver and the daemon with no traceback."""
+    a throwaway instance is recorded there first, where it listens is said once it answers (not seconds before), a
+    second remaster ui on that instance is refused, saying where the first listens, and Ctrl-C stops the webserver
+    and the daemon with no traceback."""
     assert cli(project, "build")[0] == 0
     port = _free_port()
     ui = start_remaster(project.parent, "ui", "--spec", str(project / "assets_spec.yaml"), "--port", str(port))
@@ -81,8 +82,10 @@ def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_c
             raise
     assert ui.returncode in (0, 130), output
     said = " ".join(output.split())
-    assert f"5 partitions of 1 source; 5 outputs already built, recorded Dagster UI at http://127.0.0.1:{port}, " \
-        f"instance {project / '.dagster'}; Ctrl-C stops it" in said, output
+    assert said.startswith("5 partitions of 1 source; 5 outputs already built, recorded "), output
+    serving = said.index(f"Serving dagster-webserver on http://127.0.0.1:{port}")  # said once a browser finds it
+    assert said.index(f"Dagster UI at http://127.0.0.1:{port}, instance {project / '.dagster'}; Ctrl-C stops it") > \
+        serving, output
     assert "Traceback" not in output and "No dagster.yaml found" not in output and "superseded" not in output, output
     assert _asset_keys(port) is None  # the webserver is gone too, and the port free
 
