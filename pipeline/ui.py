@@ -20,6 +20,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ops.atomic import write_bytes_atomic
+from pipeline.claims import project_instance
 from pipeline.definitions import SPEC_ENV
 from pipeline.signals import sigterm_as_ctrl_c
 from pipeline.spec import Spec
@@ -75,7 +76,7 @@ def serving(home: Path, where: str, spec: Spec) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:  # an OSError too: first
-        raise AlreadyServed(_served_elsewhere(home)) from None
+        raise AlreadyServed(_served_elsewhere(home, spec)) from None
     except OSError:
         pass  # an instance this user cannot write, which Dagster refuses in its own words; release() does nothing
     else:
@@ -87,16 +88,22 @@ def serving(home: Path, where: str, spec: Spec) -> Iterator[None]:
         lock.release()
 
 
-def _served_elsewhere(home: Path) -> str:
-    """Which ``remaster ui`` serves ``home``, and where, as far as it wrote it down, with the fix."""
+def _served_elsewhere(home: Path, spec: Spec) -> str:
+    """Which ``remaster ui`` serves ``home``, and where, as far as it wrote it down, with the fix: open it, where it
+    serves this spec; else this project needs an instance of its own (specs of other names may share one), as
+    two daemons on one instance each run every sensor and schedule."""
     try:
-        where, _, spec = (home / SERVED_AT).read_text(encoding="utf-8").strip().partition("\t")
+        where, _, other = (home / SERVED_AT).read_text(encoding="utf-8").strip().partition("\t")
     except (OSError, UnicodeDecodeError):
-        where, spec = "", ""
-    at = f" at {where}" if where else ""
-    of = f" (for {spec})" if spec else ""
-    return (f"another remaster ui already serves the Dagster instance {home}{at}{of}: open that one in the browser, "
-            "or stop it (Ctrl-C where it runs) first; two on one instance would run every sensor and schedule twice")
+        where, other = "", ""
+    said = f"another remaster ui already serves the Dagster instance {home}{f' at {where}' if where else ''}"
+    if other and Path(other) != spec.path:
+        own = ("move one spec to a folder of its own" if home == project_instance(spec) else
+               "unset DAGSTER_HOME: each project then has its own .dagster")
+        return (f"{said}, for {other}, not this spec: stop it (Ctrl-C where it runs) first, or give this project an "
+                f"instance of its own ({own}); two on one instance would run every sensor and schedule twice")
+    return (f"{said}{f' (for {other})' if other else ''}: open that one in the browser, or stop it (Ctrl-C where it "
+            "runs) first; two on one instance would run every sensor and schedule twice")
 
 
 def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:

@@ -315,3 +315,38 @@ def test_a_second_remaster_ui_on_one_instance_is_refused_saying_where_the_first_
             "the browser, or stop it (Ctrl-C where it runs) first; two on one instance would run every sensor and " \
             "schedule twice", output
         assert f"--port {port}" in cli(project, "ui", "--port", port)[1]  # once the first stopped, it goes on
+
+
+def test_a_remaster_ui_of_another_project_on_the_shared_dagster_home_is_told_to_give_this_one_its_own(
+        project, cli, tmp_path, monkeypatch):
+    """Projects of other names may share a DAGSTER_HOME, but not its daemon: the UI serving it shows the other
+    project, so 'open that one' would send the artist to the wrong spec's assets."""
+    from pipeline.ui import serving
+
+    (home := tmp_path / "shared_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    write_textures(tmp_path / "other" / "textures", 1)
+    other = write_spec(tmp_path / "other", UPSCALE_SPEC.replace("legacy", "props"))
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # where it went on, it stops there, before Dagster starts
+        with serving(home, "http://127.0.0.1:3000", load_spec(other)):
+            code, output = cli(project, "ui", "--port", str(taken.getsockname()[1]))
+    said = " ".join(output.split())
+    assert code == 2 and said == f"error another remaster ui already serves the Dagster instance {home} at " \
+        f"http://127.0.0.1:3000, for {other}, not this spec: stop it (Ctrl-C where it runs) first, or give this " \
+        "project an instance of its own (unset DAGSTER_HOME: each project then has its own .dagster); two on one " \
+        "instance would run every sensor and schedule twice", output
+
+
+def test_a_remaster_ui_of_another_spec_beside_this_one_is_told_to_move_one_spec(project, cli):
+    """Two specs of other names in one folder share its .dagster, and so would its daemon."""
+    from pipeline.ui import serving
+
+    other = project / "props.yaml"
+    other.write_text(UPSCALE_SPEC.replace("legacy", "props").replace("build_dir: build", "build_dir: build_props"))
+    make_project_instance(spec := load_spec(other))
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # where it went on, it stops there, before Dagster starts
+        with serving(project / ".dagster", "http://127.0.0.1:3000", spec):
+            code, output = cli(project, "ui", "--port", str(taken.getsockname()[1]))
+    said = " ".join(output.split())
+    assert code == 2 and f"for {other}, not this spec: stop it (Ctrl-C where it runs) first, or give this project " \
+        "an instance of its own (move one spec to a folder of its own);" in said, output
