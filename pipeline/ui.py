@@ -8,6 +8,7 @@ own (``.dagster`` beside the spec), which the CLI then records its builds in too
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ STOP_WAIT_S = 150.0  # dagster dev gives its webserver and its daemon 60 s each 
 # A process group of its own: POSIX's session, Windows' group, which Dagster stops with CTRL_BREAK_EVENT.
 _NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 _STOP = getattr(signal, "CTRL_BREAK_EVENT", signal.SIGINT)
+PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal for this process when the one that started it dies
 SERVING_LOCK = ".remaster-ui.lock"  # in the instance folder: held while a remaster ui serves it
 SERVED_AT = "remaster-ui"  # beside it: where that one listens, and its spec, for a second one to say
 
@@ -116,7 +118,8 @@ def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:
     quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), DEV_SUPERSEDED]))
     env = {**os.environ, SPEC_ENV: str(spec.given), "PYTHONWARNINGS": quiet}
     with sigterm_as_ctrl_c():  # a service manager's stop, as Ctrl-C
-        dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP)
+        dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP,
+                               preexec_fn=_stopped_with_this_process())
         try:
             if _answered(dev, host, port):
                 ready()
@@ -125,6 +128,24 @@ def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:
         except KeyboardInterrupt:
             _stop(dev)
             return True
+
+
+def _stopped_with_this_process() -> Callable[[], None] | None:
+    """On Linux, what makes ``dagster dev`` get Ctrl-C's signal when this process dies, however it dies: killed
+    outright (kill -9, a service manager's last resort), it left ``dagster dev`` running in its session of its own,
+    its webserver holding the port and its daemon the instance, and the next ``remaster ui``, no longer locked out,
+    ran a second daemon beside it. Elsewhere there is no such signal (None)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it, between fork and exec
+    parent = os.getpid()
+
+    def stop_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, _STOP)
+        if os.getppid() != parent:  # it died before prctl took effect: no signal would come
+            os._exit(1)
+
+    return stop_with_parent
 
 
 def _answered(dev: subprocess.Popen[bytes], host: str, port: int) -> bool:

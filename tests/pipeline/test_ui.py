@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -88,6 +89,35 @@ def test_remaster_ui_serves_the_spec_s_assets_on_its_own_instance_and_stops_on_c
         serving, output
     assert "Traceback" not in output and "No dagster.yaml found" not in output and "superseded" not in output, output
     assert _asset_keys(port) is None  # the webserver is gone too, and the port free
+
+
+@pytest.mark.slow
+def test_a_remaster_ui_killed_outright_takes_its_webserver_and_daemon_with_it(project):
+    """kill -9 of remaster ui left dagster dev running in its session of its own: its webserver held the port, its
+    daemon the instance, and the next remaster ui, the lock gone with the killed one, ran a second daemon beside it
+    (Dagster: 'Another SENSOR daemon is still sending heartbeats'). Once they have stopped, the instance is free."""
+    from pipeline.ui import serving
+
+    port = _free_port()
+    ui = start_remaster(project, "ui", "--port", str(port))
+    threading.Thread(target=ui.stdout.read, daemon=True).start()  # Dagster's log, which would fill the pipe
+    try:
+        for _ in range(240):  # polled at most two minutes: a loaded CI machine starts Dagster slowly
+            if ui.poll() is not None or _asset_keys(port) is not None:
+                break
+            time.sleep(0.5)
+        dagster = psutil.Process(ui.pid).children(recursive=True)
+        assert ui.poll() is None and dagster, "remaster ui did not start"
+    finally:
+        ui.kill()
+        ui.wait()
+    _, running = psutil.wait_procs(dagster, timeout=90)
+    for process in running:
+        process.kill()
+    assert [process.pid for process in running] == []
+    assert _asset_keys(port) is None
+    with serving(project / ".dagster", "http://127.0.0.1:3000", load_spec(project / "assets_spec.yaml")):
+        pass  # the next remaster ui goes on
 
 
 def test_a_cli_build_records_in_the_project_s_own_instance_where_dagster_home_is_unset(project, cli, tmp_path):
