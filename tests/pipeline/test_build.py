@@ -1639,6 +1639,15 @@ def _no_fit(*args, **kwargs):
     raise AssertionError("the material's maps were made again")
 
 
+FROM_TEXTURE_SPEC = """
+build_dir: build
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  floors: {op: material, from: legacy, method: from_texture}
+"""
+
+
 def test_a_renamed_texture_keeps_its_from_texture_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):
     """from_texture made every map again when its texture was renamed: its maps are kept by content, and the glTF
     written anew is the one a fresh build writes (a cut-out's MASK, a tiling texture's REPEAT)."""
@@ -1649,13 +1658,7 @@ def test_a_renamed_texture_keeps_its_from_texture_maps_and_writes_only_its_gltf_
     disc = (((yy - 15.5) ** 2 + (xx - 15.5) ** 2) < 12 ** 2).astype(np.float32)
     write_image(tmp_path / "textures" / "crate.png", Image(rng.random((32, 32, 3), dtype=np.float32)))
     write_image(tmp_path / "textures" / "grate.png", Image(rng.random((32, 32, 3), dtype=np.float32), alpha=disc))
-    write_spec(tmp_path, """
-        build_dir: build
-        sources:
-          legacy: {kind: textures, root: textures, glob: "*.png"}
-        assets:
-          floors: {op: material, from: legacy, method: from_texture}
-        """)
+    write_spec(tmp_path, FROM_TEXTURE_SPEC)
     assert cli(tmp_path, "build")[0] == 0
     before = {Path(path).name: digest for path, digest in outputs(tmp_path).items()}
     figures = {row["partition"]: _fit_figures(row) for row in manifest_rows(tmp_path)}
@@ -1683,13 +1686,7 @@ def test_a_material_row_a_hand_edit_damaged_then_its_texture_renamed_is_built_no
     """A build looks in a removed material row's inputs for its cache entry under the new name: an input's hash a
     hand edit or a merge made a list stopped every build with "TypeError: unhashable type: 'list'"."""
     write_textures(tmp_path / "textures", 1, size=32)
-    write_spec(tmp_path, """
-        build_dir: build
-        sources:
-          legacy: {kind: textures, root: textures, glob: "**/*.png"}
-        assets:
-          floors: {op: material, from: legacy, method: from_texture}
-        """)
+    write_spec(tmp_path, FROM_TEXTURE_SPEC)
     assert cli(tmp_path, "build")[0] == 0
     manifest = tmp_path / "build" / "manifest.json"
     rows = json.loads(manifest.read_text())
