@@ -1464,19 +1464,25 @@ def test_an_emptied_spec_fails_the_build_and_keeps_every_output(project, cli):
     assert outputs(project) == built and len(built) == 5
 
 
-def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
+def _built_photo_pair_material(tmp_path: Path, cli, pair: str = "towel", folders: str = "*") -> None:
+    """A project of one photo pair, ``pair``, fitted (two iterations, 32 px) and built; ``folders``: the part of
+    the flash and guide globs before the file name (``**`` finds a pair filed deeper)."""
     photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
     for role, gain in (("flash", 1.0), ("guide", 0.4)):
-        write_image(tmp_path / "photos" / "oak" / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
-    write_spec(tmp_path, """
+        write_image(tmp_path / "photos" / pair / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
+    write_spec(tmp_path, f"""
         build_dir: build
         device: cpu
         sources:
-          scans: {kind: photo_pairs, root: photos, flash: "**/flash.*", guide: "**/guide.*"}
+          scans: {{kind: photo_pairs, root: photos, flash: "{folders}/flash.*", guide: "{folders}/guide.*"}}
         assets:
-          scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
+          scanned: {{op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}}
         """)
     assert cli(tmp_path, "build")[0] == 0
+
+
+def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
+    _built_photo_pair_material(tmp_path, cli, "oak", folders="**")
     first = outputs(tmp_path)
     sidecar = tmp_path / "photos" / "oak" / "scene.json"
     sidecar.write_bytes(b'{\n  "camera": {"fov_deg": 30, "distance": 1.0}\n}\n')
@@ -1496,22 +1502,6 @@ def test_a_scene_sidecar_is_part_of_the_cache_key(tmp_path, cli):
     cli(tmp_path, "build")
     assert statuses(tmp_path) == {"wood/oak": "cached"}
     assert sorted(outputs(tmp_path).values()) == sorted(first.values())
-
-
-def _built_photo_pair_material(tmp_path: Path, cli) -> None:
-    """A project of one photo pair, ``towel``, fitted (two iterations, 32 px) and built."""
-    photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
-    for role, gain in (("flash", 1.0), ("guide", 0.4)):
-        write_image(tmp_path / "photos" / "towel" / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
-    write_spec(tmp_path, """
-        build_dir: build
-        device: cpu
-        sources:
-          scans: {kind: photo_pairs, root: photos, flash: "*/flash.*", guide: "*/guide.*"}
-        assets:
-          scanned: {op: material, from: scans, method: two_shot, iterations: 2, fit_size: 32}
-        """)
-    assert cli(tmp_path, "build")[0] == 0
 
 
 def test_a_renamed_photo_pair_folder_keeps_its_fitted_maps_and_writes_only_its_gltf_anew(tmp_path, cli, monkeypatch):

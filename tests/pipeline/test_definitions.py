@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from datetime import timedelta
 import subprocess
 import sys
+from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -1187,6 +1188,17 @@ def test_an_upstream_output_is_put_back_only_as_its_manifest_row_lists_it(projec
     assert not (project / "build" / "legacy_2x" / key).exists()
 
 
+def _ui_run_log(spec: Path, asset: str, partitions: list[str], phrase: str = "") -> list[str]:
+    """The messages holding ``phrase`` that a UI run of ``asset`` alone over the first of ``partitions`` (the
+    partitions the instance has) logs, as an artist reads them on the run's page."""
+    defs = build_definitions(load_spec(spec))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", partitions)
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=[asset],
+                                partition_key=partitions[0])
+        return [event.user_message for event in instance.all_logs(result.run_id) if phrase in event.user_message]
+
+
 def test_the_run_log_in_the_ui_shows_what_libpng_warns_of_naming_the_texture(project):
     import struct
     import zlib
@@ -1195,12 +1207,7 @@ def test_the_run_log_in_the_ui_shows_what_libpng_warns_of_naming_the_texture(pro
     write_image(texture, Image(np.full((8, 8, 3), 0.5, np.float32), bit_depth=16))
     data, srgb = texture.read_bytes(), b"sRGB\x09"  # a rendering intent that is none of the four
     texture.write_bytes(data[:33] + struct.pack(">I", 1) + srgb + struct.pack(">I", zlib.crc32(srgb)) + data[33:])
-    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
-                                partition_key="walls/tex001.png")
-        messages = [event.user_message for event in instance.all_logs(result.run_id)]
+    messages = _ui_run_log(project / "assets_spec.yaml", "legacy_2x", ["walls/tex001.png"])
     assert f"{texture}: PNG warning: sRGB: invalid" in messages, messages
 
 
@@ -1221,12 +1228,8 @@ def test_a_ui_run_on_a_cache_that_is_gone_says_so_once_in_its_run_log(project, c
     while every output was computed again."""
     assert cli(project, "build")[0] == 0
     shutil.rmtree(project / ".remaster")
-    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["walls/tex001.png", "walls/tex002.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_2x"],
-                                partition_key="walls/tex001.png")
-        said = [event.user_message for event in instance.all_logs(result.run_id) if "no cache at" in event.user_message]
+    said = _ui_run_log(project / "assets_spec.yaml", "legacy_2x", ["walls/tex001.png", "walls/tex002.png"],
+                       "no cache at")
     assert said == [f"no cache at {project / '.remaster' / 'cache'} (cache_dir in assets_spec.yaml), though "
                     f"{project / 'build' / 'manifest.json'} lists outputs built before: a new, empty one is made there, "
                     "so nothing is put back from a cache; if this cache should be on a share, is it mounted?"]
@@ -1238,12 +1241,7 @@ def test_a_ui_run_says_in_its_log_which_setting_of_its_asset_its_method_does_not
     run that changed nothing said nothing of it."""
     write_spec(project, UPSCALE_SPEC.replace("legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}",
                                              "floors: {op: material, from: legacy, method: from_texture, iterations: 50}"))
-    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["walls/tex001.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["floors"],
-                                partition_key="walls/tex001.png")
-        said = [event.user_message for event in instance.all_logs(result.run_id) if "not read" in event.user_message]
+    said = _ui_run_log(project / "assets_spec.yaml", "floors", ["walls/tex001.png"], "not read")
     assert said == [f"{project / 'assets_spec.yaml'}:7: assets.floors.iterations: not read with the params given here, so "
                     "it changes nothing (a setting of the photo fit, methods two_shot and one_shot): remove it"]
 
@@ -1421,12 +1419,7 @@ def test_a_ui_run_of_an_asset_alone_warns_of_an_asset_out_of_date_two_up_the_cha
     assert cli(tmp_path, "build")[0] == 0
     changed = "walls/tex001.png"
     write_image(tmp_path / "textures" / changed, Image(np.random.default_rng(7).random((64, 64, 3), dtype=np.float32)))
-    defs = build_definitions(load_spec(spec))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", [changed])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
-                                selection=["big_dds"], partition_key=changed)
-        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    said = _ui_run_log(spec, "big_dds", [changed], "out of date")
     assert said == [f"big_dds was built from variants's outputs (through big) for {changed}, which are out of date (a "
                     "texture or a setting of variants changed since it was built): materialize variants and big as "
                     "well, or select big_dds with its upstream assets (remaster build does both)"]
@@ -1499,12 +1492,7 @@ def test_a_ui_run_of_an_asset_alone_warns_that_its_model_is_out_of_date(tmp_path
     write_spec(tmp_path, MODEL_SPEC)
     assert cli(tmp_path, "build")[0] == 0
     write_textures(tmp_path / "hires" / "more", 1, size=64, seed=6)  # sr2x would train again
-    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_sr"],
-                                partition_key="floors/tex000.png")
-        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    said = _ui_run_log(tmp_path / "assets_spec.yaml", "legacy_sr", ["floors/tex000.png"], "out of date")
     assert said == ["legacy_sr was built with model sr2x, which is out of date (its reference textures or settings "
                     "changed since it was trained): materialize sr2x as well, or select legacy_sr with its upstream "
                     "assets (remaster build does both)"]
@@ -1523,12 +1511,7 @@ def test_a_ui_run_of_an_asset_alone_warns_of_a_model_out_of_date_up_its_chain(tm
         spec.write_text(spec.read_text().replace("steps: 4", "steps: 5"))
     else:
         write_textures(tmp_path / "hires" / "more", 1, size=64, seed=6)
-    defs = build_definitions(load_spec(spec))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
-        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
-                                selection=["legacy_dds"], partition_key="floors/tex000.png")
-        said = [event.user_message for event in instance.all_logs(result.run_id) if "out of date" in event.user_message]
+    said = _ui_run_log(spec, "legacy_dds", ["floors/tex000.png"], "out of date")
     assert said == ["legacy_dds was built from legacy_sr's outputs for floors/tex000.png, made with model sr2x, which "
                     "is out of date (its reference textures or settings changed since it was trained): materialize "
                     "sr2x and legacy_sr as well, or select legacy_dds with its upstream assets (remaster build does "
