@@ -6,7 +6,9 @@ a word, and clips HDR BC6H to 8 bits). It hands Pillow the sRGB and BGRA layouts
 names of the same texels that Pillow reads. And it reads the decoded texels as the texture they store: an
 opaque BC1 or BC7 texture as RGB (Pillow always gives them alpha), an uncompressed one whose alpha is 0 in
 every texel as RGB (exporters that write padding there), and a BC5 (ATI2, 3Dc) file, which keeps only a
-tangent-space normal map's X and Y, as a whole normal map with Z = sqrt(1 - X² - Y²).
+tangent-space normal map's X and Y, as a whole normal map with Z = sqrt(1 - X² - Y²). A DXT5 whose header sets
+NVIDIA's DDPF_NORMAL flag is DXT5nm (X in alpha, Y in green), as NVIDIA's tools write and read it: it is read as
+that normal map too, where read as colour its X would be an alpha and its red a flat 255.
 
 Writing: ``header`` gives the container of a texture and its mip chain in the legacy (Direct3D 9) layout,
 which every engine and texture tool reads, or with the DX10 extension that newer ones read and BC7 needs.
@@ -35,9 +37,13 @@ _DDSD_CAPS, _DDSD_HEIGHT, _DDSD_WIDTH, _DDSD_PITCH = 0x1, 0x2, 0x4, 0x8
 _DDSD_PIXELFORMAT, _DDSD_MIPMAPCOUNT, _DDSD_LINEARSIZE = 0x1000, 0x20000, 0x80000
 _DDPF_FOURCC = 0x4
 _DDSCAPS_COMPLEX, _DDSCAPS_TEXTURE, _DDSCAPS_MIPMAP = 0x8, 0x1000, 0x400000
+# NVIDIA's texture tools' "normal map" pixel format flag: DXT5 has no format of its own for DXT5nm, and no other
+# flag says a file holds normals. A reader that does not know it reads the file as before (Pillow does).
+DDPF_NORMAL = 0x80000000
 
 _ALPHA_OPTIONAL = ("DXT1", "BC1", "BC7")  # formats whose alpha Pillow decodes whether the texture has any
 _NORMAL_XY = ("BC5", "BC5S")
+_DXT5 = ("DXT5", "BC3")  # Pillow's names of BC3 blocks, under their FourCC and their DX10 format
 
 
 def dds_problem(data: bytes) -> str | None:
@@ -89,9 +95,11 @@ def as_pillow_reads(data: bytes) -> bytes:
     return data
 
 
-def _bgra_pixel_format(alpha: bool) -> bytes:
-    """The legacy DDS_PIXELFORMAT of 32-bit BGRA texels, or BGRX (the fourth byte unused) without ``alpha``."""
-    return struct.pack("<2I4sI4I", 32, _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0), bytes(4), 32,
+def _bgra_pixel_format(alpha: bool, flags: int = 0) -> bytes:
+    """The legacy DDS_PIXELFORMAT of 32-bit BGRA texels, or BGRX (the fourth byte unused) without ``alpha``,
+    with pixel format ``flags`` besides those (DDPF_NORMAL)."""
+    flags |= _LEGACY_RGB | (_LEGACY_ALPHA if alpha else 0)
+    return struct.pack("<2I4sI4I", 32, flags, bytes(4), 32,
                        0xFF0000, 0xFF00, 0xFF, 0xFF000000 if alpha else 0)  # size, flags, fourcc, bits, masks
 
 
@@ -107,47 +115,57 @@ def _format_name(data: bytes) -> str:
     return repr(text) if text.isprintable() and text.strip() else f"Direct3D format {int.from_bytes(fourcc, 'little')}"
 
 
-def stored_texels(pixels: np.ndarray, pixel_format: str | None) -> np.ndarray:
+def says_normal_map(data: bytes) -> bool:
+    """Whether the header of the DDS ``data`` sets DDPF_NORMAL, as NVIDIA's tools (and remaster) mark a normal map."""
+    return bool(struct.unpack_from("<I", data, 80)[0] & DDPF_NORMAL)
+
+
+def stored_texels(pixels: np.ndarray, pixel_format: str | None, normal_map: bool = False) -> np.ndarray:
     """(H, W, C) uint8 texels as Pillow decoded a DDS of ``pixel_format`` (Pillow's name, None when
-    uncompressed), as the texture they store: see the module's docstring."""
+    uncompressed), as the texture they store: see the module's docstring. ``normal_map``: the header sets
+    DDPF_NORMAL (``says_normal_map``)."""
     with_alpha = pixels.shape[2] == 4
+    if normal_map and with_alpha and pixel_format in _DXT5:  # DXT5nm: X in alpha, Y in green
+        return _with_normal_z(pixels[..., [3, 1]])
     if with_alpha and pixel_format in _ALPHA_OPTIONAL and (pixels[..., 3] == 255).all():
         return pixels[..., :3]
     if with_alpha and pixel_format is None and not pixels[..., 3].any():  # read as alpha, the texture is invisible
         return pixels[..., :3]
     if pixel_format in _NORMAL_XY:
-        return _with_normal_z(pixels)
+        return _with_normal_z(pixels[..., :2])
     return pixels
 
 
-def _with_normal_z(pixels: np.ndarray) -> np.ndarray:
-    """A normal map's (H, W, 3) texels with blue rebuilt from red and green, as an engine's shader does
-    for BC5: the vector has unit length and points out of the surface."""
-    xy = pixels[..., :2].astype(np.float32) / 127.5 - 1.0  # (H, W, 2) in [-1, 1]
-    z = np.sqrt(np.clip(1.0 - (xy**2).sum(axis=2), 0.0, 1.0))  # (H, W)
+def _with_normal_z(xy: np.ndarray) -> np.ndarray:
+    """A normal map's (H, W, 3) texels from its (H, W, 2) X and Y, blue rebuilt from them as an engine's shader
+    does for BC5 and DXT5nm: the vector has unit length and points out of the surface."""
+    components = xy.astype(np.float32) / 127.5 - 1.0  # (H, W, 2) in [-1, 1]
+    z = np.sqrt(np.clip(1.0 - (components**2).sum(axis=2), 0.0, 1.0))  # (H, W)
     blue = np.rint((z + 1.0) * 127.5).astype(np.uint8)
-    return np.concatenate([pixels[..., :2], blue[..., None]], axis=2)
+    return np.concatenate([xy, blue[..., None]], axis=2)
 
 
 def header(width: int, height: int, mip_levels: int, *, fourcc: bytes | None, top_level_bytes: int, alpha: bool,
-           dxgi: int = 0) -> bytes:
+           dxgi: int = 0, normal_map: bool = False) -> bytes:
     """The bytes before the texels of a 2D texture: block-compressed under ``fourcc`` (``DXT1``, ``DXT5``,
     ``ATI1``, ``ATI2``; ``DX10`` with a DXGI format number ``dxgi``, 20 bytes more), or uncompressed 32-bit
     BGRA (BGRX where ``alpha`` is False) for None. ``alpha`` beside a FourCC sets DDPF_ALPHAPIXELS ("has
     alpha"), which is how a DXT1 with 1-bit alpha (DXT1a) tells texconv, Paint.NET and Direct3D 9 engines
-    that its cut-out is not opaque: the blocks alone do not say. ``top_level_bytes`` is the size of the first
-    level's texels; the levels follow largest first."""
+    that its cut-out is not opaque: the blocks alone do not say. ``normal_map`` sets DDPF_NORMAL, by which
+    NVIDIA's tools and remaster tell a DXT5nm from a DXT5 of colour and alpha. ``top_level_bytes`` is the size of
+    the first level's texels; the levels follow largest first."""
     flags = _DDSD_CAPS | _DDSD_HEIGHT | _DDSD_WIDTH | _DDSD_PIXELFORMAT
     flags |= _DDSD_PITCH if fourcc is None else _DDSD_LINEARSIZE
     caps = _DDSCAPS_TEXTURE
     if mip_levels > 1:
         flags |= _DDSD_MIPMAPCOUNT
         caps |= _DDSCAPS_COMPLEX | _DDSCAPS_MIPMAP
+    normal_flag = DDPF_NORMAL if normal_map else 0
     if fourcc is None:
-        pixel_format = _bgra_pixel_format(alpha)
+        pixel_format = _bgra_pixel_format(alpha, normal_flag)
         pitch = width * 4
     else:
-        pixel_flags = _DDPF_FOURCC | (_LEGACY_ALPHA if alpha else 0)
+        pixel_flags = _DDPF_FOURCC | (_LEGACY_ALPHA if alpha else 0) | normal_flag
         pixel_format = struct.pack("<2I4s5I", 32, pixel_flags, fourcc, 0, 0, 0, 0, 0)
         pitch = top_level_bytes
     dx10 = struct.pack("<5I", dxgi, _DIMENSION_2D, 0, 1, 0) if fourcc == _FOURCC_DX10 else b""  # one 2D texture

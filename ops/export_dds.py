@@ -2,13 +2,14 @@
 
 Engines of the Direct3D 9 era, and the mods that remaster their games, load textures as DDS files: BC1
 (DXT1) for opaque colour or cut-outs (1-bit alpha), BC3 (DXT5) with alpha, BC4 (ATI1) for one channel,
-BC5 (ATI2) for a normal map's X and Y, or BC3 with X moved to alpha (DXT5nm) for engines without BC5;
-Direct3D 11 engines also load BC7, which keeps colour and alpha far better. Each level of the chain is a
-box-filtered half of the one before (in linear light for colour; a normal map's vectors renormalized; with
-an alpha test's cut-off, its coverage kept), and etcpak encodes the 4x4 blocks, its BC1 and BC4 blocks
-refined by ``ops.bc1`` and ``ops.bc4``. The colour under transparent texels is filled from the visible
-ones first, in every level: a 4x4 block shares its two end colours among its texels, so a hidden key
-colour would pull the visible ones toward it, and at a distance it would fringe the cut-out.
+BC5 (ATI2) for a normal map's X and Y, or BC3 with X moved to alpha (DXT5nm) for engines without BC5, a
+normal map's header marked as NVIDIA's tools mark one (DDPF_NORMAL); Direct3D 11 engines also load BC7,
+which keeps colour and alpha far better. Each level of the chain is a box-filtered half of the one before (in
+linear light for colour; a normal map's vectors renormalized; with an alpha test's cut-off, its coverage kept),
+and etcpak encodes the 4x4 blocks, its BC1 and BC4 blocks refined by ``ops.bc1`` and ``ops.bc4``. The colour
+under transparent texels is filled from the visible ones first, in every level: a 4x4 block shares its two end
+colours among its texels, so a hidden key colour would pull the visible ones toward it, and at a distance it
+would fringe the cut-out.
 """
 
 from __future__ import annotations
@@ -223,6 +224,13 @@ class ExportDdsParams(OpParams):
         check_format_fits_kind(self.format, self.kind)
         return self
 
+    def key_params(self) -> dict[str, object]:
+        """A normal map's DDS is marked as one in its header (DDPF_NORMAL) since that flag came: its key says so,
+        so that those made before are exported again, while every other DDS keeps its key and its file."""
+        key = super().key_params()
+        normal = self.kind == "normal" or any(map_kind(name) == "normal" for name in self.maps)
+        return {**key, "normal_flag": "DDPF_NORMAL"} if normal else key
+
     def neutral_fields(self) -> tuple[str, ...]:
         return () if self.resize_to_blocks else ("resize_to_blocks",)
 
@@ -286,8 +294,16 @@ def export_dds(
     stored = _BLOCKS.get(chosen)
     head = header(image.width, image.height, len(levels), fourcc=stored.fourcc if stored else None,
                   top_level_bytes=len(texels[0]), alpha=stored.says_alpha if stored else image.alpha is not None,
-                  dxgi=stored.dxgi[params.kind != "color"] if stored else 0)
+                  dxgi=stored.dxgi[params.kind != "color"] if stored else 0,
+                  normal_map=_marked_normal_map(chosen, params.kind))
     return Exported(head + b"".join(texels), chosen, len(levels), len(head), top_level)
+
+
+def _marked_normal_map(format: str, kind: Kind) -> bool:
+    """Whether a ``kind`` texture stored as ``format`` has DDPF_NORMAL in its header, so that NVIDIA's tools and
+    remaster read it back as a normal map: every normal map but one in ``bc3``, whose alpha holds data (a height,
+    a mask) beside X, Y and Z in colour, where the flag on a DXT5 means DXT5nm, X in alpha, to those readers."""
+    return kind == "normal" and format != "bc3"
 
 
 def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:

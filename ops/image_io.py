@@ -28,7 +28,7 @@ from PIL import ImageCms, ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
-from ops.dds import as_pillow_reads, dds_problem, stored_texels, unreadable_format
+from ops.dds import as_pillow_reads, dds_problem, says_normal_map, stored_texels, unreadable_format
 from ops.formats import WRITABLE_SUFFIXES
 from ops.tiff import FLOATING_POINT, TiffLayout, decode_tiff, is_tiff, tiff_layout, wide_integers
 
@@ -557,7 +557,7 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
             return np.asarray(im, dtype=np.uint16)[..., None], 16
         array = np.asarray(_as_meant(im, opened.format, data), dtype=np.uint8)
         if opened.format == "DDS" and array.ndim == 3:
-            array = stored_texels(array, getattr(opened, "pixel_format", None))
+            array = stored_texels(array, getattr(opened, "pixel_format", None), says_normal_map(data))
     return (array[..., None] if array.ndim == 2 else array), 8
 
 

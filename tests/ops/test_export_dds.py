@@ -99,7 +99,8 @@ def test_bc3n_is_dxt5nm_its_x_in_alpha_and_y_in_green_and_z_rebuilt_from_them_as
     normals = hills(64)
     exported = export_dds(normals, format="DXT5nm", kind="normal")
     assert exported.format == "bc3n" and exported.data[84:88] == b"DXT5" and exported.mip_levels == 7
-    assert struct.unpack_from("<I", exported.data, 80)[0] == 0x4  # DDPF_FOURCC: a plain DXT5, as engines load it
+    # DDPF_FOURCC: a plain DXT5, as engines load it; DDPF_NORMAL: DXT5nm, as NVIDIA's tools mark it
+    assert struct.unpack_from("<I", exported.data, 80)[0] == 0x80000004
     as_bc5, as_bc3 = (levels(export_dds(normals, format=format, kind="normal").data) for format in ("bc5", "bc3"))
     chain = mip_chain(normals, kind="normal")
     for level, bc5_level, bc3_level, source in zip(levels(exported.data), as_bc5, as_bc3, chain, strict=True):
@@ -115,6 +116,33 @@ def test_bc3n_is_dxt5nm_its_x_in_alpha_and_y_in_green_and_z_rebuilt_from_them_as
     assert np.abs(top[..., 1] - np.rint(normals.color[..., 1] * 255)).max() <= 5
     assert block_psnr(exported) > 45  # over X and Y, the planes it keeps: 47.4 dB
     assert export_dds(normals, kind="normal").format == "bc5"  # auto still picks BC5 for a normal map
+
+
+@pytest.mark.parametrize(("format", "flags"), [
+    ("bc5", 0x80000004), ("bc3n", 0x80000004), ("bc1", 0x80000004), ("bc7", 0x80000004),
+    ("uncompressed", 0x80000040),  # DDPF_RGB beside it
+    ("bc3", 0x4),  # its alpha holds data beside X, Y and Z, where the flag on a DXT5 means X in alpha
+])
+def test_every_normal_map_dds_but_a_bc3_one_sets_nvidia_s_normal_map_flag(format, flags):
+    """A bc3n file read back was a colour texture (X as its alpha, red a flat 255): DXT5 has no format of its own for
+    DXT5nm, and the pixel format's DDPF_NORMAL (0x80000000) is how NVIDIA's tools mark a normal map."""
+    assert struct.unpack_from("<I", export_dds(hills(8), format=format, kind="normal").data, 80)[0] == flags
+    assert struct.unpack_from("<I", export_dds(brick(8), format="bc3").data, 80)[0] == 0x4  # colour: unmarked
+
+
+def test_a_bc3n_file_read_back_is_the_normal_map_again_and_unmarked_it_is_colour(tmp_path):
+    """X from alpha, Y from green and Z rebuilt, as a shader and NVIDIA's reader take a DXT5nm: as BC5 reads back."""
+    normals = hills(64)
+    data = export_dds(normals, format="bc3n", kind="normal").data
+    write_bytes_atomic(tmp_path / "normal.dds", data)
+    read = read_image(tmp_path / "normal.dds", colorspace="linear")
+    assert read.channels == 3 and read.alpha is None
+    error = np.abs(np.rint(read.color * 255) - np.rint(normals.color * 255))  # in levels of 8 bits
+    assert error[..., 0].max() <= 2 and error[..., 1].max() <= 5 and error[..., 2].max() <= 3
+    unmarked = data[:80] + struct.pack("<I", 0x4) + data[84:]  # a DXT5 without the flag: colour and alpha
+    write_bytes_atomic(tmp_path / "colour.dds", unmarked)
+    colour = read_image(tmp_path / "colour.dds", colorspace="linear")
+    assert colour.alpha is not None and (colour.color[..., 0] == 1).all() and (colour.color[..., 2] == 0).all()
 
 
 def rms(a: np.ndarray, b: np.ndarray) -> float:
@@ -379,6 +407,19 @@ def test_resize_to_blocks_joins_the_cache_key_only_when_on_so_outputs_built_befo
     """Added with its default in every key, it made upgrading recompute every DDS file byte for byte."""
     assert "resize_to_blocks" not in ExportDdsParams().key_params()
     assert ExportDdsParams(resize_to_blocks=True).key_params()["resize_to_blocks"] is True
+
+
+def test_only_a_normal_map_s_export_gets_a_new_cache_key_with_its_flag():
+    """The header of every normal map's DDS changed; the other DDS files are byte for byte as before, and their keys
+    (every default, and the list of maps) are pinned as they were, so that an upgrade exports only the normal maps
+    again, where a version bump would have exported every DDS."""
+    before = {"format": "auto", "kind": "color", "mipmaps": True, "alpha": "auto", "alpha_cutoff": None}
+    assert ExportDdsParams().key_params() == {**before, "maps": []}
+    assert ExportDdsParams(maps=("albedo", "roughness")).key_params() == {**before, "maps": ["albedo", "roughness"]}
+    assert ExportDdsParams(kind="normal").key_params() == {
+        **before, "kind": "normal", "maps": [], "normal_flag": "DDPF_NORMAL"}
+    assert ExportDdsParams(maps=("albedo", "normal")).key_params() == {
+        **before, "maps": ["albedo", "normal"], "normal_flag": "DDPF_NORMAL"}
 
 
 def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):
