@@ -138,6 +138,46 @@ _LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "dxt5nm": "bc3n"
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
 
 
+def _map_name(entry: str | Mapping[str, object]) -> str:
+    """The map an entry of ``maps`` names: itself, or the one key of ``normal: bc3n``."""
+    return entry if isinstance(entry, str) else next(iter(entry))
+
+
+def _map_format(entry: object) -> str | dict[str, str]:
+    """An entry of ``maps`` that gives a map its format (``normal: bc3n``), the format spelt as ``format`` takes it,
+    or the map's name alone where YAML gives none (``normal:``); refused, naming the map and the formats, where it
+    names no format."""
+    if not (isinstance(entry, Mapping) and len(entry) == 1 and isinstance(name := next(iter(entry)), str)):
+        raise ValueError(f"maps takes a map's name (albedo) or a name and its format (normal: bc3n), not {entry!r}")
+    if entry[name] is None:
+        return name
+    format = format_name(entry[name])
+    if format not in get_args(DdsFormat):
+        raise ValueError(f"map {name}: format {entry[name]!r} is none export_dds writes; give one of "
+                         f"{', '.join(get_args(DdsFormat))} (or a Direct3D 9 name, such as DXT5nm)")
+    return {name: format}
+
+
+_ONE_KIND: dict[str, tuple[Kind, str]] = {  # formats that fit one kind of map: the kind, and such maps in words
+    "bc3n": ("normal", "the normal map (normal)"), "bc5": ("normal", "the normal map (normal)"),
+    "bc4": ("data", "a grey data map (roughness, ao, height)"),
+}
+_FITTING = {  # kind -> in words, and the formats to offer such a map first
+    "normal": ("a normal map", "bc5, bc3n"), "data": ("data", "bc4 (a grey map), bc1"), "color": ("colour", "bc1"),
+}
+
+
+def _check_map_format(name: str, format: str) -> None:
+    """Refuse a map's own format that fits another kind of map (``albedo: bc5``), naming the map, the maps the
+    format fits and the formats that fit this one: ``kind`` is not set with ``maps``, so the fix
+    ``check_format_fits_kind`` gives (set kind) does not apply."""
+    kind = map_kind(name)
+    if format in _ONE_KIND and _ONE_KIND[format][0] != kind:
+        words, fitting = _FITTING[kind]
+        raise ValueError(f"map {name}: {format} fits only {_ONE_KIND[format][1]}, and {name} is exported as {words}: "
+                         f"give {name} {fitting}, bc3, bc7 or uncompressed, or leave its format out (auto)")
+
+
 def format_name(value: object) -> object:
     """``DXT5`` is ``bc3``: the Direct3D 9 names that texconv, Photoshop and mod guides use are taken too, and
     every name in any case (``BC7``, as texconv's ``BC7_UNORM`` writes it). A name of no format stays as given,
@@ -191,20 +231,38 @@ class ExportDdsParams(OpParams):
         "needs, to the nearest sides that are (a sprite of 44x42 px to 44x44; Lanczos, alpha and tiling kept), where "
         "it is refused otherwise"
     )
-    maps: tuple[str, ...] = Field(
+    maps: tuple[str | dict[str, DdsFormat], ...] = Field(
         (), description="from an asset that writes several maps (a material): those to export, by name (albedo, normal, "
-        "roughness, ...), each as its kind: normal as a normal map, albedo and preview as colour, the rest as data"
+        "roughness, ...), each as its kind: normal as a normal map, albedo and preview as colour, the rest as data; "
+        "a map given with a format (normal: bc3n) is exported in that one, the others in format's"
     )
+
+    @field_validator("maps", mode="before")
+    @classmethod
+    def _map_formats(cls, value: object) -> object:
+        """Each map as its name, or as a mapping of its name to its format's own spelling (``normal: bc3n``, of
+        ``normal: DXT5nm``), so that the cache key holds one; ``{albedo: bc1, normal: bc3n}`` is that list, in order."""
+        if isinstance(value, Mapping):
+            value = [{name: format} for name, format in value.items()]
+        if not isinstance(value, (list, tuple)):
+            return value  # refused by its type: a list in brackets
+        return [entry if isinstance(entry, str) else _map_format(entry) for entry in value]
 
     @field_validator("maps")
     @classmethod
-    def _map_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+    def _map_names(cls, entries: tuple[str | dict[str, DdsFormat], ...]) -> tuple[str | dict[str, DdsFormat], ...]:
+        """Each map named as its file is, once, and given a format of its own only where that fits its kind: checked
+        here, so that the spec's error is at the key maps."""
+        names = [_map_name(entry) for entry in entries]
         for name in names:
             if not name.isidentifier():
                 raise ValueError(f"map {name!r}: name a map as its file is named, without .png (albedo, normal, ao)")
         if len(set(names)) != len(names):
-            raise ValueError(f"maps {list(names)} names a map twice")
-        return names
+            raise ValueError(f"maps {names} names a map twice")
+        for entry in entries:
+            if not isinstance(entry, str):
+                _check_map_format(*next(iter(entry.items())))
+        return entries
 
     @field_validator("format", mode="before")
     @classmethod
@@ -216,19 +274,26 @@ class ExportDdsParams(OpParams):
         if self.maps and "kind" in self.model_fields_set:
             raise ValueError("with maps, each map is exported as its own kind (normal, albedo as colour, the rest as "
                              "data): leave kind out")
-        if self.maps and self.format in ("bc3n", "bc4", "bc5"):
-            raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto picks "
-                             "per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), or give bc7 "
-                             "or uncompressed")
+        if self.maps and self.format in _ONE_KIND:
+            fitting = "roughness" if _ONE_KIND[self.format][0] == "data" else "normal"
+            raise ValueError(f"with maps, format {self.format} would fit only some of them: leave format out (auto "
+                             "picks per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), give "
+                             f"bc7 or uncompressed, or give it to the maps it fits: maps: [albedo, {fitting}: "
+                             f"{self.format}]")
         check_cutoff_fits_alpha(self.alpha_cutoff, self.alpha, self.kind)
         check_format_fits_kind(self.format, self.kind)
         return self
+
+    def map_formats(self) -> dict[str, DdsFormat]:
+        """Each of ``maps`` by name, in order, with the format it is exported in: its own, else ``format``."""
+        return {_map_name(entry): self.format if isinstance(entry, str) else entry[_map_name(entry)]
+                for entry in self.maps}
 
     def key_params(self) -> dict[str, object]:
         """A normal map's DDS is marked as one in its header (DDPF_NORMAL) since that flag came: its key says so,
         so that those made before are exported again, while every other DDS keeps its key and its file."""
         key = super().key_params()
-        normal = self.kind == "normal" or any(map_kind(name) == "normal" for name in self.maps)
+        normal = self.kind == "normal" or any(map_kind(name) == "normal" for name in self.map_formats())
         return {**key, "normal_flag": "DDPF_NORMAL"} if normal else key
 
     def neutral_fields(self) -> tuple[str, ...]:
@@ -241,10 +306,10 @@ class ExportDdsParams(OpParams):
         return ".dds"
 
     def input_roles(self) -> frozenset[str]:
-        return frozenset(f"{name}.png" for name in self.maps) if self.maps else frozenset({"image"})
+        return frozenset(f"{name}.png" for name in self.map_formats()) if self.maps else frozenset({"image"})
 
     def output_names(self) -> tuple[str, ...] | None:
-        return tuple(f"{name}.dds" for name in self.maps) or None
+        return tuple(f"{name}.dds" for name in self.map_formats()) or None
 
 
 @dataclass(frozen=True)
@@ -452,28 +517,31 @@ def block_psnr(exported: Exported) -> float:
 
 
 def run(inputs: Mapping[str, Path], out_dir: Path, params: ExportDdsParams, ctx: OpContext) -> dict[str, float | int | str]:
-    """One texture to ``output.dds``, or each of ``params.maps`` (inputs ``<map>.png``) to ``<map>.dds``."""
+    """One texture to ``output.dds``, or each of ``params.maps`` (inputs ``<map>.png``) to ``<map>.dds``, in its
+    own format where it has one."""
     if not params.maps:
-        return _export(one_image("export_dds", inputs), Path(out_dir) / single_output(params), params, params.kind)
+        return _export(one_image("export_dds", inputs), Path(out_dir) / single_output(params), params, params.kind,
+                       params.format)
     if set(inputs) != params.input_roles():  # a bare KeyError named one missing map, and extra ones went unread
         raise ValueError(f"export_dds with maps takes the input roles {', '.join(sorted(params.input_roles()))}, the "
                          f"maps' files; got {', '.join(sorted(inputs)) or 'none'}")
     metadata: dict[str, float | int | str] = {}
-    for name in params.maps:
-        exported = _export(Path(inputs[f"{name}.png"]), Path(out_dir) / f"{name}.dds", params, map_kind(name))
+    for name, format in params.map_formats().items():
+        exported = _export(Path(inputs[f"{name}.png"]), Path(out_dir) / f"{name}.dds", params, map_kind(name), format)
         metadata.update({f"{name}_{key}": value for key, value in exported.items()})
     return metadata
 
 
-def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind) -> dict[str, float | int | str]:
-    """``path`` exported as ``kind``, a map's own with ``maps``: ``alpha_cutoff`` is then the maps' whose alpha
-    that kind reads as coverage (a material's albedo), not the normal map's, whose alpha is data. A texture too
-    large to export is refused from its header, before its floats (up to 3 GB) are decoded."""
+def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind,
+            format: DdsFormat) -> dict[str, float | int | str]:
+    """``path`` exported as ``kind`` in ``format``, a map's own with ``maps``: ``alpha_cutoff`` is then the maps'
+    whose alpha that kind reads as coverage (a material's albedo), not the normal map's, whose alpha is data. A
+    texture too large to export is refused from its header, before its floats (up to 3 GB) are decoded."""
     if (sides := image_sides(path)) is not None:
-        _check_sides(str(path), *sides, params.format, params.resize_to_blocks)
+        _check_sides(str(path), *sides, format, params.resize_to_blocks)
     image = read_image(path, colorspace=colorspace_of_kind(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
-    exported = export_dds(image, format=params.format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
+    exported = export_dds(image, format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
                           alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]

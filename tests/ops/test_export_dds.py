@@ -275,7 +275,20 @@ def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
     ({"format": "bc3n"}, "format bc3n (DXT5nm) moves a normal map's X into alpha and keeps its Y in green, which only "
                          "a normal map's shader reads back: set kind: normal for a normal map, or choose bc3"),
     ({"format": "DXT5nm", "kind": "data"}, "format bc3n (DXT5nm) moves a normal map's X into alpha"),
-    ({"format": "bc3n", "maps": ["albedo", "normal"]}, "with maps, format bc3n would fit only some of them"),
+    ({"format": "bc3n", "maps": ["albedo", "normal"]}, "with maps, format bc3n would fit only some of them: leave "
+     "format out (auto picks per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), give bc7 or "
+     "uncompressed, or give it to the maps it fits: maps: [albedo, normal: bc3n]"),
+    ({"format": "bc4", "maps": ["albedo", "roughness"]}, "give it to the maps it fits: maps: [albedo, roughness: bc4]"),
+    ({"maps": ["albedo", {"normal": "bc9"}]}, "map normal: format 'bc9' is none export_dds writes; give one of auto, "
+     "bc1, bc1a, bc3, bc3n, bc4, bc5, bc7, uncompressed (or a Direct3D 9 name, such as DXT5nm)"),
+    ({"maps": [{"albedo": "bc5"}]}, "map albedo: bc5 fits only the normal map (normal), and albedo is exported as colour: give "
+     "albedo bc1, bc3, bc7 or uncompressed, or leave its format out (auto)"),
+    ({"maps": [{"normal": "ati1"}]}, "map normal: bc4 fits only a grey data map (roughness, ao, height), and normal is "
+     "exported as a normal map: give normal bc5, bc3n, bc3, bc7 or uncompressed"),
+    ({"maps": [{"roughness": "bc3n"}]}, "give roughness bc4 (a grey map), bc1, bc3, bc7 or uncompressed"),
+    ({"maps": [{"albedo": "bc1", "normal": "bc3n"}]}, "maps takes a map's name (albedo) or a name and its format "
+     "(normal: bc3n), not {'albedo': 'bc1', 'normal': 'bc3n'}"),
+    ({"maps": ["normal", {"normal": "bc3n"}]}, "maps ['normal', 'normal'] names a map twice"),
     ({"format": "bc6h"}, "'auto', 'bc1', 'bc1a', 'bc3', 'bc3n', 'bc4', 'bc5', 'bc7' or 'uncompressed'"),  # KeyError
     ({"alpha_cutoff": 0.5, "kind": "normal"}, "this alpha holds data"),
     ({"alpha_cutoff": 1.5}, "less than 1"),
@@ -420,6 +433,20 @@ def test_only_a_normal_map_s_export_gets_a_new_cache_key_with_its_flag():
         **before, "kind": "normal", "maps": [], "normal_flag": "DDPF_NORMAL"}
     assert ExportDdsParams(maps=("albedo", "normal")).key_params() == {
         **before, "maps": ["albedo", "normal"], "normal_flag": "DDPF_NORMAL"}
+
+
+def test_a_map_given_its_own_format_is_exported_in_it_and_the_others_in_format_s():
+    """maps could not give bc3n to the normal map alone (format: bc3n is refused with maps, fitting only it). Each
+    entry is a map's name or ``name: format``, YAML's one-key mapping in a list (``[albedo, normal: bc3n]``); a
+    mapping of every map (``{albedo: bc7, normal: bc3n}``) is that list. The key holds each format's own name."""
+    params = ExportDdsParams(maps=("albedo", {"normal": "DXT5nm"}, {"roughness": None}, "ao"), format="bc7")
+    assert params.map_formats() == {"albedo": "bc7", "normal": "bc3n", "roughness": "bc7", "ao": "bc7"}
+    assert params.input_roles() == {"albedo.png", "normal.png", "roughness.png", "ao.png"}
+    assert params.output_names() == ("albedo.dds", "normal.dds", "roughness.dds", "ao.dds")
+    assert params.key_params()["maps"] == ["albedo", {"normal": "bc3n"}, "roughness", "ao"]
+    mapping = ExportDdsParams(maps={"albedo": "BC1", "normal": "bc3n", "ao": None})
+    assert mapping.maps == ({"albedo": "bc1"}, {"normal": "bc3n"}, "ao")
+    assert mapping.map_formats() == {"albedo": "bc1", "normal": "bc3n", "ao": "auto"}
 
 
 def test_bc7_keeps_far_more_of_a_texture_in_a_dx10_file(tmp_path):

@@ -221,6 +221,28 @@ def test_export_dds_exports_the_maps_a_material_writes_each_as_its_kind(project,
     assert {r["status"] for r in manifest_rows(project) if r["asset"] == "floors_dds"} == {"cached"}
 
 
+def test_export_dds_gives_a_map_its_own_format_and_a_bc3n_normal_map_reads_back_as_one(project, cli):
+    """maps could not give bc3n (DXT5nm) to the normal map alone; now ``normal: bc3n`` in the list does, the others
+    keeping format's (bc7 here) or auto's. The normal map's header sets DDPF_NORMAL, by which its DXT5 reads back
+    as the normal map, where it read as a colour texture with X for alpha."""
+    write_spec(project, UPSCALE_SPEC + "  floors: {op: material, from: legacy, method: from_texture}\n"
+                                       "  floors_dds: {op: export_dds, from: floors, format: bc7,\n"
+                                       "               maps: [albedo, normal: DXT5nm, roughness: bc4]}\n")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    folder = project / "build" / "floors_dds" / "walls" / "tex001"
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert {name: (data[84:88], int.from_bytes(data[80:84], "little")) for name, data in files.items()} == {
+        "albedo.dds": (b"DX10", 0x4), "normal.dds": (b"DXT5", 0x80000004), "roughness.dds": (b"ATI1", 0x4)}
+    assert int.from_bytes(files["albedo.dds"][128:132], "little") == 99  # BC7_UNORM_SRGB
+    row = next(r for r in manifest_rows(project) if r["asset"] == "floors_dds" and r["partition"] == "walls/tex001.png")
+    assert (row["metadata"]["albedo_format"], row["metadata"]["normal_format"]) == ("bc7", "bc3n")
+    normal = read_image(project / "build" / "floors" / "walls" / "tex001" / "normal.png", colorspace="linear")
+    read_back = read_image(folder / "normal.dds", colorspace="linear")
+    assert read_back.channels == 3
+    assert np.abs(read_back.color - normal.color).max() * 255 < 6.5  # X and Y as DXT5nm keeps them (2 and 6), Z rebuilt
+
+
 def test_an_asset_chained_from_an_export_reads_its_dds_and_gets_it_put_back(project, cli):
     write_spec(project, UPSCALE_SPEC + "  legacy_dds: {op: export_dds, from: legacy_2x}\n"
                                        "  legacy_4x: {op: upscale, from: legacy_dds, filter: nearest}\n")

@@ -1341,6 +1341,12 @@ assets:
     ("{op: export_dds, from: legacy, maps: [albedo]}", "assets.d.from: export_dds with these params takes the maps "
      "albedo of an asset that writes several (a material), but 'legacy' gives one image per partition"),
     ("{op: export_dds, from: floors, maps: [albedo], kind: data}", "with maps, each map is exported as its own kind"),
+    ("{op: export_dds, from: floors, maps: [albedo, normal: bc9]}", "assets.d.maps: map normal: format 'bc9' is none "
+     "export_dds writes; give one of auto, bc1, bc1a, bc3, bc3n, bc4, bc5, bc7, uncompressed"),
+    ("{op: export_dds, from: floors, maps: [albedo, normla: bc3n]}", "assets.d.maps: map normla: bc3n fits only the "
+     "normal map (normal), and normla is exported as data"),
+    ("{op: export_dds, from: floors, maps: [albedo, orm: bc1]}", "assets.d.maps: 'floors' writes no orm.png with its "
+     "params; its maps are albedo, normal, roughness, specular, height, ao, preview"),
 ])
 def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
     exported = MATERIAL + "  ok: {op: export_dds, from: floors, maps: [albedo, normal, ao]}\n"
