@@ -18,6 +18,7 @@ from skimage.feature import match_template
 
 from ops.image_io import Image
 from ops.multiply.params import MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND
+from ops.multiply.patch import block_means
 
 _METRIC_SIDE = 128  # images are low-passed and subsampled to about this before correlating: cost drops 16x
 _GRID = 3  # templates on a 3x3 grid over the image, so a copy of any part is found
@@ -122,6 +123,22 @@ def seam_ratio(image: np.ndarray) -> float:
     if interior <= 1e-12:
         return 1.0 if wrap <= 1e-12 else float("inf")
     return float(wrap / interior)
+
+
+def block_spread(image: np.ndarray, block: int) -> float:
+    """Standard deviation of the mean brightness of every ``block``-sided square of ``image``: how unevenly it is
+    lit at the scale of ``patch``'s blocks.
+
+    A photo lit unevenly (a flash's hotspot, light falling off across the frame) gives each quilted block its own
+    piece of the lighting: bright and dark blocks land side by side, and the grid shows. A texture evenly lit
+    reads the spread of its own detail's block means, small where the detail is finer than a block; a smooth ramp
+    reads its rise over the image, and a quilt of it the same rise, broken into blocks. Squares at every position,
+    not on one grid, so that it needs no knowledge of where the blocks lie.
+    """
+    grey = _grey(image)
+    if block < 1 or block > min(grey.shape):
+        raise ValueError(f"a {block} px block needs an image at least {block} px a side, got {grey.shape}")
+    return float(block_means(grey[..., None], block, block).std())
 
 
 def texture_distance(image: np.ndarray, reference: np.ndarray, *, scales: int = 4, directions: int = 64) -> float:

@@ -162,15 +162,17 @@ class _Flatness:
         self._flat_blocks += flat
 
 
-def _block_variance(image: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """Variance of every (bh, bw) block of ``image`` (H, W, C), averaged over channels, by summed-area tables."""
-    def sums(x: np.ndarray) -> np.ndarray:
-        table = np.pad(x, ((1, 0), (1, 0), (0, 0))).cumsum(axis=0).cumsum(axis=1)
-        return table[bh:, bw:] - table[:-bh, bw:] - table[bh:, :-bw] + table[:-bh, :-bw]
+def block_means(image: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """(H - bh + 1, W - bw + 1, C): the mean of every (bh, bw) block of ``image`` (H, W, C) by its top-left corner,
+    by summed-area tables: every block at the cost of one pass, where a loop over corners cost one per block."""
+    table = np.pad(image, ((1, 0), (1, 0), (0, 0))).cumsum(axis=0).cumsum(axis=1)
+    return (table[bh:, bw:] - table[:-bh, bw:] - table[bh:, :-bw] + table[:-bh, :-bw]) / (bh * bw)
 
-    area = bh * bw
-    mean = sums(image) / area
-    return np.maximum(sums(image * image) / area - mean * mean, 0.0).mean(axis=2)
+
+def _block_variance(image: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """Variance of every (bh, bw) block of ``image`` (H, W, C), averaged over channels."""
+    mean = block_means(image, bh, bw)
+    return np.maximum(block_means(image * image, bh, bw) - mean * mean, 0.0).mean(axis=2)
 
 
 def _known(sides: dict[str, bool], bh: int, bw: int, overlap: int) -> np.ndarray:

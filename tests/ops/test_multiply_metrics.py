@@ -69,6 +69,20 @@ def test_many_variants_are_compared_in_a_bounded_number_of_pairs(gravel: np.ndar
     assert len(compared) == 28
 
 
+def test_block_spread_reads_a_ramp_s_rise_and_nothing_of_even_light(gravel: np.ndarray) -> None:
+    """The mean of a square of a ramp is the ramp at its centre: over the 97 corners of 32 px squares along a
+    128 px ramp, the centres step 1/127 apart, a spread of sqrt((97² - 1) / 12) such steps."""
+    ramp = np.tile(np.arange(128) / 127, (128, 1))
+    assert metrics.block_spread(ramp, 32) == pytest.approx(np.sqrt((97**2 - 1) / 12) / 127, rel=1e-9)
+    colour_down = ramp.T[..., None].repeat(3, axis=2)
+    assert metrics.block_spread(colour_down, 32) == pytest.approx(metrics.block_spread(ramp, 32))
+    assert metrics.block_spread(np.full((64, 64), 0.4), 16) == pytest.approx(0.0, abs=1e-12)
+    lit = gravel * (0.3 + 0.7 * np.tile(np.arange(256) / 255, (256, 1)))  # a light falling off across it
+    assert metrics.block_spread(lit, 32) > 2 * metrics.block_spread(gravel, 32)
+    with pytest.raises(ValueError, match="a 65 px block needs an image at least 65 px a side"):
+        metrics.block_spread(np.zeros((64, 64)), 65)
+
+
 def test_seam_ratio_of_periodic_noise_is_near_one_and_of_a_ramp_is_large() -> None:
     # Blurring white noise in the Fourier domain gives a stationary texture that tiles exactly.
     noise = np.random.default_rng(0).standard_normal((128, 128))
