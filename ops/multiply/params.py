@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.material.params import GLTF_NAME, MaterialParams
@@ -61,6 +61,9 @@ class MultiplyParams(OpParams):
     vgg_weights: Path | None = Field(
         None, description="gram: local torchvision-layout VGG19 state dict; default random multi-scale filters"
     )
+    flatten: bool = Field(False, description="patch: divide out the photo's uneven lighting (a flash's hotspot, a "
+                          "falloff) before quilting, so that no block carries its own piece of it; off keeps a "
+                          "texture's designed light (a lamp on a ceiling flat)")
     kind: Kind = Field("color", description="normal: a tangent-space normal map, read as the vectors it stores and "
                        "made into variants whose vectors are unit length and face out")
     alpha: AlphaMeaning = ALPHA_MEANING
@@ -72,6 +75,14 @@ class MultiplyParams(OpParams):
         1, ge=0, le=256, description="gram: torch threads on CPU; 0: torch's default. A variant's bytes depend on the "
         "count, so one thread keeps them identical across machines, and is fastest where builds share the cores"
     )
+
+    @model_validator(mode="after")
+    def _flatten_lit_colour(self) -> MultiplyParams:
+        """A normal map holds directions, not light: dividing a brightness out of its vectors would bend them."""
+        if self.flatten and self.kind == "normal":
+            raise ValueError("flatten evens out the lighting of a colour texture; a normal map (kind: normal) holds "
+                             "directions, not light: leave flatten out")
+        return self
 
     def chained_from(self, upstream: OpParams | None) -> MultiplyParams:
         """From a ``material`` asset, every map it writes (not its preview) is quilted with the same blocks and cuts,
@@ -128,7 +139,7 @@ class MultiplyParams(OpParams):
         return tuple(self.unread_fields())
 
     def added_fields(self) -> tuple[str, ...]:
-        return ("kind", "material_maps")  # at their defaults, the variants made before them keep their keys
+        return ("kind", "material_maps", "flatten")  # at their defaults, the variants made before them keep their keys
 
     def key_params(self) -> dict[str, object]:
         """A material's variants write a height integrated from their normal map, where the first ones kept the
@@ -139,11 +150,11 @@ class MultiplyParams(OpParams):
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
-            return {"patch_size": "a setting of method patch"}
+            return dict.fromkeys(("patch_size", "flatten"), "a setting of method patch")
         return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys
+        return ("flatten",) if self.method == "gram" else ("cpu_threads",)  # each method's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

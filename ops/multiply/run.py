@@ -26,6 +26,7 @@ from ops.multiply.in_register import (
     with_height_of_normals,
     write_variant,
 )
+from ops.multiply.lighting import even_lighting
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
 from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
@@ -191,6 +192,14 @@ def feature_parts(params: MultiplyParams, channels: int, color_planes: int, devi
     return [vgg, random_filters] if channels > color_planes else [vgg]
 
 
+def _flattened(exemplar: np.ndarray, params: MultiplyParams, colour: slice) -> np.ndarray:
+    """``exemplar`` as ``patch`` quilts it: with its ``colour`` planes' uneven lighting divided out under
+    ``flatten``, so that its blocks do not each carry their piece of a photo's hotspot or falloff."""
+    if params.method != "patch" or not params.flatten:
+        return exemplar
+    return even_lighting(exemplar, colour)
+
+
 def synthesize(
     exemplar: np.ndarray,
     params: MultiplyParams,
@@ -230,7 +239,7 @@ def variants(
     if params.kind == "normal":
         check_normal_map(source, image.color, "multiply")
     block = _check_size(source, image, params, from_python=from_python)
-    exemplar = exemplar_planes(image, params.alpha, kind=params.kind)
+    exemplar = _flattened(exemplar_planes(image, params.alpha, kind=params.kind), params, slice(0, image.channels))
     if params.method == "gram" and params.kind == "color" and indices:
         warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
                            "it matches the map's colours, not its vectors, and a fifth of a variant's texels came out "
@@ -278,6 +287,7 @@ def multiply(
     seed: int = 0,
     steps: int = 100,
     patch_size: int | None = None,
+    flatten: bool = False,
     vgg_weights: str | Path | None = None,
     alpha: AlphaMeaning = "auto",
     cpu_threads: int = 1,
@@ -298,7 +308,7 @@ def multiply(
     check_image(image, colorspace=colorspace_of_kind(kind))
     params = MultiplyParams.from_arguments(
         count=count, size=size, tileable=tileable, method=method, seed=seed, steps=steps, patch_size=patch_size,
-        vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads, kind=kind,
+        flatten=flatten, vgg_weights=vgg_weights, alpha=alpha, cpu_threads=cpu_threads, kind=kind,
     )
     made = variants(image, params, range(params.count), resolve_device(device), source=Path(source), progress=progress,
                     from_python=True)
@@ -386,6 +396,7 @@ def _write_material_variants(
     meanings: dict[str, AlphaMeaning] = {name: alpha if name == ALBEDO else "data" for name in maps.images}
     exemplar, where = stacked({name: exemplar_planes(image, meanings[name], kind=kinds[name])
                                for name, image in maps.images.items()})
+    exemplar = _flattened(exemplar, params, slice(where[ALBEDO].start, where[ALBEDO].start + albedo.channels))
     ctx.log.info("multiply %s: %d of %d x %d px material variants to make, %d maps each", path.parent.name,
                  len(indices), params.count, params.size, len(maps.images))
     stems = list(params.variant_files())

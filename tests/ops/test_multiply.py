@@ -113,6 +113,77 @@ def _write_normal_map(path: Path, height: np.ndarray) -> None:
     write_image(path, Image(((vectors + 1) / 2).astype(np.float32)), colorspace="linear")
 
 
+@pytest.fixture(scope="module")
+def unevenly_lit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A fine-grained texture as a photo lit by a flash off centre (a hotspot falling to a fifth at the far
+    corner), and the same texture evenly lit: what the lit one's variants should look like."""
+    folder = tmp_path_factory.mktemp("lit")
+    noise = ndimage.gaussian_filter(np.random.default_rng(5).standard_normal((192, 192)), 1.5, mode="wrap")
+    even = 0.5 + 0.12 * noise / noise.std()
+    y, x = np.mgrid[0:192, 0:192] / 191
+    light = 0.2 + 0.8 * np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.15)
+    for name, texture in (("even.png", even), ("lit.png", even * light)):
+        PILImage.fromarray(np.round(texture * 255).astype(np.uint8)).save(folder / name)
+    return folder / "lit.png", folder / "even.png"
+
+
+def test_flatten_evens_out_a_photo_s_lighting_so_that_its_blocks_do_not_show(
+    unevenly_lit: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Quilted as lit, each block carries its piece of the flash: the variants' brightness spread over 24 px
+    squares is over twice the evenly lit texture's (a dark quilt with bright blotches), and the wrap edge, where
+    the lighting cannot meet, reads a seam ratio of about 2. With flatten, the lighting is divided out first:
+    the spread is no more than the texture's own (0.7-0.85 of it; the bound allows half again), the variants tile
+    under the seam guard's bound, and the same seed gives the same bytes."""
+    lit, even = unevenly_lit
+    own = metrics.block_spread(exemplar_planes(read_image(even)), 24)
+
+    def spreads(folder: Path) -> list[float]:
+        return [metrics.block_spread(exemplar_planes(read_image(folder / f"variant_0{i}.png")), 24) / own
+                for i in range(2)]
+
+    as_lit = multiply(lit, tmp_path / "as_lit", method="patch", count=2, size=256, patch_size=24)
+    flat = multiply(lit, tmp_path / "flat", method="patch", count=2, size=256, patch_size=24, flatten=True)
+    assert max(spreads(tmp_path / "as_lit")) > 2 and as_lit["seam_ratio"] > SEAM_BOUND, as_lit
+    flattened = spreads(tmp_path / "flat")
+    assert max(flattened) <= 1.5 and flat["seam_ratio"] < SEAM_BOUND, (flattened, flat)
+    multiply(lit, tmp_path / "again", method="patch", count=1, size=256, patch_size=24, flatten=True)
+    assert (tmp_path / "again" / "variant_00.png").read_bytes() == (tmp_path / "flat" / "variant_00.png").read_bytes()
+
+
+def test_flatten_evens_out_a_material_s_albedo_alone(unevenly_lit: tuple[Path, Path], tmp_path: Path) -> None:
+    """Of a material's maps, flatten divides the light out of the albedo only: a roughness is data, and here holds
+    the very pattern of the lit albedo, which its variants keep (quilted in register, over twice the even
+    texture's spread), while the albedo's come out evenly lit."""
+    lit, even = unevenly_lit
+    pattern = read_image(lit, colorspace="linear").color[..., 0]
+    write_image(tmp_path / "albedo.png", Image(np.dstack([pattern] * 3)), colorspace="linear")
+    write_image(tmp_path / "roughness.png", Image(pattern[..., None]), colorspace="linear")
+    write_material_gltf(tmp_path / "material.gltf", "lit", orm=False, normal_map=False)
+    maps = ("albedo.png", "roughness.png")
+    params = MultiplyParams(method="patch", count=1, size=256, patch_size=24, flatten=True, material_maps=maps)
+    run({name: tmp_path / name for name in (*maps, "material.gltf")}, tmp_path / "out", params, OpContext())
+    own = metrics.block_spread(read_image(even, colorspace="linear").color, 24)
+    folder = tmp_path / "out" / "variant_00"
+    assert metrics.block_spread(read_image(folder / "albedo.png", colorspace="linear").color, 24) <= 1.5 * own
+    assert metrics.block_spread(read_image(folder / "roughness.png", colorspace="linear").color, 24) > 2 * own
+
+
+def test_flatten_off_keeps_the_keys_of_variants_made_before_it_and_gram_never_reads_it() -> None:
+    patch = MultiplyParams(method="patch")
+    assert "flatten" not in patch.key_params()
+    assert patch.key_params() == MultiplyParams(method="patch", flatten=False).key_params()
+    assert MultiplyParams(method="patch", flatten=True).key_params()["flatten"] is True
+    assert MultiplyParams(method="gram", flatten=True).key_params() == MultiplyParams(method="gram").key_params()
+    assert "flatten" in MultiplyParams(method="gram", flatten=True).unread_fields()
+
+
+def test_flatten_of_a_normal_map_is_refused_saying_why() -> None:
+    said = "a normal map \\(kind: normal\\) holds directions, not light: leave flatten out"
+    with pytest.raises(ValueError, match=said):
+        multiply_op.multiply(Image(np.full((32, 32, 3), 0.5, np.float32)), method="patch", kind="normal", flatten=True)
+
+
 def test_a_normal_map_given_to_gram_as_colour_is_warned_about_naming_it_and_kind_normal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
