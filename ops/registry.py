@@ -172,6 +172,12 @@ class OpParams(BaseModel):
         while one moved to another folder keeps its outputs."""
         return None
 
+    def unnamed_inputs(self, inputs: Mapping[str, Path], read: Callable[[Path], bytes]) -> dict[str, object]:
+        """Of ``inputs``, those that hold the partition's name besides what its outputs are made of (a material's
+        glTF names the material), each with what else it says, read with ``read``: the keys of ``output_units``
+        hold that in place of their hash, so that a renamed material keeps its variants' maps. Empty: none does."""
+        return {}
+
     def output_units(self) -> dict[str, dict[str, object]]:
         """Outputs that do not depend on each other, each with what decides it besides the inputs (variant
         ``i`` of a multiply: its seed, size, method). The pipeline keeps each under its own key, so that

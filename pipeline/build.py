@@ -174,14 +174,25 @@ class Builder:
         if name is not None:
             key_material["name"] = name
         cache_key = _key(key_material)
-        units = _units(self.spec, target, key_material, hashes)
-        metadata_unit = _key({**_unnamed(key_material), "metadata": target.params.key_params()}) if (
+        shared = _unnamed(key_material, target.params.unnamed_inputs(inputs, functools.partial(self._read, restored)))
+        units = _units(self.spec, target, shared, hashes)
+        metadata_unit = _key({**shared, "metadata": target.params.key_params()}) if (
             units and target.params.units_kept_together()) else None
         input_hashes = {self.relative(inputs[role]): digest for role, digest in hashes.items()}
         input_hashes.update({self.relative(path): extra[name] for name, path in files.items()})
         input_hashes.update({self.relative(path): digest for path, digest in present.items()})
         return Plan(cache_key, inputs, input_hashes, self.outputs_of(target, key), model, units, metadata_unit,
                     key_material)
+
+    def _read(self, restored: Mapping[Path, str], path: Path) -> bytes:
+        """The bytes of input ``path``, from the cache where ``restored`` says a build puts it back before reading it
+        (``status`` of a fresh clone)."""
+        if path not in restored:
+            return path.read_bytes()
+        try:
+            return self.store.read_object(restored[path])
+        except CorruptEntry as exc:
+            raise BuildError(f"{path}: {exc}") from None
 
     def _inputs(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, Path]:
         if target.section == "models":
@@ -852,14 +863,14 @@ def _already(path: Path, digest: str, index: HashIndex) -> bool:
         return False
 
 
-def _units(spec: Spec, target: Target, material: Mapping[str, object], hashes: Mapping[str, str]) -> dict[str, str]:
-    """Output name -> unit key (``Plan.units``) from a partition's key ``material`` and its ``hashes`` (role ->
-    hash): a unit's own params decide it, not all of them (count 4 -> 8 keeps the first four variants), and an
-    output of an op applied to each image (``Spec.images_each``) is decided by its own image alone, under the role
-    the op reads it as (a variant's ``albedo.png``, exported as colour), so that a fifth variant makes one more
-    DDS. An image whose hash is not in ``hashes`` (``status`` knows only some of those the build makes) has no unit
-    key. Nor does a unit hold the partition's name (a material's): a renamed photo pair keeps its fitted maps."""
-    shared = _unnamed(material)
+def _units(spec: Spec, target: Target, shared: Mapping[str, object], hashes: Mapping[str, str]) -> dict[str, str]:
+    """Output name -> unit key (``Plan.units``) from what a partition's units share of its key (``_unnamed``) and its
+    ``hashes`` (role -> hash): a unit's own params decide it, not all of them (count 4 -> 8 keeps the first four
+    variants), and an output of an op applied to each image (``Spec.images_each``) is decided by its own image alone,
+    under the role the op reads it as (a variant's ``albedo.png``, exported as colour), so that a fifth variant makes
+    one more DDS. An image whose hash is not in ``hashes`` (``status`` knows only some of those the build makes) has
+    no unit key. Nor does a unit hold the partition's name (a material's): a renamed photo pair keeps its fitted
+    maps."""
     if each := spec.images_each(target):
         return {output_for(target.params, image): _key({**shared, "inputs": {each_role(image): hashes[image]},
                                                         "unit": target.params.key_params()})
@@ -867,10 +878,17 @@ def _units(spec: Spec, target: Target, material: Mapping[str, object], hashes: M
     return {name: _key({**shared, "unit": unit}) for name, unit in target.params.output_units().items()}
 
 
-def _unnamed(material: Mapping[str, object]) -> dict[str, object]:
+def _unnamed(material: Mapping[str, object], unnamed_inputs: Mapping[str, object]) -> dict[str, object]:
     """A partition's key ``material`` as its units' keys share it: without the params (a unit's own decide it) or
-    the name its outputs give it (a renamed photo pair keeps its fitted maps)."""
-    return {name: value for name, value in material.items() if name not in ("params", "name")}
+    the name its outputs give it (a renamed photo pair keeps its fitted maps), and with an input that holds the
+    name too (``OpParams.unnamed_inputs``: a material's glTF) as what else it says, not its hash, so that a
+    renamed material's variants keep their maps. Every other op's units keep the keys they had."""
+    shared = {name: value for name, value in material.items() if name not in ("params", "name")}
+    if not unnamed_inputs:
+        return shared
+    hashes = cast(dict[str, str], shared["inputs"])
+    return {**shared, "inputs": {role: digest for role, digest in hashes.items() if role not in unnamed_inputs},
+            "unnamed_inputs": dict(unnamed_inputs)}
 
 
 def _key(material: Mapping[str, object]) -> str:

@@ -10,7 +10,7 @@ import base64
 import json
 import struct
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ops.atomic import write_bytes_atomic
 
@@ -18,6 +18,30 @@ _FLOAT, _USHORT = 5126, 5123
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _REPEAT, _CLAMP_TO_EDGE = 10497, 33071
 AlphaMode = Literal["OPAQUE", "MASK", "BLEND"]
+
+
+class GltfLook(NamedTuple):
+    """What a material's glTF says of how its maps are read, besides the material's name: a multiply of the material
+    quilts its maps by it (the albedo's alpha is coverage or a mask, the normal map OpenGL's or DirectX's), so its
+    variants' maps are keyed by it where the name, which a rename changes, would make them all again."""
+
+    orm: bool  # occlusion and roughness read from orm.png
+    normal_map: bool  # normal.png read, an OpenGL-convention map (glTF leaves a DirectX one out)
+    alpha_mode: AlphaMode
+
+
+def read_material_gltf(path: Path, content: bytes) -> tuple[str, GltfLook]:
+    """The material's name in ``content``, the bytes of the ``material.gltf`` at ``path``, and how it reads its maps;
+    a ``ValueError`` naming ``path`` where it is no glTF the material op writes (damaged, or edited by hand)."""
+    try:
+        document = json.loads(content)
+        material = document["materials"][0]
+        uris = {image["uri"] for image in document["images"]}
+        look = GltfLook("orm.png" in uris, "normalTexture" in material, material.get("alphaMode", "OPAQUE"))
+        return str(material["name"]), look
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"{path} is no material.gltf as the material op writes it ({type(exc).__name__}: {exc}); "
+                         "build the material it belongs to again (remaster build --force <its asset>)") from None
 
 
 def _quad_buffer(aspect: float) -> tuple[bytes, list[dict], list[dict]]:

@@ -11,7 +11,6 @@ integrates it from the fitted normals.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,7 +20,7 @@ import numpy as np
 from ops.alpha import AlphaMeaning
 from ops.export_dds import map_kind
 from ops.image_io import ColorSpace, Image, colorspace_of_kind, read_image, write_image
-from ops.material.gltf import AlphaMode, write_material_gltf
+from ops.material.gltf import AlphaMode, read_material_gltf, write_material_gltf
 from ops.material.maps import decode_normal, height_from_normal
 from ops.material.params import GLTF_NAME, NormalConvention
 from ops.multiply.params import NORMAL_MAP
@@ -57,11 +56,9 @@ def read_material(inputs: Mapping[str, Path]) -> MaterialMaps:
             raise ValueError(f"{inputs[name]} is {image.width}x{image.height} but {inputs[ALBEDO]} is {albedo.width}x"
                              f"{albedo.height}: a material's maps are quilted together and must be one size; build the "
                              "material again")
-    document = json.loads(Path(inputs[GLTF_NAME]).read_text(encoding="utf-8"))
-    material = document["materials"][0]
-    uris = {image["uri"] for image in document["images"]}
-    return MaterialMaps(images, material["name"], "orm.png" in uris, "normalTexture" in material,
-                        material.get("alphaMode", "OPAQUE"))
+    gltf = Path(inputs[GLTF_NAME])
+    name, look = read_material_gltf(gltf, gltf.read_bytes())
+    return MaterialMaps(images, name, look.orm, look.normal_map, look.alpha_mode)
 
 
 def stacked(planes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, slice]]:
@@ -74,13 +71,20 @@ def stacked(planes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, sli
 
 
 def write_variant(folder: Path, maps: MaterialMaps, images: Mapping[str, Image], *, tileable: bool) -> list[str]:
-    """A variant's maps and its ``material.gltf`` into ``folder``, as the material op writes them, the material
-    named after the folder (``brick_variant_00``) so that an engine lists each variant apart. Returns the files."""
+    """A variant's maps and its ``material.gltf`` into ``folder``, as the material op writes them. Returns the
+    files."""
     for name, image in images.items():
         write_image(folder / name, image, colorspace=colorspace_of(name))
+    write_variant_gltf(folder, maps, tileable=tileable)
+    return [*images, GLTF_NAME]
+
+
+def write_variant_gltf(folder: Path, maps: MaterialMaps, *, tileable: bool) -> None:
+    """The ``material.gltf`` of the variant in ``folder``, the material named after the folder (``brick_variant_00``)
+    so that an engine lists each variant apart: written alone beside maps kept from an earlier build, where the
+    material was renamed."""
     write_material_gltf(folder / GLTF_NAME, f"{maps.name}_{folder.name}", orm=maps.orm, normal_map=maps.normal_map,
                         alpha_mode=maps.alpha_mode, tileable=tileable)
-    return [*images, GLTF_NAME]
 
 
 def with_height_of_normals(images: Mapping[str, Image], maps: MaterialMaps) -> dict[str, Image]:

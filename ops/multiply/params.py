@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
+from ops.material.gltf import read_material_gltf
 from ops.material.params import GLTF_NAME, MaterialParams
 from ops.registry import SEED_MAX, Guard, OpParams
 
@@ -123,14 +125,23 @@ class MultiplyParams(OpParams):
 
     def output_units(self) -> dict[str, dict[str, object]]:
         """Variant ``i`` depends on ``seed + i`` and not on ``count``: raising ``count`` or shifting ``seed``
-        keeps the variants already made. A material's variant is kept file by file, each under its own name."""
+        keeps the variants already made. A material's variant is kept map by map, each under its own name; not its
+        ``material.gltf``, which names the material (``unnamed_inputs``), and is written anew beside kept maps."""
         shared = {name: value for name, value in self.key_params().items() if name not in ("count", "seed")}
         units: dict[str, dict[str, object]] = {}
         for i, files in enumerate(self.variant_files().values()):
-            for name in files:
+            for name in (name for name in files if PurePosixPath(name).name != GLTF_NAME):
                 own = {"output": PurePosixPath(name).name} if self.material_maps else {}
                 units[name] = {**shared, "seed": self.seed + i, **own}
         return units
+
+    def unnamed_inputs(self, inputs: Mapping[str, Path], read: Callable[[Path], bytes]) -> dict[str, object]:
+        """A material's glTF names it: its variants' maps are keyed by how it reads them alone (``GltfLook``), so
+        that a renamed material's variants keep their maps (a rename quilted them all again, to the same bytes)."""
+        if not self.material_maps:
+            return {}
+        _, look = read_material_gltf(inputs[GLTF_NAME], read(inputs[GLTF_NAME]))
+        return {GLTF_NAME: look._asdict()}
 
     def file_params(self) -> dict[str, Path]:
         return {} if self.vgg_weights is None or self.method != "gram" else {"vgg_weights": self.vgg_weights}

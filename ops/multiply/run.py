@@ -25,6 +25,7 @@ from ops.multiply.in_register import (
     stacked,
     with_height_of_normals,
     write_variant,
+    write_variant_gltf,
 )
 from ops.multiply.lighting import even_lighting
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
@@ -338,7 +339,9 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: MultiplyParams, ctx: 
     started = time.perf_counter()
     out_dir = Path(out_dir)
     device = resolve_device(ctx.device, ctx.log)
-    indices = [index for index, files in enumerate(params.variant_files().values()) if not set(files) <= set(ctx.reuse)]
+    units = params.output_units()
+    indices = [index for index, files in enumerate(params.variant_files().values())
+               if not {name for name in files if name in units} <= set(ctx.reuse)]
     write = _write_material_variants if params.material_maps else _write_variants
     measured = write(inputs, out_dir, params, indices, device, ctx)
     synthesis_seconds = time.perf_counter() - started
@@ -409,4 +412,6 @@ def _write_material_variants(
         for name in write_variant(out_dir / stems[index], maps, images, tileable=params.tileable):
             if ctx.finished is not None:
                 ctx.finished(f"{stems[index]}/{name}")
+    for stem in (stem for index, stem in enumerate(stems) if index not in indices):  # its maps kept, its name new
+        write_variant_gltf(out_dir / stem, maps, tileable=params.tileable)
     return _Measured(path, albedo, alpha, "color", tuple(f"{stem}/{ALBEDO}" for stem in stems))

@@ -1276,6 +1276,28 @@ assets:
 """
 
 
+def test_a_renamed_materials_variants_keep_their_quilted_maps_and_write_only_their_gltf_anew(tmp_path, cli):
+    """A multiply of a material had the material's glTF, which names it, in its variants' keys: renaming the texture
+    kept the material's maps but quilted every variant again, to the same bytes. The maps are kept by what the glTF
+    says of them besides the name, and each variant's glTF, which names it, is written anew."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    write_spec(tmp_path, MATERIAL_VARIANTS_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    folder = tmp_path / "build" / "mat_variants" / "floors"
+    maps = {path.relative_to(folder / "tex000").as_posix(): path.read_bytes()
+            for path in (folder / "tex000").rglob("*.png")}
+    (tmp_path / "textures" / "floors" / "tex000.png").rename(tmp_path / "textures" / "floors" / "Fliese.png")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    row = rows_of(tmp_path, "mat_variants")["floors/Fliese.png"]
+    assert (row["status"], row["metadata"]["variants_made"]) == ("computed", 0), row
+    assert {path.relative_to(folder / "Fliese").as_posix(): path.read_bytes()
+            for path in (folder / "Fliese").rglob("*.png")} == maps
+    assert [json.loads((folder / "Fliese" / f"variant_0{i}" / "material.gltf").read_text())["materials"][0]["name"]
+            for i in range(2)] == ["Fliese_variant_00", "Fliese_variant_01"]
+    assert not (folder / "tex000").exists()
+
+
 def test_a_materials_variants_deleted_from_the_build_folder_are_put_back_from_the_cache(tmp_path, cli, caplog):
     """A variant's maps are kept under names in its folder (variant_00/albedo.png), which the cache read back as a
     damaged entry: dropped with a warning by every build and gc, and every variant made again."""
