@@ -342,8 +342,7 @@ class Builder:
         and params under another name: its cache key is the new partition's under the old name. A pair built
         before a material's maps were kept as units (commit 388d30f) then renamed had only that entry, and was
         fitted again. Called before the rows are forgotten: nothing else says the old name."""
-        built = [row for row in rows
-                 if row.get("status") in ("computed", "cached") and isinstance(row.get("inputs"), dict)]
+        built = _built(rows)
         if not built or not target.params.units_kept_together():
             return
         by_input: dict[str, list[Plan]] = {}  # a file's hash -> the new partitions reading it: no rows x partitions
@@ -354,6 +353,21 @@ class Builder:
             for plan in (plan for digest in digests for plan in by_input.get(digest, ())):
                 if self._named_once(target, plan, row):
                     self._keep_as_units(plan, str(row["cache_key"]))
+
+    def renamed_outputs(self, target: Target, plan: Plan) -> dict[str, str]:
+        """Output name -> hash of what a build keeps as ``plan``'s units (``keep_renamed``), for ``status``, which
+        writes nothing: a pair built before commit 388d30f, then renamed, was said to be a "new photo pair" where
+        the build kept its maps. Empty where no partition of ``target`` whose file is gone was made of the same
+        files and params, or the cache no longer holds what it made."""
+        if not plan.units or not target.params.units_kept_together():
+            return {}
+        gone = [row for (name, key), row in self._last_rows().items()
+                if name == target.name and key not in self.partitions(name)]
+        for row in _built(gone):
+            entry = self.store.peek(str(row["cache_key"])) if self._named_once(target, plan, row) else None
+            if entry is not None and entry.outputs.keys() == plan.outputs.keys():  # whole: peek checks its objects
+                return {name: entry.outputs[name] for name in plan.units}
+        return {}
 
     def _new_plans(self, target: Target) -> Iterator[Plan]:
         """The plans of ``target``'s partitions that no row lists yet and whose outputs are kept as units; not of
@@ -823,6 +837,11 @@ class Builder:
         if placed:
             log.info("%s: %d of %d outputs made before, kept", label, len(placed), len(plan.outputs))
         return placed
+
+
+def _built(rows: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]]:
+    """The rows of ``rows`` whose partition was built, with the inputs it read (not one a hand edit damaged)."""
+    return [row for row in rows if row.get("status") in ("computed", "cached") and isinstance(row.get("inputs"), dict)]
 
 
 def _none_kept(label: str, held: int, together: int) -> dict[str, Path]:

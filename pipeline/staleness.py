@@ -360,7 +360,8 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
     a shared cache computes nothing), or what a training stopped part way (a Ctrl-C, a kill) left to resume from."""
     if _put_back(builder, plan, restored):
         return f"{reason}; in the cache: put back, not computed"
-    if kept := _kept_units(builder, _units_to_keep(builder, target, plan), plan.outputs, restored):
+    if kept := (_kept_units(builder, _units_to_keep(builder, target, plan), plan.outputs, restored)
+                or _renamed_kept(builder, target, plan, restored)):
         return f"{reason}; {_units_kept(builder.spec, target, list(plan.outputs), kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
@@ -395,6 +396,15 @@ def _kept_units(
     their hashes go into ``restored``, so that what is built from each is planned as the build will plan it."""
     kept = {name: digest for name, unit in units.items() if (digest := builder.store.peek_unit(unit)) is not None}
     restored.update({outputs[name]: digest for name, digest in kept.items()})
+    return list(kept)
+
+
+def _renamed_kept(builder: Builder, target: Target, plan: Plan, restored: dict[Path, str]) -> list[str]:
+    """The outputs of a renamed partition that a build keeps from the entry made under its old name, where the cache
+    holds no unit of them (a pair built before commit 388d30f: ``Builder.keep_renamed``); their hashes go into
+    ``restored``, as ``_kept_units`` puts those of units."""
+    kept = builder.renamed_outputs(target, plan)
+    restored.update({plan.outputs[name]: digest for name, digest in kept.items()})
     return list(kept)
 
 

@@ -1669,6 +1669,21 @@ def test_a_pair_built_before_its_maps_were_kept_as_units_keeps_them_at_its_first
     assert "maps_kept" not in manifest_rows(tmp_path)[0]["metadata"]
 
 
+def test_status_of_a_pair_built_before_its_maps_were_kept_as_units_then_renamed_says_its_maps_are_kept(tmp_path, cli):
+    """status said "new photo pair" of a pair built before commit 388d30f and then renamed, where the build keeps its
+    maps (found by content in the entry made under the old name) and writes its glTF alone; renamed with a param
+    changed too, nothing is kept, and it says so."""
+    _built_photo_pair_material(tmp_path, cli)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    shutil.rmtree(spec.cache_dir / "units")  # as that version left the cache
+    (tmp_path / "photos" / "towel").rename(tmp_path / "photos" / "Handtuch")
+    assert stale_reasons(cli, tmp_path)[("scanned", "Handtuch")] == (
+        "new photo pair; 8 of its 9 outputs in the cache, put back; makes 1 (material.gltf)")
+    (tmp_path / "assets_spec.yaml").write_text((tmp_path / "assets_spec.yaml").read_text().replace(
+        "iterations: 2", "iterations: 3"))
+    assert stale_reasons(cli, tmp_path)[("scanned", "Handtuch")] == "new photo pair"
+
+
 def _no_fit(*args, **kwargs):
     raise AssertionError("the material's maps were made again")
 
