@@ -11,7 +11,7 @@ import yaml
 from ops.registry import Guard
 from pipeline.build import MODEL_PARTITION, Builder, code_version, materialize_too
 from pipeline.event_log import few_transactions
-from pipeline.guards import figure, why_unmeasured
+from pipeline.guards import failed_detail, figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
 from pipeline.progress import logs_in_the_run, report_progress
@@ -370,7 +370,6 @@ def _details(rows: list[Row], guard: Guard, failing: list[str]) -> dict[str, str
     """What the failing partitions' rows say failed (which files), each after its partition's name."""
     if guard.detail_key is None:
         return {}
-    said = [(str(r["partition"]), str(r["metadata"].get(guard.detail_key) or "")) for r in rows
-            if str(r["partition"]) in failing]
+    said = [(str(r["partition"]), failed_detail(r, guard)) for r in rows if str(r["partition"]) in failing]
     text = "; ".join(f"{partition}: {detail}" if partition else detail for partition, detail in said if detail)
     return {guard.detail_key: text} if text else {}

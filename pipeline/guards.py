@@ -25,14 +25,26 @@ def failed_guards(spec: Spec, rows: list[Row]) -> list[FailedGuard]:
     found = []
     for row, guard, value in _figures(spec, rows):
         if value is not None and not guard.passes(float(value)):
-            metadata: dict = row.get("metadata") or {}
             partition = f" [{row['partition']}]" if row["partition"] else ""  # a model has one, unnamed
-            detail = metadata.get(guard.detail_key) if guard.detail_key else None
+            detail = failed_detail(row, guard)
             found.append(FailedGuard(guard.blocking, (
                 f"{row['asset']}{partition}: {guard.name}: {guard.metadata_key} {float(value):.3g}, "
                 f"must be {guard.direction} {guard.limit:g} ({guard.description})" + (f": {detail}" if detail else "")
             ), str(row["asset"]), guard.name, str(row["partition"]), row["status"] == "cached"))
     return found
+
+
+def failed_detail(row: Row, guard: Guard) -> str:
+    """What ``row`` names past ``guard``'s bound (``guard.detail_key``: the variants, with their figures), where its
+    figure fails the guard. Those were named against the bound of the remaster that measured them, and a cached
+    partition keeps them, where the guard judges its figure against the bound it has now: after a stricter one, a
+    failed check named no variant, and said nothing of how to find them."""
+    if guard.detail_key is None:
+        return ""
+    if detail := (row.get("metadata") or {}).get(guard.detail_key):
+        return str(detail)
+    return (f"no file named: the remaster that measured them named those past another bound (or none); remaster "
+            f"build --force {row['asset']} names those past this one")
 
 
 class Unmeasured(NamedTuple):

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 from typer.testing import CliRunner
 
-from helpers import manifest_rows, write_spec, write_textures
+from helpers import manifest_rows, variants_project, write_spec, write_textures
 from pipeline.cli import app
 from pipeline.definitions import build_definitions
 from pipeline.hashing import hash_file
@@ -155,6 +155,38 @@ def test_a_cli_build_fails_on_a_failed_blocking_check(tmp_path, cli):
     code, output = cli(tmp_path, "build")
     assert code == 0 and "not_a_copy" not in output, output
     assert cli(tmp_path, "status", "--check")[0] == 0
+
+
+def test_a_cached_partition_failing_a_bound_made_stricter_since_it_was_measured_says_what_names_its_variants(
+        tmp_path, cli, monkeypatch):
+    """A guard judges a cached partition's figure against the bound it has now, but the variants past it were named
+    as the partition was measured: after a remaster whose bound is stricter, a failed not_a_copy said "max_ncc 0.53,
+    must be below 0.5" and named no variant, where --force names them."""
+    import ops.multiply.metrics
+    import ops.multiply.params
+
+    variants_project(tmp_path, 2)
+    assert cli(tmp_path, "build")[0] == 0
+    [row] = manifest_rows(tmp_path)
+    assert row["metadata"]["copied"] == ""
+    for module in (ops.multiply.params, ops.multiply.metrics):
+        monkeypatch.setattr(module, "NCC_BOUND", row["metadata"]["max_ncc"] - 0.01)
+    code, output = cli(tmp_path, "status", "--check")
+    said = " ".join(output.replace("│", " ").split())
+    assert code == 1 and ("check failed variants [floors/tex000.png]: not_a_copy: max_ncc "
+                          f"{row['metadata']['max_ncc']:.3g}" in said), said
+    why = ("no file named: the remaster that measured them named those past another bound (or none); remaster "
+           "build --force variants names those past this one")
+    assert why in said, said
+    defs = build_definitions(load_spec(tmp_path / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance:  # a UI run of it, a cache hit, says so too
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["variants"], partition_key="floors/tex000.png")
+        copy = {c.check_name: c for c in result.get_asset_check_evaluations()}["not_a_copy"]
+        assert not copy.passed and copy.metadata["copied"].value == f"floors/tex000.png: {why}"
+    assert cli(tmp_path, "build", "--force")[0] == 1
+    assert "correlates" in manifest_rows(tmp_path)[0]["metadata"]["copied"]
 
 
 def test_a_failing_guard_stays_failed_after_a_run_over_other_partitions(tmp_path):
