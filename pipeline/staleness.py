@@ -362,7 +362,8 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
         return f"{reason}; in the cache: put back, not computed"
     if kept := (_kept_units(builder, _units_to_keep(builder, target, plan), plan.outputs, restored)
                 or _renamed_kept(builder, target, plan, restored)):
-        return f"{reason}; {_units_kept(builder.spec, target, list(plan.outputs), kept)}"
+        made_first = sorted(plan.outputs, key=lambda name: name not in plan.units)  # a kept variant's glTF last
+        return f"{reason}; {_units_kept(builder.spec, target, made_first, kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):

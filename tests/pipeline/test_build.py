@@ -1262,6 +1262,9 @@ assets:
 
     assert cli(tmp_path, "build")[0] == 0 and row()["status"] == "cached"
     write_spec(tmp_path, spec.replace("COUNT", "3"))
+    assert stale_reasons(cli, tmp_path)[("mat_variants", "floors/tex000.png")] == (  # the new variant's maps first
+        "params changed: count 2 -> 3; 14 of its 24 outputs in the cache, put back; makes 10 (variant_02/albedo.png, "
+        "variant_02/normal.png, variant_02/roughness.png and 7 more)")
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     assert row()["metadata"]["variants_made"] == 1 and (variants / "variant_02" / "material.gltf").is_file()
