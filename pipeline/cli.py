@@ -157,10 +157,19 @@ class _Shown(logging.Filter):
         return True
 
 
+class _LevelAsTheCliSaysIt(logging.Formatter):
+    """``warning message``: a warning logged during a build printed as ``WARNING message`` (Python's name for the
+    level), and the ones the CLI prints itself, after the table, as ``warning message``; a CI log's reader
+    searching for one form missed the other."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()} {super().format(record)}"
+
+
 def _log_to_stderr(*filters: logging.Filter) -> None:
-    """Warnings to stderr, as ``LEVEL message`` (nothing changes where logging is already set up, as under pytest)."""
+    """Warnings to stderr, as ``level message`` (nothing changes where logging is already set up, as under pytest)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(_LevelAsTheCliSaysIt("%(message)s"))
     handler.setLevel(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not for this one
     for extra in (*filters, _Shown()):
         handler.addFilter(extra)

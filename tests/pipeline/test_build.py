@@ -2543,6 +2543,8 @@ assets:
 
 
 def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(project):
+    """Said in one form, ``warning ...``, the first during the build and the count after its table: the first
+    printed as ``WARNING ...``, Python's name for the level, and a CI log searched for one missed the other."""
     from PIL import Image as PILImage
 
     for path in sorted((project / "textures").rglob("*.png")):
@@ -2554,6 +2556,8 @@ def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(pro
     said = " ".join(result.stderr.split())
     assert result.returncode == 0 and said.count("carries the colour profile 'Display P3 v4', not sRGB") == 1, said
     assert "warning 4 more files carry the colour profile 'Display P3 v4' as well, read as the first was" in said
+    first = next(line for line in result.stderr.splitlines() if "'Display P3 v4', not sRGB" in line)
+    assert first.startswith(f"warning {project / 'textures'}"), result.stderr
 
 
 def test_normal_maps_in_a_colour_source_are_warned_about_once_per_op_and_counted(project):
@@ -2915,7 +2919,7 @@ def test_a_cache_dir_on_a_share_that_is_not_mounted_is_said_by_build_and_status(
     share.mkdir()  # the share's mount point, empty
     status = start_remaster(project, "status")
     output = status.communicate(timeout=300)[0]
-    assert status.returncode == 0 and f"WARNING no cache at {share} (cache_dir in assets_spec.yaml), though " in output
+    assert status.returncode == 0 and f"warning no cache at {share} (cache_dir in assets_spec.yaml), though " in output
     assert "a build would make a new, empty one there" in output
     assert list(share.iterdir()) == []  # status writes nothing on a mount point: no store, no hash index
 

@@ -476,7 +476,7 @@ def test_a_sigterm_while_gc_waits_stops_it_with_one_line_and_exit_130(project, c
         said = []
         for line in gc.stdout:
             said.append(line)
-            if line.startswith("WARNING waiting for the builds using the cache"):
+            if line.startswith("warning waiting for the builds using the cache"):
                 gc.send_signal(signal.SIGTERM)
         gc.wait()
     output = " ".join("".join(said).split())

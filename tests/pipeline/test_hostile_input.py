@@ -42,7 +42,7 @@ def test_cache_gc_prints_a_spec_value_with_an_escape_sequence_as_text(tmp_path):
     gc = start_remaster(tmp_path, "cache", "gc")
     output = gc.communicate(timeout=300)[0]
     assert gc.returncode == 0 and "\x1b" not in output and "\u202e" not in output, output
-    assert "WARNING" in output and "nothere\\x1b[2J" in output, output
+    assert "warning" in output and "nothere\\x1b[2J" in output, output
 
 
 def test_a_link_whose_target_holds_an_escape_sequence_is_printed_as_text(project, cli):
@@ -82,7 +82,7 @@ def test_the_cli_shows_escapes_in_its_log_lines():
     script = ("import logging; from pipeline.cli import _log_to_stderr; _log_to_stderr(); "
               f"logging.getLogger('pipeline.sources').warning({CLEAR_AND_FAKE!r})")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
-    assert done.stderr == f"WARNING {shown(CLEAR_AND_FAKE)}\n"
+    assert done.stderr == f"warning {shown(CLEAR_AND_FAKE)}\n"
 
 
 def test_status_shows_escapes_in_an_asset_name_a_manifest_brought(project, cli):
