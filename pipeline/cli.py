@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape as escape_markup
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -257,10 +258,15 @@ def _on_a_terminal() -> bool:
     FORCE_COLOR is set, as CI services set it to colour their logs, and a log keeps every redraw of every bar:
     those get the progress lines any other log gets, in colour. So does a CI job run under a pseudo-terminal
     (Buildkite's, ``docker run -t`` in a job's script), which CI services tell by setting CI."""
+    return console.is_interactive and _writes_to_a_terminal(console)
+
+
+def _writes_to_a_terminal(where: Console) -> bool:
+    """Whether ``where`` writes to a terminal a person reads, not a CI log (CI set, even under a pseudo-terminal)."""
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
         return False
-    isatty = getattr(console.file, "isatty", None)
-    return console.is_interactive and isatty is not None and isatty()
+    isatty = getattr(where.file, "isatty", None)
+    return isatty is not None and isatty()
 
 
 def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -404,12 +410,23 @@ def _storage_failed(cause: sqlite3.Error) -> str:
 
 
 def _folding_table(title: str, *headers: str) -> Table:
-    """A table whose long cells wrap: a CI log is 80 columns wide, and two long asset names cut to one
-    prefix could not be told apart."""
+    """A table whose long cells wrap where it is printed to a width (``_print_table``): two long asset names cut
+    to one prefix could not be told apart."""
     table = Table(title=title)
     for header in headers:
         table.add_column(header, overflow="fold")
     return table
+
+
+def _print_table(table: Table) -> None:
+    """``table`` on stdout, folded to the terminal's width; in a CI log, or any output that is no terminal, each
+    row on one line, however long, unless COLUMNS gives a width. Rich's width without a terminal is 80 columns:
+    a CI log's rows were folded over several lines, and a grep for a partition found half its row, or none."""
+    if _writes_to_a_terminal(out) or os.environ.get("COLUMNS", "").strip():
+        out.print(table)
+        return
+    table.width = Measurement.get(out, out.options.update_width(sys.maxsize), table).maximum
+    out.print(table, crop=False)  # wider than the console: a line is not cut at its width either
 
 
 def _render_build(report: BuildReport, loaded: Spec) -> None:
@@ -417,7 +434,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     table = _folding_table("remaster build", "asset", "computed", "cached", "failed", "seconds")
     for asset, line in report.summary().items():
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
-    out.print(table)
+    _print_table(table)
     _print_failures(report.failed, loaded)
     for error in report.run_errors:
         console.print(f"[red]failed[/red] {escape(error)}", highlight=False, soft_wrap=True)
@@ -575,7 +592,7 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
         for item in report.stale:
             table.add_row(escape(item.asset), escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
-        out.print(table)
+        _print_table(table)
         out.print(_what_a_build_does(report.counts()), highlight=False, soft_wrap=True)
     for message in report.left_out:
         console.print(f"[red]will not be built[/red] {escape(message)}", highlight=False, soft_wrap=True)
@@ -588,9 +605,9 @@ def _render_status(report: StatusReport, problem: str | None, failing: bool) -> 
 
 
 def _what_a_build_does(counts: dict[str, int]) -> str:
-    """One line after the table for a CI log, whose reader wants what a commit costs: the table's rows, folded over
-    80 columns, said "never built" for most of a fresh clone's partitions, and the few computed hid among those
-    the shared cache puts back."""
+    """One line after the table for a CI log, whose reader wants what a commit costs: the table's rows said
+    "never built" for most of a fresh clone's partitions, and the few computed hid among those the shared cache
+    puts back."""
     does = {"compute": f"computes at most {counted(counts['compute'], 'partition')}",
             "put_back": f"puts back {counts['put_back']} from the cache",
             "delete": f"deletes the outputs of {counts['delete']}"}

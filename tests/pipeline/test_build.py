@@ -170,7 +170,7 @@ def test_status_explains_what_is_stale(project, cli, monkeypatch):
 
     deep = project / "textures" / "characters" / "heroes" / "main_character_armour_set_v2"
     write_textures(deep, 1, seed=3)
-    _, output = cli(project, "status")  # a CI log's 80 columns: long paths are folded, not cut
+    _, output = cli(project, "status")  # a CI log: long paths whole, not cut
     assert "…" not in output and "tex000.p" in output
 
 
@@ -631,8 +631,8 @@ def test_status_json_gives_what_the_table_says_on_stdout_alone(project, cli):
 
 
 def test_status_ends_with_what_a_build_computes_puts_back_and_deletes(project, cli):
-    """A CI log's reader wants what a commit costs: the table, its rows folded over 80 columns, said "never built"
-    for most of a fresh clone's partitions, and the few computed hid among those the shared cache puts back."""
+    """A CI log's reader wants what a commit costs: the table's rows said "never built" for most of a fresh
+    clone's partitions, and the few computed hid among those the shared cache puts back."""
     assert cli(project, "build")[0] == 0
     write_image(project / "textures" / "walls" / "tex001.png", Image(np.zeros((16, 16, 3), np.float32)))
     (project / "textures" / "floors" / "tex000.png").unlink()
@@ -2662,15 +2662,69 @@ def test_a_texture_deleted_while_it_was_built_is_named_and_its_outputs_go_next_b
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
 
 
-def test_the_build_table_wraps_long_asset_names_in_a_ci_log_instead_of_cutting_them(project, cli):
+def test_the_build_table_keeps_long_asset_names_whole_in_a_ci_log_each_on_its_row_s_line(project, cli):
     names = [f"environment_props_exterior_walls_upscaled_{f}_for_remaster_v2" for f in ("lanczos", "bicubic")]
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text() + "".join(f"  {n}: {{op: upscale, from: legacy, filter: {n.split('_')[5]}}}\n"
                                                 for n in names))
-    code, output = cli(project, "build")
+    code, output = cli(project, "build")  # its output is no terminal
     assert code == 0 and "…" not in output
-    folded = "".join(line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│"))  # the asset column
-    assert all(name in folded for name in names), output
+    rows = {line.split("│")[1].strip(): line for line in output.splitlines() if line.startswith("│")}
+    assert all(rows[name].endswith("│") for name in names), output  # the name, and the rest of its row
+
+
+def _status_in_a_ci_log(project: Path, **env: str) -> str:
+    """What ``remaster status`` prints on stdout to a pipe, as a CI job's log takes it, under ``env``."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "COLUMNS", "CI")}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "status"], cwd=project, capture_output=True, text=True,
+                          env={**inherited, **env, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _long_names(project: Path) -> tuple[str, str]:
+    """An asset and a partition of ``project`` whose names are long, never built: (asset, partition)."""
+    asset = "environment_props_exterior_walls_upscaled_lanczos_for_remaster_v2"
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text() + f"  {asset}: {{op: upscale, from: legacy, filter: lanczos}}\n")
+    write_textures(project / "textures" / "characters" / "heroes" / "main_character_armour_set_v2", 1, seed=3)
+    return asset, "characters/heroes/main_character_armour_set_v2/floors/tex000.png"
+
+
+def _row(said: str, asset: str, partition: str) -> str:
+    """The one line of the status table that names both ``asset`` and ``partition``, whole."""
+    [row] = [line for line in said.splitlines() if asset in line and partition in line]
+    assert row.startswith("│") and row.endswith("│") and "never built" in row, said
+    return row
+
+
+def test_the_status_table_in_a_ci_log_gives_each_row_one_line_however_long(project):
+    """A CI log is no terminal, where Rich prints 80 columns wide: each row was folded over many lines, and a
+    grep for a partition found a piece of its row, or none. A COLUMNS given still folds it to that width."""
+    asset, partition = _long_names(project)
+    _row(_status_in_a_ci_log(project), asset, partition)
+    folded = _status_in_a_ci_log(project, COLUMNS="80")
+    assert asset not in folded and max(map(len, folded.splitlines())) <= 80, folded
+
+
+def test_the_status_table_of_a_ci_job_under_a_pseudo_terminal_gives_each_row_one_line(project, cli, monkeypatch):
+    """Buildkite runs a job under a pseudo-terminal, which is no terminal a person reads: CI says so."""
+    import io
+
+    from pipeline.cli import out
+
+    class PseudoTerminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    asset, partition = _long_names(project)
+    log = PseudoTerminal()
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(out, "_file", log)  # its file property would be put back as the stdout of the moment
+    monkeypatch.setattr(out, "_width", 80)  # the pseudo-terminal's width
+    assert cli(project, "status")[0] == 0
+    _row(log.getvalue(), asset, partition)
 
 
 def test_selecting_a_source_says_it_is_one(project, cli):
