@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 from pathlib import Path
 
 from pipeline.spec import Spec
@@ -65,11 +66,24 @@ def _made_for(path: Path, spec: Spec) -> str | None:
 
 
 def _cannot_write(exc: OSError, path: Path, spec: Spec) -> str:
-    if path.is_relative_to(spec.cache_dir) or _made_for(path, spec) == "cache_dir":
+    in_cache = path.is_relative_to(spec.cache_dir) or _made_for(path, spec) == "cache_dir"
+    if in_cache:
         where = f"the cache {spec.cache_dir} (cache_dir in {spec.path.name})"
     elif _made_for(path, spec) == "build_dir":
         where = f"the build folder {spec.build_dir} (build_dir in {spec.path.name})"
     else:
         where = f"{path.parent} (under build_dir in {spec.path.name})"
     fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"
+    if in_cache and exc.errno == errno.EACCES:
+        fix += _shared_cache_fix(spec.cache_dir)
     return f"cannot write to {where}: {exc.strerror}; {fix}"
+
+
+def _shared_cache_fix(cache: Path) -> str:
+    """How a team sharing a cache lets each user write what another's build made: the usual umask 022 makes a
+    lock or cache file only its maker may write, and the next user's build stops with Permission denied."""
+    return (f". Where a team shares this cache, it must be writable by a group every user is in: run "
+            f"chmod -R g+w {shlex.quote(str(cache))} once (its owner, or root; chgrp -R to the team's group first "
+            "where it is not theirs, and chmod g+s on its folders keeps that group on what is made inside), and "
+            "run every build under umask 002 (set in each user's shell profile and CI job), so that what one build "
+            "makes the others may write")

@@ -83,6 +83,31 @@ def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, 
                           "Read-only file system; check that this user may write there") in " ".join(output.split()), output
 
 
+def test_a_shared_cache_another_user_s_build_made_says_how_a_team_shares_it(project, cli, monkeypatch):
+    """Users sharing a cache, the first building under the usual umask 022: the next user's build cannot open the
+    lock file the first made (Permission denied), and was told only to check that this user may write there,
+    which the user of a shared folder takes for fine. As chmod 000 refuses any user but root, and the tests run
+    as root, the refusal is made where the store opens its lock."""
+    assert cli(project, "build")[0] == 0  # the first user's build
+    opened = os.open
+
+    def another_user_s(path, flags, *args, **kwargs):
+        if Path(path).name == "lock":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", another_user_s)
+    code, output = cli(project, "build", "--force")
+    cache = project / ".remaster" / "cache"
+    assert code == 1 and (
+        f"error cannot write to the cache {cache} (cache_dir in assets_spec.yaml): Permission denied; check that this "
+        f"user may write there. Where a team shares this cache, it must be writable by a group every user is in: run "
+        f"chmod -R g+w {cache} once (its owner, or root; chgrp -R to the team's group first where it is not theirs, "
+        "and chmod g+s on its folders keeps that group on what is made inside), and run every build under umask 002 "
+        "(set in each user's shell profile and CI job), so that what one build makes the others may write"
+    ) in " ".join(output.split()), output
+
+
 def test_a_full_disk_is_named_by_where_the_write_went(project, cli, monkeypatch):
     """A copy names its source (the scratch copy, in the cache) before its destination (the build folder);
     a write through an open file (PIL's encoder, a restore from the cache) names neither."""
