@@ -939,6 +939,16 @@ def test_remaster_version_prints_the_package_s_version_without_importing_dagster
     assert result.returncode == 0 and result.stdout == f"remaster {version('remaster')}\n", result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("args, code", [(["--help"], 0), (["build", "--help"], 0), (["build", "--selct", "a"], 2)])
+def test_help_and_an_argument_error_answer_without_importing_dagster_or_torch(tmp_path, args, code):
+    """They answer in a third of a second; Dagster alone takes half a second to import, torch seconds."""
+    probe = (f"import sys\nfrom pipeline.cli import main\nsys.argv = ['remaster', *{args!r}]\ntry:\n    main()\n"
+             "except SystemExit as exit:\n    said = exit.code\n"
+             "assert 'dagster' not in sys.modules and 'torch' not in sys.modules, 'imported'\nsys.exit(said)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == code and "imported" not in result.stderr, result.stdout + result.stderr
+
+
 def test_remaster_version_from_a_source_checkout_is_the_checkout_s(tmp_path):
     """A checkout run through PYTHONPATH printed the version of whichever remaster pip had installed (another
     copy, maybe another release), or none at all: its own pyproject.toml says which it is."""
