@@ -355,6 +355,20 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_IGN if _AS_PROGRAM else previous)
 
 
+@contextlib.contextmanager
+def _stopped_in_one_line(command: str) -> Iterator[None]:
+    """Ctrl-C, or SIGTERM from a cancelled CI job, stops ``command`` (status, validate: they write no more than
+    the hashes they read, each file of them whole) with one line and exit 130, as build and cache gc: SIGTERM
+    ended a status hashing a fresh clone's files with Python's 143 and not a word, and Ctrl-C with "Aborted!"."""
+    with _sigterm_as_ctrl_c():
+        try:
+            yield
+        except KeyboardInterrupt:
+            said = f"{command} (nothing is half-written); run it again"
+            console.print(f"[red]interrupted[/red] {escape(said)}", highlight=False, soft_wrap=True)
+            raise _Refused([f"interrupted {said}"], 130) from None  # for status --json's errors too
+
+
 def _build(spec: Path, select: list[str] | None, force: bool, device: str | None, *,
            make_instance: bool = False) -> None:
     """``make_instance``: make the project's instance where ``DAGSTER_HOME`` is unset (``_load``), to build in."""
@@ -554,7 +568,8 @@ def _print_earlier_warnings(guards: list[FailedGuard]) -> None:
 @app.command(epilog="Exit status: 0, whatever is stale, but with --check 1 where a build would compute, put back or "
                      "delete something, or fail; 1 where the build or cache folder cannot be read; 2 for a bad spec, "
                      "or a Dagster instance (DAGSTER_HOME, or the project's .dagster) or build_dir it cannot use "
-                     "(another project's, as a build would refuse it).")
+                     "(another project's, as a build would refuse it); 130 when stopped (Ctrl-C, or SIGTERM from a "
+                     "cancelled CI job).")
 def status(
     spec: SpecOption = DEFAULT_SPEC,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 where a build would compute, put back or delete "
@@ -565,7 +580,7 @@ def status(
     """List what the next build would compute, and why, without computing anything."""
     from pipeline.staleness import stale_partitions
 
-    with _errors_as_json(as_json):
+    with _errors_as_json(as_json), _stopped_in_one_line("status"):
         loaded = _load(spec, as_build=True)
         _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
         try:
@@ -618,9 +633,16 @@ def _what_a_build_does(counts: dict[str, int]) -> str:
 @app.command(epilog="Exit status: 0 when the spec loads, its warnings (a missing root, a cuda device on a machine "
                      "without one) printed; 2 when it does not, or where its Dagster instance (DAGSTER_HOME, or the "
                      "project's .dagster) or build_dir cannot be used (a DAGSTER_HOME that is relative or no folder, "
-                     "or either one another project's), as a build would refuse them.")
+                     "or either one another project's), as a build would refuse them; 130 when stopped (Ctrl-C, or "
+                     "SIGTERM from a cancelled CI job).")
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec; every problem is printed with its file, line and key."""
+    with _stopped_in_one_line("validate"):
+        _validate(spec)
+
+
+def _validate(spec: Path) -> None:
+    """``validate``'s checks, each said as a warning where a build would meet it (a missing root, a cuda device)."""
     loaded = _load(spec, as_build=True)  # a CI job's validate step passed where its build then exited 2
     _log_to_stderr(_NoScanSkips())
     problems = loaded.warnings()

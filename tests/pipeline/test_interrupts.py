@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -393,3 +394,45 @@ def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)  # Python's own handler is back
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("command, waits_in", [
+    ("status", "import pipeline.hashing as waits_in\nwaits_in.open = wait\n"),  # hashing a fresh clone's textures
+    ("validate", "import pipeline.runs as waits_in\nwaits_in.spec_device_problem = wait\n"),  # asking torch for a GPU
+])
+def test_a_sigterm_stops_status_and_validate_with_one_line_and_exit_130(project, command, waits_in):
+    """A CI job cancelled while its status hashed a fresh clone's files: Python's SIGTERM ended it with 143 and
+    not a word, where build and cache gc say in one line that they stopped and exit 130."""
+    script = ("import sys, time\n"
+              "def wait(*args, **kwargs):\n"
+              "    print('waiting', flush=True)\n"
+              "    time.sleep(60)\n"
+              f"{waits_in}"
+              "from pipeline.cli import main\n"
+              f"sys.argv = ['remaster', {command!r}]\n"
+              "main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = []
+    for line in child.stdout:
+        said.append(line)
+        if line.startswith("waiting"):
+            child.send_signal(signal.SIGTERM)
+    output = " ".join("".join(said).split())
+    assert child.wait() == 130, output
+    assert output.endswith(f"interrupted {command} (nothing is half-written); run it again"), output
+
+
+def test_status_json_stopped_says_so_in_its_json(project, cli, monkeypatch):
+    """A CI bot reading status --json found an empty stdout when the job was cancelled: a failed parse, no reason."""
+    import pipeline.staleness
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.staleness, "stale_partitions", stopped)
+    code, output = cli(project, "status", "--json")
+    assert code == 130, output
+    assert json.loads(output[output.index("{"):]) == {
+        "up_to_date": False, "errors": ["interrupted status (nothing is half-written); run it again"]}, output
