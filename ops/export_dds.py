@@ -152,7 +152,7 @@ def _map_format(entry: object) -> str | dict[str, str]:
     if entry[name] is None:
         return name
     format = format_name(entry[name])
-    if format not in get_args(DdsFormat):
+    if not (isinstance(format, str) and format in get_args(DdsFormat)):
         raise ValueError(f"map {name}: format {entry[name]!r} is none export_dds writes; give one of "
                          f"{', '.join(get_args(DdsFormat))} (or a Direct3D 9 name, such as DXT5nm)")
     return {name: format}
