@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 
 SHARING_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8) if sys.platform == "win32" else ()  # seconds, 1.55 in all
-TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # what mkstemp names a temporary given ".<name>." and ".tmp"
+TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # what new_temporary names one (as mkstemp would given ".<name>.")
+_NAME_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # mkstemp's, which TEMPORARY matches
 
 
 def replace(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
@@ -74,10 +76,7 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
     try:
         for path in map(Path, paths):
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{_short(path)}.", suffix=".tmp")
-            os.close(fd)
-            temporaries.append(Path(name))
-            temporaries[-1].chmod(0o644)  # mkstemp's 0600 would hide outputs from other users of a shared build
+            temporaries.append(new_temporary(path.parent, _short(path)))
         yield temporaries
         for tmp in temporaries:
             with open(tmp, "rb+") as handle:
@@ -91,6 +90,21 @@ def atomic_paths(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]
     finally:
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)
+
+
+def new_temporary(folder: Path, name: str) -> Path:
+    """A new, empty file in ``folder`` named ``.<name>.k3j_a9zq.tmp`` (``TEMPORARY``), made 0o666 less the umask
+    (under the folder's default ACLs), as the file it becomes would be: mkstemp's 0600 hid outputs and cache objects
+    from the other users of a shared build folder or cache, and a fixed 0644 kept a group sharing one under umask 002
+    from writing what another member made, where the lock files beside them were the group's already."""
+    for _ in range(100):
+        path = folder / f".{name}.{''.join(secrets.choice(_NAME_CHARACTERS) for _ in range(8))}.tmp"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+        except FileExistsError:  # another writer's, just made
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no free temporary name (100 tried)", str(folder))
 
 
 def _short(path: Path) -> str:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import TEMPORARY, replace, write_bytes_atomic
+from ops.atomic import TEMPORARY, new_temporary, replace, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_alone, held_by_many, held_elsewhere
 from pipeline.words import counted
@@ -507,10 +507,9 @@ class ContentStore:
         replaced if damaged."""
         folder = self.root / "objects"
         folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=folder, prefix=".incoming.", suffix=".tmp")  # gc clears one a kill leaves
-        copy = Path(name)
+        copy = new_temporary(folder, "incoming")  # gc clears one a kill leaves
         try:
-            with os.fdopen(handle, "wb") as written, open(path, "rb") as read:
+            with open(copy, "wb") as written, open(path, "rb") as read:
                 shutil.copyfileobj(read, written)
                 written.flush()
                 os.fsync(written.fileno())
@@ -518,7 +517,6 @@ class ContentStore:
             target = self.object_path(digest)
             if overwrite or not target.is_file() or hash_file(target) != digest:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                copy.chmod(0o644)  # mkstemp's 0600 would hide objects from other users of a shared cache
                 replace(copy, target)
         except OSError as exc:
             if exc.errno is not None and exc.filename is None:  # a full disk says where: in the cache

@@ -104,26 +104,38 @@ def unreadable_while_mode_000(monkeypatch) -> None:
     monkeypatch.setattr(pipeline.hashing, "open", refused, raising=False)
 
 
+def _refuse_inside(folder: Path, path: Path) -> None:
+    if path.is_relative_to(folder):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+
+def no_new_files_in(monkeypatch, folder: Path) -> None:
+    """``folder`` refuses new files, as one made read-only (chattr +i) does even for root: every file written, an
+    output, an entry or a cache object, is first made by ``new_temporary``."""
+    import ops.atomic
+    import pipeline.cache
+
+    made = ops.atomic.new_temporary
+
+    def create(where: Path, name: str) -> Path:
+        _refuse_inside(folder, where / f".{name}.x.tmp")
+        return made(where, name)
+
+    for module in (ops.atomic, pipeline.cache):
+        monkeypatch.setattr(module, "new_temporary", create)
+
+
 def read_only_folder(monkeypatch, folder: Path) -> None:
     """``folder`` refuses new files and deletions, as one made read-only (chattr +i) does even for root."""
-    import ops.atomic
     import pipeline.build
 
-    mkstemp, remove = ops.atomic.tempfile.mkstemp, pipeline.build.remove_output
-
-    def refuse_inside(path: Path) -> None:
-        if path.is_relative_to(folder):
-            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
-
-    def create(*, dir, prefix, suffix):
-        refuse_inside(Path(dir) / f"{prefix}x{suffix}")
-        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
+    remove = pipeline.build.remove_output
 
     def delete(build_dir, path, **kwargs):
-        refuse_inside(path)
+        _refuse_inside(folder, path)
         remove(build_dir, path, **kwargs)
 
-    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", create)
+    no_new_files_in(monkeypatch, folder)
     monkeypatch.setattr(pipeline.build, "remove_output", delete)
 
 

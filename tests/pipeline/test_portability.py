@@ -173,6 +173,24 @@ def test_lock_files_take_the_umask_s_permissions_so_a_group_sharing_a_cache_can_
     assert {name: oct(mode) for name, mode in modes.items() if mode != 0o666 & ~umask} == {}
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o002, 0o022])
+def test_cache_files_take_the_umask_s_permissions_as_its_lock_files_do(project: Path, cli, umask: int) -> None:
+    """The objects, entries and unit files of a cache a group shares (umask 002) are the group's to write, as its
+    lock files are: every one was 0644 whatever the umask. Under the usual umask 022 they stay 0644."""
+    previous = os.umask(umask)
+    try:
+        assert cli(project, "build")[0] == 0
+    finally:
+        os.umask(previous)
+    cache = project / ".remaster" / "cache"
+    stored = [path for folder in ("objects", "entries", "units") for path in (cache / folder).rglob("*")
+              if path.is_file()]
+    assert {path.parent.parent.name for path in stored} == {"objects", "entries"}
+    assert {path.relative_to(cache).as_posix(): oct(path.stat().st_mode & 0o777) for path in stored
+            if path.stat().st_mode & 0o777 != 0o666 & ~umask} == {}
+
+
 def test_nothing_imports_fcntl_which_windows_lacks(tmp_path: Path) -> None:
     script = ("import sys; sys.modules['fcntl'] = None\n"
               "import pipeline.cli, pipeline.definitions\n")

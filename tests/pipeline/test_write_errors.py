@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from helpers import (
-    CHAIN_SPEC, UPSCALE_SPEC, manifest_rows, outputs, read_only_folder, statuses, unreadable_while_mode_000, write_spec,
+    CHAIN_SPEC, UPSCALE_SPEC, manifest_rows, no_new_files_in, outputs, read_only_folder, statuses,
+    unreadable_while_mode_000, write_spec,
 )
 from ops.image_io import Image, write_image
 from pipeline.cache import ContentStore
@@ -27,16 +28,7 @@ from pipeline.spec import load_spec
                                 "Operation not permitted; check that this user may write there"),
 ])
 def test_a_folder_that_cannot_be_written_is_named_with_its_setting(project, cli, monkeypatch, folder, says):
-    import ops.atomic
-
-    mkstemp = ops.atomic.tempfile.mkstemp
-
-    def refused(*, dir, prefix, suffix):  # as a folder made read-only (chattr +i) refuses even root
-        if Path(dir).is_relative_to(project / folder):
-            raise PermissionError(errno.EPERM, "Operation not permitted", f"{dir}/{prefix}x{suffix}")
-        return mkstemp(dir=dir, prefix=prefix, suffix=suffix)
-
-    monkeypatch.setattr(ops.atomic.tempfile, "mkstemp", refused)
+    no_new_files_in(monkeypatch, project / folder)
     code, output = cli(project, "build")
     errors = {r["error"] for r in manifest_rows(project) if r["status"] == "failed"}
     assert code == 1 and errors == {says.format(project=project)}, output
