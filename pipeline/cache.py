@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import TEMPORARY, new_temporary, replace, write_bytes_atomic
+from ops.atomic import TEMPORARY, new_temporary, replace, unlink, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_alone, held_by_many, held_elsewhere
 from pipeline.words import counted
@@ -383,14 +383,25 @@ class ContentStore:
     def record_units(self, units: Mapping[str, str], figures: Mapping[str, Mapping[str, object]] | None = None) -> None:
         """Remember the object each unit key (one output made on its own) produced, and the key: see ``unit``.
         ``figures``: unit key -> what the op measured of that output alone (a ``variant_00.dds``'s mip levels), kept
-        beside it, so that a build that puts the output back lists them as one that made it."""
+        beside it, so that a build that puts the output back lists them as one that made it. A unit that now names
+        another object loses the figures of the one it named: they stayed beside it until a ``gc``."""
         for key, digest in units.items():
-            if self.unit(key) != digest:
+            given = dict((figures or {}).get(key) or {})
+            rewritten = self.unit(key) != digest
+            if given and (rewritten or self.unit_figures(key) != given):
+                self._write_figures(key, digest, given)
+            elif rewritten:
+                unlink(self._figures_path(key))
+            if rewritten:
                 write_bytes_atomic(self._unit_path(key), f"{digest}\n{key}\n".encode())
-            if figures and figures.get(key) and self.unit_figures(key) != dict(figures[key]):
-                record = {"key": key, "object": digest, "figures": dict(figures[key])}
-                write_bytes_atomic(self._figures_path(key), json.dumps({**record, "checksum": _record_checksum(record)},
-                                                                       sort_keys=True).encode())
+
+    def _write_figures(self, key: str, digest: str, figures: Mapping[str, object]) -> None:
+        """Keep ``figures`` as those of object ``digest`` under unit ``key``. Written before the unit file that names
+        that object, and the stale ones of another object removed before it too, so that a build killed between the
+        two leaves no unit without its figures, and none with another object's (``unit_figures`` checks the object)."""
+        record = {"key": key, "object": digest, "figures": dict(figures)}
+        write_bytes_atomic(self._figures_path(key), json.dumps({**record, "checksum": _record_checksum(record)},
+                                                               sort_keys=True).encode())
 
     def unit_figures(self, key: str) -> dict[str, object] | None:
         """The figures kept with unit ``key`` (``record_units``), where they are whole (their checksum) and of the

@@ -566,6 +566,23 @@ def test_cache_gc_forgets_the_units_of_objects_it_removes(tmp_path):
     assert [path for path in (tmp_path / "cache" / "units").rglob("*") if path.is_file()] == []
 
 
+def test_a_unit_made_again_as_another_object_loses_the_figures_of_the_one_it_named(tmp_path):
+    """A variant made again (its exemplar edited back and forth) under the same unit key, with no figures this time:
+    the figures file of the object it named before stayed beside it until a gc. Given figures, they are the new ones."""
+    store = ContentStore(tmp_path / "cache")
+    digests = []
+    for content in (b"first dds", b"second dds"):
+        output = tmp_path / "variant_00.dds"
+        output.write_bytes(content)
+        digests.append(store.put(content.hex(), {"variant_00.dds": output}, {}).outputs["variant_00.dds"])
+    store.record_units({"unit": digests[0]}, {"unit": {"mip_levels": 6}})
+    store.record_units({"unit": digests[1]})
+    assert store.unit("unit") == digests[1] and store.unit_figures("unit") is None
+    assert sorted(path.name for path in (tmp_path / "cache" / "units").rglob("*")) == ["un", "unit"]
+    store.record_units({"unit": digests[0]}, {"unit": {"mip_levels": 5}})
+    assert store.unit("unit") == digests[0] and store.unit_figures("unit") == {"mip_levels": 5}
+
+
 def test_cache_gc_keeps_the_figures_of_the_units_it_keeps(tmp_path):
     """What an op measured of an output kept one by one is listed again when a build puts it back: gc took the
     file that holds them for a damaged unit file, and a partition's row then lacked them after every gc."""
