@@ -292,6 +292,14 @@ def _takes_bool(annotation: Any) -> bool:
     return any(_takes_bool(arg) for arg in typing.get_args(annotation))
 
 
+class Finished(Protocol):
+    """``OpContext.finished``: told an output's name once it is written, and what the op measured of it (``run_each``
+    gives its variant's figures, named as in the metadata it returns), so that a build killed before the op returns
+    keeps the output with its figures, and the row of the build that puts it back lists them."""
+
+    def __call__(self, output: str, figures: Mapping[str, object] | None = None) -> None: ...
+
+
 @dataclass
 class OpContext:
     """What an op needs besides inputs and params; the pipeline fills it in."""
@@ -302,7 +310,7 @@ class OpContext:
     work_dir: Path | None = None  # persistent scratch (training checkpoints), survives a killed build
     reuse: Mapping[str, Path] = field(default_factory=dict)  # output name -> that output, already in out_dir
     reuse_metadata: Mapping[str, object] = field(default_factory=dict)  # what the op returned when it made them
-    finished: Callable[[str], None] | None = None  # told each output's name once it is written, to keep it at once
+    finished: Finished | None = None  # told each output's name once it is written, to keep it at once
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ops"))
 
 
@@ -389,11 +397,12 @@ def run_each(
             for image, output in todo.items():
                 (Path(out_dir) / output).parent.mkdir(parents=True, exist_ok=True)
                 replace(Path(work) / _written_as(params, image), Path(out_dir) / output)
-        metadata.update({f"{variant}_{key}": value for key, value in figures.items()})
+        measured = {f"{variant}_{key}": value for key, value in figures.items()}
+        metadata.update(measured)
         made += 1
         if ctx.finished is not None:
             for output in todo.values():
-                ctx.finished(output)
+                ctx.finished(output, measured)
     return {**metadata, "variants_made": made}
 
 

@@ -795,9 +795,11 @@ class Builder:
         for name, digest in entry.outputs.items():
             self.index.remember(plan.outputs[name], digest)
 
-    def _keep_unit(self, label: str, target: Target, key: str, plan: Plan, scratch: Path, name: str) -> None:
-        """Store an output the op has just finished under its unit key, so that a build stopped before the
-        others are done (a failure, Ctrl-C, even a kill) does not make it again. Ops write every output
+    def _keep_unit(self, label: str, target: Target, key: str, plan: Plan, scratch: Path, name: str,
+                   figures: Mapping[str, object] | None = None) -> None:
+        """Store an output the op has just finished under its unit key, with what the op measured of it
+        (``figures``, named as in its metadata), so that a build stopped before the others are done (a failure,
+        Ctrl-C, even a kill) does not make it again, and lists its figures all the same. Ops write every output
         atomically, so the file is whole; one that cannot be kept (a full disk) is only made again, and
         none is kept once an input changed since planning (the op may have read the new content)."""
         if name not in plan.units:
@@ -809,7 +811,8 @@ class Builder:
         if not unchanged:
             return
         try:
-            self.store.keep_units({plan.units[name]: scratch / name})
+            unit = plan.units[name]
+            self.store.keep_units({unit: scratch / name}, {unit: _figures_of(name, figures or {})})
         except OSError as exc:
             log.warning("%s: %s could not be kept for a later build: %s", label, name, exc)
 

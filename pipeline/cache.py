@@ -420,10 +420,12 @@ class ContentStore:
     def _figures_path(self, key: str) -> Path:
         return self._unit_path(key).with_name(f"{key}{FIGURES}")
 
-    def keep_units(self, files: Mapping[str, Path]) -> None:
-        """Store ``files`` (unit key -> path) made before their partition finished. No entry lists them, so a
-        ``gc`` before the partition is built again removes them."""
-        self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()})
+    def keep_units(self, files: Mapping[str, Path],
+                   figures: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        """Store ``files`` (unit key -> path) made before their partition finished, with their ``figures`` (as
+        ``record_units`` takes them). No entry lists them, so a ``gc`` before the partition is built again removes
+        them."""
+        self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()}, figures)
 
     def keep_metadata(self, key: str, metadata: Mapping[str, object]) -> None:
         """Keep ``metadata``, what an op returned with outputs it makes only all together (a material's fit's

@@ -2365,6 +2365,8 @@ def test_a_partition_that_puts_back_some_dds_lists_their_figures_as_one_that_mad
 
 
 def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli, monkeypatch):
+    """With their figures: the DDS kept before the kill had none kept, and the row of the build that put it back
+    lacked its mip levels, where one that made it lists them."""
     variants_dds_project(tmp_path, count=2)
     build_killed(tmp_path, (
         "import os, signal, ops.export_dds as dds\n"
@@ -2382,6 +2384,8 @@ def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, c
     assert len(exported) == 3  # of four: the one finished before the kill is kept
     rows = rows_of(tmp_path, "variants_dds")
     assert sorted(row["metadata"]["variants_made"] for row in rows.values()) == [1, 2]
+    assert {key: [row["metadata"].get(f"variant_0{index}_mip_levels") for index in (0, 1)]
+            for key, row in rows.items()} == {key: [6, 6] for key in rows}
     listed = {tmp_path / path for row in rows.values() for path in row["outputs"]}
     assert {path for path in (tmp_path / "build" / "variants_dds").rglob("*") if path.is_file()} == listed
 
@@ -2457,7 +2461,7 @@ def test_a_ctrl_c_stays_a_ctrl_c_when_the_variants_made_cannot_be_kept(tmp_path,
             raise KeyboardInterrupt
         return make(exemplar, params, index, **kwargs)
 
-    def disk_full(store, files):
+    def disk_full(store, files, figures=None):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ops.multiply.run, "synthesize", ctrl_c_at_the_third)
