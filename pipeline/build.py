@@ -24,7 +24,9 @@ from ops.registry import MapRun, ModelRun, OpContext, OpParams, each_role, outpu
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
-from pipeline.manifest import PartitionResult, Row, not_built, partition_label, read_manifest, rows_by_key
+from pipeline.manifest import (
+    PartitionResult, Row, last_built_key, not_built, partition_label, read_manifest, rows_by_key,
+)
 from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
 from pipeline.sources import gone_from, output_stem, pair_inputs, scan_for_build
@@ -445,13 +447,15 @@ class Builder:
     def _record_failure(self, target: Target, key: str, result: PartitionResult, exc: Exception) -> None:
         """Make ``result`` a failure's: its error, and the outputs it keeps listed, so that a later build or
         removal cleans them up. Those kept though not current (an input unreadable just now, a read-only folder)
-        keep the key and inputs of their last row, so that gc keeps the entry they were made under."""
+        keep the key and inputs of their last row, so that gc keeps the entry they were made under; and so it keeps
+        the entry of the last build that succeeded (``last_built_key``), for the build after the fix."""
         result.status = "failed"
         result.error = _describe(exc, target, key, self.spec)
         result.outputs = self.remove_if_stale(target, key)
+        last = self._last_rows().get((target.name, key), {})
         if result.outputs and not self.is_current(target, key):
-            last = self._last_rows().get((target.name, key), {})
             result.cache_key, result.inputs = last.get("cache_key"), dict(last.get("inputs") or {})
+        result.last_built_key = last_built_key(last, result.cache_key)
         log.debug("%s [%s] failed: %s", target.name, key or "model", result.error)  # the step logs it as an error
 
     def _keep_edits(self, target: Target, key: str, plan: Plan) -> None:

@@ -217,11 +217,19 @@ class ContentStore:
     def _record(self, manifest: Path) -> Path:
         return self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
 
-    def manifests(self, *, forget_unseen: bool = False) -> list[Path]:
+    def manifests(self, own: Path, *, forget_unseen: bool = False) -> list[Path]:
         """Every registered manifest. One that is missing raises ``UnseenProjects``, or with ``forget_unseen``
         its record is removed: whether its project's spec cannot be seen (an unmounted share, a project
         deleted whole) or is there (a CI job's fresh clone, which has not built yet: its entries are the very
-        ones the build will put back)."""
+        ones the build will put back). ``own``, the manifest of the project gc runs from, missing raises whatever
+        ``forget_unseen`` says: a nightly job whose build stopped before it began (a GPU runner without its GPU)
+        runs gc all the same, and in a fresh clone it removed every entry on the cache. A store holding no entry
+        has none to lose."""
+        if not own.exists() and next(self._sharded_files("entries"), None) is not None:
+            raise UnseenProjects(f"gc cannot tell which entries this project uses, so removed nothing: no manifest at "
+                                 f"{own} (a fresh clone that has not built yet, or a deleted build folder?); build "
+                                 "first, then gc. Not even --forget-missing collects here: every entry this project's "
+                                 "build would put back would go")
         found: list[Path] = []
         unseen: list[Path] = []
         unbuilt: list[Path] = []

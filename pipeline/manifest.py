@@ -38,6 +38,7 @@ Row = TypedDict("Row", {
     "error": str,  # where failed
     "run_id": str | None,  # the Dagster run that wrote it (interrupted-<build id>: a Ctrl-C came first); None: found current
     "from": str | None,  # the spec's ``from``; rows of a remaster before it have none
+    "last_built_key": str,  # where failed: the cache key of its last build that succeeded, which gc keeps
 }, total=False)
 _FIELDS: dict[str, tuple[type, ...]] = {  # what every row holds (PartitionResult), as the code reads it
     "asset": (str,), "partition": (str,), "status": (str,), "cache_key": (str, type(None)), "outputs": (dict,),
@@ -64,11 +65,13 @@ class PartitionResult:
     error: str | None = None
     run_id: str | None = None
     upstream: str | None = None  # the spec's ``from``, under that name in the manifest
+    last_built_key: str | None = None  # where failed: see ``last_built_key``
 
     def to_json(self) -> Row:
         record = asdict(self)
-        if record["error"] is None:
-            del record["error"]
+        for optional in ("error", "last_built_key"):
+            if record[optional] is None:
+                del record[optional]
         record["from"] = record.pop("upstream")
         return cast(Row, record)
 
@@ -85,6 +88,21 @@ def not_built(target: Target, key: str, run_id: str | None = None, error: str | 
         target.name, key, "failed", None, {}, {}, target.params.model_dump(mode="json"),  # as the spec gives them
         target.op.name, target.op.version, 0.0, error=error, run_id=run_id, upstream=target.upstream,
     )
+
+
+def last_built_key(last: Mapping[str, object], key: str | None) -> str | None:
+    """What a row failing under cache key ``key`` keeps of ``last``, the partition's row before: the key of its last
+    build that succeeded (``last``'s own, or the one it kept failing). A texture that a build fails on every night
+    (saved corrupt) dropped it, so the nightly gc removed that entry, and the texture saved back as it was, or the
+    model retrained from it, was made again rather than put back. None where it is ``key`` itself."""
+    built = last.get("cache_key") if last.get("status") in ("computed", "cached") else last.get("last_built_key")
+    return built if isinstance(built, str) and built != key else None
+
+
+def keys_in_use(row: Mapping[str, object]) -> list[str]:
+    """The cache keys whose entries ``cache gc`` keeps for a manifest ``row``: its own, and where it failed, its last
+    successful build's (``last_built_key``)."""
+    return [key for name in ("cache_key", "last_built_key") if isinstance(key := row.get(name), str)]
 
 
 def partition_label(asset: str, partition: str) -> str:

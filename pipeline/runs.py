@@ -31,7 +31,8 @@ from pipeline.hashing import HashIndex
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
-    Row, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key, update_manifest,
+    Row, keys_in_use, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key,
+    update_manifest,
 )
 from pipeline.progress import report_progress
 from pipeline.provenance import report_current
@@ -541,7 +542,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
 
     def keep() -> set[str]:
         listed = {manifest: manifest_rows_or_none(manifest.parent) for manifest in
-                  builder.store.manifests(forget_unseen=forget_missing)}
+                  builder.store.manifests(manifest_path(spec.build_dir), forget_unseen=forget_missing)}
         damaged = [manifest for manifest, rows in listed.items() if rows is None]
         if damaged and not forget_missing:  # a cache or build folder restored in part: which entries it uses is unknown
             raise UnseenProjects(
@@ -552,7 +553,7 @@ def collect_garbage(spec: Spec, *, forget_missing: bool = False, wait: bool = Fa
             )
         for manifest in damaged:
             builder.store.unregister(manifest)
-        return {key for rows in listed.values() for r in rows or [] if isinstance(key := r.get("cache_key"), str)}
+        return {key for rows in listed.values() for r in rows or [] for key in keys_in_use(r)}
 
     for folder in (spec.build_dir, spec.cache_dir):
         remove_stale_temporaries(folder)

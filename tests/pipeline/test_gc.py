@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (UPSCALE_SPEC, build_waiting_on_a_key, hash_index_entries, manifest_rows, remembered_as_it_is,
-                     start_remaster,
-                     statuses, write_spec, write_textures)
+from helpers import (CHAIN_SPEC, UPSCALE_SPEC, build_waiting_on_a_key, hash_index_entries, manifest_rows,
+                     remembered_as_it_is, start_remaster, statuses, write_spec, write_textures)
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.hashing import HashIndex, hash_bytes
 from pipeline.progress import handled
@@ -37,6 +36,41 @@ def test_cache_gc_keeps_what_outputs_use(project, cli):
     assert len(list(objects.glob("*/*"))) == 5
     code, _ = cli(project, "build")
     assert sorted(statuses(project).values()) == ["cached"] * 5
+
+
+def test_the_nightly_gc_collects_after_a_build_that_fails_and_keeps_the_failing_texture_s_last_outputs(project, cli):
+    """A texture saved corrupt fails every nightly build: `remaster build && remaster cache gc` never collected.
+    gc runs whatever the build's status (README's In CI), and keeps the entries of the broken texture's last good
+    build, so that the texture saved back puts them back: its failed row dropped their key, and gc removed them."""
+    write_spec(project, CHAIN_SPEC)
+    assert cli(project, "build")[0] == 0
+    edited, broken = (project / "textures" / "walls" / name for name in ("tex001.png", "tex003.png"))
+    edited.write_bytes((project / "textures" / "floors" / "tex000.png").read_bytes())
+    assert cli(project, "build")[0] == 0  # the edited texture's two entries from before: no output uses them now
+    good = broken.read_bytes()
+    broken.write_bytes(good[: len(good) // 2])  # truncated
+    for night in range(2):
+        code, output = cli(project, "build")
+        assert code == 1 and "tex003.png" in output, output
+        code, output = cli(project, "cache", "gc", "--forget-missing", "--wait")
+        assert code == 0 and f"removed {2 - 2 * night} entries" in output, output
+    broken.write_bytes(good)
+    code, output = cli(project, "build")
+    assert code == 0 and set(statuses(project).values()) == {"cached"}, output
+    assert len(manifest_rows(project)) == 10
+
+
+def test_cache_gc_refuses_in_a_project_that_has_not_built_even_with_forget_missing(project, cli):
+    """The nightly recipe runs gc whatever the build's status: in a fresh clone whose build stopped before it began
+    (a runner without the spec's GPU: exit 2), gc --forget-missing found no manifest of any clone and removed every
+    entry on the cache."""
+    assert cli(project, "build")[0] == 0
+    objects = sorted((project / ".remaster" / "cache" / "objects").rglob("*"))
+    shutil.rmtree(project / "build")
+    code, output = cli(project, "cache", "gc", "--forget-missing")
+    said = " ".join(output.split())
+    assert code == 1 and f"no manifest at {project / 'build' / 'manifest.json'}" in said and "build first" in said, said
+    assert sorted((project / ".remaster" / "cache" / "objects").rglob("*")) == objects
 
 
 def test_cache_gc_says_one_entry_and_one_file_in_the_singular(project, cli):
