@@ -10,6 +10,7 @@ import yaml
 
 from ops.registry import Guard
 from pipeline.build import MODEL_PARTITION, Builder, code_version, materialize_too
+from pipeline.dagster_names import sensor_name
 from pipeline.event_log import few_transactions
 from pipeline.guards import failed_detail, figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
@@ -110,8 +111,6 @@ def say_synced(run_log: logging.Logger, spec: Spec, source: str, before: Sequenc
     if added := [key for key in now if key not in had]:
         run_log.info(f"added {counted(len(added), 'partition')} of {source} for new files: {some(added)}")
     if dropped := [key for key in before if key not in has]:
-        from pipeline.sensors import sensor_name  # which imports this module
-
         said = f"dropped {counted(len(dropped), 'partition')} of {source} with no file now: {some(dropped)}"
         if any(spec.source_of(name).name == source for name in spec.assets):
             said += (f"; what was built from {'it' if len(dropped) == 1 else 'them'} is deleted by the next remaster "
@@ -277,31 +276,39 @@ def _record(
     context: dg.AssetExecutionContext, spec: Spec, target: Target, builder: Builder, results: list[PartitionResult]
 ) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
     """A step's events: its output, each partition's materialization with its figures and inputs, its checks;
-    then its failure, where a partition failed."""
+    then its failure, where a partition failed. Partitions whose texture is gone (``Builder.gone``) do not fail
+    the step where others were built: a texture deleted after a run over a range of them was launched failed
+    every later step of the run, for every texture."""
     failed = [r for r in results if r.status == "failed"]
+    gone = [r for r in failed if builder.gone(target, r.partition)]
+    if len(gone) < len(failed) or len(gone) == len(results):
+        gone = []  # the step fails: they are said with the other failures
     observed = Observations(context.instance, [r.partition for r in results])
     observed.catch_up(builder, (r for r in results if r.status != "failed"))
     events = {r.partition: partition_event(target, r, provenance_tags(observed, builder, target, r))
               for r in results if r.status != "failed"}
-    if not failed:
+    if len(failed) == len(gone):
         # Lets downstream assets in this run go ahead. Dagster records it for every partition
         # of the range: a range's own events below, with each partition's figures, come after
         # it and so are the latest. Its data version is the last of those, the one Dagster
         # compares it with when a later step reads this asset.
-        metadata, tags = events[results[-1].partition]
+        metadata, tags = events[next(r.partition for r in reversed(results) if r.status != "failed")]
         version = dg.DataVersion(tags[DATA_VERSION_TAG])
-        own = len(events) == 1
+        own = len(results) == 1
         yield dg.Output(None, data_version=version, metadata=metadata if own else None,
                         tags={k: v for k, v in tags.items() if k != DATA_VERSION_TAG} if own else None)
     errors = _each_error_once(failed)
     for partition, error in errors:
-        context.log.error(f"{partition or target.name}: {error}")
+        (context.log.warning if gone else context.log.error)(f"{partition or target.name}: {error}")
     for result in results:
         if result.status != "failed" and (failed or len(events) > 1):
             metadata, tags = events[result.partition]
             yield dg.AssetMaterialization(context.asset_key, partition=result.partition or None, metadata=metadata, tags=tags)
+    for result in gone:  # the output above recorded them too: their latest event says they were not built
+        yield dg.AssetMaterialization(context.asset_key, partition=result.partition,
+                                      metadata={"not built": str(result.error)})
     yield from _check_results(spec, target)
-    if failed:
+    if failed and not gone:
         raise dg.Failure(
             description=f"{len(failed)} of {counted(len(results), 'partition')} of {target.name} failed:\n"
             + "\n".join(f"- {error}" for _, error in errors),

@@ -22,6 +22,7 @@ from typing import TypeVar, cast
 from ops.atomic import atomic_paths, write_bytes_atomic
 from ops.registry import MapRun, ModelRun, OpContext, OpParams, each_role, output_for, run_each, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
+from pipeline.dagster_names import sensor_name
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import (
@@ -207,16 +208,30 @@ class Builder:
                     raise BuildError(f"{path}: the upstream asset {upstream.name!r} has no up-to-date output for {key} "
                                      f"({self._why_no_output(target, upstream, key)})")
             return produced
+        if gone := self.gone(target, key):
+            raise BuildError(gone)
         roles = self.partitions(target.upstream).get(key)
         source = self.spec.sources[target.upstream]
-        if roles is None and not self.partitions(target.upstream):
+        if roles is None:  # no file in the source at all (gone says it of a file gone from beside others)
             raise BuildError("; ".join(self.skipped([source.name])) or (  # the scan says why: a root missing, unreadable
                 f"source {source.name!r} has no files just now ({source.describe()}); {key}'s outputs are kept as "
                 "they are: build again once it has files"))
-        if roles is None:
-            raise BuildError(f"{key} is no longer in source {source.name!r}: {gone_from(source)}; Dagster still "
-                             f"has its partition: Observe {source.name} in the UI to drop it, then materialize again")
         return pair_inputs(source, key, roles) if source.kind == "photo_pairs" else roles
+
+    def gone(self, target: Target, key: str) -> str | None:
+        """Why asset ``target`` has no partition ``key`` to build, where Dagster still has it: its texture deleted
+        (or left out) after the run was launched, while its source has other files. None for a model, a key the
+        scan finds, or a source with no file at all (a share away), which keeps its partitions. A UI run over a
+        range of textures builds the others, and this one alone is told gone, with how it goes from Dagster."""
+        if target.section == "models":
+            return None
+        source = self.spec.source_of(target.name)
+        found = self.partitions(source.name)
+        if not found or key in found:
+            return None
+        return (f"{key} is no longer in source {source.name!r}: {gone_from(source)} ({source.root / key}), so it "
+                f"is not built; Dagster keeps its partition until the next {sensor_name(source.name)} tick, remaster "
+                f"build or Observe {source.name} in the UI drops it")
 
     def _why_no_output(self, target: Target, upstream: Target, key: str) -> str:
         """Why ``upstream`` has not the output ``target`` reads for ``key``, and what to do. One last built without
@@ -426,6 +441,8 @@ class Builder:
         if target.section == "models" and not self.partitions(target.name):
             return self._kept_model(target, result)
         try:
+            if gone := self.gone(target, key):  # nothing of it to put back or read: its upstream outputs are gone too
+                raise BuildError(gone)
             self._repair_upstream(target, key)
             plan = self.plan(target, key)
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes

@@ -45,6 +45,12 @@ def files_asset_name(source: str) -> str:
     return f"{source}__files"
 
 
+def sensor_name(source: str) -> str:
+    """The file sensor of ``source``: here, not in ``sensors``, so that a build's message can name it without
+    importing Dagster."""
+    return f"{source}_files"
+
+
 def weights_asset_name(target: str, role: str) -> str:
     """What Dagster calls the ``<asset>/<role>`` asset of a weights file named by path (``provenance.weights_key``)
     inside, in the namespace it shares with every op and job."""
@@ -71,7 +77,6 @@ def name_clashes(spec: Spec) -> list[str]:
     from pipeline.graph import run_groups
     from pipeline.killed_builds import KILLED_BUILDS_SENSOR
     from pipeline.schedules import job_name, schedule_name
-    from pipeline.sensors import sensor_name
     from pipeline.unreached import CANCELED_SENSOR, UNREACHED_SENSOR
 
     ops: dict[str, tuple[str, tuple[str, ...]]] = {}

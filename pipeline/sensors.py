@@ -9,6 +9,7 @@ import dagster as dg
 
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def
 from pipeline.build import MODEL_PARTITION, Builder
+from pipeline.dagster_names import sensor_name
 from pipeline.graph import run_groups
 from pipeline.provenance import observed_version, weights_key, weights_version
 from pipeline.ranges import stretches
@@ -18,10 +19,6 @@ from pipeline.spec import Source, Spec, SpecError, Target
 from pipeline.spec_reload import changed_since_loaded
 from pipeline.unreached import was_stopped
 from pipeline.words import counted, some
-
-
-def sensor_name(source: str) -> str:
-    return f"{source}_files"
 
 
 def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:

@@ -319,30 +319,59 @@ def test_observing_a_source_in_the_ui_adds_and_drops_the_partitions_of_its_files
 
 
 def test_a_ui_run_of_a_deleted_texture_s_partition_says_to_observe_the_source_which_drops_it(project):
-    """A texture deleted with the sensor off fails every run that names its partition, which Dagster still shows:
+    """A texture deleted with the sensor off fails every run of its partition alone, which Dagster still shows:
     the failure said the file was gone and no more, leaving the artist without a way to be rid of it in the UI."""
     base = build_definitions(load_spec(project / "assets_spec.yaml"))
     defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
                           resources=base.resources)
     keys = ["floors/tex000.png", "walls/tex001.png"]
 
-    def materialize() -> dg.ExecuteInProcessResult:
-        tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    def materialize(first: str) -> dg.ExecuteInProcessResult:
+        tags = {RANGE_START_TAG: first, RANGE_END_TAG: keys[-1]}
         return dg.materialize(base.assets, instance=instance, resources=base.resources, selection=["legacy_2x"],
                               tags=tags, raise_on_error=False)
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("legacy", keys)
         (project / "textures" / "walls" / "tex001.png").unlink()
-        [failure] = materialize().get_step_failure_events()
+        [failure] = materialize(keys[-1]).get_step_failure_events()
         said = " ".join(failure.step_failure_data.user_failure_data.description.split())
         assert "walls/tex001.png is no longer in source 'legacy': its source file is gone, or the source's glob or " \
-               "exclude leaves it out; Dagster still has its partition: Observe legacy in the UI to drop it, then " \
-               "materialize again" in said, said
+               f"exclude leaves it out ({project / 'textures/walls/tex001.png'}), so it is not built; Dagster keeps " \
+               "its partition until the next legacy_files tick, remaster build or Observe legacy in the UI drops it" \
+               in said, said
         assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
         keys = instance.get_dynamic_partitions("legacy")
-        assert materialize().success
+        assert materialize(keys[0]).success
     assert (project / "build" / "legacy_2x" / "floors" / "tex004.png").is_file()
+
+
+def test_a_texture_deleted_before_its_run_ran_is_not_built_and_the_rest_of_the_run_is(project):
+    """A texture deleted after a sensor's run over a range of textures was launched, before it ran: the failure of
+    its partition failed the whole step, and Dagster skipped every later step of the run, for every texture."""
+    write_spec(project, CHAIN_SPEC)
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    keys = ["floors/tex000.png", "walls/tex001.png", "floors/tex002.png", "walls/tex003.png", "floors/tex004.png"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", keys)
+        (project / "textures" / keys[2]).unlink()
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources,
+                                selection=["legacy_2x", "legacy_4x"],
+                                tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, raise_on_error=False)
+        said = [event.user_message for event in instance.all_logs(result.run_id)
+                if "no longer in" in event.user_message]
+    latest = {(event.asset_key.to_user_string(), event.partition): set(event.materialization.metadata)
+              for event in result.get_asset_materialization_events()}
+    gone = (f"{keys[2]}: {keys[2]} is no longer in source 'legacy': its source file is gone, or the source's glob or "
+            f"exclude leaves it out ({project / 'textures' / keys[2]}), so it is not built; Dagster keeps its "
+            "partition until the next legacy_files tick, remaster build or Observe legacy in the UI drops it")
+    assert result.success and said == [gone, gone]
+    for asset in ("legacy_2x", "legacy_4x"):
+        assert {key for key in keys if "cache" in latest[(asset, key)]} == set(keys) - {keys[2]}
+        assert latest[(asset, keys[2])] == {"not built"}
+    assert {(r["asset"], r["partition"]) for r in manifest_rows(project) if r["status"] == "failed"} == {
+        ("legacy_2x", keys[2]), ("legacy_4x", keys[2])}
+    assert len(list((project / "build" / "legacy_4x").rglob("*.png"))) == 4
 
 
 def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
