@@ -256,12 +256,15 @@ def _out_of_date(builder: Builder, upstream: Target, keys: list[str]) -> dict[st
 def _models_out_of_date(builder: Builder, target: Target, keys: list[str], chain: list[Target]) -> list[str]:
     """A warning for each model out of date that ``target`` or an asset before it (``chain``) was made with: a
     DDS export of a super-resolved texture, run alone after the model's reference textures changed, read an
-    output current for the old weights, so that only the model tells."""
+    output current for the old weights, so that only the model tells. A model two assets on the chain use is
+    named once, by the one furthest up, whose fix (materialize the model and every asset after it) covers both."""
     warnings = []
-    for depth, user in enumerate([target, *chain]):
+    named: set[str] = set()
+    for depth, user in reversed(list(enumerate([target, *chain]))):
         model = builder.spec.models.get(user.model) if user.model else None
-        if model is None or not builder.is_out_of_date(model, MODEL_PARTITION):
+        if model is None or model.name in named or not builder.is_out_of_date(model, MODEL_PARTITION):
             continue
+        named.add(model.name)
         between = [asset.name for asset in reversed(chain[:depth])]
         through = f" (through {', '.join(between[1:])})" if between[1:] else ""
         made = (f"{target.name} was built from {user.name}'s outputs{through} for {some(keys)}, made with model "

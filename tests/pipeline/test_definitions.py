@@ -1547,6 +1547,22 @@ def test_a_ui_run_of_an_asset_alone_warns_of_a_model_out_of_date_up_its_chain(tm
                     "both)"]
 
 
+def test_a_ui_run_of_an_asset_alone_names_a_model_out_of_date_once_where_two_assets_up_its_chain_use_it(tmp_path, cli):
+    """Super-resolved twice with sr2x, then exported: the export alone, after sr2x's params changed, warned of sr2x
+    twice, once for each asset that used it, with two fixes where the one furthest up covers both."""
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 2, size=64, seed=5)
+    spec = write_spec(tmp_path, MODEL_SPEC + "  legacy_sr4: {op: super_resolve, from: legacy_sr, model: sr2x}\n"
+                                             "  legacy_dds: {op: export_dds, from: legacy_sr4}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("steps: 4", "steps: 5"))
+    said = _ui_run_log(spec, "legacy_dds", ["floors/tex000.png"], "out of date")
+    assert said == ["legacy_dds was built from legacy_sr's outputs (through legacy_sr4) for floors/tex000.png, made "
+                    "with model sr2x, which is out of date (its reference textures or settings changed since it was "
+                    "trained): materialize sr2x and legacy_sr and legacy_sr4 as well, or select legacy_dds with its "
+                    "upstream assets (remaster build does both)"]
+
+
 def test_a_ui_run_of_an_asset_alone_says_model_weights_deleted_with_their_cache_entry_are_missing(tmp_path, cli):
     """sr2x's weights deleted from the build folder, its cache entry gone too: a UI run of legacy_sr alone said the
     model had not been built yet, and one of legacy_dds that legacy_sr's texture or setting and sr2x's reference
