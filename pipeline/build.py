@@ -238,11 +238,16 @@ class Builder:
         error is out of date: a UI run of ``target`` alone after ``count: 2 -> 3`` upstream reads a variant_02.png
         not made yet, and was told to see an error of ``upstream``'s that there was not. The change is named where
         it was made, furthest up the chain: big_dds of variants enlarged as big was told that big changed, and to
-        materialize big alone, which fails in turn for the variant_02.png that variants has not made."""
+        materialize big alone, which fails in turn for the variant_02.png that variants has not made. A model an
+        asset on the chain is made with that has no weights comes first: nothing before it can be built."""
+        chain = self.spec.assets_before(target) or [upstream]
+        for depth in reversed(range(len(chain))):  # the model furthest up the chain first: what uses it waits on it
+            between = [asset.name for asset in reversed(chain[:depth + 1])]
+            if problem := self._no_weights(target, chain[depth], *between):
+                return problem
         row = self._last_rows().get((upstream.name, key))
         if row is None or row.get("status") not in ("computed", "cached"):
             return "it failed, or was not built yet: see its own error first"
-        chain = self.spec.assets_before(target) or [upstream]
         origin = max((depth for depth, asset in enumerate(chain) if self.is_out_of_date(asset, key)), default=0)
         names = [asset.name for asset in reversed(chain[:origin + 1])]
         return f"{self.out_of_date_why(chain[origin], key)}: {materialize_too(target, *names)}"
@@ -287,20 +292,31 @@ class Builder:
         if target.model is None:
             return self._file_params(target).get("model")
         weights = self.outputs_of(self.spec.models[target.model], MODEL_PARTITION)[MODEL_FILE]
-        if weights not in restored and not weights.is_file():
-            model = self.spec.models[target.model]
-            if not self.partitions(model.name):  # no run will train it: say what to fix, not "build it"
-                source = self.spec.sources[model.upstream]
-                raise BuildError(f"model {target.model!r} cannot be trained: its source {source.name!r} has no files "
-                                 f"({source.describe()}); add reference textures or fix the root")
-            error = str((self._last_rows().get((model.name, MODEL_PARTITION)) or {}).get("error") or "")
-            if error and not error.startswith("not built:"):  # its training failed, rather than never ran
-                raise BuildError(f"model {target.model!r} failed to train, so nothing is made with it until that is "
-                                 f"fixed: {error}")
-            if missing := self._missing(model, MODEL_PARTITION):  # trained, then deleted with its cache entry
-                raise BuildError(f"{missing}: {materialize_too(target, model.name)}")
-            raise BuildError(f"{weights}: model {target.model!r} has not been built yet; build it first")
+        if weights not in restored and (problem := self._no_weights(target, target)):
+            raise BuildError(problem)
         return weights
+
+    def _no_weights(self, target: Target, user: Target, *between: str) -> str | None:
+        """Why the model that ``user`` (``target`` or an asset before it) is made with has no weights in the build
+        folder, and what a run of ``target`` alone is to do: materialize the model and ``between`` (the assets from
+        ``user`` down to ``target``) as well. None where it has them. A UI run of an export of super-resolved
+        textures alone, their model never trained, was told to see an error of the super-resolved asset's that
+        there was not, or to materialize that asset alone, which fails in turn for the model."""
+        model = self.spec.models.get(user.model) if user.model else None
+        if model is None or (weights := self.outputs_of(model, MODEL_PARTITION)[MODEL_FILE]).is_file():
+            return None
+        if not self.partitions(model.name):  # no run will train it: say what to fix, not "build it"
+            source = self.spec.sources[model.upstream]
+            return (f"model {model.name!r} cannot be trained: its source {source.name!r} has no files "
+                    f"({source.describe()}); add reference textures or fix the root")
+        error = str((self._last_rows().get((model.name, MODEL_PARTITION)) or {}).get("error") or "")
+        if error and not error.startswith("not built:"):  # its training failed, rather than never ran
+            return f"model {model.name!r} failed to train, so nothing is made with it until that is fixed: {error}"
+        fix = materialize_too(target, model.name, *between)
+        if missing := self._missing(model, MODEL_PARTITION):  # trained, then deleted with its cache entry
+            return f"{missing}: {fix}"
+        whose = f" (which {user.name} is made with)" if user is not target else ""
+        return f"{weights}: model {model.name!r}{whose} has not been trained yet: {fix}"
 
     def files_changed(self, target: Target, inputs: Mapping[str, str]) -> list[str]:
         """How the files ``target``'s params name (weights) differ from their hashes in ``inputs`` (a manifest

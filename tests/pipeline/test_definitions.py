@@ -1563,6 +1563,44 @@ def test_a_ui_run_of_an_asset_alone_names_a_model_out_of_date_once_where_two_ass
                     "upstream assets (remaster build does both)"]
 
 
+@pytest.mark.parametrize("trained", [False, True], ids=["never trained", "weights deleted with their cache entry"])
+def test_a_ui_run_of_an_asset_alone_says_the_model_up_its_chain_has_no_weights(tmp_path, cli, trained):
+    """legacy_dds alone, where legacy_sr has no output because sr2x has no weights: the failure said to see an error
+    of legacy_sr's that there was not, or that a texture or a setting of legacy_sr changed and to materialize it,
+    which fails in turn for the model. Only the assets up the chain were asked, not the models they are made with."""
+    from pipeline.cache import ContentStore
+
+    write_textures(tmp_path / "textures", 1, size=24)
+    write_textures(tmp_path / "hires", 2, size=64, seed=5)
+    spec = write_spec(tmp_path, MODEL_SPEC + "  legacy_dds: {op: export_dds, from: legacy_sr}\n")
+    key = "floors/tex000.png"
+    if trained:
+        assert cli(tmp_path, "build")[0] == 0
+        for asset, partition, output in (("sr2x", "", "sr2x/model.pt"), ("legacy_sr", key, f"legacy_sr/{key}")):
+            [row] = [r for r in manifest_rows(tmp_path) if (r["asset"], r["partition"]) == (asset, partition)]
+            (tmp_path / "build" / output).unlink()
+            ContentStore(tmp_path / ".remaster" / "cache").drop(row["cache_key"])
+    said = _ui_run_log_of_a_failure(spec, "legacy_dds", key)
+    why = ("build/sr2x/model.pt is missing from the build folder and the cache no longer holds it, so sr2x must make "
+           "it again" if trained else f"{tmp_path / 'build/sr2x/model.pt'}: model 'sr2x' (which legacy_sr is made with) "
+           "has not been trained yet")
+    assert said == [f"{key}: {tmp_path / 'build/legacy_sr' / key}: the upstream asset 'legacy_sr' has no up-to-date "
+                    f"output for {key} ({why}: materialize sr2x and legacy_sr as well, or select legacy_dds with its "
+                    "upstream assets (remaster build does both))"]
+
+
+def _ui_run_log_of_a_failure(spec: Path, asset: str, partition: str) -> list[str]:
+    """The errors a failed UI run of ``asset`` alone over ``partition`` logs for its partitions."""
+    defs = build_definitions(load_spec(spec))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", [partition])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=[asset],
+                                partition_key=partition, raise_on_error=False)
+        assert not result.success
+        return [event.user_message for event in instance.all_logs(result.run_id)
+                if event.user_message.startswith(f"{partition}: ")]
+
+
 def test_a_ui_run_of_an_asset_alone_says_model_weights_deleted_with_their_cache_entry_are_missing(tmp_path, cli):
     """sr2x's weights deleted from the build folder, its cache entry gone too: a UI run of legacy_sr alone said the
     model had not been built yet, and one of legacy_dds that legacy_sr's texture or setting and sr2x's reference

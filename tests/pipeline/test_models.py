@@ -262,7 +262,8 @@ def test_outputs_that_need_a_model_that_failed_to_train_point_at_its_error(tmp_p
         dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["legacy_sr"],
                        partition_key="floors/tex000.png", raise_on_error=False)
     assert rows(tmp_path)[("legacy_sr", "floors/tex000.png")]["error"].endswith(
-        "model 'sr2x' has not been built yet; build it first")
+        "model 'sr2x' has not been trained yet: materialize sr2x as well, or select legacy_sr with its upstream assets "
+        "(remaster build does both)")
 
 
 def test_a_model_whose_source_folder_is_emptied_keeps_its_weights(tmp_path, cli):
