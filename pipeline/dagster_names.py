@@ -45,6 +45,9 @@ def files_asset_name(source: str) -> str:
     return f"{source}__files"
 
 
+BUILD_JOB = "remaster_build"  # a build's runs' job: in the build's own definitions only, so it meets no entry's name
+
+
 def sensor_name(source: str) -> str:
     """The file sensor of ``source``: here, not in ``sensors``, so that a build's message can name it without
     importing Dagster."""

@@ -24,6 +24,7 @@ from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitio
 from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import UNSET_HOME, dagster_home, project_instance
+from pipeline.dagster_names import BUILD_JOB
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
@@ -330,11 +331,8 @@ def _run_set(
     before = {item: rows.get(item, {}).get("run_id") for item in todo}
     with (signals_seen() as seen, handlers_kept(), _log_mirrors_deaf_to_ctrl_c(instance),
           runs_made_in_few_transactions(instance)):  # a run's planned materializations: one per partition
-        result = dg.materialize(
-            assets,
+        result = _build_job(assets, resource, list(dict.fromkeys(name for name, _ in todo))).execute_in_process(
             instance=instance,
-            resources={"remaster": resource},
-            selection=list(dict.fromkeys(name for name, _ in todo)),
             tags={**_range_tags(instance, partition_set, {key for _, key in todo}), BUILD_TAG: build_id, **process_tags()},
             run_config=QUIET_LOGS,
             raise_on_error=False,
@@ -342,6 +340,15 @@ def _run_set(
     with signals_held() as caught:
         stopped, step_failures = _take_in(builder, result, todo, before, did)
     return (stopped if stopped is not None or not (caught or seen) else ""), list(step_failures.items())
+
+
+def _build_job(assets: list[dg.AssetsDefinition | dg.SourceAsset], resource: RemasterResource,
+               selection: list[str]) -> dg.JobDefinition:
+    """The job one run of a build runs, over ``selection``: what ``dg.materialize`` makes, but named, so that the
+    UI's Runs page lists a build's runs as ``remaster_build`` where it listed them as ``__ephemeral_asset_job__``."""
+    defs = dg.Definitions(assets=assets, jobs=[dg.define_asset_job(BUILD_JOB, selection=selection)],
+                          resources={"remaster": resource})
+    return defs.resolve_job_def(BUILD_JOB)
 
 
 def _take_in(builder: Builder, result: dg.ExecuteInProcessResult, todo: list[tuple[str, str]],

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from helpers import (
-    UPSCALE_SPEC, build_killed_at_the_third_variant, manifest_rows, statuses, ui_statuses, variants_project,
+    CHAIN_SPEC, UPSCALE_SPEC, build_killed_at_the_third_variant, manifest_rows, statuses, ui_statuses, variants_project,
     write_spec, write_textures,
 )
 from ops.image_io import Image, write_image
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.definitions import build_definitions
 from pipeline.killed_builds import HOST_TAG, KILLED_BUILDS_SENSOR, PID_TAG
 from pipeline.resources import RemasterResource
@@ -139,6 +140,20 @@ def test_a_first_build_under_dagster_home_commits_its_events_in_transactions_tha
     latest = [r.asset_materialization for r in instance.fetch_materializations(dg.AssetKey("legacy_2x"), limit=6).records]
     assert {event.partition for event in latest} == set(keys)  # each partition's own, with its figures, last
     assert all(event.metadata["cache"].value == "miss" for event in latest)
+
+
+def test_a_build_s_runs_show_in_the_ui_as_remaster_build_with_their_tags(project):
+    """The Runs page listed every run of remaster build as __ephemeral_asset_job__, Dagster's name for a job with
+    none."""
+    from pipeline.runs import BUILD_TAG
+
+    write_spec(project, CHAIN_SPEC)
+    with dg.instance_for_test() as instance:
+        run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
+        runs, keys = instance.get_runs(), instance.get_dynamic_partitions("legacy")
+    assert [(run.job_name, run.status, run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) for run in runs] == [
+        ("remaster_build", dg.DagsterRunStatus.SUCCESS, keys[0], keys[-1])] * 2
+    assert len({run.tags[BUILD_TAG] for run in runs}) == 1
 
 
 @pytest.mark.parametrize(("changed", "runs"), [((0, 5), 2), ((0, 1), 1), ((0, 2), 1)])

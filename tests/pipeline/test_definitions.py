@@ -1136,6 +1136,15 @@ def test_names_dagster_would_hold_twice_are_refused_where_the_ui_would_load_noth
     assert code == 2 and f"{tmp_path / 'assets_spec.yaml'}{says}" in " ".join(output.split()), output
 
 
+def test_an_asset_named_like_the_job_a_build_runs_as_builds_and_loads_in_the_ui(project, cli):
+    """A build's runs run as the job remaster_build, which only the build's own definitions hold: an asset of that
+    name meets it in neither those nor the UI's."""
+    spec = write_spec(project, UPSCALE_SPEC.replace("legacy_2x", "remaster_build"))
+    assert cli(project, "build")[0] == 0
+    assert len(list((project / "build" / "remaster_build").rglob("*.png"))) == 5
+    dg.Definitions.validate_loadable(build_definitions(load_spec(spec)))
+
+
 def test_a_ui_run_of_what_uses_a_missing_upstream_output_or_model_puts_them_back(tmp_path, cli):
     write_textures(tmp_path / "textures", 2, size=24)
     write_textures(tmp_path / "hires", 4, size=64, seed=5)

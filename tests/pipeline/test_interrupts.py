@@ -121,7 +121,8 @@ def test_a_ctrl_c_that_a_background_build_ignores_stops_nothing(project, cli, mo
             return result
         return wrapped
 
-    monkeypatch.setattr(dg, "materialize", ctrl_c_after(dg.materialize))  # Dagster's handlers are back as it ends
+    execute = dg.JobDefinition.execute_in_process  # a build's run: Dagster's handlers are back as it ends
+    monkeypatch.setattr(dg.JobDefinition, "execute_in_process", ctrl_c_after(execute))
     monkeypatch.setattr(pipeline.runs, "mark_not_built", ctrl_c_after(pipeline.runs.mark_not_built))  # rows held
     assert cli(project, "build")[0] == 0
     assert {row["status"] for row in manifest_rows(project)} == {"computed"}
@@ -366,14 +367,14 @@ def test_a_ctrl_c_just_after_a_run_leaves_what_it_built_as_built(tmp_path, monke
     run_build(load_spec(spec_file))
     spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
     (tmp_path / "textures" / "bad.png").write_bytes(b"half a png")  # fails in the run, with its own error
-    materialize = dg.materialize
+    execute = dg.JobDefinition.execute_in_process  # a build's run
 
     def then_ctrl_c(*args, **kwargs):
-        materialize(*args, **kwargs)
-        monkeypatch.setattr(dg, "materialize", materialize)
+        execute(*args, **kwargs)
+        monkeypatch.setattr(dg.JobDefinition, "execute_in_process", execute)
         raise KeyboardInterrupt  # as Dagster lets go of the signal handlers
 
-    monkeypatch.setattr(dg, "materialize", then_ctrl_c)
+    monkeypatch.setattr(dg.JobDefinition, "execute_in_process", then_ctrl_c)
     report = run_build(load_spec(spec_file))
     assert report.interrupted == "legacy_2x"
     rows = {(r["asset"], r["partition"]): r for r in manifest_rows(tmp_path)}
