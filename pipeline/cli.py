@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import sqlite3
 import sys
@@ -38,6 +39,7 @@ from pipeline.words import counted, some
 from pipeline.write_errors import file_problem
 
 if TYPE_CHECKING:
+    from pipeline.init import Started
     from pipeline.removed import Removed
     from pipeline.runs import BuildReport  # imported when a build runs: the other commands stay quick
     from pipeline.staleness import StatusReport
@@ -821,6 +823,48 @@ def _demo_not_written(folder: Path, exc: OSError) -> str:
     fix = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
            else "give remaster demo a folder this user may write with --dir")
     return f"cannot write the demo project in {folder}: {exc.strerror or exc} ({exc.filename}); {fix}"
+
+
+@app.command(epilog="Exit status: 0 when the spec is written; 1 where FOLDER holds no file remaster reads, or the spec "
+                     "cannot be written (a read-only or full disk); 2 where a spec is there already (--force "
+                     "overwrites it, --spec PATH writes elsewhere), FOLDER is no folder, or --spec is a folder or "
+                     "below a file.")
+def init(
+    folder: Annotated[Path, typer.Argument(help="The folder of textures and photo pairs to write a spec for.")]
+    = Path("."),
+    spec: Annotated[Path | None, typer.Option("--spec", "-s", help="Where to write the spec; its roots are written "
+                                              "relative to it.", show_default="FOLDER/assets_spec.yaml")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a spec that is there.")] = False,
+) -> None:
+    """Write a starter spec for the textures and photo pairs in FOLDER, which validate takes and build builds."""
+    from pipeline.init import NotAFolder, NothingToRead, SpecInTheWay, write_starter_spec
+
+    spec_path = spec if spec is not None else folder / SPEC_FILE
+    _log_to_stderr(_NoScanSkips())  # what the scan skips is among the warnings it prints
+    try:
+        started = write_starter_spec(folder, spec_path, force=force)
+    except (SpecInTheWay, NotAFolder) as exc:
+        _fail([str(exc)], 2)
+    except NothingToRead as exc:
+        _fail([str(exc)], 1)
+    except SpecError as exc:  # a spec this command got wrong: said, and not written
+        _fail([*exc.problems, f"nothing written to {spec_path}: please report this"], 1)
+    except OSError as exc:
+        _fail([f"cannot write {spec_path}: {exc.strerror or exc}; give --spec a path this user may write"], 1)
+    _print_started(started)
+
+
+def _print_started(started: Started) -> None:
+    """What ``init`` found, a line per source, and the commands to run next, on the spec written."""
+    out.print(f"wrote {escape(str(started.path))}: {counted(len(started.spec.sources), 'source')}, "
+              f"{counted(len(started.spec.assets), 'asset')}", highlight=False, soft_wrap=True)
+    for name, found in started.found.items():
+        out.print(f"  {name}: {escape(found)}", highlight=False, soft_wrap=True)
+    for warning in started.warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+    given = "" if started.path == DEFAULT_SPEC else f" --spec {shlex.quote(str(started.path))}"
+    out.print(escape(f"next: remaster validate{given}, remaster status{given}, remaster build{given}, then remaster "
+                     f"ui{given} to watch and rerun builds"), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

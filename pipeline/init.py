@@ -1,0 +1,336 @@
+"""``remaster init``: a starter spec written from what a studio's folder holds, so that a first build on its own
+data does not wait for a spec written by hand from the README's example.
+
+The spec is written as text from a template, not dumped from data, so each line keeps the comment that says what
+it does; the text is read back with the spec loader, and each source scanned as a build scans it, before it is
+written: a spec ``init`` writes is one that ``validate`` takes and ``build`` finds files in.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ops.atomic import file_in_the_way, write_bytes_atomic
+from ops.formats import READABLE_SUFFIXES
+from pipeline.dagster_names import takes_name
+from pipeline.sources import WINDOWS_EXTRAS, scan_source
+from pipeline.spec import SPEC_FILE, Spec, parse_spec
+from pipeline.words import counted, some
+
+NORMAL_ENDINGS = ("_n", "_normal", "_nrm")  # a normal map's name: brick_n.png, brick_normal.tga, brick_nrm.png
+NORMAL_FILES = "**/*{" + ",".join(NORMAL_ENDINGS) + "}.*"  # the exclude that keeps them out of a colour source
+PHOTO_ROLES = ("flash", "guide")  # a photo pair's folder holds flash.* and guide.*, as the README's example has it
+BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outputs are not the studio's files
+_YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
+_GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,"}
+
+
+class NotAFolder(ValueError):
+    """What ``init`` was given to scan is no folder."""
+
+
+class NothingToRead(ValueError):
+    """The folder holds no file remaster reads."""
+
+
+class SpecInTheWay(FileExistsError):
+    """A spec is already where ``init`` would write one."""
+
+
+@dataclass
+class _Group:
+    """What one top-level folder holds: colour textures, normal maps, photo-pair folders and folders that hold
+    only one of a pair's photos, each a path relative to the scanned folder."""
+
+    colour: list[PurePosixPath] = field(default_factory=list)
+    normals: list[PurePosixPath] = field(default_factory=list)
+    pairs: list[PurePosixPath] = field(default_factory=list)
+    halves: list[PurePosixPath] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A starter spec written: where, and each source with what a build of it finds."""
+
+    path: Path
+    spec: Spec
+    found: dict[str, str]  # source -> what a scan of it finds, in words: "3 colour textures in walls"
+    warnings: list[str]  # what no source takes, and what a build of a source skips, and why
+
+
+def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) -> Started:
+    """Scan ``folder`` and write a spec for what it holds to ``spec_path`` (refused where one is there, unless
+    ``force``). Raises NotAFolder, SpecInTheWay, NothingToRead, SpecError (a spec this code got wrong) and
+    OSError (the spec could not be written)."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
+    _refuse_spec_path(spec_path, force)
+    groups, top_level = _groups(folder.absolute())
+    warnings = [_top_level(folder, top_level)] if top_level else []
+    if not groups:
+        raise NothingToRead("; ".join([_nothing_to_read(folder), *warnings]))
+    text, holds = _starter_text(folder.absolute(), groups, spec_path.absolute().parent)
+    spec = parse_spec(text, spec_path.absolute())
+    found = _scanned(spec, holds, warnings)
+    spec_path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(spec_path, text.encode("utf-8"))
+    return Started(spec_path, spec, found, warnings)
+
+
+def _refuse_spec_path(spec_path: Path, force: bool) -> None:
+    """Refuse to write the spec over one that is there (unless ``force``), or a folder, or below a file."""
+    if (standing := file_in_the_way(spec_path.parent)) is not None:
+        raise SpecInTheWay(f"--spec {spec_path}: {standing} is a file, not a folder; give --spec a path in a folder")
+    if spec_path.is_dir():
+        raise SpecInTheWay(f"{spec_path} is a folder; give --spec the path of the spec file to write "
+                           f"({spec_path / SPEC_FILE})")
+    if spec_path.exists() and not force:
+        raise SpecInTheWay(f"{spec_path} exists; give --force to overwrite it, or --spec PATH to write the new spec "
+                           "elsewhere")
+
+
+def _scanned(spec: Spec, holds: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    """What a build finds in each source, in words (``3 colour textures in walls``), from the scan a build makes;
+    what that skips (``brick.png`` and ``brick.tga``, whose outputs collide) goes to ``warnings``, said now rather
+    than by the first build."""
+    return {name: f"{counted(len(scan_source(source, warnings)), holds[name])} in {_root(source.root, Path.cwd())}"
+            for name, source in spec.sources.items()}
+
+
+def _nothing_to_read(folder: Path) -> str:
+    """Why ``init`` wrote nothing for ``folder``, naming the files it looks for."""
+    suffixes = ", ".join(READABLE_SUFFIXES)
+    return (f"{folder.absolute()}: no file remaster can build from: it looks for textures ({suffixes}) and photo "
+            "pairs (a folder holding a flash.* and a guide.* photo) in the folders below it, passing over hidden ones "
+            "and build folders; give remaster init the folder that holds them")
+
+
+def _top_level(folder: Path, paths: list[PurePosixPath]) -> str:
+    """Why ``paths``, images directly in ``folder`` or pair folders that are top-level folders, are in no source."""
+    names = sorted(path.as_posix() for path in paths)
+    return (f"left out {some(names)} in {folder.absolute()}: a source's root cannot be the spec's own folder, which "
+            "holds the build and the cache; move them into a folder of their own (textures, photos) and run remaster "
+            "init --force")
+
+
+def _groups(folder: Path) -> tuple[dict[PurePosixPath, _Group], list[PurePosixPath]]:
+    """The images under ``folder`` by top-level folder, each sorted into colour textures, normal maps, pair
+    folders (everything under one is the pair's: a ``ground_truth`` folder beside the photos) and half pairs;
+    and what no source can take: images directly in ``folder`` and pair folders that are top-level folders,
+    since a source's root cannot be the spec's own folder, which holds the build and the cache."""
+    groups: dict[PurePosixPath, _Group] = defaultdict(_Group)
+    pairs: set[PurePosixPath] = set()
+    left_out: list[PurePosixPath] = []
+    for where, names in _image_folders(folder):  # a folder before those in it
+        roles = {role for role in PHOTO_ROLES if any(_stem(name) == role for name in names)}
+        if pairs.intersection(where.parents):
+            continue
+        if roles == set(PHOTO_ROLES) and len(where.parts) > 1:
+            pairs.add(where)
+            groups[PurePosixPath(where.parts[0])].pairs.append(where)
+        elif not where.parts:
+            left_out += [PurePosixPath(name) for name in names]
+        elif roles == set(PHOTO_ROLES):
+            pairs.add(where)
+            left_out.append(where)
+        else:
+            _sort_images(groups[PurePosixPath(where.parts[0])], where, names, roles)
+    return {top: group for top, group in groups.items() if group.colour or group.normals or group.pairs}, left_out
+
+
+def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: set[str]) -> None:
+    """The images ``names`` in folder ``where`` into ``group``'s colour textures and normal maps; a folder with
+    only one of a pair's photos is a half pair, which the pairs' globs must leave out."""
+    if roles:
+        group.halves.append(where)
+    for name in names:
+        (group.normals if _is_normal_map(name) else group.colour).append(where / name)
+
+
+def _image_folders(folder: Path) -> list[tuple[PurePosixPath, list[str]]]:
+    """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
+    files and folders, Explorer's files and build folders. Links are not followed: a scan of the sources,
+    which follows them, counts what they add."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders
+                            if not name.startswith(".") and not (Path(root, name, BUILD_MARK)).is_file())
+        names = sorted(name for name in files if _is_image(name))
+        if names:
+            found.append((PurePosixPath(Path(root).relative_to(folder).as_posix()), names))
+    return found
+
+
+def _is_image(name: str) -> bool:
+    return (not name.startswith(".") and name.lower() not in WINDOWS_EXTRAS
+            and PurePosixPath(name).suffix.lower() in READABLE_SUFFIXES)
+
+
+def _stem(name: str) -> str:
+    return PurePosixPath(name).stem.lower()
+
+
+def _is_normal_map(name: str) -> bool:
+    return _stem(name).endswith(NORMAL_ENDINGS)
+
+
+def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder: Path) -> tuple[str, dict[str, str]]:
+    """The spec's text, and what each of its sources holds (``colour texture``): a textures source per top-level
+    folder of colour textures, one of its normal maps, a photo_pairs source of its pair folders; an upscale and
+    an export_dds of each textures source, a material and its export of each photo_pairs source; and, commented
+    out, the other ops, with the README section for each."""
+    draft = _Draft()
+    for top, group in sorted(groups.items()):
+        root = _root(folder / top, spec_folder)
+        base = draft.name(top.name)
+        if group.colour:
+            draft.colour(base, root, top, group)
+        if group.normals:
+            draft.normals(base, root, top, group)
+        if group.pairs:
+            draft.pairs(base, root, top, group)
+    return _HEAD.format(folder=_quoted(str(folder))) + draft.text(), draft.holds
+
+
+_HEAD = """\
+# Written by remaster init from the files in {folder}: a start, to edit.
+# Each op's keys and defaults: README "The ops"; globs and exclude: README "Sources in detail".
+build_dir: build                 # outputs, relative to this file
+cache_dir: .remaster/cache       # content-addressed store; may be an absolute or shared path
+device: auto                     # CUDA when available, else CPU
+"""
+
+_REFERENCE = [
+    '  # reference: {kind: textures, root: path/to/hires, glob: "**/*.png"}   # high-resolution textures to train a '
+    'super-resolution model on: which they are, remaster cannot tell',
+    "# models:                       # a model trained on reference: README \"Super-resolution: train_srcae and "
+    "super_resolve\"",
+    "#   sr2x: {op: train_srcae, from: reference, scale: 2, steps: 3000}",
+]
+
+
+@dataclass
+class _Draft:
+    """The spec's lines as they are written: its sources' and assets', the names taken, and what each source
+    holds, in words."""
+
+    sources: list[str] = field(default_factory=list)
+    assets: list[str] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+    holds: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The sources and assets, with the ops not used shown commented out on the first colour source."""
+        colour = [name for name, noun in self.holds.items() if noun == "colour texture"]
+        return "\n".join(["sources:", *self.sources, *_REFERENCE, "assets:", *self.assets,
+                          *(_other_ops(colour[0]) if colour else [])]) + "\n"
+
+    def name(self, wanted: str) -> str:
+        """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
+        not a word YAML or Dagster reserves, and not one taken already."""
+        name = re.sub(r"[^a-z0-9_]+", "_", wanted.lower()).strip("_") or "textures"
+        if name[0].isdigit() or name in _YAML_WORDS or keyword.iskeyword(name) or not takes_name(name):
+            name = f"from_{name}"
+        unique, count = name, 1
+        while unique in self.taken:
+            count += 1
+            unique = f"{name}_{count}"
+        self.taken.add(unique)
+        return unique
+
+    def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
+        """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
+        folders), its 2x upscale and that one's DDS."""
+        left_out = [NORMAL_FILES, *_pair_folders(top, group)]
+        glob = _files("*", group.colour)
+        why = "normal maps" + (" and photo pair folders" if group.pairs else "")
+        self.sources.append(f"  {base}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, "
+                            f"exclude: {_list(left_out)}}}   # colour textures; {why} left out")
+        self.holds[base] = "colour texture"
+        enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
+        self.assets.append(f"  {enlarged}: {{op: upscale, from: {base}, scale: 2, filter: lanczos}}   # a plain 2x "
+                           "resize, the baseline: README \"upscale: the baseline\"")
+        self.assets.append(f"  {dds}: {{op: export_dds, from: {enlarged}, resize_to_blocks: true}}   # DDS with "
+                           "mipmaps as a game loads it (BC1, BC3 with alpha), sides made multiples of 4")
+
+    def normals(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
+        """A textures source of ``group``'s normal maps, enlarged and exported as vectors (``kind: normal``)."""
+        source = self.name(f"{base}_normals")
+        glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals)
+        left_out = _pair_folders(top, group)
+        exclude = f", exclude: {_list(left_out)}" if left_out else ""
+        self.sources.append(f"  {source}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}}}   "
+                            f"# normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})")
+        self.holds[source] = "normal map"
+        enlarged, dds = self.name(f"{source}_2x"), self.name(f"{source}_dds")
+        self.assets.append(f"  {enlarged}: {{op: upscale, from: {source}, scale: 2, kind: normal}}   # resized as "
+                           "vectors and renormalized, not as colour")
+        self.assets.append(f"  {dds}: {{op: export_dds, from: {enlarged}, kind: normal, resize_to_blocks: true}}   "
+                           "# BC5, as engines load normal maps")
+
+    def pairs(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
+        """A photo_pairs source of ``group``'s pair folders (one level below its root where all are there, at any
+        depth otherwise), its two_shot material and the material's maps as DDS."""
+        source = self.name(f"{base}_pairs") if group.colour or group.normals else base
+        depth = "*" if all(len(pair.relative_to(top).parts) == 1 for pair in group.pairs) else "**"
+        left_out = [_literal(half.relative_to(top)) + "/**" for half in group.halves if half != top]
+        if depth == "**" and top in group.halves:  # a flash photo in the root itself: a pair with no folder
+            left_out += [f"{role}.*" for role in PHOTO_ROLES]
+        exclude = f", exclude: {_list(left_out)}" if left_out else ""
+        self.sources.append(f"  {source}: {{kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
+                            f"guide: \"{depth}/guide.*\"{exclude}}}   # a pair per folder holding flash.* and guide.*")
+        self.holds[source] = "photo pair"
+        material, dds = self.name(f"{source}_material"), self.name(f"{source}_material_dds")
+        self.assets.append(f"  {material}: {{op: material, from: {source}, method: two_shot}}   # PBR maps and a glTF "
+                           "per pair: README \"Photo to material: material\"")
+        self.assets.append(f"  {dds}: {{op: export_dds, from: {material}, maps: [albedo, normal, roughness], "
+                           "resize_to_blocks: true}   # the maps as a game loads them")
+
+
+def _other_ops(source: str) -> list[str]:
+    """The ops the starter spec does not run, commented out, on colour textures ``source``."""
+    return [f"  # {source}_sr: {{op: super_resolve, from: {source}, model: sr2x}}   # enlarged by the model sr2x "
+            "(uncomment reference and models above)",
+            f"  # {source}_variants: {{op: multiply, from: {source}, count: 4, size: 512}}   # new tiling textures "
+            "like each one: README \"Texture multiplier: multiply\""]
+
+
+def _list(globs: list[str]) -> str:
+    return "[" + ", ".join(map(_quoted, globs)) + "]"
+
+
+def _pair_folders(top: PurePosixPath, group: _Group) -> list[str]:
+    """Excludes of ``group``'s pair folders, whose photos are the pairs' and not textures."""
+    return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs]
+
+
+def _files(name: str, files: list[PurePosixPath]) -> str:
+    """A glob of files named ``name`` with the extensions of ``files``, in any folder: ``**/*.{png,tga}``."""
+    suffixes = sorted({file.suffix.lower()[1:] for file in files})
+    return f"**/{name}." + (suffixes[0] if len(suffixes) == 1 else "{" + ",".join(suffixes) + "}")
+
+
+def _literal(path: PurePosixPath) -> str:
+    """``path`` as a glob that matches it alone: its wildcards, braces and commas taken as characters."""
+    return "".join(_GLOB_CHARACTERS.get(char, char) for char in path.as_posix())
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted string (JSON's is one), so that ``*``, ``#``, ``:`` and accents stay text."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _root(path: Path, spec_folder: Path) -> str:
+    """``path`` relative to the spec's folder, as roots are read, with forward slashes; absolute where it is on
+    another drive (Windows)."""
+    try:
+        return Path(os.path.relpath(path, spec_folder)).as_posix()
+    except ValueError:
+        return path.as_posix()

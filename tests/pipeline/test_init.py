@@ -1,0 +1,135 @@
+"""``remaster init``: a starter spec written from a studio's folder, through the real CLI, validated and built."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import skimage.data
+
+from helpers import SHARED, manifest_rows
+from ops.image_io import Image, read_image, write_image
+
+FLATS = SHARED / "legacy" / "freedoom" / "flats"
+
+
+def _studio_folder(folder: Path) -> Path:
+    """A studio's files: two legacy textures and a normal map in walls/, a scikit-image texture as TGA in floors/,
+    a photo pair (32 px, with a ground_truth folder of maps beside its photos) two levels down in photos/."""
+    (folder / "walls").mkdir(parents=True)
+    for name in ("aqf001.png", "aqf002.png"):
+        shutil.copy(FLATS / name, folder / "walls" / name)
+    normal = SHARED / "materials" / "synthetic" / "wood_01" / "ground_truth" / "normal.png"
+    write_image(folder / "walls" / "plank_normal.png", Image(np.ascontiguousarray(read_image(normal).color[::4, ::4])))
+    grass = skimage.data.grass()[:64, :64].astype(np.float32) / 255
+    write_image(folder / "floors" / "grass.tga", Image(np.ascontiguousarray(np.repeat(grass[..., None], 3, axis=2))))
+    photo = np.asarray(read_image(SHARED / "photos" / "flash_only" / "IMG_6950.png").color[::8, ::8])
+    pair = folder / "photos" / "2024" / "oak"
+    for role, gain in (("flash", 1.0), ("guide", 0.4)):
+        write_image(pair / f"{role}.png", Image(np.ascontiguousarray(photo * gain)))
+    write_image(pair / "ground_truth" / "albedo.png", Image(np.ascontiguousarray(photo)))
+    return folder
+
+
+def _partitions(folder: Path) -> dict[str, list[str]]:
+    """Each asset's partitions, as the build's manifest lists them."""
+    built: dict[str, list[str]] = {}
+    for row in manifest_rows(folder):
+        built.setdefault(row["asset"], []).append(row["partition"])
+    return {asset: sorted(keys) for asset, keys in built.items()}
+
+
+def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_of_colour(tmp_path, cli):
+    folder = _studio_folder(tmp_path / "studio")
+    code, output = cli(folder, "init")
+    assert code == 0, output
+    for line in ("wrote assets_spec.yaml: 4 sources, 8 assets", "  floors: 1 colour texture in floors",
+                 "  photos: 1 photo pair in photos", "  walls: 2 colour textures in walls",
+                 "  walls_normals: 1 normal map in walls",
+                 "next: remaster validate, remaster status, remaster build, then remaster ui"):
+        assert line in output, output
+    text = (folder / "assets_spec.yaml").read_text()
+    assert "# floors_sr: {op: super_resolve" in text and "# floors_variants: {op: multiply" in text, text
+    code, output = cli(folder, "validate")
+    assert code == 0 and "assets_spec.yaml: ok (4 sources, 0 models, 8 assets)" in output, output
+    assert "warning" not in output, output
+    code, output = cli(folder, "build", "--device", "cpu")
+    assert code == 0, output
+    assert _partitions(folder) == {
+        "floors_2x": ["grass.tga"], "floors_dds": ["grass.tga"],
+        "walls_2x": ["aqf001.png", "aqf002.png"], "walls_dds": ["aqf001.png", "aqf002.png"],
+        "walls_normals_2x": ["plank_normal.png"], "walls_normals_dds": ["plank_normal.png"],
+        "photos_material": ["2024/oak"], "photos_material_dds": ["2024/oak"],
+    }
+
+
+def test_init_refuses_to_overwrite_a_spec_and_writes_elsewhere_with_spec(tmp_path, cli):
+    folder = _studio_folder(tmp_path / "studio")
+    spec = folder / "assets_spec.yaml"
+    spec.write_text("# the studio's own\n")
+    code, output = cli(folder, "init")
+    assert code == 2, output
+    assert "assets_spec.yaml exists; give --force to overwrite it, or --spec PATH to write the new spec elsewhere" \
+        in output
+    assert spec.read_text() == "# the studio's own\n"
+    elsewhere = tmp_path / "project" / "assets_spec.yaml"
+    code, output = cli(tmp_path, "init", "studio", "--spec", str(elsewhere))
+    assert code == 0 and f"--spec {elsewhere}" in output, output
+    assert 'root: "../studio/walls"' in elsewhere.read_text()
+    code, output = cli(tmp_path, "validate", "--spec", str(elsewhere))
+    assert code == 0 and "ok (4 sources, 0 models, 8 assets)" in output, output
+    code, output = cli(folder, "init", "--force")
+    assert code == 0 and spec.read_text().startswith("# Written by remaster init"), output
+    code, output = cli(tmp_path, "init", "studio", "--spec", "studio")
+    assert code == 2 and "error studio is a folder; give --spec the path of the spec file to write" in output, output
+    code, output = cli(tmp_path, "init", "studio", "--spec", "studio/walls/aqf001.png/assets_spec.yaml")
+    assert code == 2 and "studio/walls/aqf001.png is a file, not a folder; give --spec a path in a folder" in output
+    code, output = cli(tmp_path, "init", "studoi")
+    assert code == 2 and "error studoi does not exist; give remaster init the folder that holds" in output, output
+
+
+def test_init_of_a_folder_with_nothing_remaster_reads_names_what_it_looks_for(tmp_path, cli):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "brief.txt").write_text("textures due friday\n")
+    (tmp_path / "wall.psd").write_bytes(b"8BPS")
+    code, output = cli(tmp_path, "init")
+    assert code == 1, output
+    assert f"error {tmp_path}: no file remaster can build from: it looks for textures (.tif, .tiff, .png" in output
+    assert "photo pairs (a folder holding a flash.* and a guide.* photo)" in output
+    assert not (tmp_path / "assets_spec.yaml").exists()
+
+
+def test_init_s_help_gives_its_exit_statuses(tmp_path, cli):
+    code, output = cli(tmp_path, "init", "--help")
+    said = " ".join(output.replace("│", " ").split())
+    assert code == 0, output
+    for status in ("Exit status: 0 when the spec is written", "1 where FOLDER holds no file remaster reads",
+                   "2 where a spec is there already (--force overwrites it, --spec PATH writes elsewhere)"):
+        assert status in said, output
+
+
+def test_init_takes_each_pair_once_and_leaves_out_what_no_source_can_take(tmp_path, cli):
+    """Pair folders at two depths (one named with glob characters), a folder and the photos root holding a flash
+    photo without its guide, files no source can take (a texture and a pair folder directly in the folder), and two
+    textures whose outputs collide: every partition status lists is one a build can make, and what is left out is
+    said, naming it."""
+    photo = read_image(FLATS / "aqf001.png")
+    for path in ("photos/2024/oak/flash.png", "photos/2024/oak/guide.png", "photos/we{i,r}d[1]/flash.png",
+                 "photos/we{i,r}d[1]/guide.png", "photos/half/flash.png", "photos/flash.png", "photos/loose.png",
+                 "top.png", "elm/flash.png", "elm/guide.png", "photos/brick.png", "photos/brick.tga"):
+        write_image(tmp_path / path, photo)
+    code, output = cli(tmp_path, "init")
+    assert code == 0, output
+    assert f"warning left out elm, top.png in {tmp_path}: a source's root cannot be the spec's own folder" in output
+    assert "photos_pairs: 2 photo pairs in photos" in output and "photos: 4 colour textures in photos" in output
+    assert "source 'photos': skipping brick.tga: its outputs would overwrite those of brick.png; rename one" in output
+    code, output = cli(tmp_path, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted((item["asset"], item["partition"], item["reason"]) for item in stale if item["asset"].endswith(
+        ("_2x", "material"))) == [
+        ("photos_2x", "brick.png", "never built"), ("photos_2x", "flash.png", "never built"),
+        ("photos_2x", "half/flash.png", "never built"),
+        ("photos_2x", "loose.png", "never built"), ("photos_pairs_material", "2024/oak", "never built"),
+        ("photos_pairs_material", "we{i,r}d[1]", "never built")]
