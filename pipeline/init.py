@@ -156,16 +156,27 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
 
 def _image_folders(folder: Path) -> list[tuple[PurePosixPath, list[str]]]:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
-    files and folders, Explorer's files and build folders. Links are not followed: a scan of the sources,
-    which follows them, counts what they add."""
+    files and folders, Explorer's files and build folders. Linked folders are followed, as a source's scan follows
+    them (a studio links its texture share into the project), each real folder once: a link to a folder above
+    would lead round without end."""
     found = []
-    for root, folders, files in os.walk(folder):
-        folders[:] = sorted(name for name in folders
-                            if not name.startswith(".") and not (Path(root, name, BUILD_MARK)).is_file())
+    seen = {os.path.realpath(folder)}
+    for root, folders, files in os.walk(folder, followlinks=True):
+        folders[:] = [name for name in sorted(folders) if _wanted(Path(root, name), seen)]
         names = sorted(name for name in files if _is_image(name))
         if names:
             found.append((PurePosixPath(Path(root).relative_to(folder).as_posix()), names))
     return found
+
+
+def _wanted(path: Path, seen: set[str]) -> bool:
+    """Whether the walk enters folder ``path``: not hidden, not a build folder, and not a real folder it has
+    entered already (which it then adds to ``seen``)."""
+    real = os.path.realpath(path)
+    if path.name.startswith(".") or (path / BUILD_MARK).is_file() or real in seen:
+        return False
+    seen.add(real)
+    return True
 
 
 def _is_image(name: str) -> bool:

@@ -63,6 +63,8 @@ def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_
         "walls_normals_2x": ["plank_normal.png"], "walls_normals_dds": ["plank_normal.png"],
         "photos_material": ["2024/oak"], "photos_material_dds": ["2024/oak"],
     }
+    code, output = cli(folder, "init", "--force")  # the build folder's images and the cache are no studio files
+    assert code == 0 and (folder / "assets_spec.yaml").read_text() == text, output
 
 
 def test_init_refuses_to_overwrite_a_spec_and_writes_elsewhere_with_spec(tmp_path, cli):
@@ -111,21 +113,29 @@ def test_init_s_help_gives_its_exit_statuses(tmp_path, cli):
 
 
 def test_init_takes_each_pair_once_and_leaves_out_what_no_source_can_take(tmp_path, cli):
-    """Pair folders at two depths (one named with glob characters), a folder and the photos root holding a flash
-    photo without its guide, files no source can take (a texture and a pair folder directly in the folder), and two
-    textures whose outputs collide: every partition status lists is one a build can make, and what is left out is
-    said, naming it."""
+    """Pair folders at two depths (one named with glob characters, one in a linked folder), a folder and the photos
+    root holding a flash photo without its guide, files no source can take (a texture and a pair folder directly
+    in the folder), two textures whose outputs collide, and a link back up: every partition status lists is one a
+    build can make, and what is left out is said, naming it."""
     photo = read_image(FLATS / "aqf001.png")
-    for path in ("photos/2024/oak/flash.png", "photos/2024/oak/guide.png", "photos/we{i,r}d[1]/flash.png",
-                 "photos/we{i,r}d[1]/guide.png", "photos/half/flash.png", "photos/flash.png", "photos/loose.png",
-                 "top.png", "elm/flash.png", "elm/guide.png", "photos/brick.png", "photos/brick.tga"):
-        write_image(tmp_path / path, photo)
-    code, output = cli(tmp_path, "init")
+    studio = tmp_path / "studio"
+    for path in ("photos/we{i,r}d[1]/flash.png", "photos/we{i,r}d[1]/guide.png", "photos/half/flash.png",
+                 "photos/flash.png", "photos/loose.png", "top.png", "elm/flash.png", "elm/guide.png",
+                 "photos/brick.png", "photos/brick.tga"):
+        write_image(studio / path, photo)
+    for role in ("flash", "guide"):
+        write_image(tmp_path / "share" / "oak" / f"{role}.png", photo)
+    (studio / "photos" / "2024").symlink_to(tmp_path / "share")
+    (studio / "photos" / "half" / "up").symlink_to(studio / "photos")
+    code, output = cli(studio, "init")
     assert code == 0, output
-    assert f"warning left out elm, top.png in {tmp_path}: a source's root cannot be the spec's own folder" in output
+    assert f"warning left out elm, top.png in {studio}: a source's root cannot be the spec's own folder" in output
     assert "photos_pairs: 2 photo pairs in photos" in output and "photos: 4 colour textures in photos" in output
     assert "source 'photos': skipping brick.tga: its outputs would overwrite those of brick.png; rename one" in output
-    code, output = cli(tmp_path, "status", "--json")
+    text = (studio / "assets_spec.yaml").read_text()
+    assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "2024/oak/**", "we\\\\{i\\\\,r\\\\}d[[]1]/**"]}' in text, text
+    assert 'flash: "**/flash.*", guide: "**/guide.*", exclude: ["half/**", "flash.*", "guide.*"]}' in text, text
+    code, output = cli(studio, "status", "--json")
     stale = json.loads(output[output.index("{"):])["stale"]
     assert sorted((item["asset"], item["partition"], item["reason"]) for item in stale if item["asset"].endswith(
         ("_2x", "material"))) == [
