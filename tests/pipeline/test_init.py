@@ -101,6 +101,10 @@ def test_init_of_a_folder_with_nothing_remaster_reads_names_what_it_looks_for(tm
     assert f"error {tmp_path}: no file remaster can build from: it looks for textures (.tif, .tiff, .png" in output
     assert "photo pairs (a folder holding a flash.* and a guide.* photo)" in output
     assert not (tmp_path / "assets_spec.yaml").exists()
+    shutil.copy(FLATS / "aqf001.png", tmp_path / "wall.png")  # beside the spec: no source can take it
+    code, output = cli(tmp_path, "init")
+    assert code == 1 and f"; left out wall.png in {tmp_path}: a source's root cannot be the spec's own" in output
+    assert "move them into a folder of their own (textures, photos) and run remaster init --force" in output
 
 
 def test_init_s_help_gives_its_exit_statuses(tmp_path, cli):
