@@ -754,19 +754,19 @@ def ui(
 
     Its instance is DAGSTER_HOME where set, else the project's .dagster folder beside the spec, which it makes,
     and which build, status, validate and cache gc then use too."""
-    from pipeline.ui import AlreadyServed, PortTaken, check_port, serve, serving, url
+    from pipeline.ui import check_no_daemon, check_port, serve, serving, url
 
     loaded = _load(spec, as_build=True, make_instance=True)
-    home = os.environ["DAGSTER_HOME"]  # the artist's, or the project's, which _load made and set
+    home = Path(os.environ["DAGSTER_HOME"]).expanduser()  # the artist's, or the project's, which _load made and set
     try:
-        with serving(Path(home).expanduser(), url(host, port), loaded):  # held until the UI stops
+        with serving(home, url(host, port), loaded):  # held until the UI stops
+            check_no_daemon(loaded, home)
             check_port(host, port)
-            _record_what_is_built(loaded, Path(home).expanduser())
-            ready = functools.partial(out.print, escape(f"Dagster UI at {url(host, port)}, instance {home}; Ctrl-C "
-                                                        "stops it"), highlight=False, soft_wrap=True)
-            if not serve(loaded, host, port, ready):
+            _record_what_is_built(loaded, home)
+            if not serve(loaded, home, host, port, lambda said: out.print(escape(said), highlight=False,
+                                                                           soft_wrap=True)):
                 _fail(["the Dagster UI stopped by itself: its log above says why"], 1)
-    except (AlreadyServed, PortTaken) as exc:
+    except ValueError as exc:  # AlreadyServed, PortTaken, or settings of the instance Dagster cannot read
         _fail([str(exc)], 2)
 
 

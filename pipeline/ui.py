@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import enum
 import os
 import signal
 import socket
@@ -17,12 +18,15 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
 from filelock import FileLock, Timeout
 
 from ops.atomic import write_bytes_atomic
 from pipeline.claims import project_instance
 from pipeline.definitions import SPEC_ENV
+from pipeline.runs import instance_at
 from pipeline.signals import sigterm_as_ctrl_c
 from pipeline.spec import Spec
 
@@ -36,6 +40,10 @@ _STOP = getattr(signal, "CTRL_BREAK_EVENT", signal.SIGINT)
 PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal for this process when the one that started it dies
 SERVING_LOCK = ".remaster-ui.lock"  # in the instance folder: held while a remaster ui serves it
 SERVED_AT = "remaster-ui"  # beside it: where that one listens, and its spec, for a second one to say
+_EVERY_NETWORK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # a wildcard address, and the loopback of its family
+# A running Dagster daemon stores a heartbeat every 30 s (Dagster's DEFAULT_HEARTBEAT_INTERVAL_SECONDS) per daemon;
+# a newer one than this says a daemon runs on the instance (or stopped moments ago, without forgetting its own).
+DAEMON_ALIVE_S = 45.0
 
 
 class AlreadyServed(ValueError):
@@ -47,8 +55,18 @@ class PortTaken(ValueError):
 
 
 def url(host: str, port: int) -> str:
-    """Where a browser opens the UI (an IPv6 address in brackets)."""
+    """Where a browser on this machine opens the UI (an IPv6 address in brackets): a wildcard address (0.0.0.0,
+    ::) is where the webserver listens, not one a browser can open, so its loopback stands for it."""
+    host = _EVERY_NETWORK.get(host, host)
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def where(host: str, port: int) -> str:
+    """Where ``remaster ui`` says it listens: on every network, also the address others on the network open
+    (this machine's name), where ``http://0.0.0.0:3000`` sent them nowhere."""
+    if host not in _EVERY_NETWORK:
+        return url(host, port)
+    return f"{url(host, port)} (listening on every network: http://{socket.gethostname()}:{port} from other machines)"
 
 
 def check_port(host: str, port: int) -> None:
@@ -63,8 +81,7 @@ def check_port(host: str, port: int) -> None:
                         "such as 127.0.0.1 (the default) or 0.0.0.0 for every network") from exc
     except OSError as exc:  # the system's words, without the address Python adds to them ("while attempting to bind")
         why = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise PortTaken(f"--port {port}: cannot listen on {host}:{port} ({why}); another remaster ui or "
-                        "dagster dev may be running there: stop it, or give another --port") from exc
+        raise PortTaken(_taken(host, port, why)) from exc
 
 
 @contextlib.contextmanager
@@ -108,12 +125,27 @@ def _served_elsewhere(home: Path, spec: Spec) -> str:
             "runs) first; two on one instance would run every sensor and schedule twice")
 
 
-def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:
-    """Run ``dagster dev`` on ``spec``, against the instance ``DAGSTER_HOME`` names, until Ctrl-C or SIGTERM, then
-    stop it and wait for it. Returns False where it ended by itself (its own log says why). It runs in a process
-    group of its own: a terminal's Ctrl-C reaches this process alone, which passes it on once, as Dagster's
-    shutdown expects. ``ready`` is called once the webserver answers: it takes Dagster seconds to start it, and a
-    browser opened at the address as soon as it was said found nothing there."""
+def check_no_daemon(spec: Spec, home: Path) -> None:
+    """Refuse an instance a Dagster daemon runs on that no ``remaster ui`` holds (``dagster dev -w workspace.yaml``,
+    ``dagster-daemon run``): the heartbeat each daemon stores every 30 s is the sign Dagster leaves of it. Two
+    daemons on one instance each run every sensor and schedule, and Dagster says so only half a minute later."""
+    with instance_at(spec, home) as instance:
+        beats = instance.get_daemon_heartbeats().values()
+    age = time.time() - max((beat.timestamp for beat in beats), default=0.0)
+    if age < DAEMON_ALIVE_S:
+        raise AlreadyServed(
+            f"a Dagster daemon already runs on the Dagster instance {home} (its last heartbeat is {age:.0f} s old): "
+            "a dagster dev or dagster-daemon run started there outside remaster ui; stop it (Ctrl-C where it runs) "
+            f"first, or open the UI it serves; one stopped just now leaves its heartbeat for {DAEMON_ALIVE_S:.0f} s "
+            "(start again then); two daemons on one instance would run every sensor and schedule twice")
+
+
+def serve(spec: Spec, home: Path, host: str, port: int, say: Callable[[str], None]) -> bool:
+    """Run ``dagster dev`` on ``spec``, against the instance at ``home`` (``DAGSTER_HOME``), until Ctrl-C or
+    SIGTERM, then stop it and wait for it. Returns False where it ended by itself (its own log says why). It runs
+    in a process group of its own: a terminal's Ctrl-C reaches this process alone, which passes it on once, as
+    Dagster's shutdown expects. Where the UI is, is said (``say``) once its own webserver answers: it takes
+    Dagster seconds to start it, and a browser opened at the address as soon as it was said found nothing there."""
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions", "-p", str(port), "-h", host]
     quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), DEV_SUPERSEDED]))
     env = {**os.environ, SPEC_ENV: str(spec.given), "PYTHONWARNINGS": quiet}
@@ -121,13 +153,19 @@ def serve(spec: Spec, host: str, port: int, ready: Callable[[], None]) -> bool:
         dev = subprocess.Popen(command, env=env, start_new_session=True, creationflags=_NEW_GROUP,
                                preexec_fn=_stopped_with_this_process())
         try:
-            if _answered(dev, host, port):
-                ready()
+            answer = _answer(dev, host, port)
+            if answer is Answer.OTHER:
+                _ended(dev)  # its webserver could not listen: dagster dev stops by itself
+                raise PortTaken(_taken(host, port, "another program took it as this remaster ui started"))
+            if answer is Answer.OURS:
+                say(f"Dagster UI at {where(host, port)}, instance {home}; Ctrl-C stops it")
             dev.wait()
             return False
         except KeyboardInterrupt:
-            _stop(dev)
+            _stop(dev, port, say)
             return True
+        finally:
+            _forget_heartbeats(spec, home)
 
 
 def _stopped_with_this_process() -> Callable[[], None] | None:
@@ -148,28 +186,94 @@ def _stopped_with_this_process() -> Callable[[], None] | None:
     return stop_with_parent
 
 
-def _answered(dev: subprocess.Popen[bytes], host: str, port: int) -> bool:
+class Answer(enum.Enum):
+    """Who answered at the UI's address, once someone did or ``dagster dev`` ended."""
+
+    OURS = "this dagster dev's webserver"
+    OTHER = "another program, which took the port after check_port"
+    ENDED = "no one: dagster dev ended first"
+
+
+def _answer(dev: subprocess.Popen[bytes], host: str, port: int) -> Answer:
     """Wait until ``host:port`` takes a connection (on this machine's loopback where the UI listens on every
-    network); False where ``dagster dev`` ended first."""
-    where = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    network), and say whose it is: two ``remaster ui`` of two projects started at one instant on one port both
+    passed ``check_port``, and the one whose webserver lost said the other's address, a UI of the other project."""
+    loopback = _EVERY_NETWORK.get(host, host)
     while dev.poll() is None:
         try:
-            socket.create_connection((where, port), timeout=READY_POLL_S).close()
-            return True
+            socket.create_connection((loopback, port), timeout=READY_POLL_S).close()
         except OSError:
             time.sleep(READY_POLL_S)
-    return False
+            continue
+        return Answer.OTHER if _surely_not_listening(dev, port) else Answer.OURS  # two cannot listen on one port
+    return Answer.ENDED
 
 
-def _stop(dev: subprocess.Popen[bytes]) -> None:
-    """Ask ``dagster dev`` to stop its webserver and daemon, and wait; a second Ctrl-C, or one that hangs past
-    ``STOP_WAIT_S``, kills its whole group, which would otherwise hold the port."""
-    dev.send_signal(_STOP)
+def _surely_not_listening(dev: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether no process of ``dev``'s (its webserver is a child) listens on ``port``, as far as the system lets
+    this user see: one it may not look into might (False), so as not to refuse a UI that is this one."""
+    try:
+        processes = psutil.Process(dev.pid).children(recursive=True)
+        return not any(connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+                       for process in processes for connection in _tcp(process))
+    except psutil.AccessDenied:
+        return False
+    except psutil.NoSuchProcess:  # dagster dev ended, or one of its processes did as it was looked at
+        return True
+
+
+def _tcp(process: psutil.Process) -> list[Any]:
+    """``process``'s TCP sockets; none where it ended as it was looked at."""
+    try:
+        return process.net_connections("tcp")
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _taken(host: str, port: int, why: str) -> str:
+    """Why the UI cannot listen at ``host:port``, with the fix."""
+    return (f"--port {port}: cannot listen on {host}:{port} ({why}); another remaster ui or dagster dev may be "
+            "running there: stop it, or give another --port")
+
+
+def _stop(dev: subprocess.Popen[bytes], port: int, say: Callable[[str], None]) -> None:
+    """Ask ``dagster dev`` to stop its webserver and daemon, and wait. Before its webserver listens, Dagster is
+    still starting, and Ctrl-C there ended it with click's "Aborted!" or a traceback, its webserver or daemon
+    maybe left running: the stop waits until it listens, and is then the same as a later one."""
+    try:
+        if dev.poll() is None and _surely_not_listening(dev, port):
+            say("stopping the Dagster UI as soon as it has started (seconds); Ctrl-C again stops it at once")
+            while dev.poll() is None and _surely_not_listening(dev, port):
+                time.sleep(READY_POLL_S)
+        dev.send_signal(_STOP)
+    except KeyboardInterrupt:
+        _kill(dev)
+        return
+    _ended(dev)
+
+
+def _ended(dev: subprocess.Popen[bytes]) -> None:
+    """Wait for ``dagster dev`` to end; a second Ctrl-C, or a stop that hangs past ``STOP_WAIT_S``, kills its
+    whole group, which would otherwise hold the port."""
     try:
         dev.wait(timeout=STOP_WAIT_S)
     except (KeyboardInterrupt, subprocess.TimeoutExpired):
-        if hasattr(os, "killpg"):
+        _kill(dev)
+
+
+def _kill(dev: subprocess.Popen[bytes]) -> None:
+    """Kill ``dagster dev`` and its webserver and daemon (its whole group, where the system has groups)."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError):  # every process of it already gone
             os.killpg(dev.pid, signal.SIGKILL)
-        else:
-            dev.kill()
-        dev.wait()
+    else:
+        dev.kill()
+    dev.wait()
+
+
+def _forget_heartbeats(spec: Spec, home: Path) -> None:
+    """Once this ``dagster dev`` has ended, its daemon's heartbeats go: the next ``remaster ui``, started again at
+    once, would be refused by ``check_no_daemon`` as if the daemon ran on. Another daemon on the instance (one
+    started since, beside this one) stores its own again within 30 s."""
+    with contextlib.suppress(KeyboardInterrupt), instance_at(spec, home) as instance:
+        instance.wipe_daemon_heartbeats()

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -380,3 +381,115 @@ def test_a_remaster_ui_of_another_spec_beside_this_one_is_told_to_move_one_spec(
     said = " ".join(output.split())
     assert code == 2 and f"for {other}, not this spec: stop it (Ctrl-C where it runs) first, or give this project " \
         "an instance of its own (move one spec to a folder of its own);" in said, output
+
+
+def _heartbeats(home: Path) -> dict:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return dict(instance.get_daemon_heartbeats())
+
+
+def _stopped(ui: subprocess.Popen) -> str:
+    """Ctrl-C to a remaster ui started by ``start_remaster``; returns the rest of its output. What it left running
+    is killed, and the test fails."""
+    ui.send_signal(signal.SIGINT)
+    try:
+        return ui.communicate(timeout=90)[0]
+    except subprocess.TimeoutExpired:  # the webserver and daemon too: they run in a session of their own
+        for process in [*psutil.Process(ui.pid).children(recursive=True), ui]:
+            process.kill()
+        raise
+
+
+def _read_until(ui: subprocess.Popen, text: str) -> str:
+    """The output of ``ui`` up to its first line with ``text`` in it, which is the last line returned."""
+    said = ""
+    for line in ui.stdout:
+        said += line
+        if text in line:
+            return said
+    return said
+
+
+@pytest.mark.slow
+def test_remaster_ui_on_every_network_says_addresses_a_browser_opens_and_forgets_its_daemon_once_stopped(project):
+    """--host 0.0.0.0 was said as http://0.0.0.0:PORT, which no browser opens. Stopped, its daemon's heartbeats
+    go: the next remaster ui, started at once, is not taken for one beside a running daemon."""
+    port = _free_port()
+    ui = start_remaster(project, "ui", "--host", "0.0.0.0", "--port", str(port))
+    try:
+        said = _read_until(ui, "Dagster UI at").splitlines()[-1]
+        for _ in range(120):  # the daemon stores its first heartbeats seconds after it starts
+            if _heartbeats(project / ".dagster"):
+                break
+            time.sleep(0.5)
+    finally:
+        output = _stopped(ui)
+    assert said == f"Dagster UI at http://127.0.0.1:{port} (listening on every network: http://{socket.gethostname()}:" \
+        f"{port} from other machines), instance {project / '.dagster'}; Ctrl-C stops it", said
+    assert ui.returncode == 0 and "Traceback" not in output, output
+    assert _heartbeats(project / ".dagster") == {}
+
+
+@pytest.mark.slow
+def test_remaster_ui_stopped_by_ctrl_c_before_its_webserver_answers_stops_as_a_later_ctrl_c_does(project):
+    """Ctrl-C while Dagster was still starting ended dagster dev with click's "Aborted!" (or a traceback, earlier
+    still), its webserver or daemon maybe left running."""
+    port = _free_port()
+    ui = start_remaster(project, "ui", "--port", str(port))
+    try:
+        started = _read_until(ui, "Launching Dagster services")  # Dagster's first line: not yet answering
+        dagster = psutil.Process(ui.pid).children(recursive=True)
+    finally:
+        output = started + _stopped(ui)
+    said = " ".join(output.split())
+    assert ui.returncode == 0 and "Aborted!" not in output and "Traceback" not in output, output
+    assert "stopping the Dagster UI as soon as it has started (seconds); Ctrl-C again stops it at once" in said, output
+    assert said.endswith("Dagster services shut down.") and "Dagster UI at" not in said, output
+    assert [process.pid for process in psutil.wait_procs(dagster, timeout=30)[1]] == []
+    assert _asset_keys(port) is None
+
+
+@pytest.mark.slow
+def test_remaster_ui_refuses_an_instance_a_plain_dagster_dev_serves(project, cli):
+    """Only another remaster ui was refused: a dagster dev -w workspace.yaml on the same instance ran a second daemon
+    beside this one's, each running every sensor and schedule. The daemon's heartbeats are what Dagster leaves."""
+    make_project_instance(load_spec(project / "assets_spec.yaml"))
+    home = project / ".dagster"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "REMASTER_SPEC": str(project / "assets_spec.yaml")}
+    dev = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions", "-p",
+                            str(_free_port())], env=env, cwd=project, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):  # polled at most two minutes: a loaded CI machine starts Dagster slowly
+            if dev.poll() is not None or _heartbeats(home):
+                break
+            time.sleep(0.5)
+        assert _heartbeats(home), "dagster dev did not start"
+        with socket.create_server(("127.0.0.1", 0)) as taken:  # where it went on, it stops there, not serving
+            code, output = cli(project, "ui", "--port", str(taken.getsockname()[1]))
+    finally:
+        os.killpg(dev.pid, signal.SIGKILL)
+        dev.wait()
+    said = " ".join(output.split())
+    assert code == 2 and said.startswith(f"error a Dagster daemon already runs on the Dagster instance {home} (its "
+                                         "last heartbeat is "), output
+    assert "a dagster dev or dagster-daemon run started there outside remaster ui; stop it (Ctrl-C where it runs) " \
+        "first, or open the UI it serves;" in said, output
+
+
+@pytest.mark.slow
+def test_remaster_ui_whose_port_another_took_as_it_started_says_so_not_the_other_s_address(project, monkeypatch):
+    """Two remaster ui of two projects started at one instant on one port both passed the port's check: the one
+    whose webserver could not listen said the other's address, where a browser showed the other project."""
+    from pipeline.ui import PortTaken, check_port, serve
+
+    spec, home, port = load_spec(project / "assets_spec.yaml"), project / ".dagster", _free_port()
+    make_project_instance(spec)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # as the ui command sets it
+    check_port("127.0.0.1", port)
+    said: list[str] = []
+    with socket.create_server(("127.0.0.1", port)), pytest.raises(PortTaken) as taken:  # taken since the check
+        serve(spec, home, "127.0.0.1", port, said.append)
+    assert said == [] and str(taken.value) == f"--port {port}: cannot listen on 127.0.0.1:{port} (another program " \
+        "took it as this remaster ui started); another remaster ui or dagster dev may be running there: stop it, or " \
+        "give another --port"
