@@ -154,15 +154,16 @@ def serve(spec: Spec, home: Path, host: str, port: int, say: Callable[[str], Non
                                preexec_fn=_stopped_with_this_process())
         try:
             answer = _answer(dev, host, port)
-            if answer is Answer.OTHER:
-                _ended(dev)  # its webserver could not listen: dagster dev stops by itself
+            if answer is Answer.OTHER:  # its webserver could not listen, and does not end for that
+                dev.send_signal(_STOP)
+                _ended(dev)
                 raise PortTaken(_taken(host, port, "another program took it as this remaster ui started"))
             if answer is Answer.OURS:
                 say(f"Dagster UI at {where(host, port)}, instance {home}; Ctrl-C stops it")
             dev.wait()
             return False
         except KeyboardInterrupt:
-            _stop(dev, port, say)
+            _stop(dev, host, port, say)
             return True
         finally:
             _forget_heartbeats(spec, home)
@@ -236,15 +237,15 @@ def _taken(host: str, port: int, why: str) -> str:
             "running there: stop it, or give another --port")
 
 
-def _stop(dev: subprocess.Popen[bytes], port: int, say: Callable[[str], None]) -> None:
+def _stop(dev: subprocess.Popen[bytes], host: str, port: int, say: Callable[[str], None]) -> None:
     """Ask ``dagster dev`` to stop its webserver and daemon, and wait. Before its webserver listens, Dagster is
     still starting, and Ctrl-C there ended it with click's "Aborted!" or a traceback, its webserver or daemon
-    maybe left running: the stop waits until it listens, and is then the same as a later one."""
+    maybe left running: the stop waits until the address answers (its webserver, or another that took the port,
+    which it then runs beside), and is then the same as a later one."""
     try:
         if dev.poll() is None and _surely_not_listening(dev, port):
             say("stopping the Dagster UI as soon as it has started (seconds); Ctrl-C again stops it at once")
-            while dev.poll() is None and _surely_not_listening(dev, port):
-                time.sleep(READY_POLL_S)
+            _answer(dev, host, port)
         dev.send_signal(_STOP)
     except KeyboardInterrupt:
         _kill(dev)

@@ -13,7 +13,8 @@ from helpers import REPO
 from pipeline.spec import parse_spec
 
 README = (REPO / "README.md").read_text()
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "thirteen", "fourteen", "fifteen", "sixteen")
 
 
 def _first_spec() -> str:

@@ -477,10 +477,11 @@ def test_remaster_ui_refuses_an_instance_a_plain_dagster_dev_serves(project, cli
         "first, or open the UI it serves;" in said, output
 
 
-@pytest.mark.slow
 def test_remaster_ui_whose_port_another_took_as_it_started_says_so_not_the_other_s_address(project, monkeypatch):
     """Two remaster ui of two projects started at one instant on one port both passed the port's check: the one
-    whose webserver could not listen said the other's address, where a browser showed the other project."""
+    whose webserver could not listen said the other's address, where a browser showed the other project, and
+    served on, its webserver up but listening nowhere. Here the other answers at once: dagster dev is stopped
+    as it starts."""
     from pipeline.ui import PortTaken, check_port, serve
 
     spec, home, port = load_spec(project / "assets_spec.yaml"), project / ".dagster", _free_port()
