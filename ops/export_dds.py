@@ -35,6 +35,7 @@ from ops.dds import header
 from ops.image_io import (
     Image, check_image, colorspace_of_kind, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
 )
+from ops.material.params import MaterialParams
 from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
@@ -136,6 +137,9 @@ DEFAULT_CUTOFF = 0.5  # where bc1a parts visible from transparent texels when no
 _LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "dxt5nm": "bc3n", "ati1": "bc4", "ati2": "bc5",
                  "3dc": "bc5"}  # as modders know them
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
+# Every map a material may write (one with orm writes them all): a map's own format is judged against its kind for
+# these alone, since another name is a slip (normla), which validate reports naming the maps the material writes.
+_MATERIAL_MAPS = frozenset(MaterialParams(method="from_texture", orm=True).surface_maps())
 
 
 def _map_name(entry: str | Mapping[str, object]) -> str:
@@ -170,7 +174,10 @@ _FITTING = {  # kind -> in words, and the formats to offer such a map first
 def _check_map_format(name: str, format: str) -> None:
     """Refuse a map's own format that fits another kind of map (``albedo: bc5``), naming the map, the maps the
     format fits and the formats that fit this one: ``kind`` is not set with ``maps``, so the fix
-    ``check_format_fits_kind`` gives (set kind) does not apply."""
+    ``check_format_fits_kind`` gives (set kind) does not apply. A name no material writes is left to ``validate``,
+    which says so: judged as a data map, a mistyped ``normla: bc3n`` was told bc3n fits only the normal map."""
+    if name not in _MATERIAL_MAPS:
+        return
     kind = map_kind(name)
     if format in _ONE_KIND and _ONE_KIND[format][0] != kind:
         words, fitting = _FITTING[kind]

@@ -1343,8 +1343,9 @@ assets:
     ("{op: export_dds, from: floors, maps: [albedo], kind: data}", "with maps, each map is exported as its own kind"),
     ("{op: export_dds, from: floors, maps: [albedo, normal: bc9]}", "assets.d.maps: map normal: format 'bc9' is none "
      "export_dds writes; give one of auto, bc1, bc1a, bc3, bc3n, bc4, bc5, bc7, uncompressed"),
-    ("{op: export_dds, from: floors, maps: [albedo, normla: bc3n]}", "assets.d.maps: map normla: bc3n fits only the "
-     "normal map (normal), and normla is exported as data"),
+    ("{op: export_dds, from: floors, maps: [albedo, normla: bc3n]}", "assets.d.maps: 'floors' writes no normla.png "
+     "with its params; its maps are albedo, normal, roughness, specular, height, ao, preview"),
+    ("{op: export_dds, from: floors, maps: [albedo, Normal: bc5]}", "assets.d.maps: 'floors' writes no Normal.png "),
     ("{op: export_dds, from: floors, maps: [albedo, orm: bc1]}", "assets.d.maps: 'floors' writes no orm.png with its "
      "params; its maps are albedo, normal, roughness, specular, height, ao, preview"),
 ])
@@ -1356,6 +1357,7 @@ def test_export_dds_reads_a_material_s_maps_by_name(entry, problem):
         parse_spec(exported + f"  d: {entry}\n", Path("/studio/assets_spec.yaml"))
     assert any(problem in line for line in caught.value.problems), caught.value.problems
     assert "maps" in problem or not any("export its maps" in line for line in caught.value.problems)
+    assert "fits only" in problem or not any("fits only" in line for line in caught.value.problems)  # normla: bc3n
 
 
 def test_multiply_from_a_material_quilts_all_its_maps_with_patch_alone():
