@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from ops.material.maps import decode_normal, encode_normal, height_from_normal, 
 from ops.multiply import metrics
 from ops.multiply.features import VGG19
 from ops.multiply.gram import upsample
+from ops.multiply.lighting import illumination
 from ops.multiply.params import MIN_COVERAGE_RATIO, MIN_VARIANT_DIFFERENCE, NCC_BOUND, SEAM_BOUND, MultiplyParams
 from ops.multiply.run import exemplar_planes, run
 from ops.registry import OPS, OpContext
@@ -167,6 +169,28 @@ def test_flatten_evens_out_a_material_s_albedo_alone(unevenly_lit: tuple[Path, P
     folder = tmp_path / "out" / "variant_00"
     assert metrics.block_spread(read_image(folder / "albedo.png", colorspace="linear").color, 24) <= 1.5 * own
     assert metrics.block_spread(read_image(folder / "roughness.png", colorspace="linear").color, 24) > 2 * own
+
+
+def test_flatten_fits_a_large_photo_s_light_on_its_brightness_averaged_down() -> None:
+    """Fitted on every texel, the light of a 12 MP photo took 35 s and 1.8 GB, as long as quilting it. The light
+    is smooth, so it is fitted on the brightness averaged down to about 256 texels a side and only evaluated at
+    every texel: a 1024² photo's fit holds at most four of its texels' worth of float64 at once (it held sixteen),
+    and finds the hotspot the photo is lit by as that fit did, within a tenth everywhere (9%: the blur before the
+    fit flattens the hotspot's peak)."""
+    height, width = 1024, 1024
+    y, x = np.mgrid[0:height, 0:width] / 1023
+    light = np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.5)
+    noise = np.random.default_rng(3).uniform(0.4, 0.6, (height, width))
+    planes = np.repeat((noise * light)[..., None], 3, axis=2).astype(np.float32)
+    tracemalloc.start()
+    try:
+        fitted = illumination(planes, slice(0, 3))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * height * width * 8, peak / 2**20
+    ratio = fitted / light
+    assert np.abs(ratio / ratio.mean() - 1).max() < 0.1
 
 
 def test_flatten_off_keeps_the_keys_of_variants_made_before_it_and_gram_never_reads_it() -> None:
