@@ -373,9 +373,10 @@ def export_dds(
 
 def _marked_normal_map(format: str, kind: Kind) -> bool:
     """Whether a ``kind`` texture stored as ``format`` has DDPF_NORMAL in its header, so that NVIDIA's tools and
-    remaster read it back as a normal map: every normal map but one in ``bc3``, whose alpha holds data (a height,
-    a mask) beside X, Y and Z in colour, where the flag on a DXT5 means DXT5nm, X in alpha, to those readers."""
-    return kind == "normal" and format != "bc3"
+    remaster read it back as a normal map: every normal map but one whose FourCC file keeps an alpha beside X, Y
+    and Z. To NVIDIA's reader (and Blender's, taken from it) a flagged FourCC file has no alpha, and a flagged DXT5
+    is DXT5nm, X in alpha: a ``bc3`` normal map's height or mask would be read as X, a ``bc1a`` one's cut-out lost."""
+    return kind == "normal" and format not in ("bc3", "bc1a")
 
 
 def to_block_sides(image: Image, kind: Kind = "color", alpha: AlphaMeaning = "auto") -> Image:

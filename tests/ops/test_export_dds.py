@@ -122,6 +122,7 @@ def test_bc3n_is_dxt5nm_its_x_in_alpha_and_y_in_green_and_z_rebuilt_from_them_as
     ("bc5", 0x80000004), ("bc3n", 0x80000004), ("bc1", 0x80000004), ("bc7", 0x80000004),
     ("uncompressed", 0x80000040),  # DDPF_RGB beside it
     ("bc3", 0x4),  # its alpha holds data beside X, Y and Z, where the flag on a DXT5 means X in alpha
+    ("bc1a", 0x5),  # DDPF_ALPHAPIXELS: its cut-out, which NVIDIA's reader drops from a FourCC file with the flag
 ])
 def test_every_normal_map_dds_but_a_bc3_one_sets_nvidia_s_normal_map_flag(format, flags):
     """A bc3n file read back was a colour texture (X as its alpha, red a flat 255): DXT5 has no format of its own for
