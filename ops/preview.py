@@ -1,0 +1,115 @@
+"""Small PNG previews of what a build made, for the review page ``remaster report`` writes.
+
+An artist judges a texture by eye, and a browser shows neither DDS nor 16-bit PNG as they are meant, nor a
+512 MB texture quickly: every file goes through the readers a build uses (DDS decoded, 16 bits kept until the
+end), is reduced with a filter that averages each thumbnail texel's whole footprint (a colour in linear light,
+so that a fine checker does not darken; a normal map as vectors, made unit length again), and is written as an
+8-bit PNG a browser shows at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+
+from ops.image_io import Image, image_sides, linear_to_srgb, read_image, srgb_to_linear, write_pixels
+from ops.normal_map import looks_like_normal_map, renormalize
+
+THUMBNAIL_SIDE = 256  # px, the longer side of a thumbnail: a row of a material's maps fits a screen
+CROP_SIDE = 96  # px of the larger image shown at 1:1, where sharpening is judged
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A preview written (or found written before): its file and its sides in px."""
+
+    path: Path
+    width: int
+    height: int
+
+
+def thumbnail(source: Path, destination: Path, *, normal_map: bool | None = None,
+              side: int = THUMBNAIL_SIDE) -> Preview:
+    """Write ``source`` (any format remaster reads) to ``destination`` as a PNG of at most ``side`` px a side,
+    never enlarged. ``normal_map``: reduce it as vectors; None judges by its texels (``looks_like_normal_map``),
+    as a DDS of BC5 or a ``*_normal.png`` holds. Raises ``ImageReadError`` (a ValueError) naming an unreadable
+    file."""
+    stored = read_image(source, colorspace="linear")  # values as stored: a normal map's vectors, sRGB codes
+    width, height = _fitted(stored.width, stored.height, side)
+    as_vectors = looks_like_normal_map(stored.color) if normal_map is None else normal_map
+    reduced = _reduced_vectors(stored, width, height) if as_vectors and stored.channels == 3 else (
+        _reduced_colour(stored, width, height))
+    write_pixels(destination, _as_8_bit(reduced))
+    return Preview(destination, width, height)
+
+
+def crops(low: Path, high: Path, destinations: tuple[Path, Path], *, side: int = CROP_SIDE) -> tuple[Preview, Preview]:
+    """The same region of ``low`` (an input) and ``high`` (its enlargement), cut at 1:1 from each, into
+    ``destinations`` (low's, high's): the middle ``side`` px square of ``high``, or all of it where smaller, and
+    the texels of ``low`` under it. Shown at one size side by side, they show what the enlargement added."""
+    low_image, high_image = read_image(low, colorspace="linear"), read_image(high, colorspace="linear")
+    scale_x, scale_y = high_image.width / low_image.width, high_image.height / low_image.height
+    width, height = min(side, high_image.width), min(side, high_image.height)
+    left, top = (high_image.width - width) // 2, (high_image.height - height) // 2
+    low_box = (int(left / scale_x), int(top / scale_y),
+               max(1, round(width / scale_x)), max(1, round(height / scale_y)))
+    return (_cut(low_image, low_box, destinations[0]), _cut(high_image, (left, top, width, height), destinations[1]))
+
+
+def sides(path: Path) -> tuple[int, int] | None:
+    """(width, height) of a preview written before, from its header; None where it cannot be read (a
+    half-copied folder): it is then written again."""
+    found = image_sides(path)
+    return None if found is None else (found[1], found[0])
+
+
+def _fitted(width: int, height: int, side: int) -> tuple[int, int]:
+    """The sides of a ``width`` x ``height`` image reduced to fit ``side``, its shape kept; never enlarged."""
+    factor = min(1.0, side / max(width, height))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _reduced_colour(stored: Image, width: int, height: int) -> Image:
+    """``stored`` (sRGB codes) reduced in linear light, its colour weighted by its alpha so that the colour of
+    invisible texels (often black) does not seep into the edges of a sprite."""
+    light = srgb_to_linear(stored.color)
+    alpha = stored.alpha[..., None] if stored.alpha is not None else None
+    weighted = _resized(light if alpha is None else light * alpha, width, height)
+    if alpha is None:
+        return Image(linear_to_srgb(np.clip(weighted, 0.0, 1.0)))
+    coverage = np.clip(_resized(alpha, width, height), 0.0, 1.0)
+    colour = np.where(coverage > 0, weighted / np.maximum(coverage, 1e-6), 0.0)
+    return Image(linear_to_srgb(np.clip(colour, 0.0, 1.0)), coverage[..., 0])
+
+
+def _reduced_vectors(stored: Image, width: int, height: int) -> Image:
+    """A normal map reduced as vectors: their average, made unit length again (an average is shorter, and
+    would show the map greyer and flatter than the engine lights it)."""
+    return Image(renormalize(np.clip(_resized(stored.color, width, height), 0.0, 1.0)), stored.alpha)
+
+
+def _resized(planes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H, W, C) floats reduced to (height, width, C) by Pillow's box filter, which averages each output texel's
+    whole footprint at any factor: no aliasing of a fine pattern, and no ringing past the values there were."""
+    if planes.shape[:2] == (height, width):
+        return planes.astype(np.float32)
+    return np.stack([np.asarray(PILImage.fromarray(planes[..., c].astype(np.float32), mode="F").resize(
+        (width, height), PILImage.Resampling.BOX)) for c in range(planes.shape[2])], axis=2)
+
+
+def _as_8_bit(image: Image) -> np.ndarray:
+    """(H, W, planes) uint8 of values as stored (sRGB codes, a normal map's vectors), alpha last."""
+    planes = [image.color] if image.alpha is None else [image.color, image.alpha[..., None]]
+    return np.rint(np.clip(np.concatenate(planes, axis=2), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _cut(image: Image, box: tuple[int, int, int, int], destination: Path) -> Preview:
+    """The texels of ``image`` in ``box`` (left, top, width, height), as they are, to ``destination``."""
+    left, top, width, height = box
+    rows, columns = slice(top, top + height), slice(left, left + width)
+    alpha = None if image.alpha is None else image.alpha[rows, columns]
+    write_pixels(destination, _as_8_bit(Image(image.color[rows, columns], alpha)))
+    return Preview(destination, width, height)

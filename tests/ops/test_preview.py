@@ -1,0 +1,79 @@
+"""``ops.preview``, from plain Python: what ``remaster report`` shows of a texture is what the texture holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import png
+from PIL import Image as PILImage
+
+from helpers import bc1_block, bc4_block, dds
+from ops.image_io import Image, write_image
+from ops.preview import THUMBNAIL_SIDE, crops, thumbnail
+
+BC1_RED = 0xF800  # RGB565
+
+
+def _pixels(path) -> np.ndarray:
+    with PILImage.open(path) as opened:
+        return np.asarray(opened).astype(np.int32)
+
+
+def _tilted_normals(size: int) -> np.ndarray:
+    """A normal map of (size, size) unit vectors, neighbours leaning opposite ways, as stored in [0, 1]."""
+    leaning = np.where((np.indices((size, size)).sum(axis=0) % 2)[..., None] == 1, 0.6, -0.6)
+    vectors = np.concatenate([leaning, np.zeros((size, size, 1)), np.full((size, size, 1), 0.8)], axis=2)
+    return ((vectors + 1.0) / 2.0).astype(np.float32)
+
+
+def test_a_normal_map_is_reduced_as_unit_vectors(tmp_path):
+    """Averaged as colour, a bumpy normal map's thumbnail is shorter vectors (0.8 long here): greyer and flatter than
+    the engine lights it. Found to be one by its texels, it is reduced as vectors and made unit length again."""
+    source = tmp_path / "bumps.png"
+    write_image(source, Image(_tilted_normals(64)), colorspace="linear")
+    shown = thumbnail(source, tmp_path / "thumb.png", side=16)
+    vectors = _pixels(shown.path) / 255.0 * 2.0 - 1.0
+    assert (shown.width, shown.height) == (16, 16) and vectors.shape == (16, 16, 3)
+    assert np.allclose(np.linalg.norm(vectors, axis=2), 1.0, atol=0.01)
+    assert np.allclose(vectors[..., 2], 1.0, atol=0.01)  # the leaning ones average out: straight up
+
+
+def test_a_16_bit_texture_is_reduced_in_linear_light(tmp_path):
+    """A 16-bit grey PNG of black and white columns: its thumbnail, half as wide, is the mid grey of half the light
+    (188), as the eye sees the columns from afar, not the 128 of averaged sRGB codes."""
+    source = tmp_path / "height16.png"
+    rows = np.tile(np.array([0, 65535], np.uint16), (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # 512 wide
+    with open(source, "wb") as file:
+        png.Writer(2 * THUMBNAIL_SIDE, THUMBNAIL_SIDE, greyscale=True, bitdepth=16).write(file, rows)
+    shown = thumbnail(source, tmp_path / "thumb.png")
+    pixels = _pixels(shown.path)
+    assert (shown.width, shown.height) == (THUMBNAIL_SIDE, THUMBNAIL_SIDE // 2) == pixels.shape[::-1]
+    assert set(np.unique(pixels)) == {188}
+
+
+def test_a_dds_is_decoded_for_display(tmp_path):
+    """A BC1 DDS, which no browser shows, gives a PNG of its texels: red where its blocks are red."""
+    source = tmp_path / "wall.dds"
+    source.write_bytes(dds(8, 8, b"DXT1", bc1_block(BC1_RED, 0) * 4))
+    shown = thumbnail(source, tmp_path / "thumb.png")
+    assert (shown.width, shown.height) == (8, 8)
+    assert (_pixels(shown.path) == [255, 0, 0]).all()
+
+
+def test_a_bc5_normal_map_is_shown_with_its_blue(tmp_path):
+    """A BC5 DDS keeps a normal map's X and Y alone; its thumbnail has the Z a shader rebuilds, straight up here."""
+    source = tmp_path / "wall_normal.dds"
+    source.write_bytes(dds(8, 8, b"ATI2", (bc4_block(128) + bc4_block(128)) * 4))
+    assert (np.abs(_pixels(thumbnail(source, tmp_path / "thumb.png").path) - [128, 128, 255]) <= 1).all()
+
+
+def test_crops_cut_the_same_region_at_one_to_one(tmp_path):
+    """The crops of an input and its 2x enlargement: the enlargement's middle texels as they are, and the input's
+    texels under them."""
+    rng = np.random.default_rng(3)
+    low, high = tmp_path / "low.png", tmp_path / "high.png"
+    write_image(low, Image(rng.random((100, 80, 3), dtype=np.float32)), colorspace="linear")
+    write_image(high, Image(rng.random((200, 160, 3), dtype=np.float32)), colorspace="linear")
+    low_crop, high_crop = crops(low, high, (tmp_path / "a.png", tmp_path / "b.png"), side=64)
+    assert (high_crop.width, high_crop.height, low_crop.width, low_crop.height) == (64, 64, 32, 32)
+    assert (_pixels(high_crop.path) == _pixels(high)[68:132, 48:112]).all()
+    assert (_pixels(low_crop.path) == _pixels(low)[34:66, 24:56]).all()
