@@ -683,6 +683,31 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
     return said
 
 
+@app.command(epilog="Exit status: 0 when the page is written; 1 where there is no build yet (run remaster build "
+                     "first) or its manifest cannot be read, or the page or its previews cannot be written (a "
+                     "read-only or full disk); 2 for a bad spec, or a DAGSTER_HOME or build_dir it cannot use (as a "
+                     "build would refuse it); 130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
+def report(
+    spec: SpecOption = DEFAULT_SPEC,
+    page: Annotated[Path | None, typer.Option("--out", "-o", help="Where the page goes; previews stay in the build "
+                                              "folder's .report. [default: <build_dir>/report.html]")] = None,
+) -> None:
+    """Write an HTML page to review the last build: each partition's input beside its outputs, their figures, links."""
+    from pipeline.report import NoBuild, write_report
+
+    with _stopped_in_one_line("report"):
+        loaded = _load(spec)
+        _log_to_stderr()
+        try:
+            written = _with_progress(write_report, loaded, page)
+        except NoBuild as exc:
+            _fail([str(exc)], 1)
+        except OSError as exc:
+            _fail_on_files(exc, loaded)
+    out.print(escape(f"report: {written.page} ({counted(written.partitions, 'partition')}; previews: "
+                     f"{written.made} made, {written.kept} kept)"), highlight=False, soft_wrap=True)
+
+
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
                                  "the cache (run it again once they finish, or give --wait; given --timeout too, "
                                  "still is once --wait has waited that long), a project built on the "

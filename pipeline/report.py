@@ -1,0 +1,328 @@
+"""``remaster report``: one static HTML page to review what the last build made, written from its manifest.
+
+After a nightly or CI build an artist opened the outputs one by one. The page shows, per asset and partition,
+the input beside the outputs, the figures the manifest holds (guards' among them) and links to the full files.
+The pixel work is ``ops.preview``'s; this module decides what to show and writes the HTML. The previews are kept
+in ``<build_dir>/.report/`` under the content hash of what they show, so a second report after a small change
+makes only the new ones; the page needs nothing else (no script, nothing fetched from the network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from ops.atomic import unlink, write_bytes_atomic
+from ops.formats import may_be_image
+from ops.preview import Preview, crops, sides, thumbnail
+from pipeline.guards import failed_guards
+from pipeline.hashing import hash_file
+from pipeline.manifest import Row, manifest_path, manifest_problem, read_manifest
+from pipeline.progress import handled, report_progress
+from pipeline.spec import Spec
+from pipeline.words import counted
+
+REPORT = "report.html"
+PREVIEWS = ".report"
+TASK = "report"
+_ENLARGED = ("upscale", "super_resolve")  # ops whose crops at 1:1 show what the enlargement added
+_SHOWN_SIDE = 128  # px: a smaller thumbnail (a 16 px sprite) is shown enlarged by a whole factor, texels kept sharp
+_MAPS_FIRST = ("preview", "albedo", "basecolor", "normal", "roughness")  # a material's maps, as an artist reads them
+
+
+class NoBuild(Exception):
+    """There is no manifest to report on (no build yet), or it cannot be read; the message says what to do."""
+
+
+@dataclass
+class Shown:
+    """A file of a row as the page shows it: a preview (or why there is none) beside a link to the file."""
+
+    path: Path
+    label: str
+    preview: Preview | None = None
+    problem: str | None = None
+
+
+@dataclass
+class Entry:
+    """A manifest row with its files as shown: the inputs, the outputs and, for an enlargement, its crops."""
+
+    row: Row
+    inputs: list[Shown]
+    outputs: list[Shown]
+    crops: tuple[Shown, Shown] | None = None
+    guards: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``write_report`` did: the page, and how many previews it made and found made before."""
+
+    page: Path
+    partitions: int
+    made: int
+    kept: int
+
+
+def default_page(spec: Spec) -> Path:
+    return spec.build_dir / REPORT
+
+
+def write_report(spec: Spec, page: Path | None = None) -> Written:
+    """Write the review page of ``spec``'s last build to ``page`` (``<build_dir>/report.html``), making the
+    previews it lacks, and drop the previews no page shows any more. Raises ``NoBuild`` where there is no
+    manifest to read."""
+    rows = _rows(spec)
+    page = (page or default_page(spec)).absolute()
+    previews = _Previews(spec.build_dir / PREVIEWS)
+    with contextlib.ExitStack() as quiet:  # the build said its warnings of these files (a colour profile) already
+        for name in ("ops", "imagecodecs"):
+            quiet.enter_context(handled(logging.getLogger(name), level=logging.ERROR))
+        entries = list(_entries(spec, rows, previews))
+    write_bytes_atomic(page, _html(spec, entries, page.parent).encode())
+    previews.drop_unused()
+    return Written(page, len(entries), previews.made, previews.kept)
+
+
+def _rows(spec: Spec) -> list[Row]:
+    """The manifest's rows, or ``NoBuild`` saying why there are none."""
+    if (problem := manifest_problem(spec.build_dir)) is not None:
+        raise NoBuild(f"{problem}; run remaster build first, then remaster report")
+    rows = read_manifest(spec.build_dir)
+    if not rows:
+        raise NoBuild(f"nothing built yet: {manifest_path(spec.build_dir)} is missing or lists nothing (build_dir in "
+                      f"{spec.path}); run remaster build first, then remaster report")
+    return rows
+
+
+class _Previews:
+    """The previews folder: each preview named by the content hash of what it shows, made only where missing."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: dict[Path, Preview] = {}  # shown on this page
+        self.made = self.kept = 0
+
+    def thumbnail(self, shown: Shown) -> None:
+        """Give ``shown`` its thumbnail, or the problem that stops one (an unreadable file)."""
+        normal = True if shown.path.stem.lower().endswith("normal") else None  # a material's normal.png
+        name = f"{hash_file(shown.path)}{'-normal' if normal else ''}.png"
+        shown.preview, shown.problem = self._made(name, lambda to: thumbnail(shown.path, to, normal_map=normal))
+
+    def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
+        """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
+        either cannot be read (their thumbnails say why)."""
+        stem = f"{hash_file(low.path)}-{hash_file(high.path)}"
+        names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
+        shown_before = [self.used[path] for path in names if path in self.used]
+        made_before = [found for path in names if (found := self._found(path)) is not None]
+        if len(shown_before) == 2:
+            found = shown_before
+        elif len(made_before) == 2:
+            found, self.kept = made_before, self.kept + 1
+        else:
+            try:
+                found = list(crops(low.path, high.path, names))
+            except ValueError:
+                return None
+            self.made += 1
+        self.used.update(zip(names, found))
+        return (Shown(low.path, f"{low.label}, the same region", found[0]),
+                Shown(high.path, f"{high.label} at 1:1", found[1]))
+
+    def _made(self, name: str, make: Callable[[Path], Preview]) -> tuple[Preview | None, str | None]:
+        """The preview ``name``: shown already on this page, found made before, or made now by ``make``."""
+        path = self.folder / name
+        if path in self.used:  # one input of many rows (an upscale's and a material's texture)
+            return self.used[path], None
+        if (found := self._found(path)) is not None:
+            self.kept += 1
+        else:
+            try:
+                found = make(path)
+            except ValueError as exc:  # ImageReadError: the file is damaged, or no image remaster reads
+                return None, str(exc)
+            self.made += 1
+        self.used[path] = found
+        return found, None
+
+    def _found(self, path: Path) -> Preview | None:
+        found = sides(path) if path.is_file() else None
+        return None if found is None else Preview(path, *found)
+
+    def drop_unused(self) -> None:
+        """Remove the previews this page does not show (of files changed or gone since), so the folder does not
+        grow with every build; files of other names are left alone."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.suffix == ".png" and path not in self.used and path.is_file():
+                unlink(path)
+
+
+def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry]:
+    """Each row with its previews made, reporting progress file by file."""
+    guards: dict[tuple[str, str], list[str]] = {}
+    for guard in failed_guards(spec, rows):
+        guards.setdefault((guard.asset, guard.partition), []).append(guard.message)
+    entries = [_entry(spec, row) for row in rows]
+    total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
+    for entry in entries:
+        entry.guards = guards.get((str(entry.row["asset"]), str(entry.row["partition"])), [])
+        for shown in _images(entry):
+            report_progress(TASK, done, total, shown.label)
+            previews.thumbnail(shown)
+            done += 1
+        if entry.crops is not None:
+            report_progress(TASK, done, total, entry.crops[1].label)
+            entry.crops = previews.crops(*entry.crops)
+            done += 1
+        yield entry
+    report_progress(TASK, total, total)
+
+
+def _entry(spec: Spec, row: Row) -> Entry:
+    """``row``'s files; an enlargement of one image gets its crops (made later, as previews are)."""
+    inputs = [_shown(spec, path) for path in sorted(row["inputs"])]
+    outputs = [_shown(spec, path) for path in sorted(row["outputs"], key=_map_order)]
+    images_in, images_out = [s for s in inputs if _is_image(s)], [s for s in outputs if _is_image(s)]
+    pair = row["op"] in _ENLARGED and len(images_in) == 1 and len(images_out) == 1 and row["status"] != "failed"
+    return Entry(row, inputs, outputs, (images_in[0], images_out[0]) if pair else None)
+
+
+def _map_order(path: str) -> tuple[str, int, str]:
+    """Outputs in their folder's order, a material's preview and main maps first in each folder."""
+    parent, _, name = path.rpartition("/")
+    stem = name.rsplit(".", 1)[0].lower()
+    return parent, _MAPS_FIRST.index(stem) if stem in _MAPS_FIRST else len(_MAPS_FIRST), name
+
+
+def _shown(spec: Spec, listed: str) -> Shown:
+    path = spec.resolve(listed)
+    return Shown(path, listed, problem=None if path.is_file() else "missing: not on disk (deleted since the build?)")
+
+
+def _is_image(shown: Shown) -> bool:
+    return shown.problem is None and may_be_image(shown.path.suffix)
+
+
+def _images(entry: Entry) -> list[Shown]:
+    return [shown for shown in (*entry.inputs, *entry.outputs) if _is_image(shown)]
+
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;background:#f6f6f4;color:#222}
+h2{margin-top:2em;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;width:100%}
+td{vertical-align:top;padding:.5em;border-bottom:1px solid #ddd}
+tr.failed td{background:#fde8e6}
+figure{display:inline-block;margin:0 .5em .5em 0;vertical-align:top;max-width:260px}
+figcaption{font-size:12px;word-break:break-all}
+img{image-rendering:pixelated;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+.status{font-weight:bold}.failed .status,.error,.guard{color:#a4161a}
+.figures td{padding:0 .5em 0 0;border:0;font-size:12px}
+.crops img{width:192px;height:auto}
+"""
+
+
+def _html(spec: Spec, entries: list[Entry], folder: Path) -> str:
+    """The whole page: a summary, then per asset a table of its partitions."""
+    by_asset: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_asset.setdefault(str(entry.row["asset"]), []).append(entry)
+    failed = sum(entry.row["status"] == "failed" for entry in entries)
+    summary = (f"{counted(len(entries), 'partition')} of {counted(len(by_asset), 'asset')} in "
+               f"{_link(manifest_path(spec.build_dir), folder, 'the manifest')}; {failed} failed")
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>remaster report: {_text(str(spec.path))}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>remaster report</h1><p>{_text(str(spec.path))}: {summary}</p>",
+        *(_asset_section(asset, rows, folder) for asset, rows in by_asset.items()),
+        "</body></html>", ""])
+
+
+def _asset_section(asset: str, entries: list[Entry], folder: Path) -> str:
+    row = entries[0].row
+    made_from = f" from {_text(str(row.get('from')))}" if row.get("from") else ""
+    lines = [f'<h2 id="{_text(asset)}">{_text(asset)} <small>{_text(str(row["op"]))}{made_from}</small></h2>',
+             "<table><tr><th>partition</th><th>input</th><th>outputs</th><th>figures</th></tr>"]
+    lines += [_entry_row(entry, folder) for entry in entries]
+    return "\n".join([*lines, "</table>"])
+
+
+def _entry_row(entry: Entry, folder: Path) -> str:
+    row = entry.row
+    status = str(row["status"])
+    said = [f'<span class="status">{_text(status)}</span>']
+    said += [f'<div class="error">{_text(str(row["error"]))}</div>'] if row.get("error") else []
+    said += [f'<div class="guard">check failed: {_text(message)}</div>' for message in entry.guards]
+    crops = ("" if entry.crops is None else
+             '<div class="crops">' + "".join(_figure(shown, folder) for shown in entry.crops) + "</div>")
+    return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
+            f"<td>{_figures_of(entry.inputs, folder)}</td><td>{_figures_of(entry.outputs, folder)}{crops}</td>"
+            f"<td>{_figures_table(row)}</td></tr>")
+
+
+def _figures_of(files: Iterable[Shown], folder: Path) -> str:
+    return "".join(_figure(shown, folder) for shown in files)
+
+
+def _figure(shown: Shown, folder: Path) -> str:
+    """A file's preview, linked to the file, with its name, size on disk and the preview's problem if any."""
+    caption = _text(shown.label)
+    if shown.problem is not None and not shown.path.is_file():
+        return f"<figure><figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
+    size = f" ({_bytes(shown.path.stat().st_size)})"
+    if shown.preview is None:
+        note = f'<div class="error">no preview: {_text(shown.problem)}</div>' if shown.problem else ""
+        return f"<figure>{_link(shown.path, folder, shown.label)}{size}{note}</figure>"
+    preview, times = shown.preview, max(1, _SHOWN_SIDE // max(shown.preview.width, shown.preview.height))
+    image = (f'<img src="{_href(preview.path, folder)}" width="{preview.width * times}" '
+             f'height="{preview.height * times}" '
+             f'alt="{caption}" loading="lazy">')
+    return f'<figure><a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
+
+
+def _figures_table(row: Row) -> str:
+    """The row's figures: how it was made and what its op and guards measured."""
+    made = {"op": f"{row['op']} {row['op_version']}", "seconds": row["seconds"]}
+    cells = [f"<tr><td>{_text(key)}</td><td>{_text(_value(value))}</td></tr>"
+             for key, value in [*made.items(), *sorted(row["metadata"].items())]]
+    return f'<table class="figures">{"".join(cells)}</table>'
+
+
+def _value(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _bytes(count: int) -> str:
+    """A file's size as a file manager gives it: ``2872 bytes``, ``1.4 MB``."""
+    if count < 1000:
+        return f"{count} bytes"
+    exponent = min(3, len(str(count)) // 3 - (len(str(count)) % 3 == 0))
+    return f"{count / 1000 ** exponent:.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
+
+
+def _link(path: Path, folder: Path, label: str) -> str:
+    return f'<a href="{_href(path, folder)}">{_text(label)}</a>'
+
+
+def _href(path: Path, folder: Path) -> str:
+    """``path`` relative to the page's ``folder``, escaped for an attribute: a name with ``#``, ``?``, ``<`` or
+    ``&`` links to that file. On another drive (Windows) no relative path leads there: its file URL then."""
+    try:
+        relative = Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:
+        return _text(path.as_uri())
+    return _text(quote(relative))
+
+
+def _text(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,0 +1,127 @@
+"""``remaster report``: the review page of the last build, through the CLI on small built projects."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+from PIL import Image as PILImage
+
+from helpers import UPSCALE_SPEC, manifest_rows, write_spec, write_textures
+from ops.image_io import Image, write_image
+
+REVIEWED = UPSCALE_SPEC + """\
+  floors: {op: material, from: legacy, method: from_texture}
+  legacy_dds: {op: export_dds, from: legacy_2x}
+"""
+
+
+class _Page(HTMLParser):
+    """What a browser takes from the page: its tags, the files they name, and its text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        named = dict(attrs)
+        if tag == "a":
+            self.links.append(str(named["href"]))
+        if tag == "img":
+            self.images.append(str(named["src"]))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _page(path: Path) -> _Page:
+    return _Page(path.read_text(encoding="utf-8"))
+
+
+def _files(page_path: Path, hrefs: list[str]) -> list[Path]:
+    """The files ``hrefs`` lead to, as a browser follows a link (``#`` starts a fragment, ``%`` an escape)."""
+    return [(page_path.parent / unquote(urlsplit(href).path)).resolve() for href in hrefs]
+
+
+def _previews(folder: Path) -> set[str]:
+    return {path.name for path in (folder / "build" / ".report").iterdir()}
+
+
+def test_the_page_shows_every_partition_with_previews_of_its_files(tmp_path, cli):
+    """Each partition of each asset is on the page, its input beside its outputs (the material's maps, the DDS
+    decoded) as thumbnails no larger than 256 px, each linked to its file; the enlargement gets its crops."""
+    write_textures(tmp_path / "textures", 2, size=160)
+    write_spec(tmp_path, REVIEWED)
+    assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "report")
+    page_path = tmp_path / "build" / "report.html"
+    assert code == 0 and f"report: {page_path} (6 partitions; " in output, output
+    page = _page(page_path)
+    text = " ".join(page.text)
+    for row in manifest_rows(tmp_path):
+        assert row["partition"] in text
+        for listed in [*row["outputs"], *row["inputs"]]:
+            assert (tmp_path / listed).resolve() in _files(page_path, page.links), listed
+    assert all(path.is_file() for path in _files(page_path, page.links))
+    thumbnails = _files(page_path, page.images)
+    assert thumbnails and all(path.parent == (tmp_path / "build" / ".report").resolve() for path in thumbnails)
+    sides = {max(PILImage.open(path).size) for path in thumbnails}
+    assert max(sides) == 256 and 160 in sides, sides  # the 320 px outputs reduced; the inputs as they are
+    assert sum(path.name.endswith("-high.png") for path in set(thumbnails)) == 2  # legacy_2x's crops
+    assert sum("normal.png" in listed for listed in page.links) == 2 and "dds/floors/tex000.dds" in " ".join(page.links)
+
+
+def test_a_second_report_makes_only_the_previews_of_what_changed(project, cli):
+    """Previews are named by the content hash of what they show: after one texture of five changed, a report
+    makes its thumbnail, its enlargement's and their crops, and drops the three it showed before."""
+    assert cli(project, "build")[0] == 0
+    assert "previews: 15 made, 0 kept" in cli(project, "report")[1]
+    before = _previews(project)
+    write_image(project / "textures" / "floors" / "tex000.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    assert cli(project, "build")[0] == 0
+    code, output = cli(project, "report")
+    after = _previews(project)
+    assert code == 0 and "previews: 3 made, 12 kept" in output, output
+    assert len(after - before) == len(before - after) == 4  # a thumbnail each, and the two crops
+
+
+def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
+    """A texture named ``R&D <old> #2 "wall".png`` is named on the page as it is, and breaks no tag; its links,
+    from a page written elsewhere with --out, lead to its files."""
+    write_textures(tmp_path / "textures", 1)
+    floors = tmp_path / "textures" / "floors"
+    (floors / "tex000.png").rename(floors / 'R&D <old> #2 "wall".png')
+    write_spec(tmp_path, UPSCALE_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    code, output = cli(tmp_path, "report", "--out", "review/today.html")
+    page_path = tmp_path / "review" / "today.html"
+    assert code == 0 and page_path.is_file(), output
+    page = _page(page_path)
+    assert "old" not in page.tags and 'floors/R&D <old> #2 "wall".png' in page.text
+    assert {path.name for path in _files(page_path, page.links) if path.is_file()} >= {'R&D <old> #2 "wall".png'}
+    assert all(path.is_file() for path in _files(page_path, page.links + page.images))
+
+
+def test_a_failed_partition_shows_its_error(project, cli):
+    """A texture that is not an image fails its partition; the page shows that row failed, with its message."""
+    (project / "textures" / "walls" / "tex001.png").write_bytes(b"not a png")
+    assert cli(project, "build")[0] == 1
+    assert cli(project, "report")[0] == 0
+    error = next(row["error"] for row in manifest_rows(project) if row["partition"] == "walls/tex001.png")
+    text = _page(project / "build" / "report.html").text
+    at = text.index("walls/tex001.png")
+    assert "is not a PNG, JPEG, TGA, DDS or TIFF image" in error
+    assert text[at:at + 3] == ["walls/tex001.png", "failed", error]
+
+
+def test_without_a_build_it_says_to_build_first(project, cli):
+    code, output = cli(project, "report")
+    assert code == 1 and "run remaster build first" in output, output
+    assert not (project / "build" / "report.html").exists()
