@@ -59,6 +59,7 @@ class Entry:
     outputs: list[Shown]
     crops: tuple[Shown, Shown] | None = None
     guards: list[str] = field(default_factory=list)
+    note: str = ""  # said in place of the inputs
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,12 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
 
 
 def _entry(spec: Spec, row: Row) -> Entry:
-    """``row``'s files; an enlargement of one image gets its crops (made later, as previews are)."""
-    inputs = [_shown(spec, path) for path in sorted(row["inputs"])]
+    """``row``'s files; an enlargement of one image gets its crops (made later, as previews are). A model's
+    inputs are counted, not shown: a source's every texture, which the rows of its assets show."""
     outputs = [_shown(spec, path) for path in sorted(row["outputs"], key=_map_order)]
+    if not row["partition"]:
+        return Entry(row, [], outputs, note=f"trained on {counted(len(row['inputs']), 'file')}")
+    inputs = [_shown(spec, path) for path in sorted(row["inputs"])]
     images_in, images_out = [s for s in inputs if _is_image(s)], [s for s in outputs if _is_image(s)]
     pair = row["op"] in _ENLARGED and len(images_in) == 1 and len(images_out) == 1 and row["status"] != "failed"
     return Entry(row, inputs, outputs, (images_in[0], images_out[0]) if pair else None)
@@ -266,7 +270,7 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     crops = ("" if entry.crops is None else
              '<div class="crops">' + "".join(_figure(shown, folder) for shown in entry.crops) + "</div>")
     return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
-            f"<td>{_figures_of(entry.inputs, folder)}</td><td>{_figures_of(entry.outputs, folder)}{crops}</td>"
+            f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder)}</td><td>{_figures_of(entry.outputs, folder)}{crops}</td>"
             f"<td>{_figures_table(row)}</td></tr>")
 
 

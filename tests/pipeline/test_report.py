@@ -125,3 +125,17 @@ def test_without_a_build_it_says_to_build_first(project, cli):
     code, output = cli(project, "report")
     assert code == 1 and "run remaster build first" in output, output
     assert not (project / "build" / "report.html").exists()
+
+
+def test_a_model_row_counts_its_textures_and_a_super_resolved_one_has_crops(project, cli):
+    """A model's row says how many textures it trained on rather than showing each (a source's thousands); each
+    texture it enlarges gets the crops of the same region of input and output."""
+    write_spec(project, UPSCALE_SPEC.replace("assets:", """models:
+  sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 2}
+assets:
+  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}"""))
+    assert cli(project, "build")[0] == 0
+    assert cli(project, "report")[0] == 0
+    page = _page(project / "build" / "report.html")
+    assert "trained on 5 files" in page.text and "build/sr2x/model.pt" in page.text
+    assert sum(source.endswith("-high.png") for source in page.images) == 10  # legacy_2x's and legacy_sr's
