@@ -336,11 +336,20 @@ def build(
     force: Annotated[bool, typer.Option("--force", help="Recompute the selection (everything without --select) and overwrite the cache.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the spec's device).")] = None,
     more: Annotated[list[str] | None, typer.Argument(metavar="ASSET", help="Same as --select.")] = None,
+    with_report: Annotated[bool, typer.Option("--report", help="Then write the review page, as remaster report does "
+                                              "(after failures too: it shows them).")] = False,
 ) -> None:
     """Sync partitions with the files on disk, build through Dagster, write manifest.json."""
     select = [*(select or []), *(more or [])] or None  # an option takes one value: ``--select a b`` puts b in more
     with _sigterm_as_ctrl_c():
-        _build(spec, select, force, device)
+        try:
+            _build(spec, select, force, device)
+        except typer.Exit as ended:  # a partition or check failed (1, said already), where a review is most wanted
+            if with_report and type(ended) is typer.Exit and ended.exit_code == 1:
+                _report(spec, None)
+            raise
+        if with_report:
+            _report(spec, None)
 
 
 @contextlib.contextmanager
@@ -693,6 +702,11 @@ def report(
                                               "folder's .report. [default: <build_dir>/report.html]")] = None,
 ) -> None:
     """Write an HTML page to review the last build: each partition's input beside its outputs, their figures, links."""
+    _report(spec, page)
+
+
+def _report(spec: Path, page: Path | None) -> None:
+    """``report``'s page, written, and one line saying where and how many previews it made."""
     from pipeline.report import NoBuild, write_report
 
     with _stopped_in_one_line("report"):

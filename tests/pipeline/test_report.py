@@ -127,6 +127,16 @@ def test_without_a_build_it_says_to_build_first(project, cli):
     assert not (project / "build" / "report.html").exists()
 
 
+def test_build_report_writes_the_page_after_a_failure_too(project, cli):
+    """``build --report`` writes the page as ``report`` does, and where a partition failed, shows it; the build's exit
+    status stays its own."""
+    (project / "textures" / "walls" / "tex001.png").write_bytes(b"not a png")
+    code, output = cli(project, "build", "--report")
+    text = _page(project / "build" / "report.html").text
+    assert code == 1 and f"report: {project / 'build' / 'report.html'} (5 partitions; " in output, output
+    assert text[text.index("walls/tex001.png"):][:2] == ["walls/tex001.png", "failed"]
+
+
 def test_a_model_row_counts_its_textures_and_a_super_resolved_one_has_crops(project, cli):
     """A model's row says how many textures it trained on rather than showing each (a source's thousands); each
     texture it enlarges gets the crops of the same region of input and output."""
