@@ -915,6 +915,7 @@ def test_validate_reports_spec_errors_with_exit_code_2(project, cli):
     (["cache", "gc"], ["0 when collected", "1 when it refuses", "--forget-missing", "2 for a bad spec"]),
     (["ui"], ["0 once stopped by Ctrl-C", "1 where Dagster stopped by itself", "2 for a bad spec", "--port"]),
     (["demo"], ["as remaster build's", "1 where", "2 where"]),
+    (["report"], ["0 when the page is written", "run remaster build first", "2 for a bad spec", "130 when stopped"]),
 ])
 def test_each_command_s_help_gives_its_exit_statuses(tmp_path, cli, command, statuses):
     """Whoever writes a CI job reads --help for what fails it: no command's said, and gc's refusals (a build
