@@ -58,7 +58,7 @@ class Entry:
     inputs: list[Shown]
     outputs: list[Shown]
     crops: tuple[Shown, Shown] | None = None
-    guards: list[str] = field(default_factory=list)
+    guards: list[str] = field(default_factory=list)  # each failed check, as the build says it
     note: str = ""  # said in place of the inputs
 
 
@@ -172,7 +172,8 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
     """Each row with its previews made, reporting progress file by file."""
     guards: dict[tuple[str, str], list[str]] = {}
     for guard in failed_guards(spec, rows):
-        guards.setdefault((guard.asset, guard.partition), []).append(guard.message)
+        said = "check failed" if guard.blocking else "check warning"  # as the build says them
+        guards.setdefault((guard.asset, guard.partition), []).append(f"{said}: {guard.message}")
     entries = [_entry(spec, row) for row in rows]
     total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
     for entry in entries:
@@ -266,12 +267,12 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     status = str(row["status"])
     said = [f'<span class="status">{_text(status)}</span>']
     said += [f'<div class="error">{_text(str(row["error"]))}</div>'] if row.get("error") else []
-    said += [f'<div class="guard">check failed: {_text(message)}</div>' for message in entry.guards]
+    said += [f'<div class="guard">{_text(message)}</div>' for message in entry.guards]
     crops = ("" if entry.crops is None else
              '<div class="crops">' + "".join(_figure(shown, folder) for shown in entry.crops) + "</div>")
     return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
-            f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder)}</td><td>{_figures_of(entry.outputs, folder)}{crops}</td>"
-            f"<td>{_figures_table(row)}</td></tr>")
+            f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder)}</td>"
+            f"<td>{_figures_of(entry.outputs, folder)}{crops}</td><td>{_figures_table(row)}</td></tr>")
 
 
 def _figures_of(files: Iterable[Shown], folder: Path) -> str:

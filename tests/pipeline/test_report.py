@@ -137,15 +137,19 @@ def test_build_report_writes_the_page_after_a_failure_too(project, cli):
     assert text[text.index("walls/tex001.png"):][:2] == ["walls/tex001.png", "failed"]
 
 
-def test_a_model_row_counts_its_textures_and_a_super_resolved_one_has_crops(project, cli):
-    """A model's row says how many textures it trained on rather than showing each (a source's thousands); each
-    texture it enlarges gets the crops of the same region of input and output."""
+def test_a_model_row_counts_its_textures_and_shows_its_failed_check(project, cli):
+    """A model's row says how many textures it trained on rather than showing each (a source's thousands), and the
+    check that failed on it; each texture it enlarges gets the crops of the same region of input and output."""
+    (project / "textures" / "walls" / "tex001.png").write_bytes(b"not a png")
     write_spec(project, UPSCALE_SPEC.replace("assets:", """models:
   sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 2}
 assets:
   legacy_sr: {op: super_resolve, from: legacy, model: sr2x}"""))
-    assert cli(project, "build")[0] == 0
+    assert cli(project, "build")[0] == 1
     assert cli(project, "report")[0] == 0
     page = _page(project / "build" / "report.html")
-    assert "trained on 5 files" in page.text and "build/sr2x/model.pt" in page.text
-    assert sum(source.endswith("-high.png") for source in page.images) == 10  # legacy_2x's and legacy_sr's
+    at = page.text.index("(model)")
+    assert page.text[at + 1] == "computed" and "trained on 5 files" in page.text[at:at + 5]
+    assert "build/sr2x/model.pt" in page.text
+    assert page.text[at + 2].startswith("check failed: sr2x: inputs_readable: unreadable_images 1, must be below 1")
+    assert sum(source.endswith("-high.png") for source in page.images) == 8  # legacy_2x's and legacy_sr's, of 4
