@@ -123,20 +123,20 @@ class _Previews:
         stem = f"{hash_file(low.path)}-{hash_file(high.path)}"
         names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
         shown_before = [self.used[path] for path in names if path in self.used]
-        made_before = [found for path in names if (found := self._found(path)) is not None]
+        made_before = [preview for path in names if (preview := self._found(path)) is not None]
         if len(shown_before) == 2:
-            found = shown_before
+            pair = shown_before
         elif len(made_before) == 2:
-            found, self.kept = made_before, self.kept + 1
+            pair, self.kept = made_before, self.kept + 1
         else:
             try:
-                found = list(crops(low.path, high.path, names))
+                pair = list(crops(low.path, high.path, names))
             except ValueError:
                 return None
             self.made += 1
-        self.used.update(zip(names, found))
-        return (Shown(low.path, f"{low.label}, the same region", found[0]),
-                Shown(high.path, f"{high.label} at 1:1", found[1]))
+        self.used.update(zip(names, pair))
+        return (Shown(low.path, f"{low.label}, the same region", pair[0]),
+                Shown(high.path, f"{high.label} at 1:1", pair[1]))
 
     def _made(self, name: str, make: Callable[[Path], Preview]) -> tuple[Preview | None, str | None]:
         """The preview ``name``: shown already on this page, found made before, or made now by ``make``."""
