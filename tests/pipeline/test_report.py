@@ -153,3 +153,14 @@ assets:
     assert "build/sr2x/model.pt" in page.text
     assert page.text[at + 2].startswith("check failed: sr2x: inputs_readable: unreadable_images 1, must be below 1")
     assert sum(source.endswith("-high.png") for source in page.images) == 8  # legacy_2x's and legacy_sr's, of 4
+
+
+def test_without_a_terminal_its_progress_comes_as_lines(project, cli, monkeypatch):
+    """A report over thousands of textures takes minutes: in a CI log it says how far it got, as a build does."""
+    from pipeline.progress import ProgressLines
+
+    assert cli(project, "build")[0] == 0
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    code, output = cli(project, "report")
+    lines = output.splitlines()
+    assert code == 0 and "report 0/15 textures/floors/tex000.png" in lines and "report 15/15" in lines, output
