@@ -698,8 +698,9 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
                      "build would refuse it); 130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
 def report(
     spec: SpecOption = DEFAULT_SPEC,
-    page: Annotated[Path | None, typer.Option("--out", "-o", help="Where the page goes; previews stay in the build "
-                                              "folder's .report. [default: <build_dir>/report.html]")] = None,
+    page: Annotated[Path | None, typer.Option("--out", "-o", help="Where the page goes (default: "
+                                              "<build_dir>/report.html); its previews stay in <build_dir>/.report.")]
+    = None,
 ) -> None:
     """Write an HTML page to review the last build: each partition's input beside its outputs, their figures, links."""
     _report(spec, page)
