@@ -45,7 +45,8 @@ class Shown:
     """A file of a row as the page shows it: a preview (or why there is none) beside a link to the file."""
 
     path: Path
-    label: str
+    listed: str  # as the manifest names it
+    label: str  # its path below the folder the row's files share: ``variant_00/albedo.png``
     preview: Preview | None = None
     problem: str | None = None
 
@@ -135,8 +136,8 @@ class _Previews:
                 return None
             self.made += 1
         self.used.update(zip(names, pair))
-        return (Shown(low.path, f"{low.label}, the same region", pair[0]),
-                Shown(high.path, f"{high.label} at 1:1", pair[1]))
+        return (Shown(low.path, low.listed, f"{low.label}, the same region", pair[0]),
+                Shown(high.path, high.listed, f"{high.label} at 1:1", pair[1]))
 
     def _made(self, name: str, make: Callable[[Path], Preview]) -> tuple[Preview | None, str | None]:
         """The preview ``name``: shown already on this page, found made before, or made now by ``make``."""
@@ -179,11 +180,11 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
     for entry in entries:
         entry.guards = guards.get((str(entry.row["asset"]), str(entry.row["partition"])), [])
         for shown in _images(entry):
-            report_progress(TASK, done, total, shown.label)
+            report_progress(TASK, done, total, shown.listed)
             previews.thumbnail(shown)
             done += 1
         if entry.crops is not None:
-            report_progress(TASK, done, total, entry.crops[1].label)
+            report_progress(TASK, done, total, entry.crops[1].listed)
             entry.crops = previews.crops(*entry.crops)
             done += 1
         yield entry
@@ -193,10 +194,10 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
 def _entry(spec: Spec, row: Row) -> Entry:
     """``row``'s files; an enlargement of one image gets its crops (made later, as previews are). A model's
     inputs are counted, not shown: a source's every texture, which the rows of its assets show."""
-    outputs = [_shown(spec, path) for path in sorted(row["outputs"], key=_map_order)]
+    outputs = _shown(spec, sorted(row["outputs"], key=_map_order))
     if not row["partition"]:
         return Entry(row, [], outputs, note=f"trained on {counted(len(row['inputs']), 'file')}")
-    inputs = [_shown(spec, path) for path in sorted(row["inputs"])]
+    inputs = _shown(spec, sorted(row["inputs"]))
     images_in, images_out = [s for s in inputs if _is_image(s)], [s for s in outputs if _is_image(s)]
     pair = row["op"] in _ENLARGED and len(images_in) == 1 and len(images_out) == 1 and row["status"] != "failed"
     return Entry(row, inputs, outputs, (images_in[0], images_out[0]) if pair else None)
@@ -209,9 +210,16 @@ def _map_order(path: str) -> tuple[str, int, str]:
     return parent, _MAPS_FIRST.index(stem) if stem in _MAPS_FIRST else len(_MAPS_FIRST), name
 
 
-def _shown(spec: Spec, listed: str) -> Shown:
-    path = spec.resolve(listed)
-    return Shown(path, listed, problem=None if path.is_file() else "missing: not on disk (deleted since the build?)")
+def _shown(spec: Spec, listed: list[str]) -> list[Shown]:
+    """The files ``listed``, each labelled by its path below the folder they share: the whole path of each of a
+    material's maps made every caption the same but for its end."""
+    shared = len(os.path.commonprefix([path.split("/")[:-1] for path in listed]))
+    return [_one(spec.resolve(each), each, "/".join(each.split("/")[shared:])) for each in listed]
+
+
+def _one(path: Path, listed: str, label: str) -> Shown:
+    missing = None if path.is_file() else "missing: not on disk (deleted since the build?)"
+    return Shown(path, listed, label, problem=missing)
 
 
 def _is_image(shown: Shown) -> bool:
@@ -280,24 +288,24 @@ def _figures_of(files: Iterable[Shown], folder: Path) -> str:
 
 
 def _figure(shown: Shown, folder: Path) -> str:
-    """A file's preview, linked to the file, with its name, size on disk and the preview's problem if any."""
-    caption = _text(shown.label)
+    """A file's preview, linked to the file, with its name, size on disk and the preview's problem if any; its
+    whole path as the manifest names it in its tooltip."""
+    caption, opened = _text(shown.label), f'<figure title="{_text(shown.listed)}">'
     if shown.problem is not None and not shown.path.is_file():
-        return f"<figure><figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
+        return f"{opened}<figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
     size = f" ({_bytes(shown.path.stat().st_size)})"
     if shown.preview is None:
         note = f'<div class="error">no preview: {_text(shown.problem)}</div>' if shown.problem else ""
-        return f"<figure>{_link(shown.path, folder, shown.label)}{size}{note}</figure>"
+        return f"{opened}{_link(shown.path, folder, shown.label)}{size}{note}</figure>"
     preview, times = shown.preview, max(1, _SHOWN_SIDE // max(shown.preview.width, shown.preview.height))
     image = (f'<img src="{_href(preview.path, folder)}" width="{preview.width * times}" '
-             f'height="{preview.height * times}" '
-             f'alt="{caption}" loading="lazy">')
-    return f'<figure><a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
+             f'height="{preview.height * times}" alt="{caption}" loading="lazy">')
+    return f'{opened}<a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
 
 
 def _figures_table(row: Row) -> str:
     """The row's figures: how it was made and what its op and guards measured."""
-    made = {"op": f"{row['op']} {row['op_version']}", "seconds": row["seconds"]}
+    made = {"op": f"{row['op']} {row['op_version']}", "took": f"{row['seconds']:.3g} s"}
     cells = [f"<tr><td>{_text(key)}</td><td>{_text(_value(value))}</td></tr>"
              for key, value in [*made.items(), *sorted(row["metadata"].items())]]
     return f'<table class="figures">{"".join(cells)}</table>'

@@ -56,7 +56,8 @@ def _previews(folder: Path) -> set[str]:
 
 def test_the_page_shows_every_partition_with_previews_of_its_files(tmp_path, cli):
     """Each partition of each asset is on the page, its input beside its outputs (the material's maps, the DDS
-    decoded) as thumbnails no larger than 256 px, each linked to its file; the enlargement gets its crops."""
+    decoded) as thumbnails no larger than 256 px, each linked to its file and named by its path below their shared
+    folder; the enlargement gets its crops."""
     write_textures(tmp_path / "textures", 2, size=160)
     write_spec(tmp_path, REVIEWED)
     assert cli(tmp_path, "build")[0] == 0
@@ -76,6 +77,7 @@ def test_the_page_shows_every_partition_with_previews_of_its_files(tmp_path, cli
     assert max(sides) == 256 and 160 in sides, sides  # the 320 px outputs reduced; the inputs as they are
     assert sum(path.name.endswith("-high.png") for path in set(thumbnails)) == 2  # legacy_2x's crops
     assert sum("normal.png" in listed for listed in page.links) == 2 and "dds/floors/tex000.dds" in " ".join(page.links)
+    assert sum(said.startswith("albedo.png (") for said in page.text) == 2  # named below the folder the maps share
 
 
 def test_a_second_report_makes_only_the_previews_of_what_changed(project, cli):
@@ -150,7 +152,7 @@ assets:
     page = _page(project / "build" / "report.html")
     at = page.text.index("(model)")
     assert page.text[at + 1] == "computed" and "trained on 5 files" in page.text[at:at + 5]
-    assert "build/sr2x/model.pt" in page.text
+    assert "model.pt" in page.text
     assert page.text[at + 2].startswith("check failed: sr2x: inputs_readable: unreadable_images 1, must be below 1")
     assert sum(source.endswith("-high.png") for source in page.images) == 8  # legacy_2x's and legacy_sr's, of 4
 
