@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ops.atomic import unlink, write_bytes_atomic
+from ops.atomic import remove_stale_temporaries, unlink, write_bytes_atomic
 from ops.formats import may_be_image
 from ops.preview import Preview, crops, sides, thumbnail
 from pipeline.guards import failed_guards
@@ -160,13 +160,15 @@ class _Previews:
         return None if found is None else Preview(path, *found)
 
     def drop_unused(self) -> None:
-        """Remove the previews this page does not show (of files changed or gone since), so the folder does not
-        grow with every build; files of other names are left alone."""
+        """Remove the previews this page does not show (of files changed or gone since), and those a report killed
+        while writing them left half-written an hour ago or more, so the folder does not grow with every build;
+        files of other names are left alone."""
         if not self.folder.is_dir():
             return
         for path in self.folder.iterdir():
             if path.suffix == ".png" and path not in self.used and path.is_file():
                 unlink(path)
+        remove_stale_temporaries(self.folder)
 
 
 def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -82,16 +84,21 @@ def test_the_page_shows_every_partition_with_previews_of_its_files(tmp_path, cli
 
 def test_a_second_report_makes_only_the_previews_of_what_changed(project, cli):
     """Previews are named by the content hash of what they show: after one texture of five changed, a report
-    makes its thumbnail, its enlargement's and their crops, and drops the three it showed before."""
+    makes its thumbnail, its enlargement's and their crops, and drops the three it showed before, and what a report
+    killed while writing left two hours ago."""
     assert cli(project, "build")[0] == 0
     assert "previews: 15 made, 0 kept" in cli(project, "report")[1]
-    before = _previews(project)
+    killed = project / "build" / ".report" / ".0f1e.png.k3j_a9zq.tmp"  # a report killed writing a preview
+    killed.write_bytes(b"half")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    before = _previews(project) - {killed.name}
     write_image(project / "textures" / "floors" / "tex000.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
     assert cli(project, "build")[0] == 0
     code, output = cli(project, "report")
     after = _previews(project)
     assert code == 0 and "previews: 3 made, 12 kept" in output, output
     assert len(after - before) == len(before - after) == 4  # a thumbnail each, and the two crops
+    assert not killed.exists()
 
 
 def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
