@@ -139,7 +139,7 @@ _LEGACY_NAMES = {"dxt1": "bc1", "dxt1a": "bc1a", "dxt5": "bc3", "dxt5nm": "bc3n"
 _MAP_KINDS: dict[str, Kind] = {"albedo": "color", "preview": "color", "normal": "normal"}  # the rest are data
 # Every map a material may write (one with orm writes them all): a map's own format is judged against its kind for
 # these alone, since another name is a slip (normla), which validate reports naming the maps the material writes.
-_MATERIAL_MAPS = frozenset(MaterialParams(method="from_texture", orm=True).surface_maps())
+_MATERIAL_MAPS = frozenset(MaterialParams.model_validate({"method": "from_texture", "orm": True}).surface_maps())
 
 
 def _map_name(entry: str | Mapping[str, object]) -> str:
