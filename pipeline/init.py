@@ -12,6 +12,7 @@ import json
 import keyword
 import os
 import re
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -28,6 +29,8 @@ NORMAL_FILES = "**/*{" + ",".join(NORMAL_ENDINGS) + "}.*"  # the exclude that ke
 PHOTO_ROLES = ("flash", "guide")  # a photo pair's folder holds flash.* and guide.*, as the README's example has it
 BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outputs are not the studio's files
 _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
+ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
+_Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,"}
 
 
@@ -72,11 +75,15 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
         what = "is not a folder" if folder.exists() else "does not exist"
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
     _refuse_spec_path(spec_path, force)
-    groups, top_level = _groups(folder.absolute())
-    warnings = [_top_level(folder, top_level)] if top_level else []
+    scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
+    found = _image_folders(scanned)
+    if photos := _photos_of_a_pair(found):
+        raise NothingToRead(_pair_root(scanned, photos))
+    groups, left_out = _outside(_groups(found), scanned, spec_folder)
+    warnings = [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
-        raise NothingToRead("; ".join([_nothing_to_read(folder), *warnings]))
-    text, holds = _starter_text(folder.absolute(), groups, spec_path.absolute().parent)
+        raise NothingToRead("; ".join(warnings or [_nothing_to_read(folder)]))
+    text, holds = _starter_text(scanned, groups, spec_folder)
     spec = parse_spec(text, spec_path.absolute())
     found = _scanned(spec, holds, warnings)
     spec_path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,37 +119,67 @@ def _nothing_to_read(folder: Path) -> str:
             "and build folders; give remaster init the folder that holds them")
 
 
-def _top_level(folder: Path, paths: list[PurePosixPath]) -> str:
-    """Why ``paths``, images directly in ``folder`` or pair folders that are top-level folders, are in no source."""
-    names = sorted(path.as_posix() for path in paths)
-    return (f"left out {some(names)} in {folder.absolute()}: a source's root cannot be the spec's own folder, which "
-            "holds the build and the cache; move them into a folder of their own (textures, photos) and run remaster "
-            "init --force")
+def _outside(groups: dict[PurePosixPath, _Group], folder: Path,
+             spec_folder: Path) -> tuple[dict[PurePosixPath, _Group], list[PurePosixPath]]:
+    """The groups whose root (``folder`` itself for ``ROOT``'s) does not hold the spec's folder, and the files and
+    pair folders of those whose root does: the spec's folder holds the build and the cache, which a source's root
+    may not hold, since outputs would become inputs."""
+    kept: dict[PurePosixPath, _Group] = {}
+    left_out: list[PurePosixPath] = []
+    for top, group in groups.items():
+        if spec_folder.is_relative_to(folder / top):
+            left_out += [*group.colour, *group.normals, *group.pairs]
+        else:
+            kept[top] = group
+    return kept, sorted(left_out)
 
 
-def _groups(folder: Path) -> tuple[dict[PurePosixPath, _Group], list[PurePosixPath]]:
-    """The images under ``folder`` by top-level folder, each sorted into colour textures, normal maps, pair
-    folders (everything under one is the pair's: a ``ground_truth`` folder beside the photos) and half pairs;
-    and what no source can take: images directly in ``folder`` and pair folders that are top-level folders,
-    since a source's root cannot be the spec's own folder, which holds the build and the cache."""
+def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath]) -> str:
+    """Why ``paths`` under ``folder`` are in no source, with the fix that moves nothing first: the spec written
+    in a folder of its own beside ``folder``, whose sources then take them where they are."""
+    scanned = Path(os.path.abspath(folder))
+    beside = scanned.parent / f"{scanned.name}-remaster" / SPEC_FILE
+    given = "" if scanned == Path.cwd() else f" {shlex.quote(str(folder))}"
+    return (f"left out {some([path.as_posix() for path in paths])} in {scanned}: a source's root cannot hold the "
+            f"spec's folder ({spec_folder}), which holds the build and the cache; to build them where they are, write "
+            f"the spec in a folder of its own: remaster init{given} --spec {shlex.quote(str(beside))}; or move them "
+            "into a folder of their own (textures, photos) and run remaster init --force")
+
+
+def _photos_of_a_pair(found: _Found) -> list[str]:
+    """The images directly in the scanned folder (``found`` as ``_image_folders`` gives it) where it is itself a
+    pair's folder (it holds a flash and a guide photo), whose pair no source can take, and all under which is the
+    pair's: none otherwise."""
+    names = dict(found).get(ROOT, [])
+    return names if {_stem(name) for name in names}.issuperset(PHOTO_ROLES) else []
+
+
+def _pair_root(folder: Path, photos: list[str]) -> str:
+    """Why ``photos``, a flash and a guide photo directly in ``folder``, are in no source: a pair is a folder
+    below a source's root, named by it, and ``folder`` is the highest root ``init`` writes."""
+    return (f"left out {', '.join(photos)} in {folder}: a photo pair is a folder below the folder remaster init "
+            f"scans; run remaster init on the folder above ({folder.parent}) to take it as a pair")
+
+
+def _groups(found: _Found) -> dict[PurePosixPath, _Group]:
+    """The images ``found`` under the scanned folder (no pair's folder itself), as ``_image_folders`` gives them,
+    by top-level folder (``ROOT`` for those directly in the folder, and for the top-level folders that are pair
+    folders), each sorted into colour textures, normal maps, pair folders (everything under one is the pair's: a
+    ``ground_truth`` folder beside the photos) and half pairs."""
     groups: dict[PurePosixPath, _Group] = defaultdict(_Group)
     pairs: set[PurePosixPath] = set()
-    left_out: list[PurePosixPath] = []
-    for where, names in _image_folders(folder):  # a folder before those in it
+    for where, names in found:  # a folder before those in it
         roles = {role for role in PHOTO_ROLES if any(_stem(name) == role for name in names)}
         if pairs.intersection(where.parents):
             continue
-        if roles == set(PHOTO_ROLES) and len(where.parts) > 1:
+        if roles == set(PHOTO_ROLES):  # a top-level pair folder is a pair of the root's, not a root of its own
             pairs.add(where)
-            groups[PurePosixPath(where.parts[0])].pairs.append(where)
-        elif not where.parts:
-            left_out += [PurePosixPath(name) for name in names]
-        elif roles == set(PHOTO_ROLES):
-            pairs.add(where)
-            left_out.append(where)
+            groups[PurePosixPath(*where.parts[:1]) if len(where.parts) > 1 else ROOT].pairs.append(where)
         else:
-            _sort_images(groups[PurePosixPath(where.parts[0])], where, names, roles)
-    return {top: group for top, group in groups.items() if group.colour or group.normals or group.pairs}, left_out
+            _sort_images(groups[PurePosixPath(*where.parts[:1])], where, names, roles)
+            if roles and len(where.parts) == 1:  # a top-level half pair: the root's pairs glob must leave it out
+                groups[ROOT].halves.append(where)
+    return {top: group for top, group in groups.items() if group.colour or group.normals or group.pairs}
 
 
 def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: set[str]) -> None:
@@ -154,7 +191,7 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
         (group.normals if _is_normal_map(name) else group.colour).append(where / name)
 
 
-def _image_folders(folder: Path) -> list[tuple[PurePosixPath, list[str]]]:
+def _image_folders(folder: Path) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
     files and folders, Explorer's files and build folders. Linked folders are followed, as a source's scan follows
     them (a studio links its texture share into the project), each real folder once: a link to a folder above
@@ -194,13 +231,13 @@ def _is_normal_map(name: str) -> bool:
 
 def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder: Path) -> tuple[str, dict[str, str]]:
     """The spec's text, and what each of its sources holds (``colour texture``): a textures source per top-level
-    folder of colour textures, one of its normal maps, a photo_pairs source of its pair folders; an upscale and
-    an export_dds of each textures source, a material and its export of each photo_pairs source; and, commented
-    out, the other ops, with the README section for each."""
+    folder of colour textures (and one, named after ``folder``, of those directly in it), one of its normal maps,
+    a photo_pairs source of its pair folders; an upscale and an export_dds of each textures source, a material and
+    its export of each photo_pairs source; and, commented out, the other ops, with the README section for each."""
     draft = _Draft()
     for top, group in sorted(groups.items()):
         root = _root(folder / top, spec_folder)
-        base = draft.name(top.name)
+        base = draft.name(top.name or folder.name)
         if group.colour:
             draft.colour(base, root, top, group)
         if group.normals:
@@ -259,9 +296,10 @@ class _Draft:
     def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS."""
-        left_out = [NORMAL_FILES, *_pair_folders(top, group)]
-        glob = _files("*", group.colour)
-        why = "normal maps" + (" and photo pair folders" if group.pairs else "")
+        pair_folders = _pair_folders(top, group) if top != ROOT else []  # the root's glob takes no folder's files
+        left_out = [NORMAL_FILES, *pair_folders]
+        glob = _files("*", group.colour, top)
+        why = "normal maps" + (" and photo pair folders" if pair_folders else "")
         self.sources.append(f"  {base}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, "
                             f"exclude: {_list(left_out)}}}   # colour textures; {why} left out")
         self.holds[base] = "colour texture"
@@ -274,8 +312,8 @@ class _Draft:
     def normals(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source of ``group``'s normal maps, enlarged and exported as vectors (``kind: normal``)."""
         source = self.name(f"{base}_normals")
-        glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals)
-        left_out = _pair_folders(top, group)
+        glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals, top)
+        left_out = _pair_folders(top, group) if top != ROOT else []
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.sources.append(f"  {source}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}}}   "
                             f"# normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})")
@@ -322,10 +360,13 @@ def _pair_folders(top: PurePosixPath, group: _Group) -> list[str]:
     return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs]
 
 
-def _files(name: str, files: list[PurePosixPath]) -> str:
-    """A glob of files named ``name`` with the extensions of ``files``, in any folder: ``**/*.{png,tga}``."""
+def _files(name: str, files: list[PurePosixPath], top: PurePosixPath) -> str:
+    """A glob of files named ``name`` with the extensions of ``files``, in any folder below top-level folder
+    ``top`` (``**/*.{png,tga}``), and directly in it alone for ``ROOT`` (``*.png``), whose folders are sources of
+    their own: a file is taken once."""
     suffixes = sorted({file.suffix.lower()[1:] for file in files})
-    return f"**/{name}." + (suffixes[0] if len(suffixes) == 1 else "{" + ",".join(suffixes) + "}")
+    depth = "" if top == ROOT else "**/"
+    return f"{depth}{name}." + (suffixes[0] if len(suffixes) == 1 else "{" + ",".join(suffixes) + "}")
 
 
 def _literal(path: PurePosixPath) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -103,8 +104,9 @@ def test_init_of_a_folder_with_nothing_remaster_reads_names_what_it_looks_for(tm
     assert not (tmp_path / "assets_spec.yaml").exists()
     shutil.copy(FLATS / "aqf001.png", tmp_path / "wall.png")  # beside the spec: no source can take it
     code, output = cli(tmp_path, "init")
-    assert code == 1 and f"; left out wall.png in {tmp_path}: a source's root cannot be the spec's own" in output
+    assert code == 1 and f"error left out wall.png in {tmp_path}: a source's root cannot hold the spec's" in output
     assert "move them into a folder of their own (textures, photos) and run remaster init --force" in output
+    assert "no file remaster can build from" not in output, output
 
 
 def test_init_s_help_gives_its_exit_statuses(tmp_path, cli):
@@ -133,7 +135,7 @@ def test_init_takes_each_pair_once_and_leaves_out_what_no_source_can_take(tmp_pa
     (studio / "photos" / "half" / "up").symlink_to(studio / "photos")
     code, output = cli(studio, "init")
     assert code == 0, output
-    assert f"warning left out elm, top.png in {studio}: a source's root cannot be the spec's own folder" in output
+    assert f"warning left out elm, top.png in {studio}: a source's root cannot hold the spec's folder" in output
     assert "photos_pairs: 2 photo pairs in photos" in output and "photos: 4 colour textures in photos" in output
     assert "source 'photos': skipping brick.tga: its outputs would overwrite those of brick.png; rename one" in output
     text = (studio / "assets_spec.yaml").read_text()
@@ -147,3 +149,79 @@ def test_init_takes_each_pair_once_and_leaves_out_what_no_source_can_take(tmp_pa
         ("photos_2x", "half/flash.png", "never built"),
         ("photos_2x", "loose.png", "never built"), ("photos_pairs_material", "2024/oak", "never built"),
         ("photos_pairs_material", "we{i,r}d[1]", "never built")]
+
+
+def _said(output: str) -> str:
+    """The CLI's output with its lines joined, as a terminal's width wraps them."""
+    return " ".join(output.split())
+
+
+def test_init_of_a_flat_folder_offers_a_spec_beside_it_whose_build_leaves_the_folder_as_it_was(tmp_path, cli):
+    """A studio's flat folder of textures, the spec's own folder: refused, with the command that writes the spec
+    beside it first; that command, run as said, writes a spec whose source is the folder, which validates and
+    builds, the outputs in the new folder's build and none in the studio's."""
+    flat = tmp_path / "flat tiles"
+    flat.mkdir()
+    for name in ("ceil4_3.png", "flat1_3.png"):
+        shutil.copy(FLATS.parent / "flats" / name, flat / name)
+    code, output = cli(flat, "init")
+    beside = tmp_path / "flat tiles-remaster" / "assets_spec.yaml"
+    command = f"remaster init --spec {shlex.quote(str(beside))}"
+    assert code == 1 and f"write the spec in a folder of its own: {command}; or move them" in _said(output), output
+    assert not (flat / "assets_spec.yaml").exists()
+    code, output = cli(flat, *shlex.split(command)[1:])
+    assert code == 0 and "flat_tiles: 2 colour textures in ." in output, output
+    assert 'flat_tiles: {kind: textures, root: "../flat tiles", glob: "*.png"' in beside.read_text()
+    code, output = cli(beside.parent, "validate")
+    assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output and "warning" not in output, output
+    code, output = cli(beside.parent, "build", "--device", "cpu")
+    assert code == 0, output
+    assert _partitions(beside.parent) == {"flat_tiles_2x": ["ceil4_3.png", "flat1_3.png"],
+                                          "flat_tiles_dds": ["ceil4_3.png", "flat1_3.png"]}
+    assert (beside.parent / "build" / "flat_tiles_dds" / "ceil4_3.dds").is_file()
+    assert sorted(path.name for path in flat.rglob("*")) == ["ceil4_3.png", "flat1_3.png"]
+
+
+def test_init_elsewhere_takes_the_folder_s_own_files_once_beside_its_folders_sources(tmp_path, cli):
+    """With --spec in another folder, what lies directly in FOLDER (a texture, a normal map, top-level pair folders,
+    beside a top-level folder holding a flash photo alone) makes sources rooted at FOLDER whose globs reach no
+    folder of their own: each file is a partition of one source alone."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("top.png", "top_n.png", "walls/aqf001.png", "walls/old/aqf002.png", "elm/flash.png",
+                 "elm/guide.png", "elm/ground_truth/albedo.png", "half/flash.png", "photos/2024/oak/flash.png",
+                 "photos/2024/oak/guide.png"):
+        write_image(studio / path, photo)
+    code, output = cli(tmp_path, "init", "studio", "--spec", "project/assets_spec.yaml")
+    assert code == 0 and "warning" not in output, output
+    assert "  studio: 1 colour texture in studio" in output and "  studio_pairs: 1 photo pair in studio" in output
+    text = (tmp_path / "project" / "assets_spec.yaml").read_text()
+    assert 'studio: {kind: textures, root: "../studio", glob: "*.png", exclude: ["**/*{_n,_normal,_nrm}.*"]}' in text
+    assert 'studio_pairs: {kind: photo_pairs, root: "../studio", flash: "*/flash.*", guide: "*/guide.*", ' \
+           'exclude: ["half/**"]}' in text, text
+    code, output = cli(tmp_path, "status", "--spec", "project/assets_spec.yaml", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].endswith(
+        ("_2x", "material"))) == [
+        ("half_2x", "flash.png"), ("photos_material", "2024/oak"), ("studio_2x", "top.png"),
+        ("studio_normals_2x", "top_n.png"), ("studio_pairs_material", "elm"),
+        ("walls_2x", "aqf001.png"), ("walls_2x", "old/aqf002.png")]
+
+
+def test_init_leaves_out_what_a_source_holding_the_spec_s_folder_would_take(tmp_path, cli):
+    """A spec written inside FOLDER (the folder's files would be a root holding the build), and a FOLDER that is
+    itself a pair folder (a pair is a folder below a source's root): each left out, saying why and what to run."""
+    photo = read_image(FLATS / "aqf001.png")
+    for path in ("top.png", "walls/aqf001.png"):
+        write_image(tmp_path / "studio" / path, photo)
+    code, output = cli(tmp_path, "init", "studio", "--spec", "studio/remaster/assets_spec.yaml")
+    assert code == 0 and "walls: 1 colour texture in studio/walls" in output, output
+    assert f"left out top.png in {tmp_path / 'studio'}: a source's root cannot hold the spec's folder " \
+           f"({tmp_path / 'studio' / 'remaster'})" in _said(output), output
+    assert f"remaster init studio --spec {tmp_path / 'studio-remaster' / 'assets_spec.yaml'};" in _said(output)
+    for role in ("flash", "guide"):
+        write_image(tmp_path / "oak" / f"{role}.png", photo)
+    code, output = cli(tmp_path, "init", "oak", "--spec", "project/assets_spec.yaml")
+    assert code == 1 and f"left out flash.png, guide.png in {tmp_path / 'oak'}: a photo pair is a folder below the " \
+        f"folder remaster init scans; run remaster init on the folder above ({tmp_path})" in _said(output), output
+
