@@ -380,9 +380,11 @@ def _quoted(text: str) -> str:
 
 
 def _root(path: Path, spec_folder: Path) -> str:
-    """``path`` relative to the spec's folder, as roots are read, with forward slashes; absolute where it is on
-    another drive (Windows)."""
+    """``path`` relative to the spec's folder, as roots are read, with forward slashes, so that the project moves
+    with the textures beside it; absolute where the two share no folder but the drive's root (``/mnt/share`` and
+    ``/home/me/project``), which would read as a climb to the top, or lie on other drives (Windows)."""
     try:
-        return Path(os.path.relpath(path, spec_folder)).as_posix()
+        shared = os.path.commonpath([path, spec_folder])
     except ValueError:
         return path.as_posix()
+    return path.as_posix() if shared == path.anchor else Path(os.path.relpath(path, spec_folder)).as_posix()

@@ -12,6 +12,7 @@ import skimage.data
 
 from helpers import SHARED, manifest_rows
 from ops.image_io import Image, read_image, write_image
+from pipeline.init import _root
 
 FLATS = SHARED / "legacy" / "freedoom" / "flats"
 
@@ -225,3 +226,9 @@ def test_init_leaves_out_what_a_source_holding_the_spec_s_folder_would_take(tmp_
     assert code == 1 and f"left out flash.png, guide.png in {tmp_path / 'oak'}: a photo pair is a folder below the " \
         f"folder remaster init scans; run remaster init on the folder above ({tmp_path})" in _said(output), output
 
+
+def test_a_root_shares_a_folder_with_the_spec_s_or_is_absolute():
+    """A root beside the spec is written relative, so the project moves with it; one on a share that shares no
+    folder with the spec's but the drive's root is written absolute, not as a climb to the top."""
+    assert _root(Path("/work/studio/flats"), Path("/work/studio-remaster")) == "../studio/flats"
+    assert _root(Path("/mnt/share/flats"), Path("/home/me/project")) == "/mnt/share/flats"
