@@ -21,7 +21,7 @@ from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
 from pipeline.dagster_names import takes_name
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
-from pipeline.spec import SPEC_FILE, Spec, parse_spec
+from pipeline.spec import SPEC_FILE, Spec, parse_spec, real_path
 from pipeline.words import counted, some
 
 NORMAL_ENDINGS = ("_n", "_normal", "_nrm")  # a normal map's name: brick_n.png, brick_normal.tga, brick_nrm.png
@@ -123,11 +123,12 @@ def _outside(groups: dict[PurePosixPath, _Group], folder: Path,
              spec_folder: Path) -> tuple[dict[PurePosixPath, _Group], list[PurePosixPath]]:
     """The groups whose root (``folder`` itself for ``ROOT``'s) does not hold the spec's folder, and the files and
     pair folders of those whose root does: the spec's folder holds the build and the cache, which a source's root
-    may not hold, since outputs would become inputs."""
+    may not hold, since outputs would become inputs. Both are compared with links followed, as the spec's loader
+    follows them (a linked FOLDER whose real folder holds the spec's)."""
     kept: dict[PurePosixPath, _Group] = {}
     left_out: list[PurePosixPath] = []
     for top, group in groups.items():
-        if spec_folder.is_relative_to(folder / top):
+        if real_path(spec_folder).is_relative_to(real_path(folder / top)):
             left_out += [*group.colour, *group.normals, *group.pairs]
         else:
             kept[top] = group

@@ -227,6 +227,17 @@ def test_init_leaves_out_what_a_source_holding_the_spec_s_folder_would_take(tmp_
         f"folder remaster init scans; run remaster init on the folder above ({tmp_path})" in _said(output), output
 
 
+def test_init_of_a_linked_folder_leaves_out_its_files_where_its_real_folder_holds_the_spec_s(tmp_path, cli):
+    """A link to the folder, with the spec written below the folder it leads to: its files would be a root holding
+    the build once the spec's loader follows the link, so they are left out, not written into a spec it refuses."""
+    write_image(tmp_path / "flat" / "top.png", read_image(FLATS / "aqf001.png"))
+    (tmp_path / "link").symlink_to("flat")
+    code, output = cli(tmp_path, "init", "link", "--spec", "flat/sub/assets_spec.yaml")
+    assert code == 1 and f"left out top.png in {tmp_path / 'link'}: a source's root cannot hold the spec's folder" \
+        in _said(output), output
+    assert not (tmp_path / "flat" / "sub" / "assets_spec.yaml").exists()
+
+
 def test_a_root_shares_a_folder_with_the_spec_s_or_is_absolute():
     """A root beside the spec is written relative, so the project moves with it; one on a share that shares no
     folder with the spec's but the drive's root is written absolute, not as a climb to the top."""
