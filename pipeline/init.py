@@ -76,10 +76,10 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
     _refuse_spec_path(spec_path, force)
     scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
-    found = _image_folders(scanned)
-    if photos := _photos_of_a_pair(found):
+    images = _image_folders(scanned)
+    if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
-    groups, left_out = _outside(_groups(found), scanned, spec_folder)
+    groups, left_out = _outside(_groups(images), scanned, spec_folder)
     warnings = [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
         raise NothingToRead("; ".join(warnings or [_nothing_to_read(folder)]))
@@ -173,7 +173,7 @@ def _groups(found: _Found) -> dict[PurePosixPath, _Group]:
         roles = {role for role in PHOTO_ROLES if any(_stem(name) == role for name in names)}
         if pairs.intersection(where.parents):
             continue
-        if roles == set(PHOTO_ROLES):  # a top-level pair folder is a pair of the root's, not a root of its own
+        if roles == set(PHOTO_ROLES):  # its top-level folder's pair; a top-level pair folder is the root's
             pairs.add(where)
             groups[PurePosixPath(*where.parts[:1]) if len(where.parts) > 1 else ROOT].pairs.append(where)
         else:
@@ -297,7 +297,7 @@ class _Draft:
     def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS."""
-        pair_folders = _pair_folders(top, group) if top != ROOT else []  # the root's glob takes no folder's files
+        pair_folders = _pair_folders(top, group)
         left_out = [NORMAL_FILES, *pair_folders]
         glob = _files("*", group.colour, top)
         why = "normal maps" + (" and photo pair folders" if pair_folders else "")
@@ -314,7 +314,7 @@ class _Draft:
         """A textures source of ``group``'s normal maps, enlarged and exported as vectors (``kind: normal``)."""
         source = self.name(f"{base}_normals")
         glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals, top)
-        left_out = _pair_folders(top, group) if top != ROOT else []
+        left_out = _pair_folders(top, group)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.sources.append(f"  {source}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}}}   "
                             f"# normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})")
@@ -357,8 +357,9 @@ def _list(globs: list[str]) -> str:
 
 
 def _pair_folders(top: PurePosixPath, group: _Group) -> list[str]:
-    """Excludes of ``group``'s pair folders, whose photos are the pairs' and not textures."""
-    return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs]
+    """Excludes of ``group``'s pair folders, whose photos are the pairs' and not textures; none for ``ROOT``'s,
+    whose globs take no folder's files."""
+    return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs] if top != ROOT else []
 
 
 def _files(name: str, files: list[PurePosixPath], top: PurePosixPath) -> str:
