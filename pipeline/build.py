@@ -364,9 +364,10 @@ class Builder:
         if row.get("status") not in ("computed", "cached") or plan.cache_key != row["cache_key"]:
             return None
         listed = {name: row["outputs"].get(self.relative(path), "") for name, path in plan.outputs.items()}
-        if self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {}, expect=listed) is None:
+        entry = self.store.put(plan.cache_key, plan.outputs, row.get("metadata") or {}, expect=listed)
+        if entry is None:
             return None  # changed since the row was written
-        self.store.record_units({unit: listed[name] for name, unit in plan.units.items()})
+        self._record_units(self.spec.targets[str(row["asset"])], plan, entry)
         return self._entry(plan)
 
     def keep_renamed(self, target: Target, rows: Iterable[Mapping[str, object]]) -> None:
@@ -385,7 +386,7 @@ class Builder:
             digests = {digest for digest in cast(dict, row["inputs"]).values() if isinstance(digest, str)}  # a hand edit
             for plan in (plan for digest in digests for plan in by_input.get(digest, ())):
                 if self._named_once(target, plan, row):
-                    self._keep_as_units(plan, str(row["cache_key"]))
+                    self._keep_as_units(target, plan, str(row["cache_key"]))
 
     def renamed_outputs(self, target: Target, plan: Plan) -> dict[str, str]:
         """Output name -> hash of what a build keeps as ``plan``'s units (``keep_renamed``), for ``status``, which
@@ -426,12 +427,19 @@ class Builder:
             return False
         return _key({**plan.key_material, "name": target.params.name_in_outputs(old)}) == row.get("cache_key")
 
-    def _keep_as_units(self, plan: Plan, cache_key: str) -> None:
+    def _keep_as_units(self, target: Target, plan: Plan, cache_key: str) -> None:
         """Record the outputs and metadata of the entry ``cache_key``, made as ``plan``'s, as ``plan``'s units."""
         entry = self._entry(replace(plan, cache_key=cache_key))
-        if entry is None:
-            return
-        self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()})
+        if entry is not None:
+            self._record_units(target, plan, entry)
+
+    def _record_units(self, target: Target, plan: Plan, entry: Entry) -> None:
+        """Record ``entry``'s outputs as ``plan``'s units, each with its own figures (``_figures_of_each``), and the
+        metadata of those made only together (``keep_metadata``), however the entry came: built, found in the cache,
+        put back into a cache that lost it (``keep_current``) or kept from a renamed pair. A unit recorded without
+        its figures gave none to the row of the build that put it back (a DDS without its mip levels)."""
+        self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()},
+                                self._figures_of_each(target, plan, entry.metadata))
         if plan.metadata_unit is not None:
             self.store.keep_metadata(plan.metadata_unit, entry.metadata)
 
@@ -464,10 +472,7 @@ class Builder:
             result.cache_key, result.inputs = plan.cache_key, plan.input_hashes
             self._keep_edits(target, key, plan)
             entry = self._made_once(target, key, plan, result)
-            self.store.record_units({unit: entry.outputs[name] for name, unit in plan.units.items()},  # a hit's too
-                                    self._figures_of_each(target, plan, entry.metadata))
-            if plan.metadata_unit is not None:
-                self.store.keep_metadata(plan.metadata_unit, entry.metadata)
+            self._record_units(target, plan, entry)  # a hit's too
             result.outputs = {self.relative(plan.outputs[name]): digest for name, digest in entry.outputs.items()}
             result.metadata = dict(entry.metadata)
             self._remove_other_files(target, key, keep=result.outputs)

@@ -2365,6 +2365,23 @@ def test_a_partition_that_puts_back_some_dds_lists_their_figures_as_one_that_mad
         "variants_made": 0}
 
 
+def test_dds_put_back_into_a_cache_that_lost_them_keep_their_figures(tmp_path, cli):
+    """Outputs current in the build folder go back into a cache that lost them (its folder deleted) as units, and
+    they went without their figures: count 2 -> 3 after that listed the two DDS put back without their mip levels."""
+    spec = variants_dds_project(tmp_path, count=2)
+    assert cli(tmp_path, "build")[0] == 0
+    made = {key: row["metadata"] for key, row in rows_of(tmp_path, "variants_dds").items()}
+    shutil.rmtree(tmp_path / ".remaster" / "cache")
+    assert cli(tmp_path, "build")[0] == 0
+    spec.write_text(spec.read_text().replace("count: 2", "count: 3"))
+    assert cli(tmp_path, "build")[0] == 0
+    rows = rows_of(tmp_path, "variants_dds")
+    assert [row["metadata"]["variants_made"] for row in rows.values()] == [1, 1]
+    assert {key: {name: value for name, value in row["metadata"].items() if name.startswith(("variant_00_", "variant_01_"))}
+            for key, row in rows.items()} == {
+        key: {name: value for name, value in figures.items() if name != "variants_made"} for key, figures in made.items()}
+
+
 def test_the_dds_of_variants_made_before_a_build_was_killed_are_kept(tmp_path, cli, monkeypatch):
     """With their figures: the DDS kept before the kill had none kept, and the row of the build that put it back
     lacked its mip levels, where one that made it lists them."""
