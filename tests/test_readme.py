@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 from helpers import REPO
 from pipeline.spec import parse_spec
@@ -61,3 +62,23 @@ def test_the_count_of_slow_tests_is_the_suite_s():
     assert collected.returncode == 0, collected.stdout + collected.stderr
     slow = [line for line in collected.stdout.splitlines() if "::" in line]
     assert said.group(1) == NUMBER_WORDS[len(slow)], f"the README says {said.group(1)}; the suite has {len(slow)}"
+
+
+def _nightly_recipe() -> str:
+    """The nightly lines of the README's CI job, from the one saying so on."""
+    job = README.split("### In CI", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    lines = job.splitlines()
+    return "\n".join(lines[next(i for i, line in enumerate(lines) if "# nightly" in line):])
+
+
+@pytest.mark.parametrize("errexit", ["set -e", "set +e"])
+@pytest.mark.parametrize(("build", "gc", "status"), [(0, 0, 0), (1, 0, 1), (2, 1, 1), (0, 1, 1)])
+def test_the_nightly_recipe_runs_gc_whatever_the_build_did_and_exits_as_it_says(tmp_path, errexit, build, gc,
+                                                                                   status):
+    """A CI runner runs its script with ``set -e``: the recipe's ``remaster build; built=$?`` ended the job at a
+    failed build, and gc never ran, the very night it was written for. Run as written, with a ``remaster`` that
+    exits as told, gc runs after a failed build too, and the job exits with a failed gc's status, else the build's."""
+    fake = f'remaster() {{ echo "$*" >> ran; [ "$1" = build ] && return {build}; return {gc}; }}'
+    done = subprocess.run(["bash", "-c", f"{errexit}\n{fake}\n{_nightly_recipe()}"], cwd=tmp_path)
+    ran = (tmp_path / "ran").read_text().splitlines()
+    assert (ran, done.returncode) == (["build", "cache gc --forget-missing --wait"], status)
