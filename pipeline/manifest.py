@@ -94,8 +94,14 @@ def last_built_key(last: Mapping[str, object], key: str | None) -> str | None:
     """What a row failing under cache key ``key`` keeps of ``last``, the partition's row before: the key of its last
     build that succeeded (``last``'s own, or the one it kept failing). A texture that a build fails on every night
     (saved corrupt) dropped it, so the nightly gc removed that entry, and the texture saved back as it was, or the
-    model retrained from it, was made again rather than put back. None where it is ``key`` itself."""
-    built = last.get("cache_key") if last.get("status") in ("computed", "cached") else last.get("last_built_key")
+    model retrained from it, was made again rather than put back. A row a run never reached ("not built: ...", a
+    Ctrl-C) keeps its last build's key as its own, with no ``last_built_key`` where that build succeeded: a failure
+    after it dropped that key too. None where it is ``key`` itself."""
+    if last.get("status") in ("computed", "cached"):
+        built = last.get("cache_key")
+    else:
+        never_reached = str(last.get("error") or "").startswith("not built:")
+        built = last.get("last_built_key") or (last.get("cache_key") if never_reached else None)
     return built if isinstance(built, str) and built != key else None
 
 

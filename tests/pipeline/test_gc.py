@@ -21,7 +21,8 @@ from helpers import (CHAIN_SPEC, UPSCALE_SPEC, build_waiting_on_a_key, hash_inde
 from pipeline.cache import ABANDONED_WORK_SECONDS, ContentStore
 from pipeline.hashing import HashIndex, hash_bytes
 from pipeline.progress import handled
-from pipeline.resources import HASH_INDEX
+from pipeline.resources import HASH_INDEX, RemasterResource
+from pipeline.spec import load_spec
 
 
 def test_cache_gc_keeps_what_outputs_use(project, cli):
@@ -58,6 +59,39 @@ def test_the_nightly_gc_collects_after_a_build_that_fails_and_keeps_the_failing_
     code, output = cli(project, "build")
     assert code == 0 and set(statuses(project).values()) == {"cached"}, output
     assert len(manifest_rows(project)) == 10
+
+
+def test_a_partition_that_fails_after_a_run_that_never_reached_it_keeps_its_last_build_for_gc(project, cli,
+                                                                                              monkeypatch):
+    """A row a run never reached ("not built": a Ctrl-C) keeps the key of what it last built, but a failure of its own
+    at the next build kept no last_built_key from it: gc removed that entry, and the texture saved back as it was
+    made it again, where it is put back (legacy_2x, built from the other texture meanwhile, is made again)."""
+    import ops.upscale
+    from pipeline.unreached import INTERRUPTED, mark_not_built
+
+    spec = load_spec(write_spec(project, CHAIN_SPEC))
+    assert cli(project, "build")[0] == 0
+    texture = project / "textures" / "walls" / "tex003.png"
+    good = texture.read_bytes()
+    write_textures(project / "new", 1, seed=7)[0].replace(texture)  # saved as another texture
+    builder = RemasterResource().builder(spec)
+    builder.build(spec.targets["legacy_2x"], "walls/tex003.png")  # then Ctrl-C, before legacy_4x
+    mark_not_built(builder, [("legacy_4x", "walls/tex003.png")], "run", {"legacy_4x": INTERRUPTED})
+    upscale = ops.upscale.run
+
+    def failing_on_legacy_2x(inputs, out_dir, params, ctx):
+        if "legacy_2x" in Path(inputs["image"]).parts:
+            raise ValueError("the disk is full")
+        return upscale(inputs, out_dir, params, ctx)
+
+    monkeypatch.setattr(ops.upscale, "run", failing_on_legacy_2x)
+    assert cli(project, "build")[0] == 1
+    monkeypatch.undo()
+    assert cli(project, "cache", "gc", "--forget-missing")[0] == 0
+    texture.write_bytes(good)
+    code, output = cli(project, "build")
+    rows = {(row["asset"], row["partition"]): row["status"] for row in manifest_rows(project)}
+    assert code == 0 and rows[("legacy_4x", "walls/tex003.png")] == "cached", output
 
 
 def test_cache_gc_refuses_in_a_project_that_has_not_built_even_with_forget_missing(project, cli):
