@@ -72,12 +72,13 @@ def _nightly_recipe() -> str:
 
 
 @pytest.mark.parametrize("errexit", ["set -e", "set +e"])
-@pytest.mark.parametrize(("build", "gc", "status"), [(0, 0, 0), (1, 0, 1), (2, 1, 1), (0, 1, 1)])
+@pytest.mark.parametrize(("build", "gc", "status"), [(0, 0, 0), (1, 0, 1), (2, 1, 2), (0, 1, 1)])
 def test_the_nightly_recipe_runs_gc_whatever_the_build_did_and_exits_as_it_says(tmp_path, errexit, build, gc,
                                                                                    status):
     """A CI runner runs its script with ``set -e``: the recipe's ``remaster build; built=$?`` ended the job at a
     failed build, and gc never ran, the very night it was written for. Run as written, with a ``remaster`` that
-    exits as told, gc runs after a failed build too, and the job exits with a failed gc's status, else the build's."""
+    exits as told, gc runs after a failed build too, and the job exits as the build did, else as gc did (a build
+    that stopped before it began, exit 2, leaves gc refusing)."""
     fake = f'remaster() {{ echo "$*" >> ran; [ "$1" = build ] && return {build}; return {gc}; }}'
     done = subprocess.run(["bash", "-c", f"{errexit}\n{fake}\n{_nightly_recipe()}"], cwd=tmp_path)
     ran = (tmp_path / "ran").read_text().splitlines()
