@@ -229,7 +229,9 @@ class ContentStore:
             raise UnseenProjects(f"gc cannot tell which entries this project uses, so removed nothing: no manifest at "
                                  f"{own} (a fresh clone that has not built yet, or a deleted build folder?); build "
                                  "first, then gc. Not even --forget-missing collects here: every entry this project's "
-                                 "build would put back would go")
+                                 "build would put back would go. To let them go (a build folder deleted to start "
+                                 "over), run gc --forget-missing from a project on this cache that has built, or delete "
+                                 f"{self.root} where no other project uses it")
         found: list[Path] = []
         unseen: list[Path] = []
         unbuilt: list[Path] = []

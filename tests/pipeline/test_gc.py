@@ -97,13 +97,16 @@ def test_a_partition_that_fails_after_a_run_that_never_reached_it_keeps_its_last
 def test_cache_gc_refuses_in_a_project_that_has_not_built_even_with_forget_missing(project, cli):
     """The nightly recipe runs gc whatever the build's status: in a fresh clone whose build stopped before it began
     (a runner without the spec's GPU: exit 2), gc --forget-missing found no manifest of any clone and removed every
-    entry on the cache."""
+    entry on the cache. Refused, it says how to collect all the same, where the build folder was deleted to start
+    over: building first put back what was deleted on purpose."""
     assert cli(project, "build")[0] == 0
     objects = sorted((project / ".remaster" / "cache" / "objects").rglob("*"))
     shutil.rmtree(project / "build")
     code, output = cli(project, "cache", "gc", "--forget-missing")
     said = " ".join(output.split())
     assert code == 1 and f"no manifest at {project / 'build' / 'manifest.json'}" in said and "build first" in said, said
+    assert ("To let them go (a build folder deleted to start over), run gc --forget-missing from a project on this "
+            f"cache that has built, or delete {project / '.remaster' / 'cache'} where no other project uses it") in said
     assert sorted((project / ".remaster" / "cache" / "objects").rglob("*")) == objects
 
 
