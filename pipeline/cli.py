@@ -25,6 +25,7 @@ from rich.markup import escape as escape_markup
 from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.claims import check_build_dir, check_instance, dagster_home, make_project_instance, project_instance
 from pipeline.dagster_names import name_clashes
@@ -160,20 +161,22 @@ class _Shown(logging.Filter):
         return True
 
 
-class _LevelAsTheCliSaysIt(logging.Formatter):
-    """``warning message``: a warning logged during a build printed as ``WARNING message`` (Python's name for the
-    level), and the ones the CLI prints itself, after the table, as ``warning message``; a CI log's reader
-    searching for one form missed the other."""
+class _ToTheConsole(logging.Handler):
+    """Log records printed through the console as ``level message``, as the CLI prints its own (``warning ...``:
+    Python's ``WARNING ...`` made a CI log hold two forms, and a search for one missed the other). Through the
+    console, not a stream of its own: a warning written to stderr while the progress bars were drawn was glued to
+    the end of a bar's line, and the bars redrawn below it; the console prints it above them, on a line of its own."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()} {super().format(record)}"
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelname.lower()
+        style = "yellow" if record.levelno < logging.ERROR else "red"
+        console.print(Text.assemble((level, style), " ", self.format(record)), highlight=False, soft_wrap=True)
 
 
 def _log_to_stderr(*filters: logging.Filter) -> None:
     """Warnings to stderr, as ``level message`` (nothing changes where logging is already set up, as under pytest)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(_LevelAsTheCliSaysIt("%(message)s"))
-    handler.setLevel(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not for this one
+    handler = _ToTheConsole(logging.WARNING)  # a run raises the ops' loggers to INFO for Dagster's log, not this one
+    handler.setFormatter(logging.Formatter("%(message)s"))  # and a record's traceback, where it has one
     for extra in (*filters, _Shown()):
         handler.addFilter(extra)
     logging.basicConfig(level=logging.WARNING, handlers=[handler])

@@ -2592,6 +2592,53 @@ def test_textures_sharing_a_colour_profile_are_warned_about_once_and_counted(pro
     assert first.startswith(f"warning {project / 'textures'}"), result.stderr
 
 
+def test_a_warning_during_a_build_on_a_terminal_is_a_line_of_its_own_above_the_bars(project):
+    """A warning logged while the progress bars were drawn went to stderr past the console, glued to the end of the
+    bar's line (``legacy_2x ━━━ 2/5 0:00:00  warning ...``), the bars drawn again below it. Here each texture's
+    read is slowed, so that the bar is drawn before the third, the one with a colour profile, is read."""
+    import contextlib
+    import pty
+    import re
+
+    from PIL import Image as PILImage
+
+    profiled = project / "textures" / "floors" / "tex002.png"
+    PILImage.open(profiled).save(profiled, icc_profile=display_p3_profile())
+    script = ("import time, ops.upscale as upscale\n"
+              "read = upscale.read_image\n"
+              "def slowed(*args, **kwargs):\n"
+              "    time.sleep(0.4)\n"
+              "    return read(*args, **kwargs)\n"
+              "upscale.read_image = slowed\n"
+              "from pipeline.cli import main\n"
+              "main()\n")
+    ours, theirs = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FORCE_COLOR", "CI")}
+    build = subprocess.Popen([sys.executable, "-c", script, "build"], cwd=project, stdin=theirs, stdout=theirs,
+                             stderr=theirs, start_new_session=True, env={**env, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(theirs)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the build has closed the terminal
+        while chunk := os.read(ours, 65536):
+            shown += chunk
+    os.close(ours)
+    drawn = shown.decode(errors="replace").replace("\r\n", "\n")  # the terminal's line ends
+    assert build.wait(timeout=60) == 0, drawn
+    [line] = [line for line in drawn.split("\n") if "'Display P3 v4', not sRGB" in line]
+    assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line.split("\r")[-1]).startswith(f"warning {profiled} "), repr(line)
+    assert "legacy_2x" in drawn[drawn.index(line) + len(line):], drawn  # the bar, drawn again below it
+
+
+def test_a_warning_logged_with_its_traceback_prints_the_traceback_below_it(tmp_path):
+    """Printed through the console, a record is its level and message, and its traceback still follows it."""
+    script = ("import logging\nfrom pipeline.cli import _log_to_stderr\n_log_to_stderr()\ntry:\n    1 / 0\n"
+              "except ZeroDivisionError:\n    logging.getLogger('ops.image_io').warning('%s went wrong', 'it', "
+              "exc_info=True)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert done.stderr.startswith("warning it went wrong\nTraceback (most recent call last):\n"), done.stderr
+    assert done.stderr.endswith("ZeroDivisionError: division by zero\n"), done.stderr
+
+
 def test_normal_maps_in_a_colour_source_are_warned_about_once_per_op_and_counted(project):
     """Normal maps mixed into a folder of colour textures were enlarged and exported as colour without a word; a
     build says so once per op, naming the first, and counts the rest."""
