@@ -592,9 +592,9 @@ def status(
                                                          "(a bot's comment on what a commit rebuilds).")] = False,
 ) -> None:
     """List what the next build would compute, and why, without computing anything."""
-    from pipeline.staleness import stale_partitions
-
     with _errors_as_json(as_json), _stopped_in_one_line("status"):
+        from pipeline.staleness import stale_partitions  # Dagster's import, over a second: a CI job cancelled then too
+
         loaded = _load(spec, as_build=True)
         _log_to_stderr()  # a cache_dir that holds no cache (a share not mounted); Python's own handler printed it raw
         try:

@@ -400,6 +400,12 @@ def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
 @pytest.mark.parametrize("command, waits_in", [
     ("status", "import pipeline.hashing as waits_in\nwaits_in.open = wait\n"),  # hashing a fresh clone's textures
     ("validate", "import pipeline.runs as waits_in\nwaits_in.spec_device_problem = wait\n"),  # asking torch for a GPU
+    ("status", "import importlib.abc, sys\n"  # importing Dagster, more than half of a small project's status
+               "class Importing(importlib.abc.MetaPathFinder):\n"
+               "    def find_spec(self, name, *args):\n"
+               "        if name == 'pipeline.staleness':\n"
+               "            wait()\n"
+               "sys.meta_path.insert(0, Importing())\n"),
 ])
 def test_a_sigterm_stops_status_and_validate_with_one_line_and_exit_130(project, command, waits_in):
     """A CI job cancelled while its status hashed a fresh clone's files: Python's SIGTERM ended it with 143 and
