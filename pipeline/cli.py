@@ -752,15 +752,17 @@ def cache_gc(
     from rich.filesize import decimal
 
     from pipeline.cache import StoreBusy, UnseenProjects
-    from pipeline.runs import collect_garbage
 
     if timeout is not None and not wait:  # without --wait gc waits for nothing: the limit would be silently moot
         _fail([f"--timeout {timeout:g} limits how long --wait waits, and --wait is not given: give both (remaster "
                "cache gc --wait --timeout SECONDS), or neither to refuse at once while a build uses the cache"], 2)
-    loaded = _load(spec)
-    _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
+    loaded = None
     try:
         with _sigterm_as_ctrl_c():
+            from pipeline.runs import collect_garbage  # Dagster's import, most of a small cache's gc
+
+            loaded = _load(spec)
+            _log_to_stderr()  # a source with no files, whose hashes gc keeps; Python's own handler printed it raw
             collected = collect_garbage(loaded, forget_missing=forget_missing, wait=wait, timeout=timeout)
     except UnseenProjects as exc:  # the hashes are only a memo (a build reads a file it has none for): trimmed anyway
         console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -770,7 +772,7 @@ def cache_gc(
         _fail([str(exc)], 1)
     except OSError as exc:
         _fail_on_files(exc, loaded)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, waiting (--wait) or collecting: gc removes whole entries
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, importing, waiting (--wait) or collecting: gc removes whole entries
         console.print("[red]interrupted[/red] cache gc (every cache entry is whole); run it again to collect the rest",
                       highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None

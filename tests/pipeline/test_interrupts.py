@@ -397,38 +397,51 @@ def test_a_ctrl_c_while_rows_are_written_waits_for_them(ctrl_c_from_a_terminal):
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("command, waits_in", [
-    ("status", "import pipeline.hashing as waits_in\nwaits_in.open = wait\n"),  # hashing a fresh clone's textures
-    ("validate", "import pipeline.runs as waits_in\nwaits_in.spec_device_problem = wait\n"),  # asking torch for a GPU
-    ("status", "import importlib.abc, sys\n"  # importing Dagster, more than half of a small project's status
-               "class Importing(importlib.abc.MetaPathFinder):\n"
-               "    def find_spec(self, name, *args):\n"
-               "        if name == 'pipeline.staleness':\n"
-               "            wait()\n"
-               "sys.meta_path.insert(0, Importing())\n"),
+def _importing(module: str) -> str:
+    """A script's lines that make its ``wait()`` as ``module`` is imported (Dagster's import, in a command's first
+    second or two)."""
+    return ("import importlib.abc, sys\n"
+            "class Importing(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, *args):\n"
+            f"        if name == {module!r}:\n"
+            "            wait()\n"
+            "sys.meta_path.insert(0, Importing())\n")
+
+
+_STOPPED = "(nothing is half-written); run it again"
+
+
+@pytest.mark.parametrize("command, waits_in, said", [
+    (["status"], "import pipeline.hashing as waits_in\nwaits_in.open = wait\n",  # hashing a fresh clone's textures
+     f"interrupted status {_STOPPED}"),
+    (["status"], _importing("pipeline.staleness"), f"interrupted status {_STOPPED}"),  # most of a small project's
+    (["validate"], "import pipeline.runs as waits_in\nwaits_in.spec_device_problem = wait\n",  # asking torch for a GPU
+     f"interrupted validate {_STOPPED}"),
+    (["cache", "gc"], _importing("pipeline.runs"),  # most of a small cache's gc
+     "interrupted cache gc (every cache entry is whole); run it again to collect the rest"),
 ])
-def test_a_sigterm_stops_status_and_validate_with_one_line_and_exit_130(project, command, waits_in):
-    """A CI job cancelled while its status hashed a fresh clone's files: Python's SIGTERM ended it with 143 and
-    not a word, where build and cache gc say in one line that they stopped and exit 130."""
+def test_a_sigterm_stops_status_validate_and_gc_with_one_line_and_exit_130(project, command, waits_in, said):
+    """A CI job cancelled while its status hashed a fresh clone's files, or while it imported Dagster: Python's
+    SIGTERM ended it with 143 and not a word, where build says in one line that it stopped and exits 130."""
     script = ("import sys, time\n"
               "def wait(*args, **kwargs):\n"
               "    print('waiting', flush=True)\n"
               "    time.sleep(60)\n"
               f"{waits_in}"
               "from pipeline.cli import main\n"
-              f"sys.argv = ['remaster', {command!r}]\n"
+              f"sys.argv = ['remaster', *{command!r}]\n"
               "main()\n")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     child = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, start_new_session=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    said = []
+    lines = []
     for line in child.stdout:
-        said.append(line)
+        lines.append(line)
         if line.startswith("waiting"):
             child.send_signal(signal.SIGTERM)
-    output = " ".join("".join(said).split())
+    output = " ".join("".join(lines).split())
     assert child.wait() == 130, output
-    assert output.endswith(f"interrupted {command} (nothing is half-written); run it again"), output
+    assert output.endswith(said), output
 
 
 def test_status_json_stopped_says_so_in_its_json(project, cli, monkeypatch):
