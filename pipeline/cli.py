@@ -454,6 +454,7 @@ def _print_table(table: Table) -> None:
         out.print(table)
         return
     table.width = Measurement.get(out, out.options.update_width(sys.maxsize), table).maximum
+    table.title_justify = "left"  # centred over rows that long, it began past a hundred spaces
     out.print(table, crop=False)  # wider than the console: a line is not cut at its width either
 
 

@@ -2786,6 +2786,14 @@ def test_the_status_table_in_a_ci_log_gives_each_row_one_line_however_long(proje
     assert asset not in folded and max(map(len, folded.splitlines())) <= 80, folded
 
 
+def test_the_table_s_title_in_a_ci_log_starts_its_line(project):
+    """Centred over a table each of whose rows is one line, the title of a CI log's status (``12 stale``) began
+    past a hundred spaces, where a log viewer wrapping long lines showed a blank line and the title alone below."""
+    _long_names(project)
+    said = _status_in_a_ci_log(project)
+    assert said.startswith("12 stale "), said
+
+
 def test_the_status_table_of_a_ci_job_under_a_pseudo_terminal_gives_each_row_one_line(project, cli, monkeypatch):
     """Buildkite runs a job under a pseudo-terminal, which is no terminal a person reads: CI says so."""
     import io
