@@ -374,13 +374,13 @@ def _stopped_in_one_line(command: str) -> Iterator[None]:
     """Ctrl-C, or SIGTERM from a cancelled CI job, stops ``command`` (status, validate: they write no more than
     the hashes they read, each file of them whole) with one line and exit 130, as build and cache gc: SIGTERM
     ended a status hashing a fresh clone's files with Python's 143 and not a word, and Ctrl-C with "Aborted!"."""
-    with _sigterm_as_ctrl_c():
-        try:
+    try:
+        with _sigterm_as_ctrl_c():
             yield
-        except KeyboardInterrupt:
-            said = f"{command} (nothing is half-written); run it again"
-            console.print(f"[red]interrupted[/red] {escape(said)}", highlight=False, soft_wrap=True)
-            raise _Refused([f"interrupted {said}"], 130) from None  # for status --json's errors too
+    except KeyboardInterrupt:  # SIGTERM ignored by now: a CI runner's second changes nothing
+        said = f"{command} (nothing is half-written); run it again"
+        console.print(f"[red]interrupted[/red] {escape(said)}", highlight=False, soft_wrap=True)
+        raise _Refused([f"interrupted {said}"], 130) from None  # for status --json's errors too
 
 
 def _build(spec: Path, select: list[str] | None, force: bool, device: str | None, *,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -423,13 +424,37 @@ _STOPPED = "(nothing is half-written); run it again"
 def test_a_sigterm_stops_status_validate_and_gc_with_one_line_and_exit_130(project, command, waits_in, said):
     """A CI job cancelled while its status hashed a fresh clone's files, or while it imported Dagster: Python's
     SIGTERM ended it with 143 and not a word, where build says in one line that it stopped and exits 130."""
+    code, output = _stopped_by_sigterm(project, waits_in, *command)
+    assert code == 130, output
+    assert output.endswith(said), output
+
+
+def test_a_second_sigterm_while_status_says_it_stopped_changes_nothing(project):
+    """A CI runner's SIGTERM sent again as status began to say that it had stopped ended it without that line, and
+    without the JSON the bot reads; here the second comes as the line is printed."""
+    second = ("import os, signal, pipeline.cli as cli\n"
+              "say = cli.console.print\n"
+              "def said_twice(line, *args, **kwargs):\n"
+              "    if str(line).startswith('[red]interrupted'):\n"
+              "        os.kill(os.getpid(), signal.SIGTERM)\n"
+              "    say(line, *args, **kwargs)\n"
+              "cli.console.print = said_twice\n")
+    code, output = _stopped_by_sigterm(project, "import pipeline.hashing as waits_in\nwaits_in.open = wait\n" + second,
+                                       "status", "--json")
+    assert code == 130, output
+    assert json.loads(output[output.index("{"):]) == {"up_to_date": False, "errors": [f"interrupted status {_STOPPED}"]}
+
+
+def _stopped_by_sigterm(project: Path, waits_in: str, *args: str) -> tuple[int, str]:
+    """``remaster *args`` in ``project``, sent SIGTERM as ``waits_in`` makes it call ``wait()``: its exit status,
+    and what it printed, stdout and stderr together."""
     script = ("import sys, time\n"
               "def wait(*args, **kwargs):\n"
               "    print('waiting', flush=True)\n"
               "    time.sleep(60)\n"
               f"{waits_in}"
               "from pipeline.cli import main\n"
-              f"sys.argv = ['remaster', *{command!r}]\n"
+              f"sys.argv = ['remaster', *{args!r}]\n"
               "main()\n")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     child = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, start_new_session=True,
@@ -439,9 +464,7 @@ def test_a_sigterm_stops_status_validate_and_gc_with_one_line_and_exit_130(proje
         lines.append(line)
         if line.startswith("waiting"):
             child.send_signal(signal.SIGTERM)
-    output = " ".join("".join(lines).split())
-    assert child.wait() == 130, output
-    assert output.endswith(said), output
+    return child.wait(), " ".join("".join(lines).split())
 
 
 def test_status_json_stopped_says_so_in_its_json(project, cli, monkeypatch):
