@@ -477,6 +477,20 @@ def test_remaster_ui_refuses_an_instance_a_plain_dagster_dev_serves(project, cli
         "first, or open the UI it serves;" in said, output
 
 
+@pytest.mark.parametrize(("age", "refused"), [(5, "a Dagster daemon already runs"), (3600, "--port")])
+def test_a_daemon_heartbeat_over_45_s_old_is_a_daemon_gone_not_one_to_refuse(project, cli, age, refused):
+    """A daemon that crashed an hour ago (or a dagster dev killed outright) leaves its heartbeats: only a fresh one
+    says a daemon runs. Past the daemon's check, the taken port is what refuses this one."""
+    from dagster._daemon.types import DaemonHeartbeat
+
+    make_project_instance(load_spec(project / "assets_spec.yaml"))
+    with dg.DagsterInstance.from_config(str(project / ".dagster")) as instance:
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time() - age, "SENSOR", "crashed", None))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        code, output = cli(project, "ui", "--port", str(taken.getsockname()[1]))
+    assert code == 2 and " ".join(output.split()).startswith(f"error {refused}"), output
+
+
 def test_remaster_ui_whose_port_another_took_as_it_started_says_so_not_the_other_s_address(project, monkeypatch):
     """Two remaster ui of two projects started at one instant on one port both passed the port's check: the one
     whose webserver could not listen said the other's address, where a browser showed the other project, and
