@@ -346,7 +346,7 @@ def test_a_ui_run_of_a_deleted_texture_s_partition_says_to_observe_the_source_wh
     assert (project / "build" / "legacy_2x" / "floors" / "tex004.png").is_file()
 
 
-def test_a_texture_deleted_before_its_run_ran_is_not_built_and_the_rest_of_the_run_is(project):
+def test_a_texture_deleted_before_its_run_ran_is_not_built_and_the_rest_of_the_run_is(project, cli):
     """A texture deleted after a sensor's run over a range of textures was launched, before it ran: the failure of
     its partition failed the whole step, and Dagster skipped every later step of the run, for every texture."""
     write_spec(project, CHAIN_SPEC)
@@ -372,6 +372,7 @@ def test_a_texture_deleted_before_its_run_ran_is_not_built_and_the_rest_of_the_r
     assert {(r["asset"], r["partition"]) for r in manifest_rows(project) if r["status"] == "failed"} == {
         ("legacy_2x", keys[2]), ("legacy_4x", keys[2])}
     assert len(list((project / "build" / "legacy_4x").rglob("*.png"))) == 4
+    assert cli(project, "status") == (0, "everything is up to date\n")  # as README says: it lists the gone one no more
 
 
 def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
