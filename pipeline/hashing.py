@@ -19,6 +19,9 @@ from ops.atomic import write_bytes_atomic
 from pipeline.locks import exclusive
 
 CHUNK = 1 << 20
+# The index's file in a cache folder, named for its layout: versions before the inode check read "hash-index.json"
+# as [size, mtime, hash] and would take an inode number for a hash where a newer build shares their cache folder.
+HASH_INDEX = "hash-index-2.json"
 
 # The coarsest timestamps a studio's files may carry: FAT (USB drives) dates a change to 2 s, HFS+ and ext3 to 1 s.
 # There a file changed again within that keeps its stat signature, so a hash is trusted only once the file has gone

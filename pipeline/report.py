@@ -22,7 +22,7 @@ from ops.atomic import remove_stale_temporaries, unlink, write_bytes_atomic
 from ops.formats import may_be_image
 from ops.preview import Preview, crops, sides, thumbnail
 from pipeline.guards import failed_guards
-from pipeline.hashing import hash_file
+from pipeline.hashing import HASH_INDEX, HashIndex
 from pipeline.manifest import Row, manifest_path, manifest_problem, read_manifest
 from pipeline.progress import handled, report_progress
 from pipeline.spec import Spec
@@ -83,7 +83,7 @@ def write_report(spec: Spec, page: Path | None = None) -> Written:
     manifest to read."""
     rows = _rows(spec)
     page = (page or default_page(spec)).absolute()
-    previews = _Previews(spec.build_dir / PREVIEWS)
+    previews = _Previews(spec.build_dir / PREVIEWS, HashIndex(spec.cache_dir / HASH_INDEX))
     with contextlib.ExitStack() as quiet:  # the build said its warnings of these files (a colour profile) already
         for name in ("ops", "imagecodecs"):
             quiet.enter_context(handled(logging.getLogger(name), level=logging.ERROR))
@@ -105,23 +105,27 @@ def _rows(spec: Spec) -> list[Row]:
 
 
 class _Previews:
-    """The previews folder: each preview named by the content hash of what it shows, made only where missing."""
+    """The previews folder: each preview named by the content hash of what it shows, made only where missing.
+    The hashes come from the build's stat index (``index``), so that a report reads again only the files changed
+    since the build hashed them, not every texture of a project; the index is not saved: a report writes nothing
+    to the cache, which may be a share it may only read."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, index: HashIndex) -> None:
         self.folder = folder
+        self.index = index
         self.used: dict[Path, Preview] = {}  # shown on this page
         self.made = self.kept = 0
 
     def thumbnail(self, shown: Shown) -> None:
         """Give ``shown`` its thumbnail, or the problem that stops one (an unreadable file)."""
         normal = True if shown.path.stem.lower().endswith("normal") else None  # a material's normal.png
-        name = f"{hash_file(shown.path)}{'-normal' if normal else ''}.png"
+        name = f"{self.index.hash(shown.path)}{'-normal' if normal else ''}.png"
         shown.preview, shown.problem = self._made(name, lambda to: thumbnail(shown.path, to, normal_map=normal))
 
     def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
         """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
         either cannot be read (their thumbnails say why)."""
-        stem = f"{hash_file(low.path)}-{hash_file(high.path)}"
+        stem = f"{self.index.hash(low.path)}-{self.index.hash(high.path)}"
         names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
         shown_before = [self.used[path] for path in names if path in self.used]
         made_before = [preview for path in names if (preview := self._found(path)) is not None]

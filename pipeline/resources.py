@@ -9,15 +9,12 @@ import dagster as dg
 from pipeline.build import Builder
 from pipeline.cache import ContentStore, holds_store
 from pipeline.claims import check_instance, claim_build_dir, claim_instance, dagster_home
-from pipeline.hashing import HashIndex
+from pipeline.hashing import HASH_INDEX, HashIndex
 from pipeline.manifest import manifest_path, read_manifest
 from pipeline.placing import clear_dead_notes
 from pipeline.progress import logs_in_the_run
 from pipeline.spec import Spec
 
-# Named for its layout: versions before the inode check read "hash-index.json" as [size, mtime, hash] and would
-# take an inode number for a hash where a newer build shares their cache folder.
-HASH_INDEX = "hash-index-2.json"
 log = logging.getLogger(__name__)
 
 

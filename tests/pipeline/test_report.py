@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
+import xxhash
 from PIL import Image as PILImage
 
 from helpers import UPSCALE_SPEC, manifest_rows, write_spec, write_textures
@@ -99,6 +100,36 @@ def test_a_second_report_makes_only_the_previews_of_what_changed(project, cli):
     assert code == 0 and "previews: 3 made, 12 kept" in output, output
     assert len(after - before) == len(before - after) == 4  # a thumbnail each, and the two crops
     assert not killed.exists()
+
+
+class _CountedReads:
+    """``xxhash`` as ``pipeline.hashing`` uses it, counting the files read through to hash them."""
+
+    def __init__(self) -> None:
+        self.files = 0
+
+    def xxh3_128(self) -> xxhash.xxh3_128:
+        self.files += 1
+        return xxhash.xxh3_128()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(xxhash, name)
+
+
+def test_a_report_reads_again_only_the_files_changed_since_the_build(project, cli, monkeypatch):
+    """The build's stat index holds the hashes of what it read and wrote: a report of five textures and their
+    enlargements reads none of them again (a project's gigabytes of textures, at every report), and after one
+    texture is edited, that one alone."""
+    import pipeline.hashing
+
+    assert cli(project, "build")[0] == 0
+    reads = _CountedReads()
+    monkeypatch.setattr(pipeline.hashing, "xxhash", reads)
+    assert cli(project, "report")[0] == 0
+    assert reads.files == 0
+    write_image(project / "textures" / "floors" / "tex000.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    assert cli(project, "report")[0] == 0
+    assert reads.files == 1
 
 
 def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
