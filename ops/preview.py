@@ -20,6 +20,7 @@ from ops.normal_map import looks_like_normal_map, renormalize
 
 THUMBNAIL_SIDE = 256  # px, the longer side of a thumbnail: a row of a material's maps fits a screen
 CROP_SIDE = 96  # px of the larger image shown at 1:1, where sharpening is judged
+CROPS_VERSION = 2  # in the crops' names, so that those of the middle, which version 1 cut, are cut again
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,13 @@ def thumbnail(source: Path, destination: Path, *, normal_map: bool | None = None
 
 def crops(low: Path, high: Path, destinations: tuple[Path, Path], *, side: int = CROP_SIDE) -> tuple[Preview, Preview]:
     """The same region of ``low`` (an input) and ``high`` (its enlargement), cut at 1:1 from each, into
-    ``destinations`` (low's, high's): the middle ``side`` px square of ``high``, or all of it where smaller, and
-    the texels of ``low`` under it. Shown at one size side by side, they show what the enlargement added."""
+    ``destinations`` (low's, high's): the ``side`` px square of ``high`` with the most detail (``_most_detailed``),
+    or all of it where smaller, and the texels of ``low`` under it. Shown at one size side by side, they show what
+    the enlargement added."""
     low_image, high_image = read_image(low, colorspace="linear"), read_image(high, colorspace="linear")
     scale_x, scale_y = high_image.width / low_image.width, high_image.height / low_image.height
     width, height = min(side, high_image.width), min(side, high_image.height)
-    left, top = (high_image.width - width) // 2, (high_image.height - height) // 2
+    left, top = _most_detailed(high_image, width, height)
     low_box = (int(left / scale_x), int(top / scale_y),
                max(1, round(width / scale_x)), max(1, round(height / scale_y)))
     return (_cut(low_image, low_box, destinations[0]), _cut(high_image, (left, top, width, height), destinations[1]))
@@ -104,6 +106,41 @@ def _as_8_bit(image: Image) -> np.ndarray:
     """(H, W, planes) uint8 of values as stored (sRGB codes, a normal map's vectors), alpha last."""
     planes = [image.color] if image.alpha is None else [image.color, image.alpha[..., None]]
     return np.rint(np.clip(np.concatenate(planes, axis=2), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _most_detailed(image: Image, width: int, height: int) -> tuple[int, int]:
+    """(left, top) of the ``width`` x ``height`` window of ``image`` whose texels differ most from their neighbours:
+    sharpening is judged on a brick's edges, not on a flat corner of sky or the transparent margin of a sprite.
+    Windows are tried at steps of a quarter of their side; of those alike (a flat texture), the one nearest the
+    middle."""
+    step = max(1, min(width, height) // 4)
+    windows = _window_sums(_detail(image, step), height // step, width // step)
+    tops = np.minimum(np.arange(windows.shape[0]) * step, image.height - height)
+    lefts = np.minimum(np.arange(windows.shape[1]) * step, image.width - width)
+    off_middle = np.abs(tops - (image.height - height) / 2)[:, None] + np.abs(lefts - (image.width - width) / 2)
+    best = np.flatnonzero(windows >= windows.max() * (1 - 1e-6))
+    chosen = best[np.argmin(off_middle.flat[best])]
+    return int(lefts[chosen % windows.shape[1]]), int(tops[chosen // windows.shape[1]])
+
+
+def _detail(image: Image, step: int) -> np.ndarray:
+    """How much each texel differs from its left and upper neighbours, summed over blocks of ``step`` px (the
+    texels past the last whole block left out); colour weighted by alpha, so an invisible margin counts as flat."""
+    seen = image.color if image.alpha is None else image.color * image.alpha[..., None]
+    grey = seen.mean(axis=2)
+    detail = np.zeros_like(grey)
+    detail[:, 1:] += np.abs(np.diff(grey, axis=1))
+    detail[1:, :] += np.abs(np.diff(grey, axis=0))
+    rows, columns = image.height // step, image.width // step
+    whole = detail[:rows * step, :columns * step]
+    return whole.reshape(rows, step, columns, step).sum(axis=(1, 3), dtype=np.float64)
+
+
+def _window_sums(blocks: np.ndarray, down: int, across: int) -> np.ndarray:
+    """The sum of every ``down`` x ``across`` window of ``blocks``, by its top-left block, through a summed-area
+    table."""
+    summed = np.pad(blocks.cumsum(axis=0).cumsum(axis=1), ((1, 0), (1, 0)))
+    return summed[down:, across:] - summed[:-down, across:] - summed[down:, :-across] + summed[:-down, :-across]
 
 
 def _cut(image: Image, box: tuple[int, int, int, int], destination: Path) -> Preview:

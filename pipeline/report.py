@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from ops.atomic import remove_stale_temporaries, unlink, write_bytes_atomic
 from ops.formats import may_be_image
-from ops.preview import Preview, crops, sides, thumbnail
+from ops.preview import CROPS_VERSION, Preview, crops, sides, thumbnail
 from pipeline.guards import failed_guards
 from pipeline.hashing import HASH_INDEX, HashIndex
 from pipeline.manifest import Row, manifest_path, manifest_problem, read_manifest
@@ -125,7 +125,7 @@ class _Previews:
     def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
         """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
         either cannot be read (their thumbnails say why)."""
-        stem = f"{self.index.hash(low.path)}-{self.index.hash(high.path)}"
+        stem = f"{self.index.hash(low.path)}-{self.index.hash(high.path)}-v{CROPS_VERSION}"
         names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
         shown_before = [self.used[path] for path in names if path in self.used]
         made_before = [preview for path in names if (preview := self._found(path)) is not None]

@@ -67,13 +67,29 @@ def test_a_bc5_normal_map_is_shown_with_its_blue(tmp_path):
 
 
 def test_crops_cut_the_same_region_at_one_to_one(tmp_path):
-    """The crops of an input and its 2x enlargement: the enlargement's middle texels as they are, and the input's
-    texels under them."""
-    rng = np.random.default_rng(3)
+    """The crops of an input and its 2x enlargement: the enlargement's texels as they are, at the size asked, and the
+    input's texels under them, half as many a side."""
     low, high = tmp_path / "low.png", tmp_path / "high.png"
-    write_image(low, Image(rng.random((100, 80, 3), dtype=np.float32)), colorspace="linear")
-    write_image(high, Image(rng.random((200, 160, 3), dtype=np.float32)), colorspace="linear")
+    write_image(low, Image(np.full((100, 80, 3), 0.5, np.float32)), colorspace="linear")
+    write_image(high, Image(np.full((200, 160, 3), 0.5, np.float32)), colorspace="linear")
     low_crop, high_crop = crops(low, high, (tmp_path / "a.png", tmp_path / "b.png"), side=64)
     assert (high_crop.width, high_crop.height, low_crop.width, low_crop.height) == (64, 64, 32, 32)
-    assert (_pixels(high_crop.path) == _pixels(high)[68:132, 48:112]).all()
-    assert (_pixels(low_crop.path) == _pixels(low)[34:66, 24:56]).all()
+    assert (_pixels(high_crop.path) == _pixels(high)[64:128, 48:112]).all()
+    assert (_pixels(low_crop.path) == _pixels(low)[32:64, 24:56]).all()
+
+
+def test_crops_show_the_region_of_most_detail(tmp_path):
+    """A flat wall with one patch of bricks near its corner: the crops show the bricks, where sharpening shows,
+    not the flat middle."""
+    rng = np.random.default_rng(3)
+    bricks = np.full((128, 128, 3), 0.5, np.float32)
+    bricks[8:40, 80:112] = rng.random((32, 32, 3), dtype=np.float32)
+    low, high = tmp_path / "low.png", tmp_path / "high.png"
+    write_image(low, Image(bricks[::2, ::2]), colorspace="linear")
+    write_image(high, Image(bricks), colorspace="linear")
+    low_crop, high_crop = crops(low, high, (tmp_path / "a.png", tmp_path / "b.png"), side=48)
+    shown = _pixels(high_crop.path)
+    assert (high_crop.width, high_crop.height, low_crop.width, low_crop.height) == (48, 48, 24, 24)
+    assert any((shown == _pixels(high)[top:top + 48, left:left + 48]).all()
+               for top in range(0, 9) for left in range(64, 81))  # all 32 x 32 texels of bricks within
+    assert (_pixels(low_crop.path) == shown[::2, ::2]).all()
