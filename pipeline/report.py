@@ -252,7 +252,8 @@ img{image-rendering:pixelated;background:repeating-conic-gradient(#ccc 0 25%,#ff
 
 
 def _html(spec: Spec, entries: list[Entry], folder: Path) -> str:
-    """The whole page: a summary, then per asset a table of its partitions."""
+    """The whole page: a summary, then per asset a table of its partitions. It names the spec by a link, as
+    every file: a CI job's page is opened on another machine, where the build machine's folders are not."""
     by_asset: dict[str, list[Entry]] = {}
     for entry in entries:
         by_asset.setdefault(str(entry.row["asset"]), []).append(entry)
@@ -261,8 +262,8 @@ def _html(spec: Spec, entries: list[Entry], folder: Path) -> str:
                f"{_link(manifest_path(spec.build_dir), folder, 'the manifest')}; {failed} failed")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>remaster report: {_text(str(spec.path))}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>remaster report</h1><p>{_text(str(spec.path))}: {summary}</p>",
+        f"<title>remaster report: {_text(spec.path.name)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>remaster report</h1><p>{_link(spec.path, folder, spec.path.name)}: {summary}</p>",
         *(_asset_section(asset, rows, folder) for asset, rows in by_asset.items()),
         "</body></html>", ""])
 

@@ -81,6 +81,7 @@ def test_the_page_shows_every_partition_with_previews_of_its_files(tmp_path, cli
     assert sum(path.name.endswith("-high.png") for path in set(thumbnails)) == 2  # legacy_2x's crops
     assert sum("normal.png" in listed for listed in page.links) == 2 and "dds/floors/tex000.dds" in " ".join(page.links)
     assert sum(said.startswith("albedo.png (") for said in page.text) == 2  # named below the folder the maps share
+    assert str(tmp_path) not in page_path.read_text()  # all relative: the page of a CI job, opened elsewhere
 
 
 def test_a_second_report_makes_only_the_previews_of_what_changed(project, cli):
