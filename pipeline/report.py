@@ -61,6 +61,7 @@ class Entry:
     crops: tuple[Shown, Shown] | None = None
     guards: list[str] = field(default_factory=list)  # each failed check, as the build says it
     note: str = ""  # said in place of the inputs
+    error: str = ""  # why it failed, as the build said it
 
 
 @dataclass(frozen=True)
@@ -180,14 +181,17 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
     guards: dict[tuple[str, str], list[str]] = {}
     for guard in failed_guards(spec, rows):
         said = "check failed" if guard.blocking else "check warning"  # as the build says them
-        guards.setdefault((guard.asset, guard.partition), []).append(f"{said}: {guard.message}")
+        guards.setdefault((guard.asset, guard.partition), []).append(_in_project(f"{said}: {guard.message}", spec))
     entries = [_entry(spec, row) for row in rows]
     total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
     for entry in entries:
         entry.guards = guards.get((str(entry.row["asset"]), str(entry.row["partition"])), [])
+        entry.error = _in_project(str(entry.row.get("error") or ""), spec)
         for shown in _images(entry):
             report_progress(TASK, done, total, shown.listed)
             previews.thumbnail(shown)
+            if shown.problem is not None:
+                shown.problem = _in_project(shown.problem, spec)
             done += 1
         if entry.crops is not None:
             report_progress(TASK, done, total, entry.crops[1].listed)
@@ -195,6 +199,12 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
             done += 1
         yield entry
     report_progress(TASK, total, total)
+
+
+def _in_project(message: str, spec: Spec) -> str:
+    """``message`` with the project's folder left out of the paths it names, which are then named as the manifest
+    names them: the page of a CI job is read on other machines, where the build machine's folders mean nothing."""
+    return message.replace(os.path.join(spec.root_dir, ""), "")
 
 
 def _entry(spec: Spec, row: Row) -> Entry:
@@ -281,7 +291,7 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     row = entry.row
     status = str(row["status"])
     said = [f'<span class="status">{_text(status)}</span>']
-    said += [f'<div class="error">{_text(str(row["error"]))}</div>'] if row.get("error") else []
+    said += [f'<div class="error">{_text(entry.error)}</div>'] if entry.error else []
     said += [f'<div class="guard">{_text(message)}</div>' for message in entry.guards]
     crops = ("" if entry.crops is None else
              '<div class="crops">' + "".join(_figure(shown, folder) for shown in entry.crops) + "</div>")

@@ -151,15 +151,18 @@ def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
 
 
 def test_a_failed_partition_shows_its_error(project, cli):
-    """A texture that is not an image fails its partition; the page shows that row failed, with its message."""
+    """A texture that is not an image fails its partition; the page shows that row failed, with its message, the
+    files it names as the manifest names them: the page of a CI job is read on other machines."""
     (project / "textures" / "walls" / "tex001.png").write_bytes(b"not a png")
     assert cli(project, "build")[0] == 1
     assert cli(project, "report")[0] == 0
     error = next(row["error"] for row in manifest_rows(project) if row["partition"] == "walls/tex001.png")
-    text = _page(project / "build" / "report.html").text
+    page = (project / "build" / "report.html").read_text()
+    text = _Page(page).text
     at = text.index("walls/tex001.png")
-    assert "is not a PNG, JPEG, TGA, DDS or TIFF image" in error
-    assert text[at:at + 3] == ["walls/tex001.png", "failed", error]
+    assert error.startswith(f"{project / 'textures' / 'walls' / 'tex001.png'} is not a PNG, JPEG, TGA, DDS or TIFF")
+    assert text[at:at + 3] == ["walls/tex001.png", "failed", error.replace(f"{project}/", "")]
+    assert "no preview: textures/walls/tex001.png is not a PNG" in page and str(project) not in page
 
 
 def test_without_a_build_it_says_to_build_first(project, cli):
