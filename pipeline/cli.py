@@ -703,7 +703,8 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
 def report(
     spec: SpecOption = DEFAULT_SPEC,
     page: Annotated[Path | None, typer.Option("--out", "-o", help="Where the page goes (default: "
-                                              "<build_dir>/report.html); its previews stay in <build_dir>/.report.")]
+                                              "<build_dir>/report.html; a folder: report.html in it); its previews "
+                                              "stay in <build_dir>/.report.")]
     = None,
 ) -> None:
     """Write an HTML page to review the last build: each partition's input beside its outputs, their figures, links."""

@@ -79,11 +79,13 @@ def default_page(spec: Spec) -> Path:
 
 
 def write_report(spec: Spec, page: Path | None = None) -> Written:
-    """Write the review page of ``spec``'s last build to ``page`` (``<build_dir>/report.html``), making the
-    previews it lacks, and drop the previews no page shows any more. Raises ``NoBuild`` where there is no
-    manifest to read."""
+    """Write the review page of ``spec``'s last build to ``page`` (``<build_dir>/report.html``; a folder: its
+    ``report.html``, as a CI job names the folder it hands on), making the previews it lacks, and drop the previews
+    no page shows any more. Raises ``NoBuild`` where there is no manifest to read."""
     rows = _rows(spec)
     page = (page or default_page(spec)).absolute()
+    if page.is_dir():
+        page /= REPORT
     previews = _Previews(spec.build_dir / PREVIEWS, HashIndex(spec.cache_dir / HASH_INDEX))
     with contextlib.ExitStack() as quiet:  # the build said its warnings of these files (a colour profile) already
         for name in ("ops", "imagecodecs"):

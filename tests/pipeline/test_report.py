@@ -150,6 +150,18 @@ def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
     assert all(path.is_file() for path in _files(page_path, page.links + page.images))
 
 
+def test_out_a_folder_writes_the_page_in_it(project, cli):
+    """``--out`` a folder (the one a CI job hands on as its artifact) writes ``report.html`` in it, its links
+    leading from there."""
+    assert cli(project, "build")[0] == 0
+    (project / "artifact").mkdir()
+    code, output = cli(project, "report", "--out", "artifact")
+    page_path = project / "artifact" / "report.html"
+    assert code == 0 and f"report: {page_path} (5 partitions; " in output, output
+    page = _page(page_path)
+    assert page.links and all(path.is_file() for path in _files(page_path, page.links + page.images))
+
+
 def test_a_failed_partition_shows_its_error(project, cli):
     """A texture that is not an image fails its partition; the page shows that row failed, with its message, the
     files it names as the manifest names them: the page of a CI job is read on other machines."""
