@@ -34,6 +34,7 @@ TASK = "report"
 _ENLARGED = ("upscale", "super_resolve")  # ops whose crops at 1:1 show what the enlargement added
 _SHOWN_SIDE = 128  # px: a smaller thumbnail (a 16 px sprite) is shown enlarged by a whole factor, texels kept sharp
 _MAPS_FIRST = ("preview", "albedo", "basecolor", "normal", "roughness")  # a material's maps, as an artist reads them
+_MISSING = "missing: not on disk (deleted since the build?)"
 
 
 class NoBuild(Exception):
@@ -122,13 +123,19 @@ class _Previews:
     def thumbnail(self, shown: Shown) -> None:
         """Give ``shown`` its thumbnail, or the problem that stops one (an unreadable file)."""
         normal = True if shown.path.stem.lower().endswith("normal") else None  # a material's normal.png
-        name = f"{self.index.hash(shown.path)}{'-normal' if normal else ''}.png"
+        if (digest := self._hashed(shown.path)) is None:
+            shown.problem = _MISSING
+            return
+        name = f"{digest}{'-normal' if normal else ''}.png"
         shown.preview, shown.problem = self._made(name, lambda to: thumbnail(shown.path, to, normal_map=normal))
 
     def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
         """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
-        either cannot be read (their thumbnails say why)."""
-        stem = f"{self.index.hash(low.path)}-{self.index.hash(high.path)}-v{CROPS_VERSION}"
+        either cannot be read or is gone (their thumbnails say why)."""
+        digests = (self._hashed(low.path), self._hashed(high.path))
+        if None in digests:
+            return None
+        stem = f"{digests[0]}-{digests[1]}-v{CROPS_VERSION}"
         names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
         shown_before = [self.used[path] for path in names if path in self.used]
         made_before = [preview for path in names if (preview := self._found(path)) is not None]
@@ -145,6 +152,14 @@ class _Previews:
         self.used.update(zip(names, pair))
         return (Shown(low.path, low.listed, f"{low.label}, the same region", pair[0]),
                 Shown(high.path, high.listed, f"{high.label} at 1:1", pair[1]))
+
+    def _hashed(self, path: Path) -> str | None:
+        """``path``'s content hash; None where it is gone since the manifest was read: a build running beside the
+        report removes the outputs of a texture deleted, and the page then says the file is missing."""
+        try:
+            return self.index.hash(path)
+        except FileNotFoundError:
+            return None
 
     def _made(self, name: str, make: Callable[[Path], Preview]) -> tuple[Preview | None, str | None]:
         """The preview ``name``: shown already on this page, found made before, or made now by ``make``."""
@@ -236,7 +251,7 @@ def _shown(spec: Spec, listed: list[str]) -> list[Shown]:
 
 
 def _one(path: Path, listed: str, label: str) -> Shown:
-    missing = None if path.is_file() else "missing: not on disk (deleted since the build?)"
+    missing = None if path.is_file() else _MISSING
     return Shown(path, listed, label, problem=missing)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from html.parser import HTMLParser
@@ -175,6 +176,41 @@ def test_a_failed_partition_shows_its_error(project, cli):
     assert error.startswith(f"{project / 'textures' / 'walls' / 'tex001.png'} is not a PNG, JPEG, TGA, DDS or TIFF")
     assert text[at:at + 3] == ["walls/tex001.png", "failed", error.replace(f"{project}/", "")]
     assert "no preview: textures/walls/tex001.png is not a PNG" in page and str(project) not in page
+
+
+class _BuildBeside(logging.Handler):
+    """A build running beside the report: it removes ``path`` (the output of a texture deleted) once the report
+    has read the manifest that lists it, as the report comes to it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(logging.DEBUG)
+        self.path = path
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.path.as_posix().endswith(f"/{getattr(record, 'note', None)}"):
+            self.path.unlink(missing_ok=True)
+
+
+def test_a_file_removed_while_the_report_runs_is_said_missing(project, cli):
+    """A file that a build running beside the report removes after the report read the manifest is said missing on
+    the page, without its crops, where the report stopped on it with 'No such file or directory'."""
+    from pipeline.progress import progress_log
+    from pipeline.report import write_report
+    from pipeline.spec import load_spec
+
+    assert cli(project, "build")[0] == 0
+    removed = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    beside, level = _BuildBeside(removed), progress_log.level
+    progress_log.addHandler(beside)
+    progress_log.setLevel(logging.DEBUG)
+    try:
+        written = write_report(load_spec(project / "assets_spec.yaml"))
+    finally:
+        progress_log.removeHandler(beside)
+        progress_log.setLevel(level)
+    page = _page(written.page)
+    assert not removed.exists() and "tex000.png: missing: not on disk (deleted since the build?)" in page.text
+    assert sum(source.endswith("-high.png") for source in page.images) == 4  # the crops of the other four
 
 
 def test_without_a_build_it_says_to_build_first(project, cli):
