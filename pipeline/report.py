@@ -230,14 +230,14 @@ def _entry(spec: Spec, row: Row) -> Entry:
     outputs = _shown(spec, sorted(row["outputs"], key=_map_order))
     if not row["partition"]:
         return Entry(row, [], outputs, note=f"trained on {counted(len(row['inputs']), 'file')}")
-    inputs = _shown(spec, sorted(row["inputs"]))
+    inputs = _shown(spec, sorted(row["inputs"], key=_map_order))  # a multiply's material: its maps as its variants'
     images_in, images_out = [s for s in inputs if _is_image(s)], [s for s in outputs if _is_image(s)]
     pair = row["op"] in _ENLARGED and len(images_in) == 1 and len(images_out) == 1 and row["status"] != "failed"
     return Entry(row, inputs, outputs, (images_in[0], images_out[0]) if pair else None)
 
 
 def _map_order(path: str) -> tuple[str, int, str]:
-    """Outputs in their folder's order, a material's preview and main maps first in each folder."""
+    """Files in their folder's order, a material's preview and main maps first in each folder."""
     parent, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0].lower()
     return parent, _MAPS_FIRST.index(stem) if stem in _MAPS_FIRST else len(_MAPS_FIRST), name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -149,6 +150,21 @@ def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
     assert "old" not in page.tags and 'floors/R&D <old> #2 "wall".png' in page.text
     assert {path.name for path in _files(page_path, page.links) if path.is_file()} >= {'R&D <old> #2 "wall".png'}
     assert all(path.is_file() for path in _files(page_path, page.links + page.images))
+
+
+def test_a_multiply_of_a_material_shows_its_maps_in_the_order_of_its_variants(tmp_path, cli):
+    """The maps a multiply of a material reads come in the order its variants' maps do (albedo, normal, roughness
+    first), so that an artist compares each with its own, not the albedo beside an ao."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("  legacy_2x:", """  floors: {op: material, from: legacy, method: from_texture}
+  variants: {op: multiply, from: floors, count: 1, size: 64, method: patch}
+  legacy_2x:"""))
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    text = _page(tmp_path / "build" / "report.html").text
+    row = text[next(at for at, said in enumerate(text) if said.startswith("variants")):]
+    read = [said.split(" (")[0] for said in row if re.fullmatch(r"\w+\.png \(.*\)", said)]  # its inputs' captions
+    assert read[:4] == ["albedo.png", "normal.png", "roughness.png", "ao.png"], read
 
 
 def test_out_a_folder_writes_the_page_in_it(project, cli):
