@@ -346,6 +346,10 @@ def _figures_table(row: Row) -> str:
 
 
 def _value(value: object) -> str:
+    """A figure as the page says it: an empty one (a multiply's ``seams``, ``alike``: what its checks found) as
+    ``none``, where an empty cell read as a figure missing."""
+    if value == "":
+        return "none"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

@@ -154,7 +154,8 @@ def test_names_that_hold_markup_are_shown_as_text(tmp_path, cli):
 
 def test_a_multiply_of_a_material_shows_its_maps_in_the_order_of_its_variants(tmp_path, cli):
     """The maps a multiply of a material reads come in the order its variants' maps do (albedo, normal, roughness
-    first), so that an artist compares each with its own, not the albedo beside an ao."""
+    first), so that an artist compares each with its own, not the albedo beside an ao; its figures say what its
+    checks found, ``none`` too."""
     write_textures(tmp_path / "textures", 1, size=64)
     write_spec(tmp_path, UPSCALE_SPEC.replace("  legacy_2x:", """  floors: {op: material, from: legacy, method: from_texture}
   variants: {op: multiply, from: floors, count: 1, size: 64, method: patch}
@@ -165,6 +166,7 @@ def test_a_multiply_of_a_material_shows_its_maps_in_the_order_of_its_variants(tm
     row = text[next(at for at, said in enumerate(text) if said.startswith("variants")):]
     read = [said.split(" (")[0] for said in row if re.fullmatch(r"\w+\.png \(.*\)", said)]  # its inputs' captions
     assert read[:4] == ["albedo.png", "normal.png", "roughness.png", "ao.png"], read
+    assert row[row.index("seams") + 1] == "none"  # what its check found: no seam, not a figure missing
 
 
 def test_out_a_folder_writes_the_page_in_it(project, cli):
