@@ -13,6 +13,7 @@ import contextlib
 import html
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,17 +199,17 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
     guards: dict[tuple[str, str], list[str]] = {}
     for guard in failed_guards(spec, rows):
         said = "check failed" if guard.blocking else "check warning"  # as the build says them
-        guards.setdefault((guard.asset, guard.partition), []).append(_in_project(f"{said}: {guard.message}", spec))
+        guards.setdefault((guard.asset, guard.partition), []).append(_in_project(f"{said}: {guard.message}", spec.root_dir))
     entries = [_entry(spec, row) for row in rows]
     total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
     for entry in entries:
         entry.guards = guards.get((str(entry.row["asset"]), str(entry.row["partition"])), [])
-        entry.error = _in_project(str(entry.row.get("error") or ""), spec)
+        entry.error = _in_project(str(entry.row.get("error") or ""), spec.root_dir)
         for shown in _images(entry):
             report_progress(TASK, done, total, shown.listed)
             previews.thumbnail(shown)
             if shown.problem is not None:
-                shown.problem = _in_project(shown.problem, spec)
+                shown.problem = _in_project(shown.problem, spec.root_dir)
             done += 1
         if entry.crops is not None:
             report_progress(TASK, done, total, entry.crops[1].listed)
@@ -218,10 +219,11 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
     report_progress(TASK, total, total)
 
 
-def _in_project(message: str, spec: Spec) -> str:
-    """``message`` with the project's folder left out of the paths it names, which are then named as the manifest
-    names them: the page of a CI job is read on other machines, where the build machine's folders mean nothing."""
-    return message.replace(os.path.join(spec.root_dir, ""), "")
+def _in_project(message: str, project: Path) -> str:
+    """``message`` with the ``project``'s folder left out of the paths it names, which are then named as the
+    manifest names them: the page of a CI job is read on other machines, where the build machine's folders mean
+    nothing. Only where a path starts: a project at ``/`` (a CI container's) keeps the ``/`` of ``4/5``."""
+    return re.sub(rf"(?<![^\s'\"(\[]){re.escape(os.path.join(project, ''))}", "", message)
 
 
 def _entry(spec: Spec, row: Row) -> Entry:

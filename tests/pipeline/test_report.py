@@ -169,6 +169,15 @@ def test_a_multiply_of_a_material_shows_its_maps_in_the_order_of_its_variants(tm
     assert row[row.index("seams") + 1] == "none"  # what its check found: no seam, not a figure missing
 
 
+def test_messages_name_files_below_the_project_only_where_a_path_starts():
+    """A project at ``/`` (a CI container's): its paths lose their ``/``, a ratio or a path elsewhere keeps it."""
+    from pipeline.report import _in_project
+
+    said = "/textures/a.png reads 4/5 of '/textures/b.png' (as /mnt/textures/c.png)"
+    assert _in_project(said, Path("/")) == "textures/a.png reads 4/5 of 'textures/b.png' (as mnt/textures/c.png)"
+    assert _in_project(said, Path("/mnt")) == said.replace("/mnt/", "")
+
+
 def test_out_a_folder_writes_the_page_in_it(project, cli):
     """``--out`` a folder (the one a CI job hands on as its artifact) writes ``report.html`` in it, its links
     leading from there."""
