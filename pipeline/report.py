@@ -359,7 +359,9 @@ def _bytes(count: int) -> str:
     """A file's size as a file manager gives it: ``2872 bytes``, ``1.4 MB``."""
     if count < 1000:
         return f"{count} bytes"
-    exponent = min(3, len(str(count)) // 3 - (len(str(count)) % 3 == 0))
+    exponent = 1
+    while exponent < 3 and round(count / 1000 ** exponent, 1) >= 1000:  # 999 960 bytes: 1.0 MB, not 1000.0 KB
+        exponent += 1
     return f"{count / 1000 ** exponent:.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
 
 

@@ -178,6 +178,13 @@ def test_messages_name_files_below_the_project_only_where_a_path_starts():
     assert _in_project(said, Path("/mnt")) == said.replace("/mnt/", "")
 
 
+def test_sizes_are_said_as_a_file_manager_says_them():
+    from pipeline.report import _bytes
+
+    said = [_bytes(count) for count in (999, 2872, 999_940, 999_960, 1_400_000, 999_960_000, 5 * 10 ** 12)]
+    assert said == ["999 bytes", "2.9 KB", "999.9 KB", "1.0 MB", "1.4 MB", "1.0 GB", "5000.0 GB"]
+
+
 def test_out_a_folder_writes_the_page_in_it(project, cli):
     """``--out`` a folder (the one a CI job hands on as its artifact) writes ``report.html`` in it, its links
     leading from there."""
