@@ -247,8 +247,10 @@ def _failed(builder: Builder, target: Target, row: Row, plan: Plan) -> str:
     """Why a partition that failed last build is stale: its error, and what changed since, so that a photo
     added or saved again to fix it is not reported as the failure alone (``add it`` after it was added)."""
     said = f"failed last build: {row.get('error')}"
-    if row.get("cache_key") == plan.cache_key or str(row.get("error")).startswith("not built:"):
-        return said  # the same inputs; or it never ran (interrupted, an earlier step failed), reading nothing
+    if row.get("cache_key") == plan.cache_key:
+        return said
+    if str(row.get("error")).startswith("not built:"):  # it never ran (interrupted, an earlier step failed), reading
+        return "; ".join([said, *_settings_changed(target, row)])  # nothing; a spec edited after a Ctrl-C is said
     if not row.get("inputs"):  # it failed before reading them: a pair's photo missing, a file unreadable
         return f"{said}; since then its inputs can all be read"
     return f"{said}; since then: {_what_changed(builder, target, row, plan)}"

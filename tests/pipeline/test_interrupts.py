@@ -281,6 +281,27 @@ def test_a_partition_made_just_before_an_interrupt_is_listed_as_it_is_on_disk(pr
         assert row["status"] == "failed" and row["outputs"] == made.outputs and row["cache_key"] == made.cache_key
 
 
+def test_status_after_a_ctrl_c_says_what_the_spec_changed_since(project, cli, monkeypatch):
+    """An artist who stopped a long first build to lower its settings saw only "not built: the build was
+    interrupted" in status, as though the build would go on with what it had started."""
+    import pipeline.runs
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.runs, "_range_tags", ctrl_c)
+        assert cli(project, "build")[0] == 130
+    write_spec(project, UPSCALE_SPEC.replace("scale: 2", "scale: 4"))
+    code, output = cli(project, "status", "--json")
+    assert {s["reason"] for s in json.loads(output)["stale"]} == {
+        "failed last build: not built: the build was interrupted (Ctrl-C or SIGTERM); params changed: scale 2 -> 4"}
+    write_spec(project, UPSCALE_SPEC)
+    code, output = cli(project, "status", "--json")
+    assert {s["reason"] for s in json.loads(output)["stale"]} == {
+        "failed last build: not built: the build was interrupted (Ctrl-C or SIGTERM)"}
+
+
 @pytest.mark.parametrize("landing_in", ["_range_tags", "_stretches"])  # setting the run up, or cutting the work
 def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch, landing_in):
     import pipeline.runs
