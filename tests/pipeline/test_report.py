@@ -247,6 +247,16 @@ def test_a_file_removed_while_the_report_runs_is_said_missing(project, cli):
     assert sum(source.endswith("-high.png") for source in page.images) == 4  # the crops of the other four
 
 
+def test_the_op_s_version_is_said_as_one_not_as_a_number_beside_its_name(project, cli):
+    """The figures said ``upscale 9`` beside a 2x enlargement, which an artist read as a factor."""
+    assert cli(project, "build")[0] == 0
+    assert cli(project, "report")[0] == 0
+    text = _page(project / "build" / "report.html").text
+    versions = {row["op_version"] for row in manifest_rows(project)}
+    assert [text[at + 1] for at, said in enumerate(text) if said == "op"] == [
+        f"upscale (version {version})" for version in versions] * 5
+
+
 def test_without_a_build_it_says_to_build_first(project, cli):
     code, output = cli(project, "report")
     assert code == 1 and "run remaster build first" in output, output
