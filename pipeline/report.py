@@ -34,6 +34,7 @@ PREVIEWS = ".report"
 TASK = "report"
 _ENLARGED = ("upscale", "super_resolve")  # ops whose crops at 1:1 show what the enlargement added
 _SHOWN_SIDE = 128  # px: a smaller thumbnail (a 16 px sprite) is shown enlarged by a whole factor, texels kept sharp
+_CROP_SHOWN = 192  # px, the longer side both crops of an enlargement are shown at, side by side
 _MAPS_FIRST = ("preview", "albedo", "basecolor", "normal", "roughness")  # a material's maps, as an artist reads them
 _MISSING = "missing: not on disk (deleted since the build?)"
 
@@ -276,7 +277,6 @@ figcaption{font-size:12px;word-break:break-all}
 img{image-rendering:pixelated;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
 .status{font-weight:bold}.failed .status,.error,.guard{color:#a4161a}
 .figures td{padding:0 .5em 0 0;border:0;font-size:12px}
-.crops img{width:192px;height:auto}
 """
 
 
@@ -312,8 +312,7 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     said = [f'<span class="status">{_text(status)}</span>']
     said += [f'<div class="error">{_text(entry.error)}</div>'] if entry.error else []
     said += [f'<div class="guard">{_text(message)}</div>' for message in entry.guards]
-    crops = ("" if entry.crops is None else
-             '<div class="crops">' + "".join(_figure(shown, folder) for shown in entry.crops) + "</div>")
+    crops = "" if entry.crops is None else _crops(entry.crops, folder)
     return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
             f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder)}</td>"
             f"<td>{_figures_of(entry.outputs, folder)}{crops}</td><td>{_figures_table(row)}</td></tr>")
@@ -323,9 +322,23 @@ def _figures_of(files: Iterable[Shown], folder: Path) -> str:
     return "".join(_figure(shown, folder) for shown in files)
 
 
-def _figure(shown: Shown, folder: Path) -> str:
+def _crops(pair: tuple[Shown, Shown], folder: Path) -> str:
+    """The crops of an enlargement, both shown at the high one's shape with its longer side ``_CROP_SHOWN`` px:
+    a width alone made the crop of an 8 px wide sprite 1,152 px tall."""
+    low, high = pair
+    sides = None if high.preview is None else _crop_sides(high.preview)
+    return f'<div class="crops">{_figure(low, folder, sides)}{_figure(high, folder, sides)}</div>'
+
+
+def _crop_sides(preview: Preview) -> tuple[int, int]:
+    scale = _CROP_SHOWN / max(preview.width, preview.height)
+    return max(1, round(preview.width * scale)), max(1, round(preview.height * scale))
+
+
+def _figure(shown: Shown, folder: Path, sides: tuple[int, int] | None = None) -> str:
     """A file's preview, linked to the file, with its name, size on disk and the preview's problem if any; its
-    whole path as the manifest names it in its tooltip."""
+    whole path as the manifest names it in its tooltip. ``sides``: as shown, where not its own enlarged by a
+    whole factor."""
     caption, opened = _text(shown.label), f'<figure title="{_text(shown.listed)}">'
     if shown.problem is not None and not shown.path.is_file():
         return f"{opened}<figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
@@ -334,8 +347,9 @@ def _figure(shown: Shown, folder: Path) -> str:
         note = f'<div class="error">no preview: {_text(shown.problem)}</div>' if shown.problem else ""
         return f"{opened}{_link(shown.path, folder, shown.label)}{size}{note}</figure>"
     preview, times = shown.preview, max(1, _SHOWN_SIDE // max(shown.preview.width, shown.preview.height))
-    image = (f'<img src="{_href(preview.path, folder)}" width="{preview.width * times}" '
-             f'height="{preview.height * times}" alt="{caption}" loading="lazy">')
+    width, height = sides or (preview.width * times, preview.height * times)
+    image = (f'<img src="{_href(preview.path, folder)}" width="{width}" height="{height}" alt="{caption}" '
+             'loading="lazy">')
     return f'{opened}<a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
 
 

@@ -257,6 +257,20 @@ def test_the_op_s_version_is_said_as_one_not_as_a_number_beside_its_name(project
         f"upscale (version {version})" for version in versions] * 5
 
 
+def test_the_crops_of_a_narrow_sprite_are_shown_at_one_size_that_fits_a_screen(tmp_path, cli):
+    """Both crops were set 192 px wide by the page's style, their height following: an 8 x 64 sprite's crops were
+    drawn 1,152 px tall."""
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "textures" / "strip.png", Image(rng.random((64, 8, 3), dtype=np.float32)))
+    write_spec(tmp_path, UPSCALE_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    text = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    crops = re.findall(r'<img src="[^"]*-(low|high)\.png" width="(\d+)" height="(\d+)"', text)
+    assert sorted(crops) == [("high", "32", "192"), ("low", "32", "192")], crops
+    assert "width:192px" not in text
+
+
 def test_without_a_build_it_says_to_build_first(project, cli):
     code, output = cli(project, "report")
     assert code == 1 and "run remaster build first" in output, output
