@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
+from pipeline.claims import make_project_instance
 from pipeline.dagster_names import takes_name
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
 from pipeline.spec import SPEC_FILE, Spec, parse_spec, real_path
@@ -88,7 +89,21 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     found = _scanned(spec, holds, warnings)
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(spec_path, text.encode("utf-8"))
+    _make_instance(spec, warnings)
     return Started(spec_path, spec, found, warnings)
+
+
+def _make_instance(spec: Spec, warnings: list[str]) -> None:
+    """The project's Dagster instance (``.dagster`` beside the spec), as ``remaster demo`` makes it, so that the
+    builds run before the first ``remaster ui`` are recorded where that UI shows them, not in a throwaway one.
+    ``DAGSTER_HOME``, where set, is the artist's choice and is left alone. One that cannot be made is a warning: the
+    spec is written, and builds still run."""
+    if os.environ.get("DAGSTER_HOME"):
+        return
+    try:
+        make_project_instance(spec)
+    except ValueError as exc:
+        warnings.append(f"{exc}; until then, builds are recorded in a throwaway instance the UI does not show")
 
 
 def _refuse_spec_path(spec_path: Path, force: bool) -> None:

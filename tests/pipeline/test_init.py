@@ -7,11 +7,13 @@ import shlex
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import skimage.data
 
 from helpers import SHARED, manifest_rows
 from ops.image_io import Image, read_image, write_image
+from pipeline.claims import INSTANCE_SETTINGS
 from pipeline.init import _root
 
 FLATS = SHARED / "legacy" / "freedoom" / "flats"
@@ -43,6 +45,13 @@ def _partitions(folder: Path) -> dict[str, list[str]]:
     return {asset: sorted(keys) for asset, keys in built.items()}
 
 
+def _materialized(home: Path) -> set[str]:
+    """The assets the Dagster instance ``home`` records a materialization of: what its UI shows built."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return {key.to_user_string() for key in instance.get_asset_keys()
+                if instance.get_latest_materialization_event(key) is not None}
+
+
 def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_of_colour(tmp_path, cli):
     folder = _studio_folder(tmp_path / "studio")
     code, output = cli(folder, "init")
@@ -52,6 +61,7 @@ def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_
                  "  walls_normals: 1 normal map in walls",
                  "next: remaster validate, remaster status, remaster build, then remaster ui"):
         assert line in output, output
+    assert (folder / ".dagster" / "dagster.yaml").read_text() == INSTANCE_SETTINGS  # as remaster demo makes it
     text = (folder / "assets_spec.yaml").read_text()
     assert "# floors_sr: {op: super_resolve" in text and "# floors_variants: {op: multiply" in text, text
     code, output = cli(folder, "validate")
@@ -65,8 +75,21 @@ def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_
         "walls_normals_2x": ["plank_normal.png"], "walls_normals_dds": ["plank_normal.png"],
         "photos_material": ["2024/oak"], "photos_material_dds": ["2024/oak"],
     }
+    assert _materialized(folder / ".dagster") == set(_partitions(folder))  # shown by the first remaster ui
     code, output = cli(folder, "init", "--force")  # the build folder's images and the cache are no studio files
     assert code == 0 and (folder / "assets_spec.yaml").read_text() == text, output
+
+
+def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypatch):
+    """With DAGSTER_HOME exported (CI, an instance shared by projects), init makes no .dagster of its own, which
+    would stand unused beside the spec, and the build records in DAGSTER_HOME's."""
+    folder = _studio_folder(tmp_path / "studio")
+    (home := tmp_path / "shared_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    code, output = cli(folder, "init")
+    assert code == 0 and not (folder / ".dagster").exists(), output
+    assert cli(folder, "build", "--device", "cpu", "walls_2x")[0] == 0
+    assert _materialized(home) == {"walls_2x"} and not (folder / ".dagster").exists()
 
 
 def test_init_refuses_to_overwrite_a_spec_and_writes_elsewhere_with_spec(tmp_path, cli):
