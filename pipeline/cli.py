@@ -910,8 +910,9 @@ def _print_started(started: Started) -> None:
     for warning in started.warnings:
         console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     given = "" if started.path == DEFAULT_SPEC else f" --spec {shlex.quote(str(started.path))}"
-    out.print(escape(f"next: remaster validate{given}, remaster status{given}, remaster build{given}, then remaster "
-                     f"ui{given} to watch and rerun builds"), highlight=False, soft_wrap=True)
+    out.print(escape(f"next: remaster validate{given}, remaster status{given}, remaster build{given}, remaster "
+                     f"report{given} to review what it made, then remaster ui{given} to watch and rerun builds"),
+              highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -59,7 +59,8 @@ def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_
     for line in ("wrote assets_spec.yaml: 4 sources, 8 assets", "  floors: 1 colour texture in floors",
                  "  photos: 1 photo pair in photos", "  walls: 2 colour textures in walls",
                  "  walls_normals: 1 normal map in walls",
-                 "next: remaster validate, remaster status, remaster build, then remaster ui"):
+                 "next: remaster validate, remaster status, remaster build, remaster report to review what it made, "
+                 "then remaster ui"):
         assert line in output, output
     assert (folder / ".dagster" / "dagster.yaml").read_text() == INSTANCE_SETTINGS  # as remaster demo makes it
     text = (folder / "assets_spec.yaml").read_text()
