@@ -276,7 +276,8 @@ _REFERENCE = [
     'super-resolution model on: which they are, remaster cannot tell',
     "# models:                       # a model trained on reference: README \"Super-resolution: train_srcae and "
     "super_resolve\"",
-    "#   sr2x: {op: train_srcae, from: reference, scale: 2, steps: 3000}",
+    "#   sr2x: {op: train_srcae, from: reference, scale: 2, steps: 3000}   # trains about 4 minutes on a 2-core CPU, "
+    "under a minute on a GPU (6,000 steps took 453 s and 48 s: README \"Measured quality\", \"On a GPU\")",
 ]
 
 
@@ -289,12 +290,13 @@ class _Draft:
     assets: list[str] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
     holds: dict[str, str] = field(default_factory=dict)
+    enlarged: dict[str, str] = field(default_factory=dict)  # colour source -> its 2x upscale's asset
 
     def text(self) -> str:
         """The sources and assets, with the ops not used shown commented out on the first colour source."""
         colour = [name for name, noun in self.holds.items() if noun == "colour texture"]
         return "\n".join(["sources:", *self.sources, *_REFERENCE, "assets:", *self.assets,
-                          *(_other_ops(colour[0]) if colour else [])]) + "\n"
+                          *(_other_ops(colour[0], self.enlarged[colour[0]]) if colour else [])]) + "\n"
 
     def name(self, wanted: str) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
@@ -320,6 +322,7 @@ class _Draft:
                             f"exclude: {_list(left_out)}}}   # colour textures; {why} left out")
         self.holds[base] = "colour texture"
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
+        self.enlarged[base] = enlarged
         self.assets.append(f"  {enlarged}: {{op: upscale, from: {base}, scale: 2, filter: lanczos}}   # a plain 2x "
                            "resize, the baseline: README \"upscale: the baseline\"")
         self.assets.append(f"  {dds}: {{op: export_dds, from: {enlarged}, resize_to_blocks: true}}   # DDS with "
@@ -359,12 +362,17 @@ class _Draft:
                            "resize_to_blocks: true}   # the maps as a game loads them")
 
 
-def _other_ops(source: str) -> list[str]:
-    """The ops the starter spec does not run, commented out, on colour textures ``source``."""
+def _other_ops(source: str, enlarged: str) -> list[str]:
+    """The ops the starter spec does not run, commented out, on colour textures ``source`` (``enlarged``, its 2x
+    upscale). The multiply is set for a first try on a CPU: ``patch``, two small variants of each enlarged texture,
+    seconds a texture, where the op's defaults (``gram``, four 512² variants) take minutes a texture; its comment
+    gives the figures that choice rests on, and the smallest texture ``patch`` takes."""
     return [f"  # {source}_sr: {{op: super_resolve, from: {source}, model: sr2x}}   # enlarged by the model sr2x "
             "(uncomment reference and models above)",
-            f"  # {source}_variants: {{op: multiply, from: {source}, count: 4, size: 512}}   # new tiling textures "
-            "like each one: README \"Texture multiplier: multiply\""]
+            f"  # {source}_variants: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "
+            "tiling textures like each enlarged one; patch takes about 4 s of CPU a 512² variant with its checks, "
+            "method: gram about 34 s, closer in fine detail but losing large shapes (bricks, tiles); textures under "
+            "64 px: gram (patch's variants of them come out copies): README \"Texture multiplier: multiply\""]
 
 
 def _list(globs: list[str]) -> str:

@@ -81,6 +81,31 @@ def test_init_writes_a_spec_that_validates_and_builds_with_normal_maps_kept_out_
     assert code == 0 and (folder / "assets_spec.yaml").read_text() == text, output
 
 
+def test_init_s_commented_multiply_builds_in_seconds_and_its_comments_give_each_op_s_cost(tmp_path, cli):
+    """The commented-out lines an artist uncomments first: the multiply, as written, takes the enlarged textures
+    with patch (two 256 px variants each, which pass the blocking checks), not the op's defaults (gram, four 512 px
+    variants: minutes a texture on a CPU); its comment and the model's say what each costs, from the README."""
+    folder = _studio_folder(tmp_path / "studio")
+    assert cli(folder, "init")[0] == 0
+    spec = folder / "assets_spec.yaml"
+    text = spec.read_text()
+    model = next(line for line in text.splitlines() if line.startswith("#   sr2x:"))
+    assert "steps: 3000}   # trains about 4 minutes on a 2-core CPU, under a minute on a GPU" in model, model
+    multiply = "  # floors_variants: {op: multiply, from: floors_2x, method: patch, count: 2, size: 256}   # "
+    line = next(line for line in text.splitlines() if line.startswith(multiply))
+    for said in ("patch takes about 4 s of CPU a 512² variant", "method: gram about 34 s",
+                 "textures under 64 px: gram"):
+        assert said in line, line
+    spec.write_text(text.replace(multiply, multiply.replace("# ", "", 1)))
+    code, output = cli(folder, "validate")
+    assert code == 0 and "ok (4 sources, 0 models, 9 assets)" in output and "warning" not in output, output
+    code, output = cli(folder, "build", "--device", "cpu", "floors_variants")
+    assert code == 0 and "check failed" not in output, output
+    variants = sorted((folder / "build" / "floors_variants" / "grass").iterdir())
+    assert [path.name for path in variants] == ["variant_00.png", "variant_01.png"]
+    assert all(read_image(path).color.shape[:2] == (256, 256) for path in variants)
+
+
 def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypatch):
     """With DAGSTER_HOME exported (CI, an instance shared by projects), init makes no .dagster of its own, which
     would stand unused beside the spec, and the build records in DAGSTER_HOME's."""
