@@ -118,6 +118,18 @@ def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypa
     assert _materialized(home) == {"walls_2x"} and not (folder / ".dagster").exists()
 
 
+def test_init_writes_the_spec_and_warns_where_the_project_s_instance_cannot_be_made(tmp_path, cli):
+    """A file named .dagster beside the spec: the spec is still written, and the warning says why the UI will not
+    show the builds, and the fix."""
+    folder = _studio_folder(tmp_path / "studio")
+    (folder / ".dagster").write_text("")
+    code, output = cli(folder, "init")
+    assert code == 0 and (folder / "assets_spec.yaml").is_file(), output
+    assert f"warning cannot make the project's Dagster instance {folder / '.dagster'}: File exists; move that file " \
+           "aside" in _said(output), output
+    assert "until then, builds are recorded in a throwaway instance the UI does not show" in _said(output), output
+
+
 def test_init_refuses_to_overwrite_a_spec_and_writes_elsewhere_with_spec(tmp_path, cli):
     folder = _studio_folder(tmp_path / "studio")
     spec = folder / "assets_spec.yaml"
