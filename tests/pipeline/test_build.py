@@ -2741,7 +2741,9 @@ def test_a_texture_deleted_while_it_was_built_is_named_and_its_outputs_go_next_b
     assert not (project / "build" / "legacy_2x" / "walls" / "tex001.png").exists()
 
 
-def test_the_build_table_keeps_long_asset_names_whole_in_a_ci_log_each_on_its_row_s_line(project, cli):
+def test_the_build_table_keeps_long_asset_names_whole_in_a_ci_log_each_on_its_row_s_line(project, cli, monkeypatch):
+    monkeypatch.setenv("CI", "true")  # a CI log's, whatever the shell running the suite exported
+    monkeypatch.delenv("COLUMNS", raising=False)  # a width given folds it (it did, once, in a full suite run)
     names = [f"environment_props_exterior_walls_upscaled_{f}_for_remaster_v2" for f in ("lanczos", "bicubic")]
     spec = project / "assets_spec.yaml"
     spec.write_text(spec.read_text() + "".join(f"  {n}: {{op: upscale, from: legacy, filter: {n.split('_')[5]}}}\n"
