@@ -247,6 +247,25 @@ def build_waiting_on_a_key(folder: Path, *args: str) -> subprocess.Popen:
     raise AssertionError(f"the build never waited on a cache key's lock: {''.join(said)}")
 
 
+def remaster_on_a_terminal(script: str, folder: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Runs ``python -c script *args`` (a script ending in remaster's ``main()``) on a pseudo-terminal 120 columns
+    wide, as an artist's shell runs it: its exit status and all it drew, escape sequences and all. FORCE_COLOR and
+    CI, which this suite may run under, are left out of ``env``: either asks for a log's progress lines."""
+    import pty
+
+    env = {k: v for k, v in env.items() if k not in ("FORCE_COLOR", "CI")}
+    ours, theirs = pty.openpty()
+    run = subprocess.Popen([sys.executable, "-c", script, *args], cwd=folder, stdin=theirs, stdout=theirs,
+                           stderr=theirs, start_new_session=True, env={**env, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(theirs)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the program has closed the terminal
+        while chunk := os.read(ours, 65536):
+            shown += chunk
+    os.close(ours)
+    return run.wait(timeout=60), shown.decode(errors="replace")
+
+
 def start_remaster(folder: Path, *args: str, dagster_home: Path | None = None) -> subprocess.Popen:
     """``remaster`` run as a terminal runs a program: in a process group of its own (a terminal's Ctrl-C reaches
     the whole group), against ``dagster_home`` where given, else on a throwaway instance."""

@@ -22,8 +22,8 @@ import pytest
 from helpers import (
     CHAIN_SPEC, LFS_POINTER, REPO, SHARED, UPSCALE_SPEC, bc1_block, build_killed, build_killed_at_the_third_variant,
     build_killed_before_its_rows, dds, display_p3_profile, hash_index_entries, manifest_rows, outputs, pngs_written,
-    read_only_folder, source_called, start_remaster, statuses, unreadable_while_mode_000, variants_dds_project,
-    variants_project, write_spec, write_textures,
+    read_only_folder, remaster_on_a_terminal, source_called, start_remaster, statuses, unreadable_while_mode_000,
+    variants_dds_project, variants_project, write_spec, write_textures,
 )
 from ops.image_io import Image, read_image, write_image
 from ops.registry import OPS
@@ -2596,8 +2596,6 @@ def test_a_warning_during_a_build_on_a_terminal_is_a_line_of_its_own_above_the_b
     """A warning logged while the progress bars were drawn went to stderr past the console, glued to the end of the
     bar's line (``legacy_2x ━━━ 2/5 0:00:00  warning ...``), the bars drawn again below it. Here each texture's
     read is slowed, so that the bar is drawn before the third, the one with a colour profile, is read."""
-    import contextlib
-    import pty
     import re
 
     from PIL import Image as PILImage
@@ -2612,18 +2610,10 @@ def test_a_warning_during_a_build_on_a_terminal_is_a_line_of_its_own_above_the_b
               "upscale.read_image = slowed\n"
               "from pipeline.cli import main\n"
               "main()\n")
-    ours, theirs = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FORCE_COLOR", "CI")}
-    build = subprocess.Popen([sys.executable, "-c", script, "build"], cwd=project, stdin=theirs, stdout=theirs,
-                             stderr=theirs, start_new_session=True, env={**env, "COLUMNS": "120", "TERM": "xterm"})
-    os.close(theirs)
-    shown = b""
-    with contextlib.suppress(OSError):  # EIO once the build has closed the terminal
-        while chunk := os.read(ours, 65536):
-            shown += chunk
-    os.close(ours)
-    drawn = shown.decode(errors="replace").replace("\r\n", "\n")  # the terminal's line ends
-    assert build.wait(timeout=60) == 0, drawn
+    code, shown = remaster_on_a_terminal(script, project, "build",
+                                         env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"})
+    drawn = shown.replace("\r\n", "\n")  # the terminal's line ends
+    assert code == 0, drawn
     [line] = [line for line in drawn.split("\n") if "'Display P3 v4', not sRGB" in line]
     assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line.split("\r")[-1]).startswith(f"warning {profiled} "), repr(line)
     assert "legacy_2x" in drawn[drawn.index(line) + len(line):], drawn  # the bar, drawn again below it

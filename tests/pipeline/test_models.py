@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -14,7 +13,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import build_killed, manifest_rows, needs_cuda, source_called, ui_statuses, unreadable_while_mode_000, write_spec, write_textures
+from helpers import (
+    build_killed, manifest_rows, needs_cuda, remaster_on_a_terminal, source_called, ui_statuses, unreadable_while_mode_000,
+    write_spec, write_textures,
+)
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.cache import ContentStore
 from pipeline.definitions import build_definitions
@@ -415,7 +417,6 @@ def test_a_build_on_a_terminal_under_dagster_home_draws_the_training_as_it_goes(
     of its steps (without DAGSTER_HOME it did). Here a training paused for a second at step 5 of 10, where Rich
     redraws ten times a second."""
     import os
-    import pty
 
     write_project(tmp_path, 1)
     write_spec(tmp_path, SPEC.replace("steps: 6", "steps: 10"))
@@ -432,20 +433,9 @@ def test_a_build_on_a_terminal_under_dagster_home_draws_the_training_as_it_goes(
         "from pipeline.cli import main\n"
         "main()\n"
     )
-    ours, theirs = pty.openpty()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "COLUMNS": "120", "TERM": "xterm"}
-    for log_only in ("FORCE_COLOR", "CI"):  # a CI job's, this suite's own in CI, would ask for progress lines
-        env.pop(log_only, None)
-    build = subprocess.Popen([sys.executable, "-c", script, "build", "sr2x"], cwd=tmp_path, env=env, stdin=theirs,
-                             stdout=theirs, stderr=theirs, start_new_session=True)
-    os.close(theirs)
-    shown = b""
-    with contextlib.suppress(OSError):  # EIO once the build has closed the terminal
-        while chunk := os.read(ours, 65536):
-            shown += chunk
-    os.close(ours)
-    assert build.wait(timeout=60) == 0, shown.decode(errors="replace")
-    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    code, shown = remaster_on_a_terminal(script, tmp_path, "build", "sr2x", env={**os.environ, "DAGSTER_HOME": str(home)})
+    assert code == 0, shown
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
     assert re.search(r"sr2x \[model\][^\r\n]* 5/10 ", drawn), drawn
 
 
