@@ -58,18 +58,24 @@ def test_a_project_folder_that_takes_no_new_folder_names_the_one_a_first_build_m
                           "that this user may write there") in " ".join(output.split()), output
 
 
+def _lock_refused(monkeypatch, error: OSError) -> None:
+    """The store's lock file refused as ``error`` (its errno and words) says, naming the file, as a read-only mount
+    or another user's file refuses it: chmod refuses nothing to root, who runs these tests."""
+    opened = os.open
+
+    def refused(path, flags, *args, **kwargs):
+        if Path(path).name == "lock":
+            raise type(error)(error.errno, error.strerror, str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refused)
+
+
 @pytest.mark.parametrize("command", [("build",), ("cache", "gc")])
 def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, command):
     """A CI job for a fork's pull request mounts the shared cache read-only: the store's lock cannot be opened."""
     assert cli(project, "build")[0] == 0  # the shared cache, built on by the main branch's jobs
-    opened = os.open
-
-    def read_only(path, flags, *args, **kwargs):
-        if Path(path).name == "lock":
-            raise OSError(errno.EROFS, "Read-only file system", str(path))
-        return opened(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", read_only)
+    _lock_refused(monkeypatch, OSError(errno.EROFS, "Read-only file system"))
     code, output = cli(project, *command)
     assert code == 1 and (f"error cannot write to the cache {project}/.remaster/cache (cache_dir in assets_spec.yaml): "
                           "Read-only file system; check that this user may write there") in " ".join(output.split()), output
@@ -81,14 +87,7 @@ def test_a_shared_cache_another_user_s_build_made_says_how_a_team_shares_it(proj
     which the user of a shared folder takes for fine. As chmod 000 refuses any user but root, and the tests run
     as root, the refusal is made where the store opens its lock."""
     assert cli(project, "build")[0] == 0  # the first user's build
-    opened = os.open
-
-    def another_user_s(path, flags, *args, **kwargs):
-        if Path(path).name == "lock":
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return opened(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", another_user_s)
+    _lock_refused(monkeypatch, PermissionError(errno.EACCES, "Permission denied"))
     code, output = cli(project, "build", "--force")
     cache = project / ".remaster" / "cache"
     assert code == 1 and (
