@@ -311,6 +311,15 @@ class _Draft:
         self.taken.add(unique)
         return unique
 
+    def source(self, name: str, fields: str, comment: str, *, holds: str) -> None:
+        """A source's line, ``name: {fields}   # comment``; ``holds`` says what its files are, in words."""
+        self.sources.append(f"  {name}: {{{fields}}}   # {comment}")
+        self.holds[name] = holds
+
+    def asset(self, name: str, fields: str, comment: str) -> None:
+        """An asset's line, ``name: {fields}   # comment``."""
+        self.assets.append(f"  {name}: {{{fields}}}   # {comment}")
+
     def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS."""
@@ -318,15 +327,14 @@ class _Draft:
         left_out = [NORMAL_FILES, *pair_folders]
         glob = _files("*", group.colour, top)
         why = "normal maps" + (" and photo pair folders" if pair_folders else "")
-        self.sources.append(f"  {base}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, "
-                            f"exclude: {_list(left_out)}}}   # colour textures; {why} left out")
-        self.holds[base] = "colour texture"
+        self.source(base, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
+                    f"colour textures; {why} left out", holds="colour texture")
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
         self.enlarged[base] = enlarged
-        self.assets.append(f"  {enlarged}: {{op: upscale, from: {base}, scale: 2, filter: lanczos}}   # a plain 2x "
-                           "resize, the baseline: README \"upscale: the baseline\"")
-        self.assets.append(f"  {dds}: {{op: export_dds, from: {enlarged}, resize_to_blocks: true}}   # DDS with "
-                           "mipmaps as a game loads it (BC1, BC3 with alpha), sides made multiples of 4")
+        self.asset(enlarged, f"op: upscale, from: {base}, scale: 2, filter: lanczos",
+                   "a plain 2x resize, the baseline: README \"upscale: the baseline\"")
+        self.asset(dds, f"op: export_dds, from: {enlarged}, resize_to_blocks: true",
+                   "DDS with mipmaps as a game loads it (BC1, BC3 with alpha), sides made multiples of 4")
 
     def normals(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source of ``group``'s normal maps, enlarged and exported as vectors (``kind: normal``)."""
@@ -334,14 +342,14 @@ class _Draft:
         glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals, top)
         left_out = _pair_folders(top, group)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
-        self.sources.append(f"  {source}: {{kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}}}   "
-                            f"# normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})")
-        self.holds[source] = "normal map"
+        self.source(source, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}",
+                    f"normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})",
+                    holds="normal map")
         enlarged, dds = self.name(f"{source}_2x"), self.name(f"{source}_dds")
-        self.assets.append(f"  {enlarged}: {{op: upscale, from: {source}, scale: 2, kind: normal}}   # resized as "
-                           "vectors and renormalized, not as colour")
-        self.assets.append(f"  {dds}: {{op: export_dds, from: {enlarged}, kind: normal, resize_to_blocks: true}}   "
-                           "# BC5, as engines load normal maps")
+        self.asset(enlarged, f"op: upscale, from: {source}, scale: 2, kind: normal",
+                   "resized as vectors and renormalized, not as colour")
+        self.asset(dds, f"op: export_dds, from: {enlarged}, kind: normal, resize_to_blocks: true",
+                   "BC5, as engines load normal maps")
 
     def pairs(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A photo_pairs source of ``group``'s pair folders (one level below its root where all are there, at any
@@ -352,14 +360,14 @@ class _Draft:
         if depth == "**" and top in group.halves:  # a flash photo in the root itself: a pair with no folder
             left_out += [f"{role}.*" for role in PHOTO_ROLES]
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
-        self.sources.append(f"  {source}: {{kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
-                            f"guide: \"{depth}/guide.*\"{exclude}}}   # a pair per folder holding flash.* and guide.*")
-        self.holds[source] = "photo pair"
+        self.source(source, f"kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
+                            f"guide: \"{depth}/guide.*\"{exclude}",
+                    "a pair per folder holding flash.* and guide.*", holds="photo pair")
         material, dds = self.name(f"{source}_material"), self.name(f"{source}_material_dds")
-        self.assets.append(f"  {material}: {{op: material, from: {source}, method: two_shot}}   # PBR maps and a glTF "
-                           "per pair: README \"Photo to material: material\"")
-        self.assets.append(f"  {dds}: {{op: export_dds, from: {material}, maps: [albedo, normal, roughness], "
-                           "resize_to_blocks: true}   # the maps as a game loads them")
+        self.asset(material, f"op: material, from: {source}, method: two_shot",
+                   "PBR maps and a glTF per pair: README \"Photo to material: material\"")
+        self.asset(dds, f"op: export_dds, from: {material}, maps: [albedo, normal, roughness], resize_to_blocks: true",
+                   "the maps as a game loads them")
 
 
 def _other_ops(source: str, enlarged: str) -> list[str]:
