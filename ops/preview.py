@@ -62,8 +62,9 @@ def crops(low: Path, high: Path, destinations: tuple[Path, Path], *, side: int =
 
 
 def sides(path: Path) -> tuple[int, int] | None:
-    """(width, height) of a preview written before, from its header; None where it cannot be read (a
-    half-copied folder): it is then written again."""
+    """(width, height) of an image from its header: a preview written before, or a file a preview shows, so that
+    the page can say its size without decoding it; None where it cannot be read (a half-copied folder: the
+    preview is then written again)."""
     found = image_sides(path)
     return None if found is None else (found[1], found[0])
 

@@ -15,15 +15,16 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
 from ops.atomic import remove_stale_temporaries, unlink, write_bytes_atomic
 from ops.formats import may_be_image
-from ops.preview import CROPS_VERSION, Preview, crops, sides, thumbnail
+from ops.preview import CROPS_VERSION, THUMBNAIL_SIDE, Preview, crops, sides, thumbnail
 from pipeline.guards import failed_guards
 from pipeline.hashing import HASH_INDEX, HashIndex
+from pipeline.init import NORMAL_ENDINGS
 from pipeline.manifest import Row, manifest_path, manifest_problem, read_manifest
 from pipeline.progress import handled, report_progress
 from pipeline.spec import Spec
@@ -37,6 +38,7 @@ _SHOWN_SIDE = 128  # px: a smaller thumbnail (a 16 px sprite) is shown enlarged 
 _CROP_SHOWN = 192  # px, the longer side both crops of an enlargement are shown at, side by side
 _MAPS_FIRST = ("preview", "albedo", "basecolor", "normal", "roughness")  # a material's maps, as an artist reads them
 _MISSING = "missing: not on disk (deleted since the build?)"
+_FLAGS = ("adapted", "self_ensemble", "wrap_x", "wrap_y")  # figures the manifest writes as 0 or 1 for no or yes
 
 
 class NoBuild(Exception):
@@ -52,6 +54,8 @@ class Shown:
     label: str  # its path below the folder the row's files share: ``variant_00/albedo.png``
     preview: Preview | None = None
     problem: str | None = None
+    sides: tuple[int, int] | None = None  # (width, height) of the file itself, in px
+    normal_map: bool | None = None  # True where the spec or its name says so; None: its texels decide
 
 
 @dataclass
@@ -123,13 +127,17 @@ class _Previews:
         self.made = self.kept = 0
 
     def thumbnail(self, shown: Shown) -> None:
-        """Give ``shown`` its thumbnail, or the problem that stops one (an unreadable file)."""
-        normal = True if shown.path.stem.lower().endswith("normal") else None  # a material's normal.png
+        """Give ``shown`` its thumbnail and its sides, or the problem that stops one (an unreadable file)."""
         if (digest := self._hashed(shown.path)) is None:
             shown.problem = _MISSING
             return
+        normal = shown.normal_map
         name = f"{digest}{'-normal' if normal else ''}.png"
         shown.preview, shown.problem = self._made(name, lambda to: thumbnail(shown.path, to, normal_map=normal))
+        shown.sides = sides(shown.path)
+        preview = shown.preview
+        if shown.sides is None and preview is not None and max(preview.width, preview.height) < THUMBNAIL_SIDE:
+            shown.sides = preview.width, preview.height  # a DDS Pillow cannot open: a thumbnail is never enlarged
 
     def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
         """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
@@ -153,7 +161,7 @@ class _Previews:
             self.made += 1
         self.used.update(zip(names, pair))
         return (Shown(low.path, low.listed, f"{low.label}, the same region", pair[0]),
-                Shown(high.path, high.listed, f"{high.label} at 1:1", pair[1]))
+                Shown(high.path, high.listed, high.label, pair[1]))
 
     def _hashed(self, path: Path) -> str | None:
         """``path``'s content hash; None where it is gone since the manifest was read: a build running beside the
@@ -230,10 +238,13 @@ def _in_project(message: str, project: Path) -> str:
 def _entry(spec: Spec, row: Row) -> Entry:
     """``row``'s files; an enlargement of one image gets its crops (made later, as previews are). A model's
     inputs are counted, not shown: a source's every texture, which the rows of its assets show."""
-    outputs = _shown(spec, sorted(row["outputs"], key=_map_order))
+    target = spec.assets.get(str(row["asset"]))
+    normal = target is not None and getattr(target.params, "kind", None) == "normal"  # an op's of normal maps
+    outputs = _shown(spec, sorted(row["outputs"], key=_map_order), normal)
     if not row["partition"]:
         return Entry(row, [], outputs, note=f"trained on {counted(len(row['inputs']), 'file')}")
-    inputs = _shown(spec, sorted(row["inputs"], key=_map_order))  # a multiply's material: its maps as its variants'
+    # a multiply's material: its maps in its variants' order
+    inputs = _shown(spec, sorted(row["inputs"], key=_map_order), normal)
     images_in, images_out = [s for s in inputs if _is_image(s)], [s for s in outputs if _is_image(s)]
     pair = row["op"] in _ENLARGED and len(images_in) == 1 and len(images_out) == 1 and row["status"] != "failed"
     return Entry(row, inputs, outputs, (images_in[0], images_out[0]) if pair else None)
@@ -246,16 +257,24 @@ def _map_order(path: str) -> tuple[str, int, str]:
     return parent, _MAPS_FIRST.index(stem) if stem in _MAPS_FIRST else len(_MAPS_FIRST), name
 
 
-def _shown(spec: Spec, listed: list[str]) -> list[Shown]:
+def _shown(spec: Spec, listed: list[str], normal: bool) -> list[Shown]:
     """The files ``listed``, each labelled by its path below the folder they share: the whole path of each of a
-    material's maps made every caption the same but for its end."""
+    material's maps made every caption the same but for its end. ``normal``: the spec says they are normal maps."""
     shared = len(os.path.commonprefix([path.split("/")[:-1] for path in listed]))
-    return [_one(spec.resolve(each), each, "/".join(each.split("/")[shared:])) for each in listed]
+    return [_one(spec.resolve(each), each, "/".join(each.split("/")[shared:]), normal) for each in listed]
 
 
-def _one(path: Path, listed: str, label: str) -> Shown:
+def _one(path: Path, listed: str, label: str, normal: bool) -> Shown:
     missing = None if path.is_file() else _MISSING
-    return Shown(path, listed, label, problem=missing)
+    return Shown(path, listed, label, problem=missing, normal_map=True if normal or _named_normal(path) else None)
+
+
+def _named_normal(path: Path) -> bool:
+    """Whether ``path`` is named as a normal map: a material's ``normal.png``, or ``brick_n``, ``_normal``,
+    ``_nrm``, as a source's normal maps are told apart. A name merely ending in the word (``abnormal.png``) is
+    colour: reduced as vectors, its thumbnail came out a flat pastel."""
+    stem = path.stem.lower()
+    return stem == "normal" or stem.endswith(NORMAL_ENDINGS)
 
 
 def _is_image(shown: Shown) -> bool:
@@ -274,7 +293,8 @@ td{vertical-align:top;padding:.5em;border-bottom:1px solid #ddd}
 tr.failed td{background:#fde8e6}
 figure{display:inline-block;margin:0 .5em .5em 0;vertical-align:top;max-width:260px}
 figcaption{font-size:12px;word-break:break-all}
-img{image-rendering:pixelated;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+img{background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+img.enlarged{image-rendering:pixelated}
 .status{font-weight:bold}.failed .status,.error,.guard{color:#a4161a}
 .figures td{padding:0 .5em 0 0;border:0;font-size:12px}
 """
@@ -313,42 +333,71 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     said += [f'<div class="error">{_text(entry.error)}</div>'] if entry.error else []
     said += [f'<div class="guard">{_text(message)}</div>' for message in entry.guards]
     crops = "" if entry.crops is None else _crops(entry.crops, folder)
+    scale = _row_scale([*entry.inputs, *entry.outputs])
     return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
-            f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder)}</td>"
-            f"<td>{_figures_of(entry.outputs, folder)}{crops}</td><td>{_figures_table(row)}</td></tr>")
+            f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder, scale)}</td>"
+            f"<td>{_figures_of(entry.outputs, folder, scale)}{crops}</td><td>{_figures_table(row)}</td></tr>")
 
 
-def _figures_of(files: Iterable[Shown], folder: Path) -> str:
-    return "".join(_figure(shown, folder) for shown in files)
+def _row_scale(files: list[Shown]) -> float:
+    """The one scale a row's thumbnails are shown at, so that their sizes relate: a 2x enlargement shown twice
+    the size of its input. Each was scaled on its own, and a 22 px input came out larger than its 44 px
+    enlargement. Small files are enlarged by a whole factor (texels kept sharp) until the largest is about
+    ``_SHOWN_SIDE`` px; large ones reduced until the largest is ``THUMBNAIL_SIDE`` px."""
+    largest = max((max(shown.sides) for shown in files if shown.sides is not None), default=0)
+    if largest == 0:
+        return 1.0
+    if largest < _SHOWN_SIDE:
+        return float(_SHOWN_SIDE // largest)
+    return min(1.0, THUMBNAIL_SIDE / largest)
+
+
+def _figures_of(files: Iterable[Shown], folder: Path, scale: float) -> str:
+    return "".join(_figure(shown, folder, _scaled(shown, scale)) for shown in files)
+
+
+def _scaled(shown: Shown, scale: float) -> tuple[int, int] | None:
+    if shown.sides is None:
+        return None
+    return max(1, round(shown.sides[0] * scale)), max(1, round(shown.sides[1] * scale))
 
 
 def _crops(pair: tuple[Shown, Shown], folder: Path) -> str:
-    """The crops of an enlargement, both shown at the high one's shape with its longer side ``_CROP_SHOWN`` px:
-    a width alone made the crop of an 8 px wide sprite 1,152 px tall."""
+    """The crops of an enlargement, both shown at the high one's shape, enlarged by the whole factor that brings
+    its longer side nearest ``_CROP_SHOWN`` px, each captioned with its true magnification: a width alone made the
+    crop of an 8 px wide sprite 1,152 px tall, and a crop captioned ``at 1:1`` was drawn at 2x."""
     low, high = pair
-    sides = None if high.preview is None else _crop_sides(high.preview)
-    return f'<div class="crops">{_figure(low, folder, sides)}{_figure(high, folder, sides)}</div>'
+    if high.preview is None or low.preview is None:
+        return f'<div class="crops">{_figure(low, folder)}{_figure(high, folder)}</div>'
+    times = max(1, _CROP_SHOWN // max(high.preview.width, high.preview.height))
+    drawn = high.preview.width * times, high.preview.height * times
+    shown = (replace(low, label=f"{low.label} {_magnified(drawn[0] / low.preview.width)}"),
+             replace(high, label=f"{high.label} {_magnified(times)}"))
+    return f'<div class="crops">{"".join(_figure(crop, folder, drawn) for crop in shown)}</div>'
 
 
-def _crop_sides(preview: Preview) -> tuple[int, int]:
-    scale = _CROP_SHOWN / max(preview.width, preview.height)
-    return max(1, round(preview.width * scale)), max(1, round(preview.height * scale))
+def _magnified(times: float) -> str:
+    """How much a crop is enlarged, as its caption says it: ``at 1:1``, ``at 4x, nearest-neighbour``."""
+    return "at 1:1" if times == 1 else f"at {times:.3g}×, nearest-neighbour"
 
 
-def _figure(shown: Shown, folder: Path, sides: tuple[int, int] | None = None) -> str:
-    """A file's preview, linked to the file, with its name, size on disk and the preview's problem if any; its
-    whole path as the manifest names it in its tooltip. ``sides``: as shown, where not its own enlarged by a
-    whole factor."""
+def _figure(shown: Shown, folder: Path, drawn: tuple[int, int] | None = None) -> str:
+    """A file's preview, linked to the file, with its name, pixel size, size on disk and the preview's problem if
+    any; its whole path as the manifest names it in its tooltip. ``drawn``: its sides on the page, where known
+    (else the preview's own); an image drawn larger than its preview is marked to keep its texels sharp, which a
+    browser would smooth."""
     caption, opened = _text(shown.label), f'<figure title="{_text(shown.listed)}">'
     if shown.problem is not None and not shown.path.is_file():
         return f"{opened}<figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
-    size = f" ({_bytes(shown.path.stat().st_size)})"
+    pixels = "" if shown.sides is None else f"{shown.sides[0]} × {shown.sides[1]} px, "  # a crop's: none
+    size = f" ({pixels}{_bytes(shown.path.stat().st_size)})"
     if shown.preview is None:
         note = f'<div class="error">no preview: {_text(shown.problem)}</div>' if shown.problem else ""
         return f"{opened}{_link(shown.path, folder, shown.label)}{size}{note}</figure>"
-    preview, times = shown.preview, max(1, _SHOWN_SIDE // max(shown.preview.width, shown.preview.height))
-    width, height = sides or (preview.width * times, preview.height * times)
-    image = (f'<img src="{_href(preview.path, folder)}" width="{width}" height="{height}" alt="{caption}" '
+    preview = shown.preview
+    width, height = drawn or (preview.width, preview.height)
+    enlarged = ' class="enlarged"' if width > preview.width else ""
+    image = (f'<img src="{_href(preview.path, folder)}" width="{width}" height="{height}"{enlarged} alt="{caption}" '
              'loading="lazy">')
     return f'{opened}<a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
 
@@ -356,17 +405,29 @@ def _figure(shown: Shown, folder: Path, sides: tuple[int, int] | None = None) ->
 def _figures_table(row: Row) -> str:
     """The row's figures: how it was made and what its op and guards measured. The op's version is said as one:
     beside a 2x enlargement, ``upscale 9`` read as a factor."""
-    made = {"op": f"{row['op']} (version {row['op_version']})", "took": f"{row['seconds']:.3g} s"}
-    cells = [f"<tr><td>{_text(key)}</td><td>{_text(_value(value))}</td></tr>"
+    made = {"op": f"{row['op']} (version {row['op_version']})", "took": _took(row)}
+    cells = [f"<tr><td>{_text(key)}</td><td>{_text(_value(key, value))}</td></tr>"
              for key, value in [*made.items(), *sorted(row["metadata"].items())]]
     return f'<table class="figures">{"".join(cells)}</table>'
 
 
-def _value(value: object) -> str:
+def _took(row: Row) -> str:
+    """How long this build took over the row; a cached one is said as such, with how long it took to make where
+    the op measured it: ``took 0 s`` beside ``seconds 37.04`` read as a contradiction."""
+    if row["status"] != "cached":
+        return f"{row['seconds']:.3g} s"
+    made = row["metadata"].get("seconds")
+    return "from the cache" + (f" (made in {made:.1f} s)" if isinstance(made, (int, float)) else "")
+
+
+def _value(key: str, value: object) -> str:
     """A figure as the page says it: an empty one (a multiply's ``seams``, ``alike``: what its checks found) as
-    ``none``, where an empty cell read as a figure missing."""
+    ``none``, where an empty cell read as a figure missing; a yes-or-no one (``aligned``, and those written as 0 or
+    1: ``wrap_x``, ``adapted``) as ``yes`` or ``no``, where ``wrap_x 1`` beside ``aligned False`` mixed styles."""
     if value == "":
         return "none"
+    if isinstance(value, bool) or (key in _FLAGS and value in (0, 1)):
+        return "yes" if value else "no"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

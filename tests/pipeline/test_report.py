@@ -314,3 +314,102 @@ def test_without_a_terminal_its_progress_comes_as_lines(project, cli, monkeypatc
     code, output = cli(project, "report")
     lines = output.splitlines()
     assert code == 0 and "report 0/15 textures/floors/tex000.png" in lines and "report 15/15" in lines, output
+
+
+def _imgs(text: str) -> dict[str, tuple[int, int, str, str]]:
+    """Each image of the page by its file's path and its caption (``textures/a.png: a.png at 2×``): its sides as
+    drawn, its attributes after them and its preview."""
+    return {f"{title}: {alt}": (int(width), int(height), rest, src) for title, src, width, height, rest, alt in
+            re.findall(r'<figure title="([^"]*)"><a href="[^"]*"><img src="([^"]*)" width="(\d+)" height="(\d+)"'
+                       r'([^>]*?) alt="([^"]*)"', text)}
+
+
+def _figure_values(page: _Page, name: str) -> list[str]:
+    return [page.text[at + 1] for at, said in enumerate(page.text) if said == name]
+
+
+def test_a_row_shows_its_input_and_enlargement_at_one_scale_captioned_with_their_sides(tmp_path, cli):
+    """Each thumbnail was scaled on its own: a 22 x 21 sprite was drawn at 110 x 105, its 2x enlargement at 88 x 84,
+    smaller than its input."""
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "textures" / "preel1.png", Image(rng.random((21, 22, 3), dtype=np.float32)))
+    write_spec(tmp_path, UPSCALE_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    page_path = tmp_path / "build" / "report.html"
+    images = _imgs(page_path.read_text(encoding="utf-8"))
+    assert images["textures/preel1.png: preel1.png"][:2] == (44, 42), images
+    assert images["build/legacy_2x/preel1.png: preel1.png"][:2] == (88, 84), images
+    text = " ".join(_page(page_path).text)
+    assert text.count("preel1.png (22 × 21 px, ") == text.count("preel1.png (44 × 42 px, ") == 1, text
+
+
+def test_the_crops_are_captioned_with_their_true_magnification_and_drawn_sharp(tmp_path, cli):
+    """A 44 px crop drawn at 176 px was captioned ``at 1:1``; the page's style smoothed none, but made a reduced
+    thumbnail alias: only what is drawn larger than its preview is drawn with its texels sharp."""
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "textures" / "preel1.png", Image(rng.random((21, 22, 3), dtype=np.float32)))
+    write_image(tmp_path / "textures" / "wall.png", Image(rng.random((300, 300, 3), dtype=np.float32)))
+    write_spec(tmp_path, UPSCALE_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    text = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    images = _imgs(text)
+    assert images["textures/preel1.png: preel1.png, the same region at 8×, nearest-neighbour"][:2] == (176, 168)
+    assert images["build/legacy_2x/preel1.png: preel1.png at 4×, nearest-neighbour"][:2] == (176, 168), images
+    assert images["build/legacy_2x/wall.png: wall.png at 2×, nearest-neighbour"][:2] == (192, 192), images
+    assert "at 1:1" not in text
+    sharp = {name for name, (_, _, rest, _) in images.items() if 'class="enlarged"' in rest}
+    assert sharp == set(images) - {"textures/wall.png: wall.png", "build/legacy_2x/wall.png: wall.png"}, sharp
+    assert "img.enlarged{image-rendering:pixelated}" in text and text.count("pixelated") == 1
+
+
+def test_a_cached_row_says_it_came_from_the_cache_and_how_long_it_took_to_make(tmp_path, cli):
+    """A cached material said ``took 0 s`` beside ``seconds 37.04``, which read as a contradiction."""
+    write_textures(tmp_path / "textures", 1, size=32)
+    write_spec(tmp_path, UPSCALE_SPEC + "  floors: {op: material, from: legacy, method: from_texture}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "build", "--force")[0] == 0  # hashes stored; the next build finds every row cached
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    made = {row["asset"]: row["metadata"].get("seconds") for row in manifest_rows(tmp_path)}
+    assert {row["status"] for row in manifest_rows(tmp_path)} == {"cached"}
+    took = _figure_values(_page(tmp_path / "build" / "report.html"), "took")
+    assert sorted(took) == sorted(["from the cache", f"from the cache (made in {made['floors']:.1f} s)"]), took
+
+
+def test_yes_or_no_figures_are_said_in_one_style(project, cli):
+    """``wrap_x 1`` and ``adapted 0`` stood beside ``aligned False``; a count (``tiles 1``) stays a number."""
+    from pipeline.report import _value
+
+    assert cli(project, "build")[0] == 0
+    assert cli(project, "report")[0] == 0
+    page = _page(project / "build" / "report.html")
+    said = _figure_values(page, "wrap_x") + _figure_values(page, "wrap_y")
+    assert len(said) == 10 and set(said) <= {"yes", "no"}, said
+    assert [_value("aligned", False), _value("adapted", 1), _value("self_ensemble", 0)] == ["no", "yes", "no"]
+    assert [_value("tiles", 1), _value("passes", 0), _value("adapted", 2)] == ["1", "0", "2"]
+
+
+def test_normal_maps_are_told_by_the_spec_or_a_separated_name_not_by_a_name_s_last_letters(tmp_path, cli):
+    """``abnormal.png`` was reduced as a normal map, its colours renormalized as vectors; ``brick_n.png`` and a
+    texture of an asset of ``kind: normal`` are."""
+    rng = np.random.default_rng(0)
+    texels = rng.random((16, 16, 3), dtype=np.float32)
+    for name in ("abnormal.png", "brick_n.png"):
+        write_image(tmp_path / "textures" / name, Image(texels))
+    write_image(tmp_path / "bumps" / "plain.png", Image(texels))
+    bumps = "  bumps: {kind: textures, root: bumps, glob: \"*.png\"}\n"
+    write_spec(tmp_path, UPSCALE_SPEC.replace("sources:\n", f"sources:\n{bumps}")
+               + "  bumps_2x: {op: upscale, from: bumps, scale: 2, filter: lanczos, kind: normal}\n")
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    page_path = tmp_path / "build" / "report.html"
+    shown = {name.split(": ")[0]: src for name, (*_, src) in _imgs(page_path.read_text(encoding="utf-8")).items()
+             if not src.endswith(("-low.png", "-high.png"))}  # the thumbnails, not the crops
+    as_stored = np.asarray(PILImage.open(tmp_path / "textures" / "abnormal.png"))[..., :3]
+    colour = np.asarray(PILImage.open(page_path.parent / shown["textures/abnormal.png"]))[..., :3]
+    assert np.array_equal(colour, as_stored)  # as it is: reduced as colour, which a 16 px texture is not
+    for name in ("textures/brick_n.png", "bumps/plain.png"):
+        vectors = np.asarray(PILImage.open(page_path.parent / shown[name]))[..., :3]
+        assert not np.array_equal(vectors, as_stored), name  # made unit length
