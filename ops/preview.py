@@ -90,8 +90,11 @@ def _reduced_colour(stored: Image, width: int, height: int) -> Image:
 
 def _reduced_vectors(stored: Image, width: int, height: int) -> Image:
     """A normal map reduced as vectors: their average, made unit length again (an average is shorter, and
-    would show the map greyer and flatter than the engine lights it)."""
-    return Image(renormalize(np.clip(_resized(stored.color, width, height), 0.0, 1.0)), stored.alpha)
+    would show the map greyer and flatter than the engine lights it). Its alpha (a height some keep there) is
+    averaged to the same sides."""
+    alpha = None if stored.alpha is None else (
+        np.clip(_resized(stored.alpha[..., None], width, height), 0.0, 1.0)[..., 0])
+    return Image(renormalize(np.clip(_resized(stored.color, width, height), 0.0, 1.0)), alpha)
 
 
 def _resized(planes: np.ndarray, width: int, height: int) -> np.ndarray:

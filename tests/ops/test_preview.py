@@ -37,6 +37,19 @@ def test_a_normal_map_is_reduced_as_unit_vectors(tmp_path):
     assert np.allclose(vectors[..., 2], 1.0, atol=0.01)  # the leaning ones average out: straight up
 
 
+def test_a_normal_map_with_alpha_is_reduced_with_its_alpha(tmp_path):
+    """A normal map that keeps a height in its alpha (``brick_n.png`` as RGBA) got no preview: its vectors were
+    reduced and its alpha was not, and the page said 'no preview: an Image's alpha is (height, width) ...'."""
+    source = tmp_path / "brick_n.png"
+    alpha = np.tile(np.linspace(0.0, 1.0, 64, dtype=np.float32), (64, 1))
+    write_image(source, Image(_tilted_normals(64), alpha), colorspace="linear")
+    shown = thumbnail(source, tmp_path / "thumb.png", normal_map=True, side=16)
+    pixels = _pixels(shown.path)
+    assert (shown.width, shown.height) == (16, 16) and pixels.shape == (16, 16, 4)
+    assert np.allclose(np.linalg.norm(pixels[..., :3] / 255.0 * 2.0 - 1.0, axis=2), 1.0, atol=0.01)
+    assert np.abs(pixels[..., 3] - np.linspace(6, 249, 16)).max() <= 2  # each texel's four, averaged
+
+
 def test_a_16_bit_texture_is_reduced_in_linear_light(tmp_path):
     """A 16-bit grey PNG of black and white columns: its thumbnail, half as wide, is the mid grey of half the light
     (188), as the eye sees the columns from afar, not the 128 of averaged sRGB codes."""
