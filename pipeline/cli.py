@@ -702,7 +702,7 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
                      "build would refuse it); 130 when stopped (Ctrl-C, or SIGTERM from a cancelled CI job).")
 def report(
     spec: SpecOption = DEFAULT_SPEC,
-    page: Annotated[Path | None, typer.Option("--out", "-o", help="Where the page goes (default: "
+    page: Annotated[str | None, typer.Option("--out", "-o", help="Where the page goes (default: "
                                               "<build_dir>/report.html; a folder: report.html in it); its previews "
                                               "stay in <build_dir>/.report.")]
     = None,
@@ -711,15 +711,16 @@ def report(
     _report(spec, page)
 
 
-def _report(spec: Path, page: Path | None) -> None:
-    """``report``'s page, written, and one line saying where and how many previews it made."""
-    from pipeline.report import NoBuild, write_report
+def _report(spec: Path, page: str | None) -> None:
+    """``report``'s page, written where ``--out`` says (``page``), and one line saying where and how many previews
+    it made."""
+    from pipeline.report import NoBuild, page_at, write_report
 
     with _stopped_in_one_line("report"):
         loaded = _load(spec)
         _log_to_stderr()
         try:
-            written = _with_progress(write_report, loaded, page)
+            written = _with_progress(write_report, loaded, None if page is None else page_at(page))
         except NoBuild as exc:
             _fail([str(exc)], 1)
         except OSError as exc:

@@ -85,6 +85,13 @@ def default_page(spec: Spec) -> Path:
     return spec.build_dir / REPORT
 
 
+def page_at(out: str) -> Path:
+    """The page ``--out`` names: ``out``, or its ``report.html`` where it ends with a slash, which says a folder
+    where none is made yet (``artifact/``, as to ``cp``): a Path drops the slash, and the page was written as a
+    file named ``artifact``, with no ``.html`` a browser opens it by."""
+    return Path(out, REPORT) if out.endswith(("/", os.sep)) else Path(out)
+
+
 def write_report(spec: Spec, page: Path | None = None) -> Written:
     """Write the review page of ``spec``'s last build to ``page`` (``<build_dir>/report.html``; a folder: its
     ``report.html``, as a CI job names the folder it hands on), making the previews it lacks, and drop the previews

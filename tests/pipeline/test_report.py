@@ -197,6 +197,16 @@ def test_out_a_folder_writes_the_page_in_it(project, cli):
     assert page.links and all(path.is_file() for path in _files(page_path, page.links + page.images))
 
 
+def test_out_a_folder_not_made_yet_given_with_its_slash_writes_the_page_in_it(project, cli):
+    """``--out artifact/`` before the folder is made (a CI job's first step) wrote the page as a file named
+    ``artifact``, with no ``.html`` a browser opens it by; the slash says a folder, as to ``cp``."""
+    assert cli(project, "build")[0] == 0
+    code, output = cli(project, "report", "--out", "artifact/")
+    page_path = project / "artifact" / "report.html"
+    assert code == 0 and f"report: {page_path} (5 partitions; " in output, output
+    assert page_path.is_file()
+
+
 def test_a_failed_partition_shows_its_error(project, cli):
     """A texture that is not an image fails its partition; the page shows that row failed, with its message, the
     files it names as the manifest names them: the page of a CI job is read on other machines."""
