@@ -212,10 +212,7 @@ class _Previews:
 
 def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry]:
     """Each row with its previews made, reporting progress file by file."""
-    guards: dict[tuple[str, str], list[str]] = {}
-    for guard in failed_guards(spec, rows):
-        said = "check failed" if guard.blocking else "check warning"  # as the build says them
-        guards.setdefault((guard.asset, guard.partition), []).append(_in_project(f"{said}: {guard.message}", spec.root_dir))
+    guards = _failed_checks(spec, rows)
     entries = [_entry(spec, row) for row in rows]
     total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
     for entry in entries:
@@ -233,6 +230,17 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
             done += 1
         yield entry
     report_progress(TASK, total, total)
+
+
+def _failed_checks(spec: Spec, rows: list[Row]) -> dict[tuple[str, str], list[str]]:
+    """Each failed check of ``rows``, as the build says it (``check failed``, or ``check warning`` for an advisory
+    one), by the (asset, partition) it is of."""
+    checks: dict[tuple[str, str], list[str]] = {}
+    for guard in failed_guards(spec, rows):
+        said = "check failed" if guard.blocking else "check warning"
+        message = _in_project(f"{said}: {guard.message}", spec.root_dir)
+        checks.setdefault((guard.asset, guard.partition), []).append(message)
+    return checks
 
 
 def _in_project(message: str, project: Path) -> str:
