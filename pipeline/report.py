@@ -402,10 +402,12 @@ def _figure(shown: Shown, folder: Path, drawn: tuple[int, int] | None = None) ->
     (else the preview's own); an image drawn larger than its preview is marked to keep its texels sharp, which a
     browser would smooth."""
     caption, opened = _text(shown.label), f'<figure title="{_text(shown.listed)}">'
-    if shown.problem is not None and not shown.path.is_file():
-        return f"{opened}<figcaption>{caption}: {_text(shown.problem)}</figcaption></figure>"
+    try:
+        on_disk = shown.path.stat().st_size
+    except FileNotFoundError:  # gone since the manifest was read, or since its preview was made: a build beside
+        return f"{opened}<figcaption>{caption}: {_text(shown.problem or _MISSING)}</figcaption></figure>"
     pixels = "" if shown.sides is None else f"{shown.sides[0]} × {shown.sides[1]} px, "  # a crop's: none
-    size = f" ({pixels}{_bytes(shown.path.stat().st_size)})"
+    size = f" ({pixels}{_bytes(on_disk)})"
     if shown.preview is None:
         note = f'<div class="error">no preview: {_text(shown.problem)}</div>' if shown.problem else ""
         return f"{opened}{_link(shown.path, folder, shown.label)}{size}{note}</figure>"

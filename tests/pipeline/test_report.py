@@ -257,6 +257,39 @@ def test_a_file_removed_while_the_report_runs_is_said_missing(project, cli):
     assert sum(source.endswith("-high.png") for source in page.images) == 4  # the crops of the other four
 
 
+class _BuildBesideAtTheEnd(_BuildBeside):
+    """A build running beside the report that removes ``path`` once the report has made every preview, as it
+    writes the page."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "done", None) == getattr(record, "total", 0):
+            self.path.unlink(missing_ok=True)
+
+
+def test_a_file_removed_after_its_preview_was_made_is_said_missing(project, cli):
+    """A file removed by a build beside the report after its preview was made, as the page is written, is said
+    missing, where the report stopped on 'No such file or directory' taking its size."""
+    from pipeline.progress import progress_log
+    from pipeline.report import write_report
+    from pipeline.spec import load_spec
+
+    assert cli(project, "build")[0] == 0
+    removed = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    beside, level = _BuildBesideAtTheEnd(removed), progress_log.level
+    progress_log.addHandler(beside)
+    progress_log.setLevel(logging.DEBUG)
+    try:
+        written = write_report(load_spec(project / "assets_spec.yaml"))
+    finally:
+        progress_log.removeHandler(beside)
+        progress_log.setLevel(level)
+    text = _page(written.page).text
+    said_missing = ": missing: not on disk (deleted since the build?)"
+    missing = [said.removesuffix(said_missing) for said in text if said.endswith(said_missing)]
+    assert not removed.exists() and missing == ["tex000.png", "tex000.png at 6×, nearest-neighbour"], missing
+    assert "tex000.png (16 × 16 px, " in " ".join(text)  # its input, as it was, beside them
+
+
 def test_the_op_s_version_is_said_as_one_not_as_a_number_beside_its_name(project, cli):
     """The figures said ``upscale 9`` beside a 2x enlargement, which an artist read as a factor."""
     assert cli(project, "build")[0] == 0
