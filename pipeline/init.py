@@ -271,14 +271,17 @@ cache_dir: .remaster/cache       # content-addressed store; may be an absolute o
 device: auto                     # CUDA when available, else CPU
 """
 
-_REFERENCE = [
-    '  # reference: {kind: textures, root: path/to/hires, glob: "**/*.png"}   # high-resolution textures to train a '
-    'super-resolution model on: which they are, remaster cannot tell',
-    "# models:                       # a model trained on reference: README \"Super-resolution: train_srcae and "
-    "super_resolve\"",
-    "#   sr2x: {op: train_srcae, from: reference, scale: 2, steps: 3000}   # trains about 4 minutes on a 2-core CPU, "
-    "under a minute on a GPU (6,000 steps took 453 s and 48 s: README \"Measured quality\", \"On a GPU\")",
-]
+
+def _reference(reference: str, model: str) -> list[str]:
+    """The commented-out source of high-resolution textures, named ``reference``, and the model ``model`` trained
+    on it: which textures those are, remaster cannot tell."""
+    return [f'  # {reference}: {{kind: textures, root: path/to/hires, glob: "**/*.png"}}   # high-resolution textures '
+            'to train a super-resolution model on: which they are, remaster cannot tell',
+            f"# models:                       # a model trained on {reference}: README \"Super-resolution: "
+            "train_srcae and super_resolve\"",
+            f"#   {model}: {{op: train_srcae, from: {reference}, scale: 2, steps: 3000}}   # trains about 4 minutes on a "
+            "2-core CPU, under a minute on a GPU (6,000 steps took 453 s and 48 s: README \"Measured quality\", "
+            "\"On a GPU\")"]
 
 
 @dataclass
@@ -293,10 +296,20 @@ class _Draft:
     enlarged: dict[str, str] = field(default_factory=dict)  # colour source -> its 2x upscale's asset
 
     def text(self) -> str:
-        """The sources and assets, with the ops not used shown commented out on the first colour source."""
+        """The sources and assets, with the ops not used shown commented out on the first colour source. Their
+        names are taken last, after the folders' sources and assets, so that each one uncommented is a name no
+        other holds (a folder ``walls_variants`` beside ``walls``), and the folders' names stay as they are."""
         colour = [name for name, noun in self.holds.items() if noun == "colour texture"]
-        return "\n".join(["sources:", *self.sources, *_REFERENCE, "assets:", *self.assets,
-                          *(_other_ops(colour[0], self.enlarged[colour[0]]) if colour else [])]) + "\n"
+        reference, model = self.name("reference"), self.name("sr2x")
+        others = self._commented_ops(colour[0], model) if colour else []
+        return "\n".join(["sources:", *self.sources, *_reference(reference, model), "assets:", *self.assets,
+                          *others]) + "\n"
+
+    def _commented_ops(self, source: str, model: str) -> list[str]:
+        """The ops the starter spec does not run, commented out, on colour textures ``source``, with names no
+        other line holds: ``model``'s ``super_resolve`` and a ``multiply`` of its 2x upscale."""
+        return _other_ops(self.name(f"{source}_sr"), self.name(f"{source}_variants"), source, self.enlarged[source],
+                          model)
 
     def name(self, wanted: str) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
@@ -370,14 +383,14 @@ class _Draft:
                    "the maps as a game loads them")
 
 
-def _other_ops(source: str, enlarged: str) -> list[str]:
-    """The ops the starter spec does not run, commented out, on colour textures ``source`` (``enlarged``, its 2x
-    upscale). The multiply is set for a first try on a CPU: ``patch``, two small variants of each enlarged texture,
+def _other_ops(sr: str, variants: str, source: str, enlarged: str, model: str) -> list[str]:
+    """The ops the starter spec does not run, commented out, as assets ``sr`` and ``variants``, on colour textures
+    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model``. The multiply is set for a first try on a CPU: ``patch``, two small variants of each enlarged texture,
     seconds a texture, where the op's defaults (``gram``, four 512² variants) take minutes a texture; its comment
     gives the figures that choice rests on, and the smallest texture ``patch`` takes."""
-    return [f"  # {source}_sr: {{op: super_resolve, from: {source}, model: sr2x}}   # enlarged by the model sr2x "
+    return [f"  # {sr}: {{op: super_resolve, from: {source}, model: {model}}}   # enlarged by the model {model} "
             "(uncomment reference and models above)",
-            f"  # {source}_variants: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "
+            f"  # {variants}: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "
             "tiling textures like each enlarged one; patch takes about 4 s of CPU a 512² variant with its checks, "
             "method: gram about 34 s, closer in fine detail but losing large shapes (bricks, tiles); textures under "
             "64 px: gram (patch's variants of them come out copies): README \"Texture multiplier: multiply\""]

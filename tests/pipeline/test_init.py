@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -304,3 +305,25 @@ def test_a_root_shares_a_folder_with_the_spec_s_or_is_absolute():
     folder with the spec's but the drive's root is written absolute, not as a climb to the top."""
     assert _root(Path("/work/studio/flats"), Path("/work/studio-remaster")) == "../studio/flats"
     assert _root(Path("/mnt/share/flats"), Path("/home/me/project")) == "/mnt/share/flats"
+
+
+def test_init_s_commented_lines_uncommented_take_names_no_folder_s_source_holds(tmp_path, cli):
+    """Folders named as the commented lines would name theirs (``reference``, ``sr2x``, ``bricks_variants`` beside
+    ``bricks``): the folders' sources keep their names, and each commented line takes one no other line holds, so
+    the spec with every line uncommented still validates."""
+    photo = read_image(FLATS / "aqf001.png")
+    for path in ("bricks/aqf001.png", "bricks_variants/aqf001.png", "reference/aqf001.png", "sr2x/aqf001.png"):
+        write_image(tmp_path / "studio" / path, photo)
+    studio = tmp_path / "studio"
+    assert cli(tmp_path, "init", "studio", "--spec", "project/assets_spec.yaml")[0] == 0
+    spec = tmp_path / "project" / "assets_spec.yaml"
+    text = spec.read_text()
+    for line in ('  reference: {kind: textures, root: "../studio/reference"', '  # reference_2: {kind: textures',
+                 "#   sr2x_2: {op: train_srcae, from: reference_2,", "  # bricks_sr: {op: super_resolve, from: bricks, "
+                 "model: sr2x_2}", "  # bricks_variants_2: {op: multiply, from: bricks_2x,"):
+        assert line in text, text
+    (studio / "hires").mkdir()
+    uncommented = re.sub(r"^(\s*)# ", r"\1", text.split("\nbuild_dir", 1)[1], flags=re.MULTILINE)
+    spec.write_text("build_dir" + uncommented.replace("path/to/hires", "../studio/hires"))
+    code, output = cli(tmp_path, "validate", "--spec", str(spec))
+    assert code == 0 and "ok (5 sources, 1 model, 10 assets)" in output, output
