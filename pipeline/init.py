@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
-from pipeline.claims import make_project_instance
+from pipeline.claims import dagster_home, make_project_instance
 from pipeline.dagster_names import takes_name
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
 from pipeline.spec import SPEC_FILE, Spec, parse_spec, real_path
@@ -96,9 +96,15 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
 def _make_instance(spec: Spec, warnings: list[str]) -> None:
     """The project's Dagster instance (``.dagster`` beside the spec), as ``remaster demo`` makes it, so that the
     builds run before the first ``remaster ui`` are recorded where that UI shows them, not in a throwaway one.
-    ``DAGSTER_HOME``, where set, is the artist's choice and is left alone. One that cannot be made is a warning: the
-    spec is written, and builds still run."""
-    if os.environ.get("DAGSTER_HOME"):
+    ``DAGSTER_HOME``, where set, is the artist's choice and is left alone, but checked as a build checks it, so
+    that one the build next refuses (relative, or no folder) is said now. One that cannot be made is a warning:
+    the spec is written, and builds still run."""
+    try:
+        home = dagster_home()
+    except ValueError as exc:
+        warnings.append(f"{exc}; until then, remaster validate, status, build and ui stop there (exit 2)")
+        return
+    if home is not None:
         return
     try:
         make_project_instance(spec)

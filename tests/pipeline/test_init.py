@@ -119,6 +119,20 @@ def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypa
     assert _materialized(home) == {"walls_2x"} and not (folder / ".dagster").exists()
 
 
+def test_init_warns_of_a_dagster_home_that_the_next_command_would_refuse(tmp_path, cli, monkeypatch):
+    """A DAGSTER_HOME exported with a typo, or before its folder was made: the spec is written, and init says now
+    what remaster validate, the next command it prints, would stop on, with the fix."""
+    folder = _studio_folder(tmp_path / "studio")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "shared_home"))
+    code, output = cli(folder, "init")
+    assert code == 0 and (folder / "assets_spec.yaml").is_file() and not (folder / ".dagster").exists(), output
+    assert f"warning DAGSTER_HOME={tmp_path / 'shared_home'} is not a folder: mkdir -p {tmp_path / 'shared_home'} " \
+           "first" in _said(output), output
+    assert "until then, remaster validate, status, build and ui stop there (exit 2)" in _said(output), output
+    code, output = cli(folder, "validate")
+    assert code == 2 and "is not a folder: mkdir -p" in output, output
+
+
 def test_init_writes_the_spec_and_warns_where_the_project_s_instance_cannot_be_made(tmp_path, cli):
     """A file named .dagster beside the spec: the spec is still written, and the warning says why the UI will not
     show the builds, and the fix."""
