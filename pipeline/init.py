@@ -77,11 +77,12 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
     _refuse_spec_path(spec_path, force)
     scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
-    images = _image_folders(scanned)
+    warnings: list[str] = []
+    images = _image_folders(scanned, warnings)
     if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
-    warnings = [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
+    warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
         raise NothingToRead("; ".join(warnings or [_nothing_to_read(folder)]))
     text, holds = _starter_text(scanned, groups, spec_folder)
@@ -213,19 +214,33 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
         (group.normals if _is_normal_map(name) else group.colour).append(where / name)
 
 
-def _image_folders(folder: Path) -> _Found:
+def _image_folders(folder: Path, skipped: list[str]) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
-    files and folders, Explorer's files and build folders. Linked folders are followed, as a source's scan follows
-    them (a studio links its texture share into the project), each real folder once: a link to a folder above
-    would lead round without end."""
+    files and folders, Explorer's files, build folders and folders whose name is not UTF-8 (said in ``skipped``).
+    Linked folders are followed, as a source's scan follows them (a studio links its texture share into the
+    project), each real folder once: a link to a folder above would lead round without end."""
     found = []
     seen = {os.path.realpath(folder)}
     for root, folders, files in os.walk(folder, followlinks=True):
-        folders[:] = [name for name in sorted(folders) if _wanted(Path(root, name), seen)]
+        folders[:] = [name for name in sorted(folders)
+                      if _spelled(Path(root, name), folder, skipped) and _wanted(Path(root, name), seen)]
         names = sorted(name for name in files if _is_image(name))
         if names:
             found.append((PurePosixPath(Path(root).relative_to(folder).as_posix()), names))
     return found
+
+
+def _spelled(path: Path, folder: Path, skipped: list[str]) -> bool:
+    """Whether folder ``path``'s name is UTF-8, as a spec's text is: one in another encoding (an old archive's
+    Latin-1), which a root or an exclude naming it cannot spell, is left out, saying so in ``skipped``."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
+        shown = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        skipped.append(f"left out {shown!r} in {folder}: its name is not UTF-8 (an old archive's encoding, such as "
+                       "Latin-1), which a spec cannot hold; rename it and run remaster init --force")
+        return False
+    return True
 
 
 def _wanted(path: Path, seen: set[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -341,3 +342,19 @@ def test_init_s_commented_lines_uncommented_take_names_no_folder_s_source_holds(
     spec.write_text("build_dir" + uncommented.replace("path/to/hires", "../studio/hires"))
     code, output = cli(tmp_path, "validate", "--spec", str(spec))
     assert code == 0 and "ok (5 sources, 1 model, 10 assets)" in output, output
+
+
+def test_init_leaves_out_a_folder_whose_name_is_not_utf8_saying_so(tmp_path, cli):
+    """A folder named in an old archive's encoding (Latin-1 ``café``), which no spec's text can spell: left out,
+    naming it and the fix, where init wrote nothing and asked for a bug report; the other folders' spec validates."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", photo)
+    latin = os.fsdecode(bytes(studio) + b"/caf\xe9")
+    write_image(Path(latin) / "aqf002.png", photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "walls: 1 colour texture in walls" in output, output
+    assert f"warning left out 'caf\ufffd' in {studio}: its name is not UTF-8 (an old archive's encoding, such as " \
+           "Latin-1), which a spec cannot hold; rename it and run remaster init --force" in _said(output), output
+    code, output = cli(studio, "validate")
+    assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output, output
