@@ -32,6 +32,7 @@ BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outp
 _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
+_YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
 _GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,"}
 
 
@@ -442,8 +443,10 @@ def _literal(path: PurePosixPath) -> str:
 
 
 def _quoted(text: str) -> str:
-    """``text`` as a YAML double-quoted string (JSON's is one), so that ``*``, ``#``, ``:`` and accents stay text."""
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` as a YAML double-quoted string (JSON's is one), so that ``*``, ``#``, ``:`` and accents stay text;
+    with the characters JSON writes as they are but YAML refuses in a spec or reads as a line's end (DEL, C1
+    controls, the Unicode line and paragraph separators, a byte-order mark) escaped, as both read ``\\uXXXX``."""
+    return _YAML_ESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def _root(path: Path, spec_folder: Path) -> str:

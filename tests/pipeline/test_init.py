@@ -358,3 +358,21 @@ def test_init_leaves_out_a_folder_whose_name_is_not_utf8_saying_so(tmp_path, cli
            "Latin-1), which a spec cannot hold; rename it and run remaster init --force" in _said(output), output
     code, output = cli(studio, "validate")
     assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output, output
+
+
+def test_init_spells_a_folder_name_with_a_control_or_separator_character_so_the_spec_loads(tmp_path, cli):
+    """Folder names holding a DEL or a Unicode line separator (pasted from a chat, a tool's rename): written as
+    ``\\u`` escapes, which read back as the same folder, where JSON's quoting kept them as they are and the spec
+    init wrote did not load."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("old\x7fwalls/aqf001.png", "new\u2028walls/aqf002.png"):
+        write_image(studio / path, photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "warning" not in output, output
+    text = (studio / "assets_spec.yaml").read_text()
+    assert 'root: "old\\u007fwalls"' in text and 'root: "new\\u2028walls"' in text, text
+    code, output = cli(studio, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")) == [
+        ("new_walls_2x", "aqf002.png"), ("old_walls_2x", "aqf001.png")], output
