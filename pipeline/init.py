@@ -8,6 +8,7 @@ written: a spec ``init`` writes is one that ``validate`` takes and ``build`` fin
 
 from __future__ import annotations
 
+import itertools
 import json
 import keyword
 import os
@@ -282,16 +283,27 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
             draft.normals(base, root, top, group)
         if group.pairs:
             draft.pairs(base, root, top, group)
-    return _HEAD.format(folder=_quoted(str(folder))) + draft.text(), draft.holds
+    build_dir = _build_dir([folder / top for top in groups], spec_folder)
+    head = _HEAD.format(folder=_quoted(str(folder)), build_dir=f"build_dir: {build_dir}".ljust(33))
+    return head + draft.text(), draft.holds
 
 
 _HEAD = """\
 # Written by remaster init from the files in {folder}: a start, to edit.
 # Each op's keys and defaults: README "The ops"; globs and exclude: README "Sources in detail".
-build_dir: build                 # outputs, relative to this file
+{build_dir}# outputs, relative to this file
 cache_dir: .remaster/cache       # content-addressed store; may be an absolute or shared path
 device: auto                     # CUDA when available, else CPU
 """
+
+
+def _build_dir(roots: list[Path], spec_folder: Path) -> str:
+    """The spec's build folder: ``build``, as the README's spec has it, unless a source's root is that folder or
+    lies in it (a studio's own textures in a folder named ``build``), which the spec's loader refuses, since
+    outputs would overwrite inputs: ``remaster_build`` then, or the first ``remaster_build_N`` no root is in."""
+    names = itertools.chain(["build", "remaster_build"], (f"remaster_build_{count}" for count in itertools.count(2)))
+    return next(name for name in names
+                if not any(real_path(root).is_relative_to(real_path(spec_folder / name)) for root in roots))
 
 
 def _reference(reference: str, model: str) -> list[str]:

@@ -376,3 +376,22 @@ def test_init_spells_a_folder_name_with_a_control_or_separator_character_so_the_
     stale = json.loads(output[output.index("{"):])["stale"]
     assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")) == [
         ("new_walls_2x", "aqf002.png"), ("old_walls_2x", "aqf001.png")], output
+
+
+def test_init_of_a_studio_with_its_own_build_folder_writes_the_outputs_beside_it(tmp_path, cli):
+    """A studio's textures in a folder named ``build`` (a game's build tree): the spec's build folder is another
+    (``remaster_build``), where init asked for a bug report, having written ``build_dir: build``, which the spec's
+    loader refuses as it holds a source; a second init after a build writes the same spec."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("build/aqf001.png", "walls/aqf002.png"):
+        write_image(studio / path, photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "  build: 1 colour texture in build" in output, output
+    text = (studio / "assets_spec.yaml").read_text()
+    assert "\nbuild_dir: remaster_build        # outputs, relative to this file\n" in text, text
+    code, output = cli(studio, "build", "--device", "cpu", "build_2x")
+    assert code == 0 and (studio / "remaster_build" / "build_2x" / "aqf001.png").is_file(), output
+    assert sorted(path.name for path in (studio / "build").iterdir()) == ["aqf001.png"]
+    code, output = cli(studio, "init", "--force")
+    assert code == 0 and (studio / "assets_spec.yaml").read_text() == text, output
