@@ -313,8 +313,8 @@ def _reference(reference: str, model: str) -> list[str]:
             'to train a super-resolution model on: which they are, remaster cannot tell',
             f"# models:                       # a model trained on {reference}: README \"Super-resolution: "
             "train_srcae and super_resolve\"",
-            f"#   {model}: {{op: train_srcae, from: {reference}, scale: 2, steps: 3000}}   # trains about 4 minutes on a "
-            "2-core CPU, under a minute on a GPU (6,000 steps took 453 s and 48 s: README \"Measured quality\", "
+            f"#   {model}: {{op: train_srcae, from: {reference}, scale: 2, steps: 3000}}   # trains about 4 minutes "
+            "on a 2-core CPU, under a minute on a GPU (6,000 steps took 453 s and 48 s: README \"Measured quality\", "
             "\"On a GPU\")"]
 
 
@@ -419,9 +419,10 @@ class _Draft:
 
 def _other_ops(sr: str, variants: str, source: str, enlarged: str, model: str) -> list[str]:
     """The ops the starter spec does not run, commented out, as assets ``sr`` and ``variants``, on colour textures
-    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model``. The multiply is set for a first try on a CPU: ``patch``, two small variants of each enlarged texture,
-    seconds a texture, where the op's defaults (``gram``, four 512² variants) take minutes a texture; its comment
-    gives the figures that choice rests on, and the smallest texture ``patch`` takes."""
+    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model``. The multiply is set for a first
+    try on a CPU: ``patch``, two small variants of each enlarged texture, seconds a texture, where the op's defaults
+    (``gram``, four 512² variants) take minutes a texture; its comment gives the figures that choice rests on, and
+    the smallest texture ``patch`` takes."""
     return [f"  # {sr}: {{op: super_resolve, from: {source}, model: {model}}}   # enlarged by the model {model} "
             "(uncomment reference and models above)",
             f"  # {variants}: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "
