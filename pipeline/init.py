@@ -51,13 +51,15 @@ class SpecInTheWay(FileExistsError):
 
 @dataclass
 class _Group:
-    """What one top-level folder holds: colour textures, normal maps, photo-pair folders and folders that hold
-    only one of a pair's photos, each a path relative to the scanned folder."""
+    """What one top-level folder holds: colour textures, normal maps, photo-pair folders, folders that hold
+    only one of a pair's photos and pair folders in a pair's folder (which are the pair's), each a path relative
+    to the scanned folder."""
 
     colour: list[PurePosixPath] = field(default_factory=list)
     normals: list[PurePosixPath] = field(default_factory=list)
     pairs: list[PurePosixPath] = field(default_factory=list)
     halves: list[PurePosixPath] = field(default_factory=list)
+    nested: list[PurePosixPath] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -195,16 +197,23 @@ def _groups(found: _Found) -> dict[PurePosixPath, _Group]:
     pairs: set[PurePosixPath] = set()
     for where, names in found:  # a folder before those in it
         roles = {role for role in PHOTO_ROLES if any(_stem(name) == role for name in names)}
-        if pairs.intersection(where.parents):
+        if enclosing := pairs.intersection(where.parents):
+            if roles == set(PHOTO_ROLES):  # a pair's, which a pairs glob at any depth must leave out
+                groups[_pair_group(min(enclosing))].nested.append(where)
             continue
-        if roles == set(PHOTO_ROLES):  # its top-level folder's pair; a top-level pair folder is the root's
+        if roles == set(PHOTO_ROLES):
             pairs.add(where)
-            groups[PurePosixPath(*where.parts[:1]) if len(where.parts) > 1 else ROOT].pairs.append(where)
+            groups[_pair_group(where)].pairs.append(where)
         else:
             _sort_images(groups[PurePosixPath(*where.parts[:1])], where, names, roles)
             if roles and len(where.parts) == 1:  # a top-level half pair: the root's pairs glob must leave it out
                 groups[ROOT].halves.append(where)
     return {top: group for top, group in groups.items() if group.colour or group.normals or group.pairs}
+
+
+def _pair_group(pair: PurePosixPath) -> PurePosixPath:
+    """The group of pair folder ``pair``: its top-level folder's, and the root's for a top-level pair folder."""
+    return PurePosixPath(*pair.parts[:1]) if len(pair.parts) > 1 else ROOT
 
 
 def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: set[str]) -> None:
@@ -406,6 +415,8 @@ class _Draft:
         left_out = [_literal(half.relative_to(top)) + "/**" for half in group.halves if half != top]
         if depth == "**" and top in group.halves:  # a flash photo in the root itself: a pair with no folder
             left_out += [f"{role}.*" for role in PHOTO_ROLES]
+        if depth == "**":  # a pair's folder holding another pair: the first one's, as the pair folder's files are
+            left_out += [_literal(nested.relative_to(top)) + "/**" for nested in group.nested]
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.source(source, f"kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
                             f"guide: \"{depth}/guide.*\"{exclude}",

@@ -395,3 +395,21 @@ def test_init_of_a_studio_with_its_own_build_folder_writes_the_outputs_beside_it
     assert sorted(path.name for path in (studio / "build").iterdir()) == ["aqf001.png"]
     code, output = cli(studio, "init", "--force")
     assert code == 0 and (studio / "assets_spec.yaml").read_text() == text, output
+
+
+def test_init_takes_a_pair_in_a_pair_s_folder_as_that_pair_s_at_any_depth(tmp_path, cli):
+    """A pair's folder holding an older shoot of it (``oak/old``), beside a pair two levels down, so the pairs'
+    globs reach any depth: ``oak/old`` is ``oak``'s, as whatever lies in a pair's folder is, not a pair of its own,
+    as it is where the pairs are one level down."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for pair in ("photos/oak", "photos/oak/old", "photos/2024/elm"):
+        for role in ("flash", "guide"):
+            write_image(studio / pair / f"{role}.png", photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "  photos: 2 photo pairs in photos" in output, output
+    assert 'flash: "**/flash.*", guide: "**/guide.*", exclude: ["oak/old/**"]}' in (
+        studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted(item["partition"] for item in stale if item["asset"] == "photos_material") == ["2024/elm", "oak"]
