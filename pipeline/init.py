@@ -192,7 +192,8 @@ def _groups(found: _Found) -> dict[PurePosixPath, _Group]:
     """The images ``found`` under the scanned folder (no pair's folder itself), as ``_image_folders`` gives them,
     by top-level folder (``ROOT`` for those directly in the folder, and for the top-level folders that are pair
     folders), each sorted into colour textures, normal maps, pair folders (everything under one is the pair's: a
-    ``ground_truth`` folder beside the photos) and half pairs."""
+    ``ground_truth`` folder beside the photos, or a pair folder, which is then nested: the pair's) and half
+    pairs."""
     groups: dict[PurePosixPath, _Group] = defaultdict(_Group)
     pairs: set[PurePosixPath] = set()
     for where, names in found:  # a folder before those in it
