@@ -235,23 +235,29 @@ class _BuildBeside(logging.Handler):
             self.path.unlink(missing_ok=True)
 
 
-def test_a_file_removed_while_the_report_runs_is_said_missing(project, cli):
-    """A file that a build running beside the report removes after the report read the manifest is said missing on
-    the page, without its crops, where the report stopped on it with 'No such file or directory'."""
+def _report_while_a_build_beside_removes(project: Path, cli, beside: logging.Handler):
+    """The report of the project, built first, with ``beside`` (a build running beside it, which removes a file
+    when the report's progress reaches some point) listening to that progress."""
     from pipeline.progress import progress_log
     from pipeline.report import write_report
     from pipeline.spec import load_spec
 
     assert cli(project, "build")[0] == 0
-    removed = project / "build" / "legacy_2x" / "floors" / "tex000.png"
-    beside, level = _BuildBeside(removed), progress_log.level
+    level = progress_log.level
     progress_log.addHandler(beside)
     progress_log.setLevel(logging.DEBUG)
     try:
-        written = write_report(load_spec(project / "assets_spec.yaml"))
+        return write_report(load_spec(project / "assets_spec.yaml"))
     finally:
         progress_log.removeHandler(beside)
         progress_log.setLevel(level)
+
+
+def test_a_file_removed_while_the_report_runs_is_said_missing(project, cli):
+    """A file that a build running beside the report removes after the report read the manifest is said missing on
+    the page, without its crops, where the report stopped on it with 'No such file or directory'."""
+    removed = project / "build" / "legacy_2x" / "floors" / "tex000.png"
+    written = _report_while_a_build_beside_removes(project, cli, _BuildBeside(removed))
     page = _page(written.page)
     assert not removed.exists() and "tex000.png: missing: not on disk (deleted since the build?)" in page.text
     assert sum(source.endswith("-high.png") for source in page.images) == 4  # the crops of the other four
@@ -269,20 +275,8 @@ class _BuildBesideAtTheEnd(_BuildBeside):
 def test_a_file_removed_after_its_preview_was_made_is_said_missing(project, cli):
     """A file removed by a build beside the report after its preview was made, as the page is written, is said
     missing, where the report stopped on 'No such file or directory' taking its size."""
-    from pipeline.progress import progress_log
-    from pipeline.report import write_report
-    from pipeline.spec import load_spec
-
-    assert cli(project, "build")[0] == 0
     removed = project / "build" / "legacy_2x" / "floors" / "tex000.png"
-    beside, level = _BuildBesideAtTheEnd(removed), progress_log.level
-    progress_log.addHandler(beside)
-    progress_log.setLevel(logging.DEBUG)
-    try:
-        written = write_report(load_spec(project / "assets_spec.yaml"))
-    finally:
-        progress_log.removeHandler(beside)
-        progress_log.setLevel(level)
+    written = _report_while_a_build_beside_removes(project, cli, _BuildBesideAtTheEnd(removed))
     text = _page(written.page).text
     said_missing = ": missing: not on disk (deleted since the build?)"
     missing = [said.removesuffix(said_missing) for said in text if said.endswith(said_missing)]
