@@ -1345,11 +1345,13 @@ def test_safetensors_without_the_library_names_the_extra(tmp_path: Path) -> None
 def test_a_safetensors_file_named_in_capitals_is_read_as_one(tmp_path: Path) -> None:
     """4x_SPAN.SafeTensors (as Windows users may name it) was read as a torch file and called "not a PyTorch weights
     file", which it is not meant to be."""
-    (tmp_path / "4x_SPAN.SafeTensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
-    with pytest.raises((ImportError, ValueError)) as refused:  # which: whether the safetensors library is here
-        read_weights(tmp_path / "4x_SPAN.SafeTensors")
-    assert re.search(r"4x_SPAN.SafeTensors is a safetensors file|cannot read model weights .*4x_SPAN.SafeTensors",
-                     str(refused.value)), refused.value
+    path = tmp_path / "4x_SPAN.SafeTensors"
+    path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")  # a safetensors file holding no tensors
+    if importlib.util.find_spec("safetensors") is not None:
+        assert read_weights(path) == {}
+        return
+    with pytest.raises(ImportError, match=r"4x_SPAN.SafeTensors is a safetensors file"):
+        read_weights(path)
 
 
 def test_cpu_threads_are_restored() -> None:

@@ -959,8 +959,9 @@ def test_remaster_version_from_a_source_checkout_is_the_checkout_s(tmp_path):
                         ignore=shutil.ignore_patterns("__pycache__"))
     (checkout / "pyproject.toml").write_text('[project]\nname = "remaster"\nversion = "9.8.7"\n')
     probe = "import sys\nfrom pipeline.cli import main\nsys.argv = ['remaster', '--version']\nmain()\n"
+    path = os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")]))  # the rest: where Dagster is
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(checkout)})
+                            env={**os.environ, "PYTHONPATH": path})
     assert result.returncode == 0 and result.stdout == "remaster 9.8.7\n", result.stdout + result.stderr
 
 
