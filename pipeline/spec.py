@@ -205,8 +205,8 @@ class Spec:
         return _resolved(self.root_dir, path)
 
     def warnings(self) -> list[str]:
-        """What is valid but likely a slip: a spec that builds nothing (sources alone, or ``assets:`` nested
-        under ``sources:``), and weights files that are not there (yet), which fail every partition using one."""
+        """What is valid but likely a slip: a spec that builds nothing (sources alone; ``assets:`` indented under
+        ``sources:`` is an error of ``_source``), and weights files that are not there (yet), which fail every partition using one."""
         nothing = [] if self.targets else [
             f"{self.path}: no models or assets are defined, so a build makes nothing; add an assets: section "
             "at the top level (see README)"
@@ -439,6 +439,10 @@ class _Checker:
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)
+        if name in ("models", "assets") and not (isinstance(entry, dict) and "kind" in entry):
+            self.fail(at, f"{name}: is indented under sources:, so YAML reads it as a source; move {name}: to the "
+                      "start of its line, as sources: is, keeping its entries indented below it")
+            return None
         if not isinstance(entry, dict):
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
             return None

@@ -75,6 +75,19 @@ def test_a_misspelled_section_is_one_error_naming_the_key_meant():
     ]
 
 
+@pytest.mark.parametrize("section", [
+    "  assets:\n    up: {op: upscale, from: legacy}\n",  # its entries indented below it
+    "  assets:\n  up: {op: upscale, from: legacy}\n",  # its entries beside it: an empty assets source
+])
+def test_an_assets_section_indented_under_sources_says_to_move_it(section):
+    """The README promised a spec whose ``assets:`` is indented under ``sources:`` was told so; it was read as a
+    source named assets and refused as ``sources.assets.kind: expected textures or photo_pairs, got None``."""
+    found = problems("sources:\n  legacy: {kind: textures, root: t}\n" + section)
+    assert found[0] == (
+        "/studio/assets_spec.yaml:3: sources.assets: assets: is indented under sources:, so YAML reads it as a source; "
+        "move assets: to the start of its line, as sources: is, keeping its entries indented below it")
+
+
 def test_unknown_op_lists_the_known_ones():
     [problem] = problems(
         """
