@@ -11,7 +11,11 @@ import sys
 import pytest
 import yaml
 from helpers import REPO
+from ops.registry import OPS
 from pipeline.spec import parse_spec
+from pipeline.spec_yaml import SpecLoader
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 README = (REPO / "README.md").read_text()
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -83,3 +87,57 @@ def test_the_nightly_recipe_runs_gc_whatever_the_build_did_and_exits_as_it_says(
     done = subprocess.run(["bash", "-c", f"{errexit}\n{fake}\n{_nightly_recipe()}"], cwd=tmp_path)
     ran = (tmp_path / "ran").read_text().splitlines()
     assert (ran, done.returncode) == (["build", "cache gc --forget-missing --wait"], status)
+
+
+def _heading_anchors() -> set[str]:
+    """The ``#anchor`` of each heading as GitHub makes it: lower case, punctuation dropped, spaces as ``-``, a
+    repeated one numbered."""
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#+ (.*)$", re.sub(r"```.*?```", "", README, flags=re.S), flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(next(f"{slug}-{n}" if n else slug for n in range(len(anchors) + 1)
+                         if (f"{slug}-{n}" if n else slug) not in anchors))
+    return anchors
+
+
+def test_every_internal_link_leads_to_a_heading():
+    """A heading reworded leaves the links to it leading nowhere: a reader's click stays at the top of the page."""
+    links = set(re.findall(r"\]\(#([^)\s]+)\)", README))
+    assert links and links - _heading_anchors() == set()
+
+
+OPS_BY_KEY_TABLE = ("upscale", "train_srcae", "super_resolve", "multiply", "material", "export_dds")
+SET_BY_THE_SPEC = {("multiply", "material_maps")}  # from the material chained from, refused in a spec
+
+
+def _key_tables() -> list[list[tuple[list[str], str]]]:
+    """Each op's table of keys and defaults in The ops, as (keys, default as written) rows, in README order."""
+    tables = re.findall(r"\n\| key \| default \| (?:notes|values) \|\n\|---\|---\|---\|\n((?:\|.*\n)+)", README)
+    return [[(re.findall(r"`(\w+)`", row.split("|")[1]), row.split("|")[2].strip().strip("`"))
+             for row in table.splitlines()] for table in tables]
+
+
+def _plain(value: object) -> object:
+    """A default as YAML would write it: models as mappings, tuples as lists."""
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump())
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return [_plain(item) for item in value] if isinstance(value, tuple) else value
+
+
+def test_each_op_s_key_table_names_its_params_and_their_defaults():
+    """A user copies a key from these tables into a spec: a key the op does not take is refused by validate, one
+    left out is never found, and a default written wrong decides what they set."""
+    tables = _key_tables()
+    assert len(tables) == len(OPS_BY_KEY_TABLE)
+    for op, rows in zip(OPS_BY_KEY_TABLE, tables):
+        fields = OPS[op].params_model().model_fields
+        settable = {name for name in fields if (op, name) not in SET_BY_THE_SPEC}
+        assert ({key for keys, _ in rows for key in keys}, op) == (settable, op)
+        for keys, written in rows:
+            said = written.split(", ") if len(keys) > 1 and ", " in written else [written] * len(keys)
+            for name, default in zip(keys, said):
+                code = fields[name].default
+                if code not in (None, (), PydanticUndefined):
+                    assert (op, name, yaml.load(default, SpecLoader)) == (op, name, _plain(code))
