@@ -12,6 +12,7 @@ import pytest
 import yaml
 from helpers import REPO
 from ops.registry import OPS
+from pipeline.manifest import Row
 from pipeline.spec import parse_spec
 from pipeline.spec_yaml import SpecLoader
 from pydantic import BaseModel
@@ -141,3 +142,11 @@ def test_each_op_s_key_table_names_its_params_and_their_defaults():
                 code = fields[name].default
                 if code not in (None, (), PydanticUndefined):
                     assert (op, name, yaml.load(default, SpecLoader)) == (op, name, _plain(code))
+
+
+def test_the_manifest_table_names_every_field_a_row_may_hold():
+    """A CI script reads the manifest by the README's table: a field added to the rows and not to the table (or
+    one the table keeps after it was renamed) is one it cannot know of."""
+    table = README.split("### The manifest", 1)[1].split("| field | value |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    named = {name for row in table.splitlines() for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert named == set(Row.__annotations__)
