@@ -9,9 +9,11 @@ import subprocess
 import sys
 
 import pytest
+import typer
 import yaml
 from helpers import REPO
 from ops.registry import OPS
+from pipeline.cli import app
 from pipeline.manifest import Row
 from pipeline.spec import parse_spec
 from pipeline.spec_yaml import SpecLoader
@@ -150,3 +152,26 @@ def test_the_manifest_table_names_every_field_a_row_may_hold():
     table = README.split("### The manifest", 1)[1].split("| field | value |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
     named = {name for row in table.splitlines() for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert named == set(Row.__annotations__)
+
+
+def _command_lines() -> list[str]:
+    """Each ``remaster ...`` command the README shows, in a code span or a code block, one per command of a
+    line (``remaster build && built=0 || built=$?`` is one)."""
+    shown = re.findall(r"`(remaster [^`]+)`", README) + re.findall(r"^(remaster .*)$", README, flags=re.M)
+    return [part.strip() for line in shown for part in re.split(r"&&|\|\||;|\|", line)
+            if part.split()[:1] == ["remaster"]]
+
+
+def test_every_flag_the_readme_gives_a_command_is_one_it_takes():
+    """A flag a user copies from the README and the command refuses (``No such option``) is a contract broken at
+    the first try."""
+    lines = _command_lines()
+    assert len(lines) > 20
+    for line in lines:
+        command = typer.main.get_command(app)
+        for word in line.split()[1:]:
+            if word not in getattr(command, "commands", {}):
+                break
+            command = command.commands[word]
+        taken = {option for param in command.params for option in (*param.opts, *param.secondary_opts)}
+        assert (line, set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", line)) - taken - {"--help"}) == (line, set())
