@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ import typer
 import yaml
 from helpers import REPO
 from ops.registry import OPS
-from pipeline.cli import app
+from pipeline.cli import _what_a_build_does, app
 from pipeline.manifest import Row
 from pipeline.spec import parse_spec
 from pipeline.spec_yaml import SpecLoader
@@ -175,3 +176,12 @@ def test_every_flag_the_readme_gives_a_command_is_one_it_takes():
             command = command.commands[word]
         taken = {option for param in command.params for option in (*param.opts, *param.secondary_opts)}
         assert (line, set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", line)) - taken - {"--help"}) == (line, set())
+
+
+def test_status_s_line_for_a_ci_log_is_quoted_as_status_prints_it():
+    """The README quoted ``... and deletes the outputs of 0``, a line status never prints (an action of no
+    partition is left out, lest ``computes at most 0`` read as a promise); it and the ``counts`` quoted for
+    ``--json`` describe one build."""
+    counts = json.loads(re.search(r"`counts` \| how many of `stale` have each `action`: `(\{[^`]*\})`", README)[1])
+    quoted = re.search(r"`counts` give too: `(a build [^`]*)`", README)[1]
+    assert " ".join(quoted.split()) == _what_a_build_does(counts)
