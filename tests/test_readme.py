@@ -185,3 +185,12 @@ def test_status_s_line_for_a_ci_log_is_quoted_as_status_prints_it():
     counts = json.loads(re.search(r"`counts` \| how many of `stale` have each `action`: `(\{[^`]*\})`", README)[1])
     quoted = re.search(r"`counts` give too: `(a build [^`]*)`", README)[1]
     assert " ".join(quoted.split()) == _what_a_build_does(counts)
+
+
+def test_each_params_change_quoted_gives_the_values_before_and_after():
+    """status says ``params changed: count 4 -> 8``; the README quoted ``params changed: count`` alone, which
+    status stopped printing when it came to name the values."""
+    quoted = re.findall(r"params changed: ([^`;]+)", README)
+    assert quoted
+    for changes in quoted:
+        assert all(re.fullmatch(r"\w+ \S+ -> \S+", " ".join(change.split())) for change in changes.split(", ")), changes
