@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import enum
+import errno
 import os
 import signal
 import socket
@@ -81,6 +82,10 @@ def check_port(host: str, port: int) -> None:
                         "such as 127.0.0.1 (the default) or 0.0.0.0 for every network") from exc
     except OSError as exc:  # the system's words, without the address Python adds to them ("while attempting to bind")
         why = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno == errno.EADDRNOTAVAIL:  # the host, not the port: another --port fails alike
+            raise PortTaken(f"--host {host}: cannot listen on {host}:{port} ({why}): it is no address of this "
+                            "machine; give one of its addresses, such as 127.0.0.1 (the default) or 0.0.0.0 for "
+                            "every network") from exc
         raise PortTaken(_taken(host, port, why)) from exc
 
 

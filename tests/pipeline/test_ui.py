@@ -199,6 +199,16 @@ def test_remaster_ui_refuses_a_port_another_program_listens_on(project, cli):
         "give another --port", output
 
 
+def test_remaster_ui_says_a_host_that_is_no_address_of_this_machine_is_the_host_to_change(project, cli):
+    """--host 192.0.2.1 (an address of another machine) was said as "--port 3000: ... another remaster ui or
+    dagster dev may be running there: stop it, or give another --port", which no other port fixes."""
+    code, output = cli(project, "ui", "--host", "192.0.2.1", "--port", "3000")
+    said = " ".join(output.split())
+    assert code == 2 and said == "error --host 192.0.2.1: cannot listen on 192.0.2.1:3000 " \
+        f"({os.strerror(errno.EADDRNOTAVAIL)}): it is no address of this machine; give one of its addresses, such as " \
+        "127.0.0.1 (the default) or 0.0.0.0 for every network", output
+
+
 def test_remaster_ui_takes_an_ipv6_host_and_says_its_port_is_taken(project, cli):
     """--host ::1 was checked as an IPv4 address: refused as "Address family for hostname not supported", said to be
     a port another remaster ui holds."""
