@@ -139,8 +139,11 @@ class _Previews:
             shown.problem = _MISSING
             return
         normal = shown.normal_map
-        name = f"{digest}{'-normal' if normal else ''}.png"
-        shown.preview, shown.problem = self._made(name, lambda to: thumbnail(shown.path, to, normal_map=normal))
+        name = self.folder / f"{digest}{'-normal' if normal else ''}.png"
+        try:
+            shown.preview, = self._made((name,), lambda: (thumbnail(shown.path, name, normal_map=normal),))
+        except ValueError as exc:  # ImageReadError: the file is damaged, or no image remaster reads
+            shown.problem = str(exc)
         shown.sides = sides(shown.path)
         preview = shown.preview
         if shown.sides is None and preview is not None and max(preview.width, preview.height) < THUMBNAIL_SIDE:
@@ -149,26 +152,23 @@ class _Previews:
     def crops(self, low: Shown, high: Shown) -> tuple[Shown, Shown] | None:
         """The crops of the same region of ``low`` and its enlargement ``high``, made as one preview; None where
         either cannot be read or is gone (their thumbnails say why)."""
-        digests = (self._hashed(low.path), self._hashed(high.path))
+        if (names := self._crop_names(low.path, high.path)) is None:
+            return None
+        try:
+            made_low, made_high = self._made(names, lambda: crops(low.path, high.path, names))
+        except ValueError:
+            return None
+        return (Shown(low.path, low.listed, f"{low.label}, the same region", made_low),
+                Shown(high.path, high.listed, high.label, made_high))
+
+    def _crop_names(self, low: Path, high: Path) -> tuple[Path, Path] | None:
+        """The files of the crops of ``low`` and ``high``, named by both their hashes (and the version of how
+        crops are cut); None where either is gone."""
+        digests = (self._hashed(low), self._hashed(high))
         if None in digests:
             return None
         stem = f"{digests[0]}-{digests[1]}-v{CROPS_VERSION}"
-        names = (self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png")
-        shown_before = [self.used[path] for path in names if path in self.used]
-        made_before = [preview for path in names if (preview := self._found(path)) is not None]
-        if len(shown_before) == 2:
-            pair = shown_before
-        elif len(made_before) == 2:
-            pair, self.kept = made_before, self.kept + 1
-        else:
-            try:
-                pair = list(crops(low.path, high.path, names))
-            except ValueError:
-                return None
-            self.made += 1
-        self.used.update(zip(names, pair))
-        return (Shown(low.path, low.listed, f"{low.label}, the same region", pair[0]),
-                Shown(high.path, high.listed, high.label, pair[1]))
+        return self.folder / f"{stem}-low.png", self.folder / f"{stem}-high.png"
 
     def _hashed(self, path: Path) -> str | None:
         """``path``'s content hash; None where it is gone since the manifest was read: a build running beside the
@@ -178,21 +178,19 @@ class _Previews:
         except FileNotFoundError:
             return None
 
-    def _made(self, name: str, make: Callable[[Path], Preview]) -> tuple[Preview | None, str | None]:
-        """The preview ``name``: shown already on this page, found made before, or made now by ``make``."""
-        path = self.folder / name
-        if path in self.used:  # one input of many rows (an upscale's and a material's texture)
-            return self.used[path], None
-        if (found := self._found(path)) is not None:
-            self.kept += 1
+    def _made(self, names: tuple[Path, ...], make: Callable[[], tuple[Preview, ...]]) -> tuple[Preview, ...]:
+        """The previews ``names``, counted as one: shown already on this page (one input of many rows, an
+        upscale's and a material's texture), found made before, or made now by ``make``, which raises
+        ValueError where its file cannot be read."""
+        if all(name in self.used for name in names):
+            return tuple(self.used[name] for name in names)
+        found = [preview for name in names if (preview := self._found(name)) is not None]
+        if len(found) == len(names):
+            made, self.kept = tuple(found), self.kept + 1
         else:
-            try:
-                found = make(path)
-            except ValueError as exc:  # ImageReadError: the file is damaged, or no image remaster reads
-                return None, str(exc)
-            self.made += 1
-        self.used[path] = found
-        return found, None
+            made, self.made = make(), self.made + 1
+        self.used.update(zip(names, made))
+        return made
 
     def _found(self, path: Path) -> Preview | None:
         found = sides(path) if path.is_file() else None
