@@ -158,6 +158,14 @@ class ContentStore:
         """Whether ``key`` has an entry, unread: one stat, where ``peek`` reads and checks it."""
         return _is_file_name(key) and self._entry_path(key).is_file()
 
+    def stored_at(self, key: str) -> float | None:
+        """When ``key``'s entry was written, in seconds since the epoch: when what it holds was made (a model
+        trained), which a cached row of the manifest does not say; None where there is no such entry."""
+        try:
+            return self._entry_path(key).stat().st_mtime if _is_file_name(key) else None
+        except OSError:
+            return None
+
     def _entry_path(self, key: str) -> Path:
         return self.root / "entries" / _checked(key)[:2] / f"{key}.json"
 

@@ -14,6 +14,7 @@ import html
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from ops.atomic import remove_stale_temporaries, unlink, write_bytes_atomic
 from ops.formats import may_be_image
 from ops.preview import CROPS_VERSION, THUMBNAIL_SIDE, Preview, crops, sides, thumbnail
+from pipeline.cache import ContentStore
 from pipeline.guards import failed_guards
 from pipeline.hashing import HASH_INDEX, HashIndex
 from pipeline.init import NORMAL_ENDINGS
@@ -69,6 +71,7 @@ class Entry:
     guards: list[str] = field(default_factory=list)  # each failed check, as the build says it
     note: str = ""  # said in place of the inputs
     error: str = ""  # why it failed, as the build said it
+    stored: float | None = None  # a cached row's: when the cache stored what it gives (seconds since the epoch)
 
 
 @dataclass(frozen=True)
@@ -211,11 +214,14 @@ class _Previews:
 def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry]:
     """Each row with its previews made, reporting progress file by file."""
     guards = _failed_checks(spec, rows)
+    store = ContentStore(spec.cache_dir, make=False)  # read only: a report writes nothing to the cache
     entries = [_entry(spec, row) for row in rows]
     total, done = sum(len(_images(entry)) + (entry.crops is not None) for entry in entries), 0
     for entry in entries:
         entry.guards = guards.get((str(entry.row["asset"]), str(entry.row["partition"])), [])
         entry.error = _in_project(str(entry.row.get("error") or ""), spec.root_dir)
+        if entry.row["status"] == "cached":
+            entry.stored = store.stored_at(str(entry.row.get("cache_key") or ""))
         for shown in _images(entry):
             report_progress(TASK, done, total, shown.listed)
             previews.thumbnail(shown)
@@ -349,7 +355,8 @@ def _entry_row(entry: Entry, folder: Path) -> str:
     scale = _row_scale([*entry.inputs, *entry.outputs])
     return (f'<tr class="{_text(status)}"><td>{_text(str(row["partition"]) or "(model)")}<br>{"".join(said)}</td>'
             f"<td>{_text(entry.note)}{_figures_of(entry.inputs, folder, scale)}</td>"
-            f"<td>{_figures_of(entry.outputs, folder, scale)}{crops}</td><td>{_figures_table(row)}</td></tr>")
+            f"<td>{_figures_of(entry.outputs, folder, scale)}{crops}</td>"
+            f"<td>{_figures_table(row, entry.stored)}</td></tr>")
 
 
 def _row_scale(files: list[Shown]) -> float:
@@ -417,22 +424,27 @@ def _figure(shown: Shown, folder: Path, drawn: tuple[int, int] | None = None) ->
     return f'{opened}<a href="{_href(shown.path, folder)}">{image}</a><figcaption>{caption}{size}</figcaption></figure>'
 
 
-def _figures_table(row: Row) -> str:
+def _figures_table(row: Row, stored: float | None) -> str:
     """The row's figures: how it was made and what its op and guards measured. The op's version is said as one:
     beside a 2x enlargement, ``upscale 9`` read as a factor."""
-    made = {"op": f"{row['op']} (version {row['op_version']})", "took": _took(row)}
+    made = {"op": f"{row['op']} (version {row['op_version']})", "took": _took(row, stored)}
     cells = [f"<tr><td>{_text(key)}</td><td>{_text(_value(key, value))}</td></tr>"
              for key, value in [*made.items(), *sorted(row["metadata"].items())]]
     return f'<table class="figures">{"".join(cells)}</table>'
 
 
-def _took(row: Row) -> str:
-    """How long this build took over the row; a cached one is said as such, with how long it took to make where
-    the op measured it: ``took 0 s`` beside ``seconds 37.04`` read as a contradiction."""
+def _took(row: Row, stored: float | None) -> str:
+    """How long this build took over the row; a cached one is said as such, with how long it took to make (or
+    to train, a model's ``train_seconds``) where the op measured it, and when the cache stored it (``stored``):
+    ``took 0 s`` beside ``seconds 37.04`` read as a contradiction, and a cached model said only ``from the
+    cache``, not whether it was trained last night or last month."""
     if row["status"] != "cached":
         return f"{row['seconds']:.3g} s"
-    made = row["metadata"].get("seconds")
-    return "from the cache" + (f" (made in {made:.1f} s)" if isinstance(made, (int, float)) else "")
+    said = [f"{verb} in {seconds:.1f} s" for verb, key in (("made", "seconds"), ("trained", "train_seconds"))
+            if isinstance(seconds := row["metadata"].get(key), (int, float))]
+    if stored is not None:
+        said.append(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stored)))
+    return "from the cache" + (f" ({', '.join(said)})" if said else "")
 
 
 def _value(key: str, value: object) -> str:

@@ -402,17 +402,27 @@ def test_the_crops_are_captioned_with_their_true_magnification_and_drawn_sharp(t
 
 
 def test_a_cached_row_says_it_came_from_the_cache_and_how_long_it_took_to_make(tmp_path, cli):
-    """A cached material said ``took 0 s`` beside ``seconds 37.04``, which read as a contradiction."""
-    write_textures(tmp_path / "textures", 1, size=32)
-    write_spec(tmp_path, UPSCALE_SPEC + "  floors: {op: material, from: legacy, method: from_texture}\n")
-    assert cli(tmp_path, "build")[0] == 0
+    """A cached material said ``took 0 s`` beside ``seconds 37.04``, which read as a contradiction; a cached model
+    said only ``from the cache``, where a built one's row told how long it trained: each now says how long it
+    took to make (or train) and when the cache stored it."""
+    write_textures(tmp_path / "textures", 2, size=32)
+    write_spec(tmp_path, UPSCALE_SPEC.replace("assets:", """models:
+  sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 1}
+assets:""") + "  floors: {op: material, from: legacy, method: from_texture}\n")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
     assert cli(tmp_path, "build", "--force")[0] == 0  # hashes stored; the next build finds every row cached
     assert cli(tmp_path, "build")[0] == 0
+    stored = time.mktime((2026, 1, 2, 3, 4, 0, 0, 0, 0)) - time.timezone  # 2026-01-02 03:04 UTC
+    for entry in (tmp_path / ".remaster" / "cache" / "entries").rglob("*.json"):
+        os.utime(entry, (stored, stored))
     assert cli(tmp_path, "report")[0] == 0
-    made = {row["asset"]: row["metadata"].get("seconds") for row in manifest_rows(tmp_path)}
-    assert {row["status"] for row in manifest_rows(tmp_path)} == {"cached"}
+    rows = manifest_rows(tmp_path)
+    assert {row["status"] for row in rows} == {"cached"}
+    made = {"legacy_2x": "", "floors": "made in {seconds:.1f} s, ", "sr2x": "trained in {train_seconds:.1f} s, "}
     took = _figure_values(_page(tmp_path / "build" / "report.html"), "took")
-    assert sorted(took) == sorted(["from the cache", f"from the cache (made in {made['floors']:.1f} s)"]), took
+    assert sorted(took) == sorted(f"from the cache ({made[row['asset']].format(**row['metadata'])}2026-01-02 03:04 UTC)"
+                                  for row in rows), took
 
 
 def test_yes_or_no_figures_are_said_in_one_style(project, cli):
