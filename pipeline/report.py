@@ -3,8 +3,9 @@
 After a nightly or CI build an artist opened the outputs one by one. The page shows, per asset and partition,
 the input beside the outputs, the figures the manifest holds (guards' among them) and links to the full files.
 The pixel work is ``ops.preview``'s; this module decides what to show and writes the HTML. The previews are kept
-in ``<build_dir>/.report/`` under the content hash of what they show, so a second report after a small change
-makes only the new ones; the page needs nothing else (no script, nothing fetched from the network).
+beside the page (``<build_dir>/.report/``, or ``<page>_files/`` for a page elsewhere) under the content hash of
+what they show, so a second report after a small change makes only the new ones; the page needs nothing else (no
+script, nothing fetched from the network).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def write_report(spec: Spec, page: Path | None = None) -> Written:
     page = (page or default_page(spec)).absolute()
     if page.is_dir():
         page /= REPORT
-    previews = _Previews(spec.build_dir / PREVIEWS, HashIndex(spec.cache_dir / HASH_INDEX))
+    previews = _Previews(previews_folder(spec, page), HashIndex(spec.cache_dir / HASH_INDEX))
     with contextlib.ExitStack() as quiet:  # the build said its warnings of these files (a colour profile) already
         for name in ("ops", "imagecodecs"):
             quiet.enter_context(handled(logging.getLogger(name), level=logging.ERROR))
@@ -111,6 +112,16 @@ def write_report(spec: Spec, page: Path | None = None) -> Written:
     write_bytes_atomic(page, _html(spec, entries, page.parent).encode())
     previews.drop_unused()
     return Written(page, len(entries), previews.made, previews.kept)
+
+
+def previews_folder(spec: Spec, page: Path) -> Path:
+    """Where the previews of ``page`` go: ``<build_dir>/.report`` for a page in the build folder, else
+    ``<page>_files`` beside it (``artifact/report_files``), as a browser saves a page: a CI job that hands on
+    only the ``--out`` folder hands on its images with it, where they stayed in a build folder not handed on.
+    Not hidden: an artifact upload leaves out hidden folders."""
+    if page.parent.resolve() == spec.build_dir.resolve():
+        return spec.build_dir / PREVIEWS
+    return page.with_name(f"{page.stem}_files")
 
 
 def _rows(spec: Spec) -> list[Row]:

@@ -197,6 +197,25 @@ def test_out_a_folder_writes_the_page_in_it(project, cli):
     assert page.links and all(path.is_file() for path in _files(page_path, page.links + page.images))
 
 
+def test_out_elsewhere_keeps_the_previews_beside_the_page(project, cli):
+    """A CI job hands on only its ``--out`` folder: its page showed no image, the previews staying in the build
+    folder's ``.report``. They go to ``report_files`` beside the page, made again only where what they show
+    changed; the links to the full files still lead into the build folder."""
+    assert cli(project, "build")[0] == 0
+    assert "previews: 15 made, 0 kept" in cli(project, "report", "--out", "artifact/")[1]
+    page_path = project / "artifact" / "report.html"
+    page = _page(page_path)
+    previews = project / "artifact" / "report_files"
+    assert page.images and {path.parent for path in _files(page_path, page.images)} == {previews.resolve()}
+    assert all(path.is_file() for path in _files(page_path, page.links + page.images))
+    assert not (project / "build" / ".report").exists()
+    write_image(project / "textures" / "floors" / "tex000.png", Image(np.full((16, 16, 3), 0.5, np.float32)))
+    assert cli(project, "build")[0] == 0
+    code, output = cli(project, "report", "--out", "artifact/")
+    assert code == 0 and "previews: 3 made, 12 kept" in output, output
+    assert len(list(previews.iterdir())) == 20  # ten thumbnails, five pairs of crops: the old dropped
+
+
 def test_out_a_folder_not_made_yet_given_with_its_slash_writes_the_page_in_it(project, cli):
     """``--out artifact/`` before the folder is made (a CI job's first step) wrote the page as a file named
     ``artifact``, with no ``.html`` a browser opens it by; the slash says a folder, as to ``cp``."""
