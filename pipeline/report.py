@@ -147,18 +147,18 @@ class _Previews:
         self.used: dict[Path, Preview] = {}  # shown on this page
         self.made = self.kept = 0
 
-    def thumbnail(self, shown: Shown) -> None:
-        """Give ``shown`` its thumbnail and its sides, or the problem that stops one (an unreadable file)."""
+    def thumbnail(self, shown: Shown, side: int) -> None:
+        """Give ``shown`` its thumbnail of at most ``side`` px a side (the size the page shows it at), or the
+        problem that stops one (an unreadable file); a file whose header gave no sides, those of its thumbnail."""
         if (digest := self._hashed(shown.path)) is None:
             shown.problem = _MISSING
             return
         normal = shown.normal_map
-        name = self.folder / f"{digest}{'-normal' if normal else ''}.png"
+        name = self.folder / f"{digest}-{side}{'-normal' if normal else ''}.png"
         try:
-            shown.preview, = self._made((name,), lambda: (thumbnail(shown.path, name, normal_map=normal),))
+            shown.preview, = self._made((name,), lambda: (thumbnail(shown.path, name, normal_map=normal, side=side),))
         except ValueError as exc:  # ImageReadError: the file is damaged, or no image remaster reads
             shown.problem = str(exc)
-        shown.sides = sides(shown.path)
         preview = shown.preview
         if shown.sides is None and preview is not None and max(preview.width, preview.height) < THUMBNAIL_SIDE:
             shown.sides = preview.width, preview.height  # a DDS Pillow cannot open: a thumbnail is never enlarged
@@ -233,9 +233,13 @@ def _entries(spec: Spec, rows: list[Row], previews: _Previews) -> Iterator[Entry
         entry.error = _in_project(str(entry.row.get("error") or ""), spec.root_dir)
         if entry.row["status"] == "cached":
             entry.stored = store.stored_at(str(entry.row.get("cache_key") or ""))
-        for shown in _images(entry):
+        images = _images(entry)
+        for shown in images:
+            shown.sides = sides(shown.path)
+        scale = _row_scale(images)
+        for shown in images:
             report_progress(TASK, done, total, shown.listed)
-            previews.thumbnail(shown)
+            previews.thumbnail(shown, _thumbnail_side(shown, scale))
             if shown.problem is not None:
                 shown.problem = _in_project(shown.problem, spec.root_dir)
             done += 1
@@ -383,8 +387,18 @@ def _row_scale(files: list[Shown]) -> float:
     return min(1.0, THUMBNAIL_SIDE / largest)
 
 
+def _thumbnail_side(shown: Shown, scale: float) -> int:
+    """The longer side of ``shown``'s thumbnail: as the page shows it where its row is reduced, so that a browser
+    does not shrink a 256 px thumbnail to 128 (fetching and scaling twice the texels, and softening them); else
+    ``THUMBNAIL_SIDE``, a small file's thumbnail being the file itself, enlarged on the page by a whole factor."""
+    drawn = _scaled(shown, scale) if scale < 1 else None
+    return THUMBNAIL_SIDE if drawn is None else max(drawn)
+
+
 def _figures_of(files: Iterable[Shown], folder: Path, scale: float) -> str:
-    return "".join(_figure(shown, folder, _scaled(shown, scale)) for shown in files)
+    """The figures of ``files``, drawn at the row's ``scale`` where it enlarges them; a reduced one's thumbnail
+    was made at the size it is shown (``_thumbnail_side``), so it is drawn as it is."""
+    return "".join(_figure(shown, folder, _scaled(shown, scale) if scale > 1 else None) for shown in files)
 
 
 def _scaled(shown: Shown, scale: float) -> tuple[int, int] | None:

@@ -400,6 +400,22 @@ def test_a_row_shows_its_input_and_enlargement_at_one_scale_captioned_with_their
     assert text.count("preel1.png (22 × 21 px, ") == text.count("preel1.png (44 × 42 px, ") == 1, text
 
 
+def test_a_reduced_row_s_thumbnails_are_made_at_the_size_the_page_shows_them(tmp_path, cli):
+    """A 200 px texture beside its 400 px enlargement: both thumbnails were made 256 px, and the input's drawn at
+    128, the browser shrinking (and softening) it; each is made at the size it is shown, and drawn as it is."""
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "textures" / "wall.png", Image(rng.random((150, 200, 3), dtype=np.float32)))
+    write_spec(tmp_path, UPSCALE_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    assert cli(tmp_path, "report")[0] == 0
+    page_path = tmp_path / "build" / "report.html"
+    images = _imgs(page_path.read_text(encoding="utf-8"))
+    thumbnails = {name: (width, height, PILImage.open(page_path.parent / src).size)
+                  for name, (width, height, _, src) in images.items() if "at " not in name}  # not the crops
+    assert thumbnails == {"textures/wall.png: wall.png": (128, 96, (128, 96)),
+                          "build/legacy_2x/wall.png: wall.png": (256, 192, (256, 192))}, thumbnails
+
+
 def test_the_crops_are_captioned_with_their_true_magnification_and_drawn_sharp(tmp_path, cli):
     """A 44 px crop drawn at 176 px was captioned ``at 1:1``; the page's style smoothed none, but made a reduced
     thumbnail alias: only what is drawn larger than its preview is drawn with its texels sharp."""
