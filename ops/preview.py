@@ -9,6 +9,7 @@ so that a fine checker does not darken; a normal map as vectors, made unit lengt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ops.normal_map import looks_like_normal_map, renormalize
 THUMBNAIL_SIDE = 256  # px, the longer side of a thumbnail: a row of a material's maps fits a screen
 CROP_SIDE = 96  # px of the larger image shown at 1:1, where sharpening is judged
 CROPS_VERSION = 2  # in the crops' names, so that those of the middle, which version 1 cut, are cut again
+_BAND_ROWS = 256  # rows of a texture reduced across at a time (``_box_reduced``)
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,20 @@ def _fitted(width: int, height: int, side: int) -> tuple[int, int]:
 def _reduced_colour(stored: Image, width: int, height: int) -> Image:
     """``stored`` (sRGB codes) reduced in linear light, its colour weighted by its alpha so that the colour of
     invisible texels (often black) does not seep into the edges of a sprite."""
-    light = srgb_to_linear(stored.color)
-    alpha = stored.alpha[..., None] if stored.alpha is not None else None
-    weighted = _resized(light if alpha is None else light * alpha, width, height)
-    if alpha is None:
+    channels = stored.channels
+
+    def planes(rows: slice) -> np.ndarray:
+        light = srgb_to_linear(stored.color[rows])
+        if stored.alpha is None:
+            return light
+        alpha = stored.alpha[rows, :, None]
+        return np.concatenate([light * alpha, alpha], axis=2)
+
+    reduced = _box_reduced(planes, stored.height, width, height)
+    weighted = reduced[..., :channels]
+    if stored.alpha is None:
         return Image(linear_to_srgb(np.clip(weighted, 0.0, 1.0)))
-    coverage = np.clip(_resized(alpha, width, height), 0.0, 1.0)
+    coverage = np.clip(reduced[..., channels:], 0.0, 1.0)
     colour = np.where(coverage > 0, weighted / np.maximum(coverage, 1e-6), 0.0)
     return Image(linear_to_srgb(np.clip(colour, 0.0, 1.0)), coverage[..., 0])
 
@@ -92,9 +102,25 @@ def _reduced_vectors(stored: Image, width: int, height: int) -> Image:
     """A normal map reduced as vectors: their average, made unit length again (an average is shorter, and
     would show the map greyer and flatter than the engine lights it). Its alpha (a height some keep there) is
     averaged to the same sides."""
-    alpha = None if stored.alpha is None else (
-        np.clip(_resized(stored.alpha[..., None], width, height), 0.0, 1.0)[..., 0])
-    return Image(renormalize(np.clip(_resized(stored.color, width, height), 0.0, 1.0)), alpha)
+
+    def planes(rows: slice) -> np.ndarray:
+        if stored.alpha is None:
+            return stored.color[rows]
+        return np.concatenate([stored.color[rows], stored.alpha[rows, :, None]], axis=2)
+
+    reduced = _box_reduced(planes, stored.height, width, height)
+    alpha = None if stored.alpha is None else np.clip(reduced[..., 3], 0.0, 1.0)
+    return Image(renormalize(np.clip(reduced[..., :3], 0.0, 1.0)), alpha)
+
+
+def _box_reduced(planes_of: Callable[[slice], np.ndarray], rows: int, width: int, height: int) -> np.ndarray:
+    """The planes ``planes_of`` gives for each band of ``rows``, reduced to (height, width, C): across a band of
+    ``_BAND_ROWS`` at a time, then down, the two passes Pillow's box filter makes (the same texels, but for a
+    float's last bit), so that only a band's floats are made at once: the light of a whole 8192 px RGBA texture,
+    weighted by its alpha, took 3 GB beside the texture's own floats."""
+    bands = range(0, rows, _BAND_ROWS)
+    across = [_resized(planes_of(slice(top, top + _BAND_ROWS)), width, min(_BAND_ROWS, rows - top)) for top in bands]
+    return _resized(np.concatenate(across, axis=0), width, height)
 
 
 def _resized(planes: np.ndarray, width: int, height: int) -> np.ndarray:
