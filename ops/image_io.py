@@ -290,6 +290,13 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     failed in pathlib as "expected str, bytes or os.PathLike object".
     """
     _check_encoding(colorspace)
+    return as_image(*read_pixels(path), colorspace)
+
+
+def read_pixels(path: str | Path) -> tuple[np.ndarray, int]:
+    """The integers (H, W, planes) ``read_image`` decodes ``path`` to, alpha last, and their bit depth (8 or 16):
+    one who reduces a huge texture (a preview) makes floats of a band of rows at a time (``as_image``), where
+    a whole 8192 px RGBA texture's floats take 1 GB. Raises as ``read_image`` does."""
     path = path_argument(path, "read_image's path is the path of an image file",
                          "an Image, or pixels as Image(pixels / 255), goes to an op as it is, with nothing to read")
     data = _file_bytes(path)
@@ -300,9 +307,9 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
         raise ImageReadError(f"{path} {problem}.")
     if dds:
         data = as_pillow_reads(data)
-    pixels, bit_depth = _decoded(path, data, tiff, dds=dds)
+    decoded = _decoded(path, data, tiff, dds=dds)
     _warn_of_other_profile(path, data)
-    return _to_image(pixels, bit_depth, colorspace)
+    return decoded
 
 
 def _file_bytes(path: Path) -> bytes:
@@ -448,7 +455,7 @@ def _check_encoding(colorspace: str, bit_depth: int | None = None) -> None:
         raise ValueError(f"bit_depth {bit_depth!r}: expected 8 or 16 (or None, the image's own)")
 
 
-_BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` and ``_to_image`` (16 MiB)
+_BAND_VALUES = 1 << 22  # floats converted at a time by ``quantize`` and ``as_image`` (16 MiB)
 
 
 def _bands(height: int, width: int, planes: int) -> Iterator[slice]:
@@ -657,7 +664,7 @@ def _all_grey(pixels: np.ndarray, *, green_below: int = 0) -> bool:
     return bool((red == blue).all() and (green <= red).all() and (red - green <= green_below).all())
 
 
-def _to_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:
+def as_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Image:
     """Integers (H, W, planes) to an :class:`Image`, a band of rows at a time, as ``quantize`` writes them: the
     whole texture in floats at once, and the sRGB decoding's temporaries of it, took four times the image's
     floats (12 GB for a 16384x10900 RGBA PNG, Pillow's largest)."""

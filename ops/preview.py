@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from ops.image_io import Image, image_sides, linear_to_srgb, read_image, srgb_to_linear, write_pixels
-from ops.normal_map import looks_like_normal_map, renormalize
+from ops.image_io import (Image, as_image, image_sides, linear_to_srgb, read_image, read_pixels, srgb_to_linear,
+                          write_pixels)
+from ops.normal_map import looks_like_normal_map, renormalize, sampled
 
 THUMBNAIL_SIDE = 256  # px, the longer side of a thumbnail: a row of a material's maps fits a screen
 CROP_SIDE = 96  # px of the larger image shown at 1:1, where sharpening is judged
@@ -40,12 +41,17 @@ def thumbnail(source: Path, destination: Path, *, normal_map: bool | None = None
     never enlarged. ``normal_map``: reduce it as vectors; None judges by its texels (``looks_like_normal_map``),
     as a DDS of BC5 or a ``*_normal.png`` holds. Raises ``ImageReadError`` (a ValueError) naming an unreadable
     file."""
-    stored = read_image(source, colorspace="linear")  # values as stored: a normal map's vectors, sRGB codes
-    width, height = _fitted(stored.width, stored.height, side)
-    as_vectors = looks_like_normal_map(stored.color) if normal_map is None else normal_map
-    reduced = _reduced_vectors(stored, width, height) if as_vectors and stored.channels == 3 else (
-        _reduced_colour(stored, width, height))
-    write_pixels(destination, _as_8_bit(reduced))
+    pixels, bit_depth = read_pixels(source)  # integers: a band of rows at a time is made floats
+
+    def stored(rows: slice) -> Image:  # values as stored: a normal map's vectors, sRGB codes
+        return as_image(pixels[rows], bit_depth, "linear")
+
+    rows, columns, planes = pixels.shape
+    width, height = _fitted(columns, rows, side)
+    judged = as_image(sampled(pixels), bit_depth, "linear").color  # what looks_like_normal_map samples of it
+    as_vectors = looks_like_normal_map(judged) if normal_map is None else normal_map
+    reduce = _reduced_vectors if as_vectors and planes in (3, 4) else _reduced_colour
+    write_pixels(destination, _as_8_bit(reduce(stored, rows, width, height)))
     return Preview(destination, width, height)
 
 
@@ -77,39 +83,39 @@ def _fitted(width: int, height: int, side: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def _reduced_colour(stored: Image, width: int, height: int) -> Image:
-    """``stored`` (sRGB codes) reduced in linear light, its colour weighted by its alpha so that the colour of
-    invisible texels (often black) does not seep into the edges of a sprite."""
-    channels = stored.channels
+def _reduced_colour(stored: Callable[[slice], Image], rows: int, width: int, height: int) -> Image:
+    """The ``rows`` of ``stored`` (sRGB codes, a band at a time) reduced in linear light, its colour weighted by
+    its alpha so that the colour of invisible texels (often black) does not seep into the edges of a sprite."""
 
-    def planes(rows: slice) -> np.ndarray:
-        light = srgb_to_linear(stored.color[rows])
-        if stored.alpha is None:
+    def planes(band: slice) -> np.ndarray:
+        texels = stored(band)
+        light = srgb_to_linear(texels.color)
+        if texels.alpha is None:
             return light
-        alpha = stored.alpha[rows, :, None]
+        alpha = texels.alpha[..., None]
         return np.concatenate([light * alpha, alpha], axis=2)
 
-    reduced = _box_reduced(planes, stored.height, width, height)
+    reduced = _box_reduced(planes, rows, width, height)
+    channels = reduced.shape[2] - (reduced.shape[2] in (2, 4))
     weighted = reduced[..., :channels]
-    if stored.alpha is None:
+    if channels == reduced.shape[2]:
         return Image(linear_to_srgb(np.clip(weighted, 0.0, 1.0)))
     coverage = np.clip(reduced[..., channels:], 0.0, 1.0)
     colour = np.where(coverage > 0, weighted / np.maximum(coverage, 1e-6), 0.0)
     return Image(linear_to_srgb(np.clip(colour, 0.0, 1.0)), coverage[..., 0])
 
 
-def _reduced_vectors(stored: Image, width: int, height: int) -> Image:
-    """A normal map reduced as vectors: their average, made unit length again (an average is shorter, and
-    would show the map greyer and flatter than the engine lights it). Its alpha (a height some keep there) is
-    averaged to the same sides."""
+def _reduced_vectors(stored: Callable[[slice], Image], rows: int, width: int, height: int) -> Image:
+    """The ``rows`` of normal map ``stored`` (a band at a time) reduced as vectors: their average, made unit length
+    again (an average is shorter, and would show the map greyer and flatter than the engine lights it). Its alpha
+    (a height some keep there) is averaged to the same sides."""
 
-    def planes(rows: slice) -> np.ndarray:
-        if stored.alpha is None:
-            return stored.color[rows]
-        return np.concatenate([stored.color[rows], stored.alpha[rows, :, None]], axis=2)
+    def planes(band: slice) -> np.ndarray:
+        texels = stored(band)
+        return texels.color if texels.alpha is None else np.concatenate([texels.color, texels.alpha[..., None]], axis=2)
 
-    reduced = _box_reduced(planes, stored.height, width, height)
-    alpha = None if stored.alpha is None else np.clip(reduced[..., 3], 0.0, 1.0)
+    reduced = _box_reduced(planes, rows, width, height)
+    alpha = None if reduced.shape[2] == 3 else np.clip(reduced[..., 3], 0.0, 1.0)
     return Image(renormalize(np.clip(reduced[..., :3], 0.0, 1.0)), alpha)
 
 
