@@ -704,7 +704,7 @@ def report(
     spec: SpecOption = DEFAULT_SPEC,
     page: Annotated[str | None, typer.Option("--out", "-o", help="Where the page goes (default: "
                                               "<build_dir>/report.html; a folder: report.html in it); its previews "
-                                              "go beside it, in <page>_files/ (report_files/).")]
+                                              "go beside it: <build_dir>/.report, or <page>_files/ elsewhere.")]
     = None,
 ) -> None:
     """Write an HTML page to review the last build: each partition's input beside its outputs, their figures, links."""
