@@ -41,6 +41,10 @@ _DDSCAPS_COMPLEX, _DDSCAPS_TEXTURE, _DDSCAPS_MIPMAP = 0x8, 0x1000, 0x400000
 # flag says a file holds normals. A reader that does not know it reads the file as before (Pillow does).
 DDPF_NORMAL = 0x80000000
 
+_FOURCC_BLOCK_BYTES = {b"DXT1": 8, b"ATI1": 8, b"BC4U": 8, b"BC4S": 8, b"DXT2": 16, b"DXT3": 16, b"DXT4": 16,
+                       b"DXT5": 16, b"ATI2": 16, b"BC5U": 16, b"BC5S": 16}
+_DXGI_BLOCK_BYTES = {**dict.fromkeys((70, 71, 72, 79, 80, 81), 8),  # BC1, BC4
+                     **dict.fromkeys((73, 74, 75, 76, 77, 78, 82, 83, 84, 97, 98, 99), 16)}  # BC2, BC3, BC5, BC7
 _ALPHA_OPTIONAL = ("DXT1", "BC1", "BC7")  # formats whose alpha Pillow decodes whether the texture has any
 _NORMAL_XY = ("BC5", "BC5S")
 _DXT5 = ("DXT5", "BC3")  # Pillow's names of BC3 blocks, under their FourCC and their DX10 format
@@ -93,6 +97,40 @@ def as_pillow_reads(data: bytes) -> bytes:
     if dxgi in _BGRA:  # the pixel format less its size field, which the file has already
         return data[:80] + _bgra_pixel_format(_BGRA[dxgi])[4:] + data[108:_HEADER] + data[_HEADER + _DX10_HEADER:]
     return data
+
+
+def level_at_least(data: bytes, side: int) -> bytes:
+    """The DDS ``data`` (as ``as_pillow_reads`` gives it) cut to its smallest mip level whose longer side is
+    ``side`` px or more, as a texture of that one level: the preview of an 8192 px texture decodes the 256 px level
+    its exporter made, not 64 million texels to average them away. ``data`` as it is where it has no such level,
+    is not block-compressed, or is shorter than its levels."""
+    height, width = struct.unpack_from("<2I", data, 12)
+    levels = struct.unpack_from("<I", data, 28)[0]
+    block = _block_bytes(data)
+    start = _HEADER + (_DX10_HEADER if data[84:88] == _FOURCC_DX10 else 0)
+    level, offset = 0, start
+    while level + 1 < levels and max(width >> (level + 1), height >> (level + 1)) >= side and block:
+        offset += _level_bytes(width >> level, height >> level, block)
+        level += 1
+    size = _level_bytes(width >> level, height >> level, block)
+    if level == 0 or offset + size > len(data):
+        return data
+    head = bytearray(data[:start])
+    struct.pack_into("<3I", head, 12, max(1, height >> level), max(1, width >> level), size)
+    struct.pack_into("<I", head, 28, 1)
+    return bytes(head) + data[offset:offset + size]
+
+
+def _block_bytes(data: bytes) -> int:
+    """The bytes of a 4x4 block of the DDS ``data``'s format; 0 where it is not block-compressed (or unknown)."""
+    if data[84:88] == _FOURCC_DX10:
+        return _DXGI_BLOCK_BYTES.get(struct.unpack_from("<I", data, _HEADER)[0], 0)
+    return _FOURCC_BLOCK_BYTES.get(data[84:88], 0) if struct.unpack_from("<I", data, 80)[0] & _DDPF_FOURCC else 0
+
+
+def _level_bytes(width: int, height: int, block: int) -> int:
+    """The bytes of a ``width`` x ``height`` level (each side at least 1) of blocks of ``block`` bytes."""
+    return -(-max(1, width) // 4) * -(-max(1, height) // 4) * block
 
 
 def _bgra_pixel_format(alpha: bool, flags: int = 0) -> bytes:

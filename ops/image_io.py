@@ -28,7 +28,7 @@ from PIL import ImageCms, ImageOps, UnidentifiedImageError
 
 from ops.atomic import atomic_path
 from ops.dds import MAGIC as DDS_MAGIC
-from ops.dds import as_pillow_reads, dds_problem, says_normal_map, stored_texels, unreadable_format
+from ops.dds import as_pillow_reads, dds_problem, level_at_least, says_normal_map, stored_texels, unreadable_format
 from ops.formats import WRITABLE_SUFFIXES
 from ops.tiff import FLOATING_POINT, TiffLayout, decode_tiff, is_tiff, tiff_layout, wide_integers
 
@@ -293,10 +293,11 @@ def read_image(path: str | Path, *, colorspace: ColorSpace = "srgb") -> Image:
     return as_image(*read_pixels(path), colorspace)
 
 
-def read_pixels(path: str | Path) -> tuple[np.ndarray, int]:
+def read_pixels(path: str | Path, *, at_least: int = 0) -> tuple[np.ndarray, int]:
     """The integers (H, W, planes) ``read_image`` decodes ``path`` to, alpha last, and their bit depth (8 or 16):
     one who reduces a huge texture (a preview) makes floats of a band of rows at a time (``as_image``), where
-    a whole 8192 px RGBA texture's floats take 1 GB. Raises as ``read_image`` does."""
+    a whole 8192 px RGBA texture's floats take 1 GB. ``at_least``: of a DDS with mips, its smallest level whose
+    longer side is that many px or more (``level_at_least``). Raises as ``read_image`` does."""
     path = path_argument(path, "read_image's path is the path of an image file",
                          "an Image, or pixels as Image(pixels / 255), goes to an op as it is, with nothing to read")
     data = _file_bytes(path)
@@ -307,6 +308,8 @@ def read_pixels(path: str | Path) -> tuple[np.ndarray, int]:
         raise ImageReadError(f"{path} {problem}.")
     if dds:
         data = as_pillow_reads(data)
+    if dds and at_least:
+        data = level_at_least(data, at_least)
     decoded = _decoded(path, data, tiff, dds=dds)
     _warn_of_other_profile(path, data)
     return decoded

@@ -38,10 +38,10 @@ class Preview:
 def thumbnail(source: Path, destination: Path, *, normal_map: bool | None = None,
               side: int = THUMBNAIL_SIDE) -> Preview:
     """Write ``source`` (any format remaster reads) to ``destination`` as a PNG of at most ``side`` px a side,
-    never enlarged. ``normal_map``: reduce it as vectors; None judges by its texels (``looks_like_normal_map``),
-    as a DDS of BC5 or a ``*_normal.png`` holds. Raises ``ImageReadError`` (a ValueError) naming an unreadable
-    file."""
-    pixels, bit_depth = read_pixels(source)  # integers: a band of rows at a time is made floats
+    never enlarged; of a DDS with mips, from its smallest level as large. ``normal_map``: reduce it as vectors;
+    None judges by its texels (``looks_like_normal_map``), as a DDS of BC5 or a ``*_normal.png`` holds. Raises
+    ``ImageReadError`` (a ValueError) naming an unreadable file."""
+    pixels, bit_depth = read_pixels(source, at_least=side)  # integers: a band at a time is made floats
 
     def stored(rows: slice) -> Image:  # values as stored: a normal map's vectors, sRGB codes
         return as_image(pixels[rows], bit_depth, "linear")

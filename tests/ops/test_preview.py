@@ -12,7 +12,7 @@ from helpers import bc1_block, bc4_block, dds
 from ops.image_io import Image, write_image
 from ops.preview import THUMBNAIL_SIDE, crops, thumbnail
 
-BC1_RED = 0xF800  # RGB565
+BC1_RED, BC1_GREEN = 0xF800, 0x07E0  # RGB565
 
 
 def _pixels(path) -> np.ndarray:
@@ -126,3 +126,14 @@ def test_a_thumbnail_never_holds_its_texture_s_floats_whole(tmp_path):
         tracemalloc.stop()
     floats = texels.nbytes
     assert peak < floats, f"{peak / 2 ** 20:.0f} MiB"
+
+
+def test_a_dds_with_mips_is_previewed_from_its_level_nearest_the_thumbnail(tmp_path):
+    """An 8192 px DDS was decoded whole (64 million texels) to be averaged into 256: of one with mips, the smallest
+    level as large as the thumbnail or larger is decoded. Here the 8 px top level is red and its 4 px mip green."""
+    source = tmp_path / "wall.dds"
+    source.write_bytes(dds(8, 8, b"DXT1", bc1_block(BC1_RED, 0) * 4 + bc1_block(BC1_GREEN, 0), mipmaps=2))
+    from_mip = thumbnail(source, tmp_path / "small.png", side=4)
+    from_top = thumbnail(source, tmp_path / "large.png", side=8)
+    assert (from_mip.width, from_mip.height, from_top.width, from_top.height) == (4, 4, 8, 8)
+    assert (_pixels(from_mip.path) == [0, 255, 0]).all() and (_pixels(from_top.path) == [255, 0, 0]).all()
