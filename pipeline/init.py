@@ -345,15 +345,16 @@ class _Draft:
         other holds (a folder ``walls_variants`` beside ``walls``), and the folders' names stay as they are."""
         colour = [name for name, noun in self.holds.items() if noun == "colour texture"]
         reference, model = self.name("reference"), self.name("sr2x")
-        others = self._commented_ops(colour[0], model) if colour else []
+        others = self._commented_ops(colour[0], reference, model) if colour else []
         return "\n".join(["sources:", *self.sources, *_reference(reference, model), "assets:", *self.assets,
                           *others]) + "\n"
 
-    def _commented_ops(self, source: str, model: str) -> list[str]:
+    def _commented_ops(self, source: str, reference: str, model: str) -> list[str]:
         """The ops the starter spec does not run, commented out, on colour textures ``source``, with names no
-        other line holds: ``model``'s ``super_resolve`` and a ``multiply`` of its 2x upscale."""
+        other line holds: ``model``'s ``super_resolve`` (trained on source ``reference``) and a ``multiply`` of its
+        2x upscale."""
         return _other_ops(self.name(f"{source}_sr"), self.name(f"{source}_variants"), source, self.enlarged[source],
-                          model)
+                          reference, model)
 
     def name(self, wanted: str) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
@@ -429,14 +430,16 @@ class _Draft:
                    "the maps as a game loads them")
 
 
-def _other_ops(sr: str, variants: str, source: str, enlarged: str, model: str) -> list[str]:
+def _other_ops(sr: str, variants: str, source: str, enlarged: str, reference: str, model: str) -> list[str]:
     """The ops the starter spec does not run, commented out, as assets ``sr`` and ``variants``, on colour textures
-    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model``. The multiply is set for a first
+    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model`` (trained on the commented source
+    ``reference``, named as the line that comment asks to uncomment has it: ``reference_2`` beside a folder named
+    ``reference``). The multiply is set for a first
     try on a CPU: ``patch``, two small variants of each enlarged texture, seconds a texture, where the op's defaults
     (``gram``, four 512² variants) take minutes a texture; its comment gives the figures that choice rests on, and
     the smallest texture ``patch`` takes."""
     return [f"  # {sr}: {{op: super_resolve, from: {source}, model: {model}}}   # enlarged by the model {model} "
-            "(uncomment reference and models above)",
+            f"(uncomment {reference} and models above)",
             f"  # {variants}: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "
             "tiling textures like each enlarged one; patch takes about 4 s of CPU a 512² variant with its checks, "
             "method: gram about 34 s, closer in fine detail but losing large shapes (bricks, tiles); textures under "

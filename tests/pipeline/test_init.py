@@ -335,7 +335,8 @@ def test_init_s_commented_lines_uncommented_take_names_no_folder_s_source_holds(
     text = spec.read_text()
     for line in ('  reference: {kind: textures, root: "../studio/reference"', '  # reference_2: {kind: textures',
                  "#   sr2x_2: {op: train_srcae, from: reference_2,", "  # bricks_sr: {op: super_resolve, from: bricks, "
-                 "model: sr2x_2}", "  # bricks_variants_2: {op: multiply, from: bricks_2x,"):
+                 "model: sr2x_2}   # enlarged by the model sr2x_2 (uncomment reference_2 and models above)",
+                 "  # bricks_variants_2: {op: multiply, from: bricks_2x,"):
         assert line in text, text
     (studio / "hires").mkdir()
     uncommented = re.sub(r"^(\s*)# ", r"\1", text.split("\nbuild_dir", 1)[1], flags=re.MULTILINE)
