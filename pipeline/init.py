@@ -165,12 +165,21 @@ def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath])
     """Why ``paths`` under ``folder`` are in no source, with the fix that moves nothing first: the spec written
     in a folder of its own beside ``folder``, whose sources then take them where they are."""
     scanned = Path(os.path.abspath(folder))
-    beside = scanned.parent / f"{scanned.name}-remaster" / SPEC_FILE
+    beside = _spec_beside(scanned)
     given = "" if scanned == Path.cwd() else f" {shlex.quote(str(folder))}"
     return (f"left out {some([path.as_posix() for path in paths])} in {scanned}: a source's root cannot hold the "
             f"spec's folder ({spec_folder}), which holds the build and the cache; to build them where they are, write "
             f"the spec in a folder of its own: remaster init{given} --spec {shlex.quote(str(beside))}; or move them "
             "into a folder of their own (textures, photos) and run remaster init --force")
+
+
+def _spec_beside(scanned: Path) -> Path:
+    """Where the command ``_holds_the_spec`` gives writes the spec: ``<FOLDER>-remaster``, or the first
+    ``<FOLDER>-remaster-N`` that is no file and holds no spec, so that the command, run as said, is not refused
+    for a spec there already (one written by that command before)."""
+    names = itertools.chain([f"{scanned.name}-remaster"], (f"{scanned.name}-remaster-{n}" for n in itertools.count(2)))
+    return next(path for name in names
+                if not (path := scanned.parent / name / SPEC_FILE).exists() and file_in_the_way(path.parent) is None)
 
 
 def _photos_of_a_pair(found: _Found) -> list[str]:

@@ -260,6 +260,21 @@ def test_init_of_a_flat_folder_offers_a_spec_beside_it_whose_build_leaves_the_fo
     assert sorted(path.name for path in flat.rglob("*")) == ["ceil4_3.png", "flat1_3.png"]
 
 
+def test_init_of_a_flat_folder_offers_a_spec_folder_that_holds_no_spec_yet(tmp_path, cli):
+    """The command offered for a flat folder, run once, writes its spec beside it; offered again (init run in the
+    folder once more), it names a folder that holds no spec, where it named the same one, and the command run as
+    said stopped on the spec there; a file of that name is passed over too."""
+    flat = tmp_path / "tiles"
+    shutil.copytree(FLATS, flat, ignore=lambda folder, names: [name for name in names if name != "aqf001.png"])
+    (tmp_path / "tiles-remaster-2").write_text("")
+    for beside in (tmp_path / "tiles-remaster", tmp_path / "tiles-remaster-3"):
+        code, output = cli(flat, "init")
+        command = f"remaster init --spec {beside / 'assets_spec.yaml'}"
+        assert code == 1 and f"a folder of its own: {command}; or move them" in _said(output), output
+        code, output = cli(flat, *shlex.split(command)[1:])
+        assert code == 0 and "tiles: 1 colour texture in ." in output, output
+
+
 def test_init_elsewhere_takes_the_folder_s_own_files_once_beside_its_folders_sources(tmp_path, cli):
     """With --spec in another folder, what lies directly in FOLDER (a texture, a normal map, top-level pair folders,
     beside a top-level folder holding a flash photo alone) makes sources rooted at FOLDER whose globs reach no
