@@ -284,7 +284,10 @@ def _stem(name: str) -> str:
 
 
 def _is_normal_map(name: str) -> bool:
-    return _stem(name).endswith(NORMAL_ENDINGS)
+    """Whether ``name`` is a normal map's, as the colour sources' exclude (``NORMAL_FILES``) takes it: a normal map's
+    ending before any dot-part (``brick_n.png``, and ``brick_n.old.png``, which that exclude keeps out of colour
+    too, so a source must take it)."""
+    return any(f"{ending}." in name.lower() for ending in NORMAL_ENDINGS)
 
 
 def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder: Path) -> tuple[str, dict[str, str]]:
@@ -406,7 +409,8 @@ class _Draft:
     def normals(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source of ``group``'s normal maps, enlarged and exported as vectors (``kind: normal``)."""
         source = self.name(f"{base}_normals")
-        glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}", group.normals, top)
+        dotted = any(not _stem(path.name).endswith(NORMAL_ENDINGS) for path in group.normals)  # brick_n.old.png
+        glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}" + ("{,.*}" if dotted else ""), group.normals, top)
         left_out = _pair_folders(top, group)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.source(source, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}",

@@ -429,3 +429,18 @@ def test_init_takes_a_pair_in_a_pair_s_folder_as_that_pair_s_at_any_depth(tmp_pa
     code, output = cli(studio, "status", "--json")
     stale = json.loads(output[output.index("{"):])["stale"]
     assert sorted(item["partition"] for item in stale if item["asset"] == "photos_material") == ["2024/elm", "oak"]
+
+
+def test_init_takes_a_normal_map_named_with_a_dot_part_after_its_ending_as_a_normal_map(tmp_path, cli):
+    """``x_n.old.png``: the colour source's exclude (``*_n.*``, as the README tells normal maps) keeps it out of
+    colour, so the normal maps' source takes it, where it was in no source and nothing said so."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("walls/aqf001.png", "walls/x_n.old.png", "walls/old/y_NRM.PNG"):
+        write_image(studio / path, photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "walls_normals: 2 normal maps in walls" in output and "warning" not in output, output
+    code, output = cli(studio, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")) == [
+        ("walls_2x", "aqf001.png"), ("walls_normals_2x", "old/y_NRM.PNG"), ("walls_normals_2x", "x_n.old.png")]
