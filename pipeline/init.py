@@ -14,6 +14,7 @@ import keyword
 import os
 import re
 import shlex
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -370,8 +371,11 @@ class _Draft:
 
     def name(self, wanted: str) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
-        not a word YAML or Dagster reserves, and not one taken already."""
-        name = re.sub(r"[^a-z0-9_]+", "_", wanted.lower()).strip("_") or "textures"
+        not a word YAML or Dagster reserves, and not one taken already. Accents are dropped from their letters
+        (``Wände`` is ``wande``, ``Straße`` ``strasse``), where each such letter became a ``_`` (``w_nde``)."""
+        unaccented = "".join(char for char in unicodedata.normalize("NFKD", wanted.casefold())
+                             if not unicodedata.combining(char))
+        name = re.sub(r"[^a-z0-9_]+", "_", unaccented).strip("_") or "textures"
         if name[0].isdigit() or name in _YAML_WORDS or keyword.iskeyword(name) or not takes_name(name):
             name = f"from_{name}"
         unique, count = name, 1

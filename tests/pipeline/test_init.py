@@ -444,3 +444,22 @@ def test_init_takes_a_normal_map_named_with_a_dot_part_after_its_ending_as_a_nor
     stale = json.loads(output[output.index("{"):])["stale"]
     assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")) == [
         ("walls_2x", "aqf001.png"), ("walls_normals_2x", "old/y_NRM.PNG"), ("walls_normals_2x", "x_n.old.png")]
+
+
+def test_init_names_a_source_after_its_folder_without_accents_and_never_twice(tmp_path, cli):
+    """Folders named with accents, spaces and dashes: each source's name is its folder's in plain lower-case
+    letters (``Wände`` is ``wande``, where it was ``w_nde``), two folders whose names map to one take two names,
+    and the line init prints for each, as the spec's root, says which folder it reads."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for folder in ("Wände", "Wande", "Straße", "Props 2", "props-2"):
+        write_image(studio / folder / "aqf001.png", photo)
+    code, output = cli(studio, "init")
+    assert code == 0, output
+    for line in ("  wande: 1 colour texture in Wande", "  wande_2: 1 colour texture in Wände",
+                 "  strasse: 1 colour texture in Straße", "  props_2: 1 colour texture in Props 2",
+                 "  props_2_2: 1 colour texture in props-2"):
+        assert line in output, output
+    assert '  wande_2: {kind: textures, root: "Wände",' in (studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "validate")
+    assert code == 0 and "ok (5 sources, 0 models, 10 assets)" in output and "warning" not in output, output
