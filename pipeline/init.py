@@ -192,10 +192,15 @@ def _photos_of_a_pair(found: _Found) -> list[str]:
 
 
 def _pair_root(folder: Path, photos: list[str]) -> str:
-    """Why ``photos``, a flash and a guide photo directly in ``folder``, are in no source: a pair is a folder
-    below a source's root, named by it, and ``folder`` is the highest root ``init`` writes."""
+    """Why ``photos``, a flash and a guide photo directly in ``folder``, are in no source, and the command that
+    takes them: a pair is a folder below a source's root, named by it, and ``folder`` is the highest root ``init``
+    writes, so the root is the folder above, which cannot hold the spec's folder either (it holds the build and
+    the cache): the spec goes beside that one, as for a flat folder."""
+    above = folder.parent
+    command = shlex.join(["remaster", "init", str(above), "--spec", str(_spec_beside(above))])
     return (f"left out {', '.join(photos)} in {folder}: a photo pair is a folder below the folder remaster init "
-            f"scans; run remaster init on the folder above ({folder.parent}) to take it as a pair")
+            f"scans; to take it as a pair, run remaster init on the folder above, with the spec beside that one: "
+            f"{command} (it takes the other folders in {above} too)")
 
 
 def _groups(found: _Found) -> dict[PurePosixPath, _Group]:

@@ -302,8 +302,8 @@ def test_init_elsewhere_takes_the_folder_s_own_files_once_beside_its_folders_sou
 
 
 def test_init_leaves_out_what_a_source_holding_the_spec_s_folder_would_take(tmp_path, cli):
-    """A spec written inside FOLDER (the folder's files would be a root holding the build), and a FOLDER that is
-    itself a pair folder (a pair is a folder below a source's root): each left out, saying why and what to run."""
+    """A spec written inside FOLDER (the folder's files would be a root holding the build): left out, saying why
+    and what to run."""
     photo = read_image(FLATS / "aqf001.png")
     for path in ("top.png", "walls/aqf001.png"):
         write_image(tmp_path / "studio" / path, photo)
@@ -312,11 +312,23 @@ def test_init_leaves_out_what_a_source_holding_the_spec_s_folder_would_take(tmp_
     assert f"left out top.png in {tmp_path / 'studio'}: a source's root cannot hold the spec's folder " \
            f"({tmp_path / 'studio' / 'remaster'})" in _said(output), output
     assert f"remaster init studio --spec {tmp_path / 'studio-remaster' / 'assets_spec.yaml'};" in _said(output)
+
+
+def test_init_of_a_pair_s_folder_gives_the_command_that_takes_it_as_a_pair(tmp_path, cli):
+    """A FOLDER that is itself a pair's folder: refused (a pair is a folder below a source's root), giving the
+    command that takes it, which, run as said, writes a spec that holds the pair, where it said to run init on
+    the folder above, whose spec's folder would be that root again, refused in turn."""
+    photo = read_image(FLATS / "aqf001.png")
+    shoot = tmp_path / "shoot"
     for role in ("flash", "guide"):
-        write_image(tmp_path / "oak" / f"{role}.png", photo)
-    code, output = cli(tmp_path, "init", "oak", "--spec", "project/assets_spec.yaml")
-    assert code == 1 and f"left out flash.png, guide.png in {tmp_path / 'oak'}: a photo pair is a folder below the " \
-        f"folder remaster init scans; run remaster init on the folder above ({tmp_path})" in _said(output), output
+        write_image(shoot / "oak" / f"{role}.png", photo)
+    code, output = cli(shoot / "oak", "init")
+    command = f"remaster init {shoot} --spec {tmp_path / 'shoot-remaster' / 'assets_spec.yaml'}"
+    assert code == 1 and f"left out flash.png, guide.png in {shoot / 'oak'}: a photo pair is a folder below the " \
+        f"folder remaster init scans; to take it as a pair, run remaster init on the folder above, with the spec " \
+        f"beside that one: {command} (it takes the other folders in {shoot} too)" in _said(output), output
+    code, output = cli(shoot / "oak", *shlex.split(command)[1:])
+    assert code == 0 and "shoot: 1 photo pair in .." in output, output
 
 
 def test_init_of_a_linked_folder_leaves_out_its_files_where_its_real_folder_holds_the_spec_s(tmp_path, cli):
