@@ -53,14 +53,15 @@ class SpecInTheWay(FileExistsError):
 @dataclass
 class _Group:
     """What one top-level folder holds: colour textures, normal maps, photo-pair folders, folders that hold
-    only one of a pair's photos and pair folders in a pair's folder (which are the pair's), each a path relative
-    to the scanned folder."""
+    only one of a pair's photos, pair folders in a pair's folder (which are the pair's) and links to nowhere, each
+    a path relative to the scanned folder."""
 
     colour: list[PurePosixPath] = field(default_factory=list)
     normals: list[PurePosixPath] = field(default_factory=list)
     pairs: list[PurePosixPath] = field(default_factory=list)
     halves: list[PurePosixPath] = field(default_factory=list)
     nested: list[PurePosixPath] = field(default_factory=list)
+    links: list[PurePosixPath] = field(default_factory=list)  # links to nowhere its sources' scans would meet
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,13 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     _refuse_spec_path(spec_path, force)
     scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
     warnings: list[str] = []
-    images = _image_folders(scanned, warnings)
+    dangling: list[PurePosixPath] = []
+    images = _image_folders(scanned, warnings, dangling)
     if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
+    _leave_out_links(groups, dangling)
+    warnings += [_links_to_nowhere(scanned, dangling)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
         raise NothingToRead("; ".join(warnings or [_nothing_to_read(folder)]))
@@ -241,9 +245,10 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
         (group.normals if _is_normal_map(name) else group.colour).append(where / name)
 
 
-def _image_folders(folder: Path, skipped: list[str]) -> _Found:
+def _image_folders(folder: Path, skipped: list[str], dangling: list[PurePosixPath]) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
-    files and folders, Explorer's files, build folders and folders whose name is not UTF-8 (said in ``skipped``).
+    files and folders, Explorer's files, build folders, folders whose name is not UTF-8 (said in ``skipped``) and
+    links to nowhere (added to ``dangling``).
     Linked folders are followed, as a source's scan follows them (a studio links its texture share into the
     project), each real folder once: a link to a folder above would lead round without end."""
     found = []
@@ -251,10 +256,35 @@ def _image_folders(folder: Path, skipped: list[str]) -> _Found:
     for root, folders, files in os.walk(folder, followlinks=True):
         folders[:] = [name for name in sorted(folders)
                       if _spelled(Path(root, name), folder, skipped) and _wanted(Path(root, name), seen)]
-        names = sorted(name for name in files if _is_image(name))
+        links = [name for name in files if not name.startswith(".") and _dangles(Path(root, name))]
+        where = PurePosixPath(Path(root).relative_to(folder).as_posix())
+        dangling += [where / name for name in sorted(links)]
+        names = sorted(name for name in files if _is_image(name) and name not in links)
         if names:
-            found.append((PurePosixPath(Path(root).relative_to(folder).as_posix()), names))
+            found.append((where, names))
     return found
+
+
+def _dangles(path: Path) -> bool:
+    """Whether ``path`` is a link to a file or folder that is not there (an unmounted share, a folder moved)."""
+    return path.is_symlink() and not os.path.exists(path)
+
+
+def _leave_out_links(groups: dict[PurePosixPath, _Group], dangling: list[PurePosixPath]) -> None:
+    """Each of ``dangling`` into the group whose sources' scans would meet it, which the sources then exclude: a
+    scan that meets a link to nowhere skips its whole source (what lay there would be taken for deleted files,
+    and their outputs removed), where one link is all that is missing. A top-level folder's sources reach all
+    below it; the root's reach only what lies directly in it."""
+    for top, group in groups.items():
+        group.links = [link for link in dangling if (link.parent == ROOT if top == ROOT else top in link.parents)]
+
+
+def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
+    """Why ``dangling``, links under ``folder`` to nowhere, are in no source, and the fix."""
+    shown = [f"{link} -> {os.readlink(folder / link)}" for link in dangling]
+    return (f"left out {some(shown)} in {folder}: a link to a folder or file that is not there (an unmounted share, "
+            "or a folder renamed or moved?), which the spec excludes, so that builds take the rest of its source; "
+            "mount it or point the link at where it is now, then run remaster init --force")
 
 
 def _spelled(path: Path, folder: Path, skipped: list[str]) -> bool:
@@ -403,9 +433,10 @@ class _Draft:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS."""
         pair_folders = _pair_folders(top, group)
-        left_out = [NORMAL_FILES, *pair_folders]
+        left_out = [NORMAL_FILES, *pair_folders, *_links(top, group)]
         glob = _files("*", group.colour, top)
-        why = "normal maps" + (" and photo pair folders" if pair_folders else "")
+        why = " and ".join(["normal maps", *["photo pair folders"] * bool(pair_folders),
+                            *["links to nowhere"] * bool(group.links)])
         self.source(base, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
                     f"colour textures; {why} left out", holds="colour texture")
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
@@ -420,7 +451,7 @@ class _Draft:
         source = self.name(f"{base}_normals")
         dotted = any(not _stem(path.name).endswith(NORMAL_ENDINGS) for path in group.normals)  # brick_n.old.png
         glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}" + ("{,.*}" if dotted else ""), group.normals, top)
-        left_out = _pair_folders(top, group)
+        left_out = [*_pair_folders(top, group), *_links(top, group)]
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.source(source, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}",
                     f"normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})",
@@ -441,6 +472,7 @@ class _Draft:
             left_out += [f"{role}.*" for role in PHOTO_ROLES]
         if depth == "**":  # a pair's folder holding another pair: the first one's, as the pair folder's files are
             left_out += [_literal(nested.relative_to(top)) + "/**" for nested in group.nested]
+        left_out += _links(top, group)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.source(source, f"kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
                             f"guide: \"{depth}/guide.*\"{exclude}",
@@ -476,6 +508,11 @@ def _pair_folders(top: PurePosixPath, group: _Group) -> list[str]:
     """Excludes of ``group``'s pair folders, whose photos are the pairs' and not textures; none for ``ROOT``'s,
     whose globs take no folder's files."""
     return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs] if top != ROOT else []
+
+
+def _links(top: PurePosixPath, group: _Group) -> list[str]:
+    """Excludes of ``group``'s links to nowhere, each naming one: a build's scan then passes over it alone."""
+    return [_literal(link.relative_to(top)) for link in group.links]
 
 
 def _files(name: str, files: list[PurePosixPath], top: PurePosixPath) -> str:

@@ -475,3 +475,22 @@ def test_init_names_a_source_after_its_folder_without_accents_and_never_twice(tm
     assert '  wande_2: {kind: textures, root: "Wände",' in (studio / "assets_spec.yaml").read_text()
     code, output = cli(studio, "validate")
     assert code == 0 and "ok (5 sources, 0 models, 10 assets)" in output and "warning" not in output, output
+
+
+def test_init_excludes_a_link_to_nowhere_so_its_source_builds_the_rest(tmp_path, cli):
+    """A link to an unmounted share and one to a moved texture among a folder's textures, and one beside the
+    folders: each left out, naming it and where it points, and excluded from the source, whose scan took the
+    whole source for untrustworthy and built nothing from it (``walls: 0 colour textures``)."""
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    for link, target in (("walls/share", "/no/share"), ("walls/old[1].png", "../moved.png"), ("mnt", "/no/mnt")):
+        (studio / link).symlink_to(target)
+    code, output = cli(studio, "init")
+    assert code == 0 and "  walls: 1 colour texture in walls" in output, output
+    assert f"warning left out mnt -> /no/mnt, walls/old[1].png -> ../moved.png, walls/share -> /no/share in {studio}: " \
+           "a link to a folder or file that is not there" in _said(output), output
+    assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "old[[]1].png", "share"]}' in (studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert [(item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")] == [
+        ("walls_2x", "aqf001.png")], output
