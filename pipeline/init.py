@@ -23,6 +23,7 @@ from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
 from pipeline.claims import dagster_home, make_project_instance
 from pipeline.dagster_names import takes_name
+from pipeline.globs import Glob
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
 from pipeline.spec import SPEC_FILE, Spec, parse_spec, real_path
 from pipeline.words import counted, some
@@ -85,7 +86,8 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
     warnings: list[str] = []
     dangling: list[PurePosixPath] = []
-    images = _image_folders(scanned, warnings, dangling)
+    unspelled: list[Path] = []
+    images = _image_folders(scanned, unspelled, dangling)
     if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
@@ -93,10 +95,12 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     warnings += [_links_to_nowhere(scanned, dangling)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
-        raise NothingToRead("; ".join(warnings or [_nothing_to_read(folder)]))
+        said = [_not_utf8(scanned, path) for path in unspelled] + warnings
+        raise NothingToRead("; ".join(said or [_nothing_to_read(folder)]))
     text, holds = _starter_text(scanned, groups, spec_folder)
     spec = parse_spec(text, spec_path.absolute())
     found = _scanned(spec, holds, warnings)
+    warnings += [_not_utf8(scanned, path) for path in unspelled if not _met_by_a_scan(spec, path)]
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(spec_path, text.encode("utf-8"))
     _make_instance(spec, warnings)
@@ -245,17 +249,17 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
         (group.normals if _is_normal_map(name) else group.colour).append(where / name)
 
 
-def _image_folders(folder: Path, skipped: list[str], dangling: list[PurePosixPath]) -> _Found:
+def _image_folders(folder: Path, unspelled: list[Path], dangling: list[PurePosixPath]) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
-    files and folders, Explorer's files, build folders, folders whose name is not UTF-8 (said in ``skipped``) and
-    links to nowhere (added to ``dangling``).
+    files and folders, Explorer's files, build folders, folders whose name is not UTF-8 (added to ``unspelled``)
+    and links to nowhere (added to ``dangling``).
     Linked folders are followed, as a source's scan follows them (a studio links its texture share into the
     project), each real folder once: a link to a folder above would lead round without end."""
     found = []
     seen = {os.path.realpath(folder)}
     for root, folders, files in os.walk(folder, followlinks=True):
         folders[:] = [name for name in sorted(folders)
-                      if _spelled(Path(root, name), folder, skipped) and _wanted(Path(root, name), seen)]
+                      if _spelled(Path(root, name), unspelled) and _wanted(Path(root, name), seen)]
         links = [name for name in files if not name.startswith(".") and _dangles(Path(root, name))]
         where = PurePosixPath(Path(root).relative_to(folder).as_posix())
         dangling += [where / name for name in sorted(links)]
@@ -287,17 +291,35 @@ def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
             "mount it or point the link at where it is now, then run remaster init --force")
 
 
-def _spelled(path: Path, folder: Path, skipped: list[str]) -> bool:
+def _spelled(path: Path, unspelled: list[Path]) -> bool:
     """Whether folder ``path``'s name is UTF-8, as a spec's text is: one in another encoding (an old archive's
-    Latin-1), which a root or an exclude naming it cannot spell, is left out, saying so in ``skipped``."""
+    Latin-1), which a root or an exclude naming it cannot spell, is left out, added to ``unspelled``."""
     try:
         path.name.encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
-        shown = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        skipped.append(f"left out {shown!r} in {folder}: its name is not UTF-8 (an old archive's encoding, such as "
-                       "Latin-1), which a spec cannot hold; rename it and run remaster init --force")
+        unspelled.append(path)
         return False
     return True
+
+
+def _not_utf8(folder: Path, path: Path) -> str:
+    """Why folder ``path`` under ``folder``, whose name is not UTF-8, is in no source, and the fix."""
+    shown = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return (f"left out {shown!r} in {folder}: its name is not UTF-8 (an old archive's encoding, such as Latin-1), "
+            "which a spec cannot hold; rename it and run remaster init --force")
+
+
+def _met_by_a_scan(spec: Spec, folder: Path) -> bool:
+    """Whether a source's glob takes a file in ``folder`` (whose name is not UTF-8), which the source's scan then
+    skips, naming the file and the fix, as each build does: ``init`` saying the folder too said it twice."""
+    real = real_path(folder)
+    for where, _, files in os.walk(real):  # links not followed: a link back up would lead round without end
+        for source in spec.sources.values():
+            if Path(where).is_relative_to(root := real_path(source.root)) and any(
+                    Glob(pattern, source.exclude).takes(Path(where, name).relative_to(root).parts)
+                    for pattern in source.patterns.values() for name in files):
+                return True
+    return False
 
 
 def _wanted(path: Path, seen: set[str]) -> bool:

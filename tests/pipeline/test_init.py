@@ -388,6 +388,23 @@ def test_init_leaves_out_a_folder_whose_name_is_not_utf8_saying_so(tmp_path, cli
     assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output, output
 
 
+def test_init_says_a_folder_whose_name_is_not_utf8_inside_a_source_once(tmp_path, cli):
+    """Folders named in Latin-1 inside a source's folder: one whose textures the source's glob takes is said by
+    the source's scan alone, naming the file, as each build says it, where init said it twice; one whose texture
+    no glob takes (a .tga where the source takes .png) is said by init, naming the folder."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", photo)
+    write_image(Path(os.fsdecode(bytes(studio) + b"/walls/caf\xe9")) / "aqf002.png", photo)
+    write_image(Path(os.fsdecode(bytes(studio) + b"/walls/vieux/r\xe9f")) / "aqf003.tga", photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "walls: 1 colour texture in walls" in output, output
+    said = _said(output)
+    assert said.count("caf\ufffd") == 1 and "source 'walls': skipping 'caf\ufffd/aqf002.png': its name is not " \
+        "UTF-8" in said, output
+    assert f"warning left out 'walls/vieux/r\ufffdf' in {studio}: its name is not UTF-8" in said, output
+
+
 def test_init_spells_a_folder_name_with_a_control_or_separator_character_so_the_spec_loads(tmp_path, cli):
     """Folder names holding a DEL or a Unicode line separator (pasted from a chat, a tool's rename): written as
     ``\\u`` escapes, which read back as the same folder, where JSON's quoting kept them as they are and the spec
@@ -487,8 +504,8 @@ def test_init_excludes_a_link_to_nowhere_so_its_source_builds_the_rest(tmp_path,
         (studio / link).symlink_to(target)
     code, output = cli(studio, "init")
     assert code == 0 and "  walls: 1 colour texture in walls" in output, output
-    assert f"warning left out mnt -> /no/mnt, walls/old[1].png -> ../moved.png, walls/share -> /no/share in {studio}: " \
-           "a link to a folder or file that is not there" in _said(output), output
+    assert f"warning left out mnt -> /no/mnt, walls/old[1].png -> ../moved.png, walls/share -> /no/share in " \
+           f"{studio}: a link to a folder or file that is not there" in _said(output), output
     assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "old[[]1].png", "share"]}' in (studio / "assets_spec.yaml").read_text()
     code, output = cli(studio, "status", "--json")
     stale = json.loads(output[output.index("{"):])["stale"]
