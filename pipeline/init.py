@@ -252,7 +252,7 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
 def _image_folders(folder: Path, unspelled: list[Path], dangling: list[PurePosixPath]) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
     files and folders, Explorer's files, build folders, folders whose name is not UTF-8 (added to ``unspelled``)
-    and links to nowhere (added to ``dangling``).
+    and links to nowhere (added to ``dangling``, or to ``unspelled`` where no exclude can spell their name).
     Linked folders are followed, as a source's scan follows them (a studio links its texture share into the
     project), each real folder once: a link to a folder above would lead round without end."""
     found = []
@@ -262,7 +262,7 @@ def _image_folders(folder: Path, unspelled: list[Path], dangling: list[PurePosix
                       if _spelled(Path(root, name), unspelled) and _wanted(Path(root, name), seen)]
         links = [name for name in files if not name.startswith(".") and _dangles(Path(root, name))]
         where = PurePosixPath(Path(root).relative_to(folder).as_posix())
-        dangling += [where / name for name in sorted(links)]
+        dangling += [where / name for name in sorted(links) if _spelled(Path(root, name), unspelled)]
         names = sorted(name for name in files if _is_image(name) and name not in links)
         if names:
             found.append((where, names))
@@ -292,8 +292,9 @@ def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
 
 
 def _spelled(path: Path, unspelled: list[Path]) -> bool:
-    """Whether folder ``path``'s name is UTF-8, as a spec's text is: one in another encoding (an old archive's
-    Latin-1), which a root or an exclude naming it cannot spell, is left out, added to ``unspelled``."""
+    """Whether the name of ``path`` (a folder, or a link to nowhere) is UTF-8, as a spec's text is: one in another
+    encoding (an old archive's Latin-1), which a root or an exclude naming it cannot spell, is left out, added to
+    ``unspelled``."""
     try:
         path.name.encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates

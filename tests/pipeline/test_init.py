@@ -511,3 +511,14 @@ def test_init_excludes_a_link_to_nowhere_so_its_source_builds_the_rest(tmp_path,
     stale = json.loads(output[output.index("{"):])["stale"]
     assert [(item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")] == [
         ("walls_2x", "aqf001.png")], output
+
+
+def test_init_of_a_link_to_nowhere_whose_name_is_not_utf8_writes_the_spec_and_says_so(tmp_path, cli):
+    """A link to nowhere named in Latin-1, which no exclude can spell: said, naming it and the fix, where init
+    wrote its name into the spec's exclude, which did not load (nothing written, 'please report this')."""
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    Path(os.fsdecode(bytes(studio) + b"/walls/caf\xe9")).symlink_to("/no/share")
+    code, output = cli(studio, "init")
+    assert code == 0 and (studio / "assets_spec.yaml").is_file(), output
+    assert f"warning left out 'walls/caf\ufffd' in {studio}: its name is not UTF-8" in _said(output), output
