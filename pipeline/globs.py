@@ -17,6 +17,7 @@ GLOB_ALTERNATIVES = 1000  # patterns a glob's braces may expand to (bracex's own
 _GLOB_SEPARATOR = re.compile(r"(\\[{},\\])|\\")  # in a glob, one that escapes a brace, comma or backslash stays
 _BRACED_SLASH = "\x00"  # a / inside braces, told apart from one after them
 _WILDCARD = re.compile(r"[*?\[]")
+_ESCAPED_WILDCARD = re.compile(r"\[[*?\[]\]")  # [*], [?] or [[]: the character itself, no wildcard
 Segments = list[re.Pattern[str] | None]  # one per folder level of a glob; None for ``**`` (any number of folders)
 
 
@@ -114,9 +115,10 @@ class Glob:
 
 def _names_a_folder(pattern: str) -> bool:
     """Whether ``pattern``'s last part is a name, not a wildcard: ``wip`` and ``**/old`` name folders that an
-    exclude leaves out whole, where ``walls/*`` means the files in ``walls``."""
+    exclude leaves out whole, where ``walls/*`` means the files in ``walls``; ``old[[]1]`` too, whose brackets
+    only escape a ``[`` (as ``remaster init`` writes a folder's name), naming the folder ``old[1]``."""
     parts = [part for part in pattern.split("/") if part not in ("", ".")]
-    return bool(parts) and not _WILDCARD.search(parts[-1])
+    return bool(parts) and not _WILDCARD.search(_ESCAPED_WILDCARD.sub("", parts[-1]))
 
 
 def _expanded(pattern: str) -> list[Segments]:

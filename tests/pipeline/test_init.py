@@ -500,13 +500,13 @@ def test_init_excludes_a_link_to_nowhere_so_its_source_builds_the_rest(tmp_path,
     whole source for untrustworthy and built nothing from it (``walls: 0 colour textures``)."""
     studio = tmp_path / "studio"
     write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
-    for link, target in (("walls/share", "/no/share"), ("walls/old[1].png", "../moved.png"), ("mnt", "/no/mnt")):
+    for link, target in (("walls/share[1]", "/no/share"), ("walls/old[1].png", "../moved.png"), ("mnt", "/no/mnt")):
         (studio / link).symlink_to(target)
     code, output = cli(studio, "init")
     assert code == 0 and "  walls: 1 colour texture in walls" in output, output
-    assert f"warning left out mnt -> /no/mnt, walls/old[1].png -> ../moved.png, walls/share -> /no/share in " \
+    assert f"warning left out mnt -> /no/mnt, walls/old[1].png -> ../moved.png, walls/share[1] -> /no/share in " \
            f"{studio}: a link to a folder or file that is not there" in _said(output), output
-    assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "old[[]1].png", "share"]}' in (studio / "assets_spec.yaml").read_text()
+    assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "old[[]1].png", "share[[]1]"]}' in (studio / "assets_spec.yaml").read_text()
     code, output = cli(studio, "status", "--json")
     stale = json.loads(output[output.index("{"):])["stale"]
     assert [(item["asset"], item["partition"]) for item in stale if item["asset"].endswith("_2x")] == [
