@@ -314,11 +314,14 @@ def _met_by_a_scan(spec: Spec, folder: Path) -> bool:
     """Whether a source's glob takes a file in ``folder`` (whose name is not UTF-8), which the source's scan then
     skips, naming the file and the fix, as each build does: ``init`` saying the folder too said it twice."""
     real = real_path(folder)
+    reaching: list[tuple[Path, list[Glob]]] = []  # each source whose root holds the folder, with its globs
+    for source in spec.sources.values():
+        if real.is_relative_to(root := real_path(source.root)):
+            reaching.append((root, [Glob(pattern, source.exclude) for pattern in source.patterns.values()]))
     for where, _, files in os.walk(real):  # links not followed: a link back up would lead round without end
-        for source in spec.sources.values():
-            if Path(where).is_relative_to(root := real_path(source.root)) and any(
-                    Glob(pattern, source.exclude).takes(Path(where, name).relative_to(root).parts)
-                    for pattern in source.patterns.values() for name in files):
+        for root, globs in reaching:
+            paths = [Path(where, name).relative_to(root).parts for name in files if not name.startswith(".")]
+            if any(glob.takes(parts) for glob in globs for parts in paths):
                 return True
     return False
 
