@@ -287,8 +287,8 @@ def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
     """Why ``dangling``, links under ``folder`` to nowhere, are in no source, and the fix."""
     shown = [f"{link} -> {os.readlink(folder / link)}" for link in dangling]
     return (f"left out {some(shown)} in {folder}: a link to a folder or file that is not there (an unmounted share, "
-            "or a folder renamed or moved?), which the spec excludes, so that builds take the rest of its source; "
-            "mount it or point the link at where it is now, then run remaster init --force")
+            "or a folder renamed or moved?), which a source whose folder holds it excludes, so that builds take the "
+            "rest; mount it or point the link at where it is now, then run remaster init --force")
 
 
 def _spelled(path: Path, unspelled: list[Path]) -> bool:
