@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
-from pipeline.claims import dagster_home, make_project_instance
+from pipeline.claims import BUILT_FROM, dagster_home, make_project_instance
 from pipeline.dagster_names import takes_name
 from pipeline.globs import Glob
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
@@ -87,11 +87,13 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     warnings: list[str] = []
     dangling: list[PurePosixPath] = []
     unspelled: list[Path] = []
-    images = _image_folders(scanned, unspelled, dangling)
+    builds: list[Path] = []
+    images = _image_folders(scanned, unspelled, dangling, builds)
     if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
     _leave_out_links(groups, dangling)
+    warnings += [_build_folders(scanned, others)] if (others := _not_remaster_s(builds)) else []
     warnings += [_links_to_nowhere(scanned, dangling)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
     if not groups:
@@ -249,17 +251,18 @@ def _sort_images(group: _Group, where: PurePosixPath, names: list[str], roles: s
         (group.normals if _is_normal_map(name) else group.colour).append(where / name)
 
 
-def _image_folders(folder: Path, unspelled: list[Path], dangling: list[PurePosixPath]) -> _Found:
+def _image_folders(folder: Path, unspelled: list[Path], dangling: list[PurePosixPath], builds: list[Path]) -> _Found:
     """Each folder under ``folder`` (relative to it) with the names of the images in it, passing over hidden
-    files and folders, Explorer's files, build folders, folders whose name is not UTF-8 (added to ``unspelled``)
-    and links to nowhere (added to ``dangling``, or to ``unspelled`` where no exclude can spell their name).
+    files and folders, Explorer's files, build folders (added to ``builds``), folders whose name is not UTF-8
+    (added to ``unspelled``) and links to nowhere (added to ``dangling``, or to ``unspelled`` where no exclude can
+    spell their name).
     Linked folders are followed, as a source's scan follows them (a studio links its texture share into the
     project), each real folder once: a link to a folder above would lead round without end."""
     found = []
     seen = {os.path.realpath(folder)}
     for root, folders, files in os.walk(folder, followlinks=True):
         folders[:] = [name for name in sorted(folders)
-                      if _spelled(Path(root, name), unspelled) and _wanted(Path(root, name), seen)]
+                      if _spelled(Path(root, name), unspelled) and _wanted(Path(root, name), seen, builds)]
         links = [name for name in files if not name.startswith(".") and _dangles(Path(root, name))]
         where = PurePosixPath(Path(root).relative_to(folder).as_posix())
         dangling += [where / name for name in sorted(links) if _spelled(Path(root, name), unspelled)]
@@ -326,14 +329,33 @@ def _met_by_a_scan(spec: Spec, folder: Path) -> bool:
     return False
 
 
-def _wanted(path: Path, seen: set[str]) -> bool:
-    """Whether the walk enters folder ``path``: not hidden, not a build folder, and not a real folder it has
-    entered already (which it then adds to ``seen``)."""
+def _wanted(path: Path, seen: set[str], builds: list[Path]) -> bool:
+    """Whether the walk enters folder ``path``: not hidden, not a build folder (added to ``builds``), and not a
+    real folder it has entered already (which it then adds to ``seen``)."""
     real = os.path.realpath(path)
-    if path.name.startswith(".") or (path / BUILD_MARK).is_file() or real in seen:
+    if (path / BUILD_MARK).is_file() and not path.name.startswith("."):
+        builds.append(path)
+        return False
+    if path.name.startswith(".") or real in seen:
         return False
     seen.add(real)
     return True
+
+
+def _not_remaster_s(builds: list[Path]) -> list[Path]:
+    """The folders of ``builds`` (each holding a ``manifest.json``) that no remaster build recorded its spec in:
+    another tool's manifest may lie beside a studio's own textures, which init then passes over, so it says so;
+    a remaster build folder's images are its outputs, passed over without a word."""
+    return [path for path in builds if not (path / BUILT_FROM).is_file()]
+
+
+def _build_folders(folder: Path, builds: list[Path]) -> str:
+    """Why ``builds``, folders under ``folder`` holding a ``manifest.json`` no remaster build wrote, are in no
+    source, and the fix."""
+    shown = [path.relative_to(folder).as_posix() for path in builds]
+    return (f"passed over {some(shown)} in {folder}: it holds a {BUILD_MARK}, which marks a build folder, whose "
+            "images are a build's outputs; if it holds textures of yours (another tool's manifest), move them into a "
+            "folder of their own and run remaster init --force")
 
 
 def _is_image(name: str) -> bool:

@@ -522,3 +522,21 @@ def test_init_of_a_link_to_nowhere_whose_name_is_not_utf8_writes_the_spec_and_sa
     code, output = cli(studio, "init")
     assert code == 0 and (studio / "assets_spec.yaml").is_file(), output
     assert f"warning left out 'walls/caf\ufffd' in {studio}: its name is not UTF-8" in _said(output), output
+
+
+def test_init_says_it_passes_over_a_folder_another_tool_s_manifest_marks_as_a_build(tmp_path, cli):
+    """A studio's exports folder holding its own tool's manifest.json beside textures: passed over as a build
+    folder, now saying so, where its textures were in no source, unsaid; remaster's own build folder, whose
+    images are its outputs, is passed over without a word."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("walls/aqf001.png", "exports/aqf002.png"):
+        write_image(studio / path, photo)
+    (studio / "exports" / "manifest.json").write_text('{"exported_by": "a studio tool"}\n')
+    code, output = cli(studio, "init")
+    assert code == 0 and "  walls: 1 colour texture in walls" in output, output
+    assert f"warning passed over exports in {studio}: it holds a manifest.json, which marks a build folder" \
+        in _said(output), output
+    assert cli(studio, "build", "--device", "cpu", "walls_2x")[0] == 0
+    code, output = cli(studio, "init", "--force")
+    assert code == 0 and "passed over build " not in _said(output) and "passed over exports " in _said(output), output
