@@ -307,7 +307,8 @@ def _spelled(path: Path, unspelled: list[Path]) -> bool:
 
 
 def _not_utf8(folder: Path, path: Path) -> str:
-    """Why folder ``path`` under ``folder``, whose name is not UTF-8, is in no source, and the fix."""
+    """Why ``path`` under ``folder`` (a folder, or a link to nowhere), whose name is not UTF-8, is in no source,
+    and the fix."""
     shown = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return (f"left out {shown!r} in {folder}: its name is not UTF-8 (an old archive's encoding, such as Latin-1), "
             "which a spec cannot hold; rename it and run remaster init --force")
@@ -333,12 +334,12 @@ def _wanted(path: Path, seen: set[str], builds: list[Path]) -> bool:
     """Whether the walk enters folder ``path``: not hidden, not a build folder (added to ``builds``), and not a
     real folder it has entered already (which it then adds to ``seen``)."""
     real = os.path.realpath(path)
-    if (path / BUILD_MARK).is_file() and not path.name.startswith("."):
-        builds.append(path)
-        return False
     if path.name.startswith(".") or real in seen:
         return False
     seen.add(real)
+    if (path / BUILD_MARK).is_file():
+        builds.append(path)
+        return False
     return True
 
 
@@ -483,8 +484,9 @@ class _Draft:
         pair_folders = _pair_folders(top, group)
         left_out = [NORMAL_FILES, *pair_folders, *_links(top, group)]
         glob = _files("*", group.colour, top)
-        why = " and ".join(["normal maps", *["photo pair folders"] * bool(pair_folders),
-                            *["links to nowhere"] * bool(group.links)])
+        left = ["normal maps"] + (["photo pair folders"] if pair_folders else []) + (
+            ["links to nowhere"] if group.links else [])
+        why = " and ".join(left)
         self.source(base, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
                     f"colour textures; {why} left out", holds="colour texture")
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
