@@ -74,9 +74,22 @@ def _cannot_write(exc: OSError, path: Path, spec: Spec) -> str:
     else:
         where = f"{path.parent} (under build_dir in {spec.path.name})"
     fix = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "check that this user may write there"
-    if in_cache and exc.errno == errno.EACCES:
+    if in_cache and _refused_for_another_user(exc, path):
         fix += _shared_cache_fix(spec.cache_dir)
     return f"cannot write to {where}: {exc.strerror}; {fix}"
+
+
+def _refused_for_another_user(exc: OSError, path: Path) -> bool:
+    """Whether the write was refused as a shared cache refuses a user what another made: Permission denied
+    (EACCES), or Operation not permitted (EPERM) on a file another user owns (a chmod or utime, which only its
+    owner may do, or a rename over it in a sticky folder). EPERM on one's own file is no sharing matter (a folder
+    made immutable, chattr +i): the team's advice would mislead there."""
+    if exc.errno == errno.EACCES:
+        return True
+    if exc.errno != errno.EPERM or not hasattr(os, "geteuid"):
+        return False
+    owned = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)  # a new file: its folder's owner
+    return owned is not None and os.lstat(owned).st_uid != os.geteuid()
 
 
 def _shared_cache_fix(cache: Path) -> str:

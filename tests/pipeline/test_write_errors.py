@@ -81,17 +81,22 @@ def test_a_read_only_cache_is_named_with_its_setting(project, cli, monkeypatch, 
                           "Read-only file system; check that this user may write there") in " ".join(output.split()), output
 
 
-def test_a_shared_cache_another_user_s_build_made_says_how_a_team_shares_it(project, cli, monkeypatch):
+@pytest.mark.parametrize("error", [PermissionError(errno.EACCES, "Permission denied"),
+                                   PermissionError(errno.EPERM, "Operation not permitted")])
+def test_a_shared_cache_another_user_s_build_made_says_how_a_team_shares_it(project, cli, monkeypatch, error):
     """Users sharing a cache, the first building under the usual umask 022: the next user's build cannot open the
     lock file the first made (Permission denied), and was told only to check that this user may write there,
     which the user of a shared folder takes for fine. As chmod 000 refuses any user but root, and the tests run
-    as root, the refusal is made where the store opens its lock."""
+    as root, the refusal is made where the store opens its lock. Operation not permitted (EPERM) on a file another
+    user owns (a chmod or utime only its owner may do) got no advice at all."""
     assert cli(project, "build")[0] == 0  # the first user's build
-    _lock_refused(monkeypatch, PermissionError(errno.EACCES, "Permission denied"))
-    code, output = cli(project, "build", "--force")
     cache = project / ".remaster" / "cache"
+    for made in cache.rglob("*"):  # as another user's build made them
+        os.chown(made, 4242, 4242, follow_symlinks=False)
+    _lock_refused(monkeypatch, error)
+    code, output = cli(project, "build", "--force")
     assert code == 1 and (
-        f"error cannot write to the cache {cache} (cache_dir in assets_spec.yaml): Permission denied; check that this "
+        f"error cannot write to the cache {cache} (cache_dir in assets_spec.yaml): {error.strerror}; check that this "
         f"user may write there. Where a team shares this cache, it must be writable by a group every user is in: run "
         f"chmod -R g+w {cache} once (its owner, or root; chgrp -R to the team's group first where it is not theirs, "
         "and chmod g+s on its folders keeps that group on what is made inside), and run every build under umask 002 "
