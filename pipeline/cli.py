@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.measure import Measurement
+from rich.segment import Segment, SegmentLines
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -450,12 +451,24 @@ def _print_table(table: Table) -> None:
     """``table`` on stdout, folded to the terminal's width; in a CI log, or any output that is no terminal, each
     row on one line, however long, unless COLUMNS gives a width. Rich's width without a terminal is 80 columns:
     a CI log's rows were folded over several lines, and a grep for a partition found half its row, or none."""
-    if _writes_to_a_terminal(out) or os.environ.get("COLUMNS", "").strip():
-        out.print(table)
-        return
-    table.width = Measurement.get(out, out.options.update_width(sys.maxsize), table).maximum
-    table.title_justify = "left"  # centred over rows that long, it began past a hundred spaces
-    out.print(table, crop=False)  # wider than the console: a line is not cut at its width either
+    options = out.options
+    if not (_writes_to_a_terminal(out) or os.environ.get("COLUMNS", "").strip()):
+        options = options.update_width(Measurement.get(out, options.update_width(sys.maxsize), table).maximum)
+        table.title_justify = "left"  # centred over rows that long, it began past a hundred spaces
+    lines = out.render_lines(table, options, pad=False)
+    out.print(SegmentLines([_without_trailing_spaces(line) for line in lines], new_lines=True),
+              crop=False)  # wider than the console: a line is not cut at its width either
+
+
+def _without_trailing_spaces(line: list[Segment]) -> list[Segment]:
+    """``line`` less the spaces that end it: the title's line was padded to the table's width, which a CI log kept,
+    and a diff of two logs showed it changed where only the width had."""
+    kept = list(line)
+    while kept and not kept[-1].control and not kept[-1].text.rstrip():
+        kept.pop()
+    if kept and not kept[-1].control:
+        kept[-1] = Segment(kept[-1].text.rstrip(), kept[-1].style)
+    return kept
 
 
 def _render_build(report: BuildReport, loaded: Spec) -> None:

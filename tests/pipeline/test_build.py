@@ -2784,7 +2784,7 @@ def test_the_table_s_title_in_a_ci_log_starts_its_line(project):
     past a hundred spaces, where a log viewer wrapping long lines showed a blank line and the title alone below."""
     _long_names(project)
     said = _status_in_a_ci_log(project)
-    assert said.startswith("12 stale "), said
+    assert said.startswith("12 stale\n"), said
 
 
 def test_the_status_table_of_a_ci_job_under_a_pseudo_terminal_gives_each_row_one_line(project, cli, monkeypatch):
