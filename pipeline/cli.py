@@ -474,7 +474,8 @@ def _without_trailing_spaces(line: list[Segment]) -> list[Segment]:
 def _render_build(report: BuildReport, loaded: Spec) -> None:
     """The summary table, then every failure, skipped file, removal and failed guard, one line each."""
     table = _folding_table("remaster build", "asset", "computed", "cached", "failed", "seconds")
-    for asset, line in report.summary().items():
+    rank = _in_spec_order(loaded)
+    for asset, line in sorted(report.summary().items(), key=lambda item: rank(item[0])):
         table.add_row(asset, *(str(int(line[k])) for k in ("computed", "cached", "failed")), f"{line['seconds']:.2f}")
     _print_table(table)
     _print_failures(report.failed, loaded)
@@ -487,6 +488,14 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
     _print_unmeasured(report.unmeasured)
     out.print(f"manifest: {escape(str(manifest_path(loaded.build_dir)))}", highlight=False, soft_wrap=True)
+
+
+def _in_spec_order(spec: Spec) -> Callable[[str], int]:
+    """A sort key that puts assets in the order the spec lists them (its models, then its assets), and those it no
+    longer has last: the build table listed them by name and the status table in build order, so an asset was on
+    another line in each, and on neither where the artist had written it."""
+    rank = {name: position for position, name in enumerate(spec.targets)}
+    return lambda asset: rank.get(asset, len(rank))
 
 
 def _print_removed(forgotten: list[Removed]) -> None:
@@ -622,18 +631,20 @@ def status(
     if as_json:
         typer.echo(json.dumps(report.to_json(problem, up_to_date=not failing), indent=2))
     else:
-        _render_status(report, problem, failing)
+        _render_status(report, loaded, problem, failing)
     if check and failing:
         raise typer.Exit(1)
 
 
-def _render_status(report: StatusReport, problem: str | None, failing: bool) -> None:
-    """The stale partitions' table, then what will not be built and every failed or unmeasured check."""
+def _render_status(report: StatusReport, loaded: Spec, problem: str | None, failing: bool) -> None:
+    """The stale partitions' table, in the spec's order as the build's, then what will not be built and every
+    failed or unmeasured check."""
     if problem:
         console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if report.stale:
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
-        for item in report.stale:
+        rank = _in_spec_order(loaded)
+        for item in sorted(report.stale, key=lambda stale: rank(stale.asset)):
             table.add_row(escape(item.asset), escape(item.partition or "(model)"), escape(item.reason))  # wall [old].png
         _print_table(table)
         out.print(_what_a_build_does(report.counts()), highlight=False, soft_wrap=True)

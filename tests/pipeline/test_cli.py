@@ -32,3 +32,27 @@ def test_the_tables_in_a_ci_log_end_no_line_with_spaces_and_still_line_up(projec
         assert len({len(line) for line in tables}) == 1, output  # every border and row as wide
         if width is not None:
             assert len(tables[0]) <= int(width), output  # folded to it
+
+
+def _assets_listed(output: str) -> list[str]:
+    """The assets a table's rows name, in their order, each once."""
+    return list(dict.fromkeys(line.split("│")[1].strip() for line in _table_lines(output) if line.startswith("│")))
+
+
+def test_the_status_and_build_tables_list_assets_in_the_spec_s_order(project, cli, monkeypatch):
+    """The build table listed its assets by name, the status table in build order (what each is built from
+    first): an asset was on another line in each, and in neither where the spec has it."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    write_spec(project, """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+assets:
+  sharp: {op: upscale, from: soft, scale: 2}
+  soft: {op: upscale, from: legacy, scale: 2}
+  big: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+""")
+    listed = [_assets_listed(cli(project, command)[1]) for command in ("status", "build")]
+    assert listed == [["sharp", "soft", "big"]] * 2
