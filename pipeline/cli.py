@@ -691,7 +691,7 @@ def _validate(spec: Path) -> None:
         if passed_over := passed_over_by_default(loaded, source):
             scanned = [*(said for said in scanned if said != nothing_found(source)), passed_over]
         problems += scanned + _failing_ahead(source, partitions)
-    from pipeline.runs import spec_device_problem
+    from pipeline.devices import spec_device_problem
 
     if device := spec_device_problem(loaded):  # a spec's cuda on a machine without one: fine for its GPU box
         problems.append(f"{device}; build here exits 2 unless given --device cpu")

@@ -25,6 +25,7 @@ from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import UNSET_HOME, dagster_home, project_instance
 from pipeline.dagster_names import BUILD_JOB
+from pipeline.devices import check_device
 from pipeline.definitions import build_definitions
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
@@ -41,7 +42,7 @@ from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files
 from pipeline.resources import RemasterResource, store_of
 from pipeline.signals import ctrl_c_blocked, handlers_kept, signals_held, signals_seen, sigterm_as_ctrl_c
-from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.spec import Spec
 from pipeline.spec_messages import did_you_mean
 from pipeline.staleness import CurrentInputs, left_out, partition_keys, stale_map
 from pipeline.unreached import INTERRUPTED, failure_message, is_interrupt, mark_not_built
@@ -432,44 +433,6 @@ def _rows(spec: Spec, wanted: set[tuple[str, str]], did: dict[tuple[str, str], R
     would count that build's work."""
     rows = [r for r in read_manifest(spec.build_dir) if (r["asset"], r["partition"]) in wanted]
     return [{**r, **did.get((r["asset"], r["partition"]), {})} for r in rows]
-
-
-def check_device(spec: Spec, device: str | None = None) -> None:
-    """Refuse a bad ``--device``, or a CUDA device this machine lacks, before anything is built: every partition
-    would fail, and with ``--force`` lose its outputs. The message names where the device came from, the flag
-    or the spec's line, with the fix that belongs there."""
-    if device is not None and not DEVICE_PATTERN.fullmatch(device):
-        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
-    if device is not None:
-        if missing := _missing_device(device):
-            raise ValueError(f"--device {device}: {missing}; give --device auto or cpu")
-    elif problem := spec_device_problem(spec):
-        raise ValueError(f"{problem}; set device: auto or cpu in the spec, or give --device cpu for this build")
-
-
-def spec_device_problem(spec: Spec) -> str | None:
-    """The spec's ``device`` where this machine lacks it, at its line; None where it has it. Fine for the GPU box
-    the spec was written for, so ``validate`` only warns of it."""
-    missing = _missing_device(spec.device)
-    return None if missing is None else f"{spec.path}:{_device_line(spec)}: device: {spec.device}: {missing}"
-
-
-def _missing_device(name: str) -> str | None:
-    """``ops.device.missing_device`` for a CUDA device; auto and cpu ask nothing of torch, so a build whose every
-    output is a cache hit never imports it."""
-    if not name.startswith("cuda"):
-        return None
-    from ops.device import missing_device
-
-    return missing_device(name)
-
-
-def _device_line(spec: Spec) -> int | str:
-    """The line that sets the spec's ``device``: its own, or where a merge key (``<<: *gpu``, ``<<: [*a, *gpu]``)
-    brings it in, the anchored block's line that gives it (the first block's, which YAML takes), where the fix
-    belongs; ``?`` for a spec given without lines."""
-    merged = (line for at, line in spec.lines.items() if at[0] == "<<" and at[-1] == "device" and len(at) <= 3)
-    return spec.lines.get(("device",)) or next(merged, None) or spec.lines.get(("<<",)) or "?"
 
 
 def _stretches(

@@ -1880,7 +1880,7 @@ def test_a_cuda_device_this_machine_lacks_is_refused_where_it_was_given(project,
 def test_a_cuda_device_a_merge_key_brings_in_is_named_at_the_anchors_line(project, monkeypatch):
     import torch
 
-    from pipeline.runs import spec_device_problem
+    from pipeline.devices import spec_device_problem
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without a GPU
     spec = write_spec(project, "x-gpu: &gpu\n  device: cuda\n<<: *gpu\n" + UPSCALE_SPEC)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from helpers import CHAIN_SPEC, write_spec
+from helpers import CHAIN_SPEC, UPSCALE_SPEC, write_spec
 
 
 def _table_lines(output: str) -> list[str]:
@@ -56,3 +59,17 @@ assets:
 """)
     listed = [_assets_listed(cli(project, command)[1]) for command in ("status", "build")]
     assert listed == [["sharp", "soft", "big"]] * 2
+
+
+def test_validate_checks_the_spec_s_device_without_importing_the_build(project):
+    """validate imported the build's modules (``pipeline.runs``, with Dagster's definitions) only to ask whether
+    this machine has the spec's CUDA device. Dagster itself it still imports, through the spec's own checks of a
+    schedule and of names, which ask Dagster's rules."""
+    write_spec(project, "device: cuda\n" + UPSCALE_SPEC)
+    probe = ("import sys\nimport torch\ntorch.cuda.is_available = lambda: False\nfrom pipeline.cli import main\n"
+             "sys.argv = ['remaster', 'validate']\ntry:\n    main()\nexcept SystemExit as exit:\n    said = exit.code\n"
+             "assert 'pipeline.runs' not in sys.modules, 'imported'\nsys.exit(said)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0 and "imported" not in said, said
+    assert "device: cuda: no CUDA GPU is available; build here exits 2 unless given --device cpu" in said, said

@@ -437,7 +437,7 @@ _STOPPED = "(nothing is half-written); run it again"
     (["status"], "import pipeline.hashing as waits_in\nwaits_in.open = wait\n",  # hashing a fresh clone's textures
      f"interrupted status {_STOPPED}"),
     (["status"], _importing("pipeline.staleness"), f"interrupted status {_STOPPED}"),  # most of a small project's
-    (["validate"], "import pipeline.runs as waits_in\nwaits_in.spec_device_problem = wait\n",  # asking torch for a GPU
+    (["validate"], "import pipeline.devices as waits_in\nwaits_in.spec_device_problem = wait\n",  # asking torch for a GPU
      f"interrupted validate {_STOPPED}"),
     (["cache", "gc"], _importing("pipeline.runs"),  # most of a small cache's gc
      "interrupted cache gc (every cache entry is whole); run it again to collect the rest"),
