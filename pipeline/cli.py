@@ -394,8 +394,8 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
         loaded = _load(spec, make_instance=make_instance)
         said = _log_warnings_once()
         report = _with_progress(run_build, loaded, select=select, force=force, device=device)
-    except KeyboardInterrupt:  # outside the runs: before the first, or after the last
-        _say_interrupted("")
+    except KeyboardInterrupt:  # before the first run: run_build reports a later one
+        _say_interrupted(" before any step started: what is stale is not built")
     except ValueError as exc:
         _fail([str(exc)], 2)
     except OSError as exc:

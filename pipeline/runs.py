@@ -172,8 +172,8 @@ def run_build(
     one Dagster run per group of ``build_order`` (the models, then each level of
     each source's assets), where the cache is consulted again.
 
-    SIGTERM stops it as Ctrl-C does (a report whose ``interrupted`` says where, or KeyboardInterrupt
-    outside its runs); the caller's own signal handlers are back when it returns or raises.
+    SIGTERM stops it as Ctrl-C does (a report whose ``interrupted`` says where, or KeyboardInterrupt before
+    its first run); the caller's own signal handlers are back when it returns or raises.
     """
     _check_select(spec, select or [])
     check_device(spec, device)  # --device '' is refused, not the spec's
@@ -242,10 +242,10 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
         instance = _throwaway_instance(spec, builder)
     build_id = uuid.uuid4().hex[:12]  # tags this build's runs
     ran = _run_plan(builder, plan, instance, resource, build_id, device)
-    if ran.interrupted is not None and ran.unfinished and instance is not None:  # one is made for any run
-        with signals_held():  # another Ctrl-C waits
+    with signals_held():  # the runs are over: a Ctrl-C now stops nothing, and must not read as one before them
+        if ran.interrupted is not None and ran.unfinished and instance is not None:  # one is made for any run
             _mark_interrupted(builder, instance, build_id, plan.order, ran.unfinished)
-    return _report(builder, plan, ran, sync)
+        return _report(builder, plan, ran, sync)
 
 
 def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[str]) -> _Plan:

@@ -13,7 +13,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import CHAIN_SPEC, UPSCALE_SPEC, manifest_rows, pngs_written, start_remaster, write_spec, write_textures
+from helpers import (
+    CHAIN_SPEC, UPSCALE_SPEC, manifest_rows, pngs_written, remaster_on_a_terminal, start_remaster, statuses, write_spec,
+    write_textures,
+)
 from pipeline.hashing import hash_file
 from pipeline.resources import RemasterResource
 from pipeline.runs import run_build
@@ -439,12 +442,17 @@ _STOPPED = "(nothing is half-written); run it again"
     (["status"], _importing("pipeline.staleness"), f"interrupted status {_STOPPED}"),  # most of a small project's
     (["validate"], "import pipeline.devices as waits_in\nwaits_in.spec_device_problem = wait\n",  # asking torch for a GPU
      f"interrupted validate {_STOPPED}"),
+    (["build"], "import pipeline.hashing as waits_in\nwaits_in.open = wait\n",  # hashing before the first run
+     "interrupted before any step started: what is stale is not built (nothing is half-written); run remaster build "
+     "again to go on"),
     (["cache", "gc"], _importing("pipeline.runs"),  # most of a small cache's gc
      "interrupted cache gc (every cache entry is whole); run it again to collect the rest"),
 ])
-def test_a_sigterm_stops_status_validate_and_gc_with_one_line_and_exit_130(project, command, waits_in, said):
+def test_a_sigterm_stops_status_validate_gc_and_an_early_build_with_one_line_and_exit_130(project, command, waits_in,
+                                                                                          said):
     """A CI job cancelled while its status hashed a fresh clone's files, or while it imported Dagster: Python's
-    SIGTERM ended it with 143 and not a word, where build says in one line that it stopped and exits 130."""
+    SIGTERM ended it with 143 and not a word, where build says in one line that it stopped and exits 130. A build
+    stopped before its first run said "interrupted" and no more of what it had done."""
     code, output = _stopped_by_sigterm(project, waits_in, *command)
     assert code == 130, output
     assert output.endswith(said), output
@@ -500,3 +508,34 @@ def test_status_json_stopped_says_so_in_its_json(project, cli, monkeypatch):
     assert code == 130, output
     assert json.loads(output[output.index("{"):]) == {
         "up_to_date": False, "errors": ["interrupted status (nothing is half-written); run it again"]}, output
+
+
+def test_a_sigterm_once_every_run_has_ended_does_not_say_the_build_stopped_before_them(project, cli, monkeypatch):
+    """A stop escaping the build after its last run was said as one before its first: "what is stale is not built",
+    of a build that had built it all. Its runs over, the build reports what they did."""
+    import pipeline.runs
+
+    judged = pipeline.runs.left_out
+
+    def signalled_then_judged(*args, **kwargs):  # as the build reports, once the runs are over
+        os.kill(os.getpid(), signal.SIGTERM)
+        return judged(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.runs, "left_out", signalled_then_judged)
+    code, output = cli(project, "build")
+    assert code == 0 and "interrupted" not in output, output
+    assert set(statuses(project).values()) == {"computed"}, output
+
+
+def test_a_ctrl_c_on_a_terminal_before_the_first_run_says_what_is_not_built(project):
+    """An artist's Ctrl-C while the build hashed the sources' files, its progress bars drawn."""
+    script = ("import os, signal, sys, time\nimport pipeline.hashing\n"
+              "def ctrl_c(*args, **kwargs):\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(5)\n"
+              "pipeline.hashing.open = ctrl_c\nfrom pipeline.cli import main\nsys.argv = ['remaster', 'build']\n"
+              "main()\n")
+    code, shown = remaster_on_a_terminal(script, project, env={k: v for k, v in os.environ.items()
+                                                               if k != "DAGSTER_HOME"})
+    said = " ".join(shown.split())
+    assert code == 130 and "Traceback" not in said, said
+    assert said.endswith("interrupted\x1b[0m before any step started: what is stale is not built (nothing is "
+                         "half-written); run remaster build again to go on"), said
