@@ -23,8 +23,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.measure import Measurement
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn,
+)
 from rich.segment import Segment, SegmentLines
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -32,7 +34,7 @@ from pipeline.claims import check_build_dir, check_instance, dagster_home, make_
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
-from pipeline.progress import ProgressLines, SaidOnce, handled, progress_log, progress_of
+from pipeline.progress import ProgressLines, SaidOnce, clock_time, handled, progress_log, progress_of
 from pipeline.sources import (
     nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name,
 )
@@ -279,6 +281,7 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn(*args, **kwargs)`` with the progress records it logs drawn as bars (plain lines without a terminal)."""
     progress = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        _TimeLeft(),
         TextColumn("{task.fields[note]}", markup=False),  # "sr2x [model]", a file named "wall [old].png"
         console=console, transient=False, disable=not (bars := _on_a_terminal()),
     )
@@ -286,6 +289,15 @@ def _with_progress(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     terminal = _on_the_terminal_itself() if bars else contextlib.nullcontext()
     with terminal, handled(progress_log, handler, propagate=False), progress:  # drawn here, not printed again
         return fn(*args, **kwargs)
+
+
+class _TimeLeft(ProgressColumn):
+    """``0:24:10 left``, once a bar's pace is known, and nothing before or once it is done: a training of minutes
+    said how far it was, and not when it would end."""
+
+    def render(self, task: Task) -> Text:
+        left = task.time_remaining
+        return Text("" if left is None or task.finished else f"{clock_time(left)} left", style="progress.remaining")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import NamedTuple
 
 from ops.registry import ProgressFn
@@ -48,22 +49,46 @@ def progress_of(record: logging.LogRecord) -> Reported | None:
 class ProgressLines(logging.Handler):
     """Progress as a plain line, given to ``say``, at most every ``interval`` seconds: a log (CI's, or a run's in
     the UI) then shows that a long step or training is alive, without a line per texture (and CI does not stop
-    it for printing nothing)."""
+    it for printing nothing). Each line ends with how long its task has taken, and how long it has left where its
+    pace is known: a training's lines in a CI log said how far it was, and not whether the job would end in time."""
 
     interval = 30.0
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(logging.DEBUG)
         self.say = say
-        self.last = time.monotonic()
+        self.clock = clock
+        self.last = clock()
+        self.began: dict[str, tuple[float, int]] = {}  # task -> when its first record came, and how far it was then
 
     def emit(self, record: logging.LogRecord) -> None:
         reported = progress_of(record)
-        if reported is None or time.monotonic() - self.last < self.interval:
+        if reported is None:
             return
-        self.last = time.monotonic()
         task, done, total, note = reported
-        self.say(f"{task} {done}/{total} {note}".rstrip())
+        now = self.clock()
+        began = self.began.setdefault(task, (now, done))
+        if done >= total:  # finished: a task of the same name later (the next run's step) begins anew
+            del self.began[task]
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        self.say(f"{f'{task} {done}/{total} {note}'.rstrip()} ({_times(now, began, done, total)})")
+
+
+def _times(now: float, began: tuple[float, int], done: int, total: int) -> str:
+    """``0:01:02 elapsed, 0:24:10 left``: since the task's first record (``began``: when, and how far it was, as a
+    training resumed from a checkpoint begins part way), and at the pace it has gone since, where it has moved."""
+    since, first = began
+    said = f"{clock_time(now - since)} elapsed"
+    if first < done < total:
+        said += f", {clock_time((now - since) * (total - done) / (done - first))} left"
+    return said
+
+
+def clock_time(seconds: float) -> str:
+    """``0:01:02``: as the progress bars write their times."""
+    return str(timedelta(seconds=max(0, int(seconds))))
 
 
 def reporter(label: str) -> ProgressFn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -73,3 +74,49 @@ def test_validate_checks_the_spec_s_device_without_importing_the_build(project):
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0 and "imported" not in said, said
     assert "device: cuda: no CUDA GPU is available; build here exits 2 unless given --device cpu" in said, said
+
+
+def test_progress_lines_say_how_long_their_task_took_and_has_left():
+    """A CI log's progress lines said how far a training was, and not whether the job would end in time."""
+    from pipeline.progress import ProgressLines, handled, progress_log, report_progress
+
+    now = [100.0]
+    said: list[str] = []
+    lines = ProgressLines(said.append, clock=lambda: now[0])
+    lines.interval = 0.0  # a line per update instead of per 30 s
+    with handled(progress_log, lines, propagate=False):
+        for at, task, done, total, note in [(100, "sr2x [model]", 0, 40, ""), (110, "sr2x [model]", 10, 40, "loss 0.5"),
+                                            (150, "sr2x [model]", 40, 40, ""),
+                                            (160, "sr4x [model]", 250, 300, "resumed from a checkpoint at step 250"),
+                                            (170, "sr4x [model]", 260, 300, "")]:
+            now[0] = at
+            report_progress(task, done, total, note)
+    assert said == ["sr2x [model] 0/40 (0:00:00 elapsed)",
+                    "sr2x [model] 10/40 loss 0.5 (0:00:10 elapsed, 0:00:30 left)",
+                    "sr2x [model] 40/40 (0:00:50 elapsed)",
+                    "sr4x [model] 250/300 resumed from a checkpoint at step 250 (0:00:00 elapsed)",
+                    "sr4x [model] 260/300 (0:00:10 elapsed, 0:00:40 left)"]  # at its pace since it resumed
+
+
+def test_a_ci_log_s_build_progress_gives_its_times(project, cli, monkeypatch):
+    from pipeline.progress import ProgressLines
+
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    code, output = cli(project, "build")
+    assert code == 0 and re.search(r"^legacy_2x 3/5 \(\d+:\d\d:\d\d elapsed, \d+:\d\d:\d\d left\)$", output, re.M), output
+
+
+def test_a_bar_says_how_long_it_has_left_once_its_pace_is_known():
+    """A training's bar on a terminal said how far it was and how long it had taken, not when it would end."""
+    from rich.progress import Progress
+
+    from pipeline.cli import _TimeLeft
+
+    now = [0.0]
+    progress = Progress(get_time=lambda: now[0])
+    task = progress.add_task("sr2x [model]", total=40)
+    said = [str(_TimeLeft().render(progress.tasks[0]))]  # no pace yet
+    for now[0], done in [(5.0, 5), (10.0, 10), (20.0, 40)]:
+        progress.update(task, completed=done)
+        said.append(str(_TimeLeft().render(progress.tasks[0])))
+    assert said == ["", "", "0:00:30 left", ""]  # none once done

@@ -368,7 +368,7 @@ def test_without_a_terminal_its_progress_comes_as_lines(project, cli, monkeypatc
     assert cli(project, "build")[0] == 0
     monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
     code, output = cli(project, "report")
-    lines = output.splitlines()
+    lines = [line.partition(" (")[0] for line in output.splitlines()]  # less the times each line ends with
     assert code == 0 and "report 0/15 textures/floors/tex000.png" in lines and "report 15/15" in lines, output
 
 
