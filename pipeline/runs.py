@@ -25,8 +25,8 @@ from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import UNSET_HOME, dagster_home, project_instance
 from pipeline.dagster_names import BUILD_JOB
-from pipeline.devices import check_device
 from pipeline.definitions import build_definitions
+from pipeline.devices import check_device
 from pipeline.event_log import runs_made_in_few_transactions
 from pipeline.graph import build_order, with_upstream
 from pipeline.hashing import HashIndex
