@@ -4,6 +4,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import yaml
@@ -35,6 +36,9 @@ from pipeline.words import counted, some
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
+PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+STUCK_AFTER = timedelta(hours=24)  # a run still pending this long after it was made is taken for dead
 
 
 def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
@@ -54,9 +58,27 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     added = [key for key in found if key not in known_set]
     if added:
         instance.add_dynamic_partitions(source, added)
-    for key in known_set.difference(found):
+    for key in droppable(instance, known_set.difference(found)):
         instance.delete_dynamic_partition(source, key)
     return [key for key in known if key in found] + added
+
+
+def pending_runs() -> dg.RunsFilter:
+    """The runs yet to finish. Not one a crash left marked as started: Dagster marks it failed only where run
+    monitoring is on, and a run still pending a day after it was made is taken for dead."""
+    return dg.RunsFilter(statuses=PENDING, created_after=datetime.now(timezone.utc) - STUCK_AFTER)
+
+
+def droppable(instance: dg.DagsterInstance, gone: set[str]) -> list[str]:
+    """The partitions of ``gone`` (files deleted) that Dagster can drop now: not one a run yet to finish names as
+    its partition or the first or last of its range. Dagster looks the range's ends up as the run starts, and
+    one dropped failed every step of the run, for every texture; kept until the run ends, it is told not built
+    (its file is gone) and the rest of the range is built. The next sync after the run drops it."""
+    if not gone:
+        return []
+    named = {run.tags.get(tag) for run in instance.get_runs(filters=pending_runs())
+             for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)}
+    return sorted(gone - named)
 
 
 def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:

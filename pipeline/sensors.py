@@ -2,12 +2,11 @@
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Any, TypeGuard
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, partitions_def
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, droppable, partitions_def, pending_runs
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.dagster_names import sensor_name
 from pipeline.graph import run_groups
@@ -85,7 +84,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
-        if removed := sorted(set(known) - set(found)):
+        if removed := droppable(context.instance, set(known) - set(found)):  # not one a run yet to finish names
             requests.append(parts.build_delete_request(removed))
         forget_removed(spec, builder, context.instance)
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
@@ -172,18 +171,10 @@ def _weights_now(builder: Builder, weights: list[tuple[Target, str]], before: di
     return {key: digest for key, version in now.items() if (digest := version or before.get(key))}
 
 
-_PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-            dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-STUCK_AFTER = timedelta(hours=24)  # a run still pending this long after it was made is taken for dead
-
-
 def _runs_pending(instance: dg.DagsterInstance) -> bool:
     """Whether a run has yet to finish: one of this sensor's, the nightly one or one from the UI may build
-    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance. Not for a
-    run a crash left marked as started: Dagster marks it failed only where run monitoring is on."""
-    made_since = datetime.now(timezone.utc) - STUCK_AFTER
-    pending = dg.RunsFilter(statuses=_PENDING, created_after=made_since)
-    return bool(instance.get_run_records(filters=pending, limit=1))
+    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance."""
+    return bool(instance.get_run_records(filters=pending_runs(), limit=1))
 
 
 def _still_settled(

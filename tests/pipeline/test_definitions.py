@@ -375,6 +375,46 @@ def test_a_texture_deleted_before_its_run_ran_is_not_built_and_the_rest_of_the_r
     assert cli(project, "status") == (0, "everything is up to date\n")  # as README says: it lists the gone one no more
 
 
+def test_a_texture_deleted_at_the_end_of_a_queued_run_s_range_keeps_its_partition_until_the_run_ends(project):
+    """Dagster looks a run's range up as the run starts: the last texture of a queued run deleted, the next tick
+    dropped its partition, and the run failed every step, for every texture of the range."""
+    from pipeline.runs import run_build
+
+    spec = load_spec(project / "assets_spec.yaml")
+    defs = build_definitions(spec)
+    sensor, job = defs.resolve_sensor_def("legacy_files"), defs.resolve_job_def("build_legacy")
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                instance.add_dynamic_partitions("legacy", list(request.partition_keys))
+            else:
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition("legacy", key)
+        return result
+
+    with dg.instance_for_test() as instance:
+        first = tick(None)
+        job.execute_in_process(instance=instance, tags=first.run_requests[0].tags)
+        keys = instance.get_dynamic_partitions("legacy")
+        for key in (keys[0], keys[-1]):
+            write_image(project / "textures" / key, Image(np.full((16, 16, 3), 0.3, np.float32)))
+        [request] = tick(first.cursor).run_requests
+        waiting = instance.create_run_for_job(job_def=job, tags=request.tags, status=dg.DagsterRunStatus.NOT_STARTED)
+        (project / "textures" / keys[-1]).unlink()
+        assert tick(first.cursor).dynamic_partitions_requests == []
+        run_build(spec, instance=instance)  # a CLI build meanwhile keeps it too
+        assert instance.get_dynamic_partitions("legacy") == keys
+        instance.delete_run(waiting.run_id)  # the daemon launches it:
+        result = job.execute_in_process(instance=instance, tags=waiting.tags, raise_on_error=False)
+        latest = {event.partition: set(event.materialization.metadata)
+                  for event in result.get_asset_materialization_events()}
+        assert result.success and latest[keys[-1]] == {"not built"}
+        assert all("cache" in latest[key] for key in keys[:-1])
+        assert tick(first.cursor).dynamic_partitions_requests[0].partition_keys == [keys[-1]]  # the run ended
+
+
 def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
     """The UI keeps the spec it loaded; a run it launches loads the file as it is now and builds that. It said
     nothing of it, and the UI called what it had just built stale ("has a new code version") with the old settings."""
@@ -515,7 +555,7 @@ def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sens
 def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_it_is(project, monkeypatch):
     """A file read while an artist saved over it failed for good where the save ended with the bytes the
     sensor had hashed: its hash never changed again."""
-    import pipeline.sensors
+    import pipeline.assets
     from pipeline.manifest import update_manifest
     from pipeline.unreached import INTERRUPTED, TERMINATED
 
@@ -554,7 +594,7 @@ def test_the_sensor_tries_a_failed_partition_once_more_while_its_file_stays_as_i
         texture.write_bytes(edited)
         instance.create_run_for_job(job_def=job, status=dg.DagsterRunStatus.STARTED)
         assert tick(changed.cursor).run_requests == []  # not while a run (the nightly one, say) may build it
-        monkeypatch.setattr(pipeline.sensors, "STUCK_AFTER", timedelta(0))  # a day on: a crash left it "started"
+        monkeypatch.setattr(pipeline.assets, "STUCK_AFTER", timedelta(0))  # a day on: a crash left it "started"
         again = tick(changed.cursor)
         assert run(again) == ("walls/tex001.png", "walls/tex001.png")
         assert set(built().values()) == {"computed"} and tick(again.cursor).run_requests == []
