@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning
 from ops.material.gltf import read_material_gltf
@@ -40,6 +41,13 @@ applied between variants: it catches duplicated seeds and variants that are
 shifts of each other, while independent syntheses of one material (which
 correlate 0.3-0.8 at their best alignment) pass.
 """
+
+
+def _refused(key: str, value: object, message: str) -> ValidationError:
+    """A check of several keys together, refused at ``key``: pydantic places a model validator's ``ValueError`` at the
+    entry, and the spec's error then named the asset and its line, not the key to change."""
+    error = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(key,), input=value)
+    return ValidationError.from_exception_data("MultiplyParams", [error])
 
 
 class MultiplyParams(OpParams):
@@ -80,10 +88,11 @@ class MultiplyParams(OpParams):
 
     @model_validator(mode="after")
     def _flatten_lit_colour(self) -> MultiplyParams:
-        """A normal map holds directions, not light: dividing a brightness out of its vectors would bend them."""
+        """A normal map holds directions, not light: dividing a brightness out of its vectors would bend them. Refused
+        at the key flatten, so that the spec's error names it and its line, where a ValueError named the asset."""
         if self.flatten and self.kind == "normal":
-            raise ValueError("flatten evens out the lighting of a colour texture; a normal map (kind: normal) holds "
-                             "directions, not light: leave flatten out")
+            raise _refused("flatten", self.flatten, "flatten evens out the lighting of a colour texture; a normal map "
+                           "(kind: normal) holds directions, not light: leave flatten out")
         return self
 
     def chained_from(self, upstream: OpParams | None) -> MultiplyParams:

@@ -1535,3 +1535,23 @@ def test_a_weights_file_in_the_build_folder_is_refused_naming_the_model_that_wri
     assert second == ("/studio/assets_spec.yaml:9: assets.other.model: /studio/build/by_path/weights.pth is inside "
                       "the folder by_path builds to, whose files builds replace and delete: keep weights files "
                       "outside it (copy a trained model.pt elsewhere to keep it as it is)")
+
+
+def test_flatten_with_kind_normal_is_refused_at_the_key_flatten_and_its_line():
+    """The check of flatten against kind named the asset and its line (assets.stone_n), where the key to take out is
+    flatten."""
+    reported = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        assets:
+          stone_n:
+            op: multiply
+            from: legacy
+            method: patch
+            kind: normal
+            flatten: true
+        """
+    )
+    assert reported == ["/studio/assets_spec.yaml:10: assets.stone_n.flatten: flatten evens out the lighting of a "
+                        "colour texture; a normal map (kind: normal) holds directions, not light: leave flatten out"]
