@@ -164,9 +164,14 @@ class MultiplyParams(OpParams):
     def key_params(self) -> dict[str, object]:
         """A material's variants write a height integrated from their normal map, where the first ones kept the
         quilted height with its cliffs at every seam cut: their key says so, so that those are made again and
-        never put back from a cache, while a texture's variants keep their keys."""
+        never put back from a cache, while a texture's variants keep their keys. So does a flattened variant's,
+        since the light is worked out in float32 (``lighting``), which moved a texel of some by a level: a cache
+        holds no variant unlike the one a build makes now."""
         key = super().key_params()
-        return {**key, "height_from": NORMAL_MAP} if self.material_maps else key
+        marks = {"height_from": NORMAL_MAP} if self.material_maps else {}
+        if self.method == "patch" and self.flatten:
+            marks["light_in"] = "float32"
+        return {**key, **marks}
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
