@@ -23,7 +23,7 @@ from typing import Literal, get_args
 import etcpak
 import numpy as np
 from PIL import Image as PILImage
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ops import bc1, bc4
 from ops.alpha import (
@@ -270,6 +270,20 @@ class ExportDdsParams(OpParams):
             if not isinstance(entry, str):
                 _check_map_format(*next(iter(entry.items())))
         return entries
+
+    @field_validator("maps")
+    @classmethod
+    def _plain_where_format_s(
+        cls, entries: tuple[str | dict[str, DdsFormat], ...], info: ValidationInfo
+    ) -> tuple[str | dict[str, DdsFormat], ...]:
+        """A map given the format it would get anyway (``normal: auto``, ``albedo: bc7`` beside ``format: bc7``) as its
+        name alone, the shortest spelling: equal meanings give equal cache keys, where the spelling exported the same
+        files again. ``format`` is checked before ``maps``; where it was refused, the entries stay as given."""
+        format = info.data.get("format")
+        if format is None:
+            return entries
+        return tuple(_map_name(entry) if isinstance(entry, dict) and entry[_map_name(entry)] == format else entry
+                     for entry in entries)
 
     @field_validator("format", mode="before")
     @classmethod

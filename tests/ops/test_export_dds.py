@@ -605,3 +605,24 @@ def test_refining_reads_a_bc3_colour_block_in_the_four_colour_mode():
     colour = np.frombuffer(block, np.uint8).reshape(1, 8).copy()
     bc1.refine(colour, bc1.texel_blocks(texels), beside_alpha=True)
     assert colour.tobytes() == block
+
+
+@pytest.mark.parametrize(("spelled", "shortest"), [
+    ({"maps": ["albedo", {"normal": "auto"}]}, {"maps": ["albedo", "normal"]}),
+    ({"maps": {"albedo": "auto", "normal": None}}, {"maps": ["albedo", "normal"]}),
+    ({"format": "BC7", "maps": [{"albedo": "bc7"}, {"normal": "BC7"}]}, {"format": "bc7", "maps": ["albedo", "normal"]}),
+    ({"format": "DXT1", "maps": {"albedo": "bc1", "normal": "DXT5nm"}},
+     {"format": "bc1", "maps": ["albedo", {"normal": "bc3n"}]}),
+    ({"format": "auto", "kind": "color", "mipmaps": True, "resize_to_blocks": False}, {}),
+])
+def test_a_redundant_spelling_of_maps_or_format_keys_the_export_as_the_shortest_one_does(spelled, shortest):
+    """``maps: [albedo, normal: auto]`` means ``maps: [albedo, normal]``, yet keyed apart it exported the same files
+    again. Each is keyed as the shortest spelling, whose key is as it was, so that specs written so keep theirs."""
+    assert ExportDdsParams.model_validate(spelled).key_params() == ExportDdsParams.model_validate(shortest).key_params()
+
+
+def test_a_map_s_own_format_that_differs_from_format_stays_in_the_key():
+    """``normal: auto`` beside ``format: bc7`` gives the normal map auto's bc5, not bc7: not a redundant spelling."""
+    params = ExportDdsParams(format="bc7", maps=("albedo", {"normal": "auto"}))
+    assert params.key_params()["maps"] == ["albedo", {"normal": "auto"}]
+    assert params.map_formats() == {"albedo": "bc7", "normal": "auto"}
