@@ -148,11 +148,44 @@ class Builder:
         """Output name -> unit key of ``target``'s outputs for ``key`` made from images of the asset it is chained
         from that ``restored`` has the hashes of, where its one-image op is applied to each (``Spec.images_each``):
         ``status`` tells from them which a build after a stale upstream's (a ``count`` raised) finds in the cache,
-        though it cannot plan the others. Empty for any other target."""
+        though it cannot plan the others. Of any other target, those ``_units_after_rename`` knows."""
         if not self.spec.images_each(target):
-            return {}
+            return self._units_after_rename(target, key, restored)
         inputs = {image: path for image, path in self.upstream_files(target, key).items() if path in restored}
         return self._plan(target, key, inputs, restored).units if inputs else {}
+
+    def _units_after_rename(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, str]:
+        """Output name -> unit key of ``target``'s outputs for ``key`` where its upstream was renamed (a material's
+        texture or photo pair): the cache puts back every file it reads but those that name it (the material's
+        glTF), which the upstream writes anew. Units are keyed by what those say besides the name
+        (``OpParams.unnamed_inputs``), which a rename keeps: planned with them as the upstream's partition now gone
+        wrote them beside the same other files. ``status`` called a renamed material's variants a "new file", where
+        the build keeps their maps. Empty where no gone partition wrote the same other files."""
+        files = self.upstream_files(target, key)
+        kept = {role: restored[path] for role, path in files.items() if path in restored}
+        if not kept or len(kept) == len(files):
+            return {}
+        upstream = self.spec.targets[target.upstream]
+        for (name, old_key), row in self._last_rows().items():
+            if name != upstream.name or old_key in self.partitions(name):
+                continue
+            listed = cast(dict, self.listed_here(row).get("outputs") or {})
+            before = {role: listed.get(self.relative(path)) for role, path in self.upstream_files(target, old_key).items()}
+            if all(before.get(role) == digest for role, digest in kept.items()) and all(before.values()):
+                return self._planned_as_before(target, key, files, {**restored, **{
+                    files[role]: str(digest) for role, digest in before.items() if role not in kept}}, set(files) - set(kept))
+        return {}
+
+    def _planned_as_before(
+        self, target: Target, key: str, files: dict[str, Path], as_before: Mapping[Path, str], named: set[str]
+    ) -> dict[str, str]:
+        """``_units_after_rename``'s units, planned from ``as_before``; empty unless the roles in ``named`` (the files
+        written anew) are all read for what they say besides the name, so that the units do not hold their hashes."""
+        try:
+            unnamed = target.params.unnamed_inputs(files, functools.partial(self._read, as_before))
+            return self._plan(target, key, files, as_before).units if named <= unnamed.keys() else {}
+        except (BuildError, ValueError, OSError):  # the cache no longer holds the old file, or it was edited by hand
+            return {}
 
     def _plan(self, target: Target, key: str, inputs: dict[str, Path], restored: Mapping[Path, str]) -> Plan:
         """``plan`` of ``inputs`` as given (role -> file)."""

@@ -1302,6 +1302,9 @@ def test_a_renamed_materials_variants_keep_their_quilted_maps_and_write_only_the
     maps = {path.relative_to(folder / "tex000").as_posix(): path.read_bytes()
             for path in (folder / "tex000").rglob("*.png")}
     (tmp_path / "textures" / "floors" / "tex000.png").rename(tmp_path / "textures" / "floors" / "Fliese.png")
+    assert stale_reasons(cli, tmp_path)[("mat_variants", "floors/Fliese.png")] == (  # it said "new file" alone
+        "new file; 14 of its 16 outputs in the cache, put back; makes 2 (variant_00/material.gltf, "
+        "variant_01/material.gltf)")
     code, output = cli(tmp_path, "build")
     assert code == 0, output
     row = rows_of(tmp_path, "mat_variants")["floors/Fliese.png"]
