@@ -1,4 +1,4 @@
-"""Benchmark how evenly lit `patch`'s variants of unevenly lit photos are, with and without `flatten`.
+"""Benchmark how evenly lit `patch`'s (or `gram`'s) variants of unevenly lit photos are, with and without `flatten`.
 
 A photo lit by a flash or by light falling off across it gives each quilted block its own piece of the lighting,
 and the grid of blocks shows. Prints one JSON object: for the bundled photos (the 13 flash photos, the towel's
@@ -8,6 +8,7 @@ exemplar and the worst of its variants, and their worst seam ratio, made both wa
 photos of each variant's spread over the same variant's made without ``flatten``.
 
     python bench/bench_multiply_lighting.py            # 15 photos, two 512² variants each way, minutes on one core
+    python bench/bench_multiply_lighting.py --method gram --size 128 --count 1 --steps 50   # minutes on one core
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ PHOTOS = (*sorted((DATA / "photos" / "flash_only").glob("*.png")),
           DATA / "materials" / "synthetic" / "stone_02" / "flash.png")
 
 
-def row(path: Path, size: int, count: int) -> dict[str, object]:
+def row(path: Path, args: argparse.Namespace) -> dict[str, object]:
     """One photo's block spread and seam ratio, its variants made without and with ``flatten``."""
     image = read_image(path)
     exemplar = exemplar_planes(image)
@@ -37,7 +38,8 @@ def row(path: Path, size: int, count: int) -> dict[str, object]:
                                   "exemplar_spread": round(metrics.block_spread(exemplar, block), 4)}
     for flatten in (False, True):
         made = [exemplar_planes(variant) for variant in
-                multiply(image, count=count, size=size, method="patch", flatten=flatten, source=str(path))]
+                multiply(image, count=args.count, size=args.size, method=args.method, flatten=flatten,
+                         steps=args.steps, source=str(path))]
         way = "flattened" if flatten else "as_lit"
         figures[f"{way}_spread"] = round(max(metrics.block_spread(planes, block) for planes in made), 4)
         figures[f"{way}_seam_ratio"] = round(max(metrics.seam_ratio(planes) for planes in made), 3)
@@ -48,8 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512, help="variant side in pixels")
     parser.add_argument("--count", type=int, default=2, help="variants per photo and way")
+    parser.add_argument("--method", choices=("patch", "gram"), default="patch")
+    parser.add_argument("--steps", type=int, default=100, help="gram's L-BFGS steps at 128² (patch reads none)")
     args = parser.parse_args()
-    rows = [row(path, args.size, args.count) for path in PHOTOS]
+    rows = [row(path, args) for path in PHOTOS]
     summary = {
         "median_spread_flattened_over_as_lit": round(statistics.median(
             r["flattened_spread"] / r["as_lit_spread"] for r in rows), 3),

@@ -71,9 +71,9 @@ class MultiplyParams(OpParams):
     vgg_weights: Path | None = Field(
         None, description="gram: local torchvision-layout VGG19 state dict; default random multi-scale filters"
     )
-    flatten: bool = Field(False, description="patch: divide out the photo's uneven lighting (a flash's hotspot, a "
-                          "falloff) before quilting, so that no block carries its own piece of it; off keeps a "
-                          "texture's designed light (a lamp on a ceiling flat)")
+    flatten: bool = Field(False, description="divide out the photo's uneven lighting (a flash's hotspot, a falloff) "
+                          "first, so that no quilted block (patch) and no blotch (gram) carries its own piece of it; "
+                          "off keeps a texture's designed light (a lamp on a ceiling flat)")
     kind: Kind = Field("color", description="normal: a tangent-space normal map, read as the vectors it stores and "
                        "made into variants whose vectors are unit length and face out")
     alpha: AlphaMeaning = ALPHA_MEANING
@@ -169,17 +169,17 @@ class MultiplyParams(OpParams):
         holds no variant unlike the one a build makes now."""
         key = super().key_params()
         marks = {"height_from": NORMAL_MAP} if self.material_maps else {}
-        if self.method == "patch" and self.flatten:
+        if self.flatten:
             marks["light_in"] = "float32"
         return {**key, **marks}
 
     def unread_fields(self) -> dict[str, str]:
         if self.method == "gram":
-            return dict.fromkeys(("patch_size", "flatten"), "a setting of method patch")
+            return {"patch_size": "a setting of method patch"}
         return dict.fromkeys(("steps", "vgg_weights", "cpu_threads"), "a setting of method gram")
 
     def later_neutral_fields(self) -> tuple[str, ...]:
-        return ("flatten",) if self.method == "gram" else ("cpu_threads",)  # each method's variants keep their keys
+        return () if self.method == "gram" else ("cpu_threads",)  # patch's variants keep their keys
 
     def guards(self) -> tuple[Guard, ...]:
         copy = Guard("not_a_copy", "max_ncc", NCC_BOUND, "below",

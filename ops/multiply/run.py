@@ -194,9 +194,10 @@ def feature_parts(params: MultiplyParams, channels: int, color_planes: int, devi
 
 
 def _flattened(exemplar: np.ndarray, params: MultiplyParams, colour: slice) -> np.ndarray:
-    """``exemplar`` as ``patch`` quilts it: with its ``colour`` planes' uneven lighting divided out under
-    ``flatten``, so that its blocks do not each carry their piece of a photo's hotspot or falloff."""
-    if params.method != "patch" or not params.flatten:
+    """``exemplar`` as it is made into variants: with its ``colour`` planes' uneven lighting divided out under
+    ``flatten``, so that ``patch``'s blocks do not each carry their piece of a photo's hotspot or falloff, nor
+    ``gram``'s variants bright and dark blotches, which it learns from the light as part of the texture."""
+    if not params.flatten:
         return exemplar
     return even_lighting(exemplar, colour)
 
