@@ -1,6 +1,7 @@
 """No-op rebuild cost against merely reading and hashing the inputs, in one run.
 
     python bench/bench_build.py [--count 1000] [--size 512] [--defs-files 10000] [--spec-entries 2000]
+    python bench/bench_build.py --each-command [--count 2000]
 
 Prints JSON. The goal (issue: build-system core): a no-op rebuild of 1,000
 textures of 512x512 under 2x the time to read and xxh3 them, plus a fixed
@@ -8,6 +9,10 @@ start-up under 3 s; and definitions loading under 2 s with 10,000 sources.
 ``status_check_s`` is ``remaster status --check`` of the textures once built, as CI runs it after each build.
 ``validate_s`` is ``remaster validate`` of a spec of ``--spec-entries`` assets,
 half of them chained from the other half, which grew with their square.
+
+``--each-command`` times each command a studio runs, with its peak memory, on ``--count`` small textures (32 to 64
+px crops of scikit-image's pictures in nested folders, all distinct) under an ``upscale`` and an ``export_dds`` of it,
+without ``DAGSTER_HOME``: cheap ops, so that what is measured is remaster's own work.
 """
 
 from __future__ import annotations
@@ -110,13 +115,81 @@ def validate_seconds(folder: Path, entries: int) -> float:
     return time.perf_counter() - started
 
 
+SCALE_SPEC = SPEC.split("assets:")[0] + """assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+  legacy_dds: {op: export_dds, from: legacy_2x}
+"""
+
+
+def write_small_textures(folder: Path, count: int) -> list[Path]:
+    """``count`` distinct crops, 32 to 64 px, of scikit-image's pictures, 500 to a zone and 50 to a set."""
+    from skimage import data
+
+    pictures = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    pictures += [np.stack([grey] * 3, axis=-1) for grey in (data.brick(), data.grass(), data.gravel(), data.camera())]
+    rng = np.random.default_rng(1)
+    paths = []
+    for index in range(count):
+        picture, size = pictures[index % len(pictures)], (32, 40, 48, 56, 64)[index % 5]
+        y, x = (int(rng.integers(0, picture.shape[axis] - size)) for axis in (0, 1))
+        crop = picture[y:y + size, x:x + size, :3].copy()
+        crop[0, 0, 0], crop[0, 1, 0] = index % 256, index // 256  # distinct, whatever the crop
+        path = folder / f"zone{index // 500}" / f"set{(index // 50) % 10:02d}" / f"tex{index:05d}.png"
+        save_png(path, crop)
+        paths.append(path)
+    return paths
+
+
+def measured_remaster(folder: Path, *command: str) -> tuple[float, float]:
+    """(seconds, peak resident MB) of ``remaster command`` in ``folder``, without ``DAGSTER_HOME``."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *command], cwd=folder, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"remaster {' '.join(command)} failed: {stderr.decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss / 1024  # kB on Linux
+
+
+def each_command(folder: Path, count: int) -> dict[str, object]:
+    """Each command's seconds and peak MB, in the order a studio meets them."""
+    paths = write_small_textures(folder / "textures", count)
+    write_bytes_atomic(folder / "assets_spec.yaml", SCALE_SPEC.encode())
+    figures: dict[str, object] = {"textures": count}
+
+    def measure(name: str, *command: str) -> None:
+        seconds, megabytes = measured_remaster(folder, *command)
+        figures[name] = {"s": round(seconds, 2), "peak_MB": round(megabytes)}
+
+    measure("validate", "validate")
+    measure("status (nothing built)", "status")
+    measure("first build", "build")
+    measure("no-op build", "build")
+    touched, edited = paths[count // 3], paths[count // 3 + 1]
+    os.utime(touched)
+    measure("status (1 touched)", "status")
+    save_png(edited, 255 - np.asarray(PILImage.open(edited)))
+    measure("build (1 edited)", "build")
+    measure("cache gc", "cache", "gc")
+    measure("report", "report")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--defs-files", type=int, default=10000)
     parser.add_argument("--spec-entries", type=int, default=2000)
+    parser.add_argument("--each-command", action="store_true", help="time each command on --count small textures")
     args = parser.parse_args()
+    if args.each_command:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(each_command(Path(tmp), args.count), indent=1))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         small, big = root / "one", root / "many"
