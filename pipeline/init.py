@@ -36,7 +36,7 @@ _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not t
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
-_GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,"}
+_GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,", "\\": "\\\\"}
 
 
 class NotAFolder(ValueError):
@@ -92,10 +92,12 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     if photos := _photos_of_a_pair(images):
         raise NothingToRead(_pair_root(scanned, photos))
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
+    groups, backslashed = _spellable(groups, scanned, spec_folder)
     _leave_out_links(groups, dangling)
     warnings += [_build_folders(scanned, others)] if (others := _not_remaster_s(builds)) else []
     warnings += [_links_to_nowhere(scanned, dangling)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
+    warnings += [_backslashed(scanned, backslashed)] if backslashed else []
     if not groups:
         said = [_not_utf8(scanned, path) for path in unspelled] + warnings
         raise NothingToRead("; ".join(said or [_nothing_to_read(folder)]))
@@ -170,6 +172,23 @@ def _outside(groups: dict[PurePosixPath, _Group], folder: Path,
         else:
             kept[top] = group
     return kept, sorted(left_out)
+
+
+def _spellable(groups: dict[PurePosixPath, _Group], folder: Path,
+               spec_folder: Path) -> tuple[dict[PurePosixPath, _Group], list[PurePosixPath]]:
+    """The groups whose root, as the spec writes it, holds no backslash, and the top-level folders of those whose
+    root does: a folder so named on Linux or macOS (unpacked from a Windows archive) is one a root cannot name,
+    since the spec reads a backslash in a root as Windows' folder separator and refuses it."""
+    kept = {top: group for top, group in groups.items() if "\\" not in _root(folder / top, spec_folder)}
+    return kept, sorted(set(groups) - set(kept))
+
+
+def _backslashed(folder: Path, tops: list[PurePosixPath]) -> str:
+    """Why the files in ``tops``, folders under ``folder`` whose root would hold a backslash, are in no source,
+    and the fix."""
+    shown = [(folder / top).as_posix() for top in tops]
+    return (f"left out the files in {some(shown)}: a source's root cannot hold a backslash, which the spec reads as "
+            "Windows' folder separator; rename the folder without it and run remaster init --force")
 
 
 def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath]) -> str:

@@ -540,3 +540,23 @@ def test_init_says_it_passes_over_a_folder_another_tool_s_manifest_marks_as_a_bu
     assert cli(studio, "build", "--device", "cpu", "walls_2x")[0] == 0
     code, output = cli(studio, "init", "--force")
     assert code == 0 and "passed over build " not in _said(output) and "passed over exports " in _said(output), output
+
+
+def test_init_of_folders_named_with_a_backslash_leaves_out_what_no_root_can_name_and_excludes_the_rest(tmp_path, cli):
+    """Folders named with a backslash on Linux (unpacked from a Windows archive): a top-level one, which no
+    source's root can name (the spec reads a backslash there as Windows' separator), is left out, naming it and
+    the fix; a pair folder below one is excluded from the colour source with the backslash escaped. Init wrote both
+    into the spec as they are, which did not load (nothing written, 'please report this')."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("walls/aqf001.png", "old\\walls/aqf002.png", "walls/oak\\2024/flash.png", "walls/oak\\2024/guide.png"):
+        write_image(studio / path, photo)
+    code, output = cli(studio, "init")
+    assert code == 0 and "  walls: 1 colour texture in walls" in output and "  walls_pairs: 1 photo pair" in output, output
+    assert f"warning left out the files in {studio}/old\\walls: a source's root cannot hold a backslash" in _said(output)
+    assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "oak\\\\\\\\2024/**"]}' in (studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "status", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].startswith("walls_2x")
+                  or item["asset"] == "walls_pairs_material") == [("walls_2x", "aqf001.png"),
+                                                                  ("walls_pairs_material", "oak\\2024")], output
