@@ -41,6 +41,8 @@ from pipeline.yaml_errors import yaml_problem
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 MODEL_FILE = "model.pt"  # a model's weights, <build_dir>/<model>/model.pt
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
+_SECTIONS = ("sources", "models", "assets")
+_ENTRY = {"sources": "a source", "models": "a model", "assets": "an asset"}  # what YAML reads a key under each as
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
 CHECK_LEVELS: tuple[CheckLevel, ...] = typing.get_args(CheckLevel)
@@ -439,9 +441,7 @@ class _Checker:
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)
-        if name in ("models", "assets") and not (isinstance(entry, dict) and "kind" in entry):
-            self.fail(at, f"{name}: is indented under sources:, so YAML reads it as a source; move {name}: to the "
-                      "start of its line, as sources: is, keeping its entries indented below it")
+        if self._indented_section("sources", name, entry, "kind"):
             return None
         if not isinstance(entry, dict):
             self.fail(at, "expected a mapping like {kind: textures, root: ..., glob: ...}")
@@ -476,6 +476,16 @@ class _Checker:
         given = not isinstance(parsed, TexturesSource) or "glob" in parsed.model_fields_set
         return Source(name, parsed.kind, self._folder(parsed.root), patterns, exclude, self.where(at), given)
 
+    def _indented_section(self, section: str, name: str, entry: Any, key: str) -> bool:
+        """Whether entry ``name`` under ``section`` is another section indented under it (``assets:`` two spaces
+        in, below ``sources:``), which YAML reads as one of its entries: said so, with the fix, where the entry's
+        own checks would call its ``key`` (``kind``, ``op``) missing. An entry holding ``key`` is one so named."""
+        if name == section or name not in _SECTIONS or (isinstance(entry, dict) and key in entry):
+            return False
+        self.fail((section, name), f"{name}: is indented under {section}:, so YAML reads it as {_ENTRY[section]}; "
+                  f"move {name}: to the start of its line, as {section}: is, keeping its entries indented below it")
+        return True
+
     def _check_glob(self, key: tuple[str, ...], pattern: str) -> None:
         self._check_slashes(key, pattern, glob=True)
         if (problem := glob_problem(pattern, exclude=key[-1] == "exclude")) is not None:
@@ -489,6 +499,8 @@ class _Checker:
         targets: dict[str, Target] = {}
         for name, entry in entries.items():
             at = (section, name)
+            if self._indented_section(section, name, entry, "op"):
+                continue
             if name in known:
                 self.fail(at, "this name is already used by a source or model; names must be unique")
                 continue

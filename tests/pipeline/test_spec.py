@@ -88,6 +88,22 @@ def test_an_assets_section_indented_under_sources_says_to_move_it(section):
         "move assets: to the start of its line, as sources: is, keeping its entries indented below it")
 
 
+@pytest.mark.parametrize(("above", "section", "read_as"), [
+    ("assets:\n  up: {op: upscale, from: legacy}\n", "models:\n    sr: {op: train_srcae, from: legacy}\n", "an asset"),
+    ("models:\n  sr: {op: train_srcae, from: legacy}\n", "assets:\n    up: {op: upscale, from: legacy}\n", "a model"),
+    ("assets:\n  up: {op: upscale, from: legacy}\n", "sources:\n    more: {kind: textures, root: t}\n", "an asset"),
+])
+def test_a_section_indented_under_models_or_assets_says_to_move_it(above, section, read_as):
+    """``models:`` indented under ``assets:`` (or the other way round) was read as an entry of that section and
+    refused as ``assets.models.op: missing: say which op builds it``, which names no fix."""
+    under = above.split(":", 1)[0]
+    [found] = problems("sources:\n  legacy: {kind: textures, root: t}\n" + above + "  " + section)
+    name = section.split(":", 1)[0]
+    assert found == (
+        f"/studio/assets_spec.yaml:5: {under}.{name}: {name}: is indented under {under}:, so YAML reads it as "
+        f"{read_as}; move {name}: to the start of its line, as {under}: is, keeping its entries indented below it")
+
+
 def test_unknown_op_lists_the_known_ones():
     [problem] = problems(
         """
