@@ -157,23 +157,26 @@ def test_the_manifest_table_names_every_field_a_row_may_hold():
 
 def _command_lines() -> list[str]:
     """Each ``remaster ...`` command the README shows, in a code span or a code block, one per command of a
-    line (``remaster build && built=0 || built=$?`` is one)."""
-    shown = re.findall(r"`(remaster [^`]+)`", README) + re.findall(r"^(remaster .*)$", README, flags=re.M)
+    line (``remaster build && built=0 || built=$?`` is one); not a version it prints (``remaster 0.1.0``), nor a
+    line of prose that starts with the word."""
+    blocks = "".join(re.findall(r"```[^\n]*\n(.*?)```", README, flags=re.S))
+    shown = re.findall(r"`(remaster [a-z-][^`]*)`", README) + re.findall(r"^\s*(remaster .*)$", blocks, flags=re.M)
     return [part.strip() for line in shown for part in re.split(r"&&|\|\||;|\|", line)
             if part.split()[:1] == ["remaster"]]
 
 
-def test_every_flag_the_readme_gives_a_command_is_one_it_takes():
-    """A flag a user copies from the README and the command refuses (``No such option``) is a contract broken at
-    the first try."""
+def test_every_command_and_flag_the_readme_gives_is_one_remaster_takes():
+    """A command or flag a user copies from the README and remaster refuses (``No such command``, ``No such
+    option``) is a contract broken at the first try; a command named without flags (``remaster valdate``) was
+    passed over, its words taken for arguments of ``remaster``."""
     lines = _command_lines()
     assert len(lines) > 20
     for line in lines:
-        command = typer.main.get_command(app)
-        for word in line.split()[1:]:
-            if word not in getattr(command, "commands", {}):
-                break
-            command = command.commands[word]
+        command, words = typer.main.get_command(app), line.split()[1:]
+        while words and words[0] in getattr(command, "commands", {}):
+            command, words = command.commands[words[0]], words[1:]
+        unknown = words[0] if words and hasattr(command, "commands") and not words[0].startswith("-") else None
+        assert (line, unknown) == (line, None)
         taken = {option for param in command.params for option in (*param.opts, *param.secondary_opts)}
         assert (line, set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", line)) - taken - {"--help"}) == (line, set())
 
