@@ -79,9 +79,9 @@ class Glob:
     """A glob and the globs it leaves out, matched against a path's parts one folder level at a time, so that a
     scan enters only the folders that may hold a match: in any letter case (textures made on Windows have
     ``.PNG`` beside ``.png``) and whichever way an accent is encoded (macOS writes ``ä`` as a and a combining
-    mark, a spec typed anywhere holds the one character), with braces for alternatives (``**/*.{png,tga}``), and, as .gitignore does,
-    leaving out the whole of a folder that an exclude names (``wip``, ``**/old``; not ``walls/*``, whose ``*``
-    means the files in ``walls``)."""
+    mark, a spec typed anywhere holds the one character), with braces for alternatives (``**/*.{png,tga}``), and,
+    as .gitignore does, leaving out the whole of a folder that an exclude names (``wip``, ``**/old``; not
+    ``walls/*``, whose ``*`` means the files in ``walls``)."""
 
     def __init__(self, pattern: str, exclude: tuple[str, ...] = ()) -> None:
         self.alternatives = _expanded(pattern)

@@ -555,12 +555,12 @@ class _Draft:
 
 def _other_ops(sr: str, variants: str, source: str, enlarged: str, reference: str, model: str) -> list[str]:
     """The ops the starter spec does not run, commented out, as assets ``sr`` and ``variants``, on colour textures
-    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model`` (trained on the commented source
-    ``reference``, named as the line that comment asks to uncomment has it: ``reference_2`` beside a folder named
-    ``reference``). The multiply is set for a first
-    try on a CPU: ``patch``, two small variants of each enlarged texture, seconds a texture, where the op's defaults
-    (``gram``, four 512² variants) take minutes a texture; its comment gives the figures that choice rests on, and
-    the smallest texture ``patch`` takes."""
+    ``source`` (``enlarged``, its 2x upscale) and the commented model ``model``, trained on the commented source
+    ``reference``: the super_resolve's comment names that source as its commented line spells it (``reference_2``
+    beside a folder named ``reference``), so the line it asks to uncomment is one that is there. The multiply is
+    set for a first try on a CPU: ``patch``, two small variants of each enlarged texture, seconds a texture, where
+    the op's defaults (``gram``, four 512² variants) take minutes a texture; its comment gives the figures that
+    choice rests on, and the smallest texture ``patch`` takes."""
     return [f"  # {sr}: {{op: super_resolve, from: {source}, model: {model}}}   # enlarged by the model {model} "
             f"(uncomment {reference} and models above)",
             f"  # {variants}: {{op: multiply, from: {enlarged}, method: patch, count: 2, size: 256}}   # new "

@@ -208,7 +208,8 @@ class Spec:
 
     def warnings(self) -> list[str]:
         """What is valid but likely a slip: a spec that builds nothing (sources alone; ``assets:`` indented under
-        ``sources:`` is an error of ``_source``), and weights files that are not there (yet), which fail every partition using one."""
+        ``sources:`` is an error, of ``_indented_section``), and weights files that are not there (yet), which fail
+        every partition using one."""
         nothing = [] if self.targets else [
             f"{self.path}: no models or assets are defined, so a build makes nothing; add an assets: section "
             "at the top level (see README)"

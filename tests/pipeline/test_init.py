@@ -552,11 +552,12 @@ def test_init_of_folders_named_with_a_backslash_leaves_out_what_no_root_can_name
     for path in ("walls/aqf001.png", "old\\walls/aqf002.png", "walls/oak\\2024/flash.png", "walls/oak\\2024/guide.png"):
         write_image(studio / path, photo)
     code, output = cli(studio, "init")
-    assert code == 0 and "  walls: 1 colour texture in walls" in output and "  walls_pairs: 1 photo pair" in output, output
-    assert f"warning left out the files in {studio}/old\\walls: a source's root cannot hold a backslash" in _said(output)
+    assert code == 0 and "  walls: 1 colour texture in walls" in output, output
+    assert "  walls_pairs: 1 photo pair in walls" in output, output
+    assert f"warning left out the files in {studio}/old\\walls: a source's root cannot hold a backslash" \
+        in _said(output), output
     assert 'exclude: ["**/*{_n,_normal,_nrm}.*", "oak\\\\\\\\2024/**"]}' in (studio / "assets_spec.yaml").read_text()
     code, output = cli(studio, "status", "--json")
     stale = json.loads(output[output.index("{"):])["stale"]
-    assert sorted((item["asset"], item["partition"]) for item in stale if item["asset"].startswith("walls_2x")
-                  or item["asset"] == "walls_pairs_material") == [("walls_2x", "aqf001.png"),
-                                                                  ("walls_pairs_material", "oak\\2024")], output
+    built = {(item["asset"], item["partition"]) for item in stale if item["asset"] in ("walls_2x", "walls_pairs_material")}
+    assert built == {("walls_2x", "aqf001.png"), ("walls_pairs_material", "oak\\2024")}, output
