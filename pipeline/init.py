@@ -425,11 +425,12 @@ device: auto                     # CUDA when available, else CPU
 
 def _build_dir(roots: list[Path], spec_folder: Path) -> str:
     """The spec's build folder: ``build``, as the README's spec has it, unless a source's root is that folder or
-    lies in it (a studio's own textures in a folder named ``build``), which the spec's loader refuses, since
-    outputs would overwrite inputs: ``remaster_build`` then, or the first ``remaster_build_N`` no root is in."""
+    lies in it (a studio's own textures in a folder named ``build``), or it is a file (a build script), which the
+    spec's loader refuses, since outputs would overwrite inputs or have no folder: ``remaster_build`` then, or the
+    first ``remaster_build_N`` that is neither."""
     names = itertools.chain(["build", "remaster_build"], (f"remaster_build_{count}" for count in itertools.count(2)))
-    return next(name for name in names
-                if not any(real_path(root).is_relative_to(real_path(spec_folder / name)) for root in roots))
+    return next(name for name in names if file_in_the_way(spec_folder / name) is None
+                and not any(real_path(root).is_relative_to(real_path(spec_folder / name)) for root in roots))
 
 
 def _reference(reference: str, model: str) -> list[str]:

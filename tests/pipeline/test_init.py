@@ -442,6 +442,21 @@ def test_init_of_a_studio_with_its_own_build_folder_writes_the_outputs_beside_it
     assert code == 0 and (studio / "assets_spec.yaml").read_text() == text, output
 
 
+def test_init_beside_a_file_named_build_writes_the_outputs_to_another_folder(tmp_path, cli):
+    """A studio's build script named ``build`` beside its texture folders: the spec's build folder is another
+    (``remaster_build``), where init wrote ``build_dir: build``, which the spec's loader refuses as a file, and
+    asked for a bug report, writing nothing."""
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    (studio / "build").write_text("#!/bin/sh\n")
+    code, output = cli(studio, "init")
+    assert code == 0 and "  walls: 1 colour texture in walls" in output, output
+    assert "\nbuild_dir: remaster_build        # outputs, relative to this file\n" in \
+        (studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "build", "--device", "cpu", "walls_2x")
+    assert code == 0 and (studio / "remaster_build" / "walls_2x" / "aqf001.png").is_file(), output
+
+
 def test_init_takes_a_pair_in_a_pair_s_folder_as_that_pair_s_at_any_depth(tmp_path, cli):
     """A pair's folder holding an older shoot of it (``oak/old``), beside a pair two levels down, so the pairs'
     globs reach any depth: ``oak/old`` is ``oak``'s, as whatever lies in a pair's folder is, not a pair of its own,
