@@ -300,9 +300,12 @@ def _leave_out_links(groups: dict[PurePosixPath, _Group], dangling: list[PurePos
     """Each of ``dangling`` into the group whose sources' scans would meet it, which the sources then exclude: a
     scan that meets a link to nowhere skips its whole source (what lay there would be taken for deleted files,
     and their outputs removed), where one link is all that is missing. A top-level folder's sources reach all
-    below it; the root's reach only what lies directly in it."""
+    below it; the root's textures sources only what lies directly in it, and its pairs source (``*/flash.*``) the
+    top-level folders too (a ``flash.CR2`` linked to a RAW on a drive not mounted)."""
     for top, group in groups.items():
-        group.links = [link for link in dangling if (link.parent == ROOT if top == ROOT else top in link.parents)]
+        reach = (2 if group.pairs else 1) if top == ROOT else None
+        group.links = [link for link in dangling
+                       if (len(link.parts) <= reach if reach is not None else top in link.parents)]
 
 
 def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
@@ -502,10 +505,11 @@ class _Draft:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS."""
         pair_folders = _pair_folders(top, group)
-        left_out = [NORMAL_FILES, *pair_folders, *_links(top, group)]
+        links = _links(top, group)
+        left_out = [NORMAL_FILES, *pair_folders, *links]
         glob = _files("*", group.colour, top)
         left = ["normal maps"] + (["photo pair folders"] if pair_folders else []) + (
-            ["links to nowhere"] if group.links else [])
+            ["links to nowhere"] if links else [])
         why = " and ".join(left)
         self.source(base, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
                     f"colour textures; {why} left out", holds="colour texture")
@@ -542,7 +546,7 @@ class _Draft:
             left_out += [f"{role}.*" for role in PHOTO_ROLES]
         if depth == "**":  # a pair's folder holding another pair: the first one's, as the pair folder's files are
             left_out += [_literal(nested.relative_to(top)) + "/**" for nested in group.nested]
-        left_out += _links(top, group)
+        left_out += _links(top, group, pairs=True)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
         self.source(source, f"kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
                             f"guide: \"{depth}/guide.*\"{exclude}",
@@ -580,9 +584,12 @@ def _pair_folders(top: PurePosixPath, group: _Group) -> list[str]:
     return [_literal(pair.relative_to(top)) + "/**" for pair in group.pairs] if top != ROOT else []
 
 
-def _links(top: PurePosixPath, group: _Group) -> list[str]:
-    """Excludes of ``group``'s links to nowhere, each naming one: a build's scan then passes over it alone."""
-    return [_literal(link.relative_to(top)) for link in group.links]
+def _links(top: PurePosixPath, group: _Group, *, pairs: bool = False) -> list[str]:
+    """Excludes of the links to nowhere of ``group`` that its textures sources' scans (or, with ``pairs``, its
+    pairs source's) would meet, each naming one: a build's scan then passes over it alone. The root's textures
+    sources take only what lies directly in it, so only the links there."""
+    links = group.links if pairs or top != ROOT else [link for link in group.links if link.parent == ROOT]
+    return [_literal(link.relative_to(top)) for link in links]
 
 
 def _files(name: str, files: list[PurePosixPath], top: PurePosixPath) -> str:

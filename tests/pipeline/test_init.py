@@ -528,6 +528,26 @@ def test_init_excludes_a_link_to_nowhere_so_its_source_builds_the_rest(tmp_path,
         ("walls_2x", "aqf001.png")], output
 
 
+def test_init_excludes_a_link_to_nowhere_in_a_top_level_pair_folder_from_the_root_s_pairs(tmp_path, cli):
+    """A flat folder's pair folder holding a flash.CR2 linked to a RAW on a drive not mounted: excluded from the
+    pairs source rooted at the folder, whose ``*/flash.*`` takes that name, where init left it in (the root's
+    sources were taken to reach only what lies directly in it) and the source's scan skipped it whole (``0 photo
+    pairs``); the colour source, which takes only the folder's own files, has no exclude of it."""
+    studio, photo = tmp_path / "studio", read_image(FLATS / "aqf001.png")
+    for path in ("aqf001.png", "oak/flash.png", "oak/guide.png"):
+        write_image(studio / path, photo)
+    (studio / "oak" / "flash.CR2").symlink_to("/no/raw/IMG_0001.CR2")
+    code, output = cli(tmp_path, "init", "studio", "--spec", "project/assets_spec.yaml")
+    assert code == 0 and "  studio_pairs: 1 photo pair in studio" in output, output
+    text = (tmp_path / "project" / "assets_spec.yaml").read_text()
+    assert 'guide: "*/guide.*", exclude: ["oak/flash.CR2"]}' in text, text
+    assert 'glob: "*.png", exclude: ["**/*{_n,_normal,_nrm}.*"]}   # colour textures; normal maps left out' in text
+    code, output = cli(tmp_path, "status", "--spec", "project/assets_spec.yaml", "--json")
+    stale = json.loads(output[output.index("{"):])["stale"]
+    assert {(item["asset"], item["partition"]) for item in stale if item["asset"] == "studio_pairs_material"} == {
+        ("studio_pairs_material", "oak")}, output
+
+
 def test_init_of_a_link_to_nowhere_whose_name_is_not_utf8_writes_the_spec_and_says_so(tmp_path, cli):
     """A link to nowhere named in Latin-1, which no exclude can spell: said, naming it and the fix, where init
     wrote its name into the spec's exclude, which did not load (nothing written, 'please report this')."""
