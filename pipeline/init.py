@@ -33,6 +33,7 @@ NORMAL_FILES = "**/*{" + ",".join(NORMAL_ENDINGS) + "}.*"  # the exclude that ke
 PHOTO_ROLES = ("flash", "guide")  # a photo pair's folder holds flash.* and guide.*, as the README's example has it
 BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outputs are not the studio's files
 _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
+_NAME_MAX = 64  # characters of a folder's name its sources' names keep: their assets' add suffixes, and name folders
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
@@ -405,7 +406,7 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
     draft = _Draft()
     for top, group in sorted(groups.items()):
         root = _root(folder / top, spec_folder)
-        base = draft.name(top.name or folder.name)
+        base = draft.name((top.name or folder.name)[:_NAME_MAX])
         if group.colour:
             draft.colour(base, root, top, group)
         if group.normals:

@@ -457,6 +457,22 @@ def test_init_beside_a_file_named_build_writes_the_outputs_to_another_folder(tmp
     assert code == 0 and (studio / "remaster_build" / "walls_2x" / "aqf001.png").is_file(), output
 
 
+def test_init_of_a_folder_with_a_long_name_writes_names_that_fit_a_folder(tmp_path, cli):
+    """A folder named with 240 characters (a tool's export): its sources are named with its first 64, where init
+    named them with all, their assets' names (``<name>_normals_dds``) were longer than a folder name may be, and
+    the spec's loader refused them (nothing written, 'please report this')."""
+    photo, long = read_image(FLATS / "aqf001.png"), "Wall Textures " * 17 + "v2"
+    studio = tmp_path / "studio"
+    for path in ("aqf001.png", "aqf002_n.png", "oak/flash.png", "oak/guide.png"):
+        write_image(studio / long / path, photo)
+    code, output = cli(studio, "init")
+    name = ("wall_textures_" * 5)[:64]
+    assert code == 0 and f"  {name}_normals: 1 normal map in {long}" in output, output
+    assert f"  {name}_pairs_material_dds: {{op: export_dds" in (studio / "assets_spec.yaml").read_text()
+    code, output = cli(studio, "validate")
+    assert code == 0 and "ok (3 sources, 0 models, 6 assets)" in output, output
+
+
 def test_init_takes_a_pair_in_a_pair_s_folder_as_that_pair_s_at_any_depth(tmp_path, cli):
     """A pair's folder holding an older shoot of it (``oak/old``), beside a pair two levels down, so the pairs'
     globs reach any depth: ``oak/old`` is ``oak``'s, as whatever lies in a pair's folder is, not a pair of its own,
