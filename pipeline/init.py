@@ -354,22 +354,23 @@ def _met_by_a_scan(spec: Spec, folder: Path) -> bool:
 
 
 def _wanted(path: Path, seen: set[str], builds: list[Path]) -> bool:
-    """Whether the walk enters folder ``path``: not hidden, not a build folder (added to ``builds``), and not a
-    real folder it has entered already (which it then adds to ``seen``)."""
+    """Whether the walk enters folder ``path``: not hidden, not a build folder (added to ``builds``): one holding a
+    ``manifest.json``, or the record of its spec a remaster build writes before any output (a first build killed
+    before it wrote its manifest), and not a real folder it has entered already (which it then adds to ``seen``)."""
     real = os.path.realpath(path)
     if path.name.startswith(".") or real in seen:
         return False
     seen.add(real)
-    if (path / BUILD_MARK).is_file():
+    if (path / BUILD_MARK).is_file() or (path / BUILT_FROM).is_file():
         builds.append(path)
         return False
     return True
 
 
 def _not_remaster_s(builds: list[Path]) -> list[Path]:
-    """The folders of ``builds`` (each holding a ``manifest.json``) that no remaster build recorded its spec in:
-    another tool's manifest may lie beside a studio's own textures, which init then passes over, so it says so;
-    a remaster build folder's images are its outputs, passed over without a word."""
+    """The folders of ``builds`` (each holding a ``manifest.json``, or a remaster build's record) that no remaster
+    build recorded its spec in: another tool's manifest may lie beside a studio's own textures, which init then
+    passes over, so it says so; a remaster build folder's images are its outputs, passed over without a word."""
     return [path for path in builds if not (path / BUILT_FROM).is_file()]
 
 

@@ -457,6 +457,20 @@ def test_init_beside_a_file_named_build_writes_the_outputs_to_another_folder(tmp
     assert code == 0 and (studio / "remaster_build" / "walls_2x" / "aqf001.png").is_file(), output
 
 
+def test_init_after_a_first_build_killed_before_its_manifest_passes_over_its_outputs(tmp_path, cli):
+    """A first build killed before it wrote its manifest (SIGKILL, a machine that lost power) leaves outputs in a
+    build folder holding its spec's record alone: init --force passes over it, where it took the outputs for the
+    studio's textures (a source ``build``) and moved the build folder to ``remaster_build``."""
+    studio = tmp_path / "studio"
+    write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    assert cli(studio, "init")[0] == 0
+    text = (studio / "assets_spec.yaml").read_text()
+    assert cli(studio, "build", "--device", "cpu", "walls_2x")[0] == 0
+    (studio / "build" / "manifest.json").unlink()
+    code, output = cli(studio, "init", "--force")
+    assert code == 0 and "warning" not in output and (studio / "assets_spec.yaml").read_text() == text, output
+
+
 def test_init_of_a_folder_with_a_long_name_writes_names_that_fit_a_folder(tmp_path, cli):
     """A folder named with 240 characters (a tool's export): its sources are named with its first 64, where init
     named them with all, their assets' names (``<name>_normals_dds``) were longer than a folder name may be, and
