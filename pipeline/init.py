@@ -304,9 +304,10 @@ def _leave_out_links(groups: dict[PurePosixPath, _Group], dangling: list[PurePos
     below it; the root's textures sources only what lies directly in it, and its pairs source (``*/flash.*``) the
     top-level folders too (a ``flash.CR2`` linked to a RAW on a drive not mounted)."""
     for top, group in groups.items():
-        reach = (2 if group.pairs else 1) if top == ROOT else None
-        group.links = [link for link in dangling
-                       if (len(link.parts) <= reach if reach is not None else top in link.parents)]
+        if top != ROOT:
+            group.links = [link for link in dangling if top in link.parents]
+        else:  # links directly in the root, and for its pairs source those in its top-level folders too
+            group.links = [link for link in dangling if len(link.parts) <= (2 if group.pairs else 1)]
 
 
 def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
