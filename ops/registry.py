@@ -102,15 +102,17 @@ class OpParams(BaseModel):
         return value
 
     @classmethod
-    def from_arguments(cls, **arguments: Any) -> Self:
+    def from_arguments(cls, spelt: Mapping[str, str] | None = None, /, **arguments: Any) -> Self:
         """These params from a direct call's keyword arguments (``super_resolve(image, weights, tile=128)``),
         checked as a spec's are, so that a call takes what the op takes and refuses what it refuses. A value
         refused is a ``ValueError`` that names the argument and its value, as ``check_choice`` does: pydantic's
-        own message names the params class, splits a union's alternatives over lines and ends with a link."""
+        own message names the params class, splits a union's alternatives over lines and ends with a link.
+        ``spelt`` maps a param to the argument a function takes it as where the two differ
+        (``{"normal_strength": "strength"}``), so that the message names what the caller wrote."""
         try:
             return cls.model_validate(arguments, context={"from_python": True})  # no YAML to blame for a bool
         except ValidationError as exc:
-            raise ValueError(_refused_arguments(exc.errors(), cls)) from None
+            raise ValueError(_refused_arguments(exc.errors(), cls, spelt or {})) from None
 
     def output_names(self) -> tuple[str, ...] | None:
         """File names of a several-output op, or None for an op writing one image."""
@@ -230,7 +232,7 @@ class OpParams(BaseModel):
         return self.model_copy(update={**update, **{role: Path(role) for role in self.file_params()}})
 
 
-def _refused_arguments(errors: list[ErrorDetails], params: type[BaseModel]) -> str:
+def _refused_arguments(errors: list[ErrorDetails], params: type[BaseModel], spelt: Mapping[str, str]) -> str:
     """One clause per argument pydantic refused (``tile 8: should be greater than or equal to 32``), a union's
     alternatives joined (``wrap 'Auto': should be 'auto' or a valid boolean``); a check of several arguments
     together (overlap against tile) says its own message. A key of an argument that is params of its own
@@ -238,7 +240,8 @@ def _refused_arguments(errors: list[ErrorDetails], params: type[BaseModel]) -> s
     those it does: ``loss={"msee": 1}`` was ``loss 1: should be Extra inputs are not permitted``."""
     by_argument: dict[str, list[ErrorDetails]] = {}
     for error in errors:
-        by_argument.setdefault(_argument_name(params, error["loc"]), []).append(error)
+        name = _argument_name(params, error["loc"])
+        by_argument.setdefault(spelt.get(name, name), []).append(error)
     clauses = []
     for name, refused in by_argument.items():
         reasons = [_reason(error, params) for error in refused]

@@ -65,7 +65,7 @@ def material_from_texture(
     """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
     tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap.
     ``strength``, ``delight`` and ``tileable`` are the op's ``normal_strength``, ``delight`` and ``tileable``: a
-    value its params refuse is a ``ValueError`` naming it (the maps came out NaN or infinite)."""
+    value its params refuse is a ``ValueError`` naming it as the call does (the maps came out NaN or infinite)."""
     if not isinstance(rgb, np.ndarray):
         raise TypeError(f"rgb is a numpy array (height, width, 3); got {type(rgb).__module__}.{type(rgb).__name__} "
                         "(image.rgb(), and image.alpha as coverage)")
@@ -73,8 +73,8 @@ def material_from_texture(
         raise ValueError(f"expected linear colour (height, width, 3); got shape {rgb.shape} (Image.rgb() repeats a grey "
                          "texture's channel)")
     check_unit_floats("the colour", rgb)
-    params = MaterialParams.from_arguments(method="from_texture", normal_strength=strength, delight=delight,
-                                           tileable=tileable)
+    params = MaterialParams.from_arguments({"normal_strength": "strength"}, method="from_texture",
+                                           normal_strength=strength, delight=delight, tileable=tileable)
     if isinstance(coverage, Image):
         raise TypeError("coverage is the texture's alpha, an array (height, width); got ops.image_io.Image "
                         "(image.alpha)")

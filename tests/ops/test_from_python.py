@@ -233,3 +233,15 @@ def test_super_resolve_given_upscale_s_pair_for_wrap_says_what_it_takes(tmp_path
     upscale's alone."""
     with pytest.raises(ValueError, match=re.escape("wrap (True, False): should be 'auto' or a valid boolean")):
         super_resolve(Image(PIXELS), tmp_path / "model.pt", wrap=(True, False), device="cpu")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("arguments", "refused"), [
+    ({"strength": -1}, "strength -1: should be greater than or equal to 0"),
+    ({"strength": 11, "delight": 2}, "strength 11: should be less than or equal to 10; delight 2: should be less than "
+                                     "or equal to 1"),
+], ids=["strength", "with delight"])
+def test_material_from_texture_names_a_refused_argument_as_the_caller_wrote_it(arguments: dict, refused: str) -> None:
+    """It said "normal_strength -1", the op's spec key, of a call that passed ``strength``."""
+    with pytest.raises(ValueError) as caught:
+        material_from_texture(PIXELS, **arguments)
+    assert str(caught.value) == refused
