@@ -7,6 +7,7 @@ enlarged normal map is renormalized, or lighting on it dims and brightens along 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,25 +15,50 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def check_normal_map(path: Path, stored: np.ndarray, op: str) -> None:
+KIND_NORMAL = ("set kind: normal on the asset, with the normal maps in a source of their own (glob: "
+               "\"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source)")
+
+
+@dataclass(frozen=True)
+class KindWords:
+    """How an op's messages name a texture's kind and its fixes: as the spec's key (``SPEC_WORDS``), or as the
+    argument a script passes (``kind_arguments``). A script was told to set kind: normal on the asset and to give
+    the normal maps a source of their own, where it has neither."""
+
+    marked: str  # how a texture was made a normal map: marked kind: normal
+    colour: str  # what takes it as colour, the default
+    to_normal: str  # how to have a texture taken as a normal map
+    to_colour: str  # how to have a texture marked a normal map taken as colour
+
+
+SPEC_WORDS = KindWords("marked kind: normal", "kind: color (the default)", KIND_NORMAL,
+                       "leave kind out, with the normal maps in a source of their own (glob: \"**/*_normal.png\")")
+
+
+def kind_arguments(normal: str, colour: str) -> KindWords:
+    """The words of a script that passes ``normal`` (``kind="normal"``) for a normal map, ``colour`` by default."""
+    return KindWords(f"given {normal}", f"{colour} (the default)", f"pass {normal}", f"leave {normal} out")
+
+
+def check_normal_map(path: Path, stored: np.ndarray, op: str, words: KindWords = SPEC_WORDS) -> None:
     """A ``kind: normal`` texture must hold the three components of its vectors, and is warned of where its values
     as ``stored`` (H, W, C) hold few vectors: a colour texture marked so (a whole folder given ``kind: normal``) was
-    made into vectors without a word, its colours lost and the engine lighting noise."""
+    made into vectors without a word, its colours lost and the engine lighting noise. ``words`` name the kind as
+    the texture was given it."""
     channels = stored.shape[2]
     if channels != 3:
-        raise ValueError(f"{path} is marked kind: normal but has {channels} colour channel(s), not RGB; "
-                         "leave kind out for a grey or colour texture")
+        raise ValueError(f"{path} is {words.marked} but has {channels} colour channel(s), not RGB; "
+                         f"{words.to_colour} for a grey or colour texture")
     share = vector_share(sampled(stored))
     if share < _VECTOR_SHARE:
-        log.warning("%s is marked kind: normal but does not look like a tangent-space normal map: %.0f%% of its texels "
+        log.warning("%s is %s but does not look like a tangent-space normal map: %.0f%% of its texels "
                     "hold a unit vector pointing out of the surface more than along it, where a normal map's nearly "
                     "all do. %s takes its values as vectors and makes them unit length: a colour texture's colours are "
-                    "lost. If it is a colour texture, leave kind out, with the normal maps in a source of their own "
-                    "(glob: \"**/*_normal.png\"); a normal map that only looks unlike one can stay as it is",
-                    path, share * 100, op, extra={"once_per": f"a colour texture {op} takes as a normal map",
-                                                  "file": str(path),
-                                                  "more_said": f"{{}} more textures marked kind: normal that {op} "
-                                                               "takes as vectors do not look like normal maps"})
+                    "lost. If it is a colour texture, %s; a normal map that only looks unlike one can stay as it is",
+                    path, words.marked, share * 100, op, words.to_colour,
+                    extra={"once_per": f"a colour texture {op} takes as a normal map", "file": str(path),
+                           "more_said": f"{{}} more textures marked kind: normal that {op} takes as vectors do not "
+                                        "look like normal maps"})
 
 
 SHORTEST = 4 / 255
@@ -100,10 +126,6 @@ def looks_like_normal_map(stored: np.ndarray) -> bool:
     vectors = sampled(stored).astype(np.float32) * 2.0 - 1.0  # (h, w, 3)
     unit = (np.abs(np.linalg.norm(vectors, axis=2) - 1.0) < 0.1) & (vectors[..., 2] > 0)
     return bool(unit.mean() > _UNIT_SHARE and vectors[..., 2].mean() > _UP)
-
-
-KIND_NORMAL = ("set kind: normal on the asset, with the normal maps in a source of their own (glob: "
-               "\"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source)")
 
 
 def warn_if_normal_map(stored: np.ndarray, source: object, op: str, harm: str, fix: str = KIND_NORMAL) -> None:

@@ -13,7 +13,9 @@ from pydantic import Field, field_validator
 
 from ops.alpha import ALPHA_MEANING, AlphaMeaning, color_to_resample, coverage_of, within_source_range
 from ops.image_io import Image, check_image, check_unit_floats, read_image, refuse_oversized, write_image
-from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
+from ops.normal_map import (
+    SPEC_WORDS, KindWords, check_normal_map, kind_arguments, renormalize, sampled, warn_if_normal_map,
+)
 from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choice_in_any_case, one_image
 from ops.tileable import WRAP, Wrap, wrap_axes
 
@@ -125,21 +127,23 @@ def upscale(
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
                                           alpha=alpha, **({} if pair else {"wrap": wrap}))
     refuse_oversized(Path("the texture"), image.height * params.scale, image.width * params.scale)
-    return _enlarged(image, params, wrap if pair else params.wrap, Path("the texture"))[0]
+    words = kind_arguments("normal_map=True", "normal_map=False")
+    return _enlarged(image, params, wrap if pair else params.wrap, Path("the texture"), words)[0]
 
 
 def _enlarged(
-    image: Image, params: UpscaleParams, wrap: Wrap | tuple[bool, bool], source: Path
+    image: Image, params: UpscaleParams, wrap: Wrap | tuple[bool, bool], source: Path, words: KindWords
 ) -> tuple[Image, tuple[bool, bool]]:
     """``image`` enlarged as ``params`` say, and the axes it wrapped (y, x): ``auto`` decides them from the colour
-    as it is enlarged, bled under a cut-out."""
+    as it is enlarged, bled under a cut-out. ``words`` name its kind as the spec or the script gave it."""
     normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(source, image.color, "upscale")
+        check_normal_map(source, image.color, "upscale", words)
     else:
         warn_if_normal_map(sampled(image.color), source, "upscale",
-                           "as kind: color (the default), its vectors are resampled as colour and not renormalized, "
-                           "so many come out too short or too long and it shades wrong along every edge")
+                           f"as {words.colour}, its vectors are resampled as colour and not renormalized, "
+                           "so many come out too short or too long and it shades wrong along every edge",
+                           words.to_normal)
     filled = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map)  # filled once
     axes = wrap_axes(wrap, filled, coverage_of(image.alpha, params.alpha, normal_map=normal_map), normal_map=normal_map)
     size = (image.height * params.scale, image.width * params.scale)
@@ -167,6 +171,6 @@ def run(inputs: Mapping[str, Path], out_dir: Path, params: UpscaleParams, ctx: O
     path, out_dir = one_image("upscale", inputs), Path(out_dir)
     image = read_image(path, colorspace="linear")
     refuse_oversized(path, image.height * params.scale, image.width * params.scale)
-    result, wrap = _enlarged(image, params, params.wrap, path)
+    result, wrap = _enlarged(image, params, params.wrap, path, SPEC_WORDS)
     write_image(out_dir / SINGLE_OUTPUT, result, colorspace="linear")
     return {"width": result.width, "height": result.height, "wrap_x": int(wrap[1]), "wrap_y": int(wrap[0])}

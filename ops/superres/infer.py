@@ -22,7 +22,9 @@ import torch
 from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, check_image, path_argument, quantize, read_image, refuse_oversized, write_pixels
-from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
+from ops.normal_map import (
+    SPEC_WORDS, KindWords, check_normal_map, kind_arguments, renormalize, sampled, warn_if_normal_map,
+)
 from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
 from ops.superres.model import SRCAE
@@ -229,7 +231,8 @@ def super_resolve(
         adapt_steps=adapt_steps, adapt_learning_rate=adapt_learning_rate, tile=tile, overlap=overlap, batch=batch,
         precision=precision, cpu_threads=cpu_threads,
     )
-    with enlarging(image, params, path, device, source=Path(source), progress=progress) as enlarged:
+    words = kind_arguments('kind="normal"', 'kind="color"')
+    with enlarging(image, params, path, device, source=Path(source), progress=progress, words=words) as enlarged:
         return enlarged.image()
 
 
@@ -288,15 +291,16 @@ class Enlarging:
 @contextlib.contextmanager
 def enlarging(
     image: Image, params: SuperResolveParams, weights: Path, device: str, *, source: Path,
-    log: logging.Logger = _LOG, progress: ProgressFn | None = None,
+    log: logging.Logger = _LOG, progress: ProgressFn | None = None, words: KindWords = SPEC_WORDS,
 ) -> Iterator[Enlarging]:
     """``image`` (values as stored) being enlarged by the model in ``weights`` as ``params`` say, on ``device``
     (a name: auto, cpu, cuda, cuda:N) with ``params.cpu_threads`` torch threads until the block ends, where its
-    bands are taken; ``source`` names it in errors and ``log``. The op and ``super_resolve`` both enlarge so: the
-    op stores each band as integers as it comes, ``super_resolve`` gathers the floats."""
+    bands are taken; ``source`` names it in errors and ``log``, ``words`` its kind as the spec or script gave it.
+    The op and ``super_resolve`` both enlarge so: the op stores each band as integers as it comes,
+    ``super_resolve`` gathers the floats."""
     resolved = resolve_device(device, log)
     with cpu_threads(params.cpu_threads, resolved):
-        yield _enlarging(image, params, weights, resolved, source, log, progress)
+        yield _enlarging(image, params, weights, resolved, source, log, progress, words)
 
 
 def _refuse_oversized(image: Image, upscaler: Upscaler, passes: int, source: Path) -> None:
@@ -322,18 +326,18 @@ def _for_colour(
 
 def _enlarging(
     image: Image, params: SuperResolveParams, weights: Path, device: torch.device, source: Path,
-    log: logging.Logger, progress: ProgressFn | None,
+    log: logging.Logger, progress: ProgressFn | None, words: KindWords,
 ) -> Enlarging:
     upscaler = load_upscaler(weights, device)
     scale = upscaler.scale**params.passes
     _refuse_oversized(image, upscaler, params.passes, source)
     normal_map = params.kind == "normal"
     if normal_map:
-        check_normal_map(source, image.color, "super_resolve")
+        check_normal_map(source, image.color, "super_resolve", words)
     else:
         warn_if_normal_map(sampled(image.color), source, "super_resolve",
-                           "as kind: color (the default), its vectors are enlarged as colour and not renormalized, "
-                           "so it shades wrong along every edge")
+                           f"as {words.colour}, its vectors are enlarged as colour and not renormalized, "
+                           "so it shades wrong along every edge", words.to_normal)
     # float32, as a file is read: a script's Image(pixels / 255) holds float64, which the model's weights refuse
     color = color_to_resample(image.color, image.alpha, params.alpha, normal_map=normal_map).astype(np.float32, copy=False)
     coverage = coverage_of(image.alpha, params.alpha, normal_map=normal_map)

@@ -23,6 +23,7 @@ from ops.multiply.run import multiply
 from ops.superres.infer import super_resolve
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.train import train_srcae
+from ops.superres.weights import save_srcae
 from ops.upscale import upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
@@ -245,3 +246,43 @@ def test_material_from_texture_names_a_refused_argument_as_the_caller_wrote_it(a
     with pytest.raises(ValueError) as caught:
         material_from_texture(PIXELS, **arguments)
     assert str(caught.value) == refused
+
+
+def _normal_map() -> Image:
+    """A tangent-space normal map as stored: unit vectors facing out, most nearly straight up."""
+    vectors = np.random.default_rng(2).normal(0, 0.3, (32, 32, 3))
+    vectors[..., 2] = 1.0
+    vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    return Image(((vectors + 1) / 2).astype(np.float32))
+
+
+def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[..., Image], str, str]:
+    """The op called by ``name``, with its argument for a normal map and for colour, as a script passes them."""
+    if name == "upscale":
+        return upscale, "normal_map=True", "normal_map=False"
+    save_srcae(tmp_path / "model.pt", SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
+    return (lambda image, **kind: super_resolve(image, tmp_path / "model.pt", device="cpu",
+                                                **{"kind": "normal" if kind.get("normal_map") else "color"}),
+            'kind="normal"', 'kind="color"')
+
+
+@pytest.mark.parametrize("name", ["upscale", "super_resolve"])
+def test_a_normal_map_s_messages_to_a_script_name_its_argument_not_the_spec_s_key(
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A script was told it had "marked kind: normal" (upscale's argument is normal_map=True), to "set kind: normal
+    on the asset" and to give its normal maps a source of their own, with a glob: a spec's keys it has not."""
+    enlarge, normal, colour = _enlarge(name, tmp_path)
+    grey = Image(np.full((32, 32, 1), 0.5, np.float32))
+    with pytest.raises(ValueError) as refused:
+        enlarge(grey, normal_map=True)
+    assert str(refused.value) == (f"the texture is given {normal} but has 1 colour channel(s), not RGB; leave {normal} "
+                                  "out for a grey or colour texture")
+    with caplog.at_level("WARNING"):
+        enlarge(_normal_map())
+        enlarge(Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)), normal_map=True)
+    assert (f"takes it as colour: as {colour} (the default), its vectors are " in caplog.text
+            and f"To keep it a normal map, pass {normal}; a colour texture" in caplog.text)
+    assert (f"the texture is given {normal} but does not look like a tangent-space normal map" in caplog.text
+            and f"If it is a colour texture, leave {normal} out; a normal map" in caplog.text)
+    assert "kind:" not in caplog.text and "glob" not in caplog.text

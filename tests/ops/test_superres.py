@@ -1020,7 +1020,7 @@ def test_super_resolve_takes_the_ops_params_with_its_defaults() -> None:
     ({"tile": 32, "overlap": 16}, "overlap (16) must be less than half the tile (32)"),
     ({"adapt_learning_rate": 0}, "adapt_learning_rate 0: should be greater than 0"),
     ({"device": "gpu"}, "device 'gpu': expected auto, cpu, cuda or cuda:N"),
-    ({"kind": "normal", "source": "walls/height.png"}, "walls/height.png is marked kind: normal but has 1 colour"),
+    ({"kind": "normal", "source": "walls/height.png"}, 'walls/height.png is given kind="normal" but has 1 colour'),
 ])
 def test_super_resolve_from_python_refuses_by_name(weights: Path, arguments: dict, refused: str) -> None:
     with pytest.raises(ValueError, match=re.escape(refused)):
