@@ -78,11 +78,15 @@ def _read_safetensors(path: Path) -> dict:
                          "get the file again") from exc
 
 
+_TRAIN_AGAIN = "train the model again (remaster build --force <model>, or train_srcae from a script)"
+
+
 def load_srcae(data: dict, path: Path) -> SRCAE:
-    """Rebuild our model from a loaded weights dict."""
+    """Rebuild our model from a loaded weights dict. Its errors say how to train the model again from a build and
+    from a script alike: both load it here."""
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path} has SRCAE format version {data.get('version')}; this remaster reads {FORMAT_VERSION}: "
-                         "build the model again (remaster build --force <model>)")
+                         f"{_TRAIN_AGAIN}")
     try:
         model = SRCAE(SRCAEConfig.from_dict(data["config"]))
         model.load_state_dict(data["state_dict"])
@@ -90,13 +94,14 @@ def load_srcae(data: dict, path: Path) -> SRCAE:
         said = [line.strip().rstrip(".") for line in str(exc).splitlines() if line.strip()][:2]  # torch's first mismatch
         raise ValueError(
             f"{path} is marked as a remaster SRCAE model but does not hold one ({type(exc).__name__}: "
-            f"{' '.join(said) or 'incomplete'}): build the model again"
+            f"{' '.join(said) or 'incomplete'}): {_TRAIN_AGAIN}"
         ) from exc
     return model.eval()
 
 
 def load_upscaler(path: Path, device: torch.device) -> Upscaler:
-    """Our SRCAE file, or else any architecture spandrel recognises from the state dict."""
+    """Our SRCAE file, or else any architecture spandrel recognises from the state dict. A build and a script
+    (``super_resolve``) both load here, so a wrong file's fix names the model file as each knows it."""
     data = read_weights(path)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         model = load_srcae(data, path).to(device)
@@ -104,8 +109,9 @@ def load_upscaler(path: Path, device: torch.device) -> Upscaler:
                         supports_bfloat16=True, name="srcae")
     if isinstance(data, dict) and {"fingerprint", "optimizer"} <= data.keys():  # what train's checkpoints hold
         raise ValueError(f"{path} is a remaster training checkpoint (what a stopped training goes on from), not a "
-                         "model: give the model's own weights, <build_dir>/<model>/model.pt, copied elsewhere, or "
-                         "name the model (model: <model>)")
+                         "model: give the model's own weights, the model.pt the training writes (a build's "
+                         "<build_dir>/<model>/model.pt, copied elsewhere, or the out of a script's train_srcae), or in "
+                         "a spec name the model (model: <model>)")
     return _load_community(data, path, device)
 
 

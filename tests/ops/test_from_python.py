@@ -153,11 +153,11 @@ def test_super_resolve_given_a_model_in_memory_says_it_takes_a_file(weights: obj
 
 
 
-def _train(tmp_path: Path) -> None:
+def _train(tmp_path: Path, checkpoint_dir: Path | None = None) -> None:
     texture = tmp_path / "wall.png"
     write_image(texture, Image(np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)))
     train_srcae(texture, tmp_path / "model.pt", steps=1, down_blocks=1, widths=(8, 12), patch_size=16, batch_size=2,
-                device="cpu")
+                device="cpu", checkpoint_dir=checkpoint_dir)
 
 
 def _fit(tmp_path: Path) -> None:
@@ -286,3 +286,18 @@ def test_a_normal_map_s_messages_to_a_script_name_its_argument_not_the_spec_s_ke
     assert (f"the texture is given {normal} but does not look like a tangent-space normal map" in caplog.text
             and f"If it is a colour texture, leave {normal} out; a normal map" in caplog.text)
     assert "kind:" not in caplog.text and "glob" not in caplog.text
+
+
+def test_super_resolve_given_a_training_checkpoint_or_an_old_model_says_what_a_script_gives(tmp_path: Path) -> None:
+    """A script given train_srcae's checkpoint_dir file was told to give <build_dir>/<model>/model.pt or name the
+    model (model: <model>), and an old model to rebuild it with remaster build --force: a build's words alone."""
+    _train(tmp_path, checkpoint_dir=tmp_path / "work")
+    with pytest.raises(ValueError, match=re.escape("not a model: give the model's own weights, the model.pt the "
+                                                   "training writes (a build's <build_dir>/<model>/model.pt, copied "
+                                                   "elsewhere, or the out of a script's train_srcae)")):
+        super_resolve(Image(PIXELS), tmp_path / "work" / "srcae_checkpoint.pt", device="cpu")
+    old = {**torch.load(tmp_path / "model.pt", weights_only=False), "version": 0}
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match=re.escape("train the model again (remaster build --force <model>, or "
+                                                   "train_srcae from a script)")):
+        super_resolve(Image(PIXELS), tmp_path / "old.pt", device="cpu")
