@@ -20,6 +20,7 @@ from ops.registry import SINGLE_OUTPUT, OpContext, OpParams, check_choice, choic
 from ops.tileable import WRAP, Wrap, wrap_axes
 
 Filter = Literal["nearest", "bicubic", "lanczos"]  # an upscale asset's choices
+Kind = Literal["color", "normal"]  # what the texture holds: colour, or a tangent-space normal map's vectors
 Resample = Filter | Literal["box"]  # and the area average mipmaps are made with
 _PIL_FILTERS = {
     "nearest": PILImage.Resampling.NEAREST,
@@ -35,7 +36,7 @@ class UpscaleParams(OpParams):
     scale: int = Field(2, ge=1, description="integer enlargement factor (a result over 16384 px a side is refused)")
     filter: Filter = "lanczos"
     wrap: Wrap = WRAP
-    kind: Literal["color", "normal"] = "color"
+    kind: Kind = "color"
     alpha: AlphaMeaning = ALPHA_MEANING
 
     @field_validator("filter", mode="before")
@@ -113,21 +114,22 @@ def _resize(
 
 def upscale(
     image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto", *,
-    wrap: Wrap | tuple[bool, bool] = (False, False), normal_map: bool = False,
+    wrap: Wrap | tuple[bool, bool] = (False, False), normal_map: bool = False, kind: Kind = "color",
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. ``scale``,
-    ``filter``, ``alpha`` and ``wrap`` (``auto``, or a boolean for both axes, as ``super_resolve`` takes it) are
-    the op's params, and ``normal_map`` its ``kind: normal`` (see ``UpscaleParams``); ``wrap`` may also be a pair
-    (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as are a
-    ``normal_map`` of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
+    ``filter``, ``alpha``, ``kind`` and ``wrap`` (``auto``, or a boolean for both axes, as ``super_resolve`` takes
+    it) are the op's params (see ``UpscaleParams``), taken as ``super_resolve``, ``multiply`` and ``export_dds``
+    take them; ``normal_map=True``, as this function took a normal map first, is ``kind="normal"``. ``wrap`` may
+    also be a pair (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as
+    are a normal map of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
     check_image(image, colorspace="linear")
     pair = isinstance(wrap, (tuple, list))
-    params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else "color",
+    params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else kind,
                                           alpha=alpha, **({} if pair else {"wrap": wrap}))
     refuse_oversized(Path("the texture"), image.height * params.scale, image.width * params.scale)
-    words = kind_arguments("normal_map=True", "normal_map=False")
+    words = kind_arguments("normal_map=True" if normal_map else 'kind="normal"', 'kind="color"')
     return _enlarged(image, params, wrap if pair else params.wrap, Path("the texture"), words)[0]
 
 

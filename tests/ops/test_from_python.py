@@ -24,7 +24,8 @@ from ops.superres.infer import super_resolve
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.train import train_srcae
 from ops.superres.weights import save_srcae
-from ops.upscale import upscale
+from ops.registry import OpContext
+from ops.upscale import UpscaleParams, run, upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
 
@@ -256,48 +257,51 @@ def _normal_map() -> Image:
     return Image(((vectors + 1) / 2).astype(np.float32))
 
 
-def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[..., Image], str, str]:
-    """The op called by ``name``, with its argument for a normal map and for colour, as a script passes them."""
+def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[[Image, bool], Image], str]:
+    """The op called as ``name`` says, given a normal map or colour as its second argument says, and how the call
+    writes a normal map."""
+    if name == "upscale normal_map":
+        return lambda image, normal: upscale(image, normal_map=normal), "normal_map=True"
     if name == "upscale":
-        return upscale, "normal_map=True", "normal_map=False"
+        return lambda image, normal: upscale(image, kind="normal" if normal else "color"), 'kind="normal"'
     save_srcae(tmp_path / "model.pt", SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
-    return (lambda image, **kind: super_resolve(image, tmp_path / "model.pt", device="cpu",
-                                                **{"kind": "normal" if kind.get("normal_map") else "color"}),
-            'kind="normal"', 'kind="color"')
+    return (lambda image, normal: super_resolve(image, tmp_path / "model.pt", kind="normal" if normal else "color",
+                                                device="cpu"), 'kind="normal"')
 
 
-@pytest.mark.parametrize("name", ["upscale", "super_resolve"])
+@pytest.mark.parametrize("name", ["upscale normal_map", "upscale", "super_resolve"])
 def test_a_normal_map_s_messages_to_a_script_name_its_argument_not_the_spec_s_key(
     name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A script was told it had "marked kind: normal" (upscale's argument is normal_map=True), to "set kind: normal
     on the asset" and to give its normal maps a source of their own, with a glob: a spec's keys it has not."""
-    enlarge, normal, colour = _enlarge(name, tmp_path)
+    enlarge, normal = _enlarge(name, tmp_path)
     grey = Image(np.full((32, 32, 1), 0.5, np.float32))
     with pytest.raises(ValueError) as refused:
-        enlarge(grey, normal_map=True)
+        enlarge(grey, True)
     assert str(refused.value) == (f"the texture is given {normal} but has 1 colour channel(s), not RGB; leave {normal} "
                                   "out for a grey or colour texture")
     with caplog.at_level("WARNING"):
-        enlarge(_normal_map())
-        enlarge(Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)), normal_map=True)
-    assert (f"takes it as colour: as {colour} (the default), its vectors are " in caplog.text
-            and f"To keep it a normal map, pass {normal}; a colour texture" in caplog.text)
+        enlarge(_normal_map(), False)
+        enlarge(Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)), True)
+    assert ('takes it as colour: as kind="color" (the default), its vectors are ' in caplog.text
+            and 'To keep it a normal map, pass kind="normal"; a colour texture' in caplog.text)
     assert (f"the texture is given {normal} but does not look like a tangent-space normal map" in caplog.text
             and f"If it is a colour texture, leave {normal} out; a normal map" in caplog.text)
     assert "kind:" not in caplog.text and "glob" not in caplog.text
 
 
-def test_super_resolve_given_a_training_checkpoint_or_an_old_model_says_what_a_script_gives(tmp_path: Path) -> None:
-    """A script given train_srcae's checkpoint_dir file was told to give <build_dir>/<model>/model.pt or name the
-    model (model: <model>), and an old model to rebuild it with remaster build --force: a build's words alone."""
-    _train(tmp_path, checkpoint_dir=tmp_path / "work")
-    with pytest.raises(ValueError, match=re.escape("not a model: give the model's own weights, the model.pt the "
-                                                   "training writes (a build's <build_dir>/<model>/model.pt, copied "
-                                                   "elsewhere, or the out of a script's train_srcae)")):
-        super_resolve(Image(PIXELS), tmp_path / "work" / "srcae_checkpoint.pt", device="cpu")
-    old = {**torch.load(tmp_path / "model.pt", weights_only=False), "version": 0}
-    torch.save(old, tmp_path / "old.pt")
-    with pytest.raises(ValueError, match=re.escape("train the model again (remaster build --force <model>, or "
-                                                   "train_srcae from a script)")):
-        super_resolve(Image(PIXELS), tmp_path / "old.pt", device="cpu")
+def test_upscale_takes_kind_as_the_other_ops_do(tmp_path: Path) -> None:
+    """upscale(image, kind="normal"), as super_resolve, multiply and export_dds take it, was a TypeError: upscale
+    took normal_map=True alone. Either gives the op's output for kind: normal, byte for byte."""
+    write_image(tmp_path / "n.png", _normal_map(), colorspace="linear")
+    stored = read_image(tmp_path / "n.png", colorspace="linear")
+    for made, call in (("kind", upscale(stored, kind="normal")), ("normal_map", upscale(stored, normal_map=True))):
+        write_image(tmp_path / f"{made}.png", call, colorspace="linear")
+    run({"image": tmp_path / "n.png"}, tmp_path / "op", UpscaleParams(kind="normal", wrap=False), OpContext())
+    op = (tmp_path / "op" / "output.png").read_bytes()
+    assert (tmp_path / "kind.png").read_bytes() == op == (tmp_path / "normal_map.png").read_bytes()
+    write_image(tmp_path / "colour.png", upscale(stored), colorspace="linear")
+    assert (tmp_path / "colour.png").read_bytes() != op  # renormalized: kind told
+    with pytest.raises(ValueError, match=re.escape("kind 'data': should be 'color' or 'normal'")):
+        upscale(stored, kind="data")  # type: ignore[arg-type]
