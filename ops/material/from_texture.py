@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ops.alpha import bleed
 from ops.image_io import Image, check_unit_floats, linear_to_srgb
 from ops.material.maps import ambient_occlusion, normal_from_height, normalize01
 from ops.material.params import MaterialParams
@@ -63,7 +64,9 @@ def material_from_texture(
     coverage: np.ndarray | None = None,
 ) -> TextureMaterial:
     """All maps for a linear colour texture (H, W, 3). ``coverage`` (H, W), a cut-out's alpha, decides
-    tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap.
+    tileability with the colour: a sprite opaque at the top and empty at the bottom does not wrap; and the colour
+    under its transparent texels is filled from the visible ones first, as the op fills it: the black there was
+    read as deep grooves, so a script's maps of a cut-out were not the op's.
     ``strength``, ``delight`` and ``tileable`` are the op's ``normal_strength``, ``delight`` and ``tileable``: a
     value its params refuse is a ``ValueError`` naming it as the call does (the maps came out NaN or infinite)."""
     if not isinstance(rgb, np.ndarray):
@@ -84,6 +87,8 @@ def material_from_texture(
             raise ValueError(f"coverage is (height, width) = {rgb.shape[:2]}, as rgb; got shape {coverage.shape}")
         check_unit_floats("coverage", coverage)
     rgb = np.ascontiguousarray(rgb, np.float32)  # a view's or float64's luminance was summed otherwise: a ulp off
+    if coverage is not None:
+        rgb = bleed(rgb, coverage)
     strength, delight = params.normal_strength, params.delight
     wrap = texture_tiles(rgb, coverage, params.tileable)
     mode = "wrap" if wrap else "reflect"

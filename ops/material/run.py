@@ -159,24 +159,19 @@ def _shown(inputs: Mapping[str, Path]) -> str:
     return f"{first.parent.name}/{first.name}" if "guide" in inputs else first.name
 
 
-def _texture(path: Path, params: MaterialParams) -> tuple[Image, np.ndarray, np.ndarray | None]:
-    """The texture at ``path``; its colour as its maps are made of it (black under a cut-out is no deep groove);
-    its alpha where it is coverage."""
-    source = read_image(path)
-    return source, color_to_resample(source.rgb(), source.alpha, params.alpha), coverage_of(source.alpha, params.alpha)
-
-
 def _texture_look(path: Path, params: MaterialParams) -> tuple[AlphaMode, bool]:
     """What a ``from_texture`` material's glTF says of the texture at ``path``: its alpha mode and whether it
-    tiles, found as its maps were made."""
-    source, rgb, coverage = _texture(path, params)
+    tiles, found as its maps were made (of its colour filled under a cut-out: black there is no deep groove)."""
+    source = read_image(path)
+    rgb, coverage = color_to_resample(source.rgb(), source.alpha, params.alpha), coverage_of(source.alpha, params.alpha)
     return _alpha_mode(source.alpha, params), texture_tiles(rgb, coverage, params.tileable)
 
 
 def _from_texture(path: Path, params: MaterialParams) -> tuple[Maps, Meta]:
-    source, rgb, coverage = _texture(path, params)
-    made = material_from_texture(rgb, strength=params.normal_strength, delight=params.delight,
-                                 tileable=params.tileable, coverage=coverage)
+    """The maps of the texture at ``path``: ``material_from_texture`` fills the colour under a cut-out itself."""
+    source = read_image(path)
+    made = material_from_texture(source.rgb(), strength=params.normal_strength, delight=params.delight,
+                                 tileable=params.tileable, coverage=coverage_of(source.alpha, params.alpha))
     maps = Maps(made.albedo, made.normal, made.roughness, made.specular, made.height, made.ao, source.alpha,
                 source.bit_depth, made.tileable)
     return maps, {"tileable": int(made.tileable)}

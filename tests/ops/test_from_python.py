@@ -305,3 +305,18 @@ def test_upscale_takes_kind_as_the_other_ops_do(tmp_path: Path) -> None:
     assert (tmp_path / "colour.png").read_bytes() != op  # renormalized: kind told
     with pytest.raises(ValueError, match=re.escape("kind 'data': should be 'color' or 'normal'")):
         upscale(stored, kind="data")  # type: ignore[arg-type]
+
+
+def test_material_from_texture_of_a_cut_out_gives_the_op_s_maps(tmp_path: Path) -> None:
+    """Called as its docstring says, with the texture's alpha as coverage, it read the black under the cut-out as
+    deep grooves, where the op fills that colour first: heights 0.7 apart from the op's material.gltf's maps."""
+    rng = np.random.default_rng(3)
+    alpha = np.where(rng.random((32, 32)) > 0.5, 1.0, 0.0).astype(np.float32)
+    write_image(tmp_path / "sprite.png", Image(rng.random((32, 32, 3)).astype(np.float32) * alpha[..., None], alpha))
+    material_from_texture_file(tmp_path / "sprite.png", tmp_path / "op")
+    sprite = read_image(tmp_path / "sprite.png")
+    made = material_from_texture(sprite.rgb(), coverage=sprite.alpha)
+    write_image(tmp_path / "height.png", Image(made.height[..., None]), colorspace="linear", bit_depth=16)
+    write_image(tmp_path / "albedo.png", Image(made.albedo, sprite.alpha))
+    for name in ("height.png", "albedo.png"):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
