@@ -113,8 +113,8 @@ def material_from_texture_file(
     )
     inputs = {"image": path_argument(texture, "texture is the path of a texture file",
                                      "the op reads its alpha, bit depth and name from the file: write_image it "
-                                     "first, or ops.material.from_texture.material_from_texture(image.rgb()) gives "
-                                     "the maps of pixels as arrays")}
+                                     "first, or ops.material.from_texture.material_from_texture(image.rgb(), "
+                                     "coverage=image.alpha) gives the maps of pixels as arrays")}
     return _run_from_script(inputs, out_dir, params, OpContext())
 
 

@@ -315,6 +315,9 @@ def test_material_from_texture_of_a_cut_out_gives_the_op_s_maps(tmp_path: Path) 
     write_image(tmp_path / "sprite.png", Image(rng.random((32, 32, 3)).astype(np.float32) * alpha[..., None], alpha))
     material_from_texture_file(tmp_path / "sprite.png", tmp_path / "op")
     sprite = read_image(tmp_path / "sprite.png")
+    with pytest.raises(TypeError) as refused:  # what material_from_texture_file says of an Image: the call made here
+        material_from_texture_file(sprite, tmp_path / "op")  # type: ignore[arg-type]
+    assert "material_from_texture(image.rgb(), coverage=image.alpha) gives the maps" in str(refused.value)
     made = material_from_texture(sprite.rgb(), coverage=sprite.alpha)
     write_image(tmp_path / "height.png", Image(made.height[..., None]), colorspace="linear", bit_depth=16)
     write_image(tmp_path / "albedo.png", Image(made.albedo, sprite.alpha))
