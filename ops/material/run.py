@@ -85,7 +85,18 @@ def material_from_photos(
     if guide is not None and inputs["flash"].resolve() == inputs["guide"].resolve():
         raise ValueError(f"flash and guide are both {flash}: the guide is the photo taken without the flash, from the "
                          "same position; without one, leave guide out (one_shot)")
-    return _run_from_script(inputs, out_dir, params, OpContext(device=device, progress=progress))
+    ctx = OpContext(device=device, progress=progress)
+    _warn_unread(params, ctx)
+    return _run_from_script(inputs, out_dir, params, ctx)
+
+
+def _warn_unread(params: MaterialParams, ctx: OpContext) -> None:
+    """Warn of a ``max_shift`` other than its default without a guide, which the fit does not read, as ``remaster
+    validate`` warns of it in a spec: a script that set it for a steadier alignment got the same maps, and would not
+    know why (the function's other arguments are read by both methods)."""
+    if params.method == "one_shot" and params.max_shift != MaterialParams.model_fields["max_shift"].default:
+        ctx.log.warning("max_shift=%r is not read without a guide, so it changes nothing (%s): pass the guide photo "
+                        "as guide=, or leave max_shift out", params.max_shift, params.unread_fields()["max_shift"])
 
 
 def material_from_texture_file(

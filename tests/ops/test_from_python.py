@@ -323,3 +323,21 @@ def test_material_from_texture_of_a_cut_out_gives_the_op_s_maps(tmp_path: Path) 
     write_image(tmp_path / "albedo.png", Image(made.albedo, sprite.alpha))
     for name in ("height.png", "albedo.png"):
         assert (tmp_path / name).read_bytes() == (tmp_path / "op" / name).read_bytes(), name
+
+
+def test_material_from_photos_warns_of_a_max_shift_it_does_not_read(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Without a guide there is nothing to align: max_shift changed nothing without a word, where a spec's
+    max_shift on a one_shot material is warned of by validate."""
+    flash, guide = render_demo_pair(tmp_path / "pair", size=32)
+    with caplog.at_level("WARNING"):
+        material_from_photos(flash, tmp_path / "maps", max_shift=0.2, iterations=1, fit_size=32, device="cpu")
+    assert ("max_shift=0.2 is not read without a guide, so it changes nothing (a setting of two_shot's alignment of "
+            "the guide photo, which one_shot has not): pass the guide photo as guide=, or leave max_shift out"
+            in caplog.text)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        material_from_photos(flash, tmp_path / "maps", iterations=1, fit_size=32, device="cpu")
+        material_from_photos(flash, tmp_path / "pair_maps", guide=guide, max_shift=0.2, iterations=1, fit_size=32,
+                             device="cpu")
+    assert "max_shift" not in caplog.text
