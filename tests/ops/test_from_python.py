@@ -341,3 +341,12 @@ def test_material_from_photos_warns_of_a_max_shift_it_does_not_read(tmp_path: Pa
         material_from_photos(flash, tmp_path / "pair_maps", guide=guide, max_shift=0.2, iterations=1, fit_size=32,
                              device="cpu")
     assert "max_shift" not in caplog.text
+
+
+def test_train_srcae_on_textures_almost_all_transparent_tells_a_script_its_alpha_argument(tmp_path: Path) -> None:
+    """It was told to give alpha: data, a spec's key."""
+    alpha = np.zeros((64, 64), np.float32)
+    alpha[:, 48:] = 1.0  # the right quarter, held out to measure the model
+    write_image(tmp_path / "sprite.png", Image(np.full((64, 64, 3), 0.5, np.float32), alpha))
+    with pytest.raises(ValueError, match=re.escape('or give alpha: data (from a script, alpha="data") where the alpha')):
+        train_srcae(tmp_path / "sprite.png", tmp_path / "model.pt", steps=1, patch_size=16, device="cpu")
