@@ -428,7 +428,7 @@ def _check_visible(sampler: PatchSampler, names: list[str], log: logging.Logger)
             f"train_srcae: its training images show {sum(sampler.visible):.0f} texels in all (alpha counted), fewer "
             f"than one {P}x{P} patch; almost all transparent: {', '.join(transparent)}. Add textures that show more, "
             f"lower patch_size, or give alpha: data (from a script, alpha=\"data\") where the alpha is a mask over "
-            f"visible colour"
+            "visible colour"
         )
 
 
