@@ -29,10 +29,11 @@ class KindWords:
     colour: str  # what takes it as colour, the default
     to_normal: str  # how to have a texture taken as a normal map
     to_colour: str  # how to have a texture marked a normal map taken as colour
+    apart: str = ""  # where a spec keeps the normal maps, which a colour texture among them asks for
 
 
-SPEC_WORDS = KindWords("marked kind: normal", "kind: color (the default)", KIND_NORMAL,
-                       "leave kind out, with the normal maps in a source of their own (glob: \"**/*_normal.png\")")
+SPEC_WORDS = KindWords("marked kind: normal", "kind: color (the default)", KIND_NORMAL, "leave kind out",
+                       ", with the normal maps in a source of their own (glob: \"**/*_normal.png\")")
 
 
 def kind_arguments(normal: str, colour: str) -> KindWords:
@@ -54,8 +55,8 @@ def check_normal_map(path: Path, stored: np.ndarray, op: str, words: KindWords =
         log.warning("%s is %s but does not look like a tangent-space normal map: %.0f%% of its texels "
                     "hold a unit vector pointing out of the surface more than along it, where a normal map's nearly "
                     "all do. %s takes its values as vectors and makes them unit length: a colour texture's colours are "
-                    "lost. If it is a colour texture, %s; a normal map that only looks unlike one can stay as it is",
-                    path, words.marked, share * 100, op, words.to_colour,
+                    "lost. If it is a colour texture, %s%s; a normal map that only looks unlike one can stay as it is",
+                    path, words.marked, share * 100, op, words.to_colour, words.apart,
                     extra={"once_per": f"a colour texture {op} takes as a normal map", "file": str(path),
                            "more_said": f"{{}} more textures marked kind: normal that {op} takes as vectors do not "
                                         "look like normal maps"})

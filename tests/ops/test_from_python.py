@@ -350,3 +350,18 @@ def test_train_srcae_on_textures_almost_all_transparent_tells_a_script_its_alpha
     write_image(tmp_path / "sprite.png", Image(np.full((64, 64, 3), 0.5, np.float32), alpha))
     with pytest.raises(ValueError, match=re.escape('or give alpha: data (from a script, alpha="data") where the alpha')):
         train_srcae(tmp_path / "sprite.png", tmp_path / "model.pt", steps=1, patch_size=16, device="cpu")
+
+
+def test_a_build_s_normal_map_messages_keep_the_spec_s_words(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The op, from a spec, is told its keys as before the script's words were made apart: a grey texture marked
+    kind: normal is told to leave kind out, and a colour one also to keep the normal maps in a source of their own."""
+    write_image(tmp_path / "grey.png", Image(np.full((8, 8, 1), 0.5, np.float32)))
+    with pytest.raises(ValueError) as refused:
+        run({"image": tmp_path / "grey.png"}, tmp_path / "up", UpscaleParams(kind="normal"), OpContext())
+    assert str(refused.value) == (f"{tmp_path / 'grey.png'} is marked kind: normal but has 1 colour channel(s), not "
+                                  "RGB; leave kind out for a grey or colour texture")
+    write_image(tmp_path / "wall.png", Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)))
+    with caplog.at_level("WARNING"):
+        run({"image": tmp_path / "wall.png"}, tmp_path / "up", UpscaleParams(kind="normal"), OpContext())
+    assert ("If it is a colour texture, leave kind out, with the normal maps in a source of their own (glob: "
+            "\"**/*_normal.png\"); a normal map that only looks unlike one" in caplog.text)
