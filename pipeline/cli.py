@@ -319,12 +319,14 @@ def _on_the_terminal_itself() -> Iterator[None]:
 
 def _say_interrupted(where: str, going_on: str = "") -> NoReturn:
     """One line for a stopped build: ``where`` it stopped, and ``going_on``, what the next build does there."""
-    signal.signal(signal.SIGTERM, lambda *_: None)  # said: a CI runner's second SIGTERM changes nothing now
-    console.print(
-        f"[red]interrupted[/red]{escape(where)} (nothing is half-written); run remaster build again to go on"
-        f"{escape(going_on)}", highlight=False, soft_wrap=True,
-    )
+    _say_stopped(f"{where} (nothing is half-written); run remaster build again to go on{going_on}")
     raise typer.Exit(130)
+
+
+def _say_stopped(said: str) -> None:
+    """``interrupted`` and ``said``, in one line; a CI runner's second SIGTERM changes nothing from then on."""
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    console.print(f"[red]interrupted[/red]{escape(said)}", highlight=False, soft_wrap=True)
 
 
 def _going_on(spec: Spec, step: str) -> str:
@@ -419,9 +421,14 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built", _going_on(loaded, report.interrupted))
-    _render_build(report, loaded)
-    for line in [*loaded.unread_warnings(), *said.held_back()]:  # validate's too: an unread param changes nothing
-        console.print(f"[yellow]warning[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+    try:
+        _render_build(report, loaded)
+        for line in [*loaded.unread_warnings(), *said.held_back()]:  # validate's too: an unread param changes nothing
+            console.print(f"[yellow]warning[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+    except KeyboardInterrupt:  # the build is over: Typer's own exit 130 said nothing, and the table was cut short
+        _say_stopped(" as the build's summary was printed, the build over: its manifest lists what it did "
+                     "(remaster status says what is still stale)")
+        raise typer.Exit(130) from None
     if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
         raise typer.Exit(1)
 

@@ -539,3 +539,23 @@ def test_a_ctrl_c_on_a_terminal_before_the_first_run_says_what_is_not_built(proj
     assert code == 130 and "Traceback" not in said, said
     assert said.endswith("interrupted\x1b[0m before any step started: what is stale is not built (nothing is "
                          "half-written); run remaster build again to go on"), said
+
+
+def test_a_sigterm_while_the_build_s_table_is_printed_says_the_build_was_over(project, cli, monkeypatch):
+    """A CI job cancelled as its build printed its table ended with exit 130 and not a word (Typer's own), the
+    table cut short; the build had finished, and its manifest lists what it did."""
+    import pipeline.cli
+
+    table = pipeline.cli._print_table
+
+    def signalled_then_printed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return table(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.cli, "_print_table", signalled_then_printed)
+    code, output = cli(project, "build")
+    assert code == 130, output
+    assert " ".join(output.split()).endswith(
+        "interrupted as the build's summary was printed, the build over: its manifest lists what it did (remaster "
+        "status says what is still stale)"), output
+    assert set(statuses(project).values()) == {"computed"}, output
