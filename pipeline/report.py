@@ -35,6 +35,7 @@ from pipeline.words import counted
 
 REPORT = "report.html"
 PREVIEWS = ".report"
+_PREVIEW_NAME = re.compile(r"[0-9a-f]{32}[-\w]*\.png")  # a content hash first: how ``_Previews`` names them
 TASK = "report"
 _ENLARGED = ("upscale", "super_resolve")  # ops whose crops at 1:1 show what the enlargement added
 _SHOWN_SIDE = 128  # px: a smaller thumbnail (a 16 px sprite) is shown enlarged by a whole factor, texels kept sharp
@@ -213,11 +214,12 @@ class _Previews:
     def drop_unused(self) -> None:
         """Remove the previews this page does not show (of files changed or gone since), and those a report killed
         while writing them left half-written an hour ago or more, so the folder does not grow with every build;
-        files of other names are left alone."""
+        files of other names are left alone: ``<page>_files`` beside a page elsewhere may be a folder of the
+        artist's own, whose every PNG was deleted."""
         if not self.folder.is_dir():
             return
         for path in self.folder.iterdir():
-            if path.suffix == ".png" and path not in self.used and path.is_file():
+            if _PREVIEW_NAME.fullmatch(path.name) and path not in self.used and path.is_file():
                 unlink(path)
         remove_stale_temporaries(self.folder)
 

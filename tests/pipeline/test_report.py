@@ -495,3 +495,16 @@ def test_normal_maps_are_told_by_the_spec_or_a_separated_name_not_by_a_name_s_la
     for name in ("textures/brick_n.png", "bumps/plain.png"):
         vectors = np.asarray(PILImage.open(page_path.parent / shown[name]))[..., :3]
         assert not np.array_equal(vectors, as_stored), name  # made unit length
+
+
+def test_out_beside_a_folder_of_the_artist_s_own_images_leaves_them(project, cli):
+    """``--out docs/notes.html`` beside a ``docs/notes_files`` of the artist's: the report took it for its previews
+    folder and deleted every PNG in it that the page did not show."""
+    assert cli(project, "build")[0] == 0
+    own = project / "docs" / "notes_files"
+    own.mkdir(parents=True)
+    write_image(own / "sketch.png", Image(np.full((8, 8, 3), 0.5, np.float32)))
+    code, output = cli(project, "report", "--out", "docs/notes.html")
+    assert code == 0 and "previews: 15 made" in output, output
+    assert (own / "sketch.png").is_file()
+    assert len(list(own.glob("*.png"))) == 21  # its own, ten thumbnails, five pairs of crops
