@@ -421,16 +421,22 @@ def _build(spec: Path, select: list[str] | None, force: bool, device: str | None
     if report.interrupted is not None:
         _say_interrupted(f" during {report.interrupted}: what it had not finished, and what follows it, is not built"
                          if report.interrupted else ": what follows is not built", _going_on(loaded, report.interrupted))
+    _print_summary(report, loaded, said)
+    if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
+        raise typer.Exit(1)
+
+
+def _print_summary(report: BuildReport, loaded: Spec, said: SaidOnce) -> None:
+    """The finished build's table and lines, then the warnings held back; stopped meanwhile, one line saying the
+    build was over: Typer's own exit 130 said nothing, and the table was cut short."""
     try:
         _render_build(report, loaded)
         for line in [*loaded.unread_warnings(), *said.held_back()]:  # validate's too: an unread param changes nothing
             console.print(f"[yellow]warning[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
-    except KeyboardInterrupt:  # the build is over: Typer's own exit 130 said nothing, and the table was cut short
+    except KeyboardInterrupt:
         _say_stopped(" as the build's summary was printed, the build over: its manifest lists what it did "
                      "(remaster status says what is still stale)")
         raise typer.Exit(130) from None
-    if report.failed or report.run_errors or report.skipped or any(guard.blocking for guard in report.guards):
-        raise typer.Exit(1)
 
 
 def _database_error(exc: BaseException | None) -> sqlite3.Error | None:
