@@ -280,8 +280,23 @@ def _settings_changed(target: Target, row: Row) -> list[str]:
     reasons = []
     if row["op_version"] != target.op.version:
         reasons.append(f"op {target.op.name} version {row['op_version']} -> {target.op.version}")
-    before, now = _flat(row["params"]), _flat(target.params.model_dump(mode="json"))
+    before, now = _as_read_now(target, row["params"]), _flat(target.params.model_dump(mode="json"))
     return reasons + _param_changes(before, now, set(target.params.neutral_fields()))
+
+
+def _as_read_now(target: Target, params: dict[str, object]) -> dict[str, object]:
+    """A row's ``params`` (``_flat``) as this version reads them, each under its own name: a spelling this version
+    writes shorter (export_dds's ``normal: auto`` beside ``format: auto``, now ``normal``) is no change the artist
+    made, where status said "params changed" of a spec no one edited. Read as a spec gives them, those at their
+    defaults left out (export_dds refuses ``kind`` beside ``maps``); as the row has them where this version refuses
+    them (a param since dropped), and no param the row lacks, so that what differs is still said."""
+    fields = type(target.params).model_fields
+    given = {name: value for name, value in params.items() if name not in fields or value != fields[name].default}
+    try:
+        read = _flat(type(target.params).model_validate(given).model_dump(mode="json"))
+    except ValueError:
+        read = {}
+    return {name: read.get(name, value) for name, value in _flat(params).items()}
 
 
 def _flat(params: dict[str, object], prefix: str = "") -> dict[str, object]:

@@ -2857,6 +2857,32 @@ def test_a_param_that_only_remaster_added_or_dropped_is_not_called_a_change(proj
     assert output.count("op upscale -> multiply") == 5 and "version of remaster" not in output, output
 
 
+def test_a_map_spelt_with_the_format_it_gets_anyway_before_it_was_keyed_by_name_is_no_param_the_artist_changed(
+    tmp_path, cli
+):
+    """export_dds keys ``normal: auto`` as ``normal`` since commit a901913, and exports a spec spelt so once more:
+    status said "params changed: maps ["albedo", {"normal":... -> ["albedo", "normal"]" of a spec no one edited. The
+    row's params are read as this version reads them first; a change the artist makes is still said."""
+    write_textures(tmp_path / "textures", 1)
+    spec = ("sources:\n  legacy: {kind: textures, root: textures}\nassets:\n"
+            "  mat: {op: material, from: legacy, method: from_texture}\n"
+            "  mat_dds: {op: export_dds, from: mat, maps: [albedo, normal: MAP]}\n")
+    write_spec(tmp_path, spec.replace("MAP", "auto"))
+    assert cli(tmp_path, "build")[0] == 0
+    manifest = tmp_path / "build" / "manifest.json"
+    rows = json.loads(manifest.read_text())
+    for row in (row for row in rows["entries"] if row["asset"] == "mat_dds"):  # as a build before a901913 wrote it
+        row["params"]["maps"] = ["albedo", {"normal": "auto"}]
+        row["cache_key"] = "0" + row["cache_key"]
+    manifest.write_text(json.dumps(rows))
+    assert stale_reasons(cli, tmp_path) == {
+        ("mat_dds", "floors/tex000.png"): "cache key changed: this version of remaster derives it differently; in the "
+                                          "cache: put back, not computed"}
+    write_spec(tmp_path, spec.replace("MAP", "bc3n"))
+    assert stale_reasons(cli, tmp_path) == {
+        ("mat_dds", "floors/tex000.png"): 'params changed: maps ["albedo", "normal"] -> ["albedo", {"normal":...'}
+
+
 def test_a_manifest_row_a_hand_edit_damaged_is_built_again_not_a_traceback(project, cli, monkeypatch):
     from pipeline.cli import out
 
