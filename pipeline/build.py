@@ -148,26 +148,27 @@ class Builder:
         """Output name -> unit key of ``target``'s outputs for ``key`` made from images of the asset it is chained
         from that ``restored`` has the hashes of, where its one-image op is applied to each (``Spec.images_each``):
         ``status`` tells from them which a build after a stale upstream's (a ``count`` raised) finds in the cache,
-        though it cannot plan the others. Of any other target, those ``_units_after_rename`` knows."""
+        though it cannot plan the others. Of any other target, those ``_units_under_another_name`` knows."""
         if not self.spec.images_each(target):
-            return self._units_after_rename(target, key, restored)
+            return self._units_under_another_name(target, key, restored)
         inputs = {image: path for image, path in self.upstream_files(target, key).items() if path in restored}
         return self._plan(target, key, inputs, restored).units if inputs else {}
 
-    def _units_after_rename(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, str]:
-        """Output name -> unit key of ``target``'s outputs for ``key`` where its upstream was renamed (a material's
-        texture or photo pair): the cache puts back every file it reads but those that name it (the material's
-        glTF), which the upstream writes anew. Units are keyed by what those say besides the name
-        (``OpParams.unnamed_inputs``), which a rename keeps: planned with them as the upstream's partition now gone
-        wrote them beside the same other files. ``status`` called a renamed material's variants a "new file", where
-        the build keeps their maps. Empty where no gone partition wrote the same other files."""
+    def _units_under_another_name(self, target: Target, key: str, restored: Mapping[Path, str]) -> dict[str, str]:
+        """Output name -> unit key of ``target``'s outputs for ``key`` where its upstream's files were made under
+        another name (a material's texture or photo pair renamed, or copied beside its original): the cache puts
+        back every file it reads but those that name it (the material's glTF), which the upstream writes anew. Units
+        are keyed by what those say besides the name (``OpParams.unnamed_inputs``), the same under any name:
+        planned with them as another partition of the upstream wrote them beside the same other files. ``status``
+        called such a material's variants a "new file", where the build keeps their maps. Empty where no other
+        partition wrote the same other files."""
         files = self.upstream_files(target, key)
         kept = {role: restored[path] for role, path in files.items() if path in restored}
         if not kept or len(kept) == len(files):
             return {}
         upstream = self.spec.targets[target.upstream]
         for (name, old_key), row in self._last_rows().items():
-            if name != upstream.name or old_key in self.partitions(name):
+            if name != upstream.name or old_key == key or not set(kept.values()) <= set(_listed_hashes(row)):
                 continue
             listed = cast(dict, self.listed_here(row).get("outputs") or {})
             before = {role: listed.get(self.relative(path)) for role, path in self.upstream_files(target, old_key).items()}
@@ -179,8 +180,9 @@ class Builder:
     def _planned_as_before(
         self, target: Target, key: str, files: dict[str, Path], as_before: Mapping[Path, str], named: set[str]
     ) -> dict[str, str]:
-        """``_units_after_rename``'s units, planned from ``as_before``; empty unless the roles in ``named`` (the files
-        written anew) are all read for what they say besides the name, so that the units do not hold their hashes."""
+        """``_units_under_another_name``'s units, planned from ``as_before``; empty unless the roles in ``named`` (the
+        files written anew) are all read for what they say besides the name, so that the units do not hold their
+        hashes."""
         try:
             unnamed = target.params.unnamed_inputs(files, functools.partial(self._read, as_before))
             return self._plan(target, key, files, as_before).units if named <= unnamed.keys() else {}
@@ -915,6 +917,13 @@ class Builder:
         if placed:
             log.info("%s: %d of %d outputs made before, kept", label, len(placed), len(plan.outputs))
         return placed
+
+
+def _listed_hashes(row: Mapping[str, object]) -> list[object]:
+    """The hashes of the outputs ``row`` lists, wherever it lists them (none where a hand edit left no mapping): a
+    check of them passes over every other partition at once, where a copied texture's status read each one's paths."""
+    outputs = row.get("outputs")
+    return list(outputs.values()) if isinstance(outputs, dict) else []
 
 
 def _built(rows: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]]:

@@ -399,7 +399,7 @@ def _each_kept(builder: Builder, target: Target, key: str, restored: dict[Path, 
     """What the cache spares a one-image op applied to each image of an asset that is stale (``Spec.images_each``):
     the outputs made from the images a build puts back are known (``Builder.known_units``), so that ``count: 4 -> 5``
     upstream is not read as every variant's DDS made again, where one is; or what it spares the variants of a material
-    just renamed, whose maps a build keeps (``Builder.known_units``). Nothing where none is in the cache."""
+    just renamed or copied, whose maps a build keeps (``Builder.known_units``). Nothing where none is in the cache."""
     try:
         units = builder.known_units(target, key, restored)
     except (BuildError, ValueError, OSError):  # a model not trained, a weights file away: its own message says

@@ -1316,6 +1316,21 @@ def test_a_renamed_materials_variants_keep_their_quilted_maps_and_write_only_the
     assert not (folder / "tex000").exists()
 
 
+def test_a_copied_materials_variants_are_said_to_be_kept_as_a_renamed_ones_are(tmp_path, cli):
+    """A texture copied under another name beside its original: the build keeps its material's variants' maps, as
+    of a renamed one, where status called them a new file: it looked for them in partitions whose file is gone."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    write_spec(tmp_path, MATERIAL_VARIANTS_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    shutil.copy(tmp_path / "textures" / "floors" / "tex000.png", tmp_path / "textures" / "floors" / "Kopie.png")
+    assert stale_reasons(cli, tmp_path)[("mat_variants", "floors/Kopie.png")] == (
+        "new file; 14 of its 16 outputs in the cache, put back; makes 2 (variant_00/material.gltf, "
+        "variant_01/material.gltf)")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert rows_of(tmp_path, "mat_variants")["floors/Kopie.png"]["metadata"]["variants_made"] == 0
+
+
 def test_a_materials_variants_deleted_from_the_build_folder_are_put_back_from_the_cache(tmp_path, cli, caplog):
     """A variant's maps are kept under names in its folder (variant_00/albedo.png), which the cache read back as a
     damaged entry: dropped with a warning by every build and gc, and every variant made again."""
