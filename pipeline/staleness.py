@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, cast
@@ -379,8 +380,7 @@ def _restorable(builder: Builder, target: Target, plan: Plan, reason: str, resto
         return f"{reason}; in the cache: put back, not computed"
     if kept := (_kept_units(builder, _units_to_keep(builder, target, plan), plan.outputs, restored)
                 or _renamed_kept(builder, target, plan, restored)):
-        made_first = sorted(plan.outputs, key=lambda name: name not in plan.units)  # a kept variant's glTF last
-        return f"{reason}; {_units_kept(builder.spec, target, made_first, kept)}"
+        return f"{reason}; {_units_kept(builder.spec, target, list(plan.outputs), plan.units, kept)}"
     work = builder.store.left_work(plan.cache_key)
     left = target.params.checkpoint_in(work) if work is not None else None
     if target.section == "models" and builder.store.being_made(plan.cache_key):
@@ -405,7 +405,8 @@ def _each_kept(builder: Builder, target: Target, key: str, restored: dict[Path, 
     except (BuildError, ValueError, OSError):  # a model not trained, a weights file away: its own message says
         return []
     kept = _kept_units(builder, units, builder.outputs_of(target, key), restored)
-    return [_units_kept(builder.spec, target, list(builder.spec.output_names(target) or ()), kept)] if kept else []
+    names = list(builder.spec.output_names(target) or ())
+    return [_units_kept(builder.spec, target, names, units, kept)] if kept else []
 
 
 def _kept_units(
@@ -427,12 +428,13 @@ def _renamed_kept(builder: Builder, target: Target, plan: Plan, restored: dict[P
     return list(kept)
 
 
-def _units_kept(spec: Spec, target: Target, names: list[str], kept: list[str]) -> str:
+def _units_kept(spec: Spec, target: Target, names: list[str], units: Collection[str], kept: list[str]) -> str:
     """What the cache spares a partition whose outputs are made one by one (multiply's variants): ``count: 4 -> 8``
     read as every variant made again, where the build makes only the four new ones. An op applied to each variant
     does not run at all for those kept, where multiply measures its variants again. ``names`` are all its outputs,
-    those kept under no unit too (a photo fit's ``material.gltf``, made anew beside its kept maps)."""
-    made = [name for name in names if name not in kept]
+    those kept under no unit too (a photo fit's ``material.gltf``, made anew beside its kept maps), which are said
+    after the ``units`` made: the new variants' maps are the work."""
+    made = sorted((name for name in names if name not in kept), key=lambda name: name not in units)
     none = "makes none" if spec.images_each(target) else "makes none (its guards measure them again)"
     making = f"makes {len(made)} ({some(made)})" if made else none
     return f"{len(kept)} of its {len(names)} outputs in the cache, put back; {making}"

@@ -1316,6 +1316,23 @@ def test_a_renamed_materials_variants_keep_their_quilted_maps_and_write_only_the
     assert not (folder / "tex000").exists()
 
 
+def test_a_renamed_material_with_a_variant_more_says_the_new_variant_s_maps_first(tmp_path, cli):
+    """A rename and count: 2 -> 3 at once: status listed the kept variants' glTFs first (makes 10
+    (variant_00/material.gltf, variant_01/material.gltf, variant_02/albedo.png and 7 more)), where count: 2 -> 3
+    alone names the new variant's maps, the work the build does, first."""
+    write_textures(tmp_path / "textures", 1, size=64)
+    write_spec(tmp_path, MATERIAL_VARIANTS_SPEC)
+    assert cli(tmp_path, "build")[0] == 0
+    (tmp_path / "textures" / "floors" / "tex000.png").rename(tmp_path / "textures" / "floors" / "Fliese.png")
+    write_spec(tmp_path, MATERIAL_VARIANTS_SPEC.replace("count: 2", "count: 3"))
+    assert stale_reasons(cli, tmp_path)[("mat_variants", "floors/Fliese.png")] == (
+        "new file; 14 of its 24 outputs in the cache, put back; makes 10 (variant_02/albedo.png, "
+        "variant_02/normal.png, variant_02/roughness.png and 7 more)")
+    code, output = cli(tmp_path, "build")
+    assert code == 0, output
+    assert rows_of(tmp_path, "mat_variants")["floors/Fliese.png"]["metadata"]["variants_made"] == 1
+
+
 def test_a_copied_materials_variants_are_said_to_be_kept_as_a_renamed_ones_are(tmp_path, cli):
     """A texture copied under another name beside its original: the build keeps its material's variants' maps, as
     of a renamed one, where status called them a new file: it looked for them in partitions whose file is gone."""
