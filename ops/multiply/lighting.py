@@ -1,7 +1,9 @@
-"""Even out a photo's lighting before ``patch`` quilts it ("delighting", as Substance Sampler's equalize does).
+"""Even out a photo's lighting before ``multiply`` makes variants of it ("delighting", as Substance Sampler's
+equalize does), by either method.
 
 A scan lit unevenly (a flash's hotspot, light falling off across the frame) holds its lighting in every block
-that quilting takes, and blocks from bright and dark parts of the photo land side by side: the grid shows. The
+that quilting takes, and blocks from bright and dark parts of the photo land side by side: the grid shows;
+``gram`` learns the light as part of the texture and makes bright and dark blotches of it. The
 lighting is taken as smooth and multiplicative: a second-order polynomial fitted to the logarithm of the
 photo's blurred brightness (a Gaussian falloff is exactly one), which the texture's own detail, being fine and
 everywhere, barely moves. Dividing it out leaves the detail at the photo's mean level, so every block carries
@@ -24,8 +26,8 @@ _POWERS = [(i, j) for i in range(DEGREE + 1) for j in range(DEGREE + 1 - i)]  # 
 
 
 def illumination(planes: np.ndarray, colour: slice) -> np.ndarray:
-    """The smooth lighting (H, W) of ``planes`` (H, W, C) in [0, 1], the mean of its ``colour`` planes being the
-    brightness, always positive."""
+    """The smooth lighting (H, W) float32 of ``planes`` (H, W, C) in [0, 1], the mean of its ``colour`` planes being
+    the brightness, always positive."""
     grey = planes[..., colour].mean(axis=2, dtype=np.float32)
     height, width = grey.shape
     step = max(1, min(height, width) // _FIT_SIDE)
