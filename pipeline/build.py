@@ -161,7 +161,9 @@ class Builder:
         are keyed by what those say besides the name (``OpParams.unnamed_inputs``), the same under any name:
         planned with them as another partition of the upstream wrote them beside the same other files. ``status``
         called such a material's variants a "new file", where the build keeps their maps. Empty where no other
-        partition wrote the same other files."""
+        partition wrote the same other files, and of an asset read from a source (one that waits on its model)."""
+        if target.upstream not in self.spec.targets:
+            return {}
         files = self.upstream_files(target, key)
         kept = {role: restored[path] for role, path in files.items() if path in restored}
         if not kept or len(kept) == len(files):
