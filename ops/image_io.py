@@ -560,15 +560,30 @@ def _decode_pillow(data: bytes, frame: int = 0) -> tuple[np.ndarray, int]:
             opened.seek(frame)
         if opened.format == "TGA" and opened.palette is not None and opened.palette.rawmode == "BGRA":
             opened.palette.mode = "RGBA"  # Pillow before 13 reads a 32-bit TGA palette as RGB, which it cannot load
-        im = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with an Orientation tag
-        if (problem := _past_16_bits(im)) is not None:
+        # a phone photo is stored sideways with an Orientation tag; turned in place, as a copy of an upright
+        # texture costs as much as Pillow's own image
+        ImageOps.exif_transpose(opened, in_place=True)
+        if (problem := _past_16_bits(opened)) is not None:
             raise _Unreadable(problem)
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            return np.asarray(im, dtype=np.uint16)[..., None], 16
-        array = np.asarray(_as_meant(im, opened.format, data), dtype=np.uint8)
-        if opened.format == "DDS" and array.ndim == 3:
+        if opened.mode in ("I;16", "I;16B", "I;16L", "I"):
+            return _texels(opened, np.uint16), 16
+        array = _texels(_as_meant(opened, opened.format, data), np.uint8)
+        if opened.format == "DDS" and array.shape[2] > 1:
             array = stored_texels(array, getattr(opened, "pixel_format", None), says_normal_map(data))
-    return (array[..., None] if array.ndim == 2 else array), 8
+    return array, 8
+
+
+def _texels(im: PILImage.Image, dtype: type[np.generic]) -> np.ndarray:
+    """(H, W, planes) ``dtype`` integers of ``im``, as ``np.asarray(im, dtype)`` gives them but a band of rows at a
+    time: numpy takes Pillow's texels as bytes, which Pillow makes in chunks and then joins, so that a whole
+    8192² RGBA texture held 512 MB beyond Pillow's image and the array."""
+    width, height = im.size
+    planes = len(im.getbands())
+    texels = np.empty((height, width, planes), dtype)
+    for band in _bands(height, width, planes):
+        rows = np.asarray(im.crop((0, band.start, width, min(band.stop, height))))
+        texels[band] = rows.reshape(-1, width, planes)
+    return texels
 
 
 def _as_meant(im: PILImage.Image, format: str | None, data: bytes) -> PILImage.Image:
@@ -591,10 +606,10 @@ def _as_meant(im: PILImage.Image, format: str | None, data: bytes) -> PILImage.I
         im = im.convert("RGBA" if see_through else "RGB")  # a TGA's palette may carry alpha, or padding
         if format == "TGA" and im.mode == "RGBA" and _tga_alpha_is_padding(data, im, colour_mapped=True):
             im = im.convert("RGB")
-        if _all_grey(np.asarray(im)):  # a grey texture (what is hidden does not count): one channel, not three
+        if _all_grey(_texels(im, np.uint8)):  # a grey texture (what is hidden does not count): one channel
             im = im.convert("LA" if im.mode == "RGBA" else "L")
         return im
-    if format == "WEBP" and _all_grey(np.asarray(im), green_below=1):  # WebP has no grey mode
+    if format == "WEBP" and _all_grey(_texels(im, np.uint8), green_below=1):  # WebP has no grey mode
         return im.convert("LA" if mode == "RGBA" else "L")
     if mode in ("L", "RGB") and "transparency" in im.info:  # a tRNS colour key, as PNG optimisers write
         if mode == "L" and format == "PNG" and data[24] < 8:  # Pillow widens 2- and 4-bit grey, not the key
@@ -616,8 +631,8 @@ def _past_16_bits(im: PILImage.Image) -> str | None:
     if im.mode == "F":
         return FLOATING_POINT
     if im.mode == "I":
-        texels = np.asarray(im)
-        if texels.min() < 0 or texels.max() > 65535:
+        low, high = im.getextrema()  # Pillow's own pass: no copy of the texels
+        if low < 0 or high > 65535:
             return wide_integers(32, signed=True)
     return None
 
@@ -633,7 +648,7 @@ def _alpha_all_zero(im: PILImage.Image) -> bool:
     """Whether RGBA ``im``'s alpha is 0 in every texel, as exporters that ignore alpha write it (a BMP whose
     alpha mask names an alpha channel left black, which Windows and Photoshop show opaque): read as alpha, the
     texture would be invisible."""
-    return im.getchannel("A").getextrema()[1] == 0
+    return im.getextrema()[3][1] == 0  # of every band in one pass: getchannel copied the alpha
 
 
 _BI_RGB = 0  # a BMP's compression field: texels stored as they are, with no channel masks

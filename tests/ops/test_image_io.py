@@ -706,3 +706,57 @@ def test_an_image_keeps_the_float_type_it_is_given_as_its_docstring_says(tmp_pat
     write_image(tmp_path / "a.png", image)
     assert read_image(tmp_path / "a.png").color.dtype == read_image(tmp_path / "a.png").alpha.dtype == np.float32
     assert "float64" in Image.__doc__ and "``color`` is float32" not in Image.__doc__
+
+
+@pytest.mark.parametrize("mode, suffix", [("RGBA", ".png"), ("RGB", ".tga"), ("LA", ".png"), ("L", ".tga"),
+                                          ("I;16", ".pgm")])
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_texels_read_a_band_at_a_time_are_pillow_s_own(tmp_path, mode, suffix, orientation):
+    """Pillow's texels are taken into numpy a band of rows at a time, not through one whole copy of them as
+    bytes: over several bands, the last one short, and turned as an EXIF Orientation says, they are the very
+    texels ``np.asarray`` of Pillow's upright image gives."""
+    from PIL import ImageOps
+
+    high = 65535 if mode == "I;16" else 255
+    texels = RNG.integers(0, high + 1, (1500, 700, 4), dtype=np.uint16 if high > 255 else np.uint8)
+    picture = PILImage.fromarray(texels[..., 0]) if mode == "I;16" else PILImage.fromarray(texels).convert(mode)
+    exif = picture.getexif()
+    exif[0x0112] = orientation
+    picture.save(tmp_path / f"t{suffix}", **({"exif": exif} if suffix == ".png" else {}))
+    with PILImage.open(tmp_path / f"t{suffix}") as opened:
+        expected = np.asarray(ImageOps.exif_transpose(opened))
+    pixels, _ = image_io.read_pixels(tmp_path / f"t{suffix}")
+    assert pixels.dtype == (np.uint16 if high > 255 else np.uint8)
+    np.testing.assert_array_equal(pixels, expected.reshape(pixels.shape))
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures Linux's peak resident memory")
+@pytest.mark.parametrize("mode, suffix", [("RGBA", ".png"), ("RGBA", ".tga"), ("LA", ".png")])
+def test_decoding_holds_pillow_s_image_and_the_texels_and_no_copy_of_them(tmp_path, mode, suffix):
+    """An 8192² RGBA texture's decoding held four times its texels: Pillow's image, a copy that turning it
+    upright made though it was upright, and numpy's taking of it as bytes, made in chunks and then joined.
+    Now Pillow's image (4 bytes a texel, grey+alpha too) and the texels alone, with the file's bytes."""
+    side = 4096
+    y, x = np.indices((side, side))
+    pattern = np.stack([x % 256, y % 256, (x + y) % 256, (x * y) % 256], axis=2).astype(np.uint8)
+    PILImage.fromarray(pattern).convert(mode).save(tmp_path / f"big{suffix}")
+    PILImage.fromarray(pattern[:8, :8]).convert(mode).save(tmp_path / f"small{suffix}")
+    code = """
+import sys
+from pathlib import Path
+from ops.image_io import read_pixels
+def status(field):
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) * 1024
+read_pixels(sys.argv[2])  # the decoders' own imports and buffers are not what is measured
+Path("/proc/self/clear_refs").write_text("5")  # the peak since: what is resident now
+before = status("VmRSS")
+pixels, _ = read_pixels(sys.argv[1])
+print(status("VmHWM") - before, pixels.nbytes)
+"""
+    files = [str(tmp_path / f"{size}{suffix}") for size in ("big", "small")]
+    done = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, check=True)
+    peak, texels = map(int, done.stdout.split())
+    pillow = 4 * side * side
+    allowed = pillow + texels + (tmp_path / f"big{suffix}").stat().st_size + 32 * 2**20  # bands of rows, zlib
+    assert peak < allowed, f"{peak / 2**20:.0f} MiB, {allowed / 2**20:.0f} allowed"
