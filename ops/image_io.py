@@ -534,12 +534,43 @@ def _decode_png16(data: bytes) -> tuple[np.ndarray, int]:
         array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     else:
         array = imagecodecs.png_decode(data)
-    with PILImage.open(io.BytesIO(data)) as opened:  # Pillow reads 16-bit colour as 8-bit, but reads its EXIF
-        orientation = opened.getexif().get(_EXIF_ORIENTATION, 1)
-    return _oriented(array.reshape(height, width, -1), orientation), 16
+    return _oriented(array.reshape(height, width, -1), _png_orientation(data)), 16
 
 
 _EXIF_ORIENTATION = 0x0112
+_EXIF_IN_TEXT = (b"Raw profile type exif", b"XML:com.adobe.xmp")  # ImageMagick's EXIF, XMP: keywords Pillow reads
+
+
+def _png_orientation(data: bytes) -> int:
+    """The EXIF Orientation of PNG ``data``, as Pillow's ``getexif`` gives it, without decoding a texel: Pillow
+    decodes the whole image first, in case an eXIf chunk comes after the texels, which for an 8192² 16-bit
+    texture meant a second decoding and 256 MB for Pillow's 8-bit copy. Pillow is asked only where a text chunk
+    may hold the orientation and no eXIf chunk gives it."""
+    exif, in_text = None, False
+    for kind, start, end in _png_chunks(data):
+        if kind == b"eXIf":
+            exif = data[start:end]
+        elif kind in (b"tEXt", b"zTXt", b"iTXt"):
+            in_text = in_text or data[start:end].split(b"\0", 1)[0] in _EXIF_IN_TEXT
+    if exif is not None:
+        parsed = PILImage.Exif()
+        parsed.load(b"Exif\x00\x00" + exif)
+        if _EXIF_ORIENTATION in parsed:
+            return parsed[_EXIF_ORIENTATION]
+    if not in_text:
+        return 1
+    with PILImage.open(io.BytesIO(data)) as opened:
+        return opened.getexif().get(_EXIF_ORIENTATION, 1)
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """Each chunk of PNG ``data`` as its type and where its payload starts and ends, none copied (an IDAT may
+    hold the whole image)."""
+    offset = len(_PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        yield kind, offset + 8, offset + 8 + length
+        offset += 12 + length
 
 
 def _oriented(array: np.ndarray, orientation: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 import pytest
 import tifffile
@@ -731,16 +732,21 @@ def test_texels_read_a_band_at_a_time_are_pillow_s_own(tmp_path, mode, suffix, o
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures Linux's peak resident memory")
-@pytest.mark.parametrize("mode, suffix", [("RGBA", ".png"), ("RGBA", ".tga"), ("LA", ".png")])
+@pytest.mark.parametrize("mode, suffix", [("RGBA", ".png"), ("RGBA", ".tga"), ("LA", ".png"), ("RGB;16", ".png")])
 def test_decoding_holds_pillow_s_image_and_the_texels_and_no_copy_of_them(tmp_path, mode, suffix):
     """An 8192² RGBA texture's decoding held four times its texels: Pillow's image, a copy that turning it
-    upright made though it was upright, and numpy's taking of it as bytes, made in chunks and then joined.
-    Now Pillow's image (4 bytes a texel, grey+alpha too) and the texels alone, with the file's bytes."""
+    upright made though it was upright, and numpy's taking of it as bytes, made in chunks and then joined; a
+    16-bit one's, besides its texels, an 8-bit copy that Pillow decoded to look for an EXIF Orientation. Now
+    Pillow's image where Pillow decodes (4 bytes a texel, grey+alpha too) and the texels alone, with the file's
+    bytes."""
     side = 4096
     y, x = np.indices((side, side))
     pattern = np.stack([x % 256, y % 256, (x + y) % 256, (x * y) % 256], axis=2).astype(np.uint8)
-    PILImage.fromarray(pattern).convert(mode).save(tmp_path / f"big{suffix}")
-    PILImage.fromarray(pattern[:8, :8]).convert(mode).save(tmp_path / f"small{suffix}")
+    for size, texels in (("big", pattern), ("small", pattern[:8, :8])):
+        if mode == "RGB;16":
+            (tmp_path / f"{size}{suffix}").write_bytes(imagecodecs.png_encode(texels[..., :3].astype(np.uint16) * 257))
+        else:
+            PILImage.fromarray(texels).convert(mode).save(tmp_path / f"{size}{suffix}")
     code = """
 import sys
 from pathlib import Path
@@ -757,6 +763,36 @@ print(status("VmHWM") - before, pixels.nbytes)
     files = [str(tmp_path / f"{size}{suffix}") for size in ("big", "small")]
     done = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, check=True)
     peak, texels = map(int, done.stdout.split())
-    pillow = 4 * side * side
+    pillow = 0 if mode == "RGB;16" else 4 * side * side
     allowed = pillow + texels + (tmp_path / f"big{suffix}").stat().st_size + 32 * 2**20  # bands of rows, zlib
     assert peak < allowed, f"{peak / 2**20:.0f} MiB, {allowed / 2**20:.0f} allowed"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+@pytest.mark.parametrize("where", ["eXIf after the texels", "ImageMagick's raw profile", "XMP"])
+def test_a_16_bit_png_s_orientation_is_found_wherever_pillow_finds_it(tmp_path, where):
+    """The Orientation of a 16-bit PNG is found without Pillow decoding the texture, and where Pillow finds it
+    for an 8-bit one: in an eXIf chunk after the texels, in a text chunk of ImageMagick's raw EXIF profile, in
+    XMP; each file is turned as the 8-bit one is."""
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    raw = exif.tobytes()
+    profile = f"\nexif\n{len(raw):8}\n{raw.hex()}\n".encode()
+    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    chunk = {
+        "eXIf after the texels": _png_chunk(b"eXIf", raw.removeprefix(b"Exif\x00\x00")),
+        "ImageMagick's raw profile": _png_chunk(b"tEXt", b"Raw profile type exif\0" + profile),
+        "XMP": _png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp),  # keyword, no compression, language
+    }[where]
+    values = RNG.integers(0, 256, (5, 3), dtype=np.uint16)
+    PILImage.fromarray(values.astype(np.uint8)).save(tmp_path / "8.png")
+    PILImage.fromarray(values * 257).save(tmp_path / "16.png")
+    for name in ("8.png", "16.png"):
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(data[:-12] + chunk + data[-12:])  # before IEND
+    eight, sixteen = image_io.read_pixels(tmp_path / "8.png")[0], image_io.read_pixels(tmp_path / "16.png")[0]
+    np.testing.assert_array_equal(eight[..., 0], np.rot90(values, -1))
+    np.testing.assert_array_equal(sixteen, eight.astype(np.uint16) * 257)
