@@ -425,7 +425,19 @@ def write_image(
         depth = 8
     if image.alpha is not None and suffix in (".jpg", ".jpeg"):
         image = replace(image, alpha=None)
-    write_pixels(path, quantize(image, colorspace, depth))
+    if depth == 16:
+        _write_png16(path, image, colorspace)
+    else:
+        write_pixels(path, quantize(image, colorspace, depth))
+
+
+def _write_png16(path: str | Path, image: Image, colorspace: ColorSpace) -> None:
+    """``image`` as a 16-bit PNG, its rows quantized a band at a time as pypng encodes them: the whole texture's
+    integers, which Pillow's encoders need and pypng does not, took 384 MB for an 8192² RGB texture."""
+    height, width, _ = image.color.shape
+    rows = (row for _, values in _quantized_bands(image, colorspace, 16) for row in values.reshape(-1, values[0].size))
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        _png16_writer(width, height, image.channels + int(image.alpha is not None)).write(file, rows)
 
 
 def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
@@ -476,13 +488,21 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
     with_alpha = image.alpha is not None
     planes = channels + int(with_alpha)
     quantized = np.empty((height, width, planes), np.uint16 if depth == 16 else np.uint8)
+    for band, values in _quantized_bands(image, colorspace, depth):
+        quantized[band] = values
+    return quantized
+
+
+def _quantized_bands(image: Image, colorspace: ColorSpace, depth: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """``quantize``'s integers a band of rows at a time, each with its rows, for a writer that takes them so."""
+    height, width, channels = image.color.shape
+    planes = channels + int(image.alpha is not None)
     for band in _bands(height, width, planes):
         color = linear_to_srgb(image.color[band]) if colorspace == "srgb" else np.clip(image.color[band], 0, 1)
         stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if image.alpha is not None else color
         np.clip(stacked, 0.0, 1.0, out=stacked)
         stacked *= 65535.0 if depth == 16 else 255.0
-        quantized[band] = np.rint(stacked, out=stacked)
-    return quantized
+        yield band, np.rint(stacked, out=stacked).astype(np.uint16 if depth == 16 else np.uint8)
 
 
 def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
@@ -730,11 +750,15 @@ def as_image(pixels: np.ndarray, bit_depth: int, colorspace: ColorSpace) -> Imag
     return Image(color=color, alpha=alpha, bit_depth=bit_depth)
 
 
+def _png16_writer(width: int, height: int, planes: int) -> png.Writer:
+    """pypng's writer of a 16-bit PNG of ``planes`` planes (grey or colour, perhaps with alpha)."""
+    return png.Writer(width, height, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16)
+
+
 def _encode(quantized: np.ndarray, suffix: str, file: BinaryIO) -> None:
     height, width, planes = quantized.shape
     if quantized.dtype == np.uint16:
-        writer = png.Writer(width, height, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16)
-        writer.write(file, quantized.reshape(height, width * planes))
+        _png16_writer(width, height, planes).write(file, quantized.reshape(height, width * planes))
         return
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes]
     pil = PILImage.fromarray(quantized[..., 0] if planes == 1 else quantized, mode=mode)

@@ -796,3 +796,24 @@ def test_a_16_bit_png_s_orientation_is_found_wherever_pillow_finds_it(tmp_path, 
     eight, sixteen = image_io.read_pixels(tmp_path / "8.png")[0], image_io.read_pixels(tmp_path / "16.png")[0]
     np.testing.assert_array_equal(eight[..., 0], np.rot90(values, -1))
     np.testing.assert_array_equal(sixteen, eight.astype(np.uint16) * 257)
+
+
+def test_a_16_bit_png_is_written_without_the_whole_texture_s_integers(tmp_path, monkeypatch):
+    """pypng encodes a row at a time, so each band of rows is quantized as it goes: the whole texture's 16-bit
+    integers were made first (384 MB for an 8192² RGB texture). Bands are made small here, so that they are not
+    what the peak is made of; the file is the one written before."""
+    import tracemalloc
+
+    monkeypatch.setattr(image_io, "_BAND_VALUES", 1 << 16)
+    image = Image(RNG.random((1024, 2048, 3), dtype=np.float32), None, 16)
+    integers = image.color.size * 2
+    tracemalloc.start()
+    try:
+        write_image(tmp_path / "t.png", image, colorspace="linear")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.75 * integers, f"{peak / 2**20:.1f} MiB"
+    pixels, depth = image_io.read_pixels(tmp_path / "t.png")
+    assert depth == 16
+    np.testing.assert_array_equal(pixels, image_io.quantize(image, "linear", 16))
