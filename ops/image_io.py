@@ -428,16 +428,30 @@ def write_image(
     if depth == 16:
         _write_png16(path, image, colorspace)
     else:
-        write_pixels(path, quantize(image, colorspace, depth))
+        _write_8_bit(path, image, colorspace, suffix)
 
 
 def _write_png16(path: str | Path, image: Image, colorspace: ColorSpace) -> None:
     """``image`` as a 16-bit PNG, its rows quantized a band at a time as pypng encodes them: the whole texture's
     integers, which Pillow's encoders need and pypng does not, took 384 MB for an 8192² RGB texture."""
     height, width, _ = image.color.shape
-    rows = (row for _, values in _quantized_bands(image, colorspace, 16) for row in values.reshape(-1, values[0].size))
+    planes = image.channels + int(image.alpha is not None)
+    bands = (values.astype(np.uint16) for _, values in _quantized_bands(image, colorspace, 16))
+    rows = (row for values in bands for row in values.reshape(-1, width * planes))
     with atomic_path(path) as tmp, open(tmp, "wb") as file:
-        _png16_writer(width, height, image.channels + int(image.alpha is not None)).write(file, rows)
+        _png16_writer(width, height, planes).write(file, rows)
+
+
+def _write_8_bit(path: str | Path, image: Image, colorspace: ColorSpace, suffix: str) -> None:
+    """``image`` as an 8-bit file of ``suffix``, each band of rows quantized into Pillow's image as it is made:
+    Pillow holds RGB and grey+alpha at 4 bytes a texel, so the whole texture's integers, made first, were a
+    copy beside it (192 MB for an 8192² RGB texture)."""
+    planes = image.channels + int(image.alpha is not None)
+    picture = PILImage.new(_PILLOW_MODES[planes], (image.width, image.height))
+    for band, values in _quantized_bands(image, colorspace, 8):
+        picture.paste(_pillow_image(values.astype(np.uint8)), (0, band.start))
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        _save(picture, suffix, file)
 
 
 def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
@@ -494,7 +508,8 @@ def quantize(image: Image, colorspace: ColorSpace = "srgb", depth: int = 8) -> n
 
 
 def _quantized_bands(image: Image, colorspace: ColorSpace, depth: int) -> Iterator[tuple[slice, np.ndarray]]:
-    """``quantize``'s integers a band of rows at a time, each with its rows, for a writer that takes them so."""
+    """``quantize``'s integers a band of rows at a time, each with its rows, for a writer that takes them so; as
+    floats, rounded, which the writer casts as it stores them."""
     height, width, channels = image.color.shape
     planes = channels + int(image.alpha is not None)
     for band in _bands(height, width, planes):
@@ -502,7 +517,7 @@ def _quantized_bands(image: Image, colorspace: ColorSpace, depth: int) -> Iterat
         stacked = np.concatenate([color, image.alpha[band, :, None]], axis=2) if image.alpha is not None else color
         np.clip(stacked, 0.0, 1.0, out=stacked)
         stacked *= 65535.0 if depth == 16 else 255.0
-        yield band, np.rint(stacked, out=stacked).astype(np.uint16 if depth == 16 else np.uint8)
+        yield band, np.rint(stacked, out=stacked)
 
 
 def _decode(data: bytes, tiff: TiffLayout | None) -> tuple[np.ndarray, int]:
@@ -759,12 +774,24 @@ def _encode(quantized: np.ndarray, suffix: str, file: BinaryIO) -> None:
     height, width, planes = quantized.shape
     if quantized.dtype == np.uint16:
         _png16_writer(width, height, planes).write(file, quantized.reshape(height, width * planes))
-        return
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes]
-    pil = PILImage.fromarray(quantized[..., 0] if planes == 1 else quantized, mode=mode)
-    if suffix == ".png":
-        pil.save(file, format="PNG", compress_level=6)
-    elif suffix == ".tga":
-        pil.save(file, format="TGA")
     else:
-        pil.save(file, format="JPEG", quality=95, subsampling=0)
+        _save(_pillow_image(quantized), suffix, file)
+
+
+_PILLOW_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def _pillow_image(quantized: np.ndarray) -> PILImage.Image:
+    """(H, W, planes) uint8 ``quantized`` as a Pillow image of the mode its planes make."""
+    planes = quantized.shape[2]
+    return PILImage.fromarray(quantized[..., 0] if planes == 1 else quantized, mode=_PILLOW_MODES[planes])
+
+
+def _save(picture: PILImage.Image, suffix: str, file: BinaryIO) -> None:
+    """Encode 8-bit ``picture`` into ``file`` as the format of ``suffix`` (PNG, TGA or JPEG) stores it."""
+    if suffix == ".png":
+        picture.save(file, format="PNG", compress_level=6)
+    elif suffix == ".tga":
+        picture.save(file, format="TGA")
+    else:
+        picture.save(file, format="JPEG", quality=95, subsampling=0)

@@ -136,11 +136,11 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
     write_image(target, Image(np.zeros((2, 2, 3), np.float32)))
     before = target.read_bytes()
 
-    def half_then_disk_full(quantized, suffix, file) -> None:
+    def half_then_disk_full(picture, suffix, file) -> None:
         file.write(before[: len(before) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(image_io, "_encode", half_then_disk_full)
+    monkeypatch.setattr(image_io, "_save", half_then_disk_full)
     with pytest.raises(OSError, match="disk full"):
         write_image(target, Image(np.ones((2, 2, 3), np.float32)))
     monkeypatch.undo()
@@ -817,3 +817,27 @@ def test_a_16_bit_png_is_written_without_the_whole_texture_s_integers(tmp_path, 
     pixels, depth = image_io.read_pixels(tmp_path / "t.png")
     assert depth == 16
     np.testing.assert_array_equal(pixels, image_io.quantize(image, "linear", 16))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tga"])
+@pytest.mark.parametrize("channels, with_alpha", [(3, False), (1, True)])
+def test_an_8_bit_texture_is_written_without_the_whole_texture_s_integers(tmp_path, monkeypatch, suffix, channels,
+                                                                          with_alpha):
+    """Each band of rows is quantized into Pillow's image as it is made: the whole texture's integers were made
+    first, a copy beside Pillow's image of RGB or grey+alpha, which it holds at 4 bytes a texel (192 MB for an
+    8192² RGB texture). Bands are made small here, so that they are not what the peak is made of; the file holds
+    the integers ``quantize`` gives."""
+    import tracemalloc
+
+    monkeypatch.setattr(image_io, "_BAND_VALUES", 1 << 16)
+    alpha = RNG.random((1024, 2048), dtype=np.float32) if with_alpha else None
+    image = Image(RNG.random((1024, 2048, channels), dtype=np.float32), alpha)
+    tracemalloc.start()
+    try:
+        write_image(tmp_path / f"t{suffix}", image)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    integers = 1024 * 2048 * (channels + with_alpha)
+    assert peak < 0.5 * integers, f"{peak / 2**20:.1f} MiB"
+    np.testing.assert_array_equal(image_io.read_pixels(tmp_path / f"t{suffix}")[0], image_io.quantize(image))
