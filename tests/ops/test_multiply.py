@@ -171,24 +171,29 @@ def test_flatten_evens_out_a_material_s_albedo_alone(unevenly_lit: tuple[Path, P
     assert metrics.block_spread(read_image(folder / "roughness.png", colorspace="linear").color, 24) > 2 * own
 
 
+def _hotspot_lit(side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grey noise texture lit by a broad hotspot off its centre, as float32 RGB planes, with the light and the
+    noise it was made of."""
+    y, x = np.mgrid[0:side, 0:side] / (side - 1)
+    light = np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.5)
+    noise = np.random.default_rng(3).uniform(0.4, 0.6, (side, side))
+    return np.repeat((noise * light)[..., None], 3, axis=2).astype(np.float32), light, noise
+
+
 def test_flatten_fits_a_large_photo_s_light_on_its_brightness_averaged_down() -> None:
     """Fitted on every texel, the light of a 12 MP photo took 35 s and 1.8 GB, as long as quilting it. The light
     is smooth, so it is fitted on the brightness averaged down to about 256 texels a side and only evaluated at
     every texel: a 1024² photo's fit holds at most four of its texels' worth of float64 at once (it held sixteen),
     and finds the hotspot the photo is lit by as that fit did, within a tenth everywhere (9%: the blur before the
     fit flattens the hotspot's peak)."""
-    height, width = 1024, 1024
-    y, x = np.mgrid[0:height, 0:width] / 1023
-    light = np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.5)
-    noise = np.random.default_rng(3).uniform(0.4, 0.6, (height, width))
-    planes = np.repeat((noise * light)[..., None], 3, axis=2).astype(np.float32)
+    planes, light, _ = _hotspot_lit(1024)
     tracemalloc.start()
     try:
         fitted = illumination(planes, slice(0, 3))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak <= 4 * height * width * 8, peak / 2**20
+    assert peak <= 4 * light.size * 8, peak / 2**20
     ratio = fitted / light
     assert np.abs(ratio / ratio.mean() - 1).max() < 0.1
 
@@ -197,11 +202,7 @@ def test_flatten_holds_little_beside_the_evened_copy_of_a_large_photo() -> None:
     """The light was evaluated as float64 and the photo scaled by it in float64: a 12 MP photo's flatten held 778 MiB
     beside the photo (5.7 times its float32 planes). In float32, and scaled in place in its copy, it holds that copy
     and one plane of light (183 MiB at 12 MP, every texel within a ten-thousandth of a level of float64's)."""
-    height, width = 1024, 1024
-    y, x = np.mgrid[0:height, 0:width] / 1023
-    light = np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.5)
-    noise = np.random.default_rng(3).uniform(0.4, 0.6, (height, width))
-    planes = np.repeat((noise * light)[..., None], 3, axis=2).astype(np.float32)
+    planes, _, noise = _hotspot_lit(1024)
     tracemalloc.start()
     try:
         evened = even_lighting(planes, slice(0, 3))
