@@ -798,40 +798,39 @@ class Builder:
         if self.spec.images_each(target):  # multiply's variants, each made into a DDS (a material's, its maps)
             runner = functools.partial(run_each, cast(MapRun, runner))
         params = self._with_resolved_files(target)
-        scratch = self.store.scratch_dir()
-        ctx = OpContext(
-            device=self.device,
-            progress=reporter(label),
-            model=plan.model,
-            work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
-        )
-        try:
-            if target.section == "models":
-                weights = scratch / MODEL_FILE
-                images = [plan.inputs[k] for k in sorted(plan.inputs)]
-                metadata: Mapping[str, object] = cast(ModelRun, runner)(images, weights, params, ctx)
-                files = {MODEL_FILE: weights}
-            else:
-                ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
-                if ctx.reuse and plan.metadata_unit is not None:
-                    ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
-                ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
-                metadata = {**self._figures_kept(target, plan, ctx.reuse),
-                            **cast(MapRun, runner)(plan.inputs, scratch, params, ctx)}
-                files = {name: scratch / name for name in plan.outputs}
-            missing = [name for name, path in files.items() if not path.is_file()]
-            if missing:
-                raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
-            self._raise_if_inputs_changed(target, key, plan)
-            entry = cast(Entry, self.store.put(  # given no expect, put always stores: never None
-                plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced))
-            self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
-            self._place_made(entry, plan, files)
-            return entry
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-            if ctx.work_dir is not None:
-                self.store.clear_empty_work(plan.cache_key)
+        with self.store.scratch() as scratch:
+            ctx = OpContext(
+                device=self.device,
+                progress=reporter(label),
+                model=plan.model,
+                work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
+            )
+            try:
+                if target.section == "models":
+                    weights = scratch / MODEL_FILE
+                    images = [plan.inputs[k] for k in sorted(plan.inputs)]
+                    metadata: Mapping[str, object] = cast(ModelRun, runner)(images, weights, params, ctx)
+                    files = {MODEL_FILE: weights}
+                else:
+                    ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
+                    if ctx.reuse and plan.metadata_unit is not None:
+                        ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
+                    ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
+                    metadata = {**self._figures_kept(target, plan, ctx.reuse),
+                                **cast(MapRun, runner)(plan.inputs, scratch, params, ctx)}
+                    files = {name: scratch / name for name in plan.outputs}
+                missing = [name for name, path in files.items() if not path.is_file()]
+                if missing:
+                    raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
+                self._raise_if_inputs_changed(target, key, plan)
+                entry = cast(Entry, self.store.put(  # given no expect, put always stores: never None
+                    plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced))
+                self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
+                self._place_made(entry, plan, files)
+                return entry
+            finally:
+                if ctx.work_dir is not None:
+                    self.store.clear_empty_work(plan.cache_key)
 
     def _figures_of_each(
         self, target: Target, plan: Plan, metadata: Mapping[str, object]

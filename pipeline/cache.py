@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.atomic import TEMPORARY, new_temporary, replace, unlink, write_bytes_atomic
+from ops.atomic import TEMPORARY, new_temporary, replace, unlink, unsynced_in, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
 from pipeline.locks import Busy, exclusive, held_alone, held_by_many, held_elsewhere
 from pipeline.words import counted
@@ -138,6 +138,8 @@ class ContentStore:
         """``make``: make the store's folders where they are not there. ``status`` only looks, and reads a store
         that is not there as one that holds nothing, rather than make one on a share's empty mount point."""
         self.root = root
+        self._held = 0  # how deep in in_use (shared) this store is
+        self._spare: list[Path] = []  # scratch folders emptied for the next op's call (see scratch)
         for folder in STORE_FOLDERS[:-1]:  # locks/ comes with the first lock
             path = root / folder
             if make:
@@ -176,7 +178,13 @@ class ContentStore:
         ever, or ``timeout`` seconds at most (a nightly job must end before the next one starts)."""
         if not exclusive:
             with held_by_many(self.root):
-                yield
+                self._held += 1
+                try:
+                    yield
+                finally:
+                    self._held -= 1
+                    if not self._held:
+                        self._remove_spare()
             return
         try:
             with held_alone(self.root, self._say_waiting if wait else None, timeout):
@@ -335,6 +343,28 @@ class ContentStore:
         """A fresh folder for an op's outputs, inside the store so the final renames stay on one disk. Its name
         is one ``gc`` knows for its own (``_SCRATCH``)."""
         return Path(tempfile.mkdtemp(prefix="tmp", dir=self.root / "tmp"))
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """A ``scratch_dir`` for one op's call, emptied after. What is written in it is not synced to disk
+        (``unsynced_in``): ``put`` syncs its copy in the cache, and the build the outputs it places. While the store
+        is ``in_use`` (a build's step) the emptied folder is kept for the next call, and removed as the step ends:
+        removing a folder is a disk write of its own (3 ms, where removing a small file in it took 0.05 ms; 21 s of
+        a first build of 2,000 textures)."""
+        folder = self._spare.pop() if self._spare else self.scratch_dir()
+        try:
+            with unsynced_in(folder):
+                yield folder
+        finally:
+            if self._held and _emptied(folder):
+                self._spare.append(folder)
+            else:
+                _remove(folder)
+
+    def _remove_spare(self) -> None:
+        """Remove the scratch folders kept for a next op's call: the store is no longer in use."""
+        while self._spare:
+            _remove(self._spare.pop())
 
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None; an unreadable or dangling entry is dropped."""
@@ -658,6 +688,17 @@ def _listing(folder: Path) -> list[os.DirEntry[str]]:
             return list(items)
     except FileNotFoundError:
         return []
+
+
+def _emptied(folder: Path) -> bool:
+    """Whether what is in ``folder`` could all be removed (links themselves, not what they lead to), leaving it an
+    empty folder; not where the op removed it, or left what cannot be removed."""
+    try:
+        for item in _listing(folder):
+            _remove(Path(item.path))
+        return folder.is_dir() and not _listing(folder)
+    except OSError:
+        return False
 
 
 def _remove(path: Path) -> None:
