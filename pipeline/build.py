@@ -26,7 +26,7 @@ from pipeline.dagster_names import sensor_name
 from pipeline.edits import keep_if_edited
 from pipeline.hashing import HashIndex, file_is, hash_bytes, hash_text
 from pipeline.manifest import (
-    PartitionResult, Row, last_built_key, not_built, partition_label, read_manifest, rows_by_key,
+    ManifestRead, PartitionResult, Row, by_key, last_built_key, not_built, partition_label, read_manifest, read_once,
 )
 from pipeline.outputs import as_listed, remove_output
 from pipeline.progress import reporter
@@ -77,6 +77,7 @@ class Builder:
         self.forced = forced  # targets recomputed whatever the cache holds (--force)
         self._scans: dict[str, dict[str, dict[str, Path]]] = {}
         self._skipped: dict[str, list[str]] = {}  # source -> what its scan could not make partitions of, as messages
+        self._manifest_read: ManifestRead | None = None  # see manifest
         self._rows: dict[tuple[str, str], Row] | None = None  # see _last_rows
         self._outputs: dict[tuple[str, str], dict[str, str]] | None = None  # see _last_outputs
         self._listed_build_dir = f"{as_listed(spec, spec.build_dir)}/"  # how rows begin an output's path (listed_here)
@@ -572,8 +573,20 @@ class Builder:
         return bool(self.spec.images_each(target)) and entry.metadata.get("variants_made") == 0
 
     def forget_rows(self) -> None:
-        """Read the manifest again at the next question: a Dagster run of this build has written it since."""
-        self._rows = self._outputs = None
+        """Read the manifest again at the next question: this build has written it since (a run, a sync)."""
+        self._manifest_read = self._rows = self._outputs = None
+
+    def manifest(self) -> ManifestRead:
+        """The manifest as this builder first read it, until ``forget_rows``: a build's questions before it
+        writes it (why it cannot be read, the rows a sync goes through, those it plans by) take one read."""
+        if self._manifest_read is None:
+            self._manifest_read = read_once(self.spec.build_dir)
+        return self._manifest_read
+
+    def rows_read(self) -> dict[tuple[str, str], Row]:
+        """(asset, partition) -> its manifest row, as ``manifest`` read it: a copy, which this builder's
+        builds do not change."""
+        return dict(self._last_rows())
 
     def last_row(self, target: Target, key: str) -> Row | None:
         """``target``'s manifest row for ``key``, as the last build left it (or as this builder built it)."""
@@ -582,7 +595,7 @@ class Builder:
     def _last_rows(self) -> dict[tuple[str, str], Row]:
         """(asset, partition) -> its manifest row when first asked: read once, not once per partition."""
         if self._rows is None:
-            self._rows = rows_by_key(self.spec.build_dir)
+            self._rows = by_key(self.manifest().whole())
         return self._rows
 
     def _last_outputs(self) -> dict[tuple[str, str], dict[str, str]]:

@@ -120,12 +120,43 @@ def manifest_path(build_dir: Path) -> Path:
     return build_dir / MANIFEST
 
 
+@dataclass(frozen=True)
+class ManifestRead:
+    """The manifest as one read found it (``read_once``). A build asks why it cannot be read, for the rows to sync
+    and for the rows to plan by before it writes it: each was a read of its own, a tenth of a second at 2,000
+    textures."""
+
+    build_dir: Path
+    entries: list[object] | None  # as written; None where it cannot be read
+    error: str | None  # why it cannot be read
+
+    def whole(self) -> list[Row]:
+        """``read_manifest``'s rows."""
+        return whole_rows(self.entries or [])
+
+    def keyed(self) -> list[dict[str, object]]:
+        """``keyed_rows``'s rows."""
+        return [row for row in self.entries or [] if isinstance(row, dict) and isinstance(row.get("asset"), str)
+                and isinstance(row.get("partition"), str)]
+
+    def problem(self) -> str | None:
+        """``manifest_problem``'s message."""
+        return None if self.error is None else (
+            f"{manifest_path(self.build_dir)} cannot be read ({self.error}): every output reads as never built, and "
+            "a build lists them anew, putting back from the cache what it holds")
+
+
+def read_once(build_dir: Path) -> ManifestRead:
+    """The manifest, read once for every question a caller asks of it before it writes it."""
+    return ManifestRead(build_dir, *_read(build_dir))
+
+
 def read_manifest(build_dir: Path) -> list[Row]:
     """The manifest's whole rows; none where it is missing or cannot be read (derived data: the next build
     rewrites it). A row missing a field, or holding one of the wrong type (a hand edit, a merge), or an output
     hash that is no hash (a path: a build restores an upstream output by its hash from the cache), is left out:
     its partition is built again, or put back from the cache, and the build writes its row anew."""
-    return whole_rows(_entries(build_dir) or [])
+    return read_once(build_dir).whole()
 
 
 def whole_rows(entries: Iterable[object]) -> list[Row]:
@@ -146,17 +177,13 @@ def manifest_rows_or_none(build_dir: Path) -> list[dict[str, object]] | None:
 
 def keyed_rows(build_dir: Path) -> list[dict[str, object]]:
     """The rows that name their asset and partition, damaged or not: the rest can never be replaced or dropped."""
-    return [row for row in _entries(build_dir) or []
-            if isinstance(row, dict) and isinstance(row.get("asset"), str) and isinstance(row.get("partition"), str)]
+    return read_once(build_dir).keyed()
 
 
 def manifest_problem(build_dir: Path) -> str | None:
     """Why the manifest there cannot be read, for a build or status to say: every output it lists then reads
     as never built, and the build writes it anew: a truncated file or a merge conflict would otherwise go unsaid."""
-    problem = _read(build_dir)[1]
-    return None if problem is None else (
-        f"{manifest_path(build_dir)} cannot be read ({problem}): every output reads as never built, and a build "
-        "lists them anew, putting back from the cache what it holds")
+    return read_once(build_dir).problem()
 
 
 def _entries(build_dir: Path) -> list[object] | None:

@@ -12,7 +12,7 @@ from typing import NamedTuple, cast
 import dagster as dg
 
 from pipeline.build import Builder
-from pipeline.manifest import Row, keyed_rows, update_manifest
+from pipeline.manifest import Row, update_manifest
 from pipeline.outputs import remove_output
 from pipeline.sources import gone_from
 from pipeline.spec import Spec, Target
@@ -58,13 +58,14 @@ def forget_removed(spec: Spec, builder: Builder, instance: dg.DagsterInstance | 
             builder.keep_renamed(spec.targets[name], rows)
     if drop:
         update_manifest(spec.build_dir, drop=drop)
+        builder.forget_rows()
     return removed
 
 
 def _listed_here(spec: Spec, builder: Builder) -> list[dict[str, object]]:
     """The manifest's rows, those of a build folder moved with its project listed anew where it has their outputs
     now (``Builder.listed_here``), so that this sync and everything after it deletes and judges the files here."""
-    rows = keyed_rows(spec.build_dir)
+    rows = builder.manifest().keyed()
     here = [builder.listed_here(row) for row in rows]
     if moved := [cast(Row, row) for row, was in zip(here, rows) if row is not was]:
         update_manifest(spec.build_dir, moved)

@@ -33,7 +33,7 @@ from pipeline.hashing import HashIndex
 from pipeline.guards import FailedGuard, Unmeasured, failed_guards, unmeasured_guards
 from pipeline.killed_builds import fail_runs_of_killed_builds, process_tags
 from pipeline.manifest import (
-    Row, keys_in_use, manifest_path, manifest_problem, manifest_rows_or_none, read_manifest, rows_by_key,
+    Row, keys_in_use, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key,
     update_manifest,
 )
 from pipeline.progress import report_progress
@@ -140,7 +140,7 @@ def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
             sync = sync_partitions(spec, instance, builder)
         if caught:
             signal.raise_signal(caught[0])
-        current = _plan(builder, None, False, []).current if rows_by_key(spec.build_dir) else []
+        current = _plan(builder, None, False, []).current if builder.rows_read() else []
         outputs = report_current(instance, builder, current)
         builder.index.save()
     counts = [len(instance.get_dynamic_partitions(name)) for name in spec.sources]
@@ -223,11 +223,11 @@ def _build(spec: Spec, select: list[str] | None, force: bool, device: str | None
     run starts, so that an interrupted build keeps them; and a throwaway instance is made only for a run."""
     if instance is not None:
         fail_runs_of_killed_builds(instance)
-    if problem := manifest_problem(spec.build_dir):
-        log.warning("%s", problem)
     forced = sorted(select or spec.targets) if force else []
     resource = RemasterResource(device=device or spec.device, forced=forced)
     builder = resource.builder(spec, building=True)
+    if problem := builder.manifest().problem():
+        log.warning("%s", problem)
     with signals_held() as caught:  # removed files' outputs and rows go together
         sync = sync_partitions(spec, instance, builder)
     if caught:
@@ -259,7 +259,7 @@ def _plan(builder: Builder, select: list[str] | None, force: bool, forced: list[
     spec = builder.spec
     order = build_order(spec, with_upstream(spec, select) if select else None)
     inputs_now: CurrentInputs = {}
-    rows = rows_by_key(spec.build_dir)  # read once for both: another build's rows written since are kept (as_read)
+    rows = builder.rows_read()  # as the sync left it: another build's rows written since are kept (as_read)
     stale = stale_map(builder, order, inputs_now, rows) if not force or select else {}
     wanted = {(name, key) for _, names in order for name in names for key in partition_keys(builder, name)}
     needed = {item for item in wanted if item[0] in forced or stale.get(item) is not None}
