@@ -18,7 +18,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Literal, get_args
+from typing import BinaryIO, Literal, cast, get_args
 
 import imagecodecs
 import numpy as np
@@ -697,7 +697,7 @@ def _past_16_bits(im: PILImage.Image) -> str | None:
     if im.mode == "F":
         return FLOATING_POINT
     if im.mode == "I":
-        low, high = im.getextrema()  # Pillow's own pass: no copy of the texels
+        low, high = cast(tuple[int, int], im.getextrema())  # Pillow's own pass: no copy of the texels
         if low < 0 or high > 65535:
             return wide_integers(32, signed=True)
     return None
@@ -714,7 +714,8 @@ def _alpha_all_zero(im: PILImage.Image) -> bool:
     """Whether RGBA ``im``'s alpha is 0 in every texel, as exporters that ignore alpha write it (a BMP whose
     alpha mask names an alpha channel left black, which Windows and Photoshop show opaque): read as alpha, the
     texture would be invisible."""
-    return im.getextrema()[3][1] == 0  # of every band in one pass: getchannel copied the alpha
+    bands = cast(tuple[tuple[int, int], ...], im.getextrema())  # of every band in one pass: getchannel copied the alpha
+    return bands[3][1] == 0
 
 
 _BI_RGB = 0  # a BMP's compression field: texels stored as they are, with no channel masks
