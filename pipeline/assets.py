@@ -5,6 +5,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 import dagster as dg
 import yaml
@@ -46,21 +47,30 @@ def partitions_def(source_name: str) -> dg.DynamicPartitionsDefinition:
     return dg.DynamicPartitionsDefinition(name=source_name)
 
 
-def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, source: str) -> list[str]:
-    """Make ``source``'s partitions the files in its folder now; returns them in the instance's order, which
-    a run's partition range follows. A source with no files (an unmounted share, whose mount point is an empty
-    folder) keeps the partitions it had, and gives none."""
+class Synced(NamedTuple):
+    """What ``sync_source_partitions`` made of a source's partitions."""
+
+    keys: list[str]  # the partitions of the files there now, in the instance's order
+    held: dict[str, str]  # a deleted file's partition kept -> the run yet to finish that names it (``held_by_runs``)
+
+
+def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, source: str) -> Synced:
+    """Make ``source``'s partitions the files in its folder now, as far as no run yet to finish names one gone; its
+    keys come in the instance's order, which a run's partition range follows. A source with no files (an unmounted
+    share, whose mount point is an empty folder) keeps the partitions it had, and gives none."""
     found = builder.partitions(source)
     if not found:
-        return []
+        return Synced([], {})
     known = instance.get_dynamic_partitions(source)
     known_set = set(known)
     added = [key for key in found if key not in known_set]
     if added:
         instance.add_dynamic_partitions(source, added)
-    for key in droppable(instance, known_set.difference(found)):
+    gone = known_set.difference(found)
+    held = held_by_runs(instance, gone)
+    for key in sorted(gone.difference(held)):
         instance.delete_dynamic_partition(source, key)
-    return [key for key in known if key in found] + added
+    return Synced([key for key in known if key in found] + added, held)
 
 
 def pending_runs() -> dg.RunsFilter:
@@ -69,16 +79,33 @@ def pending_runs() -> dg.RunsFilter:
     return dg.RunsFilter(statuses=PENDING, created_after=datetime.now(timezone.utc) - STUCK_AFTER)
 
 
-def droppable(instance: dg.DagsterInstance, gone: set[str]) -> list[str]:
-    """The partitions of ``gone`` (files deleted) that Dagster can drop now: not one a run yet to finish names as
-    its partition or the first or last of its range. Dagster looks the range's ends up as the run starts, and
-    one dropped failed every step of the run, for every texture; kept until the run ends, it is told not built
-    (its file is gone) and the rest of the range is built. The next sync after the run drops it."""
+def held_by_runs(instance: dg.DagsterInstance, gone: set[str]) -> dict[str, str]:
+    """Those partitions of ``gone`` (files deleted) that Dagster cannot drop yet -> the short id (as the UI shows it)
+    of a run yet to finish that names it as its partition or the first or last of its range. Dagster looks the
+    range's ends up as the run starts, and one dropped failed every step of the run, for every texture; kept until
+    the run ends, it is told not built (its file is gone) and the rest of the range is built. The next sync after
+    the run drops it. One read of the run list, however many partitions are gone."""
     if not gone:
-        return []
-    named = {run.tags.get(tag) for run in instance.get_runs(filters=pending_runs())
-             for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)}
-    return sorted(gone - named)
+        return {}
+    held: dict[str, str] = {}
+    for run in instance.get_runs(filters=pending_runs()):
+        for key in (run.tags.get(tag) for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)):
+            if key in gone:
+                held.setdefault(key, run.run_id[:8])
+    return held
+
+
+def said_held(source: str, held: dict[str, str]) -> str:
+    """Why the partitions ``held`` (``held_by_runs``) of deleted files are still listed, naming the runs to look at:
+    a run a crash left started holds them for a day, and "a run yet to finish" left the artist to guess which."""
+    one, runs = len(held) == 1, sorted(set(held.values()))
+    them = "it" if one else "them"
+    return (f"{some(sorted(held))} of {source} deleted: {'its partition is' if one else 'their partitions are'} kept "
+            f"while {'run' if len(runs) == 1 else 'runs'} {some(runs)}, yet to finish, "
+            f"{'names' if len(runs) == 1 else 'name'} {them} (Dagster looks a run's partitions up as it starts), and "
+            f"dropped by the first tick, build or Observe after {'it ends' if len(runs) == 1 else 'they end'}; a run a "
+            f"crash left started keeps {them} for a day: terminate it in the UI (Runs, Terminate, with Force "
+            "termination)")
 
 
 def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
@@ -92,8 +119,9 @@ def source_asset(spec: Spec, source: Source) -> dg.SourceAsset:
         with logs_in_the_run(context.log):  # it adds and drops partitions, as a tick does: the instance is this spec's
             builder = remaster.builder(spec, building=True)
         before = context.instance.get_dynamic_partitions(source.name)
-        now = sync_source_partitions(context.instance, builder, source.name) or before  # no files (a share away): kept
-        say_synced(context.log, spec, source.name, before, now)
+        synced = sync_source_partitions(context.instance, builder, source.name)
+        now = synced.keys or before  # no files (a share away): kept
+        say_synced(context.log, spec, source.name, before, now, synced.held)
         registered = set(now)
         versions = {
             key: dg.DataVersion(observed_version(builder, source.name, roles))
@@ -126,18 +154,22 @@ def source_files_asset(spec: Spec, source: Source) -> dg.SourceAsset:
     return observe
 
 
-def say_synced(run_log: logging.Logger, spec: Spec, source: str, before: Sequence[str], now: Sequence[str]) -> None:
-    """Say in the observation's log which partitions it added and dropped: "Observe" in the UI is how an artist who
-    never runs the CLI has a new texture show up as a partition to materialize, and one deleted go."""
+def say_synced(run_log: logging.Logger, spec: Spec, source: str, before: Sequence[str], now: Sequence[str],
+               held: dict[str, str]) -> None:
+    """Say in the observation's log which partitions it added, dropped and kept for a run (``held``): "Observe" in
+    the UI is how an artist who never runs the CLI has a new texture show up as a partition to materialize, and one
+    deleted go."""
     had, has = set(before), set(now)
     if added := [key for key in now if key not in had]:
         run_log.info(f"added {counted(len(added), 'partition')} of {source} for new files: {some(added)}")
-    if dropped := [key for key in before if key not in has]:
+    if dropped := [key for key in before if key not in has and key not in held]:
         said = f"dropped {counted(len(dropped), 'partition')} of {source} with no file now: {some(dropped)}"
         if any(spec.source_of(name).name == source for name in spec.assets):
             said += (f"; what was built from {'it' if len(dropped) == 1 else 'them'} is deleted by the next remaster "
                      f"build, nightly run or {sensor_name(source)} tick")
         run_log.info(said)
+    if held:
+        run_log.info(said_held(source, held))
 
 
 def say_skipped(run_log: logging.Logger, builder: Builder, source: str) -> None:

@@ -52,7 +52,7 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
             builder = tick_builder(spec, context.log)
         except SpecError as exc:  # another spec's build folder or instance
             return dg.SkipReason(str(exc))
-        keys = sync_source_partitions(context.instance, builder, partition_set)  # the files on disk tonight,
+        keys = sync_source_partitions(context.instance, builder, partition_set).keys  # the files on disk tonight,
         forget_removed(spec, builder)  # as a CLI build syncs them, whether or not the file sensor runs
         models = [dg.AssetKey(name) for name in targets if name in spec.models]
         if keys or models:  # a run is requested all the same: the tick's log says what its source lacks

@@ -6,7 +6,7 @@ from typing import Any, TypeGuard
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, droppable, partitions_def, pending_runs
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, held_by_runs, partitions_def, pending_runs, said_held
 from pipeline.build import MODEL_PARTITION, Builder
 from pipeline.dagster_names import sensor_name
 from pipeline.graph import run_groups
@@ -85,7 +85,8 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
         gone = set(known) - set(found)
-        if removed := droppable(context.instance, gone):  # not one a run yet to finish names
+        held = held_by_runs(context.instance, gone)
+        if removed := sorted(gone - held.keys()):  # not one a run yet to finish names
             requests.append(parts.build_delete_request(removed))
         forget_removed(spec, builder, context.instance)
         order = [key for key in [*known, *added] if key in found]  # the partitions' order once the requests apply
@@ -110,26 +111,22 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         builder.index.save()
         named = {"weights": files} if files else {}  # a cursor with none is as it was before weights were watched
         cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken), **named})
-        said = None if runs or requests else _requested_nothing(context.instance, source.name, changed, list(failing),
-                                                                sorted(gone.difference(removed)))
+        said = None if runs or requests else _requested_nothing(context.instance, source.name, changed, list(failing), held)
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor, skip_reason=said)
 
     return watch
 
 
 def _requested_nothing(instance: dg.DagsterInstance, source: str, changed: list[str], failed: list[str],
-                       kept: list[str]) -> str:
+                       held: dict[str, str]) -> str:
     """Why a tick requested nothing, for the sensor's tick history in the UI: Dagster's own words were "Sensor
     function returned an empty result", every 30 seconds, however long an artist waited for a texture to build.
-    ``kept``: files deleted whose partitions a run yet to finish names (``droppable``)."""
+    ``held``: files deleted whose partitions a run yet to finish names (``held_by_runs``)."""
     if changed:
         said = (f"{counted(len(changed), 'file')} of {source} changed or new to this sensor, whose outputs are current "
                 f"already: {some(changed)}")
-    elif kept:
-        one = len(kept) == 1
-        said = (f"{some(kept)} of {source} deleted: {'its partition is' if one else 'their partitions are'} kept while "
-                f"a run yet to finish names {'it' if one else 'them'} (Dagster looks a run's partitions up as the run "
-                "starts), and dropped on the first tick after")
+    elif held:
+        said = said_held(source, held)
     else:
         said = f"no file of {source} was added, changed or removed since the last tick"
     if failed:

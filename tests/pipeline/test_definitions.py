@@ -406,8 +406,10 @@ def test_a_texture_deleted_at_the_end_of_a_queued_run_s_range_keeps_its_partitio
         (project / "textures" / keys[-1]).unlink()
         kept = tick(second.cursor)
         assert kept.dynamic_partitions_requests == [] and kept.skip_reason.skip_message == (
-            f"{keys[-1]} of legacy deleted: its partition is kept while a run yet to finish names it (Dagster looks a run's "
-            "partitions up as the run starts), and dropped on the first tick after")
+            f"{keys[-1]} of legacy deleted: its partition is kept while run {waiting.run_id[:8]}, yet to finish, names "
+            "it (Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe "
+            "after it ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, "
+            "with Force termination)")
         run_build(spec, instance=instance)  # a CLI build meanwhile keeps it too
         assert instance.get_dynamic_partitions("legacy") == keys
         instance.delete_run(waiting.run_id)  # the daemon launches it:
@@ -417,6 +419,35 @@ def test_a_texture_deleted_at_the_end_of_a_queued_run_s_range_keeps_its_partitio
         assert result.success and latest[keys[-1]] == {"not built"}
         assert all("cache" in latest[key] for key in keys[:-1])
         assert tick(kept.cursor).dynamic_partitions_requests[0].partition_keys == [keys[-1]]  # the run ended
+
+
+def test_observing_a_source_says_which_run_keeps_a_deleted_texture_s_partition_not_that_it_dropped_it(project):
+    """Observe keeps a deleted texture's partition that a queued run names as its range's end, as a tick does: its
+    log said it had dropped it, and the UI went on listing the partition, with nothing to say which run held it."""
+    spec = load_spec(project / "assets_spec.yaml")
+    base = build_definitions(spec)
+    defs = dg.Definitions(assets=base.assets, jobs=[dg.define_asset_job("observe", selection=["legacy"])],
+                          resources=base.resources)
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("observe").execute_in_process(instance=instance).success
+        keys = instance.get_dynamic_partitions("legacy")
+        job = base.resolve_job_def("build_legacy")
+        waiting = instance.create_run_for_job(job_def=job, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+                                              status=dg.DagsterRunStatus.NOT_STARTED)
+        (project / "textures" / keys[-1]).unlink()
+        (project / "textures" / keys[0]).unlink()
+        (project / "textures" / keys[2]).unlink()  # no run names it: it goes
+        result = defs.resolve_job_def("observe").execute_in_process(instance=instance)
+        said = [e.user_message for e in instance.all_logs(result.run_id)
+                if e.user_message.startswith(("added", "dropped", keys[-1], keys[0]))]
+        assert instance.get_dynamic_partitions("legacy") == [keys[0], keys[1], *keys[3:]]
+    assert said == [
+        f"dropped 1 partition of legacy with no file now: {keys[2]}; what was built from it is deleted by the next "
+        "remaster build, nightly run or legacy_files tick",
+        f"{keys[0]}, {keys[-1]} of legacy deleted: their partitions are kept while run {waiting.run_id[:8]}, yet to "
+        "finish, names them (Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or "
+        "Observe after it ends; a run a crash left started keeps them for a day: terminate it in the UI (Runs, "
+        "Terminate, with Force termination)"]
 
 
 def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
