@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -67,7 +67,7 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     if added:
         instance.add_dynamic_partitions(source, added)
     gone = known_set.difference(found)
-    held = held_by_runs(instance, gone)
+    held = held_by_runs(instance.get_runs(filters=pending_runs()), gone) if gone else {}
     for key in sorted(gone.difference(held)):
         instance.delete_dynamic_partition(source, key)
     return Synced([key for key in known if key in found] + added, held)
@@ -79,16 +79,14 @@ def pending_runs() -> dg.RunsFilter:
     return dg.RunsFilter(statuses=PENDING, created_after=datetime.now(timezone.utc) - STUCK_AFTER)
 
 
-def held_by_runs(instance: dg.DagsterInstance, gone: set[str]) -> dict[str, str]:
+def held_by_runs(pending: Iterable[dg.DagsterRun], gone: set[str]) -> dict[str, str]:
     """Those partitions of ``gone`` (files deleted) that Dagster cannot drop yet -> the short id (as the UI shows it)
-    of a run yet to finish that names it as its partition or the first or last of its range. Dagster looks the
-    range's ends up as the run starts, and one dropped failed every step of the run, for every texture; kept until
-    the run ends, it is told not built (its file is gone) and the rest of the range is built. The next sync after
-    the run drops it. One read of the run list, however many partitions are gone."""
-    if not gone:
-        return {}
+    of a run of ``pending`` (``pending_runs``) that names it as its partition or the first or last of its range.
+    Dagster looks the range's ends up as the run starts, and one dropped failed every step of the run, for every
+    texture; kept until the run ends, it is told not built (its file is gone) and the rest of the range is built.
+    The next sync after the run drops it. The caller reads the run list once, however many partitions are gone."""
     held: dict[str, str] = {}
-    for run in instance.get_runs(filters=pending_runs()):
+    for run in pending:
         for key in (run.tags.get(tag) for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)):
             if key in gone:
                 held.setdefault(key, run.run_id[:8])

@@ -84,8 +84,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if added := sorted(set(found) - set(known)):
             requests.append(parts.build_add_request(added))
+        pending = context.instance.get_runs(filters=pending_runs())  # once a tick: drops, retries and words go by it
         gone = set(known) - set(found)
-        held = held_by_runs(context.instance, gone)
+        held = held_by_runs(pending, gone)
         if removed := sorted(gone - held.keys()):  # not one a run yet to finish names
             requests.append(parts.build_delete_request(removed))
         forget_removed(spec, builder, context.instance)
@@ -101,7 +102,9 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         # The last tick judged ``broken`` before its runs ended: one failing on its own since shows here first.
         retried = _still_settled(retried, found, failing, afresh=retraining or not broken <= broken_before)
         wanted = set() if trains_here else stale
-        if selection and not retraining and not _runs_pending(context.instance):
+        # A run yet to finish (this sensor's, the nightly one, one from the UI) may build what failed (not failed
+        # yet, only not rebuilt yet), so retries wait for an idle instance.
+        if selection and not retraining and not pending:
             again = [key for key in order if key in failing and key not in changed and key not in retried]
             retried.update((key, found[key]) for key in again)
             wanted |= set(again)
@@ -111,17 +114,18 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         builder.index.save()
         named = {"weights": files} if files else {}  # a cursor with none is as it was before weights were watched
         cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken), **named})
-        said = None if runs or requests else _requested_nothing(context.instance, source.name, changed, list(failing), held)
+        said = None if runs or requests else _requested_nothing(source.name, changed, list(failing), held, bool(pending))
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor, skip_reason=said)
 
     return watch
 
 
-def _requested_nothing(instance: dg.DagsterInstance, source: str, changed: list[str], failed: list[str],
-                       held: dict[str, str]) -> str:
+def _requested_nothing(source: str, changed: list[str], failed: list[str], held: dict[str, str],
+                       runs_pending: bool) -> str:
     """Why a tick requested nothing, for the sensor's tick history in the UI: Dagster's own words were "Sensor
     function returned an empty result", every 30 seconds, however long an artist waited for a texture to build.
-    ``held``: files deleted whose partitions a run yet to finish names (``held_by_runs``)."""
+    ``held``: files deleted whose partitions a run yet to finish names (``held_by_runs``); ``runs_pending``: whether
+    any run has yet to finish (``pending_runs``)."""
     if changed:
         said = (f"{counted(len(changed), 'file')} of {source} changed or new to this sensor, whose outputs are current "
                 f"already: {some(changed)}")
@@ -130,7 +134,7 @@ def _requested_nothing(instance: dg.DagsterInstance, source: str, changed: list[
     else:
         said = f"no file of {source} was added, changed or removed since the last tick"
     if failed:
-        when = "once no run is queued or running" if _runs_pending(instance) else "once its file changes"
+        when = "once no run is queued or running" if runs_pending else "once its file changes"
         said += f"; the last build of {some(failed)} failed: each is tried again {when}"
     return said
 
@@ -175,12 +179,6 @@ def _weights_now(builder: Builder, weights: list[tuple[Target, str]], before: di
     now = {weights_key(target.name, role).to_user_string(): weights_version(builder, target, role)
            for target, role in weights}
     return {key: digest for key, version in now.items() if (digest := version or before.get(key))}
-
-
-def _runs_pending(instance: dg.DagsterInstance) -> bool:
-    """Whether a run has yet to finish: one of this sensor's, the nightly one or one from the UI may build
-    what failed (not failed yet, only not rebuilt yet), so retries wait for an idle instance."""
-    return bool(instance.get_run_records(filters=pending_runs(), limit=1))
 
 
 def _still_settled(

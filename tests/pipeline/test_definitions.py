@@ -729,6 +729,35 @@ def test_a_sensor_tick_that_requests_nothing_says_why_in_the_ui(project):
                              "walls/tex001.png failed: each is tried again once its file changes")
 
 
+def test_a_sensor_tick_reads_the_runs_yet_to_finish_once(project, monkeypatch):
+    """A tick that kept a deleted texture's partition for a queued run, while another texture's last build had
+    failed, read the run list three times: for the runs naming the partition, whether to retry, and to say why."""
+    from pipeline.runs import run_build
+
+    with dg.instance_for_test() as instance:
+        run_build(load_spec(project / "assets_spec.yaml"), instance=instance)
+        daemon = _Daemon(instance, project / "assets_spec.yaml")
+        daemon.tick()
+        (project / "textures" / "walls" / "tex001.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+        assert daemon.tick() == daemon.tick() == [("walls/tex001.png",) * 2]  # tried once more: it fails again
+        waiting = instance.create_run_for_job(job_def=daemon.job, status=dg.DagsterRunStatus.NOT_STARTED,
+                                              tags={RANGE_START_TAG: "floors/tex000.png", RANGE_END_TAG: "walls/tex003.png"})
+        (project / "textures" / "walls" / "tex003.png").unlink()
+        reads = []
+        for name in ("get_runs", "get_run_records"):
+            read = getattr(dg.DagsterInstance, name)
+            monkeypatch.setattr(dg.DagsterInstance, name, lambda self, *args, read=read, **kwargs:
+                                reads.append(args or kwargs) or read(self, *args, **kwargs))
+        result = daemon.sensor(dg.build_sensor_context(instance=instance, cursor=daemon.cursor))
+    assert result.skip_reason.skip_message == (
+        f"walls/tex003.png of legacy deleted: its partition is kept while run {waiting.run_id[:8]}, yet to finish, "
+        "names it (Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe "
+        "after it ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, with "
+        "Force termination); the last build of walls/tex001.png failed: each is tried again once no run is queued or "
+        "running")
+    assert len(reads) == 1
+
+
 def test_a_source_models_train_from_has_what_a_broken_texture_left_unbuilt_tried_again(tmp_path):
     """Its changes retrain and rebuild all in one run, which spans the broken texture; a tick with no change
     tries again what that run left unbuilt, keeping the broken one apart."""
