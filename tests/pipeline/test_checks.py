@@ -399,3 +399,27 @@ assets:
         "with 16 px blocks needs an exemplar larger than 17x17 px (set patch_size: 14 or less)" in said, output
     assert "its variants repeat it. Make the material from a larger texture or larger photos (method from_texture " \
         "may be chained from an upscale of the texture)" in said, output
+
+
+def test_a_model_s_failing_check_names_no_partition(tmp_path):
+    """A model is one output, not a partition of a source: its failed check said "failing partitions: none" in the
+    UI, beside the figure that failed it."""
+    write_textures(tmp_path / "textures", 4, size=32)
+    (tmp_path / "textures" / "walls" / "tex001.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    defs = build_definitions(load_spec(write_spec(tmp_path, """
+build_dir: build
+cache_dir: .remaster/cache
+device: cpu
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+models:
+  sr2x: {op: train_srcae, from: legacy, scale: 2, steps: 2, patch_size: 16, batch_size: 2, widths: [8, 8, 8]}
+""")))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["sr2x"],
+                                raise_on_error=False)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["inputs_readable"].passed
+    said = checks["inputs_readable"].metadata
+    assert set(said) == {"unreadable_images", "limit", "unreadable"} and said["unreadable_images"].value == 1
+    assert said["unreadable"].value.startswith(f"cannot decode {tmp_path / 'textures' / 'walls' / 'tex001.png'}")
