@@ -114,21 +114,26 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
         builder.index.save()
         named = {"weights": files} if files else {}  # a cursor with none is as it was before weights were watched
         cursor = json.dumps({"versions": found, "retried": retried, "broken": sorted(broken), **named})
-        said = None if runs or requests else _requested_nothing(source.name, changed, list(failing), held, bool(pending))
+        said = None if runs else _requested_nothing(source.name, changed, removed, list(failing), held, bool(pending))
         return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor, skip_reason=said)
 
     return watch
 
 
-def _requested_nothing(source: str, changed: list[str], failed: list[str], held: dict[str, str],
+def _requested_nothing(source: str, changed: list[str], removed: list[str], failed: list[str], held: dict[str, str],
                        runs_pending: bool) -> str:
-    """Why a tick requested nothing, for the sensor's tick history in the UI: Dagster's own words were "Sensor
-    function returned an empty result", every 30 seconds, however long an artist waited for a texture to build.
-    ``held``: files deleted whose partitions a run yet to finish names (``held_by_runs``); ``runs_pending``: whether
-    any run has yet to finish (``pending_runs``)."""
+    """Why a tick requested no run, for the sensor's tick history in the UI: Dagster's own words were "Sensor
+    function returned an empty result", every 30 seconds, however long an artist waited for a texture to build, and
+    on a tick that dropped a deleted texture's partition. ``removed``: the partitions it drops; ``held``: files
+    deleted whose partitions a run yet to finish names (``held_by_runs``); ``runs_pending``: whether any run has
+    yet to finish (``pending_runs``)."""
     if changed:
         said = (f"{counted(len(changed), 'file')} of {source} changed or new to this sensor, whose outputs are current "
                 f"already: {some(changed)}")
+    elif removed:
+        one = len(removed) == 1
+        said = (f"{some(removed)} of {source} deleted: {'its partition is' if one else 'their partitions are'} "
+                f"dropped, and what was built from {'it' if one else 'them'} is deleted on the next tick")
     elif held:
         said = said_held(source, held)
     else:

@@ -571,6 +571,24 @@ def test_the_sensor_removes_the_outputs_of_a_deleted_file_once_dagster_dropped_i
     assert "walls/tex001.png" not in {row["partition"] for row in rows} and len(rows) == 4
 
 
+def test_a_sensor_tick_that_drops_a_partition_and_requests_no_run_says_so_in_the_ui(project):
+    """A tick that dropped a deleted texture's partition, and asked for no run, said Dagster's "Sensor function
+    returned an empty result" in the sensor's tick history."""
+    from pipeline.runs import run_build
+
+    spec = load_spec(project / "assets_spec.yaml")
+    sensor = build_definitions(spec).resolve_sensor_def("legacy_files")
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        first = sensor(dg.build_sensor_context(instance=instance))
+        (project / "textures" / "walls" / "tex001.png").unlink()
+        (project / "textures" / "walls" / "tex003.png").unlink()
+        result = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert result.run_requests == [] and result.skip_reason.skip_message == (
+        "walls/tex001.png, walls/tex003.png of legacy deleted: their partitions are dropped, and what was built from "
+        "them is deleted on the next tick")
+
+
 def test_a_file_moved_away_and_back_while_a_cli_build_ran_is_rebuilt_by_the_sensor(project):
     from pipeline.runs import run_build
 
