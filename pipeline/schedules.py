@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, say_skipped, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, said_held, say_skipped, sync_source_partitions
 from pipeline.graph import run_groups
 from pipeline.removed import forget_removed
 from pipeline.resources import tick_builder
@@ -52,8 +52,11 @@ def _nightly(spec: Spec, partition_set: str | None, targets: list[str]) -> dg.Sc
             builder = tick_builder(spec, context.log)
         except SpecError as exc:  # another spec's build folder or instance
             return dg.SkipReason(str(exc))
-        keys = sync_source_partitions(context.instance, builder, partition_set).keys  # the files on disk tonight,
+        synced = sync_source_partitions(context.instance, builder, partition_set)  # the files on disk tonight,
         forget_removed(spec, builder)  # as a CLI build syncs them, whether or not the file sensor runs
+        if synced.held:  # the tick's log in the UI names the run that keeps them
+            context.log.info(said_held(partition_set, synced.held))
+        keys = synced.keys
         models = [dg.AssetKey(name) for name in targets if name in spec.models]
         if keys or models:  # a run is requested all the same: the tick's log says what its source lacks
             say_skipped(context.log, builder, partition_set)

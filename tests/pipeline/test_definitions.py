@@ -1505,6 +1505,29 @@ def test_a_nightly_tick_on_a_source_whose_folder_is_away_says_so_in_its_log(tmp_
                              "not exist; nothing is built from it, its outputs are kept (fix its root, or mount the share)"]
 
 
+def test_a_nightly_tick_says_which_run_keeps_a_deleted_texture_s_partition(project):
+    """The nightly tick keeps a deleted texture's partition that a queued run names, as a file sensor's tick does,
+    and said nothing of it, where the sensor's tick history and Observe's log name the run."""
+    defs = build_definitions(load_spec(project / "assets_spec.yaml"))
+    with dg.instance_for_test() as instance, dg.build_schedule_context(instance=instance) as context:
+        keys = ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png", "walls/tex001.png", "walls/tex003.png"]
+        instance.add_dynamic_partitions("legacy", keys)
+        waiting = instance.create_run_for_job(job_def=defs.resolve_job_def("build_legacy"),
+                                              tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+                                              status=dg.DagsterRunStatus.NOT_STARTED)
+        (project / "textures" / keys[-1]).unlink()
+        said = _Said()
+        context.log.addHandler(said)
+        request = defs.resolve_schedule_def("nightly_legacy")(context)
+        assert instance.get_dynamic_partitions("legacy") == keys
+    assert request.tags[RANGE_END_TAG] == keys[-2]
+    assert said.messages == [
+        f"{keys[-1]} of legacy deleted: its partition is kept while run {waiting.run_id[:8]}, yet to finish, names it "
+        "(Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe after it "
+        "ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, with Force "
+        "termination)"]
+
+
 class _LetThrough(logging.Handler):
     """The other build, holding each partition's lock until this one says it waits for it (as a record of
     ``pipeline.locks``, given before it waits): then it lets that one go."""
