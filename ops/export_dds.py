@@ -36,7 +36,9 @@ from ops.image_io import (
     Image, check_image, colorspace_of_kind, image_sides, linear_to_srgb, quantize, read_image, refuse_oversized,
 )
 from ops.material.params import MaterialParams
-from ops.normal_map import check_normal_map, renormalize, sampled, warn_if_normal_map
+from ops.normal_map import (
+    KIND_ARGUMENT, SPEC_WORDS, KindWords, check_normal_map, renormalize, sampled, warn_if_normal_map,
+)
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
 from ops.upscale import resample, resize
@@ -353,16 +355,22 @@ def export_dds(
     (``read_image``'s default), values as stored for ``normal`` and ``data``. A texture the format cannot
     hold is a ``ValueError`` naming ``source`` and what to do, and so is an argument ``ExportDdsParams`` would
     refuse (its Direct3D 9 names, ``DXT5``, are taken). ``alpha_cutoff`` and ``resize_to_blocks``: see
-    ``ExportDdsParams``."""
+    ``ExportDdsParams``. A normal map's messages name ``kind`` as the call gives it (``kind="normal"``)."""
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
+    return _exported(image, params, source, KIND_ARGUMENT)
+
+
+def _exported(image: Image, params: ExportDdsParams, source: str, words: KindWords) -> Exported:
+    """The DDS file of ``image`` as ``params`` (one map's kind and format) say; ``words`` name a normal map's kind as
+    the spec or the script gave it, since the op and ``export_dds`` both export here."""
     check_image(image, colorspace=colorspace_of_kind(params.kind))
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
-        check_normal_map(Path(source), image.color, "export_dds")
+        check_normal_map(Path(source), image.color, "export_dds", words)
     elif params.kind == "color":
         warn_if_normal_map(linear_to_srgb(sampled(image.color)), source, "export_dds",
-                           "as kind: color (the default), its mip levels are averaged as light, not as vectors, and "
-                           "bc1 or bc3 keeps its blue, so it shades wrong, worst at a distance")
+                           f"as {words.colour}, its mip levels are averaged as light, not as vectors, and "
+                           "bc1 or bc3 keeps its blue, so it shades wrong, worst at a distance", words.to_normal)
     chosen = _choose(image, params.format, params.kind)
     _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":
@@ -563,8 +571,9 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind,
         _check_sides(str(path), *sides, format, params.resize_to_blocks)
     image = read_image(path, colorspace=colorspace_of_kind(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
-    exported = export_dds(image, format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
-                          alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks, source=str(path))
+    one = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
+                                         alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks)
+    exported = _exported(image, one, str(path), SPEC_WORDS)
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]
     resized = {"resized_from": f"{image.width}x{image.height}"} if (height, width) != (image.height, image.width) else {}

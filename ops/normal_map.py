@@ -41,6 +41,10 @@ def kind_arguments(normal: str, colour: str) -> KindWords:
     return KindWords(f"given {normal}", f"{colour} (the default)", f"pass {normal}", f"leave {normal} out")
 
 
+KIND_ARGUMENT = kind_arguments('kind="normal"', 'kind="color"')
+"""The words of a script that calls an op with ``kind`` (``super_resolve``, ``multiply``, ``export_dds``)."""
+
+
 def check_normal_map(path: Path, stored: np.ndarray, op: str, words: KindWords = SPEC_WORDS) -> None:
     """A ``kind: normal`` texture must hold the three components of its vectors, and is warned of where its values
     as ``stored`` (H, W, C) hold few vectors: a colour texture marked so (a whole folder given ``kind: normal``) was

@@ -30,7 +30,7 @@ from ops.multiply.in_register import (
 from ops.multiply.lighting import even_lighting
 from ops.multiply.params import MIN_COVERAGE_RATIO, Kind, Method, MultiplyParams
 from ops.multiply.patch import MIN_BLOCK, QuiltConfig, default_block, quilt
-from ops.normal_map import check_normal_map, facing_out, sampled, warn_if_normal_map
+from ops.normal_map import KIND_ARGUMENT, SPEC_WORDS, check_normal_map, facing_out, sampled, warn_if_normal_map
 from ops.registry import OpContext, ProgressFn, one_image
 from ops.tensors import to_hwc
 from ops.threads import cpu_threads
@@ -237,15 +237,16 @@ def variants(
     made, with ``image``'s bit depth and alpha: the op writes each at once, so that a build killed at the next keeps
     it, and ``multiply`` keeps them all. The exemplar is checked, and the networks ``gram`` matches built, before
     the first is made; ``source`` names the texture in errors, and ``from_python`` says a too-small exemplar's fixes
-    as ``multiply``'s arguments rather than as the spec's keys."""
+    and a normal map's kind as ``multiply``'s arguments rather than as the spec's keys."""
+    words = KIND_ARGUMENT if from_python else SPEC_WORDS
     if params.kind == "normal":
-        check_normal_map(source, image.color, "multiply")
+        check_normal_map(source, image.color, "multiply", words)
     block = _check_size(source, image, params, from_python=from_python)
     exemplar = _flattened(exemplar_planes(image, params.alpha, kind=params.kind), params, slice(0, image.channels))
     if params.method == "gram" and params.kind == "color" and indices:
         warn_if_normal_map(sampled(exemplar[..., : image.channels]), source, "multiply's method gram",
-                           "it matches the map's colours, not its vectors, and a fifth of a variant's texels came out "
-                           "more than 5% off unit length")
+                           f"as {words.colour}, it matches the map's colours, not its vectors, and a fifth of a "
+                           "variant's texels came out more than 5% off unit length", words.to_normal)
     parts = feature_parts(params, exemplar.shape[2], image.channels, device) if params.method == "gram" and indices else []
     made = synthesized(exemplar, params, indices, block=block, device=device, parts=parts, source=source,
                        progress=progress)

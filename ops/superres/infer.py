@@ -23,7 +23,7 @@ from ops.alpha import AlphaMeaning, SourceRange, color_to_resample, coverage_of
 from ops.device import resolve_device
 from ops.image_io import Image, check_image, path_argument, quantize, read_image, refuse_oversized, write_pixels
 from ops.normal_map import (
-    SPEC_WORDS, KindWords, check_normal_map, kind_arguments, renormalize, sampled, warn_if_normal_map,
+    KIND_ARGUMENT, SPEC_WORDS, KindWords, check_normal_map, renormalize, sampled, warn_if_normal_map,
 )
 from ops.registry import SINGLE_OUTPUT, OpContext, ProgressFn, one_image
 from ops.superres.adapt import Adaptation, adapt
@@ -231,8 +231,8 @@ def super_resolve(
         adapt_steps=adapt_steps, adapt_learning_rate=adapt_learning_rate, tile=tile, overlap=overlap, batch=batch,
         precision=precision, cpu_threads=cpu_threads,
     )
-    words = kind_arguments('kind="normal"', 'kind="color"')
-    with enlarging(image, params, path, device, source=Path(source), progress=progress, words=words) as enlarged:
+    with enlarging(image, params, path, device, source=Path(source), progress=progress,
+                   words=KIND_ARGUMENT) as enlarged:
         return enlarged.image()
 
 

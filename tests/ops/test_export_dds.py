@@ -260,9 +260,9 @@ def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
     (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"}, "is a colour texture, and bc4"),
     (Image(np.full((8, 8, 3), 0.5, np.float32), np.zeros((8, 8), np.float32)), {"format": "bc3n", "kind": "normal"},
      "transparent texels, which bc3n cannot keep (its alpha holds the normal's X): set format: bc3 (or auto)"),
-    (Image(np.zeros((8, 8, 1), np.float32)), {"kind": "normal"}, "is marked kind: normal but has 1 colour channel"),
+    (Image(np.zeros((8, 8, 1), np.float32)), {"kind": "normal"}, "is given kind=\"normal\" but has 1 colour channel"),
     (Image(np.zeros((6, 8, 1), np.float32)), {"kind": "normal", "resize_to_blocks": True},  # IndexError, resampled
-     "is marked kind: normal but has 1 colour channel"),
+     "is given kind=\"normal\" but has 1 colour channel"),
 ])
 def test_what_a_format_cannot_hold_is_refused_by_name(image, params, message):
     with pytest.raises(ValueError) as caught:

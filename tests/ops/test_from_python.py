@@ -14,17 +14,20 @@ from PIL import Image as PILImage
 
 from ops.atomic import write_bytes_atomic
 from ops.device import resolve_device
-from ops.export_dds import export_dds
+from ops.export_dds import ExportDdsParams, export_dds
+from ops.export_dds import run as export_dds_run
 from ops.image_io import ColorSpace, Image, read_image, srgb_to_linear, write_image
 from ops.material.from_texture import material_from_texture
 from ops.material.run import material_from_photos, material_from_texture_file
 from ops.material.synthetic import render_demo_pair
+from ops.multiply.params import MultiplyParams
 from ops.multiply.run import multiply
+from ops.multiply.run import run as multiply_run
 from ops.superres.infer import super_resolve
 from ops.superres.model import SRCAE, SRCAEConfig
 from ops.superres.train import train_srcae
 from ops.superres.weights import save_srcae
-from ops.registry import OpContext
+from ops.registry import OpContext, OpParams
 from ops.upscale import UpscaleParams, run, upscale
 
 PIXELS = np.full((32, 32, 3), 0.5, np.float32)
@@ -257,9 +260,21 @@ def _normal_map() -> Image:
     return Image(((vectors + 1) / 2).astype(np.float32))
 
 
-def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[[Image, bool], Image], str]:
+def _as_given(image: Image, normal: bool) -> Image:
+    """``image``'s values as stored, as ``multiply`` and ``export_dds`` take them: colour in linear light, as
+    ``read_image`` reads it, and a normal map as stored."""
+    return image if normal else Image(srgb_to_linear(image.color))
+
+
+def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[[Image, bool], object], str]:
     """The op called as ``name`` says, given a normal map or colour as its second argument says, and how the call
     writes a normal map."""
+    if name == "multiply":
+        return (lambda image, normal: multiply(_as_given(image, normal), count=1, size=32, steps=1,
+                                               kind="normal" if normal else "color"), 'kind="normal"')
+    if name == "export_dds":
+        return (lambda image, normal: export_dds(_as_given(image, normal), kind="normal" if normal else "color"),
+                'kind="normal"')
     if name == "upscale normal_map":
         return lambda image, normal: upscale(image, normal_map=normal), "normal_map=True"
     if name == "upscale":
@@ -269,12 +284,13 @@ def _enlarge(name: str, tmp_path: Path) -> tuple[Callable[[Image, bool], Image],
                                                 device="cpu"), 'kind="normal"')
 
 
-@pytest.mark.parametrize("name", ["upscale normal_map", "upscale", "super_resolve"])
+@pytest.mark.parametrize("name", ["upscale normal_map", "upscale", "super_resolve", "multiply", "export_dds"])
 def test_a_normal_map_s_messages_to_a_script_name_its_argument_not_the_spec_s_key(
     name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A script was told it had "marked kind: normal" (upscale's argument is normal_map=True), to "set kind: normal
-    on the asset" and to give its normal maps a source of their own, with a glob: a spec's keys it has not."""
+    on the asset" and to give its normal maps a source of their own, with a glob: a spec's keys it has not.
+    multiply (its method gram) and export_dds, which take a normal map as colour by default, were told so too."""
     enlarge, normal = _enlarge(name, tmp_path)
     grey = Image(np.full((32, 32, 1), 0.5, np.float32))
     with pytest.raises(ValueError) as refused:
@@ -284,7 +300,7 @@ def test_a_normal_map_s_messages_to_a_script_name_its_argument_not_the_spec_s_ke
     with caplog.at_level("WARNING"):
         enlarge(_normal_map(), False)
         enlarge(Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)), True)
-    assert ('takes it as colour: as kind="color" (the default), its vectors are ' in caplog.text
+    assert ('takes it as colour: as kind="color" (the default), ' in caplog.text
             and 'To keep it a normal map, pass kind="normal"; a colour texture' in caplog.text)
     assert (f"the texture is given {normal} but does not look like a tangent-space normal map" in caplog.text
             and f"If it is a colour texture, leave {normal} out; a normal map" in caplog.text)
@@ -352,16 +368,32 @@ def test_train_srcae_on_textures_almost_all_transparent_tells_a_script_its_alpha
         train_srcae(tmp_path / "sprite.png", tmp_path / "model.pt", steps=1, patch_size=16, device="cpu")
 
 
-def test_a_build_s_normal_map_messages_keep_the_spec_s_words(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+BUILDS: dict[str, Callable[[str], tuple[Callable[..., object], OpParams]]] = {  # an op's run and its params of a kind
+    "upscale": lambda kind: (run, UpscaleParams(kind=kind)),  # type: ignore[arg-type]
+    "multiply": lambda kind: (multiply_run, MultiplyParams(kind=kind, count=1, size=32, steps=1)),  # type: ignore[arg-type]
+    "export_dds": lambda kind: (export_dds_run, ExportDdsParams(kind=kind)),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("op", BUILDS)
+def test_a_build_s_normal_map_messages_keep_the_spec_s_words(op: str, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
     """The op, from a spec, is told its keys as before the script's words were made apart: a grey texture marked
-    kind: normal is told to leave kind out, and a colour one also to keep the normal maps in a source of their own."""
+    kind: normal is told to leave kind out, a colour one also to keep the normal maps in a source of their own, and
+    a normal map taken as colour to set kind: normal on the asset."""
+    normal, colour = BUILDS[op]("normal"), BUILDS[op]("color")
     write_image(tmp_path / "grey.png", Image(np.full((8, 8, 1), 0.5, np.float32)))
     with pytest.raises(ValueError) as refused:
-        run({"image": tmp_path / "grey.png"}, tmp_path / "up", UpscaleParams(kind="normal"), OpContext())
+        normal[0]({"image": tmp_path / "grey.png"}, tmp_path / "grey", normal[1], OpContext())
     assert str(refused.value) == (f"{tmp_path / 'grey.png'} is marked kind: normal but has 1 colour channel(s), not "
                                   "RGB; leave kind out for a grey or colour texture")
     write_image(tmp_path / "wall.png", Image(np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)))
+    write_image(tmp_path / "n.png", _normal_map(), colorspace="linear")
     with caplog.at_level("WARNING"):
-        run({"image": tmp_path / "wall.png"}, tmp_path / "up", UpscaleParams(kind="normal"), OpContext())
+        normal[0]({"image": tmp_path / "wall.png"}, tmp_path / "wall", normal[1], OpContext())
+        colour[0]({"image": tmp_path / "n.png"}, tmp_path / "n", colour[1], OpContext())
     assert ("If it is a colour texture, leave kind out, with the normal maps in a source of their own (glob: "
             "\"**/*_normal.png\"); a normal map that only looks unlike one" in caplog.text)
+    assert ("takes it as colour: as kind: color (the default), " in caplog.text
+            and "To keep it a normal map, set kind: normal on the asset, with the normal maps in a source of their own "
+                "(glob: \"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source)" in caplog.text)
