@@ -412,23 +412,36 @@ def write_image(
 ) -> None:
     """Encode ``image`` to ``path`` atomically, keeping its bit depth and alpha.
 
-    The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA are 8-bit;
-    JPEG drops alpha.
+    The format follows the suffix (PNG, JPEG, TGA). JPEG and TGA hold 8 bits: a 16-bit image is written at 8
+    there, as a texture saved for an engine that reads TGA is meant to be. What the format would drop without a
+    word is refused, naming the format that keeps it: alpha in a JPEG, ``bit_depth=16`` asked of a JPEG or TGA.
     """
     if isinstance(path, Image):
         raise TypeError("write_image takes the path first: write_image(path, image)")
     check_image(image, colorspace=colorspace)
     _check_encoding(colorspace, bit_depth)
     suffix = _writable_suffix(path)
-    depth = bit_depth or image.bit_depth
-    if suffix != ".png":
-        depth = 8
-    if image.alpha is not None and suffix in (".jpg", ".jpeg"):
-        image = replace(image, alpha=None)
+    _check_format_keeps(path, suffix, image, bit_depth)
+    depth = 8 if suffix != ".png" else bit_depth or image.bit_depth
     if depth == 16:
         _write_png16(path, image, colorspace)
     else:
         _write_8_bit(path, image, colorspace, suffix)
+
+
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".tga": "TGA"}
+
+
+def _check_format_keeps(path: str | Path, suffix: str, image: Image, bit_depth: int | None) -> None:
+    """Refuse what the format of ``suffix`` cannot hold: a JPEG was written without the image's alpha (a cut-out
+    became its hidden colour, black or garbage, edge to edge) and a JPEG or TGA at 8 bits where 16 were asked,
+    neither with a word."""
+    if image.alpha is not None and suffix in (".jpg", ".jpeg"):
+        raise ValueError(f"cannot write {path} with its alpha: JPEG holds no alpha. Write a .png or .tga to keep "
+                         "it, or write Image(image.color) to leave the alpha out")
+    if bit_depth == 16 and suffix != ".png":
+        raise ValueError(f"cannot write {path} at bit_depth=16: {_FORMATS[suffix]} holds 8 bits. Write a .png to "
+                         "keep 16 bits, or leave bit_depth out to write 8")
 
 
 def _write_png16(path: str | Path, image: Image, colorspace: ColorSpace) -> None:

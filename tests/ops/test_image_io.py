@@ -96,6 +96,29 @@ def test_tga_and_jpeg(tmp_path, suffix, tolerance):
     assert np.abs(back.color[10:, 10:] - color[10:, 10:]).max() < tolerance
 
 
+def test_a_format_that_would_drop_alpha_or_16_bits_is_refused_naming_the_one_that_keeps_it(tmp_path):
+    """A JPEG was written without the alpha, and a JPEG or TGA at 8 bits where bit_depth=16 was asked, without a
+    word. A 16-bit image written as TGA without asking is 8-bit, as an engine's TGA is."""
+    color = np.full((8, 8, 3), 0.25, np.float32)
+    cut_out = Image(color, np.tri(8, dtype=np.float32))
+    with pytest.raises(ValueError) as refused:
+        write_image(tmp_path / "decal.jpg", cut_out)
+    assert str(refused.value) == (f"cannot write {tmp_path / 'decal.jpg'} with its alpha: JPEG holds no alpha. Write a "
+                                  ".png or .tga to keep it, or write Image(image.color) to leave the alpha out")
+    for suffix, format in ((".tga", "TGA"), (".jpeg", "JPEG")):
+        with pytest.raises(ValueError) as refused:
+            write_image(tmp_path / f"height{suffix}", Image(color), bit_depth=16)
+        assert str(refused.value) == (f"cannot write {tmp_path / f'height{suffix}'} at bit_depth=16: {format} holds 8 "
+                                      "bits. Write a .png to keep 16 bits, or leave bit_depth out to write 8")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+    write_image(tmp_path / "decal.tga", cut_out)
+    write_image(tmp_path / "decal_rgb.jpg", Image(cut_out.color))
+    write_image(tmp_path / "height.tga", Image(color, bit_depth=16))
+    write_image(tmp_path / "height.png", Image(color), bit_depth=16)
+    assert read_image(tmp_path / "decal.tga").alpha is not None
+    assert [read_image(tmp_path / name).bit_depth for name in ("height.tga", "height.png")] == [8, 16]
+
+
 def test_srgb_conversion_is_the_standard_curve():
     assert float(srgb_to_linear(np.float32(0.5))) == pytest.approx(0.21404, abs=1e-4)
     x = np.linspace(0, 1, 101, dtype=np.float32)
