@@ -17,10 +17,15 @@ import torch
 UNPACKED_PER_BYTE = 4  # bytes a weights archive may unpack to per byte on disk: torch.save stores, never compresses
 
 
-def check_archive(path: Path) -> None:
+_GET_AGAIN = "get the file again"
+
+
+def check_archive(path: Path, again: str) -> None:
     """Refuse a damaged ``torch.save`` archive. torch reads one without checking its checksums, and a few
     flipped bytes then give a model that runs and writes noise. An old-style pickle has no checksums,
-    nor has an entry that torch saved with ``compute_crc32`` off (its CRC field is 0)."""
+    nor has an entry that torch saved with ``compute_crc32`` off (its CRC field is 0). ``again`` says how to have
+    the file again: a downloaded one is got again, and a model remaster trained is trained again, as a build or a
+    script trains it (it said "build the model again" to a script, and to VGG19 weights no build makes)."""
     if not zipfile.is_zipfile(path):
         if _starts_as_zip(path):  # a zip's first entry without the directory that ends the file
             raise ValueError(f"weights file {path} is cut short (an interrupted download or copy): get the file again")
@@ -35,7 +40,7 @@ def check_archive(path: Path) -> None:
                     while data.read(1 << 24):
                         pass
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"weights file {path} is damaged ({exc}): build the model again or get the file again") from exc
+        raise ValueError(f"weights file {path} is damaged ({exc}): {again}") from exc
 
 
 def _refuse_a_bomb(path: Path, archive: zipfile.ZipFile) -> None:
@@ -55,12 +60,12 @@ def _starts_as_zip(path: Path) -> bool:
         return False
 
 
-def load_torch_file(path: Path, what: str, fix: str) -> Any:
+def load_torch_file(path: Path, what: str, fix: str, *, again: str = _GET_AGAIN) -> Any:
     """What ``path`` holds, read with ``weights_only``; ``what`` names the file in messages ("model weights"),
-    ``fix`` says what to do about one that holds code."""
+    ``fix`` says what to do about one that holds code, ``again`` how to have a damaged one again."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
-    check_archive(path)
+    check_archive(path, again)
     if not _is_torch_file(path):  # torch reads any other file as an old-style pickle: "'utf-8' codec can't decode"
         raise ValueError(f"{path} is not a PyTorch weights file (.pth/.pt): it may be a download that saved an error "
                          f"page, or a file of another kind; get the {what} file again")

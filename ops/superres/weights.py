@@ -50,6 +50,9 @@ def save_srcae(path: Path, model: SRCAE) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
+_TRAIN_AGAIN = "train the model again (remaster build --force <model>, or train_srcae from a script)"
+
+
 def read_weights(path: Path) -> dict:
     """The tensors (and plain values) in ``path``, read without running any code from it."""
     path = Path(path)
@@ -60,7 +63,8 @@ def read_weights(path: Path) -> dict:
     if path.suffix.lower() == ".safetensors":  # 4x_SPAN.SafeTensors too
         return _read_safetensors(path)
     return load_torch_file(path, "model weights", "a .pth must be a plain state dict: convert it to safetensors or "
-                           "get it from a trusted source")
+                           "get it from a trusted source",
+                           again=f"{_TRAIN_AGAIN} if remaster trained it, or get the file again if it was downloaded")
 
 
 def _read_safetensors(path: Path) -> dict:
@@ -76,9 +80,6 @@ def _read_safetensors(path: Path) -> dict:
     except Exception as exc:  # safetensors raises its own SafetensorError for a file cut short or damaged
         raise ValueError(f"cannot read model weights {path} ({exc}): it may be cut short or damaged; "
                          "get the file again") from exc
-
-
-_TRAIN_AGAIN = "train the model again (remaster build --force <model>, or train_srcae from a script)"
 
 
 def load_srcae(data: dict, path: Path) -> SRCAE:

@@ -397,3 +397,21 @@ def test_a_build_s_normal_map_messages_keep_the_spec_s_words(op: str, tmp_path: 
     assert ("takes it as colour: as kind: color (the default), " in caplog.text
             and "To keep it a normal map, set kind: normal on the asset, with the normal maps in a source of their own "
                 "(glob: \"**/*_normal.png\", and exclude: [\"**/*_normal.png\"] on the colour source)" in caplog.text)
+
+
+def test_damaged_weights_tell_a_script_how_to_have_them_again(tmp_path: Path) -> None:
+    """A damaged model was told to "build the model again", which a script that trained it with train_srcae does
+    not, nor does anyone VGG19 weights: a model says both ways to train it again, VGG19 weights to get the file."""
+    save_srcae(tmp_path / "model.pt", SRCAE(SRCAEConfig(down_blocks=1, widths=(8, 12))))
+    data = bytearray((tmp_path / "model.pt").read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 100):  # bit rot inside a tensor
+        data[i] ^= 0xFF
+    (tmp_path / "model.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError) as refused:
+        super_resolve(Image(PIXELS), tmp_path / "model.pt", device="cpu")
+    assert str(refused.value).startswith(f"weights file {tmp_path / 'model.pt'} is damaged (")
+    assert str(refused.value).endswith("): train the model again (remaster build --force <model>, or train_srcae from a "
+                                       "script) if remaster trained it, or get the file again if it was downloaded")
+    with pytest.raises(ValueError) as refused:
+        multiply(Image(PIXELS), count=1, size=32, steps=1, vgg_weights=tmp_path / "model.pt")
+    assert str(refused.value).endswith("): get the file again")
