@@ -37,7 +37,7 @@ from ops.image_io import (
 )
 from ops.material.params import MaterialParams
 from ops.normal_map import (
-    KIND_ARGUMENT, SPEC_WORDS, KindWords, check_normal_map, renormalize, sampled, warn_if_normal_map,
+    KIND_ARGUMENT, SPEC_WORDS, check_normal_map, renormalize, sampled, warn_if_normal_map,
 )
 from ops.registry import OpContext, OpParams, choice_in_any_case, one_image, single_output
 from ops.tileable import texture_wrap
@@ -358,12 +358,14 @@ def export_dds(
     ``ExportDdsParams``. A normal map's messages name ``kind`` as the call gives it (``kind="normal"``)."""
     params = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=mipmaps, alpha=alpha,
                                             alpha_cutoff=alpha_cutoff, resize_to_blocks=resize_to_blocks)
-    return _exported(image, params, source, KIND_ARGUMENT)
+    return _exported(image, params, source, from_python=True)
 
 
-def _exported(image: Image, params: ExportDdsParams, source: str, words: KindWords) -> Exported:
-    """The DDS file of ``image`` as ``params`` (one map's kind and format) say; ``words`` name a normal map's kind as
-    the spec or the script gave it, since the op and ``export_dds`` both export here."""
+def _exported(image: Image, params: ExportDdsParams, source: str, *, from_python: bool) -> Exported:
+    """The DDS file of ``image`` as ``params`` (one map's kind and format) say. The op and ``export_dds`` both
+    export here: ``from_python`` says the fixes in its messages as ``export_dds``'s arguments (``kind="normal"``,
+    ``format="bc3"``), not as the spec's keys, which a script has not."""
+    words = KIND_ARGUMENT if from_python else SPEC_WORDS
     check_image(image, colorspace=colorspace_of_kind(params.kind))
     if params.kind == "normal":  # before resize_to_blocks, which renormalizes three components
         check_normal_map(Path(source), image.color, "export_dds", words)
@@ -375,7 +377,7 @@ def _exported(image: Image, params: ExportDdsParams, source: str, words: KindWor
     _check_sides(source, image.height, image.width, chosen, params.resize_to_blocks)
     if params.resize_to_blocks and chosen != "uncompressed":
         image = to_block_sides(image, params.kind, params.alpha)
-    _check(image, chosen, source)
+    _check(image, chosen, source, from_python)
     if params.mipmaps:
         levels = mip_chain(image, kind=params.kind, alpha=params.alpha, alpha_cutoff=params.alpha_cutoff)
     else:
@@ -475,22 +477,34 @@ def _transparent(image: Image) -> bool:
     return image.alpha is not None and bool((image.alpha < 254.5 / 255).any())
 
 
-def _check(image: Image, format: str, source: str) -> None:
+def _check(image: Image, format: str, source: str, from_python: bool) -> None:
+    """Refuse a texture ``format`` cannot store, naming ``source`` and the settings that can: as ``export_dds``'s
+    arguments where ``from_python``, else as the spec's keys."""
     if format == "uncompressed":
         return
     if image.width % 4 or image.height % 4:
+        resized, uncompressed = _setting("resize_to_blocks", True, from_python), _setting("format", "uncompressed",
+                                                                                            from_python)
         raise ValueError(f"{source} is {image.width}x{image.height} px, and engines load a block-compressed ({format}) "
                          "texture only when both sides are multiples of 4: give the texture it is made from such "
-                         "sides (or enlarge it first), set resize_to_blocks: true to resample it to the nearest such "
-                         "sides, or set format: uncompressed")
+                         f"sides (or enlarge it first), set {resized} to resample it to the nearest such sides, or set "
+                         f"{uncompressed}")
     if format in _OPAQUE and _transparent(image):
         cut_out = ", bc1a (a cut-out's 1-bit alpha, at bc1's size)" if format == "bc1" else ""
         why = " (its alpha holds the normal's X)" if format == "bc3n" else ""
-        raise ValueError(f"{source} has transparent texels, which {format} cannot keep{why}: set format: bc3 (or "
-                         f"auto){cut_out}, or uncompressed")
+        raise ValueError(f"{source} has transparent texels, which {format} cannot keep{why}: set "
+                         f"{_setting('format', 'bc3', from_python)} (or auto){cut_out}, or uncompressed")
     if format == "bc4" and image.channels != 1:
-        raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set format: bc1, or export a "
-                         "grey map")
+        raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set "
+                         f"{_setting('format', 'bc1', from_python)}, or export a grey map")
+
+
+def _setting(key: str, value: object, from_python: bool) -> str:
+    """``key`` set to ``value`` as a script passes it (``format="bc3"``, ``resize_to_blocks=True``) or as a spec
+    writes it (``format: bc3``, ``resize_to_blocks: true``)."""
+    if from_python:
+        return f'{key}="{value}"' if isinstance(value, str) else f"{key}={value!r}"
+    return f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
 
 
 def _encode(texels: np.ndarray, format: str, kept_from: int) -> bytes:
@@ -573,7 +587,7 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind,
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
     one = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
                                          alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks)
-    exported = _exported(image, one, str(path), SPEC_WORDS)
+    exported = _exported(image, one, str(path), from_python=False)
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]
     resized = {"resized_from": f"{image.width}x{image.height}"} if (height, width) != (image.height, image.width) else {}

@@ -415,3 +415,27 @@ def test_damaged_weights_tell_a_script_how_to_have_them_again(tmp_path: Path) ->
     with pytest.raises(ValueError) as refused:
         multiply(Image(PIXELS), count=1, size=32, steps=1, vgg_weights=tmp_path / "model.pt")
     assert str(refused.value).endswith("): get the file again")
+
+
+@pytest.mark.parametrize(("image", "params", "said"), [
+    (Image(np.zeros((6, 8, 3), np.float32)), {},
+     "set {resize_to_blocks} to resample it to the nearest such sides, or set {uncompressed}"),
+    (Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)), {"format": "bc1"},
+     "which bc1 cannot keep: set {bc3} (or auto), bc1a (a cut-out's 1-bit alpha, at bc1's size), or uncompressed"),
+    (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"},
+     "a colour texture, and bc4 keeps one channel: set {bc1}, or export a grey map"),
+], ids=["sides", "alpha", "colour"])
+def test_export_dds_tells_a_script_a_format_s_fixes_as_its_arguments(image: Image, params: dict, said: str,
+                                                                       tmp_path: Path) -> None:
+    """A script was told to set format: bc3 and resize_to_blocks: true, a spec's keys it has not; a build still is."""
+    script = {"resize_to_blocks": "resize_to_blocks=True", "uncompressed": 'format="uncompressed"',
+              "bc3": 'format="bc3"', "bc1": 'format="bc1"'}
+    build = {"resize_to_blocks": "resize_to_blocks: true", "uncompressed": "format: uncompressed", "bc3": "format: bc3",
+             "bc1": "format: bc1"}
+    with pytest.raises(ValueError) as refused:
+        export_dds(image, source="wall.png", **params)
+    assert str(refused.value).startswith("wall.png ") and said.format(**script) in str(refused.value)
+    write_image(tmp_path / "wall.png", image, colorspace="srgb" if params.get("kind", "color") == "color" else "linear")
+    with pytest.raises(ValueError) as refused:
+        export_dds_run({"image": tmp_path / "wall.png"}, tmp_path / "out", ExportDdsParams(**params), OpContext())
+    assert said.format(**build) in str(refused.value)
