@@ -194,27 +194,31 @@ def format_name(value: object) -> object:
     return choice_in_any_case(value, get_args(DdsFormat), _LEGACY_NAMES)
 
 
-def check_format_fits_kind(format: str, kind: str) -> None:
-    """Refuse a format that keeps less than ``kind`` needs, which an engine would load wrong without a word."""
+def check_format_fits_kind(format: str, kind: str, from_python: bool = False) -> None:
+    """Refuse a format that keeps less than ``kind`` needs, which an engine would load wrong without a word. The
+    kind to set is said as ``export_dds``'s argument where ``from_python``, else as the spec's key."""
+    normal, data = _setting("kind", "normal", from_python), _setting("kind", "data", from_python)
     if format == "bc5" and kind != "normal":
         raise ValueError("format bc5 keeps only red and green, which is how engines store a normal map's X and Y; "
-                         "set kind: normal, or choose bc1 (opaque) or bc3 (with alpha)")
+                         f"set {normal}, or choose bc1 (opaque) or bc3 (with alpha)")
     if format == "bc3n" and kind != "normal":
         raise ValueError("format bc3n (DXT5nm) moves a normal map's X into alpha and keeps its Y in green, which only "
-                         "a normal map's shader reads back: set kind: normal for a normal map, or choose bc3 for a "
+                         f"a normal map's shader reads back: set {normal} for a normal map, or choose bc3 for a "
                          "colour texture with alpha (bc1 for an opaque one)")
     if format == "bc4" and kind != "data":
-        raise ValueError("format bc4 keeps one channel, which an engine reads as red: set kind: data for a grey "
+        raise ValueError(f"format bc4 keeps one channel, which an engine reads as red: set {data} for a grey "
                          "map (roughness, height, a mask), or choose bc1 for a colour texture")
 
 
-def check_cutoff_fits_alpha(alpha_cutoff: float | None, alpha: AlphaMeaning, kind: str) -> None:
+def check_cutoff_fits_alpha(alpha_cutoff: float | None, alpha: AlphaMeaning, kind: str,
+                            from_python: bool = False) -> None:
     """Refuse an ``alpha_cutoff`` for an alpha that holds data: an alpha test's cut-off means nothing there, yet
-    bc1a would still make the texels under it transparent."""
+    bc1a would still make the texels under it transparent. ``from_python``: as ``check_format_fits_kind``."""
     if alpha_cutoff is not None and not holds_coverage(alpha, normal_map=kind == "normal"):
+        coverage = _setting("alpha", "coverage", from_python)
         raise ValueError("alpha_cutoff keeps an alpha test's coverage, and this alpha holds data (a mask or "
-                         "height, as a normal map's does unless alpha: coverage): leave alpha_cutoff out, or set "
-                         "alpha: coverage")
+                         f"height, as a normal map's does unless {coverage}): leave alpha_cutoff out, or set "
+                         f"{coverage}")
 
 
 def map_kind(name: str) -> Kind:
@@ -293,7 +297,9 @@ class ExportDdsParams(OpParams):
         return format_name(value)
 
     @model_validator(mode="after")
-    def _format_fits_kind(self) -> ExportDdsParams:
+    def _format_fits_kind(self, info: ValidationInfo) -> ExportDdsParams:
+        """Refuse a format or cut-off that does not fit the texture's kind or alpha, saying the fix as a script's
+        argument where the params come from ``export_dds`` (``from_arguments``), else as the spec's key."""
         if self.maps and "kind" in self.model_fields_set:
             raise ValueError("with maps, each map is exported as its own kind (normal, albedo as colour, the rest as "
                              "data): leave kind out")
@@ -303,8 +309,9 @@ class ExportDdsParams(OpParams):
                              "picks per map: bc5 for the normal map, bc4 for grey maps, bc1 or bc3 for the rest), give "
                              f"bc7 or uncompressed, or give it to the maps it fits: maps: [albedo, {fitting}: "
                              f"{self.format}]")
-        check_cutoff_fits_alpha(self.alpha_cutoff, self.alpha, self.kind)
-        check_format_fits_kind(self.format, self.kind)
+        from_python = bool(info.context and info.context.get("from_python"))
+        check_cutoff_fits_alpha(self.alpha_cutoff, self.alpha, self.kind, from_python)
+        check_format_fits_kind(self.format, self.kind, from_python)
         return self
 
     def map_formats(self) -> dict[str, DdsFormat]:
@@ -585,8 +592,8 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind,
         _check_sides(str(path), *sides, format, params.resize_to_blocks)
     image = read_image(path, colorspace=colorspace_of_kind(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
-    one = ExportDdsParams.from_arguments(format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha,
-                                         alpha_cutoff=cutoff, resize_to_blocks=params.resize_to_blocks)
+    one = ExportDdsParams(format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha, alpha_cutoff=cutoff,
+                          resize_to_blocks=params.resize_to_blocks)
     exported = _exported(image, one, str(path), from_python=False)
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]

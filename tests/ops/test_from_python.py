@@ -439,3 +439,23 @@ def test_export_dds_tells_a_script_a_format_s_fixes_as_its_arguments(image: Imag
     with pytest.raises(ValueError) as refused:
         export_dds_run({"image": tmp_path / "wall.png"}, tmp_path / "out", ExportDdsParams(**params), OpContext())
     assert said.format(**build) in str(refused.value)
+
+
+@pytest.mark.parametrize(("arguments", "said"), [
+    ({"format": "bc5"}, "store a normal map's X and Y; set {normal}, or choose bc1 (opaque) or bc3 (with alpha)"),
+    ({"format": "bc3n"}, "a normal map's shader reads back: set {normal} for a normal map, or choose bc3 for a"),
+    ({"format": "bc4"}, "an engine reads as red: set {data} for a grey map (roughness, height, a mask), or choose bc1"),
+    ({"alpha_cutoff": 0.5, "alpha": "data"}, "as a normal map's does unless {coverage}): leave alpha_cutoff out, or "
+                                             "set {coverage}"),
+], ids=["bc5", "bc3n", "bc4", "cutoff"])
+def test_export_dds_tells_a_script_the_kind_or_alpha_a_format_needs_as_its_arguments(arguments: dict,
+                                                                                      said: str) -> None:
+    """A script was told to set kind: normal or alpha: coverage; a spec's params still are."""
+    script = {"normal": 'kind="normal"', "data": 'kind="data"', "coverage": 'alpha="coverage"'}
+    spec = {"normal": "kind: normal", "data": "kind: data", "coverage": "alpha: coverage"}
+    with pytest.raises(ValueError) as refused:
+        export_dds(Image(PIXELS), **arguments)
+    assert said.format(**script) in str(refused.value)
+    with pytest.raises(ValueError) as refused:
+        ExportDdsParams(**arguments)
+    assert said.format(**spec) in str(refused.value)
