@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from ops.formats import READABLE_SUFFIXES, may_be_image
 from pipeline.globs import Glob
 from pipeline.spec import Source, Spec
-from pipeline.words import some
+from pipeline.words import some, spelled
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class _Untrusted:
             (self.too_deep, f"a folder with folders more than {FOLDER_DEPTH} levels below {root}, which the scan does not "
                             "read (move the textures up, or add its path to exclude)"),
         ]
-        return [f"{some(paths)}: {problem}" for paths, problem in problems if paths]
+        return [spelled(f"{some(paths)}: {problem}") for paths, problem in problems if paths]
 
 
 def _target(link: Path) -> str:
@@ -357,8 +357,7 @@ def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
-        shown = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        _skip(skipped, f"{source.called()}: skipping {shown!r}: its name is not UTF-8 (an old archive's "
+        _skip(skipped, f"{source.called()}: skipping {spelled(key)!r}: its name is not UTF-8 (an old archive's "
                        f"encoding, such as Latin-1); rename it")
         return False
     if "..." in key or any(unicodedata.category(character) == "Cc" for character in key):  # Dagster refuses "..."

@@ -195,6 +195,15 @@ def test_which_links_to_nowhere_stop_a_source(project, link, glob, exclude, bloc
     assert (keys == {}) is blocks and any("a link in" in message for message in skipped) is blocks
 
 
+def test_a_link_to_nowhere_named_in_another_encoding_is_said_in_text_a_log_can_write(project):
+    """The message held the name's bytes as Python keeps them (surrogates), which no UTF-8 log, terminal or Dagster
+    storage can write: pytest-xdist's worker died sending the test's log, and so could a build's log handler."""
+    (project / "textures" / os.fsdecode(b"caf\xe9")).symlink_to(project / "gone")
+    skipped: list[str] = []
+    assert scan_source(load_spec(project / "assets_spec.yaml").sources["legacy"], skipped) == {}
+    assert len(skipped) == 1 and ": caf\ufffd -> " in skipped[0].encode("utf-8").decode("utf-8"), skipped
+
+
 def test_a_link_whose_folder_a_teammate_renamed_says_to_point_it_at_the_new_place(project, cli):
     """It said only "an unmounted share?; mount it, or delete the link", where the folder was renamed."""
     shared = project / "Geteilte Texturen"
