@@ -592,8 +592,8 @@ def _export(path: Path, destination: Path, params: ExportDdsParams, kind: Kind,
         _check_sides(str(path), *sides, format, params.resize_to_blocks)
     image = read_image(path, colorspace=colorspace_of_kind(kind))
     cutoff = params.alpha_cutoff if holds_coverage(params.alpha, normal_map=kind == "normal") else None
-    one = ExportDdsParams(format=format, kind=kind, mipmaps=params.mipmaps, alpha=params.alpha, alpha_cutoff=cutoff,
-                          resize_to_blocks=params.resize_to_blocks)
+    one = ExportDdsParams.model_validate({"format": format, "kind": kind, "mipmaps": params.mipmaps, "alpha": params.alpha,
+                                          "alpha_cutoff": cutoff, "resize_to_blocks": params.resize_to_blocks})
     exported = _exported(image, one, str(path), from_python=False)
     write_bytes_atomic(destination, exported.data)
     height, width = exported.top_level.shape[:2]
