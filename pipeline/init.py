@@ -85,6 +85,7 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
     _refuse_spec_path(spec_path, force)
     scanned, spec_folder = Path(os.path.abspath(folder)), Path(os.path.abspath(spec_path)).parent
+    again = _again(folder, spec_path)
     warnings: list[str] = []
     dangling: list[PurePosixPath] = []
     unspelled: list[Path] = []
@@ -95,17 +96,17 @@ def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) ->
     groups, left_out = _outside(_groups(images), scanned, spec_folder)
     groups, backslashed = _spellable(groups, scanned, spec_folder)
     _leave_out_links(groups, dangling)
-    warnings += [_build_folders(scanned, others)] if (others := _not_remaster_s(builds)) else []
-    warnings += [_links_to_nowhere(scanned, dangling)] if dangling else []
-    warnings += [_holds_the_spec(folder, spec_folder, left_out)] if left_out else []
-    warnings += [_backslashed(scanned, backslashed)] if backslashed else []
+    warnings += [_build_folders(scanned, others, again)] if (others := _not_remaster_s(builds)) else []
+    warnings += [_links_to_nowhere(scanned, dangling, again)] if dangling else []
+    warnings += [_holds_the_spec(folder, spec_folder, left_out, again)] if left_out else []
+    warnings += [_backslashed(scanned, backslashed, again)] if backslashed else []
     if not groups:
-        said = [_not_utf8(scanned, path) for path in unspelled] + warnings
+        said = [_not_utf8(scanned, path, again) for path in unspelled] + warnings
         raise NothingToRead("; ".join(said or [_nothing_to_read(folder)]))
     text, holds = _starter_text(scanned, groups, spec_folder)
     spec = parse_spec(text, spec_path.absolute())
     found = _scanned(spec, holds, warnings)
-    warnings += [_not_utf8(scanned, path) for path in unspelled if not _met_by_a_scan(spec, path)]
+    warnings += [_not_utf8(scanned, path, again) for path in unspelled if not _met_by_a_scan(spec, path)]
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(spec_path, text.encode("utf-8"))
     _make_instance(spec, warnings)
@@ -184,24 +185,34 @@ def _spellable(groups: dict[PurePosixPath, _Group], folder: Path,
     return kept, sorted(set(groups) - set(kept))
 
 
-def _backslashed(folder: Path, tops: list[PurePosixPath]) -> str:
+def _backslashed(folder: Path, tops: list[PurePosixPath], again: str) -> str:
     """Why the files in ``tops``, folders under ``folder`` whose root would hold a backslash, are in no source,
-    and the fix."""
+    and the fix, ending with ``again``, the command that runs init again."""
     shown = [(folder / top).as_posix() for top in tops]
     return (f"left out the files in {some(shown)}: a source's root cannot hold a backslash, which the spec reads as "
-            "Windows' folder separator; rename the folder without it and run remaster init --force")
+            "Windows' folder separator; rename the folder without it and run " + again)
 
 
-def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath]) -> str:
+def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath], again: str) -> str:
     """Why ``paths`` under ``folder`` are in no source, with the fix that moves nothing first: the spec written
-    in a folder of its own beside ``folder``, whose sources then take them where they are."""
+    in a folder of its own beside ``folder``, whose sources then take them where they are; or the files moved,
+    and ``again``, the command that runs init again."""
     scanned = Path(os.path.abspath(folder))
     beside = _spec_beside(scanned)
     given = "" if scanned == Path.cwd() else f" {shlex.quote(str(folder))}"
     return (f"left out {some([path.as_posix() for path in paths])} in {scanned}: a source's root cannot hold the "
             f"spec's folder ({spec_folder}), which holds the build and the cache; to build them where they are, write "
             f"the spec in a folder of its own: remaster init{given} --spec {shlex.quote(str(beside))}; or move them "
-            "into a folder of their own (textures, photos) and run remaster init --force")
+            f"into a folder of their own (textures, photos) and run {again}")
+
+
+def _again(folder: Path, spec_path: Path) -> str:
+    """The command that runs this ``init`` again, over the spec it writes: with the folder and the ``--spec`` it
+    was given (each left out where it is the default), so that it works as printed from where this one ran, where
+    a bare ``remaster init --force`` scanned another folder, or wrote a spec beside the one the build reads."""
+    given = [] if Path(os.path.abspath(folder)) == Path.cwd() else [str(folder)]
+    default = os.path.abspath(spec_path) == os.path.abspath(folder / SPEC_FILE)
+    return shlex.join(["remaster", "init", *given, *([] if default else ["--spec", str(spec_path)]), "--force"])
 
 
 def _spec_beside(scanned: Path) -> Path:
@@ -310,12 +321,13 @@ def _leave_out_links(groups: dict[PurePosixPath, _Group], dangling: list[PurePos
             group.links = [link for link in dangling if len(link.parts) <= (2 if group.pairs else 1)]
 
 
-def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath]) -> str:
-    """Why ``dangling``, links under ``folder`` to nowhere, are in no source, and the fix."""
+def _links_to_nowhere(folder: Path, dangling: list[PurePosixPath], again: str) -> str:
+    """Why ``dangling``, links under ``folder`` to nowhere, are in no source, and the fix, ending with ``again``,
+    the command that runs init again."""
     shown = [f"{link} -> {os.readlink(folder / link)}" for link in dangling]
     return (f"left out {some(shown)} in {folder}: a link to a folder or file that is not there (an unmounted share, "
             "or a folder renamed or moved?), which a source whose folder holds it excludes, so that builds take the "
-            "rest; mount it or point the link at where it is now, then run remaster init --force")
+            f"rest; mount it or point the link at where it is now, then run {again}")
 
 
 def _spelled(path: Path, unspelled: list[Path]) -> bool:
@@ -330,12 +342,12 @@ def _spelled(path: Path, unspelled: list[Path]) -> bool:
     return True
 
 
-def _not_utf8(folder: Path, path: Path) -> str:
+def _not_utf8(folder: Path, path: Path, again: str) -> str:
     """Why ``path`` under ``folder`` (a folder, or a link to nowhere), whose name is not UTF-8, is in no source,
-    and the fix."""
+    and the fix, ending with ``again``, the command that runs init again."""
     shown = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return (f"left out {shown!r} in {folder}: its name is not UTF-8 (an old archive's encoding, such as Latin-1), "
-            "which a spec cannot hold; rename it and run remaster init --force")
+            f"which a spec cannot hold; rename it and run {again}")
 
 
 def _met_by_a_scan(spec: Spec, folder: Path) -> bool:
@@ -375,13 +387,13 @@ def _not_remaster_s(builds: list[Path]) -> list[Path]:
     return [path for path in builds if not (path / BUILT_FROM).is_file()]
 
 
-def _build_folders(folder: Path, builds: list[Path]) -> str:
+def _build_folders(folder: Path, builds: list[Path], again: str) -> str:
     """Why ``builds``, folders under ``folder`` holding a ``manifest.json`` no remaster build wrote, are in no
-    source, and the fix."""
+    source, and the fix, ending with ``again``, the command that runs init again."""
     shown = [path.relative_to(folder).as_posix() for path in builds]
     return (f"passed over {some(shown)} in {folder}: it holds a {BUILD_MARK}, which marks a build folder, whose "
             "images are a build's outputs; if it holds textures of yours (another tool's manifest), move them into a "
-            "folder of their own and run remaster init --force")
+            f"folder of their own and run {again}")
 
 
 def _is_image(name: str) -> bool:

@@ -626,3 +626,21 @@ def test_init_of_folders_named_with_a_backslash_leaves_out_what_no_root_can_name
     stale = json.loads(output[output.index("{"):])["stale"]
     built = {(item["asset"], item["partition"]) for item in stale if item["asset"] in ("walls_2x", "walls_pairs_material")}
     assert built == {("walls_2x", "aqf001.png"), ("walls_pairs_material", "oak\\2024")}, output
+
+
+def test_init_s_hint_to_run_it_again_is_the_command_given_with_its_folder_and_spec(tmp_path, cli):
+    """A texture directly in the scanned folder, which holds the spec given with --spec: the hint's command is
+    the one run, with its folder and --spec, and, run as printed once the texture is moved, takes it; it said
+    ``remaster init --force``, which from there scanned the folder above and wrote the spec into it."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for path in ("top.png", "walls/aqf002.png"):
+        write_image(studio / path, photo)
+    code, output = cli(tmp_path, "init", "studio", "--spec", "studio/specs/assets_spec.yaml")
+    command = "remaster init studio --spec studio/specs/assets_spec.yaml --force"
+    assert code == 0 and f"(textures, photos) and run {command}" in _said(output), output
+    (studio / "tiles").mkdir()
+    (studio / "top.png").rename(studio / "tiles" / "top.png")
+    code, output = cli(tmp_path, *shlex.split(command)[1:])
+    assert code == 0 and "  tiles: 1 colour texture in studio/tiles" in output and "warning" not in output, output
+    assert not (tmp_path / "assets_spec.yaml").exists()
