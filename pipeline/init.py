@@ -37,6 +37,9 @@ _NAME_MAX = 64  # characters of a folder's name its sources' names keep: their a
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
+# Latin letters (casefolded) that NFKD does not decompose into a letter and an accent: Łódź, Œuvre, Ærø, Þing
+_LATIN_LETTERS = str.maketrans({"ł": "l", "œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ð": "d", "þ": "th",
+                                "ħ": "h", "ı": "i", "ŧ": "t", "ŀ": "l"})
 _GLOB_CHARACTERS = {"[": "[[]", "*": "[*]", "?": "[?]", "{": "\\{", "}": "\\}", ",": "\\,", "\\": "\\\\"}
 
 
@@ -494,9 +497,12 @@ class _Draft:
     def name(self, wanted: str) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
         not a word YAML or Dagster reserves, and not one taken already. Accents are dropped from their letters
-        (``Wände`` is ``wande``, ``Straße`` ``strasse``), where each such letter became a ``_`` (``w_nde``)."""
-        unaccented = "".join(char for char in unicodedata.normalize("NFKD", wanted.casefold())
-                             if not unicodedata.combining(char))
+        (``Wände`` is ``wande``, ``Straße`` ``strasse``), where each such letter became a ``_`` (``w_nde``), and
+        the Latin letters that hold no accent to drop are spelled in ASCII (``Łódź`` is ``lodz``, ``Œuvre``
+        ``oeuvre``), where they were dropped (``odz``, ``uvre``). A name with no Latin letter (``Стены``) is
+        ``textures``, then ``textures_2``."""
+        latin = wanted.casefold().translate(_LATIN_LETTERS)
+        unaccented = "".join(char for char in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(char))
         name = re.sub(r"[^a-z0-9_]+", "_", unaccented).strip("_") or "textures"
         if name[0].isdigit() or name in _YAML_WORDS or keyword.iskeyword(name) or not takes_name(name):
             name = f"from_{name}"

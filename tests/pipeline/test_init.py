@@ -644,3 +644,23 @@ def test_init_s_hint_to_run_it_again_is_the_command_given_with_its_folder_and_sp
     code, output = cli(tmp_path, *shlex.split(command)[1:])
     assert code == 0 and "  tiles: 1 colour texture in studio/tiles" in output and "warning" not in output, output
     assert not (tmp_path / "assets_spec.yaml").exists()
+
+
+def test_init_spells_latin_letters_without_an_accent_to_drop_in_ascii_and_names_other_scripts_apart(tmp_path, cli):
+    """Folders named with Latin letters that hold no accent (``Łódź``, ``Œuvre``, ``Ærø``, ``Øst``, ``Þing``,
+    ``Đakovo``): each source's name reads like its folder, where those letters were dropped (``odz``, ``uvre``,
+    ``r``, ``st``); folders named in Cyrillic and Chinese, which hold no Latin letter, take names of their own,
+    which the spec's loader takes."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "studio"
+    for folder in ("Łódź", "Œuvre", "Ærø", "Øst", "Þing", "Đakovo", "Стены", "墙"):
+        write_image(studio / folder / "aqf001.png", photo)
+    code, output = cli(studio, "init")
+    assert code == 0, output
+    for line in ("  lodz: 1 colour texture in Łódź", "  oeuvre: 1 colour texture in Œuvre",
+                 "  aero: 1 colour texture in Ærø", "  ost: 1 colour texture in Øst",
+                 "  thing: 1 colour texture in Þing", "  dakovo: 1 colour texture in Đakovo",
+                 "  textures: 1 colour texture in Стены", "  textures_2: 1 colour texture in 墙"):
+        assert line in output, output
+    code, output = cli(studio, "validate")
+    assert code == 0 and "ok (8 sources, 0 models, 16 assets)" in output and "warning" not in output, output
