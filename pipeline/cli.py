@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import signal
 import sqlite3
 import sys
@@ -934,7 +933,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a spec that is there.")] = False,
 ) -> None:
     """Write a starter spec for the textures and photo pairs in FOLDER, which validate takes and build builds."""
-    from pipeline.init import NotAFolder, NothingToRead, SpecInTheWay, write_starter_spec
+    from pipeline.init import NotAFolder, NothingToRead, SpecInTheWay, one_line, write_starter_spec
 
     spec_path = spec if spec is not None else folder / SPEC_FILE
     _log_to_stderr(_NoScanSkips())  # what the scan skips is among the warnings it prints
@@ -945,21 +944,24 @@ def init(
     except NothingToRead as exc:
         _fail([str(exc)], 1)
     except SpecError as exc:  # a spec this command got wrong: said, and not written
-        _fail([*exc.problems, f"nothing written to {spec_path}: please report this"], 1)
+        _fail([*exc.problems, one_line(f"nothing written to {spec_path}: please report this")], 1)
     except OSError as exc:
-        _fail([f"cannot write {spec_path}: {exc.strerror or exc}; give --spec a path this user may write"], 1)
+        _fail([one_line(f"cannot write {spec_path}: {exc.strerror or exc}; give --spec a path this user may write")], 1)
     _print_started(started)
 
 
 def _print_started(started: Started) -> None:
-    """What ``init`` found, a line per source, and the commands to run next, on the spec written."""
-    out.print(f"wrote {escape(str(started.path))}: {counted(len(started.spec.sources), 'source')}, "
+    """What ``init`` found, a line per source, and the commands to run next, on the spec written: its path with
+    its line breaks written ``\\n``, as ``init``'s messages write them, and in the commands as a shell reads it."""
+    from pipeline.init import one_line, shell_word
+
+    out.print(f"wrote {escape(one_line(str(started.path)))}: {counted(len(started.spec.sources), 'source')}, "
               f"{counted(len(started.spec.assets), 'asset')}", highlight=False, soft_wrap=True)
     for name, found in started.found.items():
         out.print(f"  {name}: {escape(found)}", highlight=False, soft_wrap=True)
     for warning in started.warnings:
         console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
-    given = "" if started.path == DEFAULT_SPEC else f" --spec {shlex.quote(str(started.path))}"
+    given = "" if started.path == DEFAULT_SPEC else f" --spec {shell_word(str(started.path))}"
     out.print(escape(f"next: remaster validate{given}, remaster status{given}, remaster build{given}, remaster "
                      f"report{given} to review what it made, then remaster ui{given} to watch and rerun builds"),
               highlight=False, soft_wrap=True)

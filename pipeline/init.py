@@ -8,6 +8,7 @@ written: a spec ``init`` writes is one that ``validate`` takes and ``build`` fin
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import keyword
@@ -82,7 +83,48 @@ class Started:
 def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) -> Started:
     """Scan ``folder`` and write a spec for what it holds to ``spec_path`` (refused where one is there, unless
     ``force``). Raises NotAFolder, SpecInTheWay, NothingToRead, SpecError (a spec this code got wrong) and
-    OSError (the spec could not be written)."""
+    OSError (the spec could not be written). What it says names files with their line breaks written ``\\n``
+    (``one_line``): a folder named with one read as two lines, the second a line of its own."""
+    try:
+        started = _write_starter_spec(folder, spec_path, force)
+    except (NotAFolder, NothingToRead, SpecInTheWay) as exc:
+        raise type(exc)(one_line(str(exc))) from None
+    return dataclasses.replace(started, found={name: one_line(found) for name, found in started.found.items()},
+                               warnings=[one_line(warning) for warning in started.warnings])
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks written ``\\n``, as the CLI writes the other control characters of the names
+    it prints (``shown``), which keeps the line breaks its own messages are made of."""
+    return text.replace("\n", "\\n")
+
+
+def shell_word(text: str) -> str:
+    """``text`` as a word of a command a shell reads back as ``text``: ``shlex.quote``'s, or, where it holds a
+    control character (a folder named with a line break), bash's and zsh's ``$'...'``, which spells it as an
+    escape (``$'new\\nline'``), so the command is one line, pasted whole."""
+    if text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(_escaped(char) for char in text) + "'"
+
+
+def _escaped(char: str) -> str:
+    """``char`` inside ``$'...'``: a quote or backslash escaped, a control character as ``\\n``, ``\\x1b`` or
+    ``\\u202e``, a letter as it is."""
+    if char in "'\\":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    return ascii(char)[1:-1] if ord(char) < 0x80 else f"\\u{ord(char):04x}"
+
+
+def _command(words: list[str]) -> str:
+    """``words`` as a command line, each a ``shell_word``."""
+    return " ".join(map(shell_word, words))
+
+
+def _write_starter_spec(folder: Path, spec_path: Path, force: bool) -> Started:
+    """``write_starter_spec``, its messages as they are made."""
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
@@ -202,10 +244,10 @@ def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath],
     and ``again``, the command that runs init again."""
     scanned = Path(os.path.abspath(folder))
     beside = _spec_beside(scanned)
-    given = "" if scanned == Path.cwd() else f" {shlex.quote(str(folder))}"
+    given = "" if scanned == Path.cwd() else f" {shell_word(str(folder))}"
     return (f"left out {some([path.as_posix() for path in paths])} in {scanned}: a source's root cannot hold the "
             f"spec's folder ({spec_folder}), which holds the build and the cache; to build them where they are, write "
-            f"the spec in a folder of its own: remaster init{given} --spec {shlex.quote(str(beside))}; or move them "
+            f"the spec in a folder of its own: remaster init{given} --spec {shell_word(str(beside))}; or move them "
             f"into a folder of their own (textures, photos) and run {again}")
 
 
@@ -215,7 +257,7 @@ def _again(folder: Path, spec_path: Path) -> str:
     a bare ``remaster init --force`` scanned another folder, or wrote a spec beside the one the build reads."""
     given = [] if Path(os.path.abspath(folder)) == Path.cwd() else [str(folder)]
     default = os.path.abspath(spec_path) == os.path.abspath(folder / SPEC_FILE)
-    return shlex.join(["remaster", "init", *given, *([] if default else ["--spec", str(spec_path)]), "--force"])
+    return _command(["remaster", "init", *given, *([] if default else ["--spec", str(spec_path)]), "--force"])
 
 
 def _spec_beside(scanned: Path) -> Path:
@@ -241,7 +283,7 @@ def _pair_root(folder: Path, photos: list[str]) -> str:
     writes, so the root is the folder above, which cannot hold the spec's folder either (it holds the build and
     the cache): the spec goes beside that one, as for a flat folder."""
     above = folder.parent
-    command = shlex.join(["remaster", "init", str(above), "--spec", str(_spec_beside(above))])
+    command = _command(["remaster", "init", str(above), "--spec", str(_spec_beside(above))])
     return (f"left out {', '.join(photos)} in {folder}: a photo pair is a folder below the folder remaster init "
             f"scans; to take it as a pair, run remaster init on the folder above, with the spec beside that one: "
             f"{command} (it takes the other folders in {above} too)")

@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -664,3 +665,25 @@ def test_init_spells_latin_letters_without_an_accent_to_drop_in_ascii_and_names_
         assert line in output, output
     code, output = cli(studio, "validate")
     assert code == 0 and "ok (8 sources, 0 models, 16 assets)" in output and "warning" not in output, output
+
+
+def test_init_writes_a_line_break_in_a_folder_s_name_as_an_escape_and_its_commands_as_one_line(tmp_path, cli):
+    """A folder named with a line break (and the spec's with an escape character): each line init prints names
+    it with ``\\n`` (and ``\\x1b``), as the CLI shows other control characters, where the break split the line in
+    two; the commands it gives quote it as ``$'...'``, one line that a shell reads back as the folder's name."""
+    photo = read_image(FLATS / "aqf001.png")
+    studio = tmp_path / "new\nstudio"
+    for path in ("top.png", "walls\nold/aqf002.png"):
+        write_image(studio / path, photo)
+    code, output = cli(tmp_path, "init", "new\nstudio", "--spec", "new\nstudio/sp\x1bec/assets_spec.yaml")
+    assert code == 0, output
+    lines = output.splitlines()
+    assert "wrote new\\nstudio/sp\\x1bec/assets_spec.yaml: 1 source, 2 assets" in lines, output
+    assert "  walls_old: 1 colour texture in new\\nstudio/walls\\nold" in lines, output
+    assert any(line.startswith("next: remaster validate --spec $'new\\nstudio/sp\\x1bec/assets_spec.yaml', ")
+               for line in lines), output
+    again = "run remaster init $'new\\nstudio' --spec $'new\\nstudio/sp\\x1bec/assets_spec.yaml' --force"
+    assert f"warning left out top.png in {tmp_path}/new\\nstudio: " in output and again in output, output
+    word = again.split()[3]
+    said = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, check=True).stdout
+    assert said == "new\nstudio", said
