@@ -145,6 +145,7 @@ def _write_starter_spec(folder: Path, spec_path: Path, force: bool) -> Started:
     warnings += [_links_to_nowhere(scanned, dangling, again)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out, again)] if left_out else []
     warnings += [_backslashed(scanned, backslashed, again)] if backslashed else []
+    warnings += [_spelled_apart(scanned, alike, again)] if (alike := _look_alike(groups)) else []
     if not groups:
         said = [_not_utf8(scanned, path, again) for path in unspelled] + warnings
         raise NothingToRead("; ".join(said or [_nothing_to_read(folder)]))
@@ -463,8 +464,9 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
     a photo_pairs source of its pair folders; an upscale and an export_dds of each textures source, a material and
     its export of each photo_pairs source; and, commented out, the other ops, with the README section for each."""
     draft = _Draft()
+    alike = _look_alike(groups)
     for top, group in sorted(groups.items()):
-        root = _root(folder / top, spec_folder)
+        root = (_escaped_letters if top in alike else _quoted)(_root(folder / top, spec_folder))
         base = draft.name((top.name or folder.name)[:_NAME_MAX])
         if group.colour:
             draft.colour(base, root, top, group)
@@ -484,6 +486,39 @@ _HEAD = """\
 cache_dir: .remaster/cache       # content-addressed store; may be an absolute or shared path
 device: auto                     # CUDA when available, else CPU
 """
+
+
+def _look_alike(groups: dict[PurePosixPath, _Group]) -> list[PurePosixPath]:
+    """The top-level folders of ``groups`` whose names print alike but are spelled apart: ``Café`` with its é one
+    letter (NFC, as Windows and most Linux tools write it) beside ``Café`` with an e and an accent mark (NFD, as
+    macOS wrote names, and its archives keep them). They are two folders, so two sources, whose names (``cafe``,
+    ``cafe_2``) and roots would read alike."""
+    by_look: dict[str, list[PurePosixPath]] = defaultdict(list)
+    for top in groups:
+        by_look[unicodedata.normalize("NFC", top.name)].append(top)
+    return sorted(top for tops in by_look.values() if len(tops) > 1 for top in tops)
+
+
+def _spelled_apart(folder: Path, alike: list[PurePosixPath], again: str) -> str:
+    """Why folders ``alike`` under ``folder`` are sources of their own each, how the spec writes their roots
+    apart, and the fix where they are one set of textures, ending with ``again``, the command that runs init
+    again."""
+    spelled = [_escaped_letters(top.as_posix()) for top in alike]
+    return (f"{some([top.as_posix() for top in alike])} in {folder} are {len(alike)} folders whose names look alike "
+            f"but are spelled apart ({', '.join(spelled)}: an accent as part of its letter, or as a mark after it, as "
+            "macOS writes names), each a source of its own, its root so written in the spec; if they hold one set of "
+            f"textures, move them into one folder and run {again}")
+
+
+def _escaped_letters(text: str) -> str:
+    """``text`` as a YAML double-quoted string with each letter outside ASCII written as its code point
+    (``"Caf\\u00e9"``, ``"Cafe\\u0301"``), which YAML reads back as it is: two roots that print alike read apart."""
+    return re.sub("[^\x00-\x7f]", lambda match: _code_point(match.group()), _quoted(text))
+
+
+def _code_point(char: str) -> str:
+    """``char`` as YAML's ``\\uXXXX`` escape, or ``\\UXXXXXXXX`` beyond the first 65,536."""
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def _build_dir(roots: list[Path], spec_folder: Path) -> str:
@@ -566,7 +601,8 @@ class _Draft:
 
     def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
-        folders), its 2x upscale and that one's DDS."""
+        folders), its 2x upscale and that one's DDS; ``root`` is the source's root as the spec writes it, quoted,
+        as for ``normals`` and ``pairs``."""
         pair_folders = _pair_folders(top, group)
         links = _links(top, group)
         left_out = [NORMAL_FILES, *pair_folders, *links]
@@ -574,7 +610,7 @@ class _Draft:
         left = ["normal maps"] + (["photo pair folders"] if pair_folders else []) + (
             ["links to nowhere"] if links else [])
         why = " and ".join(left)
-        self.source(base, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
+        self.source(base, f"kind: textures, root: {root}, glob: {_quoted(glob)}, exclude: {_list(left_out)}",
                     f"colour textures; {why} left out", holds="colour texture")
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
         self.enlarged[base] = enlarged
@@ -590,7 +626,7 @@ class _Draft:
         glob = _files("*{" + ",".join(NORMAL_ENDINGS) + "}" + ("{,.*}" if dotted else ""), group.normals, top)
         left_out = [*_pair_folders(top, group), *_links(top, group)]
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
-        self.source(source, f"kind: textures, root: {_quoted(root)}, glob: {_quoted(glob)}{exclude}",
+        self.source(source, f"kind: textures, root: {root}, glob: {_quoted(glob)}{exclude}",
                     f"normal maps, by name ({', '.join('*' + ending + '.*' for ending in NORMAL_ENDINGS)})",
                     holds="normal map")
         enlarged, dds = self.name(f"{source}_2x"), self.name(f"{source}_dds")
@@ -611,7 +647,7 @@ class _Draft:
             left_out += [_literal(nested.relative_to(top)) + "/**" for nested in group.nested]
         left_out += _links(top, group, pairs=True)
         exclude = f", exclude: {_list(left_out)}" if left_out else ""
-        self.source(source, f"kind: photo_pairs, root: {_quoted(root)}, flash: \"{depth}/flash.*\", "
+        self.source(source, f"kind: photo_pairs, root: {root}, flash: \"{depth}/flash.*\", "
                             f"guide: \"{depth}/guide.*\"{exclude}",
                     "a pair per folder holding flash.* and guide.*", holds="photo pair")
         material, dds = self.name(f"{source}_material"), self.name(f"{source}_material_dds")

@@ -687,3 +687,22 @@ def test_init_writes_a_line_break_in_a_folder_s_name_as_an_escape_and_its_comman
     word = again.split()[3]
     said = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, check=True).stdout
     assert said == "new\nstudio", said
+
+
+def test_init_writes_the_roots_of_two_folders_whose_names_print_alike_apart_and_says_so(tmp_path, cli):
+    """Two folders named ``Café``, one with its é one letter (NFC), one with an e and an accent mark (NFD, as
+    macOS wrote names): two sources, whose roots the spec writes with the accents as code points, where both read
+    ``root: "Café"``, and init says why, with the fix; each source builds its own folder's texture."""
+    studio = tmp_path / "studio"
+    for folder, name in (("Caf\u00e9", "aqf001.png"), ("Cafe\u0301", "aqf002.png")):
+        write_image(studio / folder / name, read_image(FLATS / name))
+    code, output = cli(studio, "init")
+    assert code == 0, output
+    text = (studio / "assets_spec.yaml").read_text()
+    assert '  cafe: {kind: textures, root: "Cafe\\u0301", ' in text and '  cafe_2: {kind: textures, root: ' \
+        '"Caf\\u00e9", ' in text, text
+    assert f'in {studio} are 2 folders whose names look alike but are spelled apart ("Cafe\\u0301", "Caf\\u00e9": ' \
+           "an accent as part of its letter, or as a mark after it" in _said(output), output
+    assert "move them into one folder and run remaster init --force" in _said(output), output
+    code, output = cli(studio, "build", "--device", "cpu", "cafe_2x", "cafe_2_2x")
+    assert code == 0 and _partitions(studio) == {"cafe_2x": ["aqf002.png"], "cafe_2_2x": ["aqf001.png"]}, output
