@@ -245,7 +245,7 @@ def _holds_the_spec(folder: Path, spec_folder: Path, paths: list[PurePosixPath],
     and ``again``, the command that runs init again."""
     scanned = Path(os.path.abspath(folder))
     beside = _spec_beside(scanned)
-    given = "" if scanned == Path.cwd() else f" {shell_word(str(folder))}"
+    given = "" if scanned == Path.cwd() else f" {shell_word(_path_word(folder))}"
     return (f"left out {some([path.as_posix() for path in paths])} in {scanned}: a source's root cannot hold the "
             f"spec's folder ({spec_folder}), which holds the build and the cache; to build them where they are, write "
             f"the spec in a folder of its own: remaster init{given} --spec {shell_word(str(beside))}; or move them "
@@ -256,9 +256,15 @@ def _again(folder: Path, spec_path: Path) -> str:
     """The command that runs this ``init`` again, over the spec it writes: with the folder and the ``--spec`` it
     was given (each left out where it is the default), so that it works as printed from where this one ran, where
     a bare ``remaster init --force`` scanned another folder, or wrote a spec beside the one the build reads."""
-    given = [] if Path(os.path.abspath(folder)) == Path.cwd() else [str(folder)]
+    given = [] if Path(os.path.abspath(folder)) == Path.cwd() else [_path_word(folder)]
     default = os.path.abspath(spec_path) == os.path.abspath(folder / SPEC_FILE)
-    return _command(["remaster", "init", *given, *([] if default else ["--spec", str(spec_path)]), "--force"])
+    return _command(["remaster", "init", *given, *([] if default else ["--spec", _path_word(spec_path)]), "--force"])
+
+
+def _path_word(path: Path) -> str:
+    """``path`` as a command's word: ``./-x`` for a folder named ``-x``, which the command would read as an
+    option (``No such option: -x``)."""
+    return f"./{path}" if str(path).startswith("-") else str(path)
 
 
 def _spec_beside(scanned: Path) -> Path:

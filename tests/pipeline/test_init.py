@@ -706,3 +706,19 @@ def test_init_writes_the_roots_of_two_folders_whose_names_print_alike_apart_and_
     assert "move them into one folder and run remaster init --force" in _said(output), output
     code, output = cli(studio, "build", "--device", "cpu", "cafe_2x", "cafe_2_2x")
     assert code == 0 and _partitions(studio) == {"cafe_2x": ["aqf002.png"], "cafe_2_2x": ["aqf001.png"]}, output
+
+
+def test_init_s_commands_name_a_folder_whose_name_starts_with_a_dash_as_a_path(tmp_path, cli):
+    """A folder named ``-old`` (given as ``remaster init -- -old``): the command its hint gives names it
+    ``./-old``, which, run as printed once the texture is moved, writes the spec; ``remaster init -old --force``
+    stopped on ``No such option``."""
+    studio = tmp_path / "-old"
+    write_image(studio / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    code, output = cli(tmp_path, "init", "--", "-old")
+    command = "remaster init ./-old --force"
+    assert code == 1 and f"(textures, photos) and run {command}" in _said(output), output
+    assert f"in a folder of its own: remaster init ./-old --spec {tmp_path}/-old-remaster/" in _said(output), output
+    (studio / "tiles").mkdir()
+    (studio / "aqf001.png").rename(studio / "tiles" / "aqf001.png")
+    code, output = cli(tmp_path, *shlex.split(command)[1:])
+    assert code == 0 and "  tiles: 1 colour texture in -old/tiles" in output, output
