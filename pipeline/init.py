@@ -145,7 +145,7 @@ def _write_starter_spec(folder: Path, spec_path: Path, force: bool) -> Started:
     warnings += [_links_to_nowhere(scanned, dangling, again)] if dangling else []
     warnings += [_holds_the_spec(folder, spec_folder, left_out, again)] if left_out else []
     warnings += [_backslashed(scanned, backslashed, again)] if backslashed else []
-    warnings += [_spelled_apart(scanned, alike, again)] if (alike := _look_alike(groups)) else []
+    warnings += [_spelled_apart(scanned, alike, again) for alike in _look_alike(groups)]
     if not groups:
         said = [_not_utf8(scanned, path, again) for path in unspelled] + warnings
         raise NothingToRead("; ".join(said or [_nothing_to_read(folder)]))
@@ -497,7 +497,7 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
     a photo_pairs source of its pair folders; an upscale and an export_dds of each textures source, a material and
     its export of each photo_pairs source; and, commented out, the other ops, with the README section for each."""
     draft = _Draft()
-    alike = _look_alike(groups)
+    alike = {top for tops in _look_alike(groups) for top in tops}
     for top, group in sorted(groups.items()):
         root = (_escaped_letters if top in alike else _quoted)(_root(folder / top, spec_folder))
         base = draft.name((top.name or folder.name)[:_NAME_MAX])
@@ -521,15 +521,22 @@ device: auto                     # CUDA when available, else CPU
 """
 
 
-def _look_alike(groups: dict[PurePosixPath, _Group]) -> list[PurePosixPath]:
-    """The top-level folders of ``groups`` whose names print alike but are spelled apart: ``Café`` with its é one
-    letter (NFC, as Windows and most Linux tools write it) beside ``Café`` with an e and an accent mark (NFD, as
-    macOS wrote names, and its archives keep them). They are two folders, so two sources, whose names (``cafe``,
-    ``cafe_2``) and roots would read alike."""
+def _look_alike(groups: dict[PurePosixPath, _Group]) -> list[list[PurePosixPath]]:
+    """The top-level folders of ``groups`` whose names print alike but are spelled apart, in sets: ``Café`` with
+    its é one letter (NFC, as Windows and most Linux tools write it) beside ``Café`` with an e and an accent mark
+    (NFD, as macOS wrote names, and its archives keep them), or ``walls`` beside ``walls`` with a zero-width space
+    pasted in. They are two folders, so two sources, whose names (``cafe``, ``cafe_2``) and roots would read
+    alike."""
     by_look: dict[str, list[PurePosixPath]] = defaultdict(list)
     for top in groups:
-        by_look[unicodedata.normalize("NFC", top.name)].append(top)
-    return sorted(top for tops in by_look.values() if len(tops) > 1 for top in tops)
+        by_look[unicodedata.normalize("NFC", _drawn(top.name))].append(top)
+    return [sorted(tops) for _, tops in sorted(by_look.items()) if len(tops) > 1]
+
+
+def _drawn(text: str) -> str:
+    """``text`` without its format characters (a zero-width space, a direction mark), which a screen does not
+    draw: as it reads."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
 
 
 def _spelled_apart(folder: Path, alike: list[PurePosixPath], again: str) -> str:
@@ -538,9 +545,9 @@ def _spelled_apart(folder: Path, alike: list[PurePosixPath], again: str) -> str:
     again."""
     spelled = [_escaped_letters(top.as_posix()) for top in alike]
     return (f"{some([top.as_posix() for top in alike])} in {folder} are {len(alike)} folders whose names look alike "
-            f"but are spelled apart ({', '.join(spelled)}: an accent as part of its letter, or as a mark after it, as "
-            "macOS writes names), each a source of its own, its root so written in the spec; if they hold one set of "
-            f"textures, move them into one folder and run {again}")
+            f"but are spelled apart ({', '.join(spelled)}: an accent as part of its letter or as a mark after it, as "
+            "macOS writes names, or a character not drawn, such as a zero-width space), each a source of its own, its "
+            f"root so written in the spec; if they hold one set of textures, move them into one folder and run {again}")
 
 
 def _escaped_letters(text: str) -> str:
@@ -610,8 +617,9 @@ class _Draft:
         (``Wände`` is ``wande``, ``Straße`` ``strasse``), where each such letter became a ``_`` (``w_nde``), and
         the Latin letters that hold no accent to drop are spelled in ASCII (``Łódź`` is ``lodz``, ``Œuvre``
         ``oeuvre``), where they were dropped (``odz``, ``uvre``). A name with no Latin letter (``Стены``) is
-        ``textures``, then ``textures_2``."""
-        latin = wanted.casefold().translate(_LATIN_LETTERS)
+        ``textures``, then ``textures_2``. Characters not drawn (a zero-width space) are left out, as they are
+        not read."""
+        latin = _drawn(wanted).casefold().translate(_LATIN_LETTERS)
         unaccented = "".join(char for char in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(char))
         name = re.sub(r"[^a-z0-9_]+", "_", unaccented).strip("_") or "textures"
         if name[0].isdigit() or name in _YAML_WORDS or keyword.iskeyword(name) or not takes_name(name):

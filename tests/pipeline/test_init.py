@@ -691,18 +691,22 @@ def test_init_writes_a_line_break_in_a_folder_s_name_as_an_escape_and_its_comman
 
 def test_init_writes_the_roots_of_two_folders_whose_names_print_alike_apart_and_says_so(tmp_path, cli):
     """Two folders named ``Café``, one with its é one letter (NFC), one with an e and an accent mark (NFD, as
-    macOS wrote names): two sources, whose roots the spec writes with the accents as code points, where both read
+    macOS wrote names), and two ``walls``, one with a zero-width space: two sources each, whose roots the spec writes with the accents as code points, where both read
     ``root: "Café"``, and init says why, with the fix; each source builds its own folder's texture."""
     studio = tmp_path / "studio"
-    for folder, name in (("Caf\u00e9", "aqf001.png"), ("Cafe\u0301", "aqf002.png")):
+    for folder, name in (("Caf\u00e9", "aqf001.png"), ("Cafe\u0301", "aqf002.png"), ("walls", "aqf001.png"),
+                         ("wal\u200bls", "aqf001.png")):
         write_image(studio / folder / name, read_image(FLATS / name))
     code, output = cli(studio, "init")
     assert code == 0, output
     text = (studio / "assets_spec.yaml").read_text()
+    assert '  walls_2: {kind: textures, root: "wal\\u200bls", ' in text, text
     assert '  cafe: {kind: textures, root: "Cafe\\u0301", ' in text and '  cafe_2: {kind: textures, root: ' \
         '"Caf\\u00e9", ' in text, text
     assert f'in {studio} are 2 folders whose names look alike but are spelled apart ("Cafe\\u0301", "Caf\\u00e9": ' \
-           "an accent as part of its letter, or as a mark after it" in _said(output), output
+           "an accent as part of its letter or as a mark after it" in _said(output), output
+    assert f'walls, wal\u200bls in {studio} are 2 folders whose names look alike but are spelled apart ("walls", ' \
+           '"wal\\u200bls": ' in _said(output), output
     assert "move them into one folder and run remaster init --force" in _said(output), output
     code, output = cli(studio, "build", "--device", "cpu", "cafe_2x", "cafe_2_2x")
     assert code == 0 and _partitions(studio) == {"cafe_2x": ["aqf002.png"], "cafe_2_2x": ["aqf001.png"]}, output
