@@ -497,10 +497,11 @@ def _check(image: Image, format: str, source: str, from_python: bool) -> None:
                          f"sides (or enlarge it first), set {resized} to resample it to the nearest such sides, or set "
                          f"{uncompressed}")
     if format in _OPAQUE and _transparent(image):
-        cut_out = ", bc1a (a cut-out's 1-bit alpha, at bc1's size)" if format == "bc1" else ""
+        auto, bc1a, uncompressed = (_value(value, from_python) for value in ("auto", "bc1a", "uncompressed"))
+        cut_out = f", {bc1a} (a cut-out's 1-bit alpha, at bc1's size)" if format == "bc1" else ""
         why = " (its alpha holds the normal's X)" if format == "bc3n" else ""
         raise ValueError(f"{source} has transparent texels, which {format} cannot keep{why}: set "
-                         f"{_setting('format', 'bc3', from_python)} (or auto){cut_out}, or uncompressed")
+                         f"{_setting('format', 'bc3', from_python)} (or {auto}){cut_out}, or {uncompressed}")
     if format == "bc4" and image.channels != 1:
         raise ValueError(f"{source} is a colour texture, and bc4 keeps one channel: set "
                          f"{_setting('format', 'bc1', from_python)}, or export a grey map")
@@ -509,9 +510,16 @@ def _check(image: Image, format: str, source: str, from_python: bool) -> None:
 def _setting(key: str, value: object, from_python: bool) -> str:
     """``key`` set to ``value`` as a script passes it (``format="bc3"``, ``resize_to_blocks=True``) or as a spec
     writes it (``format: bc3``, ``resize_to_blocks: true``)."""
+    return f"{key}={_value(value, from_python)}" if from_python else f"{key}: {_value(value, from_python)}"
+
+
+def _value(value: object, from_python: bool) -> str:
+    """``value`` as a script passes it (``"bc3"``, ``True``) or as a spec writes it (``bc3``, ``true``): the
+    choices a message lists beside a ``_setting`` are spelled as it is, where a script read ``format="bc3" (or
+    auto), bc1a, or uncompressed``, two spellings in one sentence."""
     if from_python:
-        return f'{key}="{value}"' if isinstance(value, str) else f"{key}={value!r}"
-    return f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+        return f'"{value}"' if isinstance(value, str) else repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _encode(texels: np.ndarray, format: str, kept_from: int) -> bytes:

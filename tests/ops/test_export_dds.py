@@ -256,10 +256,10 @@ def test_uncompressed_keeps_every_texel_and_any_size(tmp_path):
     (Image(np.zeros((6, 8, 3), np.float32)), {}, "is 8x6 px, and engines load a block-compressed (bc1)"),
     (Image(np.zeros((6, 8, 3), np.float32)), {}, "set resize_to_blocks=True to resample it to the nearest such sides"),
     (Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)), {"format": "bc1"},
-     "transparent texels, which bc1 cannot keep: set format=\"bc3\" (or auto), bc1a (a cut-out's 1-bit alpha"),
+     "transparent texels, which bc1 cannot keep: set format=\"bc3\" (or \"auto\"), \"bc1a\" (a cut-out's 1-bit alpha"),
     (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"}, "is a colour texture, and bc4"),
     (Image(np.full((8, 8, 3), 0.5, np.float32), np.zeros((8, 8), np.float32)), {"format": "bc3n", "kind": "normal"},
-     "transparent texels, which bc3n cannot keep (its alpha holds the normal's X): set format=\"bc3\" (or auto)"),
+     "transparent texels, which bc3n cannot keep (its alpha holds the normal's X): set format=\"bc3\" (or \"auto\")"),
     (Image(np.zeros((8, 8, 1), np.float32)), {"kind": "normal"}, "is given kind=\"normal\" but has 1 colour channel"),
     (Image(np.zeros((6, 8, 1), np.float32)), {"kind": "normal", "resize_to_blocks": True},  # IndexError, resampled
      "is given kind=\"normal\" but has 1 colour channel"),

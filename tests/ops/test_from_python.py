@@ -421,7 +421,8 @@ def test_damaged_weights_tell_a_script_how_to_have_them_again(tmp_path: Path) ->
     (Image(np.zeros((6, 8, 3), np.float32)), {},
      "set {resize_to_blocks} to resample it to the nearest such sides, or set {uncompressed}"),
     (Image(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)), {"format": "bc1"},
-     "which bc1 cannot keep: set {bc3} (or auto), bc1a (a cut-out's 1-bit alpha, at bc1's size), or uncompressed"),
+     "which bc1 cannot keep: set {bc3} (or {auto}), {bc1a} (a cut-out's 1-bit alpha, at bc1's size), or "
+     "{or_uncompressed}"),
     (Image(np.zeros((8, 8, 3), np.float32)), {"format": "bc4", "kind": "data"},
      "a colour texture, and bc4 keeps one channel: set {bc1}, or export a grey map"),
 ], ids=["sides", "alpha", "colour"])
@@ -429,9 +430,10 @@ def test_export_dds_tells_a_script_a_format_s_fixes_as_its_arguments(image: Imag
                                                                        tmp_path: Path) -> None:
     """A script was told to set format: bc3 and resize_to_blocks: true, a spec's keys it has not; a build still is."""
     script = {"resize_to_blocks": "resize_to_blocks=True", "uncompressed": 'format="uncompressed"',
-              "bc3": 'format="bc3"', "bc1": 'format="bc1"'}
+              "bc3": 'format="bc3"', "bc1": 'format="bc1"', "auto": '"auto"', "bc1a": '"bc1a"',
+              "or_uncompressed": '"uncompressed"'}
     build = {"resize_to_blocks": "resize_to_blocks: true", "uncompressed": "format: uncompressed", "bc3": "format: bc3",
-             "bc1": "format: bc1"}
+             "bc1": "format: bc1", "auto": "auto", "bc1a": "bc1a", "or_uncompressed": "uncompressed"}
     with pytest.raises(ValueError) as refused:
         export_dds(image, source="wall.png", **params)
     assert str(refused.value).startswith("wall.png ") and said.format(**script) in str(refused.value)
