@@ -34,7 +34,7 @@ NORMAL_FILES = "**/*{" + ",".join(NORMAL_ENDINGS) + "}.*"  # the exclude that ke
 PHOTO_ROLES = ("flash", "guide")  # a photo pair's folder holds flash.* and guide.*, as the README's example has it
 BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outputs are not the studio's files
 _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
-_NAME_MAX = 64  # characters of a folder's name its sources' names keep: their assets' add suffixes, and name folders
+_NAME_MAX = 64  # characters a source named after a folder keeps: its assets add suffixes, and name folders
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
@@ -500,7 +500,7 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
     alike = {top for tops in _look_alike(groups) for top in tops}
     for top, group in sorted(groups.items()):
         root = (_escaped_letters if top in alike else _quoted)(_root(folder / top, spec_folder))
-        base = draft.name((top.name or folder.name)[:_NAME_MAX])
+        base = draft.name(top.name or folder.name, longest=_NAME_MAX)
         if group.colour:
             draft.colour(base, root, top, group)
         if group.normals:
@@ -611,17 +611,18 @@ class _Draft:
         return _other_ops(self.name(f"{source}_sr"), self.name(f"{source}_variants"), source, self.enlarged[source],
                           reference, model)
 
-    def name(self, wanted: str) -> str:
+    def name(self, wanted: str, longest: int | None = None) -> str:
         """A name the spec takes made from ``wanted`` (a folder's name): lower case, letters, digits and ``_``,
         not a word YAML or Dagster reserves, and not one taken already. Accents are dropped from their letters
         (``Wände`` is ``wande``, ``Straße`` ``strasse``), where each such letter became a ``_`` (``w_nde``), and
         the Latin letters that hold no accent to drop are spelled in ASCII (``Łódź`` is ``lodz``, ``Œuvre``
         ``oeuvre``), where they were dropped (``odz``, ``uvre``). A name with no Latin letter (``Стены``) is
         ``textures``, then ``textures_2``. Characters not drawn (a zero-width space) are left out, as they are
-        not read."""
+        not read. ``longest`` caps the name as it is spelled here, not ``wanted``: a letter may spell as several
+        (``ß`` as ``ss``, ``㎉`` as ``kcal``), and a folder's 64 such letters made names longer than a folder's."""
         latin = _drawn(wanted).casefold().translate(_LATIN_LETTERS)
         unaccented = "".join(char for char in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(char))
-        name = re.sub(r"[^a-z0-9_]+", "_", unaccented).strip("_") or "textures"
+        name = re.sub(r"[^a-z0-9_]+", "_", unaccented)[:longest].strip("_") or "textures"
         if name[0].isdigit() or name in _YAML_WORDS or keyword.iskeyword(name) or not takes_name(name):
             name = f"from_{name}"
         unique, count = name, 1

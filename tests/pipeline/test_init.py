@@ -488,6 +488,18 @@ def test_init_of_a_folder_with_a_long_name_writes_names_that_fit_a_folder(tmp_pa
     assert code == 0 and "ok (3 sources, 0 models, 6 assets)" in output, output
 
 
+def test_init_caps_a_source_s_name_as_spelled_not_the_folder_s(tmp_path, cli):
+    """A folder of 64 letters each spelled as several (``㎉`` as ``kcal``): the source's name keeps 64 characters of
+    its spelling, where init kept the folder's first 64 and spelled them as 256, which the loader refused as a
+    folder's name (nothing written, 'please report this')."""
+    studio = tmp_path / "studio"
+    write_image(studio / ("\u3389" * 64) / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    code, output = cli(studio, "init")
+    assert code == 0 and f"  {'kcal' * 16}: 1 colour texture in " in output, output
+    code, output = cli(studio, "validate")
+    assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output, output
+
+
 def test_init_takes_a_pair_in_a_pair_s_folder_as_that_pair_s_at_any_depth(tmp_path, cli):
     """A pair's folder holding an older shoot of it (``oak/old``), beside a pair two levels down, so the pairs'
     globs reach any depth: ``oak/old`` is ``oak``'s, as whatever lies in a pair's folder is, not a pair of its own,
