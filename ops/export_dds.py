@@ -441,7 +441,6 @@ def _check_sides(source: str, height: int, width: int, format: str, resize_to_bl
     refuse_oversized(Path(source), *exported, "export a smaller texture (downscale it, or make it with a smaller scale)")
 
 
-
 def mip_chain(image: Image, *, kind: Kind = "color", alpha: AlphaMeaning = "auto",
               alpha_cutoff: float | None = None) -> list[Image]:
     """``image`` and each half of the level before it (sides rounded down, as Direct3D sizes them), to 1x1,

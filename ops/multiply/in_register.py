@@ -39,7 +39,6 @@ class MaterialMaps:
     alpha_mode: AlphaMode
 
 
-
 def colorspace_of(name: str) -> ColorSpace:
     """A material's map ``name`` (``albedo.png``) as the material op writes it: the albedo colour, the rest data."""
     return colorspace_of_kind(map_kind(PurePosixPath(name).stem))
