@@ -139,14 +139,17 @@ def _load(spec_path: Path, *, as_build: bool = False, make_instance: bool = Fals
     return spec
 
 
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                       "\u2066-\u206f\ufeff]")
 
 
 def shown(text: str) -> str:
-    """``text`` with its control characters written as escapes (``\\x1b``, ``\\u202e``). File names, link
-    targets, spec values and the contents of files reach messages, and a terminal would obey an escape
-    sequence among them: clear the screen, retitle the window, print a fake "ok" in green; a bidirectional
-    override would show a name reversed."""
+    """``text`` with its control and invisible characters written as escapes (``\\n``, ``\\x1b``, ``\\u202e``,
+    ``\\u200b``): the one rule for every name the CLI prints. File names, link targets, spec values and the
+    contents of files reach messages, and a terminal would obey an escape sequence among them: clear the screen,
+    retitle the window, print a fake "ok" in green; a bidirectional override would show a name reversed; a line
+    break would split one message into two lines a CI log reads as two entries; a zero-width space would make two
+    names print alike. Each message is one line: the CLI prints a list of them, never one with a break of its own."""
     return _CONTROLS.sub(lambda m: ascii(m.group())[1:-1], text)
 
 

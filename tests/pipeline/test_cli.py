@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -120,3 +121,38 @@ def test_a_bar_says_how_long_it_has_left_once_its_pace_is_known():
         progress.update(task, completed=done)
         said.append(str(_TimeLeft().render(progress.tasks[0])))
     assert said == ["", "", "0:00:30 left", ""]  # none once done
+
+
+HIDDEN_NAMES = {"new\nline": "new\\nline", "t\tab": "t\\tab", "r\u202egnp": "r\\u202egnp", "z\u200bw": "z\\u200bw"}
+
+
+def test_build_and_status_print_names_with_line_breaks_and_invisible_characters_one_line_each(tmp_path, cli,
+                                                                                              monkeypatch):
+    """A name with a line break split a line in two (a CI log read two entries), and a zero-width space
+    printed as nothing, where init already wrote them as escapes: every line printed is whole, its names
+    escaped. The project's own folder has a line break (every spec path and the manifest line name it);
+    each texture folder a character not drawn, its texture unreadable so that a failed line names it."""
+    monkeypatch.setenv("CI", "true")
+    project = tmp_path / "my\nproject"
+    for name in HIDDEN_NAMES:
+        (project / "textures" / name).mkdir(parents=True)
+        (project / "textures" / name / "wall.png").write_bytes(b"not a png")
+    write_spec(project, UPSCALE_SPEC)
+    build_code, built = cli(project, "build")
+    status_code, status = cli(project, "status")
+    assert (build_code, status_code) == (1, 0), built + status
+    for output in (built, status):
+        assert not re.search("[\t\u200b\u202e]", output), output
+        named = [line for line in output.splitlines() if "my\\nproject/" in line]
+        assert named and all(line.rstrip(" │").endswith(("formats.", "rename it", ".json")) for line in named), output
+    lines = built.splitlines()
+    assert len(lines) == 11 and [line.split(" ")[0] for line in lines[6:]] == ["failed"] * 2 + ["not"] * 2 + [
+        "manifest:"], built  # the title, the table's 5 lines, 2 failed, 2 not built, the manifest
+    assert lines[-1] == f"manifest: {tmp_path}/my\\nproject/build/manifest.json", built
+    assert sum(line.startswith("│ legacy_2x") for line in status.splitlines()) == 2, status
+    code, as_json = cli(project, "status", "--json")
+    partitions = [row["partition"] for row in json.loads(as_json)["stale"]]
+    assert partitions == ["r\u202egnp/wall.png", "z\u200bw/wall.png"], as_json  # JSON keeps names as they are
+    for output in (built, status):  # each name on one line, which says it all
+        assert [sum(f"{escaped}/wall.png" in line for line in output.splitlines())
+                for escaped in HIDDEN_NAMES.values()] == [1, 1, 1, 1], output

@@ -19,8 +19,9 @@ CLEAR_AND_FAKE = "\x1b[2J\x1b]0;OWNED\x07\x1b[1;32m ALL GOOD \x1b[0m\u202e"
 
 
 def test_control_characters_are_shown_as_escapes():
-    assert shown(f"walls{CLEAR_AND_FAKE}\nnext line") == (
-        "walls\\x1b[2J\\x1b]0;OWNED\\x07\\x1b[1;32m ALL GOOD \\x1b[0m\\u202e\nnext line")
+    """A line break and a zero-width space too: one split a message in two, the other printed as nothing."""
+    assert shown(f"walls{CLEAR_AND_FAKE}\nnext\u200bline") == (
+        "walls\\x1b[2J\\x1b]0;OWNED\\x07\\x1b[1;32m ALL GOOD \\x1b[0m\\u202e\\nnext\\u200bline")
 
 
 def test_a_spec_value_with_an_escape_sequence_is_printed_as_text(tmp_path, cli):

@@ -717,7 +717,7 @@ def test_init_writes_the_roots_of_two_folders_whose_names_print_alike_apart_and_
         '"Caf\\u00e9", ' in text, text
     assert f'in {studio} are 2 folders whose names look alike but are spelled apart ("Cafe\\u0301", "Caf\\u00e9": ' \
            "an accent as part of its letter or as a mark after it" in _said(output), output
-    assert f'walls, wal\u200bls in {studio} are 2 folders whose names look alike but are spelled apart ("walls", ' \
+    assert f'walls, wal\\u200bls in {studio} are 2 folders whose names look alike but are spelled apart ("walls", ' \
            '"wal\\u200bls": ' in _said(output), output
     assert "move them into one folder and run remaster init --force" in _said(output), output
     code, output = cli(studio, "build", "--device", "cpu", "cafe_2x", "cafe_2_2x")
