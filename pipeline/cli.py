@@ -936,7 +936,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a spec that is there.")] = False,
 ) -> None:
     """Write a starter spec for the textures and photo pairs in FOLDER, which validate takes and build builds."""
-    from pipeline.init import NotAFolder, NothingToRead, SpecInTheWay, one_line, write_starter_spec
+    from pipeline.init import NotAFolder, NothingToRead, SpecInTheWay, write_starter_spec
 
     spec_path = spec if spec is not None else folder / SPEC_FILE
     _log_to_stderr(_NoScanSkips())  # what the scan skips is among the warnings it prints
@@ -947,18 +947,18 @@ def init(
     except NothingToRead as exc:
         _fail([str(exc)], 1)
     except SpecError as exc:  # a spec this command got wrong: said, and not written
-        _fail([*exc.problems, one_line(f"nothing written to {spec_path}: please report this")], 1)
+        _fail([*exc.problems, f"nothing written to {spec_path}: please report this"], 1)
     except OSError as exc:
-        _fail([one_line(f"cannot write {spec_path}: {exc.strerror or exc}; give --spec a path this user may write")], 1)
+        _fail([f"cannot write {spec_path}: {exc.strerror or exc}; give --spec a path this user may write"], 1)
     _print_started(started)
 
 
 def _print_started(started: Started) -> None:
     """What ``init`` found, a line per source, and the commands to run next, on the spec written: its path with
-    its line breaks written ``\\n``, as ``init``'s messages write them, and in the commands as a shell reads it."""
-    from pipeline.init import one_line, shell_word
+    its line breaks written ``\\n`` (``shown``), and in the commands as a shell reads it."""
+    from pipeline.init import shell_word
 
-    out.print(f"wrote {escape(one_line(str(started.path)))}: {counted(len(started.spec.sources), 'source')}, "
+    out.print(f"wrote {escape(str(started.path))}: {counted(len(started.spec.sources), 'source')}, "
               f"{counted(len(started.spec.assets), 'asset')}", highlight=False, soft_wrap=True)
     for name, found in started.found.items():
         out.print(f"  {name}: {escape(found)}", highlight=False, soft_wrap=True)

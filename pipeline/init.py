@@ -8,7 +8,6 @@ written: a spec ``init`` writes is one that ``validate`` takes and ``build`` fin
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import keyword
@@ -80,25 +79,6 @@ class Started:
     warnings: list[str]  # what no source takes, and what a build of a source skips, and why
 
 
-def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) -> Started:
-    """Scan ``folder`` and write a spec for what it holds to ``spec_path`` (refused where one is there, unless
-    ``force``). Raises NotAFolder, SpecInTheWay, NothingToRead, SpecError (a spec this code got wrong) and
-    OSError (the spec could not be written). What it says names files with their line breaks written ``\\n``
-    (``one_line``): a folder named with one read as two lines, the second a line of its own."""
-    try:
-        started = _write_starter_spec(folder, spec_path, force)
-    except (NotAFolder, NothingToRead, SpecInTheWay) as exc:
-        raise type(exc)(one_line(str(exc))) from None
-    return dataclasses.replace(started, found={name: one_line(found) for name, found in started.found.items()},
-                               warnings=[one_line(warning) for warning in started.warnings])
-
-
-def one_line(text: str) -> str:
-    """``text`` with its line breaks written ``\\n``, as the CLI writes the other control characters of the names
-    it prints (``shown``), which keeps the line breaks its own messages are made of."""
-    return text.replace("\n", "\\n")
-
-
 def shell_word(text: str) -> str:
     """``text`` as a word of a command a shell reads back as ``text``: ``shlex.quote``'s, or, where it holds a
     control character (a folder named with a line break), bash's and zsh's ``$'...'``, which spells it as an
@@ -123,8 +103,11 @@ def _command(words: list[str]) -> str:
     return " ".join(map(shell_word, words))
 
 
-def _write_starter_spec(folder: Path, spec_path: Path, force: bool) -> Started:
-    """``write_starter_spec``, its messages as they are made."""
+def write_starter_spec(folder: Path, spec_path: Path, *, force: bool = False) -> Started:
+    """Scan ``folder`` and write a spec for what it holds to ``spec_path`` (refused where one is there, unless
+    ``force``). Raises NotAFolder, SpecInTheWay, NothingToRead, SpecError (a spec this code got wrong) and
+    OSError (the spec could not be written). What it says names files as they are: the CLI shows their line
+    breaks and other control characters as escapes (``shown``), as it does every name it prints."""
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise NotAFolder(f"{folder} {what}; give remaster init the folder that holds the textures and photo pairs")
