@@ -32,7 +32,7 @@ from rich.text import Text
 from pipeline.claims import check_build_dir, check_instance, dagster_home, make_project_instance, project_instance
 from pipeline.dagster_names import name_clashes
 from pipeline.guards import FailedGuard, Unmeasured
-from pipeline.manifest import Row, manifest_path, manifest_problem, partition_label, rows_by_key
+from pipeline.manifest import Row, manifest_path, partition_label, rows_by_key
 from pipeline.progress import ProgressLines, SaidOnce, clock_time, handled, progress_log, progress_of
 from pipeline.sources import (
     nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name,
@@ -652,22 +652,21 @@ def status(
                 report = stale_partitions(loaded)
         except OSError as exc:
             _fail_on_files(exc, loaded)
-    problem = manifest_problem(loaded.build_dir)
     blocked = any(guard.blocking for guard in report.guards)
     failing = bool(report.stale or report.left_out or blocked)
     if as_json:
-        typer.echo(json.dumps(report.to_json(problem, up_to_date=not failing), indent=2))
+        typer.echo(json.dumps(report.to_json(up_to_date=not failing), indent=2))
     else:
-        _render_status(report, loaded, problem, failing)
+        _render_status(report, loaded, failing)
     if check and failing:
         raise typer.Exit(1)
 
 
-def _render_status(report: StatusReport, loaded: Spec, problem: str | None, failing: bool) -> None:
+def _render_status(report: StatusReport, loaded: Spec, failing: bool) -> None:
     """The stale partitions' table, in the spec's order as the build's, then what will not be built and every
     failed or unmeasured check."""
-    if problem:
-        console.print(f"[yellow]warning[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
+    if report.manifest_problem:
+        console.print(f"[yellow]warning[/yellow] {escape(report.manifest_problem)}", highlight=False, soft_wrap=True)
     if report.stale:
         table = _folding_table(f"{len(report.stale)} stale", "asset", "partition", "why")
         rank = _in_spec_order(loaded)
