@@ -159,3 +159,28 @@ def test_status_reads_the_manifest_once(tmp_path, monkeypatch):
     said = json.loads(result.stdout)
     assert said["manifest_problem"].startswith(f"{tmp_path / 'build' / manifest.MANIFEST} cannot be read (")
     assert said["counts"]["put_back"] == 3 and len(reads) == 2, said
+
+
+def test_a_row_another_build_writes_after_the_builders_one_read_is_kept(tmp_path, monkeypatch):
+    """The builder reads the manifest once, before the sync: a row another build writes after that read (it built
+    that texture meanwhile) is newer than what this build planned by, and is kept, where the others are marked
+    current as planned."""
+    import pipeline.runs
+
+    write_textures(tmp_path / "textures", 2)
+    write_spec(tmp_path, UPSCALE_SPEC)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    first, second = sorted(manifest.rows_by_key(spec.build_dir))
+    sync = pipeline.runs.sync_partitions
+
+    def another_build_writes(*args: object) -> object:
+        other = {**manifest.rows_by_key(spec.build_dir)[first], "run_id": "another build", "seconds": 7.0}
+        manifest.update_manifest(spec.build_dir, [other])
+        return sync(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.runs, "sync_partitions", another_build_writes)
+    run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    rows = manifest.rows_by_key(spec.build_dir)
+    assert (rows[first]["run_id"], rows[first]["seconds"], rows[first]["status"]) == ("another build", 7.0, "computed")
+    assert (rows[second]["run_id"], rows[second]["status"]) == (None, "cached")
