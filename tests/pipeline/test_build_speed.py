@@ -184,3 +184,37 @@ def test_a_row_another_build_writes_after_the_builders_one_read_is_kept(tmp_path
     rows = manifest.rows_by_key(spec.build_dir)
     assert (rows[first]["run_id"], rows[first]["seconds"], rows[first]["status"]) == ("another build", 7.0, "computed")
     assert (rows[second]["run_id"], rows[second]["status"]) == (None, "cached")
+
+
+def _materialized(instance: dg.DagsterInstance, asset: str) -> int:
+    """How many partitions of ``asset`` the instance's event log has a materialization of."""
+    storage = instance.event_log_storage
+    return len(storage.get_latest_storage_id_by_partition(dg.AssetKey(asset), dg.DagsterEventType.ASSET_MATERIALIZATION))
+
+
+def test_the_in_memory_event_logs_held_connection_leaves_other_threads_and_a_failed_step_as_they_were(tmp_path):
+    """Inside few_transactions an ephemeral instance's event log is handed one connection for this thread: another
+    thread's events (Dagster's, a sensor's) go through connections of their own meanwhile, and a step that fails
+    inside it leaves the instance as Dagster made it, for the next build in the same process to record on."""
+    import threading
+
+    from pipeline.event_log import few_transactions
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def record(asset: str, count: int) -> None:
+        for key in range(count):
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=str(key)))
+
+    other = threading.Thread(target=record, args=("other_thread", 100))
+    with pytest.raises(RuntimeError, match="the step failed"), few_transactions(instance):
+        other.start()
+        record("this_thread", 100)
+        other.join()
+        raise RuntimeError("the step failed")
+    assert [_materialized(instance, asset) for asset in ("this_thread", "other_thread")] == [100, 100]
+    assert not {"run_connection", "index_connection", "has_table"} & set(vars(instance.event_log_storage))
+    write_textures(tmp_path / "textures", 2)
+    write_spec(tmp_path, UPSCALE_SPEC)
+    run_build(load_spec(tmp_path / "assets_spec.yaml"), instance=instance)
+    assert _materialized(instance, "legacy_2x") == 2
