@@ -36,33 +36,30 @@ def few_transactions(instance: dg.DagsterInstance) -> Iterator[None]:
     """Meanwhile, the instance's event log stores what this thread writes in one transaction per database and
     second; each is committed on leaving, whether by an exception or not (what was stored was meant to be)."""
     storage = instance.event_log_storage
-    if _in_memory(storage) and id(storage) not in _batching:
+    if id(storage) in _batching:
+        yield  # batched already by an outer few_transactions
+    elif _in_memory(storage):
         with _in_memory_connection(storage):
             yield
-        return
-    if not (storage.is_run_sharded and hasattr(storage, "run_connection") and hasattr(storage, "index_connection")
-            and hasattr(storage, "has_table")) or id(storage) in _batching:
-        yield  # not Dagster's SQLite storage, or batched already by an outer few_transactions
-        return
+    elif (storage.is_run_sharded and hasattr(storage, "run_connection") and hasattr(storage, "index_connection")
+          and hasattr(storage, "has_table")):
+        with _batched(storage):
+            yield
+    else:
+        yield  # not Dagster's SQLite storage (Postgres, or an in-memory one lacking what _in_memory looks for)
+
+
+@contextlib.contextmanager
+def _batched(storage: Any) -> Iterator[None]:  # Any: Dagster's storage classes are not its public API
+    """Meanwhile, Dagster's run-sharded SQLite ``storage`` stores what this thread writes through a ``_Batch``."""
     batch = _Batch()
     kind = type(storage)
-    tables: dict[str, bool] = {}
-
-    def has_table(name: str) -> bool:  # asked for each event, of a table that does not come and go
-        if name not in tables:
-            tables[name] = kind.has_table(storage, name)
-        return tables[name]
-
-    _batching.add(id(storage))
-    storage.run_connection = lambda run_id=None: batch.connection(("run", run_id),
-                                                                  lambda: kind.run_connection(storage, run_id))
-    storage.index_connection = lambda: batch.connection(("index",), lambda: kind.index_connection(storage))
-    storage.has_table = has_table
     try:
-        yield
+        with _handed(storage, lambda run_id=None: batch.connection(("run", run_id),
+                                                                   lambda: kind.run_connection(storage, run_id)),
+                     lambda: batch.connection(("index",), lambda: kind.index_connection(storage))):
+            yield
     finally:
-        del storage.run_connection, storage.index_connection, storage.has_table
-        _batching.discard(id(storage))
         batch.close()
 
 
@@ -82,7 +79,6 @@ def _in_memory_connection(storage: Any) -> Iterator[None]:
     with held.begin():  # as each of Dagster's connections is set up, once
         held.execute(sqlalchemy.text("PRAGMA foreign_keys=ON;")).close()
     kind, thread = type(storage), threading.get_ident()
-    tables: dict[str, bool] = {}
 
     @contextlib.contextmanager
     def connection(run_id: str | None = None) -> Iterator[sqlalchemy.Connection]:
@@ -93,19 +89,34 @@ def _in_memory_connection(storage: Any) -> Iterator[None]:
         with storage._db_lock, held.begin():
             yield held
 
-    def has_table(name: str) -> bool:  # asked for each event, of a table that does not come and go
+    try:
+        with _handed(storage, connection, connection):
+            yield
+    finally:
+        held.close()
+
+
+@contextlib.contextmanager
+def _handed(storage: Any, run_connection: Callable[..., ContextManager[sqlalchemy.Connection]],
+            index_connection: Callable[[], ContextManager[sqlalchemy.Connection]]) -> Iterator[None]:
+    """Meanwhile, ``storage`` is handed these connections, and asks each table's existence once, where it asked it
+    for each event (a table that does not come and go); then it is as Dagster made it, whether by an exception or
+    not, for a next build on the same instance."""
+    kind = type(storage)
+    tables: dict[str, bool] = {}
+
+    def has_table(name: str) -> bool:
         if name not in tables:
             tables[name] = kind.has_table(storage, name)
         return tables[name]
 
     _batching.add(id(storage))
-    storage.run_connection, storage.index_connection, storage.has_table = connection, connection, has_table
+    storage.run_connection, storage.index_connection, storage.has_table = run_connection, index_connection, has_table
     try:
         yield
     finally:
         del storage.run_connection, storage.index_connection, storage.has_table
         _batching.discard(id(storage))
-        held.close()
 
 
 class _Held:

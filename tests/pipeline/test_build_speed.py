@@ -188,8 +188,8 @@ def test_a_row_another_build_writes_after_the_builders_one_read_is_kept(tmp_path
 
 def _materialized(instance: dg.DagsterInstance, asset: str) -> int:
     """How many partitions of ``asset`` the instance's event log has a materialization of."""
-    storage = instance.event_log_storage
-    return len(storage.get_latest_storage_id_by_partition(dg.AssetKey(asset), dg.DagsterEventType.ASSET_MATERIALIZATION))
+    kind = dg.DagsterEventType.ASSET_MATERIALIZATION
+    return len(instance.event_log_storage.get_latest_storage_id_by_partition(dg.AssetKey(asset), kind))
 
 
 def test_the_in_memory_event_logs_held_connection_leaves_other_threads_and_a_failed_step_as_they_were(tmp_path):
