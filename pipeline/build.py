@@ -806,6 +806,7 @@ class Builder:
             self.index.remember(dest, digest)
 
     def _compute(self, target: Target, key: str, plan: Plan) -> Entry:
+        """Run ``target``'s op for ``key`` in a scratch folder, then store what it wrote in the cache and place it."""
         label = partition_label(target.name, key)
         runner = target.op.runner()
         if self.spec.images_each(target):  # multiply's variants, each made into a DDS (a material's, its maps)
@@ -819,19 +820,7 @@ class Builder:
                 work_dir=self.store.work_dir(plan.cache_key) if target.section == "models" else None,
             )
             try:
-                if target.section == "models":
-                    weights = scratch / MODEL_FILE
-                    images = [plan.inputs[k] for k in sorted(plan.inputs)]
-                    metadata: Mapping[str, object] = cast(ModelRun, runner)(images, weights, params, ctx)
-                    files = {MODEL_FILE: weights}
-                else:
-                    ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
-                    if ctx.reuse and plan.metadata_unit is not None:
-                        ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
-                    ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
-                    metadata = {**self._figures_kept(target, plan, ctx.reuse),
-                                **cast(MapRun, runner)(plan.inputs, scratch, params, ctx)}
-                    files = {name: scratch / name for name in plan.outputs}
+                metadata, files = self._run_op(label, target, key, plan, runner, params, scratch, ctx)
                 missing = [name for name, path in files.items() if not path.is_file()]
                 if missing:
                     raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
@@ -844,6 +833,23 @@ class Builder:
             finally:
                 if ctx.work_dir is not None:
                     self.store.clear_empty_work(plan.cache_key)
+
+    def _run_op(self, label: str, target: Target, key: str, plan: Plan, runner: ModelRun | MapRun, params: OpParams,
+                scratch: Path, ctx: OpContext) -> tuple[Mapping[str, object], dict[str, Path]]:
+        """What ``runner`` returned, and the files it was to write in ``scratch`` by name: a model's weights, or an
+        asset's outputs, where those an earlier build made under the same unit keys are placed first (``_reuse``)
+        and each one finished is kept at once (``_keep_unit``)."""
+        if target.section == "models":
+            weights = scratch / MODEL_FILE
+            images = [plan.inputs[k] for k in sorted(plan.inputs)]
+            return cast(ModelRun, runner)(images, weights, params, ctx), {MODEL_FILE: weights}
+        ctx.reuse = {} if target.name in self.forced else self._reuse(label, target, plan, scratch)
+        if ctx.reuse and plan.metadata_unit is not None:
+            ctx.reuse_metadata = self.store.unit_metadata(plan.metadata_unit)
+        ctx.finished = functools.partial(self._keep_unit, label, target, key, plan, scratch)
+        metadata = {**self._figures_kept(target, plan, ctx.reuse),
+                    **cast(MapRun, runner)(plan.inputs, scratch, params, ctx)}
+        return metadata, {name: scratch / name for name in plan.outputs}
 
     def _figures_of_each(
         self, target: Target, plan: Plan, metadata: Mapping[str, object]
