@@ -33,8 +33,10 @@ _batching: set[int] = set()  # ids of the storages inside few_transactions now
 
 @contextlib.contextmanager
 def few_transactions(instance: dg.DagsterInstance) -> Iterator[None]:
-    """Meanwhile, the instance's event log stores what this thread writes in one transaction per database and
-    second; each is committed on leaving, whether by an exception or not (what was stored was meant to be)."""
+    """Meanwhile, the instance's event log stores what this thread writes through connections held open: Dagster's
+    SQLite storage in one transaction per database and second (``_batched``), each committed on leaving, whether by
+    an exception or not (what was stored was meant to be); the in-memory one through one connection, each use its
+    own transaction (``_in_memory_connection``)."""
     storage = instance.event_log_storage
     if id(storage) in _batching:
         yield  # batched already by an outer few_transactions
