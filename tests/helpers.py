@@ -11,8 +11,10 @@ import struct
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+import tracemalloc
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -331,3 +333,16 @@ def build_killed(folder: Path, patch: str, *args: str, dagster_home: Path | None
         env["DAGSTER_HOME"] = str(dagster_home)
     killed = subprocess.run([sys.executable, "-c", script], cwd=folder, env=env, capture_output=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
+Result = TypeVar("Result")
+
+
+def traced_peak(call: Callable[[], Result]) -> tuple[Result, int]:
+    """``call``'s result and the most memory Python held at once while it ran, numpy's arrays counted: how the
+    tests bound what reading, reducing or flattening a large texture holds beside it."""
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

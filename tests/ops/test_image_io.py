@@ -15,7 +15,7 @@ import pytest
 import tifffile
 from PIL import Image as PILImage
 
-from helpers import LFS_POINTER, bc1_block, bc4_block, dds, display_p3_profile, fixed, profile_with
+from helpers import LFS_POINTER, bc1_block, bc4_block, dds, display_p3_profile, fixed, profile_with, traced_peak
 from ops import image_io
 from ops.image_io import Image, ImageReadError, linear_to_srgb, read_image, srgb_to_linear, write_image
 
@@ -668,16 +668,10 @@ def test_reading_a_large_texture_holds_little_more_than_its_floats(tmp_path):
     """Decoded a band at a time: the whole texture in floats with the sRGB decoding's temporaries took 3.3 times
     the result (4.6 GB at its peak for an 8192² RGBA PNG, 1.4 GB in bands), a band at a time 2.3 times, the
     file's bytes and the decoded integers included."""
-    import tracemalloc
-
+    
     texels = np.random.default_rng(0).integers(0, 256, (2048, 2048, 4), dtype=np.uint8)  # 4 bands
     PILImage.fromarray(texels).save(tmp_path / "big.png", compress_level=1)
-    tracemalloc.start()
-    try:
-        image = read_image(tmp_path / "big.png")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    image, peak = traced_peak(lambda: read_image(tmp_path / "big.png"))
     assert peak < 2.6 * (image.color.nbytes + image.alpha.nbytes)
 
 
@@ -825,17 +819,11 @@ def test_a_16_bit_png_is_written_without_the_whole_texture_s_integers(tmp_path, 
     """pypng encodes a row at a time, so each band of rows is quantized as it goes: the whole texture's 16-bit
     integers were made first (384 MB for an 8192² RGB texture). Bands are made small here, so that they are not
     what the peak is made of; the file is the one written before."""
-    import tracemalloc
-
+    
     monkeypatch.setattr(image_io, "_BAND_VALUES", 1 << 16)
     image = Image(RNG.random((1024, 2048, 3), dtype=np.float32), None, 16)
     integers = image.color.size * 2
-    tracemalloc.start()
-    try:
-        write_image(tmp_path / "t.png", image, colorspace="linear")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: write_image(tmp_path / "t.png", image, colorspace="linear"))
     assert peak < 0.75 * integers, f"{peak / 2**20:.1f} MiB"
     pixels, depth = image_io.read_pixels(tmp_path / "t.png")
     assert depth == 16
@@ -850,17 +838,11 @@ def test_an_8_bit_texture_is_written_without_the_whole_texture_s_integers(tmp_pa
     first, a copy beside Pillow's image of RGB or grey+alpha, which it holds at 4 bytes a texel (192 MB for an
     8192² RGB texture). Bands are made small here, so that they are not what the peak is made of; the file holds
     the integers ``quantize`` gives."""
-    import tracemalloc
-
+    
     monkeypatch.setattr(image_io, "_BAND_VALUES", 1 << 16)
     alpha = RNG.random((1024, 2048), dtype=np.float32) if with_alpha else None
     image = Image(RNG.random((1024, 2048, channels), dtype=np.float32), alpha)
-    tracemalloc.start()
-    try:
-        write_image(tmp_path / f"t{suffix}", image)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: write_image(tmp_path / f"t{suffix}", image))
     integers = 1024 * 2048 * (channels + with_alpha)
     assert peak < 0.5 * integers, f"{peak / 2**20:.1f} MiB"
     np.testing.assert_array_equal(image_io.read_pixels(tmp_path / f"t{suffix}")[0], image_io.quantize(image))

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from ops.multiply.params import MIN_COVERAGE_RATIO, MIN_VARIANT_DIFFERENCE, NCC_
 from ops.multiply.run import exemplar_planes, run
 from ops.registry import OPS, OpContext
 
-from helpers import DEVICES, REPO, SHARED, needs_cuda
+from helpers import DEVICES, REPO, SHARED, needs_cuda, traced_peak
 
 FLAT = SHARED / "legacy" / "freedoom" / "flats" / "aqf001.png"
 
@@ -187,12 +186,7 @@ def test_flatten_fits_a_large_photo_s_light_on_its_brightness_averaged_down() ->
     and finds the hotspot the photo is lit by as that fit did, within a tenth everywhere (9%: the blur before the
     fit flattens the hotspot's peak)."""
     planes, light, _ = _hotspot_lit(1024)
-    tracemalloc.start()
-    try:
-        fitted = illumination(planes, slice(0, 3))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    fitted, peak = traced_peak(lambda: illumination(planes, slice(0, 3)))
     assert peak <= 4 * light.size * 8, peak / 2**20
     ratio = fitted / light
     assert np.abs(ratio / ratio.mean() - 1).max() < 0.1
@@ -203,12 +197,7 @@ def test_flatten_holds_little_beside_the_evened_copy_of_a_large_photo() -> None:
     beside the photo (5.7 times its float32 planes). In float32, and scaled in place in its copy, it holds that copy
     and one plane of light (183 MiB at 12 MP, every texel within a ten-thousandth of a level of float64's)."""
     planes, _, noise = _hotspot_lit(1024)
-    tracemalloc.start()
-    try:
-        evened = even_lighting(planes, slice(0, 3))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    evened, peak = traced_peak(lambda: even_lighting(planes, slice(0, 3)))
     assert peak <= 1.5 * planes.nbytes, peak / planes.nbytes
     left = evened[..., 0] / noise  # the light it did not divide out
     assert evened.dtype == np.float32 and np.abs(left / left.mean() - 1).max() < 0.1

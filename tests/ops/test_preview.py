@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tracemalloc
 
 import numpy as np
 import png
 from PIL import Image as PILImage
 
-from helpers import bc1_block, bc4_block, dds
+from helpers import bc1_block, bc4_block, dds, traced_peak
 from ops.image_io import Image, write_image
 from ops.preview import THUMBNAIL_SIDE, crops, thumbnail
 
@@ -118,12 +117,7 @@ def test_a_thumbnail_never_holds_its_texture_s_floats_whole(tmp_path):
     source = tmp_path / "wall.png"
     texels = rng.random((2048, 2048, 4), dtype=np.float32)
     write_image(source, Image(texels[..., :3], texels[..., 3]))
-    tracemalloc.start()
-    try:
-        thumbnail(source, tmp_path / "thumb.png", normal_map=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: thumbnail(source, tmp_path / "thumb.png", normal_map=False))
     floats = texels.nbytes
     assert peak < floats, f"{peak / 2 ** 20:.0f} MiB"
 

@@ -12,6 +12,8 @@ from ops.image_io import Image, read_image, write_image
 from ops.registry import SINGLE_OUTPUT, OpContext
 from ops.upscale import UpscaleParams, resize, run, upscale
 
+from helpers import traced_peak
+
 
 @pytest.mark.parametrize("filter", ["nearest", "bicubic", "lanczos"])
 @pytest.mark.parametrize("scale", [2, 3, 4, 32])  # any integer: a 16-px icon enlarged 32x is 512 px
@@ -208,15 +210,9 @@ def test_a_wrapped_resize_by_any_factor_is_the_middle_of_its_tiling_resized(size
 def test_a_wrapped_resize_to_a_side_of_no_common_factor_pads_a_filter_reach_not_the_texture():
     """255 to 256 (export_dds's resize_to_blocks on an awkward side): margins that resized to whole texels
     were the whole texture each side, nine times its area (1.6 GB and 14 s for a 2047x2047 texture)."""
-    import tracemalloc
-
+    
     texture = np.random.default_rng(4).random((255, 255, 3), dtype=np.float32)
-    tracemalloc.start()
-    try:
-        resize(texture, (256, 256), "lanczos", (True, True))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(lambda: resize(texture, (256, 256), "lanczos", (True, True)))
     assert peak < 4 * texture.nbytes, peak / texture.nbytes
 
 
