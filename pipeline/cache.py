@@ -231,7 +231,7 @@ class ContentStore:
         self._record(manifest.resolve()).unlink(missing_ok=True)
 
     def _record(self, manifest: Path) -> Path:
-        return self.root / "roots" / f"{hash_bytes(str(manifest).encode())}.json"
+        return self.root / "roots" / f"{hash_bytes(os.fsencode(manifest))}.json"
 
     def manifests(self, own: Path, *, forget_unseen: bool = False) -> list[Path]:
         """Every registered manifest. One that is missing raises ``UnseenProjects``, or with ``forget_unseen``

@@ -140,7 +140,7 @@ def _load(spec_path: Path, *, as_build: bool = False, make_instance: bool = Fals
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
-                       "\u2066-\u206f\ufeff]")
+                       "\u2066-\u206f\ud800-\udfff\ufeff]")
 
 
 def shown(text: str) -> str:
@@ -149,7 +149,9 @@ def shown(text: str) -> str:
     contents of files reach messages, and a terminal would obey an escape sequence among them: clear the screen,
     retitle the window, print a fake "ok" in green; a bidirectional override would show a name reversed; a line
     break would split one message into two lines a CI log reads as two entries; a zero-width space would make two
-    names print alike. Each message is one line: the CLI prints a list of them, never one with a break of its own."""
+    names print alike; a name in another encoding (Latin-1's ``caf\\xe9``, kept as ``\\udce9``) could not be written
+    to a UTF-8 terminal or log at all. Each message is one line: the CLI prints a list of them, never one with a
+    break of its own."""
     return _CONTROLS.sub(lambda m: ascii(m.group())[1:-1], text)
 
 

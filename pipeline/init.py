@@ -26,7 +26,7 @@ from pipeline.dagster_names import takes_name
 from pipeline.globs import Glob
 from pipeline.sources import WINDOWS_EXTRAS, scan_source
 from pipeline.spec import SPEC_FILE, Source, Spec, parse_spec, real_path
-from pipeline.words import counted, some
+from pipeline.words import counted, some, spelled
 
 NORMAL_ENDINGS = ("_n", "_normal", "_nrm")  # a normal map's name: brick_n.png, brick_normal.tga, brick_nrm.png
 NORMAL_FILES = "**/*{" + ",".join(NORMAL_ENDINGS) + "}.*"  # the exclude that keeps them out of a colour source
@@ -491,7 +491,7 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
         if group.pairs:
             draft.pairs(base, root, top, group)
     build_dir = _build_dir([folder / top for top in groups], spec_folder)
-    head = _HEAD.format(folder=_quoted(str(folder)), build_dir=f"build_dir: {build_dir}".ljust(33))
+    head = _HEAD.format(folder=_quoted(spelled(str(folder))), build_dir=f"build_dir: {build_dir}".ljust(33))
     return head + draft.text(), draft.holds
 
 

@@ -389,6 +389,24 @@ def test_init_leaves_out_a_folder_whose_name_is_not_utf8_saying_so(tmp_path, cli
     assert code == 0 and "ok (1 source, 0 models, 2 assets)" in output, output
 
 
+def test_init_and_build_in_a_project_folder_whose_name_is_not_utf8(tmp_path, cli):
+    """The project's own folder named in an old archive's encoding (Latin-1 ``café``): init wrote its path into the
+    spec's first comment as it is, and refused its own spec ("please report this"); a build then refused with
+    Python's "surrogates not allowed", as the cache named its record of the manifest by the path's text, and its
+    summary's manifest line could not be printed."""
+    studio = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    write_image(studio / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    code, output = cli(studio, "init")
+    assert code == 0 and "walls: 1 colour texture in walls" in output, output
+    assert (studio / "assets_spec.yaml").read_text().startswith(
+        f"# Written by remaster init from the files in \"{tmp_path}/caf\ufffd\""), output
+    for _ in range(2):  # the second puts back from the cache
+        code, output = cli(studio, "build", "--device", "cpu")
+        assert code == 0 and _partitions(studio) == {"walls_2x": ["aqf001.png"], "walls_dds": ["aqf001.png"]}, output
+    assert "│ walls_2x  │ 0        │ 1      │" in output, output
+    assert f"manifest: {tmp_path}/caf\\udce9/build/manifest.json" in output, output
+
+
 def test_init_says_a_folder_whose_name_is_not_utf8_inside_a_source_once(tmp_path, cli):
     """Folders named in Latin-1 inside a source's folder: one whose textures the source's glob takes is said by
     the source's scan alone, naming the file, as each build says it, where init said it twice; one whose texture
