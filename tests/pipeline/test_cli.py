@@ -133,6 +133,7 @@ def test_build_and_status_print_names_with_line_breaks_and_invisible_characters_
     escaped. The project's own folder has a line break (every spec path and the manifest line name it);
     each texture folder a character not drawn, its texture unreadable so that a failed line names it."""
     monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("COLUMNS", raising=False)  # a width given folds the table's rows, names and all
     project = tmp_path / "my\nproject"
     for name in HIDDEN_NAMES:
         (project / "textures" / name).mkdir(parents=True)
