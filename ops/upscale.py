@@ -114,7 +114,7 @@ def _resize(
 
 def upscale(
     image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto", *,
-    wrap: Wrap | tuple[bool, bool] = (False, False), normal_map: bool = False, kind: Kind = "color",
+    wrap: Wrap | tuple[bool, bool] = "auto", normal_map: bool = False, kind: Kind = "color",
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
@@ -122,8 +122,10 @@ def upscale(
     ``filter``, ``alpha``, ``kind`` and ``wrap`` (``auto``, or a boolean for both axes, as ``super_resolve`` takes
     it) are the op's params (see ``UpscaleParams``), taken as ``super_resolve``, ``multiply`` and ``export_dds``
     take them; ``normal_map=True``, as this function took a normal map first, is ``kind="normal"``. ``wrap`` may
-    also be a pair (wraps vertically, wraps horizontally). A value they refuse is a ``ValueError`` naming it, as
-    are a normal map of other than 3 channels and a result over 16384 px a side, which the op refuses too."""
+    also be a pair (wraps vertically, wraps horizontally); its default is the op's, ``auto``, so that a script's
+    call with the defaults makes the op's bytes (off by default, it left a tiling texture's seams). A value they
+    refuse is a ``ValueError`` naming it, as are a normal map of other than 3 channels and a result over 16384 px
+    a side, which the op refuses too."""
     check_image(image, colorspace="linear")
     pair = isinstance(wrap, (tuple, list))
     params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else kind,

@@ -314,7 +314,7 @@ def test_upscale_takes_kind_as_the_other_ops_do(tmp_path: Path) -> None:
     stored = read_image(tmp_path / "n.png", colorspace="linear")
     for made, call in (("kind", upscale(stored, kind="normal")), ("normal_map", upscale(stored, normal_map=True))):
         write_image(tmp_path / f"{made}.png", call, colorspace="linear")
-    run({"image": tmp_path / "n.png"}, tmp_path / "op", UpscaleParams(kind="normal", wrap=False), OpContext())
+    run({"image": tmp_path / "n.png"}, tmp_path / "op", UpscaleParams(kind="normal"), OpContext())
     op = (tmp_path / "op" / "output.png").read_bytes()
     assert (tmp_path / "kind.png").read_bytes() == op == (tmp_path / "normal_map.png").read_bytes()
     write_image(tmp_path / "colour.png", upscale(stored), colorspace="linear")
