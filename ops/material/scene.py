@@ -81,6 +81,7 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
             f"{path} is not a valid scene description ({exc}); expected camera.fov_deg, camera.distance "
             "and optionally flash.intensity and guide.radiance"
         ) from exc
+    _check_places(path, data)
     return Scene(
         fov_deg=_number(path, "camera.fov_deg", given["camera.fov_deg"]),
         fov_across_longer="fov_deg" not in camera and fov_deg is None,
@@ -108,6 +109,28 @@ def _check_spelling(data: dict) -> None:
         if key not in known and close:
             where = ".".join((*at, key))
             raise ValueError(f"unknown key {where!r}; did you mean {'.'.join((*at, close[0]))!r}?")
+
+
+_SECTION_OF = {key: section for section, keys in SCENE_KEYS.items() for key in keys}
+
+
+def _check_places(path: Path, data: dict) -> None:
+    """A key this reads, at a level where it is not read (``fov_deg`` at the top level, ``camera.intensity``), is
+    an error naming where it belongs: taken for a renderer's note, it was left alone and the fit used the
+    default angle or fitted the flash, without a word."""
+    levels = [((), data)] + [((section,), data[section]) for section in SCENE_KEYS if section in data]
+    for at, given in levels:
+        for key, value in given.items():
+            home = (_SECTION_OF[key],) if key in _SECTION_OF else () if key in SCENE_KEYS else None
+            if home is not None and home != at:
+                placed = {home[0]: {key: value}} if home else {key: value}
+                raise ValueError(f"{path}: {key!r} {_level(at)} is not read there; it belongs {_level(home)}, as "
+                                 f"{json.dumps(placed)}. Move it there in scene.json.")
+
+
+def _level(at: tuple[str, ...]) -> str:
+    """Where in a sidecar ``at`` (a section's name, or none) is, in words."""
+    return f"in {at[0]!r}" if at else "at the top level"
 
 
 # What each value of a sidecar may be: above the first bound and below the second (the op's own fov_deg

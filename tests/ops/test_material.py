@@ -581,6 +581,22 @@ def test_a_misspelt_scene_key_is_an_error_and_a_renderer_s_own_notes_are_not(tmp
     assert load_scene(tmp_path / "flash.png").intensity == 9.68  # notes beside the real keys are no typos
 
 
+@pytest.mark.parametrize("misplaced, said", [
+    ({"fov_deg": 45},
+     """'fov_deg' at the top level is not read there; it belongs in 'camera', as {"camera": {"fov_deg": 45}}"""),
+    ({"camera": {"intensity": 9.68}}, """'intensity' in 'camera' is not read there; it belongs in 'flash', as"""),
+    ({"flash": {"fov_deg": 45, "distance": 2}}, "'fov_deg' in 'flash' is not read there; it belongs in 'camera'"),
+    ({"camera": {"guide": {"radiance": 1}}}, "'guide' in 'camera' is not read there; it belongs at the top level"),
+])
+def test_a_scene_key_at_the_wrong_level_is_an_error_naming_where_it_belongs(tmp_path: Path, misplaced, said):
+    """A key this reads, placed where it is not read, was taken for a renderer's note: the fit used the default
+    field of view (or fitted the flash) without a word."""
+    sidecar = tmp_path / "scene.json"
+    sidecar.write_text(json.dumps({"renderer": "Blender", **misplaced}))
+    with pytest.raises(ValueError, match=re.escape(f"{sidecar}: {said}")):
+        load_scene(tmp_path / "flash.png")
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])  # Notepad's UTF-8 with a BOM; PowerShell's `>`
 def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path, encoding: str):
     text = json.dumps({"renderer": "Blender – Cycles, 光源", "camera": {"fov_deg": 50, "distance": 1.5}}, ensure_ascii=False)
