@@ -119,6 +119,19 @@ def test_a_format_that_would_drop_alpha_or_16_bits_is_refused_naming_the_one_tha
     assert [read_image(tmp_path / name).bit_depth for name in ("height.tga", "height.png")] == [8, 16]
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_16_bit_image_with_alpha_written_as_tga_keeps_its_alpha_at_8_bits(tmp_path, channels):
+    """TGA has no 16-bit-per-channel form: a 16-bit texture with alpha (grey or colour) written there is 8-bit,
+    its alpha rounded to the nearest of 256 levels as its colour is, not dropped."""
+    color = RNG.random((8, 8, channels), dtype=np.float32)
+    alpha = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    write_image(tmp_path / "master.png", Image(color, alpha, bit_depth=16))
+    write_image(tmp_path / "engine.tga", read_image(tmp_path / "master.png"))
+    back = read_image(tmp_path / "engine.tga")
+    assert (back.bit_depth, back.channels, back.alpha is not None) == (8, channels, True)
+    assert np.abs(back.alpha - alpha).max() <= 0.5 / 255 + 1e-6
+
+
 def test_srgb_conversion_is_the_standard_curve():
     assert float(srgb_to_linear(np.float32(0.5))) == pytest.approx(0.21404, abs=1e-4)
     x = np.linspace(0, 1, 101, dtype=np.float32)
