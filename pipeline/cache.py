@@ -162,7 +162,8 @@ class ContentStore:
 
     def stored_at(self, key: str) -> float | None:
         """When ``key``'s entry was written, in seconds since the epoch: when what it holds was made (a model
-        trained), which a cached row of the manifest does not say; None where there is no such entry."""
+        trained), which a cached row of the manifest does not say; None where there is no such entry. The entry
+        records no time, so this is its file's modification time, which a copy that drops files' times moves."""
         try:
             return self._entry_path(key).stat().st_mtime if _is_file_name(key) else None
         except OSError:
