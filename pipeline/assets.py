@@ -12,8 +12,9 @@ import yaml
 
 from ops.registry import Guard
 from pipeline.build import MODEL_PARTITION, Builder, code_version, materialize_too
-from pipeline.dagster_names import sensor_name
+from pipeline.dagster_names import job_name, sensor_name
 from pipeline.event_log import few_transactions
+from pipeline.graph import run_groups
 from pipeline.guards import failed_detail, figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
@@ -37,6 +38,7 @@ from pipeline.words import counted, some
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
+SOURCE_TAG = "remaster/source"  # the source whose partitions a run of remaster build names
 PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
            dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 STUCK_AFTER = timedelta(hours=24)  # a run still pending this long after it was made is taken for dead
@@ -67,7 +69,7 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
     if added:
         instance.add_dynamic_partitions(source, added)
     gone = known_set.difference(found)
-    held = held_by_runs(instance.get_runs(filters=pending_runs()), gone) if gone else {}
+    held = held_by_runs(builder.spec, source, instance.get_runs(filters=pending_runs()), gone) if gone else {}
     for key in sorted(gone.difference(held)):
         instance.delete_dynamic_partition(source, key)
     return Synced([key for key in known if key in found] + added, held)
@@ -79,18 +81,34 @@ def pending_runs() -> dg.RunsFilter:
     return dg.RunsFilter(statuses=PENDING, created_after=datetime.now(timezone.utc) - STUCK_AFTER)
 
 
-def held_by_runs(pending: Iterable[dg.DagsterRun], gone: set[str]) -> dict[str, str]:
-    """Those partitions of ``gone`` (files deleted) that Dagster cannot drop yet -> the short id (as the UI shows it)
-    of a run of ``pending`` (``pending_runs``) that names it as its partition or the first or last of its range.
+def held_by_runs(spec: Spec, source: str, pending: Iterable[dg.DagsterRun], gone: set[str]) -> dict[str, str]:
+    """Those partitions of ``gone`` (files of ``source`` deleted) that Dagster cannot drop yet -> the short id (as the
+    UI shows it) of a run of ``pending`` (``pending_runs``) over ``source`` (``names_source``) that names it as its
+    partition or the first or last of its range.
     Dagster looks the range's ends up as the run starts, and one dropped failed every step of the run, for every
     texture; kept until the run ends, it is told not built (its file is gone) and the rest of the range is built.
     The next sync after the run drops it. The caller reads the run list once, however many partitions are gone."""
     held: dict[str, str] = {}
-    for run in pending:
+    for run in (run for run in pending if names_source(spec, source, run)):
         for key in (run.tags.get(tag) for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)):
             if key in gone:
                 held.setdefault(key, run.run_id[:8])
     return held
+
+
+def names_source(spec: Spec, source: str, run: dg.DagsterRun) -> bool:
+    """Whether ``run``'s partition tags are keys of ``source``: two sources may each have a file of one name, and a
+    run over one kept the other's deleted partition until it ended. A ``remaster build`` run names its source in a
+    tag, a UI or sensor run by its assets, a nightly run by its job (``build_<source>``). One that says none of it
+    (a job launched from Python) is taken to name it: kept, a partition costs a line in the UI until the run ends;
+    dropped, it failed every step of the run."""
+    if SOURCE_TAG in run.tags:
+        return run.tags[SOURCE_TAG] == source
+    if run.asset_selection:
+        names = [key.to_user_string() for key in run.asset_selection]
+        return any(spec.source_of(name).name == source for name in names if name in spec.assets)
+    nightly = {job_name(group): group for group in run_groups(spec)}
+    return nightly.get(run.job_name, source) == source
 
 
 def said_held(source: str, held: dict[str, str]) -> str:

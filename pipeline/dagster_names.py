@@ -48,6 +48,12 @@ def files_asset_name(source: str) -> str:
 BUILD_JOB = "remaster_build"  # a build's runs' job: in the build's own definitions only, so it meets no entry's name
 
 
+def job_name(partition_set: str | None) -> str:
+    """The nightly job of ``partition_set`` (None: the models no asset uses): here, where a run's job tells which
+    source's partitions it names (``assets.names_source``) without importing the schedules."""
+    return f"build_{partition_set or 'models'}"
+
+
 def sensor_name(source: str) -> str:
     """The file sensor of ``source``: here, not in ``sensors``, so that a build's message can name it without
     importing Dagster."""
@@ -79,7 +85,7 @@ def name_clashes(spec: Spec) -> list[str]:
     # Imported here: they build Dagster's definitions, and import the spec, which imports this module.
     from pipeline.graph import run_groups
     from pipeline.killed_builds import KILLED_BUILDS_SENSOR
-    from pipeline.schedules import job_name, schedule_name
+    from pipeline.schedules import schedule_name
     from pipeline.unreached import CANCELED_SENSOR, UNREACHED_SENSOR
 
     ops: dict[str, tuple[str, tuple[str, ...]]] = {}

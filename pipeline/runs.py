@@ -20,7 +20,7 @@ import dagster as dg
 import yaml
 
 from ops.atomic import remove_stale_temporaries
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SOURCE_TAG, sync_source_partitions
 from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import UNSET_HOME, dagster_home, project_instance
@@ -453,11 +453,13 @@ def _stretches(
 
 
 def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: set[str]) -> dict[str, str]:
-    """The smallest partition range covering ``keys``; partitions inside it that are current are cache hits."""
+    """The smallest partition range covering ``keys``; partitions inside it that are current are cache hits. The
+    source's name comes with it: another source's partitions of the same names are not this run's
+    (``assets.names_source``)."""
     if partition_set is None:
         return {}
     ordered = [key for key in instance.get_dynamic_partitions(partition_set) if key in keys]
-    return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
+    return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1], SOURCE_TAG: partition_set}
 
 
 def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, said_held, say_skipped, sync_source_partitions
+from pipeline.dagster_names import job_name
 from pipeline.graph import run_groups
 from pipeline.removed import forget_removed
 from pipeline.resources import tick_builder
@@ -21,10 +22,6 @@ def nightly_schedules(spec: Spec) -> list[dg.ScheduleDefinition]:
     uses get ``build_models``. All run on the spec's ``schedule``.
     """
     return [_nightly(spec, partition_set, targets) for partition_set, targets in run_groups(spec).items()]
-
-
-def job_name(partition_set: str | None) -> str:
-    return f"build_{partition_set or 'models'}"
 
 
 def schedule_name(partition_set: str | None) -> str:

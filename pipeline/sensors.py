@@ -86,7 +86,7 @@ def source_sensor(spec: Spec, source: Source) -> dg.SensorDefinition:
             requests.append(parts.build_add_request(added))
         pending = context.instance.get_runs(filters=pending_runs())  # once a tick: drops, retries and words go by it
         gone = set(known) - set(found)
-        held = held_by_runs(pending, gone)
+        held = held_by_runs(spec, source.name, pending, gone)
         if removed := sorted(gone - held.keys()):  # not one a run yet to finish names
             requests.append(parts.build_delete_request(removed))
         forget_removed(spec, builder, context.instance)

@@ -450,6 +450,64 @@ def test_observing_a_source_says_which_run_keeps_a_deleted_texture_s_partition_n
         "Terminate, with Force termination)"]
 
 
+TWIN_SOURCES = """
+build_dir: build
+cache_dir: .remaster/cache
+sources:
+  legacy: {kind: textures, root: textures, glob: "**/*.png"}
+  props: {kind: textures, root: props, glob: "**/*.png"}
+assets:
+  legacy_2x: {op: upscale, from: legacy, scale: 2, filter: lanczos}
+  props_2x: {op: upscale, from: props, scale: 2, filter: lanczos}
+"""
+
+
+def _waiting_run_of_legacy(instance: dg.DagsterInstance, defs: dg.Definitions, launched: str,
+                           keys: list[str]) -> dg.DagsterRun:
+    """A run over all of legacy's partitions yet to finish: the nightly job's, the UI's Materialize, or a remaster
+    build's still running in another process (its tags as the build that made the instance's first run gave it)."""
+    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    if launched == "nightly":
+        return instance.create_run_for_job(job_def=defs.resolve_job_def("build_legacy"), tags=tags,
+                                           status=dg.DagsterRunStatus.NOT_STARTED)
+    if launched == "ui":
+        return instance.create_run_for_job(job_def=defs.resolve_implicit_global_asset_job_def(), tags=tags,
+                                           asset_selection=frozenset({dg.AssetKey("legacy_2x")}),
+                                           status=dg.DagsterRunStatus.NOT_STARTED)
+    built = instance.get_runs()[-1]  # legacy's: a build runs the sources in the spec's order
+    run = dg.DagsterRun(job_name=built.job_name, run_id="a-build-elsewhere", status=dg.DagsterRunStatus.STARTED,
+                        tags=built.tags)
+    instance.add_run(run)
+    return run
+
+
+@pytest.mark.parametrize("launched", ["nightly", "ui", "build"])
+def test_a_run_of_one_source_keeps_no_deleted_partition_of_another_source_s_file_of_the_same_name(tmp_path, launched):
+    """Two sources each with a file of one name: a run of legacy yet to finish kept props' partition of that name,
+    its file deleted, until the run ended (runs were matched by partition key alone), and the tick said a run of
+    legacy kept it."""
+    from pipeline.runs import run_build
+
+    write_textures(tmp_path / "textures", 3)
+    write_textures(tmp_path / "props", 3, seed=1)
+    spec = load_spec(write_spec(tmp_path, TWIN_SOURCES))
+    defs = build_definitions(spec)
+    with dg.instance_for_test() as instance:
+        run_build(spec, instance=instance)
+        keys = instance.get_dynamic_partitions("legacy")
+        assert instance.get_dynamic_partitions("props") == keys
+        waiting = _waiting_run_of_legacy(instance, defs, launched, keys)
+        (tmp_path / "props" / keys[-1]).unlink()
+        tick = defs.resolve_sensor_def("props_files")(dg.build_sensor_context(instance=instance))
+        assert [request.partition_keys for request in tick.dynamic_partitions_requests] == [[keys[-1]]]
+        run_build(spec, instance=instance)
+        assert instance.get_dynamic_partitions("props") == keys[:-1]
+        (tmp_path / "textures" / keys[-1]).unlink()  # legacy's own file of that name: its run keeps it
+        run_build(spec, instance=instance)
+        assert instance.get_dynamic_partitions("legacy") == keys
+        assert instance.get_run_by_id(waiting.run_id).status == waiting.status
+
+
 def test_a_ui_run_launched_after_the_spec_changed_says_it_built_what_the_spec_says_now(project, monkeypatch):
     """The UI keeps the spec it loaded; a run it launches loads the file as it is now and builds that. It said
     nothing of it, and the UI called what it had just built stale ("has a new code version") with the old settings."""
