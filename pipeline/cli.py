@@ -513,6 +513,8 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_removed(report.sync.forgotten)
+    for said in report.sync.held:
+        out.print(escape(said), highlight=False, soft_wrap=True)
     _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
     _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
     _print_unmeasured(report.unmeasured)

@@ -20,7 +20,7 @@ import dagster as dg
 import yaml
 
 from ops.atomic import remove_stale_temporaries
-from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SOURCE_TAG, sync_source_partitions
+from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG, SOURCE_TAG, said_held, sync_source_partitions
 from pipeline.build import Builder, BuildError
 from pipeline.cache import UnseenProjects, holds_store
 from pipeline.claims import UNSET_HOME, dagster_home, project_instance
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class SyncReport:
     forgotten: list[Removed] = field(default_factory=list)  # partitions whose outputs were deleted
+    held: list[str] = field(default_factory=list)  # per source, why a deleted file's partition is kept (``said_held``)
 
 
 @dataclass
@@ -110,11 +111,14 @@ def instance_at(spec: Spec, home: Path) -> dg.DagsterInstance:
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Builder) -> SyncReport:
     """Make each source's partitions match its files (in ``instance``, where there is one yet); delete the
-    outputs of removed files."""
+    outputs of removed files. A partition a run yet to finish keeps is said, naming the run, as a tick says it: the
+    build said nothing, and the UI went on listing a deleted file's partition after a build."""
+    held = []
     if instance is not None:
         for name in spec.sources:
-            sync_source_partitions(instance, builder, name)
-    return SyncReport(forget_removed(spec, builder))
+            if kept := sync_source_partitions(instance, builder, name).held:
+                held.append(said_held(name, kept))
+    return SyncReport(forget_removed(spec, builder), held)
 
 
 @dataclass(frozen=True)

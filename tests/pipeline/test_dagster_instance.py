@@ -468,3 +468,28 @@ def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, 
     (home / "history").rename(home / "history.damaged")
     assert cli(project, "build")[0] == 0
     assert set(statuses(project).values()) == {"cached"}
+
+
+def test_a_build_that_keeps_a_deleted_texture_s_partition_for_a_queued_run_says_so_naming_the_file_and_run(
+        project, cli, monkeypatch, tmp_path):
+    """A build kept the partition, as a tick does, and said nothing: the UI went on listing the deleted texture after
+    it, where the sensor's tick history, the nightly tick's and Observe's logs name the run that keeps it."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    instance = dg.DagsterInstance.get()
+    keys = instance.get_dynamic_partitions("legacy")
+    job = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_job_def("build_legacy")
+    waiting = instance.create_run_for_job(job_def=job, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+                                          status=dg.DagsterRunStatus.NOT_STARTED)
+    (project / "textures" / keys[-1]).unlink()
+    code, output = cli(project, "build")
+    assert code == 0, output
+    assert instance.get_dynamic_partitions("legacy") == keys
+    said = [line for line in output.splitlines() if "deleted" in line]
+    assert said == [
+        f"{keys[-1]} of legacy deleted: its partition is kept while run {waiting.run_id[:8]}, yet to finish, names it "
+        "(Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe after it "
+        "ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, with Force "
+        "termination)"]
