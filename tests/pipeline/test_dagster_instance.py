@@ -473,9 +473,12 @@ def test_a_damaged_dagster_database_is_one_line_that_says_how_to_go_on(project, 
 def test_a_build_that_keeps_a_deleted_texture_s_partition_for_a_queued_run_says_so_naming_the_file_and_run(
         project, cli, monkeypatch, tmp_path):
     """A build kept the partition, as a tick does, and said nothing: the UI went on listing the deleted texture after
-    it, where the sensor's tick history, the nightly tick's and Observe's logs name the run that keeps it."""
+    it, where the sensor's tick history, the nightly tick's and Observe's logs name the run that keeps it. Once
+    Dagster ends the run (run monitoring, set as README's Crashed gives it, fails one past its max runtime), the next
+    build drops the partition."""
     home = tmp_path / "dagster_home"
     home.mkdir()
+    (home / "dagster.yaml").write_text("run_monitoring: {enabled: true, max_runtime_seconds: 36000}\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert cli(project, "build")[0] == 0
     instance = dg.DagsterInstance.get()
@@ -493,3 +496,7 @@ def test_a_build_that_keeps_a_deleted_texture_s_partition_for_a_queued_run_says_
         "(Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe after it "
         "ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, with Force "
         "termination)"]
+    instance.report_run_failed(waiting, "Exceeded maximum runtime of 36000 seconds.")
+    code, output = cli(project, "build")
+    assert code == 0 and "kept while" not in output, output
+    assert instance.get_dynamic_partitions("legacy") == keys[:-1]
