@@ -513,8 +513,7 @@ def _render_build(report: BuildReport, loaded: Spec) -> None:
     for message in report.skipped:
         console.print(f"[red]not built[/red] {escape(message)}", highlight=False, soft_wrap=True)
     _print_removed(report.sync.forgotten)
-    for said in report.sync.held:
-        out.print(escape(said), highlight=False, soft_wrap=True)
+    _print_held(report.sync.held)
     _print_guards([guard for guard in report.guards if guard.blocking or not guard.earlier])
     _print_earlier_warnings([guard for guard in report.guards if not guard.blocking and guard.earlier])
     _print_unmeasured(report.unmeasured)
@@ -537,6 +536,13 @@ def _print_removed(forgotten: list[Removed]) -> None:
     for (asset, why), more in left_out.items():
         out.print(escape(f"removed the outputs of {asset} [{more} more partitions]: {why} "
                          "(the manifest no longer lists them)"), highlight=False, soft_wrap=True)
+
+
+def _print_held(held: list[str]) -> None:
+    """Each source's line naming the runs that keep the partitions of its deleted files (``said_held``), as a tick
+    and Observe say it: the UI lists those partitions until the runs end."""
+    for said in held:
+        out.print(escape(said), highlight=False, soft_wrap=True)
 
 
 def _first_of_each(items: list[T], group: Callable[[T], K]) -> tuple[list[T], dict[K, int]]:
@@ -891,6 +897,7 @@ def _record_what_is_built(spec: Spec, home: Path) -> None:
     except OSError as exc:
         _fail_on_files(exc, spec)
     _print_removed(recorded.forgotten)
+    _print_held(recorded.held)
     for skipped in recorded.skipped:  # a missing root or a glob that matches nothing: the UI shows no partition
         console.print(f"[yellow]warning[/yellow] {escape(skipped)}", highlight=False, soft_wrap=True)
     if recorded.outputs:

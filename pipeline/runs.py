@@ -113,7 +113,7 @@ def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Bu
     """Make each source's partitions match its files (in ``instance``, where there is one yet); delete the
     outputs of removed files. A partition a run yet to finish keeps is said, naming the run, as a tick says it: the
     build said nothing, and the UI went on listing a deleted file's partition after a build."""
-    held = []
+    held: list[str] = []
     if instance is not None:
         for name in spec.sources:
             if kept := sync_source_partitions(instance, builder, name).held:
@@ -130,6 +130,7 @@ class Recorded:
     outputs: int  # partitions of assets and models, current, recorded as materialized
     forgotten: list[Removed]  # partitions whose file is gone: their outputs deleted, as a build deletes them
     skipped: list[str] = field(default_factory=list)  # what the sources' scans could make no partition of, and why
+    held: list[str] = field(default_factory=list)  # per source, why a deleted file's partition is kept (``said_held``)
 
 
 def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
@@ -148,7 +149,8 @@ def record_what_is_built(spec: Spec, instance: dg.DagsterInstance) -> Recorded:
         outputs = report_current(instance, builder, current)
         builder.index.save()
     counts = [len(instance.get_dynamic_partitions(name)) for name in spec.sources]
-    return Recorded(sum(counts), sum(1 for count in counts if count), outputs, sync.forgotten, builder.skipped())
+    return Recorded(sum(counts), sum(1 for count in counts if count), outputs, sync.forgotten, builder.skipped(),
+                    sync.held)
 
 
 def _throwaway_instance(spec: Spec, builder: Builder) -> dg.DagsterInstance:

@@ -305,6 +305,32 @@ def test_remaster_ui_says_in_one_line_what_its_start_up_recorded(project, cli, c
     assert lines[1:] == ["4 partitions of 1 source; 4 outputs already built, recorded"], lines
 
 
+def test_remaster_ui_s_start_up_says_which_run_keeps_a_deleted_texture_s_partition(project, cli, capsys, monkeypatch):
+    """The start-up syncs the partitions as a build does, and kept one a queued run names without a word: the UI then
+    listed the deleted texture, with nothing to say why."""
+    from pipeline.assets import RANGE_END_TAG, RANGE_START_TAG
+    from pipeline.cli import _record_what_is_built
+
+    spec, home = load_spec(project / "assets_spec.yaml"), project / ".dagster"
+    make_project_instance(spec)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # as the ui command sets it
+    assert cli(project, "build")[0] == 0
+    capsys.readouterr()
+    with dg.DagsterInstance.get() as instance:
+        keys = instance.get_dynamic_partitions("legacy")
+        waiting = instance.create_run_for_job(job_def=build_definitions(spec).resolve_job_def("build_legacy"),
+                                              tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+                                              status=dg.DagsterRunStatus.NOT_STARTED)
+    (project / "textures" / keys[0]).unlink()
+    _record_what_is_built(spec, home)
+    said = [line for line in capsys.readouterr().out.splitlines() if "deleted" in line]
+    assert said == [
+        f"{keys[0]} of legacy deleted: its partition is kept while run {waiting.run_id[:8]}, yet to finish, names it "
+        "(Dagster looks a run's partitions up as it starts), and dropped by the first tick, build or Observe after it "
+        "ends; a run a crash left started keeps it for a day: terminate it in the UI (Runs, Terminate, with Force "
+        "termination)"]
+
+
 def test_remaster_ui_stopped_by_ctrl_c_during_its_start_up_says_so_not_a_traceback(project, cli, monkeypatch):
     import pipeline.runs
 
