@@ -76,8 +76,10 @@ def sync_source_partitions(instance: dg.DagsterInstance, builder: Builder, sourc
 
 
 def pending_runs() -> dg.RunsFilter:
-    """The runs yet to finish. Not one a crash left marked as started: Dagster marks it failed only where run
-    monitoring is on, and a run still pending a day after it was made is taken for dead."""
+    """The runs yet to finish. Not one a crash left marked as started: Dagster's run monitoring checks no run's
+    process under the default launcher (``remaster ui``'s, ``dagster dev``'s), and fails one only past a maximum
+    runtime set in the instance (README, Crashed), so a run still pending a day after it was made is taken for dead.
+    A killed ``remaster build``'s runs are ended sooner (``killed_builds``)."""
     return dg.RunsFilter(statuses=PENDING, created_after=datetime.now(timezone.utc) - STUCK_AFTER)
 
 
