@@ -18,6 +18,9 @@ from scipy.ndimage import gaussian_filter
 DEGREE = 2  # a hotspot or a falloff; a higher order starts to follow the texture's own large features
 _BLUR = 16  # the brightness is blurred over a sixteenth of the shorter side first, so that detail weighs little
 _DARKEST = 1 / 255  # the log of a black texel is kept finite
+# Texels darker than this (sRGB-encoded, ten levels of 255) are taken for the texture's black (a void, a crack), not
+# for light too dim to see: the fit leaves them out.
+_NEAR_BLACK = 10 / 255
 # The brightness is fitted averaged down to about this many texels on the shorter side (a photo up to twice it,
 # such as the bundled 256² flash photos, on every texel): the light is smooth, and fitted on every texel a 12 MP
 # photo took 35 s and 1.8 GB, as long as quilting it.
@@ -27,17 +30,39 @@ _POWERS = [(i, j) for i in range(DEGREE + 1) for j in range(DEGREE + 1 - i)]  # 
 
 def illumination(planes: np.ndarray, colour: slice) -> np.ndarray:
     """The smooth lighting (H, W) float32 of ``planes`` (H, W, C) in [0, 1], the mean of its ``colour`` planes being
-    the brightness, always positive."""
+    the brightness, relative to its mean over the texels that are not near black, always positive.
+
+    Near-black texels (a void, a dark crack, a quarter left black) say nothing of the light: blurred in and fitted
+    on, they pulled the fit down around them, and a texture a quarter black came out with its lit part darkened to
+    three quarters and, beside the black, brightened into white. They are left out of the blur and the fit, and
+    the light is taken relative to the lit texels alone, so that they keep their level."""
     grey = planes[..., colour].mean(axis=2, dtype=np.float32)
     height, width = grey.shape
+    lit = grey >= _NEAR_BLACK
+    grey *= lit  # in place: the near-black texels count for nothing in the cells' sums
     step = max(1, min(height, width) // _FIT_SIDE)
-    small = _averaged(grey, step)
-    blurred = gaussian_filter(small, min(small.shape) / _BLUR, mode="reflect")
-    y, x = _cell_centres(height, small.shape[0], step), _cell_centres(width, small.shape[1], step)
-    terms = np.stack([np.outer(y**j, x**i).ravel() for i, j in _POWERS], axis=1)
-    fitted, *_ = np.linalg.lstsq(terms, np.log(np.maximum(blurred, _DARKEST)).ravel(), rcond=None)
+    share = _averaged(lit, step)  # each cell's share of lit texels
+    if not share.any():
+        return np.ones((height, width), np.float32)  # all black: no light to see, and none to divide out
+    sigma = min(share.shape) / _BLUR
+    weight = gaussian_filter(share, sigma, mode="reflect")  # how much lit texture each blurred cell saw
+    blurred = np.divide(gaussian_filter(_averaged(grey, step), sigma, mode="reflect"), weight,
+                        out=np.ones_like(weight), where=weight > 0)
+    y, x = _cell_centres(height, share.shape[0], step), _cell_centres(width, share.shape[1], step)
+    fitted = _weighted_fit(y, x, np.log(np.maximum(blurred, _DARKEST)), weight)
+    level = np.average(np.exp(_polynomial(fitted, y, x)), weights=share)
     light = _polynomial(fitted, np.linspace(-1, 1, height), np.linspace(-1, 1, width))
+    light -= np.float32(np.log(level))
     return np.exp(light, out=light)
+
+
+def _weighted_fit(y: np.ndarray, x: np.ndarray, values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The coefficients of ``_POWERS`` that fit ``values`` (len(y), len(x)) at the cells ``y`` by ``x`` in least
+    squares, each cell counting by its ``weight``: a cell that saw no lit texel counts for nothing."""
+    root = np.sqrt(weight).ravel()
+    terms = np.stack([np.outer(y**j, x**i).ravel() for i, j in _POWERS], axis=1)
+    fitted, *_ = np.linalg.lstsq(terms * root[:, None], values.ravel() * root, rcond=None)
+    return fitted
 
 
 def _polynomial(coefficients: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -65,10 +90,11 @@ def _cell_centres(side: int, cells: int, step: int) -> np.ndarray:
 
 
 def even_lighting(planes: np.ndarray, colour: slice) -> np.ndarray:
-    """``planes`` (H, W, C) float32 in [0, 1] with the lighting of its ``colour`` planes divided out, at their mean
-    brightness; the other planes (alpha, a material's other maps) as they are."""
+    """``planes`` (H, W, C) float32 in [0, 1] with the lighting of its ``colour`` planes divided out, at the mean
+    brightness of their texels that are not near black; the other planes (alpha, a material's other maps) as they
+    are."""
     light = illumination(planes, colour)
-    gain = np.divide(light.mean(dtype=np.float64), light, out=light)
+    gain = np.divide(1.0, light, out=light)
     evened = planes.copy()
     lit = evened[..., colour]  # a view: scaled and clipped in place, where each step held a copy of the photo
     lit *= gain[..., None]

@@ -165,12 +165,13 @@ class MultiplyParams(OpParams):
         """A material's variants write a height integrated from their normal map, where the first ones kept the
         quilted height with its cliffs at every seam cut: their key says so, so that those are made again and
         never put back from a cache, while a texture's variants keep their keys. So does a flattened variant's,
-        since the light is worked out in float32 (``lighting``), which moved a texel of some by a level: a cache
-        holds no variant unlike the one a build makes now."""
+        since the light is worked out in float32 (``lighting``), which moved a texel of some by a level, and fitted
+        on the texels that are not near black, which moved a texture with black areas by far more: a cache holds no
+        variant unlike the one a build makes now."""
         key = super().key_params()
         marks = {"height_from": NORMAL_MAP} if self.material_maps else {}
         if self.flatten:
-            marks["light_in"] = "float32"
+            marks.update(light_in="float32", light_fitted_on="texels_not_black")
         return {**key, **marks}
 
     def unread_fields(self) -> dict[str, str]:

@@ -203,6 +203,38 @@ def test_flatten_holds_little_beside_the_evened_copy_of_a_large_photo() -> None:
     assert evened.dtype == np.float32 and np.abs(left / left.mean() - 1).max() < 0.1
 
 
+def _with_a_black_quarter(lit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fine grey texture, evenly lit or by a hotspot off centre falling to a fifth, with its bottom right quarter
+    pure black (a void, a cut-out painted black), as float32 RGB planes; with the texture evenly lit and unblacked,
+    and which texels are not black."""
+    noise = ndimage.gaussian_filter(np.random.default_rng(5).standard_normal((192, 192)), 1.5, mode="wrap")
+    even = 0.5 + 0.12 * noise / noise.std()
+    y, x = np.mgrid[0:192, 0:192] / 191
+    light = 0.2 + 0.8 * np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.15) if lit else 1.0
+    shown = np.ones(even.shape, bool)
+    shown[96:, 96:] = False
+    return np.repeat((even * light * shown)[..., None], 3, axis=2).astype(np.float32), even, shown
+
+
+def test_flatten_leaves_a_texture_s_black_areas_out_of_the_light_it_fits() -> None:
+    """A black quarter was blurred into the brightness and fitted on as light falling off: flatten darkened an
+    evenly lit texture's lit part to 0.78 of its level (the median texel) and brightened the texels beside the black
+    up to 2.8 times, into white; under a hotspot, what it left of the light over the lit part spread 0.56 (the
+    coefficient of variation of the flattened over the unlit texture), against 0.13 with no black. The black is
+    left out of the blur and the fit: the evenly lit texture keeps its level within 3%, and the hotspot's light
+    leaves a spread of 0.10, as with no black; the black stays black, and a texture all black as it is."""
+    planes, even, shown = _with_a_black_quarter(lit=False)
+    evened = even_lighting(planes, slice(0, 3))
+    kept = evened[..., 0][shown] / even[shown]
+    assert 0.97 < np.percentile(kept, 1) and np.percentile(kept, 99) < 1.03, np.percentile(kept, [1, 50, 99])
+    assert not evened[~shown].any()
+    planes, even, shown = _with_a_black_quarter(lit=True)
+    left = even_lighting(planes, slice(0, 3))[..., 0][shown] / even[shown]  # the light it did not divide out
+    assert left.std() / left.mean() < 0.12, left.std() / left.mean()
+    black = np.zeros((32, 32, 3), np.float32)
+    assert not even_lighting(black, slice(0, 3)).any()  # no light to see, and none to divide out
+
+
 def test_flatten_evens_out_the_blotches_gram_learns_from_a_photo_s_lighting(unevenly_lit: tuple[Path, Path]) -> None:
     """gram took the flash's light for part of the texture and made bright and dark blotches of it: its variants'
     brightness spread over 24 px squares was over three times the evenly lit texture's. flatten was patch's alone,
@@ -226,6 +258,9 @@ def test_flatten_off_keeps_the_keys_of_variants_made_before_it() -> None:
     assert MultiplyParams(method="patch", flatten=True).key_params()["flatten"] is True
     assert MultiplyParams(method="patch", flatten=True).key_params() != {**patch.key_params(), "flatten": True}, \
         "variants flattened before the light was worked out in float32 differ by a level: not put back from a cache"
+    assert MultiplyParams(method="patch", flatten=True).key_params() != {
+        **patch.key_params(), "flatten": True, "light_in": "float32"}, \
+        "variants flattened before the light was fitted off a texture's black areas: not put back from a cache"
     assert MultiplyParams(method="gram", flatten=False).key_params() == MultiplyParams(method="gram").key_params()
     assert "flatten" not in MultiplyParams(method="gram").key_params()
     assert MultiplyParams(method="gram", flatten=True).key_params()["flatten"] is True
