@@ -57,16 +57,31 @@ def scan_source(
     usable = {key: roles for key, roles in found.items() if _usable_key(key, source, skipped)}
     partitions = _without_stem_clashes(usable, source, skipped, built)
     if not partitions:
-        _skip(skipped, nothing_found(source))
+        _skip(skipped, nothing_found(source, written))
     return dict(sorted(partitions.items()))
 
 
-def nothing_found(source: Source) -> str:
+def nothing_found(source: Source, written: Collection[Path] = ()) -> str:
     """What a scan of ``source`` that found no file says; ``validate`` says ``passed_over_by_default`` instead,
     where that names the files the glob passes over: the two said the one thing twice, once without the fix."""
     fix = "root, glob or exclude" if source.exclude else "root or glob"
     return (f"{source.called()}: no file in {source.describe()}; nothing is built from it, its outputs are kept (fix "
-            f"its {fix}, or mount the share)")
+            f"its {fix}, or mount the share){_in_subfolders(source, written)}")
+
+
+def _in_subfolders(source: Source, written: Collection[Path]) -> str:
+    """Where a ``textures`` glob without a folder in it (``*.png``) finds nothing at the top of its root but its
+    ``**/`` form takes files below it, that the glob reads the root's own files only, with the glob that takes them:
+    an artist sorting textures into subfolders (``walls``, ``floors``) reads ``*.png`` as every PNG."""
+    pattern = source.patterns.get("image", "")
+    if source.kind != "textures" or "/" in pattern:
+        return ""
+    deeper = _glob(source.root, f"**/{pattern}", source.exclude, written)[0]
+    if not deeper:
+        return ""
+    files = "a file" if len(deeper) == 1 else f"{len(deeper)} files"
+    return (f"; glob: \"{pattern}\" takes only the files directly in {source.root.name}, and {files} in its folders "
+            f"match it ({some([_key(path, source.root) for path in deeper])}): give glob: \"**/{pattern}\" to take them")
 
 
 def gone_from(source: Source) -> str:

@@ -491,6 +491,21 @@ def test_validate_warns_about_a_root_without_files_and_an_empty_build_writes_a_m
     assert code == 0 and "assets_spec.yaml: no models or assets are defined, so a build makes nothing" in output
 
 
+def test_a_glob_that_takes_the_root_s_own_files_alone_names_the_files_in_its_folders_and_the_glob_for_them(
+        project, cli):
+    """glob: "*.png" over textures sorted into walls/ and floors/ said only "no file matching *.png": an artist
+    reads *.png as every PNG, and was not told that the glob reads the root's own files alone."""
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace('glob: "**/*.png"', 'glob: "*.png"'))
+    said = (f"{source_called(project, 'legacy')}: no file in {project / 'textures'} matching *.png; nothing is "
+            "built from it, its outputs are kept (fix its root or glob, or mount the share); glob: \"*.png\" takes "
+            "only the files directly in textures, and 5 files in its folders match it (floors/tex000.png, "
+            "floors/tex002.png, floors/tex004.png and 2 more): give glob: \"**/*.png\" to take them")
+    for command, exit_code in (("validate", 0), ("build", 1)):
+        code, output = cli(project, command)
+        assert code == exit_code and said in output.replace("\n", " "), output
+
+
 def test_a_root_that_names_a_file_says_so_and_how_to_take_just_that_file(tmp_path, cli, caplog):
     """root: textures/brick.png (one texture meant) was reported as a folder that does not exist."""
     [texture] = write_textures(tmp_path / "textures", 1)
