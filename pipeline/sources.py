@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import unicodedata
@@ -357,10 +358,24 @@ def _not_a_folder(source: Source) -> str:
     not a folder that does not exist."""
     kept = "nothing is built from it, its outputs are kept"
     if not source.root.is_file():
-        return f"folder {source.root} does not exist; {kept} (fix its root, or mount the share)"
+        return f"folder {source.root} does not exist; {kept} (fix its root, or mount the share){_spelt_close(source.root)}"
     fix = (f"give its folder as root, and glob: {source.root.name} to take only it" if source.kind == "textures"
            else "give as root the folder that holds a folder per pair")
     return f"{source.root} is a file, not a folder; {kept} ({fix})"
+
+
+def _spelt_close(root: Path) -> str:
+    """The folder beside a missing ``root`` whose name is spelt closest to it, in any letter case (``old textures``
+    for ``Old Textures``): a name typed from memory differs from the folder's in case or a letter, which Linux's
+    file names tell apart where Windows and macOS do not, and "does not exist" left the artist to find which. A
+    folder renamed away on purpose (``textures.away``) is not offered."""
+    try:
+        names = {entry.name.lower(): entry.name for entry in os.scandir(root.parent)
+                 if entry.is_dir() and not entry.name.startswith(".")}
+    except OSError:  # its parent is missing too (path/to/hires), or unreadable: nothing to compare with
+        return ""
+    close = difflib.get_close_matches(root.name.lower(), sorted(names), n=1, cutoff=0.8)  # textures.away: moved
+    return f"; did you mean the folder {root.parent / names[close[0]]}?" if close else ""
 
 
 def _skip(skipped: list[str], message: str) -> None:

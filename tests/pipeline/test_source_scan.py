@@ -506,6 +506,19 @@ def test_a_glob_that_takes_the_root_s_own_files_alone_names_the_files_in_its_fol
         assert code == exit_code and said in output.replace("\n", " "), output
 
 
+@pytest.mark.parametrize("typed", ["Textures", "texture"])
+def test_a_missing_root_names_the_folder_beside_it_spelt_closest(project, cli, typed):
+    """root: Textures for the folder textures (a name typed from memory; Linux tells case apart where Windows and
+    macOS do not) said only that the folder does not exist, leaving the artist to find the difference."""
+    spec = project / "assets_spec.yaml"
+    spec.write_text(spec.read_text().replace("root: textures", f"root: {typed}"))
+    said = (f"{source_called(project, 'legacy')}: folder {project / typed} does not exist; nothing is built from it, "
+            f"its outputs are kept (fix its root, or mount the share); did you mean the folder {project / 'textures'}?")
+    for command, exit_code in (("validate", 0), ("build", 1)):
+        code, output = cli(project, command)
+        assert code == exit_code and said in output.replace("\n", " "), output
+
+
 def test_a_root_that_names_a_file_says_so_and_how_to_take_just_that_file(tmp_path, cli, caplog):
     """root: textures/brick.png (one texture meant) was reported as a folder that does not exist."""
     [texture] = write_textures(tmp_path / "textures", 1)

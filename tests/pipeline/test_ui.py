@@ -355,7 +355,8 @@ def test_remaster_ui_says_why_a_source_has_no_partitions_before_it_starts(projec
     _record_what_is_built(spec, home)
     said = " ".join(capsys.readouterr().err.split())
     assert said == f"warning {spec_file}:5: source 'legacy': folder {project / 'texturs'} does not exist; nothing is " \
-        "built from it, its outputs are kept (fix its root, or mount the share)", said
+        f"built from it, its outputs are kept (fix its root, or mount the share); did you mean the folder " \
+        f"{project / 'textures'}?", said
 
 
 def test_a_second_remaster_ui_on_one_instance_is_refused_saying_where_the_first_listens(project, cli):
