@@ -145,6 +145,9 @@ def _explained(
             return noticed, f"line {noticed} has a {closing} that closes no bracket; delete it"
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
+        if (outdented := _left_of_its_neighbours(lines, noticed)) is not None:
+            return outdented, (f"line {outdented} is indented less than the lines above and below it: indent it as "
+                               "they are")
         return noticed, f"line {noticed} is indented differently from the lines above it"
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
@@ -166,6 +169,19 @@ def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     if not key.endswith(":"):
         return line, f"line {line} is indented deeper than the key above it (line {above}); indent it as that key"
     return None
+
+
+def _left_of_its_neighbours(lines: LineIndex, noticed: int) -> int | None:
+    """The line above ``noticed`` that is indented less than both the line before it and ``noticed``, which are
+    indented alike: an entry moved to the start of its line among indented ones. YAML reads it as a key of the
+    block outside, and notices the slip only at the next line, which is right where it stands, so the message
+    named the one line not to change."""
+    above = [line for line in range(noticed - 1, 0, -1) if lines.text_of(line).strip()[:1] not in ("", "#")][:2]
+    if len(above) < 2:
+        return None
+    outdented, before = above
+    indent = _indent(lines.text_of(noticed))
+    return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
 
 
 def _indent(line: str) -> int:
