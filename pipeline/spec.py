@@ -419,6 +419,10 @@ class _Checker:
                 continue
             meant = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
             hint = f"did you mean {meant[0]!r}? " if meant else ""
+            if (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
+                hint = (f"it reads as {_ENTRY[section]} written at the start of its line: indent it two spaces under "
+                        f"{section}:; ")
+                misspelled.setdefault(section, set()).add(str(key))
             if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
                 hint = f"it holds {hidden}, which YAML does not read as a space: retype it; "
             self.fail((str(key),), f"unknown key; {hint}expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
@@ -730,6 +734,18 @@ class _Checker:
                 upstream = spec.assets[upstream].upstream
             if upstream in seen:
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
+
+
+def _section_of_entry(entry: Any) -> str | None:
+    """The section an entry belongs in, told by its ``kind`` (a source) or its ``op`` (a model or an asset), for a
+    top-level key that is one: an entry a slip of indentation moved to the start of its line was called an unknown
+    spec key, and every ``from:`` or ``model:`` naming it a name defined nowhere."""
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("kind") in ("textures", "photo_pairs"):
+        return "sources"
+    op = OPS.get(entry["op"]) if isinstance(entry.get("op"), str) else None
+    return None if op is None else "models" if op.kind == "model" else "assets"
 
 
 def _from_a_model(target: Target) -> str:

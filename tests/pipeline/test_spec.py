@@ -75,6 +75,25 @@ def test_a_misspelled_section_is_one_error_naming_the_key_meant():
     ]
 
 
+@pytest.mark.parametrize(("entry", "line", "section"), [
+    ("legacy: {kind: textures, root: t}", 2, "a source"),
+    ("sr2x: {op: train_srcae, from: legacy}", 4, "a model"),
+    ("legacy_dds: {op: export_dds, from: legacy_sr}", 7, "an asset"),
+])
+def test_an_entry_at_the_start_of_its_line_is_told_to_be_indented_under_its_section(entry, line, section):
+    """The last entry of a section moved to the start of its line (its indent lost in an edit) was called an
+    unknown spec key, expected one of build_dir, cache_dir, ..., and a model: naming it, a name defined nowhere
+    ("expected one of (none defined)")."""
+    text = ("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n  sr2x: {op: train_srcae, from: legacy}\n"
+            "assets:\n  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}\n"
+            "  legacy_dds: {op: export_dds, from: legacy_sr}\n")
+    name, under = entry.split(":")[0], {"a source": "sources", "a model": "models", "an asset": "assets"}[section]
+    assert problems(text.replace(f"  {entry}", entry)) == [
+        f"/studio/assets_spec.yaml:{line}: {name}: unknown key; it reads as {section} written at the start of its "
+        f"line: indent it two spaces under {under}:; expected one of build_dir, cache_dir, device, schedule, "
+        "timezone, sources, models, assets (or x-<name> for a block that anchors share)"]
+
+
 @pytest.mark.parametrize("section", [
     "  assets:\n    up: {op: upscale, from: legacy}\n",  # its entries indented below it
     "  assets:\n  up: {op: upscale, from: legacy}\n",  # its entries beside it: an empty assets source
@@ -737,6 +756,10 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
         ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "a quote opened at line 2 is never closed"),
         ('sources:\n  legacy:\n    kind: "textures', 3, "a quote opened at line 3 is never closed"),  # no last newline
         ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented differently"),
+        # an entry moved to the start of its line: PyYAML notices it only at the next entry, which is right
+        ("assets:\n  a: {op: upscale}\nb: {op: upscale}\n  c: {op: upscale}\n", 3, "line 3 is indented less than the "
+         "lines above and below it: indent it as they are"),
+        ("assets:\n  a: {op: upscale}\n\n# b\nb: {op: upscale}\n\n  c: {op: upscale}\n", 5, "line 5 is indented less"),
         ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 3, "the quote opened at line 3 is closed only at line 4"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "Bob\'s"/legacy\n', 4, "line 4 has more after its value"),
         ('sources:\n  legacy:\n    kind: "textures"\n   root: t\n', 4, "line 4 is indented differently"),  # a closed quote above
