@@ -566,7 +566,8 @@ class _Checker:
             return None
         if not isinstance(upstream, str) or not any(upstream in named for named in self.given.values()):
             inputs = self._inputs_but(name, section)
-            hint = did_you_mean(upstream, sorted(inputs)) if isinstance(upstream, str) else ""
+            hint = self._commented_out(upstream) or did_you_mean(upstream, sorted(inputs)) if isinstance(
+                upstream, str) else ""
             self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of "
                       f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
             return None
@@ -671,6 +672,22 @@ class _Checker:
             self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
+    def _commented_out(self, name: str) -> str:
+        """``; it is commented out at line 13: delete the # at its start`` where a comment line of the spec starts
+        with ``name:``, with the commented-out section line above it too (``# models:``): an entry of ``remaster
+        init``'s spec left commented out (its ``reference`` source, its ``sr2x`` model), which a ``did you mean``
+        of another name sent the artist looking elsewhere for."""
+        lines = self.keys.text.text.splitlines()
+        entry = next((number for number, line in enumerate(lines, 1)
+                      if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:", line)), None)
+        if entry is None:
+            return ""
+        heading = next((number for number in range(entry - 1, 0, -1)
+                        if re.match(rf"#?[ \t]*(?:{'|'.join(_SECTIONS)})[ \t]*:", lines[number - 1])), None)
+        also = (f" and at the start of line {heading}, {lines[heading - 1].split(':')[0].lstrip('# ')}:"
+                if heading is not None and lines[heading - 1].startswith("#") else "")
+        return f"; it is commented out at line {entry}: delete the # at its start{also}"
+
     def _no_such_model(self, spec: Spec, model: str) -> str:
         """Why ``model`` names no model, with the fix: a path written as a name (``model: weights/esrgan.pth``)
         is a weights file's, which ``{path: ...}`` gives, and the weights a model of the spec writes are that
@@ -678,7 +695,7 @@ class _Checker:
         models = sorted(self.given["models"])
         if NAME_PATTERN.match(model):
             return (f"{model!r} names no model; expected one of {', '.join(models) or '(none defined)'} or "
-                    f"{{path: weights.pth}}{did_you_mean(model, models)}")
+                    f"{{path: weights.pth}}{self._commented_out(model) or did_you_mean(model, models)}")
         owner = next((name for name in models if spec.resolve(model) == spec.build_dir / name / MODEL_FILE), None)
         if owner is not None:
             return f"{model!r} is the weights file model {owner} writes: name the model, model: {owner}"

@@ -75,6 +75,42 @@ def test_a_misspelled_section_is_one_error_naming_the_key_meant():
     ]
 
 
+def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
+    """remaster init writes the model and its source commented out: an artist who uncommented the super_resolve
+    asset alone was told "'sr2x' names no model; expected one of (none defined)", and a from: naming a commented
+    out source offered another name ("did you mean 'legacy_sr'?") where the # was the slip."""
+    found = problems(
+        """
+        sources:
+          # legacy: {kind: textures, root: t}
+          hires: {kind: textures, root: h}
+        # models:
+        #   sr2x: {op: train_srcae, from: hires}
+        assets:
+          legacy_sr: {op: super_resolve, from: legacy, model: sr2x}
+        """
+    )
+    assert found == [
+        "/studio/assets_spec.yaml:8: assets.legacy_sr.from: 'legacy' names no source or asset; expected one of hires; "
+        "it is commented out at line 3: delete the # at its start",
+    ]
+    found = problems(
+        """
+        sources:
+          hires: {kind: textures, root: h}
+        # models:
+        #   sr2x: {op: train_srcae, from: hires}
+        assets:
+          hires_sr: {op: super_resolve, from: hires, model: sr2x}
+        """
+    )
+    assert found == [
+        "/studio/assets_spec.yaml:7: assets.hires_sr.model: 'sr2x' names no model; expected one of (none defined) or "
+        "{path: weights.pth}; it is commented out at line 5: delete the # at its start and at the start of line 4, "
+        "models:",
+    ]
+
+
 @pytest.mark.parametrize(("entry", "line", "section"), [
     ("legacy: {kind: textures, root: t}", 2, "a source"),
     ("sr2x: {op: train_srcae, from: legacy}", 4, "a model"),
