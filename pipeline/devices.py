@@ -6,7 +6,7 @@ import was most of its time. A CUDA device asks torch; auto and cpu ask nothing.
 
 from __future__ import annotations
 
-from pipeline.spec import DEVICE_PATTERN, Spec
+from pipeline.spec import DEVICE_PATTERN, Spec, device_hint
 
 
 def check_device(spec: Spec, device: str | None = None) -> None:
@@ -14,7 +14,7 @@ def check_device(spec: Spec, device: str | None = None) -> None:
     would fail, and with ``--force`` lose its outputs. The message names where the device came from, the flag
     or the spec's line, with the fix that belongs there."""
     if device is not None and not DEVICE_PATTERN.fullmatch(device):
-        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
+        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N{device_hint(device)}")
     if device is not None:
         if missing := _missing_device(device):
             raise ValueError(f"--device {device}: {missing}; give --device auto or cpu")

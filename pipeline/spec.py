@@ -358,7 +358,7 @@ class _Checker:
         cache_dir = self._path_value(data, "cache_dir", ".remaster/cache")
         device = _text(data, "device", "auto")
         if not DEVICE_PATTERN.fullmatch(device):
-            self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {_shown(device)}")
+            self.fail(("device",), f"expected auto, cpu, cuda or cuda:N, got {_shown(device)}{device_hint(device)}")
         schedule = _text(data, "schedule", DEFAULT_SCHEDULE)
         if not takes_schedule(schedule):
             expected = "a cron expression like '0 3 * * *' (minute hour day month weekday)"
@@ -763,6 +763,15 @@ def _section_of_entry(entry: Any) -> str | None:
         return "sources"
     op = OPS.get(entry["op"]) if isinstance(entry.get("op"), str) else None
     return None if op is None else "models" if op.kind == "model" else "assets"
+
+
+def device_hint(device: str) -> str:
+    """How to write the device meant by one remaster does not take: ``gpu`` (what an artist calls it) or
+    ``cuda 1`` is CUDA's, spelt as torch spells it; ``CPU`` is ``cpu``."""
+    words = device.lower().replace(" ", "")
+    if "gpu" in words or words.startswith("cuda"):
+        return "; for the GPU write cuda (cuda:1 for a second GPU)"
+    return did_you_mean(words, ["auto", "cpu", "cuda"])
 
 
 def _from_a_model(target: Target) -> str:

@@ -75,6 +75,25 @@ def test_a_misspelled_section_is_one_error_naming_the_key_meant():
     ]
 
 
+@pytest.mark.parametrize(("device", "hint"), [
+    ("gpu", "; for the GPU write cuda (cuda:1 for a second GPU)"),
+    ("cuda1", "; for the GPU write cuda (cuda:1 for a second GPU)"),
+    ("CPU", "; did you mean 'cpu'?"),
+])
+def test_a_device_spelt_as_an_artist_says_it_gets_the_spelling_remaster_takes(device, hint):
+    """device: gpu was refused with the four spellings remaster takes, none of which says which is the GPU."""
+    assert problems(f"device: {device}\nsources: {{}}\n") == [
+        f"/studio/assets_spec.yaml:1: device: expected auto, cpu, cuda or cuda:N, got {device!r}{hint}"]
+
+
+def test_build_device_gpu_is_told_to_write_cuda(project, cli):
+    """--device gpu, as the spec's device: is told the spelling for the GPU, before anything is built."""
+    code, output = cli(project, "build", "--device", "gpu")
+    assert code == 2 and "--device 'gpu': expected auto, cpu, cuda or cuda:N; for the GPU write cuda (cuda:1 for a " \
+        "second GPU)" in " ".join(output.split()), output
+    assert not (project / "build" / "legacy_2x").exists()
+
+
 def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
     """remaster init writes the model and its source commented out: an artist who uncommented the super_resolve
     asset alone was told "'sr2x' names no model; expected one of (none defined)", and a from: naming a commented
