@@ -24,8 +24,8 @@ from ops.formats import READABLE_SUFFIXES
 from pipeline.claims import BUILT_FROM, dagster_home, make_project_instance
 from pipeline.dagster_names import takes_name
 from pipeline.globs import Glob
-from pipeline.sources import WINDOWS_EXTRAS, scan_source
-from pipeline.spec import SPEC_FILE, Source, Spec, parse_spec, real_path
+from pipeline.sources import WINDOWS_EXTRAS, empty_inputs, scan_source
+from pipeline.spec import SPEC_FILE, Spec, parse_spec, real_path
 from pipeline.words import counted, some, spelled
 
 NORMAL_ENDINGS = ("_n", "_normal", "_nrm")  # a normal map's name: brick_n.png, brick_normal.tga, brick_nrm.png
@@ -180,32 +180,9 @@ def _scanned(spec: Spec, holds: dict[str, str], warnings: list[str]) -> dict[str
     found = {}
     for name, source in spec.sources.items():
         partitions = scan_source(source, warnings)
-        warnings += [_empty(source, empty)] if (empty := _empty_files(source, partitions)) else []
+        warnings += [empty] if (empty := empty_inputs(source, partitions)) else []
         found[name] = f"{counted(len(partitions), holds[name])} in {_root(source.root, Path.cwd())}"
     return found
-
-
-def _empty_files(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
-    """The files of ``source``'s scan that are empty (0 bytes: an export or a copy that stopped at its start),
-    which each build fails, relative to its root."""
-    return [Path(os.path.relpath(path, source.root)).as_posix() for roles in partitions.values()
-            for path in roles.values() if _size(path) == 0]
-
-
-def _size(path: Path) -> int | None:
-    """``path``'s size, or None where it cannot be read (the build says why)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
-
-
-def _empty(source: Source, files: list[str]) -> str:
-    """Why ``files`` of ``source``, empty, fail each build, and the fix."""
-    them = "it" if len(files) == 1 else "them"
-    return (f"{source.called()}: {some(files)} {'is' if len(files) == 1 else 'are'} empty (0 bytes: an export or a "
-            f"copy that stopped at its start), which each build fails; re-export or copy {them} again, or delete "
-            f"{them}")
 
 
 def _nothing_to_read(folder: Path) -> str:

@@ -94,6 +94,28 @@ def gone_from(source: Source) -> str:
     return "its source file is gone, or the source's glob or exclude leaves it out"
 
 
+def empty_inputs(source: Source, partitions: dict[str, dict[str, Path]]) -> str | None:
+    """Why the files of ``source``'s ``partitions`` that are empty (0 bytes: an export or a copy that stopped at
+    its start) fail each build, with the fix; None where none is. ``init`` and ``validate`` say it ahead of the
+    build that fails them."""
+    files = [Path(os.path.relpath(path, source.root)).as_posix() for roles in partitions.values()
+             for path in roles.values() if _size(path) == 0]
+    if not files:
+        return None
+    them = "it" if len(files) == 1 else "them"
+    return (f"{source.called()}: {some(files)} {'is' if len(files) == 1 else 'are'} empty (0 bytes: an export or a "
+            f"copy that stopped at its start), which each build fails; re-export or copy {them} again, or delete "
+            f"{them}")
+
+
+def _size(path: Path) -> int | None:
+    """``path``'s size, or None where it cannot be read (the build says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def unreadable_by_name(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
     """The texture keys of ``partitions`` whose extension is no image format (``walls/readme.txt``): a glob
     wider than meant, which ``validate`` says before each build fails them. A photo pair's photo is chosen

@@ -758,9 +758,10 @@ def test_init_s_commands_name_a_folder_whose_name_starts_with_a_dash_as_a_path(t
     assert code == 0 and "  tiles: 1 colour texture in -old/tiles" in output, output
 
 
-def test_init_says_which_files_are_empty_which_each_build_fails(tmp_path, cli):
+def test_init_and_validate_say_which_files_are_empty_which_each_build_fails(tmp_path, cli):
     """A texture and a pair's guide photo saved as 0 bytes (an export that stopped at its start): init names each,
-    where it counted them among the source's textures unsaid and the first build failed them."""
+    where it counted them among the source's textures unsaid and the first build failed them. validate names them
+    too: one saved empty after init was said by no command before the build that failed it."""
     photo = read_image(FLATS / "aqf001.png")
     studio = tmp_path / "studio"
     for path in ("walls/aqf001.png", "photos/oak/flash.png", "photos/elm/flash.png", "photos/elm/guide.png"):
@@ -769,9 +770,11 @@ def test_init_says_which_files_are_empty_which_each_build_fails(tmp_path, cli):
     (studio / "photos" / "oak" / "guide.png").write_bytes(b"")
     code, output = cli(studio, "init")
     assert code == 0 and "  walls: 2 colour textures in walls" in output, output
-    for source, line, name in (("walls", 8, "new.png"), ("photos", 7, "oak/guide.png")):
-        assert f"warning {studio}/assets_spec.yaml:{line}: source '{source}': {name} is empty (0 bytes: an export " \
-               "or a copy that stopped at its start), which each build fails; re-export or copy it again, or delete " \
-               "it" in _said(output), output
+    for command in ("init --force", "validate"):
+        code, output = cli(studio, *command.split())
+        for source, line, name in (("walls", 8, "new.png"), ("photos", 7, "oak/guide.png")):
+            assert code == 0 and f"warning {studio}/assets_spec.yaml:{line}: source '{source}': {name} is empty (0 " \
+                "bytes: an export or a copy that stopped at its start), which each build fails; re-export or copy it " \
+                "again, or delete it" in _said(output), (command, output)
     code, output = cli(studio, "build", "--device", "cpu", "walls_2x")
     assert code == 1 and "walls_2x [new.png]: " in _said(output) and "is empty (0 bytes)" in _said(output), output
