@@ -35,7 +35,8 @@ from pipeline.guards import FailedGuard, Unmeasured
 from pipeline.manifest import Row, manifest_path, partition_label, rows_by_key
 from pipeline.progress import ProgressLines, SaidOnce, clock_time, handled, progress_log, progress_of
 from pipeline.sources import (
-    empty_inputs, nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build, unreadable_by_name,
+    empty_inputs, missing_photo, nothing_found, one_photo_for_both, passed_over_by_default, scan_for_build,
+    unreadable_by_name,
 )
 from pipeline.spec import SPEC_FILE, Source, Spec, SpecError, load_spec
 from pipeline.words import counted, some
@@ -742,13 +743,18 @@ def _validate(spec: Path) -> None:
 
 def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> list[str]:
     """What each build fails of ``source``'s ``partitions``, found by a build's own checks, said ahead: empty files,
-    files whose extension is no image format (a glob wider than meant), and pair folders whose flash and guide globs
-    take one photo for both (globs that overlap, or a guide that is a link to the flash)."""
+    files whose extension is no image format (a glob wider than meant), pair folders short of a photo (a guide not
+    shot yet), and pair folders whose flash and guide globs take one photo for both (globs that overlap, or a guide
+    that is a link to the flash)."""
     said = [empty] if (empty := empty_inputs(source, partitions)) else []
     if others := unreadable_by_name(source, partitions):
         files = "a file" if len(others) == 1 else f"{len(others)} files"
         said.append(f"{source.called()}: takes {files} whose extension is no image format ({some(others, _NAMED)}); each "
                     "build fails them: narrow the glob, or exclude them")
+    if short := [(key, why) for key, roles in partitions.items() if (why := missing_photo(source, key, roles))]:
+        (_, why), others = short[0], [key for key, _ in short[1:]]
+        also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""
+        said.append(f"{source.called()}: {why}; each build fails it{also}")
     if twice := [(key, why) for key, roles in partitions.items() if (why := one_photo_for_both(source, roles))]:
         (key, why), others = twice[0], [key for key, _ in twice[1:]]
         also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""

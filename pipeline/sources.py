@@ -316,16 +316,23 @@ def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:
     return images[0]
 
 
+def missing_photo(source: Source, key: str, roles: dict[str, Path]) -> str | None:
+    """Why the pair folder ``key`` cannot be built where it lacks a photo (a guide not shot yet), naming the folder
+    and the fix; None where it has both. A build fails the pair with it, and ``validate`` says it ahead."""
+    missing = [role for role in source.patterns if role not in roles]
+    if not missing:
+        return None
+    wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
+    excluded = [path.name for role in missing for path in _in_pair_folder(source, key, source.patterns[role])
+                ] if source.exclude else []
+    unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
+    return f"{source.root / key}: missing the {wanted} photo of this pair; add it or remove the folder{unless}"
+
+
 def pair_inputs(source: Source, key: str, roles: dict[str, Path]) -> dict[str, Path]:
     """The inputs of a pair, or a clear error naming the folder when one half is missing."""
-    missing = [role for role in source.patterns if role not in roles]
-    if missing:
-        folder = source.root / key
-        wanted = ", ".join(f"{role} ({source.patterns[role]})" for role in missing)
-        excluded = [path.name for role in missing for path in _in_pair_folder(source, key, source.patterns[role])
-                    ] if source.exclude else []
-        unless = f"; exclude leaves out {', '.join(excluded)}" if excluded else ""
-        raise MissingPairError(f"{folder}: missing the {wanted} photo of this pair; add it or remove the folder{unless}")
+    if (missing := missing_photo(source, key, roles)) is not None:
+        raise MissingPairError(missing)
     if (twice := one_photo_for_both(source, roles)) is not None:
         raise MissingPairError(twice)
     return roles

@@ -292,6 +292,16 @@ def test_a_lone_pair_folder_without_its_guide_photo_is_told_to_add_it(tmp_path, 
                           ) in output.replace("\n", " "), output
 
 
+def test_validate_names_the_pair_folders_short_of_a_photo_that_each_build_fails(tmp_path, cli):
+    """A new pair folder whose guide photo is not shot yet, beside complete ones: validate said ok and nothing
+    else, and each build then failed the pair."""
+    _photo_pairs_project(tmp_path, {"oak": ("flash", "guide"), "elm": ("flash",), "ash": ("guide",)})
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and (f"{source_called(tmp_path, 'scans')}: {tmp_path / 'photos' / 'ash'}: missing the flash "
+                          "(*/flash.*) photo of this pair; add it or remove the folder; each build fails it (and 1 "
+                          "more pair folder: elm)") in " ".join(output.split()), output
+
+
 def test_pair_folders_with_dots_keep_their_whole_name(tmp_path):
     folders = ("2024.05.01_oak", "2024.05.03_pine", "oak.v1", "oak.v2")
     _photo_pairs_project(tmp_path, dict.fromkeys(folders, ("flash", "guide")))
