@@ -265,6 +265,7 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             stack.enter_context(builder.store.in_use())  # in use until the manifest lists its entries for gc
             note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
+                report_progress(target.name, 0, len(keys))  # its time counts from here, not from the first one made
                 for done, key in enumerate(keys, start=1):
                     stop_if_signalled()
                     results.append(builder.build(target, key, run_id=context.run.run_id))

@@ -772,6 +772,20 @@ def test_a_ci_job_under_a_pseudo_terminal_gets_progress_lines_not_bars(project, 
     assert "legacy_2x 5/5" in log.getvalue(), log.getvalue()
 
 
+def test_an_asset_s_progress_line_counts_its_time_from_its_first_partition_on(project, cli, monkeypatch):
+    """An asset's progress began with its first partition done: a CI log said `variants 1/2 (0:00:00 elapsed)`
+    after a minute and a half's multiply, and a terminal showed no bar until then."""
+    from pipeline.progress import ProgressLines
+
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    monkeypatch.setenv("CI", "true")
+    code, output = cli(project, "build", "legacy_2x")
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if line.startswith("legacy_2x ")]
+    assert lines[0] == "legacy_2x 0/5 (0:00:00 elapsed)", output
+    assert [line.split(" (")[0] for line in lines] == [f"legacy_2x {done}/5" for done in range(6)], output
+
+
 def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards(project, cli, caplog):
     """The CLI takes the progress records for its bars while it builds, and only then: a larger process that
     runs it in process (a script, a test) gets them in its own handlers again afterwards."""
