@@ -412,10 +412,10 @@ def _mark_interrupted(
     interrupt kept from retraining is stale too."""
     builder.forget_rows()  # the runs of this build wrote rows since the builder first read them
     ours = {run.run_id for run in instance.get_runs(dg.RunsFilter(tags={BUILD_TAG: build_id}))}
-    rows = rows_by_key(builder.spec.build_dir)
-    now = stale_map(builder, order)
+    rows = builder.rows_read()  # one read for all three questions: a tenth of a second each at 2,000 textures
+    now = stale_map(builder, order, manifest=rows)
     left = [item for item in todo if now.get(item) is not None and rows.get(item, {}).get("run_id") not in ours]
-    mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left})
+    mark_not_built(builder, left, f"interrupted-{build_id}", {name: INTERRUPTED for name, _ in left}, rows=rows)
 
 
 def _made(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], Row]:

@@ -32,16 +32,17 @@ CANCELED_SENSOR = "remaster_canceled"
 
 def mark_not_built(
     builder: Builder, todo: list[tuple[str, str]], run_id: str, step_errors: dict[str, str],
-    before: dict[tuple[str, str], str | None] | None = None,
+    before: dict[tuple[str, str], str | None] | None = None, rows: dict[tuple[str, str], Row] | None = None,
 ) -> None:
     """Rows for partitions of failed or skipped steps that the run never reached (no row of this run), so
     the manifest does not go on calling them built; an asset's outputs that are no longer right go too.
     ``before``, each row's run as the run started, keeps the row of another build that wrote it meanwhile
-    (two builds at once): its own error, or what it made, is newer than this run's "not built"."""
+    (two builds at once): its own error, or what it made, is newer than this run's "not built". ``rows``: the
+    manifest's rows by key where the caller has just read them, so that it is not read again."""
     if not todo:  # every step succeeded, as in nearly every build: the manifest need not be read
         return
     spec = builder.spec
-    rows = rows_by_key(spec.build_dir)
+    rows = rows_by_key(spec.build_dir) if rows is None else rows
     missed = [
         item for item in todo if rows.get(item, {}).get("run_id") != run_id
         and (before is None or rows.get(item, {}).get("run_id") == before.get(item))

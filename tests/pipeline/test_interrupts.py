@@ -305,17 +305,22 @@ def test_status_after_a_ctrl_c_says_what_the_spec_changed_since(project, cli, mo
         "failed last build: not built: the build was interrupted (Ctrl-C or SIGTERM)"}
 
 
+def _two_sources(folder: Path) -> Path:
+    """A spec of two sources of two textures each, each upscaled by an asset of its own (two runs), in ``folder``."""
+    write_textures(folder / "textures", 2, size=16)
+    write_textures(folder / "other", 2, size=16, seed=1)
+    spec_file = write_spec(folder, UPSCALE_SPEC + "  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}\n")
+    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
+    other = "  other: {kind: textures, root: other, glob: '**/*.png'}\n"
+    spec_file.write_text(spec_file.read_text().replace(legacy, legacy + other))
+    return spec_file
+
+
 @pytest.mark.parametrize("landing_in", ["_range_tags", "_stretches"])  # setting the run up, or cutting the work
 def test_ctrl_c_between_two_runs_marks_the_rest_not_built(tmp_path, monkeypatch, landing_in):
     import pipeline.runs
 
-    write_textures(tmp_path / "textures", 2, size=16)
-    write_textures(tmp_path / "other", 2, size=16, seed=1)
-    spec_file = write_spec(tmp_path, UPSCALE_SPEC + """\
-  other_2x: {op: upscale, from: other, scale: 2, filter: lanczos}
-""")
-    legacy = '  legacy: {kind: textures, root: textures, glob: "**/*.png"}\n'
-    spec_file.write_text(spec_file.read_text().replace(legacy, legacy + "  other: {kind: textures, root: other, glob: '**/*.png'}\n"))
+    spec_file = _two_sources(tmp_path)
     spec = load_spec(spec_file)
     run_build(spec)
     spec_file.write_text(spec_file.read_text().replace("filter: lanczos", "filter: bicubic"))
@@ -559,3 +564,35 @@ def test_a_sigterm_while_the_build_s_table_is_printed_says_the_build_was_over(pr
         "interrupted as the build's summary was printed, the build over: its manifest lists what it did (remaster "
         "status says what is still stale)"), output
     assert set(statuses(project).values()) == {"computed"}, output
+
+
+def test_marking_what_a_ctrl_c_left_undone_reads_the_manifest_once(tmp_path, monkeypatch):
+    """Marking the partitions a Ctrl-C'd build never reached read ``manifest.json`` three times before writing it
+    (for the rows this build's runs wrote, for staleness, for the rows to mark), each a tenth of a second at
+    2,000 textures: now once, and once more under its lock to write it."""
+    import pipeline.manifest
+    import pipeline.runs
+
+    spec = load_spec(_two_sources(tmp_path))
+    stretches, mark, read = pipeline.runs._stretches, pipeline.runs._mark_interrupted, pipeline.manifest._read
+    reads: list[Path] = []
+    marking: list[bool] = []
+
+    def ctrl_c_before_the_second_run(instance, partition_set, keys):
+        if partition_set == "other":
+            raise KeyboardInterrupt
+        return stretches(instance, partition_set, keys)
+
+    def counted_mark(*args):
+        marking.append(True)
+        mark(*args)
+        marking.clear()
+
+    monkeypatch.setattr(pipeline.runs, "_stretches", ctrl_c_before_the_second_run)
+    monkeypatch.setattr(pipeline.runs, "_mark_interrupted", counted_mark)
+    monkeypatch.setattr(pipeline.manifest, "_read",
+                        lambda build_dir: (reads.append(build_dir) if marking else None) or read(build_dir))
+    assert run_build(spec).interrupted == "other_2x"
+    assert len(reads) == 2, reads  # the rows, then under its lock as it writes them
+    other = [r for r in manifest_rows(tmp_path) if r["asset"] == "other_2x"]
+    assert {r["error"] for r in other} == {"not built: the build was interrupted (Ctrl-C or SIGTERM)"}
