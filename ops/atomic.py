@@ -8,6 +8,7 @@ import errno
 import os
 import re
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +41,37 @@ def refuse_a_file_above(path: Path, argument: str) -> None:
     that computes for minutes (a training, a material fit) found out only when it wrote, as "File exists"."""
     if (standing := file_in_the_way(path.parent)) is not None:
         raise ValueError(f"{argument} {path}: {standing} is a file, not a folder; give a path in a folder")
+
+
+def copy_file(source: Path, destination: Path) -> None:
+    """Copy ``source``'s bytes over ``destination`` inside the kernel (``copy_file_range``), which Btrfs, XFS and
+    NFS 4.2 make a clone sharing the disk blocks until either file is written: copy-on-write, so an artist's edit
+    of one never reaches the other, as it would through a hard link. ``shutil.copyfile`` where the system has no
+    such call (macOS, Windows) or refuses it for these two files (two disks, before Linux 5.3)."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            if _copied_in_kernel(source, destination):
+                return
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+    shutil.copyfile(source, destination)
+
+
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}  # copy_file_range refused
+
+
+def _copied_in_kernel(source: Path, destination: Path) -> bool:
+    """Whether ``copy_file_range`` copied all of ``source`` to ``destination``; not where it stopped short (a file
+    system that answers 0 for files it cannot copy so, as /proc's do)."""
+    with open(source, "rb") as read, open(destination, "wb") as written:
+        left = os.fstat(read.fileno()).st_size
+        while left > 0:
+            done = os.copy_file_range(read.fileno(), written.fileno(), left)
+            if done == 0:
+                return False
+            left -= done
+    return True
 
 
 def unlink(path: Path) -> None:

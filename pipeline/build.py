@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import TypeVar, cast
 
-from ops.atomic import atomic_paths, write_bytes_atomic
+from ops.atomic import atomic_paths, copy_file, write_bytes_atomic
 from ops.registry import MapRun, ModelRun, OpContext, OpParams, each_role, output_for, run_each, single_output
 from pipeline.cache import ContentStore, CorruptEntry, Entry
 from pipeline.dagster_names import sensor_name
@@ -826,9 +825,9 @@ class Builder:
                     raise RuntimeError(f"op {target.op.name} did not write {', '.join(missing)}")
                 self._raise_if_inputs_changed(target, key, plan)
                 entry = cast(Entry, self.store.put(  # given no expect, put always stores: never None
-                    plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced))
+                    plan.cache_key, files, dict(metadata or {}), overwrite=target.name in self.forced, move=True))
                 self.store.clear_work(plan.cache_key)  # stored: a later --force trains again, not resumes
-                self._place_made(entry, plan, files)
+                self._place_made(entry, plan)
                 return entry
             finally:
                 if ctx.work_dir is not None:
@@ -884,11 +883,13 @@ class Builder:
         more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
         raise BuildError(f"{'; '.join(changes[:3]) or 'an input changed'}{more} while this was built; build it again")
 
-    def _place_made(self, entry: Entry, plan: Plan, files: dict[str, Path]) -> None:
-        """Place the outputs an op has just made, copied from its scratch ``files``: no second read of the store."""
+    def _place_made(self, entry: Entry, plan: Plan) -> None:
+        """Place the outputs an op has just made, copied from the objects ``put`` moved its scratch files into and
+        hashed as it did: not verified again. A copy (a clone where the disk can: ``copy_file``), never a hard link,
+        so that an output edited in place (a paint program saving over it) leaves the cache's object whole."""
         with atomic_paths([plan.outputs[name] for name in entry.outputs]) as temporaries:
-            for tmp, name in zip(temporaries, entry.outputs):
-                shutil.copyfile(files[name], tmp)
+            for tmp, digest in zip(temporaries, entry.outputs.values()):
+                copy_file(self.store.object_path(digest), tmp)
         for name, digest in entry.outputs.items():
             self.index.remember(plan.outputs[name], digest)
 

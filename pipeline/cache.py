@@ -408,13 +408,14 @@ class ContentStore:
 
     def put(
         self, key: str, files: Mapping[str, Path], metadata: Mapping[str, object], *, overwrite: bool = False,
-        expect: Mapping[str, str] | None = None,
+        expect: Mapping[str, str] | None = None, move: bool = False,
     ) -> Entry | None:
         """Store ``files`` (name -> path) as objects and record them under ``key``; ``overwrite`` rewrites
         objects already stored (``--force``: a damaged one is replaced, not kept). Where ``expect`` gives the
         hashes (name -> hash) the files must have and they differ, no entry is written (the objects stay for
-        ``gc``) and None is returned: each file is read once, to check and to store it."""
-        entry = Entry({name: self._add_object(path, overwrite) for name, path in files.items()}, dict(metadata))
+        ``gc``) and None is returned: each file is read once, to check and to store it. ``move``: the files are an
+        op's scratch, which nothing reads after, renamed into the store rather than copied (see ``_take``)."""
+        entry = Entry({name: self._add_object(path, overwrite, move) for name, path in files.items()}, dict(metadata))
         if expect is not None and entry.outputs != dict(expect):
             return None
         self._write_entry(key, entry)
@@ -563,18 +564,15 @@ class ContentStore:
     def drop(self, key: str) -> None:
         self._entry_path(key).unlink(missing_ok=True)
 
-    def _add_object(self, path: Path, overwrite: bool) -> str:
-        """Store ``path``'s bytes under the hash of the copy: a file saved over while it is read is stored as
-        what was read, never under another content's hash. An object already stored is verified, and
-        replaced if damaged."""
+    def _add_object(self, path: Path, overwrite: bool, move: bool = False) -> str:
+        """Store ``path``'s bytes (``move``: the file itself, ``_take``) under the hash of what was taken: a file
+        saved over while it is read is stored as what was read, never under another content's hash. An object
+        already stored is verified, and replaced if damaged."""
         folder = self.root / "objects"
         folder.mkdir(parents=True, exist_ok=True)
         copy = new_temporary(folder, "incoming")  # gc clears one a kill leaves
         try:
-            with open(copy, "wb") as written, open(path, "rb") as read:
-                shutil.copyfileobj(read, written)
-                written.flush()
-                os.fsync(written.fileno())
+            _take(path, copy, move)
             digest = hash_file(copy)
             target = self.object_path(digest)
             if overwrite or not target.is_file() or hash_file(target) != digest:
@@ -680,6 +678,27 @@ class ContentStore:
                 _remove(Path(item.path))
             else:  # a training killed outright (kill -9) before its first checkpoint left it empty: nothing to resume
                 self.clear_empty_work(item.name)
+
+
+def _take(path: Path, into: Path, move: bool) -> None:
+    """Put ``path``'s bytes in ``into``, synced to disk. Where ``move``, by renaming it: an op's scratch folder is in
+    the store, on its disk, and a copy wrote each output a second time (where ``tmp`` is a link to another disk, the
+    rename is refused and it is copied). Otherwise copied, leaving ``path`` as it is (an output in the build folder,
+    a variant the op reads again)."""
+    if move:
+        try:
+            replace(path, into)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        else:
+            with open(into, "rb+") as moved:  # Windows syncs only what it may write
+                os.fsync(moved.fileno())
+            return
+    with open(into, "wb") as written, open(path, "rb") as read:
+        shutil.copyfileobj(read, written)
+        written.flush()
+        os.fsync(written.fileno())
 
 
 def _listing(folder: Path) -> list[os.DirEntry[str]]:

@@ -97,6 +97,98 @@ def test_only_files_under_the_scratch_folder_go_unsynced(tmp_path, monkeypatch):
     assert synced == ["work", "scratch_not", "scratch"]
 
 
+def test_a_first_build_moves_the_ops_file_into_the_cache_and_copies_it_once(tmp_path, monkeypatch):
+    """The op's file in its scratch folder was copied into the cache, then copied again into the build folder:
+    each output written twice. It is renamed into the cache now, and placed from there. The placed output is a
+    copy, never a hard link: touched up in place in a paint program, it leaves the cache's object as built, which
+    the next build restores, moving the edit to ``.edited``."""
+    import ops.upscale
+    from pipeline.cache import ContentStore
+
+    written: dict[str, int] = {}  # the op's file in scratch -> its inode
+    upscale = ops.upscale.run
+
+    def noting_inodes(inputs, out_dir, params, ctx):  # type: ignore[no-untyped-def]
+        figures = upscale(inputs, out_dir, params, ctx)
+        written[inputs["image"].name] = (Path(out_dir) / ops.upscale.SINGLE_OUTPUT).stat().st_ino
+        return figures
+
+    monkeypatch.setattr(ops.upscale, "run", noting_inodes)
+    write_textures(tmp_path / "textures", 2)
+    write_spec(tmp_path, UPSCALE_SPEC)
+    spec = load_spec(tmp_path / "assets_spec.yaml")
+    report = run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    assert [row["status"] for row in report.rows] == ["computed"] * 2
+    store = ContentStore(tmp_path / ".remaster" / "cache")
+    placed = tmp_path / "build" / "legacy_2x" / "floors" / "tex000.png"
+    digest = hash_file(placed)
+    cached = store.object_path(digest)
+    assert cached.stat().st_ino == written["tex000.png"]  # moved, not copied: was another file
+    assert placed.stat().st_ino != cached.stat().st_ino and placed.stat().st_nlink == 1  # a copy of its own
+    with open(placed, "r+b") as edited:  # a paint program saving over the file in place
+        edited.seek(-8, os.SEEK_END)
+        edited.write(b"touch-up")
+    assert hash_file(cached) == digest
+    monkeypatch.setattr(ops.upscale, "run", upscale)
+    run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    assert hash_file(placed) == digest
+    assert hash_file(tmp_path / "build" / ".edited" / "legacy_2x" / "floors" / "tex000.png") != digest
+
+
+def test_a_scratch_folder_on_another_disk_is_copied_into_the_cache(tmp_path, monkeypatch):
+    """Where the cache's ``tmp`` is a link to another disk, the system refuses to rename the op's file into the cache
+    (EXDEV): it is copied, as before, and the build goes on."""
+    import errno
+
+    import pipeline.cache
+
+    replace = pipeline.cache.replace
+    refused: list[Path] = []
+
+    def across_disks(source: Path, destination: Path) -> None:
+        if Path(source).parent.parent.name == "tmp":  # the op's file, in its scratch folder
+            refused.append(Path(source))
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(source), None, str(destination))
+        replace(source, destination)
+
+    monkeypatch.setattr(pipeline.cache, "replace", across_disks)
+    write_textures(tmp_path / "textures", 2)
+    write_spec(tmp_path, UPSCALE_SPEC)
+    report = run_build(load_spec(tmp_path / "assets_spec.yaml"), instance=dg.DagsterInstance.ephemeral())
+    assert [row["status"] for row in report.rows] == ["computed"] * 2 and len(refused) == 2
+    objects = [path for path in (tmp_path / ".remaster" / "cache" / "objects").rglob("*") if path.is_file()]
+    assert len(objects) == 2 and all(hash_file(path) == path.name for path in objects)
+    assert sorted(hash_file(path) for path in (tmp_path / "build" / "legacy_2x").rglob("*.png")) == sorted(
+        path.name for path in objects)
+
+
+def test_copy_file_copies_where_the_kernel_refuses_to(tmp_path, monkeypatch):
+    """Where ``copy_file_range`` is refused (two disks before Linux 5.3, a file system without it) or copies
+    nothing (as /proc's files answer), the bytes are copied all the same; another error (a full disk) is raised."""
+    import errno
+
+    from ops.atomic import copy_file
+
+    def refusing(number: int) -> object:
+        def copy_file_range(*args: object) -> int:
+            raise OSError(number, os.strerror(number))
+        return copy_file_range
+
+    source = tmp_path / "object"
+    source.write_bytes(os.urandom(300_000))
+    copy_file(source, tmp_path / "kernel")
+    for number in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP):
+        monkeypatch.setattr(os, "copy_file_range", refusing(number), raising=False)
+        copy_file(source, tmp_path / f"refused{number}")
+    monkeypatch.setattr(os, "copy_file_range", lambda *args: 0, raising=False)
+    copy_file(source, tmp_path / "nothing")
+    copies = ["kernel", f"refused{errno.EXDEV}", f"refused{errno.ENOSYS}", f"refused{errno.EOPNOTSUPP}", "nothing"]
+    assert [(tmp_path / name).read_bytes() == source.read_bytes() for name in copies] == [True] * 5
+    monkeypatch.setattr(os, "copy_file_range", refusing(errno.ENOSPC), raising=False)
+    with pytest.raises(OSError, match=os.strerror(errno.ENOSPC)):
+        copy_file(source, tmp_path / "full")
+
+
 def test_a_step_makes_one_scratch_folder_for_its_partitions_and_leaves_none(tmp_path, monkeypatch):
     """Removing a folder is a disk write of its own, a step's op made and removed one per partition: 21 s of a first
     build of 2,000 textures. What each partition's op finds in it is only what it writes: the outputs are each

@@ -105,7 +105,7 @@ def test_a_shared_cache_another_user_s_build_made_says_how_a_team_shares_it(proj
 
 
 def test_a_full_disk_is_named_by_where_the_write_went(project, cli, monkeypatch):
-    """A copy names its source (the scratch copy, in the cache) before its destination (the build folder);
+    """A copy names its source (the cache's object) before its destination (the build folder);
     a write through an open file (PIL's encoder, a restore from the cache) names neither."""
     import PIL.Image
 
@@ -113,14 +113,14 @@ def test_a_full_disk_is_named_by_where_the_write_went(project, cli, monkeypatch)
 
     in_build = {f"cannot write to {project}/build/legacy_2x/{folder} (under build_dir in assets_spec.yaml): "
                 "No space left on device; free some space" for folder in ("floors", "walls")}
-    copyfile = pipeline.build.shutil.copyfile
+    copyfile = pipeline.build.copy_file
 
     def full_build_disk(source, destination):
         if not Path(destination).is_relative_to(project / "build"):
             return copyfile(source, destination)
         raise OSError(errno.ENOSPC, "No space left on device", str(source), None, str(destination))
 
-    monkeypatch.setattr(pipeline.build.shutil, "copyfile", full_build_disk)
+    monkeypatch.setattr(pipeline.build, "copy_file", full_build_disk)
     assert cli(project, "build")[0] == 1
     assert {r["error"] for r in manifest_rows(project)} == in_build
     monkeypatch.undo()
