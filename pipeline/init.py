@@ -11,9 +11,11 @@ from __future__ import annotations
 import itertools
 import json
 import keyword
+import math
 import os
 import re
 import shlex
+import statistics
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.atomic import file_in_the_way, write_bytes_atomic
 from ops.formats import READABLE_SUFFIXES
+from ops.preview import sides
 from pipeline.claims import BUILT_FROM, dagster_home, make_project_instance
 from pipeline.dagster_names import takes_name
 from pipeline.globs import Glob
@@ -34,6 +37,7 @@ PHOTO_ROLES = ("flash", "guide")  # a photo pair's folder holds flash.* and guid
 BUILD_MARK = "manifest.json"  # a folder holding one is a build folder: its outputs are not the studio's files
 _YAML_WORDS = {"true", "false", "null"}  # names YAML 1.2 reads as values, not text
 _NAME_MAX = 64  # characters a source named after a folder keeps: its assets add suffixes, and name folders
+_MEASURED = 50  # textures of a colour source whose headers are read to tell its typical size
 ROOT = PurePosixPath(".")  # the scanned folder itself, as the key of what lies directly in it
 _Found = list[tuple[PurePosixPath, list[str]]]  # each folder under the scanned one that holds images, with their names
 _YAML_ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")  # written as \\uXXXX in a quoted string
@@ -462,7 +466,7 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
         root = (_escaped_letters if top in alike else _quoted)(_root(folder / top, spec_folder))
         base = draft.name(top.name or folder.name, longest=_NAME_MAX)
         if group.colour:
-            draft.colour(base, root, top, group)
+            draft.colour(base, root, top, group, _median_texels(folder, group.colour))
         if group.normals:
             draft.normals(base, root, top, group)
         if group.pairs:
@@ -470,6 +474,15 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
     build_dir = _build_dir([folder / top for top in groups], spec_folder)
     head = _HEAD.format(folder=_quoted(spelled(str(folder))), build_dir=f"build_dir: {build_dir}".ljust(33))
     return head + draft.text(), draft.holds
+
+
+def _median_texels(folder: Path, files: list[PurePosixPath]) -> float:
+    """The median size, in texels, of ``files`` under ``folder``, from the headers of at most ``_MEASURED`` of
+    them spread over the list (a studio's folder may hold thousands): which colour source holds the legacy
+    textures to enlarge. Infinite where no header reads, so that such a source is the last one picked."""
+    measured = files[::math.ceil(len(files) / _MEASURED)]
+    found = [math.prod(size) for path in measured if (size := sides(folder / path)) is not None]
+    return statistics.median(found) if found else math.inf
 
 
 _HEAD = """\
@@ -553,14 +566,18 @@ class _Draft:
     taken: set[str] = field(default_factory=set)
     holds: dict[str, str] = field(default_factory=dict)
     enlarged: dict[str, str] = field(default_factory=dict)  # colour source -> its 2x upscale's asset
+    texels: dict[str, float] = field(default_factory=dict)  # colour source -> its textures' median size, in texels
 
     def text(self) -> str:
-        """The sources and assets, with the ops not used shown commented out on the first colour source. Their
-        names are taken last, after the folders' sources and assets, so that each one uncommented is a name no
-        other holds (a folder ``walls_variants`` beside ``walls``), and the folders' names stay as they are."""
-        colour = [name for name, noun in self.holds.items() if noun == "colour texture"]
+        """The sources and assets, with the ops not used shown commented out on the colour source whose textures
+        are smallest (the first of those alike): a studio's folder often holds the high-resolution textures a
+        model is to be trained on beside the legacy ones to enlarge, and the first by name was as often the
+        former, which a model trained on them has nothing to add to. Their names are taken last, after the
+        folders' sources and assets, so that each one uncommented is a name no other holds (a folder
+        ``walls_variants`` beside ``walls``), and the folders' names stay as they are."""
         reference, model = self.name("reference"), self.name("sr2x")
-        others = self._commented_ops(colour[0], reference, model) if colour else []
+        smallest = min(self.texels, key=self.texels.__getitem__, default=None)
+        others = self._commented_ops(smallest, reference, model) if smallest is not None else []
         return "\n".join(["sources:", *self.sources, *_reference(reference, model), "assets:", *self.assets,
                           *others]) + "\n"
 
@@ -601,10 +618,10 @@ class _Draft:
         """An asset's line, ``name: {fields}   # comment``."""
         self.assets.append(f"  {name}: {{{fields}}}   # {comment}")
 
-    def colour(self, base: str, root: str, top: PurePosixPath, group: _Group) -> None:
+    def colour(self, base: str, root: str, top: PurePosixPath, group: _Group, texels: float) -> None:
         """A textures source, named ``base``, of ``group``'s colour textures (less its normal maps and pair
         folders), its 2x upscale and that one's DDS; ``root`` is the source's root as the spec writes it, quoted,
-        as for ``normals`` and ``pairs``."""
+        as for ``normals`` and ``pairs``; ``texels``, its textures' median size."""
         pair_folders = _pair_folders(top, group)
         links = _links(top, group)
         left_out = [NORMAL_FILES, *pair_folders, *links]
@@ -616,6 +633,7 @@ class _Draft:
                     f"colour textures; {why} left out", holds="colour texture")
         enlarged, dds = self.name(f"{base}_2x"), self.name(f"{base}_dds")
         self.enlarged[base] = enlarged
+        self.texels[base] = texels
         self.asset(enlarged, f"op: upscale, from: {base}, scale: 2, filter: lanczos",
                    "a plain 2x resize, the baseline: README \"upscale: the baseline\"")
         self.asset(dds, f"op: export_dds, from: {enlarged}, resize_to_blocks: true",

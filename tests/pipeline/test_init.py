@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pytest
 import skimage.data
 
 from helpers import SHARED, manifest_rows
@@ -107,6 +108,23 @@ def test_init_s_commented_multiply_builds_in_seconds_and_its_comments_give_each_
     variants = sorted((folder / "build" / "floors_variants" / "grass").iterdir())
     assert [path.name for path in variants] == ["variant_00.png", "variant_01.png"]
     assert all(read_image(path).color.shape[:2] == (256, 256) for path in variants)
+
+
+@pytest.mark.parametrize("hires", ["hires", "upscaled_masters"])  # sorted before legacy, and after it
+def test_init_s_commented_ops_enlarge_the_source_of_smallest_textures_not_the_high_resolution_one(tmp_path, cli,
+                                                                                                 hires):
+    """A studio's folder with the high-resolution textures a model is to be trained on beside the legacy ones:
+    the commented super_resolve and multiply take the legacy ones, whose textures are smallest, whichever folder
+    comes first by name (``hires`` did, and a model trained on it enlarged its own training set)."""
+    flat = read_image(FLATS / "aqf001.png")
+    write_image(tmp_path / "studio" / "legacy" / "aqf001.png", flat)
+    enlarged = np.ascontiguousarray(np.repeat(np.repeat(np.asarray(flat.color), 2, axis=0), 2, axis=1))
+    write_image(tmp_path / "studio" / hires / "aqf001.png", Image(enlarged))
+    assert cli(tmp_path / "studio", "init")[0] == 0
+    commented = [line.split("   #")[0] for line in (tmp_path / "studio" / "assets_spec.yaml").read_text().splitlines()
+                 if line.startswith("  # ") and "op:" in line]
+    assert commented == ["  # legacy_sr: {op: super_resolve, from: legacy, model: sr2x}",
+                         "  # legacy_variants: {op: multiply, from: legacy_2x, method: patch, count: 2, size: 256}"]
 
 
 def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypatch):
