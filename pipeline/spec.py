@@ -373,7 +373,8 @@ class _Checker:
             name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
         }
         # Names count as given even when their own entry is broken, so one mistake is reported once.
-        self.given = {section: set(named) | misspelled.get(section, set()) for section, named in entries.items()}
+        self.given = {section: set(named) | misspelled.get(section, set()) | self._dropped(section)
+                      for section, named in entries.items()}
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
         assets = self._chained(self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"],
@@ -742,14 +743,26 @@ class _Checker:
             self.fail((*at, "maps"), f"{target.upstream!r} writes no {', '.join(missing)} with its params; its maps "
                       f"are {', '.join(written)}")
 
+    def _dropped(self, section: str) -> set[str]:
+        """The names of the entries in each copy of ``section`` where it is given twice, the ones YAML dropped
+        included: the twice-given key's problem says why they are gone, so a ``from:`` naming one is not said to
+        name nothing too."""
+        if (section,) not in self.keys.repeated:
+            return set()
+        return {at[1] for at in self.lines if len(at) == 2 and at[0] == section}
+
     def _check_cycles(self, spec: Spec) -> None:
+        """Each asset whose ``from:`` chain leads round, with the chain; not a cycle through an asset given twice,
+        or holding a key given twice (a line copied and not renamed): that problem, said already, is its cause,
+        since YAML kept the last of the two, which the artist did not mean to chain from."""
+        twice = {at[1] for at in self.keys.repeated if len(at) > 1 and at[0] == "assets"}
         for name, target in spec.assets.items():
             seen = [name]
             upstream = target.upstream
             while upstream in spec.assets and upstream not in seen:
                 seen.append(upstream)
                 upstream = spec.assets[upstream].upstream
-            if upstream in seen:
+            if upstream in seen and twice.isdisjoint(seen[seen.index(upstream):]):
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
 
 

@@ -78,6 +78,7 @@ class KeyLines:
         self.lines: dict[tuple[str, ...], int] = {}
         self.written: dict[tuple[str, ...], str] = {}  # a key YAML read as a value (0x1F: is 31) as it is typed
         self.twice: list[str] = []
+        self.repeated: set[tuple[str, ...]] = set()  # where a key is given twice: the checks leave their follow-ons
         self.loops: list[str] = []
         # A spec without aliases has fewer entries than characters; aliases may repeat it to a million entries.
         self.entries_left = max(len(text), 1_000_000)
@@ -120,6 +121,7 @@ class KeyLines:
                     self.written[here] = key_node.value
                 times[key] = times.get(key, -1) + 1
                 if times[key]:  # `assets:` twice: the first's entries are dropped without a word
+                    self.repeated.add(here)
                     self.twice.append(f"{self.path}:{line}: {self.shown(here)}: {_twice(key, times[key], given[key])}")
                 self.lines[here] = line
                 self.walk(value_node, here, inside)

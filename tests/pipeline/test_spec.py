@@ -348,6 +348,26 @@ def test_a_key_given_twice_names_the_line_of_the_other():
         "take this one alone)"]
 
 
+def test_a_key_given_twice_is_said_without_the_errors_it_causes():
+    """A line copied and not renamed: YAML keeps the second ``up``, built from ``sharp``, which is built from the
+    first; the duplicate was followed by two cycle errors its fix removes, as was a ``from:`` given twice. A second ``assets:`` drops the first's
+    entries, and a ``from:`` naming one was said to name nothing too. A cycle the duplicate is no part of is said."""
+    head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
+    copied = head + ("  up: {op: upscale, from: legacy}\n  sharp: {op: upscale, from: up}\n"
+                     "  up: {op: upscale, from: sharp, scale: 4}\n")
+    assert problems(copied) == ["/studio/assets_spec.yaml:6: assets.up: this key is given twice; keep one (it is also "
+                                "at line 4, and YAML would take this one alone)"]
+    from_twice = head + "  up: {op: upscale, from: legacy, from: sharp}\n  sharp: {op: upscale, from: up}\n"
+    assert problems(from_twice) == ["/studio/assets_spec.yaml:4: assets.up.from: this key is given twice; keep one "
+                                    "(it is also at line 4, and YAML would take this one alone)"]
+    assert problems(head + "  up: {op: upscale, from: legacy}\nassets:\n  dds: {op: export_dds, from: up}\n") == [
+        "/studio/assets_spec.yaml:5: assets: this key is given twice; keep one (it is also at line 3, and YAML would "
+        "take this one alone)"]
+    assert problems(copied + "  a: {op: upscale, from: b}\n  b: {op: upscale, from: a}\n")[1:] == [
+        "/studio/assets_spec.yaml:7: assets.a.from: cycle: a -> b -> a",
+        "/studio/assets_spec.yaml:8: assets.b.from: cycle: b -> a -> b"]
+
+
 def test_a_key_given_three_times_names_the_one_yaml_keeps():
     """With three, the second was told "YAML would take this one alone", where YAML takes the third; two merge keys
     were told one is kept, where PyYAML merges both."""
