@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.words import counted
+
 _UNCLOSED = (  # PyYAML's contexts for a construct left open: the line to fix is where it starts
     "while scanning a quoted scalar", "while scanning a simple key", "while parsing a flow mapping",
     "while parsing a flow sequence",
@@ -148,7 +150,7 @@ def _explained(
         if (outdented := _left_of_its_neighbours(lines, noticed)) is not None:
             return outdented, (f"line {outdented} is indented less than the lines above and below it: indent it as "
                                "they are")
-        return noticed, f"line {noticed} is indented differently from the lines above it"
+        return noticed, _indent_fix(lines, noticed)
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
         return line, f"{context}, {problem}"
@@ -182,6 +184,44 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int) -> int | None:
     outdented, before = above
     indent = _indent(lines.text_of(noticed))
     return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
+
+
+def _indent_fix(lines: LineIndex, noticed: int) -> str:
+    """Why line ``noticed``, indented unlike any block above it holds its entries (a space more or less than its
+    siblings), breaks the file, and the fix: the indent of the block nearest to its own, with a line that has it.
+    Of two as near, the top's is not meant (the line is indented at all); two others are both named, since either
+    reads as YAML and only the artist knows which entry the line belongs to.
+    "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
+    indent = _indent(lines.text_of(noticed))
+    levels = _open_levels(lines, noticed)
+    nearest = min(abs(level - indent) for level in levels)
+    meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
+    if len(meant) > 1:
+        meant = [level for level in meant if level]
+    fixes = [f"{_indented(level)}, as line {levels[level]}" for level in meant]
+    either = f", or {fixes[1].removeprefix('indent it ')}, whichever entry it belongs to" if len(fixes) > 1 else ""
+    return f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it: {fixes[0]}{either}"
+
+
+def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
+    """The indents at which YAML would take line ``noticed`` (each block still open there, the top's included),
+    each with the nearest line above that has it: going up, each line indented less than all those below it. One
+    at least: PyYAML notices the slip inside a block that starts above."""
+    levels: dict[int, int] = {}
+    lowest = None
+    for line in range(noticed - 1, 0, -1):
+        text = lines.text_of(line)
+        if text.strip()[:1] in ("", "#"):
+            continue
+        if lowest is None or _indent(text) < lowest:
+            lowest = _indent(text)
+            levels[lowest] = line
+    return levels
+
+
+def _indented(spaces: int) -> str:
+    """The fix that gives a line ``spaces`` of indent, in words."""
+    return f"indent it {counted(spaces, 'space')}" if spaces else "move it to the start of its line"
 
 
 def _indent(line: str) -> int:

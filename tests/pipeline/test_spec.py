@@ -830,14 +830,15 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
         ("sources:\n  legacy: {kind: textures\n", 2, "the { opened at line 2 is never closed"),
         ('sources:\n  legacy: {kind: "textures}\nassets: {}\n', 2, "a quote opened at line 2 is never closed"),
         ('sources:\n  legacy:\n    kind: "textures', 3, "a quote opened at line 3 is never closed"),  # no last newline
-        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented differently"),
+        ("sources:\n  legacy:\n    kind: textures\n   root: t\n", 4, "line 4 is indented 3 spaces, unlike the lines "
+         "above it: indent it 4 spaces, as line 3, or 2 spaces, as line 2, whichever entry it belongs to"),
         # an entry moved to the start of its line: PyYAML notices it only at the next entry, which is right
         ("assets:\n  a: {op: upscale}\nb: {op: upscale}\n  c: {op: upscale}\n", 3, "line 3 is indented less than the "
          "lines above and below it: indent it as they are"),
         ("assets:\n  a: {op: upscale}\n\n# b\nb: {op: upscale}\n\n  c: {op: upscale}\n", 5, "line 5 is indented less"),
         ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 3, "the quote opened at line 3 is closed only at line 4"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "Bob\'s"/legacy\n', 4, "line 4 has more after its value"),
-        ('sources:\n  legacy:\n    kind: "textures"\n   root: t\n', 4, "line 4 is indented differently"),  # a closed quote above
+        ('sources:\n  legacy:\n    kind: "textures"\n   root: t\n', 4, "indent it 4 spaces, as line 3"),  # a closed quote above
         ("sources:\n  legacy: {kind: textures,\n           root: t\n           glob: x}\n", 4, "inside the { opened at line 2"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "textures"/legacy\n', 4, "put the whole value in quotes"),
         ("sources:\n  legacy: {kind: textures} extra\n", 2, "line 2 has more after its value"),
@@ -862,6 +863,32 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
 def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
     [problem] = problems(text)
     assert problem.startswith(f"/studio/assets_spec.yaml:{line}: not valid YAML") and says in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("sources:\n  legacy: {kind: textures, root: t}\n other: {kind: textures, root: u}\n",
+         "3: not valid YAML: line 3 is indented 1 space, unlike the lines above it: indent it 2 spaces, as line 2"),
+        ("sources:\n  legacy: {kind: textures, root: t}\n   other: {kind: textures, root: u}\n",
+         "3: not valid YAML: line 3 is indented 3 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
+        ("sources:\n  legacy: {kind: textures, root: t}\nassets:\n    up: {op: upscale, from: legacy}\n\n"
+         "   dn: {op: upscale, from: legacy}\n",
+         "6: not valid YAML: line 6 is indented 3 spaces, unlike the lines above it: indent it 4 spaces, as line 4"),
+        ("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n  sr: {op: train_srcae, from: legacy}\n  # 4x\n"
+         " sr4: {op: train_srcae, from: legacy, scale: 4}\n",
+         "6: not valid YAML: line 6 is indented 1 space, unlike the lines above it: indent it 2 spaces, as line 4"),
+        ("assets:\n  up:\n    op: upscale\n    from: legacy\n dn:\n    op: upscale\n",
+         "5: not valid YAML: line 5 is indented 1 space, unlike the lines above it: indent it 2 spaces, as line 2"),
+        ("assets:\n  up:\n    op: upscale\n    from: legacy\n   dn:\n    op: upscale\n",
+         "5: not valid YAML: line 5 is indented 3 spaces, unlike the lines above it: indent it 4 spaces, as line 4, or "
+         "2 spaces, as line 2, whichever entry it belongs to"),
+    ],
+)
+def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, says):
+    """One space more or less than the entries above (under sources, models, assets; one-line entries and
+    entries over several lines) was "indented differently from the lines above it", which did not say how."""
+    assert problems(text) == [f"/studio/assets_spec.yaml:{says}"]
 
 
 @pytest.mark.parametrize(
