@@ -150,7 +150,7 @@ def _explained(
         if (outdented := _left_of_its_neighbours(lines, noticed)) is not None:
             return outdented, (f"line {outdented} is indented less than the lines above and below it: indent it as "
                                "they are")
-        return noticed, _indent_fix(lines, noticed)
+        return _indent_fix(lines, noticed)
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
         return line, f"{context}, {problem}"
@@ -186,11 +186,12 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int) -> int | None:
     return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
 
 
-def _indent_fix(lines: LineIndex, noticed: int) -> str:
-    """Why line ``noticed``, indented unlike any block above it holds its entries (a space more or less than its
-    siblings), breaks the file, and the fix: the indent of the block nearest to its own, with a line that has it.
-    Of two as near, the top's is not meant (the line is indented at all); two others are both named, since either
-    reads as YAML and only the artist knows which entry the line belongs to.
+def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
+    """The line to fix and why, where line ``noticed`` is indented unlike any block above it holds its entries (a
+    space more or less than its siblings), with the fix: the indent of the block nearest to its own, with a line
+    that has it. Of two as near, the top's is not meant (the line is indented at all); two others are both named,
+    since either reads as YAML and only the artist knows which entry the line belongs to. Where that block's first
+    line is its only one, and the line below ``noticed`` is indented as ``noticed`` is, the first line slipped.
     "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
     indent = _indent(lines.text_of(noticed))
     levels = _open_levels(lines, noticed)
@@ -198,9 +199,29 @@ def _indent_fix(lines: LineIndex, noticed: int) -> str:
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
     if len(meant) > 1:
         meant = [level for level in meant if level]
+    if len(meant) == 1 and _slipped_first(lines, first := levels[meant[0]], noticed):
+        return first, (f"line {first} is indented {counted(meant[0], 'space')}, unlike the lines below it: "
+                       f"{_indented(indent)}, as line {noticed}")
     fixes = [f"{_indented(level)}, as line {levels[level]}" for level in meant]
     either = f", or {fixes[1].removeprefix('indent it ')}, whichever entry it belongs to" if len(fixes) > 1 else ""
-    return f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it: {fixes[0]}{either}"
+    said = f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it"
+    return noticed, f"{said}: {fixes[0]}{either}"
+
+
+def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:
+    """Whether line ``first`` is the first line of its block (the one above it is indented less), and the line
+    below ``noticed``, the next one at that block's level, is indented as ``noticed`` is: the block's first entry
+    slipped, not the entries below it, each of which was said in turn as its fix was made."""
+    above, below = _content_line(lines, first, -1), _content_line(lines, noticed, 1)
+    indent = _indent(lines.text_of(noticed))
+    return ((above is None or _indent(lines.text_of(above)) < _indent(lines.text_of(first)))
+            and below is not None and _indent(lines.text_of(below)) == indent)
+
+
+def _content_line(lines: LineIndex, line: int, step: int) -> int | None:
+    """The nearest line after ``line`` (before it, with ``step`` -1) that is neither blank nor a comment."""
+    return next((n for n in range(line + step, 0 if step < 0 else len(lines.starts) + 1, step)
+                 if lines.text_of(n).strip()[:1] not in ("", "#")), None)
 
 
 def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:

@@ -350,8 +350,9 @@ def test_a_key_given_twice_names_the_line_of_the_other():
 
 def test_a_key_given_twice_is_said_without_the_errors_it_causes():
     """A line copied and not renamed: YAML keeps the second ``up``, built from ``sharp``, which is built from the
-    first; the duplicate was followed by two cycle errors its fix removes, as was a ``from:`` given twice. A second ``assets:`` drops the first's
-    entries, and a ``from:`` naming one was said to name nothing too. A cycle the duplicate is no part of is said."""
+    first; the duplicate was followed by two cycle errors its fix removes, as was a ``from:`` given twice. A second
+    ``assets:`` drops the first's entries, and a ``from:`` naming one was said to name nothing too. A cycle the
+    duplicate is no part of is said."""
     head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
     copied = head + ("  up: {op: upscale, from: legacy}\n  sharp: {op: upscale, from: up}\n"
                      "  up: {op: upscale, from: sharp, scale: 4}\n")
@@ -883,6 +884,9 @@ def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
         ("assets:\n  up:\n    op: upscale\n    from: legacy\n   dn:\n    op: upscale\n",
          "5: not valid YAML: line 5 is indented 3 spaces, unlike the lines above it: indent it 4 spaces, as line 4, or "
          "2 spaces, as line 2, whichever entry it belongs to"),
+        # the first entry slipped, not the ones below it: each of those was said in turn
+        ("assets:\n   up: {op: upscale}\n  dn: {op: upscale}\n  # x\n  x: {op: upscale}\n",
+         "2: not valid YAML: line 2 is indented 3 spaces, unlike the lines below it: indent it 2 spaces, as line 3"),
     ],
 )
 def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, says):
