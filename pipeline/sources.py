@@ -42,7 +42,7 @@ def scan_source(
     """
     skipped = [] if skipped is None else skipped
     if not source.root.is_dir():
-        _skip(skipped, f"{source.called()}: {_not_a_folder(source)}")
+        _skip(skipped, f"{source.called()}: {_not_a_folder(source, written)}")
         return {}
     if source.kind == "textures":
         files, blocked = _glob(source.root, source.patterns["image"], source.exclude, written)
@@ -77,12 +77,13 @@ def _in_subfolders(source: Source, written: Collection[Path]) -> str:
     pattern = source.patterns.get("image", "")
     if source.kind != "textures" or "/" in pattern:
         return ""
-    deeper = _glob(source.root, f"**/{pattern}", source.exclude, written)[0]
+    deeper = [path for path in _glob(source.root, f"**/{pattern}", source.exclude, written)[0]
+              if path.parent != source.root]  # the root's own files matched and were skipped (a name not UTF-8)
     if not deeper:
         return ""
-    files = "a file" if len(deeper) == 1 else f"{len(deeper)} files"
-    return (f"; glob: \"{pattern}\" takes only the files directly in {source.root.name}, and {files} in its folders "
-            f"match it ({some([_key(path, source.root) for path in deeper])}): give glob: \"**/{pattern}\" to take them")
+    files = "a file in its folders matches" if len(deeper) == 1 else f"{len(deeper)} files in its folders match"
+    return (f"; glob: \"{pattern}\" takes only the files directly in {source.root.name}, and {files} it "
+            f"({some([_key(path, source.root) for path in deeper])}): give glob: \"**/{pattern}\" to take them")
 
 
 def gone_from(source: Source) -> str:
@@ -382,25 +383,28 @@ def output_stem(source: Source, key: str) -> str:
     return PurePosixPath(key).with_suffix("").as_posix() if source.kind == "textures" else key
 
 
-def _not_a_folder(source: Source) -> str:
+def _not_a_folder(source: Source, written: Collection[Path]) -> str:
     """Why ``source``'s root gives no files, with the fix: a root naming one texture (``textures/brick.png``) is
     not a folder that does not exist."""
     kept = "nothing is built from it, its outputs are kept"
     if not source.root.is_file():
-        return f"folder {source.root} does not exist; {kept} (fix its root, or mount the share){_spelt_close(source.root)}"
+        return (f"folder {source.root} does not exist; {kept} (fix its root, or mount the share)"
+                f"{_spelt_close(source.root, written)}")
     fix = (f"give its folder as root, and glob: {source.root.name} to take only it" if source.kind == "textures"
            else "give as root the folder that holds a folder per pair")
     return f"{source.root} is a file, not a folder; {kept} ({fix})"
 
 
-def _spelt_close(root: Path) -> str:
+def _spelt_close(root: Path, written: Collection[Path]) -> str:
     """The folder beside a missing ``root`` whose name is spelt closest to it, in any letter case (``old textures``
     for ``Old Textures``): a name typed from memory differs from the folder's in case or a letter, which Linux's
     file names tell apart where Windows and macOS do not, and "does not exist" left the artist to find which. A
-    folder renamed away on purpose (``textures.away``) is not offered."""
+    folder renamed away on purpose (``textures.away``) is not offered, nor one the build writes (``written``:
+    ``root: Build`` beside ``build``), whose outputs taken as inputs the spec refuses."""
+    outputs = {os.path.realpath(folder) for folder in written}
     try:
         names = {entry.name.lower(): entry.name for entry in os.scandir(root.parent)
-                 if entry.is_dir() and not entry.name.startswith(".")}
+                 if entry.is_dir() and not entry.name.startswith(".") and os.path.realpath(entry.path) not in outputs}
     except OSError:  # its parent is missing too (path/to/hires), or unreadable: nothing to compare with
         return ""
     close = difflib.get_close_matches(root.name.lower(), sorted(names), n=1, cutoff=0.8)  # textures.away: moved

@@ -516,6 +516,24 @@ def test_a_glob_that_takes_the_root_s_own_files_alone_names_the_files_in_its_fol
         assert code == exit_code and said in output.replace("\n", " "), output
 
 
+def test_a_glob_without_a_folder_is_told_of_files_in_subfolders_only_where_there_are_some(tmp_path, cli):
+    """A root whose own PNG was skipped (its name not UTF-8) was told that a file "in its folders" matched, naming
+    that file at the root's top, and to give glob: "**/*.png", which takes it no more than "*.png" does."""
+    (tmp_path / "textures").mkdir()
+    with open(os.fsencode(tmp_path / "textures") + b"/caf\xe9.png", "wb") as latin1:  # as an old archive names it
+        latin1.write(b"x")
+    write_spec(tmp_path, UPSCALE_SPEC.replace('"**/*.png"', '"*.png"'))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and "matching *.png;" in output and "its name is not UTF-8" in output, output
+    assert "**/*.png" not in output, output
+    (tmp_path / "textures" / "walls").mkdir()
+    (tmp_path / "textures" / "walls" / "brick.png").write_bytes(b"x")
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and ('glob: "*.png" takes only the files directly in textures, and a file in its folders '
+                          'matches it (walls/brick.png): give glob: "**/*.png" to take them'
+                          in output.replace("\n", " ")), output
+
+
 @pytest.mark.parametrize("typed", ["Textures", "texture"])
 def test_a_missing_root_names_the_folder_beside_it_spelt_closest(project, cli, typed):
     """root: Textures for the folder textures (a name typed from memory; Linux tells case apart where Windows and
@@ -527,6 +545,17 @@ def test_a_missing_root_names_the_folder_beside_it_spelt_closest(project, cli, t
     for command, exit_code in (("validate", 0), ("build", 1)):
         code, output = cli(project, command)
         assert code == exit_code and said in output.replace("\n", " "), output
+
+
+def test_a_missing_root_spelt_like_the_build_folder_is_not_offered_it(tmp_path, cli):
+    """root: Build beside the build folder was asked "did you mean the folder .../build?", a root the spec then
+    refuses (outputs would overwrite inputs); the folder spelt next closest is offered instead."""
+    (tmp_path / "build").mkdir()
+    (tmp_path / "builds").mkdir()
+    write_spec(tmp_path, UPSCALE_SPEC.replace("root: textures", "root: Build"))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and f"does not exist; nothing is built from it, its outputs are kept (fix its root, or mount " \
+        f"the share); did you mean the folder {tmp_path / 'builds'}?" in output.replace("\n", " "), output
 
 
 def test_a_root_that_names_a_file_says_so_and_how_to_take_just_that_file(tmp_path, cli, caplog):
