@@ -677,17 +677,19 @@ class _Checker:
         """``; it is commented out at line 13: delete the # at its start`` where a comment line of the spec starts
         with ``name:``, with the commented-out section line above it too (``# models:``): an entry of ``remaster
         init``'s spec left commented out (its ``reference`` source, its ``sr2x`` model), which a ``did you mean``
-        of another name sent the artist looking elsewhere for."""
+        of another name sent the artist looking elsewhere for. Only an entry's line is one (``# legacy: {...}``, or
+        ``# legacy:`` above its keys): a note in prose (``# legacy: the 2004 release``) is not uncommented."""
         lines = self.keys.text.text.splitlines()
         entry = next((number for number, line in enumerate(lines, 1)
-                      if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:", line)), None)
+                      if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:[ \t]*(?:[{{#]|$)", line)), None)
         if entry is None:
             return ""
         heading = next((number for number in range(entry - 1, 0, -1)
                         if re.match(rf"#?[ \t]*(?:{'|'.join(_SECTIONS)})[ \t]*:", lines[number - 1])), None)
-        also = (f" and at the start of line {heading}, {lines[heading - 1].split(':')[0].lstrip('# ')}:"
+        also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading}, "
+                f"{lines[heading - 1].split(':')[0].lstrip('# ')}:"
                 if heading is not None and lines[heading - 1].startswith("#") else "")
-        return f"; it is commented out at line {entry}: delete the # at its start{also}"
+        return f"; it is commented out at line {entry}: delete the {_comment_mark(lines[entry - 1])} at its start{also}"
 
     def _no_such_model(self, spec: Spec, model: str) -> str:
         """Why ``model`` names no model, with the fix: a path written as a name (``model: weights/esrgan.pth``)
@@ -764,6 +766,13 @@ class _Checker:
                 upstream = spec.assets[upstream].upstream
             if upstream in seen and twice.isdisjoint(seen[seen.index(upstream):]):
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
+
+
+def _comment_mark(line: str) -> str:
+    """What to delete to uncomment ``line``: the ``#`` with the space after it, where it has one (``# models:``,
+    as ``init`` writes it), since the space left behind indents the line out of its place and the spec no longer
+    loads."""
+    return "'# '" if re.match(r"[ \t]*# ", line) else "#"
 
 
 def _section_of_entry(entry: Any) -> str | None:

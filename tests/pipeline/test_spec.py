@@ -111,7 +111,7 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
     )
     assert found == [
         "/studio/assets_spec.yaml:8: assets.legacy_sr.from: 'legacy' names no source or asset; expected one of hires; "
-        "it is commented out at line 3: delete the # at its start",
+        "it is commented out at line 3: delete the '# ' at its start",
     ]
     found = problems(
         """
@@ -125,9 +125,50 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
     )
     assert found == [
         "/studio/assets_spec.yaml:7: assets.hires_sr.model: 'sr2x' names no model; expected one of (none defined) or "
-        "{path: weights.pth}; it is commented out at line 5: delete the # at its start and at the start of line 4, "
+        "{path: weights.pth}; it is commented out at line 5: delete the '# ' at its start and the '# ' at the start of "
+        "line 4, "
         "models:",
     ]
+
+
+def test_uncommenting_as_told_gives_a_spec_that_loads():
+    """init's spec comments its model out as "# models:" and "#   sr2x: ...": deleting the # alone, as the message
+    said, left " models:" a space in, which YAML refuses (the block of sources ends at it)."""
+    text = textwrap.dedent(
+        """\
+        sources:
+          hires: {kind: textures, root: h}
+        # models:                       # a model trained on hires
+        #   sr2x: {op: train_srcae, from: hires, scale: 2}
+        assets:
+          hires_sr: {op: super_resolve, from: hires, model: sr2x}
+        """
+    )
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, Path("/studio/assets_spec.yaml"))
+    [said] = caught.value.problems
+    assert said.endswith("; it is commented out at line 4: delete the '# ' at its start and the '# ' at the start of "
+                         "line 3, models:"), said
+    lines = text.splitlines(keepends=True)
+    for number in (3, 4):
+        lines[number - 1] = lines[number - 1].replace("# ", "", 1)
+    assert parse_spec("".join(lines), Path("/studio/assets_spec.yaml")).models["sr2x"].upstream == "hires"
+
+
+def test_a_note_in_prose_that_starts_with_a_name_is_not_taken_for_its_entry_commented_out():
+    """A comment "# legacy: the 2004 release's textures" above the source legacy_tex was taken for the entry legacy
+    commented out, and a from: legacy told to delete its #, which makes the note a key of the spec."""
+    found = problems(
+        """
+        sources:
+          # legacy: the 2004 release's textures, from the old server
+          legacy_tex: {kind: textures, root: t}
+        assets:
+          up: {op: upscale, from: legacy}
+        """
+    )
+    assert found == ["/studio/assets_spec.yaml:6: assets.up.from: 'legacy' names no source or asset; expected one of "
+                     "legacy_tex; did you mean 'legacy_tex'?"]
 
 
 @pytest.mark.parametrize(("entry", "line", "section"), [
