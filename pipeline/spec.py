@@ -420,7 +420,9 @@ class _Checker:
                 continue
             meant = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
             hint = f"did you mean {meant[0]!r}? " if meant else ""
-            if (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
+            if (anchor := self._anchor_of(str(key))) is not None:  # `enlarge: &enlarge {op: upscale}`: shared
+                hint = f"it gives the anchor &{anchor}, as a block that anchors share does: name it {FREE_PREFIX}{key}; "
+            elif (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
                 hint = (f"it reads as {_ENTRY[section]} written at the start of its line: indent it two spaces under "
                         f"{section}:; ")
                 misspelled.setdefault(section, set()).add(str(key))
@@ -431,6 +433,15 @@ class _Checker:
             if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
                 misspelled[meant[0]] = {str(name) for name in data[key]}
         return misspelled
+
+    def _anchor_of(self, key: str) -> str | None:
+        """The anchor top-level ``key`` gives on its line (``enlarge: &enlarge {op: upscale, ...}``), or None: a block
+        of shared settings named without ``x-``, which holds an ``op`` or a ``kind`` as an entry does, and was told
+        to be indented under its section, where it becomes an entry of its own."""
+        line = self.lines.get((key,))
+        text = self.keys.text.text.splitlines()[line - 1] if line else ""
+        found = re.match(rf"{re.escape(key)}[ \t]*:[ \t]*&([^\s{{\[,]+)", text)
+        return found[1] if found else None
 
     def _section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
         value = data.get(section) or {}

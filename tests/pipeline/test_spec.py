@@ -190,6 +190,25 @@ def test_an_entry_at_the_start_of_its_line_is_told_to_be_indented_under_its_sect
         "timezone, sources, models, assets (or x-<name> for a block that anchors share)"]
 
 
+def test_a_shared_block_named_without_x_is_told_to_take_the_prefix_not_to_be_indented_as_an_entry():
+    """README's shared settings, x-enlarge: &enlarge {op: upscale, from: legacy}, written without its x-, was told
+    to be indented under assets:, where it becomes an asset of its own that each build makes."""
+    found = problems(
+        """
+        sources:
+          legacy: {kind: textures, root: t}
+        enlarge: &enlarge {op: upscale, from: legacy}
+        assets:
+          up2: *enlarge
+          up4: {<<: *enlarge, scale: 4}
+        """
+    )
+    assert found == [
+        "/studio/assets_spec.yaml:4: enlarge: unknown key; it gives the anchor &enlarge, as a block that anchors share "
+        "does: name it x-enlarge; expected one of build_dir, cache_dir, device, schedule, timezone, sources, models, "
+        "assets (or x-<name> for a block that anchors share)"]
+
+
 @pytest.mark.parametrize("section", [
     "  assets:\n    up: {op: upscale, from: legacy}\n",  # its entries indented below it
     "  assets:\n  up: {op: upscale, from: legacy}\n",  # its entries beside it: an empty assets source
