@@ -317,7 +317,7 @@ def parse_spec(text: str, path: Path) -> Spec:
         keys.walk(node)  # before the data is made from the same nodes, which moves merged keys (<<) into their mappings
         data = SpecLoader("").construct_document(node) if node is not None else None  # the text is read once
     except yaml.YAMLError as exc:
-        raise SpecError([yaml_problem(exc, text, path)]) from exc
+        raise SpecError([yaml_problem(exc, text, path, SPEC_KEYS)]) from exc
     except RecursionError as exc:
         raise SpecError([f"{path}: not valid YAML: brackets or indents nest too deeply to read"]) from exc
     if data is None:  # an emptied file (a sync client, a bad merge) must not read as "remove every asset"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import yaml
@@ -42,9 +43,10 @@ class LineIndex:
         return self.text[self.starts[line - 1] : end].rstrip("\r\n")
 
 
-def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
+def yaml_problem(exc: yaml.YAMLError, text: str, path: Path, top_keys: Collection[str] = ()) -> str:
     """One line: ``path:line: not valid YAML: ...``, at the start of a quote, bracket or key left open, else
-    where PyYAML noticed the slip (a bad indent, a duplicate anchor), naming the other line where it gives one."""
+    where PyYAML noticed the slip (a bad indent, a duplicate anchor), naming the other line where it gives one.
+    ``top_keys`` are the file's own top-level keys (the spec's ``assets``), right at the start of their lines."""
     lines = LineIndex(text)
     if isinstance(exc, yaml.reader.ReaderError):  # a control character, pasted in with the text
         return (f"{path}:{lines.line(exc.position)}: not valid YAML: an invisible control character (U+{exc.character:04X}) is on "
@@ -61,7 +63,7 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path) -> str:
         return f"{path}: not valid YAML: {problem}"
     if started is None or not context:
         return f"{path}:{lines.of(noticed)}: not valid YAML: {problem}"
-    line, message = _explained(context, problem, lines.of(started), lines.of(noticed), lines, noticed)
+    line, message = _explained(context, problem, lines.of(started), lines.of(noticed), lines, noticed, top_keys)
     return f"{path}:{line}: not valid YAML: {message}"
 
 
@@ -115,7 +117,8 @@ def _anchored(name: str, text: str) -> bool:
 
 
 def _explained(
-    context: str, problem: str, started: int, noticed: int, lines: LineIndex, mark: yaml.Mark
+    context: str, problem: str, started: int, noticed: int, lines: LineIndex, mark: yaml.Mark,
+    top_keys: Collection[str],
 ) -> tuple[int, str]:
     """The line to report and the message, in plain words for the slips artists make most."""
     at_end = mark.index >= len(lines.text.rstrip())
@@ -147,7 +150,7 @@ def _explained(
             return noticed, f"line {noticed} has a {closing} that closes no bracket; delete it"
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
-        if (outdented := _left_of_its_neighbours(lines, noticed)) is not None:
+        if (outdented := _left_of_its_neighbours(lines, noticed, top_keys)) is not None:
             return outdented, (f"line {outdented} is indented less than the lines above and below it: indent it as "
                                "they are")
         return _indent_fix(lines, noticed)
@@ -173,15 +176,18 @@ def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     return None
 
 
-def _left_of_its_neighbours(lines: LineIndex, noticed: int) -> int | None:
+def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> int | None:
     """The line above ``noticed`` that is indented less than both the line before it and ``noticed``, which are
     indented alike: an entry moved to the start of its line among indented ones. YAML reads it as a key of the
     block outside, and notices the slip only at the next line, which is right where it stands, so the message
-    named the one line not to change."""
+    named the one line not to change. Not a line of one of ``top_keys`` (``assets: {}`` above an indented entry),
+    which is where it belongs: indenting it was no fix."""
     above = [line for line in range(noticed - 1, 0, -1) if lines.text_of(line).strip()[:1] not in ("", "#")][:2]
     if len(above) < 2:
         return None
     outdented, before = above
+    if lines.text_of(outdented).split(":")[0].strip() in top_keys:
+        return None
     indent = _indent(lines.text_of(noticed))
     return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
 
