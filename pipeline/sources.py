@@ -98,9 +98,9 @@ def gone_from(source: Source) -> str:
 def empty_inputs(source: Source, partitions: dict[str, dict[str, Path]]) -> str | None:
     """Why the files of ``source``'s ``partitions`` that are empty (0 bytes: an export or a copy that stopped at
     its start) fail each build, with the fix; None where none is. ``init`` and ``validate`` say it ahead of the
-    build that fails them."""
-    files = [Path(os.path.relpath(path, source.root)).as_posix() for roles in partitions.values()
-             for path in roles.values() if _size(path) == 0]
+    build that fails them. A photo both of a pair's globs take is named once."""
+    files = list(dict.fromkeys(Path(os.path.relpath(path, source.root)).as_posix() for roles in partitions.values()
+                               for path in roles.values() if _size(path) == 0))
     if not files:
         return None
     them = "it" if len(files) == 1 else "them"

@@ -375,6 +375,19 @@ def test_validate_warns_ahead_of_pairs_whose_globs_take_one_photo_for_both(tmp_p
             "globs */flash.* and */guide.* take); each build fails it (and 2 more pair folders: elm, oak)") in said, said
 
 
+def test_validate_names_an_empty_photo_both_globs_take_once(tmp_path, cli):
+    """An empty photo that the flash and guide globs both take was named twice: "oak/IMG_0001.png,
+    oak/IMG_0001.png are empty"."""
+    _photo_pairs_project(tmp_path, {"oak": ("IMG_0001",), "elm": ("IMG_0003", "IMG_0004")})
+    (tmp_path / "photos" / "oak" / "IMG_0001.png").write_bytes(b"")
+    spec = (tmp_path / "assets_spec.yaml").read_text()
+    write_spec(tmp_path, spec.replace('flash: "*/flash.*", guide: "*/guide.*"', 'flash: "*/IMG_*.png", guide: "*/IMG_*"'))
+    code, output = cli(tmp_path, "validate")
+    assert code == 0 and (f"warning {source_called(tmp_path, 'scans')}: oak/IMG_0001.png is empty (0 bytes: an export "
+                          "or a copy that stopped at its start), which each build fails; re-export or copy it again, "
+                          "or delete it") in " ".join(output.split()), output
+
+
 def test_validate_warns_ahead_of_a_guide_photo_that_is_a_link_to_the_flash_photo(tmp_path, cli):
     _photo_pairs_project(tmp_path, {"oak": ("flash",), "elm": ("flash", "guide")})
     (tmp_path / "photos" / "oak" / "guide.png").symlink_to("flash.png")
