@@ -78,7 +78,7 @@ def _in_subfolders(source: Source, written: Collection[Path]) -> str:
     if source.kind != "textures" or "/" in pattern:
         return ""
     deeper = [path for path in _glob(source.root, f"**/{pattern}", source.exclude, written)[0]
-              if path.parent != source.root]  # the root's own files matched and were skipped (a name not UTF-8)
+              if path.parent != source.root and _utf8(_key(path, source.root))]  # others: skipped (not UTF-8)
     if not deeper:
         return ""
     files = "a file in its folders matches" if len(deeper) == 1 else f"{len(deeper)} files in its folders match"
@@ -404,7 +404,8 @@ def _spelt_close(root: Path, written: Collection[Path]) -> str:
     outputs = {os.path.realpath(folder) for folder in written}
     try:
         names = {entry.name.lower(): entry.name for entry in os.scandir(root.parent)
-                 if entry.is_dir() and not entry.name.startswith(".") and os.path.realpath(entry.path) not in outputs}
+                 if entry.is_dir() and not entry.name.startswith(".") and _utf8(entry.name)
+                 and os.path.realpath(entry.path) not in outputs}
     except OSError:  # its parent is missing too (path/to/hires), or unreadable: nothing to compare with
         return ""
     close = difflib.get_close_matches(root.name.lower(), sorted(names), n=1, cutoff=0.8)  # textures.away: moved
@@ -412,14 +413,25 @@ def _spelt_close(root: Path, written: Collection[Path]) -> str:
 
 
 def _skip(skipped: list[str], message: str) -> None:
+    """Log and keep ``message``, any name in it not UTF-8 (a root or file in an old archive's encoding) ``spelled``:
+    the name's raw bytes stopped a UTF-8 log, and pytest-xdist's worker sending a test's log."""
+    message = spelled(message)
     log.warning("%s", message, extra={"skip": True})  # validate says it among its own warnings instead
     skipped.append(message)
 
 
-def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
+def _utf8(name: str) -> bool:
+    """Whether ``name`` is text, not the bytes of another encoding, which Python keeps as surrogates: a spec cannot
+    spell it, nor a key of Dagster's."""
     try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _usable_key(key: str, source: Source, skipped: list[str]) -> bool:
+    if not _utf8(key):
         _skip(skipped, f"{source.called()}: skipping {spelled(key)!r}: its name is not UTF-8 (an old archive's "
                        f"encoding, such as Latin-1); rename it")
         return False

@@ -25,6 +25,7 @@ from pipeline.definitions import build_definitions
 from pipeline.resources import RemasterResource
 from pipeline.sources import MissingPairError, pair_inputs, scan_source
 from pipeline.spec import load_spec
+from pipeline.words import spelled
 
 
 def test_a_selected_build_does_not_fail_on_another_asset_s_empty_source(project, cli):
@@ -545,6 +546,26 @@ def test_a_glob_without_a_folder_is_told_of_files_in_subfolders_only_where_there
     assert code == 0 and ('glob: "*.png" takes only the files directly in textures, and a file in its folders '
                           'matches it (walls/brick.png): give glob: "**/*.png" to take them'
                           in output.replace("\n", " ")), output
+
+
+def test_scan_hints_in_a_folder_named_in_another_encoding_are_text_a_log_can_write(tmp_path):
+    """The hints of a glob without ** and of a missing root held a Latin-1 name's bytes as Python keeps them
+    (surrogates), in the project's folder or a subfolder: pytest-xdist's worker died sending the test's log, as a
+    build's UTF-8 log could. Nor is a folder a spec cannot spell offered, or counted as matching."""
+    project = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    for folder in ("textures/walls", os.fsdecode(b"textures/b\xe4ume"), os.fsdecode(b"Textur\xe9")):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "brick.png").write_bytes(b"x")
+    write_spec(project, UPSCALE_SPEC.replace('"**/*.png"', '"*.png"'))
+    skipped: list[str] = []
+    assert scan_source(load_spec(project / "assets_spec.yaml").sources["legacy"], skipped) == {}
+    assert len(skipped) == 1 and "caf\ufffd" in skipped[0].encode("utf-8").decode("utf-8"), skipped
+    assert "a file in its folders matches it (walls/brick.png)" in skipped[0], skipped
+    write_spec(project, UPSCALE_SPEC.replace("root: textures", "root: Textures"))
+    skipped = []
+    assert scan_source(load_spec(project / "assets_spec.yaml").sources["legacy"], skipped) == {}
+    assert len(skipped) == 1 and "caf\ufffd" in skipped[0].encode("utf-8").decode("utf-8"), skipped
+    assert skipped[0].endswith(f"did you mean the folder {spelled(str(project / 'textures'))}?"), skipped
 
 
 @pytest.mark.parametrize("typed", ["Textures", "texture"])
