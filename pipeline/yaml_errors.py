@@ -200,6 +200,11 @@ def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
     line is its only one, and the line below ``noticed`` is indented as ``noticed`` is, the first line slipped.
     "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
     indent = _indent(lines.text_of(noticed))
+    above = _content_line(lines, noticed, -1)
+    if (above is not None and _indent(lines.text_of(above)) < indent
+            and (empty := _EMPTY_VALUE.search(lines.text_of(above)))):
+        return above, (f"line {noticed} is indented under line {above}, whose {empty[1]} says it holds nothing: "
+                       f"delete the {empty[1]} on line {above}")
     levels = _open_levels(lines, noticed)
     nearest = min(abs(level - indent) for level in levels)
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
@@ -212,6 +217,9 @@ def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
     either = f", or {fixes[1].removeprefix('indent it ')}, whichever entry it belongs to" if len(fixes) > 1 else ""
     said = f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it"
     return noticed, f"{said}: {fixes[0]}{either}"
+
+
+_EMPTY_VALUE = re.compile(r":\s*(\{\s*\}|\[\s*\])\s*(#.*)?$")  # ``assets: {}``: a key given an empty value on its line
 
 
 def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:

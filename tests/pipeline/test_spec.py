@@ -898,7 +898,8 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
          "lines above and below it: indent it as they are"),
         ("assets:\n  a: {op: upscale}\n\n# b\nb: {op: upscale}\n\n  c: {op: upscale}\n", 5, "line 5 is indented less"),
         # a section's own line is right at the start of its line, where `assets: {}` is the slip
-        ("sources:\n  legacy: {kind: textures}\nassets: {}\n  up: {op: upscale}\n", 4, "line 4 is indented differently"),
+        ("sources:\n  legacy: {kind: textures}\nassets: {}\n  up: {op: upscale}\n", 3,
+         "line 4 is indented under line 3, whose {} says it holds nothing: delete the {} on line 3"),
         ('sources:\n  legacy:\n    kind: "textures\n    root: "t"\n', 3, "the quote opened at line 3 is closed only at line 4"),
         ('sources:\n  legacy:\n    kind: textures\n    root: "Bob\'s"/legacy\n', 4, "line 4 has more after its value"),
         ('sources:\n  legacy:\n    kind: "textures"\n   root: t\n', 4, "indent it 4 spaces, as line 3"),  # a closed quote above
