@@ -71,6 +71,7 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
         # From bytes json reads UTF-8 (a BOM too, as Notepad writes) and UTF-16 (PowerShell's `>`); text would be
         # decoded in the system's code page, cp1252 on Windows, which garbles any note in another script
         data = json.loads(path.read_bytes())
+        _check_sections(data)
         _check_spelling(data)
         camera, flash, guide = (data.get(section, {}) for section in SCENE_KEYS)
         given = {"camera.fov_deg": camera.get("fov_deg", fov_deg or DEFAULT_FOV_DEG),
@@ -92,6 +93,21 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
 
 
 SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide": ("radiance",)}
+
+
+def _check_sections(data: object) -> None:
+    """Raise, naming the section, where the sidecar or one of its sections is not an object of keys (``"camera":
+    45``): Python's "'int' object has no attribute 'get'" said neither where nor what to write."""
+    if not isinstance(data, dict):
+        raise ValueError(f"it holds {json.dumps(data)}, where an object of sections is expected, such as "
+                         f"{json.dumps(_EXAMPLE)}")
+    for section, keys in SCENE_KEYS.items():
+        if section in data and not isinstance(data[section], dict):
+            raise ValueError(f"{section!r} is {json.dumps(data[section])}, where an object of its keys "
+                             f"({', '.join(keys)}) is expected, such as {json.dumps({section: _EXAMPLE[section]})}")
+
+
+_EXAMPLE = {"camera": {"fov_deg": 45, "distance": 2.2}, "flash": {"intensity": 9.68}, "guide": {"radiance": 1.0}}
 
 
 def _check_spelling(data: dict) -> None:
@@ -121,11 +137,17 @@ def _check_places(path: Path, data: dict) -> None:
     levels = [((), data)] + [((section,), data[section]) for section in SCENE_KEYS if section in data]
     for at, given in levels:
         for key, value in given.items():
-            home = (_SECTION_OF[key],) if key in _SECTION_OF else () if key in SCENE_KEYS else None
+            home = (_SECTION_OF[key],) if key in _SECTION_OF else () if _is_section(key, value) else None
             if home is not None and home != at:
                 placed = {home[0]: {key: value}} if home else {key: value}
                 raise ValueError(f"{path}: {key!r} {_level(at)} is not read there; it belongs {_level(home)}, as "
                                  f"{json.dumps(placed)}. Move it there in scene.json.")
+
+
+def _is_section(key: str, value: object) -> bool:
+    """Whether ``key`` and ``value`` are a section of the sidecar's (``"flash": {...}``): a section's name holding
+    a note instead (``"guide": {"flash": "off"}``) is a note, which the README promises is left alone."""
+    return key in SCENE_KEYS and isinstance(value, dict)
 
 
 def _level(at: tuple[str, ...]) -> str:

@@ -597,6 +597,28 @@ def test_a_scene_key_at_the_wrong_level_is_an_error_naming_where_it_belongs(tmp_
         load_scene(tmp_path / "flash.png")
 
 
+def test_a_section_s_name_as_a_note_in_another_section_is_left_alone(tmp_path: Path):
+    """A note named as a section (the guide shot with the flash off) was told to move to the top level, where it
+    would have been read as that section: notes are left alone, a section misplaced into another is not."""
+    (tmp_path / "scene.json").write_text(json.dumps({"camera": {"fov_deg": 45, "distance": 2}, "flash": {
+        "intensity": 9.68, "camera": "Canon EOS R"}, "guide": {"radiance": 1.0, "flash": "off"}}))
+    scene = load_scene(tmp_path / "flash.png")
+    assert (scene.fov_deg, scene.intensity, scene.guide_radiance) == (45.0, 9.68, 1.0)
+
+
+@pytest.mark.parametrize("sidecar_text, said", [
+    ('{"camera": 45}', """'camera' is 45, where an object of its keys (fov_deg, distance) is expected, such as """
+                       """{"camera": {"fov_deg": 45, "distance": 2.2}}"""),
+    ('{"flash": null}', """'flash' is null, where an object of its keys (intensity) is expected"""),
+    ('[45, 2.2]', """it holds [45, 2.2], where an object of sections is expected, such as {"camera": {"""),
+])
+def test_a_scene_section_that_is_no_object_is_named_with_what_to_write(tmp_path: Path, sidecar_text, said):
+    """Python's "'int' object has no attribute 'get'" said neither which section nor what to write."""
+    (tmp_path / "scene.json").write_text(sidecar_text)
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'scene.json'} is not a valid scene description ({said}")):
+        load_scene(tmp_path / "flash.png")
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])  # Notepad's UTF-8 with a BOM; PowerShell's `>`
 def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path, encoding: str):
     text = json.dumps({"renderer": "Blender – Cycles, 光源", "camera": {"fov_deg": 50, "distance": 1.5}}, ensure_ascii=False)
