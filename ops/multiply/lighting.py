@@ -35,7 +35,8 @@ def illumination(planes: np.ndarray, colour: slice) -> np.ndarray:
     Near-black texels (a void, a dark crack, a quarter left black) say nothing of the light: blurred in and fitted
     on, they pulled the fit down around them, and a texture a quarter black came out with its lit part darkened to
     three quarters and, beside the black, brightened into white. They are left out of the blur and the fit, and
-    the light is taken relative to the lit texels alone, so that they keep their level."""
+    the light is taken relative to the lit texels alone, and held over them to no less than its least over the lit
+    texels (``_held_to_lit``)."""
     grey = planes[..., colour].mean(axis=2, dtype=np.float32)
     height, width = grey.shape
     lit = grey >= _NEAR_BLACK
@@ -53,7 +54,17 @@ def illumination(planes: np.ndarray, colour: slice) -> np.ndarray:
     level = np.average(np.exp(_polynomial(fitted, y, x)), weights=share)
     light = _polynomial(fitted, np.linspace(-1, 1, height), np.linspace(-1, 1, width))
     light -= np.float32(np.log(level))
+    _held_to_lit(light, lit)
     return np.exp(light, out=light)
+
+
+def _held_to_lit(light: np.ndarray, lit: np.ndarray) -> None:
+    """Raise the log of the ``light`` (H, W), in place, to its least over the ``lit`` texels where it falls below.
+    Over a black area the fit has no texel to follow and goes on as its polynomial does: a hotspot in a corner of a
+    texture otherwise near black fell on across the rest to a hundredth, and its near-black texels, divided by that,
+    came out up to white. Now no texel is brightened more than a lit one is; a texture with no near-black texel
+    keeps every value, its least being over them all."""
+    np.maximum(light, light.min(initial=np.inf, where=lit), out=light)
 
 
 def _weighted_fit(y: np.ndarray, x: np.ndarray, values: np.ndarray, weight: np.ndarray) -> np.ndarray:

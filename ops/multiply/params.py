@@ -166,12 +166,13 @@ class MultiplyParams(OpParams):
         quilted height with its cliffs at every seam cut: their key says so, so that those are made again and
         never put back from a cache, while a texture's variants keep their keys. So does a flattened variant's,
         since the light is worked out in float32 (``lighting``), which moved a texel of some by a level, and fitted
-        on the texels that are not near black, which moved a texture with black areas by far more: a cache holds no
+        on the texels that are not near black, which moved a texture with black areas by far more, and held over
+        them to no less than its least over the lit texels, which moved the near-black texels of some: a cache holds no
         variant unlike the one a build makes now."""
         key = super().key_params()
         marks = {"height_from": NORMAL_MAP} if self.material_maps else {}
         if self.flatten:
-            marks.update(light_in="float32", light_fitted_on="texels_not_black")
+            marks.update(light_in="float32", light_fitted_on="texels_not_black", light_held_to="least_over_lit")
         return {**key, **marks}
 
     def unread_fields(self) -> dict[str, str]:

@@ -235,6 +235,19 @@ def test_flatten_leaves_a_texture_s_black_areas_out_of_the_light_it_fits() -> No
     assert not even_lighting(black, slice(0, 3)).any()  # no light to see, and none to divide out
 
 
+def test_flatten_evens_a_black_area_no_more_than_the_lit_texels_beside_it() -> None:
+    """A texture near black (5/255) but for a corner lit by a hotspot: the light fitted on the corner went on falling
+    across the rest, to a hundredth of its level, and the near-black texels divided by it came out up to white (62%
+    of them at 50/255 or more). The light over them is held within its range over the lit texels: they stay dark."""
+    y, x = np.mgrid[0:256, 0:256] / 255
+    corner = (x < 0.2) & (y < 0.2)
+    planes = np.full((256, 256, 3), 5 / 255, np.float32)
+    planes[corner] = 0.6 * (0.2 + 0.8 * np.exp(-((x[corner] - 0.05) ** 2 + (y[corner] - 0.05) ** 2) / 0.01))[:, None]
+    evened = even_lighting(planes, slice(0, 3))
+    assert evened[~corner].max() < 10 / 255, evened[~corner].max() * 255
+    assert np.array_equal(evened, even_lighting(planes.copy(), slice(0, 3)))
+
+
 def test_flatten_evens_out_the_blotches_gram_learns_from_a_photo_s_lighting(unevenly_lit: tuple[Path, Path]) -> None:
     """gram took the flash's light for part of the texture and made bright and dark blotches of it: its variants'
     brightness spread over 24 px squares was over three times the evenly lit texture's. flatten was patch's alone,
@@ -261,6 +274,9 @@ def test_flatten_off_keeps_the_keys_of_variants_made_before_it() -> None:
     assert MultiplyParams(method="patch", flatten=True).key_params() != {
         **patch.key_params(), "flatten": True, "light_in": "float32"}, \
         "variants flattened before the light was fitted off a texture's black areas: not put back from a cache"
+    assert MultiplyParams(method="patch", flatten=True).key_params() != {
+        **patch.key_params(), "flatten": True, "light_in": "float32", "light_fitted_on": "texels_not_black"}, \
+        "variants flattened before the light over black areas was held to its range: not put back from a cache"
     assert MultiplyParams(method="gram", flatten=False).key_params() == MultiplyParams(method="gram").key_params()
     assert "flatten" not in MultiplyParams(method="gram").key_params()
     assert MultiplyParams(method="gram", flatten=True).key_params()["flatten"] is True
