@@ -279,13 +279,13 @@ def _train(
     note = f"resumed from a checkpoint at step {state.step}" if state.step else ""  # then the latest validation
     while state.step < params.steps:
         loss = _step(state, sampler, vgg, params, device)
-        if ctx.progress is not None:
-            ctx.progress(state.step, params.steps, note)
-        if checkpoint is not None and _due(state.step, params.checkpoint_every, params.steps):
-            _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
         if sample and _due(state.step, params.validate_every, params.steps):
             note = f"loss {loss.item():.5f}, validation PSNR {_quick_psnr(state.model, sample, device, params):.2f} dB"
             log.info("step %d/%d %s", state.step, params.steps, note)
+        if ctx.progress is not None:  # after the validation, so the last step's line shows its figures
+            ctx.progress(state.step, params.steps, note)
+        if checkpoint is not None and _due(state.step, params.checkpoint_every, params.steps):
+            _save_checkpoint(checkpoint, replace(state, seconds=state.seconds + time.perf_counter() - started), fingerprint)
     train_seconds = state.seconds + time.perf_counter() - started
 
     state.model.eval()

@@ -1101,6 +1101,20 @@ def test_train_srcae_from_python_calls_a_two_argument_progress_with_two(textures
     assert steps == [(1, 2), (2, 2)]
 
 
+def test_a_training_shorter_than_validate_every_shows_its_loss_and_psnr_at_its_last_step(
+        textures: list[Path], tmp_path: Path) -> None:
+    """An artist's quick trial (200 steps, validate_every 500) showed no loss or validation PSNR on its progress at
+    all: the last step's figures were measured after its progress was reported. The weights are those of a run
+    validated at every step (validating takes no random draw)."""
+    notes: list[tuple[int, str]] = []
+    train.train_srcae(textures, tmp_path / "trial.pt", steps=3, device="cpu",
+                      progress=lambda done, total, note="": notes.append((done, note)), **TINY)
+    assert [done for done, _ in notes] == [1, 2, 3] and [note for _, note in notes[:2]] == ["", ""]
+    assert re.fullmatch(r"loss \d\.\d{5}, validation PSNR \d+\.\d\d dB", notes[-1][1]), notes
+    train.train_srcae(textures, tmp_path / "validated.pt", steps=3, device="cpu", **{**TINY, "validate_every": 1})
+    assert (tmp_path / "trial.pt").read_bytes() == (tmp_path / "validated.pt").read_bytes()
+
+
 @pytest.mark.parametrize("given", [np.zeros((32, 32, 3), np.float32), Image(np.zeros((32, 32, 3), np.float32))],
                          ids=["array", "image"])
 def test_train_srcae_from_python_given_pixels_says_it_trains_on_files(tmp_path: Path, given: object) -> None:
