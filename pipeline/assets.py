@@ -18,7 +18,7 @@ from pipeline.graph import run_groups
 from pipeline.guards import failed_detail, figure, why_unmeasured
 from pipeline.manifest import PartitionResult, Row, read_manifest, update_manifest
 from pipeline.placing import note_placing
-from pipeline.progress import logs_in_the_run, report_progress
+from pipeline.progress import logs_in_the_run, reported_over
 from pipeline.provenance import (
     DATA_VERSION_TAG,
     Observations,
@@ -265,13 +265,11 @@ def target_asset(spec: Spec, target: Target) -> dg.AssetsDefinition:
             stack.enter_context(builder.store.in_use())  # in use until the manifest lists its entries for gc
             note = note_placing(spec.build_dir, (path for key in keys for path in builder.outputs_of(target, key).values()))
             try:
-                report_progress(target.name, 0, len(keys))  # its time counts from here, not from the first one made
-                for done, key in enumerate(keys, start=1):
+                for key in reported_over(target.name, keys):
                     stop_if_signalled()
                     results.append(builder.build(target, key, run_id=context.run.run_id))
                     with contextlib.suppress(OSError):  # alive, for a judge on another machine, which goes by age
                         os.utime(note)
-                    report_progress(target.name, done, len(keys))
             finally:
                 update_manifest(spec.build_dir, [r.to_json() for r in results])
                 note.unlink(missing_ok=True)  # what it placed is listed now

@@ -24,7 +24,7 @@ from pipeline.event_log import few_transactions
 from pipeline.graph import build_order
 from pipeline.hashing import hash_bytes, hash_text
 from pipeline.manifest import PartitionResult, Row
-from pipeline.progress import report_progress
+from pipeline.progress import reported_over
 from pipeline.spec import Spec, Target, not_a_file
 
 CODE_VERSION_TAG = "dagster/code_version"
@@ -340,11 +340,11 @@ def _report(instance: dg.DagsterInstance, builder: Builder, partitions: list[tup
     with few_transactions(instance):
         observed = Observations(instance, {result.partition for _, result in partitions})
         observed.catch_up(builder, (result for _, result in partitions))
-        for done, (target, result) in enumerate(partitions, start=1):  # a first build under DAGSTER_HOME: one per output
+        # a first build under DAGSTER_HOME: one per output
+        for target, result in reported_over("recording up-to-date outputs in Dagster", partitions):
             metadata, tags = partition_event(target, result, provenance_tags(observed, builder, target, result))
             instance.report_runless_asset_event(dg.AssetMaterialization(
                 dg.AssetKey(target.name), partition=result.partition or None, metadata=metadata, tags=tags))
-            report_progress("recording up-to-date outputs in Dagster", done, len(partitions))
     return len(partitions)
 
 

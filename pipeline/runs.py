@@ -36,7 +36,7 @@ from pipeline.manifest import (
     Row, keys_in_use, manifest_path, manifest_rows_or_none, read_manifest, rows_by_key,
     update_manifest,
 )
-from pipeline.progress import report_progress
+from pipeline.progress import reported_over
 from pipeline.provenance import report_current
 from pipeline.ranges import stretches
 from pipeline.removed import Removed, forget_removed, has_files
@@ -471,13 +471,12 @@ def _range_tags(instance: dg.DagsterInstance, partition_set: str | None, keys: s
 def _keep_in_cache(builder: Builder, rows: list[Row]) -> None:
     """Current outputs (manifest rows) that the cache has no entry for go back into it (``Builder.keep_current``)."""
     missing = [row for row in rows if not builder.store.has_entry(str(row["cache_key"]))]
-    for done, row in enumerate(missing, start=1):
+    for row in reported_over("keeping up-to-date outputs in the cache", missing):
         target = builder.spec.targets[str(row["asset"])]
         try:
             builder.keep_current(builder.plan(target, str(row["partition"])), row)
         except (BuildError, ValueError, OSError) as exc:  # the build goes on; the outputs stay where they are
             log.warning("%s %s: not kept in the cache: %s", target.name, row["partition"], exc)
-        report_progress("keeping up-to-date outputs in the cache", done, len(missing))
 
 
 def _up_to_date(spec: Spec, rows: dict[tuple[str, str], Row], keys: list[tuple[str, str]],

@@ -786,6 +786,21 @@ def test_an_asset_s_progress_line_counts_its_time_from_its_first_partition_on(pr
     assert [line.split(" (")[0] for line in lines] == [f"legacy_2x {done}/5" for done in range(6)], output
 
 
+def test_outputs_put_back_into_a_lost_cache_show_progress_from_the_first_one_on(project, cli, monkeypatch):
+    """Keeping up-to-date outputs in a cache that lost them (its folder deleted) reported only after each one, so
+    its line's elapsed time began when the first was kept, and a terminal showed no bar until then."""
+    from pipeline.progress import ProgressLines
+
+    assert cli(project, "build")[0] == 0
+    shutil.rmtree(project / ".remaster" / "cache")
+    monkeypatch.setattr(ProgressLines, "interval", 0.0)  # a line per update instead of per 30 s
+    monkeypatch.setenv("CI", "true")
+    code, output = cli(project, "build")
+    assert code == 0, output
+    kept = [line.partition(" (")[0] for line in output.splitlines() if line.startswith("keeping")]
+    assert kept == [f"keeping up-to-date outputs in the cache {done}/5" for done in range(6)], output
+
+
 def test_a_build_run_in_process_leaves_the_progress_log_to_the_caller_afterwards(project, cli, caplog):
     """The CLI takes the progress records for its bars while it builds, and only then: a larger process that
     runs it in process (a script, a test) gets them in its own handlers again afterwards."""
