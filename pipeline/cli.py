@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -795,6 +796,19 @@ def _report(spec: Path, page: str | None) -> None:
                      f"{written.made} made, {written.kept} kept)"), highlight=False, soft_wrap=True)
 
 
+def _seconds(given: str) -> float:
+    """``--timeout``'s value: click's own bound refused ``nan`` as "should be greater than or equal to 0", which says
+    nothing of what to give."""
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0:  # nan too
+        raise typer.BadParameter(f"{given!r} is no timeout: give a number of seconds, 0 or more (--timeout 600 waits "
+                                 "ten minutes at most)")
+    return seconds
+
+
 @cache_app.command("gc", epilog="Exit status: 0 when collected; 1 when it refuses: a build or another gc is using "
                                  "the cache (run it again once they finish, or give --wait; given --timeout too, "
                                  "still is once --wait has waited that long), a project built on the "
@@ -812,7 +826,7 @@ def cache_gc(
                            "saying so, rather than refuse (a nightly job on a cache the commit jobs build on).")
     ] = False,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0, metavar="SECONDS", help="With --wait: wait this long at most, "
+        float | None, typer.Option("--timeout", parser=_seconds, metavar="SECONDS", help="With --wait: wait this long at most, "
                                    "then refuse as without --wait, saying how long it waited (a nightly job that "
                                    "must end before the next one starts).")
     ] = None,

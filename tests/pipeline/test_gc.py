@@ -516,7 +516,17 @@ def test_cache_gc_timeout_without_wait_is_refused_saying_to_give_both(project, c
     code, output = cli(project, "cache", "gc", "--timeout", "60")
     assert code == 2 and ("error --timeout 60 limits how long --wait waits, and --wait is not given: give both "
                           "(remaster cache gc --wait --timeout SECONDS)") in " ".join(output.split()), output
-    assert cli(project, "cache", "gc", "--wait", "--timeout", "-1")[0] == 2  # click's own refusal, of a negative one
+    assert cli(project, "cache", "gc", "--wait", "--timeout", "-1")[0] == 2  # a negative one is no timeout
+    assert not (project / ".remaster").exists()  # refused before anything was made
+
+
+@pytest.mark.parametrize("given", ["nan", "-1", "ten"])
+def test_cache_gc_timeout_that_is_no_number_of_seconds_says_to_give_one(project, cli, given):
+    """``--timeout nan`` was refused as "should be greater than or equal to 0", which says nothing of what to give."""
+    code, output = cli(project, "cache", "gc", "--wait", "--timeout", given)
+    said = " ".join(output.replace("│", " ").split())
+    assert code == 2 and (f"'{given}' is no timeout: give a number of seconds, 0 or more (--timeout 600 waits ten "
+                          "minutes at most)") in said, output
     assert not (project / ".remaster").exists()  # refused before anything was made
 
 
