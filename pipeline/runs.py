@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shlex
 import signal
 import uuid
 from collections.abc import Iterator, Sequence
@@ -100,13 +101,39 @@ def instance_at(spec: Spec, home: Path) -> dg.DagsterInstance:
     fix = "fix it, or delete it (remaster ui writes one anew)" if own else \
         f"fix it, or {UNSET_HOME}"
     try:
-        return dg.DagsterInstance.get()
+        with _missing_settings_said(home):
+            return dg.DagsterInstance.get()
     except yaml.YAMLError as exc:
         config = home / "dagster.yaml"
         raise ValueError(f"{yaml_problem(exc, config.read_text(encoding='utf-8'), config)} ({whose}); {fix}") from exc
     except dg.DagsterInvalidConfigError as exc:
         said = " ".join(str(exc).split())  # Dagster's lists each error on lines of its own
         raise ValueError(f"{home / 'dagster.yaml'}: Dagster cannot use these instance settings: {said}; {fix}") from exc
+
+
+class _NoSettingsWarning(logging.Filter):
+    """Drops Dagster's warning of an instance folder without a ``dagster.yaml``: remaster says its own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No dagster instance configuration file")
+
+
+@contextlib.contextmanager
+def _missing_settings_said(home: Path) -> Iterator[None]:
+    """Dagster's warning of a ``home`` without a ``dagster.yaml`` told an artist to make an empty one "if this is the
+    desired behavior", without saying what it means for remaster: one line of remaster's says it instead."""
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        log.warning("the Dagster instance %s has no dagster.yaml, so Dagster uses its default settings there, which "
+                    "send its usage statistics; to turn them off (and this line with them) write its settings: "
+                    "printf 'telemetry:\\n  enabled: false\\n' > %s", home, shlex.quote(str(settings)))
+    quiet = _NoSettingsWarning()
+    dagster_log = logging.getLogger("dagster")
+    dagster_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        dagster_log.removeFilter(quiet)
 
 
 def sync_partitions(spec: Spec, instance: dg.DagsterInstance | None, builder: Builder) -> SyncReport:

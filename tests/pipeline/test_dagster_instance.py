@@ -103,6 +103,25 @@ def test_a_project_built_before_dagster_home_was_set_shows_as_built_in_the_ui(pr
     assert set(ui_statuses(instance, assets, "legacy_2x", keys).values()) == {"FRESH"}
 
 
+def test_a_dagster_home_without_settings_is_said_in_one_line_of_remaster_s(project, cli, monkeypatch, tmp_path, caplog):
+    """Dagster's own warning ("No dagster instance configuration file ... If this is the desired behavior, create an
+    empty dagster.yaml") said nothing of what it meant for a build; one remaster line says it, with the README's fix,
+    and the fix silences it."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert cli(project, "build")[0] == 0
+    said = [record.getMessage() for record in caplog.records if "dagster.yaml" in record.getMessage()]
+    assert said == [f"the Dagster instance {home} has no dagster.yaml, so Dagster uses its default settings there, "
+                    "which send its usage statistics; to turn them off (and this line with them) write its settings: "
+                    f"printf 'telemetry:\\n  enabled: false\\n' > {home / 'dagster.yaml'}"], said
+    subprocess.run(["sh", "-c", said[0].split("write its settings: ")[1]], check=True)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    caplog.clear()
+    assert cli(project, "build")[0] == 0
+    assert not [record for record in caplog.records if "dagster.yaml" in record.getMessage()]
+
+
 def test_a_first_build_under_dagster_home_commits_its_events_in_transactions_that_do_not_grow_with_its_textures(
         tmp_path, cli, monkeypatch):
     """Dagster's SQLite event log committed (a disk sync) and closed (a checkpoint of its log) each event, in the
