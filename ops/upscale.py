@@ -114,25 +114,35 @@ def _resize(
 
 def upscale(
     image: Image, scale: int = 2, filter: Filter = "lanczos", alpha: AlphaMeaning = "auto", *,
-    wrap: Wrap | tuple[bool, bool] = "auto", normal_map: bool = False, kind: Kind = "color",
+    wrap: Wrap | tuple[bool, bool] = "auto", normal_map: bool = False, kind: Kind | None = None,
 ) -> Image:
     """Enlarge colour and alpha by ``scale``; a coverage alpha's hidden colour is bled first. A normal
     map's vectors are renormalized. Alpha is held within the source's local range: bicubic and Lanczos
     ring, which leaves a faint box of alpha 1-15 around a sprite and 244-254 inside it. ``scale``,
     ``filter``, ``alpha``, ``kind`` and ``wrap`` (``auto``, or a boolean for both axes, as ``super_resolve`` takes
     it) are the op's params (see ``UpscaleParams``), taken as ``super_resolve``, ``multiply`` and ``export_dds``
-    take them; ``normal_map=True``, as this function took a normal map first, is ``kind="normal"``. ``wrap`` may
+    take them (``kind`` is ``color`` unless given); ``normal_map=True``, as this function took a normal map first, is
+    ``kind="normal"``, and a clash of the two (``kind="color"`` beside it) is a ``ValueError``. ``wrap`` may
     also be a pair (wraps vertically, wraps horizontally); its default is the op's, ``auto``, so that a script's
     call with the defaults makes the op's bytes (off by default, it left a tiling texture's seams). A value they
     refuse is a ``ValueError`` naming it, as are a normal map of other than 3 channels and a result over 16384 px
     a side, which the op refuses too."""
     check_image(image, colorspace="linear")
     pair = isinstance(wrap, (tuple, list))
-    params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind="normal" if normal_map else kind,
+    params = UpscaleParams.from_arguments(scale=scale, filter=filter, kind=_kind_of(normal_map, kind),
                                           alpha=alpha, **({} if pair else {"wrap": wrap}))
     refuse_oversized(Path("the texture"), image.height * params.scale, image.width * params.scale)
     words = kind_arguments("normal_map=True" if normal_map else 'kind="normal"', 'kind="color"')
     return _enlarged(image, params, wrap if pair else params.wrap, Path("the texture"), words)[0]
+
+
+def _kind_of(normal_map: bool, kind: Kind | None) -> Kind:
+    """The kind ``upscale``'s arguments give: ``normal_map=True`` beside another ``kind`` was quietly taken as a
+    normal map, though a script saying ``kind="color"`` meant its texture to stay as it is."""
+    if normal_map and kind is not None and kind != "normal":
+        raise ValueError(f'upscale got normal_map=True and kind="{kind}", which clash: normal_map=True is '
+                         f'kind="normal"; give kind="normal" alone for a normal map, or kind="{kind}" alone')
+    return "normal" if normal_map else "color" if kind is None else kind
 
 
 def _enlarged(

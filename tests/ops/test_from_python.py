@@ -323,6 +323,20 @@ def test_upscale_takes_kind_as_the_other_ops_do(tmp_path: Path) -> None:
         upscale(stored, kind="data")  # type: ignore[arg-type]
 
 
+def test_upscale_refuses_normal_map_beside_another_kind(tmp_path: Path) -> None:
+    """upscale(image, normal_map=True, kind="color") was quietly enlarged as a normal map (renormalized): the two
+    arguments clash, and the error names both. Given together as one kind, they are taken."""
+    write_image(tmp_path / "n.png", _normal_map(), colorspace="linear")
+    stored = read_image(tmp_path / "n.png", colorspace="linear")
+    with pytest.raises(ValueError, match=re.escape(
+            'upscale got normal_map=True and kind="color", which clash: normal_map=True is kind="normal"; give '
+            'kind="normal" alone for a normal map, or kind="color" alone')):
+        upscale(stored, normal_map=True, kind="color")
+    both = upscale(stored, normal_map=True, kind="normal").color
+    assert np.array_equal(both, upscale(stored, kind="normal").color)
+    assert np.array_equal(upscale(stored, kind="color").color, upscale(stored).color)
+
+
 def test_material_from_texture_of_a_cut_out_gives_the_op_s_maps(tmp_path: Path) -> None:
     """Called as its docstring says, with the texture's alpha as coverage, it read the black under the cut-out as
     deep grooves, where the op fills that colour first: heights 0.7 apart from the op's material.gltf's maps."""
