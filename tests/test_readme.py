@@ -16,7 +16,7 @@ from helpers import REPO
 from ops.registry import OPS
 from pipeline.cli import _what_a_build_does, app
 from pipeline.manifest import Row
-from pipeline.spec import parse_spec
+from pipeline.spec import SpecError, parse_spec
 from pipeline.spec_yaml import SpecLoader
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -197,3 +197,19 @@ def test_each_params_change_quoted_gives_the_values_before_and_after():
     assert quoted
     for changes in quoted:
         assert all(re.fullmatch(r"\w+ \S+ -> \S+", " ".join(change.split())) for change in changes.split(", ")), changes
+
+
+def test_the_indent_hint_quoted_is_what_validate_says_of_the_readme_s_spec():
+    """validate's hint for an entry indented off its siblings was reworded ('indented differently from the lines
+    above it' became how far to indent it, as which line); the README quotes it for an entry of its own spec,
+    so a rewording, or a spec edited above that entry, shows here rather than in a reader's terminal."""
+    said = re.search(r"`(\w+)` in the spec of \[How it works\]\(#how-it-works\) indented (\d+) spaces is\s+`([^`]*)`",
+                     README)
+    assert said is not None
+    entry, spaces, quoted = said[1], int(said[2]), " ".join(said[3].split())
+    lines = _first_spec().lstrip("\n").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"{entry}:"))
+    lines[at] = " " * spaces + lines[at].lstrip()
+    with pytest.raises(SpecError) as refused:
+        parse_spec("\n".join(lines), REPO / "assets_spec.yaml")
+    assert quoted in str(refused.value), str(refused.value)
