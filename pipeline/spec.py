@@ -765,17 +765,21 @@ class _Checker:
         return {at[1] for at in self.lines if len(at) == 2 and at[0] == section}
 
     def _check_cycles(self, spec: Spec) -> None:
-        """Each asset whose ``from:`` chain leads round, with the chain; not a cycle through an asset given twice,
-        or holding a key given twice (a line copied and not renamed): that problem, said already, is its cause,
-        since YAML kept the last of the two, which the artist did not mean to chain from."""
+        """Each ``from:`` cycle once, at its first asset in the spec, with the chain: told at each member (``a -> b
+        -> a`` and ``b -> a -> b``) and at each asset chained from it, one fix was said as several problems. Not a
+        cycle through an asset given twice, or holding a key given twice (a line copied and not renamed): that
+        problem, said already, is its cause, since YAML kept the last of the two, which the artist did not mean to
+        chain from."""
         twice = {at[1] for at in self.keys.repeated if len(at) > 1 and at[0] == "assets"}
+        said: set[str] = set()
         for name, target in spec.assets.items():
             seen = [name]
             upstream = target.upstream
             while upstream in spec.assets and upstream not in seen:
                 seen.append(upstream)
                 upstream = spec.assets[upstream].upstream
-            if upstream in seen and twice.isdisjoint(seen[seen.index(upstream):]):
+            if upstream == name and said.isdisjoint(seen) and twice.isdisjoint(seen):
+                said.update(seen)
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
 
 

@@ -325,17 +325,17 @@ def test_a_boolean_or_nothing_where_a_word_goes_is_not_called_a_number():
     ]
 
 
-def test_cycles_are_named():
-    found = problems(
-        """
-        sources:
-          legacy: {kind: textures, root: t}
-        assets:
-          a: {op: upscale, from: b}
-          b: {op: upscale, from: a}
-        """
-    )
-    assert any("cycle: a -> b -> a" in p for p in found)
+def test_cycles_are_named_once_each():
+    """A two-asset cycle was said at each member (``a -> b -> a``, then ``b -> a -> b``) and again at each asset
+    chained from it: one fix, said as several problems. Each cycle is said once, at its first asset."""
+    head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
+    two = head + "  a: {op: upscale, from: b}\n  b: {op: upscale, from: a}\n"
+    assert problems(two) == ["/studio/assets_spec.yaml:4: assets.a.from: cycle: a -> b -> a"]
+    tail_first = head + "  c: {op: upscale, from: b}\n  a: {op: upscale, from: b}\n  b: {op: upscale, from: a}\n"
+    assert problems(tail_first) == ["/studio/assets_spec.yaml:5: assets.a.from: cycle: a -> b -> a"]
+    assert problems(two + "  d: {op: upscale, from: d}\n") == [
+        "/studio/assets_spec.yaml:4: assets.a.from: cycle: a -> b -> a",
+        "/studio/assets_spec.yaml:6: assets.d.from: cycle: d -> d"]
 
 
 def test_names_that_would_escape_build_dir():
@@ -425,8 +425,7 @@ def test_a_key_given_twice_is_said_without_the_errors_it_causes():
         "/studio/assets_spec.yaml:5: assets: this key is given twice; keep one (it is also at line 3, and YAML would "
         "take this one alone)"]
     assert problems(copied + "  a: {op: upscale, from: b}\n  b: {op: upscale, from: a}\n")[1:] == [
-        "/studio/assets_spec.yaml:7: assets.a.from: cycle: a -> b -> a",
-        "/studio/assets_spec.yaml:8: assets.b.from: cycle: b -> a -> b"]
+        "/studio/assets_spec.yaml:7: assets.a.from: cycle: a -> b -> a"]
 
 
 def test_a_key_given_three_times_names_the_one_yaml_keeps():
