@@ -42,6 +42,7 @@ SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the 
 MODEL_FILE = "model.pt"  # a model's weights, <build_dir>/<model>/model.pt
 SPEC_KEYS = ("build_dir", "cache_dir", "device", "schedule", "timezone", "sources", "models", "assets")
 _SECTIONS = ("sources", "models", "assets")
+_FROM_SECTIONS = {"models": ("sources",), "assets": ("sources", "assets")}  # the sections a from: there names from
 _ENTRY = {"sources": "a source", "models": "a model", "assets": "an asset"}  # what YAML reads a key under each as
 FREE_PREFIX = "x-"  # top-level keys left alone, for blocks that anchors share (as docker-compose has them)
 CheckLevel = Literal["error", "warn", "off"]
@@ -578,8 +579,8 @@ class _Checker:
             return None
         if not isinstance(upstream, str) or not any(upstream in named for named in self.given.values()):
             inputs = self._inputs_but(name, section)
-            hint = self._commented_out(upstream) or did_you_mean(upstream, sorted(inputs)) if isinstance(
-                upstream, str) else ""
+            hint = (self._commented_out(upstream, _FROM_SECTIONS[section]) or did_you_mean(upstream, sorted(inputs))
+                    if isinstance(upstream, str) else "")
             self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of "
                       f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
             return None
@@ -684,22 +685,23 @@ class _Checker:
             self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
-    def _commented_out(self, name: str) -> str:
+    def _commented_out(self, name: str, sections: tuple[str, ...]) -> str:
         """``; it is commented out at line 13: delete the # at its start`` where a comment line of the spec starts
-        with ``name:``, with the commented-out section line above it too (``# models:``): an entry of ``remaster
-        init``'s spec left commented out (its ``reference`` source, its ``sr2x`` model), which a ``did you mean``
-        of another name sent the artist looking elsewhere for. Only an entry's line is one (``# legacy: {...}``, or
-        ``# legacy:`` above its keys): a note in prose (``# legacy: the 2004 release``) is not uncommented."""
+        with ``name:`` under one of ``sections`` (the ones the key names an entry of), with the commented-out
+        section line above it too (``# models:``): an entry of ``remaster init``'s spec left commented out (its
+        ``reference`` source, its ``sr2x`` model), which a ``did you mean`` of another name sent the artist looking
+        elsewhere for. Only an entry's line is one (``# legacy: {...}``, or ``# legacy:`` above its keys): a note in
+        prose (``# legacy: the 2004 release``) is not uncommented, nor is an entry of another section (a ``model:
+        legacy`` is not sent to a source ``legacy``, which uncommented names no model still)."""
         lines = self.keys.text.text.splitlines()
-        entry = next((number for number, line in enumerate(lines, 1)
-                      if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:[ \t]*(?:[{{#]|$)", line)), None)
-        if entry is None:
+        found = ((number, _heading_above(lines, number)) for number, line in enumerate(lines, 1)
+                 if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:[ \t]*(?:[{{#]|$)", line))
+        entry, heading = next(((number, heading) for number, heading in found
+                               if heading and _section_named(lines[heading - 1]) in sections), (0, 0))
+        if not entry:
             return ""
-        heading = next((number for number in range(entry - 1, 0, -1)
-                        if re.match(rf"#?[ \t]*(?:{'|'.join(_SECTIONS)})[ \t]*:", lines[number - 1])), None)
         also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading}, "
-                f"{lines[heading - 1].split(':')[0].lstrip('# ')}:"
-                if heading is not None and lines[heading - 1].startswith("#") else "")
+                f"{_section_named(lines[heading - 1])}:" if lines[heading - 1].startswith("#") else "")
         return f"; it is commented out at line {entry}: delete the {_comment_mark(lines[entry - 1])} at its start{also}"
 
     def _no_such_model(self, spec: Spec, model: str) -> str:
@@ -709,7 +711,7 @@ class _Checker:
         models = sorted(self.given["models"])
         if NAME_PATTERN.match(model):
             return (f"{model!r} names no model; expected one of {', '.join(models) or '(none defined)'} or "
-                    f"{{path: weights.pth}}{self._commented_out(model) or did_you_mean(model, models)}")
+                    f"{{path: weights.pth}}{self._commented_out(model, ('models',)) or did_you_mean(model, models)}")
         owner = next((name for name in models if spec.resolve(model) == spec.build_dir / name / MODEL_FILE), None)
         if owner is not None:
             return f"{model!r} is the weights file model {owner} writes: name the model, model: {owner}"
@@ -781,6 +783,18 @@ class _Checker:
             if upstream == name and said.isdisjoint(seen) and twice.isdisjoint(seen):
                 said.update(seen)
                 self.fail(("assets", name, "from"), "cycle: " + " -> ".join([*seen, upstream]))
+
+
+def _heading_above(lines: list[str], number: int) -> int | None:
+    """The number of the nearest section line (``assets:``, or ``# models:`` commented out) above line ``number``:
+    the section a commented-out entry there was written in."""
+    return next((above for above in range(number - 1, 0, -1) if _section_named(lines[above - 1]) is not None), None)
+
+
+def _section_named(line: str) -> str | None:
+    """The section ``line`` starts, commented out or not (``# models:``), or None."""
+    found = re.match(rf"#?[ \t]*({'|'.join(_SECTIONS)})[ \t]*:", line)
+    return found.group(1) if found else None
 
 
 def _comment_mark(line: str) -> str:

@@ -131,6 +131,29 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
     ]
 
 
+def test_a_commented_out_entry_is_named_only_for_a_key_that_names_its_section():
+    """``model: legacy`` was told to uncomment the source ``legacy``, which uncommented names no model still; a
+    ``from:`` is sent to a commented-out source or asset, a ``model:`` to a commented-out model."""
+    head = "sources:\n  # legacy: {kind: textures, root: t}\n  hires: {kind: textures, root: h}\n"
+    assert problems(head + "assets:\n  sr: {op: super_resolve, from: hires, model: legacy}\n") == [
+        "/studio/assets_spec.yaml:5: assets.sr.model: 'legacy' names no model; expected one of (none defined) or "
+        "{path: weights.pth}"]
+    both = head + "# models:\n#   legacy: {op: train_srcae, from: hires}\nassets:\n"
+    assert problems(both + "  sr: {op: super_resolve, from: hires, model: legacy}\n") == [
+        "/studio/assets_spec.yaml:7: assets.sr.model: 'legacy' names no model; expected one of (none defined) or "
+        "{path: weights.pth}; it is commented out at line 5: delete the '# ' at its start and the '# ' at the start of "
+        "line 4, models:"]
+    a_model = "sources:\n  hires: {kind: textures, root: h}\n# models:\n#   sr2x: {op: train_srcae, from: hires}\n"
+    assert problems(a_model + "assets:\n  up: {op: upscale, from: sr2x}\n") == [
+        "/studio/assets_spec.yaml:6: assets.up.from: 'sr2x' names no source or asset; expected one of hires"]
+    an_asset = "sources:\n  hires: {kind: textures, root: h}\nassets:\n  # up: {op: upscale, from: hires}\n"
+    assert problems(an_asset + "models:\n  m: {op: train_srcae, from: up}\n") == [
+        "/studio/assets_spec.yaml:6: models.m.from: 'up' names no source or asset; expected one of hires"]
+    assert problems(an_asset + "  dds: {op: export_dds, from: up}\n") == [
+        "/studio/assets_spec.yaml:5: assets.dds.from: 'up' names no source or asset; expected one of hires; it is "
+        "commented out at line 4: delete the '# ' at its start"]
+
+
 def test_uncommenting_as_told_gives_a_spec_that_loads():
     """init's spec comments its model out as "# models:" and "#   sr2x: ...": deleting the # alone, as the message
     said, left " models:" a space in, which YAML refuses (the block of sources ends at it)."""
