@@ -52,6 +52,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
 FOLDER_NAME_MAX = 255  # bytes in a file or folder name, on Linux, Windows and macOS alike
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+_GPU_WORDS = "cuda|gpu|nvidia"  # what an artist may call the GPU, in a device remaster does not take
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
@@ -817,10 +818,13 @@ def _section_of_entry(entry: Any) -> str | None:
 
 
 def device_hint(device: str) -> str:
-    """How to write the device meant by one remaster does not take: ``gpu`` (what an artist calls it) or
-    ``cuda 1`` is CUDA's, spelt as torch spells it; ``CPU`` is ``cpu``."""
+    """How to write the device meant by one remaster does not take: ``gpu``, ``nvidia`` (what an artist calls it)
+    or ``cuda 1`` is CUDA's, spelt as torch spells it, with the GPU's number where one is given (``cuda0`` is
+    ``cuda:0``: told to write ``cuda``, the artist lost the GPU they chose); ``CPU`` is ``cpu``."""
     words = device.lower().replace(" ", "")
-    if "gpu" in words or words.startswith("cuda"):
+    if numbered := re.fullmatch(rf"(?:{_GPU_WORDS})\D*(\d+)", words):
+        return f"; for that GPU write cuda:{int(numbered.group(1))}"
+    if re.search(_GPU_WORDS, words):
         return "; for the GPU write cuda (cuda:1 for a second GPU)"
     return did_you_mean(words, ["auto", "cpu", "cuda"])
 

@@ -77,20 +77,31 @@ def test_a_misspelled_section_is_one_error_naming_the_key_meant():
 
 @pytest.mark.parametrize(("device", "hint"), [
     ("gpu", "; for the GPU write cuda (cuda:1 for a second GPU)"),
-    ("cuda1", "; for the GPU write cuda (cuda:1 for a second GPU)"),
+    ("GPU", "; for the GPU write cuda (cuda:1 for a second GPU)"),
+    ("nvidia", "; for the GPU write cuda (cuda:1 for a second GPU)"),
+    ("cuda1", "; for that GPU write cuda:1"),
+    ("cuda0", "; for that GPU write cuda:0"),
+    ("gpu0", "; for that GPU write cuda:0"),
+    ("GPU 1", "; for that GPU write cuda:1"),
+    ("nvidia:2", "; for that GPU write cuda:2"),
     ("CPU", "; did you mean 'cpu'?"),
 ])
 def test_a_device_spelt_as_an_artist_says_it_gets_the_spelling_remaster_takes(device, hint):
-    """device: gpu was refused with the four spellings remaster takes, none of which says which is the GPU."""
+    """device: gpu was refused with the four spellings remaster takes, none of which says which is the GPU;
+    cuda0 was told to write cuda, which loses the GPU chosen, and nvidia was told nothing."""
     assert problems(f"device: {device}\nsources: {{}}\n") == [
         f"/studio/assets_spec.yaml:1: device: expected auto, cpu, cuda or cuda:N, got {device!r}{hint}"]
 
 
 def test_build_device_gpu_is_told_to_write_cuda(project, cli):
-    """--device gpu, as the spec's device: is told the spelling for the GPU, before anything is built."""
+    """--device gpu, as the spec's device: is told the spelling for the GPU, before anything is built; --device
+    cuda0 the spelling of that GPU."""
     code, output = cli(project, "build", "--device", "gpu")
     assert code == 2 and "--device 'gpu': expected auto, cpu, cuda or cuda:N; for the GPU write cuda (cuda:1 for a " \
         "second GPU)" in " ".join(output.split()), output
+    code, output = cli(project, "build", "--device", "cuda0")
+    assert code == 2 and "--device 'cuda0': expected auto, cpu, cuda or cuda:N; for that GPU write cuda:0" in \
+        " ".join(output.split()), output
     assert not (project / "build" / "legacy_2x").exists()
 
 
