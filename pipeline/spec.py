@@ -425,8 +425,7 @@ class _Checker:
             if (anchor := self._anchor_of(str(key))) is not None:  # `enlarge: &enlarge {op: upscale}`: shared
                 hint = f"it gives the anchor &{anchor}, as a block that anchors share does: name it {FREE_PREFIX}{key}; "
             elif (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
-                hint = (f"it reads as {_ENTRY[section]} written at the start of its line: indent it two spaces under "
-                        f"{section}:; ")
+                hint = self._moved_entry_fix(data, str(key), section)
                 misspelled.setdefault(section, set()).add(str(key))
             if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
                 hint = f"it holds {hidden}, which YAML does not read as a space: retype it; "
@@ -435,6 +434,19 @@ class _Checker:
             if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
                 misspelled[meant[0]] = {str(name) for name in data[key]}
         return misspelled
+
+    def _moved_entry_fix(self, data: dict[str, Any], key: str, section: str) -> str:
+        """The fix for top-level ``key``, an entry of ``section`` written at the start of its line: indent it under
+        ``section``, unless ``section`` has an entry of that name already, which indenting would give twice: then
+        it is a duplicate of that entry (a line copied and moved out of its place), and one is to go."""
+        said = f"it reads as {_ENTRY[section]} written at the start of its line"
+        entries = data.get(section)
+        if not isinstance(entries, dict) or key not in entries:
+            return f"{said}: indent it two spaces under {section}:; "
+        line = self.lines.get((section, key))
+        twin = f"the {_ENTRY[section].split()[1]} {key}{f' at line {line}' if line else ''}"
+        return (f"{said}, and is a duplicate of {twin}: delete one of the two (indented under {section}:, it would "
+                f"give {key} twice); ")
 
     def _anchor_of(self, key: str) -> str | None:
         """The anchor top-level ``key`` gives on its line (``enlarge: &enlarge {op: upscale, ...}``), or None: a block

@@ -151,8 +151,7 @@ def _explained(
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         if (outdented := _left_of_its_neighbours(lines, noticed, top_keys)) is not None:
-            return outdented, (f"line {outdented} is indented less than the lines above and below it: indent it as "
-                               "they are")
+            return outdented, _outdented_fix(lines, outdented, noticed)
         return _indent_fix(lines, noticed)
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
@@ -190,6 +189,39 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection
         return None
     indent = _indent(lines.text_of(noticed))
     return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
+
+
+def _outdented_fix(lines: LineIndex, outdented: int, noticed: int) -> str:
+    """What to do with line ``outdented``, an entry at the start of its line among the indented entries around it
+    (``noticed`` the one below): indent it as they are, unless one of them has its name, which indenting would give
+    twice; then it is a duplicate of that entry (a line copied and moved out of its place), and one is to go."""
+    said = f"line {outdented} is indented less than the lines above and below it"
+    key = _key_of(lines.text_of(outdented))
+    twin = next((line for line in _siblings(lines, outdented, noticed) if key and _key_of(lines.text_of(line)) == key),
+                None)
+    if twin is None:
+        return f"{said}: indent it as they are"
+    return (f"{said}, and is a duplicate of the entry {key} at line {twin}: delete one of the two (indented as they "
+            f"are, it would give {key} twice)")
+
+
+def _siblings(lines: LineIndex, outdented: int, noticed: int) -> list[int]:
+    """The lines of the block that line ``outdented`` stands in the middle of, at the indent of line ``noticed``
+    below it: those above it and those from ``noticed`` down, up to where a line is indented less."""
+    indent = _indent(lines.text_of(noticed))
+    found = []
+    for start, step in ((outdented, -1), (noticed - 1, 1)):
+        line = _content_line(lines, start, step)
+        while line is not None and _indent(lines.text_of(line)) >= indent:
+            if _indent(lines.text_of(line)) == indent:
+                found.append(line)
+            line = _content_line(lines, line, step)
+    return found
+
+
+def _key_of(text: str) -> str:
+    """The key line ``text`` gives (``up`` of ``  up: {op: upscale}``), or "" where it gives none."""
+    return text.split(":")[0].strip() if ":" in text else ""
 
 
 def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:

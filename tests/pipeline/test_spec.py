@@ -224,6 +224,28 @@ def test_an_entry_at_the_start_of_its_line_is_told_to_be_indented_under_its_sect
         "timezone, sources, models, assets (or x-<name> for a block that anchors share)"]
 
 
+def test_an_entry_at_the_start_of_its_line_named_as_one_of_its_section_is_told_it_is_a_duplicate():
+    """A copied entry moved to the start of its line, named as an entry of its section, was told to be indented
+    under it, which makes a key given twice: it is named a duplicate of that entry, with its line. Where it stands
+    among indented entries (YAML refuses the file), its siblings' names are looked at alike."""
+    head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n  up: {op: upscale, from: legacy}\n"
+    assert problems(head + "up: {op: upscale, from: legacy, scale: 4}\n") == [
+        "/studio/assets_spec.yaml:5: up: unknown key; it reads as an asset written at the start of its line, and is a "
+        "duplicate of the asset up at line 4: delete one of the two (indented under assets:, it would give up twice); "
+        "expected one of build_dir, cache_dir, device, schedule, timezone, sources, models, assets (or x-<name> for a "
+        "block that anchors share)"]
+    assert problems(head + "up: {op: upscale, from: legacy, scale: 4}\n  dds: {op: export_dds, from: up}\n") == [
+        "/studio/assets_spec.yaml:5: not valid YAML: line 5 is indented less than the lines above and below it, and "
+        "is a duplicate of the entry up at line 4: delete one of the two (indented as they are, it would give up "
+        "twice)"]
+    below = head + ("dds: {op: export_dds, from: up}\n  # a note\n  x: {op: upscale, from: legacy}\n\n"
+                    "  dds: {op: upscale}\n")
+    assert problems(below) == [
+        "/studio/assets_spec.yaml:5: not valid YAML: line 5 is indented less than the lines above and below it, and "
+        "is a duplicate of the entry dds at line 9: delete one of the two (indented as they are, it would give dds "
+        "twice)"]
+
+
 def test_a_shared_block_named_without_x_is_told_to_take_the_prefix_not_to_be_indented_as_an_entry():
     """README's shared settings, x-enlarge: &enlarge {op: upscale, from: legacy}, written without its x-, was told
     to be indented under assets:, where it becomes an asset of its own that each build makes."""
