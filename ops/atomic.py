@@ -58,7 +58,11 @@ def copy_file(source: Path, destination: Path) -> None:
     shutil.copyfile(source, destination)
 
 
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}  # copy_file_range refused
+# The Linux kernel's own "operation not supported" (include/linux/errno.h), which no C library names: NFS and CIFS
+# clients answer copy_file_range with it where the server cannot copy, and Python raises it as a plain OSError
+# ("Unknown error 524"), which failed the copy where the bytes could be copied all the same.
+_ENOTSUPP = 524
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, _ENOTSUPP}  # refused
 
 
 def _copied_in_kernel(source: Path, destination: Path) -> bool:

@@ -163,8 +163,9 @@ def test_a_scratch_folder_on_another_disk_is_copied_into_the_cache(tmp_path, mon
 
 
 def test_copy_file_copies_where_the_kernel_refuses_to(tmp_path, monkeypatch):
-    """Where ``copy_file_range`` is refused (two disks before Linux 5.3, a file system without it) or copies
-    nothing (as /proc's files answer), the bytes are copied all the same; another error (a full disk) is raised."""
+    """Where ``copy_file_range`` is refused (two disks before Linux 5.3, a file system without it, an NFS or CIFS
+    mount answering the kernel's ENOTSUPP, 524, which Python names no errno) or copies nothing (as /proc's files
+    answer), the bytes are copied all the same; another error (a full disk) is raised."""
     import errno
 
     from ops.atomic import copy_file
@@ -177,13 +178,14 @@ def test_copy_file_copies_where_the_kernel_refuses_to(tmp_path, monkeypatch):
     source = tmp_path / "object"
     source.write_bytes(os.urandom(300_000))
     copy_file(source, tmp_path / "kernel")
-    for number in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP):
+    refusals = (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, 524)
+    for number in refusals:
         monkeypatch.setattr(os, "copy_file_range", refusing(number), raising=False)
         copy_file(source, tmp_path / f"refused{number}")
     monkeypatch.setattr(os, "copy_file_range", lambda *args: 0, raising=False)
     copy_file(source, tmp_path / "nothing")
-    copies = ["kernel", f"refused{errno.EXDEV}", f"refused{errno.ENOSYS}", f"refused{errno.EOPNOTSUPP}", "nothing"]
-    assert [(tmp_path / name).read_bytes() == source.read_bytes() for name in copies] == [True] * 5
+    copies = ["kernel", *(f"refused{number}" for number in refusals), "nothing"]
+    assert [(tmp_path / name).read_bytes() == source.read_bytes() for name in copies] == [True] * 6
     monkeypatch.setattr(os, "copy_file_range", refusing(errno.ENOSPC), raising=False)
     with pytest.raises(OSError, match=os.strerror(errno.ENOSPC)):
         copy_file(source, tmp_path / "full")
