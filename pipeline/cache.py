@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ops.atomic import TEMPORARY, new_temporary, replace, unlink, unsynced_in, write_bytes_atomic
 from pipeline.hashing import HashIndex, hash_bytes, hash_file
@@ -52,6 +53,7 @@ _SCRATCH = re.compile(r"tmp[a-z0-9_]{8}")  # what scratch_dir's mkdtemp names a 
 FIGURES = ".figures.json"  # beside a unit file: a unit file holds two words, which a version before this one checks
 STORE_FOLDERS = ("objects", "entries", "units", "work", "tmp", "roots", "locks")
 SHARDED = ("objects", "entries", "units")  # each file in a subfolder named after its first two characters
+Taking = Literal["copy", "move", "link"]  # how a file is put in the store (``_take``)
 
 
 def holds_store(root: Path) -> bool:
@@ -415,7 +417,8 @@ class ContentStore:
         hashes (name -> hash) the files must have and they differ, no entry is written (the objects stay for
         ``gc``) and None is returned: each file is read once, to check and to store it. ``move``: the files are an
         op's scratch, which nothing reads after, renamed into the store rather than copied (see ``_take``)."""
-        entry = Entry({name: self._add_object(path, overwrite, move) for name, path in files.items()}, dict(metadata))
+        how: Taking = "move" if move else "copy"
+        entry = Entry({name: self._add_object(path, overwrite, how) for name, path in files.items()}, dict(metadata))
         if expect is not None and entry.outputs != dict(expect):
             return None
         self._write_entry(key, entry)
@@ -474,8 +477,10 @@ class ContentStore:
                    figures: Mapping[str, Mapping[str, object]] | None = None) -> None:
         """Store ``files`` (unit key -> path) made before their partition finished, with their ``figures`` (as
         ``record_units`` takes them). No entry lists them, so a ``gc`` before the partition is built again removes
-        them."""
-        self.record_units({key: self._add_object(path, overwrite=False) for key, path in files.items()}, figures)
+        them. Each is an op's file in its scratch folder, which the op may read again (multiply measures its
+        variants once all are written), so it is linked into the store, not moved (see ``_take``): the ``put`` that
+        moves it there once the op has returned finds it stored already, and each is written once."""
+        self.record_units({key: self._add_object(path, False, "link") for key, path in files.items()}, figures)
 
     def keep_metadata(self, key: str, metadata: Mapping[str, object]) -> None:
         """Keep ``metadata``, what an op returned with outputs it makes only all together (a material's fit's
@@ -564,15 +569,15 @@ class ContentStore:
     def drop(self, key: str) -> None:
         self._entry_path(key).unlink(missing_ok=True)
 
-    def _add_object(self, path: Path, overwrite: bool, move: bool = False) -> str:
-        """Store ``path``'s bytes (``move``: the file itself, ``_take``) under the hash of what was taken: a file
+    def _add_object(self, path: Path, overwrite: bool, how: Taking = "copy") -> str:
+        """Store ``path``'s bytes (taken ``how``, see ``_take``) under the hash of what was taken: a file
         saved over while it is read is stored as what was read, never under another content's hash. An object
         already stored is verified, and replaced if damaged."""
         folder = self.root / "objects"
         folder.mkdir(parents=True, exist_ok=True)
         copy = new_temporary(folder, "incoming")  # gc clears one a kill leaves
         try:
-            _take(path, copy, move)
+            _take(path, copy, how)
             digest = hash_file(copy)
             target = self.object_path(digest)
             if overwrite or not target.is_file() or hash_file(target) != digest:
@@ -680,21 +685,40 @@ class ContentStore:
                 self.clear_empty_work(item.name)
 
 
-def _take(path: Path, into: Path, move: bool) -> None:
-    """Put ``path``'s bytes in ``into``, synced to disk. Where ``move``, by renaming it: an op's scratch folder is in
-    the store, on its disk, and a copy wrote each output a second time (where ``tmp`` is a link to another disk, the
-    rename is refused and it is copied). Otherwise copied, leaving ``path`` as it is (an output in the build folder,
-    a variant the op reads again)."""
-    if move:
-        try:
+def _take(path: Path, into: Path, how: Taking) -> None:
+    """Put ``path``'s bytes in ``into``, synced to disk. ``move``: by renaming it: an op's scratch folder is in the
+    store, on its disk, and a copy wrote each output a second time. ``link``: as a second name of the file, for an
+    op's file it may read again before it returns (multiply's variants, kept one by one): a copy wrote each of
+    those twice, since the ``put`` after the op found it stored and threw the file moved in away. Safe while the
+    op runs, since ops write every file to a temporary name and rename it over the old, never into it, so the
+    object keeps the bytes hashed; and the scratch folder's name is gone once the op's ``put`` moves it in. Where
+    the disk refuses (``tmp`` a link to another disk, a file system without hard links), and for ``copy``, copied,
+    leaving ``path`` as it is (an output in the build folder)."""
+    if how == "copy" or not _named_again(path, into, how):
+        _copy(path, into)
+        return
+    with open(into, "rb+") as taken:  # Windows syncs only what it may write
+        os.fsync(taken.fileno())
+
+
+def _named_again(path: Path, into: Path, how: Taking) -> bool:
+    """Whether ``path`` was renamed (``move``) or linked (``link``) to ``into``; False where the disk refuses: a
+    rename across disks, a link on any file system that has none (a copy then says what is wrong, if anything)."""
+    try:
+        if how == "move":
             replace(path, into)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
         else:
-            with open(into, "rb+") as moved:  # Windows syncs only what it may write
-                os.fsync(moved.fileno())
-            return
+            into.unlink()  # new_temporary made it, to hold the name
+            os.link(path, into)
+    except OSError as exc:
+        if how == "move" and exc.errno != errno.EXDEV:
+            raise
+        return False
+    return True
+
+
+def _copy(path: Path, into: Path) -> None:
+    """``path``'s bytes written to ``into`` and synced."""
     with open(into, "wb") as written, open(path, "rb") as read:
         shutil.copyfileobj(read, written)
         written.flush()

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy
 from typer.testing import CliRunner
 
-from helpers import UPSCALE_SPEC, write_spec, write_textures
+from helpers import UPSCALE_SPEC, variants_dds_project, variants_project, write_spec, write_textures
 from ops.atomic import unsynced_in, write_bytes_atomic
 from pipeline import manifest
 from pipeline.cli import app
@@ -160,6 +160,69 @@ def test_a_scratch_folder_on_another_disk_is_copied_into_the_cache(tmp_path, mon
     assert len(objects) == 2 and all(hash_file(path) == path.name for path in objects)
     assert sorted(hash_file(path) for path in (tmp_path / "build" / "legacy_2x").rglob("*.png")) == sorted(
         path.name for path in objects)
+
+
+def _noting_inodes(module: object, written: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``module``'s op note, as it returns, the inode of each file it wrote, by the hash of its bytes."""
+    run = module.run  # type: ignore[attr-defined]
+
+    def noting(inputs, out_dir, params, ctx):  # type: ignore[no-untyped-def]
+        figures = run(inputs, out_dir, params, ctx)
+        written.update({hash_file(path): path.stat().st_ino for path in Path(out_dir).rglob("*") if path.is_file()})
+        return figures
+
+    monkeypatch.setattr(module, "run", noting)
+
+
+def test_outputs_kept_one_by_one_are_written_once_into_the_cache(tmp_path, monkeypatch):
+    """multiply's variants, and the DDS made of each, are kept in the cache as each is finished, so that a build
+    stopped at the next does not make them again: each was copied in then, and the op's file, moved in once the op
+    returned, was found stored and thrown away, so each was written twice. The op's file is the cache's object
+    now, as other ops' are, and the build folder's copy one of its own."""
+    import ops.export_dds
+    import ops.multiply.run
+    from pipeline.cache import ContentStore
+
+    written: dict[str, int] = {}  # the hash of each file the ops wrote -> its inode
+    for module in (ops.multiply.run, ops.export_dds):
+        _noting_inodes(module, written, monkeypatch)
+    report = run_build(load_spec(variants_dds_project(tmp_path, 3)), instance=dg.DagsterInstance.ephemeral())
+    assert [row["status"] for row in report.rows] == ["computed"] * 4
+    store = ContentStore(tmp_path / ".remaster" / "cache")
+    placed = [path for path in (tmp_path / "build").rglob("variant_*") if path.is_file()]
+    assert len(placed) == 12 and len(written) == 12  # 3 variants and their DDS, of 2 textures
+    objects = {hash_file(path): store.object_path(hash_file(path)) for path in placed}
+    assert {digest: path.stat().st_ino for digest, path in objects.items()} == written  # were copies
+    assert all(path.stat().st_nlink == 1 for path in [*placed, *objects.values()])  # none a link of another
+
+
+def test_an_output_kept_one_by_one_is_copied_in_where_the_disk_has_no_hard_links(tmp_path, monkeypatch):
+    """Where the cache's disk refuses a hard link (a file system without them), a variant is copied into the cache as
+    it is finished, as before: a build that fails at the next variant keeps it, and the build after makes only the
+    one it had not finished."""
+    import errno
+
+    import ops.multiply.run
+
+    def refused(source: object, destination: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(source), None, str(destination))
+
+    synthesize = ops.multiply.run.synthesize
+
+    def failing_at_the_second(exemplar, params, index, **kwargs):  # type: ignore[no-untyped-def]
+        if index == 1:
+            raise RuntimeError("stopped at the second variant")
+        return synthesize(exemplar, params, index, **kwargs)
+
+    monkeypatch.setattr(os, "link", refused)
+    monkeypatch.setattr(ops.multiply.run, "synthesize", failing_at_the_second)
+    spec = load_spec(variants_project(tmp_path, 2))
+    run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    monkeypatch.setattr(ops.multiply.run, "synthesize", synthesize)
+    report = run_build(spec, instance=dg.DagsterInstance.ephemeral())
+    assert [(row["status"], row["metadata"]["variants_made"]) for row in report.rows] == [("computed", 1)]
+    objects = [path for path in (tmp_path / ".remaster" / "cache" / "objects").rglob("*") if path.is_file()]
+    assert all(hash_file(path) == path.name for path in objects)
 
 
 def test_copy_file_copies_where_the_kernel_refuses_to(tmp_path, monkeypatch):
