@@ -36,7 +36,7 @@ from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule,
 from pipeline.globs import glob_problem, with_slashes
 from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
-from pipeline.yaml_errors import yaml_problem
+from pipeline.yaml_errors import indented, yaml_problem
 
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 MODEL_FILE = "model.pt"  # a model's weights, <build_dir>/<model>/model.pt
@@ -421,16 +421,15 @@ class _Checker:
             if key in SPEC_KEYS or str(key).startswith(FREE_PREFIX):
                 continue
             meant = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
-            hint = f"did you mean {meant[0]!r}? " if meant else ""
+            fix = None
             if (anchor := self._anchor_of(str(key))) is not None:  # `enlarge: &enlarge {op: upscale}`: shared
-                hint = f"it gives the anchor &{anchor}, as a block that anchors share does: name it {FREE_PREFIX}{key}; "
+                fix = f"it gives the anchor &{anchor}, as a block that anchors share does: name it {FREE_PREFIX}{key}"
             elif (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
-                hint = self._moved_entry_fix(data, str(key), section)
+                fix = self._moved_entry_fix(data, str(key), section)
                 misspelled.setdefault(section, set()).add(str(key))
             if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
-                hint = f"it holds {hidden}, which YAML does not read as a space: retype it; "
-            self.fail((str(key),), f"unknown key; {hint}expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> "
-                                   "for a block that anchors share)")
+                fix = f"it holds {hidden}, which YAML does not read as a space: retype it"
+            self.fail((str(key),), f"unknown key; {fix or _spec_keys_hint(meant)}")
             if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
                 misspelled[meant[0]] = {str(name) for name in data[key]}
         return misspelled
@@ -442,11 +441,21 @@ class _Checker:
         said = f"it reads as {_ENTRY[section]} written at the start of its line"
         entries = data.get(section)
         if not isinstance(entries, dict) or key not in entries:
-            return f"{said}: indent it two spaces under {section}:; "
+            return f"{said}: {indented(self._entry_indent(section, entries))} under {section}:"
         line = self.lines.get((section, key))
         twin = f"the {_ENTRY[section].split()[1]} {key}{f' at line {line}' if line else ''}"
         return (f"{said}, and is a duplicate of {twin}: delete one of the two (indented under {section}:, it would "
-                f"give {key} twice); ")
+                f"give {key} twice)")
+
+    def _entry_indent(self, section: str, entries: Any) -> int:
+        """How far the entries of ``section`` are indented, read off the first on a line of its own (2 where none
+        is): a line moved out of a section indented 4 spaces and told to take 2 would be refused by YAML."""
+        for name in entries if isinstance(entries, dict) else ():
+            line = self.lines.get((section, str(name)))
+            if line is not None and line != self.lines.get((section,)):
+                text = self.keys.text.text_of(line)
+                return len(text) - len(text.lstrip(" "))
+        return 2
 
     def _anchor_of(self, key: str) -> str | None:
         """The anchor top-level ``key`` gives on its line (``enlarge: &enlarge {op: upscale, ...}``), or None: a block
@@ -918,6 +927,13 @@ def _name_problem(name: Any) -> str | None:
     if not takes_name(name):
         return f"Dagster reserves the name {name!r} (Python keywords, input, output, type, config, context, ...); pick another"
     return None
+
+
+def _spec_keys_hint(meant: list[str]) -> str:
+    """The keys a spec takes, after the one closest to an unknown key where there is one: said only where no fix
+    is known, since after a fix (indent it, name it x-...) the list reads as a second, different fix."""
+    guess = f"did you mean {meant[0]!r}? " if meant else ""
+    return f"{guess}expected one of {', '.join(SPEC_KEYS)} (or {FREE_PREFIX}<name> for a block that anchors share)"
 
 
 def _invisible(text: str) -> str | None:

@@ -244,8 +244,8 @@ def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
         meant = [level for level in meant if level]
     if len(meant) == 1 and _slipped_first(lines, first := levels[meant[0]], noticed):
         return first, (f"line {first} is indented {counted(meant[0], 'space')}, unlike the lines below it: "
-                       f"{_indented(indent)}, as line {noticed}")
-    fixes = [f"{_indented(level)}, as line {levels[level]}" for level in meant]
+                       f"{indented(indent)}, as line {noticed}")
+    fixes = [f"{indented(level)}, as line {levels[level]}" for level in meant]
     either = f", or {fixes[1].removeprefix('indent it ')}, whichever entry it belongs to" if len(fixes) > 1 else ""
     said = f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it"
     return noticed, f"{said}: {fixes[0]}{either}"
@@ -286,7 +286,7 @@ def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
     return levels
 
 
-def _indented(spaces: int) -> str:
+def indented(spaces: int) -> str:
     """The fix that gives a line ``spaces`` of indent, in words."""
     return f"indent it {counted(spaces, 'space')}" if spaces else "move it to the start of its line"
 

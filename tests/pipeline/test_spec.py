@@ -213,15 +213,23 @@ def test_a_note_in_prose_that_starts_with_a_name_is_not_taken_for_its_entry_comm
 def test_an_entry_at_the_start_of_its_line_is_told_to_be_indented_under_its_section(entry, line, section):
     """The last entry of a section moved to the start of its line (its indent lost in an edit) was called an
     unknown spec key, expected one of build_dir, cache_dir, ..., and a model: naming it, a name defined nowhere
-    ("expected one of (none defined)")."""
+    ("expected one of (none defined)"). The fix is said as other indent fixes are ("2 spaces", not "two spaces"),
+    and alone: the list of spec keys after it read as a second fix."""
     text = ("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n  sr2x: {op: train_srcae, from: legacy}\n"
             "assets:\n  legacy_sr: {op: super_resolve, from: legacy, model: sr2x}\n"
             "  legacy_dds: {op: export_dds, from: legacy_sr}\n")
     name, under = entry.split(":")[0], {"a source": "sources", "a model": "models", "an asset": "assets"}[section]
     assert problems(text.replace(f"  {entry}", entry)) == [
         f"/studio/assets_spec.yaml:{line}: {name}: unknown key; it reads as {section} written at the start of its "
-        f"line: indent it two spaces under {under}:; expected one of build_dir, cache_dir, device, schedule, "
-        "timezone, sources, models, assets (or x-<name> for a block that anchors share)"]
+        f"line: indent it 2 spaces under {under}:"]
+
+
+def test_an_entry_at_the_start_of_its_line_is_told_the_indent_of_its_sections_entries():
+    """A spec indented 4 spaces was told to indent the entry 2, which YAML refuses beside entries at 4."""
+    text = ("sources:\n    legacy: {kind: textures, root: t}\nassets:\n    up: {op: upscale, from: legacy}\n"
+            "dds: {op: export_dds, from: up}\n")
+    assert problems(text) == ["/studio/assets_spec.yaml:5: dds: unknown key; it reads as an asset written at the "
+                              "start of its line: indent it 4 spaces under assets:"]
 
 
 def test_an_entry_at_the_start_of_its_line_named_as_one_of_its_section_is_told_it_is_a_duplicate():
@@ -231,9 +239,7 @@ def test_an_entry_at_the_start_of_its_line_named_as_one_of_its_section_is_told_i
     head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n  up: {op: upscale, from: legacy}\n"
     assert problems(head + "up: {op: upscale, from: legacy, scale: 4}\n") == [
         "/studio/assets_spec.yaml:5: up: unknown key; it reads as an asset written at the start of its line, and is a "
-        "duplicate of the asset up at line 4: delete one of the two (indented under assets:, it would give up twice); "
-        "expected one of build_dir, cache_dir, device, schedule, timezone, sources, models, assets (or x-<name> for a "
-        "block that anchors share)"]
+        "duplicate of the asset up at line 4: delete one of the two (indented under assets:, it would give up twice)"]
     assert problems(head + "up: {op: upscale, from: legacy, scale: 4}\n  dds: {op: export_dds, from: up}\n") == [
         "/studio/assets_spec.yaml:5: not valid YAML: line 5 is indented less than the lines above and below it, and "
         "is a duplicate of the entry up at line 4: delete one of the two (indented as they are, it would give up "
@@ -261,8 +267,7 @@ def test_a_shared_block_named_without_x_is_told_to_take_the_prefix_not_to_be_ind
     )
     assert found == [
         "/studio/assets_spec.yaml:4: enlarge: unknown key; it gives the anchor &enlarge, as a block that anchors share "
-        "does: name it x-enlarge; expected one of build_dir, cache_dir, device, schedule, timezone, sources, models, "
-        "assets (or x-<name> for a block that anchors share)"]
+        "does: name it x-enlarge"]
 
 
 @pytest.mark.parametrize("section", [
@@ -562,8 +567,7 @@ def test_a_key_with_an_invisible_character_names_it():
     head = "sources:\n  legacy: {kind: textures, root: t}\nassets:\n"
     assert problems(head + "\u00a0 up: {op: upscale, from: legacy}\n") == [
         "/studio/assets_spec.yaml:4: \u00a0 up: unknown key; it holds an invisible U+00A0 (NO-BREAK SPACE), which YAML "
-        "does not read as a space: retype it; expected one of build_dir, cache_dir, device, schedule, timezone, "
-        "sources, models, assets (or x-<name> for a block that anchors share)"]
+        "does not read as a space: retype it"]
     assert problems(head + "  up\u200b2: {op: upscale, from: legacy}\n") == [
         "/studio/assets_spec.yaml:4: assets.up\u200b2: names are letters, digits and _ only (they become folder names "
         "under build_dir, so '/', '..' and spaces are not allowed); this one holds an invisible U+200B (ZERO WIDTH "
@@ -1051,7 +1055,7 @@ def test_a_top_level_x_block_holds_settings_that_anchors_share():
         Path("/studio/assets_spec.yaml"),
     )
     assert [(a.params.filter, a.params.scale) for a in spec.assets.values()] == [("bicubic", 2), ("bicubic", 4)]
-    assert "(or x-<name> for a block that anchors share)" in problems("common: &c {op: upscale}\n")[0]
+    assert "(or x-<name> for a block that anchors share)" in problems("common: {filter: bicubic}\n")[0]
 
 
 def test_an_alias_inside_its_own_anchor_is_refused():
