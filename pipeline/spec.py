@@ -600,11 +600,12 @@ class _Checker:
                       "for each, or one source whose glob takes them all")
             return None
         if not isinstance(upstream, str) or not any(upstream in named for named in self.given.values()):
-            inputs = self._inputs_but(name, section)
-            hint = (self._commented_out(upstream, _FROM_SECTIONS[section]) or did_you_mean(upstream, sorted(inputs))
-                    if isinstance(upstream, str) else "")
-            self.fail((*at, "from"), f"{upstream!r} names no source or asset; expected one of "
-                      f"{', '.join(sorted(inputs)) or '(none defined)'}{hint}")
+            inputs = sorted(self._inputs_but(name, section))
+            where = self._commented_out(upstream, _FROM_SECTIONS[section]) if isinstance(upstream, str) else ""
+            hint = did_you_mean(upstream, inputs) if isinstance(upstream, str) else ""
+            fix = (f"it is commented out {where}" if where
+                   else f"expected one of {', '.join(inputs) or '(none defined)'}{hint}")
+            self.fail((*at, "from"), f"{upstream!r} names no source or asset; {fix}")
             return None
         checks = entry.pop("checks", None)
         self._spec_keys_inside(entry, at, op.params_model().model_fields)
@@ -707,14 +708,16 @@ class _Checker:
             self.fail((moved,), f"build_dir {spec.build_dir} and cache_dir {spec.cache_dir} overlap; cache gc would "
                       "delete outputs and outputs could overwrite the cache: give them separate folders")
 
-    def _commented_out(self, name: str, sections: tuple[str, ...]) -> str:
-        """``; it is commented out at line 13: delete the # at its start`` where a comment line of the spec starts
-        with ``name:`` under one of ``sections`` (the ones the key names an entry of), with the commented-out
-        section line above it too (``# models:``): an entry of ``remaster init``'s spec left commented out (its
+    def _commented_out(self, name: str, sections: tuple[str, ...], seen: set[str] | None = None) -> str:
+        """``at line 13: delete the # at its start``, where ``name`` is commented out: where a comment line of the
+        spec starts with ``name:`` under one of ``sections`` (the ones the key names an entry of), with the
+        commented-out section line above it too (``# models:``): an entry of ``remaster init``'s spec left commented out (its
         ``reference`` source, its ``sr2x`` model), which a ``did you mean`` of another name sent the artist looking
         elsewhere for. Only an entry's line is one (``# legacy: {...}``, or ``# legacy:`` above its keys): a note in
         prose (``# legacy: the 2004 release``) is not uncommented, nor is an entry of another section (a ``model:
-        legacy`` is not sent to a source ``legacy``, which uncommented names no model still)."""
+        legacy`` is not sent to a source ``legacy``, which uncommented names no model still). The message leads
+        with it: it is the fix, and a list of the names defined (``(none defined)``) is not. ``seen``: the names
+        said already (added to), each said once where two entries are built from it."""
         lines = self.keys.text.text.splitlines()
         found = ((number, _heading_above(lines, number)) for number, line in enumerate(lines, 1)
                  if re.match(rf"[ \t]*#[ \t]*{re.escape(name)}[ \t]*:[ \t]*(?:[{{#]|$)", line))
@@ -722,9 +725,35 @@ class _Checker:
                                if heading and _section_named(lines[heading - 1]) in sections), (0, 0))
         if not entry:
             return ""
-        also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading}, "
-                f"{_section_named(lines[heading - 1])}:" if lines[heading - 1].startswith("#") else "")
-        return f"; it is commented out at line {entry}: delete the {_comment_mark(lines[entry - 1])} at its start{also}"
+        section = _section_named(lines[heading - 1])
+        also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading}, {section}:"
+                if lines[heading - 1].startswith("#") else "")
+        seen = set() if seen is None else seen
+        seen.add(name)
+        inputs = self._commented_out_inputs(lines[entry - 1], section, seen)
+        return f"at line {entry}: delete the {_comment_mark(lines[entry - 1])} at its start{also}{inputs}"
+
+    def _commented_out_inputs(self, line: str, section: str | None, seen: set[str]) -> str:
+        """``; its from: reference is commented out too, at line 8: ...`` for each name the commented-out entry on
+        ``line`` is built from (its ``from:``, an asset's ``model:``) that is defined nowhere and commented out as
+        well: init writes the model ``sr2x`` and its source ``reference`` commented out, and an artist who
+        uncommented the model alone, as told, failed validate again on its ``from:``."""
+        try:
+            loaded = yaml.safe_load(re.sub(r"^[ \t]*#[ \t]*", "", line))
+        except yaml.YAMLError:
+            return ""
+        entry = next(iter(loaded.values()), None) if isinstance(loaded, dict) and loaded else None
+        if not isinstance(entry, dict):
+            return ""
+        said = ""
+        for key, sections in (("from", _FROM_SECTIONS.get(section or "", ())),
+                              ("model", ("models",) if section == "assets" else ())):
+            named = entry.get(key)
+            if (sections and isinstance(named, str) and named not in seen
+                    and not any(named in given for given in self.given.values())
+                    and (where := self._commented_out(named, sections, seen))):
+                said += f"; its {key}: {named} is commented out too, {where}"
+        return said
 
     def _no_such_model(self, spec: Spec, model: str) -> str:
         """Why ``model`` names no model, with the fix: a path written as a name (``model: weights/esrgan.pth``)
@@ -732,8 +761,10 @@ class _Checker:
         model's, which its name gives."""
         models = sorted(self.given["models"])
         if NAME_PATTERN.match(model):
+            if where := self._commented_out(model, ("models",)):
+                return f"{model!r} names no model; it is commented out {where}"
             return (f"{model!r} names no model; expected one of {', '.join(models) or '(none defined)'} or "
-                    f"{{path: weights.pth}}{self._commented_out(model, ('models',)) or did_you_mean(model, models)}")
+                    f"{{path: weights.pth}}{did_you_mean(model, models)}")
         owner = next((name for name in models if spec.resolve(model) == spec.build_dir / name / MODEL_FILE), None)
         if owner is not None:
             return f"{model!r} is the weights file model {owner} writes: name the model, model: {owner}"

@@ -127,6 +127,31 @@ def test_init_s_commented_ops_enlarge_the_source_of_smallest_textures_not_the_hi
                          "  # legacy_variants: {op: multiply, from: legacy_2x, method: patch, count: 2, size: 256}"]
 
 
+def test_init_s_super_resolve_uncommented_alone_is_told_every_line_to_uncomment(tmp_path, cli):
+    """Uncommenting init's super_resolve line alone was told "'sr2x' names no model; expected one of (none defined)
+    or {path: weights.pth}" before the lines to uncomment, and not that sr2x's source, reference, is commented out
+    too: uncommented as told, the spec failed validate again. Deleting the marks the message names gives a spec
+    that loads."""
+    write_image(tmp_path / "studio" / "walls" / "aqf001.png", read_image(FLATS / "aqf001.png"))
+    assert cli(tmp_path, "init", "studio", "--spec", "project/assets_spec.yaml")[0] == 0
+    spec = tmp_path / "project" / "assets_spec.yaml"
+    lines = spec.read_text().splitlines(keepends=True)
+    number = {line.split(":")[0].strip("# "): n for n, line in enumerate(lines, 1) if line.lstrip().startswith("# ")}
+    lines[number["walls_sr"] - 1] = lines[number["walls_sr"] - 1].replace("# ", "", 1)
+    spec.write_text("".join(lines))
+    code, output = cli(tmp_path, "validate", "--spec", str(spec))
+    assert code == 2 and output.splitlines()[0] == (
+        f"error {spec}:{number['walls_sr']}: assets.walls_sr.model: 'sr2x' names no model; it is commented out at "
+        f"line {number['sr2x']}: delete the '# ' at its start and the '# ' at the start of line {number['models']}, "
+        f"models:; its from: reference is commented out too, at line {number['reference']}: delete the '# ' at its "
+        "start"), output
+    for name in ("sr2x", "models", "reference"):
+        lines[number[name] - 1] = lines[number[name] - 1].replace("# ", "", 1)
+    spec.write_text("".join(lines).replace("path/to/hires", "../studio/walls"))
+    code, output = cli(tmp_path, "validate", "--spec", str(spec))
+    assert code == 0 and "ok (2 sources, 1 model, 3 assets)" in output, output
+
+
 def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypatch):
     """With DAGSTER_HOME exported (CI, an instance shared by projects), init makes no .dagster of its own, which
     would stand unused beside the spec, and the build records in DAGSTER_HOME's."""

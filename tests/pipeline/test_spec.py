@@ -121,8 +121,8 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
         """
     )
     assert found == [
-        "/studio/assets_spec.yaml:8: assets.legacy_sr.from: 'legacy' names no source or asset; expected one of hires; "
-        "it is commented out at line 3: delete the '# ' at its start",
+        "/studio/assets_spec.yaml:8: assets.legacy_sr.from: 'legacy' names no source or asset; it is commented out "
+        "at line 3: delete the '# ' at its start",
     ]
     found = problems(
         """
@@ -135,10 +135,8 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
         """
     )
     assert found == [
-        "/studio/assets_spec.yaml:7: assets.hires_sr.model: 'sr2x' names no model; expected one of (none defined) or "
-        "{path: weights.pth}; it is commented out at line 5: delete the '# ' at its start and the '# ' at the start of "
-        "line 4, "
-        "models:",
+        "/studio/assets_spec.yaml:7: assets.hires_sr.model: 'sr2x' names no model; it is commented out at line 5: "
+        "delete the '# ' at its start and the '# ' at the start of line 4, models:",
     ]
 
 
@@ -151,9 +149,8 @@ def test_a_commented_out_entry_is_named_only_for_a_key_that_names_its_section():
         "{path: weights.pth}"]
     both = head + "# models:\n#   legacy: {op: train_srcae, from: hires}\nassets:\n"
     assert problems(both + "  sr: {op: super_resolve, from: hires, model: legacy}\n") == [
-        "/studio/assets_spec.yaml:7: assets.sr.model: 'legacy' names no model; expected one of (none defined) or "
-        "{path: weights.pth}; it is commented out at line 5: delete the '# ' at its start and the '# ' at the start of "
-        "line 4, models:"]
+        "/studio/assets_spec.yaml:7: assets.sr.model: 'legacy' names no model; it is commented out at line 5: delete "
+        "the '# ' at its start and the '# ' at the start of line 4, models:"]
     a_model = "sources:\n  hires: {kind: textures, root: h}\n# models:\n#   sr2x: {op: train_srcae, from: hires}\n"
     assert problems(a_model + "assets:\n  up: {op: upscale, from: sr2x}\n") == [
         "/studio/assets_spec.yaml:6: assets.up.from: 'sr2x' names no source or asset; expected one of hires"]
@@ -161,8 +158,20 @@ def test_a_commented_out_entry_is_named_only_for_a_key_that_names_its_section():
     assert problems(an_asset + "models:\n  m: {op: train_srcae, from: up}\n") == [
         "/studio/assets_spec.yaml:6: models.m.from: 'up' names no source or asset; expected one of hires"]
     assert problems(an_asset + "  dds: {op: export_dds, from: up}\n") == [
-        "/studio/assets_spec.yaml:5: assets.dds.from: 'up' names no source or asset; expected one of hires; it is "
-        "commented out at line 4: delete the '# ' at its start"]
+        "/studio/assets_spec.yaml:5: assets.dds.from: 'up' names no source or asset; it is commented out at line 4: "
+        "delete the '# ' at its start"]
+
+
+def test_a_commented_out_entry_names_the_commented_out_entries_it_is_built_from_each_once():
+    """An asset commented out with the model it takes and their source: uncommenting the asset alone, as told,
+    failed validate on its from: and model:; the source both are built from is said once."""
+    text = ("sources:\n  # s: {kind: textures, root: t}\nassets:\n  # a: {op: super_resolve, from: s, model: m}\n"
+            "  c: {op: upscale, from: a}\n# models:\n#   m: {op: train_srcae, from: s}\n")
+    assert problems(text) == [
+        "/studio/assets_spec.yaml:5: assets.c.from: 'a' names no source or asset; it is commented out at line 4: "
+        "delete the '# ' at its start; its from: s is commented out too, at line 2: delete the '# ' at its start; its "
+        "model: m is commented out too, at line 7: delete the '# ' at its start and the '# ' at the start of line 6, "
+        "models:"]
 
 
 def test_uncommenting_as_told_gives_a_spec_that_loads():
@@ -181,7 +190,7 @@ def test_uncommenting_as_told_gives_a_spec_that_loads():
     with pytest.raises(SpecError) as caught:
         parse_spec(text, Path("/studio/assets_spec.yaml"))
     [said] = caught.value.problems
-    assert said.endswith("; it is commented out at line 4: delete the '# ' at its start and the '# ' at the start of "
+    assert said.endswith("names no model; it is commented out at line 4: delete the '# ' at its start and the '# ' at the start of "
                          "line 3, models:"), said
     lines = text.splitlines(keepends=True)
     for number in (3, 4):
