@@ -78,10 +78,7 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
                  "camera.distance": camera.get("distance", 1.0),
                  "flash.intensity": flash.get("intensity"), "guide.radiance": guide.get("radiance")}
     except (ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(
-            f"{path} is not a valid scene description ({exc}); expected camera.fov_deg, camera.distance "
-            "and optionally flash.intensity and guide.radiance"
-        ) from exc
+        raise ValueError(f"{path} is not a valid scene description ({exc}); {_keys_read(fov_deg)}") from exc
     _check_places(path, data)
     return Scene(
         fov_deg=_number(path, "camera.fov_deg", given["camera.fov_deg"]),
@@ -93,6 +90,15 @@ def load_scene(photo: Path, fov_deg: float | None = None) -> Scene:
 
 
 SCENE_KEYS = {"camera": ("fov_deg", "distance"), "flash": ("intensity",), "guide": ("radiance",)}
+
+
+def _keys_read(fov_deg: float | None) -> str:
+    """The keys a sidecar may give, each with what stands for it left out: "expected camera.fov_deg,
+    camera.distance and optionally ..." read as if the first two were required, where a sidecar without them
+    loads with defaults."""
+    defaults = f"{fov_deg or DEFAULT_FOV_DEG:g} degrees and 1 where left out"
+    return (f"it reads camera.fov_deg and camera.distance ({defaults}), flash.intensity and guide.radiance (fitted "
+            "where left out), all optional. Correct it in scene.json.")
 
 
 def _check_sections(data: object) -> None:

@@ -619,6 +619,23 @@ def test_a_scene_section_that_is_no_object_is_named_with_what_to_write(tmp_path:
         load_scene(tmp_path / "flash.png")
 
 
+@pytest.mark.parametrize("fov_deg, said", [(None, "60 degrees"), (38.5, "38.5 degrees")])
+def test_a_scene_error_says_every_key_it_reads_is_optional(tmp_path: Path, fov_deg, said):
+    """"expected camera.fov_deg, camera.distance and optionally flash.intensity ..." read as if the camera's keys
+    were required, where a sidecar without them loads with defaults (the op's fov_deg, or 60 degrees)."""
+    sidecar = tmp_path / "scene.json"
+    sidecar.write_text('{"camera": {"fov_deg": 45,}}')
+    with pytest.raises(ValueError) as caught:
+        load_scene(tmp_path / "flash.png", fov_deg)
+    assert str(caught.value) == (
+        f"{sidecar} is not a valid scene description (Expecting property name enclosed in double quotes: line 1 "
+        f"column 27 (char 26)); it reads camera.fov_deg and camera.distance ({said} and 1 where left out), "
+        "flash.intensity and guide.radiance (fitted where left out), all optional. Correct it in scene.json.")
+    sidecar.write_text('{"renderer": "Blender"}')
+    scene = load_scene(tmp_path / "flash.png", fov_deg)
+    assert (scene.fov_deg, scene.distance, scene.intensity, scene.guide_radiance) == (fov_deg or 60.0, 1.0, None, None)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])  # Notepad's UTF-8 with a BOM; PowerShell's `>`
 def test_a_scene_sidecar_is_read_in_the_encoding_it_was_saved_in(tmp_path: Path, encoding: str):
     text = json.dumps({"renderer": "Blender – Cycles, 光源", "camera": {"fov_deg": 50, "distance": 1.5}}, ensure_ascii=False)
