@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import re
 from collections.abc import Iterator
 
 import torch
 
-_NAMES = re.compile(r"auto|cpu|cuda(:\d+)?")  # as a spec's device (pipeline/spec.py): what remaster runs on
+from ops.device_names import DEVICE_PATTERN, device_hint
 
 
 def resolve_device(name: str | torch.device = "auto", log: logging.Logger | None = None) -> torch.device:
@@ -35,9 +34,12 @@ def resolve_device(name: str | torch.device = "auto", log: logging.Logger | None
 
 def _named_device(name: str, log: logging.Logger) -> torch.device:
     """The device ``name`` names; a name remaster does not take is refused with the ones it does, where
-    torch listed twenty device types (``gpu``) or let one through that no op was made for (``meta``)."""
-    if not _NAMES.fullmatch(str(name)):
-        raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)")
+    torch listed twenty device types (``gpu``) or let one through that no op was made for (``meta``), and with
+    the spelling meant (``gpu0``: ``cuda:0``), as a spec's ``device`` and ``--device`` are: a run config's
+    device (the UI's launchpad) reaches only this check."""
+    if not DEVICE_PATTERN.fullmatch(name):
+        raise ValueError(f"device {name!r}: expected auto, cpu, cuda or cuda:N (N the GPU's number, from 0)"
+                         f"{device_hint(name)}")
     if name == "auto":
         return _auto_device(log)
     if missing := missing_device(name):

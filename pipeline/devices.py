@@ -6,7 +6,8 @@ import was most of its time. A CUDA device asks torch; auto and cpu ask nothing.
 
 from __future__ import annotations
 
-from pipeline.spec import DEVICE_PATTERN, Spec, device_hint
+from ops.device_names import DEVICE_PATTERN, device_hint
+from pipeline.spec import Spec
 
 
 def check_device(spec: Spec, device: str | None = None) -> None:

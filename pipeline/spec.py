@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops.atomic import file_in_the_way
+from ops.device_names import DEVICE_PATTERN, device_hint
 from ops.registry import OPS, Guard, OpDef, OpParams, output_for
 from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule, trained_from
 from pipeline.globs import glob_problem, with_slashes
@@ -51,8 +52,6 @@ TARGET_KEYS = ("op", "from", "checks")  # a model's or asset's keys besides its 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for names
 FOLDER_NAME_MAX = 255  # bytes in a file or folder name, on Linux, Windows and macOS alike
 DEFAULT_SCHEDULE = "0 3 * * *"  # nightly full rebuild at 03:00
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
-_GPU_WORDS = "cuda|gpu|nvidia"  # what an artist may call the GPU, in a device remaster does not take
 _ROLE_WORDS = {
     frozenset({"image"}): "one image per partition (a textures source or a one-image asset)",
     frozenset({"flash", "guide"}): "a flash and a guide photo per partition (a photo_pairs source)",
@@ -867,18 +866,6 @@ def _section_of_entry(entry: Any) -> str | None:
         return "sources"
     op = OPS.get(entry["op"]) if isinstance(entry.get("op"), str) else None
     return None if op is None else "models" if op.kind == "model" else "assets"
-
-
-def device_hint(device: str) -> str:
-    """How to write the device meant by one remaster does not take: ``gpu``, ``nvidia`` (what an artist calls it)
-    or ``cuda 1`` is CUDA's, spelt as torch spells it, with the GPU's number where one is given (``cuda0`` is
-    ``cuda:0``: told to write ``cuda``, the artist lost the GPU they chose); ``CPU`` is ``cpu``."""
-    words = device.lower().replace(" ", "")
-    if numbered := re.fullmatch(rf"(?:{_GPU_WORDS})\D*(\d+)", words):
-        return f"; for that GPU write cuda:{int(numbered.group(1))}"
-    if re.search(_GPU_WORDS, words):
-        return "; for the GPU write cuda (cuda:1 for a second GPU)"
-    return did_you_mean(words, ["auto", "cpu", "cuda"])
 
 
 def _from_a_model(target: Target) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from typer.testing import CliRunner
 
 from helpers import manifest_rows, variants_project, write_spec, write_textures
@@ -230,6 +231,24 @@ def test_the_launchpad_can_force_a_recompute_past_the_cache(tmp_path):
         instance.add_dynamic_partitions("legacy", [key])
         assert cache_use() == "miss" and cache_use() == "hit"
         assert cache_use(resources={"remaster": {"config": {"force": True}}}) == "miss"
+
+
+@pytest.mark.parametrize(("device", "hint"), [("gpu0", "; for that GPU write cuda:0"),
+                                             ("GPU", "; for the GPU write cuda (cuda:1 for a second GPU)")])
+def test_the_launchpad_s_mistyped_device_is_told_how_to_write_it(tmp_path, device, hint):
+    """``resources: {remaster: {config: {device: gpu0}}}`` in the UI's launchpad got only "expected auto, cpu, cuda
+    or cuda:N", where the spec's ``device`` and ``--device`` are told the spelling meant."""
+    write_textures(tmp_path / "textures", 1, size=48)
+    defs = build_definitions(load_spec(write_spec(tmp_path, SPEC)))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("legacy", ["floors/tex000.png"])
+        result = dg.materialize(list(defs.assets), instance=instance, resources=defs.resources, selection=["variants"],
+                                partition_key="floors/tex000.png", raise_on_error=False,
+                                run_config={"resources": {"remaster": {"config": {"device": device}}}})
+    [failure] = result.get_step_failure_events()
+    assert failure.step_failure_data.user_failure_data.description == (
+        f"1 of 1 partition of variants failed:\n- device {device!r}: expected auto, cpu, cuda or cuda:N (N the GPU's "
+        f"number, from 0){hint}")
 
 
 def test_a_downstream_run_puts_back_an_upstream_output_another_texture_s_was_copied_over(tmp_path, caplog):
