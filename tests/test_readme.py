@@ -213,3 +213,15 @@ def test_the_indent_hint_quoted_is_what_validate_says_of_the_readme_s_spec():
     with pytest.raises(SpecError) as refused:
         parse_spec("\n".join(lines), REPO / "assets_spec.yaml")
     assert quoted in str(refused.value), str(refused.value)
+
+
+def test_the_shared_block_hint_quoted_is_what_validate_says_of_the_readme_s_spec():
+    """The README quotes the fix for a block of shared settings written without its x-; the message once went on
+    past it with the spec's keys, and a rewording shows here rather than in a reader's terminal."""
+    said = re.search(r"named without its\s+`x-` \(`([^`]*)`\) is told to take it: `([^`]*)`", README)
+    assert said is not None
+    block, quoted = said[1], said[2]
+    with pytest.raises(SpecError) as refused:
+        parse_spec(f"{_first_spec()}{block}\n", REPO / "assets_spec.yaml")
+    assert any(problem.endswith(f"{block.split(':')[0]}: unknown key; it gives the anchor &enlarge, as a block that "
+                                f"anchors share does: {quoted}") for problem in refused.value.problems), refused.value
