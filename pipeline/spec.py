@@ -435,12 +435,15 @@ class _Checker:
 
     def _moved_entry_fix(self, data: dict[str, Any], key: str, section: str) -> str:
         """The fix for top-level ``key``, an entry of ``section`` written at the start of its line: indent it under
-        ``section``, unless ``section`` has an entry of that name already, which indenting would give twice: then
-        it is a duplicate of that entry (a line copied and moved out of its place), and one is to go."""
+        ``section`` (and delete the ``{}`` of an ``assets: {}``, under which YAML refuses an indented entry),
+        unless ``section`` has an entry of that name already, which indenting would give twice: then it is a
+        duplicate of that entry (a line copied and moved out of its place), and one is to go."""
         said = f"it reads as {_ENTRY[section]} written at the start of its line"
         entries = data.get(section)
         if not isinstance(entries, dict) or key not in entries:
-            return f"{said}: {indented(self._entry_indent(section, entries))} under {section}:"
+            heading = self.lines.get((section,))
+            emptied = f" and delete the {{}} after it{f' (line {heading})' if heading else ''}" if entries == {} else ""
+            return f"{said}: {indented(self._entry_indent(section, entries))} under {section}:{emptied}"
         line = self.lines.get((section, key))
         twin = f"the {_ENTRY[section].split()[1]} {key}{f' at line {line}' if line else ''}"
         return (f"{said}, and is a duplicate of {twin}: delete one of the two (indented under {section}:, it would "

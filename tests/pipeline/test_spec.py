@@ -241,6 +241,16 @@ def test_an_entry_at_the_start_of_its_line_is_told_the_indent_of_its_sections_en
                               "start of its line: indent it 4 spaces under assets:"]
 
 
+def test_an_entry_at_the_start_of_its_line_below_an_empty_section_is_told_to_delete_its_braces_too():
+    """Below ``assets: {}``, indenting the entry as told made a file YAML refuses (an entry under a section that
+    says it holds nothing): the {} is said with the indent, one fix, not two runs of validate."""
+    text = "sources:\n  legacy: {kind: textures, root: t}\nassets: {}\nup: {op: upscale, from: legacy}\n"
+    assert problems(text) == ["/studio/assets_spec.yaml:4: up: unknown key; it reads as an asset written at the "
+                              "start of its line: indent it 2 spaces under assets: and delete the {} after it (line 3)"]
+    fixed = text.replace("assets: {}\nup", "assets:\n  up")
+    assert list(parse_spec(fixed, Path("/studio/assets_spec.yaml")).assets) == ["up"]
+
+
 def test_an_entry_at_the_start_of_its_line_named_as_one_of_its_section_is_told_it_is_a_duplicate():
     """A copied entry moved to the start of its line, named as an entry of its section, was told to be indented
     under it, which makes a key given twice: it is named a duplicate of that entry, with its line. Where it stands
