@@ -728,7 +728,7 @@ class _Checker:
         if not entry:
             return ""
         section = _section_named(lines[heading - 1])
-        also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading}, {section}:"
+        also = (f" and the {_comment_mark(lines[heading - 1])} at the start of line {heading} ({section}:)"
                 if lines[heading - 1].startswith("#") else "")
         seen = set() if seen is None else seen
         seen.add(name)

@@ -142,8 +142,8 @@ def test_init_s_super_resolve_uncommented_alone_is_told_every_line_to_uncomment(
     code, output = cli(tmp_path, "validate", "--spec", str(spec))
     assert code == 2 and output.splitlines()[0] == (
         f"error {spec}:{number['walls_sr']}: assets.walls_sr.model: 'sr2x' names no model; it is commented out at "
-        f"line {number['sr2x']}: delete the '# ' at its start and the '# ' at the start of line {number['models']}, "
-        f"models:; its from: reference is commented out too, at line {number['reference']}: delete the '# ' at its "
+        f"line {number['sr2x']}: delete the '# ' at its start and the '# ' at the start of line {number['models']} "
+        f"(models:); its from: reference is commented out too, at line {number['reference']}: delete the '# ' at its "
         "start"), output
     for name in ("sr2x", "models", "reference"):
         lines[number[name] - 1] = lines[number[name] - 1].replace("# ", "", 1)

@@ -136,7 +136,7 @@ def test_a_name_whose_entry_is_commented_out_says_which_line_to_uncomment():
     )
     assert found == [
         "/studio/assets_spec.yaml:7: assets.hires_sr.model: 'sr2x' names no model; it is commented out at line 5: "
-        "delete the '# ' at its start and the '# ' at the start of line 4, models:",
+        "delete the '# ' at its start and the '# ' at the start of line 4 (models:)",
     ]
 
 
@@ -150,7 +150,7 @@ def test_a_commented_out_entry_is_named_only_for_a_key_that_names_its_section():
     both = head + "# models:\n#   legacy: {op: train_srcae, from: hires}\nassets:\n"
     assert problems(both + "  sr: {op: super_resolve, from: hires, model: legacy}\n") == [
         "/studio/assets_spec.yaml:7: assets.sr.model: 'legacy' names no model; it is commented out at line 5: delete "
-        "the '# ' at its start and the '# ' at the start of line 4, models:"]
+        "the '# ' at its start and the '# ' at the start of line 4 (models:)"]
     a_model = "sources:\n  hires: {kind: textures, root: h}\n# models:\n#   sr2x: {op: train_srcae, from: hires}\n"
     assert problems(a_model + "assets:\n  up: {op: upscale, from: sr2x}\n") == [
         "/studio/assets_spec.yaml:6: assets.up.from: 'sr2x' names no source or asset; expected one of hires"]
@@ -170,8 +170,8 @@ def test_a_commented_out_entry_names_the_commented_out_entries_it_is_built_from_
     assert problems(text) == [
         "/studio/assets_spec.yaml:5: assets.c.from: 'a' names no source or asset; it is commented out at line 4: "
         "delete the '# ' at its start; its from: s is commented out too, at line 2: delete the '# ' at its start; its "
-        "model: m is commented out too, at line 7: delete the '# ' at its start and the '# ' at the start of line 6, "
-        "models:"]
+        "model: m is commented out too, at line 7: delete the '# ' at its start and the '# ' at the start of line 6 "
+        "(models:)"]
 
 
 def test_uncommenting_as_told_gives_a_spec_that_loads():
@@ -191,7 +191,7 @@ def test_uncommenting_as_told_gives_a_spec_that_loads():
         parse_spec(text, Path("/studio/assets_spec.yaml"))
     [said] = caught.value.problems
     assert said.endswith("names no model; it is commented out at line 4: delete the '# ' at its start and the '# ' at the start of "
-                         "line 3, models:"), said
+                         "line 3 (models:)"), said
     lines = text.splitlines(keepends=True)
     for number in (3, 4):
         lines[number - 1] = lines[number - 1].replace("# ", "", 1)
