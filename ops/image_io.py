@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import struct
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -84,9 +85,10 @@ def refuse_oversized(source: Path, height: int, width: int, fix: str = "use a sm
 def image_sides(path: str | Path) -> tuple[int, int] | None:
     """(height, width) of the texture at ``path`` as its header gives them, no texel decoded, so that an op can
     refuse a size before the decoded floats take gigabytes; None where Pillow cannot tell (``read_image`` then
-    says why)."""
+    says why). Pillow's warnings on a header (a corrupt EXIF, a size past its bomb check) are not shown: the
+    caller wants only the size, and ``read_image`` refuses what it cannot decode, naming the file."""
     try:
-        with PILImage.open(path) as opened:
+        with warnings.catch_warnings(action="ignore"), PILImage.open(path) as opened:
             width, height = opened.size
     except (OSError, ValueError, SyntaxError, NotImplementedError, PILImage.DecompressionBombError):
         return None

@@ -479,9 +479,10 @@ def _starter_text(folder: Path, groups: dict[PurePosixPath, _Group], spec_folder
 def _median_texels(folder: Path, files: list[PurePosixPath]) -> float:
     """The median size, in texels, of ``files`` under ``folder``, from the headers of at most ``_MEASURED`` of
     them spread over the list (a studio's folder may hold thousands): which colour source holds the legacy
-    textures to enlarge. Infinite where no header reads, so that such a source is the last one picked."""
-    measured = files[::math.ceil(len(files) / _MEASURED)]
-    found = [math.prod(size) for path in measured if (size := sides(folder / path)) is not None]
+    textures to enlarge. Infinite where no header reads, so that such a source is the last one picked. Only plain
+    files are opened: opening a pipe named like an image (``mkfifo``) waits for a writer, and init with it."""
+    measured = [folder / path for path in files[::math.ceil(len(files) / _MEASURED)]]
+    found = [math.prod(size) for path in measured if path.is_file() and (size := sides(path)) is not None]
     return statistics.median(found) if found else math.inf
 
 

@@ -7,7 +7,11 @@ import os
 import re
 import shlex
 import shutil
+import struct
 import subprocess
+import threading
+import warnings
+import zlib
 from pathlib import Path
 
 import dagster as dg
@@ -150,6 +154,46 @@ def test_init_s_super_resolve_uncommented_alone_is_told_every_line_to_uncomment(
     spec.write_text("".join(lines).replace("path/to/hires", "../studio/walls"))
     code, output = cli(tmp_path, "validate", "--spec", str(spec))
     assert code == 0 and "ok (2 sources, 1 model, 3 assets)" in output, output
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: its length, kind, data and CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """An 8-bit RGB PNG said to be ``width`` x ``height``, with no texel: all Pillow reads for its size."""
+    fields = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", fields) + _png_chunk(b"IDAT", b"") + _png_chunk(b"IEND", b"")
+
+
+def test_init_measures_plain_files_only_and_shows_no_pillow_warning(tmp_path, cli):
+    """Init reads textures' headers to tell which colour source is the legacy one. A pipe named like an image
+    (``mkfifo``) is not opened: init waited on it for a writer without end (here a writer stands by, and says
+    whether init opened it). A header past Pillow's bomb check (a 10,000² PNG) gave a Python warning among init's
+    lines; it is measured without one."""
+    write_image(tmp_path / "studio" / "legacy" / "small.png", Image(np.zeros((16, 16, 3), np.float32)))
+    (tmp_path / "studio" / "scans").mkdir()
+    (tmp_path / "studio" / "scans" / "huge.png").write_bytes(_png_header(10_000, 10_000))
+    os.mkfifo(pipe := tmp_path / "studio" / "legacy" / "pipe.png")
+    opened = threading.Event()
+
+    def write() -> None:
+        with pipe.open("wb") as stream:
+            opened.set()
+            stream.write(_png_header(64, 64))
+
+    (writer := threading.Thread(target=write)).start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, output = cli(tmp_path / "studio", "init")
+    init_opened_the_pipe = opened.is_set()
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer finish where init never opened the pipe
+    writer.join()
+    os.close(reader)
+    assert code == 0, output
+    assert not init_opened_the_pipe
+    assert [str(warning.message) for warning in caught] == []
 
 
 def test_init_leaves_a_dagster_home_that_is_set_as_it_is(tmp_path, cli, monkeypatch):
