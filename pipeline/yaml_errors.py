@@ -152,7 +152,7 @@ def _explained(
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         if (outdented := _left_of_its_neighbours(lines, noticed, top_keys)) is not None:
             return outdented, _outdented_fix(lines, outdented, noticed)
-        return _indent_fix(lines, noticed)
+        return _indent_fix(lines, noticed, top_keys)
     line = started if context.startswith(_UNCLOSED) else noticed
     if started == noticed:
         return line, f"{context}, {problem}"
@@ -224,12 +224,15 @@ def _key_of(text: str) -> str:
     return text.split(":")[0].strip() if ":" in text else ""
 
 
-def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
+def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tuple[int, str]:
     """The line to fix and why, where line ``noticed`` is indented unlike any block above it holds its entries (a
     space more or less than its siblings), with the fix: the indent of the block nearest to its own, with a line
     that has it. Of two as near, the top's is not meant (the line is indented at all); two others are both named,
-    since either reads as YAML and only the artist knows which entry the line belongs to. Where that block's first
-    line is its only one, and the line below ``noticed`` is indented as ``noticed`` is, the first line slipped.
+    since either reads as YAML and only the artist knows which entry the line belongs to. A section of
+    ``top_keys`` (`` models:``) is meant at the top, however near another block is: indented as an entry it
+    became one; any other line is meant in a block, not at the top, where the spec has ``top_keys``. Where a
+    block's first line is its only one, and the line below ``noticed`` is indented as ``noticed`` is, the first
+    line slipped (moved to its section's indent, or far in), not the lines below it.
     "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
     indent = _indent(lines.text_of(noticed))
     above = _content_line(lines, noticed, -1)
@@ -242,26 +245,38 @@ def _indent_fix(lines: LineIndex, noticed: int) -> tuple[int, str]:
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
     if len(meant) > 1:
         meant = [level for level in meant if level]
-    if len(meant) == 1 and _slipped_first(lines, first := levels[meant[0]], noticed):
-        return first, (f"line {first} is indented {counted(meant[0], 'space')}, unlike the lines below it: "
-                       f"{indented(indent)}, as line {noticed}")
+    if (section := _SECTION.match(lines.text_of(noticed))) and section[1] in top_keys and 0 in levels:
+        meant = [0]
+    elif first := next((line for _, line in sorted(levels.items(), key=lambda item: abs(item[0] - indent))
+                        if _slipped_first(lines, line, noticed)), None):
+        return first, (f"line {first} is {_indent_words(_indent(lines.text_of(first)))}, unlike the lines below "
+                       f"it: {indented(indent)}, as line {noticed}")
+    elif meant == [0] and top_keys and len(levels) > 1:  # at the start of its line, an entry is a key the spec refuses
+        meant = [min(level for level in levels if level)]
     fixes = [f"{indented(level)}, as line {levels[level]}" for level in meant]
     either = f", or {fixes[1].removeprefix('indent it ')}, whichever entry it belongs to" if len(fixes) > 1 else ""
     said = f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines above it"
     return noticed, f"{said}: {fixes[0]}{either}"
 
 
+_SECTION = re.compile(r"\s*([^\s:#]+):\s*(#.*)?$")  # ``models:``: a key whose entries are on the lines below
 _EMPTY_VALUE = re.compile(r":\s*(\{\s*\}|\[\s*\])\s*(#.*)?$")  # ``assets: {}``: a key given an empty value on its line
 
 
 def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:
-    """Whether line ``first`` is the first line of its block (the one above it is indented less), and the line
-    below ``noticed``, the next one at that block's level, is indented as ``noticed`` is: the block's first entry
-    slipped, not the entries below it, each of which was said in turn as its fix was made."""
+    """Whether line ``first`` is the first line of a block that ``noticed`` is in (the line above it is indented
+    less than both, or is a section, ``sources:``, that ``first`` moved to the start of its line made empty), and
+    the line below ``noticed``, the next one at that block's level, is indented as ``noticed`` is: the block's
+    first entry slipped, not the entries below it, each of which was said in turn as its fix was made. A section
+    made empty needs no line below to tell: a section holds its entries. Not the spec's first line, which no
+    block holds (``assets:`` above an entry indented far in)."""
     above, below = _content_line(lines, first, -1), _content_line(lines, noticed, 1)
-    indent = _indent(lines.text_of(noticed))
-    return ((above is None or _indent(lines.text_of(above)) < _indent(lines.text_of(first)))
-            and below is not None and _indent(lines.text_of(below)) == indent)
+    if above is None:
+        return False
+    outer, indent, own = (_indent(lines.text_of(line)) for line in (above, noticed, first))
+    if outer == own < indent:
+        return _SECTION.match(lines.text_of(above)) is not None
+    return outer < min(own, indent) and own != indent and below is not None and _indent(lines.text_of(below)) == indent
 
 
 def _content_line(lines: LineIndex, line: int, step: int) -> int | None:
@@ -284,6 +299,11 @@ def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
             lowest = _indent(text)
             levels[lowest] = line
     return levels
+
+
+def _indent_words(spaces: int) -> str:
+    """How a line of ``spaces`` of indent is indented, in words."""
+    return f"indented {counted(spaces, 'space')}" if spaces else "not indented"
 
 
 def indented(spaces: int) -> str:

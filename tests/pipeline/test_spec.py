@@ -1039,6 +1039,31 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
 @pytest.mark.parametrize(
     ("text", "says"),
     [
+        # a section's first entry moved to the start of its line: 'move line 3 there too' emptied sources line by line
+        ("sources:\nlegacy: {kind: textures, root: t}\n  other: {kind: textures, root: u}\n",
+         "2: not valid YAML: line 2 is not indented, unlike the lines below it: indent it 2 spaces, as line 3"),
+        # the first entry indented far in: 'indent line 1 (assets:) 2 spaces' broke the spec more
+        ("assets:\n     up: {op: upscale}\n  dn: {op: upscale}\n  x: {op: upscale}\n",
+         "2: not valid YAML: line 2 is indented 5 spaces, unlike the lines below it: indent it 2 spaces, as line 3"),
+        # a section indented a space: 'indent it 2 spaces' made models a source
+        ("sources:\n  legacy: {kind: textures, root: t}\n models:\n  sr: {op: train_srcae, from: legacy}\n",
+         "3: not valid YAML: line 3 is indented 1 space, unlike the lines above it: move it to the start of its "
+         "line, as line 1"),
+        # an entry nearer the top's indent than its block's: 'move it to the start' made it an unknown top key
+        ("sources:\n     scans: {kind: textures, root: t}\n  flashes: {kind: textures, root: u}\nassets:\n",
+         "3: not valid YAML: line 3 is indented 2 spaces, unlike the lines above it: indent it 5 spaces, as line 2"),
+    ],
+)
+def test_an_indent_fix_never_moves_an_entry_to_the_top_or_a_section_into_another(text, says):
+    """The indent hint's fix, made, gives the spec meant, not one broken further: a spec's top level holds its
+    sections (sources:, models:, assets:), so an entry is never told to move there, nor a section to be indented
+    as an entry, and a block's first entry that slipped is named, not each line below it in turn."""
+    assert problems(text) == [f"/studio/assets_spec.yaml:{says}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
         ("sources:\n  legacy:\n  \tkind: textures\n", "3: not valid YAML: this line has a tab where YAML reads an "
          "indent or a value, and YAML takes spaces only: use spaces, not tabs"),
         ("assets:\n  up: {op: upscale from: legacy}\n", "2: not valid YAML: inside the { on this line, a ',' is "
