@@ -38,9 +38,10 @@ class LineIndex:
         return self.line(mark.index)
 
     def text_of(self, line: int) -> str:
-        """Line ``line`` (1-based) without its line break."""
+        """Line ``line`` (1-based) without its line break, nor the byte-order mark an editor may write before the
+        first line (YAML skips it), which would be taken for the line's first character, and its indent 0."""
         end = self.starts[line] if line < len(self.starts) else len(self.text)
-        return self.text[self.starts[line - 1] : end].rstrip("\r\n")
+        return self.text[self.starts[line - 1] : end].rstrip("\r\n").removeprefix("\ufeff")
 
 
 def yaml_problem(exc: yaml.YAMLError, text: str, path: Path, top_keys: Collection[str] = ()) -> str:
@@ -58,6 +59,9 @@ def yaml_problem(exc: yaml.YAMLError, text: str, path: Path, top_keys: Collectio
     if noticed is not None and getattr(exc, "problem", None) == "mapping values are not allowed here":
         if (slip := _key_slip(lines, lines.of(noticed))) is not None:
             return f"{path}:{slip[0]}: not valid YAML: {slip[1]}"
+    if noticed is not None and (getattr(exc, "problem", None) or "").startswith("expected '<document start>'"):
+        if (shifted := _indented_start(lines, lines.of(noticed))) is not None:
+            return f"{path}:{shifted[0]}: not valid YAML: {shifted[1]}"
     problem = _with_hint(getattr(exc, "problem", None) or str(exc), context or "", text)
     if noticed is None:
         return f"{path}: not valid YAML: {problem}"
@@ -160,6 +164,32 @@ def _explained(
     return line, f"{context} at line {started}, {problem} at {where}"
 
 
+def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
+    """The spec's first lines and their fix, where they are indented more than line ``noticed``, which PyYAML
+    took for a second document ("expected '<document start>'"): YAML takes the first line's indent for the top
+    level, so the slip is above ``noticed``, in lines indented alike from the first: those of a spec whose top
+    level (``noticed``'s) is at the start of its lines, or a section (``assets:``) above its indented entries.
+    None for any other slip."""
+    first, last = _content_line(lines, 0, 1), _content_line(lines, noticed, -1)
+    if first is None or last is None:
+        return None
+    shift = _indent(lines.text_of(first))
+    if _indent(lines.text_of(noticed)):
+        if first == last and _SECTION.match(lines.text_of(first)):
+            return first, (f"line {first} is indented {counted(shift, 'space')}: move it to the start of its line, "
+                           "its entries indented below it")
+        return None
+    content = [line for line in range(first, noticed) if lines.text_of(line).strip()[:1] not in ("", "#")]
+    if shift <= 0 or any(_indent(lines.text_of(line)) < shift for line in content):
+        return None
+    if first == last:
+        return first, (f"line {first} is indented {counted(shift, 'space')}, unlike the lines below it: move it "
+                       f"to the start of its line, as line {noticed}")
+    return first, (f"lines {first} to {last} are indented {counted(shift, 'space')} more than line {noticed}, "
+                   f"and YAML takes the first line's indent for the whole spec: take {counted(shift, 'space')} "
+                   "off each of them")
+
+
 def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     """Which slip made line ``line`` a key where none may be, with the line to fix, where the line above tells:
     a name without its colon above it (``legacy`` then ``kind: textures``), or this line indented deeper than a
@@ -237,10 +267,14 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
     indent = _indent(lines.text_of(noticed))
     above = _content_line(lines, noticed, -1)
     if (above is not None and _indent(lines.text_of(above)) < indent
-            and (empty := _EMPTY_VALUE.search(lines.text_of(above)))):
-        return above, (f"line {noticed} is indented under line {above}, whose {empty[1]} says it holds nothing: "
-                       f"delete the {empty[1]} on line {above}")
+            and (flow := _FLOW_VALUE.search(lines.text_of(above)))
+            and (not flow[1][1:-1].strip() or _a_setting(lines.text_of(noticed), flow[1]))):
+        return _under_brackets(lines, noticed, above, flow[1])
     levels = _open_levels(lines, noticed)
+    if indent in levels and lines.text_of(noticed).lstrip().startswith("-"):
+        return noticed, (f"line {noticed} is a list entry ('-') among the keys above it, which YAML cannot mix; "
+                         "write it as a key (name: value), or put the list under a key of its own, its '-' "
+                         "lines indented below it")
     nearest = min(abs(level - indent) for level in levels)
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
     if len(meant) > 1:
@@ -260,7 +294,34 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
 
 
 _SECTION = re.compile(r"\s*([^\s:#]+):\s*(#.*)?$")  # ``models:``: a key whose entries are on the lines below
-_EMPTY_VALUE = re.compile(r":\s*(\{\s*\}|\[\s*\])\s*(#.*)?$")  # ``assets: {}``: a key given an empty value on its line
+
+
+def _a_setting(line: str, value: str) -> bool:
+    """Whether ``line`` is one setting that belongs in the brackets of ``value`` (``scale: 2`` in ``{op: upscale}``,
+    ``- old`` in a list it holds), not an entry of its own (``dn: {op: upscale}``, or ``dn:`` above its settings)."""
+    if _FLOW_VALUE.search(line) is not None or _SECTION.match(line) is not None:
+        return False
+    return "[" in value if line.lstrip().startswith("-") else value.startswith("{")
+
+
+_FLOW_VALUE = re.compile(r":\s*(\{.*\}|\[.*\])\s*(#.*)?$")  # ``up: {op: upscale}``: a key given its value on its line
+
+
+def _under_brackets(lines: LineIndex, noticed: int, above: int, value: str) -> tuple[int, str]:
+    """The fix for line ``noticed`` indented under line ``above``, which gives its key's value on its line in
+    brackets (``value``), so that no line may go under it: an empty one (``assets: {}``) is deleted, and the
+    line's setting goes inside one that holds some (``up: {op: upscale}`` then ``    scale: 2``). Told to indent
+    as the line above, the setting became an asset or source of its own. (A line that gives its own value in
+    brackets is an entry like the one above, indented off: the caller tells it their indent.)"""
+    brackets = value[0] + value[-1]
+    if not value[1:-1].strip():
+        return above, (f"line {noticed} is indented under line {above}, whose {value} says it holds nothing: "
+                       f"delete the {value} on line {above}")
+    entry = lines.text_of(noticed).split(" #")[0].strip()
+    if entry.startswith("-"):
+        entry, brackets = entry.removeprefix("-").strip(), "[]"
+    return noticed, (f"line {noticed} is indented under line {above}, whose {brackets} holds its entries on that "
+                     f"line: move {entry!r} inside the {brackets} on line {above}, after a comma")
 
 
 def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:

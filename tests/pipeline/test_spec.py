@@ -1052,6 +1052,27 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
         # an entry nearer the top's indent than its block's: 'move it to the start' made it an unknown top key
         ("sources:\n     scans: {kind: textures, root: t}\n  flashes: {kind: textures, root: u}\nassets:\n",
          "3: not valid YAML: line 3 is indented 2 spaces, unlike the lines above it: indent it 5 spaces, as line 2"),
+        # a setting added on its own line under a one-line entry: 'indent it 2 spaces' made scale an asset
+        ("assets:\n  up: {op: upscale, from: legacy}   # 2x\n    scale: 4\n  dn: {op: upscale, from: legacy}\n",
+         "3: not valid YAML: line 3 is indented under line 2, whose {} holds its entries on that line: move "
+         "'scale: 4' inside the {} on line 2, after a comma"),
+        ("sources:\n  legacy: {kind: textures, root: t, exclude: [wip]}\n    - old\n",
+         "3: not valid YAML: line 3 is indented under line 2, whose [] holds its entries on that line: move 'old' "
+         "inside the [] on line 2, after a comma"),
+        # a list entry among keys, at their indent: 'indent it 2 spaces', where it had them
+        ("sources:\n  legacy: {kind: textures, root: t}\n  - other\n",
+         "3: not valid YAML: line 3 is a list entry ('-') among the keys above it, which YAML cannot mix; write it "
+         "as a key (name: value), or put the list under a key of its own, its '-' lines indented below it"),
+        # the spec's first lines indented: "expected '<document start>'" at the line below them
+        ("  build_dir: build\nsources:\n  legacy: {kind: textures, root: t}\n",
+         "1: not valid YAML: line 1 is indented 2 spaces, unlike the lines below it: move it to the start of its "
+         "line, as line 2"),
+        ("\ufeff# a spec\r\n  sources:\r\n    legacy: {kind: textures, root: t}\r\nassets:\r\n  up: {op: upscale}\r\n",
+         "2: not valid YAML: lines 2 to 3 are indented 2 spaces more than line 4, and YAML takes the first line's "
+         "indent for the whole spec: take 2 spaces off each of them"),
+        ("# made by hand\n   assets:\n  up: {op: upscale}\n",
+         "2: not valid YAML: line 2 is indented 3 spaces: move it to the start of its line, its entries indented "
+         "below it"),
     ],
 )
 def test_an_indent_fix_never_moves_an_entry_to_the_top_or_a_section_into_another(text, says):
