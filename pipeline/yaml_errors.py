@@ -145,6 +145,8 @@ def _explained(
         if "expected ','" in problem:  # {kind: textures root: t}
             return noticed, (f"inside the {bracket} on this line, a ',' is missing between two entries ({problem}), "
                              "or a value with ': ' in it needs quotes")
+    if context == "while parsing a block collection" and problem == "expected <block end>, but found '?'":
+        return noticed, _key_in_a_list(lines, started, noticed)
     if context == "while parsing a block mapping" and problem.startswith("expected <block end>"):
         quote_line = _quote_closed_late(lines, mark)
         if quote_line:
@@ -188,6 +190,16 @@ def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
     return first, (f"lines {first} to {last} are indented {counted(shift, 'space')} more than line {noticed}, "
                    f"and YAML takes the first line's indent for the whole spec: take {counted(shift, 'space')} "
                    "off each of them")
+
+
+def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
+    """Why line ``noticed``, a key indented as the list entries that start at line ``started``, is refused, with
+    both fixes: ending the list (the key is its owner's sibling, indented as the owner's line) or adding to it."""
+    owner = _content_line(lines, started, -1)
+    end = ("" if owner is None else
+           f"if it ends the list, {_indented(_indent(lines.text_of(owner)))}, as line {owner}; ")
+    return (f"line {noticed} is a key among the list entries ('-') above it, which YAML cannot mix: {end}if it is "
+            "one more entry, start it with '- '")
 
 
 def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
@@ -272,9 +284,12 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
         return _under_brackets(lines, noticed, above, flow[1])
     levels = _open_levels(lines, noticed)
     if indent in levels and lines.text_of(noticed).lstrip().startswith("-"):
-        return noticed, (f"line {noticed} is a list entry ('-') among the keys above it, which YAML cannot mix; "
-                         "write it as a key (name: value), or put the list under a key of its own, its '-' "
-                         "lines indented below it")
+        if not (lists := [level for level, line in levels.items()
+                          if level > indent and lines.text_of(line).lstrip().startswith("-")]):
+            return noticed, (f"line {noticed} is a list entry ('-') among the keys above it, which YAML cannot mix; "
+                             "write it as a key (name: value), or put the list under a key of its own, its '-' "
+                             "lines indented below it")
+        levels = {min(lists): levels[min(lists)]}  # an entry of the list above, slipped out to its key's indent
     nearest = min(abs(level - indent) for level in levels)
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
     if len(meant) > 1:

@@ -1063,6 +1063,13 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
         ("sources:\n  legacy: {kind: textures, root: t}\n  - other\n",
          "3: not valid YAML: line 3 is a list entry ('-') among the keys above it, which YAML cannot mix; write it "
          "as a key (name: value), or put the list under a key of its own, its '-' lines indented below it"),
+        # a list's entry slipped out to its key's indent: 'indent it 4 spaces', the ones it had
+        ("sources:\n  legacy:\n    kind: textures\n    exclude:\n      - a\n    - b\n",
+         "6: not valid YAML: line 6 is indented 4 spaces, unlike the lines above it: indent it 6 spaces, as line 5"),
+        # a key among a list's entries: "while parsing a block collection ... found '?'"
+        ("sources:\n  legacy:\n    exclude:\n      - a\n      kind: textures\n",
+         "5: not valid YAML: line 5 is a key among the list entries ('-') above it, which YAML cannot mix: if it "
+         "ends the list, indent it 4 spaces, as line 3; if it is one more entry, start it with '- '"),
         # the spec's first lines indented: "expected '<document start>'" at the line below them
         ("  build_dir: build\nsources:\n  legacy: {kind: textures, root: t}\n",
          "1: not valid YAML: line 1 is indented 2 spaces, unlike the lines below it: move it to the start of its "
