@@ -464,7 +464,7 @@ class _Checker:
         of shared settings named without ``x-``, which holds an ``op`` or a ``kind`` as an entry does, and was told
         to be indented under its section, where it becomes an entry of its own."""
         line = self.lines.get((key,))
-        text = self.keys.text.text.splitlines()[line - 1] if line else ""
+        text = self.keys.text.text_of(line) if line else ""  # as YAML counts lines, less a byte-order mark
         found = re.match(rf"{re.escape(key)}[ \t]*:[ \t]*&([^\s{{\[,]+)", text)
         return found[1] if found else None
 

@@ -289,6 +289,20 @@ def test_a_shared_block_named_without_x_is_told_to_take_the_prefix_not_to_be_ind
         "does: name it x-enlarge"]
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    ("\ufeffenlarge: &enlarge {op: upscale, from: legacy}\nsources:\n  legacy: {kind: textures, root: t}\n", 1),
+    ("sources:\n  legacy: {kind: textures, root: \"a\u2028b\"}\nenlarge: &enlarge {op: upscale, from: legacy}\n", 3),
+])
+def test_a_shared_block_s_anchor_is_read_on_its_own_line(text, line):
+    """The anchor is looked for on the key's line as YAML counts lines: Notepad's byte-order mark before the first
+    line, or a U+2028 that Python, not YAML, breaks a line at, read another line, and the block was told to be
+    indented under assets:, where it becomes an asset."""
+    assert problems(text + "assets:\n  up2: *enlarge\n") == [
+        f"/studio/assets_spec.yaml:{line}: enlarge: unknown key; it gives the anchor &enlarge, as a block that anchors "
+        "share does: name it x-enlarge; expected one of build_dir, cache_dir, device, schedule, timezone, sources, "
+        "models, assets (or x-<name> for a block that anchors share)"]
+
+
 @pytest.mark.parametrize("section", [
     "  assets:\n    up: {op: upscale, from: legacy}\n",  # its entries indented below it
     "  assets:\n  up: {op: upscale, from: legacy}\n",  # its entries beside it: an empty assets source
