@@ -154,6 +154,8 @@ def _explained(
                                 "close it on its own line")
         if (closing := lines.text[mark.index : mark.index + 1]) in ("]", "}"):  # `legacy: {kind: textures}}`
             return noticed, f"line {noticed} has a {closing} that closes no bracket; delete it"
+        if closing == ":":  # `: {op: upscale}`, the name deleted: no block above holds it, and none has its indent
+            return noticed, f"line {noticed} has a ':' with no name before it: write the key's name before the ':'"
         if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         if (outdented := _left_of_its_neighbours(lines, noticed, top_keys)) is not None:

@@ -1014,6 +1014,10 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
          "it (line 3); indent it as that key"),
         ("sources:\n  legacy:\n    root: a: b\n", 3, "or a value with ': ' in it needs quotes"),
         ('sources:\n  legacy: {kind: textures, root: "C:\\Users\\me"}\n', 2, "write paths with / or in single quotes"),
+        # a name deleted, its ':' left: the first line stopped validate with Python's "min() arg is an empty sequence"
+        (": {kind: textures, root: t}\nassets:\n", 1, "line 1 has a ':' with no name before it: write the key's name "
+         "before the ':'"),
+        ("sources:\n  legacy: {kind: textures, root: t}\n: {op: upscale}\n", 3, "line 3 has a ':' with no name before"),
     ],
 )
 def test_yaml_syntax_errors_name_the_line_of_the_slip(text, line, says):
