@@ -365,18 +365,35 @@ def _content_line(lines: LineIndex, line: int, step: int) -> int | None:
 
 def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
     """The indents at which YAML would take line ``noticed`` (each block still open there, the top's included),
-    each with the nearest line above that has it: going up, each line indented less than all those below it. One
-    at least: PyYAML notices the slip inside a block that starts above."""
+    each with the nearest line above that has it: going up, each line indented less than all those below it, but
+    for a line inside brackets opened above it (``up: {op: upscale,`` then ``      from: legacy}``), whose indent
+    YAML does not read. One at least: PyYAML notices the slip inside a block that starts above."""
     levels: dict[int, int] = {}
     lowest = None
+    continued = _inside_brackets(lines, noticed)
     for line in range(noticed - 1, 0, -1):
         text = lines.text_of(line)
-        if text.strip()[:1] in ("", "#"):
+        if text.strip()[:1] in ("", "#") or line in continued:
             continue
         if lowest is None or _indent(text) < lowest:
             lowest = _indent(text)
             levels[lowest] = line
     return levels
+
+
+def _inside_brackets(lines: LineIndex, noticed: int) -> set[int]:
+    """The lines above ``noticed`` whose first token is inside a ``[`` or ``{`` opened on a line above them."""
+    depth, first_depth = 0, {}
+    try:
+        for token in yaml.scan(lines.text[: lines.starts[noticed - 1]], Loader=yaml.SafeLoader):
+            first_depth.setdefault(lines.of(token.start_mark), depth)
+            if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
+                depth += 1
+            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
+                depth = max(depth - 1, 0)
+    except yaml.YAMLError:
+        pass  # a slip above: the lines before it are what counts
+    return {line for line, opened in first_depth.items() if opened}
 
 
 def _indent_words(spaces: int) -> str:

@@ -1084,6 +1084,11 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
         # a list's entry slipped out to its key's indent: 'indent it 4 spaces', the ones it had
         ("sources:\n  legacy:\n    kind: textures\n    exclude:\n      - a\n    - b\n",
          "6: not valid YAML: line 6 is indented 4 spaces, unlike the lines above it: indent it 6 spaces, as line 5"),
+        # a one-line entry written over several lines: the indent of the line inside its {} is no entry's
+        ("assets:\n  up: {op: upscale,\n      from: legacy}\n    dn: {op: upscale, from: legacy}\n",
+         "4: not valid YAML: line 4 is indented 4 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
+        ("sources:\n  legacy: {kind: textures,\n    root: t}\n   b: {kind: textures, root: u}\n",
+         "4: not valid YAML: line 4 is indented 3 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
         # a key among a list's entries: "while parsing a block collection ... found '?'"
         ("sources:\n  legacy:\n    exclude:\n      - a\n      kind: textures\n",
          "5: not valid YAML: line 5 is a key among the list entries ('-') above it, which YAML cannot mix: if it "
