@@ -105,12 +105,19 @@ def _check_sections(data: object) -> None:
     """Raise, naming the section, where the sidecar or one of its sections is not an object of keys (``"camera":
     45``): Python's "'int' object has no attribute 'get'" said neither where nor what to write."""
     if not isinstance(data, dict):
-        raise ValueError(f"it holds {json.dumps(data)}, where an object of sections is expected, such as "
+        raise ValueError(f"it holds {_shown(data)}, where an object of sections is expected, such as "
                          f"{json.dumps(_EXAMPLE)}")
     for section, keys in SCENE_KEYS.items():
         if section in data and not isinstance(data[section], dict):
-            raise ValueError(f"{section!r} is {json.dumps(data[section])}, where an object of its keys "
+            raise ValueError(f"{section!r} is {_shown(data[section])}, where an object of its keys "
                              f"({', '.join(keys)}) is expected, such as {json.dumps({section: _EXAMPLE[section]})}")
+
+
+def _shown(value: object, longest: int = 60) -> str:
+    """``value`` as the sidecar writes it, cut to ``longest`` characters: a renderer's sidecar that is a list of
+    every frame's camera would fill the build's log with it, where its start says what it is."""
+    text = json.dumps(value)
+    return text if len(text) <= longest else f"{text[: longest - 3]}..."
 
 
 _EXAMPLE = {"camera": {"fov_deg": 45, "distance": 2.2}, "flash": {"intensity": 9.68}, "guide": {"radiance": 1.0}}

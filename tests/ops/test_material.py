@@ -611,6 +611,10 @@ def test_a_section_s_name_as_a_note_in_another_section_is_left_alone(tmp_path: P
                        """{"camera": {"fov_deg": 45, "distance": 2.2}}"""),
     ('{"flash": null}', """'flash' is null, where an object of its keys (intensity) is expected"""),
     ('[45, 2.2]', """it holds [45, 2.2], where an object of sections is expected, such as {"camera": {"""),
+    # a renderer's list of every frame's camera: its start, not all 50 KB of it in the build's log
+    (json.dumps([{"frame": n, "fov_deg": 45} for n in range(2000)]),
+     """it holds [{"frame": 0, "fov_deg": 45}, {"frame": 1, "fov_deg": 45}..., where an object of sections is """
+     """expected"""),
 ])
 def test_a_scene_section_that_is_no_object_is_named_with_what_to_write(tmp_path: Path, sidecar_text, said):
     """Python's "'int' object has no attribute 'get'" said neither which section nor what to write."""
