@@ -296,7 +296,7 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
     meant = [level for level in sorted(levels, reverse=True) if abs(level - indent) == nearest]
     if len(meant) > 1:
         meant = [level for level in meant if level]
-    if (section := _SECTION.match(lines.text_of(noticed))) and section[1] in top_keys and 0 in levels:
+    if 0 in levels and _a_top_key(lines.text_of(noticed), levels, top_keys):
         meant = [0]
     elif first := next((line for _, line in sorted(levels.items(), key=lambda item: abs(item[0] - indent))
                         if _slipped_first(lines, line, noticed)), None):
@@ -311,6 +311,18 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
 
 
 _SECTION = re.compile(r"\s*([^\s:#]+):\s*(#.*)?$")  # ``models:``: a key whose entries are on the lines below
+
+
+def _a_top_key(line: str, levels: Collection[int], top_keys: Collection[str]) -> bool:
+    """Whether ``line``, which YAML could take at one of ``levels``, is one of the spec's ``top_keys`` or a block
+    that anchors share (``x-up: &up {...}``), each of which is meant at the start of its line: a section
+    (`` models:``) wherever it is, a key with its value (`` build_dir: out``) where it is left of every block,
+    since an entry's own ``device: cpu`` may be indented off inside its entry."""
+    key = _key_of(line)
+    if _SECTION.match(line) and key in top_keys:
+        return True
+    inside = min((level for level in levels if level), default=0)
+    return bool(top_keys) and (key in top_keys or key.startswith("x-")) and _indent(line) < inside
 
 
 def _a_setting(line: str, value: str) -> bool:

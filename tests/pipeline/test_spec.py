@@ -1067,6 +1067,14 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
         ("sources:\n  legacy: {kind: textures, root: t}\n models:\n  sr: {op: train_srcae, from: legacy}\n",
          "3: not valid YAML: line 3 is indented 1 space, unlike the lines above it: move it to the start of its "
          "line, as line 1"),
+        # a top-level setting, or a block that anchors share, indented a space: 'indent it 2 spaces' put it in sources
+        ("sources:\n  legacy: {kind: textures, root: t}\n build_dir: out\nassets:\n  a: {op: upscale, from: legacy}\n",
+         "3: not valid YAML: line 3 is indented 1 space, unlike the lines above it: move it to the start of its "
+         "line, as line 1"),
+        ("sources:\n  legacy: {kind: textures, root: t}\n x-up: &up {op: upscale}\nassets:\n"
+         "  a: {<<: *up, from: legacy}\n",
+         "3: not valid YAML: line 3 is indented 1 space, unlike the lines above it: move it to the start of its "
+         "line, as line 1"),
         # an entry nearer the top's indent than its block's: 'move it to the start' made it an unknown top key
         ("sources:\n     scans: {kind: textures, root: t}\n  flashes: {kind: textures, root: u}\nassets:\n",
          "3: not valid YAML: line 3 is indented 2 spaces, unlike the lines above it: indent it 5 spaces, as line 2"),
