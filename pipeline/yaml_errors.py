@@ -204,17 +204,23 @@ def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
             "one more entry, start it with '- '")
 
 
+def _without_colon(lines: LineIndex, line: int) -> str | None:
+    """What to write where line ``line`` is a name without its colon (``legacy`` above its keys); None otherwise."""
+    key = lines.text_of(line).strip()
+    return f"line {line} has a key without its ':' (write {key}:)" if re.fullmatch(r"\w[\w .-]*", key) else None
+
+
 def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     """Which slip made line ``line`` a key where none may be, with the line to fix, where the line above tells:
     a name without its colon above it (``legacy`` then ``kind: textures``), or this line indented deeper than a
-    key that has its value. None where it does not tell (``root: a: b``, a value with ': ' in it)."""
-    above = next((n for n in range(line - 1, 0, -1) if lines.text_of(n).strip()), None)
+    key that has its value. None where it does not tell (``root: a: b``, a value with ': ' in it). A comment
+    between them is passed over: taken for the key, it was told to take a colon."""
+    above = _content_line(lines, line, -1)
     if above is None or _indent(lines.text_of(line)) <= _indent(lines.text_of(above)):
         return None
-    key = lines.text_of(above).strip()
-    if ":" not in key and not key.startswith("-"):
-        return above, f"line {above} has a key without its ':' (write {key}:)"
-    if not key.endswith(":"):
+    if (said := _without_colon(lines, above)) is not None:
+        return above, said
+    if not lines.text_of(above).strip().endswith(":"):
         return line, f"line {line} is indented deeper than the key above it (line {above}); indent it as that key"
     return None
 
@@ -280,6 +286,8 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
     "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
     indent = _indent(lines.text_of(noticed))
     above = _content_line(lines, noticed, -1)
+    if above is not None and _indent(lines.text_of(above)) < indent and (said := _without_colon(lines, above)):
+        return above, said  # `legacy`, a comment, then its keys: a name and its keys a comment apart
     if (above is not None and _indent(lines.text_of(above)) < indent
             and (flow := _FLOW_VALUE.search(lines.text_of(above)))
             and (not flow[1][1:-1].strip() or _a_setting(lines.text_of(noticed), flow[1]))):

@@ -1097,6 +1097,14 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
          "4: not valid YAML: line 4 is indented 4 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
         ("sources:\n  legacy: {kind: textures,\n    root: t}\n   b: {kind: textures, root: u}\n",
          "4: not valid YAML: line 4 is indented 3 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
+        # a name without its colon, a comment between it and its keys: 'indent it 2 spaces' left it without one
+        ("sources:\n  legacy\n  # the old ones\n    kind: textures\n",
+         "2: not valid YAML: line 2 has a key without its ':' (write legacy:)"),
+        # a bracket closed on its own line is no name without its colon ('write }:')
+        ("assets:\n  up: {op: upscale,\n  }\n    dn: {op: upscale}\n",
+         "4: not valid YAML: line 4 is indented 4 spaces, unlike the lines above it: indent it 2 spaces, as line 2"),
+        ("sources:\n  legacy:\n    exclude: [a,\n  ]\n      root: t\n",
+         "5: not valid YAML: line 5 is indented 6 spaces, unlike the lines above it: indent it 4 spaces, as line 3"),
         # a key among a list's entries: "while parsing a block collection ... found '?'"
         ("sources:\n  legacy:\n    exclude:\n      - a\n      kind: textures\n",
          "5: not valid YAML: line 5 is a key among the list entries ('-') above it, which YAML cannot mix: if it "
