@@ -593,8 +593,8 @@ class _Checker:
             self.fail((*at, "op"), f"op {op_name!r} belongs under {other}:, not {section}:")
             return None
         if upstream is None:
-            inputs = self._inputs_but(name, section)
-            self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(sorted(inputs)) or '(none defined)'}")
+            inputs = sorted(self._inputs_but(name, section))
+            self.fail((*at, "from"), f"missing: say what it is built from, one of {', '.join(inputs) or '(none defined)'}")
             return None
         if isinstance(upstream, list):  # from: [legacy, walls]
             one = "one source" if section == "models" else "one source or asset"

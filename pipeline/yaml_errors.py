@@ -199,7 +199,7 @@ def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
     both fixes: ending the list (the key is its owner's sibling, indented as the owner's line) or adding to it."""
     owner = _content_line(lines, started, -1)
     end = ("" if owner is None else
-           f"if it ends the list, {_indented(_indent(lines.text_of(owner)))}, as line {owner}; ")
+           f"if it ends the list, {indented(_indent(lines.text_of(owner)))}, as line {owner}; ")
     return (f"line {noticed} is a key among the list entries ('-') above it, which YAML cannot mix: {end}if it is "
             "one more entry, start it with '- '")
 
@@ -403,7 +403,7 @@ def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
 
 def _inside_brackets(lines: LineIndex, noticed: int) -> set[int]:
     """The lines above ``noticed`` whose first token is inside a ``[`` or ``{`` opened on a line above them."""
-    depth, first_depth = 0, {}
+    depth, first_depth = 0, dict[int, int]()
     try:
         for token in yaml.scan(lines.text[: lines.starts[noticed - 1]], Loader=yaml.SafeLoader):
             first_depth.setdefault(lines.of(token.start_mark), depth)
