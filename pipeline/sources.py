@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import stat
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable
@@ -45,13 +46,15 @@ def scan_source(
         _skip(skipped, f"{source.called()}: {_not_a_folder(source, written)}")
         return {}
     if source.kind == "textures":
-        files, blocked = _glob(source.root, source.patterns["image"], source.exclude, written)
+        files, blocked, special = _glob(source.root, source.patterns["image"], source.exclude, written)
         found = {_key(path, source.root): {"image": path} for path in files}
     else:
-        found, blocked = _pairs(source, written)
+        found, blocked, special = _pairs(source, written)
     if blocked:  # what is not seen would be taken for deleted files, and their outputs removed
         _skip(skipped, f"{source.called()}: {'; '.join(blocked)}; nothing is built from it, its outputs are kept")
         return {}
+    if special:
+        _skip(skipped, _not_regular(source, special))
     if nowhere := _roles_found_nowhere(source, found):
         _skip(skipped, _found_nowhere(source, nowhere[0], found))
         return {}
@@ -60,6 +63,16 @@ def scan_source(
     if not partitions:
         _skip(skipped, nothing_found(source, written))
     return dict(sorted(partitions.items()))
+
+
+def _not_regular(source: Source, special: dict[Path, str]) -> str:
+    """Why the files a glob takes that are no regular file (a pipe, a socket, a link to a device) are left out,
+    in one line: reading a pipe waits for a writer without end, and a device such as /dev/zero never ends, so
+    the scan does not offer them to any command."""
+    named = [f"{_key(path, source.root)} ({kind})" for path, kind in sorted(special.items())]
+    them = "it" if len(named) == 1 else "them"
+    return (f"{source.called()}: skipping {some(named)}: not a regular file, which no command reads (a pipe waits "
+            f"for a writer, a device may never end); delete {them}, or add {them} to exclude")
 
 
 def nothing_found(source: Source, written: Collection[Path] = ()) -> str:
@@ -179,15 +192,17 @@ def scan_for_build(
 
 def _glob(
     root: Path, pattern: str, exclude: tuple[str, ...] = (), written: Collection[Path] = ()
-) -> tuple[list[Path], list[str]]:
+) -> tuple[list[Path], list[str], dict[Path, str]]:
     """Files under ``root`` that ``pattern`` takes and ``exclude`` does not (``Glob``), through symlinked folders
     (a shared library linked in; a link back up to a folder it is inside is not followed, which would loop),
     leaving out hidden files and folders (a write in progress, ``.git``). Second, what makes the files found
-    untrustworthy as all there are, or unsafe to read, each said with how to fix it (``_Untrusted``)."""
+    untrustworthy as all there are, or unsafe to read, each said with how to fix it (``_Untrusted``). Third, the
+    paths ``pattern`` takes that are no regular file nor folder, by kind (``_special_kind``): they are left out."""
     glob, untrusted = Glob(pattern, exclude), _Untrusted(root)
     outputs = [Path(os.path.realpath(folder)) for folder in written]
     output_ids = {(info.st_dev, info.st_ino) for info in map(_stat_or_none, outputs) if info is not None}
     found: list[Path] = []
+    special: dict[Path, str] = {}
     above: dict[str, frozenset[tuple[int, int]]] = {}  # folder -> the folders it is inside, itself included
     walked: dict[tuple[int, int], int] = {}  # each folder read -> by how many paths
     for folder, folders, files in os.walk(root, followlinks=True, onerror=untrusted.refused):
@@ -221,9 +236,25 @@ def _glob(
                 continue
             if is_file:
                 found.append(path)
+            elif taken and (kind := _special_kind(path)) is not None:
+                special[path] = kind
             elif (taken or glob.may_hold(parts)) and path.is_symlink() and not os.path.exists(path):
                 untrusted.dangling.append(path)  # a link to nowhere, or nowhere this user sees
-    return sorted(found), untrusted.said()
+    return sorted(found), untrusted.said(), special
+
+
+def _special_kind(path: Path) -> str | None:
+    """What ``path`` is where it is no regular file nor folder, as an artist would name it; None otherwise, and
+    where it cannot be read (a dangling link, which ``_glob`` says itself)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = [(stat.S_ISFIFO, "pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")]
+    kind = next((name for test, name in kinds if test(mode)), None)
+    if kind is None:
+        return None
+    return f"a link to the {kind} {os.path.realpath(path)}" if path.is_symlink() else f"a {kind}"
 
 
 def _shown(folder: Path, root: Path) -> str:
@@ -289,18 +320,23 @@ def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _pairs(source: Source, written: Collection[Path] = ()) -> tuple[dict[str, dict[str, Path]], list[str]]:
-    """Pair folder -> its photos by role, and what makes the scan untrustworthy (as ``_glob`` gives it)."""
+def _pairs(
+    source: Source, written: Collection[Path] = ()
+) -> tuple[dict[str, dict[str, Path]], list[str], dict[Path, str]]:
+    """Pair folder -> its photos by role, what makes the scan untrustworthy, and what either glob takes that is no
+    regular file (as ``_glob`` gives them)."""
     by_folder: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
     blocked: list[str] = []
+    special: dict[Path, str] = {}
     for role in ("flash", "guide"):
-        files, problems = _glob(source.root, source.patterns[role], source.exclude, written)
+        files, problems, others = _glob(source.root, source.patterns[role], source.exclude, written)
         blocked += [problem for problem in problems if problem not in blocked]
+        special |= others
         for path in files:
             by_folder[_key(path.parent, source.root)][role].append(path)
     pairs = {folder: {role: _photo(source, folder, role, paths) for role, paths in roles.items()}
              for folder, roles in by_folder.items()}
-    return pairs, blocked
+    return pairs, blocked, special
 
 
 def _photo(source: Source, folder: str, role: str, paths: list[Path]) -> Path:

@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
+import threading
+from pathlib import Path
+
+import dagster as dg
 
 from rich.progress import Progress
 
 from helpers import REPO, UPSCALE_SPEC, start_remaster, write_spec, write_textures
 from pipeline.cache import ContentStore
 from pipeline.cli import _ProgressHandler, _Shown, shown
+from pipeline.definitions import build_definitions
 from pipeline.sources import FOLDER_DEPTH
+from pipeline.spec import load_spec
 
 CLEAR_AND_FAKE = "\x1b[2J\x1b]0;OWNED\x07\x1b[1;32m ALL GOOD \x1b[0m\u202e"
 
@@ -104,3 +111,64 @@ def test_progress_bars_show_escapes_in_a_file_name():
     handler.emit(record)
     [task] = progress.tasks
     assert (task.description, task.fields["note"]) == ("multiply [r\\u202egnp.exe.png]", "\\x1b[2J")
+
+
+SPECIAL_FILES_SKIPPED = ("source 'legacy': skipping walls/dev.png (a link to the device /dev/zero), walls/pipe.png "
+                         "(a pipe), walls/sock.png (a socket): not a regular file, which no command reads (a pipe "
+                         "waits for a writer, a device may never end); delete them, or add them to exclude")
+
+
+def _special_files(walls: Path) -> socket.socket:
+    """A pipe, a socket, a link to /dev/zero and a folder, each named like a texture in ``walls``; returns the
+    socket, to close."""
+    os.mkfifo(walls / "pipe.png")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(walls / "sock.png"))
+    os.symlink("/dev/zero", walls / "dev.png")
+    (walls / "dir.png").mkdir()
+    return listener
+
+
+def test_every_command_leaves_out_special_files_named_like_textures_and_says_which_in_one_line(project):
+    """A pipe named like a texture made init wait for a writer without end, and a link to /dev/zero reads without
+    end: the scan leaves out what is no regular file, and each command that scans says which, in one line. A
+    folder named like one is a folder, walked, not named. Each command in a process of its own, with a timeout:
+    one that opened the pipe would otherwise hang the test."""
+    listener = _special_files(project / "textures" / "walls")
+    outputs = {}
+    try:
+        for command in (("validate",), ("status",), ("build", "--device", "cpu"), ("cache", "gc")):
+            process = start_remaster(project, *command)
+            outputs[command[0]] = (process.communicate(timeout=300)[0], process.returncode)
+    finally:
+        listener.close()
+    for command, (output, code) in outputs.items():
+        said = [line for line in output.replace("\n ", " ").splitlines() if "not a regular file" in line]
+        assert len(said) == 1 and said[0].endswith(SPECIAL_FILES_SKIPPED), (command, output)
+        assert "dir.png" not in output, (command, output)
+    assert outputs["build"][1] == 1 and "│ legacy_2x │ 5" in outputs["build"][0], outputs["build"][0]
+    entries = json.loads((project / "build" / "manifest.json").read_text())["entries"]
+    assert sorted(entry["partition"] for entry in entries) == [f"{folder}/tex00{index}.png" for folder, index in (
+        ("floors", 0), ("floors", 2), ("floors", 4), ("walls", 1), ("walls", 3))]
+
+
+def test_the_file_sensor_leaves_out_special_files_named_like_textures_and_says_which(project, caplog):
+    """The sensor scans as the commands do: the five textures are its partitions, and the pipe, socket and link to
+    a device are said in its tick's log, not read. In a thread joined with a timeout: a tick that opened the pipe
+    would otherwise hang the test."""
+    listener = _special_files(project / "textures" / "walls")
+    sensor = build_definitions(load_spec(project / "assets_spec.yaml")).resolve_sensor_def("legacy_files")
+    ticks = []
+    try:
+        with dg.instance_for_test() as instance, caplog.at_level(logging.WARNING):
+            (tick := threading.Thread(target=lambda: ticks.append(sensor(dg.build_sensor_context(instance=instance))),
+                                      daemon=True)).start()
+            tick.join(timeout=300)
+    finally:
+        listener.close()
+    [result] = ticks
+    [add] = result.dynamic_partitions_requests
+    assert sorted(add.partition_keys) == ["floors/tex000.png", "floors/tex002.png", "floors/tex004.png",
+                                          "walls/tex001.png", "walls/tex003.png"]
+    said = [record.getMessage() for record in caplog.records if "not a regular file" in record.getMessage()]
+    assert said and all(message.endswith(SPECIAL_FILES_SKIPPED) for message in said), said
