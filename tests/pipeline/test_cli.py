@@ -99,6 +99,28 @@ def test_progress_lines_say_how_long_their_task_took_and_has_left():
                     "sr4x [model] 260/300 (0:00:10 elapsed, 0:00:40 left)"]  # at its pace since it resumed
 
 
+def test_progress_lines_say_the_end_of_a_task_that_was_said_or_took_an_interval():
+    """A CI log showed a training at step 1500 of 3000 and not its last step's loss, which came under 30 s after;
+    nor an asset's last partition, whose line a texture's tiles had taken. A short task never said (a texture's
+    tiles) is not said at its end either: the log would get a line per texture."""
+    from pipeline.progress import ProgressLines, handled, progress_log, report_progress
+
+    now = [0.0]
+    said: list[str] = []
+    with handled(progress_log, ProgressLines(said.append, clock=lambda: now[0]), propagate=False):  # every 30 s
+        for at, task, done, total, note in [(10, "sr2x [model]", 0, 3000, ""), (40, "sr2x [model]", 1500, 3000, ""),
+                                            (50, "sr2x [model]", 3000, 3000, "loss 0.01"),
+                                            (51, "legacy_sr [a.png]", 0, 4, ""), (52, "legacy_sr [a.png]", 4, 4, ""),
+                                            (53, "legacy_sr", 0, 2, ""), (81, "legacy_sr [b.png]", 0, 4, ""),
+                                            (82, "legacy_sr [b.png]", 4, 4, ""), (90, "legacy_sr", 2, 2, "")]:
+            now[0] = at
+            report_progress(task, done, total, note)
+    assert said == ["sr2x [model] 1500/3000 (0:00:30 elapsed, 0:00:30 left)",
+                    "sr2x [model] 3000/3000 loss 0.01 (0:00:40 elapsed)",
+                    "legacy_sr [b.png] 0/4 (0:00:00 elapsed)", "legacy_sr [b.png] 4/4 (0:00:01 elapsed)",
+                    "legacy_sr 2/2 (0:00:37 elapsed)"], said
+
+
 def test_a_ci_log_s_build_progress_gives_its_times(project, cli, monkeypatch):
     from pipeline.progress import ProgressLines
 
