@@ -693,7 +693,8 @@ def _render_status(report: StatusReport, loaded: Spec, failing: bool) -> None:
     if not failing:
         out.print("everything is up to date")
     elif not report.stale and not report.left_out:  # else the one line a CI log shows on stdout is silence
-        out.print("nothing to build, but a check fails (its check failed lines are on stderr): a build exits 1")
+        out.print("nothing to build, but a check fails (its check failed lines are on stderr): a build exits 1",
+                  highlight=False, soft_wrap=True)  # one line in a CI log, whose console is 80 columns wide
 
 
 def _what_a_build_does(counts: dict[str, int]) -> str:
