@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -1984,6 +1985,37 @@ def test_build_warns_once_on_stderr_of_a_setting_its_method_does_not_read(projec
     assert (f"warning {spec}:7: assets.floors.iterations: not read with the params given here, so it changes nothing "
             "(a setting of the photo fit, methods two_shot and one_shot): remove it") in said, said
     assert "not read" not in result.stdout, result.stdout
+
+
+def test_a_weights_path_that_names_a_pipe_is_refused_without_opening_it(project, cli):
+    """A weights path naming a pipe (``mkfifo``) would be opened to hash it, and wait for a writer without end:
+    validate, status and build each refuse it unopened, naming the spec's key and the file (here a writer stands
+    by, and says whether any opened it)."""
+    (project / "models").mkdir()
+    os.mkfifo(pipe := project / "models" / "4x.pth")
+    spec = write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, "
+                      "model: {path: models/4x.pth}}\n")
+    opened, stop = threading.Event(), threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            with pipe.open("wb") as stream, contextlib.suppress(BrokenPipeError):
+                if not stop.is_set():
+                    opened.set()
+                    stream.write(b"weights")
+
+    (writer := threading.Thread(target=write)).start()
+    said = [" ".join(cli(project, command)[1].split()) for command in ("validate", "status", "build")]
+    any_opened_the_pipe = opened.is_set()
+    stop.set()
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer finish where none opened the pipe
+    writer.join()
+    os.close(reader)
+    assert not any_opened_the_pipe
+    assert (f"{spec}:8: assets.legacy_sr.model: building legacy_sr fails: {pipe} is a device or a pipe, not a file; "
+            "name the weights file") in said[0], said[0]
+    refused = f"{pipe}: the file given as legacy_sr.model is a device or a pipe, not a file; name the weights file"
+    assert f"cannot build yet: {refused}" in said[1] and f"failed legacy_sr [5 partitions]: {refused}" in said[2], said
 
 
 def test_a_weights_path_that_names_a_folder_is_called_so(project, cli):
