@@ -37,6 +37,7 @@ from pipeline.dagster_names import files_asset_name, takes_name, takes_schedule,
 from pipeline.globs import glob_problem, with_slashes
 from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
+from pipeline.words import counted
 from pipeline.yaml_errors import indented, yaml_problem
 
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
@@ -416,6 +417,7 @@ class _Checker:
         misspelled ``sources``, ``models`` or ``assets``, the names under it. They count as given, so that
         ``sourcse:`` is one error, not one more for each ``from: legacy`` with a near name offered instead."""
         misspelled: dict[str, set[str]] = {}
+        slipped = self._slipped_section(data)
         for key in data:
             if key in SPEC_KEYS or str(key).startswith(FREE_PREFIX):
                 continue
@@ -423,7 +425,10 @@ class _Checker:
             fix = None
             if (anchor := self._anchor_of(str(key))) is not None:  # `enlarge: &enlarge {op: upscale}`: shared
                 fix = f"it gives the anchor &{anchor}, as a block that anchors share does: name it {FREE_PREFIX}{key}"
-            elif (section := _section_of_entry(data[key])) is not None:  # `sr2x:` where `  sr2x:` was meant
+            elif (section := _section_of_entry(data[key])) is not None and section == slipped:  # said once, below
+                misspelled.setdefault(section, set()).add(str(key))
+                continue
+            elif section is not None:  # `sr2x:` where `  sr2x:` was meant
                 fix = self._moved_entry_fix(data, str(key), section)
                 misspelled.setdefault(section, set()).add(str(key))
             if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
@@ -431,7 +436,25 @@ class _Checker:
             self.fail((str(key),), f"unknown key; {fix or _spec_keys_hint(meant)}")
             if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
                 misspelled[meant[0]] = {str(name) for name in data[key]}
+        if slipped is not None and slipped in misspelled:
+            spaces = self._line_indent(self.lines[(slipped,)])
+            self.fail((slipped,), f"{slipped}: is indented {counted(spaces, 'space')}, as its entries beside it are, so "
+                      f"YAML reads them as top-level keys; move {slipped}: to the start of its line, keeping its "
+                      "entries indented below it")
         return misspelled
+
+    def _slipped_section(self, data: dict[str, Any]) -> str | None:
+        """The section (``assets:``) that is the spec's first key and holds nothing, indented: YAML takes the first
+        line's indent for the top level, so the entries beside it are top-level keys. Each was told to be indented
+        under it, which it was already; the one line to fix is the section's."""
+        first = min(data, key=lambda key: self.lines.get((str(key),), 0), default=None)
+        if first not in ("sources", "models", "assets") or data[first] is not None:
+            return None
+        return first if self._line_indent(self.lines[(first,)]) else None
+
+    def _line_indent(self, line: int) -> int:
+        text = self.keys.text.text_of(line)
+        return len(text) - len(text.lstrip(" "))
 
     def _moved_entry_fix(self, data: dict[str, Any], key: str, section: str) -> str:
         """The fix for top-level ``key``, an entry of ``section`` written at the start of its line: indent it under
@@ -455,8 +478,7 @@ class _Checker:
         for name in entries if isinstance(entries, dict) else ():
             line = self.lines.get((section, str(name)))
             if line is not None and line != self.lines.get((section,)):
-                text = self.keys.text.text_of(line)
-                return len(text) - len(text.lstrip(" "))
+                return self._line_indent(line)
         return 2
 
     def _anchor_of(self, key: str) -> str | None:

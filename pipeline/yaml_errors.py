@@ -178,10 +178,10 @@ def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
     if first is None or last is None:
         return None
     shift = _indent(lines.text_of(first))
+    if _slipped_section(lines, first, last, noticed):
+        return first, (f"line {first} is indented {counted(shift, 'space')}: move it to the start of its line, "
+                       "its entries indented below it")
     if _indent(lines.text_of(noticed)):
-        if first == last and _SECTION.match(lines.text_of(first)):
-            return first, (f"line {first} is indented {counted(shift, 'space')}: move it to the start of its line, "
-                           "its entries indented below it")
         return None
     content = [line for line in range(first, noticed) if lines.text_of(line).strip()[:1] not in ("", "#")]
     if shift <= 0 or any(_indent(lines.text_of(line)) < shift for line in content):
@@ -192,6 +192,18 @@ def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
     return first, (f"lines {first} to {last} are indented {counted(shift, 'space')} more than line {noticed}, "
                    f"and YAML takes the first line's indent for the whole spec: take {counted(shift, 'space')} "
                    "off each of them")
+
+
+def _slipped_section(lines: LineIndex, first: int, last: int, noticed: int) -> bool:
+    """Whether line ``first``, the spec's first, is a section (``models:``) that slipped in alone: the one line
+    above ``noticed``, or one with its entries beside it, at its indent, where its own are indented below it.
+    Told to take the indent off it and its entries, the artist moved each entry to the start of its line."""
+    if not _SECTION.match(lines.text_of(first)):
+        return False
+    if _indent(lines.text_of(noticed)):
+        return first == last
+    below = _content_line(lines, first, 1)
+    return below != noticed and _indent(lines.text_of(below)) == _indent(lines.text_of(first))
 
 
 def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:

@@ -315,6 +315,17 @@ def test_an_assets_section_indented_under_sources_says_to_move_it(section):
         "move assets: to the start of its line, as sources: is, keeping its entries indented below it")
 
 
+def test_a_first_section_indented_as_its_entries_says_once_to_move_it():
+    """``  assets:`` indented as the entries beside it, the spec's first line, makes YAML read the whole spec at that
+    indent: each entry was told 'indent it 2 spaces under assets:', where it already was, once per entry."""
+    text = "  assets:\n  up: {op: upscale, from: legacy}\n  dn: {op: upscale, from: up}\n"
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, Path("/studio/assets_spec.yaml"))
+    assert caught.value.problems == [
+        "/studio/assets_spec.yaml:1: assets: assets: is indented 2 spaces, as its entries beside it are, so YAML "
+        "reads them as top-level keys; move assets: to the start of its line, keeping its entries indented below it"]
+
+
 @pytest.mark.parametrize(("above", "section", "read_as"), [
     ("assets:\n  up: {op: upscale, from: legacy}\n", "models:\n    sr: {op: train_srcae, from: legacy}\n", "an asset"),
     ("models:\n  sr: {op: train_srcae, from: legacy}\n", "assets:\n    up: {op: upscale, from: legacy}\n", "a model"),
@@ -1117,6 +1128,10 @@ def test_an_entry_indented_a_space_off_its_siblings_is_told_their_indent(text, s
          "indent for the whole spec: take 2 spaces off each of them"),
         ("# made by hand\n   assets:\n  up: {op: upscale}\n",
          "2: not valid YAML: line 2 is indented 3 spaces: move it to the start of its line, its entries indented "
+         "below it"),
+        # the first section alone slipped, its entries beside it: 'take 2 spaces off' lines 1 and 2 moved sr out
+        ("  models:\n  sr: {op: train_srcae, from: legacy}\nassets:\n  up: {op: upscale, from: legacy}\n",
+         "1: not valid YAML: line 1 is indented 2 spaces: move it to the start of its line, its entries indented "
          "below it"),
     ],
 )
