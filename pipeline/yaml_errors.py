@@ -255,14 +255,15 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection
 
 def _outdented_fix(lines: LineIndex, outdented: int, noticed: int) -> str:
     """What to do with line ``outdented``, an entry at the start of its line among the indented entries around it
-    (``noticed`` the one below): indent it as they are, unless one of them has its name, which indenting would give
-    twice; then it is a duplicate of that entry (a line copied and moved out of its place), and one is to go."""
+    (``noticed`` the one below): indent it as they are, in spaces as every indent fix says ('as they are' left
+    the artist to count them), unless one of them has its name, which indenting would give twice; then it is a
+    duplicate of that entry (a line copied and moved out of its place), and one is to go."""
     said = f"line {outdented} is indented less than the lines above and below it"
     key = _key_of(lines.text_of(outdented))
     twin = next((line for line in _siblings(lines, outdented, noticed) if key and _key_of(lines.text_of(line)) == key),
                 None)
     if twin is None:
-        return f"{said}: indent it as they are"
+        return f"{said}: {indented(_indent(lines.text_of(noticed)))}, as line {noticed}"
     return (f"{said}, and is a duplicate of the entry {key} at line {twin}: delete one of the two (indented as they "
             f"are, it would give {key} twice)")
 

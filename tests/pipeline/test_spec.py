@@ -997,7 +997,9 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
          "above it: indent it 4 spaces, as line 3, or 2 spaces, as line 2, whichever entry it belongs to"),
         # an entry moved to the start of its line: PyYAML notices it only at the next entry, which is right
         ("assets:\n  a: {op: upscale}\nb: {op: upscale}\n  c: {op: upscale}\n", 3, "line 3 is indented less than the "
-         "lines above and below it: indent it as they are"),
+         "lines above and below it: indent it 2 spaces, as line 4"),
+        ("models:\n    a: {op: train_srcae}\nb: {op: train_srcae}\n    c: {op: train_srcae}\n", 3, "line 3 is indented "
+         "less than the lines above and below it: indent it 4 spaces, as line 4"),
         ("assets:\n  a: {op: upscale}\n\n# b\nb: {op: upscale}\n\n  c: {op: upscale}\n", 5, "line 5 is indented less"),
         # a section's own line is right at the start of its line, where `assets: {}` is the slip
         ("sources:\n  legacy: {kind: textures}\nassets: {}\n  up: {op: upscale}\n", 3,
