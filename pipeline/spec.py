@@ -370,13 +370,18 @@ class _Checker:
             self.fail(("timezone",), f"expected a time zone name such as Europe/Berlin or America/Los_Angeles (the one "
                                      f"the schedule's hours are in), got {_shown(timezone)}"
                                      f"{_spelt_so(timezone)}")
-        entries = {section: self._section(data, section) for section in ("sources", "models", "assets")}
+        entries: dict[str, dict[str, Any]] = {}
+        beside: dict[str, set[str]] = {}
+        for section in _SECTIONS:
+            entries[section] = self._section(data, section)
+            for inner, names in self._beside_a_section(section, entries[section]).items():
+                beside.setdefault(inner, set()).update(names)
         sources = {
             name: source for name, entry in entries["sources"].items() if (source := self._source(name, entry)) is not None
         }
         # Names count as given even when their own entry is broken, so one mistake is reported once.
-        self.given = {section: set(named) | misspelled.get(section, set()) | self._dropped(section)
-                      for section, named in entries.items()}
+        self.given = {section: set(named) | misspelled.get(section, set()) | beside.get(section, set())
+                      | self._dropped(section) for section, named in entries.items()}
         folders: dict[str, str] = {}
         models = self._targets(entries["models"], "models", self.given["sources"], folders)
         assets = self._chained(self._targets(entries["assets"], "assets", self.given["sources"] | self.given["models"],
@@ -502,6 +507,22 @@ class _Checker:
             else:
                 self.fail((section, str(name)), problem)
         return named
+
+    def _beside_a_section(self, section: str, named: dict[str, Any]) -> dict[str, set[str]]:
+        """Takes out of ``named`` the entries below another section indented under ``section`` as they are
+        (``  models:`` then ``  sr2x: {...}``, under ``sources:``), which YAML reads as entries of ``section``, and
+        returns them by the section they were written for. That section's line is the one slip, said by
+        ``_indented_section``: checked as sources, each was also told its kind is missing, and each model: naming
+        one that it names no model."""
+        moved: dict[str, set[str]] = {}
+        inner = None
+        for name in sorted(named, key=lambda name: self.lines.get((section, name), 0)):
+            if name in _SECTIONS and name != section and named[name] is None:
+                inner = name
+            elif inner is not None:
+                moved.setdefault(inner, set()).add(name)
+                del named[name]
+        return moved
 
     def _source(self, name: str, entry: Any) -> Source | None:
         at = ("sources", name)

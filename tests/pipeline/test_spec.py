@@ -315,6 +315,22 @@ def test_an_assets_section_indented_under_sources_says_to_move_it(section):
         "move assets: to the start of its line, as sources: is, keeping its entries indented below it")
 
 
+@pytest.mark.parametrize(("text", "line", "under", "name"), [
+    ("sources:\n  legacy: {kind: textures, root: t}\n  models:\n  sr: {op: train_srcae, from: legacy}\n"
+     "assets:\n  up: {op: super_resolve, from: legacy, model: sr}\n", 3, "sources", "models"),
+    ("sources:\n  legacy: {kind: textures, root: t}\nmodels:\n  sr: {op: train_srcae, from: legacy}\n  assets:\n"
+     "  up: {op: super_resolve, from: legacy, model: sr}\n  dn: {op: upscale, from: up}\n", 5, "models", "assets"),
+])
+def test_a_section_indented_beside_its_entries_is_the_one_problem(text, line, under, name):
+    """The entries below a section indented under another as they are (``  models:`` then ``  sr: {...}``) are
+    read as that other's: each was also told its kind is missing (or its op belongs elsewhere), and a model:
+    naming one that it names no model, follow-ons of the one line to move."""
+    assert problems(text) == [
+        f"/studio/assets_spec.yaml:{line}: {under}.{name}: {name}: is indented under {under}:, so YAML reads it as "
+        f"{ {'sources': 'a source', 'models': 'a model'}[under]}; move {name}: to the start of its line, as {under}: "
+        "is, keeping its entries indented below it"]
+
+
 def test_a_first_section_indented_as_its_entries_says_once_to_move_it():
     """``  assets:`` indented as the entries beside it, the spec's first line, makes YAML read the whole spec at that
     indent: each entry was told 'indent it 2 spaces under assets:', where it already was, once per entry."""
