@@ -233,7 +233,8 @@ def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     if (said := _without_colon(lines, above)) is not None:
         return above, said
     if not lines.text_of(above).strip().endswith(":"):
-        return line, f"line {line} is indented deeper than the key above it (line {above}); indent it as that key"
+        return line, (f"line {line} is indented deeper than the key above it: "
+                      f"{indented(_indent(lines.text_of(above)))}, as line {above}")
     return None
 
 
