@@ -225,7 +225,8 @@ def _without_colon(lines: LineIndex, line: int) -> str | None:
 def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     """Which slip made line ``line`` a key where none may be, with the line to fix, where the line above tells:
     a name without its colon above it (``legacy`` then ``kind: textures``), or this line indented deeper than a
-    key that has its value. None where it does not tell (``root: a: b``, a value with ': ' in it). A comment
+    key that has its value, unless that key is the first entry of the key above it, slipped out to its indent. None
+    where it does not tell (``root: a: b``, a value with ': ' in it). A comment
     between them is passed over: taken for the key, it was told to take a colon."""
     above = _content_line(lines, line, -1)
     if above is None or _indent(lines.text_of(line)) <= _indent(lines.text_of(above)):
@@ -233,9 +234,20 @@ def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     if (said := _without_colon(lines, above)) is not None:
         return above, said
     if not lines.text_of(above).strip().endswith(":"):
+        if (emptied := _content_line(lines, above, -1)) is not None and _holds_below(lines, emptied, above):
+            return above, (f"line {above} is indented as line {emptied}, whose key holds its entries on the lines "
+                           f"below it: {indented(_indent(lines.text_of(line)))}, as line {line}")
         return line, (f"line {line} is indented deeper than the key above it: "
                       f"{indented(_indent(lines.text_of(above)))}, as line {above}")
     return None
+
+
+def _holds_below(lines: LineIndex, key: int, first: int) -> bool:
+    """Whether line ``key`` is a key with nothing after its ':' (``legacy:``) and line ``first`` below it is at its
+    indent: the key's first entry slipped out to it (``  kind: textures`` under ``  legacy:``), the entries below
+    it right. Told to indent the next line as the slipped one, the artist took each line below out in turn."""
+    return (_SECTION.match(lines.text_of(key)) is not None
+            and _indent(lines.text_of(key)) == _indent(lines.text_of(first)))
 
 
 def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> int | None:
