@@ -443,8 +443,8 @@ class _Checker:
                 misspelled[meant[0]] = {str(name) for name in data[key]}
         if slipped is not None and slipped in misspelled:
             spaces = self._line_indent(self.lines[(slipped,)])
-            self.fail((slipped,), f"{slipped}: is indented {counted(spaces, 'space')}, as its entries beside it are, so "
-                      f"YAML reads them as top-level keys; move {slipped}: to the start of its line, keeping its "
+            self.fail((slipped,), f"{slipped}: is indented {counted(spaces, 'space')}, as its entries beside it are, "
+                      f"so YAML reads them as top-level keys; move {slipped}: to the start of its line, keeping its "
                       "entries indented below it")
         return misspelled
 

@@ -318,6 +318,9 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
             and (flow := _FLOW_VALUE.search(lines.text_of(above)))
             and (not flow[1][1:-1].strip() or _a_setting(lines.text_of(noticed), flow[1]))):
         return _under_brackets(lines, noticed, above, flow[1])
+    if (below := _first_entry_slipped(lines, above, noticed)) is not None:
+        return noticed, (f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines below it: "
+                         f"{indented(_indent(lines.text_of(below)))}, as line {below}")
     levels = _open_levels(lines, noticed)
     if indent in levels and lines.text_of(noticed).lstrip().startswith("-"):
         if not (lists := [level for level, line in levels.items()
@@ -345,6 +348,19 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
 
 
 _SECTION = re.compile(r"\s*([^\s:#]+):\s*(#.*)?$")  # ``models:``: a key whose entries are on the lines below
+
+
+def _first_entry_slipped(lines: LineIndex, above: int | None, noticed: int) -> int | None:
+    """The line below ``noticed`` whose indent it is meant to have, where ``noticed`` is the first entry of the key
+    on line ``above`` (``legacy:``, nothing after it) and the entries below it are indented under that key: told
+    the indent of the blocks above, the line left the key empty and the lines below it indented under nothing.
+    None where ``noticed`` holds entries of its own (``up:``), whose indent those lines do not tell."""
+    below = _content_line(lines, noticed, 1)
+    if above is None or below is None or _SECTION.match(lines.text_of(noticed)):
+        return None
+    if not _SECTION.match(lines.text_of(above)):
+        return None
+    return below if _indent(lines.text_of(below)) > _indent(lines.text_of(above)) else None
 
 
 def _a_top_key(line: str, levels: Collection[int], top_keys: Collection[str]) -> bool:

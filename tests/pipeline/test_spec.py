@@ -1043,6 +1043,9 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
         # a key's first entry slipped out to its indent: told to indent line 4 as line 3, each line below followed
         ("sources:\n  legacy:\n  kind: textures\n    root: t\n    glob: '*.png'\n", 3, "line 3 is indented as line "
          "2, whose key holds its entries on the lines below it: indent it 4 spaces, as line 4"),
+        # the same a space out: told to indent it 2 spaces, as line 2 (legacy:), it left legacy empty
+        ("sources:\n  legacy:\n kind: textures\n    root: t\n", 3, "line 3 is indented 1 space, unlike the lines "
+         "below it: indent it 4 spaces, as line 4"),
         ("sources:\n  legacy:\n    root: a: b\n", 3, "or a value with ': ' in it needs quotes"),
         ('sources:\n  legacy: {kind: textures, root: "C:\\Users\\me"}\n', 2, "write paths with / or in single quotes"),
         # a name deleted, its ':' left: the first line stopped validate with Python's "min() arg is an empty sequence"
