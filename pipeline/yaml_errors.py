@@ -203,7 +203,7 @@ def _slipped_section(lines: LineIndex, first: int, last: int, noticed: int) -> b
     if _indent(lines.text_of(noticed)):
         return first == last
     below = _content_line(lines, first, 1)
-    return below != noticed and _indent(lines.text_of(below)) == _indent(lines.text_of(first))
+    return below not in (None, noticed) and _indent(lines.text_of(below)) == _indent(lines.text_of(first))
 
 
 def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
