@@ -254,16 +254,18 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection
     """The line above ``noticed`` that is indented less than both the line before it and ``noticed``, which are
     indented alike: an entry moved to the start of its line among indented ones. YAML reads it as a key of the
     block outside, and notices the slip only at the next line, which is right where it stands, so the message
-    named the one line not to change. Not a line of one of ``top_keys`` (``assets: {}`` above an indented entry),
-    which is where it belongs: indenting it was no fix."""
+    named the one line not to change. At the start of its line, the line before it may be deeper (the last key of
+    an entry written as a block): told to move ``noticed`` out to the start of its line too, the artist got two
+    unknown keys. Not a line of one of ``top_keys`` (``assets: {}`` above an indented entry), which is where it
+    belongs: indenting it was no fix."""
     above = [line for line in range(noticed - 1, 0, -1) if lines.text_of(line).strip()[:1] not in ("", "#")][:2]
     if len(above) < 2:
         return None
     outdented, before = above
     if lines.text_of(outdented).split(":")[0].strip() in top_keys:
         return None
-    indent = _indent(lines.text_of(noticed))
-    return outdented if _indent(lines.text_of(outdented)) < indent == _indent(lines.text_of(before)) else None
+    out_at, at, before_at = (_indent(lines.text_of(line)) for line in (outdented, noticed, before))
+    return outdented if out_at < at <= before_at and (at == before_at or out_at == 0) else None
 
 
 def _outdented_fix(lines: LineIndex, outdented: int, noticed: int) -> str:

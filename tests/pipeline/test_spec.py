@@ -1016,6 +1016,9 @@ def test_a_nan_is_called_not_a_number_not_out_of_bounds():
          "lines above and below it: indent it 2 spaces, as line 4"),
         ("models:\n    a: {op: train_srcae}\nb: {op: train_srcae}\n    c: {op: train_srcae}\n", 3, "line 3 is indented "
          "less than the lines above and below it: indent it 4 spaces, as line 4"),
+        # ... after an entry written as a block, whose keys below it are indented deeper than the entries
+        ("assets:\n  a:\n    op: upscale\nb: {op: upscale}\n  c: {op: upscale}\n", 4, "line 4 is indented less than "
+         "the lines above and below it: indent it 2 spaces, as line 5"),
         ("assets:\n  a: {op: upscale}\n\n# b\nb: {op: upscale}\n\n  c: {op: upscale}\n", 5, "line 5 is indented less"),
         # a section's own line is right at the start of its line, where `assets: {}` is the slip
         ("sources:\n  legacy: {kind: textures}\nassets: {}\n  up: {op: upscale}\n", 3,
