@@ -1987,10 +1987,11 @@ def test_build_warns_once_on_stderr_of_a_setting_its_method_does_not_read(projec
     assert "not read" not in result.stdout, result.stdout
 
 
-def test_a_weights_path_that_names_a_pipe_is_refused_without_opening_it(project, cli):
+def test_a_weights_path_that_names_a_pipe_is_refused_without_opening_it(project, cli, monkeypatch):
     """A weights path naming a pipe (``mkfifo``) would be opened to hash it, and wait for a writer without end:
     validate, status and build each refuse it unopened, naming the spec's key and the file (here a writer stands
     by, and says whether any opened it)."""
+    monkeypatch.delenv("COLUMNS", raising=False)  # a width given folds status's table, and its reason with it
     (project / "models").mkdir()
     os.mkfifo(pipe := project / "models" / "4x.pth")
     spec = write_spec(project, UPSCALE_SPEC + "  legacy_sr: {op: super_resolve, from: legacy, "
