@@ -753,15 +753,21 @@ def _failing_ahead(source: Source, partitions: dict[str, dict[str, Path]]) -> li
         files = "a file" if len(others) == 1 else f"{len(others)} files"
         said.append(f"{source.called()}: takes {files} whose extension is no image format ({some(others, _NAMED)}); each "
                     "build fails them: narrow the glob, or exclude them")
-    if short := [(key, why) for key, roles in partitions.items() if (why := missing_photo(source, key, roles))]:
-        (_, why), others = short[0], [key for key, _ in short[1:]]
-        also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""
-        said.append(f"{source.called()}: {why}; each build fails it{also}")
-    if twice := [(key, why) for key, roles in partitions.items() if (why := one_photo_for_both(source, roles))]:
-        (key, why), others = twice[0], [key for key, _ in twice[1:]]
-        also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""
-        said.append(f"{source.called()}: pair {key}: {why}; each build fails it{also}")
+    said += _pairs_failing(source, {key: why for key, roles in partitions.items()
+                                    if (why := missing_photo(source, key, roles))})
+    said += _pairs_failing(source, {key: f"pair {key}: {why}" for key, roles in partitions.items()
+                                    if (why := one_photo_for_both(source, roles))})
     return said
+
+
+def _pairs_failing(source: Source, failing: dict[str, str]) -> list[str]:
+    """The line saying why each build fails the pair folders of ``failing`` (folder -> why): the first one's why in
+    full, the others named after it, since one check fails them all for one reason, which a CI log needs said once."""
+    if not failing:
+        return []
+    first, *others = failing
+    also = f" (and {counted(len(others), 'more pair folder')}: {some(others, _NAMED)})" if others else ""
+    return [f"{source.called()}: {failing[first]}; each build fails it{also}"]
 
 
 @app.command(epilog="Exit status: 0 when the page is written; 1 where there is no build yet (run remaster build "
