@@ -38,7 +38,7 @@ from pipeline.globs import glob_problem, with_slashes
 from pipeline.spec_messages import did_you_mean, validation_problems, yaml_kind
 from pipeline.spec_yaml import KeyLines, SpecLoader
 from pipeline.words import counted
-from pipeline.yaml_errors import indented, yaml_problem
+from pipeline.yaml_errors import indent_of, indented, yaml_problem
 
 SPEC_FILE = "assets_spec.yaml"  # what the CLI, the Dagster definitions and the demo look for
 MODEL_FILE = "model.pt"  # a model's weights, <build_dir>/<model>/model.pt
@@ -458,8 +458,7 @@ class _Checker:
         return first if self._line_indent(self.lines[(first,)]) else None
 
     def _line_indent(self, line: int) -> int:
-        text = self.keys.text.text_of(line)
-        return len(text) - len(text.lstrip(" "))
+        return indent_of(self.keys.text.text_of(line))
 
     def _moved_entry_fix(self, data: dict[str, Any], key: str, section: str) -> str:
         """The fix for top-level ``key``, an entry of ``section`` written at the start of its line: indent it under

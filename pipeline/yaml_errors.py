@@ -138,7 +138,7 @@ def _explained(
         opening = f"the {bracket} opened at line {started}"
         if "<stream end>" in problem:
             return started, f"{opening} is never closed"
-        if started != noticed and _indent(lines.text_of(noticed)) <= _indent(lines.text_of(started)):
+        if started != noticed and indent_of(lines.text_of(noticed)) <= indent_of(lines.text_of(started)):
             return started, f"{opening} is not closed before line {noticed} ({problem})"
         if started != noticed:  # inside the brackets: a comma missing, most likely
             return noticed, f"{problem} at line {noticed}, inside {opening} (a ',' missing?)"
@@ -156,7 +156,7 @@ def _explained(
             return noticed, f"line {noticed} has a {closing} that closes no bracket; delete it"
         if closing == ":":  # `: {op: upscale}`, the name deleted: no block above holds it, and none has its indent
             return noticed, f"line {noticed} has a ':' with no name before it: write the key's name before the ':'"
-        if mark.index - lines.starts[noticed - 1] > _indent(lines.text_of(noticed)):  # `root: "textures"/legacy`
+        if mark.index - lines.starts[noticed - 1] > indent_of(lines.text_of(noticed)):  # `root: "textures"/legacy`
             return noticed, f"line {noticed} has more after its value; put the whole value in quotes"
         if (outdented := _left_of_its_neighbours(lines, noticed, top_keys)) is not None:
             return outdented, _outdented_fix(lines, outdented, noticed)
@@ -177,14 +177,14 @@ def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
     first, last = _content_line(lines, 0, 1), _content_line(lines, noticed, -1)
     if first is None or last is None:
         return None
-    shift = _indent(lines.text_of(first))
+    shift = indent_of(lines.text_of(first))
     if _slipped_section(lines, first, last, noticed):
         return first, (f"line {first} is indented {counted(shift, 'space')}: move it to the start of its line, "
                        "its entries indented below it")
-    if _indent(lines.text_of(noticed)):
+    if indent_of(lines.text_of(noticed)):
         return None
     content = [line for line in range(first, noticed) if lines.text_of(line).strip()[:1] not in ("", "#")]
-    if shift <= 0 or any(_indent(lines.text_of(line)) < shift for line in content):
+    if shift <= 0 or any(indent_of(lines.text_of(line)) < shift for line in content):
         return None
     if first == last:
         return first, (f"line {first} is indented {counted(shift, 'space')}, unlike the lines below it: move it "
@@ -200,10 +200,10 @@ def _slipped_section(lines: LineIndex, first: int, last: int, noticed: int) -> b
     Told to take the indent off it and its entries, the artist moved each entry to the start of its line."""
     if not _SECTION.match(lines.text_of(first)):
         return False
-    if _indent(lines.text_of(noticed)):
+    if indent_of(lines.text_of(noticed)):
         return first == last
     below = _content_line(lines, first, 1)
-    return below not in (None, noticed) and _indent(lines.text_of(below)) == _indent(lines.text_of(first))
+    return below not in (None, noticed) and indent_of(lines.text_of(below)) == indent_of(lines.text_of(first))
 
 
 def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
@@ -211,7 +211,7 @@ def _key_in_a_list(lines: LineIndex, started: int, noticed: int) -> str:
     both fixes: ending the list (the key is its owner's sibling, indented as the owner's line) or adding to it."""
     owner = _content_line(lines, started, -1)
     end = ("" if owner is None else
-           f"if it ends the list, {indented(_indent(lines.text_of(owner)))}, as line {owner}; ")
+           f"if it ends the list, {indented(indent_of(lines.text_of(owner)))}, as line {owner}; ")
     return (f"line {noticed} is a key among the list entries ('-') above it, which YAML cannot mix: {end}if it is "
             "one more entry, start it with '- '")
 
@@ -229,16 +229,16 @@ def _key_slip(lines: LineIndex, line: int) -> tuple[int, str] | None:
     where it does not tell (``root: a: b``, a value with ': ' in it). A comment
     between them is passed over: taken for the key, it was told to take a colon."""
     above = _content_line(lines, line, -1)
-    if above is None or _indent(lines.text_of(line)) <= _indent(lines.text_of(above)):
+    if above is None or indent_of(lines.text_of(line)) <= indent_of(lines.text_of(above)):
         return None
     if (said := _without_colon(lines, above)) is not None:
         return above, said
     if not lines.text_of(above).strip().endswith(":"):
         if (emptied := _content_line(lines, above, -1)) is not None and _holds_below(lines, emptied, above):
             return above, (f"line {above} is indented as line {emptied}, whose key holds its entries on the lines "
-                           f"below it: {indented(_indent(lines.text_of(line)))}, as line {line}")
+                           f"below it: {indented(indent_of(lines.text_of(line)))}, as line {line}")
         return line, (f"line {line} is indented deeper than the key above it: "
-                      f"{indented(_indent(lines.text_of(above)))}, as line {above}")
+                      f"{indented(indent_of(lines.text_of(above)))}, as line {above}")
     return None
 
 
@@ -247,7 +247,7 @@ def _holds_below(lines: LineIndex, key: int, first: int) -> bool:
     indent: the key's first entry slipped out to it (``  kind: textures`` under ``  legacy:``), the entries below
     it right. Told to indent the next line as the slipped one, the artist took each line below out in turn."""
     return (_SECTION.match(lines.text_of(key)) is not None
-            and _indent(lines.text_of(key)) == _indent(lines.text_of(first)))
+            and indent_of(lines.text_of(key)) == indent_of(lines.text_of(first)))
 
 
 def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> int | None:
@@ -264,7 +264,7 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection
     outdented, before = above
     if lines.text_of(outdented).split(":")[0].strip() in top_keys:
         return None
-    out_at, at, before_at = (_indent(lines.text_of(line)) for line in (outdented, noticed, before))
+    out_at, at, before_at = (indent_of(lines.text_of(line)) for line in (outdented, noticed, before))
     return outdented if out_at < at <= before_at and (at == before_at or out_at == 0) else None
 
 
@@ -278,7 +278,7 @@ def _outdented_fix(lines: LineIndex, outdented: int, noticed: int) -> str:
     twin = next((line for line in _siblings(lines, outdented, noticed) if key and _key_of(lines.text_of(line)) == key),
                 None)
     if twin is None:
-        return f"{said}: {indented(_indent(lines.text_of(noticed)))}, as line {noticed}"
+        return f"{said}: {indented(indent_of(lines.text_of(noticed)))}, as line {noticed}"
     return (f"{said}, and is a duplicate of the entry {key} at line {twin}: delete one of the two (indented as they "
             f"are, it would give {key} twice)")
 
@@ -286,12 +286,12 @@ def _outdented_fix(lines: LineIndex, outdented: int, noticed: int) -> str:
 def _siblings(lines: LineIndex, outdented: int, noticed: int) -> list[int]:
     """The lines of the block that line ``outdented`` stands in the middle of, at the indent of line ``noticed``
     below it: those above it and those from ``noticed`` down, up to where a line is indented less."""
-    indent = _indent(lines.text_of(noticed))
+    indent = indent_of(lines.text_of(noticed))
     found = []
     for start, step in ((outdented, -1), (noticed - 1, 1)):
         line = _content_line(lines, start, step)
-        while line is not None and _indent(lines.text_of(line)) >= indent:
-            if _indent(lines.text_of(line)) == indent:
+        while line is not None and indent_of(lines.text_of(line)) >= indent:
+            if indent_of(lines.text_of(line)) == indent:
                 found.append(line)
             line = _content_line(lines, line, step)
     return found
@@ -312,17 +312,17 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
     block's first line is its only one, and the line below ``noticed`` is indented as ``noticed`` is, the first
     line slipped (moved to its section's indent, or far in), not the lines below it.
     "Indented differently from the lines above it" gave no fix, and a one-space slip is hard to see."""
-    indent = _indent(lines.text_of(noticed))
+    indent = indent_of(lines.text_of(noticed))
     above = _content_line(lines, noticed, -1)
-    if above is not None and _indent(lines.text_of(above)) < indent and (said := _without_colon(lines, above)):
+    if above is not None and indent_of(lines.text_of(above)) < indent and (said := _without_colon(lines, above)):
         return above, said  # `legacy`, a comment, then its keys: a name and its keys a comment apart
-    if (above is not None and _indent(lines.text_of(above)) < indent
+    if (above is not None and indent_of(lines.text_of(above)) < indent
             and (flow := _FLOW_VALUE.search(lines.text_of(above)))
             and (not flow[1][1:-1].strip() or _a_setting(lines.text_of(noticed), flow[1]))):
         return _under_brackets(lines, noticed, above, flow[1])
     if (below := _first_entry_slipped(lines, above, noticed)) is not None:
         return noticed, (f"line {noticed} is indented {counted(indent, 'space')}, unlike the lines below it: "
-                         f"{indented(_indent(lines.text_of(below)))}, as line {below}")
+                         f"{indented(indent_of(lines.text_of(below)))}, as line {below}")
     levels = _open_levels(lines, noticed)
     if indent in levels and lines.text_of(noticed).lstrip().startswith("-"):
         if not (lists := [level for level, line in levels.items()
@@ -339,7 +339,7 @@ def _indent_fix(lines: LineIndex, noticed: int, top_keys: Collection[str]) -> tu
         meant = [0]
     elif first := next((line for _, line in sorted(levels.items(), key=lambda item: abs(item[0] - indent))
                         if _slipped_first(lines, line, noticed)), None):
-        return first, (f"line {first} is {_indent_words(_indent(lines.text_of(first)))}, unlike the lines below "
+        return first, (f"line {first} is {_indent_words(indent_of(lines.text_of(first)))}, unlike the lines below "
                        f"it: {indented(indent)}, as line {noticed}")
     elif meant == [0] and top_keys and len(levels) > 1:  # at the start of its line, an entry is a key the spec refuses
         meant = [min(level for level in levels if level)]
@@ -362,7 +362,7 @@ def _first_entry_slipped(lines: LineIndex, above: int | None, noticed: int) -> i
         return None
     if not _SECTION.match(lines.text_of(above)):
         return None
-    return below if _indent(lines.text_of(below)) > _indent(lines.text_of(above)) else None
+    return below if indent_of(lines.text_of(below)) > indent_of(lines.text_of(above)) else None
 
 
 def _a_top_key(line: str, levels: Collection[int], top_keys: Collection[str]) -> bool:
@@ -374,7 +374,7 @@ def _a_top_key(line: str, levels: Collection[int], top_keys: Collection[str]) ->
     if _SECTION.match(line) and key in top_keys:
         return True
     inside = min((level for level in levels if level), default=0)
-    return bool(top_keys) and (key in top_keys or key.startswith("x-")) and _indent(line) < inside
+    return bool(top_keys) and (key in top_keys or key.startswith("x-")) and indent_of(line) < inside
 
 
 def _a_setting(line: str, value: str) -> bool:
@@ -415,10 +415,10 @@ def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:
     above, below = _content_line(lines, first, -1), _content_line(lines, noticed, 1)
     if above is None:
         return False
-    outer, indent, own = (_indent(lines.text_of(line)) for line in (above, noticed, first))
+    outer, indent, own = (indent_of(lines.text_of(line)) for line in (above, noticed, first))
     if outer == own < indent:
         return _SECTION.match(lines.text_of(above)) is not None
-    return outer < min(own, indent) and own != indent and below is not None and _indent(lines.text_of(below)) == indent
+    return outer < min(own, indent) and own != indent and below is not None and indent_of(lines.text_of(below)) == indent
 
 
 def _content_line(lines: LineIndex, line: int, step: int) -> int | None:
@@ -439,8 +439,8 @@ def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
         text = lines.text_of(line)
         if text.strip()[:1] in ("", "#") or line in continued:
             continue
-        if lowest is None or _indent(text) < lowest:
-            lowest = _indent(text)
+        if lowest is None or indent_of(text) < lowest:
+            lowest = indent_of(text)
             levels[lowest] = line
     return levels
 
@@ -470,7 +470,8 @@ def indented(spaces: int) -> str:
     return f"indent it {counted(spaces, 'space')}" if spaces else "move it to the start of its line"
 
 
-def _indent(line: str) -> int:
+def indent_of(line: str) -> int:
+    """The spaces ``line`` is indented by, as YAML counts a block's indent (a tab is none)."""
     return len(line) - len(line.lstrip(" "))
 
 
