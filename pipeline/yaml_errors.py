@@ -183,7 +183,7 @@ def _indented_start(lines: LineIndex, noticed: int) -> tuple[int, str] | None:
                        "its entries indented below it")
     if indent_of(lines.text_of(noticed)):
         return None
-    content = [line for line in range(first, noticed) if lines.text_of(line).strip()[:1] not in ("", "#")]
+    content = [line for line in range(first, noticed) if _is_content(lines.text_of(line))]
     if shift <= 0 or any(indent_of(lines.text_of(line)) < shift for line in content):
         return None
     if first == last:
@@ -258,10 +258,9 @@ def _left_of_its_neighbours(lines: LineIndex, noticed: int, top_keys: Collection
     an entry written as a block): told to move ``noticed`` out to the start of its line too, the artist got two
     unknown keys. Not a line of one of ``top_keys`` (``assets: {}`` above an indented entry), which is where it
     belongs: indenting it was no fix."""
-    above = [line for line in range(noticed - 1, 0, -1) if lines.text_of(line).strip()[:1] not in ("", "#")][:2]
-    if len(above) < 2:
+    outdented = _content_line(lines, noticed, -1)
+    if outdented is None or (before := _content_line(lines, outdented, -1)) is None:
         return None
-    outdented, before = above
     if lines.text_of(outdented).split(":")[0].strip() in top_keys:
         return None
     out_at, at, before_at = (indent_of(lines.text_of(line)) for line in (outdented, noticed, before))
@@ -424,7 +423,12 @@ def _slipped_first(lines: LineIndex, first: int, noticed: int) -> bool:
 def _content_line(lines: LineIndex, line: int, step: int) -> int | None:
     """The nearest line after ``line`` (before it, with ``step`` -1) that is neither blank nor a comment."""
     return next((n for n in range(line + step, 0 if step < 0 else len(lines.starts) + 1, step)
-                 if lines.text_of(n).strip()[:1] not in ("", "#")), None)
+                 if _is_content(lines.text_of(n))), None)
+
+
+def _is_content(text: str) -> bool:
+    """Whether line ``text`` holds YAML, not blank nor only a comment: the lines whose indent YAML reads."""
+    return text.strip()[:1] not in ("", "#")
 
 
 def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
@@ -437,7 +441,7 @@ def _open_levels(lines: LineIndex, noticed: int) -> dict[int, int]:
     continued = _inside_brackets(lines, noticed)
     for line in range(noticed - 1, 0, -1):
         text = lines.text_of(line)
-        if text.strip()[:1] in ("", "#") or line in continued:
+        if not _is_content(text) or line in continued:
             continue
         if lowest is None or indent_of(text) < lowest:
             lowest = indent_of(text)
