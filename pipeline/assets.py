@@ -89,11 +89,14 @@ def held_by_runs(spec: Spec, source: str, pending: Iterable[dg.DagsterRun], gone
     partition or the first or last of its range.
     Dagster looks the range's ends up as the run starts, and one dropped failed every step of the run, for every
     texture; kept until the run ends, it is told not built (its file is gone) and the rest of the range is built.
-    The next sync after the run drops it. The caller reads the run list once, however many partitions are gone."""
+    The next sync after the run drops it. The caller reads the run list once, however many partitions are gone;
+    whose source a run is over is asked only of a run that names one of them (a sensor asks at every tick)."""
     held: dict[str, str] = {}
-    for run in (run for run in pending if names_source(spec, source, run)):
-        for key in (run.tags.get(tag) for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG)):
-            if key in gone:
+    for run in pending:
+        named = [key for key in (run.tags.get(tag) for tag in (PARTITION_TAG, RANGE_START_TAG, RANGE_END_TAG))
+                 if key in gone]
+        if named and names_source(spec, source, run):
+            for key in named:
                 held.setdefault(key, run.run_id[:8])
     return held
 
