@@ -439,7 +439,7 @@ class _Checker:
             if (hidden := _invisible(str(key))) is not None:  # `\u00a0 legacy:` pasted from a chat: not indented
                 fix = f"it holds {hidden}, which YAML does not read as a space: retype it"
             self.fail((str(key),), f"unknown key; {fix or _spec_keys_hint(meant)}")
-            if meant and meant[0] in ("sources", "models", "assets") and meant[0] not in data and isinstance(data[key], dict):
+            if meant and meant[0] in _SECTIONS and meant[0] not in data and isinstance(data[key], dict):
                 misspelled[meant[0]] = {str(name) for name in data[key]}
         if slipped is not None and slipped in misspelled:
             spaces = self._line_indent(self.lines[(slipped,)])
@@ -453,7 +453,7 @@ class _Checker:
         line's indent for the top level, so the entries beside it are top-level keys. Each was told to be indented
         under it, which it was already; the one line to fix is the section's."""
         first = min(data, key=lambda key: self.lines.get((str(key),), 0), default=None)
-        if first not in ("sources", "models", "assets") or data[first] is not None:
+        if first not in _SECTIONS or data[first] is not None:
             return None
         return first if self._line_indent(self.lines[(first,)]) else None
 
